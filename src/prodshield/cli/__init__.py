@@ -1,0 +1,1 @@
+"""The command line: thin commands that call the library and render its results."""

@@ -1,0 +1,70 @@
+"""Helpers every command group shares: the config option, opening the store, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from prodshield.config import LoadedConfig, load_config
+from prodshield.store import Store, open_store
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $PRODSHIELD_CONFIG, then ./shield.yaml).",
+        show_default=False,
+    ),
+]
+
+# Exit codes, documented in the README.
+EXIT_OK = 0
+EXIT_FAILED = 1  # checks failed, findings at or above the gate, an experiment deviated
+EXIT_USAGE = 2  # bad config or usage
+EXIT_ERROR = 3  # the work could not be done (store unreachable, internal error)
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console that drops colours and markup effects when not on a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(
+        file=stream,
+        no_color=not stream.isatty() or "NO_COLOR" in os.environ,
+        highlight=False,
+        soft_wrap=not stream.isatty(),
+    )
+
+
+def load(config: Path | None) -> LoadedConfig:
+    return load_config(config)
+
+
+def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:
+    return open_store(loaded.config.storage, base_dir=loaded.base_dir, migrate=migrate)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+
+
+def unavailable(group: str, what: str) -> typer.Typer:
+    """A command group whose capability is not in this version yet: it says so and exits 2."""
+    app = typer.Typer(
+        help=f"{what} (not available in this version yet).",
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
+
+    @app.callback()
+    def _not_yet(ctx: typer.Context) -> None:
+        console(stderr=True).print(f"prodshield {group}: not available in this version yet")
+        raise typer.Exit(EXIT_USAGE)
+
+    return app

@@ -1,0 +1,112 @@
+"""The ``prodshield`` command: command groups and the error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from prodshield import __version__
+from prodshield.cli import config as config_cmd
+from prodshield.cli import db as db_cmd
+from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE, unavailable
+from prodshield.cli.init import init
+from prodshield.errors import ConfigError, ProdshieldError, StoreError, UsageError
+
+app = typer.Typer(
+    name="prodshield",
+    help="Guard a web platform in production: monitor, logs, audit, chaos, from one shield.yaml.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"prodshield {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Guard a web platform in production."""
+
+
+app.command("init")(init)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+
+
+def _register_groups() -> None:
+    """Each capability registers its own group module; missing ones say they are not there yet."""
+    import importlib
+
+    groups = [
+        ("monitor", "Health checks, incidents and uptime statistics"),
+        ("logs", "Log intelligence: formats, templates, detectors and the daily digest"),
+        ("audit", "Security and configuration audit: the post-deploy gate"),
+        ("chaos", "Chaos engineering: the fault proxy, experiments and batteries"),
+        ("notify", "The notification outbox: status, retries and test messages"),
+        ("serve", "Run everything as one service with a status page, dashboard and API"),
+    ]
+    for name, what in groups:
+        try:
+            module = importlib.import_module(f"prodshield.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"prodshield.cli.{name}":
+                raise
+            app.add_typer(unavailable(name, what), name=name)
+            continue
+        register = module.register
+        register(app)
+
+
+_register_groups()
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning every expected error into one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except ConfigError as exc:
+        for line in exc.problems:
+            sys.stderr.write(line + "\n")
+        n = len(exc.problems)
+        sys.stderr.write(f"{n} error{'s' if n != 1 else ''} in config\n")
+        sys.exit(EXIT_USAGE)
+    except UsageError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(EXIT_USAGE)
+    except StoreError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(EXIT_ERROR)
+    except ProdshieldError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(EXIT_ERROR)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # the error boundary: never a traceback unless asked for
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(EXIT_USAGE if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
+        if os.environ.get("PRODSHIELD_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"internal error: {type(exc).__name__}: {exc} (set PRODSHIELD_DEBUG=1 for a traceback)\n"
+        )
+        sys.exit(EXIT_ERROR)

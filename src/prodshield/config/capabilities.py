@@ -1,0 +1,86 @@
+"""``logs:``, ``audit:``, ``chaos:``, ``serve:`` and ``retention:`` sections."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from prodshield.config.base import StrictModel
+from prodshield.config.types import Duration
+
+
+class LogSource(StrictModel):
+    name: str
+    path: str
+    """A file, a glob or a directory."""
+    format: str = "auto"
+    follow: bool = True
+    environment: str | None = None
+
+
+class LogsConfig(StrictModel):
+    sources: list[LogSource] = Field(default_factory=list)
+    digest_cron: str = "0 7 * * *"
+    baseline: Duration = 7 * 86400.0
+    slow_query_ms: float = 500.0
+    slow_request_ms: float = 1000.0
+    alerts: list[str] | None = None
+
+
+class TlsTarget(StrictModel):
+    host: str
+    port: int = Field(default=443, ge=1, le=65535)
+    servername: str | None = None
+
+
+class AuditConfig(StrictModel):
+    paths: list[str] = Field(default_factory=list)
+    tls: list[TlsTarget] = Field(default_factory=list)
+    fail_on: Literal["critical", "high", "medium", "low"] = "high"
+    ca_file: str | None = None
+    exclude: list[str] = Field(default_factory=list)
+    allow_rules: list[str] = Field(default_factory=list)
+    schedule: str | None = None
+    """Cron expression for the periodic audit in ``prodshield serve``."""
+
+
+class ToxicSpec(StrictModel):
+    name: str | None = None
+    type: str
+    stream: Literal["upstream", "downstream"] = "downstream"
+    toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
+    attributes: dict[str, float | int | bool] = Field(default_factory=dict)
+
+
+class ProxySpec(StrictModel):
+    name: str
+    listen: str
+    upstream: str
+    enabled: bool = True
+    toxics: list[ToxicSpec] = Field(default_factory=list)
+
+
+class ChaosApi(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8474, ge=0, le=65535)
+
+
+class ChaosConfig(StrictModel):
+    api: ChaosApi = Field(default_factory=ChaosApi)
+    proxies: list[ProxySpec] = Field(default_factory=list)
+
+
+class ServeConfig(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    token: str | None = None
+    public_url: str | None = None
+    title: str = "Status"
+
+
+class RetentionConfig(StrictModel):
+    raw_results: Duration = 30 * 86400.0
+    aggregates: Duration = 400 * 86400.0
+    log_findings: Duration = 90 * 86400.0
+    outbox: Duration = 30 * 86400.0

@@ -1,0 +1,120 @@
+"""``environments:``, ``defaults:``, ``checks:`` and ``maintenance:``: what the monitor probes.
+
+Each check type has its own model, chosen by ``type:``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from prodshield.config.base import StrictModel
+from prodshield.config.types import Duration, Size
+
+
+class EnvironmentConfig(StrictModel):
+    vars: dict[str, str] = Field(default_factory=dict)
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    labels: list[str] = Field(default_factory=list)
+
+
+class MonitorDefaults(StrictModel):
+    interval: Duration = 60.0
+    timeout: Duration = 10.0
+    failure_threshold: int = Field(default=3, ge=1)
+    success_threshold: int = Field(default=2, ge=1)
+    concurrency: int = Field(default=1000, ge=1)
+
+
+class CheckBase(StrictModel):
+    name: str = Field(min_length=1)
+    environments: list[str] | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    conditions: list[str] = Field(default_factory=list)
+    failure_threshold: int | None = Field(default=None, ge=1)
+    success_threshold: int | None = Field(default=None, ge=1)
+    alerts: list[str] | None = None
+    enabled: bool = True
+    group: str | None = None
+    description: str | None = None
+
+
+class HttpCheckConfig(CheckBase):
+    type: Literal["http"]
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=10, ge=0)
+    verify_tls: bool = True
+    client_cert: str | None = None
+    client_key: str | None = None
+    ip_version: Literal[4, 6] | None = None
+    max_body: Size = 1024 * 1024
+
+
+class TcpCheckConfig(CheckBase):
+    type: Literal["tcp"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+    send: str | None = None
+    expect: str | None = None
+
+
+class TlsCheckConfig(CheckBase):
+    type: Literal["tls"]
+    host: str
+    port: int = Field(default=443, ge=1, le=65535)
+    servername: str | None = None
+    ca_file: str | None = None
+
+
+class DnsCheckConfig(CheckBase):
+    type: Literal["dns"]
+    query: str
+    record: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"] = "A"
+    resolver: str | None = None
+
+
+class PostgresCheckConfig(CheckBase):
+    type: Literal["postgres"]
+    dsn: str
+    query: str = "SELECT 1"
+
+
+class RedisCheckConfig(CheckBase):
+    type: Literal["redis"]
+    url: str = "redis://127.0.0.1:6379/0"
+    role: Literal["master", "slave", "replica"] | None = None
+
+
+class HeartbeatCheckConfig(CheckBase):
+    type: Literal["heartbeat"]
+    period: Duration
+    grace: Duration = 60.0
+
+
+CheckConfig = Annotated[
+    HttpCheckConfig
+    | TcpCheckConfig
+    | TlsCheckConfig
+    | DnsCheckConfig
+    | PostgresCheckConfig
+    | RedisCheckConfig
+    | HeartbeatCheckConfig,
+    Field(discriminator="type"),
+]
+
+
+class MaintenanceWindow(StrictModel):
+    name: str | None = None
+    cron: str | None = None
+    duration: Duration | None = None
+    start: str | None = None
+    end: str | None = None
+    environments: list[str] | None = None
+    checks: list[str] | None = None

@@ -1,0 +1,41 @@
+"""``${VAR}`` and ``${VAR:-default}`` substitution from the environment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_VAR_RE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
+
+
+class MissingVariable(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Substitute variables in ``text``; return the result and the names that were missing.
+
+    ``$$`` is a literal ``$``. ``${X:-d}`` uses ``d`` when X is unset or empty, ``${X-d}`` only when
+    unset. Missing names are reported, and replaced by an empty string so validation continues.
+    """
+    if "$" not in text:
+        return text, []
+    missing: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, op, default = m.group(1), m.group(2), m.group(3)
+        value = env.get(name)
+        if op == ":-" and not value:
+            return default or ""
+        if op == "-" and value is None:
+            return default or ""
+        if value is None:
+            missing.append(name)
+            return ""
+        return value
+
+    return _VAR_RE.sub(sub, text), missing

@@ -1,0 +1,390 @@
+"""Find, read, interpolate and validate ``shield.yaml``; every mistake becomes one located line."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from prodshield.config.interpolate import interpolate
+from prodshield.config.schema import ShieldConfig
+from prodshield.config.yamlpos import Path, Pos, Positions, YamlSyntaxError, format_path, load_yaml
+from prodshield.errors import ConfigError, UsageError
+
+ENV_VAR = "PRODSHIELD_CONFIG"
+DEFAULT_NAME = "shield.yaml"
+
+
+@dataclass
+class LoadedConfig:
+    """A validated configuration and where it came from."""
+
+    config: ShieldConfig
+    path: FsPath
+    positions: Positions
+
+    @property
+    def base_dir(self) -> FsPath:
+        return self.path.parent
+
+    def where(self, path: Path) -> str:
+        pos = self.positions.locate(path)
+        return f"{self.path.name}:{pos.line}:{pos.column}"
+
+
+Validator = Callable[[ShieldConfig], list[tuple[Path, str]]]
+_extra_validators: list[Validator] = []
+
+
+def register_validator(fn: Validator) -> Validator:
+    """Let a capability add semantic checks (condition syntax, cron expressions...) to loading.
+
+    The function returns ``(path, message)`` pairs; the loader locates them in the file.
+    """
+    _extra_validators.append(fn)
+    return fn
+
+
+def find_config(
+    explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> FsPath:
+    """``-c`` first, then ``$PRODSHIELD_CONFIG``, then ``./shield.yaml``."""
+    env = os.environ if env is None else env
+    if explicit:
+        p = FsPath(explicit)
+        if not p.is_file():
+            raise UsageError(f"{p}: no such config file")
+        return p
+    if env.get(ENV_VAR):
+        p = FsPath(env[ENV_VAR])
+        if not p.is_file():
+            raise UsageError(f"{p}: no such config file (from ${ENV_VAR})")
+        return p
+    p = FsPath(DEFAULT_NAME)
+    if not p.is_file():
+        raise UsageError(
+            f"no config: pass -c FILE, set ${ENV_VAR}, or create ./{DEFAULT_NAME} with `prodshield init`"
+        )
+    return p
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> LoadedConfig:
+    """Load and validate a config file; raise :class:`ConfigError` listing every mistake."""
+    fs_path = find_config(path, env)
+    try:
+        text = fs_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{fs_path}: cannot read: {exc}"]) from None
+    return parse_config(text, name=str(fs_path), env=env, fs_path=fs_path)
+
+
+def parse_config(
+    text: str,
+    *,
+    name: str = DEFAULT_NAME,
+    env: Mapping[str, str] | None = None,
+    fs_path: FsPath | None = None,
+) -> LoadedConfig:
+    """Validate config text (used by :func:`load_config` and by tests)."""
+    env = os.environ if env is None else env
+    problems: list[tuple[Pos, str]] = []
+    interpolated: set[Path] = set()
+
+    def hook(value: str, path: Path, pos: Pos) -> str:
+        result, missing = interpolate(value, env)
+        for var in missing:
+            interpolated.add(path)
+            problems.append(
+                (
+                    pos,
+                    f"{format_path(path)}: environment variable {var} is not set "
+                    f"(used here as ${{{var}}}; set it or write ${{{var}:-default}})",
+                )
+            )
+        return result
+
+    try:
+        data, positions, structural = load_yaml(text, scalar_hook=hook)
+    except YamlSyntaxError as exc:
+        raise ConfigError([f"{name}:{exc.pos.line}:{exc.pos.column}: {exc.message}"]) from None
+    for pos, p, msg in structural:
+        problems.append((pos, f"{format_path(p)}: {msg}"))
+    if not isinstance(data, dict):
+        problems.append(
+            (Pos(1, 1), "the file must be a mapping of sections (storage:, checks:, ...)")
+        )
+        data = {}
+
+    config: ShieldConfig | None = None
+    try:
+        config = ShieldConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            if _strip_tags(tuple(err["loc"]), data) in interpolated:
+                continue
+            pos, msg = _describe(err, data, positions)
+            problems.append((pos, msg))
+    for p, msg in _cross_checks(data):
+        problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
+    if config is not None:
+        for validator in _extra_validators:
+            for p, msg in validator(config):
+                problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
+
+    if problems:
+        seen: set[str] = set()
+        lines = []
+        for pos, msg in sorted(problems, key=lambda x: (x[0].line, x[0].column)):
+            line = f"{name}:{pos.line}:{pos.column}: {msg}"
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
+        raise ConfigError(lines)
+    assert config is not None
+    return LoadedConfig(config=config, path=fs_path or FsPath(name), positions=positions)
+
+
+def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
+    """References between sections, checked on the raw data so they are reported together with
+    schema errors."""
+    out: list[tuple[Path, str]] = []
+
+    def as_list(v: Any) -> list[Any]:
+        return v if isinstance(v, list) else []
+
+    def as_dict(v: Any) -> dict[Any, Any]:
+        return v if isinstance(v, dict) else {}
+
+    envs = set(as_dict(data.get("environments")))
+    notifiers = set(as_dict(data.get("notifiers")))
+    names: dict[str, int] = {}
+    for i, check in enumerate(as_list(data.get("checks"))):
+        if not isinstance(check, dict):
+            continue
+        name = check.get("name")
+        if isinstance(name, str):
+            if name in names:
+                out.append(
+                    (
+                        ("checks", i, "name"),
+                        f"duplicate check name {name!r} (also checks[{names[name]}])",
+                    )
+                )
+            names.setdefault(name, i)
+        for j, env_name in enumerate(as_list(check.get("environments"))):
+            if isinstance(env_name, str) and env_name not in envs:
+                out.append(
+                    (
+                        ("checks", i, "environments", j),
+                        f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
+                    )
+                )
+        for j, alert in enumerate(as_list(check.get("alerts"))):
+            if isinstance(alert, str) and alert not in notifiers:
+                out.append(
+                    (
+                        ("checks", i, "alerts", j),
+                        f"unknown notifier {alert!r}{_suggest(alert, notifiers)}",
+                    )
+                )
+    for i, window in enumerate(as_list(data.get("maintenance"))):
+        window = as_dict(window)
+        for j, env_name in enumerate(as_list(window.get("environments"))):
+            if isinstance(env_name, str) and env_name not in envs:
+                out.append(
+                    (
+                        ("maintenance", i, "environments", j),
+                        f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
+                    )
+                )
+        for j, cname in enumerate(as_list(window.get("checks"))):
+            if isinstance(cname, str) and cname not in names:
+                out.append(
+                    (
+                        ("maintenance", i, "checks", j),
+                        f"unknown check {cname!r}{_suggest(cname, names)}",
+                    )
+                )
+    for i, source in enumerate(as_list(as_dict(data.get("logs")).get("sources"))):
+        env_name = as_dict(source).get("environment")
+        if isinstance(env_name, str) and env_name not in envs:
+            out.append(
+                (
+                    ("logs", "sources", i, "environment"),
+                    f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
+                )
+            )
+    return out
+
+
+def _suggest(word: str, choices: typing.Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _strip_tags(loc: tuple[Any, ...], data: Any) -> Path:
+    """Drop the union tags pydantic puts in error locations (``checks.2.http.url``)."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict):
+            if part in cur:
+                out.append(part)
+                cur = cur[part]
+                continue
+            if isinstance(part, str) and (
+                cur.get("type") == part or "[" in part or part.startswith("function-")
+            ):
+                continue
+            out.append(part)
+            cur = None
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        else:
+            if isinstance(part, str) and ("[" in part or part.startswith("function-")):
+                continue
+            out.append(part)
+            cur = None
+    return tuple(out)
+
+
+def _model_at(path: Path, data: Any) -> type[BaseModel] | None:
+    """The model class that validates the mapping at ``path`` (for did-you-mean)."""
+    annotation: Any = ShieldConfig
+    cur = data
+    for part in path:
+        annotation = _resolve(annotation, cur)
+        if annotation is None:
+            return None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                for f in annotation.model_fields.values():
+                    if f.alias == part:
+                        field = f
+            if field is None:
+                return None
+            annotation = field.annotation
+        else:
+            origin = typing.get_origin(annotation)
+            args = typing.get_args(annotation)
+            if origin in (list, tuple) and args:
+                annotation = args[0]
+            elif origin is dict and len(args) == 2:
+                annotation = args[1]
+            else:
+                return None
+        cur = (
+            cur.get(part)
+            if isinstance(cur, dict)
+            else cur[part]
+            if isinstance(cur, list) and isinstance(part, int) and part < len(cur)
+            else None
+        )
+    annotation = _resolve(annotation, cur)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _resolve(annotation: Any, value: Any) -> Any:
+    """Unwrap Annotated/Optional and pick a union member by the value's ``type:``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+            if models and isinstance(value, dict):
+                tag = value.get("type")
+                for m in models:
+                    f = m.model_fields.get("type")
+                    if f is not None and tag in typing.get_args(f.annotation):
+                        return m
+                return None
+            non_models = [m for m in members if m not in models]
+            if models and not non_models:
+                return None
+            return members[0] if len(members) == 1 else None
+        return annotation
+
+
+_FRIENDLY = {
+    "missing": "required key is missing",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+}
+
+
+def _describe(err: Any, data: Any, positions: Positions) -> tuple[Pos, str]:
+    kind = err["type"]
+    path = _strip_tags(tuple(err["loc"]), data)
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = path[-1] if path else "?"
+        model = _model_at(path[:-1], data)
+        names = [f.alias or n for n, f in model.model_fields.items()] if model else []
+        return positions.locate(
+            path
+        ), f"{format_path(path)}: unknown key {key!r}{_suggest(str(key), names)}"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        tag = ctx.get("tag")
+        expected = ctx.get("expected_tags", "")
+        options = [t.strip().strip("'") for t in str(expected).split(",")]
+        pos = positions.locate((*path, "type"), prefer_key=False)
+        return (
+            pos,
+            f"{format_path((*path, 'type'))}: unknown type {tag!r}{_suggest(str(tag), options)} (one of {', '.join(options)})",
+        )
+    if kind == "union_tag_not_found":
+        return (
+            positions.locate(path),
+            f"{format_path(path)}: 'type:' is required (one of {err.get('ctx', {}).get('discriminator', 'type')})",
+        )
+    if kind == "missing":
+        parent = positions.locate(path[:-1]) if path else Pos(1, 1)
+        return parent, f"{format_path(path)}: {_FRIENDLY['missing']}"
+    msg = err.get("msg", "invalid value")
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    elif kind in _FRIENDLY:
+        msg = f"{_FRIENDLY[kind]}, got {_show(value)}"
+    elif kind == "literal_error":
+        msg = f"{_show(value)} is not allowed ({err.get('ctx', {}).get('expected', '')})"
+    else:
+        msg = f"{msg[0].lower()}{msg[1:]}" if msg else "invalid value"
+    return positions.locate(path), f"{format_path(path)}: {msg}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,73 @@
+"""``notifiers:``: where notifications go. One model per provider, chosen by ``type:``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from prodshield.config.base import StrictModel
+from prodshield.config.types import Duration
+
+
+class NotifierBase(StrictModel):
+    enabled: bool = True
+    timeout: Duration = 10.0
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    """Delivery attempts before the event is marked dead."""
+
+
+class GitHubNotifierConfig(NotifierBase):
+    type: Literal["github"]
+    repo: str
+    token: str
+    api_url: str = "https://api.github.com"
+    labels: list[str] = Field(default_factory=list)
+    assignees: list[str] = Field(default_factory=list)
+
+    @field_validator("repo")
+    @classmethod
+    def _repo(cls, v: str) -> str:
+        if v.count("/") != 1 or not all(v.split("/")):
+            raise ValueError(f"{v!r} is not a repository (use owner/name)")
+        return v
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("token is empty (set it with ${GITHUB_TOKEN})")
+        return v
+
+
+class SlackNotifierConfig(NotifierBase):
+    type: Literal["slack"]
+    webhook_url: str
+    channel: str | None = None
+    username: str = "prodshield"
+
+
+class WebhookNotifierConfig(NotifierBase):
+    type: Literal["webhook"]
+    url: str
+    secret: str | None = None
+    """Shared secret: the body is signed with HMAC-SHA256 in ``X-Prodshield-Signature``."""
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class EmailNotifierConfig(NotifierBase):
+    type: Literal["email"]
+    host: str
+    port: int = 587
+    starttls: bool = True
+    ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = Field(alias="from")
+    to: list[str]
+
+
+NotifierConfig = Annotated[
+    GitHubNotifierConfig | SlackNotifierConfig | WebhookNotifierConfig | EmailNotifierConfig,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,82 @@
+"""Small value types shared by the configuration models: durations and sizes."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_duration(value: Any) -> float:
+    """Parse ``30s``, ``5m``, ``1h30m``, ``14d``, ``250ms`` or a bare number of seconds.
+
+    Returns seconds as a float; raises ``ValueError`` with the message users see.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 1h)")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"{value!r} is not a duration: it is negative")
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+        text = value.strip()
+        parts = _PART_RE.findall(text)
+        if parts and "".join(n + u for n, u in parts) == text:
+            return sum(float(n) * _UNITS[u] for n, u in parts)
+    raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 1h)")
+
+
+def format_duration(seconds: float) -> str:
+    """Render seconds the way a user writes them: ``90`` -> ``1m30s``."""
+    if seconds < 1 and seconds != 0:
+        return f"{round(seconds * 1000)}ms"
+    total = round(seconds)
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            out.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(out) or "0s"
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|k|m|g)?\s*$", re.I)
+_SIZE_UNITS = {
+    "b": 1,
+    "k": 1024,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
+
+
+def parse_size(value: Any) -> int:
+    """Parse ``1MiB``, ``512k``, ``2000`` into bytes."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size (use 512KiB, 1MiB)")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m:
+            return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+    raise ValueError(f"{value!r} is not a size (use 512KiB, 1MiB)")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+"""Seconds, written in config as ``30s``/``5m``/``1h``."""
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+"""Bytes, written in config as ``1MiB``."""

@@ -1,0 +1,81 @@
+"""Opening the database: URL normalisation and per-backend connection settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from prodshield.errors import StoreError
+
+
+def normalize_url(url: str, base_dir: Path | None = None) -> str:
+    """Accept the URLs users write and return what SQLAlchemy needs.
+
+    ``postgresql://`` and ``postgres://`` use psycopg 3; a relative SQLite path is taken relative to
+    ``base_dir`` (the config file's folder) so the store does not move with the working directory.
+    """
+    url = url.strip()
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql+"):
+        return url
+    if url.startswith("sqlite://"):
+        rest = url[len("sqlite://") :]
+        if rest in ("", "/", "/:memory:"):
+            return "sqlite://"
+        path = rest[1:] if rest.startswith("/") else rest
+        p = Path(path)
+        if not p.is_absolute() and base_dir is not None:
+            p = base_dir / p
+        return f"sqlite:///{p}"
+    raise StoreError(
+        f"storage: unsupported URL {redact_url(url)!r} (use sqlite:///file.db or postgresql://...)"
+    )
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a database URL."""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            creds = creds.split(":", 1)[0] + ":***"
+        return f"{scheme}://{creds}@{host}"
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        if url == "sqlite://":
+            engine = create_engine(url, poolclass=NullPool)
+        else:
+            path = Path(url[len("sqlite:///") :])
+            if not path.parent.exists():
+                raise StoreError(f"storage: folder {path.parent} does not exist")
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            # Python's sqlite3 opens transactions lazily; take control so BEGIN IMMEDIATE works.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10},
+    )

@@ -1,0 +1,58 @@
+"""Versioned schema migrations, one chain per component.
+
+Each component (``core``, ``monitor``, ``logs``, ``audit``, ``chaos``, ``notify``) has an ordered
+list of steps; ``schema_versions`` records how far each has been applied. A step receives a
+connection inside a transaction and must be safe to run on a database whose tables were created
+by a newer ``tables.py`` (use :func:`add_column` rather than raw ``ALTER``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Table, inspect
+
+from prodshield.store import tables as t
+
+Step = Callable[[Connection], None]
+
+
+def create(*tables: Table) -> Step:
+    """A step that creates ``tables`` if they do not exist."""
+
+    def step(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    step.__doc__ = "create " + ", ".join(tb.name for tb in tables)
+    return step
+
+
+def add_column(table: Table, column_name: str) -> Step:
+    """A step that adds ``table.column_name`` (as declared in tables.py) if it is missing."""
+
+    def step(conn: Connection) -> None:
+        existing = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        if column_name in existing:
+            return
+        column = table.c[column_name]
+        ddl_type = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column_name}" {ddl_type}')
+
+    step.__doc__ = f"add {table.name}.{column_name}"
+    return step
+
+
+MIGRATIONS: dict[str, list[Step]] = {
+    "core": [create(t.kv)],
+    "monitor": [create(t.check_results, t.check_hourly, t.check_state, t.incidents, t.heartbeats)],
+    "logs": [
+        create(
+            t.log_offsets, t.log_templates, t.log_template_counts, t.log_findings, t.debt_snapshots
+        )
+    ],
+    "audit": [create(t.audit_runs, t.audit_findings)],
+    "chaos": [create(t.experiment_journals)],
+    "notify": [create(t.outbox)],
+}
+"""Append a step to a component's list to change its schema; never edit or reorder old steps."""

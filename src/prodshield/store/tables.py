@@ -1,0 +1,259 @@
+"""Every table prodshield keeps, declared once with SQLAlchemy Core.
+
+Times are UNIX epoch seconds (float) so both backends sort and compare them the same way; JSON
+columns hold structured details (conditions, timings, samples).
+Each capability owns the tables in its section; its migrations live in ``store/migrations/``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+schema_versions = Table(
+    "schema_versions",
+    metadata,
+    Column("component", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("applied_at", Float, nullable=False),
+)
+
+kv = Table(
+    "kv",
+    metadata,
+    Column("namespace", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", JSON, nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+# --- monitor -------------------------------------------------------------------------------
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("check_name", String(255), nullable=False),
+    Column("environment", String(128), nullable=False, default=""),
+    Column("ts", Float, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("response_time_ms", Float, nullable=True),
+    Column("error_kind", String(32), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("conditions", JSON, nullable=True),
+    Column("timings", JSON, nullable=True),
+    Column("details", JSON, nullable=True),
+    Column("maintenance", Boolean, nullable=False, default=False),
+    Column("instance", String(128), nullable=True),
+    Index("ix_check_results_check_env_ts", "check_name", "environment", "ts"),
+    Index("ix_check_results_ts", "ts"),
+)
+
+check_hourly = Table(
+    "check_hourly",
+    metadata,
+    Column("check_name", String(255), primary_key=True),
+    Column("environment", String(128), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("sum_ms", Float, nullable=False, default=0.0),
+    Column("max_ms", Float, nullable=True),
+    Column("p50_ms", Float, nullable=True),
+    Column("p95_ms", Float, nullable=True),
+    Column("p99_ms", Float, nullable=True),
+    Column("error_kinds", JSON, nullable=True),
+)
+
+check_state = Table(
+    "check_state",
+    metadata,
+    Column("check_name", String(255), primary_key=True),
+    Column("environment", String(128), primary_key=True),
+    Column("status", String(16), nullable=False, default="unknown"),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("consecutive_successes", Integer, nullable=False, default=0),
+    Column("last_ts", Float, nullable=True),
+    Column("last_ok", Boolean, nullable=True),
+    Column("last_error_kind", String(32), nullable=True),
+    Column("transitions", JSON, nullable=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("check_name", String(255), nullable=False),
+    Column("environment", String(128), nullable=False, default=""),
+    Column("kind", String(16), nullable=False, default="down"),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("opened_at", Float, nullable=False),
+    Column("resolved_at", Float, nullable=True),
+    Column("first_result_id", BigInteger, nullable=True),
+    Column("failing_conditions", JSON, nullable=True),
+    Column("error_kinds", JSON, nullable=True),
+    Column("last_error_kind", String(32), nullable=True),
+    Column("acknowledged_at", Float, nullable=True),
+    Column("acknowledged_by", String(128), nullable=True),
+    Column("notes", JSON, nullable=True),
+    Column("refs", JSON, nullable=True),
+    Column("resolved_by", String(32), nullable=True),
+    Index("ix_incidents_check_env_status", "check_name", "environment", "status"),
+)
+
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("check_name", String(255), primary_key=True),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("last_ping", Float, nullable=True),
+    Column("pings", Integer, nullable=False, default=0),
+)
+
+# --- logs ----------------------------------------------------------------------------------
+
+log_offsets = Table(
+    "log_offsets",
+    metadata,
+    Column("source", String(1024), primary_key=True),
+    Column("inode", BigInteger, nullable=True),
+    Column("device", BigInteger, nullable=True),
+    Column("offset", BigInteger, nullable=False, default=0),
+    Column("fingerprint", String(128), nullable=True),
+    Column("lines", BigInteger, nullable=False, default=0),
+    Column("updated_at", Float, nullable=False),
+)
+
+log_templates = Table(
+    "log_templates",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("template", Text, nullable=False),
+    Column("count", BigInteger, nullable=False, default=0),
+    Column("first_seen", Float, nullable=True),
+    Column("last_seen", Float, nullable=True),
+    Column("example", Text, nullable=True),
+    Column("source", String(255), nullable=True),
+)
+
+log_template_counts = Table(
+    "log_template_counts",
+    metadata,
+    Column("template_id", String(64), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+log_findings = Table(
+    "log_findings",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(128), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("count", BigInteger, nullable=False, default=1),
+    Column("first_seen", Float, nullable=True),
+    Column("last_seen", Float, nullable=True),
+    Column("source", JSON, nullable=True),
+    Column("samples", JSON, nullable=True),
+    Column("details", JSON, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_log_findings_fp", "fingerprint"),
+    Index("ix_log_findings_created", "created_at"),
+)
+
+debt_snapshots = Table(
+    "debt_snapshots",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("repo", String(1024), nullable=False),
+    Column("taken_at", Float, nullable=False),
+    Column("items", JSON, nullable=False),
+)
+
+# --- audit ---------------------------------------------------------------------------------
+
+audit_runs = Table(
+    "audit_runs",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("fail_on", String(16), nullable=True),
+    Column("passed", Boolean, nullable=True),
+    Column("summary", JSON, nullable=True),
+)
+
+audit_findings = Table(
+    "audit_findings",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("run_id", BigInteger, nullable=False),
+    Column("family", String(32), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("path", Text, nullable=True),
+    Column("line", Integer, nullable=True),
+    Column("target", String(255), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("fix", Text, nullable=True),
+    Column("fingerprint", String(128), nullable=False),
+    Index("ix_audit_findings_run", "run_id"),
+)
+
+# --- chaos ---------------------------------------------------------------------------------
+
+experiment_journals = Table(
+    "experiment_journals",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("deviated", Boolean, nullable=False, default=False),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float, nullable=True),
+    Column("journal", JSON, nullable=False),
+)
+
+# --- notify --------------------------------------------------------------------------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("notifier", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("subject", String(255), nullable=True),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("sent_at", Float, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    UniqueConstraint("notifier", "idempotency_key", name="uq_outbox_notifier_key"),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
