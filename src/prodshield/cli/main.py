@@ -74,7 +74,9 @@ _register_groups()
 def main() -> None:
     """Entry point: run the CLI, turning every expected error into one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")

@@ -1,0 +1,168 @@
+"""The store on SQLite and on the real PostgreSQL: migrations, key/value state, retention."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from prodshield.config.capabilities import RetentionConfig
+from prodshield.errors import StoreError
+from prodshield.store import Store, open_store, percentile, prune, rollup
+from prodshield.store import tables as t
+from prodshield.store.migrations import MIGRATIONS
+
+HOUR = 3600
+
+
+def test_fresh_store_is_fully_migrated(store: Store) -> None:
+    versions = {v.component: v for v in store.status()}
+    assert set(versions) == set(MIGRATIONS)
+    assert all(v.up_to_date for v in versions.values())
+    assert store.upgrade() == []  # idempotent
+
+
+def test_upgrade_reports_steps_once(store_url: str) -> None:
+    s = Store(store_url)
+    try:
+        assert all(v.current == 0 for v in s.status())
+        applied = s.upgrade()
+        assert len(applied) == sum(len(steps) for steps in MIGRATIONS.values())
+        assert s.upgrade() == []
+    finally:
+        s.close()
+
+
+def test_concurrent_upgrades_do_not_conflict(store_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            s = open_store(store_url)
+            s.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
+    s = Store(store_url)
+    assert all(v.up_to_date for v in s.status())
+    s.close()
+
+
+def test_kv_roundtrip(store: Store) -> None:
+    assert store.kv_get("ns", "k", "dflt") == "dflt"
+    store.kv_set("ns", "k", {"a": [1, 2]})
+    store.kv_set("ns", "k", {"a": [3]})
+    assert store.kv_get("ns", "k") == {"a": [3]}
+
+
+def _insert(store: Store, rows: list[dict[str, object]]) -> None:
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), rows)
+
+
+def test_prune_keeps_hourly_aggregates(store: Store) -> None:
+    now = 100 * 86400.0
+    old_hour = now - 40 * 86400  # older than the 30-day default
+    rows = [
+        {
+            "check_name": "api",
+            "environment": "production",
+            "ts": old_hour + i,
+            "ok": i % 10 != 0,
+            "response_time_ms": float(i + 1),
+            "error_kind": None if i % 10 else "timeout",
+        }
+        for i in range(100)
+    ]
+    rows += [
+        {
+            "check_name": "api",
+            "environment": "production",
+            "ts": now - 60,
+            "ok": True,
+            "response_time_ms": 5.0,
+            "error_kind": None,
+        }
+    ]
+    _insert(store, rows)
+    report = prune(store, RetentionConfig(), now=now)
+    assert report.results_deleted == 100
+    assert report.hours_rolled_up == 1
+    with store.connect() as conn:
+        remaining = conn.execute(select(func.count()).select_from(t.check_results)).scalar_one()
+        agg = conn.execute(select(t.check_hourly)).one()
+    assert remaining == 1
+    assert agg.count == 100 and agg.failures == 10
+    assert agg.p50_ms == 50.0 and agg.p95_ms == 95.0 and agg.p99_ms == 99.0
+    assert agg.error_kinds == {"timeout": 10}
+    assert agg.hour == int(old_hour // HOUR) * HOUR
+
+
+def test_rollup_is_recomputed_not_added(store: Store) -> None:
+    _insert(
+        store,
+        [
+            {
+                "check_name": "c",
+                "environment": "",
+                "ts": 7200.0 + i,
+                "ok": True,
+                "response_time_ms": 1.0,
+            }
+            for i in range(3)
+        ],
+    )
+    rollup(store, 7200, 7300)
+    rollup(store, 7200, 7300)
+    with store.connect() as conn:
+        assert conn.execute(select(t.check_hourly.c.count)).scalar_one() == 3
+
+
+def test_percentile_nearest_rank() -> None:
+    assert percentile([], 50) is None
+    assert percentile([1.0], 99) == 1.0
+    assert percentile([float(i) for i in range(1, 11)], 90) == 9.0
+
+
+def test_unreachable_postgres_is_a_clear_error() -> None:
+    with pytest.raises(StoreError) as info:
+        open_store("postgresql://nobody:pw@127.0.0.1:1/none")
+    assert "pw" not in str(info.value)
+    assert "127.0.0.1:1" in str(info.value)
+
+
+def test_bad_url_and_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="unsupported URL"):
+        open_store("mysql://x")
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+
+
+def test_cli_db_upgrade_and_status_on_both_backends(store_url: str, tmp_path: Path) -> None:
+    cfg = tmp_path / "shield.yaml"
+    cfg.write_text(f"storage: '{store_url}'\n")
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "prodshield", *a, "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    proc = run("db", "status")
+    assert proc.returncode == 0 and "pending" in proc.stdout
+    proc = run("db", "upgrade")
+    assert proc.returncode == 0, proc.stderr
+    assert "applied monitor 1" in proc.stdout
+    proc = run("db", "status")
+    assert "schema up to date" in proc.stdout
+    proc = run("db", "prune")
+    assert proc.returncode == 0 and "pruned 0 results" in proc.stdout
