@@ -101,11 +101,10 @@ def main() -> None:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
     except Exception as exc:  # the error boundary: never a traceback unless asked for
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(EXIT_USAGE if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
+        show = getattr(exc, "show", None)
+        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            show()  # a click/typer usage error: its own one-line message
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("PRODSHIELD_DEBUG"):
             raise
         sys.stderr.write(

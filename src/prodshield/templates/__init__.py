@@ -1,0 +1,1 @@
+"""Files prodshield writes for users: GitHub Actions workflow templates."""
