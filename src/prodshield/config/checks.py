@@ -5,9 +5,10 @@ Each check type has its own model, chosen by ``type:``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from prodshield.config.base import StrictModel
 from prodshield.config.types import Duration, Size
@@ -26,6 +27,11 @@ class MonitorDefaults(StrictModel):
     failure_threshold: int = Field(default=3, ge=1)
     success_threshold: int = Field(default=2, ge=1)
     concurrency: int = Field(default=1000, ge=1)
+    flap_threshold: int = Field(default=6, ge=2)
+    """State changes within ``flap_window`` that make one "flapping" incident instead of many."""
+    flap_window: Duration = 3600.0
+    remind_every: Duration | None = None
+    """Remind on open incidents this often (off by default)."""
 
 
 class CheckBase(StrictModel):
@@ -37,6 +43,7 @@ class CheckBase(StrictModel):
     failure_threshold: int | None = Field(default=None, ge=1)
     success_threshold: int | None = Field(default=None, ge=1)
     alerts: list[str] | None = None
+    remind_every: Duration | None = None
     enabled: bool = True
     group: str | None = None
     description: str | None = None
@@ -111,10 +118,32 @@ CheckConfig = Annotated[
 
 
 class MaintenanceWindow(StrictModel):
+    """A recurring (``cron`` + ``duration``) or fixed (``start``/``end``) window, in UTC."""
+
     name: str | None = None
     cron: str | None = None
     duration: Duration | None = None
-    start: str | None = None
-    end: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
     environments: list[str] | None = None
     checks: list[str] | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None:
+            from croniter import croniter
+
+            if not croniter.is_valid(v):
+                raise ValueError(f"{v!r} is not a cron expression (e.g. '0 3 * * 0')")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> MaintenanceWindow:
+        if self.cron is not None and self.duration is None:
+            raise ValueError("a cron window needs a duration (e.g. duration: 1h)")
+        if self.cron is None and (self.start is None or self.end is None):
+            raise ValueError("give either cron + duration, or start + end")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self

@@ -94,6 +94,11 @@ check_state = Table(
     Column("last_error_kind", String(32), nullable=True),
     Column("transitions", JSON, nullable=True),
     Column("updated_at", Float, nullable=False),
+    Column("first_failure_ts", Float, nullable=True),
+    Column("first_failure_result_id", BigInteger, nullable=True),
+    Column("recovery_start_ts", Float, nullable=True),
+    Column("open_incident_id", BigInteger, nullable=True),
+    Column("last_reminder_at", Float, nullable=True),
 )
 
 incidents = Table(

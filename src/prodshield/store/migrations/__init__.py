@@ -45,7 +45,14 @@ def add_column(table: Table, column_name: str) -> Step:
 
 MIGRATIONS: dict[str, list[Step]] = {
     "core": [create(t.kv)],
-    "monitor": [create(t.check_results, t.check_hourly, t.check_state, t.incidents, t.heartbeats)],
+    "monitor": [
+        create(t.check_results, t.check_hourly, t.check_state, t.incidents, t.heartbeats),
+        add_column(t.check_state, "first_failure_ts"),
+        add_column(t.check_state, "first_failure_result_id"),
+        add_column(t.check_state, "recovery_start_ts"),
+        add_column(t.check_state, "open_incident_id"),
+        add_column(t.check_state, "last_reminder_at"),
+    ],
     "logs": [
         create(
             t.log_offsets, t.log_templates, t.log_template_counts, t.log_findings, t.debt_snapshots

@@ -1,0 +1,171 @@
+"""Incident logic on both store backends: thresholds, error changes, flapping, maintenance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from prodshield.config import parse_config
+from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.maintenance import in_maintenance
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+CONFIG = """
+environments: {production: {}}
+defaults: {failure_threshold: 3, success_threshold: 2, flap_threshold: 4, flap_window: 10m}
+notifiers:
+  gh: {type: github, repo: acme/hive, token: x}
+  ops: {type: slack, webhook_url: "http://127.0.0.1:9/hook"}
+checks:
+  - {name: api, type: http, url: "http://x/", environments: [production], alerts: [gh]}
+  - {name: web, type: http, url: "http://y/", environments: [production]}
+maintenance:
+  - {name: patch, start: "2026-01-01T10:00:00Z", end: "2026-01-01T11:00:00Z", checks: [api]}
+"""
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
+
+
+def engine() -> IncidentEngine:
+    return IncidentEngine(parse_config(CONFIG, env={}).config, dashboard_url="http://dash.local")
+
+
+def feed(
+    store: Store,
+    eng: IncidentEngine,
+    seq: list[tuple[bool, str | None]],
+    check: str = "api",
+    start: float = T0,
+    step: float = 60.0,
+) -> list[str]:
+    """Run each observation in its own transaction, like consecutive `monitor once` runs."""
+    out = []
+    for i, (ok, kind) in enumerate(seq):
+        ts = start + i * step
+        with store.begin() as conn:
+            res = conn.execute(
+                t.check_results.insert().values(
+                    check_name=check,
+                    environment="production",
+                    ts=ts,
+                    ok=ok,
+                    error_kind=kind,
+                    error_message=None if ok else f"{kind} happened",
+                    response_time_ms=12.0,
+                )
+            )
+            obs = Observation(
+                check,
+                "production",
+                ts,
+                ok,
+                kind,
+                None if ok else f"{kind} happened",
+                [] if ok else ["[STATUS] (503) == 200"],
+                12.0,
+                res.inserted_primary_key[0],
+                "http://x/",
+                in_maintenance(eng.config.maintenance, check, "production", ts),
+            )
+            out += [f"{i}:{c.type}" for c in eng.process(conn, [obs], now=ts)]
+    return out
+
+
+def outbox(store: Store) -> list[tuple[str, str, str]]:
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(t.outbox.c.notifier, t.outbox.c.event_type, t.outbox.c.idempotency_key).order_by(
+                t.outbox.c.id
+            )
+        ).all()
+    return [(r.notifier, r.event_type, r.idempotency_key) for r in rows]
+
+
+def test_scripted_outage_thresholds_3_2(store: Store) -> None:
+    eng = engine()
+    seq = [
+        (True, None),
+        (False, "refused"),
+        (False, "refused"),
+        (False, "refused"),
+        (False, "timeout"),
+        (False, "timeout"),
+        (True, None),
+        (True, None),
+        (True, None),
+    ]
+    changes = feed(store, eng, seq)
+    assert changes == ["3:incident.opened", "4:incident.updated", "7:incident.resolved"]
+    events = outbox(store)
+    assert [e[1] for e in events] == ["incident.opened", "incident.updated", "incident.resolved"]
+    assert {e[0] for e in events} == {"gh"}  # api alerts only gh
+    with store.connect() as conn:
+        inc = conn.execute(select(t.incidents)).one()
+        payload = conn.execute(select(t.outbox.c.payload)).first()[0]
+    assert inc.status == "resolved" and inc.kind == "down"
+    assert inc.opened_at == T0 + 60  # the first failure
+    assert inc.resolved_at == T0 + 6 * 60  # the first success of the recovery
+    assert inc.error_kinds == ["refused", "timeout"]
+    assert payload["title"] == "[production] api is down"
+    assert "[STATUS] (503) == 200" in payload["body"] and "| time (UTC) |" in payload["body"]
+    assert "http://dash.local/dashboard/checks/api" in payload["body"]
+
+
+def test_reprocessing_same_transaction_outcome_is_idempotent(store: Store) -> None:
+    eng = engine()
+    feed(store, eng, [(False, "refused")] * 3)
+    # the same event key again (e.g. a crash before the outbox was read) is ignored
+    from prodshield.monitor.incidents import enqueue_in
+
+    with store.begin() as conn:
+        key = conn.execute(select(t.outbox.c.idempotency_key)).scalar_one()
+        assert (
+            enqueue_in(conn, ["gh"], {"key": key, "type": "incident.opened", "subject": "s"}) == 0
+        )
+    assert len(outbox(store)) == 1
+
+
+def test_default_alerts_go_to_every_notifier(store: Store) -> None:
+    feed(store, engine(), [(False, "dns")] * 3, check="web")
+    assert sorted(e[0] for e in outbox(store)) == ["gh", "ops"]
+
+
+def test_flapping_is_one_incident(store: Store) -> None:
+    seq = [(i % 2 == 0, None if i % 2 == 0 else "reset") for i in range(20)]
+    changes = feed(store, engine(), seq)
+    opened = [c for c in changes if c.endswith("opened")]
+    assert len(opened) == 1
+    with store.connect() as conn:
+        incs = conn.execute(select(t.incidents)).all()
+    assert len(incs) == 1 and incs[0].kind == "flapping" and incs[0].status == "open"
+    # stable again: resolved after enough successes
+    more = feed(store, engine(), [(True, None)] * 5, start=T0 + 30 * 60)
+    assert more[-1].endswith("resolved") or any(c.endswith("resolved") for c in more)
+
+
+def test_maintenance_window_suppresses_then_not(store: Store) -> None:
+    inside = datetime(2026, 1, 1, 10, 10, tzinfo=UTC).timestamp()
+    assert feed(store, engine(), [(False, "refused")] * 5, start=inside) == []
+    with store.connect() as conn:
+        assert conn.execute(select(t.incidents)).first() is None
+    after = datetime(2026, 1, 1, 11, 0, tzinfo=UTC).timestamp()
+    assert feed(store, engine(), [(False, "refused")] * 3, start=after) == ["2:incident.opened"]
+
+
+def test_cron_maintenance_window() -> None:
+    cfg = parse_config("maintenance: [{cron: '0 3 * * 0', duration: 1h}]\n", env={}).config
+    sunday_0330 = datetime(2026, 11, 29, 3, 30, tzinfo=UTC).timestamp()
+    sunday_0430 = datetime(2026, 11, 29, 4, 30, tzinfo=UTC).timestamp()
+    assert in_maintenance(cfg.maintenance, "a", "", sunday_0330) == "maintenance[0]"
+    assert in_maintenance(cfg.maintenance, "a", "", sunday_0430) is None
+
+
+def test_reminders(store: Store) -> None:
+    cfg = parse_config(
+        CONFIG.replace("flap_window: 10m}", "flap_window: 10m, remind_every: 5m}"), env={}
+    ).config
+    eng = IncidentEngine(cfg)
+    changes = feed(store, eng, [(False, "refused")] * 12)
+    assert changes.count("2:incident.opened") == 1
+    assert [c for c in changes if "reminder" in c] == ["7:incident.reminder"]
