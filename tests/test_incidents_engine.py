@@ -169,3 +169,26 @@ def test_reminders(store: Store) -> None:
     changes = feed(store, eng, [(False, "refused")] * 12)
     assert changes.count("2:incident.opened") == 1
     assert [c for c in changes if "reminder" in c] == ["7:incident.reminder"]
+
+
+def test_report_uptime_incidents_mttr(store: Store) -> None:
+    from prodshield.monitor.report import build_report, render_html, render_markdown
+
+    eng = engine()
+    seq = [(True, None)] + [(False, "refused")] * 4 + [(True, None)] * 5
+    feed(store, eng, seq)
+    rep = build_report(store, since_s=86400, now=T0 + 3600)
+    (api,) = rep.checks
+    assert (api.results, api.failures) == (10, 4)
+    assert api.uptime_pct == 60.0
+    assert api.p95_ms == 12.0
+    assert len(rep.incidents) == 1
+    inc = rep.incidents[0]
+    assert inc.duration_s == 4 * 60  # first failure to first success
+    assert rep.mttr_s == 240 and rep.mttd_s == 120  # detected at the third failure
+    md = render_markdown(rep)
+    assert "| api | production | 60.000% | 10 | 4 |" in md
+    page = render_html(rep)
+    assert "<svg" in page and "http" not in page.split("<body>")[1].split("</body>")[0].replace(
+        "http-equiv", ""
+    )
