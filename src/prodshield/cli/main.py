@@ -55,6 +55,7 @@ def _register_groups() -> None:
         ("chaos", "Chaos engineering: the fault proxy, experiments and batteries"),
         ("notify", "The notification outbox: status, retries and test messages"),
         ("serve", "Run everything as one service with a status page, dashboard and API"),
+        ("debt", "Technical debt: TODO/FIXME markers with git-blame authors"),
     ]
     for name, what in groups:
         try:

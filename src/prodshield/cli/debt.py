@@ -1,0 +1,120 @@
+"""``prodshield debt``: TODO/FIXME/HACK/XXX/BUG markers with git-blame authors and age."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from prodshield.cli.common import ConfigOption, console, load, print_json, store_for
+from prodshield.errors import UsageError
+from prodshield.logs.debt import DebtReport, diff_against, last_snapshot, save_snapshot, scan_repo
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+def debt(
+    repo: Annotated[
+        Path, typer.Argument(help="A git repository (default: the current folder).")
+    ] = Path("."),
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    config: ConfigOption = None,
+    top: Annotated[int, typer.Option(help="Rows per group in the table.")] = 10,
+) -> None:
+    """List technical-debt markers in comments, grouped by author, file and marker.
+
+    With a config (-c, $PRODSHIELD_CONFIG or ./shield.yaml) the run is kept in the store and the
+    delta against the previous run is shown.
+    """
+    if not (repo / ".git").exists() and not repo.joinpath(".git").is_file():
+        import subprocess
+
+        probe = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--git-dir"], capture_output=True
+        )
+        if probe.returncode != 0:
+            raise UsageError(f"{repo}: not a git repository")
+    report = scan_repo(repo)
+    store = None
+    try:
+        loaded = load(config)
+    except UsageError:
+        loaded = None
+    if loaded is not None:
+        store = store_for(loaded)
+        diff_against(report, last_snapshot(store, report.repo))
+        save_snapshot(store, report)
+        store.close()
+    if fmt is Format.json:
+        print_json(report.to_dict())
+    elif fmt is Format.markdown:
+        typer.echo(render_markdown(report, top))
+    else:
+        render_table(report, top)
+
+
+def render_markdown(report: DebtReport, top: int = 10) -> str:
+    lines = [
+        f"# Technical debt in {report.repo}",
+        "",
+        f"{len(report.items)} markers in {report.files_scanned} tracked files.",
+    ]
+    if report.added is not None:
+        lines.append(
+            f"Since the previous run: +{len(report.added)} new, -{len(report.removed or [])} resolved."
+        )
+    for title, key in (("By marker", "marker"), ("By author", "author"), ("By file", "path")):
+        lines += ["", f"## {title}", "", "| | count |", "| --- | ---: |"]
+        lines += [f"| {name} | {n} |" for name, n in report.by(key)[:top]]
+    lines += [
+        "",
+        "## Oldest",
+        "",
+        "| age (days) | marker | where | author | text |",
+        "| ---: | --- | --- | --- | --- |",
+    ]
+    oldest = sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]
+    lines += [
+        f"| {i.age_days or '-'} | {i.marker} | {i.path}:{i.line} | {i.author or 'uncommitted'} | "
+        f"{i.text.replace('|', '/')[:100]} |"
+        for i in oldest
+    ]
+    return "\n".join(lines)
+
+
+def render_table(report: DebtReport, top: int) -> None:
+    out = console()
+    out.print(
+        f"{len(report.items)} debt markers in {report.files_scanned} tracked files of {report.repo} "
+        f"({report.seconds:.2f}s)"
+    )
+    if report.added is not None:
+        out.print(
+            f"since the previous run: +{len(report.added)} new, -{len(report.removed or [])} resolved"
+        )
+    for title, key in (("marker", "marker"), ("author", "author"), ("file", "path")):
+        table = Table(title, "count")
+        for name, n in report.by(key)[:top]:
+            table.add_row(name, str(n))
+        out.print(table)
+    table = Table("age (days)", "marker", "where", "author", "text", title="oldest")
+    for i in sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]:
+        table.add_row(
+            str(i.age_days or "-"),
+            i.marker,
+            f"{i.path}:{i.line}",
+            i.author or "uncommitted",
+            i.text[:60],
+        )
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("debt")(debt)
