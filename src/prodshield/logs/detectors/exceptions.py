@@ -1,0 +1,70 @@
+"""Unhandled exceptions: Python tracebacks and Java stack traces, grouped by type and top frame."""
+
+from __future__ import annotations
+
+import re
+
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
+from prodshield.logs.findings import Finding
+
+_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+_PY_EXC = re.compile(
+    r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault))(?::\s*(.*))?$", re.M
+)
+_JAVA_EXC = re.compile(
+    r"(?:^|Exception in thread \"[^\"]*\" |Caused by: )((?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable))(?::\s*(.*))?",
+    re.M,
+)
+_JAVA_FRAME = re.compile(r"^\s*at ((?:[\w$]+\.)+[\w$<>]+)\(([^)]*)\)", re.M)
+
+
+class ExceptionDetector:
+    name = "unhandled_exception"
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self._findings: dict[tuple[str, str, str], Finding] = {}
+
+    def observe(self, event: EventLike) -> None:
+        text = event.message or ""
+        if "Traceback (most recent call last)" in text:
+            frames = _PY_FRAME.findall(text)
+            excs = _PY_EXC.findall(text)
+            if not excs:
+                return
+            exc_type = excs[-1][0]
+            top = f"{frames[-1][0]}:{frames[-1][1]} in {frames[-1][2]}" if frames else "?"
+        elif (
+            "\tat " in text
+            or "\n    at " in text
+            or "\n\tat " in text
+            or "Exception in thread" in text
+        ):
+            m = _JAVA_EXC.search(text)
+            if not m:
+                return
+            exc_type = m.group(1)
+            frame = _JAVA_FRAME.search(text)
+            top = f"{frame.group(1)}({frame.group(2)})" if frame else "?"
+        else:
+            return
+        key = (event.source, exc_type, top)
+        finding = self._findings.get(key)
+        if finding is None:
+            finding = self._findings[key] = Finding(
+                "critical",
+                "unhandled_exception",
+                "high",
+                source={"file": event.source, "exception": exc_type, "frame": top},
+                message=f"{exc_type} at {top}",
+            )
+        from prodshield.logs.detectors.redaction import redact_line
+
+        finding.add(event.timestamp, redact_line(text.splitlines()[-1] if text else ""))
+
+    def findings(self) -> list[Finding]:
+        return list(self._findings.values())
+
+
+@register("unhandled_exception")
+def _factory(settings: DetectorSettings) -> ExceptionDetector:
+    return ExceptionDetector(settings)

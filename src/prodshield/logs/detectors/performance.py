@@ -1,0 +1,231 @@
+"""Performance: slow queries (grouped by normalised query), slow requests, error rates and
+latency percentiles per endpoint."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from prodshield.logs.detectors.base import (
+    DetectorSettings,
+    EventLike,
+    field_float,
+    field_str,
+    register,
+)
+from prodshield.logs.findings import Finding
+from prodshield.store.retention import percentile
+
+_PG_DURATION = re.compile(
+    r"duration: ([\d.]+) ms(?:\s+(?:statement|execute [^:]*|parse [^:]*|bind [^:]*):\s*(.*))?", re.S
+)
+_Q_STRING = re.compile(r"'(?:[^']|'')*'")
+_Q_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_Q_IN_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
+_Q_SPACE = re.compile(r"\s+")
+_PATH_ID = re.compile(
+    r"/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})(?=/|$)",
+    re.I,
+)
+
+
+def normalize_query(sql: str) -> str:
+    q = _Q_STRING.sub("?", sql.strip().rstrip(";"))
+    q = _Q_NUMBER.sub("?", q)
+    q = _Q_IN_LIST.sub("(?)", q)
+    q = re.sub(r"\$\d+", "?", q)
+    return _Q_SPACE.sub(" ", q)[:500]
+
+
+def endpoint(method: str | None, path: str | None) -> str:
+    p = (path or "").split("?", 1)[0] or "/"
+    p = _PATH_ID.sub("/:id", p)
+    return f"{method or '-'} {p}"
+
+
+class _Stats:
+    __slots__ = ("durations", "errors", "first", "last", "requests", "samples", "slow")
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+        self.requests = 0
+        self.errors = 0
+        self.slow = 0
+        self.first: Any = None
+        self.last: Any = None
+        self.samples: list[str] = []
+
+
+class PerformanceDetector:
+    name = "performance"
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.s = settings
+        self.queries: dict[str, _Stats] = defaultdict(_Stats)
+        self.endpoints: dict[str, _Stats] = defaultdict(_Stats)
+        self.query_source: dict[str, str] = {}
+
+    def observe(self, event: EventLike) -> None:
+        fields = event.fields or {}
+        status = field_str(event, "status")
+        if status is not None and (
+            fields.get("path") is not None or fields.get("method") is not None
+        ):
+            ep = endpoint(field_str(event, "method"), field_str(event, "path"))
+            st = self.endpoints[ep]
+            st.requests += 1
+            if status.startswith("5"):
+                st.errors += 1
+            ms = field_float(event, "duration_ms")
+            if ms is None:
+                rt = field_float(event, "request_time")
+                ms = rt * 1000 if rt is not None else None
+            if ms is not None:
+                st.durations.append(ms)
+                if ms >= self.s.slow_request_ms:
+                    st.slow += 1
+                    self._seen(st, event)
+            elif status.startswith("5"):
+                self._seen(st, event)
+            return
+        ms = None
+        query = fields.get("query") or fields.get("statement")
+        if "duration_ms" in fields and query:
+            ms = field_float(event, "duration_ms")
+        else:
+            m = _PG_DURATION.search(event.message or "")
+            if m:
+                ms, query = float(m.group(1)), (m.group(2) or query or "")
+            elif fields.get("query_time") is not None and query:  # MySQL slow log
+                qt = field_float(event, "query_time")
+                ms = qt * 1000 if qt is not None else None
+        if ms is None or not query:
+            return
+        nq = normalize_query(str(query))
+        st = self.queries[nq]
+        st.requests += 1
+        st.durations.append(ms)
+        self.query_source.setdefault(nq, event.source)
+        if ms >= self.s.slow_query_ms:
+            st.slow += 1
+            self._seen(st, event)
+
+    @staticmethod
+    def _seen(st: _Stats, event: EventLike) -> None:
+        if event.timestamp:
+            st.first = st.first or event.timestamp
+            st.last = event.timestamp
+        if len(st.samples) < 3:
+            from prodshield.logs.detectors.redaction import redact_line
+
+            st.samples.append(redact_line(getattr(event, "raw", None) or event.message)[:500])
+
+    def endpoint_latency(self) -> list[dict[str, Any]]:
+        """p50/p95/p99 per endpoint, slowest first (for the digest and trends)."""
+        out = []
+        for ep, st in self.endpoints.items():
+            d = sorted(st.durations)
+            out.append(
+                {
+                    "endpoint": ep,
+                    "requests": st.requests,
+                    "errors": st.errors,
+                    "error_rate": round(st.errors / st.requests, 4) if st.requests else 0.0,
+                    "p50_ms": percentile(d, 50),
+                    "p95_ms": percentile(d, 95),
+                    "p99_ms": percentile(d, 99),
+                }
+            )
+        return sorted(out, key=lambda x: -(x["p95_ms"] or 0))
+
+    def query_latency(self) -> list[dict[str, Any]]:
+        out = []
+        for q, st in self.queries.items():
+            d = sorted(st.durations)
+            out.append(
+                {
+                    "query": q,
+                    "calls": st.requests,
+                    "slow": st.slow,
+                    "max_ms": d[-1] if d else None,
+                    "p95_ms": percentile(d, 95),
+                    "total_ms": round(sum(d), 1),
+                }
+            )
+        return sorted(out, key=lambda x: -(x["max_ms"] or 0))
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for q, st in self.queries.items():
+            if st.slow:
+                d = sorted(st.durations)
+                out.append(
+                    Finding(
+                        "performance",
+                        "slow_query",
+                        "medium",
+                        count=st.slow,
+                        first_seen=st.first,
+                        last_seen=st.last,
+                        source={"file": self.query_source.get(q, ""), "query": q},
+                        samples=st.samples,
+                        details={
+                            "calls": st.requests,
+                            "max_ms": d[-1],
+                            "p95_ms": percentile(d, 95),
+                            "threshold_ms": self.s.slow_query_ms,
+                        },
+                        message=f"{st.slow} executions over {self.s.slow_query_ms:.0f} ms (max {d[-1]:.0f} ms)",
+                    )
+                )
+        for ep, st in self.endpoints.items():
+            d = sorted(st.durations)
+            if st.slow:
+                out.append(
+                    Finding(
+                        "performance",
+                        "slow_request",
+                        "medium",
+                        count=st.slow,
+                        first_seen=st.first,
+                        last_seen=st.last,
+                        source={"endpoint": ep},
+                        samples=st.samples,
+                        details={
+                            "requests": st.requests,
+                            "p95_ms": percentile(d, 95),
+                            "max_ms": d[-1] if d else None,
+                            "threshold_ms": self.s.slow_request_ms,
+                        },
+                        message=f"{st.slow} of {st.requests} requests over {self.s.slow_request_ms:.0f} ms",
+                    )
+                )
+            if (
+                st.requests >= self.s.error_rate_min_requests
+                and st.errors / st.requests > self.s.error_rate
+            ):
+                out.append(
+                    Finding(
+                        "performance",
+                        "error_rate",
+                        "high",
+                        count=st.errors,
+                        first_seen=st.first,
+                        last_seen=st.last,
+                        source={"endpoint": ep},
+                        samples=st.samples,
+                        details={
+                            "requests": st.requests,
+                            "error_rate": round(st.errors / st.requests, 4),
+                            "threshold": self.s.error_rate,
+                        },
+                        message=f"{st.errors} of {st.requests} requests failed with 5xx",
+                    )
+                )
+        return out
+
+
+@register("performance")
+def _factory(settings: DetectorSettings) -> PerformanceDetector:
+    return PerformanceDetector(settings)

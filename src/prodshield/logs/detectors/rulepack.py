@@ -1,0 +1,144 @@
+"""Rule packs: YAML rules of patterns (shipped ones and the user's) matched against each event."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
+from prodshield.logs.findings import Finding
+
+SHIPPED_PACKS = ("critical.yaml", "security.yaml")
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+_IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+
+
+@dataclass
+class Rule:
+    kind: str
+    category: str
+    severity: str
+    patterns: list[re.Pattern[str]]
+    field: str | None = None
+    report: bool = True
+
+
+def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[Rule]:
+    """The shipped packs plus the user's rules (same schema, ``category`` on each rule)."""
+    rules: list[Rule] = []
+    folder = resources.files("prodshield.logs").joinpath("rules")
+    for name in SHIPPED_PACKS:
+        pack = yaml.safe_load(folder.joinpath(name).read_text(encoding="utf-8"))
+        for raw in pack["rules"]:
+            rules.append(_rule(raw, pack["category"]))
+    for raw in user_rules or []:
+        rules.append(_rule(raw, raw.get("category", "critical")))
+    return rules
+
+
+def _rule(raw: dict[str, Any], category: str) -> Rule:
+    return Rule(
+        kind=raw["kind"],
+        category=category,
+        severity=raw.get("severity", "medium"),
+        patterns=[re.compile(p, re.IGNORECASE) for p in raw["patterns"]],
+        field=raw.get("field"),
+        report=raw.get("report", True),
+    )
+
+
+class RulePackDetector:
+    """One finding per (kind, ip/user/detail) for every event a rule's pattern matches."""
+
+    name = "rules"
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.rules = load_rules(settings.user_rules)
+        message_patterns = [p.pattern for r in self.rules if r.field is None for p in r.patterns]
+        # One combined search rejects most lines before any single rule is tried.
+        self._prefilter = re.compile(
+            "|".join(f"(?:{_NAMED_GROUP.sub('(?:', p)})" for p in message_patterns),
+            re.IGNORECASE | re.M,
+        )
+        self._field_rules = [r for r in self.rules if r.field is not None]
+        self._message_rules = [r for r in self.rules if r.field is None]
+        self._findings: dict[tuple[str, str, str, str], Finding] = {}
+        self.matches: list[tuple[EventLike, Rule, dict[str, str]]] = []
+        """Security matches kept for the brute-force detector (ip, user per event)."""
+        self.listeners: list[Any] = []
+
+    def observe(self, event: EventLike) -> None:
+        message = event.message or ""
+        if self._prefilter.search(message):
+            for rule in self._message_rules:
+                for index, pattern in enumerate(rule.patterns):
+                    m = pattern.search(message)
+                    if m:
+                        self._hit(event, rule, {k: v for k, v in m.groupdict().items() if v}, index)
+                        break
+        fields = event.fields or {}
+        for rule in self._field_rules:
+            value = fields.get(rule.field or "")
+            if not value:
+                continue
+            text = str(value)
+            for pattern in rule.patterns:
+                if pattern.search(text):
+                    self._hit(event, rule, {rule.field or "value": text[:200]})
+                    break
+
+    def _hit(self, event: EventLike, rule: Rule, groups: dict[str, str], index: int = 0) -> None:
+        fields = event.fields or {}
+        ip = groups.get("ip") or fields.get("client_ip")
+        if ip is None and rule.category == "security":
+            m = _IP_RE.search(event.message or "")
+            ip = m.group(0) if m else None
+        user = groups.get("user") or fields.get("user")
+        for listener in self.listeners:
+            listener(event, rule, ip, user, index)
+        if not rule.report:
+            return
+        source: dict[str, Any] = {"file": event.source}
+        if rule.category == "security":
+            if ip:
+                source["ip"] = str(ip)
+            if rule.kind in ("scanner_probe", "suspicious_user_agent") and fields.get("path"):
+                source.setdefault("ip", fields.get("client_ip"))
+        elif groups.get("detail"):
+            source["detail"] = groups["detail"]
+        key = (rule.kind, str(source.get("ip", "")), str(source.get("detail", "")), event.source)
+        finding = self._findings.get(key)
+        if finding is None:
+            finding = self._findings[key] = Finding(
+                rule.category, rule.kind, rule.severity, source=source
+            )
+            finding.details["users"] = {}
+        if user:
+            users = finding.details["users"]
+            if len(users) < 50 or user in users:
+                users[user] = users.get(user, 0) + 1
+        finding.add(event.timestamp, _sample(event))
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for f in self._findings.values():
+            if not f.details.get("users"):
+                f.details.pop("users", None)
+            out.append(f)
+        return out
+
+
+def _sample(event: EventLike) -> str:
+    from prodshield.logs.detectors.redaction import redact_line
+
+    raw = getattr(event, "raw", None) or event.message
+    return redact_line(str(raw))
+
+
+@register("rules")
+def _factory(settings: DetectorSettings) -> RulePackDetector:
+    return RulePackDetector(settings)

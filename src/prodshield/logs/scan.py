@@ -1,0 +1,186 @@
+"""Scanning: run every detector over parsed events, split into a window and its baseline."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from prodshield.logs.detectors import REGISTRY, DetectorSettings, EventLike
+from prodshield.logs.detectors.bruteforce import BruteForceDetector
+from prodshield.logs.detectors.performance import PerformanceDetector
+from prodshield.logs.detectors.rulepack import RulePackDetector
+from prodshield.logs.detectors.trends import Baseline, trend_findings
+from prodshield.logs.findings import Finding, sort_findings
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    stats: dict[str, Any]
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    queries: list[dict[str, Any]] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    window: tuple[datetime | None, datetime | None] = (None, None)
+
+    @property
+    def has_critical(self) -> bool:
+        return any(f.category == "critical" or f.severity == "critical" for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "stats": self.stats,
+            "endpoints": self.endpoints,
+            "queries": self.queries[:50],
+            "templates": self.templates[:50],
+            "window": [w.isoformat() if w else None for w in self.window],
+        }
+
+
+class _Collector:
+    """Detectors plus the counts trends need, for one span of time (window or baseline)."""
+
+    def __init__(self, settings: DetectorSettings, names: Iterable[str] | None = None) -> None:
+        wanted = list(names) if names is not None else list(REGISTRY)
+        self.detectors = []
+        for name in wanted:
+            try:
+                self.detectors.append(REGISTRY[name](settings))
+            except ImportError:  # an optional engine missing: the detector is skipped, not fatal
+                continue
+        self.rules = next((d for d in self.detectors if isinstance(d, RulePackDetector)), None)
+        self.perf = next((d for d in self.detectors if isinstance(d, PerformanceDetector)), None)
+        brute = next((d for d in self.detectors if isinstance(d, BruteForceDetector)), None)
+        if self.rules is not None and brute is not None:
+            self.rules.listeners.append(brute.on_rule)
+        self.template_counts: Counter[str] = Counter()
+        self.templates: dict[str, str] = {}
+        self.examples: dict[str, str] = {}
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self.events = 0
+
+    def observe(self, event: EventLike) -> None:
+        self.events += 1
+        for d in self.detectors:
+            d.observe(event)
+        tid = getattr(event, "template_id", None)
+        if tid is not None:
+            self.template_counts[tid] += 1
+            if tid not in self.templates:
+                self.templates[tid] = getattr(event, "template", "") or ""
+                from prodshield.logs.detectors.redaction import redact_line
+
+                self.examples[tid] = redact_line(event.message)[:300]
+        ts = event.timestamp
+        if ts is not None:
+            if self.first is None or ts < self.first:
+                self.first = ts
+            if self.last is None or ts > self.last:
+                self.last = ts
+
+    def findings(self) -> list[Finding]:
+        out: list[Finding] = []
+        for d in self.detectors:
+            out.extend(d.findings())
+        return out
+
+    def span_seconds(self) -> float:
+        if self.first and self.last:
+            return max((self.last - self.first).total_seconds(), 1.0)
+        return 0.0
+
+
+def scan_events(
+    events: Iterable[EventLike],
+    *,
+    settings: DetectorSettings | None = None,
+    window_start: datetime | None = None,
+    baseline_start: datetime | None = None,
+    baseline_events: Iterable[EventLike] | None = None,
+    detectors: Iterable[str] | None = None,
+) -> ScanResult:
+    """Detect over ``events``. Events before ``window_start`` (and after ``baseline_start``) form
+    the baseline; ``baseline_events`` (another file) may supply it instead."""
+    settings = settings or DetectorSettings()
+    started = time.perf_counter()
+    window = _Collector(settings, detectors)
+    base: _Collector | None = None
+    skipped_old = 0
+    if baseline_events is not None:
+        base = _Collector(settings, detectors)
+        for ev in baseline_events:
+            base.observe(ev)
+    elif window_start is not None and baseline_start is not None:
+        base = _Collector(settings, detectors)
+    for ev in events:
+        ts = ev.timestamp
+        if window_start is not None and ts is not None and _before(ts, window_start):
+            if (
+                base is not None
+                and baseline_events is None
+                and (baseline_start is None or not _before(ts, baseline_start))
+            ):
+                base.observe(ev)
+            else:
+                skipped_old += 1
+            continue
+        window.observe(ev)
+    findings = window.findings()
+    endpoints = window.perf.endpoint_latency() if window.perf else []
+    if base is not None and base.events:
+        baseline = Baseline(
+            seconds=base.span_seconds() or 1.0,
+            template_counts=base.template_counts,
+            templates=base.templates,
+            finding_counts=Counter({f.kind: f.count for f in base.findings()}),
+            endpoint_p95={
+                e["endpoint"]: (e["p95_ms"], e["requests"])
+                for e in (base.perf.endpoint_latency() if base.perf else [])
+                if e["p95_ms"] is not None
+            },
+        )
+        kinds: Counter[str] = Counter()
+        for f in findings:
+            kinds[f.kind] += f.count
+        findings += trend_findings(
+            window_seconds=window.span_seconds() or 1.0,
+            counts=window.template_counts,
+            templates=window.templates,
+            examples=window.examples,
+            finding_counts=kinds,
+            endpoints=endpoints,
+            baseline=baseline,
+            source="window",
+        )
+    stats = {
+        "events": window.events,
+        "baseline_events": base.events if base else 0,
+        "outside_window": skipped_old,
+        "templates": len(window.template_counts),
+        "findings": len(findings),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    top = [
+        {"template_id": tid, "template": window.templates.get(tid, ""), "count": n}
+        for tid, n in window.template_counts.most_common(100)
+    ]
+    return ScanResult(
+        findings=sort_findings(findings),
+        stats=stats,
+        endpoints=endpoints,
+        queries=window.perf.query_latency() if window.perf else [],
+        templates=top,
+        window=(window.first, window.last),
+    )
+
+
+def _before(a: datetime, b: datetime) -> bool:
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        a = a.replace(tzinfo=None)
+        b = b.replace(tzinfo=None)
+    return a < b
