@@ -25,6 +25,7 @@ class ScanResult:
     queries: list[dict[str, Any]] = field(default_factory=list)
     templates: list[dict[str, Any]] = field(default_factory=list)
     window: tuple[datetime | None, datetime | None] = (None, None)
+    hourly: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def has_critical(self) -> bool:
@@ -38,6 +39,7 @@ class ScanResult:
             "queries": self.queries[:50],
             "templates": self.templates[:50],
             "window": [w.isoformat() if w else None for w in self.window],
+            "hourly": {h: {"events": n, "errors": e} for h, (n, e) in self.hourly.items()},
         }
 
 
@@ -63,6 +65,8 @@ class _Collector:
         self.first: datetime | None = None
         self.last: datetime | None = None
         self.events = 0
+        self.hourly: Counter[str] = Counter()
+        self.hourly_errors: Counter[str] = Counter()
 
     def observe(self, event: EventLike) -> None:
         self.events += 1
@@ -78,6 +82,20 @@ class _Collector:
                 self.examples[tid] = redact_line(event.message)[:300]
         ts = event.timestamp
         if ts is not None:
+            hour = ts.strftime("%Y-%m-%dT%H:00")
+            self.hourly[hour] += 1
+            level = (event.level or "").lower()
+            status = str((event.fields or {}).get("status") or "")
+            if level in (
+                "error",
+                "critical",
+                "fatal",
+                "emerg",
+                "alert",
+                "crit",
+                "err",
+            ) or status.startswith("5"):
+                self.hourly_errors[hour] += 1
             if self.first is None or ts < self.first:
                 self.first = ts
             if self.last is None or ts > self.last:
@@ -176,6 +194,7 @@ def scan_events(
         queries=window.perf.query_latency() if window.perf else [],
         templates=top,
         window=(window.first, window.last),
+        hourly={h: (n, window.hourly_errors.get(h, 0)) for h, n in sorted(window.hourly.items())},
     )
 
 

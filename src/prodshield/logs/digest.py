@@ -1,0 +1,285 @@
+"""The daily digest: critical alerts first, then security, performance, trends and debt."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from prodshield.logs.findings import Finding
+from prodshield.logs.scan import ScanResult
+
+
+@dataclass
+class Digest:
+    title: str
+    generated_at: datetime
+    scan: ScanResult
+    debt: dict[str, Any] | None = None
+
+    def section(self, category: str) -> list[Finding]:
+        return [f for f in self.scan.findings if f.category == category]
+
+    def offenders(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """Top source IPs and users across security findings."""
+        ips: Counter[str] = Counter()
+        users: Counter[str] = Counter()
+        for f in self.section("security"):
+            if f.kind == "brute_force":
+                continue  # its attempts are already counted by auth_failure/invalid_user
+            if f.source.get("ip"):
+                ips[str(f.source["ip"])] += f.count
+            for user, n in (f.details.get("users") or {}).items():
+                users[user] += n
+        return ips.most_common(10), users.most_common(10)
+
+    def to_dict(self) -> dict[str, Any]:
+        ips, users = self.offenders()
+        return {
+            "title": self.title,
+            "generated_at": self.generated_at.isoformat(),
+            "summary": self.summary(),
+            "critical": [f.to_dict() for f in self.section("critical")],
+            "security": {
+                "findings": [f.to_dict() for f in self.section("security")],
+                "top_ips": ips,
+                "top_users": users,
+            },
+            "performance": {
+                "findings": [f.to_dict() for f in self.section("performance")],
+                "slowest_endpoints": self.scan.endpoints[:10],
+                "slowest_queries": self.scan.queries[:10],
+            },
+            "trends": [f.to_dict() for f in self.section("trend")],
+            "debt": self.debt,
+            "stats": self.scan.stats,
+            "hourly": self.scan.to_dict()["hourly"],
+        }
+
+    def summary(self) -> str:
+        counts = Counter(f.category for f in self.scan.findings)
+        parts = [
+            f"{counts.get(c, 0)} {c}" for c in ("critical", "security", "performance", "trend")
+        ]
+        return f"{self.scan.stats.get('events', 0)} events: " + ", ".join(parts)
+
+
+def build_digest(
+    scan: ScanResult, *, title: str = "Log digest", debt: dict[str, Any] | None = None
+) -> Digest:
+    return Digest(title=title, generated_at=datetime.now(UTC), scan=scan, debt=debt)
+
+
+def _when(f: Finding) -> str:
+    if f.first_seen and f.last_seen and f.first_seen != f.last_seen:
+        return f"{f.first_seen:%m-%d %H:%M} to {f.last_seen:%m-%d %H:%M}"
+    return f"{f.first_seen:%m-%d %H:%M}" if f.first_seen else "-"
+
+
+def _where(f: Finding) -> str:
+    parts = [f"{k}={v}" for k, v in f.source.items() if k != "file" and v]
+    return ", ".join(parts) or str(f.source.get("file", "-"))
+
+
+def render_markdown(d: Digest) -> str:
+    md = lambda s: str(s).replace("|", "/").replace("\n", " ")  # noqa: E731
+    lines = [
+        f"# {d.title}",
+        "",
+        f"_{d.summary()}_ · generated {d.generated_at:%Y-%m-%d %H:%M} UTC",
+        "",
+    ]
+    lines += ["## Critical alerts", ""]
+    crit = d.section("critical") + [
+        f for f in d.scan.findings if f.category != "critical" and f.severity == "critical"
+    ]
+    if not crit:
+        lines.append("None.")
+    for f in crit:
+        lines.append(
+            f"- **{f.kind}** x{f.count} ({_where(f)}, {_when(f)}): {md(f.message or (f.samples[0] if f.samples else ''))[:200]}"
+        )
+    ips, users = d.offenders()
+    lines += ["", "## Security", ""]
+    sec = d.section("security")
+    kinds: Counter[str] = Counter()
+    for f in sec:
+        kinds[f.kind] += f.count
+    lines.append(", ".join(f"{k}: {n}" for k, n in kinds.most_common()) or "Nothing.")
+    brute = [f for f in sec if f.kind == "brute_force"]
+    if brute:
+        lines += [
+            "",
+            "| brute force from | attempts | peak in window | users tried |",
+            "| --- | ---: | ---: | --- |",
+        ]
+        lines += [
+            f"| {f.source.get('ip')} | {f.count} | {f.details.get('max_failures_in_window')} | "
+            f"{md(', '.join(list(f.details.get('users', {}))[:5]))} |"
+            for f in brute[:10]
+        ]
+    if ips:
+        lines += ["", "Top offending IPs: " + ", ".join(f"{ip} ({n})" for ip, n in ips)]
+    if users:
+        lines += ["", "Top targeted users: " + ", ".join(f"{u} ({n})" for u, n in users)]
+    lines += ["", "## Performance", ""]
+    if d.scan.endpoints:
+        lines += [
+            "| endpoint | requests | 5xx rate | p50 | p95 | p99 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for e in d.scan.endpoints[:10]:
+            lines.append(
+                f"| {md(e['endpoint'])} | {e['requests']} | {e['error_rate']:.1%} | {_ms(e['p50_ms'])} | "
+                f"{_ms(e['p95_ms'])} | {_ms(e['p99_ms'])} |"
+            )
+    if d.scan.queries:
+        lines += ["", "| slowest queries | calls | max | p95 |", "| --- | ---: | ---: | ---: |"]
+        lines += [
+            f"| `{md(q['query'])[:120]}` | {q['calls']} | {_ms(q['max_ms'])} | {_ms(q['p95_ms'])} |"
+            for q in d.scan.queries[:10]
+        ]
+    for f in d.section("performance"):
+        lines.append(f"- **{f.kind}** ({_where(f)[:120]}): {md(f.message)}")
+    if not (d.scan.endpoints or d.scan.queries or d.section("performance")):
+        lines.append("No request or query timings in these logs.")
+    lines += ["", "## New and spiking templates", ""]
+    trends = d.section("trend")
+    lines += [f"- **{f.kind}** x{f.count}: {md(f.message)[:160]}" for f in trends[:30]] or [
+        "No baseline, or nothing new."
+    ]
+    lines += ["", "## Technical debt", ""]
+    if d.debt:
+        delta = d.debt.get("delta") or {}
+        lines.append(
+            f"{d.debt.get('total', 0)} markers"
+            + (
+                f"; +{len(delta.get('added', []))} new, -{len(delta.get('removed', []))} resolved since the previous run"
+                if delta
+                else ""
+            )
+        )
+    else:
+        lines.append("Not collected (pass --debt REPO).")
+    return "\n".join(lines) + "\n"
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0f} ms"
+
+
+def render_json(d: Digest) -> str:
+    return json.dumps(d.to_dict(), indent=2, default=str)
+
+
+_CSS = """body{font:14px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2430;padding:0 1rem}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #dde}table{border-collapse:collapse}
+td,th{padding:.25rem .6rem;border-bottom:1px solid #eef;text-align:left;vertical-align:top}td.n{text-align:right}
+.crit{color:#c92a2a;font-weight:600}.chip{display:inline-block;padding:0 .5rem;border-radius:1rem;background:#eef;margin-right:.3rem}
+svg text{font:11px system-ui,sans-serif;fill:#445}"""
+
+
+def _bars_svg(items: Sequence[tuple[str, float]], *, width: int = 640, unit: str = "") -> str:
+    if not items:
+        return ""
+    top = max(v for _, v in items) or 1.0
+    row = 18
+    out = [
+        f'<svg width="{width}" height="{row * len(items) + 4}" role="img" aria-label="bar chart">'
+    ]
+    for i, (label, v) in enumerate(items):
+        w = (width - 260) * v / top
+        out.append(
+            f'<text x="0" y="{i * row + 13}">{html.escape(label[:38])}</text>'
+            f'<rect x="250" y="{i * row + 3}" width="{w:.1f}" height="12" fill="#4263eb"/>'
+            f'<text x="{255 + w:.1f}" y="{i * row + 13}">{v:.0f}{unit}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _timeline_svg(hourly: dict[str, tuple[int, int]], width: int = 900, height: int = 120) -> str:
+    if not hourly:
+        return ""
+    hours = list(hourly)
+    top = max(n for n, _ in hourly.values()) or 1
+    bw = max(1.0, width / len(hours))
+    out = [f'<svg width="{width}" height="{height + 16}" role="img" aria-label="events per hour">']
+    for i, h in enumerate(hours):
+        n, e = hourly[h]
+        hn, he = height * n / top, height * e / top
+        out.append(
+            f'<rect x="{i * bw:.1f}" y="{height - hn:.1f}" width="{max(bw - 1, 1):.1f}" height="{hn:.1f}" fill="#a5b4fc"><title>{html.escape(h)}: {n} events, {e} errors</title></rect>'
+        )
+        if e:
+            out.append(
+                f'<rect x="{i * bw:.1f}" y="{height - he:.1f}" width="{max(bw - 1, 1):.1f}" height="{he:.1f}" fill="#e03131"/>'
+            )
+    out.append(
+        f'<text x="0" y="{height + 13}">{html.escape(hours[0])}</text>'
+        f'<text x="{width - 110}" y="{height + 13}">{html.escape(hours[-1])}</text></svg>'
+    )
+    return "".join(out)
+
+
+def render_html(d: Digest) -> str:
+    """One self-contained page: inline CSS and SVG charts, no scripts, no external requests."""
+    e = html.escape
+    body = markdown_sections_html(d)
+    endpoints = _bars_svg(
+        [(x["endpoint"], x["p95_ms"] or 0) for x in d.scan.endpoints[:12]], unit=" ms"
+    )
+    kinds: Counter[str] = Counter()
+    for f in d.scan.findings:
+        kinds[f"{f.category}/{f.kind}"] += f.count
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(d.title)}</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<style>{_CSS}</style></head><body><h1>{e(d.title)}</h1><p>{e(d.summary())} · generated {d.generated_at:%Y-%m-%d %H:%M} UTC</p>
+<h2>Events per hour (errors in red)</h2>{_timeline_svg(d.scan.hourly)}
+<h2>Findings by kind</h2>{_bars_svg(kinds.most_common(15))}
+{body}
+<h2>Slowest endpoints (p95)</h2>{endpoints or "<p>No request timings.</p>"}
+</body></html>
+"""
+
+
+def markdown_sections_html(d: Digest) -> str:
+    e = html.escape
+    parts = []
+    for title, category in (
+        ("Critical alerts", "critical"),
+        ("Security", "security"),
+        ("Performance", "performance"),
+        ("Trends", "trend"),
+    ):
+        rows = (
+            "".join(
+                f"<tr><td class='{'crit' if f.severity == 'critical' else ''}'>{e(f.kind)}</td><td>{e(f.severity)}</td>"
+                f"<td class=n>{f.count}</td><td>{e(_where(f))}</td><td>{e(_when(f))}</td><td>{e((f.message or '')[:160])}</td></tr>"
+                for f in d.section(category)[:50]
+            )
+            or "<tr><td colspan=6>None.</td></tr>"
+        )
+        parts.append(
+            f"<h2>{title}</h2><table><tr><th>kind</th><th>severity</th><th>count</th><th>source</th><th>when</th><th>detail</th></tr>{rows}</table>"
+        )
+    ips, users = d.offenders()
+    if ips:
+        parts.append(
+            "<p>Top offending IPs: "
+            + "".join(f"<span class=chip>{e(ip)} ({n})</span>" for ip, n in ips)
+            + "</p>"
+        )
+    if users:
+        parts.append(
+            "<p>Top targeted users: "
+            + "".join(f"<span class=chip>{e(u)} ({n})</span>" for u, n in users)
+            + "</p>"
+        )
+    if d.debt:
+        parts.append(f"<h2>Technical debt</h2><p>{d.debt.get('total', 0)} markers.</p>")
+    return "".join(parts)
