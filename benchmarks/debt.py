@@ -67,6 +67,13 @@ def build(repo: Path, files: int, seed: int = 7) -> int:
             git_path = str(p.relative_to(repo))
             subprocess.run(["git", "-C", str(repo), "add", git_path], check=True)
         git(repo, "commit", "-q", "-m", f"batch {n}", who=who)
+    # later edits: a quarter of the files change again, so they need a real blame
+    for round_no in range(3):
+        for p in rnd.sample(paths, len(paths) // 12):
+            with p.open("a") as fh:
+                fh.write(f"{EXT[p.suffix]} revised in round {round_no}\n")
+        subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+        git(repo, "commit", "-q", "-m", f"revision {round_no}", who=AUTHORS[round_no % len(AUTHORS)])
     return markers
 
 

@@ -302,12 +302,45 @@ def _blame(repo: Path, path: str, lines: list[int]) -> dict[int, tuple[str, str,
     return result
 
 
+def _single_commit_files(repo: Path, wanted: set[str]) -> dict[str, tuple[str, str, str, float]]:
+    """Files touched by exactly one commit and unchanged in the work tree: every line of such a
+    file belongs to that commit, so no blame is needed. One ``git log`` pass finds them."""
+    out = _git(
+        repo,
+        "log",
+        "--no-renames",
+        "--format=%x01%H%x00%an%x00%ae%x00%ct",
+        "--name-only",
+        "HEAD",
+        check=False,
+    )
+    touched: dict[str, int] = defaultdict(int)
+    first_seen: dict[str, tuple[str, str, str, float]] = {}
+    current: tuple[str, str, str, float] | None = None
+    for row in out.splitlines():
+        if row.startswith("\x01"):
+            parts = row[1:].split("\x00")
+            if len(parts) == 4:
+                current = (parts[1], parts[2], parts[0], float(parts[3] or 0))
+            continue
+        if row and current is not None and row in wanted:
+            touched[row] += 1
+            first_seen.setdefault(row, current)
+    dirty = {
+        line[3:]
+        for line in _git(repo, "status", "--porcelain", check=False).splitlines()
+        if len(line) > 3
+    }
+    return {p: first_seen[p] for p, n in touched.items() if n == 1 and p not in dirty}
+
+
 def scan_repo(repo: str | Path, *, workers: int = 4, now: float | None = None) -> DebtReport:
     """Find every debt marker in comments of the tracked files of ``repo`` and attribute it."""
     started = time.perf_counter()
     root = Path(_git(Path(repo), "rev-parse", "--show-toplevel").strip() or repo)
     now = time.time() if now is None else now
     candidates = _candidate_files(root)
+    single = _single_commit_files(root, set(candidates))
     files_total = len(_git(root, "ls-files").splitlines())
 
     def work(path: str) -> list[DebtItem]:
@@ -318,7 +351,10 @@ def scan_repo(repo: str | Path, *, workers: int = 4, now: float | None = None) -
         found = comment_markers(path, text)
         if not found:
             return []
-        blame = _blame(root, path, [ln for ln, _, _ in found])
+        if path in single:
+            blame = dict.fromkeys((ln for ln, _, _ in found), single[path])
+        else:
+            blame = _blame(root, path, [ln for ln, _, _ in found])
         items = []
         for ln, marker, comment in found:
             info = blame.get(ln)
