@@ -1,0 +1,1 @@
+"""Vectorised analysers for large files of one well-known format (polars, when installed)."""
