@@ -73,7 +73,9 @@ def build(repo: Path, files: int, seed: int = 7) -> int:
             with p.open("a") as fh:
                 fh.write(f"{EXT[p.suffix]} revised in round {round_no}\n")
         subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
-        git(repo, "commit", "-q", "-m", f"revision {round_no}", who=AUTHORS[round_no % len(AUTHORS)])
+        git(
+            repo, "commit", "-q", "-m", f"revision {round_no}", who=AUTHORS[round_no % len(AUTHORS)]
+        )
     return markers
 
 
