@@ -208,9 +208,7 @@ class GitHubStandin:
             "x-github-api-version-selected": "2022-11-28",
         }
 
-    def _json(
-        self, status: int, data: Any, headers: dict[str, str] | None = None
-    ) -> web.Response:
+    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> web.Response:
         return web.Response(
             status=status,
             text=json.dumps(data),
@@ -232,8 +230,10 @@ class GitHubStandin:
         hang = False
         response: web.StreamResponse | None = None
         for entry in self.script:
-            if entry.times > 0 and entry.method == request.method and entry.path.search(
-                request.path
+            if (
+                entry.times > 0
+                and entry.method == request.method
+                and entry.path.search(request.path)
             ):
                 entry.times -= 1
                 if entry.hang:
@@ -246,7 +246,12 @@ class GitHubStandin:
             response = self._route(request, body)
         self.requests.append(
             Logged(
-                request.method, request.path, dict(request.query), response.status, body, time.time()
+                request.method,
+                request.path,
+                dict(request.query),
+                response.status,
+                body,
+                time.time(),
             )
         )
         if hang:
@@ -294,7 +299,9 @@ class GitHubStandin:
                     return self._error(
                         422,
                         "Validation Failed",
-                        errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}],
+                        errors=[
+                            {"resource": "IssueComment", "code": "missing_field", "field": "body"}
+                        ],
                     )
                 return self._json(201, self._add_comment(full_name, issue, body["body"]))
             return self._error(404, "Not Found")

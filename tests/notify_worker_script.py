@@ -33,16 +33,18 @@ def main() -> None:
     )
     store = open_store(args.store_url)
     try:
-        report = deliver_pending(
-            store, {"gh": cfg}, deadline_s=args.deadline, lease_s=args.lease
-        )
+        report = deliver_pending(store, {"gh": cfg}, deadline_s=args.deadline, lease_s=args.lease)
     finally:
         store.close()
     print(
         json.dumps(
-            {"sent": report.sent, "retried": report.retried, "dead": report.dead,
-             "pending": report.pending,
-             "outcomes": [o.__dict__ for o in report.outcomes]}
+            {
+                "sent": report.sent,
+                "retried": report.retried,
+                "dead": report.dead,
+                "pending": report.pending,
+                "outcomes": [o.__dict__ for o in report.outcomes],
+            }
         )
     )
 

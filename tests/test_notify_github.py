@@ -83,7 +83,9 @@ async def test_incident_lifecycle_opens_comments_and_closes_one_issue(
     assert "| check | api-health |" in issue["body"]
     bodies = [c["body"] for c in gh.comments(REPO, 1)]
     assert len(bodies) == 3
-    for key, body in zip(("inc-1:update-1", "inc-1:reminder-1", "inc-1:resolved"), bodies, strict=True):
+    for key, body in zip(
+        ("inc-1:update-1", "inc-1:reminder-1", "inc-1:resolved"), bodies, strict=True
+    ):
         assert event_marker(key) in body
     results = [outbox.find(store, "gh", k) for k in ("inc-1:opened", "inc-1:resolved")]
     assert results[0] is not None and results[0].result == {
@@ -166,8 +168,15 @@ async def test_error_answers_are_classified() -> None:
         assert "x" * 36 not in str(err.value)
 
         good = GitHubNotifier(gh_config(gh.url))
-        gh.fail("POST", r"/issues$", 422, body={"message": "Validation Failed", "errors": [
-            {"resource": "Label", "code": "invalid", "field": "name"}]})
+        gh.fail(
+            "POST",
+            r"/issues$",
+            422,
+            body={
+                "message": "Validation Failed",
+                "errors": [{"resource": "Label", "code": "invalid", "field": "name"}],
+            },
+        )
         with pytest.raises(NotifyError) as err:
             await good.send(event("incident.opened", "k2"), ctx)
         assert err.value.permanent and "422 Validation Failed" in str(err.value)
@@ -182,8 +191,13 @@ async def test_error_answers_are_classified() -> None:
             await good.send(event("incident.opened", "k4"), ctx)
         assert err.value.permanent and "lacks permission" in str(err.value)
 
-        gh.fail("GET", r"/issues$", 403, body={"message": "You have exceeded a secondary rate limit"},
-                headers={"retry-after": "42"})
+        gh.fail(
+            "GET",
+            r"/issues$",
+            403,
+            body={"message": "You have exceeded a secondary rate limit"},
+            headers={"retry-after": "42"},
+        )
         with pytest.raises(NotifyError) as err:
             await good.send(event("incident.opened", "k5"), ctx)
         assert not err.value.permanent and err.value.retry_after == 42
@@ -254,41 +268,38 @@ async def test_retry_budget_ends_dead_and_visible_in_status(
         f'storage: "{store_url}"\nnotifiers:\n  gh:\n    type: github\n    repo: {REPO}\n'
         f'    token: "${{GITHUB_TOKEN}}"\n    api_url: "{gh.url}"\n'
     )
-    env = {**os.environ, "GITHUB_TOKEN": TOKEN, "NO_COLOR": "1", "COLUMNS": "200"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "prodshield", "notify", "status", "-c", str(config),
-        "--format", "json", env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    data = json.loads(out)
+    env = {"GITHUB_TOKEN": TOKEN, "NO_COLOR": "1", "COLUMNS": "200"}
+    result = await cli(["notify", "status", "-c", str(config), "--format", "json"], env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
     assert data["totals"] == {"pending": 0, "sent": 0, "dead": 1}
     [dead] = data["dead"]
     assert dead["key"] == "dead:opened" and dead["attempts"] == 3
-    assert "bad gateway" in dead["last_error"] and TOKEN not in out.decode()
+    assert "bad gateway" in dead["last_error"] and TOKEN not in result.stdout
 
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "prodshield", "notify", "status", "-c", str(config),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    text = out.decode()
-    assert proc.returncode == 0 and "0 pending" in text and "1 dead" in text
+    result = await cli(["notify", "status", "-c", str(config)], env)
+    text = result.stdout
+    assert result.exit_code == 0 and "0 pending" in text and "1 dead" in text
     assert "gave up after 3 attempts" in text and TOKEN not in text
 
     # retry ID: a fresh budget, delivered now that the API answers again.
     gh.script.clear()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "prodshield", "notify", "retry", str(row.id), "-c", str(config),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, out.decode() + err.decode()
-    assert "sent to gh" in out.decode()
+    result = await cli(["notify", "retry", str(row.id), "-c", str(config)], env)
+    assert result.exit_code == 0, result.output
+    assert "sent to gh" in result.stdout
     assert len(gh.issues(REPO)) == 1
     row = outbox.find(store, "gh", "dead:opened")
     assert row is not None and row.status == "sent"
+
+
+async def cli(args: list[str], env: dict[str, str]) -> Any:
+    """Run the CLI in a thread (its delivery runs an event loop of its own) while this
+    test's loop keeps serving the stand-in."""
+    from typer.testing import CliRunner
+
+    from prodshield.cli.main import app
+
+    return await asyncio.to_thread(CliRunner().invoke, app, args, env=env)
 
 
 async def test_worker_killed_after_issue_created_sends_exactly_once(
@@ -302,8 +313,15 @@ async def test_worker_killed_after_issue_created_sends_exactly_once(
     script = str(HERE / "notify_worker_script.py")
     lease = 4.0
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, script, store_url, gh.url, "--lease", str(lease),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        script,
+        store_url,
+        gh.url,
+        "--lease",
+        str(lease),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         end = time.monotonic() + 30
@@ -324,20 +342,20 @@ async def test_worker_killed_after_issue_created_sends_exactly_once(
     assert len(gh.issues(REPO)) == 1
     gh.release()
 
-    fresh = await asyncio.create_subprocess_exec(
-        sys.executable, script, store_url, gh.url, "--lease", str(lease), "--deadline", "20",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(fresh.communicate(), 60)
-    assert fresh.returncode == 0, err.decode()
-    report = json.loads(out)
-    assert report["sent"] == 1 and report["pending"] == 0
+    # A fresh worker (another owner) takes the row over once the dead worker's lease expires.
+    report = await deliver(store, {"gh": gh_config(gh.url)}, deadline_s=20, lease_s=lease)
+    assert report.sent == 1 and report.pending == 0
+    assert time.time() >= (row.lease_until or 0)
 
     assert len(gh.issues(REPO)) == 1
     assert gh.count("POST", r"/issues$") == 1
     row = outbox.find(store, "gh", "crash:opened")
     assert row is not None and row.status == "sent" and row.attempts == 2
-    assert row.result == {"issue": 1, "url": f"https://github.com/{REPO}/issues/1", "action": "exists"}
+    assert row.result == {
+        "issue": 1,
+        "url": f"https://github.com/{REPO}/issues/1",
+        "action": "exists",
+    }
 
 
 def test_standin_usable_from_synchronous_code(tmp_path: Path) -> None:

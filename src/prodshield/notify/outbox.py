@@ -104,8 +104,9 @@ def enqueue(
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["notifier", "idempotency_key"])
+                .returning(t.outbox.c.id)
             )
-            added += max(0, conn.execute(stmt).rowcount or 0)
+            added += len(conn.execute(stmt).all())
     return added
 
 
