@@ -74,7 +74,10 @@ _register_groups()
 def main() -> None:
     """Entry point: run the CLI, turning every expected error into one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's typer.Exit code instead of raising it.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")

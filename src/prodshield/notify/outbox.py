@@ -223,6 +223,8 @@ def mark_sent(
 class FailureOutcome:
     status: str
     """``pending`` (retry scheduled) or ``dead``."""
+    error: str
+    """The error as stored in ``last_error``."""
     next_attempt_at: float | None = None
 
 
@@ -248,7 +250,7 @@ def mark_failed(
                 .where(o.c.id == row.id, o.c.status == PENDING)
                 .values(status=DEAD, last_error=message, lease_owner=None, lease_until=None)
             )
-        return FailureOutcome(DEAD)
+        return FailureOutcome(DEAD, message)
     when = now + policy.delay(row.attempts, error.retry_after, rng)
     with store.begin() as conn:
         conn.execute(
@@ -256,7 +258,7 @@ def mark_failed(
             .where(o.c.id == row.id, o.c.status == PENDING)
             .values(next_attempt_at=when, last_error=message, lease_owner=None, lease_until=None)
         )
-    return FailureOutcome(PENDING, when)
+    return FailureOutcome(PENDING, message, when)
 
 
 def retry_dead(store: Store, row_id: int, *, now: float | None = None) -> OutboxRow:

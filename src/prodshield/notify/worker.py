@@ -182,8 +182,10 @@ class _Deliverer:
             row.event_type,
             row.idempotency_key,
             row.notifier,
-            clean,
-            "dead" if status == DEAD else f"retry at {done.next_attempt_at:.0f}",
+            done.error,
+            "dead"
+            if status == DEAD
+            else f"retry in {(done.next_attempt_at or 0) - time.time():.1f}s",
         )
         return Outcome(
             row.id,
@@ -191,7 +193,7 @@ class _Deliverer:
             row.idempotency_key,
             status,
             row.attempts,
-            error=str(clean),
+            error=done.error,
             next_attempt_at=done.next_attempt_at,
         )
 
