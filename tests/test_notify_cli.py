@@ -89,6 +89,7 @@ async def test_notify_test_failures_exit_1_or_2_without_leaking_the_token(
 
         code, out, err = await prodshield("notify", "test", "nobody", "-c", str(config))
         assert code == 2 and "no notifier 'nobody'" in err and "configured: gh" in err
+        assert "Traceback" not in err
     store = open_store(store_url)
     try:
         st = outbox.status(store)

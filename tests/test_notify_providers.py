@@ -113,7 +113,11 @@ async def test_webhook_is_signed_and_carries_the_idempotency_key(store: Store) -
     async with Receiver() as rx:
         cfg = {
             "pager": WebhookNotifierConfig(
-                type="webhook", url=f"{rx.url}/hook", secret=secret, headers={"X-Team": "web"}
+                type="webhook",
+                url=f"{rx.url}/hook",
+                secret=secret,
+                headers={"X-Team": "web"},
+                backoff=0.05,
             )
         }
         rx.answers = [(503, {"Retry-After": "0"}, "busy")]
@@ -288,7 +292,8 @@ async def test_email_failures_are_classified(smtp_server: Any, tmp_path: Path) -
         assert err.value.permanent and "login refused (535)" in str(err.value)
         assert "nope" not in str(err.value)
 
-        other_cert, _ = make_cert(tmp_path / "..")  # a CA that did not sign the server's cert
+        (tmp_path / "other").mkdir()
+        other_cert, _ = make_cert(tmp_path / "other")  # a CA that did not sign the server's cert
         untrusted = EmailNotifier(email_config(controller, cert, ca_file=str(other_cert)))
         with pytest.raises(NotifyError) as err:
             await untrusted.send(incident(), ctx)
