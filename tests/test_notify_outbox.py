@@ -242,3 +242,25 @@ def test_workers_in_threads_never_double_claim(store_url: str) -> None:
         th.join(60)
     keys = [k for _, k in claimed]
     assert sorted(keys) == sorted(f"k{n}" for n in range(60))
+
+
+def test_thread_index_is_added_to_an_outbox_of_schema_version_1(store: Store) -> None:
+    from sqlalchemy import inspect, update
+
+    from prodshield.store import tables as t
+
+    def indexes() -> set[str]:
+        with store.connect() as conn:
+            return {ix["name"] for ix in inspect(conn).get_indexes("outbox")}
+
+    assert "ix_outbox_thread" in indexes()
+    with store.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_outbox_thread")
+        conn.execute(
+            update(t.schema_versions)
+            .where(t.schema_versions.c.component == "notify")
+            .values(version=1)
+        )
+    assert "ix_outbox_thread" not in indexes()
+    assert store.upgrade() == ["notify 2: add index ix_outbox_thread on outbox"]
+    assert "ix_outbox_thread" in indexes()

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from prodshield.errors import NotifyError, UsageError
@@ -202,21 +202,34 @@ def mark_sent(
     store: Store, row_id: int, result: dict[str, Any] | None, *, now: float | None = None
 ) -> None:
     """Record a confirmed delivery and release the lease."""
+    mark_sent_many(store, [(row_id, result)], now=now)
+
+
+def mark_sent_many(
+    store: Store,
+    done: Sequence[tuple[int, dict[str, Any] | None]],
+    *,
+    now: float | None = None,
+) -> None:
+    """Record several confirmed deliveries in one transaction (one commit, one fsync)."""
+    if not done:
+        return
     now = time.time() if now is None else now
     o = t.outbox
-    with store.begin() as conn:
-        conn.execute(
-            update(o)
-            .where(o.c.id == row_id, o.c.status == PENDING)
-            .values(
-                status=SENT,
-                sent_at=now,
-                result=result,
-                last_error=None,
-                lease_owner=None,
-                lease_until=None,
-            )
+    stmt = (
+        update(o)
+        .where(o.c.id == bindparam("row_id"), o.c.status == PENDING)
+        .values(
+            status=SENT,
+            sent_at=now,
+            result=bindparam("row_result", type_=o.c.result.type),
+            last_error=None,
+            lease_owner=None,
+            lease_until=None,
         )
+    )
+    with store.begin() as conn:
+        conn.execute(stmt, [{"row_id": i, "row_result": r} for i, r in done])
 
 
 @dataclass
