@@ -326,6 +326,8 @@ class OutboxWorker:
                         timeout = min(timeout, max(0.05, wake - time.time() + 0.01))
                 except StoreError as exc:
                     log.warning("outbox: %s (retrying in %.0fs)", exc, self.poll_interval)
+                except Exception:  # the service's delivery loop must outlive any one failure
+                    log.exception("outbox: delivery round failed (retrying in %.0fs)", timeout)
                 await self._sleep(timeout)
 
     async def _sleep(self, timeout: float) -> None:
