@@ -15,6 +15,10 @@ class NotifierBase(StrictModel):
     timeout: Duration = 10.0
     max_attempts: int = Field(default=8, ge=1, le=100)
     """Delivery attempts before the event is marked dead."""
+    backoff: Duration = 5.0
+    """First retry delay; doubles per attempt (full jitter), never below a Retry-After."""
+    max_backoff: Duration = 900.0
+    """Longest delay between two attempts (a longer Retry-After is still honoured)."""
 
 
 class GitHubNotifierConfig(NotifierBase):
@@ -24,6 +28,8 @@ class GitHubNotifierConfig(NotifierBase):
     api_url: str = "https://api.github.com"
     labels: list[str] = Field(default_factory=list)
     assignees: list[str] = Field(default_factory=list)
+    thread_label: str = "prodshield"
+    """Added to every issue prodshield opens; its open issues are listed by this label."""
 
     @field_validator("repo")
     @classmethod
@@ -65,6 +71,10 @@ class EmailNotifierConfig(NotifierBase):
     password: str | None = None
     sender: str = Field(alias="from")
     to: list[str]
+    ca_file: str | None = None
+    """PEM file of the CA that signed the server certificate (default: the system store)."""
+    verify: bool = True
+    """Check the server certificate; turn off only for a lab server."""
 
 
 NotifierConfig = Annotated[

@@ -261,4 +261,5 @@ outbox = Table(
     Column("lease_until", Float, nullable=True),
     UniqueConstraint("notifier", "idempotency_key", name="uq_outbox_notifier_key"),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_thread", "notifier", "subject", "status"),
 )

@@ -43,6 +43,19 @@ def add_column(table: Table, column_name: str) -> Step:
     return step
 
 
+def add_index(table: Table, index_name: str) -> Step:
+    """A step that creates ``table``'s index ``index_name`` (as declared in tables.py) if missing."""
+
+    def step(conn: Connection) -> None:
+        existing = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+        if index_name in existing:
+            return
+        next(ix for ix in table.indexes if ix.name == index_name).create(conn)
+
+    step.__doc__ = f"add index {index_name} on {table.name}"
+    return step
+
+
 MIGRATIONS: dict[str, list[Step]] = {
     "core": [create(t.kv)],
     "monitor": [
@@ -60,6 +73,6 @@ MIGRATIONS: dict[str, list[Step]] = {
     ],
     "audit": [create(t.audit_runs, t.audit_findings)],
     "chaos": [create(t.experiment_journals)],
-    "notify": [create(t.outbox)],
+    "notify": [create(t.outbox), add_index(t.outbox, "ix_outbox_thread")],
 }
 """Append a step to a component's list to change its schema; never edit or reorder old steps."""

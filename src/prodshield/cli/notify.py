@@ -1,0 +1,211 @@
+"""``prodshield notify``: the outbox's state, retrying dead events, and test messages."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from prodshield.cli.common import EXIT_FAILED, ConfigOption, console, load, print_json, store_for
+from prodshield.config import LoadedConfig
+from prodshield.errors import UsageError
+from prodshield.notify import Event, deliver_pending, enqueue, outbox
+from prodshield.notify.providers import build
+from prodshield.notify.redact import redact
+from prodshield.notify.worker import DeliveryReport
+
+app = typer.Typer(
+    help="The notification outbox: status, retries and test messages.", no_args_is_help=True
+)
+
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Output format: text or json.", show_default=True)
+]
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", help="Seconds to keep retrying before giving up.", show_default=True),
+]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="notify")
+
+
+def _secrets(loaded: LoadedConfig) -> list[str]:
+    out: list[str] = []
+    for cfg in loaded.config.notifiers.values():
+        try:
+            out += build(cfg).secrets()
+        except UsageError:
+            continue
+    return out
+
+
+def _ago(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    seconds = max(0, int(time.time() - ts))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+@app.command("status")
+def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
+    """Counts by notifier and status, and the dead events with their last error."""
+    if fmt not in ("text", "json"):
+        raise UsageError(f"--format {fmt!r}: use text or json")
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        st = outbox.status(store)
+    finally:
+        store.close()
+    secrets = _secrets(loaded)
+    dead = [
+        {
+            "id": r.id,
+            "notifier": r.notifier,
+            "type": r.event_type,
+            "subject": r.subject,
+            "key": r.idempotency_key,
+            "attempts": r.attempts,
+            "created_at": r.created_at,
+            "last_error": redact(r.last_error or "", secrets),
+        }
+        for r in st.dead
+    ]
+    if fmt == "json":
+        print_json(
+            {
+                "counts": st.counts,
+                "totals": {s: st.total(s) for s in outbox.STATUSES},
+                "oldest_pending_at": st.oldest_pending_at,
+                "dead": dead,
+            }
+        )
+        return
+    out = console()
+    table = Table("notifier", "pending", "sent", "dead", title="outbox")
+    names = sorted(set(st.counts) | set(loaded.config.notifiers))
+    for name in names:
+        c = st.counts.get(name, {})
+        label = name if name in loaded.config.notifiers else f"{name} (not configured)"
+        table.add_row(label, *(str(c.get(s, 0)) for s in outbox.STATUSES))
+    out.print(table)
+    out.print(
+        f"{st.total('pending')} pending (oldest queued {_ago(st.oldest_pending_at)}), "
+        f"{st.total('sent')} sent, {st.total('dead')} dead"
+    )
+    if dead:
+        dt = Table("id", "notifier", "type", "subject", "attempts", "last error", title="dead")
+        for d in dead:
+            dt.add_row(
+                str(d["id"]),
+                str(d["notifier"]),
+                str(d["type"]),
+                str(d["subject"]),
+                str(d["attempts"]),
+                str(d["last_error"]),
+            )
+        out.print(dt)
+        out.print("requeue one with `prodshield notify retry ID`")
+
+
+def _report_one(report: DeliveryReport, name: str) -> bool:
+    out = console()
+    last = report.outcomes[-1] if report.outcomes else None
+    if last is not None and last.status == "sent":
+        out.print(f"sent to {name} (attempt {last.attempt}): {last.result}")
+        return True
+    if last is None:
+        out.print(f"not sent to {name}: no delivery attempt was due before the deadline")
+    else:
+        out.print(f"not sent to {name}: {last.error}")
+    return False
+
+
+@app.command("test")
+def test_cmd(
+    name: Annotated[str, typer.Argument(help="The notifier's name under `notifiers:`.")],
+    config: ConfigOption = None,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Send a test event through one notifier now; exit 0 when delivered, 1 when not."""
+    loaded = load(config)
+    notifiers = loaded.config.notifiers
+    if name not in notifiers:
+        known = ", ".join(sorted(notifiers)) or "none"
+        raise UsageError(f"no notifier {name!r} in {loaded.path} (configured: {known})")
+    cfg = notifiers[name].model_copy(update={"enabled": True})
+    key = f"test:{uuid.uuid4().hex}"
+    event = Event(
+        key=key,
+        type="test",
+        subject=key,
+        title="prodshield test notification",
+        body=(
+            f"This is a test sent by `prodshield notify test {name}` from "
+            f"{socket.gethostname()}. Delivery through this notifier works."
+        ),
+        fields={"notifier": name, "type": str(getattr(cfg, "type", "?"))},
+    )
+    store = store_for(loaded)
+    try:
+        enqueue(store, [name], event)
+        row = outbox.find(store, name, key)
+        assert row is not None
+        report = deliver_pending(store, {name: cfg}, deadline_s=wait, ids=[row.id])
+        ok = _report_one(report, name)
+        if not ok:
+            # A test message that arrives hours later only confuses: stop retrying it.
+            outbox.abandon(store, row.id, "test not delivered in time; not retried")
+    finally:
+        store.close()
+    if not ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("retry")
+def retry_cmd(
+    row_id: Annotated[int, typer.Argument(metavar="ID", help="The dead row's id (notify status).")],
+    config: ConfigOption = None,
+    wait: WaitOption = 30.0,
+) -> None:
+    """Requeue a dead event with a fresh retry budget and try to deliver it now."""
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        row = outbox.retry_dead(store, row_id)
+        console().print(f"requeued {row.event_type} {row.idempotency_key} for {row.notifier}")
+        cfg = loaded.config.notifiers.get(row.notifier)
+        if cfg is None or not cfg.enabled:
+            console().print(f"{row.notifier} is not an enabled notifier; it stays queued")
+            raise typer.Exit(EXIT_FAILED)
+        report = deliver_pending(store, {row.notifier: cfg}, deadline_s=wait, ids=[row.id])
+    finally:
+        store.close()
+    if not _report_one(report, row.notifier):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("flush")
+def flush_cmd(config: ConfigOption = None, wait: WaitOption = 30.0) -> None:
+    """Deliver every queued event now (for one-shot runs such as CI jobs)."""
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        report = deliver_pending(store, loaded.config.notifiers, deadline_s=wait)
+    finally:
+        store.close()
+    console().print(
+        f"{report.sent} sent, {report.retried} to retry, {report.dead} dead, "
+        f"{report.pending} still queued"
+    )
+    if report.dead or report.pending:
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,93 @@
+"""HTTP helpers the providers share: timeouts, Retry-After, and mapping answers to NotifyError."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from prodshield.errors import NotifyError
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: either delay-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def short_body(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_for_status(
+    what: str, status: int, headers: CIMultiDictProxy[str], body: str
+) -> NotifyError:
+    """The NotifyError for a non-2xx answer of a generic HTTP endpoint."""
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    detail = f"{what}: HTTP {status}"
+    if body.strip():
+        detail += f": {short_body(body)}"
+    if status in RETRYABLE_STATUS or status >= 500:
+        return NotifyError(detail, retry_after=retry_after)
+    return NotifyError(detail, permanent=True)
+
+
+def network_error(what: str, exc: BaseException) -> NotifyError:
+    """A retryable NotifyError for a connection failure or a timeout (no URL: it may hold keys)."""
+    if isinstance(exc, TimeoutError):
+        return NotifyError(f"{what}: timed out")
+    reason = type(exc).__name__
+    os_error = getattr(exc, "os_error", None)
+    if os_error is not None and getattr(os_error, "strerror", None):
+        reason += f" ({os_error.strerror})"
+    return NotifyError(f"{what}: cannot connect: {reason}")
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    what: str,
+    url: str,
+    data: bytes,
+    *,
+    headers: dict[str, str],
+    timeout: float,
+) -> tuple[int, str]:
+    """POST ``data`` and return (status, text) for a 2xx; raise NotifyError otherwise."""
+    try:
+        async with session.post(
+            url, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as resp:
+            text = await resp.text(errors="replace")
+            if 200 <= resp.status < 300:
+                return resp.status, text
+            raise error_for_status(what, resp.status, resp.headers, text)
+    except NotifyError:
+        raise
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise network_error(what, exc) from None
+
+
+def json_or_text(text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

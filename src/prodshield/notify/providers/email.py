@@ -1,0 +1,126 @@
+"""``type: email``: SMTP with STARTTLS (or implicit TLS) and login.
+
+``Message-ID`` is derived from the idempotency key and ``References`` from the subject, so mail
+clients thread an incident's messages and a receiving system can drop a repeated delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from prodshield.config.notifiers import EmailNotifierConfig
+from prodshield.errors import NotifyError
+from prodshield.notify.event import Event
+from prodshield.notify.providers.base import DeliveryContext
+
+
+def message_id(key: str) -> str:
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@prodshield>"
+
+
+def thread_id(subject: str) -> str:
+    return f"<thread-{hashlib.sha256(subject.encode()).hexdigest()[:32]}@prodshield>"
+
+
+def build_message(event: Event, config: EmailNotifierConfig) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = config.sender
+    msg["To"] = ", ".join(config.to)
+    msg["Subject"] = f"[prodshield] {event.title}"
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id(event.key)
+    msg["References"] = thread_id(event.subject)
+    msg["In-Reply-To"] = thread_id(event.subject)
+    msg["X-Prodshield-Event"] = event.type
+    msg["X-Prodshield-Idempotency-Key"] = event.key
+    lines = [event.body.strip(), ""] if event.body.strip() else []
+    lines += [f"{k}: {v}" for k, v in event.fields.items()]
+    if event.url:
+        lines += ["", event.url]
+    lines += ["", f"{event.type} · severity {event.severity} · {event.subject}"]
+    msg.set_content("\n".join(lines).strip() + "\n")
+    return msg
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+class EmailNotifier:
+    kind: ClassVar[str] = "email"
+    config_model: ClassVar[type[BaseModel]] = EmailNotifierConfig
+
+    def __init__(self, config: EmailNotifierConfig) -> None:
+        self.config = config
+
+    def secrets(self) -> list[str]:
+        return [self.config.password] if self.config.password else []
+
+    def _tls(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.config.ca_file)
+        if not self.config.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
+        msg = build_message(event, self.config)
+        await asyncio.to_thread(self._send_sync, msg, ctx.timeout)
+        return {"message_id": msg["Message-ID"], "to": len(self.config.to)}
+
+    def _send_sync(self, msg: EmailMessage, timeout: float) -> None:
+        c = self.config
+        what = f"SMTP {c.host}:{c.port}"
+        try:
+            tls = self._tls()
+        except (OSError, ssl.SSLError) as exc:
+            raise NotifyError(f"{what}: cannot load ca_file: {exc}", permanent=True) from None
+        try:
+            smtp: smtplib.SMTP
+            if c.ssl:
+                smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=timeout, context=tls)
+            else:
+                smtp = smtplib.SMTP(c.host, c.port, timeout=timeout)
+            with smtp:
+                smtp.ehlo()
+                if c.starttls and not c.ssl:
+                    if not smtp.has_extn("starttls"):
+                        raise NotifyError(f"{what}: server does not offer STARTTLS", permanent=True)
+                    smtp.starttls(context=tls)
+                    smtp.ehlo()
+                if c.username:
+                    smtp.login(c.username, c.password or "")
+                smtp.send_message(msg)
+        except NotifyError:
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            raise NotifyError(
+                f"{what}: login refused ({exc.smtp_code}): check username and password",
+                permanent=True,
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = {code for code, _ in exc.recipients.values()}
+            temporary = all(400 <= code < 500 for code in codes)
+            raise NotifyError(
+                f"{what}: recipients refused ({', '.join(map(str, sorted(codes)))})",
+                permanent=not temporary,
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise NotifyError(
+                f"{what}: {exc.smtp_code} {_text(exc.smtp_error)[:200]}",
+                permanent=exc.smtp_code >= 500,
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise NotifyError(
+                f"{what}: certificate not trusted: {exc.verify_message}", permanent=True
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise NotifyError(f"{what}: {type(exc).__name__}: {exc}") from None

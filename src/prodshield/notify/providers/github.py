@@ -1,0 +1,254 @@
+"""``type: github``: one issue per event subject; comments for updates; closed when resolved.
+
+Exactly once without remembering anything locally: the issue body carries
+``<!-- prodshield:subject=... -->`` and each comment ``<!-- prodshield:event=KEY -->``. Before
+creating or commenting, the provider lists the open issues with its thread label (following
+``Link: rel="next"``, not the search API, which lags) and the issue's comments, so a delivery
+repeated after a crash finds what the first one did instead of doing it again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from pydantic import BaseModel
+
+from prodshield.config.notifiers import GitHubNotifierConfig
+from prodshield.errors import NotifyError
+from prodshield.notify.event import Event
+from prodshield.notify.http import network_error, parse_retry_after, short_body
+from prodshield.notify.providers.base import DeliveryContext
+
+API_VERSION = "2022-11-28"
+MAX_PAGES = 50
+"""Listing stops after this many pages (5,000 issues or comments at 100 a page)."""
+
+OPENING_TYPES = frozenset({"incident.opened"})
+CLOSING_TYPES = frozenset({"incident.resolved", "test"})
+
+
+def subject_marker(subject: str) -> str:
+    return f"<!-- prodshield:subject={quote(subject, safe=':@/._+=')} -->"
+
+
+def event_marker(key: str) -> str:
+    return f"<!-- prodshield:event={quote(key, safe=':@/._+=')} -->"
+
+
+def render_body(event: Event) -> str:
+    """The Markdown of an issue or comment: the event's body, its fields, its link."""
+    parts = [event.body.strip()] if event.body.strip() else []
+    if event.fields:
+        rows = ["| | |", "| --- | --- |"]
+        rows += [f"| {_cell(k)} | {_cell(v)} |" for k, v in event.fields.items()]
+        parts.append("\n".join(rows))
+    if event.url:
+        parts.append(f"[Open in the dashboard]({event.url})")
+    parts.append(f"_{event.type} · severity {event.severity}_")
+    return "\n\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+class GitHubNotifier:
+    kind: ClassVar[str] = "github"
+    config_model: ClassVar[type[BaseModel]] = GitHubNotifierConfig
+
+    def __init__(self, config: GitHubNotifierConfig) -> None:
+        self.config = config
+        self.api = config.api_url.rstrip("/")
+        owner, name = config.repo.split("/")
+        self.repo_path = f"/repos/{quote(owner)}/{quote(name)}"
+
+    def secrets(self) -> list[str]:
+        return [self.config.token]
+
+    # --- the protocol --------------------------------------------------------------------
+
+    async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
+        issue = await self._find_open_issue(ctx, event.subject)
+        if event.type in OPENING_TYPES:
+            if issue is not None:
+                return {"issue": issue["number"], "url": issue.get("html_url"), "action": "exists"}
+            issue = await self._create_issue(ctx, event, with_event_marker=False)
+            return {"issue": issue["number"], "url": issue.get("html_url"), "action": "opened"}
+        if issue is None:
+            if event.type == "incident.resolved":
+                return {"issue": None, "action": "none", "reason": "no open issue for the subject"}
+            # An update or alert for a thread that has no open issue starts one.
+            issue = await self._create_issue(ctx, event, with_event_marker=True)
+            action = "opened"
+        elif event_marker(event.key) in (issue.get("body") or ""):
+            action = "already-in-issue"  # this event opened the issue on an earlier attempt
+        else:
+            action = await self._comment_once(ctx, issue["number"], event)
+        if event.type in CLOSING_TYPES:
+            await self._request(
+                ctx,
+                "PATCH",
+                f"{self.repo_path}/issues/{issue['number']}",
+                {"state": "closed", "state_reason": "completed"},
+            )
+            action += "+closed"
+        return {"issue": issue["number"], "url": issue.get("html_url"), "action": action}
+
+    # --- steps -----------------------------------------------------------------------------
+
+    async def _find_open_issue(self, ctx: DeliveryContext, subject: str) -> dict[str, Any] | None:
+        marker = subject_marker(subject)
+        found: dict[str, Any] | None = None
+        async for issue in self._paginate(
+            ctx,
+            f"{self.repo_path}/issues",
+            {"state": "open", "labels": self.config.thread_label, "per_page": "100"},
+        ):
+            if "pull_request" in issue or marker not in (issue.get("body") or ""):
+                continue
+            if found is None or issue["number"] < found["number"]:
+                found = issue
+        return found
+
+    async def _create_issue(
+        self, ctx: DeliveryContext, event: Event, *, with_event_marker: bool
+    ) -> dict[str, Any]:
+        labels = list(dict.fromkeys([self.config.thread_label, *self.config.labels, *event.labels]))
+        body = render_body(event) + "\n\n" + subject_marker(event.subject)
+        if with_event_marker:
+            body += "\n" + event_marker(event.key)
+        payload: dict[str, Any] = {"title": event.title[:256], "body": body, "labels": labels}
+        if self.config.assignees:
+            payload["assignees"] = self.config.assignees
+        _, data = await self._request(ctx, "POST", f"{self.repo_path}/issues", payload)
+        if not isinstance(data, dict) or "number" not in data:
+            raise NotifyError("GitHub: unexpected answer to creating an issue (no number)")
+        return data
+
+    async def _comment_once(self, ctx: DeliveryContext, number: int, event: Event) -> str:
+        marker = event_marker(event.key)
+        async for comment in self._paginate(
+            ctx, f"{self.repo_path}/issues/{number}/comments", {"per_page": "100"}
+        ):
+            if marker in (comment.get("body") or ""):
+                return "already-commented"
+        body = f"**{event.title}**\n\n{render_body(event)}\n\n{marker}"
+        await self._request(
+            ctx, "POST", f"{self.repo_path}/issues/{number}/comments", {"body": body}
+        )
+        return "commented"
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.config.token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": "prodshield",
+        }
+
+    async def _request(
+        self,
+        ctx: DeliveryContext,
+        method: str,
+        path_or_url: str,
+        payload: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[aiohttp.ClientResponse, Any]:
+        url = path_or_url if "://" in path_or_url else self.api + path_or_url
+        what = f"GitHub {method} {urlsplit(url).path}"
+        try:
+            async with ctx.session.request(
+                method,
+                url,
+                headers=self._headers(),
+                params=params,
+                data=None if payload is None else json.dumps(payload),
+                timeout=aiohttp.ClientTimeout(total=ctx.timeout),
+            ) as resp:
+                text = await resp.text(errors="replace")
+                if not 200 <= resp.status < 300:
+                    raise self._error(what, resp.status, resp.headers, text)
+                try:
+                    data = json.loads(text) if text.strip() else None
+                except ValueError:
+                    raise NotifyError(f"{what}: answer is not JSON") from None
+                return resp, data
+        except NotifyError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise network_error(what, exc) from None
+
+    async def _paginate(self, ctx: DeliveryContext, path: str, params: dict[str, str]) -> Any:
+        """Yield the items of a listing, following ``Link: rel="next"`` on the API's own host."""
+        url: str | None = self.api + path
+        query: dict[str, str] | None = params
+        origin = urlsplit(self.api)[:2]
+        for _ in range(MAX_PAGES):
+            assert url is not None
+            resp, data = await self._request(ctx, "GET", url, params=query)
+            if not isinstance(data, list):
+                raise NotifyError(f"GitHub GET {path}: expected a list")
+            for item in data:
+                if isinstance(item, dict):
+                    yield item
+            nxt = resp.links.get("next")
+            if nxt is None:
+                return
+            url = str(nxt.get("url"))
+            if urlsplit(url)[:2] != origin:
+                raise NotifyError(f"GitHub GET {path}: next page is on another host; not followed")
+            query = None  # the next link carries the whole query
+        raise NotifyError(f"GitHub GET {path}: more than {MAX_PAGES} pages")
+
+    def _error(
+        self, what: str, status: int, headers: CIMultiDictProxy[str], text: str
+    ) -> NotifyError:
+        message = ""
+        try:
+            data = json.loads(text)
+            if isinstance(data, dict):
+                message = str(data.get("message", ""))
+                errors = data.get("errors")
+                if errors:
+                    message += f" {short_body(json.dumps(errors), 300)}"
+        except ValueError:
+            message = short_body(text)
+        detail = f"{what}: {status} {message}".rstrip()
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if status == 401:
+            return NotifyError(
+                f"{what}: 401 {message or 'Bad credentials'}: the token is invalid or expired",
+                permanent=True,
+            )
+        if status in (403, 429):
+            if headers.get("x-ratelimit-remaining") == "0":
+                reset = headers.get("x-ratelimit-reset")
+                try:
+                    wait = max(0.0, float(reset) - time.time()) + 1.0 if reset else None
+                except ValueError:
+                    wait = None
+                wait = max(filter(None, (wait, retry_after)), default=60.0)
+                return NotifyError(f"{detail} (rate limited)", retry_after=wait)
+            if retry_after is not None:
+                return NotifyError(f"{detail} (secondary rate limit)", retry_after=retry_after)
+            if status == 429:
+                return NotifyError(f"{detail} (rate limited)", retry_after=60.0)
+            return NotifyError(
+                f"{detail}: the token lacks permission (needs issues: write on {self.config.repo})",
+                permanent=True,
+            )
+        if status == 404:
+            return NotifyError(
+                f"{detail}: repository {self.config.repo} not found or not visible to the token",
+                permanent=True,
+            )
+        if status >= 500:
+            return NotifyError(detail, retry_after=retry_after)
+        return NotifyError(detail, permanent=True)
