@@ -196,9 +196,7 @@ def evaluate(cond: Condition, facts: Facts) -> ConditionOutcome:
     left, right = cond.left, cond.right
     # Put the observed side on the left for display and unit decisions.
     lv, rv = _value(left, facts), _value(right, facts)
-    observed, observed_v = (
-        (left, lv) if not isinstance(left, Literal) else (right, rv)
-    )
+    observed, observed_v = (left, lv) if not isinstance(left, Literal) else (right, rv)
     kind = _kind(observed)
     actual = _show(observed, observed_v)
     if lv is _MISSING or rv is _MISSING:

@@ -150,7 +150,9 @@ class _Parser:
         if op is None:
             if self.i >= len(self.text):
                 raise self.error("missing operator (one of == != < <= > >=)")
-            raise self.error(f"expected an operator (one of == != < <= > >=), found {self.rest()!r}")
+            raise self.error(
+                f"expected an operator (one of == != < <= > >=), found {self.rest()!r}"
+            )
         self.i += len(op)
         self.skip_ws()
         if self.i >= len(self.text):
@@ -230,7 +232,9 @@ class _Parser:
             else:
                 break
         if path and name not in PATH_PLACEHOLDERS:
-            raise self.error(f"[{name}] has no fields (only [BODY], [HEADER], [ANSWERS], [RESULT])", start)
+            raise self.error(
+                f"[{name}] has no fields (only [BODY], [HEADER], [ANSWERS], [RESULT])", start
+            )
         if name == "HEADER" and not path:
             raise self.error("[HEADER] needs a header name: [HEADER].content-type", start)
         return Placeholder(name, tuple(path))
@@ -294,9 +298,8 @@ class _Parser:
                     self.i += 1
                     break
                 raise self.error(f"expected ',' or ')' in {func}()")
-        if func in ("len", "has"):
-            if len(args) != 1 or not isinstance(args[0], Placeholder):
-                raise self.error(f"{func}() takes one placeholder, like {func}([BODY].items)", start)
+        if func in ("len", "has") and (len(args) != 1 or not isinstance(args[0], Placeholder)):
+            raise self.error(f"{func}() takes one placeholder, like {func}([BODY].items)", start)
         if func == "any" and not args:
             raise self.error("any() needs at least one value", start)
         return Call(func, tuple(args))

@@ -62,6 +62,7 @@ class HttpCheckConfig(CheckBase):
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0)
     verify_tls: bool = True
+    ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
     ip_version: Literal[4, 6] | None = None

@@ -45,7 +45,10 @@ def add_column(table: Table, column_name: str) -> Step:
 
 MIGRATIONS: dict[str, list[Step]] = {
     "core": [create(t.kv)],
-    "monitor": [create(t.check_results, t.check_hourly, t.check_state, t.incidents, t.heartbeats)],
+    "monitor": [
+        create(t.check_results, t.check_hourly, t.check_state, t.incidents, t.heartbeats),
+        add_column(t.heartbeats, "created_at"),
+    ],
     "logs": [
         create(
             t.log_offsets, t.log_templates, t.log_template_counts, t.log_findings, t.debt_snapshots
