@@ -39,6 +39,17 @@ class _TimedSSLObject(ssl.SSLObject):
             marks["ssl_object"] = self
 
 
+class _RecordingResolver(aiohttp.ThreadedResolver):
+    """The default (getaddrinfo) resolver, noting the addresses for ``[IP]``."""
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> Any:
+        hosts = await super().resolve(host, port, family)  # type: ignore[arg-type]
+        marks = tls_marks.get()
+        if marks is not None and hosts:
+            marks.setdefault("ip", hosts[0]["host"])
+        return hosts
+
+
 def _trace_config() -> aiohttp.TraceConfig:
     tc = aiohttp.TraceConfig()
 
@@ -126,6 +137,7 @@ class Probe:
                 limit=0,
                 family=family,
                 use_dns_cache=False,
+                resolver=_RecordingResolver(),
             )
             session = aiohttp.ClientSession(
                 connector=connector,

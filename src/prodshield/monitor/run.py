@@ -40,7 +40,12 @@ async def run_target(target: Target, probe: Probe) -> CheckResult:
     error = obs.error
     if error is None and failed:
         error = CheckError("condition", "; ".join(o.describe() for o in failed))
-    elif error is not None and not failed and outcomes and "CONNECTED" in target.uses:
+    elif (
+        error is not None
+        and not failed
+        and obs.facts.get("CONNECTED") is False
+        and "CONNECTED" in target.uses
+    ):
         # The conditions expected this (e.g. "[CONNECTED] == false" for a port that must be shut).
         error = None
     return CheckResult(

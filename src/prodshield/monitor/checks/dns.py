@@ -59,7 +59,7 @@ class DnsCheck:
     placeholders: ClassVar[frozenset[str]] = frozenset(
         {"DNS_RCODE", "BODY", "ANSWERS", "RESPONSE_TIME", "CONNECTED", "IP"}
     )
-    default_conditions: ClassVar[tuple[str, ...]] = ("[DNS_RCODE] == NOERROR",)
+    default_conditions: ClassVar[tuple[str, ...]] = ()  # a non-NOERROR rcode is a "dns" error
 
     async def observe(self, target: Target, probe: Probe) -> Observation:
         cfg = target.check

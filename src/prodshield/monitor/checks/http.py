@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import ssl
 import time
 from typing import ClassVar
@@ -83,11 +84,10 @@ class HttpCheck:
                     obs.facts["CONNECTED"] = True
                     if "HEADER" in target.uses:
                         obs.facts["HEADER"] = {k.lower(): v for k, v in resp.headers.items()}
-                    if "IP" in target.uses and resp.connection is not None:
-                        transport = resp.connection.transport
-                        peer = transport.get_extra_info("peername") if transport else None
-                        if peer:
-                            obs.facts["IP"] = peer[0]
+                    if "IP" in target.uses:
+                        ip = marks.get("ip") or _literal_ip(url.host)
+                        if ip:
+                            obs.facts["IP"] = ip
                     if len(resp.history):
                         obs.details["redirects"] = len(resp.history)
                     body, truncated = await self._read_body(resp, cfg.max_body)
@@ -156,3 +156,12 @@ def _phases(
         "first_byte": _ms(t0, first_byte),
         "total": _ms(t0, end),
     }
+
+
+def _literal_ip(host: str | None) -> str | None:
+    if not host:
+        return None
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
