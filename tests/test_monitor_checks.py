@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from monitor_support import (
     Pki,
     banner,
@@ -19,7 +20,6 @@ from monitor_support import (
     target,
     tcp_server,
 )
-
 from prodshield.monitor.heartbeats import ensure_heartbeat, find_by_token, record_ping
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.result import CheckResult

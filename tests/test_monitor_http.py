@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from monitor_support import (
     Pki,
     closed_port,
@@ -19,7 +20,6 @@ from monitor_support import (
     tcp_server,
     trickle,
 )
-
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.result import CheckResult
 from prodshield.monitor.run import run_target
