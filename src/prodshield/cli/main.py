@@ -74,7 +74,10 @@ _register_groups()
 def main() -> None:
     """Entry point: run the CLI, turning every expected error into one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            # click returns (not raises) typer.Exit's code when standalone_mode is off
+            sys.exit(code)
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")

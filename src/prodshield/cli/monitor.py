@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -18,11 +18,12 @@ from prodshield.cli.common import (
     store_for,
 )
 from prodshield.config.types import format_duration
-from prodshield.monitor.api import run_monitor, run_once, select_targets
-from prodshield.monitor.result import CheckResult
-from prodshield.monitor.scheduler import Scheduler
-from prodshield.monitor.stats import check_stats
-from prodshield.store import tables as t
+
+if TYPE_CHECKING:
+    from prodshield.monitor.result import CheckResult
+    from prodshield.monitor.scheduler import Scheduler
+# The monitor library (aiohttp, psycopg, dnspython...) is imported inside the commands, so other
+# command groups start fast.
 
 app = typer.Typer(help="Health checks, incidents and uptime statistics.", no_args_is_help=True)
 
@@ -68,6 +69,8 @@ def once(
 
     Exit 0 when all are ok, 1 when any failed, 2 for a config or usage error.
     """
+    from prodshield.monitor.api import run_once, select_targets
+
     loaded = load(config)
     select_targets(loaded.config, check, env)  # usage errors before opening the store
     store = store_for(loaded)
@@ -95,6 +98,7 @@ def run(
     """Run the scheduler: every check on its interval until Ctrl-C or SIGTERM (results flushed)."""
     from prodshield.config.types import parse_duration
     from prodshield.errors import UsageError
+    from prodshield.monitor.api import run_monitor
 
     loaded = load(config)
     try:
@@ -128,7 +132,9 @@ def status(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Each check's state, last result, uptime over 24h and 7d, and p95 latency (24h)."""
-    from prodshield.monitor.target import expand_checks
+    from prodshield.monitor.api import expand_checks
+    from prodshield.monitor.stats import check_stats
+    from prodshield.store import tables as t
 
     loaded = load(config)
     store = store_for(loaded)

@@ -69,6 +69,7 @@ class Scheduler:
         flush_interval: float = 1.0,
         flush_size: int = 1000,
         jitter: float = 1.0,
+        drain_timeout: float = 5.0,
         listeners: Sequence[ResultListener] = (),
         seed: int | None = None,
     ) -> None:
@@ -79,6 +80,7 @@ class Scheduler:
         self.flush_interval = flush_interval
         self.flush_size = flush_size
         self.jitter = jitter
+        self.drain_timeout = drain_timeout
         self.listeners = list(listeners)
         self.stats = SchedulerStats()
         self.book = StateBook()
@@ -135,11 +137,12 @@ class Scheduler:
             await self.flush()
 
     async def _drain(self) -> None:
-        """Let the runs in flight finish (each is bounded by its timeout), then stop the rest."""
+        """Let the runs in flight finish (for up to ``drain_timeout``), then stop the rest."""
         self._waiting.clear()
         if self._tasks:
             longest = max((t.timeout for t in self.targets), default=1.0) + GRACE
-            _, pending = await asyncio.wait(set(self._tasks), timeout=min(longest, 15.0))
+            wait = min(longest, self.drain_timeout)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=wait)
             for task in pending:
                 task.cancel()
             if pending:

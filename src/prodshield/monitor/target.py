@@ -16,6 +16,8 @@ _VAR_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NO_SUBST = frozenset(
     {"name", "type", "environments", "conditions", "alerts", "group", "description"}
 )
+# Payload fields: an unknown {name} there is literal text (JSON), not a mistake.
+_LENIENT = frozenset({"body", "send", "expect"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ def variable_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...],
     for i, check in enumerate(config.checks):
         envs = check.environments or []
         for key in type(check).model_fields:
-            if key in _NO_SUBST:
+            if key in _NO_SUBST or key in _LENIENT:
                 continue
             value = getattr(check, key)
             if not isinstance(value, str | dict):
@@ -125,7 +127,10 @@ def expand_checks(config: ShieldConfig) -> list[Target]:
             if env is not None:
                 for key in list(data):
                     if key not in _NO_SUBST:
-                        data[key] = _subst_value(data[key], env.vars, missing)
+                        lost: list[str] = []
+                        data[key] = _subst_value(data[key], env.vars, lost)
+                        if key not in _LENIENT:
+                            missing.extend(lost)
             if missing:
                 raise ConfigError(
                     [
