@@ -121,7 +121,7 @@ def run(
     p99 = stats.lag_percentile(99)
     err.print(
         f"stopped: {stats.completed} runs ({stats.failed} failed), {stats.written} stored, "
-        f"{stats.missed} missed slots"
+        f"{stats.missed} missed slots, {stats.overlapped} skipped (previous run still going)"
         + (f", scheduling lag p99 {p99 * 1000:.0f} ms" if p99 is not None else "")
     )
 

@@ -21,8 +21,10 @@ def _first_line(text: str) -> str:
     return line if len(line) <= 300 else line[:297] + "..."
 
 
-def classify(exc: BaseException, timeout: float | None = None) -> CheckError:
-    """The error kind and message for ``exc`` (never raises)."""
+def classify(
+    exc: BaseException, timeout: float | None = None, host: str | None = None
+) -> CheckError:
+    """The error kind and message for ``exc`` (never raises); ``host`` names the target."""
     after = f" after {timeout:g}s" if timeout is not None else ""
     if isinstance(exc, aiohttp.TooManyRedirects):
         return CheckError("protocol", f"too many redirects (more than {len(exc.history)})")
@@ -41,13 +43,13 @@ def classify(exc: BaseException, timeout: float | None = None) -> CheckError:
     if dns_error is not None and isinstance(exc, dns_error):
         return CheckError("dns", _first_line(f"cannot resolve {exc.host}: {exc.os_error}"))
     if isinstance(exc, socket.gaierror):
-        return CheckError("dns", _first_line(f"cannot resolve: {exc}"))
+        return CheckError("dns", _first_line(f"cannot resolve {host or 'the host'}: {exc}"))
     if isinstance(exc, aiohttp.ClientConnectorError):
         inner = exc.os_error
         if isinstance(inner, socket.gaierror):
             return CheckError("dns", _first_line(f"cannot resolve {exc.host}: {inner}"))
         if isinstance(inner, ssl.SSLError):
-            return classify(inner, timeout)
+            return classify(inner, timeout, host)
         if isinstance(inner, ConnectionRefusedError) or inner.errno in _REFUSED_ERRNOS:
             return CheckError("refused", f"connection refused by {exc.host}:{exc.port}")
         if inner.errno in _RESET_ERRNOS:

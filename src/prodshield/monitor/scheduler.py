@@ -4,8 +4,8 @@
   little random jitter, with phases spread evenly over the interval so load is smooth.
 - The same target never overlaps itself: a slot that comes while the previous run is still going
   is counted as missed, not queued.
-- A bounded global concurrency, sized to at least ``sum(timeout / interval)`` (the most checks that
-  can be in flight when every target times out), so a slow target never delays the others.
+- A bounded global concurrency, sized to at least 1.5 x ``sum(timeout / interval)`` (the most
+  checks in flight when every target times out), so a slow target never delays the others.
 - Results are buffered and written by one writer every ``flush_interval`` seconds (or sooner when
   ``flush_size`` are waiting), in a thread so the event loop never waits on the database.
 """
@@ -36,15 +36,19 @@ ResultListener = Callable[[Sequence[CheckResult], Sequence[CheckState]], None]
 
 
 def required_concurrency(targets: Sequence[Target]) -> int:
-    """The in-flight checks needed so that even all-timing-out targets keep their slots."""
-    return math.ceil(sum((t.timeout + GRACE) / t.interval for t in targets)) + 1
+    """The in-flight checks needed so that even all-timing-out targets keep their slots (the sum
+    of ``timeout / interval``), with half again as headroom for bursts."""
+    return math.ceil(1.5 * sum((t.timeout + GRACE) / t.interval for t in targets)) + 1
 
 
 @dataclass
 class SchedulerStats:
     started: int = 0
     completed: int = 0
-    missed: int = 0  # slots skipped because the previous run of the target was still going
+    missed: int = (
+        0  # slots the scheduler reached too late to start (it fell a whole interval behind)
+    )
+    overlapped: int = 0  # slots skipped because the target's previous run was still going
     failed: int = 0
     written: int = 0
     write_errors: int = 0
@@ -92,6 +96,7 @@ class Scheduler:
         self._buffer: list[CheckResult] = []
         self._dirty: dict[tuple[str, str], CheckState] = {}
         self._flush_now = asyncio.Event()
+        self._closing = False
 
     # --- timing -------------------------------------------------------------------------------
 
@@ -132,7 +137,9 @@ class Scheduler:
             loop_task.cancel()
             await asyncio.gather(loop_task, return_exceptions=True)
             await self._drain()
-            writer_task.cancel()
+            # Let the writer finish the batch it may be writing (cancelling would lose track of it).
+            self._closing = True
+            self._flush_now.set()
             await asyncio.gather(writer_task, return_exceptions=True)
             await self.flush()
 
@@ -173,7 +180,7 @@ class Scheduler:
             base[i] = nxt
             heapq.heappush(heap, (nxt + self._jitter(target.interval), i))
             if self._running[i]:
-                self.stats.missed += 1
+                self.stats.overlapped += 1
                 continue
             self._running[i] = True
             if self._in_flight < self.cap:
@@ -211,7 +218,7 @@ class Scheduler:
     # --- writing ----------------------------------------------------------------------------------
 
     async def _writer(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 await asyncio.wait_for(self._flush_now.wait(), self.flush_interval)
             except TimeoutError:

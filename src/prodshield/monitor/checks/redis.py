@@ -105,7 +105,7 @@ class RedisCheck:
         except (ValueError, asyncio.LimitOverrunError) as exc:
             obs.fail("protocol", f"redis: malformed reply ({type(exc).__name__})")
         except Exception as exc:
-            obs.error = classify(exc, target.timeout)
+            obs.error = classify(exc, target.timeout, host)
             if obs.error.kind == "timeout":
                 what = "an answer" if connected else "a connection"
                 obs.fail("timeout", f"no {what} within {format_duration(target.timeout)}")

@@ -50,7 +50,7 @@ class TcpCheck:
                         shown = data[:80].decode("utf-8", "replace")
                         obs.fail("protocol", f"expected {cfg.expect!r}, got {shown!r}")
         except Exception as exc:
-            obs.error = classify(exc, target.timeout)
+            obs.error = classify(exc, target.timeout, cfg.host)
             if obs.error.kind == "timeout":
                 what = "an answer" if connected else "a connection"
                 obs.fail("timeout", f"no {what} within {format_duration(target.timeout)}")

@@ -96,7 +96,7 @@ class TlsCheck:
                     marks["ip"] = peer[0]
             return marks, None
         except Exception as exc:
-            err = classify(exc, remaining)
+            err = classify(exc, remaining, cfg.host)
             if err.kind == "timeout":
                 err = CheckError("timeout", f"no TLS handshake within {format_duration(remaining)}")
             if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
