@@ -8,10 +8,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from prodshield.conditions.parser import parse_condition
 from prodshield.config.base import StrictModel
 from prodshield.config.types import Duration, Size
+
+
+def _valid_condition(text: str) -> str:
+    """Parse at load time so a bad condition is a located config error, not a 3 a.m. surprise."""
+    parse_condition(text)
+    return text
+
+
+ConditionText = Annotated[str, AfterValidator(_valid_condition)]
+"""A condition in Gatus's language, e.g. ``[STATUS] == 200``; parsed when the config loads."""
 
 
 class EnvironmentConfig(StrictModel):
@@ -39,7 +50,7 @@ class CheckBase(StrictModel):
     environments: list[str] | None = None
     interval: Duration | None = None
     timeout: Duration | None = None
-    conditions: list[str] = Field(default_factory=list)
+    conditions: list[ConditionText] = Field(default_factory=list)
     failure_threshold: int | None = Field(default=None, ge=1)
     success_threshold: int | None = Field(default=None, ge=1)
     alerts: list[str] | None = None
@@ -58,6 +69,7 @@ class HttpCheckConfig(CheckBase):
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0)
     verify_tls: bool = True
+    ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
     ip_version: Literal[4, 6] | None = None
@@ -78,6 +90,7 @@ class TlsCheckConfig(CheckBase):
     port: int = Field(default=443, ge=1, le=65535)
     servername: str | None = None
     ca_file: str | None = None
+    verify_tls: bool = True
 
 
 class DnsCheckConfig(CheckBase):

@@ -130,6 +130,7 @@ heartbeats = Table(
     Column("token", String(64), nullable=False, unique=True),
     Column("last_ping", Float, nullable=True),
     Column("pings", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=True),
 )
 
 # --- logs ----------------------------------------------------------------------------------

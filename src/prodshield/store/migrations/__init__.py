@@ -65,6 +65,7 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.check_state, "recovery_start_ts"),
         add_column(t.check_state, "open_incident_id"),
         add_column(t.check_state, "last_reminder_at"),
+        add_column(t.heartbeats, "created_at"),
     ],
     "logs": [
         create(

@@ -1,0 +1,202 @@
+"""``prodshield monitor``: run checks once, run the scheduler, show the status."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from prodshield.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ConfigOption,
+    console,
+    load,
+    print_json,
+    store_for,
+)
+from prodshield.config.types import format_duration
+
+if TYPE_CHECKING:
+    from prodshield.monitor.result import CheckResult
+    from prodshield.monitor.scheduler import Scheduler
+# The monitor library (aiohttp, psycopg, dnspython...) is imported inside the commands, so other
+# command groups start fast.
+
+app = typer.Typer(help="Health checks, incidents and uptime statistics.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+CheckOption = Annotated[
+    str | None, typer.Option("--check", help="Only this check.", show_default=False)
+]
+EnvOption = Annotated[
+    str | None, typer.Option("--env", help="Only this environment.", show_default=False)
+]
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0f} ms" if v >= 10 else f"{v:.1f} ms"
+
+
+def _render(results: list[CheckResult]) -> None:
+    table = Table("check", "environment", "result", "time", "details")
+    for r in results:
+        if r.ok:
+            status, detail = "[green]ok[/]", ""
+        else:
+            kind = r.error.kind if r.error else "?"
+            status = f"[red]failed ({kind})[/]"
+            detail = r.error.message if r.error else ""
+        table.add_row(r.check, r.environment or "-", status, _ms(r.response_time_ms), detail)
+    console().print(table)
+
+
+@app.command("once")
+def once(
+    config: ConfigOption = None,
+    check: CheckOption = None,
+    env: EnvOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Run every (matching) check once now, store and print the results.
+
+    Exit 0 when all are ok, 1 when any failed, 2 for a config or usage error.
+    """
+    from prodshield.monitor.api import run_once, select_targets
+
+    loaded = load(config)
+    select_targets(loaded.config, check, env)  # usage errors before opening the store
+    store = store_for(loaded)
+    try:
+        results = run_once(loaded, store, check=check, env=env)
+    finally:
+        store.close()
+    if fmt is Format.json:
+        print_json({"results": [r.as_dict() for r in results]})
+    else:
+        _render(results)
+    raise typer.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+
+
+@app.command("run")
+def run(
+    config: ConfigOption = None,
+    check: CheckOption = None,
+    env: EnvOption = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", help="Stop after this long (e.g. 10m); default: until Ctrl-C."),
+    ] = None,
+) -> None:
+    """Run the scheduler: every check on its interval until Ctrl-C or SIGTERM (results flushed)."""
+    from prodshield.config.types import parse_duration
+    from prodshield.errors import UsageError
+    from prodshield.monitor.api import run_monitor
+
+    loaded = load(config)
+    try:
+        seconds = parse_duration(duration) if duration else None
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    store = store_for(loaded)
+    err = console(stderr=True)
+
+    def started(s: Scheduler) -> None:
+        err.print(
+            f"monitoring {len(s.targets)} targets (up to {s.cap} in flight), "
+            f"store {store.display_url}; Ctrl-C to stop"
+        )
+
+    try:
+        stats = run_monitor(loaded, store, duration=seconds, check=check, env=env, on_start=started)
+    finally:
+        store.close()
+    p99 = stats.lag_percentile(99)
+    err.print(
+        f"stopped: {stats.completed} runs ({stats.failed} failed), {stats.written} stored, "
+        f"{stats.missed} missed slots, {stats.overlapped} skipped (previous run still going)"
+        + (f", scheduling lag p99 {p99 * 1000:.0f} ms" if p99 is not None else "")
+    )
+
+
+@app.command("status")
+def status(
+    config: ConfigOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Each check's state, last result, uptime over 24h and 7d, and p95 latency (24h)."""
+    from prodshield.monitor.api import expand_checks
+    from prodshield.monitor.stats import check_stats
+    from prodshield.store import tables as t
+
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        stats = check_stats(store, windows={"24h": 86400.0, "7d": 7 * 86400.0})
+        with store.connect() as conn:
+            states = {
+                (r.check_name, r.environment): r for r in conn.execute(t.check_state.select())
+            }
+    finally:
+        store.close()
+    rows: list[dict[str, Any]] = []
+    for target in expand_checks(loaded.config):
+        st = states.get(target.key)
+        cs = stats.get(target.key)
+        day = cs.windows["24h"] if cs else None
+        week = cs.windows["7d"] if cs else None
+        rows.append(
+            {
+                "check": target.name,
+                "environment": target.environment or None,
+                "type": target.type,
+                "interval": format_duration(target.interval),
+                "state": st.status if st else "unknown",
+                "last_ok": st.last_ok if st else None,
+                "last_ts": st.last_ts if st else None,
+                "last_error_kind": st.last_error_kind if st else None,
+                "consecutive_failures": st.consecutive_failures if st else 0,
+                "uptime_24h": day.uptime if day else None,
+                "uptime_7d": week.uptime if week else None,
+                "p95_ms_24h": day.p95_ms if day else None,
+            }
+        )
+    if fmt is Format.json:
+        print_json({"checks": rows})
+        return
+    table = Table("check", "env", "type", "state", "last result", "uptime 24h", "uptime 7d", "p95")
+    for row in rows:
+        state = {"up": "[green]up[/]", "down": "[red]down[/]"}.get(row["state"], row["state"])
+        if row["last_ts"] is None:
+            last = "never run"
+        else:
+            import time
+
+            ago = format_duration(max(0.0, time.time() - row["last_ts"]))
+            last = f"{'ok' if row['last_ok'] else row['last_error_kind'] or 'failed'} {ago} ago"
+        table.add_row(
+            row["check"],
+            row["environment"] or "-",
+            row["type"],
+            state,
+            last,
+            _pct(row["uptime_24h"]),
+            _pct(row["uptime_7d"]),
+            _ms(row["p95_ms_24h"]),
+        )
+    console().print(table)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}%"
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="monitor")

@@ -1,0 +1,160 @@
+"""The monitor's public API, used by the CLI, ``prodshield serve`` and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+import prodshield.monitor.validation  # noqa: F401  (registers load-time checks)
+from prodshield.config import LoadedConfig
+from prodshield.config.schema import ShieldConfig
+from prodshield.errors import UsageError
+from prodshield.monitor.probe import Probe
+from prodshield.monitor.recorder import write_batch
+from prodshield.monitor.result import CheckResult
+from prodshield.monitor.run import run_target
+from prodshield.monitor.scheduler import Scheduler, SchedulerStats
+from prodshield.monitor.state import StateBook
+from prodshield.monitor.target import Target, expand_checks
+from prodshield.store import Store
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on uvloop when it is installed (cheaper per connection), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def select_targets(
+    config: ShieldConfig, check: str | None = None, env: str | None = None
+) -> list[Target]:
+    """The targets of ``config``, narrowed to one check and/or one environment."""
+    if check is not None and check not in {c.name for c in config.checks}:
+        raise UsageError(f"no check named {check!r}")
+    if env is not None and env not in config.environments:
+        raise UsageError(f"no environment named {env!r}")
+    targets = [
+        t
+        for t in expand_checks(config)
+        if (check is None or t.name == check) and (env is None or t.environment == env)
+    ]
+    if not targets and (check or env):
+        raise UsageError(
+            "no check matches"
+            + (f" --check {check}" if check else "")
+            + (f" --env {env}" if env else "")
+        )
+    return targets
+
+
+async def run_targets(
+    targets: Sequence[Target], probe: Probe, *, concurrency: int = 1000
+) -> list[CheckResult]:
+    """Run every target once, at most ``concurrency`` at a time; results in target order."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+    probe.prepare(targets)
+
+    async def one(target: Target) -> CheckResult:
+        async with gate:
+            return await run_target(target, probe)
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def record(store: Store, results: Sequence[CheckResult]) -> None:
+    """Store results and update each target's state (consecutive counts)."""
+    book = StateBook()
+    book.load(store, [(r.check, r.environment) for r in results])
+    states = {}
+    for r in sorted(results, key=lambda r: r.ts):
+        states[(r.check, r.environment)] = book.apply(r)
+    write_batch(store, results, list(states.values()))
+
+
+def run_once(
+    loaded_config: LoadedConfig,
+    store: Store | None,
+    check: str | None = None,
+    env: str | None = None,
+) -> list[CheckResult]:
+    """Run every (matching) check once now, store the results when ``store`` is given."""
+    config = loaded_config.config
+    targets = select_targets(config, check, env)
+
+    async def go() -> list[CheckResult]:
+        async with Probe(store, base_dir=loaded_config.base_dir) as probe:
+            return await run_targets(targets, probe, concurrency=config.defaults.concurrency)
+
+    results = run_async(go())
+    if store is not None:
+        record(store, results)
+    return results
+
+
+__all__ = [
+    "CheckResult",
+    "Target",
+    "expand_checks",
+    "record",
+    "run_async",
+    "run_monitor",
+    "run_once",
+    "run_targets",
+    "select_targets",
+]
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Each check in flight holds a socket: lift the soft RLIMIT_NOFILE toward ``wanted``."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
+def run_monitor(
+    loaded_config: LoadedConfig,
+    store: Store | None,
+    *,
+    duration: float | None = None,
+    check: str | None = None,
+    env: str | None = None,
+    on_start: Callable[[Scheduler], None] | None = None,
+) -> SchedulerStats:
+    """Run the scheduler until SIGINT/SIGTERM (or ``duration``); in-flight runs finish and every
+    result is flushed before it returns."""
+    import signal
+
+    targets = select_targets(loaded_config.config, check, env)
+
+    async def go() -> SchedulerStats:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        async with Probe(store, base_dir=loaded_config.base_dir) as probe:
+            scheduler = Scheduler(
+                targets, probe, store, concurrency=loaded_config.config.defaults.concurrency
+            )
+            raise_open_files_limit(scheduler.cap + 256)
+            if on_start is not None:
+                on_start(scheduler)
+            await scheduler.run(stop, duration)
+            return scheduler.stats
+
+    return run_async(go())

@@ -1,0 +1,83 @@
+"""``type: postgres``: connect with a DSN and run ``SELECT 1`` (or the given query)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, ClassVar
+
+import psycopg
+
+from prodshield.config.types import format_duration
+from prodshield.monitor.checks.base import Observation
+from prodshield.monitor.probe import Probe
+from prodshield.monitor.target import Target
+
+
+def _kind_of(message: str) -> str:
+    text = message.lower()
+    if "refused" in text:
+        return "refused"
+    if "timeout" in text or "timed out" in text:
+        return "timeout"
+    if "translate host name" in text or "name or service not known" in text or "resolve" in text:
+        return "dns"
+    if "ssl" in text or "certificate" in text:
+        return "tls"
+    if "reset" in text or "terminated" in text or "closed the connection" in text:
+        return "reset"
+    return "protocol"
+
+
+def _value(v: Any) -> Any:
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    return str(v)
+
+
+class PostgresCheck:
+    type: ClassVar[str] = "postgres"
+    placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED", "RESPONSE_TIME", "RESULT"})
+    default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
+
+    async def observe(self, target: Target, probe: Probe) -> Observation:
+        cfg = target.check
+        obs = Observation(facts={"CONNECTED": False})
+        t0 = time.perf_counter()
+        connected = None
+        conn: psycopg.AsyncConnection[Any] | None = None
+        try:
+            async with asyncio.timeout(target.timeout):
+                conn = await psycopg.AsyncConnection.connect(
+                    cfg.dsn,
+                    connect_timeout=max(1, int(target.timeout + 0.999)),
+                    autocommit=True,
+                    application_name="prodshield-monitor",
+                )
+                connected = time.perf_counter()
+                obs.facts["CONNECTED"] = True
+                cur = await conn.execute(cfg.query)
+                row = await cur.fetchone() if cur.description else None
+                obs.facts["RESULT"] = _value(row[0]) if row else None
+        except TimeoutError:
+            what = "the query" if connected else "a connection"
+            obs.fail("timeout", f"no answer to {what} within {format_duration(target.timeout)}")
+        except psycopg.Error as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            obs.fail(_kind_of(message) if connected is None else "protocol", message[:300])  # type: ignore[arg-type]
+        except OSError as exc:
+            obs.fail(_kind_of(str(exc)), str(exc)[:300])  # type: ignore[arg-type]
+        finally:
+            if conn is not None:
+                try:
+                    async with asyncio.timeout(1.0):
+                        await conn.close()
+                except Exception:
+                    pass
+        end = time.perf_counter()
+        obs.timings = {
+            "connect": (connected - t0) * 1000 if connected else None,
+            "first_byte": None,
+            "total": (end - t0) * 1000,
+        }
+        return obs

@@ -1,0 +1,79 @@
+"""``type: tcp``: connect; optionally send a line and expect a substring in the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import time
+from typing import ClassVar
+
+from prodshield.config.types import format_duration
+from prodshield.monitor.checks.base import Observation
+from prodshield.monitor.failures import classify
+from prodshield.monitor.probe import Probe
+from prodshield.monitor.target import Target
+
+MAX_READ = 64 * 1024
+
+
+def unescape(text: str) -> bytes:
+    """``send: "PING\\r\\n"`` in YAML single quotes still means CR LF."""
+    return codecs.decode(text.encode("utf-8"), "unicode_escape").encode("latin-1")
+
+
+class TcpCheck:
+    type: ClassVar[str] = "tcp"
+    placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED", "RESPONSE_TIME", "IP", "BODY"})
+    default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
+
+    async def observe(self, target: Target, probe: Probe) -> Observation:
+        cfg = target.check
+        obs = Observation(facts={"CONNECTED": False})
+        t0 = time.perf_counter()
+        connected = None
+        writer = None
+        try:
+            async with asyncio.timeout(target.timeout):
+                reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
+                connected = time.perf_counter()
+                obs.facts["CONNECTED"] = True
+                peer = writer.get_extra_info("peername")
+                if peer:
+                    obs.facts["IP"] = peer[0]
+                if cfg.send:
+                    writer.write(unescape(cfg.send))
+                    await writer.drain()
+                if cfg.expect is not None or "BODY" in target.uses:
+                    data = await _read_until(reader, cfg.expect.encode() if cfg.expect else None)
+                    obs.facts["BODY"] = data
+                    if cfg.expect is not None and cfg.expect.encode() not in data:
+                        shown = data[:80].decode("utf-8", "replace")
+                        obs.fail("protocol", f"expected {cfg.expect!r}, got {shown!r}")
+        except Exception as exc:
+            obs.error = classify(exc, target.timeout, cfg.host)
+            if obs.error.kind == "timeout":
+                what = "an answer" if connected else "a connection"
+                obs.fail("timeout", f"no {what} within {format_duration(target.timeout)}")
+        finally:
+            if writer is not None:
+                writer.transport.abort()
+        end = time.perf_counter()
+        obs.timings = {
+            "connect": (connected - t0) * 1000 if connected else None,
+            "total": (end - t0) * 1000,
+        }
+        return obs
+
+
+async def _read_until(reader: asyncio.StreamReader, expect: bytes | None) -> bytes:
+    """Read until ``expect`` appears, the peer closes, or MAX_READ bytes; without ``expect``, the
+    first chunk (a banner)."""
+    data = b""
+    while len(data) < MAX_READ:
+        chunk = await reader.read(MAX_READ - len(data))
+        if not chunk:
+            break
+        data += chunk
+        if expect is None or expect in data:
+            break
+    return data

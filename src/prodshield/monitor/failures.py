@@ -1,0 +1,91 @@
+"""Map the exceptions a probe can meet to the fixed list of error kinds, with a one-line message."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+
+import aiohttp
+
+from prodshield.monitor.result import CheckError
+
+_RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
+_REFUSED_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL}
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def classify(
+    exc: BaseException, timeout: float | None = None, host: str | None = None
+) -> CheckError:
+    """The error kind and message for ``exc`` (never raises); ``host`` names the target."""
+    after = f" after {timeout:g}s" if timeout is not None else ""
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return CheckError("protocol", f"too many redirects (more than {len(exc.history)})")
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError | aiohttp.ServerTimeoutError):
+        return CheckError("timeout", f"no complete answer{after}")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return CheckError("tls", _first_line(f"certificate: {exc.certificate_error}"))
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return CheckError("tls", _first_line(f"certificate: {exc.verify_message or exc}"))
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return CheckError("tls", _first_line(f"TLS: {exc}"))
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or str(exc)
+        return CheckError("tls", _first_line(f"TLS: {reason}"))
+    dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)
+    if dns_error is not None and isinstance(exc, dns_error):
+        return CheckError("dns", _first_line(f"cannot resolve {exc.host}: {exc.os_error}"))
+    if isinstance(exc, socket.gaierror):
+        return CheckError("dns", _first_line(f"cannot resolve {host or 'the host'}: {exc}"))
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        inner = exc.os_error
+        if isinstance(inner, socket.gaierror):
+            return CheckError("dns", _first_line(f"cannot resolve {exc.host}: {inner}"))
+        if isinstance(inner, ssl.SSLError):
+            return classify(inner, timeout, host)
+        if isinstance(inner, ConnectionRefusedError) or inner.errno in _REFUSED_ERRNOS:
+            return CheckError("refused", f"connection refused by {exc.host}:{exc.port}")
+        if inner.errno in _RESET_ERRNOS:
+            return CheckError("reset", f"connection reset by {exc.host}:{exc.port}")
+        return CheckError(
+            "refused", _first_line(f"cannot connect to {exc.host}:{exc.port}: {inner}")
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return CheckError("reset", "the server closed the connection without a complete answer")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        text = str(exc)
+        if "reset" in text.lower() or "not completed" in text.lower():
+            return CheckError("reset", _first_line(f"connection broken in the body: {text}"))
+        return CheckError("protocol", _first_line(f"malformed body: {text}"))
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return CheckError("protocol", _first_line(f"malformed response: {exc.message}"))
+    if isinstance(exc, aiohttp.ClientOSError):
+        if exc.errno in _RESET_ERRNOS:
+            return CheckError("reset", "connection reset by peer")
+        if exc.errno in _REFUSED_ERRNOS:
+            return CheckError("refused", _first_line(str(exc)))
+        return CheckError("reset", _first_line(str(exc)))
+    if isinstance(exc, ConnectionRefusedError):
+        return CheckError("refused", "connection refused")
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return CheckError("reset", "connection reset by peer")
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return CheckError("reset", "the connection closed before a complete answer")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return CheckError("protocol", f"invalid URL {exc.url}")
+    if isinstance(exc, OSError):
+        if exc.errno in _REFUSED_ERRNOS:
+            return CheckError("refused", _first_line(str(exc)))
+        if exc.errno in _RESET_ERRNOS:
+            return CheckError("reset", _first_line(str(exc)))
+        return CheckError("refused", _first_line(f"{type(exc).__name__}: {exc}"))
+    if isinstance(exc, aiohttp.ClientError):
+        return CheckError("protocol", _first_line(f"{type(exc).__name__}: {exc}"))
+    return CheckError("protocol", _first_line(f"{type(exc).__name__}: {exc}"))

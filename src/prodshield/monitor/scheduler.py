@@ -1,0 +1,266 @@
+"""The long-running scheduler: every target on its own interval, results written in batches.
+
+- One timer loop over a heap of due times; each target's slots are ``phase + n * interval`` plus a
+  little random jitter, with phases spread evenly over the interval so load is smooth.
+- The same target never overlaps itself: a slot that comes while the previous run is still going
+  is counted as missed, not queued.
+- A bounded global concurrency, sized to at least 1.5 x ``sum(timeout / interval)`` (the most
+  checks in flight when every target times out), so a slow target never delays the others.
+- Results are buffered and written by one writer every ``flush_interval`` seconds (or sooner when
+  ``flush_size`` are waiting), in a thread so the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import random
+from array import array
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from prodshield.monitor.probe import Probe
+from prodshield.monitor.recorder import write_batch
+from prodshield.monitor.result import CheckResult
+from prodshield.monitor.run import GRACE, run_target
+from prodshield.monitor.state import CheckState, StateBook
+from prodshield.monitor.target import Target
+from prodshield.store import Store
+
+MAX_BUFFER = 200_000  # results kept while the store is unreachable
+
+ResultListener = Callable[[Sequence[CheckResult], Sequence[CheckState]], None]
+"""Called (in the writer thread) after each batch is stored; incidents hook in here."""
+
+
+def required_concurrency(targets: Sequence[Target]) -> int:
+    """The in-flight checks needed so that even all-timing-out targets keep their slots (the sum
+    of ``timeout / interval``), with half again as headroom for bursts."""
+    return math.ceil(1.5 * sum((t.timeout + GRACE) / t.interval for t in targets)) + 1
+
+
+@dataclass
+class SchedulerStats:
+    started: int = 0
+    completed: int = 0
+    missed: int = (
+        0  # slots the scheduler reached too late to start (it fell a whole interval behind)
+    )
+    overlapped: int = 0  # slots skipped because the target's previous run was still going
+    failed: int = 0
+    written: int = 0
+    write_errors: int = 0
+    max_in_flight: int = 0
+    lags: array = field(default_factory=lambda: array("d"))  # seconds, one per started run
+
+    def lag_percentile(self, q: float) -> float | None:
+        if not self.lags:
+            return None
+        data = sorted(self.lags)
+        return data[min(len(data) - 1, max(0, math.ceil(q / 100 * len(data)) - 1))]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        probe: Probe,
+        store: Store | None,
+        *,
+        concurrency: int = 0,
+        flush_interval: float = 1.0,
+        flush_size: int = 1000,
+        jitter: float = 1.0,
+        drain_timeout: float = 5.0,
+        listeners: Sequence[ResultListener] = (),
+        seed: int | None = None,
+    ) -> None:
+        self.targets = list(targets)
+        self.probe = probe
+        self.store = store
+        self.cap = max(concurrency, required_concurrency(self.targets))
+        self.flush_interval = flush_interval
+        self.flush_size = flush_size
+        self.jitter = jitter
+        self.drain_timeout = drain_timeout
+        self.listeners = list(listeners)
+        self.stats = SchedulerStats()
+        self.book = StateBook()
+        self._rng = random.Random(seed)
+        self._running = [False] * len(self.targets)
+        self._in_flight = 0
+        self._waiting: deque[tuple[int, float]] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._buffer: list[CheckResult] = []
+        self._dirty: dict[tuple[str, str], CheckState] = {}
+        self._flush_now = asyncio.Event()
+        self._closing = False
+
+    # --- timing -------------------------------------------------------------------------------
+
+    def _phases(self, start: float) -> list[float]:
+        """First slot of each target: spread evenly over its interval among targets sharing it."""
+        groups: dict[float, list[int]] = {}
+        for i, t in enumerate(self.targets):
+            groups.setdefault(t.interval, []).append(i)
+        first = [start] * len(self.targets)
+        for interval, members in groups.items():
+            n = len(members)
+            for k, i in enumerate(members):
+                first[i] = start + interval * k / n
+        return first
+
+    def _jitter(self, interval: float) -> float:
+        return self._rng.uniform(0.0, min(self.jitter, interval * 0.01)) if self.jitter else 0.0
+
+    # --- running --------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event | None = None, duration: float | None = None) -> None:
+        """Run until ``stop`` is set (or ``duration`` seconds pass), then drain and flush."""
+        if self.store is not None:
+            await asyncio.to_thread(self.book.load, self.store)
+        stop = stop or asyncio.Event()
+        self.probe.prepare(self.targets)
+        loop_task = asyncio.create_task(self._loop())
+        writer_task = asyncio.create_task(self._writer())
+        try:
+            if duration is not None:
+                try:
+                    await asyncio.wait_for(stop.wait(), duration)
+                except TimeoutError:
+                    pass
+            else:
+                await stop.wait()
+        finally:
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+            await self._drain()
+            # Let the writer finish the batch it may be writing (cancelling would lose track of it).
+            self._closing = True
+            self._flush_now.set()
+            await asyncio.gather(writer_task, return_exceptions=True)
+            await self.flush()
+
+    async def _drain(self) -> None:
+        """Let the runs in flight finish (for up to ``drain_timeout``), then stop the rest."""
+        self._waiting.clear()
+        if self._tasks:
+            longest = max((t.timeout for t in self.targets), default=1.0) + GRACE
+            wait = min(longest, self.drain_timeout)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=wait)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        heap: list[tuple[float, int]] = [
+            (slot + self._jitter(self.targets[i].interval), i)
+            for i, slot in enumerate(self._phases(now))
+        ]
+        base = {i: slot for slot, i in heap}
+        heapq.heapify(heap)
+        while heap:
+            due, i = heap[0]
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            heapq.heappop(heap)
+            target = self.targets[i]
+            nxt = base[i] + target.interval
+            now = loop.time()
+            while nxt <= now:  # the loop itself fell behind: count the slots it could not start
+                nxt += target.interval
+                self.stats.missed += 1
+            base[i] = nxt
+            heapq.heappush(heap, (nxt + self._jitter(target.interval), i))
+            if self._running[i]:
+                self.stats.overlapped += 1
+                continue
+            self._running[i] = True
+            if self._in_flight < self.cap:
+                self._start(i, due)
+            else:
+                self._waiting.append((i, due))
+
+    def _start(self, i: int, due: float) -> None:
+        self._in_flight += 1
+        self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
+        task = asyncio.create_task(self._run_one(i, due))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_one(self, i: int, due: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.stats.started += 1
+        self.stats.lags.append(max(0.0, loop.time() - due))
+        try:
+            result = await run_target(self.targets[i], self.probe)
+            self.stats.completed += 1
+            if not result.ok:
+                self.stats.failed += 1
+            self._dirty[(result.check, result.environment)] = self.book.apply(result)
+            self._buffer.append(result)
+            if len(self._buffer) >= self.flush_size:
+                self._flush_now.set()
+        finally:
+            self._running[i] = False
+            self._in_flight -= 1
+            while self._waiting and self._in_flight < self.cap:
+                j, d = self._waiting.popleft()
+                self._start(j, d)
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    async def _writer(self) -> None:
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._flush_now.wait(), self.flush_interval)
+            except TimeoutError:
+                pass
+            self._flush_now.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write what is buffered (results and changed states) in one transaction."""
+        if not self._buffer:
+            return
+        results, self._buffer = self._buffer, []
+        states = [
+            CheckState(**{f: getattr(s, f) for f in CheckState.__slots__})  # a snapshot
+            for s in self._dirty.values()
+        ]
+        self._dirty = {}
+        if self.store is not None:
+            try:
+                await asyncio.to_thread(write_batch, self.store, results, states)
+                self.stats.written += len(results)
+            except Exception:
+                self.stats.write_errors += 1
+                # Keep the results for the next attempt rather than losing them (bounded).
+                self._buffer[:0] = results[-MAX_BUFFER:]
+                del self._buffer[: max(0, len(self._buffer) - MAX_BUFFER)]
+                for st in states:
+                    self._dirty.setdefault((st.check, st.environment), st)
+                return
+        for listener in self.listeners:
+            await asyncio.to_thread(listener, results, states)
+
+
+async def run_scheduler(
+    targets: Sequence[Target],
+    probe: Probe,
+    store: Store | None,
+    *,
+    stop: asyncio.Event | None = None,
+    duration: float | None = None,
+    concurrency: int = 0,
+) -> SchedulerStats:
+    scheduler = Scheduler(targets, probe, store, concurrency=concurrency)
+    await scheduler.run(stop, duration)
+    return scheduler.stats

@@ -1,0 +1,165 @@
+"""Targets: a check crossed with one of its environments, ``{var}`` substituted, timings resolved."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from prodshield.conditions import Condition, parse_condition
+from prodshield.config.checks import CheckBase
+from prodshield.config.schema import ShieldConfig
+from prodshield.errors import ConfigError
+
+_VAR_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Fields that are never substituted (identity and condition text).
+_NO_SUBST = frozenset(
+    {"name", "type", "environments", "conditions", "alerts", "group", "description"}
+)
+# Payload fields: an unknown {name} there is literal text (JSON), not a mistake.
+_LENIENT = frozenset({"body", "send", "expect"})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One thing to probe: a check's settings for one environment ("" when it has none)."""
+
+    check: Any  # one of the CheckConfig models, with {var} substituted
+    environment: str
+    interval: float
+    timeout: float
+    conditions: tuple[Condition, ...]
+    uses: frozenset[str]
+    """Placeholders the conditions read, so a check computes only what is needed."""
+
+    @property
+    def name(self) -> str:
+        return str(self.check.name)
+
+    @property
+    def type(self) -> str:
+        return str(self.check.type)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.environment)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.environment}" if self.environment else self.name
+
+
+def substitute(text: str, variables: dict[str, str]) -> tuple[str, list[str]]:
+    """Replace ``{name}`` with the environment's variable; return the text and unknown names."""
+    missing: list[str] = []
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1) in variables:
+            return variables[m.group(1)]
+        missing.append(m.group(1))
+        return m.group(0)
+
+    return _VAR_RE.sub(repl, text), missing
+
+
+def _subst_value(value: Any, variables: dict[str, str], missing: list[str]) -> Any:
+    if isinstance(value, str):
+        out, miss = substitute(value, variables)
+        missing.extend(miss)
+        return out
+    if isinstance(value, dict):
+        return {k: _subst_value(v, variables, missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_subst_value(v, variables, missing) for v in value]
+    return value
+
+
+def variable_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """``{var}`` references that an environment of the check does not define (located by the loader)."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for i, check in enumerate(config.checks):
+        envs = check.environments or []
+        for key in type(check).model_fields:
+            if key in _NO_SUBST or key in _LENIENT:
+                continue
+            value = getattr(check, key)
+            if not isinstance(value, str | dict):
+                continue
+            texts = [value] if isinstance(value, str) else [str(v) for v in value.values()]
+            for text in texts:
+                for var in _VAR_RE.findall(text):
+                    lacking = [e for e in envs if var not in config.environments[e].vars]
+                    if not envs:
+                        continue  # no environment: braces are literal text
+                    if lacking:
+                        out.append(
+                            (
+                                ("checks", i, key),
+                                f"{{{var}}} is not defined in environment(s) {', '.join(lacking)} "
+                                "(add it under environments.<name>.vars)",
+                            )
+                        )
+    return out
+
+
+def effective_conditions(check: CheckBase, defaults: tuple[str, ...]) -> tuple[Condition, ...]:
+    texts = check.conditions or list(defaults)
+    return tuple(parse_condition(t) for t in texts)
+
+
+def expand_checks(config: ShieldConfig) -> list[Target]:
+    """Every enabled check crossed with its environments, ready to run.
+
+    Interval and timeout: the environment's override, else the check's, else ``defaults``.
+    """
+    from prodshield.monitor.checks import registry
+
+    targets: list[Target] = []
+    for check in config.checks:
+        if not check.enabled:
+            continue
+        member = registry()[check.type]
+        envs: list[str | None] = list(check.environments) if check.environments else [None]
+        for env_name in envs:
+            env = config.environments.get(env_name) if env_name else None
+            data = check.model_dump(mode="python", by_alias=False)
+            missing: list[str] = []
+            if env is not None:
+                for key in list(data):
+                    if key not in _NO_SUBST:
+                        lost: list[str] = []
+                        data[key] = _subst_value(data[key], env.vars, lost)
+                        if key not in _LENIENT:
+                            missing.extend(lost)
+            if missing:
+                raise ConfigError(
+                    [
+                        f"checks {check.name!r}: {{{missing[0]}}} is not defined in environment {env_name!r}"
+                    ]
+                )
+            concrete = type(check).model_validate(data) if env is not None else check
+            interval = (
+                (env.interval if env and env.interval else None)
+                or check.interval
+                or config.defaults.interval
+            )
+            timeout = (
+                (env.timeout if env and env.timeout else None)
+                or check.timeout
+                or config.defaults.timeout
+            )
+            conditions = effective_conditions(check, member.default_conditions)
+            uses: set[str] = set()
+            for c in conditions:
+                uses |= c.placeholders()
+            targets.append(
+                Target(
+                    check=concrete,
+                    environment=env_name or "",
+                    interval=float(interval),
+                    timeout=float(timeout),
+                    conditions=conditions,
+                    uses=frozenset(uses),
+                )
+            )
+    return targets
