@@ -76,6 +76,7 @@ def once(
     store = store_for(loaded)
     try:
         results = run_once(loaded, store, check=check, env=env)
+        _deliver(loaded, store)
     finally:
         store.close()
     if fmt is Format.json:
@@ -83,6 +84,20 @@ def once(
     else:
         _render(results)
     raise typer.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+
+
+def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> None:
+    """Send the notifications this run caused (bounded wait; leftovers stay queued)."""
+    if not loaded.config.notifiers:
+        return
+    from prodshield.notify import deliver_pending
+
+    report = deliver_pending(store, loaded.config.notifiers, deadline_s=deadline_s)
+    if report.outcomes or report.pending:
+        console(stderr=True).print(
+            f"notifications: {report.sent} sent, {report.retried} to retry, {report.dead} dead, "
+            f"{report.pending} still queued"
+        )
 
 
 @app.command("run")

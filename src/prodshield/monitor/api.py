@@ -10,6 +10,7 @@ import prodshield.monitor.validation  # noqa: F401  (registers load-time checks)
 from prodshield.config import LoadedConfig
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import UsageError
+from prodshield.monitor.incidents import IncidentEngine
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.recorder import write_batch
 from prodshield.monitor.result import CheckResult
@@ -67,8 +68,14 @@ async def run_targets(
     return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
-def record(store: Store, results: Sequence[CheckResult]) -> None:
-    """Store results and update each target's state (consecutive counts)."""
+def record(
+    store: Store, results: Sequence[CheckResult], config: ShieldConfig | None = None
+) -> None:
+    """Store results and update each target's state (consecutive counts); with the config, also
+    open/update/resolve incidents and queue their notifications in the same transaction."""
+    if config is not None:
+        write_batch(store, results, [], IncidentEngine(config))
+        return
     book = StateBook()
     book.load(store, [(r.check, r.environment) for r in results])
     states = {}
@@ -93,7 +100,7 @@ def run_once(
 
     results = run_async(go())
     if store is not None:
-        record(store, results)
+        record(store, results, config)
     return results
 
 
@@ -148,13 +155,29 @@ def run_monitor(
             except (NotImplementedError, RuntimeError):
                 pass
         async with Probe(store, base_dir=loaded_config.base_dir) as probe:
+            config = loaded_config.config
             scheduler = Scheduler(
-                targets, probe, store, concurrency=loaded_config.config.defaults.concurrency
+                targets,
+                probe,
+                store,
+                concurrency=config.defaults.concurrency,
+                incidents=IncidentEngine(config) if store is not None else None,
             )
+            worker = None
+            if store is not None and config.notifiers:
+                from prodshield.notify import OutboxWorker
+
+                worker = OutboxWorker(store, config.notifiers, poll_interval=2.0)
+                worker.start()
+                scheduler.listeners.append(lambda _r, _s: worker.wake())
             raise_open_files_limit(scheduler.cap + 256)
             if on_start is not None:
                 on_start(scheduler)
-            await scheduler.run(stop, duration)
+            try:
+                await scheduler.run(stop, duration)
+            finally:
+                if worker is not None:
+                    await worker.stop()
             return scheduler.stats
 
     return run_async(go())

@@ -73,6 +73,36 @@ class IncidentEngine:
         self.dashboard_url = (dashboard_url or config.serve.public_url or "").rstrip("/") or None
         self._checks = {c.name: c for c in config.checks}
 
+    def observations(self, results: Sequence[Any]) -> list[Observation]:
+        """Observations for monitor ``CheckResult``s, with maintenance windows applied."""
+        from prodshield.monitor.maintenance import in_maintenance
+
+        out = []
+        for r in results:
+            check = self._checks.get(r.check)
+            target = getattr(check, "url", None) or (
+                f"{getattr(check, 'host', '')}:{getattr(check, 'port', '')}"
+                if hasattr(check, "host")
+                else None
+            )
+            out.append(
+                Observation(
+                    check=r.check,
+                    environment=r.environment,
+                    ts=r.ts,
+                    ok=r.ok,
+                    error_kind=r.error.kind if r.error else None,
+                    error_message=r.error.message if r.error else None,
+                    failing_conditions=[c.describe() for c in r.conditions if not c.ok],
+                    response_time_ms=r.response_time_ms,
+                    target=(r.details or {}).get("url") or target,
+                    maintenance=in_maintenance(
+                        self.config.maintenance, r.check, r.environment, r.ts
+                    ),
+                )
+            )
+        return out
+
     def policy_for(self, check: str) -> Policy:
         d = self.config.defaults
         c = self._checks.get(check)
@@ -385,9 +415,7 @@ def _save_state(
 ) -> None:
     s = t.check_state
     values = {k: state[k] for k in _STATE_DEFAULTS}
-    values["status"] = (
-        "down" if state["open_incident_id"] else ("up" if state["last_ok"] else "failing")
-    )
+    values["status"] = "up" if state["last_ok"] else "down"
     values["updated_at"] = now
     if state.get("_exists"):
         conn.execute(

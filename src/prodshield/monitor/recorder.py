@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -12,14 +13,46 @@ from prodshield.monitor.state import CheckState
 from prodshield.store import Store
 from prodshield.store import tables as t
 
+if TYPE_CHECKING:
+    from prodshield.monitor.incidents import IncidentEngine
 
-def write_batch(store: Store, results: Sequence[CheckResult], states: Sequence[CheckState]) -> None:
-    """Insert ``results`` and upsert ``states`` in one transaction."""
+
+def write_batch(
+    store: Store,
+    results: Sequence[CheckResult],
+    states: Sequence[CheckState],
+    incidents: IncidentEngine | None = None,
+) -> None:
+    """Insert ``results`` and upsert ``states`` in one transaction.
+
+    With an incident engine, the engine owns ``check_state``: in the same transaction it turns the
+    results into incident changes and outbox events, so a crash keeps all of it or none of it.
+    """
     if not results and not states:
         return
     s = t.check_state
     insert = pg_insert if store.backend == "postgresql" else sqlite_insert
     with store.begin() as conn:
+        if incidents is not None:
+            if results:
+                rows = [r.as_row() for r in results]
+                observations = incidents.observations(results)
+                for row, obs in zip(rows, observations, strict=True):
+                    row["maintenance"] = obs.maintenance is not None
+                ids = (
+                    conn.execute(
+                        t.check_results.insert().returning(
+                            t.check_results.c.id, sort_by_parameter_order=True
+                        ),
+                        rows,
+                    )
+                    .scalars()
+                    .all()
+                )
+                for obs, rid in zip(observations, ids, strict=True):
+                    obs.result_id = rid
+                incidents.process(conn, observations)
+            return
         if results:
             conn.execute(t.check_results.insert(), [r.as_row() for r in results])
         if states:

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from prodshield.monitor.incidents import IncidentEngine
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.recorder import write_batch
 from prodshield.monitor.result import CheckResult
@@ -76,6 +77,7 @@ class Scheduler:
         drain_timeout: float = 5.0,
         listeners: Sequence[ResultListener] = (),
         seed: int | None = None,
+        incidents: IncidentEngine | None = None,
     ) -> None:
         self.targets = list(targets)
         self.probe = probe
@@ -86,6 +88,7 @@ class Scheduler:
         self.jitter = jitter
         self.drain_timeout = drain_timeout
         self.listeners = list(listeners)
+        self.incidents = incidents
         self.stats = SchedulerStats()
         self.book = StateBook()
         self._rng = random.Random(seed)
@@ -238,7 +241,7 @@ class Scheduler:
         self._dirty = {}
         if self.store is not None:
             try:
-                await asyncio.to_thread(write_batch, self.store, results, states)
+                await asyncio.to_thread(write_batch, self.store, results, states, self.incidents)
                 self.stats.written += len(results)
             except Exception:
                 self.stats.write_errors += 1
