@@ -50,6 +50,7 @@ class Logged:
     status: int
     body: Any
     at: float
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -252,6 +253,7 @@ class GitHubStandin:
                 response.status,
                 body,
                 time.time(),
+                dict(request.headers),
             )
         )
         if hang:
@@ -303,7 +305,7 @@ class GitHubStandin:
                             {"resource": "IssueComment", "code": "missing_field", "field": "body"}
                         ],
                     )
-                return self._json(201, self._add_comment(full_name, issue, body["body"]))
+                return self._json(201, self.add_comment(full_name, issue, body["body"]))
             return self._error(404, "Not Found")
         if method == "GET":
             return self._json(200, issue)
@@ -375,7 +377,7 @@ class GitHubStandin:
         repo.issues.append(issue)
         return issue
 
-    def _add_comment(self, full_name: str, issue: dict[str, Any], text: str) -> dict[str, Any]:
+    def add_comment(self, full_name: str, issue: dict[str, Any], text: str) -> dict[str, Any]:
         cid = self._next_id()
         now = _iso()
         comment = {

@@ -95,8 +95,12 @@ async def test_incident_lifecycle_opens_comments_and_closes_one_issue(
     }
     assert results[1] is not None and results[1].result is not None
     assert results[1].result["action"] == "commented+closed"
-    # Every request carried the token and the API version; the token went nowhere else.
+    # Every request succeeded and spoke the documented REST dialect.
     assert all(r.status < 400 for r in gh.requests)
+    for r in gh.requests:
+        assert r.headers["Authorization"] == f"Bearer {TOKEN}"
+        assert r.headers["X-GitHub-Api-Version"] == "2022-11-28"
+        assert r.headers["Accept"] == "application/vnd.github+json"
 
     # A new incident on the same subject after the close opens a new issue.
     enqueue(store, ["gh"], event("incident.opened", "inc-2:opened"))
@@ -118,8 +122,8 @@ async def test_existing_issue_found_across_pages_and_duplicates_skipped(
         issue = gh.issues(REPO)[0]
         # Three earlier comments, the last one already carrying this event's marker.
         for n in range(2):
-            gh._add_comment(REPO, issue, f"older comment {n}")
-        gh._add_comment(REPO, issue, f"done before a crash\n{event_marker('inc:upd')}")
+            gh.add_comment(REPO, issue, f"older comment {n}")
+        gh.add_comment(REPO, issue, f"done before a crash\n{event_marker('inc:upd')}")
 
         cfg = {"gh": gh_config(gh.url)}
         enqueue(store, ["gh"], event("incident.opened", "inc:opened"))

@@ -256,7 +256,8 @@ def mark_failed(
     o = t.outbox
     if error.permanent or row.attempts >= policy.max_attempts:
         if not error.permanent:
-            message = f"gave up after {row.attempts} attempts: {message}"[:MAX_ERROR_CHARS]
+            tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
+            message = f"gave up after {tries}: {message}"[:MAX_ERROR_CHARS]
         with store.begin() as conn:
             conn.execute(
                 update(o)

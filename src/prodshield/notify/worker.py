@@ -186,10 +186,10 @@ class _Deliverer:
         )
         status = DEAD if done.status == outbox.DEAD else RETRY
         log.warning(
-            "%s %s to %s: %s (%s)",
+            "notify %s: %s %s: %s (%s)",
+            row.notifier,
             row.event_type,
             row.idempotency_key,
-            row.notifier,
             done.error,
             "dead"
             if status == DEAD
