@@ -11,10 +11,17 @@ from pathlib import Path
 from prodshield.logs.debt import comment_markers, scan_repo
 
 
-def git(repo: Path, *args: str, author: str = "Ada Lovelace <ada@example.com>", date: str | None = None) -> None:
+def git(
+    repo: Path, *args: str, author: str = "Ada Lovelace <ada@example.com>", date: str | None = None
+) -> None:
     name, email = author[:-1].split(" <")
-    env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email, GIT_COMMITTER_NAME=name,
-               GIT_COMMITTER_EMAIL=email)
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME=name,
+        GIT_AUTHOR_EMAIL=email,
+        GIT_COMMITTER_NAME=name,
+        GIT_COMMITTER_EMAIL=email,
+    )
     if date:
         env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
     subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
@@ -41,8 +48,13 @@ def make_repo(tmp_path: Path) -> Path:
 
 
 def test_comment_lexers() -> None:
-    assert comment_markers("a.js", 'let s = "// TODO no"; // TODO yes\n') == [(1, "TODO", "TODO yes")]
-    assert [m[1] for m in comment_markers("a.c", "/* start\nFIXME inside\n*/ int x; // BUG\n")] == ["FIXME", "BUG"]
+    assert comment_markers("a.js", 'let s = "// TODO no"; // TODO yes\n') == [
+        (1, "TODO", "TODO yes")
+    ]
+    assert [m[1] for m in comment_markers("a.c", "/* start\nFIXME inside\n*/ int x; // BUG\n")] == [
+        "FIXME",
+        "BUG",
+    ]
     assert comment_markers("a.py", "x = '# TODO no'\n") == []
     assert comment_markers("a.sql", "select '--TODO' -- FIXME later\n")[0][1] == "FIXME"
 
@@ -68,8 +80,22 @@ def test_cli_json_and_delta(tmp_path: Path) -> None:
     cfg.write_text(f"storage: sqlite:///{tmp_path / 'ps.db'}\n")
 
     def run() -> dict:
-        proc = subprocess.run([sys.executable, "-m", "prodshield", "debt", str(repo), "--format", "json",
-                               "-c", str(cfg)], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "prodshield",
+                "debt",
+                str(repo),
+                "--format",
+                "json",
+                "-c",
+                str(cfg),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -87,6 +113,11 @@ def test_cli_json_and_delta(tmp_path: Path) -> None:
 
 
 def test_cli_not_a_repo(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "prodshield", "debt", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "debt", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "not a git repository" in proc.stderr

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from prodshield.logs.api import iter_events
+
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.detectors.trends import poisson_sf
 from prodshield.logs.scan import scan_events
@@ -34,8 +34,14 @@ def test_openssh_brute_force_and_invalid_users() -> None:
     result = scan_events(iter_events([loghub("OpenSSH")]))
     brute = {f.source["ip"]: f for f in by_kind(result, "brute_force")}
     # the heaviest offenders of the sample, with their attempt counts (one per pam failure line)
-    assert set(brute) >= {"183.62.140.253", "187.141.143.180", "103.99.0.122", "112.95.230.3",
-                          "5.188.10.180", "185.190.58.151"}
+    assert set(brute) >= {
+        "183.62.140.253",
+        "187.141.143.180",
+        "103.99.0.122",
+        "112.95.230.3",
+        "5.188.10.180",
+        "185.190.58.151",
+    }
     assert brute["183.62.140.253"].count == 287
     assert brute["183.62.140.253"].details["users"]["root"] >= 270
     assert brute["183.62.140.253"].severity == "high"
@@ -66,28 +72,66 @@ def test_linux_auth_failures() -> None:
 
 def test_poisson_tail() -> None:
     assert poisson_sf(0, 3.0) == 1.0
-    assert abs(poisson_sf(1, 2.0) - (1 - 2.718281828 ** -2)) < 1e-6
+    assert abs(poisson_sf(1, 2.0) - (1 - 2.718281828**-2)) < 1e-6
     assert poisson_sf(30, 3.0) < 1e-10
 
 
-NGINX = (
-    '{ip} - - [24/Nov/2026:10:{m:02d}:{s:02d} +0000] "{method} {path} HTTP/1.1" {status} 512 "-" "{ua}" {rt} {rt}\n'
-)
+NGINX = '{ip} - - [24/Nov/2026:10:{m:02d}:{s:02d} +0000] "{method} {path} HTTP/1.1" {status} 512 "-" "{ua}" {rt} {rt}\n'
 
 
 def write_nginx(path: Path) -> None:
     lines = []
     for i in range(300):
-        lines.append(NGINX.format(ip=f"10.0.0.{i % 50}", m=i // 60, s=i % 60, method="GET",
-                                  path=f"/api/items/{i}", status=200, ua="Mozilla/5.0", rt="0.020"))
+        lines.append(
+            NGINX.format(
+                ip=f"10.0.0.{i % 50}",
+                m=i // 60,
+                s=i % 60,
+                method="GET",
+                path=f"/api/items/{i}",
+                status=200,
+                ua="Mozilla/5.0",
+                rt="0.020",
+            )
+        )
     for i in range(30):  # a burst of failed logins from one client
-        lines.append(NGINX.format(ip="203.0.113.9", m=6, s=i, method="POST", path="/login", status=401,
-                                  ua="python-requests/2.31", rt="0.010"))
+        lines.append(
+            NGINX.format(
+                ip="203.0.113.9",
+                m=6,
+                s=i,
+                method="POST",
+                path="/login",
+                status=401,
+                ua="python-requests/2.31",
+                rt="0.010",
+            )
+        )
     for i in range(40):  # an endpoint failing a third of the time, one slow request
-        lines.append(NGINX.format(ip="10.0.1.1", m=7, s=i, method="GET", path="/api/pay",
-                                  status=503 if i % 3 == 0 else 200, ua="Mozilla/5.0", rt="2.500" if i == 5 else "0.050"))
-    lines.append(NGINX.format(ip="198.51.100.66", m=8, s=1, method="GET", path="/.git/config", status=404,
-                              ua="Mozilla/5.00 (Nikto/2.5.0)", rt="0.001"))
+        lines.append(
+            NGINX.format(
+                ip="10.0.1.1",
+                m=7,
+                s=i,
+                method="GET",
+                path="/api/pay",
+                status=503 if i % 3 == 0 else 200,
+                ua="Mozilla/5.0",
+                rt="2.500" if i == 5 else "0.050",
+            )
+        )
+    lines.append(
+        NGINX.format(
+            ip="198.51.100.66",
+            m=8,
+            s=1,
+            method="GET",
+            path="/.git/config",
+            status=404,
+            ua="Mozilla/5.00 (Nikto/2.5.0)",
+            rt="0.001",
+        )
+    )
     path.write_text("".join(lines))
 
 
@@ -117,8 +161,12 @@ def test_cli_scan_json_exit_codes_and_redaction(tmp_path: Path) -> None:
         f"2026-11-24 10:00:02,003 INFO app: calling api with Authorization: Bearer {token}\n"
         "2026-11-24 10:00:03,004 ERROR app: Out of memory: Killed process 4242 (report-worker)\n"
     )
-    proc = subprocess.run([sys.executable, "-m", "prodshield", "logs", "scan", str(app), "--format", "json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "logs", "scan", str(app), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr  # critical findings
     data = json.loads(proc.stdout)
     kinds = {f["kind"] for f in data["findings"]}
@@ -126,11 +174,19 @@ def test_cli_scan_json_exit_codes_and_redaction(tmp_path: Path) -> None:
     assert token not in proc.stdout
     ok = tmp_path / "ok.log"
     ok.write_text("2026-11-24 10:00:00,001 INFO app: all good\n")
-    proc = subprocess.run([sys.executable, "-m", "prodshield", "logs", "scan", str(ok)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "logs", "scan", str(ok)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0
-    proc = subprocess.run([sys.executable, "-m", "prodshield", "logs", "scan", str(tmp_path / "nope.log")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "logs", "scan", str(tmp_path / "nope.log")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "no such file" in proc.stderr
 
 
@@ -138,12 +194,35 @@ def test_digest_html_is_self_contained(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     write_nginx(log)
     out = tmp_path / "digest.html"
-    proc = subprocess.run([sys.executable, "-m", "prodshield", "logs", "digest", str(log), "--format", "html",
-                           "-o", str(out)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodshield",
+            "logs",
+            "digest",
+            str(log),
+            "--format",
+            "html",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     page = out.read_text()
     assert "<svg" in page and "203.0.113.9" in page
     assert "src=" not in page and "<script" not in page.replace("&lt;script", "")
-    md = subprocess.run([sys.executable, "-m", "prodshield", "logs", "digest", str(log)], capture_output=True,
-                        text=True, timeout=120)
-    assert md.stdout.index("## Critical alerts") < md.stdout.index("## Security") < md.stdout.index("## Performance")
+    md = subprocess.run(
+        [sys.executable, "-m", "prodshield", "logs", "digest", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        md.stdout.index("## Critical alerts")
+        < md.stdout.index("## Security")
+        < md.stdout.index("## Performance")
+    )

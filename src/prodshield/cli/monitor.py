@@ -64,19 +64,32 @@ def once(
     check: CheckOption = None,
     env: EnvOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    notify_wait: Annotated[
+        str,
+        typer.Option(
+            "--notify-wait",
+            help="How long to keep delivering the notifications this run caused (retries included).",
+        ),
+    ] = "60s",
 ) -> None:
     """Run every (matching) check once now, store and print the results.
 
     Exit 0 when all are ok, 1 when any failed, 2 for a config or usage error.
     """
+    from prodshield.config.types import parse_duration
+    from prodshield.errors import UsageError
     from prodshield.monitor.api import run_once, select_targets
 
     loaded = load(config)
     select_targets(loaded.config, check, env)  # usage errors before opening the store
+    try:
+        wait_s = parse_duration(notify_wait)
+    except ValueError as exc:
+        raise UsageError(f"--notify-wait: {exc}") from None
     store = store_for(loaded)
     try:
         results = run_once(loaded, store, check=check, env=env)
-        _deliver(loaded, store)
+        _deliver(loaded, store, wait_s)
     finally:
         store.close()
     if fmt is Format.json:
@@ -92,7 +105,11 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> None:
         return
     from prodshield.notify import deliver_pending
 
-    report = deliver_pending(store, loaded.config.notifiers, deadline_s=deadline_s)
+    # A one-shot run never outlives its wait, so its claims need not outlive it by much: a run
+    # killed half-way blocks the next one only briefly (the next run takes the rows over).
+    report = deliver_pending(
+        store, loaded.config.notifiers, deadline_s=deadline_s, lease_s=deadline_s + 5
+    )
     if report.outcomes or report.pending:
         console(stderr=True).print(
             f"notifications: {report.sent} sent, {report.retried} to retry, {report.dead} dead, "
