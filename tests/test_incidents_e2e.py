@@ -122,7 +122,7 @@ def test_scripted_outage_in_daemon_mode(tmp_path: Path) -> None:
                 time.sleep(0.5)
         finally:
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
+            _out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         (issue,) = gh.issues(REPO)
         assert issue["state"] == "closed"

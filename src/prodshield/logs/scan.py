@@ -29,7 +29,10 @@ class ScanResult:
 
     @property
     def has_critical(self) -> bool:
-        return any(f.category == "critical" or f.severity == "critical" for f in self.findings)
+        return any(
+            f.severity == "critical" or (f.category == "critical" and f.severity == "high")
+            for f in self.findings
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

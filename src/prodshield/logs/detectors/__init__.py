@@ -1,6 +1,6 @@
 """Log detectors: one module per detector, each implementing ``Detector``; see ``base.REGISTRY``."""
 
-from prodshield.logs.detectors import bruteforce, exceptions, performance, rulepack, secrets
+from prodshield.logs.detectors import bruteforce, errors, exceptions, performance, rulepack, secrets
 from prodshield.logs.detectors.base import REGISTRY, Detector, DetectorSettings, EventLike
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "DetectorSettings",
     "EventLike",
     "bruteforce",
+    "errors",
     "exceptions",
     "performance",
     "rulepack",

@@ -1,0 +1,74 @@
+"""error_logged: events logged at error level or worse, grouped by template (what failed, how often).
+
+The rule packs name the failures they know; this detector makes sure nothing logged as an error
+goes unreported, one finding per template and source file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
+from prodshield.logs.findings import Finding
+
+ERROR_LEVELS = {
+    "error",
+    "err",
+    "critical",
+    "crit",
+    "fatal",
+    "emerg",
+    "emergency",
+    "alert",
+    "severe",
+    "panic",
+}
+_CLIENT = re.compile(r"\[client ([0-9a-fA-F:.]+)(?::\d+)?\]")
+_NUMBERS = re.compile(r"\d+")
+
+
+class ErrorLoggedDetector:
+    name = "error_logged"
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self._findings: dict[tuple[str, str], Finding] = {}
+
+    def observe(self, event: EventLike) -> None:
+        level = (event.level or "").lower()
+        if level not in ERROR_LEVELS:
+            return
+        template = (
+            getattr(event, "template", None) or _NUMBERS.sub("<*>", event.message or "")[:200]
+        )
+        key = (event.source, template)
+        finding = self._findings.get(key)
+        if finding is None:
+            severity = (
+                "high"
+                if level in ("critical", "crit", "fatal", "emerg", "emergency", "alert", "panic")
+                else "medium"
+            )
+            finding = self._findings[key] = Finding(
+                "critical",
+                "error_logged",
+                severity,
+                source={"file": event.source, "template": template},
+                details={"clients": {}},
+                message=template,
+            )
+        m = _CLIENT.search(event.message or "")
+        if m:
+            clients = finding.details["clients"]
+            if len(clients) < 20 or m.group(1) in clients:
+                clients[m.group(1)] = clients.get(m.group(1), 0) + 1
+        from prodshield.logs.detectors.redaction import redact_line
+
+        finding.add(event.timestamp, redact_line(getattr(event, "raw", None) or event.message))
+
+    def findings(self) -> list[Finding]:
+        return list(self._findings.values())
+
+
+@register("error_logged")
+def _factory(settings: DetectorSettings) -> ErrorLoggedDetector:
+    return ErrorLoggedDetector(settings)
