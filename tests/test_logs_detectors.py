@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from prodshield.logs.api import iter_events
+from prodshield.logs.pipeline import iter_events
 
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.detectors.trends import poisson_sf

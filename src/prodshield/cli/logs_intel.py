@@ -61,7 +61,7 @@ def _settings(config: Path | None) -> DetectorSettings:
 
 def _newest_timestamp(files: list[Path], log_format: str) -> datetime | None:
     """The newest timestamp among the last lines of each file (the reference for --since)."""
-    from prodshield.logs.api import parse_tail
+    from prodshield.logs.pipeline import parse_tail
 
     newest = None
     for f in files:
@@ -87,7 +87,7 @@ def run_scan(
     fast: bool = True,
 ) -> ScanResult:
     """Parse, mine and detect; used by scan and digest."""
-    from prodshield.logs.api import iter_events
+    from prodshield.logs.pipeline import iter_events
     from prodshield.logs.fastpath import access
 
     for f in files:
