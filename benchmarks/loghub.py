@@ -28,7 +28,9 @@ SYSTEMS = [
     "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux",
     "Mac", "OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper",
 ]  # fmt: skip
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "loghub-2k"
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "loghub-2k"
+)
 
 
 def load(data: Path, system: str, alt: bool) -> tuple[list[str], list[str]]:
@@ -151,11 +153,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## labels: {label_name}")
         for name, per_system in results.items():
             print(f"\n### {name}  (CPU {elapsed[name]:.2f} s)")
-            print(f"| system | GA | PA | FGA | FTA |\n| --- | --- | --- | --- | --- |")
+            print("| system | GA | PA | FGA | FTA |\n| --- | --- | --- | --- | --- |")
             for system, s in per_system.items():
-                print(f"| {system} | {s['GA']:.3f} | {s['PA']:.3f} | {s['FGA']:.3f} | {s['FTA']:.3f} |")
-            avg = {k: sum(s[k] for s in per_system.values()) / len(per_system) for k in ("GA", "PA", "FGA", "FTA")}
-            print(f"| **average** | {avg['GA']:.3f} | {avg['PA']:.3f} | {avg['FGA']:.3f} | {avg['FTA']:.3f} |")
+                print(
+                    f"| {system} | {s['GA']:.3f} | {s['PA']:.3f} | {s['FGA']:.3f} | {s['FTA']:.3f} |"
+                )
+            avg = {
+                k: sum(s[k] for s in per_system.values()) / len(per_system)
+                for k in ("GA", "PA", "FGA", "FTA")
+            }
+            print(
+                f"| **average** | {avg['GA']:.3f} | {avg['PA']:.3f} | {avg['FGA']:.3f} | {avg['FTA']:.3f} |"
+            )
     return 0
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from enum import Enum
-
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE, ConfigOption, console, load, store_for
+from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.errors import ProdshieldError, UsageError
 from prodshield.logs.api import mine, parse_files
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats
@@ -39,12 +39,12 @@ FormatOption = Annotated[
 ]
 
 
-class TableOrJson(str, Enum):
+class TableOrJson(StrEnum):
     table = "table"
     json = "json"
 
 
-class Output(str, Enum):
+class Output(StrEnum):
     jsonl = "jsonl"
 
 
@@ -57,10 +57,7 @@ def _summary(stats: ReadStats) -> None:
 
 def _check_format(log_format: str) -> None:
     if log_format != "auto" and log_format not in FORMATS:
-        console(stderr=True).print(
-            f"unknown log format {log_format!r} (known: auto, {', '.join(FORMATS)})"
-        )
-        raise typer.Exit(EXIT_USAGE)
+        raise UsageError(f"unknown log format {log_format!r} (known: auto, {', '.join(FORMATS)})")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -72,7 +69,9 @@ def templates_cmd(
     files: FilesArg,
     log_format: FormatOption = "auto",
     top: Annotated[int, typer.Option("--top", "-n", help="Show the N most frequent.")] = 20,
-    fmt: Annotated[TableOrJson, typer.Option("--format", help="Output format.")] = TableOrJson.table,
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", help="Output format.")
+    ] = TableOrJson.table,
     save: Annotated[
         bool, typer.Option("--save", help="Resume from and save to the configured store.")
     ] = False,
@@ -127,7 +126,7 @@ def templates_cmd(
         console().print(table)
         console().print(f"{len(result)} template(s), {stats.events} event(s)")
     if stats.errors and not stats.files:
-        raise typer.Exit(EXIT_ERROR)
+        raise ProdshieldError("no log source could be read")
 
 
 @logs_app.command("parse")
@@ -148,7 +147,7 @@ def parse_cmd(
         raise typer.Exit(0) from None
     _summary(stats)
     if stats.errors and not stats.files:
-        raise typer.Exit(EXIT_ERROR)
+        raise ProdshieldError("no log source could be read")
 
 
 def register(app: typer.Typer) -> None:

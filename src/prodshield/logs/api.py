@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-
 from prodshield.logs.event import LogEvent
 from prodshield.logs.formats.base import LogFormat, Record
 from prodshield.logs.formats.registry import FORMATS, detect_format, get_format
@@ -163,5 +162,3 @@ __all__ = [
     "parse_lines",
     "templates",
 ]
-
-

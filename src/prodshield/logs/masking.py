@@ -108,6 +108,8 @@ class TokenMasker:
         self._limit = limit
 
     def __call__(self, token: str) -> str:
+        if token.isdigit():
+            return WILDCARD  # the commonest variable: not worth a cache slot
         masked = self._cache.get(token)
         if masked is None:
             masked = mask_token(token)

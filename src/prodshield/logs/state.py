@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
+from prodshield.logs.templates import MinerConfig, TemplateMiner
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.logs.templates import MinerConfig, TemplateMiner
 
 KV_NAMESPACE = "logs"
 KV_KEY = "miner"

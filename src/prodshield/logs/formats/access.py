@@ -9,7 +9,7 @@ from typing import Any
 from prodshield.logs.formats.base import Record, month_number, offset_tz, to_number
 
 ACCESS = re.compile(
-    r'(?P<client>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] '
+    r"(?P<client>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "
     r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<bytes>\d+|-)'
     r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?(?P<rest>.*)$'
 )
@@ -63,7 +63,9 @@ def parse_access(line: str, extras: str) -> Record | None:
         _extras(rest, extras, fields)
     level = None
     if "status" in fields:
-        level = "error" if fields["status"] >= 500 else "warning" if fields["status"] >= 400 else "info"
+        level = (
+            "error" if fields["status"] >= 500 else "warning" if fields["status"] >= 400 else "info"
+        )
     return Record(
         message=request, timestamp=access_time(m.group("time")), level=level, fields=fields
     )

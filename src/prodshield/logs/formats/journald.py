@@ -22,7 +22,9 @@ class JournaldFormat(BaseFormat):
     multiline = False
 
     def sniff(self, line: str) -> bool:
-        return line.startswith("{") and "__REALTIME_TIMESTAMP" in line and self.parse(line) is not None
+        return (
+            line.startswith("{") and "__REALTIME_TIMESTAMP" in line and self.parse(line) is not None
+        )
 
     def parse(self, line: str) -> Record | None:
         try:

@@ -1,4 +1,4 @@
-"""``mysql-slow``: the MySQL/MariaDB slow query log; each ``# Time:``/``# User@Host:`` block with
+"""``mysql-slow``: the MySQL/MariaDB slow query log; each ``# Time:`` block with
 its statement is one event with ``duration_ms``, ``lock_ms``, ``rows_sent``, ``rows_examined``,
 ``user``, ``client_ip`` and ``query``."""
 
@@ -25,7 +25,8 @@ class MysqlSlowFormat(BaseFormat):
         return line.startswith(("# Time: ", "# User@Host: ", "# Query_time: "))
 
     def parse(self, line: str) -> Record | None:
-        if line.startswith(("# Time: ", "# User@Host: ")):
+        # every entry of MySQL >= 5.7 / MariaDB starts with "# Time:"
+        if line.startswith("# Time: "):
             return Record(message=line)
         return None
 
@@ -37,9 +38,7 @@ class MysqlSlowFormat(BaseFormat):
             if (m := _TIME.match(text)) is not None:
                 if (o := _OLD_TIME.match(text)) is not None:
                     y, mo, d, h, mi, s = o.groups()
-                    record.timestamp = parse_iso(
-                        f"20{y}-{mo}-{d} {int(h):02d}:{mi}:{s}"
-                    )
+                    record.timestamp = parse_iso(f"20{y}-{mo}-{d} {int(h):02d}:{mi}:{s}")
                 else:
                     record.timestamp = parse_iso(m.group(1))
             elif (m := _USER.match(text)) is not None:

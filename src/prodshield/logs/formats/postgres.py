@@ -25,7 +25,9 @@ _TIME = re.compile(
 _PID = re.compile(r"\[(\d+)\]")
 _USER_DB = re.compile(r"(?:user=)?([\w-]+)@([\w-]+)|user=([\w-]+),db=([\w-]+)")
 _HOST = re.compile(r"(?:host=)?(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]+)(?:\((\d+)\))?")
-_DURATION = re.compile(r"duration: ([\d.]+) ms(?:\s+(?:statement|execute [^:]*|bind [^:]*|parse [^:]*): (.*))?", re.S)
+_DURATION = re.compile(
+    r"duration: ([\d.]+) ms(?:\s+(?:statement|execute [^:]*|bind [^:]*|parse [^:]*): (.*))?", re.S
+)
 _CONTINUATIONS = {"DETAIL", "HINT", "STATEMENT", "CONTEXT", "QUERY", "LOCATION"}
 
 

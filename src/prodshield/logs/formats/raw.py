@@ -15,7 +15,7 @@ class RawFormat(BaseFormat):
         return True
 
     def parse(self, line: str) -> Record | None:
-        if line[:1] in (" ", "\t") and line.strip() or line.startswith("Caused by: "):
+        if (line[:1] in (" ", "\t") and line.strip()) or line.startswith("Caused by: "):
             return None
         return Record(message=line)
 

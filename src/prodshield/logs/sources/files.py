@@ -79,7 +79,7 @@ def open_binary(path: str) -> IO[bytes]:
         return sys.stdin.buffer
     lower = path.lower()
     if lower.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if lower.endswith(".bz2"):
         return bz2.open(path, "rb")
     if lower.endswith((".xz", ".lzma")):
@@ -89,8 +89,8 @@ def open_binary(path: str) -> IO[bytes]:
 
         raw = open(path, "rb")  # noqa: SIM115 - closed with the reader
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
-    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return io.BufferedReader(reader)
+    return open(path, "rb")
 
 
 _CONTROL = bytes(c for c in range(32) if c not in (9, 10, 13, 27))
