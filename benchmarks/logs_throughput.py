@@ -27,8 +27,10 @@ from prodshield.logs.sources.files import ReadStats
 from prodshield.logs.templates import TemplateMiner
 
 DATA = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "loghub-2k"
-_NUM = re.compile(r"\d+")
-_HEX = re.compile(r"\b[0-9a-f]{6,}\b")
+# digit runs that are values: not glued to a letter (ssh2, SOCKS5 and e820 are names)
+_NUM = re.compile(r"(?<![A-Za-z])\d+")
+# hex ids (with at least one letter and one digit, so plain numbers stay numbers)
+_HEX = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{6,}\b")
 
 
 def build(path: Path, total: int, seed: int = 7) -> None:
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(x) for x in args.lines.split(",") if x]
     biggest = max(sizes)
     path = args.workdir / f"prodshield-throughput-{biggest}.log"
-    if not path.exists() or sum(1 for _ in path.open("rb")) != biggest:
+    if not path.exists() or path.stat().st_mtime < Path(__file__).stat().st_mtime:
         print(f"building {path} ({biggest} lines)...", file=sys.stderr)
         build(path, biggest)
     drain = run_drain3(path, args.drain3_lines)

@@ -23,8 +23,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from prodshield.logs.masking import WILDCARD, TokenMasker
+from prodshield.logs.masking import WILDCARD, mask_token
 
+_DIGITS = re.compile(r"\d+")
+_DIGIT = re.compile(r"\d")
 _MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
 
 
@@ -72,6 +74,9 @@ class _Cluster:
     values: dict[int, dict[str, int] | None] = field(default_factory=dict)
     # generalized position -> the (prefix, suffix) its values share, e.g. ("(", ")")
     gen: dict[int, tuple[str, str]] = field(default_factory=dict)
+    version: int = 0
+    """Bumped whenever the template text can change (a merge, an enumeration overflowing)."""
+    live_enums: int = 0
     # per rendered template: count, example, first/last seen
     stats: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -127,10 +132,12 @@ class TemplateMiner:
 
     def __init__(self, config: MinerConfig | None = None) -> None:
         self.config = config or MinerConfig()
-        self._mask = TokenMasker()
+        self._mask_cache: dict[str, str] = {}
+        self._shape_cache: dict[str, tuple[str, ...] | None] = {}
         self._clusters: list[_Cluster] = []
         self._by_length: dict[int, list[_Cluster]] = {}
-        self._seq_cache: dict[tuple[str, ...], _Cluster] = {}
+        # masked sequence -> [cluster, cluster version, template, template id, param plan]
+        self._seq_cache: dict[tuple[str, ...], list[Any]] = {}
         self._token_re: dict[str, re.Pattern[str]] = {}
         self.lines = 0
 
@@ -139,28 +146,40 @@ class TemplateMiner:
     def add(self, message: str, *, timestamp: float | None = None) -> TemplateMatch:
         """Learn from ``message`` and return its template as of now."""
         raw = message.split()
-        masked = tuple([self._mask(t) for t in raw])
+        # Lines that differ only in their digits usually mask the same way: when no digit
+        # survives masking (each digit run ended inside a variable), the masked sequence is
+        # reused for every line of that shape, found with one C-level pass.
+        shape = _DIGITS.sub("\x01", message)
+        masked = self._shape_cache.get(shape)
+        if masked is None:
+            get = self._mask_cache.get
+            masked = tuple([m if (m := get(t)) is not None else self._mask_slow(t) for t in raw])
+            if shape not in self._shape_cache:
+                if len(self._shape_cache) >= self.config.cache_size:
+                    self._shape_cache.clear()
+                # a digit kept as a constant (ssh2) makes the shape ambiguous: never reuse it
+                self._shape_cache[shape] = None if _DIGIT.search("".join(masked)) else masked
         self.lines += 1
-        cluster = self._seq_cache.get(masked)
-        if cluster is None:
+        entry = self._seq_cache.get(masked)
+        if entry is None:
             cluster = self._place(masked)
+            entry = [cluster, -1, "", "", ()]
             if len(self._seq_cache) >= self.config.cache_size:
                 self._seq_cache.clear()
-            self._seq_cache[masked] = cluster
+            self._seq_cache[masked] = entry
+        else:
+            cluster = entry[0]
         cluster.count += 1
-        values = cluster.values
-        if values:
-            limit = self.config.enum_max
-            for pos, seen in values.items():
-                if seen is not None:
-                    value = masked[pos]
-                    seen[value] = seen.get(value, 0) + 1
-                    if len(seen) > limit or WILDCARD in value:
-                        values[pos] = None
-        match = self._result(cluster, raw, masked)
-        stat = cluster.stats.get(match.template)
+        if cluster.live_enums:
+            self._count_enums(cluster, masked)
+        if entry[1] != cluster.version:
+            text, plan = self._render_for(cluster, masked)
+            entry[1:] = [cluster.version, text, template_id(text), plan]
+        text = entry[2]
+        params = self._params(entry[4], raw)
+        stat = cluster.stats.get(text)
         if stat is None:
-            cluster.stats[match.template] = [1, message[:500], timestamp, timestamp]
+            cluster.stats[text] = [1, message[:500], timestamp, timestamp]
         else:
             stat[0] += 1
             if timestamp is not None:
@@ -168,7 +187,36 @@ class TemplateMiner:
                     stat[2] = timestamp
                 if stat[3] is None or timestamp > stat[3]:
                     stat[3] = timestamp
-        return match
+        return TemplateMatch(entry[3], text, params, cluster.index)
+
+    def _mask_slow(self, token: str) -> str:
+        if token.isdigit():
+            return WILDCARD  # the commonest variable: not worth a cache slot
+        masked = mask_token(token)
+        cache = self._mask_cache
+        # constants repeat and are few; values are mostly unique: cache them only while there is
+        # room, so they never evict the vocabulary
+        if masked == token or len(cache) < self.config.cache_size // 2:
+            if len(cache) >= self.config.cache_size:
+                cache.clear()
+            cache[token] = masked
+        return masked
+
+    def _count_enums(self, cluster: _Cluster, masked: tuple[str, ...]) -> None:
+        values = cluster.values
+        limit = self.config.enum_max
+        live = 0
+        for pos, seen in values.items():
+            if seen is None:
+                continue
+            value = masked[pos]
+            seen[value] = seen.get(value, 0) + 1
+            if len(seen) > limit or WILDCARD in value:
+                values[pos] = None
+                cluster.version += 1
+            else:
+                live += 1
+        cluster.live_enums = live
 
     def _place(self, masked: tuple[str, ...]) -> _Cluster:
         n = len(masked)
@@ -223,14 +271,18 @@ class TemplateMiner:
                 continue
             gen[pos] = shape
             tokens[pos] = shape[0] + WILDCARD + shape[1]
+        cluster.version += 1
+        cluster.live_enums = sum(1 for v in cluster.values.values() if v is not None)
 
     # --- looking up --------------------------------------------------------------------------
 
     def match(self, message: str) -> TemplateMatch | None:
         """The template ``message`` belongs to, without learning; None when nothing fits."""
         raw = message.split()
-        masked = tuple([self._mask(t) for t in raw])
-        cluster = self._seq_cache.get(masked)
+        get = self._mask_cache.get
+        masked = tuple([m if (m := get(t)) is not None else self._mask_slow(t) for t in raw])
+        entry = self._seq_cache.get(masked)
+        cluster = entry[0] if entry is not None else None
         if cluster is None:
             for candidate in self._by_length.get(len(masked), ()):
                 gen = candidate.gen
@@ -245,28 +297,51 @@ class TemplateMiner:
         return self._result(cluster, raw, masked)
 
     def _result(self, cluster: _Cluster, raw: list[str], masked: tuple[str, ...]) -> TemplateMatch:
-        tokens = cluster.tokens
+        text, plan = self._render_for(cluster, masked)
+        return TemplateMatch(template_id(text), text, self._params(plan, raw), cluster.index)
+
+    def _render_for(
+        self, cluster: _Cluster, masked: tuple[str, ...]
+    ) -> tuple[str, tuple[tuple[int, int, int, re.Pattern[str] | None], ...]]:
+        """The template text for this masked sequence and how to pull its parameters."""
         values = cluster.values
         gen = cluster.gen
-        params: list[str] = []
+        plan: list[tuple[int, int, int, re.Pattern[str] | None]] = []
         out: list[str] = []
-        for pos, tok in enumerate(tokens):
+        for pos, tok in enumerate(cluster.tokens):
             if pos in gen:
                 if values.get(pos) is not None:
                     tok = masked[pos]  # an enumeration: the value is part of the template
                 else:
                     prefix, suffix = gen[pos]
-                    value = raw[pos]
-                    params.append(value[len(prefix) : len(value) - len(suffix)])
+                    plan.append((pos, len(prefix), len(suffix), None))
                     out.append(tok)
                     continue
             out.append(tok)
-            if WILDCARD in tok:
-                params.extend(self._token_params(tok, raw[pos]))
-        text = _render(out)
-        return TemplateMatch(template_id(text), text, params, cluster.index)
+            if tok == WILDCARD:
+                plan.append((pos, 0, 0, None))
+            elif WILDCARD in tok:
+                plan.append((pos, 0, 0, self._token_pattern(tok)))
+        return _render(out), tuple(plan)
 
-    def _token_params(self, masked: str, raw: str) -> list[str]:
+    @staticmethod
+    def _params(
+        plan: tuple[tuple[int, int, int, re.Pattern[str] | None], ...], raw: list[str]
+    ) -> list[str]:
+        params: list[str] = []
+        for pos, head, tail, pattern in plan:
+            value = raw[pos]
+            if pattern is None:
+                params.append(value[head : len(value) - tail] if head or tail else value)
+            else:
+                found = pattern.match(value)
+                if found is None:
+                    params.append(value)
+                else:
+                    params.extend(found.groups())
+        return params
+
+    def _token_pattern(self, masked: str) -> re.Pattern[str]:
         pattern = self._token_re.get(masked)
         if pattern is None:
             pattern = re.compile(
@@ -275,10 +350,7 @@ class TemplateMiner:
             if len(self._token_re) > 50_000:
                 self._token_re.clear()
             self._token_re[masked] = pattern
-        found = pattern.match(raw)
-        if found is None:
-            return [raw]
-        return [g for g in found.groups()]
+        return pattern
 
     # --- reporting and state -----------------------------------------------------------------
 
@@ -329,13 +401,15 @@ class TemplateMiner:
             return miner
         miner.lines = int(state.get("lines", 0))
         for item in state.get("clusters", []):
+            values = {int(p): (None if v is None else dict(v)) for p, v in item["values"]}
             cluster = _Cluster(
-                len(miner._clusters),
-                [str(t) for t in item["tokens"]],
-                int(item["count"]),
-                {int(p): (None if v is None else dict(v)) for p, v in item["values"]},
-                {int(p): (str(v[0]), str(v[1])) for p, v in item.get("gen", [])},
-                {str(k): list(v) for k, v in item.get("stats", {}).items()},
+                index=len(miner._clusters),
+                tokens=[str(t) for t in item["tokens"]],
+                count=int(item["count"]),
+                values=values,
+                gen={int(p): (str(v[0]), str(v[1])) for p, v in item.get("gen", [])},
+                live_enums=sum(1 for v in values.values() if v is not None),
+                stats={str(k): list(v) for k, v in item.get("stats", {}).items()},
             )
             miner._clusters.append(cluster)
             miner._by_length.setdefault(len(cluster.tokens), []).append(cluster)
