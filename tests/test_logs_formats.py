@@ -194,3 +194,14 @@ def test_json_and_logfmt_common_keys() -> None:
 def test_unparsable_lines_are_kept_not_dropped() -> None:
     events = _events([*NGINX, "garbage that is not an access line"], "nginx")
     assert len(events) == 3 and events[2].fields.get("unparsed") is True
+
+
+def test_log4j_dash_layout_with_bracketed_thread() -> None:
+    lines = [
+        "2024-03-12 10:15:32,747 - INFO  [QuorumPeer[myid=1]/0.0.0.0:2181:Leader@774] - LEADING - took 3200 ms",
+        "2024-03-12 10:15:33,001 - WARN  [SendWorker:188] - Interrupted while waiting for message on queue",
+    ]
+    assert detect_format(lines).name == "python"
+    a, b = _events(lines)
+    assert a.level == "info" and a.fields["thread"].startswith("QuorumPeer[myid=1]")
+    assert a.message == "LEADING - took 3200 ms" and b.level == "warning"

@@ -5,6 +5,7 @@ record above them)::
 
     2024-03-01 12:00:00,123 - app.db - ERROR - message        (the cookbook format)
     2024-03-01 12:00:00,123 ERROR app.db: message             (and "... ERROR [app.db] message")
+    2024-03-01 12:00:00,123 - WARN  [main:Server@12] - message (log4j "%d - %-5p [%t] - %m")
     [2024-03-01 12:00:00,123] ERROR in views: message         (Flask)
     [2024-03-01 12:00:00 +0000] [123] [INFO] message          (gunicorn)
     ERROR:app.db:message                                      (logging.basicConfig default)
@@ -22,6 +23,7 @@ _TS = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2
 _LEVEL = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL|SEVERE"
 _PATTERNS = [
     re.compile(rf"(?P<ts>{_TS}) - (?P<logger>\S+) - (?P<level>{_LEVEL}) - (?P<msg>.*)$"),
+    re.compile(rf"(?P<ts>{_TS}) - (?P<level>{_LEVEL}) +\[(?P<thread>.*?)\] - (?P<msg>.*)$"),
     re.compile(rf"\[(?P<ts>{_TS})\] (?P<level>{_LEVEL}) in (?P<logger>[\w.]+): (?P<msg>.*)$"),
     re.compile(rf"\[(?P<ts>{_TS})\] \[(?P<pid>\d+)\] \[(?P<level>{_LEVEL})\] (?P<msg>.*)$"),
     re.compile(
