@@ -24,6 +24,10 @@ _URL_REST = re.compile(r"(://)[^\s\]\)\"',;]+")
 _FQDN_CHUNK = re.compile(
     r"(?<![\w.-])(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+(?:com|net|org|edu|gov|mil|int|io|info|biz|local|lan|internal|[a-z]{2})(?![\w.-])"
 )
+# a lower-case dotted name followed by a port is a host, whatever its top-level domain
+_HOST_PORT = re.compile(
+    r"(?<![\w./-])(?=[a-z0-9_.-]*[a-z])[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)+:(?=\d+(?!\w))"
+)
 _MAC = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])")
 _HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]*[0-9][0-9a-fA-F]*")
 _DIGIT = re.compile(r"[0-9]")
@@ -83,6 +87,8 @@ def mask_token(token: str) -> str:
         token = _UUID.sub(WILDCARD, token)
     if "." in token:
         token = _FQDN_CHUNK.sub(WILDCARD, token)
+        if ":" in token:
+            token = _HOST_PORT.sub(WILDCARD + ":", token)
     parts = _SPLIT.split(token)
     out: list[str] = []
     changed = False

@@ -92,6 +92,9 @@ _CLOSE = frozenset(")]}>,;:'\"")
 
 def _common_shape(a: str, b: str) -> tuple[str, str]:
     """The prefix and suffix two differing tokens share, cut at punctuation (``uid=``, ``(``)."""
+    # a wildcard is one symbol here, so a cut never falls inside one
+    a = a.replace(WILDCARD, "\x00")
+    b = b.replace(WILDCARD, "\x00")
     n = min(len(a), len(b))
     i = 0
     while i < n and a[i] == b[i]:
@@ -106,7 +109,7 @@ def _common_shape(a: str, b: str) -> tuple[str, str]:
     while j > 0 and a[-j] not in _CLOSE:
         j -= 1
     suffix = a[len(a) - j :] if j else ""
-    if WILDCARD in prefix or WILDCARD in suffix or "<" in prefix[-1:]:
+    if "\x00" in prefix or "\x00" in suffix:
         return ("", "")
     return prefix, suffix
 
