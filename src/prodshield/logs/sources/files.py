@@ -8,6 +8,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -93,15 +94,16 @@ def open_binary(path: str) -> IO[bytes]:
     return open(path, "rb")
 
 
-_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 13, 27))
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 
 
 def _is_binary(data: bytes) -> bool:
     """NUL bytes, or more than a tenth of control characters (ESC and tabs are fine)."""
+    if _CONTROL.search(data) is None:
+        return False
     if b"\x00" in data:
         return True
-    removed = len(data) - len(data.translate(None, _CONTROL))
-    return removed > max(4, len(data) // 10)
+    return len(_CONTROL.findall(data)) > max(4, len(data) // 10)
 
 
 def iter_lines(stream: IO[bytes], stats: ReadStats) -> Iterator[str]:
