@@ -34,11 +34,10 @@ _MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
 class MinerConfig:
     """The one general configuration; the defaults are used for every source."""
 
-    similarity: float = 0.5
+    similarity: float = 0.6
     """Share of positions that must agree for a message to join a cluster."""
     enum_max: int = 4
     """A merged position with at most this many distinct values keeps them as constants."""
-    enum_min_share: float = 0.0
     max_clusters_per_length: int = 2000
     cache_size: int = 100_000
 
