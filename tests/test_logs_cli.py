@@ -64,3 +64,19 @@ def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
     proc = _run("templates", str(tmp_path / "none.log"))
     assert proc.returncode == 3
     assert b"none.log" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_templates_save_keeps_ids_and_counts_across_runs(tmp_path: Path) -> None:
+    config = tmp_path / "shield.yaml"
+    config.write_text(f"version: 1\nstorage: sqlite:///{tmp_path / 'state.db'}\n")
+    first = tmp_path / "day1.log"
+    second = tmp_path / "day2.log"
+    first.write_text("\n".join(NGINX[:10]) + "\n")
+    second.write_text("\n".join(NGINX[10:]) + "\n")
+    runs = []
+    for path in (first, second):
+        proc = _run("templates", str(path), "--save", "--format", "json", "-c", str(config))
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads(proc.stdout)["templates"])
+    assert runs[0][0]["id"] == runs[1][0]["id"]
+    assert runs[0][0]["count"] == 10 and runs[1][0]["count"] == 30
