@@ -1,0 +1,157 @@
+"""``prodshield logs``: parse log files into events and mine their templates.
+
+``logs_app`` is the group; later commands (scan, digest) add themselves to it with
+``@logs_app.command(...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.errors import ProdshieldError, UsageError
+from prodshield.logs.api import mine, parse_files
+from prodshield.logs.formats.registry import FORMATS
+from prodshield.logs.sources.files import ReadStats
+from prodshield.logs.templates import TemplateMiner
+
+logs_app = typer.Typer(
+    help="Log intelligence: parse log files, mine templates.", no_args_is_help=True
+)
+
+FilesArg = Annotated[
+    list[str], typer.Argument(help="Files, globs, directories, or - for stdin.", show_default=False)
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        "-f",
+        help="Log format: auto, " + ", ".join(FORMATS) + ".",
+    ),
+]
+
+
+class TableOrJson(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Output(StrEnum):
+    jsonl = "jsonl"
+
+
+def _summary(stats: ReadStats) -> None:
+    err = console(stderr=True)
+    err.print(stats.summary())
+    for line in stats.errors:
+        err.print(f"error: {line}")
+
+
+def _check_format(log_format: str) -> None:
+    if log_format != "auto" and log_format not in FORMATS:
+        raise UsageError(f"unknown log format {log_format!r} (known: auto, {', '.join(FORMATS)})")
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts is not None else None
+
+
+@logs_app.command("templates")
+def templates_cmd(
+    files: FilesArg,
+    log_format: FormatOption = "auto",
+    top: Annotated[int, typer.Option("--top", "-n", help="Show the N most frequent.")] = 20,
+    fmt: Annotated[
+        TableOrJson, typer.Option("--format", help="Output format.")
+    ] = TableOrJson.table,
+    save: Annotated[
+        bool, typer.Option("--save", help="Resume from and save to the configured store.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Mine the templates of log files: template, count, first/last seen, an example."""
+    _check_format(log_format)
+    stats = ReadStats()
+    store = store_for(load(config)) if save else None
+    try:
+        miner = TemplateMiner()
+        if store is not None:
+            from prodshield.logs.state import load_miner
+
+            miner = load_miner(store)
+        for _ in mine(parse_files(files, log_format, stats=stats), miner):
+            pass
+        result = miner.templates()
+        if store is not None:
+            from prodshield.logs.state import save_miner
+
+            save_miner(store, miner, source=",".join(files))
+    finally:
+        if store is not None:
+            store.close()
+    _summary(stats)
+    shown = result[:top] if top > 0 else result
+    if fmt is TableOrJson.json:
+        data = [
+            {
+                "id": t.id,
+                "template": t.template,
+                "count": t.count,
+                "first_seen": _iso(t.first_seen),
+                "last_seen": _iso(t.last_seen),
+                "example": t.example,
+            }
+            for t in shown
+        ]
+        sys.stdout.write(json.dumps({"templates": data, "total": len(result)}, indent=2) + "\n")
+    else:
+        table = Table("id", "count", "template", "first seen", "last seen", "example")
+        for t in shown:
+            table.add_row(
+                t.id,
+                str(t.count),
+                t.template,
+                _iso(t.first_seen) or "",
+                _iso(t.last_seen) or "",
+                t.example[:120],
+            )
+        console().print(table)
+        console().print(f"{len(result)} template(s), {stats.events} event(s)")
+    if stats.errors and not stats.files:
+        raise ProdshieldError("no log source could be read")
+
+
+@logs_app.command("parse")
+def parse_cmd(
+    files: FilesArg,
+    log_format: FormatOption = "auto",
+    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.jsonl,
+) -> None:
+    """Parse log files into events, one JSON object per line on stdout."""
+    _check_format(log_format)
+    stats = ReadStats()
+    write = sys.stdout.write
+    try:
+        for event in mine(parse_files(files, log_format, stats=stats)):
+            write(json.dumps(event.to_dict(), default=str, ensure_ascii=False) + "\n")
+    except BrokenPipeError:  # `| head` closed the pipe: stop quietly
+        sys.stderr.close()
+        raise typer.Exit(0) from None
+    _summary(stats)
+    if stats.errors and not stats.files:
+        raise ProdshieldError("no log source could be read")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(logs_app, name="logs")
+
+
+__all__ = ["logs_app", "register"]

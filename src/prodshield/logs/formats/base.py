@@ -1,0 +1,167 @@
+"""The protocol every log format implements, and helpers they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(slots=True)
+class Record:
+    """What a format extracts from the first line of a record."""
+
+    message: str
+    timestamp: datetime | None = None
+    level: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    continuation: bool = False
+    """True when this line belongs to the previous record (PostgreSQL DETAIL/STATEMENT lines)."""
+
+
+@runtime_checkable
+class LogFormat(Protocol):
+    """A log format: recognise its lines, parse a record's first line, finish a joined record."""
+
+    name: str
+    description: str
+    multiline: bool
+    """Whether lines that do not parse continue the previous record (tracebacks, slow-log bodies)."""
+
+    def sniff(self, line: str) -> bool:
+        """Whether ``line`` looks like a record of this format (used by auto-detection)."""
+        ...
+
+    def parse(self, line: str) -> Record | None:
+        """The record starting at ``line``, or None when the line continues the previous one."""
+        ...
+
+    def finish(self, record: Record, extra: list[str]) -> None:
+        """Fold the continuation lines ``extra`` into ``record`` (called once per record)."""
+        ...
+
+
+class BaseFormat:
+    """Default ``finish``: continuation lines are appended to the message."""
+
+    name = ""
+    description = ""
+    multiline = True
+
+    def finish(self, record: Record, extra: list[str]) -> None:
+        if extra:
+            record.message = "\n".join([record.message, *extra])
+
+
+_LEVELS = {
+    "trace": "debug",
+    "debug": "debug",
+    "debug1": "debug",
+    "debug2": "debug",
+    "debug3": "debug",
+    "debug4": "debug",
+    "debug5": "debug",
+    "dbug": "debug",
+    "info": "info",
+    "information": "info",
+    "informational": "info",
+    "log": "info",
+    "notice": "notice",
+    "warn": "warning",
+    "warning": "warning",
+    "err": "error",
+    "eror": "error",
+    "error": "error",
+    "fatal": "critical",
+    "crit": "critical",
+    "critical": "critical",
+    "panic": "critical",
+    "alert": "alert",
+    "emerg": "emergency",
+    "emergency": "emergency",
+    "severe": "error",
+}
+_SYSLOG_SEVERITY = [
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "info",
+    "debug",
+]
+
+
+def norm_level(value: Any) -> str | None:
+    """A level name in lower case (``warn`` -> ``warning``); numbers are syslog severities."""
+    if value is None:
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        n = int(value)
+        return _SYSLOG_SEVERITY[n] if 0 <= n < 8 else None
+    text = str(value).strip().lower()
+    return _LEVELS.get(text, text or None)
+
+
+def syslog_severity(number: int) -> str:
+    return _SYSLOG_SEVERITY[number % 8]
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+)}  # fmt: skip
+
+
+def month_number(name: str) -> int | None:
+    return _MONTHS.get(name[:3].lower())
+
+
+def parse_iso(text: str, default_tz: timezone = UTC) -> datetime | None:
+    """An ISO-8601-ish timestamp (``T`` or space, ``,`` or ``.`` fraction, ``Z``/offset/none)."""
+    value = text.strip().replace(",", ".", 1)
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    for suffix in (" UTC", " GMT"):
+        if value.endswith(suffix):
+            value = value[: -len(suffix)] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_tz)
+    return parsed
+
+
+def from_epoch(value: Any) -> datetime | None:
+    """Epoch seconds, milliseconds or microseconds (guessed from the magnitude)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number > 1e14:
+        number /= 1e6
+    elif number > 1e11:
+        number /= 1e3
+    try:
+        return datetime.fromtimestamp(number, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def offset_tz(text: str) -> timezone:
+    """``+0200`` / ``-05:00`` as a timezone."""
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
+
+
+def to_number(text: str) -> float | int | None:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None

@@ -1,0 +1,52 @@
+"""``journald``: ``journalctl -o json`` export (one JSON object per entry)."""
+
+from __future__ import annotations
+
+import json
+
+from prodshield.logs.formats.base import BaseFormat, Record, from_epoch, norm_level
+
+_FIELDS = {
+    "_HOSTNAME": "host",
+    "SYSLOG_IDENTIFIER": "app",
+    "_SYSTEMD_UNIT": "unit",
+    "_PID": "pid",
+    "_UID": "uid",
+    "_COMM": "command",
+}
+
+
+class JournaldFormat(BaseFormat):
+    name = "journald"
+    description = "systemd journal, journalctl -o json"
+    multiline = False
+
+    def sniff(self, line: str) -> bool:
+        return (
+            line.startswith("{") and "__REALTIME_TIMESTAMP" in line and self.parse(line) is not None
+        )
+
+    def parse(self, line: str) -> Record | None:
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or "MESSAGE" not in data:
+            return None
+        message = data.get("MESSAGE")
+        if isinstance(message, list):  # binary messages are exported as byte arrays
+            message = bytes(b for b in message if isinstance(b, int) and 0 <= b < 256).decode(
+                "utf-8", "replace"
+            )
+        fields = {ours: data[theirs] for theirs, ours in _FIELDS.items() if theirs in data}
+        if isinstance(fields.get("pid"), str) and fields["pid"].isdigit():
+            fields["pid"] = int(fields["pid"])
+        return Record(
+            message=str(message or ""),
+            timestamp=from_epoch(data.get("__REALTIME_TIMESTAMP")),
+            level=norm_level(data.get("PRIORITY")),
+            fields=fields,
+        )
+
+
+FORMAT = JournaldFormat()

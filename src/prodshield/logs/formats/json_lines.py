@@ -1,0 +1,114 @@
+"""``json``: one JSON object per line, with the usual key names for time, level and message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from prodshield.logs.formats.base import BaseFormat, Record, from_epoch, norm_level, parse_iso
+
+TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "date", "datetime", "t", "asctime")
+LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "loglevel")
+MESSAGE_KEYS = ("message", "msg", "event", "log", "text", "@message")
+# common field names -> prodshield's names
+FIELD_ALIASES = {
+    "status": "status",
+    "status_code": "status",
+    "http_status": "status",
+    "statuscode": "status",
+    "path": "path",
+    "url": "path",
+    "uri": "path",
+    "request_uri": "path",
+    "method": "method",
+    "http_method": "method",
+    "duration_ms": "duration_ms",
+    "latency_ms": "duration_ms",
+    "elapsed_ms": "duration_ms",
+    "response_time_ms": "duration_ms",
+    "client_ip": "client_ip",
+    "remote_addr": "client_ip",
+    "ip": "client_ip",
+    "remote_ip": "client_ip",
+    "clientip": "client_ip",
+    "user": "user",
+    "username": "user",
+    "user_id": "user",
+    "query": "query",
+    "statement": "query",
+    "sql": "query",
+    "logger": "logger",
+    "name": "logger",
+    "logger_name": "logger",
+}
+SECONDS_KEYS = ("duration", "request_time", "elapsed", "latency", "response_time")
+
+
+def normalize_fields(data: dict[str, Any], skip: set[str]) -> dict[str, Any]:
+    """Remaining keys, with the common names mapped to prodshield's and durations in ms."""
+    fields: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in skip:
+            continue
+        name = FIELD_ALIASES.get(key.lower())
+        if name is not None and name not in fields:
+            fields[name] = value
+        elif key.lower() in SECONDS_KEYS and isinstance(value, int | float):
+            fields.setdefault("duration_ms", float(value) * 1000.0)
+        else:
+            fields[key] = value
+    status = fields.get("status")
+    if isinstance(status, str) and status.isdigit():
+        fields["status"] = int(status)
+    return fields
+
+
+def pick(data: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
+    for key in keys:
+        if key in data:
+            return key, data[key]
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            sub = data.get(outer)
+            if isinstance(sub, dict) and inner in sub:
+                return outer, sub[inner]
+    return None, None
+
+
+def json_time(value: Any) -> Any:
+    if isinstance(value, int | float):
+        return from_epoch(value)
+    if isinstance(value, str):
+        return parse_iso(value) or (from_epoch(value) if value.replace(".", "").isdigit() else None)
+    return None
+
+
+class JsonFormat(BaseFormat):
+    name = "json"
+    description = "JSON lines (time/level/message under common key names)"
+    multiline = False
+
+    def sniff(self, line: str) -> bool:
+        return line.startswith("{") and self.parse(line) is not None
+
+    def parse(self, line: str) -> Record | None:
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        tkey, tval = pick(data, TIME_KEYS)
+        lkey, lval = pick(data, LEVEL_KEYS)
+        mkey, mval = pick(data, MESSAGE_KEYS)
+        skip = {k for k in (tkey, lkey, mkey) if k}
+        message = mval if isinstance(mval, str) else ("" if mval is None else json.dumps(mval))
+        return Record(
+            message=message,
+            timestamp=json_time(tval),
+            level=norm_level(lval),
+            fields=normalize_fields(data, skip),
+        )
+
+
+FORMAT = JsonFormat()

@@ -1,0 +1,100 @@
+"""``postgres``: the server's stderr log with a ``log_line_prefix``.
+
+The prefix is whatever precedes ``LOG:``/``ERROR:``/...; the common escapes are recognised in it:
+the time (``%m``/``%t``, with zone), ``[%p]`` the pid, ``%u@%d`` user and database, ``%h`` the
+client host. ``duration: 12.3 ms  statement: ...`` becomes ``duration_ms`` and ``query``.
+``DETAIL:``, ``HINT:``, ``STATEMENT:``, ``CONTEXT:``, ``QUERY:`` and ``LOCATION:`` lines, and
+tab-indented continuation lines of a long statement, are joined to the record above.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from prodshield.logs.formats.base import BaseFormat, Record, norm_level, parse_iso
+
+_SEVERITY = (
+    r"DEBUG[1-5]?|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|STATEMENT|CONTEXT|"
+    r"QUERY|LOCATION"
+)
+_LINE = re.compile(rf"(?P<prefix>.*?)\b(?P<sev>{_SEVERITY}):  (?P<msg>.*)$")
+_TIME = re.compile(
+    r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: ([A-Z]{2,5}|[+-]\d{2}(?::?\d{2})?))?"
+)
+_PID = re.compile(r"\[(\d+)\]")
+_USER_DB = re.compile(r"(?:user=)?([\w-]+)@([\w-]+)|user=([\w-]+),db=([\w-]+)")
+_HOST = re.compile(r"(?:host=)?(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]+)(?:\((\d+)\))?")
+_DURATION = re.compile(
+    r"duration: ([\d.]+) ms(?:\s+(?:statement|execute [^:]*|bind [^:]*|parse [^:]*): (.*))?", re.S
+)
+_CONTINUATIONS = {"DETAIL", "HINT", "STATEMENT", "CONTEXT", "QUERY", "LOCATION"}
+
+
+def _timestamp(prefix: str) -> Any:
+    m = _TIME.search(prefix)
+    if m is None:
+        return None
+    zone = m.group(2)
+    text = m.group(1)
+    if zone and zone[0] in "+-":
+        text += zone if ":" in zone or len(zone) == 3 else zone[:3] + ":" + zone[3:]
+    elif zone in ("UTC", "GMT", None):
+        text += "+00:00"
+    # other abbreviations (CET, EST...) are ambiguous: kept as UTC, the name goes to fields
+    return parse_iso(text)
+
+
+class PostgresFormat(BaseFormat):
+    name = "postgres"
+    description = "PostgreSQL stderr log with log_line_prefix, duration statements"
+    multiline = True
+
+    def sniff(self, line: str) -> bool:
+        m = _LINE.match(line)
+        return m is not None and _TIME.search(m.group("prefix")) is not None
+
+    def parse(self, line: str) -> Record | None:
+        if line.startswith(("\t", " ")):
+            return None
+        m = _LINE.match(line)
+        if m is None:
+            return None
+        sev = m.group("sev")
+        msg = m.group("msg")
+        if sev in _CONTINUATIONS:
+            return Record(message=f"{sev}:  {msg}", continuation=True)
+        prefix = m.group("prefix")
+        fields: dict[str, Any] = {}
+        if (p := _PID.search(prefix)) is not None:
+            fields["pid"] = int(p.group(1))
+        if (u := _USER_DB.search(prefix)) is not None:
+            fields["user"] = u.group(1) or u.group(3)
+            fields["database"] = u.group(2) or u.group(4)
+        rest = prefix[u.end() :] if u is not None else ""
+        if (h := _HOST.search(rest)) is not None:
+            fields["client_ip"] = h.group(1)
+        level = "info" if sev == "LOG" else norm_level(sev)
+        return Record(msg, _timestamp(prefix), level, fields)
+
+    def finish(self, record: Record, extra: list[str]) -> None:
+        for text in extra:
+            stripped = text.lstrip("\t ")
+            if stripped.startswith("STATEMENT:  "):
+                record.fields["query"] = stripped[len("STATEMENT:  ") :]
+            elif stripped.startswith("DETAIL:  "):
+                record.fields["detail"] = stripped[len("DETAIL:  ") :]
+            elif stripped.startswith("HINT:  "):
+                record.fields["hint"] = stripped[len("HINT:  ") :]
+            elif "query" in record.fields and text.startswith(("\t", " ")):
+                record.fields["query"] += "\n" + stripped
+        if extra:
+            record.message = "\n".join([record.message, *extra])
+        m = _DURATION.match(record.message)
+        if m is not None:
+            record.fields["duration_ms"] = float(m.group(1))
+            if m.group(2):
+                record.fields.setdefault("query", m.group(2).strip())
+
+
+FORMAT = PostgresFormat()

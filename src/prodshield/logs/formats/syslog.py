@@ -1,0 +1,89 @@
+"""``syslog``: RFC 3164 (``<34>Oct 11 22:14:15 host app[12]: msg``, PRI optional as in files
+written by rsyslog) and RFC 5424 (``<165>1 2003-10-11T22:14:15.003Z host app 12 ID47 [sd] msg``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prodshield.logs.formats.base import (
+    BaseFormat,
+    Record,
+    month_number,
+    parse_iso,
+    syslog_severity,
+)
+
+_RFC5424 = re.compile(
+    r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$"
+)
+_RFC3164 = re.compile(
+    r"(?:<(\d{1,3})>)?(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\S+) "
+    r"([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
+)
+# rsyslog's high-precision file format: ISO time, host, tag
+_ISO_FILE = re.compile(r"(\d{4}-\d{2}-\d{2}T\S+) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
+
+
+class SyslogFormat(BaseFormat):
+    name = "syslog"
+    description = "syslog, RFC 3164 and RFC 5424"
+    multiline = False
+
+    def __init__(self, year: int | None = None) -> None:
+        self.year = year
+
+    def sniff(self, line: str) -> bool:
+        return self.parse(line) is not None
+
+    def parse(self, line: str) -> Record | None:
+        m = _RFC5424.match(line)
+        if m is not None:
+            pri = int(m.group(1))
+            fields: dict[str, Any] = {"facility": pri // 8}
+            for key, idx in (("host", 3), ("app", 4), ("pid", 5), ("msgid", 6)):
+                if m.group(idx) != "-":
+                    fields[key] = m.group(idx)
+            if isinstance(fields.get("pid"), str) and fields["pid"].isdigit():
+                fields["pid"] = int(fields["pid"])
+            if m.group(7) != "-":
+                fields["structured_data"] = m.group(7)
+            message = (m.group(8) or "").removeprefix("\ufeff")
+            ts = None if m.group(2) == "-" else parse_iso(m.group(2))
+            return Record(message, ts, syslog_severity(pri), fields)
+        m = _RFC3164.match(line)
+        if m is not None:
+            month = month_number(m.group(2))
+            if month is None:
+                return None
+            now = datetime.now(UTC)
+            year = self.year or now.year
+            try:
+                ts = datetime(
+                    year, month, int(m.group(3)), int(m.group(4)), int(m.group(5)),
+                    int(m.group(6)), tzinfo=UTC,
+                )  # fmt: skip
+                if self.year is None and ts > now + timedelta(days=2):
+                    ts = ts.replace(year=year - 1)  # RFC 3164 has no year: December in January
+            except ValueError:
+                ts = None
+            fields = {"host": m.group(7), "app": m.group(8)}
+            if m.group(9):
+                fields["pid"] = int(m.group(9))
+            level = None
+            if m.group(1):
+                pri = int(m.group(1))
+                fields["facility"] = pri // 8
+                level = syslog_severity(pri)
+            return Record(m.group(10), ts, level, fields)
+        m = _ISO_FILE.match(line)
+        if m is not None and (ts := parse_iso(m.group(1))) is not None:
+            fields = {"host": m.group(2), "app": m.group(3)}
+            if m.group(4):
+                fields["pid"] = int(m.group(4))
+            return Record(m.group(5), ts, None, fields)
+        return None
+
+
+FORMAT = SyslogFormat()

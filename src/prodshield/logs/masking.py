@@ -1,0 +1,137 @@
+"""Variable detection inside one whitespace-separated token.
+
+The rules follow the labelling conventions of Khan et al. (ICSE 2022) used by the corrected Loghub
+ground truth: a variable replaces a whole *piece* of a token (``blk_-42`` -> ``<*>``), pieces are
+separated by punctuation such as ``:`` ``=`` ``,`` brackets and a ``-`` between two alphanumerics
+(``MININT-7A`` -> ``MININT-<*>``, ``2017-05-16`` -> ``<*>-<*>-<*>``), paths and the part of a URL
+after ``://`` are one variable each, and a piece counts as a variable when it looks like a value
+(a number, an id with several digits, hex, an IP address, a UUID), not like a name (``ssh2``).
+"""
+
+from __future__ import annotations
+
+import re
+
+WILDCARD = "<*>"
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Delimiters between pieces, kept in the output. A hyphen splits only between two alphanumerics,
+# so that a leading minus stays with its number.
+_SPLIT = re.compile(r"""([,;:=|"'\[\](){}<>!?&#]|(?<=[A-Za-z0-9])-(?=[A-Za-z0-9]))""")
+_PATH = re.compile(r"(?:/[^/\s]+)+/?|/[^/\s]*[0-9][^/\s]*")
+_URL_REST = re.compile(r"(://)[^\s\]\)\"',;]+")
+# a lower-case host name standing alone between delimiters (hyphens included)
+_FQDN_CHUNK = re.compile(
+    r"(?<![\w.-])(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+(?:com|net|org|edu|gov|mil|int|io|info|biz|local|lan|internal|[a-z]{2})(?![\w.-])"
+)
+# a lower-case dotted name followed by a port is a host, whatever its top-level domain
+_HOST_PORT = re.compile(
+    r"(?<![\w./-])(?=[a-z0-9_.-]*[a-z])[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)+:(?=\d+(?!\w))"
+)
+_MAC = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])")
+_HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]*[0-9][0-9a-fA-F]*")
+_DIGIT = re.compile(r"[0-9]")
+_MERGE_DOT = re.compile(r"<\*>(?:[.]<\*>)+")
+_MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
+
+
+_LITERALS = frozenset(
+    {"true", "false", "null", "nil"}
+    | {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+    | {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+)
+# A host name: dotted labels ending in a common generic top-level domain or a country code.
+_FQDN = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\.)+(?:com|net|org|edu|gov|mil|int|io|info|biz|local|lan|internal|[a-z]{2})",
+    re.IGNORECASE,
+)
+
+
+def _piece_is_variable(piece: str) -> bool:
+    """Whether one piece (no delimiters inside) is a value rather than a name."""
+    first = piece[0]
+    if first.isdigit():
+        return True
+    if piece.lower() in _LITERALS or ("." in piece and _FQDN.fullmatch(piece)):
+        return True
+    if first in "-+." and len(piece) > 1 and piece[1].isdigit():
+        return True
+    digits = len(_DIGIT.findall(piece))
+    if digits == 0:
+        return False
+    if digits >= 2:
+        return True
+    # one digit: hex-like values (a1f) are variables, names (ssh2, SOCKS5, log4j) are not
+    return len(piece) >= 6 and _HEX.fullmatch(piece) is not None
+
+
+# Fast paths giving the same answer as the general rules for the commonest value shapes:
+# one piece that is a value (42, 1.5ms, 10.0.0.1, blk_123) ...
+_ONE_VALUE = re.compile(r"[-+]?\d[\w.%]*|[A-Za-z_.]*\d[\w.]*\d[\w.]*")
+# ... and numbers joined by delimiters (2024-03-12, 12:30:45, 10.0.0.1:8080, 3,4)
+_JOINED_NUMBERS = re.compile(r"\d[\d.]*(?:[-:,]\d[\d.]*)+")
+_NUMBER = re.compile(r"\d[\d.]*")
+
+
+def mask_token(token: str) -> str:
+    """The token with its variable pieces replaced by ``<*>``."""
+    if _ONE_VALUE.fullmatch(token):
+        return WILDCARD
+    if _JOINED_NUMBERS.fullmatch(token):
+        return _NUMBER.sub(WILDCARD, token)
+    if "://" in token:
+        token = _URL_REST.sub(r"\1" + WILDCARD, token)
+    if token.count(":") >= 5:
+        token = _MAC.sub(WILDCARD, token)
+    if "-" in token and len(token) >= 36:
+        token = _UUID.sub(WILDCARD, token)
+    if "." in token:
+        token = _FQDN_CHUNK.sub(WILDCARD, token)
+        if ":" in token:
+            token = _HOST_PORT.sub(WILDCARD + ":", token)
+    parts = _SPLIT.split(token)
+    out: list[str] = []
+    changed = False
+    for i, piece in enumerate(parts):
+        if i % 2 == 1 or not piece or piece == WILDCARD:
+            out.append(piece)
+            continue
+        if piece[0] == "/" and len(piece) > 1 and _PATH.fullmatch(piece):
+            out.append(WILDCARD)
+            changed = True
+        elif WILDCARD in piece:
+            out.append(piece)
+        elif _piece_is_variable(piece):
+            out.append(WILDCARD)
+            changed = True
+        else:
+            out.append(piece)
+    if not changed and WILDCARD not in token:
+        return token
+    masked = "".join(out)
+    if "<*>." in masked:
+        masked = _MERGE_DOT.sub(WILDCARD, masked)
+    if "<*><*>" in masked:
+        masked = _MERGE_ADJ.sub(WILDCARD, masked)
+    return masked
+
+
+class TokenMasker:
+    """``mask_token`` with a bounded memo: constant tokens repeat, so most lookups are hits."""
+
+    __slots__ = ("_cache", "_limit")
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._cache: dict[str, str] = {}
+        self._limit = limit
+
+    def __call__(self, token: str) -> str:
+        if token.isdigit():
+            return WILDCARD  # the commonest variable: not worth a cache slot
+        masked = self._cache.get(token)
+        if masked is None:
+            masked = mask_token(token)
+            if len(self._cache) >= self._limit:
+                self._cache.clear()
+            self._cache[token] = masked
+        return masked

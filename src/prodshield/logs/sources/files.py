@@ -1,0 +1,160 @@
+"""Reading log files: plain or compressed, globs and directories, stdin; bad bytes counted."""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import io
+import lzma
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+MAX_LINE = 1024 * 1024
+"""Lines longer than this (bytes) are cut to it and counted."""
+STDIN = "-"
+
+
+@dataclass
+class ReadStats:
+    """What a read saw: lines read, and what was skipped, cut or repaired."""
+
+    files: int = 0
+    lines: int = 0
+    bytes: int = 0
+    events: int = 0
+    cut: int = 0
+    """Lines over :data:`MAX_LINE` bytes, cut to that length."""
+    binary: int = 0
+    """Lines skipped as binary garbage (NUL bytes or mostly control characters)."""
+    invalid_utf8: int = 0
+    """Lines with invalid UTF-8, decoded with replacement characters."""
+    errors: list[str] = field(default_factory=list)
+    """One line per source that could not be read."""
+
+    def summary(self) -> str:
+        parts = [f"{self.files} file(s)", f"{self.lines} line(s)", f"{self.events} event(s)"]
+        parts.append(f"{self.bytes / 1e6:.1f} MB")
+        if self.cut:
+            parts.append(f"{self.cut} over-long line(s) cut")
+        if self.binary:
+            parts.append(f"{self.binary} binary line(s) skipped")
+        if self.invalid_utf8:
+            parts.append(f"{self.invalid_utf8} line(s) with invalid UTF-8 replaced")
+        if self.errors:
+            parts.append(f"{len(self.errors)} source(s) unreadable")
+        return "read " + ", ".join(parts)
+
+
+def expand_paths(paths: Iterable[str | Path], stats: ReadStats | None = None) -> list[str]:
+    """Files named, matched by a glob, or found (recursively, sorted) under a directory."""
+    out: list[str] = []
+    for item in paths:
+        text = str(item)
+        if text == STDIN:
+            out.append(STDIN)
+            continue
+        if any(ch in text for ch in "*?["):
+            matches = sorted(glob.glob(text, recursive=True))
+            found = [m for m in matches if os.path.isfile(m)]
+            if not found and stats is not None:
+                stats.errors.append(f"{text}: no file matches")
+            out.extend(found)
+        elif os.path.isdir(text):
+            for root, dirs, files in os.walk(text):
+                dirs.sort()
+                out.extend(os.path.join(root, f) for f in sorted(files))
+        else:
+            out.append(text)
+    return out
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """A binary stream of the (decompressed) content; the suffix picks the codec."""
+    if path == STDIN:
+        return sys.stdin.buffer
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if lower.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    if lower.endswith((".xz", ".lzma")):
+        return lzma.open(path, "rb")
+    if lower.endswith(".zst"):
+        import zstandard
+
+        raw = open(path, "rb")  # noqa: SIM115 - closed with the reader
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(reader)
+    return open(path, "rb")
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
+
+
+def _is_binary(data: bytes) -> bool:
+    """NUL bytes, or more than a tenth of control characters (ESC and tabs are fine)."""
+    if _CONTROL.search(data) is None:
+        return False
+    if b"\x00" in data:
+        return True
+    return len(_CONTROL.findall(data)) > max(4, len(data) // 10)
+
+
+def iter_lines(stream: IO[bytes], stats: ReadStats) -> Iterator[str]:
+    """Decoded lines without their line ends; over-long, binary and invalid lines handled."""
+    readline = stream.readline
+    while True:
+        data = readline(MAX_LINE + 1)
+        if not data:
+            return
+        stats.bytes += len(data)
+        if len(data) > MAX_LINE and not data.endswith(b"\n"):
+            data = data[:MAX_LINE]
+            stats.cut += 1
+            while True:  # drop the rest of the long line
+                more = readline(MAX_LINE)
+                if not more:
+                    break
+                stats.bytes += len(more)
+                if more.endswith(b"\n"):
+                    break
+        stats.lines += 1
+        if data.endswith(b"\n"):
+            data = data[:-1]
+            if data.endswith(b"\r"):
+                data = data[:-1]
+        if _is_binary(data):
+            stats.binary += 1
+            continue
+        try:
+            yield data.decode("utf-8")
+        except UnicodeDecodeError:
+            stats.invalid_utf8 += 1
+            yield data.decode("utf-8", "replace")
+
+
+def read_lines(path: str, stats: ReadStats) -> Iterator[str]:
+    """The lines of one source; an unreadable source is recorded in ``stats.errors``."""
+    try:
+        stream = open_binary(path)
+    except OSError as exc:
+        stats.errors.append(f"{path}: {exc.strerror or exc}")
+        return
+    stats.files += 1
+    try:
+        yield from iter_lines(stream, stats)
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        stats.errors.append(f"{path}: {exc}")
+    except Exception as exc:  # zstandard.ZstdError and other codec errors
+        if type(exc).__name__ != "ZstdError":
+            raise
+        stats.errors.append(f"{path}: {exc}")
+    finally:
+        if path != STDIN:
+            stream.close()

@@ -1,0 +1,252 @@
+"""Following a growing log file across rotation, with the read offset kept in the store.
+
+Each source's position (device, inode, byte offset, a fingerprint of its first bytes) is saved in
+``log_offsets`` *after* the lines up to it were handed over, in the same call that returns them,
+so a restart resumes exactly there: nothing lost, nothing read twice. Rotation is recognised by:
+
+- rename-and-create (logrotate's default): the path now has another inode; the old file is read to
+  its end first (through the descriptor still open), then the new one from its start;
+- copytruncate: same inode but the size dropped below the offset (or the first bytes changed);
+  reading restarts at 0.
+
+Only whole lines are delivered: a partial last line waits for its newline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+FINGERPRINT_BYTES = 256
+READ_CHUNK = 1 << 20
+MAX_LINE = 1024 * 1024
+
+
+@dataclass
+class Position:
+    inode: int | None
+    device: int | None
+    offset: int
+    fingerprint: str | None
+    lines: int
+
+
+def _fingerprint(fd: int) -> str | None:
+    head = os.pread(fd, FINGERPRINT_BYTES, 0)
+    if not head:
+        return None
+    return hashlib.blake2b(head, digest_size=16).hexdigest() + f":{len(head)}"
+
+
+class FileFollower:
+    """Reads new complete lines of one path; ``poll()`` returns them and saves the offset."""
+
+    def __init__(self, store: Store, path: str, *, source: str | None = None) -> None:
+        self.store = store
+        self.path = path
+        self.source = source or os.path.abspath(path)
+        self._fd: int | None = None
+        self._stat: os.stat_result | None = None
+        self.position = self._load()
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def _load(self) -> Position:
+        with self.store.connect() as conn:
+            row = conn.execute(
+                select(t.log_offsets).where(t.log_offsets.c.source == self.source)
+            ).first()
+        if row is None:
+            return Position(None, None, 0, None, 0)
+        return Position(row.inode, row.device, int(row.offset), row.fingerprint, int(row.lines))
+
+    def commit(self, conn: Connection | None = None) -> None:
+        """Save the position reached by the last ``poll``; pass ``conn`` to make the caller's own
+        writes and the offset one transaction (exactly-once across a crash)."""
+        if conn is None:
+            with self.store.begin() as own:
+                self._save(own)
+        else:
+            self._save(conn)
+
+    def _save(self, conn: Connection) -> None:
+        p = self.position
+        values = {
+            "inode": p.inode,
+            "device": p.device,
+            "offset": p.offset,
+            "fingerprint": p.fingerprint,
+            "lines": p.lines,
+            "updated_at": time.time(),
+        }
+        table = t.log_offsets
+        updated = conn.execute(
+            table.update().where(table.c.source == self.source).values(**values)
+        ).rowcount
+        if not updated:
+            conn.execute(table.insert().values(source=self.source, **values))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _find_rotated(self) -> str | None:
+        """The file the saved inode now lives at (``app.log.1`` after a rename), if any."""
+        p = self.position
+        folder = os.path.dirname(os.path.abspath(self.path))
+        base = os.path.basename(self.path)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None
+        for name in names:
+            if name != base and name.startswith(base):
+                candidate = os.path.join(folder, name)
+                try:
+                    st = os.stat(candidate)
+                except OSError:
+                    continue
+                if st.st_ino == p.inode and st.st_dev == p.device:
+                    return candidate
+        return None
+
+    def _open_current(self) -> bool:
+        p = self.position
+        if p.inode is not None:
+            try:
+                st_path = os.stat(self.path)
+                moved = st_path.st_ino != p.inode or st_path.st_dev != p.device
+            except FileNotFoundError:
+                moved = True
+            old = self._find_rotated() if moved else None
+            if old is not None:
+                # rotated while we were stopped: finish the old file first (poll switches after)
+                fd = os.open(old, os.O_RDONLY)
+                self._fd, self._stat = fd, os.fstat(fd)
+                return True
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        st = os.fstat(fd)
+        fp = _fingerprint(fd)
+        same_file = p.inode == st.st_ino and p.device == st.st_dev
+        if not same_file or (p.fingerprint and fp and not _compatible(p.fingerprint, fp)):
+            if p.inode is not None and not same_file:
+                p.offset = 0  # a new file at the path (rotated while we were away)
+            elif p.fingerprint and fp and not _compatible(p.fingerprint, fp):
+                p.offset = 0
+        if st.st_size < p.offset:
+            p.offset = 0  # truncated
+        p.inode, p.device = st.st_ino, st.st_dev
+        p.fingerprint = fp
+        self._fd, self._stat = fd, st
+        return True
+
+    def poll(self, max_bytes: int = 8 * READ_CHUNK, *, commit: bool = True) -> list[str]:
+        """New complete lines since the last call (decoded, line ends removed).
+
+        With ``commit`` the new offset is saved before returning (at-most-once if the caller then
+        crashes); without it the caller saves it with :meth:`commit` after handling the lines.
+        """
+        if self._fd is None and not self._open_current():
+            return []
+        assert self._fd is not None
+        if self._truncated():
+            self.position.offset = 0
+            self.position.fingerprint = _fingerprint(self._fd)
+        lines = self._read_available(max_bytes)
+        if self._renamed():
+            # drain the old file through the open descriptor, then switch to the new one
+            lines.extend(self._read_available(1 << 62))
+            self.close()
+            self.position = Position(None, None, 0, None, self.position.lines)
+            if self._open_current():
+                lines.extend(self._read_available(max_bytes))
+        if commit:
+            self.commit()
+        return lines
+
+    def _renamed(self) -> bool:
+        """Another file is at the path now (the one we read was moved away)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False  # moved away and not yet re-created: keep reading the old one
+        return st.st_ino != self.position.inode or st.st_dev != self.position.device
+
+    def _truncated(self) -> bool:
+        """The file we read was truncated (copytruncate), possibly already refilled."""
+        assert self._fd is not None
+        p = self.position
+        if not p.offset:
+            return False
+        if os.fstat(self._fd).st_size < p.offset:
+            return True
+        if p.fingerprint is None:
+            return False
+        current = _fingerprint(self._fd)
+        return current is None or not _compatible(p.fingerprint, current)
+
+    def _read_available(self, max_bytes: int) -> list[str]:
+        assert self._fd is not None
+        p = self.position
+        out: list[str] = []
+        budget = max_bytes
+        while budget > 0:
+            chunk = os.pread(self._fd, min(READ_CHUNK, budget), p.offset)
+            if not chunk:
+                break
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                if len(chunk) >= MAX_LINE:  # an endless line: cut it
+                    out.append(chunk[:MAX_LINE].decode("utf-8", "replace"))
+                    p.offset += len(chunk)
+                    p.lines += 1
+                    budget -= len(chunk)
+                    continue
+                break
+            block = chunk[: end + 1]
+            for raw in block.split(b"\n")[:-1]:
+                if raw.endswith(b"\r"):
+                    raw = raw[:-1]
+                out.append(raw.decode("utf-8", "replace"))
+            p.offset += len(block)
+            p.lines += block.count(b"\n")
+            budget -= len(block)
+            if p.fingerprint is None or int(p.fingerprint.rsplit(":", 1)[1]) < FINGERPRINT_BYTES:
+                p.fingerprint = _fingerprint(self._fd)
+        return out
+
+    def follow(self, interval: float = 0.5, stop_after: float | None = None) -> Iterator[str]:
+        """Yield lines as they arrive; ``stop_after`` seconds without new data ends the loop."""
+        idle_since = time.monotonic()
+        while True:
+            lines = self.poll()
+            if lines:
+                idle_since = time.monotonic()
+                yield from lines
+            elif stop_after is not None and time.monotonic() - idle_since >= stop_after:
+                return
+            else:
+                time.sleep(interval)
+
+
+def _compatible(saved: str, current: str) -> bool:
+    """Same file content at the start: equal hash, or the saved prefix was shorter (file grew)."""
+    saved_hash, saved_len = saved.rsplit(":", 1)
+    cur_hash, cur_len = current.rsplit(":", 1)
+    if saved_len == cur_len:
+        return saved_hash == cur_hash
+    return int(saved_len) < int(cur_len)
