@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from prodshield.logs.pipeline import iter_events
 
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.detectors.trends import poisson_sf
+from prodshield.logs.pipeline import iter_events
 from prodshield.logs.scan import scan_events
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub-2k"

@@ -151,6 +151,9 @@ def parse_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    from prodshield.cli.logs_intel import attach
+
+    attach(logs_app)
     app.add_typer(logs_app, name="logs")
 
 

@@ -87,8 +87,8 @@ def run_scan(
     fast: bool = True,
 ) -> ScanResult:
     """Parse, mine and detect; used by scan and digest."""
-    from prodshield.logs.pipeline import iter_events
     from prodshield.logs.fastpath import access
+    from prodshield.logs.pipeline import iter_events
 
     for f in files:
         if str(f) != "-" and not f.exists() and not any(ch in str(f) for ch in "*?["):

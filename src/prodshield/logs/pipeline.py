@@ -26,7 +26,9 @@ def iter_events(
     yield from mine(parse_files(paths, log_format, stats=stats), miner)
 
 
-def parse_tail(path: str | Path, log_format: str = "auto", tail_bytes: int = TAIL_BYTES) -> list[LogEvent]:
+def parse_tail(
+    path: str | Path, log_format: str = "auto", tail_bytes: int = TAIL_BYTES
+) -> list[LogEvent]:
     """Events of the last ``tail_bytes`` of an uncompressed file, in the file's own format
     (detected from its head). Compressed or unreadable files give nothing."""
     p = Path(path)

@@ -57,10 +57,11 @@ class ErrorLoggedDetector:
                 message=template,
             )
         m = _CLIENT.search(event.message or "")
-        if m:
+        client = (event.fields or {}).get("client_ip") or (m.group(1) if m else None)
+        if client:
             clients = finding.details["clients"]
-            if len(clients) < 20 or m.group(1) in clients:
-                clients[m.group(1)] = clients.get(m.group(1), 0) + 1
+            if len(clients) < 20 or client in clients:
+                clients[client] = clients.get(client, 0) + 1
         from prodshield.logs.detectors.redaction import redact_line
 
         finding.add(event.timestamp, redact_line(getattr(event, "raw", None) or event.message))
