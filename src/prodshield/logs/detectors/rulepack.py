@@ -25,6 +25,8 @@ class Rule:
     patterns: list[re.Pattern[str]]
     field: str | None = None
     report: bool = True
+    keywords: tuple[str, ...] = ()
+    """Lower-case literals: the rule is tried only on text containing one of them."""
 
 
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[Rule]:
@@ -48,6 +50,7 @@ def _rule(raw: dict[str, Any], category: str) -> Rule:
         patterns=[re.compile(p, re.IGNORECASE) for p in raw["patterns"]],
         field=raw.get("field"),
         report=raw.get("report", True),
+        keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
     )
 
 
@@ -58,7 +61,9 @@ class RulePackDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.rules = load_rules(settings.user_rules)
-        message_patterns = [p.pattern for r in self.rules if r.field is None for p in r.patterns]
+        message_patterns = [
+            p.pattern for r in self.rules if r.field is None and not r.keywords for p in r.patterns
+        ] or ["(?!)"]
         # One combined search rejects most lines before any single rule is tried.
         self._prefilter = re.compile(
             "|".join(f"(?:{_NAMED_GROUP.sub('(?:', p)})" for p in message_patterns),
@@ -66,26 +71,54 @@ class RulePackDetector:
         )
         self._field_rules = [r for r in self.rules if r.field is not None]
         self._message_rules = [r for r in self.rules if r.field is None]
+        keywords = sorted(
+            {k for r in self._message_rules for k in r.keywords}, key=len, reverse=True
+        )
+        # One search for every keyword: most lines contain none, and skip every keyed rule at once.
+        self._keyword_gate = re.compile("|".join(re.escape(k) for k in keywords) or "(?!)")
+        self._has_unkeyed = any(not r.keywords for r in self._message_rules)
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
-        self.matches: list[tuple[EventLike, Rule, dict[str, str]]] = []
-        """Security matches kept for the brute-force detector (ip, user per event)."""
         self.listeners: list[Any] = []
+        """Called with (event, rule, ip, user, pattern index) on every match (brute force)."""
 
     def observe(self, event: EventLike) -> None:
         message = event.message or ""
-        if self._prefilter.search(message):
-            for rule in self._message_rules:
-                for index, pattern in enumerate(rule.patterns):
-                    m = pattern.search(message)
-                    if m:
-                        self._hit(event, rule, {k: v for k, v in m.groupdict().items() if v}, index)
-                        break
+        lowered = message.lower()
+        keyed = self._keyword_gate.search(lowered) is not None
+        if keyed or self._has_unkeyed:
+            self._match_message(event, message, lowered, keyed)
+        self._match_fields(event)
+
+    def _match_message(self, event: EventLike, message: str, lowered: str, keyed: bool) -> None:
+        # Rules with keywords are tried only when one occurs; rules without go through the
+        # combined prefilter of their patterns.
+        unkeyed = None
+        for rule in self._message_rules:
+            if rule.keywords:
+                if not keyed or not any(k in lowered for k in rule.keywords):
+                    continue
+            else:
+                if unkeyed is None:
+                    unkeyed = self._prefilter.search(message) is not None
+                if not unkeyed:
+                    continue
+            for index, pattern in enumerate(rule.patterns):
+                m = pattern.search(message)
+                if m:
+                    self._hit(event, rule, {k: v for k, v in m.groupdict().items() if v}, index)
+                    break
+
+    def _match_fields(self, event: EventLike) -> None:
         fields = event.fields or {}
         for rule in self._field_rules:
             value = fields.get(rule.field or "")
             if not value:
                 continue
             text = str(value)
+            if rule.keywords:
+                low = text.lower()
+                if not any(k in low for k in rule.keywords):
+                    continue
             for pattern in rule.patterns:
                 if pattern.search(text):
                     self._hit(event, rule, {rule.field or "value": text[:200]})
