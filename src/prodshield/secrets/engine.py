@@ -1,9 +1,9 @@
 """The scanning engine: a literal prefilter picks candidate lines, then the rules judge them.
 
-Every rule names lowercase literals (``ghp_``, ``akia``, ``password``...). Over a block of text the
-engine lowercases once and uses ``str.find`` per literal (a memchr-class search in C) to locate the
-few lines worth a regex; everything else is never touched by Python code. On the log fast path
-(`scan_line`) the same literals are tested with ``in``.
+Every rule names lowercase literals (``ghp_``, ``akia``, ``password``...). Over a block of raw bytes
+the prefilter (hyperscan in one pass, or ``bytes.find`` per literal) locates the few lines worth a
+regex; only those lines are decoded and handed to Python code. On the log fast path (`scan_line`)
+the same literals are tested with ``in``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from prodshield.secrets.finding import SecretFinding, fingerprint, redact
+from prodshield.secrets.prefilter import Prefilter, make_prefilter
 from prodshield.secrets.rule import Candidate, LineContext, SecretRule
 from prodshield.secrets.rules import RULES
 
@@ -26,6 +27,8 @@ class ScanSettings:
 
     allow_rules: frozenset[str] = frozenset()
     min_confidence: float = 0.5
+    engine: str = "auto"
+    """Prefilter engine: "auto" (hyperscan when installed), "hyperscan" or "python"."""
 
 
 @dataclass
@@ -39,11 +42,11 @@ class Scanner:
         active = [r for r in self.rules if r.id not in self.settings.allow_rules]
         self._rules: list[tuple[int, SecretRule]] = list(enumerate(active))
         keywords = {kw for rule in active for kw in rule.keywords}
-        keywords.update(marker.lower() for marker in ())
         # A literal that contains another literal adds nothing to the prefilter.
         self.keywords: tuple[str, ...] = tuple(
             sorted(kw for kw in keywords if not any(o != kw and o in kw for o in keywords))
         )
+        self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine)
 
     # -- lines ---------------------------------------------------------------------------------
 
@@ -98,42 +101,34 @@ class Scanner:
 
     def scan_text(self, text: str, *, path: str | None = None, first_line: int = 1) -> list[SecretFinding]:
         """Findings in a block of text (whole lines); line numbers start at `first_line`."""
-        return list(self.iter_text(text, path=path, first_line=first_line))
+        data = text.encode("utf-8", "surrogateescape")
+        return list(self.iter_block(data, path=path, first_line=first_line))
 
     def iter_text(
         self, text: str, *, path: str | None = None, first_line: int = 1
     ) -> Iterator[SecretFinding]:
-        lower = text.lower()
-        aligned = len(lower) == len(text)  # a few Unicode letters change length when lowered
-        starts = self._candidate_line_starts(lower)
+        yield from self.iter_block(text.encode("utf-8", "surrogateescape"), path=path, first_line=first_line)
+
+    def iter_block(
+        self, block: bytes, *, path: str | None = None, first_line: int = 1
+    ) -> Iterator[SecretFinding]:
+        """Findings in a block of UTF-8 bytes made of whole lines. Only candidate lines are decoded."""
         lineno = first_line
         position = 0
-        for start in starts:
-            lineno += text.count("\n", position, start)
+        for start in self.prefilter.line_starts(block):
+            lineno += block.count(b"\n", position, start)
             position = start
-            end = text.find("\n", start)
+            end = block.find(b"\n", start)
             if end == -1:
-                end = len(text)
-            line = text[start:end]
+                end = len(block)
+            line = block[start:end].decode("utf-8", "replace")
             if line.endswith("\r"):
                 line = line[:-1]
-            low = lower[start : start + len(line)] if aligned else line.lower()
-            tail = text[start : start + _TAIL] if "private key" in low else ""
+            low = line.lower()
+            tail = ""
+            if "private key" in low:
+                tail = block[start : start + _TAIL].decode("utf-8", "replace")
             yield from self.scan_line(line, path=path, lineno=lineno, tail=tail, lower=low)
-
-    def _candidate_line_starts(self, lower: str) -> list[int]:
-        starts: set[int] = set()
-        find, rfind = lower.find, lower.rfind
-        for kw in self.keywords:
-            i = find(kw)
-            while i != -1:
-                line_start = rfind("\n", 0, i) + 1
-                starts.add(line_start)
-                line_end = find("\n", i)
-                if line_end == -1:
-                    break
-                i = find(kw, line_end)
-        return sorted(starts)
 
 
 def _redacted_snippet(line: str, candidates: Iterable[Candidate]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
-import io
 import os
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -116,11 +115,11 @@ def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
                 yield path
 
 
-def open_text(path: Path) -> IO[str]:
-    """A text stream for a file; ``.gz`` files are decompressed on the fly."""
+def open_binary(path: Path) -> IO[bytes]:
+    """A byte stream for a file; ``.gz`` files are decompressed on the fly."""
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace", newline="")
+        return gzip.open(path, "rb")
+    return open(path, "rb")
 
 
 def looks_binary(path: Path) -> bool:
@@ -135,30 +134,30 @@ def looks_binary(path: Path) -> bool:
         return True
 
 
-def iter_blocks(stream: IO[str], size: int = CHUNK) -> Iterator[str]:
-    """Blocks of whole lines of about `size` characters."""
+def iter_blocks(stream: IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """Blocks of whole lines of about `size` bytes (a line longer than 1 MiB is cut)."""
     while True:
         block = stream.read(size)
         if not block:
             return
-        if not block.endswith("\n"):
-            block += stream.readline()
+        if not block.endswith(b"\n"):
+            block += stream.readline(1 << 20)
         yield block
 
 
 def scan_stream(
-    stream: IO[str], *, path: str | None, scanner: Scanner, first_line: int = 1
+    stream: IO[bytes], *, path: str | None, scanner: Scanner, first_line: int = 1
 ) -> Iterator[SecretFinding]:
-    """Scan a text stream block by block (memory bounded by the block size)."""
+    """Scan a byte stream block by block (memory bounded by the block size)."""
     line = first_line
     for block in iter_blocks(stream):
-        yield from scanner.iter_text(block, path=path, first_line=line)
-        line += block.count("\n")
+        yield from scanner.iter_block(block, path=path, first_line=line)
+        line += block.count(b"\n")
 
 
 def scan_file(path: Path, *, display: str | None = None, scanner: Scanner | None = None) -> Iterator[SecretFinding]:
     scanner = scanner or ScanConfig().scanner()
-    with open_text(path) as stream:
+    with open_binary(path) as stream:
         yield from scan_stream(stream, path=display or str(path), scanner=scanner)
 
 

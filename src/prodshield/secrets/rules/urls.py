@@ -32,11 +32,11 @@ class UrlPasswordRule:
     id: str = "url-password"
     kind: str = "basic_auth_url"
     severity: Severity = "high"
-    keywords: tuple[str, ...] = ("://",)
+    keywords: tuple[str, ...] = ("@",)
     description: str = "URL with an embedded password (database DSN or basic-auth URL)"
 
     def find(self, ctx: LineContext) -> Iterator[Candidate]:
-        if "@" not in ctx.line:
+        if "://" not in ctx.line:
             return
         for match in _URL.finditer(ctx.line):
             password = match.group("value")
