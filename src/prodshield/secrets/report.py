@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from prodshield import __version__
@@ -65,7 +66,8 @@ def render_table(findings: Sequence[SecretFinding], console: Console) -> None:
     for column in ("severity", "kind", "location", "value", "confidence"):
         table.add_column(column, overflow="fold", no_wrap=column == "value")
     for f in findings:
-        table.add_row(f.severity, f.kind, _where(f), f.redacted, f"{f.confidence:.2f}")
+        cells = (f.severity, f.kind, _where(f), f.redacted, f"{f.confidence:.2f}")
+        table.add_row(*(escape(c) for c in cells))
     console.print(table)
     counts = summary(findings)["by_severity"]
     console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(findings)} total)")
