@@ -9,9 +9,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import secrets_tokens as tok
 from typer.testing import CliRunner
 
+import secrets_tokens as tok
 from prodshield.cli.main import app
 from prodshield.secrets import scan_paths
 from prodshield.secrets.history import scan_git_history
@@ -34,8 +34,12 @@ def planted(tmp_path: Path) -> tuple[Path, list[str]]:
     root = tmp_path / "app"
     (root / "config").mkdir(parents=True)
     (root / ".env").write_text(f"GITHUB_TOKEN={values['gh']}\nDB_PASSWORD={values['pw']}\n")
-    (root / "config" / "app.yaml").write_text(f"aws:\n  access_key_id: {values['aws']}\nslack: {values['slack']}\n")
-    (root / "settings.json").write_text(json.dumps({"stripe_key": values["stripe"], "session": values["jwt"]}))
+    (root / "config" / "app.yaml").write_text(
+        f"aws:\n  access_key_id: {values['aws']}\nslack: {values['slack']}\n"
+    )
+    (root / "settings.json").write_text(
+        json.dumps({"stripe_key": values["stripe"], "session": values["jwt"]})
+    )
     (root / "id_rsa").write_text(tok.pem_rsa() + "\n")
     with gzip.open(root / "app.log.gz", "wt") as fh:
         fh.write("INFO start\n" * 50 + f"WARN publish with token {values['npm']}\n")
@@ -50,7 +54,9 @@ def run(*args: str, input: str | None = None) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "sarif", "markdown"])
-def test_no_output_format_contains_a_whole_secret(planted: tuple[Path, list[str]], fmt: str) -> None:
+def test_no_output_format_contains_a_whole_secret(
+    planted: tuple[Path, list[str]], fmt: str
+) -> None:
     root, values = planted
     code, out = run(str(root), "--format", fmt, "--fail-on", "none")
     assert code == 0
@@ -59,7 +65,9 @@ def test_no_output_format_contains_a_whole_secret(planted: tuple[Path, list[str]
         assert value not in out, f"{fmt} leaks a secret"
 
 
-def test_json_reports_every_planted_kind_and_skips_test_dirs(planted: tuple[Path, list[str]]) -> None:
+def test_json_reports_every_planted_kind_and_skips_test_dirs(
+    planted: tuple[Path, list[str]],
+) -> None:
     root, _ = planted
     code, out = run(str(root), "--format", "json")
     assert code == 1  # high and critical findings fail the default gate
@@ -115,7 +123,10 @@ def test_gitignore_is_honoured(tmp_path: Path) -> None:
     (repo / "tracked.env").write_text(f"TOKEN={tok.github_classic()}\n")
     paths = {Path(f.path).name for f in scan_paths([repo])}
     assert paths == {"tracked.env"}
-    assert {Path(f.path).name for f in scan_paths([repo], respect_gitignore=False)} == {"tracked.env", "secrets.local"}
+    assert {Path(f.path).name for f in scan_paths([repo], respect_gitignore=False)} == {
+        "tracked.env",
+        "secrets.local",
+    }
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -139,11 +150,18 @@ def test_git_history_finds_removed_secrets_with_commit_and_author(tmp_path: Path
     _git(repo, "commit", "-qm", "oops")
     (repo / "app.py").write_text("print('hello')\n")
     _git(repo, "commit", "-qam", "remove token")
-    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD~1"], capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD~1"], capture_output=True, text=True
+    ).stdout.strip()
     found = {f.kind: f for f in scan_git_history(repo)}
     assert set(found) == {"github_pat_classic", "stripe_secret_key"}
     gh = found["github_pat_classic"]
-    assert (gh.path, gh.line, gh.commit, gh.author) == ("app.py", 2, head, "Dev One <dev@example.org>")
+    assert (gh.path, gh.line, gh.commit, gh.author) == (
+        "app.py",
+        2,
+        head,
+        "Dev One <dev@example.org>",
+    )
     assert found["stripe_secret_key"].line == 2
     code, out = run(str(repo), "--git", "--format", "json")
     assert code == 1 and token not in out and head in out
@@ -153,7 +171,11 @@ def test_git_history_finds_removed_secrets_with_commit_and_author(tmp_path: Path
 
 # The parts of the SARIF 2.1.0 schema (OASIS, sarif-schema-2.1.0.json) that a result log must
 # satisfy: required properties, enums and minimums of every object prodshield writes.
-_MESSAGE = {"type": "object", "properties": {"text": {"type": "string"}}, "anyOf": [{"required": ["text"]}, {"required": ["id"]}]}
+_MESSAGE = {
+    "type": "object",
+    "properties": {"text": {"type": "string"}},
+    "anyOf": [{"required": ["text"]}, {"required": ["id"]}],
+}
 SARIF_SUBSET = {
     "type": "object",
     "required": ["version", "runs"],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from prodshield.secrets import REGISTRY, RULES, SecretRule, scan_line, scan_text
 import secrets_tokens as tok
+from prodshield.secrets import REGISTRY, RULES, SecretRule, scan_line, scan_text
 
 
 def kinds(text: str) -> set[str]:
@@ -37,7 +37,10 @@ POSITIVES = [
     ("jwt", lambda: f"cookie session={tok.jwt()}; Path=/"),
     ("private_key_rsa", tok.pem_rsa),
     ("private_key_openssh", tok.pem_openssh),
-    ("db_url_password", lambda: f"DATABASE_URL=postgres://app:{tok.password()}@db.internal:5432/app"),
+    (
+        "db_url_password",
+        lambda: f"DATABASE_URL=postgres://app:{tok.password()}@db.internal:5432/app",
+    ),
     ("basic_auth_url", lambda: f"git clone https://ci:{tok.password()}@git.example.org/repo.git"),
     ("bearer_token", lambda: f"Authorization: Bearer {tok.rand(40)}-{tok.rand(8)}"),
     ("generic_password", lambda: f"DB_PASSWORD={tok.password()}"),
@@ -47,7 +50,9 @@ POSITIVES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "make"), POSITIVES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(POSITIVES)])
+@pytest.mark.parametrize(
+    ("kind", "make"), POSITIVES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(POSITIVES)]
+)
 def test_true_positive(kind: str, make) -> None:  # type: ignore[no-untyped-def]
     assert kind in kinds(make())
 
@@ -58,14 +63,16 @@ NEGATIVES = [
     lambda: "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",  # documented example
     lambda: "aws_access_key_id = AKIA0000111122223333",  # not base32
     lambda: "NPM_TOKEN = npm_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-    lambda: "webhook: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    lambda: (
+        "webhook: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+    ),
     lambda: "slack_token: xoxb-not-a-real-token-this-will-not-work",
     lambda: "password: changeme",
     lambda: "api_key: <YOUR_TOKEN>",
     lambda: "secret: ${SECRET}",
     lambda: "password: '{{ vault_db_password }}'",
     lambda: "password = os.environ['DB_PASSWORD']",
-    lambda: "token = getenv(\"API_TOKEN\")",
+    lambda: 'token = getenv("API_TOKEN")',
     lambda: "request_id: 1b4e28ba-2fa1-11d2-883f-0016d3cca427",  # UUID
     lambda: "commit_sha = 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",  # git SHA
     lambda: "api_key = 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",  # SHA-1-shaped under a weak name
@@ -80,8 +87,12 @@ NEGATIVES = [
     lambda: "Authorization: Bearer ${TOKEN}",
     lambda: "-----BEGIN PUBLIC KEY-----",
     lambda: "-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all!!\n-----END RSA PRIVATE KEY-----",
-    lambda: "access_token = eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
-    lambda: "trace = eyJ" + tok.rand(20) + ".eyJ" + tok.rand(20) + "." + tok.rand(30),  # does not decode
+    lambda: (
+        "access_token = eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    ),
+    lambda: (
+        "trace = eyJ" + tok.rand(20) + ".eyJ" + tok.rand(20) + "." + tok.rand(30)
+    ),  # does not decode
     lambda: "bundle: main.4e655edd8a1b2c3d.chunk.js",
     lambda: "pubkey: ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQD" + tok.rand(60) + " user@host",
     lambda: "customer_token = cus_" + tok.rand(24),

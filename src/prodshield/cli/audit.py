@@ -30,16 +30,26 @@ audit_app = typer.Typer(
 
 PathsArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Files or directories to scan ('-' reads stdin). Default: audit.paths or '.'."),
+    typer.Argument(
+        help="Files or directories to scan ('-' reads stdin). Default: audit.paths or '.'."
+    ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json | sarif | markdown")]
 FailOnOpt = Annotated[
     str | None,
-    typer.Option("--fail-on", help="Exit 1 when a finding is at or above: critical|high|medium|low|none."),
+    typer.Option(
+        "--fail-on", help="Exit 1 when a finding is at or above: critical|high|medium|low|none."
+    ),
 ]
-GitOpt = Annotated[bool, typer.Option("--git", help="Scan the git history of each PATH (added lines).")]
-TestsOpt = Annotated[bool, typer.Option("--include-tests", help="Also report under test/fixture dirs.")]
-NoIgnoreOpt = Annotated[bool, typer.Option("--no-gitignore", help="Scan files .gitignore excludes.")]
+GitOpt = Annotated[
+    bool, typer.Option("--git", help="Scan the git history of each PATH (added lines).")
+]
+TestsOpt = Annotated[
+    bool, typer.Option("--include-tests", help="Also report under test/fixture dirs.")
+]
+NoIgnoreOpt = Annotated[
+    bool, typer.Option("--no-gitignore", help="Scan files .gitignore excludes.")
+]
 
 
 def _audit_section(config: Path | None) -> AuditConfig | None:
@@ -56,7 +66,9 @@ def _gate(findings: list[SecretFinding], fail_on: str) -> int:
     if fail_on == "none":
         return EXIT_OK
     if fail_on not in SEVERITY_RANK:
-        raise UsageError(f"--fail-on: expected critical, high, medium, low or none, not {fail_on!r}")
+        raise UsageError(
+            f"--fail-on: expected critical, high, medium, low or none, not {fail_on!r}"
+        )
     threshold = SEVERITY_RANK[fail_on]
     return EXIT_FAILED if any(SEVERITY_RANK[f.severity] >= threshold for f in findings) else EXIT_OK
 
@@ -74,9 +86,7 @@ def _collect(
         else:
             if not Path(given).exists():
                 raise UsageError(f"{given}: no such file or directory")
-            findings.extend(
-                scan_paths([given], respect_gitignore=respect_gitignore, config=scan)
-            )
+            findings.extend(scan_paths([given], respect_gitignore=respect_gitignore, config=scan))
     return findings
 
 
@@ -100,9 +110,14 @@ def secrets(
     scan = ScanConfig.from_audit(audit, include_tests=include_tests)
     targets = paths or (audit.paths if audit and audit.paths else ["."])
     findings = _collect(
-        targets, scan, git=git or bool(audit and audit.secrets.git_history), respect_gitignore=not no_gitignore
+        targets,
+        scan,
+        git=git or bool(audit and audit.secrets.git_history),
+        respect_gitignore=not no_gitignore,
     )
-    baseline_file = baseline or (Path(audit.secrets.baseline) if audit and audit.secrets.baseline else None)
+    baseline_file = baseline or (
+        Path(audit.secrets.baseline) if audit and audit.secrets.baseline else None
+    )
     if baseline_file is not None:
         findings = list(only_new(findings, load_baseline(baseline_file)))
     findings = sort_findings(findings)
@@ -119,9 +134,9 @@ def secrets(
 @audit_app.command("baseline")
 def baseline_cmd(
     paths: PathsArg = None,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Baseline file to write.")
-    ] = Path(".prodshield-baseline.json"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
+        ".prodshield-baseline.json"
+    ),
     git: GitOpt = False,
     include_tests: TestsOpt = False,
     config: ConfigOption = None,

@@ -99,7 +99,9 @@ class Scanner:
 
     # -- blocks of text ------------------------------------------------------------------------
 
-    def scan_text(self, text: str, *, path: str | None = None, first_line: int = 1) -> list[SecretFinding]:
+    def scan_text(
+        self, text: str, *, path: str | None = None, first_line: int = 1
+    ) -> list[SecretFinding]:
         """Findings in a block of text (whole lines); line numbers start at `first_line`."""
         data = text.encode("utf-8", "surrogateescape")
         return list(self.iter_block(data, path=path, first_line=first_line))
@@ -107,7 +109,9 @@ class Scanner:
     def iter_text(
         self, text: str, *, path: str | None = None, first_line: int = 1
     ) -> Iterator[SecretFinding]:
-        yield from self.iter_block(text.encode("utf-8", "surrogateescape"), path=path, first_line=first_line)
+        yield from self.iter_block(
+            text.encode("utf-8", "surrogateescape"), path=path, first_line=first_line
+        )
 
     def iter_block(
         self, block: bytes, *, path: str | None = None, first_line: int = 1

@@ -88,7 +88,7 @@ class HyperscanPrefilter:
 
 
 def _escape(literal: str) -> str:
-    return "".join("\\x%02x" % b for b in literal.encode())
+    return "".join(f"\\x{b:02x}" for b in literal.encode())
 
 
 def make_prefilter(keywords: Sequence[str], engine: str = "auto") -> Prefilter:

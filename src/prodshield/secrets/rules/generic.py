@@ -26,7 +26,8 @@ from prodshield.secrets.rules.base import char_classes
 
 _VALUE = r"""(?:(?P<q>["'`])(?P<qv>[^"'`\n]{1,512})(?P=q)|(?P<v>[^\s"'`,;<>(){}\[\]]{1,512}))"""
 _ASSIGN = re.compile(
-    r"(?<![\w.$-])(?P<name>[A-Za-z_$][\w.$-]{0,80}?)[\"']?\s*(?::=|=>|=|:)[ \t]*(?:[!&*]\w+\s+)?" + _VALUE
+    r"(?<![\w.$-])(?P<name>[A-Za-z_$][\w.$-]{0,80}?)[\"']?\s*(?::=|=>|=|:)[ \t]*(?:[!&*]\w+\s+)?"
+    + _VALUE
 )
 _XML_ATTR = re.compile(
     r"""(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s+value\s*=\s*""" + _VALUE

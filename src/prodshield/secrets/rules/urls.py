@@ -24,7 +24,9 @@ _PLACEHOLDER_PASSWORDS = frozenset({"pass", "pwd", "passwd", "x", "xxx", "secret
 
 def _is_db(scheme: str) -> bool:
     scheme = scheme.lower()
-    return any(scheme == s or scheme.startswith(s + "+") or scheme.startswith(s + ":") for s in _DB_SCHEMES)
+    return any(
+        scheme == s or scheme.startswith(s + "+") or scheme.startswith(s + ":") for s in _DB_SCHEMES
+    )
 
 
 @dataclass(frozen=True)
