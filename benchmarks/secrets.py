@@ -218,7 +218,7 @@ def speed(work: Path, log_mb: int, tree_mb: int, runs: int, baseline_mb: int) ->
         }
         ds = baseline_mb / detect_secrets_findings(small, None)
         print(
-            f"  {label:20} prodshield hyperscan {figures['hyperscan']:7.1f}   pure-python {figures['python']:6.1f}"
+            f"  {label:20} prodshield hyperscan {figures['hyperscan']:7.1f}  re2 {figures['re2']:6.1f}  pure-python {figures['python']:6.1f}"
             f"   detect-secrets ({baseline_mb} MB sample) {ds:5.2f}   ratio {figures['hyperscan'] / ds:,.0f}x"
         )
     print(

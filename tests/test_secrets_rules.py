@@ -141,3 +141,20 @@ def test_pem_in_a_json_string_is_one_finding_without_key_material() -> None:
     assert finding.kind == "private_key_rsa"
     body_line = pem.splitlines()[1]
     assert body_line[:20] not in finding.snippet
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "re2", "python"])
+def test_prefilter_engines_agree(engine: str) -> None:
+    from prodshield.secrets import Scanner, ScanSettings
+
+    lines = [f"noise line {i} status=ok" for i in range(300)]
+    planted = {17: tok.github_classic(), 120: tok.slack_bot(), 299: tok.aws_id()}
+    for n, value in planted.items():
+        lines[n] = f"INFO config token={value} done"
+    text = "\n".join(lines) + "\n"
+    scanner = Scanner(settings=ScanSettings(engine=engine))
+    assert scanner.prefilter.name == engine
+    found = scanner.scan_text(text, path="app.log")
+    assert sorted(f.line for f in found) == [n + 1 for n in sorted(planted)]
+    assert [f.line for f in scanner.scan_lines(lines)] == [f.line for f in found]
+    assert scanner.scan_line(lines[17]) and not scanner.scan_line(lines[18])

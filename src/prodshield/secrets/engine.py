@@ -60,9 +60,12 @@ class Scanner:
         lower: str | None = None,
     ) -> list[SecretFinding]:
         """Findings on one line (the log fast path). `tail` is optional following text."""
-        low = line.lower() if lower is None else lower
-        if not any(kw in low for kw in self.keywords):
-            return []
+        if lower is None:
+            if not self.prefilter.contains_any(line):
+                return []
+            low = line.lower()
+        else:
+            low = lower
         if any(marker in low for marker in ALLOW_MARKERS):
             return []
         ctx = LineContext(line, low, path, tail)
@@ -96,6 +99,13 @@ class Scanner:
             )
             for rule_id, kind, cand, rule in sorted(accepted, key=lambda a: a[2].start)
         ]
+
+    def scan_lines(
+        self, lines: Iterable[str], *, path: str | None = None, first_line: int = 1
+    ) -> list[SecretFinding]:
+        """Findings in a batch of lines (faster than one `scan_line` call per line)."""
+        block = "\n".join(line.rstrip("\n") for line in lines) + "\n"
+        return self.scan_text(block, path=path, first_line=first_line)
 
     # -- blocks of text ------------------------------------------------------------------------
 
