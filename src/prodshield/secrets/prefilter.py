@@ -117,6 +117,7 @@ class Re2Prefilter:
 
     def __init__(self, keywords: Sequence[str]) -> None:
         import re
+
         import re2
 
         self._regex: Any = re2.compile(("(?i)" + "|".join(re.escape(k) for k in keywords)).encode())
