@@ -17,7 +17,7 @@ RULES = (
         id="discord-bot-token",
         kind="discord_bot_token",
         severity="high",
-        keywords=("discord",),
+        keywords=("discord", "bot", "token", "auth", "secret", "key"),
         pattern=re.compile(
             r"(?<![\w.-])[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}(?![\w-])"
         ),

@@ -26,12 +26,17 @@ from prodshield.secrets.rules.base import char_classes
 
 _VALUE = r"""(?:(?P<q>["'`])(?P<qv>[^"'`\n]{1,512})(?P=q)|(?P<v>[^\s"'`,;<>(){}\[\]]{1,512}))"""
 _ASSIGN = re.compile(
-    r"(?<![\w.$-])(?P<name>[A-Za-z_$][\w.$-]{0,80}?)[\"']?\s*(?::=|=>|=|:)[ \t]*(?:[!&*]\w+\s+)?"
+    r"(?<![\w.$-])(?P<name>[A-Za-z_$][\w.$-]{0,80}?)(?P<nq>[\"']?)(?P<ws>\s*)(?P<sep>:=|=>|=|:)[ \t]*(?:[!&*]\w+\s+)?"
     + _VALUE
 )
 _XML_ATTR = re.compile(
     r"""(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s+value\s*=\s*""" + _VALUE
 )
+_XML_ATTR_REVERSED = re.compile(
+    r"""value\s*=\s*(?P<q>["'])(?P<qv>[^"'\n]{1,512})(?P=q)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']"""
+)
+# `aws configure set NAME VALUE`, `npm config set NAME VALUE`, `heroku config:set`, `git config NAME VALUE`
+_SET = re.compile(r"(?:\bset|\bconfig)\s+(?:--\w+\s+)*(?P<name>[A-Za-z_][\w.:/-]{0,80})\s+" + _VALUE)
 _XML_ENTRY = re.compile(
     r"""<(?:entry|add|property|param)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s*>(?P<v>[^<\n]{1,512})<"""
 )
@@ -68,6 +73,12 @@ _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.]*$")
 _NUMBER = re.compile(r"^[0-9.:+-]+$")
+_CAMEL_WORDS = re.compile(r"^_?(?:[A-Z]+[a-z]*)+$")  # ReadableBuffer, HTTPPasswordMgr: type names
+# Files where an unquoted value is code (a variable, a call, a type annotation), not a literal.
+SOURCE_SUFFIXES = (
+    ".py", ".pyi", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".java", ".kt", ".scala",
+    ".rb", ".php", ".cs", ".swift", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".dart", ".lua",
+)  # fmt: skip
 
 
 def _name_tokens(name: str) -> list[str]:
@@ -112,7 +123,12 @@ _PROVIDER_PREFIXES = (
 
 
 def _password_ok(value: str) -> float | None:
-    if not 6 <= len(value) <= 200 or " " in value:
+    if not 6 <= len(value) <= 200 or " " in value or value.endswith(":"):
+        return None
+    if _looks_like_identifier(value) or _CAMEL_WORDS.match(value):
+        return None
+    lowered = value.lower()
+    if ("password" in lowered or "passwd" in lowered) and not any(c.isdigit() for c in value):
         return None
     has_alpha = any(c.isalpha() for c in value)
     has_digit = any(c.isdigit() for c in value)
@@ -157,13 +173,14 @@ class GenericAssignmentRule:
 
     def find(self, ctx: LineContext) -> Iterator[Candidate]:
         line = ctx.line
-        for pattern in (_ASSIGN, _XML_ATTR, _XML_ENTRY, _XML_ELEMENT, _FLAG):
+        source = bool(ctx.path) and str(ctx.path).lower().endswith(SOURCE_SUFFIXES)
+        for pattern in (_ASSIGN, _XML_ATTR, _XML_ATTR_REVERSED, _XML_ENTRY, _XML_ELEMENT, _FLAG, _SET):
             position = 0
             while position < len(line):
                 match = pattern.search(line, position)
                 if match is None:
                     break
-                candidate = self._judge(line, match, match.group("name"))
+                candidate = self._judge(line, match, match.group("name"), source)
                 if candidate is not None:
                     yield candidate
                     position = candidate.end
@@ -173,17 +190,24 @@ class GenericAssignmentRule:
                     position = max(match.start(value_group), match.start() + 1)
         if "--password-stdin" in line:
             for match in _STDIN.finditer(line):
-                candidate = self._judge(line, match, "stdin")
+                candidate = self._judge(line, match, "stdin", False)
                 if candidate is not None:
                     yield candidate
 
-    def _judge(self, line: str, match: re.Match[str], name: str) -> Candidate | None:
-        group = "qv" if match.groupdict().get("qv") is not None else "v"
+    def _judge(
+        self, line: str, match: re.Match[str], name: str, source: bool
+    ) -> Candidate | None:
+        groups = match.groupdict()
+        group = "qv" if groups.get("qv") is not None else "v"
         value = match.group(group)
         if value is None:
             return None
+        if groups.get("sep") == ":" and groups.get("ws") and not groups.get("nq"):
+            return None  # "pass :ref:" in prose; YAML and JSON keys hug their colon
         start, end = match.start(group), match.end(group)
         if group == "v":
+            if source and match.re is not _STDIN:
+                return None  # unquoted in source code: a variable, a call or an annotation
             if end < len(line) and line[end] in "([":
                 return None  # a call or subscript: getenv("X"), os.environ["X"]
             before = line[match.start() - 1] if match.start() > 0 else ""

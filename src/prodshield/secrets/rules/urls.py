@@ -48,7 +48,8 @@ class UrlPasswordRule:
                 or is_masked(password)
                 or has_placeholder_word(password)
                 or password.startswith(("$", "%", "{", "<"))
-            ):
+                or (password.isalpha() and password.islower() and len(password) < 12)
+            ):  # a lowercase dictionary word (scott:tiger) is a documentation stand-in
                 continue
             kind = "db_url_password" if _is_db(match.group("scheme")) else "basic_auth_url"
             yield Candidate(match.start("value"), match.end("value"), password, 0.9, kind=kind)
