@@ -41,11 +41,11 @@ class Scanner:
     def __post_init__(self) -> None:
         active = [r for r in self.rules if r.id not in self.settings.allow_rules]
         self._rules: list[tuple[int, SecretRule]] = list(enumerate(active))
-        keywords = {kw for rule in active for kw in rule.keywords}
-        # A literal that contains another literal adds nothing to the prefilter.
-        self.keywords: tuple[str, ...] = tuple(
-            sorted(kw for kw in keywords if not any(o != kw and o in kw for o in keywords))
-        )
+        self.keywords: tuple[str, ...] = tuple(sorted({kw for r in active for kw in r.keywords}))
+        # Which rules each literal wakes up: a candidate line runs only the rules it triggered.
+        self._rules_by_keyword: list[tuple[int, ...]] = [
+            tuple(i for i, rule in self._rules if kw in rule.keywords) for kw in self.keywords
+        ]
         self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine)
 
     # -- lines ---------------------------------------------------------------------------------
@@ -58,6 +58,7 @@ class Scanner:
         lineno: int = 0,
         tail: str = "",
         lower: str | None = None,
+        rule_indexes: Iterable[int] | None = None,
     ) -> list[SecretFinding]:
         """Findings on one line (the log fast path). `tail` is optional following text."""
         if lower is None:
@@ -71,9 +72,11 @@ class Scanner:
         ctx = LineContext(line, low, path, tail)
         accepted: list[tuple[str, str, Candidate, SecretRule]] = []
         taken: list[tuple[int, int]] = []
-        for _, rule in self._rules:
-            if not any(kw in low for kw in rule.keywords):
-                continue
+        if rule_indexes is None:
+            todo = [r for _, r in self._rules if any(kw in low for kw in r.keywords)]
+        else:
+            todo = [self._rules[i][1] for i in sorted(rule_indexes)]
+        for rule in todo:
             for cand in rule.find(ctx):
                 if cand.confidence < self.settings.min_confidence:
                     continue
@@ -129,7 +132,7 @@ class Scanner:
         """Findings in a block of UTF-8 bytes made of whole lines. Only candidate lines are decoded."""
         lineno = first_line
         position = 0
-        for start in self.prefilter.line_starts(block):
+        for start, hits in self.prefilter.line_hits(block):
             lineno += block.count(b"\n", position, start)
             position = start
             end = block.find(b"\n", start)
@@ -142,7 +145,13 @@ class Scanner:
             tail = ""
             if "private key" in low:
                 tail = block[start : start + _TAIL].decode("utf-8", "replace")
-            yield from self.scan_line(line, path=path, lineno=lineno, tail=tail, lower=low)
+            indexes = None
+            if hits is not None:
+                by_kw = self._rules_by_keyword
+                indexes = {i for kw in hits for i in by_kw[kw]}
+            yield from self.scan_line(
+                line, path=path, lineno=lineno, tail=tail, lower=low, rule_indexes=indexes
+            )
 
 
 def _redacted_snippet(line: str, candidates: Iterable[Candidate]) -> str:

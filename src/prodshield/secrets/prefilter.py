@@ -22,6 +22,10 @@ class Prefilter(Protocol):
         """Whether one line holds any literal (the per-line fast path)."""
         ...
 
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        """Candidate line starts with the indexes of the literals found there (None: unknown)."""
+        ...
+
 
 def _starts_from_ends(block: bytes, ends: list[int]) -> list[int]:
     """Line starts for match end offsets (several matches on one line give one start)."""
@@ -38,14 +42,37 @@ def _starts_from_ends(block: bytes, ends: list[int]) -> list[int]:
     return starts
 
 
+def _group_by_line(block: bytes, matches: list[tuple[int, int]]) -> list[tuple[int, set[int] | None]]:
+    """(line start, literal ids) for (match end, literal id) pairs."""
+    out: list[tuple[int, set[int] | None]] = []
+    rfind, find = block.rfind, block.find
+    line_end = -1
+    current: set[int] = set()
+    for to, ident in sorted(matches):
+        if to <= line_end:
+            current.add(ident)
+            continue
+        current = {ident}
+        out.append((rfind(b"\n", 0, max(to - 1, 0)) + 1, current))
+        line_end = find(b"\n", to - 1)
+        if line_end == -1:
+            line_end = len(block)
+    return out
+
+
 class FindPrefilter:
     """Pure Python: one ``bytes.find`` sweep per literal over the lowercased block."""
 
     name = "python"
 
     def __init__(self, keywords: Sequence[str]) -> None:
-        self._keywords = [kw.encode() for kw in keywords]
-        self._text_keywords = tuple(keywords)
+        # A literal that contains another literal adds nothing to the sweep.
+        kept = [kw for kw in keywords if not any(o != kw and o in kw for o in keywords)]
+        self._keywords = [kw.encode() for kw in kept]
+        self._text_keywords = tuple(kept)
+
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        return [(start, None) for start in self.line_starts(block)]
 
     def contains_any(self, line: str) -> bool:
         low = line.lower()
@@ -95,6 +122,16 @@ class HyperscanPrefilter:
         self._db.scan(block, match_event_handler=on_match, scratch=self._scratch)
         return _starts_from_ends(block, ends) if ends else []
 
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        matches: list[tuple[int, int]] = []
+        append = matches.append
+
+        def on_match(ident: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            append((to, ident))
+
+        self._db.scan(block, match_event_handler=on_match, scratch=self._scratch)
+        return _group_by_line(block, matches)
+
     def contains_any(self, line: str) -> bool:
         found: list[bool] = []
 
@@ -125,6 +162,9 @@ class Re2Prefilter:
     def line_starts(self, block: bytes) -> list[int]:
         ends = [m.end() for m in self._regex.finditer(block)]
         return _starts_from_ends(block, ends) if ends else []
+
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        return [(start, None) for start in self.line_starts(block)]
 
     def contains_any(self, line: str) -> bool:
         return self._regex.search(line.encode("utf-8", "surrogateescape")) is not None
