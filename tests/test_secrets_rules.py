@@ -46,7 +46,10 @@ POSITIVES = [
     ("generic_password", lambda: f"DB_PASSWORD={tok.password()}"),
     ("generic_password", lambda: f'<property name="ldap.password" value="{tok.password()}"/>'),
     ("generic_secret", lambda: f"client_secret: {tok.rand(40)}"),
-    ("aws_secret_access_key", lambda: f"aws configure set aws_secret_access_key {tok.aws_secret()}"),
+    (
+        "aws_secret_access_key",
+        lambda: f"aws configure set aws_secret_access_key {tok.aws_secret()}",
+    ),
     ("generic_password", lambda: f'<add value="{tok.password()}" key="SmtpPassword" />'),
     ("generic_password", lambda: f"conn = 'Server=db;User Id=sa;Password={tok.password()};'"),
     ("generic_secret", lambda: f"deploy --api-token {tok.rand(44)} --region eu"),

@@ -42,7 +42,9 @@ def _starts_from_ends(block: bytes, ends: list[int]) -> list[int]:
     return starts
 
 
-def _group_by_line(block: bytes, matches: list[tuple[int, int]]) -> list[tuple[int, set[int] | None]]:
+def _group_by_line(
+    block: bytes, matches: list[tuple[int, int]]
+) -> list[tuple[int, set[int] | None]]:
     """(line start, literal ids) for (match end, literal id) pairs."""
     out: list[tuple[int, set[int] | None]] = []
     rfind, find = block.rfind, block.find

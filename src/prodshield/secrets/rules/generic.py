@@ -36,7 +36,9 @@ _XML_ATTR_REVERSED = re.compile(
     r"""value\s*=\s*(?P<q>["'])(?P<qv>[^"'\n]{1,512})(?P=q)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']"""
 )
 # `aws configure set NAME VALUE`, `npm config set NAME VALUE`, `heroku config:set`, `git config NAME VALUE`
-_SET = re.compile(r"(?:\bset|\bconfig)\s+(?:--\w+\s+)*(?P<name>[A-Za-z_][\w.:/-]{0,80})\s+" + _VALUE)
+_SET = re.compile(
+    r"(?:\bset|\bconfig)\s+(?:--\w+\s+)*(?P<name>[A-Za-z_][\w.:/-]{0,80})\s+" + _VALUE
+)
 _XML_ENTRY = re.compile(
     r"""<(?:entry|add|property|param)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s*>(?P<v>[^<\n]{1,512})<"""
 )
@@ -46,6 +48,16 @@ _STDIN = re.compile(
     r"""echo\s+(?:-n\s+)?(?:(?P<q>["'])(?P<qv>[^"'\n]{1,512})(?P=q)|(?P<v>[^\s|]{1,512}))\s*\|[^\n]*--password-stdin"""
 )
 
+# Each form with a literal the line must contain for the (costlier) regex to be worth running.
+_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (_ASSIGN, ()),
+    (_XML_ATTR, ("value",)),
+    (_XML_ATTR_REVERSED, ("value",)),
+    (_XML_ENTRY, ("<",)),
+    (_XML_ELEMENT, ("</",)),
+    (_FLAG, ("-",)),
+    (_SET, ("set", "config")),
+)
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd")
 _SECRET_WORDS = (
     "secret", "token", "apikey", "credential", "privatekey", "authkey", "accesskey",
@@ -174,7 +186,10 @@ class GenericAssignmentRule:
     def find(self, ctx: LineContext) -> Iterator[Candidate]:
         line = ctx.line
         source = bool(ctx.path) and str(ctx.path).lower().endswith(SOURCE_SUFFIXES)
-        for pattern in (_ASSIGN, _XML_ATTR, _XML_ATTR_REVERSED, _XML_ENTRY, _XML_ELEMENT, _FLAG, _SET):
+        low = ctx.lower
+        for pattern, needle in _PATTERNS:
+            if needle and not any(n in low for n in needle):
+                continue
             position = 0
             while position < len(line):
                 match = pattern.search(line, position)
@@ -194,9 +209,7 @@ class GenericAssignmentRule:
                 if candidate is not None:
                     yield candidate
 
-    def _judge(
-        self, line: str, match: re.Match[str], name: str, source: bool
-    ) -> Candidate | None:
+    def _judge(self, line: str, match: re.Match[str], name: str, source: bool) -> Candidate | None:
         groups = match.groupdict()
         group = "qv" if groups.get("qv") is not None else "v"
         value = match.group(group)
