@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -218,3 +219,69 @@ def test_sarif_validates(planted: tuple[Path, list[str]]) -> None:
     for result in run0["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
     assert len(run0["results"]) >= 8
+
+
+def test_shield_yaml_allowlists_and_baseline(
+    planted: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    root, _ = planted
+    cfg = tmp_path / "shield.yaml"
+    cfg.write_text(
+        "version: 1\n"
+        "audit:\n"
+        f"  paths: [{json.dumps(str(root))}]\n"
+        "  fail_on: critical\n"
+        "  allow_rules: [jwt]\n"
+        "  secrets:\n"
+        "    allow_paths: ['config/*', '*.gz']\n"
+        "    allow_rules: [generic-secret]\n"
+    )
+    code, out = run("--config", str(cfg), "--format", "json")
+    findings = json.loads(out)["findings"]
+    kinds = {f["kind"] for f in findings}
+    assert "jwt" not in kinds and "generic_password" not in kinds
+    assert not any(f["path"].endswith(("app.yaml", ".gz")) for f in findings)
+    assert "github_pat_classic" in kinds
+    assert code == 1  # the private key and the Stripe key are critical
+    cfg.write_text(
+        cfg.read_text().replace(
+            "fail_on: critical", "fail_on: critical\n  exclude: ['id_rsa', 'settings.json']"
+        )
+    )
+    assert run("--config", str(cfg))[0] == 0  # only high findings remain under a critical gate
+
+
+def test_bad_input_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", "secrets", str(missing)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "no such file" in proc.stderr
+    bad = tmp_path / "baseline.json"
+    bad.write_text("{not json")
+    target = tmp_path / "x.env"
+    target.write_text("A=1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", "secrets", str(target), "--baseline", str(bad)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "baseline is not JSON" in proc.stderr
+
+
+def test_long_lines_and_blocks_keep_memory_bounded(tmp_path: Path) -> None:
+    from prodshield.secrets.files import CHUNK, iter_blocks
+
+    token = tok.github_classic()
+    log = tmp_path / "big.log"
+    with log.open("w") as fh:
+        for i in range(40000):
+            fh.write(f"2024-01-01 INFO request {i} served in 12ms path=/api/items/{i}\n")
+        fh.write(f"WARN retry with token={token}\n")
+    with log.open("rb") as fh:
+        sizes = [len(b) for b in iter_blocks(fh, size=64 * 1024)]
+    assert max(sizes) < 64 * 1024 + 200 and sum(sizes) == log.stat().st_size
+    assert CHUNK <= 1 << 23
+    (finding,) = list(scan_paths([log]))
+    assert finding.line == 40001
