@@ -102,6 +102,10 @@ NEGATIVES = [
     lambda: "bundle: main.4e655edd8a1b2c3d.chunk.js",
     lambda: "pubkey: ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQD" + tok.rand(60) + " user@host",
     lambda: "customer_token = cus_" + tok.rand(24),
+    lambda: (
+        "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n"
+    ),
+    lambda: "  - name: LOG_LEVEL\n    value: debug\n",
 ]
 
 
@@ -164,3 +168,11 @@ def test_prefilter_engines_agree(engine: str) -> None:
     assert sorted(f.line for f in found) == [n + 1 for n in sorted(planted)]
     assert [f.line for f in scanner.scan_lines(lines)] == [f.line for f in found]
     assert scanner.scan_line(lines[17]) and not scanner.scan_line(lines[18])
+
+
+def test_yaml_env_value_is_reported_on_its_own_line() -> None:
+    pw = tok.password()
+    text = f"env:\n  - name: DB_PASSWORD\n    value: '{pw}'\n  - name: MODE\n    value: fast\n"
+    (finding,) = scan_text(text, path="deploy.yaml")
+    assert (finding.line, finding.column, finding.kind) == (3, 13, "generic_password")
+    assert pw not in finding.snippet and finding.snippet.startswith("value: '")

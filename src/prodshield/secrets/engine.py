@@ -80,27 +80,35 @@ class Scanner:
             for cand in rule.find(ctx):
                 if cand.confidence < self.settings.min_confidence:
                     continue
+                if cand.line_offset:
+                    accepted.append((rule.id, cand.kind or rule.kind, cand, rule))
+                    continue
                 if any(cand.start < e and s < cand.end for s, e in taken):
                     continue  # an earlier (more precise) rule already owns this text
                 taken.append((cand.start, cand.end))
                 accepted.append((rule.id, cand.kind or rule.kind, cand, rule))
         if not accepted:
             return []
-        snippet = _redacted_snippet(line, [c for _, _, c, _ in accepted])
+        here = [c for _, _, c, _ in accepted if not c.line_offset]
+        snippet = _redacted_snippet(line, here) if here else ""
         return [
             SecretFinding(
                 rule=rule_id,
                 kind=kind,
                 severity=cand.severity or rule.severity,
                 path=path,
-                line=lineno,
+                line=lineno + cand.line_offset,
                 column=cand.start + 1,
                 redacted=redact(cand.value),
                 fingerprint=fingerprint(rule_id, cand.value, path),
                 confidence=round(cand.confidence, 2),
-                snippet=snippet,
+                snippet=_redacted_snippet(cand.other_line or "", [cand])
+                if cand.line_offset
+                else snippet,
             )
-            for rule_id, kind, cand, rule in sorted(accepted, key=lambda a: a[2].start)
+            for rule_id, kind, cand, rule in sorted(
+                accepted, key=lambda a: (a[2].line_offset, a[2].start)
+            )
         ]
 
     def scan_lines(
@@ -145,6 +153,8 @@ class Scanner:
             tail = ""
             if "private key" in low:
                 tail = block[start : start + _TAIL].decode("utf-8", "replace")
+            elif "name:" in low:  # a YAML env entry whose value is on the next line
+                tail = block[start : start + 1024].decode("utf-8", "replace")
             indexes = None
             if hits is not None:
                 by_kw = self._rules_by_keyword

@@ -39,6 +39,14 @@ _XML_ATTR_REVERSED = re.compile(
 _SET = re.compile(
     r"(?:\bset|\bconfig)\s+(?:--\w+\s+)*(?P<name>[A-Za-z_][\w.:/-]{0,80})\s+" + _VALUE
 )
+# {"name": "DB_PASSWORD", "value": "..."} (ECS task definitions, Helm values, JSON env lists)
+_NAME_VALUE = re.compile(
+    r"""\bname["']?\s*[:=]\s*["'](?P<name>[\w.$-]{1,80})["']\s*[,;]?\s*["']?value["']?\s*[:=]\s*"""
+    + _VALUE
+)
+# Kubernetes env lists: "- name: DB_PASSWORD" and, on the next line, "value: ..."
+_YAML_NAME_LINE = re.compile(r"""^\s*-?\s*name:\s*["']?(?P<name>[\w.$-]{1,80})["']?\s*$""")
+_YAML_VALUE_LINE = re.compile(r"""^(?P<indent>\s*)value:\s*""" + _VALUE + r"\s*$")
 _XML_ENTRY = re.compile(
     r"""<(?:entry|add|property|param)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s*>(?P<v>[^<\n]{1,512})<"""
 )
@@ -57,6 +65,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (_XML_ELEMENT, ("</",)),
     (_FLAG, ("-",)),
     (_SET, ("set", "config")),
+    (_NAME_VALUE, ("value",)),
 )
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd")
 _SECRET_WORDS = (
@@ -203,11 +212,37 @@ class GenericAssignmentRule:
                     # Values can hold further assignments (a URL with ?api_key=...): rescan them.
                     value_group = "qv" if match.groupdict().get("qv") is not None else "v"
                     position = max(match.start(value_group), match.start() + 1)
+        if ctx.tail and "name:" in low:
+            yield from self._name_then_value(ctx)
         if "--password-stdin" in line:
             for match in _STDIN.finditer(line):
                 candidate = self._judge(line, match, "stdin", False)
                 if candidate is not None:
                     yield candidate
+
+    def _name_then_value(self, ctx: LineContext) -> Iterator[Candidate]:
+        """A finding on the name line when the next line holds its value."""
+        named = _YAML_NAME_LINE.match(ctx.line)
+        if named is None or classify_name(named.group("name")) is None:
+            return
+        following = ctx.tail.split("\n", 2)
+        if len(following) < 2:
+            return
+        value_line = following[1].rstrip("\r")
+        match = _YAML_VALUE_LINE.match(value_line)
+        if match is None:
+            return
+        candidate = self._judge(value_line, match, named.group("name"), False)
+        if candidate is not None:
+            yield Candidate(
+                candidate.start,
+                candidate.end,
+                candidate.value,
+                candidate.confidence,
+                kind=candidate.kind,
+                line_offset=1,
+                other_line=value_line,
+            )
 
     def _judge(self, line: str, match: re.Match[str], name: str, source: bool) -> Candidate | None:
         groups = match.groupdict()
