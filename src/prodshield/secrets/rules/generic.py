@@ -47,6 +47,8 @@ _NAME_VALUE = re.compile(
 # Kubernetes env lists: "- name: DB_PASSWORD" and, on the next line, "value: ..."
 _YAML_NAME_LINE = re.compile(r"""^\s*-?\s*name:\s*["']?(?P<name>[\w.$-]{1,80})["']?\s*$""")
 _YAML_VALUE_LINE = re.compile(r"""^(?P<indent>\s*)value:\s*""" + _VALUE + r"\s*$")
+# .netrc / _netrc: "machine HOST login USER password VALUE"
+_NETRC = re.compile(r"\bmachine\s+\S+.*?\b(?P<name>password)\s+" + _VALUE)
 _XML_ENTRY = re.compile(
     r"""<(?:entry|add|property|param)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s*>(?P<v>[^<\n]{1,512})<"""
 )
@@ -66,6 +68,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (_FLAG, ("-",)),
     (_SET, ("set", "config")),
     (_NAME_VALUE, ("value",)),
+    (_NETRC, ("machine",)),
 )
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd")
 _SECRET_WORDS = (
@@ -250,8 +253,7 @@ class GenericAssignmentRule:
         value = match.group(group)
         if value is None:
             return None
-        if groups.get("sep") == ":" and groups.get("ws") and not groups.get("nq"):
-            return None  # "pass :ref:" in prose; YAML and JSON keys hug their colon
+        loose_colon = groups.get("sep") == ":" and groups.get("ws") and not groups.get("nq")
         start, end = match.start(group), match.end(group)
         if group == "v":
             if source and match.re is not _STDIN:
@@ -275,6 +277,8 @@ class GenericAssignmentRule:
             category = "password" if len(value) < 16 else "secret"
             name = "piped"
         if category == "password":
+            if loose_colon:
+                return None  # "pass :ref:" in prose; YAML and JSON keys hug their colon
             confidence = _password_ok(value)
             kind = "generic_password"
         else:
