@@ -97,6 +97,7 @@ class Flow:
         "fast",
         "link",
         "loop",
+        "pending",
         "queue",
         "queued",
         "src",
@@ -119,13 +120,20 @@ class Flow:
         self.dest_paused = False
         self.src_paused = False
         self.eof_sent = False
+        self.pending: list[bytes] | None = None  # read before the upstream connection was up
         self._drain: asyncio.Future[None] | None = None
         self._waiter: asyncio.Future[bool] | None = None
 
     # -- data in --------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        if self.dest is None:
+            # uvloop may deliver data before pause_reading in connection_made takes effect
+            if self.pending is None:
+                self.pending = []
+            self.pending.append(data)
+            return
         if self.fast:
-            self.dest.write(data)  # type: ignore[union-attr]
+            self.dest.write(data)
             self.link.proxy.count(self.direction, len(data))
             return
         self.queue.append(Chunk(data, self.loop.time()))
@@ -136,6 +144,11 @@ class Flow:
             self.task = self.loop.create_task(self._run())
 
     def feed_eof(self) -> None:
+        if self.dest is None:
+            if self.pending is None:
+                self.pending = []
+            self.pending.append(b"")
+            return
         if self.fast:
             self.send_eof()
             return
@@ -364,6 +377,13 @@ class Link:
             transport.close()
             return
         self.connected = True
+        if up.pending is not None:
+            pending, up.pending = up.pending, None
+            for data in pending:
+                if data:
+                    up.feed(data)
+                else:
+                    up.feed_eof()
         up.update_reading()
 
     def eof_sent(self) -> None:
