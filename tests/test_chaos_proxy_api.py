@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+
 from chaos_proxy_helpers import ProxyThread, Upstreams, connect, recv_exact
 
 
@@ -25,7 +26,9 @@ def api() -> Iterator[ProxyThread]:
 
 def test_create_show_list_delete_proxy(api: ProxyThread, upstreams: Upstreams) -> None:
     echo = upstreams.tcp()
-    status, data = api.json("POST", "/proxies", {"name": "echo", "upstream": echo, "listen": "127.0.0.1:0"})
+    status, data = api.json(
+        "POST", "/proxies", {"name": "echo", "upstream": echo, "listen": "127.0.0.1:0"}
+    )
     assert status == 201
     assert list(data) == ["name", "listen", "upstream", "enabled", "toxics"]
     assert data["name"] == "echo" and data["upstream"] == echo and data["enabled"] is True
@@ -39,7 +42,7 @@ def test_create_show_list_delete_proxy(api: ProxyThread, upstreams: Upstreams) -
 
     assert api.json("GET", "/proxies") == (200, {"echo": data})
     assert api.json("GET", "/proxies/echo") == (200, data)
-    status, headers, body = api.request("DELETE", "/proxies/echo")
+    status, _headers, body = api.request("DELETE", "/proxies/echo")
     assert (status, body) == (204, b"")
     assert api.json("GET", "/proxies/echo") == (404, {"error": "proxy not found", "status": 404})
     assert api.json("DELETE", "/proxies/echo")[0] == 404
@@ -86,7 +89,9 @@ def test_version(api: ProxyThread) -> None:
 
 def test_toxic_defaults_update_merge_and_delete(api: ProxyThread, upstreams: Upstreams) -> None:
     api.create("p", upstreams.tcp())
-    status, toxic = api.json("POST", "/proxies/p/toxics", {"type": "latency", "attributes": {"latency": 10}})
+    status, toxic = api.json(
+        "POST", "/proxies/p/toxics", {"type": "latency", "attributes": {"latency": 10}}
+    )
     assert status == 200  # Toxiproxy answers 200, not 201, for a new toxic
     assert toxic == {
         "attributes": {"latency": 10, "jitter": 0},
@@ -114,7 +119,9 @@ def test_toxic_defaults_update_merge_and_delete(api: ProxyThread, upstreams: Ups
     )
     assert up["name"] == "bandwidth_upstream" and up["toxicity"] == 0.5
     # attribute updates merge; name, type and stream stay
-    status, updated = api.json("PATCH", "/proxies/p/toxics/latency_downstream", {"attributes": {"jitter": 3}})
+    status, updated = api.json(
+        "PATCH", "/proxies/p/toxics/latency_downstream", {"attributes": {"jitter": 3}}
+    )
     assert status == 200 and updated["attributes"] == {"latency": 10, "jitter": 3}
     status, updated = api.json("POST", "/proxies/p/toxics/latency_downstream", {"toxicity": 0.25})
     assert updated["toxicity"] == 0.25 and updated["attributes"] == {"latency": 10, "jitter": 3}
@@ -123,9 +130,16 @@ def test_toxic_defaults_update_merge_and_delete(api: ProxyThread, upstreams: Ups
     status, listed = api.json("GET", "/proxies/p/toxics")
     assert [t["name"] for t in listed] == ["bandwidth_upstream", "latency_downstream"]
     assert api.json("PATCH", "/proxies/p/toxics/nope", {})[0] == 404
-    assert api.json("GET", "/proxies/p/toxics/nope") == (404, {"error": "toxic not found", "status": 404})
+    assert api.json("GET", "/proxies/p/toxics/nope") == (
+        404,
+        {"error": "toxic not found", "status": 404},
+    )
     assert api.json("GET", "/proxies/nope/toxics")[0] == 404
-    status, data = api.json("POST", "/proxies/p/toxics", {"type": "latency", "name": "l2", "attributes": {"latency": 1.5}})
+    status, _data = api.json(
+        "POST",
+        "/proxies/p/toxics",
+        {"type": "latency", "name": "l2", "attributes": {"latency": 1.5}},
+    )
     assert status == 400
     assert api.request("DELETE", "/proxies/p/toxics/latency_downstream")[0] == 204
     assert api.json("DELETE", "/proxies/p/toxics/latency_downstream")[0] == 404

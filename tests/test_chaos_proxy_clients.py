@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from chaos_proxy_helpers import ProxyThread, Upstreams, connect, recv_exact
 
 EVERY_TOXIC: list[dict[str, Any]] = [
@@ -76,9 +77,7 @@ def test_toxiproxy_python(api: ProxyThread, upstreams: Upstreams) -> None:
     assert server.reset()
     assert proxy.toxics() == {}
 
-    populated = server.populate(
-        [{"name": "second", "upstream": echo, "listen": "127.0.0.1:0"}]
-    )
+    populated = server.populate([{"name": "second", "upstream": echo, "listen": "127.0.0.1:0"}])
     assert [p.name for p in populated] == ["second"]
     assert set(server.proxies()) == {"echo", "second"}
     with pytest.raises(NotFound):
@@ -114,18 +113,89 @@ def test_chaostoolkit_toxiproxy_experiment(api: ProxyThread, upstreams: Upstream
             listen_host="127.0.0.1",
         ),
         _activity("probe", "exists", probes, "proxy_exist", proxy_name="ctk"),
-        _activity("action", "latency", toxic_actions, "create_latency_toxic", for_proxy="ctk", toxic_name="lat", latency=10, jitter=1),
-        _activity("action", "bandwidth", toxic_actions, "create_bandwith_degradation_toxic", for_proxy="ctk", toxic_name="bw", rate=100),
-        _activity("action", "slow_close", toxic_actions, "create_slow_connection_close_toxic", for_proxy="ctk", toxic_name="sc", delay=10),
-        _activity("action", "timeout", toxic_actions, "create_timeout_toxic", for_proxy="ctk", toxic_name="to", timeout=1000),
-        _activity("action", "slicer", toxic_actions, "create_slicer_toxic", for_proxy="ctk", toxic_name="sl", average_size=10, size_variation=2, delay=5),
-        _activity("action", "limiter", toxic_actions, "create_limiter_toxic", for_proxy="ctk", toxic_name="lim", bytes_limit=100),
-        _activity("action", "reset_peer", toxic_actions, "create_toxic", for_proxy="ctk", toxic_name="rp", toxic_type="reset_peer", attributes={"timeout": 100}),
-        _activity("action", "remove", toxic_actions, "delete_toxic", for_proxy="ctk", toxic_name="lat"),
+        _activity(
+            "action",
+            "latency",
+            toxic_actions,
+            "create_latency_toxic",
+            for_proxy="ctk",
+            toxic_name="lat",
+            latency=10,
+            jitter=1,
+        ),
+        _activity(
+            "action",
+            "bandwidth",
+            toxic_actions,
+            "create_bandwith_degradation_toxic",
+            for_proxy="ctk",
+            toxic_name="bw",
+            rate=100,
+        ),
+        _activity(
+            "action",
+            "slow_close",
+            toxic_actions,
+            "create_slow_connection_close_toxic",
+            for_proxy="ctk",
+            toxic_name="sc",
+            delay=10,
+        ),
+        _activity(
+            "action",
+            "timeout",
+            toxic_actions,
+            "create_timeout_toxic",
+            for_proxy="ctk",
+            toxic_name="to",
+            timeout=1000,
+        ),
+        _activity(
+            "action",
+            "slicer",
+            toxic_actions,
+            "create_slicer_toxic",
+            for_proxy="ctk",
+            toxic_name="sl",
+            average_size=10,
+            size_variation=2,
+            delay=5,
+        ),
+        _activity(
+            "action",
+            "limiter",
+            toxic_actions,
+            "create_limiter_toxic",
+            for_proxy="ctk",
+            toxic_name="lim",
+            bytes_limit=100,
+        ),
+        _activity(
+            "action",
+            "reset_peer",
+            toxic_actions,
+            "create_toxic",
+            for_proxy="ctk",
+            toxic_name="rp",
+            toxic_type="reset_peer",
+            attributes={"timeout": 100},
+        ),
+        _activity(
+            "action", "remove", toxic_actions, "delete_toxic", for_proxy="ctk", toxic_name="lat"
+        ),
         _activity("action", "disable", actions, "disable_proxy", proxy_name="ctk"),
-        _activity("probe", "enabled", probes, "get_proxy_attribute", proxy_name="ctk", attribute="enabled"),
+        _activity(
+            "probe", "enabled", probes, "get_proxy_attribute", proxy_name="ctk", attribute="enabled"
+        ),
         _activity("action", "enable", actions, "enable_proxy", proxy_name="ctk"),
-        _activity("action", "modify", actions, "modify_proxy", proxy_name="ctk", upstream_address=f"{echo_host}:{echo_port}"),
+        _activity(
+            "action",
+            "modify",
+            actions,
+            "modify_proxy",
+            proxy_name="ctk",
+            upstream_address=f"{echo_host}:{echo_port}",
+        ),
         _activity("action", "reset", actions, "reset"),
         _activity("action", "delete", actions, "delete_proxy", proxy_name="ctk"),
         _activity("probe", "gone", probes, "proxy_exist", proxy_name="ctk"),

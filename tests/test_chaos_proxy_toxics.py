@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from chaos_proxy_helpers import (
     ProxyThread,
     Upstreams,
@@ -78,7 +79,9 @@ def test_latency_bidirectional_and_live_update(api: ProxyThread, upstreams: Upst
     with connect(address) as sock:  # an open connection sees the update and the removal
         sock.sendall(b"a")
         assert recv_exact(sock, 1) == b"a"
-        status, toxic = api.json("PATCH", "/proxies/echo/toxics/latency_both", {"attributes": {"latency": 50}})
+        _, toxic = api.json(
+            "PATCH", "/proxies/echo/toxics/latency_both", {"attributes": {"latency": 50}}
+        )
         assert toxic["stream"] == "both"
         start = time.perf_counter()
         sock.sendall(b"b")
@@ -162,7 +165,9 @@ def test_bandwidth_http_1mib(api: ProxyThread, upstreams: Upstreams) -> None:
     assert abs(elapsed - expected) <= 0.1 * expected, elapsed
 
 
-def test_limit_data_delivers_exactly_n_bytes_then_closes(api: ProxyThread, upstreams: Upstreams) -> None:
+def test_limit_data_delivers_exactly_n_bytes_then_closes(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
     payload = bytes(range(256)) * 400
     address = api.create("src", upstreams.tcp(make_source(payload, close=False)))
     api.toxic("src", type="limit_data", attributes={"bytes": 1000})
@@ -271,22 +276,29 @@ def test_slow_close_delays_the_fin(api: ProxyThread, upstreams: Upstreams) -> No
 
 
 def test_slicer_delivers_every_byte_in_slices(api: ProxyThread, upstreams: Upstreams) -> None:
-    payload = bytes(range(256)) * 200
+    payload = bytes(range(256)) * 40  # 10 KiB: about 160 slices of 64 bytes, 500 µs apart
     address = api.create("src", upstreams.tcp(make_source(payload)))
-    api.toxic("src", type="slicer", attributes={"average_size": 64, "size_variation": 32, "delay": 20})
+    api.toxic(
+        "src", type="slicer", attributes={"average_size": 64, "size_variation": 32, "delay": 500}
+    )
     reads = 0
     with connect(address) as sock:
         buf = bytearray()
+        start = time.perf_counter()
         while data := sock.recv(1 << 16):
             buf += data
             reads += 1
+        elapsed = time.perf_counter() - start
     assert bytes(buf) == payload
-    assert reads > 20  # the bytes came in many small pieces
+    assert reads >= 10  # the bytes came in many small pieces...
+    assert elapsed >= 0.8 * (len(payload) / 64 - 1) * 500e-6  # ...spaced by the delay
 
 
 def test_slicer_http_response_intact(api: ProxyThread, upstreams: Upstreams) -> None:
     address = api.create("web", upstreams.http())
-    api.toxic("web", type="slicer", attributes={"average_size": 500, "size_variation": 100, "delay": 0})
+    api.toxic(
+        "web", type="slicer", attributes={"average_size": 500, "size_variation": 100, "delay": 0}
+    )
     conn = http.client.HTTPConnection(*address, timeout=5)
     conn.request("GET", "/big")
     body = conn.getresponse().read()
@@ -310,7 +322,9 @@ def test_toxicity_half_of_200_connections(api: ProxyThread, upstreams: Upstreams
     assert 5 <= affected <= 195  # and it is not all-or-nothing
 
 
-def test_packet_loss_drops_chunks_not_the_connection(api: ProxyThread, upstreams: Upstreams) -> None:
+def test_packet_loss_drops_chunks_not_the_connection(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
     address = api.create("echo", upstreams.tcp())
     with connect(address) as sock:
         api.toxic("echo", type="packet_loss", stream="upstream", attributes={"loss_rate": 1.0})
@@ -324,7 +338,9 @@ def test_packet_loss_drops_chunks_not_the_connection(api: ProxyThread, upstreams
         assert recv_exact(sock, 4) == b"kept"
 
 
-def test_control_plane_answers_while_data_path_is_stalled(api: ProxyThread, upstreams: Upstreams) -> None:
+def test_control_plane_answers_while_data_path_is_stalled(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
     address = api.create("echo", upstreams.tcp())
     api.toxic("echo", type="timeout", stream="upstream", attributes={"timeout": 0})
     api.toxic("echo", type="bandwidth", attributes={"rate": 1})

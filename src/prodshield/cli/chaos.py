@@ -24,7 +24,9 @@ proxy_app = typer.Typer(
     help="Run the fault-injecting proxy (Toxiproxy v2 API), or list its proxies.",
     invoke_without_command=True,
 )
-toxic_app = typer.Typer(help="Add, remove and list toxics through the proxy API.", no_args_is_help=True)
+toxic_app = typer.Typer(
+    help="Add, remove and list toxics through the proxy API.", no_args_is_help=True
+)
 chaos_app.add_typer(proxy_app, name="proxy")
 chaos_app.add_typer(toxic_app, name="toxic")
 
@@ -105,9 +107,7 @@ def proxy(
 
 
 @proxy_app.command("list")
-def proxy_list(
-    api: ApiOption = "http://127.0.0.1:8474", output: FormatOption = "text"
-) -> None:
+def proxy_list(api: ApiOption = "http://127.0.0.1:8474", output: FormatOption = "text") -> None:
     """List the proxies of a running proxy server."""
     proxies = ProxyClient(api).proxies()
     if output == "json":
@@ -164,7 +164,9 @@ def toxic_add(
         list[str] | None,
         typer.Option("--attribute", "-a", help="key=value, repeatable (e.g. -a latency=100)."),
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", "-n", help="Default <type>_<stream>.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Default <type>_<stream>.")
+    ] = None,
     stream: Annotated[
         str, typer.Option("--stream", "-s", help="downstream, upstream or both.")
     ] = "downstream",

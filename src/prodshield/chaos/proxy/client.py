@@ -95,7 +95,7 @@ class ProxyClient:
         try:
             return json.loads(raw)
         except ValueError:
-            raise ProxyApiError(f"the proxy API at {self.url} answered something else than JSON")
+            raise ProxyApiError(f"the proxy API at {self.url} did not answer JSON") from None
 
     # proxies
     def proxies(self) -> list[ProxyInfo]:

@@ -363,7 +363,7 @@ class Link:
                 self.loop.create_connection(lambda: UpstreamProtocol(self), host, port),
                 CONNECT_TIMEOUT,
             )
-        except (OSError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, OSError, ValueError):
             self.close()
             return
         if self.closed and self.upstream is not None:

@@ -53,7 +53,7 @@ class ProxyMetrics:
 
 def registry_for(collection: ProxyCollection) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ProxyMetrics(collection))  # type: ignore[arg-type]
+    registry.register(ProxyMetrics(collection))
     return registry
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
 from prodshield.chaos.proxy.link import ClientProtocol, Link
@@ -303,5 +303,5 @@ class ProxyCollection:
         for proxy in self.proxies.values():
             proxy.stop()
 
-    def __iter__(self) -> Iterable[Proxy]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Proxy]:
         return iter(list(self.proxies.values()))

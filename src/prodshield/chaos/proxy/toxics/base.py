@@ -59,8 +59,8 @@ class Stage(Protocol):
     async def wait_until(self, deadline: float | None) -> bool:
         """Sleep until ``deadline`` (loop time; None = forever); False when woken by a change."""
 
-    def call_later(self, delay: float, action: str) -> None:
-        """Schedule ``close`` or ``reset`` of the connection, replacing an earlier schedule."""
+    def call_later(self, delay: float | None, action: str) -> None:
+        """Schedule ``close`` or ``reset`` of the connection (None cancels), replacing any earlier."""
 
     def close_connection(self) -> None:
         """Close both sides gracefully (pending bytes are flushed, then FIN)."""

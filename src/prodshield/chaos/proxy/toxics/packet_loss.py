@@ -11,7 +11,9 @@ from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stag
 
 class PacketLoss(BaseToxic):
     type_name: ClassVar[str] = "packet_loss"
-    description: ClassVar[str] = "Drop chunks with probability loss_rate (burstier with correlation)."
+    description: ClassVar[str] = (
+        "Drop chunks with probability loss_rate (burstier with correlation)."
+    )
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("loss_rate", 0.0, float, "probability 0..1 that a chunk is dropped"),
         Attribute("correlation", 0.0, float, "extra drop probability right after a drop"),

@@ -12,7 +12,9 @@ from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stag
 
 class Timeout(BaseToxic):
     type_name: ClassVar[str] = "timeout"
-    description: ClassVar[str] = "Drop all data and close the connection after timeout ms (0: never)."
+    description: ClassVar[str] = (
+        "Drop all data and close the connection after timeout ms (0: never)."
+    )
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("timeout", 0, int, "milliseconds before closing; 0 holds the connection"),
     )
