@@ -75,7 +75,7 @@ def test_latency_tcp_p50_within_2ms(api: ProxyThread, upstreams: Upstreams) -> N
 def test_latency_bidirectional_and_live_update(api: ProxyThread, upstreams: Upstreams) -> None:
     address = api.create("echo", upstreams.tcp())
     api.toxic("echo", type="latency", stream="both", attributes={"latency": 15})
-    assert abs(median(_echo_rtts(address, 9)) * 1000 - 30) <= 2
+    assert abs(median(_echo_rtts(address)) * 1000 - 30) <= 2
     with connect(address) as sock:  # an open connection sees the update and the removal
         sock.sendall(b"a")
         assert recv_exact(sock, 1) == b"a"
@@ -86,12 +86,12 @@ def test_latency_bidirectional_and_live_update(api: ProxyThread, upstreams: Upst
         start = time.perf_counter()
         sock.sendall(b"b")
         assert recv_exact(sock, 1) == b"b"
-        assert abs((time.perf_counter() - start) * 1000 - 100) <= 5
+        assert 100 <= (time.perf_counter() - start) * 1000 <= 110
         api.request("DELETE", "/proxies/echo/toxics/latency_both")
         start = time.perf_counter()
         sock.sendall(b"c")
         assert recv_exact(sock, 1) == b"c"
-        assert (time.perf_counter() - start) * 1000 < 5
+        assert (time.perf_counter() - start) * 1000 < 10
 
 
 def test_latency_http_p50_within_2ms(api: ProxyThread, upstreams: Upstreams) -> None:
@@ -102,7 +102,7 @@ def test_latency_http_p50_within_2ms(api: ProxyThread, upstreams: Upstreams) -> 
     def p50(h: str, p: int) -> float:
         conn = http.client.HTTPConnection(h, p, timeout=5)
         times = []
-        for _ in range(15):
+        for _ in range(21):
             start = time.perf_counter()
             conn.request("GET", "/")
             response = conn.getresponse()
@@ -126,7 +126,7 @@ def test_latency_postgresql_p50_within_2ms(api: ProxyThread, pg_url: str) -> Non
         url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
             times = []
-            for _ in range(15):
+            for _ in range(21):
                 start = time.perf_counter()
                 assert conn.execute("SELECT 1").fetchone() == (1,)
                 times.append(time.perf_counter() - start)

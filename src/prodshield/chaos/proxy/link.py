@@ -97,6 +97,7 @@ class Flow:
         "fast",
         "link",
         "loop",
+        "nbytes",
         "pending",
         "queue",
         "queued",
@@ -113,7 +114,8 @@ class Flow:
         self.src: asyncio.Transport | None = None
         self.dest: asyncio.Transport | None = None
         self.stages: list[ToxicStage] = []
-        self.fast = True
+        self.fast = False  # until both transports are there
+        self.nbytes = 0  # bytes delivered
         self.queue: deque[Chunk] = deque()
         self.queued = 0
         self.task: asyncio.Task[None] | None = None
@@ -134,7 +136,7 @@ class Flow:
             return
         if self.fast:
             self.dest.write(data)
-            self.link.proxy.count(self.direction, len(data))
+            self.nbytes += len(data)
             return
         self.queue.append(Chunk(data, self.loop.time()))
         self.queued += len(data)
@@ -186,7 +188,7 @@ class Flow:
             self.send_eof()
             return
         self.dest.write(chunk.data)  # type: ignore[union-attr]
-        self.link.proxy.count(self.direction, len(chunk.data))
+        self.nbytes += len(chunk.data)
         if self.dest_paused:
             self._drain = self.loop.create_future()
             await self._drain
@@ -232,7 +234,9 @@ class Flow:
 
     # -- toxics coming and going ----------------------------------------------------------------
     def refresh(self) -> None:
-        self.fast = self.task is None and not any(s.active for s in self.stages)
+        self.fast = (
+            self.dest is not None and self.task is None and not any(s.active for s in self.stages)
+        )
 
     def attach(self, config: ToxicConfig, active: bool) -> None:
         stage = ToxicStage(self, config, active)
@@ -349,6 +353,7 @@ class Link:
         self.client = transport
         up, down = self.flows
         up.src = down.dest = transport
+        down.refresh()
         up.src_paused = True
         transport.pause_reading()
         self.proxy.link_opened(self)
@@ -377,6 +382,8 @@ class Link:
             transport.close()
             return
         self.connected = True
+        up.refresh()
+        down.refresh()
         if up.pending is not None:
             pending, up.pending = up.pending, None
             for data in pending:
@@ -437,7 +444,12 @@ class ClientProtocol(asyncio.Protocol):
         self.link.client_made(transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
-        self.up.feed(data)
+        flow = self.up
+        if flow.fast:  # the hot path: no toxic, straight to the other socket
+            flow.dest.write(data)  # type: ignore[union-attr]
+            flow.nbytes += len(data)
+        else:
+            flow.feed(data)
 
     def eof_received(self) -> bool:
         self.up.feed_eof()
@@ -466,7 +478,12 @@ class UpstreamProtocol(asyncio.Protocol):
         self.link.upstream_made(transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
-        self.down.feed(data)
+        flow = self.down
+        if flow.fast:
+            flow.dest.write(data)  # type: ignore[union-attr]
+            flow.nbytes += len(data)
+        else:
+            flow.feed(data)
 
     def eof_received(self) -> bool:
         self.down.feed_eof()

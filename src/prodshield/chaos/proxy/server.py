@@ -71,14 +71,20 @@ class Proxy:
         self.enabled = False
         self.toxics: list[ToxicConfig] = []
         self.links: set[Link] = set()
-        self.bytes = [0, 0]  # upstream, downstream: bytes delivered
+        self.closed_bytes = [0, 0]  # upstream, downstream: delivered by closed connections
         self.connections_total = 0
         self._server: asyncio.base_events.Server | None = None
         self._upstream_address: tuple[str, int] | None = None
 
     # -- used by links --------------------------------------------------------------------------
-    def count(self, direction: int, n: int) -> None:
-        self.bytes[direction] += n
+    @property
+    def bytes(self) -> tuple[int, int]:
+        """Bytes delivered upstream and downstream, open connections included."""
+        up, down = self.closed_bytes
+        for link in self.links:
+            up += link.flows[0].nbytes
+            down += link.flows[1].nbytes
+        return up, down
 
     def toxic_configs(self) -> list[ToxicConfig]:
         return self.toxics
@@ -93,7 +99,10 @@ class Proxy:
         self.connections_total += 1
 
     def link_closed(self, link: Link) -> None:
-        self.links.discard(link)
+        if link in self.links:
+            self.links.discard(link)
+            self.closed_bytes[0] += link.flows[0].nbytes
+            self.closed_bytes[1] += link.flows[1].nbytes
 
     # -- start and stop -------------------------------------------------------------------------
     async def start(self) -> None:
