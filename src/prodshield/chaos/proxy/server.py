@@ -42,7 +42,7 @@ def _bind(host: str, port: int) -> socket.socket:
         try:
             sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if not host else 1)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # as Go: dual-stack
         except OSError:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             host = "0.0.0.0"
