@@ -26,19 +26,19 @@ T = TypeVar("T")
 sys.setswitchinterval(0.0002)
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
+def _new_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:
     try:
         import uvloop
     except ImportError:
         return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+    return uvloop.new_event_loop() if use_uvloop else asyncio.new_event_loop()
 
 
 class LoopThread:
     """An asyncio loop running in a daemon thread; ``call`` runs a coroutine there and waits."""
 
-    def __init__(self) -> None:
-        self.loop = _new_loop()
+    def __init__(self, use_uvloop: bool = True) -> None:
+        self.loop = _new_loop(use_uvloop)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
@@ -58,8 +58,8 @@ class LoopThread:
 class ProxyThread(LoopThread):
     """The proxy service (API on an ephemeral port) in its own loop thread."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, use_uvloop: bool = True) -> None:
+        super().__init__(use_uvloop)
         self.service = ProxyService("127.0.0.1", 0)
         self.call(self.service.start)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import http.client
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -388,3 +389,83 @@ def test_metrics_count_bytes_and_connections(api: ProxyThread, upstreams: Upstre
         assert 'prodshield_proxy_connections_open{proxy="echo"} 1.0' in text
     finally:
         open_conn.close()
+
+
+@pytest.mark.parametrize("use_uvloop", [True, False], ids=["uvloop", "asyncio"])
+def test_relay_latency_and_reset_on_both_event_loops(
+    upstreams: Upstreams, use_uvloop: bool
+) -> None:
+    api = ProxyThread(use_uvloop)
+    try:
+        address = api.create("echo", upstreams.tcp())
+        payload = os.urandom(300_000)
+        with connect(address) as sock:
+            sock.sendall(payload)
+            assert recv_exact(sock, len(payload)) == payload
+            api.toxic("echo", type="latency", stream="upstream", attributes={"latency": 20})
+            start = time.perf_counter()
+            sock.sendall(b"x")
+            assert recv_exact(sock, 1) == b"x"
+            assert 0.02 <= time.perf_counter() - start < 0.04
+            api.toxic("echo", type="reset_peer", attributes={"timeout": 0})
+            with pytest.raises(ConnectionResetError):
+                sock.recv(10)
+    finally:
+        api.close()
+
+
+def test_unreachable_upstream_closes_the_client(api: ProxyThread) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # bound, never listening: connections are refused
+        address = api.create("dead", f"127.0.0.1:{dead}")
+        with connect(address) as sock:
+            sock.sendall(b"anyone?")
+            data, _ = recv_all(sock)
+    assert data == b""
+
+
+def test_timeout_on_postgresql(api: ProxyThread, pg_url: str) -> None:
+    import psycopg
+
+    address = api.create("pg", "127.0.0.1:5432")
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{address[1]}")
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        start = time.perf_counter()
+        api.toxic("pg", type="timeout", attributes={"timeout": 300})
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")
+        assert abs((time.perf_counter() - start) * 1000 - 300) <= 50
+
+
+def test_bandwidth_on_postgresql_1mib(api: ProxyThread, pg_url: str) -> None:
+    import psycopg
+
+    address = api.create("pg", "127.0.0.1:5432")
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{address[1]}")
+    query = "SELECT repeat('x', 1048576)"
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        start = time.perf_counter()
+        conn.execute(query).fetchone()
+        unlimited = time.perf_counter() - start
+        api.toxic("pg", type="bandwidth", attributes={"rate": 4000})
+        start = time.perf_counter()
+        (value,) = conn.execute(query).fetchone()  # type: ignore[misc]
+        elapsed = time.perf_counter() - start
+    assert len(value) == MIB
+    expected = MIB / 4_000_000
+    assert abs(elapsed - unlimited - expected) <= 0.1 * expected, (elapsed, unlimited)
+
+
+def test_slow_close_on_http(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("web", upstreams.http())
+    api.toxic("web", type="slow_close", attributes={"delay": 200})
+    with connect(address) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        response = b""
+        while b"</html>" not in response:
+            response += sock.recv(65536)
+        body_done = time.perf_counter()
+        _rest, eof = recv_all(sock)
+    assert response.startswith(b"HTTP/1.1 200")
+    assert 150 <= (eof - body_done) * 1000 <= 250
