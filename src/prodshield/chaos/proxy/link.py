@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import socket
 import struct
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
 
 QUEUE_LIMIT = 1 << 20  # bytes queued in a toxic chain before the source is paused
 CONNECT_TIMEOUT = 10.0
+MAX_WAIT = 1e7  # seconds; longer toxic delays are treated as "forever"
 _LINGER_RST = struct.pack("ii", 1, 0)
+log = logging.getLogger(__name__)
 
 
 class ToxicStage:
@@ -65,7 +68,7 @@ class ToxicStage:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if delay is None or self.removed:
+        if delay is None or self.removed or delay > MAX_WAIT:
             return
         link = self.flow.link
         callback = link.close if action == "close" else self.reset_connection
@@ -169,6 +172,11 @@ class Flow:
                 else:
                     self.queued -= len(chunk.data)
                 await self.run_from(0, chunk)
+        except Exception:  # a toxic failed: never leave the connection hanging
+            log.exception(
+                "toxic chain failed on proxy %s; closing the connection", self.link.proxy.name
+            )
+            self.link.close()
         finally:
             self.task = None
             self.refresh()
@@ -210,8 +218,12 @@ class Flow:
         """Sleep until ``deadline``; False when a change (toxic update, close) woke us first."""
         if self.link.closed:
             return False
-        if deadline is not None and deadline <= self.loop.time():
-            return True
+        now = self.loop.time()
+        if deadline is not None:
+            if deadline <= now:
+                return True
+            if deadline - now > MAX_WAIT:
+                deadline = None  # absurdly far: wait for a change instead of overflowing a timer
         waiter: asyncio.Future[bool] = self.loop.create_future()
         self._waiter = waiter
         handle = None

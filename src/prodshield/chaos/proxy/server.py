@@ -47,8 +47,10 @@ def _bind(host: str, port: int) -> socket.socket:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             host = "0.0.0.0"
     else:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, _, _, _, _ = infos[0]
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)  # as Go: IPv4 first for names
+        family, _, _, _, sockaddr = infos[0]
+        host = str(sockaddr[0])
         sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
