@@ -314,7 +314,12 @@ def measure(targets: list[Target], rounds: int, seconds: int) -> None:
         record(t, "pgbench_tps", pgbench(t.pg_port, seconds, ["-c10", "-j2"])[0])
 
     def b_small(t: Target) -> None:
-        record(t, "wrk_rps", wrk(t.web_port, "/", 50, seconds)[0])
+        before = cpu_seconds(t.pid) if t.pid else 0.0
+        rps = wrk(t.web_port, "/", 50, seconds)[0]
+        record(t, "wrk_rps", rps)
+        if t.pid:
+            time.sleep(0.3)  # let socat reap its children
+            record(t, "cpu_us_per_req", (cpu_seconds(t.pid) - before) / (rps * seconds) * 1e6)
 
     def b_bulk(t: Target) -> None:
         record(t, "bulk_MBps", wrk(t.web_port, "/big", 4, seconds)[1] / 1e6)
@@ -375,6 +380,7 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
     row("wrk -t1 -c50 small page req/s", "wrk_rps", ".0f", True, ">= 75% of direct")
     row("bulk wrk -c4 1 MiB file MB/s", "bulk_MBps", ".0f", True, ">= 250 MB/s")
     row("CPU per tx at 2000 tps (µs)", "cpu_us_per_tx", ".1f", False, "<= 80 µs")
+    row("CPU per small-page request (µs)", "cpu_us_per_req", ".1f", False)
     print(
         f"{'p50 round trip, one client (µs)':34s}{direct['p50_us']:>12.1f}"
         + "".join(
