@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,14 +44,29 @@ def _wait_api(port: int, proc: subprocess.Popen[str]) -> None:
     raise AssertionError("the API did not come up")
 
 
-def _cli(*args: str, port: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*PRODSHIELD, "chaos", *args, "--api", f"http://127.0.0.1:{port}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+class _Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run ``prodshield chaos ... --api URL`` in-process through the real entry point."""
+    from prodshield.cli.main import main
+
+    def run(*args: str, port: int | None = None) -> _Result:
+        api = ["--api", f"http://127.0.0.1:{port}"] if port is not None else []
+        monkeypatch.setattr(sys, "argv", ["prodshield", "chaos", *args, *api])
+        capsys.readouterr()
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return _Result(code, out, err)
+
+    return run
 
 
 def test_registry_members_implement_the_protocol_and_are_documented() -> None:
@@ -73,7 +89,7 @@ def test_registry_members_implement_the_protocol_and_are_documented() -> None:
         toxic.validate({a.name: a.default for a in toxic.attributes})
 
 
-def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path) -> None:
+def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any) -> None:
     upstreams = Upstreams()
     try:
         echo = upstreams.tcp()
@@ -134,55 +150,55 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path) -> None:
                 sock.sendall(b"hello")
                 assert recv_exact(sock, 10) == b"hel"
 
-            listed = _cli("proxy", "list", "--format", "json", port=api_port)
+            listed = cli("proxy", "list", "--format", "json", port=api_port)
             assert listed.returncode == 0, listed.stderr
             names = {p["name"]: p for p in json.loads(listed.stdout)}
             assert set(names) == {"from_file", "from_yaml"}
             assert names["from_yaml"]["toxics"][0]["attributes"] == {"bytes": 3}
 
-            added = _cli(
+            added = cli(
                 "toxic", "add", "from_file", "-t", "slicer", "-a", "average_size=10",
                 "-a", "delay=5", "--stream", "upstream", port=api_port,
             )  # fmt: skip
             assert added.returncode == 0, added.stderr
             assert "slicer_upstream" in added.stdout
-            table = _cli("toxic", "list", "from_file", port=api_port)
+            table = cli("toxic", "list", "from_file", port=api_port)
             assert re.search(r"slicer_upstream\s.*slicer\s.*upstream", table.stdout)
-            removed = _cli("toxic", "remove", "from_file", "slicer_upstream", port=api_port)
+            removed = cli("toxic", "remove", "from_file", "slicer_upstream", port=api_port)
             assert removed.returncode == 0
-            missing = _cli("toxic", "remove", "from_file", "slicer_upstream", port=api_port)
+            missing = cli("toxic", "remove", "from_file", "slicer_upstream", port=api_port)
             assert missing.returncode != 0
             assert missing.stderr.strip() == "error: toxic not found (HTTP 404)"
-            bad = _cli("toxic", "add", "from_file", "-t", "latency", "-a", "latency", port=api_port)
+            bad = cli("toxic", "add", "from_file", "-t", "latency", "-a", "latency", port=api_port)
             assert bad.returncode == 2 and "expected key=value" in bad.stderr
         finally:
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err
         assert "stopped" in err and "Traceback" not in err
-        down = _cli("proxy", "list", port=api_port)
+        down = cli("proxy", "list", port=api_port)
         assert down.returncode != 0 and "cannot reach the proxy API" in down.stderr
     finally:
         upstreams.close()
 
 
-def test_bad_config_file_is_one_line(tmp_path: Path) -> None:
+def test_bad_config_file_is_one_line(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = tmp_path / "proxies.json"
     bad.write_text('[{"name": "x"}]')
-    result = subprocess.run(
-        [*PRODSHIELD, "chaos", "proxy", "--port", str(_free_port()), "--config", str(bad),
-         "-c", str(tmp_path / "none.yaml")],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+    port = str(_free_port())
+    result = cli("proxy", "--port", port, "--config", str(bad), "-c", str(tmp_path / "no.yaml"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].endswith("no such config file")
-    result = subprocess.run(
-        [*PRODSHIELD, "chaos", "proxy", "--port", str(_free_port()), "--config", str(bad)],
-        capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"},
-    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PRODSHIELD_CONFIG", raising=False)
+    result = cli("proxy", "--port", port, "--config", str(bad))
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: {bad}: missing required field: upstream at proxy 1")
+    assert result.stderr.strip() == f"error: {bad}: missing required field: upstream at proxy 1"
+    bad.write_text("{")
+    result = cli("proxy", "--port", port, "--config", str(bad))
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {bad}: not valid JSON")
 
 
 @pytest.mark.parametrize("stream", ["upstream", "downstream", "both"])
