@@ -221,3 +221,18 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def timing_check(check: Callable[[], None], attempts: int = 3) -> None:
+    """Run a timing check; on a shared, overloaded machine a miss is measured again.
+
+    ``check`` must start from a clean proxy (it is given one: toxics reset by the caller's code).
+    A systematic error fails every attempt.
+    """
+    for attempt in range(attempts):
+        try:
+            check()
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
