@@ -15,6 +15,7 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Mapping
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from prodshield.chaos.proxy.model import DOWNSTREAM, UPSTREAM, ToxicConfig
@@ -39,7 +40,7 @@ class ToxicStage:
         self.flow = flow
         self.config = config
         self.active = active
-        self.started = flow.loop.time()
+        self.started = monotonic()
         self.state: dict[str, Any] = {}
         self._removed = False
         self._timer: asyncio.TimerHandle | None = None
@@ -53,7 +54,7 @@ class ToxicStage:
         return self._removed or self.flow.link.closed
 
     def now(self) -> float:
-        return self.flow.loop.time()
+        return monotonic()
 
     def random(self) -> float:
         return random.random()
@@ -141,7 +142,7 @@ class Flow:
             self.dest.write(data)
             self.nbytes += len(data)
             return
-        self.queue.append(Chunk(data, self.loop.time()))
+        self.queue.append(Chunk(data, monotonic()))
         self.queued += len(data)
         if self.queued > QUEUE_LIMIT:
             self.update_reading()
@@ -157,7 +158,7 @@ class Flow:
         if self.fast:
             self.send_eof()
             return
-        self.queue.append(Chunk(b"", self.loop.time()))
+        self.queue.append(Chunk(b"", monotonic()))
         if self.task is None:
             self.task = self.loop.create_task(self._run())
 
@@ -215,27 +216,33 @@ class Flow:
         self.link.eof_sent()
 
     async def wait_until(self, deadline: float | None) -> bool:
-        """Sleep until ``deadline``; False when a change (toxic update, close) woke us first."""
-        if self.link.closed:
-            return False
-        now = self.loop.time()
-        if deadline is not None:
-            if deadline <= now:
-                return True
-            if deadline - now > MAX_WAIT:
-                deadline = None  # absurdly far: wait for a change instead of overflowing a timer
-        waiter: asyncio.Future[bool] = self.loop.create_future()
-        self._waiter = waiter
-        handle = None
-        if deadline is not None:
-            handle = self.loop.call_at(deadline, _resolve, waiter, True)
-        try:
-            return await waiter
-        finally:
-            if handle is not None:
-                handle.cancel()
-            if self._waiter is waiter:
-                self._waiter = None
+        """Sleep until ``deadline`` (monotonic); False when a change or the close woke us first.
+
+        Times are ``time.monotonic()``, not ``loop.time()``: uvloop's clock and timers have 1 ms
+        resolution, so a timer that fires early is simply waited again.
+        """
+        while True:
+            if self.link.closed:
+                return False
+            delay = None if deadline is None else deadline - monotonic()
+            if delay is not None:
+                if delay <= 0:
+                    return True
+                if delay > MAX_WAIT:
+                    delay = None  # absurdly far: wait for a change instead of overflowing a timer
+            waiter: asyncio.Future[bool] = self.loop.create_future()
+            self._waiter = waiter
+            handle = None
+            if delay is not None:
+                handle = self.loop.call_later(delay, _resolve, waiter, True)
+            try:
+                if not await waiter:
+                    return False
+            finally:
+                if handle is not None:
+                    handle.cancel()
+                if self._waiter is waiter:
+                    self._waiter = None
 
     def poke(self) -> None:
         """Wake a waiting toxic so it re-reads its settings."""
@@ -264,7 +271,7 @@ class Flow:
                 was = stage.active
                 stage.active = active
                 if active and not was:
-                    stage.started = self.loop.time()
+                    stage.started = monotonic()
                     config.toxic.attach(stage)
                 elif was and not active:
                     stage.call_later(None, "close")
