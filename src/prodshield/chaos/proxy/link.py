@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 QUEUE_LIMIT = 1 << 20  # bytes queued in a toxic chain before the source is paused
 CONNECT_TIMEOUT = 10.0
+# Bytes a transport may hold unsent before its source is paused: larger than asyncio's 64 KiB so
+# bulk transfers pause and resume less often.
+WRITE_HIGH, WRITE_LOW = 1 << 20, 256 << 10
 MAX_WAIT = 1e7  # seconds; longer toxic delays are treated as "forever"
 _LINGER_RST = struct.pack("ii", 1, 0)
 log = logging.getLogger(__name__)
@@ -370,6 +373,7 @@ class Link:
     # -- lifecycle ------------------------------------------------------------------------------
     def client_made(self, transport: asyncio.Transport) -> None:
         self.client = transport
+        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
         up, down = self.flows
         up.src = down.dest = transport
         down.refresh()
@@ -395,6 +399,7 @@ class Link:
 
     def upstream_made(self, transport: asyncio.Transport) -> None:
         self.upstream = transport
+        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
         up, down = self.flows
         up.dest = down.src = transport
         if self.closed:
@@ -427,13 +432,6 @@ class Link:
             if transport is not None:
                 transport.close()
         self.proxy.link_closed(self)
-
-    def abort(self) -> None:
-        if not self.closed:
-            self.close()
-        for transport in (self.client, self.upstream):
-            if transport is not None:
-                transport.abort()
 
     def reset(self, direction: int) -> None:
         """RST the side receiving ``direction``'s bytes (the client for downstream)."""
