@@ -140,6 +140,8 @@ class Flow:
             if self.pending is None:
                 self.pending = []
             self.pending.append(data)
+            if self.src is not None and sum(map(len, self.pending)) > QUEUE_LIMIT:
+                self.src.pause_reading()  # uvloop: pausing in connection_made is not enough
             return
         if self.fast:
             self.dest.write(data)
