@@ -505,3 +505,27 @@ def test_slow_close_on_http(api: ProxyThread, upstreams: Upstreams) -> None:
         _rest, eof = recv_all(sock)
     assert response.startswith(b"HTTP/1.1 200")
     assert 150 <= (eof - body_done) * 1000 <= 250
+
+
+def test_connections_are_released(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    api.toxic("echo", type="latency", attributes={"latency": 1})
+    fds_before = len(os.listdir("/proc/self/fd"))
+    socks = [socket.create_connection(address, timeout=2) for _ in range(100)]
+    for i, sock in enumerate(socks):
+        sock.sendall(b"%03d" % i)
+    for i, sock in enumerate(socks):
+        assert recv_exact(sock, 3) == b"%03d" % i
+    for i, sock in enumerate(socks):
+        if i % 2:
+            sock.shutdown(socket.SHUT_WR)  # half of them half-close first
+        sock.close()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        text = api.request("GET", "/metrics")[2].decode()
+        if 'prodshield_proxy_connections_open{proxy="echo"} 0.0' in text:
+            break
+        time.sleep(0.02)
+    assert 'prodshield_proxy_connections_open{proxy="echo"} 0.0' in text
+    assert 'prodshield_proxy_connections_total{proxy="echo"} 100.0' in text
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 5  # no socket leaked
