@@ -12,8 +12,22 @@ from typing import Any
 from prodshield.audit.finding import AuditFinding, Severity, fingerprint
 
 SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache",
-     ".ruff_cache", ".pytest_cache", ".tox", "dist", "build", "site-packages"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        "dist",
+        "build",
+        "site-packages",
+    }
 )
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -47,6 +61,13 @@ class TlsTarget:
         elif text.count(":") == 1:
             host, p = text.split(":")
             port = _port(p, text)
+        elif ":" in text:
+            import ipaddress
+
+            try:
+                ipaddress.IPv6Address(text)
+            except ValueError:
+                raise UsageError(f"bad TLS target {text!r}: expected host:port") from None
         if not host:
             raise UsageError(f"bad TLS target {text!r}: expected host:port")
         return cls(host, port, servername)
@@ -72,6 +93,8 @@ class AuditSettings:
     revocation_hosts: tuple[str, ...] = ()
     """OCSP/CRL requests go only to these hosts (never to a third-party service by default)."""
     proc_environ: bool = False
+    proc_pids: tuple[int, ...] | None = None
+    """Restrict the /proc scan to these pids (default: every process of the same user)."""
     timeout: float = 5.0
     concurrency: int = 64
 
@@ -90,6 +113,7 @@ class AuditContext:
     repo_root: Path | None = None
     skipped: list[str] = field(default_factory=list)
     _files: list[Path] | None = None
+    _base: Path | None = None
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     # --- files ---------------------------------------------------------------------------
@@ -118,7 +142,9 @@ class AuditContext:
                 continue
             for dirpath, dirnames, filenames in os.walk(root):
                 dirnames[:] = sorted(
-                    d for d in dirnames if d not in SKIP_DIRS and not self._excluded(Path(dirpath, d))
+                    d
+                    for d in dirnames
+                    if d not in SKIP_DIRS and not self._excluded(Path(dirpath, d))
                 )
                 for name in sorted(filenames):
                     p = Path(dirpath, name)
@@ -134,7 +160,8 @@ class AuditContext:
         """The file's text, or None (counted as skipped) for binary, huge or unreadable files."""
         key = ("text", str(p))
         if key in self._cache:
-            return self._cache[key]  # type: ignore[no-any-return]
+            cached: str | None = self._cache[key]
+            return cached
         text: str | None = None
         try:
             if p.stat().st_size <= MAX_FILE_BYTES:
@@ -154,17 +181,30 @@ class AuditContext:
 
     # --- locations -------------------------------------------------------------------------
 
+    def base(self) -> Path:
+        """What report paths are relative to: the repository root, else the one audited
+        folder, else the working directory."""
+        if self._base is None:
+            base = self.repo_root
+            if base is None and len(self.paths) == 1 and self.paths[0].is_dir():
+                base = self.paths[0]
+            self._base = (base or Path.cwd()).resolve()
+        return self._base
+
     def relpath(self, p: Path) -> str:
-        """Path as shown in reports: relative to the repository root (or the audited folder)."""
-        base = self.repo_root
-        if base is None and len(self.paths) == 1 and self.paths[0].is_dir():
-            base = self.paths[0]
-        if base is None:
-            base = Path.cwd()
+        """Path as shown in reports: relative to :meth:`base` when inside it."""
         try:
-            return p.resolve().relative_to(base.resolve()).as_posix()
+            return p.resolve().relative_to(self.base()).as_posix()
         except ValueError:
             return p.as_posix()
+
+    def hits(self, rule: Any, subject: Any, where: str) -> list[Any]:
+        """Run one rule on one subject; a rule that breaks on odd input is noted, not fatal."""
+        try:
+            return list(rule.check(subject, self))
+        except Exception as exc:  # the error boundary of one rule on one input
+            self.skipped.append(f"{where}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
+            return []
 
     def finding(
         self,

@@ -229,7 +229,7 @@ def parse_document(path: Path, text: str) -> ConfigDoc | None:
     doc = ConfigDoc(path=path, kind=kind, text=text)
     try:
         _PARSERS[kind](doc)
-    except (ValueError, SyntaxError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+    except Exception as exc:  # any parser failure on bad input: counted and skipped, never raised
         doc.error = f"cannot parse as {kind}: {str(exc).splitlines()[0] if str(exc) else exc}"
         doc.kind = "unparsed"
         return doc

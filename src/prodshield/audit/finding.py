@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -29,7 +29,12 @@ class Severity(StrEnum):
 
 
 _RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
-_SCORE = {Severity.LOW: "2.0", Severity.MEDIUM: "5.0", Severity.HIGH: "7.5", Severity.CRITICAL: "9.5"}
+_SCORE = {
+    Severity.LOW: "2.0",
+    Severity.MEDIUM: "5.0",
+    Severity.HIGH: "7.5",
+    Severity.CRITICAL: "9.5",
+}
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,19 @@ class AuditFinding:
     target: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["severity"] = str(self.severity)
-        return data
+        """The documented JSON fields, in the documented order."""
+        return {
+            "family": self.family,
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "title": self.title,
+            "path": self.path,
+            "line": self.line,
+            "target": self.target,
+            "message": self.message,
+            "fix": self.fix,
+            "fingerprint": self.fingerprint,
+        }
 
     @property
     def location(self) -> str:

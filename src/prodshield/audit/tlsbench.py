@@ -53,8 +53,12 @@ Key = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prodshield bench")])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prodshield bench"),
+        ]
+    )
 
 
 def _ec() -> ec.EllipticCurvePrivateKey:
@@ -126,23 +130,26 @@ class TlsBench:
         self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Responder)
         self._http.daemon_threads = True
         self.http_port = self._http.server_address[1]
-        t = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.1},
-                             daemon=True)
+        t = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
         t.start()
         self._threads.append(t)
         # the private PKI: root -> intermediate -> leaves
         self.root_key = _ec()
         self.root = self._ca_cert("prodshield bench root", self.root_key, None, None)
         self.int_key = _ec()
-        self.intermediate = self._ca_cert("prodshield bench intermediate", self.int_key,
-                                          self.root, self.root_key)
+        self.intermediate = self._ca_cert(
+            "prodshield bench intermediate", self.int_key, self.root, self.root_key
+        )
         self.ca_file = self.workdir / "bench-ca.pem"
         self.ca_file.write_bytes(_pem(self.root))
 
     # --- certificates ----------------------------------------------------------------------
 
-    def _ca_cert(self, cn: str, key: Key, issuer: x509.Certificate | None,
-                 issuer_key: Key | None) -> x509.Certificate:
+    def _ca_cert(
+        self, cn: str, key: Key, issuer: x509.Certificate | None, issuer_key: Key | None
+    ) -> x509.Certificate:
         b = (
             x509.CertificateBuilder()
             .subject_name(_name(cn))
@@ -152,8 +159,10 @@ class TlsBench:
             .not_valid_before(self.now - dt.timedelta(days=30))
             .not_valid_after(self.now + dt.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                         False), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         )
         return b.sign(issuer_key or key, hashes.SHA256())
@@ -165,7 +174,7 @@ class TlsBench:
         days_before: float = 30,
         days_after: float = 90,
         key: Key | None = None,
-        sig_hash: hashes.HashAlgorithm | None = None,
+        sig_hash: hashes.SHA256 | None = None,
         issuer: tuple[x509.Certificate, Key] | None = None,
         self_signed: bool = False,
     ) -> Issued:
@@ -195,13 +204,27 @@ class TlsBench:
         if not self_signed:
             base = f"http://127.0.0.1:{self.http_port}"
             b = b.add_extension(
-                x509.CRLDistributionPoints([x509.DistributionPoint(
-                    [x509.UniformResourceIdentifier(base + "/intermediate.crl")], None, None, None
-                )]), critical=False,
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            [x509.UniformResourceIdentifier(base + "/intermediate.crl")],
+                            None,
+                            None,
+                            None,
+                        )
+                    ]
+                ),
+                critical=False,
             ).add_extension(
-                x509.AuthorityInformationAccess([x509.AccessDescription(
-                    AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(base + "/ocsp")
-                )]), critical=False,
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.OCSP,
+                            x509.UniformResourceIdentifier(base + "/ocsp"),
+                        )
+                    ]
+                ),
+                critical=False,
             )
         cert = b.sign(key if self_signed else issuer_key, sig_hash or hashes.SHA256())
         return Issued(cert, key, [] if self_signed else [issuer_cert])
@@ -265,10 +288,30 @@ class TlsBench:
             f"crlDistributionPoints=URI:http://127.0.0.1:{self.http_port}/intermediate.crl\n"
         )
         subprocess.run(
-            [openssl, "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-sha1", "-days", "90", "-set_serial", str(x509.random_serial_number()),
-             "-extfile", "ext.cnf", "-out", "leaf.pem"],
-            cwd=d, check=True, capture_output=True, timeout=30,
+            [
+                openssl,
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-sha1",
+                "-days",
+                "90",
+                "-set_serial",
+                str(x509.random_serial_number()),
+                "-extfile",
+                "ext.cnf",
+                "-out",
+                "leaf.pem",
+            ],
+            cwd=d,
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
         cert = x509.load_pem_x509_certificate((d / "leaf.pem").read_bytes())
         return Issued(cert, key, [self.intermediate])
@@ -282,8 +325,10 @@ class TlsBench:
         )
         for serial in sorted(self.revoked_serials):
             b = b.add_revoked_certificate(
-                x509.RevokedCertificateBuilder().serial_number(serial)
-                .revocation_date(self.now - dt.timedelta(hours=1)).build()
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(self.now - dt.timedelta(hours=1))
+                .build()
             )
         return b.sign(self.int_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
@@ -390,11 +435,20 @@ def _ocsp_answer(bench: TlsBench, serial: int) -> bytes:
     )
     revoked = serial in bench.revoked_serials
     status = ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD
-    b = ocsp.OCSPResponseBuilder().add_response(
-        cert=stand_in, issuer=bench.intermediate, algorithm=hashes.SHA1(), cert_status=status,
-        this_update=bench.now - dt.timedelta(minutes=5), next_update=bench.now + dt.timedelta(days=1),
-        revocation_time=bench.now - dt.timedelta(hours=1) if revoked else None, revocation_reason=None,
-    ).responder_id(ocsp.OCSPResponderEncoding.HASH, bench.intermediate)
+    b = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=stand_in,
+            issuer=bench.intermediate,
+            algorithm=hashes.SHA1(),
+            cert_status=status,
+            this_update=bench.now - dt.timedelta(minutes=5),
+            next_update=bench.now + dt.timedelta(days=1),
+            revocation_time=bench.now - dt.timedelta(hours=1) if revoked else None,
+            revocation_reason=None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, bench.intermediate)
+    )
     return b.sign(bench.int_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 

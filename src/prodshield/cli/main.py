@@ -74,7 +74,9 @@ _register_groups()
 def main() -> None:
     """Entry point: run the CLI, turning every expected error into one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns a command's exit code instead of exiting
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")
@@ -100,10 +102,12 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # the error boundary: never a traceback unless asked for
         import click
+        from typer import _click as typer_click  # typer >= 0.16 vendors its own click
 
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, click.exceptions.ClickException | typer_click.exceptions.ClickException):
             exc.show()
-            sys.exit(EXIT_USAGE if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
+            usage = click.exceptions.UsageError | typer_click.exceptions.UsageError
+            sys.exit(EXIT_USAGE if isinstance(exc, usage) else exc.exit_code)
         if os.environ.get("PRODSHIELD_DEBUG"):
             raise
         sys.stderr.write(

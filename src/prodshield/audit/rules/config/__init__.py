@@ -60,9 +60,16 @@ class ConfigFamily:
             for rule in rules:
                 if doc.kind not in getattr(rule, "kinds", ()):
                     continue
-                for hit in rule.check(doc, ctx):
-                    yield ctx.finding(rule, hit.message, path=doc.path, line=hit.line,
-                                      key=hit.key, fix=hit.fix, severity=hit.severity)
+                for hit in ctx.hits(rule, doc, ctx.relpath(doc.path)):
+                    yield ctx.finding(
+                        rule,
+                        hit.message,
+                        path=doc.path,
+                        line=hit.line,
+                        key=hit.key,
+                        fix=hit.fix,
+                        severity=hit.severity,
+                    )
 
 
 FAMILY = ConfigFamily()

@@ -12,8 +12,20 @@ from prodshield.audit.rules.base import Hit, Sample
 DATA_KINDS = frozenset({"yaml", "json", "toml", "ini", "dotenv", "compose", "k8s", "workflow"})
 ALL_KINDS = DATA_KINDS | {"python", "dockerfile", "pgconf"}
 
-SECRET_NAME_WORDS = ("password", "passwd", "secret", "token", "apikey", "api_key", "privatekey",
-                     "private_key", "accesskey", "access_key", "credential", "auth")
+SECRET_NAME_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "privatekey",
+    "private_key",
+    "accesskey",
+    "access_key",
+    "credential",
+    "auth",
+)
 
 
 def secret_like(name: str) -> bool:

@@ -40,7 +40,7 @@ class PgHbaTrust(ConfigRule):
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         for line, args in _host_lines(subject):
-            if len(args) >= 4 and args[3] == "trust" or len(args) >= 5 and args[4] == "trust":
+            if (len(args) >= 4 and args[3] == "trust") or (len(args) >= 5 and args[4] == "trust"):
                 yield Hit("host line with method trust: no password needed", line, key=str(line))
 
 
@@ -91,14 +91,20 @@ class RedisNoPassword(ConfigRule):
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         values = _redis_values(subject)
-        users = [d for d in subject.directives if d.name == "user" and any(
-            a.startswith((">", "#")) for a in d.args)]
+        users = [
+            d
+            for d in subject.directives
+            if d.name == "user" and any(a.startswith((">", "#")) for a in d.args)
+        ]
         if "requirepass" in values and values["requirepass"][0] and values["requirepass"][0][0]:
             return
         if "aclfile" in values or users:
             return
-        yield Hit("no requirepass and no ACL users: anyone who reaches the port is admin", 1,
-                  key="requirepass")
+        yield Hit(
+            "no requirepass and no ACL users: anyone who reaches the port is admin",
+            1,
+            key="requirepass",
+        )
 
 
 class RedisProtectedModeOff(ConfigRule):
@@ -107,7 +113,9 @@ class RedisProtectedModeOff(ConfigRule):
     title = "Redis protected-mode off while bound to a public interface"
     fix = "protected-mode yes, and bind 127.0.0.1 (or the private interface)."
     kinds = frozenset({"redis"})
-    vulnerable = _redis("bind 127.0.0.1 -::1\nprotected-mode yes", "bind 0.0.0.0\nprotected-mode no")
+    vulnerable = _redis(
+        "bind 127.0.0.1 -::1\nprotected-mode yes", "bind 0.0.0.0\nprotected-mode no"
+    )
     fixed = _redis("", "")
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:

@@ -15,7 +15,7 @@ _SAFE = (
     "FROM python:3.12-slim AS build\nRUN pip wheel -w /wheels shop\n"
     "FROM python:3.12-slim\nCOPY --from=build /wheels /wheels\n"
     "RUN pip install /wheels/* && useradd -r app\nENV PYTHONUNBUFFERED=1\n"
-    "EXPOSE 8000\nUSER app\nCMD [\"gunicorn\", \"shop.wsgi\"]\n"
+    'EXPOSE 8000\nUSER app\nCMD ["gunicorn", "shop.wsgi"]\n'
 )
 
 
@@ -47,8 +47,11 @@ class DockerRootUser(ConfigRule):
             return
         users = [d for d in stage if d.name == "USER"]
         if not users:
-            yield Hit("the final stage sets no USER: the process runs as root", stage[0].line,
-                      key="nouser")
+            yield Hit(
+                "the final stage sets no USER: the process runs as root",
+                stage[0].line,
+                key="nouser",
+            )
         elif users[-1].args and users[-1].args[0].split(":")[0] in ("root", "0"):
             yield Hit("the last USER is root", users[-1].line, key="root")
 
@@ -59,7 +62,9 @@ class DockerSecretInEnv(ConfigRule):
     title = "Secret baked into the image (ENV/ARG)"
     fix = "Pass secrets at run time (orchestrator secrets, --secret mounts), not ENV/ARG."
     kinds = DOCKER
-    vulnerable = _sample("ENV PYTHONUNBUFFERED=1", "ENV PYTHONUNBUFFERED=1 DB_PASSWORD=Sup3rS3cretPw")
+    vulnerable = _sample(
+        "ENV PYTHONUNBUFFERED=1", "ENV PYTHONUNBUFFERED=1 DB_PASSWORD=Sup3rS3cretPw"
+    )
     fixed = _sample("", "")
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
@@ -68,8 +73,11 @@ class DockerSecretInEnv(ConfigRule):
                 continue
             for name, value in dockerfile_assignments(d):
                 if secret_like(name) and not is_reference(value):
-                    yield Hit(f"{d.name} {name} holds a literal value (visible in image history)",
-                              d.line, key=name)
+                    yield Hit(
+                        f"{d.name} {name} holds a literal value (visible in image history)",
+                        d.line,
+                        key=name,
+                    )
 
 
 class DockerLatestTag(ConfigRule):

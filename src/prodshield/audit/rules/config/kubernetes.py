@@ -87,8 +87,11 @@ class K8sPrivileged(ConfigRule):
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         for path, c, _ in containers(subject):
             if truthy(_sc(c).get("privileged")):
-                yield Hit(f"container {c.get('name')} is privileged",
-                          subject.line_of((*path, "securityContext", "privileged")), key=str(path))
+                yield Hit(
+                    f"container {c.get('name')} is privileged",
+                    subject.line_of((*path, "securityContext", "privileged")),
+                    key=str(path),
+                )
 
 
 class K8sPrivilegeEscalation(ConfigRule):
@@ -103,9 +106,11 @@ class K8sPrivilegeEscalation(ConfigRule):
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         for path, c, _ in containers(subject):
             if truthy(_sc(c).get("allowPrivilegeEscalation")):
-                yield Hit(f"container {c.get('name')} sets allowPrivilegeEscalation: true",
-                          subject.line_of((*path, "securityContext", "allowPrivilegeEscalation")),
-                          key=str(path))
+                yield Hit(
+                    f"container {c.get('name')} sets allowPrivilegeEscalation: true",
+                    subject.line_of((*path, "securityContext", "allowPrivilegeEscalation")),
+                    key=str(path),
+                )
 
 
 class K8sRunAsRoot(ConfigRule):
@@ -120,12 +125,18 @@ class K8sRunAsRoot(ConfigRule):
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         for path, spec in pod_specs(subject):
             if _sc(spec).get("runAsUser") == 0:
-                yield Hit("pod securityContext.runAsUser: 0",
-                          subject.line_of((*path, "securityContext", "runAsUser")), key=str(path))
+                yield Hit(
+                    "pod securityContext.runAsUser: 0",
+                    subject.line_of((*path, "securityContext", "runAsUser")),
+                    key=str(path),
+                )
         for path, c, _ in containers(subject):
             if _sc(c).get("runAsUser") == 0:
-                yield Hit(f"container {c.get('name')} runAsUser: 0",
-                          subject.line_of((*path, "securityContext", "runAsUser")), key=str(path))
+                yield Hit(
+                    f"container {c.get('name')} runAsUser: 0",
+                    subject.line_of((*path, "securityContext", "runAsUser")),
+                    key=str(path),
+                )
 
 
 class K8sHostNamespaces(ConfigRule):
@@ -163,8 +174,11 @@ class K8sPlaintextSecretEnv(ConfigRule):
                     continue
                 name, value = str(e.get("name", "")), e.get("value")
                 if isinstance(value, str) and secret_like(name) and not is_reference(value):
-                    yield Hit(f"env {name} has a literal value",
-                              subject.line_of((*path, "env", i, "value")), key=f"{path}:{name}")
+                    yield Hit(
+                        f"env {name} has a literal value",
+                        subject.line_of((*path, "env", i, "value")),
+                        key=f"{path}:{name}",
+                    )
 
 
 class K8sSecretManifest(ConfigRule):
@@ -190,8 +204,11 @@ class K8sSecretManifest(ConfigRule):
             for key in ("stringData", "data"):
                 values = d.get(key)
                 if isinstance(values, dict) and any(v not in (None, "") for v in values.values()):
-                    yield Hit(f"Secret {d.get('metadata', {}).get('name', '?')} carries {key} values",
-                              subject.line_of((index, key)), key=f"{index}:{key}")
+                    yield Hit(
+                        f"Secret {d.get('metadata', {}).get('name', '?')} carries {key} values",
+                        subject.line_of((index, key)),
+                        key=f"{index}:{key}",
+                    )
 
 
 RULES = (

@@ -46,8 +46,22 @@ class NginxLegacyProtocols(ConfigRule):
                 yield Hit(f"ssl_protocols enables {' '.join(legacy)}", d.line, key=f"{d.line}")
 
 
-WEAK_CIPHER_WORDS = ("RC4", "DES", "MD5", "NULL", "EXPORT", "EXP-", "ADH", "AECDH", "LOW", "PSK",
-                     "SEED", "IDEA", "aNULL", "eNULL")
+WEAK_CIPHER_WORDS = (
+    "RC4",
+    "DES",
+    "MD5",
+    "NULL",
+    "EXPORT",
+    "EXP-",
+    "ADH",
+    "AECDH",
+    "LOW",
+    "PSK",
+    "SEED",
+    "IDEA",
+    "aNULL",
+    "eNULL",
+)
 
 
 class NginxWeakCiphers(ConfigRule):
@@ -63,7 +77,8 @@ class NginxWeakCiphers(ConfigRule):
         for d in _named(subject, "ssl_ciphers"):
             spec = " ".join(d.args)
             weak = [
-                t for t in spec.replace(" ", ":").split(":")
+                t
+                for t in spec.replace(" ", ":").split(":")
                 if t and t[0] not in "!-+" and any(w in t for w in WEAK_CIPHER_WORDS)
             ]
             if weak or spec.strip().upper() in ("ALL", "ALL:@SECLEVEL=0"):
@@ -123,16 +138,23 @@ class NginxCorsWildcardCredentials(ConfigRule):
         for d, block in walk_directives(subject.directives):
             if d.name != "add_header" or len(d.args) < 2:
                 continue
-            if d.args[0].lower() == "access-control-allow-origin" and d.args[1] in ("*", "$http_origin"):
+            if d.args[0].lower() == "access-control-allow-origin" and d.args[1] in (
+                "*",
+                "$http_origin",
+            ):
                 creds = any(
-                    s.name == "add_header" and len(s.args) >= 2
+                    s.name == "add_header"
+                    and len(s.args) >= 2
                     and s.args[0].lower() == "access-control-allow-credentials"
                     and s.args[1].lower() == "true"
                     for s in block
                 )
                 if creds:
-                    yield Hit(f"Allow-Origin {d.args[1]} with Allow-Credentials true", d.line,
-                              key=f"{d.line}")
+                    yield Hit(
+                        f"Allow-Origin {d.args[1]} with Allow-Credentials true",
+                        d.line,
+                        key=f"{d.line}",
+                    )
 
 
 RULES = (

@@ -62,8 +62,11 @@ class DjangoDebug(ConfigRule):
             if isinstance(stmt, ast.Assign) and _is_const(stmt.value, True):
                 for t in stmt.targets:
                     if isinstance(t, ast.Name) and t.id in ("DEBUG", "TEMPLATE_DEBUG"):
-                        yield Hit(f"{t.id} = True: tracebacks and settings are shown to visitors",
-                                  stmt.lineno, key=t.id)
+                        yield Hit(
+                            f"{t.id} = True: tracebacks and settings are shown to visitors",
+                            stmt.lineno,
+                            key=t.id,
+                        )
 
 
 class AllowedHostsWildcard(ConfigRule):
@@ -81,8 +84,22 @@ class AllowedHostsWildcard(ConfigRule):
                 yield Hit("ALLOWED_HOSTS contains '*'", p.line, key="ALLOWED_HOSTS")
 
 
-PLACEHOLDERS = ("changeme", "change-me", "change_me", "django-insecure", "your-secret", "yoursecret",
-                "secret", "insecure", "default", "development", "dev-key", "xxx", "todo", "test")
+PLACEHOLDERS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "django-insecure",
+    "your-secret",
+    "yoursecret",
+    "secret",
+    "insecure",
+    "default",
+    "development",
+    "dev-key",
+    "xxx",
+    "todo",
+    "test",
+)
 
 
 def _secret_literal(subject: ConfigDoc) -> Iterator[tuple[str, str, int]]:
@@ -120,7 +137,9 @@ class PlaceholderSecretKey(ConfigRule):
     title = "Secret key is a placeholder"
     fix = "Generate a long random SECRET_KEY and read it from the environment."
     kinds = PY
-    vulnerable = Sample("app.py", "from flask import Flask\napp = Flask(__name__)\napp.secret_key = 'changeme'\n")
+    vulnerable = Sample(
+        "app.py", "from flask import Flask\napp = Flask(__name__)\napp.secret_key = 'changeme'\n"
+    )
     fixed = Sample(
         "app.py",
         "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
@@ -172,16 +191,22 @@ class FlaskDebug(ConfigRule):
     fix = "Remove debug=True; run behind a WSGI server with debug off."
     kinds = PY
     vulnerable = Sample(
-        "app.py", "from flask import Flask\napp = Flask(__name__)\napp.run(host='127.0.0.1', debug=True)\n"
+        "app.py",
+        "from flask import Flask\napp = Flask(__name__)\napp.run(host='127.0.0.1', debug=True)\n",
     )
-    fixed = Sample("app.py", "from flask import Flask\napp = Flask(__name__)\napp.run(host='127.0.0.1')\n")
+    fixed = Sample(
+        "app.py", "from flask import Flask\napp = Flask(__name__)\napp.run(host='127.0.0.1')\n"
+    )
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         assert subject.tree is not None
         for call in _calls(subject.tree):
             if dotted(call.func).endswith(".run") and _is_const(_kw(call, "debug"), True):
-                yield Hit("app.run(debug=True) enables the Werkzeug debugger (remote code execution)",
-                          call.lineno, key="run")
+                yield Hit(
+                    "app.run(debug=True) enables the Werkzeug debugger (remote code execution)",
+                    call.lineno,
+                    key="run",
+                )
         for stmt in ast.walk(subject.tree):
             if isinstance(stmt, ast.Assign) and _is_const(stmt.value, True):
                 for t in stmt.targets:
@@ -199,9 +224,12 @@ class PythonTlsVerifyDisabled(ConfigRule):
     title = "TLS certificate verification disabled in code"
     fix = "Remove verify=False / CERT_NONE; pass verify='/path/to/ca.pem' for a private CA."
     kinds = PY
-    vulnerable = Sample("client.py", "import requests\nr = requests.get('https://api.internal', verify=False)\n")
+    vulnerable = Sample(
+        "client.py", "import requests\nr = requests.get('https://api.internal', verify=False)\n"
+    )
     fixed = Sample(
-        "client.py", "import requests\nr = requests.get('https://api.internal', verify='/etc/ssl/ca.pem')\n"
+        "client.py",
+        "import requests\nr = requests.get('https://api.internal', verify='/etc/ssl/ca.pem')\n",
     )
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
@@ -209,7 +237,9 @@ class PythonTlsVerifyDisabled(ConfigRule):
         for call in _calls(subject.tree):
             name = dotted(call.func)
             if _is_const(_kw(call, "verify"), False) or _is_const(_kw(call, "ssl"), False):
-                yield Hit(f"{name or 'call'}(verify=False)", call.lineno, key=f"{name}:{call.lineno}")
+                yield Hit(
+                    f"{name or 'call'}(verify=False)", call.lineno, key=f"{name}:{call.lineno}"
+                )
             elif name.endswith("_create_unverified_context"):
                 yield Hit("ssl._create_unverified_context()", call.lineno, key=name)
         for node in ast.walk(subject.tree):
@@ -265,7 +295,9 @@ class PythonCorsWildcardCredentials(ConfigRule):
             ):
                 origins = _kw(call, "origins") or _kw(call, "resources")
                 if origins is None or (isinstance(origins, ast.Constant) and origins.value == "*"):
-                    yield Hit("CORS(origins='*', supports_credentials=True)", call.lineno, key="CORS")
+                    yield Hit(
+                        "CORS(origins='*', supports_credentials=True)", call.lineno, key="CORS"
+                    )
         values: dict[str, tuple[object, int]] = {}
         assert subject.tree is not None
         for name, value, line in _assignments(subject.tree):
@@ -274,7 +306,9 @@ class PythonCorsWildcardCredentials(ConfigRule):
         allow_all = values.get("CORS_ALLOW_ALL_ORIGINS") or values.get("CORS_ORIGIN_ALLOW_ALL")
         creds = values.get("CORS_ALLOW_CREDENTIALS")
         if allow_all and allow_all[0] is True and creds and creds[0] is True:
-            yield Hit("CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS", allow_all[1], key="django")
+            yield Hit(
+                "CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS", allow_all[1], key="django"
+            )
 
 
 RULES = (

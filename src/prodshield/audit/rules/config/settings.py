@@ -27,7 +27,7 @@ class DebugEnabled(ConfigRule):
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         for key, value, line in subject.settings():
             if norm_key(key) in DEBUG_KEYS and truthy(value):
-                yield Hit(f"{key} = {value!s} ", line, key=f"{key}:{line}")
+                yield Hit(f"{key} = {value!s}", line, key=f"{key}:{line}")
 
 
 class FlaskDebugEnv(ConfigRule):
@@ -47,10 +47,27 @@ class FlaskDebugEnv(ConfigRule):
                 yield Hit("FLASK_ENV=development enables the debugger", line, key=name)
 
 
-VERIFY_OFF_KEYS = {"sslverify", "verifyssl", "tlsverify", "verifytls", "sslverification",
-                   "verifycerts", "verifycertificate", "verify", "sslcertverification"}
-SKIP_ON_KEYS = {"insecureskipverify", "skiptlsverify", "tlsskipverify", "sslnoverify",
-                "tlsinsecure", "insecuretls", "skipverify", "sslinsecure"}
+VERIFY_OFF_KEYS = {
+    "sslverify",
+    "verifyssl",
+    "tlsverify",
+    "verifytls",
+    "sslverification",
+    "verifycerts",
+    "verifycertificate",
+    "verify",
+    "sslcertverification",
+}
+SKIP_ON_KEYS = {
+    "insecureskipverify",
+    "skiptlsverify",
+    "tlsskipverify",
+    "sslnoverify",
+    "tlsinsecure",
+    "insecuretls",
+    "skipverify",
+    "sslinsecure",
+}
 
 
 class TlsVerifyDisabled(ConfigRule):
@@ -59,7 +76,9 @@ class TlsVerifyDisabled(ConfigRule):
     title = "TLS verification disabled in a config file"
     fix = "Turn verification back on; point at the CA bundle (ca_file) for a private PKI."
     kinds = DATA_KINDS
-    vulnerable = Sample("config/clients.yaml", "payments:\n  url: https://pay.internal\n  ssl_verify: false\n")
+    vulnerable = Sample(
+        "config/clients.yaml", "payments:\n  url: https://pay.internal\n  ssl_verify: false\n"
+    )
     fixed = Sample(
         "config/clients.yaml",
         "payments:\n  url: https://pay.internal\n  ssl_verify: true\n  ca_file: /etc/ssl/ca.pem\n",
@@ -104,8 +123,17 @@ class PythonHttpsVerifyOff(_EnvFlagRule):
     fixed = Sample("Dockerfile", "FROM python:3.12-slim\nENV PYTHONUNBUFFERED=1\nUSER app\n")
 
 
-DSN_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "redis", "rediss", "mongodb", "amqp",
-               "mssql")
+DSN_SCHEMES = (
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "redis",
+    "rediss",
+    "mongodb",
+    "amqp",
+    "mssql",
+)
 
 
 def _dsns(subject: ConfigDoc) -> Iterator[tuple[str, Any, int]]:
@@ -127,28 +155,57 @@ class SslmodeDisable(ConfigRule):
     fix = "Use sslmode=verify-full (or at least require) for database connections."
     kinds = ALL_KINDS
     vulnerable = Sample(
-        ".env", "DATABASE_URL=postgresql://shop:${DB_PASSWORD}@db.internal:5432/shop?sslmode=disable\n"
+        ".env",
+        "DATABASE_URL=postgresql://shop:${DB_PASSWORD}@db.internal:5432/shop?sslmode=disable\n",
     )
     fixed = Sample(
-        ".env", "DATABASE_URL=postgresql://shop:${DB_PASSWORD}@db.internal:5432/shop?sslmode=verify-full\n"
+        ".env",
+        "DATABASE_URL=postgresql://shop:${DB_PASSWORD}@db.internal:5432/shop?sslmode=verify-full\n",
     )
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         for _value, url, line in _dsns(subject):
             q = parse_qs(url.query)
             if "disable" in q.get("sslmode", []) or "false" in q.get("ssl", []):
-                yield Hit(f"{url.scheme}://{url.hostname or ''} with sslmode=disable", line,
-                          key=f"dsn:{url.hostname}:{line}")
+                yield Hit(
+                    f"{url.scheme}://{url.hostname or ''} with sslmode=disable",
+                    line,
+                    key=f"dsn:{url.hostname}:{line}",
+                )
         for key, value, line in subject.settings():
             if norm_key(key) == "sslmode" and str(value).strip("'\"") == "disable":
                 yield Hit("sslmode: disable", line, key=f"sslmode:{line}")
 
 
-DEFAULT_PAIRS = {("admin", "admin"), ("postgres", "postgres"), ("root", "root"), ("root", ""),
-                 ("sa", ""), ("guest", "guest"), ("admin", "password"), ("user", "password"),
-                 ("root", "toor"), ("mysql", "mysql"), ("admin", "changeme"), ("postgres", "password")}
-WEAK_PASSWORDS = {"admin", "postgres", "root", "password", "changeme", "secret", "123456", "mysql",
-                  "guest", "pass", "toor", "default", "letmein"}
+DEFAULT_PAIRS = {
+    ("admin", "admin"),
+    ("postgres", "postgres"),
+    ("root", "root"),
+    ("root", ""),
+    ("sa", ""),
+    ("guest", "guest"),
+    ("admin", "password"),
+    ("user", "password"),
+    ("root", "toor"),
+    ("mysql", "mysql"),
+    ("admin", "changeme"),
+    ("postgres", "password"),
+}
+WEAK_PASSWORDS = {
+    "admin",
+    "postgres",
+    "root",
+    "password",
+    "changeme",
+    "secret",
+    "123456",
+    "mysql",
+    "guest",
+    "pass",
+    "toor",
+    "default",
+    "letmein",
+}
 USER_KEYS = {"user", "username", "login", "dbuser", "databaseuser"}
 PASSWORD_KEYS = {"password", "pass", "passwd", "pwd", "dbpassword", "databasepassword"}
 
@@ -175,8 +232,11 @@ class DefaultCredentials(ConfigRule):
             user = unquote(url.username or "")
             password = unquote(url.password or "")
             if url.password is not None and (user.lower(), password.lower()) in DEFAULT_PAIRS:
-                yield Hit(f"{url.scheme} DSN logs in as {user}/{'*' * len(password)} (a default "
-                          "pair)", line, key=f"dsn:{user}:{url.hostname}")
+                yield Hit(
+                    f"{url.scheme} DSN logs in as {user}/{'*' * len(password)} (a default pair)",
+                    line,
+                    key=f"dsn:{user}:{url.hostname}",
+                )
         # mappings holding both a user and a password key
         groups: dict[tuple[Any, ...], dict[str, tuple[Any, int]]] = {}
         for p in subject.pairs:
@@ -189,12 +249,18 @@ class DefaultCredentials(ConfigRule):
             if users and pws and isinstance(users[0][0], str) and isinstance(pws[0][0], str):
                 pair = (users[0][0].lower(), pws[0][0].lower())
                 if pair in DEFAULT_PAIRS:
-                    yield Hit(f"user {users[0][0]!r} with its default password", pws[0][1],
-                              key=f"map:{parent}")
+                    yield Hit(
+                        f"user {users[0][0]!r} with its default password",
+                        pws[0][1],
+                        key=f"map:{parent}",
+                    )
         for name, value, line in subject.env_vars():
-            if subject.kind != "compose" and name.upper().endswith(("PASSWORD", "_PASS", "PASSWD")):
-                if value.strip("'\"").lower() in WEAK_PASSWORDS:
-                    yield Hit(f"{name} is a default password", line, key=f"env:{name}")
+            if (
+                subject.kind != "compose"
+                and name.upper().endswith(("PASSWORD", "_PASS", "PASSWD"))
+                and value.strip("'\"").lower() in WEAK_PASSWORDS
+            ):
+                yield Hit(f"{name} is a default password", line, key=f"env:{name}")
 
 
 class DatabaseListenAll(ConfigRule):
@@ -216,16 +282,30 @@ class DatabaseListenAll(ConfigRule):
                     yield Hit(f"PostgreSQL listen_addresses = '{v}'", p.line, key="listen")
             elif subject.kind == "ini" and k == "bindaddress" and v in ("0.0.0.0", "*", "::"):
                 yield Hit(f"MySQL bind-address = {v}", p.line, key="bind")
-            elif subject.kind == "yaml" and name.startswith("mongod") and (
-                (k == "bindip" and "0.0.0.0" in v) or (k == "bindipall" and truthy(p.value))
+            elif (
+                subject.kind == "yaml"
+                and name.startswith("mongod")
+                and ((k == "bindip" and "0.0.0.0" in v) or (k == "bindipall" and truthy(p.value)))
             ):
                 yield Hit(f"MongoDB net.{p.key}: {v}", p.line, key="bind")
 
 
-CORS_ORIGIN_KEYS = {"alloworigins", "allowedorigins", "corsorigins", "origins", "alloworigin",
-                    "corsallowedorigins", "accesscontrolalloworigin"}
-CORS_CRED_KEYS = {"allowcredentials", "supportscredentials", "corsallowcredentials", "credentials",
-                  "accesscontrolallowcredentials"}
+CORS_ORIGIN_KEYS = {
+    "alloworigins",
+    "allowedorigins",
+    "corsorigins",
+    "origins",
+    "alloworigin",
+    "corsallowedorigins",
+    "accesscontrolalloworigin",
+}
+CORS_CRED_KEYS = {
+    "allowcredentials",
+    "supportscredentials",
+    "corsallowcredentials",
+    "credentials",
+    "accesscontrolallowcredentials",
+}
 
 
 class CorsWildcardCredentials(ConfigRule):
@@ -234,7 +314,9 @@ class CorsWildcardCredentials(ConfigRule):
     title = "CORS config allows any origin with credentials"
     fix = "List the allowed origins explicitly when credentials are allowed."
     kinds = DATA_KINDS
-    vulnerable = Sample("config/api.yaml", "cors:\n  allow_origins: ['*']\n  allow_credentials: true\n")
+    vulnerable = Sample(
+        "config/api.yaml", "cors:\n  allow_origins: ['*']\n  allow_credentials: true\n"
+    )
     fixed = Sample(
         "config/api.yaml",
         "cors:\n  allow_origins: ['https://shop.example.com']\n  allow_credentials: true\n",

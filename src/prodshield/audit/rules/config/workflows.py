@@ -32,7 +32,7 @@ def _wf(old: str, new: str) -> Sample:
 
 
 def _triggers(doc: dict[str, Any]) -> set[str]:
-    on = doc.get("on", doc.get(True))
+    on = doc["on"] if "on" in doc else doc.get(True)  # type: ignore[call-overload]
     if isinstance(on, str):
         return {on}
     if isinstance(on, list):
@@ -73,9 +73,11 @@ class PullRequestTargetCheckout(ConfigRule):
                     if uses.startswith("actions/checkout") and (
                         "pull_request.head" in ref or "head_ref" in ref or "refs/pull/" in ref
                     ):
-                        yield Hit(f"job {job_name} checks out {ref} with a write token and secrets",
-                                  subject.line_of((index, "jobs", job_name, "steps", i)),
-                                  key=f"{job_name}:{i}")
+                        yield Hit(
+                            f"job {job_name} checks out {ref} with a write token and secrets",
+                            subject.line_of((index, "jobs", job_name, "steps", i)),
+                            key=f"{job_name}:{i}",
+                        )
 
 
 class WriteAllPermissions(ConfigRule):
@@ -92,13 +94,16 @@ class WriteAllPermissions(ConfigRule):
             if not isinstance(d, dict):
                 continue
             if d.get("permissions") == "write-all":
-                yield Hit("permissions: write-all", subject.line_of((index, "permissions")),
-                          key="top")
+                yield Hit(
+                    "permissions: write-all", subject.line_of((index, "permissions")), key="top"
+                )
             for job_name, job in (d.get("jobs") or {}).items():
                 if isinstance(job, dict) and job.get("permissions") == "write-all":
-                    yield Hit(f"job {job_name}: permissions: write-all",
-                              subject.line_of((index, "jobs", job_name, "permissions")),
-                              key=job_name)
+                    yield Hit(
+                        f"job {job_name}: permissions: write-all",
+                        subject.line_of((index, "jobs", job_name, "permissions")),
+                        key=job_name,
+                    )
 
 
 RULES = (PullRequestTargetCheckout(), WriteAllPermissions())

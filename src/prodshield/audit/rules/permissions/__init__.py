@@ -45,9 +45,9 @@ def classify(path: Path, text: str | None) -> frozenset[str]:
     kinds: set[str] = set()
     if ENV_NAME.match(name):
         kinds.add("env")
-    if KEY_NAMES.match(name) or (text is not None and "PRIVATE KEY-----" in text):
-        if not name.endswith(".pub"):
-            kinds.add("private-key")
+    has_key = KEY_NAMES.match(name) or (text is not None and "PRIVATE KEY-----" in text)
+    if has_key and not name.endswith(".pub"):
+        kinds.add("private-key")
     if CRED_NAMES.match(name) or (path.parent.name == ".aws" and name == "credentials"):
         kinds.add("credentials")
     if name in CLIENT_NAMES:
@@ -59,7 +59,9 @@ def classify(path: Path, text: str | None) -> frozenset[str]:
     return frozenset(kinds) if kinds else frozenset({"plain"})
 
 
-SENSITIVE = frozenset({"env", "private-key", "credentials", "client", "kubeconfig", "secret-content"})
+SENSITIVE = frozenset(
+    {"env", "private-key", "credentials", "client", "kubeconfig", "secret-content"}
+)
 
 
 def _fmt(mode: int) -> str:
@@ -122,10 +124,14 @@ class PrivateKeyReadable(PermissionRule):
     kinds = frozenset({"private-key"})
     bad_bits = 0o077
     vulnerable = Sample(
-        "tls/server.key", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", mode=0o644
+        "tls/server.key",
+        "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+        mode=0o644,
     )
     fixed = Sample(
-        "tls/server.key", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", mode=0o600
+        "tls/server.key",
+        "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+        mode=0o600,
     )
 
 
@@ -180,9 +186,7 @@ class SecretContentReadable(PermissionRule):
     fix = "chmod 600 the file, and move the secret to a secret store."
     kinds = frozenset({"secret-content"})
     bad_bits = 0o004 | 0o002
-    vulnerable = Sample(
-        "deploy/notes.txt", "aws key: AKIAQYLPMN5HFIQR7XYZ\n", mode=0o644
-    )
+    vulnerable = Sample("deploy/notes.txt", "aws key: AKIAQYLPMN5HFIQR7XYZ\n", mode=0o644)
     fixed = Sample("deploy/notes.txt", "aws key: AKIAQYLPMN5HFIQR7XYZ\n", mode=0o640)
 
 
@@ -203,10 +207,12 @@ class SshDirOpen(PermissionRule):
     title = ".ssh directory open to group or others"
     fix = "chmod 700 ~/.ssh (sshd refuses keys in a group/world-accessible .ssh)."
     bad_bits = 0o077
-    vulnerable = Sample(".ssh/authorized_keys", "ssh-ed25519 AAAAC3Nza deploy\n", mode=0o600,
-                        dir_mode=0o755)
-    fixed = Sample(".ssh/authorized_keys", "ssh-ed25519 AAAAC3Nza deploy\n", mode=0o600,
-                   dir_mode=0o700)
+    vulnerable = Sample(
+        ".ssh/authorized_keys", "ssh-ed25519 AAAAC3Nza deploy\n", mode=0o600, dir_mode=0o755
+    )
+    fixed = Sample(
+        ".ssh/authorized_keys", "ssh-ed25519 AAAAC3Nza deploy\n", mode=0o600, dir_mode=0o700
+    )
 
     def applies(self, facts: FileFacts) -> bool:
         return facts.is_dir and facts.path.name == ".ssh"
@@ -307,9 +313,15 @@ class PermissionsFamily:
     def run(self, ctx: AuditContext, rules: tuple[Rule[Any], ...]) -> Iterator[AuditFinding]:
         for f in facts(ctx):
             for rule in rules:
-                for hit in rule.check(f, ctx):
-                    yield ctx.finding(rule, hit.message, path=f.path, key=hit.key, fix=hit.fix,
-                                      severity=hit.severity)
+                for hit in ctx.hits(rule, f, ctx.relpath(f.path)):
+                    yield ctx.finding(
+                        rule,
+                        hit.message,
+                        path=f.path,
+                        key=hit.key,
+                        fix=hit.fix,
+                        severity=hit.severity,
+                    )
 
 
 FAMILY = PermissionsFamily()

@@ -71,8 +71,11 @@ class Expired(TlsRule):
         for c in obs.chain:
             if c.not_valid_after_utc < obs.now:
                 ago = (obs.now - c.not_valid_after_utc).total_seconds()
-                yield Hit(f"{cn(c)} expired {_days(ago)} ago "
-                          f"({c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC)", key=cn(c))
+                yield Hit(
+                    f"{cn(c)} expired {_days(ago)} ago "
+                    f"({c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC)",
+                    key=cn(c),
+                )
 
 
 class NotYetValid(TlsRule):
@@ -86,8 +89,11 @@ class NotYetValid(TlsRule):
         for c in obs.chain:
             if c.not_valid_before_utc > obs.now:
                 wait = (c.not_valid_before_utc - obs.now).total_seconds()
-                yield Hit(f"{cn(c)} becomes valid in {_days(wait)} "
-                          f"({c.not_valid_before_utc:%Y-%m-%d} UTC)", key=cn(c))
+                yield Hit(
+                    f"{cn(c)} becomes valid in {_days(wait)} "
+                    f"({c.not_valid_before_utc:%Y-%m-%d} UTC)",
+                    key=cn(c),
+                )
 
 
 def _left(obs: TlsObservation) -> float | None:
@@ -108,8 +114,11 @@ class ExpiringSoon(TlsRule):
         left = _left(obs)
         s = ctx.settings
         if left is not None and s.expiry_critical_days <= left < s.expiry_warn_days:
-            yield Hit(f"{cn(obs.chain[0])} expires in {left:.1f} days "
-                      f"(warning under {s.expiry_warn_days:g})", key="leaf")
+            yield Hit(
+                f"{cn(obs.chain[0])} expires in {left:.1f} days "
+                f"(warning under {s.expiry_warn_days:g})",
+                key="leaf",
+            )
 
 
 class ExpiringImminent(TlsRule):
@@ -122,8 +131,11 @@ class ExpiringImminent(TlsRule):
     def inspect(self, obs: TlsObservation, ctx: AuditContext) -> Iterable[Hit]:
         left = _left(obs)
         if left is not None and left < ctx.settings.expiry_critical_days:
-            yield Hit(f"{cn(obs.chain[0])} expires in {left:.1f} days "
-                      f"(critical under {ctx.settings.expiry_critical_days:g})", key="leaf")
+            yield Hit(
+                f"{cn(obs.chain[0])} expires in {left:.1f} days "
+                f"(critical under {ctx.settings.expiry_critical_days:g})",
+                key="leaf",
+            )
 
 
 class _TrustRule(TlsRule):
@@ -173,13 +185,19 @@ class HostnameMismatch(TlsRule):
     def inspect(self, obs: TlsObservation, ctx: AuditContext) -> Iterable[Hit]:
         if obs.hostname and not hostname_matches(obs.chain[0], obs.hostname):
             try:
-                san = obs.chain[0].extensions.get_extension_for_class(
-                    x509.SubjectAlternativeName).value
+                san = (
+                    obs.chain[0]
+                    .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+                    .value
+                )
                 names = [str(n.value) for n in san]
             except x509.ExtensionNotFound:
                 names = []
-            yield Hit(f"{obs.hostname} is not in the certificate's names "
-                      f"({', '.join(names) or 'no subjectAltName'})", key=obs.hostname)
+            yield Hit(
+                f"{obs.hostname} is not in the certificate's names "
+                f"({', '.join(names) or 'no subjectAltName'})",
+                key=obs.hostname,
+            )
 
 
 def _key_weakness(c: x509.Certificate) -> str | None:
@@ -231,8 +249,10 @@ class _Legacy(TlsRule):
 
     def inspect(self, obs: TlsObservation, ctx: AuditContext) -> Iterable[Hit]:
         if self.version in obs.legacy:
-            yield Hit(f"the server completes a {self.version.replace('v', ' ')} handshake",
-                      key=self.version)
+            yield Hit(
+                f"the server completes a {self.version.replace('v', ' ')} handshake",
+                key=self.version,
+            )
 
 
 class LegacyTls10(_Legacy):
@@ -276,8 +296,10 @@ class KeyMismatch(TlsRule):
 
     def inspect(self, obs: TlsObservation, ctx: AuditContext) -> Iterable[Hit]:
         if obs.key_matches is False and obs.key_path is not None:
-            yield Hit(f"{ctx.relpath(obs.key_path)} is not the key of {cn(obs.chain[0])}",
-                      key=str(obs.key_path.name))
+            yield Hit(
+                f"{ctx.relpath(obs.key_path)} is not the key of {cn(obs.chain[0])}",
+                key=str(obs.key_path.name),
+            )
 
 
 class HandshakeFailed(TlsRule):
@@ -362,12 +384,17 @@ def endpoint_observations(ctx: AuditContext) -> list[TlsObservation]:
         if obs.chain:
             obs.trust = analyse_trust(obs.chain, trusted)
             if settings.revocation and len(obs.chain) >= 1:
-                issuer = next((c for c in [*obs.chain[1:], *trusted]
-                               if issued_by(obs.chain[0], c)), None)
+                issuer = next(
+                    (c for c in [*obs.chain[1:], *trusted] if issued_by(obs.chain[0], c)), None
+                )
                 if issuer is not None:
-                    obs.revoked = check_revocation(obs.chain[0], issuer,
-                                                   hosts=settings.revocation_hosts,
-                                                   timeout=settings.timeout, notes=ctx.skipped)
+                    obs.revoked = check_revocation(
+                        obs.chain[0],
+                        issuer,
+                        hosts=settings.revocation_hosts,
+                        timeout=settings.timeout,
+                        notes=ctx.skipped,
+                    )
         return obs
 
     with cf.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -382,13 +409,26 @@ class TlsFamily:
         observations = [*file_observations(ctx), *endpoint_observations(ctx)]
         for obs in observations:
             for rule in rules:
-                for hit in rule.check(obs, ctx):
+                for hit in ctx.hits(rule, obs, obs.label):
                     if obs.source == "file":
-                        yield ctx.finding(rule, hit.message, path=obs.path, line=None,
-                                          key=hit.key, fix=hit.fix, severity=hit.severity)
+                        yield ctx.finding(
+                            rule,
+                            hit.message,
+                            path=obs.path,
+                            line=None,
+                            key=hit.key,
+                            fix=hit.fix,
+                            severity=hit.severity,
+                        )
                     else:
-                        yield ctx.finding(rule, hit.message, target=obs.label, key=hit.key,
-                                          fix=hit.fix, severity=hit.severity)
+                        yield ctx.finding(
+                            rule,
+                            hit.message,
+                            target=obs.label,
+                            key=hit.key,
+                            fix=hit.fix,
+                            severity=hit.severity,
+                        )
 
 
 FAMILY = TlsFamily()

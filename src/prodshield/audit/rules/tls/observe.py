@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -26,7 +27,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from prodshield.audit.context import TlsTarget
-
 
 _SHA256 = hashes.SHA256()
 
@@ -113,8 +113,9 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
 
 
-def verify_signature(issuer: x509.Certificate, signature: bytes, data: bytes,
-                     algorithm: hashes.HashAlgorithm | None) -> bool:
+def verify_signature(
+    issuer: x509.Certificate, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm | None
+) -> bool:
     key = issuer.public_key()
     try:
         if isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
@@ -154,8 +155,10 @@ def analyse_trust(chain: list[x509.Certificate], trusted: tuple[x509.Certificate
                     f"the server sent {cn(leaf)} without its issuer "
                     f"{current.issuer.rfc4514_string()} (missing intermediate)",
                 )
-            return Trust("untrusted-root", f"the chain ends at {current.issuer.rfc4514_string()}, "
-                         "which is not a trusted CA")
+            return Trust(
+                "untrusted-root",
+                f"the chain ends at {current.issuer.rfc4514_string()}, which is not a trusted CA",
+            )
         if self_signed(nxt):
             if nxt.fingerprint(_SHA256) in fingerprints:
                 return Trust("trusted")
@@ -229,9 +232,9 @@ def legacy_supported() -> list[str]:
     return out
 
 
-def _handshake(target: TlsTarget, ctx: ssl.SSLContext, timeout: float) -> tuple[
-    list[bytes], str | None
-]:
+def _handshake(
+    target: TlsTarget, ctx: ssl.SSLContext, timeout: float
+) -> tuple[list[bytes], str | None]:
     """Connect and shake hands; return (DER chain as sent, negotiated version)."""
     sni = target.servername or target.host
     with contextlib.suppress(ValueError):
@@ -255,13 +258,16 @@ def _handshake(target: TlsTarget, ctx: ssl.SSLContext, timeout: float) -> tuple[
 
 def probe(target: TlsTarget, *, timeout: float = 5.0, legacy: bool = True) -> TlsObservation:
     """Observe one endpoint: its chain, negotiated version and which legacy versions it accepts."""
-    obs = TlsObservation("endpoint", target.label, target=target,
-                         hostname=target.servername or target.host)
+    obs = TlsObservation(
+        "endpoint", target.label, target=target, hostname=target.servername or target.host
+    )
     started = time.perf_counter()
     names = ["main"] + (legacy_supported() if legacy else [])
     with cf.ThreadPoolExecutor(max_workers=len(names)) as pool:
-        futures = {n: pool.submit(_handshake, target, _context(n if n != "main" else "main"), timeout)
-                   for n in names}
+        futures = {
+            n: pool.submit(_handshake, target, _context(n if n != "main" else "main"), timeout)
+            for n in names
+        }
         for name, fut in futures.items():
             try:
                 chain, version = fut.result(timeout=timeout + 1)
@@ -317,11 +323,12 @@ def load_private_key(text: str) -> object | None:
 
 def _public_der(key: object) -> bytes | None:
     pub = getattr(key, "public_key", None)
-    obj = pub() if callable(pub) else key
+    obj: Any = pub() if callable(pub) else key
     try:
-        return obj.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        der: bytes = obj.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        return der
     except (AttributeError, ValueError, TypeError):
         return None
 
