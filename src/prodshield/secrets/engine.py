@@ -1,0 +1,164 @@
+"""The scanning engine: a literal prefilter picks candidate lines, then the rules judge them.
+
+Every rule names lowercase literals (``ghp_``, ``akia``, ``password``...). Over a block of raw bytes
+the prefilter (hyperscan in one pass, or ``bytes.find`` per literal) locates the few lines worth a
+regex; only those lines are decoded and handed to Python code. On the log fast path (`scan_line`)
+the same literals are tested with ``in``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from prodshield.secrets.finding import SecretFinding, fingerprint, redact
+from prodshield.secrets.prefilter import Prefilter, make_prefilter
+from prodshield.secrets.rule import Candidate, LineContext, SecretRule
+from prodshield.secrets.rules import RULES
+
+ALLOW_MARKERS = ("prodshield:allow", "pragma: allowlist secret", "gitleaks:allow")
+_TAIL = 8192  # text after a line offered to multi-line rules (PEM bodies)
+_SNIPPET = 200
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What a scan reports: rule allowlist and the minimum confidence."""
+
+    allow_rules: frozenset[str] = frozenset()
+    min_confidence: float = 0.5
+    engine: str = "auto"
+    """Prefilter engine: "auto" (hyperscan when installed), "hyperscan" or "python"."""
+
+
+@dataclass
+class Scanner:
+    """A compiled set of rules. Build once, scan many lines, texts and files."""
+
+    rules: Sequence[SecretRule] = RULES
+    settings: ScanSettings = field(default_factory=ScanSettings)
+
+    def __post_init__(self) -> None:
+        active = [r for r in self.rules if r.id not in self.settings.allow_rules]
+        self._rules: list[tuple[int, SecretRule]] = list(enumerate(active))
+        keywords = {kw for rule in active for kw in rule.keywords}
+        # A literal that contains another literal adds nothing to the prefilter.
+        self.keywords: tuple[str, ...] = tuple(
+            sorted(kw for kw in keywords if not any(o != kw and o in kw for o in keywords))
+        )
+        self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine)
+
+    # -- lines ---------------------------------------------------------------------------------
+
+    def scan_line(
+        self,
+        line: str,
+        *,
+        path: str | None = None,
+        lineno: int = 0,
+        tail: str = "",
+        lower: str | None = None,
+    ) -> list[SecretFinding]:
+        """Findings on one line (the log fast path). `tail` is optional following text."""
+        low = line.lower() if lower is None else lower
+        if not any(kw in low for kw in self.keywords):
+            return []
+        if any(marker in low for marker in ALLOW_MARKERS):
+            return []
+        ctx = LineContext(line, low, path, tail)
+        accepted: list[tuple[str, str, Candidate, SecretRule]] = []
+        taken: list[tuple[int, int]] = []
+        for _, rule in self._rules:
+            if not any(kw in low for kw in rule.keywords):
+                continue
+            for cand in rule.find(ctx):
+                if cand.confidence < self.settings.min_confidence:
+                    continue
+                if any(cand.start < e and s < cand.end for s, e in taken):
+                    continue  # an earlier (more precise) rule already owns this text
+                taken.append((cand.start, cand.end))
+                accepted.append((rule.id, cand.kind or rule.kind, cand, rule))
+        if not accepted:
+            return []
+        snippet = _redacted_snippet(line, [c for _, _, c, _ in accepted])
+        return [
+            SecretFinding(
+                rule=rule_id,
+                kind=kind,
+                severity=cand.severity or rule.severity,
+                path=path,
+                line=lineno,
+                column=cand.start + 1,
+                redacted=redact(cand.value),
+                fingerprint=fingerprint(rule_id, cand.value, path),
+                confidence=round(cand.confidence, 2),
+                snippet=snippet,
+            )
+            for rule_id, kind, cand, rule in sorted(accepted, key=lambda a: a[2].start)
+        ]
+
+    # -- blocks of text ------------------------------------------------------------------------
+
+    def scan_text(self, text: str, *, path: str | None = None, first_line: int = 1) -> list[SecretFinding]:
+        """Findings in a block of text (whole lines); line numbers start at `first_line`."""
+        data = text.encode("utf-8", "surrogateescape")
+        return list(self.iter_block(data, path=path, first_line=first_line))
+
+    def iter_text(
+        self, text: str, *, path: str | None = None, first_line: int = 1
+    ) -> Iterator[SecretFinding]:
+        yield from self.iter_block(text.encode("utf-8", "surrogateescape"), path=path, first_line=first_line)
+
+    def iter_block(
+        self, block: bytes, *, path: str | None = None, first_line: int = 1
+    ) -> Iterator[SecretFinding]:
+        """Findings in a block of UTF-8 bytes made of whole lines. Only candidate lines are decoded."""
+        lineno = first_line
+        position = 0
+        for start in self.prefilter.line_starts(block):
+            lineno += block.count(b"\n", position, start)
+            position = start
+            end = block.find(b"\n", start)
+            if end == -1:
+                end = len(block)
+            line = block[start:end].decode("utf-8", "replace")
+            if line.endswith("\r"):
+                line = line[:-1]
+            low = line.lower()
+            tail = ""
+            if "private key" in low:
+                tail = block[start : start + _TAIL].decode("utf-8", "replace")
+            yield from self.scan_line(line, path=path, lineno=lineno, tail=tail, lower=low)
+
+
+def _redacted_snippet(line: str, candidates: Iterable[Candidate]) -> str:
+    """The line with every detected value replaced by its redacted form, cut to a sane length."""
+    pieces: list[str] = []
+    cursor = 0
+    for cand in sorted(candidates, key=lambda c: c.start):
+        pieces.append(line[cursor : cand.start])
+        pieces.append(redact(line[cand.start : cand.end]))
+        cursor = cand.end
+    pieces.append(line[cursor:])
+    snippet = "".join(pieces).strip()
+    return snippet if len(snippet) <= _SNIPPET else snippet[: _SNIPPET - 1] + "…"
+
+
+_DEFAULT: Scanner | None = None
+
+
+def default_scanner() -> Scanner:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Scanner()
+    return _DEFAULT
+
+
+def scan_line(line: str, *, path: str | None = None, lineno: int = 0) -> list[SecretFinding]:
+    """Findings on one line with the default rules (the log capability's fast path)."""
+    return default_scanner().scan_line(line, path=path, lineno=lineno)
+
+
+def scan_text(text: str, *, path: str | None = None) -> list[SecretFinding]:
+    """Findings in a text with the default rules."""
+    return default_scanner().scan_text(text, path=path)

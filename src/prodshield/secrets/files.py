@@ -1,0 +1,200 @@
+"""Scanning files and trees: .gitignore, gz logs, binary skip, test-fixture paths, bounded memory."""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import os
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from prodshield.secrets.engine import Scanner, ScanSettings
+from prodshield.secrets.finding import SecretFinding
+
+CHUNK = 1 << 22  # 4 MiB of text per block: memory stays flat whatever the file size
+BINARY_SUFFIXES = frozenset(
+    ".png .jpg .jpeg .gif .webp .ico .bmp .tiff .pdf .zip .tar .tgz .bz2 .xz .7z .rar .jar .war "
+    ".class .so .dylib .dll .exe .bin .o .a .pyc .pyo .whl .woff .woff2 .ttf .otf .eot .mp3 .mp4 "
+    ".mov .avi .webm .ogg .wav .flac .sqlite .db .parquet .avro .orc .pickle .pkl .npy .npz".split()
+)
+TEST_DIRS = ("test", "tests", "__tests__", "testdata", "test-data", "fixtures", "__fixtures__",
+             "spec", "specs", "__mocks__", "mocks")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Which files a scan reads and which findings it keeps."""
+
+    exclude: tuple[str, ...] = ()
+    """Glob patterns (matched against the relative path and each of its suffixes)."""
+    allow_rules: frozenset[str] = frozenset()
+    include_tests: bool = False
+    test_dirs: tuple[str, ...] = TEST_DIRS
+    min_confidence: float = 0.5
+    max_file_bytes: int | None = None
+    counters: dict[str, int] = field(default_factory=dict, compare=False)
+    errors: list[str] = field(default_factory=list, compare=False)
+
+    def scanner(self) -> Scanner:
+        return Scanner(
+            settings=ScanSettings(allow_rules=self.allow_rules, min_confidence=self.min_confidence)
+        )
+
+
+def _count(config: ScanConfig, key: str) -> None:
+    config.counters[key] = config.counters.get(key, 0) + 1
+
+
+def is_test_path(rel: str, test_dirs: Iterable[str] = TEST_DIRS) -> bool:
+    """True when a directory of the path says it holds tests or fixtures."""
+    dirs = {d.lower() for d in test_dirs}
+    return any(part.lower() in dirs for part in rel.replace("\\", "/").split("/")[:-1])
+
+
+def _excluded(rel: str, patterns: Iterable[str]) -> bool:
+    rel = rel.replace("\\", "/")
+    parts = rel.split("/")
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatch(rel, pattern) or any(
+            fnmatch.fnmatch("/".join(parts[i:]), pattern) for i in range(1, len(parts))
+        ):
+            return True
+        if any(fnmatch.fnmatch(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def _git_files(root: Path) -> list[Path] | None:
+    """Files git would track under root (tracked + untracked, .gitignore honoured), or None."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    names = [n for n in out.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+    return [root / n for n in names]
+
+
+def _simple_ignores(root: Path) -> list[str]:
+    try:
+        lines = (root / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith(("#", "!"))]
+
+
+def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
+    """Every regular file under root; with .gitignore honoured (via git when available)."""
+    if root.is_file():
+        yield root
+        return
+    if respect_gitignore:
+        listed = _git_files(root)
+        if listed is not None:
+            yield from (p for p in sorted(listed) if p.is_file() and not p.is_symlink())
+            return
+    ignores = _simple_ignores(root) if respect_gitignore else []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d != ".git" and not _excluded(os.path.relpath(os.path.join(dirpath, d), root), ignores)
+        )  # fmt: skip
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            if not path.is_symlink() and not _excluded(str(path.relative_to(root)), ignores):
+                yield path
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """A byte stream for a file; ``.gz`` files are decompressed on the fly."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def looks_binary(path: Path) -> bool:
+    if path.suffix.lower() in BINARY_SUFFIXES:
+        return True
+    if path.suffix == ".gz":
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return b"\0" in fh.read(8192)
+    except OSError:
+        return True
+
+
+def iter_blocks(stream: IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """Blocks of whole lines of about `size` bytes (a line longer than 1 MiB is cut)."""
+    while True:
+        block = stream.read(size)
+        if not block:
+            return
+        if not block.endswith(b"\n"):
+            block += stream.readline(1 << 20)
+        yield block
+
+
+def scan_stream(
+    stream: IO[bytes], *, path: str | None, scanner: Scanner, first_line: int = 1
+) -> Iterator[SecretFinding]:
+    """Scan a byte stream block by block (memory bounded by the block size)."""
+    line = first_line
+    for block in iter_blocks(stream):
+        yield from scanner.iter_block(block, path=path, first_line=line)
+        line += block.count(b"\n")
+
+
+def scan_file(path: Path, *, display: str | None = None, scanner: Scanner | None = None) -> Iterator[SecretFinding]:
+    scanner = scanner or ScanConfig().scanner()
+    with open_binary(path) as stream:
+        yield from scan_stream(stream, path=display or str(path), scanner=scanner)
+
+
+def scan_paths(
+    paths: Iterable[str | Path],
+    *,
+    respect_gitignore: bool = True,
+    include_tests: bool = False,
+    config: ScanConfig | None = None,
+) -> Iterator[SecretFinding]:
+    """Scan files and directory trees; paths in findings are as given (directories: joined)."""
+    config = config or ScanConfig(include_tests=include_tests)
+    include_tests = include_tests or config.include_tests
+    scanner = config.scanner()
+    for given in paths:
+        root = Path(given)
+        if not root.exists():
+            _count(config, "missing")
+            continue
+        for file in iter_files(root, respect_gitignore=respect_gitignore):
+            rel = file.name if root.is_file() else str(file.relative_to(root))
+            shown = str(given) if root.is_file() else os.path.join(str(given), rel)
+            if config.exclude and _excluded(rel, config.exclude):
+                _count(config, "excluded")
+                continue
+            if not include_tests and is_test_path(rel, config.test_dirs):
+                _count(config, "test_paths_skipped")
+                continue
+            if looks_binary(file):
+                _count(config, "binary_skipped")
+                continue
+            try:
+                if config.max_file_bytes and file.stat().st_size > config.max_file_bytes:
+                    _count(config, "too_large")
+                    continue
+                yield from scan_file(file, display=shown, scanner=scanner)
+                _count(config, "files")
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                _count(config, "unreadable")
+                config.errors.append(f"{shown}: {exc}")

@@ -1,0 +1,44 @@
+"""The rule registry: every provider family module contributes its `RULES`.
+
+Order matters: when two rules claim overlapping text on a line, the earlier one wins, so precise
+provider formats come first and the generic assignment rule comes last.
+Adding a provider = adding one module here with a `RULES` tuple of `SecretRule` members.
+"""
+
+from __future__ import annotations
+
+from prodshield.secrets.rule import SecretRule
+from prodshield.secrets.rules import (
+    auth_headers,
+    aws,
+    azure,
+    discord,
+    gcp,
+    generic,
+    github,
+    gitlab,
+    jwt,
+    mailgun,
+    npm,
+    openai,
+    private_keys,
+    pypi,
+    sendgrid,
+    slack,
+    stripe,
+    telegram,
+    twilio,
+    urls,
+)
+
+_FAMILIES = (
+    private_keys, github, gitlab, npm, pypi, aws, gcp, azure, slack, discord, telegram, stripe,
+    sendgrid, twilio, mailgun, openai, jwt, urls, auth_headers, generic,
+)  # fmt: skip
+
+RULES: tuple[SecretRule, ...] = tuple(rule for family in _FAMILIES for rule in family.RULES)
+REGISTRY: dict[str, SecretRule] = {rule.id: rule for rule in RULES}
+
+
+def get_rule(rule_id: str) -> SecretRule:
+    return REGISTRY[rule_id]

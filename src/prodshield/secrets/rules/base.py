@@ -1,0 +1,103 @@
+"""Building blocks for rules: a regex rule with a validator, and the format checks they share."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from prodshield.secrets.filters import is_documented_example, is_masked, is_reference
+from prodshield.secrets.finding import Severity
+from prodshield.secrets.rule import Candidate, LineContext
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+Validator = Callable[[str], float | None]
+"""Returns the confidence for a value that passes the format's checks, or None to reject it."""
+
+
+def base62(number: int, width: int = 6) -> str:
+    digits = ""
+    while number:
+        number, rest = divmod(number, 62)
+        digits = BASE62[rest] + digits
+    return digits.rjust(width, "0")
+
+
+def crc32_base62_ok(body: str, checksum: str) -> bool:
+    """The checksum scheme of GitHub and npm tokens: CRC32 of the random part, base62, 6 chars."""
+    return base62(zlib.crc32(body.encode("ascii", "replace"))) == checksum
+
+
+def b64decode_loose(data: str, *, urlsafe: bool = False) -> bytes | None:
+    """Decode base64 (padding optional); None when it is not base64."""
+    data = data.strip()
+    data += "=" * (-len(data) % 4)
+    try:
+        if urlsafe:
+            return base64.urlsafe_b64decode(data)
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decodes_to_json_object(segment: str) -> dict[str, object] | None:
+    raw = b64decode_loose(segment, urlsafe=True)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def char_classes(value: str) -> int:
+    """How many of lower, upper, digit appear in the value."""
+    return (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+    )
+
+
+@dataclass(frozen=True)
+class RegexRule:
+    """A token format: a pattern (group `value` or the whole match), literals and a validator."""
+
+    id: str
+    kind: str
+    severity: Severity
+    keywords: tuple[str, ...]
+    pattern: re.Pattern[str]
+    description: str
+    validate: Validator | None = None
+    confidence: float = 0.9
+    skip_examples: bool = True
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def find(self, ctx: LineContext) -> Iterator[Candidate]:
+        for match in self.pattern.finditer(ctx.line):
+            group = "value" if "value" in self.pattern.groupindex else 0
+            value = match.group(group)
+            if not value:
+                continue
+            if self.skip_examples and (
+                is_documented_example(value) or is_masked(value) or is_reference(value)
+            ):
+                continue
+            confidence: float | None = self.confidence
+            if self.validate is not None:
+                confidence = self.validate(value)
+                if confidence is None:
+                    continue
+            yield Candidate(match.start(group), match.end(group), value, confidence)
+
+
+# Token boundaries: a token is not preceded or followed by more token characters.
+B = r"(?<![A-Za-z0-9_])"
+E = r"(?![A-Za-z0-9_])"

@@ -1,0 +1,33 @@
+"""Discord bot tokens (first segment is the base64 of the bot's numeric id) and webhook URLs."""
+
+from __future__ import annotations
+
+import re
+
+from prodshield.secrets.rules.base import RegexRule, b64decode_loose
+
+
+def _bot_token(value: str) -> float | None:
+    raw = b64decode_loose(value.split(".", 1)[0], urlsafe=True)
+    return 0.95 if raw is not None and raw.isdigit() and 15 <= len(raw) <= 20 else None
+
+
+RULES = (
+    RegexRule(
+        id="discord-bot-token",
+        kind="discord_bot_token",
+        severity="high",
+        keywords=("discord",),
+        pattern=re.compile(r"(?<![\w.-])[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}(?![\w-])"),
+        description="Discord bot token (id segment decoded)",
+        validate=_bot_token,
+    ),
+    RegexRule(
+        id="discord-webhook",
+        kind="discord_webhook",
+        severity="medium",
+        keywords=("discord.com/api/webhooks", "discordapp.com/api/webhooks"),
+        pattern=re.compile(r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{16,20}/[A-Za-z0-9_-]{60,80}"),
+        description="Discord webhook URL",
+    ),
+)

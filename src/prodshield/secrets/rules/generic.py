@@ -1,0 +1,200 @@
+"""Generic secrets: values assigned to secret-like names, in any config or source syntax.
+
+Covers ``name = value`` / ``name: value`` / ``"name": "value"`` / ``name => value`` (.env, YAML, JSON,
+TOML, INI, properties, shell, Python, JS, log key=value pairs and query strings), XML
+``key="name" value="..."`` / ``<entry key="name">...</entry>`` / ``<name>...</name>``, command-line
+flags (``--api-token VALUE``) and ``echo VALUE | docker login --password-stdin``.
+Passwords need only look like passwords; other names need a random-looking value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prodshield.secrets.filters import (
+    HEX_RE,
+    has_placeholder_word,
+    is_hash_length_hex,
+    is_not_secret_value,
+    shannon_entropy,
+)
+from prodshield.secrets.finding import Severity
+from prodshield.secrets.rule import Candidate, LineContext
+from prodshield.secrets.rules.base import char_classes
+
+_VALUE = r"""(?:(?P<q>["'`])(?P<qv>[^"'`\n]{1,512})(?P=q)|(?P<v>[^\s"'`,;<>(){}\[\]]{1,512}))"""
+_ASSIGN = re.compile(
+    r"(?<![\w.$-])(?P<name>[A-Za-z_$][\w.$-]{0,80}?)[\"']?\s*(?::=|=>|=|:)[ \t]*(?:[!&*]\w+\s+)?" + _VALUE
+)
+_XML_ATTR = re.compile(
+    r"""(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s+value\s*=\s*""" + _VALUE
+)
+_XML_ENTRY = re.compile(
+    r"""<(?:entry|add|property|param)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s*>(?P<v>[^<\n]{1,512})<"""
+)
+_XML_ELEMENT = re.compile(r"<(?P<name>[A-Za-z_][\w.-]{0,60})>(?P<v>[^<\n]{1,512})</(?P=name)>")
+_FLAG = re.compile(r"(?<!\S)--?(?P<name>[A-Za-z][\w-]{1,60})(?:=|[ \t]+)" + _VALUE)
+_STDIN = re.compile(
+    r"""echo\s+(?:-n\s+)?(?:(?P<q>["'])(?P<qv>[^"'\n]{1,512})(?P=q)|(?P<v>[^\s|]{1,512}))\s*\|[^\n]*--password-stdin"""
+)
+
+_PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd")
+_SECRET_WORDS = (
+    "secret", "token", "apikey", "credential", "privatekey", "authkey", "accesskey",
+    "signingkey", "encryptionkey", "masterkey", "sessionkey", "clientkey", "bearer",
+)  # fmt: skip
+_STRONG_WORDS = ("secret", "password", "passwd", "pwd", "signing", "private", "bearer")
+_NAME_TOKEN_STOP = frozenset(
+    {
+        "id", "ids", "uuid", "guid", "hash", "md5", "sha", "sha1", "sha256", "sha512", "digest",
+        "checksum", "integrity", "commit", "etag", "public", "pub", "pubkey", "file", "files",
+        "path", "dir", "url", "uri", "host", "length", "len", "min", "max", "policy", "reset",
+        "type", "method", "mode", "name", "names", "field", "header", "expires", "expiry",
+        "expiration", "ttl", "timeout", "size", "count", "format", "version", "enabled", "enable",
+        "disable", "rotation", "required", "provider", "endpoint", "algorithm", "alg", "stdin",
+        "env", "prefix", "suffix", "label", "hint", "description", "regex", "pattern", "example",
+        "placeholder", "fingerprint", "kid", "index", "cache", "limit", "store", "location",
+        "ref", "manager", "strength", "validation", "use", "usage", "display", "lifetime",
+    }
+)  # fmt: skip
+_NAME_SUBSTR_STOP = (
+    "publishable", "keyboard", "monkey", "keyspace", "keystore", "keyfile", "tokenizer",
+    "passwordless", "forgot", "author", "hotkey", "turkey", "whiskey", "jockey",
+)  # fmt: skip
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.]*$")
+_NUMBER = re.compile(r"^[0-9.:+-]+$")
+
+
+def _name_tokens(name: str) -> list[str]:
+    return [t.lower() for t in _CAMEL.findall(name)]
+
+
+def classify_name(name: str) -> str | None:
+    """'password', 'secret' or None for a variable/key name."""
+    tokens = _name_tokens(name)
+    if not tokens:
+        return None
+    flat = "".join(tokens)
+    last = _name_tokens(name.rsplit(".", 1)[-1]) or tokens
+    if any(t in _NAME_TOKEN_STOP for t in last[-2:]) or any(s in flat for s in _NAME_SUBSTR_STOP):
+        return None
+    if any(w in flat for w in _PASSWORD_WORDS) or tokens[-1] in ("pass", "pw"):
+        return "password"
+    if any(w in flat for w in _SECRET_WORDS) or tokens[-1] in ("key", "auth", "salt", "pat"):
+        return "secret"
+    return None
+
+
+def _strong(name: str) -> bool:
+    flat = name.lower()
+    return any(w in flat for w in _STRONG_WORDS)
+
+
+def _password_ok(value: str) -> float | None:
+    if not 6 <= len(value) <= 200 or " " in value:
+        return None
+    has_alpha = any(c.isalpha() for c in value)
+    has_digit = any(c.isdigit() for c in value)
+    has_symbol = any(not c.isalnum() for c in value)
+    if not has_alpha or _NUMBER.match(value):
+        return None
+    if has_digit or (has_symbol and not _IDENTIFIER.match(value)):
+        return 0.8
+    if len(value) >= 12 and char_classes(value) >= 2 and shannon_entropy(value) >= 3.0:
+        return 0.7
+    return None
+
+
+def _secret_ok(value: str, name: str) -> float | None:
+    if not 16 <= len(value) <= 512 or " " in value:
+        return None
+    if value.startswith(("/", "./", "~/", "http:", "https:")) or "://" in value:
+        return None
+    if _IDENTIFIER.match(value):
+        return None  # a variable or attribute name, not a value
+    strong = _strong(name)
+    if HEX_RE.match(value):
+        if is_hash_length_hex(value) and not strong:
+            return None  # object ids and MD5/SHA-1/SHA-256 digests look exactly like this
+        return 0.75 if shannon_entropy(value) >= 3.0 else None
+    if char_classes(value) < 2 or shannon_entropy(value) < 3.3:
+        return None
+    if not strong and len(value) <= 32 and value.isalnum():
+        return None  # short alphanumerics under "key"/"token"/"id"-ish names are mostly ids
+    return 0.8
+
+
+@dataclass(frozen=True)
+class GenericAssignmentRule:
+    id: str = "generic-secret"
+    kind: str = "generic_secret"
+    severity: Severity = "medium"
+    keywords: tuple[str, ...] = (
+        "pass", "pwd", "secret", "token", "key", "auth", "credential", "salt", "bearer",
+    )  # fmt: skip
+    description: str = "High-entropy value or password assigned to a secret-like name"
+
+    def find(self, ctx: LineContext) -> Iterator[Candidate]:
+        line = ctx.line
+        for pattern in (_ASSIGN, _XML_ATTR, _XML_ENTRY, _XML_ELEMENT, _FLAG):
+            position = 0
+            while position < len(line):
+                match = pattern.search(line, position)
+                if match is None:
+                    break
+                candidate = self._judge(line, match, match.group("name"))
+                if candidate is not None:
+                    yield candidate
+                    position = candidate.end
+                else:
+                    # Values can hold further assignments (a URL with ?api_key=...): rescan them.
+                    value_group = "qv" if match.groupdict().get("qv") is not None else "v"
+                    position = max(match.start(value_group), match.start() + 1)
+        if "--password-stdin" in line:
+            for match in _STDIN.finditer(line):
+                candidate = self._judge(line, match, "stdin")
+                if candidate is not None:
+                    yield candidate
+
+    def _judge(self, line: str, match: re.Match[str], name: str) -> Candidate | None:
+        group = "qv" if match.groupdict().get("qv") is not None else "v"
+        value = match.group(group)
+        if value is None:
+            return None
+        start, end = match.start(group), match.end(group)
+        if group == "v":
+            if end < len(line) and line[end] in "([":
+                return None  # a call or subscript: getenv("X"), os.environ["X"]
+            before = line[match.start() - 1] if match.start() > 0 else ""
+            if before in "?&" and "&" in value:
+                value = value.split("&", 1)[0]
+                end = start + len(value)
+            value = value.rstrip(".\\")
+            end = start + len(value)
+        category = "stdin" if name == "stdin" else classify_name(name)
+        if category is None or not value:
+            return None
+        if is_not_secret_value(value) or has_placeholder_word(value):
+            return None
+        if category == "stdin":  # echo VALUE | docker login --password-stdin
+            category = "password" if len(value) < 16 else "secret"
+            name = "piped"
+        if category == "password":
+            confidence = _password_ok(value)
+            kind = "generic_password"
+        else:
+            confidence = _secret_ok(value, name)
+            kind = "generic_secret"
+            lowered = name.lower()
+            if _AWS_SECRET.match(value) and ("secret" in lowered or "aws" in lowered):
+                kind = "aws_secret_access_key"
+        if confidence is None:
+            return None
+        return Candidate(start, end, value, confidence, kind=kind)
+
+
+RULES = (GenericAssignmentRule(),)

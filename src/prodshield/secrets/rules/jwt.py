@@ -1,0 +1,35 @@
+"""JSON Web Tokens whose header and payload decode to JSON objects (header names an ``alg``)."""
+
+from __future__ import annotations
+
+import re
+
+from prodshield.secrets.rules.base import RegexRule, decodes_to_json_object
+
+
+def _jwt(token: str) -> float | None:
+    header_b64, payload_b64, signature = token.split(".")[:3]
+    header = decodes_to_json_object(header_b64)
+    if header is None or "alg" not in header or str(header.get("alg")).lower() == "none":
+        return None
+    payload = decodes_to_json_object(payload_b64)
+    if payload is None or len(signature) < 16:
+        return None
+    if payload.get("sub") == "1234567890" and payload.get("name") == "John Doe":
+        return None  # the jwt.io documentation token
+    return 0.95
+
+
+RULES = (
+    RegexRule(
+        id="jwt",
+        kind="jwt",
+        severity="medium",
+        keywords=("eyj",),
+        pattern=re.compile(
+            r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?![\w-])"
+        ),
+        description="JSON Web Token (decoded header and payload)",
+        validate=_jwt,
+    ),
+)

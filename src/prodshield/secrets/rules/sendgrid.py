@@ -1,0 +1,24 @@
+"""SendGrid API keys: ``SG.`` + 22-character id + ``.`` + 43-character secret."""
+
+from __future__ import annotations
+
+import re
+
+from prodshield.secrets.rules.base import B, RegexRule, char_classes
+
+
+def _key(value: str) -> float | None:
+    return 0.97 if char_classes(value.rsplit(".", 1)[1]) >= 2 else None
+
+
+RULES = (
+    RegexRule(
+        id="sendgrid-api-key",
+        kind="sendgrid_api_key",
+        severity="high",
+        keywords=("sg.",),
+        pattern=re.compile(B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
+        description="SendGrid API key",
+        validate=_key,
+    ),
+)

@@ -1,0 +1,26 @@
+"""Twilio API key SIDs (``SK`` + 32 hex). The pattern has no distinctive literal of its own, so the
+rule runs on lines that name a key, a token, a secret or Twilio."""
+
+from __future__ import annotations
+
+import re
+
+from prodshield.secrets.rules.base import B, E, RegexRule
+
+
+def _sid(value: str) -> float | None:
+    body = value[2:]
+    return 0.9 if len(set(body)) >= 8 and any(c.isalpha() for c in body) else None
+
+
+RULES = (
+    RegexRule(
+        id="twilio-api-key",
+        kind="twilio_api_key",
+        severity="high",
+        keywords=("twilio", "key", "token", "secret", "sms", "sid"),
+        pattern=re.compile(B + r"SK[0-9a-fA-F]{32}" + E),
+        description="Twilio API key SID",
+        validate=_sid,
+    ),
+)
