@@ -217,6 +217,7 @@ class AuditContext:
         key: str = "",
         fix: str | None = None,
         severity: Severity | None = None,
+        fingerprint_override: str | None = None,
     ) -> AuditFinding:
         rel = self.relpath(path) if path is not None else None
         return AuditFinding(
@@ -226,7 +227,7 @@ class AuditContext:
             title=rule.title,
             message=message,
             fix=fix or rule.fix,
-            fingerprint=fingerprint(rule.id, rel, target, key),
+            fingerprint=fingerprint_override or fingerprint(rule.id, rel, target, key),
             path=rel,
             line=line,
             target=target,

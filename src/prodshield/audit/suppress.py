@@ -1,8 +1,10 @@
 """Baselines and inline allow comments, the same for the audit and the secret scanner.
 
-Inline: a comment ``prodshield: allow`` (every rule) or ``prodshield: allow config.django-debug,
+The file format is the secret scanner's (``{"version": 1, "tool": "prodshield", "findings":
+[{"fingerprint", "rule", "path", "line"}]}``) and secret findings keep the engine's fingerprints,
+so one baseline serves ``audit secrets`` and the full audit. Inline: a comment ``prodshield: allow`` (every rule) or ``prodshield: allow config.django-debug,
 tls.expired`` on the finding's line or the line just above it. ``pragma: allowlist secret`` is
-also honoured. A baseline is a JSON file of fingerprints of accepted findings (written with
+and ``gitleaks:allow`` are also honoured (as in the engine). A baseline is a JSON file of fingerprints of accepted findings (written with
 ``prodshield audit baseline``); it accepts ``{"fingerprints": [...]}``, ``{"findings": [{...,
 "fingerprint"}]}`` or a plain list.
 """
@@ -19,7 +21,7 @@ from prodshield.audit.finding import AuditFinding
 from prodshield.errors import UsageError
 
 ALLOW = re.compile(r"prodshield\s*:\s*allow\b\s*([\w.\-, ]*)", re.I)
-PRAGMA = re.compile(r"pragma:\s*allowlist[ -]secret", re.I)
+PRAGMA = re.compile(r"pragma:\s*allowlist[ -]secret|gitleaks:allow", re.I)
 
 
 def allowed_rules(line: str) -> set[str] | None:
@@ -72,8 +74,16 @@ def load_baseline(path: Path) -> set[str]:
 
 def write_baseline(path: Path, findings: Iterable[AuditFinding]) -> int:
     entries = sorted(
-        ({"fingerprint": f.fingerprint, "rule": f.rule, "location": f.location} for f in findings),
-        key=lambda e: (e["rule"], e["location"]),
+        (
+            {
+                "fingerprint": f.fingerprint,
+                "rule": f.rule,
+                "path": f.path or f.target,
+                "line": f.line,
+            }
+            for f in findings
+        ),
+        key=lambda e: (str(e["path"]), int(e["line"] or 0), str(e["fingerprint"])),
     )
     path.write_text(
         json.dumps({"version": 1, "tool": "prodshield", "findings": entries}, indent=2) + "\n",

@@ -30,6 +30,8 @@ class Hit:
     key: str = ""
     fix: str | None = None
     severity: Severity | None = None
+    fingerprint: str | None = None
+    """Set when the finding already has an identity (the secret engine's), so baselines are shared."""
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,23 @@ class SecretLeak:
     def check(self, subject: SourceFile, ctx: AuditContext) -> Iterable[Hit]:
         from prodshield.secrets import scan_text
 
-        for f in scan_text(subject.text, path=str(subject.path)):
-            sev = str(getattr(f, "severity", "high")).lower()
+        for f in scan_text(subject.text, path=ctx.relpath(subject.path)):
             yield Hit(
-                f"{getattr(f, 'kind', None) or f.rule}: {f.redacted}",
+                f"{f.kind} ({f.rule}, confidence {f.confidence:.2f}): {f.redacted}",
                 line=f.line,
-                key=f"{f.rule}:{getattr(f, 'fingerprint', '')}",
-                severity=Severity(sev) if sev in Severity._value2member_map_ else None,
+                key=f.rule,
+                severity=gate_severity(f.severity, f.confidence),
+                fingerprint=f.fingerprint,
             )
+
+
+def gate_severity(engine: str, confidence: float) -> Severity:
+    """The engine's severity, raised to high for confident matches: a credential committed to
+    a deploy tree must stop the deployment under the default gate (``--fail-on high``)."""
+    sev = Severity(engine) if engine in Severity._value2member_map_ else Severity.HIGH
+    if confidence >= 0.75 and not sev.at_least(Severity.HIGH):
+        return Severity.HIGH
+    return sev
 
 
 RULES: tuple[Rule[Any], ...] = (SecretLeak(),)
@@ -78,6 +87,7 @@ class SecretsFamily:
                         line=hit.line,
                         key=hit.key,
                         severity=hit.severity,
+                        fingerprint_override=hit.fingerprint,
                     )
 
 
