@@ -110,6 +110,8 @@ class AuditContext:
     """The process environment to audit; ``None`` means do not audit the process environment."""
     exclude: tuple[str, ...] = ()
     settings: AuditSettings = field(default_factory=AuditSettings)
+    audit_config: Any = None
+    """The shield.yaml ``audit:`` section, when there is one (the secrets family reads it)."""
     repo_root: Path | None = None
     skipped: list[str] = field(default_factory=list)
     _files: list[Path] | None = None

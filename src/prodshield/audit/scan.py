@@ -150,6 +150,7 @@ def audit(
         environ=environ,
         exclude=tuple(exclude) + tuple(config.exclude if config else ()),
         settings=settings or settings_from_config(config),
+        audit_config=config,
         repo_root=Path(repo_root) if repo_root else _git_root([Path(p) for p in paths]),
     )
     allow = set(config.allow_rules if config else ())

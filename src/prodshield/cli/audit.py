@@ -1,8 +1,10 @@
-"""``prodshield audit``: the security and configuration audit, and the post-deploy gate.
+"""``prodshield audit``: the security and configuration audit group, and the post-deploy gate.
 
-``prodshield audit [PATH...]`` runs every family; ``prodshield audit tls HOST:PORT...`` and
-``prodshield audit secrets PATH...`` run one. Exit codes: 0 nothing at or above ``--fail-on``,
-1 findings at or above it, 2 usage or config error.
+``prodshield audit [PATH...] [options]`` runs every family (the hidden ``run`` command, chosen by
+`_DefaultToRun` whenever the first word is not a subcommand); ``prodshield audit tls HOST:PORT...``
+probes endpoints only; ``prodshield audit secrets PATH...`` and ``prodshield audit baseline`` are
+the secret scanner's own commands (files, trees, gz logs, stdin, git history). Exit codes: 0
+nothing at or above ``--fail-on``, 1 findings at or above it, 2 usage or config error.
 """
 
 from __future__ import annotations
@@ -11,15 +13,24 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from prodshield.cli.common import EXIT_FAILED, EXIT_OK, ConfigOption, console, store_for
 from prodshield.config import LoadedConfig, load_config
+from prodshield.config.capabilities import AuditConfig
 from prodshield.config.loader import find_config
 from prodshield.errors import UsageError
+from prodshield.secrets.baseline import load_baseline, only_new, write_baseline
+from prodshield.secrets.files import ScanConfig, scan_paths, scan_stream
+from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
+from prodshield.secrets.history import scan_git_history
+from prodshield.secrets.report import FORMATS, render, sort_findings
+
+if TYPE_CHECKING:
+    from prodshield.audit import AuditReport
 
 
 class _DefaultToRun(TyperGroup):
@@ -33,13 +44,138 @@ class _DefaultToRun(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(
+audit_app = typer.Typer(
     cls=_DefaultToRun,
-    help="Security and configuration audit: permissions, TLS, config, secrets, environment. "
-    "Exit 0 = pass, 1 = findings at or above --fail-on, 2 = usage/config error.",
+    help="Security and configuration audit: the post-deploy gate. "
+    "`prodshield audit [PATH...] [OPTIONS]` runs every family (see `prodshield audit run --help`); "
+    "exit 0 = pass, 1 = findings at or above --fail-on, 2 = usage/config error.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
+
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Files or directories to scan ('-' reads stdin). Default: audit.paths or '.'."
+    ),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table | json | sarif | markdown")]
+FailOnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on", help="Exit 1 when a finding is at or above: critical|high|medium|low|none."
+    ),
+]
+GitOpt = Annotated[
+    bool, typer.Option("--git", help="Scan the git history of each PATH (added lines).")
+]
+TestsOpt = Annotated[
+    bool, typer.Option("--include-tests", help="Also report under test/fixture dirs.")
+]
+NoIgnoreOpt = Annotated[
+    bool, typer.Option("--no-gitignore", help="Scan files .gitignore excludes.")
+]
+
+
+def _audit_section(config: Path | None) -> AuditConfig | None:
+    """The ``audit:`` section when a config is given or found; None when there is no config."""
+    try:
+        return load_config(config).config.audit
+    except UsageError:
+        if config is not None:
+            raise
+        return None
+
+
+def _gate(findings: list[SecretFinding], fail_on: str) -> int:
+    if fail_on == "none":
+        return EXIT_OK
+    if fail_on not in SEVERITY_RANK:
+        raise UsageError(
+            f"--fail-on: expected critical, high, medium, low or none, not {fail_on!r}"
+        )
+    threshold = SEVERITY_RANK[fail_on]
+    return EXIT_FAILED if any(SEVERITY_RANK[f.severity] >= threshold for f in findings) else EXIT_OK
+
+
+def _collect(
+    paths: list[str], scan: ScanConfig, *, git: bool, respect_gitignore: bool
+) -> list[SecretFinding]:
+    findings: list[SecretFinding] = []
+    scanner = scan.scanner()
+    for given in paths:
+        if given == "-":
+            findings.extend(scan_stream(sys.stdin.buffer, path="-", scanner=scanner))
+        elif git:
+            findings.extend(scan_git_history(given, scanner=scanner))
+        else:
+            if not Path(given).exists():
+                raise UsageError(f"{given}: no such file or directory")
+            findings.extend(scan_paths([given], respect_gitignore=respect_gitignore, config=scan))
+    return findings
+
+
+@audit_app.command("secrets")
+def secrets(
+    paths: PathsArg = None,
+    fmt: FormatOpt = "table",
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Report only findings not in this baseline.")
+    ] = None,
+    fail_on: FailOnOpt = None,
+    git: GitOpt = False,
+    include_tests: TestsOpt = False,
+    no_gitignore: NoIgnoreOpt = False,
+    config: ConfigOption = None,
+) -> None:
+    """Find leaked credentials in files, trees, gz logs, stdin or git history."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, not {fmt!r}")
+    audit = _audit_section(config)
+    scan = ScanConfig.from_audit(audit, include_tests=include_tests)
+    targets = paths or (audit.paths if audit and audit.paths else ["."])
+    findings = _collect(
+        targets,
+        scan,
+        git=git or bool(audit and audit.secrets.git_history),
+        respect_gitignore=not no_gitignore,
+    )
+    baseline_file = baseline or (
+        Path(audit.secrets.baseline) if audit and audit.secrets.baseline else None
+    )
+    if baseline_file is not None:
+        findings = list(only_new(findings, load_baseline(baseline_file)))
+    findings = sort_findings(findings)
+    render(findings, fmt, console(), stats=scan.counters)
+    for problem in scan.errors:
+        console(stderr=True).print(f"skipped {problem}")
+    code = _gate(findings, fail_on or (audit.fail_on if audit else "high"))
+    if code:
+        # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, which turns
+        # typer.Exit into a return value that would be lost.
+        raise SystemExit(code)
+
+
+@audit_app.command("baseline")
+def baseline_cmd(
+    paths: PathsArg = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
+        ".prodshield-baseline.json"
+    ),
+    git: GitOpt = False,
+    include_tests: TestsOpt = False,
+    config: ConfigOption = None,
+) -> None:
+    """Record the current secret findings as accepted (by fingerprint, never by value)."""
+    audit = _audit_section(config)
+    scan = ScanConfig.from_audit(audit, include_tests=include_tests)
+    targets = paths or (audit.paths if audit and audit.paths else ["."])
+    findings = _collect(targets, scan, git=git, respect_gitignore=True)
+    count = write_baseline(output, findings)
+    console(stderr=True).print(f"baseline: {count} fingerprints written to {output}")
+
+
+# --- the full audit and the TLS shortcut -------------------------------------------------
 
 
 class Format(StrEnum):
@@ -57,12 +193,12 @@ class FailOn(StrEnum):
     low = "low"
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
+ReportFormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
 OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write the report to FILE.", show_default=False),
 ]
-FailOnOpt = Annotated[
+GateOpt = Annotated[
     FailOn | None,
     typer.Option(
         "--fail-on",
@@ -129,7 +265,7 @@ def _execute(
     yes: bool = False,
     save: bool = True,
 ) -> int:
-    from prodshield.audit import AuditReport, audit, render, settings_from_config
+    from prodshield.audit import audit, render, settings_from_config
     from prodshield.audit.history import save_run
     from prodshield.audit.rules.permissions import apply_fixes, plan_fixes
     from prodshield.audit.scan import parse_families
@@ -207,7 +343,7 @@ def _execute(
     return EXIT_FAILED if report.failed(gate) else EXIT_OK
 
 
-@app.command("run", hidden=True)
+@audit_app.command("run", hidden=True)
 def run(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders to audit.", show_default=False)
@@ -227,9 +363,9 @@ def run(
     ] = None,
     ca_file: CaFileOpt = None,
     servername: ServernameOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
-    fail_on: FailOnOpt = None,
+    fail_on: GateOpt = None,
     baseline: BaselineOpt = None,
     revocation_host: RevocationOpt = None,
     exclude: Annotated[
@@ -270,18 +406,19 @@ def run(
         yes=yes,
         save=not no_store,
     )
-    raise typer.Exit(code)
+    if code:
+        raise SystemExit(code)  # see `secrets`: typer.Exit would be lost
 
 
-@app.command("tls")
+@audit_app.command("tls")
 def tls_cmd(
     targets: Annotated[list[str], typer.Argument(help="HOST:PORT endpoints.")],
     config: ConfigOption = None,
     ca_file: CaFileOpt = None,
     servername: ServernameOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: ReportFormatOpt = Format.table,
     output: OutputOpt = None,
-    fail_on: FailOnOpt = None,
+    fail_on: GateOpt = None,
     baseline: BaselineOpt = None,
     revocation_host: RevocationOpt = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
@@ -301,8 +438,9 @@ def tls_cmd(
         revocation_hosts=revocation_host,
         save=not no_store,
     )
-    raise typer.Exit(code)
+    if code:
+        raise SystemExit(code)  # see `secrets`: typer.Exit would be lost
 
 
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="audit")
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")

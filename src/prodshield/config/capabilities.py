@@ -34,6 +34,22 @@ class TlsTarget(StrictModel):
     servername: str | None = None
 
 
+class AuditSecretsConfig(StrictModel):
+    """``audit.secrets``: how `prodshield audit secrets` reads trees and what it keeps."""
+
+    allow_paths: list[str] = Field(default_factory=list)
+    """Glob patterns of files never reported (in addition to ``audit.exclude``)."""
+    allow_rules: list[str] = Field(default_factory=list)
+    """Secret rule ids never reported (in addition to ``audit.allow_rules``)."""
+    include_tests: bool = False
+    """Also report values under test/fixture directories (tests/, fixtures/, testdata/...)."""
+    test_dirs: list[str] | None = None
+    baseline: str | None = None
+    """Baseline file of accepted fingerprints; only new findings are reported."""
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    git_history: bool = False
+
+
 class AuditConfig(StrictModel):
     paths: list[str] = Field(default_factory=list)
     tls: list[TlsTarget] = Field(default_factory=list)
@@ -41,6 +57,7 @@ class AuditConfig(StrictModel):
     ca_file: str | None = None
     exclude: list[str] = Field(default_factory=list)
     allow_rules: list[str] = Field(default_factory=list)
+    secrets: AuditSecretsConfig = Field(default_factory=AuditSecretsConfig)
     schedule: str | None = None
     """Cron expression for the periodic audit in ``prodshield serve``."""
     expiry_warn_days: float = Field(default=30.0, gt=0)

@@ -9,10 +9,13 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from prodshield.secrets.engine import Scanner, ScanSettings
 from prodshield.secrets.finding import SecretFinding
+
+if TYPE_CHECKING:
+    from prodshield.config.capabilities import AuditConfig
 
 CHUNK = 1 << 22  # 4 MiB of text per block: memory stays flat whatever the file size
 BINARY_SUFFIXES = frozenset(
@@ -37,6 +40,20 @@ class ScanConfig:
     max_file_bytes: int | None = None
     counters: dict[str, int] = field(default_factory=dict, compare=False)
     errors: list[str] = field(default_factory=list, compare=False)
+
+    @classmethod
+    def from_audit(cls, audit: AuditConfig | None, *, include_tests: bool = False) -> ScanConfig:
+        """The scan settings a shield.yaml ``audit:`` section asks for (None: defaults)."""
+        if audit is None:
+            return cls(include_tests=include_tests)
+        sec = audit.secrets
+        return cls(
+            exclude=(*audit.exclude, *sec.allow_paths),
+            allow_rules=frozenset((*audit.allow_rules, *sec.allow_rules)),
+            include_tests=include_tests or sec.include_tests,
+            test_dirs=tuple(sec.test_dirs) if sec.test_dirs is not None else TEST_DIRS,
+            min_confidence=sec.min_confidence,
+        )
 
     def scanner(self) -> Scanner:
         return Scanner(

@@ -94,6 +94,22 @@ def _strong(name: str) -> bool:
     return any(w in flat for w in _STRONG_WORDS)
 
 
+def _looks_like_identifier(value: str) -> bool:
+    if not _IDENTIFIER.match(value):
+        return False
+    upper = sum(c.isupper() for c in value)
+    return "." in value or "_" in value or upper < 0.3 * len(value)
+
+
+# Prefixes owned by provider rules: a value carrying one either passed that rule's validation
+# (and was reported by it) or failed it (a bad checksum, a truncated example): never generic.
+_PROVIDER_PREFIXES = (
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "npm_", "glpat-", "xoxb-", "xoxp-",
+    "xoxa-", "xapp-", "sk_live_", "rk_live_", "sk_test_", "rk_test_", "pk_live_", "pk_test_",
+    "pypi-", "akia", "asia", "aiza", "sg.", "eyj",
+)  # fmt: skip
+
+
 def _password_ok(value: str) -> float | None:
     if not 6 <= len(value) <= 200 or " " in value:
         return None
@@ -114,7 +130,7 @@ def _secret_ok(value: str, name: str) -> float | None:
         return None
     if value.startswith(("/", "./", "~/", "http:", "https:")) or "://" in value:
         return None
-    if _IDENTIFIER.match(value):
+    if _looks_like_identifier(value):
         return None  # a variable or attribute name, not a value
     strong = _strong(name)
     if HEX_RE.match(value):
@@ -180,6 +196,8 @@ class GenericAssignmentRule:
             return None
         if is_not_secret_value(value) or has_placeholder_word(value):
             return None
+        if value.lower().startswith(_PROVIDER_PREFIXES):
+            return None
         if category == "stdin":  # echo VALUE | docker login --password-stdin
             category = "password" if len(value) < 16 else "secret"
             name = "piped"
@@ -189,8 +207,10 @@ class GenericAssignmentRule:
         else:
             confidence = _secret_ok(value, name)
             kind = "generic_secret"
-            lowered = name.lower()
-            if _AWS_SECRET.match(value) and ("secret" in lowered or "aws" in lowered):
+            flat = re.sub(r"[^a-z]", "", name.lower())
+            if _AWS_SECRET.match(value) and (
+                "aws" in flat or "accesskey" in flat or flat.endswith("secretkey")
+            ):
                 kind = "aws_secret_access_key"
         if confidence is None:
             return None

@@ -31,8 +31,9 @@ _HEADER = re.compile(r"^[A-Za-z-]+: ")
 _SAME_LINE_BODY = re.compile(r"(?:\\[nr]|[A-Za-z0-9+/=\s:,-])*(?:-----END [A-Z ]+-----)?")
 
 
-def _body(tail: str, begin_end: int) -> str:
-    """The base64 characters after the BEGIN marker, up to END (or up to 4 KB of text)."""
+def _body(tail: str, begin_end: int) -> tuple[str, bool]:
+    """The base64 characters after the BEGIN marker, up to END (or up to 8 KB of text), and
+    whether an END marker was seen."""
     text = tail[begin_end : begin_end + 8192]
     end = text.find("-----END")
     if end != -1:
@@ -51,7 +52,7 @@ def _body(tail: str, begin_end: int) -> str:
         chunks.append(match.group(0))
         if len(chunks) >= 4:
             break
-    return "".join(chunks)
+    return "".join(chunks), end != -1
 
 
 def _structure_ok(label: str, body: str) -> bool:
@@ -78,7 +79,9 @@ class PrivateKeyRule:
         for match in _BEGIN.finditer(ctx.line):
             label = match.group(1)
             kind = _KINDS.get(label, "private_key")
-            body = _body(ctx.tail or ctx.line, match.end())
+            body, ended = _body(ctx.tail or ctx.line, match.end())
+            if ended and not body:
+                continue  # a complete block without key material: a template or a doc stub
             if body:
                 if not _structure_ok(label, body):
                     continue

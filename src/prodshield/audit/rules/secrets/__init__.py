@@ -13,7 +13,7 @@ from prodshield.audit.context import AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules.base import Hit, Rule, Sample
 
-_TOKEN = "ghp_" + "x7Kq2LmN9pR4sT6vW8yZ0aB3cD5eF1gH2iJ4"
+_KEY_ID = "AKIA" + "QYLPMN5HFIQR7XYZ"  # split so scanners of this repository stay quiet
 
 
 @dataclass
@@ -38,13 +38,12 @@ class SecretLeak:
     fix = (
         "Revoke and rotate the secret, remove it from the file (and history), read it at run time."
     )
-    vulnerable = Sample("deploy/settings.yaml", f"github:\n  token: {_TOKEN}\n")
-    fixed = Sample("deploy/settings.yaml", "github:\n  token: ${GITHUB_TOKEN}\n")
+    vulnerable = Sample("deploy/settings.yaml", f"aws:\n  access_key_id: {_KEY_ID}\n")
+    fixed = Sample("deploy/settings.yaml", "aws:\n  access_key_id: ${AWS_ACCESS_KEY_ID}\n")
 
     def check(self, subject: SourceFile, ctx: AuditContext) -> Iterable[Hit]:
-        from prodshield.secrets import scan_text
-
-        for f in scan_text(subject.text, path=ctx.relpath(subject.path)):
+        _, scanner = scan_settings(ctx)
+        for f in scanner.scan_text(subject.text, path=ctx.relpath(subject.path)):
             yield Hit(
                 f"{f.kind} ({f.rule}, confidence {f.confidence:.2f}): {f.redacted}",
                 line=f.line,
@@ -52,6 +51,19 @@ class SecretLeak:
                 severity=gate_severity(f.severity, f.confidence),
                 fingerprint=f.fingerprint,
             )
+
+
+def scan_settings(ctx: AuditContext) -> tuple[Any, Any]:
+    """The engine's ScanConfig from shield.yaml's ``audit:`` section (allow-lists, test folders,
+    minimum confidence) and its scanner, built once per run."""
+    cached = ctx.cached("secrets", "scanner")
+    if cached is None:
+        from prodshield.secrets import ScanConfig
+
+        scan = ScanConfig.from_audit(ctx.audit_config)
+        cached = (scan, scan.scanner())
+        ctx.remember("secrets", "scanner", cached)
+    return cached  # type: ignore[no-any-return]
 
 
 def gate_severity(engine: str, confidence: float) -> Severity:
@@ -74,7 +86,12 @@ class SecretsFamily:
         if not engine_available():
             ctx.skipped.append("secrets: the secret engine (prodshield.secrets) is not installed")
             return
+        from prodshield.secrets.files import is_test_path
+
+        scan, _ = scan_settings(ctx)
         for path in ctx.files():
+            if not scan.include_tests and is_test_path(ctx.relpath(path), scan.test_dirs):
+                continue
             text = ctx.read_text(path)
             if not text:
                 continue

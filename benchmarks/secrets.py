@@ -1,0 +1,225 @@
+"""Secret scanner benchmark: precision/recall on a labelled corpus and scanning speed.
+
+    python benchmarks/secrets.py [--corpus DIR] [--log-mb 500] [--tree-mb 200] [--skip-speed]
+
+Accuracy: prodshield and detect-secrets (PyPI, the named baseline) scan the corpus in the same run;
+both are scored with the corpus's own score.py rule (a secret counts once however many findings
+land on its lines; other finding lines are false positives), overall and per kind.
+Speed: MB per CPU-second (this process's CPU time for prodshield; the child's for detect-secrets) on
+a generated log file and a generated source tree, with the median of several runs, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from prodshield.secrets import ScanConfig, scan_paths
+from prodshield.secrets.engine import ScanSettings, Scanner
+from prodshield.secrets.files import scan_file
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "secrets-dev"
+
+
+def load_score(corpus: Path):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("corpus_score", corpus / "score.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.score
+
+
+def prodshield_findings(corpus: Path, out: Path) -> float:
+    start = time.process_time()
+    with out.open("w") as fh:
+        for f in scan_paths([corpus], config=ScanConfig(include_tests=True)):
+            fh.write(json.dumps({"path": f.path, "line": f.line, "kind": f.kind}) + "\n")
+    return time.process_time() - start
+
+
+def detect_secrets_findings(target: Path, out: Path | None) -> float:
+    """Run detect-secrets as its CLI does (all plugins, default filters); returns child CPU s."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    files = [str(p) for p in sorted(target.rglob("*")) if p.is_file()] if target.is_dir() else [str(target)]
+    listing = tempfile.NamedTemporaryFile("w", delete=False, suffix=".lst")
+    listing.write("\n".join(files))
+    listing.close()
+    code = (
+        "import json,sys\n"
+        "from detect_secrets import SecretsCollection\n"
+        "from detect_secrets.settings import default_settings\n"
+        "files=open(sys.argv[1]).read().split('\\n')\n"
+        "c=SecretsCollection()\n"
+        "with default_settings():\n"
+        "    [c.scan_file(f) for f in files if f]\n"
+        "for fn, secrets in c.json().items():\n"
+        "    for s in secrets: print(json.dumps({'path': fn, 'line': s['line_number'], 'kind': s['type']}))\n"
+    )
+    with open(out or os.devnull, "w") as fh:
+        subprocess.run([sys.executable, "-c", code, listing.name], stdout=fh, check=True, timeout=3600)
+    os.unlink(listing.name)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def accuracy(corpus: Path, work: Path) -> None:
+    score = load_score(corpus)
+    labels = corpus / "labels.csv"
+    ours, theirs = work / "prodshield.jsonl", work / "detect_secrets.jsonl"
+    cpu_ours = prodshield_findings(corpus, ours)
+    cpu_theirs = detect_secrets_findings(corpus, theirs)
+    a, b = score(str(ours), str(labels)), score(str(theirs), str(labels))
+    size = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file()) / 1e6
+    print(f"corpus: {corpus} ({a['secrets']} secrets, {size:.1f} MB)")
+    print(f"{'':24}{'precision':>10}{'recall':>8}{'f1':>8}{'TP':>6}{'FP':>6}{'FN':>6}")
+    for name, r in (("prodshield", a), ("detect-secrets 1.5", b)):
+        print(f"{name:24}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1']:>8.4f}{r['tp']:>6}{r['fp']:>6}{r['fn']:>6}")
+    print(f"f1 ratio prodshield/detect-secrets: {a['f1'] / max(b['f1'], 1e-9):.2f}")
+    print(f"corpus speed (MB/CPU-s): prodshield {size / cpu_ours:.1f}, detect-secrets {size / cpu_theirs:.2f}, "
+          f"ratio {cpu_theirs / cpu_ours:.0f}x")
+    print("\nrecall per kind            prodshield  detect-secrets")
+    for kind, v in a["per_kind_recall"].items():
+        print(f"  {kind:26} {v['found']:4}/{v['secrets']:<4} {v['recall']:.3f}   {b['per_kind_recall'][kind]['recall']:.3f}")
+    print(f"\nfalse positives by labelled kind (prodshield): {a['fp_by_label_kind']}")
+
+
+# -- speed ---------------------------------------------------------------------------------------
+
+_LOG_LINES = (
+    '{ip} - - [12/Mar/2024:10:19:14 +0000] "GET /api/v1/orders/{n}?page=2 HTTP/1.1" 200 {n} "https://shop.example.com/" "Mozilla/5.0 (X11; Linux x86_64)"',
+    "2024-03-12T10:19:14.{ms}Z INFO  [pool-3-thread-{t}] svc.billing.Gateway - processed order id={n} status=ok duration_ms={ms}",
+    "2024-03-12T10:19:14.{ms}Z WARN  [worker-{t}] cache miss key=user:{n}:profile ttl=300 retry=1",
+    '{ip} - - [12/Mar/2024:10:19:15 +0000] "POST /login HTTP/1.1" 302 0 "-" "curl/8.4.0"',
+)
+_SOURCE = '''import os
+from dataclasses import dataclass
+
+
+@dataclass
+class Settings{n}:
+    """Settings for service {n}."""
+
+    host: str = "db.internal"
+    port: int = {port}
+    password: str = os.environ.get("DB_PASSWORD", "")
+    api_key_name: str = "X-Api-Key"
+
+    def url(self) -> str:
+        return f"postgresql://{{self.host}}:{{self.port}}/app"
+
+
+def handler_{n}(request, token_cache):
+    key = request.headers.get("Authorization")
+    for item in request.json.get("items", []):
+        if item["qty"] > {port}:
+            raise ValueError("too many items")
+    return {{"status": "ok", "count": len(request.json)}}
+'''
+
+
+def make_log(path: Path, megabytes: int) -> None:
+    rnd = random.Random(5)
+    target = megabytes * 1_000_000
+    written = 0
+    with path.open("w") as fh:
+        batch: list[str] = []
+        i = 0
+        while written < target:
+            i += 1
+            line = _LOG_LINES[i % len(_LOG_LINES)].format(
+                ip=f"10.{i % 250}.{i % 199}.{i % 97}", n=rnd.randint(1, 99999), ms=i % 1000, t=i % 16
+            )
+            if i % 20000 == 0:
+                line += " api_key=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"
+            batch.append(line)
+            written += len(line) + 1
+            if len(batch) == 10000:
+                fh.write("\n".join(batch) + "\n")
+                batch.clear()
+        if batch:
+            fh.write("\n".join(batch) + "\n")
+
+
+def make_tree(root: Path, megabytes: int) -> None:
+    target = megabytes * 1_000_000
+    written = 0
+    n = 0
+    while written < target:
+        n += 1
+        folder = root / f"pkg{n // 200:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = _SOURCE.format(n=n, port=5000 + n % 1000) * 20
+        (folder / f"module_{n}.py").write_text(text)
+        written += len(text)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_prodshield(target: Path, engine: str, runs: int) -> float:
+    cpu: list[float] = []
+    config = ScanConfig(include_tests=True)
+    for _ in range(runs):
+        scanner = Scanner(settings=ScanSettings(engine=engine))
+        start = time.process_time()
+        if target.is_file():
+            for _f in scan_file(target, scanner=scanner):
+                pass
+        else:
+            object.__setattr__(config, "min_confidence", 0.5)
+            for _f in scan_paths([target], respect_gitignore=False, config=config):
+                pass
+        cpu.append(time.process_time() - start)
+    return statistics.median(cpu)
+
+
+def speed(work: Path, log_mb: int, tree_mb: int, runs: int, baseline_mb: int) -> None:
+    log, tree = work / "access.log", work / "tree"
+    make_log(log, log_mb)
+    make_tree(tree, tree_mb)
+    small_log, small_tree = work / "small.log", work / "small_tree"
+    make_log(small_log, baseline_mb)
+    make_tree(small_tree, baseline_mb)
+    print(f"\nspeed (median of {runs} runs, MB per CPU-second)")
+    for label, target, size, small in (
+        (f"log file {log_mb} MB", log, log_mb, small_log),
+        (f"source tree {tree_mb} MB", tree, tree_mb, small_tree),
+    ):
+        figures = {engine: size / time_prodshield(target, engine, runs) for engine in ("hyperscan", "python")}
+        ds = baseline_mb / detect_secrets_findings(small, None)
+        print(
+            f"  {label:20} prodshield hyperscan {figures['hyperscan']:7.1f}   pure-python {figures['python']:6.1f}"
+            f"   detect-secrets ({baseline_mb} MB sample) {ds:5.2f}   ratio {figures['hyperscan'] / ds:,.0f}x"
+        )
+    print(f"  peak RSS of this process: {peak_rss_mb():.0f} MB (blocks of 4 MiB; independent of file size)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS.resolve())
+    ap.add_argument("--log-mb", type=int, default=500)
+    ap.add_argument("--tree-mb", type=int, default=200)
+    ap.add_argument("--baseline-mb", type=int, default=5, help="size of the sample detect-secrets scans")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-speed", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="prodshield-bench-") as tmp:
+        work = Path(tmp)
+        accuracy(args.corpus, work)
+        if not args.skip_speed:
+            speed(work, args.log_mb, args.tree_mb, args.runs, args.baseline_mb)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Scanning a repository's history: every line added by every commit, oldest first."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from prodshield.errors import UsageError
+from prodshield.secrets.engine import Scanner, default_scanner
+from prodshield.secrets.finding import SecretFinding
+
+_COMMIT = "\x1ecommit "
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def scan_git_history(
+    repo: str | Path, *, scanner: Scanner | None = None, rev: str = "--all", timeout: float = 600.0
+) -> Iterator[SecretFinding]:
+    """Findings in lines added anywhere in history, each with its commit and author.
+
+    A secret that stays in later commits is reported once, at the commit that introduced it.
+    """
+    scanner = scanner or default_scanner()
+    cmd = [
+        "git", "-C", str(repo), "log", rev, "--reverse", "-p", "--no-color", "--no-ext-diff",
+        "--unified=0", "--no-renames", f"--format={_COMMIT}%H%x1f%an <%ae>",
+    ]  # fmt: skip
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise UsageError(f"cannot run git: {exc.strerror}") from exc
+    assert proc.stdout is not None
+    seen: set[str] = set()
+    commit = author = ""
+    path: str | None = None
+    block: list[bytes] = []
+    block_start = 0
+    next_line = 0
+
+    def flush() -> Iterator[SecretFinding]:
+        if block and path is not None:
+            text = b"\n".join(block) + b"\n"
+            for finding in scanner.iter_block(text, path=path, first_line=block_start):
+                key = finding.fingerprint
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield finding.with_location(commit=commit, author=author)
+        block.clear()
+
+    try:
+        for raw in proc.stdout:
+            line = raw.rstrip(b"\n")
+            if line.startswith(b"\x1ecommit "):
+                yield from flush()
+                head = line[len(_COMMIT) :].decode("utf-8", "replace")
+                commit, _, author = head.partition("\x1f")
+                path = None
+            elif line.startswith(b"+++ "):
+                yield from flush()
+                target = line[4:].decode("utf-8", "replace")
+                path = None if target == "/dev/null" else target[2:] if target.startswith("b/") else target
+            elif line.startswith(b"@@"):
+                yield from flush()
+                match = _HUNK.match(line)
+                next_line = int(match.group(1)) if match else 0
+                block_start = next_line
+            elif line.startswith(b"+"):
+                if not block:
+                    block_start = next_line
+                block.append(line[1:])
+                next_line += 1
+            elif line.startswith((b"-", b"\\")):
+                continue
+        yield from flush()
+    finally:
+        proc.stdout.close()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.returncode not in (0, None, -9):
+        err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
+        raise UsageError(f"git log failed in {repo}: {err.splitlines()[-1] if err else proc.returncode}")

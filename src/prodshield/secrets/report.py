@@ -1,0 +1,211 @@
+"""Report writers: table, JSON, Markdown and SARIF 2.1.0 (the SARIF writer is generic, for audit too).
+
+Every writer works from `SecretFinding`s, which hold only redacted values, so no output can carry
+a whole secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from prodshield import __version__
+from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
+
+FORMATS = ("table", "json", "sarif", "markdown")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+
+
+def sort_findings(findings: Iterable[SecretFinding]) -> list[SecretFinding]:
+    return sorted(
+        findings,
+        key=lambda f: (-SEVERITY_RANK[f.severity], f.path or "", f.line, f.column, f.rule),
+    )
+
+
+def to_json(findings: Sequence[SecretFinding], *, stats: Mapping[str, int] | None = None) -> str:
+    """``{"version": 1, "summary": {...}, "findings": [...]}`` (documented in docs/secrets.md)."""
+    document = {
+        "version": 1,
+        "tool": {"name": "prodshield", "version": __version__},
+        "summary": summary(findings),
+        "stats": dict(stats or {}),
+        "findings": [f.to_dict() for f in findings],
+    }
+    return json.dumps(document, indent=2)
+
+
+def summary(findings: Sequence[SecretFinding]) -> dict[str, Any]:
+    by_severity = Counter(f.severity for f in findings)
+    return {
+        "total": len(findings),
+        "by_severity": {s: by_severity.get(s, 0) for s in ("critical", "high", "medium", "low")},
+        "by_kind": dict(Counter(f.kind for f in findings).most_common()),
+    }
+
+
+def _where(f: SecretFinding) -> str:
+    where = f"{f.path or '<stdin>'}:{f.line}:{f.column}"
+    return f"{where} @{f.commit[:10]}" if f.commit else where
+
+
+def render_table(findings: Sequence[SecretFinding], console: Console) -> None:
+    if not findings:
+        console.print("No secrets found.")
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("severity", "kind", "location", "value", "confidence"):
+        table.add_column(column, overflow="fold", no_wrap=column == "value")
+    for f in findings:
+        cells = (f.severity, f.kind, _where(f), f.redacted, f"{f.confidence:.2f}")
+        table.add_row(*(escape(c) for c in cells))
+    console.print(table)
+    counts = summary(findings)["by_severity"]
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(findings)} total)")
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+def to_markdown(findings: Sequence[SecretFinding]) -> str:
+    lines = ["# Secret scan", ""]
+    if not findings:
+        return "\n".join([*lines, "No secrets found.", ""])
+    counts = summary(findings)["by_severity"]
+    lines.append(", ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" — {len(findings)} total")
+    lines += ["", "| severity | kind | location | value | rule |", "| --- | --- | --- | --- | --- |"]
+    for f in findings:
+        lines.append(
+            f"| {f.severity} | {f.kind} | `{_md_escape(_where(f))}` | `{_md_escape(f.redacted)}` | {f.rule} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+# -- SARIF -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SarifRule:
+    id: str
+    description: str
+    severity: str = "high"
+    tags: tuple[str, ...] = ("security",)
+
+
+@dataclass(frozen=True)
+class SarifResult:
+    """One result for `sarif_log`: any capability (secrets, audit rules) can produce these."""
+
+    rule_id: str
+    severity: str
+    message: str
+    path: str | None
+    line: int = 1
+    column: int = 1
+    fingerprint: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+def sarif_log(results: Iterable[SarifResult], rules: Iterable[SarifRule], *, tool: str = "prodshield") -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run (GitHub code scanning reads ``security-severity``)."""
+    rule_list = list({r.id: r for r in rules}.values())
+    index = {r.id: i for i, r in enumerate(rule_list)}
+    out_results: list[dict[str, Any]] = []
+    for res in results:
+        result: dict[str, Any] = {
+            "ruleId": res.rule_id,
+            "level": _LEVEL.get(res.severity, "warning"),
+            "message": {"text": res.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(res.path)},
+                        "region": {"startLine": max(1, res.line), "startColumn": max(1, res.column)},
+                    }
+                }
+            ],
+        }
+        if res.rule_id in index:
+            result["ruleIndex"] = index[res.rule_id]
+        if res.fingerprint:
+            result["partialFingerprints"] = {"prodshield/v1": res.fingerprint}
+        if res.properties:
+            result["properties"] = dict(res.properties)
+        out_results.append(result)
+    driver = {
+        "name": tool,
+        "version": __version__,
+        "informationUri": "https://github.com/prodshield/prodshield",
+        "rules": [
+            {
+                "id": r.id,
+                "name": "".join(part.capitalize() for part in r.id.replace("_", "-").split("-")),
+                "shortDescription": {"text": r.description},
+                "defaultConfiguration": {"level": _LEVEL.get(r.severity, "warning")},
+                "properties": {
+                    "security-severity": _SECURITY_SEVERITY.get(r.severity, "5.0"),
+                    "tags": list(r.tags),
+                },
+            }
+            for r in rule_list
+        ],
+    }
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": driver}, "results": out_results}],
+    }
+
+
+def _uri(path: str | None) -> str:
+    if not path or path == "-":
+        return "stdin"
+    path = path.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path.replace(" ", "%20")
+
+
+def to_sarif(findings: Sequence[SecretFinding]) -> str:
+    from prodshield.secrets.rules import REGISTRY
+
+    rules = [
+        SarifRule(f.rule, REGISTRY[f.rule].description if f.rule in REGISTRY else f.kind, f.severity, ("security", "secret"))
+        for f in findings
+    ]
+    results = [
+        SarifResult(
+            rule_id=f.rule,
+            severity=f.severity,
+            message=f"{f.kind} leaked: {f.redacted}" + (f" (commit {f.commit[:12]})" if f.commit else ""),
+            path=f.path,
+            line=f.line,
+            column=f.column,
+            fingerprint=f.fingerprint,
+            properties={"kind": f.kind, "confidence": f.confidence, "redacted": f.redacted}
+            | ({"commit": f.commit, "author": f.author} if f.commit else {}),
+        )
+        for f in findings
+    ]
+    return json.dumps(sarif_log(results, rules), indent=2)
+
+
+def render(findings: Sequence[SecretFinding], fmt: str, console: Console, *, stats: Mapping[str, int] | None = None) -> None:
+    """Write the findings in one of FORMATS to the console's stream."""
+    if fmt == "table":
+        render_table(findings, console)
+        return
+    text = {"json": lambda: to_json(findings, stats=stats), "sarif": lambda: to_sarif(findings),
+            "markdown": lambda: to_markdown(findings)}[fmt]()  # fmt: skip
+    console.file.write(text + ("" if text.endswith("\n") else "\n"))

@@ -1,0 +1,132 @@
+"""Each rule: true positives built with valid structure, and near-miss negatives."""
+
+from __future__ import annotations
+
+import pytest
+
+from prodshield.secrets import REGISTRY, RULES, SecretRule, scan_line, scan_text
+import secrets_tokens as tok
+
+
+def kinds(text: str) -> set[str]:
+    return {f.kind for f in scan_text(text, path="x.txt")}
+
+
+POSITIVES = [
+    ("github_pat_classic", lambda: f"GITHUB_TOKEN={tok.github_classic()}"),
+    ("github_oauth", lambda: f'token: "{tok.github_oauth()}"'),
+    ("github_pat_fine_grained", lambda: f"gh = '{tok.fine_grained()}'"),
+    ("npm_token", lambda: f"//registry.npmjs.org/:_authToken={tok.npm_token()}"),
+    ("aws_access_key_id", lambda: f"aws_access_key_id = {tok.aws_id()}"),
+    ("aws_secret_access_key", lambda: f"aws_secret_access_key = {tok.aws_secret()}"),
+    ("google_api_key", lambda: f'"maps": "{tok.google_key()}"'),
+    ("azure_storage_key", lambda: f"AZURE={tok.azure_conn()}"),
+    ("gitlab_pat", lambda: f"curl --header 'PRIVATE-TOKEN: {tok.gitlab()}'"),
+    ("slack_bot_token", lambda: f"SLACK={tok.slack_bot()}"),
+    ("slack_user_token", lambda: f"slack: {tok.slack_user()}"),
+    ("slack_webhook", lambda: f"url = {tok.slack_webhook()}"),
+    ("discord_bot_token", lambda: f"DISCORD_BOT={tok.discord_bot()}"),
+    ("telegram_bot_token", lambda: f"bot = {tok.telegram()}"),
+    ("stripe_secret_key", lambda: f"Stripe.api_key = '{tok.stripe_live()}'"),
+    ("stripe_restricted_key", lambda: f"key: {tok.stripe_restricted()}"),
+    ("sendgrid_api_key", lambda: f"MAIL={tok.sendgrid()}"),
+    ("twilio_api_key", lambda: f"twilio_key: {tok.twilio()}"),
+    ("mailgun_api_key", lambda: f"mailgun = {tok.mailgun()}"),
+    ("pypi_token", lambda: f"password = {tok.pypi()}"),
+    ("openai_api_key", lambda: f"OPENAI_API_KEY={tok.openai()}"),
+    ("jwt", lambda: f"cookie session={tok.jwt()}; Path=/"),
+    ("private_key_rsa", tok.pem_rsa),
+    ("private_key_openssh", tok.pem_openssh),
+    ("db_url_password", lambda: f"DATABASE_URL=postgres://app:{tok.password()}@db.internal:5432/app"),
+    ("basic_auth_url", lambda: f"git clone https://ci:{tok.password()}@git.example.org/repo.git"),
+    ("bearer_token", lambda: f"Authorization: Bearer {tok.rand(40)}-{tok.rand(8)}"),
+    ("generic_password", lambda: f"DB_PASSWORD={tok.password()}"),
+    ("generic_password", lambda: f'<property name="ldap.password" value="{tok.password()}"/>'),
+    ("generic_secret", lambda: f"client_secret: {tok.rand(40)}"),
+    ("generic_secret", lambda: f"deploy --api-token {tok.rand(44)} --region eu"),
+]
+
+
+@pytest.mark.parametrize(("kind", "make"), POSITIVES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(POSITIVES)])
+def test_true_positive(kind: str, make) -> None:  # type: ignore[no-untyped-def]
+    assert kind in kinds(make())
+
+
+NEGATIVES = [
+    lambda: f"GITHUB_TOKEN={tok.bad_checksum(tok.github_classic())}",  # CRC32 does not match
+    lambda: f"NPM_TOKEN={tok.bad_checksum(tok.npm_token())}",
+    lambda: "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",  # documented example
+    lambda: "aws_access_key_id = AKIA0000111122223333",  # not base32
+    lambda: "NPM_TOKEN = npm_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+    lambda: "webhook: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    lambda: "slack_token: xoxb-not-a-real-token-this-will-not-work",
+    lambda: "password: changeme",
+    lambda: "api_key: <YOUR_TOKEN>",
+    lambda: "secret: ${SECRET}",
+    lambda: "password: '{{ vault_db_password }}'",
+    lambda: "password = os.environ['DB_PASSWORD']",
+    lambda: "token = getenv(\"API_TOKEN\")",
+    lambda: "request_id: 1b4e28ba-2fa1-11d2-883f-0016d3cca427",  # UUID
+    lambda: "commit_sha = 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",  # git SHA
+    lambda: "api_key = 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",  # SHA-1-shaped under a weak name
+    lambda: '"integrity": "sha512-' + tok.rand(86) + '=="',
+    lambda: 'icon: "data:image/png;base64,iVBORw0KGgo' + tok.rand(80) + '"',
+    lambda: "api_key = '[REDACTED]'",
+    lambda: "password = '********'",
+    lambda: "password_min_length: 12",
+    lambda: "use_ssl_private_key: false",
+    lambda: "api_key = 1234567890abcdef",
+    lambda: "DATABASE_URL=postgres://user:password@localhost:5432/mydb",
+    lambda: "Authorization: Bearer ${TOKEN}",
+    lambda: "-----BEGIN PUBLIC KEY-----",
+    lambda: "-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all!!\n-----END RSA PRIVATE KEY-----",
+    lambda: "access_token = eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    lambda: "trace = eyJ" + tok.rand(20) + ".eyJ" + tok.rand(20) + "." + tok.rand(30),  # does not decode
+    lambda: "bundle: main.4e655edd8a1b2c3d.chunk.js",
+    lambda: "pubkey: ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQD" + tok.rand(60) + " user@host",
+    lambda: "customer_token = cus_" + tok.rand(24),
+]
+
+
+@pytest.mark.parametrize("make", NEGATIVES, ids=[f"neg-{i}" for i in range(len(NEGATIVES))])
+def test_near_miss_is_not_reported(make) -> None:  # type: ignore[no-untyped-def]
+    text = make()
+    assert scan_text(text, path="x.txt") == [], text
+
+
+def test_allow_comment_silences_a_line() -> None:
+    token = tok.github_classic()
+    assert scan_line(f"TOKEN={token}  # prodshield:allow") == []
+    assert scan_line(f"TOKEN={token}")
+
+
+def test_redacted_values_never_hold_the_secret() -> None:
+    token = tok.stripe_restricted()
+    (finding,) = scan_line(f"STRIPE={token}", path="a.env", lineno=3)
+    assert token not in finding.redacted and token not in finding.snippet
+    assert token not in finding.fingerprint and finding.line == 3 and finding.column == 8
+    assert finding.redacted.startswith("rk_l")
+
+
+def test_fingerprint_is_stable_and_path_scoped() -> None:
+    line = f"x={tok.github_classic()}"
+    a, b, c = scan_line(line, path="p"), scan_line(line, path="p"), scan_line(line, path="q")
+    assert a[0].fingerprint == b[0].fingerprint != c[0].fingerprint
+
+
+def test_registry_members_implement_the_protocol() -> None:
+    assert len({r.id for r in RULES}) == len(RULES) == len(REGISTRY)
+    for rule in RULES:
+        assert isinstance(rule, SecretRule)
+        assert rule.severity in ("critical", "high", "medium", "low")
+        assert rule.description and rule.keywords
+        assert all(kw == kw.lower() for kw in rule.keywords)
+
+
+def test_pem_in_a_json_string_is_one_finding_without_key_material() -> None:
+    pem = tok.pem_rsa()
+    line = '{"private_key": "' + pem.replace("\n", "\\n") + '"}'
+    (finding,) = scan_text(line)
+    assert finding.kind == "private_key_rsa"
+    body_line = pem.splitlines()[1]
+    assert body_line[:20] not in finding.snippet
