@@ -49,8 +49,11 @@ def test_findings_and_proposed_commands(tmp_path: Path) -> None:
         (".pgpass", "permissions.client-credential-file", "chmod 0600 .pgpass"),
         (".ssh", "permissions.ssh-dir-open", "chmod 0700 .ssh"),
         ("bin/run.sh", "permissions.world-writable", "chmod 0775 bin/run.sh"),
-        ("keys/deploy_key.key", "permissions.private-key-readable",
-         "chmod 0600 keys/deploy_key.key"),
+        (
+            "keys/deploy_key.key",
+            "permissions.private-key-readable",
+            "chmod 0600 keys/deploy_key.key",
+        ),
         ("kubeconfig", "permissions.kubeconfig-readable", "chmod 0600 kubeconfig"),
     ]
     assert all("can read" in f.message or "can" in f.message for f in report.findings)
@@ -72,7 +75,9 @@ def test_writable_secret_combines_with_readable(tmp_path: Path) -> None:
     _file(tmp_path, ".env.production", "A=1\n", 0o666)
     report = audit([tmp_path], families="permissions")
     assert sorted(f.rule for f in report.findings) == [
-        "permissions.env-file-readable", "permissions.secret-writable"]
+        "permissions.env-file-readable",
+        "permissions.secret-writable",
+    ]
     fixes = plan_fixes(report.findings, tmp_path)
     assert [(fx.old_mode, fx.new_mode) for fx in fixes] == [(0o666, 0o600)]
 
@@ -82,7 +87,8 @@ def test_secret_content_detected_by_the_engine(tmp_path: Path) -> None:
     _file(tmp_path, "notes/plain.txt", "nothing to see\n", 0o644)
     report = audit([tmp_path], families="permissions")
     assert [(f.path, f.rule) for f in report.findings] == [
-        ("notes/handover.txt", "permissions.secret-content-readable")]
+        ("notes/handover.txt", "permissions.secret-content-readable")
+    ]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
@@ -99,8 +105,15 @@ def test_wrong_owner_proposes_chown(tmp_path: Path) -> None:
 
 def _cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "prodshield", "audit", *args], cwd=cwd, env=env,
-                          input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_fix_needs_confirmation(tmp_path: Path) -> None:

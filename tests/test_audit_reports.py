@@ -32,8 +32,9 @@ def report(tmp_path: Path):
     (app / "Dockerfile").write_text("FROM python:latest\n")
     with TlsBench() as bench:
         target = bench.endpoint("expired")
-        yield audit([app], families="config,permissions,tls", tls_targets=[target],
-                    ca_file=bench.ca_file)
+        yield audit(
+            [app], families="config,permissions,tls", tls_targets=[target], ca_file=bench.ca_file
+        )
 
 
 def test_json_shape(report) -> None:
@@ -63,8 +64,10 @@ def test_sarif_validates_and_has_github_fields(report) -> None:
         assert rules[result["ruleId"]] == run["tool"]["driver"]["rules"][result["ruleIndex"]]
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         assert not uri.startswith("/") and "://" not in uri
-    uris = {r["ruleId"]: r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            for r in run["results"]}
+    uris = {
+        r["ruleId"]: r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in run["results"]
+    }
     assert uris["config.django-debug"] == "app/settings.py"
 
 

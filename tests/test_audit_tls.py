@@ -46,8 +46,12 @@ def endpoints(bench: TlsBench) -> dict[str, TlsTarget]:
 @pytest.fixture(scope="module")
 def report_by_target(bench: TlsBench, endpoints: dict[str, TlsTarget]) -> dict[str, list]:
     settings = AuditSettings(revocation=True, revocation_hosts=("127.0.0.1",))
-    report = audit(families="tls", tls_targets=list(endpoints.values()), ca_file=bench.ca_file,
-                   settings=settings)
+    report = audit(
+        families="tls",
+        tls_targets=list(endpoints.values()),
+        ca_file=bench.ca_file,
+        settings=settings,
+    )
     out: dict[str, list] = {}
     for f in report.findings:
         out.setdefault(f.target or "", []).append(f)
@@ -57,13 +61,16 @@ def report_by_target(bench: TlsBench, endpoints: dict[str, TlsTarget]) -> dict[s
 def _legacy_available(profile: str) -> None:
     version = {"tls1.0": "TLSv1.0", "tls1.1": "TLSv1.1"}.get(profile)
     if version and version not in legacy_supported():
-        pytest.skip(f"this OpenSSL cannot negotiate {version} even at SECLEVEL 0 "
-                    "(built without it), so a legacy endpoint cannot be served or probed")
+        pytest.skip(
+            f"this OpenSSL cannot negotiate {version} even at SECLEVEL 0 "
+            "(built without it), so a legacy endpoint cannot be served or probed"
+        )
 
 
 @pytest.mark.parametrize("profile", sorted(EXPECTED))
-def test_each_defect_named_with_its_reason(profile: str, endpoints: dict[str, TlsTarget],
-                                           report_by_target: dict[str, list]) -> None:
+def test_each_defect_named_with_its_reason(
+    profile: str, endpoints: dict[str, TlsTarget], report_by_target: dict[str, list]
+) -> None:
     _legacy_available(profile)
     rule, reason = EXPECTED[profile]
     findings = report_by_target.get(endpoints[profile].label, [])
@@ -73,13 +80,15 @@ def test_each_defect_named_with_its_reason(profile: str, endpoints: dict[str, Tl
     assert hits[0].target == endpoints[profile].label and hits[0].path is None
 
 
-def test_clean_endpoint_yields_nothing(endpoints: dict[str, TlsTarget],
-                                      report_by_target: dict[str, list]) -> None:
+def test_clean_endpoint_yields_nothing(
+    endpoints: dict[str, TlsTarget], report_by_target: dict[str, list]
+) -> None:
     assert report_by_target.get(endpoints["clean"].label, []) == []
 
 
-def test_single_defects_do_not_spill(endpoints: dict[str, TlsTarget],
-                                     report_by_target: dict[str, list]) -> None:
+def test_single_defects_do_not_spill(
+    endpoints: dict[str, TlsTarget], report_by_target: dict[str, list]
+) -> None:
     """A defect endpoint reports its own rule (TLS 1.0 servers also accept 1.1)."""
     for profile, (rule, _) in EXPECTED.items():
         rules = {f.rule for f in report_by_target.get(endpoints[profile].label, [])}
@@ -87,37 +96,58 @@ def test_single_defects_do_not_spill(endpoints: dict[str, TlsTarget],
         assert not extra, f"{profile}: unexpected {extra}"
 
 
-def test_without_the_private_ca_the_chain_is_untrusted(bench: TlsBench,
-                                                       endpoints: dict[str, TlsTarget]) -> None:
+def test_without_the_private_ca_the_chain_is_untrusted(
+    bench: TlsBench, endpoints: dict[str, TlsTarget]
+) -> None:
     report = audit(families="tls", tls_targets=[endpoints["clean"]])
     assert [f.rule for f in report.findings] == ["tls.untrusted-root"]
 
 
-def test_servername_override_checks_that_name(bench: TlsBench,
-                                              endpoints: dict[str, TlsTarget]) -> None:
+def test_servername_override_checks_that_name(
+    bench: TlsBench, endpoints: dict[str, TlsTarget]
+) -> None:
     t = endpoints["clean"]
-    report = audit(families="tls", tls_targets=[f"127.0.0.1:{t.port}"], servername="shop.example",
-                   ca_file=bench.ca_file)
+    report = audit(
+        families="tls",
+        tls_targets=[f"127.0.0.1:{t.port}"],
+        servername="shop.example",
+        ca_file=bench.ca_file,
+    )
     assert [f.rule for f in report.findings] == ["tls.hostname-mismatch"]
     assert "shop.example" in report.findings[0].message
 
 
-def test_expiry_thresholds_are_configurable(bench: TlsBench, endpoints: dict[str, TlsTarget]) -> None:
+def test_expiry_thresholds_are_configurable(
+    bench: TlsBench, endpoints: dict[str, TlsTarget]
+) -> None:
     settings = AuditSettings(expiry_warn_days=120, expiry_critical_days=10)
-    report = audit(families="tls", tls_targets=[endpoints["clean"], endpoints["expiring-soon"]],
-                   ca_file=bench.ca_file, settings=settings)
+    report = audit(
+        families="tls",
+        tls_targets=[endpoints["clean"], endpoints["expiring-soon"]],
+        ca_file=bench.ca_file,
+        settings=settings,
+    )
     rules = sorted((f.target, f.rule) for f in report.findings)
-    assert rules == sorted([(endpoints["clean"].label, "tls.expiring-soon"),
-                            (endpoints["expiring-soon"].label, "tls.expiring-soon")])
+    assert rules == sorted(
+        [
+            (endpoints["clean"].label, "tls.expiring-soon"),
+            (endpoints["expiring-soon"].label, "tls.expiring-soon"),
+        ]
+    )
 
 
-def test_revocation_is_opt_in_and_host_restricted(bench: TlsBench,
-                                                  endpoints: dict[str, TlsTarget]) -> None:
+def test_revocation_is_opt_in_and_host_restricted(
+    bench: TlsBench, endpoints: dict[str, TlsTarget]
+) -> None:
     target = [endpoints["revoked"]]
     off = audit(families="tls", tls_targets=target, ca_file=bench.ca_file)
     assert off.findings == []
-    elsewhere = audit(families="tls", tls_targets=target, ca_file=bench.ca_file,
-                      settings=AuditSettings(revocation=True, revocation_hosts=("ocsp.example",)))
+    elsewhere = audit(
+        families="tls",
+        tls_targets=target,
+        ca_file=bench.ca_file,
+        settings=AuditSettings(revocation=True, revocation_hosts=("ocsp.example",)),
+    )
     assert elsewhere.findings == []
     assert any("not in the allowed hosts" in s for s in elsewhere.skipped)
 
@@ -125,11 +155,16 @@ def test_revocation_is_opt_in_and_host_restricted(bench: TlsBench,
 def test_crl_revocation(bench: TlsBench) -> None:
     issued = bench._sha1_leaf()  # carries a CRL distribution point and no OCSP URL
     notes: list[str] = []
-    assert check_revocation(issued.cert, bench.intermediate, hosts=("127.0.0.1",), timeout=5,
-                            notes=notes) is None
+    assert (
+        check_revocation(
+            issued.cert, bench.intermediate, hosts=("127.0.0.1",), timeout=5, notes=notes
+        )
+        is None
+    )
     bench.revoked_serials.add(issued.cert.serial_number)
-    reason = check_revocation(issued.cert, bench.intermediate, hosts=("127.0.0.1",), timeout=5,
-                              notes=notes)
+    reason = check_revocation(
+        issued.cert, bench.intermediate, hosts=("127.0.0.1",), timeout=5, notes=notes
+    )
     assert reason is not None and "CRL" in reason
 
 
@@ -141,8 +176,9 @@ def test_unreachable_endpoint_is_a_finding_not_a_hang() -> None:
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     started = time.monotonic()
-    report = audit(families="tls", tls_targets=[f"127.0.0.1:{port}"],
-                   settings=AuditSettings(timeout=2))
+    report = audit(
+        families="tls", tls_targets=[f"127.0.0.1:{port}"], settings=AuditSettings(timeout=2)
+    )
     assert time.monotonic() - started < 10
     assert [f.rule for f in report.findings] == ["tls.handshake-failed"]
     assert "refused" in report.findings[0].message
@@ -156,8 +192,11 @@ def test_silent_server_times_out() -> None:
     listener.listen(8)  # accepts the TCP connection, never answers the ClientHello
     try:
         started = time.monotonic()
-        report = audit(families="tls", tls_targets=[f"127.0.0.1:{listener.getsockname()[1]}"],
-                       settings=AuditSettings(timeout=1))
+        report = audit(
+            families="tls",
+            tls_targets=[f"127.0.0.1:{listener.getsockname()[1]}"],
+            settings=AuditSettings(timeout=1),
+        )
         assert time.monotonic() - started < 8
         assert [f.rule for f in report.findings] == ["tls.handshake-failed"]
         assert "timed out" in report.findings[0].message
@@ -179,8 +218,9 @@ def test_certificate_files(bench: TlsBench, tmp_path: Path) -> None:
     bench.write_files("weak-key", tmp_path / "weak")
     bench.write_files("key-mismatch", tmp_path / "mixed")
     bench.write_files("clean", tmp_path / "good")
-    (tmp_path / "good" / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\nnope\n"
-                                                  "-----END CERTIFICATE-----\n")
+    (tmp_path / "good" / "broken.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"
+    )
     report = audit([tmp_path], families="tls")
     got = sorted((f.path, f.rule) for f in report.findings)
     assert got == [
