@@ -99,3 +99,20 @@ def test_runs_saved_to_the_store(report, store) -> None:
     latest = runs(store, limit=1)[0]
     assert latest["id"] == run_id and latest["passed"] is False
     assert latest["summary"]["total"] == len(report.findings)
+
+
+def test_workflow_template_is_package_data_and_audits_itself(tmp_path: Path) -> None:
+    """The shipped template parses, uploads SARIF, and passes prodshield's own workflow rules."""
+    import yaml
+
+    import prodshield
+
+    template = Path(prodshield.__file__).parent / "templates" / "workflows" / "security-audit.yml"
+    data = yaml.safe_load(template.read_text())
+    steps = data["jobs"]["audit"]["steps"]
+    assert any(str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif") for s in steps)
+    assert data["jobs"]["audit"]["permissions"]["security-events"] == "write"
+    target = tmp_path / ".github" / "workflows"
+    target.mkdir(parents=True)
+    (target / "security-audit.yml").write_text(template.read_text())
+    assert audit([tmp_path], families="config").findings == []

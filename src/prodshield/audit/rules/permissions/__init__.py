@@ -49,7 +49,9 @@ def classify(path: Path, text: str | None) -> frozenset[str]:
     if has_key and not name.endswith(".pub"):
         kinds.add("private-key")
     if CRED_NAMES.match(name) or (path.parent.name == ".aws" and name == "credentials"):
-        kinds.add("credentials")
+        encrypted = text is not None and ("kind: SealedSecret" in text or "\nsops:" in text)
+        if not encrypted:
+            kinds.add("credentials")
     if name in CLIENT_NAMES:
         kinds.add("client")
     if KUBE_NAMES.match(name) or (path.parent.name == ".kube" and name == "config"):
