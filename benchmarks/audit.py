@@ -74,8 +74,9 @@ def tls_bench(testssl_endpoints: str, repeats: int = 5) -> None:
             findings: list = []
             for _ in range(repeats):
                 t0 = time.perf_counter()
-                report = audit(families="tls", tls_targets=[target], ca_file=bench.ca_file,
-                               settings=settings)
+                report = audit(
+                    families="tls", tls_targets=[target], ca_file=bench.ca_file, settings=settings
+                )
                 times.append(time.perf_counter() - t0)
                 findings = report.findings
             per_endpoint[profile] = statistics.median(times)
@@ -88,36 +89,64 @@ def tls_bench(testssl_endpoints: str, repeats: int = 5) -> None:
                 good = bool(hit)
                 detail = f"{DEFECTS[profile]}: {hit[0].message}" if hit else f"MISSED (got {rules})"
             ok &= good
-            print(f"  {profile:18s} {per_endpoint[profile] * 1000:7.1f} ms  {'ok ' if good else 'BAD'} {detail}")
+            print(
+                f"  {profile:18s} {per_endpoint[profile] * 1000:7.1f} ms  {'ok ' if good else 'BAD'} {detail}"
+            )
         seq_median = statistics.median(per_endpoint.values())
         print(f"  every defect named, clean silent: {'yes' if ok else 'NO'}")
-        print(f"  prodshield sequential: median {seq_median * 1000:.1f} ms per endpoint "
-              f"(3 handshakes + revocation check each)")
+        print(
+            f"  prodshield sequential: median {seq_median * 1000:.1f} ms per endpoint "
+            f"(3 handshakes + revocation check each)"
+        )
 
         # many endpoints at once
         many: list[TlsTarget] = [bench.endpoint(p) for p in list(endpoints) * 4]
         conc_times = []
         for _ in range(3):
             t0 = time.perf_counter()
-            report = audit(families="tls", tls_targets=many, ca_file=bench.ca_file,
-                           settings=settings)
+            report = audit(
+                families="tls", tls_targets=many, ca_file=bench.ca_file, settings=settings
+            )
             conc_times.append(time.perf_counter() - t0)
         conc = statistics.median(conc_times)
-        print(f"  prodshield concurrent: {len(many)} endpoints in {conc * 1000:.0f} ms = "
-              f"{conc / len(many) * 1000:.1f} ms per endpoint ({len(report.findings)} findings)")
+        print(
+            f"  prodshield concurrent: {len(many)} endpoints in {conc * 1000:.0f} ms = "
+            f"{conc / len(many) * 1000:.1f} ms per endpoint ({len(report.findings)} findings)"
+        )
 
         exe = tool("testssl") or tool("testssl.sh")
         if exe is None:
             print("  testssl.sh: not installed (apt-get install testssl.sh); no ratio")
             return
-        chosen = list(endpoints) if testssl_endpoints == "all" else (
-            ["clean", "expired", "tls1.0", "self-signed", "weak-key"][: int(testssl_endpoints)])
+        chosen = (
+            list(endpoints)
+            if testssl_endpoints == "all"
+            else (
+                ["clean", "expired", "tls1.0", "self-signed", "weak-key"][: int(testssl_endpoints)]
+            )
+        )
         ts_times = []
         for profile in chosen:
             t = endpoints[profile]
-            cmd = [exe, "--quiet", "--color", "0", "--warnings", "batch", "--add-ca",
-                   str(bench.ca_file), "--ip", "127.0.0.1", "--connect-timeout", "5",
-                   "--openssl-timeout", "5", "-S", "-p", f"localhost:{t.port}"]
+            cmd = [
+                exe,
+                "--quiet",
+                "--color",
+                "0",
+                "--warnings",
+                "batch",
+                "--add-ca",
+                str(bench.ca_file),
+                "--ip",
+                "127.0.0.1",
+                "--connect-timeout",
+                "5",
+                "--openssl-timeout",
+                "5",
+                "-S",
+                "-p",
+                f"localhost:{t.port}",
+            ]
             t0 = time.perf_counter()
             try:
                 out = subprocess.run(cmd, capture_output=True, text=True, timeout=240).stdout
@@ -127,19 +156,28 @@ def tls_bench(testssl_endpoints: str, repeats: int = 5) -> None:
             elapsed = time.perf_counter() - t0
             ts_times.append(elapsed)
             noted = _testssl_notes(out, profile)
-            print(f"  testssl.sh {profile:14s} {elapsed:6.1f} s ({status}; {noted})  "
-                  f"prodshield {per_endpoint[profile] * 1000:.1f} ms  "
-                  f"ratio {elapsed / per_endpoint[profile]:.0f}x")
+            print(
+                f"  testssl.sh {profile:14s} {elapsed:6.1f} s ({status}; {noted})  "
+                f"prodshield {per_endpoint[profile] * 1000:.1f} ms  "
+                f"ratio {elapsed / per_endpoint[profile]:.0f}x"
+            )
         ts_median = statistics.median(ts_times)
         seq_same = statistics.median(per_endpoint[p] for p in chosen)
-        print(f"  testssl.sh median {ts_median:.1f} s per endpoint vs prodshield {seq_same * 1000:.1f} ms "
-              f"on the same endpoints: prodshield takes 1/{ts_median / seq_same:.0f} of the time")
+        print(
+            f"  testssl.sh median {ts_median:.1f} s per endpoint vs prodshield {seq_same * 1000:.1f} ms "
+            f"on the same endpoints: prodshield takes 1/{ts_median / seq_same:.0f} of the time"
+        )
 
 
 def _testssl_notes(out: str, profile: str) -> str:
     low = out.lower()
-    keys = {"expired": "expired", "self-signed": "self signed", "weak-key": "1024",
-            "tls1.0": "tls 1 ", "clean": "ok"}
+    keys = {
+        "expired": "expired",
+        "self-signed": "self signed",
+        "weak-key": "1024",
+        "tls1.0": "tls 1 ",
+        "clean": "ok",
+    }
     key = keys.get(profile)
     if key is None:
         return "output not checked"
@@ -164,7 +202,8 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzq9x8Lk2Qa"
 def tree_files() -> dict[str, tuple[str, str | None, int, int]]:
     """path -> (vulnerable text, fixed text or None when the twin drops it, vuln mode, fixed mode)."""
     f: dict[str, tuple[str, str | None, int, int]] = {}
-    f["app/shop/settings.py"] = ('''import os
+    f["app/shop/settings.py"] = (
+        """import os
 
 import requests
 import urllib3
@@ -192,7 +231,8 @@ urllib3.disable_warnings()
 
 def charge(amount):
     return requests.post(PAYMENTS_URL, json={"amount": amount}, verify=False, timeout=10)
-''', '''import os
+""",
+        """import os
 
 import requests
 
@@ -218,8 +258,12 @@ PAYMENTS_URL = "https://pay.internal"
 
 def charge(amount):
     return requests.post(PAYMENTS_URL, json={"amount": amount}, verify="/etc/ssl/ca.pem", timeout=10)
-''', 0o644, 0o644)
-    f["app/api/app.py"] = ('''from flask import Flask
+""",
+        0o644,
+        0o644,
+    )
+    f["app/api/app.py"] = (
+        """from flask import Flask
 from flask_cors import CORS
 
 app = Flask(__name__)
@@ -229,7 +273,8 @@ CORS(app, supports_credentials=True)
 
 if __name__ == "__main__":
     app.run(host="0.0.0.0", debug=True)
-''', '''import os
+""",
+        """import os
 
 from flask import Flask
 from flask_cors import CORS
@@ -241,25 +286,39 @@ CORS(app, origins=["https://shop.example.com"], supports_credentials=True)
 
 if __name__ == "__main__":
     app.run(host="127.0.0.1")
-''', 0o644, 0o644)
-    f["app/shop/payments.py"] = (f'''STRIPE_KEY = "{STRIPE}"
-''', '''import os
+""",
+        0o644,
+        0o644,
+    )
+    f["app/shop/payments.py"] = (
+        f'''STRIPE_KEY = "{STRIPE}"
+''',
+        """import os
 
 STRIPE_KEY = os.environ["STRIPE_KEY"]
-''', 0o644, 0o644)
-    f["app/.env"] = (f'''DJANGO_DEBUG=true
+""",
+        0o644,
+        0o644,
+    )
+    f["app/.env"] = (
+        f"""DJANGO_DEBUG=true
 FLASK_DEBUG=1
 NODE_TLS_REJECT_UNAUTHORIZED=0
 PYTHONHTTPSVERIFY=0
 DATABASE_URL=postgres://admin:admin@db:5432/shop?sslmode=disable
 STRIPE_SECRET_KEY={STRIPE}
-''', '''DJANGO_DEBUG=false
+""",
+        """DJANGO_DEBUG=false
 FLASK_DEBUG=0
 NODE_EXTRA_CA_CERTS=/etc/ssl/ca.pem
 DATABASE_URL=postgres://shop:${DB_PASSWORD}@db:5432/shop?sslmode=verify-full
 STRIPE_SECRET_KEY=${STRIPE_SECRET_KEY}
-''', 0o644, 0o600)
-    f["config/production.yaml"] = ('''app:
+""",
+        0o644,
+        0o600,
+    )
+    f["config/production.yaml"] = (
+        """app:
   name: shop
   debug: true
 http:
@@ -267,7 +326,8 @@ http:
 cors:
   allow_origins: ["*"]
   allow_credentials: true
-''', '''app:
+""",
+        """app:
   name: shop
   debug: false
 http:
@@ -275,36 +335,55 @@ http:
 cors:
   allow_origins: ["https://shop.example.com"]
   allow_credentials: true
-''', 0o644, 0o644)
-    f["config/services.json"] = ('''{
+""",
+        0o644,
+        0o644,
+    )
+    f["config/services.json"] = (
+        """{
   "search": {
     "url": "https://search.internal:9200",
     "insecure_skip_verify": true
   }
 }
-''', '''{
+""",
+        """{
   "search": {
     "url": "https://search.internal:9200",
     "ca_file": "/etc/ssl/ca.pem"
   }
 }
-''', 0o644, 0o644)
-    f["config/worker.toml"] = ('''[worker]
+""",
+        0o644,
+        0o644,
+    )
+    f["config/worker.toml"] = (
+        """[worker]
 queue = "default"
 debug = true
-''', '''[worker]
+""",
+        """[worker]
 queue = "default"
 debug = false
-''', 0o644, 0o644)
-    f["config/legacy.ini"] = ('''[database]
+""",
+        0o644,
+        0o644,
+    )
+    f["config/legacy.ini"] = (
+        """[database]
 host = db.internal
 user = root
 password = root
-''', '''[database]
+""",
+        """[database]
 host = db.internal
 user = shop
-''', 0o644, 0o644)
-    f["deploy/nginx/shop.conf"] = ('''server {
+""",
+        0o644,
+        0o644,
+    )
+    f["deploy/nginx/shop.conf"] = (
+        """server {
     listen 443 ssl;
     server_name shop.example.com;
     ssl_protocols TLSv1 TLSv1.1 TLSv1.2;
@@ -319,7 +398,8 @@ user = shop
         proxy_pass http://127.0.0.1:8000;
     }
 }
-''', '''server {
+""",
+        """server {
     listen 443 ssl;
     server_name shop.example.com;
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -334,23 +414,32 @@ user = shop
         proxy_pass http://127.0.0.1:8000;
     }
 }
-''', 0o644, 0o644)
-    f["deploy/Dockerfile"] = ('''FROM python:latest
+""",
+        0o644,
+        0o644,
+    )
+    f["deploy/Dockerfile"] = (
+        """FROM python:latest
 WORKDIR /srv
 COPY . /srv
 ENV DB_PASSWORD=Sup3rS3cretPw
 RUN pip install -r requirements.txt
 EXPOSE 8000 22
 CMD ["gunicorn", "shop.wsgi"]
-''', '''FROM python:3.12-slim
+""",
+        """FROM python:3.12-slim
 WORKDIR /srv
 COPY . /srv
 RUN pip install -r requirements.txt && useradd -r app
 EXPOSE 8000
 USER app
 CMD ["gunicorn", "shop.wsgi"]
-''', 0o644, 0o644)
-    f["deploy/stack.yml"] = ('''services:
+""",
+        0o644,
+        0o644,
+    )
+    f["deploy/stack.yml"] = (
+        """services:
   web:
     image: shop/web:1.4.2
     user: root
@@ -367,7 +456,8 @@ CMD ["gunicorn", "shop.wsgi"]
       - "5432:5432"
     environment:
       POSTGRES_PASSWORD: postgres
-''', '''services:
+""",
+        """services:
   web:
     image: shop/web:1.4.2
     user: "1000:1000"
@@ -385,8 +475,12 @@ CMD ["gunicorn", "shop.wsgi"]
       POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}
 volumes:
   agent-data: {}
-''', 0o644, 0o644)
-    f["deploy/k8s/deployment.yaml"] = ('''apiVersion: apps/v1
+""",
+        0o644,
+        0o644,
+    )
+    f["deploy/k8s/deployment.yaml"] = (
+        """apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: shop
@@ -405,7 +499,8 @@ spec:
           env:
             - name: DB_PASSWORD
               value: Sup3rS3cretPw
-''', '''apiVersion: apps/v1
+""",
+        """apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: shop
@@ -425,7 +520,10 @@ spec:
             - name: DB_PASSWORD
               valueFrom:
                 secretKeyRef: {name: shop-db, key: password}
-''', 0o644, 0o644)
+""",
+        0o644,
+        0o644,
+    )
     # fixed: the Secret leaves the repository (external-secrets / a vault), so the twin has none
     f["deploy/k8s/secret.yaml"] = (
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\nstringData:\n"
@@ -434,20 +532,36 @@ spec:
         0o644,
         0o644,
     )
-    f["deploy/postgres/pg_hba.conf"] = ('''local   all   postgres               peer
+    f["deploy/postgres/pg_hba.conf"] = (
+        """local   all   postgres               peer
 host    all   all       0.0.0.0/0    trust
-''', '''local   all   postgres               peer
+""",
+        """local   all   postgres               peer
 hostssl shop  shop      10.0.0.0/8   scram-sha-256
-''', 0o644, 0o644)
-    f["deploy/postgres/postgresql.conf"] = ("listen_addresses = '*'\nport = 5432\n",
-                                            "listen_addresses = 'localhost'\nport = 5432\n",
-                                            0o644, 0o644)
-    f["deploy/mongod.conf"] = ("net:\n  port: 27017\n  bindIp: 0.0.0.0\n",
-                               "net:\n  port: 27017\n  bindIp: 127.0.0.1\n", 0o644, 0o644)
-    f["deploy/redis/redis.conf"] = ("bind 0.0.0.0\nprotected-mode no\nport 6379\n",
-                                    "bind 127.0.0.1\nprotected-mode yes\nport 6379\n"
-                                    "aclfile /etc/redis/users.acl\n", 0o644, 0o644)
-    f[".github/workflows/preview.yml"] = ('''name: preview
+""",
+        0o644,
+        0o644,
+    )
+    f["deploy/postgres/postgresql.conf"] = (
+        "listen_addresses = '*'\nport = 5432\n",
+        "listen_addresses = 'localhost'\nport = 5432\n",
+        0o644,
+        0o644,
+    )
+    f["deploy/mongod.conf"] = (
+        "net:\n  port: 27017\n  bindIp: 0.0.0.0\n",
+        "net:\n  port: 27017\n  bindIp: 127.0.0.1\n",
+        0o644,
+        0o644,
+    )
+    f["deploy/redis/redis.conf"] = (
+        "bind 0.0.0.0\nprotected-mode no\nport 6379\n",
+        "bind 127.0.0.1\nprotected-mode yes\nport 6379\naclfile /etc/redis/users.acl\n",
+        0o644,
+        0o644,
+    )
+    f[".github/workflows/preview.yml"] = (
+        """name: preview
 on:
   pull_request_target:
 permissions: write-all
@@ -459,7 +573,8 @@ jobs:
         with:
           ref: ${{ github.event.pull_request.head.sha }}
       - run: make preview
-''', '''name: preview
+""",
+        """name: preview
 on:
   pull_request:
 permissions:
@@ -470,21 +585,46 @@ jobs:
     steps:
       - uses: actions/checkout@v4
       - run: make preview
-''', 0o644, 0o644)
-    f[".aws/credentials"] = (f"[default]\naws_access_key_id = {AWS_ID}\n"
-                             f"aws_secret_access_key = {AWS_SECRET}\n",
-                             "[default]\nregion = eu-west-1\n", 0o644, 0o600)
-    f["deploy/kubeconfig"] = ("apiVersion: v1\nkind: Config\nclusters: []\n",
-                              "apiVersion: v1\nkind: Config\nclusters: []\n", 0o644, 0o600)
-    f[".pgpass"] = ("db.internal:5432:shop:shop:${PGPASSWORD}\n",
-                    "db.internal:5432:shop:shop:${PGPASSWORD}\n", 0o644, 0o600)
-    f["deploy/.ssh/authorized_keys"] = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 deploy@ci\n",
-                                        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 deploy@ci\n",
-                                        0o600, 0o600)
-    f["deploy/scripts/migrate.sh"] = ("#!/bin/sh\nexec python manage.py migrate\n",
-                                      "#!/bin/sh\nexec python manage.py migrate\n", 0o777, 0o755)
-    f["deploy/ops-notes.txt"] = (f"temporary key for the migration: {AWS_ID}\n",
-                                 "keys live in the vault; ask #ops\n", 0o644, 0o644)
+""",
+        0o644,
+        0o644,
+    )
+    f[".aws/credentials"] = (
+        f"[default]\naws_access_key_id = {AWS_ID}\naws_secret_access_key = {AWS_SECRET}\n",
+        "[default]\nregion = eu-west-1\n",
+        0o644,
+        0o600,
+    )
+    f["deploy/kubeconfig"] = (
+        "apiVersion: v1\nkind: Config\nclusters: []\n",
+        "apiVersion: v1\nkind: Config\nclusters: []\n",
+        0o644,
+        0o600,
+    )
+    f[".pgpass"] = (
+        "db.internal:5432:shop:shop:${PGPASSWORD}\n",
+        "db.internal:5432:shop:shop:${PGPASSWORD}\n",
+        0o644,
+        0o600,
+    )
+    f["deploy/.ssh/authorized_keys"] = (
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 deploy@ci\n",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5 deploy@ci\n",
+        0o600,
+        0o600,
+    )
+    f["deploy/scripts/migrate.sh"] = (
+        "#!/bin/sh\nexec python manage.py migrate\n",
+        "#!/bin/sh\nexec python manage.py migrate\n",
+        0o777,
+        0o755,
+    )
+    f["deploy/ops-notes.txt"] = (
+        f"temporary key for the migration: {AWS_ID}\n",
+        "keys live in the vault; ask #ops\n",
+        0o644,
+        0o644,
+    )
     f["deploy/.env.worker"] = ("QUEUE=default\n", "QUEUE=default\n", 0o600, 0o600)
     return f
 
@@ -546,7 +686,11 @@ SEEDS = [
     Seed("deploy/mongod.conf", "config.database-listen-all", "bindIp"),
     Seed("deploy/redis/redis.conf", "config.redis-no-password"),
     Seed("deploy/redis/redis.conf", "config.redis-protected-mode-off", "protected-mode"),
-    Seed(".github/workflows/preview.yml", "config.gha-pull-request-target-checkout", "actions/checkout"),
+    Seed(
+        ".github/workflows/preview.yml",
+        "config.gha-pull-request-target-checkout",
+        "actions/checkout",
+    ),
     Seed(".github/workflows/preview.yml", "config.gha-write-all", "write-all"),
     Seed(".aws/credentials", "permissions.credentials-readable"),
     Seed(".aws/credentials", "secrets.leak", "aws_access_key_id"),
@@ -580,7 +724,7 @@ def write_tree(root: Path, fixed: bool, bench: TlsBench) -> None:
     if fixed:
         # the twin keeps valid certificates and no private keys in the tree (they live in a vault)
         for d in ("tls", "tls-old", "tls-weak"):
-            crt, key = bench.write_files("clean", root / "deploy" / d)
+            _crt, key = bench.write_files("clean", root / "deploy" / d)
             key.unlink()
     else:
         bench.write_files("expired", root / "deploy/tls")
@@ -622,27 +766,34 @@ def deploy_tree(skip_baselines: bool, repeats: int = 7) -> None:
         caught = []
         for s in SEEDS:
             line = seed_line(vuln, s) if s.path != "(environment)" else None
-            ok = any(p == s.path and r == s.rule and (line is None or ln == line)
-                     for p, r, ln in found)
+            ok = any(
+                p == s.path and r == s.rule and (line is None or ln == line) for p, r, ln in found
+            )
             caught.append(ok)
             if not ok:
                 print(f"  missed: {s.path} {s.rule} (line {line})")
         recall = sum(caught) / len(SEEDS)
         twin_report = run_prodshield(twin, env_twin)
         files = sum(1 for p in vuln.rglob("*") if p.is_file())
-        print(f"  seeded problems: {len(SEEDS)} in {files} files, families "
-              f"{sorted({s.rule.split('.')[0] for s in SEEDS})}")
-        print(f"  prodshield recall: {sum(caught)}/{len(SEEDS)} = {recall:.3f} "
-              f"({len(report.findings)} findings in all)")
+        print(
+            f"  seeded problems: {len(SEEDS)} in {files} files, families "
+            f"{sorted({s.rule.split('.')[0] for s in SEEDS})}"
+        )
+        print(
+            f"  prodshield recall: {sum(caught)}/{len(SEEDS)} = {recall:.3f} "
+            f"({len(report.findings)} findings in all)"
+        )
         print(f"  prodshield findings on the fixed twin: {len(twin_report.findings)}")
         for f in twin_report.findings:
             print(f"    twin: {f.location} {f.rule}: {f.message}")
-        print(f"  prodshield whole tree: first run {times[0] * 1000:.0f} ms, median "
-              f"{statistics.median(times) * 1000:.0f} ms over {repeats} runs")
+        print(
+            f"  prodshield whole tree: first run {times[0] * 1000:.0f} ms, median "
+            f"{statistics.median(times) * 1000:.0f} ms over {repeats} runs"
+        )
 
         if skip_baselines:
             return
-        union: set[int] = {i for i, ok in enumerate(caught) if ok and False}
+        union: set[int] = set()
         for name, runner in (("bandit", _bandit), ("checkov", _checkov)):
             exe = tool(name)
             if exe is None:
@@ -657,14 +808,19 @@ def deploy_tree(skip_baselines: bool, repeats: int = 7) -> None:
                     continue
                 line = seed_line(vuln, s)
                 lines = hits.get(s.path, [])
-                if (line is None and lines) or any(line is not None and abs(x - line) <= 1
-                                                    for x in lines):
+                if (line is None and lines) or any(
+                    line is not None and abs(x - line) <= 1 for x in lines
+                ):
                     got.add(i)
             union |= got
-            print(f"  {name}: reports {len(got)}/{len(SEEDS)} seeds "
-                  f"({sum(len(v) for v in hits.values())} findings) in {elapsed:.1f} s; "
-                  f"prodshield is {elapsed / statistics.median(times):.0f}x faster")
-        print(f"  bandit + checkov together: {len(union)}/{len(SEEDS)} = {len(union) / len(SEEDS):.3f}")
+            print(
+                f"  {name}: reports {len(got)}/{len(SEEDS)} seeds "
+                f"({sum(len(v) for v in hits.values())} findings) in {elapsed:.1f} s; "
+                f"prodshield is {elapsed / statistics.median(times):.0f}x faster"
+            )
+        print(
+            f"  bandit + checkov together: {len(union)}/{len(SEEDS)} = {len(union) / len(SEEDS):.3f}"
+        )
 
 
 def _rel(root: Path, name: str) -> str:
@@ -676,8 +832,9 @@ def _rel(root: Path, name: str) -> str:
 
 
 def _bandit(exe: str, root: Path) -> dict[str, list[int]]:
-    out = subprocess.run([exe, "-r", str(root), "-f", "json", "-q"], capture_output=True,
-                         text=True, timeout=600).stdout
+    out = subprocess.run(
+        [exe, "-r", str(root), "-f", "json", "-q"], capture_output=True, text=True, timeout=600
+    ).stdout
     data = json.loads(out or "{}")
     hits: dict[str, list[int]] = {}
     for r in data.get("results", []):
@@ -686,8 +843,12 @@ def _bandit(exe: str, root: Path) -> dict[str, list[int]]:
 
 
 def _checkov(exe: str, root: Path) -> dict[str, list[int]]:
-    proc = subprocess.run([exe, "-d", str(root), "-o", "json", "--quiet", "--compact"],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [exe, "-d", str(root), "-o", "json", "--quiet", "--compact"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     try:
         data = json.loads(proc.stdout or "[]")
     except ValueError:
@@ -705,8 +866,11 @@ def _checkov(exe: str, root: Path) -> dict[str, list[int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--testssl-endpoints", default="3",
-                        help="how many endpoints testssl.sh scans (a number or 'all')")
+    parser.add_argument(
+        "--testssl-endpoints",
+        default="3",
+        help="how many endpoints testssl.sh scans (a number or 'all')",
+    )
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--only", choices=("tls", "tree"))
     args = parser.parse_args()

@@ -116,3 +116,9 @@ def test_vulnerable_sample_fires(rule: Rule[Any], tmp_path: Path, bench: TlsBenc
 def test_fixed_sample_is_silent(rule: Rule[Any], tmp_path: Path, bench: TlsBench) -> None:
     found = run_sample(rule, rule.fixed, tmp_path, bench)
     assert found == [], f"{rule.id}'s fixed sample yields {[(f.rule, f.message) for f in found]}"
+
+
+def test_every_rule_is_documented() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "audit.md").read_text()
+    missing = [r.id for r in RULES if f"`{r.id}`" not in doc]
+    assert not missing, f"add these rules to docs/audit.md: {missing}"

@@ -30,6 +30,7 @@ SKIP_DIRS = frozenset(
     }
 )
 MAX_FILE_BYTES = 2 * 1024 * 1024
+CACHE_TEXT_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,8 @@ class AuditContext:
                     text = raw.decode("utf-8", errors="replace")
         except OSError as exc:
             self.skipped.append(f"{p}: {exc.strerror or exc}")
-        self._cache[key] = text
+        if text is None or len(text) <= CACHE_TEXT_BYTES:
+            self._cache[key] = text  # big files are re-read rather than held in memory
         return text
 
     def cached(self, kind: str, key: str) -> Any:

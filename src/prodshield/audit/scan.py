@@ -118,19 +118,21 @@ def audit(
     exclude: Iterable[str] = (),
     repo_root: str | Path | None = None,
     base_dir: Path | None = None,
+    config_paths: bool = True,
 ) -> AuditReport:
     """Audit files under ``paths``, live ``tls_targets`` and (if given) ``environ``.
 
     ``config`` (the ``audit:`` section of shield.yaml) supplies defaults for paths, TLS targets,
     CA file, exclusions, allowed rules and thresholds; explicit arguments win. ``base_dir``
-    resolves relative paths from the config. Raises :class:`UsageError` for bad arguments.
+    resolves relative paths from the config; ``config_paths=False`` audits no files unless
+    ``paths`` names some (``audit tls``). Raises :class:`UsageError` for bad arguments.
     """
     started = time.time()
     t0 = time.perf_counter()
     base = base_dir or Path.cwd()
     chosen = parse_families(families)
-    if not paths and config is not None:
-        paths = [base / p for p in config.paths]
+    if not paths and config is not None and config_paths:
+        paths = [base / p for p in (config.paths or ["."])]
     targets = [
         t if isinstance(t, TlsTarget) else TlsTarget.parse(t, servername) for t in tls_targets
     ]

@@ -264,6 +264,7 @@ def _execute(
     fix: bool = False,
     yes: bool = False,
     save: bool = True,
+    files_from_config: bool = True,
 ) -> int:
     from prodshield.audit import audit, render, settings_from_config
     from prodshield.audit.history import save_run
@@ -299,6 +300,7 @@ def _execute(
             baseline=baseline,
             exclude=exclude or (),
             base_dir=base_dir,
+            config_paths=files_from_config,
         )
 
     report = run_once()
@@ -437,6 +439,7 @@ def tls_cmd(
         baseline=baseline,
         revocation_hosts=revocation_host,
         save=not no_store,
+        files_from_config=False,
     )
     if code:
         raise SystemExit(code)  # see `secrets`: typer.Exit would be lost

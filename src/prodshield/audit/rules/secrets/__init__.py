@@ -63,7 +63,7 @@ def scan_settings(ctx: AuditContext) -> tuple[Any, Any]:
         scan = ScanConfig.from_audit(ctx.audit_config)
         cached = (scan, scan.scanner())
         ctx.remember("secrets", "scanner", cached)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def gate_severity(engine: str, confidence: float) -> Severity:
