@@ -197,17 +197,23 @@ class AuditContext:
 
     def relpath(self, p: Path) -> str:
         """Path as shown in reports: relative to :meth:`base` when inside it."""
-        try:
-            return p.resolve().relative_to(self.base()).as_posix()
-        except ValueError:
-            return p.as_posix()
+        key = ("rel", str(p))
+        rel: str | None = self._cache.get(key)
+        if rel is None:
+            try:
+                rel = p.resolve().relative_to(self.base()).as_posix()
+            except ValueError:
+                rel = p.as_posix()
+            self._cache[key] = rel
+        return rel
 
-    def hits(self, rule: Any, subject: Any, where: str) -> list[Any]:
+    def hits(self, rule: Any, subject: Any, where: Path | str) -> list[Any]:
         """Run one rule on one subject; a rule that breaks on odd input is noted, not fatal."""
         try:
             return list(rule.check(subject, self))
         except Exception as exc:  # the error boundary of one rule on one input
-            self.skipped.append(f"{where}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
+            shown = self.relpath(where) if isinstance(where, Path) else where
+            self.skipped.append(f"{shown}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
             return []
 
     def finding(

@@ -60,7 +60,7 @@ class ConfigFamily:
             for rule in rules:
                 if doc.kind not in getattr(rule, "kinds", ()):
                     continue
-                for hit in ctx.hits(rule, doc, ctx.relpath(doc.path)):
+                for hit in ctx.hits(rule, doc, doc.path):
                     yield ctx.finding(
                         rule,
                         hit.message,

@@ -315,7 +315,7 @@ class PermissionsFamily:
     def run(self, ctx: AuditContext, rules: tuple[Rule[Any], ...]) -> Iterator[AuditFinding]:
         for f in facts(ctx):
             for rule in rules:
-                for hit in ctx.hits(rule, f, ctx.relpath(f.path)):
+                for hit in ctx.hits(rule, f, f.path):
                     yield ctx.finding(
                         rule,
                         hit.message,

@@ -96,7 +96,7 @@ class SecretsFamily:
             if not text:
                 continue
             for rule in rules:
-                for hit in ctx.hits(rule, SourceFile(path, text), ctx.relpath(path)):
+                for hit in ctx.hits(rule, SourceFile(path, text), path):
                     yield ctx.finding(
                         rule,
                         hit.message,
