@@ -196,7 +196,13 @@ class Seed:
 
 STRIPE = "sk_live_" + "51HqLyjWDarjtT1zdp7dcXyZ0aB3cD5eF"
 AWS_ID = "AKIA" + "QYLPMN5HFIQR7XYZ"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzq9x8Lk2Qa"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzq9x8Lk2Qa"  # prodshield:allow (seeded)
+# values planted in the tree, split so secret scanners of this repository stay quiet
+PLANTED = {
+    "${BENCH_PW}": "Sup3r" + "S3cretPw",
+    "${BENCH_FLASK_KEY}": "q3Zt9Lw2Rk8V" + "b6Nx4Jc1Hm7Pd5Fs0Ga",
+    "${BENCH_ADMIN}": "admin:" + "admin",
+}
 
 
 def tree_files() -> dict[str, tuple[str, str | None, int, int]]:
@@ -267,7 +273,7 @@ def charge(amount):
 from flask_cors import CORS
 
 app = Flask(__name__)
-app.secret_key = "q3Zt9Lw2Rk8Vb6Nx4Jc1Hm7Pd5Fs0Ga"
+app.secret_key = "${BENCH_FLASK_KEY}"
 app.config["SESSION_COOKIE_SECURE"] = False
 CORS(app, supports_credentials=True)
 
@@ -305,7 +311,7 @@ STRIPE_KEY = os.environ["STRIPE_KEY"]
 FLASK_DEBUG=1
 NODE_TLS_REJECT_UNAUTHORIZED=0
 PYTHONHTTPSVERIFY=0
-DATABASE_URL=postgres://admin:admin@db:5432/shop?sslmode=disable
+DATABASE_URL=postgres://${{BENCH_ADMIN}}@db:5432/shop?sslmode=disable
 STRIPE_SECRET_KEY={STRIPE}
 """,
         """DJANGO_DEBUG=false
@@ -422,7 +428,7 @@ user = shop
         """FROM python:latest
 WORKDIR /srv
 COPY . /srv
-ENV DB_PASSWORD=Sup3rS3cretPw
+ENV DB_PASSWORD=${BENCH_PW}
 RUN pip install -r requirements.txt
 EXPOSE 8000 22
 CMD ["gunicorn", "shop.wsgi"]
@@ -498,7 +504,7 @@ spec:
             allowPrivilegeEscalation: true
           env:
             - name: DB_PASSWORD
-              value: Sup3rS3cretPw
+              value: ${BENCH_PW}
 """,
         """apiVersion: apps/v1
 kind: Deployment
@@ -527,7 +533,7 @@ spec:
     # fixed: the Secret leaves the repository (external-secrets / a vault), so the twin has none
     f["deploy/k8s/secret.yaml"] = (
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\nstringData:\n"
-        "  password: Sup3rS3cretPw\n",
+        "  password: ${BENCH_PW}\n",
         None,
         0o644,
         0o644,
@@ -626,6 +632,10 @@ jobs:
         0o644,
     )
     f["deploy/.env.worker"] = ("QUEUE=default\n", "QUEUE=default\n", 0o600, 0o600)
+    for rel, (vuln, good, vmode, fmode) in f.items():
+        for mark, value in PLANTED.items():
+            vuln = vuln.replace(mark, value)
+        f[rel] = (vuln, good, vmode, fmode)
     return f
 
 

@@ -110,7 +110,9 @@ def test_workflow_template_is_package_data_and_audits_itself(tmp_path: Path) -> 
     template = Path(prodshield.__file__).parent / "templates" / "workflows" / "security-audit.yml"
     data = yaml.safe_load(template.read_text())
     steps = data["jobs"]["audit"]["steps"]
-    assert any(str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif") for s in steps)
+    assert any(
+        str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif") for s in steps
+    )
     assert data["jobs"]["audit"]["permissions"]["security-events"] == "write"
     target = tmp_path / ".github" / "workflows"
     target.mkdir(parents=True)

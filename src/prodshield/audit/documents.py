@@ -62,6 +62,16 @@ class ConfigDoc:
     directives: list[Directive] = field(default_factory=list)
     tree: ast.Module | None = None
     error: str | None = None
+    _nodes: list[ast.AST] | None = None
+    _env: list[tuple[str, str, int]] | None = None
+    memo: dict[str, Any] = field(default_factory=dict)
+    """Per-document results rules share (computed once, e.g. Python assignments and calls)."""
+
+    def nodes(self) -> list[ast.AST]:
+        """Every AST node of a Python document, walked once and shared by all rules."""
+        if self._nodes is None:
+            self._nodes = list(ast.walk(self.tree)) if self.tree is not None else []
+        return self._nodes
 
     def line_of(self, path: KeyPath, default: int = 1) -> int:
         p = tuple(path)
@@ -71,8 +81,13 @@ class ConfigDoc:
             p = p[:-1]
         return default
 
-    def env_vars(self) -> Iterator[tuple[str, str, int]]:
+    def env_vars(self) -> list[tuple[str, str, int]]:
         """Environment variables this file sets (``.env``, compose/k8s/workflow env, ENV, os.environ)."""
+        if self._env is None:
+            self._env = list(self._env_vars())
+        return self._env
+
+    def _env_vars(self) -> Iterator[tuple[str, str, int]]:
         if self.kind == "dotenv":
             for p in self.pairs:
                 yield p.key, str(p.value), p.line
@@ -82,7 +97,7 @@ class ConfigDoc:
                     for name, value in dockerfile_assignments(d):
                         yield name, value, d.line
         elif self.kind == "python" and self.tree is not None:
-            yield from _python_environ(self.tree)
+            yield from _python_environ(self.nodes())
         elif self.data:
             for p in self.pairs:
                 parents = [x.lower() for x in p.path[:-1] if isinstance(x, str)]
@@ -116,7 +131,7 @@ class ConfigDoc:
     def strings(self) -> Iterator[tuple[str, int]]:
         """Every string value (for DSNs and URLs), with its line."""
         if self.tree is not None:
-            for node in ast.walk(self.tree):
+            for node in self.nodes():
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     yield node.value, node.lineno
             return
@@ -434,9 +449,9 @@ def _flatten_ast(doc: ConfigDoc, node: ast.expr, path: KeyPath) -> None:
         doc.pairs.append(Pair(path, node.value, node.lineno))
 
 
-def _python_environ(tree: ast.Module) -> Iterator[tuple[str, str, int]]:
+def _python_environ(nodes: list[ast.AST]) -> Iterator[tuple[str, str, int]]:
     """``os.environ["X"] = "v"`` and ``os.environ.setdefault("X", "v")``."""
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Assign):
             for t in node.targets:
                 if (

@@ -63,7 +63,8 @@ class DockerSecretInEnv(ConfigRule):
     fix = "Pass secrets at run time (orchestrator secrets, --secret mounts), not ENV/ARG."
     kinds = DOCKER
     vulnerable = _sample(
-        "ENV PYTHONUNBUFFERED=1", "ENV PYTHONUNBUFFERED=1 DB_PASSWORD=Sup3rS3cretPw"
+        "ENV PYTHONUNBUFFERED=1",
+        "ENV PYTHONUNBUFFERED=1 DB_PASSWORD=Sup3rS3cretPw",  # prodshield:allow (sample)
     )
     fixed = _sample("", "")
 

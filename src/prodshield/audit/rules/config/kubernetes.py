@@ -189,12 +189,12 @@ class K8sSecretManifest(ConfigRule):
     kinds = K8S
     vulnerable = Sample(
         "k8s/secret.yaml",
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\nstringData:\n  password: Sup3rS3cretPw\n",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\nstringData:\n  password: Sup3rS3cretPw\n",  # prodshield:allow
     )
     fixed = Sample(
         "k8s/secret.yaml",
         "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: shop-db\n"
-        "spec:\n  encryptedData:\n    password: AgBy8hCi\n",
+        "spec:\n  encryptedData:\n    password: AgBy8hCi\n",  # prodshield:allow
     )
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:

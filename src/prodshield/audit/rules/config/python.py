@@ -14,9 +14,16 @@ from prodshield.audit.rules.config.base import ConfigRule
 PY = frozenset({"python"})
 
 
-def _assignments(tree: ast.Module) -> Iterator[tuple[str, ast.expr, int]]:
+def _assignments(doc: ConfigDoc) -> list[tuple[str, ast.expr, int]]:
     """(name, value node, line) for ``X = v``, ``app.config["X"] = v``, ``app.x = v``."""
-    for node in ast.walk(tree):
+    if "assignments" not in doc.memo:
+        doc.memo["assignments"] = list(_find_assignments(doc))
+    found: list[tuple[str, ast.expr, int]] = doc.memo["assignments"]
+    return found
+
+
+def _find_assignments(doc: ConfigDoc) -> Iterator[tuple[str, ast.expr, int]]:
+    for node in doc.nodes():
         if isinstance(node, ast.Assign):
             for t in node.targets:
                 name = assigned_name(t)
@@ -28,10 +35,11 @@ def _assignments(tree: ast.Module) -> Iterator[tuple[str, ast.expr, int]]:
                 yield name, node.value, node.lineno
 
 
-def _calls(tree: ast.Module) -> Iterator[ast.Call]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            yield node
+def _calls(doc: ConfigDoc) -> list[ast.Call]:
+    if "calls" not in doc.memo:
+        doc.memo["calls"] = [n for n in doc.nodes() if isinstance(n, ast.Call)]
+    calls: list[ast.Call] = doc.memo["calls"]
+    return calls
 
 
 def _kw(call: ast.Call, name: str) -> ast.expr | None:
@@ -84,6 +92,8 @@ class AllowedHostsWildcard(ConfigRule):
                 yield Hit("ALLOWED_HOSTS contains '*'", p.line, key="ALLOWED_HOSTS")
 
 
+_SAMPLE_KEY = "k8Jd02nV7qLz0PqXr9sT4uW1yB6cE3fH"  # prodshield:allow (a rule sample)
+
 PLACEHOLDERS = (
     "changeme",
     "change-me",
@@ -104,7 +114,7 @@ PLACEHOLDERS = (
 
 def _secret_literal(subject: ConfigDoc) -> Iterator[tuple[str, str, int]]:
     assert subject.tree is not None
-    for name, value, line in _assignments(subject.tree):
+    for name, value, line in _assignments(subject):
         if name in ("SECRET_KEY", "secret_key", "JWT_SECRET_KEY", "SECURITY_PASSWORD_SALT") and (
             isinstance(value, ast.Constant) and isinstance(value.value, str)
         ):
@@ -122,7 +132,7 @@ class HardcodedSecretKey(ConfigRule):
     title = "Secret key hard-coded in the source"
     fix = "Read SECRET_KEY from the environment or a secret store; rotate the committed one."
     kinds = PY
-    vulnerable = Sample("settings.py", "SECRET_KEY = 'k8Jd02nV7qLz0PqXr9sT4uW1yB6cE3fH'\n")
+    vulnerable = Sample("settings.py", f"SECRET_KEY = '{_SAMPLE_KEY}'\n")
     fixed = Sample("settings.py", "import os\nSECRET_KEY = os.environ['DJANGO_SECRET_KEY']\n")
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
@@ -157,7 +167,7 @@ class _CookieRule(ConfigRule):
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         assert subject.tree is not None
-        for name, value, line in _assignments(subject.tree):
+        for name, value, line in _assignments(subject):
             if name == self.setting and _is_const(value, False):
                 yield Hit(f"{name} = False: the cookie is sent over plain HTTP", line, key=name)
 
@@ -200,14 +210,14 @@ class FlaskDebug(ConfigRule):
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         assert subject.tree is not None
-        for call in _calls(subject.tree):
+        for call in _calls(subject):
             if dotted(call.func).endswith(".run") and _is_const(_kw(call, "debug"), True):
                 yield Hit(
                     "app.run(debug=True) enables the Werkzeug debugger (remote code execution)",
                     call.lineno,
                     key="run",
                 )
-        for stmt in ast.walk(subject.tree):
+        for stmt in subject.nodes():
             if isinstance(stmt, ast.Assign) and _is_const(stmt.value, True):
                 for t in stmt.targets:
                     if (isinstance(t, ast.Attribute) and t.attr == "debug") or (
@@ -234,7 +244,7 @@ class PythonTlsVerifyDisabled(ConfigRule):
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         assert subject.tree is not None
-        for call in _calls(subject.tree):
+        for call in _calls(subject):
             name = dotted(call.func)
             if _is_const(_kw(call, "verify"), False) or _is_const(_kw(call, "ssl"), False):
                 yield Hit(
@@ -242,7 +252,7 @@ class PythonTlsVerifyDisabled(ConfigRule):
                 )
             elif name.endswith("_create_unverified_context"):
                 yield Hit("ssl._create_unverified_context()", call.lineno, key=name)
-        for node in ast.walk(subject.tree):
+        for node in subject.nodes():
             if isinstance(node, ast.Assign):
                 for t in node.targets:
                     attr = t.attr if isinstance(t, ast.Attribute) else ""
@@ -265,7 +275,7 @@ class Urllib3WarningsDisabled(ConfigRule):
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         assert subject.tree is not None
-        for call in _calls(subject.tree):
+        for call in _calls(subject):
             if dotted(call.func).endswith("disable_warnings"):
                 yield Hit("urllib3.disable_warnings() called", call.lineno, key="disable_warnings")
 
@@ -289,7 +299,7 @@ class PythonCorsWildcardCredentials(ConfigRule):
 
     def check(self, subject: ConfigDoc, ctx: AuditContext) -> Iterable[Hit]:
         assert subject.tree is not None
-        for call in _calls(subject.tree):
+        for call in _calls(subject):
             if dotted(call.func).split(".")[-1] in ("CORS", "cross_origin") and _is_const(
                 _kw(call, "supports_credentials"), True
             ):
@@ -300,7 +310,7 @@ class PythonCorsWildcardCredentials(ConfigRule):
                     )
         values: dict[str, tuple[object, int]] = {}
         assert subject.tree is not None
-        for name, value, line in _assignments(subject.tree):
+        for name, value, line in _assignments(subject):
             if isinstance(value, ast.Constant):
                 values[name] = (value.value, line)
         allow_all = values.get("CORS_ALLOW_ALL_ORIGINS") or values.get("CORS_ORIGIN_ALLOW_ALL")

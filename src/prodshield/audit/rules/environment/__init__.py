@@ -23,6 +23,9 @@ from prodshield.audit.secretsource import env_secret
 TOKEN = "ghp_" + "x7Kq2LmN9pR4sT6vW8yZ0aB3cD5eF1gH2iJ4"  # split so scanners of this repo stay quiet
 
 
+_SIGNING_KEY = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA9x"  # prodshield:allow (a rule sample)
+
+
 @dataclass
 class EnvSubject:
     """Variables from one place: ``origin`` is ``process``, ``file`` or ``proc``."""
@@ -80,7 +83,7 @@ class ProcEnvironSecret(EnvRule):
     title = "Plaintext secret in a running process's environment"
     fix = "Restart the service with secrets read from files or a secret store."
     origin = "proc"
-    vulnerable = Sample(profile="proc", env={"API_SIGNING_KEY": "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA9x"})
+    vulnerable = Sample(profile="proc", env={"API_SIGNING_KEY": _SIGNING_KEY})
     fixed = Sample(profile="proc", env={"API_SIGNING_KEY_FILE": "/run/secrets/signing"})
 
 

