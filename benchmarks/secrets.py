@@ -25,10 +25,12 @@ import time
 from pathlib import Path
 
 from prodshield.secrets import ScanConfig, scan_paths
-from prodshield.secrets.engine import ScanSettings, Scanner
+from prodshield.secrets.engine import Scanner, ScanSettings
 from prodshield.secrets.files import scan_file
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "secrets-dev"
+DEFAULT_CORPUS = (
+    Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "secrets-dev"
+)
 
 
 def load_score(corpus: Path):  # type: ignore[no-untyped-def]
@@ -50,10 +52,13 @@ def prodshield_findings(corpus: Path, out: Path) -> float:
 def detect_secrets_findings(target: Path, out: Path | None) -> float:
     """Run detect-secrets as its CLI does (all plugins, default filters); returns child CPU s."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    files = [str(p) for p in sorted(target.rglob("*")) if p.is_file()] if target.is_dir() else [str(target)]
-    listing = tempfile.NamedTemporaryFile("w", delete=False, suffix=".lst")
-    listing.write("\n".join(files))
-    listing.close()
+    files = (
+        [str(p) for p in sorted(target.rglob("*")) if p.is_file()]
+        if target.is_dir()
+        else [str(target)]
+    )
+    with tempfile.NamedTemporaryFile("w", delete=False, suffix=".lst") as listing:
+        listing.write("\n".join(files))
     code = (
         "import json,sys\n"
         "from detect_secrets import SecretsCollection\n"
@@ -66,7 +71,9 @@ def detect_secrets_findings(target: Path, out: Path | None) -> float:
         "    for s in secrets: print(json.dumps({'path': fn, 'line': s['line_number'], 'kind': s['type']}))\n"
     )
     with open(out or os.devnull, "w") as fh:
-        subprocess.run([sys.executable, "-c", code, listing.name], stdout=fh, check=True, timeout=3600)
+        subprocess.run(
+            [sys.executable, "-c", code, listing.name], stdout=fh, check=True, timeout=3600
+        )
     os.unlink(listing.name)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -83,13 +90,19 @@ def accuracy(corpus: Path, work: Path) -> None:
     print(f"corpus: {corpus} ({a['secrets']} secrets, {size:.1f} MB)")
     print(f"{'':24}{'precision':>10}{'recall':>8}{'f1':>8}{'TP':>6}{'FP':>6}{'FN':>6}")
     for name, r in (("prodshield", a), ("detect-secrets 1.5", b)):
-        print(f"{name:24}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1']:>8.4f}{r['tp']:>6}{r['fp']:>6}{r['fn']:>6}")
+        print(
+            f"{name:24}{r['precision']:>10.4f}{r['recall']:>8.4f}{r['f1']:>8.4f}{r['tp']:>6}{r['fp']:>6}{r['fn']:>6}"
+        )
     print(f"f1 ratio prodshield/detect-secrets: {a['f1'] / max(b['f1'], 1e-9):.2f}")
-    print(f"corpus speed (MB/CPU-s): prodshield {size / cpu_ours:.1f}, detect-secrets {size / cpu_theirs:.2f}, "
-          f"ratio {cpu_theirs / cpu_ours:.0f}x")
+    print(
+        f"corpus speed (MB/CPU-s): prodshield {size / cpu_ours:.1f}, detect-secrets {size / cpu_theirs:.2f}, "
+        f"ratio {cpu_theirs / cpu_ours:.0f}x"
+    )
     print("\nrecall per kind            prodshield  detect-secrets")
     for kind, v in a["per_kind_recall"].items():
-        print(f"  {kind:26} {v['found']:4}/{v['secrets']:<4} {v['recall']:.3f}   {b['per_kind_recall'][kind]['recall']:.3f}")
+        print(
+            f"  {kind:26} {v['found']:4}/{v['secrets']:<4} {v['recall']:.3f}   {b['per_kind_recall'][kind]['recall']:.3f}"
+        )
     print(f"\nfalse positives by labelled kind (prodshield): {a['fp_by_label_kind']}")
 
 
@@ -137,7 +150,10 @@ def make_log(path: Path, megabytes: int) -> None:
         while written < target:
             i += 1
             line = _LOG_LINES[i % len(_LOG_LINES)].format(
-                ip=f"10.{i % 250}.{i % 199}.{i % 97}", n=rnd.randint(1, 99999), ms=i % 1000, t=i % 16
+                ip=f"10.{i % 250}.{i % 199}.{i % 97}",
+                n=rnd.randint(1, 99999),
+                ms=i % 1000,
+                t=i % 16,
             )
             if i % 20000 == 0:
                 line += " api_key=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"
@@ -196,21 +212,30 @@ def speed(work: Path, log_mb: int, tree_mb: int, runs: int, baseline_mb: int) ->
         (f"log file {log_mb} MB", log, log_mb, small_log),
         (f"source tree {tree_mb} MB", tree, tree_mb, small_tree),
     ):
-        figures = {engine: size / time_prodshield(target, engine, runs) for engine in ("hyperscan", "python")}
+        figures = {
+            engine: size / time_prodshield(target, engine, runs)
+            for engine in ("hyperscan", "python")
+        }
         ds = baseline_mb / detect_secrets_findings(small, None)
         print(
-            f"  {label:20} prodshield hyperscan {figures['hyperscan']:7.1f}   pure-python {figures['python']:6.1f}"
+            f"  {label:20} prodshield hyperscan {figures['hyperscan']:7.1f}  re2 {figures['re2']:6.1f}  pure-python {figures['python']:6.1f}"
             f"   detect-secrets ({baseline_mb} MB sample) {ds:5.2f}   ratio {figures['hyperscan'] / ds:,.0f}x"
         )
-    print(f"  peak RSS of this process: {peak_rss_mb():.0f} MB (blocks of 4 MiB; independent of file size)")
+    print(
+        f"  peak RSS of this process: {peak_rss_mb():.0f} MB (blocks of 4 MiB; independent of file size)"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS.resolve())
     ap.add_argument("--log-mb", type=int, default=500)
     ap.add_argument("--tree-mb", type=int, default=200)
-    ap.add_argument("--baseline-mb", type=int, default=5, help="size of the sample detect-secrets scans")
+    ap.add_argument(
+        "--baseline-mb", type=int, default=5, help="size of the sample detect-secrets scans"
+    )
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()

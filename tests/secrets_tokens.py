@@ -122,17 +122,25 @@ def jwt() -> str:
 
 
 def pem_rsa() -> str:
-    der = b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82\x01\x01\x00" + bytes(_rnd.randrange(256) for _ in range(180))
+    der = b"\x30\x82\x04\xa4\x02\x01\x00\x02\x82\x01\x01\x00" + bytes(
+        _rnd.randrange(256) for _ in range(180)
+    )
     body = base64.b64encode(der).decode()
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----"
+    return (
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----"
+    )
 
 
 def pem_openssh() -> str:
     raw = b"openssh-key-v1\x00" + bytes(_rnd.randrange(256) for _ in range(150))
     body = base64.b64encode(raw).decode()
     lines = [body[i : i + 70] for i in range(0, len(body), 70)]
-    return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END OPENSSH PRIVATE KEY-----"
+    return (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        + "\n".join(lines)
+        + "\n-----END OPENSSH PRIVATE KEY-----"
+    )
 
 
 def password() -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from prodshield.secrets import REGISTRY, RULES, SecretRule, scan_line, scan_text
 import secrets_tokens as tok
+from prodshield.secrets import REGISTRY, RULES, SecretRule, scan_line, scan_text
 
 
 def kinds(text: str) -> set[str]:
@@ -37,17 +37,28 @@ POSITIVES = [
     ("jwt", lambda: f"cookie session={tok.jwt()}; Path=/"),
     ("private_key_rsa", tok.pem_rsa),
     ("private_key_openssh", tok.pem_openssh),
-    ("db_url_password", lambda: f"DATABASE_URL=postgres://app:{tok.password()}@db.internal:5432/app"),
+    (
+        "db_url_password",
+        lambda: f"DATABASE_URL=postgres://app:{tok.password()}@db.internal:5432/app",
+    ),
     ("basic_auth_url", lambda: f"git clone https://ci:{tok.password()}@git.example.org/repo.git"),
     ("bearer_token", lambda: f"Authorization: Bearer {tok.rand(40)}-{tok.rand(8)}"),
     ("generic_password", lambda: f"DB_PASSWORD={tok.password()}"),
     ("generic_password", lambda: f'<property name="ldap.password" value="{tok.password()}"/>'),
     ("generic_secret", lambda: f"client_secret: {tok.rand(40)}"),
+    (
+        "aws_secret_access_key",
+        lambda: f"aws configure set aws_secret_access_key {tok.aws_secret()}",
+    ),
+    ("generic_password", lambda: f'<add value="{tok.password()}" key="SmtpPassword" />'),
+    ("generic_password", lambda: f"conn = 'Server=db;User Id=sa;Password={tok.password()};'"),
     ("generic_secret", lambda: f"deploy --api-token {tok.rand(44)} --region eu"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "make"), POSITIVES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(POSITIVES)])
+@pytest.mark.parametrize(
+    ("kind", "make"), POSITIVES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(POSITIVES)]
+)
 def test_true_positive(kind: str, make) -> None:  # type: ignore[no-untyped-def]
     assert kind in kinds(make())
 
@@ -58,14 +69,16 @@ NEGATIVES = [
     lambda: "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",  # documented example
     lambda: "aws_access_key_id = AKIA0000111122223333",  # not base32
     lambda: "NPM_TOKEN = npm_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-    lambda: "webhook: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    lambda: (
+        "webhook: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+    ),
     lambda: "slack_token: xoxb-not-a-real-token-this-will-not-work",
     lambda: "password: changeme",
     lambda: "api_key: <YOUR_TOKEN>",
     lambda: "secret: ${SECRET}",
     lambda: "password: '{{ vault_db_password }}'",
     lambda: "password = os.environ['DB_PASSWORD']",
-    lambda: "token = getenv(\"API_TOKEN\")",
+    lambda: 'token = getenv("API_TOKEN")',
     lambda: "request_id: 1b4e28ba-2fa1-11d2-883f-0016d3cca427",  # UUID
     lambda: "commit_sha = 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",  # git SHA
     lambda: "api_key = 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",  # SHA-1-shaped under a weak name
@@ -80,11 +93,19 @@ NEGATIVES = [
     lambda: "Authorization: Bearer ${TOKEN}",
     lambda: "-----BEGIN PUBLIC KEY-----",
     lambda: "-----BEGIN RSA PRIVATE KEY-----\nnot base64 at all!!\n-----END RSA PRIVATE KEY-----",
-    lambda: "access_token = eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
-    lambda: "trace = eyJ" + tok.rand(20) + ".eyJ" + tok.rand(20) + "." + tok.rand(30),  # does not decode
+    lambda: (
+        "access_token = eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    ),
+    lambda: (
+        "trace = eyJ" + tok.rand(20) + ".eyJ" + tok.rand(20) + "." + tok.rand(30)
+    ),  # does not decode
     lambda: "bundle: main.4e655edd8a1b2c3d.chunk.js",
     lambda: "pubkey: ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQD" + tok.rand(60) + " user@host",
     lambda: "customer_token = cus_" + tok.rand(24),
+    lambda: (
+        "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n"
+    ),
+    lambda: "  - name: LOG_LEVEL\n    value: debug\n",
 ]
 
 
@@ -130,3 +151,28 @@ def test_pem_in_a_json_string_is_one_finding_without_key_material() -> None:
     assert finding.kind == "private_key_rsa"
     body_line = pem.splitlines()[1]
     assert body_line[:20] not in finding.snippet
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "re2", "python"])
+def test_prefilter_engines_agree(engine: str) -> None:
+    from prodshield.secrets import Scanner, ScanSettings
+
+    lines = [f"noise line {i} status=ok" for i in range(300)]
+    planted = {17: tok.github_classic(), 120: tok.slack_bot(), 299: tok.aws_id()}
+    for n, value in planted.items():
+        lines[n] = f"INFO config token={value} done"
+    text = "\n".join(lines) + "\n"
+    scanner = Scanner(settings=ScanSettings(engine=engine))
+    assert scanner.prefilter.name == engine
+    found = scanner.scan_text(text, path="app.log")
+    assert sorted(f.line for f in found) == [n + 1 for n in sorted(planted)]
+    assert [f.line for f in scanner.scan_lines(lines)] == [f.line for f in found]
+    assert scanner.scan_line(lines[17]) and not scanner.scan_line(lines[18])
+
+
+def test_yaml_env_value_is_reported_on_its_own_line() -> None:
+    pw = tok.password()
+    text = f"env:\n  - name: DB_PASSWORD\n    value: '{pw}'\n  - name: MODE\n    value: fast\n"
+    (finding,) = scan_text(text, path="deploy.yaml")
+    assert (finding.line, finding.column, finding.kind) == (3, 13, "generic_password")
+    assert pw not in finding.snippet and finding.snippet.startswith("value: '")

@@ -34,7 +34,9 @@ def load_baseline(path: Path) -> frozenset[str]:
     if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
         raise UsageError(f"{path}: not a prodshield baseline (no 'findings' list)")
     return frozenset(
-        str(e["fingerprint"]) for e in document["findings"] if isinstance(e, dict) and "fingerprint" in e
+        str(e["fingerprint"])
+        for e in document["findings"]
+        if isinstance(e, dict) and "fingerprint" in e
     )
 
 

@@ -41,11 +41,11 @@ class Scanner:
     def __post_init__(self) -> None:
         active = [r for r in self.rules if r.id not in self.settings.allow_rules]
         self._rules: list[tuple[int, SecretRule]] = list(enumerate(active))
-        keywords = {kw for rule in active for kw in rule.keywords}
-        # A literal that contains another literal adds nothing to the prefilter.
-        self.keywords: tuple[str, ...] = tuple(
-            sorted(kw for kw in keywords if not any(o != kw and o in kw for o in keywords))
-        )
+        self.keywords: tuple[str, ...] = tuple(sorted({kw for r in active for kw in r.keywords}))
+        # Which rules each literal wakes up: a candidate line runs only the rules it triggered.
+        self._rules_by_keyword: list[tuple[int, ...]] = [
+            tuple(i for i, rule in self._rules if kw in rule.keywords) for kw in self.keywords
+        ]
         self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine)
 
     # -- lines ---------------------------------------------------------------------------------
@@ -58,21 +58,30 @@ class Scanner:
         lineno: int = 0,
         tail: str = "",
         lower: str | None = None,
+        rule_indexes: Iterable[int] | None = None,
     ) -> list[SecretFinding]:
         """Findings on one line (the log fast path). `tail` is optional following text."""
-        low = line.lower() if lower is None else lower
-        if not any(kw in low for kw in self.keywords):
-            return []
+        if lower is None:
+            if not self.prefilter.contains_any(line):
+                return []
+            low = line.lower()
+        else:
+            low = lower
         if any(marker in low for marker in ALLOW_MARKERS):
             return []
         ctx = LineContext(line, low, path, tail)
         accepted: list[tuple[str, str, Candidate, SecretRule]] = []
         taken: list[tuple[int, int]] = []
-        for _, rule in self._rules:
-            if not any(kw in low for kw in rule.keywords):
-                continue
+        if rule_indexes is None:
+            todo = [r for _, r in self._rules if any(kw in low for kw in r.keywords)]
+        else:
+            todo = [self._rules[i][1] for i in sorted(rule_indexes)]
+        for rule in todo:
             for cand in rule.find(ctx):
                 if cand.confidence < self.settings.min_confidence:
+                    continue
+                if cand.line_offset:
+                    accepted.append((rule.id, cand.kind or rule.kind, cand, rule))
                     continue
                 if any(cand.start < e and s < cand.end for s, e in taken):
                     continue  # an earlier (more precise) rule already owns this text
@@ -80,26 +89,40 @@ class Scanner:
                 accepted.append((rule.id, cand.kind or rule.kind, cand, rule))
         if not accepted:
             return []
-        snippet = _redacted_snippet(line, [c for _, _, c, _ in accepted])
+        here = [c for _, _, c, _ in accepted if not c.line_offset]
+        snippet = _redacted_snippet(line, here) if here else ""
         return [
             SecretFinding(
                 rule=rule_id,
                 kind=kind,
                 severity=cand.severity or rule.severity,
                 path=path,
-                line=lineno,
+                line=lineno + cand.line_offset,
                 column=cand.start + 1,
                 redacted=redact(cand.value),
                 fingerprint=fingerprint(rule_id, cand.value, path),
                 confidence=round(cand.confidence, 2),
-                snippet=snippet,
+                snippet=_redacted_snippet(cand.other_line or "", [cand])
+                if cand.line_offset
+                else snippet,
             )
-            for rule_id, kind, cand, rule in sorted(accepted, key=lambda a: a[2].start)
+            for rule_id, kind, cand, rule in sorted(
+                accepted, key=lambda a: (a[2].line_offset, a[2].start)
+            )
         ]
+
+    def scan_lines(
+        self, lines: Iterable[str], *, path: str | None = None, first_line: int = 1
+    ) -> list[SecretFinding]:
+        """Findings in a batch of lines (faster than one `scan_line` call per line)."""
+        block = "\n".join(line.rstrip("\n") for line in lines) + "\n"
+        return self.scan_text(block, path=path, first_line=first_line)
 
     # -- blocks of text ------------------------------------------------------------------------
 
-    def scan_text(self, text: str, *, path: str | None = None, first_line: int = 1) -> list[SecretFinding]:
+    def scan_text(
+        self, text: str, *, path: str | None = None, first_line: int = 1
+    ) -> list[SecretFinding]:
         """Findings in a block of text (whole lines); line numbers start at `first_line`."""
         data = text.encode("utf-8", "surrogateescape")
         return list(self.iter_block(data, path=path, first_line=first_line))
@@ -107,7 +130,9 @@ class Scanner:
     def iter_text(
         self, text: str, *, path: str | None = None, first_line: int = 1
     ) -> Iterator[SecretFinding]:
-        yield from self.iter_block(text.encode("utf-8", "surrogateescape"), path=path, first_line=first_line)
+        yield from self.iter_block(
+            text.encode("utf-8", "surrogateescape"), path=path, first_line=first_line
+        )
 
     def iter_block(
         self, block: bytes, *, path: str | None = None, first_line: int = 1
@@ -115,7 +140,7 @@ class Scanner:
         """Findings in a block of UTF-8 bytes made of whole lines. Only candidate lines are decoded."""
         lineno = first_line
         position = 0
-        for start in self.prefilter.line_starts(block):
+        for start, hits in self.prefilter.line_hits(block):
             lineno += block.count(b"\n", position, start)
             position = start
             end = block.find(b"\n", start)
@@ -128,7 +153,15 @@ class Scanner:
             tail = ""
             if "private key" in low:
                 tail = block[start : start + _TAIL].decode("utf-8", "replace")
-            yield from self.scan_line(line, path=path, lineno=lineno, tail=tail, lower=low)
+            elif "name:" in low:  # a YAML env entry whose value is on the next line
+                tail = block[start : start + 1024].decode("utf-8", "replace")
+            indexes = None
+            if hits is not None:
+                by_kw = self._rules_by_keyword
+                indexes = {i for kw in hits for i in by_kw[kw]}
+            yield from self.scan_line(
+                line, path=path, lineno=lineno, tail=tail, lower=low, rule_indexes=indexes
+            )
 
 
 def _redacted_snippet(line: str, candidates: Iterable[Candidate]) -> str:

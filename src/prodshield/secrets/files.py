@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from prodshield.secrets.engine import Scanner, ScanSettings
 from prodshield.secrets.finding import SecretFinding
@@ -19,9 +19,59 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 22  # 4 MiB of text per block: memory stays flat whatever the file size
 BINARY_SUFFIXES = frozenset(
-    ".png .jpg .jpeg .gif .webp .ico .bmp .tiff .pdf .zip .tar .tgz .bz2 .xz .7z .rar .jar .war "
-    ".class .so .dylib .dll .exe .bin .o .a .pyc .pyo .whl .woff .woff2 .ttf .otf .eot .mp3 .mp4 "
-    ".mov .avi .webm .ogg .wav .flac .sqlite .db .parquet .avro .orc .pickle .pkl .npy .npz".split()
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".ico",
+        ".bmp",
+        ".tiff",
+        ".pdf",
+        ".zip",
+        ".tar",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".7z",
+        ".rar",
+        ".jar",
+        ".war",
+        ".class",
+        ".so",
+        ".dylib",
+        ".dll",
+        ".exe",
+        ".bin",
+        ".o",
+        ".a",
+        ".pyc",
+        ".pyo",
+        ".whl",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".mp3",
+        ".mp4",
+        ".mov",
+        ".avi",
+        ".webm",
+        ".ogg",
+        ".wav",
+        ".flac",
+        ".sqlite",
+        ".db",
+        ".parquet",
+        ".avro",
+        ".orc",
+        ".pickle",
+        ".pkl",
+        ".npy",
+        ".npz",
+    ]
 )
 TEST_DIRS = ("test", "tests", "__tests__", "testdata", "test-data", "fixtures", "__fixtures__",
              "spec", "specs", "__mocks__", "mocks")  # fmt: skip
@@ -89,7 +139,16 @@ def _git_files(root: Path) -> list[Path] | None:
     """Files git would track under root (tracked + untracked, .gitignore honoured), or None."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
             capture_output=True,
             timeout=60,
             check=False,
@@ -135,7 +194,7 @@ def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
 def open_binary(path: Path) -> IO[bytes]:
     """A byte stream for a file; ``.gz`` files are decompressed on the fly."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb")
 
 
@@ -172,7 +231,9 @@ def scan_stream(
         line += block.count(b"\n")
 
 
-def scan_file(path: Path, *, display: str | None = None, scanner: Scanner | None = None) -> Iterator[SecretFinding]:
+def scan_file(
+    path: Path, *, display: str | None = None, scanner: Scanner | None = None
+) -> Iterator[SecretFinding]:
     scanner = scanner or ScanConfig().scanner()
     with open_binary(path) as stream:
         yield from scan_stream(stream, path=display or str(path), scanner=scanner)

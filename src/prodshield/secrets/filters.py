@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -42,7 +43,9 @@ _REFERENCE_RE = re.compile(
     re.VERBOSE,
 )
 _MASK_RE = re.compile(r"^(?:[*•xX#._-]{3,}|.*\*{3,}.*|.*•{2,}.*)$")
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 _HASH_PREFIX_RE = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2b?|sha3-\d+)[:-]", re.I)
 # Object ids of payment/event APIs (cus_..., evt_..., req_...): identifiers, not credentials.
@@ -91,7 +94,7 @@ def is_sequential(value: str) -> bool:
     """Keyboard-walk fillers such as ``1234567890abcdef`` or ``abc123``: mostly ascending runs."""
     covered = 0
     run = 1
-    for previous, current in zip(value, value[1:], strict=False):
+    for previous, current in itertools.pairwise(value):
         if ord(current) == ord(previous) + 1:
             run += 1
             continue

@@ -61,7 +61,13 @@ def scan_git_history(
             elif line.startswith(b"+++ "):
                 yield from flush()
                 target = line[4:].decode("utf-8", "replace")
-                path = None if target == "/dev/null" else target[2:] if target.startswith("b/") else target
+                path = (
+                    None
+                    if target == "/dev/null"
+                    else target[2:]
+                    if target.startswith("b/")
+                    else target
+                )
             elif line.startswith(b"@@"):
                 yield from flush()
                 match = _HUNK.match(line)
@@ -84,4 +90,6 @@ def scan_git_history(
             proc.wait()
     if proc.returncode not in (0, None, -9):
         err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
-        raise UsageError(f"git log failed in {repo}: {err.splitlines()[-1] if err else proc.returncode}")
+        raise UsageError(
+            f"git log failed in {repo}: {err.splitlines()[-1] if err else proc.returncode}"
+        )

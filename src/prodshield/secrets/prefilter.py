@@ -1,8 +1,8 @@
 """Finding the lines that contain any rule literal, case-insensitively, in a block of bytes.
 
-Two engines, chosen by measurement (benchmarks/secrets.py --engines): hyperscan compiles every
-literal into one automaton and scans each block once; the pure-Python fallback lowercases the block
-and runs ``bytes.find`` per literal.
+Engines, chosen by measurement (benchmarks/secrets.py): hyperscan compiles every literal into one
+automaton and scans each block once (the default when installed); google-re2 runs one caseless
+alternation; the pure-Python fallback lowercases the block and runs ``bytes.find`` per literal.
 """
 
 from __future__ import annotations
@@ -18,6 +18,49 @@ class Prefilter(Protocol):
         """Sorted offsets of the starts of lines holding at least one literal."""
         ...
 
+    def contains_any(self, line: str) -> bool:
+        """Whether one line holds any literal (the per-line fast path)."""
+        ...
+
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        """Candidate line starts with the indexes of the literals found there (None: unknown)."""
+        ...
+
+
+def _starts_from_ends(block: bytes, ends: list[int]) -> list[int]:
+    """Line starts for match end offsets (several matches on one line give one start)."""
+    starts: list[int] = []
+    rfind, find = block.rfind, block.find
+    line_end = -1
+    for to in sorted(ends):
+        if to <= line_end:
+            continue
+        starts.append(rfind(b"\n", 0, max(to - 1, 0)) + 1)
+        line_end = find(b"\n", to - 1)
+        if line_end == -1:
+            break
+    return starts
+
+
+def _group_by_line(
+    block: bytes, matches: list[tuple[int, int]]
+) -> list[tuple[int, set[int] | None]]:
+    """(line start, literal ids) for (match end, literal id) pairs."""
+    out: list[tuple[int, set[int] | None]] = []
+    rfind, find = block.rfind, block.find
+    line_end = -1
+    current: set[int] = set()
+    for to, ident in sorted(matches):
+        if to <= line_end:
+            current.add(ident)
+            continue
+        current = {ident}
+        out.append((rfind(b"\n", 0, max(to - 1, 0)) + 1, current))
+        line_end = find(b"\n", to - 1)
+        if line_end == -1:
+            line_end = len(block)
+    return out
+
 
 class FindPrefilter:
     """Pure Python: one ``bytes.find`` sweep per literal over the lowercased block."""
@@ -25,7 +68,17 @@ class FindPrefilter:
     name = "python"
 
     def __init__(self, keywords: Sequence[str]) -> None:
-        self._keywords = [kw.encode() for kw in keywords]
+        # A literal that contains another literal adds nothing to the sweep.
+        kept = [kw for kw in keywords if not any(o != kw and o in kw for o in keywords)]
+        self._keywords = [kw.encode() for kw in kept]
+        self._text_keywords = tuple(kept)
+
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        return [(start, None) for start in self.line_starts(block)]
+
+    def contains_any(self, line: str) -> bool:
+        low = line.lower()
+        return any(kw in low for kw in self._text_keywords)
 
     def line_starts(self, block: bytes) -> list[int]:
         lower = block.lower()
@@ -69,30 +122,64 @@ class HyperscanPrefilter:
             append(to)
 
         self._db.scan(block, match_event_handler=on_match, scratch=self._scratch)
-        if not ends:
-            return []
-        starts: set[int] = set()
-        rfind = block.rfind
-        last_line_end = -1
-        last_start = -1
-        for to in sorted(ends):
-            if to <= last_line_end:
-                continue
-            start = rfind(b"\n", 0, to) + 1
-            if start != last_start:
-                starts.add(start)
-                last_start = start
-            line_end = block.find(b"\n", to)
-            last_line_end = len(block) if line_end == -1 else line_end
-        return sorted(starts)
+        return _starts_from_ends(block, ends) if ends else []
+
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        matches: list[tuple[int, int]] = []
+        append = matches.append
+
+        def on_match(ident: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            append((to, ident))
+
+        self._db.scan(block, match_event_handler=on_match, scratch=self._scratch)
+        return _group_by_line(block, matches)
+
+    def contains_any(self, line: str) -> bool:
+        found: list[bool] = []
+
+        def on_match(_id: int, _from: int, _to: int, _flags: int, _ctx: object) -> bool:
+            found.append(True)
+            return True  # stop at the first literal
+
+        data = line.encode("utf-8", "surrogateescape")
+        try:
+            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        except self._hs.ScanTerminated:
+            pass
+        return bool(found)
+
+
+class Re2Prefilter:
+    """google-re2: one caseless alternation of every literal (measured; not the default)."""
+
+    name = "re2"
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        import re
+
+        import re2
+
+        self._regex: Any = re2.compile(("(?i)" + "|".join(re.escape(k) for k in keywords)).encode())
+
+    def line_starts(self, block: bytes) -> list[int]:
+        ends = [m.end() for m in self._regex.finditer(block)]
+        return _starts_from_ends(block, ends) if ends else []
+
+    def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
+        return [(start, None) for start in self.line_starts(block)]
+
+    def contains_any(self, line: str) -> bool:
+        return self._regex.search(line.encode("utf-8", "surrogateescape")) is not None
 
 
 def _escape(literal: str) -> str:
-    return "".join("\\x%02x" % b for b in literal.encode())
+    return "".join(f"\\x{b:02x}" for b in literal.encode())
 
 
 def make_prefilter(keywords: Sequence[str], engine: str = "auto") -> Prefilter:
     """The fastest available engine ("auto"), or the one asked for."""
+    if engine == "re2":
+        return Re2Prefilter(keywords)
     if engine in ("auto", "hyperscan"):
         try:
             return HyperscanPrefilter(keywords)

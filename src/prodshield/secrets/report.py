@@ -70,7 +70,9 @@ def render_table(findings: Sequence[SecretFinding], console: Console) -> None:
         table.add_row(*(escape(c) for c in cells))
     console.print(table)
     counts = summary(findings)["by_severity"]
-    console.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(findings)} total)")
+    console.print(
+        ", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(findings)} total)"
+    )
 
 
 def _md_escape(text: str) -> str:
@@ -82,8 +84,14 @@ def to_markdown(findings: Sequence[SecretFinding]) -> str:
     if not findings:
         return "\n".join([*lines, "No secrets found.", ""])
     counts = summary(findings)["by_severity"]
-    lines.append(", ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" — {len(findings)} total")
-    lines += ["", "| severity | kind | location | value | rule |", "| --- | --- | --- | --- | --- |"]
+    lines.append(
+        ", ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" — {len(findings)} total"
+    )
+    lines += [
+        "",
+        "| severity | kind | location | value | rule |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for f in findings:
         lines.append(
             f"| {f.severity} | {f.kind} | `{_md_escape(_where(f))}` | `{_md_escape(f.redacted)}` | {f.rule} |"
@@ -117,7 +125,9 @@ class SarifResult:
     properties: Mapping[str, Any] = field(default_factory=dict)
 
 
-def sarif_log(results: Iterable[SarifResult], rules: Iterable[SarifRule], *, tool: str = "prodshield") -> dict[str, Any]:
+def sarif_log(
+    results: Iterable[SarifResult], rules: Iterable[SarifRule], *, tool: str = "prodshield"
+) -> dict[str, Any]:
     """A SARIF 2.1.0 log with one run (GitHub code scanning reads ``security-severity``)."""
     rule_list = list({r.id: r for r in rules}.values())
     index = {r.id: i for i, r in enumerate(rule_list)}
@@ -131,7 +141,10 @@ def sarif_log(results: Iterable[SarifResult], rules: Iterable[SarifRule], *, too
                 {
                     "physicalLocation": {
                         "artifactLocation": {"uri": _uri(res.path)},
-                        "region": {"startLine": max(1, res.line), "startColumn": max(1, res.column)},
+                        "region": {
+                            "startLine": max(1, res.line),
+                            "startColumn": max(1, res.column),
+                        },
                     }
                 }
             ],
@@ -181,14 +194,20 @@ def to_sarif(findings: Sequence[SecretFinding]) -> str:
     from prodshield.secrets.rules import REGISTRY
 
     rules = [
-        SarifRule(f.rule, REGISTRY[f.rule].description if f.rule in REGISTRY else f.kind, f.severity, ("security", "secret"))
+        SarifRule(
+            f.rule,
+            REGISTRY[f.rule].description if f.rule in REGISTRY else f.kind,
+            f.severity,
+            ("security", "secret"),
+        )
         for f in findings
     ]
     results = [
         SarifResult(
             rule_id=f.rule,
             severity=f.severity,
-            message=f"{f.kind} leaked: {f.redacted}" + (f" (commit {f.commit[:12]})" if f.commit else ""),
+            message=f"{f.kind} leaked: {f.redacted}"
+            + (f" (commit {f.commit[:12]})" if f.commit else ""),
             path=f.path,
             line=f.line,
             column=f.column,
@@ -201,7 +220,13 @@ def to_sarif(findings: Sequence[SecretFinding]) -> str:
     return json.dumps(sarif_log(results, rules), indent=2)
 
 
-def render(findings: Sequence[SecretFinding], fmt: str, console: Console, *, stats: Mapping[str, int] | None = None) -> None:
+def render(
+    findings: Sequence[SecretFinding],
+    fmt: str,
+    console: Console,
+    *,
+    stats: Mapping[str, int] | None = None,
+) -> None:
     """Write the findings in one of FORMATS to the console's stream."""
     if fmt == "table":
         render_table(findings, console)

@@ -33,6 +33,10 @@ class Candidate:
     confidence: float = 0.9
     kind: str | None = None
     severity: Severity | None = None
+    line_offset: int = 0
+    """Lines below the current one where the value sits (a YAML value under its name line)."""
+    other_line: str | None = None
+    """The text of that line, which `start`/`end` then refer to."""
 
 
 @runtime_checkable

@@ -39,7 +39,7 @@ def _basic_ok(value: str) -> bool:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    user, sep, password = text.partition(":")
+    _user, sep, password = text.partition(":")
     return bool(sep and password) and not has_placeholder_word(password) and text.isprintable()
 
 
@@ -67,7 +67,9 @@ class AuthorizationHeaderRule:
                     continue
                 kind = "bearer_token"
             start = match.start("value")
-            yield Candidate(start, start + len(value), value, 0.85 if has_header else 0.75, kind=kind)
+            yield Candidate(
+                start, start + len(value), value, 0.85 if has_header else 0.75, kind=kind
+            )
 
 
 RULES = (AuthorizationHeaderRule(),)

@@ -90,11 +90,12 @@ class RegexRule:
                 is_documented_example(value) or is_masked(value) or is_reference(value)
             ):
                 continue
-            confidence: float | None = self.confidence
+            confidence = self.confidence
             if self.validate is not None:
-                confidence = self.validate(value)
-                if confidence is None:
+                checked = self.validate(value)
+                if checked is None:
                     continue
+                confidence = checked
             yield Candidate(match.start(group), match.end(group), value, confidence)
 
 

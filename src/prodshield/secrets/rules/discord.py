@@ -17,8 +17,10 @@ RULES = (
         id="discord-bot-token",
         kind="discord_bot_token",
         severity="high",
-        keywords=("discord",),
-        pattern=re.compile(r"(?<![\w.-])[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}(?![\w-])"),
+        keywords=("discord", "bot", "token", "auth", "secret", "key"),
+        pattern=re.compile(
+            r"(?<![\w.-])[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}(?![\w-])"
+        ),
         description="Discord bot token (id segment decoded)",
         validate=_bot_token,
     ),
@@ -27,7 +29,9 @@ RULES = (
         kind="discord_webhook",
         severity="medium",
         keywords=("discord.com/api/webhooks", "discordapp.com/api/webhooks"),
-        pattern=re.compile(r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{16,20}/[A-Za-z0-9_-]{60,80}"),
+        pattern=re.compile(
+            r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{16,20}/[A-Za-z0-9_-]{60,80}"
+        ),
         description="Discord webhook URL",
     ),
 )

@@ -26,11 +26,29 @@ from prodshield.secrets.rules.base import char_classes
 
 _VALUE = r"""(?:(?P<q>["'`])(?P<qv>[^"'`\n]{1,512})(?P=q)|(?P<v>[^\s"'`,;<>(){}\[\]]{1,512}))"""
 _ASSIGN = re.compile(
-    r"(?<![\w.$-])(?P<name>[A-Za-z_$][\w.$-]{0,80}?)[\"']?\s*(?::=|=>|=|:)[ \t]*(?:[!&*]\w+\s+)?" + _VALUE
+    r"(?<![\w.$-])(?P<name>[A-Za-z_$][\w.$-]{0,80}?)(?P<nq>[\"']?)(?P<ws>\s*)(?P<sep>:=|=>|=|:)[ \t]*(?:[!&*]\w+\s+)?"
+    + _VALUE
 )
 _XML_ATTR = re.compile(
     r"""(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s+value\s*=\s*""" + _VALUE
 )
+_XML_ATTR_REVERSED = re.compile(
+    r"""value\s*=\s*(?P<q>["'])(?P<qv>[^"'\n]{1,512})(?P=q)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']"""
+)
+# `aws configure set NAME VALUE`, `npm config set NAME VALUE`, `heroku config:set`, `git config NAME VALUE`
+_SET = re.compile(
+    r"(?:\bset|\bconfig)\s+(?:--\w+\s+)*(?P<name>[A-Za-z_][\w.:/-]{0,80})\s+" + _VALUE
+)
+# {"name": "DB_PASSWORD", "value": "..."} (ECS task definitions, Helm values, JSON env lists)
+_NAME_VALUE = re.compile(
+    r"""\bname["']?\s*[:=]\s*["'](?P<name>[\w.$-]{1,80})["']\s*[,;]?\s*["']?value["']?\s*[:=]\s*"""
+    + _VALUE
+)
+# Kubernetes env lists: "- name: DB_PASSWORD" and, on the next line, "value: ..."
+_YAML_NAME_LINE = re.compile(r"""^\s*-?\s*name:\s*["']?(?P<name>[\w.$-]{1,80})["']?\s*$""")
+_YAML_VALUE_LINE = re.compile(r"""^(?P<indent>\s*)value:\s*""" + _VALUE + r"\s*$")
+# .netrc / _netrc: "machine HOST login USER password VALUE"
+_NETRC = re.compile(r"\bmachine\s+\S+.*?\b(?P<name>password)\s+" + _VALUE)
 _XML_ENTRY = re.compile(
     r"""<(?:entry|add|property|param)\s+(?:key|name)\s*=\s*["'](?P<name>[\w.$-]{1,80})["']\s*>(?P<v>[^<\n]{1,512})<"""
 )
@@ -40,6 +58,18 @@ _STDIN = re.compile(
     r"""echo\s+(?:-n\s+)?(?:(?P<q>["'])(?P<qv>[^"'\n]{1,512})(?P=q)|(?P<v>[^\s|]{1,512}))\s*\|[^\n]*--password-stdin"""
 )
 
+# Each form with a literal the line must contain for the (costlier) regex to be worth running.
+_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (_ASSIGN, ()),
+    (_XML_ATTR, ("value",)),
+    (_XML_ATTR_REVERSED, ("value",)),
+    (_XML_ENTRY, ("<",)),
+    (_XML_ELEMENT, ("</",)),
+    (_FLAG, ("-",)),
+    (_SET, ("set", "config")),
+    (_NAME_VALUE, ("value",)),
+    (_NETRC, ("machine",)),
+)
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd")
 _SECRET_WORDS = (
     "secret", "token", "apikey", "credential", "privatekey", "authkey", "accesskey",
@@ -67,6 +97,12 @@ _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.]*$")
 _NUMBER = re.compile(r"^[0-9.:+-]+$")
+_CAMEL_WORDS = re.compile(r"^_?(?:[A-Z]+[a-z]*)+$")  # ReadableBuffer, HTTPPasswordMgr: type names
+# Files where an unquoted value is code (a variable, a call, a type annotation), not a literal.
+SOURCE_SUFFIXES = (
+    ".py", ".pyi", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".java", ".kt", ".scala",
+    ".rb", ".php", ".cs", ".swift", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".dart", ".lua",
+)  # fmt: skip
 
 
 def _name_tokens(name: str) -> list[str]:
@@ -111,7 +147,12 @@ _PROVIDER_PREFIXES = (
 
 
 def _password_ok(value: str) -> float | None:
-    if not 6 <= len(value) <= 200 or " " in value:
+    if not 6 <= len(value) <= 200 or " " in value or value.endswith(":"):
+        return None
+    if _looks_like_identifier(value) or _CAMEL_WORDS.match(value):
+        return None
+    lowered = value.lower()
+    if ("password" in lowered or "passwd" in lowered) and not any(c.isdigit() for c in value):
         return None
     has_alpha = any(c.isalpha() for c in value)
     has_digit = any(c.isdigit() for c in value)
@@ -156,13 +197,17 @@ class GenericAssignmentRule:
 
     def find(self, ctx: LineContext) -> Iterator[Candidate]:
         line = ctx.line
-        for pattern in (_ASSIGN, _XML_ATTR, _XML_ENTRY, _XML_ELEMENT, _FLAG):
+        source = bool(ctx.path) and str(ctx.path).lower().endswith(SOURCE_SUFFIXES)
+        low = ctx.lower
+        for pattern, needle in _PATTERNS:
+            if needle and not any(n in low for n in needle):
+                continue
             position = 0
             while position < len(line):
                 match = pattern.search(line, position)
                 if match is None:
                     break
-                candidate = self._judge(line, match, match.group("name"))
+                candidate = self._judge(line, match, match.group("name"), source)
                 if candidate is not None:
                     yield candidate
                     position = candidate.end
@@ -170,19 +215,49 @@ class GenericAssignmentRule:
                     # Values can hold further assignments (a URL with ?api_key=...): rescan them.
                     value_group = "qv" if match.groupdict().get("qv") is not None else "v"
                     position = max(match.start(value_group), match.start() + 1)
+        if ctx.tail and "name:" in low:
+            yield from self._name_then_value(ctx)
         if "--password-stdin" in line:
             for match in _STDIN.finditer(line):
-                candidate = self._judge(line, match, "stdin")
+                candidate = self._judge(line, match, "stdin", False)
                 if candidate is not None:
                     yield candidate
 
-    def _judge(self, line: str, match: re.Match[str], name: str) -> Candidate | None:
-        group = "qv" if match.groupdict().get("qv") is not None else "v"
+    def _name_then_value(self, ctx: LineContext) -> Iterator[Candidate]:
+        """A finding on the name line when the next line holds its value."""
+        named = _YAML_NAME_LINE.match(ctx.line)
+        if named is None or classify_name(named.group("name")) is None:
+            return
+        following = ctx.tail.split("\n", 2)
+        if len(following) < 2:
+            return
+        value_line = following[1].rstrip("\r")
+        match = _YAML_VALUE_LINE.match(value_line)
+        if match is None:
+            return
+        candidate = self._judge(value_line, match, named.group("name"), False)
+        if candidate is not None:
+            yield Candidate(
+                candidate.start,
+                candidate.end,
+                candidate.value,
+                candidate.confidence,
+                kind=candidate.kind,
+                line_offset=1,
+                other_line=value_line,
+            )
+
+    def _judge(self, line: str, match: re.Match[str], name: str, source: bool) -> Candidate | None:
+        groups = match.groupdict()
+        group = "qv" if groups.get("qv") is not None else "v"
         value = match.group(group)
         if value is None:
             return None
+        loose_colon = groups.get("sep") == ":" and groups.get("ws") and not groups.get("nq")
         start, end = match.start(group), match.end(group)
         if group == "v":
+            if source and match.re is not _STDIN:
+                return None  # unquoted in source code: a variable, a call or an annotation
             if end < len(line) and line[end] in "([":
                 return None  # a call or subscript: getenv("X"), os.environ["X"]
             before = line[match.start() - 1] if match.start() > 0 else ""
@@ -202,6 +277,8 @@ class GenericAssignmentRule:
             category = "password" if len(value) < 16 else "secret"
             name = "piped"
         if category == "password":
+            if loose_colon:
+                return None  # "pass :ref:" in prose; YAML and JSON keys hug their colon
             confidence = _password_ok(value)
             kind = "generic_password"
         else:

@@ -21,7 +21,8 @@ RULES = (
         severity="high",
         keywords=_PREFIXES,
         pattern=re.compile(
-            B + r"(?:glpat|gldt|glrt|glptt|gloas|glft|glimt|glcbt|glsoat)-[0-9A-Za-z_.-]{20,64}(?![0-9A-Za-z_-])"
+            B
+            + r"(?:glpat|gldt|glrt|glptt|gloas|glft|glimt|glcbt|glsoat)-[0-9A-Za-z_.-]{20,64}(?![0-9A-Za-z_-])"
         ),
         description="GitLab access token",
         validate=_token,

@@ -12,7 +12,9 @@ RULES = (
         kind="openai_api_key",
         severity="high",
         keywords=("t3blbkfj",),
-        pattern=re.compile(r"(?<![\w-])sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{16,200}T3BlbkFJ[A-Za-z0-9_-]{16,200}(?![\w-])"),
+        pattern=re.compile(
+            r"(?<![\w-])sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{16,200}T3BlbkFJ[A-Za-z0-9_-]{16,200}(?![\w-])"
+        ),
         description="OpenAI API key",
         confidence=0.98,
     ),

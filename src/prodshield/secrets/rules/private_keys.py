@@ -64,7 +64,7 @@ def _structure_ok(label: str, body: str) -> bool:
         return raw.startswith(b"openssh-key-v1\x00")
     if label == "PGP PRIVATE KEY BLOCK":
         return bool(raw[0] & 0x80)  # an OpenPGP packet tag
-    return raw[0] == 0x30 and raw[1] in (0x81, 0x82, 0x83) or raw[:2] == b"\x30\x77"
+    return (raw[0] == 0x30 and raw[1] in (0x81, 0x82, 0x83)) or raw[:2] == b"\x30\x77"
 
 
 @dataclass(frozen=True)

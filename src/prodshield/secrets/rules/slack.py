@@ -22,7 +22,9 @@ RULES = (
         kind="slack_bot_token",
         severity="high",
         keywords=("xoxb-",),
-        pattern=re.compile(B + r"xoxb-[0-9]{9,13}-[0-9]{9,13}(?:-[0-9]{9,13})?-[A-Za-z0-9]{24,32}(?![A-Za-z0-9])"),
+        pattern=re.compile(
+            B + r"xoxb-[0-9]{9,13}-[0-9]{9,13}(?:-[0-9]{9,13})?-[A-Za-z0-9]{24,32}(?![A-Za-z0-9])"
+        ),
         description="Slack bot token",
         validate=_bot,
     ),
@@ -31,7 +33,9 @@ RULES = (
         kind="slack_user_token",
         severity="high",
         keywords=("xoxp-", "xoxa-", "xoxo-", "xoxr-", "xoxs-"),
-        pattern=re.compile(B + r"xox[paors]-[0-9]{9,13}-[0-9]{9,13}-[0-9]{9,13}-[a-f0-9]{32}(?![A-Za-z0-9])"),
+        pattern=re.compile(
+            B + r"xox[paors]-[0-9]{9,13}-[0-9]{9,13}-[0-9]{9,13}-[a-f0-9]{32}(?![A-Za-z0-9])"
+        ),
         description="Slack user / workspace token",
     ),
     RegexRule(
@@ -39,7 +43,10 @@ RULES = (
         kind="slack_app_token",
         severity="high",
         keywords=("xapp-", "xoxe"),
-        pattern=re.compile(B + r"(?:xapp-\d-[A-Z0-9]{9,12}-\d{10,14}-[a-f0-9]{64}|xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{140,180})(?![A-Za-z0-9])"),
+        pattern=re.compile(
+            B
+            + r"(?:xapp-\d-[A-Z0-9]{9,12}-\d{10,14}-[a-f0-9]{64}|xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{140,180})(?![A-Za-z0-9])"
+        ),
         description="Slack app-level or refreshable token",
     ),
     RegexRule(

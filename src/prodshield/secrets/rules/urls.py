@@ -24,7 +24,9 @@ _PLACEHOLDER_PASSWORDS = frozenset({"pass", "pwd", "passwd", "x", "xxx", "secret
 
 def _is_db(scheme: str) -> bool:
     scheme = scheme.lower()
-    return any(scheme == s or scheme.startswith(s + "+") or scheme.startswith(s + ":") for s in _DB_SCHEMES)
+    return any(
+        scheme == s or scheme.startswith(s + "+") or scheme.startswith(s + ":") for s in _DB_SCHEMES
+    )
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ class UrlPasswordRule:
                 or is_masked(password)
                 or has_placeholder_word(password)
                 or password.startswith(("$", "%", "{", "<"))
-            ):
+                or (password.isalpha() and password.islower() and len(password) < 12)
+            ):  # a lowercase dictionary word (scott:tiger) is a documentation stand-in
                 continue
             kind = "db_url_password" if _is_db(match.group("scheme")) else "basic_auth_url"
             yield Candidate(match.start("value"), match.end("value"), password, 0.9, kind=kind)
