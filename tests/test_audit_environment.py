@@ -14,6 +14,19 @@ STRIPE = "sk_live_" + "51HqLyjWDarjtT1zdp7dcXyZ0aB3cD5eF"
 ENTROPIC = "Qx8" + "vL2mN7pR4sT1wY6zB9cD3fG5hJ0kK"
 
 
+def wait_for_exec(pid: int) -> None:
+    """Until the child has exec'd, /proc/<pid>/environ still shows the parent's environment."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if b"time.sleep" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError("the child process did not start")
+
+
 def test_process_environment_only_when_given() -> None:
     env = {"HOME": "/srv", "PAYMENTS_KEY": STRIPE, "LOG_LEVEL": "info"}
     assert audit(families="environment").findings == []
@@ -45,7 +58,7 @@ def test_proc_environ_is_opt_in_and_limited_to_own_processes(tmp_path: Path) -> 
     env = {"PATH": os.environ.get("PATH", ""), "WEBHOOK_SECRET": ENTROPIC}
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
     try:
-        time.sleep(0.3)
+        wait_for_exec(child.pid)
         off = audit(families="environment", settings=AuditSettings(proc_pids=(child.pid,)))
         assert off.findings == []
         on = audit(

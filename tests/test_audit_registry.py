@@ -25,6 +25,19 @@ from prodshield.audit.tlsbench import TlsBench
 RULES = all_rules()
 
 
+def wait_for_exec(pid: int) -> None:
+    """Until the child has exec'd, /proc/<pid>/environ still shows the parent's environment."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if b"time.sleep" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError("the child process did not start")
+
+
 @pytest.fixture(scope="module")
 def bench() -> Iterator[TlsBench]:
     with TlsBench() as b:
@@ -82,7 +95,7 @@ def run_sample(rule: Rule[Any], sample: Sample, root: Path, bench: TlsBench) -> 
     elif rule.family == "environment" and sample.profile == "proc":
         env = {"PATH": os.environ.get("PATH", ""), **sample.env}
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
-        time.sleep(0.2)
+        wait_for_exec(child.pid)
         ctx.settings = AuditSettings(proc_environ=True, proc_pids=(child.pid,))
     elif rule.family == "environment" and not sample.path:
         ctx.environ = dict(sample.env)
