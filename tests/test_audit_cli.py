@@ -250,3 +250,16 @@ def test_process_environment_is_audited_and_redacted(tmp_path: Path) -> None:
     assert [f["rule"] for f in findings] == ["environment.process-secret"]
     assert "PAYMENTS_API_KEY" in findings[0]["message"]
     assert "4eC39HqLyjWDarjtT1zdp7dc" not in r.stdout
+
+
+@pytest.mark.parametrize("where", [".", "app"])
+def test_one_baseline_for_audit_secrets_and_the_full_audit(cli, tmp_path: Path, where: str) -> None:
+    _vulnerable(tmp_path)
+    (tmp_path / "app/settings.py").unlink()
+    written = cli("baseline", where, "-o", "accepted.json", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    plain = cli(where, "--only", "secrets", cwd=tmp_path)
+    assert plain.returncode == 1
+    accepted = cli(where, "--only", "secrets", "--baseline", "accepted.json", cwd=tmp_path)
+    assert accepted.returncode == 0, accepted.stdout
+    assert "1 baseline" in accepted.stdout

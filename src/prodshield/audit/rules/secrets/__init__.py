@@ -4,6 +4,7 @@ severity in the message and fingerprint."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ class SecretLeak:
 
     def check(self, subject: SourceFile, ctx: AuditContext) -> Iterable[Hit]:
         _, scanner = scan_settings(ctx)
-        for f in scanner.scan_text(subject.text, path=ctx.relpath(subject.path)):
+        for f in scanner.scan_text(subject.text, path=engine_path(ctx, subject.path)):
             yield Hit(
                 f"{f.kind} ({f.rule}, confidence {f.confidence:.2f}): {f.redacted}",
                 line=f.line,
@@ -51,6 +52,20 @@ class SecretLeak:
                 severity=gate_severity(f.severity, f.confidence),
                 fingerprint=f.fingerprint,
             )
+
+
+def engine_path(ctx: AuditContext, path: Path) -> str:
+    """The path as ``prodshield audit secrets`` names it (the root as given, joined with the
+    file's place under it): the engine's fingerprints include it, so baselines are shared."""
+    for root in ctx.paths:
+        if root.is_file():
+            if path == root:
+                return str(root)
+            continue
+        rel = os.path.relpath(path, root)
+        if not rel.startswith(".."):
+            return os.path.join(str(root), rel)
+    return str(path)
 
 
 def scan_settings(ctx: AuditContext) -> tuple[Any, Any]:
