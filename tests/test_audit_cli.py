@@ -113,6 +113,7 @@ def test_exit_2_on_usage_errors_in_a_real_process(tmp_path: Path, args: tuple[st
         ("--tls", "host:port:oops"),
         ("--ca-file", "nope.pem", "--tls", "127.0.0.1:1"),
         ("--baseline", "nope.json"),
+        ("no/such/dir",),
     ],
 )
 def test_exit_2_on_usage_errors(cli, tmp_path: Path, args: tuple[str, ...]) -> None:

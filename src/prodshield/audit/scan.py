@@ -140,6 +140,9 @@ def audit(
         targets = [TlsTarget(t.host, t.port, t.servername or servername) for t in config.tls]
     if servername:
         targets = [TlsTarget(t.host, t.port, servername) for t in targets]
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or directory")
     ca = (
         Path(ca_file) if ca_file else (base / config.ca_file if config and config.ca_file else None)
     )
