@@ -102,12 +102,19 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # the error boundary: never a traceback unless asked for
         import click
-        from typer import _click as typer_click  # typer >= 0.16 vendors its own click
 
-        if isinstance(exc, click.exceptions.ClickException | typer_click.exceptions.ClickException):
-            exc.show()
-            usage = click.exceptions.UsageError | typer_click.exceptions.UsageError
-            sys.exit(EXIT_USAGE if isinstance(exc, usage) else exc.exit_code)
+        click_errors: tuple[type, ...] = (click.exceptions.ClickException,)
+        usage_errors: tuple[type, ...] = (click.exceptions.UsageError,)
+        try:  # recent typer vendors its own click, whose exceptions are other classes
+            from typer import _click as typer_click
+
+            click_errors += (typer_click.exceptions.ClickException,)
+            usage_errors += (typer_click.exceptions.UsageError,)
+        except ImportError:
+            pass
+        if isinstance(exc, click_errors):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(EXIT_USAGE if isinstance(exc, usage_errors) else exc.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("PRODSHIELD_DEBUG"):
             raise
         sys.stderr.write(
