@@ -60,6 +60,17 @@ class AuditConfig(StrictModel):
     secrets: AuditSecretsConfig = Field(default_factory=AuditSecretsConfig)
     schedule: str | None = None
     """Cron expression for the periodic audit in ``prodshield serve``."""
+    expiry_warn_days: float = Field(default=30.0, gt=0)
+    expiry_critical_days: float = Field(default=7.0, gt=0)
+    revocation: bool = False
+    """Check OCSP/CRL (only against ``revocation_hosts``)."""
+    revocation_hosts: list[str] = Field(default_factory=list)
+    proc_environ: bool = False
+    """Also read /proc/<pid>/environ of processes owned by the same user."""
+    owner: str | int | None = None
+    """Expected owner of sensitive files (default: the owner of the audited folder)."""
+    timeout: Duration = 5.0
+    baseline: str | None = None
 
 
 class ToxicSpec(StrictModel):

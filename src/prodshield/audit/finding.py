@@ -1,0 +1,82 @@
+"""An audit finding: what is unsafe, where, and how to fix it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: low=1 ... critical=4."""
+        return _RANK[self]
+
+    @property
+    def security_severity(self) -> str:
+        """The CVSS-like score GitHub code scanning reads from SARIF rules."""
+        return _SCORE[self]
+
+    def at_least(self, threshold: Severity) -> bool:
+        return self.rank >= threshold.rank
+
+
+_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+_SCORE = {
+    Severity.LOW: "2.0",
+    Severity.MEDIUM: "5.0",
+    Severity.HIGH: "7.5",
+    Severity.CRITICAL: "9.5",
+}
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    """One problem. ``path``/``line`` for files, ``target`` (``host:port``) for endpoints."""
+
+    family: str
+    rule: str
+    severity: Severity
+    title: str
+    message: str
+    fix: str
+    fingerprint: str
+    path: str | None = None
+    line: int | None = None
+    target: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON fields, in the documented order."""
+        return {
+            "family": self.family,
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "title": self.title,
+            "path": self.path,
+            "line": self.line,
+            "target": self.target,
+            "message": self.message,
+            "fix": self.fix,
+            "fingerprint": self.fingerprint,
+        }
+
+    @property
+    def location(self) -> str:
+        if self.target:
+            return self.target
+        if self.path and self.line:
+            return f"{self.path}:{self.line}"
+        return self.path or "(environment)"
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable id for a finding that survives line moves (used by baselines and SARIF)."""
+    h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode())
+    return h.hexdigest()[:32]

@@ -1,0 +1,100 @@
+"""SARIF 2.1.0 for GitHub code scanning: rules carry ``security-severity``; results carry
+repo-relative locations and ``partialFingerprints``. Findings without a file (TLS endpoints, the
+process environment) are anchored to the config file that named them and described by a logical
+location."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from prodshield import __version__
+from prodshield.audit.finding import AuditFinding, Severity
+from prodshield.audit.rules import all_rules
+from prodshield.audit.scan import AuditReport
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+
+
+def rule_descriptor(rule: Any) -> dict[str, Any]:
+    sev: Severity = rule.severity
+    return {
+        "id": rule.id,
+        "name": "".join(p.capitalize() for p in rule.id.replace(".", "-").split("-")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": f"{rule.title}. Fix: {rule.fix}"},
+        "help": {"text": rule.fix, "markdown": f"**{rule.title}**\n\nFix: {rule.fix}"},
+        "defaultConfiguration": {"level": LEVEL[sev.value]},
+        "properties": {
+            "security-severity": sev.security_severity,
+            "tags": ["security", rule.family],
+            "precision": "high",
+            "problem.severity": "error" if sev.rank >= 3 else "warning",
+        },
+    }
+
+
+def _result(f: AuditFinding, index: int, anchor: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": index,
+        "level": LEVEL[f.severity.value],
+        "message": {"text": f"{f.message}. Fix: {f.fix}"},
+        "partialFingerprints": {"prodshieldFindingHash/v1": f.fingerprint},
+        "properties": {"severity": f.severity.value, "family": f.family},
+    }
+    region = {"startLine": f.line or 1}
+    if f.path:
+        uri = f.path
+    else:
+        uri = anchor
+        what = f.target or "process environment"
+        result["locations"] = [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                    "region": region,
+                },
+                "logicalLocations": [{"name": what, "kind": "resource"}],
+            }
+        ]
+        return result
+    result["locations"] = [
+        {
+            "physicalLocation": {
+                "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                "region": region,
+            },
+        }
+    ]
+    return result
+
+
+def to_sarif(report: AuditReport, *, anchor: str = "shield.yaml") -> dict[str, Any]:
+    rules = [r for r in all_rules() if r.family in report.families]
+    index = {r.id: i for i, r in enumerate(rules)}
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "prodshield",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": "https://github.com/prodshield/prodshield",
+                        "rules": [rule_descriptor(r) for r in rules],
+                    }
+                },
+                "automationDetails": {"id": "prodshield/audit/"},
+                "columnKind": "unicodeCodePoints",
+                "results": [_result(f, index.get(f.rule, 0), anchor) for f in report.findings],
+            }
+        ],
+    }
+
+
+def render(report: AuditReport, fail_on: Severity) -> str:
+    return json.dumps(to_sarif(report), indent=2) + "\n"

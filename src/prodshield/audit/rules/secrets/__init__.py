@@ -1,0 +1,126 @@
+"""The ``secrets`` family: the shared secret-leak engine (:mod:`prodshield.secrets`) run on the
+audited files. One audit rule wraps the engine; each engine finding keeps its own rule name and
+severity in the message and fingerprint."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prodshield.audit.context import AuditContext
+from prodshield.audit.finding import AuditFinding, Severity
+from prodshield.audit.rules.base import Hit, Rule, Sample
+
+_KEY_ID = "AKIA" + "QYLPMN5HFIQR7XYZ"  # split so scanners of this repository stay quiet
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    text: str
+
+
+def engine_available() -> bool:
+    try:
+        import prodshield.secrets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class SecretLeak:
+    family = "secrets"
+    id = "secrets.leak"
+    severity = Severity.HIGH
+    title = "Secret committed in a file"
+    fix = (
+        "Revoke and rotate the secret, remove it from the file (and history), read it at run time."
+    )
+    vulnerable = Sample("deploy/settings.yaml", f"aws:\n  access_key_id: {_KEY_ID}\n")
+    fixed = Sample("deploy/settings.yaml", "aws:\n  access_key_id: ${AWS_ACCESS_KEY_ID}\n")
+
+    def check(self, subject: SourceFile, ctx: AuditContext) -> Iterable[Hit]:
+        _, scanner = scan_settings(ctx)
+        for f in scanner.scan_text(subject.text, path=engine_path(ctx, subject.path)):
+            yield Hit(
+                f"{f.kind} ({f.rule}, confidence {f.confidence:.2f}): {f.redacted}",
+                line=f.line,
+                key=f.rule,
+                severity=gate_severity(f.severity, f.confidence),
+                fingerprint=f.fingerprint,
+            )
+
+
+def engine_path(ctx: AuditContext, path: Path) -> str:
+    """The path as ``prodshield audit secrets`` names it (the root as given, joined with the
+    file's place under it): the engine's fingerprints include it, so baselines are shared."""
+    for root in ctx.paths:
+        if root.is_file():
+            if path == root:
+                return str(root)
+            continue
+        rel = os.path.relpath(path, root)
+        if not rel.startswith(".."):
+            return os.path.join(str(root), rel)
+    return str(path)
+
+
+def scan_settings(ctx: AuditContext) -> tuple[Any, Any]:
+    """The engine's ScanConfig from shield.yaml's ``audit:`` section (allow-lists, test folders,
+    minimum confidence) and its scanner, built once per run."""
+    cached = ctx.cached("secrets", "scanner")
+    if cached is None:
+        from prodshield.secrets import ScanConfig
+
+        scan = ScanConfig.from_audit(ctx.audit_config)
+        cached = (scan, scan.scanner())
+        ctx.remember("secrets", "scanner", cached)
+    return cached
+
+
+def gate_severity(engine: str, confidence: float) -> Severity:
+    """The engine's severity, raised to high for confident matches: a credential committed to
+    a deploy tree must stop the deployment under the default gate (``--fail-on high``)."""
+    sev = Severity(engine) if engine in Severity._value2member_map_ else Severity.HIGH
+    if confidence >= 0.75 and not sev.at_least(Severity.HIGH):
+        return Severity.HIGH
+    return sev
+
+
+RULES: tuple[Rule[Any], ...] = (SecretLeak(),)
+
+
+class SecretsFamily:
+    name = "secrets"
+    rules = RULES
+
+    def run(self, ctx: AuditContext, rules: tuple[Rule[Any], ...]) -> Iterator[AuditFinding]:
+        if not engine_available():
+            ctx.skipped.append("secrets: the secret engine (prodshield.secrets) is not installed")
+            return
+        from prodshield.secrets.files import is_test_path
+
+        scan, _ = scan_settings(ctx)
+        for path in ctx.files():
+            if not scan.include_tests and is_test_path(ctx.relpath(path), scan.test_dirs):
+                continue
+            text = ctx.read_text(path)
+            if not text:
+                continue
+            for rule in rules:
+                for hit in ctx.hits(rule, SourceFile(path, text), path):
+                    yield ctx.finding(
+                        rule,
+                        hit.message,
+                        path=path,
+                        line=hit.line,
+                        key=hit.key,
+                        severity=hit.severity,
+                        fingerprint_override=hit.fingerprint,
+                    )
+
+
+FAMILY = SecretsFamily()

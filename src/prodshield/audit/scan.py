@@ -1,0 +1,240 @@
+"""The public audit API: :func:`audit` runs the families and returns an :class:`AuditReport`."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prodshield.audit.context import AuditContext, AuditSettings, TlsTarget
+from prodshield.audit.finding import AuditFinding, Severity
+from prodshield.audit.rules import FAMILIES
+from prodshield.audit.suppress import inline_allowed, load_baseline
+from prodshield.errors import UsageError
+
+if TYPE_CHECKING:
+    from prodshield.config.capabilities import AuditConfig
+
+FAMILY_ORDER = ("permissions", "config", "secrets", "environment", "tls")
+
+
+@dataclass
+class AuditReport:
+    findings: list[AuditFinding]
+    families: list[str]
+    duration: float
+    skipped: list[str] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=dict)
+    started_at: float = 0.0
+    root: Path | None = None
+    """The folder report paths are relative to."""
+
+    def at_or_above(self, threshold: Severity | str) -> list[AuditFinding]:
+        t = Severity(threshold)
+        return [f for f in self.findings if f.severity.at_least(t)]
+
+    def failed(self, fail_on: Severity | str = Severity.HIGH) -> bool:
+        return bool(self.at_or_above(fail_on))
+
+    def summary(self, fail_on: Severity | str = Severity.HIGH) -> dict[str, Any]:
+        by_sev = Counter(str(f.severity) for f in self.findings)
+        return {
+            "total": len(self.findings),
+            "by_severity": {s.value: by_sev.get(s.value, 0) for s in Severity},
+            "by_family": dict(sorted(Counter(f.family for f in self.findings).items())),
+            "families": self.families,
+            "fail_on": str(Severity(fail_on)),
+            "failed": self.failed(fail_on),
+            "suppressed": self.suppressed,
+            "skipped": len(self.skipped),
+            "duration_s": round(self.duration, 4),
+        }
+
+    def to_dict(self, fail_on: Severity | str = Severity.HIGH) -> dict[str, Any]:
+        """The documented JSON shape: ``{"findings": [...], "summary": {...}}``."""
+        return {
+            "findings": [{k: v for k, v in f.to_dict().items()} for f in self.findings],
+            "summary": self.summary(fail_on),
+            "skipped": self.skipped,
+        }
+
+
+def parse_families(spec: str | Iterable[str] | None) -> list[str]:
+    if spec is None:
+        return list(FAMILY_ORDER)
+    names = spec.split(",") if isinstance(spec, str) else [p for s in spec for p in s.split(",")]
+    out = []
+    for n in (x.strip() for x in names):
+        if not n:
+            continue
+        if n not in FAMILIES:
+            raise UsageError(f"unknown audit family {n!r} (choose from {', '.join(FAMILY_ORDER)})")
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def settings_from_config(cfg: AuditConfig | None) -> AuditSettings:
+    s = AuditSettings()
+    if cfg is None:
+        return s
+    s.expiry_warn_days = cfg.expiry_warn_days
+    s.expiry_critical_days = cfg.expiry_critical_days
+    s.revocation = cfg.revocation
+    s.revocation_hosts = tuple(cfg.revocation_hosts)
+    s.proc_environ = cfg.proc_environ
+    s.timeout = cfg.timeout
+    if cfg.owner is not None:
+        s.owner_uid = _uid(cfg.owner)
+    return s
+
+
+def _uid(owner: str | int) -> int:
+    if isinstance(owner, int) or str(owner).isdigit():
+        return int(owner)
+    import pwd
+
+    try:
+        return pwd.getpwnam(str(owner)).pw_uid
+    except KeyError:
+        raise UsageError(f"audit owner {owner!r}: no such user") from None
+
+
+def audit(
+    paths: Sequence[str | Path] = (),
+    *,
+    config: AuditConfig | None = None,
+    families: str | Iterable[str] | None = None,
+    tls_targets: Iterable[TlsTarget | str] = (),
+    ca_file: str | Path | None = None,
+    servername: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    settings: AuditSettings | None = None,
+    baseline: str | Path | None = None,
+    exclude: Iterable[str] = (),
+    repo_root: str | Path | None = None,
+    base_dir: Path | None = None,
+    config_paths: bool = True,
+) -> AuditReport:
+    """Audit files under ``paths``, live ``tls_targets`` and (if given) ``environ``.
+
+    ``config`` (the ``audit:`` section of shield.yaml) supplies defaults for paths, TLS targets,
+    CA file, exclusions, allowed rules and thresholds; explicit arguments win. ``base_dir``
+    resolves relative paths from the config; ``config_paths=False`` audits no files unless
+    ``paths`` names some (``audit tls``). Raises :class:`UsageError` for bad arguments.
+    """
+    started = time.time()
+    t0 = time.perf_counter()
+    base = base_dir or Path.cwd()
+    chosen = parse_families(families)
+    if not paths and config is not None and config_paths:
+        paths = [base / p for p in (config.paths or ["."])]
+    targets = [
+        t if isinstance(t, TlsTarget) else TlsTarget.parse(t, servername) for t in tls_targets
+    ]
+    if not targets and config is not None:
+        targets = [TlsTarget(t.host, t.port, t.servername or servername) for t in config.tls]
+    if servername:
+        targets = [TlsTarget(t.host, t.port, servername) for t in targets]
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or directory")
+    ca = (
+        Path(ca_file) if ca_file else (base / config.ca_file if config and config.ca_file else None)
+    )
+    if ca is not None and not ca.is_file():
+        raise UsageError(f"CA file {ca}: no such file")
+    ctx = AuditContext(
+        paths=[Path(p) for p in paths],
+        tls_targets=targets,
+        ca_file=ca,
+        environ=environ,
+        exclude=tuple(exclude) + tuple(config.exclude if config else ()),
+        settings=settings or settings_from_config(config),
+        audit_config=config,
+        repo_root=Path(repo_root) if repo_root else _git_root([Path(p) for p in paths]),
+    )
+    allow = set(config.allow_rules if config else ())
+    fingerprints = load_baseline(Path(baseline)) if baseline else set()
+
+    found: list[AuditFinding] = []
+    # TLS endpoints are network-bound: probe them while the file families run.
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+        tls_future = None
+        if "tls" in chosen and targets:
+            tls_future = pool.submit(_run_family, "tls", ctx)
+        ctx.base()
+        for name in chosen:
+            if name == "tls" and tls_future is not None:
+                continue
+            found.extend(_run_family(name, ctx))
+        if tls_future is not None:
+            found.extend(tls_future.result())
+
+    kept: list[AuditFinding] = []
+    suppressed: Counter[str] = Counter()
+    seen: set[str] = set()
+    for f in found:
+        if f.fingerprint in seen:
+            continue
+        seen.add(f.fingerprint)
+        if f.rule in allow or f.family in allow:
+            suppressed["config"] += 1
+        elif f.fingerprint in fingerprints:
+            suppressed["baseline"] += 1
+        elif inline_allowed(f, lambda rel: _read(ctx, rel)):
+            suppressed["inline"] += 1
+        else:
+            kept.append(f)
+    kept.sort(
+        key=lambda f: (
+            -f.severity.rank,
+            f.family,
+            f.path or "",
+            f.line or 0,
+            f.target or "",
+            f.rule,
+        )
+    )
+    return AuditReport(
+        findings=kept,
+        families=chosen,
+        duration=time.perf_counter() - t0,
+        skipped=ctx.skipped,
+        suppressed=dict(suppressed),
+        started_at=started,
+        root=ctx.base(),
+    )
+
+
+def _run_family(name: str, ctx: AuditContext) -> list[AuditFinding]:
+    family = FAMILIES[name]
+    return list(family.run(ctx, family.rules))
+
+
+def _read(ctx: AuditContext, rel: str) -> str | None:
+    for root in [ctx.repo_root, *ctx.paths]:
+        if root is None:
+            continue
+        base = root if root.is_dir() else root.parent
+        p = base / rel
+        if p.is_file():
+            return ctx.read_text(p)
+    p = Path(rel)
+    return ctx.read_text(p) if p.is_file() else None
+
+
+def _git_root(paths: list[Path]) -> Path | None:
+    """The repository holding the audited paths, so SARIF locations are repo-relative."""
+    if not paths:
+        return None
+    start = paths[0].resolve()
+    start = start if start.is_dir() else start.parent
+    for d in [start, *start.parents]:
+        if (d / ".git").exists():
+            return d
+    return None

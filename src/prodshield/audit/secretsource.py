@@ -1,0 +1,96 @@
+"""The audit's view of the secret-matching engine (:mod:`prodshield.secrets`).
+
+Permissions ("files that contain secrets") and the environment family ask two questions: does
+this text hold a secret, and is this variable's value a secret. Both go to the shared engine when
+it is installed; otherwise a small built-in set of token formats and an entropy test answer, so
+the audit still works on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+SECRET_NAME = re.compile(
+    r"(pass(word|wd)?|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|auth|"
+    r"credential|signing[_-]?key|client[_-]?secret|dsn)",
+    re.I,
+)
+NOT_SECRET_NAME = re.compile(r"(_file|_path|_url_path|_id|_name|_user(name)?|_length|_ttl)$", re.I)
+
+TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("GitHub fine-grained token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{60,}\b")),
+    ("Slack token", re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b")),
+    ("Stripe live key", re.compile(r"\b[sr]k_live_[A-Za-z0-9]{20,}\b")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("private key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    ("OpenAI key", re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}\b")),
+    ("JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b")),
+)
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    kind: str
+    redacted: str
+
+
+def redact(value: str) -> str:
+    """Keep at most 4 leading characters; never the whole value."""
+    try:
+        from prodshield.secrets import redact as engine_redact
+
+        return str(engine_redact(value))
+    except ImportError:
+        pass
+    v = value.strip()
+    if len(v) <= 8:
+        return "*" * len(v)
+    return v[:4] + "…" + f"({len(v)} chars)"
+
+
+def entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _engine_kinds(text: str, path: str | None = None) -> list[str]:
+    from prodshield.secrets import scan_text
+
+    return [str(getattr(f, "kind", None) or f.rule) for f in scan_text(text, path=path)]
+
+
+def contains_secret(text: str) -> bool:
+    """Does ``text`` hold a known token format (engine when installed, else built-in)?"""
+    try:
+        return bool(_engine_kinds(text))
+    except ImportError:
+        return any(p.search(text) for _, p in TOKEN_FORMATS)
+
+
+def env_secret(name: str, value: str) -> SecretMatch | None:
+    """Is this variable's value a plaintext secret: a known token, or high entropy under a
+    secret-like name? References (``${X}``), empty and placeholder values are not."""
+    v = value.strip().strip("'\"")
+    if not v or v.startswith(("$", "{{", "<")) or v.lower() in ("none", "null", "changeme"):
+        return None
+    kinds: list[str] = []
+    try:
+        kinds = _engine_kinds(f"{name}={v}\n")
+    except ImportError:
+        kinds = [k for k, p in TOKEN_FORMATS if p.search(v)]
+    if kinds:
+        return SecretMatch(kinds[0], redact(v))
+    if SECRET_NAME.search(name) and not NOT_SECRET_NAME.search(name):
+        if "://" in v and "@" not in v:
+            return None  # a plain URL, not a credential
+        if len(v) >= 12 and entropy(v) >= 3.0 and not v.isdigit():
+            return SecretMatch(f"high-entropy value under {name}", redact(v))
+    return None

@@ -1,0 +1,92 @@
+"""Baselines and inline allow comments, the same for the audit and the secret scanner.
+
+The file format is the secret scanner's (``{"version": 1, "tool": "prodshield", "findings":
+[{"fingerprint", "rule", "path", "line"}]}``) and secret findings keep the engine's fingerprints,
+so one baseline serves ``audit secrets`` and the full audit. Inline: a comment ``prodshield: allow`` (every rule) or ``prodshield: allow config.django-debug,
+tls.expired`` on the finding's line or the line just above it. ``pragma: allowlist secret`` is
+and ``gitleaks:allow`` are also honoured (as in the engine). A baseline is a JSON file of fingerprints of accepted findings (written with
+``prodshield audit baseline``); it accepts ``{"fingerprints": [...]}``, ``{"findings": [{...,
+"fingerprint"}]}`` or a plain list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from prodshield.audit.finding import AuditFinding
+from prodshield.errors import UsageError
+
+ALLOW = re.compile(r"prodshield\s*:\s*allow\b\s*([\w.\-, ]*)", re.I)
+PRAGMA = re.compile(r"pragma:\s*allowlist[ -]secret|gitleaks:allow", re.I)
+
+
+def allowed_rules(line: str) -> set[str] | None:
+    """None when the line has no allow comment; an empty set means every rule."""
+    m = ALLOW.search(line)
+    if m:
+        return {r.strip() for r in re.split(r"[,\s]+", m.group(1)) if r.strip()}
+    if PRAGMA.search(line):
+        return {"secrets.leak", "environment.dotenv-secret", "permissions.secret-content-readable"}
+    return None
+
+
+def inline_allowed(f: AuditFinding, read: Callable[[str], str | None]) -> bool:
+    if not f.path or not f.line:
+        return False
+    text = read(f.path)
+    if text is None:
+        return False
+    lines = text.splitlines()
+    for n in (f.line, f.line - 1):
+        if 1 <= n <= len(lines):
+            rules = allowed_rules(lines[n - 1])
+            if rules is not None and (not rules or f.rule in rules or f.family in rules):
+                return True
+    return False
+
+
+def load_baseline(path: Path) -> set[str]:
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"baseline {path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"baseline {path}: not a JSON baseline ({exc})") from None
+    items: Iterable[Any]
+    if isinstance(data, list):
+        items = data
+    elif isinstance(data, dict):
+        items = data.get("fingerprints") or data.get("findings") or data.get("results") or []
+    else:
+        items = []
+    out: set[str] = set()
+    for item in items:
+        if isinstance(item, str):
+            out.add(item)
+        elif isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
+            out.add(item["fingerprint"])
+    return out
+
+
+def write_baseline(path: Path, findings: Iterable[AuditFinding]) -> int:
+    entries = sorted(
+        (
+            {
+                "fingerprint": f.fingerprint,
+                "rule": f.rule,
+                "path": f.path or f.target,
+                "line": f.line,
+            }
+            for f in findings
+        ),
+        key=lambda e: (str(e["path"]), int(e["line"] or 0), str(e["fingerprint"])),
+    )
+    path.write_text(
+        json.dumps({"version": 1, "tool": "prodshield", "findings": entries}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    return len(entries)

@@ -1,0 +1,78 @@
+"""Environment family: process environment, .env files, /proc/<pid>/environ (opt-in), redaction."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from prodshield.audit import AuditSettings, audit
+
+STRIPE = "sk_live_" + "51HqLyjWDarjtT1zdp7dcXyZ0aB3cD5eF"
+ENTROPIC = "Qx8" + "vL2mN7pR4sT1wY6zB9cD3fG5hJ0kK"
+
+
+def wait_for_exec(pid: int) -> None:
+    """Until the child has exec'd, /proc/<pid>/environ still shows the parent's environment."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if b"time.sleep" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError("the child process did not start")
+
+
+def test_process_environment_only_when_given() -> None:
+    env = {"HOME": "/srv", "PAYMENTS_KEY": STRIPE, "LOG_LEVEL": "info"}
+    assert audit(families="environment").findings == []
+    report = audit(families="environment", environ=env)
+    assert [f.rule for f in report.findings] == ["environment.process-secret"]
+    f = report.findings[0]
+    assert "PAYMENTS_KEY" in f.message and STRIPE not in f.message and STRIPE[8:] not in f.message
+    assert f.path is None and f.location == "(environment)"
+
+
+def test_dotenv_values_known_formats_entropy_and_references(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        f"STRIPE_KEY={STRIPE}\n"
+        f"SESSION_SECRET={ENTROPIC}\n"
+        "DB_PASSWORD=${DB_PASSWORD}\n"
+        "API_TOKEN=\n"
+        "APP_NAME=shop-production-frontend\n"
+        "CALLBACK_URL=https://shop.example.com/callback\n"
+    )
+    (tmp_path / ".env").chmod(0o600)
+    (tmp_path / ".env.example").write_text(f"STRIPE_KEY={STRIPE}\n")  # also a .env-style file
+    report = audit([tmp_path], families="environment")
+    got = sorted((f.path, f.line) for f in report.findings)
+    assert got == [(".env", 1), (".env", 2), (".env.example", 1)]
+    assert all(STRIPE not in f.message and ENTROPIC not in f.message for f in report.findings)
+
+
+def test_proc_environ_is_opt_in_and_limited_to_own_processes(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "WEBHOOK_SECRET": ENTROPIC}
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
+    try:
+        wait_for_exec(child.pid)
+        off = audit(families="environment", settings=AuditSettings(proc_pids=(child.pid,)))
+        assert off.findings == []
+        on = audit(
+            families="environment",
+            settings=AuditSettings(proc_environ=True, proc_pids=(child.pid,)),
+        )
+        assert [(f.rule, f.target) for f in on.findings] == [
+            ("environment.proc-environ-secret", f"pid:{child.pid}")
+        ]
+        assert ENTROPIC not in on.findings[0].message
+        # a uid that owns none of these processes sees nothing
+        from prodshield.audit.rules.environment import proc_subjects
+
+        assert list(proc_subjects(uid=os.getuid() + 12345, only=[child.pid])) == []
+    finally:
+        child.kill()
+        child.wait(timeout=5)
