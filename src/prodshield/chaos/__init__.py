@@ -1,0 +1,1 @@
+"""Chaos engineering: the fault-injecting proxy (``proxy/``), later experiments and batteries."""
