@@ -1,16 +1,223 @@
-"""``prodshield chaos``: experiments and batteries (the fault proxy commands join this group)."""
+"""``prodshield chaos``: the fault proxy (``chaos proxy``) and its toxics (``chaos toxic``).
+
+``chaos_app`` is the group; other chaos commands (experiments, batteries) add themselves to it.
+"""
 
 from __future__ import annotations
 
-import typer
+import os
+from pathlib import Path
+from typing import Annotated, Any
 
+import typer
+from rich.table import Table
+
+from prodshield.chaos.proxy.client import ProxyClient
 from prodshield.cli import chaos_experiments
+from prodshield.cli.common import EXIT_USAGE, console, load, print_json
+from prodshield.config.loader import ENV_VAR, find_config
+from prodshield.errors import UsageError
 
 chaos_app = typer.Typer(
     help="Chaos engineering: the fault proxy, experiments and batteries.", no_args_is_help=True
 )
-chaos_experiments.attach(chaos_app)
+proxy_app = typer.Typer(
+    help="Run the fault-injecting proxy (Toxiproxy v2 API), or list its proxies.",
+    invoke_without_command=True,
+)
+toxic_app = typer.Typer(
+    help="Add, remove and list toxics through the proxy API.", no_args_is_help=True
+)
+chaos_app.add_typer(proxy_app, name="proxy")
+chaos_app.add_typer(toxic_app, name="toxic")
+chaos_experiments.attach(chaos_app)  # run, breaker, db
+
+ApiOption = Annotated[
+    str,
+    typer.Option(
+        "--api",
+        envvar="PRODSHIELD_PROXY_API",
+        help="URL of the proxy API (also $PRODSHIELD_PROXY_API).",
+    ),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(chaos_app, name="chaos")
+
+
+def _shield_config(path: Path | None) -> Any | None:
+    """shield.yaml's ``chaos`` section: from -c, $PRODSHIELD_CONFIG or ./shield.yaml if present."""
+    if path is None and not os.environ.get(ENV_VAR):
+        try:
+            find_config(None)
+        except UsageError:
+            return None
+    return load(path).config.chaos
+
+
+@proxy_app.callback()
+def proxy(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option("--host", help="API address (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="API port (default 8474).")] = None,
+    proxies_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="Toxiproxy config file: a JSON array of proxies."),
+    ] = None,
+    shield: Annotated[
+        Path | None,
+        typer.Option(
+            "-c",
+            "--shield-config",
+            help="shield.yaml whose chaos.proxies to start (default: $PRODSHIELD_CONFIG, "
+            "then ./shield.yaml when present).",
+        ),
+    ] = None,
+) -> None:
+    """Run the proxy server until Ctrl-C or SIGTERM (without a subcommand)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from prodshield.chaos.proxy.service import (
+        ProxyService,
+        load_proxies_json,
+        proxies_from_chaos_config,
+        run,
+    )
+
+    sources: list[tuple[str, list[dict[str, Any]]]] = []
+    chaos = _shield_config(shield)
+    api_host, api_port = "127.0.0.1", 8474
+    if chaos is not None:
+        api_host, api_port = chaos.api.host, chaos.api.port
+        sources.append(("shield.yaml chaos.proxies", proxies_from_chaos_config(chaos)))
+    if proxies_file is not None:
+        sources.append((str(proxies_file), load_proxies_json(proxies_file)))
+    out = console(stderr=True)
+
+    def ready(service: ProxyService) -> None:
+        out.print(f"prodshield chaos proxy: API on {service.url}")
+        for p in service.collection.proxies.values():
+            state = "enabled" if p.enabled else "disabled"
+            out.print(f"  {p.name}: {p.listen} -> {p.upstream} ({state}, {len(p.toxics)} toxics)")
+
+    run(host or api_host, api_port if port is None else port, sources, ready)
+    out.print("prodshield chaos proxy: stopped")
+
+
+@proxy_app.command("list")
+def proxy_list(api: ApiOption = "http://127.0.0.1:8474", output: FormatOption = "text") -> None:
+    """List the proxies of a running proxy server."""
+    proxies = ProxyClient(api).proxies()
+    if output == "json":
+        print_json(
+            [
+                {
+                    "name": p.name,
+                    "listen": p.listen,
+                    "upstream": p.upstream,
+                    "enabled": p.enabled,
+                    "toxics": [t.__dict__ for t in p.toxics],
+                }
+                for p in proxies
+            ]
+        )
+        return
+    table = Table("name", "listen", "upstream", "enabled", "toxics")
+    for p in sorted(proxies, key=lambda p: p.name):
+        table.add_row(
+            p.name, p.listen, p.upstream, "yes" if p.enabled else "no", str(len(p.toxics))
+        )
+    console().print(table)
+
+
+def _parse_attributes(items: list[str]) -> dict[str, float | int]:
+    result: dict[str, float | int] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"attribute {item!r}: expected key=value")
+        try:
+            result[key] = int(value)
+        except ValueError:
+            try:
+                result[key] = float(value)
+            except ValueError:
+                raise UsageError(f"attribute {item!r}: the value must be a number") from None
+    return result
+
+
+@toxic_app.command("add")
+def toxic_add(
+    proxy_name: Annotated[str, typer.Argument(metavar="PROXY")],
+    toxic_type: Annotated[
+        str,
+        typer.Option(
+            "--type",
+            "-t",
+            help="latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, "
+            "packet_loss.",
+        ),
+    ],
+    attribute: Annotated[
+        list[str] | None,
+        typer.Option("--attribute", "-a", help="key=value, repeatable (e.g. -a latency=100)."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Default <type>_<stream>.")
+    ] = None,
+    stream: Annotated[
+        str, typer.Option("--stream", "-s", help="downstream, upstream or both.")
+    ] = "downstream",
+    toxicity: Annotated[float, typer.Option("--toxicity", help="Probability 0..1.")] = 1.0,
+    api: ApiOption = "http://127.0.0.1:8474",
+    output: FormatOption = "text",
+) -> None:
+    """Add a toxic to a proxy."""
+    toxic = ProxyClient(api).add_toxic(
+        proxy_name,
+        toxic_type,
+        name=name,
+        stream=stream,
+        toxicity=toxicity,
+        attributes=_parse_attributes(attribute or []),
+    )
+    if output == "json":
+        print_json(toxic.__dict__)
+    else:
+        console().print(f"added {toxic.name} ({toxic.type}, {toxic.stream}) to {proxy_name}")
+
+
+@toxic_app.command("remove")
+def toxic_remove(
+    proxy_name: Annotated[str, typer.Argument(metavar="PROXY")],
+    toxic_name: Annotated[str, typer.Argument(metavar="TOXIC")],
+    api: ApiOption = "http://127.0.0.1:8474",
+) -> None:
+    """Remove a toxic from a proxy."""
+    ProxyClient(api).remove_toxic(proxy_name, toxic_name)
+    console().print(f"removed {toxic_name} from {proxy_name}")
+
+
+@toxic_app.command("list")
+def toxic_list(
+    proxy_name: Annotated[str, typer.Argument(metavar="PROXY")],
+    api: ApiOption = "http://127.0.0.1:8474",
+    output: FormatOption = "text",
+) -> None:
+    """List a proxy's toxics."""
+    toxics = ProxyClient(api).toxics(proxy_name)
+    if output == "json":
+        print_json([t.__dict__ for t in toxics])
+        return
+    table = Table("name", "type", "stream", "toxicity", "attributes")
+    for t in toxics:
+        attrs = ", ".join(f"{k}={v}" for k, v in t.attributes.items())
+        table.add_row(t.name, t.type, t.stream, f"{t.toxicity:g}", attrs)
+    console().print(table)
+
+
+__all__ = ["EXIT_USAGE", "chaos_app", "register"]

@@ -48,7 +48,7 @@ class AuditConfig(StrictModel):
 class ToxicSpec(StrictModel):
     name: str | None = None
     type: str
-    stream: Literal["upstream", "downstream"] = "downstream"
+    stream: Literal["upstream", "downstream", "both"] = "downstream"
     toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
     attributes: dict[str, float | int | bool] = Field(default_factory=dict)
 

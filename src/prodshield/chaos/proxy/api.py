@@ -1,0 +1,182 @@
+"""The Toxiproxy v2 REST API (exact paths, status codes, JSON shapes and errors) and /metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from prodshield import __version__
+from prodshield.chaos.proxy import metrics
+from prodshield.chaos.proxy.model import (
+    TOXIC_NOT_FOUND,
+    ApiError,
+    decode_body,
+    parse_toxic,
+)
+from prodshield.chaos.proxy.server import ProxyCollection
+
+# What GET /version reports: the Toxiproxy API level we speak, and who speaks it.
+TOXIPROXY_API_VERSION = "2.12.0"
+VERSION = f"{TOXIPROXY_API_VERSION}+prodshield.{__version__}"
+
+Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+def _error(exc: ApiError) -> web.Response:
+    """As Go's http.Error: the JSON error, a newline, text/plain."""
+    body = (json.dumps(exc.to_json(), separators=(",", ":")) + "\n").encode()
+    return web.Response(
+        body=body,
+        status=exc.status,
+        headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _text(text: str, status: int) -> web.Response:
+    return web.Response(
+        body=text.encode(),
+        status=status,
+        headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+class ToxiproxyApi:
+    """Request handling for one ``ProxyCollection``."""
+
+    def __init__(self, collection: ProxyCollection) -> None:
+        self.collection = collection
+        self.metrics = metrics.registry_for(collection)
+        seg = r"(?P<{}>[^/]+)"
+        self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+            (re.compile(r"/reset"), {"POST": self.reset}),
+            (re.compile(r"/proxies"), {"GET": self.proxy_index, "POST": self.proxy_create}),
+            (re.compile(r"/populate"), {"POST": self.populate}),
+            (
+                re.compile(r"/proxies/" + seg.format("proxy")),
+                {
+                    "GET": self.proxy_show,
+                    "POST": self.proxy_update,
+                    "PATCH": self.proxy_update,
+                    "DELETE": self.proxy_delete,
+                },
+            ),
+            (
+                re.compile(r"/proxies/" + seg.format("proxy") + "/toxics"),
+                {"GET": self.toxic_index, "POST": self.toxic_create},
+            ),
+            (
+                re.compile(r"/proxies/" + seg.format("proxy") + "/toxics/" + seg.format("toxic")),
+                {
+                    "GET": self.toxic_show,
+                    "POST": self.toxic_update,
+                    "PATCH": self.toxic_update,
+                    "DELETE": self.toxic_delete,
+                },
+            ),
+            (re.compile(r"/version"), {"GET": self.version}),
+            (re.compile(r"/metrics"), {"GET": self.metrics_page}),
+        ]
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=4 << 20)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("User-Agent", "").startswith("Mozilla/"):
+            return _text("User agent not allowed\n", 403)
+        path = request.path
+        for pattern, methods in self.routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            handler = methods.get(request.method)
+            if handler is None:
+                return web.Response(status=405)
+            try:
+                return await handler(request, match.groupdict())
+            except ApiError as exc:
+                return _error(exc)
+        return _text("404 page not found\n", 404)
+
+    @staticmethod
+    async def _body(request: web.Request) -> Any:
+        return decode_body(await request.read())
+
+    # -- proxies --------------------------------------------------------------------------------
+    async def proxy_index(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        return _json({p.name: p.to_json() for p in self.collection.proxies.values()})
+
+    async def proxy_create(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        proxy = await self.collection.create(await self._body(request))
+        return _json(proxy.to_json(), 201)
+
+    async def populate(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        try:
+            proxies = await self.collection.populate(await self._body(request))
+        except ApiError as exc:
+            return _json({**exc.to_json(), "proxies": None}, exc.status)
+        return _json({"proxies": [p.to_json() for p in proxies]}, 201)
+
+    async def proxy_show(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        return _json(self.collection.get(args["proxy"]).to_json())
+
+    async def proxy_update(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        self.collection.get(args["proxy"])
+        proxy = await self.collection.update(args["proxy"], await self._body(request))
+        return _json(proxy.to_json())
+
+    async def proxy_delete(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        self.collection.delete(args["proxy"])
+        return web.Response(status=204)
+
+    async def reset(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        await self.collection.reset()
+        return web.Response(status=204)
+
+    # -- toxics ---------------------------------------------------------------------------------
+    async def toxic_index(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        return _json(self.collection.get(args["proxy"]).toxics_json())
+
+    async def toxic_create(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        proxy = self.collection.get(args["proxy"])
+        config = proxy.add_toxic(parse_toxic(await self._body(request)))
+        return _json(config.to_json())
+
+    async def toxic_show(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        config = self.collection.get(args["proxy"]).find_toxic(args["toxic"])
+        if config is None:
+            raise TOXIC_NOT_FOUND
+        return _json(config.to_json())
+
+    async def toxic_update(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        proxy = self.collection.get(args["proxy"])
+        if proxy.find_toxic(args["toxic"]) is None:
+            raise TOXIC_NOT_FOUND
+        config = proxy.update_toxic(args["toxic"], await self._body(request))
+        return _json(config.to_json())
+
+    async def toxic_delete(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        self.collection.get(args["proxy"]).remove_toxic(args["toxic"])
+        return web.Response(status=204)
+
+    # -- misc -----------------------------------------------------------------------------------
+    async def version(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        return web.Response(
+            body=f'{{"version": "{VERSION}"}}\n'.encode(),
+            headers={"Content-Type": "application/json;charset=utf-8"},
+        )
+
+    async def metrics_page(self, request: web.Request, args: dict[str, str]) -> web.Response:
+        return web.Response(
+            body=metrics.render(self.metrics), headers={"Content-Type": metrics.CONTENT_TYPE}
+        )

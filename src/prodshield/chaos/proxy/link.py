@@ -1,0 +1,482 @@
+"""One proxied connection: two asyncio Protocols joined by two ``Flow`` s (one per direction).
+
+With no toxic on a direction its bytes go straight from ``data_received`` to the other transport's
+``write`` (no task, no copy); flow control pauses the reading side when the writing side's buffer
+is full. With toxics, chunks queue and one task per direction runs them through the toxic chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import struct
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from prodshield.chaos.proxy.model import DOWNSTREAM, UPSTREAM, ToxicConfig
+from prodshield.chaos.proxy.toxics import Chunk
+
+if TYPE_CHECKING:
+    from prodshield.chaos.proxy.server import Proxy
+
+QUEUE_LIMIT = 1 << 20  # bytes queued in a toxic chain before the source is paused
+CONNECT_TIMEOUT = 10.0
+_LINGER_RST = struct.pack("ii", 1, 0)
+
+
+class ToxicStage:
+    """A toxic attached to one direction of one connection (implements ``toxics.Stage``)."""
+
+    __slots__ = ("_removed", "_timer", "active", "config", "flow", "started", "state")
+
+    def __init__(self, flow: Flow, config: ToxicConfig, active: bool) -> None:
+        self.flow = flow
+        self.config = config
+        self.active = active
+        self.started = flow.loop.time()
+        self.state: dict[str, Any] = {}
+        self._removed = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def attributes(self) -> Mapping[str, Any]:
+        return self.config.attributes
+
+    @property
+    def removed(self) -> bool:
+        return self._removed or self.flow.link.closed
+
+    def now(self) -> float:
+        return self.flow.loop.time()
+
+    def random(self) -> float:
+        return random.random()
+
+    async def emit(self, chunk: Chunk) -> None:
+        await self.flow.run_from(self.config.order, chunk)
+
+    async def wait_until(self, deadline: float | None) -> bool:
+        return await self.flow.wait_until(deadline)
+
+    def call_later(self, delay: float | None, action: str) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if delay is None or self.removed:
+            return
+        link = self.flow.link
+        callback = link.close if action == "close" else self.reset_connection
+        self._timer = self.flow.loop.call_later(delay, callback)
+
+    def close_connection(self) -> None:
+        self.flow.link.close()
+
+    def reset_connection(self) -> None:
+        self.flow.link.reset(self.flow.direction)
+
+    def detach(self) -> None:
+        self._removed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class Flow:
+    """One direction of a connection: the toxic stages on it and the queue they work through."""
+
+    __slots__ = (
+        "_drain",
+        "_waiter",
+        "dest",
+        "dest_paused",
+        "direction",
+        "eof_sent",
+        "fast",
+        "link",
+        "loop",
+        "pending",
+        "queue",
+        "queued",
+        "src",
+        "src_paused",
+        "stages",
+        "task",
+    )
+
+    def __init__(self, link: Link, direction: int) -> None:
+        self.link = link
+        self.loop = link.loop
+        self.direction = direction
+        self.src: asyncio.Transport | None = None
+        self.dest: asyncio.Transport | None = None
+        self.stages: list[ToxicStage] = []
+        self.fast = True
+        self.queue: deque[Chunk] = deque()
+        self.queued = 0
+        self.task: asyncio.Task[None] | None = None
+        self.dest_paused = False
+        self.src_paused = False
+        self.eof_sent = False
+        self.pending: list[bytes] | None = None  # read before the upstream connection was up
+        self._drain: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[bool] | None = None
+
+    # -- data in --------------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        if self.dest is None:
+            # uvloop may deliver data before pause_reading in connection_made takes effect
+            if self.pending is None:
+                self.pending = []
+            self.pending.append(data)
+            return
+        if self.fast:
+            self.dest.write(data)
+            self.link.proxy.count(self.direction, len(data))
+            return
+        self.queue.append(Chunk(data, self.loop.time()))
+        self.queued += len(data)
+        if self.queued > QUEUE_LIMIT:
+            self.update_reading()
+        if self.task is None:
+            self.task = self.loop.create_task(self._run())
+
+    def feed_eof(self) -> None:
+        if self.dest is None:
+            if self.pending is None:
+                self.pending = []
+            self.pending.append(b"")
+            return
+        if self.fast:
+            self.send_eof()
+            return
+        self.queue.append(Chunk(b"", self.loop.time()))
+        if self.task is None:
+            self.task = self.loop.create_task(self._run())
+
+    # -- the toxic chain ------------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            while self.queue and not self.link.closed:
+                chunk = self.queue.popleft()
+                if self.queued > QUEUE_LIMIT:
+                    self.queued -= len(chunk.data)
+                    self.update_reading()
+                else:
+                    self.queued -= len(chunk.data)
+                await self.run_from(0, chunk)
+        finally:
+            self.task = None
+            self.refresh()
+
+    async def run_from(self, after: int, chunk: Chunk) -> None:
+        """Send ``chunk`` through the active stages added after order ``after``, then out."""
+        for stage in self.stages:
+            if stage.active and stage.config.order > after:
+                await stage.config.toxic.pipe(stage, chunk)
+                return
+        await self.write(chunk)
+
+    async def write(self, chunk: Chunk) -> None:
+        if self.link.closed:
+            return
+        if chunk.eof:
+            self.send_eof()
+            return
+        self.dest.write(chunk.data)  # type: ignore[union-attr]
+        self.link.proxy.count(self.direction, len(chunk.data))
+        if self.dest_paused:
+            self._drain = self.loop.create_future()
+            await self._drain
+
+    def send_eof(self) -> None:
+        if self.eof_sent or self.link.closed:
+            return
+        self.eof_sent = True
+        dest = self.dest
+        if dest is not None and dest.can_write_eof():
+            try:
+                dest.write_eof()
+            except (OSError, RuntimeError):
+                self.link.close()
+                return
+        self.link.eof_sent()
+
+    async def wait_until(self, deadline: float | None) -> bool:
+        """Sleep until ``deadline``; False when a change (toxic update, close) woke us first."""
+        if self.link.closed:
+            return False
+        if deadline is not None and deadline <= self.loop.time():
+            return True
+        waiter: asyncio.Future[bool] = self.loop.create_future()
+        self._waiter = waiter
+        handle = None
+        if deadline is not None:
+            handle = self.loop.call_at(deadline, _resolve, waiter, True)
+        try:
+            return await waiter
+        finally:
+            if handle is not None:
+                handle.cancel()
+            if self._waiter is waiter:
+                self._waiter = None
+
+    def poke(self) -> None:
+        """Wake a waiting toxic so it re-reads its settings."""
+        if self._waiter is not None:
+            _resolve(self._waiter, False)
+        if self._drain is not None and self.link.closed:
+            _resolve(self._drain, None)
+
+    # -- toxics coming and going ----------------------------------------------------------------
+    def refresh(self) -> None:
+        self.fast = self.task is None and not any(s.active for s in self.stages)
+
+    def attach(self, config: ToxicConfig, active: bool) -> None:
+        stage = ToxicStage(self, config, active)
+        self.stages.append(stage)
+        self.stages.sort(key=lambda s: s.config.order)
+        self.fast = False if active else self.fast
+        if active:
+            config.toxic.attach(stage)
+
+    def changed(self, config: ToxicConfig, active: bool) -> None:
+        for stage in self.stages:
+            if stage.config is config:
+                was = stage.active
+                stage.active = active
+                if active and not was:
+                    stage.started = self.loop.time()
+                    config.toxic.attach(stage)
+                elif was and not active:
+                    stage.call_later(None, "close")
+                elif active:
+                    config.toxic.changed(stage)
+        self.refresh()
+        self.poke()
+
+    def detach(self, config: ToxicConfig) -> None:
+        for stage in list(self.stages):
+            if stage.config is config:
+                self.stages.remove(stage)
+                stage.detach()
+                if stage.active:
+                    config.toxic.detach(stage)
+        self.refresh()
+        self.poke()
+
+    # -- flow control ---------------------------------------------------------------------------
+    def update_reading(self) -> None:
+        src = self.src
+        if src is None or self.link.closed:
+            return
+        pause = self.dest_paused or self.queued > QUEUE_LIMIT or not self.link.connected
+        if pause == self.src_paused:
+            return
+        self.src_paused = pause
+        try:
+            if pause:
+                src.pause_reading()
+            else:
+                src.resume_reading()
+        except (RuntimeError, AttributeError):
+            pass
+
+    def set_dest_paused(self, paused: bool) -> None:
+        self.dest_paused = paused
+        if not paused and self._drain is not None:
+            _resolve(self._drain, None)
+            self._drain = None
+        self.update_reading()
+
+    def close(self) -> None:
+        for stage in self.stages:
+            stage.detach()
+        self.queue.clear()
+        self.poke()
+        if self._drain is not None:
+            _resolve(self._drain, None)
+
+
+def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+class Link:
+    """A client connection and its upstream connection, with their two flows."""
+
+    __slots__ = ("client", "closed", "connected", "draws", "flows", "loop", "proxy", "upstream")
+
+    def __init__(self, proxy: Proxy, loop: asyncio.AbstractEventLoop) -> None:
+        self.proxy = proxy
+        self.loop = loop
+        self.client: asyncio.Transport | None = None
+        self.upstream: asyncio.Transport | None = None
+        self.closed = False
+        self.connected = False
+        self.flows = (Flow(self, UPSTREAM), Flow(self, DOWNSTREAM))
+        self.draws: dict[int, bool] = {}
+
+    def _drawn(self, config: ToxicConfig) -> bool:
+        """Toxicity is drawn once per connection and toxic (both directions share the draw)."""
+        active = self.draws.get(config.order)
+        if active is None:
+            active = self.draws[config.order] = random.random() < config.toxicity
+        return active
+
+    def toxic_added(self, config: ToxicConfig) -> None:
+        active = self._drawn(config)
+        for direction in config.directions:
+            self.flows[direction].attach(config, active)
+
+    def toxic_changed(self, config: ToxicConfig, redraw: bool) -> None:
+        if redraw:
+            self.draws.pop(config.order, None)
+        active = self._drawn(config)
+        for direction in config.directions:
+            self.flows[direction].changed(config, active)
+
+    def toxic_removed(self, config: ToxicConfig) -> None:
+        self.draws.pop(config.order, None)
+        for direction in config.directions:
+            self.flows[direction].detach(config)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def client_made(self, transport: asyncio.Transport) -> None:
+        self.client = transport
+        up, down = self.flows
+        up.src = down.dest = transport
+        up.src_paused = True
+        transport.pause_reading()
+        self.proxy.link_opened(self)
+        for config in self.proxy.toxic_configs():
+            self.toxic_added(config)
+        self.loop.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        host, port = self.proxy.upstream_address()
+        try:
+            await asyncio.wait_for(
+                self.loop.create_connection(lambda: UpstreamProtocol(self), host, port),
+                CONNECT_TIMEOUT,
+            )
+        except (TimeoutError, OSError, ValueError):
+            self.close()
+            return
+        if self.closed and self.upstream is not None:
+            self.upstream.close()
+
+    def upstream_made(self, transport: asyncio.Transport) -> None:
+        self.upstream = transport
+        up, down = self.flows
+        up.dest = down.src = transport
+        if self.closed:
+            transport.close()
+            return
+        self.connected = True
+        if up.pending is not None:
+            pending, up.pending = up.pending, None
+            for data in pending:
+                if data:
+                    up.feed(data)
+                else:
+                    up.feed_eof()
+        up.update_reading()
+
+    def eof_sent(self) -> None:
+        if self.flows[0].eof_sent and self.flows[1].eof_sent:
+            self.close()
+
+    def close(self) -> None:
+        """Close both sides gracefully: what was written is flushed, then FIN."""
+        if self.closed:
+            return
+        self.closed = True
+        for flow in self.flows:
+            flow.close()
+        for transport in (self.client, self.upstream):
+            if transport is not None:
+                transport.close()
+        self.proxy.link_closed(self)
+
+    def abort(self) -> None:
+        if not self.closed:
+            self.close()
+        for transport in (self.client, self.upstream):
+            if transport is not None:
+                transport.abort()
+
+    def reset(self, direction: int) -> None:
+        """RST the side receiving ``direction``'s bytes (the client for downstream)."""
+        victim = self.client if direction == DOWNSTREAM else self.upstream
+        if victim is not None and not victim.is_closing():
+            sock = victim.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+            victim.abort()
+        self.close()
+
+    def lost(self) -> None:
+        self.close()
+
+
+class ClientProtocol(asyncio.Protocol):
+    """The accepted side of a proxied connection."""
+
+    __slots__ = ("down", "link", "up")
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.up, self.down = link.flows
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.link.client_made(transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        self.up.feed(data)
+
+    def eof_received(self) -> bool:
+        self.up.feed_eof()
+        return True
+
+    def pause_writing(self) -> None:
+        self.down.set_dest_paused(True)
+
+    def resume_writing(self) -> None:
+        self.down.set_dest_paused(False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link.lost()
+
+
+class UpstreamProtocol(asyncio.Protocol):
+    """The connection from the proxy to the upstream server."""
+
+    __slots__ = ("down", "link", "up")
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.up, self.down = link.flows
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.link.upstream_made(transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        self.down.feed(data)
+
+    def eof_received(self) -> bool:
+        self.down.feed_eof()
+        return True
+
+    def pause_writing(self) -> None:
+        self.up.set_dest_paused(True)
+
+    def resume_writing(self) -> None:
+        self.up.set_dest_paused(False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link.lost()

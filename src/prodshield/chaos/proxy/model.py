@@ -1,0 +1,188 @@
+"""The API's objects (toxic settings) and errors, parsed and shown exactly as Toxiproxy v2 does."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
+
+UPSTREAM = 0
+DOWNSTREAM = 1
+STREAMS = {"upstream": (UPSTREAM,), "downstream": (DOWNSTREAM,), "both": (UPSTREAM, DOWNSTREAM)}
+
+_order = itertools.count(1)
+
+
+class ApiError(Exception):
+    """An error the API answers as ``{"error": message, "status": status}``."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+    def with_detail(self, detail: str) -> ApiError:
+        return ApiError(f"{self.message}: {detail}", self.status)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.message, "status": self.status}
+
+
+BAD_REQUEST_BODY = ApiError("bad request body", 400)
+MISSING_FIELD = ApiError("missing required field", 400)
+PROXY_NOT_FOUND = ApiError("proxy not found", 404)
+PROXY_EXISTS = ApiError("proxy already exists", 409)
+INVALID_STREAM = ApiError("stream was invalid, can be either upstream or downstream", 400)
+INVALID_TOXIC_TYPE = ApiError("invalid toxic type", 400)
+TOXIC_EXISTS = ApiError("toxic already exists", 409)
+TOXIC_NOT_FOUND = ApiError("toxic not found", 404)
+
+
+def decode_body(raw: bytes) -> Any:
+    """The request body as JSON, or ``bad request body: ...`` (400)."""
+    if not raw.strip():
+        raise BAD_REQUEST_BODY.with_detail("EOF")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BAD_REQUEST_BODY.with_detail(str(exc).split("\n")[0]) from None
+
+
+def _type_error(field_name: str, want: str, value: Any) -> ApiError:
+    got = type(value).__name__ if value is not None else "null"
+    return BAD_REQUEST_BODY.with_detail(f"cannot use {got} as {want} in field {field_name}")
+
+
+def get_str(body: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _type_error(key, "string", value)
+    return value
+
+
+def get_bool(body: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _type_error(key, "bool", value)
+    return value
+
+
+def get_number(body: Mapping[str, Any], key: str, default: float, kind: type) -> float | int:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error(key, "number", value)
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise _type_error(key, "integer", value)
+        return int(value)
+    return float(value)
+
+
+def require_object(body: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(body, dict):
+        raise BAD_REQUEST_BODY.with_detail(f"expected a JSON object for {what}")
+    return body
+
+
+@dataclass(eq=False)
+class ToxicConfig:
+    """One toxic on one proxy: what the API shows, plus the toxic type that implements it."""
+
+    name: str
+    type: str
+    stream: str
+    toxicity: float
+    attributes: dict[str, Any]
+    toxic: Toxic
+    order: int = field(default_factory=lambda: next(_order))
+
+    @property
+    def directions(self) -> tuple[int, ...]:
+        return STREAMS[self.stream.lower()]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attributes": dict(self.attributes),
+            "name": self.name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": _go_float(self.toxicity),
+        }
+
+
+def _go_float(value: float) -> float | int:
+    """Go's encoding/json writes a whole float without a fraction (1, not 1.0)."""
+    return int(value) if value.is_integer() else value
+
+
+def parse_attributes(
+    toxic: Toxic, given: Any, base: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Attributes in the toxic's order: ``given`` merged over ``base`` (or the defaults)."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise _type_error("attributes", "object", given)
+    result: dict[str, Any] = {}
+    for attr in toxic.attributes:
+        current = base[attr.name] if base is not None else attr.default
+        result[attr.name] = get_number(given, attr.name, current, attr.kind)
+    try:
+        toxic.validate(result)
+    except ValueError as exc:
+        raise BAD_REQUEST_BODY.with_detail(str(exc)) from None
+    return result
+
+
+def parse_toxic(body: Any) -> ToxicConfig:
+    """A new toxic from its JSON (defaults: downstream, toxicity 1, name ``<type>_<stream>``)."""
+    body = require_object(body, "a toxic")
+    type_name = get_str(body, "type")
+    stream = get_str(body, "stream", "downstream") or "downstream"
+    toxicity = float(get_number(body, "toxicity", 1.0, float))
+    if stream.lower() not in STREAMS:
+        raise INVALID_STREAM
+    name = get_str(body, "name") or f"{type_name}_{stream}"
+    toxic = REGISTRY.get(type_name)
+    if toxic is None:
+        raise INVALID_TOXIC_TYPE
+    attributes = parse_attributes(toxic, body.get("attributes"))
+    return ToxicConfig(name, type_name, stream, toxicity, attributes, toxic)
+
+
+def parse_toxic_update(current: ToxicConfig, body: Any) -> tuple[float, dict[str, Any]]:
+    """New toxicity and attributes for an existing toxic; given attributes merge over current."""
+    body = require_object(body, "a toxic")
+    toxicity = float(get_number(body, "toxicity", current.toxicity, float))
+    attributes = parse_attributes(current.toxic, body.get("attributes"), current.attributes)
+    return toxicity, attributes
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``, ``:port``) into host and port, or ValueError."""
+    host, sep, port_text = address.rpartition(":")
+    if not sep:
+        raise ValueError(f"address {address}: missing port in address")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"address {address}: invalid port") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"address {address}: invalid port")
+    return host, port
+
+
+def join_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

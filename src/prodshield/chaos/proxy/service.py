@@ -1,0 +1,146 @@
+"""The proxy service: a ``ProxyCollection`` plus its HTTP API, and proxies from config files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from prodshield.chaos.proxy.api import ToxiproxyApi
+from prodshield.chaos.proxy.model import ApiError
+from prodshield.chaos.proxy.server import ProxyCollection
+from prodshield.config.capabilities import ChaosConfig
+from prodshield.errors import UsageError
+
+
+class ProxyService:
+    """Proxies and the Toxiproxy-compatible API in one asyncio process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8474) -> None:
+        self.host = host
+        self.port = port
+        self.collection = ProxyCollection()
+        self.api = ToxiproxyApi(self.collection)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise UsageError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from None
+        self._runner = runner
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+
+    async def populate(self, proxies: list[dict[str, Any]], source: str = "config") -> None:
+        try:
+            await self.collection.populate(proxies)
+        except ApiError as exc:
+            raise UsageError(f"{source}: {exc.message}") from None
+
+    async def close(self) -> None:
+        self.collection.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> ProxyService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def proxies_from_chaos_config(chaos: ChaosConfig) -> list[dict[str, Any]]:
+    """``chaos.proxies`` of shield.yaml in the populate format (toxics included)."""
+    result = []
+    for spec in chaos.proxies:
+        result.append(
+            {
+                "name": spec.name,
+                "listen": spec.listen,
+                "upstream": spec.upstream,
+                "enabled": spec.enabled,
+                "toxics": [
+                    {
+                        **({"name": t.name} if t.name else {}),
+                        "type": t.type,
+                        "stream": t.stream,
+                        "toxicity": t.toxicity,
+                        "attributes": dict(t.attributes),
+                    }
+                    for t in spec.toxics
+                ],
+            }
+        )
+    return result
+
+
+def load_proxies_json(path: Path) -> list[dict[str, Any]]:
+    """A Toxiproxy ``-config`` file: a JSON array of proxies (``toxics`` per proxy allowed)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
+        raise UsageError(f"{path}: expected a JSON array of proxy objects")
+    return data
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(
+    host: str,
+    port: int,
+    proxies: list[tuple[str, list[dict[str, Any]]]],
+    ready: Callable[[ProxyService], None] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM (uvloop when installed); ``proxies`` are (source, entries)."""
+
+    async def main() -> None:
+        service = ProxyService(host, port)
+        await service.start()
+        try:
+            for source, entries in proxies:
+                await service.populate(entries, source)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, stop.set)
+            if ready is not None:
+                ready(service)
+            await stop.wait()
+        finally:
+            await service.close()
+
+    with asyncio.Runner(loop_factory=_new_loop) as runner:
+        runner.run(main())

@@ -1,0 +1,218 @@
+"""Helpers for the chaos proxy tests: an event loop in a thread (uvloop when installed), the proxy
+service on it, and real upstream servers (echo, byte source, HTTP) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from prodshield.chaos.proxy.service import ProxyService
+
+T = TypeVar("T")
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class LoopThread:
+    """An asyncio loop running in a daemon thread; ``call`` runs a coroutine there and waits."""
+
+    def __init__(self) -> None:
+        self.loop = _new_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, make: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
+        async def runner() -> T:
+            return await make()
+
+        return asyncio.run_coroutine_threadsafe(runner(), self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class ProxyThread(LoopThread):
+    """The proxy service (API on an ephemeral port) in its own loop thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.service = ProxyService("127.0.0.1", 0)
+        self.call(self.service.start)
+
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+    @property
+    def port(self) -> int:
+        return self.service.port
+
+    def close(self) -> None:
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            self.call(self.service.close)
+        super().close()
+
+    # a tiny synchronous HTTP helper returning (status, headers, body)
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+    def json(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        status, _, raw = self.request(method, path, body)
+        return status, json.loads(raw) if raw.strip() else None
+
+    def create(self, name: str, upstream: str, **extra: Any) -> tuple[str, int]:
+        status, data = self.json("POST", "/proxies", {"name": name, "upstream": upstream, **extra})
+        assert status == 201, data
+        host, _, port = data["listen"].rpartition(":")
+        return host, int(port)
+
+    def toxic(self, proxy: str, **body: Any) -> dict[str, Any]:
+        status, data = self.json("POST", f"/proxies/{proxy}/toxics", body)
+        assert status == 200, data
+        return data
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+
+def make_source(payload: bytes, close: bool = True) -> Callable[..., Awaitable[None]]:
+    """A server that sends ``payload`` on connect, then closes (or waits for the client)."""
+
+    async def source(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            writer.write(payload)
+            await writer.drain()
+            if not close:
+                await reader.read()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    return source
+
+
+class Upstreams(LoopThread):
+    """Real servers for the proxy to relay to, on their own loop thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._servers: list[Any] = []
+        self._runners: list[web.AppRunner] = []
+
+    def tcp(self, handler: Callable[..., Awaitable[None]] = _echo) -> str:
+        async def start() -> asyncio.Server:
+            return await asyncio.start_server(handler, "127.0.0.1", 0)
+
+        server = self.call(start)
+        self._servers.append(server)
+        return f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    def http(self, big: int = 1 << 20) -> str:
+        small_page = b"<html><body>" + b"ok " * 100 + b"</body></html>"
+        big_body = bytes(range(256)) * (big // 256)
+
+        async def small(request: web.Request) -> web.Response:
+            return web.Response(body=small_page, content_type="text/html")
+
+        async def large(request: web.Request) -> web.Response:
+            return web.Response(body=big_body, content_type="application/octet-stream")
+
+        async def start() -> tuple[web.AppRunner, int]:
+            app = web.Application()
+            app.router.add_get("/", small)
+            app.router.add_get("/big", large)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+        runner, port = self.call(start)
+        self._runners.append(runner)
+        return f"127.0.0.1:{port}"
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for server in self._servers:
+                server.close()
+            for runner in self._runners:
+                await runner.cleanup()
+
+        with contextlib.suppress(Exception):
+            self.call(stop)
+        super().close()
+
+
+@contextlib.contextmanager
+def connect(address: tuple[str, int], timeout: float = 5.0) -> Iterator[socket.socket]:
+    sock = socket.create_connection(address, timeout=timeout)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def recv_all(sock: socket.socket, limit: float = 5.0) -> tuple[bytes, float]:
+    """Everything until EOF (or reset, re-raised), and the time EOF arrived."""
+    chunks = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        data = sock.recv(1 << 16)
+        if not data:
+            return b"".join(chunks), time.monotonic()
+        chunks.append(data)
+    raise TimeoutError("no EOF in time")
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        data = sock.recv(n - len(buf))
+        if not data:
+            break
+        buf += data
+    return bytes(buf)
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
