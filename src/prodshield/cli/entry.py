@@ -24,3 +24,7 @@ def main() -> None:
     from prodshield.cli.main import main as full_main
 
     full_main()
+
+
+if __name__ == "__main__":
+    main()
