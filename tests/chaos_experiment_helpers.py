@@ -7,3 +7,7 @@ from prodshield.chaos.experiments import InterruptExecution
 
 def interrupt() -> None:
     raise InterruptExecution("asked to stop by the experiment")
+
+
+def divide_by_zero() -> float:
+    return 1 / 0
