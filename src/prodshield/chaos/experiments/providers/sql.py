@@ -21,6 +21,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def with_statement_timeout(dsn: str, seconds: float) -> str:
+    """The DSN's own ``options`` plus a statement timeout (a keyword would replace them)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        existing = str(conninfo_to_dict(dsn).get("options") or "")
+    except Exception:
+        existing = ""
+    return f"{existing} -c statement_timeout={int(seconds * 1000)}".strip()
+
+
 class SqlProvider:
     type = "sql"
     example: Mapping[str, Any] = {
@@ -49,7 +60,7 @@ class SqlProvider:
             with psycopg.connect(
                 str(provider["dsn"]),
                 connect_timeout=max(1, int(timeout)),
-                options=f"-c statement_timeout={int(timeout * 1000)}",
+                options=with_statement_timeout(str(provider["dsn"]), timeout),
                 autocommit=True,
             ) as conn:
                 cur = conn.execute(str(provider["query"]), params)
