@@ -154,10 +154,10 @@ def test_signal_provider_stops_and_continues_a_process(tmp_path: Path) -> None:
         pid_file.write_text(f"{proc.pid}\n")
         out = signal.run({"signal": "SIGSTOP", "pid_file": str(pid_file)}, ctx())
         assert out == {"signal": "SIGSTOP", "pids": [proc.pid]}
-        assert _state(proc.pid) == "T"
+        assert _state(proc.pid, "T") == "T"
         out = signal.run({"signal": "CONT", "pattern": marker}, ctx())
         assert out["pids"] == [proc.pid]
-        assert _state(proc.pid) in ("S", "R")
+        assert _state(proc.pid, "SR") in ("S", "R")
         signal.run({"signal": "SIGTERM", "pattern": marker}, ctx())
         assert proc.wait(5) == -15
         with pytest.raises(ActivityFailed, match="found 0 processes"):
@@ -167,12 +167,13 @@ def test_signal_provider_stops_and_continues_a_process(tmp_path: Path) -> None:
         proc.wait(5)
 
 
-def _state(pid: int) -> str:
+def _state(pid: int, wanted: str) -> str:
+    """The process state once it is one of ``wanted`` (or the last seen after 3 s)."""
     deadline = time.monotonic() + 3
     state = "?"
     while time.monotonic() < deadline:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state in ("T", "S", "R"):
+        if state in wanted:
             return state
         time.sleep(0.02)
     return state
