@@ -90,7 +90,8 @@ class Bank:
 
     async def start(self, app: web.Application) -> None:
         await self.pool.open(wait=False)
-        self.session = aiohttp.ClientSession()
+        # one connection per call: no reused-connection retries hiding a second trial call
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
 
     async def stop(self, app: web.Application) -> None:
         if self.session is not None:

@@ -398,15 +398,27 @@ async def bank_test(opts: DbOptions, setup: _Setup, report: BatteryReport) -> No
         else f"INVALID: {dict(stats.anomalies)} (first {stats.first_anomaly})"
     )
     report.add(Check("bank invariant", valid, summary, measured, duration=elapsed))
-    report.add(
-        Check(
-            "bank throughput under faults",
-            rate >= opts.min_rate and elapsed <= opts.seconds + 5,
-            f"{rate:.0f} transfers/s per worker (need {opts.min_rate:.0f}); "
-            f"{opts.seconds:g} s run took {elapsed:.1f} s",
-            {"transfers_per_s_per_worker": round(rate, 1), "elapsed_s": round(elapsed, 2)},
+    throughput = {"transfers_per_s_per_worker": round(rate, 1), "elapsed_s": round(elapsed, 2)}
+    if opts.service:  # the service's speed is its own business: reported, not judged
+        report.add(
+            Check(
+                "bank throughput under faults",
+                True,
+                f"{rate:.0f} transfers/s per worker through the service (informational)",
+                throughput,
+                skipped=True,
+            )
         )
-    )
+    else:
+        report.add(
+            Check(
+                "bank throughput under faults",
+                rate >= opts.min_rate and elapsed <= opts.seconds + 5,
+                f"{rate:.0f} transfers/s per worker (need {opts.min_rate:.0f}); "
+                f"{opts.seconds:g} s run took {elapsed:.1f} s",
+                throughput,
+            )
+        )
 
 
 async def _activity_count(dsn: str, app: str, state: str | None = None) -> int:
@@ -724,4 +736,12 @@ async def run_db_battery_async(opts: DbOptions) -> BatteryReport:
 
 def run_db_battery(opts: DbOptions) -> BatteryReport:
     """Run the database battery and return its report (one check per property)."""
-    return asyncio.run(run_db_battery_async(opts))
+    import psycopg
+
+    from prodshield.errors import ProdshieldError
+
+    try:
+        return asyncio.run(run_db_battery_async(opts))
+    except psycopg.Error as exc:
+        lines = str(exc).strip().splitlines()
+        raise ProdshieldError(f"database: {lines[0] if lines else type(exc).__name__}") from None

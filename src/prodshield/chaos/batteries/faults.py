@@ -13,12 +13,12 @@ TOXIC_NAME = "prodshield-battery"
 
 
 def inject(client: ProxyClient, proxy: str, fault: str, **params: Any) -> Callable[[], None]:
-    """Apply ``fault`` to ``proxy`` (both directions where it matters); returns the undo."""
+    """Apply ``fault`` to ``proxy`` (``stream``: downstream by default); returns the undo."""
     if fault == "down":
         client.update_proxy(proxy, enabled=False)
         return lambda: _quiet(lambda: client.update_proxy(proxy, enabled=True))
     attributes: dict[str, Any]
-    stream = "downstream"
+    stream = str(params.get("stream", "downstream"))
     if fault == "reset_peer" or fault == "timeout":
         attributes = {"timeout": int(params.get("timeout_ms", 0))}
     elif fault == "limit_data":
