@@ -98,3 +98,6 @@ def bank_example(tmp: Path, api: str, pg_dsn: str, broken: bool, **flags: str) -
             _stop(app)
     finally:
         _stop(dep)
+        for name in ("dep", "pg"):  # the proxy server may serve the next test
+            with contextlib.suppress(Exception):
+                client.delete_proxy(name)

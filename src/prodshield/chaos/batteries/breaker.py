@@ -235,7 +235,10 @@ async def run_breaker_battery_async(opts: BreakerOptions) -> BatteryReport:
         },
     )
     client = ProxyClient(opts.api, timeout=5.0)
-    await asyncio.to_thread(client.proxy, opts.dependency)  # fails early with a clear error
+    try:  # fail early, with a clear error
+        await asyncio.to_thread(client.proxy, opts.dependency)
+    except ProxyApiError as exc:
+        raise ProxyApiError(f"dependency proxy '{opts.dependency}': {exc}", exc.status) from None
     connector = aiohttp.TCPConnector(limit=50, force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session:
         probe = _Probe(opts, session)
