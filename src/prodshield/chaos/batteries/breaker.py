@@ -151,7 +151,8 @@ async def _one_fault(
                 duration=time.monotonic() - t0,
             )
         )
-        # 2. no traffic to the dependency while open
+        # 2. no traffic to the dependency while open (after the earlier calls' connections settle)
+        await asyncio.sleep(0.2)
         before = await asyncio.to_thread(_traffic, opts)
         await asyncio.gather(*(probe.call() for _ in range(3)))
         await probe.health()
@@ -177,7 +178,7 @@ async def _one_fault(
             )
         # 3. half-open lets at most K trial calls through
         await asyncio.sleep(opts.recovery_s + 0.1)
-        before = await asyncio.to_thread(_traffic, opts)
+        before = await asyncio.to_thread(_traffic, opts)  # the open period is over by now
         burst = await asyncio.gather(*(probe.call() for _ in range(6)))
         after = await asyncio.to_thread(_traffic, opts)
         if fault == "down" or before is None or after is None:
