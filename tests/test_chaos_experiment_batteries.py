@@ -15,6 +15,7 @@ from chaos_battery_helpers import bank_example, proxy_server
 from prodshield.chaos.batteries.breaker import BreakerOptions, run_breaker_battery
 from prodshield.chaos.batteries.db import DbOptions, check_read, fault_schedule, run_db_battery
 from prodshield.chaos.batteries.report import BatteryReport
+from prodshield.chaos.proxy.client import ProxyClient
 
 BREAKER_FLAGS = {"threshold": "3", "recovery_s": "1", "slow_ms": "200"}
 
@@ -222,3 +223,38 @@ def test_cli_breaker_writes_journal_and_junit(pg_url: str, proxy_api: str, tmp_p
     )
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "nope" in bad.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("broken", "code", "outcome"), [(False, 0, "completed"), (True, 1, "deviated")]
+)
+def test_example_experiment_passes_on_good_and_deviates_on_broken(
+    pg_url: str, proxy_api: str, tmp_path: Path, broken: bool, code: int, outcome: str
+) -> None:
+    import os
+
+    from chaos_battery_helpers import EXAMPLE
+
+    prodshield = Path(sys.executable).parent / "prodshield"
+    with bank_example(tmp_path, proxy_api, pg_url, broken=broken, **BREAKER_FLAGS) as url:
+        proc = subprocess.run(
+            [
+                str(prodshield),
+                "chaos",
+                "run",
+                str(EXAMPLE / "experiments" / "dependency-latency.yaml"),
+                "--journal-path",
+                str(tmp_path / "journal.json"),
+            ],
+            env={**os.environ, "BANK_URL": url, "PRODSHIELD_PROXY_API": proxy_api},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        toxics = ProxyClient(proxy_api).toxics("dep")
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert f": {outcome} (" in proc.stdout
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert len(journal["rollbacks"]) == 1 and toxics == []  # the rollback removed the toxic

@@ -204,7 +204,7 @@ class _DirectBank:
 
     async def _connection(self) -> Any:
         if self.conn is None or self.conn.closed:
-            async with asyncio.timeout(1.5):
+            async with asyncio.timeout(1.0):
                 self.conn = await _direct(self.dsn, application_name=APP_NAME)
         return self.conn
 
@@ -219,7 +219,7 @@ class _DirectBank:
             return
         stats.transfers += 1
         try:
-            async with asyncio.timeout(1.0):
+            async with asyncio.timeout(0.5):
                 cur = await conn.execute(TRANSFER_SQL, {"a": a, "b": b, "amount": amount})
             if cur.rowcount == 1:
                 stats.ok += 1

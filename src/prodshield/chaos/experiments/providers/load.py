@@ -4,7 +4,8 @@
 ``concurrency`` allows), ``concurrency`` (default 10), ``method`` (GET), ``timeout`` (per request,
 default 5 s), ``ok_status`` (list of statuses that count as success; default any below 400).
 The output: ``requests``, ``succeeded``, ``failed``, ``success_ratio``, ``errors`` by kind,
-``latency_ms`` (``p50``, ``p90``, ``p95``, ``p99``, ``max``), ``duration_s``, ``rate``.
+``latency_ms`` (``p50``, ``p90``, ``p95``, ``p99``, ``max``; ``p50_ms`` and ``p95_ms`` also at
+the top for ``range`` tolerances with a ``target``), ``duration_s``, ``rate``.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ async def drive(
             "p99": round(percentile(latencies, 99), 3),
             "max": round(latencies[-1], 3) if latencies else 0.0,
         },
+        "p50_ms": round(percentile(latencies, 50), 3),  # flat copies, for range tolerances
+        "p95_ms": round(percentile(latencies, 95), 3),
         "duration_s": round(duration, 3),
         "rate": round(requests / duration, 1) if duration > 0 else 0.0,
     }
