@@ -384,3 +384,42 @@ def test_journal_goes_to_the_store(store: Any) -> None:
         ).one()
     assert row.status == "completed" and row.deviated is False
     assert row.journal["run"][0]["activity"]["name"] == "ok"
+
+
+def test_cli_stores_the_journal_when_given_a_config(tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "shield.yaml").write_text("storage: sqlite:///./store.db\n")
+    (tmp_path / "e.yaml").write_text(
+        "title: stored\ndescription: d\nmethod:\n"
+        "  - {type: action, name: a, provider: {type: process, path: 'true'}}\n"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodshield.cli.entry",
+            "chaos",
+            "run",
+            "e.yaml",
+            "-c",
+            "shield.yaml",
+            "--junit",
+            "r.xml",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "stored: completed" in proc.stdout
+    rows = (
+        sqlite3.connect(tmp_path / "store.db")
+        .execute("SELECT title, status, deviated FROM experiment_journals")
+        .fetchall()
+    )
+    assert rows == [("stored", "completed", 0)]
+    assert json.loads((tmp_path / "journal.json").read_text())["run"][0]["status"] == "succeeded"
+    assert ET.parse(tmp_path / "r.xml").getroot().find("testsuite") is not None
