@@ -735,6 +735,15 @@ async def run_db_battery_async(opts: DbOptions) -> BatteryReport:
     return report
 
 
+def _run(coro: Any) -> Any:
+    """asyncio.run, on uvloop where it is installed (the client side costs less CPU)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def run_db_battery(opts: DbOptions) -> BatteryReport:
     """Run the database battery and return its report (one check per property)."""
     import psycopg
@@ -742,7 +751,7 @@ def run_db_battery(opts: DbOptions) -> BatteryReport:
     from prodshield.errors import ProdshieldError
 
     try:
-        return asyncio.run(run_db_battery_async(opts))
+        return _run(run_db_battery_async(opts))
     except psycopg.Error as exc:
         lines = str(exc).strip().splitlines()
         raise ProdshieldError(f"database: {lines[0] if lines else type(exc).__name__}") from None
