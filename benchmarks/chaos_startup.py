@@ -62,7 +62,9 @@ def startup(runs: int) -> None:
         theirs: list[float] = []
         # one warm-up each, so both read their files from the page cache
         _time([prodshield, "chaos", "run", "minimal.json", "--journal-path", "p.json"], folder)
-        _time([chaos, "--no-version-check", "run", "minimal.json", "--journal-path", "c.json"], folder)
+        _time(
+            [chaos, "--no-version-check", "run", "minimal.json", "--journal-path", "c.json"], folder
+        )
         for _ in range(runs):
             ours.append(
                 _time(
@@ -72,7 +74,14 @@ def startup(runs: int) -> None:
             )
             theirs.append(
                 _time(
-                    [chaos, "--no-version-check", "run", "minimal.json", "--journal-path", "c.json"],
+                    [
+                        chaos,
+                        "--no-version-check",
+                        "run",
+                        "minimal.json",
+                        "--journal-path",
+                        "c.json",
+                    ],
                     folder,
                 )
             )
