@@ -212,3 +212,6 @@ def test_populate_applies_toxics_and_replaces(api: ProxyThread, upstreams: Upstr
     }
     assert sorted(api.json("GET", "/proxies")[1]) == ["a", "b"]
     assert api.json("POST", "/populate", {"name": "x"})[0] == 400
+    assert api.json("POST", "/populate", []) == (201, {"proxies": None})  # Go's nil slice
+    api.create("aa", echo)
+    assert list(api.json("GET", "/proxies")[1]) == ["a", "aa", "b"]  # sorted, as Go marshals maps

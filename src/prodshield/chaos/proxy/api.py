@@ -114,7 +114,9 @@ class ToxiproxyApi:
 
     # -- proxies --------------------------------------------------------------------------------
     async def proxy_index(self, request: web.Request, args: dict[str, str]) -> web.Response:
-        return _json({p.name: p.to_json() for p in self.collection.proxies.values()})
+        # Go marshals a map with its keys sorted
+        proxies = sorted(self.collection.proxies.values(), key=lambda p: p.name)
+        return _json({p.name: p.to_json() for p in proxies})
 
     async def proxy_create(self, request: web.Request, args: dict[str, str]) -> web.Response:
         proxy = await self.collection.create(await self._body(request))
@@ -125,7 +127,8 @@ class ToxiproxyApi:
             proxies = await self.collection.populate(await self._body(request))
         except ApiError as exc:
             return _json({**exc.to_json(), "proxies": None}, exc.status)
-        return _json({"proxies": [p.to_json() for p in proxies]}, 201)
+        # as Go, an empty result is a nil slice: null
+        return _json({"proxies": [p.to_json() for p in proxies] or None}, 201)
 
     async def proxy_show(self, request: web.Request, args: dict[str, str]) -> web.Response:
         return _json(self.collection.get(args["proxy"]).to_json())

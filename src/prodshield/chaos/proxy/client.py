@@ -119,7 +119,7 @@ class ProxyClient:
 
     def populate(self, proxies: list[dict[str, Any]]) -> list[ProxyInfo]:
         data = self._call("POST", "/populate", proxies)
-        return [ProxyInfo.from_json(p) for p in data["proxies"]]
+        return [ProxyInfo.from_json(p) for p in data.get("proxies") or []]
 
     def reset(self) -> None:
         self._call("POST", "/reset")

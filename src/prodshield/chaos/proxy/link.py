@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import socket
 import struct
 from collections import deque
 from collections.abc import Mapping
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from prodshield.chaos.proxy.model import DOWNSTREAM, UPSTREAM, ToxicConfig
@@ -24,7 +26,12 @@ if TYPE_CHECKING:
 
 QUEUE_LIMIT = 1 << 20  # bytes queued in a toxic chain before the source is paused
 CONNECT_TIMEOUT = 10.0
+# Bytes a transport may hold unsent before its source is paused: larger than asyncio's 64 KiB so
+# bulk transfers pause and resume less often.
+WRITE_HIGH, WRITE_LOW = 1 << 20, 256 << 10
+MAX_WAIT = 1e7  # seconds; longer toxic delays are treated as "forever"
 _LINGER_RST = struct.pack("ii", 1, 0)
+log = logging.getLogger(__name__)
 
 
 class ToxicStage:
@@ -36,7 +43,7 @@ class ToxicStage:
         self.flow = flow
         self.config = config
         self.active = active
-        self.started = flow.loop.time()
+        self.started = monotonic()
         self.state: dict[str, Any] = {}
         self._removed = False
         self._timer: asyncio.TimerHandle | None = None
@@ -50,7 +57,7 @@ class ToxicStage:
         return self._removed or self.flow.link.closed
 
     def now(self) -> float:
-        return self.flow.loop.time()
+        return monotonic()
 
     def random(self) -> float:
         return random.random()
@@ -65,7 +72,7 @@ class ToxicStage:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if delay is None or self.removed:
+        if delay is None or self.removed or delay > MAX_WAIT:
             return
         link = self.flow.link
         callback = link.close if action == "close" else self.reset_connection
@@ -97,6 +104,7 @@ class Flow:
         "fast",
         "link",
         "loop",
+        "nbytes",
         "pending",
         "queue",
         "queued",
@@ -113,7 +121,8 @@ class Flow:
         self.src: asyncio.Transport | None = None
         self.dest: asyncio.Transport | None = None
         self.stages: list[ToxicStage] = []
-        self.fast = True
+        self.fast = False  # until both transports are there
+        self.nbytes = 0  # bytes delivered
         self.queue: deque[Chunk] = deque()
         self.queued = 0
         self.task: asyncio.Task[None] | None = None
@@ -131,12 +140,14 @@ class Flow:
             if self.pending is None:
                 self.pending = []
             self.pending.append(data)
+            if self.src is not None and sum(map(len, self.pending)) > QUEUE_LIMIT:
+                self.src.pause_reading()  # uvloop: pausing in connection_made is not enough
             return
         if self.fast:
             self.dest.write(data)
-            self.link.proxy.count(self.direction, len(data))
+            self.nbytes += len(data)
             return
-        self.queue.append(Chunk(data, self.loop.time()))
+        self.queue.append(Chunk(data, monotonic()))
         self.queued += len(data)
         if self.queued > QUEUE_LIMIT:
             self.update_reading()
@@ -152,7 +163,7 @@ class Flow:
         if self.fast:
             self.send_eof()
             return
-        self.queue.append(Chunk(b"", self.loop.time()))
+        self.queue.append(Chunk(b"", monotonic()))
         if self.task is None:
             self.task = self.loop.create_task(self._run())
 
@@ -167,6 +178,11 @@ class Flow:
                 else:
                     self.queued -= len(chunk.data)
                 await self.run_from(0, chunk)
+        except Exception:  # a toxic failed: never leave the connection hanging
+            log.exception(
+                "toxic chain failed on proxy %s; closing the connection", self.link.proxy.name
+            )
+            self.link.close()
         finally:
             self.task = None
             self.refresh()
@@ -186,7 +202,7 @@ class Flow:
             self.send_eof()
             return
         self.dest.write(chunk.data)  # type: ignore[union-attr]
-        self.link.proxy.count(self.direction, len(chunk.data))
+        self.nbytes += len(chunk.data)
         if self.dest_paused:
             self._drain = self.loop.create_future()
             await self._drain
@@ -205,23 +221,33 @@ class Flow:
         self.link.eof_sent()
 
     async def wait_until(self, deadline: float | None) -> bool:
-        """Sleep until ``deadline``; False when a change (toxic update, close) woke us first."""
-        if self.link.closed:
-            return False
-        if deadline is not None and deadline <= self.loop.time():
-            return True
-        waiter: asyncio.Future[bool] = self.loop.create_future()
-        self._waiter = waiter
-        handle = None
-        if deadline is not None:
-            handle = self.loop.call_at(deadline, _resolve, waiter, True)
-        try:
-            return await waiter
-        finally:
-            if handle is not None:
-                handle.cancel()
-            if self._waiter is waiter:
-                self._waiter = None
+        """Sleep until ``deadline`` (monotonic); False when a change or the close woke us first.
+
+        Times are ``time.monotonic()``, not ``loop.time()``: uvloop's clock and timers have 1 ms
+        resolution, so a timer that fires early is simply waited again.
+        """
+        while True:
+            if self.link.closed:
+                return False
+            delay = None if deadline is None else deadline - monotonic()
+            if delay is not None:
+                if delay <= 0:
+                    return True
+                if delay > MAX_WAIT:
+                    delay = None  # absurdly far: wait for a change instead of overflowing a timer
+            waiter: asyncio.Future[bool] = self.loop.create_future()
+            self._waiter = waiter
+            handle = None
+            if delay is not None:
+                handle = self.loop.call_later(delay, _resolve, waiter, True)
+            try:
+                if not await waiter:
+                    return False
+            finally:
+                if handle is not None:
+                    handle.cancel()
+                if self._waiter is waiter:
+                    self._waiter = None
 
     def poke(self) -> None:
         """Wake a waiting toxic so it re-reads its settings."""
@@ -232,7 +258,9 @@ class Flow:
 
     # -- toxics coming and going ----------------------------------------------------------------
     def refresh(self) -> None:
-        self.fast = self.task is None and not any(s.active for s in self.stages)
+        self.fast = (
+            self.dest is not None and self.task is None and not any(s.active for s in self.stages)
+        )
 
     def attach(self, config: ToxicConfig, active: bool) -> None:
         stage = ToxicStage(self, config, active)
@@ -248,7 +276,7 @@ class Flow:
                 was = stage.active
                 stage.active = active
                 if active and not was:
-                    stage.started = self.loop.time()
+                    stage.started = monotonic()
                     config.toxic.attach(stage)
                 elif was and not active:
                     stage.call_later(None, "close")
@@ -347,8 +375,10 @@ class Link:
     # -- lifecycle ------------------------------------------------------------------------------
     def client_made(self, transport: asyncio.Transport) -> None:
         self.client = transport
+        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
         up, down = self.flows
         up.src = down.dest = transport
+        down.refresh()
         up.src_paused = True
         transport.pause_reading()
         self.proxy.link_opened(self)
@@ -371,12 +401,15 @@ class Link:
 
     def upstream_made(self, transport: asyncio.Transport) -> None:
         self.upstream = transport
+        transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
         up, down = self.flows
         up.dest = down.src = transport
         if self.closed:
             transport.close()
             return
         self.connected = True
+        up.refresh()
+        down.refresh()
         if up.pending is not None:
             pending, up.pending = up.pending, None
             for data in pending:
@@ -401,13 +434,6 @@ class Link:
             if transport is not None:
                 transport.close()
         self.proxy.link_closed(self)
-
-    def abort(self) -> None:
-        if not self.closed:
-            self.close()
-        for transport in (self.client, self.upstream):
-            if transport is not None:
-                transport.abort()
 
     def reset(self, direction: int) -> None:
         """RST the side receiving ``direction``'s bytes (the client for downstream)."""
@@ -437,7 +463,12 @@ class ClientProtocol(asyncio.Protocol):
         self.link.client_made(transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
-        self.up.feed(data)
+        flow = self.up
+        if flow.fast:  # the hot path: no toxic, straight to the other socket
+            flow.dest.write(data)  # type: ignore[union-attr]
+            flow.nbytes += len(data)
+        else:
+            flow.feed(data)
 
     def eof_received(self) -> bool:
         self.up.feed_eof()
@@ -466,7 +497,12 @@ class UpstreamProtocol(asyncio.Protocol):
         self.link.upstream_made(transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
-        self.down.feed(data)
+        flow = self.down
+        if flow.fast:
+            flow.dest.write(data)  # type: ignore[union-attr]
+            flow.nbytes += len(data)
+        else:
+            flow.feed(data)
 
     def eof_received(self) -> bool:
         self.down.feed_eof()

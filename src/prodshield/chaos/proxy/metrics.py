@@ -42,8 +42,9 @@ class ProxyMetrics:
             "prodshield_proxy_toxics", "Toxics configured on the proxy.", labels=["proxy"]
         )
         for proxy in self.collection.proxies.values():
-            sent.add_metric([proxy.name, "upstream"], proxy.bytes[0])
-            sent.add_metric([proxy.name, "downstream"], proxy.bytes[1])
+            up, down = proxy.bytes
+            sent.add_metric([proxy.name, "upstream"], up)
+            sent.add_metric([proxy.name, "downstream"], down)
             opened.add_metric([proxy.name], proxy.connections_total)
             open_now.add_metric([proxy.name], len(proxy.links))
             enabled.add_metric([proxy.name], 1 if proxy.enabled else 0)

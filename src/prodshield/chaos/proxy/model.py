@@ -15,6 +15,7 @@ DOWNSTREAM = 1
 STREAMS = {"upstream": (UPSTREAM,), "downstream": (DOWNSTREAM,), "both": (UPSTREAM, DOWNSTREAM)}
 
 _order = itertools.count(1)
+MAX_NUMBER = 2**63 - 1  # Go's int64, what Toxiproxy accepts
 
 
 class ApiError(Exception):
@@ -81,6 +82,8 @@ def get_number(body: Mapping[str, Any], key: str, default: float, kind: type) ->
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _type_error(key, "number", value)
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise BAD_REQUEST_BODY.with_detail(f"{key} is out of range")
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
             raise _type_error(key, "integer", value)

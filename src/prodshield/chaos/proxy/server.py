@@ -42,13 +42,15 @@ def _bind(host: str, port: int) -> socket.socket:
         try:
             sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if not host else 1)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # as Go: dual-stack
         except OSError:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             host = "0.0.0.0"
     else:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, _, _, _, _ = infos[0]
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)  # as Go: IPv4 first for names
+        family, _, _, _, sockaddr = infos[0]
+        host = str(sockaddr[0])
         sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,14 +73,20 @@ class Proxy:
         self.enabled = False
         self.toxics: list[ToxicConfig] = []
         self.links: set[Link] = set()
-        self.bytes = [0, 0]  # upstream, downstream: bytes delivered
+        self.closed_bytes = [0, 0]  # upstream, downstream: delivered by closed connections
         self.connections_total = 0
         self._server: asyncio.base_events.Server | None = None
         self._upstream_address: tuple[str, int] | None = None
 
     # -- used by links --------------------------------------------------------------------------
-    def count(self, direction: int, n: int) -> None:
-        self.bytes[direction] += n
+    @property
+    def bytes(self) -> tuple[int, int]:
+        """Bytes delivered upstream and downstream, open connections included."""
+        up, down = self.closed_bytes
+        for link in self.links:
+            up += link.flows[0].nbytes
+            down += link.flows[1].nbytes
+        return up, down
 
     def toxic_configs(self) -> list[ToxicConfig]:
         return self.toxics
@@ -93,7 +101,10 @@ class Proxy:
         self.connections_total += 1
 
     def link_closed(self, link: Link) -> None:
-        self.links.discard(link)
+        if link in self.links:
+            self.links.discard(link)
+            self.closed_bytes[0] += link.flows[0].nbytes
+            self.closed_bytes[1] += link.flows[1].nbytes
 
     # -- start and stop -------------------------------------------------------------------------
     async def start(self) -> None:

@@ -49,7 +49,7 @@ class Stage(Protocol):
 
     @property
     def started(self) -> float:
-        """Loop time at which the toxic was attached to this connection."""
+        """``time.monotonic()`` at which the toxic was attached to this connection."""
 
     state: dict[str, Any]
 
@@ -57,7 +57,7 @@ class Stage(Protocol):
         """Pass a chunk on to the next toxic (or the destination socket)."""
 
     async def wait_until(self, deadline: float | None) -> bool:
-        """Sleep until ``deadline`` (loop time; None = forever); False when woken by a change."""
+        """Sleep until ``deadline`` (monotonic; None = forever); False when woken by a change."""
 
     def call_later(self, delay: float | None, action: str) -> None:
         """Schedule ``close`` or ``reset`` of the connection (None cancels), replacing any earlier."""
