@@ -258,3 +258,38 @@ def test_example_experiment_passes_on_good_and_deviates_on_broken(
     assert f": {outcome} (" in proc.stdout
     journal = json.loads((tmp_path / "journal.json").read_text())
     assert len(journal["rollbacks"]) == 1 and toxics == []  # the rollback removed the toxic
+
+
+def test_cli_battery_failure_exits_1(proxy_api: str, tmp_path: Path) -> None:
+    ProxyClient(proxy_api).create_proxy("dep-nothing", "127.0.0.1:9", "127.0.0.1:0")
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "prodshield",
+                "chaos",
+                "breaker",
+                "--service",
+                "http://127.0.0.1:9/quote",
+                "--dependency",
+                "dep-nothing",
+                "--api",
+                proxy_api,
+                "--recovery-s",
+                "0.1",
+                "--fault",
+                "down",
+                "--journal-path",
+                str(tmp_path / "j.json"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        ProxyClient(proxy_api).delete_proxy("dep-nothing")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAIL down: service ready: no successful call before the fault" in proc.stdout
+    assert json.loads((tmp_path / "j.json").read_text())["deviated"] is True

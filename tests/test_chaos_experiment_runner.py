@@ -423,3 +423,16 @@ def test_cli_stores_the_journal_when_given_a_config(tmp_path: Path) -> None:
     assert rows == [("stored", "completed", 0)]
     assert json.loads((tmp_path / "journal.json").read_text())["run"][0]["status"] == "succeeded"
     assert ET.parse(tmp_path / "r.xml").getroot().find("testsuite") is not None
+
+
+def test_full_cli_path_keeps_the_exit_code(tmp_path: Path) -> None:
+    """``python -m prodshield`` goes through the typer group, not the fast path."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "chaos", "run", str(tmp_path / "missing.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "no such file" in proc.stderr

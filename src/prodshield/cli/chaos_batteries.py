@@ -58,7 +58,9 @@ def _finish(report: Any, journal_path: Path, junit: Path | None, output: str) ->
         verdict = "PASSED" if report.passed else f"FAILED ({failed} properties do not hold)"
         out.print(f"{report.battery} battery on {report.target}: {verdict}; journal {journal_path}")
     if not report.passed:
-        raise typer.Exit(EXIT_FAILED)
+        import sys
+
+        sys.exit(EXIT_FAILED)  # not typer.Exit, whose code is dropped in non-standalone mode
 
 
 def attach(chaos_app: typer.Typer) -> None:

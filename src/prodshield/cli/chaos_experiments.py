@@ -15,9 +15,13 @@ def attach(chaos_app: typer.Typer) -> None:
     )
     def run(ctx: typer.Context) -> None:
         """Run a Chaos Toolkit experiment (JSON or YAML) and write its journal (see --help)."""
+        import sys
+
         from prodshield.cli.chaos_run import main
 
-        raise typer.Exit(main(list(ctx.args)))
+        # SystemExit, not typer.Exit: the CLI runs click with standalone_mode=False, where an
+        # Exit's code is returned and then dropped
+        sys.exit(main(list(ctx.args)))
 
     from prodshield.cli import chaos_batteries
 
