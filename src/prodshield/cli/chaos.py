@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from prodshield.chaos.proxy.client import ProxyClient
+from prodshield.cli import chaos_experiments
 from prodshield.cli.common import EXIT_USAGE, console, load, print_json
 from prodshield.config.loader import ENV_VAR, find_config
 from prodshield.errors import UsageError
@@ -29,6 +30,7 @@ toxic_app = typer.Typer(
 )
 chaos_app.add_typer(proxy_app, name="proxy")
 chaos_app.add_typer(toxic_app, name="toxic")
+chaos_experiments.attach(chaos_app)  # run, breaker, db
 
 ApiOption = Annotated[
     str,

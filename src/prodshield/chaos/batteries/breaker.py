@@ -1,0 +1,256 @@
+"""The circuit-breaker battery: checks a service's breaker from outside, whatever library it uses.
+
+For each fault of the dependency (``reset_peer``, ``timeout``, ``down``, and a latency above the
+breaker's slow-call threshold), through the fault proxy in front of the dependency:
+
+- calls to the service fail fast (an error within ``fast_ms``) from call N+1 on at the latest;
+- while the breaker is open no connection and no byte reaches the dependency (the proxy's counters);
+- once ``recovery_s`` has passed, half-open lets at most K trial calls through;
+- after the fault is removed the breaker closes within ``recovery_s`` (+1 s);
+- the service's own health endpoint answers 200 throughout (no cascade).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from prodshield.chaos.batteries.faults import inject, proxy_traffic
+from prodshield.chaos.batteries.report import BatteryReport, Check
+from prodshield.chaos.proxy.client import ProxyApiError, ProxyClient
+
+BREAKER_FAULTS = ("reset_peer", "timeout", "down", "latency")
+
+
+@dataclass
+class BreakerOptions:
+    service: str  # the endpoint that calls the dependency
+    dependency: str  # the proxy (name) in front of the dependency
+    api: str = "http://127.0.0.1:8474"
+    health: str | None = None  # default: the service's origin + /health
+    threshold: int = 5  # the breaker opens within this many failed calls
+    open_latency_ms: float = 500.0  # the breaker's slow-call threshold
+    recovery_s: float = 5.0  # open time before half-open
+    half_open_max: int = 1  # trial calls half-open may let through
+    fast_ms: float = 100.0  # a fast failure answers within this
+    call_timeout: float = 2.0  # the battery's own bound on one call
+    faults: tuple[str, ...] = BREAKER_FAULTS
+
+    @property
+    def health_url(self) -> str:
+        if self.health:
+            return self.health
+        parts = urlsplit(self.service)
+        return f"{parts.scheme}://{parts.netloc}/health"
+
+
+@dataclass
+class Call:
+    status: int | None  # None: no answer (connection error or the battery's timeout)
+    ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class _Probe:
+    def __init__(self, opts: BreakerOptions, session: Any) -> None:
+        self.opts = opts
+        self.session = session
+        self.health_samples: list[Call] = []
+
+    async def call(self, url: str | None = None, timeout: float | None = None) -> Call:
+        import aiohttp
+
+        started = time.perf_counter()
+        try:
+            async with (
+                asyncio.timeout(timeout or self.opts.call_timeout),
+                self.session.get(url or self.opts.service) as resp,
+            ):
+                await resp.read()
+                status: int | None = resp.status
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            status = None
+        return Call(status, (time.perf_counter() - started) * 1000)
+
+    async def health(self) -> None:
+        self.health_samples.append(await self.call(self.opts.health_url, timeout=1.0))
+
+    def fast_failure(self, c: Call) -> bool:
+        return not c.ok and c.status is not None and c.ms <= self.opts.fast_ms
+
+    async def wait_closed(self, limit: float) -> float | None:
+        """Seconds until a call succeeds (None if not within ``limit``)."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if (await self.call()).ok:
+                return time.monotonic() - started
+            await asyncio.sleep(0.05)
+        return None
+
+
+def _traffic(opts: BreakerOptions) -> tuple[int, int] | None:
+    try:
+        return proxy_traffic(opts.api, opts.dependency)
+    except (ProxyApiError, OSError):
+        return None
+
+
+async def _one_fault(
+    opts: BreakerOptions, client: ProxyClient, probe: _Probe, fault: str, report: BatteryReport
+) -> None:
+    t0 = time.monotonic()
+    ready = await probe.wait_closed(opts.recovery_s * 2 + 2)
+    if ready is None:
+        report.add(Check(f"{fault}: service ready", False, "no successful call before the fault"))
+        return
+    params: dict[str, Any] = {}
+    if fault == "latency":
+        params = {"latency_ms": int(opts.open_latency_ms * 3)}
+    elif fault == "timeout":
+        params = {"stream": "upstream"}  # requests vanish: the dependency never answers
+    probe.health_samples = []
+    undo = await asyncio.to_thread(inject, client, opts.dependency, fault, **params)
+    try:
+        # 1. fail fast within N calls
+        calls: list[Call] = []
+        for _ in range(opts.threshold + 4):
+            calls.append(await probe.call())
+            await probe.health()
+            tail = calls[-3:]
+            if len(tail) == 3 and all(probe.fast_failure(c) for c in tail):
+                break
+            if len(calls) > opts.threshold + 1 and not any(probe.fast_failure(c) for c in calls):
+                break
+        fast_from = None
+        for i in range(len(calls)):
+            if all(probe.fast_failure(c) for c in calls[i:]):
+                fast_from = i + 1
+                break
+        passed = fast_from is not None and fast_from <= opts.threshold + 1
+        report.add(
+            Check(
+                f"{fault}: fails fast",
+                passed,
+                (
+                    f"calls fail fast from call {fast_from} on (threshold {opts.threshold})"
+                    if fast_from
+                    else f"calls still wait for the dependency after {len(calls)} calls"
+                )
+                + f"; latencies ms {[round(c.ms) for c in calls]}",
+                {
+                    "fast_from_call": fast_from,
+                    "statuses": [c.status for c in calls],
+                    "latency_ms": [round(c.ms, 1) for c in calls],
+                },
+                duration=time.monotonic() - t0,
+            )
+        )
+        # 2. no traffic to the dependency while open (after the earlier calls' connections settle)
+        await asyncio.sleep(0.2)
+        before = await asyncio.to_thread(_traffic, opts)
+        await asyncio.gather(*(probe.call() for _ in range(3)))
+        await probe.health()
+        after = await asyncio.to_thread(_traffic, opts)
+        if fault == "down" or before is None or after is None:
+            report.add(
+                Check(
+                    f"{fault}: no traffic while open",
+                    True,
+                    "not measurable (proxy not listening or no counters)",
+                    skipped=True,
+                )
+            )
+        else:
+            conns, sent = after[0] - before[0], after[1] - before[1]
+            report.add(
+                Check(
+                    f"{fault}: no traffic while open",
+                    conns == 0 and sent == 0,
+                    f"{conns} connections and {sent} bytes reached the dependency during 3 calls",
+                    {"connections": conns, "bytes_upstream": sent},
+                )
+            )
+        # 3. half-open lets at most K trial calls through
+        await asyncio.sleep(opts.recovery_s + 0.1)
+        before = await asyncio.to_thread(_traffic, opts)  # the open period is over by now
+        burst = await asyncio.gather(*(probe.call() for _ in range(6)))
+        after = await asyncio.to_thread(_traffic, opts)
+        if fault == "down" or before is None or after is None:
+            report.add(Check(f"{fault}: half-open trials", True, "not measurable", skipped=True))
+        else:
+            trials = after[0] - before[0]
+            report.add(
+                Check(
+                    f"{fault}: half-open trials",
+                    trials <= opts.half_open_max,
+                    f"{trials} of 6 concurrent calls reached the dependency half-open "
+                    f"(allowed {opts.half_open_max})",
+                    {"trials": trials, "statuses": [c.status for c in burst]},
+                )
+            )
+    finally:
+        await asyncio.to_thread(undo)
+    # 4. closes after the fault is removed
+    closed_in = await probe.wait_closed(opts.recovery_s + 3)
+    limit = opts.recovery_s + 1.0
+    report.add(
+        Check(
+            f"{fault}: closes after recovery",
+            closed_in is not None and closed_in <= limit,
+            (f"closed {closed_in:.2f} s" if closed_in is not None else "NOT closed")
+            + f" after the fault was removed (expected within {limit:g} s)",
+            {"closed_in_s": None if closed_in is None else round(closed_in, 3)},
+        )
+    )
+    # 5. no cascade: the service's own health stayed up
+    bad = [c for c in probe.health_samples if not c.ok]
+    report.add(
+        Check(
+            f"{fault}: health stays up",
+            not bad and bool(probe.health_samples),
+            f"{len(probe.health_samples) - len(bad)}/{len(probe.health_samples)} health checks "
+            f"answered 200 within 1 s",
+            {"failed": len(bad), "samples": len(probe.health_samples)},
+        )
+    )
+
+
+async def run_breaker_battery_async(opts: BreakerOptions) -> BatteryReport:
+    import aiohttp
+
+    report = BatteryReport(
+        "breaker",
+        opts.service,
+        parameters={
+            "dependency": opts.dependency,
+            "threshold": opts.threshold,
+            "open_latency_ms": opts.open_latency_ms,
+            "recovery_s": opts.recovery_s,
+            "faults": list(opts.faults),
+        },
+    )
+    client = ProxyClient(opts.api, timeout=5.0)
+    try:  # fail early, with a clear error
+        await asyncio.to_thread(client.proxy, opts.dependency)
+    except ProxyApiError as exc:
+        raise ProxyApiError(f"dependency proxy '{opts.dependency}': {exc}", exc.status) from None
+    connector = aiohttp.TCPConnector(limit=50, force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        probe = _Probe(opts, session)
+        try:
+            for fault in opts.faults:
+                await _one_fault(opts, client, probe, fault, report)
+        finally:
+            report.ended = time.time()
+    return report
+
+
+def run_breaker_battery(opts: BreakerOptions) -> BatteryReport:
+    """Run the breaker battery and return its report (five checks per fault)."""
+    return asyncio.run(run_breaker_battery_async(opts))

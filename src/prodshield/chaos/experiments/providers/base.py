@@ -1,0 +1,34 @@
+"""The Provider Protocol every member of ``providers/`` implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass
+class ActivityContext:
+    """What a provider may use besides its own (already substituted) provider block."""
+
+    activity_name: str
+    activity_type: str  # "probe" or "action"
+    configuration: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None  # the activity's own ``timeout``, if any
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One ``provider.type``: validates its block at load time and runs it."""
+
+    type: str
+    example: Mapping[str, Any]  # a provider block that validates, for docs and the registry test
+
+    def validate(self, provider: Mapping[str, Any]) -> list[str]:
+        """Problems with the provider block (empty when valid); no I/O beyond local lookups."""
+        ...
+
+    def run(self, provider: Mapping[str, Any], context: ActivityContext) -> Any:
+        """Do the work and return the activity's output; raise ActivityFailed on failure."""
+        ...

@@ -1,0 +1,89 @@
+"""``type: python``: call a function from an importable module (as Chaos Toolkit does).
+
+``module`` and ``func`` name the function; ``arguments`` are passed by name; a function that takes
+``configuration`` gets the experiment's configuration, one that takes ``secrets`` gets the scopes
+listed in the provider's ``secrets``. The function's return value is the activity's output.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from prodshield.chaos.experiments.errors import ActivityFailed, InterruptExecution
+from prodshield.chaos.experiments.providers.base import ActivityContext
+
+
+def _function(provider: Mapping[str, Any]) -> Callable[..., Any]:
+    module = importlib.import_module(str(provider["module"]))
+    func = getattr(module, str(provider["func"]), None)
+    if not callable(func):
+        raise AttributeError(f"module '{provider['module']}' has no function '{provider['func']}'")
+    return func
+
+
+class PythonProvider:
+    type = "python"
+    example: Mapping[str, Any] = {
+        "type": "python",
+        "module": "os.path",
+        "func": "exists",
+        "arguments": {"path": "/tmp"},
+    }
+
+    def validate(self, provider: Mapping[str, Any]) -> list[str]:
+        if not provider.get("module"):
+            return ["a python provider needs a 'module'"]
+        if not provider.get("func"):
+            return ["a python provider needs a 'func'"]
+        arguments = provider.get("arguments") or {}
+        if not isinstance(arguments, Mapping):
+            return ["python provider 'arguments' must be a mapping"]
+        try:
+            func = _function(provider)
+        except ImportError as exc:
+            return [f"cannot import python module '{provider['module']}': {exc}"]
+        except AttributeError as exc:
+            return [str(exc)]
+        try:
+            sig = inspect.signature(func)
+        except (TypeError, ValueError):
+            return []  # some builtins have no signature: accept
+        args = dict(arguments)
+        for injected in ("configuration", "secrets"):
+            if injected in sig.parameters:
+                args.setdefault(injected, None)
+        try:
+            sig.bind(**args)
+        except TypeError as exc:
+            return [f"arguments do not match {provider['module']}.{provider['func']}: {exc}"]
+        return []
+
+    def run(self, provider: Mapping[str, Any], context: ActivityContext) -> Any:
+        try:
+            func = _function(provider)
+        except (ImportError, AttributeError) as exc:
+            raise ActivityFailed(str(exc)) from None
+        arguments = dict(provider.get("arguments") or {})
+        try:
+            params = inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            params = {}  # type: ignore[assignment]
+        if "secrets" in params and "secrets" in provider:
+            merged: dict[str, Any] = {}
+            for scope in provider.get("secrets") or []:
+                merged.update(context.secrets.get(scope) or {})
+            arguments["secrets"] = merged
+        if "configuration" in params:
+            arguments["configuration"] = dict(context.configuration)
+        try:
+            return func(**arguments)
+        except (ActivityFailed, InterruptExecution):
+            raise
+        except Exception as exc:
+            raise ActivityFailed(f"{type(exc).__name__}: {exc}") from exc
+
+
+PROVIDER = PythonProvider()

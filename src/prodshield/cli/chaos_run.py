@@ -1,0 +1,210 @@
+"""``prodshield chaos run``: run a Chaos Toolkit experiment file.
+
+Kept free of typer/rich/pydantic imports on purpose: ``prodshield chaos run`` is dispatched here
+straight from the entry point (see :mod:`prodshield.cli.entry`) so its start-up is a fraction of
+``chaos run``'s; ``prodshield chaos run --help`` inside the typer group forwards here too.
+
+Exit codes (as Chaos Toolkit): 0 completed and not deviated, 1 otherwise and for an invalid
+experiment; 2 for a bad shield.yaml; 3 when the journal could not be stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = "Run a Chaos Toolkit experiment (JSON or YAML) and write its journal."
+
+
+def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
+    from prodshield.chaos.experiments.strategy import Dry, HypothesisStrategy, RollbackStrategy
+
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment file (.json, .yaml)")
+    p.add_argument("--journal-path", default="./journal.json", help="where to write the journal")
+    p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
+    p.add_argument("--rollback-strategy", choices=RollbackStrategy.values())
+    p.add_argument("--hypothesis-strategy", choices=[*HypothesisStrategy.values(), "continously"])
+    p.add_argument(
+        "--hypothesis-frequency",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="pace of the hypothesis during the method (during-method-only, continuously)",
+    )
+    p.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop the method as soon as the hypothesis deviates during it",
+    )
+    p.add_argument("--dry", choices=Dry.values(), help="run without executing these")
+    p.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME[:TYPE]=VALUE",
+        help="configuration value (types: str, int, float, bytes, bool, json); repeatable",
+    )
+    p.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="JSON/YAML with configuration/secrets, or a .env file; repeatable",
+    )
+    p.add_argument(
+        "--verify-after-rollbacks",
+        action="store_true",
+        help="run the steady-state hypothesis again after the rollbacks (journal: recovered)",
+    )
+    p.add_argument("--no-validation", action="store_true", help="do not validate first")
+    p.add_argument(
+        "--config",
+        "-c",
+        type=Path,
+        help="shield.yaml: also store the journal in its store (experiment_journals)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="only print the verdict")
+    return p
+
+
+class _Printer:
+    """Progress lines on stderr, in the spirit of Chaos Toolkit's log."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {text}\n")
+            sys.stderr.flush()
+
+    def __call__(self, event: str, data: Mapping[str, Any]) -> None:
+        if event == "start":
+            self.line(f"Running experiment: {data['title']}")
+            self.line(f"Steady-state strategy: {data['strategy']}; rollbacks: {data['rollbacks']}")
+        elif event == "hypothesis":
+            self.line(f"Steady-state hypothesis: {data.get('title')}")
+        elif event == "hypothesis_done":
+            state = data.get("state") or {}
+            met = state.get("steady_state_met")
+            self.line(f"Steady state ({data['when']}) {'met' if met else 'NOT met'}")
+        elif event == "activity":
+            activity = data["activity"]
+            bg = " [in background]" if data.get("background") else ""
+            self.line(f"{str(activity.get('type', '')).title()}: {activity.get('name')}{bg}")
+        elif event == "activity_done":
+            run = data["run"]
+            if run.get("status") == "failed":
+                reason = "".join(run.get("exception") or []).strip().splitlines()
+                self.line(f"  => failed: {reason[-1] if reason else 'unknown error'}")
+        elif event == "pause":
+            self.line(f"Pausing {data['when']} activity for {data['seconds']}s...")
+        elif event == "rollbacks":
+            self.line(f"Rolling back ({data['count']} rollbacks)...")
+        elif event in ("interrupted", "warning"):
+            self.line(f"{event}: {data.get('reason') or data.get('message')}")
+
+
+def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> int:
+    """Parse ``argv`` (without the command words) and run; returns the exit code."""
+    from prodshield.chaos.experiments import (
+        InvalidExperiment,
+        RunOptions,
+        exit_code,
+        load_experiment,
+        outcome,
+        run_experiment,
+        to_junit,
+        validate_experiment,
+        write_journal,
+    )
+    from prodshield.chaos.experiments.configuration import load_var_files, parse_vars
+    from prodshield.chaos.experiments.strategy import Dry, HypothesisStrategy, RollbackStrategy
+
+    args = build_parser(prog).parse_args(argv)
+    printer = _Printer(args.quiet)
+    try:
+        config_vars, secret_vars = load_var_files(args.var_file)
+        config_vars.update(parse_vars(args.var))
+        experiment = load_experiment(args.experiment)
+        if not args.no_validation:
+            validate_experiment(experiment)
+    except InvalidExperiment as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"error: {problem}\n")
+        sys.stderr.write("the experiment is invalid\n")
+        return 1
+    options = RunOptions(
+        hypothesis_strategy=HypothesisStrategy.parse(args.hypothesis_strategy)
+        if args.hypothesis_strategy
+        else None,
+        rollback_strategy=RollbackStrategy(args.rollback_strategy)
+        if args.rollback_strategy
+        else None,
+        dry=Dry(args.dry) if args.dry else None,
+        fail_fast=args.fail_fast,
+        hypothesis_frequency=args.hypothesis_frequency,
+        config_vars=config_vars,
+        secret_vars=secret_vars,
+        verify_after_rollbacks=args.verify_after_rollbacks,
+        on_event=printer,
+    )
+    started = time.time()
+    try:
+        journal = run_experiment(experiment, options)
+    except InvalidExperiment as exc:  # configuration/secrets that only fail at run time
+        for problem in exc.problems:
+            sys.stderr.write(f"error: {problem}\n")
+        return 1
+    if args.dry:
+        journal["experiment"]["dry"] = args.dry
+    try:
+        write_journal(journal, args.journal_path)
+        if args.junit:
+            Path(args.junit).write_text(to_junit(journal), encoding="utf-8")
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot write the report: {exc}\n")
+        return 3
+    code = exit_code(journal)
+    if args.config is not None:
+        stored = _store(args.config, journal, started)
+        if stored != 0:
+            return stored
+    runs, rollbacks = len(journal.get("run") or []), len(journal.get("rollbacks") or [])
+    sys.stdout.write(
+        f"{journal['experiment'].get('title')}: {outcome(journal)} (status {journal['status']}, "
+        f"deviated {'yes' if journal['deviated'] else 'no'}, {runs} activities, "
+        f"{rollbacks} rollbacks) journal {args.journal_path}\n"
+    )
+    return code
+
+
+def _store(config: Path, journal: dict[str, Any], started: float) -> int:
+    from prodshield.chaos.experiments import save_journal
+    from prodshield.config import load_config
+    from prodshield.errors import ConfigError, StoreError
+    from prodshield.store import open_store
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        for line in exc.problems:
+            sys.stderr.write(line + "\n")
+        return 2
+    try:
+        store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
+        try:
+            row = save_journal(store, journal, started, time.time())
+        finally:
+            store.close()
+    except StoreError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 3
+    sys.stderr.write(f"journal stored as experiment_journals #{row}\n")
+    return 0

@@ -1,0 +1,30 @@
+"""The ``prodshield`` console script: a fast path for ``chaos run``, else the full CLI.
+
+``prodshield chaos run`` must start faster than Chaos Toolkit's ``chaos run`` (it is run in loops
+by CI jobs), so it skips importing every command group; everything else goes to
+:func:`prodshield.cli.main.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if argv[:2] == ["chaos", "run"]:
+        from prodshield.cli.chaos_run import main as run_main
+
+        try:
+            code = run_main(argv[2:])
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            code = 130
+        sys.exit(code)
+    from prodshield.cli.main import main as full_main
+
+    full_main()
+
+
+if __name__ == "__main__":
+    main()
