@@ -43,6 +43,19 @@ def add_column(table: Table, column_name: str) -> Step:
     return step
 
 
+def create_index(table: Table, index_name: str) -> Step:
+    """A step that creates ``index_name`` (as declared on ``table`` in tables.py) if missing."""
+
+    def step(conn: Connection) -> None:
+        existing = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+        if index_name in existing:
+            return
+        next(ix for ix in table.indexes if ix.name == index_name).create(conn)
+
+    step.__doc__ = f"index {index_name}"
+    return step
+
+
 MIGRATIONS: dict[str, list[Step]] = {
     "core": [create(t.kv)],
     "monitor": [create(t.check_results, t.check_hourly, t.check_state, t.incidents, t.heartbeats)],
@@ -54,5 +67,6 @@ MIGRATIONS: dict[str, list[Step]] = {
     "audit": [create(t.audit_runs, t.audit_findings)],
     "chaos": [create(t.experiment_journals)],
     "notify": [create(t.outbox)],
+    "web": [create_index(t.check_hourly, "ix_check_hourly_hour")],
 }
 """Append a step to a component's list to change its schema; never edit or reorder old steps."""

@@ -1,0 +1,224 @@
+"""An in-process read model of the hourly aggregates: daily buckets for 90 days, hourly for 48 h.
+
+Loading 30 days of hourly rows for 10,000 checks takes seconds, so it is done once (and again every
+``full_every`` seconds in a background thread); in between, each refresh re-reads only the hours
+that can still change (``hour >= last refresh - 1 h``, served by ``ix_check_hourly_hour``) and
+applies the difference. Requests read a snapshot of summaries computed once per refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+HOUR = 3600
+DAY = 86400
+Key = tuple[str, str]
+Bucket = tuple[int, int, float]
+"""(results, failures, sum of response times in ms)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Uptime and mean latency of one (check, environment) over the usual windows."""
+
+    uptime_24h: float | None
+    uptime_7d: float | None
+    uptime_30d: float | None
+    uptime_90d: float | None
+    avg_ms_24h: float | None
+    count_24h: int
+
+
+def _uptime(count: int, failures: int) -> float | None:
+    return None if count == 0 else round(100.0 * (count - failures) / count, 3)
+
+
+class AggregateCache:
+    """Hourly and daily buckets per (check, environment), kept fresh within ``ttl`` seconds."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float = 15.0,
+        days: int = 90,
+        full_every: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.days = days
+        self.full_every = full_every
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._hourly: dict[Key, dict[int, Bucket]] = {}
+        self._daily: dict[Key, dict[int, Bucket]] = {}
+        self._summaries: dict[Key, Summary] | None = None
+        self._refreshed_at = 0.0
+        self._loaded_at = 0.0
+        self._full_thread: threading.Thread | None = None
+        self.generation = 0
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _read(self, since_hour: int) -> list[tuple[str, str, int, int, int, float]]:
+        h = t.check_hourly
+        query = select(
+            h.c.check_name, h.c.environment, h.c.hour, h.c.count, h.c.failures, h.c.sum_ms
+        ).where(h.c.hour >= since_hour)
+        with self.store.connect() as conn:
+            return [
+                (r[0], r[1], int(r[2]), int(r[3]), int(r[4]), float(r[5] or 0.0))
+                for r in conn.execute(query.execution_options(yield_per=20000))
+            ]
+
+    def _full_load(
+        self,
+    ) -> tuple[dict[Key, dict[int, Bucket]], dict[Key, dict[int, Bucket]], float]:
+        now = self.clock()
+        first_day = (int(now) // DAY - self.days + 1) * DAY
+        hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
+        hourly: dict[Key, dict[int, Bucket]] = {}
+        daily: dict[Key, dict[int, Bucket]] = {}
+        for check, env, hour, count, failures, sum_ms in self._read(first_day):
+            key = (check, env)
+            day = hour - hour % DAY
+            days = daily.setdefault(key, {})
+            c, f, s = days.get(day, (0, 0, 0.0))
+            days[day] = (c + count, f + failures, s + sum_ms)
+            if hour >= hourly_from:
+                hourly.setdefault(key, {})[hour] = (count, failures, sum_ms)
+        return hourly, daily, now
+
+    def _apply_recent(self, since_hour: int) -> None:
+        """Re-read hours >= ``since_hour`` and fold the differences into the daily buckets."""
+        for check, env, hour, count, failures, sum_ms in self._read(since_hour):
+            key = (check, env)
+            hours = self._hourly.setdefault(key, {})
+            oc, of, os_ = hours.get(hour, (0, 0, 0.0))
+            hours[hour] = (count, failures, sum_ms)
+            day = hour - hour % DAY
+            days = self._daily.setdefault(key, {})
+            c, f, s = days.get(day, (0, 0, 0.0))
+            days[day] = (c + count - oc, f + failures - of, s + sum_ms - os_)
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Bring the buckets up to date if they are older than ``ttl`` (or when forced)."""
+        now = self.clock()
+        with self._lock:
+            if not force and self._summaries is not None and now - self._refreshed_at < self.ttl:
+                return
+            if self._loaded_at == 0.0:
+                self._hourly, self._daily, self._loaded_at = self._full_load()
+            else:
+                since = (int(self._refreshed_at) // HOUR) * HOUR - HOUR
+                self._apply_recent(since)
+                self._trim(now)
+            self._refreshed_at = now
+            self._summaries = self._summarise(now)
+            self.generation += 1
+            if now - self._loaded_at >= self.full_every and self._full_thread is None:
+                self._full_thread = threading.Thread(
+                    target=self._background_full, name="prodshield-aggregates", daemon=True
+                )
+                self._full_thread.start()
+
+    def _background_full(self) -> None:
+        try:
+            hourly, daily, loaded_at = self._full_load()
+            with self._lock:
+                # Hours written while the full load ran are re-read by the next refresh.
+                self._hourly, self._daily, self._loaded_at = hourly, daily, loaded_at
+                self._refreshed_at = min(self._refreshed_at, loaded_at)
+                self._summaries = self._summarise(self.clock())
+                self.generation += 1
+        finally:
+            self._full_thread = None
+
+    def _trim(self, now: float) -> None:
+        hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
+        first_day = (int(now) // DAY - self.days + 1) * DAY
+        for hours in self._hourly.values():
+            for h in [h for h in hours if h < hourly_from]:
+                del hours[h]
+        for days in self._daily.values():
+            for d in [d for d in days if d < first_day]:
+                del days[d]
+
+    def _summarise(self, now: float) -> dict[Key, Summary]:
+        since_24h = (int(now) // HOUR) * HOUR - 23 * HOUR
+        today = int(now) - int(now) % DAY
+        out: dict[Key, Summary] = {}
+        for key in self._daily.keys() | self._hourly.keys():
+            c24 = f24 = 0
+            s24 = 0.0
+            for hour, (c, f, s) in self._hourly.get(key, {}).items():
+                if hour >= since_24h:
+                    c24 += c
+                    f24 += f
+                    s24 += s
+            totals = {7: [0, 0], 30: [0, 0], 90: [0, 0]}
+            for day, (c, f, _) in self._daily.get(key, {}).items():
+                age = (today - day) // DAY
+                for span, acc in totals.items():
+                    if age < span:
+                        acc[0] += c
+                        acc[1] += f
+            out[key] = Summary(
+                uptime_24h=_uptime(c24, f24),
+                uptime_7d=_uptime(*totals[7]),
+                uptime_30d=_uptime(*totals[30]),
+                uptime_90d=_uptime(*totals[90]),
+                avg_ms_24h=round(s24 / c24, 2) if c24 else None,
+                count_24h=c24,
+            )
+        return out
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def summaries(self) -> dict[Key, Summary]:
+        self.refresh()
+        assert self._summaries is not None
+        return self._summaries
+
+    def daily(self, keys: list[Key], days: int = 90) -> list[tuple[int, int, int, float]]:
+        """``(day, results, failures, sum_ms)`` for the last ``days`` days, summed over ``keys``."""
+        self.refresh()
+        now = self.clock()
+        today = int(now) - int(now) % DAY
+        first = today - (days - 1) * DAY
+        acc: dict[int, list[float]] = {first + i * DAY: [0, 0, 0.0] for i in range(days)}
+        with self._lock:
+            for key in keys:
+                for day, (c, f, s) in self._daily.get(key, {}).items():
+                    slot = acc.get(day)
+                    if slot is not None:
+                        slot[0] += c
+                        slot[1] += f
+                        slot[2] += s
+        return [(d, int(v[0]), int(v[1]), float(v[2])) for d, v in sorted(acc.items())]
+
+    def hourly(self, keys: list[Key], hours: int = 24) -> list[tuple[int, int, int, float]]:
+        """``(hour, results, failures, sum_ms)`` for the last ``hours`` hours, summed over ``keys``."""
+        self.refresh()
+        now = self.clock()
+        current = int(now) - int(now) % HOUR
+        first = current - (hours - 1) * HOUR
+        acc: dict[int, list[float]] = {first + i * HOUR: [0, 0, 0.0] for i in range(hours)}
+        with self._lock:
+            for key in keys:
+                for hour, (c, f, s) in self._hourly.get(key, {}).items():
+                    slot = acc.get(hour)
+                    if slot is not None:
+                        slot[0] += c
+                        slot[1] += f
+                        slot[2] += s
+        return [(h, int(v[0]), int(v[1]), float(v[2])) for h, v in sorted(acc.items())]
