@@ -69,11 +69,16 @@ class AggregateCache:
 
     # --- loading ---------------------------------------------------------------------------
 
-    def _read(self, since_hour: int) -> list[tuple[str, str, int, int, int, float]]:
+    def _read(
+        self, since_hour: int, *, scan: bool = False
+    ) -> list[tuple[str, str, int, int, int, float]]:
         h = t.check_hourly
+        # A full load reads most of the table: ``hour + 0`` keeps the planner off the hour index
+        # (a scan beats millions of index lookups); a refresh reads a few hours through it.
+        column = h.c.hour + 0 if scan else h.c.hour
         query = select(
             h.c.check_name, h.c.environment, h.c.hour, h.c.count, h.c.failures, h.c.sum_ms
-        ).where(h.c.hour >= since_hour)
+        ).where(column >= since_hour)
         with self.store.connect() as conn:
             return [
                 (r[0], r[1], int(r[2]), int(r[3]), int(r[4]), float(r[5] or 0.0))
@@ -88,7 +93,7 @@ class AggregateCache:
         hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
         hourly: dict[Key, dict[int, Bucket]] = {}
         daily: dict[Key, dict[int, Bucket]] = {}
-        for check, env, hour, count, failures, sum_ms in self._read(first_day):
+        for check, env, hour, count, failures, sum_ms in self._read(first_day, scan=True):
             key = (check, env)
             day = hour - hour % DAY
             days = daily.setdefault(key, {})
