@@ -7,13 +7,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 from typer.testing import CliRunner
-from web_seed import CONFIG, loaded_config, seed
 
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.web.aggregates import AggregateCache
 from prodshield.web.rollup import WATERMARK, rollup_pending
 from prodshield.web.status_site import build_site
+from web_seed import CONFIG, loaded_config, seed
 
 NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00 UTC
 HOUR = int(NOW) // 3600 * 3600
