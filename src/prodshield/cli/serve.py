@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.config import LoadedConfig
 from prodshield.web.security import generate_token, redact
 
 status_app = typer.Typer(help="The public status page as a static site.", no_args_is_help=True)
@@ -52,8 +53,24 @@ def serve(
                 "put it behind HTTPS"
             )
 
+    def reloaded(fresh: LoadedConfig | None, problems: list[str]) -> None:
+        if fresh is None:
+            for line in problems:
+                err.print(line, markup=False)
+            err.print("reload refused: the previous config keeps running")
+        else:
+            out.print(f"reloaded {fresh.path}: {len(fresh.config.checks)} checks")
+
     try:
-        run(loaded, store, token=token, host=bind, port=listen, on_ready=ready)
+        run(
+            loaded,
+            store,
+            token=token,
+            host=bind,
+            port=listen,
+            on_ready=ready,
+            on_reload=reloaded,
+        )
     finally:
         store.close()
     out.print("prodshield serve stopped")

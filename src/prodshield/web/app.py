@@ -51,6 +51,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
+    """Switch a running app to a newly loaded (already validated) config.
+
+    The store stays the same (a new ``storage:`` needs a restart); the aggregate cache is kept.
+    """
+    ctx: WebContext = app.state.ctx
+    model = ReadModel(ctx.store, loaded.config, ctx.model.cache)
+    ctx.loaded = loaded
+    ctx.model = model
+    ctx.metrics.bind(model, ctx.services.scheduler_lag)
+    for hook in ctx.services.on_reload:
+        hook(loaded)
+
+
 def create_app(
     loaded_config: LoadedConfig,
     store: Store,

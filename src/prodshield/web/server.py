@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from prodshield.config import LoadedConfig
+from prodshield.config import LoadedConfig, load_config
+from prodshield.errors import ConfigError, ProdshieldError
 from prodshield.store import Store
-from prodshield.web.app import create_app
+from prodshield.web.app import apply_config, create_app
 from prodshield.web.rollup import RollupService
 from prodshield.web.services import Services
 
@@ -34,7 +35,10 @@ SERVICE_FACTORIES: list[ServiceFactory] = [_rollup]
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, returning normally after SIGTERM/SIGINT instead of re-raising them."""
+    """uvicorn's server, returning normally after SIGTERM/SIGINT instead of re-raising them, and
+    calling ``on_hup`` on SIGHUP."""
+
+    on_hup: Callable[[], None] | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -42,6 +46,9 @@ class _Server(uvicorn.Server):
             yield
             return
         original = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+        if self.on_hup is not None and hasattr(signal, "SIGHUP"):
+            hup = self.on_hup
+            original[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: hup())
         try:
             yield
         finally:
@@ -74,8 +81,13 @@ def serve(
     port: int,
     services: Services | None = None,
     on_ready: Callable[[str], None] | None = None,
+    on_reload: Callable[[LoadedConfig | None, list[str]], None] | None = None,
 ) -> None:
-    """Serve until a signal stops the process; returns after a clean shutdown."""
+    """Serve until a signal stops the process; returns after a clean shutdown.
+
+    SIGHUP reloads the config file: a valid one replaces the running config, a bad one is refused
+    (``on_reload(None, problems)``) and the old one keeps running.
+    """
     app = create_app(loaded, store, token=token, services=services or build_services(loaded, store))
     config = uvicorn.Config(
         app,
@@ -88,6 +100,23 @@ def serve(
         proxy_headers=False,
     )
     server = _Server(config)
+
+    def reload() -> None:
+        try:
+            fresh = load_config(loaded.path)
+        except ConfigError as exc:
+            if on_reload is not None:
+                on_reload(None, exc.problems)
+            return
+        except ProdshieldError as exc:
+            if on_reload is not None:
+                on_reload(None, [str(exc)])
+            return
+        apply_config(app, fresh)
+        if on_reload is not None:
+            on_reload(fresh, [])
+
+    server.on_hup = reload
     if on_ready is not None:
         shown = f"[{host}]" if ":" in host else host
         on_ready(f"http://{shown}:{port}/")

@@ -52,5 +52,7 @@ class Services:
     """Seconds the scheduler is behind; also settable through ``metrics.set_scheduler_lag``."""
     background: list[BackgroundService] = field(default_factory=list)
     """Started in the app lifespan, in order; stopped in reverse order."""
+    on_reload: list[Callable[[Any], None]] = field(default_factory=list)
+    """Called with the new ``LoadedConfig`` after SIGHUP loaded a valid config."""
     ready: Callable[[], bool] | None = None
     """Extra readiness condition for ``/readyz`` (e.g. the scheduler has started)."""
