@@ -36,7 +36,7 @@ def _results(store: Store, rows: list[tuple[float, bool, float]]) -> None:
 
 def test_rollup_pending_feeds_the_cache_incrementally(store: Store) -> None:
     clock = [NOW]
-    cache = AggregateCache(store, ttl=0.0, clock=lambda: clock[0])
+    cache = AggregateCache(store, ttl=0.0, clock=lambda: clock[0], background=False)
     _results(store, [(HOUR - 1800 + i, i % 4 != 0, 10.0 + i) for i in range(8)])
     assert rollup_pending(store, now=NOW) == 1
     assert store.kv_get(*WATERMARK) == NOW
@@ -56,7 +56,7 @@ def test_rollup_pending_feeds_the_cache_incrementally(store: Store) -> None:
 
 def test_cache_daily_buckets_follow_changed_hours(store: Store) -> None:
     clock = [NOW]
-    cache = AggregateCache(store, ttl=0.0, clock=lambda: clock[0])
+    cache = AggregateCache(store, ttl=0.0, clock=lambda: clock[0], background=False)
     with store.begin() as conn:
         conn.execute(
             t.check_hourly.insert(),
@@ -117,3 +117,25 @@ def test_status_build_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "5 services on 1 page" in result.output
     assert (tmp_path / "site" / "index.html").read_text().count('class="service"') == 5
+
+
+def test_response_cache_reuses_rebuilds_and_invalidates() -> None:
+    from prodshield.web.microcache import ResponseCache
+
+    clock = [0.0]
+    builds: list[int] = []
+
+    def build() -> bytes:
+        builds.append(1)
+        return str(len(builds)).encode()
+
+    cache = ResponseCache(5.0, clock=lambda: clock[0])
+    assert cache.get("k", build) == b"1"
+    clock[0] = 4.9
+    assert cache.get("k", build) == b"1"
+    clock[0] = 5.1
+    assert cache.get("k", build) == b"2"
+    cache.invalidate()
+    assert cache.get("k", build) == b"3"
+    assert cache.get("other", build) == b"4"
+    assert (cache.hits, cache.misses) == (1, 4)

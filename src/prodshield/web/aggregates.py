@@ -1,9 +1,10 @@
 """An in-process read model of the hourly aggregates: daily buckets for 90 days, hourly for 48 h.
 
 Loading 30 days of hourly rows for 10,000 checks takes seconds, so it is done once (and again every
-``full_every`` seconds in a background thread); in between, each refresh re-reads only the hours
-that can still change (``hour >= last refresh - 1 h``, served by ``ix_check_hourly_hour``) and
-applies the difference. Requests read a snapshot of summaries computed once per refresh.
+``full_every`` seconds); in between, each refresh re-reads only the hours that can still change
+(``hour >= last refresh - 1 h``, served by ``ix_check_hourly_hour``) and applies the difference.
+Refreshes after the first run in a background thread; requests read a snapshot of summaries
+computed once per refresh.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class AggregateCache:
         days: int = 90,
         full_every: float = 3600.0,
         clock: Callable[[], float] = time.time,
+        background: bool = True,
     ) -> None:
         self.store = store
         self.ttl = ttl
@@ -64,7 +66,8 @@ class AggregateCache:
         self._summaries: dict[Key, Summary] | None = None
         self._refreshed_at = 0.0
         self._loaded_at = 0.0
-        self._full_thread: threading.Thread | None = None
+        self._refreshing = threading.Lock()
+        self.background = background
         self.generation = 0
 
     # --- loading ---------------------------------------------------------------------------
@@ -103,9 +106,9 @@ class AggregateCache:
                 hourly.setdefault(key, {})[hour] = (count, failures, sum_ms)
         return hourly, daily, now
 
-    def _apply_recent(self, since_hour: int) -> None:
-        """Re-read hours >= ``since_hour`` and fold the differences into the daily buckets."""
-        for check, env, hour, count, failures, sum_ms in self._read(since_hour):
+    def _apply(self, rows: list[tuple[str, str, int, int, int, float]]) -> None:
+        """Fold re-read hourly rows into the buckets (daily buckets take the difference)."""
+        for check, env, hour, count, failures, sum_ms in rows:
             key = (check, env)
             hours = self._hourly.setdefault(key, {})
             oc, of, os_ = hours.get(hour, (0, 0, 0.0))
@@ -116,37 +119,48 @@ class AggregateCache:
             days[day] = (c + count - oc, f + failures - of, s + sum_ms - os_)
 
     def refresh(self, *, force: bool = False) -> None:
-        """Bring the buckets up to date if they are older than ``ttl`` (or when forced)."""
-        now = self.clock()
-        with self._lock:
-            if not force and self._summaries is not None and now - self._refreshed_at < self.ttl:
-                return
-            if self._loaded_at == 0.0:
-                self._hourly, self._daily, self._loaded_at = self._full_load()
-            else:
-                since = (int(self._refreshed_at) // HOUR) * HOUR - HOUR
-                self._apply_recent(since)
-                self._trim(now)
-            self._refreshed_at = now
-            self._summaries = self._summarise(now)
-            self.generation += 1
-            if now - self._loaded_at >= self.full_every and self._full_thread is None:
-                self._full_thread = threading.Thread(
-                    target=self._background_full, name="prodshield-aggregates", daemon=True
-                )
-                self._full_thread.start()
+        """Bring the buckets up to date when older than ``ttl`` (or when forced).
 
-    def _background_full(self) -> None:
+        The first load is synchronous; later refreshes run in a background thread (when
+        ``background``) while readers keep the previous snapshot, so no request waits for one.
+        """
+        now = self.clock()
+        fresh = now - self._refreshed_at < self.ttl
+        if self._summaries is not None and fresh and not force:
+            return
+        if self._summaries is None or force or not self.background:
+            with self._refreshing:
+                if self._summaries is None or force or not self.background:
+                    self._refresh_now()
+            return
+        if self._refreshing.acquire(blocking=False):
+            thread = threading.Thread(target=self._refresh_in_background, daemon=True)
+            thread.name = "prodshield-aggregates"
+            thread.start()
+
+    def _refresh_in_background(self) -> None:
         try:
+            self._refresh_now()
+        finally:
+            self._refreshing.release()
+
+    def _refresh_now(self) -> None:
+        """One refresh; the caller holds ``_refreshing``. Reads the store outside ``_lock``."""
+        now = self.clock()
+        if self._loaded_at == 0.0 or now - self._loaded_at >= self.full_every:
             hourly, daily, loaded_at = self._full_load()
             with self._lock:
-                # Hours written while the full load ran are re-read by the next refresh.
                 self._hourly, self._daily, self._loaded_at = hourly, daily, loaded_at
-                self._refreshed_at = min(self._refreshed_at, loaded_at)
-                self._summaries = self._summarise(self.clock())
-                self.generation += 1
-        finally:
-            self._full_thread = None
+        else:
+            since = (int(self._refreshed_at) // HOUR) * HOUR - HOUR
+            rows = self._read(since)
+            with self._lock:
+                self._apply(rows)
+                self._trim(now)
+        with self._lock:
+            self._summaries = self._summarise(now)
+            self._refreshed_at = now
+            self.generation += 1
 
     def _trim(self, now: float) -> None:
         hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
@@ -161,27 +175,33 @@ class AggregateCache:
     def _summarise(self, now: float) -> dict[Key, Summary]:
         since_24h = (int(now) // HOUR) * HOUR - 23 * HOUR
         today = int(now) - int(now) % DAY
+        d7, d30, d90 = today - 6 * DAY, today - 29 * DAY, today - 89 * DAY
         out: dict[Key, Summary] = {}
+        empty: dict[int, Bucket] = {}
         for key in self._daily.keys() | self._hourly.keys():
             c24 = f24 = 0
             s24 = 0.0
-            for hour, (c, f, s) in self._hourly.get(key, {}).items():
+            for hour, (c, f, s) in self._hourly.get(key, empty).items():
                 if hour >= since_24h:
                     c24 += c
                     f24 += f
                     s24 += s
-            totals = {7: [0, 0], 30: [0, 0], 90: [0, 0]}
-            for day, (c, f, _) in self._daily.get(key, {}).items():
-                age = (today - day) // DAY
-                for span, acc in totals.items():
-                    if age < span:
-                        acc[0] += c
-                        acc[1] += f
+            c7 = f7 = c30 = f30 = c90 = f90 = 0
+            for day, (c, f, _) in self._daily.get(key, empty).items():
+                if day >= d90:
+                    c90 += c
+                    f90 += f
+                    if day >= d30:
+                        c30 += c
+                        f30 += f
+                        if day >= d7:
+                            c7 += c
+                            f7 += f
             out[key] = Summary(
                 uptime_24h=_uptime(c24, f24),
-                uptime_7d=_uptime(*totals[7]),
-                uptime_30d=_uptime(*totals[30]),
-                uptime_90d=_uptime(*totals[90]),
+                uptime_7d=_uptime(c7, f7),
+                uptime_30d=_uptime(c30, f30),
+                uptime_90d=_uptime(c90, f90),
                 avg_ms_24h=round(s24 / c24, 2) if c24 else None,
                 count_24h=c24,
             )

@@ -96,10 +96,15 @@ async def list_checks(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
     q = request.query_params
-    checks = await run_in_threadpool(
-        ctx.model.checks, environment=q.get("environment"), status=q.get("status")
-    )
-    return JSONResponse({"checks": checks, "count": len(checks), "generated_at": time.time()})
+    environment, status = q.get("environment"), q.get("status")
+
+    def build() -> bytes:
+        checks = ctx.model.checks(environment=environment, status=status)
+        payload = {"checks": checks, "count": len(checks), "generated_at": time.time()}
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+    body = await run_in_threadpool(ctx.responses.get, ("checks", environment, status), build)
+    return Response(body, media_type="application/json")
 
 
 async def get_check(request: Request) -> Response:
@@ -184,6 +189,7 @@ async def _incident_action(request: Request, action: str) -> Response:
     if action == "note" and not (note or "").strip():
         return error(400, "text is required")
     model = ctx.model
+    ctx.responses.invalidate()
     if action == "ack":
         row = await run_in_threadpool(model.acknowledge, incident_id, by, note)
     elif action == "note":
@@ -209,6 +215,7 @@ async def retry_outbox(request: Request) -> Response:
     writer(request)
     ctx = ctx_of(request)
     row_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
+    ctx.responses.invalidate()
     ok = await (
         ctx.services.retry_notification(row_id)
         if ctx.services.retry_notification is not None

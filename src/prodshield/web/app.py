@@ -19,6 +19,7 @@ from prodshield.web import api, pages
 from prodshield.web.aggregates import AggregateCache
 from prodshield.web.context import STATIC, WebContext, make_templates
 from prodshield.web.metrics import WebMetrics
+from prodshield.web.microcache import ResponseCache
 from prodshield.web.queries import ReadModel
 from prodshield.web.security import SECURITY_HEADERS, Guard
 from prodshield.web.services import Services
@@ -61,6 +62,7 @@ def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
     ctx.loaded = loaded
     ctx.model = model
     ctx.metrics.bind(model, ctx.services.scheduler_lag)
+    ctx.responses.invalidate()
     for hook in ctx.services.on_reload:
         hook(loaded)
 
@@ -72,6 +74,7 @@ def create_app(
     token: str,
     services: Services | None = None,
     cache: AggregateCache | None = None,
+    response_ttl: float = 5.0,
 ) -> Starlette:
     """The web app over ``store`` for ``loaded_config``; ``token`` guards the dashboard and writes.
 
@@ -89,6 +92,7 @@ def create_app(
         services=services,
         templates=make_templates(),
         metrics=metrics,
+        responses=ResponseCache(response_ttl),
     )
 
     @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ from prodshield.config import LoadedConfig
 from prodshield.store import Store
 from prodshield.web.charts import latency_line, spark_counts, uptime_bars
 from prodshield.web.metrics import WebMetrics
+from prodshield.web.microcache import ResponseCache
 from prodshield.web.queries import ReadModel
 from prodshield.web.security import Guard
 from prodshield.web.services import Services
@@ -84,6 +85,7 @@ class WebContext:
     services: Services
     templates: jinja2.Environment
     metrics: WebMetrics
+    responses: ResponseCache = field(default_factory=ResponseCache)
     started_at: float = field(default_factory=time.time)
     ready: bool = False
 

@@ -58,9 +58,13 @@ async def status_page(request: Request) -> Response:
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
-    data = await run_in_threadpool(status_context, ctx, page)
-    html = ctx.render("status.html", **data, static_site=False)
-    return HTMLResponse(html, headers={"cache-control": "no-cache"})
+
+    def build() -> bytes:
+        data = status_context(ctx, page)
+        return ctx.render("status.html", **data, static_site=False).encode()
+
+    body = await run_in_threadpool(ctx.responses.get, ("status", page), build)
+    return HTMLResponse(body, headers={"cache-control": "no-cache"})
 
 
 # --- login -----------------------------------------------------------------------------------
@@ -255,6 +259,7 @@ async def dashboard_action(request: Request) -> Response:
         return HTMLResponse("bad id", status_code=400)
     text = str(form.get("text", "")).strip() or None
     model = ctx.model
+    ctx.responses.invalidate()
     done: Any
     if kind == "incidents" and action in ("ack", "note", "resolve"):
         if action == "ack":
