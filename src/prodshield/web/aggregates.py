@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -74,7 +74,8 @@ class AggregateCache:
 
     def _read(
         self, since_hour: int, *, scan: bool = False
-    ) -> list[tuple[str, str, int, int, int, float]]:
+    ) -> Iterator[tuple[str, str, int, int, int, float]]:
+        """Hourly rows since ``since_hour``, streamed (a full load never holds them all)."""
         h = t.check_hourly
         # A full load reads most of the table: ``hour + 0`` keeps the planner off the hour index
         # (a scan beats millions of index lookups); a refresh reads a few hours through it.
@@ -83,10 +84,8 @@ class AggregateCache:
             h.c.check_name, h.c.environment, h.c.hour, h.c.count, h.c.failures, h.c.sum_ms
         ).where(column >= since_hour)
         with self.store.connect() as conn:
-            return [
-                (r[0], r[1], int(r[2]), int(r[3]), int(r[4]), float(r[5] or 0.0))
-                for r in conn.execute(query.execution_options(yield_per=20000))
-            ]
+            for r in conn.execute(query.execution_options(yield_per=20000)):
+                yield (r[0], r[1], int(r[2]), int(r[3]), int(r[4]), float(r[5] or 0.0))
 
     def _full_load(
         self,
@@ -153,7 +152,7 @@ class AggregateCache:
                 self._hourly, self._daily, self._loaded_at = hourly, daily, loaded_at
         else:
             since = (int(self._refreshed_at) // HOUR) * HOUR - HOUR
-            rows = self._read(since)
+            rows = list(self._read(since))
             with self._lock:
                 self._apply(rows)
                 self._trim(now)
