@@ -43,13 +43,17 @@ def _uptime(count: int, failures: int) -> float | None:
 
 
 class AggregateCache:
-    """Hourly and daily buckets per (check, environment), kept fresh within ``ttl`` seconds."""
+    """Hourly and daily buckets per (check, environment), kept fresh within ``ttl`` seconds.
+
+    The default ``ttl`` matches :class:`~prodshield.web.rollup.RollupService`'s minute: the
+    aggregates do not change faster than that.
+    """
 
     def __init__(
         self,
         store: Store,
         *,
-        ttl: float = 15.0,
+        ttl: float = 60.0,
         days: int = 90,
         full_every: float = 3600.0,
         clock: Callable[[], float] = time.time,
