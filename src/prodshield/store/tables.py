@@ -79,6 +79,7 @@ check_hourly = Table(
     Column("p95_ms", Float, nullable=True),
     Column("p99_ms", Float, nullable=True),
     Column("error_kinds", JSON, nullable=True),
+    Index("ix_check_hourly_hour", "hour"),
 )
 
 check_state = Table(

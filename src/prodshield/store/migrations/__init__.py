@@ -75,5 +75,6 @@ MIGRATIONS: dict[str, list[Step]] = {
     "audit": [create(t.audit_runs, t.audit_findings)],
     "chaos": [create(t.experiment_journals)],
     "notify": [create(t.outbox), add_index(t.outbox, "ix_outbox_thread")],
+    "web": [add_index(t.check_hourly, "ix_check_hourly_hour")],
 }
 """Append a step to a component's list to change its schema; never edit or reorder old steps."""

@@ -1,0 +1,103 @@
+"""``prodshield serve`` and ``prodshield status build``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.config import LoadedConfig
+from prodshield.web.security import generate_token, redact
+
+status_app = typer.Typer(help="The public status page as a static site.", no_args_is_help=True)
+
+
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (default serve.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="Port (default serve.port, 8080).", min=0, max=65535),
+    ] = None,
+) -> None:
+    """Run the status page, dashboard, JSON API and /metrics (and the background services)."""
+    from prodshield.web.server import is_loopback
+    from prodshield.web.server import serve as run
+
+    loaded = load(config)
+    settings = loaded.config.serve
+    bind = host or settings.host
+    listen = settings.port if port is None else port
+    token = settings.token or ""
+    generated = not token
+    if generated:
+        token = generate_token()
+    store = store_for(loaded)
+    out = console()
+    err = console(stderr=True)
+
+    def ready(url: str) -> None:
+        out.print(f"prodshield serving {url} (store {store.display_url})")
+        out.print(f"dashboard: {url}dashboard")
+        if generated:
+            out.print(f"login token (generated for this run): {token}")
+        else:
+            out.print(f"login token: from serve.token ({redact(token)})")
+        if not is_loopback(bind):
+            err.print(
+                f"warning: listening on {bind}: the dashboard is reachable from the network; "
+                "put it behind HTTPS"
+            )
+
+    def reloaded(fresh: LoadedConfig | None, problems: list[str]) -> None:
+        if fresh is None:
+            for line in problems:
+                err.print(line, markup=False)
+            err.print("reload refused: the previous config keeps running")
+        else:
+            out.print(f"reloaded {fresh.path}: {len(fresh.config.checks)} checks")
+
+    try:
+        run(
+            loaded,
+            store,
+            token=token,
+            host=bind,
+            port=listen,
+            on_ready=ready,
+            on_reload=reloaded,
+        )
+    finally:
+        store.close()
+    out.print("prodshield serve stopped")
+
+
+@status_app.command("build")
+def build(
+    config: ConfigOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the site into.")] = Path(
+        "site"
+    ),
+) -> None:
+    """Write the status page as static files (index.html, assets, status.json)."""
+    from prodshield.web.status_site import build_site
+
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        report = build_site(loaded, store, out)
+    finally:
+        store.close()
+    console().print(
+        f"wrote {report.out}/index.html: {report.services} services on {report.pages} "
+        f"page{'s' if report.pages != 1 else ''} ({len(report.files)} files)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(status_app, name="status")

@@ -1,0 +1,252 @@
+"""An in-process read model of the hourly aggregates: daily buckets for 90 days, hourly for 48 h.
+
+Loading 30 days of hourly rows for 10,000 checks takes seconds, so it is done once (and again every
+``full_every`` seconds); in between, each refresh re-reads only the hours that can still change
+(``hour >= last refresh - 1 h``, served by ``ix_check_hourly_hour``) and applies the difference.
+Refreshes after the first run in a background thread; requests read a snapshot of summaries
+computed once per refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+HOUR = 3600
+DAY = 86400
+Key = tuple[str, str]
+Bucket = tuple[int, int, float]
+"""(results, failures, sum of response times in ms)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Uptime and mean latency of one (check, environment) over the usual windows."""
+
+    uptime_24h: float | None
+    uptime_7d: float | None
+    uptime_30d: float | None
+    uptime_90d: float | None
+    avg_ms_24h: float | None
+    count_24h: int
+
+
+def _uptime(count: int, failures: int) -> float | None:
+    return None if count == 0 else round(100.0 * (count - failures) / count, 3)
+
+
+class AggregateCache:
+    """Hourly and daily buckets per (check, environment), kept fresh within ``ttl`` seconds.
+
+    The default ``ttl`` matches :class:`~prodshield.web.rollup.RollupService`'s minute: the
+    aggregates do not change faster than that.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float = 60.0,
+        days: int = 90,
+        full_every: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+        background: bool = True,
+    ) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.days = days
+        self.full_every = full_every
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._hourly: dict[Key, dict[int, Bucket]] = {}
+        self._daily: dict[Key, dict[int, Bucket]] = {}
+        self._summaries: dict[Key, Summary] | None = None
+        self._refreshed_at = 0.0
+        self._loaded_at = 0.0
+        self._refreshing = threading.Lock()
+        self.background = background
+        self.generation = 0
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _read(
+        self, since_hour: int, *, scan: bool = False
+    ) -> Iterator[tuple[str, str, int, int, int, float]]:
+        """Hourly rows since ``since_hour``, streamed (a full load never holds them all)."""
+        h = t.check_hourly
+        # A full load reads most of the table: ``hour + 0`` keeps the planner off the hour index
+        # (a scan beats millions of index lookups); a refresh reads a few hours through it.
+        column = h.c.hour + 0 if scan else h.c.hour
+        query = select(
+            h.c.check_name, h.c.environment, h.c.hour, h.c.count, h.c.failures, h.c.sum_ms
+        ).where(column >= since_hour)
+        with self.store.connect() as conn:
+            for r in conn.execute(query.execution_options(yield_per=20000)):
+                yield (r[0], r[1], int(r[2]), int(r[3]), int(r[4]), float(r[5] or 0.0))
+
+    def _full_load(
+        self,
+    ) -> tuple[dict[Key, dict[int, Bucket]], dict[Key, dict[int, Bucket]], float]:
+        now = self.clock()
+        first_day = (int(now) // DAY - self.days + 1) * DAY
+        hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
+        hourly: dict[Key, dict[int, Bucket]] = {}
+        daily: dict[Key, dict[int, Bucket]] = {}
+        for check, env, hour, count, failures, sum_ms in self._read(first_day, scan=True):
+            key = (check, env)
+            day = hour - hour % DAY
+            days = daily.setdefault(key, {})
+            c, f, s = days.get(day, (0, 0, 0.0))
+            days[day] = (c + count, f + failures, s + sum_ms)
+            if hour >= hourly_from:
+                hourly.setdefault(key, {})[hour] = (count, failures, sum_ms)
+        return hourly, daily, now
+
+    def _apply(self, rows: list[tuple[str, str, int, int, int, float]]) -> None:
+        """Fold re-read hourly rows into the buckets (daily buckets take the difference)."""
+        for check, env, hour, count, failures, sum_ms in rows:
+            key = (check, env)
+            hours = self._hourly.setdefault(key, {})
+            oc, of, os_ = hours.get(hour, (0, 0, 0.0))
+            hours[hour] = (count, failures, sum_ms)
+            day = hour - hour % DAY
+            days = self._daily.setdefault(key, {})
+            c, f, s = days.get(day, (0, 0, 0.0))
+            days[day] = (c + count - oc, f + failures - of, s + sum_ms - os_)
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Bring the buckets up to date when older than ``ttl`` (or when forced).
+
+        The first load is synchronous; later refreshes run in a background thread (when
+        ``background``) while readers keep the previous snapshot, so no request waits for one.
+        """
+        now = self.clock()
+        fresh = now - self._refreshed_at < self.ttl
+        if self._summaries is not None and fresh and not force:
+            return
+        if self._summaries is None or force or not self.background:
+            with self._refreshing:
+                if self._summaries is None or force or not self.background:
+                    self._refresh_now()
+            return
+        if self._refreshing.acquire(blocking=False):
+            thread = threading.Thread(target=self._refresh_in_background, daemon=True)
+            thread.name = "prodshield-aggregates"
+            thread.start()
+
+    def _refresh_in_background(self) -> None:
+        try:
+            self._refresh_now()
+        finally:
+            self._refreshing.release()
+
+    def _refresh_now(self) -> None:
+        """One refresh; the caller holds ``_refreshing``. Reads the store outside ``_lock``."""
+        now = self.clock()
+        if self._loaded_at == 0.0 or now - self._loaded_at >= self.full_every:
+            hourly, daily, loaded_at = self._full_load()
+            with self._lock:
+                self._hourly, self._daily, self._loaded_at = hourly, daily, loaded_at
+        else:
+            since = (int(self._refreshed_at) // HOUR) * HOUR - HOUR
+            rows = list(self._read(since))
+            with self._lock:
+                self._apply(rows)
+                self._trim(now)
+        with self._lock:
+            self._summaries = self._summarise(now)
+            self._refreshed_at = now
+            self.generation += 1
+
+    def _trim(self, now: float) -> None:
+        hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
+        first_day = (int(now) // DAY - self.days + 1) * DAY
+        for hours in self._hourly.values():
+            for h in [h for h in hours if h < hourly_from]:
+                del hours[h]
+        for days in self._daily.values():
+            for d in [d for d in days if d < first_day]:
+                del days[d]
+
+    def _summarise(self, now: float) -> dict[Key, Summary]:
+        since_24h = (int(now) // HOUR) * HOUR - 23 * HOUR
+        today = int(now) - int(now) % DAY
+        d7, d30, d90 = today - 6 * DAY, today - 29 * DAY, today - 89 * DAY
+        out: dict[Key, Summary] = {}
+        empty: dict[int, Bucket] = {}
+        for key in self._daily.keys() | self._hourly.keys():
+            c24 = f24 = 0
+            s24 = 0.0
+            for hour, (c, f, s) in self._hourly.get(key, empty).items():
+                if hour >= since_24h:
+                    c24 += c
+                    f24 += f
+                    s24 += s
+            c7 = f7 = c30 = f30 = c90 = f90 = 0
+            for day, (c, f, _) in self._daily.get(key, empty).items():
+                if day >= d90:
+                    c90 += c
+                    f90 += f
+                    if day >= d30:
+                        c30 += c
+                        f30 += f
+                        if day >= d7:
+                            c7 += c
+                            f7 += f
+            out[key] = Summary(
+                uptime_24h=_uptime(c24, f24),
+                uptime_7d=_uptime(c7, f7),
+                uptime_30d=_uptime(c30, f30),
+                uptime_90d=_uptime(c90, f90),
+                avg_ms_24h=round(s24 / c24, 2) if c24 else None,
+                count_24h=c24,
+            )
+        return out
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def summaries(self) -> dict[Key, Summary]:
+        self.refresh()
+        assert self._summaries is not None
+        return self._summaries
+
+    def daily(self, keys: list[Key], days: int = 90) -> list[tuple[int, int, int, float]]:
+        """``(day, results, failures, sum_ms)`` for the last ``days`` days, summed over ``keys``."""
+        self.refresh()
+        now = self.clock()
+        today = int(now) - int(now) % DAY
+        first = today - (days - 1) * DAY
+        acc: dict[int, list[float]] = {first + i * DAY: [0, 0, 0.0] for i in range(days)}
+        with self._lock:
+            for key in keys:
+                for day, (c, f, s) in self._daily.get(key, {}).items():
+                    slot = acc.get(day)
+                    if slot is not None:
+                        slot[0] += c
+                        slot[1] += f
+                        slot[2] += s
+        return [(d, int(v[0]), int(v[1]), float(v[2])) for d, v in sorted(acc.items())]
+
+    def hourly(self, keys: list[Key], hours: int = 24) -> list[tuple[int, int, int, float]]:
+        """``(hour, results, failures, sum_ms)`` for the last ``hours`` hours, summed over ``keys``."""
+        self.refresh()
+        now = self.clock()
+        current = int(now) - int(now) % HOUR
+        first = current - (hours - 1) * HOUR
+        acc: dict[int, list[float]] = {first + i * HOUR: [0, 0, 0.0] for i in range(hours)}
+        with self._lock:
+            for key in keys:
+                for hour, (c, f, s) in self._hourly.get(key, {}).items():
+                    slot = acc.get(hour)
+                    if slot is not None:
+                        slot[0] += c
+                        slot[1] += f
+                        slot[2] += s
+        return [(h, int(v[0]), int(v[1]), float(v[2])) for h, v in sorted(acc.items())]

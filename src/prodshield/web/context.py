@@ -1,0 +1,105 @@
+"""What every endpoint needs, built once by :func:`~prodshield.web.app.create_app`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+
+from prodshield.config import LoadedConfig
+from prodshield.store import Store
+from prodshield.web.charts import latency_line, spark_counts, uptime_bars
+from prodshield.web.metrics import WebMetrics
+from prodshield.web.microcache import ResponseCache
+from prodshield.web.queries import ReadModel
+from prodshield.web.security import Guard
+from prodshield.web.services import Services
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def _ago(ts: float | None) -> str:
+    if ts is None:
+        return "never"
+    return _duration(max(0.0, time.time() - ts)) + " ago"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60}s" if s % 60 else f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def _utc(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}%"
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} PiB"
+
+
+def make_templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.do"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(ago=_ago, duration=_duration, utc=_utc, pct=_pct, bytes=_bytes)
+    env.globals.update(uptime_bars=uptime_bars, latency_line=latency_line, spark=spark_counts)
+    return env
+
+
+@dataclass
+class WebContext:
+    loaded: LoadedConfig
+    store: Store
+    model: ReadModel
+    guard: Guard
+    services: Services
+    templates: jinja2.Environment
+    metrics: WebMetrics
+    responses: ResponseCache = field(default_factory=ResponseCache)
+    started_at: float = field(default_factory=time.time)
+    ready: bool = False
+
+    @property
+    def title(self) -> str:
+        return self.loaded.config.serve.title
+
+    def render(self, name: str, **context: Any) -> str:
+        context.setdefault("title", self.title)
+        context.setdefault("static", "/static/")
+        context.setdefault("root", "/")
+        return self.templates.get_template(name).render(**context)
+
+
+def ctx_of(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,177 @@
+"""``/metrics`` for Prometheus, read from the store at scrape time.
+
+Gauges are grouped counts (one GROUP BY each). The response-time histogram is cumulative since the
+app started: each scrape folds in only the results stored since the previous one (``id >`` the last
+seen id, starting with the last 10 minutes), so a scrape costs the same with 10 or 10,000 checks.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from sqlalchemy import func, select
+
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+if TYPE_CHECKING:
+    from prodshield.web.queries import ReadModel
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Histogram upper bounds in seconds (Prometheus base unit)."""
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _Histograms:
+    def __init__(self) -> None:
+        self.last_id: int | None = None
+        self.data: dict[tuple[str, str], list[float]] = {}
+        """Per key: a count per bucket (+Inf last), then the sum."""
+
+    def fold(self, store: Store, now: float) -> None:
+        r = t.check_results
+        query = select(r.c.id, r.c.check_name, r.c.environment, r.c.response_time_ms).where(
+            r.c.response_time_ms.is_not(None)
+        )
+        if self.last_id is None:
+            query = query.where(r.c.ts >= now - 600)
+        else:
+            query = query.where(r.c.id > self.last_id)
+        last = self.last_id or 0
+        with store.connect() as conn:
+            if self.last_id is None:
+                last = int(conn.execute(select(func.coalesce(func.max(r.c.id), 0))).scalar() or 0)
+            for row_id, check, env, ms in conn.execute(query.execution_options(yield_per=5000)):
+                slot = self.data.get((check, env))
+                if slot is None:
+                    slot = self.data[(check, env)] = [0.0] * (len(BUCKETS) + 2)
+                seconds = ms / 1000.0
+                slot[bisect.bisect_left(BUCKETS, seconds)] += 1
+                slot[-1] += seconds
+                last = max(last, int(row_id))
+        self.last_id = last
+
+
+class WebMetrics:
+    """The registry behind ``/metrics`` and the gauges other parts of the service set."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self._model: ReadModel | None = None
+        self._lag: float | None = None
+        self._lag_source: Callable[[], float | None] | None = None
+        self._hist = _Histograms()
+        self._lock = threading.Lock()
+        self.registry.register(self)
+
+    def bind(self, model: ReadModel, lag_source: Callable[[], float | None] | None = None) -> None:
+        self._model = model
+        self._lag_source = lag_source
+
+    def set_scheduler_lag(self, seconds: float) -> None:
+        """Called by the scheduler: how far behind its plan it runs."""
+        self._lag = float(seconds)
+
+    def render(self) -> bytes:
+        with self._lock:
+            return generate_latest(self.registry)
+
+    # prometheus_client calls this on every scrape
+    def collect(self) -> Iterator[Metric]:
+        model = self._model
+        if model is None:
+            return
+        now = time.time()
+        states = model.status_counts_by_key()
+        up = GaugeMetricFamily(
+            "prodshield_check_up",
+            "1 when the check's last state is up, 0 when down (unknown states are omitted).",
+            labels=["check", "environment"],
+        )
+        for x in model.targets:
+            status = states.get(x.key)
+            if status in ("up", "down"):
+                up.add_metric([x.name, x.environment], 1.0 if status == "up" else 0.0)
+        yield up
+
+        self._hist.fold(model.store, now)
+        hist = HistogramMetricFamily(
+            "prodshield_check_response_time_seconds",
+            "Response times of check runs since this process started.",
+            labels=["check", "environment"],
+        )
+        for (check, env), slot in sorted(self._hist.data.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip([*map(str, BUCKETS), "+Inf"], slot[:-1], strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            hist.add_metric([check, env], buckets=buckets, sum_value=slot[-1])
+        yield hist
+
+        counts = model.metric_counts()
+        incidents = GaugeMetricFamily(
+            "prodshield_open_incidents",
+            "Open incidents per check and environment.",
+            labels=["check", "environment"],
+        )
+        for (check, env), n in sorted(counts["open_incidents"].items()):
+            incidents.add_metric([check, env], n)
+        yield incidents
+        total = GaugeMetricFamily("prodshield_open_incidents_total", "Open incidents in all.")
+        total.add_metric([], sum(counts["open_incidents"].values()))
+        yield total
+
+        logs = GaugeMetricFamily(
+            "prodshield_log_findings",
+            "Occurrences of log findings kept in the store, by kind and severity.",
+            labels=["kind", "severity"],
+        )
+        for (kind, sev), n in sorted(counts["log_findings"].items()):
+            logs.add_metric([kind, sev], n)
+        yield logs
+
+        audit = GaugeMetricFamily(
+            "prodshield_audit_findings",
+            "Findings of the latest audit run by severity.",
+            labels=["severity"],
+        )
+        for sev, n in sorted(counts["audit_findings"].items()):
+            audit.add_metric([sev], n)
+        yield audit
+
+        depth = GaugeMetricFamily(
+            "prodshield_outbox_depth", "Notifications waiting to be delivered (pending)."
+        )
+        depth.add_metric([], counts["outbox"].get("pending", 0))
+        yield depth
+        by_status = GaugeMetricFamily(
+            "prodshield_outbox_messages", "Outbox rows by status.", labels=["status"]
+        )
+        for status, n in sorted(counts["outbox"].items()):
+            by_status.add_metric([status], n)
+        yield by_status
+
+        lag = self._lag_source() if self._lag_source is not None else self._lag
+        if lag is not None:
+            g = GaugeMetricFamily(
+                "prodshield_scheduler_lag_seconds", "How far the check scheduler runs behind plan."
+            )
+            g.add_metric([], lag)
+            yield g
+
+        pings = CounterMetricFamily(
+            "prodshield_heartbeat_pings", "Heartbeat pings received (all heartbeats)."
+        )
+        pings.add_metric([], counts["heartbeat_pings"])
+        yield pings

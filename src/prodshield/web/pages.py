@@ -1,0 +1,318 @@
+"""HTML pages: the public status page, the login form and the dashboard behind it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from prodshield.web.context import WebContext, ctx_of
+from prodshield.web.cost import cost_panel
+from prodshield.web.metrics import CONTENT_TYPE
+from prodshield.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Session,
+    client_id,
+    set_cookie,
+)
+
+PAST_INCIDENT_DAYS = 90
+
+
+def status_context(ctx: WebContext, page: int = 1, per_page: int = 50) -> dict[str, Any]:
+    """Everything the status page shows (also used by the static site export)."""
+    model = ctx.model
+    overview = model.services(page=page, per_page=per_page)
+    since = time.time() - PAST_INCIDENT_DAYS * 86400
+    incidents = model.incidents(since=since, limit=50)
+    open_ = [i for i in incidents if i["status"] == "open"]
+    past = [i for i in incidents if i["status"] != "open"][:20]
+    counts = overview["counts"]
+    if counts.get("down"):
+        headline, level = "Some services are down", "down"
+    elif counts.get("degraded"):
+        headline, level = "Some services are degraded", "degraded"
+    elif overview["total"] and counts.get("up", 0) == overview["total"]:
+        headline, level = "All systems operational", "up"
+    else:
+        headline, level = "Status partly unknown", "unknown"
+    return {
+        "overview": overview,
+        "open_incidents": open_,
+        "past_incidents": past,
+        "headline": headline,
+        "level": level,
+        "generated_at": time.time(),
+    }
+
+
+async def status_page(request: Request) -> Response:
+    ctx = ctx_of(request)
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+
+    def build() -> bytes:
+        data = status_context(ctx, page)
+        return ctx.render("status.html", **data, static_site=False).encode()
+
+    body = await run_in_threadpool(ctx.responses.get, ("status", page), build)
+    return HTMLResponse(body, headers={"cache-control": "no-cache"})
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+async def login_form(request: Request) -> Response:
+    ctx = ctx_of(request)
+    return _login_page(ctx, request, None)
+
+
+def _login_page(
+    ctx: WebContext, request: Request, message: str | None, status: int = 200
+) -> Response:
+    value, fresh = ctx.guard.login_csrf(request)
+    html = ctx.render("login.html", csrf=value, message=message, next=_next(request))
+    response = HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+    if fresh:
+        set_cookie(response, request, LOGIN_CSRF_COOKIE, value, 3600)
+    return response
+
+
+def _next(request: Request) -> str:
+    target = request.query_params.get("next", "/dashboard")
+    # Only local paths: never redirect to another site after login.
+    return target if target.startswith("/") and not target.startswith("//") else "/dashboard"
+
+
+async def login(request: Request) -> Response:
+    ctx = ctx_of(request)
+    form = await request.form()
+    client = client_id(request)
+    if ctx.guard.throttled(client):
+        return _login_page(ctx, request, "Too many wrong tokens: wait a minute.", 429)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent = str(form.get("csrf", ""))
+    if not cookie or sent != cookie:
+        return _login_page(ctx, request, "The form expired: try again.", 403)
+    if not ctx.guard.token_ok(str(form.get("token", ""))):
+        ctx.guard.failed(client)
+        return _login_page(ctx, request, "Wrong token.", 401)
+    target = str(form.get("next", "/dashboard"))
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/dashboard"
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(
+        response, request, SESSION_COOKIE, ctx.guard.new_session_cookie(), int(ctx.guard.ttl)
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    ctx = ctx_of(request)
+    session = ctx.guard.session(request)
+    form = await request.form()
+    if session is not None and not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
+        return HTMLResponse("invalid CSRF token", status_code=403)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+def _session(request: Request) -> Session | Response:
+    ctx = ctx_of(request)
+    session = ctx.guard.session(request)
+    if session is None:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return session
+
+
+def _page(ctx: WebContext, session: Session, name: str, section: str, **data: Any) -> Response:
+    html = ctx.render(name, csrf=session.csrf, section=section, **data)
+    return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+
+async def dashboard(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+    model = ctx.model
+    status = request.query_params.get("status") or None
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+
+    def load() -> dict[str, Any]:
+        checks = model.checks(status=status)
+        checks.sort(key=lambda c: ({"down": 0, "unknown": 1}.get(c["status"], 2), c["name"]))
+        per = 100
+        pages = max(1, -(-len(checks) // per))
+        return {
+            "checks": checks[(page - 1) * per : page * per],
+            "total": len(checks),
+            "page": min(page, pages),
+            "pages": pages,
+            "status_filter": status,
+            "counts": model.status_counts(),
+            "incidents": model.incidents(limit=30),
+        }
+
+    return _page(ctx, session, "dashboard.html", "overview", **await run_in_threadpool(load))
+
+
+async def check_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+    detail = await run_in_threadpool(ctx.model.check, request.path_params["name"], recent=30)
+    if detail is None:
+        return HTMLResponse("no such check", status_code=404)
+    incidents = await run_in_threadpool(ctx.model.incidents, check=detail["name"], limit=20)
+    return _page(ctx, session, "check.html", "overview", check=detail, incidents=incidents)
+
+
+async def logs_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+
+    def load() -> dict[str, Any]:
+        return {
+            "findings": ctx.model.log_findings(limit=200),
+            "templates": ctx.model.templates(),
+            "digest": ctx.model.digest(),
+        }
+
+    return _page(ctx, session, "logs.html", "logs", **await run_in_threadpool(load))
+
+
+async def audit_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+    audit = await run_in_threadpool(ctx.model.audit)
+    return _page(ctx, session, "audit.html", "audit", audit=audit)
+
+
+async def chaos_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+    journals = await run_in_threadpool(ctx.model.journals, limit=50)
+    return _page(ctx, session, "chaos.html", "chaos", journals=journals)
+
+
+async def notifications_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+
+    def load() -> dict[str, Any]:
+        return {"outbox": ctx.model.outbox(), "heartbeats": ctx.model.heartbeats()}
+
+    return _page(
+        ctx, session, "notifications.html", "notifications", **await run_in_threadpool(load)
+    )
+
+
+async def cost_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+    cost = await run_in_threadpool(cost_panel, ctx.store, ctx.model.targets)
+    return _page(ctx, session, "cost.html", "cost", cost=cost, backend=ctx.store.backend)
+
+
+async def dashboard_action(request: Request) -> Response:
+    """Form posts from the dashboard: incident ack/note/resolve and outbox retry."""
+    ctx = ctx_of(request)
+    session = ctx.guard.session(request)
+    if session is None:
+        return HTMLResponse("login required", status_code=401)
+    form = await request.form()
+    if not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
+        return HTMLResponse("invalid CSRF token", status_code=403)
+    kind = request.path_params["kind"]
+    action = request.path_params["action"]
+    try:
+        row_id = int(request.path_params["id"])
+    except ValueError:
+        return HTMLResponse("bad id", status_code=400)
+    text = str(form.get("text", "")).strip() or None
+    model = ctx.model
+    ctx.responses.invalidate()
+    done: Any
+    if kind == "incidents" and action in ("ack", "note", "resolve"):
+        if action == "ack":
+            done = await run_in_threadpool(model.acknowledge, row_id, "dashboard", text)
+        elif action == "note":
+            if not text:
+                return HTMLResponse("a note needs text", status_code=400)
+            done = await run_in_threadpool(model.add_note, row_id, text, "dashboard")
+        else:
+            done = await run_in_threadpool(model.resolve, row_id, "dashboard", text)
+        back = "/dashboard/incidents"
+    elif kind == "outbox" and action == "retry":
+        hook = ctx.services.retry_notification
+        done = await (hook(row_id) if hook else run_in_threadpool(model.retry_dead, row_id))
+        back = "/dashboard/notifications"
+    else:
+        return HTMLResponse("unknown action", status_code=404)
+    if not done:
+        return HTMLResponse("not found", status_code=404)
+    target = str(form.get("back", back))
+    if not target.startswith("/") or target.startswith("//"):
+        target = back
+    return RedirectResponse(target, status_code=303)
+
+
+async def incidents_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+    rows = await run_in_threadpool(ctx.model.incidents, limit=200)
+    return _page(ctx, session, "incidents.html", "incidents", incidents=rows)
+
+
+async def metrics(request: Request) -> Response:
+    ctx = ctx_of(request)
+    body = await run_in_threadpool(ctx.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)
+
+
+routes = [
+    Route("/", status_page, methods=["GET"]),
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/dashboard", dashboard, methods=["GET"]),
+    Route("/dashboard/checks/{name}", check_page, methods=["GET"]),
+    Route("/dashboard/incidents", incidents_page, methods=["GET"]),
+    Route("/dashboard/logs", logs_page, methods=["GET"]),
+    Route("/dashboard/audit", audit_page, methods=["GET"]),
+    Route("/dashboard/chaos", chaos_page, methods=["GET"]),
+    Route("/dashboard/notifications", notifications_page, methods=["GET"]),
+    Route("/dashboard/cost", cost_page, methods=["GET"]),
+    Route("/dashboard/{kind}/{id}/{action}", dashboard_action, methods=["POST"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

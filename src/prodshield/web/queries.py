@@ -1,0 +1,711 @@
+"""Read models for the status page, the dashboard and the API.
+
+Every list is one SQL statement (no query per check): the current state joins its last result on
+``check_state.last_ts`` through ``ix_check_results_check_env_ts``; uptime and charts come from the
+:class:`~prodshield.web.aggregates.AggregateCache` of hourly aggregates. Writes the dashboard makes
+(acknowledge, note, manual resolve, outbox retry) live here too, each one statement.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, desc, func, select
+
+from prodshield.config.schema import ShieldConfig
+from prodshield.store import Store
+from prodshield.store import tables as t
+from prodshield.web.aggregates import AggregateCache, Key
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+STATUS_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "up": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class TargetInfo:
+    """A check crossed with one of its environments, as configured."""
+
+    name: str
+    environment: str
+    type: str
+    group: str
+    description: str | None
+    interval: float
+    timeout: float
+    failure_threshold: int
+    success_threshold: int
+    conditions: tuple[str, ...]
+
+    @property
+    def key(self) -> Key:
+        return (self.name, self.environment)
+
+
+def targets(config: ShieldConfig) -> list[TargetInfo]:
+    """Every enabled check crossed with its environments ("" when it names none)."""
+    out: list[TargetInfo] = []
+    d = config.defaults
+    for check in config.checks:
+        if not check.enabled:
+            continue
+        for env_name in check.environments or [""]:
+            env = config.environments.get(env_name)
+            out.append(
+                TargetInfo(
+                    name=check.name,
+                    environment=env_name,
+                    type=check.type,
+                    group=check.group or check.name,
+                    description=check.description,
+                    interval=float(
+                        (env.interval if env and env.interval else None)
+                        or check.interval
+                        or d.interval
+                    ),
+                    timeout=float(
+                        (env.timeout if env and env.timeout else None) or check.timeout or d.timeout
+                    ),
+                    failure_threshold=check.failure_threshold or d.failure_threshold,
+                    success_threshold=check.success_threshold or d.success_threshold,
+                    conditions=tuple(check.conditions),
+                )
+            )
+    return out
+
+
+class ReadModel:
+    """The web's view of the store for one configuration."""
+
+    def __init__(self, store: Store, config: ShieldConfig, cache: AggregateCache | None = None):
+        self.store = store
+        self.config = config
+        self.cache = cache or AggregateCache(store)
+        self.targets = targets(config)
+        self.by_key = {x.key: x for x in self.targets}
+        self.names = {x.name for x in self.targets}
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def _states(self, name: str | None = None) -> dict[Key, dict[str, Any]]:
+        s, r = t.check_state, t.check_results
+        query = select(
+            s.c.check_name,
+            s.c.environment,
+            s.c.status,
+            s.c.consecutive_failures,
+            s.c.consecutive_successes,
+            s.c.last_ts,
+            s.c.last_ok,
+            s.c.last_error_kind,
+            r.c.response_time_ms,
+            r.c.error_message,
+        ).select_from(
+            s.outerjoin(
+                r,
+                and_(
+                    r.c.check_name == s.c.check_name,
+                    r.c.environment == s.c.environment,
+                    r.c.ts == s.c.last_ts,
+                ),
+            )
+        )
+        if name is not None:
+            query = query.where(s.c.check_name == name)
+        out: dict[Key, dict[str, Any]] = {}
+        with self.store.connect() as conn:
+            for row in conn.execute(query):
+                key = (row[0], row[1])
+                if key in out:
+                    continue
+                out[key] = {
+                    "status": row[2],
+                    "consecutive_failures": row[3],
+                    "consecutive_successes": row[4],
+                    "last_result": None
+                    if row[5] is None
+                    else {
+                        "ts": row[5],
+                        "ok": bool(row[6]),
+                        "error_kind": row[7],
+                        "response_time_ms": row[8],
+                        "error": row[9],
+                    },
+                }
+        return out
+
+    def _open_incidents(self, name: str | None = None) -> dict[Key, int]:
+        i = t.incidents
+        query = select(i.c.check_name, i.c.environment, i.c.id).where(i.c.status == "open")
+        if name is not None:
+            query = query.where(i.c.check_name == name)
+        with self.store.connect() as conn:
+            return {(a, b): int(c) for a, b, c in conn.execute(query)}
+
+    def checks(
+        self, *, environment: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every configured check and environment with its state, last result and uptime."""
+        states = self._states()
+        incidents = self._open_incidents()
+        summaries = self.cache.summaries()
+        out: list[dict[str, Any]] = []
+        for x in self.targets:
+            if environment is not None and x.environment != environment:
+                continue
+            st = states.get(x.key)
+            current = st["status"] if st else "unknown"
+            if status is not None and current != status:
+                continue
+            sm = summaries.get(x.key)
+            out.append(
+                {
+                    "name": x.name,
+                    "environment": x.environment or None,
+                    "type": x.type,
+                    "group": x.group,
+                    "status": current,
+                    "consecutive_failures": st["consecutive_failures"] if st else 0,
+                    "last_result": st["last_result"] if st else None,
+                    "uptime": {
+                        "24h": sm.uptime_24h if sm else None,
+                        "7d": sm.uptime_7d if sm else None,
+                        "30d": sm.uptime_30d if sm else None,
+                    },
+                    "avg_response_time_ms_24h": sm.avg_ms_24h if sm else None,
+                    "open_incident": incidents.get(x.key),
+                }
+            )
+        return out
+
+    def check(self, name: str, *, recent: int = 20) -> dict[str, Any] | None:
+        """One check: per environment its state, uptime, recent results with condition values."""
+        mine = [x for x in self.targets if x.name == name]
+        if not mine:
+            return None
+        states = self._states(name)
+        incidents = self._open_incidents(name)
+        summaries = self.cache.summaries()
+        r = t.check_results
+        envs: list[dict[str, Any]] = []
+        with self.store.connect() as conn:
+            for x in mine:
+                rows = conn.execute(
+                    select(
+                        r.c.id,
+                        r.c.ts,
+                        r.c.ok,
+                        r.c.response_time_ms,
+                        r.c.error_kind,
+                        r.c.error_message,
+                        r.c.conditions,
+                    )
+                    .where(r.c.check_name == x.name, r.c.environment == x.environment)
+                    .order_by(desc(r.c.ts))
+                    .limit(recent)
+                ).all()
+                st = states.get(x.key)
+                sm = summaries.get(x.key)
+                envs.append(
+                    {
+                        "environment": x.environment or None,
+                        "status": st["status"] if st else "unknown",
+                        "consecutive_failures": st["consecutive_failures"] if st else 0,
+                        "consecutive_successes": st["consecutive_successes"] if st else 0,
+                        "last_result": st["last_result"] if st else None,
+                        "interval_s": x.interval,
+                        "timeout_s": x.timeout,
+                        "uptime": {
+                            "24h": sm.uptime_24h if sm else None,
+                            "7d": sm.uptime_7d if sm else None,
+                            "30d": sm.uptime_30d if sm else None,
+                            "90d": sm.uptime_90d if sm else None,
+                        },
+                        "avg_response_time_ms_24h": sm.avg_ms_24h if sm else None,
+                        "open_incident": incidents.get(x.key),
+                        "recent_results": [
+                            {
+                                "id": int(row.id),
+                                "ts": row.ts,
+                                "ok": bool(row.ok),
+                                "response_time_ms": row.response_time_ms,
+                                "error_kind": row.error_kind,
+                                "error": row.error_message,
+                                "conditions": row.conditions or [],
+                            }
+                            for row in rows
+                        ],
+                        "hourly": self.series_hourly([x.key]),
+                        "daily": self.series_daily([x.key]),
+                    }
+                )
+        first = mine[0]
+        return {
+            "name": name,
+            "type": first.type,
+            "group": first.group,
+            "description": first.description,
+            "conditions": list(first.conditions),
+            "environments": envs,
+        }
+
+    def series_daily(self, keys: list[Key], days: int = 90) -> list[dict[str, Any]]:
+        return [
+            {
+                "day": d,
+                "count": c,
+                "failures": f,
+                "uptime": None if c == 0 else round(100.0 * (c - f) / c, 3),
+            }
+            for d, c, f, _ in self.cache.daily(keys, days)
+        ]
+
+    def series_hourly(self, keys: list[Key], hours: int = 24) -> list[dict[str, Any]]:
+        return [
+            {
+                "hour": h,
+                "count": c,
+                "failures": f,
+                "avg_ms": None if c == 0 else round(s / c, 2),
+            }
+            for h, c, f, s in self.cache.hourly(keys, hours)
+        ]
+
+    # --- status page -----------------------------------------------------------------------
+
+    def status_counts_by_key(self) -> dict[Key, str]:
+        """The stored state of every target that has one."""
+        s = t.check_state
+        with self.store.connect() as conn:
+            return {
+                (a, b): c
+                for a, b, c in conn.execute(select(s.c.check_name, s.c.environment, s.c.status))
+            }
+
+    def status_counts(self) -> dict[str, int]:
+        """How many configured targets are in each state."""
+        known = self.status_counts_by_key()
+        counts: dict[str, int] = defaultdict(int)
+        for x in self.targets:
+            counts[known.get(x.key, "unknown")] += 1
+        return dict(counts)
+
+    def services(self, *, page: int = 1, per_page: int = 50) -> dict[str, Any]:
+        """Services (a check's ``group``, else its name) per environment, problems first."""
+        known = self.status_counts_by_key()
+        grouped: dict[tuple[str, str], list[TargetInfo]] = defaultdict(list)
+        for x in self.targets:
+            grouped[(x.environment, x.group)].append(x)
+        services: list[dict[str, Any]] = []
+        for (env, group), members in grouped.items():
+            statuses = [known.get(m.key, "unknown") for m in members]
+            worst = min(statuses, key=lambda v: STATUS_ORDER.get(v, 2))
+            if worst == "down" and any(v == "up" for v in statuses):
+                worst = "degraded"
+            services.append(
+                {"environment": env, "name": group, "status": worst, "members": members}
+            )
+        services.sort(key=lambda v: (STATUS_ORDER.get(v["status"], 2), v["environment"], v["name"]))
+        total = len(services)
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        shown = services[(page - 1) * per_page : page * per_page]
+        summaries = self.cache.summaries()
+        for svc in shown:
+            keys = [m.key for m in svc["members"]]
+            svc["checks"] = [m.name for m in svc["members"]]
+            svc["daily"] = self.series_daily(keys)
+            svc["hourly"] = self.series_hourly(keys)
+            ups = [summaries[k].uptime_90d for k in keys if k in summaries]
+            vals = [u for u in ups if u is not None]
+            svc["uptime_90d"] = round(sum(vals) / len(vals), 3) if vals else None
+            del svc["members"]
+        environments: dict[str, int] = defaultdict(int)
+        for svc in services:
+            environments[svc["environment"]] += 1
+        counts: dict[str, int] = defaultdict(int)
+        for svc in services:
+            counts[svc["status"]] += 1
+        return {
+            "services": shown,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "environments": dict(environments),
+            "counts": dict(counts),
+        }
+
+    # --- incidents -------------------------------------------------------------------------
+
+    def incidents(
+        self,
+        *,
+        status: str | None = None,
+        check: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        i = t.incidents
+        query = select(i).order_by(desc(i.c.opened_at)).limit(limit)
+        if status is not None:
+            query = query.where(i.c.status == status)
+        if check is not None:
+            query = query.where(i.c.check_name == check)
+        if since is not None:
+            query = query.where(i.c.opened_at >= since)
+        with self.store.connect() as conn:
+            return [_incident(row._mapping) for row in conn.execute(query)]
+
+    def incident(self, incident_id: int) -> dict[str, Any] | None:
+        i = t.incidents
+        with self.store.connect() as conn:
+            row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+        return None if row is None else _incident(row._mapping)
+
+    def acknowledge(
+        self, incident_id: int, by: str, note: str | None = None
+    ) -> dict[str, Any] | None:
+        """Acknowledge an open incident (idempotent: the first acknowledgement is kept)."""
+        i = t.incidents
+        now = time.time()
+        with self.store.begin() as conn:
+            row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+            if row is None:
+                return None
+            values: dict[str, Any] = {}
+            if row.acknowledged_at is None:
+                values.update(acknowledged_at=now, acknowledged_by=by[:128])
+            if note:
+                values["notes"] = [*(row.notes or []), _note(note, by, now)]
+            if values:
+                conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+        return self.incident(incident_id)
+
+    def add_note(self, incident_id: int, text: str, by: str) -> dict[str, Any] | None:
+        i = t.incidents
+        with self.store.begin() as conn:
+            row = conn.execute(select(i.c.notes).where(i.c.id == incident_id)).first()
+            if row is None:
+                return None
+            conn.execute(
+                i.update()
+                .where(i.c.id == incident_id)
+                .values(notes=[*(row.notes or []), _note(text, by, time.time())])
+            )
+        return self.incident(incident_id)
+
+    def resolve(self, incident_id: int, by: str, note: str | None = None) -> dict[str, Any] | None:
+        """Resolve by hand; an incident already resolved keeps its original resolution."""
+        i = t.incidents
+        now = time.time()
+        with self.store.begin() as conn:
+            row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+            if row is None:
+                return None
+            values: dict[str, Any] = {}
+            if row.status != "resolved":
+                values.update(status="resolved", resolved_at=now, resolved_by="manual")
+            if note:
+                values["notes"] = [*(row.notes or []), _note(note, by, now)]
+            if values:
+                conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+        return self.incident(incident_id)
+
+    # --- findings --------------------------------------------------------------------------
+
+    def log_findings(
+        self, *, severity: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        f = t.log_findings
+        query = select(f).order_by(desc(f.c.last_seen), desc(f.c.id)).limit(limit)
+        if severity:
+            query = query.where(f.c.severity == severity)
+        if kind:
+            query = query.where(f.c.kind == kind)
+        with self.store.connect() as conn:
+            return [
+                {
+                    "id": int(r.id),
+                    "category": r.category,
+                    "kind": r.kind,
+                    "severity": r.severity,
+                    "count": int(r._mapping["count"]),
+                    "first_seen": r.first_seen,
+                    "last_seen": r.last_seen,
+                    "source": r.source,
+                    "samples": (r.samples or [])[:3],
+                    "fingerprint": r.fingerprint,
+                }
+                for r in conn.execute(query)
+            ]
+
+    def audit(self, *, severity: str | None = None, limit: int = 500) -> dict[str, Any]:
+        """The latest audit run with its findings (most severe first) and gate result."""
+        ar, af = t.audit_runs, t.audit_findings
+        with self.store.connect() as conn:
+            run = conn.execute(select(ar).order_by(desc(ar.c.started_at)).limit(1)).first()
+            if run is None:
+                return {"run": None, "findings": []}
+            query = select(af).where(af.c.run_id == run.id)
+            if severity:
+                query = query.where(af.c.severity == severity)
+            rows = conn.execute(query.limit(limit)).all()
+        findings = sorted(
+            (
+                {
+                    "id": int(r.id),
+                    "family": r.family,
+                    "rule": r.rule,
+                    "severity": r.severity,
+                    "title": r.title,
+                    "path": r.path,
+                    "line": r.line,
+                    "target": r.target,
+                    "message": r.message,
+                    "fix": r.fix,
+                }
+                for r in rows
+            ),
+            key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), x["id"]),
+        )
+        return {
+            "run": {
+                "id": int(run.id),
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+                "fail_on": run.fail_on,
+                "passed": run.passed,
+                "summary": run.summary,
+            },
+            "findings": findings,
+        }
+
+    def templates(self, *, limit: int = 30, hours: int = 24) -> list[dict[str, Any]]:
+        """The most frequent log templates with their hourly counts over the last ``hours``."""
+        lt, lc = t.log_templates, t.log_template_counts
+        now = time.time()
+        first = int(now) // 3600 * 3600 - (hours - 1) * 3600
+        with self.store.connect() as conn:
+            rows = conn.execute(select(lt).order_by(desc(lt.c.count)).limit(limit)).all()
+            ids = [r.id for r in rows]
+            counts: dict[str, dict[int, int]] = defaultdict(dict)
+            if ids:
+                for tid, hour, count in conn.execute(
+                    select(lc.c.template_id, lc.c.hour, lc.c.count).where(
+                        lc.c.template_id.in_(ids), lc.c.hour >= first
+                    )
+                ):
+                    counts[tid][int(hour)] = int(count)
+        return [
+            {
+                "id": r.id,
+                "template": r.template,
+                "count": int(r._mapping["count"]),
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+                "source": r.source,
+                "hourly": [counts[r.id].get(first + i * 3600, 0) for i in range(hours)],
+            }
+            for r in rows
+        ]
+
+    def digest(self) -> Any:
+        """The latest daily digest the log capability stored (``kv`` logs/digest), if any."""
+        return self.store.kv_get("logs", "digest")
+
+    def journals(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        j = t.experiment_journals
+        with self.store.connect() as conn:
+            rows = conn.execute(select(j).order_by(desc(j.c.started_at)).limit(limit)).all()
+        out = []
+        for r in rows:
+            journal = r.journal if isinstance(r.journal, dict) else {}
+            out.append(
+                {
+                    "id": int(r.id),
+                    "title": r.title,
+                    "status": r.status,
+                    "deviated": bool(r.deviated),
+                    "started_at": r.started_at,
+                    "ended_at": r.ended_at,
+                    "duration_s": None if r.ended_at is None else r.ended_at - r.started_at,
+                    "steps": len(journal.get("run", []) or []),
+                }
+            )
+        return out
+
+    # --- notifications ---------------------------------------------------------------------
+
+    def outbox(self, *, limit: int = 50) -> dict[str, Any]:
+        o = t.outbox
+        with self.store.connect() as conn:
+            counts = {
+                status: int(n)
+                for status, n in conn.execute(select(o.c.status, func.count()).group_by(o.c.status))
+            }
+            rows = conn.execute(select(o).order_by(desc(o.c.id)).limit(limit)).all()
+            dead = conn.execute(
+                select(o).where(o.c.status == "dead").order_by(desc(o.c.id)).limit(limit)
+            ).all()
+        return {
+            "counts": counts,
+            "recent": [_outbox_row(r._mapping) for r in rows],
+            "dead": [_outbox_row(r._mapping) for r in dead],
+        }
+
+    def retry_dead(self, row_id: int) -> bool:
+        """Queue a dead-lettered notification again; False when it is not dead."""
+        o = t.outbox
+        with self.store.begin() as conn:
+            n = conn.execute(
+                o.update()
+                .where(o.c.id == row_id, o.c.status == "dead")
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=time.time(),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            ).rowcount
+        return bool(n)
+
+    # --- metrics ---------------------------------------------------------------------------
+
+    def metric_counts(self) -> dict[str, Any]:
+        """Grouped counts for ``/metrics``: each one GROUP BY statement."""
+        i, lf, af, ar, o = (
+            t.incidents,
+            t.log_findings,
+            t.audit_findings,
+            t.audit_runs,
+            t.outbox,
+        )
+        with self.store.connect() as conn:
+            open_incidents = {
+                (a, b): int(n)
+                for a, b, n in conn.execute(
+                    select(i.c.check_name, i.c.environment, func.count())
+                    .where(i.c.status == "open")
+                    .group_by(i.c.check_name, i.c.environment)
+                )
+            }
+            log_kinds = {
+                (a, b): int(n or 0)
+                for a, b, n in conn.execute(
+                    select(lf.c.kind, lf.c.severity, func.sum(lf.c.count)).group_by(
+                        lf.c.kind, lf.c.severity
+                    )
+                )
+            }
+            last_run = conn.execute(select(func.max(ar.c.id))).scalar()
+            audit = (
+                {
+                    sev: int(n)
+                    for sev, n in conn.execute(
+                        select(af.c.severity, func.count())
+                        .where(af.c.run_id == last_run)
+                        .group_by(af.c.severity)
+                    )
+                }
+                if last_run is not None
+                else {}
+            )
+            outbox = {
+                s: int(n)
+                for s, n in conn.execute(select(o.c.status, func.count()).group_by(o.c.status))
+            }
+            heartbeat_pings = int(
+                conn.execute(select(func.coalesce(func.sum(t.heartbeats.c.pings), 0))).scalar() or 0
+            )
+        return {
+            "open_incidents": open_incidents,
+            "log_findings": log_kinds,
+            "audit_findings": audit,
+            "outbox": outbox,
+            "heartbeat_pings": heartbeat_pings,
+        }
+
+    def latency_hours(self) -> list[tuple[str, str, float | None, float | None]]:
+        """Per target, the last complete hour's p50 and p95 from ``check_hourly``."""
+        h = t.check_hourly
+        hour = int(time.time()) // 3600 * 3600 - 3600
+        with self.store.connect() as conn:
+            return [
+                (a, b, p50, p95)
+                for a, b, p50, p95 in conn.execute(
+                    select(h.c.check_name, h.c.environment, h.c.p50_ms, h.c.p95_ms).where(
+                        h.c.hour == hour
+                    )
+                )
+            ]
+
+    def heartbeat_ping(self, token: str, now: float | None = None) -> str | None:
+        """Record a ping for the heartbeat whose URL token is ``token``; return its key."""
+        hb = t.heartbeats
+        now = time.time() if now is None else now
+        with self.store.begin() as conn:
+            row = conn.execute(select(hb.c.check_name).where(hb.c.token == token)).first()
+            if row is None:
+                return None
+            conn.execute(
+                hb.update().where(hb.c.token == token).values(last_ping=now, pings=hb.c.pings + 1)
+            )
+        return str(row.check_name)
+
+    def heartbeats(self) -> list[dict[str, Any]]:
+        hb = t.heartbeats
+        with self.store.connect() as conn:
+            rows = conn.execute(select(hb).order_by(hb.c.check_name)).all()
+        return [
+            {
+                "check": r.check_name,
+                "token_hint": r.token[:4] + "…",
+                "last_ping": r.last_ping,
+                "pings": int(r.pings),
+            }
+            for r in rows
+        ]
+
+
+def _note(text: str, by: str, now: float) -> dict[str, Any]:
+    return {"ts": now, "by": by[:128], "text": text.strip()[:2000]}
+
+
+def _incident(m: Any) -> dict[str, Any]:
+    end = m["resolved_at"] if m["resolved_at"] is not None else time.time()
+    return {
+        "id": int(m["id"]),
+        "check": m["check_name"],
+        "environment": m["environment"] or None,
+        "kind": m["kind"],
+        "status": m["status"],
+        "opened_at": m["opened_at"],
+        "resolved_at": m["resolved_at"],
+        "duration_s": round(end - m["opened_at"], 1),
+        "acknowledged_at": m["acknowledged_at"],
+        "acknowledged_by": m["acknowledged_by"],
+        "resolved_by": m["resolved_by"],
+        "last_error_kind": m["last_error_kind"],
+        "error_kinds": m["error_kinds"],
+        "failing_conditions": m["failing_conditions"],
+        "notes": m["notes"] or [],
+        "refs": m["refs"],
+    }
+
+
+def _outbox_row(m: Any) -> dict[str, Any]:
+    return {
+        "id": int(m["id"]),
+        "notifier": m["notifier"],
+        "event_type": m["event_type"],
+        "subject": m["subject"],
+        "status": m["status"],
+        "attempts": int(m["attempts"]),
+        "next_attempt_at": m["next_attempt_at"],
+        "last_error": (m["last_error"] or "")[:300] or None,
+        "created_at": m["created_at"],
+        "sent_at": m["sent_at"],
+    }

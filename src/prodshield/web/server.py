@@ -1,0 +1,123 @@
+"""Running the web app under uvicorn, with the background services in the same process.
+
+``prodshield serve`` builds :class:`~prodshield.web.services.Services` through the factories in
+:data:`SERVICE_FACTORIES` (the rollup of hourly aggregates today; the scheduler, outbox worker and
+log follower register theirs here), then :func:`serve` runs uvicorn until SIGTERM/SIGINT, which
+stop accepting connections, finish in-flight requests and stop the background services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import signal
+import threading
+from collections.abc import Callable, Iterator
+
+import uvicorn
+
+from prodshield.config import LoadedConfig, load_config
+from prodshield.errors import ConfigError, ProdshieldError
+from prodshield.store import Store
+from prodshield.web.app import apply_config, create_app
+from prodshield.web.rollup import RollupService
+from prodshield.web.services import Services
+
+ServiceFactory = Callable[[LoadedConfig, Store, Services], None]
+"""Adds hooks or background services to ``Services`` for one loaded config and store."""
+
+
+def _rollup(loaded: LoadedConfig, store: Store, services: Services) -> None:
+    services.background.append(RollupService(store))
+
+
+SERVICE_FACTORIES: list[ServiceFactory] = [_rollup]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, returning normally after SIGTERM/SIGINT instead of re-raising them, and
+    calling ``on_hup`` on SIGHUP."""
+
+    on_hup: Callable[[], None] | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+        if self.on_hup is not None and hasattr(signal, "SIGHUP"):
+            hup = self.on_hup
+            original[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: hup())
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+def build_services(loaded: LoadedConfig, store: Store) -> Services:
+    services = Services()
+    for factory in SERVICE_FACTORIES:
+        factory(loaded, store, services)
+    return services
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    loaded: LoadedConfig,
+    store: Store,
+    *,
+    token: str,
+    host: str,
+    port: int,
+    services: Services | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    on_reload: Callable[[LoadedConfig | None, list[str]], None] | None = None,
+) -> None:
+    """Serve until a signal stops the process; returns after a clean shutdown.
+
+    SIGHUP reloads the config file: a valid one replaces the running config, a bad one is refused
+    (``on_reload(None, problems)``) and the old one keeps running.
+    """
+    app = create_app(loaded, store, token=token, services=services or build_services(loaded, store))
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        proxy_headers=False,
+    )
+    server = _Server(config)
+
+    def reload() -> None:
+        try:
+            fresh = load_config(loaded.path)
+        except ConfigError as exc:
+            if on_reload is not None:
+                on_reload(None, exc.problems)
+            return
+        except ProdshieldError as exc:
+            if on_reload is not None:
+                on_reload(None, [str(exc)])
+            return
+        apply_config(app, fresh)
+        if on_reload is not None:
+            on_reload(fresh, [])
+
+    server.on_hup = reload
+    if on_ready is not None:
+        shown = f"[{host}]" if ":" in host else host
+        on_ready(f"http://{shown}:{port}/")
+    server.run()

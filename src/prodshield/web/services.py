@@ -1,0 +1,58 @@
+"""Hooks the running service plugs into the web app, each optional.
+
+``prodshield serve`` wires the monitor's run-now callback, the scheduler's lag and the background
+workers (scheduler, outbox, log follower) here; an endpoint whose hook is missing answers 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+class RunCheckNow(Protocol):
+    """Run one check now (every environment when ``environment`` is None); return its results."""
+
+    def __call__(self, check: str, environment: str | None) -> Awaitable[list[dict[str, Any]]]: ...
+
+
+class RetryNotification(Protocol):
+    """Put a dead-lettered outbox row back in the queue; return False when it is not dead."""
+
+    def __call__(self, row_id: int) -> Awaitable[bool]: ...
+
+
+class HeartbeatPing(Protocol):
+    """Record a heartbeat ping for the check behind ``token``; return its key or None."""
+
+    def __call__(self, token: str) -> Awaitable[str | None]: ...
+
+
+@runtime_checkable
+class BackgroundService(Protocol):
+    """A long-lived task started with the app and stopped (drained) when it shuts down."""
+
+    name: str
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set, then finish in-flight work and return."""
+        ...
+
+
+@dataclass
+class Services:
+    """Everything optional the web app can call into; missing hooks make their endpoints 503."""
+
+    run_check: RunCheckNow | None = None
+    retry_notification: RetryNotification | None = None
+    heartbeat_ping: HeartbeatPing | None = None
+    scheduler_lag: Callable[[], float | None] | None = None
+    """Seconds the scheduler is behind; also settable through ``metrics.set_scheduler_lag``."""
+    background: list[BackgroundService] = field(default_factory=list)
+    """Started in the app lifespan, in order; stopped in reverse order."""
+    on_reload: list[Callable[[Any], None]] = field(default_factory=list)
+    """Called with the new ``LoadedConfig`` after SIGHUP loaded a valid config."""
+    ready: Callable[[], bool] | None = None
+    """Extra readiness condition for ``/readyz`` (e.g. the scheduler has started)."""

@@ -1,0 +1,34 @@
+// prodshield: small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+  function localTimes() {
+    var nodes = document.querySelectorAll("time[data-ts]");
+    for (var i = 0; i < nodes.length; i++) {
+      var ts = parseFloat(nodes[i].getAttribute("data-ts"));
+      if (!isFinite(ts) || ts <= 0) continue;
+      var d = new Date(ts * 1000);
+      nodes[i].setAttribute("datetime", d.toISOString());
+      nodes[i].title = d.toLocaleString();
+    }
+  }
+  function confirmations() {
+    var forms = document.querySelectorAll("form[data-confirm]");
+    for (var i = 0; i < forms.length; i++) {
+      forms[i].addEventListener("submit", function (ev) {
+        if (!window.confirm(this.getAttribute("data-confirm"))) ev.preventDefault();
+      });
+    }
+  }
+  function autoRefresh() {
+    // The public status page reloads itself every minute while visible.
+    if (!document.body.classList.contains("status")) return;
+    window.setInterval(function () {
+      if (document.visibilityState === "visible") window.location.reload();
+    }, 60000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    localTimes();
+    confirmations();
+    autoRefresh();
+  });
+})();

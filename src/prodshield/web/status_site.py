@@ -1,0 +1,81 @@
+"""``prodshield status build``: the status page as a static site (for GitHub Pages).
+
+The same template and charts as the live page; assets are copied beside ``index.html`` and every
+link is relative, so the folder works from any path and offline.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodshield.config import LoadedConfig
+from prodshield.store import Store
+from prodshield.web.aggregates import AggregateCache
+from prodshield.web.context import STATIC, WebContext, make_templates
+from prodshield.web.metrics import WebMetrics
+from prodshield.web.pages import status_context
+from prodshield.web.queries import ReadModel
+from prodshield.web.rollup import rollup_pending
+from prodshield.web.security import Guard
+from prodshield.web.services import Services
+
+
+@dataclass
+class SiteReport:
+    out: Path
+    pages: int
+    services: int
+    files: list[Path]
+
+
+def build_site(
+    loaded: LoadedConfig, store: Store, out: Path, *, per_page: int = 100, rollup: bool = True
+) -> SiteReport:
+    """Render the status page (every page of services) and its assets into ``out``."""
+    if rollup:
+        rollup_pending(store)
+    model = ReadModel(store, loaded.config, AggregateCache(store, ttl=3600.0))
+    ctx = WebContext(
+        loaded=loaded,
+        store=store,
+        model=model,
+        guard=Guard("static-site-has-no-login"),
+        services=Services(),
+        templates=make_templates(),
+        metrics=WebMetrics(),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    static_out = out / "static"
+    static_out.mkdir(exist_ok=True)
+    files: list[Path] = []
+    for asset in STATIC.iterdir():
+        if asset.is_file():
+            shutil.copyfile(asset, static_out / asset.name)
+            files.append(static_out / asset.name)
+    first = status_context(ctx, 1, per_page)
+    pages = first["overview"]["pages"]
+    for page in range(1, pages + 1):
+        data = first if page == 1 else status_context(ctx, page, per_page)
+        html = ctx.render(
+            "status.html", **data, static_site=True, static="static/", root="index.html"
+        )
+        if pages > 1:
+            html = html.replace('href="?page=1"', 'href="index.html"')
+            for n in range(2, pages + 1):
+                html = html.replace(f'href="?page={n}"', f'href="page-{n}.html"')
+        target = out / ("index.html" if page == 1 else f"page-{page}.html")
+        target.write_text(html, encoding="utf-8")
+        files.append(target)
+    summary = {
+        "generated_at": first["generated_at"],
+        "headline": first["headline"],
+        "services": first["overview"]["total"],
+        "counts": first["overview"]["counts"],
+        "open_incidents": len(first["open_incidents"]),
+    }
+    (out / "status.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    files.append(out / "status.json")
+    return SiteReport(out=out, pages=pages, services=first["overview"]["total"], files=files)
