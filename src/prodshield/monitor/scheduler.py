@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import math
 import random
@@ -123,6 +124,13 @@ class Scheduler:
             await asyncio.to_thread(self.book.load, self.store)
         stop = stop or asyncio.Event()
         self.probe.prepare(self.targets)
+        # Targets and config live as long as the scheduler: keep them out of the cyclic GC's scans,
+        # and collect young objects less often (thousands of checks a minute make much garbage;
+        # a full collection over every target stalled the loop for hundreds of ms).
+        gc.collect()
+        gc.freeze()
+        thresholds = gc.get_threshold()
+        gc.set_threshold(max(thresholds[0], 20_000), thresholds[1], thresholds[2])
         loop_task = asyncio.create_task(self._loop())
         writer_task = asyncio.create_task(self._writer())
         try:
@@ -142,6 +150,8 @@ class Scheduler:
             self._flush_now.set()
             await asyncio.gather(writer_task, return_exceptions=True)
             await self.flush()
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
 
     async def _drain(self) -> None:
         """Let the runs in flight finish (for up to ``drain_timeout``), then stop the rest."""
