@@ -36,6 +36,22 @@ ResultListener = Callable[[Sequence[CheckResult], Sequence[CheckState]], None]
 """Called (in the writer thread) after each batch is stored; incidents hook in here."""
 
 
+def tune_gc() -> Callable[[], None]:
+    """Keep the long-lived objects (config, targets) out of the cyclic GC's scans and collect young
+    objects less often: checks make much short-lived garbage, and collections over every target
+    stalled the event loop for hundreds of milliseconds. Returns the function that undoes it."""
+    gc.collect()
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 20_000), thresholds[1], thresholds[2])
+
+    def restore() -> None:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+    return restore
+
+
 def required_concurrency(targets: Sequence[Target]) -> int:
     """The in-flight checks needed so that even all-timing-out targets keep their slots (the sum
     of ``timeout / interval``), with half again as headroom for bursts."""
@@ -124,13 +140,7 @@ class Scheduler:
             await asyncio.to_thread(self.book.load, self.store)
         stop = stop or asyncio.Event()
         self.probe.prepare(self.targets)
-        # Targets and config live as long as the scheduler: keep them out of the cyclic GC's scans,
-        # and collect young objects less often (thousands of checks a minute make much garbage;
-        # a full collection over every target stalled the loop for hundreds of ms).
-        gc.collect()
-        gc.freeze()
-        thresholds = gc.get_threshold()
-        gc.set_threshold(max(thresholds[0], 20_000), thresholds[1], thresholds[2])
+        restore_gc = tune_gc()
         loop_task = asyncio.create_task(self._loop())
         writer_task = asyncio.create_task(self._writer())
         try:
@@ -150,8 +160,7 @@ class Scheduler:
             self._flush_now.set()
             await asyncio.gather(writer_task, return_exceptions=True)
             await self.flush()
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()
+            restore_gc()
 
     async def _drain(self) -> None:
         """Let the runs in flight finish (for up to ``drain_timeout``), then stop the rest."""
