@@ -404,7 +404,7 @@ def main() -> None:
     )
     ap.add_argument("--quick", action="store_true", help="2 rounds of 6 s, scale run of 35 s")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--rate", type=int, default=150, help="checks per second in part 1")
+    ap.add_argument("--rate", type=int, default=100, help="checks per second in part 1")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each part-1 phase")
     ap.add_argument("--scale-targets", type=int, default=10_000)
     ap.add_argument("--scale-interval", type=float, default=30.0)
@@ -431,9 +431,11 @@ def main() -> None:
     ca, cert, key = make_certs(folder)
     http_port, https_port = free_port(), free_port()
     me = [sys.executable, __file__]
+    # Two server processes per port (SO_REUSEPORT), so the targets keep up with the probers.
     servers = [
-        subprocess.Popen([*me, "--serve", str(http_port), "-", "-"]),
-        subprocess.Popen([*me, "--serve", str(https_port), str(cert), str(key)]),
+        subprocess.Popen([*me, "--serve", str(port), *files])
+        for port, files in ((http_port, ["-", "-"]), (https_port, [str(cert), str(key)]))
+        for _ in range(2)
     ]
     blackbox = None
     try:
