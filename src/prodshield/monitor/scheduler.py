@@ -1,7 +1,8 @@
 """The long-running scheduler: every target on its own interval, results written in batches.
 
 - One timer loop over a heap of due times; each target's slots are ``phase + n * interval`` plus a
-  little random jitter, with phases spread evenly over the interval so load is smooth.
+  little random jitter, with phases spread evenly (over the interval for many targets) so load is
+  smooth.
 - The same target never overlaps itself: a slot that comes while the previous run is still going
   is counted as missed, not queued.
 - A bounded global concurrency, sized to at least 1.5 x ``sum(timeout / interval)`` (the most
@@ -30,6 +31,7 @@ from prodshield.monitor.state import CheckState, StateBook
 from prodshield.monitor.target import Target
 from prodshield.store import Store
 
+START_RATE = 100.0  # first runs per second when a small config starts
 MAX_BUFFER = 200_000  # results kept while the store is unreachable
 
 ResultListener = Callable[[Sequence[CheckResult], Sequence[CheckState]], None]
@@ -118,15 +120,18 @@ class Scheduler:
     # --- timing -------------------------------------------------------------------------------
 
     def _phases(self, start: float) -> list[float]:
-        """First slot of each target: spread evenly over its interval among targets sharing it."""
+        """First slot of each target: spread evenly among the targets sharing an interval, over
+        that interval or, for few targets, over less (at most START_RATE first runs a second), so
+        a small config shows results at once and a large one never starts in a burst."""
         groups: dict[float, list[int]] = {}
         for i, t in enumerate(self.targets):
             groups.setdefault(t.interval, []).append(i)
         first = [start] * len(self.targets)
         for interval, members in groups.items():
             n = len(members)
+            window = min(interval, n / START_RATE)
             for k, i in enumerate(members):
-                first[i] = start + interval * k / n
+                first[i] = start + window * k / n
         return first
 
     def _jitter(self, interval: float) -> float:
