@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 TICK = os.sysconf("SC_CLK_TCK")
+HOSTS = [f"127.0.0.{i}" for i in range(1, 33)]  # all loopback
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -162,8 +163,15 @@ def serve(port: int, cert: str | None, key: str | None) -> None:
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Answer, "127.0.0.1", port, ssl=ctx, backlog=4096)
-        await server.serve_forever()
+        # Several loopback addresses, as 10,000 endpoints live on many hosts; this also keeps the
+        # probers' ephemeral ports (TIME_WAIT after each closed connection) from running out.
+        servers = [
+            await loop.create_server(
+                _Answer, host, port, ssl=ctx, backlog=4096, reuse_address=True, reuse_port=True
+            )
+            for host in HOSTS
+        ]
+        await asyncio.gather(*(s.serve_forever() for s in servers))
 
     from prodshield.monitor.api import run_async
 
@@ -300,6 +308,19 @@ def blackbox_cost(pid: int, port: int, url: str, rate: int, seconds: float) -> d
     return run_async(go())
 
 
+def _error_kinds(store: Any) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from prodshield.store import tables as t
+
+    r = t.check_results
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(r.c.error_kind, func.count()).where(r.c.ok.is_(False)).group_by(r.c.error_kind)
+        )
+        return {str(kind): int(n) for kind, n in rows}
+
+
 # --- scale (a fresh process) -----------------------------------------------------------------------
 
 
@@ -312,7 +333,7 @@ def scale_worker(port: int, n: int, interval: float, seconds: float, saturate: i
     folder = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     store = open_store(f"sqlite:///{folder / 'scale.db'}")
     base_rss, _ = rss_mb()
-    urls = [f"http://127.0.0.1:{port}/ok?endpoint={i}" for i in range(n)]
+    urls = [f"http://{HOSTS[i % len(HOSTS)]}:{port}/ok?endpoint={i}" for i in range(n)]
     targets = shield_targets(urls, interval, 5.0, None)
     out: dict[str, Any] = {}
 
@@ -346,6 +367,7 @@ def scale_worker(port: int, n: int, interval: float, seconds: float, saturate: i
                 rss_per_check_kb=(rss - base_rss) * 1024 / n,
                 cpu_per_s=(time.process_time() - c0) / elapsed,
                 stored=stats.written,
+                error_kinds=_error_kinds(store),
             )
         if saturate:
             # Checks/s at saturation: a closed loop of `saturate` checks, 256 in flight, through
@@ -353,7 +375,10 @@ def scale_worker(port: int, n: int, interval: float, seconds: float, saturate: i
             from prodshield.monitor.api import record, run_targets
 
             sat = shield_targets(
-                [f"http://127.0.0.1:{port}/ok?s={i}" for i in range(saturate)], 60.0, 5.0, None
+                [f"http://{HOSTS[i % len(HOSTS)]}:{port}/ok?s={i}" for i in range(saturate)],
+                60.0,
+                5.0,
+                None,
             )
             async with Probe(store) as probe:
                 w0 = time.monotonic()
@@ -379,7 +404,7 @@ def main() -> None:
     )
     ap.add_argument("--quick", action="store_true", help="2 rounds of 6 s, scale run of 35 s")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--rate", type=int, default=150, help="checks per second in part 1")
+    ap.add_argument("--rate", type=int, default=100, help="checks per second in part 1")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each part-1 phase")
     ap.add_argument("--scale-targets", type=int, default=10_000)
     ap.add_argument("--scale-interval", type=float, default=30.0)
@@ -406,9 +431,11 @@ def main() -> None:
     ca, cert, key = make_certs(folder)
     http_port, https_port = free_port(), free_port()
     me = [sys.executable, __file__]
+    # Two server processes per port (SO_REUSEPORT), so the targets keep up with the probers.
     servers = [
-        subprocess.Popen([*me, "--serve", str(http_port), "-", "-"]),
-        subprocess.Popen([*me, "--serve", str(https_port), str(cert), str(key)]),
+        subprocess.Popen([*me, "--serve", str(port), *files])
+        for port, files in ((http_port, ["-", "-"]), (https_port, [str(cert), str(key)]))
+        for _ in range(2)
     ]
     blackbox = None
     try:
@@ -488,7 +515,7 @@ def main() -> None:
             s = json.loads(out.stdout.strip().splitlines()[-1])
             print(
                 f"  runs started {s['started']} (slots due {s['expected_starts']}), completed "
-                f"{s['completed']}, failed {s['failed']}, stored {s['stored']}\n"
+                f"{s['completed']}, failed {s['failed']} {s['error_kinds']}, stored {s['stored']}\n"
                 f"  scheduling lag p50 {s['lag_p50_ms']:.1f} ms, p99 {s['lag_p99_ms']:.1f} ms "
                 f"(target < 100), max {s['lag_max_ms']:.1f} ms (target < 1000)\n"
                 f"  missed slots {s['missed']} (target 0), skipped while still running "

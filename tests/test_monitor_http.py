@@ -202,3 +202,26 @@ async def test_hostname_lookup_is_timed(probe: Probe) -> None:
         )
     assert r.ok, r.error
     assert r.timings["dns"] is not None
+
+
+async def test_client_certificate(probe: Probe, pki: Pki) -> None:
+    import ssl
+
+    cert, key = pki.issue("server")
+    client_cert, client_key = pki.issue("client")
+    ctx = pki.server_context(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(pki.ca_file)
+    async with http_server(ctx) as base:
+        with_cert = await check(
+            probe,
+            url=f"{base}/ok",
+            ca_file=str(pki.ca_file),
+            client_cert=str(client_cert),
+            client_key=str(client_key),
+            timeout="3s",
+        )
+        without = await check(probe, url=f"{base}/ok", ca_file=str(pki.ca_file), timeout="3s")
+    assert with_cert.ok, with_cert.error
+    assert not without.ok and without.error is not None
+    assert without.error.kind in ("tls", "reset")

@@ -96,6 +96,10 @@ async def test_results_are_written_in_batches(store: Store) -> None:
     with store.connect() as conn:
         rows = conn.execute(select(func.count()).select_from(t.check_results)).scalar_one()
         states = conn.execute(select(t.check_state)).all()
+        one = conn.execute(select(t.check_results).limit(1)).one()
+    assert one.ok and one.error_kind is None
+    assert one.conditions == [{"expr": "[STATUS] < 400", "ok": True, "actual": "200"}]
+    assert one.timings["total"] > 0 and "first_byte" in one.timings
     assert rows == s.stats.completed == s.stats.written == sum(batches)
     assert rows >= 50
     assert len(batches) <= 8  # about one write per flush interval, not one per result

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+import prodshield.monitor.validation  # noqa: F401  (load-time condition/variable checks, light)
 from prodshield.cli.common import (
     EXIT_FAILED,
     EXIT_OK,

@@ -15,7 +15,7 @@ from prodshield.monitor.probe import Probe
 from prodshield.monitor.recorder import write_batch
 from prodshield.monitor.result import CheckResult
 from prodshield.monitor.run import run_target
-from prodshield.monitor.scheduler import Scheduler, SchedulerStats
+from prodshield.monitor.scheduler import Scheduler, SchedulerStats, tune_gc
 from prodshield.monitor.state import StateBook
 from prodshield.monitor.target import Target, expand_checks
 from prodshield.store import Store
@@ -65,7 +65,12 @@ async def run_targets(
         async with gate:
             return await run_target(target, probe)
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    restore_gc = tune_gc() if len(targets) > 100 else None
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        if restore_gc is not None:
+            restore_gc()
 
 
 def record(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 def _cn(name: x509.Name) -> str:
+    from cryptography.x509.oid import NameOID
+
     attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if attrs:
         return str(attrs[0].value)
@@ -20,6 +22,8 @@ def _cn(name: x509.Name) -> str:
 
 def hostname_matches(cert: x509.Certificate, host: str) -> bool:
     """RFC 6125 matching: SAN DNS names (one leading ``*.`` label) or IP addresses."""
+    from cryptography import x509
+
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -56,6 +60,8 @@ def certificate_facts(
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
         return out
+    from cryptography import x509  # imported on first use (large)
+
     cert = x509.load_der_x509_certificate(der)
     out["CERTIFICATE_EXPIRATION"] = (cert.not_valid_after_utc.timestamp() - time.time()) * 1000.0
     out["CERTIFICATE_ISSUER"] = _cn(cert.issuer)

@@ -9,14 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.rcode
-import dns.rdatatype
-import dns.resolver
-
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.failures import classify
@@ -26,6 +18,8 @@ from prodshield.monitor.target import Target
 
 def resolver_address(spec: str | None) -> tuple[str, int]:
     """``1.2.3.4``, ``1.2.3.4:5353``, ``[::1]:53`` or the first system nameserver."""
+    import dns.resolver
+
     if not spec:
         try:
             servers = dns.resolver.Resolver().nameservers
@@ -45,6 +39,8 @@ def resolver_address(spec: str | None) -> tuple[str, int]:
 
 
 def _answer_text(rdata: Any) -> str:
+    import dns.rdatatype
+
     if rdata.rdtype == dns.rdatatype.TXT:
         return b"".join(rdata.strings).decode("utf-8", "replace")
     if rdata.rdtype == dns.rdatatype.MX:
@@ -62,6 +58,14 @@ class DnsCheck:
     default_conditions: ClassVar[tuple[str, ...]] = ()  # a non-NOERROR rcode is a "dns" error
 
     async def observe(self, target: Target, probe: Probe) -> Observation:
+        # dnspython is imported on first use (it is large and most configs have few DNS checks).
+        import dns.asyncquery
+        import dns.exception
+        import dns.flags
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+
         cfg = target.check
         obs = Observation(facts={"CONNECTED": False})
         t0 = time.perf_counter()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, ClassVar
-
-import psycopg
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def _kind_of(message: str) -> str:
@@ -41,6 +42,8 @@ class PostgresCheck:
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:
+        import psycopg  # imported on first use: most configs have few database checks
+
         cfg = target.check
         obs = Observation(facts={"CONNECTED": False})
         t0 = time.perf_counter()

@@ -61,7 +61,7 @@ class TlsCheck:
         ssl_object = marks.get("ssl_object")
         if ssl_object is not None:
             obs.facts["CONNECTED"] = True
-            obs.facts.update(certificate_facts(ssl_object, cfg.host, _ALL_CERT_FACTS))
+            obs.facts.update(certificate_facts(ssl_object, sni, _ALL_CERT_FACTS))
             obs.facts["CERTIFICATE_CHAIN_VALID"] = chain_valid
             if marks.get("ip"):
                 obs.facts["IP"] = marks["ip"]
