@@ -25,7 +25,8 @@ from typing import Any
 
 from prodshield.logs.masking import WILDCARD, mask_token
 
-_DIGITS = re.compile(r"\d+")
+_MULTI_DIGITS = re.compile(r"\d\d+")
+_ONE_DIGIT = str.maketrans(dict.fromkeys("0123456789", "\x02"))
 _DIGIT = re.compile(r"\d")
 _MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
 
@@ -135,7 +136,8 @@ class TemplateMiner:
     def __init__(self, config: MinerConfig | None = None) -> None:
         self.config = config or MinerConfig()
         self._mask_cache: dict[str, str] = {}
-        self._shape_cache: dict[str, tuple[str, ...] | None] = {}
+        # line shape -> (masked sequence, positions re-masked per line)
+        self._shape_cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
         self._clusters: list[_Cluster] = []
         self._by_length: dict[int, list[_Cluster]] = {}
         # masked sequence -> [cluster, cluster version, template, template id, param plan]
@@ -148,19 +150,28 @@ class TemplateMiner:
     def add(self, message: str, *, timestamp: float | None = None) -> TemplateMatch:
         """Learn from ``message`` and return its template as of now."""
         raw = message.split()
-        # Lines that differ only in their digits usually mask the same way: when no digit
-        # survives masking (each digit run ended inside a variable), the masked sequence is
-        # reused for every line of that shape, found with one C-level pass.
-        shape = _DIGITS.sub("\x01", message)
-        masked = self._shape_cache.get(shape)
-        if masked is None:
+        # Masking looks at digits only through their runs: where a run starts and whether it has
+        # one digit or several. Lines with the same "shape" (runs of several digits -> \x01, other
+        # digits -> \x02) mask the same way, except tokens that keep a digit as a constant (ssh2),
+        # which are re-masked from the line itself. Two C-level passes find the shape.
+        shape = _MULTI_DIGITS.sub("\x01", message).translate(_ONE_DIGIT)
+        known = self._shape_cache.get(shape)
+        if known is None:
             get = self._mask_cache.get
             masked = tuple([m if (m := get(t)) is not None else self._mask_slow(t) for t in raw])
-            if shape not in self._shape_cache:
-                if len(self._shape_cache) >= self.config.cache_size:
-                    self._shape_cache.clear()
-                # a digit kept as a constant (ssh2) makes the shape ambiguous: never reuse it
-                self._shape_cache[shape] = None if _DIGIT.search("".join(masked)) else masked
+            if len(self._shape_cache) >= self.config.cache_size:
+                self._shape_cache.clear()
+            keep = tuple(i for i, m in enumerate(masked) if _DIGIT.search(m))
+            self._shape_cache[shape] = (masked, keep)
+        elif known[1]:
+            rebuilt = list(known[0])
+            get = self._mask_cache.get
+            for i in known[1]:
+                t = raw[i]
+                rebuilt[i] = m if (m := get(t)) is not None else self._mask_slow(t)
+            masked = tuple(rebuilt)
+        else:
+            masked = known[0]
         self.lines += 1
         entry = self._seq_cache.get(masked)
         if entry is None:
