@@ -13,19 +13,20 @@ _FALLBACK = [
 ]
 
 
+_TOKEN_END = re.compile(r"[\s\"'`,;)}\]>@]")
+
+
 def redact_line(line: str) -> str:
     """Replace every secret the shared engine finds in ``line`` by its redacted form."""
-    try:
-        from prodshield.secrets import scan_line
-    except ImportError:  # pragma: no cover - the engine ships with prodshield
-        scan_line = None
+    from prodshield.secrets import scan_line
+
     out = line
-    if scan_line is not None:
-        for match in sorted(scan_line(line), key=lambda f: -(f.column or 0)):
-            value = getattr(match, "value_span", None)
-            if value:
-                start, end = value
-                out = out[:start] + match.redacted + out[end:]
+    for match in sorted(scan_line(line), key=lambda f: -(f.column or 0)):
+        start = max(0, (match.column or 1) - 1)
+        end_match = _TOKEN_END.search(out, start)
+        end = end_match.start() if end_match else len(out)
+        if end > start:
+            out = out[:start] + match.redacted + out[end:]
     for pattern in _FALLBACK:
         out = pattern.sub(
             lambda m: m.group(1) + "***" + (m.group(3) if m.lastindex and m.lastindex >= 3 else ""),
