@@ -56,6 +56,7 @@ def _register_groups() -> None:
         ("notify", "The notification outbox: status, retries and test messages"),
         ("serve", "Run everything as one service with a status page, dashboard and API"),
         ("debt", "Technical debt: TODO/FIXME markers with git-blame authors"),
+        ("demo", "A demo platform on loopback and the whole service watching it"),
     ]
     for name, what in groups:
         try:

@@ -31,7 +31,13 @@ def _rollup(loaded: LoadedConfig, store: Store, services: Services) -> None:
     services.background.append(RollupService(store))
 
 
-SERVICE_FACTORIES: list[ServiceFactory] = [_rollup]
+def _capabilities(loaded: LoadedConfig, store: Store, services: Services) -> None:
+    from prodshield.web.background import add_capabilities
+
+    add_capabilities(loaded, store, services)
+
+
+SERVICE_FACTORIES: list[ServiceFactory] = [_rollup, _capabilities]
 
 
 class _Server(uvicorn.Server):

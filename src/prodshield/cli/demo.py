@@ -1,0 +1,119 @@
+"""``prodshield demo``: the whole service against a bundled demo platform on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prodshield.cli.common import console
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its files.")
+    ] = Path("prodshield-demo"),
+    port: Annotated[
+        int, typer.Option("--port", help="Port of the dashboard (0: any free port).")
+    ] = 8080,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Stop after this many seconds.")
+    ] = None,
+) -> None:
+    """Start a demo platform (a shop API in production and staging, writing real logs, with a
+    flaky endpoint, planted incidents, an insecure config and a self-signed TLS endpoint) and
+    `prodshield serve` watching it on the embedded SQLite store. Ctrl-C stops everything."""
+    from prodshield.config import load_config
+    from prodshield.demo.platform import Platform, shield_yaml
+    from prodshield.store import open_store
+    from prodshield.web.security import generate_token
+    from prodshield.web.server import serve
+
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    if port:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                port = _free_port()
+    else:
+        port = _free_port()
+    platform = Platform(directory, _free_port(), _free_port(), _free_port())
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def run_platform() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(platform.start())
+        except BaseException as exc:
+            failure.append(exc)
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run_platform, name="demo-platform", daemon=True)
+    thread.start()
+    started.wait(30)
+    if failure:
+        raise failure[0]
+    config_path = directory / "shield.yaml"
+    config_path.write_text(
+        shield_yaml(platform, f"sqlite:///{directory / 'prodshield.db'}").replace(
+            "port: 0", f"port: {port}"
+        ),
+        encoding="utf-8",
+    )
+    loaded = load_config(config_path)
+    store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
+    token = generate_token()
+    out = console()
+    stopper: threading.Timer | None = None
+
+    def ready(url: str) -> None:
+        out.print(
+            f"demo platform: production http://127.0.0.1:{platform.production_port}, "
+            f"staging http://127.0.0.1:{platform.staging_port}, TLS https://127.0.0.1:{platform.tls_port}"
+        )
+        out.print(f"config: {config_path}")
+        out.print(f"status page: {url}")
+        out.print(f"dashboard:   {url}dashboard   login token: {token}")
+        out.print(
+            "within a minute: checks, an incident on /api/orders (opened, then resolved), log and "
+            "audit findings. Ctrl-C stops everything."
+        )
+
+    if duration:
+        import os
+        import signal
+
+        stopper = threading.Timer(duration, lambda: os.kill(os.getpid(), signal.SIGTERM))
+        stopper.daemon = True
+        stopper.start()
+    try:
+        serve(loaded, store, token=token, host="127.0.0.1", port=port, on_ready=ready)
+    finally:
+        if stopper is not None:
+            stopper.cancel()
+        asyncio.run_coroutine_threadsafe(platform.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        store.close()
+        out.print("demo stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
