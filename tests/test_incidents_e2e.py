@@ -217,3 +217,60 @@ def test_flapping_target_is_one_incident(tmp_path: Path) -> None:
         issues = gh.issues(REPO)
         assert len(issues) == 1
         assert issues[0]["title"] == "[production] api-health is flapping"
+
+
+def test_monitor_report_cli_after_an_outage(tmp_path: Path) -> None:
+    with (
+        flaky_target(["503", "503", "503"]) as target,
+        GitHubStandin.in_thread(tokens=(TOKEN,)) as gh,
+    ):
+        gh.repo(REPO)
+        cfg = write_config(tmp_path, target.url, gh.url)
+        for _ in range(5):
+            once(cfg)
+    env = {**os.environ, "GITHUB_TOKEN": TOKEN}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodshield",
+            "monitor",
+            "report",
+            "-c",
+            str(cfg),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    data = json.loads(proc.stdout)
+    (check,) = data["checks"]
+    assert (check["results"], check["failures"], check["incidents"]) == (5, 3, 1)
+    assert data["mttr_s"] is not None and data["mttr_s"] > 0
+    html = tmp_path / "r.html"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prodshield",
+            "monitor",
+            "report",
+            "-c",
+            str(cfg),
+            "--format",
+            "html",
+            "-o",
+            str(html),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 0 and "<svg" in html.read_text()

@@ -233,3 +233,50 @@ def _pct(v: float | None) -> str:
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="monitor")
+
+
+class ReportFormat(StrEnum):
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+
+
+@app.command("report")
+def report(
+    config: ConfigOption = None,
+    since: Annotated[str, typer.Option("--since", help="Period to cover, e.g. 7d.")] = "7d",
+    env: EnvOption = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="markdown, html or json.")
+    ] = ReportFormat.markdown,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """Uptime, latency p50/p95/p99, incidents with durations, MTTD and MTTR, slowest checks."""
+    from pathlib import Path
+
+    from prodshield.config.types import parse_duration
+    from prodshield.errors import UsageError
+    from prodshield.monitor.report import build_report, render_html, render_json, render_markdown
+
+    loaded = load(config)
+    try:
+        seconds = parse_duration(since)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+    store = store_for(loaded)
+    try:
+        rep = build_report(store, since_s=seconds, environment=env)
+    finally:
+        store.close()
+    text = {
+        ReportFormat.markdown: render_markdown,
+        ReportFormat.html: render_html,
+        ReportFormat.json: render_json,
+    }[fmt](rep)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        console(stderr=True).print(f"wrote {output}")
+    else:
+        typer.echo(text)
