@@ -54,6 +54,11 @@ def tune_gc() -> Callable[[], None]:
     return restore
 
 
+def _shed_after(interval: float) -> float:
+    """How late a slot may start before it is skipped (half a second to two seconds)."""
+    return max(0.5, min(interval / 4, 2.0))
+
+
 def required_concurrency(targets: Sequence[Target]) -> int:
     """The in-flight checks needed so that even all-timing-out targets keep their slots (the sum
     of ``timeout / interval``), with half again as headroom for bursts."""
@@ -205,6 +210,12 @@ class Scheduler:
             heapq.heappush(heap, (nxt + self._jitter(target.interval), i))
             if self._running[i]:
                 self.stats.overlapped += 1
+                continue
+            if now - due > _shed_after(target.interval):
+                # Overloaded (the process gets less CPU than the checks need): skip the slot and
+                # count it, rather than start a run whose answer would be read too late and be
+                # reported as a false timeout.
+                self.stats.missed += 1
                 continue
             self._running[i] = True
             if self._in_flight < self.cap:
