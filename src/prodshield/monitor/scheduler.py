@@ -76,6 +76,7 @@ class SchedulerStats:
     failed: int = 0
     written: int = 0
     write_errors: int = 0
+    listener_errors: int = 0
     max_in_flight: int = 0
     lags: array = field(default_factory=lambda: array("d"))  # seconds, one per started run
 
@@ -284,7 +285,10 @@ class Scheduler:
                     self._dirty.setdefault((st.check, st.environment), st)
                 return
         for listener in self.listeners:
-            await asyncio.to_thread(listener, results, states)
+            try:
+                await asyncio.to_thread(listener, results, states)
+            except Exception:  # a failing listener must not stop the writes
+                self.stats.listener_errors += 1
 
 
 async def run_scheduler(
