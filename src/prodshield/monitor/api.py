@@ -23,13 +23,28 @@ from prodshield.store import Store
 T = TypeVar("T")
 
 
+def _quiet_closed_transports(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A TLS connection aborted at its timeout can make the loop report a write to the closed
+    transport; that is expected for a probe (the result already says ``timeout``), not an error
+    worth a traceback on stderr."""
+    exc = context.get("exception")
+    if isinstance(exc, RuntimeError | ConnectionError) and "SSL" in str(context.get("message", "")):
+        return
+    loop.default_exception_handler(context)
+
+
+async def _with_handler(coro: Coroutine[Any, Any, T]) -> T:
+    asyncio.get_running_loop().set_exception_handler(_quiet_closed_transports)
+    return await coro
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on uvloop when it is installed (cheaper per connection), else asyncio."""
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
+        return asyncio.run(_with_handler(coro))
+    return uvloop.run(_with_handler(coro))
 
 
 def select_targets(
