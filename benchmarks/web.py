@@ -248,12 +248,13 @@ def run(backend: str, url: str, n: int, days: int, requests: int, folder: Path) 
         print(
             f"[{backend}] baseline one GROUP BY/request   median {statistics.median(grouped):8.1f} ms"
         )
+        raw_median = statistics.median(api_raw)
         print(
-            f"[{backend}] ratio naive / prodshield /api/v1/checks (median): "
-            f"{statistics.median(naive) / statistics.median(api):.0f}x; "
-            f"GROUP BY / prodshield: {statistics.median(grouped) / statistics.median(api):.1f}x; "
-            f"floor p95 < 100 ms served: {'met' if max(p95(api), p95(page)) < 100 else 'NOT met'}, "
-            f"without response cache: {'met' if max(p95(api_raw), p95(page_raw)) < 100 else 'NOT met'}"
+            f"[{backend}] ratio (rebuilt list, no response cache): naive loop / prodshield "
+            f"{statistics.median(naive) / raw_median:.0f}x, GROUP BY / prodshield "
+            f"{statistics.median(grouped) / raw_median:.1f}x; floor p95 < 100 ms served: "
+            f"{'met' if max(p95(api), p95(page)) < 100 else 'NOT met'}, without response cache: "
+            f"{'met' if max(p95(api_raw), p95(page_raw)) < 100 else 'NOT met'}"
         )
     finally:
         store.close()
