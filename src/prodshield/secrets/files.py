@@ -187,7 +187,12 @@ def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
         )  # fmt: skip
         for name in sorted(filenames):
             path = Path(dirpath, name)
-            if not path.is_symlink() and not _excluded(str(path.relative_to(root)), ignores):
+            # Regular files only: a FIFO or a device would block or never end.
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and not _excluded(str(path.relative_to(root)), ignores)
+            ):
                 yield path
 
 
