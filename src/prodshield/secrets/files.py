@@ -88,6 +88,8 @@ class ScanConfig:
     test_dirs: tuple[str, ...] = TEST_DIRS
     min_confidence: float = 0.5
     max_file_bytes: int | None = None
+    engine: str = "auto"
+    """Prefilter engine (see `prodshield.secrets.prefilter`)."""
     counters: dict[str, int] = field(default_factory=dict, compare=False)
     errors: list[str] = field(default_factory=list, compare=False)
 
@@ -107,7 +109,9 @@ class ScanConfig:
 
     def scanner(self) -> Scanner:
         return Scanner(
-            settings=ScanSettings(allow_rules=self.allow_rules, min_confidence=self.min_confidence)
+            settings=ScanSettings(
+                allow_rules=self.allow_rules, min_confidence=self.min_confidence, engine=self.engine
+            )
         )
 
 
