@@ -251,10 +251,12 @@ def main() -> None:
     )
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-accuracy", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="prodshield-bench-") as tmp:
         work = Path(tmp)
-        accuracy(args.corpus, work)
+        if not args.skip_accuracy:
+            accuracy(args.corpus, work)
         if not args.skip_speed:
             speed(work, args.log_mb, args.tree_mb, args.runs, args.baseline_mb, args.engine_mb)
 
