@@ -247,8 +247,9 @@ def main() -> None:
     ap.add_argument("--log-mb", type=int, default=500)
     ap.add_argument("--tree-mb", type=int, default=200)
     ap.add_argument(
-        "--baseline-mb", type=int, default=5, help="size of the sample detect-secrets scans"
+        "--baseline-mb", type=int, default=2, help="size of the sample detect-secrets scans"
     )
+    ap.add_argument("--engine-mb", type=int, default=50, help="sample size for re2/python engines")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")
