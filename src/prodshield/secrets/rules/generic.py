@@ -72,6 +72,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (_NETRC, ("machine",)),
 )
 _MAX_MATCHES_PER_LINE = 400
+# Names ending in "key" are only secret-like with a qualifier (api_key, apiKey, auth.key...): a bare
+# "key" is a cache key, a sort key or a dict key far more often, and would wake the rule on a
+# large share of log lines.
+KEY_FORMS = (
+    "_key", "-key", ".key", "apikey", "authkey", "accesskey", "secretkey", "privatekey",
+    "signingkey", "masterkey", "encryptionkey", "clientkey", "sessionkey", "servicekey",
+    "stripekey", "gcpkey", "licensekey", "appkey", "userkey",
+)  # fmt: skip
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd")
 _SECRET_WORDS = (
     "secret", "token", "apikey", "credential", "privatekey", "authkey", "accesskey",
@@ -126,7 +134,9 @@ def classify_name(name: str) -> str | None:
         len(tokens) > 1 and tokens[-1] in ("pass", "pw")
     ):
         return "password"
-    if any(w in flat for w in _SECRET_WORDS) or tokens[-1] in ("key", "auth", "salt", "pat"):
+    if any(w in flat for w in _SECRET_WORDS) or (
+        tokens[-1] == "auth" or (len(tokens) > 1 and tokens[-1] in ("key", "salt", "pat"))
+    ):
         return "secret"
     return None
 
@@ -199,8 +209,9 @@ class GenericAssignmentRule:
     # Literal forms of the names this rule accepts; bare "pass" and "auth" would wake it on every
     # "PASS:" test line and every "author", so only their assignment-shaped forms are listed.
     keywords: tuple[str, ...] = (
-        "password", "passwd", "passphrase", "pwd", "_pass", "-pass", ".pass", "dbpass", "secret", "token", "key", "auth=", "auth:", "auth\"", "auth'",
-        "auth_", "auth-", "authkey", "credential", "salt", "bearer", "machine",
+        "password", "passwd", "passphrase", "pwd", "_pass", "-pass", ".pass", "dbpass", "secret",
+        "token", *KEY_FORMS, "auth=", "auth:", "auth\"", "auth'", "auth_", "auth-", "credential",
+        "salt", "bearer", "machine",
     )  # fmt: skip
     description: str = "High-entropy value or password assigned to a secret-like name"
 
