@@ -20,6 +20,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -114,30 +115,6 @@ _LOG_LINES = (
     "2024-03-12T10:19:14.{ms}Z WARN  [worker-{t}] cache miss key=user:{n}:profile ttl=300 retry=1",
     '{ip} - - [12/Mar/2024:10:19:15 +0000] "POST /login HTTP/1.1" 302 0 "-" "curl/8.4.0"',
 )
-_SOURCE = '''import os
-from dataclasses import dataclass
-
-
-@dataclass
-class Settings{n}:
-    """Settings for service {n}."""
-
-    host: str = "db.internal"
-    port: int = {port}
-    password: str = os.environ.get("DB_PASSWORD", "")
-    api_key_name: str = "X-Api-Key"
-
-    def url(self) -> str:
-        return f"postgresql://{{self.host}}:{{self.port}}/app"
-
-
-def handler_{n}(request, token_cache):
-    key = request.headers.get("Authorization")
-    for item in request.json.get("items", []):
-        if item["qty"] > {port}:
-            raise ValueError("too many items")
-    return {{"status": "ok", "count": len(request.json)}}
-'''
 
 
 def make_log(path: Path, megabytes: int) -> None:
@@ -167,16 +144,28 @@ def make_log(path: Path, megabytes: int) -> None:
 
 
 def make_tree(root: Path, megabytes: int) -> None:
+    """A source tree of real code: the Python standard library's .py files, copied as many times
+    as needed (every 200th file gets a planted token, so findings are exercised too)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    sources = sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts)
     target = megabytes * 1_000_000
     written = 0
-    n = 0
+    copy = 0
     while written < target:
-        n += 1
-        folder = root / f"pkg{n // 200:04d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        text = _SOURCE.format(n=n, port=5000 + n % 1000) * 20
-        (folder / f"module_{n}.py").write_text(text)
-        written += len(text)
+        copy += 1
+        for i, src in enumerate(sources):
+            try:
+                text = src.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if i % 200 == 0:
+                text += "\nGITHUB_TOKEN = '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'\n"
+            dest = root / f"copy{copy}" / src.relative_to(stdlib)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+            written += len(text)
+            if written >= target:
+                return
 
 
 def peak_rss_mb() -> float:

@@ -208,15 +208,12 @@ def open_binary(path: Path) -> IO[bytes]:
 
 
 def looks_binary(path: Path) -> bool:
-    if path.suffix.lower() in BINARY_SUFFIXES:
-        return True
-    if path.suffix == ".gz":
-        return False
-    try:
-        with open(path, "rb") as fh:
-            return b"\0" in fh.read(8192)
-    except OSError:
-        return True
+    """Binary by name; content (a NUL in the first 8 KiB) is checked by `scan_stream`."""
+    return path.suffix.lower() in BINARY_SUFFIXES
+
+
+class BinaryContent(Exception):
+    """The stream holds binary data (a NUL byte early on): not scanned."""
 
 
 def iter_blocks(stream: IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
@@ -235,7 +232,9 @@ def scan_stream(
 ) -> Iterator[SecretFinding]:
     """Scan a byte stream block by block (memory bounded by the block size)."""
     line = first_line
-    for block in iter_blocks(stream):
+    for index, block in enumerate(iter_blocks(stream)):
+        if index == 0 and b"\0" in block[:8192]:
+            raise BinaryContent(path)
         yield from scanner.iter_block(block, path=path, first_line=line)
         line += block.count(b"\n")
 
@@ -282,6 +281,8 @@ def scan_paths(
                     continue
                 yield from scan_file(file, display=shown, scanner=scanner)
                 _count(config, "files")
+            except BinaryContent:
+                _count(config, "binary_skipped")
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 _count(config, "unreadable")
                 config.errors.append(f"{shown}: {exc}")
