@@ -184,20 +184,25 @@ def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
             yield from (p for p in sorted(listed) if p.is_file() and not p.is_symlink())
             return
     ignores = _simple_ignores(root) if respect_gitignore else []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if d != ".git" and not _excluded(os.path.relpath(os.path.join(dirpath, d), root), ignores)
-        )  # fmt: skip
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            # Regular files only: a FIFO or a device would block or never end.
-            if (
-                path.is_file()
-                and not path.is_symlink()
-                and not _excluded(str(path.relative_to(root)), ignores)
-            ):
-                yield path
+    base = str(root)
+    stack = [base]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listing = sorted(entries, key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for entry in listing:
+            rel = os.path.relpath(entry.path, base)
+            if ignores and _excluded(rel, ignores):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != ".git":
+                    stack.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                # Regular files only (no symlinks): a FIFO or a device would block or never end.
+                yield Path(entry.path)
 
 
 def open_binary(path: Path) -> IO[bytes]:
