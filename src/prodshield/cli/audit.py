@@ -24,7 +24,7 @@ from prodshield.config.capabilities import AuditConfig
 from prodshield.config.loader import find_config
 from prodshield.errors import UsageError
 from prodshield.secrets.baseline import load_baseline, only_new, write_baseline
-from prodshield.secrets.files import ScanConfig, scan_paths, scan_stream
+from prodshield.secrets.files import BinaryContent, ScanConfig, scan_paths, scan_stream
 from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
 from prodshield.secrets.history import scan_git_history
 from prodshield.secrets.report import FORMATS, render, sort_findings
@@ -105,7 +105,10 @@ def _collect(
     scanner = scan.scanner()
     for given in paths:
         if given == "-":
-            findings.extend(scan_stream(sys.stdin.buffer, path="-", scanner=scanner))
+            try:
+                findings.extend(scan_stream(sys.stdin.buffer, path="-", scanner=scanner))
+            except BinaryContent:
+                raise UsageError("stdin: binary data, not scanned") from None
         elif git:
             findings.extend(scan_git_history(given, scanner=scanner))
         else:

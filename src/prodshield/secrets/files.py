@@ -88,6 +88,8 @@ class ScanConfig:
     test_dirs: tuple[str, ...] = TEST_DIRS
     min_confidence: float = 0.5
     max_file_bytes: int | None = None
+    engine: str = "auto"
+    """Prefilter engine (see `prodshield.secrets.prefilter`)."""
     counters: dict[str, int] = field(default_factory=dict, compare=False)
     errors: list[str] = field(default_factory=list, compare=False)
 
@@ -107,7 +109,9 @@ class ScanConfig:
 
     def scanner(self) -> Scanner:
         return Scanner(
-            settings=ScanSettings(allow_rules=self.allow_rules, min_confidence=self.min_confidence)
+            settings=ScanSettings(
+                allow_rules=self.allow_rules, min_confidence=self.min_confidence, engine=self.engine
+            )
         )
 
 
@@ -180,15 +184,25 @@ def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
             yield from (p for p in sorted(listed) if p.is_file() and not p.is_symlink())
             return
     ignores = _simple_ignores(root) if respect_gitignore else []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if d != ".git" and not _excluded(os.path.relpath(os.path.join(dirpath, d), root), ignores)
-        )  # fmt: skip
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            if not path.is_symlink() and not _excluded(str(path.relative_to(root)), ignores):
-                yield path
+    base = str(root)
+    stack = [base]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listing = sorted(entries, key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for entry in listing:
+            rel = os.path.relpath(entry.path, base)
+            if ignores and _excluded(rel, ignores):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != ".git":
+                    stack.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                # Regular files only (no symlinks): a FIFO or a device would block or never end.
+                yield Path(entry.path)
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -199,15 +213,12 @@ def open_binary(path: Path) -> IO[bytes]:
 
 
 def looks_binary(path: Path) -> bool:
-    if path.suffix.lower() in BINARY_SUFFIXES:
-        return True
-    if path.suffix == ".gz":
-        return False
-    try:
-        with open(path, "rb") as fh:
-            return b"\0" in fh.read(8192)
-    except OSError:
-        return True
+    """Binary by name; content (a NUL in the first 8 KiB) is checked by `scan_stream`."""
+    return path.suffix.lower() in BINARY_SUFFIXES
+
+
+class BinaryContent(Exception):
+    """The stream holds binary data (a NUL byte early on): not scanned."""
 
 
 def iter_blocks(stream: IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
@@ -226,7 +237,9 @@ def scan_stream(
 ) -> Iterator[SecretFinding]:
     """Scan a byte stream block by block (memory bounded by the block size)."""
     line = first_line
-    for block in iter_blocks(stream):
+    for index, block in enumerate(iter_blocks(stream)):
+        if index == 0 and b"\0" in block[:8192]:
+            raise BinaryContent(path)
         yield from scanner.iter_block(block, path=path, first_line=line)
         line += block.count(b"\n")
 
@@ -273,6 +286,8 @@ def scan_paths(
                     continue
                 yield from scan_file(file, display=shown, scanner=scanner)
                 _count(config, "files")
+            except BinaryContent:
+                _count(config, "binary_skipped")
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 _count(config, "unreadable")
                 config.errors.append(f"{shown}: {exc}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from prodshield.secrets.rules.base import RegexRule, b64decode_loose
+from prodshield.secrets.rules.generic import KEY_FORMS
 
 
 def _bot_token(value: str) -> float | None:
@@ -17,7 +18,7 @@ RULES = (
         id="discord-bot-token",
         kind="discord_bot_token",
         severity="high",
-        keywords=("discord", "bot", "token", "auth", "secret", "key"),
+        keywords=("discord", "bot", "token", "auth", "secret", *KEY_FORMS),
         pattern=re.compile(
             r"(?<![\w.-])[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}(?![\w-])"
         ),

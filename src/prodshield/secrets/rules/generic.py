@@ -9,6 +9,7 @@ Passwords need only look like passwords; other names need a random-looking value
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,6 +71,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (_NAME_VALUE, ("value",)),
     (_NETRC, ("machine",)),
 )
+_MAX_MATCHES_PER_LINE = 400
+# Names ending in "key" are only secret-like with a qualifier (api_key, apiKey, auth.key...): a bare
+# "key" is a cache key, a sort key or a dict key far more often, and would wake the rule on a
+# large share of log lines.
+KEY_FORMS = (
+    "_key", "-key", ".key", "apikey", "authkey", "accesskey", "secretkey", "privatekey",
+    "signingkey", "masterkey", "encryptionkey", "clientkey", "sessionkey", "servicekey",
+    "stripekey", "gcpkey", "licensekey", "appkey", "userkey",
+)  # fmt: skip
 _PASSWORD_WORDS = ("password", "passwd", "passphrase", "pwd")
 _SECRET_WORDS = (
     "secret", "token", "apikey", "credential", "privatekey", "authkey", "accesskey",
@@ -109,6 +119,7 @@ def _name_tokens(name: str) -> list[str]:
     return [t.lower() for t in _CAMEL.findall(name)]
 
 
+@functools.lru_cache(maxsize=8192)
 def classify_name(name: str) -> str | None:
     """'password', 'secret' or None for a variable/key name."""
     tokens = _name_tokens(name)
@@ -118,9 +129,14 @@ def classify_name(name: str) -> str | None:
     last = _name_tokens(name.rsplit(".", 1)[-1]) or tokens
     if any(t in _NAME_TOKEN_STOP for t in last[-2:]) or any(s in flat for s in _NAME_SUBSTR_STOP):
         return None
-    if any(w in flat for w in _PASSWORD_WORDS) or tokens[-1] in ("pass", "pw"):
+    # A bare "pass" is English or a test status ("PASS: ..."): only db_pass, dbPass... count.
+    if any(w in flat for w in _PASSWORD_WORDS) or (
+        len(tokens) > 1 and tokens[-1] in ("pass", "pw")
+    ):
         return "password"
-    if any(w in flat for w in _SECRET_WORDS) or tokens[-1] in ("key", "auth", "salt", "pat"):
+    if any(w in flat for w in _SECRET_WORDS) or (
+        tokens[-1] == "auth" or (len(tokens) > 1 and tokens[-1] in ("key", "salt", "pat"))
+    ):
         return "secret"
     return None
 
@@ -190,8 +206,12 @@ class GenericAssignmentRule:
     id: str = "generic-secret"
     kind: str = "generic_secret"
     severity: Severity = "medium"
+    # Literal forms of the names this rule accepts; bare "pass" and "auth" would wake it on every
+    # "PASS:" test line and every "author", so only their assignment-shaped forms are listed.
     keywords: tuple[str, ...] = (
-        "pass", "pwd", "secret", "token", "key", "auth", "credential", "salt", "bearer",
+        "password", "passwd", "passphrase", "pwd", "_pass", "-pass", ".pass", "dbpass", "secret",
+        "token", *KEY_FORMS, "auth=", "auth:", "auth\"", "auth'", "auth_", "auth-", "credential",
+        "salt", "bearer", "machine",
     )  # fmt: skip
     description: str = "High-entropy value or password assigned to a secret-like name"
 
@@ -203,7 +223,7 @@ class GenericAssignmentRule:
             if needle and not any(n in low for n in needle):
                 continue
             position = 0
-            while position < len(line):
+            for _ in range(_MAX_MATCHES_PER_LINE):  # bounded: minified lines hold thousands
                 match = pattern.search(line, position)
                 if match is None:
                     break
@@ -211,10 +231,15 @@ class GenericAssignmentRule:
                 if candidate is not None:
                     yield candidate
                     position = candidate.end
-                else:
-                    # Values can hold further assignments (a URL with ?api_key=...): rescan them.
-                    value_group = "qv" if match.groupdict().get("qv") is not None else "v"
+                    continue
+                # A value can hold further assignments (a URL with ?api_key=...): rescan it,
+                # but only when it could (otherwise the scan would go quadratic).
+                value_group = "qv" if match.groupdict().get("qv") is not None else "v"
+                value = match.group(value_group) or ""
+                if any(c in value for c in "=:?&"):
                     position = max(match.start(value_group), match.start() + 1)
+                else:
+                    position = max(match.end(), match.start() + 1)
         if ctx.tail and "name:" in low:
             yield from self._name_then_value(ctx)
         if "--password-stdin" in line:
@@ -268,6 +293,11 @@ class GenericAssignmentRule:
             end = start + len(value)
         category = "stdin" if name == "stdin" else classify_name(name)
         if category is None or not value:
+            return None
+        # Cheap shape gates before the costlier filters.
+        if len(value) < 6 or (category == "secret" and len(value) < 16):
+            return None
+        if category == "password" and (" " in value or len(value) > 200):
             return None
         if is_not_secret_value(value) or has_placeholder_word(value):
             return None

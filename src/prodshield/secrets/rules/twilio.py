@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from prodshield.secrets.rules.base import B, E, RegexRule
+from prodshield.secrets.rules.generic import KEY_FORMS
 
 
 def _sid(value: str) -> float | None:
@@ -18,7 +19,17 @@ RULES = (
         id="twilio-api-key",
         kind="twilio_api_key",
         severity="high",
-        keywords=("twilio", "key", "token", "secret", "sms", "sid", "auth", "bearer", "credential"),
+        keywords=(
+            "twilio",
+            *KEY_FORMS,
+            "token",
+            "secret",
+            "sms",
+            "sid",
+            "auth",
+            "bearer",
+            "credential",
+        ),
         pattern=re.compile(B + r"SK[0-9a-fA-F]{32}" + E),
         description="Twilio API key SID",
         validate=_sid,
