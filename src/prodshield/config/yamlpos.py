@@ -125,8 +125,15 @@ def load_yaml(
         if exc.context and exc.problem:
             problem = f"{exc.problem} ({exc.context})"
         raise YamlSyntaxError(pos, f"invalid YAML: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: locate it, keep one line
+        at = int(exc.position)
+        line_start = text.rfind("\n", 0, at) + 1
+        pos = Pos(text.count("\n", 0, at) + 1, at - line_start + 1)
+        raise YamlSyntaxError(pos, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
-        raise YamlSyntaxError(Pos(1, 1), f"invalid YAML: {exc}") from None
+        raise YamlSyntaxError(Pos(1, 1), f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise YamlSyntaxError(Pos(1, 1), "invalid YAML: nested too deeply") from None
     if node is None:
         return {}, Positions(), []
     builder = _Builder(scalar_hook)
@@ -136,6 +143,9 @@ def load_yaml(
         mark = exc.problem_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
         raise YamlSyntaxError(pos, f"invalid YAML: {exc.problem}") from None
+    except RecursionError:
+        pos = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+        raise YamlSyntaxError(pos, "invalid YAML: nested too deeply or a recursive alias") from None
     return data, builder.positions, builder.problems
 
 

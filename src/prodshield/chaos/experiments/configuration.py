@@ -228,6 +228,8 @@ def parse_document(text: str, path: Path) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidExperiment(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise InvalidExperiment(f"{path}: nested too deeply") from None
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -237,5 +239,7 @@ def parse_document(text: str, path: Path) -> Any:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise InvalidExperiment(f"{where}: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise InvalidExperiment(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:  # ReaderError (a control character) spans two lines
+        raise InvalidExperiment(f"{path}: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise InvalidExperiment(f"{path}: nested too deeply") from None

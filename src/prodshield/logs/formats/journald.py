@@ -29,7 +29,7 @@ class JournaldFormat(BaseFormat):
     def parse(self, line: str) -> Record | None:
         try:
             data = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
             return None
         if not isinstance(data, dict) or "MESSAGE" not in data:
             return None

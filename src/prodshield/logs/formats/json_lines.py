@@ -94,7 +94,7 @@ class JsonFormat(BaseFormat):
     def parse(self, line: str) -> Record | None:
         try:
             data = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
             return None
         if not isinstance(data, dict):
             return None

@@ -15,7 +15,7 @@ from prodshield.logs.formats.json_lines import (
     pick,
 )
 
-_PAIR = re.compile(r'([A-Za-z_@][\w.@/-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+_PAIR = re.compile(r'(?<![\w.@/-])([A-Za-z_@][\w.@/-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 
 
 def parse_pairs(line: str) -> dict[str, Any]:
