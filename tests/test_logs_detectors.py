@@ -14,9 +14,14 @@ from prodshield.logs.detectors.trends import poisson_sf
 from prodshield.logs.pipeline import iter_events
 from prodshield.logs.scan import scan_events
 
-LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub-2k"
-if not LOGHUB.exists():  # CI clones beside a copy of shared/
-    LOGHUB = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "loghub-2k"
+_CANDIDATES = [
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "datasets"
+    / "loghub-2k",  # shared/ beside the clone
+    Path("/work/shared/datasets/loghub-2k"),
+]
+LOGHUB = next((c for c in _CANDIDATES if c.exists()), _CANDIDATES[0])
 
 
 def loghub(system: str) -> Path:

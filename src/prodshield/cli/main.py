@@ -76,9 +76,9 @@ _register_groups()
 def main() -> None:
     """Entry point: run the CLI, turning every expected error into one line and an exit code."""
     try:
+        # without standalone mode click returns a command's exit code instead of exiting
         rc = app(standalone_mode=False)
-        if isinstance(rc, int) and rc:
-            sys.exit(rc)
+        sys.exit(rc if isinstance(rc, int) else 0)
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")
