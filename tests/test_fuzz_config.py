@@ -159,3 +159,19 @@ def test_found_by_fuzzing(text: str, expected: str) -> None:
         parse_config(text, env=ENV)
     assert len(info.value.problems) == 1
     assert info.value.problems[0].startswith(expected), info.value.problems
+
+
+def test_check_with_undefined_environment_and_a_variable() -> None:
+    # Found by the mutated-example fuzzer: a check that names an environment that is not defined
+    # and uses a {var} crashed the monitor validator with KeyError instead of reporting it.
+    text = (
+        "environments:\n  production:\n    vars: {base_url: 'https://example.com'}\n"
+        "checks:\n  - name: web\n    type: http\n    url: '{base_url}/'\n"
+        "    environments: [production, staging]\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, env=ENV)
+    assert any(
+        p.startswith("shield.yaml:8:") and "unknown environment 'staging'" in p
+        for p in info.value.problems
+    ), info.value.problems

@@ -52,6 +52,12 @@ def register_validator(fn: Validator) -> Validator:
     return fn
 
 
+def _load_capability_validators() -> None:
+    """Import the capabilities' load-time checks so that every caller of the library gets them,
+    not only those that happened to import the capability first."""
+    import prodshield.monitor.validation  # noqa: F401  (registers itself; light)
+
+
 def find_config(
     explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
 ) -> FsPath:
@@ -136,6 +142,7 @@ def parse_config(
     for p, msg in _cross_checks(data):
         problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
     if config is not None:
+        _load_capability_validators()
         for validator in _extra_validators:
             for p, msg in validator(config):
                 problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))

@@ -88,7 +88,11 @@ def variable_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...],
             texts = [value] if isinstance(value, str) else [str(v) for v in value.values()]
             for text in texts:
                 for var in _VAR_RE.findall(text):
-                    lacking = [e for e in envs if var not in config.environments[e].vars]
+                    lacking = [
+                        e
+                        for e in envs
+                        if e in config.environments and var not in config.environments[e].vars
+                    ]
                     if not envs:
                         continue  # no environment: braces are literal text
                     if lacking:
