@@ -29,7 +29,7 @@ SYSTEMS = [
     "Mac", "OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper",
 ]  # fmt: skip
 DEFAULT_DATA = (
-    Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "loghub-2k"
+    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub-2k"
 )
 
 

@@ -30,7 +30,7 @@ from prodshield.secrets.engine import Scanner, ScanSettings
 from prodshield.secrets.files import scan_file
 
 DEFAULT_CORPUS = (
-    Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "datasets" / "secrets-dev"
+    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "secrets-dev"
 )
 
 

@@ -66,3 +66,96 @@ def test_ids_are_stable_across_runs_via_the_store(store) -> None:  # type: ignor
     match = second.add("worker 99 finished batch 1 in 5ms")
     assert match.template_id in ids
     assert second.templates()[0].count == 51
+
+
+# --- batches (``logs templates``): lines of one shape are masked and placed once -------------
+
+
+def _by_template(miner: TemplateMiner) -> dict[str, int]:
+    return {tpl.template: tpl.count for tpl in miner.templates()}
+
+
+def _realistic(n: int, seed: int = 3) -> list[str]:
+    import random
+    import uuid
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = i % 6
+        if kind == 0:
+            out.append(
+                f"Accepted password for user{rng.randrange(9)} from 10.{rng.randrange(256)}."
+                f"{rng.randrange(256)}.{rng.randrange(256)} port {rng.randrange(1, 65535)} "
+                f"ssh{rng.choice('12')}"
+            )
+        elif kind == 1:
+            u = uuid.UUID(int=rng.getrandbits(128))
+            out.append(f"[instance: {u}] VM Started (Lifecycle Event) took {rng.random():.2f}s")
+        elif kind == 2:
+            out.append(
+                f"R{rng.randrange(80):02d}-M{rng.randrange(2)}-N{rng.choice('0123456789ABCDEF')}"
+                f"-C:J{rng.randrange(18):02d}-U{rng.randrange(20):02d} RAS KERNEL INFO "
+                f"iar {rng.getrandbits(32):08x} dear {rng.getrandbits(32):08x}"
+            )
+        elif kind == 3:
+            out.append(f"Transitioned from {rng.choice(['NEW', 'INITED', 'RUNNING'])} to DONE")
+        elif kind == 4:
+            out.append(
+                f"GET /api/orders/{rng.randrange(10**rng.randrange(1, 7))} {rng.choice([200, 404])} "
+                f"in {rng.randrange(1, 2000)} ms policyFlags=0x{rng.getrandbits(24):x}"
+            )
+        else:
+            out.append(f"Package_for_KB{rng.randrange(10**7)}~{rng.getrandbits(64):016x}~amd64")
+    return out
+
+
+def test_a_batch_learns_the_templates_line_by_line_learning_gives() -> None:
+    lines = _realistic(6000)
+    one_by_one = TemplateMiner()
+    _feed(one_by_one, lines)
+    batched = TemplateMiner()
+    for k in range(0, len(lines), 2000):
+        batched.add_batch(lines[k : k + 2000])
+    assert batched.lines == one_by_one.lines == 6000
+    expected = _by_template(one_by_one)
+    assert _by_template(batched) == expected
+    # names that keep a digit stay apart, values of every shape are variables
+    ssh1 = expected["Accepted password for <*> from <*> port <*> ssh1"]
+    ssh2 = expected["Accepted password for <*> from <*> port <*> ssh2"]
+    assert ssh1 + ssh2 == 1000 and min(ssh1, ssh2) > 400
+    assert sum(n for t, n in expected.items() if t.startswith("Transitioned from ")) == 1000
+    assert len([t for t in expected if t.startswith("Transitioned from ")]) == 3
+    assert expected["[instance: <*>] VM Started (Lifecycle Event) took <*>"] == 1000
+    assert sum(n for t, n in expected.items() if "iar <*> dear <*>" in t) == 1000
+    # template ids and parameters of later lines agree whichever way the miner learnt
+    probe = "Accepted password for user3 from 10.1.2.3 port 2222 ssh2"
+    assert batched.add(probe).template_id == one_by_one.add(probe).template_id
+
+
+def test_a_batch_keeps_first_and_last_seen() -> None:
+    lines = [f"job {i} done in {i % 13} ms" for i in range(1000)]
+    times = [1_700_000_000.0 + (i * 7919) % 1000 for i in range(1000)]
+    miner = TemplateMiner()
+    miner.add_batch(lines, times)
+    (tpl,) = miner.templates()
+    assert (tpl.template, tpl.count) == ("job <*> done in <*> ms", 1000)
+    assert (tpl.first_seen, tpl.last_seen) == (min(times), max(times))
+
+
+def test_logs_templates_api_matches_the_event_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from prodshield.logs.api import mine, parse_files, templates
+    from prodshield.logs.sources.files import ReadStats
+
+    path = tmp_path / "app.log"
+    lines = _realistic(3000, seed=11)
+    # a Java stack trace: continuation lines belong to the record above
+    lines[10:10] = ["java.lang.IllegalStateException: boom", "\tat a.b.C.d(C.java:12)"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stats = ReadStats()
+    fast = templates([str(path)], stats=stats)
+    assert stats.events == 3001 and stats.lines == 3002
+    slow = TemplateMiner()
+    for _ in mine(parse_files([str(path)]), slow):
+        pass
+    assert {t.template: t.count for t in fast} == _by_template(slow)

@@ -18,6 +18,7 @@ from rich.table import Table
 from prodshield.cli.common import ConfigOption, console, load, store_for
 from prodshield.errors import ProdshieldError, UsageError
 from prodshield.logs.api import mine, parse_files
+from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats
 from prodshield.logs.templates import TemplateMiner
@@ -87,9 +88,7 @@ def templates_cmd(
             from prodshield.logs.state import load_miner
 
             miner = load_miner(store)
-        for _ in mine(parse_files(files, log_format, stats=stats), miner):
-            pass
-        result = miner.templates()
+        result = mine_templates(files, log_format, stats=stats, miner=miner)
         if store is not None:
             from prodshield.logs.state import save_miner
 

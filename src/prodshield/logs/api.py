@@ -132,6 +132,10 @@ def mine(events: Iterable[LogEvent], miner: TemplateMiner | None = None) -> Iter
         yield event
 
 
+BATCH = 200_000
+"""Messages handed to :meth:`TemplateMiner.add_batch` at a time."""
+
+
 def templates(
     paths: Iterable[str | Path],
     log_format: str = "auto",
@@ -139,11 +143,67 @@ def templates(
     stats: ReadStats | None = None,
     miner: TemplateMiner | None = None,
 ) -> list[Template]:
-    """Mine the templates of whole files; most frequent first."""
+    """Mine the templates of whole files; most frequent first.
+
+    No per-line result is needed here, so messages are learnt in batches (lines of one shape are
+    masked and placed once); ``raw`` sources skip building an event per line.
+    """
+    stats = stats if stats is not None else ReadStats()
     miner = miner if miner is not None else TemplateMiner()
-    for _ in mine(parse_files(paths, log_format, stats=stats), miner):
-        pass
+    if log_format != "auto":
+        get_format(log_format)
+    for path in expand_paths(paths, stats):
+        messages: list[str] = []
+        times: list[float | None] = []
+        timed = False
+        for message, ts in _first_lines(path, log_format, stats):
+            messages.append(message)
+            times.append(ts)
+            timed = timed or ts is not None
+            if len(messages) >= BATCH:
+                miner.add_batch(messages, times if timed else None)
+                messages, times, timed = [], [], False
+        miner.add_batch(messages, times if timed else None)
     return miner.templates()
+
+
+def _first_lines(
+    path: str, log_format: str, stats: ReadStats
+) -> Iterator[tuple[str, float | None]]:
+    """The first line of each record's message with its time, as :func:`mine` learns them."""
+    lines = read_lines(path, stats)
+    head: list[str] = []
+    if log_format == "auto":
+        for line in lines:
+            head.append(line)
+            if len(head) >= DETECT_LINES:
+                break
+    fmt = resolve_format(log_format, head)
+    if fmt.name != "raw":
+        events = parse_lines(_chain(head, lines), path, fmt, stats=stats)
+        for event in events:
+            message = event.message
+            cut = message.find("\n")
+            ts = event.timestamp.timestamp() if event.timestamp is not None else None
+            yield (message if cut < 0 else message[:cut]), ts
+        return
+    # raw: a record is a line that does not continue the one above (see formats/raw.py)
+    started = False
+    for line in _chain(head, lines):
+        if not line:
+            continue
+        if started and (
+            (line[0] in " \t" and line.strip()) or line.startswith("Caused by: ")
+        ):
+            continue
+        started = True
+        stats.events += 1
+        yield line, None
+
+
+def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
+    yield from head
+    yield from rest
 
 
 def format_names() -> list[str]:

@@ -20,15 +20,52 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import and_, eq
 from typing import Any
 
 from prodshield.logs.masking import WILDCARD, mask_token
 
 _MULTI_DIGITS = re.compile(r"\d\d+")
-_ONE_DIGIT = str.maketrans(dict.fromkeys("0123456789", "\x02"))
-_DIGIT = re.compile(r"\d")
+_ANY_DIGIT = re.compile(r"\d")
+_WILD_ROWS: dict[int, tuple[str, ...]] = {}
+# lower-case UUIDs with a letter, and hex ids (a word of hex digits, at least two of them digits
+# and one a letter): every one masks to <*> whatever its characters
+_UUID_LC = re.compile(
+    r"(?=[0-9]{0,7}[a-f])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX_WORD = re.compile(r"(?<!\w)(?=[0-9]*[a-f])(?=[a-f]*[0-9][a-f]*[0-9])[0-9a-f]+(?!\w)")
 _MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
+
+
+# The same classes for polars (Rust regex: no look-around), used to group a batch of lines.
+_H = "[0-9a-f]"
+_RS_UUID_LC = (
+    "(?:"
+    + "|".join(f"[0-9]{{{k}}}[a-f]{_H}{{{7 - k}}}" for k in range(8))
+    + f")-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}"
+)
+_RS_HEX_WORD = (
+    rf"\b(?:{_H}*[a-f]{_H}*[0-9]{_H}*[0-9]{_H}*|{_H}*[0-9]{_H}*[a-f]{_H}*[0-9]{_H}*"
+    rf"|{_H}*[0-9]{_H}*[0-9]{_H}*[a-f]{_H}*)\b"
+)
+BATCH_MIN = 512
+"""Below this many messages a batch is learnt line by line."""
+
+
+def line_shape(message: str) -> str:
+    """What masking sees of a line: tokens with the same shape mask the same way.
+
+    Masking looks at digits through their runs: a run of several digits always makes its piece a
+    variable, so every such run becomes ``\\x01``; single digits stay as they are (``ssh2`` is a
+    name, ``ssh22`` a value). Lower-case UUIDs become ``\\x03`` and hex ids ``\\x04``: they are
+    variables whatever their characters. C-level passes only.
+    """
+    if "-" in message and len(message) >= 36:
+        message = _UUID_LC.sub("\x03", message)
+    return _MULTI_DIGITS.sub("\x01", _HEX_WORD.sub("\x04", message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +174,13 @@ class TemplateMiner:
         self.config = config or MinerConfig()
         self._mask_cache: dict[str, str] = {}
         # line shape -> (masked sequence, positions re-masked per line)
-        self._shape_cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+        self._shape_cache: dict[str, list[Any]] = {}
+        # token shape -> masked token ("" when its tokens must be masked one by one)
+        self._token_cache: dict[str, str] = {}
+        self._digit_tokens: set[str] = set()  # masked tokens of that cache that keep a digit
         self._clusters: list[_Cluster] = []
         self._by_length: dict[int, list[_Cluster]] = {}
-        # masked sequence -> [cluster, cluster version, template, template id, param plan]
+        # masked sequence -> [cluster, cluster version, template, template id, param plan, stats]
         self._seq_cache: dict[tuple[str, ...], list[Any]] = {}
         self._token_re: dict[str, re.Pattern[str]] = {}
         self.lines = 0
@@ -149,58 +189,231 @@ class TemplateMiner:
 
     def add(self, message: str, *, timestamp: float | None = None) -> TemplateMatch:
         """Learn from ``message`` and return its template as of now."""
-        raw = message.split()
-        # Masking looks at digits only through their runs: where a run starts and whether it has
-        # one digit or several. Lines with the same "shape" (runs of several digits -> \x01, other
-        # digits -> \x02) mask the same way, except tokens that keep a digit as a constant (ssh2),
-        # which are re-masked from the line itself. Two C-level passes find the shape.
-        shape = _MULTI_DIGITS.sub("\x01", message).translate(_ONE_DIGIT)
+        entry, params = self.learn(message, timestamp)
+        return TemplateMatch(entry[3], entry[2], params, entry[0].index)
+
+    def learn(self, message: str, timestamp: float | None = None) -> tuple[list[Any], list[str]]:
+        """:meth:`add` without the result object: the sequence entry and the parameters.
+
+        The entry is ``[cluster, version, template, template id, param plan, stats]``; callers
+        read ``entry[2]`` (template) and ``entry[3]`` (id) right away, it changes as the miner
+        learns.
+        """
+        # Lines with the same "shape" mask the same way (see :func:`line_shape`), except the
+        # tokens remembered in ``keep`` (whose rules count characters the shape hides, as in MAC
+        # addresses), which are re-masked from the line itself.
+        shape = line_shape(message)
         known = self._shape_cache.get(shape)
+        raw: list[str] | None = None
         if known is None:
-            get = self._mask_cache.get
-            masked = tuple([m if (m := get(t)) is not None else self._mask_slow(t) for t in raw])
-            if len(self._shape_cache) >= self.config.cache_size:
-                self._shape_cache.clear()
-            keep = tuple(i for i, m in enumerate(masked) if _DIGIT.search(m))
-            self._shape_cache[shape] = (masked, keep)
-        elif known[1]:
+            raw = message.split()
+            known = self._learn_shape(shape, message, raw)
+        keep = known[1]
+        if keep:
+            if raw is None:
+                raw = message.split()
             rebuilt = list(known[0])
-            get = self._mask_cache.get
-            for i in known[1]:
-                t = raw[i]
-                rebuilt[i] = m if (m := get(t)) is not None else self._mask_slow(t)
+            for i in keep:
+                rebuilt[i] = self._mask_one(raw[i])
             masked = tuple(rebuilt)
+            entry = self._entry(masked)
         else:
             masked = known[0]
-        self.lines += 1
+            entry = known[2]
+            if entry is None:
+                entry = known[2] = self._entry(masked)
+        self._account(entry, masked, 1, message, timestamp, timestamp)
+        plan = entry[4]
+        if not plan:
+            return entry, []
+        return entry, self._params(plan, raw if raw is not None else message.split())
+
+    def _account(
+        self,
+        entry: list[Any],
+        masked: tuple[str, ...],
+        n: int,
+        message: str,
+        first: float | None,
+        last: float | None,
+    ) -> None:
+        """Count ``n`` lines of one masked sequence."""
+        self.lines += n
+        cluster = entry[0]
+        cluster.count += n
+        if cluster.live_enums:
+            self._count_enums(cluster, masked, n)
+        if entry[1] != cluster.version:
+            self._refresh(entry, cluster, masked)
+        stat = entry[5]
+        if stat is None:
+            stat = cluster.stats.get(entry[2])
+            if stat is None:
+                stat = cluster.stats[entry[2]] = [0, message[:500], first, last]
+            entry[5] = stat
+        stat[0] += n
+        if first is not None and (stat[2] is None or first < stat[2]):
+            stat[2] = first
+        if last is not None and (stat[3] is None or last > stat[3]):
+            stat[3] = last
+
+    def add_batch(
+        self, messages: Sequence[str], timestamps: Sequence[float | None] | None = None
+    ) -> None:
+        """Learn from many messages at once, without per-message results (``logs templates``).
+
+        The lines of a batch are grouped by shape in polars (C-speed regular expressions); each
+        group is masked and placed once and counted with its size. Groups are learnt in the order
+        of their first line, so the templates are those of :meth:`add` line by line except where
+        the order in which two clusters meet inside one batch matters.
+        """
+        if len(messages) < BATCH_MIN:
+            for i, message in enumerate(messages):
+                self.learn(message, timestamps[i] if timestamps is not None else None)
+            return
+        import polars as pl
+
+        # the fine shape is line_shape(); grouping is by the coarse one (every digit hidden)
+        fine = (
+            pl.Series("m", messages, dtype=pl.String)
+            .str.replace_all(_RS_UUID_LC, "\x03")
+            .str.replace_all(_RS_HEX_WORD, "\x04")
+            .str.replace_all(r"\d\d+", "\x01")
+        )
+        frame = pl.DataFrame(
+            {
+                "s": fine.str.replace_all(r"\d", "\x02"),
+                "f": fine,
+                "i": pl.int_range(len(messages), eager=True),
+            }
+        )
+        groups = frame.group_by("s", maintain_order=True).agg(pl.col("f").first(), pl.col("i"))
+        for shape, members in zip(
+            groups.get_column("f").to_list(), groups.get_column("i").to_list(), strict=True
+        ):
+            first_message = messages[members[0]]
+            masked, keep = self._group_mask(first_message, shape)
+            if not keep:
+                first = last = None
+                if timestamps is not None:
+                    times = [t for i in members if (t := timestamps[i]) is not None]
+                    if times:
+                        first, last = min(times), max(times)
+                self._account(self._entry(masked), masked, len(members), first_message, first, last)
+                continue
+            for i in members:  # a digit of some token is part of the template: line by line
+                message = messages[i]
+                raw = message.split()
+                rebuilt = list(masked)
+                for k in keep:
+                    rebuilt[k] = self._mask_token_of(raw[k])
+                one = tuple(rebuilt)
+                ts = timestamps[i] if timestamps is not None else None
+                self._account(self._entry(one), one, 1, message, ts, ts)
+
+    def _group_mask(
+        self, message: str, shape: str
+    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The masked tokens of a batch group's first line and the positions that can differ
+        between its lines (a digit kept in the template, a token masked one by one)."""
+        raw = message.split()
+        shapes = shape.split()
+        if len(shapes) != len(raw):
+            shapes = raw
+        get = self._token_cache.get
+        digits = self._digit_tokens
+        masked: list[str] = []
+        keep: list[int] = []
+        for i, token in enumerate(raw):
+            m = get(shapes[i])
+            if m is None:
+                m = self._mask_by_shape(token, shapes[i])
+            if m == "":
+                keep.append(i)
+                m = self._mask_one(token)
+            elif m in digits:
+                keep.append(i)
+            masked.append(m)
+        return tuple(masked), tuple(keep)
+
+    def _mask_token_of(self, token: str) -> str:
+        """One token, through the exact cache, then its shape's cache."""
+        m = self._mask_cache.get(token)
+        if m is not None:
+            return m
+        shape = line_shape(token)
+        m = self._token_cache.get(shape)
+        if m is None:
+            m = self._mask_by_shape(token, shape)
+        return self._mask_one(token) if m == "" else m
+
+    def _entry(self, masked: tuple[str, ...]) -> list[Any]:
         entry = self._seq_cache.get(masked)
         if entry is None:
             cluster = self._place(masked)
-            entry = [cluster, -1, "", "", ()]
+            entry = [cluster, -1, "", "", (), None]
             if len(self._seq_cache) >= self.config.cache_size:
                 self._seq_cache.clear()
             self._seq_cache[masked] = entry
-        else:
-            cluster = entry[0]
-        cluster.count += 1
-        if cluster.live_enums:
-            self._count_enums(cluster, masked)
-        if entry[1] != cluster.version:
-            text, plan = self._render_for(cluster, masked)
-            entry[1:] = [cluster.version, text, template_id(text), plan]
-        text = entry[2]
-        params = self._params(entry[4], raw)
-        stat = cluster.stats.get(text)
-        if stat is None:
-            cluster.stats[text] = [1, message[:500], timestamp, timestamp]
-        else:
-            stat[0] += 1
-            if timestamp is not None:
-                if stat[2] is None or timestamp < stat[2]:
-                    stat[2] = timestamp
-                if stat[3] is None or timestamp > stat[3]:
-                    stat[3] = timestamp
-        return TemplateMatch(entry[3], text, params, cluster.index)
+        return entry
+
+    def _refresh(self, entry: list[Any], cluster: _Cluster, masked: tuple[str, ...]) -> None:
+        text, plan = self._render_for(cluster, masked)
+        entry[1:] = [cluster.version, text, template_id(text), plan, None]
+
+    def _learn_shape(
+        self, shape: str, message: str, raw: list[str]
+    ) -> list[Any]:
+        """Mask a line whose shape is new; remember the result for every line of that shape."""
+        shapes = shape.split()
+        if len(shapes) != len(raw):  # cannot happen (only digits change); be safe anyway
+            shapes = raw
+        masked: list[str] = []
+        keep: list[int] = []
+        get = self._token_cache.get
+        for i, token in enumerate(raw):
+            m = get(shapes[i])
+            if m is None:
+                m = self._mask_by_shape(token, shapes[i])
+            if m == "":
+                # the rules depend on this token's digits themselves: masked per line
+                keep.append(i)
+                m = self._mask_one(token)
+            masked.append(m)
+        if len(self._shape_cache) >= self.config.cache_size:
+            self._shape_cache.clear()
+        known: list[Any] = [tuple(masked), tuple(keep), None]
+        self._shape_cache[shape] = known
+        return known
+
+    def _mask_by_shape(self, token: str, shape: str) -> str:
+        """The masked token, cached under its shape when every token of that shape masks alike;
+        ``""`` marks a shape whose tokens must be masked one by one."""
+        masked = self._mask_one(token)
+        sensitive = (
+            _MULTI_DIGITS.search(masked) is not None  # the shape hides a run that was kept
+            or token.count(":") >= 5  # MAC addresses count hex pairs
+            or "0x" in token  # a 0x prefix is read from the digit itself
+            or "0X" in token
+            or not token.isascii()
+            or (  # a UUID the shape did not hide (upper case, digits only)
+                len(token) >= 36
+                and "-" in token
+                and len(_UUID.findall(token)) != shape.count("\x03")
+            )
+        )
+        cache = self._token_cache
+        if len(cache) >= self.config.cache_size:
+            cache.clear()
+            self._digit_tokens.clear()
+        cache[shape] = "" if sensitive else masked
+        if not sensitive and _ANY_DIGIT.search(masked) is not None:
+            self._digit_tokens.add(masked)
+        return "" if sensitive else masked
+
+    def _mask_one(self, token: str) -> str:
+        m = self._mask_cache.get(token)
+        return m if m is not None else self._mask_slow(token)
 
     def _mask_slow(self, token: str) -> str:
         if token.isdigit():
@@ -215,7 +428,7 @@ class TemplateMiner:
             cache[token] = masked
         return masked
 
-    def _count_enums(self, cluster: _Cluster, masked: tuple[str, ...]) -> None:
+    def _count_enums(self, cluster: _Cluster, masked: tuple[str, ...], n: int = 1) -> None:
         values = cluster.values
         limit = self.config.enum_max
         live = 0
@@ -223,7 +436,7 @@ class TemplateMiner:
             if seen is None:
                 continue
             value = masked[pos]
-            seen[value] = seen.get(value, 0) + 1
+            seen[value] = seen.get(value, 0) + n
             if len(seen) > limit or WILDCARD in value:
                 values[pos] = None
                 cluster.version += 1
@@ -255,17 +468,17 @@ class TemplateMiner:
 
     @staticmethod
     def _similarity(tokens: list[str], masked: tuple[str, ...]) -> float:
-        # positions where both sides are bare wildcards say nothing either way
-        same = 0
-        both_wild = 0
-        for a, b in zip(tokens, masked, strict=True):
-            if a == b:
-                if a == WILDCARD:
-                    both_wild += 1
-                else:
-                    same += 1
-        n = len(masked) - both_wild
-        return 1.0 if n == 0 else same / n
+        # positions where both sides are bare wildcards say nothing either way (C-level counts)
+        n = len(masked)
+        same = sum(map(eq, tokens, masked))
+        if not same:
+            return 0.0
+        wild = _WILD_ROWS.get(n)
+        if wild is None:
+            wild = _WILD_ROWS[n] = (WILDCARD,) * n
+        both_wild = sum(map(and_, map(eq, tokens, wild), map(eq, masked, wild)))
+        n -= both_wild
+        return 1.0 if n == 0 else (same - both_wild) / n
 
     def _merge(self, cluster: _Cluster, masked: tuple[str, ...]) -> None:
         tokens = cluster.tokens
