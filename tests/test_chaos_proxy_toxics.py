@@ -275,12 +275,13 @@ def test_reset_peer_gives_econnreset(api: ProxyThread, upstreams: Upstreams) -> 
         with pytest.raises(ConnectionResetError) as info:
             before.recv(10)
         assert info.value.errno == errno.ECONNRESET
-        assert abs((time.perf_counter() - start) * 1000 - 150) <= 50
+        # never early; late only by scheduling delay (generous: CI machines are shared)
+        assert -20 <= (time.perf_counter() - start) * 1000 - 150 <= 250
     with connect(address) as sock:
         start = time.perf_counter()
         with pytest.raises(ConnectionResetError):
             sock.recv(10)
-        assert abs((time.perf_counter() - start) * 1000 - 150) <= 50
+        assert -20 <= (time.perf_counter() - start) * 1000 - 150 <= 250
 
 
 def test_reset_peer_on_postgresql(api: ProxyThread, pg_url: str) -> None:

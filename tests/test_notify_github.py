@@ -338,7 +338,9 @@ async def test_worker_killed_after_issue_created_sends_exactly_once(
         if worker.returncode is None:
             worker.kill()
         await worker.wait()
-    assert worker.returncode == -signal.SIGKILL
+    # -SIGKILL; asyncio reports 255 when its child watcher finds the pid already reaped (seen
+    # once on a loaded machine). Either way the rows below prove it died before recording.
+    assert worker.returncode in (-signal.SIGKILL, 255)
 
     row = outbox.find(store, "gh", "crash:opened")
     assert row is not None and row.status == "pending" and row.attempts == 1
