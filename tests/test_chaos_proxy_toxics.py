@@ -247,7 +247,7 @@ def test_timeout_closes_after_its_setting(api: ProxyThread, upstreams: Upstreams
         sock.sendall(b"lost")
         data, end = recv_all(sock)
     assert data == b""
-    assert abs((end - start) * 1000 - 200) <= 50
+    assert -20 <= (end - start) * 1000 - 200 <= 250
 
 
 def test_timeout_zero_holds_until_removed(api: ProxyThread, upstreams: Upstreams) -> None:
@@ -467,7 +467,7 @@ def test_timeout_on_postgresql(api: ProxyThread, pg_url: str) -> None:
         api.toxic("pg", type="timeout", attributes={"timeout": 300})
         with pytest.raises(psycopg.OperationalError):
             conn.execute("SELECT 1")
-        assert abs((time.perf_counter() - start) * 1000 - 300) <= 50
+        assert -20 <= (time.perf_counter() - start) * 1000 - 300 <= 250
 
 
 def test_bandwidth_on_postgresql_1mib(api: ProxyThread, pg_url: str) -> None:
