@@ -65,3 +65,35 @@ def test_bad_bytes_long_lines_and_binary_are_counted(tmp_path: Path) -> None:
     assert stats.invalid_utf8 == 1 and stats.cut == 1 and stats.binary == 1
     assert len(events) == 3
     assert "1 over-long line(s) cut" in stats.summary()
+
+
+def test_block_reading_gives_the_lines_and_counts_of_line_by_line_reading(tmp_path: Path) -> None:
+    """Clean blocks are split at once; blocks with bad bytes fall back to careful reading. Both
+    must agree line for line, across block boundaries, CRLF endings and a missing last newline."""
+    import io
+
+    from prodshield.logs.sources.files import BLOCK, _lines_one_by_one, iter_lines
+
+    parts: list[bytes] = []
+    for i in range(40_000):
+        parts.append(f"line {i} {'x' * (i % 37)}".encode() + (b"\r\n" if i % 5 == 0 else b"\n"))
+        if i == 9_000:
+            parts.append(b"bad \xff\xfe utf-8\n")
+        if i == 20_000:
+            parts.append(b"\x00\x01\x02\x03\x04\x05 binary\n")
+        if i == 30_000:
+            parts.append(b"y" * (MAX_LINE + 10) + b"\n")
+    parts.append(b"last line without newline")
+    data = b"".join(parts)
+    assert len(data) > 4 * BLOCK
+    (tmp_path / "mixed.log").write_bytes(data)
+
+    fast_stats, slow_stats = ReadStats(), ReadStats()
+    with (tmp_path / "mixed.log").open("rb") as fh:
+        fast = list(iter_lines(fh, fast_stats))
+    slow = list(_lines_one_by_one(io.BytesIO(data).readline, slow_stats))
+    assert fast == slow
+    assert fast_stats == slow_stats
+    assert fast_stats.lines == 40_004 and fast_stats.bytes == len(data)
+    assert (fast_stats.invalid_utf8, fast_stats.binary, fast_stats.cut) == (1, 1, 1)
+    assert fast[0] == "line 0 " and fast[-1] == "last line without newline"

@@ -178,6 +178,8 @@ class TemplateMiner:
         # token shape -> masked token ("" when its tokens must be masked one by one)
         self._token_cache: dict[str, str] = {}
         self._digit_tokens: set[str] = set()  # masked tokens of that cache that keep a digit
+        # coarse line shape (batches) -> [masked sequence, positions masked per line, entry]
+        self._group_cache: dict[str, list[Any]] = {}
         self._clusters: list[_Cluster] = []
         self._by_length: dict[int, list[_Cluster]] = {}
         # masked sequence -> [cluster, cluster version, template, template id, param plan, stats]
@@ -288,18 +290,32 @@ class TemplateMiner:
             }
         )
         groups = frame.group_by("s", maintain_order=True).agg(pl.col("f").first(), pl.col("i"))
-        for shape, members in zip(
-            groups.get_column("f").to_list(), groups.get_column("i").to_list(), strict=True
+        known_groups = self._group_cache
+        for coarse, shape, members in zip(
+            groups.get_column("s").to_list(),
+            groups.get_column("f").to_list(),
+            groups.get_column("i").to_list(),
+            strict=True,
         ):
             first_message = messages[members[0]]
-            masked, keep = self._group_mask(first_message, shape)
+            known = known_groups.get(coarse)
+            if known is None:
+                # what masking makes of this coarse shape holds for every batch to come
+                known = [*self._group_mask(first_message, shape), None]
+                if len(known_groups) >= self.config.cache_size:
+                    known_groups.clear()
+                known_groups[coarse] = known
+            masked, keep = known[0], known[1]
             if not keep:
                 first = last = None
                 if timestamps is not None:
                     times = [t for i in members if (t := timestamps[i]) is not None]
                     if times:
                         first, last = min(times), max(times)
-                self._account(self._entry(masked), masked, len(members), first_message, first, last)
+                entry = known[2]
+                if entry is None:
+                    entry = known[2] = self._entry(masked)
+                self._account(entry, masked, len(members), first_message, first, last)
                 continue
             for i in members:  # a digit of some token is part of the template: line by line
                 message = messages[i]

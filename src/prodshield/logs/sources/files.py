@@ -10,7 +10,7 @@ import lzma
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -106,9 +106,70 @@ def _is_binary(data: bytes) -> bool:
     return len(_CONTROL.findall(data)) > max(4, len(data) // 10)
 
 
+BLOCK = 256 * 1024
+"""Bytes read at a time; a block of clean text is decoded and split in one go."""
+
+
 def iter_lines(stream: IO[bytes], stats: ReadStats) -> Iterator[str]:
+    """Decoded lines without their line ends; over-long, binary and invalid lines handled.
+
+    Whole blocks are decoded and split at once while they are clean (no control characters,
+    valid UTF-8, no line near :data:`MAX_LINE`); a block that is not goes line by line.
+    """
+    read = stream.read
+    pending = b""
+    while True:
+        block = read(BLOCK)
+        if not block:
+            break
+        data = pending + block if pending else block
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            if len(data) > MAX_LINE:  # one endless line: the careful reader takes it from here
+                yield from _lines_one_by_one(_chained(data, stream), stats)
+                return
+            pending = data
+            continue
+        complete, pending = data[:cut], data[cut:]
+        text = _clean_text(complete)
+        if text is None:
+            yield from _lines_one_by_one(io.BytesIO(complete).readline, stats)
+            continue
+        lines = text.split("\n")
+        lines.pop()  # after the last newline
+        if "\r" in text:
+            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+        stats.bytes += len(complete)
+        stats.lines += len(lines)
+        yield from lines
+    if pending:
+        yield from _lines_one_by_one(io.BytesIO(pending).readline, stats)
+
+
+def _clean_text(data: bytes) -> str | None:
+    if len(data) > MAX_LINE or _CONTROL.search(data) is not None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _chained(first: bytes, stream: IO[bytes]) -> Callable[[int], bytes]:
+    """``readline`` over ``first`` and then the rest of ``stream``."""
+    head = io.BytesIO(first)
+
+    def readline(limit: int) -> bytes:
+        line = head.readline(limit)
+        if line.endswith(b"\n") or len(line) >= limit:
+            return line
+        return line + stream.readline(limit - len(line))
+
+    return readline
+
+
+def _lines_one_by_one(readline: Callable[[int], bytes], stats: ReadStats) -> Iterator[str]:
     """Decoded lines without their line ends; over-long, binary and invalid lines handled."""
-    readline = stream.readline
     while True:
         data = readline(MAX_LINE + 1)
         if not data:
