@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from prodshield.logs.event import LogEvent
 from prodshield.logs.formats.base import LogFormat, Record
 from prodshield.logs.formats.registry import FORMATS, detect_format, get_format
-from prodshield.logs.sources.files import ReadStats, expand_paths, read_lines
+from prodshield.logs.sources.files import ReadStats, expand_paths, read_line_blocks, read_lines
 from prodshield.logs.templates import MinerConfig, Template, TemplateMiner
 
 DETECT_LINES = 50
@@ -156,10 +157,13 @@ def templates(
         messages: list[str] = []
         times: list[float | None] = []
         timed = False
-        for message, ts in _first_lines(path, log_format, stats):
-            messages.append(message)
-            times.append(ts)
-            timed = timed or ts is not None
+        for block, block_times in _message_blocks(path, log_format, stats):
+            messages.extend(block)
+            if block_times is not None:
+                times.extend(block_times)
+                timed = timed or any(t is not None for t in block_times)
+            else:
+                times.extend([None] * len(block))
             if len(messages) >= BATCH:
                 miner.add_batch(messages, times if timed else None)
                 messages, times, timed = [], [], False
@@ -167,41 +171,65 @@ def templates(
     return miner.templates()
 
 
-def _first_lines(
+def _message_blocks(
     path: str, log_format: str, stats: ReadStats
-) -> Iterator[tuple[str, float | None]]:
-    """The first line of each record's message with its time, as :func:`mine` learns them."""
-    lines = read_lines(path, stats)
+) -> Iterator[tuple[list[str], list[float | None] | None]]:
+    """The first line of each record's message (what :func:`mine` learns), with its time, a
+    block at a time."""
+    blocks = read_line_blocks(path, stats)
     head: list[str] = []
     if log_format == "auto":
-        for line in lines:
-            head.append(line)
+        for block in blocks:
+            head.extend(block)
             if len(head) >= DETECT_LINES:
                 break
-    fmt = resolve_format(log_format, head)
+    fmt = resolve_format(log_format, head[:DETECT_LINES])
     if fmt.name != "raw":
-        events = parse_lines(_chain(head, lines), path, fmt, stats=stats)
-        for event in events:
+        out: list[str] = []
+        out_times: list[float | None] = []
+        lines = _chain(head, (line for block in blocks for line in block))
+        for event in parse_lines(lines, path, fmt, stats=stats):
             message = event.message
             cut = message.find("\n")
-            ts = event.timestamp.timestamp() if event.timestamp is not None else None
-            yield (message if cut < 0 else message[:cut]), ts
+            out.append(message if cut < 0 else message[:cut])
+            out_times.append(event.timestamp.timestamp() if event.timestamp is not None else None)
+            if len(out) >= 4096:
+                yield out, out_times
+                out, out_times = [], []
+        if out:
+            yield out, out_times
         return
-    # raw: a record is a line that does not continue the one above (see formats/raw.py)
+    # raw: a record is a line that does not continue the one above (see formats/raw.py); a
+    # continuation line with nothing above starts a record
     started = False
-    for line in _chain(head, lines):
-        if not line:
-            continue
-        if started and (
-            (line[0] in " \t" and line.strip()) or line.startswith("Caused by: ")
-        ):
-            continue
-        started = True
-        stats.events += 1
-        yield line, None
+    for block in _chain([head], blocks):
+        if not started:
+            kept: list[str] = []
+            for line in block:
+                if not line:
+                    continue
+                if started and (
+                    (line[0] in " \t" and line.strip()) or line.startswith("Caused by: ")
+                ):
+                    continue
+                started = True
+                kept.append(line)
+        else:
+            kept = [
+                line
+                for line in block
+                if line
+                and not (line[0] in " \t" and line.strip())
+                and not line.startswith("Caused by: ")
+            ]
+        stats.events += len(kept)
+        yield kept, None
 
 
-def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
+_T = TypeVar("_T")
+
+
+def _chain(head: list[_T], rest: Iterable[_T]) -> Iterator[_T]:
     yield from head
     yield from rest
 

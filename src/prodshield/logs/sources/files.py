@@ -74,6 +74,9 @@ def expand_paths(paths: Iterable[str | Path], stats: ReadStats | None = None) ->
     return out
 
 
+_COMPRESSED = (".gz", ".bz2", ".xz", ".lzma", ".zst")
+
+
 def open_binary(path: str) -> IO[bytes]:
     """A binary stream of the (decompressed) content; the suffix picks the codec."""
     if path == STDIN:
@@ -111,7 +114,13 @@ BLOCK = 256 * 1024
 
 
 def iter_lines(stream: IO[bytes], stats: ReadStats) -> Iterator[str]:
-    """Decoded lines without their line ends; over-long, binary and invalid lines handled.
+    """Decoded lines without their line ends; over-long, binary and invalid lines handled."""
+    for block in iter_line_blocks(stream, stats):
+        yield from block
+
+
+def iter_line_blocks(stream: IO[bytes], stats: ReadStats) -> Iterator[list[str]]:
+    """:func:`iter_lines` a block at a time.
 
     Whole blocks are decoded and split at once while they are clean (no control characters,
     valid UTF-8, no line near :data:`MAX_LINE`); a block that is not goes line by line.
@@ -126,14 +135,14 @@ def iter_lines(stream: IO[bytes], stats: ReadStats) -> Iterator[str]:
         cut = data.rfind(b"\n") + 1
         if not cut:
             if len(data) > MAX_LINE:  # one endless line: the careful reader takes it from here
-                yield from _lines_one_by_one(_chained(data, stream), stats)
+                yield list(_lines_one_by_one(_chained(data, stream), stats))
                 return
             pending = data
             continue
         complete, pending = data[:cut], data[cut:]
         text = _clean_text(complete)
         if text is None:
-            yield from _lines_one_by_one(io.BytesIO(complete).readline, stats)
+            yield list(_lines_one_by_one(io.BytesIO(complete).readline, stats))
             continue
         lines = text.split("\n")
         lines.pop()  # after the last newline
@@ -141,9 +150,9 @@ def iter_lines(stream: IO[bytes], stats: ReadStats) -> Iterator[str]:
             lines = [line[:-1] if line.endswith("\r") else line for line in lines]
         stats.bytes += len(complete)
         stats.lines += len(lines)
-        yield from lines
+        yield lines
     if pending:
-        yield from _lines_one_by_one(io.BytesIO(pending).readline, stats)
+        yield list(_lines_one_by_one(io.BytesIO(pending).readline, stats))
 
 
 def _clean_text(data: bytes) -> str | None:
@@ -202,6 +211,16 @@ def _lines_one_by_one(readline: Callable[[int], bytes], stats: ReadStats) -> Ite
 
 def read_lines(path: str, stats: ReadStats) -> Iterator[str]:
     """The lines of one source; an unreadable source is recorded in ``stats.errors``."""
+    for block in read_line_blocks(path, stats):
+        yield from block
+
+
+def read_line_blocks(path: str, stats: ReadStats) -> Iterator[list[str]]:
+    """:func:`read_lines` a block at a time.
+
+    Plain files are read in blocks; stdin (whose lines should flow as they come) and compressed
+    streams (whose last good lines must survive a truncated end) are read line by line.
+    """
     try:
         stream = open_binary(path)
     except OSError as exc:
@@ -209,7 +228,18 @@ def read_lines(path: str, stats: ReadStats) -> Iterator[str]:
         return
     stats.files += 1
     try:
-        yield from iter_lines(stream, stats)
+        if path == STDIN or path.lower().endswith(_COMPRESSED):
+            size = 1 if path == STDIN else 4096
+            block: list[str] = []
+            for line in _lines_one_by_one(stream.readline, stats):
+                block.append(line)
+                if len(block) >= size:
+                    yield block
+                    block = []
+            if block:
+                yield block
+        else:
+            yield from iter_line_blocks(stream, stats)
     except (OSError, EOFError, lzma.LZMAError) as exc:
         stats.errors.append(f"{path}: {exc}")
     except Exception as exc:  # zstandard.ZstdError and other codec errors
