@@ -30,6 +30,7 @@ from prodshield.logs.masking import WILDCARD, mask_token
 _MULTI_DIGITS = re.compile(r"\d\d+")
 _ANY_DIGIT = re.compile(r"\d")
 _WILD_ROWS: dict[int, tuple[str, ...]] = {}
+_MAYBE_UUID = re.compile(r"[0-9a-fA-F\x01]+(?:-[0-9a-fA-F\x01]+){4}")
 # lower-case UUIDs with a letter, and hex ids (a word of hex digits, at least two of them digits
 # and one a letter): every one masks to <*> whatever its characters
 _UUID_LC = re.compile(
@@ -280,11 +281,11 @@ class TemplateMiner:
             pl.Series("m", messages, dtype=pl.String)
             .str.replace_all(_RS_UUID_LC, "\x03")
             .str.replace_all(_RS_HEX_WORD, "\x04")
-            .str.replace_all(r"\d\d+", "\x01")
+            .str.replace_all(r"[0-9]{2,}", "\x01")
         )
         frame = pl.DataFrame(
             {
-                "s": fine.str.replace_all(r"\d", "\x02"),
+                "s": fine.str.replace_all("[0-9]", "\x02"),
                 "f": fine,
                 "i": pl.int_range(len(messages), eager=True),
             }
@@ -409,14 +410,10 @@ class TemplateMiner:
         sensitive = (
             _MULTI_DIGITS.search(masked) is not None  # the shape hides a run that was kept
             or token.count(":") >= 5  # MAC addresses count hex pairs
-            or "0x" in token  # a 0x prefix is read from the digit itself
-            or "0X" in token
             or not token.isascii()
-            or (  # a UUID the shape did not hide (upper case, digits only)
-                len(token) >= 36
-                and "-" in token
-                and len(_UUID.findall(token)) != shape.count("\x03")
-            )
+            # something the shape did not hide that may be a UUID (upper case, digits first,
+            # or digit runs whose lengths the shape forgets): UUIDs count their digits
+            or ("-" in shape and _MAYBE_UUID.search(shape) is not None)
         )
         cache = self._token_cache
         if len(cache) >= self.config.cache_size:
