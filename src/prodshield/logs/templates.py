@@ -52,6 +52,13 @@ _RS_HEX_WORD = (
     rf"\b(?:{_H}*[a-f]{_H}*[0-9]{_H}*[0-9]{_H}*|{_H}*[0-9]{_H}*[a-f]{_H}*[0-9]{_H}*"
     rf"|{_H}*[0-9]{_H}*[0-9]{_H}*[a-f]{_H}*)\b"
 )
+# Coarse shape: a digit run that starts a piece (after a space, a delimiter or the line start)
+# makes that piece a variable whatever its length, so any such run is \x02; so is any other single
+# digit (whose value may stay in the template: those positions are masked line by line). Literal
+# pairs (Aho-Corasick in polars) are much faster than a regular expression with a capture here.
+_PIECE_STARTS = " \t,;:=|\"'[](){}<>!?&#"
+_COARSE_FROM = [d + c for d in _PIECE_STARTS for c in "\x010123456789"]
+_COARSE_TO = [d + "\x02" for d in _PIECE_STARTS for c in "\x010123456789"]
 BATCH_MIN = 512
 """Below this many messages a batch is learnt line by line."""
 
@@ -276,7 +283,7 @@ class TemplateMiner:
             return
         import polars as pl
 
-        # the fine shape is line_shape(); grouping is by the coarse one (every digit hidden)
+        # the fine shape is line_shape(); grouping is by the coarse one (_COARSE_FROM)
         fine = (
             pl.Series("m", messages, dtype=pl.String)
             .str.replace_all(_RS_UUID_LC, "\x03")
@@ -285,7 +292,9 @@ class TemplateMiner:
         )
         frame = pl.DataFrame(
             {
-                "s": fine.str.replace_all("[0-9]", "\x02"),
+                "s": (" " + fine)
+                .str.replace_many(_COARSE_FROM, _COARSE_TO)
+                .str.replace_all("[0-9]", "\x02"),
                 "f": fine,
                 "i": pl.int_range(len(messages), eager=True),
             }
