@@ -38,6 +38,7 @@ _UUID_LC = re.compile(
 )
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX_WORD = re.compile(r"(?<!\w)(?=[0-9]*[a-f])(?=[a-f]*[0-9][a-f]*[0-9])[0-9a-f]+(?!\w)")
+_HEX_OR_RUN = re.compile(_HEX_WORD.pattern + r"|\d\d+")
 _MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
 
 
@@ -67,13 +68,14 @@ def line_shape(message: str) -> str:
     """What masking sees of a line: tokens with the same shape mask the same way.
 
     Masking looks at digits through their runs: a run of several digits always makes its piece a
-    variable, so every such run becomes ``\\x01``; single digits stay as they are (``ssh2`` is a
-    name, ``ssh22`` a value). Lower-case UUIDs become ``\\x03`` and hex ids ``\\x04``: they are
-    variables whatever their characters. C-level passes only.
+    variable, so every such run becomes ``\\x01``, and so does a hex id (a word of hex digits, at
+    least two of them digits: a variable in every context a run of digits is one); single digits
+    stay as they are (``ssh2`` is a name, ``ssh22`` a value). Lower-case UUIDs become ``\\x03``.
+    C-level passes only.
     """
     if "-" in message and len(message) >= 36:
         message = _UUID_LC.sub("\x03", message)
-    return _MULTI_DIGITS.sub("\x01", _HEX_WORD.sub("\x04", message))
+    return _HEX_OR_RUN.sub("\x01", message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,8 +289,7 @@ class TemplateMiner:
         fine = (
             pl.Series("m", messages, dtype=pl.String)
             .str.replace_all(_RS_UUID_LC, "\x03")
-            .str.replace_all(_RS_HEX_WORD, "\x04")
-            .str.replace_all(r"[0-9]{2,}", "\x01")
+            .str.replace_all(_RS_HEX_WORD + "|[0-9]{2,}", "\x01")
         )
         frame = pl.DataFrame(
             {
