@@ -26,6 +26,8 @@ class LogsConfig(StrictModel):
     slow_query_ms: float = 500.0
     slow_request_ms: float = 1000.0
     alerts: list[str] | None = None
+    window: Duration = 30.0
+    """How often the service stores findings and the followed files' offsets (one transaction)."""
 
 
 class TlsTarget(StrictModel):

@@ -153,17 +153,14 @@ class LogService:
                     if lines:
                         self._feed(path, src, lines, formats, miner, collector)
                 if time.monotonic() >= window_end:
-                    self._flush(collector)
-                    for _, follower in followers.values():
-                        follower.commit()  # offsets saved only after the lines' findings are stored
+                    self._flush(collector, [f for _, f in followers.values()])
                     collector = _Collector(settings)
                     window_end = time.monotonic() + self.window_s
                 stop_wait = min(self.poll_s, max(0.0, window_end - time.monotonic()))
                 time.sleep(stop_wait)
         finally:
-            self._flush(collector)
+            self._flush(collector, [f for _, f in followers.values()])
             for _, follower in followers.values():
-                follower.commit()
                 follower.close()
 
     def _feed(
@@ -183,9 +180,14 @@ class LogService:
         for event in mine(parse_lines(lines, path, fmt), miner):
             collector.observe(event)
 
-    def _flush(self, collector: Any) -> None:
+    def _flush(self, collector: Any, followers: list[Any]) -> None:
+        """The window's findings, their notifications and the followers' offsets in one
+        transaction: a crash before it reads the lines again, a crash after it never does."""
         findings = collector.findings()
         if not findings:
+            with self.store.begin() as conn:
+                for follower in followers:
+                    follower.commit(conn)
             return
         now = time.time()
         rows = []
@@ -208,6 +210,8 @@ class LogService:
         with self.store.begin() as conn:
             conn.execute(t.log_findings.insert(), rows)
             self._notify(conn, findings, now)
+            for follower in followers:
+                follower.commit(conn)
 
     def _notify(self, conn: Any, findings: list[Any], now: float) -> None:
         """Critical findings notify once per kind and source per hour, at most 20 per window."""
@@ -397,7 +401,7 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
     services.background += [
         outbox,
         monitor,
-        LogService(loaded, store),
+        LogService(loaded, store, window_s=max(0.2, loaded.config.logs.window)),
         AuditService(loaded, store),
         DigestService(loaded, store),
     ]
