@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import heapq
+import logging
 import math
 import random
 from array import array
@@ -31,6 +32,8 @@ from prodshield.monitor.run import GRACE, run_target
 from prodshield.monitor.state import CheckState, StateBook
 from prodshield.monitor.target import Target
 from prodshield.store import Store
+
+log = logging.getLogger("prodshield.monitor")
 
 START_RATE = 100.0  # first runs per second when a small config starts
 MAX_BUFFER = 200_000  # results kept while the store is unreachable
@@ -77,6 +80,7 @@ class SchedulerStats:
     failed: int = 0
     written: int = 0
     write_errors: int = 0
+    last_write_error: str | None = None  # set while writes fail, cleared by the next that works
     listener_errors: int = 0
     max_in_flight: int = 0
     lags: array = field(default_factory=lambda: array("d"))  # seconds, one per started run
@@ -279,8 +283,19 @@ class Scheduler:
             try:
                 await asyncio.to_thread(write_batch, self.store, results, states, self.incidents)
                 self.stats.written += len(results)
-            except Exception:
+                if self.stats.last_write_error is not None:
+                    log.warning("monitor: results are stored again")
+                    self.stats.last_write_error = None
+            except Exception as exc:
                 self.stats.write_errors += 1
+                message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                if self.stats.last_write_error is None:
+                    log.warning(
+                        "monitor: cannot store results (%s); keeping up to %d in memory",
+                        message,
+                        MAX_BUFFER,
+                    )
+                self.stats.last_write_error = message
                 # Keep the results for the next attempt rather than losing them (bounded).
                 self._buffer[:0] = results[-MAX_BUFFER:]
                 del self._buffer[: max(0, len(self._buffer) - MAX_BUFFER)]

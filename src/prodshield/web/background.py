@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +62,10 @@ class MonitorService:
             return None
         return self.scheduler.stats.lag_percentile(99)
 
+    def problems(self) -> dict[str, str]:
+        error = self.scheduler.stats.last_write_error if self.scheduler is not None else None
+        return {"monitor": f"results not stored: {error}"} if error else {}
+
     async def run_check(self, check: str, environment: str | None) -> list[dict[str, Any]]:
         from prodshield.monitor.api import run_once
 
@@ -106,6 +111,7 @@ class LogService:
         self.window_s = window_s
         self.poll_s = poll_s
         self.notified: dict[str, float] = {}
+        self.source_errors: dict[str, str] = {}  # path -> what went wrong (cleared on recovery)
 
     def _paths(self) -> list[tuple[Any, str]]:
         out = []
@@ -126,6 +132,9 @@ class LogService:
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.to_thread(self._loop_sync, stop)
+
+    def problems(self) -> dict[str, str]:
+        return {f"logs:{path}": message for path, message in list(self.source_errors.items())}
 
     def _loop_sync(self, stop: asyncio.Event) -> None:
         from prodshield.logs.detectors import DetectorSettings
@@ -148,13 +157,33 @@ class LogService:
                     try:
                         lines = follower.poll(commit=False)
                     except OSError as exc:  # deleted or unreadable: keep going, report it
-                        log.warning("log source %s: %s", path, exc)
+                        message = exc.strerror or str(exc)
+                        if self.source_errors.get(path) != message:
+                            log.warning("log source %s: %s", path, message)
+                        self.source_errors[path] = message
                         continue
+                    if not os.path.exists(path):
+                        message = "deleted while followed (waiting for it to come back)"
+                        if self.source_errors.get(path) != message:
+                            log.warning("log source %s: %s", path, message)
+                        self.source_errors[path] = message
+                    elif self.source_errors.pop(path, None) is not None:
+                        log.warning("log source %s: readable again", path)
                     if lines:
                         self._feed(path, src, lines, formats, miner, collector)
                 if time.monotonic() >= window_end:
-                    self._flush(collector, [f for _, f in followers.values()])
-                    collector = _Collector(settings)
+                    try:
+                        self._flush(collector, [f for _, f in followers.values()])
+                    except Exception as exc:  # the store refuses writes (disk full, database down)
+                        message = f"cannot store findings and offsets: {type(exc).__name__}"
+                        if self.source_errors.get("store") != message:
+                            log.warning("logs: %s: %s", message, str(exc).splitlines()[0][:200])
+                        self.source_errors["store"] = message
+                        # keep the window's findings: the next flush stores them with the offsets
+                    else:
+                        if self.source_errors.pop("store", None) is not None:
+                            log.warning("logs: findings are stored again")
+                        collector = _Collector(settings)
                     window_end = time.monotonic() + self.window_s
                 stop_wait = min(self.poll_s, max(0.0, window_end - time.monotonic()))
                 time.sleep(stop_wait)
@@ -398,10 +427,12 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
     """The service factory that plugs every capability into ``prodshield serve``."""
     monitor = MonitorService(loaded, store)
     outbox = OutboxService(loaded, store)
+    logs = LogService(loaded, store, window_s=max(0.2, loaded.config.logs.window))
+    services.problems += [monitor.problems, logs.problems]
     services.background += [
         outbox,
         monitor,
-        LogService(loaded, store, window_s=max(0.2, loaded.config.logs.window)),
+        logs,
         AuditService(loaded, store),
         DigestService(loaded, store),
     ]

@@ -56,3 +56,6 @@ class Services:
     """Called with the new ``LoadedConfig`` after SIGHUP loaded a valid config."""
     ready: Callable[[], bool] | None = None
     """Extra readiness condition for ``/readyz`` (e.g. the scheduler has started)."""
+    problems: list[Callable[[], dict[str, str]]] = field(default_factory=list)
+    """What is wrong right now, per component (``/readyz`` reports it as degraded): a store that
+    refuses writes, a log source that vanished... Each callable returns {component: message}."""
