@@ -187,3 +187,79 @@ serve: {{host: 127.0.0.1, port: {port}}}
         assert "deleted while followed" in own_log, own_log[-2000:]
         assert "Traceback" not in own_log, own_log[-3000:]
         assert len(gh.issues(REPO)) == 1  # delivered once, not once per retry
+
+
+def test_serve_rides_out_a_postgresql_restart_under_load(tmp_path: Path, pg_url: str) -> None:
+    """The store's PostgreSQL goes away (every connection cut, new ones refused) for a few
+    seconds while 30 checks a second run: /readyz says the store is unavailable, the service
+    keeps checking, and the results of the outage are written once the database is back."""
+    import psycopg
+
+    from chaos_proxy_helpers import ProxyThread
+
+    proxy = ProxyThread()
+    try:
+        host, pport = proxy.create("pg", "127.0.0.1:5432")
+        url = pg_url.replace("127.0.0.1:5432", f"{host}:{pport}")
+        with _target() as target:
+            port = _free_port()
+            checks = "\n".join(
+                f'  - {{name: c{i}, type: http, url: "{target}/c{i}"}}' for i in range(30)
+            )
+            cfg = tmp_path / "shield.yaml"
+            cfg.write_text(f"""
+storage: "{url}"
+defaults: {{interval: 1s, timeout: 1s}}
+checks:
+{checks}
+serve: {{host: 127.0.0.1, port: {port}}}
+""")
+            out = open(tmp_path / "serve.log", "w")  # noqa: SIM115 (closed below)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "prodshield", "serve", "-c", str(cfg)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+            def results(since: float = 0.0) -> int:
+                with psycopg.connect(pg_url, autocommit=True) as conn:
+                    row = conn.execute(
+                        "SELECT COUNT(*) FROM check_results WHERE ts >= %s", (since,)
+                    ).fetchone()
+                    return int(row[0]) if row else 0
+
+            try:
+                _wait("the service", lambda: _readyz(port).get("status") == "ready")
+                _wait("results", lambda: results() >= 60)
+                down_at = time.time()
+                status, _ = proxy.json("POST", "/proxies/pg", {"enabled": False})
+                assert status == 200
+                seen: set[str] = set()
+                while time.time() < down_at + 5:
+                    seen.add(str(_readyz(port).get("body", _readyz(port).get("status"))))
+                    time.sleep(0.3)
+                up_at = time.time()
+                assert any("store unavailable" in s for s in seen), seen
+                assert proc.poll() is None
+                status, _ = proxy.json("POST", "/proxies/pg", {"enabled": True})
+                assert status == 200
+                _wait("readiness after the restart", lambda: _readyz(port).get("status") == "ready")
+                # the checks that ran while the database was away are stored now
+                _wait(
+                    "the outage's results",
+                    lambda: results(down_at + 0.5) - results(up_at) >= 3 * 30,
+                )
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                    out.close()
+            assert proc.returncode == 0
+            own_log = (tmp_path / "serve.log").read_text()
+            assert "cannot store results" in own_log and "stored again" in own_log, own_log[-2000:]
+            assert "Traceback" not in own_log, own_log[-3000:]
+    finally:
+        proxy.close()
