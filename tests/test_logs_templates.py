@@ -159,3 +159,22 @@ def test_logs_templates_api_matches_the_event_path(tmp_path) -> None:  # type: i
     for _ in mine(parse_files([str(path)]), slow):
         pass
     assert {t.template: t.count for t in fast} == _by_template(slow)
+
+
+def test_restated_and_approximate_values_do_not_split_a_template() -> None:
+    miner = TemplateMiner()
+    lines = [
+        "proxy.example.com:5070 close, 0 bytes sent, 0 bytes received, lifetime 00:01",
+        "proxy.example.com:5070 close, 451 bytes sent, 18846 bytes (18.4 KB) received, lifetime <1 sec",
+        "proxy.example.com:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, "
+        "lifetime 00:02",
+        "proxy.example.com:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+    ]
+    ids = {miner.add(line).template_id for line in lines}
+    assert miner.cluster_count == 1
+    (tpl,) = miner.templates()
+    assert tpl.count == 4 and tpl.template.startswith("<*>:<*> close, ")
+    assert len({miner.match(line).template_id for line in lines}) == 1  # type: ignore[union-attr]
+    assert ids  # ids moved as the template generalised; match() gives the final one
+    # an ordinary parenthesis is left alone
+    assert miner.add("GET /api/orders (200 OK) in 12 ms").template == "GET <*> (<*> OK) in <*> ms"

@@ -64,6 +64,24 @@ BATCH_MIN = 512
 """Below this many messages a batch is learnt line by line."""
 
 
+# A value restated in parentheses with its unit ("18846 bytes (18.4 KB)") and an approximate
+# duration ("lifetime <1 sec") are one value each: joined to one token, so that a line with them and
+# a line without them have the same number of tokens (and land in one template).
+_UNITS = r"(?:[KMGTP]i?B|[kKMGT]?B|bytes|ms|us|µs|s|sec|secs|seconds?|min|mins|minutes?|h|hours?|%)"
+_DURATIONS = r"(?:ms|us|µs|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)"
+_RESTATED = re.compile(rf" \((\d[\d.,]*) ?({_UNITS})\)")
+_APPROX = re.compile(rf"(?<!\S)([<>]=?|~)(\d[\d.]*) ({_DURATIONS})\b")
+
+
+def join_values(message: str) -> str:
+    """``message`` with restated and approximate values joined to one token each."""
+    if " (" in message:
+        message = _RESTATED.sub(r"(\1\2)", message)
+    if "<" in message or ">" in message or "~" in message:
+        message = _APPROX.sub(r"\1\2\3", message)
+    return message
+
+
 def line_shape(message: str) -> str:
     """What masking sees of a line: tokens with the same shape mask the same way.
 
@@ -214,16 +232,17 @@ class TemplateMiner:
         # Lines with the same "shape" mask the same way (see :func:`line_shape`), except the
         # tokens remembered in ``keep`` (whose rules count characters the shape hides, as in MAC
         # addresses), which are re-masked from the line itself.
-        shape = line_shape(message)
+        text = join_values(message)
+        shape = line_shape(text)
         known = self._shape_cache.get(shape)
         raw: list[str] | None = None
         if known is None:
-            raw = message.split()
-            known = self._learn_shape(shape, message, raw)
+            raw = text.split()
+            known = self._learn_shape(shape, text, raw)
         keep = known[1]
         if keep:
             if raw is None:
-                raw = message.split()
+                raw = text.split()
             rebuilt = list(known[0])
             for i in keep:
                 rebuilt[i] = self._mask_one(raw[i])
@@ -238,7 +257,7 @@ class TemplateMiner:
         plan = entry[4]
         if not plan:
             return entry, []
-        return entry, self._params(plan, raw if raw is not None else message.split())
+        return entry, self._params(plan, raw if raw is not None else text.split())
 
     def _account(
         self,
@@ -285,7 +304,10 @@ class TemplateMiner:
             return
         import polars as pl
 
+
         # the fine shape is line_shape(); grouping is by the coarse one (_COARSE_FROM)
+        # Shapes of the raw lines: join_values() acts alike on every line of a coarse group, so
+        # it is applied to a group's first line (and to lines learnt one by one) only.
         fine = (
             pl.Series("m", messages, dtype=pl.String)
             .str.replace_all(_RS_UUID_LC, "\x03")
@@ -312,7 +334,10 @@ class TemplateMiner:
             known = known_groups.get(coarse)
             if known is None:
                 # what masking makes of this coarse shape holds for every batch to come
-                known = [*self._group_mask(first_message, shape), None]
+                text = join_values(first_message)
+                if text is not first_message and text != first_message:
+                    shape = line_shape(text)
+                known = [*self._group_mask(text, shape), None]
                 if len(known_groups) >= self.config.cache_size:
                     known_groups.clear()
                 known_groups[coarse] = known
@@ -330,7 +355,7 @@ class TemplateMiner:
                 continue
             for i in members:  # a digit of some token is part of the template: line by line
                 message = messages[i]
-                raw = message.split()
+                raw = join_values(message).split()
                 rebuilt = list(masked)
                 for k in keep:
                     rebuilt[k] = self._mask_token_of(raw[k])
@@ -527,7 +552,7 @@ class TemplateMiner:
 
     def match(self, message: str) -> TemplateMatch | None:
         """The template ``message`` belongs to, without learning; None when nothing fits."""
-        raw = message.split()
+        raw = join_values(message).split()
         get = self._mask_cache.get
         masked = tuple([m if (m := get(t)) is not None else self._mask_slow(t) for t in raw])
         entry = self._seq_cache.get(masked)
