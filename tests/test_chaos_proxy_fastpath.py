@@ -74,7 +74,7 @@ class _Stream:
                 self.sent = i + 1
                 if i % 8 == 0:
                     time.sleep(0.001)  # keep the stream going for a while
-        except BaseException as exc:  # noqa: BLE001 - reported by join()
+        except BaseException as exc:  # reported by join()
             self.error = exc
 
     def _read(self) -> None:
@@ -85,7 +85,7 @@ class _Stream:
                 if not data:
                     break
                 self.received += data
-        except BaseException as exc:  # noqa: BLE001 - reported by join()
+        except BaseException as exc:  # reported by join()
             self.error = exc
 
     def join(self, limit: float = 30.0) -> None:
@@ -206,3 +206,16 @@ def test_disabling_the_proxy_closes_fast_path_connections(
     with connect(address, timeout=5) as sock:
         sock.sendall(b"b")
         assert recv_exact(sock, 1) == b"b"
+
+
+def test_both_sides_of_a_connection_have_nodelay(api: ProxyThread, upstreams: Upstreams) -> None:
+    """Small request/response traffic must not wait for Nagle on either of the proxy's sockets."""
+    address = api.create("echo", upstreams.tcp())
+    with connect(address) as sock:
+        sock.sendall(b"hi")
+        assert recv_exact(sock, 2) == b"hi"
+        (link,) = api.service.collection.proxies["echo"].links
+        for transport in (link.client, link.upstream):
+            assert transport is not None
+            raw = transport.get_extra_info("socket")
+            assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
