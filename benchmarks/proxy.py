@@ -96,6 +96,32 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
 
 
+def foreign_cpu() -> dict[int, float]:
+    """CPU seconds (utime + stime) of every process on the machine that is not this benchmark or
+    one of its descendants: the other load a shared machine carries while a figure is measured."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS)
+    me = os.getpid()
+
+    def ours(pid: int) -> bool:
+        for _ in range(64):
+            if pid == me:
+                return True
+            if pid <= 1 or pid not in stats:
+                return False
+            pid = stats[pid][0]
+        return False
+
+    return {pid: cpu for pid, (_, cpu) in stats.items() if not ours(pid)}
+
+
 def run(cmd: list[str], timeout: float) -> str:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
@@ -325,8 +351,14 @@ def measure(targets: list[Target], rounds: int, seconds: int, only: set[str]) ->
 
     def b_small(t: Target) -> None:
         before = cpu_seconds(t.pid) if t.pid else 0.0
+        others = foreign_cpu()
+        start = time.monotonic()
         rps = wrk(t.web_port, "/", 50, seconds)[0]
+        elapsed = time.monotonic() - start
+        others_after = foreign_cpu()
+        foreign = sum(cpu - others.get(pid, 0.0) for pid, cpu in others_after.items())
         record(t, "wrk_rps", rps)
+        record(t, "foreign_cores", foreign / elapsed)
         if t.pid:
             record(t, "cpu_us_per_req", (cpu_seconds(t.pid) - before) / (rps * seconds) * 1e6)
 
@@ -437,6 +469,16 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
     if lines:
         print("\nper-round ratios against direct: median [min-max]")
         print("\n".join(lines))
+    if "foreign_cores" in results["direct"]:
+        print(
+            "\nCPU of processes outside the benchmark during the wrk small-page runs (cores, "
+            "median [max]; processes that ended meanwhile are not counted):\n"
+            + "  ".join(
+                f"{name} {statistics.median(r['foreign_cores']):.2f} [{max(r['foreign_cores']):.2f}]"
+                for name, r in results.items()
+                if r.get("foreign_cores")
+            )
+        )
 
 
 if __name__ == "__main__":
