@@ -97,8 +97,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def foreign_cpu() -> dict[int, float]:
-    """CPU seconds (utime + stime) of every process on the machine that is not this benchmark or
-    one of its descendants: the other load a shared machine carries while a figure is measured."""
+    """CPU seconds (utime + stime) of every user process on the machine that is not this benchmark
+    or one of its descendants: the other load a shared machine carries while a figure is measured.
+    Kernel threads are left out: ksoftirqd and kworkers also do the benchmark's own network work."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -119,7 +120,11 @@ def foreign_cpu() -> dict[int, float]:
             pid = stats[pid][0]
         return False
 
-    return {pid: cpu for pid, (_, cpu) in stats.items() if not ours(pid)}
+    return {
+        pid: cpu
+        for pid, (ppid, cpu) in stats.items()
+        if pid != 2 and ppid != 2 and not ours(pid)  # 2: kthreadd, parent of kernel threads
+    }
 
 
 def run(cmd: list[str], timeout: float) -> str:
@@ -471,7 +476,7 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
         print("\n".join(lines))
     if "foreign_cores" in results["direct"]:
         print(
-            "\nCPU of processes outside the benchmark during the wrk small-page runs (cores, "
+            "\nCPU of user processes outside the benchmark during the wrk small-page runs (cores, "
             "median [max]; processes that ended meanwhile are not counted):\n"
             + "  ".join(
                 f"{name} {statistics.median(r['foreign_cores']):.2f} [{max(r['foreign_cores']):.2f}]"
