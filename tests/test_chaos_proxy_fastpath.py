@@ -133,8 +133,8 @@ def test_toxics_added_and_removed_mid_stream_lose_no_bytes(
         assert _wait_for(lambda: stream.sent > 50)
         # each toxic joins a connection that is moving bytes, then leaves it again
         toxics = [
-            {"type": "latency", "stream": "upstream", "attributes": {"latency": 3}},
-            {"type": "latency", "stream": "downstream", "attributes": {"latency": 2}},
+            {"type": "latency", "stream": "upstream", "attributes": {"latency": 20}},
+            {"type": "latency", "stream": "downstream", "attributes": {"latency": 10}},
             {"type": "slicer", "attributes": {"average_size": 4096, "delay": 0}},
             {"type": "bandwidth", "stream": "upstream", "attributes": {"rate": 20_000}},
         ]
