@@ -389,10 +389,9 @@ class Link:
     async def _connect(self) -> None:
         host, port = self.proxy.upstream_address()
         try:
-            await asyncio.wait_for(
-                self.loop.create_connection(lambda: UpstreamProtocol(self), host, port),
-                CONNECT_TIMEOUT,
-            )
+            # asyncio.timeout, not wait_for: no second Task per connection (Python 3.11)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await self.loop.create_connection(lambda: UpstreamProtocol(self), host, port)
         except (TimeoutError, OSError, ValueError):
             self.close()
             return
