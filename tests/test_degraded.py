@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from conftest import IN_CI
-from crash_harness import CRITICAL, _free_port, _target
+from crash_harness import _STEADY, CRITICAL, _free_port, _target
 from github_standin import GitHubStandin
 
 TOKEN = "ghp_" + "D" * 36
@@ -74,7 +74,19 @@ def _count(db: Path, sql: str) -> int:
         return -1
 
 
-def test_serve_reports_failing_dependencies_and_catches_up(tmp_path: Path) -> None:
+@pytest.fixture
+def steady_target() -> Iterator[None]:
+    """The harness's target stays up (no incident: the only notification is the log's)."""
+    _STEADY.set()
+    try:
+        yield
+    finally:
+        _STEADY.clear()
+
+
+def test_serve_reports_failing_dependencies_and_catches_up(
+    tmp_path: Path, steady_target: None
+) -> None:
     with (
         small_disk(tmp_path / "disk") as disk,
         _target() as target,
@@ -189,7 +201,9 @@ serve: {{host: 127.0.0.1, port: {port}}}
         assert len(gh.issues(REPO)) == 1  # delivered once, not once per retry
 
 
-def test_serve_rides_out_a_postgresql_restart_under_load(tmp_path: Path, pg_url: str) -> None:
+def test_serve_rides_out_a_postgresql_restart_under_load(
+    tmp_path: Path, pg_url: str, steady_target: None
+) -> None:
     """The store's PostgreSQL goes away (every connection cut, new ones refused) for a few
     seconds while 30 checks a second run: /readyz says the store is unavailable, the service
     keeps checking, and the results of the outage are written once the database is back."""
