@@ -82,7 +82,7 @@ def _realistic(n: int, seed: int = 3) -> list[str]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        kind = i % 6
+        kind = i % 7
         if kind == 0:
             out.append(
                 f"Accepted password for user{rng.randrange(9)} from 10.{rng.randrange(256)}."
@@ -105,19 +105,30 @@ def _realistic(n: int, seed: int = 3) -> list[str]:
                 f"GET /api/orders/{rng.randrange(10**rng.randrange(1, 7))} {rng.choice([200, 404])} "
                 f"in {rng.randrange(1, 2000)} ms policyFlags=0x{rng.getrandbits(24):x}"
             )
-        else:
+        elif kind == 5:
             out.append(f"Package_for_KB{rng.randrange(10**7)}~{rng.getrandbits(64):016x}~amd64")
+        else:  # UUID-like ids: well formed, digits only, a group cut short, upper case
+            u = str(uuid.UUID(int=rng.getrandbits(128)))
+            u = rng.choice(
+                [
+                    u,
+                    "".join(c if c == "-" else str(rng.randrange(10)) for c in u),
+                    u[: rng.randrange(10, 30)] + u[30:],
+                    u.upper(),
+                ]
+            )
+            out.append(f"[req-{u} - -] instance {u} spawned in {rng.random():.2f} seconds")
     return out
 
 
 def test_a_batch_learns_the_templates_line_by_line_learning_gives() -> None:
-    lines = _realistic(6000)
+    lines = _realistic(7000)
     one_by_one = TemplateMiner()
     _feed(one_by_one, lines)
     batched = TemplateMiner()
     for k in range(0, len(lines), 2000):
         batched.add_batch(lines[k : k + 2000])
-    assert batched.lines == one_by_one.lines == 6000
+    assert batched.lines == one_by_one.lines == 7000
     expected = _by_template(one_by_one)
     assert _by_template(batched) == expected
     # names that keep a digit stay apart, values of every shape are variables

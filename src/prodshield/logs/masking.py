@@ -77,14 +77,16 @@ def mask_token(token: str) -> str:
     """The token with its variable pieces replaced by ``<*>``."""
     if _ONE_VALUE.fullmatch(token):
         return WILDCARD
+    if "-" in token and len(token) >= 36:  # UUIDs first, even one made of digits only
+        token = _UUID.sub(WILDCARD, token)
+        if token == WILDCARD:
+            return WILDCARD
     if _JOINED_NUMBERS.fullmatch(token):
         return _NUMBER.sub(WILDCARD, token)
     if "://" in token:
         token = _URL_REST.sub(r"\1" + WILDCARD, token)
     if token.count(":") >= 5:
         token = _MAC.sub(WILDCARD, token)
-    if "-" in token and len(token) >= 36:
-        token = _UUID.sub(WILDCARD, token)
     if "." in token:
         token = _FQDN_CHUNK.sub(WILDCARD, token)
         if ":" in token:

@@ -30,12 +30,11 @@ from prodshield.logs.masking import WILDCARD, mask_token
 _MULTI_DIGITS = re.compile(r"\d\d+")
 _ANY_DIGIT = re.compile(r"\d")
 _WILD_ROWS: dict[int, tuple[str, ...]] = {}
+# a UUID the shape did not hide must have an upper-case hex letter (the rest are marked)
 _MAYBE_UUID = re.compile(r"[0-9a-fA-F\x01]+(?:-[0-9a-fA-F\x01]+){4}")
-# lower-case UUIDs with a letter, and hex ids (a word of hex digits, at least two of them digits
-# and one a letter): every one masks to <*> whatever its characters
-_UUID_LC = re.compile(
-    r"(?=[0-9]{0,7}[a-f])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-)
+# lower-case UUIDs, and hex ids (a word of hex digits, at least two of them digits and one a
+# letter): every one masks to <*> whatever its characters
+_UUID_LC = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX_WORD = re.compile(r"(?<!\w)(?=[0-9]*[a-f])(?=[a-f]*[0-9][a-f]*[0-9])[0-9a-f]+(?!\w)")
 _HEX_OR_RUN = re.compile(_HEX_WORD.pattern + r"|\d\d+")
@@ -44,11 +43,7 @@ _MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
 
 # The same classes for polars (Rust regex: no look-around), used to group a batch of lines.
 _H = "[0-9a-f]"
-_RS_UUID_LC = (
-    "(?:"
-    + "|".join(f"[0-9]{{{k}}}[a-f]{_H}{{{7 - k}}}" for k in range(8))
-    + f")-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}"
-)
+_RS_UUID_LC = _UUID_LC.pattern
 _RS_HEX_WORD = (
     rf"\b(?:{_H}*[a-f]{_H}*[0-9]{_H}*[0-9]{_H}*|{_H}*[0-9]{_H}*[a-f]{_H}*[0-9]{_H}*"
     rf"|{_H}*[0-9]{_H}*[0-9]{_H}*[a-f]{_H}*)\b"
@@ -73,6 +68,12 @@ _RESTATED = re.compile(rf" \((\d[\d.,]*) ?({_UNITS})\)")
 _APPROX = re.compile(rf"(?<!\S)([<>]=?|~)(\d[\d.]*) ({_DURATIONS})\b")
 
 
+def _hides_uuid(shape: str) -> bool:
+    return any(
+        any(c in "ABCDEF" for c in m.group()) for m in _MAYBE_UUID.finditer(shape)
+    )
+
+
 def join_values(message: str) -> str:
     """``message`` with restated and approximate values joined to one token each."""
     if " (" in message:
@@ -88,7 +89,8 @@ def line_shape(message: str) -> str:
     Masking looks at digits through their runs: a run of several digits always makes its piece a
     variable, so every such run becomes ``\\x01``, and so does a hex id (a word of hex digits, at
     least two of them digits: a variable in every context a run of digits is one); single digits
-    stay as they are (``ssh2`` is a name, ``ssh22`` a value). Lower-case UUIDs become ``\\x03``.
+    stay as they are (``ssh2`` is a name, ``ssh22`` a value). Lower-case UUIDs (letters or not)
+    become ``\\x03``.
     C-level passes only.
     """
     if "-" in message and len(message) >= 36:
@@ -323,24 +325,37 @@ class TemplateMiner:
             }
         )
         groups = frame.group_by("s", maintain_order=True).agg(pl.col("f").first(), pl.col("i"))
+        member_lists = groups.get_column("i").to_list()
         known_groups = self._group_cache
+        plans: list[list[Any]] = []
+        per_line: list[int] = []  # members of groups whose lines are masked one by one
         for coarse, shape, members in zip(
             groups.get_column("s").to_list(),
             groups.get_column("f").to_list(),
-            groups.get_column("i").to_list(),
+            member_lists,
             strict=True,
         ):
-            first_message = messages[members[0]]
             known = known_groups.get(coarse)
             if known is None:
                 # what masking makes of this coarse shape holds for every batch to come
+                first_message = messages[members[0]]
                 text = join_values(first_message)
-                if text is not first_message and text != first_message:
+                if text != first_message:
                     shape = line_shape(text)
                 known = [*self._group_mask(text, shape), None]
                 if len(known_groups) >= self.config.cache_size:
                     known_groups.clear()
                 known_groups[coarse] = known
+            plans.append(known)
+            if known[1]:
+                per_line.extend(members)
+        # the exact shapes of those lines, for the token cache (one polars call)
+        fine_of = (
+            dict(zip(per_line, fine.gather(per_line).to_list(), strict=True)) if per_line else {}
+        )
+        exact = self._mask_cache.get
+        by_shape = self._token_cache.get
+        for known, members in zip(plans, member_lists, strict=True):  # in first-line order
             masked, keep = known[0], known[1]
             if not keep:
                 first = last = None
@@ -351,14 +366,26 @@ class TemplateMiner:
                 entry = known[2]
                 if entry is None:
                     entry = known[2] = self._entry(masked)
-                self._account(entry, masked, len(members), first_message, first, last)
+                self._account(entry, masked, len(members), messages[members[0]], first, last)
                 continue
             for i in members:  # a digit of some token is part of the template: line by line
                 message = messages[i]
-                raw = join_values(message).split()
+                text = join_values(message)
+                raw = text.split()
+                shapes = fine_of[i].split() if text == message else []
+                if len(shapes) != len(raw):
+                    shapes = [line_shape(token) for token in raw]
                 rebuilt = list(masked)
                 for k in keep:
-                    rebuilt[k] = self._mask_token_of(raw[k])
+                    token = raw[k]
+                    m = exact(token)
+                    if m is None:
+                        m = by_shape(shapes[k])
+                        if m is None:
+                            m = self._mask_by_shape(token, shapes[k])
+                        if m == "":
+                            m = self._mask_one(token)
+                    rebuilt[k] = m
                 one = tuple(rebuilt)
                 ts = timestamps[i] if timestamps is not None else None
                 self._account(self._entry(one), one, 1, message, ts, ts)
@@ -448,7 +475,7 @@ class TemplateMiner:
             or not token.isascii()
             # something the shape did not hide that may be a UUID (upper case, digits first,
             # or digit runs whose lengths the shape forgets): UUIDs count their digits
-            or ("-" in shape and _MAYBE_UUID.search(shape) is not None)
+            or ("-" in shape and _hides_uuid(shape))
         )
         cache = self._token_cache
         if len(cache) >= self.config.cache_size:
