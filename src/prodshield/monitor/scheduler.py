@@ -9,6 +9,9 @@
   checks in flight when every target times out), so a slow target never delays the others.
 - Results are buffered and written by one writer every ``flush_interval`` seconds (or sooner when
   ``flush_size`` are waiting), in a thread so the event loop never waits on the database.
+- With a :class:`~prodshield.monitor.cluster.Cluster` (several instances on PostgreSQL), a
+  coordinator task runs one coordination round per heartbeat and the loop runs only the targets
+  this instance holds the lease of (:meth:`Scheduler.assign`); without one, every target is run.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import gc
 import heapq
 import math
 import random
+import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prodshield.monitor.incidents import IncidentEngine
 from prodshield.monitor.probe import Probe
@@ -32,8 +37,12 @@ from prodshield.monitor.state import CheckState, StateBook
 from prodshield.monitor.target import Target
 from prodshield.store import Store
 
+if TYPE_CHECKING:
+    from prodshield.monitor.cluster import Assignment, Cluster
+
 START_RATE = 100.0  # first runs per second when a small config starts
 MAX_BUFFER = 200_000  # results kept while the store is unreachable
+CLUSTER_TICK = 0.1  # with a cluster, the loop looks at newly assigned targets at least this often
 
 ResultListener = Callable[[Sequence[CheckResult], Sequence[CheckState]], None]
 """Called (in the writer thread) after each batch is stored; incidents hook in here."""
@@ -79,6 +88,10 @@ class SchedulerStats:
     write_errors: int = 0
     listener_errors: int = 0
     max_in_flight: int = 0
+    fenced: int = 0  # results dropped because another instance took the target's lease meanwhile
+    acquired: int = 0  # leases taken (several instances)
+    released: int = 0  # leases given back or lost
+    coordination_errors: int = 0
     lags: array = field(default_factory=lambda: array("d"))  # seconds, one per started run
 
     def lag_percentile(self, q: float) -> float | None:
@@ -103,6 +116,8 @@ class Scheduler:
         listeners: Sequence[ResultListener] = (),
         seed: int | None = None,
         incidents: IncidentEngine | None = None,
+        cluster: Cluster | None = None,
+        location: str | None = None,
     ) -> None:
         self.targets = list(targets)
         self.probe = probe
@@ -125,22 +140,37 @@ class Scheduler:
         self._dirty: dict[tuple[str, str], CheckState] = {}
         self._flush_now = asyncio.Event()
         self._closing = False
+        self.cluster = cluster
+        self.origin: dict[str, str | None] | None = (
+            {"instance": cluster.id if cluster else None, "location": location}
+            if cluster is not None or location
+            else None
+        )
+        if cluster is not None:
+            # A killed instance loses what it has not written: keep that short.
+            self.flush_interval = min(flush_interval, max(0.25, cluster.heartbeat))
+        self._heap: list[tuple[float, int, int]] = []
+        self._base = [0.0] * len(self.targets)
+        self._gen = [0] * len(self.targets)  # bumped when a target is (re)assigned or released
+        self._index = {tg.key: i for i, tg in enumerate(self.targets)}
 
     # --- timing -------------------------------------------------------------------------------
 
-    def _phases(self, start: float) -> list[float]:
-        """First slot of each target: spread evenly among the targets sharing an interval, over
-        that interval or, for few targets, over less (at most START_RATE first runs a second), so
-        a small config shows results at once and a large one never starts in a burst."""
+    def _phases(self, start: float, indexes: Sequence[int] | None = None) -> list[float]:
+        """First slot of each target (of ``indexes``, default all): spread evenly among the targets
+        sharing an interval, over that interval or, for few targets, over less (at most START_RATE
+        first runs a second), so a small config shows results at once and a large one never
+        starts in a burst."""
+        chosen = range(len(self.targets)) if indexes is None else indexes
         groups: dict[float, list[int]] = {}
-        for i, t in enumerate(self.targets):
-            groups.setdefault(t.interval, []).append(i)
-        first = [start] * len(self.targets)
+        for k, i in enumerate(chosen):
+            groups.setdefault(self.targets[i].interval, []).append(k)
+        first = [start] * len(chosen)
         for interval, members in groups.items():
             n = len(members)
             window = min(interval, n / START_RATE)
-            for k, i in enumerate(members):
-                first[i] = start + window * k / n
+            for rank, k in enumerate(members):
+                first[k] = start + window * rank / n
         return first
 
     def _jitter(self, interval: float) -> float:
@@ -154,6 +184,11 @@ class Scheduler:
             await asyncio.to_thread(self.book.load, self.store)
         stop = stop or asyncio.Event()
         self.probe.prepare(self.targets)
+        coordinator: asyncio.Task[None] | None = None
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.join)
+            self.assign(await asyncio.to_thread(self.cluster.round))
+            coordinator = asyncio.create_task(self._coordinate())
         restore_gc = tune_gc()
         loop_task = asyncio.create_task(self._loop())
         writer_task = asyncio.create_task(self._writer())
@@ -175,6 +210,14 @@ class Scheduler:
             await asyncio.gather(writer_task, return_exceptions=True)
             await self.flush()
             restore_gc()
+            if coordinator is not None and self.cluster is not None:
+                # The leases were renewed until every result was written; now give them back.
+                coordinator.cancel()
+                await asyncio.gather(coordinator, return_exceptions=True)
+                try:
+                    await asyncio.to_thread(self.cluster.leave)
+                except Exception:  # the others take over when the leases expire
+                    self.stats.coordination_errors += 1
 
     async def _drain(self) -> None:
         """Let the runs in flight finish (for up to ``drain_timeout``), then stop the rest."""
@@ -188,22 +231,85 @@ class Scheduler:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
+    # --- several instances ----------------------------------------------------------------------
+
+    async def _coordinate(self) -> None:
+        """One coordination round per heartbeat: renew, rebalance, apply what changed."""
+        assert self.cluster is not None
+        loop = asyncio.get_running_loop()
+        period = self.cluster.heartbeat
+        next_at = loop.time() + period
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at + period, loop.time())
+            try:
+                assignment = await asyncio.to_thread(self.cluster.round)
+            except Exception:  # unreachable store: our leases lapse, our writes are fenced
+                self.stats.coordination_errors += 1
+                self.cluster.round_errors += 1
+                continue
+            self.assign(assignment)
+
+    def _push(self, i: int, slot: float) -> None:
+        self._base[i] = slot
+        heapq.heappush(self._heap, (slot + self._jitter(self.targets[i].interval), i, self._gen[i]))
+
+    def assign(self, assignment: Assignment) -> None:
+        """Start running the targets just acquired, stop the ones released (on the loop thread).
+
+        A target taken over keeps its rhythm: its first run here comes one interval after its
+        last stored result (at once if that is past: the previous owner died)."""
+        loop = asyncio.get_running_loop()
+        now, wall = loop.time(), time.time()
+        for key in assignment.released:
+            i = self._index.get(key)
+            if i is not None:
+                self._gen[i] += 1  # its heap entry is now stale
+                self.stats.released += 1
+        overdue: list[int] = []
+        for key, last_ts in assignment.acquired.items():
+            i = self._index.get(key)
+            if i is None:
+                continue
+            self._gen[i] += 1
+            self.stats.acquired += 1
+            interval = self.targets[i].interval
+            if last_ts is not None and last_ts + interval > wall:
+                self._push(i, now + min(interval, last_ts + interval - wall))
+            else:
+                overdue.append(i)
+        for i, slot in zip(overdue, self._phases(now, overdue), strict=True):
+            self._push(i, slot)
+
+    # --- the timer loop ----------------------------------------------------------------------------
+
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        heap: list[tuple[float, int]] = [
-            (slot + self._jitter(self.targets[i].interval), i)
-            for i, slot in enumerate(self._phases(now))
-        ]
-        base = {i: slot for slot, i in heap}
-        heapq.heapify(heap)
-        while heap:
-            due, i = heap[0]
+        heap = self._heap
+        base = self._base
+        gen = self._gen
+        tick = None if self.cluster is None else CLUSTER_TICK
+        if self.cluster is None:
+            phases = self._phases(now)
+            heap[:] = [
+                (slot + self._jitter(self.targets[i].interval), i, 0)
+                for i, slot in enumerate(phases)
+            ]
+            base[:] = phases
+            heapq.heapify(heap)
+        while heap or tick is not None:
+            if not heap:
+                await asyncio.sleep(tick or 0.0)
+                continue
+            due, i, g = heap[0]
             delay = due - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay if tick is None else min(delay, tick))
                 continue
             heapq.heappop(heap)
+            if g != gen[i]:  # released or rescheduled since this entry was pushed
+                continue
             target = self.targets[i]
             nxt = base[i] + target.interval
             now = loop.time()
@@ -211,7 +317,7 @@ class Scheduler:
                 nxt += target.interval
                 self.stats.missed += 1
             base[i] = nxt
-            heapq.heappush(heap, (nxt + self._jitter(target.interval), i))
+            heapq.heappush(heap, (nxt + self._jitter(target.interval), i, g))
             if self._running[i]:
                 self.stats.overlapped += 1
                 continue
@@ -277,8 +383,17 @@ class Scheduler:
         self._dirty = {}
         if self.store is not None:
             try:
-                await asyncio.to_thread(write_batch, self.store, results, states, self.incidents)
-                self.stats.written += len(results)
+                dropped = await asyncio.to_thread(
+                    write_batch,
+                    self.store,
+                    results,
+                    states,
+                    self.incidents,
+                    owner=self.cluster.id if self.cluster is not None else None,
+                    origin=self.origin,
+                )
+                self.stats.written += len(results) - dropped
+                self.stats.fenced += dropped
             except Exception:
                 self.stats.write_errors += 1
                 # Keep the results for the next attempt rather than losing them (bounded).
