@@ -183,6 +183,7 @@ def run(
     err.print(
         f"stopped: {stats.completed} runs ({stats.failed} failed), {stats.written} stored, "
         f"{stats.missed} missed slots, {stats.overlapped} skipped (previous run still going)"
+        + (f", {stats.fenced} dropped after a handover" if stats.fenced else "")
         + (f", scheduling lag p99 {p99 * 1000:.0f} ms" if p99 is not None else "")
     )
 

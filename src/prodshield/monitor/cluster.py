@@ -30,6 +30,7 @@ import hashlib
 import os
 import random
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -51,18 +52,18 @@ MISSES = 3
 """Heartbeats an instance may miss before it is presumed dead (and its leases expire)."""
 FORGET_AFTER = 3600.0
 """Dead instances stay listed (as dead) this long, then their rows are deleted."""
-MIN_HEARTBEAT, MAX_HEARTBEAT = 0.25, 5.0
+MIN_HEARTBEAT, MAX_HEARTBEAT = 0.5, 5.0
 
 Key = tuple[str, str]
 
 
 def heartbeat_for(targets: Sequence[Target], configured: float | None = None) -> float:
-    """The heartbeat period: configured, else a sixth of the shortest interval (0.25 s to 5 s),
+    """The heartbeat period: configured, else a fifth of the shortest interval (0.5 s to 5 s),
     so that a dead instance's checks move within two of their intervals."""
     if configured:
         return float(configured)
     shortest = min((tg.interval for tg in targets), default=60.0)
-    return min(MAX_HEARTBEAT, max(MIN_HEARTBEAT, shortest / 6.0))
+    return min(MAX_HEARTBEAT, max(MIN_HEARTBEAT, shortest / 5.0))
 
 
 def resolve_location(configured: str | None, flag: str | None = None) -> str | None:
@@ -164,6 +165,9 @@ class Cluster:
         self.rounds = 0
         self.round_errors = 0
         self._lock_conn: Connection | None = None
+        self.mutex = threading.Lock()
+        """Held by a coordination round and by this instance's writes: both lock this instance's
+        lease rows, so letting them overlap could deadlock the two."""
         self._split: tuple[tuple[str, ...], set[Key]] | None = None
 
     # --- membership ------------------------------------------------------------------------
@@ -248,6 +252,10 @@ class Cluster:
 
     def round(self) -> Assignment:
         """Heartbeat, then bring this instance's leases in line with the split."""
+        with self.mutex:
+            return self._round()
+
+    def _round(self) -> Assignment:
         self._ensure_lock()
         lease = t.check_leases
         m = t.monitor_instances
@@ -427,7 +435,8 @@ def owned_keys_for_update(conn: Connection, owner: str, keys: Sequence[Key]) -> 
                 lease.c.owner == owner,
                 tuple_(lease.c.check_name, lease.c.environment).in_(chunk),
             )
-            .order_by(lease.c.check_name, lease.c.environment)
+            # Byte order, as the claims sort their rows: lock order is the same everywhere.
+            .order_by(lease.c.check_name.collate("C"), lease.c.environment.collate("C"))
             .with_for_update(read=True)
         )
         owned |= {(r.check_name, r.environment) for r in conn.execute(query)}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import heapq
+import logging
 import math
 import random
 import time
@@ -39,6 +40,8 @@ from prodshield.store import Store
 
 if TYPE_CHECKING:
     from prodshield.monitor.cluster import Assignment, Cluster
+
+log = logging.getLogger("prodshield.monitor")
 
 START_RATE = 100.0  # first runs per second when a small config starts
 MAX_BUFFER = 200_000  # results kept while the store is unreachable
@@ -244,9 +247,17 @@ class Scheduler:
             next_at = max(next_at + period, loop.time())
             try:
                 assignment = await asyncio.to_thread(self.cluster.round)
-            except Exception:  # unreachable store: our leases lapse, our writes are fenced
+            except Exception as exc:  # unreachable store: our leases lapse, our writes are fenced
                 self.stats.coordination_errors += 1
                 self.cluster.round_errors += 1
+                if self.stats.coordination_errors in (1, 10) or not (
+                    self.stats.coordination_errors % 100
+                ):
+                    log.warning(
+                        "coordination round failed (%d so far): %s",
+                        self.stats.coordination_errors,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    )
                 continue
             self.assign(assignment)
 
@@ -371,6 +382,14 @@ class Scheduler:
             self._flush_now.clear()
             await self.flush()
 
+    def _write(self, store: Store, results: list[CheckResult], states: list[CheckState]) -> int:
+        if self.cluster is None:
+            return write_batch(store, results, states, self.incidents, origin=self.origin)
+        with self.cluster.mutex:
+            return write_batch(
+                store, results, states, self.incidents, owner=self.cluster.id, origin=self.origin
+            )
+
     async def flush(self) -> None:
         """Write what is buffered (results and changed states) in one transaction."""
         if not self._buffer:
@@ -383,15 +402,7 @@ class Scheduler:
         self._dirty = {}
         if self.store is not None:
             try:
-                dropped = await asyncio.to_thread(
-                    write_batch,
-                    self.store,
-                    results,
-                    states,
-                    self.incidents,
-                    owner=self.cluster.id if self.cluster is not None else None,
-                    origin=self.origin,
-                )
+                dropped = await asyncio.to_thread(self._write, self.store, results, states)
                 self.stats.written += len(results) - dropped
                 self.stats.fenced += dropped
             except Exception:

@@ -1,0 +1,309 @@
+"""Several `prodshield monitor run` processes on one PostgreSQL store split the checks.
+
+Real processes, a real PostgreSQL schema, real loopback HTTP targets and the GitHub stand-in:
+three instances start, two are killed with SIGKILL one after the other (one of them the owner of
+a check in the middle of an incident), two new ones start, and the stored results must show every
+check run once per interval with no gap longer than two intervals, one incident and one GitHub
+issue for the outage, and the checks split again among the new set of instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from github_standin import GitHubStandin
+from prodshield.monitor.cluster import group_of, list_instances, rendezvous
+from prodshield.store import open_store
+from prodshield.store import tables as t
+
+TOKEN = "ghp_" + "C" * 36
+REPO = "acme/hive"
+INTERVAL = 2.0
+CHECKS = 120
+FAILING = "checkout"
+PRODSHIELD = [sys.executable, "-m", "prodshield"]
+
+
+class Targets:
+    """``/ok/{n}`` always answers 200; ``/checkout`` answers 503 while ``down`` is set."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.url = ""
+        self.hits = 0
+
+    async def ok(self, _request: web.Request) -> web.Response:
+        self.hits += 1
+        return web.Response(text="UP")
+
+    async def checkout(self, _request: web.Request) -> web.Response:
+        self.hits += 1
+        return web.Response(text="DOWN" if self.down else "UP", status=503 if self.down else 200)
+
+
+@contextmanager
+def serve_targets() -> Iterator[Targets]:
+    targets = Targets()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: list[web.AppRunner] = []
+
+    async def start() -> None:
+        app = web.Application()
+        app.router.add_get("/ok/{n}", targets.ok)
+        app.router.add_get("/checkout", targets.checkout)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        box.append(runner)
+        targets.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield targets
+    finally:
+        asyncio.run_coroutine_threadsafe(box[0].cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def write_config(tmp: Path, pg_url: str, base: str, api_url: str) -> Path:
+    lines = [
+        f'storage: "{pg_url}"',
+        f"defaults: {{interval: {INTERVAL:g}s, timeout: 1s, failure_threshold: 3, "
+        "success_threshold: 2}",
+        "notifiers:",
+        f'  gh: {{type: github, repo: {REPO}, token: "${{GITHUB_TOKEN}}", api_url: "{api_url}"}}',
+        "checks:",
+        f"  - {{name: {FAILING}, type: http, url: '{base}/checkout', "
+        "conditions: ['[STATUS] == 200']}",
+    ]
+    lines += [
+        f"  - {{name: svc-{n:03d}, type: http, url: '{base}/ok/{n}', alerts: []}}"
+        for n in range(CHECKS - 1)
+    ]
+    cfg = tmp / "shield.yaml"
+    cfg.write_text("\n".join(lines) + "\n")
+    return cfg
+
+
+class Instances:
+    def __init__(self, cfg: Path, tmp: Path) -> None:
+        self.cfg = cfg
+        self.tmp = tmp
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        log = (self.tmp / f"{name}.log").open("wb")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "prodshield", "monitor", "run", "-c", str(self.cfg)],
+            env={**os.environ, "GITHUB_TOKEN": TOKEN, "PRODSHIELD_LOCATION": f"loc-{name}"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def pid_of(self, instance_id: str) -> str:
+        pid = int(instance_id.rsplit("-", 2)[1])
+        return next(name for name, p in self.procs.items() if p.pid == pid)
+
+    def kill(self, name: str) -> None:
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait(10)
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    def stop_all(self) -> dict[str, int | None]:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        codes = {}
+        for name, p in self.procs.items():
+            try:
+                codes[name] = p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                codes[name] = None
+        return codes
+
+
+def owners(store: Any) -> dict[str, int]:
+    """Live instance id -> number of leases it holds."""
+    return {i.id: i.owned for i in list_instances(store) if i.live}
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def assert_split(store: Any, count: int) -> dict[str, int]:
+    """``count`` live instances, every check leased by one of them, each holding a fair share."""
+    held = owners(store)
+    assert len(held) == count, held
+    assert sum(held.values()) == CHECKS, held
+    for n in held.values():
+        assert CHECKS / count * 0.4 <= n <= CHECKS / count * 1.8, held
+    return held
+
+
+def test_three_instances_split_fail_over_and_rebalance(tmp_path: Path, pg_url: str) -> None:
+    began = time.time()
+    with serve_targets() as targets, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
+        gh.repo(REPO)
+        cfg = write_config(tmp_path, pg_url, targets.url, gh.url)
+        inst = Instances(cfg, tmp_path)
+        store = open_store(pg_url)
+        try:
+            for name in ("a", "b", "c"):
+                inst.start(name)
+            wait_for(lambda: len(owners(store)) == 3, 40, "three live instances")
+            wait_for(lambda: sum(owners(store).values()) == CHECKS, 20, "every check leased")
+            time.sleep(2 * INTERVAL)
+            first_split = assert_split(store, 3)
+            # The outage: the incident opens on the failing check's owner...
+            wait_for(lambda: gh.issues(REPO), 30, "the incident's GitHub issue")
+            owner = inst.pid_of(_owner_of(store, FAILING))
+            inst.kill(owner)  # ...which dies mid-incident
+            killed = [owner]
+            time.sleep(3 * INTERVAL)
+            second = next(n for n in inst.procs if n not in killed)
+            inst.kill(second)
+            killed.append(second)
+            time.sleep(3 * INTERVAL)
+            held = owners(store)
+            assert len(held) == 1 and sum(held.values()) == CHECKS, held
+            targets.down = False  # recovery, seen by the last instance standing
+            wait_for(lambda: gh.issues(REPO)[0]["state"] == "closed", 20, "the issue to be closed")
+            for name in ("d", "e"):  # restarts: new instances, new ids
+                inst.start(name)
+            wait_for(lambda: len(owners(store)) == 3, 30, "three live instances again")
+            time.sleep(3 * INTERVAL)
+            last_split = assert_split(store, 3)
+            end = time.time()
+        finally:
+            codes = inst.stop_all()
+        store_rows = _results(store, began)
+        incidents = _incidents(store)
+        left = list_instances(store)
+        store.close()
+
+    survivors = [n for n in inst.procs if n not in killed]
+    for name in survivors:
+        assert codes[name] == 0, inst.log(name)
+    # A clean stop deregisters; the killed ones stay listed, as dead.
+    assert sorted(i.pid for i in left) == sorted(inst.procs[n].pid for n in killed)
+    assert not any(i.live for i in left)
+    new_ids = {i for i in last_split if inst.pid_of(i) in ("d", "e")}
+    assert len(new_ids) == 2 and len(set(first_split) & set(last_split)) == 1
+
+    # Every check ran on schedule: never twice within an interval, never a gap over two.
+    per_check: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
+    for check, ts, instance, location in store_rows:
+        per_check[check].append((ts, instance, location))
+    assert len(per_check) == CHECKS
+    start = max(rows[0][0] for rows in per_check.values())
+    worst_gap, closest = 0.0, INTERVAL
+    for check, rows in per_check.items():
+        rows.sort()
+        times = [ts for ts, _, _ in rows if start <= ts <= end]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        worst_gap, closest = max(worst_gap, *gaps), min(closest, *gaps)
+        span = times[-1] - times[0]
+        assert len(times) <= span / INTERVAL + 1.5, (check, len(times), span)
+        assert all(inst_id and loc and loc.startswith("loc-") for _, inst_id, loc in rows)
+    print(f"\n{len(store_rows)} results; closest runs {closest:.2f} s, worst gap {worst_gap:.2f} s")
+    assert closest >= 0.75 * INTERVAL, f"a check ran twice within {closest:.2f} s"
+    assert worst_gap <= 2 * INTERVAL, f"a check went {worst_gap:.2f} s without a result"
+
+    # One outage, one incident, one issue, one resolution: across the handover.
+    failing = [row for row in incidents if row.check_name == FAILING]
+    assert len(failing) == 1 and failing[0].status == "resolved", failing
+    assert len({inst_id for _, inst_id, _ in per_check[FAILING]}) >= 2
+    (issue,) = gh.issues(REPO)
+    assert issue["state"] == "closed"
+    assert gh.count("POST", rf"/repos/{REPO}/issues$") == 1
+    comments = [c["body"] for c in gh.comments(REPO, issue["number"])]
+    assert sum("recovered" in c for c in comments) == 1
+    assert time.time() - began < 110
+
+
+def _owner_of(store: Any, check: str) -> str:
+    with store.connect() as conn:
+        owner = conn.execute(
+            select(t.check_leases.c.owner).where(t.check_leases.c.check_name == check)
+        ).scalar_one()
+    return str(owner)
+
+
+def _results(store: Any, since: float) -> list[Any]:
+    r = t.check_results
+    with store.connect() as conn:
+        return list(
+            conn.execute(
+                select(r.c.check_name, r.c.ts, r.c.instance, r.c.location).where(r.c.ts >= since)
+            )
+        )
+
+
+def _incidents(store: Any) -> list[Any]:
+    with store.connect() as conn:
+        return list(conn.execute(select(t.incidents)))
+
+
+def test_rendezvous_moves_only_the_departed_share() -> None:
+    keys = [(f"c{n}", env) for n in range(600) for env in ("", "prod")]
+    three = rendezvous(keys, ["i1", "i2", "i3"])
+    counts = defaultdict(int)
+    for owner in three.values():
+        counts[owner] += 1
+    assert all(300 <= c <= 500 for c in counts.values()), counts
+    two = rendezvous(keys, ["i1", "i3"])
+    moved = [k for k in keys if three[k] != two[k]]
+    assert all(three[k] == "i2" for k in moved)  # only i2's checks moved
+    assert group_of(keys) == group_of(list(reversed(keys)))
+
+
+@pytest.mark.parametrize("flag", ["", "two words"])
+def test_bad_location_is_one_line(tmp_path: Path, flag: str) -> None:
+    cfg = tmp_path / "shield.yaml"
+    cfg.write_text(f'storage: "sqlite:///{tmp_path / "s.db"}"\nchecks: []\n')
+    proc = subprocess.run(
+        [*PRODSHIELD, "monitor", "run", "-c", str(cfg), "--location", flag, "--duration", "1s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "--location" in proc.stderr
+    assert "Traceback" not in proc.stderr
