@@ -13,8 +13,8 @@ PostgreSQL is the coordination engine; there is no protocol between the instance
   only moves the checks of the instance that came or went.
 - **Leases.** ``check_leases`` has one row per target: owner and expiry. An instance claims the
   targets the split gives it with ``INSERT ... ON CONFLICT DO UPDATE`` that only takes a row over
-  when its lease has expired or its owner is no longer live, renews its own leases every
-  heartbeat, and deletes the leases the split no longer gives it. The split decides who *should*
+  when its owner is no longer live (or, as a backstop, its lease has expired), renews its own
+  leases' expiry, and deletes the leases the split no longer gives it. The split decides who *should*
   run a check; the lease decides who *may*: two instances with different views never run it both.
 - **Fencing.** Results are written only for targets whose lease row the writer still owns, locked
   ``FOR SHARE`` in the writing transaction (see ``recorder.write_batch``), so a result produced by
@@ -37,7 +37,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    cast,
+    column,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from prodshield import __version__
@@ -52,13 +66,16 @@ MISSES = 3
 """Heartbeats an instance may miss before it is presumed dead (and its leases expire)."""
 FORGET_AFTER = 3600.0
 """Dead instances stay listed (as dead) this long, then their rows are deleted."""
-MIN_HEARTBEAT, MAX_HEARTBEAT = 0.5, 5.0
+MIN_HEARTBEAT, MAX_HEARTBEAT = 1.0, 5.0
+LEASE_SPAN, RENEW_BELOW = 10, 5
+"""A lease runs LEASE_SPAN x 3 heartbeats and is renewed once less than RENEW_BELOW x 3 are left.
+A lease is taken over when its owner is no longer live, or (backstop) when it has expired."""
 
 Key = tuple[str, str]
 
 
 def heartbeat_for(targets: Sequence[Target], configured: float | None = None) -> float:
-    """The heartbeat period: configured, else a fifth of the shortest interval (0.5 s to 5 s),
+    """The heartbeat period: configured, else a fifth of the shortest interval (1 s to 5 s),
     so that a dead instance's checks move within two of their intervals."""
     if configured:
         return float(configured)
@@ -129,6 +146,34 @@ def held_locks(conn: Connection) -> set[int]:
         {"cls": LOCK_CLASS},
     )
     return {int(r[0]) for r in rows}
+
+
+def _live_ids(now: float) -> Any:
+    """The live instances' ids as a subquery, evaluated by the statement that uses it: a claim
+    judges the current owner by the registrations and locks of that moment, not of a snapshot
+    taken earlier in the round (an instance that has just joined is never mistaken for dead)."""
+    m = t.monitor_instances
+    locks = table(
+        "pg_locks",
+        column("locktype"),
+        column("classid"),
+        column("objid"),
+        column("objsubid"),
+        column("granted"),
+        column("database"),
+    )
+    held = select(cast(locks.c.objid, BigInteger)).where(
+        locks.c.locktype == "advisory",
+        locks.c.granted.is_(True),
+        locks.c.classid == LOCK_CLASS,
+        locks.c.objsubid == 2,
+        locks.c.database
+        == literal_column("(SELECT oid FROM pg_database WHERE datname = current_database())"),
+    )
+    return select(m.c.id).where(
+        m.c.last_seen > now - MISSES * m.c.heartbeat_s,
+        or_(m.c.lock_key.is_(None), m.c.lock_key.in_(held)),
+    )
 
 
 def _is_live(row: Any, now: float, locks: set[int] | None) -> bool:
@@ -234,7 +279,7 @@ class Cluster:
     def leave(self) -> None:
         """A clean stop: give every lease back and deregister, so the others take over at once."""
         try:
-            with self.store.begin() as conn:
+            with self.mutex, self.store.begin() as conn:
                 conn.execute(delete(t.check_leases).where(t.check_leases.c.owner == self.id))
                 conn.execute(delete(t.monitor_instances).where(t.monitor_instances.c.id == self.id))
         finally:
@@ -251,18 +296,22 @@ class Cluster:
         return self._split[1]
 
     def round(self) -> Assignment:
-        """Heartbeat, then bring this instance's leases in line with the split."""
+        """Heartbeat, then bring this instance's leases in line with the split.
+
+        The heartbeat is its own short transaction, outside the mutex: a long write of results
+        may delay the lease work, never the heartbeat that keeps this instance live."""
+        self._ensure_lock()
+        with self.store.begin() as conn:
+            self._register(conn, db_now(conn))
         with self.mutex:
             return self._round()
 
     def _round(self) -> Assignment:
-        self._ensure_lock()
         lease = t.check_leases
         m = t.monitor_instances
         out = Assignment()
         with self.store.begin() as conn:
             now = db_now(conn)
-            self._register(conn, now)
             locks = held_locks(conn)
             rows = conn.execute(
                 select(m.c.id, m.c.last_seen, m.c.heartbeat_s, m.c.lock_key, m.c.group_key)
@@ -291,8 +340,12 @@ class Cluster:
                         tuple_(lease.c.check_name, lease.c.environment).in_(chunk),
                     )
                 )
+            # The owner being live is what keeps a lease; the expiry is a backstop, pushed far
+            # ahead now and then rather than rewritten for every lease at every heartbeat.
             conn.execute(
-                update(lease).where(lease.c.owner == self.id).values(expires_at=now + self.ttl)
+                update(lease)
+                .where(lease.c.owner == self.id, lease.c.expires_at < now + RENEW_BELOW * self.ttl)
+                .values(expires_at=now + LEASE_SPAN * self.ttl)
             )
             wanted = sorted(desired - have)
             gained: list[Key] = []
@@ -304,7 +357,7 @@ class Cluster:
                             "environment": e,
                             "owner": self.id,
                             "acquired_at": now,
-                            "expires_at": now + self.ttl,
+                            "expires_at": now + LEASE_SPAN * self.ttl,
                         }
                         for c, e in chunk
                     ]
@@ -316,7 +369,7 @@ class Cluster:
                         "acquired_at": stmt.excluded.acquired_at,
                         "expires_at": stmt.excluded.expires_at,
                     },
-                    where=(lease.c.expires_at < now) | lease.c.owner.not_in(sorted(live_set)),
+                    where=(lease.c.expires_at < now) | lease.c.owner.not_in(_live_ids(now)),
                 ).returning(lease.c.check_name, lease.c.environment)
                 gained += [(r.check_name, r.environment) for r in conn.execute(upsert)]
             # Read the last results after the claim: a previous owner's write that held the
@@ -333,7 +386,10 @@ class Cluster:
             if self.rounds % 100 == 0:
                 conn.execute(delete(m).where(m.c.last_seen < now - FORGET_AFTER))
         owned = (have - set(give_back)) | set(gained)
-        out.acquired = {k: last[k] for k in gained if k not in self.owned}
+        # A key gained that this instance thought it still held was taken over meanwhile (it was
+        # presumed dead for a moment) and run elsewhere: it is rescheduled from its last result
+        # like any other acquisition, never continued on its old rhythm.
+        out.acquired = {k: last[k] for k in gained}
         out.released = self.owned - owned
         self.owned = owned
         self.rounds += 1

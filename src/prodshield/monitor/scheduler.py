@@ -10,7 +10,8 @@
 - Results are buffered and written by one writer every ``flush_interval`` seconds (or sooner when
   ``flush_size`` are waiting), in a thread so the event loop never waits on the database.
 - With a :class:`~prodshield.monitor.cluster.Cluster` (several instances on PostgreSQL), a
-  coordinator task runs one coordination round per heartbeat and the loop runs only the targets
+  coordinator thread runs one coordination round per heartbeat (a thread, so a busy event loop
+  never makes the heartbeat late) and the loop runs only the targets
   this instance holds the lease of (:meth:`Scheduler.assign`); without one, every target is run.
 """
 
@@ -22,6 +23,7 @@ import heapq
 import logging
 import math
 import random
+import threading
 import time
 from array import array
 from collections import deque
@@ -151,11 +153,15 @@ class Scheduler:
         )
         if cluster is not None:
             # A killed instance loses what it has not written: keep that short.
-            self.flush_interval = min(flush_interval, max(0.25, cluster.heartbeat))
+            self.flush_interval = min(flush_interval, 0.5)
         self._heap: list[tuple[float, int, int]] = []
         self._base = [0.0] * len(self.targets)
         self._gen = [0] * len(self.targets)  # bumped when a target is (re)assigned or released
-        self._index = {tg.key: i for i, tg in enumerate(self.targets)}
+        self._last_start = [0.0] * len(self.targets) if cluster is not None else []
+        """Wall time of each target's last run started here (several instances)."""
+        self._index = (
+            {tg.key: i for i, tg in enumerate(self.targets)} if cluster is not None else {}
+        )
 
     # --- timing -------------------------------------------------------------------------------
 
@@ -187,11 +193,18 @@ class Scheduler:
             await asyncio.to_thread(self.book.load, self.store)
         stop = stop or asyncio.Event()
         self.probe.prepare(self.targets)
-        coordinator: asyncio.Task[None] | None = None
+        coordinator: threading.Thread | None = None
+        halt = threading.Event()
         if self.cluster is not None:
             await asyncio.to_thread(self.cluster.join)
             self.assign(await asyncio.to_thread(self.cluster.round))
-            coordinator = asyncio.create_task(self._coordinate())
+            coordinator = threading.Thread(
+                target=self._coordinate,
+                args=(asyncio.get_running_loop(), halt),
+                name="prodshield-coordinator",
+                daemon=True,
+            )
+            coordinator.start()
         restore_gc = tune_gc()
         loop_task = asyncio.create_task(self._loop())
         writer_task = asyncio.create_task(self._writer())
@@ -215,8 +228,8 @@ class Scheduler:
             restore_gc()
             if coordinator is not None and self.cluster is not None:
                 # The leases were renewed until every result was written; now give them back.
-                coordinator.cancel()
-                await asyncio.gather(coordinator, return_exceptions=True)
+                halt.set()
+                await asyncio.to_thread(coordinator.join)
                 try:
                     await asyncio.to_thread(self.cluster.leave)
                 except Exception:  # the others take over when the leases expire
@@ -236,17 +249,15 @@ class Scheduler:
 
     # --- several instances ----------------------------------------------------------------------
 
-    async def _coordinate(self) -> None:
-        """One coordination round per heartbeat: renew, rebalance, apply what changed."""
+    def _coordinate(self, loop: asyncio.AbstractEventLoop, halt: threading.Event) -> None:
+        """One coordination round per heartbeat (renew, rebalance), applied on the loop."""
         assert self.cluster is not None
-        loop = asyncio.get_running_loop()
         period = self.cluster.heartbeat
-        next_at = loop.time() + period
-        while True:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            next_at = max(next_at + period, loop.time())
+        next_at = time.monotonic() + period
+        while not halt.wait(max(0.0, next_at - time.monotonic())):
+            next_at = max(next_at + period, time.monotonic())
             try:
-                assignment = await asyncio.to_thread(self.cluster.round)
+                assignment = self.cluster.round()
             except Exception as exc:  # unreachable store: our leases lapse, our writes are fenced
                 self.stats.coordination_errors += 1
                 self.cluster.round_errors += 1
@@ -259,7 +270,10 @@ class Scheduler:
                         str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
                     )
                 continue
-            self.assign(assignment)
+            try:
+                loop.call_soon_threadsafe(self.assign, assignment)
+            except RuntimeError:  # the loop has closed
+                return
 
     def _push(self, i: int, slot: float) -> None:
         self._base[i] = slot
@@ -285,6 +299,8 @@ class Scheduler:
             self._gen[i] += 1
             self.stats.acquired += 1
             interval = self.targets[i].interval
+            # A run started here may not be stored yet (a lease lost and won back meanwhile).
+            last_ts = max(last_ts or 0.0, self._last_start[i]) or None
             if last_ts is not None and last_ts + interval > wall:
                 self._push(i, now + min(interval, last_ts + interval - wall))
             else:
@@ -345,6 +361,8 @@ class Scheduler:
                 self._waiting.append((i, due))
 
     def _start(self, i: int, due: float) -> None:
+        if self._last_start:
+            self._last_start[i] = time.time()
         self._in_flight += 1
         self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
         task = asyncio.create_task(self._run_one(i, due))
@@ -353,8 +371,15 @@ class Scheduler:
 
     async def _run_one(self, i: int, due: float) -> None:
         loop = asyncio.get_running_loop()
+        lag = max(0.0, loop.time() - due)
+        if lag > _shed_after(self.targets[i].interval):
+            # The loop stalled between the slot's dispatch and this start (CPU starvation): a run
+            # now would follow the previous one too closely and read its answer too late.
+            self.stats.missed += 1
+            self._finish(i)
+            return
         self.stats.started += 1
-        self.stats.lags.append(max(0.0, loop.time() - due))
+        self.stats.lags.append(lag)
         try:
             result = await run_target(self.targets[i], self.probe)
             self.stats.completed += 1
@@ -365,11 +390,14 @@ class Scheduler:
             if len(self._buffer) >= self.flush_size:
                 self._flush_now.set()
         finally:
-            self._running[i] = False
-            self._in_flight -= 1
-            while self._waiting and self._in_flight < self.cap:
-                j, d = self._waiting.popleft()
-                self._start(j, d)
+            self._finish(i)
+
+    def _finish(self, i: int) -> None:
+        self._running[i] = False
+        self._in_flight -= 1
+        while self._waiting and self._in_flight < self.cap:
+            j, d = self._waiting.popleft()
+            self._start(j, d)
 
     # --- writing ----------------------------------------------------------------------------------
 
