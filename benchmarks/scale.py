@@ -85,11 +85,22 @@ def run_count(args: argparse.Namespace, count: int, port: int, folder: Path) -> 
         t1 = time.time()
         cpu1 = [proc_cpu(p.pid) for p in procs]
         shares = _leases(url)
-        outputs = [p.communicate(timeout=60) for p in procs]
+        outputs = [_finish(p) for p in procs]
         return _measure(url, procs, outputs, shares, t0, t1, cpu0, cpu1, args)
     finally:
         with psycopg.connect(args.pg, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _finish(proc: subprocess.Popen[str], wait: float = 60.0) -> tuple[str, str]:
+    """The instance's output once it has stopped; killed when its final flush takes too long (an
+    overloaded instance, its results of the window are already counted)."""
+    try:
+        return proc.communicate(timeout=wait)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        return out, err + f"\n(killed: still flushing {wait:g} s after its --duration)"
 
 
 def _leases(url: str) -> dict[int, int]:
