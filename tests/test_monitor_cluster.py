@@ -35,7 +35,7 @@ from prodshield.store import tables as t
 
 TOKEN = "ghp_" + "C" * 36
 REPO = "acme/hive"
-INTERVAL = 3.0
+INTERVAL = 4.0
 CHECKS = 100
 FAILING = "checkout"
 PRODSHIELD = [sys.executable, "-m", "prodshield"]
@@ -96,7 +96,7 @@ def serve_targets() -> Iterator[Targets]:
 def write_config(tmp: Path, pg_url: str, base: str, api_url: str) -> Path:
     lines = [
         f'storage: "{pg_url}"',
-        f"defaults: {{interval: {INTERVAL:g}s, timeout: 1s, failure_threshold: 3, "
+        f"defaults: {{interval: {INTERVAL:g}s, timeout: 1s, failure_threshold: 2, "
         "success_threshold: 2}",
         "notifiers:",
         f'  gh: {{type: github, repo: {REPO}, token: "${{GITHUB_TOKEN}}", api_url: "{api_url}"}}',
@@ -207,25 +207,25 @@ def test_three_instances_split_fail_over_and_rebalance(tmp_path: Path, pg_url: s
                 inst.start(name)
             wait_for(lambda: len(owners(store)) == 3, 40, "three live instances")
             wait_for(lambda: sum(owners(store).values()) == CHECKS, 20, "every check leased")
-            time.sleep(2 * INTERVAL)
+            time.sleep(INTERVAL)
             first_split = assert_split(store, 3)
             # The outage: the incident opens on the failing check's owner...
             wait_for(lambda: gh.issues(REPO), 30, "the incident's GitHub issue")
             owner = inst.pid_of(_owner_of(store, FAILING))
             inst.kill(owner)  # ...which dies mid-incident
             killed = [owner]
-            time.sleep(3 * INTERVAL)
+            time.sleep(2 * INTERVAL)
             second = next(n for n in inst.procs if n not in killed)
             inst.kill(second)
             killed.append(second)
-            time.sleep(3 * INTERVAL)
+            time.sleep(2 * INTERVAL)
             assert_split(store, 1)
             targets.down = False  # recovery, seen by the last instance standing
             wait_for(lambda: gh.issues(REPO)[0]["state"] == "closed", 20, "the issue to be closed")
             for name in ("d", "e"):  # restarts: new instances, new ids
                 inst.start(name)
             wait_for(lambda: len(owners(store)) == 3, 30, "three live instances again")
-            time.sleep(3 * INTERVAL)
+            time.sleep(2 * INTERVAL)
             last_split = assert_split(store, 3)
             end = time.time()
         finally:
