@@ -37,6 +37,25 @@ class Format(StrEnum):
 CheckOption = Annotated[
     str | None, typer.Option("--check", help="Only this check.", show_default=False)
 ]
+LocationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--location",
+        help="Where this instance probes from, stored with each result "
+        "(default: $PRODSHIELD_LOCATION, then cluster.location).",
+        show_default=False,
+    ),
+]
+
+
+def apply_location(loaded: Any, flag: str | None) -> None:
+    """``--location``, else ``$PRODSHIELD_LOCATION``, else the config's ``cluster.location``."""
+    from prodshield.monitor.cluster import resolve_location
+
+    settings = loaded.config.cluster
+    settings.location = resolve_location(settings.location, flag)
+
+
 EnvOption = Annotated[
     str | None, typer.Option("--env", help="Only this environment.", show_default=False)
 ]
@@ -127,13 +146,17 @@ def run(
         str | None,
         typer.Option("--duration", help="Stop after this long (e.g. 10m); default: until Ctrl-C."),
     ] = None,
+    location: LocationOption = None,
 ) -> None:
-    """Run the scheduler: every check on its interval until Ctrl-C or SIGTERM (results flushed)."""
+    """Run the scheduler: every check on its interval until Ctrl-C or SIGTERM (results flushed).
+
+    On a PostgreSQL store, several instances split the checks between them."""
     from prodshield.config.types import parse_duration
     from prodshield.errors import UsageError
     from prodshield.monitor.api import run_monitor
 
     loaded = load(config)
+    apply_location(loaded, location)
     try:
         seconds = parse_duration(duration) if duration else None
     except ValueError as exc:
@@ -142,9 +165,14 @@ def run(
     err = console(stderr=True)
 
     def started(s: Scheduler) -> None:
+        shared = (
+            f", instance {s.cluster.id} sharing them with the others on this store"
+            if s.cluster is not None
+            else ""
+        )
         err.print(
             f"monitoring {len(s.targets)} targets (up to {s.cap} in flight), "
-            f"store {store.display_url}; Ctrl-C to stop"
+            f"store {store.display_url}{shared}; Ctrl-C to stop"
         )
 
     try:
@@ -155,6 +183,7 @@ def run(
     err.print(
         f"stopped: {stats.completed} runs ({stats.failed} failed), {stats.written} stored, "
         f"{stats.missed} missed slots, {stats.overlapped} skipped (previous run still going)"
+        + (f", {stats.fenced} dropped after a handover" if stats.fenced else "")
         + (f", scheduling lag p99 {p99 * 1000:.0f} ms" if p99 is not None else "")
     )
 
@@ -225,6 +254,74 @@ def status(
             _ms(row["p95_ms_24h"]),
         )
     console().print(table)
+
+
+@app.command("instances")
+def instances(
+    config: ConfigOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    owners: Annotated[
+        bool, typer.Option("--owners", help="Also list each check and the instance running it.")
+    ] = False,
+) -> None:
+    """The instances sharing this store (live or recently dead) and the checks each one runs."""
+    import time
+
+    from prodshield.monitor.api import expand_checks
+    from prodshield.monitor.cluster import lease_owners, list_instances
+
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        found = list_instances(store)
+        leases = lease_owners(store)
+    finally:
+        store.close()
+    live = {i.id for i in found if i.live}
+    checks: list[dict[str, Any]] = []
+    for target in expand_checks(loaded.config):
+        owner, expires = leases.get(target.key, (None, None))
+        checks.append(
+            {
+                "check": target.name,
+                "environment": target.environment or None,
+                "owner": owner,
+                "owner_live": owner in live,
+                "lease_expires_at": expires,
+            }
+        )
+    if fmt is Format.json:
+        print_json({"instances": [i.as_dict() for i in found], "checks": checks})
+        return
+    out = console()
+    if not found:
+        out.print(
+            "no instance registered: instances register when `monitor run` or `serve` runs "
+            "on a PostgreSQL store (on SQLite one instance runs every check)"
+        )
+    else:
+        now = time.time()
+        table = Table("instance", "state", "host", "pid", "location", "checks", "up", "last seen")
+        for i in found:
+            table.add_row(
+                i.id,
+                "[green]live[/]" if i.live else "[red]dead[/]",
+                i.hostname,
+                str(i.pid),
+                i.location or "-",
+                f"{i.owned}/{i.targets}",
+                format_duration(max(0.0, now - i.started_at)),
+                f"{format_duration(max(0.0, now - i.last_seen))} ago",
+            )
+        out.print(table)
+    if owners:
+        table = Table("check", "env", "owner")
+        for c in checks:
+            who = c["owner"] or "-"
+            table.add_row(
+                c["check"], c["environment"] or "-", who if c["owner_live"] else f"{who} (dead)"
+            )
+        out.print(table)
 
 
 def _pct(v: float | None) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.cli.monitor import LocationOption, apply_location
 from prodshield.config import LoadedConfig
 from prodshield.web.security import generate_token, redact
 
@@ -23,12 +24,14 @@ def serve(
         int | None,
         typer.Option("--port", help="Port (default serve.port, 8080).", min=0, max=65535),
     ] = None,
+    location: LocationOption = None,
 ) -> None:
     """Run the status page, dashboard, JSON API and /metrics (and the background services)."""
     from prodshield.web.server import is_loopback
     from prodshield.web.server import serve as run
 
     loaded = load(config)
+    apply_location(loaded, location)
     settings = loaded.config.serve
     bind = host or settings.host
     listen = settings.port if port is None else port

@@ -109,6 +109,16 @@ class ServeConfig(StrictModel):
     title: str = "Status"
 
 
+class ClusterConfig(StrictModel):
+    """Several instances on one PostgreSQL store (docs/monitor.md, "Several instances")."""
+
+    location: str | None = Field(default=None, min_length=1, max_length=128)
+    """Where this instance probes from (overridden by --location / PRODSHIELD_LOCATION)."""
+    heartbeat: Duration | None = Field(default=None, ge=0.1, le=60.0)
+    """How often an instance renews its heartbeat and leases (default: from the shortest
+    interval, between 0.25 s and 5 s); it is presumed dead after three missed ones."""
+
+
 class RetentionConfig(StrictModel):
     raw_results: Duration = 30 * 86400.0
     aggregates: Duration = 400 * 86400.0

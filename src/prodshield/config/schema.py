@@ -8,6 +8,7 @@ from prodshield.config.base import StrictModel
 from prodshield.config.capabilities import (
     AuditConfig,
     ChaosConfig,
+    ClusterConfig,
     LogsConfig,
     RetentionConfig,
     ServeConfig,
@@ -34,3 +35,4 @@ class ShieldConfig(StrictModel):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     chaos: ChaosConfig = Field(default_factory=ChaosConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)

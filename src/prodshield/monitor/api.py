@@ -10,6 +10,7 @@ import prodshield.monitor.validation  # noqa: F401  (registers load-time checks)
 from prodshield.config import LoadedConfig
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import UsageError
+from prodshield.monitor.cluster import Cluster, heartbeat_for
 from prodshield.monitor.incidents import IncidentEngine
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.recorder import write_batch
@@ -137,6 +138,21 @@ __all__ = [
 ]
 
 
+def cluster_for(
+    loaded_config: LoadedConfig, store: Store | None, targets: Sequence[Target]
+) -> Cluster | None:
+    """This instance's membership when the store is PostgreSQL (else None: it runs everything)."""
+    if store is None or store.backend != "postgresql":
+        return None
+    settings = loaded_config.config.cluster
+    return Cluster(
+        store,
+        targets,
+        heartbeat=heartbeat_for(targets, settings.heartbeat),
+        location=settings.location,
+    )
+
+
 def raise_open_files_limit(wanted: int) -> int:
     """Each check in flight holds a socket: lift the soft RLIMIT_NOFILE toward ``wanted``."""
     try:
@@ -161,7 +177,8 @@ def run_monitor(
     on_start: Callable[[Scheduler], None] | None = None,
 ) -> SchedulerStats:
     """Run the scheduler until SIGINT/SIGTERM (or ``duration``); in-flight runs finish and every
-    result is flushed before it returns."""
+    result is flushed before it returns. On a PostgreSQL store the instance joins the others
+    sharing it and runs its share of the checks (``prodshield.monitor.cluster``)."""
     import signal
 
     targets = select_targets(loaded_config.config, check, env)
@@ -182,6 +199,8 @@ def run_monitor(
                 store,
                 concurrency=config.defaults.concurrency,
                 incidents=IncidentEngine(config) if store is not None else None,
+                cluster=cluster_for(loaded_config, store, targets),
+                location=config.cluster.location,
             )
             worker = None
             if store is not None and config.notifiers:

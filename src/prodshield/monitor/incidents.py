@@ -398,11 +398,12 @@ _STATE_DEFAULTS: dict[str, Any] = {
 
 def _load_state(conn: Connection, check: str, environment: str) -> dict[str, Any]:
     s = t.check_state
-    row = (
-        conn.execute(select(s).where(s.c.check_name == check, s.c.environment == environment))
-        .mappings()
-        .first()
-    )
+    query = select(s).where(s.c.check_name == check, s.c.environment == environment)
+    if conn.dialect.name == "postgresql":
+        # Writers of one check's state take turns (the owner, a manual run): each one continues
+        # from the state the previous one committed, so no incident is opened twice.
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
     state = dict(_STATE_DEFAULTS)
     if row is not None:
         state.update({k: row[k] for k in _STATE_DEFAULTS})

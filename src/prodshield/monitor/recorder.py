@@ -22,20 +22,39 @@ def write_batch(
     results: Sequence[CheckResult],
     states: Sequence[CheckState],
     incidents: IncidentEngine | None = None,
-) -> None:
-    """Insert ``results`` and upsert ``states`` in one transaction.
+    *,
+    owner: str | None = None,
+    origin: dict[str, str | None] | None = None,
+) -> int:
+    """Insert ``results`` and upsert ``states`` in one transaction; return how many results were
+    dropped because their target's lease is no longer ``owner``'s.
 
     With an incident engine, the engine owns ``check_state``: in the same transaction it turns the
     results into incident changes and outbox events, so a crash keeps all of it or none of it.
+    With ``owner`` (several instances), only the results of targets whose lease the owner still
+    holds are written, the lease rows locked ``FOR SHARE`` until the commit. ``origin`` fills the
+    ``instance`` and ``location`` columns of the results.
     """
     if not results and not states:
-        return
+        return 0
     s = t.check_state
     insert = pg_insert if store.backend == "postgresql" else sqlite_insert
+    dropped = 0
     with store.begin() as conn:
+        if owner is not None:
+            from prodshield.monitor.cluster import owned_keys_for_update
+
+            owned = owned_keys_for_update(conn, owner, [(r.check, r.environment) for r in results])
+            kept = [r for r in results if (r.check, r.environment) in owned]
+            dropped = len(results) - len(kept)
+            results = kept
+            states = [st for st in states if (st.check, st.environment) in owned]
         if incidents is not None:
             if results:
                 rows = [r.as_row() for r in results]
+                if origin:
+                    for row in rows:
+                        row.update(origin)
                 observations = incidents.observations(results)
                 for row, obs in zip(rows, observations, strict=True):
                     row["maintenance"] = obs.maintenance is not None
@@ -52,9 +71,13 @@ def write_batch(
                 for obs, rid in zip(observations, ids, strict=True):
                     obs.result_id = rid
                 incidents.process(conn, observations)
-            return
+            return dropped
         if results:
-            conn.execute(t.check_results.insert(), [r.as_row() for r in results])
+            plain = [r.as_row() for r in results]
+            if origin:
+                for row in plain:
+                    row.update(origin)
+            conn.execute(t.check_results.insert(), plain)
         if states:
             stmt = insert(s)
             stmt = stmt.on_conflict_do_update(
@@ -73,3 +96,4 @@ def write_batch(
                 },
             )
             conn.execute(stmt, [st.as_row() for st in states])
+    return dropped

@@ -64,6 +64,7 @@ class CheckResult:
             "details": self.details or None,
             "maintenance": False,
             "instance": None,
+            "location": None,
         }
 
 

@@ -9,6 +9,10 @@
   checks in flight when every target times out), so a slow target never delays the others.
 - Results are buffered and written by one writer every ``flush_interval`` seconds (or sooner when
   ``flush_size`` are waiting), in a thread so the event loop never waits on the database.
+- With a :class:`~prodshield.monitor.cluster.Cluster` (several instances on PostgreSQL), a
+  coordinator thread runs one coordination round per heartbeat (a thread, so a busy event loop
+  never makes the heartbeat late) and the loop runs only the targets
+  this instance holds the lease of (:meth:`Scheduler.assign`); without one, every target is run.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import heapq
 import logging
 import math
 import random
+import threading
+import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prodshield.monitor.incidents import IncidentEngine
 from prodshield.monitor.probe import Probe
@@ -33,10 +40,14 @@ from prodshield.monitor.state import CheckState, StateBook
 from prodshield.monitor.target import Target
 from prodshield.store import Store
 
+if TYPE_CHECKING:
+    from prodshield.monitor.cluster import Assignment, Cluster
+
 log = logging.getLogger("prodshield.monitor")
 
 START_RATE = 100.0  # first runs per second when a small config starts
 MAX_BUFFER = 200_000  # results kept while the store is unreachable
+CLUSTER_TICK = 0.1  # with a cluster, the loop looks at newly assigned targets at least this often
 
 ResultListener = Callable[[Sequence[CheckResult], Sequence[CheckState]], None]
 """Called (in the writer thread) after each batch is stored; incidents hook in here."""
@@ -83,6 +94,10 @@ class SchedulerStats:
     last_write_error: str | None = None  # set while writes fail, cleared by the next that works
     listener_errors: int = 0
     max_in_flight: int = 0
+    fenced: int = 0  # results dropped because another instance took the target's lease meanwhile
+    acquired: int = 0  # leases taken (several instances)
+    released: int = 0  # leases given back or lost
+    coordination_errors: int = 0
     lags: array = field(default_factory=lambda: array("d"))  # seconds, one per started run
 
     def lag_percentile(self, q: float) -> float | None:
@@ -107,6 +122,8 @@ class Scheduler:
         listeners: Sequence[ResultListener] = (),
         seed: int | None = None,
         incidents: IncidentEngine | None = None,
+        cluster: Cluster | None = None,
+        location: str | None = None,
     ) -> None:
         self.targets = list(targets)
         self.probe = probe
@@ -129,22 +146,41 @@ class Scheduler:
         self._dirty: dict[tuple[str, str], CheckState] = {}
         self._flush_now = asyncio.Event()
         self._closing = False
+        self.cluster = cluster
+        self.origin: dict[str, str | None] | None = (
+            {"instance": cluster.id if cluster else None, "location": location}
+            if cluster is not None or location
+            else None
+        )
+        if cluster is not None:
+            # A killed instance loses what it has not written: keep that short.
+            self.flush_interval = min(flush_interval, 0.5)
+        self._heap: list[tuple[float, int, int]] = []
+        self._base = [0.0] * len(self.targets)
+        self._gen = [0] * len(self.targets)  # bumped when a target is (re)assigned or released
+        self._last_start = [0.0] * len(self.targets) if cluster is not None else []
+        """Wall time of each target's last run started here (several instances)."""
+        self._index = (
+            {tg.key: i for i, tg in enumerate(self.targets)} if cluster is not None else {}
+        )
 
     # --- timing -------------------------------------------------------------------------------
 
-    def _phases(self, start: float) -> list[float]:
-        """First slot of each target: spread evenly among the targets sharing an interval, over
-        that interval or, for few targets, over less (at most START_RATE first runs a second), so
-        a small config shows results at once and a large one never starts in a burst."""
+    def _phases(self, start: float, indexes: Sequence[int] | None = None) -> list[float]:
+        """First slot of each target (of ``indexes``, default all): spread evenly among the targets
+        sharing an interval, over that interval or, for few targets, over less (at most START_RATE
+        first runs a second), so a small config shows results at once and a large one never
+        starts in a burst."""
+        chosen = range(len(self.targets)) if indexes is None else indexes
         groups: dict[float, list[int]] = {}
-        for i, t in enumerate(self.targets):
-            groups.setdefault(t.interval, []).append(i)
-        first = [start] * len(self.targets)
+        for k, i in enumerate(chosen):
+            groups.setdefault(self.targets[i].interval, []).append(k)
+        first = [start] * len(chosen)
         for interval, members in groups.items():
             n = len(members)
             window = min(interval, n / START_RATE)
-            for k, i in enumerate(members):
-                first[i] = start + window * k / n
+            for rank, k in enumerate(members):
+                first[k] = start + window * rank / n
         return first
 
     def _jitter(self, interval: float) -> float:
@@ -158,6 +194,18 @@ class Scheduler:
             await asyncio.to_thread(self.book.load, self.store)
         stop = stop or asyncio.Event()
         self.probe.prepare(self.targets)
+        coordinator: threading.Thread | None = None
+        halt = threading.Event()
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.join)
+            self.assign(await asyncio.to_thread(self.cluster.round))
+            coordinator = threading.Thread(
+                target=self._coordinate,
+                args=(asyncio.get_running_loop(), halt),
+                name="prodshield-coordinator",
+                daemon=True,
+            )
+            coordinator.start()
         restore_gc = tune_gc()
         loop_task = asyncio.create_task(self._loop())
         writer_task = asyncio.create_task(self._writer())
@@ -179,6 +227,14 @@ class Scheduler:
             await asyncio.gather(writer_task, return_exceptions=True)
             await self.flush()
             restore_gc()
+            if coordinator is not None and self.cluster is not None:
+                # The leases were renewed until every result was written; now give them back.
+                halt.set()
+                await asyncio.to_thread(coordinator.join)
+                try:
+                    await asyncio.to_thread(self.cluster.leave)
+                except Exception:  # the others take over when the leases expire
+                    self.stats.coordination_errors += 1
 
     async def _drain(self) -> None:
         """Let the runs in flight finish (for up to ``drain_timeout``), then stop the rest."""
@@ -192,22 +248,96 @@ class Scheduler:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
+    # --- several instances ----------------------------------------------------------------------
+
+    def _coordinate(self, loop: asyncio.AbstractEventLoop, halt: threading.Event) -> None:
+        """One coordination round per heartbeat (renew, rebalance), applied on the loop."""
+        assert self.cluster is not None
+        period = self.cluster.heartbeat
+        next_at = time.monotonic() + period
+        while not halt.wait(max(0.0, next_at - time.monotonic())):
+            next_at = max(next_at + period, time.monotonic())
+            try:
+                assignment = self.cluster.round()
+            except Exception as exc:  # unreachable store: our leases lapse, our writes are fenced
+                self.stats.coordination_errors += 1
+                self.cluster.round_errors += 1
+                if self.stats.coordination_errors in (1, 10) or not (
+                    self.stats.coordination_errors % 100
+                ):
+                    log.warning(
+                        "coordination round failed (%d so far): %s",
+                        self.stats.coordination_errors,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    )
+                continue
+            try:
+                loop.call_soon_threadsafe(self.assign, assignment)
+            except RuntimeError:  # the loop has closed
+                return
+
+    def _push(self, i: int, slot: float) -> None:
+        self._base[i] = slot
+        heapq.heappush(self._heap, (slot + self._jitter(self.targets[i].interval), i, self._gen[i]))
+
+    def assign(self, assignment: Assignment) -> None:
+        """Start running the targets just acquired, stop the ones released (on the loop thread).
+
+        A target taken over keeps its rhythm: its first run here comes one interval after its
+        last stored result (at once if that is past: the previous owner died)."""
+        loop = asyncio.get_running_loop()
+        now, wall = loop.time(), time.time()
+        for key in assignment.released:
+            i = self._index.get(key)
+            if i is not None:
+                self._gen[i] += 1  # its heap entry is now stale
+                self.stats.released += 1
+        overdue: list[int] = []
+        for key, last_ts in assignment.acquired.items():
+            i = self._index.get(key)
+            if i is None:
+                continue
+            self._gen[i] += 1
+            self.stats.acquired += 1
+            interval = self.targets[i].interval
+            # A run started here may not be stored yet (a lease lost and won back meanwhile).
+            last_ts = max(last_ts or 0.0, self._last_start[i]) or None
+            if last_ts is not None and last_ts + interval > wall:
+                self._push(i, now + min(interval, last_ts + interval - wall))
+            else:
+                overdue.append(i)
+        for i, slot in zip(overdue, self._phases(now, overdue), strict=True):
+            self._push(i, slot)
+
+    # --- the timer loop ----------------------------------------------------------------------------
+
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        heap: list[tuple[float, int]] = [
-            (slot + self._jitter(self.targets[i].interval), i)
-            for i, slot in enumerate(self._phases(now))
-        ]
-        base = {i: slot for slot, i in heap}
-        heapq.heapify(heap)
-        while heap:
-            due, i = heap[0]
+        heap = self._heap
+        base = self._base
+        gen = self._gen
+        tick = None if self.cluster is None else CLUSTER_TICK
+        if self.cluster is None:
+            phases = self._phases(now)
+            heap[:] = [
+                (slot + self._jitter(self.targets[i].interval), i, 0)
+                for i, slot in enumerate(phases)
+            ]
+            base[:] = phases
+            heapq.heapify(heap)
+        while heap or tick is not None:
+            if not heap:
+                await asyncio.sleep(tick or 0.0)
+                continue
+            due, i, g = heap[0]
             delay = due - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay if tick is None else min(delay, tick))
                 continue
             heapq.heappop(heap)
+            if g != gen[i]:  # released or rescheduled since this entry was pushed
+                continue
             target = self.targets[i]
             nxt = base[i] + target.interval
             now = loop.time()
@@ -215,7 +345,7 @@ class Scheduler:
                 nxt += target.interval
                 self.stats.missed += 1
             base[i] = nxt
-            heapq.heappush(heap, (nxt + self._jitter(target.interval), i))
+            heapq.heappush(heap, (nxt + self._jitter(target.interval), i, g))
             if self._running[i]:
                 self.stats.overlapped += 1
                 continue
@@ -232,6 +362,8 @@ class Scheduler:
                 self._waiting.append((i, due))
 
     def _start(self, i: int, due: float) -> None:
+        if self._last_start:
+            self._last_start[i] = time.time()
         self._in_flight += 1
         self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
         task = asyncio.create_task(self._run_one(i, due))
@@ -240,8 +372,15 @@ class Scheduler:
 
     async def _run_one(self, i: int, due: float) -> None:
         loop = asyncio.get_running_loop()
+        lag = max(0.0, loop.time() - due)
+        if lag > _shed_after(self.targets[i].interval):
+            # The loop stalled between the slot's dispatch and this start (CPU starvation): a run
+            # now would follow the previous one too closely and read its answer too late.
+            self.stats.missed += 1
+            self._finish(i)
+            return
         self.stats.started += 1
-        self.stats.lags.append(max(0.0, loop.time() - due))
+        self.stats.lags.append(lag)
         try:
             result = await run_target(self.targets[i], self.probe)
             self.stats.completed += 1
@@ -252,11 +391,14 @@ class Scheduler:
             if len(self._buffer) >= self.flush_size:
                 self._flush_now.set()
         finally:
-            self._running[i] = False
-            self._in_flight -= 1
-            while self._waiting and self._in_flight < self.cap:
-                j, d = self._waiting.popleft()
-                self._start(j, d)
+            self._finish(i)
+
+    def _finish(self, i: int) -> None:
+        self._running[i] = False
+        self._in_flight -= 1
+        while self._waiting and self._in_flight < self.cap:
+            j, d = self._waiting.popleft()
+            self._start(j, d)
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -268,6 +410,14 @@ class Scheduler:
                 pass
             self._flush_now.clear()
             await self.flush()
+
+    def _write(self, store: Store, results: list[CheckResult], states: list[CheckState]) -> int:
+        if self.cluster is None:
+            return write_batch(store, results, states, self.incidents, origin=self.origin)
+        with self.cluster.mutex:
+            return write_batch(
+                store, results, states, self.incidents, owner=self.cluster.id, origin=self.origin
+            )
 
     async def flush(self) -> None:
         """Write what is buffered (results and changed states) in one transaction."""
@@ -281,8 +431,9 @@ class Scheduler:
         self._dirty = {}
         if self.store is not None:
             try:
-                await asyncio.to_thread(write_batch, self.store, results, states, self.incidents)
-                self.stats.written += len(results)
+                dropped = await asyncio.to_thread(self._write, self.store, results, states)
+                self.stats.written += len(results) - dropped
+                self.stats.fenced += dropped
                 if self.stats.last_write_error is not None:
                     log.warning("monitor: results are stored again")
                     self.stats.last_write_error = None

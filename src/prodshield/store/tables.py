@@ -61,6 +61,7 @@ check_results = Table(
     Column("details", JSON, nullable=True),
     Column("maintenance", Boolean, nullable=False, default=False),
     Column("instance", String(128), nullable=True),
+    Column("location", String(128), nullable=True),
     Index("ix_check_results_check_env_ts", "check_name", "environment", "ts"),
     Index("ix_check_results_ts", "ts"),
 )
@@ -132,6 +133,35 @@ heartbeats = Table(
     Column("last_ping", Float, nullable=True),
     Column("pings", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=True),
+)
+
+monitor_instances = Table(
+    "monitor_instances",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("location", String(128), nullable=True),
+    Column("started_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("heartbeat_s", Float, nullable=False),
+    # The session advisory lock the instance holds while its process lives (PostgreSQL).
+    Column("lock_key", Integer, nullable=True),
+    # A hash of the instance's target list: checks are split among instances of the same group.
+    Column("group_key", String(64), nullable=True),
+    Column("targets", Integer, nullable=False, default=0),
+    Column("version", String(32), nullable=True),
+)
+
+check_leases = Table(
+    "check_leases",
+    metadata,
+    Column("check_name", String(255), primary_key=True),
+    Column("environment", String(128), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("acquired_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_check_leases_owner", "owner"),
 )
 
 # --- logs ----------------------------------------------------------------------------------

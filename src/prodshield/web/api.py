@@ -127,6 +127,22 @@ async def get_check(request: Request) -> Response:
     return JSONResponse(detail)
 
 
+async def list_instances(request: Request) -> Response:
+    """The monitor instances sharing the store and how many checks each one runs."""
+    reader(request)
+    from prodshield.monitor.cluster import list_instances as instances_of
+
+    ctx = ctx_of(request)
+    found = await run_in_threadpool(instances_of, ctx.store)
+    return JSONResponse(
+        {
+            "instances": [i.as_dict() for i in found],
+            "count": len(found),
+            "live": sum(1 for i in found if i.live),
+        }
+    )
+
+
 async def list_incidents(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
@@ -313,6 +329,7 @@ routes = [
     Route("/api/v1/checks", _guarded(list_checks), methods=["GET"]),
     Route("/api/v1/checks/{name}", _guarded(get_check), methods=["GET"]),
     Route("/api/v1/checks/{name}/run", _guarded(run_check), methods=["POST"]),
+    Route("/api/v1/instances", _guarded(list_instances), methods=["GET"]),
     Route("/api/v1/incidents", _guarded(list_incidents), methods=["GET"]),
     Route("/api/v1/incidents/{id}", _guarded(get_incident), methods=["GET"]),
     Route("/api/v1/incidents/{id}/ack", _guarded(ack_incident), methods=["POST"]),

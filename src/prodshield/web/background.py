@@ -39,7 +39,7 @@ class MonitorService:
         self.started = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        from prodshield.monitor.api import select_targets
+        from prodshield.monitor.api import cluster_for, select_targets
         from prodshield.monitor.incidents import IncidentEngine
         from prodshield.monitor.probe import Probe
         from prodshield.monitor.scheduler import Scheduler
@@ -53,6 +53,8 @@ class MonitorService:
                 self.store,
                 concurrency=config.defaults.concurrency,
                 incidents=IncidentEngine(config),
+                cluster=cluster_for(self.loaded, self.store, targets),
+                location=config.cluster.location,
             )
             self.started = True
             await self.scheduler.run(stop)

@@ -176,6 +176,30 @@ SCHEMAS: dict[str, Any] = {
             "line": {"type": ["integer", "null"]},
         },
     },
+    "Instance": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "hostname": {"type": "string"},
+            "pid": {"type": "integer"},
+            "location": {"type": ["string", "null"]},
+            "started_at": {"type": "number"},
+            "last_seen": {"type": "number"},
+            "heartbeat_s": {"type": "number"},
+            "state": {"type": "string", "enum": ["live", "dead"]},
+            "owned": {"type": "integer", "description": "Checks whose lease it holds"},
+            "targets": {"type": "integer"},
+            "group": {"type": ["string", "null"]},
+        },
+    },
+    "Instances": {
+        "type": "object",
+        "properties": {
+            "instances": {"type": "array", "items": _ref("Instance")},
+            "count": {"type": "integer"},
+            "live": {"type": "integer"},
+        },
+    },
     "Findings": {
         "type": "object",
         "properties": {
@@ -335,6 +359,13 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "/api/v1/incidents/{id}/resolve": _action(
                 "Resolve an incident by hand", "IncidentAction"
             ),
+            "/api/v1/instances": {
+                "get": {
+                    "summary": "Monitor instances sharing the store, and the checks each runs",
+                    "security": SECURITY,
+                    "responses": {"200": _json(_ref("Instances")), **ERRORS},
+                }
+            },
             "/api/v1/findings": {
                 "get": {
                     "summary": "Log findings and the latest audit run's findings",

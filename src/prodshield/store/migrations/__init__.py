@@ -66,6 +66,8 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.check_state, "open_incident_id"),
         add_column(t.check_state, "last_reminder_at"),
         add_column(t.heartbeats, "created_at"),
+        create(t.monitor_instances, t.check_leases),
+        add_column(t.check_results, "location"),
     ],
     "logs": [
         create(
