@@ -361,7 +361,7 @@ def scale_worker(port: int, n: int, interval: float, seconds: float, saturate: i
                 overlapped=stats.overlapped,
                 lag_p50_ms=(stats.lag_percentile(50) or 0) * 1000,
                 lag_p99_ms=(stats.lag_percentile(99) or 0) * 1000,
-                lag_max_ms=max(stats.lags, default=0) * 1000,
+                lag_max_ms=stats.lag_max * 1000,
                 rss_mb=rss,
                 peak_rss_mb=hwm,
                 rss_per_check_kb=(rss - base_rss) * 1024 / n,

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from prodshield.monitor.cluster import Assignment, Cluster
 
 log = logging.getLogger("prodshield.monitor")
+LAG_WINDOW = 100_000
+"""Scheduling lags kept for the percentiles (/metrics): the last 100,000 to 200,000 runs."""
 
 START_RATE = 100.0  # first runs per second when a small config starts
 MAX_BUFFER = 200_000  # results kept while the store is unreachable
@@ -98,7 +100,10 @@ class SchedulerStats:
     acquired: int = 0  # leases taken (several instances)
     released: int = 0  # leases given back or lost
     coordination_errors: int = 0
-    lags: array = field(default_factory=lambda: array("d"))  # seconds, one per started run
+    lags: array = field(default_factory=lambda: array("d"))
+    """Seconds late, one per started run: the most recent ``LAG_WINDOW`` to ``2 * LAG_WINDOW``
+    (a service runs for months; its memory must not grow with every run)."""
+    lag_max: float = 0.0  # over the whole run
 
     def lag_percentile(self, q: float) -> float | None:
         if not self.lags:
@@ -380,7 +385,12 @@ class Scheduler:
             self._finish(i)
             return
         self.stats.started += 1
-        self.stats.lags.append(lag)
+        stats = self.stats
+        stats.lags.append(lag)
+        if lag > stats.lag_max:
+            stats.lag_max = lag
+        if len(stats.lags) >= 2 * LAG_WINDOW:
+            del stats.lags[:LAG_WINDOW]
         try:
             result = await run_target(self.targets[i], self.probe)
             self.stats.completed += 1
