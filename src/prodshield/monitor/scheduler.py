@@ -105,10 +105,11 @@ class SchedulerStats:
     (a service runs for months; its memory must not grow with every run)."""
     lag_max: float = 0.0  # over the whole run
 
-    def lag_percentile(self, q: float) -> float | None:
+    def lag_percentile(self, q: float, last: int | None = None) -> float | None:
+        """The q-th percentile of the kept lags, or of the ``last`` runs only."""
         if not self.lags:
             return None
-        data = sorted(self.lags)
+        data = sorted(self.lags[-last:] if last else self.lags)
         return data[min(len(data) - 1, max(0, math.ceil(q / 100 * len(data)) - 1))]
 
 
@@ -131,6 +132,7 @@ class Scheduler:
         location: str | None = None,
     ) -> None:
         self.targets = list(targets)
+        self.runs_per_s = sum(1.0 / t.interval for t in self.targets if t.interval > 0)
         self.probe = probe
         self.store = store
         self.cap = max(concurrency, required_concurrency(self.targets))

@@ -62,7 +62,9 @@ class MonitorService:
     def lag(self) -> float | None:
         if self.scheduler is None:
             return None
-        return self.scheduler.stats.lag_percentile(99)
+        # the last five minutes of runs: /metrics shows how late the scheduler is now
+        recent = max(100, int(self.scheduler.runs_per_s * 300))
+        return self.scheduler.stats.lag_percentile(99, last=recent)
 
     def problems(self) -> dict[str, str]:
         error = self.scheduler.stats.last_write_error if self.scheduler is not None else None
