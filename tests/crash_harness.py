@@ -261,27 +261,24 @@ def run_crash_loop(
     return report
 
 
+def _scalar(db: Path, sql: str) -> int:
+    return int(_query(db, sql)[0][0])  # type: ignore[call-overload]
+
+
 def _audit(report: CrashReport, db: Path, gh: GitHubStandin) -> None:
-    report.lines_consumed = int(_query(db, "SELECT COALESCE(SUM(lines), 0) FROM log_offsets")[0][0])  # type: ignore[call-overload]
-    report.critical_counted = int(
-        _query(  # type: ignore[call-overload]
-            db,
-            "SELECT COALESCE(SUM(count), 0) FROM log_findings "
-            "WHERE kind = 'db_connection_failure'",
-        )[0][0]
+    report.lines_consumed = _scalar(db, "SELECT COALESCE(SUM(lines), 0) FROM log_offsets")
+    report.critical_counted = _scalar(
+        db,
+        "SELECT COALESCE(SUM(count), 0) FROM log_findings WHERE kind = 'db_connection_failure'",
     )
-    report.incidents = int(_query(db, "SELECT COUNT(*) FROM incidents")[0][0])  # type: ignore[call-overload]
-    report.open_incidents_max = int(
-        _query(  # type: ignore[call-overload]
-            db,
-            "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM incidents "
-            "WHERE status = 'open' GROUP BY check_name, environment)",
-        )[0][0]
+    report.incidents = _scalar(db, "SELECT COUNT(*) FROM incidents")
+    report.open_incidents_max = _scalar(
+        db,
+        "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM incidents "
+        "WHERE status = 'open' GROUP BY check_name, environment)",
     )
-    report.outbox_rows = int(_query(db, "SELECT COUNT(*) FROM outbox")[0][0])  # type: ignore[call-overload]
-    report.outbox_unsent = int(
-        _query(db, "SELECT COUNT(*) FROM outbox WHERE status != 'sent'")[0][0]  # type: ignore[call-overload]
-    )
+    report.outbox_rows = _scalar(db, "SELECT COUNT(*) FROM outbox")
+    report.outbox_unsent = _scalar(db, "SELECT COUNT(*) FROM outbox WHERE status != 'sent'")
     report.integrity = str(_query(db, "PRAGMA integrity_check")[0][0])
 
     issues = gh.issues(REPO)

@@ -66,6 +66,18 @@ def _wait(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> No
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _stop(proc: subprocess.Popen[bytes], log: Any) -> str:
+    """SIGTERM the service, wait for it, return what it logged (the caller checks the code)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    return Path(log.name).read_text()
+
+
 def _count(db: Path, sql: str) -> int:
     try:
         with sqlite3.connect(db, timeout=10) as conn:
@@ -185,15 +197,8 @@ serve: {{host: 127.0.0.1, port: {port}}}
             )
             assert _readyz(port)["status"] == "ready", _readyz(port)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                err.close()
+            own_log = _stop(proc, err)
         assert proc.returncode == 0
-        own_log = (tmp_path / "serve.log").read_text()
         # the service said what went wrong, and when it recovered, in its own log
         assert "cannot store results" in own_log and "stored again" in own_log, own_log[-2000:]
         assert "deleted while followed" in own_log, own_log[-2000:]
@@ -264,15 +269,8 @@ serve: {{host: 127.0.0.1, port: {port}}}
                     lambda: results(down_at + 0.5) - results(up_at) >= 3 * 30,
                 )
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                finally:
-                    if proc.poll() is None:
-                        proc.kill()
-                    out.close()
+                own_log = _stop(proc, out)
             assert proc.returncode == 0
-            own_log = (tmp_path / "serve.log").read_text()
             assert "cannot store results" in own_log and "stored again" in own_log, own_log[-2000:]
             assert "Traceback" not in own_log, own_log[-3000:]
     finally:
