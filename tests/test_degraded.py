@@ -4,6 +4,7 @@ deleted, the disk of the SQLite store full. The service keeps running, says what
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -100,7 +101,7 @@ def test_serve_reports_failing_dependencies_and_catches_up(
     tmp_path: Path, steady_target: None
 ) -> None:
     with (
-        small_disk(tmp_path / "disk") as disk,
+        small_disk(tmp_path / "disk", "32m") as disk,
         _target() as target,
         GitHubStandin.in_thread(tokens=(TOKEN,)) as gh,
     ):
@@ -169,13 +170,11 @@ serve: {{host: 127.0.0.1, port: {port}}}
             # 3. the store's disk fills up: results cannot be written, the service goes on
             before = _count(db, "SELECT COUNT(*) FROM check_results")
             filler = disk / "filler"
-            with filler.open("wb") as fh:
-                try:
-                    while True:
-                        fh.write(b"\0" * 65536)
-                        fh.flush()
-                except OSError:
-                    pass
+            # fill what is left (the store may already have filled it: then open fails too)
+            with contextlib.suppress(OSError), filler.open("wb") as fh:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
             _wait(
                 "/readyz to report the full disk",
                 lambda: "monitor" in _readyz(port).get("problems", {}),
@@ -186,7 +185,7 @@ serve: {{host: 127.0.0.1, port: {port}}}
                 assert r.status == 200
             assert proc.poll() is None
             time.sleep(3)  # results pile up in memory meanwhile
-            filler.unlink()
+            filler.unlink(missing_ok=True)
             _wait(
                 "the monitor problem to clear",
                 lambda: "monitor" not in _readyz(port).get("problems", {}),
