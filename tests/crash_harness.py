@@ -318,9 +318,7 @@ def _audit(report: CrashReport, db: Path, gh: GitHubStandin) -> None:
         report.problems.append("no incident was opened: the loop proved nothing")
 
 
-def _migration_kills(
-    workdir: Path, count: int, rng: random.Random, report: CrashReport
-) -> int:
+def _migration_kills(workdir: Path, count: int, rng: random.Random, report: CrashReport) -> int:
     """Kill ``db upgrade`` on a fresh store at a random moment, then finish it; count successes."""
     ok = 0
     for i in range(count):

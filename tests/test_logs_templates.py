@@ -102,7 +102,7 @@ def _realistic(n: int, seed: int = 3) -> list[str]:
             out.append(f"Transitioned from {rng.choice(['NEW', 'INITED', 'RUNNING'])} to DONE")
         elif kind == 4:
             out.append(
-                f"GET /api/orders/{rng.randrange(10**rng.randrange(1, 7))} {rng.choice([200, 404])} "
+                f"GET /api/orders/{rng.randrange(10 ** rng.randrange(1, 7))} {rng.choice([200, 404])} "
                 f"in {rng.randrange(1, 2000)} ms policyFlags=0x{rng.getrandbits(24):x}"
             )
         elif kind == 5:

@@ -61,10 +61,15 @@ def test_every_route_is_public_or_needs_the_token(
     checked = 0
     for method, template in routes:
         path = _fill(template)
-        if template in PUBLIC or template.startswith("/heartbeat/") or template in {
-            "/login",
-            "/logout",
-        }:
+        if (
+            template in PUBLIC
+            or template.startswith("/heartbeat/")
+            or template
+            in {
+                "/login",
+                "/logout",
+            }
+        ):
             continue  # public reads; login/logout are covered by the session tests
         checked += 1
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
@@ -129,9 +134,10 @@ def test_security_headers_on_every_kind_of_response(
         r = client.get(path, headers=AUTH if path.startswith("/api") else {})
         h = r.headers
         assert h.get("x-content-type-options") == "nosniff", path
-        assert "frame-ancestors 'none'" in h.get("content-security-policy", "") or h.get(
-            "x-frame-options", ""
-        ).upper() == "DENY", path
+        assert (
+            "frame-ancestors 'none'" in h.get("content-security-policy", "")
+            or h.get("x-frame-options", "").upper() == "DENY"
+        ), path
         assert h.get("referrer-policy"), path
         if r.headers.get("content-type", "").startswith("text/html"):
             csp = h["content-security-policy"]
@@ -217,9 +223,10 @@ def test_planted_secrets_never_reach_a_page_a_report_or_the_api(
             "/dashboard/notifications",
         ):
             pages[path] = client.get(path).text
-    assert "could not connect" in pages["/api/v1/findings"] or "db_connection" in pages[
-        "/api/v1/findings"
-    ], "the log service stored no finding: the test proves nothing"
+    assert (
+        "could not connect" in pages["/api/v1/findings"]
+        or "db_connection" in pages["/api/v1/findings"]
+    ), "the log service stored no finding: the test proves nothing"
     assert '"website"' in pages["/api/v1/checks"]
     leaks = [(path, s[:8]) for path, text in pages.items() for s in PLANTED if s in text]
     assert not leaks, leaks

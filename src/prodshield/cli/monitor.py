@@ -280,16 +280,22 @@ def instances(
     live = {i.id for i in found if i.live}
     checks: list[dict[str, Any]] = []
     for target in expand_checks(loaded.config):
-        owner, expires = leases.get(target.key, (None, None))
-        checks.append(
-            {
-                "check": target.name,
-                "environment": target.environment or None,
-                "owner": owner,
-                "owner_live": owner in live,
-                "lease_expires_at": expires,
+        slots = leases.get(target.key, {})
+        owner, expires = slots.get("", (None, None))
+        entry: dict[str, Any] = {
+            "check": target.name,
+            "environment": target.environment or None,
+            "owner": owner,
+            "owner_live": owner in live,
+            "lease_expires_at": expires,
+        }
+        if getattr(target.check, "locations", None):
+            entry["locations"] = {
+                slot: {"owner": who, "owner_live": who in live, "lease_expires_at": until}
+                for slot, (who, until) in sorted(slots.items())
+                if slot
             }
-        )
+        checks.append(entry)
     if fmt is Format.json:
         print_json({"instances": [i.as_dict() for i in found], "checks": checks})
         return
@@ -317,10 +323,18 @@ def instances(
     if owners:
         table = Table("check", "env", "owner")
         for c in checks:
-            who = c["owner"] or "-"
-            table.add_row(
-                c["check"], c["environment"] or "-", who if c["owner_live"] else f"{who} (dead)"
-            )
+            if "locations" in c:
+                who = (
+                    ", ".join(
+                        f"{loc}: {o['owner']}" + ("" if o["owner_live"] else " (dead)")
+                        for loc, o in c["locations"].items()
+                    )
+                    or "-"
+                )
+            else:
+                who = c["owner"] or "-"
+                who = who if c["owner_live"] or not c["owner"] else f"{who} (dead)"
+            table.add_row(c["check"], c["environment"] or "-", who)
         out.print(table)
 
 

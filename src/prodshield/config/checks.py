@@ -58,6 +58,27 @@ class CheckBase(StrictModel):
     enabled: bool = True
     group: str | None = None
     description: str | None = None
+    locations: int | None = Field(default=None, ge=1, le=32)
+    """Run from this many locations at once (several instances, each with a ``location``); the
+    check counts as failing only when ``quorum`` of them agree (docs/monitor.md)."""
+    quorum: int | None = Field(default=None, ge=1, le=32)
+    """Failing locations that make the check fail (default: a majority of ``locations``)."""
+
+    @model_validator(mode="after")
+    def _quorum_within_locations(self) -> CheckBase:
+        if self.quorum is not None:
+            if self.locations is None:
+                raise ValueError("quorum needs locations: N")
+            if self.quorum > self.locations:
+                raise ValueError(f"quorum {self.quorum} is more than locations {self.locations}")
+        return self
+
+    @property
+    def needed_failures(self) -> int:
+        """How many failing locations make the check fail."""
+        if self.quorum is not None:
+            return self.quorum
+        return (self.locations or 1) // 2 + 1
 
 
 class HttpCheckConfig(CheckBase):

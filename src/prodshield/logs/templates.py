@@ -69,9 +69,7 @@ _APPROX = re.compile(rf"(?<!\S)([<>]=?|~)(\d[\d.]*) ({_DURATIONS})\b")
 
 
 def _hides_uuid(shape: str) -> bool:
-    return any(
-        any(c in "ABCDEF" for c in m.group()) for m in _MAYBE_UUID.finditer(shape)
-    )
+    return any(any(c in "ABCDEF" for c in m.group()) for m in _MAYBE_UUID.finditer(shape))
 
 
 def join_values(message: str) -> str:
@@ -306,7 +304,6 @@ class TemplateMiner:
             return
         import polars as pl
 
-
         # the fine shape is line_shape(); grouping is by the coarse one (_COARSE_FROM)
         # Shapes of the raw lines: join_values() acts alike on every line of a coarse group, so
         # it is applied to a group's first line (and to lines learnt one by one) only.
@@ -390,9 +387,7 @@ class TemplateMiner:
                 ts = timestamps[i] if timestamps is not None else None
                 self._account(self._entry(one), one, 1, message, ts, ts)
 
-    def _group_mask(
-        self, message: str, shape: str
-    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    def _group_mask(self, message: str, shape: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         """The masked tokens of a batch group's first line and the positions that can differ
         between its lines (a digit kept in the template, a token masked one by one)."""
         raw = message.split()
@@ -440,9 +435,7 @@ class TemplateMiner:
         text, plan = self._render_for(cluster, masked)
         entry[1:] = [cluster.version, text, template_id(text), plan, None]
 
-    def _learn_shape(
-        self, shape: str, message: str, raw: list[str]
-    ) -> list[Any]:
+    def _learn_shape(self, shape: str, message: str, raw: list[str]) -> list[Any]:
         """Mask a line whose shape is new; remember the result for every line of that shape."""
         shapes = shape.split()
         if len(shapes) != len(raw):  # cannot happen (only digits change); be safe anyway

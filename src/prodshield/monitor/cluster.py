@@ -11,7 +11,13 @@ PostgreSQL is the coordination engine; there is no protocol between the instance
 - **Placement.** Every instance computes the same split: rendezvous hashing of each target key over
   the live instances of its group (instances with the same target list), so a join or a departure
   only moves the checks of the instance that came or went.
-- **Leases.** ``check_leases`` has one row per target: owner and expiry. An instance claims the
+- **Locations.** A check with ``locations: N`` is run from N locations at once: the N live locations
+  with the highest rendezvous hash for it, each by one of its instances (a lease row per location,
+  ``slot`` = the location). The first of those locations is the *lead*: its instance judges the
+  check over the latest result of every location (``incidents``: down only when a quorum of them
+  fail); the others are *witnesses* whose results are stored, never judged on their own.
+- **Leases.** ``check_leases`` has one row per target (per target and location for a check run
+  from several): owner and expiry. An instance claims the
   targets the split gives it with ``INSERT ... ON CONFLICT DO UPDATE`` that only takes a row over
   when its owner is no longer live (or, as a backstop, its lease has expired), renews its own
   leases' expiry, and deletes the leases the split no longer gives it. The split decides who *should*
@@ -27,6 +33,7 @@ PostgreSQL is the coordination engine; there is no protocol between the instance
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import random
 import socket
@@ -60,6 +67,7 @@ from prodshield.monitor.target import Target
 from prodshield.store import Store
 from prodshield.store import tables as t
 
+log = logging.getLogger("prodshield.monitor")
 LOCK_CLASS = 7243020
 """The first key of every instance's advisory lock (the second is the instance's ``lock_key``)."""
 MISSES = 3
@@ -198,9 +206,16 @@ class Cluster:
             raise UsageError("several instances need a PostgreSQL store")
         self.store = store
         self.keys: list[Key] = [tg.key for tg in targets]
+        self.located: dict[Key, int] = {
+            tg.key: int(tg.check.locations)
+            for tg in targets
+            if (getattr(tg.check, "locations", None) or 1) > 1
+        }
+        """Checks run from several locations, and from how many."""
         self.heartbeat = heartbeat
         self.ttl = MISSES * heartbeat
         self.location = location
+        self.slot = location or ""
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
         self.id = f"{self.hostname[:40]}-{self.pid}-{uuid.uuid4().hex[:6]}"
@@ -213,7 +228,13 @@ class Cluster:
         self.mutex = threading.Lock()
         """Held by a coordination round and by this instance's writes: both lock this instance's
         lease rows, so letting them overlap could deadlock the two."""
-        self._split: tuple[tuple[str, ...], set[Key]] | None = None
+        self._split: (
+            tuple[tuple[tuple[str, str], ...], set[Key], set[Key], dict[Key, int]] | None
+        ) = None
+        self.witness: set[Key] = set()
+        """Located checks this instance runs but does not judge (another location leads them)."""
+        self.short: dict[Key, int] = {}
+        """Located checks with fewer live locations than they ask for: how many they have."""
 
     # --- membership ------------------------------------------------------------------------
 
@@ -288,12 +309,44 @@ class Cluster:
 
     # --- one coordination round ----------------------------------------------------------------
 
-    def _desired(self, live: Sequence[str]) -> set[Key]:
+    def _desired(self, live: Sequence[tuple[str, str]]) -> set[Key]:
+        """The keys the split gives this instance, from the live members' (id, location); sets
+        :attr:`witness` and :attr:`short` for the checks run from several locations."""
         members = tuple(sorted(live))
         if self._split is None or self._split[0] != members:
-            owners = rendezvous(self.keys, members)
-            self._split = (members, {k for k, owner in owners.items() if owner == self.id})
+            ids = [i for i, _ in members]
+            plain = [k for k in self.keys if k not in self.located]
+            mine = {k for k, owner in rendezvous(plain, ids).items() if owner == self.id}
+            by_location: dict[str, list[str]] = {}
+            for i, loc in members:
+                by_location.setdefault(loc, []).append(i)
+            locations = sorted(by_location)
+            witness: set[Key] = set()
+            short: dict[Key, int] = {}
+            for key, wanted in self.located.items():
+                chosen = choose_locations(key, locations, wanted)
+                if len(chosen) < wanted:
+                    short[key] = len(chosen)
+                if self.slot not in chosen:
+                    continue
+                if rendezvous([key], by_location[self.slot])[key] == self.id:
+                    mine.add(key)
+                    if chosen[0] != self.slot:
+                        witness.add(key)
+            if short and (self._split is None or set(short) != set(self._split[3])):
+                log.warning(
+                    "monitor: %d checks run from fewer locations than they ask for (live: %s)",
+                    len(short),
+                    ", ".join(loc or "default" for loc in locations),
+                )
+            self._split = (members, mine, witness, short)
+        self.witness = self._split[2] & self._split[1]
+        self.short = self._split[3]
         return self._split[1]
+
+    def slot_of(self, key: Key) -> str:
+        """The lease slot this instance claims for ``key``."""
+        return self.slot if key in self.located else ""
 
     def round(self) -> Assignment:
         """Heartbeat, then bring this instance's leases in line with the split.
@@ -314,17 +367,27 @@ class Cluster:
             now = db_now(conn)
             locks = held_locks(conn)
             rows = conn.execute(
-                select(m.c.id, m.c.last_seen, m.c.heartbeat_s, m.c.lock_key, m.c.group_key)
+                select(
+                    m.c.id,
+                    m.c.last_seen,
+                    m.c.heartbeat_s,
+                    m.c.lock_key,
+                    m.c.group_key,
+                    m.c.location,
+                )
             ).all()
             live_all = [r.id for r in rows if _is_live(r, now, locks)]
             if self.id not in live_all:
                 live_all.append(self.id)  # our own lock is held by construction
             live_set = set(live_all)
-            live = [r.id for r in rows if r.id in live_set and r.group_key == self.group]
-            if self.id not in live:
-                live.append(self.id)
+            live = {
+                r.id: r.location or ""
+                for r in rows
+                if r.id in live_set and r.group_key == self.group
+            }
+            live.setdefault(self.id, self.slot)
             out.live = sorted(live)
-            desired = self._desired(live)
+            desired = self._desired(list(live.items()))
 
             have = {
                 (r.check_name, r.environment)
@@ -355,6 +418,7 @@ class Cluster:
                         {
                             "check_name": c,
                             "environment": e,
+                            "slot": self.slot_of((c, e)),
                             "owner": self.id,
                             "acquired_at": now,
                             "expires_at": now + LEASE_SPAN * self.ttl,
@@ -363,7 +427,7 @@ class Cluster:
                     ]
                 )
                 upsert = stmt.on_conflict_do_update(
-                    index_elements=[lease.c.check_name, lease.c.environment],
+                    index_elements=[lease.c.check_name, lease.c.environment, lease.c.slot],
                     set_={
                         "owner": stmt.excluded.owner,
                         "acquired_at": stmt.excluded.acquired_at,
@@ -385,6 +449,9 @@ class Cluster:
                     last[(r.check_name, r.environment)] = r.last_ts
             if self.rounds % 100 == 0:
                 conn.execute(delete(m).where(m.c.last_seen < now - FORGET_AFTER))
+                # A live owner renews its leases long before they expire: an expired one is a dead
+                # instance's, in a slot nobody claims any more (a location that went away).
+                conn.execute(delete(lease).where(lease.c.expires_at < now))
         owned = (have - set(give_back)) | set(gained)
         # A key gained that this instance thought it still held was taken over meanwhile (it was
         # presumed dead for a moment) and run elsewhere: it is rescheduled from its last result
@@ -394,6 +461,13 @@ class Cluster:
         self.owned = owned
         self.rounds += 1
         return out
+
+
+def choose_locations(key: Key, locations: Sequence[str], wanted: int) -> list[str]:
+    """The ``wanted`` locations that run ``key``, the lead first: those with the highest hash of
+    (location, key), so a location that comes or goes moves only the checks it ran."""
+    ranked = sorted(locations, key=lambda loc: (_weight("@" + loc, key), loc), reverse=True)
+    return ranked[:wanted]
 
 
 def _chunks(items: Sequence[Key], size: int) -> Iterable[Sequence[Key]]:
@@ -467,16 +541,23 @@ def list_instances(store: Store) -> list[InstanceInfo]:
     return out
 
 
-def lease_owners(store: Store) -> dict[Key, tuple[str, float]]:
-    """Each leased target's owner and lease expiry."""
+def lease_owners(store: Store) -> dict[Key, dict[str, tuple[str, float]]]:
+    """Each leased target's owner and lease expiry, per slot ("" for a check run from one place,
+    the location for a check run from several)."""
     lease = t.check_leases
+    out: dict[Key, dict[str, tuple[str, float]]] = {}
     with store.connect() as conn:
-        return {
-            (r.check_name, r.environment): (r.owner, r.expires_at)
-            for r in conn.execute(
-                select(lease.c.check_name, lease.c.environment, lease.c.owner, lease.c.expires_at)
+        for r in conn.execute(
+            select(
+                lease.c.check_name,
+                lease.c.environment,
+                lease.c.slot,
+                lease.c.owner,
+                lease.c.expires_at,
             )
-        }
+        ):
+            out.setdefault((r.check_name, r.environment), {})[r.slot] = (r.owner, r.expires_at)
+    return out
 
 
 def owned_keys_for_update(conn: Connection, owner: str, keys: Sequence[Key]) -> set[Key]:

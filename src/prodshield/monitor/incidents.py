@@ -5,6 +5,10 @@ resolves after ``success_threshold`` consecutive successes; many state changes w
 one "flapping" incident instead of a storm. Every change is written in the caller's transaction
 together with the results that caused it and the outbox events that announce it, so a crash at any
 point either keeps all of it or none of it, and the next run sees the same state again.
+
+A check run from several locations (``locations: N``) is judged by its lead location's instance:
+each of its results becomes a verdict over the latest fresh result of every location, failing only
+when ``quorum`` of them fail (one location's network trouble does not page anyone).
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ class Observation:
     result_id: int | None = None
     target: str | None = None
     maintenance: str | None = None
+    location: str | None = None
+    votes: dict[str, bool] | None = None
+    """For a check run from several locations: each location's latest result (ok or not)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,11 @@ class IncidentEngine:
         self.dashboard_url = (dashboard_url or config.serve.public_url or "").rstrip("/") or None
         self._checks = {c.name: c for c in config.checks}
 
-    def observations(self, results: Sequence[Any]) -> list[Observation]:
-        """Observations for monitor ``CheckResult``s, with maintenance windows applied."""
+    def observations(
+        self, results: Sequence[Any], *, location: str | None = None
+    ) -> list[Observation]:
+        """Observations for monitor ``CheckResult``s (probed from ``location``), with maintenance
+        windows applied."""
         from prodshield.monitor.maintenance import in_maintenance
 
         out = []
@@ -99,6 +109,7 @@ class IncidentEngine:
                     maintenance=in_maintenance(
                         self.config.maintenance, r.check, r.environment, r.ts
                     ),
+                    location=location,
                 )
             )
         return out
@@ -129,8 +140,55 @@ class IncidentEngine:
         """Apply observations in time order; return the incident changes they caused."""
         changes: list[IncidentChange] = []
         for obs in sorted(observations, key=lambda o: o.ts):
+            check = self._checks.get(obs.check)
+            if check is not None and (check.locations or 1) > 1:
+                self._judge(conn, obs, check)
             changes.extend(self._observe(conn, obs, time.time() if now is None else now))
         return changes
+
+    # --- several locations -----------------------------------------------------------------------
+
+    def _freshness(self, check: Any, environment: str) -> float:
+        """How old another location's result may be and still vote: two intervals and a timeout."""
+        env = self.config.environments.get(environment) if environment else None
+        d = self.config.defaults
+        interval = (env.interval if env and env.interval else None) or check.interval or d.interval
+        timeout = (env.timeout if env and env.timeout else None) or check.timeout or d.timeout
+        return 2 * float(interval) + float(timeout)
+
+    def _judge(self, conn: Connection, obs: Observation, check: Any) -> None:
+        """Turn one location's result into the verdict of all of them (in place)."""
+        r = t.check_results
+        own = obs.location or ""
+        rows = conn.execute(
+            select(r.c.location, r.c.ok, r.c.ts, r.c.error_kind, r.c.error_message)
+            .where(
+                r.c.check_name == obs.check,
+                r.c.environment == obs.environment,
+                r.c.ts >= obs.ts - self._freshness(check, obs.environment),
+                r.c.ts <= obs.ts,
+            )
+            .order_by(desc(r.c.ts))
+        ).all()
+        latest: dict[str, Any] = {}
+        for row in rows:
+            loc = row.location or ""
+            if loc != own and loc not in latest:
+                latest[loc] = row
+        votes = {own: obs.ok} | {loc: bool(row.ok) for loc, row in latest.items()}
+        failing = sorted(loc for loc, ok in votes.items() if not ok)
+        needed = min(check.needed_failures, len(votes))
+        obs.votes = dict(sorted(votes.items()))
+        if len(failing) >= needed:
+            if obs.ok:  # outvoted: the others' failures make the verdict
+                first = latest[failing[0]]
+                obs.ok = False
+                obs.error_kind = first.error_kind or "failed"
+                obs.error_message = f"{failing[0] or 'default'}: {first.error_message or ''}"
+        elif not obs.ok:  # this location fails, but too few agree: not down
+            obs.ok = True
+            obs.error_kind = obs.error_message = None
+            obs.failing_conditions = []
 
     # --- one observation -----------------------------------------------------------------------
 
@@ -297,6 +355,8 @@ class IncidentEngine:
             }[event_type],
             "error": f"{obs.error_kind}: {obs.error_message}" if obs.error_kind else "-",
         }
+        if obs.votes:
+            fields["locations"] = _votes(obs.votes)
         if event_type == RESOLVED and incident.resolved_at is not None:
             fields["downtime"] = format_duration(incident.resolved_at - incident.opened_at)
         labels = [obs.environment] if obs.environment else []
@@ -345,6 +405,8 @@ class IncidentEngine:
             lines.append(f"- Failing since: {_iso(incident.opened_at)}")
             if obs.error_kind:
                 lines.append(f"- Error: `{obs.error_kind}`: {obs.error_message or ''}")
+            if obs.votes:
+                lines.append(f"- Locations: {_votes(obs.votes)}")
             if obs.failing_conditions:
                 lines.append("- Failing conditions:")
                 lines.extend(f"  - `{c}`" for c in obs.failing_conditions)
@@ -356,6 +418,17 @@ class IncidentEngine:
             lines.append("")
             lines.append(f"[Dashboard]({link})")
         return "\n".join(lines)
+
+
+def _votes(votes: dict[str, bool]) -> str:
+    failing = [loc or "default" for loc, ok in votes.items() if not ok]
+    ok = [loc or "default" for loc, v in votes.items() if v]
+    parts = [f"{len(failing)} of {len(votes)} failing"]
+    if failing:
+        parts.append("failing: " + ", ".join(failing))
+    if ok:
+        parts.append("ok: " + ", ".join(ok))
+    return "; ".join(parts)
 
 
 def _recent_table(conn: Connection, check: str, environment: str, limit: int = 10) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +25,7 @@ def write_batch(
     *,
     owner: str | None = None,
     origin: dict[str, str | None] | None = None,
+    witness: Collection[tuple[str, str]] = (),
 ) -> int:
     """Insert ``results`` and upsert ``states`` in one transaction; return how many results were
     dropped because their target's lease is no longer ``owner``'s.
@@ -33,7 +34,9 @@ def write_batch(
     results into incident changes and outbox events, so a crash keeps all of it or none of it.
     With ``owner`` (several instances), only the results of targets whose lease the owner still
     holds are written, the lease rows locked ``FOR SHARE`` until the commit. ``origin`` fills the
-    ``instance`` and ``location`` columns of the results.
+    ``instance`` and ``location`` columns of the results. The results of targets in ``witness``
+    (checks run from several locations, led by another one) are stored but not judged: the lead
+    location's instance judges them with the others' latest results.
     """
     if not results and not states:
         return 0
@@ -49,13 +52,17 @@ def write_batch(
             dropped = len(results) - len(kept)
             results = kept
             states = [st for st in states if (st.check, st.environment) in owned]
+        if witness:
+            states = [st for st in states if (st.check, st.environment) not in witness]
         if incidents is not None:
             if results:
                 rows = [r.as_row() for r in results]
                 if origin:
                     for row in rows:
                         row.update(origin)
-                observations = incidents.observations(results)
+                observations = incidents.observations(
+                    results, location=(origin or {}).get("location")
+                )
                 for row, obs in zip(rows, observations, strict=True):
                     row["maintenance"] = obs.maintenance is not None
                 ids = (
@@ -70,6 +77,10 @@ def write_batch(
                 )
                 for obs, rid in zip(observations, ids, strict=True):
                     obs.result_id = rid
+                if witness:
+                    observations = [
+                        o for o in observations if (o.check, o.environment) not in witness
+                    ]
                 incidents.process(conn, observations)
             return dropped
         if results:

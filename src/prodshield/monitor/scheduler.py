@@ -428,7 +428,13 @@ class Scheduler:
             return write_batch(store, results, states, self.incidents, origin=self.origin)
         with self.cluster.mutex:
             return write_batch(
-                store, results, states, self.incidents, owner=self.cluster.id, origin=self.origin
+                store,
+                results,
+                states,
+                self.incidents,
+                owner=self.cluster.id,
+                origin=self.origin,
+                witness=self.cluster.witness,
             )
 
     async def flush(self) -> None:
@@ -451,7 +457,9 @@ class Scheduler:
                     self.stats.last_write_error = None
             except Exception as exc:
                 self.stats.write_errors += 1
-                message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                message = (
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                )
                 if self.stats.last_write_error is None:
                     log.warning(
                         "monitor: cannot store results (%s); keeping up to %d in memory",

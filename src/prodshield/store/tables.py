@@ -158,6 +158,8 @@ check_leases = Table(
     metadata,
     Column("check_name", String(255), primary_key=True),
     Column("environment", String(128), primary_key=True),
+    # "" for a check run from one place; the location, for a check run from several (locations: N).
+    Column("slot", String(128), primary_key=True, default=""),
     Column("owner", String(64), nullable=False),
     Column("acquired_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),

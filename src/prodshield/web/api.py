@@ -281,9 +281,7 @@ async def readyz(request: Request) -> Response:
         return error(503, f"store unavailable: {exc}")
     if problems:
         # still serving (200): the load balancer keeps it, the operator sees what is wrong
-        return JSONResponse(
-            {"status": "degraded", "problems": problems, "version": __version__}
-        )
+        return JSONResponse({"status": "degraded", "problems": problems, "version": __version__})
     return JSONResponse({"status": "ready", "version": __version__})
 
 

@@ -68,7 +68,16 @@ class MonitorService:
 
     def problems(self) -> dict[str, str]:
         error = self.scheduler.stats.last_write_error if self.scheduler is not None else None
-        return {"monitor": f"results not stored: {error}"} if error else {}
+        out = {"monitor": f"results not stored: {error}"} if error else {}
+        cluster = self.scheduler.cluster if self.scheduler is not None else None
+        if cluster is not None and cluster.short:
+            (check, env), have = min(cluster.short.items())
+            wanted = cluster.located[(check, env)]
+            more = f" (and {len(cluster.short) - 1} more checks)" if len(cluster.short) > 1 else ""
+            out["monitor:locations"] = (
+                f"{check}{'@' + env if env else ''} runs from {have} of {wanted} locations{more}"
+            )
+        return out
 
     async def run_check(self, check: str, environment: str | None) -> list[dict[str, Any]]:
         from prodshield.monitor.api import run_once

@@ -43,6 +43,21 @@ def add_column(table: Table, column_name: str) -> Step:
     return step
 
 
+def rebuild_without(table: Table, column_name: str) -> Step:
+    """A step that drops and re-creates ``table`` when it lacks ``column_name``: only for tables of
+    soft state that their writers rebuild on their own (leases), where the key itself changed."""
+
+    def step(conn: Connection) -> None:
+        existing = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        if column_name in existing:
+            return
+        table.drop(conn)
+        table.create(conn)
+
+    step.__doc__ = f"rebuild {table.name} with {column_name}"
+    return step
+
+
 def add_index(table: Table, index_name: str) -> Step:
     """A step that creates ``table``'s index ``index_name`` (as declared in tables.py) if missing."""
 
@@ -68,6 +83,7 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.heartbeats, "created_at"),
         create(t.monitor_instances, t.check_leases),
         add_column(t.check_results, "location"),
+        rebuild_without(t.check_leases, "slot"),
     ],
     "logs": [
         create(
