@@ -178,6 +178,19 @@ def test_down_only_when_a_quorum_of_locations_agrees(tmp_path: Path, pg_url: str
                 r.location for r in conn.execute(select(t.check_results.c.location)).all()
             )
         assert stored == {"us": 4, "ap": 4, "eu": 5}  # every location's result is kept
+        # The dashboard and the API say where each result came from.
+        from starlette.testclient import TestClient
+
+        from prodshield.web import create_app
+        from test_web_api import TOKEN, login
+
+        with TestClient(create_app(loaded, store, token=TOKEN), base_url="http://127.0.0.1") as c:
+            api = c.get("/api/v1/checks/three", headers={"Authorization": f"Bearer {TOKEN}"})
+            login(c)
+            page = c.get("/dashboard/checks/three").text
+        recent = api.json()["environments"][0]["recent_results"]
+        assert [r["location"] for r in recent[:4]] == ["eu", "eu", "ap", "us"]
+        assert "<th>location</th>" in page and "<td>ap</td>" in page
     finally:
         store.close()
 

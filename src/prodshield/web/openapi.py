@@ -82,6 +82,7 @@ SCHEMAS: dict[str, Any] = {
             "error_kind": STR_OR_NULL,
             "error": STR_OR_NULL,
             "conditions": {"type": "array", "items": _ref("ConditionValue")},
+            "location": STR_OR_NULL,
         },
     },
     "CheckDetail": {

@@ -201,6 +201,7 @@ class ReadModel:
                         r.c.error_kind,
                         r.c.error_message,
                         r.c.conditions,
+                        r.c.location,
                     )
                     .where(r.c.check_name == x.name, r.c.environment == x.environment)
                     .order_by(desc(r.c.ts))
@@ -234,6 +235,7 @@ class ReadModel:
                                 "error_kind": row.error_kind,
                                 "error": row.error_message,
                                 "conditions": row.conditions or [],
+                                "location": row.location,
                             }
                             for row in rows
                         ],
