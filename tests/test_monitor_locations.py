@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -296,6 +297,7 @@ def test_three_locations_one_failing_location_pages_nobody(tmp_path: Path, pg_ur
             "locations: 3, conditions: ['[STATUS] == 200']}\n"
         )
         procs: dict[str, subprocess.Popen[bytes]] = {}
+        lead = ""
         store = open_store(pg_url)
         try:
             for loc in ("eu", "us", "ap"):
@@ -321,8 +323,6 @@ def test_three_locations_one_failing_location_pages_nobody(tmp_path: Path, pg_ur
             _wait(lambda: gh.issues(REPO), 30, "the incident's GitHub issue")
             (issue,) = gh.issues(REPO)
             assert "2 of 3 failing" in issue["body"] and "ok: eu" in issue["body"], issue["body"]
-            edge.failing = set()
-            _wait(lambda: gh.issues(REPO)[0]["state"] == "closed", 30, "the issue to be closed")
             info = subprocess.run(
                 [*PRODSHIELD, "monitor", "instances", "-c", str(cfg), "--format", "json"],
                 env={**os.environ, "GITHUB_TOKEN": TOKEN, "PRODSHIELD_LOCATION": "eu"},
@@ -334,6 +334,21 @@ def test_three_locations_one_failing_location_pages_nobody(tmp_path: Path, pg_ur
             (row,) = json.loads(info.stdout)["checks"]
             assert set(row["locations"]) == {"eu", "us", "ap"}
             assert all(v["owner_live"] for v in row["locations"].values())
+            # Everywhere down, and the lead's instance is killed mid-incident: the next location
+            # in line leads, and continues the same incident (no second issue).
+            edge.failing = {"eu", "us", "ap"}
+            lead = choose_locations(("edge", ""), ["ap", "eu", "us"], 3)[0]
+            time.sleep(INTERVAL)
+            procs[lead].send_signal(signal.SIGKILL)
+            procs[lead].wait(10)
+            time.sleep(4 * INTERVAL)
+            (issue,) = gh.issues(REPO)
+            assert issue["state"] == "open"
+            edge.failing = set()
+            _wait(lambda: gh.issues(REPO)[0]["state"] == "closed", 30, "the issue to be closed")
+            with store.connect() as conn:
+                (incident,) = conn.execute(select(t.incidents)).all()
+            assert incident.status == "resolved"
         finally:
             for p in procs.values():
                 p.terminate()
@@ -343,11 +358,13 @@ def test_three_locations_one_failing_location_pages_nobody(tmp_path: Path, pg_ur
                     r.location for r in conn.execute(select(t.check_results.c.location)).all()
                 )
             store.close()
-        assert codes == {"eu": 0, "us": 0, "ap": 0}, [
+        assert codes == {loc: -9 if loc == lead else 0 for loc in procs}, [
             (tmp_path / f"{loc}.log").read_text() for loc in procs
         ]
         assert gh.count("POST", rf"/repos/{REPO}/issues$") == 1
+        comments = [c["body"] for c in gh.comments(REPO, issue["number"])]
+        assert sum("recovered" in c for c in comments) == 1
         # Each location ran the check every interval (a few more or less at the ends).
         assert set(per_location) == {"eu", "us", "ap"}
-        counts = sorted(per_location.values())
+        counts = sorted(n for loc, n in per_location.items() if loc != lead)
         assert counts[0] >= counts[-1] - 3, per_location
