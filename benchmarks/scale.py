@@ -10,7 +10,9 @@ so their CPU is not counted), and that many `prodshield monitor run` processes s
 After a warm-up (start, join, first split), over a window of ``--seconds``: results stored per
 second (all instances, and per instance), each instance's CPU (``/proc/<pid>/stat``) per 1,000
 checks it ran, the share of checks it leased; after the stop, each instance's own summary line
-(scheduling lag p99, missed slots). The offered load is the same for every count (checks /
+(scheduling lag p99, missed slots). The database's load over the same window: the CPU of every
+PostgreSQL process on this machine (share of a core, ms per stored check) and, from
+``pg_stat_database``, transactions and rows written per second. The offered load is the same for every count (checks /
 interval), so the figures show what coordination costs and how the work divides.
 """
 
@@ -55,6 +57,36 @@ def write_config(folder: Path, url: str, port: int, checks: int, interval: float
     return cfg
 
 
+def pg_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (the server runs locally here)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if not f.read().startswith("postgres"):
+                    continue
+            total += proc_cpu(int(pid))
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return total
+
+
+def pg_counters(pg: str) -> tuple[int, int, int]:
+    """(transactions, rows inserted, rows updated or deleted) of the database so far."""
+    import psycopg
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback, tup_inserted, tup_updated + tup_deleted"
+            " FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def run_count(args: argparse.Namespace, count: int, port: int, folder: Path) -> dict[str, Any]:
     import psycopg
 
@@ -79,14 +111,28 @@ def run_count(args: argparse.Namespace, count: int, port: int, folder: Path) -> 
             for i in range(count)
         ]
         time.sleep(args.warmup)
+        db0 = pg_counters(args.pg)
         t0 = time.time()
         cpu0 = [proc_cpu(p.pid) for p in procs]
+        pg0 = pg_cpu()
         time.sleep(args.seconds)
         t1 = time.time()
         cpu1 = [proc_cpu(p.pid) for p in procs]
+        pg1 = pg_cpu()
+        db1 = pg_counters(args.pg)
         shares = _leases(url)
         outputs = [_finish(p) for p in procs]
-        return _measure(url, procs, outputs, shares, t0, t1, cpu0, cpu1, args)
+        res = _measure(url, procs, outputs, shares, t0, t1, cpu0, cpu1, args)
+        window = t1 - t0
+        stored = res["stored_per_s"] * window
+        res["db"] = {
+            "cpu_share": (pg1 - pg0) / window,
+            "cpu_ms_per_check": (pg1 - pg0) * 1000 / stored if stored else None,
+            "xact_per_s": (db1[0] - db0[0]) / window,
+            "inserted_per_s": (db1[1] - db0[1]) / window,
+            "updated_per_s": (db1[2] - db0[2]) / window,
+        }
+        return res
     finally:
         with psycopg.connect(args.pg, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -219,9 +265,18 @@ def main() -> None:
                 + (f" (exit {r['exit']}: {r['stderr_tail']})" if r["exit"] else "")
                 for r in res["per_instance"]
             )
+            db = res["db"]
             print(
                 f"{count} | {res['stored_per_s']:.1f} (offered {res['offered_per_s']:g}, "
-                f"{res['failed']} failed) | {per}",
+                f"{res['failed']} failed) | {per}\n"
+                f"  PostgreSQL: {db['cpu_share'] * 100:.0f}% of a core"
+                + (
+                    f" ({db['cpu_ms_per_check']:.2f} ms per check)"
+                    if db["cpu_ms_per_check"]
+                    else ""
+                )
+                + f", {db['xact_per_s']:.0f} transactions/s, {db['inserted_per_s']:.0f} rows "
+                f"inserted/s, {db['updated_per_s']:.0f} updated or deleted/s",
                 flush=True,
             )
     finally:
