@@ -139,3 +139,44 @@ def test_response_cache_reuses_rebuilds_and_invalidates() -> None:
     assert cache.get("k", build) == b"3"
     assert cache.get("other", build) == b"4"
     assert (cache.hits, cache.misses) == (1, 4)
+
+
+def test_a_serving_app_loads_the_aggregates_before_the_first_request(
+    store: Store, tmp_path: Path
+) -> None:
+    """With background services (``serve``), the cache is filled at start-up, not by a visitor."""
+    import asyncio
+    import time
+
+    from starlette.testclient import TestClient
+
+    from prodshield.web import create_app
+    from prodshield.web.services import Services
+
+    class Idle:
+        name = "idle"
+
+        async def run(self, stop: asyncio.Event) -> None:
+            await stop.wait()
+
+    _results(store, [(time.time() - 7200 + i, i % 2 == 0, 10.0) for i in range(4)])
+    rollup_pending(store, now=time.time())
+    cache = AggregateCache(store)
+    app = create_app(
+        loaded_config(tmp_path),
+        store,
+        token="t" * 32,
+        services=Services(background=[Idle()]),
+        cache=cache,
+    )
+    with TestClient(app, base_url="http://127.0.0.1"):
+        deadline = time.monotonic() + 10
+        while cache.generation == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cache.generation == 1  # loaded once, with no request made
+        assert cache.summaries()[("website", "production")].count_24h == 4
+    # Without background services (a bare app, as in most tests) nothing is loaded up front.
+    idle_cache = AggregateCache(store)
+    with TestClient(create_app(loaded_config(tmp_path), store, token="t" * 32, cache=idle_cache)):
+        time.sleep(0.2)
+        assert idle_cache.generation == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -67,6 +68,13 @@ def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
         hook(loaded)
 
 
+def _prewarm(model: ReadModel) -> None:
+    try:
+        model.cache.refresh()
+    except Exception as exc:  # the store is down: the first request will say so
+        log.info("aggregates not preloaded: %s", exc)
+
+
 def create_app(
     loaded_config: LoadedConfig,
     store: Store,
@@ -101,6 +109,12 @@ def create_app(
         tasks: list[asyncio.Task[None]] = []
         for service in services.background:
             tasks.append(asyncio.create_task(service.run(stop), name=service.name))
+        if services.background:
+            # Load the aggregates now rather than in the first visitor's request (seconds for
+            # thousands of checks); a request meanwhile waits for this load, not a second one.
+            threading.Thread(
+                target=_prewarm, args=(model,), name="prodshield-prewarm", daemon=True
+            ).start()
         ctx.ready = True
         try:
             yield
