@@ -204,6 +204,7 @@ def test_quorum_is_checked_when_the_config_loads(tmp_path: Path, pg_url: str) ->
             "quorum 3 is more than locations 2",
         ),
         ("  - {name: q, type: tcp, host: h, port: 1, locations: 0}\n", "locations"),
+        ("  - {name: q, type: heartbeat, period: 1h, locations: 2}\n", "pinged, not probed"),
     ):
         cfg = _config(tmp_path, pg_url, extra)
         proc = subprocess.run(

@@ -138,6 +138,12 @@ class HeartbeatCheckConfig(CheckBase):
     period: Duration
     grace: Duration = 60.0
 
+    @model_validator(mode="after")
+    def _not_probed(self) -> HeartbeatCheckConfig:
+        if self.locations is not None:
+            raise ValueError("a heartbeat check is pinged, not probed: locations do not apply")
+        return self
+
 
 CheckConfig = Annotated[
     HttpCheckConfig
