@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
             Path(tmp), kills=args.kills, migration_kills=args.migration_kills, seed=args.seed
         )
     print(f"serve killed with SIGKILL: {r.kills} times ({r.elapsed_s:.0f} s in all)")
-    print(f"log lines: {r.lines_written} written, {r.lines_consumed} consumed after the last restart")
+    print(
+        f"log lines: {r.lines_written} written, {r.lines_consumed} consumed after the last restart"
+    )
     print(
         f"critical lines: {r.critical_written} written, {r.critical_counted} counted in findings "
         f"(lost {max(0, r.critical_written - r.critical_counted)}, "
@@ -43,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         f"duplicate issues: {r.duplicate_subjects}"
     )
     print(f"at most {r.open_incidents_max} open incident per check; integrity_check: {r.integrity}")
-    print(f"db upgrade killed mid-migration: {r.migration_kills}, finished cleanly: {r.migrations_ok}")
+    print(
+        f"db upgrade killed mid-migration: {r.migration_kills}, finished cleanly: {r.migrations_ok}"
+    )
     print("verdict:", "PASS" if r.ok else "FAIL: " + "; ".join(r.problems))
     return 0 if r.ok else 1
 

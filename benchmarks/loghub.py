@@ -28,9 +28,7 @@ SYSTEMS = [
     "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux",
     "Mac", "OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper",
 ]  # fmt: skip
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub-2k"
-)
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub-2k"
 
 
 def load(data: Path, system: str, alt: bool) -> tuple[list[str], list[str]]:

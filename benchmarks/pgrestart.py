@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from cluster_harness import serve_targets
 from github_standin import GitHubStandin
-from test_monitor_cluster import serve_targets
 
 PRODSHIELD = [sys.executable, "-m", "prodshield"]
 TOKEN = "ghp_" + "R" * 36

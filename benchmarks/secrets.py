@@ -29,9 +29,7 @@ from prodshield.secrets import ScanConfig, scan_paths
 from prodshield.secrets.engine import Scanner, ScanSettings
 from prodshield.secrets.files import scan_file
 
-DEFAULT_CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "secrets-dev"
-)
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "secrets-dev"
 
 
 def load_score(corpus: Path):  # type: ignore[no-untyped-def]
