@@ -5,8 +5,9 @@ the chaos proxy under load; is anything creeping up?
 
 Every check goes to a loopback HTTP target through `prodshield chaos proxy` (a latency toxic of
 2 ms +- 1 ms), so the proxy carries the whole check load. Every 30 s the script samples serve's
-resident memory, open file descriptors and /metrics (scheduler lag), and the proxy's memory and
-descriptors. It prints the samples and, over the run after a warm-up of a fifth of it, the slope of
+resident memory, open file descriptors and /metrics (scheduler lag; live Python heap blocks:
+growing with the memory, objects pile up; flat while it grows, the allocator fragments), and the
+proxy's memory and descriptors. It prints the samples and, over the run after a warm-up of a fifth of it, the slope of
 each (least squares, per hour) with the lag p99 of each sample. Baseline: the same figures at the
 start of the run (a flat line is the claim: slopes near 0).
 """
@@ -164,8 +165,11 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
         )
         start = time.monotonic()
         samples: list[dict[str, float]] = []
-        print("| t (s) | serve RSS MB | serve fds | lag s | proxy RSS MB | proxy fds | log lines |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print(
+            "| t (s) | serve RSS MB | serve heap k blocks | serve fds | lag s | proxy RSS MB "
+            "| proxy fds | log lines |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         try:
             while time.monotonic() - start < args.minutes * 60:
                 time.sleep(args.sample_s)
@@ -177,12 +181,14 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
                     "rss": rss_mb(serve.pid),
                     "fds": fds(serve.pid),
                     "lag": metric(serve_port, "prodshield_scheduler_lag_seconds") or 0.0,
+                    "blocks": (metric(serve_port, "prodshield_python_heap_blocks") or 0.0) / 1000,
                     "prss": rss_mb(proxy.pid),
                     "pfds": fds(proxy.pid),
                 }
                 samples.append(s)
                 print(
-                    f"| {s['t']:.0f} | {s['rss']:.1f} | {s['fds']:.0f} | {s['lag']:.3f} | "
+                    f"| {s['t']:.0f} | {s['rss']:.1f} | {s['blocks']:.0f} | {s['fds']:.0f} | "
+                    f"{s['lag']:.3f} | "
                     f"{s['prss']:.1f} | {s['pfds']:.0f} | {writer.lines} |",
                     flush=True,
                 )
@@ -204,6 +210,7 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
         )
         for key, label, unit in (
             ("rss", "serve resident memory", "MB"),
+            ("blocks", "serve Python heap (live blocks)", "k blocks"),
             ("fds", "serve open descriptors", "fds"),
             ("lag", "scheduler lag p99", "s"),
             ("prss", "proxy resident memory", "MB"),

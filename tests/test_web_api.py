@@ -327,3 +327,20 @@ def test_metrics_parse_with_prometheus_parser(client: TestClient) -> None:
     client.app.state.ctx.metrics.set_scheduler_lag(2.5)  # type: ignore[attr-defined]
     families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
     assert families["prodshield_scheduler_lag_seconds"].samples[0].value == 2.5
+
+
+def test_metrics_have_the_process_series(client: TestClient) -> None:
+    """process_* as any exporter gives them, read from this very process, and the heap gauge."""
+    import os
+    import sys
+
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    rss = families["process_resident_memory_bytes"].samples[0].value
+    status = open(f"/proc/{os.getpid()}/status").read()
+    vm_rss = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1]) * 1024
+    assert abs(rss - vm_rss) < 0.2 * vm_rss
+    fds = families["process_open_fds"].samples[0].value
+    assert abs(fds - len(os.listdir(f"/proc/{os.getpid()}/fd"))) <= 5
+    blocks = families["prodshield_python_heap_blocks"].samples[0].value
+    assert 0.5 * sys.getallocatedblocks() < blocks < 2 * sys.getallocatedblocks()
+    assert "python_gc_objects_collected" in families

@@ -8,12 +8,18 @@ seen id, starting with the last 10 minutes), so a scrape costs the same with 10 
 from __future__ import annotations
 
 import bisect
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -74,6 +80,9 @@ class WebMetrics:
         self._hist = _Histograms()
         self._lock = threading.Lock()
         self.registry.register(self)
+        # The usual process_* (memory, descriptors, CPU) and python_gc_* series, as any exporter.
+        ProcessCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
 
     def bind(self, model: ReadModel, lag_source: Callable[[], float | None] | None = None) -> None:
         self._model = model
@@ -169,6 +178,14 @@ class WebMetrics:
             )
             g.add_metric([], lag)
             yield g
+
+        heap = GaugeMetricFamily(
+            "prodshield_python_heap_blocks",
+            "Memory blocks the Python allocator has handed out and not got back (a count that "
+            "grows while resident memory grows means live objects pile up; flat, fragmentation).",
+        )
+        heap.add_metric([], sys.getallocatedblocks())
+        yield heap
 
         pings = CounterMetricFamily(
             "prodshield_heartbeat_pings", "Heartbeat pings received (all heartbeats)."
