@@ -262,7 +262,7 @@ def test_timeout_zero_holds_until_removed(api: ProxyThread, upstreams: Upstreams
         start = time.perf_counter()
         assert api.request("DELETE", "/proxies/echo/toxics/timeout_downstream")[0] == 204
         assert sock.recv(10) == b""  # removing the toxic closes the held connection
-        assert time.perf_counter() - start < 0.1
+        assert time.perf_counter() - start < 1.0  # at once, not at the 2 s timeout (a busy CI box)
 
 
 def test_reset_peer_gives_econnreset(api: ProxyThread, upstreams: Upstreams) -> None:

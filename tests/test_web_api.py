@@ -336,7 +336,7 @@ def test_metrics_have_the_process_series(client: TestClient) -> None:
 
     families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
     rss = families["process_resident_memory_bytes"].samples[0].value
-    status = open(f"/proc/{os.getpid()}/status").read()
+    status = Path(f"/proc/{os.getpid()}/status").read_text()
     vm_rss = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1]) * 1024
     assert abs(rss - vm_rss) < 0.2 * vm_rss
     fds = families["process_open_fds"].samples[0].value
