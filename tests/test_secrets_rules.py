@@ -178,3 +178,35 @@ def test_yaml_env_value_is_reported_on_its_own_line() -> None:
     (finding,) = scan_text(text, path="deploy.yaml")
     assert (finding.line, finding.column, finding.kind) == (3, 13, "generic_password")
     assert pw not in finding.snippet and finding.snippet.startswith("value: '")
+
+
+def test_one_scanner_shared_by_threads() -> None:
+    """The log follower, the digest and web requests scan with one default scanner at once:
+    each thread needs its own hyperscan scratch (one shared scratch fails with
+    HS_SCRATCH_IN_USE, error code -10, and took the log service down with it)."""
+    import threading
+
+    from prodshield.secrets import Scanner, ScanSettings
+
+    scanner = Scanner(settings=ScanSettings(engine="hyperscan"))
+    lines = [f"noise {i} " + "x" * 150 for i in range(4000)]
+    lines[1234] = f"INFO token={tok.github_classic()} done"
+    text = "\n".join(lines) + "\n"
+    found: list[list[int]] = []
+    errors: list[str] = []
+
+    def work() -> None:
+        try:
+            for _ in range(10):
+                found.append([f.line for f in scanner.scan_text(text)])
+                scanner.scan_line(lines[1234])
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
+    assert found == [[1235]] * 60

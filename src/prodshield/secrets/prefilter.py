@@ -7,6 +7,7 @@ alternation; the pure-Python fallback lowercases the block and runs ``bytes.find
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -95,6 +96,9 @@ class FindPrefilter:
         return sorted(starts)
 
 
+_CLONE = threading.Lock()  # cloning reads the prototype scratch: one thread at a time
+
+
 class HyperscanPrefilter:
     """Every literal in one hyperscan database (caseless), one pass per block."""
 
@@ -113,6 +117,18 @@ class HyperscanPrefilter:
             flags=[hyperscan.HS_FLAG_CASELESS] * len(expressions),
         )
         self._scratch: Any = hyperscan.Scratch(self._db)
+        self._local = threading.local()
+        """A scratch space per thread: hyperscan refuses a scan while another thread's scan uses
+        the same one (HS_SCRATCH_IN_USE), and the log follower, the digest and web requests
+        share one engine."""
+
+    @property
+    def _thread_scratch(self) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            with _CLONE:
+                scratch = self._local.scratch = self._scratch.clone()
+        return scratch
 
     def line_starts(self, block: bytes) -> list[int]:
         ends: list[int] = []
@@ -121,7 +137,7 @@ class HyperscanPrefilter:
         def on_match(_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             append(to)
 
-        self._db.scan(block, match_event_handler=on_match, scratch=self._scratch)
+        self._db.scan(block, match_event_handler=on_match, scratch=self._thread_scratch)
         return _starts_from_ends(block, ends) if ends else []
 
     def line_hits(self, block: bytes) -> list[tuple[int, set[int] | None]]:
@@ -131,7 +147,7 @@ class HyperscanPrefilter:
         def on_match(ident: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             append((to, ident))
 
-        self._db.scan(block, match_event_handler=on_match, scratch=self._scratch)
+        self._db.scan(block, match_event_handler=on_match, scratch=self._thread_scratch)
         return _group_by_line(block, matches)
 
     def contains_any(self, line: str) -> bool:
@@ -143,7 +159,7 @@ class HyperscanPrefilter:
 
         data = line.encode("utf-8", "surrogateescape")
         try:
-            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+            self._db.scan(data, match_event_handler=on_match, scratch=self._thread_scratch)
         except self._hs.ScanTerminated:
             pass
         return bool(found)
