@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -180,3 +181,48 @@ def test_a_serving_app_loads_the_aggregates_before_the_first_request(
     with TestClient(create_app(loaded_config(tmp_path), store, token="t" * 32, cache=idle_cache)):
         time.sleep(0.2)
         assert idle_cache.generation == 0
+
+
+def test_a_failing_background_service_is_restarted_and_reported(
+    store: Store, tmp_path: Path, caplog: Any
+) -> None:
+    """A service whose run raises (a bug, an unexpected error) comes back after a backoff; its
+    failure is logged and shown on /readyz, and a clean stop still ends it."""
+    import asyncio
+    import logging
+    import time
+
+    from starlette.testclient import TestClient
+
+    from prodshield.web import create_app
+    from prodshield.web.services import Services
+
+    class Flaky:
+        name = "flaky"
+
+        def __init__(self) -> None:
+            self.starts = 0
+            self.stopped = False
+
+        async def run(self, stop: asyncio.Event) -> None:
+            self.starts += 1
+            if self.starts <= 2:
+                raise RuntimeError(f"boom {self.starts}")
+            await stop.wait()
+            self.stopped = True
+
+    flaky = Flaky()
+    app = create_app(
+        loaded_config(tmp_path), store, token="t" * 32, services=Services(background=[flaky])
+    )
+    with caplog.at_level(logging.WARNING), TestClient(app, base_url="http://127.0.0.1") as c:
+        deadline = time.monotonic() + 15
+        while flaky.starts < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert flaky.starts == 3  # failed twice, restarted twice (after 1 s, then 2 s)
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "degraded"
+        assert "boom 2" in ready["problems"]["service:flaky"]
+        assert "failure 2" in ready["problems"]["service:flaky"]
+    assert flaky.stopped
+    assert "background service flaky failed (RuntimeError: boom 1); restarting" in caplog.text

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -23,7 +24,7 @@ from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.queries import ReadModel
 from prodshield.web.security import SECURITY_HEADERS, Guard
-from prodshield.web.services import Services
+from prodshield.web.services import BackgroundService, Services
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
@@ -68,6 +69,60 @@ def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
         hook(loaded)
 
 
+class Supervisor:
+    """Restarts a background service whose ``run`` raised (after 1 s, doubling to 60 s while it
+    keeps failing), logs each failure once, and reports the recent ones on ``/readyz``: a bug
+    or an unexpected error in one service must not end log following or checks for good."""
+
+    RECENT = 300.0
+    """A failure stays on /readyz this long after it happened."""
+
+    def __init__(self, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self.failures: dict[str, tuple[float, int, str]] = {}
+        """Service name -> (time of the last failure, failures so far, what it raised)."""
+
+    async def run(self, service: BackgroundService, stop: asyncio.Event) -> None:
+        delay = self.first_delay
+        while True:
+            started = time.monotonic()
+            try:
+                await service.run(stop)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                message = (
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                )
+                _, count, _ = self.failures.get(service.name, (0.0, 0, ""))
+                self.failures[service.name] = (time.time(), count + 1, message)
+                if time.monotonic() - started > 10 * self.max_delay:
+                    delay = self.first_delay  # it had been running well: start the backoff over
+                if stop.is_set():
+                    log.warning("background service %s failed: %s", service.name, message)
+                    return
+                log.warning(
+                    "background service %s failed (%s); restarting in %.0f s",
+                    service.name,
+                    message,
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    return
+                delay = min(delay * 2, self.max_delay)
+
+    def problems(self) -> dict[str, str]:
+        now = time.time()
+        return {
+            f"service:{name}": f"restarted after failure {count} ({message})"
+            for name, (at, count, message) in sorted(self.failures.items())
+            if now - at < self.RECENT
+        }
+
+
 def _prewarm(model: ReadModel) -> None:
     try:
         model.cache.refresh()
@@ -89,6 +144,8 @@ def create_app(
     ``services.background`` tasks are started in the lifespan and stopped (drained) at shutdown.
     """
     services = services or Services()
+    supervisor = Supervisor()
+    services.problems.append(supervisor.problems)
     model = ReadModel(store, loaded_config.config, cache)
     metrics = WebMetrics()
     metrics.bind(model, services.scheduler_lag)
@@ -108,7 +165,7 @@ def create_app(
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         for service in services.background:
-            tasks.append(asyncio.create_task(service.run(stop), name=service.name))
+            tasks.append(asyncio.create_task(supervisor.run(service, stop), name=service.name))
         if services.background:
             # Load the aggregates now rather than in the first visitor's request (seconds for
             # thousands of checks); a request meanwhile waits for this load, not a second one.
@@ -126,7 +183,7 @@ def create_app(
                 for task in pending:
                     log.warning("background service %s did not stop in time", task.get_name())
                     task.cancel()
-                for task in done:
+                for task in done:  # the supervisor logged the failures; this is a backstop
                     if not task.cancelled() and task.exception() is not None:
                         log.warning(
                             "background service %s failed: %s", task.get_name(), task.exception()
