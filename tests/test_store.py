@@ -166,3 +166,39 @@ def test_cli_db_upgrade_and_status_on_both_backends(store_url: str, tmp_path: Pa
     assert "schema up to date" in proc.stdout
     proc = run("db", "prune")
     assert proc.returncode == 0 and "pruned 0 results" in proc.stdout
+
+
+def test_a_long_read_does_not_hold_up_writers_on_sqlite(tmp_path: Path) -> None:
+    """A read (the rollup scanning an hour, the dashboard loading aggregates) reads a snapshot;
+    writers go ahead meanwhile. (Reads once began with BEGIN IMMEDIATE: a long one held the write
+    lock and a soak saw 'database is locked' after the 30 s busy timeout.)"""
+    import time
+
+    from prodshield.store import tables as t
+
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        with store.begin() as conn:
+            conn.execute(t.kv.insert().values(namespace="x", key="k", value=1, updated_at=0.0))
+        with store.connect() as reader:
+            assert reader.execute(select(func.count()).select_from(t.kv)).scalar_one() == 1
+            done: list[float] = []
+
+            def write() -> None:
+                began = time.monotonic()
+                with store.begin() as conn:
+                    conn.execute(
+                        t.kv.insert().values(namespace="x", key="k2", value=2, updated_at=0.0)
+                    )
+                done.append(time.monotonic() - began)
+
+            writer = threading.Thread(target=write)
+            writer.start()
+            writer.join(10)
+            assert done and done[0] < 2.0, done  # not after the busy timeout
+            # the reader still sees its snapshot
+            assert reader.execute(select(func.count()).select_from(t.kv)).scalar_one() == 1
+        with store.connect() as fresh:
+            assert fresh.execute(select(func.count()).select_from(t.kv)).scalar_one() == 2
+    finally:
+        store.close()

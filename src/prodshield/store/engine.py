@@ -46,6 +46,10 @@ def redact_url(url: str) -> str:
     return url
 
 
+READ_ONLY = "prodshield_read_only"
+"""Execution option of the connections :meth:`Store.connect` hands out (reads only)."""
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         if url == "sqlite://":
@@ -69,7 +73,13 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front (no deadlock on a lock upgrade); readers
+            # (Store.connect) read a WAL snapshot and never hold it: a long read (a rollup, the
+            # dashboard's aggregates) must not stall the monitor's and the log follower's writes.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from prodshield.errors import StoreError
 from prodshield.store import tables as t
-from prodshield.store.engine import make_engine, normalize_url, redact_url
+from prodshield.store.engine import READ_ONLY, make_engine, normalize_url, redact_url
 from prodshield.store.migrations import MIGRATIONS
 
 
@@ -64,8 +64,11 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
+        """A connection for reading (nothing it writes is committed). On SQLite its transaction
+        is deferred: it reads a snapshot and never holds the write lock."""
         try:
             with self.engine.connect() as conn:
+                conn.execution_options(**{READ_ONLY: True})
                 yield conn
         except OperationalError as exc:
             raise StoreError(f"store {self.display_url}: {_first_line(exc)}") from exc
