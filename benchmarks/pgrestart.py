@@ -33,34 +33,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from cluster_harness import serve_targets
+from cluster_harness import REPO, TOKEN, serve_targets, write_config
 from github_standin import GitHubStandin
 
 PRODSHIELD = [sys.executable, "-m", "prodshield"]
-TOKEN = "ghp_" + "R" * 36
-REPO = "acme/restart"
-FAILING = "checkout"
 STOPPED = re.compile(r"stopped: .*?(?:(?P<fenced>\d+) dropped after a handover)")
-
-
-def config(folder: Path, url: str, base: str, api: str, checks: int, interval: float) -> Path:
-    lines = [
-        f'storage: "{url}"',
-        f"defaults: {{interval: {interval:g}s, timeout: 1s, failure_threshold: 2, "
-        "success_threshold: 2}",
-        "notifiers:",
-        f'  gh: {{type: github, repo: {REPO}, token: "${{GITHUB_TOKEN}}", api_url: "{api}"}}',
-        "checks:",
-        f"  - {{name: {FAILING}, type: http, url: '{base}/checkout', "
-        "conditions: ['[STATUS] == 200']}",
-    ]
-    lines += [
-        f"  - {{name: svc-{n:04d}, type: http, url: '{base}/ok/{n}', alerts: []}}"
-        for n in range(checks - 1)
-    ]
-    cfg = folder / "shield.yaml"
-    cfg.write_text("\n".join(lines) + "\n")
-    return cfg
 
 
 def restart(cluster: list[str]) -> float:
@@ -83,7 +60,7 @@ def one_run(args: argparse.Namespace, restarts: int, folder: Path) -> dict[str, 
         open_store(url).close()
         with serve_targets() as targets, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
             gh.repo(REPO)
-            cfg = config(folder, url, targets.url, gh.url, args.checks, args.interval)
+            cfg = write_config(folder, url, targets.url, gh.url, args.checks, args.interval)
             procs = [
                 subprocess.Popen(
                     [*PRODSHIELD, "monitor", "run", "-c", str(cfg)],

@@ -10,13 +10,11 @@ incident, one GitHub issue created and closed once, and even splits before and a
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from github_standin import GitHubStandin
+from loopback_app import serve_app
 from prodshield.monitor.cluster import list_instances
 from prodshield.store import open_store
 from prodshield.store import tables as t
@@ -58,36 +57,14 @@ class Targets:
 @contextmanager
 def serve_targets() -> Iterator[Targets]:
     targets = Targets()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: list[web.AppRunner] = []
 
-    async def start() -> None:
-        app = web.Application()
+    def routes(app: web.Application) -> None:
         app.router.add_get("/ok/{n}", targets.ok)
         app.router.add_get("/checkout", targets.checkout)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        box.append(runner)
-        targets.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
+    with serve_app(routes) as url:
+        targets.url = url
         yield targets
-    finally:
-        asyncio.run_coroutine_threadsafe(box[0].cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def write_config(

@@ -8,13 +8,11 @@ chosen locations only, with the GitHub stand-in as the notifier.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +24,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from github_standin import GitHubStandin
+from loopback_app import serve_app
 from prodshield.config import load_config
 from prodshield.monitor.api import select_targets
 from prodshield.monitor.cluster import Cluster, choose_locations, lease_owners
@@ -242,35 +241,9 @@ class Edge:
 @contextmanager
 def edge_server() -> Iterator[Edge]:
     edge = Edge()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: list[web.AppRunner] = []
-
-    async def start() -> None:
-        app = web.Application()
-        app.router.add_get("/from/{location}", edge.probe)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        box.append(runner)
-        edge.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
+    with serve_app(lambda app: app.router.add_get("/from/{location}", edge.probe)) as url:
+        edge.url = url
         yield edge
-    finally:
-        asyncio.run_coroutine_threadsafe(box[0].cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
