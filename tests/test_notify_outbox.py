@@ -66,6 +66,17 @@ def test_claim_leases_rows_exclusively_until_the_lease_expires(store: Store) -> 
     assert outbox.claim(store, "d", notifiers=["slack"], now=1000.0) == []
 
 
+def test_a_renewed_lease_keeps_the_row_and_only_its_owner_can_renew(store: Store) -> None:
+    enqueue(store, ["gh"], ev("k"), now=100.0)
+    (row,) = outbox.claim(store, "a", notifiers=["gh"], lease_s=15, now=100.0)
+    assert outbox.renew(store, "b", [row.id], lease_s=15, now=110.0) == 0  # not b's lease
+    assert outbox.renew(store, "a", [row.id], lease_s=15, now=110.0) == 1
+    assert outbox.claim(store, "b", notifiers=["gh"], now=120.0) == []  # renewed until 125
+    (again,) = outbox.claim(store, "b", notifiers=["gh"], now=126.0)  # a stopped renewing
+    assert again.lease_owner == "b" and again.attempts == 2
+    assert outbox.renew(store, "a", [row.id], lease_s=15, now=127.0) == 0  # a lost it
+
+
 def test_a_thread_is_delivered_in_order(store: Store) -> None:
     enqueue(store, ["gh"], ev("opened", "incident:x", "incident.opened"), now=1.0)
     enqueue(store, ["gh"], ev("resolved", "incident:x", "incident.resolved"), now=2.0)

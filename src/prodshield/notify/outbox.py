@@ -174,6 +174,33 @@ def claim(
         return [OutboxRow.from_row(r) for r in rows]
 
 
+def renew(
+    store: Store,
+    owner: str,
+    ids: Collection[int],
+    *,
+    lease_s: float,
+    now: float | None = None,
+) -> int:
+    """Extend ``owner``'s lease on the still-pending rows ``ids``; return how many it still holds.
+
+    A worker renews while its sends run, so the lease can be short: a row held by a process that
+    died is claimed again within one lease, not after the longest send a provider might take.
+    """
+    if not ids:
+        return 0
+    now = time.time() if now is None else now
+    o = t.outbox
+    with store.begin() as conn:
+        return int(
+            conn.execute(
+                update(o)
+                .where(o.c.id.in_(list(ids)), o.c.status == PENDING, o.c.lease_owner == owner)
+                .values(lease_until=now + lease_s)
+            ).rowcount
+        )
+
+
 def next_wake(
     store: Store,
     *,

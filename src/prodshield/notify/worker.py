@@ -33,6 +33,12 @@ log = logging.getLogger("prodshield.notify")
 
 SENT, RETRY, DEAD = "sent", "retry", "dead"
 
+LEASE_S = 15.0
+"""How long a claim holds a row without renewal. The worker renews every third of it while its
+sends run, so an alert held by a process that died goes out within about one lease."""
+SEND_BOUND_S = 120.0
+"""The longest one send may take (several provider calls, each with its own timeout)."""
+
 
 @dataclass
 class Outcome:
@@ -106,10 +112,25 @@ class _Deliverer:
             self._built[name] = build(self.configs[name])
         return self._built[name]
 
-    @property
-    def send_bound(self) -> float:
-        """A send must finish well inside its lease, or another worker could take the row."""
-        return max(1.0, self.lease_s - min(5.0, self.lease_s * 0.2))
+    def send_bound(self, config: NotifierBase) -> float:
+        """A send is bounded by a few of its provider's call timeouts, never by the lease (which
+        is renewed while the send runs)."""
+        return min(SEND_BOUND_S, max(10.0, 3.0 * float(config.timeout)))
+
+    async def _renew_until(self, done: asyncio.Event, ids: list[int]) -> None:
+        every = max(0.5, self.lease_s / 3.0)
+        while not done.is_set():
+            try:
+                await asyncio.wait_for(done.wait(), timeout=every)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await asyncio.to_thread(
+                    outbox.renew, self.store, self.owner, ids, lease_s=self.lease_s
+                )
+            except StoreError as exc:  # the next renewal may succeed; the sends go on
+                log.warning("outbox: lease renewal failed: %s", exc)
 
     async def run_once(
         self, session: aiohttp.ClientSession, ids: Collection[int] | None = None
@@ -125,7 +146,13 @@ class _Deliverer:
         )
         if not rows:
             return []
-        outcomes = list(await asyncio.gather(*(self._one(session, row) for row in rows)))
+        done = asyncio.Event()
+        renewal = asyncio.create_task(self._renew_until(done, [r.id for r in rows]))
+        try:
+            outcomes = list(await asyncio.gather(*(self._one(session, row) for row in rows)))
+        finally:
+            done.set()
+            await renewal
         # Deliveries of a batch are recorded in one transaction: one commit instead of one per
         # row (benchmarks/notify_outbox.py). A crash before this line means those rows are
         # delivered again after their lease, which providers detect (GitHub markers) or expose
@@ -163,11 +190,12 @@ class _Deliverer:
         ctx = DeliveryContext(session, row.notifier, row.attempts, float(config.timeout))
         try:
             async with self.semaphore:
-                result = await asyncio.wait_for(notifier.send(event, ctx), self.send_bound)
+                result = await asyncio.wait_for(notifier.send(event, ctx), self.send_bound(config))
         except NotifyError as exc:
             return await self._failed(row, exc, policy, secrets)
         except TimeoutError:
-            error = NotifyError(f"{row.notifier}: delivery took longer than {self.send_bound:.0f}s")
+            bound = self.send_bound(config)
+            error = NotifyError(f"{row.notifier}: delivery took longer than {bound:.0f}s")
             return await self._failed(row, error, policy, secrets)
         except Exception as exc:  # a provider bug must not stop the worker
             log.exception("notifier %s failed unexpectedly", row.notifier)
@@ -217,7 +245,7 @@ async def deliver(
     deadline_s: float = 30.0,
     ids: Collection[int] | None = None,
     owner: str | None = None,
-    lease_s: float = 300.0,
+    lease_s: float = LEASE_S,
     batch: int = 20,
     concurrency: int = 8,
     rng: random.Random | None = None,
@@ -282,7 +310,7 @@ class OutboxWorker:
         notifiers_config: Mapping[str, NotifierBase],
         *,
         poll_interval: float = 5.0,
-        lease_s: float = 300.0,
+        lease_s: float = LEASE_S,
         batch: int = 20,
         concurrency: int = 8,
         owner: str | None = None,
