@@ -8,7 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from prodshield.audit import AuditSettings, audit
+from prodshield.audit.rules.environment import TOKEN
+from standard_envs import CONTAINER_ENV, DEVELOPER_ENV, RUNNER_ENV
 
 STRIPE = "sk_live_" + "51HqLyjWDarjtT1zdp7dcXyZ0aB3cD5eF"
 ENTROPIC = "Qx8" + "vL2mN7pR4sT1wY6zB9cD3fG5hJ0kK"
@@ -34,7 +38,7 @@ def test_process_environment_only_when_given() -> None:
     assert [f.rule for f in report.findings] == ["environment.process-secret"]
     f = report.findings[0]
     assert "PAYMENTS_KEY" in f.message and STRIPE not in f.message and STRIPE[8:] not in f.message
-    assert f.path is None and f.location == "(environment)"
+    assert f.path is None and f.target == "env:PAYMENTS_KEY" and f.location == "env:PAYMENTS_KEY"
 
 
 def test_dotenv_values_known_formats_entropy_and_references(tmp_path: Path) -> None:
@@ -66,7 +70,7 @@ def test_proc_environ_is_opt_in_and_limited_to_own_processes(tmp_path: Path) -> 
             settings=AuditSettings(proc_environ=True, proc_pids=(child.pid,)),
         )
         assert [(f.rule, f.target) for f in on.findings] == [
-            ("environment.proc-environ-secret", f"pid:{child.pid}")
+            ("environment.proc-environ-secret", f"pid:{child.pid} env:WEBHOOK_SECRET")
         ]
         assert ENTROPIC not in on.findings[0].message
         # a uid that owns none of these processes sees nothing
@@ -76,3 +80,44 @@ def test_proc_environ_is_opt_in_and_limited_to_own_processes(tmp_path: Path) -> 
     finally:
         child.kill()
         child.wait(timeout=5)
+
+
+AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
+
+
+@pytest.mark.parametrize(
+    "env", [RUNNER_ENV, DEVELOPER_ENV, CONTAINER_ENV], ids=["runner", "developer", "container"]
+)
+def test_standard_environments_are_clean(env: dict[str, str]) -> None:
+    assert audit(families="environment", environ=env).findings == []
+
+
+@pytest.mark.parametrize(
+    "env", [RUNNER_ENV, DEVELOPER_ENV, CONTAINER_ENV], ids=["runner", "developer", "container"]
+)
+def test_real_credentials_in_those_environments_are_still_found(env: dict[str, str]) -> None:
+    planted = {
+        **env,
+        "DB_PASSWORD": "hunter2-long-secret",
+        "AWS_ACCESS_KEY_ID": AWS_KEY,
+        # a standard name holding a real credential is judged by its value
+        "GITHUB_TOKEN": TOKEN,
+    }
+    report = audit(families="environment", environ=planted)
+    assert sorted(f.target for f in report.findings) == [
+        "env:AWS_ACCESS_KEY_ID",
+        "env:DB_PASSWORD",
+        "env:GITHUB_TOKEN",
+    ]
+    by = {f.target: f for f in report.findings}
+    assert "holds an aws_access_key_id" in by["env:AWS_ACCESS_KEY_ID"].message
+    assert all(
+        AWS_KEY not in f.message and "hunter2-long" not in f.message for f in report.findings
+    )
+
+
+def test_a_dotenv_file_is_still_judged_by_name(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PWD=s3cr3t-pa55w0rd!\n")
+    (tmp_path / ".env").chmod(0o600)
+    report = audit([tmp_path], families="environment")
+    assert [(f.path, f.line, f.target) for f in report.findings] == [(".env", 1, None)]

@@ -62,13 +62,46 @@ def test_sarif_validates_and_has_github_fields(report) -> None:
     for result in run["results"]:
         assert result["partialFingerprints"]
         assert rules[result["ruleId"]] == run["tool"]["driver"]["rules"][result["ruleIndex"]]
+        if result["ruleId"].startswith("tls."):
+            continue
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         assert not uri.startswith("/") and "://" not in uri
+    located = {r["ruleId"]: r["locations"][0] for r in run["results"]}
     uris = {
-        r["ruleId"]: r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        for r in run["results"]
+        k: v["physicalLocation"]["artifactLocation"]["uri"]
+        for k, v in located.items()
+        if "physicalLocation" in v
     }
     assert uris["config.django-debug"] == "app/settings.py"
+    # no shield.yaml named the endpoint here: a logical location only, never a made-up file
+    tls = located["tls.expired"]
+    assert "physicalLocation" not in tls
+    assert tls["logicalLocations"][0]["name"].startswith("127.0.0.1:")
+
+
+def test_sarif_anchors_endpoints_to_the_config_and_environment_to_the_process(
+    tmp_path: Path,
+) -> None:
+    aws = "AKIA" + "QYLPMN5HHHFPZAM2"
+    report = audit(
+        [tmp_path], families="environment", environ={"PWD": str(tmp_path), "AWS_KEY_ID": aws}
+    )
+    report.anchor = "shield.yaml"  # set by the CLI only when that file is in the audited tree
+    doc = json.loads(render(report, "sarif"))
+    jsonschema.Draft4Validator(_schema()).validate(doc)
+    (result,) = doc["runs"][0]["results"]
+    assert result["locations"] == [
+        {
+            "logicalLocations": [
+                {
+                    "name": "AWS_KEY_ID",
+                    "fullyQualifiedName": "process environment/AWS_KEY_ID",
+                    "kind": "variable",
+                }
+            ]
+        }
+    ]
+    assert aws not in json.dumps(doc)
 
 
 def test_sarif_of_a_clean_run_validates(tmp_path: Path) -> None:

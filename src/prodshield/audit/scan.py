@@ -32,6 +32,8 @@ class AuditReport:
     started_at: float = 0.0
     root: Path | None = None
     """The folder report paths are relative to."""
+    anchor: str | None = None
+    """The config file (relative to ``root``) that named the TLS targets, when it is there."""
 
     def at_or_above(self, threshold: Severity | str) -> list[AuditFinding]:
         t = Severity(threshold)

@@ -75,9 +75,26 @@ def contains_secret(text: str) -> bool:
         return any(p.search(text) for _, p in TOKEN_FORMATS)
 
 
-def env_secret(name: str, value: str) -> SecretMatch | None:
+_PATH_VALUE = re.compile(r"^(?:~|\.{1,2})?/[^\s,;]*$")
+
+
+def looks_like_path(value: str) -> bool:
+    """A filesystem path (``/home/runner/work``, ``~/.ssh/agent.sock``): a place, not a secret."""
+    return bool(_PATH_VALUE.match(value))
+
+
+def _is_generic(kind: str) -> bool:
+    """Kinds the engine gives from a secret-like *name* and a plausible value, not a format."""
+    return kind.startswith("generic_")
+
+
+def env_secret(name: str, value: str, *, by_value: bool = False) -> SecretMatch | None:
     """Is this variable's value a plaintext secret: a known token, or high entropy under a
-    secret-like name? References (``${X}``), empty and placeholder values are not."""
+    secret-like name? References (``${X}``), empty, placeholder and path values are not.
+
+    ``by_value``: the name says nothing (a variable a shell, runner or container sets): only a
+    recognised credential format counts, never a name-based guess.
+    """
     v = value.strip().strip("'\"")
     if not v or v.startswith(("$", "{{", "<")) or v.lower() in ("none", "null", "changeme"):
         return None
@@ -86,6 +103,15 @@ def env_secret(name: str, value: str) -> SecretMatch | None:
         kinds = _engine_kinds(f"{name}={v}\n")
     except ImportError:
         kinds = [k for k, p in TOKEN_FORMATS if p.search(v)]
+    formats = [k for k in kinds if not _is_generic(k)]
+    if formats:
+        return SecretMatch(formats[0], redact(v))
+    if by_value:
+        if any(p.search(v) for _, p in TOKEN_FORMATS):
+            return SecretMatch(next(k for k, p in TOKEN_FORMATS if p.search(v)), redact(v))
+        return None
+    if looks_like_path(v):
+        return None  # a socket, a helper program or a working directory under a "pass"/"auth" name
     if kinds:
         return SecretMatch(kinds[0], redact(v))
     if SECRET_NAME.search(name) and not NOT_SECRET_NAME.search(name):

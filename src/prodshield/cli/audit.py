@@ -306,7 +306,15 @@ def _execute(
             config_paths=files_from_config,
         )
 
-    report = run_once()
+    def anchored(report: AuditReport) -> AuditReport:
+        if loaded is not None and report.root is not None:
+            try:
+                report.anchor = loaded.path.resolve().relative_to(report.root.resolve()).as_posix()
+            except ValueError:
+                report.anchor = None  # the config lies outside the audited tree
+        return report
+
+    report = anchored(run_once())
     err = console(stderr=True)
     if fix:
         fixes = plan_fixes(report.findings, report.root or Path.cwd())
@@ -320,7 +328,7 @@ def _execute(
                 for p in problems:
                     err.print(f"--fix: {p}")
                 err.print(f"--fix: applied {len(fixes) - len(problems)} of {len(fixes)}")
-                report = run_once()
+                report = anchored(run_once())
             else:
                 err.print("--fix: not applied (confirm interactively or pass --yes)")
 

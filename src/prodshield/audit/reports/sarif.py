@@ -35,7 +35,17 @@ def rule_descriptor(rule: Any) -> dict[str, Any]:
     }
 
 
-def _result(f: AuditFinding, index: int, anchor: str) -> dict[str, Any]:
+def _logical(f: AuditFinding) -> dict[str, Any]:
+    """Where a finding without a file lives: a variable of a process, or an endpoint."""
+    what = f.target or "process environment"
+    if f.family == "environment":
+        name = what.rsplit("env:", 1)[-1]
+        process = what.split(" ", 1)[0] if what.startswith("pid:") else "process environment"
+        return {"name": name, "fullyQualifiedName": f"{process}/{name}", "kind": "variable"}
+    return {"name": what, "fullyQualifiedName": what, "kind": "resource"}
+
+
+def _result(f: AuditFinding, index: int, anchor: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": index,
@@ -44,34 +54,31 @@ def _result(f: AuditFinding, index: int, anchor: str) -> dict[str, Any]:
         "partialFingerprints": {"prodshieldFindingHash/v1": f.fingerprint},
         "properties": {"severity": f.severity.value, "family": f.family},
     }
-    region = {"startLine": f.line or 1}
-    if f.path:
-        uri = f.path
-    else:
-        uri = anchor
-        what = f.target or "process environment"
-        result["locations"] = [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                    "region": region,
-                },
-                "logicalLocations": [{"name": what, "kind": "resource"}],
+    if not f.path:
+        location: dict[str, Any] = {"logicalLocations": [_logical(f)]}
+        if anchor and f.family != "environment":
+            # An endpoint is anchored to the config file that named it, when there is one.
+            location["physicalLocation"] = {
+                "artifactLocation": {"uri": anchor, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 1},
             }
-        ]
+        result["locations"] = [location]
         return result
     result["locations"] = [
         {
             "physicalLocation": {
-                "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                "region": region,
+                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": f.line or 1},
             },
         }
     ]
     return result
 
 
-def to_sarif(report: AuditReport, *, anchor: str = "shield.yaml") -> dict[str, Any]:
+def to_sarif(report: AuditReport, *, anchor: str | None = None) -> dict[str, Any]:
+    """``anchor``: the repo-relative config file that named the endpoints (default: the
+    report's ``anchor``, set only when that file exists under the audited root)."""
+    anchor = anchor if anchor is not None else report.anchor
     rules = [r for r in all_rules() if r.family in report.families]
     index = {r.id: i for i, r in enumerate(rules)}
     return {

@@ -16,8 +16,9 @@ from typing import Any
 
 from prodshield.audit.context import AuditContext
 from prodshield.audit.documents import DOTENV_NAMES, parse_document
-from prodshield.audit.finding import AuditFinding, Severity
+from prodshield.audit.finding import AuditFinding, Severity, fingerprint
 from prodshield.audit.rules.base import Hit, Rule, Sample
+from prodshield.audit.rules.environment.standard import is_standard
 from prodshield.audit.secretsource import env_secret
 
 TOKEN = "ghp_" + "x7Kq2LmN9pR4sT6vW8yZ0aB3cD5eF1gH2iJ4"  # split so scanners of this repo stay quiet
@@ -50,11 +51,21 @@ class EnvRule:
         if subject.origin != self.origin:
             return
         for name, value, line in subject.variables:
-            match = env_secret(name, value)
+            # A running process's standard variables (PWD, GITHUB_*, INVOCATION_ID...) are judged
+            # by value only; a .env file that sets them is judged like any other line.
+            by_value = subject.origin != "file" and is_standard(name)
+            match = env_secret(name, value, by_value=by_value)
             if match is not None:
                 yield Hit(
-                    f"{name} holds a {match.kind} in plain text ({match.redacted})", line, key=name
+                    f"{name} holds {_article(match.kind)} {match.kind} in plain text "
+                    f"({match.redacted})",
+                    line,
+                    key=name,
                 )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 class ProcessEnvSecret(EnvRule):
@@ -155,16 +166,27 @@ class EnvironmentFamily:
         for subject in subjects(ctx):
             for rule in rules:
                 for hit in ctx.hits(rule, subject, subject.origin):
-                    target = f"pid:{subject.pid}" if subject.pid is not None else None
+                    key = f"{subject.origin}:{hit.key}"
+                    if subject.origin == "file":
+                        target = None
+                        stable = None
+                    else:
+                        # Findings in a running environment point at the variable in the
+                        # process (``env:NAME``, ``pid:N env:NAME``), never at a file; the
+                        # fingerprint keeps its earlier form so baselines stay valid.
+                        process = f"pid:{subject.pid}" if subject.pid is not None else None
+                        target = f"{process} env:{hit.key}" if process else f"env:{hit.key}"
+                        stable = fingerprint(rule.id, None, process, key)
                     yield ctx.finding(
                         rule,
                         hit.message,
                         path=subject.path,
                         line=hit.line,
                         target=target,
-                        key=f"{subject.origin}:{hit.key}",
+                        key=key,
                         fix=hit.fix,
                         severity=hit.severity,
+                        fingerprint_override=stable,
                     )
 
 
