@@ -287,10 +287,10 @@ def _audit(report: CrashReport, db: Path, gh: GitHubStandin) -> None:
     subjects: Counter[str] = Counter()
     for issue in issues:
         body = issue.get("body") or ""
-        subjects.update(re.findall(r"<!-- prodshield:subject=(\S+) -->", body))
-        events.update(re.findall(r"<!-- prodshield:event=(\S+) -->", body))
+        subjects.update(re.findall(r"<!-- prodshield:subject=(\S+) sig=", body))
+        events.update(re.findall(r"<!-- prodshield:event=(\S+) sig=", body))
         for comment in gh.comments(REPO, int(issue["number"])):
-            events.update(re.findall(r"<!-- prodshield:event=(\S+) -->", comment["body"] or ""))
+            events.update(re.findall(r"<!-- prodshield:event=(\S+) sig=", comment["body"] or ""))
     report.duplicate_events = sum(n - 1 for n in events.values() if n > 1)
     report.duplicate_subjects = sum(n - 1 for n in subjects.values() if n > 1)
 

@@ -4,7 +4,9 @@ It speaks the real shapes of the endpoints prodshield uses: ``POST/GET /repos/{o
 ``GET/PATCH /repos/{o}/{r}/issues/{n}``, ``GET/POST /repos/{o}/{r}/issues/{n}/comments``; labels
 given by name in the body come back as label objects; listings honour ``state``, ``labels``,
 ``per_page`` and ``page`` and send GitHub's ``Link`` header; a bad token gets 401 "Bad
-credentials"; every answer has the ``x-ratelimit-*`` headers. Failures are scripted with
+credentials"; ``GET /user`` names the token's account (``logins``, default ``prodshield-bot``)
+and issues and comments carry their author in ``user.login`` (``add_issue``/``add_comment`` can
+write as someone else); every answer has the ``x-ratelimit-*`` headers. Failures are scripted with
 :meth:`GitHubStandin.fail` (403 rate limit, 502, 422, ...) and :meth:`GitHubStandin.hang_after`
 (the request takes effect, then its answer never comes: a client killed meanwhile has done the
 work without knowing it). ``requests`` logs every request.
@@ -29,6 +31,7 @@ from aiohttp import web
 from yarl import URL
 
 DOCS = "https://docs.github.com/rest"
+BOT = "prodshield-bot"
 
 
 @dataclass
@@ -62,9 +65,16 @@ class Repo:
 
 class GitHubStandin:
     def __init__(
-        self, *, tokens: tuple[str, ...] = ("test-token",), max_per_page: int = 100
+        self,
+        *,
+        tokens: tuple[str, ...] = ("test-token",),
+        max_per_page: int = 100,
+        logins: dict[str, str | None] | None = None,
     ) -> None:
         self.tokens = set(tokens)
+        self.logins = logins or {}
+        """Token -> the account it writes as (default ``prodshield-bot``; None: an installation
+        token, whose ``GET /user`` is refused and which writes as ``app[bot]``)."""
         self.max_per_page = max_per_page
         self.repos: dict[str, Repo] = {}
         self.requests: list[Logged] = []
@@ -178,9 +188,17 @@ class GitHubStandin:
         return self.repos.setdefault(full_name, Repo())
 
     def add_issue(
-        self, full_name: str, title: str, body: str = "", labels: list[str] | tuple[str, ...] = ()
+        self,
+        full_name: str,
+        title: str,
+        body: str = "",
+        labels: list[str] | tuple[str, ...] = (),
+        *,
+        user: str = BOT,
     ) -> dict[str, Any]:
-        return self._create_issue(full_name, {"title": title, "body": body, "labels": list(labels)})
+        return self._create_issue(
+            full_name, {"title": title, "body": body, "labels": list(labels)}, user
+        )
 
     def issues(self, full_name: str, state: str = "all") -> list[dict[str, Any]]:
         return [i for i in self.repo(full_name).issues if state in ("all", i["state"])]
@@ -268,6 +286,12 @@ class GitHubStandin:
         token = auth.split(" ", 1)[1] if " " in auth else ""
         if token not in self.tokens:
             return self._error(401, "Bad credentials")
+        login = self.logins.get(token, BOT)
+        if request.path == "/user" and request.method == "GET":
+            if login is None:
+                return self._error(403, "Resource not accessible by integration")
+            return self._json(200, {"login": login, "id": 1, "type": "User"})
+        login = login or "prodshield-app[bot]"
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)/issues(?:/(\d+))?(/comments)?", request.path)
         if not m:
             return self._error(404, "Not Found")
@@ -287,7 +311,7 @@ class GitHubStandin:
                         "Validation Failed",
                         errors=[{"resource": "Issue", "code": "missing_field", "field": "title"}],
                     )
-                return self._json(201, self._create_issue(full_name, body))
+                return self._json(201, self._create_issue(full_name, body, login))
             return self._error(404, "Not Found")
         issue = next((i for i in self.repo(full_name).issues if i["number"] == number), None)
         if issue is None:
@@ -305,7 +329,7 @@ class GitHubStandin:
                             {"resource": "IssueComment", "code": "missing_field", "field": "body"}
                         ],
                     )
-                return self._json(201, self.add_comment(full_name, issue, body["body"]))
+                return self._json(201, self.add_comment(full_name, issue, body["body"], user=login))
             return self._error(404, "Not Found")
         if method == "GET":
             return self._json(200, issue)
@@ -349,7 +373,9 @@ class GitHubStandin:
             }
         return labels[name]
 
-    def _create_issue(self, full_name: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _create_issue(
+        self, full_name: str, body: dict[str, Any], user: str = BOT
+    ) -> dict[str, Any]:
         repo = self.repo(full_name)
         number = len(repo.issues) + 1
         now = _iso()
@@ -366,7 +392,7 @@ class GitHubStandin:
             "state_reason": None,
             "title": body["title"],
             "body": body.get("body"),
-            "user": {"login": "prodshield-bot", "id": 1, "type": "Bot"},
+            "user": _user(user),
             "labels": [self._label(full_name, n) for n in body.get("labels") or []],
             "assignees": [{"login": a} for a in body.get("assignees") or []],
             "comments": 0,
@@ -377,7 +403,9 @@ class GitHubStandin:
         repo.issues.append(issue)
         return issue
 
-    def add_comment(self, full_name: str, issue: dict[str, Any], text: str) -> dict[str, Any]:
+    def add_comment(
+        self, full_name: str, issue: dict[str, Any], text: str, *, user: str = BOT
+    ) -> dict[str, Any]:
         cid = self._next_id()
         now = _iso()
         comment = {
@@ -387,7 +415,7 @@ class GitHubStandin:
             "html_url": f"{issue['html_url']}#issuecomment-{cid}",
             "issue_url": issue["url"],
             "body": text,
-            "user": {"login": "prodshield-bot", "id": 1, "type": "Bot"},
+            "user": _user(user),
             "created_at": now,
             "updated_at": now,
         }
@@ -430,6 +458,15 @@ class GitHubStandin:
         if page < last:
             links += [link(page + 1, "next"), link(last, "last")]
         return self._json(200, chunk, {"Link": ", ".join(links)} if links else None)
+
+
+def _user(login: str) -> dict[str, Any]:
+    """The ``user`` object of an issue or comment (a ``[bot]`` suffix is a Bot account)."""
+    return {
+        "login": login,
+        "id": abs(hash(login)) % 10**8,
+        "type": "Bot" if login.endswith("[bot]") or login == BOT else "User",
+    }
 
 
 def _iso() -> str:

@@ -18,6 +18,7 @@ from github_standin import GitHubStandin
 from prodshield.config.notifiers import GitHubNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify import Event, deliver, enqueue, outbox
+from prodshield.notify.markers import thread_key
 from prodshield.notify.providers import DeliveryContext
 from prodshield.notify.providers.github import GitHubNotifier, event_marker, subject_marker
 from prodshield.store import Store, open_store
@@ -79,14 +80,15 @@ async def test_incident_lifecycle_opens_comments_and_closes_one_issue(
     issue = issues[0]
     assert issue["state"] == "closed" and issue["state_reason"] == "completed"
     assert {lb["name"] for lb in issue["labels"]} == {"prodshield", "incident", "sev:high"}
-    assert subject_marker(SUBJECT) in issue["body"]
-    assert "| check | api-health |" in issue["body"]
+    key = thread_key(store)
+    assert subject_marker(SUBJECT, key) in issue["body"]
+    assert "| check | `api-health` |" in issue["body"]
     bodies = [c["body"] for c in gh.comments(REPO, 1)]
     assert len(bodies) == 3
     for key, body in zip(
         ("inc-1:update-1", "inc-1:reminder-1", "inc-1:resolved"), bodies, strict=True
     ):
-        assert event_marker(key) in body
+        assert event_marker(key, thread_key(store)) in body
     results = [outbox.find(store, "gh", k) for k in ("inc-1:opened", "inc-1:resolved")]
     assert results[0] is not None and results[0].result == {
         "issue": 1,
@@ -113,17 +115,20 @@ async def test_existing_issue_found_across_pages_and_duplicates_skipped(
 ) -> None:
     async with GitHubStandin(tokens=(TOKEN,), max_per_page=2) as gh:
         gh.repo(REPO)
+        key = thread_key(store)
         # Our open issue is the oldest of seven labelled ones, so it is on the last page
         # (newest first, two per page).
-        gh.add_issue(REPO, "ours", f"opened earlier\n\n{subject_marker(SUBJECT)}", ["prodshield"])
+        gh.add_issue(
+            REPO, "ours", f"opened earlier\n\n{subject_marker(SUBJECT, key)}", ["prodshield"]
+        )
         for n in range(6):
-            gh.add_issue(REPO, f"other {n}", f"{subject_marker(f'other:{n}')}", ["prodshield"])
-        gh.add_issue(REPO, "no label, same marker", subject_marker(SUBJECT), [])
+            gh.add_issue(REPO, f"other {n}", subject_marker(f"other:{n}", key), ["prodshield"])
+        gh.add_issue(REPO, "no label, same marker", subject_marker(SUBJECT, key), [])
         issue = gh.issues(REPO)[0]
         # Three earlier comments, the last one already carrying this event's marker.
         for n in range(2):
             gh.add_comment(REPO, issue, f"older comment {n}")
-        gh.add_comment(REPO, issue, f"done before a crash\n{event_marker('inc:upd')}")
+        gh.add_comment(REPO, issue, f"done before a crash\n{event_marker('inc:upd', key)}")
 
         cfg = {"gh": gh_config(gh.url)}
         enqueue(store, ["gh"], event("incident.opened", "inc:opened"))
@@ -155,7 +160,7 @@ async def test_alert_without_open_issue_starts_a_thread_and_resolve_without_one_
     report = await deliver(store, cfg, deadline_s=10)
     assert report.sent == 2
     [issue] = gh.issues(REPO)
-    assert event_marker("log:db-down:1") in issue["body"]
+    assert event_marker("log:db-down:1", thread_key(store)) in issue["body"]
     row = outbox.find(store, "gh", "other:resolved")
     assert row is not None and row.result is not None and row.result["action"] == "none"
 
@@ -163,7 +168,7 @@ async def test_alert_without_open_issue_starts_a_thread_and_resolve_without_one_
 async def test_error_answers_are_classified() -> None:
     async with GitHubStandin(tokens=(TOKEN,)) as gh, aiohttp.ClientSession() as session:
         gh.repo(REPO)
-        ctx = DeliveryContext(session, "gh", 1, 5.0)
+        ctx = DeliveryContext(session, "gh", 1, 5.0, b"k" * 32)
 
         bad = GitHubNotifier(gh_config(gh.url, token="ghp_" + "x" * 36))
         with pytest.raises(NotifyError) as err:

@@ -30,6 +30,12 @@ class GitHubNotifierConfig(NotifierBase):
     assignees: list[str] = Field(default_factory=list)
     thread_label: str = "prodshield"
     """Added to every issue prodshield opens; its open issues are listed by this label."""
+    login: str | None = None
+    """The account the token writes as; only its issues and comments are searched for markers
+    (default: asked from ``GET /user``; an installation token that cannot say trusts Bot accounts)."""
+    marker_key: str | None = None
+    """Key that signs the hidden thread markers (default: a random key kept in the store). Set it
+    (``${PRODSHIELD_MARKER_KEY}``) when runs share no store, such as workflow runs with a cache."""
 
     @field_validator("repo")
     @classmethod

@@ -24,6 +24,7 @@ import aiohttp
 from prodshield.config.notifiers import NotifierBase
 from prodshield.errors import NotifyError, StoreError
 from prodshield.notify import outbox
+from prodshield.notify.markers import thread_key
 from prodshield.notify.outbox import OutboxRow, RetryPolicy
 from prodshield.notify.providers import DeliveryContext, Notifier, build
 from prodshield.notify.redact import redact
@@ -106,6 +107,7 @@ class _Deliverer:
         self.semaphore = asyncio.Semaphore(concurrency)
         self.rng = rng
         self._built: dict[str, Notifier] = {}
+        self._marker_key = b""
 
     def notifier(self, name: str) -> Notifier:
         if name not in self._built:
@@ -146,6 +148,8 @@ class _Deliverer:
         )
         if not rows:
             return []
+        if not self._marker_key:
+            self._marker_key = await asyncio.to_thread(thread_key, self.store)
         done = asyncio.Event()
         renewal = asyncio.create_task(self._renew_until(done, [r.id for r in rows]))
         try:
@@ -187,7 +191,9 @@ class _Deliverer:
         except (ValueError, TypeError) as exc:
             error = NotifyError(f"{row.notifier}: bad event in outbox: {exc}", permanent=True)
             return await self._failed(row, error, policy, secrets)
-        ctx = DeliveryContext(session, row.notifier, row.attempts, float(config.timeout))
+        ctx = DeliveryContext(
+            session, row.notifier, row.attempts, float(config.timeout), self._marker_key
+        )
         try:
             async with self.semaphore:
                 result = await asyncio.wait_for(notifier.send(event, ctx), self.send_bound(config))

@@ -23,6 +23,8 @@ class DeliveryContext:
     notifier: str
     attempt: int = 1
     timeout: float = 10.0
+    marker_key: bytes = b""
+    """The installation's key for hidden thread markers (notify/markers.py)."""
 
 
 @runtime_checkable

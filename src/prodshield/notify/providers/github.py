@@ -1,16 +1,24 @@
 """``type: github``: one issue per event subject; comments for updates; closed when resolved.
 
 Exactly once without remembering anything locally: the issue body carries
-``<!-- prodshield:subject=... -->`` and each comment ``<!-- prodshield:event=KEY -->``. Before
-creating or commenting, the provider lists the open issues with its thread label (following
-``Link: rel="next"``, not the search API, which lags) and the issue's comments, so a delivery
-repeated after a crash finds what the first one did instead of doing it again.
+``<!-- prodshield:subject=... sig=... -->`` and each comment ``<!-- prodshield:event=KEY sig=...
+-->`` (signed with the installation's marker key, notify/markers.py). Before creating or
+commenting, the provider lists the open issues with its thread label (following ``Link:
+rel="next"``, not the search API, which lags) and the issue's comments, so a delivery repeated after
+a crash finds what the first one did instead of doing it again.
+
+Only markers that are correctly signed *and* sit on an issue or comment written by the notifier's
+own account count (``login:``, else the token's account from ``GET /user``; a token that cannot
+say, such as an Actions ``GITHUB_TOKEN``, trusts Bot accounts). Text from outside never carries a
+working marker: every ``<!--`` in a rendered body is broken, and ``@mentions`` outside code are
+neutralised (docs/security.md).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -22,7 +30,9 @@ from prodshield.config.notifiers import GitHubNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.http import network_error, parse_retry_after, short_body
+from prodshield.notify.markers import marker, markers_in
 from prodshield.notify.providers.base import DeliveryContext
+from prodshield.text import code_span, neutralise_markers, neutralise_mentions
 
 API_VERSION = "2022-11-28"
 MAX_PAGES = 50
@@ -32,29 +42,44 @@ OPENING_TYPES = frozenset({"incident.opened"})
 CLOSING_TYPES = frozenset({"incident.resolved", "test"})
 
 
-def subject_marker(subject: str) -> str:
-    return f"<!-- prodshield:subject={quote(subject, safe=':@/._+=')} -->"
+MAX_BODY = 60_000
+"""GitHub refuses bodies over 65,536 characters; the markers need room at the end."""
 
 
-def event_marker(key: str) -> str:
-    return f"<!-- prodshield:event={quote(key, safe=':@/._+=')} -->"
+def subject_marker(subject: str, key: bytes) -> str:
+    return marker("subject", subject, key)
+
+
+def event_marker(event_key: str, key: bytes) -> str:
+    return marker("event", event_key, key)
 
 
 def render_body(event: Event) -> str:
-    """The Markdown of an issue or comment: the event's body, its fields, its link."""
+    """The Markdown of an issue or comment: the event's body, its fields, its link.
+
+    Producers fence the outside text they put in a body (`prodshield.text.fence`); here field
+    values become code spans, and the whole text loses its ``<!--`` openers and its live
+    ``@mentions``, so nothing from outside can pose as a marker or notify anyone.
+    """
     parts = [event.body.strip()] if event.body.strip() else []
     if event.fields:
         rows = ["| | |", "| --- | --- |"]
-        rows += [f"| {_cell(k)} | {_cell(v)} |" for k, v in event.fields.items()]
+        rows += [f"| {_cell(k)} | {_cell(code_span(v))} |" for k, v in event.fields.items()]
         parts.append("\n".join(rows))
     if event.url:
         parts.append(f"[Open in the dashboard]({event.url})")
     parts.append(f"_{event.type} · severity {event.severity}_")
-    return "\n\n".join(parts)
+    text = "\n\n".join(parts)
+    if len(text) > MAX_BODY:
+        text = text[:MAX_BODY] + "\n\n…(cut)"
+    return neutralise_mentions(neutralise_markers(text))
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+_UNKNOWN = object()
 
 
 class GitHubNotifier:
@@ -66,13 +91,24 @@ class GitHubNotifier:
         self.api = config.api_url.rstrip("/")
         owner, name = config.repo.split("/")
         self.repo_path = f"/repos/{quote(owner)}/{quote(name)}"
+        self._login: object = config.login if config.login else _UNKNOWN
+        self._key = b""
 
     def secrets(self) -> list[str]:
-        return [self.config.token]
+        return [s for s in (self.config.token, self.config.marker_key) if s]
 
     # --- the protocol --------------------------------------------------------------------
 
     async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
+        key = self.config.marker_key.encode() if self.config.marker_key else ctx.marker_key
+        if not key:
+            raise NotifyError(
+                "GitHub: no marker key (the delivery context carries none)", permanent=True
+            )
+        self._key = key
+        title = neutralise_markers(event.title)
+        if title != event.title:
+            event = replace(event, title=title)
         issue = await self._find_open_issue(ctx, event.subject)
         if event.type in OPENING_TYPES:
             if issue is not None:
@@ -85,7 +121,7 @@ class GitHubNotifier:
             # An update or alert for a thread that has no open issue starts one.
             issue = await self._create_issue(ctx, event, with_event_marker=True)
             action = "opened"
-        elif event_marker(event.key) in (issue.get("body") or ""):
+        elif ("event", event.key) in markers_in(issue.get("body") or "", key):
             action = "already-in-issue"  # this event opened the issue on an earlier attempt
         else:
             action = await self._comment_once(ctx, issue["number"], event)
@@ -101,15 +137,36 @@ class GitHubNotifier:
 
     # --- steps -----------------------------------------------------------------------------
 
+    async def _own_login(self, ctx: DeliveryContext) -> str | None:
+        """The token's account (cached); None when the token cannot say (installation tokens)."""
+        if self._login is _UNKNOWN:
+            _, data = await self._request(ctx, "GET", "/user", accept=frozenset({403, 404}))
+            login = data.get("login") if isinstance(data, dict) else None
+            self._login = str(login) if login else None
+        return self._login if isinstance(self._login, str) else None
+
+    async def _written_by_us(self, ctx: DeliveryContext, item: dict[str, Any]) -> bool:
+        user = item.get("user")
+        if not isinstance(user, dict):
+            return False
+        login = await self._own_login(ctx)
+        if login is None:
+            return user.get("type") == "Bot"
+        return str(user.get("login", "")).lower() == login.lower()
+
     async def _find_open_issue(self, ctx: DeliveryContext, subject: str) -> dict[str, Any] | None:
-        marker = subject_marker(subject)
+        wanted = ("subject", subject)
         found: dict[str, Any] | None = None
         async for issue in self._paginate(
             ctx,
             f"{self.repo_path}/issues",
             {"state": "open", "labels": self.config.thread_label, "per_page": "100"},
         ):
-            if "pull_request" in issue or marker not in (issue.get("body") or ""):
+            if "pull_request" in issue or wanted not in markers_in(
+                issue.get("body") or "", self._key
+            ):
+                continue
+            if not await self._written_by_us(ctx, issue):
                 continue
             if found is None or issue["number"] < found["number"]:
                 found = issue
@@ -119,9 +176,9 @@ class GitHubNotifier:
         self, ctx: DeliveryContext, event: Event, *, with_event_marker: bool
     ) -> dict[str, Any]:
         labels = list(dict.fromkeys([self.config.thread_label, *self.config.labels, *event.labels]))
-        body = render_body(event) + "\n\n" + subject_marker(event.subject)
+        body = render_body(event) + "\n\n" + subject_marker(event.subject, self._key)
         if with_event_marker:
-            body += "\n" + event_marker(event.key)
+            body += "\n" + event_marker(event.key, self._key)
         payload: dict[str, Any] = {"title": event.title[:256], "body": body, "labels": labels}
         if self.config.assignees:
             payload["assignees"] = self.config.assignees
@@ -131,13 +188,16 @@ class GitHubNotifier:
         return data
 
     async def _comment_once(self, ctx: DeliveryContext, number: int, event: Event) -> str:
-        marker = event_marker(event.key)
+        wanted = ("event", event.key)
         async for comment in self._paginate(
             ctx, f"{self.repo_path}/issues/{number}/comments", {"per_page": "100"}
         ):
-            if marker in (comment.get("body") or ""):
+            if wanted in markers_in(
+                comment.get("body") or "", self._key
+            ) and await self._written_by_us(ctx, comment):
                 return "already-commented"
-        body = f"**{event.title}**\n\n{render_body(event)}\n\n{marker}"
+        title = neutralise_mentions(event.title.replace("*", "\\*"))
+        body = f"**{title}**\n\n{render_body(event)}\n\n{event_marker(event.key, self._key)}"
         await self._request(
             ctx, "POST", f"{self.repo_path}/issues/{number}/comments", {"body": body}
         )
@@ -160,7 +220,9 @@ class GitHubNotifier:
         path_or_url: str,
         payload: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
+        accept: frozenset[int] = frozenset(),
     ) -> tuple[aiohttp.ClientResponse, Any]:
+        """One API call; an answer with a status in ``accept`` comes back with no data."""
         url = path_or_url if "://" in path_or_url else self.api + path_or_url
         what = f"GitHub {method} {urlsplit(url).path}"
         try:
@@ -173,6 +235,8 @@ class GitHubNotifier:
                 timeout=aiohttp.ClientTimeout(total=ctx.timeout),
             ) as resp:
                 text = await resp.text(errors="replace")
+                if resp.status in accept:
+                    return resp, None
                 if not 200 <= resp.status < 300:
                     raise self._error(what, resp.status, resp.headers, text)
                 try:

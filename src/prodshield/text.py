@@ -1,0 +1,134 @@
+"""Text from outside, made safe for where it goes: a terminal, GitHub Markdown, Slack.
+
+Log lines, target answers and audited files are untrusted (docs/security.md). Secrets are masked
+by `prodshield.secrets.redaction.redact_text`; this module is the other half, shared by every layer
+(it imports nothing from prodshield):
+
+- `for_terminal`: the one sanitiser for text the CLI prints: ANSI CSI/OSC/DCS sequences, C0
+  controls other than tab and newline, DEL, C1 controls and bidirectional overrides are removed,
+  so a log line cannot retitle the terminal, clear the screen, write the clipboard or fake colours.
+- `clip`: a size cap that says how much was cut.
+- `fence` / `code_span`: outside text as literal Markdown (a fence longer than any backtick run
+  inside), `neutralise_mentions`: ``@name`` outside code can no longer notify anyone,
+  `neutralise_markers`: an HTML comment opener from outside cannot pose as one of prodshield's own
+  hidden markers.
+- `slack_escape`: Slack's three escapes (``&``, ``<``, ``>``), so ``<!channel>`` or a disguised
+  link ``<http://evil|docs>`` from a log line stays text.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ESCAPES = re.compile(
+    r"""
+    \x1b\[[0-?]*[ -/]*[@-~]?            # CSI ... final byte
+    | \x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?   # OSC ... BEL or ST (titles, clipboard, links)
+    | \x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?         # DCS, SOS, PM, APC ... ST
+    | \x1b[ -/]*[0-~]?                 # other two- and three-byte escapes (ESC c resets)
+    | \x9b[0-?]*[ -/]*[@-~]?            # 8-bit CSI
+    | \x9d[^\x07\x9c]*(?:\x07|\x9c)?   # 8-bit OSC
+    | [\x00-\x08\x0b-\x1f\x7f-\x9f]     # C0 but tab and newline, DEL, C1
+    | [\u202a-\u202e\u2066-\u2069]      # bidirectional overrides and isolates
+    """,
+    re.VERBOSE,
+)
+
+
+def for_terminal(text: object) -> str:
+    """``text`` without escape sequences or control characters (tab and newline kept)."""
+    s = text if isinstance(text, str) else str(text)
+    if s.isprintable():
+        return s
+    return _ESCAPES.sub("", s)
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters; a cut text ends with how much was left out."""
+    if len(text) <= limit:
+        return text
+    note = f"…[{len(text) - limit} more characters]"
+    return text[: max(0, limit - len(note))] + note
+
+
+_BACKTICKS = re.compile(r"`+")
+_TILDES = re.compile(r"~+")
+
+
+def fence(text: str, info: str = "text") -> str:
+    """``text`` as a fenced code block: the fence is longer than any run of backticks inside,
+    so nothing in ``text`` can close it early."""
+    longest = max((len(m.group(0)) for m in _BACKTICKS.finditer(text)), default=0)
+    bar = "`" * max(3, longest + 1)
+    return f"{bar}{info}\n{text.rstrip(chr(10))}\n{bar}"
+
+
+def code_span(text: str) -> str:
+    """``text`` as inline code on one line (a span delimited by more backticks than it holds)."""
+    flat = " ".join(text.splitlines()) if ("\n" in text or "\r" in text) else text
+    if not flat:
+        return ""
+    longest = max((len(m.group(0)) for m in _BACKTICKS.finditer(flat)), default=0)
+    bar = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or longest else ""
+    return f"{bar}{pad}{flat}{pad}{bar}"
+
+
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+_ZWJ = "\u200d"
+
+
+def _outside_code(markdown: str, fix: re.Pattern[str], repl: str) -> str:
+    """Apply ``fix`` to the parts of ``markdown`` outside fences and code spans."""
+    out: list[str] = []
+    fence_bar: str | None = None
+    for line in markdown.split("\n"):
+        m = _FENCE_LINE.match(line)
+        if fence_bar is None:
+            if m:
+                fence_bar = m.group(1)
+                out.append(line)
+                continue
+            parts = re.split(r"(`+[^`]*?`+)", line)
+            out.append("".join(p if p.startswith("`") else fix.sub(repl, p) for p in parts))
+        else:
+            closes = m and m.group(1)[0] == fence_bar[0] and len(m.group(1)) >= len(fence_bar)
+            if closes and not line.strip().strip(fence_bar[0]):
+                fence_bar = None
+            out.append(line)
+    return "\n".join(out)
+
+
+def neutralise_mentions(markdown: str) -> str:
+    """``@name`` outside code gets a zero-width joiner after the ``@``: shown the same, notifies
+    no one (GitHub links a mention only when the name follows the ``@`` directly)."""
+    if "@" not in markdown:
+        return markdown
+    return _outside_code(markdown, _MENTION, "@" + _ZWJ)
+
+
+_MARKER_OPEN = re.compile(r"<!--")
+
+
+def neutralise_markers(text: str) -> str:
+    """Break every HTML comment opener in text from outside (``<!--`` -> ``<!\u200b--``), so it
+    can neither hide text nor pose as a hidden marker."""
+    return _MARKER_OPEN.sub("<!\u200b--", text) if "<!--" in text else text
+
+
+def slack_escape(text: str) -> str:
+    """Slack's escaping for text: ``&``, ``<`` and ``>`` as entities (control sequences such as
+    ``<!channel>`` and ``<url|label>`` then show as typed)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+__all__ = [
+    "clip",
+    "code_span",
+    "fence",
+    "for_terminal",
+    "neutralise_markers",
+    "neutralise_mentions",
+    "slack_escape",
+]
