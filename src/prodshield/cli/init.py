@@ -1,4 +1,4 @@
-"""``prodshield init``: write an example shield.yaml."""
+"""``prodshield init``: write an example shield.yaml (and the GitHub Actions workflows)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,48 @@ def init(
             help="Also write .github/workflows/: the 5-minute monitor, the daily digest, the audit.",
         ),
     ] = False,
+    install: Annotated[
+        str | None,
+        typer.Option(
+            "--install",
+            metavar="SPEC",
+            help="What the workflows give to `pip install`: prodshield==VERSION, "
+            "git+https://...@TAG-or-COMMIT, or ./path/to/prodshield-VERSION-py3-none-any.whl "
+            "[default: prodshield==this version]. Never an unpinned name.",
+            show_default=False,
+        ),
+    ] = None,
+    audit_after: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-after",
+            metavar="WORKFLOW",
+            help="Run the audit workflow after this deploy workflow completes (workflow_run).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write a commented example shield.yaml covering every capability."""
+    from prodshield.templates.github_actions import (
+        WorkflowOptions,
+        check_install_spec,
+        default_install_spec,
+        write_workflows,
+    )
+
     target = directory / "shield.yaml"
     out = console()
+    if (install is not None or audit_after is not None) and not github_actions:
+        console(stderr=True).print("--install and --audit-after go with --github-actions")
+        raise typer.Exit(EXIT_USAGE)
     if github_actions:
-        _write_workflows(directory, force)
+        options = WorkflowOptions(
+            install=check_install_spec(install) if install is not None else default_install_spec(),
+            audit_after=audit_after,
+        )
+        for path in write_workflows(directory, options, force=force):
+            out.print(f"wrote {path}")
+        out.print(f"the workflows install: pip install {options.install}")
         if target.exists():
             return
     if target.exists() and not force:
@@ -36,21 +72,3 @@ def init(
     text = resources.files("prodshield.config").joinpath("example.yaml").read_text(encoding="utf-8")
     target.write_text(text, encoding="utf-8")
     out.print(f"wrote {target}; check it with: prodshield config check -c {target}")
-
-
-WORKFLOWS = ("production-monitoring.yml", "log-intelligence.yml", "security-audit.yml")
-
-
-def _write_workflows(directory: Path, force: bool) -> None:
-    folder = directory / ".github" / "workflows"
-    existing = [folder / n for n in WORKFLOWS if (folder / n).exists()]
-    if existing and not force:
-        console(stderr=True).print(f"{existing[0]} exists; use --force to overwrite it")
-        raise typer.Exit(EXIT_USAGE)
-    folder.mkdir(parents=True, exist_ok=True)
-    source = resources.files("prodshield.templates").joinpath("workflows")
-    for name in WORKFLOWS:
-        (folder / name).write_text(
-            source.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8"
-        )
-        console().print(f"wrote {folder / name}")

@@ -1,0 +1,129 @@
+"""The GitHub Actions workflows ``prodshield init --github-actions`` writes.
+
+Every workflow installs prodshield with ``python -m pip install "$PRODSHIELD_INSTALL"``; the
+install spec is chosen once, at init, and must pin what it installs: a bare name would install
+whatever a registry serves under that name on the day the job runs (or, if nobody publishes it,
+fail), in a job that holds an ``issues: write`` token. docs/github-actions.md explains the choices.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from prodshield import __version__
+from prodshield.errors import UsageError
+
+WORKFLOWS = ("production-monitoring.yml", "log-intelligence.yml", "security-audit.yml")
+
+_ARCHIVES = (".whl", ".tar.gz", ".tgz", ".zip")
+_BRANCHES = frozenset({"main", "master", "head", "develop", "dev", "trunk", "latest", "stable"})
+_PINNED = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,\s-]*\])?\s*===?\s*[A-Za-z0-9][A-Za-z0-9.+!_-]*$"
+)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,\s-]*\])?$")
+
+USAGE = (
+    "use a pinned requirement (prodshield=={v}), a VCS URL at a tag or commit "
+    "(git+https://github.com/OWNER/prodshield@v{v}) or a wheel in the repository "
+    "(./vendor/prodshield-{v}-py3-none-any.whl)"
+)
+
+
+def default_install_spec() -> str:
+    """The exact version that writes the workflows."""
+    return f"prodshield=={__version__}"
+
+
+def install_spec_problem(spec: str) -> str | None:
+    """Why ``spec`` may not go into a workflow's ``pip install``, or None when it pins what it
+    installs (a pinned requirement, a VCS URL at a ref, an archive, or a path with ./ or /)."""
+    hint = USAGE.format(v=__version__)
+    if not spec.strip() or "\n" in spec or "\r" in spec:
+        return f"--install: give one pip requirement; {hint}"
+    if "${{" in spec:
+        return "--install: '${{' would be read by GitHub as an expression"
+    text = spec.strip()
+    if text.startswith(("./", "../", "/", "~/")) or text in (".", ".."):
+        return None  # a wheel, an sdist or a project folder the checkout holds
+    url = text.split(" @ ", 1)[1].strip() if " @ " in text else text
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        if "+" in scheme:  # git+https://host/owner/repo@ref#egg=...
+            where = rest.split("#", 1)[0]
+            path = where.split("/", 1)[1] if "/" in where else ""
+            ref = path.rpartition("@")[2] if "@" in path else ""
+            if not ref:
+                return f"--install {spec}: a VCS URL must name a tag or commit (...@v1.2.3); {hint}"
+            if ref.lower() in _BRANCHES:
+                return f"--install {spec}: '{ref}' is a branch, which moves; pin a tag or a commit"
+            return None
+        if scheme in ("https", "http", "file") and url.split("#", 1)[0].lower().endswith(_ARCHIVES):
+            return None  # a released file, fixed by its name (add #sha256=... to check it)
+        return f"--install {spec}: a URL must point at a wheel or sdist, or be a VCS URL; {hint}"
+    if text.lower().endswith(_ARCHIVES):
+        return None  # a file name in the checkout (relative to the job's working directory)
+    if _PINNED.match(text) and "*" not in text:
+        return None
+    if _NAME.match(text):
+        return (
+            f"--install {spec}: an unpinned name installs whatever a registry serves under it "
+            f"when the job runs; {hint}"
+        )
+    return f"--install {spec}: not pinned to one version; {hint}"
+
+
+def check_install_spec(spec: str) -> str:
+    problem = install_spec_problem(spec)
+    if problem:
+        raise UsageError(problem)
+    return spec.strip()
+
+
+@dataclass(frozen=True)
+class WorkflowOptions:
+    install: str
+    """What ``pip install`` gets in every workflow."""
+    audit_after: str | None = None
+    """The name of the deploy workflow the audit follows (``on: workflow_run``), if any."""
+
+
+def render(name: str, options: WorkflowOptions) -> str:
+    """One workflow's text with the install spec and the audit trigger filled in."""
+    source = resources.files("prodshield.templates").joinpath("workflows", name)
+    text = source.read_text(encoding="utf-8")
+    text = text.replace("@@VERSION@@", __version__)
+    text = text.replace("@@INSTALL@@", json.dumps(options.install))
+    if options.audit_after:
+        trigger = (
+            "  workflow_run:  # after the deploy workflow named here (init --audit-after)\n"
+            f"    workflows: [{json.dumps(options.audit_after)}]\n"
+            "    types: [completed]\n"
+        )
+    else:
+        trigger = (
+            "  # To audit after a deploy workflow, uncomment and name it (or run\n"
+            "  # `prodshield init --github-actions --audit-after NAME --force`):\n"
+            "  # workflow_run:\n"
+            '  #   workflows: ["deploy"]\n'
+            "  #   types: [completed]\n"
+        )
+    return text.replace("@@WORKFLOW_RUN@@\n", trigger)
+
+
+def write_workflows(directory: Path, options: WorkflowOptions, *, force: bool) -> list[Path]:
+    """Write the three workflows under ``directory/.github/workflows``; refuse to overwrite
+    unless ``force``."""
+    folder = directory / ".github" / "workflows"
+    existing = [folder / n for n in WORKFLOWS if (folder / n).exists()]
+    if existing and not force:
+        raise UsageError(f"{existing[0]} exists; use --force to overwrite it")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in WORKFLOWS:
+        (folder / name).write_text(render(name, options), encoding="utf-8")
+        written.append(folder / name)
+    return written

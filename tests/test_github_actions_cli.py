@@ -1,0 +1,171 @@
+"""The pieces the generated workflows rely on, from the command line: `init --github-actions
+--install`, `audit --report` (several formats from one run) and `logs scan|digest` reading
+logs.sources when no files are given. The workflows themselves run in tests/journeys/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prodshield import __version__
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def workflows(root: Path) -> dict[str, dict]:
+    folder = root / ".github" / "workflows"
+    return {p.name: yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yml"))}
+
+
+def install_steps(doc: dict) -> list[str]:
+    steps = next(iter(doc["jobs"].values()))["steps"]
+    return [s["run"] for s in steps if "pip install" in s.get("run", "")]
+
+
+def test_default_install_pins_the_version_that_wrote_the_files(tmp_path: Path) -> None:
+    r = cli("init", "--github-actions", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    docs = workflows(tmp_path)
+    assert sorted(docs) == [
+        "log-intelligence.yml",
+        "production-monitoring.yml",
+        "security-audit.yml",
+    ]
+    for name, doc in docs.items():
+        assert doc["env"]["PRODSHIELD_INSTALL"] == f"prodshield=={__version__}", name
+        assert install_steps(doc) == ['python -m pip install "$PRODSHIELD_INSTALL"'], name
+    assert (tmp_path / "shield.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "prodshield==0.3.1",
+        "prodshield[extra]===0.3.1",
+        "git+https://github.com/acme/prodshield@v0.3.1",
+        "git+https://github.com/acme/prodshield@3f2c9e1b",
+        "prodshield @ git+https://github.com/acme/prodshield@v0.3.1",
+        "./vendor/prodshield-0.3.1-py3-none-any.whl",
+        "https://example.com/dl/prodshield-0.3.1-py3-none-any.whl#sha256=00ff",
+    ],
+)
+def test_pinned_specs_go_into_every_workflow_verbatim(tmp_path: Path, spec: str) -> None:
+    r = cli("init", "--github-actions", "--install", spec, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for doc in workflows(tmp_path).values():
+        assert doc["env"]["PRODSHIELD_INSTALL"] == spec
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("prodshield", "unpinned name"),
+        ("prodshield>=0.3", "not pinned"),
+        ("prodshield==0.*", "not pinned"),
+        ("git+https://github.com/acme/prodshield", "tag or commit"),
+        ("git+https://github.com/acme/prodshield@main", "branch"),
+        ("https://example.com/simple/prodshield/", "wheel or sdist"),
+    ],
+)
+def test_unpinned_specs_are_refused_with_one_line(tmp_path: Path, spec: str, says: str) -> None:
+    r = cli("init", "--github-actions", "--install", spec, cwd=tmp_path)
+    assert r.returncode == 2
+    assert says in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / ".github").exists()
+
+
+def test_audit_after_names_the_deploy_workflow(tmp_path: Path) -> None:
+    r = cli("init", "--github-actions", cwd=tmp_path)
+    audit = workflows(tmp_path)["security-audit.yml"]
+    on = audit[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert "workflow_run" not in on, "no deploy workflow assumed by default"
+    assert set(on) == {"deployment_status", "workflow_dispatch"}
+    perms = audit["jobs"]["audit"]["permissions"]
+    assert perms == {"contents": "read", "actions": "read", "security-events": "write"}
+    r = cli("init", "--github-actions", "--force", "--audit-after", "Ship it", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    on = workflows(tmp_path)["security-audit.yml"][True]
+    assert on["workflow_run"] == {"workflows": ["Ship it"], "types": ["completed"]}
+
+
+def test_audit_writes_every_report_from_one_run(tmp_path: Path) -> None:
+    (tmp_path / "settings.py").write_text("DEBUG = True\nAPI = 'AKIA" + "QYLPMN5HFIQR7XYZ'\n")
+    r = cli(
+        "audit",
+        ".",
+        "--no-store",
+        "--no-process-env",
+        "--report",
+        "sarif:out/audit.sarif",
+        "--report",
+        "markdown:out/audit.md",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1, r.stderr
+    sarif = json.loads((tmp_path / "out" / "audit.sarif").read_text())
+    md = (tmp_path / "out" / "audit.md").read_text()
+    stdout = json.loads(r.stdout)
+    rule_ids = {res["ruleId"] for res in sarif["runs"][0]["results"]}
+    assert rule_ids and all(rid in md for rid in rule_ids)
+    assert len(sarif["runs"][0]["results"]) == len(stdout["findings"])
+    assert "out/audit.sarif, out/audit.md" in r.stderr
+
+    bad = cli("audit", ".", "--no-store", "--report", "pdf:x.pdf", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown format 'pdf'" in bad.stderr
+
+
+ACCESS = '203.0.113.9 - - [04/Dec/2026:10:00:0{i} +0000] "POST /login HTTP/1.1" 401 12 "-" "curl"\n'
+
+
+def test_logs_digest_and_scan_read_the_configured_sources(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "web.log").write_text("".join(ACCESS.format(i=i) for i in range(8)))
+    (tmp_path / "logs" / "other.txt").write_text("not a source\n")
+    (tmp_path / "shield.yaml").write_text(
+        "version: 1\nstorage: sqlite:///ps.db\n"
+        "logs:\n  sources:\n    - {name: web, path: logs/*.log, format: nginx}\n"
+        "    - {name: gone, path: missing/*.log}\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = cli(
+        "logs", "digest", "-c", str(tmp_path / "shield.yaml"), "--format", "json", cwd=elsewhere
+    )
+    assert r.returncode == 0, r.stderr
+    digest = json.loads(r.stdout)
+    assert digest["stats"]["events"] == 8
+    r = cli("logs", "scan", "-c", "shield.yaml", "--format", "json", cwd=tmp_path)
+    assert r.returncode in (0, 1), r.stderr
+    assert json.loads(r.stdout)["stats"]["events"] == 8
+
+
+def test_logs_without_files_or_sources_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(
+        "version: 1\nlogs:\n  sources:\n    - {name: app, path: nothing/*.log}\n"
+    )
+    r = cli("logs", "digest", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "no log file found for logs.sources (app: nothing/*.log)" in r.stderr
+    (tmp_path / "shield.yaml").write_text("version: 1\n")
+    r = cli("logs", "scan", cwd=tmp_path)
+    assert r.returncode == 2 and "has no logs.sources" in r.stderr
