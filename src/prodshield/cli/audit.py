@@ -236,6 +236,34 @@ BaselineOpt = Annotated[
         "--baseline", help="Ignore findings listed in this baseline file.", show_default=False
     ),
 ]
+ReportOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--report",
+        metavar="FORMAT:FILE",
+        help="Also write the report in FORMAT to FILE, from the same run (repeatable), "
+        "e.g. --report sarif:audit.sarif --report markdown:audit.md.",
+        show_default=False,
+    ),
+]
+
+
+def parse_reports(values: list[str] | None) -> list[tuple[Format, Path]]:
+    """``--report FORMAT:FILE`` values as (format, path) pairs; a usage error names the bad one."""
+    out = []
+    for value in values or []:
+        name, sep, file = value.partition(":")
+        if not sep or not file:
+            raise UsageError(f"--report {value}: expected FORMAT:FILE, e.g. sarif:audit.sarif")
+        try:
+            fmt = Format(name.strip().lower())
+        except ValueError:
+            known = ", ".join(f.value for f in Format)
+            raise UsageError(
+                f"--report {value}: unknown format {name!r} (known: {known})"
+            ) from None
+        out.append((fmt, Path(file)))
+    return out
 
 
 def _optional_config(path: Path | None) -> LoadedConfig | None:
@@ -268,6 +296,7 @@ def _execute(
     yes: bool = False,
     save: bool = True,
     files_from_config: bool = True,
+    reports: list[tuple[Format, Path]] | None = None,
 ) -> int:
     from prodshield.audit import audit, render, settings_from_config
     from prodshield.audit.history import save_run
@@ -332,21 +361,23 @@ def _execute(
             else:
                 err.print("--fix: not applied (confirm interactively or pass --yes)")
 
-    text = render(report, fmt.value, gate)
-    if output is not None:
+    written = []
+    for extra_fmt, path in [*(reports or []), *([(fmt, output)] if output is not None else [])]:
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(report, extra_fmt.value, gate), encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        written.append(str(path))
+    if output is None:
+        sys.stdout.write(render(report, fmt.value, gate))
+    if written:
         summary = report.summary(gate)
         err.print(
             f"audit {'FAILED' if summary['failed'] else 'passed'}: {summary['total']} "
             f"findings ({', '.join(f'{n} {k}' for k, n in summary['by_severity'].items() if n) or 'none'}) "
-            f"-> {output}"
+            f"-> {', '.join(written)}"
         )
-    else:
-        sys.stdout.write(text)
     if save and loaded is not None:
         store = store_for(loaded)
         try:
@@ -398,9 +429,12 @@ def run(
     fix: Annotated[bool, typer.Option("--fix", help="Apply the proposed chmod fixes.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --fix.")] = False,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Run the audit (all families unless --only)."""
+    reports = parse_reports(report)
     code = _execute(
+        reports=reports,
         paths=list(paths or []),
         config=config,
         only=only,
@@ -435,9 +469,12 @@ def tls_cmd(
     baseline: BaselineOpt = None,
     revocation_host: RevocationOpt = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
+    report: ReportOpt = None,
 ) -> None:
     """Audit live TLS endpoints only."""
+    reports = parse_reports(report)
     code = _execute(
+        reports=reports,
         paths=[],
         config=config,
         only=["tls"],
