@@ -30,7 +30,13 @@ class DigestFormat(StrEnum):
     json = "json"
 
 
-Files = Annotated[list[Path], typer.Argument(help="Log files, globs or folders ('-' for stdin).")]
+Files = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Log files, globs or folders ('-' for stdin). Default: logs.sources in shield.yaml.",
+        show_default=False,
+    ),
+]
 LogFormatOpt = Annotated[str, typer.Option("--log-format", help="Format name, or auto.")]
 SinceOpt = Annotated[
     str | None,
@@ -57,6 +63,32 @@ def _settings(config: Path | None) -> DetectorSettings:
     settings.slow_request_ms = logs.slow_request_ms
     settings.user_rules = [r.model_dump() for r in getattr(logs, "rules", [])]
     return settings
+
+
+def _files_or_sources(
+    files: list[Path] | None, log_format: str, config: Path | None
+) -> tuple[list[Path], str]:
+    """The FILES given, or else the existing files of shield.yaml's ``logs.sources`` (with the
+    sources' format when they all name the same one; otherwise each file is detected)."""
+    if files:
+        return files, log_format
+    from prodshield.config import load_config
+    from prodshield.logs.sources.configured import configured_files
+
+    loaded = load_config(config)
+    sources = loaded.config.logs.sources
+    if not sources:
+        raise UsageError(f"no FILES given and {loaded.path} has no logs.sources")
+    found = [
+        f for f in configured_files(loaded.config.logs, loaded.base_dir) if Path(f.path).is_file()
+    ]
+    if not found:
+        where = ", ".join(f"{s.name}: {s.path}" for s in sources)
+        raise UsageError(f"{loaded.path}: no log file found for logs.sources ({where})")
+    formats = {f.source.format for f in found}
+    if log_format == "auto" and len(formats) == 1:
+        log_format = formats.pop()
+    return [Path(f.path) for f in found], log_format
 
 
 def _newest_timestamp(files: list[Path], log_format: str) -> datetime | None:
@@ -128,18 +160,20 @@ def run_scan(
 
 
 def scan(
-    files: Files,
+    files: Files = None,
     log_format: LogFormatOpt = "auto",
     since: SinceOpt = None,
     baseline: BaselineOpt = None,
     fmt: Annotated[ScanFormat, typer.Option("--format")] = ScanFormat.table,
     config: ConfigOption = None,
 ) -> None:
-    """Find critical, security, performance and trend signals in log files.
+    """Find critical, security, performance and trend signals in log files (default: the files
+    of logs.sources in shield.yaml).
 
     Exit 1 when a critical finding exists (for CI), 0 otherwise, 2 on usage errors.
     """
-    result = run_scan(files, log_format, since, baseline, _settings(config))
+    paths, log_format = _files_or_sources(files, log_format, config)
+    result = run_scan(paths, log_format, since, baseline, _settings(config))
     if fmt is ScanFormat.json:
         print_json(result.to_dict())
     else:
@@ -178,7 +212,7 @@ def scan(
 
 
 def digest(
-    files: Files,
+    files: Files = None,
     log_format: LogFormatOpt = "auto",
     since: SinceOpt = "24h",
     baseline: BaselineOpt = "7d",
@@ -195,9 +229,12 @@ def digest(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """The daily digest: critical alerts, security, performance, new and spiking templates, debt."""
+    """The daily digest: critical alerts, security, performance, new and spiking templates, debt.
+
+    Without FILES it reads the files of logs.sources in shield.yaml."""
     settings = _settings(config)
-    result = run_scan(files, log_format, since, baseline, settings)
+    paths, log_format = _files_or_sources(files, log_format, config)
+    result = run_scan(paths, log_format, since, baseline, settings)
     debt = None
     if debt_repo is not None:
         from prodshield.logs.debt import scan_repo

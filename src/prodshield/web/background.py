@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import glob
 import logging
 import os
 import time
@@ -127,21 +126,15 @@ class LogService:
         self.source_errors: dict[str, str] = {}  # path -> what went wrong (cleared on recovery)
 
     def _paths(self) -> list[tuple[Any, str]]:
-        out = []
-        for source in self.loaded.config.logs.sources:
-            if not source.follow:
-                continue
-            pattern = (
-                str(self.loaded.base_dir / source.path)
-                if not Path(source.path).is_absolute()
-                else source.path
+        from prodshield.logs.sources.configured import configured_files
+
+        return [
+            (f.source, f.path)
+            for f in configured_files(
+                self.loaded.config.logs, self.loaded.base_dir, follow_only=True
             )
-            for p in sorted(glob.glob(pattern)) or (
-                [pattern] if not any(c in pattern for c in "*?[") else []
-            ):
-                if not p.endswith((".gz", ".bz2", ".xz", ".zst")):
-                    out.append((source, p))
-        return out
+            if not f.path.endswith((".gz", ".bz2", ".xz", ".zst"))
+        ]
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.to_thread(self._loop_sync, stop)
@@ -365,15 +358,13 @@ class DigestService:
         from prodshield.cli.logs_intel import run_scan
         from prodshield.logs.detectors import DetectorSettings
         from prodshield.logs.digest import build_digest, render_markdown
+        from prodshield.logs.sources.configured import configured_files
 
-        paths = []
-        for source in self.loaded.config.logs.sources:
-            pattern = (
-                source.path
-                if Path(source.path).is_absolute()
-                else str(self.loaded.base_dir / source.path)
-            )
-            paths += [Path(p) for p in sorted(glob.glob(pattern))]
+        paths = [
+            Path(f.path)
+            for f in configured_files(self.loaded.config.logs, self.loaded.base_dir)
+            if os.path.isfile(f.path)
+        ]
         if not paths:
             return
         cfg = self.loaded.config.logs
