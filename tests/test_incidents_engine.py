@@ -139,9 +139,27 @@ def test_flapping_is_one_incident(store: Store) -> None:
     with store.connect() as conn:
         incs = conn.execute(select(t.incidents)).all()
     assert len(incs) == 1 and incs[0].kind == "flapping" and incs[0].status == "open"
-    # stable again: resolved after enough successes
-    more = feed(store, engine(), [(True, None)] * 5, start=T0 + 30 * 60)
-    assert more[-1].endswith("resolved") or any(c.endswith("resolved") for c in more)
+    # stable again: resolved by the first success that finds it stable for flap_stable (10m)
+    more = feed(store, engine(), [(True, None)] * 12, start=T0 + 30 * 60)
+    assert more == ["10:incident.resolved"]
+    with store.connect() as conn:
+        inc = conn.execute(select(t.incidents)).one()
+    assert inc.resolved_at == T0 + 40 * 60 and inc.resolved_at >= inc.opened_at
+    assert inc.opened_at == T0 + 5 * 60  # a failing result (the 5th flap), never a success
+
+
+def test_a_periodic_outage_is_one_down_incident_per_window(store: Store) -> None:
+    """The demo's pattern: fail 4 of every 10 results. Steady streaks are no flaps, so there is
+    one "down" incident per outage window and never a flapping one."""
+    seq = ([(True, None)] * 6 + [(False, "condition")] * 4) * 8 + [(True, None)] * 2
+    changes = feed(store, engine(), seq)
+    assert [c.split(":")[1] for c in changes] == ["incident.opened", "incident.resolved"] * 8
+    with store.connect() as conn:
+        incs = conn.execute(select(t.incidents).order_by(t.incidents.c.id)).all()
+    assert {i.kind for i in incs} == {"down"} and len(incs) == 8
+    for n, inc in enumerate(incs):
+        assert inc.opened_at == T0 + (10 * n + 6) * 60
+        assert inc.resolved_at == T0 + (10 * n + 10) * 60 >= inc.opened_at
 
 
 def test_maintenance_window_suppresses_then_not(store: Store) -> None:

@@ -39,8 +39,11 @@ class MonitorDefaults(StrictModel):
     success_threshold: int = Field(default=2, ge=1)
     concurrency: int = Field(default=1000, ge=1)
     flap_threshold: int = Field(default=6, ge=2)
-    """State changes within ``flap_window`` that make one "flapping" incident instead of many."""
+    """Flaps (state changes out of a streak shorter than its threshold) within ``flap_window``
+    that open one "flapping" incident instead of many."""
     flap_window: Duration = 3600.0
+    flap_stable: Duration = 600.0
+    """A flapping incident resolves once the check has kept one state this long (and passes)."""
     remind_every: Duration | None = None
     """Remind on open incidents this often (off by default)."""
 

@@ -1,8 +1,10 @@
 """Incidents: consecutive failures open one, consecutive successes resolve it.
 
 Per (check, environment) an incident opens after ``failure_threshold`` consecutive failures and
-resolves after ``success_threshold`` consecutive successes; many state changes within a window make
-one "flapping" incident instead of a storm. Every change is written in the caller's transaction
+resolves after ``success_threshold`` consecutive successes; a check that keeps changing state
+without settling makes one "flapping" incident instead of a storm. The rules are one pure function,
+:func:`prodshield.monitor.incident_machine.step`; this module loads its state, stores what it
+returns and performs its events (incident rows, notifications). Every change is written in the caller's transaction
 together with the results that caused it and the outbox events that announce it, so a crash at any
 point either keeps all of it or none of it, and the next run sees the same state again.
 
@@ -13,6 +15,7 @@ when ``quorum`` of them fail (one location's network trouble does not page anyon
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,14 +26,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
+from prodshield.monitor.incident_machine import (
+    OPENED,
+    REMINDER,
+    RESOLVED,
+    UPDATED,
+    Event,
+    MachineState,
+    Rules,
+    Verdict,
+    quorum_fails,
+    step,
+)
 from prodshield.store import tables as t
 
-OPENED, UPDATED, REMINDER, RESOLVED = (
-    "incident.opened",
-    "incident.updated",
-    "incident.reminder",
-    "incident.resolved",
-)
+__all__ = ["OPENED", "REMINDER", "RESOLVED", "UPDATED", "IncidentEngine", "Observation"]
 
 
 @dataclass
@@ -51,6 +61,10 @@ class Observation:
     location: str | None = None
     votes: dict[str, bool] | None = None
     """For a check run from several locations: each location's latest result (ok or not)."""
+    kind: str = "down"
+    """Why it fails, as an incident kind (:func:`kind_of`)."""
+    days_left: int | None = None
+    """For a certificate close to expiry: whole days left."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,7 @@ class Policy:
     flap_window: float
     remind_every: float | None
     notifiers: tuple[str, ...]
+    rules: Rules = field(default_factory=Rules)
 
 
 @dataclass
@@ -69,7 +84,7 @@ class IncidentChange:
     incident_id: int
     check: str
     environment: str
-    kind: str  # down | flapping
+    kind: str  # down | degraded | certificate | heartbeat | flapping
 
 
 class IncidentEngine:
@@ -79,6 +94,7 @@ class IncidentEngine:
         self.config = config
         self.dashboard_url = (dashboard_url or config.serve.public_url or "").rstrip("/") or None
         self._checks = {c.name: c for c in config.checks}
+        self._targets: dict[tuple[str, str], str | None] | None = None
 
     def observations(
         self, results: Sequence[Any], *, location: str | None = None
@@ -90,11 +106,8 @@ class IncidentEngine:
         out = []
         for r in results:
             check = self._checks.get(r.check)
-            target = getattr(check, "url", None) or (
-                f"{getattr(check, 'host', '')}:{getattr(check, 'port', '')}"
-                if hasattr(check, "host")
-                else None
-            )
+            failed = [c for c in r.conditions if not c.ok]
+            kind = kind_of(getattr(check, "type", ""), failed)
             out.append(
                 Observation(
                     check=r.check,
@@ -105,11 +118,13 @@ class IncidentEngine:
                     error_message=r.error.message if r.error else None,
                     failing_conditions=[c.describe() for c in r.conditions if not c.ok],
                     response_time_ms=r.response_time_ms,
-                    target=(r.details or {}).get("url") or target,
+                    target=(r.details or {}).get("url"),
                     maintenance=in_maintenance(
                         self.config.maintenance, r.check, r.environment, r.ts
                     ),
                     location=location,
+                    kind=kind,
+                    days_left=days_left(failed) if kind == "certificate" else None,
                 )
             )
         return out
@@ -121,17 +136,24 @@ class IncidentEngine:
         enabled = tuple(
             n for n in alerts if n in self.config.notifiers and self.config.notifiers[n].enabled
         )
+        failure = c.failure_threshold if c and c.failure_threshold else d.failure_threshold
+        success = c.success_threshold if c and c.success_threshold else d.success_threshold
+        remind = c.remind_every if c and c.remind_every else d.remind_every
         return Policy(
-            failure_threshold=(
-                c.failure_threshold if c and c.failure_threshold else d.failure_threshold
-            ),
-            success_threshold=(
-                c.success_threshold if c and c.success_threshold else d.success_threshold
-            ),
+            failure_threshold=failure,
+            success_threshold=success,
             flap_threshold=d.flap_threshold,
             flap_window=d.flap_window,
-            remind_every=(c.remind_every if c and c.remind_every else d.remind_every),
+            remind_every=remind,
             notifiers=enabled,
+            rules=Rules(
+                failure_threshold=failure,
+                success_threshold=success,
+                flap_threshold=d.flap_threshold,
+                flap_window=float(d.flap_window),
+                flap_stable=float(d.flap_stable),
+                remind_every=float(remind) if remind else None,
+            ),
         )
 
     def process(
@@ -177,9 +199,8 @@ class IncidentEngine:
                 latest[loc] = row
         votes = {own: obs.ok} | {loc: bool(row.ok) for loc, row in latest.items()}
         failing = sorted(loc for loc, ok in votes.items() if not ok)
-        needed = min(check.needed_failures, len(votes))
         obs.votes = dict(sorted(votes.items()))
-        if len(failing) >= needed:
+        if quorum_fails(votes, check.needed_failures):
             if obs.ok:  # outvoted: the others' failures make the verdict
                 first = latest[failing[0]]
                 obs.ok = False
@@ -195,125 +216,71 @@ class IncidentEngine:
     def _observe(self, conn: Connection, obs: Observation, now: float) -> list[IncidentChange]:
         policy = self.policy_for(obs.check)
         state = _load_state(conn, obs.check, obs.environment)
-        previous_ok = state["last_ok"]
+        incident = _load_incident(conn, state.open_incident_id)
+        if state.open_incident_id is not None and (incident is None or incident.status != "open"):
+            state = state.forget_incident()  # resolved by hand meanwhile
+        elif incident is not None and state.open_kind is None:  # a state from before the machine
+            state.open_kind, state.opened_at = incident.kind, incident.opened_at
+            state.open_error_kind = incident.last_error_kind
+        verdict = Verdict(
+            ts=obs.ts,
+            ok=obs.ok,
+            kind=obs.kind,
+            error_kind=obs.error_kind,
+            maintenance=obs.maintenance is not None,
+            result_id=obs.result_id,
+        )
+        new, events = step(state, verdict, policy.rules)
         changes: list[IncidentChange] = []
-
-        if previous_ok is not None and previous_ok != obs.ok:
-            transitions = [
-                ts for ts in (state["transitions"] or []) if ts > obs.ts - policy.flap_window
-            ]
-            transitions.append(obs.ts)
-            state["transitions"] = transitions[-100:]
-        if obs.ok:
-            if state["consecutive_successes"] == 0:
-                state["recovery_start_ts"] = obs.ts
-            state["consecutive_successes"] += 1
-            state["consecutive_failures"] = 0
-        elif obs.maintenance is None:  # failures in a maintenance window are recorded, not counted
-            if state["consecutive_failures"] == 0:
-                state["first_failure_ts"] = obs.ts
-                state["first_failure_result_id"] = obs.result_id
-            state["consecutive_failures"] += 1
-            state["consecutive_successes"] = 0
-        state["last_ok"] = obs.ok
-        state["last_ts"] = obs.ts
-        state["last_error_kind"] = obs.error_kind
-
-        incident = _load_incident(conn, state["open_incident_id"])
-        if incident is not None and incident.status != "open":  # resolved by hand meanwhile
-            incident = None
-            state["open_incident_id"] = None
-        recent_flaps = [
-            ts for ts in (state["transitions"] or []) if ts > obs.ts - policy.flap_window
-        ]
-        if incident is None:
-            kind = None
-            if (
-                not obs.ok
-                and obs.maintenance is None
-                and state["consecutive_failures"] >= policy.failure_threshold
-            ):
-                kind = "down"
-            elif obs.maintenance is None and len(recent_flaps) >= policy.flap_threshold:
-                kind = "flapping"
-            if kind is not None:
-                incident_id = self._open(conn, obs, state, kind)
-                state["open_incident_id"] = incident_id
-                state["last_reminder_at"] = obs.ts
-                incident = _load_incident(conn, incident_id)
-                assert incident is not None
-                self._notify(conn, policy, OPENED, incident, obs, now)
-                changes.append(
-                    IncidentChange(OPENED, incident_id, obs.check, obs.environment, kind)
-                )
-        else:
-            needed = policy.success_threshold
-            if incident.kind == "flapping":
-                needed = max(needed, policy.flap_threshold)
-            if obs.ok and state["consecutive_successes"] >= needed:
-                start = state["recovery_start_ts"] or obs.ts
+        for event in events:
+            if event.type == OPENED:
+                new.open_incident_id = self._open(conn, obs, event)
+                incident = _load_incident(conn, new.open_incident_id)
+            elif incident is None:  # cannot happen: every other event follows an open incident
+                continue
+            elif event.type == RESOLVED:
                 conn.execute(
                     t.incidents.update()
                     .where(t.incidents.c.id == incident.id)
-                    .values(status="resolved", resolved_at=start, resolved_by="checks")
+                    .values(status="resolved", resolved_at=event.at, resolved_by="checks")
                 )
-                incident = _load_incident(conn, incident.id)
-                assert incident is not None
-                state["open_incident_id"] = None
-                self._notify(conn, policy, RESOLVED, incident, obs, now)
-                changes.append(
-                    IncidentChange(RESOLVED, incident.id, obs.check, obs.environment, incident.kind)
-                )
-            elif not obs.ok:
+            elif event.type == UPDATED:
                 kinds = list(incident.error_kinds or [])
-                if obs.error_kind and obs.error_kind != incident.last_error_kind:
-                    if obs.error_kind not in kinds:
-                        kinds.append(obs.error_kind)
-                    conn.execute(
-                        t.incidents.update()
-                        .where(t.incidents.c.id == incident.id)
-                        .values(
-                            last_error_kind=obs.error_kind,
-                            error_kinds=kinds,
-                            failing_conditions=obs.failing_conditions
-                            or incident.failing_conditions,
-                        )
+                if event.error_kind and event.error_kind not in kinds:
+                    kinds.append(event.error_kind)
+                conn.execute(
+                    t.incidents.update()
+                    .where(t.incidents.c.id == incident.id)
+                    .values(
+                        kind=event.kind,
+                        severity=severity_of(event.kind),
+                        title=self._title(obs, event.kind),
+                        last_error_kind=event.error_kind or incident.last_error_kind,
+                        error_kinds=kinds,
+                        failing_conditions=obs.failing_conditions or incident.failing_conditions,
                     )
-                    incident = _load_incident(conn, incident.id)
-                    assert incident is not None
-                    self._notify(conn, policy, UPDATED, incident, obs, now)
-                    changes.append(
-                        IncidentChange(
-                            UPDATED, incident.id, obs.check, obs.environment, incident.kind
-                        )
-                    )
-                elif (
-                    policy.remind_every
-                    and obs.ts - (state["last_reminder_at"] or incident.opened_at)
-                    >= policy.remind_every
-                ):
-                    state["last_reminder_at"] = obs.ts
-                    self._notify(conn, policy, REMINDER, incident, obs, now)
-                    changes.append(
-                        IncidentChange(
-                            REMINDER, incident.id, obs.check, obs.environment, incident.kind
-                        )
-                    )
-        _save_state(conn, obs.check, obs.environment, state, now)
+                )
+            incident = _load_incident(conn, incident.id)
+            assert incident is not None
+            self._notify(conn, policy, event.type, incident, obs, now)
+            changes.append(
+                IncidentChange(event.type, incident.id, obs.check, obs.environment, incident.kind)
+            )
+        if new is not state or events:
+            _save_state(conn, obs.check, obs.environment, new, now)
         return changes
 
-    def _open(self, conn: Connection, obs: Observation, state: dict[str, Any], kind: str) -> int:
-        opened_at = obs.ts if kind == "flapping" else (state["first_failure_ts"] or obs.ts)
+    def _open(self, conn: Connection, obs: Observation, event: Event) -> int:
         result = conn.execute(
             t.incidents.insert().values(
                 check_name=obs.check,
                 environment=obs.environment,
-                kind=kind,
+                kind=event.kind,
+                severity=severity_of(event.kind),
+                title=self._title(obs, event.kind),
                 status="open",
-                opened_at=opened_at,
-                first_result_id=state["first_failure_result_id"]
-                if kind == "down"
-                else obs.result_id,
+                opened_at=event.at,
+                first_result_id=event.first_result_id,
                 failing_conditions=obs.failing_conditions,
                 error_kinds=[obs.error_kind] if obs.error_kind else [],
                 last_error_kind=obs.error_kind,
@@ -327,6 +294,20 @@ class IncidentEngine:
 
     # --- notifications -------------------------------------------------------------------------
 
+    def _title(self, obs: Observation, kind: str) -> str:
+        """The incident's title: what happened, in the words of its kind."""
+        env = f"[{obs.environment}] " if obs.environment else ""
+        if kind == "certificate":
+            left = f" in {obs.days_left} days" if obs.days_left is not None else " soon"
+            return f"{env}{obs.check}: the TLS certificate expires{left}"
+        what = {
+            "down": "is down",
+            "degraded": "is degraded",
+            "heartbeat": "missed its heartbeat",
+            "flapping": "is flapping",
+        }.get(kind, "is down")
+        return f"{env}{obs.check} {what}"
+
     def _notify(
         self,
         conn: Connection,
@@ -339,26 +320,35 @@ class IncidentEngine:
         if not policy.notifiers:
             return
         env = f"[{obs.environment}] " if obs.environment else ""
-        verb = {"down": "is down", "flapping": "is flapping"}[incident.kind]
-        title = f"{env}{obs.check} {verb}"
+        kind = incident.kind
+        title = incident.title or self._title(obs, kind)
+        if event_type == RESOLVED:
+            title = f"{env}{obs.check} {RECOVERED.get(kind, 'recovered')}"
         seq = {UPDATED: f":{obs.ts:.3f}", REMINDER: f":{obs.ts:.3f}"}.get(event_type, "")
         key = f"incident:{incident.id}:{event_type.split('.')[1]}{seq}"
         body = self._body(conn, event_type, incident, obs)
         fields = {
             "check": obs.check,
-            "environment": obs.environment or "-",
+            "environment": obs.environment or "(none)",
+            "kind": kind,
             "status": {
-                OPENED: "down",
-                UPDATED: "still down",
-                REMINDER: "still down",
+                OPENED: STATUS_WORDS.get(kind, "down"),
+                UPDATED: "changed",
+                REMINDER: "still " + STATUS_WORDS.get(kind, "down"),
                 RESOLVED: "resolved",
             }[event_type],
-            "error": f"{obs.error_kind}: {obs.error_message}" if obs.error_kind else "-",
         }
+        target = self.target_of(obs)
+        if target:
+            fields["target"] = target
+        if obs.error_kind and event_type != RESOLVED:
+            fields["error"] = f"{obs.error_kind}: {obs.error_message}"
         if obs.votes:
             fields["locations"] = _votes(obs.votes)
         if event_type == RESOLVED and incident.resolved_at is not None:
-            fields["downtime"] = format_duration(incident.resolved_at - incident.opened_at)
+            fields["duration"] = format_duration(
+                max(0.0, incident.resolved_at - incident.opened_at)
+            )
         labels = [obs.environment] if obs.environment else []
         enqueue_in(
             conn,
@@ -367,9 +357,9 @@ class IncidentEngine:
                 "key": key,
                 "type": event_type,
                 "subject": f"incident:{obs.check}:{obs.environment}:{incident.id}",
-                "title": title if event_type != RESOLVED else f"{env}{obs.check} recovered",
+                "title": title,
                 "body": body,
-                "severity": "critical" if event_type != RESOLVED else "info",
+                "severity": severity_of(kind) if event_type != RESOLVED else "info",
                 "fields": fields,
                 "url": self._link(obs),
                 "labels": labels,
@@ -382,27 +372,67 @@ class IncidentEngine:
             return None
         return f"{self.dashboard_url}/dashboard/checks/{obs.check}?environment={obs.environment}"
 
+    def target_of(self, obs: Observation) -> str | None:
+        """What was probed, with the environment's ``{vars}`` substituted (never a placeholder)."""
+        if self._targets is None:
+            from prodshield.monitor.target import expand_checks
+
+            try:
+                self._targets = {
+                    tg.key: _describe_target(tg.check) for tg in expand_checks(self.config)
+                }
+            except Exception:  # a config that cannot expand still gets its notifications
+                self._targets = {}
+        return self._targets.get((obs.check, obs.environment)) or _safe_target(obs.target)
+
     def _body(self, conn: Connection, event_type: str, incident: Any, obs: Observation) -> str:
         lines: list[str] = []
+        kind = incident.kind
+        where = f"in **{obs.environment}**" if obs.environment else "(no environment)"
+        target = self.target_of(obs)
         if event_type == RESOLVED:
-            downtime = format_duration((incident.resolved_at or obs.ts) - incident.opened_at)
+            took = format_duration(max(0.0, (incident.resolved_at or obs.ts) - incident.opened_at))
             lines.append(
-                f"**{obs.check}** recovered in **{obs.environment or 'default'}** after {downtime} of downtime."
+                {
+                    "flapping": f"**{obs.check}** is stable again {where}, after {took} of flapping.",
+                    "certificate": f"The TLS certificate of **{obs.check}** {where} is valid for long enough again.",
+                    "degraded": f"**{obs.check}** is back to normal {where}, after {took} degraded.",
+                    "heartbeat": f"**{obs.check}** pings again {where}, after {took} without a heartbeat.",
+                }.get(kind, f"**{obs.check}** recovered {where} after {took} of downtime.")
             )
         elif event_type == UPDATED:
-            lines.append(
-                f"The error changed: **{obs.error_kind}**: {obs.error_message or ''}".rstrip()
-            )
+            if obs.error_kind:
+                lines.append(
+                    f"The error changed: **{obs.error_kind}**: {obs.error_message or ''}".rstrip()
+                )
+            else:
+                lines.append(f"The incident is now: {kind}.")
         elif event_type == REMINDER:
-            lines.append(f"Still failing since {_iso(incident.opened_at)}.")
+            lines.append(
+                f"Still {STATUS_WORDS.get(kind, 'down')} since {_iso(incident.opened_at)}."
+            )
         else:
-            what = "keeps changing state" if incident.kind == "flapping" else "is failing"
-            lines.append(f"**{obs.check}** {what} in **{obs.environment or 'default'}**.")
+            lines.append(
+                {
+                    "flapping": f"**{obs.check}** keeps changing state {where}: it passes and fails "
+                    "without settling. One incident covers the whole flapping period.",
+                    "certificate": f"The TLS certificate of **{obs.check}** {where} expires "
+                    + (f"in **{obs.days_left} days**." if obs.days_left is not None else "soon."),
+                    "degraded": f"**{obs.check}** answers {where}, but a condition on its "
+                    "quality fails (degraded, not down).",
+                    "heartbeat": f"**{obs.check}** missed its heartbeat {where}: no ping came in time.",
+                }.get(kind, f"**{obs.check}** is down {where}.")
+            )
             lines.append("")
-            lines.append(f"- Environment: `{obs.environment or '-'}`")
-            if obs.target:
-                lines.append(f"- Target: `{obs.target}`")
-            lines.append(f"- Failing since: {_iso(incident.opened_at)}")
+            lines.append(
+                f"- Environment: `{obs.environment}`"
+                if obs.environment
+                else "- Environment: none (the check has no environments)"
+            )
+            if target:
+                lines.append(f"- Target: `{target}`")
+            since = "Flapping since" if kind == "flapping" else "Failing since"
+            lines.append(f"- {since}: {_iso(incident.opened_at)} UTC")
             if obs.error_kind:
                 lines.append(f"- Error: `{obs.error_kind}`: {obs.error_message or ''}")
             if obs.votes:
@@ -418,6 +448,94 @@ class IncidentEngine:
             lines.append("")
             lines.append(f"[Dashboard]({link})")
         return "\n".join(lines)
+
+
+STATUS_WORDS = {
+    "down": "down",
+    "degraded": "degraded",
+    "certificate": "expiring",
+    "heartbeat": "missing",
+    "flapping": "flapping",
+}
+RECOVERED = {
+    "down": "recovered",
+    "degraded": "is back to normal",
+    "certificate": "certificate is valid again",
+    "heartbeat": "heartbeat is back",
+    "flapping": "is stable again",
+}
+SEVERITY = {
+    "down": "critical",
+    "heartbeat": "high",
+    "degraded": "medium",
+    "certificate": "medium",
+    "flapping": "medium",
+}
+
+
+def severity_of(kind: str) -> str:
+    """The notification severity of an incident kind (down: critical; warnings: medium)."""
+    return SEVERITY.get(kind, "critical")
+
+
+def kind_of(check_type: str, failed: Sequence[Any]) -> str:
+    """Why a result fails, as an incident kind: a heartbeat check's missing ping, a certificate
+    close to expiry (only ``[CERTIFICATE_EXPIRATION]`` fails), a slow or soft answer (only
+    ``[RESPONSE_TIME]`` fails: degraded), else down."""
+    if check_type == "heartbeat":
+        return "heartbeat"
+    exprs = [str(getattr(c, "expr", c)) for c in failed]
+    if exprs and all("[CERTIFICATE_EXPIRATION]" in e for e in exprs):
+        return "certificate"
+    if exprs and all("[RESPONSE_TIME]" in e for e in exprs):
+        return "degraded"
+    return "down"
+
+
+_DAYS_RE = re.compile(r"^\s*(-?\d+)d")
+
+
+def days_left(failed: Sequence[Any]) -> int | None:
+    """Whole days left on the certificate, from the failing condition's actual value."""
+    for c in failed:
+        if "[CERTIFICATE_EXPIRATION]" in str(getattr(c, "expr", "")):
+            actual = str(getattr(c, "actual", "") or "")
+            m = _DAYS_RE.match(actual)
+            if m:
+                return int(m.group(1))
+            if actual:
+                return 0
+    return None
+
+
+def _describe_target(check: Any) -> str | None:
+    for attr in ("url", "query"):
+        value = getattr(check, attr, None)
+        if isinstance(value, str) and value:
+            return _safe_target(value)
+    host = getattr(check, "host", None)
+    if host:
+        port = getattr(check, "port", None)
+        return f"{host}:{port}" if port else str(host)
+    return None
+
+
+def _safe_target(value: str | None) -> str | None:
+    """A URL without its credentials (``user:password@`` would end up in a public issue)."""
+    if not value:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        value = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+    return value[:300]
 
 
 def _votes(votes: dict[str, bool]) -> str:
@@ -453,23 +571,7 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 
 
-_STATE_DEFAULTS: dict[str, Any] = {
-    "status": "unknown",
-    "consecutive_failures": 0,
-    "consecutive_successes": 0,
-    "last_ts": None,
-    "last_ok": None,
-    "last_error_kind": None,
-    "transitions": None,
-    "first_failure_ts": None,
-    "first_failure_result_id": None,
-    "recovery_start_ts": None,
-    "open_incident_id": None,
-    "last_reminder_at": None,
-}
-
-
-def _load_state(conn: Connection, check: str, environment: str) -> dict[str, Any]:
+def _load_state(conn: Connection, check: str, environment: str) -> MachineState:
     s = t.check_state
     query = select(s).where(s.c.check_name == check, s.c.environment == environment)
     if conn.dialect.name == "postgresql":
@@ -477,29 +579,24 @@ def _load_state(conn: Connection, check: str, environment: str) -> dict[str, Any
         # from the state the previous one committed, so no incident is opened twice.
         query = query.with_for_update()
     row = conn.execute(query).mappings().first()
-    state = dict(_STATE_DEFAULTS)
-    if row is not None:
-        state.update({k: row[k] for k in _STATE_DEFAULTS})
-        state["_exists"] = True
-    return state
+    if row is None:
+        return MachineState()
+    return MachineState.from_row(row)
 
 
 def _save_state(
-    conn: Connection, check: str, environment: str, state: dict[str, Any], now: float
+    conn: Connection, check: str, environment: str, state: MachineState, now: float
 ) -> None:
     s = t.check_state
-    values = {k: state[k] for k in _STATE_DEFAULTS}
-    values["status"] = "up" if state["last_ok"] else "down"
+    values = state.as_row()
+    values["status"] = "unknown" if state.last_ok is None else ("up" if state.last_ok else "down")
     values["updated_at"] = now
-    if state.get("_exists"):
-        conn.execute(
-            s.update()
-            .where(s.c.check_name == check, s.c.environment == environment)
-            .values(**values)
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(s)
+    conn.execute(
+        insert.values(check_name=check, environment=environment, **values).on_conflict_do_update(
+            index_elements=[s.c.check_name, s.c.environment], set_=values
         )
-    else:
-        conn.execute(s.insert().values(check_name=check, environment=environment, **values))
-        state["_exists"] = True
+    )
 
 
 def _load_incident(conn: Connection, incident_id: int | None) -> Any:

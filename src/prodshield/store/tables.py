@@ -101,6 +101,10 @@ check_state = Table(
     Column("recovery_start_ts", Float, nullable=True),
     Column("open_incident_id", BigInteger, nullable=True),
     Column("last_reminder_at", Float, nullable=True),
+    Column("last_change_ts", Float, nullable=True),
+    Column("open_kind", String(16), nullable=True),
+    Column("opened_at", Float, nullable=True),
+    Column("open_error_kind", String(32), nullable=True),
 )
 
 incidents = Table(
@@ -122,6 +126,8 @@ incidents = Table(
     Column("notes", JSON, nullable=True),
     Column("refs", JSON, nullable=True),
     Column("resolved_by", String(32), nullable=True),
+    Column("severity", String(16), nullable=True),
+    Column("title", String(300), nullable=True),
     Index("ix_incidents_check_env_status", "check_name", "environment", "status"),
 )
 

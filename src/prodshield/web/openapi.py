@@ -126,7 +126,12 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "integer"},
             "check": {"type": "string"},
             "environment": STR_OR_NULL,
-            "kind": {"type": "string"},
+            "kind": {
+                "type": "string",
+                "enum": ["down", "degraded", "certificate", "heartbeat", "flapping"],
+            },
+            "severity": {"type": "string", "enum": ["info", "low", "medium", "high", "critical"]},
+            "title": STR_OR_NULL,
             "status": {"type": "string", "enum": ["open", "resolved"]},
             "opened_at": {"type": "number"},
             "resolved_at": NUM_OR_NULL,

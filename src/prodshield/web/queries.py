@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, desc, func, select
 
 from prodshield.config.schema import ShieldConfig
+from prodshield.monitor.incidents import severity_of
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.web.aggregates import AggregateCache, Key
@@ -683,10 +684,12 @@ def _incident(m: Any) -> dict[str, Any]:
         "check": m["check_name"],
         "environment": m["environment"] or None,
         "kind": m["kind"],
+        "severity": m.get("severity") or severity_of(m["kind"]),
+        "title": m.get("title"),
         "status": m["status"],
         "opened_at": m["opened_at"],
         "resolved_at": m["resolved_at"],
-        "duration_s": round(end - m["opened_at"], 1),
+        "duration_s": round(max(0.0, end - m["opened_at"]), 1),
         "acknowledged_at": m["acknowledged_at"],
         "acknowledged_by": m["acknowledged_by"],
         "resolved_by": m["resolved_by"],

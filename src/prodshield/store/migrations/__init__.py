@@ -84,6 +84,12 @@ MIGRATIONS: dict[str, list[Step]] = {
         create(t.monitor_instances, t.check_leases),
         add_column(t.check_results, "location"),
         rebuild_without(t.check_leases, "slot"),
+        add_column(t.check_state, "last_change_ts"),
+        add_column(t.check_state, "open_kind"),
+        add_column(t.check_state, "opened_at"),
+        add_column(t.check_state, "open_error_kind"),
+        add_column(t.incidents, "severity"),
+        add_column(t.incidents, "title"),
     ],
     "logs": [
         create(
