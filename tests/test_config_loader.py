@@ -74,11 +74,12 @@ def test_ten_mistakes_yield_ten_located_lines() -> None:
 
 def test_interpolation_defaults_and_values() -> None:
     text = 'storage: "${DB:-sqlite:///a.db}"\nserve: {token: "${TOK}", title: "$${literal}"}\n'
-    cfg = parse_config(text, env={"TOK": "abc"}).config
+    tok = "abc-0123456789abcdef"
+    cfg = parse_config(text, env={"TOK": tok}).config
     assert cfg.storage == "sqlite:///a.db"
-    assert cfg.serve.token == "abc"
+    assert cfg.serve.token == tok
     assert cfg.serve.title == "${literal}"
-    cfg = parse_config(text, env={"TOK": "abc", "DB": "postgresql://h/db"}).config
+    cfg = parse_config(text, env={"TOK": tok, "DB": "postgresql://h/db"}).config
     assert cfg.storage == "postgresql://h/db"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from prodshield.cli.common import ConfigOption, console, load, store_for
 from prodshield.cli.monitor import LocationOption, apply_location
 from prodshield.config import LoadedConfig
 from prodshield.web.security import generate_token, redact
+
+if TYPE_CHECKING:
+    from prodshield.web.connections import Budget
 
 status_app = typer.Typer(help="The public status page as a static site.", no_args_is_help=True)
 
@@ -64,6 +67,15 @@ def serve(
         else:
             out.print(f"reloaded {fresh.path}: {len(fresh.config.checks)} checks")
 
+    def limits(budget: Budget) -> None:
+        if budget.short:
+            err.print(
+                f"warning: the descriptor limit ({budget.soft}) leaves the web server "
+                f"{budget.web} connections (serve.limits.max_connections: {budget.configured}) "
+                f"after {budget.reserve} kept for checks, the store and log files; raise it "
+                "(ulimit -n, LimitNOFILE=) for more"
+            )
+
     try:
         run(
             loaded,
@@ -73,6 +85,7 @@ def serve(
             port=listen,
             on_ready=ready,
             on_reload=reloaded,
+            on_limits=limits,
         )
     finally:
         store.close()

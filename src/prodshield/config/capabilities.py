@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from prodshield.config.base import StrictModel
 from prodshield.config.types import Duration
@@ -101,12 +102,55 @@ class ChaosConfig(StrictModel):
     proxies: list[ProxySpec] = Field(default_factory=list)
 
 
+MIN_TOKEN_CHARS = 16
+
+
+class ServeLimits(StrictModel):
+    """Bounds on HTTP clients (docs/security.md): see ``prodshield.web.connections``."""
+
+    header_timeout: Duration = Field(default=10.0, gt=0, le=600)
+    """A connection must send a whole request within this long of opening (or of its previous
+    response), else it is closed."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Connections held at once (lowered at start to what the descriptor limit leaves after the
+    checks' reserve)."""
+    max_connections_per_client: int = Field(default=100, ge=1)
+    """Connections held at once from one client address (trusted proxies count only overall)."""
+
+
 class ServeConfig(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     token: str | None = None
+    """The dashboard and API token; empty or absent: one is generated for each run."""
     public_url: str | None = None
     title: str = "Status"
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are
+    believed (the client address for throttling, HTTPS for the Secure cookie)."""
+    limits: ServeLimits = Field(default_factory=ServeLimits)
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # "${PRODSHIELD_TOKEN:-}" unset: generate one
+        if len(v) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"token is too short ({len(v)} characters; at least {MIN_TOKEN_CHARS}): generate "
+                "one with `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+            )
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return v
 
 
 class ClusterConfig(StrictModel):

@@ -149,6 +149,7 @@ def create_app(
     model = ReadModel(store, loaded_config.config, cache)
     metrics = WebMetrics()
     metrics.bind(model, services.scheduler_lag)
+    metrics.connections = services.connections
     ctx = WebContext(
         loaded=loaded_config,
         store=store,

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -78,6 +78,8 @@ class WebMetrics:
         self._lag: float | None = None
         self._lag_source: Callable[[], float | None] | None = None
         self._hist = _Histograms()
+        self.connections: Any = None
+        """The server's ConnectionLimits, when it runs under ``serve``."""
         self._lock = threading.Lock()
         self.registry.register(self)
         # The usual process_* (memory, descriptors, CPU) and python_gc_* series, as any exporter.
@@ -187,8 +189,56 @@ class WebMetrics:
         heap.add_metric([], sys.getallocatedblocks())
         yield heap
 
+        yield from self._connections()
+
         pings = CounterMetricFamily(
             "prodshield_heartbeat_pings", "Heartbeat pings received (all heartbeats)."
         )
         pings.add_metric([], counts["heartbeat_pings"])
         yield pings
+
+    def _connections(self) -> Iterator[Metric]:
+        limits = self.connections
+        if limits is None:
+            return
+        open_ = GaugeMetricFamily("prodshield_web_connections", "Web connections open now.")
+        open_.add_metric([], limits.open)
+        yield open_
+        limit = GaugeMetricFamily(
+            "prodshield_web_connection_limit",
+            "Web connections held at most (overall), after the checks' descriptor reserve.",
+        )
+        limit.add_metric([], limits.max_connections)
+        yield limit
+        per = GaugeMetricFamily(
+            "prodshield_web_connection_limit_per_client", "Web connections held at most per client."
+        )
+        per.add_metric([], limits.per_client)
+        yield per
+        refused = CounterMetricFamily(
+            "prodshield_web_connections_refused",
+            "Connections answered 503 and closed at once, by the limit they hit.",
+            labels=["limit"],
+        )
+        for reason in ("overall", "per_client"):
+            refused.add_metric([reason], limits.refused[reason])
+        yield refused
+        slow = CounterMetricFamily(
+            "prodshield_web_header_timeouts",
+            "Connections closed because a whole request did not arrive within the header timeout.",
+        )
+        slow.add_metric([], limits.header_timeouts)
+        yield slow
+        budget = limits.budget
+        if budget is not None:
+            fds = GaugeMetricFamily(
+                "prodshield_descriptor_limit", "The process's RLIMIT_NOFILE (soft) after start."
+            )
+            fds.add_metric([], budget.soft)
+            yield fds
+            reserve = GaugeMetricFamily(
+                "prodshield_descriptor_reserve",
+                "Descriptors kept for checks, the store and log sources (never used by the web).",
+            )
+            reserve.add_metric([], budget.reserve)
+            yield reserve

@@ -20,6 +20,13 @@ from prodshield.config import LoadedConfig, load_config
 from prodshield.errors import ConfigError, ProdshieldError
 from prodshield.store import Store
 from prodshield.web.app import apply_config, create_app
+from prodshield.web.connections import (
+    Budget,
+    ConnectionLimits,
+    bounded_protocol,
+    descriptor_budget,
+    raise_descriptor_limit,
+)
 from prodshield.web.rollup import RollupService
 from prodshield.web.services import Services
 
@@ -88,17 +95,31 @@ def serve(
     services: Services | None = None,
     on_ready: Callable[[str], None] | None = None,
     on_reload: Callable[[LoadedConfig | None, list[str]], None] | None = None,
+    on_limits: Callable[[Budget], None] | None = None,
 ) -> None:
     """Serve until a signal stops the process; returns after a clean shutdown.
 
     SIGHUP reloads the config file: a valid one replaces the running config, a bad one is refused
     (``on_reload(None, problems)``) and the old one keeps running.
+
+    Connections are bounded (:mod:`prodshield.web.connections`): ``on_limits`` is told the
+    descriptor budget once it is set.
     """
-    app = create_app(loaded, store, token=token, services=services or build_services(loaded, store))
+    soft, hard = raise_descriptor_limit()
+    budget = descriptor_budget(loaded, soft, hard)
+    limits = ConnectionLimits.from_config(loaded, budget)
+    if on_limits is not None:
+        on_limits(budget)
+    services = services or build_services(loaded, store)
+    services.connections = limits
+    services.problems.append(limits.problems)
+    services.on_reload.append(limits.update)
+    app = create_app(loaded, store, token=token, services=services)
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=bounded_protocol(limits),
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=10,

@@ -56,6 +56,8 @@ class Services:
     """Called with the new ``LoadedConfig`` after SIGHUP loaded a valid config."""
     ready: Callable[[], bool] | None = None
     """Extra readiness condition for ``/readyz`` (e.g. the scheduler has started)."""
+    connections: Any = None
+    """The web server's :class:`~prodshield.web.connections.ConnectionLimits` (``/metrics``)."""
     problems: list[Callable[[], dict[str, str]]] = field(default_factory=list)
     """What is wrong right now, per component (``/readyz`` reports it as degraded): a store that
     refuses writes, a log source that vanished... Each callable returns {component: message}."""

@@ -1,0 +1,257 @@
+"""Bounds on the web server's connections, so HTTP clients cannot blind the checks.
+
+Three defences, all in the HTTP protocol layer (uvicorn has none of them for idle connections):
+
+- a header-read deadline: a connection must deliver a whole request within ``header_timeout``
+  of being opened or of its previous response (slowloris: one header line every few seconds, or
+  nothing at all), else it is closed;
+- connection limits, overall and per client address: above them a new connection gets a
+  ``503`` at once and is closed (connections from ``serve.trusted_proxies`` count only overall);
+- a descriptor budget: at start the soft ``RLIMIT_NOFILE`` is raised to the hard one, and the
+  web server may hold at most what is left after a reserve for the checks, the store and the log
+  sources (:func:`descriptor_budget`), so no web load makes a check fail for want of a socket.
+
+The counters are shown on ``/metrics`` and refusals on ``/readyz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import resource
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from prodshield.config import LoadedConfig
+
+log = logging.getLogger("prodshield.serve")
+
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\nretry-after: 5\r\ncontent-length: 29\r\n\r\n"
+    b"too many connections: retry\n"
+)
+"""What a connection over a limit gets, before anything is read from it."""
+
+BASE_RESERVE = 160
+"""Descriptors kept for everything but checks and log files: the store's connections (SQLite
+opens three files per connection), the event loop, pipes, threads' resolvers, TLS files."""
+PER_CHECK = 2
+"""A check in flight holds a socket, and sometimes a resolver's socket."""
+PER_LOG_SOURCE = 4
+MIN_WEB = 32
+RECENT = 300.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    soft: int
+    """RLIMIT_NOFILE after raising the soft limit to the hard one."""
+    hard: int
+    reserve: int
+    """Descriptors kept for the checks, the store and the log sources."""
+    web: int
+    """Connections the web server may hold."""
+    configured: int
+    """serve.limits.max_connections."""
+
+    @property
+    def short(self) -> bool:
+        """The descriptor limit leaves the web server less than it was configured with."""
+        return self.web < self.configured
+
+
+def raise_descriptor_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return (soft, hard) as they now are."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft, hard
+
+
+def descriptor_budget(loaded: LoadedConfig, soft: int, hard: int) -> Budget:
+    """How many connections the web server may hold under a descriptor limit of ``soft``."""
+    from prodshield.monitor.api import select_targets
+
+    config = loaded.config
+    targets = len(select_targets(config))
+    in_flight = min(config.defaults.concurrency, targets)
+    reserve = BASE_RESERVE + PER_CHECK * in_flight + PER_LOG_SOURCE * len(config.logs.sources)
+    configured = config.serve.limits.max_connections
+    web = max(MIN_WEB, min(configured, soft - reserve))
+    return Budget(soft=soft, hard=hard, reserve=reserve, web=web, configured=configured)
+
+
+class ConnectionLimits:
+    """The counters and limits every connection of one server shares."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        per_client: int,
+        header_timeout: float,
+        trusted: list[str] | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        self.max_connections = max_connections
+        self.per_client = per_client
+        self.header_timeout = header_timeout
+        self.trusted = [ipaddress.ip_network(n, strict=False) for n in trusted or []]
+        self.budget = budget
+        self.open = 0
+        self.by_client: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        """Refused connections by reason (``overall``, ``per_client``)."""
+        self.header_timeouts = 0
+        self.last_refused: float | None = None
+        self._warned = 0.0
+
+    @classmethod
+    def from_config(cls, loaded: LoadedConfig, budget: Budget) -> ConnectionLimits:
+        serve = loaded.config.serve
+        return cls(
+            max_connections=budget.web,
+            per_client=serve.limits.max_connections_per_client,
+            header_timeout=serve.limits.header_timeout,
+            trusted=serve.trusted_proxies,
+            budget=budget,
+        )
+
+    def update(self, loaded: LoadedConfig) -> None:
+        """A reloaded config: new per-client limit, header timeout and trusted proxies (the
+        overall limit stays: it depends on the descriptor budget taken at start)."""
+        serve = loaded.config.serve
+        self.per_client = serve.limits.max_connections_per_client
+        self.header_timeout = serve.limits.header_timeout
+        self.trusted = [ipaddress.ip_network(n, strict=False) for n in serve.trusted_proxies]
+
+    def is_trusted(self, host: str) -> bool:
+        if not self.trusted:
+            return False
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self.trusted)
+
+    def admit(self, host: str) -> str | None:
+        """Count a new connection from ``host``; return why it is refused, or None."""
+        reason = None
+        if self.open >= self.max_connections:
+            reason = "overall"
+        elif self.by_client[host] >= self.per_client and not self.is_trusted(host):
+            reason = "per_client"
+        if reason is not None:
+            self.refused[reason] += 1
+            now = time.monotonic()
+            self.last_refused = time.time()
+            if now - self._warned > 60:
+                self._warned = now
+                log.warning(
+                    "refusing connections (%s limit): %d open, %d from %s; limits %d overall, "
+                    "%d per client",
+                    reason.replace("_", " "),
+                    self.open,
+                    self.by_client[host],
+                    host,
+                    self.max_connections,
+                    self.per_client,
+                )
+            return reason
+        self.open += 1
+        self.by_client[host] += 1
+        return None
+
+    def release(self, host: str) -> None:
+        self.open -= 1
+        self.by_client[host] -= 1
+        if self.by_client[host] <= 0:
+            del self.by_client[host]
+
+    def problems(self) -> dict[str, str]:
+        """For /readyz: connections refused in the last five minutes."""
+        if self.last_refused is None or time.time() - self.last_refused > RECENT:
+            return {}
+        total = sum(self.refused.values())
+        return {
+            "web:connections": f"{total} connection(s) refused since start "
+            f"(limits: {self.max_connections} overall, {self.per_client} per client); "
+            f"{self.open} open now"
+        }
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the limits and the header-read deadline of
+    :class:`ConnectionLimits` (``limits`` is set on a subclass per server)."""
+
+    limits: ConnectionLimits
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._host: str | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        peer = transport.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple) and peer else "unix"
+        if self.limits.admit(host) is not None:
+            transport.write(BUSY)
+            transport.close()
+            return
+        self._host = host
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._host is None:
+            return  # refused: nothing was set up
+        self.limits.release(self._host)
+        self._host = None
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._host is None:
+            return
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE and self.conn.their_state is not h11.SEND_BODY:
+            self._disarm()  # the whole request is in: the app's time is not the client's
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._arm()  # the next request on this keep-alive connection has the same deadline
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.limits.header_timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.IDLE or self.conn.their_state is h11.SEND_BODY:
+            self.limits.header_timeouts += 1
+            self.transport.close()
+
+
+def bounded_protocol(limits: ConnectionLimits) -> type[BoundedH11Protocol]:
+    """A protocol class for uvicorn's ``http=`` whose connections share ``limits``."""
+    return type("BoundedH11Protocol", (BoundedH11Protocol,), {"limits": limits})

@@ -1,0 +1,152 @@
+"""`prodshield serve` as a subprocess for the security tests: start it on a free port (optionally
+under a descriptor limit), wait until it answers, talk HTTP to it, stop it and keep what it logged."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TOKEN = "security-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+    timeout: float = 10.0,
+) -> Answer:
+    """One request; HTTP errors are answers too (status and body), network errors raise."""
+    req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(req, timeout=timeout) as r:
+            return Answer(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
+    except urllib.error.HTTPError as exc:
+        return Answer(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read())
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen[bytes]
+    port: int
+    config: Path
+    log: Path
+    db: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return http(self.url + path, **kwargs)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def count(self, sql: str, *args: Any) -> int:
+        try:
+            with sqlite3.connect(self.db, timeout=10) as conn:
+                return int(conn.execute(sql, args).fetchone()[0])
+        except sqlite3.Error:
+            return -1
+
+
+def _limit_descriptors(n: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+
+    return apply
+
+
+@contextmanager
+def serve(
+    tmp_path: Path,
+    config_text: str,
+    *,
+    nofile: int | None = None,
+    env: dict[str, str] | None = None,
+    ready: bool = True,
+) -> Iterator[Served]:
+    """Run ``prodshield serve`` with ``config_text`` (``{port}`` and ``{db}`` filled in)."""
+    port = free_port()
+    db = tmp_path / "store.db"
+    config = tmp_path / "shield.yaml"
+    config.write_text(config_text.replace("{port}", str(port)).replace("{db}", str(db)))
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prodshield", "serve", "-c", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            preexec_fn=_limit_descriptors(nofile) if nofile else None,
+            cwd=tmp_path,
+        )
+    served = Served(proc, port, config, log, db)
+    try:
+        if ready:
+
+            def answers() -> bool:
+                if proc.poll() is not None:
+                    raise AssertionError(f"serve exited {proc.returncode}: {served.output()}")
+                try:
+                    return served.get("/readyz", timeout=3).status == 200
+                except OSError:
+                    return False
+
+            wait_for("serve to be ready", answers)
+        yield served
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

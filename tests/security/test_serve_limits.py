@@ -1,0 +1,145 @@
+"""HTTP clients of `serve` cannot blind it: idle and slow connections are bounded (per client and
+overall), time out while sending their headers, and never take the descriptors the checks need."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from aiohttp import web
+from serve_process import TOKEN, serve, wait_for
+
+from loopback_app import serve_app
+
+IDLE = 1100  # a little over the 1,024 descriptors, so the server runs out on its own
+NOFILE = 1024
+
+
+@contextlib.contextmanager
+def healthy_target() -> Iterator[str]:
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "UP"})
+
+    with serve_app(lambda app: app.router.add_get("/health", health)) as url:
+        yield url
+
+
+def _config(target: str, serve_extra: str = "") -> str:
+    return f"""
+storage: "sqlite:///{{db}}"
+defaults: {{interval: 1s, timeout: 3s}}
+environments:
+  production: {{vars: {{base: "{target}"}}}}
+checks:
+  - {{name: api, type: http, url: "{{base}}/health", environments: [production]}}
+serve: {{host: 127.0.0.1, port: {{port}}, token: "{TOKEN}"{serve_extra}}}
+"""
+
+
+@contextlib.contextmanager
+def idle_connections(port: int, sources: list[str], count: int) -> Iterator[list[socket.socket]]:
+    """``count`` connections that never send a byte, spread over the loopback ``sources``."""
+    held: list[socket.socket] = []
+    try:
+        for i in range(count):
+            s = socket.socket()
+            s.settimeout(5)
+            s.bind((sources[i % len(sources)], 0))
+            try:
+                s.connect(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+        yield held
+    finally:
+        for s in held:
+            s.close()
+
+
+def _results_since(db_count: object, since: float) -> tuple[int, int]:
+    ok = db_count("SELECT count(*) FROM check_results WHERE ts > ? AND ok", since)  # type: ignore[operator]
+    bad = db_count("SELECT count(*) FROM check_results WHERE ts > ? AND NOT ok", since)  # type: ignore[operator]
+    return ok, bad
+
+
+def test_a_thousand_idle_connections_from_one_client_do_not_fail_a_check(tmp_path: Path) -> None:
+    with healthy_target() as target, serve(tmp_path, _config(target), nofile=NOFILE) as srv:
+        wait_for("a first good result", lambda: _results_since(srv.count, 0)[0] >= 1)
+        with idle_connections(srv.port, ["127.0.0.2"], IDLE):
+            time.sleep(1.0)  # let the server accept what it will
+            start = time.time()
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                # another client is still served
+                assert srv.get("/healthz", timeout=5).status == 200
+                time.sleep(0.5)
+            ok, bad = _results_since(srv.count, start)
+        assert bad == 0, srv.output()
+        assert ok >= 3, srv.output()
+        assert srv.proc.poll() is None
+
+
+def test_a_thousand_idle_connections_from_many_clients_do_not_fail_a_check(
+    tmp_path: Path,
+) -> None:
+    """Past the overall limit, new connections get a 503 and close; checks keep their budget."""
+    sources = [f"127.0.0.{i}" for i in range(2, 42)]  # 25 each: under the per-client limit
+    with healthy_target() as target, serve(tmp_path, _config(target), nofile=NOFILE) as srv:
+        wait_for("a first good result", lambda: _results_since(srv.count, 0)[0] >= 1)
+        with idle_connections(srv.port, sources, IDLE) as held:
+            time.sleep(1.0)
+            start = time.time()
+            time.sleep(6)
+            ok, bad = _results_since(srv.count, start)
+            # connections over the limit were answered 503 and closed, not left hanging
+            refused = 0
+            for s in held:
+                s.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    if s.recv(64).startswith(b"HTTP/1.1 503"):
+                        refused += 1
+        assert bad == 0, srv.output()
+        assert ok >= 3, srv.output()
+        assert refused > 0
+        metrics = srv.get("/metrics").body.decode()
+        assert "prodshield_web_connections_refused_total" in metrics
+        assert "prodshield_web_connection_limit" in metrics
+        assert srv.get("/healthz").status == 200
+
+
+def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> None:
+    with healthy_target() as target, serve(
+        tmp_path, _config(target, ", limits: {header_timeout: 2s}")
+    ) as srv:
+        idle = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+        slow = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        closed_at: float | None = None
+        try:
+            while time.monotonic() - started < 15:
+                slow.sendall(b"X-Slow: 1\r\n")  # a header line every half second, never the end
+                time.sleep(0.5)
+        except OSError:
+            closed_at = time.monotonic() - started
+        assert closed_at is not None and closed_at < 10
+        idle.settimeout(10)
+        assert idle.recv(1024) == b""  # the idle one was closed by the server too
+        idle.close()
+        slow.close()
+        # a keep-alive connection that then dribbles its next request is cut off too
+        kept = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert kept.recv(4096).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            kept.sendall(b"GET /healthz HTTP/1.1\r\n")
+            while time.monotonic() - started < 15:
+                kept.sendall(b"X-Slow: 1\r\n")
+                time.sleep(0.5)
+        assert time.monotonic() - started < 10
+        kept.close()
