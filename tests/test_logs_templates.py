@@ -189,3 +189,100 @@ def test_restated_and_approximate_values_do_not_split_a_template() -> None:
     assert ids  # ids moved as the template generalised; match() gives the final one
     # an ordinary parenthesis is left alone
     assert miner.add("GET /api/orders (200 OK) in 12 ms").template == "GET <*> (<*> OK) in <*> ms"
+
+
+# --- stable ids: an id names one cluster for its whole life ------------------------------------
+
+
+def test_an_id_is_kept_when_its_template_generalises() -> None:
+    miner = TemplateMiner()
+    first = miner.add("session opened for alice by root")
+    assert first.template == "session opened for alice by root"
+    later = [miner.add(f"session opened for {u} by {w}") for u, w in _USERS]
+    assert later[-1].template == "session opened for <*> by <*>"
+    # while a position has few values they are an enumeration (ids of their own); once it is a
+    # variable, every line has the cluster's id and the enumeration's ids point to it
+    assert {m.template_id for m in later[5:]} == {first.template_id}
+    assert {miner.current_id(m.template_id) for m in later} == {first.template_id}
+    (tpl,) = miner.templates()
+    assert (tpl.id, tpl.count) == (first.template_id, 1 + len(_USERS))
+    assert miner.match("session opened for zed by admin").template_id == first.template_id  # type: ignore[union-attr]
+
+
+_USERS = [(f"user{c}", f"admin{c}x") for c in "bcdefghij"]
+
+
+def test_enumeration_values_keep_their_ids_and_fold_when_they_become_a_variable() -> None:
+    miner = TemplateMiner()
+    new = miner.add("job 1 moved from NEW to RUNNING")
+    running = miner.add("job 2 moved from RUNNING to DONE")
+    assert new.template == "job <*> moved from NEW to RUNNING"
+    assert running.template == "job <*> moved from RUNNING to DONE"
+    assert new.template_id != running.template_id
+    # the same states later give the same ids
+    assert miner.add("job 3 moved from RUNNING to DONE").template_id == running.template_id
+    assert miner.add("job 4 moved from NEW to RUNNING").template_id == new.template_id
+    # too many states: the positions become variables, the cluster's first id survives
+    for i, (a, b) in enumerate([("A", "B"), ("C", "D"), ("E", "F"), ("G", "H"), ("I", "J")]):
+        last = miner.add(f"job {i} moved from {a} to {b}")
+    assert last.template == "job <*> moved from <*> to <*>"
+    assert last.template_id == new.template_id
+    assert miner.current_id(running.template_id) == new.template_id
+    assert miner.current_id("not-an-id") == "not-an-id"
+    (tpl,) = miner.templates()
+    assert (tpl.id, tpl.count) == (new.template_id, 9)
+
+
+def test_ids_and_generalisation_survive_a_store_round_trip(store) -> None:  # type: ignore[no-untyped-def]
+    miner = TemplateMiner()
+    first = miner.add("backup of db1 finished in 12 s")
+    save_miner(store, miner, source="test")
+    again = load_miner(store)
+    # the template generalises in the next run: the id stays the one stored
+    for name in ("orders", "users", "billing", "audit", "events", "carts"):
+        m = again.add(f"backup of {name} finished in 3 s")
+    assert m.template == "backup of <*> finished in <*> s"
+    assert m.template_id == first.template_id
+    save_miner(store, again, source="test")
+    third = load_miner(store)
+    (tpl,) = third.templates()
+    assert (tpl.id, tpl.template, tpl.count) == (first.template_id, m.template, 7)
+    assert third.add("backup of x2 finished in 1 s").template_id == first.template_id
+
+
+def test_a_line_whose_values_an_enumeration_has_seen_joins_it() -> None:
+    miner = TemplateMiner()
+    a = miner.add('10.0.0.1 "GET /a HTTP/1.1" status: 200 len: 12 time: 0.1')
+    for method in ("POST", "DELETE"):
+        miner.add(f'10.0.0.1 "{method} /b HTTP/1.1" status: 200 len: 12 time: 0.1')
+    b = miner.add('10.0.0.2,10.0.0.1 "GET /c/2012-08-10 HTTP/1.1" status: 200 len: 1 time: 0.2')
+    assert b.template_id == a.template_id
+    assert b.template == '<*> "GET <*> <*>" status: <*> len: <*> time: <*>'
+    assert miner.cluster_count == 1
+
+
+def test_every_id_given_stays_accounted_for() -> None:
+    """Random lines over a small vocabulary (clusters meet, fuse, enumerations overflow): every
+    id ever given still names a template, and the counts add up."""
+    import random
+
+    rng = random.Random(5)
+    words = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta"]
+    miner = TemplateMiner()
+    given: set[str] = set()
+    lines = []
+    for _ in range(3000):
+        n = rng.randrange(3, 7)
+        line = " ".join(
+            rng.choice(words[: rng.randrange(2, 9)]) if rng.random() < 0.8 else str(rng.random())
+            for _ in range(n)
+        )
+        lines.append(line)
+        given.add(miner.add(line).template_id)
+    final = {tpl.id: tpl for tpl in miner.templates()}
+    assert sum(tpl.count for tpl in final.values()) == 3000
+    assert {miner.current_id(i) for i in given} <= set(final)
+    for line in lines[-200:]:
+        m = miner.match(line)
+        assert m is not None and m.template_id in final
+        assert final[m.template_id].template == m.template

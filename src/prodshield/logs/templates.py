@@ -12,8 +12,13 @@ templates, as in the labelled data); past ``enum_max`` the position is a variabl
 values are forgotten. The template text follows the labelling conventions: each variable is one
 ``<*>``, adjacent wildcards without a separator merge.
 
-Template ids are a stable hash of the template text, so they do not depend on the order in which
-clusters were created, and the state round-trips through :meth:`TemplateMiner.state`.
+Template ids name a cluster for its whole life. A cluster's id is given when it is created (a
+hash of its first template, salted on a collision) and kept however its template generalises; an
+enumeration's other values get ids derived from the cluster's id and the values where they differ
+from the first template, so each stays the same while the enumeration lives and folds into the
+surviving template's id when the position becomes a variable (:meth:`TemplateMiner.current_id`).
+The state, ids included, round-trips through :meth:`TemplateMiner.state` (saved in the store by
+:mod:`prodshield.logs.state`), so ids are the same across runs that share a store.
 """
 
 from __future__ import annotations
@@ -131,8 +136,22 @@ class Template:
 
 
 @dataclass(slots=True)
+class _Stat:
+    """Count, an example and first/last seen of one template id."""
+
+    count: int
+    example: str
+    first: float | None
+    last: float | None
+
+
+@dataclass(slots=True)
 class _Cluster:
     index: int
+    id: str
+    """Given at creation, never changed (see the module docstring)."""
+    first: tuple[str, ...]
+    """The masked tokens the cluster was created from (enumeration values are relative to it)."""
     tokens: list[str]
     count: int = 0
     # generalized position -> {masked value: count}, or None once it has too many values
@@ -142,13 +161,54 @@ class _Cluster:
     version: int = 0
     """Bumped whenever the template text can change (a merge, an enumeration overflowing)."""
     live_enums: int = 0
-    # per rendered template: count, example, first/last seen
-    stats: dict[str, list[Any]] = field(default_factory=dict)
+    # per template id: count, example, first/last seen
+    stats: dict[str, _Stat] = field(default_factory=dict)
+    # template id -> the enumeration values where it differs from ``first`` (position, value);
+    # also the ids of clusters fused into this one (see TemplateMiner._fuse)
+    subs: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    merged_into: _Cluster | None = None
+    """Set when this cluster was fused into another (its lines now count there)."""
+
+
+_Plan = tuple[tuple[int, int, int, "re.Pattern[str] | None"], ...]
+
+
+@dataclass(slots=True)
+class _Entry:
+    """What one masked token sequence renders to in its cluster (cached per sequence)."""
+
+    cluster: _Cluster
+    version: int = -1
+    """The cluster version ``template``, ``template_id`` and ``plan`` were rendered at."""
+    template: str = ""
+    template_id: str = ""
+    plan: _Plan = ()
+    """Where the parameters are: (position, prefix length, suffix length, pattern or None)."""
+    diffs: tuple[tuple[int, str], ...] = ()
+    stat: _Stat | None = None
+
+
+@dataclass(slots=True)
+class _Shape:
+    """What masking makes of one line shape: the tokens, the positions re-masked per line, and
+    the sequence's entry once placed (when no position is re-masked)."""
+
+    masked: tuple[str, ...]
+    keep: tuple[int, ...]
+    entry: _Entry | None = None
 
 
 def template_id(template: str) -> str:
-    """The stable id of a template text."""
+    """The hash a new cluster's id is made from (its first template's text)."""
     return hashlib.blake2b(template.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _sub_id(cluster_id: str, diffs: tuple[tuple[int, str], ...]) -> str:
+    """The id of an enumeration value set of a cluster (``diffs`` empty: the cluster's own)."""
+    if not diffs:
+        return cluster_id
+    key = cluster_id + "".join(f"\x1f{pos}\x1e{value}" for pos, value in diffs)
+    return template_id(key)
 
 
 _OPEN = frozenset("=:([{<#@/'\"")
@@ -201,17 +261,18 @@ class TemplateMiner:
     def __init__(self, config: MinerConfig | None = None) -> None:
         self.config = config or MinerConfig()
         self._mask_cache: dict[str, str] = {}
-        # line shape -> (masked sequence, positions re-masked per line)
-        self._shape_cache: dict[str, list[Any]] = {}
+        self._shape_cache: dict[str, _Shape] = {}
         # token shape -> masked token ("" when its tokens must be masked one by one)
         self._token_cache: dict[str, str] = {}
         self._digit_tokens: set[str] = set()  # masked tokens of that cache that keep a digit
-        # coarse line shape (batches) -> [masked sequence, positions masked per line, entry]
-        self._group_cache: dict[str, list[Any]] = {}
+        # coarse line shape (batches) -> what masking makes of it
+        self._group_cache: dict[str, _Shape] = {}
         self._clusters: list[_Cluster] = []
+        self._by_id: dict[str, _Cluster] = {}
+        self._sub_owner: dict[str, _Cluster] = {}  # every template id given -> its cluster
         self._by_length: dict[int, list[_Cluster]] = {}
-        # masked sequence -> [cluster, cluster version, template, template id, param plan, stats]
-        self._seq_cache: dict[tuple[str, ...], list[Any]] = {}
+        self._by_tokens: dict[tuple[str, ...], _Cluster] = {}
+        self._seq_cache: dict[tuple[str, ...], _Entry] = {}
         self._token_re: dict[str, re.Pattern[str]] = {}
         self.lines = 0
 
@@ -220,14 +281,13 @@ class TemplateMiner:
     def add(self, message: str, *, timestamp: float | None = None) -> TemplateMatch:
         """Learn from ``message`` and return its template as of now."""
         entry, params = self.learn(message, timestamp)
-        return TemplateMatch(entry[3], entry[2], params, entry[0].index)
+        return TemplateMatch(entry.template_id, entry.template, params, entry.cluster.index)
 
-    def learn(self, message: str, timestamp: float | None = None) -> tuple[list[Any], list[str]]:
-        """:meth:`add` without the result object: the sequence entry and the parameters.
+    def learn(self, message: str, timestamp: float | None = None) -> tuple[_Entry, list[str]]:
+        """:meth:`add` without the result object: the sequence's entry and the parameters.
 
-        The entry is ``[cluster, version, template, template id, param plan, stats]``; callers
-        read ``entry[2]`` (template) and ``entry[3]`` (id) right away, it changes as the miner
-        learns.
+        Callers read ``entry.template`` and ``entry.template_id`` right away: the template text
+        changes as the miner learns (the id stays).
         """
         # Lines with the same "shape" mask the same way (see :func:`line_shape`), except the
         # tokens remembered in ``keep`` (whose rules count characters the shape hides, as in MAC
@@ -239,29 +299,30 @@ class TemplateMiner:
         if known is None:
             raw = text.split()
             known = self._learn_shape(shape, text, raw)
-        keep = known[1]
+        keep = known.keep
         if keep:
             if raw is None:
                 raw = text.split()
-            rebuilt = list(known[0])
+            rebuilt = list(known.masked)
             for i in keep:
                 rebuilt[i] = self._mask_one(raw[i])
             masked = tuple(rebuilt)
             entry = self._entry(masked)
         else:
-            masked = known[0]
-            entry = known[2]
-            if entry is None:
-                entry = known[2] = self._entry(masked)
+            masked = known.masked
+            cached = known.entry
+            if cached is None:
+                cached = known.entry = self._entry(masked)
+            entry = cached
         self._account(entry, masked, 1, message, timestamp, timestamp)
-        plan = entry[4]
+        plan = entry.plan
         if not plan:
             return entry, []
         return entry, self._params(plan, raw if raw is not None else text.split())
 
     def _account(
         self,
-        entry: list[Any],
+        entry: _Entry,
         masked: tuple[str, ...],
         n: int,
         message: str,
@@ -270,23 +331,30 @@ class TemplateMiner:
     ) -> None:
         """Count ``n`` lines of one masked sequence."""
         self.lines += n
-        cluster = entry[0]
+        cluster = entry.cluster
+        if cluster.merged_into is not None:
+            while cluster.merged_into is not None:
+                cluster = cluster.merged_into
+            entry.cluster = cluster
+            entry.version = -1
         cluster.count += n
         if cluster.live_enums:
             self._count_enums(cluster, masked, n)
-        if entry[1] != cluster.version:
+        if entry.version != cluster.version:
             self._refresh(entry, cluster, masked)
-        stat = entry[5]
+        stat = entry.stat
         if stat is None:
-            stat = cluster.stats.get(entry[2])
+            stat = cluster.stats.get(entry.template_id)
             if stat is None:
-                stat = cluster.stats[entry[2]] = [0, message[:500], first, last]
-            entry[5] = stat
-        stat[0] += n
-        if first is not None and (stat[2] is None or first < stat[2]):
-            stat[2] = first
-        if last is not None and (stat[3] is None or last > stat[3]):
-            stat[3] = last
+                stat = cluster.stats[entry.template_id] = _Stat(0, message[:500], first, last)
+                cluster.subs[entry.template_id] = entry.diffs
+                self._sub_owner[entry.template_id] = cluster
+            entry.stat = stat
+        stat.count += n
+        if first is not None and (stat.first is None or first < stat.first):
+            stat.first = first
+        if last is not None and (stat.last is None or last > stat.last):
+            stat.last = last
 
     def add_batch(
         self, messages: Sequence[str], timestamps: Sequence[float | None] | None = None
@@ -324,7 +392,7 @@ class TemplateMiner:
         groups = frame.group_by("s", maintain_order=True).agg(pl.col("f").first(), pl.col("i"))
         member_lists = groups.get_column("i").to_list()
         known_groups = self._group_cache
-        plans: list[list[Any]] = []
+        plans: list[_Shape] = []
         per_line: list[int] = []  # members of groups whose lines are masked one by one
         for coarse, shape, members in zip(
             groups.get_column("s").to_list(),
@@ -339,12 +407,12 @@ class TemplateMiner:
                 text = join_values(first_message)
                 if text != first_message:
                     shape = line_shape(text)
-                known = [*self._group_mask(text, shape), None]
+                known = _Shape(*self._group_mask(text, shape))
                 if len(known_groups) >= self.config.cache_size:
                     known_groups.clear()
                 known_groups[coarse] = known
             plans.append(known)
-            if known[1]:
+            if known.keep:
                 per_line.extend(members)
         # the exact shapes of those lines, for the token cache (one polars call)
         fine_of = (
@@ -353,16 +421,16 @@ class TemplateMiner:
         exact = self._mask_cache.get
         by_shape = self._token_cache.get
         for known, members in zip(plans, member_lists, strict=True):  # in first-line order
-            masked, keep = known[0], known[1]
+            masked, keep = known.masked, known.keep
             if not keep:
                 first = last = None
                 if timestamps is not None:
                     times = [t for i in members if (t := timestamps[i]) is not None]
                     if times:
                         first, last = min(times), max(times)
-                entry = known[2]
+                entry = known.entry
                 if entry is None:
-                    entry = known[2] = self._entry(masked)
+                    entry = known.entry = self._entry(masked)
                 self._account(entry, masked, len(members), messages[members[0]], first, last)
                 continue
             for i in members:  # a digit of some token is part of the template: line by line
@@ -421,21 +489,25 @@ class TemplateMiner:
             m = self._mask_by_shape(token, shape)
         return self._mask_one(token) if m == "" else m
 
-    def _entry(self, masked: tuple[str, ...]) -> list[Any]:
+    def _entry(self, masked: tuple[str, ...]) -> _Entry:
         entry = self._seq_cache.get(masked)
         if entry is None:
-            cluster = self._place(masked)
-            entry = [cluster, -1, "", "", (), None]
+            entry = _Entry(self._place(masked))
             if len(self._seq_cache) >= self.config.cache_size:
                 self._seq_cache.clear()
             self._seq_cache[masked] = entry
         return entry
 
-    def _refresh(self, entry: list[Any], cluster: _Cluster, masked: tuple[str, ...]) -> None:
-        text, plan = self._render_for(cluster, masked)
-        entry[1:] = [cluster.version, text, template_id(text), plan, None]
+    def _refresh(self, entry: _Entry, cluster: _Cluster, masked: tuple[str, ...]) -> None:
+        text, plan, diffs = self._render_for(cluster, masked)
+        entry.version = cluster.version
+        entry.template = text
+        entry.template_id = _sub_id(cluster.id, diffs)
+        entry.plan = plan
+        entry.diffs = diffs
+        entry.stat = None
 
-    def _learn_shape(self, shape: str, message: str, raw: list[str]) -> list[Any]:
+    def _learn_shape(self, shape: str, message: str, raw: list[str]) -> _Shape:
         """Mask a line whose shape is new; remember the result for every line of that shape."""
         shapes = shape.split()
         if len(shapes) != len(raw):  # cannot happen (only digits change); be safe anyway
@@ -454,7 +526,7 @@ class TemplateMiner:
             masked.append(m)
         if len(self._shape_cache) >= self.config.cache_size:
             self._shape_cache.clear()
-        known: list[Any] = [tuple(masked), tuple(keep), None]
+        known = _Shape(tuple(masked), tuple(keep))
         self._shape_cache[shape] = known
         return known
 
@@ -520,6 +592,8 @@ class TemplateMiner:
         threshold = self.config.similarity
         for cluster in bucket:
             score = self._similarity(cluster.tokens, masked)
+            if score < threshold and cluster.live_enums:
+                score = self._enum_similarity(cluster, masked)
             if score >= threshold and score > best_score:
                 best, best_score = cluster, score
         if best is None:
@@ -527,12 +601,42 @@ class TemplateMiner:
                 # bounded memory: the least-used cluster of this length absorbs the newcomer
                 best = min(bucket, key=lambda c: c.count)
             else:
-                best = _Cluster(len(self._clusters), list(masked))
-                self._clusters.append(best)
+                best = self._new_cluster(masked)
                 bucket.append(best)
                 return best
-        self._merge(best, masked)
-        return best
+        return self._merge(best, masked)
+
+    def _new_cluster(self, masked: tuple[str, ...], cid: str | None = None) -> _Cluster:
+        if cid is None:
+            base = template_id(_render(list(masked)))
+            cid, salt = base, 0
+            # the same first template made twice (rare): salt it
+            while cid in self._by_id or cid in self._sub_owner:
+                salt += 1
+                cid = template_id(f"{base}#{salt}")
+        cluster = _Cluster(len(self._clusters), cid, masked, list(masked))
+        self._clusters.append(cluster)
+        self._by_id[cid] = cluster
+        self._by_tokens.setdefault(masked, cluster)
+        return cluster
+
+    @staticmethod
+    def _enum_similarity(cluster: _Cluster, masked: tuple[str, ...]) -> float:
+        """:meth:`_similarity` where a value an enumeration position has seen also agrees."""
+        values = cluster.values
+        same = 0
+        n = 0
+        for pos, (a, b) in enumerate(zip(cluster.tokens, masked, strict=True)):
+            if a == b:
+                if a != WILDCARD:
+                    same += 1
+                    n += 1
+                continue
+            n += 1
+            seen = values.get(pos)
+            if seen is not None and b in seen:
+                same += 1
+        return 1.0 if n == 0 else same / n
 
     @staticmethod
     def _similarity(tokens: list[str], masked: tuple[str, ...]) -> float:
@@ -548,8 +652,11 @@ class TemplateMiner:
         n -= both_wild
         return 1.0 if n == 0 else (same - both_wild) / n
 
-    def _merge(self, cluster: _Cluster, masked: tuple[str, ...]) -> None:
+    def _merge(self, cluster: _Cluster, masked: tuple[str, ...]) -> _Cluster:
+        """Generalise ``cluster`` to take ``masked``; returns the cluster that holds it (another
+        one when the generalised tokens are those of an older cluster: they are fused)."""
         tokens = cluster.tokens
+        before = tuple(tokens)
         gen = cluster.gen
         for pos, (a, b) in enumerate(zip(tokens, masked, strict=True)):
             if a == b:
@@ -567,16 +674,88 @@ class TemplateMiner:
             tokens[pos] = shape[0] + WILDCARD + shape[1]
         cluster.version += 1
         cluster.live_enums = sum(1 for v in cluster.values.values() if v is not None)
+        after = tuple(tokens)
+        if after == before:
+            return cluster
+        by_tokens = self._by_tokens
+        if by_tokens.get(before) is cluster:
+            del by_tokens[before]
+        other = by_tokens.get(after)
+        if other is None or other is cluster:
+            by_tokens[after] = cluster
+            return cluster
+        keep, gone = (other, cluster) if other.index < cluster.index else (cluster, other)
+        self._fuse(keep, gone)
+        by_tokens[after] = keep
+        return keep
+
+    def _fuse(self, keep: _Cluster, gone: _Cluster) -> None:
+        """Two clusters that generalised to the same tokens are one template: ``keep`` (the
+        older) takes ``gone``'s lines, statistics and ids (which stay valid as aliases)."""
+        limit = self.config.enum_max
+        for pos, shape in gone.gen.items():
+            keep.gen.setdefault(pos, shape)
+        values = keep.values
+        for pos in set(values) | set(gone.values):
+            mine, theirs = values.get(pos), gone.values.get(pos)
+            if mine is None or theirs is None or pos not in values or pos not in gone.values:
+                values[pos] = None  # a variable on one side (or a wildcard constant)
+                continue
+            for value, count in theirs.items():
+                mine[value] = mine.get(value, 0) + count
+            if len(mine) > limit:
+                values[pos] = None
+        keep.count += gone.count
+        keep.version += 1
+        keep.live_enums = sum(1 for v in values.values() if v is not None)
+
+        def moved(diffs: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+            seq = list(gone.first)
+            for pos, value in diffs:
+                seq[pos] = value
+            return tuple(
+                (pos, seq[pos])
+                for pos in sorted(values)
+                if values[pos] is not None and seq[pos] != keep.first[pos]
+            )
+
+        for sub, diffs in [(gone.id, ()), *gone.subs.items()]:
+            keep.subs[sub] = moved(diffs)
+            self._sub_owner[sub] = keep
+        for sub, stat in gone.stats.items():
+            new = moved(gone.subs.get(sub, ()))
+            new_id = _sub_id(keep.id, new)
+            mine_stat = keep.stats.get(new_id)
+            if mine_stat is None:
+                keep.stats[new_id] = stat
+                keep.subs.setdefault(new_id, new)
+                self._sub_owner[new_id] = keep
+                continue
+            mine_stat.count += stat.count
+            if stat.first is not None and (mine_stat.first is None or stat.first < mine_stat.first):
+                mine_stat.first = stat.first
+            if stat.last is not None and (mine_stat.last is None or stat.last > mine_stat.last):
+                mine_stat.last = stat.last
+        gone.merged_into = keep
+        gone.stats = {}
+        self._by_length[len(gone.tokens)].remove(gone)
+        self._clusters.remove(gone)
 
     # --- looking up --------------------------------------------------------------------------
 
     def match(self, message: str) -> TemplateMatch | None:
         """The template ``message`` belongs to, without learning; None when nothing fits."""
+        found = self._find(message)
+        return None if found is None else self._result(*found)
+
+    def _find(self, message: str) -> tuple[_Cluster, list[str], tuple[str, ...]] | None:
         raw = join_values(message).split()
         get = self._mask_cache.get
         masked = tuple([m if (m := get(t)) is not None else self._mask_slow(t) for t in raw])
         entry = self._seq_cache.get(masked)
-        cluster = entry[0] if entry is not None else None
+        cluster = entry.cluster if entry is not None else None
+        while cluster is not None and cluster.merged_into is not None:
+            cluster = cluster.merged_into
         if cluster is None:
             for candidate in self._by_length.get(len(masked), ()):
                 gen = candidate.gen
@@ -588,24 +767,31 @@ class TemplateMiner:
                     break
         if cluster is None:
             return None
-        return self._result(cluster, raw, masked)
+        return cluster, raw, masked
 
     def _result(self, cluster: _Cluster, raw: list[str], masked: tuple[str, ...]) -> TemplateMatch:
-        text, plan = self._render_for(cluster, masked)
-        return TemplateMatch(template_id(text), text, self._params(plan, raw), cluster.index)
+        text, plan, diffs = self._render_for(cluster, masked)
+        return TemplateMatch(
+            _sub_id(cluster.id, diffs), text, self._params(plan, raw), cluster.index
+        )
 
     def _render_for(
         self, cluster: _Cluster, masked: tuple[str, ...]
-    ) -> tuple[str, tuple[tuple[int, int, int, re.Pattern[str] | None], ...]]:
-        """The template text for this masked sequence and how to pull its parameters."""
+    ) -> tuple[str, _Plan, tuple[tuple[int, str], ...]]:
+        """The template text for this masked sequence, how to pull its parameters, and the
+        enumeration values where it differs from the cluster's first template (its id)."""
         values = cluster.values
         gen = cluster.gen
+        first = cluster.first
         plan: list[tuple[int, int, int, re.Pattern[str] | None]] = []
+        diffs: list[tuple[int, str]] = []
         out: list[str] = []
         for pos, tok in enumerate(cluster.tokens):
             if pos in gen:
                 if values.get(pos) is not None:
                     tok = masked[pos]  # an enumeration: the value is part of the template
+                    if tok != first[pos]:
+                        diffs.append((pos, tok))
                 else:
                     prefix, suffix = gen[pos]
                     plan.append((pos, len(prefix), len(suffix), None))
@@ -616,12 +802,10 @@ class TemplateMiner:
                 plan.append((pos, 0, 0, None))
             elif WILDCARD in tok:
                 plan.append((pos, 0, 0, self._token_pattern(tok)))
-        return _render(out), tuple(plan)
+        return _render(out), tuple(plan), tuple(diffs)
 
     @staticmethod
-    def _params(
-        plan: tuple[tuple[int, int, int, re.Pattern[str] | None], ...], raw: list[str]
-    ) -> list[str]:
+    def _params(plan: _Plan, raw: list[str]) -> list[str]:
         params: list[str] = []
         for pos, head, tail, pattern in plan:
             value = raw[pos]
@@ -653,36 +837,69 @@ class TemplateMiner:
         return len(self._clusters)
 
     def templates(self) -> list[Template]:
-        """Every template seen, most frequent first."""
+        """Every template seen, most frequent first, under its current id.
+
+        Counts of an enumeration value that has since become a variable are folded into the
+        template that replaced it (see :meth:`current_id`).
+        """
         merged: dict[str, Template] = {}
         for cluster in self._clusters:
-            for text, (count, example, first, last) in cluster.stats.items():
-                # a template seen before its cluster generalized is folded into the current one
-                current = self.match(example)
-                key = current.template if current is not None else text
+            for sub, stat in cluster.stats.items():
+                live = self._live_diffs(cluster, cluster.subs.get(sub, ()))
+                key = _sub_id(cluster.id, live)
                 tpl = merged.get(key)
                 if tpl is None:
-                    merged[key] = Template(template_id(key), key, count, example, first, last)
-                else:
-                    tpl.count += count
-                    if first is not None and (tpl.first_seen is None or first < tpl.first_seen):
-                        tpl.first_seen = first
-                    if last is not None and (tpl.last_seen is None or last > tpl.last_seen):
-                        tpl.last_seen = last
+                    masked = list(cluster.first)
+                    for pos, value in live:
+                        masked[pos] = value
+                    text = self._render_for(cluster, tuple(masked))[0]
+                    merged[key] = Template(
+                        key, text, stat.count, stat.example, stat.first, stat.last
+                    )
+                    continue
+                tpl.count += stat.count
+                if stat.first is not None and (
+                    tpl.first_seen is None or stat.first < tpl.first_seen
+                ):
+                    tpl.first_seen = stat.first
+                    tpl.example = stat.example
+                if stat.last is not None and (tpl.last_seen is None or stat.last > tpl.last_seen):
+                    tpl.last_seen = stat.last
         return sorted(merged.values(), key=lambda t: (-t.count, t.template))
+
+    def current_id(self, template_id: str) -> str:
+        """The id that now stands for ``template_id``: itself, unless it named an enumeration
+        value that has become a variable (then the id of the template that absorbed it).
+
+        Ids this miner never gave are returned unchanged.
+        """
+        cluster = self._sub_owner.get(template_id)
+        if cluster is None:
+            return template_id
+        return _sub_id(cluster.id, self._live_diffs(cluster, cluster.subs.get(template_id, ())))
+
+    @staticmethod
+    def _live_diffs(
+        cluster: _Cluster, diffs: tuple[tuple[int, str], ...]
+    ) -> tuple[tuple[int, str], ...]:
+        values = cluster.values
+        return tuple(d for d in diffs if values.get(d[0]) is not None)
 
     def state(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot to resume from (see :meth:`from_state`)."""
         return {
-            "version": 1,
+            "version": 2,
             "lines": self.lines,
             "clusters": [
                 {
+                    "id": c.id,
+                    "first": list(c.first),
                     "tokens": c.tokens,
                     "count": c.count,
                     "values": [[p, v] for p, v in c.values.items()],
                     "gen": [[p, list(v)] for p, v in c.gen.items()],
-                    "stats": c.stats,
+                    "stats": {k: [v.count, v.example, v.first, v.last] for k, v in c.stats.items()},
+                    "subs": {k: [list(d) for d in v] for k, v in c.subs.items()},
                 }
                 for c in self._clusters
             ],
@@ -690,21 +907,53 @@ class TemplateMiner:
 
     @classmethod
     def from_state(cls, state: dict[str, Any], config: MinerConfig | None = None) -> TemplateMiner:
+        """A miner resuming from :meth:`state` (ids kept); an empty one for an unknown state.
+
+        A version-1 state (ids were hashes of the template text) is read too: its clusters get
+        ids from their current template and its statistics are placed by their examples.
+        """
         miner = cls(config)
-        if not state or state.get("version") != 1:
+        version = state.get("version") if state else None
+        if version not in (1, 2):
             return miner
         miner.lines = int(state.get("lines", 0))
+        old_stats: list[tuple[str, list[Any]]] = []
         for item in state.get("clusters", []):
+            tokens = [str(t) for t in item["tokens"]]
+            first = tuple(str(t) for t in item.get("first", tokens))
+            if len(first) != len(tokens):
+                continue
+            cluster = miner._new_cluster(first, str(item["id"]) if "id" in item else None)
             values = {int(p): (None if v is None else dict(v)) for p, v in item["values"]}
-            cluster = _Cluster(
-                index=len(miner._clusters),
-                tokens=[str(t) for t in item["tokens"]],
-                count=int(item["count"]),
-                values=values,
-                gen={int(p): (str(v[0]), str(v[1])) for p, v in item.get("gen", [])},
-                live_enums=sum(1 for v in values.values() if v is not None),
-                stats={str(k): list(v) for k, v in item.get("stats", {}).items()},
-            )
-            miner._clusters.append(cluster)
-            miner._by_length.setdefault(len(cluster.tokens), []).append(cluster)
+            cluster.tokens = tokens
+            cluster.count = int(item["count"])
+            cluster.values = values
+            cluster.gen = {int(p): (str(v[0]), str(v[1])) for p, v in item.get("gen", [])}
+            cluster.live_enums = sum(1 for v in values.values() if v is not None)
+            miner._by_length.setdefault(len(tokens), []).append(cluster)
+            miner._by_tokens.pop(first, None)
+            miner._by_tokens.setdefault(tuple(tokens), cluster)
+            stats = item.get("stats", {})
+            if version == 1:
+                old_stats.extend(stats.items())
+                continue
+            for sub, (count, example, seen_first, seen_last) in stats.items():
+                cluster.stats[str(sub)] = _Stat(int(count), str(example), seen_first, seen_last)
+            for sub, diffs in item.get("subs", {}).items():
+                cluster.subs[str(sub)] = tuple((int(p), str(v)) for p, v in diffs)
+                miner._sub_owner[str(sub)] = cluster
+        for _text, (count, example, seen_first, seen_last) in old_stats:
+            found = miner._find(str(example))
+            if found is None:
+                continue
+            cluster, _raw, masked = found
+            diffs = miner._render_for(cluster, masked)[2]
+            sub = _sub_id(cluster.id, diffs)
+            stat = cluster.stats.get(sub)
+            if stat is None:
+                cluster.stats[sub] = _Stat(int(count), str(example), seen_first, seen_last)
+                cluster.subs[sub] = diffs
+                miner._sub_owner[sub] = cluster
+            else:
+                stat.count += int(count)
         return miner
