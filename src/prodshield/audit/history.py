@@ -54,3 +54,72 @@ def findings_of(store: Store, run_id: int) -> list[dict[str, Any]]:
             .order_by(t.audit_findings.c.id)
         ).mappings()
         return [dict(r) for r in rows]
+
+
+def _fingerprints(store: Store, run_ids: list[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """Per run: fingerprint -> the finding (its first row when a fingerprint repeats)."""
+    out: dict[int, dict[str, dict[str, Any]]] = {i: {} for i in run_ids}
+    if not run_ids:
+        return out
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(t.audit_findings)
+            .where(t.audit_findings.c.run_id.in_(run_ids))
+            .order_by(t.audit_findings.c.id)
+        ).mappings()
+        for r in rows:
+            out[int(r["run_id"])].setdefault(str(r["fingerprint"]), dict(r))
+    return out
+
+
+def _public(finding: dict[str, Any]) -> dict[str, Any]:
+    keys = ("family", "rule", "severity", "title", "path", "line", "target", "message", "fix")
+    return {k: finding.get(k) for k in (*keys, "fingerprint")}
+
+
+def history(store: Store, limit: int = 20) -> dict[str, Any]:
+    """The stored runs, newest first, each with its counts and how many findings are new or
+    fixed since the run before it (by fingerprint, which survives line moves); and, for the
+    newest run, the new and fixed findings themselves.
+
+    ``{"runs": [{"id", "started_at", "finished_at", "fail_on", "passed", "total",
+    "by_severity", "previous", "new", "fixed"}], "latest": {"id", "previous", "new": [...],
+    "fixed": [...]} | None}``
+    """
+    rows = runs(store, limit=limit + 1)  # one more: the newest shown run's predecessor
+    by_run = _fingerprints(store, [int(r["id"]) for r in rows])
+    shown: list[dict[str, Any]] = []
+    latest: dict[str, Any] | None = None
+    for i, row in enumerate(rows[:limit]):
+        run_id = int(row["id"])
+        previous = int(rows[i + 1]["id"]) if i + 1 < len(rows) else None
+        now = by_run[run_id]
+        before = by_run[previous] if previous is not None else None
+        new = [f for fp, f in now.items() if before is not None and fp not in before]
+        fixed = [f for fp, f in (before or {}).items() if fp not in now]
+        summary = row.get("summary") or {}
+        shown.append(
+            {
+                "id": run_id,
+                "started_at": row["started_at"],
+                "finished_at": row["finished_at"],
+                "fail_on": row["fail_on"],
+                "passed": bool(row["passed"]),
+                "total": int(summary.get("total", len(now))),
+                "by_severity": {
+                    s.value: int((summary.get("by_severity") or {}).get(s.value, 0))
+                    for s in Severity
+                },
+                "previous": previous,
+                "new": len(new) if previous is not None else None,
+                "fixed": len(fixed) if previous is not None else None,
+            }
+        )
+        if i == 0:
+            latest = {
+                "id": run_id,
+                "previous": previous,
+                "new": [_public(f) for f in new],
+                "fixed": [_public(f) for f in fixed],
+            }
+    return {"runs": shown, "latest": latest}

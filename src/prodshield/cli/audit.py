@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from prodshield.cli.common import EXIT_FAILED, EXIT_OK, ConfigOption, console, store_for
+from prodshield.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ConfigOption,
+    console,
+    print_json,
+    store_for,
+)
 from prodshield.config import LoadedConfig, load_config
 from prodshield.config.capabilities import AuditConfig
 from prodshield.config.loader import find_config
@@ -491,6 +498,98 @@ def tls_cmd(
     )
     if code:
         raise SystemExit(code)  # see `secrets`: typer.Exit would be lost
+
+
+class HistoryFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _when(ts: float | None) -> str:
+    import datetime as dt
+
+    if not ts:
+        return "-"
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _changes(title: str, findings: list[dict[str, Any]]) -> None:
+    out = console()
+    out.print(title)
+    for f in findings:
+        where = f.get("target") or (
+            f"{f['path']}:{f['line']}" if f.get("path") and f.get("line") else f.get("path")
+        )
+        out.print(f"  {f['severity']:<8} {f['rule']}  {where or '-'}", markup=False)
+
+
+@audit_app.command("history")
+def history_cmd(
+    config: ConfigOption = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", metavar="N", min=1, help="Show the N most recent runs."),
+    ] = 10,
+    fmt: Annotated[
+        HistoryFormat, typer.Option("--format", "-f", help="table | json.")
+    ] = HistoryFormat.table,
+) -> None:
+    """Stored audit runs with their counts, and what is new or fixed since the previous run.
+
+    Runs are stored by `prodshield audit` whenever a shield.yaml is used (not with --no-store).
+    A folder named `history` is audited with `prodshield audit ./history`.
+    """
+    from rich import box
+    from rich.table import Table
+
+    from prodshield.audit.history import history
+
+    loaded = load_config(config)
+    store = store_for(loaded)
+    try:
+        data = history(store, limit=limit)
+    finally:
+        store.close()
+    if fmt is HistoryFormat.json:
+        print_json(data)
+        return
+    out = console()
+    if not data["runs"]:
+        out.print("no audit runs stored yet: run `prodshield audit` with this shield.yaml")
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    # total = crit + high + med + low: left out of the table so that it fits 80 columns
+    for col in ("run", "when (UTC)", "gate", "result", "crit", "high", "med", "low"):
+        left = col in ("when (UTC)", "gate", "result")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True)
+    table.add_column("new", justify="right", no_wrap=True)
+    table.add_column("fixed", justify="right", no_wrap=True)
+    for r in data["runs"]:
+        sev = r["by_severity"]
+        table.add_row(
+            str(r["id"]),
+            _when(r["started_at"]),
+            str(r["fail_on"] or "-"),
+            "passed" if r["passed"] else "FAILED",
+            str(sev["critical"]),
+            str(sev["high"]),
+            str(sev["medium"]),
+            str(sev["low"]),
+            "-" if r["new"] is None else str(r["new"]),
+            "-" if r["fixed"] is None else str(r["fixed"]),
+        )
+    out.print(table)
+    latest = data["latest"]
+    if latest and latest["previous"] is not None:
+        head = f"run {latest['id']} against run {latest['previous']}:"
+        if not latest["new"] and not latest["fixed"]:
+            out.print(f"{head} nothing new, nothing fixed")
+        else:
+            out.print(f"{head} {len(latest['new'])} new, {len(latest['fixed'])} fixed")
+            if latest["new"]:
+                _changes("new:", latest["new"])
+            if latest["fixed"]:
+                _changes("fixed:", latest["fixed"])
 
 
 def register(app: typer.Typer) -> None:
