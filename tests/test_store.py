@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -200,5 +202,153 @@ def test_a_long_read_does_not_hold_up_writers_on_sqlite(tmp_path: Path) -> None:
             assert reader.execute(select(func.count()).select_from(t.kv)).scalar_one() == 1
         with store.connect() as fresh:
             assert fresh.execute(select(func.count()).select_from(t.kv)).scalar_one() == 2
+    finally:
+        store.close()
+
+
+def test_prune_in_small_batches_reaches_every_table_and_keeps_what_is_young(store: Store) -> None:
+    now = 1000 * 86400.0
+    old = now - 370 * 86400  # older than every default but the hourly aggregates' 400 days
+    _insert(
+        store,
+        [
+            {"check_name": "api", "environment": "", "ts": old + i * 60.0, "ok": True}
+            for i in range(130)  # 130 minutes: three hours, in batches of 10
+        ]
+        + [{"check_name": "api", "environment": "", "ts": now - 10, "ok": True}],
+    )
+    with store.begin() as conn:
+        conn.execute(
+            t.log_findings.insert(),
+            [
+                {
+                    "fingerprint": "old",
+                    "category": "c",
+                    "kind": "k",
+                    "severity": "low",
+                    "created_at": old,
+                    "last_seen": old,
+                },
+                # created long ago but still going on: kept
+                {
+                    "fingerprint": "going",
+                    "category": "c",
+                    "kind": "k",
+                    "severity": "low",
+                    "created_at": old,
+                    "last_seen": now - 60,
+                },
+            ],
+        )
+        conn.execute(
+            t.outbox.insert(),
+            [
+                {
+                    "idempotency_key": f"k{i}",
+                    "notifier": "gh",
+                    "event_type": "test",
+                    "payload": {},
+                    "status": status,
+                    "next_attempt_at": old,
+                    "created_at": old,
+                }
+                for i, status in enumerate(["sent", "dead", "pending"] * 5)
+            ],
+        )
+        conn.execute(
+            t.experiment_journals.insert(),
+            [
+                {
+                    "title": "x",
+                    "status": "completed",
+                    "deviated": False,
+                    "started_at": old,
+                    "journal": {},
+                }
+            ],
+        )
+        run_id = conn.execute(
+            t.audit_runs.insert().values(started_at=old).returning(t.audit_runs.c.id)
+        ).scalar_one()
+        conn.execute(
+            t.audit_findings.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "family": "f",
+                    "rule": "r",
+                    "severity": "low",
+                    "title": "t",
+                    "fingerprint": f"fp{i}",
+                }
+                for i in range(25)
+            ],
+        )
+        conn.execute(
+            t.log_template_counts.insert(),
+            [{"template_id": "t1", "hour": int(old // HOUR) * HOUR, "count": 3}],
+        )
+    pauses: list[int] = []
+    report = prune(
+        store,
+        RetentionConfig.model_validate({"batch": 10}),
+        now=now,
+        pause=lambda: pauses.append(1),
+    )
+    assert report.results_deleted == 130 and report.hours_rolled_up == 3
+    assert report.findings_deleted == 1 and report.outbox_deleted == 10
+    assert report.journals_deleted == 1 and report.audit_runs_deleted == 1
+    assert report.counts_deleted == 1
+    assert len(pauses) >= 13  # never one long transaction
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.check_results)).scalar_one() == 1
+        assert conn.execute(select(func.sum(t.check_hourly.c.count))).scalar_one() == 130
+        assert [r.fingerprint for r in conn.execute(select(t.log_findings))] == ["going"]
+        assert conn.execute(select(func.count()).select_from(t.outbox)).scalar_one() == 5
+        assert conn.execute(select(func.count()).select_from(t.audit_findings)).scalar_one() == 0
+
+
+def test_retention_service_gives_sqlite_space_back_and_warns_near_its_budget(
+    tmp_path: Path,
+) -> None:
+    from prodshield.store.retention import RetentionService
+
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        now = time.time()
+        _insert(
+            store,
+            [
+                {
+                    "check_name": "api",
+                    "environment": "",
+                    "ts": now - 40 * 86400 + i,
+                    "ok": False,
+                    "error_message": "x" * 500,
+                }
+                for i in range(4000)
+            ],
+        )
+        warnings: list[str] = []
+        service = RetentionService(
+            store,
+            RetentionConfig.model_validate({"max_store_size": "64KB"}),
+            on_warning=warnings.append,
+            pause_s=0,
+        )
+        before = sum(p.stat().st_size for p in tmp_path.glob("store.db*"))
+        service.once(now)
+        raw = sqlite3.connect(tmp_path / "store.db")  # fold the WAL into the file
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw.close()
+        after = (tmp_path / "store.db").stat().st_size
+        assert service.last is not None and service.last.results_deleted == 4000
+        assert after < before / 4  # the freed pages went back to the file system
+        assert service.size is not None and service.size.rows["check_results"] == 0
+        # a tiny budget: warned once, and /readyz would say so
+        assert len(warnings) == 1 and "max_store_size" in warnings[0]
+        assert "store" in service.problems()
+        service.once(now)
+        assert len(warnings) == 1  # the same warning is not sent again
     finally:
         store.close()

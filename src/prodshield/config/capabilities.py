@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from prodshield.config.base import StrictModel
-from prodshield.config.types import Duration
+from prodshield.config.types import Duration, Size
 
 
 class LogSource(StrictModel):
@@ -164,7 +164,24 @@ class ClusterConfig(StrictModel):
 
 
 class RetentionConfig(StrictModel):
+    """How long the store keeps each kind of row; ``serve`` applies it every ``every``."""
+
     raw_results: Duration = 30 * 86400.0
+    """Raw check results (rolled up into hourly aggregates first)."""
     aggregates: Duration = 400 * 86400.0
+    """Hourly aggregates of check results."""
     log_findings: Duration = 90 * 86400.0
+    """Log findings, by when they were last seen."""
+    log_counts: Duration = 90 * 86400.0
+    """Hourly counts per log template."""
+    journals: Duration = 365 * 86400.0
+    """Chaos experiment journals and stored audit runs."""
     outbox: Duration = 30 * 86400.0
+    """Delivered (and dead) notifications."""
+    every: Duration = Field(default=600.0, ge=1.0)
+    """How often ``serve`` applies retention."""
+    batch: int = Field(default=2000, ge=10, le=100_000)
+    """Rows deleted per transaction, so pruning never holds the store's write lock for long."""
+    max_store_size: Size | None = None
+    """A budget for the store (e.g. 20GB): past 80 % ``serve`` warns (``/readyz``, a notification);
+    past 100 % raw results are pruned oldest hour first (down to one day) until it fits."""

@@ -14,6 +14,7 @@ EVENT_TYPES = (
     "audit.failed",
     "experiment.deviated",
     "digest",
+    "store.warning",
     "test",
 )
 """Every event type a notifier may receive."""

@@ -65,6 +65,9 @@ def make_engine(url: str) -> Engine:
             # Python's sqlite3 opens transactions lazily; take control so BEGIN IMMEDIATE works.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            # a new store reclaims the pages retention frees (PRAGMA incremental_vacuum); on an
+            # existing store created without it this is a no-op until a full VACUUM
+            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")

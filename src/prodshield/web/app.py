@@ -63,7 +63,7 @@ def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
     model = ReadModel(ctx.store, loaded.config, ctx.model.cache)
     ctx.loaded = loaded
     ctx.model = model
-    ctx.metrics.bind(model, ctx.services.scheduler_lag)
+    ctx.metrics.bind(model, ctx.services.scheduler_lag, ctx.services.store_size)
     ctx.responses.invalidate()
     for hook in ctx.services.on_reload:
         hook(loaded)
@@ -148,7 +148,7 @@ def create_app(
     services.problems.append(supervisor.problems)
     model = ReadModel(store, loaded_config.config, cache)
     metrics = WebMetrics()
-    metrics.bind(model, services.scheduler_lag)
+    metrics.bind(model, services.scheduler_lag, services.store_size)
     metrics.connections = services.connections
     ctx = WebContext(
         loaded=loaded_config,

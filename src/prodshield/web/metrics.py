@@ -77,6 +77,7 @@ class WebMetrics:
         self._model: ReadModel | None = None
         self._lag: float | None = None
         self._lag_source: Callable[[], float | None] | None = None
+        self._size_source: Callable[[], Any] | None = None
         self._hist = _Histograms()
         self.connections: Any = None
         """The server's ConnectionLimits, when it runs under ``serve``."""
@@ -86,9 +87,15 @@ class WebMetrics:
         ProcessCollector(registry=self.registry)
         GCCollector(registry=self.registry)
 
-    def bind(self, model: ReadModel, lag_source: Callable[[], float | None] | None = None) -> None:
+    def bind(
+        self,
+        model: ReadModel,
+        lag_source: Callable[[], float | None] | None = None,
+        size_source: Callable[[], Any] | None = None,
+    ) -> None:
         self._model = model
         self._lag_source = lag_source
+        self._size_source = size_source
 
     def set_scheduler_lag(self, seconds: float) -> None:
         """Called by the scheduler: how far behind its plan it runs."""
@@ -181,6 +188,10 @@ class WebMetrics:
             g.add_metric([], lag)
             yield g
 
+        size = self._size_source() if self._size_source is not None else None
+        if size is not None:
+            yield from _store_size_metrics(size)
+
         heap = GaugeMetricFamily(
             "prodshield_python_heap_blocks",
             "Memory blocks the Python allocator has handed out and not got back (a count that "
@@ -242,3 +253,24 @@ class WebMetrics:
             )
             reserve.add_metric([], budget.reserve)
             yield reserve
+
+def _store_size_metrics(size: Any) -> Iterator[Metric]:
+    """The retention service's last measurement of the store (taken every ``retention.every``)."""
+    if size.bytes is not None:
+        g = GaugeMetricFamily("prodshield_store_bytes", "Bytes the store takes on disk.")
+        g.add_metric([], size.bytes)
+        yield g
+    rows = GaugeMetricFamily(
+        "prodshield_store_rows",
+        "Rows per table (exact on SQLite, the planner's estimate on PostgreSQL).",
+        labels=["table"],
+    )
+    for name, n in sorted(size.rows.items()):
+        rows.add_metric([name], n)
+    yield rows
+    if size.disk_free is not None:
+        free = GaugeMetricFamily(
+            "prodshield_store_disk_free_bytes", "Free bytes on the store's file system."
+        )
+        free.add_metric([], size.disk_free)
+        yield free

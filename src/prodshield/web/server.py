@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +31,8 @@ from prodshield.web.connections import (
 from prodshield.web.rollup import RollupService
 from prodshield.web.services import Services
 
+log = logging.getLogger("prodshield.serve")
+
 ServiceFactory = Callable[[LoadedConfig, Store, Services], None]
 """Adds hooks or background services to ``Services`` for one loaded config and store."""
 
@@ -38,13 +41,46 @@ def _rollup(loaded: LoadedConfig, store: Store, services: Services) -> None:
     services.background.append(RollupService(store))
 
 
+def _retention(loaded: LoadedConfig, store: Store, services: Services) -> None:
+    from datetime import UTC, datetime
+
+    from prodshield.notify import Event, enqueue
+    from prodshield.store.retention import RetentionService
+
+    notifiers = list(loaded.config.notifiers)
+
+    def warn(message: str) -> None:
+        log.warning("store: %s", message)
+        if not notifiers:
+            return
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        enqueue(
+            store,
+            notifiers,
+            Event(
+                key=f"store-warning:{day}",
+                type="store.warning",
+                subject=f"store-warning:{day}",
+                title="The prodshield store is near its limit",
+                severity="high",
+                body=f"{message}. Shorten `retention.*`, raise `retention.max_store_size` "
+                "or give the store more disk.",
+            ),
+        )
+
+    service = RetentionService(store, loaded.config.retention, on_warning=warn)
+    services.background.append(service)
+    services.problems.append(service.problems)
+    services.store_size = lambda: service.size
+
+
 def _capabilities(loaded: LoadedConfig, store: Store, services: Services) -> None:
     from prodshield.web.background import add_capabilities
 
     add_capabilities(loaded, store, services)
 
 
-SERVICE_FACTORIES: list[ServiceFactory] = [_rollup, _capabilities]
+SERVICE_FACTORIES: list[ServiceFactory] = [_rollup, _retention, _capabilities]
 
 
 class _Server(uvicorn.Server):

@@ -54,6 +54,8 @@ class Services:
     """Started in the app lifespan, in order; stopped in reverse order."""
     on_reload: list[Callable[[Any], None]] = field(default_factory=list)
     """Called with the new ``LoadedConfig`` after SIGHUP loaded a valid config."""
+    store_size: Callable[[], Any] | None = None
+    """The retention service's last measurement of the store (a ``StoreSize``), for /metrics."""
     ready: Callable[[], bool] | None = None
     """Extra readiness condition for ``/readyz`` (e.g. the scheduler has started)."""
     connections: Any = None
