@@ -194,6 +194,24 @@ async def test_huge_body_is_cut_not_read_whole(probe: Probe) -> None:
     assert took < 3.0
 
 
+async def test_a_body_nobody_reads_is_not_read(probe: Probe) -> None:
+    """Only [STATUS] is asked: the check stops at the headers, so a body far over max_body
+    neither fails it nor gets downloaded; the same endpoint fails once a condition needs it."""
+    async with http_server() as base:
+        start = time.monotonic()
+        r = await check(probe, url=f"{base}/big", max_body="16KiB", conditions=["[STATUS] == 200"])
+        took = time.monotonic() - start
+        assert r.ok, r.error
+        assert "body_truncated_at" not in r.details and took < 3.0
+        default = await check(probe, url=f"{base}/big", max_body="16KiB")  # [STATUS] < 400
+        assert default.ok, default.error
+        needs = await check(
+            probe, url=f"{base}/big", max_body="16KiB", conditions=["[BODY] != nothing"]
+        )
+    assert needs.error is not None and needs.error.kind == "protocol"
+    assert "max_body" in needs.error.message
+
+
 async def test_hostname_lookup_is_timed(probe: Probe) -> None:
     async with http_server() as base:
         port = base.rsplit(":", 1)[1]

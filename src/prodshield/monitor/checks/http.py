@@ -90,8 +90,14 @@ class HttpCheck:
                             obs.facts["IP"] = ip
                     if len(resp.history):
                         obs.details["redirects"] = len(resp.history)
-                    body, truncated = await self._read_body(resp, cfg.max_body)
-            obs.facts["BODY"] = body
+                    if "BODY" in target.uses:
+                        body, truncated = await self._read_body(resp, cfg.max_body)
+                        obs.facts["BODY"] = body
+                    else:
+                        # No condition reads the body: stop at the headers (a large body is
+                        # neither downloaded nor a failure), and drop the connection.
+                        truncated = False
+                        resp.close()
             end = time.perf_counter()
             if truncated:
                 obs.details["body_truncated_at"] = cfg.max_body
