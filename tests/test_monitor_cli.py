@@ -136,3 +136,75 @@ async def test_run_stops_on_sigterm_and_flushes(tmp_path: Path) -> None:
         stored = db.execute("SELECT count(*) FROM check_results").fetchone()[0]
     reported = int(err.decode().split(" stored")[0].rsplit(" ", 1)[1])
     assert stored == reported and stored >= 6  # everything run was flushed before exiting
+
+
+async def test_repeated_check_and_env_run_all_of_them(tmp_path: Path) -> None:
+    async with http_server() as base:
+        write_config(
+            tmp_path,
+            base,
+            extra="""\
+  - name: web
+    type: http
+    url: "{base}/ok"
+    environments: [production, staging]
+  - name: other
+    type: http
+    url: "{base}/ok"
+""",
+        )
+        code, out, err = await prodshield(
+            "monitor", "once", "--check", "api", "--check", "web", "--format", "json", cwd=tmp_path
+        )
+        assert code == 0, err
+        ran = {(r["check"], r["environment"]) for r in json.loads(out)["results"]}
+        assert ran == {
+            ("api", "production"),
+            ("api", "staging"),
+            ("web", "production"),
+            ("web", "staging"),
+        }
+        code, out, err = await prodshield(
+            "monitor", "once", "--check", "api", "--env", "staging", "--env", "production",
+            "--format", "json", cwd=tmp_path,
+        )  # fmt: skip
+        assert code == 0, err
+        assert {r["environment"] for r in json.loads(out)["results"]} == {"production", "staging"}
+        code, _, err = await prodshield(
+            "monitor", "once", "--check", "api", "--check", "nope", cwd=tmp_path
+        )
+        assert code == 2 and "no check named 'nope'" in err
+
+
+async def test_dash_h_is_help_everywhere(tmp_path: Path) -> None:
+    for args in (["-h"], ["monitor", "-h"], ["monitor", "run", "-h"], ["logs", "scan", "-h"]):
+        code, out, err = await prodshield(*args, cwd=tmp_path)
+        assert code == 0, (args, err)
+        assert "Usage:" in out, args
+    code, out, _ = await prodshield("monitor", "run", "-h", cwd=tmp_path)
+    assert "--verbose" in out and "-v" in out
+
+
+async def test_run_verbose_prints_state_changes_and_incidents(tmp_path: Path) -> None:
+    """``monitor run -v`` against a port that refuses: failing, then down with the incident."""
+    (tmp_path / "shield.yaml").write_text(
+        f"""\
+storage: sqlite:///store.db
+defaults: {{failure_threshold: 2}}
+checks:
+  - name: gone
+    type: http
+    url: http://127.0.0.1:{closed_port()}/
+    interval: 300ms
+"""
+    )
+    code, _, err = await prodshield(
+        "monitor", "run", "-v", "--duration", "4s", cwd=tmp_path, timeout=60
+    )
+    assert code == 0, err
+    lines = err.splitlines()
+    assert any("gone: up -> failing (refused:" in line for line in lines), err
+    assert any(
+        "gone: failing -> down; incident #1 (down) opened (refused:" in line for line in lines
+    ), err
+    assert sum("opened" in line for line in lines) == 1

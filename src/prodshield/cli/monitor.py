@@ -35,7 +35,10 @@ class Format(StrEnum):
 
 
 CheckOption = Annotated[
-    str | None, typer.Option("--check", help="Only this check.", show_default=False)
+    list[str] | None,
+    typer.Option(
+        "--check", help="Only this check (repeat for several).", show_default=False, metavar="NAME"
+    ),
 ]
 LocationOption = Annotated[
     str | None,
@@ -58,6 +61,15 @@ def apply_location(loaded: Any, flag: str | None) -> None:
 
 EnvOption = Annotated[
     str | None, typer.Option("--env", help="Only this environment.", show_default=False)
+]
+EnvsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        help="Only this environment (repeat for several).",
+        show_default=False,
+        metavar="ENV",
+    ),
 ]
 
 
@@ -82,7 +94,7 @@ def _render(results: list[CheckResult]) -> None:
 def once(
     config: ConfigOption = None,
     check: CheckOption = None,
-    env: EnvOption = None,
+    env: EnvsOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     notify_wait: Annotated[
         str,
@@ -141,12 +153,16 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> None:
 def run(
     config: ConfigOption = None,
     check: CheckOption = None,
-    env: EnvOption = None,
+    env: EnvsOption = None,
     duration: Annotated[
         str | None,
         typer.Option("--duration", help="Stop after this long (e.g. 10m); default: until Ctrl-C."),
     ] = None,
     location: LocationOption = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Print each state change and incident as it happens."),
+    ] = False,
 ) -> None:
     """Run the scheduler: every check on its interval until Ctrl-C or SIGTERM (results flushed).
 
@@ -176,7 +192,17 @@ def run(
         )
 
     try:
-        stats = run_monitor(loaded, store, duration=seconds, check=check, env=env, on_start=started)
+        stats = run_monitor(
+            loaded,
+            store,
+            duration=seconds,
+            check=check,
+            env=env,
+            on_start=started,
+            on_change=(lambda c: err.print(describe_change(c), highlight=False))
+            if verbose
+            else None,
+        )
     finally:
         store.close()
     p99 = stats.lag_percentile(99)
@@ -186,6 +212,23 @@ def run(
         + (f", {stats.fenced} dropped after a handover" if stats.fenced else "")
         + (f", scheduling lag p99 {p99 * 1000:.0f} ms" if p99 is not None else "")
     )
+
+
+def describe_change(change: Any) -> str:
+    """One line for ``monitor run -v``: when, which target, the phase change, the incident."""
+    import time
+
+    from rich.markup import escape
+
+    when = time.strftime("%H:%M:%S", time.localtime(change.ts))
+    target = f"{change.check}@{change.environment}" if change.environment else change.check
+    line = f"{when} {target}: {change.before} -> {change.after}"
+    inc = change.incident
+    if inc is not None:
+        line += f"; incident #{inc.incident_id} ({inc.kind}) {inc.type.split('.', 1)[1]}"
+    if change.error and change.after != "up":
+        line += f" ({change.error[:200]})"
+    return escape(line)
 
 
 @app.command("status")

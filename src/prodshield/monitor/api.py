@@ -11,7 +11,7 @@ from prodshield.config import LoadedConfig
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import UsageError
 from prodshield.monitor.cluster import Cluster, heartbeat_for
-from prodshield.monitor.incidents import IncidentEngine
+from prodshield.monitor.incidents import IncidentEngine, PhaseChange
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.recorder import write_batch
 from prodshield.monitor.result import CheckResult
@@ -48,24 +48,37 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(_with_handler(coro))
 
 
-def select_targets(
-    config: ShieldConfig, check: str | None = None, env: str | None = None
-) -> list[Target]:
-    """The targets of ``config``, narrowed to one check and/or one environment."""
-    if check is not None and check not in {c.name for c in config.checks}:
-        raise UsageError(f"no check named {check!r}")
-    if env is not None and env not in config.environments:
-        raise UsageError(f"no environment named {env!r}")
+Names = str | Sequence[str] | None
+"""One name, several (``--check a --check b``), or None for all."""
+
+
+def _names(value: Names) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
+
+
+def select_targets(config: ShieldConfig, check: Names = None, env: Names = None) -> list[Target]:
+    """The targets of ``config``, narrowed to the given checks and/or environments (each
+    repeatable: every named check in every named environment)."""
+    checks, envs = _names(check), _names(env)
+    known = {c.name for c in config.checks}
+    for name in checks:
+        if name not in known:
+            raise UsageError(f"no check named {name!r}")
+    for name in envs:
+        if name not in config.environments:
+            raise UsageError(f"no environment named {name!r}")
     targets = [
         t
         for t in expand_checks(config)
-        if (check is None or t.name == check) and (env is None or t.environment == env)
+        if (not checks or t.name in checks) and (not envs or t.environment in envs)
     ]
-    if not targets and (check or env):
+    if not targets and (checks or envs):
         raise UsageError(
             "no check matches"
-            + (f" --check {check}" if check else "")
-            + (f" --env {env}" if env else "")
+            + "".join(f" --check {c}" for c in checks)
+            + "".join(f" --env {e}" for e in envs)
         )
     return targets
 
@@ -108,8 +121,8 @@ def record(
 def run_once(
     loaded_config: LoadedConfig,
     store: Store | None,
-    check: str | None = None,
-    env: str | None = None,
+    check: Names = None,
+    env: Names = None,
 ) -> list[CheckResult]:
     """Run every (matching) check once now, store the results when ``store`` is given."""
     config = loaded_config.config
@@ -172,9 +185,10 @@ def run_monitor(
     store: Store | None,
     *,
     duration: float | None = None,
-    check: str | None = None,
-    env: str | None = None,
+    check: Names = None,
+    env: Names = None,
     on_start: Callable[[Scheduler], None] | None = None,
+    on_change: Callable[[PhaseChange], None] | None = None,
 ) -> SchedulerStats:
     """Run the scheduler until SIGINT/SIGTERM (or ``duration``); in-flight runs finish and every
     result is flushed before it returns. On a PostgreSQL store the instance joins the others
@@ -209,6 +223,15 @@ def run_monitor(
                 worker = OutboxWorker(store, config.notifiers, poll_interval=2.0)
                 worker.start()
                 scheduler.listeners.append(lambda _r, _s: worker.wake())
+            engine = scheduler.incidents
+            if on_change is not None and engine is not None:
+
+                def report(_results: Sequence[CheckResult], _states: Sequence[Any]) -> None:
+                    for change in engine.last_changes:
+                        on_change(change)
+                    engine.last_changes = []
+
+                scheduler.listeners.append(report)
             raise_open_files_limit(scheduler.cap + 256)
             if on_start is not None:
                 on_start(scheduler)

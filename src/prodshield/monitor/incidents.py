@@ -40,7 +40,15 @@ from prodshield.monitor.incident_machine import (
 )
 from prodshield.store import tables as t
 
-__all__ = ["OPENED", "REMINDER", "RESOLVED", "UPDATED", "IncidentEngine", "Observation"]
+__all__ = [
+    "OPENED",
+    "REMINDER",
+    "RESOLVED",
+    "UPDATED",
+    "IncidentEngine",
+    "Observation",
+    "PhaseChange",
+]
 
 
 @dataclass
@@ -78,6 +86,20 @@ class Policy:
     rules: Rules = field(default_factory=Rules)
 
 
+@dataclass(frozen=True)
+class PhaseChange:
+    """A target moved from one phase of the state machine to another (up, failing, down,
+    recovering, flapping); with the incident event it caused, if any."""
+
+    ts: float
+    check: str
+    environment: str
+    before: str
+    after: str
+    error: str | None = None
+    incident: IncidentChange | None = None
+
+
 @dataclass
 class IncidentChange:
     type: str  # one of OPENED, UPDATED, REMINDER, RESOLVED
@@ -95,6 +117,8 @@ class IncidentEngine:
         self.dashboard_url = (dashboard_url or config.serve.public_url or "").rstrip("/") or None
         self._checks = {c.name: c for c in config.checks}
         self._targets: dict[tuple[str, str], str | None] | None = None
+        self.last_changes: list[PhaseChange] = []
+        """The phase changes of the last :meth:`process` call (``monitor run -v`` prints them)."""
 
     def observations(
         self, results: Sequence[Any], *, location: str | None = None
@@ -161,6 +185,7 @@ class IncidentEngine:
     ) -> list[IncidentChange]:
         """Apply observations in time order; return the incident changes they caused."""
         changes: list[IncidentChange] = []
+        self.last_changes = []
         for obs in sorted(observations, key=lambda o: o.ts):
             check = self._checks.get(obs.check)
             if check is not None and (check.locations or 1) > 1:
@@ -268,6 +293,19 @@ class IncidentEngine:
             )
         if new is not state or events:
             _save_state(conn, obs.check, obs.environment, new, now)
+        if new.phase != state.phase or changes:
+            error = f"{obs.error_kind}: {obs.error_message or ''}" if obs.error_kind else None
+            self.last_changes.append(
+                PhaseChange(
+                    obs.ts,
+                    obs.check,
+                    obs.environment,
+                    state.phase,
+                    new.phase,
+                    error,
+                    changes[-1] if changes else None,
+                )
+            )
         return changes
 
     def _open(self, conn: Connection, obs: Observation, event: Event) -> int:
