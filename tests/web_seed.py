@@ -297,3 +297,95 @@ def seed(store: Store, now: float | None = None) -> dict[str, Any]:
             )
         )
     return {"now": now, "audit_run": run_id}
+
+
+DIGEST_MARKDOWN = """# Daily log digest
+
+_1200 events: 1 critical, 2 security, 1 performance, 0 trend_ · generated 2026-12-04 21:00 UTC
+
+## Critical alerts
+
+- **db_connection_failure** x3 (file=app.log, 12-04 20:01): could not connect <script>window.pwned=1</script>
+
+## Security
+
+brute_force: 30, auth_failure: 12
+
+| brute force from | attempts | peak in window | users tried |
+| --- | ---: | ---: | --- |
+| 10.0.0.9 | 30 | 12 | root, admin |
+
+## Performance
+
+| endpoint | requests | 5xx rate | p50 | p95 | p99 |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| GET /api/orders | 420 | 2.4% | 31 ms | 180 ms | 420 ms |
+"""
+
+
+def seed_history(store: Store, now: float | None = None) -> None:
+    """Three hours of results a minute apart for two checks, a failed and a deviated chaos run,
+    a stored digest, and a resolved incident whose end a bad clock put before its start."""
+    now = time.time() if now is None else now
+    rows = []
+    for check in ("website", "api"):
+        for i in range(5 if check == "website" else 0, 180):
+            failed = check == "website" and i in (40, 41, 90)
+            rows.append(
+                {
+                    "check_name": check,
+                    "environment": "production",
+                    "ts": now - 60 * i - 7,
+                    "ok": not failed,
+                    "response_time_ms": None if failed else 40.0 + 25 * ((i % 30) / 30) + i % 4,
+                    "error_kind": "timeout" if failed else None,
+                }
+            )
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), rows)
+        _insert(
+            conn,
+            t.experiment_journals,
+            [
+                {
+                    "title": "payments survive a slow database",
+                    "status": "failed",
+                    "deviated": True,
+                    "started_at": now - 900,
+                    "ended_at": now - 840,
+                    "journal": {"run": [{"activity": "a"}]},
+                },
+                {
+                    "title": "cache outage",
+                    "status": "failed",
+                    "deviated": False,
+                    "started_at": now - 800,
+                    "ended_at": now - 790,
+                    "journal": {"run": []},
+                },
+            ],
+        )
+        _insert(
+            conn,
+            t.incidents,
+            [
+                {
+                    "check_name": "api",
+                    "environment": "production",
+                    "kind": "flapping",
+                    "status": "resolved",
+                    "opened_at": now - 2 * 86400,
+                    "resolved_at": now - 2 * 86400 - 80,
+                    "resolved_by": "monitor",
+                }
+            ],
+        )
+    store.kv_set(
+        "logs",
+        "digest",
+        {
+            "generated_at": "2026-12-04T21:00:00+00:00",
+            "summary": "1200 events: 1 critical, 2 security, 1 performance, 0 trend",
+            "markdown": DIGEST_MARKDOWN,
+        },
+    )

@@ -5,12 +5,15 @@ Colours come from CSS classes (the content security policy forbids inline styles
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from markupsafe import Markup
+
+from prodshield.monitor.series import Beat, LatencyPoint
 
 
 def bar_class(uptime: float | None) -> str:
@@ -101,6 +104,139 @@ def spark_counts(counts: Sequence[int], *, label: str = "") -> Markup:
         parts.append(
             f'<rect class="col" x="{i * step:.1f}" y="{height - h:.1f}" width="{max(step - 1, 1):.1f}" '
             f'height="{h:.1f}"><title>{c}</title></rect>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _clock(ts: float, seconds: bool) -> str:
+    return time.strftime("%H:%M:%S" if seconds else "%H:%M", time.gmtime(ts))
+
+
+def _nice_top(value: float) -> float:
+    """A round axis maximum at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return float(step * power)
+    return float(10 * power)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms" if value < 10 and value != int(value) else f"{value:.0f} ms"
+
+
+def response_chart(
+    points: Sequence[LatencyPoint],
+    *,
+    until: float,
+    label: str = "",
+    width: int = 560,
+    height: int = 130,
+) -> Markup:
+    """Response time over time: a line through the points on a time axis, with a y axis in ms.
+
+    The axis starts at the first point (not a fixed window), so a check that started a minute ago
+    shows its few results across the chart. Each point has a hover title with its time (to the
+    second), mean, maximum and failures; buckets with a failure get a red dot.
+    """
+    left, right, top_pad, bottom = 46, 8, 8, 18
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    known = [p for p in points if p.avg_ms is not None]
+    parts = [
+        f'<svg class="chart response" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)} response time in milliseconds" data-points="{len(known)}">'
+    ]
+    if not known:
+        parts.append(
+            f'<text class="chart-empty" x="{width / 2}" y="{height / 2}">'
+            "no results with a response time yet</text></svg>"
+        )
+        return Markup("".join(parts))
+    start = min(p.ts for p in points)
+    span = max(until - start, 1.0)
+    top = _nice_top(max(p.avg_ms or 0.0 for p in known) * 1.1)
+
+    def x_of(ts: float) -> float:
+        return round(left + plot_w * (ts - start) / span, 1)
+
+    def y_of(ms: float) -> float:
+        return round(top_pad + plot_h * (1 - min(ms, top) / top), 1)
+
+    for frac in (0.0, 0.5, 1.0):
+        y = y_of(top * frac)
+        parts.append(f'<line class="grid" x1="{left}" y1="{y}" x2="{width - right}" y2="{y}"/>')
+        parts.append(f'<text class="tick y" x="{left - 4}" y="{y + 3}">{_ms(top * frac)}</text>')
+    seconds = span < 600
+    for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
+        ts = start + span * frac
+        parts.append(
+            f'<text class="tick x {anchor}" x="{left + plot_w * frac:.1f}" y="{height - 4}">'
+            f"{_clock(ts, seconds)}{' UTC' if frac == 1.0 else ''}</text>"
+        )
+    coords = [(x_of(p.ts), y_of(p.avg_ms or 0.0)) for p in known]
+    if len(coords) > 1:
+        line = " ".join(f"{x},{y}" for x, y in coords)
+        base = y_of(0)
+        parts.append(
+            f'<polygon class="area" points="{coords[0][0]},{base} {line} {coords[-1][0]},{base}"/>'
+        )
+        parts.append(f'<polyline class="line" points="{line}"/>')
+    for p in points:
+        if p.avg_ms is None and p.failures:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
+            what = f"{p.failures} failed" + ("" if p.count == 1 else f" of {p.count} results")
+            x = x_of(p.ts)
+            parts.append(
+                f'<rect class="fail-mark" x="{x - 1.5}" y="{y_of(0) - 8}" width="3" height="8">'
+                f"<title>{when}: {what}</title></rect>"
+            )
+    for p, (x, y) in zip(known, coords, strict=True):
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
+        what = f"{_ms(p.avg_ms or 0.0)}"
+        if p.count > 1:
+            what = f"mean {what}" + (f", max {_ms(p.max_ms)}" if p.max_ms is not None else "")
+            what += f", {p.count} results"
+        if p.failures:
+            what += f", {p.failures} failed"
+        if not p.raw:
+            what += " (hourly)"
+        cls = "pt bad" if p.failures else "pt"
+        parts.append(
+            f'<circle class="{cls}" cx="{x}" cy="{y}" r="{2.5 if len(known) < 60 else 1.6}">'
+            f"<title>{when}: {escape(what)}</title></circle>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def heartbeat_bar(beats: Sequence[Beat], *, slots: int = 30, label: str = "") -> Markup:
+    """The last ``slots`` results as coloured bars, newest on the right, each with a hover title."""
+    step, gap, height = 8, 2, 20
+    width = slots * step
+    parts = [
+        f'<svg class="chart beats" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+        'role="img" '
+        f'aria-label="{escape(label)} last {len(beats)} results" data-beats="{len(beats)}">'
+    ]
+    offset = slots - len(beats[-slots:])
+    for i in range(offset):
+        parts.append(
+            f'<rect class="beat none" x="{i * step}" y="0" width="{step - gap}" height="{height}" rx="2"/>'
+        )
+    for i, b in enumerate(beats[-slots:]):
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(b.ts))
+        if b.ok:
+            what = "ok" + ("" if b.response_time_ms is None else f", {_ms(b.response_time_ms)}")
+        else:
+            what = "failed" + (f": {b.error_kind}" if b.error_kind else "")
+        env = f"@{b.environment}" if b.environment else ""
+        parts.append(
+            f'<rect class="beat {"up" if b.ok else "down"}" x="{(offset + i) * step}" y="0" '
+            f'width="{step - gap}" height="{height}" rx="2">'
+            f"<title>{escape(b.check + env)} {when}: {escape(what)}</title></rect>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -12,7 +12,15 @@ from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
 from prodshield.store import Store
-from prodshield.web.charts import latency_line, spark_counts, uptime_bars
+from prodshield.web.charts import (
+    heartbeat_bar,
+    latency_line,
+    response_chart,
+    spark_counts,
+    uptime_bars,
+)
+from prodshield.web.cost import span
+from prodshield.web.markdown import markdown_html
 from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.queries import ReadModel
@@ -31,9 +39,10 @@ def _ago(ts: float | None) -> str:
 
 
 def _duration(seconds: float | None) -> str:
+    """``1m 5s``, ``2h 3m``; never negative (a clock step or a bad row shows as ``0s``)."""
     if seconds is None:
         return "-"
-    s = int(seconds)
+    s = max(0, int(seconds))
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -46,11 +55,17 @@ def _duration(seconds: float | None) -> str:
 def _utc(ts: float | None) -> str:
     if ts is None:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}%"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f} ms" if value < 10 and value != int(value) else f"{value:.0f} ms"
 
 
 def _bytes(value: float | None) -> str:
@@ -63,6 +78,24 @@ def _bytes(value: float | None) -> str:
     return f"{value:.1f} PiB"
 
 
+def _kind(kind: str | None) -> str:
+    """An incident kind as a reader says it: ``certificate_expiring`` -> "certificate expiring"."""
+    return (kind or "down").replace("_", " ").replace("-", " ")
+
+
+AREAS = {
+    "critical": "critical patterns",
+    "security": "security",
+    "performance": "performance",
+    "trend": "trends",
+}
+
+
+def _area(category: str | None) -> str:
+    """A log finding's category as the detector family it names (not a second severity)."""
+    return AREAS.get(category or "", category or "-")
+
+
 def make_templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -71,8 +104,17 @@ def make_templates() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ago=_ago, duration=_duration, utc=_utc, pct=_pct, bytes=_bytes)
-    env.globals.update(uptime_bars=uptime_bars, latency_line=latency_line, spark=spark_counts)
+    env.filters.update(
+        ago=_ago, duration=_duration, utc=_utc, pct=_pct, bytes=_bytes, kind=_kind, ms=_ms
+    )
+    env.filters.update(area=_area, markdown=markdown_html, span=span)
+    env.globals.update(
+        uptime_bars=uptime_bars,
+        latency_line=latency_line,
+        spark=spark_counts,
+        response_chart=response_chart,
+        heartbeat_bar=heartbeat_bar,
+    )
     return env
 
 

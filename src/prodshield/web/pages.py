@@ -26,29 +26,26 @@ PAST_INCIDENT_DAYS = 90
 
 
 def status_context(ctx: WebContext, page: int = 1, per_page: int = 50) -> dict[str, Any]:
-    """Everything the status page shows (also used by the static site export)."""
+    """Everything the status page shows (also used by the static site export).
+
+    The headline and the "Ongoing incidents" list come from the same read of the open
+    incidents, so they cannot disagree.
+    """
     model = ctx.model
-    overview = model.services(page=page, per_page=per_page)
-    since = time.time() - PAST_INCIDENT_DAYS * 86400
-    incidents = model.incidents(since=since, limit=50)
-    open_ = [i for i in incidents if i["status"] == "open"]
-    past = [i for i in incidents if i["status"] != "open"][:20]
-    counts = overview["counts"]
-    if counts.get("down"):
-        headline, level = "Some services are down", "down"
-    elif counts.get("degraded"):
-        headline, level = "Some services are degraded", "degraded"
-    elif overview["total"] and counts.get("up", 0) == overview["total"]:
-        headline, level = "All systems operational", "up"
-    else:
-        headline, level = "Status partly unknown", "unknown"
+    now = time.time()
+    open_ = model.incidents(status="open", limit=500)
+    overview = model.services(page=page, per_page=per_page, open_incidents=open_, now=now)
+    since = now - PAST_INCIDENT_DAYS * 86400
+    past = model.incidents(status="resolved", since=since, limit=20)
+    head = overview["headline"]
     return {
         "overview": overview,
         "open_incidents": open_,
         "past_incidents": past,
-        "headline": headline,
-        "level": level,
-        "generated_at": time.time(),
+        "headline": head.title,
+        "headline_detail": head.detail,
+        "level": head.level,
+        "generated_at": now,
     }
 
 
@@ -160,8 +157,12 @@ async def dashboard(request: Request) -> Response:
         checks.sort(key=lambda c: ({"down": 0, "unknown": 1}.get(c["status"], 2), c["name"]))
         per = 100
         pages = max(1, -(-len(checks) // per))
+        shown = checks[(page - 1) * per : page * per]
+        beats = model.beats([(c["name"], c["environment"] or "") for c in shown], 20)
+        for c in shown:
+            c["beats"] = beats.get((c["name"], c["environment"] or ""), [])
         return {
-            "checks": checks[(page - 1) * per : page * per],
+            "checks": shown,
             "total": len(checks),
             "page": min(page, pages),
             "pages": pages,
@@ -178,11 +179,15 @@ async def check_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    detail = await run_in_threadpool(ctx.model.check, request.path_params["name"], recent=30)
+    detail = await run_in_threadpool(
+        lambda: ctx.model.check(request.path_params["name"], recent=30, charts=True)
+    )
     if detail is None:
         return HTMLResponse("no such check", status_code=404)
     incidents = await run_in_threadpool(ctx.model.incidents, check=detail["name"], limit=20)
-    return _page(ctx, session, "check.html", "overview", check=detail, incidents=incidents)
+    return _page(
+        ctx, session, "check.html", "overview", check=detail, incidents=incidents, now=time.time()
+    )
 
 
 async def logs_page(request: Request) -> Response:
@@ -238,7 +243,9 @@ async def cost_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    cost = await run_in_threadpool(cost_panel, ctx.store, ctx.model.targets)
+    cost = await run_in_threadpool(
+        lambda: cost_panel(ctx.store, ctx.model.targets, base_dir=ctx.loaded.base_dir)
+    )
     return _page(ctx, session, "cost.html", "cost", cost=cost, backend=ctx.store.backend)
 
 

@@ -16,13 +16,17 @@ from typing import Any
 from sqlalchemy import and_, desc, func, select
 
 from prodshield.config.schema import ShieldConfig
+from prodshield.monitor import series
 from prodshield.monitor.incidents import severity_of
+from prodshield.monitor.overall import ServiceState, headline, service_status
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.web.aggregates import AggregateCache, Key
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 STATUS_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "up": 4}
+BEATS = 30
+"""Results in a heartbeat bar."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +185,12 @@ class ReadModel:
             )
         return out
 
-    def check(self, name: str, *, recent: int = 20) -> dict[str, Any] | None:
-        """One check: per environment its state, uptime, recent results with condition values."""
+    def check(self, name: str, *, recent: int = 20, charts: bool = False) -> dict[str, Any] | None:
+        """One check: per environment its state, uptime, recent results with condition values.
+
+        With ``charts``, each environment also has ``recent`` (response-time points from raw
+        results, last 3 h) and ``latency`` (last 24 h) for the dashboard's charts.
+        """
         mine = [x for x in self.targets if x.name == name]
         if not mine:
             return None
@@ -242,6 +250,14 @@ class ReadModel:
                         ],
                         "hourly": self.series_hourly([x.key]),
                         "daily": self.series_daily([x.key]),
+                        **(
+                            {
+                                "recent": self.latency_points([[x.key]], hours=3)[0],
+                                "latency": self.latency_points([[x.key]], hours=24)[0],
+                            }
+                            if charts
+                            else {}
+                        ),
                     }
                 )
         first = mine[0]
@@ -295,20 +311,43 @@ class ReadModel:
             counts[known.get(x.key, "unknown")] += 1
         return dict(counts)
 
-    def services(self, *, page: int = 1, per_page: int = 50) -> dict[str, Any]:
-        """Services (a check's ``group``, else its name) per environment, problems first."""
+    def services(
+        self,
+        *,
+        page: int = 1,
+        per_page: int = 50,
+        open_incidents: list[dict[str, Any]] | None = None,
+        now: float | None = None,
+    ) -> dict[str, Any]:
+        """Services (a check's ``group``, else its name) per environment, problems first.
+
+        A service with an open incident is never "up" (see :mod:`prodshield.monitor.overall`),
+        and ``headline`` states the worst of the services and the incidents. Each shown service
+        has its response-time points (raw results for the recent hours, hourly aggregates
+        before) and its last results.
+        """
+        now = time.time() if now is None else now
         known = self.status_counts_by_key()
+        if open_incidents is None:
+            open_incidents = self.incidents(status="open", limit=500)
+        open_by_key: dict[Key, int] = defaultdict(int)
+        for inc in open_incidents:
+            open_by_key[(inc["check"], inc["environment"] or "")] += 1
         grouped: dict[tuple[str, str], list[TargetInfo]] = defaultdict(list)
         for x in self.targets:
             grouped[(x.environment, x.group)].append(x)
         services: list[dict[str, Any]] = []
         for (env, group), members in grouped.items():
             statuses = [known.get(m.key, "unknown") for m in members]
-            worst = min(statuses, key=lambda v: STATUS_ORDER.get(v, 2))
-            if worst == "down" and any(v == "up" for v in statuses):
-                worst = "degraded"
+            opened = sum(open_by_key.get(m.key, 0) for m in members)
             services.append(
-                {"environment": env, "name": group, "status": worst, "members": members}
+                {
+                    "environment": env,
+                    "name": group,
+                    "status": service_status(statuses, opened),
+                    "open_incidents": opened,
+                    "members": members,
+                }
             )
         services.sort(key=lambda v: (STATUS_ORDER.get(v["status"], 2), v["environment"], v["name"]))
         total = len(services)
@@ -316,21 +355,33 @@ class ReadModel:
         page = min(max(1, page), pages)
         shown = services[(page - 1) * per_page : page * per_page]
         summaries = self.cache.summaries()
-        for svc in shown:
+        charts = self.latency_points(
+            [[m.key for m in svc["members"]] for svc in shown], hours=24, now=now
+        )
+        beat_keys = [m.key for svc in shown for m in svc["members"]]
+        beats = series.last_results(self.store, beat_keys, BEATS) if beat_keys else {}
+        for svc, points in zip(shown, charts, strict=True):
             keys = [m.key for m in svc["members"]]
             svc["checks"] = [m.name for m in svc["members"]]
             svc["daily"] = self.series_daily(keys)
             svc["hourly"] = self.series_hourly(keys)
+            svc["latency"] = points
+            svc["beats"] = series.merged_beats(beats, keys, BEATS)
             ups = [summaries[k].uptime_90d for k in keys if k in summaries]
             vals = [u for u in ups if u is not None]
             svc["uptime_90d"] = round(sum(vals) / len(vals), 3) if vals else None
-            del svc["members"]
         environments: dict[str, int] = defaultdict(int)
         for svc in services:
             environments[svc["environment"]] += 1
         counts: dict[str, int] = defaultdict(int)
         for svc in services:
             counts[svc["status"]] += 1
+        states = [
+            ServiceState(svc["name"], svc["environment"], svc["status"], svc["open_incidents"])
+            for svc in services
+        ]
+        for svc in services:
+            del svc["members"]
         return {
             "services": shown,
             "total": total,
@@ -338,7 +389,39 @@ class ReadModel:
             "pages": pages,
             "environments": dict(environments),
             "counts": dict(counts),
+            "headline": headline(states, len(open_incidents)),
+            "until": now,
         }
+
+    def latency_points(
+        self, groups: list[list[Key]], *, hours: int = 24, now: float | None = None
+    ) -> list[list[series.LatencyPoint]]:
+        """Response-time points per group of keys over the last ``hours`` (one list per group).
+
+        Raw results cover the last :data:`~prodshield.monitor.series.RAW_SPAN`, hourly
+        aggregates the hours before; buckets are sized for about 120 points from the first
+        result there is, the same width for every group.
+        """
+        now = time.time() if now is None else now
+        if not groups:
+            return []
+        raw_from = series.raw_since(now, min(series.RAW_SPAN, hours * 3600))
+        hourly = [self.cache.hourly(keys, hours) for keys in groups]
+        older = [series.hourly_points(rows, before=raw_from) for rows in hourly]
+        starts = [pts[0].ts - 1800 for pts in older if pts]
+        all_keys = [k for keys in groups for k in keys]
+        if not starts:
+            first = series.earliest_result(self.store, all_keys, raw_from, now)
+            starts = [first] if first is not None else [now - 60]
+        bucket = series.bucket_seconds(min(starts), now, 120)
+        recent = series.recent_latency(
+            self.store, all_keys, since=raw_from, until=now, bucket=bucket
+        )
+        return [old + recent.points(keys) for old, keys in zip(older, groups, strict=True)]
+
+    def beats(self, keys: list[Key], n: int = BEATS) -> dict[Key, list[series.Beat]]:
+        """The last ``n`` results of each key, for heartbeat bars."""
+        return series.last_results(self.store, keys, n) if keys else {}
 
     # --- incidents -------------------------------------------------------------------------
 
@@ -531,6 +614,8 @@ class ReadModel:
                     "title": r.title,
                     "status": r.status,
                     "deviated": bool(r.deviated),
+                    # green only for a run that completed and held its steady state
+                    "ok": r.status == "completed" and not r.deviated,
                     "started_at": r.started_at,
                     "ended_at": r.ended_at,
                     "duration_s": None if r.ended_at is None else r.ended_at - r.started_at,
@@ -689,6 +774,7 @@ def _incident(m: Any) -> dict[str, Any]:
         "status": m["status"],
         "opened_at": m["opened_at"],
         "resolved_at": m["resolved_at"],
+        # never negative, whatever the clock or an old bug wrote
         "duration_s": round(max(0.0, end - m["opened_at"]), 1),
         "acknowledged_at": m["acknowledged_at"],
         "acknowledged_by": m["acknowledged_by"],

@@ -72,6 +72,8 @@ def build_site(
     summary = {
         "generated_at": first["generated_at"],
         "headline": first["headline"],
+        "level": first["level"],
+        "detail": first["headline_detail"],
         "services": first["overview"]["total"],
         "counts": first["overview"]["counts"],
         "open_incidents": len(first["open_incidents"]),

@@ -1,0 +1,240 @@
+"""Chart series from check results: response time over time and the last results of a check.
+
+Recent hours come from raw results (one grouped statement for every key on a page, bucketed so a
+chart gets about ``points`` points however dense the checks run), older hours from the hourly
+aggregates. The time axis starts at the first result there is: right after a start a chart shows
+each of the few results it has, not one dot or "no data".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Float, Integer, and_, case, cast, desc, func, or_, select, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+Key = tuple[str, str]
+HOUR = 3600
+RAW_SPAN = 3 * HOUR
+"""How far back charts read raw results; older hours come from ``check_hourly``."""
+CHUNK = 100
+"""Keys per statement (SQLite caps compound SELECTs and expression depth)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyPoint:
+    """Response time over one bucket of time: raw results, or one hour of aggregates."""
+
+    ts: float
+    avg_ms: float | None
+    max_ms: float | None
+    count: int
+    failures: int
+    raw: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """One check result, for a heartbeat bar."""
+
+    check: str
+    environment: str
+    ts: float
+    ok: bool
+    response_time_ms: float | None
+    error_kind: str | None
+
+
+@dataclass(slots=True)
+class _Acc:
+    count: int = 0
+    failures: int = 0
+    timed: int = 0
+    sum_ms: float = 0.0
+    max_ms: float | None = None
+    sum_ts: float = 0.0
+
+    def add(
+        self,
+        count: int,
+        failures: int,
+        timed: int,
+        sum_ms: float,
+        max_ms: float | None,
+        sum_ts: float,
+    ) -> None:
+        self.count += count
+        self.failures += failures
+        self.timed += timed
+        self.sum_ms += sum_ms
+        self.sum_ts += sum_ts
+        if max_ms is not None and (self.max_ms is None or max_ms > self.max_ms):
+            self.max_ms = max_ms
+
+
+def _chunks(keys: Sequence[Key]) -> Iterable[list[Key]]:
+    for i in range(0, len(keys), CHUNK):
+        yield list(keys[i : i + CHUNK])
+
+
+def _keyed(keys: Sequence[Key], since: float, until: float) -> ColumnElement[bool]:
+    r = t.check_results
+    return or_(
+        *(
+            and_(r.c.check_name == c, r.c.environment == e, r.c.ts >= since, r.c.ts <= until)
+            for c, e in keys
+        )
+    )
+
+
+class RecentLatency:
+    """Raw results since ``since`` for many keys, grouped into buckets of ``bucket`` seconds."""
+
+    def __init__(self, since: float, bucket: float, data: dict[Key, dict[int, _Acc]]):
+        self.since = since
+        self.bucket = bucket
+        self._data = data
+
+    def points(self, keys: Iterable[Key]) -> list[LatencyPoint]:
+        """The buckets of ``keys`` merged (a service of several checks), oldest first."""
+        merged: dict[int, _Acc] = defaultdict(_Acc)
+        for key in keys:
+            for b, acc in self._data.get(key, {}).items():
+                merged[b].add(
+                    acc.count, acc.failures, acc.timed, acc.sum_ms, acc.max_ms, acc.sum_ts
+                )
+        return [
+            LatencyPoint(
+                ts=acc.sum_ts / acc.count,
+                avg_ms=None if acc.timed == 0 else round(acc.sum_ms / acc.timed, 2),
+                max_ms=acc.max_ms,
+                count=acc.count,
+                failures=acc.failures,
+                raw=True,
+            )
+            for _, acc in sorted(merged.items())
+            if acc.count
+        ]
+
+
+def earliest_result(store: Store, keys: Sequence[Key], since: float, until: float) -> float | None:
+    """The time of the first result of any of ``keys`` in ``[since, until]``."""
+    r = t.check_results
+    first: float | None = None
+    with store.connect() as conn:
+        for chunk in _chunks(keys):
+            value = conn.execute(
+                select(func.min(r.c.ts)).where(_keyed(chunk, since, until))
+            ).scalar()
+            if value is not None and (first is None or value < first):
+                first = float(value)
+    return first
+
+
+def bucket_seconds(start: float, until: float, points: int) -> float:
+    """A bucket width giving about ``points`` buckets over ``[start, until]``, at least 1 s."""
+    return max(1.0, (until - start) / max(1, points))
+
+
+def recent_latency(
+    store: Store, keys: Sequence[Key], *, since: float, until: float, bucket: float
+) -> RecentLatency:
+    """Raw results of ``keys`` in ``[since, until]`` grouped per key into ``bucket``-second buckets."""
+    r = t.check_results
+    slot = cast(func.floor((r.c.ts - since) / bucket), Integer).label("slot")
+    failed = func.sum(case((r.c.ok, 0), else_=1))
+    data: dict[Key, dict[int, _Acc]] = defaultdict(dict)
+    with store.connect() as conn:
+        for chunk in _chunks(keys):
+            query = (
+                select(
+                    r.c.check_name,
+                    r.c.environment,
+                    slot,
+                    func.count(),
+                    failed,
+                    func.count(r.c.response_time_ms),
+                    func.coalesce(func.sum(r.c.response_time_ms), 0.0),
+                    func.max(r.c.response_time_ms),
+                    func.sum(cast(r.c.ts, Float)),
+                )
+                .where(_keyed(chunk, since, until))
+                .group_by(r.c.check_name, r.c.environment, slot)
+            )
+            for c, e, b, n, f, timed, sum_ms, max_ms, sum_ts in conn.execute(query):
+                acc = _Acc()
+                acc.add(
+                    int(n),
+                    int(f or 0),
+                    int(timed or 0),
+                    float(sum_ms or 0.0),
+                    None if max_ms is None else float(max_ms),
+                    float(sum_ts),
+                )
+                data[(c, e)][int(b)] = acc
+    return RecentLatency(since, bucket, dict(data))
+
+
+def hourly_points(
+    hourly: Sequence[tuple[int, int, int, float]], *, before: float
+) -> list[LatencyPoint]:
+    """``(hour, results, failures, sum_ms)`` rows of whole hours before ``before`` as points."""
+    return [
+        LatencyPoint(
+            ts=hour + HOUR / 2,
+            avg_ms=round(sum_ms / count, 2),
+            max_ms=None,
+            count=count,
+            failures=failures,
+            raw=False,
+        )
+        for hour, count, failures, sum_ms in hourly
+        if count and hour + HOUR <= before
+    ]
+
+
+def raw_since(until: float, span: float = RAW_SPAN) -> float:
+    """Where raw results take over from the hourly aggregates: an hour boundary."""
+    return float(int(until - span) // HOUR * HOUR)
+
+
+def last_results(store: Store, keys: Sequence[Key], n: int) -> dict[Key, list[Beat]]:
+    """The last ``n`` results of each key, oldest first; one statement per 100 keys."""
+    r = t.check_results
+    out: dict[Key, list[Beat]] = defaultdict(list)
+    cols = (
+        r.c.check_name,
+        r.c.environment,
+        r.c.ts,
+        r.c.ok,
+        r.c.response_time_ms,
+        r.c.error_kind,
+    )
+    with store.connect() as conn:
+        for chunk in _chunks(keys):
+            parts = [
+                select(*cols)
+                .where(r.c.check_name == c, r.c.environment == e)
+                .order_by(desc(r.c.ts))
+                .limit(n)
+                .subquery()
+                for c, e in chunk
+            ]
+            selects = [select(*p.c) for p in parts]
+            query = selects[0] if len(selects) == 1 else union_all(*selects)
+            for c, e, ts, ok, ms, kind in conn.execute(query):
+                out[(c, e)].append(Beat(c, e, float(ts), bool(ok), ms, kind))
+    for beats in out.values():
+        beats.sort(key=lambda b: b.ts)
+    return dict(out)
+
+
+def merged_beats(beats: dict[Key, list[Beat]], keys: Iterable[Key], n: int) -> list[Beat]:
+    """The last ``n`` results across ``keys`` (a service of several checks), oldest first."""
+    merged = sorted((b for k in keys for b in beats.get(k, [])), key=lambda b: b.ts)
+    return merged[-n:]
