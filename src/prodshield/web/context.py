@@ -78,9 +78,19 @@ def _bytes(value: float | None) -> str:
     return f"{value:.1f} PiB"
 
 
+KINDS = {
+    "down": "down",
+    "degraded": "degraded",
+    "certificate": "certificate expiring",
+    "heartbeat": "heartbeat missed",
+    "flapping": "flapping",
+}
+
+
 def _kind(kind: str | None) -> str:
-    """An incident kind as a reader says it: ``certificate_expiring`` -> "certificate expiring"."""
-    return (kind or "down").replace("_", " ").replace("-", " ")
+    """An incident kind as a reader says it (``certificate`` -> "certificate expiring")."""
+    kind = kind or "down"
+    return KINDS.get(kind, kind.replace("_", " "))
 
 
 AREAS = {
