@@ -172,23 +172,32 @@ def test_logs_templates_api_matches_the_event_path(tmp_path) -> None:  # type: i
     assert {t.template: t.count for t in fast} == _by_template(slow)
 
 
-def test_restated_and_approximate_values_do_not_split_a_template() -> None:
+def test_templates_are_the_text_with_variables_masked_nothing_moved() -> None:
     miner = TemplateMiner()
-    lines = [
-        "proxy.example.com:5070 close, 0 bytes sent, 0 bytes received, lifetime 00:01",
-        "proxy.example.com:5070 close, 451 bytes sent, 18846 bytes (18.4 KB) received, lifetime <1 sec",
-        "proxy.example.com:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, "
-        "lifetime 00:02",
-        "proxy.example.com:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
-    ]
-    ids = {miner.add(line).template_id for line in lines}
-    assert miner.cluster_count == 1
-    (tpl,) = miner.templates()
-    assert tpl.count == 4 and tpl.template.startswith("<*>:<*> close, ")
-    assert len({miner.match(line).template_id for line in lines}) == 1  # type: ignore[union-attr]
-    assert ids  # ids moved as the template generalised; match() gives the final one
-    # an ordinary parenthesis is left alone
-    assert miner.add("GET /api/orders (200 OK) in 12 ms").template == "GET <*> (<*> OK) in <*> ms"
+    cases = {
+        "Slow query (12 ms) on table orders": "Slow query (<*> ms) on table orders",
+        "checkpoint complete: wrote 12 buffers (0.3%)": "checkpoint complete: wrote <*> buffers (<*>)",
+        "proxy.example.com:5070 close, 18846 bytes (18.4 KB) received, lifetime <1 sec": (
+            "<*>:<*> close, <*> bytes (<*> KB) received, lifetime <<*> sec"
+        ),
+        "GET /api/orders (200 OK) in 12 ms": "GET <*> (<*> OK) in <*> ms",
+    }
+    for line, template in cases.items():
+        assert miner.add(line).template == template
+
+
+def test_final_labels_give_early_lines_the_template_of_the_end() -> None:
+    import orjson
+
+    from prodshield.logs.api import _final_jsonl, parse_lines
+
+    lines = [f"disk {d} is {p}% full" for d, p in zip("abcdefgh", range(90, 98), strict=True)]
+    miner = TemplateMiner()
+    out = b"".join(_final_jsonl(parse_lines(lines, "x", "raw"), miner))
+    rows = [orjson.loads(x) for x in out.splitlines()]
+    assert [r["template"] for r in rows] == ["disk <*> is <*> full"] * 8
+    assert len({r["template_id"] for r in rows}) == 1
+    assert rows[0]["params"] == ["a", "90%"]
 
 
 # --- stable ids: an id names one cluster for its whole life ------------------------------------

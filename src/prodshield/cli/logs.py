@@ -17,7 +17,7 @@ from rich.table import Table
 
 from prodshield.cli.common import ConfigOption, console, load, store_for
 from prodshield.errors import ProdshieldError, UsageError
-from prodshield.logs.api import mine, parse_files
+from prodshield.logs.api import parse_jsonl
 from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats
@@ -133,17 +133,42 @@ def parse_cmd(
     files: FilesArg,
     log_format: FormatOption = "auto",
     output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.jsonl,
+    save: Annotated[
+        bool,
+        typer.Option("--save", help="Resume the miner from the configured store and save it."),
+    ] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Parse log files into events, one JSON object per line on stdout."""
+    """Parse log files into events, one JSON object per line on stdout.
+
+    Files are labelled with the templates known once they are all read; stdin streams.
+    """
     _check_format(log_format)
     stats = ReadStats()
-    write = sys.stdout.write
+    store = store_for(load(config)) if save else None
+    out = sys.stdout.buffer
+    streaming = "-" in files
     try:
-        for event in mine(parse_files(files, log_format, stats=stats)):
-            write(json.dumps(event.to_dict(), default=str, ensure_ascii=False) + "\n")
+        miner = TemplateMiner()
+        if store is not None:
+            from prodshield.logs.state import load_miner
+
+            miner = load_miner(store)
+        for chunk in parse_jsonl(files, log_format, stats=stats, miner=miner):
+            out.write(chunk)
+            if streaming:
+                out.flush()
+        out.flush()
+        if store is not None:
+            from prodshield.logs.state import save_miner
+
+            save_miner(store, miner, source=",".join(files))
     except BrokenPipeError:  # `| head` closed the pipe: stop quietly
         sys.stderr.close()
         raise typer.Exit(0) from None
+    finally:
+        if store is not None:
+            store.close()
     _summary(stats)
     if stats.errors and not stats.files:
         raise ProdshieldError("no log source could be read")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import orjson
 
 from prodshield.logs.event import LogEvent
 from prodshield.logs.formats.base import LogFormat, Record
@@ -133,6 +135,129 @@ def mine(events: Iterable[LogEvent], miner: TemplateMiner | None = None) -> Iter
         yield event
 
 
+HOLD = 50_000
+"""Events ``parse_jsonl`` keeps in memory before it spills them to a temporary file."""
+
+
+def parse_jsonl(
+    paths: Iterable[str | Path],
+    log_format: str = "auto",
+    *,
+    stats: ReadStats | None = None,
+    miner: TemplateMiner | None = None,
+    final: bool = True,
+) -> Iterator[bytes]:
+    """``logs parse --output jsonl``: one JSON object per event (see :meth:`LogEvent.to_dict`),
+    as chunks of UTF-8 lines.
+
+    With ``final`` and only files to read (no ``-``), every event is given the template (and
+    id) its cluster has once *all* the input is learnt: events wait, compactly, in memory and
+    then in a temporary file, and come out at the end. Otherwise (stdin) each event is written as
+    it is read, with the template as known at that moment (the id is the same either way).
+    """
+    paths = [str(p) for p in paths]
+    miner = miner if miner is not None else TemplateMiner()
+    stats = stats if stats is not None else ReadStats()
+    events = parse_files(paths, log_format, stats=stats)
+    if not final or "-" in paths:
+        yield from _stream_jsonl(events, miner)
+        return
+    yield from _final_jsonl(events, miner)
+
+
+def _first_line(message: str) -> str:
+    # the first line carries the template; a traceback's frames would make every one unique
+    cut = message.find("\n")
+    return message if cut < 0 else message[:cut]
+
+
+def _head_tail(event: LogEvent) -> tuple[bytes, bytes]:
+    """The event's JSON object before ``template_id`` (without ``}``) and from ``fields`` on."""
+    head = orjson.dumps(
+        {
+            "source": event.source,
+            "line": event.line,
+            "timestamp": event.timestamp.isoformat() if event.timestamp else None,
+            "level": event.level,
+            "message": event.message,
+        },
+        default=str,
+    )[:-1]
+    return head, b',"fields":' + orjson.dumps(event.fields, default=str) + b"}\n"
+
+
+def _stream_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[bytes]:
+    learn = miner.learn
+    for event in events:
+        ts = event.timestamp.timestamp() if event.timestamp is not None else None
+        entry, params = learn(_first_line(event.message), ts)
+        head, tail = _head_tail(event)
+        yield (
+            head
+            + b',"template_id":'
+            + orjson.dumps(entry.template_id)
+            + b',"template":'
+            + orjson.dumps(entry.template)
+            + b',"params":'
+            + orjson.dumps(params)
+            + tail
+        )
+
+
+def _final_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[bytes]:
+    import pickle
+    import tempfile
+
+    learn = miner.learn
+    index: dict[int, int] = {}  # id(entry) -> its number
+    entries: list[Any] = []
+    held: list[tuple[int, bytes, str, bytes]] = []
+    with tempfile.TemporaryFile(prefix="prodshield-parse-") as spill:
+        spilled = 0
+        for event in events:
+            ts = event.timestamp.timestamp() if event.timestamp is not None else None
+            first = _first_line(event.message)
+            entry, _ = learn(first, ts, want_params=False)
+            number = index.get(id(entry))
+            if number is None:
+                number = index[id(entry)] = len(entries)
+                entries.append(entry)
+            head, tail = _head_tail(event)
+            held.append((number, head, first, tail))
+            if len(held) >= HOLD:
+                pickle.dump(held, spill, protocol=pickle.HIGHEST_PROTOCOL)
+                spilled += 1
+                held = []
+        # every line is learnt: each entry's template as its cluster has it now
+        done: list[tuple[bytes, Any] | None] = [None] * len(entries)
+        params_of = miner.params
+        final = miner.final
+
+        def lines(chunk: list[tuple[int, bytes, str, bytes]]) -> bytes:
+            out: list[bytes] = []
+            for number, head, first, tail in chunk:
+                known = done[number]
+                if known is None:
+                    entry = final(entries[number])
+                    middle = (
+                        b',"template_id":'
+                        + orjson.dumps(entry.template_id)
+                        + b',"template":'
+                        + orjson.dumps(entry.template)
+                        + b',"params":'
+                    )
+                    known = done[number] = (middle, entry.plan)
+                middle, plan = known
+                params = params_of(plan, first.split()) if plan else []
+                out.append(head + middle + orjson.dumps(params) + tail)
+            return b"".join(out)
+
+        spill.seek(0)
+        for _ in range(spilled):
+            yield lines(pickle.load(spill))
+        yield lines(held)
+
+
 BATCH = 200_000
 """Messages handed to :meth:`TemplateMiner.add_batch` at a time."""
 
@@ -247,6 +372,7 @@ __all__ = [
     "format_names",
     "mine",
     "parse_files",
+    "parse_jsonl",
     "parse_lines",
     "templates",
 ]

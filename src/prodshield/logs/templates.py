@@ -64,26 +64,8 @@ BATCH_MIN = 512
 """Below this many messages a batch is learnt line by line."""
 
 
-# A value restated in parentheses with its unit ("18846 bytes (18.4 KB)") and an approximate
-# duration ("lifetime <1 sec") are one value each: joined to one token, so that a line with them and
-# a line without them have the same number of tokens (and land in one template).
-_UNITS = r"(?:[KMGTP]i?B|[kKMGT]?B|bytes|ms|us|µs|s|sec|secs|seconds?|min|mins|minutes?|h|hours?|%)"
-_DURATIONS = r"(?:ms|us|µs|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)"
-_RESTATED = re.compile(rf" \((\d[\d.,]*) ?({_UNITS})\)")
-_APPROX = re.compile(rf"(?<!\S)([<>]=?|~)(\d[\d.]*) ({_DURATIONS})\b")
-
-
 def _hides_uuid(shape: str) -> bool:
     return any(any(c in "ABCDEF" for c in m.group()) for m in _MAYBE_UUID.finditer(shape))
-
-
-def join_values(message: str) -> str:
-    """``message`` with restated and approximate values joined to one token each."""
-    if " (" in message:
-        message = _RESTATED.sub(r"(\1\2)", message)
-    if "<" in message or ">" in message or "~" in message:
-        message = _APPROX.sub(r"\1\2\3", message)
-    return message
 
 
 def line_shape(message: str) -> str:
@@ -178,6 +160,7 @@ class _Entry:
     """What one masked token sequence renders to in its cluster (cached per sequence)."""
 
     cluster: _Cluster
+    masked: tuple[str, ...]
     version: int = -1
     """The cluster version ``template``, ``template_id`` and ``plan`` were rendered at."""
     template: str = ""
@@ -283,26 +266,28 @@ class TemplateMiner:
         entry, params = self.learn(message, timestamp)
         return TemplateMatch(entry.template_id, entry.template, params, entry.cluster.index)
 
-    def learn(self, message: str, timestamp: float | None = None) -> tuple[_Entry, list[str]]:
+    def learn(
+        self, message: str, timestamp: float | None = None, *, want_params: bool = True
+    ) -> tuple[_Entry, list[str]]:
         """:meth:`add` without the result object: the sequence's entry and the parameters.
 
-        Callers read ``entry.template`` and ``entry.template_id`` right away: the template text
-        changes as the miner learns (the id stays).
+        Callers read ``entry.template`` and ``entry.template_id`` right away (the template text
+        changes as the miner learns, the id stays), or keep the entry and ask :meth:`final` for
+        its template once every line is learnt.
         """
         # Lines with the same "shape" mask the same way (see :func:`line_shape`), except the
         # tokens remembered in ``keep`` (whose rules count characters the shape hides, as in MAC
         # addresses), which are re-masked from the line itself.
-        text = join_values(message)
-        shape = line_shape(text)
+        shape = line_shape(message)
         known = self._shape_cache.get(shape)
         raw: list[str] | None = None
         if known is None:
-            raw = text.split()
-            known = self._learn_shape(shape, text, raw)
+            raw = message.split()
+            known = self._learn_shape(shape, message, raw)
         keep = known.keep
         if keep:
             if raw is None:
-                raw = text.split()
+                raw = message.split()
             rebuilt = list(known.masked)
             for i in keep:
                 rebuilt[i] = self._mask_one(raw[i])
@@ -316,9 +301,9 @@ class TemplateMiner:
             entry = cached
         self._account(entry, masked, 1, message, timestamp, timestamp)
         plan = entry.plan
-        if not plan:
+        if not plan or not want_params:
             return entry, []
-        return entry, self._params(plan, raw if raw is not None else text.split())
+        return entry, self.params(plan, raw if raw is not None else message.split())
 
     def _account(
         self,
@@ -373,8 +358,6 @@ class TemplateMiner:
         import polars as pl
 
         # the fine shape is line_shape(); grouping is by the coarse one (_COARSE_FROM)
-        # Shapes of the raw lines: join_values() acts alike on every line of a coarse group, so
-        # it is applied to a group's first line (and to lines learnt one by one) only.
         fine = (
             pl.Series("m", messages, dtype=pl.String)
             .str.replace_all(_RS_UUID_LC, "\x03")
@@ -403,11 +386,7 @@ class TemplateMiner:
             known = known_groups.get(coarse)
             if known is None:
                 # what masking makes of this coarse shape holds for every batch to come
-                first_message = messages[members[0]]
-                text = join_values(first_message)
-                if text != first_message:
-                    shape = line_shape(text)
-                known = _Shape(*self._group_mask(text, shape))
+                known = _Shape(*self._group_mask(messages[members[0]], shape))
                 if len(known_groups) >= self.config.cache_size:
                     known_groups.clear()
                 known_groups[coarse] = known
@@ -435,9 +414,8 @@ class TemplateMiner:
                 continue
             for i in members:  # a digit of some token is part of the template: line by line
                 message = messages[i]
-                text = join_values(message)
-                raw = text.split()
-                shapes = fine_of[i].split() if text == message else []
+                raw = message.split()
+                shapes = fine_of[i].split()
                 if len(shapes) != len(raw):
                     shapes = [line_shape(token) for token in raw]
                 rebuilt = list(masked)
@@ -492,7 +470,7 @@ class TemplateMiner:
     def _entry(self, masked: tuple[str, ...]) -> _Entry:
         entry = self._seq_cache.get(masked)
         if entry is None:
-            entry = _Entry(self._place(masked))
+            entry = _Entry(self._place(masked), masked)
             if len(self._seq_cache) >= self.config.cache_size:
                 self._seq_cache.clear()
             self._seq_cache[masked] = entry
@@ -743,13 +721,26 @@ class TemplateMiner:
 
     # --- looking up --------------------------------------------------------------------------
 
+    def final(self, entry: _Entry) -> _Entry:
+        """``entry`` (from :meth:`learn`) rendered as its cluster is now: the template a line
+        learnt earlier has once every line is learnt (``logs parse`` on files)."""
+        cluster = entry.cluster
+        if cluster.merged_into is not None:
+            while cluster.merged_into is not None:
+                cluster = cluster.merged_into
+            entry.cluster = cluster
+            entry.version = -1
+        if entry.version != cluster.version:
+            self._refresh(entry, cluster, entry.masked)
+        return entry
+
     def match(self, message: str) -> TemplateMatch | None:
         """The template ``message`` belongs to, without learning; None when nothing fits."""
         found = self._find(message)
         return None if found is None else self._result(*found)
 
     def _find(self, message: str) -> tuple[_Cluster, list[str], tuple[str, ...]] | None:
-        raw = join_values(message).split()
+        raw = message.split()
         get = self._mask_cache.get
         masked = tuple([m if (m := get(t)) is not None else self._mask_slow(t) for t in raw])
         entry = self._seq_cache.get(masked)
@@ -772,7 +763,7 @@ class TemplateMiner:
     def _result(self, cluster: _Cluster, raw: list[str], masked: tuple[str, ...]) -> TemplateMatch:
         text, plan, diffs = self._render_for(cluster, masked)
         return TemplateMatch(
-            _sub_id(cluster.id, diffs), text, self._params(plan, raw), cluster.index
+            _sub_id(cluster.id, diffs), text, self.params(plan, raw), cluster.index
         )
 
     def _render_for(
@@ -805,7 +796,8 @@ class TemplateMiner:
         return _render(out), tuple(plan), tuple(diffs)
 
     @staticmethod
-    def _params(plan: _Plan, raw: list[str]) -> list[str]:
+    def params(plan: _Plan, raw: list[str]) -> list[str]:
+        """The values behind each ``<*>`` of an entry's template (``plan``) in a line's tokens."""
         params: list[str] = []
         for pos, head, tail, pattern in plan:
             value = raw[pos]

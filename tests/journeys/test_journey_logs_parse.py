@@ -1,0 +1,118 @@
+"""A user parses a log file with ``prodshield logs parse`` and groups lines by ``template_id``.
+
+Through the CLI as a subprocess on a real file: every line of one statement gets one id and the
+template its cluster has at the end (also the early lines, seen before the template generalised);
+templates are the line's own text with variables masked; the ids are the ones ``logs templates``
+reports and, with ``--save``, the ones the store keeps for the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from prodshield.logs.masking import WILDCARD
+
+
+def _cli(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def _lines() -> list[tuple[str, str]]:
+    """(statement, line): each line tagged with the log statement it comes from."""
+    users = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+    out: list[tuple[str, str]] = []
+    for i in range(80):
+        u = users[i % len(users)]
+        out.append(("login", f"Accepted publickey for {u} from 10.0.{i % 7}.{i} port {40000 + i}"))
+        out.append(
+            (
+                "slow",
+                f"Slow query ({12 + i} ms) on table {['orders', 'users', 'carts', 'items', 'audit', 'stock'][i % 6]}",
+            )
+        )
+        out.append(
+            (
+                "ckpt",
+                f"checkpoint complete: wrote {i * 3} buffers ({i % 10}.{i % 7}%); sync files={i}",
+            )
+        )
+        if i % 4 == 0:
+            out.append(("state", f"job {i} moved from {['NEW', 'RUNNING'][i % 8 // 4]} to DONE"))
+    return out
+
+
+def _regex(template: str) -> re.Pattern[str]:
+    return re.compile(".*?".join(re.escape(p) for p in template.split(WILDCARD)) + r"\Z", re.S)
+
+
+def test_parse_groups_every_line_of_a_statement_under_one_id(tmp_path: Path) -> None:
+    tagged = _lines()
+    log = tmp_path / "app.log"
+    log.write_text("".join(line + "\n" for _, line in tagged), encoding="utf-8")
+    proc = _cli("logs", "parse", str(log), "--log-format", "raw", "--output", "jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert [r["line"] for r in rows] == list(range(1, len(tagged) + 1))
+    ids: dict[str, set[str]] = defaultdict(set)
+    for (statement, line), row in zip(tagged, rows, strict=True):
+        ids[statement].add(row["template_id"])
+        # the template is the line's own text with variables masked: nothing dropped or moved
+        assert _regex(row["template"]).match(line), (row["template"], line)
+    # the first line of each statement was read before its template generalised: same id anyway
+    assert all(len(v) == 1 for k, v in ids.items() if k != "state"), ids
+    assert len({next(iter(v)) for k, v in ids.items() if k != "state"}) == 3
+    by_id = {r["template_id"]: r["template"] for r in rows}
+    assert by_id[rows[0]["template_id"]] == "Accepted publickey for <*> from <*> port <*>"
+    assert by_id[rows[1]["template_id"]] == "Slow query (<*> ms) on table <*>"
+    assert rows[0]["params"] == ["alice", "10.0.0.0", "40000"]
+    # an enumeration keeps its values: two templates, each one id
+    states = {r["template"] for (s, _), r in zip(tagged, rows, strict=True) if s == "state"}
+    assert states == {"job <*> moved from NEW to DONE", "job <*> moved from RUNNING to DONE"}
+
+    # `logs templates` reports the same ids
+    proc = _cli("logs", "templates", str(log), "--log-format", "raw", "--format", "json",
+                "--top", "0", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    reported = {t["id"]: t for t in json.loads(proc.stdout)["templates"]}
+    assert set(reported) == set(by_id)
+    assert reported[rows[0]["template_id"]]["count"] == 80
+
+
+def test_parse_save_keeps_ids_across_runs_and_stdin_streams(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(
+        f"storage: \"sqlite:///{tmp_path / 'shield.db'}\"\n", encoding="utf-8"
+    )
+    first = tmp_path / "day1.log"
+    first.write_text("worker 1 finished batch orders in 12 ms\n", encoding="utf-8")
+    proc = _cli("logs", "parse", str(first), "--save", "-c", "shield.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    day1 = json.loads(proc.stdout.decode().splitlines()[0])
+    assert day1["template"] == "worker <*> finished batch orders in <*> ms"
+    second = tmp_path / "day2.log"
+    names = ["users", "carts", "stock", "audit", "items", "mails"]
+    second.write_text(
+        "".join(f"worker {i} finished batch {n} in {i} ms\n" for i, n in enumerate(names))
+    )
+    proc = _cli("logs", "parse", str(second), "--save", "-c", "shield.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    day2 = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    assert {r["template_id"] for r in day2} == {day1["template_id"]}
+    assert day2[-1]["template"] == "worker <*> finished batch <*> in <*> ms"
+    # stdin streams: each line as it is read, ids from the same miner rules
+    proc = _cli("logs", "parse", "-", "--log-format", "raw", cwd=tmp_path,
+                stdin=b"worker 1 finished batch orders in 12 ms\n")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert json.loads(proc.stdout)["template_id"] == day1["template_id"]
