@@ -1,23 +1,35 @@
-"""Template-mining accuracy on Loghub-2k with the corrected labels, against Drain3.
+"""Template-mining accuracy on Loghub-2k with the corrected labels, through the CLI, against Drain3.
 
 Usage: python benchmarks/loghub.py [--data ../shared/datasets/loghub-2k] [--systems HDFS,BGL]
-       [--alt] [--no-drain3] [--show-errors SYSTEM]
+       [--alt] [--no-drain3] [--no-inprocess] [--show-errors SYSTEM] [--labelled DIR]
 
-Feeds each system's ``Content`` column (headers already stripped, as in the literature) to
-prodshield's miner with its one default configuration, and to Drain3 (PyPI, default settings) in the
-same run. Metrics (Jiang et al., ISSTA 2024): GA (share of lines whose predicted group is exactly
-their true group), PA (share of lines whose template text equals the label), FGA (F1 over groups)
-and FTA (F1 over templates: a predicted template counts when its group is exact and its text equals
-the label). Template texts are compared after collapsing runs of whitespace. Each line is scored
-with the template its cluster has at the end of the stream, for both parsers.
+For each system, its ``Content`` column (headers already stripped, as in the literature; leading
+blanks stripped too, since an indented line continues the record above in the ``raw`` format) is
+written to a file and parsed as a user would: ``prodshield logs parse FILE --log-format raw
+--output jsonl`` in a subprocess. Lines are grouped by the ``template_id`` each is given and scored
+with the ``template`` text each is given. Drain3 (PyPI, default settings) runs on the same lines in
+the same run (grouped by cluster id, scored with its cluster's final template); a second prodshield
+row is the miner in this process (learn every line, then look each one up), for comparison.
+Metrics (Jiang et al., ISSTA 2024): GA (share of lines whose predicted group is exactly their true
+group), PA (share of lines whose template text equals the label), FGA (F1 over groups) and FTA (F1
+over templates: a predicted template counts when its group is exact and its text equals the
+label). Template texts are compared after collapsing runs of whitespace.
+
+``--labelled DIR`` also scores every ``*.csv`` (columns ``Content``, ``EventTemplate``) there: the
+systems labelled for prodshield from real software's log statements (benchmarks/data/labelled),
+never used for tuning.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
+import resource
+import subprocess
 import sys
-import time
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +41,7 @@ SYSTEMS = [
     "Mac", "OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper",
 ]  # fmt: skip
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub-2k"
+LABELLED = Path(__file__).resolve().parent / "data" / "labelled"
 
 
 def load(data: Path, system: str, alt: bool) -> tuple[list[str], list[str]]:
@@ -36,35 +49,45 @@ def load(data: Path, system: str, alt: bool) -> tuple[list[str], list[str]]:
     path = base / f"{system}_2k.log_structured_corrected.csv"
     if not path.exists():
         path = data / system / f"{system}_2k.log_structured_corrected.csv"
+    return load_csv(path)
+
+
+def load_csv(path: Path) -> tuple[list[str], list[str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    return [r["Content"] for r in rows], [r["EventTemplate"] for r in rows]
+    return [r["Content"].strip() for r in rows], [r["EventTemplate"] for r in rows]
 
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
-    """GA, PA, FGA, FTA for one system; ``predicted`` are template texts (equal text = one group)."""
+Prediction = tuple[list[str], list[str]]
+"""Per line: the group key (template id, cluster id) and the template text."""
+
+
+def scores(truth: Sequence[str], predicted: Prediction) -> dict[str, float]:
+    """GA, PA, FGA, FTA for one system."""
+    keys, texts = predicted
     n = len(truth)
     truth_n = [_norm(t) for t in truth]
-    pred_n = [_norm(p) for p in predicted]
+    pred_n = [_norm(p) for p in texts]
     true_groups: dict[str, set[int]] = defaultdict(set)
     pred_groups: dict[str, set[int]] = defaultdict(set)
-    for i, (t, p) in enumerate(zip(truth_n, pred_n, strict=True)):
+    for i, (t, k) in enumerate(zip(truth_n, keys, strict=True)):
         true_groups[t].add(i)
-        pred_groups[p].add(i)
+        pred_groups[k].add(i)
     correct_lines = 0
     correct_groups = 0
     correct_templates = 0
-    for p, members in pred_groups.items():
+    for members in pred_groups.values():
         first = next(iter(members))
         t = truth_n[first]
         if true_groups[t] == members:
             correct_lines += len(members)
             correct_groups += 1
-            if p == t:
+            # a template is right when every member is given the label's text
+            if all(pred_n[i] == t for i in members):
                 correct_templates += 1
     pa = sum(1 for t, p in zip(truth_n, pred_n, strict=True) if t == p) / n
 
@@ -83,18 +106,53 @@ def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
     }
 
 
-def run_prodshield(lines: Sequence[str]) -> list[str]:
+PARSE_ARGS = ["--log-format", "raw", "--output", "jsonl"]
+
+
+def prodshield_command() -> list[str]:
+    exe = Path(sys.executable).with_name("prodshield")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "prodshield"]
+
+
+def run_cli(lines: Sequence[str]) -> Prediction:
+    """``prodshield logs parse FILE --log-format raw --output jsonl``, as a user runs it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "content.log"
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        proc = subprocess.run(
+            [*prodshield_command(), "logs", "parse", str(path), *PARSE_ARGS],
+            capture_output=True,
+            check=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    keys = [""] * len(lines)
+    texts = [""] * len(lines)
+    for out in proc.stdout.splitlines():
+        event = json.loads(out)
+        i = event["line"] - 1
+        keys[i] = event["template_id"]
+        texts[i] = event["template"]
+    missing = sum(1 for k in keys if not k)
+    if missing:
+        print(f"warning: {missing} line(s) got no event", file=sys.stderr)
+    return keys, texts
+
+
+def run_inprocess(lines: Sequence[str]) -> Prediction:
+    """The miner in this process: learn every line, then look each one up."""
     miner = TemplateMiner()
     for line in lines:
         miner.add(line)
-    out = []
+    keys: list[str] = []
+    texts: list[str] = []
     for line in lines:
         m = miner.match(line)
-        out.append(m.template if m is not None else line)
-    return out
+        keys.append(m.template_id if m is not None else line)
+        texts.append(m.template if m is not None else line)
+    return keys, texts
 
 
-def run_drain3(lines: Sequence[str]) -> list[str]:
+def run_drain3(lines: Sequence[str]) -> Prediction:
     import logging
 
     from drain3 import TemplateMiner as Drain3Miner
@@ -105,16 +163,60 @@ def run_drain3(lines: Sequence[str]) -> list[str]:
     miner = Drain3Miner(config=config)
     ids = [miner.add_log_message(line)["cluster_id"] for line in lines]
     by_id = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
-    return [by_id[i] for i in ids]
+    return [str(i) for i in ids], [by_id[i] for i in ids]
 
 
-def show_errors(system: str, contents: list[str], truth: list[str], pred: list[str]) -> None:
+def show_errors(system: str, truth: list[str], pred: Prediction) -> None:
     wrong: Counter[tuple[str, str]] = Counter()
-    for t, p in zip(truth, pred, strict=True):
+    for t, p in zip(truth, pred[1], strict=True):
         if _norm(t) != _norm(p):
             wrong[(_norm(t), _norm(p))] += 1
     for (t, p), c in wrong.most_common(40):
         print(f"{c:5d}  truth: {t}\n       mine:  {p}")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def table(
+    label: str,
+    systems: dict[str, tuple[list[str], list[str]]],
+    parsers: dict[str, Callable[[Sequence[str]], Prediction]],
+    show: str,
+) -> dict[str, dict[str, float]]:
+    """Score every parser on every system; print one table per parser; return the averages."""
+    results: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    elapsed: Counter[str] = Counter()
+    for system, (contents, truth) in systems.items():
+        for name, fn in parsers.items():
+            start = _cpu()
+            pred = fn(contents)
+            elapsed[name] += _cpu() - start
+            results[name][system] = scores(truth, pred)
+            if name.startswith("prodshield logs parse") and system == show:
+                show_errors(system, truth, pred)
+    print(f"\n## {label}")
+    averages: dict[str, dict[str, float]] = {}
+    for name, per_system in results.items():
+        print(f"\n### {name}  (CPU {elapsed[name]:.2f} s)")
+        print("| system | GA | PA | FGA | FTA |\n| --- | --- | --- | --- | --- |")
+        for system, s in per_system.items():
+            print(f"| {system} | {s['GA']:.3f} | {s['PA']:.3f} | {s['FGA']:.3f} | {s['FTA']:.3f} |")
+        avg = {
+            k: sum(s[k] for s in per_system.values()) / len(per_system)
+            for k in ("GA", "PA", "FGA", "FTA")
+        }
+        averages[name] = avg
+        print(
+            f"| **average** | {avg['GA']:.3f} | {avg['PA']:.3f} | {avg['FGA']:.3f} | {avg['FTA']:.3f} |"
+        )
+        low = min(per_system.items(), key=lambda kv: kv[1]["GA"])
+        print(f"lowest GA: {low[0]} {low[1]['GA']:.3f}")
+    return averages
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,46 +225,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--alt", action="store_true", help="also score the logparser copy")
     parser.add_argument("--no-drain3", action="store_true")
+    parser.add_argument("--no-inprocess", action="store_true")
     parser.add_argument("--show-errors", default="")
+    parser.add_argument("--labelled", type=Path, default=LABELLED)
     args = parser.parse_args(argv)
     data = args.data.resolve()
     if not data.exists():
         print(f"loghub-2k not found at {data}", file=sys.stderr)
         return 2
-    systems = [s for s in args.systems.split(",") if s]
-    parsers: dict[str, Callable[[Sequence[str]], list[str]]] = {"prodshield": run_prodshield}
+    names = [s for s in args.systems.split(",") if s]
+    parsers: dict[str, Callable[[Sequence[str]], Prediction]] = {
+        "prodshield logs parse (CLI)": run_cli
+    }
+    if not args.no_inprocess:
+        parsers["prodshield miner in process"] = run_inprocess
     if not args.no_drain3:
         parsers["drain3 (default)"] = run_drain3
-    labels = [("corrected (loghub-2.0)", False)]
+    labels = [("Loghub-2k, corrected labels (loghub-2.0)", False)]
     if args.alt:
-        labels.append(("alt corrected (logparser)", True))
+        labels.append(("Loghub-2k, alt corrected labels (logparser)", True))
     for label_name, alt in labels:
-        results: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
-        elapsed: Counter[str] = Counter()
-        for system in systems:
-            contents, truth = load(data, system, alt)
-            for name, fn in parsers.items():
-                start = time.process_time()
-                pred = fn(contents)
-                elapsed[name] += time.process_time() - start
-                results[name][system] = scores(truth, pred)
-                if name == "prodshield" and system == args.show_errors:
-                    show_errors(system, contents, truth, pred)
-        print(f"\n## labels: {label_name}")
-        for name, per_system in results.items():
-            print(f"\n### {name}  (CPU {elapsed[name]:.2f} s)")
-            print("| system | GA | PA | FGA | FTA |\n| --- | --- | --- | --- | --- |")
-            for system, s in per_system.items():
-                print(
-                    f"| {system} | {s['GA']:.3f} | {s['PA']:.3f} | {s['FGA']:.3f} | {s['FTA']:.3f} |"
-                )
-            avg = {
-                k: sum(s[k] for s in per_system.values()) / len(per_system)
-                for k in ("GA", "PA", "FGA", "FTA")
-            }
-            print(
-                f"| **average** | {avg['GA']:.3f} | {avg['PA']:.3f} | {avg['FGA']:.3f} | {avg['FTA']:.3f} |"
-            )
+        systems = {name: load(data, name, alt) for name in names}
+        table(label_name, systems, parsers, args.show_errors)
+    labelled = sorted(args.labelled.glob("*.csv")) if args.labelled.is_dir() else []
+    if labelled:
+        systems = {path.stem: load_csv(path) for path in labelled}
+        table("labelled for prodshield (not Loghub, not used for tuning)", systems, parsers, "")
     return 0
 
 
