@@ -103,6 +103,13 @@ def test_status_site_build_writes_static_pages(store: Store, tmp_path: Path) -> 
     assert "<svg" in index and "Ongoing incidents" in index
     summary = json.loads((out / "status.json").read_text())
     assert summary["open_incidents"] == 1 and summary["services"] == 5
+    # the headline covers every page's services and agrees with the open incident
+    assert summary["level"] == "partial_outage" and summary["headline"] == "Partial outage"
+    assert summary["detail"] == "1 of 5 services down · 1 ongoing incident"
+    for page in ("index.html", "page-2.html", "page-3.html"):
+        html = (out / page).read_text()
+        assert 'data-level="partial_outage"' in html and "<h1>Partial outage</h1>" in html
+        assert 'class="chart response"' in html or 'class="chart beats"' in html
 
 
 def test_status_build_command(tmp_path: Path) -> None:

@@ -1,0 +1,205 @@
+"""The status page and the dashboard agree with the incidents while a target fails periodically.
+
+The journey: a loopback HTTP target answers 503 for 4 s of every 9 s; `prodshield serve` checks it
+every second (incidents after 2 failures, resolved after 2 successes). Chromium reads the public
+status page and the dashboard's incidents page, as a visitor and an operator would, through at
+least two outage windows: whenever the page lists an ongoing incident the headline is not
+"operational" (and says how many are ongoing), whenever it lists none it does not claim an
+outage it cannot show, and no duration anywhere is negative.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "journey-token-0123456789abcdef"
+PERIOD, OUTAGE = 9.0, 4.0
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _PeriodicTarget:
+    """200 most of the time, 503 for ``OUTAGE`` seconds of every ``PERIOD``."""
+
+    def __init__(self) -> None:
+        started = time.monotonic()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                failing = (time.monotonic() - started) % PERIOD >= PERIOD - OUTAGE
+                body = b'{"status": "DOWN"}' if failing else b'{"status": "UP"}'
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/orders"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _get_json(url: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _ready(base: str, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "serve exited"
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("serve did not become ready within 60 s")
+
+
+def _check_status_page(page: Any) -> int:
+    """Assert the status page agrees with itself; return how many incidents it lists ongoing."""
+    level = page.locator("#overall").get_attribute("data-level")
+    title = page.locator("#overall h1").inner_text()
+    ongoing = page.locator("section.incidents.open article.incident").count()
+    if ongoing:
+        assert level in ("degraded", "partial_outage", "major_outage"), (level, ongoing)
+        assert "operational" not in title.lower()
+        assert f"{ongoing} ongoing incident" in page.locator("#overall").inner_text()
+    else:
+        assert level in ("operational", "partial_outage", "major_outage", "unknown"), level
+        if level == "operational":
+            assert title == "All systems operational"
+    for text in page.locator(".duration").all_inner_texts():
+        assert "-" not in text, text
+    for text in page.locator("section.incidents.open .duration").all_inner_texts():
+        assert text.startswith("ongoing for "), text
+    return ongoing
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is not installed")
+def test_status_headline_matches_open_incidents_and_no_duration_is_negative(
+    tmp_path: Path,
+) -> None:
+    target = _PeriodicTarget()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = tmp_path / "shield.yaml"
+    config.write_text(
+        f"""
+storage: "sqlite:///{tmp_path / "store.db"}"
+serve: {{title: "Shop status", token: "{TOKEN}"}}
+defaults: {{failure_threshold: 2, success_threshold: 2}}
+environments:
+  production: {{vars: {{base: "{target.url}"}}}}
+checks:
+  - name: orders
+    type: http
+    url: "{{base}}"
+    environments: [production]
+    interval: 1s
+    timeout: 1s
+    conditions: ["[STATUS] == 200"]
+  - name: home
+    type: http
+    url: "{target.url.replace("/api/orders", "/")}"
+    interval: 30s
+    timeout: 2s
+    conditions: ["[STATUS] < 600"]
+"""
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PRODSHIELD_TOKEN": TOKEN},
+    )
+    try:
+        _ready(base, proc)
+        with playwright_sync.sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox"], timeout=30000
+            )
+            try:
+                page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+                page.set_default_timeout(15000)
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                # through at least two outage windows: the page agrees with itself every time
+                seen_ongoing = seen_clear_after = 0
+                deadline = time.time() + 3 * PERIOD + 60
+                while time.time() < deadline:
+                    page.goto(base + "/")
+                    ongoing = _check_status_page(page)
+                    if ongoing:
+                        seen_ongoing += 1
+                    elif seen_ongoing:
+                        seen_clear_after += 1
+                    resolved = _get_json(base + "/api/v1/incidents?status=resolved")["incidents"]
+                    if seen_ongoing >= 2 and seen_clear_after and len(resolved) >= 2:
+                        break
+                    time.sleep(1.0)
+                assert seen_ongoing, "the status page never showed the ongoing incident"
+                incidents = _get_json(base + "/api/v1/incidents")["incidents"]
+                assert len([i for i in incidents if i["status"] == "resolved"]) >= 2, incidents
+                for i in incidents:
+                    assert i["duration_s"] >= 0, i
+                    if i["resolved_at"] is not None:
+                        assert i["resolved_at"] >= i["opened_at"], i
+                # the past incidents on the status page, then the dashboard's incidents page
+                page.goto(base + "/")
+                _check_status_page(page)
+                assert page.locator("section.incidents.past article.incident").count() >= 2
+                page.goto(base + "/login?next=/dashboard/incidents")
+                page.fill("#token", TOKEN)
+                page.click("button[type=submit]")
+                page.wait_for_url(base + "/dashboard/incidents")
+                rows = page.locator("tr.incident-row")
+                assert rows.count() >= 2
+                for text in page.locator("td.duration").all_inner_texts():
+                    assert "-" not in text, text
+                kinds = set(page.locator("tr.incident-row .pill.kind").all_inner_texts())
+                assert kinds and kinds <= {"down", "flapping"}, kinds
+                assert errors == []
+            finally:
+                browser.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        target.close()
