@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, select, text
 
 from prodshield.config.capabilities import RetentionConfig
+from prodshield.store import partitions
 from prodshield.store import tables as t
 from prodshield.store.store import Store
 
@@ -108,6 +109,7 @@ class PruneReport:
     counts_deleted: int = 0
     journals_deleted: int = 0
     audit_runs_deleted: int = 0
+    partitions_dropped: int = 0
 
     @property
     def total(self) -> int:
@@ -143,9 +145,19 @@ def _drain(store: Store, table: Table, where: Any, batch: int, pause: Callable[[
 def _prune_raw(
     store: Store, cutoff: float, batch: int, pause: Callable[[], None], report: PruneReport
 ) -> None:
-    """Roll up, then delete, raw results before ``cutoff`` one whole hour at a time."""
+    """Roll up, then delete, raw results before ``cutoff`` one whole hour at a time (on
+    PostgreSQL, whole days first: roll the day up and drop its partition)."""
     r = t.check_results
     cutoff = int(cutoff // HOUR) * HOUR
+    if store.backend == "postgresql":
+        with store.connect() as conn:
+            old = [p for p in partitions.partitions(conn) if p.end <= cutoff]
+        for part in old:
+            report.hours_rolled_up += rollup(store, part.start, part.end)
+            with store.begin() as conn:
+                report.results_deleted += partitions.drop(conn, part)
+                report.partitions_dropped += 1
+            pause()
     while True:
         with store.connect() as conn:
             oldest = conn.execute(select(func.min(r.c.ts)).where(r.c.ts < cutoff)).scalar()
@@ -395,6 +407,9 @@ class RetentionService:
         def pause() -> None:
             time.sleep(self.pause_s)
 
+        if self.store.backend == "postgresql":
+            with self.store.begin() as conn:
+                partitions.ensure(conn, now)
         report = prune(self.store, self.retention, now, pause=pause)
         vacuum(self.store)
         report.results_deleted += shrink_to_budget(

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from prodshield.errors import StoreError
+from prodshield.store import partitions
 from prodshield.store import tables as t
 from prodshield.store.engine import READ_ONLY, make_engine, normalize_url, redact_url
 from prodshield.store.migrations import MIGRATIONS
@@ -121,6 +122,8 @@ class Store:
                             conn.execute(
                                 t.schema_versions.insert().values(component=component, **values)
                             )
+                if self.backend == "postgresql":
+                    partitions.ensure(conn)  # the coming days' partitions of check_results
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"store {self.display_url}: migration failed: {_first_line(exc)}"

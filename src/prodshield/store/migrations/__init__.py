@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Table, inspect
 
+from prodshield.store import partitions
 from prodshield.store import tables as t
 
 Step = Callable[[Connection], None]
@@ -100,5 +101,7 @@ MIGRATIONS: dict[str, list[Step]] = {
     "chaos": [create(t.experiment_journals)],
     "notify": [create(t.outbox), add_index(t.outbox, "ix_outbox_thread")],
     "web": [add_index(t.check_hourly, "ix_check_hourly_hour")],
+    # after "monitor", which creates check_results: on PostgreSQL, partition it by day
+    "partitions": [partitions.convert],
 }
 """Append a step to a component's list to change its schema; never edit or reorder old steps."""
