@@ -105,6 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=int, default=30)
     ap.add_argument("--log-rate", type=int, default=1000)
     ap.add_argument("--sample-s", type=float, default=30)
+    ap.add_argument(
+        "--malloc",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="serve's allocator: tuned (prodshield.runtime, the default) or glibc's defaults; run "
+        "one of each at once to compare them under the same load",
+    )
+    ap.add_argument(
+        "--retention",
+        default="{raw_results: 20m, log_findings: 20m, log_counts: 1h, outbox: 20m, every: 2m}",
+        help="the retention: section of serve's config (short, so it acts during the run)",
+    )
     args = ap.parse_args(argv)
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="prodshield-soak-") as tmp, _target() as target:
@@ -154,6 +166,7 @@ checks:
 logs:
   sources: [{{name: app, path: "{work / "app.log"}", format: raw}}]
 serve: {{host: 127.0.0.1, port: {serve_port}}}
+retention: {args.retention}
 """)
         writer = LogWriter(work / "app.log", args.log_rate)
         writer.start()
@@ -162,14 +175,15 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
             cwd=work,
             stdout=subprocess.DEVNULL,
             stderr=(work / "serve.log").open("w"),
+            env={**os.environ, "PRODSHIELD_MALLOC": args.malloc},
         )
         start = time.monotonic()
         samples: list[dict[str, float]] = []
         print(
             "| t (s) | serve RSS MB | serve heap k blocks | serve fds | lag s | proxy RSS MB "
-            "| proxy fds | log lines |"
+            "| proxy fds | log lines | store MB |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         try:
             while time.monotonic() - start < args.minutes * 60:
                 time.sleep(args.sample_s)
@@ -182,6 +196,7 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
                     "fds": fds(serve.pid),
                     "lag": metric(serve_port, "prodshield_scheduler_lag_seconds") or 0.0,
                     "blocks": (metric(serve_port, "prodshield_python_heap_blocks") or 0.0) / 1000,
+                    "store": (metric(serve_port, "prodshield_store_bytes") or 0.0) / 2**20,
                     "prss": rss_mb(proxy.pid),
                     "pfds": fds(proxy.pid),
                 }
@@ -189,7 +204,7 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
                 print(
                     f"| {s['t']:.0f} | {s['rss']:.1f} | {s['blocks']:.0f} | {s['fds']:.0f} | "
                     f"{s['lag']:.3f} | "
-                    f"{s['prss']:.1f} | {s['pfds']:.0f} | {writer.lines} |",
+                    f"{s['prss']:.1f} | {s['pfds']:.0f} | {writer.lines} | {s['store']:.1f} |",
                     flush=True,
                 )
         finally:
@@ -206,7 +221,8 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
         print()
         print(
             f"{args.checks} checks every {args.interval} s, {args.log_rate} log lines/s, "
-            f"{len(samples)} samples over {args.minutes:.0f} min; slopes after the first fifth:"
+            f"{len(samples)} samples over {args.minutes:.0f} min, allocator {args.malloc}; "
+            "slopes after the first fifth:"
         )
         for key, label, unit in (
             ("rss", "serve resident memory", "MB"),
@@ -215,6 +231,7 @@ serve: {{host: 127.0.0.1, port: {serve_port}}}
             ("lag", "scheduler lag p99", "s"),
             ("prss", "proxy resident memory", "MB"),
             ("pfds", "proxy open descriptors", "fds"),
+            ("store", "store size", "MB"),
         ):
             ys = [s[key] for s in steady]
             if ys:
