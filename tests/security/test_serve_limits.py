@@ -112,9 +112,10 @@ def test_a_thousand_idle_connections_from_many_clients_do_not_fail_a_check(
 
 
 def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> None:
-    with healthy_target() as target, serve(
-        tmp_path, _config(target, ", limits: {header_timeout: 2s}")
-    ) as srv:
+    with (
+        healthy_target() as target,
+        serve(tmp_path, _config(target, ", limits: {header_timeout: 2s}")) as srv,
+    ):
         idle = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
         slow = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
         slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")

@@ -69,6 +69,8 @@ def serve(
             err.print("reload refused: the previous config keeps running")
         else:
             out.print(f"reloaded {fresh.path}: {len(fresh.config.checks)} checks")
+            for note in problems:
+                err.print(f"warning: {note}", markup=False)
 
     def limits(budget: Budget) -> None:
         if budget.short:

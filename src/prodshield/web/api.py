@@ -32,15 +32,39 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def throttled() -> JSONResponse:
+    return JSONResponse(
+        {"error": "too many wrong tokens from this client: wait a minute"},
+        status_code=429,
+        headers={"retry-after": "60"},
+    )
+
+
 class Denied(Exception):
     def __init__(self, response: JSONResponse) -> None:
         self.response = response
 
 
+def _bearer(request: Request) -> bool:
+    """True when the request carries the right bearer token; a wrong one is counted against the
+    client (429 after ten a minute); False when it carries none."""
+    guard = ctx_of(request).guard
+    sent = guard.bearer(request)
+    if sent is None:
+        return False
+    client = guard.client(request)
+    if guard.throttled(client):
+        raise Denied(throttled())
+    if guard.token_ok(sent):
+        return True
+    guard.failed(client)
+    raise Denied(error(401, "wrong token"))
+
+
 def reader(request: Request) -> str:
     """Who is reading: the token holder or a dashboard session; raise :class:`Denied` otherwise."""
     ctx = ctx_of(request)
-    if ctx.guard.bearer_ok(request):
+    if _bearer(request):
         return "token"
     if ctx.guard.session(request) is not None:
         return "dashboard"
@@ -50,7 +74,7 @@ def reader(request: Request) -> str:
 def writer(request: Request) -> str:
     """Who may change state: the bearer token, or a session with its CSRF token in the header."""
     ctx = ctx_of(request)
-    if ctx.guard.bearer_ok(request):
+    if _bearer(request):
         return "token"
     session = ctx.guard.session(request)
     if session is None:
@@ -310,14 +334,19 @@ def _delivery_problems(store: Any) -> dict[str, str]:
 
 async def heartbeat(request: Request) -> Response:
     ctx = ctx_of(request)
+    client = ctx.guard.client(request)
+    if ctx.guard.throttled(client):
+        return throttled()
     token = request.path_params["token"]
     if not 16 <= len(token) <= 64:
+        ctx.guard.failed(client)
         return error(404, "unknown heartbeat")
     hook = ctx.services.heartbeat_ping
     key = await (
         hook(token) if hook is not None else run_in_threadpool(ctx.model.heartbeat_ping, token)
     )
     if key is None:
+        ctx.guard.failed(client)
         return error(404, "unknown heartbeat")
     return JSONResponse({"ok": True, "check": key, "ts": time.time()})
 

@@ -63,6 +63,7 @@ def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
     model = ReadModel(ctx.store, loaded.config, ctx.model.cache)
     ctx.loaded = loaded
     ctx.model = model
+    ctx.guard.set_trusted_proxies(loaded.config.serve.trusted_proxies)
     ctx.metrics.bind(model, ctx.services.scheduler_lag, ctx.services.store_size)
     ctx.responses.invalidate()
     for hook in ctx.services.on_reload:
@@ -154,7 +155,9 @@ def create_app(
         loaded=loaded_config,
         store=store,
         model=model,
-        guard=Guard(token),
+        guard=Guard(
+            token, trusted_proxies=loaded_config.config.serve.trusted_proxies, store=store
+        ),
         services=services,
         templates=make_templates(),
         metrics=metrics,

@@ -18,7 +18,6 @@ from prodshield.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     Session,
-    client_id,
     set_cookie,
 )
 
@@ -79,7 +78,9 @@ def _login_page(
     html = ctx.render("login.html", csrf=value, message=message, next=_next(request))
     response = HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
     if fresh:
-        set_cookie(response, request, LOGIN_CSRF_COOKIE, value, 3600)
+        set_cookie(
+            response, request, LOGIN_CSRF_COOKIE, value, 3600, secure=ctx.guard.https(request)
+        )
     return response
 
 
@@ -92,7 +93,7 @@ def _next(request: Request) -> str:
 async def login(request: Request) -> Response:
     ctx = ctx_of(request)
     form = await request.form()
-    client = client_id(request)
+    client = ctx.guard.client(request)
     if ctx.guard.throttled(client):
         return _login_page(ctx, request, "Too many wrong tokens: wait a minute.", 429)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -107,7 +108,12 @@ async def login(request: Request) -> Response:
         target = "/dashboard"
     response = RedirectResponse(target, status_code=303)
     set_cookie(
-        response, request, SESSION_COOKIE, ctx.guard.new_session_cookie(), int(ctx.guard.ttl)
+        response,
+        request,
+        SESSION_COOKIE,
+        ctx.guard.new_session_cookie(),
+        int(ctx.guard.ttl),
+        secure=ctx.guard.https(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return response
@@ -119,6 +125,8 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     if session is not None and not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
         return HTMLResponse("invalid CSRF token", status_code=403)
+    if session is not None:
+        await run_in_threadpool(ctx.guard.revoke, session)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -7,16 +7,27 @@
 - Every state-changing request needs either ``Authorization: Bearer <token>`` (not sent by
   browsers on their own, so no CSRF) or a session plus its CSRF token (form field ``csrf`` or
   header ``X-CSRF-Token``).
+- Wrong tokens are counted per client on every surface that takes one (the login form, the bearer
+  API, heartbeat URLs): ten in a minute and that client gets 429 for the rest of the minute.
+- Logout revokes its session on the server: the nonce is kept (in memory and in the store's
+  ``kv``, so a restart or another instance sees it) until the session would have expired anyway.
+- The client's address and scheme come from ``X-Forwarded-For`` / ``X-Forwarded-Proto`` only when
+  the connection comes from one of ``serve.trusted_proxies``.
+- Every comparison is of bytes, so a non-ASCII cookie or CSRF token is a mismatch, never an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import logging
 import secrets
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +35,14 @@ from starlette.responses import Response
 SESSION_COOKIE = "prodshield_session"
 LOGIN_CSRF_COOKIE = "prodshield_login"
 SESSION_TTL = 12 * 3600.0
+REVOKED = "web.revoked_sessions"
+"""``kv`` namespace of sessions ended by logout: nonce -> when the session would have expired."""
+REVOCATION_RECHECK = 5.0
+"""Seconds a session found not revoked in the store is believed (another instance's logout takes
+at most this long to apply here)."""
+MAX_TRACKED_CLIENTS = 10_000
+
+log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -56,45 +75,130 @@ class Session:
     csrf: str
 
 
-class Guard:
-    """Checks tokens, issues and verifies sessions and CSRF tokens."""
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings, whatever characters they hold."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
-    def __init__(self, token: str, *, ttl: float = SESSION_TTL, max_failures: int = 10) -> None:
+
+def _networks(items: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(item, strict=False) for item in items]
+
+
+class Guard:
+    """Checks tokens, issues, verifies and revokes sessions and CSRF tokens, throttles guessing."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        ttl: float = SESSION_TTL,
+        max_failures: int = 10,
+        trusted_proxies: Iterable[str] = (),
+        store: Any = None,
+    ) -> None:
+        self.ttl = ttl
+        self.max_failures = max_failures
+        self.store = store
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._revoked: dict[str, float] = {}
+        self._checked: dict[str, float] = {}
+        self.trusted = _networks(trusted_proxies)
+        self.set_token(token)
+
+    def set_token(self, token: str) -> None:
+        """Switch to ``token``: the old one and every session signed under it stop working."""
         if not token:
             raise ValueError("the web app needs a non-empty token")
         self._token = token.encode()
         self._key = hashlib.sha256(b"prodshield-session\0" + self._token).digest()
-        self.ttl = ttl
-        self.max_failures = max_failures
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def set_trusted_proxies(self, items: Iterable[str]) -> None:
+        self.trusted = _networks(items)
 
     # --- the token -------------------------------------------------------------------------
 
     def token_ok(self, candidate: str | None) -> bool:
         if not candidate:
             return False
-        return hmac.compare_digest(candidate.encode(), self._token)
+        return hmac.compare_digest(candidate.encode("utf-8", "surrogatepass"), self._token)
+
+    def bearer(self, request: Request) -> str | None:
+        """The bearer token the request carries, if it carries one."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else ""
 
     def bearer_ok(self, request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        return scheme.lower() == "bearer" and self.token_ok(value.strip())
+        return self.token_ok(self.bearer(request))
 
     def throttled(self, client: str, now: float | None = None) -> bool:
         """Too many wrong tokens from one client in the last minute."""
         now = time.time() if now is None else now
-        window = self._failures[client]
+        window = self._failures.get(client)
+        if window is None:
+            return False
         while window and window[0] < now - 60:
             window.popleft()
+        if not window:
+            del self._failures[client]
+            return False
         return len(window) >= self.max_failures
 
     def failed(self, client: str) -> None:
+        if client not in self._failures and len(self._failures) >= MAX_TRACKED_CLIENTS:
+            now = time.time()
+            for key in [k for k, w in self._failures.items() if not w or w[-1] < now - 60]:
+                del self._failures[key]
+            if len(self._failures) >= MAX_TRACKED_CLIENTS:  # a flood of addresses: start over
+                self._failures.clear()
         self._failures[client].append(time.time())
+
+    # --- who is asking ---------------------------------------------------------------------
+
+    def _trusted(self, host: str) -> bool:
+        if not self.trusted:
+            return False
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self.trusted)
+
+    def client(self, request: Request) -> str:
+        """The client's address: the peer, or behind trusted proxies the nearest address in
+        ``X-Forwarded-For`` that is not one of them."""
+        peer = request.client.host if request.client else "unknown"
+        if not self._trusted(peer):
+            return peer
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+        for item in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+            try:
+                address = str(ipaddress.ip_address(item))
+            except ValueError:
+                return peer  # the proxy wrote something else: believe only the peer
+            if not self._trusted(address):
+                return address
+        return peer
+
+    def https(self, request: Request) -> bool:
+        """Whether the browser's connection is HTTPS (as a trusted proxy says, or our own)."""
+        if request.url.scheme == "https":
+            return True
+        peer = request.client.host if request.client else ""
+        if not self._trusted(peer):
+            return False
+        proto = request.headers.get("x-forwarded-proto", "")
+        return proto.rsplit(",", 1)[-1].strip().lower() == "https"
 
     # --- sessions --------------------------------------------------------------------------
 
     def _mac(self, *parts: str) -> str:
-        return hmac.new(self._key, "\0".join(parts).encode(), hashlib.sha256).hexdigest()
+        data = "\0".join(parts).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
 
     def new_session_cookie(self, now: float | None = None) -> str:
         issued = f"{time.time() if now is None else now:.0f}"
@@ -103,44 +207,70 @@ class Guard:
 
     def session(self, request: Request) -> Session | None:
         raw = request.cookies.get(SESSION_COOKIE)
-        if not raw or raw.count(".") != 2:
+        if not raw or raw.count(".") != 2 or len(raw) > 256:
             return None
         issued, nonce, mac = raw.split(".")
-        if not hmac.compare_digest(mac, self._mac("session", issued, nonce)):
+        if not _same(mac, self._mac("session", issued, nonce)):
             return None
         try:
             at = float(issued)
         except ValueError:
             return None
-        if time.time() - at > self.ttl:
+        if time.time() - at > self.ttl or self._is_revoked(nonce):
             return None
         return Session(nonce=nonce, issued=at, csrf=self._mac("csrf", nonce))
 
+    def revoke(self, session: Session) -> None:
+        """End ``session`` on the server (logout): its cookie no longer works anywhere."""
+        expires = session.issued + self.ttl
+        now = time.time()
+        self._revoked[session.nonce] = expires
+        for nonce in [n for n, until in self._revoked.items() if until < now]:
+            del self._revoked[nonce]
+        if self.store is not None:
+            try:
+                self.store.kv_set(REVOKED, session.nonce, expires)
+            except Exception as exc:  # the store is down: this process still refuses it
+                log.warning("logout not recorded in the store: %s", exc)
+
+    def _is_revoked(self, nonce: str) -> bool:
+        if nonce in self._revoked:
+            return True
+        if self.store is None:
+            return False
+        now = time.monotonic()
+        seen = self._checked.get(nonce)
+        if seen is not None and now - seen < REVOCATION_RECHECK:
+            return False
+        try:
+            expires = self.store.kv_get(REVOKED, nonce)
+        except Exception:
+            return False  # the store is down: only this process's logouts are known
+        if expires is not None:
+            self._revoked[nonce] = float(expires)
+            return True
+        if len(self._checked) >= MAX_TRACKED_CLIENTS:
+            self._checked.clear()
+        self._checked[nonce] = now
+        return False
+
     def csrf_ok(self, request: Request, session: Session, form_value: str | None = None) -> bool:
         candidate = form_value or request.headers.get("x-csrf-token") or ""
-        return bool(candidate) and hmac.compare_digest(candidate, session.csrf)
+        return bool(candidate) and _same(candidate, session.csrf)
 
     # --- the login form's own CSRF (double submit, before any session exists) -------------------
 
     def login_csrf(self, request: Request) -> tuple[str, bool]:
         """The login form's CSRF value and whether the cookie must be (re)set."""
         current = request.cookies.get(LOGIN_CSRF_COOKIE)
-        if current and len(current) >= 16:
+        if current and 16 <= len(current) <= 64 and current.isascii():
             return current, False
         return secrets.token_urlsafe(16), True
 
 
-def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+def set_cookie(
+    response: Response, request: Request, name: str, value: str, max_age: int, *, secure: bool
+) -> None:
     response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
+        name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/"
     )
-
-
-def client_id(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

@@ -135,8 +135,9 @@ def serve(
 ) -> None:
     """Serve until a signal stops the process; returns after a clean shutdown.
 
-    SIGHUP reloads the config file: a valid one replaces the running config, a bad one is refused
-    (``on_reload(None, problems)``) and the old one keeps running.
+    SIGHUP reloads the config file: a valid one replaces the running config (``on_reload(fresh,
+    notes)``, the notes saying what changed that matters: a new token, what waits for a restart), a
+    bad one is refused (``on_reload(None, problems)``) and the old one keeps running.
 
     Connections are bounded (:mod:`prodshield.web.connections`): ``on_limits`` is told the
     descriptor budget once it is set.
@@ -164,6 +165,8 @@ def serve(
     )
     server = _Server(config)
 
+    running = {"token": token, "configured": loaded.config.serve.token is not None}
+
     def reload() -> None:
         try:
             fresh = load_config(loaded.path)
@@ -175,9 +178,22 @@ def serve(
             if on_reload is not None:
                 on_reload(None, [str(exc)])
             return
+        notes = []
+        wanted = fresh.config.serve.token
+        if wanted is not None and wanted != running["token"]:
+            app.state.ctx.guard.set_token(wanted)
+            running.update(token=wanted, configured=True)
+            notes.append("serve.token changed: the previous token and its sessions no longer work")
+        elif wanted is None and running["configured"]:
+            notes.append(
+                "serve.token removed from the config: the running token stays until a restart"
+            )
+        was = loaded.config.serve
+        if (fresh.config.serve.host, fresh.config.serve.port) != (was.host, was.port):
+            notes.append("serve.host/serve.port changed: they take effect at the next start")
         apply_config(app, fresh)
         if on_reload is not None:
-            on_reload(fresh, [])
+            on_reload(fresh, notes)
 
     server.on_hup = reload
     if on_ready is not None:

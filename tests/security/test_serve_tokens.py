@@ -1,0 +1,209 @@
+"""Tokens and sessions of `serve` against hostile HTTP clients: throttled on every authenticated
+surface, a token change on SIGHUP takes effect, logout revokes, a trusted proxy's forwarded address
+and scheme are honoured (and nobody else's), malformed cookies and CSRF tokens are refused cleanly."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import time
+import urllib.parse
+from pathlib import Path
+
+from serve_process import TOKEN, Served, serve, wait_for
+
+CONFIG = f"""
+storage: "sqlite:///{{db}}"
+checks:
+  - {{name: beat, type: heartbeat, period: 1h}}
+serve: {{host: 127.0.0.1, port: {{port}}, token: "{TOKEN}"%s}}
+"""
+
+
+def _config(extra: str = "") -> str:
+    return CONFIG % extra
+
+
+def _bearer(token: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def _login(srv: Served, token: str, **headers: str) -> tuple[int, list[str]]:
+    """Sign in through the form as a browser does; return the status and Set-Cookie lines."""
+    form = _raw(srv.port, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    cookie = re.search(rb"prodshield_login=([^;]+)", form)
+    assert cookie is not None
+    csrf = cookie.group(1).decode()
+    body = urllib.parse.urlencode({"csrf": csrf, "token": token, "next": "/dashboard"}).encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    answer = _raw(
+        srv.port,
+        (
+            f"POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+            f"Cookie: prodshield_login={csrf}\r\n{extra}\r\n"
+        ).encode()
+        + body,
+    )
+    status = int(answer.split(b" ", 2)[1])
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    cookies = [
+        line.split(":", 1)[1].strip()
+        for line in head.split("\r\n")
+        if line.lower().startswith("set-cookie:")
+    ]
+    return status, cookies
+
+
+def _session_of(cookies: list[str]) -> str:
+    for line in cookies:
+        if line.startswith("prodshield_session="):
+            return line.split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no session cookie in {cookies}")
+
+
+def test_the_bearer_api_and_heartbeats_are_throttled(tmp_path: Path) -> None:
+    with serve(tmp_path, _config()) as srv:
+        statuses = [
+            srv.get("/api/v1/checks", headers=_bearer(f"wrong-token-{i:04d}-xxxxxxxx")).status
+            for i in range(12)
+        ]
+        assert statuses[:10] == [401] * 10
+        assert statuses[10:] == [429, 429]
+        # while throttled, even the right token from this client waits
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 429
+    (tmp_path / "hb").mkdir()
+    with serve(tmp_path / "hb", _config()) as srv:
+        statuses = [srv.get(f"/heartbeat/hb_{i:030d}").status for i in range(12)]
+        assert statuses[:10] == [404] * 10
+        assert statuses[10:] == [429, 429]
+
+
+def test_a_token_changed_by_sighup_takes_effect(tmp_path: Path) -> None:
+    new = "a-brand-new-token-0123456789"
+    with serve(tmp_path, _config()) as srv:
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 200
+        status, cookies = _login(srv, TOKEN)
+        assert status == 303
+        session = _session_of(cookies)
+        srv.config.write_text(srv.config.read_text().replace(TOKEN, new))
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_for(
+            "the new token", lambda: srv.get("/api/v1/checks", headers=_bearer(new)).status == 200
+        )
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 401
+        # sessions signed under the old token are gone too
+        assert (
+            srv.get("/api/v1/checks", headers={"Cookie": f"prodshield_session={session}"}).status
+            == 401
+        )
+        # a token removed from the config cannot silently become "no token": the running one stays
+        srv.config.write_text(srv.config.read_text().replace(f', token: "{new}"', ""))
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_for("the second reload", lambda: srv.output().count("reloaded") == 2)
+        assert srv.get("/api/v1/checks", headers=_bearer(new)).status == 200
+    out = srv.output()
+    assert "warning: serve.token changed: the previous token and its sessions no longer work" in out
+    assert "warning: serve.token removed from the config: the running token stays" in out
+    assert new not in out and TOKEN not in out
+
+
+def test_logout_revokes_the_session(tmp_path: Path) -> None:
+    with serve(tmp_path, _config()) as srv:
+        status, cookies = _login(srv, TOKEN)
+        assert status == 303
+        session = _session_of(cookies)
+        cookie = {"Cookie": f"prodshield_session={session}"}
+        assert srv.get("/api/v1/checks", headers=cookie).status == 200
+        page = srv.get("/dashboard", headers=cookie).body.decode()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        out = srv.get(
+            "/logout",
+            method="POST",
+            headers={**cookie, "Content-Type": "application/x-www-form-urlencoded"},
+            data=urllib.parse.urlencode({"csrf": csrf.group(1)}).encode(),
+        )
+        assert out.status == 303
+        # the browser dropped the cookie; whoever copied it cannot use it any more
+        assert srv.get("/api/v1/checks", headers=cookie).status == 401
+        assert srv.get("/dashboard", headers=cookie).status == 303
+
+
+def test_forwarded_headers_count_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    with serve(tmp_path, _config(', trusted_proxies: ["127.0.0.1/32"]')) as srv:
+        # the proxy says the browser used HTTPS: the session cookie is Secure
+        status, cookies = _login(srv, TOKEN, **{"X-Forwarded-Proto": "https"})
+        assert status == 303
+        assert any(c.startswith("prodshield_session=") and "secure" in c.lower() for c in cookies)
+        # the throttle keys on the client the proxy names, not on the proxy
+        for i in range(10):
+            srv.get(
+                "/api/v1/checks",
+                headers=_bearer(
+                    f"wrong-{i:02d}-aaaaaaaaaaaaaa", **{"X-Forwarded-For": "203.0.113.9"}
+                ),
+            )
+        throttled = srv.get(
+            "/api/v1/checks",
+            headers=_bearer("wrong-aaaaaaaaaaaaaaa", **{"X-Forwarded-For": "203.0.113.9"}),
+        )
+        assert throttled.status == 429
+        other = srv.get(
+            "/api/v1/checks", headers=_bearer(TOKEN, **{"X-Forwarded-For": "198.51.100.7"})
+        )
+        assert other.status == 200
+    (tmp_path / "b").mkdir()
+    with serve(tmp_path / "b", _config()) as srv:
+        # without trusted proxies, X-Forwarded-* from a client change nothing
+        status, cookies = _login(srv, TOKEN, **{"X-Forwarded-Proto": "https"})
+        assert not any("secure" in c.lower() for c in cookies)
+        for i in range(10):
+            srv.get(
+                "/api/v1/checks",
+                headers=_bearer(
+                    f"wrong-{i:02d}-aaaaaaaaaaaaaa", **{"X-Forwarded-For": f"203.0.113.{i}"}
+                ),
+            )
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 429
+
+
+def test_non_ascii_cookies_and_csrf_tokens_are_refused_not_crashed(tmp_path: Path) -> None:
+    with serve(tmp_path, _config()) as srv:
+        status, cookies = _login(srv, TOKEN)
+        session = _session_of(cookies)
+        issued, nonce, _ = session.split(".")
+        cases = [
+            b"GET /api/v1/checks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Cookie: prodshield_session="
+            + f"{issued}.{nonce}.".encode()
+            + "é".encode() * 32
+            + b"\r\n\r\n",
+            b"GET /dashboard HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Cookie: prodshield_session=\xff\xfe.\xc3\xa9.\xc3\xa9\r\n\r\n",
+            b"POST /api/v1/incidents/1/ack HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Length: 0\r\nX-CSRF-Token: \xc3\xa9\xc3\xa9\r\n"
+            b"Cookie: prodshield_session=" + session.encode() + b"\r\n\r\n",
+            b"POST /logout HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n"
+            b"Cookie: prodshield_session=" + session.encode() + b"\r\n\r\ncsrf=%C3%A9",
+        ]
+        for request in cases:
+            answer = _raw(srv.port, request)
+            status = int(answer.split(b" ", 2)[1])
+            assert status in (303, 400, 401, 403), answer[:300]
+        time.sleep(0.5)
+    assert "Traceback" not in srv.output()
