@@ -265,7 +265,7 @@ async def test_retry_budget_ends_dead_and_visible_in_status(
     row = outbox.find(store, "gh", "dead:opened")
     assert row is not None and row.status == "dead" and row.attempts == 3
     assert row.last_error is not None and row.last_error.startswith("gave up after 3 attempts")
-    assert TOKEN not in row.last_error and "ghp_…(redacted)" in row.last_error
+    assert TOKEN not in row.last_error and "ghp_…[" in row.last_error
     assert gh.count("GET", r"/issues$") == 3
 
     # Dead rows are never claimed again.

@@ -145,9 +145,12 @@ def _text(v: Any) -> str:
 
 
 def _show(o: Operand, v: Any) -> str:
+    """The actual value as shown in a result: a target's answer, so redacted."""
     if isinstance(o, Placeholder) and o.name == "CERTIFICATE_EXPIRATION" and isinstance(v, float):
         return _human_ms(v)
-    return _text(v)
+    from prodshield.secrets.redaction import redact_text
+
+    return redact_text(_text(v))
 
 
 def _human_ms(ms: float) -> str:

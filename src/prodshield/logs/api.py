@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import orjson
 
 from prodshield.logs.event import LogEvent
+from prodshield.logs.findings import sealed_templates
 from prodshield.logs.formats.base import LogFormat, Record
 from prodshield.logs.formats.registry import FORMATS, detect_format, get_format
 from prodshield.logs.sources.files import ReadStats, expand_paths, read_line_blocks, read_lines
@@ -293,7 +294,7 @@ def templates(
                 miner.add_batch(messages, times if timed else None)
                 messages, times, timed = [], [], False
         miner.add_batch(messages, times if timed else None)
-    return miner.templates()
+    return sealed_templates(miner.templates())
 
 
 def _message_blocks(

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from prodshield.logs.templates import Template
+from prodshield.secrets.redaction import redact_text
+from prodshield.text import clip
+
+MAX_MESSAGE = 2000
+"""A finding's message (and every text in its source and details) is cut at this many characters;
+a sample at `MAX_SAMPLE`. Log lines are outside text: a finding cannot carry a 1 MiB message."""
+MAX_SAMPLE = 500
+MAX_ITEMS = 50
 
 CATEGORIES = ("critical", "security", "performance", "trend")
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
@@ -42,12 +52,56 @@ class Finding:
         if sample is not None and len(self.samples) < 3:
             self.samples.append(sample[:500])
 
+    def seal(self) -> Finding:
+        """Redact and bound every text derived from log lines (message, samples, source,
+        details), in place: the one pass before a finding is stored, shown, printed or sent."""
+        self.message = _clean(self.message, MAX_MESSAGE)
+        self.samples = [_clean(s, MAX_SAMPLE) for s in self.samples[:3]]
+        self.source = {k: _clean_value(v) for k, v in self.source.items()}
+        self.details = {k: _clean_value(v) for k, v in list(self.details.items())[:MAX_ITEMS]}
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["first_seen"] = self.first_seen.isoformat() if self.first_seen else None
         data["last_seen"] = self.last_seen.isoformat() if self.last_seen else None
         data["fingerprint"] = self.fingerprint
         return data
+
+
+MAX_TEMPLATE = 2000
+
+
+def sealed_templates(templates: list[Template]) -> list[Template]:
+    """Templates as they leave the miner (stored, printed, shown): text and example redacted and
+    bounded. The id stays the one of the full text, so a template keeps its id."""
+    return [
+        replace(
+            tpl,
+            template=_clean(tpl.template, MAX_TEMPLATE),
+            example=_clean(tpl.example, MAX_TEMPLATE),
+        )
+        for tpl in templates
+    ]
+
+
+def _clean(text: str, limit: int) -> str:
+    return redact_text(clip(text, limit))
+
+
+def _clean_value(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return _clean(value, MAX_MESSAGE)
+    if depth >= 4:
+        return value if isinstance(value, int | float | bool) or value is None else str(value)[:100]
+    if isinstance(value, dict):
+        return {
+            _clean(str(k), 200): _clean_value(v, depth + 1)
+            for k, v in list(value.items())[:MAX_ITEMS]
+        }
+    if isinstance(value, list | tuple):
+        return [_clean_value(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+    return value
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -15,6 +15,7 @@ from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.findings import Finding, sort_findings
+from prodshield.secrets.redaction import redact_text
 
 
 @dataclass
@@ -105,9 +106,10 @@ class _Collector:
                 self.last = ts
 
     def findings(self) -> list[Finding]:
+        """Every detector's findings, sealed (redacted and bounded: `Finding.seal`)."""
         out: list[Finding] = []
         for d in self.detectors:
-            out.extend(d.findings())
+            out.extend(f.seal() for f in d.findings())
         return out
 
     def span_seconds(self) -> float:
@@ -168,16 +170,19 @@ def scan_events(
         kinds: Counter[str] = Counter()
         for f in findings:
             kinds[f.kind] += f.count
-        findings += trend_findings(
-            window_seconds=window.span_seconds() or 1.0,
-            counts=window.template_counts,
-            templates=window.templates,
-            examples=window.examples,
-            finding_counts=kinds,
-            endpoints=endpoints,
-            baseline=baseline,
-            source="window",
-        )
+        findings += [
+            f.seal()
+            for f in trend_findings(
+                window_seconds=window.span_seconds() or 1.0,
+                counts=window.template_counts,
+                templates=window.templates,
+                examples=window.examples,
+                finding_counts=kinds,
+                endpoints=endpoints,
+                baseline=baseline,
+                source="window",
+            )
+        ]
     stats = {
         "events": window.events,
         "baseline_events": base.events if base else 0,
@@ -187,7 +192,7 @@ def scan_events(
         "seconds": round(time.perf_counter() - started, 3),
     }
     top = [
-        {"template_id": tid, "template": window.templates.get(tid, ""), "count": n}
+        {"template_id": tid, "template": redact_text(window.templates.get(tid, "")), "count": n}
         for tid, n in window.template_counts.most_common(100)
     ]
     return ScanResult(

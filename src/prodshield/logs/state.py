@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
+from prodshield.logs.findings import sealed_templates
 from prodshield.logs.templates import MinerConfig, TemplateMiner
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -20,7 +21,7 @@ def load_miner(store: Store, config: MinerConfig | None = None) -> TemplateMiner
 
 def save_miner(store: Store, miner: TemplateMiner, source: str | None = None) -> int:
     """Save the miner's state (kv) and its templates (``log_templates``); returns the count."""
-    templates = miner.templates()
+    templates = sealed_templates(miner.templates())
     store.kv_set(KV_NAMESPACE, KV_KEY, miner.state())
     with store.begin() as conn:
         conn.execute(delete(t.log_templates))

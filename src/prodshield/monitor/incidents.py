@@ -38,6 +38,7 @@ from prodshield.monitor.incident_machine import (
     quorum_fails,
     step,
 )
+from prodshield.notify.event import clean_payload
 from prodshield.store import tables as t
 
 __all__ = [
@@ -655,7 +656,7 @@ def enqueue_in(
             "notifier": name,
             "event_type": event["type"],
             "subject": event.get("subject"),
-            "payload": event,
+            "payload": clean_payload(event),
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from prodshield.conditions import ConditionOutcome
+from prodshield.secrets.redaction import redact_text
+from prodshield.text import clip
+
+MAX_ERROR = 1000
 
 ErrorKind = Literal["refused", "timeout", "dns", "tls", "reset", "protocol", "condition"]
 ERROR_KINDS: tuple[str, ...] = get_args(ErrorKind)
@@ -18,6 +22,10 @@ class CheckError:
 
     kind: ErrorKind
     message: str
+
+    def __post_init__(self) -> None:
+        # The message quotes the target (its answer, its URL): redacted and bounded once, here.
+        object.__setattr__(self, "message", redact_text(clip(str(self.message), MAX_ERROR)))
 
     def as_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "message": self.message}

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from prodshield.secrets.redaction import redact_text
+from prodshield.text import clip
+
 EVENT_TYPES = (
     "incident.opened",
     "incident.updated",
@@ -21,6 +24,11 @@ EVENT_TYPES = (
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
+MAX_TITLE = 256
+MAX_BODY = 60_000
+MAX_FIELD = 2_000
+MAX_FIELDS = 25
+
 
 @dataclass
 class Event:
@@ -29,6 +37,10 @@ class Event:
     ``key`` is the idempotency key: enqueuing the same key twice for a notifier is a no-op and
     providers use it to recognise what they already delivered. ``subject`` names the thread the
     event belongs to (for GitHub, one issue per subject), e.g. ``incident:api-health:production``.
+
+    Title, body and fields usually carry outside text (a log line, a target's error): an event is
+    redacted and bounded when it is made, so neither the outbox nor any notifier sees a secret or
+    an unbounded text.
     """
 
     key: str
@@ -50,7 +62,7 @@ class Event:
             raise ValueError("event subject must be 1 to 255 characters")
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r} (one of {', '.join(SEVERITIES)})")
-        self.fields = {str(k): str(v) for k, v in self.fields.items()}
+        self.title, self.body, self.fields = _clean(self.title, self.body, self.fields)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,3 +71,26 @@ class Event:
     def from_dict(cls, data: dict[str, Any]) -> Event:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+
+def _clean(title: Any, body: Any, fields: dict[Any, Any]) -> tuple[str, str, dict[str, str]]:
+    return (
+        redact_text(clip(str(title), MAX_TITLE)),
+        redact_text(clip(str(body), MAX_BODY)),
+        {
+            clip(str(k), 100): redact_text(clip(str(v), MAX_FIELD))
+            for k, v in list(fields.items())[:MAX_FIELDS]
+        },
+    )
+
+
+def clean_payload(data: dict[str, Any]) -> dict[str, Any]:
+    """An outbox payload made by hand, redacted and bounded as an `Event` is."""
+    title, body, fields = _clean(
+        data.get("title", ""), data.get("body", ""), data.get("fields") or {}
+    )
+    out = dict(data)
+    for name, value in (("title", title), ("body", body), ("fields", fields)):
+        if name in data:
+            out[name] = value
+    return out

@@ -1,0 +1,117 @@
+"""The one redaction pass for text that came from outside (log lines, targets, audited files).
+
+`redact_text` masks what the engine's rules find (tokens, keys, DSNs) and the shapes a log line
+carries credentials in without a recognisable token: ``password=...``, JSON ``"password": "..."``,
+URL userinfo (``scheme://user:pass@``, ``redis://:pass@``), ``Authorization:`` and
+``Cookie:``/``Set-Cookie:`` values, and an AWS secret key written next to its key id. Values the
+caller knows to be secret (a notifier's token) are masked wherever they occur.
+
+Every string derived from outside goes through it before it is stored, shown, printed or sent;
+there is no second redaction function to keep in step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from prodshield.secrets.finding import redact
+
+MASK = "***"
+
+# Where the engine says a secret starts, it ends at the first of these.
+_TOKEN_END = re.compile(r"[\s\"'`,;)}\]>@]")
+
+# name=value / name: value / "name": "value", where the name ends in a secret-ish word.
+_NAMED = re.compile(
+    r"""(?ix)
+    (?P<name>["']?[\w.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key
+        |access[_-]?key|private[_-]?key|credentials?|client[_-]?secret)s?["']?\s*[=:]\s*)
+    (?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'}\]]*…\[[0-9a-f]{8}\]|[^\s,;&"'}\]]+)
+    """
+)
+# scheme://user:password@ (the user may be empty: redis://:pw@host).
+_USERINFO = re.compile(
+    r"(?i)(?<![\w+.-])([a-z][a-z0-9+.-]{0,30}://[^\s:/@\"'<>`]*:)([^\s/@\"'<>`]+)(@)"
+)
+# Authorization / Proxy-Authorization: keep the scheme word, mask the rest of the value (up to
+# the closing quote when the header is quoted, as in JSON; else to the end of the line).
+_AUTH = re.compile(
+    r"""(?ix)
+    (?P<name>\b(?:proxy-)?authorization(?P<q>["'])?\s*[:=]\s*(?(q)["']|))
+    (?:(?P<scheme>bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256|apikey)\s+)?
+    (?P<value>(?(q)[^"'\r\n]+|[^\r\n]+))
+    """
+)
+# Cookie / Set-Cookie: every name=value pair's value.
+_COOKIE = re.compile(r"(?i)(\b(?:set-)?cookie[\"']?\s*[:=]\s*[\"']?)([^\"'\r\n]*)")
+_COOKIE_PAIR = re.compile(r"([^\s=;,]+=)([^;,\s]*)")
+# An AWS key id followed (within a few separators) by a 40-character secret key.
+_AWS_PAIR = re.compile(
+    r"\b((?:AKIA|ASIA|ABIA|ACCA)(?:[A-Z0-9]{16}|…\[[0-9a-f]{8}\])[\s:=,;|/\"']{1,6})([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+)
+# Token shapes masked without the rules' validation (a notifier's own token in an error message).
+_TOKEN_SHAPES = re.compile(
+    r"(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}"
+    r"|hooks\.slack\.com/services/[A-Za-z0-9/]+)"
+)
+_QUICK = re.compile(
+    r"(?i)pass|pwd|secret|token|key|credential|://|authorization|cookie|akia|asia|abia|acca"
+    r"|gh[pousr]_|github_pat_|xox"
+)
+
+
+def _mask_named(m: re.Match[str]) -> str:
+    value = m.group("value")
+    if value.isdigit() and len(value) < 6:  # "secrets: 3" in a report, not a credential
+        return m.group(0)
+    if value[:1] in "\"'" and len(value) >= 2 and value[-1] == value[0]:
+        return m.group("name") + value[0] + MASK + value[0]
+    if value.startswith(MASK):
+        return m.group(0)
+    return m.group("name") + MASK
+
+
+def _mask_auth(m: re.Match[str]) -> str:
+    scheme = m.group("scheme")
+    return m.group("name") + (scheme + " " if scheme else "") + MASK
+
+
+def _mask_cookie(m: re.Match[str]) -> str:
+    return m.group(1) + _COOKIE_PAIR.sub(lambda p: p.group(1) + MASK, m.group(2))
+
+
+def _engine_pass(line: str) -> str:
+    from prodshield.secrets.engine import scan_line
+
+    out = line
+    for match in sorted(scan_line(line), key=lambda f: -(f.column or 0)):
+        start = max(0, (match.column or 1) - 1)
+        end_match = _TOKEN_END.search(out, start)
+        end = end_match.start() if end_match else len(out)
+        if end > start:
+            out = out[:start] + match.redacted + out[end:]
+    return out
+
+
+def redact_text(text: str, known: Iterable[str] = ()) -> str:
+    """``text`` with every secret masked: known values, engine findings and credential shapes."""
+    if not text:
+        return text
+    for secret in sorted({s for s in known if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, redact(secret))
+    if not _QUICK.search(text):
+        return text
+    if "\n" in text:
+        text = "\n".join(_engine_pass(line) for line in text.split("\n"))
+    else:
+        text = _engine_pass(text)
+    text = _TOKEN_SHAPES.sub(lambda m: redact(m.group(0)), text)
+    text = _AWS_PAIR.sub(lambda m: m.group(1) + MASK, text)
+    text = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+    text = _AUTH.sub(_mask_auth, text)
+    text = _COOKIE.sub(_mask_cookie, text)
+    return _NAMED.sub(_mask_named, text)
+
+
+__all__ = ["MASK", "redact_text"]
