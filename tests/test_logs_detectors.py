@@ -153,7 +153,7 @@ def test_access_log_findings_same_on_both_engines(tmp_path: Path, fast: bool) ->
     result = run_scan([log], "auto", None, None, DetectorSettings(), fast=fast)
     found = {(f.kind, f.source.get("ip") or f.source.get("endpoint")) for f in result.findings}
     assert ("brute_force", "203.0.113.9") in found
-    assert ("error_rate", "GET /api/pay") in found
+    assert ("http_5xx_burst", "GET /api/pay") in found
     assert ("slow_request", "GET /api/pay") in found
     assert ("scanner_probe", "198.51.100.66") in found
     assert ("suspicious_user_agent", "198.51.100.66") in found

@@ -16,10 +16,10 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from prodshield.config import parse_config
+from prodshield.logs.service import LogService
 from prodshield.monitor.api import run_once
 from prodshield.store import Store
 from prodshield.web import create_app
-from prodshield.web.background import LogService
 from test_web_api import login
 from web_seed import TOKEN, loaded_config, seed
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,11 +12,10 @@ import typer
 from rich.table import Table
 
 from prodshield.cli.common import EXIT_FAILED, ConfigOption, console, print_json
-from prodshield.config import parse_duration
 from prodshield.errors import UsageError
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import build_digest, render_html, render_json, render_markdown
-from prodshield.logs.scan import ScanResult, scan_events
+from prodshield.logs.scan import ScanResult, parse_when, scan_files
 
 
 class ScanFormat(StrEnum):
@@ -48,34 +47,33 @@ BaselineOpt = Annotated[
 ]
 
 
-def _settings(config: Path | None) -> DetectorSettings:
-    from prodshield.config import load_config
-
-    settings = DetectorSettings()
-    try:
-        loaded = load_config(config)
-    except UsageError:
-        if config is not None:
-            raise
-        return settings
-    logs = loaded.config.logs
-    settings.slow_query_ms = logs.slow_query_ms
-    settings.slow_request_ms = logs.slow_request_ms
-    settings.user_rules = [r.model_dump() for r in getattr(logs, "rules", [])]
-    return settings
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="Window start, absolute (2026-12-04 or 2026-12-04T10:00)."),
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Window end, absolute (like --from).")
+]
 
 
-def _files_or_sources(
-    files: list[Path] | None, log_format: str, config: Path | None
-) -> tuple[list[Path], str]:
-    """The FILES given, or else the existing files of shield.yaml's ``logs.sources`` (with the
+def _configured(
+    config: Path | None, files: list[Path], log_format: str
+) -> tuple[DetectorSettings, list[Path], str, dict[str, Any] | None]:
+    """Detector settings (and user rules) from shield.yaml when there is one, and the files:
+    those given, else the existing files of ``logs.sources`` with their layouts (and the
     sources' format when they all name the same one; otherwise each file is detected)."""
-    if files:
-        return files, log_format
     from prodshield.config import load_config
     from prodshield.logs.sources.configured import configured_files
 
-    loaded = load_config(config)
+    try:
+        loaded = load_config(config)
+    except UsageError:
+        if config is not None or not files:
+            raise
+        return DetectorSettings(), files, log_format, None
+    settings = DetectorSettings.from_config(loaded.config.logs)
+    if files:
+        return settings, files, log_format, None
     sources = loaded.config.logs.sources
     if not sources:
         raise UsageError(f"no FILES given and {loaded.path} has no logs.sources")
@@ -85,28 +83,18 @@ def _files_or_sources(
     if not found:
         where = ", ".join(f"{s.name}: {s.path}" for s in sources)
         raise UsageError(f"{loaded.path}: no log file found for logs.sources ({where})")
-    formats = {f.source.format for f in found}
+    layouts: dict[str, Any] = {}
+    for f in found:
+        try:
+            layout = f.layout
+        except ValueError as exc:
+            raise UsageError(f"{loaded.path}: logs.sources {f.source.name}: {exc}") from None
+        if not isinstance(layout, str):
+            layouts[f.path] = layout
+    formats = {f.source.format for f in found if f.path not in layouts}
     if log_format == "auto" and len(formats) == 1:
         log_format = formats.pop()
-    return [Path(f.path) for f in found], log_format
-
-
-def _newest_timestamp(files: list[Path], log_format: str) -> datetime | None:
-    """The newest timestamp among the last lines of each file (the reference for --since)."""
-    from prodshield.logs.pipeline import parse_tail
-
-    newest = None
-    for f in files:
-        for ev in parse_tail(f, log_format=log_format):
-            if ev.timestamp is not None and (
-                newest is None or _naive(ev.timestamp) > _naive(newest)
-            ):
-                newest = ev.timestamp
-    return newest
-
-
-def _naive(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=None) if ts.tzinfo is None else ts.astimezone().replace(tzinfo=None)
+    return settings, [Path(f.path) for f in found], log_format, layouts or None
 
 
 def run_scan(
@@ -118,62 +106,46 @@ def run_scan(
     *,
     fast: bool = True,
 ) -> ScanResult:
-    """Parse, mine and detect; used by scan and digest."""
-    from prodshield.logs.fastpath import access
-    from prodshield.logs.pipeline import iter_events
-
-    for f in files:
-        if str(f) != "-" and not f.exists() and not any(ch in str(f) for ch in "*?["):
-            raise UsageError(f"{f}: no such file")
-    plain = [f for f in files if str(f) != "-"]
-    if (
-        fast
-        and not since
-        and not baseline
-        and plain
-        and len(plain) == len(files)
-        and access.available()
-        and log_format in ("auto", "nginx", "apache")
-        and all(f.is_file() and access.is_access_log(f) for f in plain)
-    ):
-        return access.analyse(plain, settings)
-    window_start = baseline_start = None
-    baseline_events: Any = None
-    if since:
-        newest = _newest_timestamp(plain, log_format) if plain else None
-        if newest is not None:
-            window_start = newest - timedelta(seconds=parse_duration(since))
-            if baseline and not Path(baseline).exists():
-                baseline_start = window_start - timedelta(seconds=parse_duration(baseline))
-    if baseline and Path(baseline).exists():
-        baseline_events = iter_events([Path(baseline)], log_format=log_format)
-    elif baseline and not since:
-        raise UsageError(f"--baseline {baseline}: no such file (a period needs --since)")
-    result = scan_events(
-        iter_events(files, log_format=log_format),
-        settings=settings,
-        window_start=window_start,
-        baseline_start=baseline_start,
-        baseline_events=baseline_events,
+    """Kept for callers of the old name: :func:`prodshield.logs.scan.scan_files`."""
+    return scan_files(
+        files, log_format, since=since, baseline=baseline, settings=settings, fast=fast
     )
-    return result
+
+
+def _window(start: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    return (
+        parse_when(start, "--from") if start else None,
+        parse_when(until, "--until") if until else None,
+    )
 
 
 def scan(
     files: Files = None,
     log_format: LogFormatOpt = "auto",
     since: SinceOpt = None,
+    start: FromOpt = None,
+    until: UntilOpt = None,
     baseline: BaselineOpt = None,
     fmt: Annotated[ScanFormat, typer.Option("--format")] = ScanFormat.table,
     config: ConfigOption = None,
 ) -> None:
-    """Find critical, security, performance and trend signals in log files (default: the files
-    of logs.sources in shield.yaml).
+    """Find critical, security, performance and trend signals in log files (FILES, or the
+    configured logs.sources). Rules under logs.rules in shield.yaml are applied too.
 
     Exit 1 when a critical finding exists (for CI), 0 otherwise, 2 on usage errors.
     """
-    paths, log_format = _files_or_sources(files, log_format, config)
-    result = run_scan(paths, log_format, since, baseline, _settings(config))
+    settings, paths, log_format, layouts = _configured(config, list(files or []), log_format)
+    begin, end = _window(start, until)
+    result = scan_files(
+        paths,
+        log_format,
+        since=since,
+        baseline=baseline,
+        settings=settings,
+        start=begin,
+        until=end,
+        layouts=layouts,
+    )
     if fmt is ScanFormat.json:
         print_json(result.to_dict())
     else:
@@ -215,6 +187,8 @@ def digest(
     files: Files = None,
     log_format: LogFormatOpt = "auto",
     since: SinceOpt = "24h",
+    start: FromOpt = None,
+    until: UntilOpt = None,
     baseline: BaselineOpt = "7d",
     fmt: Annotated[DigestFormat, typer.Option("--format")] = DigestFormat.markdown,
     post: Annotated[
@@ -231,10 +205,19 @@ def digest(
 ) -> None:
     """The daily digest: critical alerts, security, performance, new and spiking templates, debt.
 
-    Without FILES it reads the files of logs.sources in shield.yaml."""
-    settings = _settings(config)
-    paths, log_format = _files_or_sources(files, log_format, config)
-    result = run_scan(paths, log_format, since, baseline, settings)
+    FILES, or the configured logs.sources; --from/--until replace the default --since 24h."""
+    settings, paths, log_format, layouts = _configured(config, list(files or []), log_format)
+    begin, end = _window(start, until)
+    result = scan_files(
+        paths,
+        log_format,
+        since=None if (begin or end) else since,
+        baseline=baseline,
+        settings=settings,
+        start=begin,
+        until=end,
+        layouts=layouts,
+    )
     debt = None
     if debt_repo is not None:
         from prodshield.logs.debt import scan_repo
@@ -283,7 +266,29 @@ def _post(config: Path | None, notifier: str, d: Any) -> None:
         store.close()
 
 
+def mark_deploy(
+    label: Annotated[
+        str | None, typer.Option("--label", help="What was deployed (a version, a commit).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record a deploy: templates first seen after it are marked new on the dashboard and API."""
+    from prodshield.cli.common import load, store_for
+    from prodshield.logs.state import mark_deploy as mark
+
+    store = store_for(load(config))
+    try:
+        marker = mark(store, label)
+    finally:
+        store.close()
+    console(stderr=True).print(
+        f"deploy marked at {datetime.fromtimestamp(marker['at']).isoformat(timespec='seconds')}"
+        + (f" ({label})" if label else "")
+    )
+
+
 def attach(logs_app: typer.Typer) -> None:
-    """Add scan and digest to the ``logs`` command group."""
+    """Add scan, digest and mark-deploy to the ``logs`` command group."""
     logs_app.command("scan")(scan)
     logs_app.command("digest")(digest)
+    logs_app.command("mark-deploy")(mark_deploy)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from prodshield.config.base import StrictModel
 from prodshield.config.types import Duration, Size
@@ -16,19 +17,100 @@ class LogSource(StrictModel):
     path: str
     """A file, a glob or a directory."""
     format: str = "auto"
+    log_format: str | None = None
+    """An nginx ``log_format`` string (``$remote_addr - $remote_user [$time_local] ...``): the
+    source's layout, compiled to a parser (instead of ``format``)."""
+    apache_format: str | None = None
+    """An Apache ``LogFormat`` string (``%h %l %u %t \"%r\" %>s %b``), compiled likewise."""
     follow: bool = True
+    follow_symlinks: bool = False
+    """Follow a path that is (or becomes) a symlink leaving the source's directory. Off by
+    default: a log line writer who can replace the file must not make ``serve`` read others."""
     environment: str | None = None
+    silent_after: Duration | None = None
+    """A finding when no line arrives for this long (default: learnt from the usual gaps)."""
+    max_lines_per_hour: int | None = Field(default=None, ge=1)
+    """Volume budget: a finding when the source grows by more lines than this in an hour."""
+    max_bytes_per_hour: Size | None = None
+    """Volume budget in bytes per hour (``500MB``)."""
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> LogSource:
+        if self.log_format is not None and self.apache_format is not None:
+            raise ValueError("give log_format (nginx) or apache_format, not both")
+        return self
+
+
+class LogRule(StrictModel):
+    """A user rule: lines matching ``pattern`` are a finding of ``kind``."""
+
+    kind: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    pattern: str | None = None
+    patterns: list[str] = Field(default_factory=list)
+    severity: Literal["critical", "high", "medium", "low", "info"] = "medium"
+    category: Literal["critical", "security", "performance"] = "critical"
+    message: str | None = None
+    """What the finding says (default: ``<kind>: <n> matching lines``)."""
+    field: str | None = None
+    """Match this parsed field (``path``, ``user_agent``...) instead of the message."""
+    threshold: int = Field(default=1, ge=1)
+    """Report only when at least this many lines match within ``window``."""
+    window: Duration = 300.0
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_regex(value)
+        return value
+
+    @field_validator("patterns")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for p in value:
+            _check_regex(p)
+        return value
+
+    @model_validator(mode="after")
+    def _some_pattern(self) -> LogRule:
+        if self.pattern is None and not self.patterns:
+            raise ValueError("a rule needs a pattern")
+        return self
+
+    def all_patterns(self) -> list[str]:
+        return ([self.pattern] if self.pattern is not None else []) + list(self.patterns)
+
+
+def _check_regex(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
 
 
 class LogsConfig(StrictModel):
     sources: list[LogSource] = Field(default_factory=list)
+    rules: list[LogRule] = Field(default_factory=list)
+    """User rules, matched beside the shipped packs by ``logs scan``, ``logs digest`` and ``serve``."""
     digest_cron: str = "0 7 * * *"
     baseline: Duration = 7 * 86400.0
     slow_query_ms: float = 500.0
     slow_request_ms: float = 1000.0
+    brute_force_failures: int = Field(default=10, ge=1)
+    brute_force_window: Duration = 300.0
+    http_auth_burst: int = Field(default=20, ge=1)
+    http_5xx_burst: int = Field(default=5, ge=1)
+    """5xx responses on one endpoint within ``http_5xx_window`` that make a burst."""
+    http_5xx_window: Duration = 60.0
+    error_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    error_rate_min_requests: int = Field(default=20, ge=1)
     alerts: list[str] | None = None
     window: Duration = 30.0
     """How often the service stores findings and the followed files' offsets (one transaction)."""
+    max_lag: Duration = 300.0
+    """``/readyz`` is degraded when a followed source is this far behind."""
+    max_lag_bytes: Size = 64 * 1024 * 1024
+    """... or this many bytes behind."""
 
 
 class TlsTarget(StrictModel):

@@ -6,7 +6,8 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from prodshield.logs.detectors import REGISTRY, DetectorSettings, EventLike
@@ -58,6 +59,9 @@ class _Collector:
                 self.detectors.append(REGISTRY[name](settings))
             except ImportError:  # an optional engine missing: the detector is skipped, not fatal
                 continue
+        # one line, one finding: fallbacks (error_logged) see only lines no other detector took
+        self._specific = [d for d in self.detectors if not getattr(d, "fallback", False)]
+        self._fallback = [d for d in self.detectors if getattr(d, "fallback", False)]
         self.rules = next((d for d in self.detectors if isinstance(d, RulePackDetector)), None)
         self.perf = next((d for d in self.detectors if isinstance(d, PerformanceDetector)), None)
         brute = next((d for d in self.detectors if isinstance(d, BruteForceDetector)), None)
@@ -74,8 +78,13 @@ class _Collector:
 
     def observe(self, event: EventLike) -> None:
         self.events += 1
-        for d in self.detectors:
-            d.observe(event)
+        claimed = False
+        for d in self._specific:
+            if d.observe(event):
+                claimed = True
+        if not claimed:
+            for d in self._fallback:
+                d.observe(event)
         tid = getattr(event, "template_id", None)
         if tid is not None:
             self.template_counts[tid] += 1
@@ -123,12 +132,14 @@ def scan_events(
     *,
     settings: DetectorSettings | None = None,
     window_start: datetime | None = None,
+    window_end: datetime | None = None,
     baseline_start: datetime | None = None,
     baseline_events: Iterable[EventLike] | None = None,
     detectors: Iterable[str] | None = None,
 ) -> ScanResult:
     """Detect over ``events``. Events before ``window_start`` (and after ``baseline_start``) form
-    the baseline; ``baseline_events`` (another file) may supply it instead."""
+    the baseline; ``baseline_events`` (another file) may supply it instead. Events after
+    ``window_end`` are left out."""
     settings = settings or DetectorSettings()
     started = time.perf_counter()
     window = _Collector(settings, detectors)
@@ -142,6 +153,9 @@ def scan_events(
         base = _Collector(settings, detectors)
     for ev in events:
         ts = ev.timestamp
+        if window_end is not None and ts is not None and _before(window_end, ts):
+            skipped_old += 1
+            continue
         if window_start is not None and ts is not None and _before(ts, window_start):
             if (
                 base is not None
@@ -211,3 +225,116 @@ def _before(a: datetime, b: datetime) -> bool:
         a = a.replace(tzinfo=None)
         b = b.replace(tzinfo=None)
     return a < b
+
+
+# --- files: what ``logs scan``, ``logs digest`` and the service's daily digest run ------------------
+
+
+def parse_when(text: str, option: str = "--from") -> datetime:
+    """An absolute time for ``--from``/``--until``: ISO 8601 (``2026-12-04``, ``2026-12-04T10:00``,
+    with or without an offset). A time without an offset is compared as the logs' local time."""
+    from prodshield.errors import UsageError
+
+    try:
+        return datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise UsageError(
+            f"{option} {text}: not a date/time (use 2026-12-04 or 2026-12-04T10:00[+00:00])"
+        ) from None
+
+
+def newest_timestamp(files: list[Path], log_format: str = "auto") -> datetime | None:
+    """The newest timestamp among the last lines of each file (the reference for ``--since``)."""
+    from prodshield.logs.pipeline import parse_tail
+
+    newest = None
+    for f in files:
+        for ev in parse_tail(f, log_format=log_format):
+            if ev.timestamp is not None and (newest is None or _before(newest, ev.timestamp)):
+                newest = ev.timestamp
+    return newest
+
+
+def _layout_events(
+    files: list[Path], log_format: str, layouts: dict[str, Any] | None
+) -> Iterable[EventLike]:
+    """Mined events of every file, each in its configured layout (or ``log_format``), one miner."""
+    from prodshield.logs.pipeline import iter_events
+    from prodshield.logs.templates import TemplateMiner
+
+    if not layouts:
+        yield from iter_events(files, log_format=log_format)
+        return
+    from prodshield.logs.api import mine, parse_files, parse_lines
+    from prodshield.logs.sources.files import ReadStats, read_lines
+
+    miner = TemplateMiner()
+    stats = ReadStats()
+    for f in files:
+        layout = layouts.get(str(f))
+        if layout is None:
+            yield from mine(parse_files([f], log_format, stats=stats), miner)
+        else:
+            yield from mine(parse_lines(read_lines(str(f), stats), str(f), layout), miner)
+
+
+def scan_files(
+    files: list[Path],
+    log_format: str = "auto",
+    *,
+    since: str | None = None,
+    baseline: str | None = None,
+    settings: DetectorSettings | None = None,
+    start: datetime | None = None,
+    until: datetime | None = None,
+    layouts: dict[str, Any] | None = None,
+    fast: bool = True,
+) -> ScanResult:
+    """Parse, mine and detect over files (``-`` is stdin): ``logs scan``, ``logs digest`` and the
+    service's daily digest. ``since`` is a period before the newest line; ``start``/``until`` an
+    absolute window; ``baseline`` a file, or a period before the window. ``layouts`` maps a path
+    to its compiled format (a source's ``log_format``/``apache_format``)."""
+    from prodshield.config import parse_duration
+    from prodshield.errors import UsageError
+    from prodshield.logs.fastpath import access
+    from prodshield.logs.pipeline import iter_events
+
+    settings = settings or DetectorSettings()
+    if since and (start or until):
+        raise UsageError("--since and --from/--until: give one window, not both")
+    for f in files:
+        if str(f) != "-" and not f.exists() and not any(ch in str(f) for ch in "*?["):
+            raise UsageError(f"{f}: no such file")
+    plain = [f for f in files if str(f) != "-"]
+    message_rules = any(r.get("field") not in ("path", "user_agent") for r in settings.user_rules)
+    if (
+        fast
+        and not (since or baseline or start or until or layouts or message_rules)
+        and plain
+        and len(plain) == len(files)
+        and access.available()
+        and log_format in ("auto", "nginx", "apache")
+        and all(f.is_file() and access.is_access_log(f) for f in plain)
+    ):
+        return access.analyse(plain, settings)
+    window_start = start
+    baseline_start = None
+    baseline_events: Any = None
+    if since:
+        newest = newest_timestamp(plain, log_format) if plain else None
+        if newest is not None:
+            window_start = newest - timedelta(seconds=parse_duration(since))
+    if baseline and Path(baseline).exists():
+        baseline_events = iter_events([Path(baseline)], log_format=log_format)
+    elif baseline and window_start is not None:
+        baseline_start = window_start - timedelta(seconds=parse_duration(baseline))
+    elif baseline and not since and not start:
+        raise UsageError(f"--baseline {baseline}: no such file (a period needs --since or --from)")
+    return scan_events(
+        _layout_events(files, log_format, layouts),
+        settings=settings,
+        window_start=window_start,
+        window_end=until,
+        baseline_start=baseline_start,
+        baseline_events=baseline_events,
+    )

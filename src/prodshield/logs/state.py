@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from sqlalchemy import delete
 
 from prodshield.logs.findings import sealed_templates
@@ -42,3 +45,10 @@ def save_miner(store: Store, miner: TemplateMiner, source: str | None = None) ->
                 ],
             )
     return len(templates)
+
+
+def mark_deploy(store: Store, label: str | None = None, at: float | None = None) -> dict[str, Any]:
+    """Record a deploy: templates first seen after it are shown as new (dashboard and API)."""
+    marker = {"at": at if at is not None else time.time(), "label": (label or "")[:200] or None}
+    store.kv_set(KV_NAMESPACE, "deploy", marker)
+    return marker

@@ -221,6 +221,8 @@ log_findings = Table(
     Column("samples", JSON, nullable=True),
     Column("details", JSON, nullable=True),
     Column("created_at", Float, nullable=False),
+    Column("message", Text, nullable=True),
+    Column("updated_at", Float, nullable=True),
     Index("ix_log_findings_fp", "fingerprint"),
     Index("ix_log_findings_created", "created_at"),
 )

@@ -205,6 +205,20 @@ async def findings(request: Request) -> Response:
     return JSONResponse(out)
 
 
+async def templates(request: Request) -> Response:
+    reader(request)
+    ctx = ctx_of(request)
+    q = request.query_params
+    limit = _int(q.get("limit"), 30, 1, 500, "limit")
+    hours = _int(q.get("hours"), 24, 1, 24 * 14, "hours")
+
+    def load() -> dict[str, Any]:
+        rows = ctx.model.templates(limit=limit, hours=hours)
+        return {"templates": rows, "new_since": ctx.model.new_since(), "hours": hours}
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
@@ -363,6 +377,7 @@ routes = [
     Route("/api/v1/incidents/{id}/notes", _guarded(note_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/resolve", _guarded(resolve_incident), methods=["POST"]),
     Route("/api/v1/findings", _guarded(findings), methods=["GET"]),
+    Route("/api/v1/templates", _guarded(templates), methods=["GET"]),
     Route("/api/v1/outbox/{id}/retry", _guarded(retry_outbox), methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", _guarded(readyz), methods=["GET"]),

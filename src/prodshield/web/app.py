@@ -64,7 +64,9 @@ def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
     ctx.loaded = loaded
     ctx.model = model
     ctx.guard.set_trusted_proxies(loaded.config.serve.trusted_proxies)
-    ctx.metrics.bind(model, ctx.services.scheduler_lag, ctx.services.store_size)
+    ctx.metrics.bind(
+        model, ctx.services.scheduler_lag, ctx.services.store_size, ctx.services.gauges
+    )
     ctx.responses.invalidate()
     for hook in ctx.services.on_reload:
         hook(loaded)
@@ -149,7 +151,7 @@ def create_app(
     services.problems.append(supervisor.problems)
     model = ReadModel(store, loaded_config.config, cache)
     metrics = WebMetrics()
-    metrics.bind(model, services.scheduler_lag, services.store_size)
+    metrics.bind(model, services.scheduler_lag, services.store_size, services.gauges)
     metrics.connections = services.connections
     ctx = WebContext(
         loaded=loaded_config,

@@ -78,6 +78,7 @@ class WebMetrics:
         self._lag: float | None = None
         self._lag_source: Callable[[], float | None] | None = None
         self._size_source: Callable[[], Any] | None = None
+        self._gauges: list[Callable[[], list[Any]]] = []
         self._hist = _Histograms()
         self.connections: Any = None
         """The server's ConnectionLimits, when it runs under ``serve``."""
@@ -92,10 +93,13 @@ class WebMetrics:
         model: ReadModel,
         lag_source: Callable[[], float | None] | None = None,
         size_source: Callable[[], Any] | None = None,
+        gauges: list[Callable[[], list[Any]]] | None = None,
     ) -> None:
         self._model = model
         self._lag_source = lag_source
         self._size_source = size_source
+        if gauges is not None:
+            self._gauges = gauges
 
     def set_scheduler_lag(self, seconds: float) -> None:
         """Called by the scheduler: how far behind its plan it runs."""
@@ -191,6 +195,16 @@ class WebMetrics:
         size = self._size_source() if self._size_source is not None else None
         if size is not None:
             yield from _store_size_metrics(size)
+        for source in self._gauges:
+            try:
+                families = source()
+            except Exception:  # a failing reporter must not break the scrape
+                continue
+            for name, help_text, labels, samples in families:
+                family = GaugeMetricFamily(name, help_text, labels=labels)
+                for values, value in samples:
+                    family.add_metric(values, value)
+                yield family
 
         heap = GaugeMetricFamily(
             "prodshield_python_heap_blocks",

@@ -168,6 +168,23 @@ SCHEMAS: dict[str, Any] = {
             "count": {"type": "integer"},
             "first_seen": NUM_OR_NULL,
             "last_seen": NUM_OR_NULL,
+            "message": {"type": "string"},
+            "source": {"type": ["object", "null"]},
+            "samples": {"type": "array", "items": {"type": "string"}},
+            "fingerprint": {"type": "string"},
+        },
+    },
+    "LogTemplate": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "template": {"type": "string"},
+            "count": {"type": "integer"},
+            "first_seen": NUM_OR_NULL,
+            "last_seen": NUM_OR_NULL,
+            "source": STR_OR_NULL,
+            "hourly": {"type": "array", "items": {"type": "integer"}},
+            "new": {"type": "boolean"},
         },
     },
     "AuditFinding": {
@@ -386,6 +403,30 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                         _param("severity", "query", {"type": "string"}, "Only this severity"),
                     ],
                     "responses": {"200": _json(_ref("Findings")), **ERRORS},
+                }
+            },
+            "/api/v1/templates": {
+                "get": {
+                    "summary": "Log templates with hourly counts, each marked new when first seen "
+                    "after the last deploy marker (else the log service's baseline)",
+                    "security": SECURITY,
+                    "parameters": [
+                        _param("limit", "query", {"type": "integer"}, "At most this many (30)"),
+                        _param("hours", "query", {"type": "integer"}, "Hourly counts span (24)"),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "templates": {"type": "array", "items": _ref("LogTemplate")},
+                                    "new_since": {"type": "object"},
+                                    "hours": {"type": "integer"},
+                                },
+                            }
+                        ),
+                        **ERRORS,
+                    },
                 }
             },
             "/api/v1/outbox/{id}/retry": {

@@ -208,6 +208,7 @@ async def logs_page(request: Request) -> Response:
         return {
             "findings": ctx.model.log_findings(limit=200),
             "templates": ctx.model.templates(),
+            "new_since": ctx.model.new_since(),
             "digest": ctx.model.digest(),
         }
 

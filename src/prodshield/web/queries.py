@@ -523,6 +523,7 @@ class ReadModel:
                     "source": r.source,
                     "samples": (r.samples or [])[:3],
                     "fingerprint": r.fingerprint,
+                    "message": r._mapping.get("message") or "",
                 }
                 for r in conn.execute(query)
             ]
@@ -568,9 +569,22 @@ class ReadModel:
             "findings": findings,
         }
 
+    def new_since(self) -> dict[str, Any]:
+        """What "new" templates are new since: the last deploy marker (``prodshield logs
+        mark-deploy``), else the log service's baseline (its first catch-up read)."""
+        deploy = self.store.kv_get("logs", "deploy")
+        if isinstance(deploy, dict) and deploy.get("at"):
+            return {"at": float(deploy["at"]), "marker": "deploy", "label": deploy.get("label")}
+        baseline = self.store.kv_get("logs", "baseline")
+        if isinstance(baseline, dict) and baseline.get("at"):
+            return {"at": float(baseline["at"]), "marker": "baseline", "label": None}
+        return {"at": None, "marker": None, "label": None}
+
     def templates(self, *, limit: int = 30, hours: int = 24) -> list[dict[str, Any]]:
-        """The most frequent log templates with their hourly counts over the last ``hours``."""
+        """The most frequent log templates with their hourly counts over the last ``hours``, each
+        marked ``new`` when first seen after :meth:`new_since`."""
         lt, lc = t.log_templates, t.log_template_counts
+        since = self.new_since()["at"]
         now = time.time()
         first = int(now) // 3600 * 3600 - (hours - 1) * 3600
         with self.store.connect() as conn:
@@ -593,6 +607,7 @@ class ReadModel:
                 "last_seen": r.last_seen,
                 "source": r.source,
                 "hourly": [counts[r.id].get(first + i * 3600, 0) for i in range(hours)],
+                "new": since is not None and r.first_seen is not None and r.first_seen > since,
             }
             for r in rows
         ]

@@ -11,6 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+Gauge = tuple[str, str, list[str], list[tuple[list[str], float]]]
+"""A gauge family for ``/metrics``: name, help, label names, (label values, value) samples."""
+
 
 class RunCheckNow(Protocol):
     """Run one check now (every environment when ``environment`` is None); return its results."""
@@ -60,6 +63,8 @@ class Services:
     """Extra readiness condition for ``/readyz`` (e.g. the scheduler has started)."""
     connections: Any = None
     """The web server's :class:`~prodshield.web.connections.ConnectionLimits` (``/metrics``)."""
+    gauges: list[Callable[[], list[Gauge]]] = field(default_factory=list)
+    """Extra gauges for ``/metrics`` (the log follower's lag), read at scrape time."""
     problems: list[Callable[[], dict[str, str]]] = field(default_factory=list)
     """What is wrong right now, per component (``/readyz`` reports it as degraded): a store that
     refuses writes, a log source that vanished... Each callable returns {component: message}."""

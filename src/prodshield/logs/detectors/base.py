@@ -30,15 +30,52 @@ class DetectorSettings:
     http_auth_burst: int = 20
     error_rate: float = 0.05
     error_rate_min_requests: int = 20
+    http_5xx_burst: int = 5
+    http_5xx_window_s: float = 60.0
     user_rules: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, logs: Any) -> DetectorSettings:
+        """The settings of a ``logs:`` section (``LogsConfig``): the one way the CLI and the
+        service build them, so ``logs scan`` and ``serve`` judge the same lines the same way."""
+        return cls(
+            slow_query_ms=logs.slow_query_ms,
+            slow_request_ms=logs.slow_request_ms,
+            brute_force_failures=logs.brute_force_failures,
+            brute_force_window_s=logs.brute_force_window,
+            http_auth_burst=logs.http_auth_burst,
+            error_rate=logs.error_rate,
+            error_rate_min_requests=logs.error_rate_min_requests,
+            http_5xx_burst=logs.http_5xx_burst,
+            http_5xx_window_s=logs.http_5xx_window,
+            user_rules=[
+                {
+                    "kind": r.kind,
+                    "patterns": r.all_patterns(),
+                    "severity": r.severity,
+                    "category": r.category,
+                    "field": r.field,
+                    "message": r.message,
+                    "threshold": r.threshold,
+                    "window": r.window,
+                    "user": True,
+                }
+                for r in logs.rules
+            ],
+        )
 
 
 class Detector(Protocol):
-    """Reads events one at a time and reports findings at the end of a scan."""
+    """Reads events one at a time and reports findings at the end of a scan (or, in the
+    service, at every window: ``findings()`` is the state so far and may be called again).
+
+    ``observe`` returns True when the event counted towards one of the detector's findings:
+    one line gives one finding, so the generic ``error_logged`` (run last) skips such lines.
+    """
 
     name: str
 
-    def observe(self, event: EventLike) -> None: ...
+    def observe(self, event: EventLike) -> bool | None: ...
 
     def findings(self) -> list[Finding]: ...
 

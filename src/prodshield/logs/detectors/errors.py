@@ -1,7 +1,9 @@
 """error_logged: events logged at error level or worse, grouped by template (what failed, how often).
 
 The rule packs name the failures they know; this detector makes sure nothing logged as an error
-goes unreported, one finding per template and source file.
+goes unreported, one finding per template and source file. It is the fallback: a line another
+detector already reported (a database connection failure, a traceback, a 5xx response) is not
+reported again here (``fallback = True``: the scan runs it last, on unclaimed lines only).
 """
 
 from __future__ import annotations
@@ -29,17 +31,20 @@ _NUMBERS = re.compile(r"\d+")
 
 class ErrorLoggedDetector:
     name = "error_logged"
+    fallback = True
 
     def __init__(self, settings: DetectorSettings) -> None:
         self._findings: dict[tuple[str, str], Finding] = {}
 
-    def observe(self, event: EventLike) -> None:
+    def observe(self, event: EventLike) -> bool:
         level = (event.level or "").lower()
         if level not in ERROR_LEVELS:
-            return
+            return False
         template = (
             getattr(event, "template", None) or _NUMBERS.sub("<*>", event.message or "")[:200]
         )
+        from prodshield.logs.detectors.redaction import redact_line
+
         key = (event.source, template)
         finding = self._findings.get(key)
         if finding is None:
@@ -54,7 +59,7 @@ class ErrorLoggedDetector:
                 severity,
                 source={"file": event.source, "template": template},
                 details={"clients": {}},
-                message=template,
+                message=redact_line(f"logged at {level}: {template}")[:500],
             )
         m = _CLIENT.search(event.message or "")
         client = (event.fields or {}).get("client_ip") or (m.group(1) if m else None)
@@ -62,9 +67,8 @@ class ErrorLoggedDetector:
             clients = finding.details["clients"]
             if len(clients) < 20 or client in clients:
                 clients[client] = clients.get(client, 0) + 1
-        from prodshield.logs.detectors.redaction import redact_line
-
         finding.add(event.timestamp, redact_line(getattr(event, "raw", None) or event.message))
+        return True
 
     def findings(self) -> list[Finding]:
         return list(self._findings.values())

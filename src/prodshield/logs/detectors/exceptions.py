@@ -24,13 +24,13 @@ class ExceptionDetector:
     def __init__(self, settings: DetectorSettings) -> None:
         self._findings: dict[tuple[str, str, str], Finding] = {}
 
-    def observe(self, event: EventLike) -> None:
+    def observe(self, event: EventLike) -> bool:
         text = event.message or ""
         if "Traceback (most recent call last)" in text:
             frames = _PY_FRAME.findall(text)
             excs = _PY_EXC.findall(text)
             if not excs:
-                return
+                return False
             exc_type = excs[-1][0]
             top = f"{frames[-1][0]}:{frames[-1][1]} in {frames[-1][2]}" if frames else "?"
         elif (
@@ -41,12 +41,12 @@ class ExceptionDetector:
         ):
             m = _JAVA_EXC.search(text)
             if not m:
-                return
+                return False
             exc_type = m.group(1)
             frame = _JAVA_FRAME.search(text)
             top = f"{frame.group(1)}({frame.group(2)})" if frame else "?"
         else:
-            return
+            return False
         key = (event.source, exc_type, top)
         finding = self._findings.get(key)
         if finding is None:
@@ -60,6 +60,7 @@ class ExceptionDetector:
         from prodshield.logs.detectors.redaction import redact_line
 
         finding.add(event.timestamp, redact_line(text.splitlines()[-1] if text else ""))
+        return True
 
     def findings(self) -> list[Finding]:
         return list(self._findings.values())

@@ -45,7 +45,20 @@ def endpoint(method: str | None, path: str | None) -> str:
 
 
 class _Stats:
-    __slots__ = ("durations", "errors", "first", "last", "requests", "samples", "slow")
+    __slots__ = (
+        "durations",
+        "error_first",
+        "error_last",
+        "error_samples",
+        "error_times",
+        "errors",
+        "first",
+        "last",
+        "peak",
+        "requests",
+        "samples",
+        "slow",
+    )
 
     def __init__(self) -> None:
         self.durations: list[float] = []
@@ -55,6 +68,71 @@ class _Stats:
         self.first: Any = None
         self.last: Any = None
         self.samples: list[str] = []
+        self.error_times: list[float] = []
+        self.peak = 0
+        self.error_first: Any = None
+        self.error_last: Any = None
+        self.error_samples: list[str] = []
+
+
+def peak_in_window(times: list[float], window_s: float) -> int:
+    """The most timestamps (sorted) within any ``window_s`` seconds."""
+    peak, j = 0, 0
+    for i, s in enumerate(times):
+        while times[j] < s - window_s:
+            j += 1
+        peak = max(peak, i - j + 1)
+    return peak
+
+
+def http_5xx_finding(
+    ep: str,
+    *,
+    errors: int,
+    requests: int,
+    peak: int,
+    settings: DetectorSettings,
+    first: Any,
+    last: Any,
+    samples: list[str],
+) -> Finding:
+    """The one finding of an endpoint's 5xx responses: a burst (``http_5xx_burst``, at least
+    ``http_5xx_burst`` within ``http_5xx_window_s``), else a high rate (``error_rate``), else
+    ``http_5xx``. Shared by the line detector and the columnar access-log engine."""
+    rate = errors / requests if requests else 0.0
+    if peak >= settings.http_5xx_burst:
+        kind, severity = "http_5xx_burst", "high"
+    elif requests >= settings.error_rate_min_requests and rate > settings.error_rate:
+        kind, severity = "error_rate", "high"
+    else:
+        kind, severity = "http_5xx", "low"
+    window = f"{settings.http_5xx_window_s:.0f} s"
+    message = (
+        f"{errors} 5xx response(s) on {ep}: {peak} within {window}, "
+        f"{errors} of {requests} requests ({rate:.1%})"
+    )
+    if kind == "http_5xx_burst":
+        message = f"5xx burst on {ep}: " + message
+    return Finding(
+        "performance",
+        kind,
+        severity,
+        count=errors,
+        first_seen=first,
+        last_seen=last,
+        source={"endpoint": ep},
+        samples=samples[:3],
+        details={
+            "requests": requests,
+            "errors": errors,
+            "error_rate": round(rate, 4),
+            "threshold": settings.error_rate,
+            "peak_in_window": peak,
+            "window_s": settings.http_5xx_window_s,
+            "burst": settings.http_5xx_burst,
+        },
+        message=message,
+    )
 
 
 class PerformanceDetector:
@@ -66,7 +144,8 @@ class PerformanceDetector:
         self.endpoints: dict[str, _Stats] = defaultdict(_Stats)
         self.query_source: dict[str, str] = {}
 
-    def observe(self, event: EventLike) -> None:
+    def observe(self, event: EventLike) -> bool:
+        """True for a 5xx response (its endpoint's 5xx finding covers the line)."""
         fields = event.fields or {}
         status = field_str(event, "status")
         if status is not None and (
@@ -75,8 +154,9 @@ class PerformanceDetector:
             ep = endpoint(field_str(event, "method"), field_str(event, "path"))
             st = self.endpoints[ep]
             st.requests += 1
-            if status.startswith("5"):
-                st.errors += 1
+            failed = status.startswith("5")
+            if failed:
+                self._error(st, event)
             ms = field_float(event, "duration_ms")
             if ms is None:
                 rt = field_float(event, "request_time")
@@ -86,9 +166,7 @@ class PerformanceDetector:
                 if ms >= self.s.slow_request_ms:
                     st.slow += 1
                     self._seen(st, event)
-            elif status.startswith("5"):
-                self._seen(st, event)
-            return
+            return failed
         ms = None
         query = fields.get("query") or fields.get("statement")
         if "duration_ms" in fields and query:
@@ -101,7 +179,7 @@ class PerformanceDetector:
                 qt = field_float(event, "query_time")
                 ms = qt * 1000 if qt is not None else None
         if ms is None or not query:
-            return
+            return False
         nq = normalize_query(str(query))
         st = self.queries[nq]
         st.requests += 1
@@ -110,6 +188,28 @@ class PerformanceDetector:
         if ms >= self.s.slow_query_ms:
             st.slow += 1
             self._seen(st, event)
+            return True
+        return False
+
+    def _error(self, st: _Stats, event: EventLike) -> None:
+        st.errors += 1
+        now = event.timestamp.timestamp() if event.timestamp else float(st.errors)
+        times = st.error_times
+        times.append(now)
+        cut = 0
+        while cut < len(times) and times[cut] < now - self.s.http_5xx_window_s:
+            cut += 1
+        if cut:
+            del times[:cut]
+        st.peak = max(st.peak, len(times))
+        if event.timestamp:
+            st.error_first = st.error_first or event.timestamp
+            st.error_last = event.timestamp
+        if len(st.error_samples) < 3:
+            from prodshield.logs.detectors.redaction import redact_line
+
+            raw = getattr(event, "raw", None) or event.message
+            st.error_samples.append(redact_line(raw)[:500])
 
     @staticmethod
     def _seen(st: _Stats, event: EventLike) -> None:
@@ -201,26 +301,17 @@ class PerformanceDetector:
                         message=f"{st.slow} of {st.requests} requests over {self.s.slow_request_ms:.0f} ms",
                     )
                 )
-            if (
-                st.requests >= self.s.error_rate_min_requests
-                and st.errors / st.requests > self.s.error_rate
-            ):
+            if st.errors:
                 out.append(
-                    Finding(
-                        "performance",
-                        "error_rate",
-                        "high",
-                        count=st.errors,
-                        first_seen=st.first,
-                        last_seen=st.last,
-                        source={"endpoint": ep},
-                        samples=st.samples,
-                        details={
-                            "requests": st.requests,
-                            "error_rate": round(st.errors / st.requests, 4),
-                            "threshold": self.s.error_rate,
-                        },
-                        message=f"{st.errors} of {st.requests} requests failed with 5xx",
+                    http_5xx_finding(
+                        ep,
+                        errors=st.errors,
+                        requests=st.requests,
+                        peak=st.peak,
+                        settings=self.s,
+                        first=st.error_first,
+                        last=st.error_last,
+                        samples=st.error_samples,
                     )
                 )
         return out

@@ -27,6 +27,12 @@ class Rule:
     report: bool = True
     keywords: tuple[str, ...] = ()
     """Lower-case literals: the rule is tried only on text containing one of them."""
+    message: str | None = None
+    """What the finding says; ``{count}``, ``{ip}``, ``{detail}``, ``{kind}``, ``{example}``
+    are filled in (default: "<count> line(s) matched <kind>")."""
+    threshold: int = 1
+    """Reported only when this many matches fall within ``window_s`` seconds."""
+    window_s: float = 300.0
 
 
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[Rule]:
@@ -51,7 +57,32 @@ def _rule(raw: dict[str, Any], category: str) -> Rule:
         field=raw.get("field"),
         report=raw.get("report", True),
         keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
+        message=raw.get("message"),
+        threshold=int(raw.get("threshold") or 1),
+        window_s=float(raw.get("window") or 300.0),
     )
+
+
+class _Hits:
+    """Match times of one finding, for a rule's threshold within its window."""
+
+    __slots__ = ("peak", "seq", "times")
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.peak = 0
+        self.seq = 0.0
+
+    def add(self, event: EventLike, window_s: float) -> None:
+        self.seq += 1.0
+        now = event.timestamp.timestamp() if event.timestamp else self.seq
+        self.times.append(now)
+        cut = 0
+        while cut < len(self.times) and self.times[cut] < now - window_s:
+            cut += 1
+        if cut:
+            del self.times[:cut]
+        self.peak = max(self.peak, len(self.times))
 
 
 class RulePackDetector:
@@ -78,21 +109,26 @@ class RulePackDetector:
         self._keyword_gate = re.compile("|".join(re.escape(k) for k in keywords) or "(?!)")
         self._has_unkeyed = any(not r.keywords for r in self._message_rules)
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
+        self._rule_of: dict[tuple[str, str, str, str], Rule] = {}
+        self._hits: dict[tuple[str, str, str, str], _Hits] = {}
         self.listeners: list[Any] = []
         """Called with (event, rule, ip, user, pattern index) on every match (brute force)."""
 
-    def observe(self, event: EventLike) -> None:
+    def observe(self, event: EventLike) -> bool:
+        """True when a reported rule matched (the line has its finding)."""
         message = event.message or ""
         lowered = message.lower()
         keyed = self._keyword_gate.search(lowered) is not None
+        hit = False
         if keyed or self._has_unkeyed:
-            self._match_message(event, message, lowered, keyed)
-        self._match_fields(event)
+            hit = self._match_message(event, message, lowered, keyed)
+        return self._match_fields(event) or hit
 
-    def _match_message(self, event: EventLike, message: str, lowered: str, keyed: bool) -> None:
+    def _match_message(self, event: EventLike, message: str, lowered: str, keyed: bool) -> bool:
         # Rules with keywords are tried only when one occurs; rules without go through the
         # combined prefilter of their patterns.
         unkeyed = None
+        hit = False
         for rule in self._message_rules:
             if rule.keywords:
                 if not keyed or not any(k in lowered for k in rule.keywords):
@@ -105,11 +141,14 @@ class RulePackDetector:
             for index, pattern in enumerate(rule.patterns):
                 m = pattern.search(message)
                 if m:
-                    self._hit(event, rule, {k: v for k, v in m.groupdict().items() if v}, index)
+                    groups = {k: v for k, v in m.groupdict().items() if v}
+                    hit = self._hit(event, rule, groups, index) or hit
                     break
+        return hit
 
-    def _match_fields(self, event: EventLike) -> None:
+    def _match_fields(self, event: EventLike) -> bool:
         fields = event.fields or {}
+        hit = False
         for rule in self._field_rules:
             value = fields.get(rule.field or "")
             if not value:
@@ -121,10 +160,11 @@ class RulePackDetector:
                     continue
             for pattern in rule.patterns:
                 if pattern.search(text):
-                    self._hit(event, rule, {rule.field or "value": text[:200]})
+                    hit = self._hit(event, rule, {rule.field or "value": text[:200]}) or hit
                     break
+        return hit
 
-    def _hit(self, event: EventLike, rule: Rule, groups: dict[str, str], index: int = 0) -> None:
+    def _hit(self, event: EventLike, rule: Rule, groups: dict[str, str], index: int = 0) -> bool:
         fields = event.fields or {}
         ip = groups.get("ip") or fields.get("client_ip")
         if ip is None and rule.category == "security":
@@ -134,7 +174,7 @@ class RulePackDetector:
         for listener in self.listeners:
             listener(event, rule, ip, user, index)
         if not rule.report:
-            return
+            return False
         source: dict[str, Any] = {"file": event.source}
         if rule.category == "security":
             if ip:
@@ -150,19 +190,61 @@ class RulePackDetector:
                 rule.category, rule.kind, rule.severity, source=source
             )
             finding.details["users"] = {}
+            self._rule_of[key] = rule
+            if rule.threshold > 1:
+                self._hits[key] = _Hits()
         if user:
             users = finding.details["users"]
             if len(users) < 50 or user in users:
                 users[user] = users.get(user, 0) + 1
+        if rule.field and rule.field in groups and "example" not in finding.details:
+            from prodshield.logs.detectors.redaction import redact_line
+
+            finding.details["example"] = redact_line(groups[rule.field])[:200]
+        hits = self._hits.get(key)
+        if hits is not None:
+            hits.add(event, rule.window_s)
         finding.add(event.timestamp, _sample(event))
+        return True
 
     def findings(self) -> list[Finding]:
         out = []
-        for f in self._findings.values():
+        for key, f in self._findings.items():
+            rule = self._rule_of[key]
+            hits = self._hits.get(key)
+            if hits is not None:
+                if hits.peak < rule.threshold:
+                    continue
+                f.details["peak_in_window"] = hits.peak
+                f.details["threshold"] = rule.threshold
+                f.details["window_s"] = rule.window_s
             if not f.details.get("users"):
                 f.details.pop("users", None)
+            f.message = rule_message(rule, f)
             out.append(f)
         return out
+
+
+def rule_message(rule: Rule, f: Finding) -> str:
+    """The finding's message: the rule's ``message`` filled in, or a default one."""
+    values = {
+        "count": f.count,
+        "kind": rule.kind,
+        "ip": f.source.get("ip") or "?",
+        "detail": f.source.get("detail") or "",
+        "example": str(f.details.get("example", ""))[:120],
+    }
+    if rule.message:
+        try:
+            return rule.message.format(**values)[:500]
+        except (KeyError, IndexError, ValueError):
+            return rule.message[:500]
+    text = f"{f.count} line(s) matched {rule.kind}"
+    if f.source.get("ip"):
+        text += f" from {f.source['ip']}"
+    if f.source.get("detail"):
+        text += f" ({f.source['detail']})"
+    return text[:500]
 
 
 def _sample(event: EventLike) -> str:

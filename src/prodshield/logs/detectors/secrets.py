@@ -15,8 +15,9 @@ class SecretInLogDetector:
         self._scan = scan_line
         self._findings: dict[tuple[str, str], Finding] = {}
 
-    def observe(self, event: EventLike) -> None:
+    def observe(self, event: EventLike) -> bool:
         text = getattr(event, "raw", None) or event.message or ""
+        found = False
         for match in self._scan(text, path=event.source, lineno=event.line):
             key = (event.source, match.rule)
             finding = self._findings.get(key)
@@ -33,6 +34,8 @@ class SecretInLogDetector:
                 finding.details["lines"].append(event.line)
                 finding.details["redacted"].append(match.redacted)
             finding.add(event.timestamp, f"line {event.line}: {match.redacted}")
+            found = True
+        return found
 
     def findings(self) -> list[Finding]:
         return list(self._findings.values())

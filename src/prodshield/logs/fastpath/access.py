@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from prodshield.logs.detectors.base import DetectorSettings
-from prodshield.logs.detectors.rulepack import load_rules
+from prodshield.logs.detectors.performance import http_5xx_finding, peak_in_window
+from prodshield.logs.detectors.redaction import redact_line
+from prodshield.logs.detectors.rulepack import load_rules, rule_message
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.findings import Finding, sort_findings
 from prodshield.logs.scan import ScanResult
@@ -96,7 +98,7 @@ def analyse(
         ).alias("endpoint"),
     )
     df = parsed.select(
-        "file", "ip", "user", "ts", "method", "path", "status", "agent", "ms", "endpoint"
+        "file", "ip", "user", "ts", "method", "path", "status", "agent", "ms", "endpoint", "line"
     ).collect(engine="streaming")
     total = df.height
     valid = df.filter(pl.col("status").is_not_null())
@@ -133,6 +135,7 @@ def analyse(
         .sort("p95_ms", descending=True, nulls_last=True)
     )
     endpoints: list[dict[str, Any]] = []
+    failing: dict[str, tuple[int, int]] = {}
     for row in ep.iter_rows(named=True):
         endpoints.append(
             {
@@ -164,25 +167,31 @@ def analyse(
                     message=f"{row['slow']} of {row['requests']} requests over {settings.slow_request_ms:.0f} ms",
                 )
             )
-        if (
-            row["requests"] >= settings.error_rate_min_requests
-            and row["errors"] / row["requests"] > settings.error_rate
-        ):
+        if row["errors"]:
+            failing[row["endpoint"]] = (row["errors"], row["requests"])
+
+    # 5xx per endpoint: one finding each, a burst when enough fall within the window
+    if failing:
+        errs = (
+            valid.filter((pl.col("status") >= 500) & pl.col("endpoint").is_in(list(failing)))
+            .select("endpoint", "ts", "line")
+            .sort("endpoint", "ts")
+        )
+        for (name,), group in errs.group_by(["endpoint"], maintain_order=True):
+            times = group["ts"].drop_nulls()
+            errors, requests = failing[str(name)]
             findings.append(
-                Finding(
-                    "performance",
-                    "error_rate",
-                    "high",
-                    count=row["errors"],
-                    first_seen=row["first"],
-                    last_seen=row["last"],
-                    source={"endpoint": row["endpoint"]},
-                    details={
-                        "requests": row["requests"],
-                        "error_rate": round(row["errors"] / row["requests"], 4),
-                        "threshold": settings.error_rate,
-                    },
-                    message=f"{row['errors']} of {row['requests']} requests failed with 5xx",
+                http_5xx_finding(
+                    str(name),
+                    errors=errors,
+                    requests=requests,
+                    peak=peak_in_window(
+                        [x.timestamp() for x in times.to_list()], settings.http_5xx_window_s
+                    ),
+                    settings=settings,
+                    first=_dt(times.min()),
+                    last=_dt(times.max()),
+                    samples=[redact_line(str(x))[:500] for x in group["line"].head(3).to_list()],
                 )
             )
 
@@ -253,10 +262,13 @@ def analyse(
                     first_seen=row["first"],
                     last_seen=row["last"],
                     source={"file": row["file"], "ip": row["ip"]},
-                    samples=[str(s)[:300] for s in row["samples"]],
-                    message=f"{row['n']} requests from {row['ip']}",
+                    samples=[redact_line(str(s))[:300] for s in row["samples"]],
+                    details={"example": redact_line(str(row["samples"][0]))[:200]}
+                    if row["samples"]
+                    else {},
                 )
             )
+            findings[-1].message = rule_message(rule, findings[-1])
 
     hourly_df = (
         valid.filter(pl.col("ts").is_not_null())

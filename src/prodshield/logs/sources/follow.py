@@ -10,6 +10,11 @@ so a restart resumes exactly there: nothing lost, nothing read twice. Rotation i
   reading restarts at 0.
 
 Only whole lines are delivered: a partial last line waits for its newline.
+
+The path is hostile ground: whoever can write the log directory can replace the file with a
+symlink. Unless ``follow_symlinks`` is set, a path whose real location leaves ``root`` (the
+configured directory) is refused (:class:`SourceRefused`), checked on the opened descriptor so a
+swap between the check and the open cannot slip through.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ class Position:
     lines: int
 
 
+class SourceRefused(OSError):
+    """The path resolves outside the configured directory (a symlink) and is not followed."""
+
+
 def _fingerprint(fd: int) -> str | None:
     head = os.pread(fd, FINGERPRINT_BYTES, 0)
     if not head:
@@ -46,16 +55,64 @@ def _fingerprint(fd: int) -> str | None:
     return hashlib.blake2b(head, digest_size=16).hexdigest() + f":{len(head)}"
 
 
+def _prefix_matches(fd: int, saved: str) -> bool:
+    """Whether the file still starts with the bytes ``saved`` fingerprinted (same length compared:
+    a file truncated and refilled past its old size has other first bytes)."""
+    saved_hash, saved_len = saved.rsplit(":", 1)
+    head = os.pread(fd, int(saved_len), 0)
+    if len(head) < int(saved_len):
+        return False
+    return hashlib.blake2b(head, digest_size=16).hexdigest() == saved_hash
+
+
 class FileFollower:
     """Reads new complete lines of one path; ``poll()`` returns them and saves the offset."""
 
-    def __init__(self, store: Store, path: str, *, source: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        path: str,
+        *,
+        source: str | None = None,
+        root: str | None = None,
+        follow_symlinks: bool = True,
+    ) -> None:
         self.store = store
         self.path = path
         self.source = source or os.path.abspath(path)
+        self.root = os.path.realpath(root or os.path.dirname(os.path.abspath(path)))
+        self.follow_symlinks = follow_symlinks
         self._fd: int | None = None
         self._stat: os.stat_result | None = None
         self.position = self._load()
+        self.size = 0
+        """The followed file's size at the last poll (``size - position.offset`` = bytes behind)."""
+
+    def _open(self, path: str) -> int:
+        """Open ``path`` for reading, refusing a real location outside ``root``."""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        if self.follow_symlinks:
+            return fd
+        try:
+            real = os.path.realpath(path)
+            st_fd, st_real = os.fstat(fd), os.stat(real)
+            inside = os.path.commonpath([real, self.root]) == self.root
+            same = (st_fd.st_ino, st_fd.st_dev) == (st_real.st_ino, st_real.st_dev)
+        except (OSError, ValueError):
+            inside = same = False
+        if not (inside and same):
+            os.close(fd)
+            raise SourceRefused(
+                1,
+                f"not followed: the path leads outside {self.root} (a symlink; set "
+                "follow_symlinks: true on the source to allow it)",
+                path,
+            )
+        return fd
+
+    @property
+    def bytes_behind(self) -> int:
+        return max(0, self.size - self.position.offset)
 
     # --- persistence -------------------------------------------------------------------------
 
@@ -132,21 +189,20 @@ class FileFollower:
             old = self._find_rotated() if moved else None
             if old is not None:
                 # rotated while we were stopped: finish the old file first (poll switches after)
-                fd = os.open(old, os.O_RDONLY)
+                fd = self._open(old)
                 self._fd, self._stat = fd, os.fstat(fd)
                 return True
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = self._open(self.path)
         except FileNotFoundError:
             return False
         st = os.fstat(fd)
         fp = _fingerprint(fd)
         same_file = p.inode == st.st_ino and p.device == st.st_dev
-        if not same_file or (p.fingerprint and fp and not _compatible(p.fingerprint, fp)):
-            if p.inode is not None and not same_file:
-                p.offset = 0  # a new file at the path (rotated while we were away)
-            elif p.fingerprint and fp and not _compatible(p.fingerprint, fp):
-                p.offset = 0
+        if p.inode is not None and not same_file:
+            p.offset = 0  # a new file at the path (rotated while we were away)
+        elif p.fingerprint and not _prefix_matches(fd, p.fingerprint):
+            p.offset = 0
         if st.st_size < p.offset:
             p.offset = 0  # truncated
         p.inode, p.device = st.st_ino, st.st_dev
@@ -174,6 +230,11 @@ class FileFollower:
             self.position = Position(None, None, 0, None, self.position.lines)
             if self._open_current():
                 lines.extend(self._read_available(max_bytes))
+        if self._fd is not None:
+            try:
+                self.size = os.fstat(self._fd).st_size
+            except OSError:
+                self.size = self.position.offset
         if commit:
             self.commit()
         return lines
@@ -196,8 +257,7 @@ class FileFollower:
             return True
         if p.fingerprint is None:
             return False
-        current = _fingerprint(self._fd)
-        return current is None or not _compatible(p.fingerprint, current)
+        return not _prefix_matches(self._fd, p.fingerprint)
 
     def _read_available(self, max_bytes: int) -> list[str]:
         assert self._fd is not None
@@ -241,12 +301,3 @@ class FileFollower:
                 return
             else:
                 time.sleep(interval)
-
-
-def _compatible(saved: str, current: str) -> bool:
-    """Same file content at the start: equal hash, or the saved prefix was shorter (file grew)."""
-    saved_hash, saved_len = saved.rsplit(":", 1)
-    cur_hash, cur_len = current.rsplit(":", 1)
-    if saved_len == cur_len:
-        return saved_hash == cur_hash
-    return int(saved_len) < int(cur_len)

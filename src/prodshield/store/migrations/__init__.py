@@ -95,7 +95,9 @@ MIGRATIONS: dict[str, list[Step]] = {
     "logs": [
         create(
             t.log_offsets, t.log_templates, t.log_template_counts, t.log_findings, t.debt_snapshots
-        )
+        ),
+        add_column(t.log_findings, "message"),
+        add_column(t.log_findings, "updated_at"),
     ],
     "audit": [create(t.audit_runs, t.audit_findings)],
     "chaos": [create(t.experiment_journals)],

@@ -1,0 +1,496 @@
+"""The log capability's service, as ``prodshield serve`` runs it: follow the configured sources,
+mine templates, run the detectors, and store what it learns.
+
+Every window (``logs.window``, 30 s) one transaction stores:
+
+- findings: one row per finding (kind and key) while it goes on: a finding seen again updates its
+  row's count, last-seen, samples and message instead of adding a row. The detectors keep their
+  state for an hour (a brute force or a 5xx burst that spans windows is still one burst); a
+  finding not updated for :data:`CONTINUES_S` starts a new row;
+- templates: ``log_templates`` (count, first and last seen) and ``log_template_counts`` (hourly
+  counts per template id), read by the dashboard and ``/api/v1/templates``;
+- source findings: a source silent beyond its usual gap, or past its volume budget;
+- critical notifications (once per finding and hour) and the followed files' offsets, so a crash
+  before the commit reads the lines again and a crash after never does.
+
+The follower's lag (bytes and seconds behind per source) is on ``/metrics``; past ``logs.max_lag``
+or ``logs.max_lag_bytes`` ``/readyz`` is degraded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import desc, select
+
+from prodshield.logs.detectors import DetectorSettings
+from prodshield.logs.findings import Finding
+from prodshield.logs.scan import _Collector
+from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
+from prodshield.logs.sources.follow import FileFollower
+from prodshield.logs.sources.watch import SourceWatch
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+log = logging.getLogger("prodshield.serve")
+
+CONTINUES_S = 3600.0
+"""A finding stored less than this long ago and seen again is the same finding (its row grows)."""
+EPOCH_S = 3600.0
+"""How long the detectors keep their state before they start afresh (bounded memory)."""
+MINER_SAVE_S = 60.0
+RESOLVE_S = 30.0
+"""How often globs and directories are looked at again for new files."""
+KV_NAMESPACE = "logs"
+
+
+@dataclass
+class _Followed:
+    file: ConfiguredFile
+    follower: FileFollower
+    layout: Any = None
+    caught_up_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class _Row:
+    id: int
+    base: int
+    written: tuple[Any, ...] = ()
+
+
+class LogService:
+    """Follows log sources; every window the detectors' findings go to the store."""
+
+    name = "logs"
+
+    def __init__(
+        self, loaded: Any, store: Store, *, window_s: float = 30.0, poll_s: float = 1.0
+    ) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.window_s = window_s
+        self.poll_s = poll_s
+        self.notified: dict[str, float] = {}
+        self.source_errors: dict[str, str] = {}  # path -> what went wrong (cleared on recovery)
+        self.settings = DetectorSettings.from_config(loaded.config.logs)
+        self.followed: dict[str, _Followed] = {}
+        self.watches: dict[str, SourceWatch] = {}
+        self.started_at = time.time()
+        self._rows: dict[str, _Row] = {}
+        self._tpl_counts: Counter[tuple[str, int]] = Counter()
+        self._tpl_info: dict[str, list[Any]] = {}  # id -> [template, example, source, first, last]
+        self._epoch_start = time.time()
+        self._collector = _Collector(self.settings)
+        self._miner: Any = None
+        self._miner_saved = 0.0
+
+    # --- what serve shows ----------------------------------------------------------------------
+
+    def problems(self) -> dict[str, str]:
+        out = {f"logs:{path}": message for path, message in list(self.source_errors.items())}
+        cfg = self.loaded.config.logs
+        for path, lag in self.lag().items():
+            if lag["seconds"] >= cfg.max_lag or lag["bytes"] >= cfg.max_lag_bytes:
+                out[f"logs:lag:{path}"] = (
+                    f"the follower is {lag['bytes']} bytes and {lag['seconds']:.0f} s behind "
+                    f"(limits: {cfg.max_lag:.0f} s, {cfg.max_lag_bytes} bytes)"
+                )
+        return out
+
+    def lag(self) -> dict[str, dict[str, float]]:
+        """Per followed file: bytes and seconds behind."""
+        now = time.time()
+        out = {}
+        for path, f in list(self.followed.items()):
+            behind = f.follower.bytes_behind
+            out[path] = {
+                "bytes": behind,
+                "seconds": 0.0 if behind == 0 else max(0.0, now - f.caught_up_at),
+            }
+        return out
+
+    def gauges(self) -> list[tuple[str, str, list[str], list[tuple[list[str], float]]]]:
+        """The follower's lag for ``/metrics`` (name, help, label names, samples)."""
+        lag = self.lag()
+        return [
+            (
+                "prodshield_log_follower_bytes_behind",
+                "Bytes written to a followed log file and not read yet.",
+                ["path"],
+                [([p], float(v["bytes"])) for p, v in sorted(lag.items())],
+            ),
+            (
+                "prodshield_log_follower_seconds_behind",
+                "Seconds since the follower last caught up with the file (0 when caught up).",
+                ["path"],
+                [([p], v["seconds"]) for p, v in sorted(lag.items())],
+            ),
+        ]
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.to_thread(self._loop_sync, stop)
+
+    def _resolve(self) -> None:
+        """(Re)read the configured sources: new files matching a glob are followed too."""
+        cfg = self.loaded.config.logs
+        for sf in configured_files(cfg, self.loaded.base_dir, follow_only=True):
+            if sf.path in self.followed:
+                continue
+            pattern = source_pattern(sf.source, self.loaded.base_dir)
+            root = pattern if os.path.isdir(pattern) else os.path.dirname(pattern)
+            while any(c in root for c in "*?["):
+                root = os.path.dirname(root)
+            try:
+                layout = sf.layout
+            except ValueError as exc:  # a bad layout string (config check reports it too)
+                self.source_errors[sf.path] = str(exc)
+                continue
+            follower = FileFollower(
+                self.store,
+                sf.path,
+                source=sf.path,
+                root=root,
+                follow_symlinks=sf.source.follow_symlinks,
+            )
+            self.followed[sf.path] = _Followed(sf, follower, layout)
+            self.watches.setdefault(sf.source.name, SourceWatch(sf.source, time.time()))
+
+    def _load_miner(self) -> Any:
+        from prodshield.logs.state import load_miner
+
+        try:
+            return load_miner(self.store)
+        except Exception as exc:  # a state from another version: start afresh, say so
+            log.warning("logs: template miner state not loaded (%s); starting afresh", exc)
+            from prodshield.logs.templates import TemplateMiner
+
+            return TemplateMiner()
+
+    def _loop_sync(self, stop: asyncio.Event) -> None:
+        self._miner = self._load_miner()
+        self._resolve()
+        window_end = time.monotonic() + self.window_s
+        resolve_at = time.monotonic() + RESOLVE_S
+        first_round = True
+        try:
+            while not stop.is_set():
+                behind = self._poll_all()
+                if first_round:
+                    first_round = False
+                    self._baseline_marker()
+                if time.monotonic() >= window_end:
+                    self._flush_guarded()
+                    window_end = time.monotonic() + self.window_s
+                if time.monotonic() >= resolve_at:
+                    self._resolve()
+                    resolve_at = time.monotonic() + RESOLVE_S
+                if not behind:
+                    time.sleep(min(self.poll_s, max(0.0, window_end - time.monotonic())))
+        finally:
+            self._flush_guarded()
+            for f in self.followed.values():
+                f.follower.close()
+
+    def _poll_all(self) -> bool:
+        """Read every followed file once; True when one of them still has more to read."""
+        behind = False
+        now = time.time()
+        for path, f in list(self.followed.items()):
+            try:
+                before = f.follower.position.offset
+                lines = f.follower.poll(commit=False)
+            except OSError as exc:  # deleted, unreadable or refused: keep going, report it
+                message = exc.strerror or str(exc)
+                if self.source_errors.get(path) != message:
+                    log.warning("log source %s: %s", path, message)
+                self.source_errors[path] = message
+                continue
+            if not os.path.lexists(path):
+                message = "deleted while followed (waiting for it to come back)"
+                if self.source_errors.get(path) != message:
+                    log.warning("log source %s: %s", path, message)
+                self.source_errors[path] = message
+            elif self.source_errors.pop(path, None) is not None:
+                log.warning("log source %s: readable again", path)
+            if f.follower.bytes_behind == 0:
+                f.caught_up_at = now
+            else:
+                behind = True
+            if lines:
+                nbytes = max(0, f.follower.position.offset - before) or sum(map(len, lines))
+                self.watches[f.file.source.name].arrived(len(lines), nbytes, now)
+                self._feed(f, lines)
+        return behind
+
+    def _feed(self, f: _Followed, lines: list[str]) -> None:
+        from prodshield.logs.api import mine, parse_lines, resolve_format
+
+        if f.layout is None or isinstance(f.layout, str):
+            f.layout = resolve_format(f.layout or "auto", lines[:50])
+        now = time.time()
+        collector = self._collector
+        for event in mine(parse_lines(lines, f.file.path, f.layout), self._miner):
+            collector.observe(event)
+            tid = event.template_id
+            if tid is None:
+                continue
+            ts = event.timestamp.timestamp() if event.timestamp is not None else now
+            if ts > now + 3600:  # a clock far ahead: count it now
+                ts = now
+            self._tpl_counts[(tid, int(ts // 3600) * 3600)] += 1
+            info = self._tpl_info.get(tid)
+            if info is None:
+                from prodshield.logs.detectors.redaction import redact_line
+
+                self._tpl_info[tid] = [
+                    event.template or "",
+                    redact_line(event.message.split("\n", 1)[0])[:2000],
+                    f.file.source.name,
+                    now,
+                    now,
+                ]
+            else:
+                info[0] = event.template or info[0]
+                info[4] = now
+
+    def _baseline_marker(self) -> None:
+        """The first catch-up read done: templates first seen after this are "new" (when no deploy
+        marker is set). Kept across restarts: the baseline is the first start."""
+        try:
+            if self.store.kv_get(KV_NAMESPACE, "baseline") is None:
+                self.store.kv_set(KV_NAMESPACE, "baseline", {"at": time.time()})
+        except Exception as exc:
+            log.warning("logs: baseline marker not stored: %s", exc)
+
+    def _flush_guarded(self) -> None:
+        try:
+            self._flush()
+        except Exception as exc:  # the store refuses writes (disk full, database down)
+            message = f"cannot store findings and offsets: {type(exc).__name__}"
+            if self.source_errors.get("store") != message:
+                log.warning("logs: %s: %s", message, str(exc).splitlines()[0][:200])
+            self.source_errors["store"] = message
+            # the window's counts stay: the next flush stores them with the offsets
+        else:
+            if self.source_errors.pop("store", None) is not None:
+                log.warning("logs: findings are stored again")
+
+    # --- storing -------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Findings, templates, notifications and offsets in one transaction."""
+        now = time.time()
+        findings = self._collector.findings()
+        for watch in self.watches.values():
+            findings += watch.findings(now)
+        rows = dict(self._rows)
+        with self.store.begin() as conn:
+            changed = self._store_findings(conn, findings, rows, now)
+            self._store_templates(conn)
+            self._notify(conn, changed, now)
+            for f in self.followed.values():
+                f.follower.commit(conn)
+        self._rows = rows
+        self._tpl_counts.clear()
+        self._tpl_info.clear()
+        if now - self._epoch_start >= EPOCH_S:
+            # the detectors start afresh; their findings' rows go on (base = stored count)
+            self._collector = _Collector(self.settings)
+            self._epoch_start = now
+            self._rows = {}
+        if self._miner is not None and now - self._miner_saved >= MINER_SAVE_S:
+            self._save_miner(now)
+
+    def _save_miner(self, now: float) -> None:
+        try:
+            self.store.kv_set("logs", "miner", self._miner.state())
+            self._miner_saved = now
+        except Exception as exc:
+            log.warning("logs: template miner state not saved: %s", exc)
+
+    def _store_findings(
+        self, conn: Any, findings: list[Finding], rows: dict[str, _Row], now: float
+    ) -> list[Finding]:
+        """Upsert each finding's row; returns the findings that changed."""
+        from prodshield.logs.detectors.redaction import redact_line
+
+        f_t = t.log_findings
+        changed = []
+        for f in findings:
+            fp = f.fingerprint
+            first = f.first_seen.timestamp() if f.first_seen else now
+            last = f.last_seen.timestamp() if f.last_seen else now
+            message = redact_line(f.message or f.kind)[:1000]
+            row = rows.get(fp)
+            if row is None:
+                prior = conn.execute(
+                    select(f_t.c.id, f_t.c["count"])
+                    .where(f_t.c.fingerprint == fp, f_t.c.updated_at >= now - CONTINUES_S)
+                    .order_by(desc(f_t.c.id))
+                    .limit(1)
+                ).first()
+                if prior is not None:
+                    row = rows[fp] = _Row(int(prior.id), int(prior._mapping["count"]))
+            state = (f.count, f.severity, last, message)
+            if row is not None and row.written == state:
+                continue
+            values = {
+                "fingerprint": fp,
+                "category": f.category,
+                "kind": f.kind,
+                "severity": f.severity,
+                "source": _jsonable(f.source),
+                "samples": [redact_line(s)[:500] for s in f.samples[:3]],
+                "details": _jsonable(f.details),
+                "message": message,
+                "last_seen": last,
+                "updated_at": now,
+            }
+            if row is None:
+                result = conn.execute(
+                    f_t.insert().values(count=f.count, first_seen=first, created_at=now, **values)
+                )
+                rows[fp] = _Row(int(result.inserted_primary_key[0]), 0, state)
+            else:
+                conn.execute(
+                    f_t.update()
+                    .where(f_t.c.id == row.id)
+                    .values(count=row.base + f.count, **values)
+                )
+                rows[fp] = _Row(row.id, row.base, state)
+            changed.append(f)
+        return changed
+
+    def _store_templates(self, conn: Any) -> None:
+        lt, lc = t.log_templates, t.log_template_counts
+        totals: Counter[str] = Counter()
+        for (tid, hour), n in self._tpl_counts.items():
+            totals[tid] += n
+            updated = conn.execute(
+                lc.update()
+                .where(lc.c.template_id == tid, lc.c.hour == hour)
+                .values(count=lc.c["count"] + n)
+            ).rowcount
+            if not updated:
+                conn.execute(lc.insert().values(template_id=tid, hour=hour, count=n))
+        for tid, (template, example, source, first, last) in self._tpl_info.items():
+            updated = conn.execute(
+                lt.update()
+                .where(lt.c.id == tid)
+                .values(count=lt.c["count"] + totals[tid], template=template, last_seen=last)
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    lt.insert().values(
+                        id=tid,
+                        template=template,
+                        count=totals[tid],
+                        first_seen=first,
+                        last_seen=last,
+                        example=example,
+                        source=source,
+                    )
+                )
+
+    def _notify(self, conn: Any, findings: list[Finding], now: float) -> None:
+        """Critical findings notify once per finding per hour, at most 20 per window."""
+        from prodshield.monitor.incidents import enqueue_in
+
+        notifiers = self.loaded.config.logs.alerts
+        if notifiers is None:
+            notifiers = list(self.loaded.config.notifiers)
+        if not notifiers:
+            return
+        hour = int(now // 3600)
+        for key in [k for k, at in self.notified.items() if at < now - 7200]:
+            del self.notified[key]
+        sent = 0
+        for f in findings:
+            if not (
+                f.severity == "critical" or (f.category == "critical" and f.severity == "high")
+            ):
+                continue
+            key = f"log:{f.kind}:{f.fingerprint}:{hour}"
+            if key in self.notified or sent >= 20:
+                continue
+            self.notified[key] = now
+            sent += 1
+            where = ", ".join(f"{k}={v}" for k, v in f.source.items() if v)
+            from prodshield.logs.detectors.redaction import redact_line
+
+            message = redact_line(f.message or f.kind)[:200]
+            enqueue_in(
+                conn,
+                notifiers,
+                {
+                    "key": key,
+                    "type": "log.critical",
+                    "subject": f"log:{f.kind}:{f.fingerprint}",
+                    "title": f"{f.kind}: {message}"[:120],
+                    "severity": "critical" if f.severity == "critical" else "high",
+                    "body": f"**{f.kind}** x{f.count} ({where})\n\n{message}\n\n"
+                    + "\n".join(f"    {s}" for s in f.samples),
+                    "fields": {"kind": f.kind, "count": str(f.count), "source": where},
+                    "url": None,
+                    "labels": ["logs"],
+                },
+                now,
+            )
+
+
+def daily_digest(loaded: Any, store: Store) -> dict[str, Any] | None:
+    """Build the daily digest over the configured sources (last 24 h) and keep it in the store
+    (``kv`` logs/digest) for the dashboard; returns what was stored."""
+    from pathlib import Path
+
+    from prodshield.logs.digest import build_digest, render_markdown
+    from prodshield.logs.scan import scan_files
+
+    cfg = loaded.config.logs
+    files = [f for f in configured_files(cfg, loaded.base_dir) if os.path.isfile(f.path)]
+    if not files:
+        return None
+    layouts = {}
+    for sf in files:
+        try:
+            if not isinstance(sf.layout, str):
+                layouts[sf.path] = sf.layout
+        except ValueError:
+            continue
+    result = scan_files(
+        [Path(sf.path) for sf in files],
+        since="24h",
+        settings=DetectorSettings.from_config(cfg),
+        layouts=layouts or None,
+    )
+    digest = build_digest(result, title="Daily log digest")
+    data = digest.to_dict()
+    stored = {
+        "generated_at": data["generated_at"],
+        "summary": data["summary"],
+        "markdown": render_markdown(digest),
+    }
+    store.kv_set(KV_NAMESPACE, "digest", stored)
+    return stored
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

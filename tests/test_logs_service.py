@@ -1,0 +1,129 @@
+"""The log service (``prodshield.logs.service``) on real files and a real store: one finding per
+line, one row per continuing finding, templates with hourly counts, lag, silent sources."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import select
+
+from prodshield.config import parse_config
+from prodshield.logs.service import LogService
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+CONFIG = """\
+storage: sqlite:///unused.db
+logs:
+  window: 0.3s
+  sources:
+    - {{name: app, path: app.log, format: python{extra}}}
+    - {{name: web, path: access.log, format: nginx}}
+"""
+
+ACCESS = (
+    '203.0.113.7 - - [04/Dec/2026:10:00:{s:02d} +0000] "POST /api/checkout/{n} HTTP/1.1" '
+    '{status} 12 "-" "curl/8" {rt}\n'
+)
+
+
+def _loaded(tmp_path: Path, extra: str = "") -> object:
+    text = CONFIG.format(extra=extra)
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    return parse_config(text, name=str(path), env={}, fs_path=path)
+
+
+@contextmanager
+def running(service: LogService) -> Iterator[None]:
+    stop = asyncio.Event()
+    thread = threading.Thread(target=service._loop_sync, args=(stop,))
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(60)
+        assert not thread.is_alive()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def findings(store: Store) -> list[dict[str, object]]:
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(t.log_findings))]
+
+
+def test_one_finding_per_line_one_row_while_it_goes_on_and_templates(
+    store: Store, tmp_path: Path
+) -> None:
+    app, access = tmp_path / "app.log", tmp_path / "access.log"
+    app.write_text(
+        "2026-12-04 10:00:00,001 INFO app: started\n"
+        "2026-12-04 10:00:01,002 CRITICAL app: could not connect to server: Connection refused\n"
+    )
+    access.write_text(
+        "".join(ACCESS.format(s=i, n=1000 + i, status=500, rt="0.010") for i in range(8))
+    )
+    service = LogService(_loaded(tmp_path), store, window_s=0.3, poll_s=0.05)
+    with running(service):
+        wait_for(lambda: any(f["kind"] == "db_connection_failure" for f in findings(store)))
+        # the failure goes on over several windows: the same row grows
+        for i in range(3):
+            with app.open("a") as fh:
+                fh.write(
+                    f"2026-12-04 10:00:1{i},000 CRITICAL app: could not connect to server: "
+                    "Connection refused\n"
+                )
+            time.sleep(0.5)
+        wait_for(
+            lambda: any(
+                f["kind"] == "db_connection_failure" and f["count"] == 4 for f in findings(store)
+            )
+        )
+        wait_for(lambda: any(f["kind"] == "http_5xx_burst" for f in findings(store)))
+    rows = findings(store)
+    kinds = [f["kind"] for f in rows]
+    assert kinds.count("db_connection_failure") == 1, kinds
+    assert "error_logged" not in kinds, kinds  # the CRITICAL line and the 500s have their finding
+    burst = next(f for f in rows if f["kind"] == "http_5xx_burst")
+    assert burst["source"] == {"endpoint": "POST /api/checkout/:id"}
+    assert "POST /api/checkout/:id" in str(burst["message"])
+    assert all(f["message"] for f in rows), rows
+    with store.connect() as conn:
+        templates = conn.execute(select(t.log_templates)).all()
+        counts = conn.execute(select(t.log_template_counts)).all()
+    assert any("could not connect" in r.template for r in templates)
+    by_id = {r.template_id: 0 for r in counts}
+    for r in counts:
+        by_id[r.template_id] += int(r._mapping["count"])
+    assert sum(by_id.values()) == 2 + 3 + 8
+    assert store.kv_get("logs", "baseline") is not None
+
+
+def test_lag_is_reported_and_a_configured_silence_is_a_finding(
+    store: Store, tmp_path: Path
+) -> None:
+    (tmp_path / "app.log").write_text("2026-12-04 10:00:00,001 INFO app: started\n")
+    (tmp_path / "access.log").write_text("")
+    service = LogService(_loaded(tmp_path, ", silent_after: 1s"), store, window_s=0.3, poll_s=0.05)
+    with running(service):
+        wait_for(lambda: any(f["kind"] == "source_silent" for f in findings(store)))
+        gauges = {name: samples for name, _, _, samples in service.gauges()}
+    silent = next(f for f in findings(store) if f["kind"] == "source_silent")
+    assert "log source app has written nothing" in str(silent["message"])
+    assert "prodshield_log_follower_bytes_behind" in gauges
+    assert all(value == 0.0 for _, value in gauges["prodshield_log_follower_bytes_behind"])
