@@ -235,3 +235,29 @@ def test_digest_html_is_self_contained(tmp_path: Path) -> None:
         < md.stdout.index("## Security")
         < md.stdout.index("## Performance")
     )
+
+
+def test_digest_top_offenders_include_an_access_log_brute_forcer(tmp_path: Path) -> None:
+    """30 failed logins (401) in an access log give only a brute_force finding; the digest's top
+    offending IPs must still list that IP with its attempts."""
+    from prodshield.logs.digest import build_digest, render_markdown
+    from prodshield.logs.scan import scan_files
+
+    log = tmp_path / "access.log"
+    lines = [
+        f'198.51.100.23 - - [04/Dec/2026:20:{i // 60:02d}:{i % 60:02d} +0000] "POST /login '
+        f'HTTP/1.1" 401 12 "-" "Mozilla/5.0" 0.010\n'
+        for i in range(30)
+    ]
+    lines += [
+        f'203.0.113.66 - - [04/Dec/2026:20:05:{i:02d} +0000] "GET /.env HTTP/1.1" 404 0 "-" '
+        f'"Mozilla/5.0" 0.001\n'
+        for i in range(9)
+    ]
+    log.write_text("".join(lines))
+    for fast in (False, True):
+        digest = build_digest(scan_files([log], settings=DetectorSettings(), fast=fast))
+        ips, _ = digest.offenders()
+        assert ("198.51.100.23", 30) in ips, (fast, ips)
+        assert ("203.0.113.66", 9) in ips, (fast, ips)
+        assert "198.51.100.23 (30)" in render_markdown(digest)

@@ -25,16 +25,31 @@ class Digest:
         return [f for f in self.scan.findings if f.category == category]
 
     def offenders(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-        """Top source IPs and users across security findings."""
+        """Top source IPs and users across every security finding. A login attempt is reported
+        both as auth_failure/invalid_user (syslog) and inside brute_force, and access logs give
+        only the brute_force (401/403 bursts): per IP, login attempts are the larger of the two."""
         ips: Counter[str] = Counter()
+        logins: Counter[str] = Counter()
+        brute: Counter[str] = Counter()
         users: Counter[str] = Counter()
+        brute_users: Counter[str] = Counter()
         for f in self.section("security"):
+            ip = str(f.source["ip"]) if f.source.get("ip") else None
+            named = f.details.get("users") or {}
             if f.kind == "brute_force":
-                continue  # its attempts are already counted by auth_failure/invalid_user
-            if f.source.get("ip"):
-                ips[str(f.source["ip"])] += f.count
-            for user, n in (f.details.get("users") or {}).items():
+                if ip:
+                    brute[ip] += f.count
+                for user, n in named.items():
+                    brute_users[user] += n
+                continue
+            if ip:
+                (logins if f.kind in ("auth_failure", "invalid_user") else ips)[ip] += f.count
+            for user, n in named.items():
                 users[user] += n
+        for ip in set(logins) | set(brute):
+            ips[ip] += max(logins[ip], brute[ip])
+        for user, n in brute_users.items():
+            users[user] = max(users[user], n)
         return ips.most_common(10), users.most_common(10)
 
     def to_dict(self) -> dict[str, Any]:
