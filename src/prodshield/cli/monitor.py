@@ -238,6 +238,12 @@ def status(
 ) -> None:
     """Each check's state, last result, uptime over 24h and 7d, and p95 latency (24h)."""
     from prodshield.monitor.api import expand_checks
+    from prodshield.monitor.heartbeats import (
+        WAITING,
+        WAITING_LABEL,
+        shown_status,
+        waiting_targets,
+    )
     from prodshield.monitor.stats import check_stats
     from prodshield.store import tables as t
 
@@ -249,12 +255,14 @@ def status(
             states = {
                 (r.check_name, r.environment): r for r in conn.execute(t.check_state.select())
             }
+        waiting = waiting_targets(store, loaded.config)
     finally:
         store.close()
     rows: list[dict[str, Any]] = []
     for target in expand_checks(loaded.config):
         st = states.get(target.key)
-        cs = stats.get(target.key)
+        state = shown_status(st.status if st else "unknown", target.key in waiting)
+        cs = stats.get(target.key) if state != WAITING else None  # no uptime before a ping
         day = cs.windows["24h"] if cs else None
         week = cs.windows["7d"] if cs else None
         rows.append(
@@ -263,7 +271,7 @@ def status(
                 "environment": target.environment or None,
                 "type": target.type,
                 "interval": format_duration(target.interval),
-                "state": st.status if st else "unknown",
+                "state": state,
                 "last_ok": st.last_ok if st else None,
                 "last_ts": st.last_ts if st else None,
                 "last_error_kind": st.last_error_kind if st else None,
@@ -278,7 +286,9 @@ def status(
         return
     table = Table("check", "env", "type", "state", "last result", "uptime 24h", "uptime 7d", "p95")
     for row in rows:
-        state = {"up": "[green]up[/]", "down": "[red]down[/]"}.get(row["state"], row["state"])
+        state = {"up": "[green]up[/]", "down": "[red]down[/]", WAITING: WAITING_LABEL}.get(
+            row["state"], row["state"]
+        )
         if row["last_ts"] is None:
             last = "never run"
         else:
@@ -297,6 +307,63 @@ def status(
             _ms(row["p95_ms_24h"]),
         )
     console().print(table)
+
+
+@app.command("heartbeats")
+def heartbeats(
+    config: ConfigOption = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+) -> None:
+    """Each heartbeat check's ping URL, with the curl line its job runs when it finishes.
+
+    The URLs are served by `prodshield serve` at serve.public_url (else at serve.host:port,
+    which is said). A heartbeat never pinged is waiting for the first ping.
+
+    Example: prodshield monitor heartbeats -c shield.yaml
+    """
+    import time
+
+    from prodshield.monitor.heartbeats import WAITING_LABEL, PingBase, ping_urls
+
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        urls = ping_urls(store, loaded.config)
+    finally:
+        store.close()
+    base = PingBase.of(loaded.config)
+    if fmt is Format.json:
+        print_json(
+            {
+                "base_url": base.url,
+                "base_url_configured": base.configured,
+                "heartbeats": [u.as_dict() for u in urls],
+            }
+        )
+        return
+    out = console()
+    err = console(stderr=True)
+    if not urls:
+        err.print("no heartbeat checks in this config (type: heartbeat, with a period)")
+        return
+    for u in urls:
+        label = f"{u.check}@{u.environment}" if u.environment else u.check
+        if u.last_ping is None:
+            state = WAITING_LABEL
+        else:
+            ago = format_duration(max(0.0, time.time() - u.last_ping))
+            state = f"last ping {ago} ago, {u.pings} ping{'s' if u.pings != 1 else ''}"
+        every = f"every {format_duration(u.period)} + {format_duration(u.grace)} grace"
+        out.print(f"{label} ({every}; {state})", markup=False, highlight=False)
+        out.print(f"  {u.url}", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"  {u.curl_line()}", markup=False, highlight=False, soft_wrap=True)
+    if not base.configured:
+        err.print(
+            f"note: serve.public_url is not set, so these URLs use the address `prodshield serve` "
+            f"listens on ({base.url}); set serve.public_url to the address your jobs reach",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command("instances")

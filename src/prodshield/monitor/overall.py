@@ -37,7 +37,7 @@ class ServiceState:
 
     name: str
     environment: str
-    status: str  # up | down | degraded | unknown | maintenance
+    status: str  # up | down | degraded | unknown | waiting | maintenance
     open_incidents: int = 0
 
 
@@ -58,9 +58,12 @@ def service_status(member_states: Sequence[str], open_incidents: int) -> str:
     Down when every known member is down, degraded when only some are (or an incident is open
     while the checks already pass again), up when all are up and nothing is open.
     """
-    known = [s for s in member_states if s != "unknown"]
+    known = [s for s in member_states if s not in ("unknown", "waiting")]
     if not known:
-        return "degraded" if open_incidents else "unknown"
+        if open_incidents:
+            return "degraded"
+        # only heartbeats never pinged yet: neither up nor a problem
+        return "waiting" if "waiting" in member_states else "unknown"
     if all(s == "down" for s in known):
         return "down"
     if any(s in ("down", "degraded") for s in known) or open_incidents:
@@ -76,7 +79,7 @@ def headline(services: Iterable[ServiceState], open_incidents: int) -> Headline:
     total = len(rows)
     down = sum(1 for s in rows if s.status == "down")
     degraded = sum(1 for s in rows if s.status == "degraded")
-    known = sum(1 for s in rows if s.status != "unknown")
+    known = sum(1 for s in rows if s.status not in ("unknown", "waiting"))
     level: Level
     if down and down * 2 >= known:
         level = "major_outage"

@@ -11,6 +11,7 @@ import jinja2
 from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
+from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
 from prodshield.store import Store
 from prodshield.web.charts import (
     heartbeat_bar,
@@ -106,6 +107,11 @@ def _area(category: str | None) -> str:
     return AREAS.get(category or "", category or "-")
 
 
+def _state(status: str) -> str:
+    """A check's state in words (``waiting``: a heartbeat never pinged)."""
+    return WAITING_LABEL if status == WAITING else status
+
+
 def make_templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -115,7 +121,14 @@ def make_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        ago=_ago, duration=_duration, utc=_utc, pct=_pct, bytes=_bytes, kind=_kind, ms=_ms
+        ago=_ago,
+        duration=_duration,
+        utc=_utc,
+        pct=_pct,
+        bytes=_bytes,
+        kind=_kind,
+        ms=_ms,
+        state=_state,
     )
     env.filters.update(area=_area, markdown=markdown_html, span=span)
     env.globals.update(

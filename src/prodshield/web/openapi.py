@@ -56,7 +56,10 @@ SCHEMAS: dict[str, Any] = {
             "environment": STR_OR_NULL,
             "type": {"type": "string"},
             "group": {"type": "string"},
-            "status": {"type": "string", "enum": ["up", "down", "unknown", "maintenance"]},
+            "status": {
+                "type": "string",
+                "enum": ["up", "down", "waiting", "unknown", "maintenance"],
+            },
             "consecutive_failures": {"type": "integer"},
             "last_result": _ref("LastResult"),
             "uptime": _ref("Uptime"),

@@ -17,6 +17,14 @@ from sqlalchemy import and_, desc, func, select
 
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor import series
+from prodshield.monitor.heartbeats import (
+    WAITING,
+    WAITING_LABEL,
+    PingBase,
+    curl_line,
+    shown_status,
+    waiting_targets,
+)
 from prodshield.monitor.incidents import severity_of
 from prodshield.monitor.overall import ServiceState, headline, service_status
 from prodshield.store import Store
@@ -24,7 +32,14 @@ from prodshield.store import tables as t
 from prodshield.web.aggregates import AggregateCache, Key
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-STATUS_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "up": 4}
+STATUS_ORDER = {
+    "down": 0,
+    "degraded": 1,
+    "unknown": 2,
+    "waiting": 2,
+    "maintenance": 3,
+    "up": 4,
+}
 BEATS = 30
 """Results in a heartbeat bar."""
 
@@ -156,15 +171,17 @@ class ReadModel:
         states = self._states()
         incidents = self._open_incidents()
         summaries = self.cache.summaries()
+        waiting = waiting_targets(self.store, self.config)
         out: list[dict[str, Any]] = []
         for x in self.targets:
             if environment is not None and x.environment != environment:
                 continue
             st = states.get(x.key)
-            current = st["status"] if st else "unknown"
+            current = shown_status(st["status"] if st else "unknown", x.key in waiting)
             if status is not None and current != status:
                 continue
-            sm = summaries.get(x.key)
+            # a heartbeat waiting for its first ping has no uptime yet (not 100 %)
+            sm = None if current == WAITING else summaries.get(x.key)
             out.append(
                 {
                     "name": x.name,
@@ -197,6 +214,7 @@ class ReadModel:
         states = self._states(name)
         incidents = self._open_incidents(name)
         summaries = self.cache.summaries()
+        waiting = waiting_targets(self.store, self.config)
         r = t.check_results
         envs: list[dict[str, Any]] = []
         with self.store.connect() as conn:
@@ -217,11 +235,12 @@ class ReadModel:
                     .limit(recent)
                 ).all()
                 st = states.get(x.key)
-                sm = summaries.get(x.key)
+                current = shown_status(st["status"] if st else "unknown", x.key in waiting)
+                sm = None if current == WAITING else summaries.get(x.key)
                 envs.append(
                     {
                         "environment": x.environment or None,
-                        "status": st["status"] if st else "unknown",
+                        "status": current,
                         "consecutive_failures": st["consecutive_failures"] if st else 0,
                         "consecutive_successes": st["consecutive_successes"] if st else 0,
                         "last_result": st["last_result"] if st else None,
@@ -298,10 +317,13 @@ class ReadModel:
         """The stored state of every target that has one."""
         s = t.check_state
         with self.store.connect() as conn:
-            return {
+            known = {
                 (a, b): c
                 for a, b, c in conn.execute(select(s.c.check_name, s.c.environment, s.c.status))
             }
+        for key in waiting_targets(self.store, self.config):
+            known[key] = shown_status(known.get(key, "unknown"), True)
+        return known
 
     def status_counts(self) -> dict[str, int]:
         """How many configured targets are in each state."""
@@ -367,7 +389,9 @@ class ReadModel:
             svc["hourly"] = self.series_hourly(keys)
             svc["latency"] = points
             svc["beats"] = series.merged_beats(beats, keys, BEATS)
-            ups = [summaries[k].uptime_90d for k in keys if k in summaries]
+            ups = [
+                summaries[k].uptime_90d for k in keys if k in summaries and known.get(k) != WAITING
+            ]
             vals = [u for u in ups if u is not None]
             svc["uptime_90d"] = round(sum(vals) / len(vals), 3) if vals else None
         environments: dict[str, int] = defaultdict(int)
@@ -762,12 +786,16 @@ class ReadModel:
         hb = t.heartbeats
         with self.store.connect() as conn:
             rows = conn.execute(select(hb).order_by(hb.c.check_name)).all()
+        base = PingBase.of(self.config)
         return [
             {
                 "check": r.check_name,
-                "token_hint": r.token[:4] + "…",
+                "url": f"{base.url}/heartbeat/{r.token}",
+                "curl": curl_line(f"{base.url}/heartbeat/{r.token}"),
+                "base_configured": base.configured,
                 "last_ping": r.last_ping,
                 "pings": int(r.pings),
+                "state": WAITING_LABEL if r.last_ping is None else "pinged",
             }
             for r in rows
         ]

@@ -34,6 +34,8 @@ class HeartbeatCheck:
         obs.facts["CONNECTED"] = beat.last_ping is not None and late <= allowed
         obs.details["last_ping"] = beat.last_ping
         obs.details["pings"] = beat.pings
+        if beat.last_ping is None and late <= allowed:
+            obs.details["waiting"] = True  # state "waiting for the first ping", not up
         if late > allowed:
             if beat.last_ping is None:
                 obs.fail(

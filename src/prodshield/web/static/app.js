@@ -26,7 +26,32 @@
       if (document.visibilityState === "visible") window.location.reload();
     }, 60000);
   }
+  function copyButtons() {
+    // "Copy" next to a heartbeat URL: the text stays selectable without JavaScript.
+    var buttons = document.querySelectorAll("button[data-copy]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].hidden = false;
+      buttons[i].addEventListener("click", function () {
+        var button = this;
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        if (!source) return;
+        var text = source.textContent;
+        function done() { button.textContent = "Copied"; }
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () {});
+        } else {
+          var range = document.createRange();
+          range.selectNodeContents(source);
+          var selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+          if (document.execCommand("copy")) done();
+        }
+      });
+    }
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    copyButtons();
     localTimes();
     confirmations();
     autoRefresh();
