@@ -155,7 +155,7 @@ def test_dashboard_forms_need_csrf(client: TestClient, store: Store) -> None:
     )
     assert r.status_code == 303
     assert client.get(f"/api/v1/incidents/{incident}", headers=AUTH).json()["acknowledged_by"] == (
-        "dashboard"
+        "operator"  # the session logged in with serve.token
     )
     r = client.post("/logout", data={"csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303
@@ -168,7 +168,7 @@ def test_acknowledge_note_and_resolve(client: TestClient, store: Store) -> None:
     r = client.post(f"/api/v1/incidents/{incident}/ack", headers=AUTH, json={"note": "looking"})
     assert r.status_code == 200
     body = r.json()
-    assert body["acknowledged_by"] == "token" and body["acknowledged_at"] is not None
+    assert body["acknowledged_by"] == "operator" and body["acknowledged_at"] is not None
     assert body["notes"][0]["text"] == "looking"
     first_ack = body["acknowledged_at"]
     again = client.post(f"/api/v1/incidents/{incident}/ack", headers=AUTH).json()
@@ -178,7 +178,7 @@ def test_acknowledge_note_and_resolve(client: TestClient, store: Store) -> None:
     r = client.post(
         f"/api/v1/incidents/{incident}/notes", headers=AUTH, json={"text": "DNS", "by": "alice"}
     )
-    assert [n["by"] for n in r.json()["notes"]] == ["token", "alice"]
+    assert [n["by"] for n in r.json()["notes"]] == ["operator", "alice (via operator)"]
     r = client.post(f"/api/v1/incidents/{incident}/resolve", headers=AUTH, json={})
     assert r.json()["status"] == "resolved" and r.json()["resolved_by"] == "manual"
     open_now = client.get("/api/v1/incidents?status=open", headers=AUTH).json()["incidents"]

@@ -236,7 +236,7 @@ def test_login_refuses_wrong_token_then_acknowledges_incident(
         acked = conn.execute(
             select(t.incidents.c.acknowledged_by).where(t.incidents.c.status == "open")
         ).scalar_one()
-    assert acked == "dashboard"
+    assert acked == "operator"
     # a note through the form, then the check page with its condition values and charts
     page.goto(base + "/dashboard/incidents")
     page.fill("tr.incident-row .note-form input[name=text]", "restarting the pod")

@@ -204,7 +204,12 @@ class ServeConfig(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     token: str | None = None
-    """The dashboard and API token; empty or absent: one is generated for each run."""
+    """The dashboard and API token; empty or absent: one is generated for each run. What is done
+    with it is recorded as done by ``operator``."""
+    users: dict[str, str] = Field(default_factory=dict)
+    """Named tokens (name: token), e.g. ``{alice: "${ALICE_TOKEN}"}``: acknowledgements, notes and
+    resolutions made with one (API or dashboard login) carry its name, on the incident and in the
+    GitHub issue's comment."""
     public_url: str | None = None
     title: str = "Status"
     trusted_proxies: list[str] = Field(default_factory=list)
@@ -222,6 +227,20 @@ class ServeConfig(StrictModel):
                 f"token is too short ({len(v)} characters; at least {MIN_TOKEN_CHARS}): generate "
                 "one with `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
             )
+        return v
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, secret in v.items():
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", name):
+                raise ValueError(
+                    f"user name {name!r}: letters, digits, '-' and '_' only (at most 64)"
+                )
+            if len(secret or "") < MIN_TOKEN_CHARS:
+                raise ValueError(
+                    f"users.{name}: token is too short (at least {MIN_TOKEN_CHARS} characters)"
+                )
         return v
 
     @field_validator("trusted_proxies")

@@ -672,3 +672,157 @@ def enqueue_in(
         insert.on_conflict_do_nothing(index_elements=["notifier", "idempotency_key"]), rows
     )
     return max(result.rowcount or 0, 0)
+
+
+# --- what people do to an incident (dashboard, API) ----------------------------------------------
+
+ACKNOWLEDGED, NOTE = "incident.acknowledged", "incident.note"
+
+
+def acknowledge(
+    store: Any,
+    config: ShieldConfig,
+    incident_id: int,
+    by: str,
+    note: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """Acknowledge an incident (the first acknowledgement is kept) and tell its notifiers, so
+    the GitHub issue gets a comment naming who did it. False when there is no such incident."""
+    now = time.time() if now is None else now
+    i = t.incidents
+    with store.begin() as conn:
+        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+        if row is None:
+            return False
+        values: dict[str, Any] = {}
+        first = row.acknowledged_at is None
+        if first:
+            values.update(acknowledged_at=now, acknowledged_by=by[:128])
+        if note:
+            values["notes"] = [*(row.notes or []), _note(note, by, now)]
+        if values:
+            conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+        if first:
+            text = f"Acknowledged by **{_md(by)}**."
+            if note:
+                text += f"\n\n> {_md(note)}"
+            _tell(conn, config, row, ACKNOWLEDGED, "acknowledged", text, by, now)
+        elif note:
+            _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
+    return True
+
+
+def add_note(
+    store: Any,
+    config: ShieldConfig,
+    incident_id: int,
+    text: str,
+    by: str,
+    now: float | None = None,
+) -> bool:
+    """Add a note to an incident and post it to its notifiers (a comment on the GitHub issue)."""
+    now = time.time() if now is None else now
+    i = t.incidents
+    with store.begin() as conn:
+        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+        if row is None:
+            return False
+        conn.execute(
+            i.update()
+            .where(i.c.id == incident_id)
+            .values(notes=[*(row.notes or []), _note(text, by, now)])
+        )
+        _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(text, by), by, now)
+    return True
+
+
+def resolve_by_hand(
+    store: Any,
+    config: ShieldConfig,
+    incident_id: int,
+    by: str,
+    note: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """Resolve an incident by hand: the checks start counting afresh (the state machine sees it
+    at the next result) and the notifiers get the one ``incident.resolved`` (the issue closes)."""
+    now = time.time() if now is None else now
+    i = t.incidents
+    with store.begin() as conn:
+        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+        if row is None:
+            return False
+        values: dict[str, Any] = {}
+        if row.status != "resolved":
+            values.update(
+                status="resolved", resolved_at=max(now, row.opened_at), resolved_by="manual"
+            )
+        if note:
+            values["notes"] = [*(row.notes or []), _note(note, by, now)]
+        if values:
+            conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+        if row.status != "resolved":
+            text = f"Resolved by hand by **{_md(by)}**."
+            if note:
+                text += f"\n\n> {_md(note)}"
+            _tell(conn, config, row, RESOLVED, "resolved", text, by, now)
+    return True
+
+
+def _note(text: str, by: str, now: float) -> dict[str, Any]:
+    return {"ts": now, "by": by[:128], "text": text.strip()[:2000]}
+
+
+def _note_text(text: str, by: str) -> str:
+    return f"Note from **{_md(by)}**:\n\n> {_md(text)}"
+
+
+def _md(text: str) -> str:
+    """Operator text as inert Markdown on one quoted paragraph (bounded)."""
+    text = " ".join(text.strip().split())[:2000]
+    return re.sub(r"([\\`*_\[\]<>#|~@])", r"\\\1", text)
+
+
+def _tell(
+    conn: Connection,
+    config: ShieldConfig,
+    row: Any,
+    event_type: str,
+    key_tail: str,
+    body: str,
+    by: str,
+    now: float,
+) -> None:
+    engine = IncidentEngine(config)
+    policy = engine.policy_for(row.check_name)
+    if not policy.notifiers:
+        return
+    env = f"[{row.environment}] " if row.environment else ""
+    title = {
+        ACKNOWLEDGED: f"{env}{row.check_name}: acknowledged by {by[:64]}",
+        NOTE: f"{env}{row.check_name}: note from {by[:64]}",
+        RESOLVED: f"{env}{row.check_name} resolved by hand",
+    }[event_type]
+    obs = Observation(row.check_name, row.environment, now, False)
+    enqueue_in(
+        conn,
+        policy.notifiers,
+        {
+            "key": f"incident:{row.id}:{key_tail}",
+            "type": event_type,
+            "subject": f"incident:{row.check_name}:{row.environment}:{row.id}",
+            "title": title,
+            "body": body,
+            "severity": "info",
+            "fields": {
+                "check": row.check_name,
+                "environment": row.environment or "(none)",
+                "kind": row.kind,
+                "by": by[:128],
+            },
+            "url": engine._link(obs),
+            "labels": [row.environment] if row.environment else [],
+        },
+        now,
+    )

@@ -13,6 +13,8 @@ EVENT_TYPES = (
     "incident.updated",
     "incident.resolved",
     "incident.reminder",
+    "incident.acknowledged",
+    "incident.note",
     "log.critical",
     "audit.failed",
     "experiment.deviated",

@@ -45,18 +45,19 @@ class Denied(Exception):
         self.response = response
 
 
-def _bearer(request: Request) -> bool:
-    """True when the request carries the right bearer token; a wrong one is counted against the
-    client (429 after ten a minute); False when it carries none."""
+def _bearer(request: Request) -> str | None:
+    """The name of the bearer token the request carries (``operator`` for ``serve.token``); a
+    wrong one is counted against the client (429 after ten a minute); None when it carries none."""
     guard = ctx_of(request).guard
     sent = guard.bearer(request)
     if sent is None:
-        return False
+        return None
     client = guard.client(request)
     if guard.throttled(client):
         raise Denied(throttled())
-    if guard.token_ok(sent):
-        return True
+    name = guard.who(sent)
+    if name is not None:
+        return name
     guard.failed(client)
     raise Denied(error(401, "wrong token"))
 
@@ -74,14 +75,15 @@ def reader(request: Request) -> str:
 def writer(request: Request) -> str:
     """Who may change state: the bearer token, or a session with its CSRF token in the header."""
     ctx = ctx_of(request)
-    if _bearer(request):
-        return "token"
+    name = _bearer(request)
+    if name is not None:
+        return name
     session = ctx.guard.session(request)
     if session is None:
         raise Denied(error(401, "authentication required: send Authorization: Bearer <token>"))
     if not ctx.guard.csrf_ok(request, session):
         raise Denied(error(403, "missing or invalid CSRF token (X-CSRF-Token header)"))
-    return "dashboard"
+    return session.user
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -247,7 +249,9 @@ async def _incident_action(request: Request, action: str) -> Response:
     ctx = ctx_of(request)
     incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
     body = await _body(request)
-    by = str(body.get("by") or who)[:128]
+    # A token may act for someone ("by"); the record keeps which token it was.
+    named = str(body.get("by") or "").strip()
+    by = (f"{named} (via {who})" if named and named != who else who)[:128]
     note = body.get("note") if action != "note" else body.get("text")
     if note is not None and not isinstance(note, str):
         return error(400, "note must be a string")

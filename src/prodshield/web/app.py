@@ -64,6 +64,7 @@ def apply_config(app: Starlette, loaded: LoadedConfig) -> None:
     ctx.loaded = loaded
     ctx.model = model
     ctx.guard.set_trusted_proxies(loaded.config.serve.trusted_proxies)
+    ctx.guard.set_users(loaded.config.serve.users)
     ctx.metrics.bind(
         model, ctx.services.scheduler_lag, ctx.services.store_size, ctx.services.gauges
     )
@@ -158,7 +159,10 @@ def create_app(
         store=store,
         model=model,
         guard=Guard(
-            token, trusted_proxies=loaded_config.config.serve.trusted_proxies, store=store
+            token,
+            trusted_proxies=loaded_config.config.serve.trusted_proxies,
+            store=store,
+            users=loaded_config.config.serve.users,
         ),
         services=services,
         templates=make_templates(),

@@ -100,7 +100,8 @@ async def login(request: Request) -> Response:
     sent = str(form.get("csrf", ""))
     if not cookie or sent != cookie:
         return _login_page(ctx, request, "The form expired: try again.", 403)
-    if not ctx.guard.token_ok(str(form.get("token", ""))):
+    user = ctx.guard.who(str(form.get("token", "")))
+    if user is None:
         ctx.guard.failed(client)
         return _login_page(ctx, request, "Wrong token.", 401)
     target = str(form.get("next", "/dashboard"))
@@ -111,7 +112,7 @@ async def login(request: Request) -> Response:
         response,
         request,
         SESSION_COOKIE,
-        ctx.guard.new_session_cookie(),
+        ctx.guard.new_session_cookie(user=user),
         int(ctx.guard.ttl),
         secure=ctx.guard.https(request),
     )
@@ -279,13 +280,13 @@ async def dashboard_action(request: Request) -> Response:
     done: Any
     if kind == "incidents" and action in ("ack", "note", "resolve"):
         if action == "ack":
-            done = await run_in_threadpool(model.acknowledge, row_id, "dashboard", text)
+            done = await run_in_threadpool(model.acknowledge, row_id, session.user, text)
         elif action == "note":
             if not text:
                 return HTMLResponse("a note needs text", status_code=400)
-            done = await run_in_threadpool(model.add_note, row_id, text, "dashboard")
+            done = await run_in_threadpool(model.add_note, row_id, text, session.user)
         else:
-            done = await run_in_threadpool(model.resolve, row_id, "dashboard", text)
+            done = await run_in_threadpool(model.resolve, row_id, session.user, text)
         back = "/dashboard/incidents"
     elif kind == "outbox" and action == "retry":
         hook = ctx.services.retry_notification

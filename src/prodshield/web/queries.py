@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, desc, func, select
 
 from prodshield.config.schema import ShieldConfig
+from prodshield.monitor import incidents as incident_actions
 from prodshield.monitor import series
 from prodshield.monitor.heartbeats import (
     WAITING,
@@ -477,50 +478,20 @@ class ReadModel:
     def acknowledge(
         self, incident_id: int, by: str, note: str | None = None
     ) -> dict[str, Any] | None:
-        """Acknowledge an open incident (idempotent: the first acknowledgement is kept)."""
-        i = t.incidents
-        now = time.time()
-        with self.store.begin() as conn:
-            row = conn.execute(select(i).where(i.c.id == incident_id)).first()
-            if row is None:
-                return None
-            values: dict[str, Any] = {}
-            if row.acknowledged_at is None:
-                values.update(acknowledged_at=now, acknowledged_by=by[:128])
-            if note:
-                values["notes"] = [*(row.notes or []), _note(note, by, now)]
-            if values:
-                conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+        """Acknowledge an incident (the monitor keeps the first one and tells the notifiers)."""
+        if not incident_actions.acknowledge(self.store, self.config, incident_id, by, note):
+            return None
         return self.incident(incident_id)
 
     def add_note(self, incident_id: int, text: str, by: str) -> dict[str, Any] | None:
-        i = t.incidents
-        with self.store.begin() as conn:
-            row = conn.execute(select(i.c.notes).where(i.c.id == incident_id)).first()
-            if row is None:
-                return None
-            conn.execute(
-                i.update()
-                .where(i.c.id == incident_id)
-                .values(notes=[*(row.notes or []), _note(text, by, time.time())])
-            )
+        if not incident_actions.add_note(self.store, self.config, incident_id, text, by):
+            return None
         return self.incident(incident_id)
 
     def resolve(self, incident_id: int, by: str, note: str | None = None) -> dict[str, Any] | None:
         """Resolve by hand; an incident already resolved keeps its original resolution."""
-        i = t.incidents
-        now = time.time()
-        with self.store.begin() as conn:
-            row = conn.execute(select(i).where(i.c.id == incident_id)).first()
-            if row is None:
-                return None
-            values: dict[str, Any] = {}
-            if row.status != "resolved":
-                values.update(status="resolved", resolved_at=now, resolved_by="manual")
-            if note:
-                values["notes"] = [*(row.notes or []), _note(note, by, now)]
-            if values:
-                conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+        if not incident_actions.resolve_by_hand(self.store, self.config, incident_id, by, note):
+            return None
         return self.incident(incident_id)
 
     # --- findings --------------------------------------------------------------------------
@@ -799,10 +770,6 @@ class ReadModel:
             }
             for r in rows
         ]
-
-
-def _note(text: str, by: str, now: float) -> dict[str, Any]:
-    return {"ts": now, "by": by[:128], "text": text.strip()[:2000]}
 
 
 def _incident(m: Any) -> dict[str, Any]:

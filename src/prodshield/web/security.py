@@ -25,7 +25,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,11 +68,21 @@ def redact(secret: str) -> str:
     return (secret[:4] + "…") if len(secret) > 8 else "…"
 
 
+OPERATOR = "operator"
+"""Who ``serve.token`` names (acknowledgements and notes made with it say ``operator``)."""
+
+
 @dataclass(frozen=True)
 class Session:
     nonce: str
     issued: float
     csrf: str
+
+    @property
+    def user(self) -> str:
+        """The name of the token the session logged in with (signed, as part of the nonce)."""
+        name, sep, _ = self.nonce.partition("~")
+        return name if sep and name else OPERATOR
 
 
 def _same(a: str, b: str) -> bool:
@@ -97,6 +107,7 @@ class Guard:
         max_failures: int = 10,
         trusted_proxies: Iterable[str] = (),
         store: Any = None,
+        users: Mapping[str, str] | None = None,
     ) -> None:
         self.ttl = ttl
         self.max_failures = max_failures
@@ -106,6 +117,7 @@ class Guard:
         self._checked: dict[str, float] = {}
         self.trusted = _networks(trusted_proxies)
         self.set_token(token)
+        self.set_users(users or {})
 
     def set_token(self, token: str) -> None:
         """Switch to ``token``: the old one and every session signed under it stop working."""
@@ -114,15 +126,33 @@ class Guard:
         self._token = token.encode()
         self._key = hashlib.sha256(b"prodshield-session\0" + self._token).digest()
 
+    def set_users(self, users: Mapping[str, str]) -> None:
+        """Named tokens (``serve.users``: name -> token); what is done with one carries its name."""
+        self._users = [
+            (name, secret.encode("utf-8", "surrogatepass"))
+            for name, secret in users.items()
+            if secret
+        ]
+
     def set_trusted_proxies(self, items: Iterable[str]) -> None:
         self.trusted = _networks(items)
 
     # --- the token -------------------------------------------------------------------------
 
     def token_ok(self, candidate: str | None) -> bool:
+        return self.who(candidate) is not None
+
+    def who(self, candidate: str | None) -> str | None:
+        """The name of the token ``candidate`` is (``serve.token``: operator; ``serve.users``:
+        its name), or None. Every token is compared, each in constant time."""
         if not candidate:
-            return False
-        return hmac.compare_digest(candidate.encode("utf-8", "surrogatepass"), self._token)
+            return None
+        raw = candidate.encode("utf-8", "surrogatepass")
+        found = OPERATOR if hmac.compare_digest(raw, self._token) else None
+        for name, secret in self._users:
+            if hmac.compare_digest(raw, secret) and found is None:
+                found = name
+        return found
 
     def bearer(self, request: Request) -> str | None:
         """The bearer token the request carries, if it carries one."""
@@ -200,9 +230,11 @@ class Guard:
         data = "\0".join(parts).encode("utf-8", "surrogatepass")
         return hmac.new(self._key, data, hashlib.sha256).hexdigest()
 
-    def new_session_cookie(self, now: float | None = None) -> str:
+    def new_session_cookie(self, now: float | None = None, user: str = OPERATOR) -> str:
         issued = f"{time.time() if now is None else now:.0f}"
         nonce = secrets.token_urlsafe(16)
+        if user != OPERATOR:
+            nonce = f"{user}~{nonce}"  # names are [A-Za-z0-9_-] (config): no "." nor "~"
         return f"{issued}.{nonce}.{self._mac('session', issued, nonce)}"
 
     def session(self, request: Request) -> Session | None:

@@ -40,6 +40,8 @@ MAX_PAGES = 50
 
 OPENING_TYPES = frozenset({"incident.opened"})
 CLOSING_TYPES = frozenset({"incident.resolved", "test"})
+FOLLOWING_TYPES = frozenset({"incident.resolved", "incident.acknowledged", "incident.note"})
+"""Events that only follow an issue: with no open issue for their subject they start none."""
 
 
 MAX_BODY = 60_000
@@ -116,7 +118,7 @@ class GitHubNotifier:
             issue = await self._create_issue(ctx, event, with_event_marker=False)
             return {"issue": issue["number"], "url": issue.get("html_url"), "action": "opened"}
         if issue is None:
-            if event.type == "incident.resolved":
+            if event.type in FOLLOWING_TYPES:
                 return {"issue": None, "action": "none", "reason": "no open issue for the subject"}
             # An update or alert for a thread that has no open issue starts one.
             issue = await self._create_issue(ctx, event, with_event_marker=True)

@@ -17,6 +17,8 @@ EMOJI = {
     "incident.updated": ":large_orange_circle:",
     "incident.reminder": ":alarm_clock:",
     "incident.resolved": ":large_green_circle:",
+    "incident.acknowledged": ":eyes:",
+    "incident.note": ":memo:",
     "log.critical": ":rotating_light:",
     "audit.failed": ":no_entry:",
     "experiment.deviated": ":test_tube:",
