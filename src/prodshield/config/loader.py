@@ -55,6 +55,7 @@ def register_validator(fn: Validator) -> Validator:
 def _load_capability_validators() -> None:
     """Import the capabilities' load-time checks so that every caller of the library gets them,
     not only those that happened to import the capability first."""
+    import prodshield.logs.validation
     import prodshield.monitor.validation  # noqa: F401  (registers itself; light)
 
 

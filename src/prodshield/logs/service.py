@@ -36,8 +36,10 @@ from prodshield.logs.scan import _Collector
 from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
 from prodshield.logs.sources.follow import FileFollower
 from prodshield.logs.sources.watch import SourceWatch
+from prodshield.secrets.redaction import redact_text
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.text import clip
 
 log = logging.getLogger("prodshield.serve")
 
@@ -383,7 +385,9 @@ class LogService:
             ).rowcount
             if not updated:
                 conn.execute(lc.insert().values(template_id=tid, hour=hour, count=n))
-        for tid, (template, example, source, first, last) in self._tpl_info.items():
+        for tid, (text, sample, source, first, last) in self._tpl_info.items():
+            # outside text: redacted and bounded like every finding (``Finding.seal``)
+            template, example = redact_text(clip(text, 2000)), redact_text(clip(sample, 2000))
             updated = conn.execute(
                 lt.update()
                 .where(lt.c.id == tid)
