@@ -93,7 +93,7 @@ def test_parse_groups_every_line_of_a_statement_under_one_id(tmp_path: Path) -> 
 
 def test_parse_save_keeps_ids_across_runs_and_stdin_streams(tmp_path: Path) -> None:
     (tmp_path / "shield.yaml").write_text(
-        f"storage: \"sqlite:///{tmp_path / 'shield.db'}\"\n", encoding="utf-8"
+        f'storage: "sqlite:///{tmp_path / "shield.db"}"\n', encoding="utf-8"
     )
     first = tmp_path / "day1.log"
     first.write_text("worker 1 finished batch orders in 12 ms\n", encoding="utf-8")
@@ -116,3 +116,31 @@ def test_parse_save_keeps_ids_across_runs_and_stdin_streams(tmp_path: Path) -> N
                 stdin=b"worker 1 finished batch orders in 12 ms\n")  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     assert json.loads(proc.stdout)["template_id"] == day1["template_id"]
+
+
+def test_the_console_script_gives_the_full_clis_output(tmp_path: Path) -> None:
+    """``prodshield logs parse`` starts without the other command groups; same bytes out."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(line + "\n" for _, line in _lines()), encoding="utf-8")
+    entry = "import sys; from prodshield.cli.entry import main; sys.argv[0] = 'prodshield'; main()"
+    args = ["logs", "parse", str(log), "-f", "raw", "--output", "jsonl"]
+    lean = subprocess.run(
+        [sys.executable, "-c", entry, *args], capture_output=True, timeout=120, cwd=tmp_path
+    )
+    full = _cli(*args, cwd=tmp_path)
+    assert lean.returncode == full.returncode == 0, lean.stderr.decode()
+    assert lean.stdout == full.stdout and lean.stdout.count(b"\n") == len(_lines())
+    assert lean.stderr.decode().strip() == full.stderr.decode().strip()
+    bad = subprocess.run(
+        [sys.executable, "-c", entry, "logs", "parse", str(log), "-f", "bogus"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and b"unknown log format 'bogus'" in bad.stderr
+    missing = subprocess.run(
+        [sys.executable, "-c", entry, "logs", "parse", str(tmp_path / "nope.log")],
+        capture_output=True,
+        timeout=120,
+    )
+    assert missing.returncode == 3 and b"no log source could be read" in missing.stderr
+    assert b"Traceback" not in bad.stderr + missing.stderr

@@ -16,8 +16,8 @@ import typer
 from rich.table import Table
 
 from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.cli.logs_parse import write_events
 from prodshield.errors import ProdshieldError, UsageError
-from prodshield.logs.api import parse_jsonl
 from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats
@@ -144,21 +144,14 @@ def parse_cmd(
     Files are labelled with the templates known once they are all read; stdin streams.
     """
     _check_format(log_format)
-    stats = ReadStats()
     store = store_for(load(config)) if save else None
-    out = sys.stdout.buffer
-    streaming = "-" in files
     try:
         miner = TemplateMiner()
         if store is not None:
             from prodshield.logs.state import load_miner
 
             miner = load_miner(store)
-        for chunk in parse_jsonl(files, log_format, stats=stats, miner=miner):
-            out.write(chunk)
-            if streaming:
-                out.flush()
-        out.flush()
+        stats = write_events(files, log_format, sys.stdout.buffer, miner)
         if store is not None:
             from prodshield.logs.state import save_miner
 

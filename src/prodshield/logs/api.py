@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -209,29 +210,34 @@ def _final_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[b
     import pickle
     import tempfile
 
-    learn = miner.learn
     index: dict[int, int] = {}  # id(entry) -> its number
     entries: list[Any] = []
-    held: list[tuple[int, bytes, str, bytes]] = []
     with tempfile.TemporaryFile(prefix="prodshield-parse-") as spill:
         spilled = 0
-        for event in events:
-            ts = event.timestamp.timestamp() if event.timestamp is not None else None
-            first = _first_line(event.message)
-            entry, _ = learn(first, ts, want_params=False)
-            number = index.get(id(entry))
-            if number is None:
-                number = index[id(entry)] = len(entries)
-                entries.append(entry)
-            head, tail = _head_tail(event)
-            held.append((number, head, first, tail))
-            if len(held) >= HOLD:
-                pickle.dump(held, spill, protocol=pickle.HIGHEST_PROTOCOL)
+        pending: list[tuple[int, bytes, str, bytes]] = []
+        iterator = iter(events)
+        while True:
+            # a block of events is learnt at once (lines of one shape are masked once)
+            block = list(islice(iterator, HOLD))
+            if not block:
+                break
+            firsts = [_first_line(event.message) for event in block]
+            times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in block]
+            learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
+            held: list[tuple[int, bytes, str, bytes]] = []
+            for event, first, entry in zip(block, firsts, learnt, strict=True):
+                number = index.get(id(entry))
+                if number is None:
+                    number = index[id(entry)] = len(entries)
+                    entries.append(entry)
+                head, tail = _head_tail(event)
+                held.append((number, head, first, tail))
+            if pending:  # only blocks before the last one go to the file
+                pickle.dump(pending, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 spilled += 1
-                held = []
+            pending = held
         # every line is learnt: each entry's template as its cluster has it now
         done: list[tuple[bytes, Any] | None] = [None] * len(entries)
-        params_of = miner.params
         final = miner.final
 
         def lines(chunk: list[tuple[int, bytes, str, bytes]]) -> bytes:
@@ -247,16 +253,16 @@ def _final_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[b
                         + orjson.dumps(entry.template)
                         + b',"params":'
                     )
-                    known = done[number] = (middle, entry.plan)
-                middle, plan = known
-                params = params_of(plan, first.split()) if plan else []
+                    known = done[number] = (middle, miner.extractor(entry))
+                middle, extract = known
+                params = extract(first) if extract is not None else []
                 out.append(head + middle + orjson.dumps(params) + tail)
             return b"".join(out)
 
         spill.seek(0)
         for _ in range(spilled):
             yield lines(pickle.load(spill))
-        yield lines(held)
+        yield lines(pending)
 
 
 BATCH = 200_000

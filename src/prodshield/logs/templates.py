@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import and_, eq
+from operator import and_, eq, itemgetter
 from typing import Any
 
 from prodshield.logs.masking import WILDCARD, mask_token
@@ -257,6 +257,7 @@ class TemplateMiner:
         self._by_tokens: dict[tuple[str, ...], _Cluster] = {}
         self._seq_cache: dict[tuple[str, ...], _Entry] = {}
         self._token_re: dict[str, re.Pattern[str]] = {}
+        self._line_re: dict[tuple[str, ...], re.Pattern[str]] = {}
         self.lines = 0
 
     # --- learning ----------------------------------------------------------------------------
@@ -344,7 +345,18 @@ class TemplateMiner:
     def add_batch(
         self, messages: Sequence[str], timestamps: Sequence[float | None] | None = None
     ) -> None:
-        """Learn from many messages at once, without per-message results (``logs templates``).
+        """Learn from many messages at once, without per-message results (``logs templates``)."""
+        self.learn_many(messages, timestamps, entries=False)
+
+    def learn_many(
+        self,
+        messages: Sequence[str],
+        timestamps: Sequence[float | None] | None = None,
+        *,
+        entries: bool = True,
+    ) -> list[_Entry]:
+        """Learn from many messages at once; with ``entries`` the entry of each (see :meth:`final`
+        for its template once everything is learnt), else an empty list.
 
         The lines of a batch are grouped by shape in polars (C-speed regular expressions); each
         group is masked and placed once and counted with its size. Groups are learnt in the order
@@ -352,10 +364,17 @@ class TemplateMiner:
         the order in which two clusters meet inside one batch matters.
         """
         if len(messages) < BATCH_MIN:
-            for i, message in enumerate(messages):
-                self.learn(message, timestamps[i] if timestamps is not None else None)
-            return
+            learn = self.learn
+            got = [
+                learn(
+                    message, timestamps[i] if timestamps is not None else None, want_params=False
+                )[0]
+                for i, message in enumerate(messages)
+            ]
+            return got if entries else []
         import polars as pl
+
+        out: list[Any] = [None] * len(messages) if entries else []
 
         # the fine shape is line_shape(); grouping is by the coarse one (_COARSE_FROM)
         fine = (
@@ -411,6 +430,9 @@ class TemplateMiner:
                 if entry is None:
                     entry = known.entry = self._entry(masked)
                 self._account(entry, masked, len(members), messages[members[0]], first, last)
+                if entries:
+                    for i in members:
+                        out[i] = entry
                 continue
             for i in members:  # a digit of some token is part of the template: line by line
                 message = messages[i]
@@ -431,7 +453,11 @@ class TemplateMiner:
                     rebuilt[k] = m
                 one = tuple(rebuilt)
                 ts = timestamps[i] if timestamps is not None else None
-                self._account(self._entry(one), one, 1, message, ts, ts)
+                entry = self._entry(one)
+                self._account(entry, one, 1, message, ts, ts)
+                if entries:
+                    out[i] = entry
+        return out
 
     def _group_mask(self, message: str, shape: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         """The masked tokens of a batch group's first line and the positions that can differ
@@ -794,6 +820,51 @@ class TemplateMiner:
             elif WILDCARD in tok:
                 plan.append((pos, 0, 0, self._token_pattern(tok)))
         return _render(out), tuple(plan), tuple(diffs)
+
+    def extractor(self, entry: _Entry) -> Callable[[str], list[str]] | None:
+        """A function giving a line's parameters under ``entry``'s template (None: it has none),
+        for many lines of one template (``logs parse`` on files).
+
+        Variables that are whole tokens are picked with one C call; others with one regular
+        expression over the line (the template's tokens, each ``<*>`` a group within its token).
+        """
+        plan = entry.plan
+        if not plan:
+            return None
+        if all(not head and not tail and pattern is None for _, head, tail, pattern in plan):
+            if len(plan) == 1:
+                pos = plan[0][0]
+                return lambda message: [message.split()[pos]]
+            pick = itemgetter(*[p[0] for p in plan])
+            return lambda message: list(pick(message.split()))
+        cluster = entry.cluster
+        values = cluster.values
+        masked = entry.masked
+        tokens = [
+            masked[pos] if values.get(pos) is not None else tok
+            for pos, tok in enumerate(cluster.tokens)
+        ]
+        key = tuple(tokens)
+        line_re = self._line_re.get(key)
+        if line_re is None:
+            parts = [
+                r"(\S+)"
+                if tok == WILDCARD
+                else r"(\S*?)".join(re.escape(piece) for piece in tok.split(WILDCARD))
+                for tok in tokens
+            ]
+            line_re = re.compile(r"\s*" + r"\s+".join(parts) + r"\s*\Z")
+            if len(self._line_re) > 20_000:
+                self._line_re.clear()
+            self._line_re[key] = line_re
+        match = line_re.match
+        params = self.params
+
+        def extract(message: str) -> list[str]:
+            found = match(message)
+            return list(found.groups()) if found is not None else params(plan, message.split())
+
+        return extract
 
     @staticmethod
     def params(plan: _Plan, raw: list[str]) -> list[str]:

@@ -1,0 +1,82 @@
+"""``prodshield logs parse``: the work, and a lean entry for the common case.
+
+Scripts run ``logs parse`` once per file, so its start-up counts: the entry point dispatches
+``prodshield logs parse FILES [-f FORMAT] [-o jsonl]`` here without importing the other command
+groups (typer, rich, pydantic, the store); ``--save``, ``--config`` and ``--help`` go through the
+full CLI (:func:`prodshield.cli.logs.parse_cmd`), which calls :func:`write_events` too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from prodshield.logs.sources.files import ReadStats
+    from prodshield.logs.templates import TemplateMiner
+
+EXIT_USAGE = 2
+EXIT_ERROR = 3
+LEAN_FLAGS = frozenset({"-f", "--log-format", "-o", "--output"})
+
+
+def write_events(
+    files: list[str], log_format: str, out: BinaryIO, miner: TemplateMiner | None = None
+) -> ReadStats:
+    """Parse ``files`` and write one JSON line per event to ``out`` (see ``parse_jsonl``)."""
+    from prodshield.logs.api import parse_jsonl
+    from prodshield.logs.sources.files import ReadStats
+
+    stats = ReadStats()
+    streaming = "-" in files
+    for chunk in parse_jsonl(files, log_format, stats=stats, miner=miner):
+        out.write(chunk)
+        if streaming:
+            out.flush()
+    out.flush()
+    return stats
+
+
+def lean(argv: list[str]) -> bool:
+    """Whether ``logs parse`` with these arguments can take the lean entry."""
+    for arg in argv:
+        if arg.startswith("-") and arg != "-" and arg.split("=", 1)[0] not in LEAN_FLAGS:
+            return False
+    return True
+
+
+def main(argv: list[str]) -> int:
+    """``prodshield logs parse`` without the full CLI; returns the exit code."""
+    from prodshield.logs.formats.registry import FORMATS
+
+    parser = argparse.ArgumentParser(prog="prodshield logs parse", add_help=False)
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("-f", "--log-format", default="auto")
+    parser.add_argument("-o", "--output", default="jsonl")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        return EXIT_USAGE
+    if args.log_format != "auto" and args.log_format not in FORMATS:
+        known = ", ".join(FORMATS)
+        sys.stderr.write(f"error: unknown log format {args.log_format!r} (known: auto, {known})\n")
+        return EXIT_USAGE
+    if args.output != "jsonl":
+        sys.stderr.write(f"error: unknown output {args.output!r} (known: jsonl)\n")
+        return EXIT_USAGE
+    try:
+        stats = write_events(args.files, args.log_format, sys.stdout.buffer)
+    except BrokenPipeError:  # `| head` closed the pipe: stop quietly
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    sys.stderr.write(stats.summary() + "\n")
+    for line in stats.errors:
+        sys.stderr.write(f"error: {line}\n")
+    if stats.errors and not stats.files:
+        sys.stderr.write("error: no log source could be read\n")
+        return EXIT_ERROR
+    return 0
