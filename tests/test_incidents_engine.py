@@ -210,3 +210,86 @@ def test_report_uptime_incidents_mttr(store: Store) -> None:
     assert "<svg" in page and "http" not in page.split("<body>")[1].split("</body>")[0].replace(
         "http-equiv", ""
     )
+
+
+KINDS_CONFIG = """
+environments: {production: {vars: {base: "https://shop.example.com"}}}
+defaults: {failure_threshold: 2, success_threshold: 1}
+notifiers:
+  gh: {type: github, repo: acme/hive, token: x}
+checks:
+  - name: cert
+    type: tls
+    host: shop.example.com
+    conditions: ["[CERTIFICATE_EXPIRATION] > 14d"]
+  - name: shop
+    type: http
+    url: "{base}/health"
+    environments: [production]
+    conditions: ["[STATUS] == 200", "[RESPONSE_TIME] < 500"]
+  - name: backup
+    type: heartbeat
+    period: 1h
+"""
+
+
+def _result(check: str, env: str, ts: float, failed: list[tuple[str, str]], kind: str):  # type: ignore[no-untyped-def]
+    from prodshield.conditions import ConditionOutcome
+    from prodshield.monitor.result import CheckError, CheckResult
+
+    outcomes = [ConditionOutcome(expr, False, actual) for expr, actual in failed]
+    return CheckResult(
+        check,
+        env,
+        ts,
+        False,
+        CheckError(kind, "failed"),
+        12.0,
+        conditions=outcomes,  # type: ignore[arg-type]
+    )
+
+
+def test_each_kind_has_its_title_severity_and_words(store: Store) -> None:
+    """An expiring certificate is a warning with the days left, a slow answer is degraded, a late
+    heartbeat is missed; bodies show the resolved target and the environment."""
+    eng = IncidentEngine(parse_config(KINDS_CONFIG, env={}).config)
+    runs = [
+        ("cert", "", [("[CERTIFICATE_EXPIRATION] > 14d", "5d3h")], "condition"),
+        ("shop", "production", [("[RESPONSE_TIME] < 500", "812")], "condition"),
+        ("backup", "", [], "timeout"),
+    ]
+    for n in range(2):
+        results = [_result(c, e, T0 + 60 * n, f, k) for c, e, f, k in runs]
+        with store.begin() as conn:
+            eng.process(conn, eng.observations(results), now=T0)
+    with store.connect() as conn:
+        incidents = {r.check_name: r for r in conn.execute(select(t.incidents)).all()}
+        payloads = {
+            p["subject"].split(":")[1]: p
+            for p in conn.execute(select(t.outbox.c.payload)).scalars().all()
+        }
+    assert {c: (i.kind, i.severity) for c, i in incidents.items()} == {
+        "cert": ("certificate", "medium"),
+        "shop": ("degraded", "medium"),
+        "backup": ("heartbeat", "high"),
+    }
+    cert = payloads["cert"]
+    assert cert["title"] == "cert: the TLS certificate expires in 5 days"
+    assert cert["severity"] == "medium" and "down" not in cert["title"]
+    assert "Environment: none" in cert["body"] and "`-`" not in cert["body"]
+    assert "Target: `shop.example.com:443`" in cert["body"]
+    shop = payloads["shop"]
+    assert shop["title"] == "[production] shop is degraded"
+    assert "Target: `https://shop.example.com/health`" in shop["body"]
+    assert "{base}" not in shop["body"] and "Environment: `production`" in shop["body"]
+    assert payloads["backup"]["title"] == "backup missed its heartbeat"
+    assert incidents["cert"].title == cert["title"]
+
+    # The degraded check then fails outright: the same incident becomes "down" (one update).
+    down = _result("shop", "production", T0 + 180, [("[STATUS] == 200", "503")], "condition")
+    with store.begin() as conn:
+        changes = eng.process(conn, eng.observations([down]), now=T0)
+    assert [(c.type, c.kind) for c in changes] == [("incident.updated", "down")]
+    with store.connect() as conn:
+        row = conn.execute(select(t.incidents).where(t.incidents.c.check_name == "shop")).one()
+    assert (row.kind, row.severity, row.title) == ("down", "critical", "[production] shop is down")

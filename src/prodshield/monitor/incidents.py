@@ -337,8 +337,7 @@ class IncidentEngine:
         """The incident's title: what happened, in the words of its kind."""
         env = f"[{obs.environment}] " if obs.environment else ""
         if kind == "certificate":
-            left = f" in {obs.days_left} days" if obs.days_left is not None else " soon"
-            return f"{env}{obs.check}: the TLS certificate expires{left}"
+            return f"{env}{obs.check}: the TLS certificate {_expiry(obs.days_left)}"
         what = {
             "down": "is down",
             "degraded": "is degraded",
@@ -455,8 +454,9 @@ class IncidentEngine:
                 {
                     "flapping": f"**{obs.check}** keeps changing state {where}: it passes and fails "
                     "without settling. One incident covers the whole flapping period.",
-                    "certificate": f"The TLS certificate of **{obs.check}** {where} expires "
-                    + (f"in **{obs.days_left} days**." if obs.days_left is not None else "soon."),
+                    "certificate": f"The TLS certificate of **{obs.check}** {where} "
+                    f"{_expiry(obs.days_left)}. A warning: the site still answers; renew the "
+                    "certificate.",
                     "degraded": f"**{obs.check}** answers {where}, but a condition on its "
                     "quality fails (degraded, not down).",
                     "heartbeat": f"**{obs.check}** missed its heartbeat {where}: no ping came in time.",
@@ -545,6 +545,16 @@ def days_left(failed: Sequence[Any]) -> int | None:
             if actual:
                 return 0
     return None
+
+
+def _expiry(days: int | None) -> str:
+    if days is None:
+        return "expires soon"
+    if days < 0:
+        return "has expired"
+    if days == 0:
+        return "expires within a day"
+    return f"expires in {days} day" + ("" if days == 1 else "s")
 
 
 def _describe_target(check: Any) -> str | None:
