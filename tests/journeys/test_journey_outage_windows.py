@@ -1,0 +1,221 @@
+"""The demo's outage pattern, accelerated: one incident and one GitHub issue per outage window.
+
+The journey: a loopback HTTP target answers 503 for 4 s of every 9 s (the demo's orders endpoint
+fails 40 s of every 150 s); `prodshield serve` checks it every second (incidents after 2 failures,
+resolved after 2 successes, the default flap settings) and reports to the GitHub stand-in (the real
+wire format). Through eight outage windows it must open exactly one `down` incident per window
+(none flapping, none opened on a success), resolve each, and open and close one GitHub issue per
+window; no duration is negative or reversed in the store, the JSON API or the issues.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from github_standin import GitHubStandin
+
+TOKEN = "journey-token-0123456789abcdef"
+GH_TOKEN = "ghp_" + "J" * 36
+REPO = "acme/shop"
+PERIOD, OUTAGE = 9.0, 4.0
+WINDOWS = 8
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PeriodicTarget:
+    """200, except 503 for ``OUTAGE`` seconds at the end of every ``PERIOD``; logs what it served."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.served: list[tuple[float, int, bool]] = []  # (time, window, failing)
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                now = time.time()
+                window, phase = divmod(now - target.started, PERIOD)
+                failing = phase >= PERIOD - OUTAGE
+                target.served.append((now, int(window), failing))
+                body = b'{"status": "DOWN"}' if failing else b'{"status": "UP"}'
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def outage_windows(self, at_least: int) -> set[int]:
+        """Windows in which the checker got ``at_least`` failing answers in a row."""
+        out: set[int] = set()
+        run = 0
+        for _, window, failing in sorted(self.served):
+            run = run + 1 if failing else 0
+            if run >= at_least:
+                out.add(window)
+        return out
+
+    def window_of(self, ts: float) -> int:
+        return int((ts - self.started) // PERIOD)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _get_json(url: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "serve exited before it was ready"
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("serve did not become ready within 60 s")
+
+
+NEGATIVE = re.compile(r"(?<![\w-])-\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\b|lasted -|after -")
+
+
+def test_one_incident_and_one_issue_per_outage_window(tmp_path: Path) -> None:
+    target = PeriodicTarget()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with GitHubStandin.in_thread(tokens=(GH_TOKEN,)) as gh:
+        gh.repo(REPO)
+        config = tmp_path / "shield.yaml"
+        config.write_text(
+            f"""
+storage: "sqlite:///{tmp_path / "store.db"}"
+serve: {{token: "{TOKEN}"}}
+defaults: {{failure_threshold: 2, success_threshold: 2}}
+environments:
+  production: {{vars: {{base: "{target.url}"}}}}
+notifiers:
+  github: {{type: github, repo: {REPO}, token: "{GH_TOKEN}", api_url: "{gh.url}"}}
+checks:
+  - name: orders
+    type: http
+    url: "{{base}}/api/orders"
+    environments: [production]
+    interval: 1s
+    timeout: 1s
+    conditions: ["[STATUS] == 200"]
+"""
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        try:
+            _wait_ready(base, proc)
+            # Eight whole outage windows, each followed by enough passing results to resolve it.
+            deadline = time.time() + WINDOWS * PERIOD + 60
+            while time.time() < deadline:
+                seen = target.outage_windows(2)
+                now_window, phase = divmod(time.time() - target.started, PERIOD)
+                done = {w for w in seen if w < now_window and phase >= 3.0}
+                if len(done) >= WINDOWS:
+                    break
+                time.sleep(0.5)
+            windows = {w for w in target.outage_windows(2) if w < now_window}
+            assert len(windows) >= WINDOWS, (windows, target.served[-5:])
+            # every incident resolved and its issue closed (the outbox delivers within seconds)
+            deadline = time.time() + 40
+            while time.time() < deadline:
+                api = _get_json(base + "/api/v1/incidents?limit=100")["incidents"]
+                mine = [i for i in api if target.window_of(i["opened_at"]) in windows]
+                closed = [i for i in gh.issues(REPO) if i["state"] == "closed"]
+                if (
+                    len(mine) >= len(windows)
+                    and all(i["status"] == "resolved" for i in mine)
+                    and len(closed) >= len(windows)
+                ):
+                    break
+                time.sleep(0.5)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                _, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
+            target.close()
+        assert proc.returncode == 0, err[-2000:]
+
+        # The JSON API: one down incident per outage window, durations never negative.
+        by_window: dict[int, list[dict[str, Any]]] = {}
+        for inc in api:
+            assert inc["kind"] == "down", inc  # a periodic outage is no flapping
+            assert inc["duration_s"] >= 0, inc
+            if inc["resolved_at"] is not None:
+                assert inc["resolved_at"] >= inc["opened_at"], inc
+            by_window.setdefault(target.window_of(inc["opened_at"]), []).append(inc)
+        for window in windows:
+            assert len(by_window.get(window, [])) == 1, (window, by_window)
+            assert by_window[window][0]["status"] == "resolved"
+        assert set(by_window) <= windows | {max(windows) + 1}, (by_window.keys(), windows)
+
+        # The store: the same, and every incident opened on a failing result.
+        db = sqlite3.connect(tmp_path / "store.db")
+        try:
+            rows = db.execute(
+                "SELECT id, kind, opened_at, resolved_at FROM incidents ORDER BY id"
+            ).fetchall()
+            failing_ts = {ts for (ts,) in db.execute("SELECT ts FROM check_results WHERE ok = 0")}
+        finally:
+            db.close()
+        assert len(rows) == len(api)
+        for _id, kind, opened_at, resolved_at in rows:
+            assert kind == "down" and opened_at in failing_ts
+            assert resolved_at is None or resolved_at >= opened_at
+
+        # GitHub: one issue per incident, opened and closed once, no negative duration in any text.
+        issues = gh.issues(REPO)
+        in_windows = [i for i in issues if i["state"] == "closed"]
+        assert len(in_windows) == len(windows), [i["title"] for i in issues]
+        assert len(issues) <= len(windows) + 1  # a window in progress at the stop may have one
+        for issue in issues:
+            assert issue["title"] == "[production] orders is down", issue["title"]
+            texts = [issue["body"], *(c["body"] for c in gh.comments(REPO, issue["number"]))]
+            for text in texts:
+                assert not NEGATIVE.search(text), text
+                assert "{base}" not in text
+            if issue["state"] == "closed":
+                assert sum("recovered" in t for t in texts) == 1
+        assert gh.count("POST", r"/issues$") == len(issues)
