@@ -25,6 +25,7 @@ from prodshield.cli.common import (
     console,
     print_json,
     store_for,
+    write_out,
 )
 from prodshield.config import LoadedConfig, load_config
 from prodshield.config.capabilities import AuditConfig
@@ -35,6 +36,7 @@ from prodshield.secrets.files import BinaryContent, ScanConfig, scan_paths, scan
 from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
 from prodshield.secrets.history import scan_git_history
 from prodshield.secrets.report import FORMATS, render, sort_findings
+from prodshield.text import for_terminal
 
 if TYPE_CHECKING:
     from prodshield.audit import AuditReport
@@ -377,7 +379,7 @@ def _execute(
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(str(path))
     if output is None:
-        sys.stdout.write(render(report, fmt.value, gate))
+        write_out(render(report, fmt.value, gate))
     if written:
         summary = report.summary(gate)
         err.print(
@@ -520,7 +522,7 @@ def _changes(title: str, findings: list[dict[str, Any]]) -> None:
         where = f.get("target") or (
             f"{f['path']}:{f['line']}" if f.get("path") and f.get("line") else f.get("path")
         )
-        out.print(f"  {f['severity']:<8} {f['rule']}  {where or '-'}", markup=False)
+        out.print(for_terminal(f"  {f['severity']:<8} {f['rule']}  {where or '-'}"), markup=False)
 
 
 @audit_app.command("history")

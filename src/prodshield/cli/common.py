@@ -10,9 +10,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from prodshield.config import LoadedConfig, load_config
 from prodshield.store import Store, open_store
+from prodshield.text import for_terminal
 
 ConfigOption = Annotated[
     Path | None,
@@ -40,6 +42,18 @@ def console(stderr: bool = False) -> Console:
         highlight=False,
         soft_wrap=not stream.isatty(),
     )
+
+
+def untrusted(text: object) -> Text:
+    """Outside text (a log line, a target's answer, a file name) for a rich table or print:
+    escape sequences and control characters removed (`prodshield.text.for_terminal`), and a
+    `Text` so that rich does not read ``[red]...`` in it as markup."""
+    return Text(for_terminal(text))
+
+
+def write_out(text: str) -> None:
+    """Write a rendered report that quotes outside text to stdout, without its escapes."""
+    sys.stdout.write(for_terminal(text))
 
 
 def load(config: Path | None) -> LoadedConfig:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.cli.common import ConfigOption, console, load, store_for, untrusted
 from prodshield.cli.logs_parse import write_events
 from prodshield.errors import ProdshieldError, UsageError
 from prodshield.logs.api import templates as mine_templates
@@ -117,10 +117,10 @@ def templates_cmd(
             table.add_row(
                 t.id,
                 str(t.count),
-                t.template,
+                untrusted(t.template),
                 _iso(t.first_seen) or "",
                 _iso(t.last_seen) or "",
-                t.example[:120],
+                untrusted(t.example[:120]),
             )
         console().print(table)
         console().print(f"{len(result)} template(s), {stats.events} event(s)")

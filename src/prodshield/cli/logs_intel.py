@@ -11,7 +11,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from prodshield.cli.common import EXIT_FAILED, ConfigOption, console, print_json
+from prodshield.cli.common import (
+    EXIT_FAILED,
+    ConfigOption,
+    console,
+    print_json,
+    untrusted,
+    write_out,
+)
 from prodshield.errors import UsageError
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import build_digest, render_html, render_json, render_markdown
@@ -169,7 +176,7 @@ def scan(
                 f.kind,
                 f.severity,
                 str(f.count),
-                where[:60],
+                untrusted(where[:60]),
                 f.first_seen.strftime("%m-%d %H:%M") if f.first_seen else "-",
                 f.last_seen.strftime("%m-%d %H:%M") if f.last_seen else "-",
             )
@@ -234,7 +241,7 @@ def digest(
         output.write_text(text, encoding="utf-8")
         console(stderr=True).print(f"wrote {output}")
     else:
-        sys.stdout.write(text)
+        write_out(text)
     if post:
         _post(config, post, d)
 

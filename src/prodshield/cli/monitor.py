@@ -17,8 +17,10 @@ from prodshield.cli.common import (
     load,
     print_json,
     store_for,
+    untrusted,
 )
 from prodshield.config.types import format_duration
+from prodshield.text import for_terminal
 
 if TYPE_CHECKING:
     from prodshield.monitor.result import CheckResult
@@ -86,7 +88,9 @@ def _render(results: list[CheckResult]) -> None:
             kind = r.error.kind if r.error else "?"
             status = f"[red]failed ({kind})[/]"
             detail = r.error.message if r.error else ""
-        table.add_row(r.check, r.environment or "-", status, _ms(r.response_time_ms), detail)
+        table.add_row(
+            r.check, r.environment or "-", status, _ms(r.response_time_ms), untrusted(detail)
+        )
     console().print(table)
 
 
@@ -228,7 +232,7 @@ def describe_change(change: Any) -> str:
         line += f"; incident #{inc.incident_id} ({inc.kind}) {inc.type.split('.', 1)[1]}"
     if change.error and change.after != "up":
         line += f" ({change.error[:200]})"
-    return escape(line)
+    return escape(for_terminal(line))
 
 
 @app.command("status")

@@ -12,6 +12,7 @@ from typing import Any
 
 from prodshield.logs.findings import Finding
 from prodshield.logs.scan import ScanResult
+from prodshield.text import clip, code_span
 
 
 @dataclass
@@ -100,8 +101,14 @@ def _where(f: Finding) -> str:
     return ", ".join(parts) or str(f.source.get("file", "-"))
 
 
+def _lit(value: object, limit: int = 200) -> str:
+    """Log text in Markdown: a code span (no links, mentions or markup), safe in a table cell."""
+    return code_span(clip(str(value), limit)).replace("|", "\\|")
+
+
 def render_markdown(d: Digest) -> str:
-    md = lambda s: str(s).replace("|", "/").replace("\n", " ")  # noqa: E731
+    """The digest as Markdown; every text that came from the logs is a code span."""
+    md = _lit
     lines = [
         f"# {d.title}",
         "",
@@ -116,7 +123,7 @@ def render_markdown(d: Digest) -> str:
         lines.append("None.")
     for f in crit:
         lines.append(
-            f"- **{f.kind}** x{f.count} ({_where(f)}, {_when(f)}): {md(f.message or (f.samples[0] if f.samples else ''))[:200]}"
+            f"- **{f.kind}** x{f.count} ({md(_where(f))}, {_when(f)}): {md(f.message or (f.samples[0] if f.samples else ''))}"
         )
     ips, users = d.offenders()
     lines += ["", "## Security", ""]
@@ -133,14 +140,14 @@ def render_markdown(d: Digest) -> str:
             "| --- | ---: | ---: | --- |",
         ]
         lines += [
-            f"| {f.source.get('ip')} | {f.count} | {f.details.get('max_failures_in_window')} | "
+            f"| {md(f.source.get('ip'))} | {f.count} | {f.details.get('max_failures_in_window')} | "
             f"{md(', '.join(list(f.details.get('users', {}))[:5]))} |"
             for f in brute[:10]
         ]
     if ips:
-        lines += ["", "Top offending IPs: " + ", ".join(f"{ip} ({n})" for ip, n in ips)]
+        lines += ["", "Top offending IPs: " + ", ".join(f"{md(ip)} ({n})" for ip, n in ips)]
     if users:
-        lines += ["", "Top targeted users: " + ", ".join(f"{u} ({n})" for u, n in users)]
+        lines += ["", "Top targeted users: " + ", ".join(f"{md(u)} ({n})" for u, n in users)]
     lines += ["", "## Performance", ""]
     if d.scan.endpoints:
         lines += [
@@ -155,16 +162,16 @@ def render_markdown(d: Digest) -> str:
     if d.scan.queries:
         lines += ["", "| slowest queries | calls | max | p95 |", "| --- | ---: | ---: | ---: |"]
         lines += [
-            f"| `{md(q['query'])[:120]}` | {q['calls']} | {_ms(q['max_ms'])} | {_ms(q['p95_ms'])} |"
+            f"| {md(q['query'], 120)} | {q['calls']} | {_ms(q['max_ms'])} | {_ms(q['p95_ms'])} |"
             for q in d.scan.queries[:10]
         ]
     for f in d.section("performance"):
-        lines.append(f"- **{f.kind}** ({_where(f)[:120]}): {md(f.message)}")
+        lines.append(f"- **{f.kind}** ({md(_where(f), 120)}): {md(f.message)}")
     if not (d.scan.endpoints or d.scan.queries or d.section("performance")):
         lines.append("No request or query timings in these logs.")
     lines += ["", "## New and spiking templates", ""]
     trends = d.section("trend")
-    lines += [f"- **{f.kind}** x{f.count}: {md(f.message)[:160]}" for f in trends[:30]] or [
+    lines += [f"- **{f.kind}** x{f.count}: {md(f.message, 160)}" for f in trends[:30]] or [
         "No baseline, or nothing new."
     ]
     lines += ["", "## Technical debt", ""]

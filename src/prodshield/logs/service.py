@@ -39,7 +39,7 @@ from prodshield.logs.sources.watch import SourceWatch
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.text import clip
+from prodshield.text import clip, code_span, fence
 
 log = logging.getLogger("prodshield.serve")
 
@@ -442,8 +442,9 @@ class LogService:
                     "subject": f"log:{f.kind}:{f.fingerprint}",
                     "title": f"{f.kind}: {message}"[:120],
                     "severity": "critical" if f.severity == "critical" else "high",
-                    "body": f"**{f.kind}** x{f.count} ({where})\n\n{message}\n\n"
-                    + "\n".join(f"    {s}" for s in f.samples),
+                    # Message, samples and sources are log text: never read as Markdown.
+                    "body": f"**{f.kind}** x{f.count} ({code_span(where)})\n\n"
+                    f"{code_span(message)}\n\n" + fence("\n".join(f.samples)),
                     "fields": {"kind": f.kind, "count": str(f.count), "source": where},
                     "url": None,
                     "labels": ["logs"],

@@ -19,6 +19,7 @@ from typing import Any
 
 from prodshield.config import LoadedConfig
 from prodshield.store import Store
+from prodshield.text import code_span
 from prodshield.web.services import Services
 
 log = logging.getLogger("prodshield.serve")
@@ -142,7 +143,7 @@ class AuditService:
                         "title": f"Audit gate failed: {len(worst)} findings at or above {cfg.fail_on}",
                         "severity": "high",
                         "body": "\n".join(
-                            f"- **{f.rule}** {f.title} ({f.path or f.target or ''})"
+                            f"- **{f.rule}** {code_span(f.title)} ({code_span(f.path or f.target or '')})"
                             for f in worst[:30]
                         ),
                         "fields": {"findings": str(len(worst))},
