@@ -15,6 +15,7 @@ from prodshield import __version__
 from prodshield.errors import ProdshieldError
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.openapi import openapi_document
+from prodshield.web.queries import STATUS_ORDER
 
 try:  # 5-10x faster than json on the 10,000-check list (benchmarks/web.py prints both)
     import orjson
@@ -134,6 +135,11 @@ async def list_checks(request: Request) -> Response:
     ctx = ctx_of(request)
     q = request.query_params
     environment, status = q.get("environment"), q.get("status")
+    # only known values reach the response cache's key: ever-new ones would bypass it
+    if environment is not None and environment not in ctx.model.environments:
+        return error(400, f"no environment named {environment[:64]!r}")
+    if status is not None and status not in STATUS_ORDER:
+        return error(400, f"status must be one of {', '.join(sorted(STATUS_ORDER))}")
 
     def build() -> bytes:
         checks = ctx.model.checks(environment=environment, status=status)
@@ -372,8 +378,9 @@ async def heartbeat(request: Request) -> Response:
 routes = [
     Route("/api/v1/openapi.json", openapi, methods=["GET"]),
     Route("/api/v1/checks", _guarded(list_checks), methods=["GET"]),
-    Route("/api/v1/checks/{name}", _guarded(get_check), methods=["GET"]),
-    Route("/api/v1/checks/{name}/run", _guarded(run_check), methods=["POST"]),
+    # {name:path}: a check name may hold "/" (sent as %2F)
+    Route("/api/v1/checks/{name:path}/run", _guarded(run_check), methods=["POST"]),
+    Route("/api/v1/checks/{name:path}", _guarded(get_check), methods=["GET"]),
     Route("/api/v1/instances", _guarded(list_instances), methods=["GET"]),
     Route("/api/v1/incidents", _guarded(list_incidents), methods=["GET"]),
     Route("/api/v1/incidents/{id}", _guarded(get_incident), methods=["GET"]),
@@ -389,7 +396,7 @@ routes = [
 ]
 # Every state-changing route above (the authorization tests walk this list).
 WRITE_ROUTES = [
-    ("POST", "/api/v1/checks/{name}/run"),
+    ("POST", "/api/v1/checks/{name}/run"),  # routed as {name:path}
     ("POST", "/api/v1/incidents/{id}/ack"),
     ("POST", "/api/v1/incidents/{id}/notes"),
     ("POST", "/api/v1/incidents/{id}/resolve"),

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from starlette.requests import Request
@@ -112,6 +113,12 @@ def _state(status: str) -> str:
     return WAITING_LABEL if status == WAITING else status
 
 
+def _segment(value: object) -> str:
+    """One URL path segment: every reserved character quoted, ``/`` included (a check named
+    ``a/b`` or ``../x`` links to itself, not to another path)."""
+    return quote(str(value), safe="")
+
+
 def make_templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -130,7 +137,7 @@ def make_templates() -> jinja2.Environment:
         ms=_ms,
         state=_state,
     )
-    env.filters.update(area=_area, markdown=markdown_html, span=span)
+    env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span)
     env.globals.update(
         uptime_bars=uptime_bars,
         latency_line=latency_line,

@@ -22,6 +22,7 @@ from prodshield.web.security import (
 )
 
 PAST_INCIDENT_DAYS = 90
+STATUS_PER_PAGE = 50
 
 
 def status_context(ctx: WebContext, page: int = 1, per_page: int = 50) -> dict[str, Any]:
@@ -51,12 +52,14 @@ def status_context(ctx: WebContext, page: int = 1, per_page: int = 50) -> dict[s
 async def status_page(request: Request) -> Response:
     ctx = ctx_of(request)
     try:
-        page = max(1, int(request.query_params.get("page", "1")))
+        page = int(request.query_params.get("page", "1"))
     except ValueError:
         page = 1
+    # the cache is keyed on a page that exists: no query string makes a fresh key
+    page = min(max(1, page), ctx.model.service_pages(STATUS_PER_PAGE))
 
     def build() -> bytes:
-        data = status_context(ctx, page)
+        data = status_context(ctx, page, STATUS_PER_PAGE)
         return ctx.render("status.html", **data, static_site=False).encode()
 
     body = await run_in_threadpool(ctx.responses.get, ("status", page), build)
@@ -323,7 +326,7 @@ routes = [
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/dashboard", dashboard, methods=["GET"]),
-    Route("/dashboard/checks/{name}", check_page, methods=["GET"]),
+    Route("/dashboard/checks/{name:path}", check_page, methods=["GET"]),
     Route("/dashboard/incidents", incidents_page, methods=["GET"]),
     Route("/dashboard/logs", logs_page, methods=["GET"]),
     Route("/dashboard/audit", audit_page, methods=["GET"]),

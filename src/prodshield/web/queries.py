@@ -107,6 +107,12 @@ class ReadModel:
         self.targets = targets(config)
         self.by_key = {x.key: x for x in self.targets}
         self.names = {x.name for x in self.targets}
+        self.environments = {x.environment for x in self.targets}
+        self._services = len({(x.environment, x.group) for x in self.targets})
+
+    def service_pages(self, per_page: int) -> int:
+        """How many pages of ``per_page`` services the status page has (at least one)."""
+        return max(1, -(-self._services // per_page))
 
     # --- checks ----------------------------------------------------------------------------
 
