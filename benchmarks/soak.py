@@ -145,7 +145,15 @@ def main(argv: list[str] | None = None) -> int:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(3)
+        deadline = time.monotonic() + 60  # the proxy's API answers (slowly on a busy machine)
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{api_port}/version", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proxy.poll() is not None:
+                    raise
+                time.sleep(0.5)
         req = urllib.request.Request(
             f"http://127.0.0.1:{api_port}/proxies/web/toxics",
             data=json.dumps(
