@@ -141,11 +141,9 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> None:
         return
     from prodshield.notify import deliver_pending
 
-    # A one-shot run never outlives its wait, so its claims need not outlive it by much: a run
-    # killed half-way blocks the next one only briefly (the next run takes the rows over).
-    report = deliver_pending(
-        store, loaded.config.notifiers, deadline_s=deadline_s, lease_s=deadline_s + 5
-    )
+    # The outbox's short lease (renewed while sends run): a run killed half-way holds its rows
+    # for about 15 s, then the next run takes them over (a longer lease made it wait a minute).
+    report = deliver_pending(store, loaded.config.notifiers, deadline_s=deadline_s)
     if report.outcomes or report.pending:
         console(stderr=True).print(
             f"notifications: {report.sent} sent, {report.retried} to retry, {report.dead} dead, "
