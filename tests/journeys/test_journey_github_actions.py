@@ -1,0 +1,426 @@
+"""Journey: a repository set up with `prodshield init --github-actions --install <a wheel built
+from this checkout>`, its three generated workflows run by tests/journeys/workflow_runner.py as a
+hosted runner would (bash steps, the runner's variables, the cache between runs, SARIF upload),
+GitHub's API played by tests/github_standin.py through GITHUB_API_URL.
+
+The install step really runs: the session builds one wheel from this checkout and prepares one
+interpreter whose site-packages already see the test environment's dependencies, so the
+workflow's `python -m pip install "$PRODSHIELD_INSTALL"` installs or finds the wheel without
+downloading anything (PIP_NO_INDEX, PIP_NO_DEPS in the runner's environment)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from workflow_runner import Kill, RunResult, WorkflowRunner
+
+from flaky_target import FlakyTarget, flaky_target
+from github_standin import GitHubStandin
+
+ROOT = Path(__file__).resolve().parents[2]
+REPO = "acme/shop"
+TOKEN = "test-token"
+MONITOR = "production-monitoring.yml"
+DIGEST = "log-intelligence.yml"
+AUDIT = "security-audit.yml"
+ISSUES = rf"^/repos/{REPO}/issues$"
+AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
+
+
+@dataclass
+class Toolchain:
+    wheel: Path
+    python_bin: Path
+
+
+@pytest.fixture(scope="session")
+def toolchain(tmp_path_factory: pytest.TempPathFactory) -> Toolchain:
+    """One wheel of this checkout and one interpreter for the whole session."""
+    base = tmp_path_factory.mktemp("toolchain")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(base / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    wheel = next((base / "dist").glob("prodshield-*.whl"))
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
+    # the test environment's packages (pip and prodshield's dependencies), after the venv's own
+    (site / "zz_journey_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return Toolchain(wheel, venv / "bin")
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubStandin]:
+    with GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
+        gh.repo(REPO)
+        yield gh
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=Dev", "-c", "user.email=dev@example.com", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def user_repo(tmp_path: Path, toolchain: Toolchain, shield_yaml: str) -> Path:
+    """A user's repository: the wheel vendored, `init --github-actions --install` run with the
+    installed prodshield, their shield.yaml, everything committed."""
+    repo = tmp_path / "shop"
+    (repo / "vendor").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    shutil.copy(toolchain.wheel, repo / "vendor" / toolchain.wheel.name)
+    (repo / "main.py").write_text('print("hello")\n')
+    (repo / ".gitignore").write_text("prodshield-state/\n")
+    spec = f"./vendor/{toolchain.wheel.name}"
+    done = subprocess.run(
+        [str(toolchain.python_bin / "prodshield"), "init", "--github-actions", "--install", spec],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"pip install {spec}" in done.stdout
+    (repo / "shield.yaml").write_text(shield_yaml)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "prodshield workflows")
+    return repo
+
+
+def runner_for(
+    repo: Path, tmp_path: Path, toolchain: Toolchain, gh: GitHubStandin
+) -> WorkflowRunner:
+    return WorkflowRunner(
+        repo,
+        tmp_path / "github",
+        python_bin=toolchain.python_bin,
+        secrets={"GITHUB_TOKEN": TOKEN, "PRODSHIELD_MARKER_KEY": "journey-marker-key"},
+        env={
+            "GITHUB_API_URL": gh.url,
+            # loopback only, and fast: the prepared interpreter already has the dependencies,
+            # so the step's `pip install` checks the wheel alone
+            "PIP_NO_INDEX": "1",
+            "PIP_NO_DEPS": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        },
+        repository=REPO,
+    )
+
+
+NOTIFIER = """
+notifiers:
+  github:
+    type: github
+    repo: "${GITHUB_REPOSITORY}"
+    token: "${GITHUB_TOKEN}"
+    api_url: "${GITHUB_API_URL:-https://api.github.com}"
+    marker_key: "${PRODSHIELD_MARKER_KEY:-}"
+    labels: [incident]
+"""
+
+
+def monitor_yaml(url: str, *, failures: int = 3, successes: int = 2) -> str:
+    return (
+        f"""version: 1
+storage: "${{PRODSHIELD_STORAGE:-sqlite:///prodshield.db}}"
+defaults:
+  timeout: 5s
+  failure_threshold: {failures}
+  success_threshold: {successes}
+checks:
+  - name: shop-api
+    type: http
+    url: "{url}/health"
+    conditions: ["[STATUS] == 200"]
+    alerts: [github]
+"""
+        + NOTIFIER
+    )
+
+
+def run_ok(runner: WorkflowRunner, workflow: str, **kwargs: object) -> RunResult:
+    result = runner.run(workflow, **kwargs)  # type: ignore[arg-type]
+    assert result.conclusion == "success", result.log()
+    return result
+
+
+def only_issue(gh: GitHubStandin) -> dict:
+    issues = gh.issues(REPO)
+    assert len(issues) == 1, [i["title"] for i in issues]
+    return issues[0]
+
+
+# --- production-monitoring.yml --------------------------------------------------------------
+
+
+@pytest.fixture
+def target() -> Iterator[FlakyTarget]:
+    with flaky_target([], then="503") as t:
+        yield t
+
+
+def test_monitor_six_runs_open_one_issue_then_comment_and_close_it(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
+) -> None:
+    repo = user_repo(tmp_path, toolchain, monitor_yaml(target.url))
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    for n in range(3):
+        result = run_ok(runner, MONITOR, event="schedule")
+        assert "some checks failed" in result.step("Run every check once").output
+        assert len(github.issues(REPO)) == (1 if n == 2 else 0), result.log()
+    issue = only_issue(github)
+    assert issue["state"] == "open" and "shop-api" in issue["title"]
+    target.then = "ok"
+    for _ in range(3):
+        run_ok(runner, MONITOR, event="schedule")
+    issue = only_issue(github)
+    assert issue["state"] == "closed"
+    comments = github.comments(REPO, issue["number"])
+    assert len(comments) == 1 and "resolved" in comments[0]["body"]
+    assert github.count("POST", ISSUES) == 1
+    assert target.hits == ["503"] * 3 + ["ok"] * 3
+    # each run installed the vendored wheel and saved its state under its own key
+    assert len(list(runner.cache.iterdir())) == 6
+
+
+def test_monitor_a_lost_cache_never_duplicates_the_issue(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
+) -> None:
+    repo = user_repo(tmp_path, toolchain, monitor_yaml(target.url, failures=1, successes=1))
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    run_ok(runner, MONITOR, event="schedule")
+    first = only_issue(github)
+    runner.delete_cache()
+    # a fresh store opens its own incident: the marker (signed with the secret key) finds the issue
+    result = run_ok(runner, MONITOR, event="schedule")
+    assert "Cache not found" in result.step("Restore monitor state").output
+    only_issue(github)
+    target.then = "ok"
+    run_ok(runner, MONITOR, event="schedule")
+    issue = only_issue(github)
+    assert issue["number"] == first["number"] and issue["state"] == "closed"
+    assert github.count("POST", ISSUES) == 1
+
+
+def test_monitor_a_run_killed_half_way_loses_and_doubles_nothing(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
+) -> None:
+    repo = user_repo(tmp_path, toolchain, monitor_yaml(target.url, failures=1, successes=1))
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    # the first run opens the issue; GitHub creates it, and the step dies before the answer
+    github.hang_after("POST", ISSUES)
+    killed = runner.run(
+        MONITOR,
+        event="schedule",
+        kill=Kill("Run every check once", lambda: github.count("POST", ISSUES) >= 1),
+    )
+    github.release()
+    step = killed.step("Run every check once")
+    assert step.killed and killed.conclusion == "failure", killed.log()
+    assert killed.step("Save monitor state").outcome == "success"  # `if: always()`
+    only_issue(github)
+    # the next run takes over the notification the killed one held (once its short lease is
+    # over) and finds the issue that was made; the run after closes it
+    run_ok(runner, MONITOR, event="schedule")
+    target.then = "ok"
+    run_ok(runner, MONITOR, event="schedule")
+    issue = only_issue(github)
+    assert issue["state"] == "closed"
+    assert github.count("POST", ISSUES) == 1
+    bodies = [c["body"] for c in github.comments(REPO, issue["number"])]
+    assert len(bodies) == 1 and "resolved" in bodies[0], bodies
+    assert target.hits == ["503", "503", "ok"]
+
+
+def test_monitor_a_broken_shield_yaml_fails_the_job(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin
+) -> None:
+    broken = monitor_yaml("http://127.0.0.1:9").replace("timeout: 5s", "timeout: soon")
+    repo = user_repo(tmp_path, toolchain, broken)
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    result = runner.run(MONITOR, event="schedule")
+    assert result.conclusion == "failure"
+    step = result.step("Run every check once")
+    assert step.rc == 2 and "shield.yaml:" in step.output, step.output
+    assert any("exited 2" in a for a in result.annotations)
+    assert github.issues(REPO) == []
+
+
+# --- log-intelligence.yml -------------------------------------------------------------------
+
+
+def test_digest_of_the_configured_sources_is_posted_and_in_the_summary(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin
+) -> None:
+    access = "".join(
+        f'198.51.100.7 - - [04/Dec/2026:06:{m:02d}:00 +0000] "POST /login HTTP/1.1" 401 19 "-" "curl/8"\n'
+        for m in range(30)
+    ) + "".join(
+        f'203.0.113.5 - - [04/Dec/2026:06:{m:02d}:30 +0000] "GET /api/orders HTTP/1.1" 200 512 "-" "shop"\n'
+        for m in range(30)
+    )
+    app = (
+        "2026-12-04 06:10:00,000 INFO orders: order 1 placed\n"
+        "2026-12-04 06:20:00,000 CRITICAL db: could not connect to server: Connection refused\n"
+    )
+    config = (
+        "version: 1\n"
+        'storage: "sqlite:///prodshield.db"\n'
+        "logs:\n"
+        "  sources:\n"
+        "    - {name: nginx, path: logs/access.log, format: nginx}\n"
+        "    - {name: app, path: logs/app/*.log}\n"
+    ) + NOTIFIER
+    repo = user_repo(tmp_path, toolchain, config)
+    (repo / "logs" / "app").mkdir(parents=True)
+    (repo / "logs" / "access.log").write_text(access)
+    (repo / "logs" / "app" / "orders.log").write_text(app)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "yesterday's logs")
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    result = run_ok(runner, DIGEST, event="schedule")
+    assert result.summary.startswith("# Log digest"), result.log()
+    assert "/api/orders" in result.summary  # from the nginx source
+    assert "could not connect" in result.summary  # the critical line, from the app source
+    issue = only_issue(github)
+    assert issue["title"].startswith("Log digest")
+    assert "could not connect" in issue["body"] and "/api/orders" in issue["body"]
+    assert [p.name for p in result.artifacts["log-digest"]] == ["digest.md"]
+
+
+# --- security-audit.yml ---------------------------------------------------------------------
+
+AUDIT_YAML = """version: 1
+storage: "sqlite:///prodshield.db"
+audit:
+  paths: ["."]
+  exclude: ["vendor/*"]
+  fail_on: high
+"""
+DEPLOYED = {"deployment_status": {"state": "success"}, "deployment": {"environment": "production"}}
+
+
+def test_audit_passes_a_clean_tree_and_fails_a_planted_key_with_valid_sarif(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin
+) -> None:
+    repo = user_repo(tmp_path, toolchain, AUDIT_YAML)
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    skipped = runner.run(
+        AUDIT, event="deployment_status", payload={"deployment_status": {"state": "failure"}}
+    )
+    assert skipped.conclusion == "skipped"
+
+    clean = run_ok(runner, AUDIT, event="deployment_status", payload=DEPLOYED)
+    assert clean.step("Gate").outcome == "skipped"
+    (sarif,) = clean.sarif_uploads
+    assert sarif["runs"][0]["results"] == [], json.dumps(sarif["runs"][0]["results"])[:2000]
+    assert "passed" in clean.summary.lower()
+    assert sorted(p.name for p in clean.artifacts["prodshield-audit"]) == [
+        "prodshield-audit.md",
+        "prodshield-audit.sarif",
+    ]
+
+    (repo / "deploy.env").write_text(f"AWS_ACCESS_KEY_ID={AWS_KEY}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "oops")
+    planted = runner.run(AUDIT, event="workflow_dispatch", payload={"inputs": {"fail_on": "high"}})
+    assert planted.conclusion == "failure", planted.log()
+    assert planted.step("Audit (gate)").outcome == "success"  # exit 1 is left to the Gate
+    assert planted.step("Upload SARIF to code scanning").outcome == "success"
+    assert planted.step("Gate").outcome == "failure"
+    (sarif,) = planted.sarif_uploads
+    results = sarif["runs"][0]["results"]
+    files = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in results
+        for loc in r.get("locations", [])
+    }
+    assert "deploy.env" in files, results
+    assert AWS_KEY not in json.dumps(sarif) and AWS_KEY not in planted.summary
+    assert "deploy.env" in planted.summary
+
+
+def test_the_runner_gives_a_step_the_variables_github_gives(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin
+) -> None:
+    """The emulation itself: a workflow of the user's own using the same runner."""
+    repo = user_repo(tmp_path, toolchain, AUDIT_YAML)
+    (repo / ".github" / "workflows" / "probe.yml").write_text(
+        """name: probe
+on: workflow_dispatch
+env:
+  FROM_WORKFLOW: "w"
+jobs:
+  probe:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+      - id: one
+        env:
+          TOKEN: ${{ secrets.GITHUB_TOKEN }}
+          REPO: ${{ github.repository }}
+        run: |
+          test "$GITHUB_WORKSPACE" = "$PWD" && test -f main.py
+          test -d "$RUNNER_TEMP" && test "$GITHUB_EVENT_NAME" = workflow_dispatch
+          test "$TOKEN" = test-token && test "$REPO" = acme/shop && test "$FROM_WORKFLOW" = w
+          python -c "import prodshield"
+          echo "answer=42" >> "$GITHUB_OUTPUT"
+          echo "hello summary" >> "$GITHUB_STEP_SUMMARY"
+      - if: steps.one.outputs.answer == '42'
+        run: false
+      - name: after a failure
+        run: echo never
+      - name: always
+        if: always()
+        run: echo "ran ${{ env.FROM_WORKFLOW }}"
+"""
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "probe")
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    result = runner.run("probe.yml")
+    outcomes = [s.outcome for s in result.steps]
+    assert outcomes == ["success"] * 3 + ["failure", "skipped", "success"], result.log()
+    assert result.summary == "hello summary\n"
+    assert result.step("always").output.strip() == "ran w"
+    assert os.path.isdir(result.workspace / ".git")
