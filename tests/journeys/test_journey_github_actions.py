@@ -292,8 +292,8 @@ def test_digest_of_the_configured_sources_is_posted_and_in_the_summary(
     tmp_path: Path, toolchain: Toolchain, github: GitHubStandin
 ) -> None:
     access = "".join(
-        f'198.51.100.7 - - [04/Dec/2026:06:{m:02d}:00 +0000] "POST /login HTTP/1.1" 401 19 "-" "curl/8"\n'
-        for m in range(30)
+        f'198.51.100.7 - - [04/Dec/2026:06:00:{sec:02d} +0000] "POST /login HTTP/1.1" 401 19 "-" "curl/8"\n'
+        for sec in range(30)
     ) + "".join(
         f'203.0.113.5 - - [04/Dec/2026:06:{m:02d}:30 +0000] "GET /api/orders HTTP/1.1" 200 512 "-" "shop"\n'
         for m in range(30)
@@ -320,10 +320,12 @@ def test_digest_of_the_configured_sources_is_posted_and_in_the_summary(
     result = run_ok(runner, DIGEST, event="schedule")
     assert result.summary.startswith("# Log digest"), result.log()
     assert "/api/orders" in result.summary  # from the nginx source
-    assert "could not connect" in result.summary  # the critical line, from the app source
+    assert "198.51.100.7" in result.summary  # the brute-forcer, from the nginx source
+    assert "db_connection_failure" in result.summary  # the critical line, from the app source
+    assert "logs/app/orders.log" in result.summary
     issue = only_issue(github)
     assert issue["title"].startswith("Log digest")
-    assert "could not connect" in issue["body"] and "/api/orders" in issue["body"]
+    assert "db_connection_failure" in issue["body"] and "/api/orders" in issue["body"]
     assert [p.name for p in result.artifacts["log-digest"]] == ["digest.md"]
 
 
