@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, desc, func, or_, select, union_all
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import TextClause, text
 
 from prodshield.store import Store
-from prodshield.store import tables as t
 
 Key = tuple[str, str]
 HOUR = 3600
@@ -82,14 +82,48 @@ def _chunks(keys: Sequence[Key]) -> Iterable[list[Key]]:
         yield list(keys[i : i + CHUNK])
 
 
-def _keyed(keys: Sequence[Key], since: float, until: float) -> ColumnElement[bool]:
-    r = t.check_results
-    return or_(
-        *(
-            and_(r.c.check_name == c, r.c.environment == e, r.c.ts >= since, r.c.ts <= until)
-            for c, e in keys
-        )
+@lru_cache(maxsize=64)
+def _statement(template: str, count: int, per_key_since: bool) -> TextClause:
+    """``template`` with ``{where}`` filled for ``count`` keys, parsed once per shape.
+
+    ``(check_name = :c0 AND environment = :e0 AND ts >= :since AND ts <= :until) OR ...``: each
+    term is one index range of ``ix_check_results_check_env_ts`` on SQLite and PostgreSQL alike.
+    Plain text cached per key count, because an expression tree per key cost milliseconds (seconds
+    for a status page of thousands of checks).
+    """
+    lower = ":s{i}" if per_key_since else ":since"
+    where = " OR ".join(
+        f"(check_name = :c{i} AND environment = :e{i} AND ts >= {lower.format(i=i)} "
+        "AND ts <= :until)"
+        for i in range(count)
     )
+    return text(template.format(where=where))
+
+
+def _params(keys: Sequence[Key], since: dict[Key, float] | None = None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        params[f"c{i}"], params[f"e{i}"] = key
+        if since is not None:
+            params[f"s{i}"] = since[key]
+    return params
+
+
+RECENT_SQL = (
+    "SELECT check_name, environment, slot, COUNT(*), "
+    "SUM(CASE WHEN ok THEN 0 ELSE 1 END), COUNT(response_time_ms), "
+    "COALESCE(SUM(response_time_ms), 0.0), MAX(response_time_ms), SUM(ts) "
+    "FROM (SELECT check_name, environment, ok, response_time_ms, ts, "
+    "CAST(FLOOR((ts - :since) / :bucket) AS INTEGER) AS slot "
+    "FROM check_results WHERE {where}) AS r "
+    "GROUP BY check_name, environment, slot"
+)
+LAST_SQL = (
+    "SELECT check_name, environment, ts, ok, response_time_ms, error_kind FROM ("
+    "SELECT check_name, environment, ts, ok, response_time_ms, error_kind, "
+    "ROW_NUMBER() OVER (PARTITION BY check_name, environment ORDER BY ts DESC) AS rn "
+    "FROM check_results WHERE {where}) AS r WHERE rn <= :top"
+)
 
 
 class RecentLatency:
@@ -124,13 +158,11 @@ class RecentLatency:
 
 def earliest_result(store: Store, keys: Sequence[Key], since: float, until: float) -> float | None:
     """The time of the first result of any of ``keys`` in ``[since, until]``."""
-    r = t.check_results
     first: float | None = None
     with store.connect() as conn:
         for chunk in _chunks(keys):
-            value = conn.execute(
-                select(func.min(r.c.ts)).where(_keyed(chunk, since, until))
-            ).scalar()
+            query = _statement("SELECT MIN(ts) FROM check_results WHERE {where}", len(chunk), False)
+            value = conn.execute(query, {**_params(chunk), "since": since, "until": until}).scalar()
             if value is not None and (first is None or value < first):
                 first = float(value)
     return first
@@ -145,28 +177,13 @@ def recent_latency(
     store: Store, keys: Sequence[Key], *, since: float, until: float, bucket: float
 ) -> RecentLatency:
     """Raw results of ``keys`` in ``[since, until]`` grouped per key into ``bucket``-second buckets."""
-    r = t.check_results
-    slot = cast(func.floor((r.c.ts - since) / bucket), Integer).label("slot")
-    failed = func.sum(case((r.c.ok, 0), else_=1))
     data: dict[Key, dict[int, _Acc]] = defaultdict(dict)
     with store.connect() as conn:
         for chunk in _chunks(keys):
-            query = (
-                select(
-                    r.c.check_name,
-                    r.c.environment,
-                    slot,
-                    func.count(),
-                    failed,
-                    func.count(r.c.response_time_ms),
-                    func.coalesce(func.sum(r.c.response_time_ms), 0.0),
-                    func.max(r.c.response_time_ms),
-                    func.sum(cast(r.c.ts, Float)),
-                )
-                .where(_keyed(chunk, since, until))
-                .group_by(r.c.check_name, r.c.environment, slot)
-            )
-            for c, e, b, n, f, timed, sum_ms, max_ms, sum_ts in conn.execute(query):
+            query = _statement(RECENT_SQL, len(chunk), False)
+            params = {**_params(chunk), "since": since, "until": until, "bucket": bucket}
+            rows = conn.execute(query, params)
+            for c, e, b, n, f, timed, sum_ms, max_ms, sum_ts in rows:
                 acc = _Acc()
                 acc.add(
                     int(n),
@@ -203,32 +220,37 @@ def raw_since(until: float, span: float = RAW_SPAN) -> float:
     return float(int(until - span) // HOUR * HOUR)
 
 
-def last_results(store: Store, keys: Sequence[Key], n: int) -> dict[Key, list[Beat]]:
-    """The last ``n`` results of each key, oldest first; one statement per 100 keys."""
-    r = t.check_results
+def last_results(
+    store: Store,
+    keys: Sequence[Key],
+    n: int | dict[Key, int],
+    *,
+    since: float | dict[Key, float],
+    until: float,
+) -> dict[Key, list[Beat]]:
+    """The last ``n`` results of each key in ``[since, until]``, oldest first.
+
+    ``n`` and ``since`` may differ per key (a service of many checks takes a few from each; a
+    check run every second needs a shorter look back than a daily one). One statement per
+    100 keys: a window function numbers each key's results from the newest, over the index ranges
+    the time bounds cut (without them it would number 30 days of results).
+    """
+    limits = n if isinstance(n, dict) else dict.fromkeys(keys, n)
     out: dict[Key, list[Beat]] = defaultdict(list)
-    cols = (
-        r.c.check_name,
-        r.c.environment,
-        r.c.ts,
-        r.c.ok,
-        r.c.response_time_ms,
-        r.c.error_kind,
-    )
     with store.connect() as conn:
         for chunk in _chunks(keys):
-            parts = [
-                select(*cols)
-                .where(r.c.check_name == c, r.c.environment == e)
-                .order_by(desc(r.c.ts))
-                .limit(n)
-                .subquery()
-                for c, e in chunk
-            ]
-            selects = [select(*p.c) for p in parts]
-            query = selects[0] if len(selects) == 1 else union_all(*selects)
-            for c, e, ts, ok, ms, kind in conn.execute(query):
-                out[(c, e)].append(Beat(c, e, float(ts), bool(ok), ms, kind))
+            per_key = isinstance(since, dict)
+            params = _params(chunk, since if isinstance(since, dict) else None)
+            if not per_key:
+                params["since"] = since
+            top = max(limits.get(k, 0) for k in chunk)
+            query = _statement(LAST_SQL, len(chunk), per_key)
+            rows = conn.execute(query, {**params, "until": until, "top": top})
+            for c, e, ts, ok, ms, kind in rows:
+                key = (c, e)
+                beats = out[key]
+                if len(beats) < limits.get(key, 0):
+                    beats.append(Beat(c, e, float(ts), bool(ok), ms, kind))
     for beats in out.values():
         beats.sort(key=lambda b: b.ts)
     return dict(out)

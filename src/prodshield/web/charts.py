@@ -49,46 +49,6 @@ def uptime_bars(daily: Sequence[dict[str, Any]], *, label: str = "") -> Markup:
     return Markup("".join(parts))
 
 
-def latency_line(hourly: Sequence[dict[str, Any]], *, label: str = "") -> Markup:
-    """Mean response time per hour as a line with a light area, its maximum labelled."""
-    values = [h["avg_ms"] for h in hourly]
-    known = [v for v in values if v is not None]
-    width, height, pad = 240, 48, 4
-    parts = [
-        f'<svg class="chart latency" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(label)} response time, last {len(values)} hours">'
-    ]
-    if not known:
-        parts.append(
-            f'<text class="chart-empty" x="{width / 2}" y="{height / 2 + 4}">no data</text>'
-        )
-        parts.append("</svg>")
-        return Markup("".join(parts))
-    top = max(known) or 1.0
-    n = max(1, len(values) - 1)
-    points: list[tuple[float, float]] = []
-    for i, v in enumerate(values):
-        if v is None:
-            continue
-        x = pad + (width - 2 * pad) * i / n
-        y = height - pad - (height - 2 * pad - 10) * (v / top)
-        points.append((round(x, 1), round(y, 1)))
-    line = " ".join(f"{x},{y}" for x, y in points)
-    if len(points) > 1:
-        area = f"{points[0][0]},{height - pad} {line} {points[-1][0]},{height - pad}"
-        parts.append(f'<polygon class="area" points="{area}"/>')
-        parts.append(f'<polyline class="line" points="{line}"/>')
-    for x, y in points[-1:]:
-        parts.append(f'<circle class="dot" cx="{x}" cy="{y}" r="2"/>')
-    parts.append(f'<text class="chart-label" x="{pad}" y="10">max {top:.0f} ms</text>')
-    for (x, y), v in zip(points, [v for v in values if v is not None], strict=True):
-        parts.append(
-            f'<circle class="hit" cx="{x}" cy="{y}" r="4"><title>{v:.0f} ms</title></circle>'
-        )
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
 def spark_counts(counts: Sequence[int], *, label: str = "") -> Markup:
     """Small columns for counts per hour (log templates over time)."""
     width, height = 120, 24

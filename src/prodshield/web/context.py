@@ -16,7 +16,6 @@ from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
 from prodshield.store import Store
 from prodshield.web.charts import (
     heartbeat_bar,
-    latency_line,
     response_chart,
     spark_counts,
     uptime_bars,
@@ -140,7 +139,6 @@ def make_templates() -> jinja2.Environment:
     env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span)
     env.globals.update(
         uptime_bars=uptime_bars,
-        latency_line=latency_line,
         spark=spark_counts,
         response_chart=response_chart,
         heartbeat_bar=heartbeat_bar,

@@ -43,6 +43,8 @@ STATUS_ORDER = {
 }
 BEATS = 30
 """Results in a heartbeat bar."""
+CHART_MEMBERS = 10
+"""Checks of one service whose raw results its status-page chart reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,16 +386,19 @@ class ReadModel:
         page = min(max(1, page), pages)
         shown = services[(page - 1) * per_page : page * per_page]
         summaries = self.cache.summaries()
+        # a service of many checks charts the first CHART_MEMBERS of them and takes its last
+        # results a few from each check (BEATS in all), so a page stays one bounded read
         charts = self.latency_points(
-            [[m.key for m in svc["members"]] for svc in shown], hours=24, now=now
+            [[m.key for m in svc["members"][:CHART_MEMBERS]] for svc in shown], hours=24, now=now
         )
-        beat_keys = [m.key for svc in shown for m in svc["members"]]
-        beats = series.last_results(self.store, beat_keys, BEATS) if beat_keys else {}
+        limits = {
+            m.key: max(1, -(-BEATS // len(svc["members"]))) for svc in shown for m in svc["members"]
+        }
+        beats = self.beats(list(limits), limits, now=now)
         for svc, points in zip(shown, charts, strict=True):
             keys = [m.key for m in svc["members"]]
             svc["checks"] = [m.name for m in svc["members"]]
             svc["daily"] = self.series_daily(keys)
-            svc["hourly"] = self.series_hourly(keys)
             svc["latency"] = points
             svc["beats"] = series.merged_beats(beats, keys, BEATS)
             ups = [
@@ -450,9 +455,23 @@ class ReadModel:
         )
         return [old + recent.points(keys) for old, keys in zip(older, groups, strict=True)]
 
-    def beats(self, keys: list[Key], n: int = BEATS) -> dict[Key, list[series.Beat]]:
-        """The last ``n`` results of each key, for heartbeat bars."""
-        return series.last_results(self.store, keys, n) if keys else {}
+    def beats(
+        self, keys: list[Key], n: int | dict[Key, int] = BEATS, *, now: float | None = None
+    ) -> dict[Key, list[series.Beat]]:
+        """The last ``n`` results of each key, for heartbeat bars: looked for within four times
+        ``n + 2`` of its intervals (a late or paused scheduler), at least 10 minutes and at most
+        two days back."""
+        if not keys:
+            return {}
+        now = time.time() if now is None else now
+        limits = n if isinstance(n, dict) else dict.fromkeys(keys, n)
+        since = {}
+        for key in keys:
+            target = self.by_key.get(key)
+            interval = target.interval if target else 60.0
+            back = interval * (limits.get(key, 1) + 2) * 4
+            since[key] = now - min(2 * 86400.0, max(600.0, back))
+        return series.last_results(self.store, keys, limits, since=since, until=now)
 
     # --- incidents -------------------------------------------------------------------------
 
