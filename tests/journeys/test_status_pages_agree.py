@@ -182,6 +182,15 @@ checks:
                 page.goto(base + "/")
                 _check_status_page(page)
                 assert page.locator("section.incidents.past article.incident").count() >= 2
+                # a minute after the start the chart already shows the results it has, on an
+                # axis to the second, and the heartbeat bar has red and green results
+                orders = page.locator('article.service[data-service="orders"]')
+                chart = orders.locator("svg.response")
+                assert int(chart.get_attribute("data-points")) >= 10
+                tick = chart.locator("text.tick.x").first.text_content()
+                assert tick.count(":") == 2, tick
+                assert orders.locator("svg.beats rect.beat.down").count() >= 1
+                assert orders.locator("svg.beats rect.beat.up").count() >= 1
                 page.goto(base + "/login?next=/dashboard/incidents")
                 page.fill("#token", TOKEN)
                 page.click("button[type=submit]")
