@@ -40,7 +40,7 @@ def demo(
     from prodshield.web.server import serve
 
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the store
     if port:
         with socket.socket() as s:
             try:

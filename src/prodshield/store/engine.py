@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -46,6 +49,30 @@ def redact_url(url: str) -> str:
     return url
 
 
+log = logging.getLogger(__name__)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Make the SQLite store readable by its owner only (it holds heartbeat tokens, the marker
+    key, findings): a new file is created 0600 before SQLite opens it (SQLite gives the -wal and
+    -shm files the database's mode), an existing one that group or others can read is tightened."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # SQLite will say what is wrong with the path
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            st = part.stat()
+            if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077 and st.st_uid == os.geteuid():
+                os.chmod(part, 0o600)
+                log.info("store file %s was readable by others: now 0600", part)
+        except OSError:
+            continue
+
+
 READ_ONLY = "prodshield_read_only"
 """Execution option of the connections :meth:`Store.connect` hands out (reads only)."""
 
@@ -58,6 +85,7 @@ def make_engine(url: str) -> Engine:
             path = Path(url[len("sqlite:///") :])
             if not path.parent.exists():
                 raise StoreError(f"storage: folder {path.parent} does not exist")
+            private_sqlite_file(path)
             engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
