@@ -308,6 +308,12 @@ def test_outages_and_flapping_in_runs(rules: Rules, runs: list, restart_every: i
             if open_run and oks >= rules.success_threshold:
                 open_run = False
         assert len(m.incidents) == long_runs
+        if all(oks >= rules.success_threshold for _, oks in runs):
+            # Downtime agrees with the uptime figures: the incidents last exactly as long as the
+            # failing results of the runs long enough to count (one result a minute).
+            counted = sum(f for f, _ in runs if f >= rules.failure_threshold)
+            downtime = sum(i.resolved_at - i.opened_at for i in m.incidents)  # type: ignore[operator]
+            assert downtime == 60.0 * counted
 
 
 def test_the_demo_pattern_never_flaps() -> None:
