@@ -14,11 +14,15 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   hidden markers.
 - `slack_escape`: Slack's three escapes (``&``, ``<``, ``>``), so ``<!channel>`` or a disguised
   link ``<http://evil|docs>`` from a log line stays text.
+- `loads_json`: JSON from a client, bounded in nesting (a ``ValueError``, never a
+  ``RecursionError`` that would become a 500).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 _ESCAPES = re.compile(
     r"""
@@ -123,11 +127,33 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+MAX_JSON_DEPTH = 32
+
+
+def loads_json(raw: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for JSON from outside: nesting deeper than ``max_depth`` is a ValueError."""
+    too_deep = f"JSON nested deeper than {max_depth} levels"
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > max_depth:
+                raise ValueError(too_deep)
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    return data
+
+
 __all__ = [
     "clip",
     "code_span",
     "fence",
     "for_terminal",
+    "loads_json",
     "neutralise_markers",
     "neutralise_mentions",
     "slack_escape",

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from prodshield.config.yamlpos import check_budget
+
 KeyPath = tuple[Any, ...]
 
 
@@ -290,6 +292,8 @@ def _flatten(doc: ConfigDoc, value: Any, path: KeyPath, line: int) -> None:
 def _parse_yaml(doc: ConfigDoc) -> None:
     loader = yaml.SafeLoader("")
     for index, node in enumerate(yaml.compose_all(doc.text, Loader=yaml.SafeLoader)):
+        if node is not None:
+            check_budget(node)  # an audited file is outside text: no alias bomb, no deep nesting
         data = None if node is None else _yaml_build(node, (index,), doc.lines, loader)
         doc.data.append(data)
         _flatten(doc, data, (index,), 1)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
+MAX_LENGTH = 1000
+"""A condition longer than this is refused at load (parsing stays bounded; none needs more)."""
 
 # Placeholders and their value kinds: "number", "ms" (milliseconds; durations allowed), "bool",
 # "text", "any" (JSON or text). The check types say which ones they provide.
@@ -343,4 +345,10 @@ def parse_condition(text: str) -> Condition:
     """Parse one condition (cached: the same text is parsed once per process)."""
     if not isinstance(text, str):
         raise ConditionSyntaxError("a condition must be a string", str(text), 1)
+    if len(text) > MAX_LENGTH:
+        raise ConditionSyntaxError(
+            f"a condition is limited to {MAX_LENGTH:,} characters (this one has {len(text):,})",
+            text[:60] + "…",
+            MAX_LENGTH + 1,
+        )
     return _Parser(text).parse()

@@ -52,6 +52,54 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+MAX_DEPTH = 64
+"""Nesting deeper than this is refused (no real configuration comes close)."""
+MAX_ALIAS_NODES = 100_000
+"""Aliases may add at most this many nodes to what the file spells out: a 363-byte alias bomb
+("a billion laughs") would otherwise expand to gigabytes."""
+
+
+def check_budget(root: yaml.Node) -> None:
+    """Refuse a composed YAML document whose aliases expand too far or that nests too deeply,
+    before anything is built from it; raise :class:`YamlSyntaxError` at the offending node.
+
+    Sizes are computed once per distinct node (aliases share nodes), so this is linear in the
+    file, however far its aliases would expand.
+    """
+    size: dict[int, int] = {}
+    active: set[int] = set()
+
+    def walk(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in size:
+            return size[key]
+        if depth > MAX_DEPTH:
+            raise YamlSyntaxError(
+                _pos(node), f"invalid YAML: nested deeper than {MAX_DEPTH} levels"
+            )
+        if key in active:
+            raise YamlSyntaxError(_pos(node), "invalid YAML: a recursive alias")
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += walk(k, depth + 1) + walk(v, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += walk(item, depth + 1)
+        active.discard(key)
+        size[key] = total
+        if total - len(size) > MAX_ALIAS_NODES:
+            raise YamlSyntaxError(
+                _pos(node),
+                f"invalid YAML: aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
+                "(refused: an alias bomb?)",
+            )
+        return total
+
+    walk(root, 0)
+
+
 def _pos(node: yaml.Node) -> Pos:
     return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -136,6 +184,10 @@ def load_yaml(
         raise YamlSyntaxError(Pos(1, 1), "invalid YAML: nested too deeply") from None
     if node is None:
         return {}, Positions(), []
+    try:
+        check_budget(node)
+    except RecursionError:
+        raise YamlSyntaxError(_pos(node), "invalid YAML: nested too deeply") from None
     builder = _Builder(scalar_hook)
     try:
         data = builder.build(node, ())

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from prodshield import __version__
 from prodshield.errors import ProdshieldError
+from prodshield.text import loads_json
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.openapi import openapi_document
 from prodshield.web.queries import STATUS_ORDER
@@ -92,7 +93,7 @@ async def _body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Denied(error(400, f"request body is not JSON: {exc}")) from None
     if not isinstance(data, dict):

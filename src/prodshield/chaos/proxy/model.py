@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
+from prodshield.text import loads_json
 
 UPSTREAM = 0
 DOWNSTREAM = 1
@@ -48,7 +48,7 @@ def decode_body(raw: bytes) -> Any:
     if not raw.strip():
         raise BAD_REQUEST_BODY.with_detail("EOF")
     try:
-        return json.loads(raw)
+        return loads_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BAD_REQUEST_BODY.with_detail(str(exc).split("\n")[0]) from None
 
