@@ -280,6 +280,7 @@ def test_digest_panel_renders_and_failed_runs_are_red(page: Any, site: tuple[str
     base, _ = site
     _login(page, base, "/dashboard/logs")
     panel = page.locator("section.digest-panel")
+    assert "generated 2026-12-04 21:00:00 UTC" in panel.locator("p.muted").inner_text()
     assert panel.locator("h3").first.inner_text() == "Daily log digest"
     assert panel.locator("h4").all_inner_texts()[:2] == ["Critical alerts", "Security"]
     tables = panel.locator("table")
@@ -296,7 +297,9 @@ def test_digest_panel_renders_and_failed_runs_are_red(page: Any, site: tuple[str
     sample.locator("summary").click()
     assert sample.locator("pre.sample-full").is_visible()
     assert "critical patterns" in page.locator("table.findings-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "logs.png"), full_page=True)
     page.goto(base + "/dashboard/chaos")
+    page.screenshot(path=str(ARTIFACTS / "chaos.png"))
     red = "rgb(180, 35, 24)"
     for title in ("payments survive a slow database", "cache outage"):
         pill = page.locator(f'tr.journal:has-text("{title}") .pill')
@@ -305,6 +308,7 @@ def test_digest_panel_renders_and_failed_runs_are_red(page: Any, site: tuple[str
     ok = page.locator('tr.journal:has-text("database drops connections") .pill')
     assert ok.evaluate("e => getComputedStyle(e).color") != red
     page.goto(base + "/dashboard/cost")
+    page.screenshot(path=str(ARTIFACTS / "cost.png"), full_page=True)
     growth = page.locator("#store-growth").inner_text()
     assert "store growth / day" in growth and "over the last 2h 59m" in growth
     # run under serve, no Actions workflow next to shield.yaml: no 5-minute warning
