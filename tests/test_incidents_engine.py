@@ -285,6 +285,13 @@ def test_each_kind_has_its_title_severity_and_words(store: Store) -> None:
     assert payloads["backup"]["title"] == "backup missed its heartbeat"
     assert incidents["cert"].title == cert["title"]
 
+    # A refused connection is down, whatever conditions it could not evaluate.
+    from prodshield.monitor.incidents import kind_of
+
+    refused = _result("cert", "", 0, [("[CERTIFICATE_EXPIRATION] > 14d", None)], "refused")
+    assert kind_of("tls", refused.conditions, "refused") == "down"
+    assert eng.observations([refused])[0].kind == "down"
+
     # The degraded check then fails outright: the same incident becomes "down" (one update).
     down = _result("shop", "production", T0 + 180, [("[STATUS] == 200", "503")], "condition")
     with store.begin() as conn:

@@ -132,7 +132,7 @@ class IncidentEngine:
         for r in results:
             check = self._checks.get(r.check)
             failed = [c for c in r.conditions if not c.ok]
-            kind = kind_of(getattr(check, "type", ""), failed)
+            kind = kind_of(getattr(check, "type", ""), failed, r.error.kind if r.error else None)
             out.append(
                 Observation(
                     check=r.check,
@@ -517,12 +517,15 @@ def severity_of(kind: str) -> str:
     return SEVERITY.get(kind, "critical")
 
 
-def kind_of(check_type: str, failed: Sequence[Any]) -> str:
-    """Why a result fails, as an incident kind: a heartbeat check's missing ping, a certificate
-    close to expiry (only ``[CERTIFICATE_EXPIRATION]`` fails), a slow or soft answer (only
-    ``[RESPONSE_TIME]`` fails: degraded), else down."""
+def kind_of(check_type: str, failed: Sequence[Any], error_kind: str | None = "condition") -> str:
+    """Why a result fails, as an incident kind: a heartbeat check's missing ping; for a target
+    that answered (the error is a condition), a certificate close to expiry (only
+    ``[CERTIFICATE_EXPIRATION]`` fails) or a slow answer (only ``[RESPONSE_TIME]`` fails:
+    degraded); anything else is down (refused, timeout, TLS, ... whatever the conditions say)."""
     if check_type == "heartbeat":
         return "heartbeat"
+    if error_kind != "condition":
+        return "down"
     exprs = [str(getattr(c, "expr", c)) for c in failed]
     if exprs and all("[CERTIFICATE_EXPIRATION]" in e for e in exprs):
         return "certificate"
