@@ -121,20 +121,38 @@ def parse_files(
         yield from parse_lines(read_lines(path, stats), path, log_format, stats=stats)
 
 
+MINE_BLOCK = 4096
+"""Events :func:`mine` learns at once."""
+
+
 def mine(events: Iterable[LogEvent], miner: TemplateMiner | None = None) -> Iterator[LogEvent]:
-    """Annotate each event with its template; the miner learns as the events pass."""
+    """Annotate each event with its template; the miner learns as the events pass.
+
+    Events are learnt a block at a time (``MINE_BLOCK``, or what the iterable has: a follower's
+    poll), so lines of one shape are masked once, and each event carries the template its cluster
+    has once its block is learnt. The iterable should end (files, a poll's lines): a block waits
+    until it is full or the iterable ends.
+    """
     miner = miner if miner is not None else TemplateMiner()
-    add = miner.add
-    for event in events:
-        ts = event.timestamp.timestamp() if event.timestamp is not None else None
-        # the first line carries the template; a traceback's frames would make every one unique
-        message = event.message
-        cut = message.find("\n")
-        match = add(message if cut < 0 else message[:cut], timestamp=ts)
-        event.template_id = match.template_id
-        event.template = match.template
-        event.params = match.params
-        yield event
+    iterator = iter(events)
+    final = miner.final
+    extractor = miner.extractor
+    while True:
+        block = list(islice(iterator, MINE_BLOCK))
+        if not block:
+            return
+        firsts = [_first_line(event.message) for event in block]
+        times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in block]
+        learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
+        known: dict[int, tuple[str, str, Any]] = {}
+        for event, first, entry in zip(block, firsts, learnt, strict=True):
+            got = known.get(id(entry))
+            if got is None:
+                entry = final(entry)
+                got = known[id(entry)] = (entry.template_id, entry.template, extractor(entry))
+            event.template_id, event.template, extract = got
+            event.params = extract(first) if extract is not None else []
+            yield event
 
 
 HOLD = 50_000
