@@ -30,13 +30,6 @@ def check(config: ConfigOption = None) -> None:
 def show(config: ConfigOption = None) -> None:
     """Print the effective config as JSON, with defaults filled in and secrets hidden."""
     from prodshield.cli.common import print_json
+    from prodshield.config.redacted import shown_config
 
-    loaded = load(config)
-    data = loaded.config.model_dump(mode="json", by_alias=True)
-    for notifier in data.get("notifiers", {}).values():
-        for key in ("token", "password", "secret", "webhook_url"):
-            if notifier.get(key):
-                notifier[key] = "***"
-    if data.get("serve", {}).get("token"):
-        data["serve"]["token"] = "***"
-    print_json(data)
+    print_json(shown_config(load(config).config))

@@ -1,0 +1,38 @@
+"""The configuration as it may be shown (`config show`): every secret hidden.
+
+Hidden: values under secret-named keys (tokens, passwords, webhook URLs, signing keys), every value
+of a ``headers`` map (Authorization, API keys) and of ``serve.users``, and whatever the one
+redaction pass finds in any other text (passwords in storage URLs, DSNs and check URLs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prodshield.config.schema import ShieldConfig
+from prodshield.secrets.redaction import MASK, redact_text
+
+SECRET_KEYS = frozenset(
+    {"token", "password", "secret", "webhook_url", "marker_key", "api_key", "private_key"}
+)
+SECRET_MAPS = frozenset({"headers", "users"})
+
+
+def shown_config(config: ShieldConfig) -> dict[str, Any]:
+    """``config`` as JSON-able data with defaults filled in and secrets hidden."""
+    data = config.model_dump(mode="json", by_alias=True)
+    return _hide(data)
+
+
+def _hide(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        if key in SECRET_MAPS:
+            return {k: MASK if v else v for k, v in value.items()}
+        return {k: _hide(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    if isinstance(value, str):
+        if key in SECRET_KEYS and value:
+            return MASK
+        return redact_text(value)
+    return value
