@@ -15,8 +15,9 @@ from prodshield.web.queries import ReadModel
 from web_seed import loaded_config
 
 
-def test_a_chart_right_after_start_shows_each_result(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+def test_a_chart_right_after_start_shows_each_result(store_url: str, tmp_path: Path) -> None:
+    """On both stores: the series are plain SQL (FLOOR, a window function, OR'd index ranges)."""
+    store = open_store(store_url)
     try:
         model = ReadModel(store, loaded_config(tmp_path).config)
         now = time.time()
