@@ -226,7 +226,7 @@ def key_of(finding: dict) -> str | None:
     src, kind = finding["source"], finding["kind"]
     if kind in ("brute_force", "scanner_probe"):
         return src.get("ip")
-    if kind == "error_rate":
+    if kind in ("error_rate", "http_5xx_burst"):
         return src.get("endpoint")
     if kind == "slow_query":
         return str(src.get("query", ""))[:40]
@@ -261,7 +261,9 @@ def main() -> None:
     )
     print(f"{'kind':<16} {'labels':>6} {'found':>6} {'tp':>4} {'precision':>9} {'recall':>7}")
     for kind, truth in sorted(labels.items()):
-        found = {key_of(f) for f in data["findings"] if f["kind"] == kind}
+        # an error spike on an endpoint is its 5xx finding: a burst, or a high rate
+        kinds = ("error_rate", "http_5xx_burst") if kind == "error_rate" else (kind,)
+        found = {key_of(f) for f in data["findings"] if f["kind"] in kinds}
         found.discard(None)
         if kind == "slow_query":
             tp = {
