@@ -217,3 +217,25 @@ def test_a_symlink_leaving_the_directory_is_not_followed_even_by_root(
     assert allowed.poll() == ["root:$6$secret-hash:19000:0:99999:7:::"]
     allowed.close()
     shutil.rmtree(secret_dir)
+
+
+def test_a_user_rule_on_a_parsed_field(tmp_path: Path) -> None:
+    loaded = parse_config(
+        "logs:\n"
+        "  rules:\n"
+        "    - {kind: admin_from_outside, field: path, patterns: ['^/admin'], category: security}\n",
+        name="shield.yaml",
+        env={},
+    )
+    log = tmp_path / "access.log"
+    log.write_text(
+        '198.51.100.9 - - [04/Dec/2026:10:00:01 +0000] "GET /admin/users HTTP/1.1" 200 5 "-" "x"\n'
+        '198.51.100.9 - - [04/Dec/2026:10:00:02 +0000] "GET /shop HTTP/1.1" 200 5 "-" "x"\n'
+    )
+    settings = DetectorSettings.from_config(loaded.config.logs)
+    found = [
+        f for f in scan_files([log], settings=settings).findings if f.kind == "admin_from_outside"
+    ]
+    assert len(found) == 1 and found[0].count == 1
+    assert found[0].category == "security" and found[0].source["ip"] == "198.51.100.9"
+    assert found[0].message == "1 line(s) matched admin_from_outside from 198.51.100.9"

@@ -127,3 +127,37 @@ def test_lag_is_reported_and_a_configured_silence_is_a_finding(
     assert "log source app has written nothing" in str(silent["message"])
     assert "prodshield_log_follower_bytes_behind" in gauges
     assert all(value == 0.0 for _, value in gauges["prodshield_log_follower_bytes_behind"])
+
+
+def test_a_follower_behind_degrades_readiness_and_a_volume_budget_is_a_finding(
+    store: Store, tmp_path: Path
+) -> None:
+    text = CONFIG.format(extra=", max_lines_per_hour: 1000").replace(
+        "  window: 0.3s\n", "  window: 0.3s\n  max_lag_bytes: 1MB\n"
+    )
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    line = "2026-12-04 10:00:00,001 INFO app: request handled in 12 ms by worker 7\n"
+    app = tmp_path / "app.log"
+    app.write_text(line * (10 * 1024 * 1024 // len(line)))  # 10 MiB: more than one read
+    (tmp_path / "access.log").write_text("")
+    service = LogService(loaded, store, window_s=0.3, poll_s=0.05)
+    service._miner = service._load_miner()
+    service._resolve()
+    assert service._poll_all() is True  # still behind after one read
+    lag = service.lag()[str(app)]
+    assert lag["bytes"] > 1_000_000
+    problem = service.problems()[f"logs:lag:{app}"]
+    assert "bytes and" in problem and "behind" in problem
+    gauges = {name: dict((v[0], x) for v, x in samples) for name, _, _, samples in service.gauges()}
+    assert gauges["prodshield_log_follower_bytes_behind"][str(app)] == lag["bytes"]
+    while service._poll_all():
+        pass
+    assert service.lag()[str(app)]["bytes"] == 0
+    assert not any(k.startswith("logs:lag:") for k in service.problems())
+    service._flush()
+    budget = next(f for f in findings(store) if f["kind"] == "log_volume_budget")
+    assert "log source app grew past its volume budget this hour" in str(budget["message"])
+    for f in service.followed.values():
+        f.follower.close()

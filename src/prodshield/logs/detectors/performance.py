@@ -107,12 +107,11 @@ def http_5xx_finding(
     else:
         kind, severity = "http_5xx", "low"
     window = f"{settings.http_5xx_window_s:.0f} s"
-    message = (
-        f"{errors} 5xx response(s) on {ep}: {peak} within {window}, "
-        f"{errors} of {requests} requests ({rate:.1%})"
-    )
+    share = f"{errors} of {requests} requests ({rate:.1%})"
     if kind == "http_5xx_burst":
-        message = f"5xx burst on {ep}: " + message
+        message = f"5xx burst on {ep}: {peak} within {window}; {share} failed"
+    else:
+        message = f"{errors} 5xx response(s) on {ep}: {share}, at most {peak} within {window}"
     return Finding(
         "performance",
         kind,
