@@ -130,7 +130,8 @@ def test_scan_and_digest_with_rules_on_the_configured_sources(tmp_path: Path) ->
     assert ["198.51.100.23", 30] in data["security"]["top_ips"], data["security"]["top_ips"]
     assert any(f["kind"] == "payment_declined" for f in data["critical"])
     markdown = _cli(tmp_path, "logs", "digest").stdout
-    assert "198.51.100.23 (30)" in markdown and "POST /api/checkout" in markdown
+    assert "Top offending IPs: `198.51.100.23` (30)" in markdown
+    assert "5xx burst on POST /api/checkout" in markdown
 
     # an absolute window: only the app log's first two seconds
     windowed = _cli(

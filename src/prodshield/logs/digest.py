@@ -165,7 +165,10 @@ def render_markdown(d: Digest) -> str:
             f"| {md(q['query'], 120)} | {q['calls']} | {_ms(q['max_ms'])} | {_ms(q['p95_ms'])} |"
             for q in d.scan.queries[:10]
         ]
-    for f in d.section("performance"):
+    perf = d.section("performance")
+    if perf and (d.scan.endpoints or d.scan.queries):
+        lines.append("")  # a list right after a table would be read as its last row
+    for f in perf:
         lines.append(f"- **{f.kind}** ({md(_where(f), 120)}): {md(f.message)}")
     if not (d.scan.endpoints or d.scan.queries or d.section("performance")):
         lines.append("No request or query timings in these logs.")
