@@ -338,6 +338,68 @@ def find(store: Store, notifier: str, key: str) -> OutboxRow | None:
     return None if row is None else OutboxRow.from_row(row)
 
 
+DEAD_WINDOW = 86400.0
+"""Dead notifications created this long ago or less count as a notifier problem."""
+
+
+def delivery_problems(store: Store, *, now: float | None = None) -> dict[str, str]:
+    """What is wrong with delivery, per notifier (``/readyz`` shows it as degraded): events
+    waiting after failed attempts (an API down), and events that died (a revoked token is a
+    permanent error: nothing stays pending, every notification is lost) since the notifier's last
+    successful send, within :data:`DEAD_WINDOW`."""
+    now = time.time() if now is None else now
+    o = t.outbox
+    out: dict[str, str] = {}
+    with store.connect() as conn:
+        waiting = conn.execute(
+            select(o.c.notifier, func.count(), func.min(o.c.created_at), func.max(o.c.last_error))
+            .where(o.c.status == PENDING, o.c.attempts > 0)
+            .group_by(o.c.notifier)
+        ).all()
+        last_sent = dict(
+            conn.execute(
+                select(o.c.notifier, func.max(o.c.id))
+                .where(o.c.status == SENT)
+                .group_by(o.c.notifier)
+            ).all()
+        )
+        dead = conn.execute(
+            select(o.c.notifier, func.count(), func.max(o.c.id))
+            .where(o.c.status == DEAD, o.c.created_at >= now - DEAD_WINDOW)
+            .group_by(o.c.notifier)
+        ).all()
+        lost = []
+        for notifier, _count, newest in dead:
+            after = last_sent.get(notifier) or 0
+            if newest <= after:
+                continue  # a later notification went through: the notifier works
+            count = conn.execute(
+                select(func.count()).where(
+                    o.c.notifier == notifier,
+                    o.c.status == DEAD,
+                    o.c.created_at >= now - DEAD_WINDOW,
+                    o.c.id > after,
+                )
+            ).scalar_one()
+            error = conn.execute(select(o.c.last_error).where(o.c.id == newest)).scalar_one()
+            lost.append((notifier, count, error))
+    for notifier, count, oldest, last_error in waiting:
+        age = max(0.0, now - float(oldest))
+        out[f"notify:{notifier}"] = (
+            f"{count} event(s) waiting for {age:.0f} s after failed attempts; last error: "
+            f"{(last_error or '')[:200]}"
+        )
+    for notifier, count, error in lost:
+        dead_part = (
+            f"{count} notification(s) dead (not delivered, not retried) since the last one "
+            f"delivered; last error: {(error or '')[:200]}; fix the cause, then "
+            "`prodshield notify retry ID` or the dashboard's Retry"
+        )
+        key = f"notify:{notifier}"
+        out[key] = f"{out[key]}; {dead_part}" if key in out else dead_part
+    return out
+
+
 def abandon(store: Store, row_id: int, reason: str) -> None:
     """Mark a still-pending row dead now (a test message must not arrive hours later)."""
     o = t.outbox

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from prodshield import __version__
 from prodshield.errors import ProdshieldError
+from prodshield.notify.outbox import delivery_problems
 from prodshield.text import loads_json
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.openapi import openapi_document
@@ -325,36 +326,13 @@ async def readyz(request: Request) -> Response:
         except Exception as exc:  # a broken reporter is itself a problem, not a 500
             problems[getattr(source, "__qualname__", "service")] = f"{type(exc).__name__}: {exc}"
     try:
-        problems.update(await run_in_threadpool(_delivery_problems, ctx.store))
+        problems.update(await run_in_threadpool(delivery_problems, ctx.store))
     except ProdshieldError as exc:
         return error(503, f"store unavailable: {exc}")
     if problems:
         # still serving (200): the load balancer keeps it, the operator sees what is wrong
         return JSONResponse({"status": "degraded", "problems": problems, "version": __version__})
     return JSONResponse({"status": "ready", "version": __version__})
-
-
-def _delivery_problems(store: Any) -> dict[str, str]:
-    """Notifiers whose events are waiting after failed attempts (an API down, a bad token)."""
-    from sqlalchemy import func, select
-
-    from prodshield.store import tables as t
-
-    o = t.outbox
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(o.c.notifier, func.count(), func.min(o.c.created_at), func.max(o.c.last_error))
-            .where(o.c.status == "pending", o.c.attempts > 0)
-            .group_by(o.c.notifier)
-        ).all()
-    out = {}
-    for notifier, count, oldest, last_error in rows:
-        age = max(0.0, time.time() - float(oldest))
-        out[f"notify:{notifier}"] = (
-            f"{count} event(s) waiting for {age:.0f} s after failed attempts; last error: "
-            f"{(last_error or '')[:200]}"
-        )
-    return out
 
 
 async def heartbeat(request: Request) -> Response:
