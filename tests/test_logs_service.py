@@ -161,3 +161,28 @@ def test_a_follower_behind_degrades_readiness_and_a_volume_budget_is_a_finding(
     assert "log source app grew past its volume budget this hour" in str(budget["message"])
     for f in service.followed.values():
         f.follower.close()
+
+
+def test_auto_format_detected_from_a_first_line_is_detected_again(
+    store: Store, tmp_path: Path
+) -> None:
+    """A followed file whose first poll has one ambiguous line: the format is decided again as
+    lines come, so the access lines that follow are parsed as access lines (a 5xx burst)."""
+    text = "storage: sqlite:///unused.db\nlogs:\n  sources: [{name: web, path: web.log}]\n"
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    web = tmp_path / "web.log"
+    web.write_text("starting\n")
+    service = LogService(loaded, store, window_s=0.3, poll_s=0.05)
+    service._miner = service._load_miner()
+    service._resolve()
+    service._poll_all()
+    web.write_text(
+        "starting\n" + "".join(ACCESS.format(s=i, n=i, status=503, rt="0.010") for i in range(8))
+    )
+    service._poll_all()
+    service._flush()
+    assert any(f["kind"] == "http_5xx_burst" for f in findings(store)), findings(store)
+    for f in service.followed.values():
+        f.follower.close()

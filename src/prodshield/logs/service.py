@@ -59,6 +59,8 @@ class _Followed:
     follower: FileFollower
     layout: Any = None
     caught_up_at: float = field(default_factory=time.time)
+    head: list[str] | None = None
+    """With ``format: auto``: the first lines, until 50 decide the format for good."""
 
 
 @dataclass
@@ -238,7 +240,18 @@ class LogService:
         from prodshield.logs.api import mine, parse_lines, resolve_format
 
         if f.layout is None or isinstance(f.layout, str):
-            f.layout = resolve_format(f.layout or "auto", lines[:50])
+            name = f.layout or "auto"
+            if name != "auto":
+                f.layout = resolve_format(name, [])
+            else:
+                f.head = lines[:50]
+                f.layout = resolve_format("auto", f.head)
+        elif f.head is not None:
+            # a format detected from a few lines is detected again until 50 were seen
+            f.head += lines[: 50 - len(f.head)]
+            f.layout = resolve_format("auto", f.head)
+        if f.head is not None and len(f.head) >= 50:
+            f.head = None
         now = time.time()
         collector = self._collector
         for event in mine(parse_lines(lines, f.file.path, f.layout), self._miner):
