@@ -100,6 +100,8 @@ def proxy(
 
     def ready(service: ProxyService) -> None:
         out.print(f"prodshield chaos proxy: API on {service.url}")
+        if service.exposed:
+            out.print(f"warning: {service.exposed}", markup=False)
         for p in service.collection.proxies.values():
             state = "enabled" if p.enabled else "disabled"
             out.print(f"  {p.name}: {p.listen} -> {p.upstream} ({state}, {len(p.toxics)} toxics)")

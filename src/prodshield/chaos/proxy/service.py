@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import signal
 from collections.abc import Callable
@@ -17,6 +18,16 @@ from prodshield.chaos.proxy.model import ApiError
 from prodshield.chaos.proxy.server import ProxyCollection
 from prodshield.config.capabilities import ChaosConfig
 from prodshield.errors import UsageError
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class ProxyService:
@@ -33,6 +44,19 @@ class ProxyService:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def exposed(self) -> str | None:
+        """A warning when the API is reachable from the network, else None. The API has no
+        authentication (neither has Toxiproxy's): whoever reaches it can point a proxy anywhere,
+        cut connections or read the upstream addresses."""
+        if is_loopback(self.host):
+            return None
+        return (
+            f"the chaos proxy API listens on {self.host}:{self.port}, reachable from the network, "
+            "and has no authentication: anyone who reaches it can redirect or break the proxied "
+            "traffic; bind 127.0.0.1 (chaos.api.host, --host) unless that is what you want"
+        )
 
     async def start(self) -> None:
         runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False)
