@@ -20,6 +20,7 @@ from prodshield.config.notifiers import EmailNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.providers.base import DeliveryContext
+from prodshield.text import for_terminal
 
 
 def message_id(key: str) -> str:
@@ -34,7 +35,8 @@ def build_message(event: Event, config: EmailNotifierConfig) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = config.sender
     msg["To"] = ", ".join(config.to)
-    msg["Subject"] = f"[prodshield] {event.title}"
+    # A header is one line: controls and line breaks from outside text become spaces.
+    msg["Subject"] = " ".join(f"[prodshield] {for_terminal(event.title)}".split())
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id(event.key)
     msg["References"] = thread_id(event.subject)
