@@ -426,17 +426,17 @@ class IncidentEngine:
     def _body(self, conn: Connection, event_type: str, incident: Any, obs: Observation) -> str:
         lines: list[str] = []
         kind = incident.kind
-        where = f"in **{obs.environment}**" if obs.environment else "(no environment)"
+        where = f" in **{obs.environment}**" if obs.environment else ""
         target = self.target_of(obs)
         if event_type == RESOLVED:
             took = format_duration(max(0.0, (incident.resolved_at or obs.ts) - incident.opened_at))
             lines.append(
                 {
-                    "flapping": f"**{obs.check}** is stable again {where}, after {took} of flapping.",
-                    "certificate": f"The TLS certificate of **{obs.check}** {where} is valid for long enough again.",
-                    "degraded": f"**{obs.check}** is back to normal {where}, after {took} degraded.",
-                    "heartbeat": f"**{obs.check}** pings again {where}, after {took} without a heartbeat.",
-                }.get(kind, f"**{obs.check}** recovered {where} after {took} of downtime.")
+                    "flapping": f"**{obs.check}** is stable again{where}, after {took} of flapping.",
+                    "certificate": f"The TLS certificate of **{obs.check}**{where} is valid for long enough again.",
+                    "degraded": f"**{obs.check}** is back to normal{where}, after {took} degraded.",
+                    "heartbeat": f"**{obs.check}** pings again{where}, after {took} without a heartbeat.",
+                }.get(kind, f"**{obs.check}** recovered{where} after {took} of downtime.")
             )
         elif event_type == UPDATED:
             if obs.error_kind:
@@ -452,15 +452,15 @@ class IncidentEngine:
         else:
             lines.append(
                 {
-                    "flapping": f"**{obs.check}** keeps changing state {where}: it passes and fails "
+                    "flapping": f"**{obs.check}** keeps changing state{where}: it passes and fails "
                     "without settling. One incident covers the whole flapping period.",
-                    "certificate": f"The TLS certificate of **{obs.check}** {where} "
+                    "certificate": f"The TLS certificate of **{obs.check}**{where} "
                     f"{_expiry(obs.days_left)}. A warning: the site still answers; renew the "
                     "certificate.",
-                    "degraded": f"**{obs.check}** answers {where}, but a condition on its "
+                    "degraded": f"**{obs.check}** answers{where}, but a condition on its "
                     "quality fails (degraded, not down).",
-                    "heartbeat": f"**{obs.check}** missed its heartbeat {where}: no ping came in time.",
-                }.get(kind, f"**{obs.check}** is down {where}.")
+                    "heartbeat": f"**{obs.check}** missed its heartbeat{where}: no ping came in time.",
+                }.get(kind, f"**{obs.check}** is down{where}.")
             )
             lines.append("")
             lines.append(
