@@ -352,3 +352,29 @@ def test_retention_service_gives_sqlite_space_back_and_warns_near_its_budget(
         assert len(warnings) == 1  # the same warning is not sent again
     finally:
         store.close()
+
+
+def test_upgrade_unreverses_incidents_the_flapping_bug_left(store: Store) -> None:
+    """Stores written by the version with the flapping bug hold incidents resolved before they
+    opened; the monitor migration makes them end when they opened (no negative duration)."""
+    i = t.incidents
+    with store.begin() as conn:
+        conn.execute(
+            i.insert(),
+            [
+                {"check_name": "orders", "environment": "production", "kind": "flapping",
+                 "status": "resolved", "opened_at": 1000.0, "resolved_at": 920.0},
+                {"check_name": "orders", "environment": "production", "kind": "down",
+                 "status": "resolved", "opened_at": 2000.0, "resolved_at": 2040.0},
+            ],
+        )  # fmt: skip
+        conn.execute(
+            t.schema_versions.update()
+            .where(t.schema_versions.c.component == "monitor")
+            .values(version=len(MIGRATIONS["monitor"]) - 1)
+        )
+    applied = store.upgrade()
+    assert len(applied) == 1 and "monitor" in str(applied[0]), applied
+    with store.connect() as conn:
+        rows = conn.execute(select(i.c.opened_at, i.c.resolved_at).order_by(i.c.id)).all()
+    assert [tuple(r) for r in rows] == [(1000.0, 1000.0), (2000.0, 2040.0)]

@@ -72,6 +72,17 @@ def add_index(table: Table, index_name: str) -> Step:
     return step
 
 
+def unreverse_incidents(conn: Connection) -> None:
+    """Incidents an older version resolved before they opened (the flapping bug, issue 17):
+    resolved when they opened, so no duration is negative."""
+    i = t.incidents
+    conn.execute(
+        i.update()
+        .where(i.c.resolved_at.is_not(None), i.c.resolved_at < i.c.opened_at)
+        .values(resolved_at=i.c.opened_at)
+    )
+
+
 MIGRATIONS: dict[str, list[Step]] = {
     "core": [create(t.kv)],
     "monitor": [
@@ -91,6 +102,7 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.check_state, "open_error_kind"),
         add_column(t.incidents, "severity"),
         add_column(t.incidents, "title"),
+        unreverse_incidents,
     ],
     "logs": [
         create(
