@@ -291,6 +291,7 @@ def test_digest_panel_renders_and_failed_runs_are_red(page: Any, site: tuple[str
     # a log line quoted in the digest stays text: no script ran, the tag shows as written
     assert "<script>window.pwned=1</script>" in panel.inner_text()
     assert page.evaluate("window.pwned") is None
+    assert panel.locator("a").count() == 0  # a link written in a log line is not clickable
     # a long sample opens in full
     sample = page.locator("td.sample details").first
     assert sample.locator("summary").get_attribute("title").startswith("Failed password")

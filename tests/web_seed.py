@@ -305,7 +305,7 @@ _1200 events: 1 critical, 2 security, 1 performance, 0 trend_ · generated 2026-
 
 ## Critical alerts
 
-- **db_connection_failure** x3 (file=app.log, 12-04 20:01): could not connect <script>window.pwned=1</script>
+- **db_connection_failure** x3 (file=app.log, 12-04 20:01): could not connect <script>window.pwned=1</script> [login again](https://evil.example/)
 
 ## Security
 
