@@ -135,13 +135,15 @@ def test_runs_saved_to_the_store(report, store) -> None:
 
 
 def test_workflow_template_is_package_data_and_audits_itself(tmp_path: Path) -> None:
-    """The shipped template parses, uploads SARIF, and passes prodshield's own workflow rules."""
+    """The shipped template, rendered as `init --github-actions` writes it, parses, uploads SARIF,
+    and passes prodshield's own workflow rules."""
     import yaml
 
-    import prodshield
+    from prodshield import __version__
+    from prodshield.templates.github_actions import WorkflowOptions, render
 
-    template = Path(prodshield.__file__).parent / "templates" / "workflows" / "security-audit.yml"
-    data = yaml.safe_load(template.read_text())
+    text = render("security-audit.yml", WorkflowOptions(install=f"prodshield=={__version__}"))
+    data = yaml.safe_load(text)
     steps = data["jobs"]["audit"]["steps"]
     assert any(
         str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif") for s in steps
@@ -149,5 +151,5 @@ def test_workflow_template_is_package_data_and_audits_itself(tmp_path: Path) -> 
     assert data["jobs"]["audit"]["permissions"]["security-events"] == "write"
     target = tmp_path / ".github" / "workflows"
     target.mkdir(parents=True)
-    (target / "security-audit.yml").write_text(template.read_text())
+    (target / "security-audit.yml").write_text(text)
     assert audit([tmp_path], families="config").findings == []
