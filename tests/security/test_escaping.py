@@ -192,3 +192,44 @@ def test_github_bodies_fence_log_text_and_neutralise_mentions() -> None:
     assert "@octocat" not in plain and "@\u200doctocat" in plain
     assert "<!--" not in plain
     assert json.dumps(plain)  # still one JSON string for the API
+
+
+def test_incident_issue_quotes_a_targets_answer_as_code(tmp_path: Path) -> None:
+    """`monitor once` opens a GitHub issue whose body quotes what the target answered: the
+    answer's mention and link stay literal code."""
+    from github_standin import GitHubStandin
+
+    answer = "@octocat see [login](http://evil.example) <!-- x -->"
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text=answer, status=503)
+
+    def setup(app: web.Application) -> None:
+        app.router.add_get("/health", health)
+
+    token = "ghp_" + "E" * 36
+    with serve_app(setup) as url, GitHubStandin.in_thread(tokens=(token,)) as gh:
+        gh.repo("acme/platform")
+        (tmp_path / "shield.yaml").write_text(
+            textwrap.dedent(
+                f"""\
+                storage: sqlite:///{tmp_path}/state.db
+                defaults: {{failure_threshold: 1}}
+                notifiers:
+                  gh: {{type: github, repo: acme/platform, token: "{token}", api_url: "{gh.url}"}}
+                checks:
+                  - name: api
+                    type: http
+                    url: {url}/health
+                    conditions: ["[STATUS] == 200", "[BODY] == ok"]
+                """
+            )
+        )
+        out = _cli("monitor", "once", "-c", "shield.yaml", "--notify-wait", "20s", cwd=tmp_path)
+        assert out.returncode == 1, out.stderr
+        [issue] = gh.issues("acme/platform")
+    body = issue["body"]
+    assert "octocat" in body and "evil.example" in body
+    outside = _outside_code(body)
+    assert "octocat" not in outside and "evil.example" not in outside
+    assert body.count("<!--") == 1  # only the notifier's own marker

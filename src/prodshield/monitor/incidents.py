@@ -40,6 +40,7 @@ from prodshield.monitor.incident_machine import (
 )
 from prodshield.notify.event import clean_payload
 from prodshield.store import tables as t
+from prodshield.text import code_span
 
 __all__ = [
     "OPENED",
@@ -441,7 +442,7 @@ class IncidentEngine:
         elif event_type == UPDATED:
             if obs.error_kind:
                 lines.append(
-                    f"The error changed: **{obs.error_kind}**: {obs.error_message or ''}".rstrip()
+                    f"The error changed: **{obs.error_kind}**: {code_span(obs.error_message or '')}".rstrip()
                 )
             else:
                 lines.append(f"The incident is now: {kind}.")
@@ -469,16 +470,17 @@ class IncidentEngine:
                 else "- Environment: none (the check has no environments)"
             )
             if target:
-                lines.append(f"- Target: `{target}`")
+                lines.append(f"- Target: {code_span(target)}")
             since = "Flapping since" if kind == "flapping" else "Failing since"
             lines.append(f"- {since}: {_iso(incident.opened_at)} UTC")
             if obs.error_kind:
-                lines.append(f"- Error: `{obs.error_kind}`: {obs.error_message or ''}")
+                # A target's error message is outside text: literal, never Markdown.
+                lines.append(f"- Error: `{obs.error_kind}`: {code_span(obs.error_message or '')}")
             if obs.votes:
                 lines.append(f"- Locations: {_votes(obs.votes)}")
             if obs.failing_conditions:
                 lines.append("- Failing conditions:")
-                lines.extend(f"  - `{c}`" for c in obs.failing_conditions)
+                lines.extend(f"  - {code_span(c)}" for c in obs.failing_conditions)
         if event_type != RESOLVED:
             lines.append("")
             lines.append(_recent_table(conn, obs.check, obs.environment))
@@ -613,9 +615,8 @@ def _recent_table(conn: Connection, check: str, environment: str, limit: int = 1
     for row in rows:
         ms = f"{row.response_time_ms:.0f} ms" if row.response_time_ms is not None else "-"
         err = f"{row.error_kind}: {(row.error_message or '')[:80]}" if row.error_kind else ""
-        out.append(
-            f"| {_iso(row.ts)} | {'ok' if row.ok else 'failed'} | {ms} | {err.replace('|', '/')} |"
-        )
+        cell = code_span(err).replace("|", "\\|") if err else ""
+        out.append(f"| {_iso(row.ts)} | {'ok' if row.ok else 'failed'} | {ms} | {cell} |")
     return "\n".join(out) if rows else "_no stored results yet_"
 
 
