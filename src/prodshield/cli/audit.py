@@ -205,7 +205,10 @@ class FailOn(StrEnum):
     low = "low"
 
 
-ReportFormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
+ReportFormatOpt = Annotated[
+    Format,
+    typer.Option("--format", "-f", help="Report format: table, json, sarif, markdown or junit."),
+]
 OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write the report to FILE.", show_default=False),
@@ -214,8 +217,8 @@ GateOpt = Annotated[
     FailOn | None,
     typer.Option(
         "--fail-on",
-        help="Exit 1 when a finding is at or above this severity "
-        "[default: audit.fail_on, else high].",
+        help="Exit 1 when a finding is at or above this severity: critical, high, medium or "
+        "low (default: audit.fail_on, else high).",
         show_default=False,
     ),
 ]

@@ -25,10 +25,26 @@ def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     p.add_argument("experiment", metavar="EXPERIMENT", help="experiment file (.json, .yaml)")
-    p.add_argument("--journal-path", default="./journal.json", help="where to write the journal")
+    p.add_argument(
+        "--journal-path",
+        default="./journal.json",
+        metavar="FILE",
+        help="where to write the journal (default: ./journal.json)",
+    )
     p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
-    p.add_argument("--rollback-strategy", choices=RollbackStrategy.values())
-    p.add_argument("--hypothesis-strategy", choices=[*HypothesisStrategy.values(), "continously"])
+    # choices listed in the help, not in the usage line (which they would push past 80 columns)
+    p.add_argument(
+        "--rollback-strategy",
+        choices=RollbackStrategy.values(),
+        metavar="STRATEGY",
+        help=f"when to roll back: {', '.join(RollbackStrategy.values())}",
+    )
+    p.add_argument(
+        "--hypothesis-strategy",
+        choices=[*HypothesisStrategy.values(), "continously"],
+        metavar="STRATEGY",
+        help=f"when to check the hypothesis: {', '.join(HypothesisStrategy.values())}",
+    )
     p.add_argument(
         "--hypothesis-frequency",
         type=float,
@@ -41,7 +57,12 @@ def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
         action="store_true",
         help="stop the method as soon as the hypothesis deviates during it",
     )
-    p.add_argument("--dry", choices=Dry.values(), help="run without executing these")
+    p.add_argument(
+        "--dry",
+        choices=Dry.values(),
+        metavar="WHAT",
+        help=f"run without executing these: {', '.join(Dry.values())}",
+    )
     p.add_argument(
         "--var",
         action="append",
@@ -67,6 +88,7 @@ def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
         "--config",
         "-c",
         type=Path,
+        metavar="FILE",
         help="shield.yaml: also store the journal in its store (experiment_journals)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="only print the verdict")

@@ -11,9 +11,12 @@ import typer
 from prodshield import __version__
 from prodshield.cli import config as config_cmd
 from prodshield.cli import db as db_cmd
+from prodshield.cli import help as cli_help
 from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE, unavailable
 from prodshield.cli.init import init
 from prodshield.errors import ConfigError, ProdshieldError, StoreError, UsageError
+
+cli_help.install()
 
 app = typer.Typer(
     name="prodshield",
