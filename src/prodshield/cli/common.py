@@ -56,6 +56,17 @@ def write_out(text: str) -> None:
     sys.stdout.write(for_terminal(text))
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 notifier``, ``2 notifiers``, ``1 chaos proxy``, ``2 chaos proxies``."""
+    if n == 1:
+        return f"{n} {word}"
+    if many is None:
+        many = (
+            word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+        )
+    return f"{n} {many}"
+
+
 def load(config: Path | None) -> LoadedConfig:
     return load_config(config)
 

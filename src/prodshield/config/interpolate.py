@@ -14,11 +14,17 @@ class MissingVariable(Exception):
         self.name = name
 
 
-def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+def interpolate(
+    text: str,
+    env: Mapping[str, str],
+    fallbacks: list[tuple[str, str]] | None = None,
+) -> tuple[str, list[str]]:
     """Substitute variables in ``text``; return the result and the names that were missing.
 
     ``$$`` is a literal ``$``. ``${X:-d}`` uses ``d`` when X is unset or empty, ``${X-d}`` only when
     unset. Missing names are reported, and replaced by an empty string so validation continues.
+    Each default used is appended to ``fallbacks`` as ``(name, default)`` (``config check`` warns
+    about placeholders that were never replaced).
     """
     if "$" not in text:
         return text, []
@@ -29,9 +35,9 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
             return "$"
         name, op, default = m.group(1), m.group(2), m.group(3)
         value = env.get(name)
-        if op == ":-" and not value:
-            return default or ""
-        if op == "-" and value is None:
+        if (op == ":-" and not value) or (op == "-" and value is None):
+            if fallbacks is not None:
+                fallbacks.append((name, default or ""))
             return default or ""
         if value is None:
             missing.append(name)
@@ -39,3 +45,15 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
         return value
 
     return _VAR_RE.sub(sub, text), missing
+
+
+_PLACEHOLDERS = re.compile(
+    r"^(unset|changeme|change[-_ ]?me|placeholder|todo|tbd|xxx+|dummy|example|secret|password|"
+    r"your[-_ ].*|<.*>|replace[-_ ]?me|none|null|fixme)$",
+    re.I,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """A template's stand-in value (``unset``, ``changeme``, ``<token>``...), not a real one."""
+    return bool(_PLACEHOLDERS.match(value.strip()))

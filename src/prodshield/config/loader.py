@@ -7,19 +7,36 @@ import os
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from prodshield.config.interpolate import interpolate
+from prodshield.config.interpolate import interpolate, is_placeholder
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.yamlpos import Path, Pos, Positions, YamlSyntaxError, format_path, load_yaml
 from prodshield.errors import ConfigError, UsageError
 
 ENV_VAR = "PRODSHIELD_CONFIG"
 DEFAULT_NAME = "shield.yaml"
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A ``${VAR:-default}`` that took its default because VAR is unset (or empty)."""
+
+    line: int
+    column: int
+    key: str
+    """Where in the config, as ``notifiers.github.token``."""
+    variable: str
+    default: str
+
+    @property
+    def placeholder(self) -> bool:
+        """The default is a template's stand-in (``unset``, ``changeme``...), not a value."""
+        return is_placeholder(self.default)
 
 
 @dataclass
@@ -29,6 +46,8 @@ class LoadedConfig:
     config: ShieldConfig
     path: FsPath
     positions: Positions
+    fallbacks: list[Fallback] = field(default_factory=list)
+    """Every ``${VAR:-default}`` whose default was used, in file order."""
 
     @property
     def base_dir(self) -> FsPath:
@@ -106,8 +125,13 @@ def parse_config(
     problems: list[tuple[Pos, str]] = []
     interpolated: set[Path] = set()
 
+    fallbacks: list[Fallback] = []
+
     def hook(value: str, path: Path, pos: Pos) -> str:
-        result, missing = interpolate(value, env)
+        used: list[tuple[str, str]] = []
+        result, missing = interpolate(value, env, used)
+        for var, default in used:
+            fallbacks.append(Fallback(pos.line, pos.column, format_path(path), var, default))
         for var in missing:
             interpolated.add(path)
             problems.append(
@@ -158,7 +182,9 @@ def parse_config(
                 lines.append(line)
         raise ConfigError(lines)
     assert config is not None
-    return LoadedConfig(config=config, path=fs_path or FsPath(name), positions=positions)
+    return LoadedConfig(
+        config=config, path=fs_path or FsPath(name), positions=positions, fallbacks=fallbacks
+    )
 
 
 def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
