@@ -166,9 +166,25 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
             assert re.search(r"slicer_upstream\s.*slicer\s.*upstream", table.stdout)
             removed = cli("toxic", "remove", "from_file", "slicer_upstream", port=api_port)
             assert removed.returncode == 0
+            # usage mistakes exit 2 and name the valid choices
             missing = cli("toxic", "remove", "from_file", "slicer_upstream", port=api_port)
-            assert missing.returncode != 0
-            assert missing.stderr.strip() == "error: toxic not found (HTTP 404)"
+            assert missing.returncode == 2
+            assert missing.stderr.strip() == (
+                "error: no toxic 'slicer_upstream' on proxy 'from_file' (toxics: latency_downstream)"
+            ), missing.stderr
+            nowhere = cli("toxic", "add", "nope", "-t", "latency", port=api_port)
+            assert nowhere.returncode == 2
+            assert "no proxy 'nope' (proxies: from_file, from_yaml)" in nowhere.stderr
+            unlisted = cli("toxic", "list", "nope", port=api_port)
+            assert unlisted.returncode == 2 and "proxies: from_file, from_yaml" in unlisted.stderr
+            wrong = cli("toxic", "add", "from_file", "-t", "latncy", port=api_port)
+            assert wrong.returncode == 2
+            assert "--type: 'latncy' is not one of " in wrong.stderr
+            assert "latency" in wrong.stderr and "packet_loss" in wrong.stderr
+            stream = cli(
+                "toxic", "add", "from_file", "-t", "latency", "-s", "sideways", port=api_port
+            )
+            assert stream.returncode == 2 and "downstream, upstream, both" in stream.stderr
             bad = cli("toxic", "add", "from_file", "-t", "latency", "-a", "latency", port=api_port)
             assert bad.returncode == 2 and "expected key=value" in bad.stderr
         finally:

@@ -152,6 +152,47 @@ def _parse_attributes(items: list[str]) -> dict[str, float | int]:
     return result
 
 
+STREAMS = ("downstream", "upstream", "both")
+OUTPUTS = ("text", "json")
+
+
+def _choice(option: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
+    if value not in choices:
+        raise UsageError(f"{option}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _toxic_types() -> list[str]:
+    from prodshield.chaos.proxy.toxics import REGISTRY
+
+    return sorted(REGISTRY)
+
+
+def _api_mistake(client: ProxyClient, exc: Exception, proxy: str, toxic: str | None = None) -> None:
+    """A 404 or 400 from the proxy API is the user's mistake (exit 2), said with the valid
+    choices; anything else (the API unreachable) stays a failure to do the work (exit 3)."""
+    from prodshield.chaos.proxy.client import ProxyApiError
+
+    if not isinstance(exc, ProxyApiError) or exc.status not in (400, 404, 409):
+        return
+    if exc.status == 404:
+        try:
+            names = sorted(p.name for p in client.proxies())
+        except ProxyApiError:
+            names = []
+        if proxy not in names:
+            known = ", ".join(names) if names else "none yet"
+            raise UsageError(f"no proxy {proxy!r} (proxies: {known})") from None
+        if toxic is not None:
+            try:
+                toxics = sorted(t.name for t in client.toxics(proxy))
+            except ProxyApiError:
+                toxics = []
+            known = ", ".join(toxics) if toxics else "none"
+            raise UsageError(f"no toxic {toxic!r} on proxy {proxy!r} (toxics: {known})") from None
+    raise UsageError(str(exc)) from None
+
+
 @toxic_app.command("add")
 def toxic_add(
     proxy_name: Annotated[str, typer.Argument(metavar="PROXY")],
@@ -160,6 +201,7 @@ def toxic_add(
         typer.Option(
             "--type",
             "-t",
+            metavar="TYPE",
             help="latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, "
             "packet_loss.",
         ),
@@ -178,15 +220,31 @@ def toxic_add(
     api: ApiOption = "http://127.0.0.1:8474",
     output: FormatOption = "text",
 ) -> None:
-    """Add a toxic to a proxy."""
-    toxic = ProxyClient(api).add_toxic(
-        proxy_name,
-        toxic_type,
-        name=name,
-        stream=stream,
-        toxicity=toxicity,
-        attributes=_parse_attributes(attribute or []),
-    )
+    """Add a toxic to a proxy.
+
+    Example: prodshield chaos toxic add postgres -t latency -a latency=300 -a jitter=20
+    """
+    from prodshield.chaos.proxy.client import ProxyApiError
+
+    _choice("--type", toxic_type, _toxic_types())
+    _choice("--stream", stream, STREAMS)
+    _choice("--format", output, OUTPUTS)
+    if not 0.0 <= toxicity <= 1.0:
+        raise UsageError(f"--toxicity: {toxicity:g} is not between 0 and 1")
+    attributes = _parse_attributes(attribute or [])
+    client = ProxyClient(api)
+    try:
+        toxic = client.add_toxic(
+            proxy_name,
+            toxic_type,
+            name=name,
+            stream=stream,
+            toxicity=toxicity,
+            attributes=attributes,
+        )
+    except ProxyApiError as exc:
+        _api_mistake(client, exc, proxy_name)
+        raise
     if output == "json":
         print_json(toxic.__dict__)
     else:
@@ -199,8 +257,18 @@ def toxic_remove(
     toxic_name: Annotated[str, typer.Argument(metavar="TOXIC")],
     api: ApiOption = "http://127.0.0.1:8474",
 ) -> None:
-    """Remove a toxic from a proxy."""
-    ProxyClient(api).remove_toxic(proxy_name, toxic_name)
+    """Remove a toxic from a proxy.
+
+    Example: prodshield chaos toxic remove postgres latency_downstream
+    """
+    from prodshield.chaos.proxy.client import ProxyApiError
+
+    client = ProxyClient(api)
+    try:
+        client.remove_toxic(proxy_name, toxic_name)
+    except ProxyApiError as exc:
+        _api_mistake(client, exc, proxy_name, toxic_name)
+        raise
     console().print(f"removed {toxic_name} from {proxy_name}")
 
 
@@ -210,8 +278,19 @@ def toxic_list(
     api: ApiOption = "http://127.0.0.1:8474",
     output: FormatOption = "text",
 ) -> None:
-    """List a proxy's toxics."""
-    toxics = ProxyClient(api).toxics(proxy_name)
+    """List a proxy's toxics.
+
+    Example: prodshield chaos toxic list postgres --format json
+    """
+    from prodshield.chaos.proxy.client import ProxyApiError
+
+    _choice("--format", output, OUTPUTS)
+    client = ProxyClient(api)
+    try:
+        toxics = client.toxics(proxy_name)
+    except ProxyApiError as exc:
+        _api_mistake(client, exc, proxy_name)
+        raise
     if output == "json":
         print_json([t.__dict__ for t in toxics])
         return
