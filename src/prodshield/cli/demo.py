@@ -21,24 +21,45 @@ def _free_port() -> int:
 
 def demo(
     directory: Annotated[
-        Path, typer.Option("--dir", help="Where the demo keeps its files.")
-    ] = Path("prodshield-demo"),
+        Path | None,
+        typer.Option(
+            "--dir",
+            metavar="DIR",
+            help="Keep the demo's files (config, store, logs, planted tree) in DIR. Default: a "
+            "temporary folder, removed when the demo stops.",
+            show_default=False,
+        ),
+    ] = None,
     port: Annotated[
         int, typer.Option("--port", help="Port of the dashboard (0: any free port).")
     ] = 8080,
     duration: Annotated[
-        float | None, typer.Option("--duration", help="Stop after this many seconds.")
+        float | None,
+        typer.Option("--duration", metavar="SECONDS", help="Stop after this many seconds."),
     ] = None,
 ) -> None:
-    """Start a demo platform (a shop API in production and staging, writing real logs, with a
-    flaky endpoint, planted incidents, an insecure config and a self-signed TLS endpoint) and
-    `prodshield serve` watching it on the embedded SQLite store. Ctrl-C stops everything."""
+    """Start a demo platform and `prodshield serve` watching it. Ctrl-C stops everything.
+
+    The platform is a shop API in production and staging, writing real logs, with a flaky
+    endpoint, planted incidents, an insecure config and a self-signed TLS endpoint; the store is
+    the embedded SQLite file.
+
+    Example: prodshield demo --port 0 --dir ./demo-files
+    """
+    import shutil
+    import tempfile
+
     from prodshield.config import load_config
     from prodshield.demo.platform import Platform, shield_yaml
     from prodshield.store import open_store
     from prodshield.web.security import generate_token
     from prodshield.web.server import serve
 
+    temporary = directory is None
+    if directory is None:
+        # never in the current folder (a repository, say): a fresh temporary one, removed at
+        # the end, unless --dir says where to keep the files
+        directory = Path(tempfile.mkdtemp(prefix="prodshield-demo-"))
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the store
     if port:
@@ -69,6 +90,8 @@ def demo(
     thread.start()
     started.wait(30)
     if failure:
+        if temporary:
+            shutil.rmtree(directory, ignore_errors=True)
         raise failure[0]
     config_path = directory / "shield.yaml"
     config_path.write_text(
@@ -88,7 +111,8 @@ def demo(
             f"demo platform: production http://127.0.0.1:{platform.production_port}, "
             f"staging http://127.0.0.1:{platform.staging_port}, TLS https://127.0.0.1:{platform.tls_port}"
         )
-        out.print(f"config: {config_path}")
+        kept = "removed when the demo stops; --dir DIR keeps them" if temporary else "kept"
+        out.print(f"config: {config_path} (files {kept})")
         out.print(f"status page: {url}")
         out.print(f"dashboard:   {url}dashboard   login token: {token}")
         out.print(
@@ -112,6 +136,8 @@ def demo(
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         store.close()
+        if temporary:
+            shutil.rmtree(directory, ignore_errors=True)
         out.print("demo stopped")
 
 
