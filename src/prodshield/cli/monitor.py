@@ -115,6 +115,7 @@ def once(
     from prodshield.config.types import parse_duration
     from prodshield.errors import UsageError
     from prodshield.monitor.api import run_once, select_targets
+    from prodshield.monitor.changes import incident_changes, snapshot
 
     loaded = load(config)
     select_targets(loaded.config, check, env)  # usage errors before opening the store
@@ -124,21 +125,52 @@ def once(
         raise UsageError(f"--notify-wait: {exc}") from None
     store = store_for(loaded)
     try:
+        before = snapshot(store)
         results = run_once(loaded, store, check=check, env=env)
-        _deliver(loaded, store, wait_s)
+        changes = incident_changes(store, before, {(r.check, r.environment) for r in results})
+        report = _deliver(loaded, store, wait_s)
     finally:
         store.close()
     if fmt is Format.json:
-        print_json({"results": [r.as_dict() for r in results]})
+        print_json(
+            {
+                "results": [r.as_dict() for r in results],
+                "incidents": changes,
+                "notifications": _notifications(report),
+            }
+        )
     else:
         _render(results)
     raise typer.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
 
 
-def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> None:
+def _notifications(report: Any) -> dict[str, Any]:
+    """The deliveries of a one-shot run, for ``--format json`` (never a secret: notifier names,
+    event keys, statuses and one-line errors)."""
+    if report is None:
+        return {"sent": 0, "retry": 0, "dead": 0, "pending": 0, "deliveries": []}
+    return {
+        "sent": report.sent,
+        "retry": report.retried,
+        "dead": report.dead,
+        "pending": report.pending,
+        "deliveries": [
+            {
+                "notifier": o.notifier,
+                "event": o.key,
+                "status": o.status,
+                "attempt": o.attempt,
+                "error": o.error,
+            }
+            for o in report.outcomes
+        ],
+    }
+
+
+def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
     """Send the notifications this run caused (bounded wait; leftovers stay queued)."""
     if not loaded.config.notifiers:
-        return
+        return None
     from prodshield.notify import deliver_pending
 
     # The outbox's short lease (renewed while sends run): a run killed half-way holds its rows
@@ -149,6 +181,7 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> None:
             f"notifications: {report.sent} sent, {report.retried} to retry, {report.dead} dead, "
             f"{report.pending} still queued"
         )
+    return report
 
 
 @app.command("run")
