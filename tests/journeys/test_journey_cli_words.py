@@ -1,0 +1,127 @@
+"""Journey: the words a newcomer reads on the command line (issue 25's trial). Help names what a
+value is and fits 80 columns; summaries count in English; `config check` warns about the
+template's placeholders; the demo leaves nothing in the current folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Every command a user can ask for help about (groups and leaves).
+COMMANDS = [
+    [],
+    ["init"],
+    ["config", "check"],
+    ["monitor", "once"],
+    ["monitor", "run"],
+    ["monitor", "status"],
+    ["monitor", "heartbeats"],
+    ["monitor", "report"],
+    ["logs", "parse"],
+    ["logs", "templates"],
+    ["logs", "scan"],
+    ["logs", "digest"],
+    ["audit"],
+    ["audit", "run"],
+    ["audit", "tls"],
+    ["audit", "secrets"],
+    ["audit", "history"],
+    ["chaos", "proxy"],
+    ["chaos", "toxic", "add"],
+    ["chaos", "toxic", "remove"],
+    ["chaos", "run"],
+    ["notify", "status"],
+    ["serve"],
+    ["demo"],
+    ["debt"],
+    ["db", "upgrade"],
+]
+
+
+def _cli(cwd: Path, *args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODSHIELD_", "GITHUB_"))}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "prodshield"), *args],  # the installed command
+        cwd=cwd,
+        env={**env, "COLUMNS": str(columns)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "prodshield")
+def test_help_names_values_and_fits_80_columns(tmp_path: Path, command: list[str]) -> None:
+    done = _cli(tmp_path, *command, "--help")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert "usage:" in text.lower()
+    # type names are not metavars; required arguments are not {braced}
+    assert not re.search(r"<(bool|str|int|float|path|list\[[^\]]*\])>", text), text
+    assert not re.search(r"\{[a-z_]+\}", text), text
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+
+
+def test_help_metavars_read_like_a_person_wrote_them(tmp_path: Path) -> None:
+    parse = _cli(tmp_path, "logs", "parse", "--help").stdout
+    assert "Usage: prodshield logs parse [OPTIONS] FILE..." in parse
+    assert re.search(r"^\s+--save\s{2,}Resume", parse, re.M), parse  # a flag: no value
+    once = _cli(tmp_path, "monitor", "once", "--help").stdout
+    assert "--notify-wait DURATION" in once and "--format [table|json]" not in once
+    audit = _cli(tmp_path, "audit", "run", "--help").stdout
+    assert "Usage: prodshield audit run [OPTIONS] [PATH...]" in audit
+    for shown in ("--tls HOST:PORT", "-c, --config FILE", "--fail-on SEVERITY", "--exclude GLOB"):
+        assert shown in audit, shown
+    assert "severity ." not in " ".join(audit.split())
+    # a flag takes no value: nothing follows it but its description
+    assert re.search(r"^\s+--fix\s{2,}Apply", audit, re.M), audit
+    # a wide terminal keeps the boxed panels, with the same names
+    wide = _cli(tmp_path, "audit", "run", "--help", columns=140).stdout
+    assert "HOST:PORT" in wide and "<list[str]>" not in wide
+
+
+def test_config_check_counts_in_english_and_warns_about_placeholders(tmp_path: Path) -> None:
+    assert _cli(tmp_path, "init", ".").returncode == 0
+    done = _cli(tmp_path, "config", "check")
+    assert done.returncode == 0, done.stderr
+    assert "1 notifier," in done.stdout and "1 chaos proxy;" in done.stdout
+    assert "1 notifiers" not in done.stdout and "1 chaos proxies" not in done.stdout
+    warning = next(line for line in done.stderr.splitlines() if line.startswith("warning:"))
+    assert re.match(
+        r"warning: shield\.yaml:\d+:\d+: notifiers\.github\.token: GITHUB_TOKEN is not set, so "
+        r"the template's placeholder 'unset' is used",
+        warning,
+    ), warning
+    assert "note: shield.yaml:" in done.stderr and "GITHUB_REPOSITORY is not set" in done.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODSHIELD_", "GITHUB_"))}
+    given = subprocess.run(
+        [sys.executable, "-m", "prodshield", "config", "check"],
+        cwd=tmp_path,
+        env={**env, "GITHUB_TOKEN": "ghp_" + "a" * 36, "GITHUB_REPOSITORY": "acme/shop"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert given.returncode == 0 and "warning:" not in given.stderr
+    assert "GITHUB_TOKEN" not in given.stderr and "ghp_" not in given.stdout + given.stderr
+
+
+def test_the_demo_leaves_nothing_in_the_current_folder(tmp_path: Path) -> None:
+    here = tmp_path / "repo"
+    here.mkdir()
+    done = _cli(here, "demo", "--port", "0", "--duration", "3")
+    assert done.returncode == 0, done.stderr
+    assert list(here.iterdir()) == []
+    config_line = next(line for line in done.stdout.splitlines() if line.startswith("config: "))
+    folder = Path(config_line.split()[1]).parent
+    assert not folder.is_relative_to(here)
+    assert "removed when the demo stops; --dir DIR keeps them" in config_line
+    assert not folder.exists() and "demo stopped" in done.stdout
+    kept = _cli(here, "demo", "--port", "0", "--duration", "3", "--dir", str(tmp_path / "keep"))
+    assert kept.returncode == 0, kept.stderr
+    assert (tmp_path / "keep" / "shield.yaml").is_file()
