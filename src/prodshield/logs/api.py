@@ -12,6 +12,7 @@ import orjson
 from prodshield.logs.event import LogEvent
 from prodshield.logs.findings import sealed_templates
 from prodshield.logs.formats.base import LogFormat, Record
+from prodshield.logs.formats.raw import RawFormat
 from prodshield.logs.formats.registry import FORMATS, detect_format, get_format
 from prodshield.logs.sources.files import ReadStats, expand_paths, read_line_blocks, read_lines
 from prodshield.logs.templates import MinerConfig, Template, TemplateMiner
@@ -53,6 +54,10 @@ def parse_lines(
         yield from head
         yield from iterator
 
+    if isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse:
+        yield from _raw_events(all_lines(), source, first_line, stats)
+        return
+
     record: Record | None = None
     start = first_line
     raw: list[str] = []
@@ -83,6 +88,37 @@ def parse_lines(
                 yield LogEvent(source, number, None, None, line, {"unparsed": True}, line)
     if record is not None:
         yield _event(fmt, record, extra, source, start, raw, stats)
+
+
+def _raw_events(
+    lines: Iterable[str], source: str, first_line: int, stats: ReadStats
+) -> Iterator[LogEvent]:
+    """:func:`parse_lines` for the ``raw`` format, without a ``Record`` per line (the same
+    events: indented and ``Caused by:`` lines, and blank lines, continue the record above)."""
+    number = first_line - 1
+    start = 0
+    message: str | None = None
+    raw: list[str] = []
+    for line in lines:
+        number += 1
+        if not line:
+            if message is not None and len(raw) <= MAX_RECORD_LINES:
+                raw.append(line)
+            continue
+        if (line[0] in " \t" and line.strip()) or line.startswith("Caused by: "):
+            if message is not None:
+                if len(raw) <= MAX_RECORD_LINES:
+                    raw.append(line)
+                continue
+        elif message is not None:
+            stats.events += 1
+            text = "\n".join(raw) if len(raw) > 1 else message
+            yield LogEvent(source, start, None, None, text, {}, text)
+        message, start, raw = line, number, [line]
+    if message is not None:
+        stats.events += 1
+        text = "\n".join(raw) if len(raw) > 1 else message
+        yield LogEvent(source, start, None, None, text, {}, text)
 
 
 def _event(
@@ -191,6 +227,9 @@ def _first_line(message: str) -> str:
     return message if cut < 0 else message[:cut]
 
 
+_NO_FIELDS = b',"fields":{}}\n'
+
+
 def _head_tail(event: LogEvent) -> tuple[bytes, bytes]:
     """The event's JSON object before ``template_id`` (without ``}``) and from ``fields`` on."""
     head = orjson.dumps(
@@ -203,7 +242,10 @@ def _head_tail(event: LogEvent) -> tuple[bytes, bytes]:
         },
         default=str,
     )[:-1]
-    return head, b',"fields":' + orjson.dumps(event.fields, default=str) + b"}\n"
+    fields = event.fields
+    if not fields:
+        return head, _NO_FIELDS
+    return head, b',"fields":' + orjson.dumps(fields, default=str) + b"}\n"
 
 
 def _stream_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[bytes]:
