@@ -375,15 +375,19 @@ def test_engine_sends_one_opened_and_one_resolved_per_notifier(tmp_path_factory,
         with store.connect() as conn:
             incidents = conn.execute(select(t.incidents)).all()
             rows = conn.execute(
-                select(t.outbox.c.notifier, t.outbox.c.event_type, t.outbox.c.subject)
+                select(t.outbox.c.notifier, t.outbox.c.event_type, t.outbox.c.idempotency_key)
             ).all()
     finally:
         store.close()
     for inc in incidents:
         assert inc.status == "resolved" and inc.opened_at <= inc.resolved_at
-        subject = f"incident:api:production:{inc.id}"
+        prefix = f"incident:{inc.id}:"
         for notifier in ("gh", "ops"):
-            types = [r.event_type for r in rows if r.subject == subject and r.notifier == notifier]
+            types = [
+                r.event_type
+                for r in rows
+                if r.idempotency_key.startswith(prefix) and r.notifier == notifier
+            ]
             assert types.count("incident.opened") == 1 and types.count("incident.resolved") == 1
     open_at = sorted((i.opened_at, i.resolved_at) for i in incidents)
     for (_a, a1), (b0, _b) in itertools.pairwise(open_at):

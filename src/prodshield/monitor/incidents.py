@@ -395,7 +395,9 @@ class IncidentEngine:
             {
                 "key": key,
                 "type": event_type,
-                "subject": f"incident:{obs.check}:{obs.environment}:{incident.id}",
+                # the thread is the check in its environment, not this store's incident id:
+                # a run with a lost store (a workflow's cache) must find the open issue
+                "subject": f"incident:{obs.check}:{obs.environment}",
                 "title": title,
                 "body": body,
                 "severity": severity_of(kind) if event_type != RESOLVED else "info",
@@ -825,7 +827,7 @@ def _tell(
         {
             "key": f"incident:{row.id}:{key_tail}",
             "type": event_type,
-            "subject": f"incident:{row.check_name}:{row.environment}:{row.id}",
+            "subject": f"incident:{row.check_name}:{row.environment}",
             "title": title,
             "body": body,
             "severity": "info",
