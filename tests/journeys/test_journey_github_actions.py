@@ -356,6 +356,10 @@ def test_audit_passes_a_clean_tree_and_fails_a_planted_key_with_valid_sarif(
         AUDIT, event="deployment_status", payload={"deployment_status": {"state": "failure"}}
     )
     assert skipped.conclusion == "skipped"
+    after_failed_deploy = runner.run(
+        AUDIT, event="workflow_run", payload={"workflow_run": {"conclusion": "failure"}}
+    )
+    assert after_failed_deploy.conclusion == "skipped"
 
     clean = run_ok(runner, AUDIT, event="deployment_status", payload=DEPLOYED)
     assert clean.step("Gate").outcome == "skipped"
