@@ -112,10 +112,13 @@ def serve(
     nofile: int | None = None,
     env: dict[str, str] | None = None,
     ready: bool = True,
+    db: Path | None = None,
 ) -> Iterator[Served]:
-    """Run ``prodshield serve`` with ``config_text`` (``{port}`` and ``{db}`` filled in)."""
+    """Run ``prodshield serve`` with ``config_text`` (``{port}`` and ``{db}`` filled in; ``db``
+    shares another instance's store)."""
     port = free_port()
-    db = tmp_path / "store.db"
+    tmp_path.mkdir(exist_ok=True)
+    db = db or tmp_path / "store.db"
     config = tmp_path / "shield.yaml"
     config.write_text(config_text.replace("{port}", str(port)).replace("{db}", str(db)))
     log = tmp_path / "serve.log"

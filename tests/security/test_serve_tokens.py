@@ -122,7 +122,11 @@ def test_a_token_changed_by_sighup_takes_effect(tmp_path: Path) -> None:
 
 
 def test_logout_revokes_the_session(tmp_path: Path) -> None:
-    with serve(tmp_path, _config()) as srv:
+    db = tmp_path / "store.db"
+    with (
+        serve(tmp_path / "a", _config(), db=db) as srv,
+        serve(tmp_path / "b", _config(), db=db) as other,
+    ):
         status, cookies = _login(srv, TOKEN)
         assert status == 303
         session = _session_of(cookies)
@@ -141,6 +145,17 @@ def test_logout_revokes_the_session(tmp_path: Path) -> None:
         # the browser dropped the cookie; whoever copied it cannot use it any more
         assert srv.get("/api/v1/checks", headers=cookie).status == 401
         assert srv.get("/dashboard", headers=cookie).status == 303
+        # another instance on the same store refuses it within seconds
+        wait_for(
+            "the other instance to learn of the logout",
+            lambda: other.get("/api/v1/checks", headers=cookie).status == 401,
+            timeout=30,
+        )
+    with serve(tmp_path / "c", _config(), db=db) as restarted:
+        assert restarted.get("/api/v1/checks", headers=cookie).status == 401  # and after a restart
+        _, fresh = _login(restarted, TOKEN)
+        again = {"Cookie": f"prodshield_session={_session_of(fresh)}"}
+        assert restarted.get("/api/v1/checks", headers=again).status == 200
 
 
 def test_forwarded_headers_count_only_from_a_trusted_proxy(tmp_path: Path) -> None:

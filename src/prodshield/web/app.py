@@ -174,6 +174,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
+        # sessions ended by logout before this start (here or on another instance)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.to_thread(ctx.guard.load_revoked), 10)
         for service in services.background:
             tasks.append(asyncio.create_task(supervisor.run(service, stop), name=service.name))
         if services.background:

@@ -23,6 +23,7 @@ import hmac
 import ipaddress
 import logging
 import secrets
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
@@ -38,8 +39,8 @@ SESSION_TTL = 12 * 3600.0
 REVOKED = "web.revoked_sessions"
 """``kv`` namespace of sessions ended by logout: nonce -> when the session would have expired."""
 REVOCATION_RECHECK = 5.0
-"""Seconds a session found not revoked in the store is believed (another instance's logout takes
-at most this long to apply here)."""
+"""How often the sessions revoked by other instances are re-read from the store (so another
+instance's logout applies here within about this long)."""
 MAX_TRACKED_CLIENTS = 10_000
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,9 @@ class Guard:
         self.store = store
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._revoked: dict[str, float] = {}
-        self._checked: dict[str, float] = {}
+        """Revoked session nonces (from this process and, reloaded, from the store) -> expiry."""
+        self._loaded_at = time.monotonic()
+        self._loading = False
         self.trusted = _networks(trusted_proxies)
         self.set_token(token)
         self.set_users(users or {})
@@ -253,38 +256,61 @@ class Guard:
         return Session(nonce=nonce, issued=at, csrf=self._mac("csrf", nonce))
 
     def revoke(self, session: Session) -> None:
-        """End ``session`` on the server (logout): its cookie no longer works anywhere."""
+        """End ``session`` on the server (logout): its cookie no longer works anywhere. Blocks on
+        the store: call it from a thread."""
         expires = session.issued + self.ttl
-        now = time.time()
         self._revoked[session.nonce] = expires
-        for nonce in [n for n, until in self._revoked.items() if until < now]:
-            del self._revoked[nonce]
         if self.store is not None:
             try:
                 self.store.kv_set(REVOKED, session.nonce, expires)
             except Exception as exc:  # the store is down: this process still refuses it
                 log.warning("logout not recorded in the store: %s", exc)
 
-    def _is_revoked(self, nonce: str) -> bool:
-        if nonce in self._revoked:
-            return True
+    def load_revoked(self) -> None:
+        """Read the sessions revoked by any instance from the store and drop the expired ones.
+        Blocks on the store: the app runs it at start and then in a thread every few seconds."""
+        from sqlalchemy import delete, select
+
+        from prodshield.store import tables as t
+
         if self.store is None:
-            return False
-        now = time.monotonic()
-        seen = self._checked.get(nonce)
-        if seen is not None and now - seen < REVOCATION_RECHECK:
-            return False
+            return
+        now = time.time()
+        kv = t.kv
         try:
-            expires = self.store.kv_get(REVOKED, nonce)
-        except Exception:
-            return False  # the store is down: only this process's logouts are known
-        if expires is not None:
-            self._revoked[nonce] = float(expires)
-            return True
-        if len(self._checked) >= MAX_TRACKED_CLIENTS:
-            self._checked.clear()
-        self._checked[nonce] = now
-        return False
+            with self.store.connect() as conn:
+                rows = conn.execute(
+                    select(kv.c.key, kv.c.value).where(kv.c.namespace == REVOKED)
+                ).all()
+            stale = [
+                key for key, until in rows if not isinstance(until, int | float) or until < now
+            ]
+            if stale:
+                with self.store.begin() as conn:
+                    conn.execute(delete(kv).where(kv.c.namespace == REVOKED, kv.c.key.in_(stale)))
+        except Exception as exc:  # the store is down: keep what is known
+            log.info("revoked sessions not reloaded: %s", exc)
+            return
+        for key, until in rows:
+            if isinstance(until, int | float) and until >= now:
+                self._revoked[str(key)] = float(until)
+        for nonce in [n for n, until in self._revoked.items() if until < now]:
+            del self._revoked[nonce]
+
+    def _is_revoked(self, nonce: str) -> bool:
+        due = time.monotonic() - self._loaded_at > REVOCATION_RECHECK
+        if self.store is not None and not self._loading and due:
+            # another instance's logouts, read in a thread: never on the event loop
+            self._loading = True
+            threading.Thread(target=self._reload, name="prodshield-revoked", daemon=True).start()
+        return nonce in self._revoked
+
+    def _reload(self) -> None:
+        try:
+            self.load_revoked()
+        finally:
+            self._loaded_at = time.monotonic()
+            self._loading = False
 
     def csrf_ok(self, request: Request, session: Session, form_value: str | None = None) -> bool:
         candidate = form_value or request.headers.get("x-csrf-token") or ""
