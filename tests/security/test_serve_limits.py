@@ -4,6 +4,7 @@ overall), time out while sending their headers, and never take the descriptors t
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -109,6 +110,8 @@ def test_a_thousand_idle_connections_from_many_clients_do_not_fail_a_check(
         assert "prodshield_web_connections_refused_total" in metrics
         assert "prodshield_web_connection_limit" in metrics
         assert srv.get("/healthz").status == 200
+        ready = srv.get("/readyz").json()
+        assert ready["status"] == "degraded" and "web:connections" in ready["problems"], ready
 
 
 def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> None:
@@ -144,3 +147,6 @@ def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> No
                 time.sleep(0.5)
         assert time.monotonic() - started < 10
         kept.close()
+        metrics = srv.get("/metrics").body.decode()
+        timeouts = re.search(r"^prodshield_web_header_timeouts_total (\S+)$", metrics, re.M)
+        assert timeouts is not None and float(timeouts.group(1)) >= 3, metrics[-2000:]
