@@ -196,7 +196,7 @@ def test_github_bodies_fence_log_text_and_neutralise_mentions() -> None:
 
 def test_incident_issue_quotes_a_targets_answer_as_code(tmp_path: Path) -> None:
     """`monitor once` opens a GitHub issue whose body quotes what the target answered: the
-    answer's mention and link stay literal code."""
+    answer's mention and link stay literal code, and the target URL's password is masked."""
     from github_standin import GitHubStandin
 
     answer = "@octocat see [login](http://evil.example) <!-- x -->"
@@ -220,7 +220,7 @@ def test_incident_issue_quotes_a_targets_answer_as_code(tmp_path: Path) -> None:
                 checks:
                   - name: api
                     type: http
-                    url: {url}/health
+                    url: {url.replace("http://", "http://admin:S3cr3tPass@")}/health
                     conditions: ["[STATUS] == 200", "[BODY] == ok"]
                 """
             )
@@ -230,6 +230,7 @@ def test_incident_issue_quotes_a_targets_answer_as_code(tmp_path: Path) -> None:
         [issue] = gh.issues("acme/platform")
     body = issue["body"]
     assert "octocat" in body and "evil.example" in body
+    assert "- Target: `http://" in body and "S3cr3tPass" not in body
     outside = _outside_code(body)
     assert "octocat" not in outside and "evil.example" not in outside
     assert body.count("<!--") == 1  # only the notifier's own marker
