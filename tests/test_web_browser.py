@@ -256,6 +256,11 @@ def test_login_refuses_wrong_token_then_acknowledges_incident(
     assert 2 <= marks.count() <= 3
     assert prod.locator("td.cond-ok").nth(1).inner_text() == "40 ms"
     assert prod.locator(".recent-box text.tick.y").first.text_content() == "0 ms"
+    # beyond the hours: one point a day from the aggregates, dated on the axis
+    month = prod.locator(".month-box svg.response")
+    assert month.locator("circle.pt").count() == 30
+    assert month.locator("circle.pt title").first.text_content().endswith("(day)")
+    assert re.fullmatch(r"\d\d-\d\d", month.locator("text.tick.x").first.text_content())
     # times to the second, response times with their unit
     first_time = prod.locator("table.results-table td time").first.inner_text()
     assert first_time.endswith(" UTC") and first_time.count(":") == 2

@@ -36,6 +36,8 @@ class LatencyPoint:
     count: int
     failures: int
     raw: bool
+    period: str = "hour"
+    """What a point that is not raw sums up: an ``hour`` or a ``day`` of aggregates."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,23 @@ def hourly_points(
         )
         for hour, count, failures, sum_ms in hourly
         if count and hour + HOUR <= before
+    ]
+
+
+def daily_points(daily: Sequence[tuple[int, int, int, float]]) -> list[LatencyPoint]:
+    """``(day, results, failures, sum_ms)`` rows as one point per day that has results."""
+    return [
+        LatencyPoint(
+            ts=day + 43200,
+            avg_ms=round(sum_ms / count, 2),
+            max_ms=None,
+            count=count,
+            failures=failures,
+            raw=False,
+            period="day",
+        )
+        for day, count, failures, sum_ms in daily
+        if count
     ]
 
 

@@ -88,6 +88,13 @@ def _ms(value: float) -> str:
     return f"{value:.1f} ms" if value < 10 and value != int(value) else f"{value:.0f} ms"
 
 
+def _bad(p: LatencyPoint) -> bool:
+    """Red: a bucket of raw results with any failure, an hour or a day below 99 % up."""
+    if p.raw:
+        return p.failures > 0
+    return p.count > 0 and p.failures / p.count > 0.01
+
+
 def response_chart(
     points: Sequence[LatencyPoint],
     *,
@@ -100,7 +107,7 @@ def response_chart(
 
     The axis starts at the first point (not a fixed window), so a check that started a minute ago
     shows its few results across the chart. Each point has a hover title with its time (to the
-    second), mean, maximum and failures; buckets with a failure get a red dot.
+    second), mean, maximum and failures; red dots mark failures (see :func:`_bad`).
     """
     left, right, top_pad, bottom = 46, 8, 8, 18
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -120,7 +127,8 @@ def response_chart(
     top = _nice_top(max(p.avg_ms or 0.0 for p in known) * 1.1)
 
     def x_of(ts: float) -> float:
-        return round(left + plot_w * (ts - start) / span, 1)
+        # a day or an hour still under way is drawn at "now", not in the future
+        return round(left + plot_w * (min(ts, until) - start) / span, 1)
 
     def y_of(ms: float) -> float:
         return round(top_pad + plot_h * (1 - min(ms, top) / top), 1)
@@ -132,9 +140,14 @@ def response_chart(
     seconds = span < 600
     for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
         ts = start + span * frac
+        label = (
+            time.strftime("%m-%d", time.gmtime(ts))
+            if span > 3 * 86400
+            else _clock(ts, seconds) + (" UTC" if frac == 1.0 else "")
+        )
         parts.append(
             f'<text class="tick x {anchor}" x="{left + plot_w * frac:.1f}" y="{height - 4}">'
-            f"{_clock(ts, seconds)}{' UTC' if frac == 1.0 else ''}</text>"
+            f"{label}</text>"
         )
     coords = [(x_of(p.ts), y_of(p.avg_ms or 0.0)) for p in known]
     if len(coords) > 1:
@@ -162,8 +175,8 @@ def response_chart(
         if p.failures:
             what += f", {p.failures} failed"
         if not p.raw:
-            what += " (hourly)"
-        cls = "pt bad" if p.failures else "pt"
+            what += " (hourly)" if p.period == "hour" else f" ({p.period})"
+        cls = "pt bad" if _bad(p) else "pt"
         parts.append(
             f'<circle class="{cls}" cx="{x}" cy="{y}" r="{2.5 if len(known) < 60 else 1.6}">'
             f"<title>{when}: {escape(what)}</title></circle>"

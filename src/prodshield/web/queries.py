@@ -282,6 +282,7 @@ class ReadModel:
                             {
                                 "recent": self.latency_points([[x.key]], hours=3)[0],
                                 "latency": self.latency_points([[x.key]], hours=24)[0],
+                                "month": series.daily_points(self.cache.daily([x.key], 30)),
                             }
                             if charts
                             else {}
