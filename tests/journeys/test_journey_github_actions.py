@@ -277,7 +277,7 @@ def test_monitor_a_run_killed_half_way_loses_and_doubles_nothing(
     assert target.hits == ["503", "503", "ok"]
 
 
-def test_monitor_a_broken_shield_yaml_fails_the_job(
+def test_monitor_a_broken_shield_yaml_or_store_fails_the_job(
     tmp_path: Path, toolchain: Toolchain, github: GitHubStandin
 ) -> None:
     broken = monitor_yaml("http://127.0.0.1:9").replace("timeout: 5s", "timeout: soon")
@@ -288,6 +288,19 @@ def test_monitor_a_broken_shield_yaml_fails_the_job(
     step = result.step("Run every check once")
     assert step.rc == 2 and "shield.yaml:" in step.output, step.output
     assert any("exited 2" in a for a in result.annotations)
+    # exit 3: the store cannot be reached
+    unreachable = monitor_yaml("http://127.0.0.1:9").replace(
+        '"${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"',
+        '"postgresql://prodshield@127.0.0.1:1/prodshield"',
+    )
+    assert unreachable != monitor_yaml("http://127.0.0.1:9")
+    (repo / "shield.yaml").write_text(unreachable)
+    git(repo, "commit", "-q", "-am", "store on a server that is down")
+    result = runner.run(MONITOR, event="schedule")
+    assert result.conclusion == "failure"
+    step = result.step("Run every check once")
+    assert step.rc == 3 and "connection failed" in step.output, step.output
+    assert any("exited 3" in a for a in result.annotations)
     assert github.issues(REPO) == []
 
 
