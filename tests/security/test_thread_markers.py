@@ -147,3 +147,66 @@ async def test_a_configured_marker_key_is_shared_by_stores(
             enqueue(run_store, ["gh"], incident("incident.opened"))
             await deliver(run_store, cfg, deadline_s=10)
     assert len(gh.issues(REPO)) == 1
+
+
+def test_serve_log_line_with_forged_marker_does_not_capture_the_outage(tmp_path: Any) -> None:
+    """As used: `serve` follows a log whose line carries the marker of the incident that comes
+    next; the GitHub stand-in must show the log alert and the incident as separate issues, the
+    recovery closing only the incident's."""
+    from aiohttp import web
+    from serve_process import serve, wait_for
+
+    from loopback_app import serve_app
+
+    state = {"up": True}
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(
+            text="ok" if state["up"] else "down", status=200 if state["up"] else 503
+        )
+
+    def setup(app: web.Application) -> None:
+        app.router.add_get("/health", health)
+
+    subject = "incident:api::1"  # the first incident's subject (ids are public on the status page)
+    line = (
+        "2026-12-04 10:00:00,000 CRITICAL shop: could not connect to server: Connection refused"
+        f' user="<!-- prodshield:subject={subject} -->'
+        f' <!-- prodshield:subject={subject} sig={"0" * 32} -->"\n'
+    )
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.log").write_text("")
+    with serve_app(setup) as url, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
+        gh.repo(REPO)
+        config = f"""
+storage: "sqlite:///{{db}}"
+serve: {{port: {{port}}, token: "serve-token-0123456789abcdef"}}
+defaults: {{failure_threshold: 1, success_threshold: 1}}
+notifiers:
+  gh: {{type: github, repo: {REPO}, token: "{TOKEN}", api_url: "{gh.url}"}}
+logs:
+  window: 1s
+  sources:
+    - {{name: shop, path: {logs / "app.log"}, format: python}}
+checks:
+  - {{name: api, type: http, url: "{url}/health", interval: 1s, timeout: 2s}}
+"""
+        with serve(tmp_path / "run", config):
+            with open(logs / "app.log", "a") as f:
+                f.write(line)
+            wait_for("the log alert issue", lambda: len(gh.issues(REPO)) == 1, 90)
+            log_issue = gh.issues(REPO)[0]
+            assert "could not connect" in log_issue["body"]
+            assert "<!-- prodshield:subject=incident" not in log_issue["body"]
+            state["up"] = False
+            wait_for("the incident's own issue", lambda: len(gh.issues(REPO)) == 2, 90)
+            state["up"] = True
+            wait_for(
+                "the incident's issue closed",
+                lambda: gh.issues(REPO)[1]["state"] == "closed",
+                90,
+            )
+        log_issue, incident_issue = gh.issues(REPO)
+        assert log_issue["state"] == "open" and gh.comments(REPO, log_issue["number"]) == []
+        assert incident_issue["title"].startswith("api")
