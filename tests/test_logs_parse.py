@@ -32,3 +32,28 @@ def test_raw_events_are_those_of_the_general_loop() -> None:
         ]
         assert got == want, lines
         assert fast.events == slow.events == len(got)
+
+
+def test_parse_and_mine_give_a_file_the_same_ids(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``logs parse`` (parse_jsonl) and ``logs scan``/the service (mine) learn in the same blocks:
+    the ids of one file agree, and so do the final templates."""
+    import orjson
+
+    from prodshield.logs.api import mine, parse_files, parse_jsonl
+
+    rng = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "eps", "zeta"]
+    lines = [
+        f"{rng.choice(['GET', 'PUT'])} /item/{i} by {rng.choice(words)} took {i % 97} ms"
+        if i % 3
+        else f"worker {rng.choice(words)}-{i % 7} finished {i} jobs"
+        for i in range(40_000)
+    ]
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parsed = [orjson.loads(x) for x in b"".join(parse_jsonl([str(path)], "raw")).splitlines()]
+    mined = list(mine(parse_files([str(path)], "raw")))
+    assert [r["template_id"] for r in parsed] == [e.template_id for e in mined]
+    # mine() gives each block's view; by the last block both agree on the templates too
+    assert parsed[-1]["template"] == mined[-1].template
+    assert parsed[-1]["params"] == mined[-1].params

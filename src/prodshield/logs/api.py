@@ -157,8 +157,9 @@ def parse_files(
         yield from parse_lines(read_lines(path, stats), path, log_format, stats=stats)
 
 
-MINE_BLOCK = 4096
-"""Events :func:`mine` learns at once."""
+MINE_BLOCK = 16_384
+"""Events :func:`mine` and :func:`parse_jsonl` learn at once (the same blocks, so ``logs scan``
+and ``logs parse`` give one file the same ids)."""
 
 
 def mine(events: Iterable[LogEvent], miner: TemplateMiner | None = None) -> Iterator[LogEvent]:
@@ -191,8 +192,9 @@ def mine(events: Iterable[LogEvent], miner: TemplateMiner | None = None) -> Iter
             yield event
 
 
-HOLD = 50_000
-"""Events ``parse_jsonl`` keeps in memory before it spills them to a temporary file."""
+HOLD = MINE_BLOCK
+"""Events ``parse_jsonl`` keeps in memory (besides the block being learnt) before it spills them
+to a temporary file."""
 
 
 def parse_jsonl(
