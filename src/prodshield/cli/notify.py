@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from prodshield.cli.common import EXIT_FAILED, ConfigOption, console, load, print_json, store_for
+from prodshield.cli.common import (
+    EXIT_FAILED,
+    ConfigOption,
+    console,
+    load,
+    print_json,
+    store_for,
+    untrusted,
+)
 from prodshield.config import LoadedConfig
 from prodshield.errors import UsageError
 from prodshield.notify import Event, deliver_pending, enqueue, outbox
@@ -111,7 +119,7 @@ def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
                 str(d["type"]),
                 str(d["subject"]),
                 str(d["attempts"]),
-                str(d["last_error"]),
+                untrusted(d["last_error"]),  # quotes the provider's answer
             )
         out.print(dt)
         out.print("requeue one with `prodshield notify retry ID`")

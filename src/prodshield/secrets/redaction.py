@@ -65,6 +65,9 @@ def _mask_named(m: re.Match[str]) -> str:
     value = m.group("value")
     if value.isdigit() and len(value) < 6:  # "secrets: 3" in a report, not a credential
         return m.group(0)
+    prose = m.group("name").rstrip().endswith(":") and value.isalpha()
+    if prose and (value.islower() or len(value) < 6):  # "Bad credentials: the token is..."
+        return m.group(0)
     if value[:1] in "\"'" and len(value) >= 2 and value[-1] == value[0]:
         return m.group("name") + value[0] + MASK + value[0]
     if value.startswith(MASK):
