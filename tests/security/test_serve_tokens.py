@@ -121,6 +121,37 @@ def test_a_token_changed_by_sighup_takes_effect(tmp_path: Path) -> None:
     assert new not in out and TOKEN not in out
 
 
+def test_a_named_users_token_changed_or_removed_by_sighup_ends_its_sessions(
+    tmp_path: Path,
+) -> None:
+    alice, renewed = "alice-token-0123456789abcdef", "alice-renewed-0123456789abcdef"
+    with serve(tmp_path, _config(f", users: {{alice: {alice}}}")) as srv:
+        status, cookies = _login(srv, alice)
+        assert status == 303
+        cookie = {"Cookie": f"prodshield_session={_session_of(cookies)}"}
+        assert srv.get("/api/v1/checks", headers=cookie).status == 200
+        srv.config.write_text(srv.config.read_text().replace(alice, renewed))
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_for(
+            "alice's new token",
+            lambda: srv.get("/api/v1/checks", headers=_bearer(renewed)).status == 200,
+        )
+        assert srv.get("/api/v1/checks", headers=_bearer(alice)).status == 401
+        assert srv.get("/api/v1/checks", headers=cookie).status == 401
+        _, cookies = _login(srv, renewed)
+        cookie = {"Cookie": f"prodshield_session={_session_of(cookies)}"}
+        assert srv.get("/api/v1/checks", headers=cookie).status == 200
+        # alice leaves: her session ends with her token
+        srv.config.write_text(srv.config.read_text().replace(f", users: {{alice: {renewed}}}", ""))
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_for("the reload", lambda: srv.output().count("reloaded") == 2)
+        assert srv.get("/api/v1/checks", headers=cookie).status == 401
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 200
+    assert (
+        "warning: serve.users: the old tokens and sessions of alice no longer work" in srv.output()
+    )
+
+
 def test_logout_revokes_the_session(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     with (

@@ -233,19 +233,34 @@ class Guard:
         data = "\0".join(parts).encode("utf-8", "surrogatepass")
         return hmac.new(self._key, data, hashlib.sha256).hexdigest()
 
+    def _holder(self, user: str) -> str | None:
+        """What a session of ``user`` is also signed with: a digest of that user's token, so
+        changing or removing it on reload ends the user's sessions (None: no such user now)."""
+        if user == OPERATOR:
+            return ""
+        for name, secret in self._users:
+            if name == user:
+                return hashlib.sha256(b"prodshield-user\0" + secret).hexdigest()
+        return None
+
     def new_session_cookie(self, now: float | None = None, user: str = OPERATOR) -> str:
         issued = f"{time.time() if now is None else now:.0f}"
         nonce = secrets.token_urlsafe(16)
         if user != OPERATOR:
             nonce = f"{user}~{nonce}"  # names are [A-Za-z0-9_-] (config): no "." nor "~"
-        return f"{issued}.{nonce}.{self._mac('session', issued, nonce)}"
+        holder = self._holder(user)
+        if holder is None:
+            raise ValueError(f"no user named {user!r}")
+        return f"{issued}.{nonce}.{self._mac('session', issued, nonce, holder)}"
 
     def session(self, request: Request) -> Session | None:
         raw = request.cookies.get(SESSION_COOKIE)
         if not raw or raw.count(".") != 2 or len(raw) > 256:
             return None
         issued, nonce, mac = raw.split(".")
-        if not _same(mac, self._mac("session", issued, nonce)):
+        name, sep, _ = nonce.partition("~")
+        holder = self._holder(name if sep and name else OPERATOR)
+        if holder is None or not _same(mac, self._mac("session", issued, nonce, holder)):
             return None
         try:
             at = float(issued)

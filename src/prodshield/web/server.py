@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -165,7 +166,11 @@ def serve(
     )
     server = _Server(config)
 
-    running = {"token": token, "configured": loaded.config.serve.token is not None}
+    running: dict[str, Any] = {
+        "token": token,
+        "configured": loaded.config.serve.token is not None,
+        "users": dict(loaded.config.serve.users),
+    }
 
     def reload() -> None:
         try:
@@ -188,6 +193,13 @@ def serve(
             notes.append(
                 "serve.token removed from the config: the running token stays until a restart"
             )
+        users = dict(fresh.config.serve.users)
+        gone = sorted(n for n, secret in running["users"].items() if users.get(n) != secret)
+        if gone:
+            notes.append(
+                f"serve.users: the old tokens and sessions of {', '.join(gone)} no longer work"
+            )
+        running["users"] = users
         was = loaded.config.serve
         if (fresh.config.serve.host, fresh.config.serve.port) != (was.host, was.port):
             notes.append("serve.host/serve.port changed: they take effect at the next start")
