@@ -257,7 +257,6 @@ class TemplateMiner:
         self._by_tokens: dict[tuple[str, ...], _Cluster] = {}
         self._seq_cache: dict[tuple[str, ...], _Entry] = {}
         self._token_re: dict[str, re.Pattern[str]] = {}
-        self._line_re: dict[tuple[str, ...], re.Pattern[str]] = {}
         self.lines = 0
 
     # --- learning ----------------------------------------------------------------------------
@@ -825,8 +824,8 @@ class TemplateMiner:
         """A function giving a line's parameters under ``entry``'s template (None: it has none),
         for many lines of one template (``logs parse`` on files).
 
-        Variables that are whole tokens are picked with one C call; others with one regular
-        expression over the line (the template's tokens, each ``<*>`` a group within its token).
+        Variables that are whole tokens are picked with one C call; others by the plan (a slice
+        of the token, or its token pattern, compiled once per token shape).
         """
         plan = entry.plan
         if not plan:
@@ -837,34 +836,8 @@ class TemplateMiner:
                 return lambda message: [message.split()[pos]]
             pick = itemgetter(*[p[0] for p in plan])
             return lambda message: list(pick(message.split()))
-        cluster = entry.cluster
-        values = cluster.values
-        masked = entry.masked
-        tokens = [
-            masked[pos] if values.get(pos) is not None else tok
-            for pos, tok in enumerate(cluster.tokens)
-        ]
-        key = tuple(tokens)
-        line_re = self._line_re.get(key)
-        if line_re is None:
-            parts = [
-                r"(\S+)"
-                if tok == WILDCARD
-                else r"(\S*?)".join(re.escape(piece) for piece in tok.split(WILDCARD))
-                for tok in tokens
-            ]
-            line_re = re.compile(r"\s*" + r"\s+".join(parts) + r"\s*\Z")
-            if len(self._line_re) > 20_000:
-                self._line_re.clear()
-            self._line_re[key] = line_re
-        match = line_re.match
         params = self.params
-
-        def extract(message: str) -> list[str]:
-            found = match(message)
-            return list(found.groups()) if found is not None else params(plan, message.split())
-
-        return extract
+        return lambda message: params(plan, message.split())
 
     @staticmethod
     def params(plan: _Plan, raw: list[str]) -> list[str]:
