@@ -43,8 +43,11 @@ STATUS_ORDER = {
 }
 BEATS = 30
 """Results in a heartbeat bar."""
-CHART_MEMBERS = 10
+CHART_MEMBERS = 5
 """Checks of one service whose raw results its status-page chart reads."""
+STATUS_RAW_SPAN = 3600.0
+"""The status page's 24 h charts read raw results since the last hour boundary but one (1-2 h);
+whole hours before come from the aggregates (a check page reads 3 h of raw results)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +393,10 @@ class ReadModel:
         # a service of many checks charts the first CHART_MEMBERS of them and takes its last
         # results a few from each check (BEATS in all), so a page stays one bounded read
         charts = self.latency_points(
-            [[m.key for m in svc["members"][:CHART_MEMBERS]] for svc in shown], hours=24, now=now
+            [[m.key for m in svc["members"][:CHART_MEMBERS]] for svc in shown],
+            hours=24,
+            now=now,
+            raw_span=STATUS_RAW_SPAN,
         )
         limits = {
             m.key: max(1, -(-BEATS // len(svc["members"]))) for svc in shown for m in svc["members"]
@@ -431,18 +437,23 @@ class ReadModel:
         }
 
     def latency_points(
-        self, groups: list[list[Key]], *, hours: int = 24, now: float | None = None
+        self,
+        groups: list[list[Key]],
+        *,
+        hours: int = 24,
+        now: float | None = None,
+        raw_span: float = series.RAW_SPAN,
     ) -> list[list[series.LatencyPoint]]:
         """Response-time points per group of keys over the last ``hours`` (one list per group).
 
-        Raw results cover the last :data:`~prodshield.monitor.series.RAW_SPAN`, hourly
+        Raw results cover the last ``raw_span`` (from an hour boundary), hourly
         aggregates the hours before; buckets are sized for about 120 points from the first
         result there is, the same width for every group.
         """
         now = time.time() if now is None else now
         if not groups:
             return []
-        raw_from = series.raw_since(now, min(series.RAW_SPAN, hours * 3600))
+        raw_from = series.raw_since(now, min(raw_span, hours * 3600))
         hourly = [self.cache.hourly(keys, hours) for keys in groups]
         older = [series.hourly_points(rows, before=raw_from) for rows in hourly]
         starts = [pts[0].ts - 1800 for pts in older if pts]
