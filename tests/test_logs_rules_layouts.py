@@ -239,3 +239,30 @@ def test_a_user_rule_on_a_parsed_field(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].count == 1
     assert found[0].category == "security" and found[0].source["ip"] == "198.51.100.9"
     assert found[0].message == "1 line(s) matched admin_from_outside from 198.51.100.9"
+
+
+def test_scan_of_a_named_file_uses_its_sources_layout(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "shield.yaml").write_text(
+        "logs:\n"
+        "  sources:\n"
+        "    - name: odd\n"
+        "      path: odd.log\n"
+        "      log_format: '$status $request_time $remote_addr \"$request\"'\n"
+    )
+    (tmp_path / "odd.log").write_text(
+        "".join(f'500 0.010 10.0.0.{i} "POST /api/checkout HTTP/1.1"\n' for i in range(6))
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "logs", "scan", "odd.log", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    kinds = {f["kind"]: f for f in json.loads(proc.stdout)["findings"]}
+    assert kinds["http_5xx_burst"]["source"] == {"endpoint": "POST /api/checkout"}

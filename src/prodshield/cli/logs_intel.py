@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -80,7 +81,14 @@ def _configured(
         return DetectorSettings(), files, log_format, None
     settings = DetectorSettings.from_config(loaded.config.logs)
     if files:
-        return settings, files, log_format, None
+        # a file that is one of a source's files keeps that source's layout string
+        given = {os.path.realpath(f): f for f in files if str(f) != "-"}
+        chosen: dict[str, Any] = {}
+        for f in configured_files(loaded.config.logs, loaded.base_dir):
+            real = os.path.realpath(f.path)
+            if real in given and (f.source.log_format or f.source.apache_format):
+                chosen[str(given[real])] = f.layout
+        return settings, files, log_format, chosen or None
     sources = loaded.config.logs.sources
     if not sources:
         raise UsageError(f"no FILES given and {loaded.path} has no logs.sources")

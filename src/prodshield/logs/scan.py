@@ -306,7 +306,11 @@ def scan_files(
         if str(f) != "-" and not f.exists() and not any(ch in str(f) for ch in "*?["):
             raise UsageError(f"{f}: no such file")
     plain = [f for f in files if str(f) != "-"]
-    message_rules = any(r.get("field") not in ("path", "user_agent") for r in settings.user_rules)
+    # the columnar engine knows field rules on path/user agent, without thresholds
+    message_rules = any(
+        r.get("field") not in ("path", "user_agent") or int(r.get("threshold") or 1) > 1
+        for r in settings.user_rules
+    )
     if (
         fast
         and not (since or baseline or start or until or layouts or message_rules)
