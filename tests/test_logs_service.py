@@ -186,3 +186,34 @@ def test_auto_format_detected_from_a_first_line_is_detected_again(
     assert any(f["kind"] == "http_5xx_burst" for f in findings(store)), findings(store)
     for f in service.followed.values():
         f.follower.close()
+
+
+def test_the_same_finding_in_two_files_is_one_row(store: Store, tmp_path: Path) -> None:
+    line = "2026-12-04 10:00:0{}, CRITICAL app: could not connect to server: Connection refused\n"
+    text = (
+        "storage: sqlite:///unused.db\nlogs:\n  sources:\n"
+        "    - {name: a, path: a.log, format: python}\n"
+        "    - {name: b, path: b.log, format: python}\n"
+    )
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    (tmp_path / "a.log").write_text(line.format(1).replace(",", ",001"))
+    (tmp_path / "b.log").write_text(
+        line.format(2).replace(",", ",001") + line.format(3).replace(",", ",001")
+    )
+    service = LogService(loaded, store, window_s=0.3, poll_s=0.05)
+    service._miner = service._load_miner()
+    service._resolve()
+    service._poll_all()
+    service._flush()
+    rows = [f for f in findings(store) if f["kind"] == "db_connection_failure"]
+    assert len(rows) == 1 and rows[0]["count"] == 3, rows
+    with (tmp_path / "a.log").open("a") as fh:
+        fh.write(line.format(4).replace(",", ",001"))
+    service._poll_all()
+    service._flush()
+    rows = [f for f in findings(store) if f["kind"] == "db_connection_failure"]
+    assert len(rows) == 1 and rows[0]["count"] == 4, rows
+    for f in service.followed.values():
+        f.follower.close()

@@ -24,14 +24,14 @@ import logging
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import desc, select
+from sqlalchemy import bindparam, select
 
 from prodshield.logs.detectors import DetectorSettings
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import SEVERITY_ORDER, Finding
 from prodshield.logs.scan import _Collector
 from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
 from prodshield.logs.sources.follow import FileFollower
@@ -336,31 +336,31 @@ class LogService:
     def _store_findings(
         self, conn: Any, findings: list[Finding], rows: dict[str, _Row], now: float
     ) -> list[Finding]:
-        """Upsert each finding's row; returns the findings that changed."""
+        """Upsert each finding's row (a few statements for all of them); returns the findings
+        that changed since the last window."""
         from prodshield.logs.detectors.redaction import redact_line
 
         f_t = t.log_findings
+        merged = _merge_same(findings)
+        missing = [fp for fp in merged if fp not in rows]
+        for chunk in _chunks(missing):
+            for r in conn.execute(
+                select(f_t.c.id, f_t.c.fingerprint, f_t.c["count"])
+                .where(f_t.c.fingerprint.in_(chunk), f_t.c.updated_at >= now - CONTINUES_S)
+                .order_by(f_t.c.id)
+            ):  # the newest row of a fingerprint wins
+                rows[r.fingerprint] = _Row(int(r.id), int(r._mapping["count"]))
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         changed = []
-        for f in findings:
-            fp = f.fingerprint
-            first = f.first_seen.timestamp() if f.first_seen else now
+        for fp, f in merged.items():
             last = f.last_seen.timestamp() if f.last_seen else now
             message = redact_line(f.message or f.kind)[:1000]
-            row = rows.get(fp)
-            if row is None:
-                prior = conn.execute(
-                    select(f_t.c.id, f_t.c["count"])
-                    .where(f_t.c.fingerprint == fp, f_t.c.updated_at >= now - CONTINUES_S)
-                    .order_by(desc(f_t.c.id))
-                    .limit(1)
-                ).first()
-                if prior is not None:
-                    row = rows[fp] = _Row(int(prior.id), int(prior._mapping["count"]))
             state = (f.count, f.severity, last, message)
+            row = rows.get(fp)
             if row is not None and row.written == state:
                 continue
             values = {
-                "fingerprint": fp,
                 "category": f.category,
                 "kind": f.kind,
                 "severity": f.severity,
@@ -372,52 +372,109 @@ class LogService:
                 "updated_at": now,
             }
             if row is None:
-                result = conn.execute(
-                    f_t.insert().values(count=f.count, first_seen=first, created_at=now, **values)
+                first = f.first_seen.timestamp() if f.first_seen else now
+                inserts.append(
+                    {"fingerprint": fp, "count": f.count, "first_seen": first, "created_at": now}
+                    | values
                 )
-                rows[fp] = _Row(int(result.inserted_primary_key[0]), 0, state)
+                rows[fp] = _Row(0, 0, state)
             else:
-                conn.execute(
-                    f_t.update()
-                    .where(f_t.c.id == row.id)
-                    .values(count=row.base + f.count, **values)
-                )
+                updates.append({"b_id": row.id, "count": row.base + f.count} | values)
                 rows[fp] = _Row(row.id, row.base, state)
             changed.append(f)
+        if updates:
+            columns = [k for k in updates[0] if k != "b_id"]
+            conn.execute(
+                f_t.update()
+                .where(f_t.c.id == bindparam("b_id"))
+                .values({c: bindparam("v_" + c) for c in columns}),
+                [{"b_id": u["b_id"]} | {"v_" + c: u[c] for c in columns} for u in updates],
+            )
+        if inserts:
+            conn.execute(f_t.insert(), inserts)
+            new = [i["fingerprint"] for i in inserts]
+            for chunk in _chunks(new):
+                for r in conn.execute(
+                    select(f_t.c.id, f_t.c.fingerprint).where(
+                        f_t.c.fingerprint.in_(chunk), f_t.c.created_at == now
+                    )
+                ):
+                    rows[r.fingerprint] = _Row(int(r.id), 0, rows[r.fingerprint].written)
         return changed
 
     def _store_templates(self, conn: Any) -> None:
+        """Add the window's counts: templates and hourly counts (a few statements for all)."""
         lt, lc = t.log_templates, t.log_template_counts
         totals: Counter[str] = Counter()
-        for (tid, hour), n in self._tpl_counts.items():
+        for (tid, _), n in self._tpl_counts.items():
             totals[tid] += n
-            updated = conn.execute(
+        ids = list(self._tpl_info)
+        known: set[str] = set()
+        pairs: set[tuple[str, int]] = set()
+        hours = sorted({hour for _, hour in self._tpl_counts})
+        for chunk in _chunks(ids):
+            known |= {r[0] for r in conn.execute(select(lt.c.id).where(lt.c.id.in_(chunk)))}
+            if hours:
+                pairs |= {
+                    (r[0], int(r[1]))
+                    for r in conn.execute(
+                        select(lc.c.template_id, lc.c.hour).where(
+                            lc.c.template_id.in_(chunk), lc.c.hour.in_(hours)
+                        )
+                    )
+                }
+        count_updates = [
+            {"b_id": tid, "b_hour": hour, "v_n": n}
+            for (tid, hour), n in self._tpl_counts.items()
+            if (tid, hour) in pairs
+        ]
+        count_inserts = [
+            {"template_id": tid, "hour": hour, "count": n}
+            for (tid, hour), n in self._tpl_counts.items()
+            if (tid, hour) not in pairs
+        ]
+        if count_updates:
+            conn.execute(
                 lc.update()
-                .where(lc.c.template_id == tid, lc.c.hour == hour)
-                .values(count=lc.c["count"] + n)
-            ).rowcount
-            if not updated:
-                conn.execute(lc.insert().values(template_id=tid, hour=hour, count=n))
+                .where(lc.c.template_id == bindparam("b_id"), lc.c.hour == bindparam("b_hour"))
+                .values(count=lc.c["count"] + bindparam("v_n")),
+                count_updates,
+            )
+        if count_inserts:
+            conn.execute(lc.insert(), count_inserts)
+        updates, inserts = [], []
         for tid, (text, sample, source, first, last) in self._tpl_info.items():
             # outside text: redacted and bounded like every finding (``Finding.seal``)
-            template, example = redact_text(clip(text, 2000)), redact_text(clip(sample, 2000))
-            updated = conn.execute(
-                lt.update()
-                .where(lt.c.id == tid)
-                .values(count=lt.c["count"] + totals[tid], template=template, last_seen=last)
-            ).rowcount
-            if not updated:
-                conn.execute(
-                    lt.insert().values(
-                        id=tid,
-                        template=template,
-                        count=totals[tid],
-                        first_seen=first,
-                        last_seen=last,
-                        example=example,
-                        source=source,
-                    )
+            template = redact_text(clip(text, 2000))
+            if tid in known:
+                updates.append(
+                    {"b_id": tid, "v_n": totals[tid], "v_template": template, "v_last": last}
                 )
+            else:
+                inserts.append(
+                    {
+                        "id": tid,
+                        "template": template,
+                        "count": totals[tid],
+                        "first_seen": first,
+                        "last_seen": last,
+                        "example": redact_text(clip(sample, 2000)),
+                        "source": source,
+                    }
+                )
+        if updates:
+            conn.execute(
+                lt.update()
+                .where(lt.c.id == bindparam("b_id"))
+                .values(
+                    count=lt.c["count"] + bindparam("v_n"),
+                    template=bindparam("v_template"),
+                    last_seen=bindparam("v_last"),
+                ),
+                updates,
+            )
+        if inserts:
+            conn.execute(lt.insert(), inserts)
 
     def _notify(self, conn: Any, findings: list[Finding], now: float) -> None:
         """Critical findings notify once per finding per hour, at most 20 per window."""
@@ -500,6 +557,39 @@ def daily_digest(loaded: Any, store: Store) -> dict[str, Any] | None:
     }
     store.kv_set(KV_NAMESPACE, "digest", stored)
     return stored
+
+
+def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _merge_same(findings: list[Finding]) -> dict[str, Finding]:
+    """One finding per fingerprint: the same kind and key from two files or two detectors (a
+    brute force seen in sshd's log and as HTTP 401s) is one row, its counts added."""
+    out: dict[str, Finding] = {}
+    for f in findings:
+        fp = f.fingerprint
+        seen = out.get(fp)
+        if seen is None:
+            out[fp] = f
+            continue
+        both = replace(seen, samples=list(seen.samples), details=dict(seen.details))
+        both.count = seen.count + f.count
+        if f.first_seen and (both.first_seen is None or _earlier(f.first_seen, both.first_seen)):
+            both.first_seen = f.first_seen
+        if f.last_seen and (both.last_seen is None or _earlier(both.last_seen, f.last_seen)):
+            both.last_seen = f.last_seen
+        if SEVERITY_ORDER.get(f.severity, 9) < SEVERITY_ORDER.get(both.severity, 9):
+            both.severity, both.message = f.severity, f.message
+        both.samples = (both.samples + f.samples)[:3]
+        out[fp] = both
+    return out
+
+
+def _earlier(a: datetime, b: datetime) -> bool:
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+    return a < b
 
 
 def _jsonable(value: Any) -> Any:

@@ -67,7 +67,9 @@ class ErrorLoggedDetector:
             clients = finding.details["clients"]
             if len(clients) < 20 or client in clients:
                 clients[client] = clients.get(client, 0) + 1
-        finding.add(event.timestamp, redact_line(getattr(event, "raw", None) or event.message))
+        full = len(finding.samples) >= 3  # only kept samples are worth redacting
+        sample = None if full else redact_line(getattr(event, "raw", None) or event.message)
+        finding.add(event.timestamp, sample)
         return True
 
     def findings(self) -> list[Finding]:

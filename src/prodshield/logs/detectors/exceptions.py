@@ -59,7 +59,10 @@ class ExceptionDetector:
             )
         from prodshield.logs.detectors.redaction import redact_line
 
-        finding.add(event.timestamp, redact_line(text.splitlines()[-1] if text else ""))
+        sample = None
+        if len(finding.samples) < 3:  # only kept samples are worth redacting
+            sample = redact_line(text.splitlines()[-1] if text else "")
+        finding.add(event.timestamp, sample)
         return True
 
     def findings(self) -> list[Finding]:

@@ -204,7 +204,8 @@ class RulePackDetector:
         hits = self._hits.get(key)
         if hits is not None:
             hits.add(event, rule.window_s)
-        finding.add(event.timestamp, _sample(event))
+        # only kept samples are worth redacting
+        finding.add(event.timestamp, _sample(event) if len(finding.samples) < 3 else None)
         return True
 
     def findings(self) -> list[Finding]:

@@ -112,7 +112,16 @@ class FileFollower:
 
     @property
     def bytes_behind(self) -> int:
-        return max(0, self.size - self.position.offset)
+        """Bytes written and not read yet, measured now (the reader may be busy for a while
+        with what it read last): the open file's size, else the size at the last poll."""
+        size = self.size
+        fd = self._fd
+        if fd is not None:
+            try:
+                size = os.fstat(fd).st_size
+            except OSError:
+                pass
+        return max(0, size - self.position.offset)
 
     # --- persistence -------------------------------------------------------------------------
 
