@@ -14,6 +14,7 @@ from aiohttp import web
 from serve_process import TOKEN, serve, wait_for
 
 from loopback_app import serve_app
+from prodshield.web.connections import client_key
 
 IDLE = 1100  # a little over the 1,024 descriptors, so the server runs out on its own
 NOFILE = 1024
@@ -150,3 +151,33 @@ def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> No
         metrics = srv.get("/metrics").body.decode()
         timeouts = re.search(r"^prodshield_web_header_timeouts_total (\S+)$", metrics, re.M)
         assert timeouts is not None and float(timeouts.group(1)) >= 3, metrics[-2000:]
+
+
+def _busy(held: list[socket.socket], wait: float = 3.0) -> int:
+    """How many of ``held`` were answered 503 and closed by the server."""
+    time.sleep(wait)
+    refused = 0
+    for s in held:
+        s.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            if s.recv(64).startswith(b"HTTP/1.1 503"):
+                refused += 1
+    return refused
+
+
+def test_the_per_client_limit_spares_a_trusted_proxy(tmp_path: Path) -> None:
+    extra = ', trusted_proxies: ["127.0.0.2"], limits: {max_connections_per_client: 5}'
+    with healthy_target() as target, serve(tmp_path, _config(target, extra)) as srv:
+        with idle_connections(srv.port, ["127.0.0.2"], 20) as proxy:
+            assert _busy(proxy) == 0  # all its clients come through the proxy
+        with idle_connections(srv.port, ["127.0.0.3"], 20) as client:
+            assert _busy(client) == 15
+
+
+def test_ipv6_clients_count_per_64() -> None:
+    assert (
+        client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    )
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_key("192.0.2.7") == "192.0.2.7"

@@ -93,6 +93,21 @@ def descriptor_budget(loaded: LoadedConfig, soft: int, hard: int) -> Budget:
     return Budget(soft=soft, hard=hard, reserve=reserve, web=web, configured=configured)
 
 
+def client_key(host: str) -> str:
+    """Whom a connection counts against: its IPv4 address, or its IPv6 /64 (one host is
+    commonly given a whole /64, so single addresses would not bound it)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if not address.is_loopback:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 class ConnectionLimits:
     """The counters and limits every connection of one server shares."""
 
@@ -146,12 +161,13 @@ class ConnectionLimits:
             return False
         return any(address in net for net in self.trusted)
 
-    def admit(self, host: str) -> str | None:
-        """Count a new connection from ``host``; return why it is refused, or None."""
+    def admit(self, host: str, peer: str | None = None) -> str | None:
+        """Count a new connection from ``host`` (a :func:`client_key`; ``peer``: the address
+        itself); return why it is refused, or None."""
         reason = None
         if self.open >= self.max_connections:
             reason = "overall"
-        elif self.by_client[host] >= self.per_client and not self.is_trusted(host):
+        elif self.by_client[host] >= self.per_client and not self.is_trusted(peer or host):
             reason = "per_client"
         if reason is not None:
             self.refused[reason] += 1
@@ -205,8 +221,9 @@ class BoundedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
-        host = str(peer[0]) if isinstance(peer, tuple) and peer else "unix"
-        if self.limits.admit(host) is not None:
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "unix"
+        host = client_key(address)
+        if self.limits.admit(host, address) is not None:
             transport.write(BUSY)
             transport.close()
             return
