@@ -125,3 +125,40 @@ def test_the_demo_leaves_nothing_in_the_current_folder(tmp_path: Path) -> None:
     kept = _cli(here, "demo", "--port", "0", "--duration", "3", "--dir", str(tmp_path / "keep"))
     assert kept.returncode == 0, kept.stderr
     assert (tmp_path / "keep" / "shield.yaml").is_file()
+
+
+def test_tables_fit_80_columns_without_cutting_key_columns(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "environments: {production-eu-west: {}}\n"
+        "checks:\n"
+        "  - {name: db_connection_pool_primary, type: tcp, host: 127.0.0.1, port: 9,"
+        " timeout: 2s, environments: [production-eu-west]}\n"
+        "  - {name: nightly-backup-of-the-orders, type: heartbeat, period: 24h}\n"
+    )
+    once = _cli(tmp_path, "monitor", "once")
+    status = _cli(tmp_path, "monitor", "status")
+    for done in (once, status):
+        lines = done.stdout.splitlines()
+        assert all(len(line) <= 80 for line in lines), done.stdout
+        assert "db_connection_pool_primary" in done.stdout
+        assert "production-eu-west" in done.stdout and "nightly-backup-of-the-orders" in done.stdout
+        assert "…" not in done.stdout
+    assert "waiting" in status.stdout and "waiting for the first ping" in status.stdout
+
+    (tmp_path / "app.log").write_text(
+        "2026-12-04 20:01:00 CRITICAL could not connect to database: connection refused\n"
+    )
+    scan = _cli(tmp_path, "logs", "scan", "app.log")
+    assert "db_connection_failure" in scan.stdout and "…" not in scan.stdout
+    assert all(len(line) <= 80 for line in scan.stdout.splitlines()), scan.stdout
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "settings.py").write_text("DEBUG = True\n")
+    audit = _cli(tree, "audit", ".", "--no-process-env")
+    assert audit.returncode == 1
+    assert all(len(line) <= 80 for line in audit.stdout.splitlines()), audit.stdout
+    heading = next(line for line in audit.stdout.splitlines() if "config.django-debug" in line)
+    assert heading.split() == ["high", "config.django-debug", "settings.py:1"]
+    assert "  fix: " in audit.stdout

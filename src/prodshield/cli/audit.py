@@ -382,7 +382,15 @@ def _execute(
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(str(path))
     if output is None:
-        write_out(render(report, fmt.value, gate))
+        if fmt is Format.table:
+            from prodshield.audit import Severity
+            from prodshield.audit.reports import table as table_report
+
+            # as wide as the terminal (80 columns in a pipe without $COLUMNS)
+            width = max(80, console().width)
+            write_out(table_report.render(report, Severity(gate), width=width))
+        else:
+            write_out(render(report, fmt.value, gate))
     if written:
         summary = report.summary(gate)
         err.print(

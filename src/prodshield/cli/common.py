@@ -93,3 +93,51 @@ def unavailable(group: str, what: str) -> typer.Typer:
         raise typer.Exit(EXIT_USAGE)
 
     return app
+
+
+class Grid:
+    """A terminal table that fits 80 columns: no vertical rules, single spaces between columns,
+    and key columns (a check's name, a finding's kind) never cut or wrapped: the free-text
+    columns wrap instead, and ``optional`` columns are left out when the terminal is narrower
+    than ``wide`` columns."""
+
+    def __init__(
+        self,
+        *columns: str,
+        keys: tuple[str, ...] = (),
+        right: tuple[str, ...] = (),
+        optional: tuple[str, ...] = (),
+        wide: int = 100,
+        title: str | None = None,
+        out: Console | None = None,
+    ) -> None:
+        from rich import box
+        from rich.table import Table
+
+        self.console = out or console()
+        narrow = self.console.width < wide
+        self.shown = [i for i, c in enumerate(columns) if not (narrow and c in optional)]
+        self.keys = {i for i in self.shown if columns[i] in keys}
+        self.widths = {i: len(columns[i]) for i in self.keys}
+        self.table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=title)
+        for i in self.shown:
+            name = columns[i]
+            self.table.add_column(
+                name,
+                justify="right" if name in right else "left",
+                no_wrap=i in self.keys,
+                overflow="fold",
+            )
+
+    def add_row(self, *cells: Any) -> None:
+        for i in self.keys:
+            cell = cells[i]
+            text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+            self.widths[i] = max(self.widths[i], len(text))
+        self.table.add_row(*(cells[i] for i in self.shown))
+
+    def print(self) -> None:
+        for position, i in enumerate(self.shown):
+            if i in self.keys:
+                self.table.columns[position].min_width = self.widths[i]
+        self.console.print(self.table)

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from prodshield.cli.common import (
     EXIT_FAILED,
     ConfigOption,
+    Grid,
     console,
     print_json,
     untrusted,
@@ -164,8 +164,8 @@ def scan(
     if fmt is ScanFormat.json:
         print_json(result.to_dict())
     else:
-        out = console()
-        table = Table(
+        # the kind is never cut; under 100 columns the first-seen time is left out
+        table = Grid(
             "category",
             "kind",
             "severity",
@@ -173,6 +173,9 @@ def scan(
             "source",
             "first seen",
             "last seen",
+            keys=("kind", "severity", "count"),
+            right=("count",),
+            optional=("first seen",),
             title="findings",
         )
         for f in result.findings:
@@ -188,7 +191,7 @@ def scan(
                 f.first_seen.strftime("%m-%d %H:%M") if f.first_seen else "-",
                 f.last_seen.strftime("%m-%d %H:%M") if f.last_seen else "-",
             )
-        out.print(table)
+        table.print()
         s = result.stats
         sys.stderr.write(
             f"{s.get('events', 0)} events, {s.get('templates', 0)} templates, "

@@ -13,6 +13,7 @@ from prodshield.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     ConfigOption,
+    Grid,
     console,
     load,
     print_json,
@@ -80,18 +81,29 @@ def _ms(v: float | None) -> str:
 
 
 def _render(results: list[CheckResult]) -> None:
-    table = Table("check", "environment", "result", "time", "details")
+    from prodshield.monitor.heartbeats import WAITING_LABEL
+
+    table = Grid(
+        "check",
+        "env",
+        "result",
+        "time",
+        "details",
+        keys=("check", "env", "result"),
+        right=("time",),
+    )
     for r in results:
-        if r.ok:
+        if r.ok and r.details.get("waiting"):
+            status, detail = "waiting", WAITING_LABEL + " (see `monitor heartbeats`)"
+        elif r.ok:
             status, detail = "[green]ok[/]", ""
         else:
             kind = r.error.kind if r.error else "?"
             status = f"[red]failed ({kind})[/]"
             detail = r.error.message if r.error else ""
-        table.add_row(
-            r.check, r.environment or "-", status, _ms(r.response_time_ms), untrusted(detail)
-        )
-    console().print(table)
+        took = "-" if r.details.get("waiting") else _ms(r.response_time_ms)
+        table.add_row(r.check, r.environment or "-", status, took, untrusted(detail))
+    table.print()
 
 
 @app.command("once")
@@ -319,11 +331,23 @@ def status(
     if fmt is Format.json:
         print_json({"checks": rows})
         return
-    table = Table("check", "env", "type", "state", "last result", "uptime 24h", "uptime 7d", "p95")
+    # "uptime" is said once under the table, and the type left out under 100 columns, so
+    # that the table fits 80 columns without cutting a check's name
+    table = Grid(
+        "check",
+        "env",
+        "type",
+        "state",
+        "last result",
+        "24h",
+        "7d",
+        "p95 24h",
+        keys=("check", "env", "state"),
+        right=("24h", "7d", "p95 24h"),
+        optional=("type",),
+    )
     for row in rows:
-        state = {"up": "[green]up[/]", "down": "[red]down[/]", WAITING: WAITING_LABEL}.get(
-            row["state"], row["state"]
-        )
+        state = {"up": "[green]up[/]", "down": "[red]down[/]"}.get(row["state"], row["state"])
         if row["last_ts"] is None:
             last = "never run"
         else:
@@ -341,7 +365,11 @@ def status(
             _pct(row["uptime_7d"]),
             _ms(row["p95_ms_24h"]),
         )
-    console().print(table)
+    table.print()
+    out = console()
+    out.print("24h, 7d: uptime · p95 24h: 95th percentile of the response time", highlight=False)
+    if any(row["state"] == WAITING for row in rows):
+        out.print(f"waiting: {WAITING_LABEL} (`prodshield monitor heartbeats`)", markup=False)
 
 
 @app.command("heartbeats")

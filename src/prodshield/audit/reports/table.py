@@ -1,10 +1,14 @@
-"""A terminal table (rich), worst first, with a one-line verdict."""
+"""A terminal table (rich), worst first, with a one-line verdict; under 120 columns one block
+per finding (heading line, then the problem and the fix wrapped under it)."""
 
 from __future__ import annotations
 
 import io
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from prodshield.audit.finding import Severity
@@ -18,17 +22,30 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
     console = Console(
         file=buf, no_color=not color, width=width, highlight=False, force_terminal=color
     )
-    if report.findings:
-        table = Table(show_lines=False, expand=False)
-        for col in ("severity", "rule", "where", "problem", "fix"):
+    if report.findings and width < 120:
+        # Narrow terminals: one block per finding (the heading line never cut, the problem and
+        # the fix wrapped under it) instead of five columns squeezed to a word each.
+        for f in report.findings:
+            console.print(
+                f"[{STYLE[f.severity.value]}]{f.severity.value}[/]  {escape(f.rule)}  "
+                f"{escape(f.location)}",
+                overflow="fold",
+            )
+            console.print(Padding(escape(f.message), (0, 0, 0, 2), expand=False))
+            console.print(Padding(f"[dim]fix:[/] {escape(f.fix)}", (0, 0, 1, 2), expand=False))
+    elif report.findings:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("rule", no_wrap=True, min_width=max(len(f.rule) for f in report.findings))
+        for col in ("where", "problem", "fix"):
             table.add_column(col, overflow="fold")
         for f in report.findings:
             table.add_row(
                 f"[{STYLE[f.severity.value]}]{f.severity.value}[/]",
-                f.rule,
-                f.location,
-                f.message,
-                f.fix,
+                escape(f.rule),
+                escape(f.location),
+                escape(f.message),
+                escape(f.fix),
             )
         console.print(table)
     s = report.summary(fail_on)
