@@ -217,3 +217,24 @@ def test_the_same_finding_in_two_files_is_one_row(store: Store, tmp_path: Path) 
     assert len(rows) == 1 and rows[0]["count"] == 4, rows
     for f in service.followed.values():
         f.follower.close()
+
+
+def test_a_reload_brings_new_rules_into_the_running_service(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text("2026-12-04 10:00:00,001 INFO app: card declined\n")
+    (tmp_path / "access.log").write_text("")
+    service = LogService(_loaded(tmp_path), store, window_s=0.3, poll_s=0.05)
+    with running(service):
+        wait_for(lambda: store.kv_get("logs", "baseline"))
+        text = CONFIG.format(extra="") + (
+            "  rules:\n    - {kind: payment_declined, pattern: 'card declined', severity: high}\n"
+        )
+        (tmp_path / "shield.yaml").write_text(text)
+        service.reload(
+            parse_config(
+                text, name=str(tmp_path / "shield.yaml"), env={}, fs_path=tmp_path / "shield.yaml"
+            )
+        )
+        time.sleep(1.0)
+        with (tmp_path / "app.log").open("a") as fh:
+            fh.write("2026-12-04 10:00:05,001 INFO app: card declined\n")
+        wait_for(lambda: any(f["kind"] == "payment_declined" for f in findings(store)))

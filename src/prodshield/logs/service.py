@@ -95,6 +95,49 @@ class LogService:
         self._collector = _Collector(self.settings)
         self._miner: Any = None
         self._miner_saved = 0.0
+        self._pending: Any = None
+
+    def reload(self, loaded: Any) -> None:
+        """A new config (SIGHUP): taken at the next window (rules, thresholds, sources)."""
+        self._pending = loaded
+
+    def _apply_reload(self) -> None:
+        loaded, self._pending = self._pending, None
+        if loaded is None:
+            return
+        self.loaded = loaded
+        self.settings = DetectorSettings.from_config(loaded.config.logs)
+        self._collector = _Collector(self.settings)  # a new epoch: rows go on (base = stored)
+        self._epoch_start = time.time()
+        self._rows = {}
+        wanted = {
+            f.path for f in configured_files(loaded.config.logs, loaded.base_dir, follow_only=True)
+        }
+        for path in [p for p in self.followed if p not in wanted]:
+            self.followed.pop(path).follower.close()
+            self.source_errors.pop(path, None)
+        for f in self.followed.values():  # a source's new layout or format
+            f.file = next(
+                (
+                    c
+                    for c in configured_files(loaded.config.logs, loaded.base_dir)
+                    if c.path == f.file.path
+                ),
+                f.file,
+            )
+            try:
+                f.layout = f.file.layout
+            except ValueError:
+                pass
+            f.head = None
+        sources = {src.name: src for src in loaded.config.logs.sources}
+        self.watches = {n: w for n, w in self.watches.items() if n in sources}
+        for name, watch in self.watches.items():
+            watch.source = sources[name]  # new silent_after / budgets
+        for f in self.followed.values():
+            self.watches.setdefault(f.file.source.name, SourceWatch(f.file.source, time.time()))
+        self._resolve()
+        log.warning("logs: new configuration in effect (%d rules)", len(loaded.config.logs.rules))
 
     # --- what serve shows ----------------------------------------------------------------------
 
@@ -195,6 +238,8 @@ class LogService:
                 if time.monotonic() >= window_end:
                     self._flush_guarded()
                     window_end = time.monotonic() + self.window_s
+                    if self._pending is not None:
+                        self._apply_reload()
                 if time.monotonic() >= resolve_at:
                     self._resolve()
                     resolve_at = time.monotonic() + RESOLVE_S

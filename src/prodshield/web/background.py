@@ -216,6 +216,7 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
     logs = LogService(loaded, store, window_s=max(0.2, loaded.config.logs.window))
     services.problems += [monitor.problems, logs.problems]
     services.gauges.append(logs.gauges)
+    services.on_reload.append(logs.reload)
     services.background += [
         outbox,
         monitor,
