@@ -83,6 +83,11 @@ def test_a_thousand_idle_connections_from_one_client_do_not_fail_a_check(tmp_pat
         assert bad == 0, srv.output()
         assert ok >= 3, srv.output()
         assert srv.proc.poll() is None
+    # serve said at start how the descriptor limit bounds the web server
+    assert re.search(
+        r"warning: the descriptor limit \(1024\) leaves the web server \d+ connections",
+        srv.output(),
+    ), srv.output()
 
 
 def test_a_thousand_idle_connections_from_many_clients_do_not_fail_a_check(
