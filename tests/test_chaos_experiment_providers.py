@@ -251,3 +251,20 @@ def test_toxic_provider_against_the_proxy() -> None:
     finally:
         ups.close()
         proxy.close()
+
+
+def test_a_missing_extension_module_says_what_to_install() -> None:
+    from prodshield.chaos.experiments.providers.python import PythonProvider, import_hint
+
+    problems = PythonProvider().validate(
+        {"type": "python", "module": "chaosk8s.pod.actions", "func": "terminate_pods"}
+    )
+    assert problems == [
+        "cannot import python module 'chaosk8s.pod.actions': No module named 'chaosk8s' "
+        "(a Chaos Toolkit extension: pip install chaostoolkit-kubernetes in prodshield's "
+        "environment)"
+    ]
+    toxi = import_hint("chaostoxi.toxic.actions", ModuleNotFoundError(name="chaostoxi"))
+    assert "pip install chaostoolkit-toxiproxy" in toxi and "type: toxic" in toxi
+    other = import_hint("acme.chaos", ModuleNotFoundError(name="acme"))
+    assert other == "install the package that provides 'acme' in prodshield's environment"

@@ -15,6 +15,30 @@ from typing import Any
 from prodshield.chaos.experiments.errors import ActivityFailed, InterruptExecution
 from prodshield.chaos.experiments.providers.base import ActivityContext
 
+# Chaos Toolkit extensions by the module they install (what a CTK experiment imports).
+EXTENSIONS = {
+    "chaostoxi": "chaostoolkit-toxiproxy",
+    "chaosk8s": "chaostoolkit-kubernetes",
+    "chaosaws": "chaostoolkit-aws",
+    "chaosgcp": "chaostoolkit-google-cloud-platform",
+    "chaosazure": "chaostoolkit-azure",
+    "chaosprometheus": "chaostoolkit-prometheus",
+    "chaosaddons": "chaostoolkit-addons",
+    "chaoslib": "chaostoolkit-lib",
+}
+
+
+def import_hint(module: str, exc: ImportError) -> str:
+    """What to do about a module an experiment names but this Python cannot import."""
+    missing = (getattr(exc, "name", None) or module).split(".")[0]
+    package = EXTENSIONS.get(missing)
+    if package is not None:
+        hint = f"a Chaos Toolkit extension: pip install {package} in prodshield's environment"
+        if missing == "chaostoxi":
+            hint += ", or use the built-in provider (type: toxic, docs/chaos-experiments.md)"
+        return hint
+    return f"install the package that provides '{missing}' in prodshield's environment"
+
 
 def _function(provider: Mapping[str, Any]) -> Callable[..., Any]:
     module = importlib.import_module(str(provider["module"]))
@@ -44,7 +68,8 @@ class PythonProvider:
         try:
             func = _function(provider)
         except ImportError as exc:
-            return [f"cannot import python module '{provider['module']}': {exc}"]
+            module = str(provider["module"])
+            return [f"cannot import python module '{module}': {exc} ({import_hint(module, exc)})"]
         except AttributeError as exc:
             return [str(exc)]
         try:
