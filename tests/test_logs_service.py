@@ -238,3 +238,39 @@ def test_a_reload_brings_new_rules_into_the_running_service(store: Store, tmp_pa
         with (tmp_path / "app.log").open("a") as fh:
             fh.write("2026-12-04 10:00:05,001 INFO app: card declined\n")
         wait_for(lambda: any(f["kind"] == "payment_declined" for f in findings(store)))
+
+
+def test_a_line_that_makes_a_detector_raise_is_skipped_not_a_crash_loop(
+    store: Store, tmp_path: Path
+) -> None:
+    class Fragile:
+        name = "fragile"
+
+        def observe(self, event: object) -> bool:
+            if "POISON" in getattr(event, "message", ""):
+                raise ValueError("cannot handle this line")
+            return False
+
+        def findings(self) -> list[object]:
+            return []
+
+    (tmp_path / "app.log").write_text(
+        "2026-12-04 10:00:00,001 INFO app: started worker 1\n"
+        "2026-12-04 10:00:01,001 INFO app: POISON\n"
+        "2026-12-04 10:00:02,001 CRITICAL app: could not connect to server: Connection refused\n"
+    )
+    (tmp_path / "access.log").write_text("")
+    service = LogService(_loaded(tmp_path), store, window_s=0.3, poll_s=0.05)
+    service._miner = service._load_miner()
+    service._collector._specific.append(Fragile())
+    service._resolve()
+    service._poll_all()
+    service._flush()
+    assert service.skipped_lines == 1
+    rows = [f for f in findings(store) if f["kind"] == "db_connection_failure"]
+    assert len(rows) == 1 and rows[0]["count"] == 1, rows
+    with store.connect() as conn:
+        counted = sum(int(r._mapping["count"]) for r in conn.execute(select(t.log_template_counts)))
+    assert counted == 2  # the lines around it, each once
+    for f in service.followed.values():
+        f.follower.close()

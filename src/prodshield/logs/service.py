@@ -96,6 +96,8 @@ class LogService:
         self._miner: Any = None
         self._miner_saved = 0.0
         self._pending: Any = None
+        self.skipped_lines = 0
+        self._done = 0
 
     def reload(self, loaded: Any) -> None:
         """A new config (SIGHUP): taken at the next window (rules, thresholds, sources)."""
@@ -278,8 +280,31 @@ class LogService:
             if lines:
                 nbytes = max(0, f.follower.position.offset - before) or sum(map(len, lines))
                 self.watches[f.file.source.name].arrived(len(lines), nbytes, now)
-                self._feed(f, lines)
+                self._feed_guarded(f, lines)
         return behind
+
+    def _feed_guarded(self, f: _Followed, lines: list[str]) -> None:
+        """Feed a batch; a line that makes the parser, the miner or a detector raise is counted
+        and skipped (one line each time in the log), never a crash loop on the same lines."""
+        self._done = 0
+        try:
+            self._feed(f, lines)
+            return
+        except Exception:
+            pass
+        # the lines after the last event handled, again one by one (none is counted twice)
+        for line in lines[self._done :]:
+            try:
+                self._feed(f, [line])
+            except Exception as exc:
+                self.skipped_lines += 1
+                log.warning(
+                    "logs: a line of %s skipped (%s: %s); %d so far",
+                    f.file.path,
+                    type(exc).__name__,
+                    str(exc)[:200],
+                    self.skipped_lines,
+                )
 
     def _feed(self, f: _Followed, lines: list[str]) -> None:
         from prodshield.logs.api import mine, parse_lines, resolve_format
@@ -301,6 +326,7 @@ class LogService:
         collector = self._collector
         for event in mine(parse_lines(lines, f.file.path, f.layout), self._miner):
             collector.observe(event)
+            self._done = event.line + event.raw.count("\n")
             tid = event.template_id
             if tid is None:
                 continue
