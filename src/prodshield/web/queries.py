@@ -462,10 +462,8 @@ class ReadModel:
             first = series.earliest_result(self.store, all_keys, raw_from, now)
             starts = [first] if first is not None else [now - 60]
         bucket = series.bucket_seconds(min(starts), now, 120)
-        recent = series.recent_latency(
-            self.store, all_keys, since=raw_from, until=now, bucket=bucket
-        )
-        return [old + recent.points(keys) for old, keys in zip(older, groups, strict=True)]
+        recent = series.recent_points(self.store, groups, since=raw_from, until=now, bucket=bucket)
+        return [old + new for old, new in zip(older, recent, strict=True)]
 
     def beats(
         self, keys: list[Key], n: int | dict[Key, int] = BEATS, *, now: float | None = None
