@@ -162,3 +162,31 @@ def test_tables_fit_80_columns_without_cutting_key_columns(tmp_path: Path) -> No
     heading = next(line for line in audit.stdout.splitlines() if "config.django-debug" in line)
     assert heading.split() == ["high", "config.django-debug", "settings.py:1"]
     assert "  fix: " in audit.stdout
+
+
+def test_debt_on_a_fresh_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.email=dev@example.com", "-c", "user.name=Dev", *args],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    (repo / "app.py").write_text("x = 1\n")
+    git("add", "app.py")
+    git("commit", "-qm", "first")
+    empty = _cli(repo, "debt", ".")
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout.startswith("0 debt markers in 1 tracked file of ")
+    assert "┃" not in empty.stdout and "count" not in empty.stdout  # no empty tables
+    (repo / "app.py").write_text("x = 1\n# TODO: read x from the config\n")
+    git("commit", "-qam", "todo")
+    one = _cli(repo, "debt", ".")
+    assert one.stdout.startswith("1 debt marker in 1 tracked file of ")
+    row = next(line for line in one.stdout.splitlines() if "app.py:2" in line)
+    assert row.split("│")[1].strip() == "0"  # committed today: 0 days, not "-"

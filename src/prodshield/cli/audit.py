@@ -23,6 +23,7 @@ from prodshield.cli.common import (
     EXIT_OK,
     ConfigOption,
     console,
+    plural,
     print_json,
     store_for,
     write_out,
@@ -184,7 +185,7 @@ def baseline_cmd(
     targets = paths or (audit.paths if audit and audit.paths else ["."])
     findings = _collect(targets, scan, git=git, respect_gitignore=True)
     count = write_baseline(output, findings)
-    console(stderr=True).print(f"baseline: {count} fingerprints written to {output}")
+    console(stderr=True).print(f"baseline: {plural(count, 'fingerprint')} written to {output}")
 
 
 # --- the full audit and the TLS shortcut -------------------------------------------------

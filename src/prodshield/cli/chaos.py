@@ -14,7 +14,7 @@ from rich.table import Table
 
 from prodshield.chaos.proxy.client import ProxyClient
 from prodshield.cli import chaos_experiments
-from prodshield.cli.common import EXIT_USAGE, console, load, print_json
+from prodshield.cli.common import EXIT_USAGE, console, load, plural, print_json
 from prodshield.config.loader import ENV_VAR, find_config
 from prodshield.errors import UsageError
 
@@ -104,7 +104,9 @@ def proxy(
             out.print(f"warning: {service.exposed}", markup=False)
         for p in service.collection.proxies.values():
             state = "enabled" if p.enabled else "disabled"
-            out.print(f"  {p.name}: {p.listen} -> {p.upstream} ({state}, {len(p.toxics)} toxics)")
+            out.print(
+                f"  {p.name}: {p.listen} -> {p.upstream} ({state}, {plural(len(p.toxics), 'toxic')})"
+            )
 
     run(host or api_host, api_port if port is None else port, sources, ready)
     out.print("prodshield chaos proxy: stopped")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from prodshield.cli.common import ConfigOption, console, load, print_json, store_for
+from prodshield.cli.common import ConfigOption, console, load, plural, print_json, store_for
 from prodshield.errors import UsageError
 from prodshield.logs.debt import DebtReport, diff_against, last_snapshot, save_snapshot, scan_repo
 
@@ -60,11 +60,16 @@ def debt(
         render_table(report, top)
 
 
+def _age(days: float | None) -> str:
+    """Days since the line was committed: 0 for today's, "-" when it is not committed."""
+    return "-" if days is None else f"{days:.0f}"
+
+
 def render_markdown(report: DebtReport, top: int = 10) -> str:
     lines = [
         f"# Technical debt in {report.repo}",
         "",
-        f"{len(report.items)} markers in {report.files_scanned} tracked files.",
+        f"{plural(len(report.items), 'marker')} in {plural(report.files_scanned, 'tracked file')}.",
     ]
     if report.added is not None:
         lines.append(
@@ -82,7 +87,7 @@ def render_markdown(report: DebtReport, top: int = 10) -> str:
     ]
     oldest = sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]
     lines += [
-        f"| {i.age_days or '-'} | {i.marker} | {i.path}:{i.line} | {i.author or 'uncommitted'} | "
+        f"| {_age(i.age_days)} | {i.marker} | {i.path}:{i.line} | {i.author or 'uncommitted'} | "
         f"{i.text.replace('|', '/')[:100]} |"
         for i in oldest
     ]
@@ -92,13 +97,16 @@ def render_markdown(report: DebtReport, top: int = 10) -> str:
 def render_table(report: DebtReport, top: int) -> None:
     out = console()
     out.print(
-        f"{len(report.items)} debt markers in {report.files_scanned} tracked files of {report.repo} "
+        f"{plural(len(report.items), 'debt marker')} in "
+        f"{plural(report.files_scanned, 'tracked file')} of {report.repo} "
         f"({report.seconds:.2f}s)"
     )
     if report.added is not None:
         out.print(
             f"since the previous run: +{len(report.added)} new, -{len(report.removed or [])} resolved"
         )
+    if not report.items:
+        return  # no empty tables
     for title, key in (("marker", "marker"), ("author", "author"), ("file", "path")):
         table = Table(title, "count")
         for name, n in report.by(key)[:top]:
@@ -107,7 +115,7 @@ def render_table(report: DebtReport, top: int) -> None:
     table = Table("age (days)", "marker", "where", "author", "text", title="oldest")
     for i in sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]:
         table.add_row(
-            str(i.age_days or "-"),
+            _age(i.age_days),
             i.marker,
             f"{i.path}:{i.line}",
             i.author or "uncommitted",

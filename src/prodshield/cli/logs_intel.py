@@ -16,6 +16,7 @@ from prodshield.cli.common import (
     ConfigOption,
     Grid,
     console,
+    plural,
     print_json,
     untrusted,
     write_out,
@@ -194,8 +195,8 @@ def scan(
         table.print()
         s = result.stats
         sys.stderr.write(
-            f"{s.get('events', 0)} events, {s.get('templates', 0)} templates, "
-            f"{len(result.findings)} findings in {s.get('seconds', 0)} s\n"
+            f"{plural(s.get('events', 0), 'event')}, {plural(s.get('templates', 0), 'template')}, "
+            f"{plural(len(result.findings), 'finding')} in {s.get('seconds', 0)} s\n"
         )
     if result.has_critical:
         raise typer.Exit(EXIT_FAILED)

@@ -16,6 +16,7 @@ from prodshield.cli.common import (
     Grid,
     console,
     load,
+    plural,
     print_json,
     store_for,
     untrusted,
@@ -254,7 +255,7 @@ def run(
         store.close()
     p99 = stats.lag_percentile(99)
     err.print(
-        f"stopped: {stats.completed} runs ({stats.failed} failed), {stats.written} stored, "
+        f"stopped: {plural(stats.completed, 'run')} ({stats.failed} failed), {stats.written} stored, "
         f"{stats.missed} missed slots, {stats.overlapped} skipped (previous run still going)"
         + (f", {stats.fenced} dropped after a handover" if stats.fenced else "")
         + (f", scheduling lag p99 {p99 * 1000:.0f} ms" if p99 is not None else "")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.cli.common import ConfigOption, console, load, plural, store_for
 from prodshield.cli.monitor import LocationOption, apply_location
 from prodshield.config import LoadedConfig
 from prodshield.web.security import generate_token, redact
@@ -68,7 +68,7 @@ def serve(
                 err.print(line, markup=False)
             err.print("reload refused: the previous config keeps running")
         else:
-            out.print(f"reloaded {fresh.path}: {len(fresh.config.checks)} checks")
+            out.print(f"reloaded {fresh.path}: {plural(len(fresh.config.checks), 'check')}")
             for note in problems:
                 err.print(f"warning: {note}", markup=False)
 
