@@ -69,3 +69,28 @@ def show(config: ConfigOption = None) -> None:
     from prodshield.config.redacted import shown_config
 
     print_json(shown_config(load(config).config))
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of shield.yaml, for editors and linters (docs/config.md).
+
+    Example: prodshield config schema > shield.schema.json
+    """
+    from prodshield.cli.common import print_json
+    from prodshield.config.reference import json_schema
+
+    print_json(json_schema())
+
+
+@app.command("reference")
+def reference() -> None:
+    """Print the reference of every shield.yaml key as Markdown (docs/config.md is this output).
+
+    Example: prodshield config reference > shield-reference.md
+    """
+    import sys
+
+    from prodshield.config.reference import render_markdown
+
+    sys.stdout.write(render_markdown())

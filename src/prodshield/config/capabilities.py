@@ -13,25 +13,35 @@ from prodshield.config.types import Duration, Size
 
 
 class LogSource(StrictModel):
-    name: str
-    path: str
+    """One log to read: a file, a glob or a directory, in a known or detected format."""
+
+    name: str = Field(examples=["nginx"])
+    """The source's name, on its findings and templates."""
+    path: str = Field(examples=["/var/log/nginx/access.log*"])
     """A file, a glob or a directory."""
-    format: str = "auto"
-    log_format: str | None = None
+    format: str = Field(default="auto", examples=["nginx"])
+    """The lines' format: ``auto`` (detected from the first lines), ``nginx``, ``apache``,
+    ``json``, ``logfmt``, ``syslog``, ``journald``, ``postgres``, ``mysql-slow``, ``python``
+    or ``raw``."""
+    log_format: str | None = Field(
+        default=None, examples=['$remote_addr - $remote_user [$time_local] "$request" $status']
+    )
     """An nginx ``log_format`` string (``$remote_addr - $remote_user [$time_local] ...``): the
     source's layout, compiled to a parser (instead of ``format``)."""
-    apache_format: str | None = None
+    apache_format: str | None = Field(default=None, examples=['%h %l %u %t "%r" %>s %b'])
     """An Apache ``LogFormat`` string (``%h %l %u %t \"%r\" %>s %b``), compiled likewise."""
-    follow: bool = True
-    follow_symlinks: bool = False
+    follow: bool = Field(default=True, examples=[False])
+    """``serve`` follows the source as it grows (off: read only by ``logs scan``/``digest``)."""
+    follow_symlinks: bool = Field(default=False, examples=[True])
     """Follow a path that is (or becomes) a symlink leaving the source's directory. Off by
     default: a log line writer who can replace the file must not make ``serve`` read others."""
-    environment: str | None = None
-    silent_after: Duration | None = None
+    environment: str | None = Field(default=None, examples=["production"])
+    """The environment (a name under ``environments``) the source belongs to."""
+    silent_after: Duration | None = Field(default=None, examples=["15m"])
     """A finding when no line arrives for this long (default: learnt from the usual gaps)."""
-    max_lines_per_hour: int | None = Field(default=None, ge=1)
+    max_lines_per_hour: int | None = Field(default=None, ge=1, examples=[500000])
     """Volume budget: a finding when the source grows by more lines than this in an hour."""
-    max_bytes_per_hour: Size | None = None
+    max_bytes_per_hour: Size | None = Field(default=None, examples=["500MB"])
     """Volume budget in bytes per hour (``500MB``)."""
 
     @model_validator(mode="after")
@@ -44,18 +54,32 @@ class LogSource(StrictModel):
 class LogRule(StrictModel):
     """A user rule: lines matching ``pattern`` are a finding of ``kind``."""
 
-    kind: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    pattern: str | None = None
-    patterns: list[str] = Field(default_factory=list)
-    severity: Literal["critical", "high", "medium", "low", "info"] = "medium"
-    category: Literal["critical", "security", "performance"] = "critical"
-    message: str | None = None
+    kind: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", examples=["payment_declined"]
+    )
+    """The finding's kind (its name in reports, the digest and the API)."""
+    pattern: str | None = Field(default=None, examples=["payment .* declined"])
+    """A regular expression (Python syntax) searched in each line's message."""
+    patterns: list[str] = Field(
+        default_factory=list, examples=[["card declined", "insufficient funds"]]
+    )
+    """More regular expressions; a line matching any of them counts."""
+    severity: Literal["critical", "high", "medium", "low", "info"] = Field(
+        default="medium", examples=["high"]
+    )
+    """The finding's severity (``critical`` ones notify from ``serve``)."""
+    category: Literal["critical", "security", "performance"] = Field(
+        default="critical", examples=["security"]
+    )
+    """The digest section the finding is listed in."""
+    message: str | None = Field(default=None, examples=["payments are being declined"])
     """What the finding says (default: ``<kind>: <n> matching lines``)."""
-    field: str | None = None
+    field: str | None = Field(default=None, examples=["user_agent"])
     """Match this parsed field (``path``, ``user_agent``...) instead of the message."""
-    threshold: int = Field(default=1, ge=1)
+    threshold: int = Field(default=1, ge=1, examples=[10])
     """Report only when at least this many lines match within ``window``."""
-    window: Duration = 300.0
+    window: Duration = Field(default=300.0, examples=["1m"])
+    """The window ``threshold`` counts in."""
 
     @field_validator("pattern")
     @classmethod
@@ -89,22 +113,38 @@ def _check_regex(value: str) -> None:
 
 
 class LogsConfig(StrictModel):
+    """Log intelligence: the sources ``serve`` follows and the detectors' thresholds."""
+
     sources: list[LogSource] = Field(default_factory=list)
+    """The logs to read."""
     rules: list[LogRule] = Field(default_factory=list)
     """User rules, matched beside the shipped packs by ``logs scan``, ``logs digest`` and ``serve``."""
-    digest_cron: str = "0 7 * * *"
-    baseline: Duration = 7 * 86400.0
-    slow_query_ms: float = 500.0
-    slow_request_ms: float = 1000.0
+    digest_cron: str = Field(default="0 7 * * *", examples=["30 6 * * 1-5"])
+    """When ``serve`` posts the daily digest (a cron expression, UTC)."""
+    baseline: Duration = Field(default=7 * 86400.0, examples=["14d"])
+    """Reserved: the period trends compare against is ``--baseline`` of ``logs scan`` and
+    ``logs digest`` (default 7d); this key is not read yet."""
+    slow_query_ms: float = Field(default=500.0, examples=[250])
+    """A database query slower than this (milliseconds) is a slow query."""
+    slow_request_ms: float = Field(default=1000.0, examples=[2000])
+    """A request slower than this (milliseconds) is a slow request."""
     brute_force_failures: int = Field(default=10, ge=1)
-    brute_force_window: Duration = 300.0
+    """Failed logins from one address within ``brute_force_window`` that make a brute-force
+    finding."""
+    brute_force_window: Duration = Field(default=300.0, examples=["10m"])
+    """The window ``brute_force_failures`` counts in."""
     http_auth_burst: int = Field(default=20, ge=1)
+    """401/403 responses to one address within ``brute_force_window`` that make a burst."""
     http_5xx_burst: int = Field(default=5, ge=1)
     """5xx responses on one endpoint within ``http_5xx_window`` that make a burst."""
-    http_5xx_window: Duration = 60.0
-    error_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    http_5xx_window: Duration = Field(default=60.0, examples=["2m"])
+    """The window ``http_5xx_burst`` counts in."""
+    error_rate: float = Field(default=0.05, ge=0.0, le=1.0, examples=[0.02])
+    """Share of 5xx responses on one endpoint (0 to 1) that makes an error-rate finding."""
     error_rate_min_requests: int = Field(default=20, ge=1)
-    alerts: list[str] | None = None
+    """Requests an endpoint needs before its error rate is judged."""
+    alerts: list[str] | None = Field(default=None, examples=[["ops"]])
+    """Notifiers told about critical findings from ``serve`` (unset: all; empty: none)."""
     window: Duration = 30.0
     """How often the service stores findings and the followed files' offsets (one transaction)."""
     max_lag: Duration = 300.0
@@ -114,74 +154,128 @@ class LogsConfig(StrictModel):
 
 
 class TlsTarget(StrictModel):
-    host: str
+    """A live TLS endpoint the audit connects to."""
+
+    host: str = Field(examples=["example.com"])
+    """The host to connect to."""
     port: int = Field(default=443, ge=1, le=65535)
-    servername: str | None = None
+    """The port to connect to."""
+    servername: str | None = Field(default=None, examples=["www.example.com"])
+    """The name sent as SNI and checked in the certificate (default: ``host``)."""
 
 
 class AuditSecretsConfig(StrictModel):
     """``audit.secrets``: how `prodshield audit secrets` reads trees and what it keeps."""
 
-    allow_paths: list[str] = Field(default_factory=list)
+    allow_paths: list[str] = Field(default_factory=list, examples=[["docs/*.md"]])
     """Glob patterns of files never reported (in addition to ``audit.exclude``)."""
-    allow_rules: list[str] = Field(default_factory=list)
+    allow_rules: list[str] = Field(default_factory=list, examples=[["generic-password"]])
     """Secret rule ids never reported (in addition to ``audit.allow_rules``)."""
-    include_tests: bool = False
+    include_tests: bool = Field(default=False, examples=[True])
     """Also report values under test/fixture directories (tests/, fixtures/, testdata/...)."""
-    test_dirs: list[str] | None = None
-    baseline: str | None = None
+    test_dirs: list[str] | None = Field(default=None, examples=[["tests", "fixtures"]])
+    """Directory names that hold tests (replaces the default list: test, tests, testdata,
+    fixtures, spec, mocks...)."""
+    baseline: str | None = Field(default=None, examples=[".secrets.baseline.json"])
     """Baseline file of accepted fingerprints; only new findings are reported."""
-    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-    git_history: bool = False
+    min_confidence: float = Field(default=0.5, ge=0.0, le=1.0, examples=[0.8])
+    """Candidates less likely than this to be real secrets (0 to 1) are dropped."""
+    git_history: bool = Field(default=False, examples=[True])
+    """Also scan the lines added in the repository's git history."""
 
 
 class AuditConfig(StrictModel):
-    paths: list[str] = Field(default_factory=list)
+    """The security and configuration audit: what it reads and when it fails the gate."""
+
+    paths: list[str] = Field(default_factory=list, examples=[[".", "/etc/nginx"]])
+    """Files and directories to audit (default: the current directory)."""
     tls: list[TlsTarget] = Field(default_factory=list)
-    fail_on: Literal["critical", "high", "medium", "low"] = "high"
-    ca_file: str | None = None
-    exclude: list[str] = Field(default_factory=list)
-    allow_rules: list[str] = Field(default_factory=list)
+    """Live TLS endpoints whose certificates and protocols are checked."""
+    fail_on: Literal["critical", "high", "medium", "low"] = Field(
+        default="high", examples=["critical"]
+    )
+    """The gate: ``audit run`` exits 1 when a finding is at least this severe."""
+    ca_file: str | None = Field(default=None, examples=["certs/internal-ca.pem"])
+    """PEM file of the CA that signed the live endpoints' certificates (default: system store)."""
+    exclude: list[str] = Field(default_factory=list, examples=[["node_modules/*", "*.min.js"]])
+    """Glob patterns of files and directories never read."""
+    allow_rules: list[str] = Field(default_factory=list, examples=[["config.debug-enabled"]])
+    """Rule ids never reported (accepted risks)."""
     secrets: AuditSecretsConfig = Field(default_factory=AuditSecretsConfig)
-    schedule: str | None = None
-    """Cron expression for the periodic audit in ``prodshield serve``."""
+    """How secrets are searched for."""
+    schedule: str | None = Field(default=None, examples=["0 */6 * * *"])
+    """Cron expression for the periodic audit in ``prodshield serve`` (default: hourly, when
+    ``paths`` or ``tls`` is set)."""
     expiry_warn_days: float = Field(default=30.0, gt=0)
+    """A certificate expiring within this many days is a medium finding."""
     expiry_critical_days: float = Field(default=7.0, gt=0)
-    revocation: bool = False
+    """... and within this many days, a critical one."""
+    revocation: bool = Field(default=False, examples=[True])
     """Check OCSP/CRL (only against ``revocation_hosts``)."""
-    revocation_hosts: list[str] = Field(default_factory=list)
-    proc_environ: bool = False
+    revocation_hosts: list[str] = Field(default_factory=list, examples=[["ocsp.example-ca.com"]])
+    """The OCSP and CRL hosts revocation checks may contact; no other host is asked."""
+    proc_environ: bool = Field(default=False, examples=[True])
     """Also read /proc/<pid>/environ of processes owned by the same user."""
-    owner: str | int | None = None
+    owner: str | int | None = Field(default=None, examples=["www-data"])
     """Expected owner of sensitive files (default: the owner of the audited folder)."""
-    timeout: Duration = 5.0
-    baseline: str | None = None
+    timeout: Duration = Field(default=5.0, examples=["10s"])
+    """How long one network check (a TLS handshake, an OCSP request) may take."""
+    baseline: str | None = Field(default=None, examples=["audit-baseline.json"])
+    """Baseline file of accepted findings (``audit run --write-baseline``); only new findings
+    count."""
 
 
 class ToxicSpec(StrictModel):
-    name: str | None = None
-    type: str
-    stream: Literal["upstream", "downstream", "both"] = "downstream"
-    toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
-    attributes: dict[str, float | int | bool] = Field(default_factory=dict)
+    """A fault the proxy applies from the start (docs/chaos-proxy.md lists the types)."""
+
+    name: str | None = Field(default=None, examples=["slow-db"])
+    """The toxic's name (default: ``<type>_<stream>``)."""
+    type: str = Field(examples=["latency"])
+    """The toxic type: ``latency``, ``bandwidth``, ``slow_close``, ``timeout``, ``reset_peer``,
+    ``slicer``, ``limit_data`` or ``packet_loss``."""
+    stream: Literal["upstream", "downstream", "both"] = Field(
+        default="downstream", examples=["upstream"]
+    )
+    """Which direction it acts on: toward the upstream, back to the client, or both."""
+    toxicity: float = Field(default=1.0, ge=0.0, le=1.0, examples=[0.5])
+    """The share of connections it applies to (0 to 1)."""
+    attributes: dict[str, float | int | bool] = Field(
+        default_factory=dict, examples=[{"latency": 200, "jitter": 50}]
+    )
+    """The type's settings, e.g. ``latency`` and ``jitter`` in milliseconds."""
 
 
 class ProxySpec(StrictModel):
-    name: str
-    listen: str
-    upstream: str
-    enabled: bool = True
+    """A TCP proxy in front of a dependency, where faults are injected."""
+
+    name: str = Field(examples=["postgres"])
+    """The proxy's name in the API and in experiments."""
+    listen: str = Field(examples=["127.0.0.1:25432"])
+    """The ``host:port`` clients connect to instead of the dependency."""
+    upstream: str = Field(examples=["127.0.0.1:5432"])
+    """The dependency's ``host:port``."""
+    enabled: bool = Field(default=True, examples=[False])
+    """A disabled proxy is defined but does not listen."""
     toxics: list[ToxicSpec] = Field(default_factory=list)
+    """Faults active from the start."""
 
 
 class ChaosApi(StrictModel):
+    """Where the proxy's Toxiproxy-compatible API listens (no authentication: keep it local)."""
+
     host: str = "127.0.0.1"
+    """The API's address."""
     port: int = Field(default=8474, ge=0, le=65535)
+    """The API's port (0: any free port)."""
 
 
 class ChaosConfig(StrictModel):
+    """Chaos engineering: the fault proxy's API and its proxies."""
+
     api: ChaosApi = Field(default_factory=ChaosApi)
+    """The proxy's API."""
     proxies: list[ProxySpec] = Field(default_factory=list)
+    """The proxies created when ``chaos proxy`` starts."""
 
 
 MIN_TOKEN_CHARS = 16
@@ -201,21 +295,29 @@ class ServeLimits(StrictModel):
 
 
 class ServeConfig(StrictModel):
-    host: str = "127.0.0.1"
+    """``prodshield serve``: the status page, dashboard, JSON API and ``/metrics``."""
+
+    host: str = Field(default="127.0.0.1", examples=["0.0.0.0"])
+    """The address the web server listens on."""
     port: int = Field(default=8080, ge=0, le=65535)
-    token: str | None = None
+    """The port it listens on (0: any free port)."""
+    token: str | None = Field(default=None, examples=["${PRODSHIELD_TOKEN}"])
     """The dashboard and API token; empty or absent: one is generated for each run. What is done
     with it is recorded as done by ``operator``."""
-    users: dict[str, str] = Field(default_factory=dict)
+    users: dict[str, str] = Field(default_factory=dict, examples=[{"alice": "${ALICE_TOKEN}"}])
     """Named tokens (name: token), e.g. ``{alice: "${ALICE_TOKEN}"}``: acknowledgements, notes and
     resolutions made with one (API or dashboard login) carry its name, on the incident and in the
     GitHub issue's comment."""
-    public_url: str | None = None
-    title: str = "Status"
-    trusted_proxies: list[str] = Field(default_factory=list)
+    public_url: str | None = Field(default=None, examples=["https://status.example.com"])
+    """The address users and jobs reach ``serve`` at (heartbeat URLs and links in
+    notifications; default: ``http://host:port``)."""
+    title: str = Field(default="Status", examples=["Acme status"])
+    """The status page's title."""
+    trusted_proxies: list[str] = Field(default_factory=list, examples=[["127.0.0.1", "10.0.0.0/8"]])
     """Addresses or networks of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are
     believed (the client address for throttling, HTTPS for the Secure cookie)."""
     limits: ServeLimits = Field(default_factory=ServeLimits)
+    """Bounds on HTTP clients."""
 
     @field_validator("token")
     @classmethod
@@ -257,9 +359,9 @@ class ServeConfig(StrictModel):
 class ClusterConfig(StrictModel):
     """Several instances on one PostgreSQL store (docs/monitor.md, "Several instances")."""
 
-    location: str | None = Field(default=None, min_length=1, max_length=128)
+    location: str | None = Field(default=None, min_length=1, max_length=128, examples=["eu-west"])
     """Where this instance probes from (overridden by --location / PRODSHIELD_LOCATION)."""
-    heartbeat: Duration | None = Field(default=None, ge=0.1, le=60.0)
+    heartbeat: Duration | None = Field(default=None, ge=0.1, le=60.0, examples=["2s"])
     """How often an instance renews its heartbeat and leases (default: from the shortest
     interval, between 0.25 s and 5 s); it is presumed dead after three missed ones."""
 
@@ -283,6 +385,6 @@ class RetentionConfig(StrictModel):
     """How often ``serve`` applies retention."""
     batch: int = Field(default=2000, ge=10, le=100_000)
     """Rows deleted per transaction, so pruning never holds the store's write lock for long."""
-    max_store_size: Size | None = None
+    max_store_size: Size | None = Field(default=None, examples=["20GB"])
     """A budget for the store (e.g. 20GB): past 80 % ``serve`` warns (``/readyz``, a notification);
     past 100 % raw results are pruned oldest hour first (down to one day) until it fits."""

@@ -26,45 +26,80 @@ ConditionText = Annotated[str, AfterValidator(_valid_condition)]
 
 
 class EnvironmentConfig(StrictModel):
-    vars: dict[str, str] = Field(default_factory=dict)
-    interval: Duration | None = None
-    timeout: Duration | None = None
-    labels: list[str] = Field(default_factory=list)
+    """One environment (production, staging...): the values its checks fill in as ``{name}``."""
+
+    vars: dict[str, str] = Field(
+        default_factory=dict, examples=[{"base_url": "https://example.com"}]
+    )
+    """Variables a check of this environment uses as ``{name}`` in its URL, host, DSN..."""
+    interval: Duration | None = Field(default=None, examples=["2m"])
+    """How often this environment's checks run; overrides the check's own ``interval``."""
+    timeout: Duration | None = Field(default=None, examples=["5s"])
+    """Timeout of this environment's checks; overrides the check's own ``timeout``."""
+    labels: list[str] = Field(default_factory=list, examples=[["eu", "customer-facing"]])
+    """Free-form labels, kept with the configuration (no capability reads them yet)."""
 
 
 class MonitorDefaults(StrictModel):
-    interval: Duration = 60.0
-    timeout: Duration = 10.0
+    """What every check inherits unless it (or its environment) says otherwise."""
+
+    interval: Duration = Field(default=60.0, examples=["30s"])
+    """How often each check runs."""
+    timeout: Duration = Field(default=10.0, examples=["5s"])
+    """How long one probe may take before it counts as failed."""
     failure_threshold: int = Field(default=3, ge=1)
+    """Consecutive failures that open an incident."""
     success_threshold: int = Field(default=2, ge=1)
-    concurrency: int = Field(default=1000, ge=1)
+    """Consecutive successes that resolve it."""
+    concurrency: int = Field(default=1000, ge=1, examples=[200])
+    """Probes in flight at once, at most."""
     flap_threshold: int = Field(default=6, ge=2)
     """Flaps (state changes out of a streak shorter than its threshold) within ``flap_window``
     that open one "flapping" incident instead of many."""
     flap_window: Duration = 3600.0
+    """The window in which ``flap_threshold`` flaps are counted."""
     flap_stable: Duration = 600.0
     """A flapping incident resolves once the check has kept one state this long (and passes)."""
-    remind_every: Duration | None = None
+    remind_every: Duration | None = Field(default=None, examples=["4h"])
     """Remind on open incidents this often (off by default)."""
 
 
 class CheckBase(StrictModel):
-    name: str = Field(min_length=1)
-    environments: list[str] | None = None
-    interval: Duration | None = None
-    timeout: Duration | None = None
-    conditions: list[ConditionText] = Field(default_factory=list)
-    failure_threshold: int | None = Field(default=None, ge=1)
-    success_threshold: int | None = Field(default=None, ge=1)
-    alerts: list[str] | None = None
-    remind_every: Duration | None = None
-    enabled: bool = True
-    group: str | None = None
-    description: str | None = None
-    locations: int | None = Field(default=None, ge=1, le=32)
+    """The keys every check has, whatever its ``type``."""
+
+    name: str = Field(min_length=1, examples=["website"])
+    """The check's name, unique in the file; incidents, the status page and the API use it."""
+    environments: list[str] | None = Field(default=None, examples=[["production", "staging"]])
+    """Run once per environment named here, with that environment's ``vars`` (unset: once, with
+    no variables)."""
+    interval: Duration | None = Field(default=None, examples=["30s"])
+    """How often it runs (default: ``defaults.interval``; an environment's ``interval`` wins)."""
+    timeout: Duration | None = Field(default=None, examples=["5s"])
+    """How long one probe may take (default: ``defaults.timeout``; an environment's wins)."""
+    conditions: list[ConditionText] = Field(
+        default_factory=list, examples=[["[STATUS] == 200", "[RESPONSE_TIME] < 500"]]
+    )
+    """What must hold for a result to pass, in Gatus's condition language (docs/monitor.md);
+    empty: the type's default (``[STATUS] < 400`` for http, connected for the others)."""
+    failure_threshold: int | None = Field(default=None, ge=1, examples=[5])
+    """Consecutive failures that open an incident (default: ``defaults.failure_threshold``)."""
+    success_threshold: int | None = Field(default=None, ge=1, examples=[1])
+    """Consecutive successes that resolve it (default: ``defaults.success_threshold``)."""
+    alerts: list[str] | None = Field(default=None, examples=[["github", "ops"]])
+    """Notifiers (names under ``notifiers``) told about its incidents (unset: all of them; an
+    empty list: none)."""
+    remind_every: Duration | None = Field(default=None, examples=["4h"])
+    """Remind on its open incidents this often (default: ``defaults.remind_every``)."""
+    enabled: bool = Field(default=True, examples=[False])
+    """A disabled check stays in the file but never runs."""
+    group: str | None = Field(default=None, examples=["storefront"])
+    """The group the status page and the API show it under (default: its name)."""
+    description: str | None = Field(default=None, examples=["The public home page"])
+    """A sentence shown beside the check on the status page and in the API."""
+    locations: int | None = Field(default=None, ge=1, le=32, examples=[3])
     """Run from this many locations at once (several instances, each with a ``location``); the
     check counts as failing only when ``quorum`` of them agree (docs/monitor.md)."""
-    quorum: int | None = Field(default=None, ge=1, le=32)
+    quorum: int | None = Field(default=None, ge=1, le=32, examples=[2])
     """Failing locations that make the check fail (default: a majority of ``locations``)."""
 
     @model_validator(mode="after")
@@ -85,61 +120,108 @@ class CheckBase(StrictModel):
 
 
 class HttpCheckConfig(CheckBase):
+    """An HTTP(S) request; conditions see ``[STATUS]``, ``[BODY]``, ``[RESPONSE_TIME]``,
+    ``[CERTIFICATE_EXPIRATION]``..."""
+
     type: Literal["http"]
-    url: str
-    method: str = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | None = None
-    follow_redirects: bool = True
+    url: str = Field(examples=["{base_url}/healthz"])
+    """The URL to request; ``{name}`` is filled from the environment's ``vars``."""
+    method: str = Field(default="GET", examples=["POST"])
+    """The HTTP method."""
+    headers: dict[str, str] = Field(
+        default_factory=dict, examples=[{"Authorization": "Bearer ${API_TOKEN}"}]
+    )
+    """Request headers (their values are hidden by ``config show``)."""
+    body: str | None = Field(default=None, examples=['{"ping": true}'])
+    """The request body."""
+    follow_redirects: bool = Field(default=True, examples=[False])
+    """Follow 3xx responses (``[STATUS]`` is then the last response's)."""
     max_redirects: int = Field(default=10, ge=0)
-    verify_tls: bool = True
-    ca_file: str | None = None
-    client_cert: str | None = None
-    client_key: str | None = None
-    ip_version: Literal[4, 6] | None = None
-    max_body: Size = 1024 * 1024
+    """Redirects followed at most."""
+    verify_tls: bool = Field(default=True, examples=[False])
+    """Check the server certificate; turn off only for a lab server."""
+    ca_file: str | None = Field(default=None, examples=["certs/internal-ca.pem"])
+    """PEM file of the CA that signed the server certificate (default: the system store)."""
+    client_cert: str | None = Field(default=None, examples=["certs/client.pem"])
+    """PEM client certificate, for servers that ask for one (mutual TLS)."""
+    client_key: str | None = Field(default=None, examples=["certs/client.key"])
+    """The client certificate's private key (default: in ``client_cert``)."""
+    ip_version: Literal[4, 6] | None = Field(default=None, examples=[6])
+    """Connect over IPv4 or IPv6 only (default: either)."""
+    max_body: Size = Field(default=1024 * 1024, examples=["256KiB"])
+    """The response body read at most (what ``[BODY]`` conditions see)."""
 
 
 class TcpCheckConfig(CheckBase):
+    """A TCP connection, optionally sending a line and expecting an answer."""
+
     type: Literal["tcp"]
-    host: str
-    port: int = Field(ge=1, le=65535)
-    send: str | None = None
-    expect: str | None = None
+    host: str = Field(examples=["{db_host}"])
+    """The host to connect to."""
+    port: int = Field(ge=1, le=65535, examples=[5432])
+    """The port to connect to."""
+    send: str | None = Field(default=None, examples=["PING\\r\\n"])
+    """Text written once connected (``\\r\\n`` escapes allowed)."""
+    expect: str | None = Field(default=None, examples=["+PONG"])
+    """Text the answer must contain."""
 
 
 class TlsCheckConfig(CheckBase):
+    """A TLS handshake: the certificate's validity and expiry (``[CERTIFICATE_EXPIRATION]``)."""
+
     type: Literal["tls"]
-    host: str
+    host: str = Field(examples=["example.com"])
+    """The host to connect to."""
     port: int = Field(default=443, ge=1, le=65535)
-    servername: str | None = None
-    ca_file: str | None = None
-    verify_tls: bool = True
+    """The port to connect to."""
+    servername: str | None = Field(default=None, examples=["www.example.com"])
+    """The name sent as SNI and checked in the certificate (default: ``host``)."""
+    ca_file: str | None = Field(default=None, examples=["certs/internal-ca.pem"])
+    """PEM file of the CA that signed the certificate (default: the system store)."""
+    verify_tls: bool = Field(default=True, examples=[False])
+    """Check the certificate chain and name; off: only expiry is observed."""
 
 
 class DnsCheckConfig(CheckBase):
+    """A DNS query; conditions see the answers."""
+
     type: Literal["dns"]
-    query: str
-    record: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"] = "A"
-    resolver: str | None = None
+    query: str = Field(examples=["example.com"])
+    """The name to resolve."""
+    record: Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"] = Field(default="A", examples=["MX"])
+    """The record type asked for."""
+    resolver: str | None = Field(default=None, examples=["1.1.1.1:53"])
+    """The resolver, ``host`` or ``host:port`` (default: the system's)."""
 
 
 class PostgresCheckConfig(CheckBase):
+    """A PostgreSQL connection and one query."""
+
     type: Literal["postgres"]
-    dsn: str
-    query: str = "SELECT 1"
+    dsn: str = Field(examples=["postgresql://monitor:${PG_PASSWORD}@{db_host}:5432/app"])
+    """The connection string (its password is hidden by ``config show``)."""
+    query: str = Field(default="SELECT 1", examples=["SELECT count(*) FROM pg_stat_activity"])
+    """The query run once connected."""
 
 
 class RedisCheckConfig(CheckBase):
+    """A Redis connection and PING; optionally its replication role."""
+
     type: Literal["redis"]
-    url: str = "redis://127.0.0.1:6379/0"
-    role: Literal["master", "slave", "replica"] | None = None
+    url: str = Field(default="redis://127.0.0.1:6379/0", examples=["redis://{cache_host}:6379/0"])
+    """The server's URL (``rediss://`` for TLS)."""
+    role: Literal["master", "slave", "replica"] | None = Field(default=None, examples=["master"])
+    """The replication role the server must have (``slave`` and ``replica`` are the same)."""
 
 
 class HeartbeatCheckConfig(CheckBase):
+    """A job that pings prodshield (``/ping/<check>``); late pings open an incident."""
+
     type: Literal["heartbeat"]
-    period: Duration
-    grace: Duration = 60.0
+    period: Duration = Field(examples=["24h"])
+    """How often the job pings."""
+    grace: Duration = Field(default=60.0, examples=["1h"])
+    """How late a ping may be before the check fails."""
 
     @model_validator(mode="after")
     def _not_probed(self) -> HeartbeatCheckConfig:
@@ -163,13 +245,20 @@ CheckConfig = Annotated[
 class MaintenanceWindow(StrictModel):
     """A recurring (``cron`` + ``duration``) or fixed (``start``/``end``) window, in UTC."""
 
-    name: str | None = None
-    cron: str | None = None
-    duration: Duration | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    environments: list[str] | None = None
-    checks: list[str] | None = None
+    name: str | None = Field(default=None, examples=["sunday-patching"])
+    """A name for the window, for whoever reads the file."""
+    cron: str | None = Field(default=None, examples=["0 3 * * 0"])
+    """When a recurring window starts (a cron expression, UTC)."""
+    duration: Duration | None = Field(default=None, examples=["1h"])
+    """How long a recurring window lasts."""
+    start: datetime | None = Field(default=None, examples=["2026-03-01T02:00:00Z"])
+    """When a one-off window starts (ISO 8601; UTC unless it says otherwise)."""
+    end: datetime | None = Field(default=None, examples=["2026-03-01T04:00:00Z"])
+    """When a one-off window ends."""
+    environments: list[str] | None = Field(default=None, examples=[["production"]])
+    """Only these environments are in maintenance (unset: all)."""
+    checks: list[str] | None = Field(default=None, examples=[["website", "database"]])
+    """Only these checks are in maintenance (unset: all)."""
 
     @field_validator("cron")
     @classmethod

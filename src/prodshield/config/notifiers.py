@@ -11,8 +11,12 @@ from prodshield.config.types import Duration
 
 
 class NotifierBase(StrictModel):
-    enabled: bool = True
-    timeout: Duration = 10.0
+    """The keys every notifier has, whatever its ``type``."""
+
+    enabled: bool = Field(default=True, examples=[False])
+    """A disabled notifier is kept in the file but sent nothing."""
+    timeout: Duration = Field(default=10.0, examples=["30s"])
+    """How long one delivery attempt may take."""
     max_attempts: int = Field(default=8, ge=1, le=100)
     """Delivery attempts before the event is marked dead."""
     backoff: Duration = 5.0
@@ -22,18 +26,25 @@ class NotifierBase(StrictModel):
 
 
 class GitHubNotifierConfig(NotifierBase):
+    """GitHub issues: one per incident, commented on as it changes, closed when it resolves."""
+
     type: Literal["github"]
-    repo: str
-    token: str
-    api_url: str = "https://api.github.com"
-    labels: list[str] = Field(default_factory=list)
-    assignees: list[str] = Field(default_factory=list)
+    repo: str = Field(examples=["acme/platform"])
+    """The repository the issues are opened in (``owner/name``)."""
+    token: str = Field(examples=["${GITHUB_TOKEN}"])
+    """A token that may write issues (from the environment; hidden by ``config show``)."""
+    api_url: str = Field(default="https://api.github.com", examples=["${GITHUB_API_URL}"])
+    """The API's address (GitHub Enterprise Server: ``https://HOST/api/v3``)."""
+    labels: list[str] = Field(default_factory=list, examples=[["incident", "ops"]])
+    """Labels added to every issue."""
+    assignees: list[str] = Field(default_factory=list, examples=[["octocat"]])
+    """Accounts every issue is assigned to."""
     thread_label: str = "prodshield"
     """Added to every issue prodshield opens; its open issues are listed by this label."""
-    login: str | None = None
+    login: str | None = Field(default=None, examples=["prodshield-bot"])
     """The account the token writes as; only its issues and comments are searched for markers
     (default: asked from ``GET /user``; an installation token that cannot say trusts Bot accounts)."""
-    marker_key: str | None = None
+    marker_key: str | None = Field(default=None, examples=["${PRODSHIELD_MARKER_KEY}"])
     """Key that signs the hidden thread markers (default: a random key kept in the store). Set it
     (``${PRODSHIELD_MARKER_KEY}``) when runs share no store, such as workflow runs with a cache."""
 
@@ -53,33 +64,54 @@ class GitHubNotifierConfig(NotifierBase):
 
 
 class SlackNotifierConfig(NotifierBase):
+    """A Slack incoming webhook."""
+
     type: Literal["slack"]
-    webhook_url: str
-    channel: str | None = None
+    webhook_url: str = Field(examples=["${SLACK_WEBHOOK}"])
+    """The incoming webhook's URL (a secret: from the environment)."""
+    channel: str | None = Field(default=None, examples=["#ops"])
+    """Post to this channel instead of the webhook's own."""
     username: str = "prodshield"
+    """The name messages are posted under."""
 
 
 class WebhookNotifierConfig(NotifierBase):
+    """A JSON POST to any URL, signed when ``secret`` is set."""
+
     type: Literal["webhook"]
-    url: str
-    secret: str | None = None
+    url: str = Field(examples=["https://hooks.example.com/prodshield"])
+    """Where events are POSTed as JSON."""
+    secret: str | None = Field(default=None, examples=["${WEBHOOK_SECRET}"])
     """Shared secret: the body is signed with HMAC-SHA256 in ``X-Prodshield-Signature``."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict, examples=[{"Authorization": "Bearer ${HOOK_TOKEN}"}]
+    )
+    """Extra request headers (their values are hidden by ``config show``)."""
 
 
 class EmailNotifierConfig(NotifierBase):
+    """Email through an SMTP server."""
+
     type: Literal["email"]
-    host: str
-    port: int = 587
-    starttls: bool = True
-    ssl: bool = False
-    username: str | None = None
-    password: str | None = None
-    sender: str = Field(alias="from")
-    to: list[str]
-    ca_file: str | None = None
+    host: str = Field(examples=["smtp.example.com"])
+    """The SMTP server."""
+    port: int = Field(default=587, examples=[465])
+    """The SMTP port (587 with STARTTLS, 465 with ``ssl``)."""
+    starttls: bool = Field(default=True, examples=[False])
+    """Upgrade the connection with STARTTLS (refused if the server cannot)."""
+    ssl: bool = Field(default=False, examples=[True])
+    """Connect with TLS from the start (port 465) instead of STARTTLS."""
+    username: str | None = Field(default=None, examples=["alerts@example.com"])
+    """Log in as this user."""
+    password: str | None = Field(default=None, examples=["${SMTP_PASSWORD}"])
+    """The login's password (from the environment; hidden by ``config show``)."""
+    sender: str = Field(alias="from", examples=["prodshield@example.com"])
+    """The From address."""
+    to: list[str] = Field(examples=[["oncall@example.com"]])
+    """Recipients."""
+    ca_file: str | None = Field(default=None, examples=["certs/smtp-ca.pem"])
     """PEM file of the CA that signed the server certificate (default: the system store)."""
-    verify: bool = True
+    verify: bool = Field(default=True, examples=[False])
     """Check the server certificate; turn off only for a lab server."""
 
 

@@ -23,16 +23,34 @@ from prodshield.config.notifiers import NotifierConfig
 
 
 class ShieldConfig(StrictModel):
+    """The whole of ``shield.yaml``: every section is optional."""
+
     version: int = 1
-    storage: str = "sqlite:///prodshield.db"
+    """The file format's version (1, the only one so far)."""
+    storage: str = Field(
+        default="sqlite:///prodshield.db", examples=["postgresql://prodshield@db.internal/shield"]
+    )
+    """Where results, incidents, findings and the outbox are kept: ``sqlite:///FILE`` (relative
+    to this file) or ``postgresql://...`` when several instances share one store."""
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    """How long the store keeps each kind of row."""
     defaults: MonitorDefaults = Field(default_factory=MonitorDefaults)
+    """What every check inherits."""
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+    """Environments by name (production, staging...): the variables their checks use."""
     checks: list[CheckConfig] = Field(default_factory=list)
+    """The health checks the monitor runs."""
     notifiers: dict[str, NotifierConfig] = Field(default_factory=dict)
+    """Where notifications go, by name (checks' ``alerts`` name them)."""
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    """Planned work: no incident opens inside these windows."""
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    """Log intelligence."""
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    """The security and configuration audit."""
     chaos: ChaosConfig = Field(default_factory=ChaosConfig)
+    """The fault proxy."""
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    """The long-lived service and its web pages."""
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    """Several instances on one PostgreSQL store."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -75,8 +75,35 @@ def parse_size(value: Any) -> int:
     raise ValueError(f"{value!r} is not a size (use 512KiB, 1MiB)")
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+INTERPOLATED_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*"
+"""A value that is (or holds) ``${VAR}``: its type is only known once the environment is read."""
+
+DURATION_PATTERN = (
+    r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)?\s*$|^\s*(\d+(\.\d+)?(ms|s|m|h|d|w))+\s*$|"
+    + INTERPOLATED_PATTERN
+)
+SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([bB]|[kKmMgG]([iI]?[bB])?)?\s*$|" + INTERPOLATED_PATTERN
+
+DURATION_JSON_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": DURATION_PATTERN},
+    ],
+}
+SIZE_JSON_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "string", "pattern": SIZE_PATTERN},
+    ],
+}
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration),
+    WithJsonSchema(DURATION_JSON_SCHEMA),
+]
 """Seconds, written in config as ``30s``/``5m``/``1h``."""
 
-Size = Annotated[int, BeforeValidator(parse_size)]
+Size = Annotated[int, BeforeValidator(parse_size), WithJsonSchema(SIZE_JSON_SCHEMA)]
 """Bytes, written in config as ``1MiB``."""
