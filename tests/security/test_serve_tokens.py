@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -90,6 +92,18 @@ def test_the_bearer_api_and_heartbeats_are_throttled(tmp_path: Path) -> None:
         statuses = [srv.get(f"/heartbeat/hb_{i:030d}").status for i in range(12)]
         assert statuses[:10] == [404] * 10
         assert statuses[10:] == [429, 429]
+        # a job's right ping from the same address is answered 429 too (guessing learns nothing)
+        # but recorded: the heartbeat does not go late because of a neighbour's wrong pings
+        listed = subprocess.run(
+            [sys.executable, "-m", "prodshield", "monitor", "heartbeats", "-c", str(srv.config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        url = next(w for w in listed.stdout.split() if "/heartbeat/" in w)
+        right = url.rsplit("/heartbeat/", 1)[1]
+        assert srv.get(f"/heartbeat/{right}").status == 429
+        assert srv.count("SELECT pings FROM heartbeats WHERE token = ?", right) == 1
 
 
 def test_a_token_changed_by_sighup_takes_effect(tmp_path: Path) -> None:

@@ -336,18 +336,21 @@ async def readyz(request: Request) -> Response:
 
 
 async def heartbeat(request: Request) -> Response:
+    """Record a ping. Unknown tokens count against the client like wrong API tokens; a throttled
+    client is answered 429 whatever it sends, so guessing learns nothing, but a right token's ping
+    is still recorded: a neighbour's mistakes behind the same address never make a job look late."""
     ctx = ctx_of(request)
     client = ctx.guard.client(request)
-    if ctx.guard.throttled(client):
-        return throttled()
+    throttled_now = ctx.guard.throttled(client)
     token = request.path_params["token"]
-    if not 16 <= len(token) <= 64:
-        ctx.guard.failed(client)
-        return error(404, "unknown heartbeat")
-    hook = ctx.services.heartbeat_ping
-    key = await (
-        hook(token) if hook is not None else run_in_threadpool(ctx.model.heartbeat_ping, token)
-    )
+    key = None
+    if 16 <= len(token) <= 64:
+        hook = ctx.services.heartbeat_ping
+        key = await (
+            hook(token) if hook is not None else run_in_threadpool(ctx.model.heartbeat_ping, token)
+        )
+    if throttled_now:
+        return throttled()
     if key is None:
         ctx.guard.failed(client)
         return error(404, "unknown heartbeat")
