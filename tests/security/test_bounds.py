@@ -162,3 +162,28 @@ def test_a_finding_cannot_carry_a_one_mebibyte_message(tmp_path: Path) -> None:
     findings = json.loads(out.stdout)["findings"]
     assert findings
     assert all(len(json.dumps(f)) < 20_000 for f in findings)
+
+
+def test_a_target_answering_deeply_nested_json_fails_its_condition(tmp_path: Path) -> None:
+    """Before: `monitor once` stopped with "internal error: RecursionError"."""
+    from aiohttp import web
+
+    from loopback_app import serve_app
+
+    deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text=deep, content_type="application/json")
+
+    def setup(app: web.Application) -> None:
+        app.router.add_get("/health", health)
+
+    with serve_app(setup) as url:
+        (tmp_path / "shield.yaml").write_text(
+            "storage: sqlite:///state.db\nchecks:\n"
+            f"  - {{name: api, type: http, url: '{url}/health', conditions: ['[BODY].a == 1']}}\n"
+        )
+        out = _cli("monitor", "once", "-c", "shield.yaml", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    [result] = json.loads(out.stdout)["results"]
+    assert result["error"]["kind"] == "condition"

@@ -20,6 +20,7 @@ from prodshield.conditions.parser import (
     Placeholder,
     literal_number,
 )
+from prodshield.text import loads_json
 
 _MISSING = object()
 
@@ -49,7 +50,8 @@ class Facts:
             if isinstance(raw, bytes | bytearray):
                 raw = raw.decode("utf-8", "replace")
             try:
-                self._json = json.loads(raw) if isinstance(raw, str) else raw
+                # A target's answer: nesting is bounded (too deep reads as "not JSON").
+                self._json = loads_json(raw, 64) if isinstance(raw, str) else raw
             except ValueError:
                 self._json = None
         return self._json

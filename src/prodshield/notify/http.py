@@ -85,9 +85,9 @@ async def post_json(
 
 
 def json_or_text(text: str) -> Any:
-    import json
+    from prodshield.text import loads_json
 
     try:
-        return json.loads(text)
+        return loads_json(text, 64)
     except ValueError:
         return text

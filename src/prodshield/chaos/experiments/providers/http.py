@@ -9,12 +9,12 @@ status is not a failure (the tolerance decides); not reaching the server or a ti
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from prodshield.chaos.experiments.errors import ActivityFailed
 from prodshield.chaos.experiments.providers.base import ActivityContext
+from prodshield.text import loads_json
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -74,7 +74,7 @@ async def _call(provider: Mapping[str, Any], context: ActivityContext) -> dict[s
                     body: Any = text
                     if resp.headers.get("Content-Type", "").split(";")[0] == "application/json":
                         try:
-                            body = json.loads(text)
+                            body = loads_json(text, 64)
                         except ValueError:
                             body = text
                     return {"status": resp.status, "headers": dict(resp.headers), "body": body}
