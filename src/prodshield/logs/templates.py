@@ -9,8 +9,9 @@ A position that became a wildcard by merging keeps the set of values seen there,
 ``enum_max`` of them. While it has that few values it is treated as an *enumeration* and each value
 stays in the template (``Transitioned from NEW to INITED`` and ``... from INITED to SETUP`` are two
 templates, as in the labelled data); past ``enum_max`` the position is a variable for good and its
-values are forgotten. The template text follows the labelling conventions: each variable is one
-``<*>``, adjacent wildcards without a separator merge.
+values are forgotten. When a sequence is compared with a cluster, a value one of its enumerations
+has already seen agrees like a constant. The template text is the line's own text with each
+variable replaced by one ``<*>`` (adjacent wildcards without a separator merge); nothing is moved.
 
 Template ids name a cluster for its whole life. A cluster's id is given when it is created (a
 hash of its first template, salted on a collision) and kept however its template generalises; an
