@@ -165,18 +165,20 @@ def scan(
     if fmt is ScanFormat.json:
         print_json(result.to_dict())
     else:
-        # the kind is never cut; under 100 columns the first-seen time is left out
+        # the kind is never cut; the message wraps; under 100 columns the category, the
+        # source and the first-seen time are left out (the message names what matters)
         table = Grid(
             "category",
             "kind",
             "severity",
             "count",
+            "message",
             "source",
             "first seen",
             "last seen",
             keys=("kind", "severity", "count"),
             right=("count",),
-            optional=("first seen",),
+            optional=("category", "source", "first seen"),
             title="findings",
         )
         for f in result.findings:
@@ -188,6 +190,7 @@ def scan(
                 f.kind,
                 f.severity,
                 str(f.count),
+                untrusted((f.message or "")[:300]),
                 untrusted(where[:60]),
                 f.first_seen.strftime("%m-%d %H:%M") if f.first_seen else "-",
                 f.last_seen.strftime("%m-%d %H:%M") if f.last_seen else "-",
