@@ -234,3 +234,19 @@ def test_incident_issue_quotes_a_targets_answer_as_code(tmp_path: Path) -> None:
     outside = _outside_code(body)
     assert "octocat" not in outside and "evil.example" not in outside
     assert body.count("<!--") == 1  # only the notifier's own marker
+
+
+def test_audit_markdown_quotes_file_names_as_code(tmp_path: Path) -> None:
+    """The Markdown report (a PR comment, a job summary) names audited files: no mention, no
+    link and no hidden comment can come from a file name."""
+    tree = tmp_path / "app"
+    tree.mkdir()
+    name = "@octocat [x](evil.example) <!-- x -->.env"
+    (tree / name).write_text("DEBUG=true\n")
+    (tree / name).chmod(0o644)
+    out = _cli("audit", str(tree), "--format", "markdown", cwd=tmp_path)
+    assert out.returncode in (0, 1), out.stderr
+    assert "octocat" in out.stdout
+    assert not re.search(r"(?<![\w`])@octocat", _outside_code(out.stdout))
+    assert "](evil.example)" not in _outside_code(out.stdout)
+    assert "<!--" not in _outside_code(out.stdout)

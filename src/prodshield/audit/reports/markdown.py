@@ -1,15 +1,19 @@
-"""Markdown (for a PR comment or a job summary)."""
+"""Markdown (for a PR comment or a job summary).
+
+Locations and messages quote the audited tree (file names, values), which is outside text: a
+location is a code span and a message has its ``@mentions`` and ``<!--`` neutralised."""
 
 from __future__ import annotations
 
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport
+from prodshield.text import code_span, neutralise_markers, neutralise_mentions
 
 ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦"}
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return neutralise_mentions(neutralise_markers(text.replace("|", "\\|").replace("\n", " ")))
 
 
 def render(report: AuditReport, fail_on: Severity) -> str:
@@ -25,7 +29,7 @@ def render(report: AuditReport, fail_on: Severity) -> str:
     if report.findings:
         lines += ["| severity | rule | where | problem | fix |", "| --- | --- | --- | --- | --- |"]
         for f in report.findings:
-            where = f"`{_cell(f.location)}`"
+            where = code_span(f.location).replace("|", "\\|")
             lines.append(
                 f"| {ICON[f.severity.value]} {f.severity.value} | `{f.rule}` | {where} | "
                 f"{_cell(f.message)} | {_cell(f.fix)} |"
