@@ -226,7 +226,8 @@ class LogService:
             return TemplateMiner()
 
     def _loop_sync(self, stop: asyncio.Event) -> None:
-        self._miner = self._load_miner()
+        if self._miner is None:  # a restart after a failure keeps what it learnt since the save
+            self._miner = self._load_miner()
         self._resolve()
         window_end = time.monotonic() + self.window_s
         resolve_at = time.monotonic() + RESOLVE_S
