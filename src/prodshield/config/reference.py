@@ -33,8 +33,8 @@ from prodshield.config.types import (
 
 CAPABILITIES: dict[str, tuple[str, str | None]] = {
     "version": ("all", None),
-    "storage": ("store (every capability)", "architecture.md"),
-    "retention": ("serve (the store's retention)", "web.md"),
+    "storage": ("store (every capability)", "db.md"),
+    "retention": ("serve and `db prune` (the store's retention)", "db.md"),
     "defaults": ("monitor", "monitor.md"),
     "environments": ("monitor (and logs, by `environment`)", "monitor.md"),
     "checks": ("monitor", "monitor.md"),
