@@ -228,6 +228,9 @@ def test_login_refuses_wrong_token_then_acknowledges_incident(
     staging = page.locator('tr[data-check="website"][data-environment="staging"]')
     assert staging.locator("svg.beats rect.beat.down").count() == 1
     assert "failed: refused" in staging.locator("rect.beat.down title").text_content()
+    # a check with an open incident says so next to its state
+    assert staging.locator("a.open-incident").inner_text() == "incident #1"
+    assert website.locator("a.open-incident").count() == 0
     assert TOKEN not in page.content()
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     _readme_shot(page, "dashboard.png")
