@@ -35,6 +35,7 @@ SECRETS = {
     "aws_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vLk2Tq9",
     "password": "Sup3rS3cret!x",
     "url": "S3cr3tPass",
+    "stripe": "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
 }
 LINES = [
     f'login failed {{"user": "bob", "password": "{SECRETS["json"]}"}}',
@@ -46,6 +47,7 @@ LINES = [
     f"boto: using AKIAZ7QHJ4MNB2XRT5PL {SECRETS['aws_secret']}",
     f"database down: FATAL password authentication failed, dsn password={SECRETS['password']}",
     f"health probe http://admin:{SECRETS['url']}@10.0.0.7/health failed",
+    f"charge failed for {SECRETS['stripe']}",
 ]
 
 
