@@ -37,6 +37,8 @@ class LogSource(StrictModel):
     default: a log line writer who can replace the file must not make ``serve`` read others."""
     environment: str | None = Field(default=None, examples=["production"])
     """The environment (a name under ``environments``) the source belongs to."""
+    service: str | None = Field(default=None, min_length=1, max_length=255, examples=["shop"])
+    """The service whose log this is (default: the source's name), as a check's ``service``."""
     silent_after: Duration | None = Field(default=None, examples=["15m"])
     """A finding when no line arrives for this long (default: learnt from the usual gaps)."""
     max_lines_per_hour: int | None = Field(default=None, ge=1, examples=[500000])

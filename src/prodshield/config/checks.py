@@ -96,6 +96,9 @@ class CheckBase(StrictModel):
     """The group the status page and the API show it under (default: its name)."""
     description: str | None = Field(default=None, examples=["The public home page"])
     """A sentence shown beside the check on the status page and in the API."""
+    service: str | None = Field(default=None, min_length=1, max_length=255, examples=["shop"])
+    """The service this check watches (default: the check's name): deploy markers of the same
+    service are drawn on its charts and named in its incidents."""
     locations: int | None = Field(default=None, ge=1, le=32, examples=[3])
     """Run from this many locations at once (several instances, each with a ``location``); the
     check counts as failing only when ``quorum`` of them agree (docs/monitor.md)."""

@@ -41,6 +41,11 @@ class Target:
         return str(self.check.type)
 
     @property
+    def service(self) -> str:
+        """The service the check watches (``service:``, default: the check's name)."""
+        return str(getattr(self.check, "service", None) or self.check.name)
+
+    @property
     def key(self) -> tuple[str, str]:
         return (self.name, self.environment)
 

@@ -281,6 +281,20 @@ experiment_journals = Table(
     Column("journal", JSON, nullable=False),
 )
 
+# --- deploys ------------------------------------------------------------------------------
+
+deploys = Table(
+    "deploys",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("version", String(255), nullable=False),
+    Column("environment", String(128), nullable=False, default=""),
+    Column("service", String(255), nullable=False, default=""),
+    Column("deployed_at", Float, nullable=False),
+    Column("note", Text, nullable=True),
+    Index("ix_deploys_at", "deployed_at"),
+)
+
 # --- notify --------------------------------------------------------------------------------
 
 outbox = Table(

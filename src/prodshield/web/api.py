@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from prodshield import __version__
-from prodshield.errors import ProdshieldError
+from prodshield import __version__, deploys
+from prodshield.errors import ProdshieldError, UsageError
 from prodshield.notify.outbox import delivery_problems
 from prodshield.text import loads_json
 from prodshield.web.context import WebContext, ctx_of
@@ -229,6 +229,21 @@ async def templates(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(load))
 
 
+async def list_deploys(request: Request) -> Response:
+    reader(request)
+    ctx = ctx_of(request)
+    q = request.query_params
+    limit = _int(q.get("limit"), 100, 1, 1000, "limit")
+    found = await run_in_threadpool(
+        deploys.deploys,
+        ctx.store,
+        environment=q.get("environment"),
+        service=q.get("service"),
+        limit=limit,
+    )
+    return JSONResponse({"deploys": [d.to_dict() for d in found]})
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
@@ -286,6 +301,36 @@ async def note_incident(request: Request) -> Response:
 
 async def resolve_incident(request: Request) -> Response:
     return await _incident_action(request, "resolve")
+
+
+async def mark_deploy(request: Request) -> Response:
+    writer(request)
+    ctx = ctx_of(request)
+    body = await _body(request)
+    fields: dict[str, str] = {}
+    for name in ("version", "environment", "service", "note"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            return error(400, f"{name} must be a string")
+        fields[name] = value or ""
+    at = body.get("at")
+    if at is not None and (isinstance(at, bool) or not isinstance(at, int | float)):
+        return error(400, "at must be epoch seconds")
+    try:
+        marker = await run_in_threadpool(
+            lambda: deploys.mark(
+                ctx.store,
+                fields["version"],
+                environment=fields["environment"],
+                service=fields["service"],
+                at=at,
+                note=fields["note"] or None,
+            )
+        )
+    except UsageError as exc:
+        return error(400, str(exc))
+    ctx.responses.invalidate()
+    return JSONResponse(marker.to_dict(), status_code=201)
 
 
 async def retry_outbox(request: Request) -> Response:
@@ -369,6 +414,8 @@ routes = [
     Route("/api/v1/incidents/{id}/ack", _guarded(ack_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/notes", _guarded(note_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/resolve", _guarded(resolve_incident), methods=["POST"]),
+    Route("/api/v1/deploys", _guarded(list_deploys), methods=["GET"]),
+    Route("/api/v1/deploys", _guarded(mark_deploy), methods=["POST"]),
     Route("/api/v1/findings", _guarded(findings), methods=["GET"]),
     Route("/api/v1/templates", _guarded(templates), methods=["GET"]),
     Route("/api/v1/outbox/{id}/retry", _guarded(retry_outbox), methods=["POST"]),
@@ -383,4 +430,5 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/incidents/{id}/notes"),
     ("POST", "/api/v1/incidents/{id}/resolve"),
     ("POST", "/api/v1/outbox/{id}/retry"),
+    ("POST", "/api/v1/deploys"),
 ]

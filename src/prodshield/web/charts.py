@@ -102,8 +102,12 @@ def response_chart(
     label: str = "",
     width: int = 560,
     height: int = 130,
+    deploys: Sequence[Any] = (),
 ) -> Markup:
     """Response time over time: a line through the points on a time axis, with a y axis in ms.
+
+    ``deploys`` (records with ``deployed_at`` and ``version``) inside the time axis are drawn as
+    dashed vertical lines with the version in their hover title.
 
     The axis starts at the first point (not a fixed window), so a check that started a minute ago
     shows its few results across the chart. Each point has a hover title with its time (to the
@@ -166,6 +170,16 @@ def response_chart(
                 f'<rect class="fail-mark" x="{x - 1.5}" y="{y_of(0) - 8}" width="3" height="8">'
                 f"<title>{when}: {what}</title></rect>"
             )
+    for d in deploys:
+        if not start <= d.deployed_at <= until:
+            continue
+        x = x_of(d.deployed_at)
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(d.deployed_at))
+        parts.append(
+            f'<line class="deploy" x1="{x}" y1="{top_pad}" x2="{x}" y2="{y_of(0)}" '
+            f'data-version="{escape(d.version)}"><title>deploy {escape(d.version)}, {when}'
+            "</title></line>"
+        )
     for p, (x, y) in zip(known, coords, strict=True):
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
         what = f"{_ms(p.avg_ms or 0.0)}"

@@ -153,6 +153,29 @@ SCHEMAS: dict[str, Any] = {
             "by": {"type": "string", "maxLength": 128},
         },
     },
+    "Deploy": {
+        "type": "object",
+        "required": ["id", "version", "environment", "service", "deployed_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "version": {"type": "string"},
+            "environment": {"type": "string", "description": "empty: every environment"},
+            "service": {"type": "string", "description": "empty: every service"},
+            "deployed_at": {"type": "number", "description": "epoch seconds"},
+            "note": {"type": ["string", "null"]},
+        },
+    },
+    "DeployInput": {
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {"type": "string", "minLength": 1, "maxLength": 255},
+            "environment": {"type": "string", "maxLength": 128},
+            "service": {"type": "string", "maxLength": 255},
+            "at": {"type": "number", "description": "epoch seconds (default: now)"},
+            "note": {"type": "string", "maxLength": 2000},
+        },
+    },
     "NoteInput": {
         "type": "object",
         "required": ["text"],
@@ -391,6 +414,52 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                     "security": SECURITY,
                     "responses": {"200": _json(_ref("Instances")), **ERRORS},
                 }
+            },
+            "/api/v1/deploys": {
+                "get": {
+                    "summary": "Deploy markers, newest first",
+                    "security": SECURITY,
+                    "parameters": [
+                        _param(
+                            "environment",
+                            "query",
+                            {"type": "string"},
+                            "Those for this environment (and for every environment)",
+                        ),
+                        _param(
+                            "service",
+                            "query",
+                            {"type": "string"},
+                            "Those for this service (and for every service)",
+                        ),
+                        _param(
+                            "limit",
+                            "query",
+                            {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "At most this many",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "deploys": {"type": "array", "items": _ref("Deploy")}
+                                },
+                            }
+                        ),
+                        **ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Record a deploy marker",
+                    "security": SECURITY,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("DeployInput")}},
+                    },
+                    "responses": {"201": _json(_ref("Deploy")), **WRITE_ERRORS},
+                },
             },
             "/api/v1/findings": {
                 "get": {

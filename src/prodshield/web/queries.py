@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, desc, func, select
 
+from prodshield import deploys
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor import incidents as incident_actions
 from prodshield.monitor import series
@@ -64,6 +65,7 @@ class TargetInfo:
     failure_threshold: int
     success_threshold: int
     conditions: tuple[str, ...]
+    service: str = ""
 
     @property
     def key(self) -> Key:
@@ -97,6 +99,7 @@ def targets(config: ShieldConfig) -> list[TargetInfo]:
                     failure_threshold=check.failure_threshold or d.failure_threshold,
                     success_threshold=check.success_threshold or d.success_threshold,
                     conditions=tuple(check.conditions),
+                    service=check.service or check.name,
                 )
             )
     return out
@@ -286,6 +289,13 @@ class ReadModel:
                                 "recent": self.latency_points([[x.key]], hours=3)[0],
                                 "latency": self.latency_points([[x.key]], hours=24)[0],
                                 "month": series.daily_points(self.cache.daily([x.key], 30)),
+                                "deploys": deploys.deploys(
+                                    self.store,
+                                    environment=x.environment,
+                                    service=x.service,
+                                    since=time.time() - 31 * 86400,
+                                    limit=200,
+                                ),
                             }
                             if charts
                             else {}
@@ -600,9 +610,15 @@ class ReadModel:
         }
 
     def new_since(self) -> dict[str, Any]:
-        """What "new" templates are new since: the last deploy marker (``prodshield logs
-        mark-deploy``), else the log service's baseline (its first catch-up read)."""
+        """What "new" templates are new since: the last deploy marker (``prodshield deploy mark``
+        or ``prodshield logs mark-deploy``, the newer), else the log service's baseline (its first catch-up read)."""
         deploy = self.store.kv_get("logs", "deploy")
+        marker = deploys.deploys(self.store, limit=1)
+        if marker and not (
+            isinstance(deploy, dict) and float(deploy.get("at") or 0) > marker[0].deployed_at
+        ):
+            last = marker[0]
+            return {"at": last.deployed_at, "marker": "deploy", "label": last.version}
         if isinstance(deploy, dict) and deploy.get("at"):
             return {"at": float(deploy["at"]), "marker": "deploy", "label": deploy.get("label")}
         baseline = self.store.kv_get("logs", "baseline")

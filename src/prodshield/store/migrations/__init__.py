@@ -1,7 +1,7 @@
 """Versioned schema migrations, one chain per component.
 
-Each component (``core``, ``monitor``, ``logs``, ``audit``, ``chaos``, ``notify``) has an ordered
-list of steps; ``schema_versions`` records how far each has been applied. A step receives a
+Each component (``core``, ``monitor``, ``logs``, ``audit``, ``chaos``, ``notify``, ``deploys``)
+has an ordered list of steps; ``schema_versions`` records how far each has been applied. A step receives a
 connection inside a transaction and must be safe to run on a database whose tables were created
 by a newer ``tables.py`` (use :func:`add_column` rather than raw ``ALTER``).
 """
@@ -115,6 +115,7 @@ MIGRATIONS: dict[str, list[Step]] = {
     "chaos": [create(t.experiment_journals)],
     "notify": [create(t.outbox), add_index(t.outbox, "ix_outbox_thread")],
     "web": [add_index(t.check_hourly, "ix_check_hourly_hour")],
+    "deploys": [create(t.deploys)],
     # after "monitor", which creates check_results: on PostgreSQL, partition it by day
     "partitions": [partitions.convert],
 }
