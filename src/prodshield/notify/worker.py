@@ -29,6 +29,7 @@ from prodshield.notify.outbox import OutboxRow, RetryPolicy
 from prodshield.notify.providers import DeliveryContext, Notifier, build
 from prodshield.notify.redact import redact
 from prodshield.store.store import Store
+from prodshield.text import for_terminal
 
 log = logging.getLogger("prodshield.notify")
 
@@ -224,7 +225,7 @@ class _Deliverer:
             row.notifier,
             row.event_type,
             row.idempotency_key,
-            done.error,
+            for_terminal(done.error or ""),  # quotes a provider's answer
             "dead"
             if status == DEAD
             else f"retry in {(done.next_attempt_at or 0) - time.time():.1f}s",
