@@ -144,6 +144,9 @@ def test_status_page_renders_checks_incident_and_charts(page: Any, site: tuple[s
     assert "lasted 0s" in past.nth(0).inner_text()
     _no_negative_duration(page)
     website = page.locator('article.service[data-service="Website"][data-environment="production"]')
+    assert website.locator(".svc-uptime").inner_text() == (
+        "uptime 24 h 99.93% · 7 d 99.95% · 30 d 99.96%"
+    )
     bars = website.locator("svg.bars rect")
     assert bars.count() == 90
     assert website.locator("svg.bars rect.bar-ok").count() >= 25

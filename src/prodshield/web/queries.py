@@ -418,11 +418,12 @@ class ReadModel:
             svc["daily"] = self.series_daily(keys)
             svc["latency"] = points
             svc["beats"] = series.merged_beats(beats, keys, BEATS)
-            ups = [
-                summaries[k].uptime_90d for k in keys if k in summaries and known.get(k) != WAITING
-            ]
-            vals = [u for u in ups if u is not None]
-            svc["uptime_90d"] = round(sum(vals) / len(vals), 3) if vals else None
+            mine = [summaries[k] for k in keys if k in summaries and known.get(k) != WAITING]
+            svc["uptime"] = {
+                window: _mean([getattr(sm, f"uptime_{window}") for sm in mine])
+                for window in ("24h", "7d", "30d", "90d")
+            }
+            svc["uptime_90d"] = svc["uptime"]["90d"]
         environments: dict[str, int] = defaultdict(int)
         for svc in services:
             environments[svc["environment"]] += 1
@@ -821,6 +822,11 @@ class ReadModel:
             }
             for r in rows
         ]
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 3) if known else None
 
 
 def _incident(m: Any) -> dict[str, Any]:
