@@ -57,3 +57,21 @@ def test_parse_and_mine_give_a_file_the_same_ids(tmp_path) -> None:  # type: ign
     # mine() gives each block's view; by the last block both agree on the templates too
     assert parsed[-1]["template"] == mined[-1].template
     assert parsed[-1]["params"] == mined[-1].params
+
+
+def test_parse_jsonl_objects_are_the_events_as_dicts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The raw path writes its JSON without building events: the same objects as to_dict()."""
+    import orjson
+
+    from prodshield.logs.api import mine, parse_files, parse_jsonl
+
+    path = tmp_path / "app.log"
+    path.write_text(
+        'first "quoted" line 1\n  indented\n\nsecond é line 2\nCaused by: x\nthird 3\n',
+        encoding="utf-8",
+    )
+    for fmt in ("raw", "auto"):
+        got = [orjson.loads(x) for x in b"".join(parse_jsonl([str(path)], fmt)).splitlines()]
+        want = [e.to_dict() for e in mine(parse_files([str(path)], fmt))]
+        assert got == want
+        assert list(got[0]) == list(want[0])  # the same key order

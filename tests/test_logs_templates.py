@@ -186,14 +186,15 @@ def test_templates_are_the_text_with_variables_masked_nothing_moved() -> None:
         assert miner.add(line).template == template
 
 
-def test_final_labels_give_early_lines_the_template_of_the_end() -> None:
+def test_final_labels_give_early_lines_the_template_of_the_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import orjson
 
-    from prodshield.logs.api import _final_jsonl, parse_lines
+    from prodshield.logs.api import parse_jsonl
 
     lines = [f"disk {d} is {p}% full" for d, p in zip("abcdefgh", range(90, 98), strict=True)]
-    miner = TemplateMiner()
-    out = b"".join(_final_jsonl(parse_lines(lines, "x", "raw"), miner))
+    path = tmp_path / "disk.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = b"".join(parse_jsonl([str(path)], "raw", miner=TemplateMiner()))
     rows = [orjson.loads(x) for x in out.splitlines()]
     assert [r["template"] for r in rows] == ["disk <*> is <*> full"] * 8
     assert len({r["template_id"] for r in rows}) == 1

@@ -93,8 +93,16 @@ def parse_lines(
 def _raw_events(
     lines: Iterable[str], source: str, first_line: int, stats: ReadStats
 ) -> Iterator[LogEvent]:
-    """:func:`parse_lines` for the ``raw`` format, without a ``Record`` per line (the same
-    events: indented and ``Caused by:`` lines, and blank lines, continue the record above)."""
+    """:func:`parse_lines` for the ``raw`` format, without a ``Record`` per line."""
+    for start, text in _raw_records(lines, first_line, stats):
+        yield LogEvent(source, start, None, None, text, {}, text)
+
+
+def _raw_records(
+    lines: Iterable[str], first_line: int, stats: ReadStats
+) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each ``raw`` record: the events the general loop gives
+    (indented and ``Caused by:`` lines, and blank lines, continue the record above)."""
     number = first_line - 1
     start = 0
     message: str | None = None
@@ -112,13 +120,11 @@ def _raw_events(
                 continue
         elif message is not None:
             stats.events += 1
-            text = "\n".join(raw) if len(raw) > 1 else message
-            yield LogEvent(source, start, None, None, text, {}, text)
+            yield start, "\n".join(raw) if len(raw) > 1 else message
         message, start, raw = line, number, [line]
     if message is not None:
         stats.events += 1
-        text = "\n".join(raw) if len(raw) > 1 else message
-        yield LogEvent(source, start, None, None, text, {}, text)
+        yield start, "\n".join(raw) if len(raw) > 1 else message
 
 
 def _event(
@@ -213,14 +219,49 @@ def parse_jsonl(
     then in a temporary file, and come out at the end. Otherwise (stdin) each event is written as
     it is read, with the template as known at that moment (the id is the same either way).
     """
-    paths = [str(p) for p in paths]
+    names = [str(p) for p in paths]
     miner = miner if miner is not None else TemplateMiner()
     stats = stats if stats is not None else ReadStats()
-    events = parse_files(paths, log_format, stats=stats)
-    if not final or "-" in paths:
-        yield from _stream_jsonl(events, miner)
+    if not final or "-" in names:
+        yield from _stream_jsonl(parse_files(names, log_format, stats=stats), miner)
         return
-    yield from _final_jsonl(events, miner)
+    yield from _final_jsonl(_event_parts(names, log_format, stats), miner)
+
+
+def _event_parts(
+    paths: list[str], log_format: str, stats: ReadStats
+) -> Iterator[tuple[bytes, str, bytes, float | None]]:
+    """Each event of the files as (its JSON object up to the message, the message's first line,
+    its JSON from ``fields`` on, its time): what :func:`_final_jsonl` keeps. ``raw`` sources skip
+    building an event."""
+    if log_format != "auto":
+        get_format(log_format)  # fail early on a bad name
+    for path in expand_paths(paths, stats):
+        lines = read_lines(path, stats)
+        head: list[str] = []
+        if log_format == "auto":
+            for line in lines:
+                head.append(line)
+                if len(head) >= DETECT_LINES:
+                    break
+        fmt = resolve_format(log_format, head)
+        if isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse:
+            prefix = b'{"source":' + orjson.dumps(path) + b',"line":'
+            middle = b',"timestamp":null,"level":null,"message":'
+            for start, text in _raw_records(_chain(head, lines), 1, stats):
+                cut = text.find("\n")
+                first = text if cut < 0 else text[:cut]
+                yield (
+                    prefix + str(start).encode() + middle + orjson.dumps(text),
+                    first,
+                    _NO_FIELDS,
+                    None,
+                )
+            continue
+        for event in parse_lines(_chain(head, lines), path, fmt, stats=stats):
+            event_head, tail = _head_tail(event)
+            ts = event.timestamp.timestamp() if event.timestamp is not None else None
+            yield event_head, _first_line(event.message), tail, ts
 
 
 def _first_line(message: str) -> str:
@@ -268,7 +309,9 @@ def _stream_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[
         )
 
 
-def _final_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[bytes]:
+def _final_jsonl(
+    parts: Iterable[tuple[bytes, str, bytes, float | None]], miner: TemplateMiner
+) -> Iterator[bytes]:
     import pickle
     import tempfile
 
@@ -277,22 +320,21 @@ def _final_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[b
     with tempfile.TemporaryFile(prefix="prodshield-parse-") as spill:
         spilled = 0
         pending: list[tuple[int, bytes, str, bytes]] = []
-        iterator = iter(events)
+        iterator = iter(parts)
         while True:
             # a block of events is learnt at once (lines of one shape are masked once)
             block = list(islice(iterator, HOLD))
             if not block:
                 break
-            firsts = [_first_line(event.message) for event in block]
-            times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in block]
+            firsts = [part[1] for part in block]
+            times = [part[3] for part in block]
             learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
             held: list[tuple[int, bytes, str, bytes]] = []
-            for event, first, entry in zip(block, firsts, learnt, strict=True):
+            for (head, first, tail, _), entry in zip(block, learnt, strict=True):
                 number = index.get(id(entry))
                 if number is None:
                     number = index[id(entry)] = len(entries)
                     entries.append(entry)
-                head, tail = _head_tail(event)
                 held.append((number, head, first, tail))
             if pending:  # only blocks before the last one go to the file
                 pickle.dump(pending, spill, protocol=pickle.HIGHEST_PROTOCOL)
