@@ -65,6 +65,7 @@ def test_help_names_values_and_fits_80_columns(tmp_path: Path, command: list[str
     assert not re.search(r"<(bool|str|int|float|path|list\[[^\]]*\])>", text), text
     assert not re.search(r"\{[a-z_]+\}", text), text
     assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "Examples:" in text, text  # every command shows how it is used
 
 
 def test_help_metavars_read_like_a_person_wrote_them(tmp_path: Path) -> None:

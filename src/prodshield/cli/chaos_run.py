@@ -23,7 +23,12 @@ DESCRIPTION = "Run a Chaos Toolkit experiment (JSON or YAML) and write its journ
 def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
     from prodshield.chaos.experiments.strategy import Dry, HypothesisStrategy, RollbackStrategy
 
-    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description=DESCRIPTION,
+        epilog="Examples: prodshield chaos run experiment.json; prodshield chaos run "
+        "experiment.yaml --var base_url=http://127.0.0.1:8000 --junit chaos.xml",
+    )
     p.add_argument("experiment", metavar="EXPERIMENT", help="experiment file (.json, .yaml)")
     p.add_argument(
         "--journal-path",

@@ -62,9 +62,16 @@ NAMED = {
     "repo": "REPO",
     "install": "SPEC",
     "servername": "NAME",
+    "service": "URL",
+    "health": "URL",
+    "dependency": "PROXY",
+    "proxy": "PROXY",
 }
 _DIR_NAMES = ("dir", "directory", "out", "folder")
-_FILE_NAMES = ("config", "output", "baseline", "ca_file", "journal", "files", "experiment")
+_FILE_NAMES = (
+    "config", "output", "baseline", "ca_file", "journal", "journal_path", "junit", "files",
+    "experiment", "var_file",
+)  # fmt: skip
 _FORMATS = {"fmt": "FORMAT", "format": "FORMAT", "output": "FORMAT", "log_format": "FORMAT"}
 _LABEL = re.compile(r"^<(.*)>(\.\.\.)?$")
 
@@ -100,10 +107,86 @@ def metavar_for(name: str | None, label: str | None, *, is_flag: bool = False) -
     if low.startswith("int"):
         return "N"
     if low.startswith("float"):
+        if key.endswith("_ms"):
+            return "MS"
+        if key.endswith(("_s", "seconds", "timeout")):
+            return "SECONDS"
         return "NUMBER"
     if key in _FORMATS:
         return _FORMATS[key]
     return key.upper().rstrip("_") or None
+
+
+# Examples shown under each command's help (by the command's words after "prodshield").
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "": ("prodshield demo", "prodshield init . && prodshield config check"),
+    "init": ("prodshield init .", "prodshield init . --github-actions"),
+    "config check": ("prodshield config check -c shield.yaml",),
+    "config show": ("prodshield config show -c shield.yaml",),
+    "db upgrade": ("prodshield db upgrade -c shield.yaml",),
+    "db status": ("prodshield db status",),
+    "db prune": ("prodshield db prune",),
+    "monitor once": (
+        "prodshield monitor once",
+        "prodshield monitor once --check api --env production --format json",
+    ),
+    "monitor run": ("prodshield monitor run -v", "prodshield monitor run --duration 10m"),
+    "monitor status": ("prodshield monitor status --format json",),
+    "monitor heartbeats": ("prodshield monitor heartbeats",),
+    "monitor instances": ("prodshield monitor instances --owners",),
+    "monitor report": ("prodshield monitor report --since 7d --format html -o report.html",),
+    "logs parse": ("prodshield logs parse /var/log/nginx/access.log | head",),
+    "logs templates": ("prodshield logs templates /var/log/app/*.log --top 20",),
+    "logs scan": (
+        "prodshield logs scan",
+        "prodshield logs scan /var/log/nginx/access.log --since 24h --format json",
+    ),
+    "logs digest": ("prodshield logs digest --format html -o digest.html",),
+    "audit": (
+        "prodshield audit .",
+        "prodshield audit . --format sarif --output audit.sarif --fail-on high",
+    ),
+    "audit run": (
+        "prodshield audit .",
+        "prodshield audit . --report sarif:audit.sarif --report markdown:audit.md",
+    ),
+    "audit tls": ("prodshield audit tls shop.example.com:443",),
+    "audit secrets": ("prodshield audit secrets . --git",),
+    "audit baseline": ("prodshield audit baseline . -o .prodshield-baseline.json",),
+    "audit history": ("prodshield audit history", "prodshield audit history -n 5 --format json"),
+    "chaos proxy": ("prodshield chaos proxy", "prodshield chaos proxy list"),
+    "chaos proxy list": ("prodshield chaos proxy list --format json",),
+    "chaos toxic add": ("prodshield chaos toxic add postgres -t latency -a latency=300",),
+    "chaos toxic remove": ("prodshield chaos toxic remove postgres latency_downstream",),
+    "chaos toxic list": ("prodshield chaos toxic list postgres",),
+    "chaos breaker": (
+        "prodshield chaos breaker --service http://127.0.0.1:8000/pay --dependency payments",
+    ),
+    "chaos db": ("prodshield chaos db --dsn postgresql://127.0.0.1/shop --proxy postgres",),
+    "notify status": ("prodshield notify status",),
+    "notify test": ("prodshield notify test github",),
+    "notify retry": ("prodshield notify retry 12",),
+    "notify flush": ("prodshield notify flush",),
+    "serve": ("prodshield serve", "prodshield serve --host 0.0.0.0 --port 8080"),
+    "status build": ("prodshield status build --out site/",),
+    "demo": ("prodshield demo", "prodshield demo --port 0 --dir ./demo-files"),
+    "debt": ("prodshield debt .", "prodshield debt . --format markdown"),
+}
+
+
+def _with_examples(format_help: Any) -> Any:
+    """Give a command without an epilog its examples (each its own paragraph, so that both
+    the plain and the boxed help keep one example per line)."""
+
+    def wrapped(self: Any, ctx: Any, formatter: Any) -> None:
+        if not self.epilog:
+            words = (ctx.command_path or "").split()[1:]
+            examples = EXAMPLES.get(" ".join(words))
+            if examples:
+                self.epilog = "Examples:\n\n" + "\n\n".join(f"  {e}" for e in examples)
+        format_help(self, ctx, formatter)
+
+    return wrapped
 
 
 RICH_MIN_COLUMNS = 100
@@ -141,6 +224,8 @@ def install() -> None:
             label = display_type(self, ctx)
         except Exception:  # a label is cosmetic: never break --help over it
             label = None
+        if self.name == "output" and label == "<str>" and "file" in (self.help or "").lower():
+            return "FILE"  # -o FILE given as text
         return metavar_for(self.name, label)
 
     def argument_name(self: Any) -> str:
@@ -157,6 +242,9 @@ def install() -> None:
             name += "..."
         return name if self.required else f"[{name}]"
 
+    for command_class in (getattr(core, "TyperCommand", None), getattr(core, "TyperGroup", None)):
+        if command_class is not None and hasattr(command_class, "format_help"):
+            command_class.format_help = _with_examples(command_class.format_help)
     option.display_type_rich = option_type
     argument.display_name_raw = property(argument_name)
     argument.display_type_rich = argument_type
