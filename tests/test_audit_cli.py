@@ -264,3 +264,39 @@ def test_one_baseline_for_audit_secrets_and_the_full_audit(cli, tmp_path: Path, 
     accepted = cli(where, "--only", "secrets", "--baseline", "accepted.json", cwd=tmp_path)
     assert accepted.returncode == 0, accepted.stdout
     assert "1 baseline" in accepted.stdout
+
+
+def test_sarif_anchors_an_endpoint_to_the_shield_yaml_in_the_tree_and_never_invents_one(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "main.py").write_text("print(1)\n")
+    with TlsBench() as bench:
+        target = bench.endpoint("expired")
+        (repo / "shield.yaml").write_text(
+            "storage: sqlite:///store.db\n"
+            "audit:\n"
+            f"  tls: [{{host: {target.host}, port: {target.port}, servername: localhost}}]\n"
+            f"  ca_file: {bench.ca_file}\n"
+        )
+        done = proc("--only", "tls", "--format", "sarif", "--no-store", cwd=repo)
+        assert done.returncode == 1, done.stderr
+        (result,) = [
+            r for r in json.loads(done.stdout)["runs"][0]["results"] if r["ruleId"] == "tls.expired"
+        ]
+        location = result["locations"][0]
+        assert location["physicalLocation"]["artifactLocation"]["uri"] == "shield.yaml"
+        assert location["logicalLocations"][0]["name"] == f"127.0.0.1:{target.port}"
+        # the same endpoint given on the command line, from a folder without a shield.yaml
+        bare = tmp_path / "bare"
+        bare.mkdir()
+        cli_only = proc(
+            "tls", target.label, "--ca-file", str(bench.ca_file), "--servername", "localhost",
+            "--format", "sarif", "--no-store", cwd=bare,
+        )  # fmt: skip
+        assert cli_only.returncode == 1, cli_only.stderr
+        assert "shield.yaml" not in cli_only.stdout
+        for r in json.loads(cli_only.stdout)["runs"][0]["results"]:
+            assert "physicalLocation" not in r["locations"][0]
