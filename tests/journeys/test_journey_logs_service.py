@@ -151,13 +151,21 @@ def test_scan_and_digest_with_rules_on_the_configured_sources(tmp_path: Path) ->
     assert [f["kind"] for f in got["findings"]] == ["db_connection_failure"]
     assert got["stats"]["events"] == 2
 
+    # the digest with an absolute window, its end only (the default 7d baseline has no start)
+    until = _cli(tmp_path, "logs", "digest", "--until", "2026-12-04T20:00:02", "--format", "json")
+    assert until.returncode == 0, until.stderr
+    assert [f["kind"] for f in json.loads(until.stdout)["critical"]] == ["db_connection_failure"]
+
     # a rule whose pattern is not a regular expression: one located line, exit 2
     (tmp_path / "shield.yaml").write_text(
         _config(_free_port()).replace("'card declined for order'", "'card (declined'")
     )
     bad = _cli(tmp_path, "logs", "scan")
     assert bad.returncode == 2
-    assert "shield.yaml:10:7: logs.rules[0].pattern" in bad.stderr and "not a valid regular expression" in bad.stderr
+    assert (
+        "shield.yaml:10:7: logs.rules[0].pattern" in bad.stderr
+        and "not a valid regular expression" in bad.stderr
+    )
     assert "Traceback" not in bad.stderr
 
 

@@ -234,7 +234,10 @@ def digest(
         paths,
         log_format,
         since=None if (begin or end) else since,
-        baseline=baseline,
+        # a baseline period sits before the window's start: with --until alone there is none
+        baseline=None
+        if (end and not begin and baseline and not Path(baseline).exists())
+        else baseline,
         settings=settings,
         start=begin,
         until=end,
