@@ -113,6 +113,9 @@ def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
         states = {r["check"]: r for r in json.loads(status.stdout)["checks"]}
         assert states["nightly-backup"]["state"] == "waiting"
         assert states["nightly-backup"]["uptime_24h"] is None
+        report = _cli(tmp_path, "monitor", "report", "--format", "json")
+        summary = {c["check"]: c for c in json.loads(report.stdout)["checks"]}
+        assert summary["nightly-backup"]["uptime_pct"] is None  # not 100 % before any ping
 
         # the job's last line, exactly as printed
         pinged = subprocess.run(shlex.split(curl), capture_output=True, text=True, timeout=60)

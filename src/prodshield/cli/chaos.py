@@ -222,10 +222,7 @@ def toxic_add(
     api: ApiOption = "http://127.0.0.1:8474",
     output: FormatOption = "text",
 ) -> None:
-    """Add a toxic to a proxy.
-
-    Example: prodshield chaos toxic add postgres -t latency -a latency=300 -a jitter=20
-    """
+    """Add a toxic to a proxy."""
     from prodshield.chaos.proxy.client import ProxyApiError
 
     _choice("--type", toxic_type, _toxic_types())
@@ -259,10 +256,7 @@ def toxic_remove(
     toxic_name: Annotated[str, typer.Argument(metavar="TOXIC")],
     api: ApiOption = "http://127.0.0.1:8474",
 ) -> None:
-    """Remove a toxic from a proxy.
-
-    Example: prodshield chaos toxic remove postgres latency_downstream
-    """
+    """Remove a toxic from a proxy."""
     from prodshield.chaos.proxy.client import ProxyApiError
 
     client = ProxyClient(api)
@@ -280,10 +274,7 @@ def toxic_list(
     api: ApiOption = "http://127.0.0.1:8474",
     output: FormatOption = "text",
 ) -> None:
-    """List a proxy's toxics.
-
-    Example: prodshield chaos toxic list postgres --format json
-    """
+    """List a proxy's toxics."""
     from prodshield.chaos.proxy.client import ProxyApiError
 
     _choice("--format", output, OUTPUTS)

@@ -21,8 +21,6 @@ def check(config: ConfigOption = None) -> None:
 
     Warns (on stderr, exit 0) when a ${VAR:-default} fell back to a template placeholder such
     as 'unset', or to any default under a secret-like key, and notes every other default used.
-
-    Example: prodshield config check -c shield.yaml
     """
     loaded = load(config)
     cfg = loaded.config

@@ -43,8 +43,6 @@ def demo(
     The platform is a shop API in production and staging, writing real logs, with a flaky
     endpoint, planted incidents, an insecure config and a self-signed TLS endpoint; the store is
     the embedded SQLite file.
-
-    Example: prodshield demo --port 0 --dir ./demo-files
     """
     import shutil
     import tempfile

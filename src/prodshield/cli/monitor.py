@@ -382,8 +382,6 @@ def heartbeats(
 
     The URLs are served by `prodshield serve` at serve.public_url (else at serve.host:port,
     which is said). A heartbeat never pinged is waiting for the first ping.
-
-    Example: prodshield monitor heartbeats -c shield.yaml
     """
     import time
 
@@ -552,7 +550,14 @@ def report(
         raise UsageError(f"--since: {exc}") from None
     store = store_for(loaded)
     try:
-        rep = build_report(store, since_s=seconds, environment=env)
+        from prodshield.monitor.heartbeats import waiting_targets
+
+        rep = build_report(
+            store,
+            since_s=seconds,
+            environment=env,
+            waiting=waiting_targets(store, loaded.config),
+        )
     finally:
         store.close()
     text = {

@@ -6,6 +6,7 @@ import html
 import json
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,9 +67,17 @@ class UptimeReport:
 
 
 def build_report(
-    store: Store, *, since_s: float, environment: str | None = None, now: float | None = None
+    store: Store,
+    *,
+    since_s: float,
+    environment: str | None = None,
+    now: float | None = None,
+    waiting: Collection[tuple[str, str]] = (),
 ) -> UptimeReport:
-    """Summarise ``since_s`` seconds up to ``now`` from raw results and hourly aggregates."""
+    """Summarise ``since_s`` seconds up to ``now`` from raw results and hourly aggregates.
+
+    ``waiting``: heartbeat targets never pinged (``heartbeats.waiting_targets``); they have no
+    uptime or latency yet, not 100 % and 0 ms."""
     until = time.time() if now is None else now
     since = until - since_s
     report = UptimeReport(since=since, until=until, environment=environment)
@@ -131,13 +140,15 @@ def build_report(
         lat = sorted(latencies.get(key, []))
         p95 = percentile(lat, 95) if lat else (max(agg_p95[key]) if agg_p95.get(key) else None)
         incs = per_check_incidents.get(key, [])
+        if key in waiting:
+            lat, p95 = [], None  # no uptime or latency: nothing is known before a first ping
         report.checks.append(
             CheckSummary(
                 key[0],
                 key[1],
                 n,
                 failures,
-                round(100.0 * (n - failures) / n, 3) if n else None,
+                round(100.0 * (n - failures) / n, 3) if n and key not in waiting else None,
                 percentile(lat, 50),
                 p95,
                 percentile(lat, 99),
