@@ -121,3 +121,15 @@ def test_a_dotenv_file_is_still_judged_by_name(tmp_path: Path) -> None:
     (tmp_path / ".env").chmod(0o600)
     report = audit([tmp_path], families="environment")
     assert [(f.path, f.line, f.target) for f in report.findings] == [(".env", 1, None)]
+
+
+def test_one_secret_on_one_dotenv_line_is_one_finding(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"AWS_ACCESS_KEY_ID={AWS_KEY}\nAPP_NAME=shop\n")
+    (tmp_path / ".env").chmod(0o600)
+    report = audit([tmp_path], families="secrets,environment")
+    at_line = [(f.rule, f.path, f.line) for f in report.findings]
+    assert at_line == [("secrets.leak", ".env", 1)]
+    assert report.suppressed == {"duplicate": 1}
+    # the environment family alone still reports it
+    alone = audit([tmp_path], families="environment")
+    assert [(f.rule, f.line) for f in alone.findings] == [("environment.dotenv-secret", 1)]

@@ -180,10 +180,16 @@ def audit(
     kept: list[AuditFinding] = []
     suppressed: Counter[str] = Counter()
     seen: set[str] = set()
+    # One secret on one line is one finding: a .env line the secret scanner already reports
+    # (with its format and confidence) is not reported again by the environment family.
+    leaked = {(f.path, f.line) for f in found if f.rule == "secrets.leak" and f.path}
     for f in found:
         if f.fingerprint in seen:
             continue
         seen.add(f.fingerprint)
+        if f.rule == "environment.dotenv-secret" and (f.path, f.line) in leaked:
+            suppressed["duplicate"] += 1
+            continue
         if f.rule in allow or f.family in allow:
             suppressed["config"] += 1
         elif f.fingerprint in fingerprints:
