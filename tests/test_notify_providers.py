@@ -8,8 +8,11 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,14 @@ from prodshield.notify.providers.email import EmailNotifier, message_id
 from prodshield.store import Store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "notify.md"
+DOC_ENV = {
+    "PAGERDUTY_ROUTING_KEY": "R" * 32,
+    "OPSGENIE_API_KEY": "eb243592-faa2-4ba2-a551-1afdf565c889",
+    "NTFY_TOKEN": "tk_0123456789abcdefghijklmnopqrs",
+    "DISCORD_WEBHOOK": "https://discord.com/api/webhooks/1/t",
+    "TEAMS_WEBHOOK": "https://example.webhook.office.com/webhookb2/x",
+    "TELEGRAM_BOT_TOKEN": "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+}
 
 
 def incident(key: str = "inc-7:opened") -> Event:
@@ -325,6 +336,7 @@ def test_every_registered_notifier_is_documented_valid_and_implements_the_protoc
         "SLACK_WEBHOOK": "http://x",
         "WEBHOOK_SECRET": "s",
         "SMTP_PASSWORD": "p",
+        **DOC_ENV,
     }
     for kind, cls in REGISTRY.items():
         assert cls.kind == kind
@@ -337,3 +349,23 @@ def test_every_registered_notifier_is_documented_valid_and_implements_the_protoc
         assert asyncio.iscoroutinefunction(notifier.send)
         secrets = notifier.secrets()
         assert all(isinstance(s, str) and s for s in secrets)
+
+
+def test_every_notifier_example_passes_config_check_from_the_cli(tmp_path: Path) -> None:
+    """Each docs/notify.md example, as a user would paste it, is accepted by `config check`."""
+    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
+    env.update(DOC_ENV, GITHUB_TOKEN="t", SLACK_WEBHOOK="http://x", WEBHOOK_SECRET="s")
+    env["SMTP_PASSWORD"] = "p"
+    examples = _doc_examples()
+    entries = "".join(text.split("\n", 1)[1] for text in examples.values())
+    path = tmp_path / "shield.yaml"
+    path.write_text(f"storage: sqlite:///{tmp_path}/s.db\nnotifiers:\n{entries}")
+    done = subprocess.run(
+        [sys.executable, "-m", "prodshield", "config", "check", "-c", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert f"{len(examples)} notifiers" in done.stdout, done.stdout

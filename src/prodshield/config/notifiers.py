@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
@@ -115,7 +116,121 @@ class EmailNotifierConfig(NotifierBase):
     """Check the server certificate; turn off only for a lab server."""
 
 
+def _not_empty(name: str, env: str) -> Callable[[str], str]:
+    def check(v: str) -> str:
+        if not v.strip():
+            raise ValueError(f"{name} is empty (set it with ${{{env}}})")
+        return v
+
+    return check
+
+
+class PagerDutyNotifierConfig(NotifierBase):
+    """PagerDuty Events API v2: an alert per incident, acknowledged and resolved with it."""
+
+    type: Literal["pagerduty"]
+    routing_key: str = Field(examples=["${PAGERDUTY_ROUTING_KEY}"])
+    """The integration key of an Events API v2 integration (from the environment; hidden)."""
+    url: str = Field(default="https://events.pagerduty.com/v2/enqueue")
+    """The Events API endpoint (a regional or test endpoint)."""
+    source: str | None = Field(default=None, examples=["prodshield-eu1"])
+    """The alert's ``source`` (default: the probed target, else the check's name)."""
+
+    _routing_key = field_validator("routing_key")(
+        _not_empty("routing_key", "PAGERDUTY_ROUTING_KEY")
+    )
+
+
+class OpsgenieNotifierConfig(NotifierBase):
+    """Opsgenie Alert API v2: an alert per incident (by alias), acknowledged and closed with it."""
+
+    type: Literal["opsgenie"]
+    api_key: str = Field(examples=["${OPSGENIE_API_KEY}"])
+    """An API integration's key, sent as ``Authorization: GenieKey KEY`` (hidden)."""
+    api_url: str = Field(
+        default="https://api.opsgenie.com", examples=["https://api.eu.opsgenie.com"]
+    )
+    """The API's address (EU accounts: ``https://api.eu.opsgenie.com``)."""
+    responders: list[dict[str, str]] = Field(
+        default_factory=list, examples=[[{"type": "team", "name": "platform"}]]
+    )
+    """Who is paged (Opsgenie responder objects); default: the integration's own routing."""
+    tags: list[str] = Field(default_factory=list, examples=[["prodshield"]])
+    """Tags added to every alert."""
+
+    _api_key = field_validator("api_key")(_not_empty("api_key", "OPSGENIE_API_KEY"))
+
+
+class NtfyNotifierConfig(NotifierBase):
+    """An ntfy topic (ntfy.sh or a server of your own)."""
+
+    type: Literal["ntfy"]
+    server: str = Field(default="https://ntfy.sh", examples=["https://ntfy.example.com"])
+    """The ntfy server."""
+    topic: str = Field(examples=["acme-ops-alerts"])
+    """The topic messages are published to (on ntfy.sh, anyone who knows it may read it)."""
+    token: str | None = Field(default=None, examples=["${NTFY_TOKEN}"])
+    """An access token (``tk_...``) for a protected topic, sent as a Bearer token (hidden)."""
+    tags: list[str] = Field(default_factory=list, examples=[["prodshield"]])
+    """Tags (or emoji short codes) added to every message."""
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, v: str) -> str:
+        if not v or len(v) > 64 or not all(c.isalnum() or c in "-_" for c in v):
+            raise ValueError(f"{v!r} is not an ntfy topic (1 to 64 of A-Z a-z 0-9 _ -)")
+        return v
+
+
+class DiscordNotifierConfig(NotifierBase):
+    """A Discord channel webhook (messages with an embed)."""
+
+    type: Literal["discord"]
+    webhook_url: str = Field(examples=["${DISCORD_WEBHOOK}"])
+    """The webhook's URL; its last part is a token (from the environment; hidden)."""
+    username: str = "prodshield"
+    """The name messages are posted under."""
+
+
+class TeamsNotifierConfig(NotifierBase):
+    """A Microsoft Teams incoming webhook (or a Workflows webhook) posting an Adaptive Card."""
+
+    type: Literal["teams"]
+    webhook_url: str = Field(examples=["${TEAMS_WEBHOOK}"])
+    """The webhook's URL (it holds a signature: from the environment; hidden)."""
+
+
+class TelegramNotifierConfig(NotifierBase):
+    """A Telegram chat, through a bot's ``sendMessage``."""
+
+    type: Literal["telegram"]
+    token: str = Field(examples=["${TELEGRAM_BOT_TOKEN}"])
+    """The bot's token from @BotFather (from the environment; hidden)."""
+    chat_id: str = Field(examples=["-1001234567890"])
+    """The chat, group or channel (``@channelname``) the bot posts to."""
+    api_url: str = "https://api.telegram.org"
+    """The Bot API's address (a local Bot API server)."""
+    silent: bool = False
+    """Send without sound (``disable_notification``)."""
+
+    _token = field_validator("token")(_not_empty("token", "TELEGRAM_BOT_TOKEN"))
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _chat(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) else v
+
+
 NotifierConfig = Annotated[
-    GitHubNotifierConfig | SlackNotifierConfig | WebhookNotifierConfig | EmailNotifierConfig,
+    GitHubNotifierConfig
+    | SlackNotifierConfig
+    | WebhookNotifierConfig
+    | EmailNotifierConfig
+    | PagerDutyNotifierConfig
+    | OpsgenieNotifierConfig
+    | NtfyNotifierConfig
+    | DiscordNotifierConfig
+    | TeamsNotifierConfig
+    | TelegramNotifierConfig,
     Field(discriminator="type"),
 ]

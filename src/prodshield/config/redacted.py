@@ -13,7 +13,16 @@ from prodshield.config.schema import ShieldConfig
 from prodshield.secrets.redaction import MASK, redact_text
 
 SECRET_KEYS = frozenset(
-    {"token", "password", "secret", "webhook_url", "marker_key", "api_key", "private_key"}
+    {
+        "token",
+        "password",
+        "secret",
+        "webhook_url",
+        "marker_key",
+        "api_key",
+        "private_key",
+        "routing_key",
+    }
 )
 SECRET_MAPS = frozenset({"headers", "users"})
 

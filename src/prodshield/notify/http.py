@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
-from multidict import CIMultiDictProxy
 
 from prodshield.errors import NotifyError
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+ErrorMapper = Callable[[str, int, Mapping[str, str], str], NotifyError]
+"""(what, status, headers, body) -> the NotifyError for a non-2xx answer."""
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -37,15 +40,27 @@ def short_body(text: str, limit: int = 200) -> str:
 
 
 def error_for_status(
-    what: str, status: int, headers: CIMultiDictProxy[str], body: str
+    what: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: str,
+    *,
+    retry_after: float | None = None,
 ) -> NotifyError:
-    """The NotifyError for a non-2xx answer of a generic HTTP endpoint."""
-    retry_after = parse_retry_after(headers.get("Retry-After"))
+    """The NotifyError for a non-2xx answer of a generic HTTP endpoint.
+
+    408, 425, 429 and 5xx are retried (not sooner than ``retry_after``, else the answer's
+    ``Retry-After``); 401 and 403 (credentials refused) and every other 4xx are permanent.
+    """
+    if retry_after is None:
+        retry_after = parse_retry_after(headers.get("Retry-After"))
     detail = f"{what}: HTTP {status}"
     if body.strip():
         detail += f": {short_body(body)}"
     if status in RETRYABLE_STATUS or status >= 500:
         return NotifyError(detail, retry_after=retry_after)
+    if status in (401, 403):
+        detail += " (credentials refused: check the key or token)"
     return NotifyError(detail, permanent=True)
 
 
@@ -68,8 +83,10 @@ async def post_json(
     *,
     headers: dict[str, str],
     timeout: float,
+    errors: ErrorMapper | None = None,
 ) -> tuple[int, str]:
-    """POST ``data`` and return (status, text) for a 2xx; raise NotifyError otherwise."""
+    """POST ``data`` and return (status, text) for a 2xx; raise NotifyError otherwise (made by
+    ``errors`` when given, for providers whose answers say more than the status)."""
     try:
         async with session.post(
             url, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
@@ -77,7 +94,7 @@ async def post_json(
             text = await resp.text(errors="replace")
             if 200 <= resp.status < 300:
                 return resp.status, text
-            raise error_for_status(what, resp.status, resp.headers, text)
+            raise (errors or error_for_status)(what, resp.status, resp.headers, text)
     except NotifyError:
         raise
     except (aiohttp.ClientError, TimeoutError) as exc:

@@ -7,11 +7,21 @@ from prodshield.errors import UsageError
 from prodshield.notify.providers.base import DeliveryContext, Notifier
 from prodshield.notify.providers.email import EmailNotifier
 from prodshield.notify.providers.github import GitHubNotifier
+from prodshield.notify.providers.ntfy import NtfyNotifier
+from prodshield.notify.providers.pagerduty import PagerDutyNotifier
 from prodshield.notify.providers.slack import SlackNotifier
 from prodshield.notify.providers.webhook import WebhookNotifier
 
 REGISTRY: dict[str, type[Notifier]] = {
-    cls.kind: cls for cls in (GitHubNotifier, SlackNotifier, WebhookNotifier, EmailNotifier)
+    cls.kind: cls
+    for cls in (
+        GitHubNotifier,
+        SlackNotifier,
+        WebhookNotifier,
+        EmailNotifier,
+        PagerDutyNotifier,
+        NtfyNotifier,
+    )
 }
 """Config ``type:`` -> the class that delivers to it. Adding a notifier is adding one module."""
 

@@ -46,3 +46,37 @@ class Notifier(Protocol):
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or stored errors (tokens, URLs with keys)."""
         ...
+
+
+# --- paging services (PagerDuty, Opsgenie): an alert per incident ----------------------------
+
+TRIGGER, ACKNOWLEDGE, RESOLVE, NOTE = "trigger", "acknowledge", "resolve", "note"
+
+PAGE_ACTIONS: dict[str, str] = {
+    "incident.opened": TRIGGER,
+    "incident.updated": TRIGGER,
+    "incident.reminder": TRIGGER,
+    "incident.acknowledged": ACKNOWLEDGE,
+    "incident.resolved": RESOLVE,
+    "incident.note": NOTE,
+    "log.critical": TRIGGER,
+    "audit.failed": TRIGGER,
+    "experiment.deviated": TRIGGER,
+    "store.warning": TRIGGER,
+}
+"""What a paging service does for each event type; a type not listed (``digest``) pages no one,
+and ``test`` triggers and at once resolves an alert of its own."""
+
+
+def page_action(event: Event) -> str | None:
+    return PAGE_ACTIONS.get(event.type)
+
+
+def alert_key(event: Event) -> str:
+    """The alert's identity at the paging service (PagerDuty ``dedup_key``, Opsgenie ``alias``).
+
+    The event's subject: every event of one incident (``incident:CHECK:ENV``) has it, so the
+    resolve names the very alert the trigger opened, even from a run whose store was lost. A
+    ``test`` event gets a key of its own so it never touches a real alert.
+    """
+    return f"test:{event.key}" if event.type == "test" else event.subject

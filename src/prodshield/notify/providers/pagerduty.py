@@ -1,0 +1,114 @@
+"""``type: pagerduty``: PagerDuty Events API v2, one alert per incident.
+
+``incident.opened`` (and updates, reminders, alerts) send ``trigger``, ``incident.acknowledged``
+``acknowledge`` and ``incident.resolved`` ``resolve``, all with the same ``dedup_key`` (the
+incident's subject, `alert_key`): PagerDuty folds a repeated trigger into the open alert, so a
+delivery repeated after a crash pages no one twice. ``digest`` and ``incident.note`` are not sent.
+
+Answers: 202 is accepted; 400 (invalid event, unknown routing key) and 401/403 are permanent;
+429 (the per-key rate limit) and 5xx are retried, not sooner than a ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from prodshield.config.notifiers import PagerDutyNotifierConfig
+from prodshield.errors import NotifyError
+from prodshield.notify.event import Event
+from prodshield.notify.http import error_for_status, json_or_text, post_json, short_body
+from prodshield.notify.providers.base import (
+    NOTE,
+    RESOLVE,
+    TRIGGER,
+    DeliveryContext,
+    alert_key,
+    page_action,
+)
+
+SEVERITY = {"critical": "critical", "high": "error", "medium": "warning", "low": "warning"}
+MAX_SUMMARY = 1024
+
+
+def event_body(
+    event: Event, config: PagerDutyNotifierConfig, action: str, dedup_key: str
+) -> dict[str, Any]:
+    """The Events API v2 request for ``event``."""
+    body: dict[str, Any] = {
+        "routing_key": config.routing_key,
+        "event_action": action,
+        "dedup_key": dedup_key,
+    }
+    if action != TRIGGER:
+        return body
+    fields = event.fields
+    details: dict[str, Any] = dict(fields)
+    if event.body.strip():
+        details["details"] = event.body
+    payload: dict[str, Any] = {
+        "summary": event.title[:MAX_SUMMARY] or event.type,
+        "source": config.source or fields.get("target") or fields.get("check") or "prodshield",
+        "severity": SEVERITY.get(event.severity, "info"),
+        "custom_details": details,
+    }
+    for name, key in (("component", "check"), ("group", "environment"), ("class", "kind")):
+        if fields.get(key):
+            payload[name] = fields[key]
+    body["payload"] = payload
+    body["client"] = "prodshield"
+    if event.url:
+        body["client_url"] = event.url
+        body["links"] = [{"href": event.url, "text": "prodshield dashboard"}]
+    return body
+
+
+def _error(what: str, status: int, headers: Mapping[str, str], text: str) -> NotifyError:
+    data = json_or_text(text)
+    if isinstance(data, dict):
+        message = str(data.get("message", ""))
+        errors = data.get("errors")
+        if errors:
+            message += f": {short_body(json.dumps(errors), 300)}"
+        text = message or text
+    return error_for_status(what, status, headers, text)
+
+
+class PagerDutyNotifier:
+    kind: ClassVar[str] = "pagerduty"
+    config_model: ClassVar[type[BaseModel]] = PagerDutyNotifierConfig
+
+    def __init__(self, config: PagerDutyNotifierConfig) -> None:
+        self.config = config
+
+    def secrets(self) -> list[str]:
+        return [self.config.routing_key]
+
+    async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
+        key = alert_key(event)
+        if event.type == "test":
+            first = await self._post(ctx, event_body(event, self.config, TRIGGER, key))
+            await self._post(ctx, event_body(event, self.config, RESOLVE, key))
+            return {"dedup_key": first.get("dedup_key", key), "actions": [TRIGGER, RESOLVE]}
+        action = page_action(event)
+        if action is None or action == NOTE:
+            return {"skipped": f"{event.type} is not sent to PagerDuty"}
+        answer = await self._post(ctx, event_body(event, self.config, action, key))
+        return {"dedup_key": answer.get("dedup_key", key), "action": action}
+
+    async def _post(self, ctx: DeliveryContext, body: dict[str, Any]) -> dict[str, Any]:
+        what = f"PagerDuty {body['event_action']}"
+        _, text = await post_json(
+            ctx.session,
+            what,
+            self.config.url,
+            json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=ctx.timeout,
+            errors=_error,
+        )
+        data = json_or_text(text)
+        return data if isinstance(data, dict) else {}

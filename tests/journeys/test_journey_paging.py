@@ -1,0 +1,106 @@
+"""Journey: an on-call team's paging through shield.yaml and `prodshield monitor once`.
+
+A loopback target goes down and comes back; PagerDuty and ntfy notifiers point at stand-ins that
+speak those services' wire formats (tests/paging_standins.py). The outage is one PagerDuty
+trigger and, after the recovery, one resolve with the same dedup key; ntfy gets both messages;
+the routing key and the ntfy token never appear in what the CLI prints.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+from paging_standins import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _once(cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
+    env.update(PAGERDUTY_ROUTING_KEY=PD_KEY, NTFY_TOKEN=NTFY_TOKEN)
+    done = subprocess.run(
+        [sys.executable, "-m", "prodshield", "monitor", "once"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert PD_KEY not in done.stdout + done.stderr
+    assert NTFY_TOKEN not in done.stdout + done.stderr
+    return done
+
+
+def test_outage_pages_once_and_resolves_the_same_alert(tmp_path: Path) -> None:
+    target_port = _free_port()  # nothing listens yet: the target is down
+    with PagingStandin.in_thread() as rx:
+        (tmp_path / "shield.yaml").write_text(
+            "storage: sqlite:///store.db\n"
+            "defaults: {failure_threshold: 1, success_threshold: 1}\n"
+            "notifiers:\n"
+            "  oncall:\n"
+            "    type: pagerduty\n"
+            '    routing_key: "${PAGERDUTY_ROUTING_KEY}"\n'
+            f"    url: {rx.pagerduty_url}\n"
+            "  phone:\n"
+            "    type: ntfy\n"
+            f"    server: {rx.url}\n"
+            f"    topic: {PROTECTED_TOPIC}\n"
+            '    token: "${NTFY_TOKEN}"\n'
+            "checks:\n"
+            f"  - {{name: shop, type: http, url: 'http://127.0.0.1:{target_port}/', timeout: 2s}}\n"
+        )
+        down = _once(tmp_path)
+        assert down.returncode == 1
+        [alert] = rx.pagerduty.values()
+        assert alert.actions == ["trigger"] and alert.status == "triggered"
+        assert alert.key.startswith("incident:shop:")
+        trigger = rx.of("pagerduty")[0].json()
+        assert trigger["payload"]["severity"] == "critical"
+        assert "shop" in trigger["payload"]["summary"]
+        [page] = rx.of("ntfy")
+        assert page.parsed["priority"] == 5 and "shop" in page.parsed["title"]
+
+        again = _once(tmp_path)  # still down: the open incident pages no one again
+        assert again.returncode == 1
+        assert [a.actions for a in rx.pagerduty.values()] == [["trigger"]]
+
+        target = HTTPServer(("127.0.0.1", target_port), _Healthy)
+        threading.Thread(target=target.serve_forever, daemon=True).start()
+        try:
+            up = _once(tmp_path)
+        finally:
+            target.shutdown()
+            target.server_close()
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert list(rx.pagerduty) == [alert.key]
+        assert alert.actions == ["trigger", "resolve"] and alert.status == "resolved"
+        resolve = rx.of("pagerduty")[-1].json()
+        assert resolve["dedup_key"] == trigger["dedup_key"] == alert.key
+        assert len(rx.of("pagerduty")) == 2
+        assert [r.parsed["tags"][0] for r in rx.of("ntfy")] == [
+            "rotating_light",
+            "white_check_mark",
+        ]
