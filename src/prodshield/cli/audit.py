@@ -35,7 +35,7 @@ from prodshield.errors import UsageError
 from prodshield.secrets.baseline import load_baseline, only_new, write_baseline
 from prodshield.secrets.files import BinaryContent, ScanConfig, scan_paths, scan_stream
 from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
-from prodshield.secrets.history import scan_git_history
+from prodshield.secrets.history import commit_range, scan_git_history
 from prodshield.secrets.report import FORMATS, render, sort_findings
 from prodshield.text import for_terminal
 
@@ -79,6 +79,23 @@ FailOnOpt = Annotated[
 GitOpt = Annotated[
     bool, typer.Option("--git", help="Scan the git history of each PATH (added lines).")
 ]
+SinceCommitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since-commit",
+        metavar="REV",
+        help="Scan only lines added by the commits after REV up to HEAD (implies --git).",
+    ),
+]
+RangeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--range",
+        metavar="BASE..TIP",
+        help="Scan only lines added by the commits in BASE..TIP, as in a pull request "
+        "(implies --git).",
+    ),
+]
 TestsOpt = Annotated[
     bool, typer.Option("--include-tests", help="Also report under test/fixture dirs.")
 ]
@@ -109,7 +126,13 @@ def _gate(findings: list[SecretFinding], fail_on: str) -> int:
 
 
 def _collect(
-    paths: list[str], scan: ScanConfig, *, git: bool, respect_gitignore: bool
+    paths: list[str],
+    scan: ScanConfig,
+    *,
+    git: bool,
+    respect_gitignore: bool,
+    since_commit: str | None = None,
+    revision_range: str | None = None,
 ) -> list[SecretFinding]:
     findings: list[SecretFinding] = []
     scanner = scan.scanner()
@@ -119,8 +142,11 @@ def _collect(
                 findings.extend(scan_stream(sys.stdin.buffer, path="-", scanner=scanner))
             except BinaryContent:
                 raise UsageError("stdin: binary data, not scanned") from None
-        elif git:
-            findings.extend(scan_git_history(given, scanner=scanner))
+        elif git or since_commit or revision_range:
+            if not Path(given).is_dir():
+                raise UsageError(f"{given}: --git needs a repository directory")
+            rev = commit_range(given, since_commit=since_commit, revision_range=revision_range)
+            findings.extend(scan_git_history(given, scanner=scanner, rev=rev))
         else:
             if not Path(given).exists():
                 raise UsageError(f"{given}: no such file or directory")
@@ -137,11 +163,16 @@ def secrets(
     ] = None,
     fail_on: FailOnOpt = None,
     git: GitOpt = False,
+    since_commit: SinceCommitOpt = None,
+    revision_range: RangeOpt = None,
     include_tests: TestsOpt = False,
     no_gitignore: NoIgnoreOpt = False,
     config: ConfigOption = None,
 ) -> None:
-    """Find leaked credentials in files, trees, gz logs, stdin or git history."""
+    """Find leaked credentials in files, trees, gz logs, stdin or git history.
+
+    `--since-commit REV` or `--range BASE..TIP` scan only the lines added by those commits (a pull
+    request's), each finding naming its commit and file:line."""
     if fmt not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, not {fmt!r}")
     audit = _audit_section(config)
@@ -152,6 +183,8 @@ def secrets(
         scan,
         git=git or bool(audit and audit.secrets.git_history),
         respect_gitignore=not no_gitignore,
+        since_commit=since_commit,
+        revision_range=revision_range,
     )
     baseline_file = baseline or (
         Path(audit.secrets.baseline) if audit and audit.secrets.baseline else None

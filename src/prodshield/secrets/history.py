@@ -15,6 +15,41 @@ _COMMIT = "\x1ecommit "
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
+def resolve_commit(repo: str | Path, rev: str) -> str:
+    """The full commit id `rev` names in `repo`, or a one-line UsageError."""
+    if not rev or rev.startswith("-"):
+        raise UsageError(f"{rev!r}: not a commit (a revision cannot start with '-')")
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"cannot run git in {repo}: {exc}") from exc
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise UsageError(f"{repo}: {rev!r} is not a commit in this repository")
+    return proc.stdout.strip()
+
+
+def commit_range(
+    repo: str | Path, *, since_commit: str | None = None, revision_range: str | None = None
+) -> str:
+    """The `git log` revision for ``--since-commit REV`` (REV..HEAD: the commits after REV)
+    or ``--range A..B`` (commits reachable from B and not from A, as a pull request holds);
+    both ends are checked and resolved to commit ids, so nothing the user typed reaches git as
+    an option. "--all" when neither is given."""
+    if since_commit and revision_range:
+        raise UsageError("--since-commit and --range: give one or the other")
+    if since_commit:
+        return f"{resolve_commit(repo, since_commit)}..{resolve_commit(repo, 'HEAD')}"
+    if revision_range:
+        base, sep, tip = revision_range.partition("..")
+        if not sep or not base or not tip or tip.startswith("."):
+            raise UsageError(f"--range: expected BASE..TIP (two dots), not {revision_range!r}")
+        return f"{resolve_commit(repo, base)}..{resolve_commit(repo, tip)}"
+    return "--all"
+
+
 def scan_git_history(
     repo: str | Path, *, scanner: Scanner | None = None, rev: str = "--all", timeout: float = 600.0
 ) -> Iterator[SecretFinding]:
