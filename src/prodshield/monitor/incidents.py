@@ -15,6 +15,7 @@ when ``quorum`` of them fail (one location's network trouble does not page anyon
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, desc, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
 from prodshield.monitor.incident_machine import (
@@ -41,6 +43,8 @@ from prodshield.monitor.incident_machine import (
 from prodshield.notify.event import clean_payload
 from prodshield.store import tables as t
 from prodshield.text import code_span
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "OPENED",
@@ -119,6 +123,7 @@ class IncidentEngine:
         self.dashboard_url = (dashboard_url or config.serve.public_url or "").rstrip("/") or None
         self._checks = {c.name: c for c in config.checks}
         self._targets: dict[tuple[str, str], str | None] | None = None
+        self._evidence_at: dict[int, float] = {}
         self.last_changes: list[PhaseChange] = []
         """The phase changes of the last :meth:`process` call (``monitor run -v`` prints them)."""
 
@@ -263,6 +268,8 @@ class IncidentEngine:
             if event.type == OPENED:
                 new.open_incident_id = self._open(conn, obs, event)
                 incident = _load_incident(conn, new.open_incident_id)
+                assert incident is not None
+                self._gather_evidence(conn, obs, incident, now)
             elif incident is None:  # cannot happen: every other event follows an open incident
                 continue
             elif event.type == RESOLVED:
@@ -293,6 +300,12 @@ class IncidentEngine:
             changes.append(
                 IncidentChange(event.type, incident.id, obs.check, obs.environment, incident.kind)
             )
+        opened_now = any(e.type == OPENED for e in events)
+        due = incident is not None and incident.status == "open" and not opened_now
+        if due and now - self._evidence_at.get(incident.id, 0.0) >= EVIDENCE_EVERY_S:
+            fresh = self._gather_evidence(conn, obs, incident, now)
+            if fresh:
+                self._tell_evidence(conn, policy, incident, obs, fresh, now)
         if new is not state or events:
             _save_state(conn, obs.check, obs.environment, new, now)
         if new.phase != state.phase or changes:
@@ -331,6 +344,69 @@ class IncidentEngine:
         pk = result.inserted_primary_key
         assert pk is not None
         return int(pk[0])
+
+    # --- evidence ------------------------------------------------------------------------------
+
+    def service_of(self, check: str) -> str:
+        config = self._checks.get(check)
+        return str(getattr(config, "service", None) or check)
+
+    def _gather_evidence(
+        self, conn: Connection, obs: Observation, incident: Any, now: float
+    ) -> list[evidence.Item]:
+        """Attach what is known now about the check's service to the incident; return the
+        pieces of a kind the incident did not have yet."""
+        self._evidence_at[incident.id] = now
+        try:
+            items = evidence.gather(
+                conn,
+                self.config,
+                service=self.service_of(obs.check),
+                environment=obs.environment,
+                opened_at=incident.opened_at,
+                now=now,
+            )
+        except Exception as exc:  # evidence is a bonus: the incident is opened without it
+            log.warning("evidence for incident %s not gathered: %s", incident.id, exc)
+            return []
+        known = evidence.kinds_of(conn, incident.id)
+        added = evidence.record(conn, incident.id, items, now)
+        return [i for i in added if i.kind not in known]
+
+    def _tell_evidence(
+        self,
+        conn: Connection,
+        policy: Policy,
+        incident: Any,
+        obs: Observation,
+        fresh: list[evidence.Item],
+        now: float,
+    ) -> None:
+        """A comment on the incident's thread for each kind of evidence it did not have."""
+        if not policy.notifiers:
+            return
+        env = f"[{obs.environment}] " if obs.environment else ""
+        kinds = sorted({i.kind for i in fresh})
+        enqueue_in(
+            conn,
+            policy.notifiers,
+            {
+                "key": f"incident:{incident.id}:evidence:{','.join(kinds)}"[:255],
+                "type": EVIDENCE,
+                "subject": f"incident:{obs.check}:{obs.environment}",
+                "title": f"{env}{obs.check}: new evidence ({', '.join(kinds)})",
+                "body": evidence.markdown(fresh, heading="New evidence:"),
+                "severity": "info",
+                "fields": {
+                    "check": obs.check,
+                    "environment": obs.environment or "(none)",
+                    "kind": incident.kind,
+                },
+                "url": self._link(obs),
+                "labels": [obs.environment] if obs.environment else [],
+            },
+            now,
+        )
 
     # --- notifications -------------------------------------------------------------------------
 
@@ -483,6 +559,10 @@ class IncidentEngine:
             if obs.failing_conditions:
                 lines.append("- Failing conditions:")
                 lines.extend(f"  - {code_span(c)}" for c in obs.failing_conditions)
+        if event_type == OPENED:
+            found = evidence.markdown(evidence.of_incident(conn, incident.id))
+            if found:
+                lines += ["", found]
         if event_type != RESOLVED:
             lines.append("")
             lines.append(_recent_table(conn, obs.check, obs.environment))
@@ -693,6 +773,9 @@ def enqueue_in(
 # --- what people do to an incident (dashboard, API) ----------------------------------------------
 
 ACKNOWLEDGED, NOTE = "incident.acknowledged", "incident.note"
+EVIDENCE = "incident.evidence"
+EVIDENCE_EVERY_S = 5.0
+"""How often an open incident's evidence is gathered again (at most; on the check's results)."""
 
 
 def acknowledge(

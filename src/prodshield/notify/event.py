@@ -15,6 +15,7 @@ EVENT_TYPES = (
     "incident.reminder",
     "incident.acknowledged",
     "incident.note",
+    "incident.evidence",
     "log.critical",
     "audit.failed",
     "experiment.deviated",

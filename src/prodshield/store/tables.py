@@ -131,6 +131,20 @@ incidents = Table(
     Index("ix_incidents_check_env_status", "check_name", "environment", "status"),
 )
 
+incident_evidence = Table(
+    "incident_evidence",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("incident_id", BigInteger, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("details", JSON, nullable=True),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("incident_id", "kind", "key", name="uq_incident_evidence"),
+)
+
 heartbeats = Table(
     "heartbeats",
     metadata,

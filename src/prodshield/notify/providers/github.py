@@ -40,7 +40,9 @@ MAX_PAGES = 50
 
 OPENING_TYPES = frozenset({"incident.opened"})
 CLOSING_TYPES = frozenset({"incident.resolved", "test"})
-FOLLOWING_TYPES = frozenset({"incident.resolved", "incident.acknowledged", "incident.note"})
+FOLLOWING_TYPES = frozenset(
+    {"incident.resolved", "incident.acknowledged", "incident.note", "incident.evidence"}
+)
 """Events that only follow an issue: with no open issue for their subject they start none."""
 
 

@@ -25,6 +25,7 @@ EMOJI = {
     "incident.resolved": ":large_green_circle:",
     "incident.acknowledged": ":eyes:",
     "incident.note": ":memo:",
+    "incident.evidence": ":mag:",
     "log.critical": ":rotating_light:",
     "audit.failed": ":no_entry:",
     "experiment.deviated": ":test_tube:",

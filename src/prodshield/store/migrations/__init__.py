@@ -1,9 +1,10 @@
 """Versioned schema migrations, one chain per component.
 
-Each component (``core``, ``monitor``, ``logs``, ``audit``, ``chaos``, ``notify``, ``deploys``)
-has an ordered list of steps; ``schema_versions`` records how far each has been applied. A step receives a
-connection inside a transaction and must be safe to run on a database whose tables were created
-by a newer ``tables.py`` (use :func:`add_column` rather than raw ``ALTER``).
+Each component (``core``, ``monitor``, ``logs``, ``audit``, ``chaos``, ``notify``, ``deploys``,
+``evidence``) has an ordered list of steps; ``schema_versions`` records how far each has been
+applied. A step receives a connection inside a transaction and must be safe to run on a database
+whose tables were created by a newer ``tables.py`` (use :func:`add_column` rather than raw
+``ALTER``).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ MIGRATIONS: dict[str, list[Step]] = {
     "notify": [create(t.outbox), add_index(t.outbox, "ix_outbox_thread")],
     "web": [add_index(t.check_hourly, "ix_check_hourly_hour")],
     "deploys": [create(t.deploys)],
+    "evidence": [create(t.incident_evidence)],
     # after "monitor", which creates check_results: on PostgreSQL, partition it by day
     "partitions": [partitions.convert],
 }

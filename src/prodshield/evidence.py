@@ -1,0 +1,355 @@
+"""Evidence on an incident: what else prodshield knows about the failing service at that time.
+
+While an incident is open, the log findings of the same service and environment (5xx bursts on an
+endpoint, error-rate rises, OOM kills, database connection failures, slow queries...), the log
+templates first seen since the service's latest deploy, that deploy itself, the audit findings new
+in the latest audit run, and chaos experiments running at the time are gathered here and kept in
+``incident_evidence`` (one row per kind and key, at most :data:`MAX_ITEMS` per incident, every text
+redacted and bounded). The monitor records them when it opens an incident (the GitHub issue's
+"Evidence" section) and refreshes them while it stays open (a comment per new kind).
+
+This module reads the store tables of the other capabilities directly and imports none of them.
+Which service a log finding belongs to: a finding that names its file belongs to the log source
+whose path matches it; a finding of the access-log detectors (keyed by endpoint) names no file and
+belongs to every log source's service. A source or marker without an environment matches all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from typing import Any
+
+from sqlalchemy import Connection, and_, desc, or_, select
+
+from prodshield.secrets.redaction import redact_text
+from prodshield.store import tables as t
+from prodshield.text import clip
+
+MAX_ITEMS = 50
+"""Evidence rows kept per incident (the first ones; later ones are counted, not stored)."""
+MAX_SUMMARY = 300
+LOOKBACK_S = 900.0
+"""Findings seen this long before the incident opened still count (the burst that caused it)."""
+AUDIT_RECENT_S = 86400.0
+
+LOG_CATEGORIES = ("critical", "performance", "trend")
+"""Categories of log findings that are evidence of an outage (5xx bursts, error rates, slow
+queries; OOM, database connection failures, crashes; spikes and latency regressions). Security
+findings (brute force, scanners) are not."""
+MAX_LOG_ITEMS = 20
+
+TITLES = {
+    "deploy": "Deploy",
+    "new_template": "New log template since the deploy",
+    "audit": "New audit finding",
+    "chaos": "Chaos experiment",
+}
+
+
+@dataclass
+class Item:
+    """One piece of evidence: ``kind`` (a log finding's kind, ``new_template``, ``deploy``,
+    ``audit``, ``chaos``), ``key`` (what makes it distinct within its kind), when it was seen and
+    one line about it."""
+
+    kind: str
+    key: str
+    at: float
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def sealed(self) -> Item:
+        return Item(
+            self.kind[:64],
+            hashlib.sha1(self.key.encode("utf-8", "replace")).hexdigest()[:32],
+            self.at,
+            clip(" ".join(redact_text(self.summary).split()), MAX_SUMMARY),
+            {
+                k: clip(redact_text(str(v)), MAX_SUMMARY) if isinstance(v, str) else v
+                for k, v in list(self.details.items())[:10]
+                if isinstance(v, str | int | float | bool) or v is None
+            },
+        )
+
+
+def _source_matches(path: str, pattern: str) -> bool:
+    if not path or not pattern:
+        return False
+    return (
+        path == pattern
+        or fnmatch(path, pattern)
+        or fnmatch(os.path.basename(path), os.path.basename(pattern))
+        or path.startswith(pattern.rstrip("/") + "/")
+    )
+
+
+def _sources_of(config: Any, service: str, environment: str) -> tuple[list[Any], bool]:
+    """The log sources of ``service`` in ``environment``, and whether the service has any."""
+    mine = [
+        s
+        for s in config.logs.sources
+        if (s.service or s.name) == service and (not s.environment or s.environment == environment)
+    ]
+    return mine, bool(mine)
+
+
+def gather(
+    conn: Connection,
+    config: Any,
+    *,
+    service: str,
+    environment: str,
+    opened_at: float,
+    now: float | None = None,
+) -> list[Item]:
+    """Everything known now about ``service`` in ``environment`` around an incident that opened
+    at ``opened_at``; sealed (redacted, bounded), in time order."""
+    now = time.time() if now is None else now
+    since = opened_at - LOOKBACK_S
+    items: list[Item] = []
+    deploy = _latest_deploy(conn, service, environment, now)
+    if deploy is not None:
+        scope = [f"of {deploy.service}"] if deploy.service else []
+        scope += [f"to {deploy.environment}"] if deploy.environment else []
+        items.append(
+            Item(
+                "deploy",
+                str(deploy.id),
+                float(deploy.deployed_at),
+                " ".join(["version", deploy.version, "deployed", *scope])
+                + f" at {_iso(deploy.deployed_at)}",
+                {"version": deploy.version},
+            )
+        )
+    sources, has_logs = _sources_of(config, service, environment)
+    if has_logs:
+        items += _log_findings(conn, config, sources, since, deploy is not None)
+        if deploy is not None:
+            items += _new_templates(conn, sources, float(deploy.deployed_at), since)
+    items += _audit(conn, now)
+    items += _chaos(conn, since, now)
+    sealed = [i.sealed() for i in items]
+    sealed.sort(key=lambda i: i.at)
+    return sealed
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def _latest_deploy(conn: Connection, service: str, environment: str, now: float) -> Any:
+    d = t.deploys
+    return conn.execute(
+        select(d)
+        .where(
+            or_(d.c.service == service, d.c.service == ""),
+            or_(d.c.environment == environment, d.c.environment == ""),
+            d.c.deployed_at <= now,
+        )
+        .order_by(desc(d.c.deployed_at), desc(d.c.id))
+        .limit(1)
+    ).first()
+
+
+def _log_findings(
+    conn: Connection, config: Any, sources: Sequence[Any], since: float, skip_new_templates: bool
+) -> list[Item]:
+    f = t.log_findings
+    rows = conn.execute(
+        select(f).where(f.c.last_seen >= since).order_by(desc(f.c.last_seen)).limit(500)
+    ).all()
+    all_sources = list(config.logs.sources)
+    out: list[Item] = []
+    for row in rows:
+        if row.category not in LOG_CATEGORIES:
+            continue
+        if row.kind == "new_template" and skip_new_templates:
+            continue  # the templates new since the deploy say it better
+        source = row.source if isinstance(row.source, dict) else {}
+        file = str(source.get("file") or "")
+        if file:
+            if not any(_source_matches(file, s.path) for s in sources):
+                continue
+        elif not all_sources:
+            continue
+        key = f"{row.kind}:{sorted((k, str(v)) for k, v in source.items() if k != 'file')}"
+        what = str(row.message or row.kind)
+        out.append(
+            Item(
+                row.kind,
+                key,
+                float(row.first_seen or row.last_seen or since),
+                what,
+                {
+                    "severity": row.severity,
+                    "count": int(row._mapping["count"] or 0),
+                    "endpoint": str(source.get("endpoint") or "") or None,
+                    "category": row.category,
+                },
+            )
+        )
+        if len(out) >= MAX_LOG_ITEMS:
+            break
+    return out
+
+
+def _new_templates(
+    conn: Connection, sources: Sequence[Any], deployed_at: float, since: float
+) -> list[Item]:
+    lt = t.log_templates
+    names = [s.name for s in sources]
+    rows = conn.execute(
+        select(lt)
+        .where(lt.c.first_seen > deployed_at, lt.c.source.in_(names))
+        .order_by(lt.c.first_seen)
+        .limit(20)
+    ).all()
+    return [
+        Item(
+            "new_template",
+            str(row.id),
+            float(row.first_seen),
+            f"new since the deploy: {row.template}",
+            {
+                "template": row.template,
+                "count": int(row._mapping["count"] or 0),
+                "source": row.source,
+            },
+        )
+        for row in rows
+    ]
+
+
+def _audit(conn: Connection, now: float) -> list[Item]:
+    r, f = t.audit_runs, t.audit_findings
+    runs = conn.execute(
+        select(r).where(r.c.finished_at.is_not(None)).order_by(desc(r.c.started_at)).limit(2)
+    ).all()
+    if not runs or (runs[0].finished_at or 0) < now - AUDIT_RECENT_S:
+        return []
+    latest = runs[0]
+    before: set[str] = set()
+    if len(runs) > 1:
+        before = {
+            fp for (fp,) in conn.execute(select(f.c.fingerprint).where(f.c.run_id == runs[1].id))
+        }
+    rows = conn.execute(select(f).where(f.c.run_id == latest.id).order_by(f.c.id).limit(200)).all()
+    out = []
+    for row in rows:
+        if row.fingerprint in before:
+            continue
+        where = (
+            f" ({row.path}:{row.line})"
+            if row.path and row.line
+            else (f" ({row.path})" if row.path else "")
+        )
+        out.append(
+            Item(
+                "audit",
+                row.fingerprint,
+                float(latest.finished_at or latest.started_at),
+                f"{row.severity} {row.rule}: {row.title}{where}",
+                {"severity": row.severity, "rule": row.rule},
+            )
+        )
+        if len(out) >= 10:
+            break
+    return out
+
+
+def _chaos(conn: Connection, since: float, now: float) -> list[Item]:
+    j = t.experiment_journals
+    rows = conn.execute(
+        select(j.c.id, j.c.title, j.c.status, j.c.started_at, j.c.ended_at, j.c.deviated)
+        .where(
+            j.c.started_at <= now,
+            or_(j.c.ended_at.is_(None), j.c.ended_at >= since),
+        )
+        .order_by(desc(j.c.started_at))
+        .limit(5)
+    ).all()
+    return [
+        Item(
+            "chaos",
+            str(row.id),
+            float(row.started_at),
+            f"chaos experiment {row.title!r} ({row.status}"
+            + (", deviated" if row.deviated else "")
+            + f") from {_iso(row.started_at)}",
+            {"status": row.status},
+        )
+        for row in rows
+    ]
+
+
+# --- storing and reading ---------------------------------------------------------------------
+
+
+def record(conn: Connection, incident_id: int, items: Sequence[Item], now: float) -> list[Item]:
+    """Store the items not yet on the incident (by kind and key); return those that were new."""
+    e = t.incident_evidence
+    have = {
+        (k, key)
+        for k, key in conn.execute(select(e.c.kind, e.c.key).where(e.c.incident_id == incident_id))
+    }
+    room = MAX_ITEMS - len(have)
+    new: list[Item] = []
+    for item in items:
+        if room <= 0:
+            break
+        if (item.kind, item.key) in have:
+            continue
+        have.add((item.kind, item.key))
+        new.append(item)
+        room -= 1
+    if new:
+        conn.execute(
+            e.insert(),
+            [
+                {
+                    "incident_id": incident_id,
+                    "kind": i.kind,
+                    "key": i.key,
+                    "at": i.at,
+                    "summary": i.summary,
+                    "details": i.details,
+                    "created_at": now,
+                }
+                for i in new
+            ],
+        )
+    return new
+
+
+def of_incident(conn: Connection, incident_id: int) -> list[Item]:
+    """The incident's evidence, in time order."""
+    e = t.incident_evidence
+    rows = conn.execute(
+        select(e).where(e.c.incident_id == incident_id).order_by(e.c.at, e.c.id)
+    ).all()
+    return [Item(r.kind, r.key, float(r.at), r.summary, dict(r.details or {})) for r in rows]
+
+
+def kinds_of(conn: Connection, incident_id: int) -> set[str]:
+    e = t.incident_evidence
+    return {
+        k for (k,) in conn.execute(select(e.c.kind).where(and_(e.c.incident_id == incident_id)))
+    }
+
+
+def markdown(items: Sequence[Item], *, heading: str = "### Evidence") -> str:
+    """The evidence as a Markdown list: each summary is outside text, shown as inline code."""
+    from prodshield.text import code_span
+
+    if not items:
+        return ""
+    lines = [heading, ""]
+    for i in items:
+        title = TITLES.get(i.kind, i.kind.replace("_", " "))
+        lines.append(f"- {_iso(i.at)}: **{title}**: {code_span(i.summary)}")
+    return "\n".join(lines)

@@ -1,0 +1,182 @@
+"""Evidence on an incident: the same service's log findings, new templates since its deploy, the
+deploy, new audit findings and chaos runs, recorded at opening (the issue body's "Evidence") and
+refreshed while it is open (one comment event per new kind); deduplicated, bounded, redacted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from prodshield import deploys, evidence
+from prodshield.config import parse_config
+from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+CONFIG = """
+environments: {production: {}, staging: {}}
+defaults: {failure_threshold: 2, success_threshold: 1}
+notifiers:
+  gh: {type: github, repo: acme/hive, token: x}
+logs:
+  sources:
+    - {name: shop-access, path: /var/log/shop/access.log, service: shop, environment: production}
+    - {name: billing-app, path: /var/log/billing/app.log, service: billing}
+checks:
+  - {name: shop-home, type: http, url: "http://x/", environments: [production, staging], alerts: [gh], service: shop}
+"""
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
+SECRET = "ghp_" + "Z8k2Lq9Xv4Rt7Yp1Wm3Nb6Hc5Jd0Fs2Ga8E"
+
+
+def _finding(conn, kind, category, source, at, message, count=5):  # type: ignore[no-untyped-def]
+    conn.execute(
+        t.log_findings.insert().values(
+            fingerprint=f"{kind}:{source}",
+            category=category,
+            kind=kind,
+            severity="high",
+            count=count,
+            first_seen=at,
+            last_seen=at,
+            source=source,
+            samples=[],
+            details={},
+            created_at=at,
+            message=message,
+            updated_at=at,
+        )
+    )
+
+
+def _observe(store: Store, eng: IncidentEngine, ts: float, ok: bool, env: str = "production"):  # type: ignore[no-untyped-def]
+    with store.begin() as conn:
+        obs = Observation(
+            "shop-home", env, ts, ok, None if ok else "status", None if ok else "503",
+            [] if ok else ["[STATUS] == 200"], 10.0, None, "http://x/", None,
+        )  # fmt: skip
+        return eng.process(conn, [obs], now=ts)
+
+
+def _outbox(store: Store) -> list[tuple[str, str, dict]]:  # type: ignore[type-arg]
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(t.outbox.c.event_type, t.outbox.c.idempotency_key, t.outbox.c.payload).order_by(
+                t.outbox.c.id
+            )
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_incident_opens_with_the_services_evidence_and_comments_on_new_kinds(store: Store) -> None:
+    config = parse_config(CONFIG, env={}).config
+    eng = IncidentEngine(config)
+    deploys.mark(store, "v7.1", environment="production", service="shop", at=T0 - 600)
+    deploys.mark(store, "billing-3", service="billing", at=T0 - 300)
+    with store.begin() as conn:
+        _finding(
+            conn, "http_5xx_burst", "performance", {"endpoint": "POST /api/checkout"}, T0 - 30,
+            "5xx burst on POST /api/checkout: 40 within 60 s",
+        )  # fmt: skip
+        # another service's OOM (its file belongs to billing) and a security finding: not evidence
+        _finding(
+            conn, "out_of_memory", "critical", {"file": "/var/log/billing/app.log"}, T0 - 20,
+            "Out of memory: Killed process 42 (billing)",
+        )  # fmt: skip
+        _finding(conn, "brute_force", "security", {"ip": "10.0.0.9"}, T0 - 20, "brute force")
+        conn.execute(
+            t.log_templates.insert().values(
+                id="t-new",
+                template=f"PaymentError: gateway refused token {SECRET}",
+                count=12,
+                first_seen=T0 - 120,
+                last_seen=T0 - 5,
+                source="shop-access",
+            )
+        )
+        conn.execute(
+            t.log_templates.insert().values(
+                id="t-old", template="GET <*> 200", count=900, first_seen=T0 - 9000,
+                last_seen=T0, source="shop-access",
+            )
+        )  # fmt: skip
+
+    assert _observe(store, eng, T0, False) == []
+    opened = _observe(store, eng, T0 + 30, False)
+    assert [c.type for c in opened] == ["incident.opened"]
+    incident_id = opened[0].incident_id
+
+    with store.connect() as conn:
+        items = evidence.of_incident(conn, incident_id)
+    kinds = [i.kind for i in items]
+    assert sorted(kinds) == ["deploy", "http_5xx_burst", "new_template"], items
+    text = " ".join(i.summary for i in items)
+    assert "POST /api/checkout" in text and "v7.1" in text and "PaymentError" in text
+    assert SECRET not in text  # redacted
+    assert "billing" not in text and "brute" not in text
+
+    events = _outbox(store)
+    assert [e[0] for e in events] == ["incident.opened"]
+    body = events[0][2]["body"]
+    assert "### Evidence" in body
+    assert "POST /api/checkout" in body and "v7.1" in body and "PaymentError" in body
+    assert SECRET not in body
+
+    # while it is open, a new kind (an OOM in the shop's own log... here: a chaos run and an audit
+    # finding new since the previous run) comes as one evidence event; the same again comes never
+    with store.begin() as conn:
+        conn.execute(
+            t.experiment_journals.insert().values(
+                title="latency on the shop's database", status="running", deviated=False,
+                started_at=T0 + 40, ended_at=None, journal={},
+            )
+        )  # fmt: skip
+        for run_id, fingerprints in ((1, ["a"]), (2, ["a", "b"])):
+            conn.execute(
+                t.audit_runs.insert().values(
+                    id=run_id, started_at=T0 + run_id, finished_at=T0 + run_id + 1, passed=False
+                )
+            )
+            for fp in fingerprints:
+                conn.execute(
+                    t.audit_findings.insert().values(
+                        run_id=run_id, family="config", rule=f"rule-{fp}", severity="high",
+                        title=f"finding {fp}", path="app/settings.py", line=3, fingerprint=fp,
+                    )
+                )  # fmt: skip
+    _observe(store, eng, T0 + 60, False)
+    _observe(store, eng, T0 + 90, False)
+    events = _outbox(store)
+    assert [e[0] for e in events] == ["incident.opened", "incident.evidence"]
+    comment = events[1][2]["body"]
+    assert "latency on the shop" in comment and "rule-b" in comment and "rule-a" not in comment
+    assert "v7.1" not in comment  # already on the issue
+    with store.connect() as conn:
+        again = evidence.of_incident(conn, incident_id)
+    assert sorted(i.kind for i in again) == [
+        "audit",
+        "chaos",
+        "deploy",
+        "http_5xx_burst",
+        "new_template",
+    ]
+
+    # staging has no log source and no deploy of its own: its incident has only what applies
+    _observe(store, eng, T0, False, env="staging")
+    staged = _observe(store, eng, T0 + 30, False, env="staging")
+    with store.connect() as conn:
+        theirs = evidence.of_incident(conn, staged[0].incident_id)
+    assert "deploy" not in {i.kind for i in theirs}
+    assert "http_5xx_burst" not in {i.kind for i in theirs}
+
+
+def test_evidence_is_bounded_per_incident(store: Store) -> None:
+    items = [evidence.Item("error_logged", f"k{i}", T0 + i, f"error {i}") for i in range(80)]
+    with store.begin() as conn:
+        first = evidence.record(conn, 7, [i.sealed() for i in items], T0)
+        again = evidence.record(conn, 7, [i.sealed() for i in items], T0)
+        kept = evidence.of_incident(conn, 7)
+    assert len(first) == evidence.MAX_ITEMS and again == [] and len(kept) == evidence.MAX_ITEMS
+    long = evidence.Item("x", "k", T0, "y" * 5000).sealed()
+    assert len(long.summary) <= evidence.MAX_SUMMARY + 40
