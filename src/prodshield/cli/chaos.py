@@ -138,8 +138,9 @@ def proxy_list(api: ApiOption = "http://127.0.0.1:8474", output: FormatOption = 
     console().print(table)
 
 
-def _parse_attributes(items: list[str]) -> dict[str, float | int]:
-    result: dict[str, float | int] = {}
+def _parse_attributes(items: list[str]) -> dict[str, float | int | str]:
+    """``key=value`` pairs: numbers as numbers, anything else (a path, a method) as text."""
+    result: dict[str, float | int | str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -150,7 +151,7 @@ def _parse_attributes(items: list[str]) -> dict[str, float | int]:
             try:
                 result[key] = float(value)
             except ValueError:
-                raise UsageError(f"attribute {item!r}: the value must be a number") from None
+                result[key] = value
     return result
 
 
@@ -205,7 +206,7 @@ def toxic_add(
             "-t",
             metavar="TYPE",
             help="latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, "
-            "packet_loss.",
+            "packet_loss, http_status, http_fail_first.",
         ),
     ],
     attribute: Annotated[

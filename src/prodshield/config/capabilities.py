@@ -234,17 +234,20 @@ class ToxicSpec(StrictModel):
     """The toxic's name (default: ``<type>_<stream>``)."""
     type: str = Field(examples=["latency"])
     """The toxic type: ``latency``, ``bandwidth``, ``slow_close``, ``timeout``, ``reset_peer``,
-    ``slicer``, ``limit_data`` or ``packet_loss``."""
+    ``slicer``, ``limit_data``, ``packet_loss``, ``http_status`` or ``http_fail_first``."""
     stream: Literal["upstream", "downstream", "both"] = Field(
         default="downstream", examples=["upstream"]
     )
     """Which direction it acts on: toward the upstream, back to the client, or both."""
     toxicity: float = Field(default=1.0, ge=0.0, le=1.0, examples=[0.5])
     """The share of connections it applies to (0 to 1)."""
-    attributes: dict[str, float | int | bool] = Field(
+    attributes: dict[str, float | int | bool | str] = Field(
         default_factory=dict, examples=[{"latency": 200, "jitter": 50}]
     )
-    """The type's settings, e.g. ``latency`` and ``jitter`` in milliseconds."""
+    """The type's settings, e.g. ``latency`` and ``jitter`` in milliseconds, or ``status`` and
+    ``path`` for ``http_status``."""
+    limit_time: int = Field(default=0, ge=0, examples=[30000])
+    """Milliseconds after which the toxic removes itself (0: it stays)."""
 
 
 class ProxySpec(StrictModel):

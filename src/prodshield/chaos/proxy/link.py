@@ -56,6 +56,14 @@ class ToxicStage:
     def removed(self) -> bool:
         return self._removed or self.flow.link.closed
 
+    @property
+    def toxicity(self) -> float:
+        return self.config.toxicity
+
+    @property
+    def shared(self) -> dict[str, Any]:
+        return self.config.shared
+
     def now(self) -> float:
         return monotonic()
 
@@ -83,6 +91,26 @@ class ToxicStage:
 
     def reset_connection(self) -> None:
         self.flow.link.reset(self.flow.direction)
+
+    def respond(self, data: bytes) -> None:
+        link = self.flow.link
+        if link.closed:
+            return
+        other = link.flows[1 - self.flow.direction]
+        dest = self.flow.src  # the side that sent this stream's bytes
+        if dest is not None and not dest.is_closing():
+            dest.write(data)
+            other.nbytes += len(data)
+        link.close()
+
+    def give_back(self, data: bytes) -> None:
+        flow = self.flow
+        if not data or flow.link.closed:
+            return
+        flow.queue.appendleft(Chunk(data, monotonic()))
+        flow.queued += len(data)
+        if flow.task is None:
+            flow.task = flow.loop.create_task(flow._run())
 
     def detach(self) -> None:
         self._removed = True
@@ -350,6 +378,8 @@ class Link:
 
     def _drawn(self, config: ToxicConfig) -> bool:
         """Toxicity is drawn once per connection and toxic (both directions share the draw)."""
+        if config.toxic.http:
+            return True
         active = self.draws.get(config.order)
         if active is None:
             active = self.draws[config.order] = random.random() < config.toxicity

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
 from prodshield.text import loads_json
@@ -107,20 +107,27 @@ class ToxicConfig:
     toxicity: float
     attributes: dict[str, Any]
     toxic: Toxic
+    limit_time: int = 0  # milliseconds after which the toxic removes itself (0: never)
     order: int = field(default_factory=lambda: next(_order))
+    shared: dict[str, Any] = field(default_factory=dict)  # state across its connections
 
     @property
     def directions(self) -> tuple[int, ...]:
+        if self.toxic.http:
+            return (UPSTREAM,)  # HTTP toxics read the requests, whatever the stream says
         return STREAMS[self.stream.lower()]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "attributes": dict(self.attributes),
             "name": self.name,
             "type": self.type,
             "stream": self.stream,
             "toxicity": _go_float(self.toxicity),
         }
+        if self.limit_time:
+            data["limit_time"] = self.limit_time
+        return data
 
 
 def _go_float(value: float) -> float | int:
@@ -139,7 +146,10 @@ def parse_attributes(
     result: dict[str, Any] = {}
     for attr in toxic.attributes:
         current = base[attr.name] if base is not None else attr.default
-        result[attr.name] = get_number(given, attr.name, current, attr.kind)
+        if attr.kind is str:
+            result[attr.name] = get_str(given, attr.name, str(current))
+        else:
+            result[attr.name] = get_number(given, attr.name, cast(float, current), attr.kind)
     try:
         toxic.validate(result)
     except ValueError as exc:
@@ -160,15 +170,32 @@ def parse_toxic(body: Any) -> ToxicConfig:
     if toxic is None:
         raise INVALID_TOXIC_TYPE
     attributes = parse_attributes(toxic, body.get("attributes"))
-    return ToxicConfig(name, type_name, stream, toxicity, attributes, toxic)
+    limit_time = parse_limit_time(body, 0)
+    return ToxicConfig(name, type_name, stream, toxicity, attributes, toxic, limit_time)
 
 
-def parse_toxic_update(current: ToxicConfig, body: Any) -> tuple[float, dict[str, Any]]:
-    """New toxicity and attributes for an existing toxic; given attributes merge over current."""
+def parse_limit_time(body: Mapping[str, Any], default: int) -> int:
+    """``limit_time`` (ms) given beside ``type`` or among the attributes (where Toxiproxy clients
+    can send it); 0 means the toxic stays until removed."""
+    attributes = body.get("attributes")
+    value = default
+    if isinstance(attributes, dict) and "limit_time" in attributes:
+        value = int(get_number(attributes, "limit_time", default, int))
+    if "limit_time" in body:
+        value = int(get_number(body, "limit_time", default, int))
+    if value < 0:
+        raise BAD_REQUEST_BODY.with_detail("limit_time must not be negative")
+    return value
+
+
+def parse_toxic_update(current: ToxicConfig, body: Any) -> tuple[float, dict[str, Any], int]:
+    """New toxicity, attributes and limit_time for an existing toxic; given values merge over
+    the current ones."""
     body = require_object(body, "a toxic")
     toxicity = float(get_number(body, "toxicity", current.toxicity, float))
     attributes = parse_attributes(current.toxic, body.get("attributes"), current.attributes)
-    return toxicity, attributes
+    limit_time = parse_limit_time(body, current.limit_time)
+    return toxicity, attributes, limit_time
 
 
 def split_address(address: str) -> tuple[str, int]:

@@ -72,6 +72,7 @@ class Proxy:
         self.upstream = upstream
         self.enabled = False
         self.toxics: list[ToxicConfig] = []
+        self._expiry: dict[int, asyncio.TimerHandle] = {}  # toxic order -> limit_time timer
         self.links: set[Link] = set()
         self.closed_bytes = [0, 0]  # upstream, downstream: delivered by closed connections
         self.connections_total = 0
@@ -143,24 +144,50 @@ class Proxy:
         self.toxics.append(config)
         for link in list(self.links):
             link.toxic_added(config)
+        self._arm_expiry(config)
         return config
 
     def update_toxic(self, name: str, body: Any) -> ToxicConfig:
         config = self.find_toxic(name)
         if config is None:
             raise TOXIC_NOT_FOUND
-        toxicity, attributes = parse_toxic_update(config, body)
+        toxicity, attributes, limit_time = parse_toxic_update(config, body)
         redraw = toxicity != config.toxicity
         config.toxicity = toxicity
         config.attributes = attributes
         for link in list(self.links):
             link.toxic_changed(config, redraw)
+        if isinstance(body, dict) and (
+            "limit_time" in body or "limit_time" in (body.get("attributes") or {})
+        ):
+            config.limit_time = limit_time
+            self._arm_expiry(config)  # a new limit_time counts from now
         return config
+
+    def _arm_expiry(self, config: ToxicConfig) -> None:
+        """Remove the toxic ``limit_time`` ms from now (replacing an earlier timer)."""
+        old = self._expiry.pop(config.order, None)
+        if old is not None:
+            old.cancel()
+        if config.limit_time <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        self._expiry[config.order] = loop.call_later(
+            config.limit_time / 1000.0, self._expire, config
+        )
+
+    def _expire(self, config: ToxicConfig) -> None:
+        self._expiry.pop(config.order, None)
+        if config in self.toxics:
+            self.remove_toxic(config.name)
 
     def remove_toxic(self, name: str) -> None:
         config = self.find_toxic(name)
         if config is None:
             raise TOXIC_NOT_FOUND
+        timer = self._expiry.pop(config.order, None)
+        if timer is not None:
+            timer.cancel()
         self.toxics.remove(config)
         for link in list(self.links):
             link.toxic_removed(config)

@@ -112,6 +112,7 @@ def proxies_from_chaos_config(chaos: ChaosConfig) -> list[dict[str, Any]]:
                         "stream": t.stream,
                         "toxicity": t.toxicity,
                         "attributes": dict(t.attributes),
+                        **({"limit_time": t.limit_time} if t.limit_time else {}),
                     }
                     for t in spec.toxics
                 ],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prodshield.chaos.proxy.toxics.bandwidth import Bandwidth
 from prodshield.chaos.proxy.toxics.base import Attribute, Chunk, Stage, Toxic
+from prodshield.chaos.proxy.toxics.http import HttpFailFirst, HttpStatus
 from prodshield.chaos.proxy.toxics.latency import Latency
 from prodshield.chaos.proxy.toxics.limit_data import LimitData
 from prodshield.chaos.proxy.toxics.packet_loss import PacketLoss
@@ -26,6 +27,8 @@ REGISTRY: dict[str, Toxic] = {
         Slicer(),
         LimitData(),
         PacketLoss(),
+        HttpStatus(),
+        HttpFailFirst(),
     )
 }
 

@@ -28,10 +28,10 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Attribute:
-    """One attribute of a toxic, as the Toxiproxy API shows it (``kind`` is int or float)."""
+    """One attribute of a toxic, as the Toxiproxy API shows it (``kind`` is int, float or str)."""
 
     name: str
-    default: float | int = 0
+    default: float | int | str = 0
     kind: type = int
     doc: str = ""
 
@@ -51,6 +51,14 @@ class Stage(Protocol):
     def started(self) -> float:
         """``time.monotonic()`` at which the toxic was attached to this connection."""
 
+    @property
+    def toxicity(self) -> float:
+        """The toxic's toxicity (HTTP toxics draw it per request, not per connection)."""
+
+    @property
+    def shared(self) -> dict[str, Any]:
+        """State shared by every connection of this toxic (e.g. a request counter)."""
+
     state: dict[str, Any]
 
     async def emit(self, chunk: Chunk) -> None:
@@ -68,6 +76,12 @@ class Stage(Protocol):
     def reset_connection(self) -> None:
         """Abort the receiving side with a TCP RST (SO_LINGER 0) and close the other."""
 
+    def respond(self, data: bytes) -> None:
+        """Send ``data`` back to whoever sent this stream's bytes, then close the connection."""
+
+    def give_back(self, data: bytes) -> None:
+        """Put bytes this toxic held back at the head of the stream (used when it is removed)."""
+
     def now(self) -> float: ...
 
     def random(self) -> float: ...
@@ -80,6 +94,9 @@ class Toxic(Protocol):
     type_name: ClassVar[str]
     attributes: ClassVar[tuple[Attribute, ...]]
     description: ClassVar[str]
+    # HTTP toxics read the requests (the upstream stream) whatever ``stream`` says, and are
+    # attached to every connection: they draw ``toxicity`` per request themselves.
+    http: ClassVar[bool]
 
     def validate(self, attributes: Mapping[str, Any]) -> None:
         """Raise ValueError (one line) when the attribute values cannot work."""
@@ -103,10 +120,11 @@ class BaseToxic:
     type_name: ClassVar[str] = ""
     attributes: ClassVar[tuple[Attribute, ...]] = ()
     description: ClassVar[str] = ""
+    http: ClassVar[bool] = False
 
     def validate(self, attributes: Mapping[str, Any]) -> None:
         for attr in self.attributes:
-            if attributes.get(attr.name, 0) < 0:
+            if attr.kind is not str and attributes.get(attr.name, 0) < 0:
                 raise ValueError(f"{attr.name} must not be negative")
 
     def attach(self, stage: Stage) -> None:

@@ -1,0 +1,245 @@
+"""HTTP toxics: ``http_status`` and ``http_fail_first`` answer matching requests themselves.
+
+They read the HTTP/1.1 requests a client sends (the upstream stream, whatever ``stream`` says),
+one after another on a keep-alive connection: the request line and headers are held until
+complete, then either passed on with their body (``Content-Length`` or chunked) or answered with
+the toxic's status and ``Connection: close``, and the connection is closed. A stream that is not
+HTTP/1.x (or a header block over 64 KiB, an upgrade, ``CONNECT``) is passed through untouched
+from there on. Requests pipelined behind an answered one are dropped with the connection.
+"""
+
+from __future__ import annotations
+
+import functools
+import http
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
+
+MAX_HEAD = 64 << 10  # bytes of request line and headers held before giving up on parsing
+MAX_LINE = 4 << 10  # bytes of a chunk-size line
+_REQUEST_LINE = re.compile(rb"([A-Z]{1,20}) (\S{1,8192}) HTTP/1\.[01]\Z")
+_MATCH_ATTRIBUTES = (
+    Attribute("status", 503, int, "HTTP status answered to matching requests"),
+    Attribute("method", "", str, "only requests with this method (empty: any)"),
+    Attribute("path", "", str, "only request paths starting with this (empty: any)"),
+    Attribute("path_regex", "", str, "only request paths matching this regular expression"),
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _path_of(target: str) -> str:
+    """The path (and query) of a request target; absolute-form targets lose scheme and host."""
+    if "://" in target:
+        rest = target.split("://", 1)[1]
+        slash = rest.find("/")
+        return rest[slash:] if slash >= 0 else "/"
+    return target
+
+
+def answer(status: int, type_name: str) -> bytes:
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Injected"
+    body = f"{status} {reason} (injected by the prodshield chaos proxy: {type_name})\n".encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"X-Prodshield-Toxic: {type_name}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class _Request:
+    """What a toxic decides on: the method, the path and the headers (lower-case names)."""
+
+    __slots__ = ("headers", "method", "path")
+
+    def __init__(self, method: str, path: str, headers: dict[str, str]) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+
+
+def _parse_head(head: bytes) -> _Request | None:
+    lines = head.split(b"\r\n")
+    match = _REQUEST_LINE.match(lines[0])
+    if match is None:
+        return None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(b":")
+        if not sep or not name or name != name.strip():
+            return None
+        key = name.decode("latin-1").lower()
+        text = value.strip().decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    method = match.group(1).decode("ascii")
+    return _Request(method, _path_of(match.group(2).decode("latin-1")), headers)
+
+
+class HttpToxic(BaseToxic):
+    """The request reader shared by the HTTP toxics; subclasses decide in ``should_fail``."""
+
+    http: ClassVar[bool] = True
+    attributes: ClassVar[tuple[Attribute, ...]] = _MATCH_ATTRIBUTES
+
+    def validate(self, attributes: Mapping[str, Any]) -> None:
+        super().validate(attributes)
+        status = attributes.get("status", 503)
+        if not 100 <= status <= 599:
+            raise ValueError("status must be an HTTP status between 100 and 599")
+        pattern = attributes.get("path_regex", "")
+        if pattern:
+            try:
+                _regex(pattern)
+            except re.error as exc:
+                raise ValueError(f"path_regex is not a valid regular expression: {exc}") from None
+
+    def matches(self, stage: Stage, request: _Request) -> bool:
+        attrs = stage.attributes
+        method = attrs.get("method", "")
+        if method and request.method != method.upper():
+            return False
+        prefix = attrs.get("path", "")
+        if prefix and not request.path.startswith(prefix):
+            return False
+        pattern = attrs.get("path_regex", "")
+        return not (pattern and _regex(pattern).search(request.path) is None)
+
+    def should_fail(self, stage: Stage, request: _Request) -> bool:
+        raise NotImplementedError
+
+    def attach(self, stage: Stage) -> None:
+        stage.state.setdefault("mode", "head")  # head, body, chunk-size, chunk-data, trailer, raw
+        stage.state.setdefault("buf", b"")
+        stage.state.setdefault("left", 0)
+
+    def detach(self, stage: Stage) -> None:
+        held, stage.state["buf"] = stage.state.get("buf", b""), b""
+        stage.give_back(held)
+
+    async def pipe(self, stage: Stage, chunk: Chunk) -> None:
+        state = stage.state
+        if chunk.eof or state["mode"] == "raw" or stage.removed:
+            if state["buf"]:
+                held, state["buf"] = state["buf"], b""
+                await stage.emit(Chunk(held, chunk.time))
+            await stage.emit(chunk)
+            return
+        data = state["buf"] + chunk.data
+        state["buf"] = b""
+        while data:
+            mode = state["mode"]
+            if mode == "raw":
+                await stage.emit(Chunk(data, chunk.time))
+                return
+            if mode in ("head", "chunk-size", "trailer"):
+                end = data.find(b"\r\n\r\n") if mode == "head" else data.find(b"\r\n")
+                if end < 0:
+                    if len(data) > (MAX_HEAD if mode == "head" else MAX_LINE):
+                        state["mode"] = "raw"  # not HTTP as we know it: stop looking
+                        continue
+                    state["buf"] = data  # wait for the rest
+                    return
+                if mode == "head" and data.startswith(b"\r\n"):  # stray CRLF between requests
+                    await stage.emit(Chunk(data[:2], chunk.time))
+                    data = data[2:]
+                    continue
+                cut = end + (4 if mode == "head" else 2)
+                line, data = data[:cut], data[cut:]
+                if mode == "head":
+                    request = _parse_head(line)
+                    if request is None:
+                        state["mode"] = "raw"
+                        data = line + data
+                        continue
+                    if self.should_fail(stage, request):
+                        stage.respond(answer(int(stage.attributes["status"]), self.type_name))
+                        return
+                    self._body_mode(state, request)
+                elif mode == "chunk-size":
+                    try:
+                        size = int(line.split(b";", 1)[0].strip(), 16)
+                    except ValueError:
+                        state["mode"] = "raw"
+                        data = line + data
+                        continue
+                    state["mode"], state["left"] = (
+                        ("trailer", 0)
+                        if size == 0
+                        else (
+                            "chunk-data",
+                            size + 2,
+                        )
+                    )
+                elif line == b"\r\n":  # the empty line ending the trailer
+                    state["mode"] = "head"
+                await stage.emit(Chunk(line, chunk.time))
+                continue
+            # body or chunk-data: pass ``left`` bytes through
+            piece, data = data[: state["left"]], data[state["left"] :]
+            state["left"] -= len(piece)
+            if state["left"] == 0:
+                state["mode"] = "head" if mode == "body" else "chunk-size"
+            await stage.emit(Chunk(piece, chunk.time))
+
+    @staticmethod
+    def _body_mode(state: dict[str, Any], request: _Request) -> None:
+        headers = request.headers
+        if request.method == "CONNECT" or "upgrade" in headers.get("connection", "").lower():
+            state["mode"] = "raw"  # a tunnel or another protocol follows
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            state["mode"] = "chunk-size"
+        else:
+            try:
+                length = int(headers.get("content-length", "0"))
+            except ValueError:
+                length = -1
+            if length < 0:
+                state["mode"] = "raw"
+            elif length:
+                state["mode"], state["left"] = "body", length
+            else:
+                state["mode"] = "head"
+
+
+class HttpStatus(HttpToxic):
+    type_name: ClassVar[str] = "http_status"
+    description: ClassVar[str] = (
+        "Answer matching HTTP requests with status (each with probability toxicity) and close."
+    )
+
+    def should_fail(self, stage: Stage, request: _Request) -> bool:
+        return self.matches(stage, request) and stage.random() < stage.toxicity
+
+
+class HttpFailFirst(HttpToxic):
+    type_name: ClassVar[str] = "http_fail_first"
+    description: ClassVar[str] = (
+        "Answer the first count matching HTTP requests with status, then let them through."
+    )
+    attributes: ClassVar[tuple[Attribute, ...]] = (
+        Attribute("count", 1, int, "how many matching requests fail (over all connections)"),
+        *_MATCH_ATTRIBUTES,
+    )
+
+    def should_fail(self, stage: Stage, request: _Request) -> bool:
+        if not self.matches(stage, request):
+            return False
+        failed = stage.shared.get("failed", 0)
+        if failed >= stage.attributes["count"]:
+            return False
+        stage.shared["failed"] = failed + 1
+        return True

@@ -1,0 +1,142 @@
+"""Journey: `prodshield chaos proxy` in front of a real HTTP server. An `http_status` toxic added
+through the Toxiproxy API (plain urllib, as curl would) answers 503 on the matched path only, then
+its `limit_time` removes it; `chaos toxic add -t http_fail_first -a path=...` fails the first
+request on that path, then lets the next through."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Pages(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = f"page {self.path}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def upstream() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _api(port: int, method: str, path: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw.strip() else None
+
+
+def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+        except OSError:
+            result = None
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_http_status_toxic_on_one_path_then_limit_time(tmp_path: Path, upstream: int) -> None:
+    api_port, listen_port = _free_port(), _free_port()
+    config = tmp_path / "proxies.json"
+    config.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "web",
+                    "listen": f"127.0.0.1:{listen_port}",
+                    "upstream": f"127.0.0.1:{upstream}",
+                }
+            ]
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", str(api_port),
+         "--config", str(config)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")
+        site = f"http://127.0.0.1:{listen_port}"
+        assert _get(f"{site}/api/orders") == (200, b"page /api/orders")
+
+        toxic = _api(
+            api_port,
+            "POST",
+            "/proxies/web/toxics",
+            {"type": "http_status", "attributes": {"status": 503, "path": "/api/"},
+             "limit_time": 4000},
+        )  # fmt: skip
+        assert toxic["limit_time"] == 4000
+        status, body = _get(f"{site}/api/orders")
+        assert status == 503 and b"injected by the prodshield chaos proxy" in body
+        assert _get(f"{site}/") == (200, b"page /")
+        assert _get(f"{site}/apidocs") == (200, b"page /apidocs")
+
+        _wait(lambda: _api(api_port, "GET", "/proxies/web/toxics") == [], "limit_time")
+        assert _get(f"{site}/api/orders") == (200, b"page /api/orders")
+
+        added = subprocess.run(
+            [sys.executable, "-m", "prodshield", "chaos", "toxic", "add", "web",
+             "-t", "http_fail_first", "-a", "path=/login", "-a", "status=500",
+             "--api", f"http://127.0.0.1:{api_port}"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert _get(f"{site}/login")[0] == 500
+        assert _get(f"{site}/login") == (200, b"page /login")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    assert "Traceback" not in proc.stderr.read() if proc.stderr else True
