@@ -106,11 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-rate", type=int, default=1000)
     ap.add_argument("--sample-s", type=float, default=30)
     ap.add_argument(
-        "--malloc",
-        choices=["tuned", "default"],
-        default="tuned",
-        help="serve's allocator: tuned (prodshield.runtime, the default) or glibc's defaults; run "
-        "one of each at once to compare them under the same load",
+        "--serve-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for serve (e.g. PYTHONMALLOC=malloc, MALLOC_ARENA_MAX=2); "
+        "run two soaks at once, one with and one without, to compare under the same load",
     )
     ap.add_argument(
         "--retention",
@@ -183,7 +184,7 @@ retention: {args.retention}
             cwd=work,
             stdout=subprocess.DEVNULL,
             stderr=(work / "serve.log").open("w"),
-            env={**os.environ, "PRODSHIELD_MALLOC": args.malloc},
+            env={**os.environ, **dict(kv.split("=", 1) for kv in args.serve_env)},
         )
         start = time.monotonic()
         samples: list[dict[str, float]] = []
@@ -229,7 +230,7 @@ retention: {args.retention}
         print()
         print(
             f"{args.checks} checks every {args.interval} s, {args.log_rate} log lines/s, "
-            f"{len(samples)} samples over {args.minutes:.0f} min, allocator {args.malloc}; "
+            f"{len(samples)} samples over {args.minutes:.0f} min, serve env {args.serve_env}; "
             "slopes after the first fifth:"
         )
         for key, label, unit in (

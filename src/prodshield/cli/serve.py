@@ -30,10 +30,7 @@ def serve(
     location: LocationOption = None,
 ) -> None:
     """Run the status page, dashboard, JSON API and /metrics (and the background services)."""
-    from prodshield.runtime import tune_allocator
     from prodshield.web.server import is_loopback
-
-    tune_allocator()  # before any thread starts (docs/web.md, "Soak")
     from prodshield.web.server import serve as run
 
     loaded = load(config)
