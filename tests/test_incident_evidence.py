@@ -180,3 +180,57 @@ def test_evidence_is_bounded_per_incident(store: Store) -> None:
     assert len(first) == evidence.MAX_ITEMS and again == [] and len(kept) == evidence.MAX_ITEMS
     long = evidence.Item("x", "k", T0, "y" * 5000).sealed()
     assert len(long.summary) <= evidence.MAX_SUMMARY + 40
+
+
+def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from starlette.testclient import TestClient
+
+    from prodshield.web.app import create_app
+
+    token = "evidence-token-0123456789"
+    path = tmp_path / "shield.yaml"
+    path.write_text(CONFIG)
+    loaded = parse_config(CONFIG, name=str(path), env={}, fs_path=path)
+    eng = IncidentEngine(loaded.config)
+    deploys.mark(store, "v9.9", environment="production", service="shop", at=T0 - 60)
+    with store.begin() as conn:
+        _finding(
+            conn, "http_5xx_burst", "performance", {"endpoint": "GET /api/cart"}, T0 - 10,
+            "5xx burst on GET /api/cart: 30 within 60 s",
+        )  # fmt: skip
+        for k in range(3):
+            conn.execute(
+                t.check_results.insert().values(
+                    check_name="shop-home", environment="production", ts=T0 + 30 * k, ok=False,
+                    error_kind="status", error_message="503", response_time_ms=5.0,
+                )
+            )  # fmt: skip
+    _observe(store, eng, T0, False)
+    incident_id = _observe(store, eng, T0 + 30, False)[0].incident_id
+    app = create_app(loaded, store, token=token)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        api = c.get(
+            f"/api/v1/incidents/{incident_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert {e["kind"] for e in api.json()["evidence"]} == {"deploy", "http_5xx_burst"}
+        assert c.get(f"/dashboard/incidents/{incident_id}", follow_redirects=False).status_code in (
+            302,
+            303,
+            401,
+        )
+        page = c.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        c.post("/login", data={"token": token, "csrf": csrf.group(1), "next": "/dashboard"})
+        html = c.get(f"/dashboard/incidents/{incident_id}").text
+        kinds = re.findall(r'data-type="(\w+)"', html)
+        assert kinds.count("result") == 3 and "opened" in kinds
+        assert 'data-kind="http_5xx_burst"' in html and 'data-kind="deploy"' in html
+        assert "GET /api/cart" in html and "v9.9" in html
+        # in time order: the deploy, the burst, then the failing results and the opening
+        assert html.index("v9.9") < html.index("GET /api/cart") < html.index("incident opened")
+        assert c.get("/dashboard/incidents/999999").status_code == 404
+        listing = c.get("/dashboard/incidents").text
+        assert f'href="/dashboard/incidents/{incident_id}"' in listing

@@ -126,6 +126,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "check", "status", "opened_at"],
         "properties": {
+            "evidence": {
+                "type": "array",
+                "description": "one incident: what was known about its service (docs/monitor.md)",
+                "items": {"type": "object"},
+            },
             "id": {"type": "integer"},
             "check": {"type": "string"},
             "environment": STR_OR_NULL,

@@ -314,6 +314,21 @@ async def incidents_page(request: Request) -> Response:
     return _page(ctx, session, "incidents.html", "incidents", incidents=rows)
 
 
+async def incident_page(request: Request) -> Response:
+    session = _session(request)
+    if isinstance(session, Response):
+        return session
+    ctx = ctx_of(request)
+    try:
+        incident_id = int(request.path_params["id"])
+    except ValueError:
+        return HTMLResponse("no such incident", status_code=404)
+    found = await run_in_threadpool(ctx.model.incident_timeline, incident_id)
+    if found is None:
+        return HTMLResponse("no such incident", status_code=404)
+    return _page(ctx, session, "incident.html", "incidents", **found)
+
+
 async def metrics(request: Request) -> Response:
     ctx = ctx_of(request)
     body = await run_in_threadpool(ctx.metrics.render)
@@ -328,6 +343,7 @@ routes = [
     Route("/dashboard", dashboard, methods=["GET"]),
     Route("/dashboard/checks/{name:path}", check_page, methods=["GET"]),
     Route("/dashboard/incidents", incidents_page, methods=["GET"]),
+    Route("/dashboard/incidents/{id:int}", incident_page, methods=["GET"]),
     Route("/dashboard/logs", logs_page, methods=["GET"]),
     Route("/dashboard/audit", audit_page, methods=["GET"]),
     Route("/dashboard/chaos", chaos_page, methods=["GET"]),

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, desc, func, select
 
-from prodshield import deploys
+from prodshield import deploys, evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor import incidents as incident_actions
 from prodshield.monitor import series
@@ -519,7 +519,63 @@ class ReadModel:
         i = t.incidents
         with self.store.connect() as conn:
             row = conn.execute(select(i).where(i.c.id == incident_id)).first()
-        return None if row is None else _incident(row._mapping)
+            if row is None:
+                return None
+            found = evidence.of_incident(conn, incident_id)
+        out = _incident(row._mapping)
+        out["evidence"] = [
+            {"kind": e.kind, "at": e.at, "summary": e.summary, "details": e.details} for e in found
+        ]
+        return out
+
+    def incident_timeline(self, incident_id: int, limit: int = 300) -> dict[str, Any] | None:
+        """An incident with its evidence, notes and the check's results from a little before it
+        opened until it resolved (or now), as one list in time order."""
+        incident = self.incident(incident_id)
+        if incident is None:
+            return None
+        start = incident["opened_at"] - evidence.LOOKBACK_S
+        end = incident["resolved_at"] or time.time()
+        r = t.check_results
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                select(r.c.ts, r.c.ok, r.c.response_time_ms, r.c.error_kind, r.c.error_message)
+                .where(
+                    r.c.check_name == incident["check"],
+                    r.c.environment == (incident["environment"] or ""),
+                    r.c.ts >= start,
+                    r.c.ts <= end,
+                )
+                .order_by(desc(r.c.ts))
+                .limit(limit)
+            ).all()
+        entries: list[dict[str, Any]] = [
+            {
+                "ts": row.ts,
+                "type": "result",
+                "ok": bool(row.ok),
+                "text": (
+                    "ok" if row.ok else f"failed: {row.error_kind or ''} {row.error_message or ''}"
+                ).strip(),
+                "response_time_ms": row.response_time_ms,
+            }
+            for row in rows
+        ]
+        entries += [
+            {"ts": e["at"], "type": "evidence", "kind": e["kind"], "text": e["summary"]}
+            for e in incident["evidence"]
+        ]
+        entries += [
+            {"ts": n.get("ts") or 0.0, "type": "note", "text": f"{n.get('by')}: {n.get('text')}"}
+            for n in incident.get("notes") or []
+        ]
+        entries.append({"ts": incident["opened_at"], "type": "opened", "text": "incident opened"})
+        if incident["resolved_at"]:
+            entries.append(
+                {"ts": incident["resolved_at"], "type": "resolved", "text": "incident resolved"}
+            )
+        entries.sort(key=lambda e: (e["ts"], e["type"] != "opened"))
+        return {"incident": incident, "timeline": entries}
 
     def acknowledge(
         self, incident_id: int, by: str, note: str | None = None
