@@ -8,12 +8,24 @@ import aiohttp
 import pytest
 
 from paging_standins import (
+    DISCORD_TOKEN,
     NTFY_TOKEN,
+    OPSGENIE_KEY,
     PD_KEY,
     PROTECTED_TOPIC,
+    TEAMS_PATH,
+    TELEGRAM_CHAT,
+    TELEGRAM_TOKEN,
     PagingStandin,
 )
-from prodshield.config.notifiers import NtfyNotifierConfig, PagerDutyNotifierConfig
+from prodshield.config.notifiers import (
+    DiscordNotifierConfig,
+    NtfyNotifierConfig,
+    OpsgenieNotifierConfig,
+    PagerDutyNotifierConfig,
+    TeamsNotifierConfig,
+    TelegramNotifierConfig,
+)
 from prodshield.errors import NotifyError
 from prodshield.notify import Event, deliver, enqueue, outbox
 from prodshield.notify.providers import DeliveryContext, build
@@ -187,3 +199,167 @@ async def test_ntfy_refused_token_is_dead_at_once_without_the_token(store: Store
         assert report.sent == 0 and len(rx.of("ntfy")) == 1
         [row] = outbox.status(store).dead
         assert "unauthorized" in (row.last_error or "") and "tk_wrong" not in (row.last_error or "")
+
+
+# --- opsgenie ---------------------------------------------------------------------------------
+
+
+def opsgenie(rx: PagingStandin, **kw: Any) -> OpsgenieNotifierConfig:
+    return OpsgenieNotifierConfig(
+        type="opsgenie", **{"api_key": OPSGENIE_KEY, "api_url": rx.url, **kw}
+    )
+
+
+async def test_opsgenie_create_acknowledge_note_close_by_alias() -> None:
+    async with PagingStandin() as rx:
+        cfg = opsgenie(rx, responders=[{"type": "team", "name": "platform"}], tags=["prod"])
+        long_title = "[production] api-health is down " + "x" * 200
+        got = await send(cfg, event("opened", title=long_title))
+        assert got["alias"] == SUBJECT and got["action"] == "create"
+        await send(cfg, event("opened"))  # a repeat after a crash: same alert, count 2
+        ack = event("acknowledged", fields={"check": "api-health", "by": "alice"})
+        await send(cfg, ack)
+        await send(cfg, event("note", body="rolling back"))
+        await send(cfg, event("resolved"))
+        [alert] = rx.opsgenie.values()
+        assert alert.key == SUBJECT and alert.count == 2 and alert.status == "closed"
+        assert alert.actions == ["create", "create", "acknowledge", "notes", "close"]
+        create = rx.of("opsgenie")[0]
+        assert create.headers["Authorization"] == f"GenieKey {OPSGENIE_KEY}"
+        body = create.json()
+        assert len(body["message"]) == 130 and body["priority"] == "P1"
+        assert body["responders"] == [{"type": "team", "name": "platform"}]
+        assert body["details"]["check"] == "api-health" and body["entity"] == "api-health"
+        assert "Dashboard: http://127.0.0.1:8080" in body["description"]
+        close = rx.of("opsgenie")[-1]
+        assert close.query == {"identifierType": "alias"}
+        assert close.path == "/v2/alerts/incident:api-health:production/close"
+        assert rx.of("opsgenie")[2].json()["user"] == "alice"
+
+
+async def test_opsgenie_errors_are_classified() -> None:
+    async with PagingStandin() as rx:
+        err = await failure(opsgenie(rx, api_key="wrong-key-0000"), event())
+        assert err.permanent and "Could not authenticate" in str(err)
+        await send(opsgenie(rx), event(title="  "))  # never an empty message: the type stands in
+        assert rx.of("opsgenie")[-1].json()["message"] == "incident.opened"
+        unprocessable = {
+            "message": "Request body is not processable. Please check the errors.",
+            "errors": {"responders": "Team not found"},
+            "took": 0.01,
+            "requestId": "0",
+        }
+        rx.fail("opsgenie", 422, unprocessable)
+        err = await failure(opsgenie(rx), event())
+        assert err.permanent and "Team not found" in str(err)
+        rx.rate_limit("opsgenie", 1)
+        err = await failure(opsgenie(rx), event())
+        assert not err.permanent and "too many requests" in str(err)
+        assert build(opsgenie(rx)).secrets() == [OPSGENIE_KEY]
+
+
+# --- discord ----------------------------------------------------------------------------------
+
+
+def discord(rx: PagingStandin, url: str | None = None) -> DiscordNotifierConfig:
+    return DiscordNotifierConfig(type="discord", webhook_url=url or rx.discord_url)
+
+
+async def test_discord_embed_with_mentions_neutralised() -> None:
+    async with PagingStandin() as rx:
+        got = await send(discord(rx), event(body=HOSTILE, fields={"error": "@here " + "y" * 2000}))
+        assert got["status"] == 200 and got["message_id"]
+        [r] = rx.of("discord")
+        assert r.query == {"wait": "true"}
+        msg = r.parsed
+        assert msg["allowed_mentions"] == {"parse": []}
+        [embed] = msg["embeds"]
+        assert embed["title"] == "[production] api-health is down"
+        assert embed["url"].endswith("/dashboard/checks/api-health")
+        text = embed["description"] + embed["fields"][0]["value"]
+        assert "@everyone" not in text and "@here" not in text and "<@123>" not in text
+        assert "@\u200deveryone" in text
+        assert len(embed["fields"][0]["value"]) <= 1024
+
+
+async def test_discord_honours_retry_after_and_a_bad_token_is_dead(store: Store) -> None:
+    async with PagingStandin() as rx:
+        rx.rate_limit("discord", 0.4)
+        err = await failure(discord(rx), event())
+        assert not err.permanent and err.retry_after == 0.4
+        bad = rx.discord_url.replace(DISCORD_TOKEN, "nope")
+        err = await failure(discord(rx, bad), event())
+        assert err.permanent and "Invalid Webhook Token (code 50027)" in str(err)
+        assert DISCORD_TOKEN not in str(err)
+        form = {"code": 50035, "errors": {"embeds": {}}, "message": "Invalid Form Body"}
+        rx.fail("discord", 400, form)
+        err = await failure(discord(rx), event())
+        assert err.permanent and "Invalid Form Body (code 50035)" in str(err)
+        cfg = DiscordNotifierConfig(type="discord", webhook_url=rx.discord_url, **fast())
+        gap = await retried_after(store, rx, "discord", cfg, 1.2)
+        assert gap >= 1.15
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+async def test_teams_adaptive_card_and_legacy_throttling() -> None:
+    async with PagingStandin() as rx:
+        cfg = TeamsNotifierConfig(type="teams", webhook_url=rx.teams_url)
+        assert await send(cfg, event(body=HOSTILE)) == {"status": 200}
+        card = rx.of("teams")[0].parsed
+        assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+        title, body, facts = card["body"][:3]
+        assert title["text"] == "[production] api-health is down" and title["color"] == "Attention"
+        assert "@everyone" not in body["text"] and "@\u200deveryone" in body["text"]
+        assert {"title": "check", "value": "api-health"} in facts["facts"]
+        assert card["actions"][0]["url"].endswith("/dashboard/checks/api-health")
+        rx.rate_limit("teams", 1)  # a legacy connector: 200 with the failure in the text
+        err = await failure(cfg, event())
+        assert not err.permanent and "HTTP error 429" in str(err)
+        rx.fail("teams", 429, "", {"Retry-After": "4"})  # a Workflows webhook
+        assert (await failure(cfg, event())).retry_after == 4
+        wrong = TeamsNotifierConfig(type="teams", webhook_url=rx.teams_url + "x")
+        err = await failure(wrong, event())
+        assert err.permanent and TEAMS_PATH not in str(err)
+
+
+# --- telegram ---------------------------------------------------------------------------------
+
+
+def telegram(rx: PagingStandin, **kw: Any) -> TelegramNotifierConfig:
+    return TelegramNotifierConfig(
+        type="telegram", api_url=rx.url, **{"token": TELEGRAM_TOKEN, "chat_id": TELEGRAM_CHAT, **kw}
+    )
+
+
+async def test_telegram_html_is_escaped_and_parses() -> None:
+    async with PagingStandin() as rx:
+        hostile = HOSTILE + " </b> <a href='http://evil'>x</a> &amp;" + "z" * 9000
+        got = await send(telegram(rx, silent=True), event(title="<i>t</i> & co", body=hostile))
+        assert got["message_id"]
+        [r] = rx.of("telegram")
+        sent = r.json()
+        assert sent["parse_mode"] == "HTML" and sent["disable_notification"] is True
+        plain = r.parsed  # the text as Telegram shows it
+        assert plain.startswith("<i>t</i> & co\n\n@everyone <b>boom</b> & <@123>")
+        assert "<a href='http://evil'>x</a> &amp;" in plain
+        assert sent["text"].startswith("<b>&lt;i&gt;t&lt;/i&gt; &amp; co</b>")
+        assert sent["text"].endswith(
+            '<a href="http://127.0.0.1:8080/dashboard/checks/api-health">Dashboard</a>'
+        )
+        assert len(plain) <= 4096
+
+
+async def test_telegram_errors_and_flood_control(store: Store) -> None:
+    async with PagingStandin() as rx:
+        err = await failure(telegram(rx, token="123:wrong"), event())
+        assert err.permanent and "Unauthorized" in str(err) and "123:wrong" not in str(err)
+        err = await failure(telegram(rx, chat_id="42"), event())
+        assert err.permanent and "chat not found" in str(err)
+        rx.rate_limit("telegram", 3)
+        err = await failure(telegram(rx), event())
+        assert not err.permanent and err.retry_after == 3
+        assert build(telegram(rx)).secrets() == [TELEGRAM_TOKEN]
+        gap = await retried_after(store, rx, "telegram", telegram(rx, **fast()), 1)
+        assert gap >= 0.95

@@ -5,11 +5,15 @@ from __future__ import annotations
 from prodshield.config.notifiers import NotifierBase
 from prodshield.errors import UsageError
 from prodshield.notify.providers.base import DeliveryContext, Notifier
+from prodshield.notify.providers.discord import DiscordNotifier
 from prodshield.notify.providers.email import EmailNotifier
 from prodshield.notify.providers.github import GitHubNotifier
 from prodshield.notify.providers.ntfy import NtfyNotifier
+from prodshield.notify.providers.opsgenie import OpsgenieNotifier
 from prodshield.notify.providers.pagerduty import PagerDutyNotifier
 from prodshield.notify.providers.slack import SlackNotifier
+from prodshield.notify.providers.teams import TeamsNotifier
+from prodshield.notify.providers.telegram import TelegramNotifier
 from prodshield.notify.providers.webhook import WebhookNotifier
 
 REGISTRY: dict[str, type[Notifier]] = {
@@ -21,6 +25,10 @@ REGISTRY: dict[str, type[Notifier]] = {
         EmailNotifier,
         PagerDutyNotifier,
         NtfyNotifier,
+        OpsgenieNotifier,
+        DiscordNotifier,
+        TeamsNotifier,
+        TelegramNotifier,
     )
 }
 """Config ``type:`` -> the class that delivers to it. Adding a notifier is adding one module."""

@@ -1,0 +1,112 @@
+"""``type: teams``: a Microsoft Teams incoming webhook (or Workflows webhook) with an Adaptive Card.
+
+The message is ``{"type": "message", "attachments": [one Adaptive Card]}``: the title, the body,
+the fields as a ``FactSet`` and an ``Action.OpenUrl`` to the dashboard. Teams mentions need an
+``<at>`` entity, which prodshield never sends; ``@name`` quoted from outside text is neutralised
+as well (`prodshield.text.neutralise_mentions`).
+
+Answers: 2xx is delivered, except the legacy connectors' 200 whose text reports a failure
+("Microsoft Teams endpoint returned HTTP error 429": retried; any other failure: permanent);
+429 and 5xx retry, honouring ``Retry-After``; 400, 401, 403, 404 and 413 are permanent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from prodshield.config.notifiers import TeamsNotifierConfig
+from prodshield.errors import NotifyError
+from prodshield.notify.event import Event
+from prodshield.notify.http import post_json, short_body
+from prodshield.notify.providers.base import DeliveryContext
+from prodshield.text import clip, neutralise_mentions
+
+CARD = "application/vnd.microsoft.card.adaptive"
+COLOUR = {
+    "incident.opened": "Attention",
+    "incident.reminder": "Warning",
+    "incident.updated": "Warning",
+    "incident.resolved": "Good",
+    "log.critical": "Attention",
+    "audit.failed": "Attention",
+}
+MAX_TEXT = 20_000  # Teams refuses messages over about 28 KB
+_FAILED = re.compile(r"returned HTTP error (\d{3})")
+
+
+def _safe(text: str, limit: int) -> str:
+    return clip(neutralise_mentions(text), limit)
+
+
+def card(event: Event) -> dict[str, Any]:
+    """The Adaptive Card for ``event``."""
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": _safe(event.title, 400),
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+            "color": COLOUR.get(event.type, "Default"),
+        }
+    ]
+    if event.body.strip():
+        body.append({"type": "TextBlock", "text": _safe(event.body, MAX_TEXT), "wrap": True})
+    if event.fields:
+        facts = [{"title": _safe(k, 100), "value": _safe(v, 1000)} for k, v in event.fields.items()]
+        body.append({"type": "FactSet", "facts": facts})
+    body.append(
+        {
+            "type": "TextBlock",
+            "text": _safe(f"{event.type} · severity {event.severity}", 200),
+            "isSubtle": True,
+            "size": "Small",
+            "wrap": True,
+        }
+    )
+    content: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+        "msteams": {"width": "Full"},
+    }
+    if event.url:
+        content["actions"] = [{"type": "Action.OpenUrl", "title": "Dashboard", "url": event.url}]
+    return {
+        "type": "message",
+        "attachments": [{"contentType": CARD, "contentUrl": None, "content": content}],
+    }
+
+
+class TeamsNotifier:
+    kind: ClassVar[str] = "teams"
+    config_model: ClassVar[type[BaseModel]] = TeamsNotifierConfig
+
+    def __init__(self, config: TeamsNotifierConfig) -> None:
+        self.config = config
+
+    def secrets(self) -> list[str]:
+        return [self.config.webhook_url]
+
+    async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
+        status, text = await post_json(
+            ctx.session,
+            "Teams webhook",
+            self.config.webhook_url,
+            json.dumps(card(event)).encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=ctx.timeout,
+        )
+        failed = _FAILED.search(text) if "failed" in text.lower() else None
+        if failed or (text.strip() not in ("", "1") and "error" in text.lower()):
+            code = int(failed.group(1)) if failed else 0
+            detail = f"Teams webhook: HTTP {status}: {short_body(text)}"
+            if code == 429 or code >= 500:
+                raise NotifyError(detail)
+            raise NotifyError(detail, permanent=True)
+        return {"status": status}
