@@ -14,6 +14,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from github_standin import GitHubStandin
+from paging_standins import OPSGENIE_KEY, PD_KEY, PagingStandin
 from prodshield.config import parse_config
 from prodshield.monitor.incidents import IncidentEngine, Observation
 from prodshield.notify import deliver_pending
@@ -126,3 +127,49 @@ def test_acknowledge_and_notes_become_comments_naming_who(store: Store, tmp_path
                 "resolved",
                 "open",
             ]
+
+
+def test_acknowledge_from_the_api_reaches_pagerduty_and_opsgenie(
+    store: Store, tmp_path: Path
+) -> None:
+    """The dashboard's or API's acknowledgement is PagerDuty's ``acknowledge`` and Opsgenie's
+    acknowledge on the very alert the incident triggered; resolving by hand resolves/closes it."""
+    with PagingStandin.in_thread() as rx:
+        text = f"""
+storage: sqlite:///unused.db
+serve:
+  users: {{bob-bot: "{BOB_TOKEN}"}}
+environments: {{production: {{vars: {{base: "http://127.0.0.1:9"}}}}}}
+defaults: {{failure_threshold: 1}}
+notifiers:
+  pd: {{type: pagerduty, routing_key: "{PD_KEY}", url: "{rx.pagerduty_url}"}}
+  og: {{type: opsgenie, api_key: "{OPSGENIE_KEY}", api_url: "{rx.url}"}}
+checks:
+  - {{name: api, type: http, url: "{{base}}/health", environments: [production]}}
+"""
+        loaded = parse_config(text, name="shield.yaml", env={})
+        config = loaded.config
+        with store.begin() as conn:
+            obs = Observation("api", "production", 1_000_000.0, False, "refused", "no")
+            IncidentEngine(config).process(conn, [obs])
+        assert deliver_pending(store, config.notifiers, deadline_s=20).sent == 2
+        with store.connect() as conn:
+            incident = conn.execute(select(t.incidents.c.id)).scalar_one()
+        app = create_app(loaded, store, token=OPERATOR_TOKEN)
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            bob = {"Authorization": f"Bearer {BOB_TOKEN}"}
+            r = client.post(f"/api/v1/incidents/{incident}/ack", headers=bob, json={})
+            assert r.status_code == 200
+            report = deliver_pending(store, config.notifiers, deadline_s=20)
+            assert report.sent == 2 and report.dead == 0
+            [page] = rx.pagerduty.values()
+            [alert] = rx.opsgenie.values()
+            assert page.key == alert.key == "incident:api:production"
+            assert page.actions == ["trigger", "acknowledge"] and page.status == "acknowledged"
+            assert alert.actions == ["create", "acknowledge"] and alert.status == "acknowledged"
+            assert rx.of("opsgenie")[-1].json()["user"] == "bob-bot"
+            operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+            r = client.post(f"/api/v1/incidents/{incident}/resolve", headers=operator, json={})
+            assert r.status_code == 200
+        assert deliver_pending(store, config.notifiers, deadline_s=20).sent == 2
+        assert page.status == "resolved" and alert.status == "closed"
