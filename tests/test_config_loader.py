@@ -59,7 +59,7 @@ def test_ten_mistakes_yield_ten_located_lines() -> None:
         "shield.yaml:3:3: defaults.intervall: unknown key 'intervall' (did you mean 'interval'?)",
         "shield.yaml:10:5: checks[0].interval: '5 minutes' is not a duration (use 30s, 5m, 1h)",
         "shield.yaml:12:11: checks[1].type: unknown type 'htp' (did you mean 'http'?) "
-        "(one of http, tcp, tls, dns, postgres, redis, heartbeat)",
+        "(one of http, tcp, tls, dns, postgres, redis, heartbeat, sequence)",
         "shield.yaml:17:5: checks[2].port: input should be less than or equal to 65535",
         "shield.yaml:18:5: checks[3].url: required key is missing",
         "shield.yaml:20:20: checks[3].environments[0]: unknown environment 'prod'",

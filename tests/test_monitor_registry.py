@@ -24,6 +24,23 @@ EXAMPLES = {
     },
     "redis": {"url": "redis://127.0.0.1:6379/0", "role": "master"},
     "heartbeat": {"period": "24h", "grace": "1h"},
+    "sequence": {
+        "steps": [
+            {
+                "name": "login",
+                "method": "POST",
+                "url": "https://example.com/login",
+                "capture": {"token": "[BODY].token"},
+            },
+            {
+                "name": "orders",
+                "url": "https://example.com/api/orders",
+                "headers": {"Authorization": "Bearer {captures.token}"},
+                "conditions": ["[STATUS] == 200"],
+            },
+        ],
+        "conditions": ["[RESPONSE_TIME] < 2000"],
+    },
 }
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "monitor.md"
 

@@ -230,3 +230,9 @@ def evaluate(cond: Condition, facts: Facts) -> ConditionOutcome:
 
 def evaluate_all(conditions: list[Condition], facts: Facts) -> list[ConditionOutcome]:
     return [evaluate(c, facts) for c in conditions]
+
+
+def resolve(placeholder: Placeholder, facts: Facts) -> Any:
+    """The value ``placeholder`` reads in ``facts``, or None when the check did not observe it."""
+    value = _resolve(placeholder, facts)
+    return None if value is _MISSING else value

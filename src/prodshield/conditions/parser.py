@@ -352,3 +352,14 @@ def parse_condition(text: str) -> Condition:
             MAX_LENGTH + 1,
         )
     return _Parser(text).parse()
+
+
+def parse_placeholder(text: str) -> Placeholder:
+    """Parse a lone placeholder with its path, e.g. ``[BODY].token`` (what a capture reads)."""
+    p = _Parser(text.strip())
+    if not p.text.startswith("["):
+        raise p.error("expected a placeholder such as [BODY].token", 0)
+    found = p.placeholder()
+    if p.i != len(p.text):
+        raise p.error(f"unexpected text after {found}", p.i)
+    return found

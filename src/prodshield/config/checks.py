@@ -233,6 +233,101 @@ class HeartbeatCheckConfig(CheckBase):
         return self
 
 
+def _capture_source(text: str) -> str:
+    from prodshield.conditions.parser import parse_placeholder
+
+    parse_placeholder(text)
+    return text
+
+
+CaptureSource = Annotated[str, AfterValidator(_capture_source)]
+"""What a step captures: a placeholder with its path, e.g. ``[BODY].token``."""
+
+
+class SequenceStep(StrictModel):
+    """One HTTP request of a ``type: sequence`` check."""
+
+    name: str = Field(min_length=1, examples=["login"])
+    """The step's name; a failure names it (``step 2 (get-orders): ...``)."""
+    method: str = Field(default="GET", examples=["POST"])
+    """The HTTP method."""
+    url: str = Field(examples=["{base_url}/api/orders"])
+    """The URL; ``{name}`` is an environment variable, ``{captures.NAME}`` a value an earlier
+    step captured."""
+    headers: dict[str, str] = Field(
+        default_factory=dict, examples=[{"Authorization": "Bearer {captures.token}"}]
+    )
+    """Request headers; ``{captures.NAME}`` is filled in as in ``url``."""
+    body: str | None = Field(default=None, examples=['{"user": "probe"}'])
+    """The request body; ``{captures.NAME}`` is filled in as in ``url``."""
+    conditions: list[ConditionText] = Field(
+        default_factory=list, examples=[["[STATUS] == 200", "has([BODY].token) == true"]]
+    )
+    """What must hold for this step to pass (empty: ``[STATUS] < 400``)."""
+    capture: dict[str, CaptureSource] = Field(
+        default_factory=dict, examples=[{"token": "[BODY].token"}]
+    )
+    """Values later steps use as ``{captures.NAME}``: NAME -> a placeholder read from this
+    step's response (``[BODY].path``, ``[HEADER].name``, ``[STATUS]``). Captured values are
+    masked in results and notifications."""
+
+    @field_validator("capture")
+    @classmethod
+    def _capture_names(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key in v:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ValueError(f"capture name {key!r} must be a word (letters, digits, _)")
+        return v
+
+
+class SequenceCheckConfig(CheckBase):
+    """Ordered HTTP steps (log in, take the token, call the API); each step has its own
+    conditions, and one result names the step that failed. Check-level conditions see the last
+    step's response and ``[RESPONSE_TIME]``, the whole sequence's time."""
+
+    type: Literal["sequence"]
+    steps: list[SequenceStep] = Field(
+        examples=[
+            [
+                {
+                    "name": "login",
+                    "method": "POST",
+                    "url": "{base_url}/login",
+                    "capture": {"token": "[BODY].token"},
+                },
+                {
+                    "name": "get-orders",
+                    "url": "{base_url}/api/orders",
+                    "headers": {"Authorization": "Bearer {captures.token}"},
+                    "conditions": ["[STATUS] == 200"],
+                },
+            ]
+        ]
+    )
+    """The requests, run in order; the first failing step ends the run."""
+    verify_tls: bool = Field(default=True, examples=[False])
+    """Check the server certificates; turn off only for a lab server."""
+    ca_file: str | None = Field(default=None, examples=["certs/internal-ca.pem"])
+    """PEM file of the CA that signed the server certificates (default: the system store)."""
+    follow_redirects: bool = Field(default=True, examples=[False])
+    """Follow 3xx responses in every step."""
+    max_body: Size = Field(default=1024 * 1024, examples=["256KiB"])
+    """The response body read at most, per step."""
+
+    @field_validator("steps")
+    @classmethod
+    def _some_steps(cls, v: list[SequenceStep]) -> list[SequenceStep]:
+        if not v:
+            raise ValueError("a sequence needs at least one step")
+        names = [s.name for s in v]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"step name {name!r} is used twice")
+        return v
+
+
 CheckConfig = Annotated[
     HttpCheckConfig
     | TcpCheckConfig
@@ -240,7 +335,8 @@ CheckConfig = Annotated[
     | DnsCheckConfig
     | PostgresCheckConfig
     | RedisCheckConfig
-    | HeartbeatCheckConfig,
+    | HeartbeatCheckConfig
+    | SequenceCheckConfig,
     Field(discriminator="type"),
 ]
 

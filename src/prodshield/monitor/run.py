@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from prodshield.conditions import Facts, evaluate
 from prodshield.monitor.checks import registry
@@ -12,6 +13,7 @@ from prodshield.monitor.failures import classify
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.result import CheckError, CheckResult
 from prodshield.monitor.target import Target
+from prodshield.secrets.redaction import redact_text
 
 # A check gets this long past its own timeout before the runner gives up on it (a backstop: each
 # check type bounds its own network waits).
@@ -48,6 +50,13 @@ async def run_target(target: Target, probe: Probe) -> CheckResult:
     ):
         # The conditions expected this (e.g. "[CONNECTED] == false" for a port that must be shut).
         error = None
+    if obs.secrets:
+        outcomes = [
+            replace(o, actual=redact_text(o.actual, obs.secrets)) if o.actual else o
+            for o in outcomes
+        ]
+        if error is not None:
+            error = CheckError(error.kind, redact_text(error.message, obs.secrets))
     return CheckResult(
         check=target.name,
         environment=target.environment,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from prodshield.conditions import parse_condition
+from prodshield.config.checks import SequenceCheckConfig
 from prodshield.config.loader import register_validator
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor.target import variable_problems
@@ -11,6 +12,7 @@ from prodshield.monitor.target import variable_problems
 
 def check_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], str]]:
     from prodshield.monitor.checks import registry
+    from prodshield.monitor.checks.sequence import sequence_problems
 
     members = registry()
     out: list[tuple[tuple[str | int, ...], str]] = []
@@ -32,6 +34,8 @@ def check_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], st
                         f"{check.type} checks do not provide [{unknown[0]}] (they provide {have})",
                     )
                 )
+        if isinstance(check, SequenceCheckConfig):
+            out.extend(sequence_problems(check, i, member.placeholders))
     out.extend(variable_problems(config))
     return out
 

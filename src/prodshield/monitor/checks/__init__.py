@@ -15,6 +15,7 @@ def registry() -> dict[str, Check]:
     from prodshield.monitor.checks.http import HttpCheck
     from prodshield.monitor.checks.postgres import PostgresCheck
     from prodshield.monitor.checks.redis import RedisCheck
+    from prodshield.monitor.checks.sequence import SequenceCheck
     from prodshield.monitor.checks.tcp import TcpCheck
     from prodshield.monitor.checks.tls import TlsCheck
 
@@ -26,6 +27,7 @@ def registry() -> dict[str, Check]:
         PostgresCheck(),
         RedisCheck(),
         HeartbeatCheck(),
+        SequenceCheck(),
     ]
     return {m.type: m for m in members}
 

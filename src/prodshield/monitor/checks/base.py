@@ -25,6 +25,9 @@ class Observation:
     error: CheckError | None = None
     timings: dict[str, float | None] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    """Values the check learned that must not be kept whole (a captured token): the runner
+    masks them in the result's error and condition values."""
 
     def fail(self, kind: ErrorKind, message: str) -> Observation:
         self.error = CheckError(kind, message)
