@@ -59,6 +59,7 @@ def _register_groups() -> None:
         ("chaos", "Chaos engineering: the fault proxy, experiments and batteries"),
         ("notify", "The notification outbox: status, retries and test messages"),
         ("serve", "Run everything as one service with a status page, dashboard and API"),
+        ("incident", "Incidents: written status updates for the status page"),
         ("deploy", "Deploy markers on the charts and in incidents' evidence"),
         ("debt", "Technical debt: TODO/FIXME markers with git-blame authors"),
         ("demo", "A demo platform on loopback and the whole service watching it"),

@@ -41,6 +41,7 @@ from prodshield.monitor.incident_machine import (
     step,
 )
 from prodshield.notify.event import clean_payload
+from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
 from prodshield.text import code_span
 
@@ -867,6 +868,76 @@ def resolve_by_hand(
                 text += f"\n\n> {_md(note)}"
             _tell(conn, config, row, RESOLVED, "resolved", text, by, now)
     return True
+
+
+MAX_UPDATE = 2000
+
+
+def post_update(
+    store: Any,
+    config: ShieldConfig,
+    incident_id: int,
+    text: str,
+    by: str,
+    *,
+    origin: str = "operator",
+    external_id: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """A written status update on an incident, shown on the public status page and in its feed.
+
+    ``origin`` says where it came from (``operator``: the CLI, the API or the dashboard;
+    ``github``: a ``/status`` comment on the incident's issue, ``external_id`` its comment id, so
+    a comment read twice is one update). An operator's update is also posted to the incident's
+    notifiers (a comment on the issue). False when there is no such incident or the same
+    external update is already there."""
+    now = time.time() if now is None else now
+    text = redact_text(text.strip())[:MAX_UPDATE]
+    if not text:
+        raise ValueError("a status update needs text")
+    i, u = t.incidents, t.incident_updates
+    with store.begin() as conn:
+        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+        if row is None:
+            return False
+        if external_id is not None:
+            seen = conn.execute(
+                select(u.c.id).where(
+                    u.c.incident_id == incident_id,
+                    u.c.origin == origin,
+                    u.c.external_id == external_id[:64],
+                )
+            ).first()
+            if seen is not None:
+                return False
+        conn.execute(
+            u.insert().values(
+                incident_id=incident_id,
+                ts=now,
+                text=text,
+                by=by[:128],
+                origin=origin[:16],
+                external_id=None if external_id is None else external_id[:64],
+            )
+        )
+        if origin != "github":
+            body = f"Status update from **{_md(by)}** (shown on the status page):\n\n> {_md(text)}"
+            _tell(conn, config, row, NOTE, f"update:{now:.6f}", body, by, now)
+    return True
+
+
+def updates_of(conn: Connection, incident_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The status updates of these incidents, oldest first."""
+    u = t.incident_updates
+    out: dict[int, list[dict[str, Any]]] = {int(x): [] for x in incident_ids}
+    if not out:
+        return out
+    rows = conn.execute(
+        select(u).where(u.c.incident_id.in_(list(out))).order_by(u.c.ts, u.c.id)
+    ).all()
+    for r in rows:
+        out[int(r.incident_id)].append({"ts": r.ts, "text": r.text, "by": r.by, "origin": r.origin})
+    return out
 
 
 def _note(text: str, by: str, now: float) -> dict[str, Any]:

@@ -145,6 +145,20 @@ incident_evidence = Table(
     UniqueConstraint("incident_id", "kind", "key", name="uq_incident_evidence"),
 )
 
+incident_updates = Table(
+    "incident_updates",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("incident_id", BigInteger, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("by", String(128), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("external_id", String(64), nullable=True),
+    UniqueConstraint("incident_id", "origin", "external_id", name="uq_incident_updates_ext"),
+    Index("ix_incident_updates_incident", "incident_id", "ts"),
+)
+
 heartbeats = Table(
     "heartbeats",
     metadata,

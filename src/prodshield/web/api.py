@@ -291,6 +291,21 @@ async def _incident_action(request: Request, action: str) -> Response:
     return JSONResponse(row) if row else error(404, f"no incident {incident_id}")
 
 
+async def update_incident(request: Request) -> Response:
+    who = writer(request)
+    ctx = ctx_of(request)
+    incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
+    body = await _body(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return error(400, "text is required")
+    named = str(body.get("by") or "").strip()
+    by = (f"{named} (via {who})" if named and named != who else who)[:128]
+    ctx.responses.invalidate()
+    row = await run_in_threadpool(ctx.model.add_update, incident_id, text, by)
+    return JSONResponse(row) if row else error(404, f"no incident {incident_id}")
+
+
 async def ack_incident(request: Request) -> Response:
     return await _incident_action(request, "ack")
 
@@ -413,6 +428,7 @@ routes = [
     Route("/api/v1/incidents/{id}", _guarded(get_incident), methods=["GET"]),
     Route("/api/v1/incidents/{id}/ack", _guarded(ack_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/notes", _guarded(note_incident), methods=["POST"]),
+    Route("/api/v1/incidents/{id}/updates", _guarded(update_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/resolve", _guarded(resolve_incident), methods=["POST"]),
     Route("/api/v1/deploys", _guarded(list_deploys), methods=["GET"]),
     Route("/api/v1/deploys", _guarded(mark_deploy), methods=["POST"]),
@@ -428,6 +444,7 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/checks/{name}/run"),  # routed as {name:path}
     ("POST", "/api/v1/incidents/{id}/ack"),
     ("POST", "/api/v1/incidents/{id}/notes"),
+    ("POST", "/api/v1/incidents/{id}/updates"),
     ("POST", "/api/v1/incidents/{id}/resolve"),
     ("POST", "/api/v1/outbox/{id}/retry"),
     ("POST", "/api/v1/deploys"),

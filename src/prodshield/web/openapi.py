@@ -410,6 +410,9 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             },
             "/api/v1/incidents/{id}/ack": _action("Acknowledge an incident", "IncidentAction"),
             "/api/v1/incidents/{id}/notes": _action("Add a note to an incident", "NoteInput"),
+            "/api/v1/incidents/{id}/updates": _action(
+                "Post a status update (public: status page and feed)", "NoteInput"
+            ),
             "/api/v1/incidents/{id}/resolve": _action(
                 "Resolve an incident by hand", "IncidentAction"
             ),

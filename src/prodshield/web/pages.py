@@ -33,10 +33,10 @@ def status_context(ctx: WebContext, page: int = 1, per_page: int = 50) -> dict[s
     """
     model = ctx.model
     now = time.time()
-    open_ = model.incidents(status="open", limit=500)
+    open_ = model.with_updates(model.incidents(status="open", limit=500))
     overview = model.services(page=page, per_page=per_page, open_incidents=open_, now=now)
     since = now - PAST_INCIDENT_DAYS * 86400
-    past = model.incidents(status="resolved", since=since, limit=20)
+    past = model.with_updates(model.incidents(status="resolved", since=since, limit=20))
     head = overview["headline"]
     return {
         "overview": overview,
@@ -281,8 +281,12 @@ async def dashboard_action(request: Request) -> Response:
     model = ctx.model
     ctx.responses.invalidate()
     done: Any
-    if kind == "incidents" and action in ("ack", "note", "resolve"):
-        if action == "ack":
+    if kind == "incidents" and action in ("ack", "note", "resolve", "update"):
+        if action == "update":
+            if not text:
+                return HTMLResponse("an update needs text", status_code=400)
+            done = await run_in_threadpool(model.add_update, row_id, text, session.user)
+        elif action == "ack":
             done = await run_in_threadpool(model.acknowledge, row_id, session.user, text)
         elif action == "note":
             if not text:

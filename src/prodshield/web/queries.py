@@ -528,6 +528,41 @@ class ReadModel:
         ]
         return out
 
+    def add_update(self, incident_id: int, text: str, by: str) -> dict[str, Any] | None:
+        """A written status update (public: the status page and its feed)."""
+        if not incident_actions.post_update(self.store, self.config, incident_id, text, by):
+            return None
+        return self.incident(incident_id)
+
+    def with_updates(self, incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The incidents, each with its status updates (``updates``, oldest first)."""
+        with self.store.connect() as conn:
+            found = incident_actions.updates_of(conn, [i["id"] for i in incidents])
+        for i in incidents:
+            i["updates"] = found.get(i["id"], [])
+        return incidents
+
+    def badge(self, name: str, environment: str | None) -> dict[str, Any] | None:
+        """A check's state (the worst of its environments, or one) and 30-day uptime."""
+        mine = [
+            x
+            for x in self.targets
+            if x.name == name and (environment is None or x.environment == environment)
+        ]
+        if not mine:
+            return None
+        states = self._states(name)
+        summaries = self.cache.summaries()
+        statuses = [(states.get(x.key) or {}).get("status") or "unknown" for x in mine]
+        order = ["down", "degraded", "unknown", "up"]
+        status = min(statuses, key=lambda st: order.index(st) if st in order else 2)
+        uptimes = [
+            sm.uptime_30d
+            for sm in (summaries.get(x.key) for x in mine)
+            if sm is not None and sm.uptime_30d is not None
+        ]
+        return {"status": status, "uptime_30d": min(uptimes) if uptimes else None}
+
     def incident_timeline(self, incident_id: int, limit: int = 300) -> dict[str, Any] | None:
         """An incident with its evidence, notes and the check's results from a little before it
         opened until it resolved (or now), as one list in time order."""
@@ -564,6 +599,11 @@ class ReadModel:
         entries += [
             {"ts": e["at"], "type": "evidence", "kind": e["kind"], "text": e["summary"]}
             for e in incident["evidence"]
+        ]
+        with self.store.connect() as conn:
+            updates = incident_actions.updates_of(conn, [incident_id])[incident_id]
+        entries += [
+            {"ts": u["ts"], "type": "update", "text": f"{u['by']}: {u['text']}"} for u in updates
         ]
         entries += [
             {"ts": n.get("ts") or 0.0, "type": "note", "text": f"{n.get('by')}: {n.get('text')}"}

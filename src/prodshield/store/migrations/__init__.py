@@ -1,7 +1,7 @@
 """Versioned schema migrations, one chain per component.
 
 Each component (``core``, ``monitor``, ``logs``, ``audit``, ``chaos``, ``notify``, ``deploys``,
-``evidence``) has an ordered list of steps; ``schema_versions`` records how far each has been
+``evidence``, ``status``) has an ordered list of steps; ``schema_versions`` records how far each has been
 applied. A step receives a connection inside a transaction and must be safe to run on a database
 whose tables were created by a newer ``tables.py`` (use :func:`add_column` rather than raw
 ``ALTER``).
@@ -118,6 +118,7 @@ MIGRATIONS: dict[str, list[Step]] = {
     "web": [add_index(t.check_hourly, "ix_check_hourly_hour")],
     "deploys": [create(t.deploys)],
     "evidence": [create(t.incident_evidence)],
+    "status": [create(t.incident_updates)],
     # after "monitor", which creates check_results: on PostgreSQL, partition it by day
     "partitions": [partitions.convert],
 }

@@ -1,0 +1,191 @@
+"""What the status page offers beyond its HTML: an Atom feed of incidents and their written
+updates, and SVG badges (a check's state, its 30-day uptime) for READMEs. Both are public, like the
+status page, and show only what it shows."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from xml.sax.saxutils import escape
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from prodshield.web.context import ctx_of
+
+FEED_DAYS = 90
+FEED_INCIDENTS = 50
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None) -> str:
+    """Atom 1.0: one entry per incident (opened, resolved) and one per written update."""
+    now = time.time() if now is None else now
+    incidents = model.with_updates(
+        model.incidents(since=now - FEED_DAYS * 86400, limit=FEED_INCIDENTS)
+    )
+    base = base_url.rstrip("/")
+    entries: list[tuple[float, str]] = []
+    for i in incidents:
+        where = f" [{i['environment']}]" if i["environment"] else ""
+        name = f"{i['check']}{where}"
+        state = "resolved" if i["status"] == "resolved" else "ongoing"
+        summary = (i.get("title") or f"{name}: {i['kind']}") + f" ({state})"
+        last = max([i["opened_at"], i["resolved_at"] or 0.0, *(u["ts"] for u in i["updates"])])
+        entries.append(
+            (
+                last,
+                _entry(
+                    f"{base}/#incident-{i['id']}",
+                    f"urn:prodshield:incident:{i['id']}",
+                    f"Incident: {summary}",
+                    i["opened_at"],
+                    last,
+                    summary,
+                ),
+            )
+        )
+        for n, u in enumerate(i["updates"], 1):
+            entries.append(
+                (
+                    u["ts"],
+                    _entry(
+                        f"{base}/#incident-{i['id']}",
+                        f"urn:prodshield:incident:{i['id']}:update:{n}",
+                        f"Update on {name}: {u['text'][:80]}",
+                        u["ts"],
+                        u["ts"],
+                        u["text"],
+                    ),
+                )
+            )
+    entries.sort(key=lambda e: e[0], reverse=True)
+    updated = entries[0][0] if entries else now
+    head = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        f"<title>{escape(title)}</title>\n"
+        f'<link href="{escape(base)}/" rel="alternate"/>\n'
+        f'<link href="{escape(base)}/status/feed.atom" rel="self"/>\n'
+        f"<id>{escape(base)}/status/feed.atom</id>\n"
+        f"<updated>{_iso(updated)}</updated>\n"
+        "<author><name>prodshield</name></author>\n"
+    )
+    return head + "".join(e[1] for e in entries) + "</feed>\n"
+
+
+def _entry(link: str, urn: str, title: str, published: float, updated: float, text: str) -> str:
+    return (
+        "<entry>\n"
+        f"<title>{escape(title)}</title>\n"
+        f'<link href="{escape(link)}"/>\n'
+        f"<id>{escape(urn)}</id>\n"
+        f"<published>{_iso(published)}</published>\n"
+        f"<updated>{_iso(updated)}</updated>\n"
+        f'<summary type="text">{escape(text)}</summary>\n'
+        "</entry>\n"
+    )
+
+
+# --- badges ------------------------------------------------------------------------------------
+
+COLOURS = {
+    "up": "#12b76a",
+    "degraded": "#f79009",
+    "down": "#f04438",
+    "unknown": "#98a2b3",
+}
+WORDS = {"up": "up", "degraded": "degraded", "down": "down", "unknown": "unknown"}
+
+
+def _width(text: str) -> int:
+    # Verdana-ish 11 px: about 6.5 px a character, plus padding
+    return int(len(text) * 6.5) + 12
+
+
+def badge_svg(label: str, value: str, colour: str) -> str:
+    """A flat two-part badge (label | value) that renders without fonts loaded from anywhere."""
+    lw, vw = _width(label), _width(value)
+    total = lw + vw
+    label_x, value_x = lw / 2, lw + vw / 2
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" '
+        f'aria-label="{escape(label)}: {escape(value)}">'
+        f"<title>{escape(label)}: {escape(value)}</title>"
+        f'<rect width="{lw}" height="20" fill="#555"/>'
+        f'<rect x="{lw}" width="{vw}" height="20" fill="{colour}"/>'
+        '<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" '
+        'font-size="11">'
+        f'<text x="{label_x}" y="14">{escape(label)}</text>'
+        f'<text x="{value_x}" y="14" class="value">{escape(value)}</text>'
+        "</g></svg>"
+    )
+
+
+def uptime_colour(uptime: float | None) -> str:
+    if uptime is None:
+        return COLOURS["unknown"]
+    if uptime >= 0.999:
+        return COLOURS["up"]
+    if uptime >= 0.99:
+        return "#a6d94a"
+    if uptime >= 0.95:
+        return COLOURS["degraded"]
+    return COLOURS["down"]
+
+
+def _svg(body: str) -> Response:
+    return Response(
+        body,
+        media_type="image/svg+xml",
+        headers={"cache-control": "max-age=60", "content-security-policy": "default-src 'none'"},
+    )
+
+
+async def status_badge(request: Request) -> Response:
+    ctx = ctx_of(request)
+    name = request.path_params["name"]
+    env = request.query_params.get("environment")
+    found = await run_in_threadpool(ctx.model.badge, name, env)
+    if found is None:
+        return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
+    status = found["status"] if found["status"] in COLOURS else "unknown"
+    label = name if env is None else f"{name} ({env})"
+    return _svg(badge_svg(label[:60], WORDS[status], COLOURS[status]))
+
+
+async def uptime_badge(request: Request) -> Response:
+    ctx = ctx_of(request)
+    name = request.path_params["name"]
+    env = request.query_params.get("environment")
+    found = await run_in_threadpool(ctx.model.badge, name, env)
+    if found is None:
+        return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
+    uptime = found["uptime_30d"]
+    value = "no data" if uptime is None else f"{uptime * 100:.2f}%"
+    label = "uptime 30d" if env is None else f"uptime 30d ({env})"
+    return _svg(badge_svg(label[:60], value, uptime_colour(uptime)))
+
+
+async def feed(request: Request) -> Response:
+    ctx = ctx_of(request)
+    base = ctx.loaded.config.serve.public_url or str(request.base_url)
+    title = f"{ctx.title}: incidents and updates"
+
+    def build() -> bytes:
+        return feed_xml(ctx.model, base_url=base, title=title).encode()
+
+    body = await run_in_threadpool(ctx.responses.get, ("feed", base), build)
+    return Response(body, media_type="application/atom+xml", headers={"cache-control": "no-cache"})
+
+
+routes = [
+    Route("/status/feed.atom", feed, methods=["GET"]),
+    Route("/badge/{name}/uptime.svg", uptime_badge, methods=["GET"]),
+    Route("/badge/{name}.svg", status_badge, methods=["GET"]),
+]

@@ -1,0 +1,199 @@
+"""A status page that talks: written updates (CLI, API, dashboard) on the public page, the Atom
+feed (parsed by feedparser) and the SVG badges (rendered by Chromium)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+import uvicorn
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from prodshield.store import Store, open_store
+from prodshield.store import tables as t
+from prodshield.web.app import create_app
+from web_seed import TOKEN, loaded_config, seed
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _incident(store: Store, status: str) -> int:
+    with store.connect() as conn:
+        row = conn.execute(
+            select(t.incidents.c.id).where(t.incidents.c.status == status).limit(1)
+        ).first()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture
+def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    seed(store)
+    app = create_app(loaded_config(tmp_path), store, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def test_updates_show_on_the_status_page_and_in_the_feed(client: TestClient, store: Store) -> None:
+    ongoing = _incident(store, "open")
+    r = client.post(
+        f"/api/v1/incidents/{ongoing}/updates",
+        json={"text": "We found the cause <b>and</b> are rolling back."},
+        headers=AUTH,
+    )
+    assert r.status_code == 200, r.text
+    client.post(
+        f"/api/v1/incidents/{ongoing}/updates", json={"text": "Rollback done."}, headers=AUTH
+    )
+    assert (
+        client.post(
+            f"/api/v1/incidents/{ongoing}/updates", json={"text": " "}, headers=AUTH
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post("/api/v1/incidents/99999/updates", json={"text": "x"}, headers=AUTH).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/api/v1/incidents/{ongoing}/updates", json={"text": "x"}).status_code == 401
+    )
+
+    page = client.get("/").text
+    article = page.split(f'data-incident="{ongoing}"')[1].split("</article>")[0]
+    updates = re.findall(r'<li class="update"[^>]*>.*?</time> (.*?)</li>', article)
+    assert updates == [
+        "We found the cause &lt;b&gt;and&lt;/b&gt; are rolling back.",
+        "Rollback done.",
+    ]
+
+    raw = client.get("/status/feed.atom")
+    assert raw.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(raw.content)
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.feed.title.endswith("incidents and updates")
+    titles = [e.title for e in feed.entries]
+    assert any(title.startswith("Update on") and "Rollback done." in title for title in titles)
+    assert sum(1 for title in titles if title.startswith("Incident:")) >= 2  # open and resolved
+    first = next(e for e in feed.entries if "rolling back" in e.summary)
+    assert "<b>and</b>" in first.summary  # text, not markup
+    assert len({e.id for e in feed.entries}) == len(feed.entries)
+
+
+def test_badges_say_the_state_and_uptime(client: TestClient) -> None:
+    status = client.get("/badge/website.svg")
+    assert status.status_code == 200 and status.headers["content-type"] == "image/svg+xml"
+    assert ">website<" in status.text
+    prod = client.get("/badge/website.svg", params={"environment": "production"}).text
+    staging = client.get("/badge/website.svg", params={"environment": "staging"}).text
+    assert ">up<" in prod and ">down<" in staging
+    assert ">down<" in status.text  # the worst of its environments
+    uptime = client.get("/badge/website/uptime.svg").text
+    assert re.search(r">\d+\.\d\d%<|>no data<", uptime)
+    assert "not found" in client.get("/badge/nope.svg").text
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_cli_posts_an_update(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\nchecks:\n  - {name: shop, type: tcp, host: 127.0.0.1, port: 9}\n"
+    )
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.begin() as conn:
+        conn.execute(
+            t.incidents.insert().values(
+                check_name="shop", environment="", kind="down", status="open", opened_at=time.time()
+            )
+        )
+    store.close()
+    done = _cli(tmp_path, "incident", "update", "1", "Investigating the database.")
+    assert done.returncode == 0, done.stderr
+    assert "update posted on incident #1" in done.stdout
+    missing = _cli(tmp_path, "incident", "update", "7", "x")
+    assert missing.returncode == 2 and missing.stderr.strip() == "error: no incident 7"
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.connect() as conn:
+        texts = [r.text for r in conn.execute(select(t.incident_updates))]
+    store.close()
+    assert texts == ["Investigating the database."]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[str]:
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    seed(store)
+    app = create_app(loaded_config(tmp_path), store, token=TOKEN)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+
+
+def test_badges_render_in_chromium(site: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page()
+            seen: dict[str, Any] = {}
+            for path in ("/badge/website.svg?environment=staging", "/badge/website/uptime.svg"):
+                assert page.goto(site + path).status == 200
+                seen[path] = page.evaluate(
+                    """() => {
+                        const svg = document.documentElement;
+                        const texts = [...svg.querySelectorAll('text')];
+                        return {
+                            tag: svg.tagName,
+                            width: svg.getBoundingClientRect().width,
+                            words: texts.map(t => t.textContent),
+                            drawn: texts.every(t => t.getComputedTextLength() > 0),
+                            fill: svg.querySelectorAll('rect')[1].getAttribute('fill'),
+                        };
+                    }"""
+                )
+            down = seen["/badge/website.svg?environment=staging"]
+            assert down["tag"] == "svg" and down["width"] > 60 and down["drawn"]
+            assert down["words"] == ["website (staging)", "down"] and down["fill"] == "#f04438"
+            uptime = seen["/badge/website/uptime.svg"]
+            assert uptime["drawn"] and uptime["words"][0] == "uptime 30d"
+        finally:
+            browser.close()
