@@ -73,3 +73,69 @@ def test_pull_request_range_reports_only_its_added_lines(tmp_path: Path) -> None
         proc = _shield(repo, ".", *bad)
         assert proc.returncode == 2, (bad, proc.stdout, proc.stderr)
         assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+SHIELD_RULES = """\
+audit:
+  secrets:
+    rules:
+      - id: acme-api-key
+        pattern: "acme_[a-z0-9]{32}"
+        min_entropy: 3.0
+        severity: critical
+        description: ACME partner API key
+"""
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_custom_rule_from_shield_yaml_in_audit_secrets_audit_and_logs(tmp_path: Path) -> None:
+    token = "acme_" + tok.rand(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+    placeholder = "acme_" + "a" * 32  # below the rule's min_entropy
+    (tmp_path / "shield.yaml").write_text(SHIELD_RULES)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "settings.py").write_text(f"PARTNER = '{token}'\nEXAMPLE = '{placeholder}'\n")
+    (tmp_path / "app.log").write_text(f"2026-12-04 10:00:00 INFO calling partner with {token}\n")
+
+    proc = _run(tmp_path, "audit", "secrets", "app", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["rule"], f["kind"], f["severity"], f["path"], f["line"]) for f in findings] == [
+        ("acme-api-key", "acme_api_key", "critical", "app/settings.py", 1)
+    ]
+    assert token not in proc.stdout
+
+    # The full audit gate runs the same rule set.
+    proc = _run(tmp_path, "audit", "app", "--format", "json")
+    assert proc.returncode == 1 and token not in proc.stdout
+    assert "acme" in proc.stdout.lower() and "settings.py" in proc.stdout
+
+    # So does the log scanner.
+    proc = _run(tmp_path, "logs", "scan", "app.log", "--format", "json")
+    assert "secret_in_log" in proc.stdout and "acme-api-key" in proc.stdout, proc.stdout
+    assert token not in proc.stdout
+
+    # Without the rule nothing is found: the finding came from shield.yaml.
+    (tmp_path / "shield.yaml").write_text("audit: {}\n")
+    proc = _run(tmp_path, "audit", "secrets", "app", "--format", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["findings"] == []
+
+
+def test_bad_custom_rule_is_one_located_line(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(SHIELD_RULES.replace("[a-z0-9]{32}", "[a-z0-9{32}"))
+    (tmp_path / "x.env").write_text("A=1\n")
+    proc = _run(tmp_path, "audit", "secrets", "x.env")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    line = proc.stderr.splitlines()[0]
+    assert line.startswith("shield.yaml:5:9: audit.secrets.rules[0].pattern: not a valid regular")
+    # A pattern with no literal to prefilter on needs keywords.
+    (tmp_path / "shield.yaml").write_text(SHIELD_RULES.replace("acme_[a-z0-9]", "[a-z0-9]"))
+    proc = _run(tmp_path, "audit", "secrets", "x.env")
+    assert proc.returncode == 2 and "keywords" in proc.stderr and "shield.yaml:4:" in proc.stderr

@@ -80,7 +80,9 @@ def _configured(
         if config is not None or not files:
             raise
         return DetectorSettings(), files, log_format, None
-    settings = DetectorSettings.from_config(loaded.config.logs)
+    settings = DetectorSettings.from_config(
+        loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
+    )
     if files:
         # a file that is one of a source's files keeps that source's layout string
         given = {os.path.realpath(f): f for f in files if str(f) != "-"}

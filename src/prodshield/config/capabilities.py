@@ -166,6 +166,78 @@ class TlsTarget(StrictModel):
     """The name sent as SNI and checked in the certificate (default: ``host``)."""
 
 
+class SecretRuleSpec(StrictModel):
+    """A user secret rule: a token format of your own (internal API keys, partner tokens)."""
+
+    id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$", examples=["acme-api-key"]
+    )
+    """The rule id (reported as the finding's ``rule``; ``kind`` is the id with ``_`` for ``-``)."""
+    pattern: str = Field(min_length=1, examples=["acme_[a-z0-9]{32}"])
+    """A regular expression (Python syntax) matching the secret; a named group ``value`` marks
+    the secret part when the match holds more (``token=(?P<value>...)``)."""
+    keywords: list[str] = Field(default_factory=list, examples=[["acme_"]])
+    """Literals a line must contain (any case) for the pattern to run: the prefilter that keeps
+    scanning fast. Default: the pattern's literal start (at least 3 characters)."""
+    min_entropy: float = Field(default=0.0, ge=0.0, le=8.0, examples=[3.5])
+    """The least Shannon entropy (bits per character) a matched value needs; lower ones are
+    placeholders (``acme_aaaa...``) and are dropped."""
+    severity: Literal["critical", "high", "medium", "low"] = Field(
+        default="high", examples=["critical"]
+    )
+    """The finding's severity."""
+    description: str | None = Field(default=None, examples=["ACME partner API key"])
+    """What the rule finds (shown in SARIF rule descriptions)."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        _check_regex(value)
+        if re.compile(value).fullmatch(""):
+            raise ValueError("the pattern matches an empty string: it would match every line")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _lowercase(cls, value: list[str]) -> list[str]:
+        if any(not k.strip() for k in value):
+            raise ValueError("a keyword cannot be empty")
+        return [k.lower() for k in value]
+
+    @model_validator(mode="after")
+    def _prefilter(self) -> SecretRuleSpec:
+        if not self.keywords and len(literal_prefix(self.pattern)) < 3:
+            raise ValueError(
+                f"rule {self.id!r}: give keywords (the pattern has no literal start of 3 or "
+                "more characters to prefilter lines with)"
+            )
+        return self
+
+    def prefilter_keywords(self) -> tuple[str, ...]:
+        return tuple(self.keywords) or (literal_prefix(self.pattern).lower(),)
+
+
+def literal_prefix(pattern: str) -> str:
+    """The literal text every match of `pattern` starts with ('' when there is none)."""
+    if "|" in pattern:
+        return ""  # an alternation may start anywhere
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            out.append(pattern[i + 1])
+            i += 2
+        elif char.isalnum() or char in "_-:/@=":
+            out.append(char)
+            i += 1
+        else:
+            break
+    if i < len(pattern) and pattern[i] in "?*{" and out:
+        out.pop()  # the last literal is optional or repeated
+    return "".join(out)
+
+
 class AuditSecretsConfig(StrictModel):
     """``audit.secrets``: how `prodshield audit secrets` reads trees and what it keeps."""
 
@@ -184,6 +256,20 @@ class AuditSecretsConfig(StrictModel):
     """Candidates less likely than this to be real secrets (0 to 1) are dropped."""
     git_history: bool = Field(default=False, examples=[True])
     """Also scan the lines added in the repository's git history."""
+    rules: list[SecretRuleSpec] = Field(default_factory=list)
+    """Your own secret formats, used beside the shipped rules by ``audit``, ``audit secrets``
+    and the log scanners (``logs scan``, ``serve``)."""
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> AuditSecretsConfig:
+        from prodshield.secrets.rules import REGISTRY
+
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in REGISTRY or rule.id in seen:
+                raise ValueError(f"secret rule id {rule.id!r} is already taken")
+            seen.add(rule.id)
+        return self
 
 
 class AuditConfig(StrictModel):

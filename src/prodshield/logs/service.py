@@ -84,7 +84,9 @@ class LogService:
         self.poll_s = poll_s
         self.notified: dict[str, float] = {}
         self.source_errors: dict[str, str] = {}  # path -> what went wrong (cleared on recovery)
-        self.settings = DetectorSettings.from_config(loaded.config.logs)
+        self.settings = DetectorSettings.from_config(
+            loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
+        )
         self.followed: dict[str, _Followed] = {}
         self.watches: dict[str, SourceWatch] = {}
         self.started_at = time.time()
@@ -108,7 +110,9 @@ class LogService:
         if loaded is None:
             return
         self.loaded = loaded
-        self.settings = DetectorSettings.from_config(loaded.config.logs)
+        self.settings = DetectorSettings.from_config(
+            loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
+        )
         self._collector = _Collector(self.settings)  # a new epoch: rows go on (base = stored)
         self._epoch_start = time.time()
         self._rows = {}
@@ -617,7 +621,7 @@ def daily_digest(loaded: Any, store: Store) -> dict[str, Any] | None:
     result = scan_files(
         [Path(sf.path) for sf in files],
         since="24h",
-        settings=DetectorSettings.from_config(cfg),
+        settings=DetectorSettings.from_config(cfg, secret_rules=loaded.config.audit.secrets.rules),
         layouts=layouts or None,
     )
     digest = build_digest(result, title="Daily log digest")

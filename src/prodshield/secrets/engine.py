@@ -21,6 +21,13 @@ _TAIL = 8192  # text after a line offered to multi-line rules (PEM bodies)
 _SNIPPET = 200
 
 
+def rule_set(custom: Sequence[SecretRule] = ()) -> tuple[SecretRule, ...]:
+    """The rules a scanner runs: the user's own (shield.yaml ``audit.secrets.rules``, see
+    `prodshield.secrets.rules.custom.custom_rules`) first, so a line they claim is theirs, then
+    every shipped rule. The one place audit, ``audit secrets`` and the log scanners get them."""
+    return (*custom, *RULES) if custom else RULES
+
+
 @dataclass(frozen=True)
 class ScanSettings:
     """What a scan reports: rule allowlist and the minimum confidence."""

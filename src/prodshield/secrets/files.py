@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from prodshield.secrets.engine import Scanner, ScanSettings
+from prodshield.secrets.engine import Scanner, ScanSettings, rule_set
 from prodshield.secrets.finding import SecretFinding
+from prodshield.secrets.rule import SecretRule
+from prodshield.secrets.rules.custom import custom_rules
 
 if TYPE_CHECKING:
     from prodshield.config.capabilities import AuditConfig
@@ -90,6 +92,8 @@ class ScanConfig:
     max_file_bytes: int | None = None
     engine: str = "auto"
     """Prefilter engine (see `prodshield.secrets.prefilter`)."""
+    rules: tuple[SecretRule, ...] = ()
+    """The user's own rules (shield.yaml ``audit.secrets.rules``), run beside the shipped ones."""
     counters: dict[str, int] = field(default_factory=dict, compare=False)
     errors: list[str] = field(default_factory=list, compare=False)
 
@@ -105,13 +109,15 @@ class ScanConfig:
             include_tests=include_tests or sec.include_tests,
             test_dirs=tuple(sec.test_dirs) if sec.test_dirs is not None else TEST_DIRS,
             min_confidence=sec.min_confidence,
+            rules=custom_rules(sec.rules),
         )
 
     def scanner(self) -> Scanner:
         return Scanner(
+            rules=rule_set(self.rules),
             settings=ScanSettings(
                 allow_rules=self.allow_rules, min_confidence=self.min_confidence, engine=self.engine
-            )
+            ),
         )
 
 

@@ -33,12 +33,18 @@ class DetectorSettings:
     http_5xx_burst: int = 5
     http_5xx_window_s: float = 60.0
     user_rules: list[dict[str, Any]] = field(default_factory=list)
+    secret_rules: tuple[Any, ...] = ()
+    """The user's secret rules (``audit.secrets.rules`` as engine rules) for ``secret_in_log``."""
 
     @classmethod
-    def from_config(cls, logs: Any) -> DetectorSettings:
-        """The settings of a ``logs:`` section (``LogsConfig``): the one way the CLI and the
-        service build them, so ``logs scan`` and ``serve`` judge the same lines the same way."""
+    def from_config(cls, logs: Any, *, secret_rules: Any = ()) -> DetectorSettings:
+        """The settings of a ``logs:`` section (``LogsConfig``) and the ``audit.secrets.rules``
+        specs: the one way the CLI and the service build them, so ``logs scan`` and ``serve``
+        judge the same lines the same way."""
+        from prodshield.secrets.rules.custom import custom_rules
+
         return cls(
+            secret_rules=custom_rules(secret_rules),
             slow_query_ms=logs.slow_query_ms,
             slow_request_ms=logs.slow_request_ms,
             brute_force_failures=logs.brute_force_failures,

@@ -11,8 +11,13 @@ class SecretInLogDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         from prodshield.secrets import scan_line
+        from prodshield.secrets.engine import Scanner, rule_set
 
-        self._scan = scan_line
+        self._scan = (
+            Scanner(rules=rule_set(settings.secret_rules)).scan_line
+            if settings.secret_rules
+            else scan_line
+        )
         self._findings: dict[tuple[str, str], Finding] = {}
 
     def observe(self, event: EventLike) -> bool:

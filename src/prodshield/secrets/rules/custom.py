@@ -1,0 +1,43 @@
+"""User secret rules from shield.yaml (``audit.secrets.rules``): a pattern, prefilter literals and
+a minimum entropy, turned into the same `RegexRule` the shipped provider formats use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, cast
+
+from prodshield.secrets.filters import shannon_entropy
+from prodshield.secrets.rule import SecretRule
+from prodshield.secrets.rules.base import RegexRule
+
+if TYPE_CHECKING:
+    from prodshield.config.capabilities import SecretRuleSpec
+
+
+def _entropy_at_least(minimum: float) -> Callable[[str], float | None]:
+    def check(value: str) -> float | None:
+        return 0.9 if shannon_entropy(value) >= minimum else None
+
+    return check
+
+
+def custom_rules(specs: Iterable[SecretRuleSpec]) -> tuple[SecretRule, ...]:
+    """One rule per spec (the specs were validated when shield.yaml was loaded)."""
+    # RegexRule is frozen; the protocol's plain attributes read as settable to mypy.
+    return tuple(
+        cast(
+            SecretRule,
+            RegexRule(
+                id=spec.id,
+                kind=spec.id.replace("-", "_").replace(".", "_"),
+                severity=spec.severity,
+                keywords=spec.prefilter_keywords(),
+                pattern=re.compile(spec.pattern),
+                description=spec.description or f"custom rule {spec.id} (shield.yaml)",
+                validate=_entropy_at_least(spec.min_entropy) if spec.min_entropy else None,
+                meta={"source": "shield.yaml"},
+            ),
+        )
+        for spec in specs
+    )
