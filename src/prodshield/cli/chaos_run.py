@@ -5,7 +5,13 @@ straight from the entry point (see :mod:`prodshield.cli.entry`) so its start-up 
 ``chaos run``'s; ``prodshield chaos run --help`` inside the typer group forwards here too.
 
 Exit codes (as Chaos Toolkit): 0 completed and not deviated, 1 otherwise and for an invalid
-experiment; 2 for a bad shield.yaml; 3 when the journal could not be stored.
+experiment; 2 for a bad shield.yaml; 3 when the journal could not be stored; 4 when a guardrail
+refused to start (an incident is open in the target environment, see ``--force``).
+
+With ``--config``, the run is guarded by the monitoring: it refuses to start while an incident is
+open (in ``--env`` when given, else anywhere), and ``type: check`` probes run that shield.yaml's
+checks. The open incidents come from monitor's read function and the checks from monitor's
+``run_once``, both handed to chaos here (capabilities do not import each other).
 """
 
 from __future__ import annotations
@@ -94,7 +100,18 @@ def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
         "-c",
         type=Path,
         metavar="FILE",
-        help="shield.yaml: also store the journal in its store (experiment_journals)",
+        help="shield.yaml: refuse while an incident is open, run 'type: check' probes, and "
+        "store the journal in its store (experiment_journals)",
+    )
+    p.add_argument(
+        "--env",
+        metavar="ENV",
+        help="the target environment: only its open incidents stop the run (default: any)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run even while an incident is open (says so on stderr)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="only print the verdict")
     return p
@@ -135,7 +152,12 @@ class _Printer:
         elif event == "rollbacks":
             self.line(f"Rolling back ({data['count']} rollbacks)...")
         elif event in ("interrupted", "warning"):
-            self.line(f"{event}: {data.get('reason') or data.get('message')}")
+            message = str(data.get("reason") or data.get("message"))
+            if message.startswith("rollback skipped"):  # always said, --quiet or not
+                sys.stderr.write(f"warning: {message}\n")
+                sys.stderr.flush()
+            else:
+                self.line(f"{event}: {message}")
 
 
 def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> int:
@@ -167,6 +189,19 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
             sys.stderr.write(f"error: {problem}\n")
         sys.stderr.write("the experiment is invalid\n")
         return 1
+    loaded: Any = None
+    if args.config is not None:
+        loaded = _load(args.config)
+        if loaded is None:
+            return 2
+        refused = _guard(loaded, args.env, args.force)
+        if refused:
+            return refused
+    elif args.env is not None:
+        sys.stderr.write(
+            "error: --env needs --config shield.yaml (the incidents are in its store)\n"
+        )
+        return 2
     options = RunOptions(
         hypothesis_strategy=HypothesisStrategy.parse(args.hypothesis_strategy)
         if args.hypothesis_strategy
@@ -181,6 +216,7 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         secret_vars=secret_vars,
         verify_after_rollbacks=args.verify_after_rollbacks,
         on_event=printer,
+        run_check=_check_runner(loaded) if loaded is not None else None,
     )
     started = time.time()
     try:
@@ -199,8 +235,8 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         sys.stderr.write(f"error: cannot write the report: {exc}\n")
         return 3
     code = exit_code(journal)
-    if args.config is not None:
-        stored = _store(args.config, journal, started)
+    if loaded is not None:
+        stored = _store(loaded, journal, started)
         if stored != 0:
             return stored
     runs, rollbacks = len(journal.get("run") or []), len(journal.get("rollbacks") or [])
@@ -212,18 +248,90 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
     return code
 
 
-def _store(config: Path, journal: dict[str, Any], started: float) -> int:
-    from prodshield.chaos.experiments import save_journal
+def _load(config: Path) -> Any:
+    """The loaded shield.yaml, or None after printing its problems."""
     from prodshield.config import load_config
-    from prodshield.errors import ConfigError, StoreError
-    from prodshield.store import open_store
+    from prodshield.errors import ConfigError
 
     try:
-        loaded = load_config(config)
+        return load_config(config)
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")
+        return None
+
+
+def _guard(loaded: Any, env: str | None, force: bool) -> int:
+    """4 (after saying why) when an incident is open in ``env`` (any environment when None)."""
+    from prodshield.errors import StoreError
+    from prodshield.monitor.changes import open_incidents
+    from prodshield.store import open_store
+
+    config = loaded.config
+    if env is not None and env not in config.environments:
+        known = ", ".join(config.environments) or "none defined"
+        sys.stderr.write(f"error: --env: no environment named {env!r} (known: {known})\n")
         return 2
+    try:
+        store = open_store(config.storage, base_dir=loaded.base_dir)
+        try:
+            incidents = open_incidents(store, env)
+        finally:
+            store.close()
+    except StoreError as exc:
+        sys.stderr.write(f"error: cannot read the open incidents: {exc}\n")
+        return 3
+    if not incidents:
+        return 0
+    where = f"in {env}" if env is not None else "in any environment"
+    listed = "; ".join(
+        f"#{i['id']} {i['check']}"
+        + (f" ({i['environment']})" if i["environment"] else "")
+        + f" {i['kind']} since {time.strftime('%Y-%m-%d %H:%M', time.gmtime(i['opened_at']))} UTC"
+        for i in incidents[:5]
+    )
+    more = f" and {len(incidents) - 5} more" if len(incidents) > 5 else ""
+    if force:
+        sys.stderr.write(
+            f"warning: {len(incidents)} open incident(s) {where}: {listed}{more}; "
+            "running anyway (--force)\n"
+        )
+        return 0
+    sys.stderr.write(
+        f"error: refusing to inject faults while {len(incidents)} incident(s) are open {where}: "
+        f"{listed}{more} (--force runs anyway)\n"
+    )
+    return 4
+
+
+def _check_runner(loaded: Any) -> Any:
+    """Runs one shield.yaml check once (not stored): (passed, one-line detail)."""
+
+    def run_check(name: str, env: str | None) -> tuple[bool, str]:
+        from prodshield.chaos.experiments.errors import ActivityFailed
+        from prodshield.errors import UsageError
+        from prodshield.monitor.api import run_once
+
+        try:
+            results = run_once(loaded, None, check=name, env=env)
+        except UsageError as exc:
+            raise ActivityFailed(f"check: {exc}") from None
+        failed = [r for r in results if not r.ok]
+        if not failed:
+            return True, f"{len(results)} passed"
+        first = failed[0]
+        reason = first.error.message if first.error else "failed"
+        where = f" ({first.environment})" if first.environment else ""
+        return False, f"{first.check}{where}: {reason}"
+
+    return run_check
+
+
+def _store(loaded: Any, journal: dict[str, Any], started: float) -> int:
+    from prodshield.chaos.experiments import save_journal
+    from prodshield.errors import StoreError
+    from prodshield.store import open_store
+
     try:
         store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
         try:

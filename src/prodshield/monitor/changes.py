@@ -34,6 +34,17 @@ def snapshot(store: Store) -> IncidentSnapshot:
     return IncidentSnapshot(open_ids, int(max_id))
 
 
+def open_incidents(store: Store, environment: str | None = None) -> list[dict[str, Any]]:
+    """The open incidents (oldest first), only those of ``environment`` when given: what
+    ``chaos run`` checks before injecting faults."""
+    i = t.incidents
+    query = select(i).where(i.c.status == "open").order_by(i.c.opened_at, i.c.id)
+    if environment is not None:
+        query = query.where(i.c.environment == environment)
+    with store.connect() as conn:
+        return [_row(m) for m in conn.execute(query).mappings()]
+
+
 def _row(m: Any) -> dict[str, Any]:
     return {
         "id": int(m["id"]),

@@ -21,7 +21,7 @@ from typing import Any
 from prodshield.chaos.experiments.configuration import Bindings, substitute
 from prodshield.chaos.experiments.errors import ActivityFailed
 from prodshield.chaos.experiments.experiment import Activity, Experiment, activities_by_name
-from prodshield.chaos.experiments.providers import ActivityContext, get_provider
+from prodshield.chaos.experiments.providers import ActivityContext, CheckRunner, get_provider
 from prodshield.chaos.experiments.strategy import Dry
 
 Run = dict[str, Any]
@@ -39,6 +39,7 @@ class RunContext:
     named: dict[str, Activity] = field(default_factory=dict)
     started_actions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    run_check: CheckRunner | None = None
 
     def __post_init__(self) -> None:
         if not self.named:
@@ -151,6 +152,7 @@ def run_activity(
         configuration=ctx.bindings.configuration,
         secrets=ctx.bindings.secrets,
         timeout=float(timeout) if timeout is not None else None,
+        run_check=ctx.run_check,
     )
     return provider.run(block, context)
 

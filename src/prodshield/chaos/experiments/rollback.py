@@ -51,6 +51,33 @@ def select_rollbacks(
     return []
 
 
+def skipped_rollbacks(
+    strategy: RollbackStrategy,
+    journal: Mapping[str, Any],
+    ctx: RunContext,
+    selected: list[dict[str, Any]],
+) -> list[tuple[str, str]]:
+    """The experiment's rollbacks not in ``selected``, each with why (name, reason)."""
+    result = []
+    chosen = {id(r) for r in selected}
+    status = journal.get("status")
+    for rollback in ctx.experiment.get("rollbacks") or []:
+        if id(rollback) in chosen:
+            continue
+        name = str(rollback.get("name") or rollback.get("ref") or "unnamed")
+        undoes = rollback.get("undoes") if isinstance(rollback, Mapping) else None
+        if strategy is RollbackStrategy.NEVER:
+            reason = "rollback strategy never"
+        elif undoes is not None and undoes not in ctx.started_actions:
+            reason = f"the action it undoes, {undoes}, never started"
+        elif strategy is RollbackStrategy.DEVIATED:
+            reason = "rollback strategy deviated and the steady state did not deviate"
+        else:
+            reason = f"rollback strategy {strategy.value} and the run {status}"
+        result.append((name, reason))
+    return result
+
+
 def run_rollbacks(rollbacks: list[dict[str, Any]], ctx: RunContext, runs: list[Run]) -> None:
     """Play ``rollbacks`` in order (background ones in parallel) and wait for all of them."""
     pool = background_pool(rollbacks)

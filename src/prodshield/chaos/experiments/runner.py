@@ -34,7 +34,12 @@ from prodshield.chaos.experiments.configuration import (
 from prodshield.chaos.experiments.errors import InterruptExecution, LeaveNow
 from prodshield.chaos.experiments.hypothesis import has_probes, run_steady_state_hypothesis
 from prodshield.chaos.experiments.journal import Journal, new_journal
-from prodshield.chaos.experiments.rollback import run_rollbacks, select_rollbacks
+from prodshield.chaos.experiments.providers import CheckRunner
+from prodshield.chaos.experiments.rollback import (
+    run_rollbacks,
+    select_rollbacks,
+    skipped_rollbacks,
+)
 from prodshield.chaos.experiments.strategy import Dry, HypothesisStrategy, RollbackStrategy
 
 
@@ -56,6 +61,7 @@ class RunOptions:
     verify_after_rollbacks: bool = False  # re-run the hypothesis after rollbacks (``recovered``)
     on_event: EventSink | None = None
     handle_signals: bool = True  # install SIGTERM/SIGUSR1/SIGUSR2 handlers (main thread only)
+    run_check: CheckRunner | None = None  # runs a shield.yaml check for ``type: check`` probes
 
 
 def strategies(
@@ -101,7 +107,7 @@ def prepare(experiment: Mapping[str, Any], options: RunOptions) -> Bindings:
     configuration = load_configuration(experiment.get("configuration"), options.config_vars)
     secrets = load_secrets(experiment.get("secrets"), options.secret_vars)
     bindings = Bindings({}, secrets)
-    scratch = RunContext(dict(experiment), bindings, options.dry)
+    scratch = RunContext(dict(experiment), bindings, options.dry, run_check=options.run_check)
     for key, value in configuration.items():
         if isinstance(value, Mapping) and value.get("type") == "probe":
             try:
@@ -131,7 +137,9 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
     bindings = prepare(experiment, options)
     experiment["title"] = substitute(experiment.get("title", ""), bindings)
     journal = new_journal(experiment, now_iso())
-    ctx = RunContext(experiment, bindings, options.dry, options.on_event)
+    ctx = RunContext(
+        experiment, bindings, options.dry, options.on_event, run_check=options.run_check
+    )
     with_ssh = has_probes(experiment)
     ctx.emit(
         "start", title=experiment["title"], strategy=hyp_strategy.value, rollbacks=rb_strategy.value
@@ -283,6 +291,8 @@ def _rollbacks(
     with_ssh: bool,
 ) -> None:
     selected = select_rollbacks(strategy, journal, ctx)
+    for name, reason in skipped_rollbacks(strategy, journal, ctx, selected):
+        ctx.emit("warning", message=f"rollback skipped: {name} ({reason})")
     if not selected:
         return
     runs: list[Run] = []

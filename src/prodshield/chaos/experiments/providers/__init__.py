@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from prodshield.chaos.experiments.providers.base import ActivityContext, Provider
+from prodshield.chaos.experiments.providers.base import ActivityContext, CheckRunner, Provider
 
 REGISTRY: dict[str, str] = {
     "python": "prodshield.chaos.experiments.providers.python",
@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "sql": "prodshield.chaos.experiments.providers.sql",
     "signal": "prodshield.chaos.experiments.providers.signal",
     "load": "prodshield.chaos.experiments.providers.load",
+    "check": "prodshield.chaos.experiments.providers.check",
 }
 
 _loaded: dict[str, Provider] = {}
@@ -34,4 +35,4 @@ def get_provider(provider_type: str) -> Provider:
     return found
 
 
-__all__ = ["REGISTRY", "ActivityContext", "Provider", "get_provider"]
+__all__ = ["REGISTRY", "ActivityContext", "CheckRunner", "Provider", "get_provider"]

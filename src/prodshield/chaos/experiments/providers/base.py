@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+# Runs one shield.yaml check once: (check name, environment or None) -> (passed, one-line detail).
+# The CLI hands it in (chaos does not import monitor); None when no shield.yaml was given.
+CheckRunner = Callable[[str, str | None], tuple[bool, str]]
 
 
 @dataclass
@@ -16,6 +20,7 @@ class ActivityContext:
     configuration: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # the activity's own ``timeout``, if any
+    run_check: CheckRunner | None = None  # for ``type: check`` (set from ``chaos run -c``)
 
 
 @runtime_checkable

@@ -1,0 +1,156 @@
+"""Journey: chaos joined to the monitoring. `monitor once` opens an incident in production; `chaos run
+-c shield.yaml --env production` then refuses to start (exit 4, the incident named); staging runs,
+its steady state being the shield.yaml check (`type: check` probe); `--force` runs in production,
+says so, the failing check keeps the method from starting, and the skipped rollback is said even
+with `--quiet`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+class _Health(BaseHTTPRequestHandler):
+    """``/prod/health`` answers 500 (production is down), anything else 200."""
+
+    def do_GET(self) -> None:
+        status = 500 if self.path.startswith("/prod/") else 200
+        body = b"down" if status == 500 else b"ok"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def target() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _experiment(path: Path, env: str, marker: Path) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "title": f"api survives in {env}",
+                "description": "steady state is the shield.yaml check",
+                "steady-state-hypothesis": {
+                    "title": "the api check passes",
+                    "probes": [
+                        {
+                            "type": "probe",
+                            "name": "api-check",
+                            "tolerance": True,
+                            "provider": {"type": "check", "name": "api", "env": env},
+                        }
+                    ],
+                },
+                "method": [
+                    {
+                        "type": "action",
+                        "name": "touch-marker",
+                        "provider": {"type": "process", "path": "touch", "arguments": str(marker)},
+                    }
+                ],
+                "rollbacks": [
+                    {
+                        "type": "action",
+                        "name": "remove-marker",
+                        "provider": {"type": "process", "path": "rm", "arguments": f"-f {marker}"},
+                    }
+                ],
+            }
+        )
+    )
+    return path
+
+
+def test_chaos_run_guarded_by_incidents_and_checks(tmp_path: Path, target: str) -> None:
+    cfg = tmp_path / "shield.yaml"
+    cfg.write_text(
+        f"""
+storage: "sqlite:///{tmp_path / "state.db"}"
+defaults: {{timeout: 5s, failure_threshold: 1}}
+environments:
+  production: {{vars: {{base_url: "{target}/prod"}}}}
+  staging: {{vars: {{base_url: "{target}/stage"}}}}
+checks:
+  - name: api
+    type: http
+    url: "{{base_url}}/health"
+    environments: [production, staging]
+    conditions: ["[STATUS] == 200"]
+"""
+    )
+    once = _cli(tmp_path, "monitor", "once", "-c", str(cfg))
+    assert once.returncode == 1, once.stderr  # production is down: an incident opens
+
+    marker = tmp_path / "marker"
+    prod = _experiment(tmp_path / "prod.json", "production", marker)
+    refused = _cli(tmp_path, "chaos", "run", str(prod), "-c", str(cfg), "--env", "production")
+    assert refused.returncode == 4, refused.stderr
+    assert "refusing to inject faults while 1 incident(s) are open in production" in refused.stderr
+    assert "#1 api (production)" in refused.stderr and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "journal.json").exists()  # nothing ran
+
+    stage = _experiment(tmp_path / "stage.json", "staging", marker)
+    ran = _cli(tmp_path, "chaos", "run", str(stage), "-c", str(cfg), "--env", "staging")
+    assert ran.returncode == 0, ran.stderr
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["status"] == "completed" and not journal["deviated"]
+    assert journal["steady_states"]["before"]["probes"][0]["output"] is True
+    assert not marker.exists()  # the rollback ran
+
+    anyway = _cli(
+        tmp_path,
+        "chaos", "run", str(prod), "-c", str(cfg), "--env", "production", "--force", "-q",
+        "--rollback-strategy", "deviated",
+    )  # fmt: skip
+    assert "warning: 1 open incident(s) in production: #1 api (production)" in anyway.stderr
+    assert "running anyway (--force)" in anyway.stderr
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    before = journal["steady_states"]["before"]
+    assert before["steady_state_met"] is False and before["probes"][0]["output"] is False
+    assert journal["run"] == [] and not marker.exists()  # the method did not start
+    assert (
+        "warning: rollback skipped: remove-marker (rollback strategy deviated and the steady "
+        "state did not deviate)" in anyway.stderr
+    )
+
+    unguarded = _cli(tmp_path, "chaos", "run", str(prod), "--env", "production")
+    assert unguarded.returncode == 2 and "--env needs --config" in unguarded.stderr
+    no_config = _cli(tmp_path, "chaos", "run", str(stage))
+    assert no_config.returncode == 1
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert "no shield.yaml to run checks from" in "".join(
+        journal["steady_states"]["before"]["probes"][0]["exception"]
+    )
