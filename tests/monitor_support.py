@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from prodshield.config.schema import ShieldConfig
-from prodshield.monitor.target import Target, expand_checks
+from prodshield.monitor.expand import expand_checks
+from prodshield.monitor.target import Target
 
 # --- certificates ------------------------------------------------------------------------------
 

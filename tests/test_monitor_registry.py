@@ -11,7 +11,7 @@ import pytest
 from prodshield.config.checks import CheckConfig
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor.checks import Check, registry
-from prodshield.monitor.target import expand_checks
+from prodshield.monitor.expand import expand_checks
 
 EXAMPLES = {
     "http": {"url": "https://example.com/health", "conditions": ["[STATUS] == 200"]},

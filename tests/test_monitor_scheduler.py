@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from monitor_support import http_server
 from prodshield.config.schema import ShieldConfig
+from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.result import CheckResult
 from prodshield.monitor.scheduler import Scheduler, required_concurrency
 from prodshield.monitor.state import CheckState
-from prodshield.monitor.target import Target, expand_checks
+from prodshield.monitor.target import Target
 from prodshield.store import Store
 from prodshield.store import tables as t
 

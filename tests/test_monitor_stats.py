@@ -11,9 +11,9 @@ from prodshield.config.capabilities import RetentionConfig
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import UsageError
 from prodshield.monitor.api import record, select_targets
+from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.result import CheckError, CheckResult
 from prodshield.monitor.stats import check_stats
-from prodshield.monitor.target import expand_checks
 from prodshield.store import Store, prune
 
 CONFIG = {

@@ -71,11 +71,16 @@ def register_validator(fn: Validator) -> Validator:
     return fn
 
 
-def _load_capability_validators() -> None:
-    """Import the capabilities' load-time checks so that every caller of the library gets them,
-    not only those that happened to import the capability first."""
-    import prodshield.logs.validation
-    import prodshield.monitor.validation  # noqa: F401  (registers itself; light)
+def _capability_validators() -> list[Validator]:
+    """The capabilities' load-time checks, so that every caller of the library gets them.
+
+    Imported here, when a config is loaded, rather than registered as a side effect of importing
+    the capability: the one place the config layer reaches up (listed in
+    tests/test_architecture.py)."""
+    from prodshield.logs.validation import layout_problems
+    from prodshield.monitor.validation import check_problems
+
+    return [layout_problems, check_problems]
 
 
 def find_config(
@@ -167,8 +172,7 @@ def parse_config(
     for p, msg in _cross_checks(data):
         problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
     if config is not None:
-        _load_capability_validators()
-        for validator in _extra_validators:
+        for validator in [*_capability_validators(), *_extra_validators]:
             for p, msg in validator(config):
                 problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
 

@@ -111,3 +111,32 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
         findings,
         key=lambda f: (order.get(f.category, 9), SEVERITY_ORDER.get(f.severity, 9), -f.count),
     )
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    stats: dict[str, Any]
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    queries: list[dict[str, Any]] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    window: tuple[datetime | None, datetime | None] = (None, None)
+    hourly: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def has_critical(self) -> bool:
+        return any(
+            f.severity == "critical" or (f.category == "critical" and f.severity == "high")
+            for f in self.findings
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "stats": self.stats,
+            "endpoints": self.endpoints,
+            "queries": self.queries[:50],
+            "templates": self.templates[:50],
+            "window": [w.isoformat() if w else None for w in self.window],
+            "hourly": {h: {"events": n, "errors": e} for h, (n, e) in self.hourly.items()},
+        }

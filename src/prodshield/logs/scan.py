@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,37 +14,8 @@ from prodshield.logs.detectors.bruteforce import BruteForceDetector
 from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
-from prodshield.logs.findings import Finding, sort_findings
+from prodshield.logs.findings import Finding, ScanResult, sort_findings
 from prodshield.secrets.redaction import redact_text
-
-
-@dataclass
-class ScanResult:
-    findings: list[Finding]
-    stats: dict[str, Any]
-    endpoints: list[dict[str, Any]] = field(default_factory=list)
-    queries: list[dict[str, Any]] = field(default_factory=list)
-    templates: list[dict[str, Any]] = field(default_factory=list)
-    window: tuple[datetime | None, datetime | None] = (None, None)
-    hourly: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-    @property
-    def has_critical(self) -> bool:
-        return any(
-            f.severity == "critical" or (f.category == "critical" and f.severity == "high")
-            for f in self.findings
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "findings": [f.to_dict() for f in self.findings],
-            "stats": self.stats,
-            "endpoints": self.endpoints,
-            "queries": self.queries[:50],
-            "templates": self.templates[:50],
-            "window": [w.isoformat() if w else None for w in self.window],
-            "hourly": {h: {"events": n, "errors": e} for h, (n, e) in self.hourly.items()},
-        }
 
 
 class _Collector:

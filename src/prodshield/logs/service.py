@@ -554,7 +554,7 @@ class LogService:
 
     def _notify(self, conn: Any, findings: list[Finding], now: float) -> None:
         """Critical findings notify once per finding per hour, at most 20 per window."""
-        from prodshield.monitor.incidents import enqueue_in
+        from prodshield.notify.outbox import enqueue_in
 
         notifiers = self.loaded.config.logs.alerts
         if notifiers is None:

@@ -1,9 +1,8 @@
 """Load-time checks of ``logs:`` the schema alone cannot make: a source's ``log_format`` or
-``apache_format`` string must compile to a parser. Registered with the config loader on import."""
+``apache_format`` string must compile to a parser. Called by the config loader."""
 
 from __future__ import annotations
 
-from prodshield.config.loader import register_validator
 from prodshield.config.schema import ShieldConfig
 from prodshield.logs.formats.layout import LayoutError, compile_apache, compile_nginx
 
@@ -20,6 +19,3 @@ def layout_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], s
             except LayoutError as exc:
                 out.append((("logs", "sources", i, key), str(exc)))
     return out
-
-
-register_validator(layout_problems)

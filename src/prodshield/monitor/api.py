@@ -11,6 +11,7 @@ from prodshield.config import LoadedConfig
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import UsageError
 from prodshield.monitor.cluster import Cluster, heartbeat_for
+from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.incidents import IncidentEngine, PhaseChange
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.recorder import write_batch
@@ -18,7 +19,7 @@ from prodshield.monitor.result import CheckResult
 from prodshield.monitor.run import run_target
 from prodshield.monitor.scheduler import Scheduler, SchedulerStats, tune_gc
 from prodshield.monitor.state import StateBook
-from prodshield.monitor.target import Target, expand_checks
+from prodshield.monitor.target import Target
 from prodshield.store import Store
 
 T = TypeVar("T")

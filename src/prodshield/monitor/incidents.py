@@ -40,7 +40,7 @@ from prodshield.monitor.incident_machine import (
     quorum_fails,
     step,
 )
-from prodshield.notify.event import clean_payload
+from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
 from prodshield.text import code_span
@@ -493,7 +493,7 @@ class IncidentEngine:
     def target_of(self, obs: Observation) -> str | None:
         """What was probed, with the environment's ``{vars}`` substituted (never a placeholder)."""
         if self._targets is None:
-            from prodshield.monitor.target import expand_checks
+            from prodshield.monitor.expand import expand_checks
 
             try:
                 self._targets = {
@@ -740,35 +740,6 @@ def _load_incident(conn: Connection, incident_id: int | None) -> Any:
     if incident_id is None:
         return None
     return conn.execute(select(t.incidents).where(t.incidents.c.id == incident_id)).first()
-
-
-def enqueue_in(
-    conn: Connection, notifiers: Sequence[str], event: dict[str, Any], now: float | None = None
-) -> int:
-    """Insert one outbox row per notifier inside the caller's transaction; duplicates are ignored."""
-    now = time.time() if now is None else now
-    rows = [
-        {
-            "idempotency_key": event["key"],
-            "notifier": name,
-            "event_type": event["type"],
-            "subject": event.get("subject"),
-            "payload": clean_payload(event),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for name in notifiers
-    ]
-    if not rows:
-        return 0
-    dialect = conn.dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.outbox)
-    result = conn.execute(
-        insert.on_conflict_do_nothing(index_elements=["notifier", "idempotency_key"]), rows
-    )
-    return max(result.rowcount or 0, 0)
 
 
 # --- what people do to an incident (dashboard, API) ----------------------------------------------

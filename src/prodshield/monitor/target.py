@@ -9,15 +9,14 @@ from typing import Any
 from prodshield.conditions import Condition, parse_condition
 from prodshield.config.checks import CheckBase
 from prodshield.config.schema import ShieldConfig
-from prodshield.errors import ConfigError
 
 _VAR_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Fields that are never substituted (identity and condition text).
-_NO_SUBST = frozenset(
+NO_SUBST = frozenset(
     {"name", "type", "environments", "conditions", "alerts", "group", "description"}
 )
 # Payload fields: an unknown {name} there is literal text (JSON), not a mistake.
-_LENIENT = frozenset({"body", "send", "expect"})
+LENIENT = frozenset({"body", "send", "expect"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +66,15 @@ def substitute(text: str, variables: dict[str, str]) -> tuple[str, list[str]]:
     return _VAR_RE.sub(repl, text), missing
 
 
-def _subst_value(value: Any, variables: dict[str, str], missing: list[str]) -> Any:
+def subst_value(value: Any, variables: dict[str, str], missing: list[str]) -> Any:
     if isinstance(value, str):
         out, miss = substitute(value, variables)
         missing.extend(miss)
         return out
     if isinstance(value, dict):
-        return {k: _subst_value(v, variables, missing) for k, v in value.items()}
+        return {k: subst_value(v, variables, missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_subst_value(v, variables, missing) for v in value]
+        return [subst_value(v, variables, missing) for v in value]
     return value
 
 
@@ -85,7 +84,7 @@ def variable_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...],
     for i, check in enumerate(config.checks):
         envs = check.environments or []
         for key in type(check).model_fields:
-            if key in _NO_SUBST or key in _LENIENT:
+            if key in NO_SUBST or key in LENIENT:
                 continue
             value = getattr(check, key)
             if not isinstance(value, str | dict):
@@ -114,61 +113,3 @@ def variable_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...],
 def effective_conditions(check: CheckBase, defaults: tuple[str, ...]) -> tuple[Condition, ...]:
     texts = check.conditions or list(defaults)
     return tuple(parse_condition(t) for t in texts)
-
-
-def expand_checks(config: ShieldConfig) -> list[Target]:
-    """Every enabled check crossed with its environments, ready to run.
-
-    Interval and timeout: the environment's override, else the check's, else ``defaults``.
-    """
-    from prodshield.monitor.checks import registry
-
-    targets: list[Target] = []
-    for check in config.checks:
-        if not check.enabled:
-            continue
-        member = registry()[check.type]
-        envs: list[str | None] = list(check.environments) if check.environments else [None]
-        for env_name in envs:
-            env = config.environments.get(env_name) if env_name else None
-            data = check.model_dump(mode="python", by_alias=False)
-            missing: list[str] = []
-            if env is not None:
-                for key in list(data):
-                    if key not in _NO_SUBST:
-                        lost: list[str] = []
-                        data[key] = _subst_value(data[key], env.vars, lost)
-                        if key not in _LENIENT:
-                            missing.extend(lost)
-            if missing:
-                raise ConfigError(
-                    [
-                        f"checks {check.name!r}: {{{missing[0]}}} is not defined in environment {env_name!r}"
-                    ]
-                )
-            concrete = type(check).model_validate(data) if env is not None else check
-            interval = (
-                (env.interval if env and env.interval else None)
-                or check.interval
-                or config.defaults.interval
-            )
-            timeout = (
-                (env.timeout if env and env.timeout else None)
-                or check.timeout
-                or config.defaults.timeout
-            )
-            conditions = effective_conditions(check, member.default_conditions)
-            uses: set[str] = set()
-            for c in conditions:
-                uses |= c.placeholders()
-            targets.append(
-                Target(
-                    check=concrete,
-                    environment=env_name or "",
-                    interval=float(interval),
-                    timeout=float(timeout),
-                    conditions=conditions,
-                    uses=frozenset(uses),
-                )
-            )
-    return targets

@@ -1,11 +1,10 @@
 """Load-time checks the schema alone cannot make: placeholders a check type does not provide, and
-``{var}`` references no environment defines. Registered with the config loader on import."""
+``{var}`` references no environment defines. Called by the config loader."""
 
 from __future__ import annotations
 
 from prodshield.conditions import parse_condition
 from prodshield.config.checks import SequenceCheckConfig
-from prodshield.config.loader import register_validator
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor.target import variable_problems
 
@@ -38,6 +37,3 @@ def check_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], st
             out.extend(sequence_problems(check, i, member.placeholders))
     out.extend(variable_problems(config))
     return out
-
-
-register_validator(check_problems)

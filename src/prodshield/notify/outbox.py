@@ -17,11 +17,11 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from prodshield.errors import NotifyError, UsageError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, clean_payload
 from prodshield.store import tables as t
 from prodshield.store.store import Store
 
@@ -457,3 +457,32 @@ def pending_count(
         query = query.where(o.c.id.in_(list(ids)))
     with store.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def enqueue_in(
+    conn: Connection, notifiers: Sequence[str], event: dict[str, Any], now: float | None = None
+) -> int:
+    """Insert one outbox row per notifier inside the caller's transaction; duplicates are ignored."""
+    now = time.time() if now is None else now
+    rows = [
+        {
+            "idempotency_key": event["key"],
+            "notifier": name,
+            "event_type": event["type"],
+            "subject": event.get("subject"),
+            "payload": clean_payload(event),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for name in notifiers
+    ]
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.outbox)
+    result = conn.execute(
+        insert.on_conflict_do_nothing(index_elements=["notifier", "idempotency_key"]), rows
+    )
+    return max(result.rowcount or 0, 0)

@@ -124,7 +124,7 @@ class AuditService:
     def _once(self) -> None:
         from prodshield.audit.history import save_run
         from prodshield.audit.scan import audit
-        from prodshield.monitor.incidents import enqueue_in
+        from prodshield.notify.outbox import enqueue_in
 
         cfg = self.loaded.config.audit
         report = audit(config=cfg, base_dir=self.loaded.base_dir, environ={})

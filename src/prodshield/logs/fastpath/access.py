@@ -21,8 +21,7 @@ from prodshield.logs.detectors.performance import http_5xx_finding, peak_in_wind
 from prodshield.logs.detectors.redaction import redact_line
 from prodshield.logs.detectors.rulepack import load_rules, rule_message
 from prodshield.logs.detectors.trends import Baseline, trend_findings
-from prodshield.logs.findings import Finding, sort_findings
-from prodshield.logs.scan import ScanResult
+from prodshield.logs.findings import Finding, ScanResult, sort_findings
 
 _COMBINED = (
     r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)[^"]*" (\d{3}) (\S+)'

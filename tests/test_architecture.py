@@ -1,0 +1,278 @@
+"""The layering rules of docs/architecture.md, read from the source with `ast`.
+
+Dependencies point down: `cli` and `web` compose the capabilities, nothing below them imports
+them; no capability (monitor, logs, audit, chaos) imports another; and no two modules import each
+other, directly or around a loop, at module level (imports under `if TYPE_CHECKING:` and inside
+functions are not part of the module-level graph; they do count for the first two rules).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "prodshield"
+CAPABILITIES = {"monitor", "logs", "audit", "chaos"}
+COMPOSERS = {"web", "cli"}
+# The shared lower layer: what several capabilities use. It imports no capability.
+LOWER = {
+    "config",
+    "store",
+    "notify",
+    "secrets",
+    "conditions",
+    "text",
+    "errors",
+    "deploys",
+    "runtime",
+    "templates",
+}
+# The entry points and the demo put the whole product together; they sit above web/ and cli/.
+TOP = {"__main__", "demo"}
+
+# Violations known and not yet fixed: each entry must disappear as the code is fixed (the test
+# fails when a listed violation is gone, so the list stays true). Keep it shrinking.
+ALLOWED_UPWARD: set[tuple[str, str]] = set()
+ALLOWED_CROSS_CAPABILITY: set[tuple[str, str]] = set()
+ALLOWED_DOWNWARD: set[tuple[str, str]] = {
+    # load_config runs the capabilities' semantic checks (check placeholders, log layouts) so that
+    # every library caller gets them. To remove: the composition layers (cli, web) pass them in.
+    ("prodshield.config.loader", "prodshield.logs.validation"),
+    ("prodshield.config.loader", "prodshield.monitor.validation"),
+}
+ALLOWED_CYCLES: set[frozenset[str]] = set()
+# Cycles hidden by imports deferred into functions (they run, only later): not allowed either.
+ALLOWED_DEFERRED_CYCLES: set[frozenset[str]] = set()
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _targets(
+    module: str, path: Path, node: ast.Import | ast.ImportFrom, known: set[str]
+) -> set[str]:
+    """The prodshield modules one import statement loads (a `from pkg import mod` loads pkg.mod)."""
+    if isinstance(node, ast.Import):
+        names = {alias.name for alias in node.names}
+    else:
+        base = _resolve(module, path, node)
+        submodules = {f"{base}.{alias.name}" for alias in node.names}
+        names = submodules & known
+        # `from pkg import mod` imports pkg.mod; a name that is no module comes from pkg itself.
+        if not submodules <= known:
+            names.add(base)
+    return {name for name in names if name == "prodshield" or name.startswith("prodshield.")}
+
+
+class _Imports:
+    """The prodshield modules one module imports: anywhere (type-only included), at module level
+    at run time, and at run time anywhere (module level and inside functions, not type-only)."""
+
+    def __init__(self) -> None:
+        self.everywhere: set[str] = set()
+        self.module_level: set[str] = set()
+        self.run_time: set[str] = set()
+
+
+def _imports(module: str, path: Path, known: set[str]) -> _Imports:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    result = _Imports()
+
+    def walk(nodes: list[ast.stmt], at_top: bool, typing_only: bool) -> None:
+        for node in nodes:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found = _targets(module, path, node, known)
+                result.everywhere.update(found)
+                if not typing_only:
+                    result.run_time.update(found)
+                    if at_top:
+                        result.module_level.update(found)
+            elif isinstance(node, ast.If) and _is_type_checking(node.test):
+                walk(node.body, False, True)
+                walk(node.orelse, at_top, typing_only)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                walk(node.body, False, typing_only)
+            elif isinstance(node, ast.Match):
+                for case in node.cases:
+                    walk(case.body, at_top, typing_only)
+            else:
+                for field in ("body", "orelse", "finalbody"):
+                    children = getattr(node, field, None)
+                    if isinstance(children, list):
+                        walk([c for c in children if isinstance(c, ast.stmt)], at_top, typing_only)
+                for handler in getattr(node, "handlers", None) or ():
+                    walk(handler.body, at_top, typing_only)
+
+    walk(tree.body, True, False)
+    return result
+
+
+def _graphs() -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+    """(imports anywhere, module-level run-time graph, run-time graph with deferred imports)."""
+    modules = _modules()
+    known = set(modules)
+    everywhere: dict[str, set[str]] = {}
+    top: dict[str, set[str]] = {}
+    run_time: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = _imports(name, path, known)
+        everywhere[name] = {_known_prefix(m, known) for m in found.everywhere} - {""}
+        top[name] = {_known_prefix(m, known) for m in found.module_level} - {name, ""}
+        run_time[name] = {_known_prefix(m, known) for m in found.run_time} - {name, ""}
+    return everywhere, top, run_time
+
+
+def _graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    everywhere, top, _ = _graphs()
+    return everywhere, top
+
+
+def _known_prefix(name: str, known: set[str]) -> str:
+    while name and name not in known:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def _area(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_nothing_below_web_and_cli_imports_them() -> None:
+    everywhere, _ = _graph()
+    found = {
+        (module, target)
+        for module, targets in everywhere.items()
+        for target in targets
+        if _area(target) in COMPOSERS
+        and _area(module) not in COMPOSERS | TOP
+        and module != "prodshield"
+    }
+    # web and cli may use each other only through the allowlist too: web must not import cli.
+    found |= {
+        (module, target)
+        for module, targets in everywhere.items()
+        for target in targets
+        if _area(module) == "web" and _area(target) == "cli"
+    }
+    assert found - ALLOWED_UPWARD == set(), "imports of web/ or cli/ from below them"
+    assert ALLOWED_UPWARD - found == set(), "fixed: remove these from ALLOWED_UPWARD"
+
+
+def test_no_capability_imports_another() -> None:
+    everywhere, _ = _graph()
+    found = {
+        (module, target)
+        for module, targets in everywhere.items()
+        for target in targets
+        if _area(module) in CAPABILITIES
+        and _area(target) in CAPABILITIES
+        and _area(module) != _area(target)
+    }
+    assert found - ALLOWED_CROSS_CAPABILITY == set(), "a capability imports another"
+    assert ALLOWED_CROSS_CAPABILITY - found == set(), (
+        "fixed: remove these from ALLOWED_CROSS_CAPABILITY"
+    )
+
+
+def test_the_lower_layer_imports_no_capability() -> None:
+    everywhere, _ = _graph()
+    found = {
+        (module, target)
+        for module, targets in everywhere.items()
+        for target in targets
+        if _area(module) in LOWER and _area(target) in CAPABILITIES | COMPOSERS | TOP
+    }
+    assert found - ALLOWED_DOWNWARD == set(), "the lower layer imports a capability"
+    assert ALLOWED_DOWNWARD - found == set(), "fixed: remove these from ALLOWED_DOWNWARD"
+
+
+def _cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: set[frozenset[str]] = set()
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in graph:
+                    continue
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.add(frozenset(component))
+    return found
+
+
+def test_cycle_finder_finds_a_loop() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == {frozenset({"a", "b", "c"})}
+
+
+def test_no_import_cycles_at_module_level() -> None:
+    _, top = _graph()
+    found = _cycles(top)
+    assert found - ALLOWED_CYCLES == set(), "module-level import cycles"
+    assert ALLOWED_CYCLES - found == set(), "fixed: remove these from ALLOWED_CYCLES"
+
+
+def test_no_import_cycles_through_deferred_imports() -> None:
+    _, _, run_time = _graphs()
+    found = _cycles(run_time)
+    assert found - ALLOWED_DEFERRED_CYCLES == set(), "import cycles through function-local imports"
+    assert ALLOWED_DEFERRED_CYCLES - found == set(), (
+        "fixed: remove these from ALLOWED_DEFERRED_CYCLES"
+    )
