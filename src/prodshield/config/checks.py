@@ -90,6 +90,10 @@ class CheckBase(StrictModel):
     empty list: none)."""
     remind_every: Duration | None = Field(default=None, examples=["4h"])
     """Remind on its open incidents this often (default: ``defaults.remind_every``)."""
+    depends_on: list[str] = Field(default_factory=list, examples=[["database"]])
+    """Checks this one depends on: while one of them has an open incident in the same
+    environment, an incident of this check is suppressed (recorded, naming the parent, and
+    notified to no one) and listed in the parent's notifications."""
     enabled: bool = Field(default=True, examples=[False])
     """A disabled check stays in the file but never runs."""
     group: str | None = Field(default=None, examples=["storefront"])

@@ -234,6 +234,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         f"unknown notifier {alert!r}{_suggest(alert, notifiers)}",
                     )
                 )
+    out.extend(_dependency_problems(as_list(data.get("checks")), names))
     for i, window in enumerate(as_list(data.get("maintenance"))):
         window = as_dict(window)
         for j, env_name in enumerate(as_list(window.get("environments"))):
@@ -426,3 +427,63 @@ def _show(value: Any) -> str:
         return "a list"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _dependency_problems(checks: list[Any], names: dict[str, int]) -> list[tuple[Path, str]]:
+    """``depends_on`` naming an unknown check, the check itself, or closing a cycle."""
+    out: list[tuple[Path, str]] = []
+    parents: dict[str, list[str]] = {}
+    for i, check in enumerate(checks):
+        if not isinstance(check, dict) or not isinstance(check.get("name"), str):
+            continue
+        deps = check.get("depends_on")
+        if not isinstance(deps, list):
+            continue
+        name = check["name"]
+        for j, parent in enumerate(deps):
+            if not isinstance(parent, str):
+                continue
+            if parent == name:
+                out.append((("checks", i, "depends_on", j), f"check {name!r} depends on itself"))
+            elif parent not in names:
+                out.append(
+                    (
+                        ("checks", i, "depends_on", j),
+                        f"unknown check {parent!r}{_suggest(parent, set(names))}",
+                    )
+                )
+            else:
+                parents.setdefault(name, []).append(parent)
+    reported: set[str] = set()
+    for name, deps in parents.items():
+        if name in reported:
+            continue
+        for parent in deps:
+            back = _path_between(parents, parent, name)
+            if back is None:
+                continue
+            cycle = [name, *back]
+            reported.update(cycle)
+            i = names[name]
+            j = checks[i]["depends_on"].index(parent)
+            out.append((("checks", i, "depends_on", j), "dependency cycle: " + " -> ".join(cycle)))
+            break
+    return out
+
+
+def _path_between(graph: dict[str, list[str]], start: str, goal: str) -> list[str] | None:
+    """The nodes from ``start`` to ``goal`` following ``graph``'s edges (breadth first), or None."""
+    before: dict[str, str | None] = {start: None}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        if node == goal:
+            path = [node]
+            while (prev := before[path[-1]]) is not None:
+                path.append(prev)
+            return path[::-1]
+        for nxt in graph.get(node, []):
+            if nxt not in before:
+                before[nxt] = node
+                queue.append(nxt)
+    return None

@@ -194,12 +194,82 @@ class IncidentEngine:
         """Apply observations in time order; return the incident changes they caused."""
         changes: list[IncidentChange] = []
         self.last_changes = []
-        for obs in sorted(observations, key=lambda o: o.ts):
+        # parents before their dependants, so a child failing in the same run finds its parent's
+        # incident open; each check's own results stay in time order
+        for obs in sorted(observations, key=lambda o: (self._depth(o.check), o.ts)):
             check = self._checks.get(obs.check)
             if check is not None and (check.locations or 1) > 1:
                 self._judge(conn, obs, check)
             changes.extend(self._observe(conn, obs, time.time() if now is None else now))
         return changes
+
+    # --- dependencies (depends_on) ---------------------------------------------------------------
+
+    def _depth(self, check: str, seen: frozenset[str] = frozenset()) -> int:
+        c = self._checks.get(check)
+        if c is None or not c.depends_on or check in seen:
+            return 0
+        return 1 + max(self._depth(p, seen | {check}) for p in c.depends_on)
+
+    def _down_parent(self, conn: Connection, obs: Observation) -> Any:
+        """The open incident of a check ``obs.check`` depends on, in its environment (or None)."""
+        c = self._checks.get(obs.check)
+        if c is None or not c.depends_on:
+            return None
+        i = t.incidents
+        return conn.execute(
+            select(i.c.id, i.c.check_name)
+            .where(
+                i.c.check_name.in_(list(c.depends_on)),
+                i.c.environment == obs.environment,
+                i.c.status == "open",
+            )
+            .order_by(i.c.opened_at)
+            .limit(1)
+        ).first()
+
+    def _suppressed_children(self, conn: Connection, incident: Any) -> list[str]:
+        """The checks whose incidents were suppressed while ``incident`` was open."""
+        i = t.incidents
+        rows = conn.execute(
+            select(i.c.check_name, i.c.refs).where(
+                i.c.environment == incident.environment, i.c.opened_at >= incident.opened_at
+            )
+        ).all()
+        return sorted(
+            {r.check_name for r in rows if (r.refs or {}).get("parent_incident") == incident.id}
+        )
+
+    def _lift(
+        self, conn: Connection, policy: Policy, incident: Any, obs: Observation, now: float
+    ) -> Any:
+        """A suppressed incident whose parent recovered while it still fails is paged now."""
+        refs = dict(incident.refs or {})
+        parent = _load_incident(conn, refs.get("parent_incident"))
+        if parent is not None and parent.status == "open":
+            return incident
+        refs["was_suppressed_by"] = refs.pop("suppressed_by")
+        i = t.incidents
+        conn.execute(i.update().where(i.c.id == incident.id).values(refs=refs))
+        incident = _load_incident(conn, incident.id)
+        self._notify(conn, policy, OPENED, incident, obs, now)
+        return incident
+
+    def _list_in_parent(self, conn: Connection, parent: Any) -> None:
+        """A child suppressed in the run that opened its parent's incident: the parent's
+        ``incident.opened`` notifications, still queued in this transaction, list it too."""
+        incident = _load_incident(conn, parent.id)
+        children = self._suppressed_children(conn, incident)
+        o = t.outbox
+        rows = conn.execute(
+            select(o.c.id, o.c.payload).where(
+                o.c.idempotency_key == f"incident:{parent.id}:opened", o.c.status == "pending"
+            )
+        ).all()
+        for row in rows:
+            payload = dict(row.payload or {})
+            payload["fields"] = {**(payload.get("fields") or {}), "suppressed": ", ".join(children)}
+            conn.execute(o.update().where(o.c.id == row.id).values(payload=payload))
 
     # --- several locations -----------------------------------------------------------------------
 
@@ -255,6 +325,8 @@ class IncidentEngine:
         elif incident is not None and state.open_kind is None:  # a state from before the machine
             state.open_kind, state.opened_at = incident.kind, incident.opened_at
             state.open_error_kind = incident.last_error_kind
+        if incident is not None and not obs.ok and (incident.refs or {}).get("suppressed_by"):
+            incident = self._lift(conn, policy, incident, obs, now)
         verdict = Verdict(
             ts=obs.ts,
             ok=obs.ok,
@@ -267,7 +339,10 @@ class IncidentEngine:
         changes: list[IncidentChange] = []
         for event in events:
             if event.type == OPENED:
-                new.open_incident_id = self._open(conn, obs, event)
+                parent = self._down_parent(conn, obs)
+                new.open_incident_id = self._open(conn, obs, event, parent)
+                if parent is not None:
+                    self._list_in_parent(conn, parent)
                 incident = _load_incident(conn, new.open_incident_id)
                 assert incident is not None
                 self._gather_evidence(conn, obs, incident, now)
@@ -297,7 +372,8 @@ class IncidentEngine:
                 )
             incident = _load_incident(conn, incident.id)
             assert incident is not None
-            self._notify(conn, policy, event.type, incident, obs, now)
+            if not (incident.refs or {}).get("suppressed_by"):
+                self._notify(conn, policy, event.type, incident, obs, now)
             changes.append(
                 IncidentChange(event.type, incident.id, obs.check, obs.environment, incident.kind)
             )
@@ -305,7 +381,7 @@ class IncidentEngine:
         due = incident is not None and incident.status == "open" and not opened_now
         if due and now - self._evidence_at.get(incident.id, 0.0) >= EVIDENCE_EVERY_S:
             fresh = self._gather_evidence(conn, obs, incident, now)
-            if fresh:
+            if fresh and not (incident.refs or {}).get("suppressed_by"):
                 self._tell_evidence(conn, policy, incident, obs, fresh, now)
         if new is not state or events:
             _save_state(conn, obs.check, obs.environment, new, now)
@@ -324,7 +400,10 @@ class IncidentEngine:
             )
         return changes
 
-    def _open(self, conn: Connection, obs: Observation, event: Event) -> int:
+    def _open(self, conn: Connection, obs: Observation, event: Event, parent: Any = None) -> int:
+        refs: dict[str, Any] = {"detected_at": obs.ts}
+        if parent is not None:  # recorded, notified to no one: the parent's incident says it
+            refs.update(suppressed_by=parent.check_name, parent_incident=parent.id)
         result = conn.execute(
             t.incidents.insert().values(
                 check_name=obs.check,
@@ -339,7 +418,7 @@ class IncidentEngine:
                 error_kinds=[obs.error_kind] if obs.error_kind else [],
                 last_error_kind=obs.error_kind,
                 notes=[],
-                refs={"detected_at": obs.ts},
+                refs=refs,
             )
         )
         pk = result.inserted_primary_key
@@ -461,6 +540,9 @@ class IncidentEngine:
             fields["error"] = f"{obs.error_kind}: {obs.error_message}"
         if obs.votes:
             fields["locations"] = _votes(obs.votes)
+        children = self._suppressed_children(conn, incident)
+        if children:
+            fields["suppressed"] = ", ".join(children)
         if event_type == RESOLVED and incident.resolved_at is not None:
             fields["duration"] = format_duration(
                 max(0.0, incident.resolved_at - incident.opened_at)
