@@ -180,6 +180,21 @@ def _notifications(report: Any) -> dict[str, Any]:
     }
 
 
+def _status_comments(loaded: Any, store: Any) -> None:
+    """Read the ``/status`` comments on open incidents' GitHub issues (status updates)."""
+    import asyncio
+
+    from prodshield.monitor.status_comments import poll
+
+    try:
+        added = asyncio.run(poll(store, loaded.config))
+    except Exception as exc:  # the run's own work is done; a comment read can wait
+        console(stderr=True).print(f"status comments not read: {exc}", markup=False)
+        return
+    if added:
+        console(stderr=True).print(f"status updates from GitHub comments: {added}")
+
+
 def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
     """Send the notifications this run caused (bounded wait; leftovers stay queued)."""
     if not loaded.config.notifiers:
@@ -189,6 +204,7 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
     # The outbox's short lease (renewed while sends run): a run killed half-way holds its rows
     # for about 15 s, then the next run takes them over (a longer lease made it wait a minute).
     report = deliver_pending(store, loaded.config.notifiers, deadline_s=deadline_s)
+    _status_comments(loaded, store)
     if report.outcomes or report.pending:
         console(stderr=True).print(
             f"notifications: {report.sent} sent, {report.retried} to retry, {report.dead} dead, "

@@ -81,7 +81,22 @@ def _capabilities(loaded: LoadedConfig, store: Store, services: Services) -> Non
     add_capabilities(loaded, store, services)
 
 
-SERVICE_FACTORIES: list[ServiceFactory] = [_rollup, _retention, _capabilities]
+def _status_comments(loaded: LoadedConfig, store: Store, services: Services) -> None:
+    """``/status`` comments on open incidents' GitHub issues become status updates."""
+    if not any(getattr(c, "type", None) == "github" for c in loaded.config.notifiers.values()):
+        return
+    from prodshield.monitor.status_comments import StatusCommentService
+
+    interval = min(30.0, float(loaded.config.defaults.interval))
+    services.background.append(StatusCommentService(store, loaded, interval=interval))
+
+
+SERVICE_FACTORIES: list[ServiceFactory] = [
+    _rollup,
+    _retention,
+    _capabilities,
+    _status_comments,
+]
 
 
 class _Server(uvicorn.Server):

@@ -139,6 +139,31 @@ class GitHubNotifier:
             action += "+closed"
         return {"issue": issue["number"], "url": issue.get("html_url"), "action": action}
 
+    async def status_comments(
+        self, ctx: DeliveryContext, number: int, prefix: str = "/status "
+    ) -> list[dict[str, Any]]:
+        """Comments on issue ``number`` that start with ``prefix`` and were not written by this
+        token's account: ``{"id", "login", "text"}`` (the text after the prefix), oldest first."""
+        out: list[dict[str, Any]] = []
+        path = f"{self.repo_path}/issues/{int(number)}/comments"
+        async for item in self._paginate(ctx, path, {"per_page": "100"}):
+            body = item.get("body")
+            if not isinstance(body, str) or not body.startswith(prefix):
+                continue
+            if await self._written_by_us(ctx, item):
+                continue
+            user = item.get("user") if isinstance(item.get("user"), dict) else {}
+            text = body[len(prefix) :].strip()
+            if text:
+                out.append(
+                    {
+                        "id": str(item.get("id")),
+                        "login": str(user.get("login") or "?"),
+                        "text": text,
+                    }
+                )
+        return out
+
     # --- steps -----------------------------------------------------------------------------
 
     async def _own_login(self, ctx: DeliveryContext) -> str | None:
