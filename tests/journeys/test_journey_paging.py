@@ -104,3 +104,42 @@ def test_outage_pages_once_and_resolves_the_same_alert(tmp_path: Path) -> None:
             "rotating_light",
             "white_check_mark",
         ]
+
+
+def test_a_database_outage_pages_once_naming_the_checks_behind_it(tmp_path: Path) -> None:
+    """depends_on through shield.yaml and `monitor once`: the database and the API behind it
+    fail together; PagerDuty gets one trigger (the database's) listing the API as suppressed,
+    and after the recovery one resolve; the API's incident pages no one."""
+    db_port, api_port = _free_port(), _free_port()
+    with PagingStandin.in_thread() as rx:
+        (tmp_path / "shield.yaml").write_text(
+            "storage: sqlite:///store.db\n"
+            "defaults: {failure_threshold: 1, success_threshold: 1}\n"
+            "notifiers:\n"
+            "  oncall:\n"
+            "    type: pagerduty\n"
+            '    routing_key: "${PAGERDUTY_ROUTING_KEY}"\n'
+            f"    url: {rx.pagerduty_url}\n"
+            "checks:\n"
+            f"  - {{name: api, type: http, url: 'http://127.0.0.1:{api_port}/', timeout: 2s,"
+            " depends_on: [database]}\n"
+            f"  - {{name: database, type: tcp, host: 127.0.0.1, port: {db_port}, timeout: 2s}}\n"
+        )
+        assert _once(tmp_path).returncode == 1
+        [alert] = rx.pagerduty.values()
+        assert alert.key.startswith("incident:database:") and alert.actions == ["trigger"]
+        details = rx.of("pagerduty")[0].json()["payload"]["custom_details"]
+        assert details["suppressed"] == "api"
+
+        servers = [HTTPServer(("127.0.0.1", p), _Healthy) for p in (db_port, api_port)]
+        for server in servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            assert _once(tmp_path).returncode == 0
+        finally:
+            for server in servers:
+                server.shutdown()
+                server.server_close()
+        assert list(rx.pagerduty) == [alert.key]
+        assert alert.actions == ["trigger", "resolve"]
+        assert len(rx.of("pagerduty")) == 2

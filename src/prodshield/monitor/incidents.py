@@ -230,10 +230,15 @@ class IncidentEngine:
 
     def _suppressed_children(self, conn: Connection, incident: Any) -> list[str]:
         """The checks whose incidents were suppressed while ``incident`` was open."""
+        dependants = [c.name for c in self.config.checks if incident.check_name in c.depends_on]
+        if not dependants:
+            return []
         i = t.incidents
         rows = conn.execute(
             select(i.c.check_name, i.c.refs).where(
-                i.c.environment == incident.environment, i.c.opened_at >= incident.opened_at
+                i.c.check_name.in_(dependants),
+                i.c.environment == incident.environment,
+                i.c.id > incident.id,  # suppressed incidents open after their parent's
             )
         ).all()
         return sorted(
