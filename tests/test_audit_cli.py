@@ -257,7 +257,7 @@ def test_process_environment_is_audited_and_redacted(tmp_path: Path) -> None:
 def test_one_baseline_for_audit_secrets_and_the_full_audit(cli, tmp_path: Path, where: str) -> None:
     _vulnerable(tmp_path)
     (tmp_path / "app/settings.py").unlink()
-    written = cli("baseline", where, "-o", "accepted.json", cwd=tmp_path)
+    written = cli("baseline", where, "-o", "accepted.json", "--reason", "demo keys", cwd=tmp_path)
     assert written.returncode == 0, written.stderr
     plain = cli(where, "--only", "secrets", cwd=tmp_path)
     assert plain.returncode == 1

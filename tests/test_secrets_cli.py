@@ -103,7 +103,9 @@ def test_stdin(planted: tuple[Path, list[str]]) -> None:
 def test_baseline_reports_only_new(planted: tuple[Path, list[str]], tmp_path: Path) -> None:
     root, _ = planted
     baseline = tmp_path / "baseline.json"
-    result = runner.invoke(app, ["audit", "baseline", str(root), "--output", str(baseline)])
+    result = runner.invoke(
+        app, ["audit", "baseline", str(root), "--output", str(baseline), "--reason", "rotated"]
+    )
     assert result.exit_code == 0
     assert run(str(root), "--baseline", str(baseline), "--format", "json")[1].count('"rule"') == 0
     new = tok.gitlab()
@@ -113,6 +115,58 @@ def test_baseline_reports_only_new(planted: tuple[Path, list[str]], tmp_path: Pa
     assert code == 1 and [f["kind"] for f in findings] == ["gitlab_pat"]
     for value in planted[1]:
         assert value not in baseline.read_text()
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd,
+    )  # fmt: skip
+
+
+def test_suppressions_cannot_be_waved_through(tmp_path: Path) -> None:
+    token, key = tok.github_classic(), tok.stripe_live()
+    (tmp_path / "app.env").write_text(
+        f"GITHUB_TOKEN={token}  # prodshield:allow\nSTRIPE_KEY={key}\n"
+    )
+    # The inline allow silences the token unless --strict.
+    proc = _cli(tmp_path, "secrets", "app.env", "--format", "json")
+    assert [f["kind"] for f in json.loads(proc.stdout)["findings"]] == ["stripe_secret_key"]
+    proc = _cli(tmp_path, "secrets", "app.env", "--format", "json", "--strict")
+    kinds = {f["kind"] for f in json.loads(proc.stdout)["findings"]}
+    assert proc.returncode == 1 and kinds == {"stripe_secret_key", "github_pat_classic"}
+
+    # A baseline needs a reason; each entry keeps it with an expiry (default: in 90 days).
+    proc = _cli(tmp_path, "baseline", "app.env", "-o", "b.json")
+    assert proc.returncode == 2 and "--reason" in proc.stderr and not (tmp_path / "b.json").exists()
+    proc = _cli(tmp_path, "baseline", "app.env", "-o", "b.json", "--reason", "test keys, rotated")
+    assert proc.returncode == 0, proc.stderr
+    entries = json.loads((tmp_path / "b.json").read_text())["findings"]
+    assert entries and all(e["reason"] == "test keys, rotated" and e["expires"] for e in entries)
+    proc = _cli(tmp_path, "secrets", "app.env", "--format", "json", "--baseline", "b.json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["findings"] == []
+
+    # An expired entry no longer suppresses and is reported.
+    for entry in entries:
+        entry["expires"] = "2020-01-31"
+    (tmp_path / "b.json").write_text(json.dumps({"version": 2, "findings": entries}))
+    proc = _cli(tmp_path, "secrets", "app.env", "--format", "json", "--baseline", "b.json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1 and [f["kind"] for f in report["findings"]] == ["stripe_secret_key"]
+    assert report["stats"]["baseline_expired"] == 1
+    assert "expired on 2020-01-31: test keys, rotated; no longer suppressed" in proc.stderr
+    assert key not in proc.stdout + proc.stderr
+
+    # Under --strict, an entry without a reason (an old baseline) is refused, one clear line.
+    for entry in entries:
+        entry["expires"] = "2999-01-01"
+        del entry["reason"]
+    (tmp_path / "b.json").write_text(json.dumps({"version": 1, "findings": entries}))
+    proc = _cli(tmp_path, "secrets", "app.env", "--baseline", "b.json")
+    assert proc.returncode == 0
+    proc = _cli(tmp_path, "secrets", "app.env", "--baseline", "b.json", "--strict")
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+    assert "has no reason" in proc.stderr and "app.env:2" in proc.stderr
 
 
 def test_gitignore_is_honoured(tmp_path: Path) -> None:

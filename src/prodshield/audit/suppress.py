@@ -19,6 +19,7 @@ from typing import Any
 
 from prodshield.audit.finding import AuditFinding
 from prodshield.errors import UsageError
+from prodshield.secrets.baseline import accepted
 
 ALLOW = re.compile(r"prodshield\s*:\s*allow\b\s*([\w.\-, ]*)", re.I)
 PRAGMA = re.compile(r"pragma:\s*allowlist[ -]secret|gitleaks:allow", re.I)
@@ -49,7 +50,9 @@ def inline_allowed(f: AuditFinding, read: Callable[[str], str | None]) -> bool:
     return False
 
 
-def load_baseline(path: Path) -> set[str]:
+def load_baseline(path: Path, *, strict: bool = False) -> set[str]:
+    """The fingerprints a baseline still accepts (expired entries no longer do; under `strict`
+    an entry without a reason or expiry is refused: `prodshield.secrets.baseline.accepted`)."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -63,13 +66,7 @@ def load_baseline(path: Path) -> set[str]:
         items = data.get("fingerprints") or data.get("findings") or data.get("results") or []
     else:
         items = []
-    out: set[str] = set()
-    for item in items:
-        if isinstance(item, str):
-            out.add(item)
-        elif isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
-            out.add(item["fingerprint"])
-    return out
+    return set(accepted(path, items, strict=strict).fingerprints)
 
 
 def write_baseline(path: Path, findings: Iterable[AuditFinding]) -> int:

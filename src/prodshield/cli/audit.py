@@ -32,7 +32,7 @@ from prodshield.config import LoadedConfig, load_config
 from prodshield.config.capabilities import AuditConfig
 from prodshield.config.loader import find_config
 from prodshield.errors import UsageError
-from prodshield.secrets.baseline import load_baseline, only_new, write_baseline
+from prodshield.secrets.baseline import load_baseline, only_new, parse_date, write_baseline
 from prodshield.secrets.files import BinaryContent, ScanConfig, scan_paths, scan_stream
 from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
 from prodshield.secrets.history import commit_range, scan_git_history
@@ -165,6 +165,14 @@ def secrets(
     git: GitOpt = False,
     since_commit: SinceCommitOpt = None,
     revision_range: RangeOpt = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Ignore inline allow comments; refuse baseline entries without a reason "
+            "or an expiry.",
+        ),
+    ] = False,
     include_tests: TestsOpt = False,
     no_gitignore: NoIgnoreOpt = False,
     config: ConfigOption = None,
@@ -176,7 +184,7 @@ def secrets(
     if fmt not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, not {fmt!r}")
     audit = _audit_section(config)
-    scan = ScanConfig.from_audit(audit, include_tests=include_tests)
+    scan = ScanConfig.from_audit(audit, include_tests=include_tests, strict=strict)
     targets = paths or (audit.paths if audit and audit.paths else ["."])
     findings = _collect(
         targets,
@@ -189,12 +197,21 @@ def secrets(
     baseline_file = baseline or (
         Path(audit.secrets.baseline) if audit and audit.secrets.baseline else None
     )
+    expired: tuple[str, ...] = ()
     if baseline_file is not None:
-        findings = list(only_new(findings, load_baseline(baseline_file)))
+        accepted = load_baseline(baseline_file, strict=strict)
+        findings = list(only_new(findings, accepted.fingerprints))
+        expired = accepted.expired
+        if expired:
+            scan.counters["baseline_expired"] = len(expired)
     findings = sort_findings(findings)
     render(findings, fmt, console(), stats=scan.counters)
     for problem in scan.errors:
         console(stderr=True).print(f"skipped {problem}")
+    for entry in expired:
+        console(stderr=True).print(
+            f"baseline {baseline_file}: {entry}; no longer suppressed", markup=False
+        )
     code = _gate(findings, fail_on or (audit.fail_on if audit else "high"))
     if code:
         # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, which turns
@@ -208,16 +225,33 @@ def baseline_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
         ".prodshield-baseline.json"
     ),
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why these findings are accepted (stored on each entry)."),
+    ] = "",
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            metavar="YYYY-MM-DD",
+            help="When the acceptance ends and the findings are reported again (default: in "
+            "90 days).",
+        ),
+    ] = None,
     git: GitOpt = False,
     include_tests: TestsOpt = False,
     config: ConfigOption = None,
 ) -> None:
-    """Record the current secret findings as accepted (by fingerprint, never by value)."""
+    """Record the current secret findings as accepted (by fingerprint, never by value), each
+    with a reason and an expiry date."""
+    if not reason.strip():
+        raise UsageError("--reason: say why these findings are accepted (stored on each entry)")
+    until = parse_date(expires, "--expires") if expires else None
     audit = _audit_section(config)
     scan = ScanConfig.from_audit(audit, include_tests=include_tests)
     targets = paths or (audit.paths if audit and audit.paths else ["."])
     findings = _collect(targets, scan, git=git, respect_gitignore=True)
-    count = write_baseline(output, findings)
+    count = write_baseline(output, findings, reason=reason.strip(), expires=until)
     console(stderr=True).print(f"baseline: {plural(count, 'fingerprint')} written to {output}")
 
 

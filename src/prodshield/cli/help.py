@@ -152,7 +152,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "audit tls": ("prodshield audit tls shop.example.com:443",),
     "audit secrets": ("prodshield audit secrets . --git",),
-    "audit baseline": ("prodshield audit baseline . -o .prodshield-baseline.json",),
+    "audit baseline": (
+        "prodshield audit baseline . --reason 'test fixtures' -o .prodshield-baseline.json",
+    ),
     "audit history": ("prodshield audit history", "prodshield audit history -n 5 --format json"),
     "chaos proxy": ("prodshield chaos proxy", "prodshield chaos proxy list"),
     "chaos proxy list": ("prodshield chaos proxy list --format json",),

@@ -36,6 +36,8 @@ class ScanSettings:
     min_confidence: float = 0.5
     engine: str = "auto"
     """Prefilter engine: "auto" (hyperscan when installed), "hyperscan" or "python"."""
+    honour_allow_comments: bool = True
+    """False under ``--strict``: an inline ``prodshield:allow`` comment silences nothing."""
 
 
 @dataclass
@@ -74,7 +76,7 @@ class Scanner:
             low = line.lower()
         else:
             low = lower
-        if any(marker in low for marker in ALLOW_MARKERS):
+        if self.settings.honour_allow_comments and any(m in low for m in ALLOW_MARKERS):
             return []
         ctx = LineContext(line, low, path, tail)
         accepted: list[tuple[str, str, Candidate, SecretRule]] = []

@@ -93,15 +93,19 @@ class ScanConfig:
     engine: str = "auto"
     """Prefilter engine (see `prodshield.secrets.prefilter`)."""
     rules: tuple[SecretRule, ...] = ()
+    strict: bool = False
+    """Inline allow comments are ignored (``--strict``)."""
     """The user's own rules (shield.yaml ``audit.secrets.rules``), run beside the shipped ones."""
     counters: dict[str, int] = field(default_factory=dict, compare=False)
     errors: list[str] = field(default_factory=list, compare=False)
 
     @classmethod
-    def from_audit(cls, audit: AuditConfig | None, *, include_tests: bool = False) -> ScanConfig:
+    def from_audit(
+        cls, audit: AuditConfig | None, *, include_tests: bool = False, strict: bool = False
+    ) -> ScanConfig:
         """The scan settings a shield.yaml ``audit:`` section asks for (None: defaults)."""
         if audit is None:
-            return cls(include_tests=include_tests)
+            return cls(include_tests=include_tests, strict=strict)
         sec = audit.secrets
         return cls(
             exclude=(*audit.exclude, *sec.allow_paths),
@@ -110,13 +114,17 @@ class ScanConfig:
             test_dirs=tuple(sec.test_dirs) if sec.test_dirs is not None else TEST_DIRS,
             min_confidence=sec.min_confidence,
             rules=custom_rules(sec.rules),
+            strict=strict,
         )
 
     def scanner(self) -> Scanner:
         return Scanner(
             rules=rule_set(self.rules),
             settings=ScanSettings(
-                allow_rules=self.allow_rules, min_confidence=self.min_confidence, engine=self.engine
+                allow_rules=self.allow_rules,
+                min_confidence=self.min_confidence,
+                engine=self.engine,
+                honour_allow_comments=not self.strict,
             ),
         )
 
