@@ -363,3 +363,30 @@ async def test_telegram_errors_and_flood_control(store: Store) -> None:
         assert build(telegram(rx)).secrets() == [TELEGRAM_TOKEN]
         gap = await retried_after(store, rx, "telegram", telegram(rx, **fast()), 1)
         assert gap >= 0.95
+
+
+def test_config_show_hides_every_paging_secret() -> None:
+    from prodshield.config import parse_config
+    from prodshield.config.redacted import shown_config
+
+    secrets = {
+        "PD": PD_KEY,
+        "OG": OPSGENIE_KEY,
+        "NT": NTFY_TOKEN,
+        "DC": f"https://discord.com/api/webhooks/1/{DISCORD_TOKEN}",
+        "TM": f"https://acme.webhook.office.com/{TEAMS_PATH}",
+        "TG": TELEGRAM_TOKEN,
+    }
+    text = """
+notifiers:
+  a: {type: pagerduty, routing_key: "${PD}"}
+  b: {type: opsgenie, api_key: "${OG}"}
+  c: {type: ntfy, topic: ops, token: "${NT}"}
+  d: {type: discord, webhook_url: "${DC}"}
+  e: {type: teams, webhook_url: "${TM}"}
+  f: {type: telegram, token: "${TG}", chat_id: -100123}
+"""
+    shown = str(shown_config(parse_config(text, env=secrets).config))
+    for value in (PD_KEY, OPSGENIE_KEY, NTFY_TOKEN, DISCORD_TOKEN, TEAMS_PATH, TELEGRAM_TOKEN):
+        assert value not in shown
+    assert "-100123" in shown  # a chat id is not a secret
