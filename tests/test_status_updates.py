@@ -197,3 +197,18 @@ def test_badges_render_in_chromium(site: str) -> None:
             assert uptime["drawn"] and uptime["words"][0] == "uptime 30d"
         finally:
             browser.close()
+
+
+def test_static_site_has_the_updates_and_the_feed(store: Store, tmp_path: Path) -> None:
+    from prodshield.monitor.incidents import post_update
+    from prodshield.web.status_site import build_site
+
+    seed(store)
+    loaded = loaded_config(tmp_path)
+    assert post_update(store, loaded.config, _incident(store, "open"), "Failing over to B.", "ops")
+    out = tmp_path / "site"
+    report = build_site(loaded, store, out)
+    assert out / "feed.atom" in report.files
+    assert "Failing over to B." in (out / "index.html").read_text()
+    feed = feedparser.parse((out / "feed.atom").read_bytes())
+    assert not feed.bozo and any("Failing over to B." in e.summary for e in feed.entries)

@@ -17,6 +17,7 @@ from prodshield.web.aggregates import AggregateCache
 from prodshield.web.context import STATIC, WebContext, make_templates
 from prodshield.web.metrics import WebMetrics
 from prodshield.web.pages import status_context
+from prodshield.web.public import feed_xml
 from prodshield.web.queries import ReadModel
 from prodshield.web.rollup import rollup_pending
 from prodshield.web.security import Guard
@@ -80,4 +81,8 @@ def build_site(
     }
     (out / "status.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files.append(out / "status.json")
+    base = loaded.config.serve.public_url or "."
+    feed = feed_xml(model, base_url=base, title=f"{ctx.title}: incidents and updates")
+    (out / "feed.atom").write_text(feed, encoding="utf-8")
+    files.append(out / "feed.atom")
     return SiteReport(out=out, pages=pages, services=first["overview"]["total"], files=files)
