@@ -4,6 +4,7 @@ upstream on loopback, through keep-alive connections, chunked bodies and Toxipro
 from __future__ import annotations
 
 import http.client
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -208,3 +209,34 @@ def test_bad_http_toxic_settings_are_one_line_errors(
     status, data = api.json("POST", "/proxies/web/toxics", body)
     assert status == 400
     assert error.split(" is ")[0] in data["error"] and "\n" not in data["error"]
+
+
+def test_slow_headers_delays_matching_responses_on_one_connection(
+    api: ProxyThread, upstream: str
+) -> None:
+    address = api.create("web", upstream)
+    shown = api.toxic("web", type="slow_headers", attributes={"delay": 800, "path": "/slow"})
+    assert shown["attributes"] == {"delay": 800, "method": "", "path": "/slow", "path_regex": ""}
+    conn = http.client.HTTPConnection(*address, timeout=30)
+    for _ in range(2):  # each request on the keep-alive connection is late
+        start = time.monotonic()
+        assert _get(conn, "/slow/x")[:2] == (200, b"page /slow/x")
+        assert time.monotonic() - start >= 0.75
+    start = time.monotonic()
+    assert _get(conn, "/fast")[:2] == (200, b"page /fast")
+    fast = time.monotonic() - start
+    assert fast < 0.75
+    conn.close()
+
+
+def test_removing_slow_headers_releases_the_held_request(api: ProxyThread, upstream: str) -> None:
+    address = api.create("web", upstream)
+    api.toxic("web", name="late", type="slow_headers", attributes={"delay": 600_000})
+    result: list[tuple[int, bytes]] = []
+    worker = threading.Thread(target=lambda: result.append(_fresh(address, "/held")))
+    worker.start()
+    time.sleep(0.5)
+    assert not result  # still held
+    assert api.json("DELETE", "/proxies/web/toxics/late")[0] == 204
+    worker.join(20)
+    assert result == [(200, b"page /held")]

@@ -206,7 +206,7 @@ def toxic_add(
             "-t",
             metavar="TYPE",
             help="latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, "
-            "packet_loss, http_status, http_fail_first.",
+            "packet_loss, http_status, http_fail_first, slow_headers.",
         ),
     ],
     attribute: Annotated[

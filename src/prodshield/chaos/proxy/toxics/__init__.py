@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prodshield.chaos.proxy.toxics.bandwidth import Bandwidth
 from prodshield.chaos.proxy.toxics.base import Attribute, Chunk, Stage, Toxic
-from prodshield.chaos.proxy.toxics.http import HttpFailFirst, HttpStatus
+from prodshield.chaos.proxy.toxics.http import HttpFailFirst, HttpStatus, SlowHeaders
 from prodshield.chaos.proxy.toxics.latency import Latency
 from prodshield.chaos.proxy.toxics.limit_data import LimitData
 from prodshield.chaos.proxy.toxics.packet_loss import PacketLoss
@@ -29,6 +29,7 @@ REGISTRY: dict[str, Toxic] = {
         PacketLoss(),
         HttpStatus(),
         HttpFailFirst(),
+        SlowHeaders(),
     )
 }
 

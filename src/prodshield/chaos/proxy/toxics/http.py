@@ -1,4 +1,5 @@
-"""HTTP toxics: ``http_status`` and ``http_fail_first`` answer matching requests themselves.
+"""HTTP toxics: ``http_status`` and ``http_fail_first`` answer matching requests themselves,
+``slow_headers`` makes their response headers late.
 
 They read the HTTP/1.1 requests a client sends (the upstream stream, whatever ``stream`` says),
 one after another on a keep-alive connection: the request line and headers are held until
@@ -119,7 +120,11 @@ class HttpToxic(BaseToxic):
         return not (pattern and _regex(pattern).search(request.path) is None)
 
     def should_fail(self, stage: Stage, request: _Request) -> bool:
-        raise NotImplementedError
+        return False
+
+    async def before_pass(self, stage: Stage, request: _Request) -> None:
+        """Called before a request that is not answered is passed on."""
+        return None
 
     def attach(self, stage: Stage) -> None:
         stage.state.setdefault("mode", "head")  # head, body, chunk-size, chunk-data, trailer, raw
@@ -168,6 +173,7 @@ class HttpToxic(BaseToxic):
                     if self.should_fail(stage, request):
                         stage.respond(answer(int(stage.attributes["status"]), self.type_name))
                         return
+                    await self.before_pass(stage, request)
                     self._body_mode(state, request)
                 elif mode == "chunk-size":
                     try:
@@ -243,3 +249,25 @@ class HttpFailFirst(HttpToxic):
             return False
         stage.shared["failed"] = failed + 1
         return True
+
+
+class SlowHeaders(HttpToxic):
+    """The request is held ``delay`` ms before it goes on, so the response (headers first) starts
+    that much later: a slow time to first byte, per request, on keep-alive connections too."""
+
+    type_name: ClassVar[str] = "slow_headers"
+    description: ClassVar[str] = (
+        "Delay the response headers of matching HTTP requests by delay ms (with probability "
+        "toxicity), by holding each request that long."
+    )
+    attributes: ClassVar[tuple[Attribute, ...]] = (
+        Attribute("delay", 1000, int, "milliseconds the response headers are late"),
+        *(a for a in _MATCH_ATTRIBUTES if a.name != "status"),
+    )
+
+    async def before_pass(self, stage: Stage, request: _Request) -> None:
+        if not self.matches(stage, request) or stage.random() >= stage.toxicity:
+            return
+        deadline = stage.now() + stage.attributes["delay"] / 1000.0
+        while not stage.removed and not await stage.wait_until(deadline):
+            deadline = min(deadline, stage.now() + stage.attributes["delay"] / 1000.0)
