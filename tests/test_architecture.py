@@ -26,6 +26,7 @@ LOWER = {
     "deploys",
     "runtime",
     "templates",
+    "severity",
 }
 # The entry points and the demo put the whole product together; they sit above web/ and cli/.
 TOP = {"__main__", "demo"}

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from prodshield.severity import RANK
+
 
 class Severity(StrEnum):
     CRITICAL = "critical"
@@ -17,7 +19,7 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """Higher is worse: low=1 ... critical=4."""
-        return _RANK[self]
+        return RANK[self.value]
 
     @property
     def security_severity(self) -> str:
@@ -28,7 +30,6 @@ class Severity(StrEnum):
         return self.rank >= threshold.rank
 
 
-_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
 _SCORE = {
     Severity.LOW: "2.0",
     Severity.MEDIUM: "5.0",

@@ -10,6 +10,7 @@ from typing import Any
 
 from prodshield.logs.templates import Template
 from prodshield.secrets.redaction import redact_text
+from prodshield.severity import worst_first
 from prodshield.text import clip
 
 MAX_MESSAGE = 2000
@@ -19,7 +20,6 @@ MAX_SAMPLE = 500
 MAX_ITEMS = 50
 
 CATEGORIES = ("critical", "security", "performance", "trend")
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 @dataclass
@@ -109,7 +109,7 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     order = {c: i for i, c in enumerate(CATEGORIES)}
     return sorted(
         findings,
-        key=lambda f: (order.get(f.category, 9), SEVERITY_ORDER.get(f.severity, 9), -f.count),
+        key=lambda f: (order.get(f.category, 9), worst_first(f.severity), -f.count),
     )
 
 

@@ -31,12 +31,13 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from prodshield.logs.detectors import DetectorSettings
-from prodshield.logs.findings import SEVERITY_ORDER, Finding
+from prodshield.logs.findings import Finding
 from prodshield.logs.scan import _Collector
 from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
 from prodshield.logs.sources.follow import FileFollower
 from prodshield.logs.sources.watch import SourceWatch
 from prodshield.secrets.redaction import redact_text
+from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.text import clip, code_span, fence
@@ -655,7 +656,7 @@ def _merge_same(findings: list[Finding]) -> dict[str, Finding]:
             both.first_seen = f.first_seen
         if f.last_seen and (both.last_seen is None or _earlier(both.last_seen, f.last_seen)):
             both.last_seen = f.last_seen
-        if SEVERITY_ORDER.get(f.severity, 9) < SEVERITY_ORDER.get(both.severity, 9):
+        if worst_first(f.severity) < worst_first(both.severity):
             both.severity, both.message = f.severity, f.message
         both.samples = (both.samples + f.samples)[:3]
         out[fp] = both

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from prodshield.secrets.redaction import redact_text
+from prodshield.severity import SEVERITIES
 from prodshield.text import clip
 
 EVENT_TYPES = (
@@ -25,7 +26,6 @@ EVENT_TYPES = (
 )
 """Every event type a notifier may receive."""
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 MAX_TITLE = 256
 MAX_BODY = 60_000

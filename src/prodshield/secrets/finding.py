@@ -6,9 +6,12 @@ import hashlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from prodshield.severity import RANK
+
 Severity = Literal["critical", "high", "medium", "low"]
+# The scale of prodshield.severity without "info" (a secret is never merely informative).
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
-SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
+SEVERITY_RANK: dict[str, int] = {name: RANK[name] for name in SEVERITIES}
 
 
 def redact(value: str) -> str:

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from prodshield import __version__
-from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
+from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding
 
 FORMATS = ("table", "json", "sarif", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -48,7 +48,7 @@ def summary(findings: Sequence[SecretFinding]) -> dict[str, Any]:
     by_severity = Counter(f.severity for f in findings)
     return {
         "total": len(findings),
-        "by_severity": {s: by_severity.get(s, 0) for s in ("critical", "high", "medium", "low")},
+        "by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
         "by_kind": dict(Counter(f.kind for f in findings).most_common()),
     }
 

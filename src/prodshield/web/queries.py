@@ -29,11 +29,11 @@ from prodshield.monitor.heartbeats import (
 )
 from prodshield.monitor.incidents import severity_of
 from prodshield.monitor.overall import ServiceState, headline, service_status
+from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.web.aggregates import AggregateCache, Key
 
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 STATUS_ORDER = {
     "down": 0,
     "degraded": 1,
@@ -692,7 +692,7 @@ class ReadModel:
                 }
                 for r in rows
             ),
-            key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), x["id"]),
+            key=lambda x: (worst_first(x["severity"]), x["id"]),
         )
         return {
             "run": {
