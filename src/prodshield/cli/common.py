@@ -79,22 +79,6 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
 
 
-def unavailable(group: str, what: str) -> typer.Typer:
-    """A command group whose capability is not in this version yet: it says so and exits 2."""
-    app = typer.Typer(
-        help=f"{what} (not available in this version yet).",
-        invoke_without_command=True,
-        no_args_is_help=False,
-    )
-
-    @app.callback()
-    def _not_yet(ctx: typer.Context) -> None:
-        console(stderr=True).print(f"prodshield {group}: not available in this version yet")
-        raise typer.Exit(EXIT_USAGE)
-
-    return app
-
-
 class Grid:
     """A terminal table that fits 80 columns: no vertical rules, single spaces between columns,
     and key columns (a check's name, a finding's kind) never cut or wrapped: the free-text

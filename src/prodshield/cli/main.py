@@ -12,7 +12,7 @@ from prodshield import __version__
 from prodshield.cli import config as config_cmd
 from prodshield.cli import db as db_cmd
 from prodshield.cli import help as cli_help
-from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE, unavailable
+from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE
 from prodshield.cli.init import init
 from prodshield.errors import ConfigError, ProdshieldError, StoreError, UsageError
 
@@ -49,31 +49,12 @@ app.add_typer(db_cmd.app, name="db")
 
 
 def _register_groups() -> None:
-    """Each capability registers its own group module; missing ones say they are not there yet."""
-    import importlib
+    """Each capability's group module registers its commands (in the order `--help` lists them)."""
+    from prodshield.cli import audit, chaos, debt, demo, deploy, incident, monitor, notify, serve
+    from prodshield.cli import logs as logs_cmd
 
-    groups = [
-        ("monitor", "Health checks, incidents and uptime statistics"),
-        ("logs", "Log intelligence: formats, templates, detectors and the daily digest"),
-        ("audit", "Security and configuration audit: the post-deploy gate"),
-        ("chaos", "Chaos engineering: the fault proxy, experiments and batteries"),
-        ("notify", "The notification outbox: status, retries and test messages"),
-        ("serve", "Run everything as one service with a status page, dashboard and API"),
-        ("incident", "Incidents: written status updates for the status page"),
-        ("deploy", "Deploy markers on the charts and in incidents' evidence"),
-        ("debt", "Technical debt: TODO/FIXME markers with git-blame authors"),
-        ("demo", "A demo platform on loopback and the whole service watching it"),
-    ]
-    for name, what in groups:
-        try:
-            module = importlib.import_module(f"prodshield.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"prodshield.cli.{name}":
-                raise
-            app.add_typer(unavailable(name, what), name=name)
-            continue
-        register = module.register
-        register(app)
+    for group in (monitor, logs_cmd, audit, chaos, notify, serve, incident, deploy, debt, demo):
+        group.register(app)
 
 
 _register_groups()
