@@ -70,6 +70,21 @@ def record_ping(
     return Heartbeat(current.key, current.token, now, current.pings + 1, current.created_at)
 
 
+def ping_by_token(store: Store, token: str, *, now: float | None = None) -> str | None:
+    """Record a ping for the heartbeat whose URL token is ``token`` (``serve``'s ping endpoint);
+    return its key, or None when no heartbeat has that token. One transaction."""
+    h = t.heartbeats
+    now = time.time() if now is None else now
+    with store.begin() as conn:
+        row = conn.execute(select(h.c.check_name).where(h.c.token == token)).first()
+        if row is None:
+            return None
+        conn.execute(
+            h.update().where(h.c.token == token).values(last_ping=now, pings=h.c.pings + 1)
+        )
+    return str(row.check_name)
+
+
 def find_by_token(store: Store, token: str) -> Heartbeat | None:
     """The heartbeat a ping URL token belongs to (for ``prodshield serve``)."""
     h = t.heartbeats

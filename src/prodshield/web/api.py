@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from prodshield import __version__, deploys
 from prodshield.errors import ProdshieldError, UsageError
+from prodshield.monitor.heartbeats import ping_by_token
 from prodshield.notify.outbox import delivery_problems
 from prodshield.text import loads_json
 from prodshield.web.context import WebContext, ctx_of
@@ -405,10 +406,7 @@ async def heartbeat(request: Request) -> Response:
     token = request.path_params["token"]
     key = None
     if 16 <= len(token) <= 64:
-        hook = ctx.services.heartbeat_ping
-        key = await (
-            hook(token) if hook is not None else run_in_threadpool(ctx.model.heartbeat_ping, token)
-        )
+        key = await run_in_threadpool(ping_by_token, ctx.model.store, token)
     if throttled_now:
         return throttled()
     if key is None:

@@ -888,19 +888,6 @@ class ReadModel:
                 )
             ]
 
-    def heartbeat_ping(self, token: str, now: float | None = None) -> str | None:
-        """Record a ping for the heartbeat whose URL token is ``token``; return its key."""
-        hb = t.heartbeats
-        now = time.time() if now is None else now
-        with self.store.begin() as conn:
-            row = conn.execute(select(hb.c.check_name).where(hb.c.token == token)).first()
-            if row is None:
-                return None
-            conn.execute(
-                hb.update().where(hb.c.token == token).values(last_ping=now, pings=hb.c.pings + 1)
-            )
-        return str(row.check_name)
-
     def heartbeats(self) -> list[dict[str, Any]]:
         hb = t.heartbeats
         with self.store.connect() as conn:

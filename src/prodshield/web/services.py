@@ -27,12 +27,6 @@ class RetryNotification(Protocol):
     def __call__(self, row_id: int) -> Awaitable[bool]: ...
 
 
-class HeartbeatPing(Protocol):
-    """Record a heartbeat ping for the check behind ``token``; return its key or None."""
-
-    def __call__(self, token: str) -> Awaitable[str | None]: ...
-
-
 @runtime_checkable
 class BackgroundService(Protocol):
     """A long-lived task started with the app and stopped (drained) when it shuts down."""
@@ -50,7 +44,6 @@ class Services:
 
     run_check: RunCheckNow | None = None
     retry_notification: RetryNotification | None = None
-    heartbeat_ping: HeartbeatPing | None = None
     scheduler_lag: Callable[[], float | None] | None = None
     """Seconds the scheduler is behind; also settable through ``metrics.set_scheduler_lag``."""
     background: list[BackgroundService] = field(default_factory=list)
