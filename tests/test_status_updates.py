@@ -212,3 +212,28 @@ def test_static_site_has_the_updates_and_the_feed(store: Store, tmp_path: Path) 
     assert "Failing over to B." in (out / "index.html").read_text()
     feed = feedparser.parse((out / "feed.atom").read_bytes())
     assert not feed.bozo and any("Failing over to B." in e.summary for e in feed.entries)
+
+
+def test_dashboard_posts_an_update(client: TestClient, store: Store) -> None:
+    ongoing = _incident(store, "open")
+    assert (
+        client.post(f"/dashboard/incidents/{ongoing}/update", data={"text": "x"}).status_code == 401
+    )
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    client.post("/login", data={"token": TOKEN, "csrf": csrf.group(1), "next": "/dashboard"})
+    listing = client.get("/dashboard/incidents").text
+    form_csrf = re.search(
+        rf'action="/dashboard/incidents/{ongoing}/update".*?name="csrf" value="([^"]+)"', listing
+    )
+    assert form_csrf, "the incidents page has the update form"
+    r = client.post(
+        f"/dashboard/incidents/{ongoing}/update",
+        data={"csrf": form_csrf.group(1), "text": "Database failover started."},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "Database failover started." in client.get("/").text
+    timeline = client.get(f"/dashboard/incidents/{ongoing}").text
+    assert 'data-type="update"' in timeline and "Database failover started." in timeline
