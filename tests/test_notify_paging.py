@@ -390,3 +390,17 @@ notifiers:
     for value in (PD_KEY, OPSGENIE_KEY, NTFY_TOKEN, DISCORD_TOKEN, TEAMS_PATH, TELEGRAM_TOKEN):
         assert value not in shown
     assert "-100123" in shown  # a chat id is not a secret
+
+
+async def test_a_test_event_opens_and_closes_an_alert_of_its_own_and_digests_page_no_one() -> None:
+    async with PagingStandin() as rx:
+        probe = Event(key="test:1", type="test", subject="test:oncall", title="prodshield test")
+        got = await send(pd(rx), probe)
+        assert got == {"dedup_key": "test:test:1", "actions": ["trigger", "resolve"]}
+        assert rx.pagerduty["test:test:1"].status == "resolved"
+        await send(opsgenie(rx), probe)
+        assert rx.opsgenie["test:test:1"].actions == ["create", "close"]
+        digest = Event(key="digest:1", type="digest", subject="digest:daily", title="Daily digest")
+        assert "skipped" in await send(pd(rx), digest)
+        assert "skipped" in await send(opsgenie(rx), digest)
+        assert len(rx.of("pagerduty")) == 2 and len(rx.of("opsgenie")) == 2
