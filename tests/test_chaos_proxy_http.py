@@ -4,15 +4,19 @@ upstream on loopback, through keep-alive connections, chunked bodies and Toxipro
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from chaos_proxy_helpers import ProxyThread, Upstreams, connect, recv_all
+from prodshield.chaos.proxy.service import proxies_from_chaos_config
+from prodshield.config import parse_config
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +244,23 @@ def test_removing_slow_headers_releases_the_held_request(api: ProxyThread, upstr
     assert api.json("DELETE", "/proxies/web/toxics/late")[0] == 204
     worker.join(20)
     assert result == [(200, b"page /held")]
+
+
+def test_docs_shield_yaml_http_toxic_with_limit_time_applies(
+    api: ProxyThread, upstream: str
+) -> None:
+    """The shield.yaml example of docs/chaos-proxy.md parses and, populated, adds the toxic with
+    its limit_time (the listen address swapped for a free port, the upstream for a real one)."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "chaos-proxy.md"
+    block = re.search(
+        r"```yaml\n(chaos:\n  proxies:\n    - name: web\n.*?)```", docs.read_text(), re.S
+    )
+    assert block is not None
+    proxies = proxies_from_chaos_config(parse_config(block.group(1)).config.chaos)
+    assert proxies[0]["toxics"][0]["limit_time"] == 600000
+    proxies[0].update(listen="127.0.0.1:0", upstream=upstream)
+    status, created = api.json("POST", "/populate", proxies)
+    assert status == 201, created
+    status, toxics = api.json("GET", "/proxies/web/toxics")
+    assert toxics[0]["type"] == "http_status" and toxics[0]["limit_time"] == 600000
+    assert toxics[0]["attributes"]["path"] == "/api/"
