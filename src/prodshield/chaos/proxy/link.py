@@ -16,13 +16,26 @@ import struct
 from collections import deque
 from collections.abc import Mapping
 from time import monotonic
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from prodshield.chaos.proxy.model import DOWNSTREAM, UPSTREAM, ToxicConfig
 from prodshield.chaos.proxy.toxics import Chunk
 
-if TYPE_CHECKING:
-    from prodshield.chaos.proxy.server import Proxy
+
+class LinkOwner(Protocol):
+    """What a link needs from the proxy that accepted it (``server.Proxy``): its name, where to
+    connect, its toxics, and to be told when the link opens and closes."""
+
+    name: str
+
+    def toxic_configs(self) -> list[ToxicConfig]: ...
+
+    def upstream_address(self) -> tuple[str, int]: ...
+
+    def link_opened(self, link: Link) -> None: ...
+
+    def link_closed(self, link: Link) -> None: ...
+
 
 QUEUE_LIMIT = 1 << 20  # bytes queued in a toxic chain before the source is paused
 CONNECT_TIMEOUT = 10.0
@@ -366,7 +379,7 @@ class Link:
 
     __slots__ = ("client", "closed", "connected", "draws", "flows", "loop", "proxy", "upstream")
 
-    def __init__(self, proxy: Proxy, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, proxy: LinkOwner, loop: asyncio.AbstractEventLoop) -> None:
         self.proxy = proxy
         self.loop = loop
         self.client: asyncio.Transport | None = None
