@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prodshield import __version__
+from prodshield.severity import SEVERITIES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -138,7 +139,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "enum": ["down", "degraded", "certificate", "heartbeat", "flapping"],
             },
-            "severity": {"type": "string", "enum": ["info", "low", "medium", "high", "critical"]},
+            "severity": {"type": "string", "enum": list(SEVERITIES)},
             "title": STR_OR_NULL,
             "status": {"type": "string", "enum": ["open", "resolved"]},
             "opened_at": {"type": "number"},
