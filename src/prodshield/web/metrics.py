@@ -268,6 +268,7 @@ class WebMetrics:
             reserve.add_metric([], budget.reserve)
             yield reserve
 
+
 def _store_size_metrics(size: Any) -> Iterator[Metric]:
     """The retention service's last measurement of the store (taken every ``retention.every``)."""
     if size.bytes is not None:
