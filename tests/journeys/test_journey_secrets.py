@@ -139,3 +139,49 @@ def test_bad_custom_rule_is_one_located_line(tmp_path: Path) -> None:
     (tmp_path / "shield.yaml").write_text(SHIELD_RULES.replace("acme_[a-z0-9]", "[a-z0-9]"))
     proc = _run(tmp_path, "audit", "secrets", "x.env")
     assert proc.returncode == 2 and "keywords" in proc.stderr and "shield.yaml:4:" in proc.stderr
+
+
+def test_encoded_secrets_are_decoded_and_reported_where_they_are_written(tmp_path: Path) -> None:
+    import base64
+    from urllib.parse import quote
+
+    gh, stripe, slack = tok.github_classic(), tok.stripe_live(), tok.slack_webhook()
+    password = "Zq8!vR2#mK9$wL4x@p"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in gh[:4]) + gh[4:]  # "\u0067\u0068\u0070\u005f..."
+    b64 = base64.b64encode(stripe.encode()).decode()
+    repo = tmp_path / "deploy"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _commit(repo, {"README.md": "# deploy\n"}, "init")
+    tip = _commit(
+        repo,
+        {
+            "config/app.json": '{\n  "name": "shop",\n  "token": "' + escaped + '"\n}\n',
+            "app.env": f"DATABASE_URL=postgres://shop:{quote(password, safe='')}@db:5432/shop\n",
+            "k8s/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pay\ntype: Opaque\n"
+            f"data:\n  STRIPE_KEY: {b64}\n",
+            "src/app.properties": "# notifications\nslack.webhook=" + slack.replace(":", "\\:") + "\n",
+        },
+        "deploy config",
+    )
+    expected = {
+        ("github_pat_classic", "config/app.json", 3),
+        ("db_url_password", "app.env", 1),
+        ("stripe_secret_key", "k8s/secret.yaml", 7),
+        ("slack_webhook", "src/app.properties", 2),
+    }
+    proc = _shield(repo, ".", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert {(f["kind"], f["path"].removeprefix("./"), f["line"]) for f in findings} == expected
+    snippets = {f["path"].removeprefix("./"): f["snippet"] for f in findings}
+    assert snippets["k8s/secret.yaml"].startswith("(base64 decoded) STRIPE_KEY: sk_l")
+    assert snippets["config/app.json"].startswith("(unicode-escape decoded)")
+    for value in (gh, stripe, password, quote(password, safe=""), b64, escaped, slack):
+        assert value not in proc.stdout
+
+    # The same in a pull request's range: the decoded findings name the commit.
+    proc = _shield(repo, ".", "--range", "HEAD~1..HEAD", "--format", "json")
+    findings = json.loads(proc.stdout)["findings"]
+    assert {(f["kind"], f["path"], f["line"]) for f in findings} == expected
+    assert {f["commit"] for f in findings} == {tip}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from prodshield.secrets.decode import decoded_lines, located, manifest_findings
 from prodshield.secrets.finding import SecretFinding, fingerprint, redact
 from prodshield.secrets.prefilter import Prefilter, make_prefilter
 from prodshield.secrets.rule import Candidate, LineContext, SecretRule
@@ -149,6 +150,7 @@ class Scanner:
         """Findings in a block of UTF-8 bytes made of whole lines. Only candidate lines are decoded."""
         lineno = first_line
         position = 0
+        plain: list[SecretFinding] = []
         for start, hits in self.prefilter.line_hits(block):
             lineno += block.count(b"\n", position, start)
             position = start
@@ -168,9 +170,55 @@ class Scanner:
             if hits is not None:
                 by_kw = self._rules_by_keyword
                 indexes = {i for kw in hits for i in by_kw[kw]}
-            yield from self.scan_line(
-                line, path=path, lineno=lineno, tail=tail, lower=low, rule_indexes=indexes
+            plain.extend(
+                self.scan_line(
+                    line, path=path, lineno=lineno, tail=tail, lower=low, rule_indexes=indexes
+                )
             )
+        decoded = self._decoded(block, path, first_line)
+        if decoded:
+            # The decoded line holds the same text, decoded: its findings replace the plain ones.
+            replaced = {f.line for f in decoded}
+            plain = [f for f in plain if f.line not in replaced]
+        yield from plain
+        yield from decoded
+
+    def _decoded(
+        self,
+        block: bytes,
+        path: str | None,
+        first_line: int,
+    ) -> list[SecretFinding]:
+        """Findings in the encoded forms of a block (\\u escapes, %XX, properties escapes, base64
+        in Secret manifests), located at the encoded line. Decoded lines go through the literal
+        prefilter in one pass; only those holding a rule literal are scanned."""
+        out = list(
+            manifest_findings(
+                block, first_line=first_line, scan_text=lambda t: self.scan_text(t, path=path)
+            )
+        )
+        candidates = decoded_lines(block, path=path)
+        if not candidates:
+            return out
+        text = "\n".join(decoded for _, _, decoded in candidates) + "\n"
+        data = text.encode("utf-8", "surrogateescape")
+        starts: dict[int, int] = {}
+        offset = 0
+        for number, (_, _, decoded) in enumerate(candidates):
+            starts[offset] = number
+            offset += len(decoded.encode("utf-8", "surrogateescape")) + 1
+        by_kw = self._rules_by_keyword
+        for start, hits in self.prefilter.line_hits(data):
+            if start not in starts:
+                continue
+            index, encoding, decoded = candidates[starts[start]]
+            lineno = first_line + index
+            indexes = None if hits is None else {i for kw in hits for i in by_kw[kw]}
+            for finding in self.scan_line(
+                decoded, path=path, lineno=lineno, lower=decoded.lower(), rule_indexes=indexes
+            ):
+                out.append(located(finding, lineno, encoding))
+        return out
 
 
 def _redacted_snippet(line: str, candidates: Iterable[Candidate]) -> str:
