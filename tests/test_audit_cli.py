@@ -300,3 +300,15 @@ def test_sarif_anchors_an_endpoint_to_the_shield_yaml_in_the_tree_and_never_inve
         assert "shield.yaml" not in cli_only.stdout
         for r in json.loads(cli_only.stdout)["runs"][0]["results"]:
             assert "physicalLocation" not in r["locations"][0]
+
+
+def test_strict_full_audit_ignores_inline_allows(cli, tmp_path: Path) -> None:
+    import secrets_tokens as tok
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "settings.py").write_text(f"TOKEN = '{tok.github_classic()}'  # prodshield:allow\n")
+    allowed = cli("app", "--only", "secrets", "--no-store", cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stdout
+    strict = cli("app", "--only", "secrets", "--no-store", "--strict", cwd=tmp_path)
+    assert strict.returncode == 1 and "secrets.leak" in strict.stdout, strict.stdout

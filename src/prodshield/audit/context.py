@@ -96,6 +96,9 @@ class AuditSettings:
     proc_environ: bool = False
     proc_pids: tuple[int, ...] | None = None
     """Restrict the /proc scan to these pids (default: every process of the same user)."""
+    strict: bool = False
+    """``--strict``: inline allow comments silence nothing; baseline entries need a reason and
+    an expiry."""
     timeout: float = 5.0
     concurrency: int = 64
 

@@ -161,7 +161,8 @@ def audit(
         repo_root=Path(repo_root) if repo_root else _git_root([Path(p) for p in paths]),
     )
     allow = set(config.allow_rules if config else ())
-    fingerprints = load_baseline(Path(baseline)) if baseline else set()
+    strict = ctx.settings.strict
+    fingerprints = load_baseline(Path(baseline), strict=strict) if baseline else set()
 
     found: list[AuditFinding] = []
     # TLS endpoints are network-bound: probe them while the file families run.
@@ -194,7 +195,7 @@ def audit(
             suppressed["config"] += 1
         elif f.fingerprint in fingerprints:
             suppressed["baseline"] += 1
-        elif inline_allowed(f, lambda rel: _read(ctx, rel)):
+        elif not strict and inline_allowed(f, lambda rel: _read(ctx, rel)):
             suppressed["inline"] += 1
         else:
             kept.append(f)

@@ -377,6 +377,7 @@ def _execute(
     save: bool = True,
     files_from_config: bool = True,
     reports: list[tuple[Format, Path]] | None = None,
+    strict: bool = False,
 ) -> int:
     from prodshield.audit import audit, render, settings_from_config
     from prodshield.audit.history import save_run
@@ -393,6 +394,7 @@ def _execute(
         settings.revocation_hosts = tuple(revocation_hosts)
     if proc_environ:
         settings.proc_environ = True
+    settings.strict = strict
     if not paths and cfg is None and not tls and families != ["tls"]:
         paths = [Path(".")]
     gate = fail_on.value if fail_on else (cfg.fail_on if cfg else "high")
@@ -518,10 +520,19 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --fix.")] = False,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
     report: ReportOpt = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Ignore inline allow comments; refuse baseline entries without a reason "
+            "or an expiry.",
+        ),
+    ] = False,
 ) -> None:
     """Run the audit (all families unless --only)."""
     reports = parse_reports(report)
     code = _execute(
+        strict=strict,
         reports=reports,
         paths=list(paths or []),
         config=config,

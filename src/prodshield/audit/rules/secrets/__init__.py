@@ -75,7 +75,7 @@ def scan_settings(ctx: AuditContext) -> tuple[Any, Any]:
     if cached is None:
         from prodshield.secrets import ScanConfig
 
-        scan = ScanConfig.from_audit(ctx.audit_config)
+        scan = ScanConfig.from_audit(ctx.audit_config, strict=ctx.settings.strict)
         cached = (scan, scan.scanner())
         ctx.remember("secrets", "scanner", cached)
     return cached
