@@ -210,3 +210,13 @@ def test_one_scanner_shared_by_threads() -> None:
         th.join(60)
     assert errors == []
     assert found == [[1235]] * 60
+
+
+def test_encoded_lines_with_lone_surrogates_or_bad_percent_bytes_do_not_break_a_scan() -> None:
+    from prodshield.secrets import scan_text as scan
+
+    token = tok.github_classic()
+    escaped = "".join(f"\\u{ord(c):04x}" for c in token[:4]) + token[4:]
+    text = f'a = "\\udfff\\ud83d %ff%fe"\nb = "{escaped}"\n'
+    found = scan(text, path="x.json")
+    assert [(f.kind, f.line) for f in found] == [("github_pat_classic", 2)]

@@ -44,7 +44,7 @@ def decode_line(line: str, path: str | None) -> tuple[str, str] | None:
     """(encoding, decoded line) when the line holds escapes or percent-encoding, else None."""
     decoded, used = line, list[str]()
     if "\\u" in decoded:
-        text = _UNICODE.sub(lambda m: chr(int(m.group(1), 16)), decoded)
+        text = _UNICODE.sub(_unicode_char, decoded)
         if text != decoded:
             decoded, used = text, [*used, "unicode-escape"]
     if path and path.endswith(".properties") and "\\" in decoded:
@@ -59,6 +59,12 @@ def decode_line(line: str, path: str | None) -> tuple[str, str] | None:
         if text != decoded:
             decoded, used = text, [*used, "url-encoding"]
     return ("+".join(used), decoded) if used else None
+
+
+def _unicode_char(match: re.Match[str]) -> str:
+    """The character of one ``\\uXXXX`` escape; a lone surrogate half stays escaped."""
+    code = int(match.group(1), 16)
+    return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
 
 
 def secret_manifest_values(text: str) -> Iterator[tuple[int, str, str]]:

@@ -134,7 +134,7 @@ class Scanner:
         self, text: str, *, path: str | None = None, first_line: int = 1
     ) -> list[SecretFinding]:
         """Findings in a block of text (whole lines); line numbers start at `first_line`."""
-        data = text.encode("utf-8", "surrogateescape")
+        data = text.encode("utf-8", "surrogatepass")
         return list(self.iter_block(data, path=path, first_line=first_line))
 
     def iter_text(
@@ -201,12 +201,12 @@ class Scanner:
         if not candidates:
             return out
         text = "\n".join(decoded for _, _, decoded in candidates) + "\n"
-        data = text.encode("utf-8", "surrogateescape")
+        data = text.encode("utf-8", "surrogatepass")
         starts: dict[int, int] = {}
         offset = 0
         for number, (_, _, decoded) in enumerate(candidates):
             starts[offset] = number
-            offset += len(decoded.encode("utf-8", "surrogateescape")) + 1
+            offset += len(decoded.encode("utf-8", "surrogatepass")) + 1
         by_kw = self._rules_by_keyword
         for start, hits in self.prefilter.line_hits(data):
             if start not in starts:
