@@ -330,6 +330,27 @@ def _run_background(cmd: str, folder: Path) -> None:
     _check_output(cmd, proc.returncode, output, "", {0, 130, -signal.SIGINT})
 
 
+def _run(cmd: str, folder: Path, timeout: float = 120) -> tuple[int, str, str]:
+    """Run one command line; past ``timeout`` its whole process group is killed (nothing leaks)."""
+    proc = subprocess.Popen(
+        cmd,
+        shell=True,
+        cwd=folder,
+        env=_env(folder),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{cmd}: still running after {timeout:.0f} s\n{out[-2000:]}{err[-2000:]}")
+    return proc.returncode, out, err
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
 def test_doc_example(example: Example, workspace: Path, tmp_path: Path) -> None:
     marker = example.marker or ""
@@ -358,16 +379,8 @@ def test_doc_example(example: Example, workspace: Path, tmp_path: Path) -> None:
         if marker.startswith("background"):
             _run_background(cmd, workspace)
             continue
-        result = subprocess.run(
-            cmd,
-            shell=True,
-            cwd=workspace,
-            env=_env(workspace),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        _check_output(cmd, result.returncode, result.stdout, result.stderr, expected)
+        rc, out, err = _run(cmd, workspace)
+        _check_output(cmd, rc, out, err, expected)
 
 
 def test_skips_are_few_and_say_why() -> None:
