@@ -133,6 +133,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "monitor run": ("prodshield monitor run -v", "prodshield monitor run --duration 10m"),
     "monitor status": ("prodshield monitor status --format json",),
     "monitor heartbeats": ("prodshield monitor heartbeats",),
+    "run-job": ("prodshield run-job nightly-backup -- /usr/local/bin/backup.sh --full",),
     "monitor instances": ("prodshield monitor instances --owners",),
     "monitor report": ("prodshield monitor report --since 7d --format html -o report.html",),
     "logs parse": ("prodshield logs parse /var/log/nginx/access.log | head",),

@@ -222,18 +222,51 @@ class RedisCheckConfig(CheckBase):
 
 
 class HeartbeatCheckConfig(CheckBase):
-    """A job that pings prodshield (``/ping/<check>``); late pings open an incident."""
+    """A job that pings prodshield (``/heartbeat/<token>``, ``/start``, ``/fail``, ``/<exit
+    code>``); a late ping, a failure signal or a run that never finishes fails the check."""
 
     type: Literal["heartbeat"]
-    period: Duration = Field(examples=["24h"])
-    """How often the job pings."""
+    period: Duration | None = Field(default=None, examples=["24h"])
+    """How often the job pings (or give ``schedule``)."""
+    schedule: str | None = Field(default=None, examples=["0 3 * * *"])
+    """When the job runs, as a cron expression in ``tz`` (instead of ``period``): the check
+    fails when a run due by then has not pinged success within ``grace``."""
+    tz: str | None = Field(default=None, examples=["Europe/Paris"])
+    """The time zone of ``schedule`` (default: UTC)."""
     grace: Duration = Field(default=60.0, examples=["1h"])
-    """How late a ping may be before the check fails."""
+    """How late a ping may be before the check fails; also how long a started run (``/start``)
+    may take before it counts as hung."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None:
+            from croniter import croniter
+
+            if not croniter.is_valid(v):
+                raise ValueError(f"{v!r} is not a cron expression (e.g. '0 3 * * *')")
+        return v
+
+    @field_validator("tz")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r} (e.g. 'Europe/Paris', 'UTC')") from None
+        return v
 
     @model_validator(mode="after")
     def _not_probed(self) -> HeartbeatCheckConfig:
         if self.locations is not None:
             raise ValueError("a heartbeat check is pinged, not probed: locations do not apply")
+        if (self.period is None) == (self.schedule is None):
+            raise ValueError("give either period (e.g. 24h) or schedule (e.g. '0 3 * * *')")
+        if self.tz is not None and self.schedule is None:
+            raise ValueError("tz applies to schedule only")
         return self
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -23,6 +24,10 @@ WAITING = "waiting"
 WAITING_LABEL = "waiting for the first ping"
 
 
+OUTPUT_LIMIT = 10 * 1024
+"""The tail of a job's output kept with a signal (bytes)."""
+
+
 @dataclass(frozen=True)
 class Heartbeat:
     key: str
@@ -30,6 +35,30 @@ class Heartbeat:
     last_ping: float | None
     pings: int
     created_at: float | None
+    started_at: float | None = None
+    """When the current run sent ``/start`` (None once it finished)."""
+    failed_at: float | None = None
+    """When the job last signalled failure (``/fail`` or a non-zero exit code)."""
+    exit_code: int | None = None
+    duration_s: float | None = None
+    """The last finished run's time from ``/start`` to its result."""
+    output: str | None = None
+    """The tail of the last run's output (redacted), when the job sent it."""
+
+    @classmethod
+    def of(cls, row: Any) -> Heartbeat:
+        return cls(
+            row.check_name,
+            row.token,
+            row.last_ping,
+            row.pings,
+            row.created_at,
+            row.started_at,
+            row.failed_at,
+            row.exit_code,
+            row.duration_s,
+            row.output,
+        )
 
 
 def heartbeat_key(check_name: str, environment: str = "") -> str:
@@ -51,7 +80,7 @@ def ensure_heartbeat(store: Store, check_name: str, environment: str = "") -> He
                 )
             )
             return Heartbeat(key, token, None, 0, now)
-    return Heartbeat(key, row.token, row.last_ping, row.pings, row.created_at)
+    return Heartbeat.of(row)
 
 
 def record_ping(
@@ -72,17 +101,9 @@ def record_ping(
 
 def ping_by_token(store: Store, token: str, *, now: float | None = None) -> str | None:
     """Record a ping for the heartbeat whose URL token is ``token`` (``serve``'s ping endpoint);
-    return its key, or None when no heartbeat has that token. One transaction."""
-    h = t.heartbeats
-    now = time.time() if now is None else now
-    with store.begin() as conn:
-        row = conn.execute(select(h.c.check_name).where(h.c.token == token)).first()
-        if row is None:
-            return None
-        conn.execute(
-            h.update().where(h.c.token == token).values(last_ping=now, pings=h.c.pings + 1)
-        )
-    return str(row.check_name)
+    return its key, or None when no heartbeat has that token. One transaction (a success signal:
+    see :func:`record_signal`)."""
+    return record_signal(store, token, "success", now=now)
 
 
 def find_by_token(store: Store, token: str) -> Heartbeat | None:
@@ -92,7 +113,90 @@ def find_by_token(store: Store, token: str) -> Heartbeat | None:
         row = conn.execute(select(h).where(h.c.token == token)).first()
     if row is None:
         return None
-    return Heartbeat(row.check_name, row.token, row.last_ping, row.pings, row.created_at)
+    return Heartbeat.of(row)
+
+
+_PIECE = 512
+
+
+def redact_output(text: str) -> str:
+    """A job's output with secrets masked, line by line and in pieces of at most ``_PIECE``
+    characters (cut at a space where there is one): the masking pass is slow on a long line,
+    and a job's output is whatever the job printed."""
+    from prodshield.secrets.redaction import redact_text
+
+    out: list[str] = []
+    for line in text.splitlines(keepends=True):
+        while len(line) > _PIECE:
+            cut = line.rfind(" ", _PIECE // 2, _PIECE)
+            cut = cut + 1 if cut > 0 else _PIECE
+            out.append(redact_text(line[:cut]))
+            line = line[cut:]
+        out.append(redact_text(line))
+    return "".join(out)
+
+
+def parse_signal(text: str | None) -> tuple[str, int | None] | None:
+    """A ping URL's last segment as (signal, exit code): none or ``0`` is ``success``,
+    ``start``, ``fail``, or a non-zero exit code (``fail`` with the code); None if it is none."""
+    if text is None or text == "":
+        return ("success", None)
+    if text in ("start", "fail"):
+        return (text, None)
+    if text.isdigit() and len(text) <= 3 and int(text) <= 255:
+        code = int(text)
+        return ("success", 0) if code == 0 else ("fail", code)
+    return None
+
+
+def record_signal(
+    store: Store,
+    token: str,
+    signal: str,
+    exit_code: int | None = None,
+    output: str | None = None,
+    *,
+    now: float | None = None,
+) -> str | None:
+    """Record ``start``, ``success`` or ``fail`` for the heartbeat whose URL token is ``token``;
+    return its key (None: unknown token). A finished run's time is measured from its start; the
+    output's last ``OUTPUT_LIMIT`` bytes are kept, secrets masked (it comes from a job's logs)."""
+    now = time.time() if now is None else now
+    h = t.heartbeats
+    with store.begin() as conn:
+        row = conn.execute(select(h).where(h.c.token == token)).first()
+        if row is None:
+            return None
+        if signal == "start":
+            conn.execute(h.update().where(h.c.token == token).values(started_at=now))
+            return str(row.check_name)
+        tail = None
+        if output:
+            tail = output.encode("utf-8", "replace")[-OUTPUT_LIMIT:].decode("utf-8", "replace")
+            tail = redact_output(tail)
+        values: dict[str, Any] = {
+            "started_at": None,
+            "exit_code": exit_code,
+            "duration_s": (now - row.started_at) if row.started_at is not None else None,
+            "output": tail,
+        }
+        if signal == "success":
+            values.update(last_ping=now, pings=h.c.pings + 1)
+        else:
+            values.update(failed_at=now)
+        conn.execute(h.update().where(h.c.token == token).values(**values))
+    return str(row.check_name)
+
+
+def last_due(schedule: str, tz: str | None, now: float) -> float:
+    """When the run of cron ``schedule`` (in time zone ``tz``, default UTC) last fell due."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from croniter import croniter
+
+    zone = ZoneInfo(tz or "UTC")
+    return float(croniter(schedule, datetime.fromtimestamp(now, zone)).get_prev(float))
 
 
 @dataclass(frozen=True)
@@ -124,11 +228,13 @@ class PingUrl:
     environment: str
     key: str
     url: str
-    period: float
+    period: float | None
     grace: float
     pings: int
     last_ping: float | None
     created_at: float | None
+    schedule: str | None = None
+    tz: str | None = None
 
     @property
     def waiting(self) -> bool:
@@ -144,6 +250,8 @@ class PingUrl:
             "url": self.url,
             "curl": curl_line(self.url),
             "period_s": self.period,
+            "schedule": self.schedule,
+            "tz": self.tz,
             "grace_s": self.grace,
             "pings": self.pings,
             "last_ping": self.last_ping,
@@ -175,11 +283,13 @@ def ping_urls(store: Store, config: ShieldConfig) -> list[PingUrl]:
                     environment=env,
                     key=beat.key,
                     url=f"{base.url}/heartbeat/{beat.token}",
-                    period=float(check.period),
+                    period=float(check.period) if check.period is not None else None,
                     grace=float(check.grace),
                     pings=beat.pings,
                     last_ping=beat.last_ping,
                     created_at=beat.created_at,
+                    schedule=check.schedule,
+                    tz=check.tz,
                 )
             )
     return out

@@ -167,6 +167,11 @@ heartbeats = Table(
     Column("last_ping", Float, nullable=True),
     Column("pings", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("failed_at", Float, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("duration_s", Float, nullable=True),
+    Column("output", Text, nullable=True),
 )
 
 monitor_instances = Table(

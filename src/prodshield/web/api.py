@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from prodshield import __version__, deploys
 from prodshield.errors import ProdshieldError, UsageError
-from prodshield.monitor.heartbeats import ping_by_token
+from prodshield.monitor.heartbeats import OUTPUT_LIMIT, parse_signal, record_signal
 from prodshield.notify.outbox import delivery_problems
 from prodshield.text import loads_json
 from prodshield.web.context import WebContext, ctx_of
@@ -396,6 +396,18 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "version": __version__})
 
 
+async def _read_capped(request: Request, limit: int) -> bytes:
+    """A job's POSTed output: only its tail is kept, so more than ``limit`` is cut, not held."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        parts.append(chunk)
+        size += len(chunk)
+        while size > limit and len(parts) > 1:
+            size -= len(parts.pop(0))
+    return b"".join(parts)[-limit:]
+
+
 async def heartbeat(request: Request) -> Response:
     """Record a ping. Unknown tokens count against the client like wrong API tokens; a throttled
     client is answered 429 whatever it sends, so guessing learns nothing, but a right token's ping
@@ -404,9 +416,17 @@ async def heartbeat(request: Request) -> Response:
     client = ctx.guard.client(request)
     throttled_now = ctx.guard.throttled(client)
     token = request.path_params["token"]
+    parsed = parse_signal(request.path_params.get("signal"))
+    if parsed is None:
+        return error(404, "unknown heartbeat signal (start, fail or an exit code 0-255)")
+    signal, code = parsed
     key = None
     if 16 <= len(token) <= 64:
-        key = await run_in_threadpool(ping_by_token, ctx.model.store, token)
+        output = None
+        if request.method == "POST":
+            raw = await _read_capped(request, 4 * OUTPUT_LIMIT)
+            output = raw.decode("utf-8", "replace") if raw else None
+        key = await run_in_threadpool(record_signal, ctx.model.store, token, signal, code, output)
     if throttled_now:
         return throttled()
     if key is None:
@@ -436,6 +456,7 @@ routes = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", _guarded(readyz), methods=["GET"]),
     Route("/heartbeat/{token}", _guarded(heartbeat), methods=["GET", "POST"]),
+    Route("/heartbeat/{token}/{signal}", _guarded(heartbeat), methods=["GET", "POST"]),
 ]
 # Every state-changing route above (the authorization tests walk this list).
 WRITE_ROUTES = [

@@ -549,6 +549,27 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                     "responses": {"200": _json({"type": "object"}), **NOT_FOUND},
                 }
             },
+            "/heartbeat/{token}/{signal}": {
+                "post": {
+                    "summary": "Record a job's start, failure or exit code (GET works too); a "
+                    "POSTed body is kept as the run's output (its last 10 KB, secrets masked)",
+                    "security": [],
+                    "parameters": [
+                        _param("token", "path", {"type": "string"}, "The heartbeat's URL token"),
+                        _param(
+                            "signal",
+                            "path",
+                            {"type": "string", "pattern": "^(start|fail|[0-9]{1,3})$"},
+                            "start, fail, or the exit code (0: success)",
+                        ),
+                    ],
+                    "requestBody": {
+                        "required": False,
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "responses": {"200": _json({"type": "object"}), **NOT_FOUND},
+                }
+            },
         },
         "components": {
             "schemas": SCHEMAS,

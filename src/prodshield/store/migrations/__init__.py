@@ -104,6 +104,11 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.incidents, "severity"),
         add_column(t.incidents, "title"),
         unreverse_incidents,
+        add_column(t.heartbeats, "started_at"),
+        add_column(t.heartbeats, "failed_at"),
+        add_column(t.heartbeats, "exit_code"),
+        add_column(t.heartbeats, "duration_s"),
+        add_column(t.heartbeats, "output"),
     ],
     "logs": [
         create(
