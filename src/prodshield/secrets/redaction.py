@@ -22,17 +22,26 @@ MASK = "***"
 # Where the engine says a secret starts, it ends at the first of these.
 _TOKEN_END = re.compile(r"[\s\"'`,;)}\]>@]")
 
-# name=value / name: value / "name": "value", where the name ends in a secret-ish word.
-_NAMED = re.compile(
+# name=value / name: value / "name": "value", where the name ends in a secret-ish word. Searched
+# from the word (``_NAMED_KEY``), then the name's start is found by walking back at most
+# ``_NAME_MAX`` word characters: a leading lazy ``[\w.-]*?`` was quadratic on long words (a 6,000
+# character line took 3 s).
+_NAMED_KEY = re.compile(
     r"""(?ix)
-    (?P<name>["']?[\w.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key
-        |access[_-]?key|private[_-]?key|credentials?|client[_-]?secret)s?["']?\s*[=:]\s*)
-    (?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'}\]]*…\[[0-9a-f]{8}\]|[^\s,;&"'}\]]+)
+    (?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key
+        |credentials?|client[_-]?secret)s?["']?\s*[=:]\s*
     """
 )
+_NAMED_VALUE = re.compile(
+    r"""(?x)
+    "(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&"'}\]]*…\[[0-9a-f]{8}\]|[^\s,;&"'}\]]+
+    """
+)
+_NAME_MAX = 48
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 # scheme://user:password@ (the user may be empty: redis://:pw@host).
 _USERINFO = re.compile(
-    r"(?i)(?<![\w+.-])([a-z][a-z0-9+.-]{0,30}://[^\s:/@\"'<>`]*:)([^\s/@\"'<>`]+)(@)"
+    r"(?i)(?<![\w+.-])([a-z][a-z0-9+.-]{0,30}://[^\s:/@\"'<>`]{0,256}:)([^\s/@\"'<>`]{1,1024})(@)"
 )
 # Authorization / Proxy-Authorization: keep the scheme word, mask the rest of the value (up to
 # the closing quote when the header is quoted, as in JSON; else to the end of the line).
@@ -62,18 +71,43 @@ _QUICK = (
 )  # fmt: skip
 
 
-def _mask_named(m: re.Match[str]) -> str:
-    value = m.group("value")
+def _masked_named(name: str, value: str) -> str:
+    """What ``name`` + ``value`` becomes: the value masked unless it is plainly not a secret."""
     if value.isdigit() and len(value) < 6:  # "secrets: 3" in a report, not a credential
-        return m.group(0)
-    prose = m.group("name").rstrip().endswith(":") and value.isalpha()
+        return name + value
+    prose = name.rstrip().endswith(":") and value.isalpha()
     if prose and (value.islower() or len(value) < 6):  # "Bad credentials: the token is..."
-        return m.group(0)
+        return name + value
     if value[:1] in "\"'" and len(value) >= 2 and value[-1] == value[0]:
-        return m.group("name") + value[0] + MASK + value[0]
+        return name + value[0] + MASK + value[0]
     if value.startswith(MASK):
-        return m.group(0)
-    return m.group("name") + MASK
+        return name + value
+    return name + MASK
+
+
+def _sub_named(text: str) -> str:
+    out: list[str] = []
+    done = 0  # text[:done] is already in out
+    pos = 0
+    while True:
+        key = _NAMED_KEY.search(text, pos)
+        if key is None:
+            break
+        value = _NAMED_VALUE.match(text, key.end())
+        if value is None:
+            pos = key.end()
+            continue
+        start = key.start()
+        floor = max(done, key.start() - _NAME_MAX)
+        while start > floor and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start > done and text[start - 1] in "\"'":
+            start -= 1
+        out.append(text[done:start])
+        out.append(_masked_named(text[start : key.end()], value.group(0)))
+        done = pos = value.end()
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _mask_auth(m: re.Match[str]) -> str:
@@ -119,7 +153,7 @@ def redact_text(text: str, known: Iterable[str] = ()) -> str:
     text = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     text = _AUTH.sub(_mask_auth, text)
     text = _COOKIE.sub(_mask_cookie, text)
-    return _NAMED.sub(_mask_named, text)
+    return _sub_named(text)
 
 
 __all__ = ["MASK", "redact_text"]
