@@ -24,13 +24,15 @@ _SECRET_KIND_B = re.compile(rb"^kind:[ \t]*[\"']?Secret\b", re.M)
 _UNICODE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _PERCENT = re.compile(r"%[0-9a-fA-F]{2}")
 _PROPERTIES = re.compile(r"\\([:=#! \\])")
-# %20 alone (a space in a URL) reveals nothing: lines holding only that are not decoded.
-_LINE_MARK = re.compile(rb"\\u[0-9a-fA-F]{4}|%(?!20)[0-9a-fA-F]{2}")
-_UNICODE_MARK = re.compile(rb"\\u[0-9a-fA-F]{4}")
+# Only escapes of ASCII characters can hide a credential (tokens and rule literals are ASCII):
+# lines whose escapes are all non-ASCII text ("\u00e9", "%C3%A9") or a URL space (%20) are not
+# decoded, which keeps source trees full of test strings fast.
+_UNICODE_MARK = re.compile(rb"\\u00[0-7][0-9a-fA-F]")
+_PERCENT_MARK = re.compile(rb"%(?!20)[0-7][0-9a-fA-F]")
+_PROPERTIES_ESCAPE = re.compile(rb"\\[:=#! ]")
 # Log files: access logs are full of %XX; decoding every line would cost most of the scan time, and
 # a token in a logged URL is matched as it is.
 _LOG_NAME = re.compile(r"\.log(?:\.\d+)?(?:\.gz)?$|\.gz$")
-_PROPERTIES_MARK = re.compile(rb"\\u[0-9a-fA-F]{4}|%(?!20)[0-9a-fA-F]{2}|\\[:=#! ]")
 _SECRET_KIND = re.compile(r"^kind:[ \t]*[\"']?Secret[\"']?[ \t]*$", re.M)
 _DATA = re.compile(r"^(?P<indent>[ \t]*)(?:data|binaryData):[ \t]*$")
 _ENTRY = re.compile(
@@ -102,27 +104,31 @@ def _data_values(document: str, offset: int) -> Iterator[tuple[int, str, str]]:
 
 def decoded_lines(block: bytes, *, path: str | None) -> list[tuple[int, str, str]]:
     """(line index in the block, encoding, decoded line) for each line holding escapes or
-    percent-encoding (a quick block-wide test first: most blocks have none)."""
-    properties = bool(path and path.endswith(".properties"))
-    marks = _PROPERTIES_MARK if properties else _LINE_MARK
-    if path and _LOG_NAME.search(path):
-        marks = _UNICODE_MARK
-    # bytes.find first (memchr speed): most blocks hold neither a backslash nor a percent sign.
-    if (b"\\" not in block and (marks is _UNICODE_MARK or b"%" not in block)) or not marks.search(
-        block
-    ):
-        return []
+    percent-encoding. Each mark is looked for only when its literal is in the block
+    (``bytes.find`` speed): most blocks hold none."""
+    marks: list[re.Pattern[bytes]] = []
+    if b"\\" in block and b"\\u00" in block:  # one memchr first: most blocks have no backslash
+        marks.append(_UNICODE_MARK)
+    if b"%" in block and not (path and _LOG_NAME.search(path)):
+        marks.append(_PERCENT_MARK)
+    if b"\\" in block and path and path.endswith(".properties"):
+        marks.append(_PROPERTIES_ESCAPE)
+    starts: set[int] = set()
+    for pattern in marks:
+        end = -1
+        for match in pattern.finditer(block):
+            if match.start() < end:
+                continue  # this line is already marked
+            starts.add(block.rfind(b"\n", 0, match.start()) + 1)
+            end = block.find(b"\n", match.start())
+            if end == -1:
+                end = len(block)
     out: list[tuple[int, str, str]] = []
     index = position = 0
-    last = -1
-    for match in marks.finditer(block):
-        index += block.count(b"\n", position, match.start())
-        position = match.start()
-        if index == last:
-            continue
-        last = index
-        start = block.rfind(b"\n", 0, match.start()) + 1
-        end = block.find(b"\n", match.start())
+    for start in sorted(starts):
+        index += block.count(b"\n", position, start)
+        position = start
+        end = block.find(b"\n", start)
         line = block[start : end if end != -1 else len(block)].decode("utf-8", "replace")
         result = decode_line(line.rstrip("\r"), path)
         if result is not None:
@@ -131,9 +137,12 @@ def decoded_lines(block: bytes, *, path: str | None) -> list[tuple[int, str, str
 
 
 def manifest_findings(
-    block: bytes, *, first_line: int, scan_text: ScanText
+    block: bytes, *, path: str | None, first_line: int, scan_text: ScanText
 ) -> Iterator[SecretFinding]:
-    """Findings in the decoded base64 values of the Kubernetes Secret manifests in a block."""
+    """Findings in the decoded base64 values of the Kubernetes Secret manifests in a block
+    (YAML files: ``*.yaml``, ``*.yml``, or text without a name)."""
+    if path is not None and not path.endswith((".yaml", ".yml")):
+        return
     if b"Secret" not in block or not _SECRET_KIND_B.search(block):
         return
     for index, key, value in secret_manifest_values(block.decode("utf-8", "replace")):

@@ -194,7 +194,10 @@ class Scanner:
         prefilter in one pass; only those holding a rule literal are scanned."""
         out = list(
             manifest_findings(
-                block, first_line=first_line, scan_text=lambda t: self.scan_text(t, path=path)
+                block,
+                path=path,
+                first_line=first_line,
+                scan_text=lambda t: self.scan_text(t, path=path),
             )
         )
         candidates = decoded_lines(block, path=path)
