@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from prodshield.audit.finding import AuditFinding, Severity, fingerprint
+from prodshield.secrets.files import live_database
 
 SKIP_DIRS = frozenset(
     {
@@ -169,6 +170,9 @@ class AuditContext:
             cached: str | None = self._cache[key]
             return cached
         text: str | None = None
+        if live_database(p):  # never opened: closing it would drop the store's SQLite locks
+            self._cache[key] = None
+            return None
         try:
             if p.stat().st_size <= MAX_FILE_BYTES:
                 raw = p.read_bytes()

@@ -226,9 +226,28 @@ def open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def live_database(path: Path) -> bool:
+    """A SQLite database in use (or one of its -wal/-shm/-journal files), judged by name only.
+
+    Such a file must never be opened by a process that may hold the database itself (``serve``
+    auditing a tree that holds its store): closing any descriptor of the file drops every POSIX
+    lock the process holds on it, and SQLite then deletes the WAL under the running connection and
+    corrupts the store. It is binary anyway, so nothing is lost by not reading it; its mode is
+    still judged (by ``stat``).
+    """
+    name = path.name
+    if name.endswith(SQLITE_SIDE_FILES):
+        return True
+    return any(path.with_name(name + side).exists() for side in SQLITE_SIDE_FILES[:2])
+
+
 def looks_binary(path: Path) -> bool:
-    """Binary by name; content (a NUL in the first 8 KiB) is checked by `scan_stream`."""
-    return path.suffix.lower() in BINARY_SUFFIXES
+    """Binary by name (or a live SQLite database, never opened); content (a NUL in the first
+    8 KiB) is checked by `scan_stream`."""
+    return path.suffix.lower() in BINARY_SUFFIXES or live_database(path)
 
 
 class BinaryContent(Exception):
