@@ -488,6 +488,11 @@ def test_same_outcome_as_chaos_toolkit(
         runs = {tool: f.result() for tool, f in futures.items()}
     theirs, ours = runs["chaos"], runs["prodshield"]
     their_err, our_err = theirs.pop("_stderr"), ours.pop("_stderr")
+    if ours.get("before") is False and ours.get("status") == "completed":
+        # the one deliberate difference: a steady state not met before the method fails the run
+        # (Chaos Toolkit exits 0 there); the journals agree
+        assert (ours["exit"], theirs["exit"]) == (1, 0)
+        ours["exit"] = theirs["exit"]
     assert ours == theirs, f"chaos stderr:\n{their_err}\nprodshield stderr:\n{our_err}"
     # the cases must exercise real differences, not all end the same way
     assert ours["exit"] in (0, 1)

@@ -5,7 +5,8 @@ straight from the entry point (see :mod:`prodshield.cli.entry`) so its start-up 
 ``chaos run``'s; ``prodshield chaos run --help`` inside the typer group forwards here too.
 
 Exit codes (as Chaos Toolkit): 0 completed and not deviated, 1 otherwise and for an invalid
-experiment; 2 for a bad shield.yaml; 3 when the journal could not be stored; 4 when a guardrail
+experiment (also when the steady state was not met before the method, where Chaos Toolkit exits
+0); 2 for a bad shield.yaml; 3 when the journal could not be stored; 4 when a guardrail
 refused to start (an incident is open in the target environment, see ``--force``).
 
 With ``--config``, the run is guarded by the monitoring: it refuses to start while an incident is

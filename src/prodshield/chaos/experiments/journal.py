@@ -40,8 +40,16 @@ def new_journal(experiment: Mapping[str, Any], started: str) -> Journal:
 
 
 def exit_code(journal: Mapping[str, Any]) -> int:
-    """0 when completed and not deviated (and recovered, when that was checked), else 1."""
+    """0 when completed and not deviated (and recovered, when that was checked), else 1.
+
+    One deliberate difference from Chaos Toolkit: a steady state not met *before* the method is
+    exit 1. Chaos Toolkit records that run as ``completed`` (its probes ran) and exits 0, so a
+    gate built on it passes while the system is already broken; the journal stays the same.
+    """
     if journal.get("status") != "completed" or journal.get("deviated"):
+        return 1
+    before = (journal.get("steady_states") or {}).get("before")
+    if isinstance(before, Mapping) and before.get("steady_state_met") is False:
         return 1
     return 0 if journal.get("recovered", True) else 1
 
