@@ -292,7 +292,27 @@ def _audit(report: CrashReport, db: Path, gh: GitHubStandin) -> None:
         for comment in gh.comments(REPO, int(issue["number"])):
             events.update(re.findall(r"<!-- prodshield:event=(\S+) sig=", comment["body"] or ""))
     report.duplicate_events = sum(n - 1 for n in events.values() if n > 1)
-    report.duplicate_subjects = sum(n - 1 for n in subjects.values() if n > 1)
+    # A subject is one check in one environment: each of its incidents may open its own issue
+    # once the previous one is closed. A duplicate is more issues than incidents, or two open.
+    incidents_of: Counter[str] = Counter(
+        {
+            f"incident:{check}:{env}": int(n)
+            for check, env, n in _query(
+                db,
+                "SELECT check_name, environment, COUNT(*) FROM incidents "
+                "GROUP BY check_name, environment",
+            )
+        }
+    )
+    open_subjects: Counter[str] = Counter()
+    for issue in issues:
+        if issue.get("state") == "open":
+            open_subjects.update(
+                re.findall(r"<!-- prodshield:subject=(\S+) sig=", issue.get("body") or "")
+            )
+    report.duplicate_subjects = sum(
+        max(0, n - max(1, incidents_of.get(subject, 0))) for subject, n in subjects.items()
+    ) + sum(n - 1 for n in open_subjects.values() if n > 1)
 
     if report.lines_consumed != report.lines_written:
         report.problems.append(
