@@ -115,7 +115,18 @@ def load_config(
         text = fs_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{fs_path}: cannot read: {exc}"]) from None
-    return parse_config(text, name=str(fs_path), env=env, fs_path=fs_path)
+    loaded = parse_config(text, name=str(fs_path), env=env, fs_path=fs_path)
+    _redact_custom_secrets(loaded.config)
+    return loaded
+
+
+def _redact_custom_secrets(config: ShieldConfig) -> None:
+    """The operator's secret formats (``audit.secrets.rules``) join the one redaction pass, so log
+    lines, findings and notifications mask them as they mask the shipped formats."""
+    from prodshield.secrets.redaction import use_rules
+    from prodshield.secrets.rules.custom import custom_rules
+
+    use_rules(custom_rules(config.audit.secrets.rules))
 
 
 def parse_config(

@@ -7,15 +7,23 @@ URL userinfo (``scheme://user:pass@``, ``redis://:pass@``), ``Authorization:`` a
 caller knows to be secret (a notifier's token) are masked wherever they occur.
 
 Every string derived from outside goes through it before it is stored, shown, printed or sent;
-there is no second redaction function to keep in step.
+there is no second redaction function to keep in step. The operator's own secret formats
+(shield.yaml ``audit.secrets.rules``) join the engine's rules here once a config is loaded
+(`use_rules`, called by `prodshield.config.load_config`), so log lines, findings and
+notifications mask them too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from prodshield.secrets.finding import redact
+
+if TYPE_CHECKING:
+    from prodshield.secrets.engine import Scanner
+    from prodshield.secrets.rule import SecretRule
 
 MASK = "***"
 
@@ -119,11 +127,28 @@ def _mask_cookie(m: re.Match[str]) -> str:
     return m.group(1) + _COOKIE_PAIR.sub(lambda p: p.group(1) + MASK, m.group(2))
 
 
+_custom_scanner: Scanner | None = None
+
+
+def use_rules(rules: Sequence[SecretRule]) -> None:
+    """Make the redaction pass also mask what `rules` find (the operator's own formats from
+    shield.yaml); an empty sequence goes back to the shipped rules only. Called when a config is
+    loaded: the rules are the process's trusted configuration, the same for every caller."""
+    global _custom_scanner
+    if not rules:
+        _custom_scanner = None
+        return
+    from prodshield.secrets.engine import Scanner, rule_set
+
+    _custom_scanner = Scanner(rules=rule_set(rules))
+
+
 def _engine_pass(line: str) -> str:
     from prodshield.secrets.engine import scan_line
 
+    scan = _custom_scanner.scan_line if _custom_scanner is not None else scan_line
     out = line
-    for match in sorted(scan_line(line), key=lambda f: -(f.column or 0)):
+    for match in sorted(scan(line), key=lambda f: -(f.column or 0)):
         start = max(0, (match.column or 1) - 1)
         end_match = _TOKEN_END.search(out, start)
         end = end_match.start() if end_match else len(out)
@@ -156,4 +181,4 @@ def redact_text(text: str, known: Iterable[str] = ()) -> str:
     return _sub_named(text)
 
 
-__all__ = ["MASK", "redact_text"]
+__all__ = ["MASK", "redact_text", "use_rules"]
