@@ -36,7 +36,7 @@ def test_parse_jsonl(tmp_path: Path) -> None:
     assert first["timestamp"] == "2024-03-12T10:15:00+00:00"
     assert rows[5]["level"] == "error" and rows[5]["fields"]["status"] == 503
     assert rows[-1]["template"] == "GET <*> <*>"
-    assert b"read 1 file(s), 30 line(s)" in proc.stderr
+    assert b"read 1 file, 30 lines" in proc.stderr
 
 
 def test_templates_json_from_stdin_and_bad_format() -> None:

@@ -14,6 +14,7 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   hidden markers.
 - `slack_escape`: Slack's three escapes (``&``, ``<``, ``>``), so ``<!channel>`` or a disguised
   link ``<http://evil|docs>`` from a log line stays text.
+- `plural`: a count and its noun in English (``1 file``, ``2 files``, ``2 chaos proxies``).
 - `loads_json`: JSON from a client, bounded in nesting (a ``ValueError``, never a
   ``RecursionError`` that would become a 500).
 """
@@ -158,3 +159,14 @@ __all__ = [
     "neutralise_mentions",
     "slack_escape",
 ]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 notifier``, ``2 notifiers``, ``1 chaos proxy``, ``2 chaos proxies``."""
+    if n == 1:
+        return f"{n} {word}"
+    if many is None:
+        many = (
+            word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+        )
+    return f"{n} {many}"

@@ -4,6 +4,7 @@ template's placeholders; the demo leaves nothing in the current folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -191,3 +192,26 @@ def test_debt_on_a_fresh_repository(tmp_path: Path) -> None:
     assert one.stdout.startswith("1 debt marker in 1 tracked file of ")
     row = next(line for line in one.stdout.splitlines() if "app.py:2" in line)
     assert row.split("│")[1].strip() == "0"  # committed today: 0 days, not "-"
+
+
+def test_logs_templates_fits_80_columns_with_whole_ids_and_times(tmp_path: Path) -> None:
+    lines = [
+        f'198.51.100.{i} - - [04/Dec/2026:20:{i:02d}:00 +0000] "GET /api/orders/{i} HTTP/1.1" '
+        f'200 512 "-" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"'
+        for i in range(1, 40)
+    ]
+    (tmp_path / "access.log").write_text("\n".join(lines) + "\n")
+    done = _cli(tmp_path, "logs", "templates", "access.log")
+    assert done.returncode == 0, done.stderr
+    assert all(len(line) <= 80 for line in done.stdout.splitlines()), done.stdout
+    listed = _cli(tmp_path, "logs", "templates", "access.log", "--format", "json")
+    (only,) = json.loads(listed.stdout)["templates"]
+    row = next(line for line in done.stdout.splitlines() if only["id"] in line)
+    # the id whole, the count, first and last seen on the template's first line, nothing cut
+    assert row.split()[:2] == [only["id"], "39"]
+    assert "12-04 20:01" in row and "12-04 20:39" in row
+    assert "…" not in done.stdout
+    assert done.stdout.rstrip().endswith("1 template, 39 events")
+    assert done.stderr.startswith("read 1 file, 39 lines, 39 events")
+    wide = _cli(tmp_path, "logs", "templates", "access.log", columns=160)
+    assert "example" in wide.stdout and "GET /api/orders/1 HTTP/1.1" in wide.stdout

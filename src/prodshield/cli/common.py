@@ -15,6 +15,7 @@ from rich.text import Text
 from prodshield.config import LoadedConfig, load_config
 from prodshield.store import Store, open_store
 from prodshield.text import for_terminal
+from prodshield.text import plural as plural  # the commands import it from here
 
 ConfigOption = Annotated[
     Path | None,
@@ -54,17 +55,6 @@ def untrusted(text: object) -> Text:
 def write_out(text: str) -> None:
     """Write a rendered report that quotes outside text to stdout, without its escapes."""
     sys.stdout.write(for_terminal(text))
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 notifier``, ``2 notifiers``, ``1 chaos proxy``, ``2 chaos proxies``."""
-    if n == 1:
-        return f"{n} {word}"
-    if many is None:
-        many = (
-            word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
-        )
-    return f"{n} {many}"
 
 
 def load(config: Path | None) -> LoadedConfig:

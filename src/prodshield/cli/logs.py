@@ -13,9 +13,16 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from prodshield.cli.common import ConfigOption, console, load, store_for, untrusted
+from prodshield.cli.common import (
+    ConfigOption,
+    Grid,
+    console,
+    load,
+    plural,
+    store_for,
+    untrusted,
+)
 from prodshield.cli.logs_parse import write_events
 from prodshield.errors import ProdshieldError, UsageError
 from prodshield.logs.api import templates as mine_templates
@@ -59,6 +66,11 @@ def _summary(stats: ReadStats) -> None:
 def _check_format(log_format: str) -> None:
     if log_format != "auto" and log_format not in FORMATS:
         raise UsageError(f"unknown log format {log_format!r} (known: auto, {', '.join(FORMATS)})")
+
+
+def _short_time(ts: float | None) -> str:
+    """A table cell's time: month-day hour:minute in UTC (the JSON keeps the full ISO form)."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%m-%d %H:%M") if ts is not None else "-"
 
 
 def _iso(ts: float | None) -> str | None:
@@ -112,18 +124,32 @@ def templates_cmd(
         ]
         sys.stdout.write(json.dumps({"templates": data, "total": len(result)}, indent=2) + "\n")
     else:
-        table = Table("id", "count", "template", "first seen", "last seen", "example")
+        # the id (what `--save` and the dashboard name a template by), the count and the times
+        # are never cut; the template wraps; under 120 columns the example is left out (the
+        # template already shows the line's shape; `--format json` keeps it)
+        table = Grid(
+            "id",
+            "count",
+            "template",
+            "first seen",
+            "last seen",
+            "example",
+            keys=("id", "count", "first seen", "last seen"),
+            right=("count",),
+            optional=("example",),
+            wide=120,
+        )
         for t in shown:
             table.add_row(
                 t.id,
                 str(t.count),
                 untrusted(t.template),
-                _iso(t.first_seen) or "",
-                _iso(t.last_seen) or "",
+                _short_time(t.first_seen),
+                _short_time(t.last_seen),
                 untrusted(t.example[:120]),
             )
-        console().print(table)
-        console().print(f"{len(result)} template(s), {stats.events} event(s)")
+        table.print()
+        console().print(f"{plural(len(result), 'template')}, {plural(stats.events, 'event')}")
     if stats.errors and not stats.files:
         raise ProdshieldError("no log source could be read")
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from prodshield.text import plural
+
 MAX_LINE = 1024 * 1024
 """Lines longer than this (bytes) are cut to it and counted."""
 STDIN = "-"
@@ -38,16 +40,20 @@ class ReadStats:
     """One line per source that could not be read."""
 
     def summary(self) -> str:
-        parts = [f"{self.files} file(s)", f"{self.lines} line(s)", f"{self.events} event(s)"]
+        parts = [
+            plural(self.files, "file"),
+            plural(self.lines, "line"),
+            plural(self.events, "event"),
+        ]
         parts.append(f"{self.bytes / 1e6:.1f} MB")
         if self.cut:
-            parts.append(f"{self.cut} over-long line(s) cut")
+            parts.append(f"{plural(self.cut, 'over-long line')} cut")
         if self.binary:
-            parts.append(f"{self.binary} binary line(s) skipped")
+            parts.append(f"{plural(self.binary, 'binary line')} skipped")
         if self.invalid_utf8:
-            parts.append(f"{self.invalid_utf8} line(s) with invalid UTF-8 replaced")
+            parts.append(f"{plural(self.invalid_utf8, 'line')} with invalid UTF-8 replaced")
         if self.errors:
-            parts.append(f"{len(self.errors)} source(s) unreadable")
+            parts.append(f"{plural(len(self.errors), 'source')} unreadable")
         return "read " + ", ".join(parts)
 
 
