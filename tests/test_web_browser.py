@@ -278,6 +278,14 @@ def test_login_refuses_wrong_token_then_acknowledges_incident(
         page.goto(f"{base}/dashboard/{tab}")
         assert page.locator("h1").count() == 1
     assert "Gate failed" in page.goto(f"{base}/dashboard/audit").text()
+    # rule ids are words: on a laptop-narrow window they stay on one line, never split mid-word
+    page.set_viewport_size({"width": 900, "height": 900})
+    rules = page.locator("table.grid code.rule-id")
+    assert "config.placeholder-secret-key" in rules.all_inner_texts()
+    for i in range(rules.count()):
+        assert rules.nth(i).evaluate("e => e.getClientRects().length") == 1
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+    page.set_viewport_size({"width": 1200, "height": 900})
     assert page.console_errors == []
 
 

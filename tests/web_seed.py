@@ -214,7 +214,7 @@ def seed(store: Store, now: float | None = None) -> dict[str, Any]:
                 {
                     "run_id": run_id,
                     "family": "permissions",
-                    "rule": "world-readable-secret",
+                    "rule": "permissions.world-readable-secret",
                     "severity": "high",
                     "title": "config/.env is world-readable",
                     "path": "config/.env",
@@ -223,9 +223,11 @@ def seed(store: Store, now: float | None = None) -> dict[str, Any]:
                 {
                     "run_id": run_id,
                     "family": "config",
-                    "rule": "debug-enabled",
+                    "rule": "config.placeholder-secret-key",
                     "severity": "medium",
                     "title": "DEBUG=true in production settings",
+                    "message": "SECRET_KEY is a guessable placeholder (8 chars)",
+                    "fix": "Generate a long random SECRET_KEY and read it from the environment.",
                     "path": "settings.py",
                     "line": 3,
                     "fingerprint": "a2",
