@@ -43,7 +43,7 @@ from prodshield.monitor.incident_machine import (
 from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
-from prodshield.text import code_span
+from prodshield.text import clip, code_span
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,7 @@ class IncidentEngine:
                 i.c.check_name.in_(list(c.depends_on)),
                 i.c.environment == obs.environment,
                 i.c.status == "open",
+                i.c.kind != MANUAL,  # a hand-opened incident is no check's outage
             )
             .order_by(i.c.opened_at)
             .limit(1)
@@ -984,6 +985,101 @@ def post_update(
     return True
 
 
+MANUAL = "manual"
+"""The kind of an incident opened by hand, for what no check sees (``incident open``)."""
+MANUAL_SEVERITIES = ("low", "medium", "high", "critical")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/@+-]{0,127}$")
+
+
+def open_manual(
+    store: Any,
+    config: ShieldConfig,
+    title: str,
+    *,
+    service: str,
+    environment: str = "",
+    severity: str = "high",
+    text: str | None = None,
+    by: str = "operator",
+    now: float | None = None,
+) -> int:
+    """Open an incident by hand (kind ``manual``) on ``service`` (a name the status page shows,
+    a check's or any other) and tell the notifiers; ``text`` becomes its first status update.
+    Raises ValueError for an empty title, a bad name or severity. Returns the incident's id.
+
+    The monitor never resolves it: ``incident resolve`` (or the dashboard, the API) does."""
+    now = time.time() if now is None else now
+    title = redact_text(" ".join(title.split()))[:300]
+    if not title:
+        raise ValueError("a manual incident needs a title")
+    if not _NAME.match(service):
+        raise ValueError(
+            f"bad service name {clip(service, 60)!r}: letters, digits and . _ - : / @ + (128 at most)"
+        )
+    if environment and not _NAME.match(environment):
+        raise ValueError(f"bad environment name {clip(environment, 60)!r}")
+    if severity not in MANUAL_SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(MANUAL_SEVERITIES)}")
+    i = t.incidents
+    with store.begin() as conn:
+        result = conn.execute(
+            i.insert().values(
+                check_name=service,
+                environment=environment,
+                kind=MANUAL,
+                severity=severity,
+                title=title,
+                status="open",
+                opened_at=now,
+                failing_conditions=[],
+                error_kinds=[],
+                notes=[],
+                refs={"manual": True, "opened_by": by[:128]},
+            )
+        )
+        pk = result.inserted_primary_key
+        assert pk is not None
+        incident_id = int(pk[0])
+        row = conn.execute(select(i).where(i.c.id == incident_id)).one()
+        body = f"Incident opened by hand by **{_md(by)}**: {_md(title)}"
+        _tell(conn, config, row, OPENED, "opened", body, by, now, severity=severity)
+    if text and text.strip():
+        post_update(store, config, incident_id, text, by, now=now)
+    return incident_id
+
+
+def set_postmortem(
+    store: Any,
+    config: ShieldConfig,
+    incident_id: int,
+    url: str,
+    by: str,
+    now: float | None = None,
+) -> bool:
+    """Link a resolved incident to its post-mortem (an http(s) URL): the status page, its feed
+    and the incident's notifiers show it. False when there is no such incident; ValueError for
+    a bad URL or an incident still open."""
+    now = time.time() if now is None else now
+    url = url.strip()
+    if not re.fullmatch(r"https?://[^\s<>\"'`]{1,2000}", url) or redact_text(url) != url:
+        raise ValueError("the post-mortem link must be an http:// or https:// URL (no secrets)")
+    i = t.incidents
+    with store.begin() as conn:
+        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
+        if row is None:
+            return False
+        if row.status != "resolved":
+            raise ValueError(f"incident {incident_id} is still open: resolve it first")
+        refs = dict(row.refs or {})
+        if refs.get("postmortem", {}).get("url") == url:
+            return True
+        refs["postmortem"] = {"url": url, "by": by[:128], "at": now}
+        conn.execute(i.update().where(i.c.id == incident_id).values(refs=refs))
+        body = f"Post-mortem from **{_md(by)}**: <{url}>"
+        _tell(conn, config, row, NOTE, f"postmortem:{now:.6f}", body, by, now)
+    return True
+
+
 def updates_of(conn: Connection, incident_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """The status updates of these incidents, oldest first."""
     u = t.incident_updates
@@ -1021,6 +1117,8 @@ def _tell(
     body: str,
     by: str,
     now: float,
+    *,
+    severity: str = "info",
 ) -> None:
     engine = IncidentEngine(config)
     policy = engine.policy_for(row.check_name)
@@ -1031,6 +1129,7 @@ def _tell(
         ACKNOWLEDGED: f"{env}{row.check_name}: acknowledged by {by[:64]}",
         NOTE: f"{env}{row.check_name}: note from {by[:64]}",
         RESOLVED: f"{env}{row.check_name} resolved by hand",
+        OPENED: f"{env}{row.check_name}: {row.title or 'incident'}",
     }[event_type]
     obs = Observation(row.check_name, row.environment, now, False)
     enqueue_in(
@@ -1042,7 +1141,7 @@ def _tell(
             "subject": f"incident:{row.check_name}:{row.environment}",
             "title": title,
             "body": body,
-            "severity": "info",
+            "severity": severity,
             "fields": {
                 "check": row.check_name,
                 "environment": row.environment or "(none)",

@@ -307,6 +307,54 @@ async def update_incident(request: Request) -> Response:
     return JSONResponse(row) if row else error(404, f"no incident {incident_id}")
 
 
+async def open_incident(request: Request) -> Response:
+    """Open an incident by hand (for what no check sees)."""
+    who = writer(request)
+    ctx = ctx_of(request)
+    body = await _body(request)
+    fields: dict[str, str] = {}
+    for name in ("title", "service", "environment", "severity", "text", "by"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            return error(400, f"{name} must be a string")
+        fields[name] = value or ""
+    if not fields["title"].strip() or not fields["service"].strip():
+        return error(400, "title and service are required")
+    named = fields["by"].strip()
+    by = (f"{named} (via {who})" if named and named != who else who)[:128]
+    ctx.responses.invalidate()
+    try:
+        row = await run_in_threadpool(
+            lambda: ctx.model.open_manual(
+                fields["title"],
+                service=fields["service"].strip(),
+                environment=fields["environment"].strip(),
+                severity=fields["severity"].strip() or "high",
+                text=fields["text"] or None,
+                by=by,
+            )
+        )
+    except ValueError as exc:
+        return error(400, str(exc))
+    return JSONResponse(row, status_code=201)
+
+
+async def postmortem_incident(request: Request) -> Response:
+    who = writer(request)
+    ctx = ctx_of(request)
+    incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
+    body = await _body(request)
+    url = body.get("url")
+    if not isinstance(url, str) or not url.strip():
+        return error(400, "url is required")
+    ctx.responses.invalidate()
+    try:
+        row = await run_in_threadpool(ctx.model.set_postmortem, incident_id, url, who)
+    except ValueError as exc:
+        return error(409 if "still open" in str(exc) else 400, str(exc))
+    return JSONResponse(row) if row else error(404, f"no incident {incident_id}")
+
+
 async def ack_incident(request: Request) -> Response:
     return await _incident_action(request, "ack")
 
@@ -443,11 +491,13 @@ routes = [
     Route("/api/v1/checks/{name:path}", _guarded(get_check), methods=["GET"]),
     Route("/api/v1/instances", _guarded(list_instances), methods=["GET"]),
     Route("/api/v1/incidents", _guarded(list_incidents), methods=["GET"]),
+    Route("/api/v1/incidents", _guarded(open_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}", _guarded(get_incident), methods=["GET"]),
     Route("/api/v1/incidents/{id}/ack", _guarded(ack_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/notes", _guarded(note_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/updates", _guarded(update_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/resolve", _guarded(resolve_incident), methods=["POST"]),
+    Route("/api/v1/incidents/{id}/postmortem", _guarded(postmortem_incident), methods=["POST"]),
     Route("/api/v1/deploys", _guarded(list_deploys), methods=["GET"]),
     Route("/api/v1/deploys", _guarded(mark_deploy), methods=["POST"]),
     Route("/api/v1/findings", _guarded(findings), methods=["GET"]),
@@ -464,7 +514,9 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/incidents/{id}/ack"),
     ("POST", "/api/v1/incidents/{id}/notes"),
     ("POST", "/api/v1/incidents/{id}/updates"),
+    ("POST", "/api/v1/incidents"),
     ("POST", "/api/v1/incidents/{id}/resolve"),
+    ("POST", "/api/v1/incidents/{id}/postmortem"),
     ("POST", "/api/v1/outbox/{id}/retry"),
     ("POST", "/api/v1/deploys"),
 ]

@@ -80,6 +80,7 @@ def _bytes(value: float | None) -> str:
 
 
 KINDS = {
+    "manual": "reported",
     "down": "down",
     "degraded": "degraded",
     "certificate": "certificate expiring",

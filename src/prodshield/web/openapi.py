@@ -137,7 +137,12 @@ SCHEMAS: dict[str, Any] = {
             "environment": STR_OR_NULL,
             "kind": {
                 "type": "string",
-                "enum": ["down", "degraded", "certificate", "heartbeat", "flapping"],
+                "enum": ["down", "degraded", "certificate", "heartbeat", "flapping", "manual"],
+            },
+            "manual": {"type": "boolean", "description": "opened by hand (`incident open`)"},
+            "postmortem": {
+                "type": ["string", "null"],
+                "description": "the post-mortem's URL, once linked on a resolved incident",
             },
             "severity": {"type": "string", "enum": list(SEVERITIES)},
             "title": STR_OR_NULL,
@@ -181,6 +186,23 @@ SCHEMAS: dict[str, Any] = {
             "at": {"type": "number", "description": "epoch seconds (default: now)"},
             "note": {"type": "string", "maxLength": 2000},
         },
+    },
+    "ManualIncidentInput": {
+        "type": "object",
+        "required": ["title", "service"],
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 300},
+            "service": {"type": "string", "minLength": 1, "maxLength": 128},
+            "environment": {"type": "string", "maxLength": 128},
+            "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+            "text": {"type": "string", "maxLength": 2000, "description": "a first update"},
+            "by": {"type": "string", "maxLength": 128},
+        },
+    },
+    "PostmortemInput": {
+        "type": "object",
+        "required": ["url"],
+        "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000}},
     },
     "NoteInput": {
         "type": "object",
@@ -399,7 +421,16 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                         ),
                         **ERRORS,
                     },
-                }
+                },
+                "post": {
+                    "summary": "Open an incident by hand (kind manual), for what no check sees",
+                    "security": SECURITY,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("ManualIncidentInput")}},
+                    },
+                    "responses": {"201": _json(_ref("Incident")), **WRITE_ERRORS},
+                },
             },
             "/api/v1/incidents/{id}": {
                 "get": {
@@ -416,6 +447,9 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             ),
             "/api/v1/incidents/{id}/resolve": _action(
                 "Resolve an incident by hand", "IncidentAction"
+            ),
+            "/api/v1/incidents/{id}/postmortem": _action(
+                "Link a resolved incident to its post-mortem (409 while open)", "PostmortemInput"
             ),
             "/api/v1/instances": {
                 "get": {

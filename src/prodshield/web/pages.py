@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -281,8 +282,14 @@ async def dashboard_action(request: Request) -> Response:
     model = ctx.model
     ctx.responses.invalidate()
     done: Any
-    if kind == "incidents" and action in ("ack", "note", "resolve", "update"):
-        if action == "update":
+    if kind == "incidents" and action in ("ack", "note", "resolve", "update", "postmortem"):
+        if action == "postmortem":
+            url = str(form.get("url", "")).strip()
+            try:
+                done = await run_in_threadpool(model.set_postmortem, row_id, url, session.user)
+            except ValueError as exc:
+                return HTMLResponse(escape(str(exc)), status_code=400)
+        elif action == "update":
             if not text:
                 return HTMLResponse("an update needs text", status_code=400)
             done = await run_in_threadpool(model.add_update, row_id, text, session.user)
@@ -307,6 +314,33 @@ async def dashboard_action(request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = back
     return RedirectResponse(target, status_code=303)
+
+
+async def open_incident(request: Request) -> Response:
+    """The dashboard's form to open an incident by hand."""
+    ctx = ctx_of(request)
+    session = ctx.guard.session(request)
+    if session is None:
+        return HTMLResponse("login required", status_code=401)
+    form = await request.form()
+    if not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
+        return HTMLResponse("invalid CSRF token", status_code=403)
+    ctx.responses.invalidate()
+    try:
+        row = await run_in_threadpool(
+            lambda: ctx.model.open_manual(
+                str(form.get("title", "")),
+                service=str(form.get("service", "")).strip(),
+                environment=str(form.get("environment", "")).strip(),
+                severity=str(form.get("severity", "")).strip() or "high",
+                text=str(form.get("text", "")).strip() or None,
+                by=session.user,
+            )
+        )
+    except ValueError as exc:
+        return HTMLResponse(escape(str(exc)), status_code=400)
+    assert row is not None
+    return RedirectResponse(f"/dashboard/incidents/{row['id']}", status_code=303)
 
 
 async def incidents_page(request: Request) -> Response:
@@ -348,6 +382,7 @@ routes = [
     Route("/dashboard/checks/{name:path}", check_page, methods=["GET"]),
     Route("/dashboard/incidents", incidents_page, methods=["GET"]),
     Route("/dashboard/incidents/{id:int}", incident_page, methods=["GET"]),
+    Route("/dashboard/incidents/open", open_incident, methods=["POST"]),
     Route("/dashboard/logs", logs_page, methods=["GET"]),
     Route("/dashboard/audit", audit_page, methods=["GET"]),
     Route("/dashboard/chaos", chaos_page, methods=["GET"]),

@@ -1,6 +1,6 @@
 """What the status page offers beyond its HTML: an Atom feed of incidents and their written
-updates, and SVG badges (a check's state, its 30-day uptime) for READMEs. Both are public, like the
-status page, and show only what it shows."""
+updates, and SVG badges (a check's or an environment's state, its 30-day uptime) for READMEs.
+Both are public, like the status page, and show only what it shows."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from prodshield.web.context import ctx_of
 
+QUOTE = {'"': "&quot;"}
 FEED_DAYS = 90
 FEED_INCIDENTS = 50
 
@@ -36,6 +37,8 @@ def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None)
         name = f"{i['check']}{where}"
         state = "resolved" if i["status"] == "resolved" else "ongoing"
         summary = (i.get("title") or f"{name}: {i['kind']}") + f" ({state})"
+        if i.get("postmortem"):
+            summary += f". Post-mortem: {i['postmortem']}"
         last = max([i["opened_at"], i["resolved_at"] or 0.0, *(u["ts"] for u in i["updates"])])
         entries.append(
             (
@@ -47,6 +50,7 @@ def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None)
                     i["opened_at"],
                     last,
                     summary,
+                    related=i.get("postmortem"),
                 ),
             )
         )
@@ -79,12 +83,21 @@ def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None)
     return head + "".join(e[1] for e in entries) + "</feed>\n"
 
 
-def _entry(link: str, urn: str, title: str, published: float, updated: float, text: str) -> str:
+def _entry(
+    link: str,
+    urn: str,
+    title: str,
+    published: float,
+    updated: float,
+    text: str,
+    *,
+    related: str | None = None,
+) -> str:
+    extra = f'<link rel="related" href="{escape(related, QUOTE)}"/>\n' if related else ""
     return (
         "<entry>\n"
         f"<title>{escape(title)}</title>\n"
-        f'<link href="{escape(link)}"/>\n'
-        f"<id>{escape(urn)}</id>\n"
+        f'<link href="{escape(link, QUOTE)}"/>\n' + extra + f"<id>{escape(urn)}</id>\n"
         f"<published>{_iso(published)}</published>\n"
         f"<updated>{_iso(updated)}</updated>\n"
         f'<summary type="text">{escape(text)}</summary>\n'
@@ -172,6 +185,24 @@ async def uptime_badge(request: Request) -> Response:
     return _svg(badge_svg(label[:60], value, uptime_colour(uptime)))
 
 
+async def environment_badge(request: Request) -> Response:
+    """An environment's state (the worst of its checks) or its 30-day uptime (the lowest)."""
+    ctx = ctx_of(request)
+    env = request.path_params["environment"]
+    what = request.path_params["what"]
+    if what not in ("status", "uptime"):
+        return Response("not found", status_code=404)
+    found = await run_in_threadpool(ctx.model.badge, None, env)
+    if found is None:
+        return _svg(badge_svg(env[:40], "not found", COLOURS["unknown"]))
+    if what == "status":
+        status = found["status"] if found["status"] in COLOURS else "unknown"
+        return _svg(badge_svg(env[:60], WORDS[status], COLOURS[status]))
+    uptime = found["uptime_30d"]
+    value = "no data" if uptime is None else f"{uptime * 100:.2f}%"
+    return _svg(badge_svg(f"{env[:50]} uptime 30d", value, uptime_colour(uptime)))
+
+
 async def feed(request: Request) -> Response:
     ctx = ctx_of(request)
     base = ctx.loaded.config.serve.public_url or str(request.base_url)
@@ -186,6 +217,7 @@ async def feed(request: Request) -> Response:
 
 routes = [
     Route("/status/feed.atom", feed, methods=["GET"]),
+    Route("/badge/env/{environment}/{what}.svg", environment_badge, methods=["GET"]),
     Route("/badge/{name}/uptime.svg", uptime_badge, methods=["GET"]),
     Route("/badge/{name}.svg", status_badge, methods=["GET"]),
 ]

@@ -534,6 +534,35 @@ class ReadModel:
             return None
         return self.incident(incident_id)
 
+    def open_manual(
+        self,
+        title: str,
+        *,
+        service: str,
+        environment: str = "",
+        severity: str = "high",
+        text: str | None = None,
+        by: str = "operator",
+    ) -> dict[str, Any] | None:
+        """Open an incident by hand (ValueError for bad input); the incident as the API shows it."""
+        incident_id = incident_actions.open_manual(
+            self.store,
+            self.config,
+            title,
+            service=service,
+            environment=environment,
+            severity=severity,
+            text=text,
+            by=by,
+        )
+        return self.incident(incident_id)
+
+    def set_postmortem(self, incident_id: int, url: str, by: str) -> dict[str, Any] | None:
+        """Link a resolved incident to its post-mortem (ValueError for a bad URL or an open one)."""
+        if not incident_actions.set_postmortem(self.store, self.config, incident_id, url, by):
+            return None
+        return self.incident(incident_id)
+
     def with_updates(self, incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The incidents, each with its status updates (``updates``, oldest first)."""
         with self.store.connect() as conn:
@@ -542,12 +571,14 @@ class ReadModel:
             i["updates"] = found.get(i["id"], [])
         return incidents
 
-    def badge(self, name: str, environment: str | None) -> dict[str, Any] | None:
-        """A check's state (the worst of its environments, or one) and 30-day uptime."""
+    def badge(self, name: str | None, environment: str | None) -> dict[str, Any] | None:
+        """A check's state (the worst of its environments, or one) and 30-day uptime; with no
+        name, an environment's: the worst state and the lowest uptime of its checks."""
         mine = [
             x
             for x in self.targets
-            if x.name == name and (environment is None or x.environment == environment)
+            if (name is None or x.name == name)
+            and (environment is None or x.environment == environment)
         ]
         if not mine:
             return None
@@ -934,7 +965,15 @@ def _incident(m: Any) -> dict[str, Any]:
         "failing_conditions": m["failing_conditions"],
         "notes": m["notes"] or [],
         "refs": m["refs"],
+        "manual": m["kind"] == "manual",
+        "postmortem": _postmortem(m["refs"]),
     }
+
+
+def _postmortem(refs: Any) -> str | None:
+    found = (refs or {}).get("postmortem") if isinstance(refs, dict) else None
+    url = found.get("url") if isinstance(found, dict) else None
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
 def _outbox_row(m: Any) -> dict[str, Any]:
