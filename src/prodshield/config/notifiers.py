@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from prodshield.config.base import StrictModel
 from prodshield.config.types import Duration
@@ -65,15 +65,32 @@ class GitHubNotifierConfig(NotifierBase):
 
 
 class SlackNotifierConfig(NotifierBase):
-    """A Slack incoming webhook."""
+    """Slack: an incoming webhook, or a bot token (``chat.postMessage``: threads per incident,
+    retries edit the message they posted instead of posting it again)."""
 
     type: Literal["slack"]
-    webhook_url: str = Field(examples=["${SLACK_WEBHOOK}"])
-    """The incoming webhook's URL (a secret: from the environment)."""
+    webhook_url: str | None = Field(default=None, examples=["${SLACK_WEBHOOK}"])
+    """The incoming webhook's URL (a secret: from the environment). Set this or ``token``."""
+    token: str | None = Field(default=None, examples=["${SLACK_BOT_TOKEN}"])
+    """A bot token (``xoxb-...``, scope ``chat:write``; hidden by ``config show``). Set this or
+    ``webhook_url``; with a token, ``channel`` is required."""
     channel: str | None = Field(default=None, examples=["#ops"])
-    """Post to this channel instead of the webhook's own."""
+    """Post to this channel (a webhook's own channel when unset; required with ``token``)."""
     username: str = "prodshield"
     """The name messages are posted under."""
+    api_url: str = Field(default="https://slack.com/api", examples=["https://slack.com/api"])
+    """The Web API's address, used with ``token``."""
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SlackNotifierConfig:
+        if (self.webhook_url is None) == (self.token is None):
+            raise ValueError("set exactly one of webhook_url or token")
+        if self.token is not None:
+            if not self.token.strip():
+                raise ValueError("token is empty (is SLACK_BOT_TOKEN set?)")
+            if not self.channel:
+                raise ValueError("a bot token needs a channel to post to")
+        return self
 
 
 class WebhookNotifierConfig(NotifierBase):

@@ -259,6 +259,38 @@ def mark_sent_many(
         conn.execute(stmt, [{"row_id": i, "row_result": r} for i, r in done])
 
 
+def record_progress(store: Store, row_id: int, progress: dict[str, Any]) -> None:
+    """Keep what a provider did so far on a still-pending row (its ``result``), before the row is
+    marked sent: a retry after a crash in between reads it back (``OutboxRow.result``)."""
+    o = t.outbox
+    with store.begin() as conn:
+        conn.execute(
+            update(o).where(o.c.id == row_id, o.c.status == PENDING).values(result=progress)
+        )
+
+
+def latest_in_thread(
+    store: Store, notifier: str, subject: str, event_type: str, *, before_id: int
+) -> OutboxRow | None:
+    """The newest row of ``event_type`` in (``notifier``, ``subject``) older than ``before_id``
+    that has a recorded result (a thread's first message, for providers that reply under it)."""
+    o = t.outbox
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(o)
+            .where(
+                o.c.notifier == notifier,
+                o.c.subject == subject,
+                o.c.event_type == event_type,
+                o.c.id < before_id,
+            )
+            .order_by(o.c.id.desc())
+            .limit(1)
+        ).all()
+    found = [OutboxRow.from_row(r) for r in rows]
+    return found[0] if found and isinstance(found[0].result, dict) else None
+
+
 @dataclass
 class FailureOutcome:
     status: str

@@ -24,6 +24,7 @@ import aiohttp
 from prodshield.config.notifiers import NotifierBase
 from prodshield.errors import NotifyError, StoreError
 from prodshield.notify import outbox
+from prodshield.notify.event import Event
 from prodshield.notify.markers import thread_key
 from prodshield.notify.outbox import OutboxRow, RetryPolicy
 from prodshield.notify.providers import DeliveryContext, Notifier, build
@@ -82,6 +83,37 @@ class DeliveryReport:
 def new_owner() -> str:
     """A lease owner id: host, process and a random part (several workers may share a pid)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _RowJournal:
+    """A row's ``DeliveryJournal``: progress kept in its ``result`` column, its thread read from
+    the outbox (store calls in a thread, like the rest of the worker's)."""
+
+    def __init__(self, store: Store, row: OutboxRow) -> None:
+        self.store = store
+        self.row = row
+        self.previous = dict(row.result) if isinstance(row.result, dict) else None
+
+    async def record(self, progress: dict[str, Any]) -> None:
+        await asyncio.to_thread(outbox.record_progress, self.store, self.row.id, progress)
+
+    async def earlier(self, event_type: str) -> tuple[Event, dict[str, Any]] | None:
+        if not self.row.subject:
+            return None
+        found = await asyncio.to_thread(
+            outbox.latest_in_thread,
+            self.store,
+            self.row.notifier,
+            self.row.subject,
+            event_type,
+            before_id=self.row.id,
+        )
+        if found is None or found.result is None:
+            return None
+        try:
+            return found.event, found.result
+        except (ValueError, TypeError):
+            return None
 
 
 def policy_of(config: NotifierBase) -> RetryPolicy:
@@ -193,7 +225,12 @@ class _Deliverer:
             error = NotifyError(f"{row.notifier}: bad event in outbox: {exc}", permanent=True)
             return await self._failed(row, error, policy, secrets)
         ctx = DeliveryContext(
-            session, row.notifier, row.attempts, float(config.timeout), self._marker_key
+            session,
+            row.notifier,
+            row.attempts,
+            float(config.timeout),
+            self._marker_key,
+            _RowJournal(self.store, row),
         )
         try:
             async with self.semaphore:

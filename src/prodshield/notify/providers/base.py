@@ -11,6 +11,27 @@ from pydantic import BaseModel
 from prodshield.notify.event import Event
 
 
+class DeliveryJournal(Protocol):
+    """What a provider may keep on its outbox row between attempts, and read of its thread.
+
+    A provider whose API returns the id of what it created (Slack's message ``ts``) records it
+    right after the call, before the row is marked sent; an attempt after a crash in between
+    finds it in ``previous`` and edits that message instead of sending a second one.
+    """
+
+    previous: dict[str, Any] | None
+    """What an earlier attempt of this row recorded (None: nothing, or the first attempt)."""
+
+    async def record(self, progress: dict[str, Any]) -> None:
+        """Keep ``progress`` on this row now (it becomes the row's result unless replaced)."""
+        ...
+
+    async def earlier(self, event_type: str) -> tuple[Event, dict[str, Any]] | None:
+        """The latest earlier event of ``event_type`` in this row's thread (same notifier and
+        subject) with what its delivery recorded, if one was recorded."""
+        ...
+
+
 @dataclass
 class DeliveryContext:
     """Per-attempt facts a provider may use: the shared HTTP session and which attempt this is.
@@ -25,6 +46,8 @@ class DeliveryContext:
     timeout: float = 10.0
     marker_key: bytes = b""
     """The installation's key for hidden thread markers (notify/markers.py)."""
+    journal: DeliveryJournal | None = None
+    """The row's journal in the store (None when a provider is called outside the outbox)."""
 
 
 @runtime_checkable
