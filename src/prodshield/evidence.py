@@ -132,7 +132,7 @@ def gather(
         if deploy is not None:
             items += _new_templates(conn, sources, float(deploy.deployed_at), since)
     items += _audit(conn, now)
-    items += _chaos(conn, since, now)
+    items += _chaos(conn, config, service, opened_at, since, now)
     sealed = [i.sealed() for i in items]
     sealed.sort(key=lambda i: i.at)
     return sealed
@@ -262,29 +262,93 @@ def _audit(conn: Connection, now: float) -> list[Item]:
     return out
 
 
-def _chaos(conn: Connection, since: float, now: float) -> list[Item]:
+CHAOS_RUNNING_MAX_S = 86400.0
+"""A run stored as ``running`` longer ago than this is taken for one whose process died."""
+
+
+def _chaos(
+    conn: Connection, config: Any, service: str, opened_at: float, since: float, now: float
+) -> list[Item]:
+    """Chaos runs that overlap the incident: a run still going (``running``, stored when ``chaos
+    run -c`` or ``serve``'s schedule starts it) says so, with the toxics its method injects; a
+    toxic on a proxy in front of one of the service's dependencies (``depends_on``) says that."""
     j = t.experiment_journals
     rows = conn.execute(
-        select(j.c.id, j.c.title, j.c.status, j.c.started_at, j.c.ended_at, j.c.deviated)
+        select(
+            j.c.id, j.c.title, j.c.status, j.c.started_at, j.c.ended_at, j.c.deviated, j.c.journal
+        )
         .where(
             j.c.started_at <= now,
-            or_(j.c.ended_at.is_(None), j.c.ended_at >= since),
+            or_(
+                and_(j.c.ended_at.is_(None), j.c.started_at >= now - CHAOS_RUNNING_MAX_S),
+                j.c.ended_at >= since,
+            ),
+            j.c.status != "skipped",
         )
         .order_by(desc(j.c.started_at))
         .limit(5)
     ).all()
-    return [
-        Item(
-            "chaos",
-            str(row.id),
-            float(row.started_at),
-            f"chaos experiment {row.title!r} ({row.status}"
-            + (", deviated" if row.deviated else "")
-            + f") from {_iso(row.started_at)}",
-            {"status": row.status},
+    out = []
+    for row in rows:
+        journal = row.journal if isinstance(row.journal, dict) else {}
+        found = journal.get("prodshield")
+        extra: dict[str, Any] = found if isinstance(found, dict) else {}
+        toxics = [x for x in (extra.get("toxics") or []) if isinstance(x, dict)][:5]
+        described = [_describe_toxic(config, service, x) for x in toxics]
+        running = row.ended_at is None or row.ended_at >= opened_at
+        when = f"started {_iso(row.started_at)}"
+        if not running:
+            when += f", ended {_iso(row.ended_at)}"
+        what = (
+            "was running"
+            if running
+            else f"ran ({row.status}" + (", deviated)" if row.deviated else ")")
         )
-        for row in rows
-    ]
+        summary = f"chaos experiment {row.title!r} {what} ({when}"
+        summary += f", toxics: {'; '.join(described)})" if described else ", no toxics)"
+        details: dict[str, Any] = {"status": row.status, "running": running}
+        if extra.get("environment"):
+            details["environment"] = str(extra["environment"])
+        if extra.get("source"):
+            details["source"] = str(extra["source"])
+        dependency = [d for d in described if "in front of" in d]
+        if dependency:
+            details["dependency"] = "; ".join(dependency)
+        out.append(Item("chaos", str(row.id), float(row.started_at), summary, details))
+    return out
+
+
+def _describe_toxic(config: Any, service: str, toxic: dict[str, Any]) -> str:
+    attrs = toxic.get("attributes") if isinstance(toxic.get("attributes"), dict) else {}
+    shown = " {" + ", ".join(f"{k}: {v}" for k, v in attrs.items()) + "}" if attrs else ""
+    proxy = str(toxic.get("proxy") or "?")
+    line = f"{toxic.get('type')}{shown} on proxy {proxy}"
+    dependency = _dependency_behind(config, service, proxy)
+    return line + (f" in front of {service}'s dependency {dependency}" if dependency else "")
+
+
+def _dependency_behind(config: Any, service: str, proxy: str) -> str | None:
+    """The dependency of ``service`` (a check in its checks' ``depends_on``) that the shield.yaml
+    proxy ``proxy`` stands in front of: the same name, or the check's target names the proxy's
+    listen or upstream address."""
+    import json
+
+    spec = next((p for p in getattr(config.chaos, "proxies", []) if p.name == proxy), None)
+    checks = {c.name: c for c in getattr(config, "checks", [])}
+    deps: list[str] = []
+    for c in checks.values():
+        if (getattr(c, "service", None) or c.name) == service:
+            deps += [d for d in getattr(c, "depends_on", []) if d not in deps]
+    for dep in deps:
+        if dep == proxy:
+            return dep
+        target = checks.get(dep)
+        if spec is None or target is None:
+            continue
+        text = json.dumps(target.model_dump(mode="json"), default=str)
+        if spec.upstream in text or spec.listen in text:
+            return dep
+    return None
 
 
 # --- storing and reading ---------------------------------------------------------------------

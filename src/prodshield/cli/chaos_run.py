@@ -7,12 +7,17 @@ straight from the entry point (see :mod:`prodshield.cli.entry`) so its start-up 
 Exit codes (as Chaos Toolkit): 0 completed and not deviated, 1 otherwise and for an invalid
 experiment (also when the steady state was not met before the method, where Chaos Toolkit exits
 0); 2 for a bad shield.yaml; 3 when the journal could not be stored; 4 when a guardrail
-refused to start (an incident is open in the target environment, see ``--force``).
+refused to start (an incident is open in the target environment, see ``--force``); 5 when a
+guardrail check (``--abort-on-check``) failed during the method: the run was aborted and its
+rollbacks played.
 
 With ``--config``, the run is guarded by the monitoring: it refuses to start while an incident is
 open (in ``--env`` when given, else anywhere), and ``type: check`` probes run that shield.yaml's
-checks. The open incidents come from monitor's read function and the checks from monitor's
-``run_once``, both handed to chaos here (capabilities do not import each other).
+checks, ``--abort-on-check NAME`` aborts the method (and rolls back) as soon as that check fails,
+and the run is stored from its start (status ``running``) so the dashboard and any incident that
+opens meanwhile say an experiment is running. The open incidents come from monitor's read function
+and the checks from monitor's ``check_verdict``, both handed to chaos here (capabilities do not
+import each other).
 """
 
 from __future__ import annotations
@@ -114,6 +119,21 @@ def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
         action="store_true",
         help="run even while an incident is open (says so on stderr)",
     )
+    p.add_argument(
+        "--abort-on-check",
+        action="append",
+        default=[],
+        metavar="CHECK[@ENV]",
+        help="guardrail: a shield.yaml check run during the method; when it fails the run is "
+        "aborted and rolled back (exit 5); repeatable; ENV defaults to --env",
+    )
+    p.add_argument(
+        "--guard-frequency",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="pace of the --abort-on-check checks (default: 5)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="only print the verdict")
     return p
 
@@ -191,6 +211,10 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         sys.stderr.write("the experiment is invalid\n")
         return 1
     loaded: Any = None
+    abort_on = [_guard_check(text, args.env) for text in args.abort_on_check]
+    if abort_on and args.config is None:
+        sys.stderr.write("error: --abort-on-check needs --config shield.yaml (its checks)\n")
+        return 2
     if args.config is not None:
         loaded = _load(args.config)
         if loaded is None:
@@ -218,14 +242,30 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         verify_after_rollbacks=args.verify_after_rollbacks,
         on_event=printer,
         run_check=_check_runner(loaded) if loaded is not None else None,
+        abort_on=abort_on,
+        guard_frequency=max(0.1, args.guard_frequency),
     )
     started = time.time()
+    store: Any = None
+    row: int | None = None
+    if loaded is not None:
+        store, row = _start(loaded, experiment, started, args.env)
+        if store is None:
+            return 3
     try:
         journal = run_experiment(experiment, options)
     except InvalidExperiment as exc:  # configuration/secrets that only fail at run time
         for problem in exc.problems:
             sys.stderr.write(f"error: {problem}\n")
+        if store is not None:
+            _finish(store, row, {"experiment": experiment, "status": "failed"}, started, args.env)
         return 1
+    except BaseException:
+        if store is not None:  # an ungraceful exit (SIGUSR2...): the row must not stay running
+            _finish(
+                store, row, {"experiment": experiment, "status": "interrupted"}, started, args.env
+            )
+        raise
     if args.dry:
         journal["experiment"]["dry"] = args.dry
     try:
@@ -236,8 +276,8 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         sys.stderr.write(f"error: cannot write the report: {exc}\n")
         return 3
     code = exit_code(journal)
-    if loaded is not None:
-        stored = _store(loaded, journal, started)
+    if store is not None:
+        stored = _finish(store, row, journal, started, args.env)
         if stored != 0:
             return stored
     runs, rollbacks = len(journal.get("run") or []), len(journal.get("rollbacks") or [])
@@ -246,7 +286,18 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         f"deviated {'yes' if journal['deviated'] else 'no'}, {runs} activities, "
         f"{rollbacks} rollbacks) journal {args.journal_path}\n"
     )
+    aborted = journal.get("aborted_by")
+    if aborted:
+        sys.stdout.write(
+            f"aborted: guardrail check {aborted['check']} failed during the method "
+            f"({aborted['detail']}); {rollbacks} rollbacks played\n"
+        )
     return code
+
+
+def _guard_check(text: str, env: str | None) -> tuple[str, str | None]:
+    name, _, where = text.partition("@")
+    return name, where or env
 
 
 def _load(config: Path) -> Any:
@@ -264,6 +315,7 @@ def _load(config: Path) -> Any:
 
 def _guard(loaded: Any, env: str | None, force: bool) -> int:
     """4 (after saying why) when an incident is open in ``env`` (any environment when None)."""
+    from prodshield.chaos.experiments.guard import describe_incidents, refusal
     from prodshield.errors import StoreError
     from prodshield.monitor.changes import open_incidents
     from prodshield.store import open_store
@@ -284,63 +336,51 @@ def _guard(loaded: Any, env: str | None, force: bool) -> int:
         return 3
     if not incidents:
         return 0
-    where = f"in {env}" if env is not None else "in any environment"
-    listed = "; ".join(
-        f"#{i['id']} {i['check']}"
-        + (f" ({i['environment']})" if i["environment"] else "")
-        + f" {i['kind']} since {time.strftime('%Y-%m-%d %H:%M', time.gmtime(i['opened_at']))} UTC"
-        for i in incidents[:5]
-    )
-    more = f" and {len(incidents) - 5} more" if len(incidents) > 5 else ""
     if force:
+        where = f"in {env}" if env is not None else "in any environment"
         sys.stderr.write(
-            f"warning: {len(incidents)} open incident(s) {where}: {listed}{more}; "
-            "running anyway (--force)\n"
+            f"warning: {len(incidents)} open incident(s) {where}: "
+            f"{describe_incidents(incidents)}; running anyway (--force)\n"
         )
         return 0
-    sys.stderr.write(
-        f"error: refusing to inject faults while {len(incidents)} incident(s) are open {where}: "
-        f"{listed}{more} (--force runs anyway)\n"
-    )
+    sys.stderr.write(f"error: {refusal(incidents, env)} (--force runs anyway)\n")
     return 4
 
 
 def _check_runner(loaded: Any) -> Any:
     """Runs one shield.yaml check once (not stored): (passed, one-line detail)."""
+    from functools import partial
 
-    def run_check(name: str, env: str | None) -> tuple[bool, str]:
-        from prodshield.chaos.experiments.errors import ActivityFailed
-        from prodshield.errors import UsageError
-        from prodshield.monitor.api import run_once
+    from prodshield.monitor.api import check_verdict
 
-        try:
-            results = run_once(loaded, None, check=name, env=env)
-        except UsageError as exc:
-            raise ActivityFailed(f"check: {exc}") from None
-        failed = [r for r in results if not r.ok]
-        if not failed:
-            return True, f"{len(results)} passed"
-        first = failed[0]
-        reason = first.error.message if first.error else "failed"
-        where = f" ({first.environment})" if first.environment else ""
-        return False, f"{first.check}{where}: {reason}"
-
-    return run_check
+    return partial(check_verdict, loaded)
 
 
-def _store(loaded: Any, journal: dict[str, Any], started: float) -> int:
-    from prodshield.chaos.experiments import save_journal
+def _start(loaded: Any, experiment: Any, started: float, env: str | None) -> tuple[Any, int | None]:
+    """Open the store and record the run as ``running``; (None, None) after saying why not."""
+    from prodshield.chaos.experiments.journal import start_journal
     from prodshield.errors import StoreError
     from prodshield.store import open_store
 
     try:
         store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
-        try:
-            row = save_journal(store, journal, started, time.time())
-        finally:
-            store.close()
+        return store, start_journal(store, experiment, started, environment=env)
+    except StoreError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return None, None
+
+
+def _finish(store: Any, row: int | None, journal: Any, started: float, env: str | None) -> int:
+    from prodshield.chaos.experiments.journal import finish_journal
+    from prodshield.errors import StoreError
+
+    try:
+        assert row is not None
+        finish_journal(store, row, journal, time.time(), environment=env)
     except StoreError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 3
+    finally:
+        store.close()
     sys.stderr.write(f"journal stored as experiment_journals #{row}\n")
     return 0

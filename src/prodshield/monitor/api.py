@@ -244,3 +244,17 @@ def run_monitor(
             return scheduler.stats
 
     return run_async(go())
+
+
+def check_verdict(loaded_config: LoadedConfig, check: str, env: str | None) -> tuple[bool, str]:
+    """Run one check (every environment, or ``env``) once, not stored: whether all passed, and
+    one line about it (the first failure). What ``chaos run`` uses for ``type: check`` probes and
+    guardrails; an unknown check or environment raises :class:`~prodshield.errors.UsageError`."""
+    results = run_once(loaded_config, None, check=check, env=env)
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return True, f"{len(results)} passed"
+    first = failed[0]
+    reason = first.error.message if first.error else "failed"
+    where = f" ({first.environment})" if first.environment else ""
+    return False, f"{first.check}{where}: {reason}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +39,8 @@ class RunContext:
     started_actions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     run_check: CheckRunner | None = None
+    abort: threading.Event = field(default_factory=threading.Event)
+    """Set by a guardrail that aborts the run: pauses in progress end at once."""
 
     def __post_init__(self) -> None:
         if not self.named:
@@ -65,13 +66,13 @@ def resolve(activity: Activity, ctx: RunContext) -> Activity:
     return found
 
 
-def _sleep(seconds: Any) -> None:
+def _sleep(seconds: Any, abort: threading.Event) -> None:
     try:
         value = float(seconds)
     except (TypeError, ValueError):
         return
     if value > 0:
-        time.sleep(value)
+        abort.wait(value)
 
 
 def execute_activity(activity: Activity, ctx: RunContext, runs: list[Run] | None = None) -> Run:
@@ -93,7 +94,7 @@ def execute_activity(activity: Activity, ctx: RunContext, runs: list[Run] | None
     skip_pauses = dry is Dry.PAUSE or is_dry
     if pauses.get("before") and not skip_pauses:
         ctx.emit("pause", seconds=pauses["before"], when="before", name=activity.get("name"))
-        _sleep(pauses["before"])
+        _sleep(pauses["before"], ctx.abort)
     start = datetime.now(UTC)
     run: Run = {"activity": copy.deepcopy(activity), "output": None, "start": start.isoformat()}
     if runs is not None:
@@ -119,7 +120,7 @@ def execute_activity(activity: Activity, ctx: RunContext, runs: list[Run] | None
         ctx.emit("activity_done", run=run)
     if pauses.get("after") and not skip_pauses:
         ctx.emit("pause", seconds=pauses["after"], when="after", name=activity.get("name"))
-        _sleep(pauses["after"])
+        _sleep(pauses["after"], ctx.abort)
     return run
 
 

@@ -4,7 +4,8 @@ Chaos Toolkit's rules: ``default`` plays them unless the run failed or was inter
 and ``never`` say what they mean, ``deviated`` plays them only when the steady state deviated.
 prodshield adds one rule for interrupted runs: a rollback that names the action it reverts
 (``undoes: action-name``) is played when, and only when, that action started, so what ran is
-rolled back and what never ran is not touched.
+rolled back and what never ran is not touched. A run aborted by a guardrail check (``chaos run
+--abort-on-check``) is played back under ``default``, ``always`` and ``deviated``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def should_play(strategy: RollbackStrategy, journal: Mapping[str, Any]) -> bool:
         return True
     if strategy is RollbackStrategy.NEVER:
         return False
-    if strategy is RollbackStrategy.DEVIATED:
-        return bool(journal.get("deviated"))
+    if strategy is RollbackStrategy.DEVIATED:  # a guardrail's abort is production deviating
+        return bool(journal.get("deviated") or journal.get("aborted_by"))
     return status not in ("failed", "interrupted")
 
 

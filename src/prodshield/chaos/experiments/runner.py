@@ -62,6 +62,10 @@ class RunOptions:
     on_event: EventSink | None = None
     handle_signals: bool = True  # install SIGTERM/SIGUSR1/SIGUSR2 handlers (main thread only)
     run_check: CheckRunner | None = None  # runs a shield.yaml check for ``type: check`` probes
+    abort_on: list[tuple[str, str | None]] = field(default_factory=list)
+    """Guardrail checks (name, environment): one failing during the method aborts the run (status
+    ``aborted``, the method stopped, pauses cut short) and the rollbacks are played."""
+    guard_frequency: float = 5.0  # seconds between two rounds of the guardrail checks
 
 
 def strategies(
@@ -146,6 +150,7 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
     )
     stop_during = threading.Event()
     during: threading.Thread | None = None
+    guard: threading.Thread | None = None
     graceful = True
     with _exit_signals(options.handle_signals):
         try:
@@ -162,10 +167,19 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
                             daemon=True,
                         )
                         during.start()
+                    if options.abort_on and options.run_check is not None:
+                        guard = threading.Thread(
+                            target=_guardrails,
+                            args=(journal, ctx, stop_during, options),
+                            name="guardrails",
+                            daemon=True,
+                        )
+                        guard.start()
                     runs = _method(journal, ctx)
                     stop_during.set()
-                    if during is not None:
-                        during.join()
+                    for thread in (during, guard):
+                        if thread is not None:
+                            thread.join()
                     if (
                         journal["status"] not in ("interrupted", "aborted")
                         and with_ssh
@@ -185,8 +199,10 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
                 ctx.emit("interrupted", reason=f"exit signal ({exc})")
             finally:
                 stop_during.set()
-                if during is not None:
-                    during.join()
+                for thread in (during, guard):
+                    if thread is not None:
+                        thread.join()
+            ctx.abort.clear()  # the rollbacks' own pauses are not cut short
             if graceful:
                 _rollbacks(journal, ctx, rb_strategy, options, with_ssh)
         finally:
@@ -252,6 +268,44 @@ def _continuously(
                 journal["status"] = "failed"
                 break
         stop.wait(options.hypothesis_frequency)
+
+
+def _guardrails(
+    journal: Journal, ctx: RunContext, stop: threading.Event, options: RunOptions
+) -> None:
+    """Run the guardrail checks every ``guard_frequency`` seconds while the method runs; the first
+    failure aborts the run (``journal["aborted_by"]``) and wakes the method out of its pauses."""
+    assert options.run_check is not None
+    while not stop.is_set():
+        for name, env in options.abort_on:
+            if stop.is_set():
+                return
+            try:
+                passed, detail = options.run_check(name, env)
+            except Exception as exc:  # a check that cannot run is not a failing check
+                ctx.emit("warning", message=f"guardrail check {name} could not run: {exc}")
+                continue
+            if passed:
+                continue
+            with ctx.lock:
+                if journal["status"] in ("failed", "interrupted", "aborted"):
+                    return
+                journal["status"] = "aborted"
+                journal["aborted_by"] = {
+                    "check": name,
+                    "environment": env,
+                    "detail": detail,
+                    "at": now_iso(),
+                }
+            ctx.abort.set()
+            ctx.emit(
+                "warning",
+                message=f"guardrail: check {name}"
+                + (f" ({env})" if env else "")
+                + f" failed during the method ({detail}): aborting, then rolling back",
+            )
+            return
+        stop.wait(options.guard_frequency)
 
 
 def _method(journal: Journal, ctx: RunContext) -> list[Run] | None:

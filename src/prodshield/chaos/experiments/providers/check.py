@@ -13,6 +13,7 @@ from typing import Any
 
 from prodshield.chaos.experiments.errors import ActivityFailed
 from prodshield.chaos.experiments.providers.base import ActivityContext
+from prodshield.errors import ProdshieldError
 
 
 class CheckProvider:
@@ -34,7 +35,10 @@ class CheckProvider:
                 "check: no shield.yaml to run checks from (give chaos run --config shield.yaml)"
             )
         env = provider.get("env")
-        passed, detail = context.run_check(str(provider["name"]), str(env) if env else None)
+        try:
+            passed, detail = context.run_check(str(provider["name"]), str(env) if env else None)
+        except ProdshieldError as exc:  # an unknown check or environment
+            raise ActivityFailed(f"check: {exc}") from None
         if context.activity_type != "probe" and not passed:
             raise ActivityFailed(f"check {provider['name']}: {detail}")
         return passed
