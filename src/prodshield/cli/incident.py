@@ -1,16 +1,19 @@
 """``prodshield incident``: incidents by hand (open, update, resolve, post-mortem link) for the
-status page."""
+status page; acknowledgements and silences."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 
-from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.cli.common import ConfigOption, console, load, print_json, store_for
 from prodshield.errors import UsageError
+from prodshield.monitor import silences
 from prodshield.monitor.incidents import (
     MANUAL_SEVERITIES,
+    acknowledge,
     open_manual,
     post_update,
     resolve_by_hand,
@@ -18,7 +21,8 @@ from prodshield.monitor.incidents import (
 )
 
 app = typer.Typer(
-    help="Incidents by hand: open, update, resolve, link a post-mortem (the status page shows them).",
+    help="Incidents by hand: open, update, resolve, link a post-mortem (the status page shows "
+    "them); acknowledge; silence a check's notifications for a while.",
     no_args_is_help=True,
 )
 
@@ -127,6 +131,119 @@ def postmortem(
     if not done:
         raise UsageError(f"no incident {incident_id}")
     console().print(f"post-mortem linked on incident #{incident_id}", markup=False)
+
+
+@app.command("ack")
+def ack(
+    incident_id: Annotated[int, typer.Argument(help="The incident's id.")],
+    by: Annotated[str, typer.Option("--by", help="Who acknowledges it.")] = "operator",
+    note: Annotated[str | None, typer.Option("--note", help="A note kept with it.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Acknowledge an incident: its escalation stops and its notifiers are told."""
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        done = acknowledge(store, loaded.config, incident_id, by, note)
+    finally:
+        store.close()
+    if not done:
+        raise UsageError(f"no incident {incident_id}")
+    console().print(f"incident #{incident_id} acknowledged by {by}", markup=False)
+
+
+@app.command("silence")
+def silence(
+    check: Annotated[
+        str, typer.Argument(help="The check to silence (`all`: every check).", show_default=False)
+    ],
+    duration: Annotated[str, typer.Option("--for", help="How long: 30m, 2h, 1d.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded on its incidents).")],
+    environment: Annotated[
+        str | None, typer.Option("--env", help="Only this environment (default: all).")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="Who silences it.")] = "operator",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the silence as JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Hold a check's notifications until the silence ends; its incidents record who, why and
+    until when, and what is still failing when it ends is announced then."""
+    from prodshield.config.types import format_duration, parse_duration
+
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise UsageError(f"--for: {exc}") from None
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        row = silences.create(
+            store,
+            loaded.config,
+            check=None if check == "all" else check,
+            environment=environment,
+            seconds=seconds,
+            reason=reason,
+            by=by,
+        )
+    finally:
+        store.close()
+    if as_json:
+        print_json(row)
+        return
+    until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["until"]))
+    console().print(
+        f"silence #{row['id']}: {check} silenced for {format_duration(seconds)} (until {until})",
+        markup=False,
+    )
+
+
+@app.command("silences")
+def list_silences(
+    include_past: Annotated[bool, typer.Option("--all", help="Ended silences too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """The active silences (with --all, the ended ones too)."""
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        rows = silences.listing(store, include_past=include_past)
+    finally:
+        store.close()
+    if as_json:
+        print_json({"silences": rows})
+        return
+    out = console()
+    if not rows:
+        out.print("no silences", markup=False)
+    for r in rows:
+        until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(r["until"]))
+        where = f"{r['check'] or 'every check'}" + (
+            f" [{r['environment']}]" if r["environment"] else ""
+        )
+        state = "active" if r["active"] else "ended"
+        out.print(
+            f"#{r['id']} {where} {state} until {until} by {r['by']}: {r['reason']}", markup=False
+        )
+
+
+@app.command("unsilence")
+def unsilence(
+    silence_id: Annotated[int, typer.Argument(help="The silence's id (`incident silences`).")],
+    by: Annotated[str, typer.Option("--by", help="Who lifts it.")] = "operator",
+    config: ConfigOption = None,
+) -> None:
+    """End a silence now: notifications resume."""
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        row = silences.end(store, silence_id, by)
+    finally:
+        store.close()
+    if row is None:
+        raise UsageError(f"no silence {silence_id}")
+    console().print(f"silence #{silence_id} ended", markup=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
+from prodshield.monitor import silences
 from prodshield.monitor.incident_machine import (
     OPENED,
     REMINDER,
@@ -277,6 +278,25 @@ class IncidentEngine:
             payload["fields"] = {**(payload.get("fields") or {}), "suppressed": ", ".join(children)}
             conn.execute(o.update().where(o.c.id == row.id).values(payload=payload))
 
+    # --- silences ------------------------------------------------------------------------------
+
+    def _after_silence(
+        self, conn: Connection, policy: Policy, incident: Any, obs: Observation, now: float
+    ) -> Any:
+        """An open incident whose silence is over: what the silence held back is announced now
+        (the opening, once), and the notifications resume."""
+        entry = (incident.refs or {}).get("silence")
+        if not entry or entry.get("released_at") is not None:
+            return incident
+        if silences.active(conn, obs.check, obs.environment, now) is not None:
+            return incident
+        owed = silences.released(conn, incident, now)
+        incident = _load_incident(conn, incident.id)
+        if owed and not (incident.refs or {}).get("suppressed_by"):
+            self._notify(conn, policy, OPENED, incident, obs, now)
+            incident = _load_incident(conn, incident.id)
+        return incident
+
     # --- several locations -----------------------------------------------------------------------
 
     def _freshness(self, check: Any, environment: str) -> float:
@@ -333,6 +353,8 @@ class IncidentEngine:
             state.open_error_kind = incident.last_error_kind
         if incident is not None and not obs.ok and (incident.refs or {}).get("suppressed_by"):
             incident = self._lift(conn, policy, incident, obs, now)
+        if incident is not None and incident.status == "open":
+            incident = self._after_silence(conn, policy, incident, obs, now)
         verdict = Verdict(
             ts=obs.ts,
             ok=obs.ok,
@@ -469,7 +491,7 @@ class IncidentEngine:
         now: float,
     ) -> None:
         """A comment on the incident's thread for each kind of evidence it did not have."""
-        if not policy.notifiers:
+        if not policy.notifiers or silences.active(conn, obs.check, obs.environment, now):
             return
         env = f"[{obs.environment}] " if obs.environment else ""
         kinds = sorted({i.kind for i in fresh})
@@ -518,6 +540,12 @@ class IncidentEngine:
         obs: Observation,
         now: float,
     ) -> None:
+        silence = silences.active(conn, obs.check, obs.environment, now)
+        if silence is not None:  # recorded on the incident, told to no one until it ends
+            silences.record(conn, incident, silence, event_type, now)
+            # a page that went out is still cleared: a resolution never wakes anyone
+            if event_type != RESOLVED or silences.held_opening(incident):
+                return
         if not policy.notifiers:
             return
         env = f"[{obs.environment}] " if obs.environment else ""

@@ -159,6 +159,22 @@ incident_updates = Table(
     Index("ix_incident_updates_incident", "incident_id", "ts"),
 )
 
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    # NULL: every check (every environment); otherwise the one check (environment) it covers
+    Column("check_name", String(255), nullable=True),
+    Column("environment", String(128), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("ended_at", Float, nullable=True),
+    Column("ended_by", String(128), nullable=True),
+    Index("ix_silences_expires", "expires_at"),
+)
+
 heartbeats = Table(
     "heartbeats",
     metadata,

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from prodshield import __version__, deploys
+from prodshield.config.types import parse_duration
 from prodshield.errors import ProdshieldError, UsageError
 from prodshield.monitor.heartbeats import OUTPUT_LIMIT, parse_signal, record_signal
 from prodshield.notify.outbox import delivery_problems
@@ -367,6 +368,56 @@ async def resolve_incident(request: Request) -> Response:
     return await _incident_action(request, "resolve")
 
 
+async def list_silences(request: Request) -> Response:
+    reader(request)
+    ctx = ctx_of(request)
+    past = request.query_params.get("all") in ("1", "true", "yes")
+    rows = await run_in_threadpool(ctx.model.silences, include_past=past)
+    return JSONResponse({"silences": rows})
+
+
+async def create_silence(request: Request) -> Response:
+    """Silence a check (or every check) for a while, with a reason."""
+    who = writer(request)
+    ctx = ctx_of(request)
+    body = await _body(request)
+    fields: dict[str, str | None] = {}
+    for name in ("check", "environment", "reason", "for", "by"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            return error(400, f"{name} must be a string")
+        fields[name] = value
+    try:
+        seconds = parse_duration(fields["for"] or "")
+    except ValueError as exc:
+        return error(400, f"for: {exc}")
+    named = (fields["by"] or "").strip()
+    by = (f"{named} (via {who})" if named and named != who else who)[:128]
+    ctx.responses.invalidate()
+    try:
+        row = await run_in_threadpool(
+            ctx.model.silence,
+            fields["check"] or None,
+            fields["environment"],
+            seconds,
+            fields["reason"] or "",
+            by,
+        )
+    except UsageError as exc:
+        return error(400, str(exc))
+    return JSONResponse(row, status_code=201)
+
+
+async def expire_silence(request: Request) -> Response:
+    """Lift a silence now."""
+    who = writer(request)
+    ctx = ctx_of(request)
+    silence_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
+    ctx.responses.invalidate()
+    row = await run_in_threadpool(ctx.model.end_silence, silence_id, who)
+    return JSONResponse(row) if row else error(404, f"no silence {silence_id}")
+
+
 async def mark_deploy(request: Request) -> Response:
     writer(request)
     ctx = ctx_of(request)
@@ -498,6 +549,9 @@ routes = [
     Route("/api/v1/incidents/{id}/updates", _guarded(update_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/resolve", _guarded(resolve_incident), methods=["POST"]),
     Route("/api/v1/incidents/{id}/postmortem", _guarded(postmortem_incident), methods=["POST"]),
+    Route("/api/v1/silences", _guarded(list_silences), methods=["GET"]),
+    Route("/api/v1/silences", _guarded(create_silence), methods=["POST"]),
+    Route("/api/v1/silences/{id}/expire", _guarded(expire_silence), methods=["POST"]),
     Route("/api/v1/deploys", _guarded(list_deploys), methods=["GET"]),
     Route("/api/v1/deploys", _guarded(mark_deploy), methods=["POST"]),
     Route("/api/v1/findings", _guarded(findings), methods=["GET"]),
@@ -519,4 +573,6 @@ WRITE_ROUTES = [
     ("POST", "/api/v1/incidents/{id}/postmortem"),
     ("POST", "/api/v1/outbox/{id}/retry"),
     ("POST", "/api/v1/deploys"),
+    ("POST", "/api/v1/silences"),
+    ("POST", "/api/v1/silences/{id}/expire"),
 ]

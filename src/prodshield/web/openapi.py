@@ -157,6 +157,32 @@ SCHEMAS: dict[str, Any] = {
             "notes": {"type": "array", "items": _ref("Note")},
         },
     },
+    "Silence": {
+        "type": "object",
+        "required": ["id", "reason", "by", "created_at", "until", "active"],
+        "properties": {
+            "id": {"type": "integer"},
+            "check": {"type": ["string", "null"], "description": "null: every check"},
+            "environment": {"type": ["string", "null"], "description": "null: every one"},
+            "reason": {"type": "string"},
+            "by": {"type": "string"},
+            "created_at": {"type": "number"},
+            "until": {"type": "number", "description": "when it ends (epoch seconds)"},
+            "ended_by": STR_OR_NULL,
+            "active": {"type": "boolean"},
+        },
+    },
+    "SilenceInput": {
+        "type": "object",
+        "required": ["for", "reason"],
+        "properties": {
+            "check": {"type": "string", "description": "default: every check"},
+            "environment": {"type": "string", "description": "default: every environment"},
+            "for": {"type": "string", "description": "a duration: 30m, 2h, 1d (at most 90d)"},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500},
+            "by": {"type": "string", "maxLength": 128},
+        },
+    },
     "IncidentAction": {
         "type": "object",
         "properties": {
@@ -451,6 +477,43 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "/api/v1/incidents/{id}/postmortem": _action(
                 "Link a resolved incident to its post-mortem (409 while open)", "PostmortemInput"
             ),
+            "/api/v1/silences": {
+                "get": {
+                    "summary": "The active silences (all=1: the ended ones too), newest first",
+                    "security": SECURITY,
+                    "parameters": [
+                        _param("all", "query", {"type": "string"}, "1: ended silences too")
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "silences": {"type": "array", "items": _ref("Silence")}
+                                },
+                            }
+                        ),
+                        **ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Silence a check (or every check) for a while, with a reason",
+                    "security": SECURITY,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("SilenceInput")}},
+                    },
+                    "responses": {"201": _json(_ref("Silence")), **WRITE_ERRORS},
+                },
+            },
+            "/api/v1/silences/{id}/expire": {
+                "post": {
+                    "summary": "End a silence now (notifications resume)",
+                    "security": SECURITY,
+                    "parameters": [_param("id", "path", {"type": "integer"}, "The silence's id")],
+                    "responses": {"200": _json(_ref("Silence")), **WRITE_ERRORS, **NOT_FOUND},
+                }
+            },
             "/api/v1/instances": {
                 "get": {
                     "summary": "Monitor instances sharing the store, and the checks each runs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from html import escape
 from typing import Any
@@ -12,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from prodshield.config.types import parse_duration
+from prodshield.errors import UsageError
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.cost import cost_panel
 from prodshield.web.metrics import CONTENT_TYPE
@@ -302,6 +305,18 @@ async def dashboard_action(request: Request) -> Response:
         else:
             done = await run_in_threadpool(model.resolve, row_id, session.user, text)
         back = "/dashboard/incidents"
+    elif kind == "incidents" and action == "silence":
+        try:
+            seconds = parse_duration(str(form.get("for", "")).strip())
+            done = await run_in_threadpool(
+                model.silence_incident, row_id, seconds, text or "", session.user
+            )
+        except (ValueError, UsageError) as exc:
+            return HTMLResponse(html.escape(str(exc)), status_code=400)
+        back = f"/dashboard/incidents/{row_id}"
+    elif kind == "silences" and action == "expire":
+        done = await run_in_threadpool(model.end_silence, row_id, session.user)
+        back = "/dashboard/incidents"
     elif kind == "outbox" and action == "retry":
         hook = ctx.services.retry_notification
         done = await (hook(row_id) if hook else run_in_threadpool(model.retry_dead, row_id))
@@ -349,7 +364,8 @@ async def incidents_page(request: Request) -> Response:
         return session
     ctx = ctx_of(request)
     rows = await run_in_threadpool(ctx.model.incidents, limit=200)
-    return _page(ctx, session, "incidents.html", "incidents", incidents=rows)
+    silenced = await run_in_threadpool(ctx.model.silences)
+    return _page(ctx, session, "incidents.html", "incidents", incidents=rows, silences=silenced)
 
 
 async def incident_page(request: Request) -> Response:

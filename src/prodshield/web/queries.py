@@ -19,6 +19,7 @@ from prodshield import deploys, evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor import incidents as incident_actions
 from prodshield.monitor import series
+from prodshield.monitor import silences as silence_store
 from prodshield.monitor.heartbeats import (
     WAITING,
     WAITING_LABEL,
@@ -640,6 +641,18 @@ class ReadModel:
             {"ts": n.get("ts") or 0.0, "type": "note", "text": f"{n.get('by')}: {n.get('text')}"}
             for n in incident.get("notes") or []
         ]
+        for entry in [
+            *((incident["refs"] or {}).get("silences_before") or []),
+            (incident["refs"] or {}).get("silence"),
+        ]:
+            if entry:
+                entries.append(
+                    {
+                        "ts": entry.get("created_at") or incident["opened_at"],
+                        "type": "silenced",
+                        "text": silence_text(entry),
+                    }
+                )
         entries.append({"ts": incident["opened_at"], "type": "opened", "text": "incident opened"})
         if incident["resolved_at"]:
             entries.append(
@@ -647,6 +660,43 @@ class ReadModel:
             )
         entries.sort(key=lambda e: (e["ts"], e["type"] != "opened"))
         return {"incident": incident, "timeline": entries}
+
+    # --- silences ---------------------------------------------------------------------------
+
+    def silences(self, *, include_past: bool = False) -> list[dict[str, Any]]:
+        """The active silences (with ``include_past``, the ended ones too), newest first."""
+        return silence_store.listing(self.store, include_past=include_past)
+
+    def silence(
+        self,
+        check: str | None,
+        environment: str | None,
+        seconds: float,
+        reason: str,
+        by: str,
+    ) -> dict[str, Any]:
+        """Silence a check (None: all) in an environment (None: all); UsageError on bad input."""
+        return silence_store.create(
+            self.store,
+            self.config,
+            check=check,
+            environment=environment,
+            seconds=seconds,
+            reason=reason,
+            by=by,
+        )
+
+    def silence_incident(
+        self, incident_id: int, seconds: float, reason: str, by: str
+    ) -> dict[str, Any] | None:
+        """Silence the check of an incident in its environment (None: no such incident)."""
+        found = self.incident(incident_id)
+        if found is None:
+            return None
+        return self.silence(found["check"], found["environment"] or "", seconds, reason, by)
+
+    def end_silence(self, silence_id: int, by: str) -> dict[str, Any] | None:
+        return silence_store.end(self.store, silence_id, by)
 
     def acknowledge(
         self, incident_id: int, by: str, note: str | None = None
@@ -943,8 +993,19 @@ def _mean(values: list[float | None]) -> float | None:
     return round(sum(known) / len(known), 3) if known else None
 
 
+def silence_text(entry: dict[str, Any]) -> str:
+    """How the dashboard words a silence recorded on an incident."""
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(entry.get("until") or 0)))
+    held = len(entry.get("held") or [])
+    text = f"silenced by {entry.get('by')} until {until}: {entry.get('reason')}"
+    if held:
+        text += f" ({held} notification{'s' if held != 1 else ''} held)"
+    return text
+
+
 def _incident(m: Any) -> dict[str, Any]:
     end = m["resolved_at"] if m["resolved_at"] is not None else time.time()
+    refs = m["refs"] or {}
     return {
         "id": int(m["id"]),
         "check": m["check_name"],
@@ -967,6 +1028,8 @@ def _incident(m: Any) -> dict[str, Any]:
         "refs": m["refs"],
         "manual": m["kind"] == "manual",
         "postmortem": _postmortem(m["refs"]),
+        "silence": refs.get("silence"),
+        "suppressed_by": refs.get("suppressed_by"),
     }
 
 

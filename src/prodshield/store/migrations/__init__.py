@@ -109,6 +109,7 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.heartbeats, "exit_code"),
         add_column(t.heartbeats, "duration_s"),
         add_column(t.heartbeats, "output"),
+        create(t.silences),
     ],
     "logs": [
         create(
