@@ -123,6 +123,8 @@ def test_every_state_changing_endpoint_is_refused_without_token_or_csrf(
     client: TestClient, store: Store
 ) -> None:
     assert len(WRITE_ROUTES) >= 5
+    # one wrong token per route: more routes than the throttle's ten a minute (tested elsewhere)
+    client.app.state.ctx.guard.max_failures = 1_000_000  # type: ignore[attr-defined]
     incident = _incident_id(store, "open")
     for method, template in WRITE_ROUTES:
         path = _write_path(template, incident)
