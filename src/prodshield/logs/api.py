@@ -168,13 +168,16 @@ MINE_BLOCK = 16_384
 and ``logs parse`` give one file the same ids)."""
 
 
-def mine(events: Iterable[LogEvent], miner: TemplateMiner | None = None) -> Iterator[LogEvent]:
+def mine(
+    events: Iterable[LogEvent], miner: TemplateMiner | None = None, *, params: bool = True
+) -> Iterator[LogEvent]:
     """Annotate each event with its template; the miner learns as the events pass.
 
     Events are learnt a block at a time (``MINE_BLOCK``, or what the iterable has: a follower's
     poll), so lines of one shape are masked once, and each event carries the template its cluster
     has once its block is learnt. The iterable should end (files, a poll's lines): a block waits
-    until it is full or the iterable ends.
+    until it is full or the iterable ends. Without ``params`` the events' ``params`` stay empty
+    (the service's detectors never read them).
     """
     miner = miner if miner is not None else TemplateMiner()
     iterator = iter(events)
@@ -192,9 +195,11 @@ def mine(events: Iterable[LogEvent], miner: TemplateMiner | None = None) -> Iter
             got = known.get(id(entry))
             if got is None:
                 entry = final(entry)
-                got = known[id(entry)] = (entry.template_id, entry.template, extractor(entry))
+                extract = extractor(entry) if params else None
+                got = known[id(entry)] = (entry.template_id, entry.template, extract)
             event.template_id, event.template, extract = got
-            event.params = extract(first) if extract is not None else []
+            if extract is not None:
+                event.params = extract(first)
             yield event
 
 

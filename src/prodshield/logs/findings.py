@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from prodshield.logs.templates import Template
+from prodshield.secrets import redaction as _redaction
 from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
 from prodshield.text import clip
@@ -85,8 +86,32 @@ def sealed_templates(templates: list[Template]) -> list[Template]:
     ]
 
 
+_SEALED: dict[str, str] = {}
+_SEALED_MAX = 65_536
+_sealed_rules: object = None
+
+
+def sealed_text(text: str) -> str:
+    """``redact_text(text)``, remembered: the service seals every finding of the hour again at
+    each window (samples, messages and details that mostly did not change). Forgotten when the
+    redaction rules change (a config loaded with other ``audit.secrets.rules``)."""
+    global _sealed_rules
+    rules = getattr(_redaction, "_custom_scanner", None)
+    if rules is not _sealed_rules:
+        _SEALED.clear()
+        _sealed_rules = rules
+    done = _SEALED.get(text)
+    if done is None:
+        done = redact_text(text)
+        if len(text) <= MAX_MESSAGE:
+            if len(_SEALED) >= _SEALED_MAX:
+                _SEALED.clear()
+            _SEALED[text] = done
+    return done
+
+
 def _clean(text: str, limit: int) -> str:
-    return redact_text(clip(text, limit))
+    return sealed_text(clip(text, limit))
 
 
 def _clean_value(value: Any, depth: int = 0) -> Any:

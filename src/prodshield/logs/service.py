@@ -330,7 +330,7 @@ class LogService:
             f.head = None
         now = time.time()
         collector = self._collector
-        for event in mine(parse_lines(lines, f.file.path, f.layout), self._miner):
+        for event in mine(parse_lines(lines, f.file.path, f.layout), self._miner, params=False):
             collector.observe(event)
             self._done = event.line + event.raw.count("\n")
             tid = event.template_id
@@ -415,7 +415,7 @@ class LogService:
     ) -> list[Finding]:
         """Upsert each finding's row (a few statements for all of them); returns the findings
         that changed since the last window."""
-        from prodshield.logs.detectors.redaction import redact_line
+        from prodshield.logs.findings import sealed_text as redact_line
 
         f_t = t.log_findings
         merged = _merge_same(findings)

@@ -83,7 +83,10 @@ class Scanner:
         accepted: list[tuple[str, str, Candidate, SecretRule]] = []
         taken: list[tuple[int, int]] = []
         if rule_indexes is None:
-            todo = [r for _, r in self._rules if any(kw in low for kw in r.keywords)]
+            # the rules whose literals occur: one ``in`` per literal, then its rules (in order)
+            by_keyword = self._rules_by_keyword
+            woken = {i for k, kw in enumerate(self.keywords) if kw in low for i in by_keyword[k]}
+            todo = [self._rules[i][1] for i in sorted(woken)]
         else:
             todo = [self._rules[i][1] for i in sorted(rule_indexes)]
         for rule in todo:
