@@ -72,7 +72,7 @@ def test_sealed_text_is_redact_text_and_forgets_when_the_rules_change(
     sealed_text(other)
     assert calls == [other]  # the second time from memory
     # a config with other secret rules: redacted afresh
-    monkeypatch.setattr(redaction, "_custom_scanner", object(), raising=False)
+    monkeypatch.setattr(redaction, "_custom_scanner", Scanner(), raising=False)
     sealed_text(other)
     assert calls == [other, other]
 
