@@ -295,4 +295,62 @@ def test_every_id_given_stays_accounted_for() -> None:
     for line in lines[-200:]:
         m = miner.match(line)
         assert m is not None and m.template_id in final
-        assert final[m.template_id].template == m.template
+        listed = final[m.template_id]
+        assert m.template == listed.template or m.template in listed.variants
+
+
+def test_a_variable_that_takes_more_tokens_keeps_the_id_and_its_own_text(store) -> None:  # type: ignore[no-untyped-def]
+    """``0 bytes sent`` and ``1190 bytes (1.16 KB) sent`` are one statement: the lines of the
+    longer variant are given the id of the older cluster, each with its own text masked."""
+    lines = [
+        "conn 10.0.0.1:80 close, 0 bytes sent, 12 bytes received, lifetime 00:01",
+        "conn 10.0.0.2:80 close, 1190 bytes (1.16 KB) sent, 9 bytes received, lifetime 00:02",
+        "conn 10.0.0.3:80 close, 5 bytes sent, 11721005 bytes (11.1 MB) received, lifetime <1 sec",
+        "conn 10.0.0.4:80 close, 7 bytes (2.86 KB) sent, 8 bytes (3.2 KB) received, lifetime 00:03",
+    ]
+    miner = TemplateMiner()
+    got = [miner.add(line) for line in lines]
+    assert len({m.template_id for m in got}) == 1
+    assert (
+        got[0].template
+        == "conn <*>:<*> close, <*> bytes sent, <*> bytes received, lifetime <*>:<*>"
+    )
+    assert got[1].template == (
+        "conn <*>:<*> close, <*> bytes (<*> KB) sent, <*> bytes received, lifetime <*>:<*>"
+    )
+    assert got[1].params == ["10.0.0.2", "80", "1190", "1.16", "9", "00", "02"]
+    (listed,) = miner.templates()
+    assert listed.count == 4 and listed.template == got[0].template
+    assert got[1].template in listed.variants
+    # words inserted (not variables) make another statement
+    a = miner.add("Failed password for root from 10.0.0.1 port 22 ssh2")
+    b = miner.add("Failed password for invalid user root from 10.0.0.1 port 22 ssh2")
+    assert a.template_id != b.template_id
+    # the link is part of the saved state: a later run gives the same id to a new variant
+    save_miner(store, miner)
+    again = load_miner(store)
+    more = again.add("conn 10.0.0.9:80 close, 3 bytes sent, 4 bytes received, lifetime <1 sec")
+    assert more.template_id == got[0].template_id
+    assert again.add(lines[1]).template_id == got[0].template_id
+
+
+def test_units_that_change_with_the_magnitude_are_part_of_the_value() -> None:
+    miner = TemplateMiner()
+    kb = miner.add("stored 12 KB in cache")
+    mb = miner.add("stored 3 MB in cache")
+    assert kb.template_id == mb.template_id
+    assert miner.add("stored 7 GB in cache").template == "stored <*> <*> in cache"
+    # words that are not units stay an enumeration of states
+    a = miner.add("Transitioned from NEW to INITED")
+    b = miner.add("Transitioned from INITED to RUNNING")
+    assert a.template_id != b.template_id
+
+
+def test_a_short_message_keeps_its_first_word() -> None:
+    """In a message of a few tokens one word is a large share: ``boot (command 12)`` and
+    ``wait (command 13)`` are two statements, as Drain's prefix tree has it."""
+    miner = TemplateMiner()
+    boot = miner.add("boot (command 1911)")
+    wait = miner.add("wait (command 1975)")
+    assert boot.template_id != wait.template_id
+    assert miner.add("boot (command 2000)").template_id == boot.template_id

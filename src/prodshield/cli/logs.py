@@ -119,6 +119,7 @@ def templates_cmd(
                 "first_seen": _iso(t.first_seen),
                 "last_seen": _iso(t.last_seen),
                 "example": t.example,
+                "variants": t.variants,
             }
             for t in shown
         ]

@@ -81,6 +81,7 @@ def sealed_templates(templates: list[Template]) -> list[Template]:
             tpl,
             template=_clean(tpl.template, MAX_TEMPLATE),
             example=_clean(tpl.example, MAX_TEMPLATE),
+            variants=[_clean(v, MAX_TEMPLATE) for v in tpl.variants[:MAX_ITEMS]],
         )
         for tpl in templates
     ]

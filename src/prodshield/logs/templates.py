@@ -12,6 +12,12 @@ templates, as in the labelled data); past ``enum_max`` the position is a variabl
 values are forgotten. When a sequence is compared with a cluster, a value one of its enumerations
 has already seen agrees like a constant. The template text is the line's own text with each
 variable replaced by one ``<*>`` (adjacent wildcards without a separator merge); nothing is moved.
+Units of measure are never enumeration values (``KB``/``MB`` change with the magnitude), and a
+message of a few tokens joins only clusters with its first word (Drain's prefix tree).
+
+A new cluster that is an older cluster of another length with a variable written in more or fewer
+tokens (``0 bytes sent`` / ``1190 bytes (1.16 KB) sent``, see :func:`_variant_of`) is a *variant*:
+it keeps its own text, and its lines are given the older cluster's id.
 
 Template ids name a cluster for its whole life. A cluster's id is given when it is created (a
 hash of its first template, salted on a collision) and kept however its template generalises; an
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import and_, eq, itemgetter
 from typing import Any
@@ -92,6 +98,9 @@ class MinerConfig:
     """Share of positions that must agree for a message to join a cluster."""
     enum_max: int = 4
     """A merged position with at most this many distinct values keeps them as constants."""
+    short: int = 5
+    """A message of at most this many tokens joins only a cluster with the same first word
+    (Drain's prefix tree: in a short message one word is too large a share to be a value)."""
     max_clusters_per_length: int = 2000
     cache_size: int = 100_000
 
@@ -116,6 +125,9 @@ class Template:
     example: str = ""
     first_seen: float | None = None
     last_seen: float | None = None
+    variants: list[str] = field(default_factory=list)
+    """The texts of the same template where a variable takes a different number of tokens
+    (``0 bytes sent`` and ``1190 bytes (1.16 KB) sent``): their lines are given this id."""
 
 
 @dataclass(slots=True)
@@ -151,6 +163,9 @@ class _Cluster:
     subs: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
     merged_into: _Cluster | None = None
     """Set when this cluster was fused into another (its lines now count there)."""
+    joined: _Cluster | None = None
+    """An older cluster of another length this one is a variant of (see :func:`_variant_of`):
+    its lines are given that cluster's id."""
 
 
 _Plan = tuple[tuple[int, int, int, "re.Pattern[str] | None"], ...]
@@ -193,6 +208,85 @@ def _sub_id(cluster_id: str, diffs: tuple[tuple[int, str], ...]) -> str:
         return cluster_id
     key = cluster_id + "".join(f"\x1f{pos}\x1e{value}" for pos, value in diffs)
     return template_id(key)
+
+
+def _root(cluster: _Cluster) -> _Cluster:
+    """The cluster whose id ``cluster``'s lines are given (following fusions and variants)."""
+    while True:
+        if cluster.merged_into is not None:
+            cluster = cluster.merged_into
+        elif cluster.joined is not None:
+            cluster = cluster.joined
+        else:
+            return cluster
+
+
+def _id_for(cluster: _Cluster, diffs: tuple[tuple[int, str], ...]) -> str:
+    """The template id of the lines of ``cluster`` whose enumeration values differ from its first
+    template at ``diffs``: a variant cluster's own lines take the id of the cluster it joined."""
+    if diffs or cluster.joined is None:
+        return _sub_id(cluster.id, diffs)
+    return _root(cluster).id
+
+
+_UNIT = re.compile(
+    r"[(\[]?(?:[KMGTP]i?B|[kKMGT]B|B|bytes?|[mun\u00b5]s|s|secs?|seconds?|mins?|minutes?"
+    r"|hours?|h|%)[)\],.;:]*"
+)
+
+
+def _units(value: str, seen: Iterable[str]) -> bool:
+    """Whether a new value and those an enumeration has seen are all units of measure (``KB``
+    and ``MB``): a unit that changes with the magnitude is part of the value, not a constant."""
+    return _UNIT.fullmatch(value) is not None and all(_UNIT.fullmatch(v) for v in seen)
+
+
+def _lead(tokens: Sequence[str]) -> tuple[str, str] | None:
+    """The first two tokens without a variable (None when there are not two)."""
+    found = [t for t in tokens[:8] if WILDCARD not in t][:2]
+    return (found[0], found[1]) if len(found) == 2 else None
+
+
+VARIANT_SPAN = 2
+"""Most tokens on either side of one place where two variants of a template differ."""
+
+
+def _variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether token sequences of different lengths are one template whose variable parts take a
+    different number of tokens (``0 bytes sent`` / ``1190 bytes (1.16 KB) sent``, ``lifetime
+    00:02`` / ``lifetime <1 sec``): walked side by side, every place where they differ is at
+    most :data:`VARIANT_SPAN` tokens on each side before they agree again, each side of it that
+    has tokens has a variable there, and the tokens they share hold most of their constants."""
+    la, lb = len(a), len(b)
+    constants = max(la - sum(WILDCARD in t for t in a), lb - sum(WILDCARD in t for t in b))
+    i = j = same = 0
+    while i < la or j < lb:
+        if i < la and j < lb and a[i] == b[j]:
+            same += a[i] != WILDCARD
+            i += 1
+            j += 1
+            continue
+        for di, dj in _RESYNC:
+            ni, nj = i + di, j + dj
+            if ni > la or nj > lb:
+                continue
+            if (ni == la and nj == lb) or (ni < la and nj < lb and a[ni] == b[nj]):
+                break
+        else:
+            return False
+        if (di and not any(WILDCARD in t for t in a[i:ni])) or (
+            dj and not any(WILDCARD in t for t in b[j:nj])
+        ):
+            return False
+        i, j = ni, nj
+    return same >= 2 and same >= 0.6 * constants
+
+
+# where to look for the next agreeing pair after a disagreement, nearest first
+_RESYNC = sorted(
+    ((di, dj) for di in range(VARIANT_SPAN + 1) for dj in range(VARIANT_SPAN + 1) if di or dj),
+    key=lambda d: (d[0] + d[1], abs(d[0] - d[1])),
+)
 
 
 _OPEN = frozenset("=:([{<#@/'\"")
@@ -257,6 +351,9 @@ class TemplateMiner:
         self._by_length: dict[int, list[_Cluster]] = {}
         self._by_tokens: dict[tuple[str, ...], _Cluster] = {}
         self._seq_cache: dict[tuple[str, ...], _Entry] = {}
+        # (length, first two constant tokens) of a cluster's first template -> those clusters,
+        # oldest first (where :meth:`_variant_cluster` looks)
+        self._by_lead: dict[tuple[int, str, str], list[_Cluster]] = {}
         self._token_re: dict[str, re.Pattern[str]] = {}
         self.lines = 0
 
@@ -334,7 +431,7 @@ class TemplateMiner:
             if stat is None:
                 stat = cluster.stats[entry.template_id] = _Stat(0, message[:500], first, last)
                 cluster.subs[entry.template_id] = entry.diffs
-                self._sub_owner[entry.template_id] = cluster
+                self._sub_owner.setdefault(entry.template_id, cluster)
             entry.stat = stat
         stat.count += n
         if first is not None and (stat.first is None or first < stat.first):
@@ -506,7 +603,7 @@ class TemplateMiner:
         text, plan, diffs = self._render_for(cluster, masked)
         entry.version = cluster.version
         entry.template = text
-        entry.template_id = _sub_id(cluster.id, diffs)
+        entry.template_id = _id_for(cluster, diffs)
         entry.plan = plan
         entry.diffs = diffs
         entry.stat = None
@@ -580,12 +677,13 @@ class TemplateMiner:
             if seen is None:
                 continue
             value = masked[pos]
-            seen[value] = seen.get(value, 0) + n
-            if len(seen) > limit or WILDCARD in value:
+            count = seen.get(value)
+            if count is None and (len(seen) >= limit or WILDCARD in value or _units(value, seen)):
                 values[pos] = None
                 cluster.version += 1
-            else:
-                live += 1
+                continue
+            seen[value] = (count or 0) + n
+            live += 1
         cluster.live_enums = live
 
     def _place(self, masked: tuple[str, ...]) -> _Cluster:
@@ -594,7 +692,11 @@ class TemplateMiner:
         best: _Cluster | None = None
         best_score = -1.0
         threshold = self.config.similarity
+        # a short message joins only clusters with its first word (when both have one)
+        head = masked[0] if n <= self.config.short and WILDCARD not in masked[0] else None
         for cluster in bucket:
+            if head is not None and cluster.tokens[0] != head and WILDCARD not in cluster.tokens[0]:
+                continue
             score = self._similarity(cluster.tokens, masked)
             if score < threshold and cluster.live_enums:
                 score = self._enum_similarity(cluster, masked)
@@ -605,10 +707,42 @@ class TemplateMiner:
                 # bounded memory: the least-used cluster of this length absorbs the newcomer
                 best = min(bucket, key=lambda c: c.count)
             else:
+                joined = self._variant_cluster(masked)
                 best = self._new_cluster(masked)
+                best.joined = joined
+                self._file_lead(best)
                 bucket.append(best)
                 return best
         return self._merge(best, masked)
+
+    def _variant_cluster(self, masked: tuple[str, ...]) -> _Cluster | None:
+        """The oldest cluster of another length ``masked`` is a variant of (:func:`_variant_of`),
+        among those whose first template starts with the same two constant tokens (see
+        :meth:`_file_lead`)."""
+        lead = _lead(masked)
+        if lead is None:
+            return None
+        n = len(masked)
+        found: _Cluster | None = None
+        by_lead = self._by_lead
+        for length in range(max(1, n - 2 * VARIANT_SPAN), n + 2 * VARIANT_SPAN + 1):
+            peers = by_lead.get((length, *lead)) if length != n else None
+            if not peers:
+                continue
+            for cluster in peers:  # oldest first
+                if found is not None and cluster.index > found.index:
+                    break
+                if cluster.merged_into is None and _variant_of(cluster.tokens, masked):
+                    found = cluster
+                    break
+        return None if found is None else _root(found)
+
+    def _file_lead(self, cluster: _Cluster) -> None:
+        lead = _lead(cluster.first)
+        if lead is not None:
+            peers = self._by_lead.setdefault((len(cluster.first), *lead), [])
+            if len(peers) < self.config.max_clusters_per_length:
+                peers.append(cluster)
 
     def _new_cluster(self, masked: tuple[str, ...], cid: str | None = None) -> _Cluster:
         if cid is None:
@@ -668,7 +802,9 @@ class TemplateMiner:
             shape = gen.get(pos)
             if shape is None:
                 # first disagreement here: every earlier member had ``a``
-                cluster.values[pos] = None if WILDCARD in a else {a: cluster.count}
+                cluster.values[pos] = (
+                    None if WILDCARD in a or _units(b, (a,)) else {a: cluster.count}
+                )
                 shape = _common_shape(a, b)
             elif not _fits(shape, b):
                 shape = ("", "")
@@ -788,9 +924,7 @@ class TemplateMiner:
 
     def _result(self, cluster: _Cluster, raw: list[str], masked: tuple[str, ...]) -> TemplateMatch:
         text, plan, diffs = self._render_for(cluster, masked)
-        return TemplateMatch(
-            _sub_id(cluster.id, diffs), text, self.params(plan, raw), cluster.index
-        )
+        return TemplateMatch(_id_for(cluster, diffs), text, self.params(plan, raw), cluster.index)
 
     def _render_for(
         self, cluster: _Cluster, masked: tuple[str, ...]
@@ -883,17 +1017,20 @@ class TemplateMiner:
         for cluster in self._clusters:
             for sub, stat in cluster.stats.items():
                 live = self._live_diffs(cluster, cluster.subs.get(sub, ()))
-                key = _sub_id(cluster.id, live)
+                key = _id_for(cluster, live)
                 tpl = merged.get(key)
-                if tpl is None:
+                if tpl is None or cluster.joined is not None:
                     masked = list(cluster.first)
                     for pos, value in live:
                         masked[pos] = value
                     text = self._render_for(cluster, tuple(masked))[0]
-                    merged[key] = Template(
-                        key, text, stat.count, stat.example, stat.first, stat.last
-                    )
-                    continue
+                    if tpl is None:
+                        merged[key] = Template(
+                            key, text, stat.count, stat.example, stat.first, stat.last
+                        )
+                        continue
+                    if text != tpl.template and text not in tpl.variants:
+                        tpl.variants.append(text)
                 tpl.count += stat.count
                 if stat.first is not None and (
                     tpl.first_seen is None or stat.first < tpl.first_seen
@@ -913,7 +1050,7 @@ class TemplateMiner:
         cluster = self._sub_owner.get(template_id)
         if cluster is None:
             return template_id
-        return _sub_id(cluster.id, self._live_diffs(cluster, cluster.subs.get(template_id, ())))
+        return _id_for(cluster, self._live_diffs(cluster, cluster.subs.get(template_id, ())))
 
     @staticmethod
     def _live_diffs(
@@ -937,6 +1074,7 @@ class TemplateMiner:
                     "gen": [[p, list(v)] for p, v in c.gen.items()],
                     "stats": {k: [v.count, v.example, v.first, v.last] for k, v in c.stats.items()},
                     "subs": {k: [list(d) for d in v] for k, v in c.subs.items()},
+                    "joined": None if c.joined is None else _root(c.joined).id,
                 }
                 for c in self._clusters
             ],
@@ -955,6 +1093,7 @@ class TemplateMiner:
             return miner
         miner.lines = int(state.get("lines", 0))
         old_stats: list[tuple[str, list[Any]]] = []
+        joins: list[tuple[_Cluster, str]] = []
         for item in state.get("clusters", []):
             tokens = [str(t) for t in item["tokens"]]
             first = tuple(str(t) for t in item.get("first", tokens))
@@ -968,6 +1107,9 @@ class TemplateMiner:
             cluster.gen = {int(p): (str(v[0]), str(v[1])) for p, v in item.get("gen", [])}
             cluster.live_enums = sum(1 for v in values.values() if v is not None)
             miner._by_length.setdefault(len(tokens), []).append(cluster)
+            miner._file_lead(cluster)
+            if item.get("joined"):
+                joins.append((cluster, str(item["joined"])))
             miner._by_tokens.pop(first, None)
             miner._by_tokens.setdefault(tuple(tokens), cluster)
             stats = item.get("stats", {})
@@ -979,6 +1121,10 @@ class TemplateMiner:
             for sub, diffs in item.get("subs", {}).items():
                 cluster.subs[str(sub)] = tuple((int(p), str(v)) for p, v in diffs)
                 miner._sub_owner[str(sub)] = cluster
+        for cluster, joined in joins:
+            target = miner._by_id.get(joined)
+            if target is not None and target is not cluster:
+                cluster.joined = target
         for _text, (count, example, seen_first, seen_last) in old_stats:
             found = miner._find(str(example))
             if found is None:
