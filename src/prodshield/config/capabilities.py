@@ -360,6 +360,57 @@ class ChaosApi(StrictModel):
     """The API's port (0: any free port)."""
 
 
+class ScheduledExperiment(StrictModel):
+    """A Chaos Toolkit experiment ``prodshield serve`` runs on a cron schedule (a game day), with
+    the guardrails of ``chaos run -c``; its journals are on the dashboard and in the API."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["api-latency"])
+    """The schedule's name (on its journals)."""
+    file: str = Field(min_length=1, examples=["experiments/api-latency.yaml"])
+    """The experiment file (JSON or YAML), relative to shield.yaml's folder; read at each run."""
+    schedule: str = Field(examples=["0 10 * * 2"])
+    """When it runs: a cron expression in ``tz`` (a sixth field counts seconds, e.g.
+    ``* * * * * */30``). Runs are one at a time: one due while another runs starts after it;
+    missed times are not caught up."""
+    tz: str = Field(default="UTC", examples=["Europe/Paris"])
+    """The time zone of ``schedule``."""
+    env: str | None = Field(default=None, examples=["staging"])
+    """The target environment: its open incidents stop the run (default: any environment's)."""
+    force: bool = Field(default=False, examples=[True])
+    """Run even while an incident is open (the journal's ``forced`` names the incidents)."""
+    abort_on_checks: list[str] = Field(default_factory=list, examples=[["api", "api@staging"]])
+    """Guardrail checks (``CHECK`` or ``CHECK@ENV``): one failing during the method aborts the
+    run and plays its rollbacks, as ``chaos run --abort-on-check``."""
+    guard_frequency: Duration = Field(default=5.0, gt=0, examples=["2s"])
+    """How often the guardrail checks run during the method."""
+    vars: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, examples=[{"base_url": "https://staging.example.com"}]
+    )
+    """Configuration values for the experiment, as ``chaos run --var``."""
+    enabled: bool = Field(default=True, examples=[False])
+    """A disabled schedule is kept but never runs."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(v):
+            raise ValueError(f"{v!r} is not a cron expression (e.g. '0 10 * * 2')")
+        return v
+
+    @field_validator("tz")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (e.g. 'Europe/Paris', 'UTC')") from None
+        return v
+
+
 class ChaosConfig(StrictModel):
     """Chaos engineering: the fault proxy's API and its proxies."""
 
@@ -367,6 +418,16 @@ class ChaosConfig(StrictModel):
     """The proxy's API."""
     proxies: list[ProxySpec] = Field(default_factory=list)
     """The proxies created when ``chaos proxy`` starts."""
+    experiments: list[ScheduledExperiment] = Field(default_factory=list)
+    """Experiments ``prodshield serve`` runs on a schedule (names unique)."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> ChaosConfig:
+        names = [e.name for e in self.experiments]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"scheduled experiment names must be unique: {', '.join(dup)}")
+        return self
 
 
 MIN_TOKEN_CHARS = 16

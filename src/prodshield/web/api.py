@@ -246,6 +246,24 @@ async def list_deploys(request: Request) -> Response:
     return JSONResponse({"deploys": [d.to_dict() for d in found]})
 
 
+async def list_journals(request: Request) -> Response:
+    from prodshield.web.queries import chaos_schedules
+
+    reader(request)
+    ctx = ctx_of(request)
+    limit = _int(request.query_params.get("limit"), 50, 1, 500, "limit")
+    rows = await run_in_threadpool(ctx.model.journals, limit=limit)
+    return JSONResponse({"journals": rows, "schedules": chaos_schedules(ctx.loaded.config)})
+
+
+async def get_journal(request: Request) -> Response:
+    reader(request)
+    ctx = ctx_of(request)
+    journal_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
+    row = await run_in_threadpool(ctx.model.journal, journal_id)
+    return JSONResponse(row) if row else error(404, f"no experiment journal {journal_id}")
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
@@ -555,6 +573,8 @@ routes = [
     Route("/api/v1/deploys", _guarded(list_deploys), methods=["GET"]),
     Route("/api/v1/deploys", _guarded(mark_deploy), methods=["POST"]),
     Route("/api/v1/findings", _guarded(findings), methods=["GET"]),
+    Route("/api/v1/chaos/journals", _guarded(list_journals), methods=["GET"]),
+    Route("/api/v1/chaos/journals/{id}", _guarded(get_journal), methods=["GET"]),
     Route("/api/v1/templates", _guarded(templates), methods=["GET"]),
     Route("/api/v1/outbox/{id}/retry", _guarded(retry_outbox), methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),

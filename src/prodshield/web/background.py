@@ -7,6 +7,8 @@
   log files, mines templates, runs the detectors, stores findings and templates; started here.
 - ``AuditService`` and ``DigestService``: the periodic audit and the daily digest, on cron
   schedules (and once at start, so a fresh service has something to show).
+- ``ScheduledExperiments`` (``prodshield.chaos.experiments.schedule``, chaos's own): the
+  ``chaos.experiments`` game days on their cron schedules; started here.
 """
 
 from __future__ import annotations
@@ -207,6 +209,24 @@ async def _guarded(job: Any) -> None:
         log.warning("%s failed: %s: %s", getattr(job, "__qualname__", job), type(exc).__name__, exc)
 
 
+def _chaos_schedule(loaded: LoadedConfig, store: Store) -> Any:
+    """``chaos.experiments`` on their schedules, guarded by the monitoring's incidents and checks
+    (handed to chaos here: capabilities do not import each other)."""
+    from functools import partial
+
+    from prodshield.chaos.experiments.schedule import ScheduledExperiments
+    from prodshield.monitor.api import check_verdict
+    from prodshield.monitor.changes import open_incidents
+
+    return ScheduledExperiments(
+        loaded.config.chaos.experiments,
+        loaded.base_dir,
+        store,
+        open_incidents=partial(open_incidents, store),
+        run_check=partial(check_verdict, loaded),
+    )
+
+
 def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> None:
     """The service factory that plugs every capability into ``prodshield serve``."""
     from prodshield.logs.service import LogService
@@ -223,6 +243,7 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
         logs,
         AuditService(loaded, store),
         DigestService(loaded, store),
+        _chaos_schedule(loaded, store),
     ]
     services.run_check = monitor.run_check
     services.retry_notification = outbox.retry

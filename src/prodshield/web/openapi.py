@@ -567,6 +567,41 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
                     "responses": {"201": _json(_ref("Deploy")), **WRITE_ERRORS},
                 },
             },
+            "/api/v1/chaos/journals": {
+                "get": {
+                    "summary": "Chaos experiment runs (newest first: running, skipped, ended) "
+                    "and the scheduled experiments with their next run",
+                    "security": SECURITY,
+                    "parameters": [
+                        _param(
+                            "limit",
+                            "query",
+                            {"type": "integer", "minimum": 1, "maximum": 500},
+                            "At most this many runs",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "journals": {"type": "array", "items": {"type": "object"}},
+                                    "schedules": {"type": "array", "items": {"type": "object"}},
+                                },
+                            }
+                        ),
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/v1/chaos/journals/{id}": {
+                "get": {
+                    "summary": "One chaos run with its whole journal (Chaos Toolkit's format)",
+                    "security": SECURITY,
+                    "parameters": [_param("id", "path", {"type": "integer"}, "The run's id")],
+                    "responses": {"200": _json({"type": "object"}), **ERRORS, **NOT_FOUND},
+                }
+            },
             "/api/v1/findings": {
                 "get": {
                     "summary": "Log findings and the latest audit run's findings",

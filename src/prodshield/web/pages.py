@@ -18,6 +18,7 @@ from prodshield.errors import UsageError
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.cost import cost_panel
 from prodshield.web.metrics import CONTENT_TYPE
+from prodshield.web.queries import chaos_schedules
 from prodshield.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -238,7 +239,14 @@ async def chaos_page(request: Request) -> Response:
         return session
     ctx = ctx_of(request)
     journals = await run_in_threadpool(ctx.model.journals, limit=50)
-    return _page(ctx, session, "chaos.html", "chaos", journals=journals)
+    return _page(
+        ctx,
+        session,
+        "chaos.html",
+        "chaos",
+        journals=journals,
+        schedules=chaos_schedules(ctx.loaded.config),
+    )
 
 
 async def notifications_page(request: Request) -> Response:

@@ -844,24 +844,14 @@ class ReadModel:
         j = t.experiment_journals
         with self.store.connect() as conn:
             rows = conn.execute(select(j).order_by(desc(j.c.started_at)).limit(limit)).all()
-        out = []
-        for r in rows:
-            journal = r.journal if isinstance(r.journal, dict) else {}
-            out.append(
-                {
-                    "id": int(r.id),
-                    "title": r.title,
-                    "status": r.status,
-                    "deviated": bool(r.deviated),
-                    # green only for a run that completed and held its steady state
-                    "ok": r.status == "completed" and not r.deviated,
-                    "started_at": r.started_at,
-                    "ended_at": r.ended_at,
-                    "duration_s": None if r.ended_at is None else r.ended_at - r.started_at,
-                    "steps": len(journal.get("run", []) or []),
-                }
-            )
-        return out
+        return [_journal_row(r, full=False) for r in rows]
+
+    def journal(self, journal_id: int) -> dict[str, Any] | None:
+        """One stored run with its whole journal."""
+        j = t.experiment_journals
+        with self.store.connect() as conn:
+            row = conn.execute(select(j).where(j.c.id == journal_id)).first()
+        return None if row is None else _journal_row(row, full=True)
 
     # --- notifications ---------------------------------------------------------------------
 
@@ -1037,6 +1027,74 @@ def _postmortem(refs: Any) -> str | None:
     found = (refs or {}).get("postmortem") if isinstance(refs, dict) else None
     url = found.get("url") if isinstance(found, dict) else None
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def chaos_schedules(config: Any) -> list[dict[str, Any]]:
+    """``chaos.experiments`` with the time each runs next (their journals are the runs)."""
+    from prodshield.chaos.experiments.schedule import next_run
+
+    now = time.time()
+    return [
+        {
+            "name": s.name,
+            "file": s.file,
+            "schedule": s.schedule,
+            "tz": s.tz,
+            "env": s.env,
+            "enabled": s.enabled,
+            "next_run": next_run(s.schedule, s.tz, now) if s.enabled else None,
+        }
+        for s in config.chaos.experiments
+    ]
+
+
+def _journal_row(r: Any, *, full: bool) -> dict[str, Any]:
+    journal: dict[str, Any] = r.journal if isinstance(r.journal, dict) else {}
+
+    def part(key: str, kind: type) -> Any:
+        value = journal.get(key)
+        return value if isinstance(value, kind) else kind()
+
+    extra, aborted, problems = (
+        part("prodshield", dict),
+        part("aborted_by", dict),
+        part("problems", list),
+    )
+    before = part("steady_states", dict).get("before")
+    before_met = not (isinstance(before, dict) and before.get("steady_state_met") is False)
+    reason = (
+        journal.get("skipped")
+        or "; ".join(str(p) for p in problems[:3])
+        or (
+            f"aborted: check {aborted.get('check')} failed ({aborted.get('detail')})"
+            if aborted
+            else ""
+        )
+        or journal.get("error")
+        or ("" if before_met else "steady state not met before the method")
+        or ""
+    )
+    out: dict[str, Any] = {
+        "id": int(r.id),
+        "title": r.title,
+        "status": r.status,
+        "deviated": bool(r.deviated),
+        # green only for a run that completed and held its steady state (before the method too:
+        # Chaos Toolkit says "completed" when the steady state was not met and nothing ran)
+        "ok": r.status == "completed" and not r.deviated and before_met,
+        "running": r.status == "running",
+        "started_at": r.started_at,
+        "ended_at": r.ended_at,
+        "duration_s": None if r.ended_at is None else r.ended_at - r.started_at,
+        "steps": len(journal.get("run", []) or []),
+        "source": str(extra.get("source") or ""),
+        "environment": extra.get("environment"),
+        "toxics": list(extra.get("toxics") or []),
+        "reason": str(reason)[:500],
+    }
+    if full:
+        out["journal"] = journal
+    return out
 
 
 def _outbox_row(m: Any) -> dict[str, Any]:

@@ -66,6 +66,8 @@ class RunOptions:
     """Guardrail checks (name, environment): one failing during the method aborts the run (status
     ``aborted``, the method stopped, pauses cut short) and the rollbacks are played."""
     guard_frequency: float = 5.0  # seconds between two rounds of the guardrail checks
+    cancel: threading.Event | None = None
+    """Set from outside (``serve`` stopping) to interrupt the run as SIGTERM would."""
 
 
 def strategies(
@@ -167,6 +169,13 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
                             daemon=True,
                         )
                         during.start()
+                    if options.cancel is not None:
+                        threading.Thread(
+                            target=_cancelled,
+                            args=(journal, ctx, stop_during, options.cancel),
+                            name="cancel",
+                            daemon=True,
+                        ).start()
                     if options.abort_on and options.run_check is not None:
                         guard = threading.Thread(
                             target=_guardrails,
@@ -268,6 +277,19 @@ def _continuously(
                 journal["status"] = "failed"
                 break
         stop.wait(options.hypothesis_frequency)
+
+
+def _cancelled(
+    journal: Journal, ctx: RunContext, stop: threading.Event, cancel: threading.Event
+) -> None:
+    while not stop.is_set():
+        if cancel.wait(0.2):
+            with ctx.lock:
+                if journal["status"] not in ("failed", "interrupted", "aborted"):
+                    journal["status"] = "interrupted"
+            ctx.abort.set()
+            ctx.emit("interrupted", reason="the service is stopping")
+            return
 
 
 def _guardrails(

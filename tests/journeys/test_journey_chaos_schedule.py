@@ -1,0 +1,218 @@
+"""Journey: game days inside `serve`. shield.yaml schedules three experiments every 3 seconds (cron
+with a seconds field, in a time zone) against a real loopback site whose production is down:
+staging's passes (green), production's forced one has its steady state not met (red), and the
+guarded production one is skipped while production's incident is open. Their journals appear in
+the API (`/api/v1/chaos/journals`, one with its whole journal) and on the dashboard's chaos page
+in Chromium: the schedules with their next run, the failed run red, the skipped one saying why."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOKEN = "journey-token-chaos-0123456789"
+CHROMIUM = "/usr/bin/chromium"
+
+
+class _Health(BaseHTTPRequestHandler):
+    """``/prod/...`` answers 500 (production is down), anything else 200."""
+
+    def do_GET(self) -> None:
+        status = 500 if self.path.startswith("/prod/") else 200
+        body = b"down" if status == 500 else b"ok"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def target() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int, path: str) -> Any:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _wait(predicate: Any, what: str, timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except OSError:
+            last = None
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _experiment(env: str) -> dict[str, Any]:
+    return {
+        "title": f"game day in {env}",
+        "description": "the api check is the steady state",
+        "steady-state-hypothesis": {
+            "title": "the api check passes",
+            "probes": [
+                {
+                    "type": "probe",
+                    "name": "api-check",
+                    "tolerance": True,
+                    "provider": {"type": "check", "name": "api", "env": env},
+                }
+            ],
+        },
+        "method": [
+            {"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}
+        ],
+    }
+
+
+def test_scheduled_experiments_in_serve(tmp_path: Path, target: str) -> None:
+    port = _free_port()
+    (tmp_path / "experiments").mkdir()
+    for env in ("staging", "production"):
+        (tmp_path / "experiments" / f"{env}.json").write_text(json.dumps(_experiment(env)))
+    every = "* * * * * */3"
+    (tmp_path / "shield.yaml").write_text(
+        f"""
+storage: "sqlite:///{tmp_path / "state.db"}"
+serve: {{port: {port}, token: "{TOKEN}"}}
+defaults: {{interval: 2s, timeout: 5s, failure_threshold: 1}}
+environments:
+  production: {{vars: {{base_url: "{target}/prod"}}}}
+  staging: {{vars: {{base_url: "{target}/stage"}}}}
+checks:
+  - name: api
+    type: http
+    url: "{{base_url}}/health"
+    environments: [production, staging]
+    conditions: ["[STATUS] == 200"]
+chaos:
+  experiments:
+    - {{name: staging-game-day, file: experiments/staging.json, schedule: "{every}",
+        tz: Europe/Paris, env: staging}}
+    - {{name: production-forced, file: experiments/production.json, schedule: "{every}",
+        env: production, force: true}}
+    - {{name: production-guarded, file: experiments/production.json, schedule: "{every}",
+        env: production}}
+"""
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+
+        def by_source() -> dict[str, list[dict[str, Any]]] | None:
+            found: dict[str, list[dict[str, Any]]] = {}
+            for j in _get(port, "/api/v1/chaos/journals?limit=100")["journals"]:
+                found.setdefault(j["source"], []).append(j)
+            ended = {k: [j for j in v if j["status"] != "running"] for k, v in found.items()}
+            wanted = ("staging-game-day", "production-forced")
+            if all(ended.get(f"schedule {n}") for n in wanted) and any(
+                j["status"] == "skipped" for j in found.get("schedule production-guarded", [])
+            ):
+                return ended
+            return None
+
+        runs = _wait(by_source, "a journal from each schedule")
+        staging = runs["schedule staging-game-day"][0]
+        assert staging["status"] == "completed" and staging["ok"], staging
+        assert staging["environment"] == "staging" and staging["title"] == "game day in staging"
+        forced = runs["schedule production-forced"][0]
+        assert forced["ok"] is False, forced  # production is down: not met before the method
+        assert forced["reason"] == "steady state not met before the method"
+        skipped = next(j for j in runs["schedule production-guarded"] if j["status"] == "skipped")
+        assert (
+            "refusing to inject faults while 1 incident(s) are open in production"
+            in (skipped["reason"])
+        )
+        assert "api (production)" in skipped["reason"]
+
+        listing = _get(port, "/api/v1/chaos/journals")
+        schedules = {s["name"]: s for s in listing["schedules"]}
+        assert set(schedules) == {"staging-game-day", "production-forced", "production-guarded"}
+        assert schedules["staging-game-day"]["tz"] == "Europe/Paris"
+        assert schedules["staging-game-day"]["next_run"] > time.time() - 5
+
+        whole = _get(port, f"/api/v1/chaos/journals/{staging['id']}")
+        assert whole["journal"]["steady_states"]["before"]["steady_state_met"] is True
+        assert whole["journal"]["run"][0]["activity"]["name"] == "noop"
+
+        _dashboard_shows_the_runs(port, forced["id"])
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            _out, err = serve.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            _out, err = serve.communicate()
+    assert serve.returncode == 0, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+
+
+def _dashboard_shows_the_runs(port: int, failed_id: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base = f"http://127.0.0.1:{port}"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox"], timeout=30000
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(15000)
+            page.goto(base + "/dashboard/chaos")
+            page.fill("#token", TOKEN)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/dashboard/chaos")
+            names = page.locator("#chaos-schedules tr.schedule td:first-child").all_inner_texts()
+            assert sorted(names) == ["production-forced", "production-guarded", "staging-game-day"]
+            failed = page.locator(f'tr.journal[data-id="{failed_id}"]')
+            assert "steady state not met" in failed.inner_text()
+            pill = failed.locator(".pill")
+            assert "s-down" in (pill.get_attribute("class") or "")
+            red = pill.evaluate("e => getComputedStyle(e).backgroundColor")
+            green = page.locator('tr.journal[data-ok="yes"] .pill').first.evaluate(
+                "e => getComputedStyle(e).backgroundColor"
+            )
+            assert red != green, (red, green)
+            skipped = page.locator('tr.journal[data-status="skipped"]').first
+            assert "refusing to inject faults" in skipped.inner_text()
+        finally:
+            browser.close()
