@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,13 +30,14 @@ from prodshield.cli.common import (
     write_out,
 )
 from prodshield.config import LoadedConfig, load_config
-from prodshield.config.capabilities import AuditConfig
+from prodshield.config.capabilities import AuditConfig, SecretVerifyConfig
 from prodshield.config.loader import find_config
 from prodshield.errors import UsageError
 from prodshield.secrets.baseline import load_baseline, only_new, parse_date, write_baseline
 from prodshield.secrets.files import BinaryContent, ScanConfig, scan_paths, scan_stream
 from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
 from prodshield.secrets.history import commit_range, scan_git_history
+from prodshield.secrets.places import join
 from prodshield.secrets.report import FORMATS, render, sort_findings
 from prodshield.text import for_terminal
 
@@ -154,6 +156,72 @@ def _collect(
     return findings
 
 
+def _placed_sources(
+    findings: list[SecretFinding],
+    scan: ScanConfig,
+    *,
+    environ: bool,
+    pids: list[int] | None,
+    logs: list[str] | None,
+) -> list[SecretFinding]:
+    """With ``--environ``/``--pid``/``--log``: the findings of every source, each naming its
+    place (file, commit, process variable, log line), ready to be joined per secret."""
+    if not (environ or pids or logs):
+        return findings
+    from prodshield.audit.rules.environment import proc_subjects
+    from prodshield.secrets.places import environment_findings, placed
+
+    out = placed(findings, "file")
+    scanner = scan.scanner()
+    if environ or pids:
+        me = os.getpid()
+        for subject in proc_subjects(only=pids or None):
+            if subject.pid == me:
+                continue
+            variables = [(name, value) for name, value, _ in subject.variables]
+            out.extend(environment_findings(variables, pid=subject.pid, scanner=scanner))
+    for log in logs or []:
+        if not Path(log).is_file():
+            raise UsageError(f"--log {log}: no such file")
+        log_scan = replace(scan, include_tests=True, exclude=())
+        out.extend(placed(scan_paths([log], respect_gitignore=False, config=log_scan), "log"))
+    return out
+
+
+def _verified(
+    reported: list[SecretFinding],
+    everything: list[SecretFinding],
+    scan: ScanConfig,
+    settings: SecretVerifyConfig | None,
+) -> list[SecretFinding]:
+    """The reported findings with their verdicts, plus every suppressed finding whose secret is
+    live (an allow comment, an allowed rule or the baseline does not hide a working secret)."""
+    from prodshield.secrets.verification import VerifySettings, verify_values, with_verdicts
+
+    cfg = settings or SecretVerifyConfig()
+    wanted = {f.secret_id for f in everything}
+    values = {sid: pair for sid, pair in (scan.values or {}).items() if sid in wanted}
+    verdicts = verify_values(
+        values,
+        VerifySettings(
+            timeout=cfg.timeout,
+            concurrency=cfg.concurrency,
+            max_secrets=cfg.max_secrets,
+            base_urls=dict(cfg.base_urls),
+        ),
+    )
+    values.clear()
+    if scan.values is not None:
+        scan.values.clear()
+    shown = with_verdicts(reported, verdicts)
+    seen = {(f.fingerprint, f.line, f.commit, f.places) for f in reported}
+    for f in with_verdicts(everything, verdicts):
+        if f.live and f.verification and (f.fingerprint, f.line, f.commit, f.places) not in seen:
+            why = f"{f.verification.reason}; reported although suppressed (baseline or allow)"
+            shown.append(replace(f, verification=replace(f.verification, reason=why)))
+    return shown
+
+
 @audit_app.command("secrets")
 def secrets(
     paths: PathsArg = None,
@@ -175,25 +243,73 @@ def secrets(
     ] = False,
     include_tests: TestsOpt = False,
     no_gitignore: NoIgnoreOpt = False,
+    verify: Annotated[
+        bool | None,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Ask each provider (GitHub, GitLab, Slack, Stripe, OpenAI, SendGrid, npm) "
+            "whether the secrets found still work; a live one always fails the gate. "
+            "Default: audit.secrets.verify.enabled.",
+            show_default=False,
+        ),
+    ] = None,
+    environ: Annotated[
+        bool,
+        typer.Option(
+            "--environ",
+            help="Also read the environments of your own running processes "
+            "(/proc/PID/environ); one finding per secret lists every place.",
+        ),
+    ] = False,
+    pids: Annotated[
+        list[int] | None,
+        typer.Option("--pid", metavar="PID", help="Only this process's environment (repeatable)."),
+    ] = None,
+    logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--log",
+            metavar="FILE",
+            help="Also scan this production log (plain or .gz; repeatable); one finding per "
+            "secret lists every place.",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Find leaked credentials in files, trees, gz logs, stdin or git history.
 
     `--since-commit REV` or `--range BASE..TIP` scan only the lines added by those commits (a pull
-    request's), each finding naming its commit and file:line."""
+    request's), each finding naming its commit and file:line. With `--environ`/`--pid` and
+    `--log`, the same secret found in several places is one finding listing them all."""
     if fmt not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, not {fmt!r}")
     audit = _audit_section(config)
+    verify_cfg = audit.secrets.verify if audit else None
+    verifying = verify if verify is not None else bool(verify_cfg and verify_cfg.enabled)
     scan = ScanConfig.from_audit(audit, include_tests=include_tests, strict=strict)
+    if verifying:
+        scan = replace(scan, values={})
     targets = paths or (audit.paths if audit and audit.paths else ["."])
-    findings = _collect(
-        targets,
-        scan,
-        git=git or bool(audit and audit.secrets.git_history),
-        respect_gitignore=not no_gitignore,
-        since_commit=since_commit,
-        revision_range=revision_range,
-    )
+    git_history = git or bool(audit and audit.secrets.git_history)
+
+    def collect(settings: ScanConfig) -> list[SecretFinding]:
+        found = _collect(
+            targets,
+            settings,
+            git=git_history,
+            respect_gitignore=not no_gitignore,
+            since_commit=since_commit,
+            revision_range=revision_range,
+        )
+        return _placed_sources(found, settings, environ=environ, pids=pids, logs=logs)
+
+    findings = collect(scan)
+    everything = findings
+    if verifying:
+        # A live secret fails the gate even where an inline allow comment, an allowed rule or
+        # the baseline hides it: the unrestricted scan finds those too.
+        unrestricted = replace(scan, strict=True, allow_rules=frozenset(), counters={}, errors=[])
+        everything = collect(unrestricted)
     baseline_file = baseline or (
         Path(audit.secrets.baseline) if audit and audit.secrets.baseline else None
     )
@@ -204,6 +320,10 @@ def secrets(
         expired = accepted.expired
         if expired:
             scan.counters["baseline_expired"] = len(expired)
+    if verifying:
+        findings = _verified(findings, everything, scan, verify_cfg)
+    if environ or pids or logs:
+        findings = join(findings)
     findings = sort_findings(findings)
     render(findings, fmt, console(), stats=scan.counters)
     for problem in scan.errors:
@@ -213,6 +333,14 @@ def secrets(
             f"baseline {baseline_file}: {entry}; no longer suppressed", markup=False
         )
     code = _gate(findings, fail_on or (audit.fail_on if audit else "high"))
+    live = [f for f in findings if f.live]
+    if live:
+        console(stderr=True).print(
+            f"{plural(len(live), 'live secret')}: the gate fails whatever --fail-on, baseline "
+            "or allow comments say; revoke and rotate",
+            markup=False,
+        )
+        code = EXIT_FAILED
     if code:
         # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, which turns
         # typer.Exit into a return value that would be lost.

@@ -238,6 +238,46 @@ def literal_prefix(pattern: str) -> str:
     return "".join(out)
 
 
+class SecretVerifyConfig(StrictModel):
+    """``audit.secrets.verify``: ask each provider whether the secrets found still work."""
+
+    enabled: bool = Field(default=False, examples=[True])
+    """Verify on every ``audit secrets`` run (as ``--verify``): each distinct secret of a provider
+    with a read-only identity call (GitHub, GitLab, Slack, Stripe, OpenAI, SendGrid, npm) is sent
+    once to that provider, and only the verdict (live, inactive, unverified) is kept."""
+    timeout: float = Field(default=5.0, gt=0, le=60, examples=[3.0])
+    """Seconds to wait for one provider's answer; no answer in time is ``unverified``."""
+    concurrency: int = Field(default=4, ge=1, le=16, examples=[2])
+    """Requests in flight at once."""
+    max_secrets: int = Field(default=50, ge=1, le=1000, examples=[20])
+    """Distinct secrets verified per run; the rest are ``unverified`` (not asked)."""
+    base_urls: dict[str, str] = Field(
+        default_factory=dict, examples=[{"gitlab": "https://gitlab.internal.example.com"}]
+    )
+    """A provider's API base URL when it is not the public one: a self-hosted GitLab, or a
+    test stand-in. Keys are provider names (github, gitlab, slack, stripe, openai, sendgrid,
+    npm); only shield.yaml can set them, so a secret goes nowhere the operator did not choose."""
+
+    @field_validator("base_urls")
+    @classmethod
+    def _known_providers(cls, value: dict[str, str]) -> dict[str, str]:
+        from urllib.parse import urlsplit
+
+        from prodshield.secrets.verifiers import REGISTRY
+
+        for name, url in value.items():
+            if name not in REGISTRY:
+                raise ValueError(
+                    f"unknown provider {name!r} (known: {', '.join(sorted(REGISTRY))})"
+                )
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{name}: expected an http(s) URL with a host, not {url!r}")
+            if parts.query or parts.fragment or parts.username or parts.password:
+                raise ValueError(f"{name}: a base URL has no query, fragment or credentials")
+        return value
+
+
 class AuditSecretsConfig(StrictModel):
     """``audit.secrets``: how `prodshield audit secrets` reads trees and what it keeps."""
 
@@ -259,6 +299,8 @@ class AuditSecretsConfig(StrictModel):
     rules: list[SecretRuleSpec] = Field(default_factory=list)
     """Your own secret formats, used beside the shipped rules by ``audit``, ``audit secrets``
     and the log scanners (``logs scan``, ``serve``)."""
+    verify: SecretVerifyConfig = Field(default_factory=SecretVerifyConfig)
+    """Live verification of the secrets found (opt-in)."""
 
     @model_validator(mode="after")
     def _unique_rule_ids(self) -> AuditSecretsConfig:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from prodshield.secrets.decode import decoded_lines, located, manifest_findings
-from prodshield.secrets.finding import SecretFinding, fingerprint, redact
+from prodshield.secrets.finding import SecretFinding, fingerprint, redact, secret_id
 from prodshield.secrets.prefilter import Prefilter, make_prefilter
 from prodshield.secrets.rule import Candidate, LineContext, SecretRule
 from prodshield.secrets.rules import RULES
@@ -20,6 +20,7 @@ from prodshield.secrets.rules import RULES
 ALLOW_MARKERS = ("prodshield:allow", "pragma: allowlist secret", "gitleaks:allow")
 _TAIL = 8192  # text after a line offered to multi-line rules (PEM bodies)
 _SNIPPET = 200
+_MAX_VALUES = 10_000  # distinct secrets kept for verification in one run
 
 
 def rule_set(custom: Sequence[SecretRule] = ()) -> tuple[SecretRule, ...]:
@@ -47,6 +48,9 @@ class Scanner:
 
     rules: Sequence[SecretRule] = RULES
     settings: ScanSettings = field(default_factory=ScanSettings)
+    values: dict[str, tuple[str, str]] | None = None
+    """When given (live verification only), ``secret_id -> (rule id, value)`` of every finding:
+    held in memory for the run, never written or shown."""
 
     def __post_init__(self) -> None:
         active = [r for r in self.rules if r.id not in self.settings.allow_rules]
@@ -104,6 +108,9 @@ class Scanner:
             return []
         here = [c for _, _, c, _ in accepted if not c.line_offset]
         snippet = _redacted_snippet(line, here) if here else ""
+        if self.values is not None and len(self.values) < _MAX_VALUES:
+            for rule_id, _, cand, _ in accepted:
+                self.values.setdefault(secret_id(cand.value), (rule_id, cand.value))
         return [
             SecretFinding(
                 rule=rule_id,
@@ -114,6 +121,7 @@ class Scanner:
                 column=cand.start + 1,
                 redacted=redact(cand.value),
                 fingerprint=fingerprint(rule_id, cand.value, path),
+                secret_id=secret_id(cand.value),
                 confidence=round(cand.confidence, 2),
                 snippet=_redacted_snippet(cand.other_line or "", [cand])
                 if cand.line_offset

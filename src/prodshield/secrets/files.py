@@ -98,6 +98,8 @@ class ScanConfig:
     """The user's own rules (shield.yaml ``audit.secrets.rules``), run beside the shipped ones."""
     counters: dict[str, int] = field(default_factory=dict, compare=False)
     errors: list[str] = field(default_factory=list, compare=False)
+    values: dict[str, tuple[str, str]] | None = field(default=None, compare=False, repr=False)
+    """Where scanners keep ``secret_id -> (rule, value)`` for live verification (None: not kept)."""
 
     @classmethod
     def from_audit(
@@ -126,6 +128,7 @@ class ScanConfig:
                 engine=self.engine,
                 honour_allow_comments=not self.strict,
             ),
+            values=self.values,
         )
 
 

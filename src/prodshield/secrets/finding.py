@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, replace
+import hmac
+import os
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from prodshield.severity import RANK
@@ -31,6 +33,60 @@ def fingerprint(rule: str, value: str, path: str | None) -> str:
     return hashlib.sha256(material).hexdigest()[:32]
 
 
+Status = Literal["live", "inactive", "unverified"]
+STATUSES: tuple[Status, ...] = ("live", "inactive", "unverified")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a provider said of one secret (`prodshield.secrets.verifiers`): ``live`` (it
+    works), ``inactive`` (the provider refused it: invalid, revoked, expired) or ``unverified``
+    (no answer either way: unreachable, rate limited, failing), and why. Never the secret."""
+
+    status: Status
+    provider: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "provider": self.provider, "reason": self.reason}
+
+
+_RUN_KEY = os.urandom(32)
+"""The key of `secret_id`: made when the process starts, never written anywhere."""
+
+
+def secret_id(value: str) -> str:
+    """The identity of a secret value alone (HMAC-SHA-256 under a key this process made and never
+    writes): the same secret in a commit, a process environment and a log has the same id in one
+    run, and nobody holding a report can test a guess against it."""
+    return hmac.new(_RUN_KEY, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[
+        :32
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One place a secret was found: ``kind`` is ``file``, ``git`` (a commit), ``process`` (a
+    running process's environment) or ``log`` (a production log)."""
+
+    kind: str
+    path: str | None = None
+    line: int | None = None
+    commit: str | None = None
+    pid: int | None = None
+    variable: str | None = None
+
+    def describe(self) -> str:
+        """``app.py:3 @1a2b3c4d5e``, ``pid 4242 env GITHUB_TOKEN``, ``/var/log/app.log:17``."""
+        if self.kind == "process":
+            return f"pid {self.pid} env {self.variable}"
+        where = f"{self.path or '?'}:{self.line or 0}"
+        return f"{where} @{self.commit[:10]}" if self.commit else where
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class SecretFinding:
     """One leaked credential. `redacted` and `snippet` never hold the whole value."""
@@ -47,10 +103,31 @@ class SecretFinding:
     snippet: str = ""
     commit: str | None = None
     author: str | None = None
+    secret_id: str = field(default="", compare=False, repr=False)
+    """`secret_id` of the value: joins the places of one secret within a run; not reported."""
+    verification: Verdict | None = None
+    """What the provider said of the value (``--verify``); None when not asked."""
+    places: tuple[Place, ...] = ()
+    """Every place the same value was found, when several kinds of place were scanned."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON form (documented in docs/secrets.md)."""
-        return asdict(self)
+        """The stable JSON form (documented in docs/secrets.md): ``verification`` and ``places``
+        only when they were asked for."""
+        data: dict[str, Any] = {
+            k: getattr(self, k)
+            for k in self.__dataclass_fields__
+            if k not in ("secret_id", "verification", "places")
+        }
+        if self.verification is not None:
+            data["verification"] = self.verification.to_dict()
+        if self.places:
+            data["places"] = [p.to_dict() for p in self.places]
+        return data
+
+    @property
+    def live(self) -> bool:
+        """The provider confirmed the value works (a live secret always fails the gate)."""
+        return self.verification is not None and self.verification.status == "live"
 
     def with_location(self, **changes: Any) -> SecretFinding:
         return replace(self, **changes)

@@ -54,8 +54,15 @@ def summary(findings: Sequence[SecretFinding]) -> dict[str, Any]:
 
 
 def _where(f: SecretFinding) -> str:
+    if f.places:
+        return "; ".join(p.describe() for p in f.places)
     where = f"{f.path or '<stdin>'}:{f.line}:{f.column}"
     return f"{where} @{f.commit[:10]}" if f.commit else where
+
+
+def _verdict(f: SecretFinding) -> str:
+    v = f.verification
+    return f"{v.status.upper() if v.status == 'live' else v.status} ({v.reason})" if v else ""
 
 
 def render_table(findings: Sequence[SecretFinding], console: Console) -> None:
@@ -63,11 +70,13 @@ def render_table(findings: Sequence[SecretFinding], console: Console) -> None:
         console.print("No secrets found.")
         return
     table = Table(show_lines=False, header_style="bold")
-    for column in ("severity", "kind", "location", "value", "confidence"):
+    verified = any(f.verification for f in findings)
+    columns = ["severity", "kind", "location", "value", "confidence"]
+    for column in columns + (["verified"] if verified else []):
         table.add_column(column, overflow="fold", no_wrap=column == "value")
     for f in findings:
-        cells = (f.severity, f.kind, _where(f), f.redacted, f"{f.confidence:.2f}")
-        table.add_row(*(escape(c) for c in cells))
+        cells = [f.severity, f.kind, _where(f), f.redacted, f"{f.confidence:.2f}"]
+        table.add_row(*(escape(c) for c in cells + ([_verdict(f)] if verified else [])))
     console.print(table)
     counts = summary(findings)["by_severity"]
     console.print(
@@ -87,14 +96,18 @@ def to_markdown(findings: Sequence[SecretFinding]) -> str:
     lines.append(
         ", ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" — {len(findings)} total"
     )
+    verified = any(f.verification for f in findings)
     lines += [
         "",
-        "| severity | kind | location | value | rule |",
-        "| --- | --- | --- | --- | --- |",
+        "| severity | kind | location | value | rule |" + (" verified |" if verified else ""),
+        "| --- | --- | --- | --- | --- |" + (" --- |" if verified else ""),
     ]
     for f in findings:
+        where = "<br>".join(f"`{_md_escape(p.describe())}` ({p.kind})" for p in f.places)
         lines.append(
-            f"| {f.severity} | {f.kind} | `{_md_escape(_where(f))}` | `{_md_escape(f.redacted)}` | {f.rule} |"
+            f"| {f.severity} | {f.kind} | {where or '`' + _md_escape(_where(f)) + '`'} "
+            f"| `{_md_escape(f.redacted)}` | {f.rule} |"
+            + (f" {_md_escape(_verdict(f))} |" if verified else "")
         )
     lines.append("")
     return "\n".join(lines)
@@ -207,13 +220,17 @@ def to_sarif(findings: Sequence[SecretFinding]) -> str:
             rule_id=f.rule,
             severity=f.severity,
             message=f"{f.kind} leaked: {f.redacted}"
-            + (f" (commit {f.commit[:12]})" if f.commit else ""),
+            + (f" (commit {f.commit[:12]})" if f.commit else "")
+            + (f"; {_verdict(f)}" if f.verification else "")
+            + (f"; found in {len(f.places)} places: {_where(f)}" if len(f.places) > 1 else ""),
             path=f.path,
             line=f.line,
             column=f.column,
             fingerprint=f.fingerprint,
             properties={"kind": f.kind, "confidence": f.confidence, "redacted": f.redacted}
-            | ({"commit": f.commit, "author": f.author} if f.commit else {}),
+            | ({"commit": f.commit, "author": f.author} if f.commit else {})
+            | ({"verification": f.verification.to_dict()} if f.verification else {})
+            | ({"places": [p.to_dict() for p in f.places]} if f.places else {}),
         )
         for f in findings
     ]

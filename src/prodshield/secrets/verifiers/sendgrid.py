@@ -1,0 +1,39 @@
+"""SendGrid: ``GET /v3/scopes``. 200 lists the key's scopes; 401 "authorization required" is a
+dead key; 403 "access forbidden" is a key that authenticated but may not do this (scopes, IP
+access management): live."""
+
+from __future__ import annotations
+
+from prodshield.secrets.verifiers.base import (
+    Answer,
+    Probe,
+    Verdict,
+    inactive,
+    live,
+    transient,
+    unexpected,
+)
+
+
+class SendGridVerifier:
+    provider = "sendgrid"
+    rules = ("sendgrid-api-key",)
+    base_url = "https://api.sendgrid.com"
+    call = "GET /v3/scopes"
+
+    def probe(self, secret: str) -> Probe:
+        return Probe("GET", "/v3/scopes", {"Authorization": f"Bearer {secret}"})
+
+    def judge(self, answer: Answer) -> Verdict:
+        if answer.status == 200:
+            scopes = (answer.json() or {}).get("scopes")
+            count = len(scopes) if isinstance(scopes, list) else 0
+            return live(self.provider, f"key with {count} scopes")
+        if answer.status == 401:
+            return inactive(self.provider, "401 authorization required")
+        if answer.status == 403:
+            return live(self.provider, "authenticated, access forbidden (403)")
+        return transient(self.provider, answer) or unexpected(self.provider, answer)
+
+
+VERIFIER = SendGridVerifier()

@@ -1,0 +1,50 @@
+"""Slack: ``POST /api/auth.test``. Slack answers HTTP 200 to a dead token too: the verdict is in
+the body, ``{"ok": true, ...}`` or ``{"ok": false, "error": "invalid_auth"}`` (also
+``token_revoked``, ``token_expired``, ``account_inactive``). A 429 with ``Retry-After`` is the
+rate limit; any other error says nothing about the token."""
+
+from __future__ import annotations
+
+from prodshield.secrets.verifiers.base import (
+    Answer,
+    Probe,
+    Verdict,
+    field_text,
+    inactive,
+    live,
+    transient,
+    unexpected,
+    unverified,
+)
+
+DEAD = frozenset({"invalid_auth", "token_revoked", "token_expired", "account_inactive"})
+
+
+class SlackVerifier:
+    provider = "slack"
+    rules = ("slack-bot-token", "slack-user-token")
+    base_url = "https://slack.com"
+    call = "POST /api/auth.test"
+
+    def probe(self, secret: str) -> Probe:
+        return Probe("POST", "/api/auth.test", {
+            "Authorization": f"Bearer {secret}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        })  # fmt: skip
+
+    def judge(self, answer: Answer) -> Verdict:
+        if answer.status != 200:
+            return transient(self.provider, answer) or unexpected(self.provider, answer)
+        data = answer.json()
+        if data is None or not isinstance(data.get("ok"), bool):
+            return unverified(self.provider, "200 without Slack's ok field")
+        if data["ok"]:
+            team, user = field_text(data, "team"), field_text(data, "user")
+            return live(self.provider, f"team {team!r}, user {user!r}")
+        error = field_text(data, "error") or "unknown"
+        if error in DEAD:
+            return inactive(self.provider, f"ok=false, {error}")
+        return unverified(self.provider, f"ok=false, {error}")
+
+
+VERIFIER = SlackVerifier()
