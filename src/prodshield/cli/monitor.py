@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -308,13 +309,15 @@ def status(
         shown_status,
         waiting_targets,
     )
+    from prodshield.monitor.maintenance import in_maintenance
     from prodshield.monitor.stats import check_stats
     from prodshield.store import tables as t
 
     loaded = load(config)
     store = store_for(loaded)
+    now = time.time()
     try:
-        stats = check_stats(store, windows={"24h": 86400.0, "7d": 7 * 86400.0})
+        stats = check_stats(store, windows={"24h": 86400.0, "7d": 7 * 86400.0}, now=now)
         with store.connect() as conn:
             states = {
                 (r.check_name, r.environment): r for r in conn.execute(t.check_state.select())
@@ -326,6 +329,8 @@ def status(
     for target in expand_checks(loaded.config):
         st = states.get(target.key)
         state = shown_status(st.status if st else "unknown", target.key in waiting)
+        if in_maintenance(loaded.config.maintenance, target.name, target.environment, now):
+            state = "maintenance"
         cs = stats.get(target.key) if state != WAITING else None  # no uptime before a ping
         day = cs.windows["24h"] if cs else None
         week = cs.windows["7d"] if cs else None
@@ -368,8 +373,6 @@ def status(
         if row["last_ts"] is None:
             last = "never run"
         else:
-            import time
-
             ago = format_duration(max(0.0, time.time() - row["last_ts"]))
             last = f"{'ok' if row['last_ok'] else row['last_error_kind'] or 'failed'} {ago} ago"
         table.add_row(

@@ -395,6 +395,12 @@ class MaintenanceWindow(StrictModel):
     """Only these environments are in maintenance (unset: all)."""
     checks: list[str] | None = Field(default=None, examples=[["website", "database"]])
     """Only these checks are in maintenance (unset: all)."""
+    description: str | None = Field(
+        default=None, examples=["Database upgrade: checkout may be unavailable for a few minutes"]
+    )
+    """What the public status page says about the work, while it runs and before it starts."""
+    announce: Duration = Field(default=7 * 86400.0, examples=["3d"])
+    """How long before it starts the status page announces the window (``0s``: never ahead)."""
 
     @field_validator("cron")
     @classmethod

@@ -10,7 +10,7 @@ the headline can never say "All systems operational" above an "Ongoing incidents
 | ``major_outage`` | at least half of the services with a known state are down |
 | ``partial_outage`` | some service is down |
 | ``degraded`` | no service is down, but one is degraded or has an open incident |
-| ``operational`` | every service is up (or in maintenance) and nothing is open |
+| ``operational`` | every service is up (or in maintenance, which the detail says) and nothing is open |
 | ``unknown`` | nothing has been checked yet |
 """
 
@@ -98,9 +98,12 @@ def headline(services: Iterable[ServiceState], open_incidents: int) -> Headline:
         parts.append(f"{degraded} degraded")
     if open_incidents:
         parts.append(f"{open_incidents} ongoing incident{'' if open_incidents == 1 else 's'}")
+    maintenance = sum(1 for s in rows if s.status == "maintenance")
     if not parts:
-        up = sum(1 for s in rows if s.status in ("up", "maintenance"))
+        up = sum(1 for s in rows if s.status == "up")
         parts.append(f"{up} of {total} service{'' if total == 1 else 's'} up")
+    if maintenance:
+        parts.append(f"{maintenance} in maintenance")
     return Headline(
         level=level,
         title=TITLES[level],

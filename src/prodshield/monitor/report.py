@@ -87,7 +87,7 @@ def build_report(
     raw_hours: set[tuple[str, str, int]] = set()
     with store.connect() as conn:
         q = select(r.c.check_name, r.c.environment, r.c.ts, r.c.ok, r.c.response_time_ms).where(
-            r.c.ts >= since, r.c.ts <= until
+            r.c.ts >= since, r.c.ts <= until, t.COUNTS_FOR_UPTIME
         )
         if environment is not None:
             q = q.where(r.c.environment == environment)

@@ -46,6 +46,8 @@ class Beat:
     ok: bool
     response_time_ms: float | None
     error_kind: str | None
+    maintenance: bool = False
+    """Taken inside a maintenance window: not counted against uptime."""
 
 
 EARLIEST = text(
@@ -54,7 +56,7 @@ EARLIEST = text(
 )
 _RECENT = (
     "SELECT CAST(FLOOR((ts - :since) / :bucket) AS INTEGER) AS slot, COUNT(*), "
-    "SUM(CASE WHEN ok THEN 0 ELSE 1 END), COUNT(response_time_ms), "
+    "SUM(CASE WHEN ok OR maintenance THEN 0 ELSE 1 END), COUNT(response_time_ms), "
     "COALESCE(SUM(response_time_ms), 0.0), MAX(response_time_ms), SUM(ts) "
     "FROM check_results WHERE {where} GROUP BY slot"
 )
@@ -71,7 +73,7 @@ def _recent(members: int) -> TextClause:
 
 
 LAST = text(
-    "SELECT ts, ok, response_time_ms, error_kind FROM check_results "
+    "SELECT ts, ok, response_time_ms, error_kind, maintenance FROM check_results "
     "WHERE check_name = :c AND environment = :e AND ts >= :since AND ts <= :until "
     "ORDER BY ts DESC LIMIT :n"
 )
@@ -198,7 +200,8 @@ def last_results(
             ).all()
             if rows:
                 out[key] = [
-                    Beat(c, e, float(ts), bool(ok), ms, kind) for ts, ok, ms, kind in reversed(rows)
+                    Beat(c, e, float(ts), bool(ok), ms, kind, bool(maint))
+                    for ts, ok, ms, kind, maint in reversed(rows)
                 ]
     return out
 

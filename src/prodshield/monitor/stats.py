@@ -59,7 +59,7 @@ def check_stats(
     )
     query = select(
         r.c.check_name, r.c.environment, r.c.ts, r.c.ok, r.c.response_time_ms, r.c.error_kind
-    ).where(r.c.ts >= now - longest, r.c.ts <= now)
+    ).where(r.c.ts >= now - longest, r.c.ts <= now, t.COUNTS_FOR_UPTIME)
     first_raw_q = select(r.c.check_name, r.c.environment, func.min(r.c.ts)).group_by(
         r.c.check_name, r.c.environment
     )

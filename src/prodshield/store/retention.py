@@ -65,7 +65,7 @@ def rollup(store: Store, start: float, end: float) -> int:
                 r.c.response_time_ms,
                 r.c.error_kind,
             )
-            .where(r.c.ts >= first_hour, r.c.ts < last_hour)
+            .where(r.c.ts >= first_hour, r.c.ts < last_hour, t.COUNTS_FOR_UPTIME)
             .execution_options(yield_per=5000)
         )
         for row in rows:

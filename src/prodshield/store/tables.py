@@ -66,6 +66,11 @@ check_results = Table(
     Index("ix_check_results_ts", "ts"),
 )
 
+COUNTS_FOR_UPTIME = ~check_results.c.maintenance
+"""The results every uptime figure counts: those taken outside a maintenance window (the monitor
+marks the others when it stores them). The hourly aggregates are rolled up from these only, so
+the CLI, the API, the dashboard, the status page and the badges all leave planned work out."""
+
 check_hourly = Table(
     "check_hourly",
     metadata,

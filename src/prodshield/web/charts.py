@@ -219,9 +219,12 @@ def heartbeat_bar(beats: Sequence[Beat], *, slots: int = 30, label: str = "") ->
             what = "ok" + ("" if b.response_time_ms is None else f", {_ms(b.response_time_ms)}")
         else:
             what = "failed" + (f": {b.error_kind}" if b.error_kind else "")
+        if b.maintenance:
+            what += " (maintenance window: not counted)"
         env = f"@{b.environment}" if b.environment else ""
+        kind = "up" if b.ok else "maint" if b.maintenance else "down"
         parts.append(
-            f'<rect class="beat {"up" if b.ok else "down"}" x="{(offset + i) * step}" y="0" '
+            f'<rect class="beat {kind}" x="{(offset + i) * step}" y="0" '
             f'width="{step - gap}" height="{height}" rx="2">'
             f"<title>{escape(b.check + env)} {when}: {escape(what)}</title></rect>"
         )

@@ -50,6 +50,7 @@ def status_context(ctx: WebContext, page: int = 1, per_page: int = 50) -> dict[s
         "headline": head.title,
         "headline_detail": head.detail,
         "level": head.level,
+        "maintenance": model.maintenance(now),
         "generated_at": now,
     }
 

@@ -188,12 +188,15 @@ class ReadModel:
         incidents = self._open_incidents()
         summaries = self.cache.summaries()
         waiting = waiting_targets(self.store, self.config)
+        maintained = self.in_maintenance()
         out: list[dict[str, Any]] = []
         for x in self.targets:
             if environment is not None and x.environment != environment:
                 continue
             st = states.get(x.key)
             current = shown_status(st["status"] if st else "unknown", x.key in waiting)
+            if x.key in maintained:
+                current = "maintenance"
             if status is not None and current != status:
                 continue
             # a heartbeat waiting for its first ping has no uptime yet (not 100 %)
@@ -231,6 +234,7 @@ class ReadModel:
         incidents = self._open_incidents(name)
         summaries = self.cache.summaries()
         waiting = waiting_targets(self.store, self.config)
+        maintained = self.in_maintenance()
         r = t.check_results
         envs: list[dict[str, Any]] = []
         with self.store.connect() as conn:
@@ -252,6 +256,8 @@ class ReadModel:
                 ).all()
                 st = states.get(x.key)
                 current = shown_status(st["status"] if st else "unknown", x.key in waiting)
+                if x.key in maintained:
+                    current = "maintenance"
                 sm = None if current == WAITING else summaries.get(x.key)
                 envs.append(
                     {
@@ -347,7 +353,51 @@ class ReadModel:
             }
         for key in waiting_targets(self.store, self.config):
             known[key] = shown_status(known.get(key, "unknown"), True)
+        for key in self.in_maintenance():
+            known[key] = "maintenance"
         return known
+
+    def in_maintenance(self, now: float | None = None) -> set[Key]:
+        """The targets inside a maintenance window at ``now``."""
+        if not self.config.maintenance:
+            return set()
+        from prodshield.monitor.maintenance import in_maintenance
+
+        now = time.time() if now is None else now
+        return {
+            x.key
+            for x in self.targets
+            if in_maintenance(self.config.maintenance, x.name, x.environment, now)
+        }
+
+    def maintenance(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Maintenance ongoing at ``now`` and announced ahead (``maintenance[].announce``), with
+        the services each one covers, ongoing first, then soonest first."""
+        from prodshield.monitor.maintenance import covers, schedule
+
+        now = time.time() if now is None else now
+        windows = self.config.maintenance
+        out = []
+        for occ in schedule(windows, now):
+            window = windows[occ.window]
+            services = sorted(
+                {
+                    (x.group, x.environment)
+                    for x in self.targets
+                    if covers(window, x.name, x.environment)
+                }
+            )
+            out.append(
+                {
+                    "name": occ.name,
+                    "description": occ.description,
+                    "start": occ.start,
+                    "end": occ.end,
+                    "ongoing": occ.ongoing,
+                    "services": [{"name": g, "environment": e or None} for g, e in services],
+                }
+            )
+        return out
 
     def status_counts(self) -> dict[str, int]:
         """How many configured targets are in each state."""
