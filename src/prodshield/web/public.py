@@ -141,13 +141,14 @@ def badge_svg(label: str, value: str, colour: str) -> str:
 
 
 def uptime_colour(uptime: float | None) -> str:
+    """The badge colour of an uptime in percent (as every uptime figure is, 0 to 100)."""
     if uptime is None:
         return COLOURS["unknown"]
-    if uptime >= 0.999:
+    if uptime >= 99.9:
         return COLOURS["up"]
-    if uptime >= 0.99:
+    if uptime >= 99.0:
         return "#a6d94a"
-    if uptime >= 0.95:
+    if uptime >= 95.0:
         return COLOURS["degraded"]
     return COLOURS["down"]
 
@@ -180,7 +181,7 @@ async def uptime_badge(request: Request) -> Response:
     if found is None:
         return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
     uptime = found["uptime_30d"]
-    value = "no data" if uptime is None else f"{uptime * 100:.2f}%"
+    value = "no data" if uptime is None else f"{uptime:.2f}%"
     label = "uptime 30d" if env is None else f"uptime 30d ({env})"
     return _svg(badge_svg(label[:60], value, uptime_colour(uptime)))
 
