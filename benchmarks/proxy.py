@@ -474,6 +474,7 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
     if lines:
         print("\nper-round ratios against direct: median [min-max]")
         print("\n".join(lines))
+    _against_haproxy(results)
     if "foreign_cores" in results["direct"]:
         print(
             "\nCPU of user processes outside the benchmark during the wrk small-page runs (cores, "
@@ -483,6 +484,28 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
                 for name, r in results.items()
                 if r.get("foreign_cores")
             )
+        )
+
+
+def _against_haproxy(results: dict[str, dict[str, list[float]]]) -> None:
+    """The issue's goal: prodshield's small-page throughput at least 0.9x HAProxy's (one thread),
+    both measured in this run; the ratio of the medians and the median of per-round ratios."""
+    ours, theirs = results.get("prodshield", {}), results.get("haproxy", {})
+    if not ours.get("wrk_rps") or not theirs.get("wrk_rps"):
+        return
+    a, b = ours["wrk_rps"], theirs["wrk_rps"]
+    paired = [x / y for x, y in zip(a, b, strict=False) if y]
+    print(
+        f"\nwrk small page, prodshield / HAProxy (same run, {len(a)} rounds): "
+        f"{statistics.median(a):.0f} / {statistics.median(b):.0f} req/s = "
+        f"{statistics.median(a) / statistics.median(b):.2f}x (per-round median "
+        f"{statistics.median(paired):.2f}x [{min(paired):.2f}-{max(paired):.2f}])   goal >= 0.90x"
+    )
+    cpu_a, cpu_b = ours.get("cpu_us_per_req"), theirs.get("cpu_us_per_req")
+    if cpu_a and cpu_b:
+        print(
+            f"CPU per small-page request: prodshield {statistics.median(cpu_a):.1f} µs, "
+            f"HAProxy {statistics.median(cpu_b):.1f} µs"
         )
 
 

@@ -228,3 +228,43 @@ def test_both_sides_of_a_connection_have_nodelay(api: ProxyThread, upstreams: Up
             assert transport is not None
             raw = transport.get_extra_info("socket")
             assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_the_fast_path_is_the_other_sockets_write_and_the_kernel_counts_its_bytes(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
+    """Without a toxic, the reading protocol's ``data_received`` is the other transport's bound
+    ``write`` (no Python frame per chunk on uvloop); a toxic unbinds it, its removal binds it
+    again, and the byte counters stay exact across the switches (TCP_INFO counts the fast path)."""
+    address = api.create("echo", upstreams.tcp())
+    proxy = api.service.collection.proxies["echo"]
+    sent = 0
+    with connect(address, timeout=10) as sock:
+        for size in (5, 70_000):
+            sock.sendall(b"a" * size)
+            assert recv_exact(sock, size) == b"a" * size
+            sent += size
+        (link,) = list(proxy.links)
+        up, down = link.flows
+        assert up.src_protocol.__dict__["data_received"] == link.upstream.write
+        assert down.src_protocol.__dict__["data_received"] == link.client.write
+        assert api.call(lambda: _bytes(proxy)) == (sent, sent)
+
+        toxic = api.toxic("echo", type="latency", stream="upstream", attributes={"latency": 5})
+        assert "data_received" not in up.src_protocol.__dict__  # the toxic chain reads now
+        assert "data_received" in down.src_protocol.__dict__  # the other direction stays
+        sock.sendall(b"b" * 3000)
+        assert recv_exact(sock, 3000) == b"b" * 3000
+        sent += 3000
+        assert api.request("DELETE", f"/proxies/echo/toxics/{toxic['name']}")[0] == 204
+        assert _wait_for(lambda: "data_received" in up.src_protocol.__dict__)
+        sock.sendall(b"c" * 100_000)
+        assert recv_exact(sock, 100_000) == b"c" * 100_000
+        sent += 100_000
+        assert api.call(lambda: _bytes(proxy)) == (sent, sent)
+    assert _wait_for(lambda: not proxy.links)
+    assert api.call(lambda: _bytes(proxy)) == (sent, sent)  # closed: FINs are not bytes
+
+
+async def _bytes(proxy: object) -> tuple[int, int]:
+    return proxy.bytes  # type: ignore[attr-defined,no-any-return]

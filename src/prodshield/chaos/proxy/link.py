@@ -1,8 +1,13 @@
 """One proxied connection: two asyncio Protocols joined by two ``Flow`` s (one per direction).
 
-With no toxic on a direction its bytes go straight from ``data_received`` to the other transport's
-``write`` (no task, no copy); flow control pauses the reading side when the writing side's buffer
-is full. With toxics, chunks queue and one task per direction runs them through the toxic chain.
+With no toxic on a direction its bytes go straight from the reading transport to the other
+transport's ``write``: the reading side's protocol gets the other transport's ``write`` bound as
+its ``data_received`` (re-read through ``set_protocol``, which uvloop caches), so on uvloop a chunk
+crosses the proxy without a Python frame; flow control pauses the reading side when the writing
+side's buffer is full. The bytes such a direction delivers are counted by the kernel (TCP_INFO's
+``tcpi_bytes_received`` on the reading socket) and folded into the flow's count when it leaves the
+fast path or closes. With toxics, chunks queue and one task per direction runs them through the
+toxic chain.
 """
 
 from __future__ import annotations
@@ -44,6 +49,33 @@ CONNECT_TIMEOUT = 10.0
 WRITE_HIGH, WRITE_LOW = 1 << 20, 256 << 10
 MAX_WAIT = 1e7  # seconds; longer toxic delays are treated as "forever"
 _LINGER_RST = struct.pack("ii", 1, 0)
+_TCP_INFO = getattr(socket, "TCP_INFO", None)
+_BYTES_RECEIVED = struct.Struct("=Q")  # struct tcp_info's tcpi_bytes_received (Linux >= 4.1)
+_BYTES_RECEIVED_AT = 128
+_TCP_INFO_LEN = _BYTES_RECEIVED_AT + _BYTES_RECEIVED.size
+# tcpi_state after the peer's FIN: TIME_WAIT, CLOSE (after a FIN exchange; after a reset without
+# one this undercounts by one byte), CLOSE_WAIT, LAST_ACK, CLOSING
+_FIN_RECEIVED = frozenset((6, 7, 8, 9, 11))
+
+
+def bytes_received(transport: asyncio.BaseTransport | None) -> int | None:
+    """The bytes the kernel received on the transport's TCP socket, or None when it cannot say
+    (not TCP, not Linux, an old kernel, the socket gone)."""
+    if transport is None or _TCP_INFO is None:
+        return None
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_LEN)
+    except (OSError, ValueError):
+        return None
+    if len(info) < _TCP_INFO_LEN:
+        return None
+    count = int(_BYTES_RECEIVED.unpack_from(info, _BYTES_RECEIVED_AT)[0])
+    return count - 1 if info[0] in _FIN_RECEIVED else count  # the peer's FIN takes a number
+
+
 log = logging.getLogger(__name__)
 
 
@@ -143,6 +175,7 @@ class Flow:
         "direction",
         "eof_sent",
         "fast",
+        "fast_from",
         "link",
         "loop",
         "nbytes",
@@ -151,6 +184,7 @@ class Flow:
         "queued",
         "src",
         "src_paused",
+        "src_protocol",
         "stages",
         "task",
     )
@@ -160,10 +194,14 @@ class Flow:
         self.loop = link.loop
         self.direction = direction
         self.src: asyncio.Transport | None = None
+        self.src_protocol: asyncio.Protocol | None = None  # the protocol reading ``src``
         self.dest: asyncio.Transport | None = None
         self.stages: list[ToxicStage] = []
         self.fast = False  # until both transports are there
-        self.nbytes = 0  # bytes delivered
+        self.nbytes = 0  # bytes delivered (see delivered(): the fast path is counted apart)
+        self.fast_from: int | None = (
+            None  # src's kernel byte count when the kernel-counted path began
+        )
         self.queue: deque[Chunk] = deque()
         self.queued = 0
         self.task: asyncio.Task[None] | None = None
@@ -202,6 +240,7 @@ class Flow:
             self.pending.append(b"")
             return
         if self.fast:
+            self.settle()
             self.send_eof()
             return
         self.queue.append(Chunk(b"", monotonic()))
@@ -297,9 +336,48 @@ class Flow:
         if self._drain is not None and self.link.closed:
             _resolve(self._drain, None)
 
+    # -- the fast path ---------------------------------------------------------------------------
+    def delivered(self) -> int:
+        """Bytes delivered so far, those of the kernel-counted fast path included."""
+        if self.fast_from is None:
+            return self.nbytes
+        now = bytes_received(self.src)
+        return self.nbytes + (now - self.fast_from if now is not None else 0)
+
+    def settle(self) -> None:
+        """Fold the kernel-counted bytes into ``nbytes`` (before leaving the fast path or closing)."""
+        if self.fast_from is not None:
+            now = bytes_received(self.src)
+            if now is not None:
+                self.nbytes += max(0, now - self.fast_from)
+            self.fast_from = None
+
+    def set_fast(self, fast: bool) -> None:
+        """Enter or leave the fast path; on it, ``src``'s protocol hands each chunk straight to
+        ``dest.write`` (no Python frame on uvloop) when the kernel can count the bytes, else its
+        ``data_received`` does (and counts)."""
+        self.fast = fast
+        src, protocol, dest = self.src, self.src_protocol, self.dest
+        bind = fast and src is not None and protocol is not None and dest is not None
+        if bind == (self.fast_from is not None):
+            return
+        if src is None or protocol is None or src.is_closing():
+            return
+        if bind:
+            assert dest is not None
+            base = bytes_received(src)
+            if base is None:
+                return
+            self.fast_from = base
+            protocol.data_received = dest.write  # type: ignore[method-assign]
+        else:
+            self.settle()
+            protocol.__dict__.pop("data_received", None)
+        src.set_protocol(protocol)  # uvloop caches data_received: make it read it again
+
     # -- toxics coming and going ----------------------------------------------------------------
     def refresh(self) -> None:
-        self.fast = (
+        self.set_fast(
             self.dest is not None and self.task is None and not any(s.active for s in self.stages)
         )
 
@@ -307,8 +385,8 @@ class Flow:
         stage = ToxicStage(self, config, active)
         self.stages.append(stage)
         self.stages.sort(key=lambda s: s.config.order)
-        self.fast = False if active else self.fast
         if active:
+            self.set_fast(False)
             config.toxic.attach(stage)
 
     def changed(self, config: ToxicConfig, active: bool) -> None:
@@ -416,11 +494,12 @@ class Link:
             self.flows[direction].detach(config)
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def client_made(self, transport: asyncio.Transport) -> None:
+    def client_made(self, transport: asyncio.Transport, protocol: asyncio.Protocol) -> None:
         self.client = transport
         transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
         up, down = self.flows
         up.src = down.dest = transport
+        up.src_protocol = protocol
         down.refresh()
         up.src_paused = True
         transport.pause_reading()
@@ -441,11 +520,12 @@ class Link:
         if self.closed and self.upstream is not None:
             self.upstream.close()
 
-    def upstream_made(self, transport: asyncio.Transport) -> None:
+    def upstream_made(self, transport: asyncio.Transport, protocol: asyncio.Protocol) -> None:
         self.upstream = transport
         transport.set_write_buffer_limits(WRITE_HIGH, WRITE_LOW)
         up, down = self.flows
         up.dest = down.src = transport
+        down.src_protocol = protocol
         if self.closed:
             transport.close()
             return
@@ -471,6 +551,7 @@ class Link:
             return
         self.closed = True
         for flow in self.flows:
+            flow.settle()  # while the sockets are open
             flow.close()
         for transport in (self.client, self.upstream):
             if transport is not None:
@@ -493,16 +574,15 @@ class Link:
 
 
 class ClientProtocol(asyncio.Protocol):
-    """The accepted side of a proxied connection."""
-
-    __slots__ = ("down", "link", "up")
+    """The accepted side of a proxied connection (no ``__slots__``: on the fast path its flow
+    sets ``data_received`` on the instance)."""
 
     def __init__(self, link: Link) -> None:
         self.link = link
         self.up, self.down = link.flows
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.link.client_made(transport)  # type: ignore[arg-type]
+        self.link.client_made(transport, self)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         flow = self.up
@@ -527,16 +607,14 @@ class ClientProtocol(asyncio.Protocol):
 
 
 class UpstreamProtocol(asyncio.Protocol):
-    """The connection from the proxy to the upstream server."""
-
-    __slots__ = ("down", "link", "up")
+    """The connection from the proxy to the upstream server (no ``__slots__``, as above)."""
 
     def __init__(self, link: Link) -> None:
         self.link = link
         self.up, self.down = link.flows
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.link.upstream_made(transport)  # type: ignore[arg-type]
+        self.link.upstream_made(transport, self)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         flow = self.down

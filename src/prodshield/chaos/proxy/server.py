@@ -85,8 +85,8 @@ class Proxy:
         """Bytes delivered upstream and downstream, open connections included."""
         up, down = self.closed_bytes
         for link in self.links:
-            up += link.flows[0].nbytes
-            down += link.flows[1].nbytes
+            up += link.flows[0].delivered()
+            down += link.flows[1].delivered()
         return up, down
 
     def toxic_configs(self) -> list[ToxicConfig]:
