@@ -208,46 +208,119 @@ td,th{padding:.25rem .6rem;border-bottom:1px solid #eef;text-align:left;vertical
 svg text{font:11px system-ui,sans-serif;fill:#445}"""
 
 
+CHAR_W = 6.6
+"""A generous width of one 11 px system-ui character: labels are laid out with it, never clipped."""
+LABEL_CHARS = 44
+"""Longer bar labels are shortened with an ellipsis (the full text is the row's tooltip)."""
+
+
+def _text_width(text: str) -> float:
+    return len(text) * CHAR_W
+
+
 def _bars_svg(items: Sequence[tuple[str, float]], *, width: int = 640, unit: str = "") -> str:
+    """Horizontal bars: the label on the left, the value just after its bar. The label column
+    and the value column are sized from their texts, so the largest value is never cut off."""
     if not items:
         return ""
     top = max(v for _, v in items) or 1.0
     row = 18
-    out = [
-        f'<svg width="{width}" height="{row * len(items) + 4}" role="img" aria-label="bar chart">'
+    labels = [
+        label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…" for label, _ in items
     ]
-    for i, (label, v) in enumerate(items):
-        w = (width - 260) * v / top
+    values = [f"{v:,.0f}{unit}" for _, v in items]
+    label_w = min(max(_text_width(x) for x in labels) + 10, width * 0.45)
+    value_w = max(_text_width(x) for x in values) + 6
+    span = max(20.0, width - label_w - value_w)
+    out = [
+        f'<svg class="bars" width="{width}" height="{row * len(items) + 4}" role="img" aria-label="bar chart">'
+    ]
+    for i, ((label, v), shown, value) in enumerate(zip(items, labels, values, strict=True)):
+        w = span * v / top
         out.append(
-            f'<text x="0" y="{i * row + 13}">{html.escape(label[:38])}</text>'
-            f'<rect x="250" y="{i * row + 3}" width="{w:.1f}" height="12" fill="#4263eb"/>'
-            f'<text x="{255 + w:.1f}" y="{i * row + 13}">{v:.0f}{unit}</text>'
+            f"<g><title>{html.escape(label)}: {html.escape(value)}</title>"
+            f'<text class="label" x="0" y="{i * row + 13}">{html.escape(shown)}</text>'
+            f'<rect x="{label_w:.1f}" y="{i * row + 3}" width="{w:.1f}" height="12" fill="#4263eb"/>'
+            f'<text class="value" x="{label_w + w + 4:.1f}" y="{i * row + 13}">{html.escape(value)}</text></g>'
         )
     out.append("</svg>")
     return "".join(out)
 
 
+def _hour_of(key: str) -> datetime | None:
+    try:
+        return datetime.strptime(key, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+MAX_HOURS = 24 * 62
+"""A timeline spanning more hours than this charts only the hours that have events."""
+
+
+def _tick_label(hour: datetime, first: bool) -> str:
+    """``Dec 4, 14:00`` for the first tick, ``Dec 5`` at midnight, ``16:00`` otherwise."""
+    day = f"{hour:%b} {hour.day}"
+    if first:
+        return f"{day}, {hour:%H:%M}"
+    return day if hour.hour == 0 else f"{hour:%H:%M}"
+
+
 def _timeline_svg(hourly: dict[str, tuple[int, int]], width: int = 900, height: int = 120) -> str:
+    """Events per hour (UTC) as bars, an empty slot for each hour without events, and a few
+    readable time labels (``Dec 4, 14:00`` ... ``18:00`` ... ``Dec 5``) that never overlap."""
     if not hourly:
         return ""
-    hours = list(hourly)
+    parsed = {key: _hour_of(key) for key in hourly}
+    known = sorted(h for h in parsed.values() if h is not None)
+    slots: list[tuple[datetime | None, str]]
+    if len(known) == len(parsed) and (known[-1] - known[0]).total_seconds() / 3600 < MAX_HOURS:
+        count = int((known[-1] - known[0]).total_seconds() // 3600) + 1
+        by_hour = {h: key for key, h in parsed.items() if h is not None}
+        slots = []
+        for i in range(count):
+            slot = datetime.fromtimestamp(known[0].timestamp() + i * 3600, UTC)
+            slots.append((slot, by_hour.get(slot, "")))
+    else:
+        slots = [(parsed[key], key) for key in hourly]
     top = max(n for n, _ in hourly.values()) or 1
-    bw = max(1.0, width / len(hours))
-    out = [f'<svg width="{width}" height="{height + 16}" role="img" aria-label="events per hour">']
-    for i, h in enumerate(hours):
-        n, e = hourly[h]
+    bw = width / len(slots)
+    out = [
+        f'<svg class="timeline" width="{width}" height="{height + 18}" role="img" '
+        'aria-label="events per hour">'
+    ]
+    for i, (hour, key) in enumerate(slots):
+        n, e = hourly.get(key, (0, 0)) if key else (0, 0)
+        if not n:
+            continue
+        when = f"{hour:%b} {hour.day}, {hour:%H}:00 UTC" if hour else key
         hn, he = height * n / top, height * e / top
         out.append(
-            f'<rect x="{i * bw:.1f}" y="{height - hn:.1f}" width="{max(bw - 1, 1):.1f}" height="{hn:.1f}" fill="#a5b4fc"><title>{html.escape(h)}: {n} events, {e} errors</title></rect>'
+            f'<rect x="{i * bw:.1f}" y="{height - hn:.1f}" width="{max(bw - 1, 1):.1f}" height="{hn:.1f}" fill="#a5b4fc"><title>{html.escape(when)}: {n} events, {e} errors</title></rect>'
         )
         if e:
             out.append(
                 f'<rect x="{i * bw:.1f}" y="{height - he:.1f}" width="{max(bw - 1, 1):.1f}" height="{he:.1f}" fill="#e03131"/>'
             )
-    out.append(
-        f'<text x="0" y="{height + 13}">{html.escape(hours[0])}</text>'
-        f'<text x="{width - 110}" y="{height + 13}">{html.escape(hours[-1])}</text></svg>'
-    )
+    # labels: every `step` hours (1, 2, 3, 6, 12 or 24) so that they keep ~20 px apart
+    widest = _text_width("Dec 30, 00:00") + 20
+    step = next((s for s in (1, 2, 3, 6, 12, 24) if width / len(slots) * s >= widest), len(slots))
+    right_edge = float("-inf")
+    for i, (hour, key) in enumerate(slots):
+        if i and (hour is None or hour.hour % step):
+            continue
+        label = _tick_label(hour, first=i == 0) if hour is not None else key
+        centre = i * bw + bw / 2
+        half = _text_width(label) / 2
+        x = min(max(centre, half), width - half)  # kept inside the chart at both ends
+        if x - half < right_edge + 8:
+            continue
+        right_edge = x + half
+        out.append(
+            f'<line x1="{centre:.1f}" x2="{centre:.1f}" y1="{height}" y2="{height + 4}" stroke="#99a"/>'
+            f'<text class="tick" x="{x:.1f}" y="{height + 15}" text-anchor="middle">{html.escape(label)}</text>'
+        )
+    out.append("</svg>")
     return "".join(out)
 
 
@@ -264,7 +337,7 @@ def render_html(d: Digest) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(d.title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <style>{_CSS}</style></head><body><h1>{e(d.title)}</h1><p>{e(d.summary())} · generated {d.generated_at:%Y-%m-%d %H:%M} UTC</p>
-<h2>Events per hour (errors in red)</h2>{_timeline_svg(d.scan.hourly)}
+<h2>Events per hour (UTC, errors in red)</h2>{_timeline_svg(d.scan.hourly)}
 <h2>Findings by kind</h2>{_bars_svg(kinds.most_common(15))}
 {body}
 <h2>Slowest endpoints (p95)</h2>{endpoints or "<p>No request timings.</p>"}
