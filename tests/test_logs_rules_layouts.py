@@ -238,7 +238,7 @@ def test_a_user_rule_on_a_parsed_field(tmp_path: Path) -> None:
     ]
     assert len(found) == 1 and found[0].count == 1
     assert found[0].category == "security" and found[0].source["ip"] == "198.51.100.9"
-    assert found[0].message == "1 line(s) matched admin_from_outside from 198.51.100.9"
+    assert found[0].message == "1 line matched admin_from_outside from 198.51.100.9"
 
 
 def test_scan_of_a_named_file_uses_its_sources_layout(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from prodshield.logs.detectors.base import (
 )
 from prodshield.logs.findings import Finding
 from prodshield.store.retention import percentile
+from prodshield.text import plural
 
 _PG_DURATION = re.compile(
     r"duration: ([\d.]+) ms(?:\s+(?:statement|execute [^:]*|parse [^:]*|bind [^:]*):\s*(.*))?", re.S
@@ -111,7 +112,7 @@ def http_5xx_finding(
     if kind == "http_5xx_burst":
         message = f"5xx burst on {ep}: {peak} within {window}; {share} failed"
     else:
-        message = f"{errors} 5xx response(s) on {ep}: {share}, at most {peak} within {window}"
+        message = f"{plural(errors, '5xx response')} on {ep}: {share}, at most {peak} within {window}"
     return Finding(
         "performance",
         kind,

@@ -11,6 +11,7 @@ import yaml
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
 from prodshield.logs.findings import Finding
+from prodshield.text import plural
 
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
@@ -29,7 +30,7 @@ class Rule:
     """Lower-case literals: the rule is tried only on text containing one of them."""
     message: str | None = None
     """What the finding says; ``{count}``, ``{ip}``, ``{detail}``, ``{kind}``, ``{example}``
-    are filled in (default: "<count> line(s) matched <kind>")."""
+    are filled in (default: "<count> lines matched <kind>")."""
     threshold: int = 1
     """Reported only when this many matches fall within ``window_s`` seconds."""
     window_s: float = 300.0
@@ -240,7 +241,7 @@ def rule_message(rule: Rule, f: Finding) -> str:
             return rule.message.format(**values)[:500]
         except (KeyError, IndexError, ValueError):
             return rule.message[:500]
-    text = f"{f.count} line(s) matched {rule.kind}"
+    text = f"{plural(f.count, 'line')} matched {rule.kind}"
     if f.source.get("ip"):
         text += f" from {f.source['ip']}"
     if f.source.get("detail"):
