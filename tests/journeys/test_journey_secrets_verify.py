@@ -23,6 +23,12 @@ def standins() -> Iterator[ProviderStandins]:
         yield s
 
 
+@pytest.fixture(autouse=True)
+def _fresh(standins: ProviderStandins) -> None:
+    standins.modes.clear()
+    standins.requests.clear()
+
+
 def _shield(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "prodshield", "audit", *args],
@@ -117,3 +123,35 @@ def test_verification_is_opt_in(tmp_path: Path, standins: ProviderStandins) -> N
     assert proc.returncode == 1 and "LIVE" in proc.stdout
     assert standins.received("github") == [token]
     assert token not in proc.stdout
+
+
+def test_the_full_audit_gate_verifies_and_never_suppresses_a_live_secret(
+    tmp_path: Path, standins: ProviderStandins
+) -> None:
+    live, dead = tok.github_classic(), tok.slack_bot()
+    standins.set(live, "live")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "deploy.py").write_text(
+        f"CHAT = '{dead}'\n\nTOKEN = '{live}'  # prodshield:allow (rotated, they said)\n"
+    )
+    (tmp_path / "shield.yaml").write_text(standins.shield_yaml())
+    args = ["app", "--only", "secrets", "--format", "json", "--no-store"]
+
+    proc = _shield(tmp_path, *args)
+    assert proc.returncode == 1, proc.stderr
+    findings = {f["line"]: f for f in json.loads(proc.stdout)["findings"]}
+    assert findings[3]["severity"] == "critical"
+    assert "LIVE (github: authenticates as octo-dev)" in findings[3]["message"]
+    assert "inactive (slack: ok=false, invalid_auth)" in findings[1]["message"]
+    assert live not in proc.stdout and dead not in proc.stdout
+
+    # Allowing the whole rule in shield.yaml silences the dead token, not the live one.
+    config = standins.shield_yaml().replace("audit:\n", "audit:\n  allow_rules: [secrets.leak]\n")
+    (tmp_path / "shield.yaml").write_text(config)
+    proc = _shield(tmp_path, *args)
+    assert proc.returncode == 1
+    assert [f["line"] for f in json.loads(proc.stdout)["findings"]] == [3]
+    # Without verification the allow list and the inline comment are honoured as before.
+    proc = _shield(tmp_path, *args, "--no-verify")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["findings"] == []

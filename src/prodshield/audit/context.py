@@ -102,6 +102,9 @@ class AuditSettings:
     an expiry."""
     timeout: float = 5.0
     concurrency: int = 64
+    verify_secrets: bool | None = None
+    """``--verify``/``--no-verify``: ask providers whether the secrets found work (None: as
+    ``audit.secrets.verify.enabled`` says)."""
 
 
 @dataclass
@@ -235,6 +238,7 @@ class AuditContext:
         fix: str | None = None,
         severity: Severity | None = None,
         fingerprint_override: str | None = None,
+        live: bool = False,
     ) -> AuditFinding:
         rel = self.relpath(path) if path is not None else None
         return AuditFinding(
@@ -248,4 +252,5 @@ class AuditContext:
             path=rel,
             line=line,
             target=target,
+            live=live,
         )

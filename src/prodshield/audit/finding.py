@@ -52,6 +52,9 @@ class AuditFinding:
     path: str | None = None
     line: int | None = None
     target: str | None = None
+    live: bool = False
+    """The provider confirmed the secret works (``--verify``): no baseline, allow list or inline
+    comment suppresses the finding. Shown in the message; not a stored field."""
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON fields, in the documented order."""

@@ -188,6 +188,9 @@ def audit(
         if f.fingerprint in seen:
             continue
         seen.add(f.fingerprint)
+        if f.live:  # a working secret fails the gate whatever suppresses it
+            kept.append(f)
+            continue
         if f.rule == "environment.dotenv-secret" and (f.path, f.line) in leaked:
             suppressed["duplicate"] += 1
             continue

@@ -506,6 +506,7 @@ def _execute(
     files_from_config: bool = True,
     reports: list[tuple[Format, Path]] | None = None,
     strict: bool = False,
+    verify_secrets: bool | None = None,
 ) -> int:
     from prodshield.audit import audit, render, settings_from_config
     from prodshield.audit.history import save_run
@@ -523,6 +524,7 @@ def _execute(
     if proc_environ:
         settings.proc_environ = True
     settings.strict = strict
+    settings.verify_secrets = verify_secrets
     if not paths and cfg is None and not tls and families != ["tls"]:
         paths = [Path(".")]
     gate = fail_on.value if fail_on else (cfg.fail_on if cfg else "high")
@@ -656,10 +658,20 @@ def run(
             "or an expiry.",
         ),
     ] = False,
+    verify: Annotated[
+        bool | None,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Ask each provider whether the secrets found still work; a live one is "
+            "critical and never suppressed. Default: audit.secrets.verify.enabled.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the audit (all families unless --only)."""
     reports = parse_reports(report)
     code = _execute(
+        verify_secrets=verify,
         strict=strict,
         reports=reports,
         paths=list(paths or []),

@@ -32,6 +32,8 @@ class Hit:
     severity: Severity | None = None
     fingerprint: str | None = None
     """Set when the finding already has an identity (the secret engine's), so baselines are shared."""
+    live: bool = False
+    """A secret its provider accepted: the finding cannot be suppressed."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,11 @@
 """The ``secrets`` family: the shared secret-leak engine (:mod:`prodshield.secrets`) run on the
 audited files. One audit rule wraps the engine; each engine finding keeps its own rule name and
-severity in the message and fingerprint."""
+severity in the message and fingerprint.
+
+With verification on (``--verify`` or ``audit.secrets.verify.enabled``) the files are read once
+more first, every distinct secret a provider can check is asked once
+(:mod:`prodshield.secrets.verification`), and each finding says what its provider answered; a
+live secret is critical and cannot be suppressed (see ``AuditFinding.live``)."""
 
 from __future__ import annotations
 
@@ -43,14 +48,24 @@ class SecretLeak:
     fixed = Sample("deploy/settings.yaml", "aws:\n  access_key_id: ${AWS_ACCESS_KEY_ID}\n")
 
     def check(self, subject: SourceFile, ctx: AuditContext) -> Iterable[Hit]:
-        _, scanner = scan_settings(ctx)
+        scan, scanner = scan_settings(ctx)
+        verdicts = ctx.cached("secrets", "verdicts")
         for f in scanner.scan_text(subject.text, path=engine_path(ctx, subject.path)):
+            message = f"{f.kind} ({f.rule}, confidence {f.confidence:.2f}): {f.redacted}"
+            verdict = verdicts.get(f.secret_id) if verdicts is not None else None
+            live = verdict is not None and verdict.status == "live"
+            if verdicts is not None and not live and f.rule in scan.allow_rules:
+                continue  # the unrestricted verification scan found what the user allowed
+            if verdict is not None:
+                word = "LIVE" if live else verdict.status
+                message += f"; {word} ({verdict.provider}: {verdict.reason})"
             yield Hit(
-                f"{f.kind} ({f.rule}, confidence {f.confidence:.2f}): {f.redacted}",
+                message,
                 line=f.line,
                 key=f.rule,
-                severity=gate_severity(f.severity, f.confidence),
+                severity=Severity.CRITICAL if live else gate_severity(f.severity, f.confidence),
                 fingerprint=f.fingerprint,
+                live=live,
             )
 
 
@@ -70,15 +85,54 @@ def engine_path(ctx: AuditContext, path: Path) -> str:
 
 def scan_settings(ctx: AuditContext) -> tuple[Any, Any]:
     """The engine's ScanConfig from shield.yaml's ``audit:`` section (allow-lists, test folders,
-    minimum confidence) and its scanner, built once per run."""
+    minimum confidence) and its scanner, built once per run. When verifying, the scanner is
+    unrestricted (inline allows and allowed secret rules are applied after the verdicts)."""
     cached = ctx.cached("secrets", "scanner")
     if cached is None:
+        from dataclasses import replace
+
         from prodshield.secrets import ScanConfig
 
         scan = ScanConfig.from_audit(ctx.audit_config, strict=ctx.settings.strict)
-        cached = (scan, scan.scanner())
+        scanning = scan
+        if verifying(ctx):
+            scanning = replace(scan, strict=True, allow_rules=frozenset(), values={})
+        cached = (scan, scanning.scanner())
         ctx.remember("secrets", "scanner", cached)
     return cached
+
+
+def verifying(ctx: AuditContext) -> bool:
+    """Is live verification asked for (``--verify``, else ``audit.secrets.verify.enabled``)?"""
+    if ctx.settings.verify_secrets is not None:
+        return ctx.settings.verify_secrets
+    cfg = ctx.audit_config
+    return bool(cfg is not None and cfg.secrets.verify.enabled)
+
+
+def verify_files(ctx: AuditContext, files: Iterable[tuple[Path, str]]) -> None:
+    """Scan the files once, ask the providers about every distinct verifiable secret, and keep
+    the verdicts (by secret id) for `SecretLeak.check`; the values are dropped afterwards."""
+    from prodshield.secrets.verification import VerifySettings, verify_values
+
+    _, scanner = scan_settings(ctx)
+    for path, text in files:
+        scanner.scan_text(text, path=engine_path(ctx, path))
+    cfg = ctx.audit_config.secrets.verify if ctx.audit_config is not None else None
+    settings = (
+        VerifySettings(
+            timeout=cfg.timeout,
+            concurrency=cfg.concurrency,
+            max_secrets=cfg.max_secrets,
+            base_urls=dict(cfg.base_urls),
+        )
+        if cfg is not None
+        else VerifySettings()
+    )
+    values = scanner.values if scanner.values is not None else {}
+    verdicts = verify_values(values, settings)
+    values.clear()
+    ctx.remember("secrets", "verdicts", verdicts)
 
 
 def gate_severity(engine: str, confidence: float) -> Severity:
@@ -104,12 +158,18 @@ class SecretsFamily:
         from prodshield.secrets.files import is_test_path
 
         scan, _ = scan_settings(ctx)
-        for path in ctx.files():
-            if not scan.include_tests and is_test_path(ctx.relpath(path), scan.test_dirs):
-                continue
-            text = ctx.read_text(path)
-            if not text:
-                continue
+
+        def sources() -> Iterator[tuple[Path, str]]:
+            for path in ctx.files():
+                if not scan.include_tests and is_test_path(ctx.relpath(path), scan.test_dirs):
+                    continue
+                text = ctx.read_text(path)
+                if text:
+                    yield path, text
+
+        if verifying(ctx):
+            verify_files(ctx, sources())
+        for path, text in sources():
             for rule in rules:
                 for hit in ctx.hits(rule, SourceFile(path, text), path):
                     yield ctx.finding(
@@ -120,6 +180,7 @@ class SecretsFamily:
                         key=hit.key,
                         severity=hit.severity,
                         fingerprint_override=hit.fingerprint,
+                        live=hit.live,
                     )
 
 
