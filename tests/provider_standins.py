@@ -136,6 +136,9 @@ async def _sendgrid(s: ProviderStandins, token: str, state: str) -> web.Response
 
 
 async def _npm(s: ProviderStandins, token: str, state: str) -> web.Response:
+    if s.modes.get("npm") == "huge":  # a hostile registry: 1 MiB of JSON
+        return web.Response(status=200, content_type="application/json",
+                            text='{"username": "' + "u" * (1 << 20) + '"}')  # fmt: skip
     if s.modes.get("npm") == "anyone":
         return _json(200, {})  # a registry that answers 200 to every token
     if s.modes.get("npm") == "rate_limited":

@@ -193,3 +193,25 @@ def test_base_urls_only_name_known_providers_with_plain_urls() -> None:
         with pytest.raises(ConfigError) as err:
             load(bad)
         assert words in str(err.value) and "audit.secrets.verify.base_urls" in str(err.value)
+
+
+def test_hostile_answers_cannot_carry_a_secret_or_a_flood_into_the_verdict() -> None:
+    echoed = tok.github_classic()
+    body = ('{"login": "' + echoed + '"}').encode()
+    verdict = REGISTRY["github"].judge(Answer(200, {}, body))
+    assert verdict.status == "live" and echoed not in verdict.reason
+    flood = ('{"ok": false, "error": "' + "x" * 100_000 + '"}').encode()
+    verdict = REGISTRY["slack"].judge(Answer(200, {}, flood))
+    assert verdict.status == "unverified" and len(verdict.reason) < 200
+    weird = REGISTRY["gitlab"].judge(Answer(401, {}, b'{"error_description": ["a", 1]}'))
+    assert weird.status == "inactive" and weird.reason == "401 Unauthorized"
+
+
+def test_a_huge_answer_is_read_only_up_to_a_bound(standins: ProviderStandins) -> None:
+    token = tok.npm_token()
+    standins.set(token, "live")
+    standins.mode("npm", "huge")  # 1 MiB of valid JSON naming a user
+    verdicts = verify_values({secret_id(token): ("npm-token", token)}, _settings(standins))
+    # Read whole, it would say live; cut at MAX_BODY it is not JSON, so no verdict.
+    assert verdicts[secret_id(token)].status == "unverified"
+    assert verdicts[secret_id(token)].reason == "200 without a username"
