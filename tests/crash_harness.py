@@ -26,7 +26,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from github_standin import GitHubStandin
+from support.net import free_port
 
 TOKEN = "ghp_" + "C" * 36
 REPO = "acme/crash"
@@ -123,12 +123,6 @@ class _Writer(threading.Thread):
                 time.sleep(10 / self.rate)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _config(workdir: Path, db: Path, target: str, api: str, port: int) -> Path:
     cfg = workdir / "shield.yaml"
     cfg.write_text(f"""
@@ -207,7 +201,7 @@ def run_crash_loop(
     db = workdir / "state.db"
     with _target() as target, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
         gh.repo(REPO)
-        port = _free_port()
+        port = free_port()
         cfg = _config(workdir, db, target, gh.url, port)
         writer = _Writer(workdir / "app.log", log_rate)
         writer.start()

@@ -1,17 +1,14 @@
-"""Real servers on loopback for the monitor tests: a CA and certificates made with `cryptography`,
-an aiohttp HTTP(S) app, misbehaving TCP servers, and a UDP DNS responder built with dnspython."""
+"""Real servers on loopback for the monitor tests: an aiohttp HTTP(S) app, misbehaving TCP servers,
+and a UDP DNS responder built with dnspython (certificates: support/certs.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import socket
 import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dns.flags
@@ -20,114 +17,10 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.target import Target
-
-# --- certificates ------------------------------------------------------------------------------
-
-
-@dataclass
-class Pki:
-    ca_file: Path
-    ca_cert: x509.Certificate
-    ca_key: ec.EllipticCurvePrivateKey
-    folder: Path
-
-    def issue(
-        self,
-        name: str,
-        *,
-        hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
-        days: float = 60,
-        expired: bool = False,
-        self_signed: bool = False,
-    ) -> tuple[Path, Path]:
-        """A leaf certificate and key (PEM files) for ``hosts``."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        if expired:
-            not_before, not_after = now - dt.timedelta(days=30), now - dt.timedelta(days=1)
-        else:
-            not_before, not_after = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        issuer_name = subject if self_signed else self.ca_cert.subject
-        sans: list[x509.GeneralName] = []
-        for h in hosts:
-            try:
-                import ipaddress
-
-                sans.append(x509.IPAddress(ipaddress.ip_address(h)))
-            except ValueError:
-                sans.append(x509.DNSName(h))
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(key if self_signed else self.ca_key, hashes.SHA256())
-        )
-        cert_path = self.folder / f"{name}.crt"
-        key_path = self.folder / f"{name}.key"
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return cert_path, key_path
-
-    def server_context(self, cert: Path, key: Path) -> ssl.SSLContext:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        return ctx
-
-
-def make_pki(folder: Path) -> Pki:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prodshield test CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    ca_file = folder / "ca.pem"
-    ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return Pki(ca_file, cert, key, folder)
-
 
 # --- targets -----------------------------------------------------------------------------------
 

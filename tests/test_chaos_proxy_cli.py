@@ -20,15 +20,10 @@ import pytest
 from chaos_proxy_helpers import Upstreams, connect, recv_exact
 from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
 from prodshield.config import parse_config
+from support.net import free_port
 
 PRODSHIELD = [sys.executable, "-m", "prodshield"]
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "chaos-proxy.md"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_api(port: int, proc: subprocess.Popen[str]) -> None:
@@ -93,7 +88,7 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
     upstreams = Upstreams()
     try:
         echo = upstreams.tcp()
-        api_port, file_port, yaml_port = _free_port(), _free_port(), _free_port()
+        api_port, file_port, yaml_port = free_port(), free_port(), free_port()
         proxies = tmp_path / "proxies.json"
         proxies.write_text(
             json.dumps(
@@ -203,7 +198,7 @@ def test_bad_config_file_is_one_line(
 ) -> None:
     bad = tmp_path / "proxies.json"
     bad.write_text('[{"name": "x"}]')
-    port = str(_free_port())
+    port = str(free_port())
     result = cli("proxy", "--port", port, "--config", str(bad), "-c", str(tmp_path / "no.yaml"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].endswith("no such config file")

@@ -10,7 +10,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,8 +20,10 @@ from typing import Any
 import pytest
 
 from conftest import IN_CI
-from crash_harness import _STEADY, CRITICAL, _free_port, _target
+from crash_harness import _STEADY, CRITICAL, _target
 from github_standin import GitHubStandin
+from support.net import free_port
+from support.serve import start_serve
 
 TOKEN = "ghp_" + "D" * 36
 REPO = "acme/degraded"
@@ -109,7 +110,7 @@ def test_serve_reports_failing_dependencies_and_catches_up(
         db = disk / "state.db"
         log_file = tmp_path / "app.log"
         log_file.write_text("2026-11-26 10:00:00 INFO app started\n")
-        port = _free_port()
+        port = free_port()
         cfg = tmp_path / "shield.yaml"
         cfg.write_text(f"""
 storage: "sqlite:///{db}"
@@ -129,8 +130,8 @@ serve: {{host: 127.0.0.1, port: {port}}}
         for method in ("GET", "POST", "PATCH"):
             gh.fail(method, r"^/repos/", 502, body={"message": "Server Error"}, times=10_000)
         err = open(tmp_path / "serve.log", "w")  # noqa: SIM115 (closed below)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "prodshield", "serve", "-c", str(cfg)],
+        proc = start_serve(
+            cfg,
             env={**os.environ, "GITHUB_TOKEN": TOKEN},
             stdout=err,
             stderr=subprocess.STDOUT,
@@ -220,7 +221,7 @@ def test_serve_rides_out_a_postgresql_restart_under_load(
         host, pport = proxy.create("pg", "127.0.0.1:5432")
         url = pg_url.replace("127.0.0.1:5432", f"{host}:{pport}")
         with _target() as target:
-            port = _free_port()
+            port = free_port()
             checks = "\n".join(
                 f'  - {{name: c{i}, type: http, url: "{target}/c{i}"}}' for i in range(30)
             )
@@ -233,8 +234,8 @@ checks:
 serve: {{host: 127.0.0.1, port: {port}}}
 """)
             out = open(tmp_path / "serve.log", "w")  # noqa: SIM115 (closed below)
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "prodshield", "serve", "-c", str(cfg)],
+            proc = start_serve(
+                cfg,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

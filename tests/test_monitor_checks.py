@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from monitor_support import (
-    Pki,
     banner,
     closed_port,
     dns_server,
     garbage,
-    make_pki,
     never_answers,
     reset,
     target,
@@ -25,6 +23,7 @@ from prodshield.monitor.probe import Probe
 from prodshield.monitor.result import CheckResult
 from prodshield.monitor.run import run_target
 from prodshield.store import Store
+from support.certs import Pki, make_pki
 
 
 @pytest.fixture

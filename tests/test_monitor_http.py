@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from monitor_support import (
-    Pki,
     closed_port,
     garbage,
     http_server,
-    make_pki,
     never_answers,
     reset,
     target,
@@ -23,6 +21,7 @@ from monitor_support import (
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.result import CheckResult
 from prodshield.monitor.run import run_target
+from support.certs import Pki, make_pki
 
 
 @pytest.fixture

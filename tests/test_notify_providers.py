@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from email import message_from_bytes
@@ -32,6 +29,8 @@ from prodshield.notify import Event, deliver, enqueue, outbox
 from prodshield.notify.providers import REGISTRY, DeliveryContext, Notifier, build
 from prodshield.notify.providers.email import EmailNotifier, message_id
 from prodshield.store import Store
+from support.certs import self_signed
+from support.net import free_port
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "notify.md"
 DOC_ENV = {
@@ -162,47 +161,7 @@ async def test_webhook_is_signed_and_carries_the_idempotency_key(store: Store) -
 
 def make_cert(tmp: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1/localhost that is its own CA."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prodshield test SMTP")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "smtp.pem", tmp / "smtp.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return self_signed(tmp, "smtp")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from prodshield.web import create_app
+from support.net import free_port
 from web_seed import TOKEN, loaded_config, seed, seed_history
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,19 +41,13 @@ ARGS = [
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[str, Store]]:
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     seed(store)
     seed_history(store)
     app = create_app(loaded_config(tmp_path), store, token=TOKEN)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -5,32 +5,26 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from support.net import free_port
+from support.serve import start_serve
 from web_seed import CONFIG
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_prints_url_and_token_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     config = tmp_path / "shield.yaml"
     config.write_text(CONFIG.replace("sqlite:///unused.db", "sqlite:///store.db"))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_TOKEN"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+    proc = start_serve(
+        config,
+        port=port,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env=env,
     )
     try:
@@ -73,12 +67,12 @@ def test_sighup_reloads_a_valid_config_and_refuses_a_bad_one(tmp_path: Path) -> 
     )
     config = tmp_path / "shield.yaml"
     config.write_text(base)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+    port = free_port()
+    proc = start_serve(
+        config,
+        port=port,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         deadline = time.monotonic() + 30

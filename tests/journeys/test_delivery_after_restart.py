@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,11 +19,8 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.net import free_port
+from support.serve import start_serve, stop_serve
 
 
 class _Receiver:
@@ -69,11 +64,11 @@ class _Receiver:
 
 
 def _serve(config: Path, port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+    return start_serve(
+        config,
+        port=port,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
         env={**os.environ, "PRODSHIELD_TOKEN": "restart-token-0123456789abcdef"},
     )
 
@@ -88,7 +83,7 @@ def test_alert_held_by_a_killed_serve_is_delivered_within_30s_by_the_next(
         else request.getfixturevalue("pg_url")
     )
     receiver = _Receiver()
-    down = _free_port()  # nothing listens: the check fails at once
+    down = free_port()  # nothing listens: the check fails at once
     config = tmp_path / "shield.yaml"
     config.write_text(
         f"""
@@ -106,7 +101,7 @@ notifiers:
   hook: {{type: webhook, url: "{receiver.url}", timeout: 60s}}
 """
     )
-    first = _serve(config, _free_port())
+    first = _serve(config, free_port())
     second: subprocess.Popen[str] | None = None
     try:
         deadline = time.time() + 60
@@ -119,7 +114,7 @@ notifiers:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         killed_at = time.time()
-        second = _serve(config, _free_port())
+        second = _serve(config, free_port())
         while time.time() < killed_at + 45 and not any(k == key for _, k in receiver.answered):
             assert second.poll() is None, second.stderr.read() if second.stderr else ""
             time.sleep(0.2)
@@ -132,10 +127,5 @@ notifiers:
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop_serve(proc, timeout=20)
         receiver.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,11 +21,7 @@ from typing import Any
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.net import free_port
 
 
 class _Pages(BaseHTTPRequestHandler):
@@ -83,7 +78,7 @@ def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
 
 
 def test_http_status_toxic_on_one_path_then_limit_time(tmp_path: Path, upstream: int) -> None:
-    api_port, listen_port = _free_port(), _free_port()
+    api_port, listen_port = free_port(), free_port()
     config = tmp_path / "proxies.json"
     config.write_text(
         json.dumps(

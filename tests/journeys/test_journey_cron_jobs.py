@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,14 +16,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from support.net import free_port
+from support.serve import stop_serve
+
 TOKEN = "journey-token-cron-0123456789ab"
 SECRET = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -90,7 +85,7 @@ def _status(port: int, name: str, want: str) -> dict[str, Any]:
 
 
 def test_cron_job_signals_through_serve_and_run_job(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
@@ -176,12 +171,7 @@ def test_cron_job_signals_through_serve_and_run_job(tmp_path: Path) -> None:
         assert absent.returncode == 127 and "cannot run" in absent.stderr
         assert "Traceback" not in absent.stderr
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.communicate()
+        stop_serve(serve, timeout=30)
 
 
 def test_docs_cron_example_passes_config_check(tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +15,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from support.net import free_port
+from support.serve import start_serve, stop_serve
+
 TOKEN = "journey-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -64,7 +59,7 @@ def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
 
 
 def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
@@ -93,13 +88,12 @@ def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in ("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN")
     }
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
+    serve = start_serve(
+        tmp_path / "shield.yaml",
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         checks = _wait(
@@ -131,12 +125,7 @@ def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
 
         _dashboard_shows_full_url(port, url)
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.communicate()
+        stop_serve(serve, timeout=30)
 
 
 def _dashboard_shows_full_url(port: int, url: str) -> None:

@@ -24,6 +24,8 @@ from typing import Any
 import feedparser
 
 from github_standin import GitHubStandin
+from support.net import free_port
+from support.serve import start_serve, stop_serve
 
 TOKEN = "journey-token-0123456789abcdef"
 GH_TOKEN = "gh-journey-token-0123456789"
@@ -32,12 +34,6 @@ LAYOUT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time'
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -162,7 +158,7 @@ def _login(port: int) -> Any:
 def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     target = Target()
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -176,13 +172,12 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
         )  # fmt: skip
         assert marked.returncode == 0, marked.stderr
         time.sleep(1.1)  # templates learnt from here on are new since the deploy
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
+        serve = start_serve(
+            tmp_path / "shield.yaml",
             cwd=tmp_path,
             env=_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            text=True,
         )
         try:
             _wait(lambda: _get(port, "/api/v1/checks"), "serve to answer")
@@ -237,11 +232,6 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
             assert any("Rolling back v2.4.0" in e.summary for e in feed.entries)
             assert len(gh.issues(REPO)) == 1  # one issue, the evidence and updates on it
         finally:
-            serve.terminate()
-            try:
-                _, err = serve.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                serve.kill()
-                _, err = serve.communicate()
+            _, err = stop_serve(serve, timeout=30)
             target.stop()
         assert "Traceback" not in (err or ""), err

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +14,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from support.net import free_port
+from support.serve import start_serve, stop_serve
+
 TOKEN = "journey-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
 LAYOUT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time'
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -102,7 +97,7 @@ def test_scan_and_digest_with_rules_on_the_configured_sources(tmp_path: Path) ->
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "access.log").write_text(_access_lines())
     (tmp_path / "logs" / "app.log").write_text(APP_LINES)
-    (tmp_path / "shield.yaml").write_text(_config(_free_port()))
+    (tmp_path / "shield.yaml").write_text(_config(free_port()))
 
     scan = _cli(tmp_path, "logs", "scan", "--format", "json")
     assert scan.returncode == 1, scan.stderr  # a critical finding: exit 1 for CI
@@ -158,7 +153,7 @@ def test_scan_and_digest_with_rules_on_the_configured_sources(tmp_path: Path) ->
 
     # a rule whose pattern is not a regular expression: one located line, exit 2
     (tmp_path / "shield.yaml").write_text(
-        _config(_free_port()).replace("'card declined for order'", "'card (declined'")
+        _config(free_port()).replace("'card declined for order'", "'card (declined'")
     )
     bad = _cli(tmp_path, "logs", "scan")
     assert bad.returncode == 2
@@ -198,20 +193,19 @@ def _append(path: Path, text: str) -> None:
 
 
 def test_serve_follows_a_growing_file_and_shows_templates_and_findings(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     access, app = logs / "access.log", logs / "app.log"
     access.write_text("")
     app.write_text("2026-12-04 20:00:01,000 INFO shop: started worker 1\n")
     (tmp_path / "shield.yaml").write_text(_config(port))
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
+    serve = start_serve(
+        tmp_path / "shield.yaml",
         cwd=tmp_path,
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         _wait(lambda: _get(port, "/api/v1/templates")["templates"], "the first template")
@@ -283,12 +277,7 @@ def test_serve_follows_a_growing_file_and_shows_templates_and_findings(tmp_path:
 
         _dashboard_shows_templates(port, worker["id"], fresh["id"])
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.communicate()
+        stop_serve(serve, timeout=60)
 
 
 def _dashboard_shows_templates(port: int, worker_id: str, fresh_id: str) -> None:

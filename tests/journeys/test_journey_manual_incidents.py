@@ -25,14 +25,11 @@ from typing import Any
 import feedparser
 import pytest
 
+from support.net import free_port
+from support.serve import start_serve, stop_serve
+
 TOKEN = "journey-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -120,7 +117,7 @@ def _login(port: int) -> tuple[Any, str]:
 def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     target = Listener()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
@@ -142,13 +139,12 @@ def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
     assert bad.returncode != 0 and "bad service name" in (bad.stderr + bad.stdout)
     assert "Traceback" not in bad.stderr
 
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
+    serve = start_serve(
+        tmp_path / "shield.yaml",
         cwd=tmp_path,
         env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
     )
     try:
         _wait(lambda: _call(port, "/api/v1/checks"), "serve to answer")
@@ -227,12 +223,7 @@ def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
         _wait(lambda: _call(port, "/api/v1/checks")["checks"][0]["status"] == "up", "shop to be up")
         _environment_badges_render(f"http://127.0.0.1:{port}")
     finally:
-        serve.terminate()
-        try:
-            _, err = serve.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            _, err = serve.communicate()
+        _, err = stop_serve(serve, timeout=30)
         target.close()
     assert "Traceback" not in (err or ""), err
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,11 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.net import free_port
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -57,7 +52,7 @@ def _once(cwd: Path) -> tuple[int, dict[str, Any]]:
 def test_monitor_once_json_reports_incidents_and_notifications(tmp_path: Path) -> None:
     hook = HTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
-    target_port = _free_port()  # nothing listens yet: the target is down
+    target_port = free_port()  # nothing listens yet: the target is down
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "defaults: {failure_threshold: 1, success_threshold: 1}\n"

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -25,18 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from github_standin import GitHubStandin
+from support.net import free_port
+from support.serve import start_serve, stop_serve
 
 TOKEN = "journey-token-0123456789abcdef"
 GH_TOKEN = "ghp_" + "J" * 36
 REPO = "acme/shop"
 PERIOD, OUTAGE = 9.0, 4.0
 WINDOWS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PeriodicTarget:
@@ -111,7 +104,7 @@ NEGATIVE = re.compile(r"(?<![\w-])-\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\b|lasted -|aft
 
 def test_one_incident_and_one_issue_per_outage_window(tmp_path: Path) -> None:
     target = PeriodicTarget()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with GitHubStandin.in_thread(tokens=(GH_TOKEN,)) as gh:
         gh.repo(REPO)
@@ -135,11 +128,11 @@ checks:
     conditions: ["[STATUS] == 200"]
 """
         )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+        proc = start_serve(
+            config,
+            port=port,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            text=True,
             cwd=tmp_path,
         )
         try:
@@ -169,12 +162,7 @@ checks:
                     break
                 time.sleep(0.5)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                _, err = proc.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _, err = proc.communicate()
+            _, err = stop_serve(proc, timeout=30)
             target.close()
         assert proc.returncode == 0, err[-2000:]
 

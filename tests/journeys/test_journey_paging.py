@@ -9,7 +9,6 @@ the routing key and the ntfy token never appear in what the CLI prints.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,12 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from paging_standins import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.net import free_port
 
 
 class _Healthy(BaseHTTPRequestHandler):
@@ -54,7 +48,7 @@ def _once(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_outage_pages_once_and_resolves_the_same_alert(tmp_path: Path) -> None:
-    target_port = _free_port()  # nothing listens yet: the target is down
+    target_port = free_port()  # nothing listens yet: the target is down
     with PagingStandin.in_thread() as rx:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"
@@ -110,7 +104,7 @@ def test_a_database_outage_pages_once_naming_the_checks_behind_it(tmp_path: Path
     """depends_on through shield.yaml and `monitor once`: the database and the API behind it
     fail together; PagerDuty gets one trigger (the database's) listing the API as suppressed,
     and after the recovery one resolve; the API's incident pages no one."""
-    db_port, api_port = _free_port(), _free_port()
+    db_port, api_port = free_port(), free_port()
     with PagingStandin.in_thread() as rx:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"

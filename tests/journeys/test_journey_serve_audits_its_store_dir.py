@@ -11,18 +11,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.net import free_port
 
 
 def test_the_audit_of_the_store_folder_leaves_the_live_store_alone(tmp_path: Path) -> None:
@@ -30,7 +25,7 @@ def test_the_audit_of_the_store_folder_leaves_the_live_store_alone(tmp_path: Pat
         f"""
 storage: sqlite:///prodshield.db
 checks:
-  - {{name: cache, type: tcp, host: 127.0.0.1, port: {_free_port()}, interval: 1s}}
+  - {{name: cache, type: tcp, host: 127.0.0.1, port: {free_port()}, interval: 1s}}
 audit:
   paths: ["."]
   schedule: "* * * * *"
@@ -45,7 +40,7 @@ audit:
             "-c",
             "shield.yaml",
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,

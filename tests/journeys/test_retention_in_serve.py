@@ -4,10 +4,7 @@ the store is on /metrics."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -17,12 +14,8 @@ from sqlalchemy import func, select
 
 from prodshield.store import open_store
 from prodshield.store import tables as t
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.net import free_port
+from support.serve import start_serve, stop_serve
 
 
 def _count(url: str, table: t.Table) -> int:
@@ -82,16 +75,16 @@ def test_serve_prunes_old_rows_on_its_own_and_reports_the_store_size(
 storage: "{url}"
 retention: {{raw_results: 1d, outbox: 1d, every: 1s, batch: 50}}
 checks:
-  - {{name: api, type: tcp, host: 127.0.0.1, port: {_free_port()}, interval: 1h}}
+  - {{name: api, type: tcp, host: 127.0.0.1, port: {free_port()}, interval: 1h}}
 """
     )
-    port = _free_port()
+    port = free_port()
     token = "retention-token-0123456789abcdef"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+    proc = start_serve(
+        config,
+        port=port,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
         env={**os.environ, "PRODSHIELD_TOKEN": token},
     )
     try:
@@ -124,9 +117,4 @@ checks:
         assert size > 0
         assert 'prodshield_store_rows{table="check_results"}' in metrics
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_serve(proc, timeout=20)

@@ -13,10 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -26,17 +23,14 @@ from typing import Any
 
 import pytest
 
+from support.net import free_port
+from support.serve import start_serve, stop_serve
+
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "journey-token-0123456789abcdef"
 PERIOD, OUTAGE = 9.0, 4.0
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _PeriodicTarget:
@@ -113,7 +107,7 @@ def test_status_headline_matches_open_incidents_and_no_duration_is_negative(
     tmp_path: Path,
 ) -> None:
     target = _PeriodicTarget()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = tmp_path / "shield.yaml"
     config.write_text(
@@ -139,11 +133,11 @@ checks:
     conditions: ["[STATUS] < 600"]
 """
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(config), "--port", str(port)],
+    proc = start_serve(
+        config,
+        port=port,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
         env={**os.environ, "PRODSHIELD_TOKEN": TOKEN},
     )
     try:
@@ -211,10 +205,5 @@ checks:
             finally:
                 browser.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_serve(proc, timeout=20)
         target.close()

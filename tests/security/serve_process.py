@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import os
 import resource
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,13 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from support.net import free_port
+from support.serve import start_serve, stop_serve
+
 TOKEN = "security-token-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -123,8 +117,8 @@ def serve(
     config.write_text(config_text.replace("{port}", str(port)).replace("{db}", str(db)))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "prodshield", "serve", "-c", str(config)],
+        proc = start_serve(
+            config,
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
@@ -147,9 +141,4 @@ def serve(
         yield served
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_serve(proc, timeout=30)

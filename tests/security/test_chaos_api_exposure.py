@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from serve_process import free_port
+from support.net import free_port
 
 
 def _start(tmp_path: Path, host: str) -> str:
