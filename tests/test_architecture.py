@@ -35,12 +35,7 @@ TOP = {"__main__", "demo"}
 # fails when a listed violation is gone, so the list stays true). Keep it shrinking.
 ALLOWED_UPWARD: set[tuple[str, str]] = set()
 ALLOWED_CROSS_CAPABILITY: set[tuple[str, str]] = set()
-ALLOWED_DOWNWARD: set[tuple[str, str]] = {
-    # load_config runs the capabilities' semantic checks (check placeholders, log layouts) so that
-    # every library caller gets them. To remove: the composition layers (cli, web) pass them in.
-    ("prodshield.config.loader", "prodshield.logs.validation"),
-    ("prodshield.config.loader", "prodshield.monitor.validation"),
-}
+ALLOWED_DOWNWARD: set[tuple[str, str]] = set()
 ALLOWED_CYCLES: set[frozenset[str]] = set()
 # Cycles hidden by imports deferred into functions (they run, only later): not allowed either.
 ALLOWED_DEFERRED_CYCLES: set[frozenset[str]] = set()

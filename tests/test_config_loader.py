@@ -185,3 +185,31 @@ def test_cli_version_and_groups(tmp_path: Path) -> None:
     proc = run_cli("--help", cwd=tmp_path)
     for group in ("init", "config", "db", "monitor", "logs", "audit", "chaos", "serve"):
         assert group in proc.stdout
+
+
+def test_cli_config_check_runs_every_capabilitys_load_time_checks(tmp_path: Path) -> None:
+    """The config layer validates the schema only; the CLI passes the monitor's and the logs'
+    checks (prodshield.cli.config_checks), so `config check` still locates their problems."""
+    (tmp_path / "shield.yaml").write_text(
+        "checks:\n"
+        "  - name: db\n"
+        "    type: tcp\n"
+        "    host: 127.0.0.1\n"
+        "    port: 5432\n"
+        "    conditions: ['[STATUS] == 200']\n"
+        "logs:\n"
+        "  sources:\n"
+        "    - name: web\n"
+        "      path: access.log\n"
+        "      log_format: 'just text'\n"
+    )
+    proc = run_cli("config", "check", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout
+    assert "shield.yaml:6:" in proc.stderr and "tcp checks do not provide [STATUS]" in proc.stderr
+    assert "shield.yaml:11:" in proc.stderr and "log_format" in proc.stderr
+    # The library alone checks the schema; the loaded config remembers what else it passed.
+    assert load_config(tmp_path / "shield.yaml").validators == ()
+    from prodshield.cli.config_checks import capability_validators
+
+    with pytest.raises(ConfigError):
+        load_config(tmp_path / "shield.yaml", validators=capability_validators())

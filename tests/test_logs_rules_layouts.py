@@ -16,11 +16,12 @@ from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.formats.layout import compile_apache, compile_nginx
 from prodshield.logs.scan import scan_files
 from prodshield.logs.sources.follow import FileFollower, SourceRefused
+from prodshield.logs.validation import layout_problems
 
 
 def errors_of(text: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse_config(text, name="shield.yaml", env={})
+        parse_config(text, name="shield.yaml", env={}, validators=[layout_problems])
     return info.value.problems
 
 

@@ -8,6 +8,7 @@ from prodshield.conditions import ConditionSyntaxError, Facts, evaluate, parse_c
 from prodshield.conditions.parser import Call, Literal, Placeholder
 from prodshield.config import parse_config
 from prodshield.errors import ConfigError
+from prodshield.monitor.validation import check_problems
 
 VALID = [
     ("[STATUS] == 200", Placeholder("STATUS"), "==", Literal("200")),
@@ -171,7 +172,7 @@ def test_bad_conditions_are_located_config_errors() -> None:
     import prodshield.monitor.api  # noqa: F401  (registers the monitor's load-time checks)
 
     with pytest.raises(ConfigError) as info:
-        parse_config(SHIELD, name="shield.yaml", env={})
+        parse_config(SHIELD, name="shield.yaml", env={}, validators=[check_problems])
     problems = info.value.problems
     assert problems[0].startswith(
         "shield.yaml:10:9: checks[0].conditions[1]: expected an operator"
@@ -183,7 +184,12 @@ def test_placeholder_a_check_type_lacks_is_a_located_error() -> None:
     import prodshield.monitor.api  # noqa: F401
 
     with pytest.raises(ConfigError) as info:
-        parse_config(SHIELD.replace('      - "[STATUS] = 200"\n', ""), name="shield.yaml", env={})
+        parse_config(
+            SHIELD.replace('      - "[STATUS] = 200"\n', ""),
+            name="shield.yaml",
+            env={},
+            validators=[check_problems],
+        )
     assert info.value.problems == [
         "shield.yaml:15:9: checks[1].conditions[0]: tcp checks do not provide [STATUS] "
         "(they provide [BODY], [CONNECTED], [IP], [RESPONSE_TIME])"
@@ -196,7 +202,7 @@ def test_undefined_variable_is_a_located_error() -> None:
     text = SHIELD.replace("{host}", "{hostname}").replace('      - "[STATUS] = 200"\n', "")
     text = text.replace('      - "[STATUS] == 200"\n', "", 2).replace("    conditions:\n", "", 2)
     with pytest.raises(ConfigError) as info:
-        parse_config(text, name="shield.yaml", env={})
+        parse_config(text, name="shield.yaml", env={}, validators=[check_problems])
     assert any(
         p.startswith(
             "shield.yaml:6:5: checks[0].url: {hostname} is not defined in environment(s) prod"

@@ -17,6 +17,7 @@ from prodshield.config.loader import parse_config
 from prodshield.errors import ConfigError
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.run import run_target
+from prodshield.monitor.validation import check_problems
 
 
 def shop_routes(app: web.Application) -> None:
@@ -133,7 +134,7 @@ async def test_unreachable_step_is_a_network_error_naming_the_step(probe: Probe)
 
 def _problems(yaml_text: str) -> list[str]:
     with pytest.raises(ConfigError) as err:
-        parse_config(yaml_text, name="shield.yaml", env={})
+        parse_config(yaml_text, name="shield.yaml", env={}, validators=[check_problems])
     return err.value.problems
 
 

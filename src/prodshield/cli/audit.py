@@ -29,7 +29,8 @@ from prodshield.cli.common import (
     store_for,
     write_out,
 )
-from prodshield.config import LoadedConfig, load_config
+from prodshield.cli.config_checks import load_checked
+from prodshield.config import LoadedConfig
 from prodshield.config.capabilities import AuditConfig, SecretVerifyConfig
 from prodshield.config.loader import find_config
 from prodshield.errors import UsageError
@@ -109,7 +110,7 @@ NoIgnoreOpt = Annotated[
 def _audit_section(config: Path | None) -> AuditConfig | None:
     """The ``audit:`` section when a config is given or found; None when there is no config."""
     try:
-        return load_config(config).config.audit
+        return load_checked(config).config.audit
     except UsageError:
         if config is not None:
             raise
@@ -481,7 +482,7 @@ def _optional_config(path: Path | None) -> LoadedConfig | None:
             find_config(None)
         except UsageError:
             return None
-    return load_config(path)
+    return load_checked(path)
 
 
 def _execute(
@@ -776,7 +777,7 @@ def history_cmd(
 
     from prodshield.audit.history import history
 
-    loaded = load_config(config)
+    loaded = load_checked(config)
     store = store_for(loaded)
     try:
         data = history(store, limit=limit)

@@ -302,11 +302,11 @@ def _guard_check(text: str, env: str | None) -> tuple[str, str | None]:
 
 def _load(config: Path) -> Any:
     """The loaded shield.yaml, or None after printing its problems."""
-    from prodshield.config import load_config
+    from prodshield.cli.config_checks import load_checked
     from prodshield.errors import ConfigError
 
     try:
-        return load_config(config)
+        return load_checked(config)
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from prodshield.config import LoadedConfig, load_config
+from prodshield.cli.config_checks import load_checked
+from prodshield.config import LoadedConfig
 from prodshield.store import Store, open_store
 from prodshield.text import for_terminal
 from prodshield.text import plural as plural  # the commands import it from here
@@ -58,7 +59,7 @@ def write_out(text: str) -> None:
 
 
 def load(config: Path | None) -> LoadedConfig:
-    return load_config(config)
+    return load_checked(config)
 
 
 def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:

@@ -47,7 +47,7 @@ def demo(
     import shutil
     import tempfile
 
-    from prodshield.config import load_config
+    from prodshield.cli.config_checks import load_checked
     from prodshield.demo.platform import Platform, shield_yaml
     from prodshield.store import open_store
     from prodshield.web.security import generate_token
@@ -98,7 +98,7 @@ def demo(
         ),
         encoding="utf-8",
     )
-    loaded = load_config(config_path)
+    loaded = load_checked(config_path)
     store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
     token = generate_token()
     out = console()

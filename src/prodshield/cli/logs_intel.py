@@ -71,11 +71,11 @@ def _configured(
     """Detector settings (and user rules) from shield.yaml when there is one, and the files:
     those given, else the existing files of ``logs.sources`` with their layouts (and the
     sources' format when they all name the same one; otherwise each file is detected)."""
-    from prodshield.config import load_config
+    from prodshield.cli.config_checks import load_checked
     from prodshield.logs.sources.configured import configured_files
 
     try:
-        loaded = load_config(config)
+        loaded = load_checked(config)
     except UsageError:
         if config is not None or not files:
             raise

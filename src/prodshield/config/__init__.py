@@ -2,10 +2,10 @@
 
 from prodshield.config.loader import (
     LoadedConfig,
+    Validator,
     find_config,
     load_config,
     parse_config,
-    register_validator,
 )
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration, parse_duration, parse_size
@@ -13,11 +13,11 @@ from prodshield.config.types import format_duration, parse_duration, parse_size
 __all__ = [
     "LoadedConfig",
     "ShieldConfig",
+    "Validator",
     "find_config",
     "format_duration",
     "load_config",
     "parse_config",
     "parse_duration",
     "parse_size",
-    "register_validator",
 ]

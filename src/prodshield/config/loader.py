@@ -6,7 +6,7 @@ import difflib
 import os
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -48,6 +48,8 @@ class LoadedConfig:
     positions: Positions
     fallbacks: list[Fallback] = field(default_factory=list)
     """Every ``${VAR:-default}`` whose default was used, in file order."""
+    validators: tuple[Validator, ...] = ()
+    """The load-time checks it passed, run again when the file is reloaded."""
 
     @property
     def base_dir(self) -> FsPath:
@@ -59,28 +61,10 @@ class LoadedConfig:
 
 
 Validator = Callable[[ShieldConfig], list[tuple[Path, str]]]
-_extra_validators: list[Validator] = []
-
-
-def register_validator(fn: Validator) -> Validator:
-    """Let a capability add semantic checks (condition syntax, cron expressions...) to loading.
-
-    The function returns ``(path, message)`` pairs; the loader locates them in the file.
-    """
-    _extra_validators.append(fn)
-    return fn
-
-
-def _capability_validators() -> list[Validator]:
-    """The capabilities' load-time checks, so that every caller of the library gets them.
-
-    Imported here, when a config is loaded, rather than registered as a side effect of importing
-    the capability: the one place the config layer reaches up (listed in
-    tests/test_architecture.py)."""
-    from prodshield.logs.validation import layout_problems
-    from prodshield.monitor.validation import check_problems
-
-    return [layout_problems, check_problems]
+"""A load-time check the schema cannot make (placeholders a check type does not provide, a log
+layout that does not compile): ``(path, message)`` pairs the loader locates in the file. The
+capabilities own theirs; the composition layers pass them to :func:`load_config` (the CLI's
+``prodshield.cli.config_checks``), so the config layer imports no capability."""
 
 
 def find_config(
@@ -107,15 +91,19 @@ def find_config(
 
 
 def load_config(
-    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    validators: Sequence[Validator] = (),
 ) -> LoadedConfig:
-    """Load and validate a config file; raise :class:`ConfigError` listing every mistake."""
+    """Load and validate a config file (the schema, then ``validators``); raise
+    :class:`ConfigError` listing every mistake."""
     fs_path = find_config(path, env)
     try:
         text = fs_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{fs_path}: cannot read: {exc}"]) from None
-    loaded = parse_config(text, name=str(fs_path), env=env, fs_path=fs_path)
+    loaded = parse_config(text, name=str(fs_path), env=env, fs_path=fs_path, validators=validators)
     _redact_custom_secrets(loaded.config)
     return loaded
 
@@ -135,6 +123,7 @@ def parse_config(
     name: str = DEFAULT_NAME,
     env: Mapping[str, str] | None = None,
     fs_path: FsPath | None = None,
+    validators: Sequence[Validator] = (),
 ) -> LoadedConfig:
     """Validate config text (used by :func:`load_config` and by tests)."""
     env = os.environ if env is None else env
@@ -183,7 +172,7 @@ def parse_config(
     for p, msg in _cross_checks(data):
         problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
     if config is not None:
-        for validator in [*_capability_validators(), *_extra_validators]:
+        for validator in validators:
             for p, msg in validator(config):
                 problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
 
@@ -198,7 +187,11 @@ def parse_config(
         raise ConfigError(lines)
     assert config is not None
     return LoadedConfig(
-        config=config, path=fs_path or FsPath(name), positions=positions, fallbacks=fallbacks
+        config=config,
+        path=fs_path or FsPath(name),
+        positions=positions,
+        fallbacks=fallbacks,
+        validators=tuple(validators),
     )
 
 

@@ -189,7 +189,7 @@ def serve(
 
     def reload() -> None:
         try:
-            fresh = load_config(loaded.path)
+            fresh = load_config(loaded.path, validators=loaded.validators)
         except ConfigError as exc:
             if on_reload is not None:
                 on_reload(None, exc.problems)
