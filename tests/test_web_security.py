@@ -33,6 +33,8 @@ PUBLIC = {
     "/login",
     "/status/feed.atom",  # the public status page's feed
 }
+SUBSCRIPTIONS = {"/status/subscribe", "/status/confirm", "/status/unsubscribe"}
+"""Public: anyone may subscribe (off in this config: 404); tests/test_status_subscriptions.py."""
 SAMPLE = {"name": "website", "id": "1", "kind": "incidents", "action": "ack", "token": "x"}
 
 
@@ -76,6 +78,7 @@ def test_every_route_is_public_or_needs_the_token(
             template in PUBLIC
             or template.startswith("/heartbeat/")
             or template.startswith("/badge/")  # README badges of the public status page
+            or template in SUBSCRIPTIONS
             or template
             in {
                 "/login",
@@ -105,7 +108,12 @@ def test_a_session_cannot_write_without_its_csrf_token(
     client, _ = app_and_store
     csrf = login(client)
     for method, template in _routes(client):
-        if method != "POST" or template in {"/login", "/logout"} or "heartbeat" in template:
+        if (
+            method != "POST"
+            or template in {"/login", "/logout"}
+            or "heartbeat" in template
+            or template in SUBSCRIPTIONS
+        ):
             continue
         path = _fill(template)
         for extra in ({}, {"X-CSRF-Token": "forged"}, {"X-CSRF-Token": csrf + "x"}):

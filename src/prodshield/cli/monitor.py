@@ -198,13 +198,16 @@ def _status_comments(loaded: Any, store: Any) -> None:
 
 def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
     """Send the notifications this run caused (bounded wait; leftovers stay queued)."""
-    if not loaded.config.notifiers:
-        return None
     from prodshield.notify import deliver_pending
+    from prodshield.notify.subscribers import delivery_notifiers
+
+    notifiers = delivery_notifiers(loaded.config)
+    if not notifiers:
+        return None
 
     # The outbox's short lease (renewed while sends run): a run killed half-way holds its rows
     # for about 15 s, then the next run takes them over (a longer lease made it wait a minute).
-    report = deliver_pending(store, loaded.config.notifiers, deadline_s=deadline_s)
+    report = deliver_pending(store, notifiers, deadline_s=deadline_s)
     _status_comments(loaded, store)
     if report.outcomes or report.pending:
         console(stderr=True).print(

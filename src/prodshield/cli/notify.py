@@ -24,6 +24,7 @@ from prodshield.errors import UsageError
 from prodshield.notify import Event, deliver_pending, enqueue, outbox
 from prodshield.notify.providers import build
 from prodshield.notify.redact import redact
+from prodshield.notify.subscribers import delivery_notifiers
 from prodshield.notify.worker import DeliveryReport
 
 app = typer.Typer(
@@ -191,7 +192,7 @@ def retry_cmd(
     try:
         row = outbox.retry_dead(store, row_id)
         console().print(f"requeued {row.event_type} {row.idempotency_key} for {row.notifier}")
-        cfg = loaded.config.notifiers.get(row.notifier)
+        cfg = delivery_notifiers(loaded.config).get(row.notifier)
         if cfg is None or not cfg.enabled:
             console().print(f"{row.notifier} is not an enabled notifier; it stays queued")
             raise typer.Exit(EXIT_FAILED)
@@ -208,7 +209,7 @@ def flush_cmd(config: ConfigOption = None, wait: WaitOption = 30.0) -> None:
     loaded = load(config)
     store = store_for(loaded)
     try:
-        report = deliver_pending(store, loaded.config.notifiers, deadline_s=wait)
+        report = deliver_pending(store, delivery_notifiers(loaded.config), deadline_s=wait)
     finally:
         store.close()
     console().print(

@@ -488,6 +488,29 @@ class ServeLimits(StrictModel):
     """Connections held at once from one client address (trusted proxies count only overall)."""
 
 
+class SubscriptionsConfig(StrictModel):
+    """Visitors of the status page subscribe to its incidents by webhook or email (double
+    opt-in, an unsubscribe link in every message): docs/web.md, "Subscriptions"."""
+
+    enabled: bool = Field(default=False, examples=[True])
+    """Offer the subscribe form on the status page and ``POST /status/subscribe``."""
+    email: str | None = Field(default=None, examples=["mail"])
+    """The ``type: email`` notifier whose SMTP server sends subscribers' mail (its ``to`` is
+    replaced by each subscriber's address); absent: no email subscriptions."""
+    webhooks: bool = Field(default=True, examples=[False])
+    """Accept webhook subscriptions (a JSON POST per message, signed with the subscription's
+    own secret)."""
+    allow_private_targets: bool = Field(default=False, examples=[True])
+    """Deliver to webhook addresses on loopback, private, link-local or otherwise non-public
+    networks. Off, such URLs are refused when subscribing and again at every delivery (the
+    address is checked when it is connected to), so a visitor cannot make prodshield call into
+    its own network."""
+    max_subscribers: int = Field(default=1000, ge=1, le=100_000, examples=[5000])
+    """Subscriptions kept at most (pending ones included; unconfirmed ones expire after 7 days)."""
+    per_client_per_hour: int = Field(default=5, ge=1, le=1000, examples=[20])
+    """Subscribe requests accepted from one client address an hour."""
+
+
 class ServeConfig(StrictModel):
     """``prodshield serve``: the status page, dashboard, JSON API and ``/metrics``."""
 
@@ -512,6 +535,8 @@ class ServeConfig(StrictModel):
     believed (the client address for throttling, HTTPS for the Secure cookie)."""
     limits: ServeLimits = Field(default_factory=ServeLimits)
     """Bounds on HTTP clients."""
+    subscriptions: SubscriptionsConfig = Field(default_factory=SubscriptionsConfig)
+    """Subscriptions to the status page's incidents (webhook, email)."""
 
     @field_validator("token")
     @classmethod

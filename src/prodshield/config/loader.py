@@ -239,6 +239,16 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                     )
                 )
     out.extend(_dependency_problems(as_list(data.get("checks")), names))
+    mail = as_dict(as_dict(as_dict(data.get("serve")).get("subscriptions"))).get("email")
+    if isinstance(mail, str):
+        kind = as_dict(as_dict(data.get("notifiers")).get(mail)).get("type")
+        if mail not in notifiers or kind != "email":
+            out.append(
+                (
+                    ("serve", "subscriptions", "email"),
+                    f"{mail!r} is not a notifier of type email{_suggest(mail, notifiers)}",
+                )
+            )
     for i, window in enumerate(as_list(data.get("maintenance"))):
         window = as_dict(window)
         for j, env_name in enumerate(as_list(window.get("environments"))):

@@ -20,6 +20,7 @@ from prodshield.monitor.run import run_target
 from prodshield.monitor.scheduler import Scheduler, SchedulerStats, tune_gc
 from prodshield.monitor.state import StateBook
 from prodshield.monitor.target import Target
+from prodshield.notify.subscribers import delivery_notifiers
 from prodshield.store import Store
 
 T = TypeVar("T")
@@ -218,10 +219,11 @@ def run_monitor(
                 location=config.cluster.location,
             )
             worker = None
-            if store is not None and config.notifiers:
+            notifiers = delivery_notifiers(config)
+            if store is not None and notifiers:
                 from prodshield.notify import OutboxWorker
 
-                worker = OutboxWorker(store, config.notifiers, poll_interval=2.0)
+                worker = OutboxWorker(store, notifiers, poll_interval=2.0)
                 worker.start()
                 scheduler.listeners.append(lambda _r, _s: worker.wake())
             engine = scheduler.incidents

@@ -41,6 +41,7 @@ from prodshield.monitor.incident_machine import (
     quorum_fails,
     step,
 )
+from prodshield.notify import subscribers
 from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
@@ -540,6 +541,9 @@ class IncidentEngine:
         obs: Observation,
         now: float,
     ) -> None:
+        if event_type in (OPENED, RESOLVED):
+            phase = "opened" if event_type == OPENED else "resolved"
+            subscribers.announce(conn, self.config, incident, phase, now)
         silence = silences.active(conn, obs.check, obs.environment, now)
         if silence is not None:  # recorded on the incident, told to no one until it ends
             silences.record(conn, incident, silence, event_type, now)
@@ -997,7 +1001,7 @@ def post_update(
             ).first()
             if seen is not None:
                 return False
-        conn.execute(
+        inserted = conn.execute(
             u.insert().values(
                 incident_id=incident_id,
                 ts=now,
@@ -1007,6 +1011,9 @@ def post_update(
                 external_id=None if external_id is None else external_id[:64],
             )
         )
+        pk = inserted.inserted_primary_key
+        seq = f":{pk[0]}" if pk is not None else f":{now:.6f}"
+        subscribers.announce(conn, config, row, "update", now, text=text, seq=seq)
         if origin != "github":
             body = f"Status update from **{_md(by)}** (shown on the status page):\n\n> {_md(text)}"
             _tell(conn, config, row, NOTE, f"update:{now:.6f}", body, by, now)
@@ -1148,6 +1155,9 @@ def _tell(
     *,
     severity: str = "info",
 ) -> None:
+    if event_type in (OPENED, RESOLVED):
+        phase = "opened" if event_type == OPENED else "resolved"
+        subscribers.announce(conn, config, row, phase, now)
     engine = IncidentEngine(config)
     policy = engine.policy_for(row.check_name)
     if not policy.notifiers:

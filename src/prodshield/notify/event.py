@@ -22,6 +22,7 @@ EVENT_TYPES = (
     "experiment.deviated",
     "digest",
     "store.warning",
+    "subscription.confirm",
     "test",
 )
 """Every event type a notifier may receive."""

@@ -29,6 +29,7 @@ from prodshield.notify.markers import thread_key
 from prodshield.notify.outbox import OutboxRow, RetryPolicy
 from prodshield.notify.providers import DeliveryContext, Notifier, build
 from prodshield.notify.redact import redact
+from prodshield.notify.subscribers import SubscriberNotifier, SubscribersDelivery
 from prodshield.store.store import Store
 from prodshield.text import for_terminal
 
@@ -144,7 +145,12 @@ class _Deliverer:
 
     def notifier(self, name: str) -> Notifier:
         if name not in self._built:
-            self._built[name] = build(self.configs[name])
+            config = self.configs[name]
+            self._built[name] = (
+                SubscriberNotifier(config)
+                if isinstance(config, SubscribersDelivery)
+                else build(config)
+            )
         return self._built[name]
 
     def send_bound(self, config: NotifierBase) -> float:
@@ -230,7 +236,8 @@ class _Deliverer:
             row.attempts,
             float(config.timeout),
             self._marker_key,
-            _RowJournal(self.store, row),
+            journal=_RowJournal(self.store, row),
+            store=self.store,
         )
         try:
             async with self.semaphore:

@@ -180,6 +180,21 @@ silences = Table(
     Index("ix_silences_expires", "expires_at"),
 )
 
+status_subscribers = Table(
+    "status_subscribers",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("target", String(2000), nullable=False),
+    Column("secret", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("confirmed_at", Float, nullable=True),
+    Column("confirm_sent_at", Float, nullable=True),
+    Column("client", String(64), nullable=True),
+    UniqueConstraint("kind", "target", name="uq_status_subscribers_target"),
+)
+
 heartbeats = Table(
     "heartbeats",
     metadata,

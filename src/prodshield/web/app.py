@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prodshield.config import LoadedConfig
 from prodshield.store import Store
-from prodshield.web import api, pages, public
+from prodshield.web import api, pages, public, subscribe
 from prodshield.web.aggregates import AggregateCache
 from prodshield.web.context import STATIC, WebContext, make_templates
 from prodshield.web.metrics import WebMetrics
@@ -207,6 +207,7 @@ def create_app(
             *api.routes,
             *pages.routes,
             *public.routes,
+            *subscribe.routes,
             Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],

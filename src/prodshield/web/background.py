@@ -93,8 +93,9 @@ class OutboxService:
 
     async def run(self, stop: asyncio.Event) -> None:
         from prodshield.notify import OutboxWorker
+        from prodshield.notify.subscribers import delivery_notifiers
 
-        worker = OutboxWorker(self.store, self.loaded.config.notifiers, poll_interval=2.0)
+        worker = OutboxWorker(self.store, delivery_notifiers(self.loaded.config), poll_interval=2.0)
         worker.start()
         await stop.wait()
         await worker.stop()

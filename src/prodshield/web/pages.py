@@ -52,7 +52,16 @@ def status_context(ctx: WebContext, page: int = 1, per_page: int = 50) -> dict[s
         "level": head.level,
         "maintenance": model.maintenance(now),
         "generated_at": now,
+        "subscriptions": subscription_offer(ctx),
     }
+
+
+def subscription_offer(ctx: WebContext) -> dict[str, bool] | None:
+    """What the status page's subscribe form offers (None: subscriptions are off)."""
+    settings = ctx.loaded.config.serve.subscriptions
+    if not settings.enabled:
+        return None
+    return {"email": settings.email is not None, "webhooks": settings.webhooks}
 
 
 async def status_page(request: Request) -> Response:

@@ -48,6 +48,8 @@ class DeliveryContext:
     """The installation's key for hidden thread markers (notify/markers.py)."""
     journal: DeliveryJournal | None = None
     """The row's journal in the store (None when a provider is called outside the outbox)."""
+    store: Any = None
+    """The store, for providers whose destinations live in it (status page subscribers)."""
 
 
 @runtime_checkable

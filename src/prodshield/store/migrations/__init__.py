@@ -1,8 +1,8 @@
 """Versioned schema migrations, one chain per component.
 
 Each component (``core``, ``monitor``, ``logs``, ``audit``, ``chaos``, ``notify``, ``deploys``,
-``evidence``, ``status``) has an ordered list of steps; ``schema_versions`` records how far each has been
-applied. A step receives a connection inside a transaction and must be safe to run on a database
+``evidence``, ``status``, ``subscriptions``) has an ordered list of steps; ``schema_versions``
+records how far each has been applied. A step receives a connection inside a transaction and must be safe to run on a database
 whose tables were created by a newer ``tables.py`` (use :func:`add_column` rather than raw
 ``ALTER``).
 """
@@ -125,6 +125,7 @@ MIGRATIONS: dict[str, list[Step]] = {
     "deploys": [create(t.deploys)],
     "evidence": [create(t.incident_evidence)],
     "status": [create(t.incident_updates)],
+    "subscriptions": [create(t.status_subscribers)],
     # after "monitor", which creates check_results: on PostgreSQL, partition it by day
     "partitions": [partitions.convert],
 }

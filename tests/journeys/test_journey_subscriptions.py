@@ -1,0 +1,271 @@
+"""Subscriptions to the status page, as visitors meet them: a webhook and an email address
+subscribe through ``serve``'s public endpoint, each confirms (double opt-in: the webhook posts
+back the token it was sent, the mail's link leads to a button), an unconfirmed address hears
+nothing but its confirmation, and every confirmed subscriber gets an incident's opening, its
+update and its resolution once each, through the outbox (a real SMTP server on loopback, a real
+HTTP receiver). The unsubscribe link in a message ends the mail; the webhook goes on."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOKEN = "journey-token-0123456789abcdef"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
+    return {**env, "COLUMNS": "200", "NO_COLOR": "1"}
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Receiver:
+    """A subscriber's webhook endpoint: records every POST (headers and JSON body)."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                outer.posts.append({"headers": dict(self.headers), "raw": raw})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/status"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(p["raw"]) for p in self.posts]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, list[Any]]]:
+    from aiosmtpd.controller import Controller
+
+    mails: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            mails.append((list(envelope.rcpt_tos), msg))
+            return "250 accepted"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield controller.port, mails
+    finally:
+        controller.stop()
+
+
+def _post(url: str, data: dict[str, str], *, as_json: bool) -> tuple[int, str]:
+    if as_json:
+        body, ctype = json.dumps(data).encode(), "application/json"
+    else:
+        body, ctype = urllib.parse.urlencode(data).encode(), "application/x-www-form-urlencoded"
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _mails_to(mails: list[Any], address: str) -> list[Any]:
+    return [m for to, m in mails if address in to]
+
+
+def _text(msg: Any) -> str:
+    return str(msg.get_body(preferencelist=("plain",)).get_content())
+
+
+def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
+    tmp_path: Path, smtp: tuple[int, list[Any]]
+) -> None:
+    smtp_port, mails = smtp
+    port = _free_port()
+    site = f"http://127.0.0.1:{port}"
+    hook = Receiver()
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "serve:\n"
+        f"  port: {port}\n"
+        f'  token: "{TOKEN}"\n'
+        f"  public_url: {site}\n"
+        "  title: Acme status\n"
+        "  subscriptions: {enabled: true, email: mail, allow_private_targets: true}\n"
+        "notifiers:\n"
+        f"  mail: {{type: email, host: 127.0.0.1, port: {smtp_port}, starttls: false, "
+        "from: status@acme.test, to: [ops@acme.test], backoff: 1s}\n"
+    )
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        page = _wait(lambda: _get_ok(site + "/"), "serve to answer")
+        assert 'action="/status/subscribe"' in page  # the page offers the form
+
+        # the webhook subscribes (JSON) and confirms with the token it is sent
+        status, body = _post(site + "/status/subscribe", {"webhook": hook.url}, as_json=True)
+        assert status == 202, body
+        confirm = _wait(lambda: hook.events(), "the webhook's confirmation")[0]
+        assert confirm["event"]["type"] == "subscription.confirm"
+        assert confirm["unsubscribe_url"].startswith(site + "/status/unsubscribe?token=")
+        secret = confirm["secret"]
+        status, body = _post(site + "/status/confirm", {"token": "1.bad"}, as_json=True)
+        assert status == 404, body
+        status, body = _post(site + "/status/confirm", {"token": confirm["token"]}, as_json=True)
+        assert status == 200, body
+
+        # alice subscribes by the page's form and confirms through the mail's link
+        status, body = _post(
+            site + "/status/subscribe", {"email": "alice@acme.test"}, as_json=False
+        )
+        assert status == 202 and "confirmation was sent" in body, body
+        asked = _wait(lambda: _mails_to(mails, "alice@acme.test"), "alice's confirmation mail")[0]
+        link = re.search(r"Confirm the subscription: (\S+)", _text(asked))
+        assert link, _text(asked)
+        landing = _get_ok(link.group(1))  # a GET shows a button, it confirms nothing
+        token = re.search(r'name="token" value="([^"]+)"', landing)
+        assert token and 'action="/status/confirm"' in landing
+        status, body = _post(site + "/status/confirm", {"token": token.group(1)}, as_json=False)
+        assert status == 200 and "Subscribed" in body, body
+
+        # bob never confirms; asking again does not send him a second mail within the hour
+        for _ in range(2):
+            status, _ = _post(site + "/status/subscribe", {"email": "bob@acme.test"}, as_json=True)
+            assert status == 202
+        _wait(lambda: _mails_to(mails, "bob@acme.test"), "bob's confirmation mail")
+
+        # an incident: opened, updated, resolved
+        opened = _cli(
+            tmp_path, "incident", "open", "Checkout is slow", "--service", "checkout",
+            "--env", "production",
+        )  # fmt: skip
+        assert opened.returncode == 0, opened.stderr
+        incident = re.search(r"#(\d+)", opened.stdout).group(1)  # type: ignore[union-attr]
+        updated = _cli(tmp_path, "incident", "update", incident, "A slow query is being fixed.")
+        assert updated.returncode == 0, updated.stderr
+        resolved = _cli(tmp_path, "incident", "resolve", incident)
+        assert resolved.returncode == 0, resolved.stderr
+
+        phases = ("opened", "update", "resolved")
+
+        def hook_phases() -> list[str]:
+            return [e["event"]["fields"].get("phase") for e in hook.events()[1:]]
+
+        _wait(lambda: set(phases) <= set(hook_phases()), "the webhook's three messages")
+        _wait(lambda: len(_mails_to(mails, "alice@acme.test")) >= 4, "alice's three messages")
+        time.sleep(3)  # room for a duplicate to show up, were there one
+        assert sorted(hook_phases()) == sorted(phases), hook_phases()
+        keys = [p["headers"]["X-Prodshield-Idempotency-Key"] for p in hook.posts]
+        assert len(keys) == len(set(keys))
+        for post in hook.posts[1:]:  # signed with the subscription's own secret
+            want = hmac.new(secret.encode(), post["raw"], hashlib.sha256).hexdigest()
+            assert post["headers"]["X-Prodshield-Signature"] == f"sha256={want}"
+        update = next(e for e in hook.events() if e["event"]["fields"].get("phase") == "update")
+        assert "A slow query is being fixed." in update["event"]["body"]
+        assert update["event"]["url"] == f"{site}/#incident-{incident}"
+
+        alice = _mails_to(mails, "alice@acme.test")
+        subjects = [str(m["Subject"]) for m in alice]
+        assert len(alice) == 4, subjects
+        assert any("Incident: Checkout is slow" in s for s in subjects), subjects
+        assert any("Update: Checkout is slow" in s for s in subjects), subjects
+        assert any("Resolved: Checkout is slow" in s for s in subjects), subjects
+        assert len(_mails_to(mails, "bob@acme.test")) == 1  # his confirmation only
+
+        # alice leaves through the link in her last mail; the webhook stays
+        leave = re.search(r"Unsubscribe: (\S+)", _text(alice[-1]))
+        assert leave
+        landing = _get_ok(leave.group(1))
+        token = re.search(r'name="token" value="([^"]+)"', landing)
+        assert token
+        status, body = _post(site + "/status/unsubscribe", {"token": token.group(1)}, as_json=False)
+        assert status == 200 and "Unsubscribed" in body, body
+        again = _cli(tmp_path, "incident", "open", "Search is down", "--service", "search")
+        assert again.returncode == 0, again.stderr
+        _wait(
+            lambda: any("Search is down" in e["event"]["title"] for e in hook.events()),
+            "the webhook's message about the second incident",
+        )
+        time.sleep(2)
+        assert len(_mails_to(mails, "alice@acme.test")) == 4
+    finally:
+        serve.terminate()
+        try:
+            _, err = serve.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            _, err = serve.communicate()
+        hook.close()
+    assert "Traceback" not in (err or ""), err
+
+
+def _get_ok(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return str(r.read().decode())
+    except OSError:
+        return None

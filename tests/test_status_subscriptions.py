@@ -1,0 +1,216 @@
+"""The public subscribe endpoint under hostile input: addresses that lead into the operator's own
+network are refused (when subscribing and again when delivering), requests are bounded and
+budgeted per client, tokens cannot be forged or swapped, and a bad reference in shield.yaml is a
+one-line error. The happy path with real SMTP and webhook servers is
+tests/journeys/test_journey_subscriptions.py."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from prodshield.config import parse_config
+from prodshield.errors import ConfigError
+from prodshield.monitor.incidents import open_manual
+from prodshield.notify import outbox
+from prodshield.notify import subscribers as subs
+from prodshield.notify.markers import thread_key
+from prodshield.notify.worker import deliver_pending
+from prodshield.store import Store
+from prodshield.store import tables as t
+from prodshield.web.app import create_app
+
+TOKEN = "unit-token-0123456789abcdef"
+
+
+def _config(tmp_path: Path, extra: str = "") -> Any:
+    text = (
+        "serve:\n"
+        f'  token: "{TOKEN}"\n'
+        "  public_url: https://status.acme.test\n"
+        "  subscriptions: {enabled: true, email: mail, per_client_per_hour: 20"
+        f"{extra}}}\n"
+        "notifiers:\n"
+        "  mail: {type: email, host: 127.0.0.1, port: 2525, from: s@acme.test, to: [o@acme.test]}\n"
+    )
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    return parse_config(text, name=str(path), env={}, fs_path=path)
+
+
+@pytest.fixture
+def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(_config(tmp_path), store, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "https://user:secret@hooks.example.com/x",
+        "ftp://hooks.example.com/x",
+        "javascript:alert(1)",
+        "http://hooks.example.com/\r\nX-Injected: 1",
+        "https://" + "a" * 2100 + ".com/",
+    ],
+)
+def test_webhooks_into_private_networks_and_odd_urls_are_refused(
+    client: TestClient, store: Store, url: str
+) -> None:
+    r = client.post("/status/subscribe", json={"webhook": url})
+    assert r.status_code == 400, (url, r.text)
+    assert subs.counts(store) == {}
+
+
+def test_bad_addresses_bounds_and_the_budget(client: TestClient, store: Store) -> None:
+    for bad in (
+        "not-an-address",
+        "a@b",
+        "x@localhost",
+        "a@b.c\r\nBcc: z@q.com",
+        "a" * 300 + "@x.io",
+    ):
+        assert client.post("/status/subscribe", json={"email": bad}).status_code == 400, bad
+    both = {"email": "a@acme.test", "webhook": "https://hooks.example.com/"}
+    assert client.post("/status/subscribe", json=both).status_code == 400
+    assert client.post("/status/subscribe", content=b"x" * 9000).status_code == 413
+    assert (
+        client.post(
+            "/status/subscribe", content=b"[1]", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
+    # the rest of the hour's budget of 20 (each request counts, good or bad)
+    codes = [
+        client.post("/status/subscribe", json={"email": f"u{i}@acme.test"}).status_code
+        for i in range(20)
+    ]
+    assert 429 in codes and codes.count(202) >= 1
+    assert codes[-1] == 429
+    assert subs.counts(store)["pending"] == codes.count(202)
+
+
+def test_the_cap_on_subscriptions(store: Store, tmp_path: Path) -> None:
+    loaded = _config(tmp_path, ", max_subscribers: 2")
+    subs.subscribe(store, loaded.config, "email", "a@acme.test")
+    subs.subscribe(store, loaded.config, "email", "b@acme.test")
+    subs.subscribe(store, loaded.config, "email", "a@acme.test")  # the same one: no new row
+    with pytest.raises(subs.SubscriptionsFull):
+        subs.subscribe(store, loaded.config, "email", "c@acme.test")
+
+
+def test_tokens_cannot_be_forged_or_swapped(
+    client: TestClient, store: Store, tmp_path: Path
+) -> None:
+    loaded = _config(tmp_path)
+    subs.subscribe(store, loaded.config, "email", "a@acme.test")
+    with store.connect() as conn:
+        row = conn.execute(select(t.status_subscribers)).one()
+    key = thread_key(store)
+    unsub = subs.token_for(key, "unsubscribe", row)
+    good = subs.token_for(key, "confirm", row)
+    for bad in (unsub, f"{row.id}.{'0' * 40}", "", "x" * 500, f"{row.id + 1}.{good.split('.')[1]}"):
+        assert client.post("/status/confirm", data={"token": bad}).status_code == 404, bad
+    page = client.get("/status/confirm", params={"token": good})
+    assert page.status_code == 200 and subs.counts(store) == {"pending": 1}  # a GET acts not
+    assert client.post("/status/confirm", data={"token": good}).status_code == 200
+    assert subs.counts(store) == {"confirmed": 1}
+    assert client.post("/status/unsubscribe", data={"token": good}).status_code == 404
+    assert client.post("/status/unsubscribe", data={"token": unsub}).status_code == 200
+    assert subs.counts(store) == {}
+
+
+def test_off_by_default(store: Store, tmp_path: Path) -> None:
+    text = f'serve: {{token: "{TOKEN}"}}\n'
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    app = create_app(parse_config(text, name=str(path), env={}, fs_path=path), store, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        assert c.post("/status/subscribe", json={"email": "a@acme.test"}).status_code == 404
+        assert 'action="/status/subscribe"' not in c.get("/").text
+
+
+def test_the_email_notifier_must_exist(tmp_path: Path) -> None:
+    text = "serve:\n  subscriptions: {enabled: true, email: mial}\nnotifiers:\n  mail: {type: webhook, url: https://x.example.com}\n"
+    path = tmp_path / "shield.yaml"
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, name=str(path), env={}, fs_path=path)
+    assert "shield.yaml:2" in str(err.value) and "not a notifier of type email" in str(err.value)
+
+
+class _Hook:
+    def __init__(self) -> None:
+        self.hits = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.hits += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_delivery_refuses_a_private_address_even_after_subscribing(
+    store: Store, tmp_path: Path, host: str
+) -> None:
+    """A subscriber whose name resolves to loopback by the time of delivery (DNS changed after
+    it subscribed, or a literal written straight into the store) gets nothing: the address is
+    checked when it is connected to."""
+    hook = _Hook()
+    try:
+        loaded = _config(tmp_path)
+        now = 1_000_000.0
+        with store.begin() as conn:
+            conn.execute(
+                t.status_subscribers.insert().values(
+                    kind="webhook",
+                    target=f"http://{host}:{hook.port}/hook",
+                    secret="s" * 48,
+                    status=subs.CONFIRMED,
+                    created_at=now,
+                )
+            )
+        open_manual(store, loaded.config, "Checkout is slow", service="checkout")
+        report = deliver_pending(store, subs.delivery_notifiers(loaded.config), deadline_s=3)
+        assert hook.hits == 0
+        rows = [r for r in outbox.status(store).dead] + [
+            r for r in _all_rows(store) if r.notifier == subs.SUBSCRIBERS
+        ]
+        errors = " ".join(str(r.last_error) for r in rows)
+        assert "private or local address" in errors, (errors, report)
+        # allowed by the operator, the same subscriber is reached
+        allowed = _config(tmp_path, ", allow_private_targets: true")
+        open_manual(store, allowed.config, "Search is down", service="search")
+        deliver_pending(store, subs.delivery_notifiers(allowed.config), deadline_s=5)
+        assert hook.hits >= 1
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
+
+
+def _all_rows(store: Store) -> list[Any]:
+    with store.connect() as conn:
+        return list(conn.execute(select(t.outbox)).all())
