@@ -239,3 +239,19 @@ def test_dashboard_posts_an_update(client: TestClient, store: Store) -> None:
     assert "Database failover started." in client.get("/").text
     timeline = client.get(f"/dashboard/incidents/{ongoing}").text
     assert 'data-type="update"' in timeline and "Database failover started." in timeline
+
+
+def test_environment_badges_say_the_worst_state_and_lowest_uptime(client: TestClient) -> None:
+    staging = client.get("/badge/env/staging/status.svg")
+    assert staging.status_code == 200 and staging.headers["content-type"] == "image/svg+xml"
+    assert ">staging<" in staging.text and ">down<" in staging.text
+    assert ">production<" in client.get("/badge/env/production/status.svg").text
+    env_uptime = client.get("/badge/env/production/uptime.svg").text
+    check_uptime = client.get(
+        "/badge/website/uptime.svg", params={"environment": "production"}
+    ).text
+    found = re.search(r">(\d+\.\d\d)%<", env_uptime)
+    assert found and 0 <= float(found.group(1)) <= 100, env_uptime  # a percentage, once
+    assert f">{found.group(1)}%<" in check_uptime  # its only check's figure
+    assert ">not found<" in client.get("/badge/env/nowhere/uptime.svg").text
+    assert client.get("/badge/env/production/other.svg").status_code == 404

@@ -200,7 +200,7 @@ async def environment_badge(request: Request) -> Response:
         status = found["status"] if found["status"] in COLOURS else "unknown"
         return _svg(badge_svg(env[:60], WORDS[status], COLOURS[status]))
     uptime = found["uptime_30d"]
-    value = "no data" if uptime is None else f"{uptime * 100:.2f}%"
+    value = "no data" if uptime is None else f"{uptime:.2f}%"
     return _svg(badge_svg(f"{env[:50]} uptime 30d", value, uptime_colour(uptime)))
 
 
