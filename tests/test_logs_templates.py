@@ -354,3 +354,39 @@ def test_a_short_message_keeps_its_first_word() -> None:
     wait = miner.add("wait (command 1975)")
     assert boot.template_id != wait.template_id
     assert miner.add("boot (command 2000)").template_id == boot.template_id
+
+
+def test_a_value_written_in_words_is_a_variable_past_a_few_values() -> None:
+    """``failed: Broken pipe`` / ``failed: Connection reset by peer``: an error text of several
+    words. While the place has had at most ``enum_max`` values each is a template (as Loghub
+    labels them); past that the clusters of every length are one template, the earlier ids fold
+    into it."""
+    errors = [
+        "Permission denied",
+        "Connection refused",
+        "Operation timed out",
+        "No such file or directory",
+        "Connection reset by peer",
+        "Broken pipe",
+    ]
+    miner = TemplateMiner()
+    first = [
+        miner.add(f"Connection with node {i} at 10.0.0.{i}:6379 failed: {e}")
+        for i, e in enumerate(errors[:3])
+    ]
+    assert len({m.template_id for m in first}) == 3  # three values: three templates
+    more = [
+        miner.add(f"Connection with node {i} at 10.0.1.{i}:6379 failed: {e}")
+        for i, e in enumerate(errors)
+    ]
+    assert more[-1].template_id == more[-2].template_id  # past five values, at once
+    (listed,) = miner.templates()
+    assert listed.count == 9
+    assert {miner.current_id(m.template_id) for m in first + more} == {listed.id}
+    # the same words in a message that does not vary there stay constants
+    other = TemplateMiner()
+    a = other.add("Error loading /bin/x: invalid or missing program image, Permission denied")
+    b = other.add(
+        "Error loading /bin/y: invalid or missing program image, No such file or directory"
+    )
+    assert a.template_id != b.template_id

@@ -17,7 +17,10 @@ message of a few tokens joins only clusters with its first word (Drain's prefix 
 
 A new cluster that is an older cluster of another length with a variable written in more or fewer
 tokens (``0 bytes sent`` / ``1190 bytes (1.16 KB) sent``, see :func:`_variant_of`) is a *variant*:
-it keeps its own text, and its lines are given the older cluster's id.
+it keeps its own text, and its lines are given the older cluster's id. Clusters that differ in one
+place holding a value written in words (``failed: Broken pipe`` / ``failed: No such file or
+directory``, see :func:`_slot_of`) are counted like an enumeration: past ``enum_max`` values between
+them, the younger ones join the oldest (:meth:`TemplateMiner._join_slots`).
 
 Template ids name a cluster for its whole life. A cluster's id is given when it is created (a
 hash of its first template, salted on a collision) and kept however its template generalises; an
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import and_, eq, itemgetter
 from typing import Any
@@ -249,6 +252,9 @@ def _lead(tokens: Sequence[str]) -> tuple[str, str] | None:
 
 VARIANT_SPAN = 2
 """Most tokens on either side of one place where two variants of a template differ."""
+LEAD_PEERS = 64
+"""Clusters filed per length and first two constant tokens, where variants and values written in
+words are looked for (the oldest ones; bounds the work a new cluster costs)."""
 
 
 def _variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
@@ -280,6 +286,38 @@ def _variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
             return False
         i, j = ni, nj
     return same >= 2 and same >= 0.6 * constants
+
+
+SLOT_SPAN = 5
+"""Most tokens of a value written in words (``Connection reset by peer``) in :func:`_slot_of`."""
+
+
+def _slot_of(
+    a: Sequence[str], a_gen: Container[int], b: Sequence[str], b_gen: Container[int]
+) -> tuple[range, range] | None:
+    """Where two token sequences of different lengths differ, when that is one place of at most
+    :data:`SLOT_SPAN` tokens on each side, at least one side has seen different values at every
+    one of its positions there (``a_gen``, ``b_gen``: the positions a cluster generalised) and at
+    least three constant tokens are the same around it: a value written in words (``failed:
+    Broken pipe``, ``failed: Connection reset by peer``, ``failed: Operation timed out``).
+    None otherwise."""
+    la, lb = len(a), len(b)
+    n = min(la, lb)
+    if la == lb:
+        return None
+    p = 0
+    while p < n and a[p] == b[p]:
+        p += 1
+    q = 0
+    while q < n - p and a[la - 1 - q] == b[lb - 1 - q]:
+        q += 1
+    ra, rb = range(p, la - q), range(p, lb - q)
+    if not (0 < len(ra) <= SLOT_SPAN and 0 < len(rb) <= SLOT_SPAN):
+        return None
+    if not (all(i in a_gen for i in ra) or all(j in b_gen for j in rb)):
+        return None
+    around = sum(WILDCARD not in t for t in a[:p]) + sum(WILDCARD not in t for t in a[la - q :])
+    return (ra, rb) if around >= 3 else None
 
 
 # where to look for the next agreeing pair after a disagreement, nearest first
@@ -673,6 +711,7 @@ class TemplateMiner:
         values = cluster.values
         limit = self.config.enum_max
         live = 0
+        grown = False
         for pos, seen in values.items():
             if seen is None:
                 continue
@@ -681,10 +720,15 @@ class TemplateMiner:
             if count is None and (len(seen) >= limit or WILDCARD in value or _units(value, seen)):
                 values[pos] = None
                 cluster.version += 1
+                grown = True
                 continue
             seen[value] = (count or 0) + n
             live += 1
+            if count is None:
+                grown = True
         cluster.live_enums = live
+        if grown:
+            self._join_slots(cluster)
 
     def _place(self, masked: tuple[str, ...]) -> _Cluster:
         n = len(masked)
@@ -712,6 +756,8 @@ class TemplateMiner:
                 best.joined = joined
                 self._file_lead(best)
                 bucket.append(best)
+                if joined is None:
+                    self._join_slots(best)
                 return best
         return self._merge(best, masked)
 
@@ -737,11 +783,76 @@ class TemplateMiner:
                     break
         return None if found is None else _root(found)
 
+    def _join_slots(self, cluster: _Cluster) -> None:
+        """Clusters of other lengths that differ from ``cluster`` only where a value is written
+        in words (:func:`_slot_of`) are one template once that place has had more than
+        ``enum_max`` values between them (until then, like a one-token enumeration, each value
+        is a template): the younger clusters join the oldest one."""
+        group = self._slot_group(cluster)
+        for peer, span in group[1:]:
+            if all(pos in peer.gen for pos in span):
+                # the place is known to vary in ``peer``: its group holds the values of every length
+                around_peer = self._slot_group(peer)
+                if len(around_peer) > len(group):
+                    group = around_peer
+                break
+        if sum(self._span_values(member, span) for member, span in group) <= self.config.enum_max:
+            return
+        root = _root(min((member for member, _ in group), key=lambda c: _root(c).index))
+        for member, span in group:
+            self._unenumerate(member, span)
+            if member is not root and member.joined is None and _root(member) is member:
+                member.joined = root
+                member.version += 1
+
+    def _slot_group(self, cluster: _Cluster) -> list[tuple[_Cluster, range]]:
+        """``cluster`` and the clusters :func:`_slot_of` pairs it with, each with its place."""
+        if cluster.merged_into is not None:
+            return []
+        lead = _lead(cluster.first)
+        if lead is None:
+            return []
+        n = len(cluster.tokens)
+        group: list[tuple[_Cluster, range]] = []
+        for length in range(max(1, n - SLOT_SPAN + 1), n + SLOT_SPAN):
+            for peer in self._by_lead.get((length, *lead), ()) if length != n else ():
+                if peer.merged_into is not None:
+                    continue
+                spans = _slot_of(cluster.tokens, cluster.gen, peer.tokens, peer.gen)
+                if spans is None:
+                    continue
+                if not group:
+                    group.append((cluster, spans[0]))
+                group.append((peer, spans[1]))
+        return group
+
+    def _span_values(self, cluster: _Cluster, span: range) -> int:
+        """How many values ``cluster`` has seen at ``span`` (past ``enum_max``: one more)."""
+        most = 1
+        for pos in span:
+            if pos in cluster.gen:
+                seen = cluster.values.get(pos)
+                most = max(most, self.config.enum_max + 1 if seen is None else len(seen))
+        return most
+
+    @staticmethod
+    def _unenumerate(cluster: _Cluster, positions: range) -> None:
+        """Enumerations at ``positions`` become variables (they hold a value in words)."""
+        values = cluster.values
+        changed = False
+        for pos in positions:
+            if values.get(pos) is not None:
+                values[pos] = None
+                changed = True
+        if changed:
+            cluster.version += 1
+            cluster.live_enums = sum(1 for v in values.values() if v is not None)
+
     def _file_lead(self, cluster: _Cluster) -> None:
         lead = _lead(cluster.first)
         if lead is not None:
             peers = self._by_lead.setdefault((len(cluster.first), *lead), [])
-            if len(peers) < self.config.max_clusters_per_length:
+            if len(peers) < LEAD_PEERS:
                 peers.append(cluster)
 
     def _new_cluster(self, masked: tuple[str, ...], cid: str | None = None) -> _Cluster:
@@ -796,12 +907,14 @@ class TemplateMiner:
         tokens = cluster.tokens
         before = tuple(tokens)
         gen = cluster.gen
+        fresh = False
         for pos, (a, b) in enumerate(zip(tokens, masked, strict=True)):
             if a == b:
                 continue
             shape = gen.get(pos)
             if shape is None:
                 # first disagreement here: every earlier member had ``a``
+                fresh = True
                 cluster.values[pos] = (
                     None if WILDCARD in a or _units(b, (a,)) else {a: cluster.count}
                 )
@@ -814,6 +927,8 @@ class TemplateMiner:
             tokens[pos] = shape[0] + WILDCARD + shape[1]
         cluster.version += 1
         cluster.live_enums = sum(1 for v in cluster.values.values() if v is not None)
+        if fresh:
+            self._join_slots(cluster)
         after = tuple(tokens)
         if after == before:
             return cluster
