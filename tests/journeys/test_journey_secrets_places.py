@@ -110,6 +110,22 @@ def test_one_secret_three_places(tmp_path: Path, service: tuple) -> None:  # typ
     ]  # fmt: skip
     assert len(github) == 1 and len(github[0]["places"]) == 3
 
+    # The production logs shield.yaml already names (logs.sources) are read with --config-logs.
+    (tmp_path / "shield.yaml").write_text(
+        "logs:\n  sources:\n    - name: app\n      path: app.log\n      format: raw\n"
+    )
+    out = _shield(tmp_path, *args[:4], "--config-logs", "--format", "json", "--fail-on", "none")
+    assert out.returncode == 0, out.stderr
+    github = [f for f in json.loads(out.stdout)["findings"] if f["kind"] == "github_pat_classic"]
+    assert [(p["kind"], p.get("line")) for p in github[0]["places"]] == [
+        ("git", 3), ("process", None), ("log", 2)
+    ]  # fmt: skip
+    assert github[0]["places"][2]["path"].endswith("app.log")
+    (tmp_path / "shield.yaml").write_text("logs:\n  sources: []\n")
+    out = _shield(tmp_path, "shop", "--config-logs")
+    assert out.returncode == 2 and "names no existing log file" in out.stderr
+    (tmp_path / "shield.yaml").unlink()
+
     # Without the place options the report is as before: no places, the file finding alone.
     out = _shield(tmp_path, "shop", "--git", "--format", "json", "--fail-on", "none")
     assert [("places" in f, f["path"]) for f in json.loads(out.stdout)["findings"]] == [

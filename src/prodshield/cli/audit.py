@@ -189,6 +189,18 @@ def _placed_sources(
     return out
 
 
+def _configured_logs(config: Path | None) -> list[str]:
+    """The existing files behind shield.yaml's ``logs.sources`` (``--config-logs``)."""
+    from prodshield.logs.sources.configured import configured_files
+
+    loaded = load_checked(config)
+    files = [c.path for c in configured_files(loaded.config.logs, loaded.base_dir)]
+    found = [p for p in dict.fromkeys(files) if os.path.isfile(p)]
+    if not found:
+        raise UsageError(f"--config-logs: {loaded.path} names no existing log file (logs.sources)")
+    return found
+
+
 def _verified(
     reported: list[SecretFinding],
     everything: list[SecretFinding],
@@ -275,6 +287,13 @@ def secrets(
             "secret lists every place.",
         ),
     ] = None,
+    config_logs: Annotated[
+        bool,
+        typer.Option(
+            "--config-logs",
+            help="Also scan the log files shield.yaml's logs.sources name, as --log does.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Find leaked credentials in files, trees, gz logs, stdin or git history.
@@ -292,6 +311,8 @@ def secrets(
         scan = replace(scan, values={})
     targets = paths or (audit.paths if audit and audit.paths else ["."])
     git_history = git or bool(audit and audit.secrets.git_history)
+    if config_logs:
+        logs = [*(logs or []), *_configured_logs(config)]
 
     def collect(settings: ScanConfig) -> list[SecretFinding]:
         found = _collect(
