@@ -196,6 +196,7 @@ async def dashboard(request: Request) -> Response:
             "status_filter": status,
             "counts": model.status_counts(),
             "incidents": model.incidents(limit=30),
+            "chaos_running": model.running_experiments(),
         }
 
     return _page(ctx, session, "dashboard.html", "overview", **await run_in_threadpool(load))

@@ -896,6 +896,19 @@ class ReadModel:
             rows = conn.execute(select(j).order_by(desc(j.c.started_at)).limit(limit)).all()
         return [_journal_row(r, full=False) for r in rows]
 
+    def running_experiments(self) -> list[dict[str, Any]]:
+        """Chaos runs going on now (stored as ``running``, started within a day: an older one is
+        a run whose process died), for the dashboard's banner."""
+        j = t.experiment_journals
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                select(j)
+                .where(j.c.status == "running", j.c.started_at >= time.time() - 86400)
+                .order_by(desc(j.c.started_at))
+                .limit(5)
+            ).all()
+        return [_journal_row(r, full=False) for r in rows]
+
     def journal(self, journal_id: int) -> dict[str, Any] | None:
         """One stored run with its whole journal."""
         j = t.experiment_journals
