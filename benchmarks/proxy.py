@@ -7,7 +7,7 @@ connection measured minutes apart at most, which follows a shared machine's drif
 All processes are left to the scheduler, the same for every target. Every load run is bounded in
 time. Needs pgbench (postgresql-contrib), wrk, haproxy, socat and PostgreSQL on 127.0.0.1:5432.
 
-    python benchmarks/proxy.py [--rounds 3] [--seconds 4] [--only wrk,bulk]
+    python benchmarks/proxy.py [--rounds 3] [--seconds 4] [--only wrk,bulk] [--python-path]
 
 Measures: pgbench -S -c10 -j2 TPS; wrk -t1 -c50 on a small page; CPU per transaction of the proxy
 process at a fixed 2000 tps (pgbench -R 2000); added p50 latency at one client (HTTP keep-alive
@@ -201,7 +201,7 @@ class Target:
 
 
 def start_targets(
-    web_backend: int, tmp: Path
+    web_backend: int, tmp: Path, python_path: bool = False
 ) -> tuple[list[Target], list[subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
     targets = [Target("direct", PG[1], web_backend, None)]
@@ -230,6 +230,29 @@ def start_targets(
         )
     )
     targets.append(Target("prodshield", ps_pg, ps_web, procs[-1].pid))
+    if python_path:
+        # the same proxy with its no-toxic path in Python (data_received writes and counts, as
+        # before the kernel-counted path): what binding the other socket's write saves
+        api2, py_pg, py_web = free_port(), free_port(), free_port()
+        config2 = tmp / "proxies-py.json"
+        config2.write_text(
+            config.read_text()
+            .replace(f"127.0.0.1:{ps_pg}", f"127.0.0.1:{py_pg}")
+            .replace(f"127.0.0.1:{ps_web}", f"127.0.0.1:{py_web}")
+        )
+        code = (
+            "import sys; import prodshield.chaos.proxy.link as link; "
+            "link.bytes_received = lambda transport: None; "
+            "from prodshield.cli.entry import main; "
+            f"sys.argv = ['prodshield', 'chaos', 'proxy', '--port', '{api2}', '--config', "
+            f"'{config2}']; main()"
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
+        targets.append(Target("prodshield-py", py_pg, py_web, procs[-1].pid))
 
     if shutil.which("haproxy"):
         hp_pg, hp_web = free_port(), free_port()
@@ -314,6 +337,11 @@ def main() -> None:
         default="",
         help="comma-separated subset of: pgbench, wrk, bulk, cpu, latency (default: all)",
     )
+    parser.add_argument(
+        "--python-path",
+        action="store_true",
+        help="also measure prodshield with its no-toxic path in Python (prodshield-py)",
+    )
     parser.add_argument("--backend", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend:
@@ -329,7 +357,7 @@ def main() -> None:
     try:
         wait_port(web_port)
         with tempfile.TemporaryDirectory() as tmp:
-            targets, started = start_targets(web_port, Path(tmp))
+            targets, started = start_targets(web_port, Path(tmp), args.python_path)
             procs += started
             only = {name for name in args.only.split(",") if name}
             measure(targets, args.rounds, args.seconds, only)
