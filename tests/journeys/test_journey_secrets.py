@@ -160,7 +160,9 @@ def test_encoded_secrets_are_decoded_and_reported_where_they_are_written(tmp_pat
             "app.env": f"DATABASE_URL=postgres://shop:{quote(password, safe='')}@db:5432/shop\n",
             "k8s/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pay\ntype: Opaque\n"
             f"data:\n  STRIPE_KEY: {b64}\n",
-            "src/app.properties": "# notifications\nslack.webhook=" + slack.replace(":", "\\:") + "\n",
+            "src/app.properties": "# notifications\nslack.webhook="
+            + slack.replace(":", "\\:")
+            + "\n",
         },
         "deploy config",
     )

@@ -62,6 +62,8 @@ class MonitorDefaults(StrictModel):
     """A flapping incident resolves once the check has kept one state this long (and passes)."""
     remind_every: Duration | None = Field(default=None, examples=["4h"])
     """Remind on open incidents this often (off by default)."""
+    escalation: str | None = Field(default=None, examples=["platform"])
+    """The escalation policy (a name under ``escalations``) of every check that names none."""
 
 
 class CheckBase(StrictModel):
@@ -90,6 +92,10 @@ class CheckBase(StrictModel):
     empty list: none)."""
     remind_every: Duration | None = Field(default=None, examples=["4h"])
     """Remind on its open incidents this often (default: ``defaults.remind_every``)."""
+    escalation: str | None = Field(default=None, examples=["platform"])
+    """Its escalation policy (a name under ``escalations``; default: ``defaults.escalation``;
+    ``null``: none): an incident still unacknowledged after each level's ``after`` pages that
+    level too."""
     depends_on: list[str] = Field(default_factory=list, examples=[["database"]])
     """Checks this one depends on: while one of them has an open incident in the same
     environment, an incident of this check is suppressed (recorded, naming the parent, and

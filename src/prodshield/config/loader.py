@@ -238,6 +238,27 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         f"unknown notifier {alert!r}{_suggest(alert, notifiers)}",
                     )
                 )
+    policies = set(as_dict(data.get("escalations")))
+    for pname, levels in as_dict(data.get("escalations")).items():
+        for j, level in enumerate(as_list(levels)):
+            for k, target in enumerate(as_list(as_dict(level).get("notify"))):
+                if isinstance(target, str) and target not in notifiers:
+                    out.append(
+                        (
+                            ("escalations", pname, j, "notify", k),
+                            f"unknown notifier {target!r}{_suggest(target, notifiers)}",
+                        )
+                    )
+    named: list[tuple[Path, Any]] = [
+        (("defaults", "escalation"), as_dict(data.get("defaults")).get("escalation"))
+    ]
+    named += [
+        (("checks", i, "escalation"), as_dict(c).get("escalation"))
+        for i, c in enumerate(as_list(data.get("checks")))
+    ]
+    for where, policy in named:
+        if isinstance(policy, str) and policy not in policies:
+            out.append((where, f"unknown escalation policy {policy!r}{_suggest(policy, policies)}"))
     out.extend(_dependency_problems(as_list(data.get("checks")), names))
     mail = as_dict(as_dict(as_dict(data.get("serve")).get("subscriptions"))).get("email")
     if isinstance(mail, str):

@@ -152,6 +152,10 @@ class PagerDutyNotifierConfig(NotifierBase):
     """The Events API endpoint (a regional or test endpoint)."""
     source: str | None = Field(default=None, examples=["prodshield-eu1"])
     """The alert's ``source`` (default: the probed target, else the check's name)."""
+    webhook_secret: str | None = Field(default=None, examples=["${PAGERDUTY_WEBHOOK_SECRET}"])
+    """The signing secret of a PagerDuty v3 webhook subscription pointed at ``serve``'s
+    ``/hooks/pagerduty/NAME``: an acknowledge in PagerDuty then acknowledges the prodshield
+    incident (signatures checked; hidden)."""
 
     _routing_key = field_validator("routing_key")(
         _not_empty("routing_key", "PAGERDUTY_ROUTING_KEY")

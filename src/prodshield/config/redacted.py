@@ -22,6 +22,7 @@ SECRET_KEYS = frozenset(
         "api_key",
         "private_key",
         "routing_key",
+        "webhook_secret",
     }
 )
 SECRET_MAPS = frozenset({"headers", "users"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from prodshield.config.alerting import EscalationLevel
 from prodshield.config.base import StrictModel
 from prodshield.config.capabilities import (
     AuditConfig,
@@ -42,6 +43,12 @@ class ShieldConfig(StrictModel):
     """The health checks the monitor runs."""
     notifiers: dict[str, NotifierConfig] = Field(default_factory=dict)
     """Where notifications go, by name (checks' ``alerts`` name them)."""
+    escalations: dict[str, list[EscalationLevel]] = Field(
+        default_factory=dict,
+        examples=[{"platform": [{"after": "15m", "notify": ["pagerduty"]}]}],
+    )
+    """Escalation policies by name: levels of notifiers paged when an incident is still
+    unacknowledged after each level's ``after`` (checks and ``defaults`` name a policy)."""
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     """Planned work: no incident opens inside these windows."""
     logs: LogsConfig = Field(default_factory=LogsConfig)

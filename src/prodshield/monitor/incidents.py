@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
-from prodshield.monitor import silences
+from prodshield.monitor import escalation, silences
 from prodshield.monitor.incident_machine import (
     OPENED,
     REMINDER,
@@ -93,6 +93,9 @@ class Policy:
     remind_every: float | None
     notifiers: tuple[str, ...]
     rules: Rules = field(default_factory=Rules)
+    escalation: tuple[tuple[float, tuple[str, ...]], ...] = ()
+    """The escalation policy's levels: (after, enabled notifiers)."""
+    escalation_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,23 @@ class IncidentEngine:
         failure = c.failure_threshold if c and c.failure_threshold else d.failure_threshold
         success = c.success_threshold if c and c.success_threshold else d.success_threshold
         remind = c.remind_every if c and c.remind_every else d.remind_every
+        # a check's own `escalation: null` opts out of the default policy
+        own = c is not None and "escalation" in c.model_fields_set
+        name = c.escalation if own and c is not None else d.escalation
+        levels = tuple(
+            (
+                float(level.after),
+                tuple(
+                    n
+                    for n in level.notify
+                    if n in self.config.notifiers and self.config.notifiers[n].enabled
+                ),
+            )
+            for level in self.config.escalations.get(name or "", [])
+        )
         return Policy(
+            escalation=levels,
+            escalation_name=name,
             failure_threshold=failure,
             success_threshold=success,
             flap_threshold=d.flap_threshold,
@@ -298,6 +317,78 @@ class IncidentEngine:
             incident = _load_incident(conn, incident.id)
         return incident
 
+    # --- escalation ----------------------------------------------------------------------------
+
+    def _escalate(
+        self, conn: Connection, policy: Policy, incident: Any, obs: Observation, now: float
+    ) -> Any:
+        """Page the levels of the check's escalation policy the incident, unacknowledged, has
+        waited long enough for (each once)."""
+        refs = dict(incident.refs or {})
+        if refs.get("suppressed_by") or silences.active(conn, obs.check, obs.environment, now):
+            return incident
+        done = {int(e.get("level", 0)) for e in escalation.reached(refs)}
+        due = escalation.due_levels(
+            [after for after, _ in policy.escalation],
+            incident.opened_at,
+            now,
+            acknowledged=incident.acknowledged_at is not None,
+            reached=done,
+        )
+        if not due:
+            return incident
+        entries = escalation.reached(refs)
+        for level in due:
+            after, notify = policy.escalation[level - 1]
+            entries.append({"level": level, "at": now, "after": after, "notify": list(notify)})
+            if notify:
+                self._page_level(conn, policy, incident, obs, level, after, notify, now)
+        refs["escalated"] = entries
+        conn.execute(t.incidents.update().where(t.incidents.c.id == incident.id).values(refs=refs))
+        return _load_incident(conn, incident.id)
+
+    def _page_level(
+        self,
+        conn: Connection,
+        policy: Policy,
+        incident: Any,
+        obs: Observation,
+        level: int,
+        after: float,
+        notify: tuple[str, ...],
+        now: float,
+    ) -> None:
+        waited = format_duration(after)
+        title = f"Escalated (level {level}, unacknowledged for {waited}): {incident.title}"
+        body = (
+            f"Nobody acknowledged this incident within {waited}: escalation policy "
+            f"**{policy.escalation_name}**, level {level}.\n\n"
+            + self._body(conn, OPENED, incident, obs)
+        )
+        fields = {
+            "check": obs.check,
+            "environment": obs.environment or "(none)",
+            "kind": incident.kind,
+            "status": STATUS_WORDS.get(incident.kind, "down"),
+            "escalation": f"{policy.escalation_name} level {level}",
+        }
+        enqueue_in(
+            conn,
+            notify,
+            {
+                "key": f"incident:{incident.id}:escalated:{level}",
+                "type": OPENED,
+                "subject": f"incident:{obs.check}:{obs.environment}",
+                "title": title[:300],
+                "body": body,
+                "severity": severity_of(incident.kind),
+                "fields": fields,
+                "url": self._link(obs),
+                "labels": [obs.environment] if obs.environment else [],
+            },
+            now,
+        )
+
     # --- several locations -----------------------------------------------------------------------
 
     def _freshness(self, check: Any, environment: str) -> float:
@@ -406,6 +497,8 @@ class IncidentEngine:
             changes.append(
                 IncidentChange(event.type, incident.id, obs.check, obs.environment, incident.kind)
             )
+        if incident is not None and incident.status == "open" and policy.escalation:
+            incident = self._escalate(conn, policy, incident, obs, now)
         opened_now = any(e.type == OPENED for e in events)
         due = incident is not None and incident.status == "open" and not opened_now
         if due and now - self._evidence_at.get(incident.id, 0.0) >= EVIDENCE_EVERY_S:
@@ -550,7 +643,8 @@ class IncidentEngine:
             # a page that went out is still cleared: a resolution never wakes anyone
             if event_type != RESOLVED or silences.held_opening(incident):
                 return
-        if not policy.notifiers:
+        notifiers = escalation.audience(policy.notifiers, incident.refs)
+        if not notifiers:
             return
         env = f"[{obs.environment}] " if obs.environment else ""
         kind = incident.kind
@@ -588,7 +682,7 @@ class IncidentEngine:
         labels = [obs.environment] if obs.environment else []
         enqueue_in(
             conn,
-            policy.notifiers,
+            notifiers,
             {
                 "key": key,
                 "type": event_type,
@@ -868,6 +962,23 @@ ACKNOWLEDGED, NOTE = "incident.acknowledged", "incident.note"
 EVIDENCE = "incident.evidence"
 EVIDENCE_EVERY_S = 5.0
 """How often an open incident's evidence is gathered again (at most; on the check's results)."""
+
+
+def open_incident_of(store: Any, subject: str) -> int | None:
+    """The open incident of a thread subject (``incident:CHECK:ENV``, the PagerDuty dedup key
+    and Opsgenie alias of its alerts), or None."""
+    if not subject.startswith("incident:") or ":" not in subject[9:]:
+        return None
+    check, environment = subject[9:].rsplit(":", 1)
+    i = t.incidents
+    with store.connect() as conn:
+        row = conn.execute(
+            select(i.c.id)
+            .where(i.c.check_name == check, i.c.environment == environment, i.c.status == "open")
+            .order_by(desc(i.c.opened_at))
+            .limit(1)
+        ).first()
+    return None if row is None else int(row.id)
 
 
 def acknowledge(
@@ -1160,7 +1271,8 @@ def _tell(
         subscribers.announce(conn, config, row, phase, now)
     engine = IncidentEngine(config)
     policy = engine.policy_for(row.check_name)
-    if not policy.notifiers:
+    notifiers = escalation.audience(policy.notifiers, row.refs)
+    if not notifiers:
         return
     env = f"[{row.environment}] " if row.environment else ""
     title = {
@@ -1172,7 +1284,7 @@ def _tell(
     obs = Observation(row.check_name, row.environment, now, False)
     enqueue_in(
         conn,
-        policy.notifiers,
+        notifiers,
         {
             "key": f"incident:{row.id}:{key_tail}",
             "type": event_type,

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prodshield.config import LoadedConfig
 from prodshield.store import Store
-from prodshield.web import api, pages, public, subscribe
+from prodshield.web import api, hooks, pages, public, subscribe
 from prodshield.web.aggregates import AggregateCache
 from prodshield.web.context import STATIC, WebContext, make_templates
 from prodshield.web.metrics import WebMetrics
@@ -208,6 +208,7 @@ def create_app(
             *pages.routes,
             *public.routes,
             *subscribe.routes,
+            *hooks.routes,
             Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],

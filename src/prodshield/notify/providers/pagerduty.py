@@ -11,6 +11,8 @@ Answers: 202 is accepted; 400 (invalid event, unknown routing key) and 401/403 a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -85,7 +87,7 @@ class PagerDutyNotifier:
         self.config = config
 
     def secrets(self) -> list[str]:
-        return [self.config.routing_key]
+        return [self.config.routing_key, *filter(None, [self.config.webhook_secret])]
 
     async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
         key = alert_key(event)
@@ -112,3 +114,42 @@ class PagerDutyNotifier:
         )
         data = json_or_text(text)
         return data if isinstance(data, dict) else {}
+
+
+# --- PagerDuty's v3 webhooks, coming back ----------------------------------------------------
+
+WEBHOOK_MAX_BYTES = 256 * 1024
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether ``X-PagerDuty-Signature`` (``v1=<hex>`` entries, comma-separated: several during
+    a secret rotation) holds the HMAC-SHA256 of the raw body under ``secret``."""
+    if not header or not secret:
+        return False
+    expected = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    found = False
+    for entry in header.split(",")[:8]:
+        found |= hmac.compare_digest(expected.encode(), entry.strip().encode())
+    return found
+
+
+def webhook_event(body: bytes) -> tuple[str, str | None, str] | None:
+    """(event type, the incident's ``incident_key``, who did it) of a v3 webhook payload; None
+    when it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    event = data.get("event") if isinstance(data, dict) else None
+    if not isinstance(event, dict) or not isinstance(event.get("event_type"), str):
+        return None
+    payload = event.get("data")
+    key = payload.get("incident_key") if isinstance(payload, dict) else None
+    agent = event.get("agent")
+    summary = agent.get("summary") if isinstance(agent, dict) else None
+    who = summary if isinstance(summary, str) else "someone"
+    return (
+        event["event_type"][:64],
+        key[:255] if isinstance(key, str) else None,
+        " ".join(who.split())[:80] or "someone",
+    )
