@@ -3,7 +3,9 @@ following the shop's access and application logs, then the shop's check failing 
 log shows a 5xx burst on one endpoint and a new error template appeared after the deploy. One
 GitHub issue (the stand-in) names the endpoint, the template and the deploy; the dashboard's
 incident timeline shows them; a ``/status`` comment on the issue reaches the public status page
-and its Atom feed (parsed by feedparser)."""
+and its Atom feed (parsed by feedparser); a subscriber's webhook (subscribed and confirmed through the
+public endpoint) gets the incident's opening, that update and its resolution once each; the
+check's and the environment's badges render in Chromium while it is down."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,10 +21,12 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import feedparser
+import pytest
 
 from github_standin import GitHubStandin
 from support.net import free_port
@@ -30,6 +35,7 @@ from support.serve import start_serve, stop_serve
 TOKEN = "journey-token-0123456789abcdef"
 GH_TOKEN = "gh-journey-token-0123456789"
 REPO = "acme/shop"
+CHROMIUM = "/usr/bin/chromium"
 LAYOUT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time'
@@ -71,6 +77,7 @@ class Target:
 
     def __init__(self) -> None:
         self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # for start_again
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = int(self.sock.getsockname()[1])
@@ -89,11 +96,50 @@ class Target:
         self.running = False
         self.sock.close()
 
+    def start_again(self) -> None:
+        """Answer again on the same port (the shop is back)."""
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(64)
+        self.running = True
+        threading.Thread(target=self._serve, daemon=True).start()
+
+
+class Receiver:
+    """A status page subscriber's webhook endpoint: records the JSON of every POST."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                outer.events.append(json.loads(raw))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/status-hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def phases(self) -> list[str]:
+        return [str(e["event"]["fields"].get("phase")) for e in self.events[1:]]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
 
 def _config(port: int, target: int, gh_url: str) -> str:
     return (
         "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+        f'serve: {{port: {port}, token: "{TOKEN}", public_url: "http://127.0.0.1:{port}", '
+        "subscriptions: {enabled: true, allow_private_targets: true}}\n"
         "environments: {production: {}}\n"
         "defaults: {interval: 1s, timeout: 2s, failure_threshold: 2, success_threshold: 1}\n"
         "notifiers:\n"
@@ -160,6 +206,7 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
 ) -> None:
     port = free_port()
     target = Target()
+    hook = Receiver()
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "access.log").write_text("")
@@ -181,6 +228,7 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
         )
         try:
             _wait(lambda: _get(port, "/api/v1/checks"), "serve to answer")
+            _subscribe(port, hook)
             now = time.time()
             with (logs / "access.log").open("a") as fh:
                 fh.write(_access_lines(now))
@@ -231,7 +279,75 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
             assert not feed.bozo, feed.bozo_exception
             assert any("Rolling back v2.4.0" in e.summary for e in feed.entries)
             assert len(gh.issues(REPO)) == 1  # one issue, the evidence and updates on it
+            _badges_render_down(f"http://127.0.0.1:{port}")
+
+            target.start_again()  # the shop is back: the incident resolves
+            _wait(
+                lambda: _get(port, f"/api/v1/incidents/{incident['id']}")["status"] == "resolved",
+                "the incident to resolve",
+            )
+            _wait(lambda: "resolved" in hook.phases(), "the subscriber's resolution message")
+            time.sleep(3)  # room for a duplicate to show up, were there one
+            assert sorted(hook.phases()) == ["opened", "resolved", "update"], hook.phases()
+            update = next(
+                e["event"] for e in hook.events if e["event"]["fields"].get("phase") == "update"
+            )
+            assert "Rolling back v2.4.0" in update["body"]
+            opened = next(
+                e["event"] for e in hook.events if e["event"]["fields"].get("phase") == "opened"
+            )
+            assert "shop-checkout" in opened["title"]
+            # the public message says what the page says, not the evidence or the target
+            assert (
+                "/api/checkout" not in json.dumps(hook.events) and "127.0.0.1" not in opened["body"]
+            )
         finally:
             _, err = stop_serve(serve, timeout=30)
             target.stop()
+            hook.close()
         assert "Traceback" not in (err or ""), err
+
+
+def _subscribe(port: int, hook: Receiver) -> None:
+    """Subscribe the webhook through the public endpoint and confirm with the token it gets."""
+    site = f"http://127.0.0.1:{port}"
+    for path, body in (("/status/subscribe", {"webhook": hook.url}), ("/status/confirm", None)):
+        if body is None:
+            confirm = _wait(lambda: hook.events, "the confirmation POST")[0]
+            assert confirm["event"]["type"] == "subscription.confirm"
+            body = {"token": confirm["token"]}
+        req = urllib.request.Request(
+            site + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status in (200, 202)
+
+
+def _badges_render_down(site: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page()
+            for path, label in (
+                ("/badge/shop-checkout.svg", "shop-checkout"),
+                ("/badge/env/production/status.svg", "production"),
+            ):
+                assert page.goto(site + path).status == 200
+                seen = page.evaluate(
+                    """() => {
+                        const texts = [...document.documentElement.querySelectorAll('text')];
+                        return {
+                            words: texts.map(t => t.textContent),
+                            drawn: texts.every(t => t.getComputedTextLength() > 0),
+                            width: document.documentElement.getBoundingClientRect().width,
+                        };
+                    }"""
+                )
+                assert seen["words"] == [label, "down"] and seen["drawn"], (path, seen)
+                assert seen["width"] > 60
+        finally:
+            browser.close()
