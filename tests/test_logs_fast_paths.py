@@ -110,6 +110,8 @@ def test_scan_line_wakes_the_rules_of_the_literals_it_holds() -> None:
     lines = [f"user=bob password={tok.rand(14)} sid={tok.rand(10)}", "sms sent to bot @x"]
     lines += [f"token {make()} in request" for make in makers]
     lines += [f"Authorization: Bearer {tok.rand(40)}", "nothing to see here"]
+    # not ASCII: the literals are looked for in the lower-cased text, as before
+    lines += [f"Übertragung: password={tok.rand(14)}", "\u212aEY=abc", f"ключ token={tok.rand(30)}"]
     lines += _lines(300)
     for line in lines:
         low = line.lower()
@@ -120,3 +122,28 @@ def test_scan_line_wakes_the_rules_of_the_literals_it_holds() -> None:
             want = []
         assert scanner.scan_line(line) == want, line
     assert any(scanner.scan_line(f"token {make()} in request") for make in makers)
+
+
+def test_rule_pack_gate_gives_the_alternation_s_answer() -> None:
+    from prodshield.logs.detectors import DetectorSettings
+    from prodshield.logs.detectors.rulepack import RulePackDetector
+    from prodshield.logs.event import LogEvent
+
+    fast, slow = RulePackDetector(DetectorSettings()), RulePackDetector(DetectorSettings())
+    slow._ascii_gate = None  # every line through the keyword alternation
+    assert fast._ascii_gate is not None
+    lines = [
+        *_lines(500),
+        "sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2",
+        "sshd[1]: FAILED password for root from 203.0.113.6 port 22 ssh2",
+        "kernel: Out of memory: Killed process 12 (java)",
+        "psql: could not connect to server: Connection refused",
+        "Ärger: could not connect to server: Connection refused",
+        "sudo: pam_unix(sudo:auth): authentication failure; user=bob",
+    ]
+    for n, line in enumerate(lines, 1):
+        event = LogEvent("a.log", n, None, None, line, {}, line)
+        assert fast.observe(event) == slow.observe(event), line
+    got = sorted((f.kind, f.count, str(f.source)) for f in fast.findings())
+    assert got == sorted((f.kind, f.count, str(f.source)) for f in slow.findings())
+    assert {"auth_failure", "out_of_memory", "db_connection_failure"} <= {k for k, _, _ in got}

@@ -322,9 +322,11 @@ def _final_jsonl(
 
     index: dict[int, int] = {}  # id(entry) -> its number
     entries: list[Any] = []
+    # a block waits as four columns: entry numbers, JSON heads, first lines, JSON tails
+    _Held = tuple[list[int], list[bytes], list[str], list[bytes]]
     with tempfile.TemporaryFile(prefix="prodshield-parse-") as spill:
         spilled = 0
-        pending: list[tuple[int, bytes, str, bytes]] = []
+        pending: _Held | None = None
         iterator = iter(parts)
         while True:
             # a block of events is learnt at once (lines of one shape are masked once)
@@ -334,44 +336,55 @@ def _final_jsonl(
             firsts = [part[1] for part in block]
             times = [part[3] for part in block]
             learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
-            held: list[tuple[int, bytes, str, bytes]] = []
-            for (head, first, tail, _), entry in zip(block, learnt, strict=True):
-                number = index.get(id(entry))
+            numbers: list[int] = []
+            number_of = index.get
+            for entry in learnt:
+                number = number_of(id(entry))
                 if number is None:
                     number = index[id(entry)] = len(entries)
                     entries.append(entry)
-                held.append((number, head, first, tail))
-            if pending:  # only blocks before the last one go to the file
+                numbers.append(number)
+            held = (numbers, [part[0] for part in block], firsts, [part[2] for part in block])
+            if pending is not None:  # only blocks before the last one go to the file
                 pickle.dump(pending, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 spilled += 1
             pending = held
         # every line is learnt: each entry's template as its cluster has it now
         done: list[tuple[bytes, Any] | None] = [None] * len(entries)
         final = miner.final
+        dumps = orjson.dumps
 
-        def lines(chunk: list[tuple[int, bytes, str, bytes]]) -> bytes:
+        def lines(chunk: _Held) -> bytes:
             out: list[bytes] = []
-            for number, head, first, tail in chunk:
+            add = out.extend
+            for number, head, first, tail in zip(*chunk, strict=True):
                 known = done[number]
                 if known is None:
                     entry = final(entries[number])
                     middle = (
                         b',"template_id":'
-                        + orjson.dumps(entry.template_id)
+                        + dumps(entry.template_id)
                         + b',"template":'
-                        + orjson.dumps(entry.template)
+                        + dumps(entry.template)
                         + b',"params":'
                     )
-                    known = done[number] = (middle, miner.extractor(entry))
+                    extract = miner.extractor(entry)
+                    # no parameters: the line's middle is the same every time
+                    known = done[number] = (
+                        (middle, extract) if extract is not None else (middle + b"[]", None)
+                    )
                 middle, extract = known
-                params = extract(first) if extract is not None else []
-                out.append(head + middle + orjson.dumps(params) + tail)
+                if extract is None:
+                    add((head, middle, tail))
+                else:
+                    add((head, middle, dumps(extract(first)), tail))
             return b"".join(out)
 
         spill.seek(0)
         for _ in range(spilled):
             yield lines(pickle.load(spill))
-        yield lines(pending)
+        if pending is not None:
+            yield lines(pending)
 
 
 BATCH = 200_000

@@ -481,6 +481,8 @@ class LogService:
 
     def _store_templates(self, conn: Any) -> None:
         """Add the window's counts: templates and hourly counts (a few statements for all)."""
+        from prodshield.logs.findings import sealed_text
+
         lt, lc = t.log_templates, t.log_template_counts
         totals: Counter[str] = Counter()
         for (tid, _), n in self._tpl_counts.items():
@@ -522,7 +524,7 @@ class LogService:
         updates, inserts = [], []
         for tid, (text, sample, source, first, last) in self._tpl_info.items():
             # outside text: redacted and bounded like every finding (``Finding.seal``)
-            template = redact_text(clip(text, 2000))
+            template = sealed_text(clip(text, 2000))  # redact_text, remembered across windows
             if tid in known:
                 updates.append(
                     {"b_id": tid, "v_n": totals[tid], "v_template": template, "v_last": last}

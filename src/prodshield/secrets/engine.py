@@ -61,6 +61,8 @@ class Scanner:
             tuple(i for i, rule in self._rules if kw in rule.keywords) for kw in self.keywords
         ]
         self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine)
+        # hyperscan names the literals a line holds in the same pass that finds one
+        self._literals_in = getattr(self.prefilter, "literals_in", None)
 
     # -- lines ---------------------------------------------------------------------------------
 
@@ -75,6 +77,15 @@ class Scanner:
         rule_indexes: Iterable[int] | None = None,
     ) -> list[SecretFinding]:
         """Findings on one line (the log fast path). `tail` is optional following text."""
+        literals_in = self._literals_in
+        if lower is None and rule_indexes is None and literals_in is not None and line.isascii():
+            # caseless literals on ASCII bytes are ``kw in line.lower()``: one pass finds them all
+            found = literals_in(line)
+            if not found:
+                return []
+            by_keyword = self._rules_by_keyword
+            rule_indexes = {i for k in found for i in by_keyword[k]}
+            lower = line.lower()
         if lower is None:
             if not self.prefilter.contains_any(line):
                 return []

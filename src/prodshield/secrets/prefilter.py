@@ -150,6 +150,18 @@ class HyperscanPrefilter:
         self._db.scan(block, match_event_handler=on_match, scratch=self._thread_scratch)
         return _group_by_line(block, matches)
 
+    def literals_in(self, line: str) -> set[int]:
+        """The indexes of every literal one line holds (the log fast path: which rules to run)."""
+        found: set[int] = set()
+        add = found.add
+
+        def on_match(ident: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
+            add(ident)
+
+        data = line.encode("utf-8", "surrogateescape")
+        self._db.scan(data, match_event_handler=on_match, scratch=self._thread_scratch)
+        return found
+
     def contains_any(self, line: str) -> bool:
         found: list[bool] = []
 

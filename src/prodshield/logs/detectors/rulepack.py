@@ -108,6 +108,13 @@ class RulePackDetector:
         )
         # One search for every keyword: most lines contain none, and skip every keyed rule at once.
         self._keyword_gate = re.compile("|".join(re.escape(k) for k in keywords) or "(?!)")
+        # ASCII lines (nearly all) ask the secret scanner's literal engine (hyperscan when
+        # installed) instead: the same answer, several times faster than the alternation
+        self._ascii_gate: Any = None
+        if keywords and all(k and k.isascii() for k in keywords):
+            from prodshield.secrets.prefilter import make_prefilter
+
+            self._ascii_gate = make_prefilter(keywords)
         self._has_unkeyed = any(not r.keywords for r in self._message_rules)
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
         self._rule_of: dict[tuple[str, str, str, str], Rule] = {}
@@ -118,8 +125,13 @@ class RulePackDetector:
     def observe(self, event: EventLike) -> bool:
         """True when a reported rule matched (the line has its finding)."""
         message = event.message or ""
-        lowered = message.lower()
-        keyed = self._keyword_gate.search(lowered) is not None
+        gate = self._ascii_gate
+        if gate is not None and message.isascii():
+            keyed = gate.contains_any(message)
+            lowered = message.lower() if keyed else ""  # read only by keyed rules
+        else:
+            lowered = message.lower()
+            keyed = self._keyword_gate.search(lowered) is not None
         hit = False
         if keyed or self._has_unkeyed:
             hit = self._match_message(event, message, lowered, keyed)
