@@ -145,6 +145,12 @@ def test_the_full_audit_gate_verifies_and_never_suppresses_a_live_secret(
     assert "LIVE (github: authenticates as octo-dev)" in findings[3]["message"]
     assert "inactive (slack: ok=false, invalid_auth)" in findings[1]["message"]
     assert live not in proc.stdout and dead not in proc.stdout
+    # The run is stored (shield.yaml's store): the verdict is in it, the secrets are not.
+    proc = _shield(tmp_path, *args[:-1])
+    assert proc.returncode == 1, proc.stderr
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("prodshield.db*"))
+    assert b"LIVE (github: authenticates as octo-dev)" in stored
+    assert live.encode() not in stored and dead.encode() not in stored
 
     # Allowing the whole rule in shield.yaml silences the dead token, not the live one.
     config = standins.shield_yaml().replace("audit:\n", "audit:\n  allow_rules: [secrets.leak]\n")
