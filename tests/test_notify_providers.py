@@ -298,7 +298,8 @@ def test_every_registered_notifier_is_documented_valid_and_implements_the_protoc
         **DOC_ENV,
     }
     for kind, cls in REGISTRY.items():
-        assert cls.kind == kind
+        assert cls.type == kind
+        assert cls.config_model.model_validate(cls.example).type == kind  # type: ignore[attr-defined]
         loaded = parse_config(examples[kind], name=f"docs/notify.md#{kind}", env=env)
         [cfg] = loaded.config.notifiers.values()
         assert isinstance(cfg, cls.config_model)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import ConfigError
-from prodshield.monitor.checks import registry
+from prodshield.monitor.checks import REGISTRY
 from prodshield.monitor.target import LENIENT, NO_SUBST, Target, effective_conditions, subst_value
 
 
@@ -21,7 +21,7 @@ def expand_checks(config: ShieldConfig) -> list[Target]:
     for check in config.checks:
         if not check.enabled:
             continue
-        member = registry()[check.type]
+        member = REGISTRY[check.type]
         envs: list[str | None] = list(check.environments) if check.environments else [None]
         for env_name in envs:
             env = config.environments.get(env_name) if env_name else None

@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 
 from prodshield.conditions import Facts, evaluate
-from prodshield.monitor.checks import registry
+from prodshield.monitor.checks import REGISTRY
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.failures import classify
 from prodshield.monitor.probe import Probe
@@ -22,7 +22,7 @@ GRACE = 1.0
 
 async def run_target(target: Target, probe: Probe) -> CheckResult:
     """Probe ``target`` once; never raises for a bad target, never outlives its timeout by much."""
-    check = registry()[target.type]
+    check = REGISTRY[target.type]
     ts = time.time()
     t0 = time.perf_counter()
     try:

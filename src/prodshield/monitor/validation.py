@@ -10,10 +10,10 @@ from prodshield.monitor.target import variable_problems
 
 
 def check_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], str]]:
-    from prodshield.monitor.checks import registry
+    from prodshield.monitor.checks import REGISTRY
     from prodshield.monitor.checks.sequence import sequence_problems
 
-    members = registry()
+    members = REGISTRY
     out: list[tuple[tuple[str | int, ...], str]] = []
     for i, check in enumerate(config.checks):
         member = members.get(check.type)

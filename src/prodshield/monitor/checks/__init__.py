@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from prodshield.monitor.checks.base import Check, Observation
+from prodshield.monitor.checks.dns import DnsCheck
+from prodshield.monitor.checks.heartbeat import HeartbeatCheck
+from prodshield.monitor.checks.http import HttpCheck
+from prodshield.monitor.checks.postgres import PostgresCheck
+from prodshield.monitor.checks.redis import RedisCheck
+from prodshield.monitor.checks.sequence import SequenceCheck
+from prodshield.monitor.checks.tcp import TcpCheck
+from prodshield.monitor.checks.tls import TlsCheck
 
-
-@cache
-def registry() -> dict[str, Check]:
-    """``type:`` -> check type. Adding a check type is adding a module and a line here."""
-    from prodshield.monitor.checks.dns import DnsCheck
-    from prodshield.monitor.checks.heartbeat import HeartbeatCheck
-    from prodshield.monitor.checks.http import HttpCheck
-    from prodshield.monitor.checks.postgres import PostgresCheck
-    from prodshield.monitor.checks.redis import RedisCheck
-    from prodshield.monitor.checks.sequence import SequenceCheck
-    from prodshield.monitor.checks.tcp import TcpCheck
-    from prodshield.monitor.checks.tls import TlsCheck
-
-    members: list[Check] = [
+REGISTRY: dict[str, Check] = {
+    m.type: m
+    for m in (
         HttpCheck(),
         TcpCheck(),
         TlsCheck(),
@@ -28,8 +23,8 @@ def registry() -> dict[str, Check]:
         RedisCheck(),
         HeartbeatCheck(),
         SequenceCheck(),
-    ]
-    return {m.type: m for m in members}
+    )
+}
+"""``type:`` -> check type. Adding a check type is adding a module and a line here."""
 
-
-__all__ = ["Check", "Observation", "registry"]
+__all__ = ["REGISTRY", "Check", "Observation"]

@@ -39,6 +39,8 @@ class Check(Protocol):
     """A check type: ``type`` is the ``type:`` in shield.yaml."""
 
     type: ClassVar[str]
+    example: ClassVar[dict[str, Any]]
+    """A ``checks:`` entry of this type (without ``name``) that validates: docs and tests."""
     placeholders: ClassVar[frozenset[str]]
     """The placeholders this type provides (conditions may use only these)."""
     default_conditions: ClassVar[tuple[str, ...]]

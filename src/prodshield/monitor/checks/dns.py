@@ -52,6 +52,13 @@ def _answer_text(rdata: Any) -> str:
 
 class DnsCheck:
     type: ClassVar[str] = "dns"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "dns",
+        "query": "example.com",
+        "record": "A",
+        "conditions": ["[DNS_RCODE] == NOERROR"],
+    }
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = frozenset(
         {"DNS_RCODE", "BODY", "ANSWERS", "RESPONSE_TIME", "CONNECTED", "IP"}
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation
@@ -16,6 +16,8 @@ from prodshield.monitor.target import Target
 
 class HeartbeatCheck:
     type: ClassVar[str] = "heartbeat"
+    example: ClassVar[dict[str, Any]] = {"type": "heartbeat", "period": "24h", "grace": "1h"}
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED"})
     default_conditions: ClassVar[tuple[str, ...]] = ()
 

@@ -7,7 +7,7 @@ import asyncio
 import ipaddress
 import ssl
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 from yarl import URL
@@ -31,6 +31,12 @@ def _size(n: int) -> str:
 
 class HttpCheck:
     type: ClassVar[str] = "http"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "http",
+        "url": "https://example.com/health",
+        "conditions": ["[STATUS] == 200"],
+    }
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = frozenset(
         {
             "STATUS",

@@ -38,6 +38,12 @@ def _value(v: Any) -> Any:
 
 class PostgresCheck:
     type: ClassVar[str] = "postgres"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "postgres",
+        "dsn": "postgresql://postgres@127.0.0.1/postgres",
+        "conditions": ["[RESULT] == 1"],
+    }
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED", "RESPONSE_TIME", "RESULT"})
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 

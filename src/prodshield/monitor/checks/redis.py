@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from prodshield.config.types import format_duration
@@ -55,6 +55,12 @@ async def read_reply(reader: asyncio.StreamReader) -> str | int | None:
 
 class RedisCheck:
     type: ClassVar[str] = "redis"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "redis",
+        "url": "redis://127.0.0.1:6379/0",
+        "role": "master",
+    }
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = frozenset(
         {"CONNECTED", "RESPONSE_TIME", "RESULT", "ROLE"}
     )

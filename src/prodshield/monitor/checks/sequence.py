@@ -87,6 +87,25 @@ def sequence_problems(
 
 class SequenceCheck:
     type: ClassVar[str] = "sequence"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "sequence",
+        "steps": [
+            {
+                "name": "login",
+                "method": "POST",
+                "url": "https://example.com/login",
+                "capture": {"token": "[BODY].token"},
+            },
+            {
+                "name": "orders",
+                "url": "https://example.com/api/orders",
+                "headers": {"Authorization": "Bearer {captures.token}"},
+                "conditions": ["[STATUS] == 200"],
+            },
+        ],
+        "conditions": ["[RESPONSE_TIME] < 2000"],
+    }
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = HttpCheck.placeholders
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 

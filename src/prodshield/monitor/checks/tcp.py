@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation
@@ -23,6 +23,13 @@ def unescape(text: str) -> bytes:
 
 class TcpCheck:
     type: ClassVar[str] = "tcp"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "tcp",
+        "host": "127.0.0.1",
+        "port": 22,
+        "expect": "SSH-",
+    }
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED", "RESPONSE_TIME", "IP", "BODY"})
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 

@@ -28,6 +28,12 @@ _ALL_CERT_FACTS = frozenset(
 
 class TlsCheck:
     type: ClassVar[str] = "tls"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "tls",
+        "host": "example.com",
+        "conditions": ["[CERTIFICATE_EXPIRATION] > 14d"],
+    }
+    """A ``checks:`` entry of this type (without ``name``) that validates."""
     placeholders: ClassVar[frozenset[str]] = _ALL_CERT_FACTS | {
         "CONNECTED",
         "RESPONSE_TIME",

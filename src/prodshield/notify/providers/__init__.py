@@ -17,7 +17,7 @@ from prodshield.notify.providers.telegram import TelegramNotifier
 from prodshield.notify.providers.webhook import WebhookNotifier
 
 REGISTRY: dict[str, type[Notifier]] = {
-    cls.kind: cls
+    cls.type: cls
     for cls in (
         GitHubNotifier,
         SlackNotifier,

@@ -52,6 +52,10 @@ class DeliveryContext:
     """The store, for providers whose destinations live in it (status page subscribers)."""
 
 
+ConfigModel = type[BaseModel]
+"""A notifier's pydantic config model (named, because ``type`` is the members' key)."""
+
+
 @runtime_checkable
 class Notifier(Protocol):
     """Delivers one event to one destination.
@@ -62,9 +66,11 @@ class Notifier(Protocol):
     call again for the same event after a crash: providers that can (GitHub) check first.
     """
 
-    kind: ClassVar[str]
-    """The config `type:` this notifier answers to."""
-    config_model: ClassVar[type[BaseModel]]
+    type: ClassVar[str]
+    """The config `type:` this notifier answers to (the family's key)."""
+    example: ClassVar[dict[str, Any]]
+    """A ``notifiers:`` entry that validates against ``config_model`` (docs, registry test)."""
+    config_model: ClassVar[ConfigModel]
 
     async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]: ...
 

@@ -15,13 +15,11 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import DiscordNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.http import error_for_status, json_or_text, post_json, short_body
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import clip, neutralise_mentions
 
 COLOUR = {
@@ -80,8 +78,9 @@ def _error(what: str, status: int, headers: Mapping[str, str], text: str) -> Not
 
 
 class DiscordNotifier:
-    kind: ClassVar[str] = "discord"
-    config_model: ClassVar[type[BaseModel]] = DiscordNotifierConfig
+    type: ClassVar[str] = "discord"
+    example: ClassVar[dict[str, Any]] = {"type": "discord", "webhook_url": "${DISCORD_WEBHOOK}"}
+    config_model: ClassVar[ConfigModel] = DiscordNotifierConfig
 
     def __init__(self, config: DiscordNotifierConfig) -> None:
         self.config = config

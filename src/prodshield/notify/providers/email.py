@@ -14,12 +14,10 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import EmailNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import for_terminal
 
 
@@ -57,8 +55,14 @@ def _text(value: bytes | str) -> str:
 
 
 class EmailNotifier:
-    kind: ClassVar[str] = "email"
-    config_model: ClassVar[type[BaseModel]] = EmailNotifierConfig
+    type: ClassVar[str] = "email"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "email",
+        "host": "smtp.example.com",
+        "from": "prodshield@example.com",
+        "to": ["oncall@example.com"],
+    }
+    config_model: ClassVar[ConfigModel] = EmailNotifierConfig
 
     def __init__(self, config: EmailNotifierConfig) -> None:
         self.config = config

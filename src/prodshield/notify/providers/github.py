@@ -24,14 +24,13 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 from multidict import CIMultiDictProxy
-from pydantic import BaseModel
 
 from prodshield.config.notifiers import GitHubNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.http import network_error, parse_retry_after, short_body
 from prodshield.notify.markers import marker, markers_in
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import code_span, neutralise_markers, neutralise_mentions
 
 API_VERSION = "2022-11-28"
@@ -87,8 +86,13 @@ _UNKNOWN = object()
 
 
 class GitHubNotifier:
-    kind: ClassVar[str] = "github"
-    config_model: ClassVar[type[BaseModel]] = GitHubNotifierConfig
+    type: ClassVar[str] = "github"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "github",
+        "repo": "acme/platform",
+        "token": "${GITHUB_TOKEN}",
+    }
+    config_model: ClassVar[ConfigModel] = GitHubNotifierConfig
 
     def __init__(self, config: GitHubNotifierConfig) -> None:
         self.config = config

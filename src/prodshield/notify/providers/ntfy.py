@@ -13,13 +13,11 @@ import base64
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import NtfyNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.http import error_for_status, json_or_text, post_json
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import clip, for_terminal
 
 PRIORITY = {"critical": "5", "high": "4", "medium": "3", "low": "2", "info": "3"}
@@ -76,8 +74,9 @@ def _error(what: str, status: int, headers: Mapping[str, str], text: str) -> Not
 
 
 class NtfyNotifier:
-    kind: ClassVar[str] = "ntfy"
-    config_model: ClassVar[type[BaseModel]] = NtfyNotifierConfig
+    type: ClassVar[str] = "ntfy"
+    example: ClassVar[dict[str, Any]] = {"type": "ntfy", "topic": "acme-ops-alerts"}
+    config_model: ClassVar[ConfigModel] = NtfyNotifierConfig
 
     def __init__(self, config: NtfyNotifierConfig) -> None:
         self.config = config

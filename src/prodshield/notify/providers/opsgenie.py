@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import OpsgenieNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
@@ -27,6 +25,7 @@ from prodshield.notify.providers.base import (
     NOTE,
     RESOLVE,
     TRIGGER,
+    ConfigModel,
     DeliveryContext,
     alert_key,
     page_action,
@@ -73,8 +72,9 @@ def _error(what: str, status: int, headers: Mapping[str, str], text: str) -> Not
 
 
 class OpsgenieNotifier:
-    kind: ClassVar[str] = "opsgenie"
-    config_model: ClassVar[type[BaseModel]] = OpsgenieNotifierConfig
+    type: ClassVar[str] = "opsgenie"
+    example: ClassVar[dict[str, Any]] = {"type": "opsgenie", "api_key": "${OPSGENIE_API_KEY}"}
+    config_model: ClassVar[ConfigModel] = OpsgenieNotifierConfig
 
     def __init__(self, config: OpsgenieNotifierConfig) -> None:
         self.config = config

@@ -17,8 +17,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import PagerDutyNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
@@ -27,6 +25,7 @@ from prodshield.notify.providers.base import (
     NOTE,
     RESOLVE,
     TRIGGER,
+    ConfigModel,
     DeliveryContext,
     alert_key,
     page_action,
@@ -80,8 +79,12 @@ def _error(what: str, status: int, headers: Mapping[str, str], text: str) -> Not
 
 
 class PagerDutyNotifier:
-    kind: ClassVar[str] = "pagerduty"
-    config_model: ClassVar[type[BaseModel]] = PagerDutyNotifierConfig
+    type: ClassVar[str] = "pagerduty"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "pagerduty",
+        "routing_key": "${PAGERDUTY_ROUTING_KEY}",
+    }
+    config_model: ClassVar[ConfigModel] = PagerDutyNotifierConfig
 
     def __init__(self, config: PagerDutyNotifierConfig) -> None:
         self.config = config

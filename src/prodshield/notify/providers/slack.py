@@ -22,13 +22,11 @@ import json
 import re
 from typing import Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import SlackNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.http import json_or_text, post_json, short_body
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import slack_escape
 
 EMOJI = {
@@ -139,8 +137,13 @@ class SlackApiError(NotifyError):
 
 
 class SlackNotifier:
-    kind: ClassVar[str] = "slack"
-    config_model: ClassVar[type[BaseModel]] = SlackNotifierConfig
+    type: ClassVar[str] = "slack"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "slack",
+        "token": "${SLACK_BOT_TOKEN}",
+        "channel": "#ops",
+    }
+    config_model: ClassVar[ConfigModel] = SlackNotifierConfig
 
     def __init__(self, config: SlackNotifierConfig) -> None:
         self.config = config

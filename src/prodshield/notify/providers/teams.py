@@ -16,13 +16,11 @@ import json
 import re
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import TeamsNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.http import post_json, short_body
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import clip, neutralise_mentions
 
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -84,8 +82,9 @@ def card(event: Event) -> dict[str, Any]:
 
 
 class TeamsNotifier:
-    kind: ClassVar[str] = "teams"
-    config_model: ClassVar[type[BaseModel]] = TeamsNotifierConfig
+    type: ClassVar[str] = "teams"
+    example: ClassVar[dict[str, Any]] = {"type": "teams", "webhook_url": "${TEAMS_WEBHOOK}"}
+    config_model: ClassVar[ConfigModel] = TeamsNotifierConfig
 
     def __init__(self, config: TeamsNotifierConfig) -> None:
         self.config = config

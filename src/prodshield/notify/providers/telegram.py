@@ -17,13 +17,11 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import TelegramNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event
 from prodshield.notify.http import error_for_status, json_or_text, post_json
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import clip
 
 MAX_TITLE = 300
@@ -60,8 +58,13 @@ def _error(what: str, status: int, headers: Mapping[str, str], body: str) -> Not
 
 
 class TelegramNotifier:
-    kind: ClassVar[str] = "telegram"
-    config_model: ClassVar[type[BaseModel]] = TelegramNotifierConfig
+    type: ClassVar[str] = "telegram"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "telegram",
+        "token": "${TELEGRAM_BOT_TOKEN}",
+        "chat_id": "-1001234567890",
+    }
+    config_model: ClassVar[ConfigModel] = TelegramNotifierConfig
 
     def __init__(self, config: TelegramNotifierConfig) -> None:
         self.config = config

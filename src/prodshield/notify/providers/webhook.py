@@ -12,12 +12,10 @@ import hmac
 import json
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from prodshield.config.notifiers import WebhookNotifierConfig
 from prodshield.notify.event import Event
 from prodshield.notify.http import post_json
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -26,8 +24,13 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class WebhookNotifier:
-    kind: ClassVar[str] = "webhook"
-    config_model: ClassVar[type[BaseModel]] = WebhookNotifierConfig
+    type: ClassVar[str] = "webhook"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "webhook",
+        "url": "https://hooks.example.com/prodshield",
+        "secret": "${WEBHOOK_SECRET}",
+    }
+    config_model: ClassVar[ConfigModel] = WebhookNotifierConfig
 
     def __init__(self, config: WebhookNotifierConfig) -> None:
         self.config = config
