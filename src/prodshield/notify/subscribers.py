@@ -34,7 +34,6 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
-from pydantic import BaseModel
 from sqlalchemy import Connection, delete, func, select
 
 from prodshield.config.notifiers import EmailNotifierConfig, NotifierBase
@@ -44,7 +43,7 @@ from prodshield.notify.event import Event
 from prodshield.notify.http import post_json
 from prodshield.notify.markers import thread_key
 from prodshield.notify.outbox import enqueue_in
-from prodshield.notify.providers.base import DeliveryContext
+from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.notify.providers.email import EmailNotifier
 from prodshield.store import tables as t
 
@@ -395,8 +394,12 @@ def _load(store: Any, sub_id: int) -> Any:
 class SubscriberNotifier:
     """Sends a subscriber's message to its webhook or email address (looked up at send time)."""
 
-    kind: ClassVar[str] = "subscribers"
-    config_model: ClassVar[type[BaseModel]] = SubscribersDelivery
+    type: ClassVar[str] = "subscribers"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "subscribers",
+        "base_url": "https://status.example.com",
+    }
+    config_model: ClassVar[ConfigModel] = SubscribersDelivery
 
     def __init__(self, config: SubscribersDelivery) -> None:
         self.config = config
