@@ -7,7 +7,8 @@ is stored as ``running`` from its start (the dashboard and incidents that open m
 ``abort_on_checks`` abort and roll back, and its journal replaces the row when it ends. An
 experiment file that cannot be read or is invalid is stored as a ``failed`` journal with its
 problems, so a broken game day is red on the dashboard instead of silent. One run at a time; a
-run due while another is going waits for it; missed times are not caught up.
+run due while another is going waits for it; missed times are not caught up. The schedules are
+read when ``serve`` starts (a SIGHUP reload does not change them: restart ``serve``).
 
 The open incidents and the checks come from the monitoring, handed in by ``serve`` (chaos does
 not import monitor).
@@ -165,18 +166,3 @@ class ScheduledExperiments:
         )
         log.warning("scheduled experiment %s: %s: %s", spec.name, status, extra)
         return save_journal(self.store, journal, started, time.time())
-
-    def schedules(self) -> list[dict[str, Any]]:
-        """The schedules and when each runs next (for the dashboard and the API)."""
-        now = time.time()
-        return [
-            {
-                "name": s.name,
-                "file": s.file,
-                "schedule": s.schedule,
-                "tz": s.tz,
-                "env": s.env,
-                "next_run": self.next_at.get(s.name) or next_run(s.schedule, s.tz, now),
-            }
-            for s in self.specs
-        ]
