@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from chaos_proxy_helpers import Upstreams, connect, recv_exact
+from prodshield.chaos.proxy.model import parse_toxic
 from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
 from prodshield.config import parse_config
 from support.net import free_port
@@ -78,7 +79,8 @@ def test_registry_members_implement_the_protocol_and_are_documented() -> None:
     }
     for type_name, toxic in REGISTRY.items():
         assert isinstance(toxic, Toxic)
-        assert toxic.type_name == type_name and toxic.description and toxic.attributes
+        assert toxic.type == type_name and toxic.description and toxic.attributes
+        assert parse_toxic(toxic.example).type == type_name  # the example is accepted
         assert inspect.iscoroutinefunction(toxic.pipe)
         assert f"`{type_name}`" in doc, f"{type_name} is not documented in {DOCS.name}"
         toxic.validate({a.name: a.default for a in toxic.attributes})

@@ -17,7 +17,7 @@ from prodshield.chaos.proxy.toxics.slow_close import SlowClose
 from prodshield.chaos.proxy.toxics.timeout import Timeout
 
 REGISTRY: dict[str, Toxic] = {
-    t.type_name: t
+    t.type: t
     for t in (
         Latency(),
         Bandwidth(),

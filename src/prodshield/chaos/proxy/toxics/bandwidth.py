@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
 
 class Bandwidth(BaseToxic):
-    type_name: ClassVar[str] = "bandwidth"
+    type: ClassVar[str] = "bandwidth"
+    example: ClassVar[dict[str, Any]] = {"type": "bandwidth", "attributes": {"rate": 100}}
     description: ClassVar[str] = "Limit the stream to rate KB/s, sending in slices of 100 ms."
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("rate", 0, int, "kilobytes (1000 bytes) per second; 0 = unlimited"),

@@ -89,9 +89,11 @@ class Stage(Protocol):
 
 @runtime_checkable
 class Toxic(Protocol):
-    """A toxic type. ``type_name`` is the API's ``type``; attributes are shown in this order."""
+    """A toxic type. ``type`` is the API's ``type``; attributes are shown in this order."""
 
-    type_name: ClassVar[str]
+    type: ClassVar[str]
+    example: ClassVar[dict[str, Any]]
+    """A toxic as POSTed to the API (``type``, ``attributes``...) that the proxy accepts."""
     attributes: ClassVar[tuple[Attribute, ...]]
     description: ClassVar[str]
     # HTTP toxics read the requests (the upstream stream) whatever ``stream`` says, and are
@@ -117,7 +119,8 @@ class Toxic(Protocol):
 class BaseToxic:
     """Defaults for the optional parts of the protocol: pass-through, no timers, non-negative."""
 
-    type_name: ClassVar[str] = ""
+    type: ClassVar[str] = ""
+    example: ClassVar[dict[str, Any]] = {}
     attributes: ClassVar[tuple[Attribute, ...]] = ()
     description: ClassVar[str] = ""
     http: ClassVar[bool] = False

@@ -171,7 +171,7 @@ class HttpToxic(BaseToxic):
                         data = line + data
                         continue
                     if self.should_fail(stage, request):
-                        stage.respond(answer(int(stage.attributes["status"]), self.type_name))
+                        stage.respond(answer(int(stage.attributes["status"]), self.type))
                         return
                     await self.before_pass(stage, request)
                     self._body_mode(state, request)
@@ -222,7 +222,11 @@ class HttpToxic(BaseToxic):
 
 
 class HttpStatus(HttpToxic):
-    type_name: ClassVar[str] = "http_status"
+    type: ClassVar[str] = "http_status"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "http_status",
+        "attributes": {"status": 503, "path": "/api/"},
+    }
     description: ClassVar[str] = (
         "Answer matching HTTP requests with status (each with probability toxicity) and close."
     )
@@ -232,7 +236,11 @@ class HttpStatus(HttpToxic):
 
 
 class HttpFailFirst(HttpToxic):
-    type_name: ClassVar[str] = "http_fail_first"
+    type: ClassVar[str] = "http_fail_first"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "http_fail_first",
+        "attributes": {"count": 2, "status": 502},
+    }
     description: ClassVar[str] = (
         "Answer the first count matching HTTP requests with status, then let them through."
     )
@@ -255,7 +263,8 @@ class SlowHeaders(HttpToxic):
     """The request is held ``delay`` ms before it goes on, so the response (headers first) starts
     that much later: a slow time to first byte, per request, on keep-alive connections too."""
 
-    type_name: ClassVar[str] = "slow_headers"
+    type: ClassVar[str] = "slow_headers"
+    example: ClassVar[dict[str, Any]] = {"type": "slow_headers", "attributes": {"delay": 1500}}
     description: ClassVar[str] = (
         "Delay the response headers of matching HTTP requests by delay ms (with probability "
         "toxicity), by holding each request that long."

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
 
 class Latency(BaseToxic):
-    type_name: ClassVar[str] = "latency"
+    type: ClassVar[str] = "latency"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "latency",
+        "attributes": {"latency": 300, "jitter": 50},
+    }
     description: ClassVar[str] = "Delay each chunk by latency ms, plus or minus up to jitter ms."
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("latency", 0, int, "delay in milliseconds"),

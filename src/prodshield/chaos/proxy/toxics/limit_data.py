@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
 
 class LimitData(BaseToxic):
-    type_name: ClassVar[str] = "limit_data"
+    type: ClassVar[str] = "limit_data"
+    example: ClassVar[dict[str, Any]] = {"type": "limit_data", "attributes": {"bytes": 1024}}
     description: ClassVar[str] = "Close the connection once bytes bytes went through this stream."
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("bytes", 0, int, "number of bytes delivered before the close"),

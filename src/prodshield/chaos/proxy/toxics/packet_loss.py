@@ -10,7 +10,12 @@ from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stag
 
 
 class PacketLoss(BaseToxic):
-    type_name: ClassVar[str] = "packet_loss"
+    type: ClassVar[str] = "packet_loss"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "packet_loss",
+        "toxicity": 1.0,
+        "attributes": {"loss_rate": 0.1},
+    }
     description: ClassVar[str] = (
         "Drop chunks with probability loss_rate (burstier with correlation)."
     )

@@ -6,13 +6,14 @@ already open connection. Data arriving meanwhile is dropped.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
 
 class ResetPeer(BaseToxic):
-    type_name: ClassVar[str] = "reset_peer"
+    type: ClassVar[str] = "reset_peer"
+    example: ClassVar[dict[str, Any]] = {"type": "reset_peer", "attributes": {"timeout": 500}}
     description: ClassVar[str] = "Reset the connection (TCP RST) after timeout ms."
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("timeout", 0, int, "milliseconds before the reset; 0 resets at once"),

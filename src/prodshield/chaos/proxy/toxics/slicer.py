@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
 
 class Slicer(BaseToxic):
-    type_name: ClassVar[str] = "slicer"
+    type: ClassVar[str] = "slicer"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "slicer",
+        "attributes": {"average_size": 64, "size_variation": 32, "delay": 10},
+    }
     description: ClassVar[str] = "Slice data into small pieces with a delay between them."
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("average_size", 0, int, "average slice size in bytes (0: no slicing)"),

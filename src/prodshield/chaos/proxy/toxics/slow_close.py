@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
 
 class SlowClose(BaseToxic):
-    type_name: ClassVar[str] = "slow_close"
+    type: ClassVar[str] = "slow_close"
+    example: ClassVar[dict[str, Any]] = {"type": "slow_close", "attributes": {"delay": 2000}}
     description: ClassVar[str] = "Delay the TCP close (FIN) by delay ms after the source closed."
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("delay", 0, int, "milliseconds between the source's close and ours"),

@@ -5,13 +5,14 @@ Removing the toxic closes the connections it was holding, as Toxiproxy does.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
 
 class Timeout(BaseToxic):
-    type_name: ClassVar[str] = "timeout"
+    type: ClassVar[str] = "timeout"
+    example: ClassVar[dict[str, Any]] = {"type": "timeout", "attributes": {"timeout": 5000}}
     description: ClassVar[str] = (
         "Drop all data and close the connection after timeout ms (0: never)."
     )
