@@ -813,12 +813,13 @@ class TemplateMiner:
         if lead is None:
             return []
         n = len(cluster.tokens)
+        gen = cluster.gen
         group: list[tuple[_Cluster, range]] = []
         for length in range(max(1, n - SLOT_SPAN + 1), n + SLOT_SPAN):
             for peer in self._by_lead.get((length, *lead), ()) if length != n else ():
-                if peer.merged_into is not None:
+                if peer.merged_into is not None or not (gen or peer.gen):
                     continue
-                spans = _slot_of(cluster.tokens, cluster.gen, peer.tokens, peer.gen)
+                spans = _slot_of(cluster.tokens, gen, peer.tokens, peer.gen)
                 if spans is None:
                     continue
                 if not group:
