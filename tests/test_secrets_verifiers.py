@@ -215,3 +215,16 @@ def test_a_huge_answer_is_read_only_up_to_a_bound(standins: ProviderStandins) ->
     # Read whole, it would say live; cut at MAX_BODY it is not JSON, so no verdict.
     assert verdicts[secret_id(token)].status == "unverified"
     assert verdicts[secret_id(token)].reason == "200 without a username"
+
+
+def test_verification_works_from_inside_an_event_loop(standins: ProviderStandins) -> None:
+    import asyncio
+
+    token = tok.github_classic()
+    standins.set(token, "live")
+
+    async def from_a_coroutine() -> str:
+        values = {secret_id(token): ("github-pat-classic", token)}
+        return verify_values(values, _settings(standins))[secret_id(token)].status
+
+    assert asyncio.run(from_a_coroutine()) == "live"

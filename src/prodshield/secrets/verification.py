@@ -52,7 +52,15 @@ def verify_values(
     ]
     if not todo:
         return {}
-    return asyncio.run(_verify_all(todo, settings))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_verify_all(todo, settings))
+    # Called from inside an event loop (a coroutine of serve): run on a loop of its own.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="verify") as pool:
+        return pool.submit(asyncio.run, _verify_all(todo, settings)).result()
 
 
 async def _verify_all(
