@@ -64,6 +64,9 @@ class MonitorDefaults(StrictModel):
     """Remind on open incidents this often (off by default)."""
     escalation: str | None = Field(default=None, examples=["platform"])
     """The escalation policy (a name under ``escalations``) of every check that names none."""
+    group_window: Duration | None = Field(default=None, examples=["30s"])
+    """Incidents of one environment opening within this window of the first one send one
+    grouped notification listing every check (its opening waits this long; off by default)."""
 
 
 class CheckBase(StrictModel):

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
-from prodshield.monitor import escalation, silences
+from prodshield.monitor import escalation, grouping, silences
 from prodshield.monitor.incident_machine import (
     OPENED,
     REMINDER,
@@ -42,6 +42,7 @@ from prodshield.monitor.incident_machine import (
     step,
 )
 from prodshield.notify import subscribers
+from prodshield.notify.event import clean_payload
 from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
@@ -680,24 +681,64 @@ class IncidentEngine:
                 max(0.0, incident.resolved_at - incident.opened_at)
             )
         labels = [obs.environment] if obs.environment else []
-        enqueue_in(
-            conn,
-            notifiers,
-            {
-                "key": key,
-                "type": event_type,
-                # the thread is the check in its environment, not this store's incident id:
-                # a run with a lost store (a workflow's cache) must find the open issue
-                "subject": f"incident:{obs.check}:{obs.environment}",
-                "title": title,
-                "body": body,
-                "severity": severity_of(kind) if event_type != RESOLVED else "info",
-                "fields": fields,
-                "url": self._link(obs),
-                "labels": labels,
-            },
-            now,
-        )
+        event = {
+            "key": key,
+            "type": event_type,
+            # the thread is the check in its environment, not this store's incident id:
+            # a run with a lost store (a workflow's cache) must find the open issue
+            "subject": f"incident:{obs.check}:{obs.environment}",
+            "title": title,
+            "body": body,
+            "severity": severity_of(kind) if event_type != RESOLVED else "info",
+            "fields": fields,
+            "url": self._link(obs),
+            "labels": labels,
+        }
+        window = self.config.defaults.group_window
+        if event_type == OPENED and window:
+            self._open_grouped(conn, notifiers, event, incident, obs, float(window), now)
+            return
+        enqueue_in(conn, notifiers, event, now)
+
+    def _open_grouped(
+        self,
+        conn: Connection,
+        notifiers: tuple[str, ...],
+        event: dict[str, Any],
+        incident: Any,
+        obs: Observation,
+        window: float,
+        now: float,
+    ) -> None:
+        """An opening joins the waiting notification of its environment's group, or starts one
+        that waits ``window`` for others."""
+        error = f"{obs.error_kind}: {obs.error_message or ''}" if obs.error_kind else None
+        me = grouping.member(incident, error)
+        alone: list[str] = []
+        joined: set[int] = set()
+        o = t.outbox
+        for name in notifiers:
+            row = grouping.waiting(conn, name, obs.environment, now)
+            leader = (row.payload or {}).get("group", {}).get("members", [{}])[0] if row else {}
+            if row is None or leader.get("id") == me["id"]:
+                alone.append(name)
+                continue
+            payload = grouping.join(dict(row.payload), me, str(event["severity"]))
+            conn.execute(o.update().where(o.c.id == row.id).values(payload=clean_payload(payload)))
+            joined.add(int(leader["id"]))
+        if alone:
+            enqueue_in(
+                conn,
+                alone,
+                grouping.start(event, obs.environment, me),
+                now,
+                due=now + window,
+            )
+        if joined:
+            refs = dict(incident.refs or {})
+            refs["grouped_with"] = min(joined)
+            i = t.incidents
+            conn.execute(i.update().where(i.c.id == incident.id).values(refs=refs))
 
     def _link(self, obs: Observation) -> str | None:
         if not self.dashboard_url:

@@ -97,7 +97,9 @@ def schedule(windows: Sequence[MaintenanceWindow], now: float) -> list[Occurrenc
                     end=end.timestamp(),
                     ongoing=ongoing,
                     description=window.description,
-                    environments=None if window.environments is None else tuple(window.environments),
+                    environments=None
+                    if window.environments is None
+                    else tuple(window.environments),
                     checks=None if window.checks is None else tuple(window.checks),
                     window=i,
                 )

@@ -492,9 +492,15 @@ def pending_count(
 
 
 def enqueue_in(
-    conn: Connection, notifiers: Sequence[str], event: dict[str, Any], now: float | None = None
+    conn: Connection,
+    notifiers: Sequence[str],
+    event: dict[str, Any],
+    now: float | None = None,
+    *,
+    due: float | None = None,
 ) -> int:
-    """Insert one outbox row per notifier inside the caller's transaction; duplicates are ignored."""
+    """Insert one outbox row per notifier inside the caller's transaction; duplicates are ignored.
+    ``due``: not sent before then (a grouping window), default now."""
     now = time.time() if now is None else now
     rows = [
         {
@@ -505,7 +511,7 @@ def enqueue_in(
             "payload": clean_payload(event),
             "status": "pending",
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": now if due is None else max(now, due),
             "created_at": now,
         }
         for name in notifiers

@@ -112,7 +112,9 @@ def http_5xx_finding(
     if kind == "http_5xx_burst":
         message = f"5xx burst on {ep}: {peak} within {window}; {share} failed"
     else:
-        message = f"{plural(errors, '5xx response')} on {ep}: {share}, at most {peak} within {window}"
+        message = (
+            f"{plural(errors, '5xx response')} on {ep}: {share}, at most {peak} within {window}"
+        )
     return Finding(
         "performance",
         kind,
