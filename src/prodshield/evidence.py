@@ -133,6 +133,7 @@ def gather(
             items += _new_templates(conn, sources, float(deploy.deployed_at), since)
     items += _audit(conn, now)
     items += _chaos(conn, config, service, opened_at, since, now)
+    items += _active_toxics(conn, config, service, now)
     sealed = [i.sealed() for i in items]
     sealed.sort(key=lambda i: i.at)
     return sealed
@@ -319,7 +320,12 @@ def _chaos(
 
 
 def _describe_toxic(config: Any, service: str, toxic: dict[str, Any]) -> str:
-    attrs = toxic.get("attributes") if isinstance(toxic.get("attributes"), dict) else {}
+    found = toxic.get("attributes")
+    attrs = (
+        {k: v for k, v in (found or {}).items() if v not in ("", None)}
+        if isinstance(found, dict)
+        else {}
+    )
     shown = " {" + ", ".join(f"{k}: {v}" for k, v in attrs.items()) + "}" if attrs else ""
     proxy = str(toxic.get("proxy") or "?")
     line = f"{toxic.get('type')}{shown} on proxy {proxy}"
@@ -327,13 +333,17 @@ def _describe_toxic(config: Any, service: str, toxic: dict[str, Any]) -> str:
     return line + (f" in front of {service}'s dependency {dependency}" if dependency else "")
 
 
-def _dependency_behind(config: Any, service: str, proxy: str) -> str | None:
-    """The dependency of ``service`` (a check in its checks' ``depends_on``) that the shield.yaml
-    proxy ``proxy`` stands in front of: the same name, or the check's target names the proxy's
-    listen or upstream address."""
+def _dependency_behind(
+    config: Any, service: str, proxy: str, addresses: Sequence[str] | None = None
+) -> str | None:
+    """The dependency of ``service`` (a check in its checks' ``depends_on``) that the proxy
+    ``proxy`` stands in front of: the same name, or the check's target names one of the proxy's
+    ``addresses`` (listen, upstream; by default those of the shield.yaml proxy of that name)."""
     import json
 
-    spec = next((p for p in getattr(config.chaos, "proxies", []) if p.name == proxy), None)
+    if addresses is None:
+        spec = next((p for p in getattr(config.chaos, "proxies", []) if p.name == proxy), None)
+        addresses = [spec.upstream, spec.listen] if spec is not None else []
     checks = {c.name: c for c in getattr(config, "checks", [])}
     deps: list[str] = []
     for c in checks.values():
@@ -343,12 +353,80 @@ def _dependency_behind(config: Any, service: str, proxy: str) -> str | None:
         if dep == proxy:
             return dep
         target = checks.get(dep)
-        if spec is None or target is None:
+        if target is None or not addresses:
             continue
         text = json.dumps(target.model_dump(mode="json"), default=str)
-        if spec.upstream in text or spec.listen in text:
+        if any(a and a in text for a in addresses):
             return dep
     return None
+
+
+def _on_the_path(config: Any, service: str, proxy: str, listen: str) -> bool:
+    """Whether ``service``'s own checks go through the proxy (its name, or its listen address in
+    a check's target)."""
+    import json
+
+    if proxy == service:
+        return True
+    for c in getattr(config, "checks", []):
+        mine = (getattr(c, "service", None) or c.name) == service
+        if mine and listen and listen in json.dumps(c.model_dump(mode="json"), default=str):
+            return True
+    return False
+
+
+PROXY_STALE_S = 90.0
+"""A proxy's recorded toxics older than this are from a proxy that stopped (it records every 30 s)."""
+
+
+def _active_toxics(conn: Connection, config: Any, service: str, now: float) -> list[Item]:
+    """Toxics active now on a proxy (``chaos proxy`` with a shield.yaml records them in ``kv``)
+    that stands on the service's path or in front of one of its dependencies."""
+    kv = t.kv
+    rows = conn.execute(
+        select(kv.c.value).where(kv.c.namespace == "chaos", kv.c.key.like("proxies@%")).limit(20)
+    ).all()
+    out: list[Item] = []
+    for (value,) in rows:
+        if not isinstance(value, dict) or float(value.get("seen_at") or 0) < now - PROXY_STALE_S:
+            continue
+        for proxy in value.get("proxies") or []:
+            if not isinstance(proxy, dict) or not proxy.get("enabled", True):
+                continue
+            name, listen = str(proxy.get("name") or ""), str(proxy.get("listen") or "")
+            upstream = str(proxy.get("upstream") or "")
+            dependency = _dependency_behind(config, service, name, [listen, upstream])
+            if dependency is None and not _on_the_path(config, service, name, listen):
+                continue
+            for toxic in proxy.get("toxics") or []:
+                if not isinstance(toxic, dict):
+                    continue
+                line = _describe_toxic(config, service, {**toxic, "proxy": name}).split(
+                    " in front of "
+                )[0]
+                where = (
+                    f" in front of {service}'s dependency {dependency}"
+                    if dependency
+                    else f" on {service}'s path"
+                )
+                since = float(toxic.get("since") or value.get("seen_at") or now)
+                out.append(
+                    Item(
+                        "chaos",
+                        f"toxic:{name}:{toxic.get('name')}:{since}",
+                        since,
+                        f"toxic {line}{where} active since {_iso(since)}"
+                        + (
+                            f" (toxicity {toxic.get('toxicity')})"
+                            if toxic.get("toxicity") != 1
+                            else ""
+                        ),
+                        {"proxy": name, "toxic": str(toxic.get("name")), "dependency": dependency},
+                    )
+                )
+                if len(out) >= 5:
+                    return out
+    return out
 
 
 # --- storing and reading ---------------------------------------------------------------------

@@ -288,3 +288,61 @@ def test_a_failing_check_aborts_the_method_and_rolls_back(
     # the same run without a shield.yaml to take the check from is refused before it starts
     bare = _cli(tmp_path, "chaos", "run", str(experiment), "--abort-on-check", "api")
     assert bare.returncode == 2 and "--abort-on-check needs --config" in bare.stderr
+
+
+def test_a_toxic_added_by_hand_on_a_dependency_is_named_on_the_incident(tmp_path: Path) -> None:
+    """No experiment at all: `chaos proxy -c shield.yaml` records its active toxics in the store;
+    one added through the Toxiproxy API (as toxiproxy-cli would) in front of the api's
+    dependency is on the incident that opens meanwhile, and gone once the proxy has stopped."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    upstream = f"127.0.0.1:{server.server_address[1]}"
+    api_port, listen = _free_port(), f"127.0.0.1:{_free_port()}"
+    cfg = _shield(tmp_path, {"listen": listen, "upstream": upstream})
+    cfg.write_text(cfg.read_text() + f"  api: {{host: 127.0.0.1, port: {api_port}}}\n")
+    proxy = subprocess.Popen(
+        [sys.executable, "-m", "prodshield", "chaos", "proxy", "-c", str(cfg)],
+        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")
+        body = json.dumps(
+            {
+                "type": "http_status",
+                "name": "by-hand",
+                "attributes": {"status": 502, "path": "/api/"},
+            }
+        ).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{api_port}/proxies/web/toxics", data=body, method="POST"
+        )
+        urllib.request.urlopen(req, timeout=10).close()
+
+        def recorded() -> bool:
+            if not (tmp_path / "state.db").exists():
+                return False
+            try:
+                with sqlite3.connect(tmp_path / "state.db") as db:
+                    rows = db.execute("SELECT value FROM kv WHERE namespace = 'chaos'").fetchall()
+            except sqlite3.OperationalError:  # the store is being created
+                return False
+            return any("by-hand" in str(v) for (v,) in rows)
+
+        _wait(recorded, "the toxic recorded in the store")
+        once = _cli(tmp_path, "monitor", "once", "-c", str(cfg))
+        assert once.returncode == 1, once.stdout + once.stderr  # api fails: an incident opens
+        with sqlite3.connect(tmp_path / "state.db") as db:
+            summaries = [s for (s,) in db.execute("SELECT summary FROM incident_evidence")]
+        assert any(
+            "toxic http_status {status: 502, path: /api/} on proxy web in front of api's "
+            "dependency backend active since" in s
+            for s in summaries
+        ), summaries
+    finally:
+        proxy.terminate()
+        proxy.wait(15)
+        server.shutdown()
+        server.server_close()
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        (value,) = db.execute("SELECT value FROM kv WHERE namespace = 'chaos'").fetchone()
+    assert json.loads(value)["proxies"] == []  # stopped: nothing active any more

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,13 +49,44 @@ def register(app: typer.Typer) -> None:
 
 
 def _shield_config(path: Path | None) -> Any | None:
-    """shield.yaml's ``chaos`` section: from -c, $PRODSHIELD_CONFIG or ./shield.yaml if present."""
+    """The loaded shield.yaml: from -c, $PRODSHIELD_CONFIG or ./shield.yaml if present."""
     if path is None and not os.environ.get(ENV_VAR):
         try:
             find_config(None)
         except UsageError:
             return None
-    return load(path).config.chaos
+    return load(path)
+
+
+def _toxic_ledger(loaded: Any, where: dict[str, str]) -> Any:
+    """Records the proxies' active toxics in shield.yaml's store (``kv`` chaos/proxies@API), so
+    an incident that opens while one is on a service's path or dependency names it (evidence)."""
+    import time
+
+    from prodshield.store import open_store
+
+    store: Any = None
+    since: dict[tuple[str, str, str], float] = {}
+
+    def record(state: list[dict[str, Any]]) -> None:
+        nonlocal store
+        if store is None:
+            store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
+        now = time.time()
+        live = set()
+        for proxy in state:
+            for toxic in proxy["toxics"]:
+                key = (proxy["name"], toxic["name"], toxic["type"])
+                live.add(key)
+                toxic["since"] = since.setdefault(key, now)
+        for key in set(since) - live:
+            del since[key]
+        api = where["api"]
+        store.kv_set(
+            "chaos", f"proxies@{api}"[:255], {"seen_at": now, "api": api, "proxies": state}
+        )
+
+    return record
 
 
 @proxy_app.callback()
@@ -89,7 +121,8 @@ def proxy(
     )
 
     sources: list[tuple[str, list[dict[str, Any]]]] = []
-    chaos = _shield_config(shield)
+    loaded = _shield_config(shield)
+    chaos = loaded.config.chaos if loaded is not None else None
     api_host, api_port = "127.0.0.1", 8474
     if chaos is not None:
         api_host, api_port = chaos.api.host, chaos.api.port
@@ -98,7 +131,10 @@ def proxy(
         sources.append((str(proxies_file), load_proxies_json(proxies_file)))
     out = console(stderr=True)
 
+    where = {"api": ""}
+
     def ready(service: ProxyService) -> None:
+        where["api"] = service.url
         out.print(f"prodshield chaos proxy: API on {service.url}")
         if service.exposed:
             out.print(f"warning: {service.exposed}", markup=False)
@@ -108,7 +144,12 @@ def proxy(
                 f"  {p.name}: {p.listen} -> {p.upstream} ({state}, {plural(len(p.toxics), 'toxic')})"
             )
 
-    run(host or api_host, api_port if port is None else port, sources, ready)
+    bind_host, bind_port = host or api_host, api_port if port is None else port
+    ledger = _toxic_ledger(loaded, where) if loaded is not None else None
+    run(bind_host, bind_port, sources, ready, on_state=ledger)
+    if ledger is not None:
+        with contextlib.suppress(Exception):
+            ledger([])  # stopped: no toxic is active any more
     out.print("prodshield chaos proxy: stopped")
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,8 @@ from prodshield.chaos.proxy.model import ApiError
 from prodshield.chaos.proxy.server import ProxyCollection
 from prodshield.config.capabilities import ChaosConfig
 from prodshield.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 
 def is_loopback(host: str) -> bool:
@@ -142,13 +145,53 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def state_of(service: ProxyService) -> list[dict[str, Any]]:
+    """The proxies and their toxics now: name, listen, upstream, enabled, toxics (API JSON)."""
+    return [
+        {
+            "name": p.name,
+            "listen": p.listen,
+            "upstream": p.upstream,
+            "enabled": p.enabled,
+            "toxics": [t.to_json() for t in p.toxics],
+        }
+        for p in service.collection.proxies.values()
+    ]
+
+
+async def _report_state(
+    service: ProxyService,
+    on_state: Callable[[list[dict[str, Any]]], None],
+    stop: asyncio.Event,
+    every: float,
+) -> None:
+    """Hand the state to ``on_state`` (in a thread) when it changed, and every 30 s anyway (a
+    heartbeat: a reader can tell a running proxy from one that died)."""
+    loop = asyncio.get_running_loop()
+    last: list[dict[str, Any]] | None = None
+    written = 0.0
+    while not stop.is_set():
+        state = state_of(service)
+        if state != last or loop.time() - written > 30.0:
+            try:
+                await loop.run_in_executor(None, on_state, state)
+            except Exception as exc:  # the proxy keeps serving; the state is a bonus
+                log.warning("chaos proxy: state not recorded: %s", exc)
+            last, written = state, loop.time()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
 def run(
     host: str,
     port: int,
     proxies: list[tuple[str, list[dict[str, Any]]]],
     ready: Callable[[ProxyService], None] | None = None,
+    on_state: Callable[[list[dict[str, Any]]], None] | None = None,
+    state_every: float = 2.0,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (uvloop when installed); ``proxies`` are (source, entries)."""
+    """Serve until SIGINT/SIGTERM (uvloop when installed); ``proxies`` are (source, entries);
+    ``on_state`` is told the proxies and their toxics when they change (see :func:`state_of`)."""
 
     async def main() -> None:
         service = ProxyService(host, port)
@@ -163,7 +206,14 @@ def run(
                     loop.add_signal_handler(sig, stop.set)
             if ready is not None:
                 ready(service)
+            reporter = (
+                asyncio.ensure_future(_report_state(service, on_state, stop, state_every))
+                if on_state is not None
+                else None
+            )
             await stop.wait()
+            if reporter is not None:
+                await reporter
         finally:
             await service.close()
 
