@@ -449,3 +449,38 @@ jobs:
     assert result.summary == "hello summary\n"
     assert result.step("always").output.strip() == "ran w"
     assert os.path.isdir(result.workspace / ".git")
+
+
+def test_the_audit_records_the_deploy_and_the_monitor_issue_names_it(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
+) -> None:
+    """The post-deploy audit marks the deploy (sha, environment) and stores its run in the
+    monitor's cached store; the monitor's next run opens an issue whose Evidence names both."""
+    config = monitor_yaml(target.url, failures=1).replace(
+        "checks:\n", "environments: {production: {}}\nchecks:\n"
+    ).replace(
+        "    alerts: [github]\n", "    alerts: [github]\n    environments: [production]\n"
+    ) + AUDIT_YAML.replace("version: 1\n", "").replace('storage: "sqlite:///prodshield.db"\n', "")
+    # the audit step has no token in its environment (it would find it there)
+    config = config.replace('"${GITHUB_TOKEN}"', '"${GITHUB_TOKEN:-not-needed-by-the-audit}"')
+    repo = user_repo(tmp_path, toolchain, config)
+    (repo / "settings.py").write_text("DEBUG = True\n")  # the audit's finding in this deploy
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "debug on")
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    sha = "d3adb33fc0ffee0123456789abcdef0123456789"
+    deployed = {
+        "deployment_status": {"state": "success"},
+        "deployment": {"environment": "production", "sha": sha},
+    }
+    audit = runner.run(AUDIT, event="deployment_status", payload=deployed)
+    assert audit.step("Record the deploy").outcome == "success", audit.log()
+    assert audit.step("Save monitor state").outcome == "success", audit.log()
+    assert len(list(runner.cache.iterdir())) == 1
+
+    result = run_ok(runner, MONITOR, event="schedule")
+    assert "some checks failed" in result.step("Run every check once").output
+    body = only_issue(github)["body"]
+    assert "Evidence" in body, body
+    assert f"version {sha} deployed to production" in body, body
+    assert "settings.py" in body, body  # the audit's finding, new in this deploy
