@@ -161,3 +161,19 @@ def test_the_full_audit_gate_verifies_and_never_suppresses_a_live_secret(
     # Without verification the allow list and the inline comment are honoured as before.
     proc = _shield(tmp_path, *args, "--no-verify")
     assert proc.returncode == 0 and json.loads(proc.stdout)["findings"] == []
+
+
+def test_stdin_is_verified_too(tmp_path: Path, standins: ProviderStandins) -> None:
+    token = tok.gitlab()
+    standins.set(token, "live")
+    (tmp_path / "shield.yaml").write_text(standins.shield_yaml())
+    text = f"2026-12-04 deploy used {token}  # prodshield:allow\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", "secrets", "-", "--format", "json"],
+        cwd=tmp_path, input=text, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    [finding] = json.loads(proc.stdout)["findings"]
+    assert finding["verification"]["status"] == "live"
+    assert "reported although suppressed" in finding["verification"]["reason"]
+    assert standins.received("gitlab") == [token] and token not in proc.stdout

@@ -9,12 +9,13 @@ nothing at or above ``--fail-on``, 1 findings at or above it, 2 usage or config 
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -136,13 +137,15 @@ def _collect(
     respect_gitignore: bool,
     since_commit: str | None = None,
     revision_range: str | None = None,
+    stdin: IO[bytes] | None = None,
 ) -> list[SecretFinding]:
     findings: list[SecretFinding] = []
     scanner = scan.scanner()
     for given in paths:
         if given == "-":
             try:
-                findings.extend(scan_stream(sys.stdin.buffer, path="-", scanner=scanner))
+                stream = stdin if stdin is not None else sys.stdin.buffer
+                findings.extend(scan_stream(stream, path="-", scanner=scanner))
             except BinaryContent:
                 raise UsageError("stdin: binary data, not scanned") from None
         elif git or since_commit or revision_range:
@@ -314,6 +317,9 @@ def secrets(
     if config_logs:
         logs = [*(logs or []), *_configured_logs(config)]
 
+    # Verification scans twice (as configured, then unrestricted): stdin is kept for the second.
+    kept_stdin = sys.stdin.buffer.read() if verifying and "-" in targets else None
+
     def collect(settings: ScanConfig) -> list[SecretFinding]:
         found = _collect(
             targets,
@@ -322,6 +328,7 @@ def secrets(
             respect_gitignore=not no_gitignore,
             since_commit=since_commit,
             revision_range=revision_range,
+            stdin=io.BytesIO(kept_stdin) if kept_stdin is not None else None,
         )
         return _placed_sources(found, settings, environ=environ, pids=pids, logs=logs)
 
