@@ -255,3 +255,34 @@ def test_environment_badges_say_the_worst_state_and_lowest_uptime(client: TestCl
     assert f">{found.group(1)}%<" in check_uptime  # its only check's figure
     assert ">not found<" in client.get("/badge/env/nowhere/uptime.svg").text
     assert client.get("/badge/env/production/other.svg").status_code == 404
+
+
+def test_static_site_shows_manual_incidents_and_post_mortems(store: Store, tmp_path: Path) -> None:
+    from prodshield.monitor.incidents import open_manual, resolve_by_hand, set_postmortem
+    from prodshield.web.status_site import build_site
+
+    seed(store)
+    loaded = loaded_config(tmp_path)
+    done = open_manual(
+        store, loaded.config, "Card payments are delayed", service="payments", text="On it."
+    )
+    going = open_manual(store, loaded.config, "Search is stale", service="search")
+    with pytest.raises(ValueError, match="still open"):
+        set_postmortem(store, loaded.config, done, "https://wiki.example.com/pm/1", "ops")
+    assert resolve_by_hand(store, loaded.config, done, "ops")
+    with pytest.raises(ValueError, match="http"):
+        set_postmortem(store, loaded.config, done, "javascript:alert(1)", "ops")
+    assert set_postmortem(store, loaded.config, done, "https://wiki.example.com/pm/1", "ops")
+    assert not set_postmortem(store, loaded.config, 10_000, "https://wiki.example.com/pm/1", "ops")
+    out = tmp_path / "site"
+    build_site(loaded, store, out)
+    page = (out / "index.html").read_text()
+    ongoing, _, past = page.partition('class="incidents past"')
+    assert f'data-incident="{going}"' in ongoing and "Search is stale" in ongoing
+    assert "Card payments are delayed" in past and "On it." in past
+    assert 'href="https://wiki.example.com/pm/1"' in past
+    assert 'action="/status/subscribe"' not in page  # a static site takes no subscriptions
+    feed = feedparser.parse((out / "feed.atom").read_bytes())
+    assert not feed.bozo
+    entry = next(e for e in feed.entries if "Card payments" in e.title)
+    assert any(link.get("rel") == "related" for link in entry.links)
