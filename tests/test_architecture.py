@@ -27,6 +27,7 @@ LOWER = {
     "runtime",
     "templates",
     "severity",
+    "certnames",
 }
 # The entry points and the demo put the whole product together; they sit above web/ and cli/.
 TOP = {"__main__", "demo"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import time
 from typing import TYPE_CHECKING, Any
+
+from prodshield.certnames import hostname_matches
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -18,30 +19,6 @@ def _cn(name: x509.Name) -> str:
     if attrs:
         return str(attrs[0].value)
     return name.rfc4514_string()
-
-
-def hostname_matches(cert: x509.Certificate, host: str) -> bool:
-    """RFC 6125 matching: SAN DNS names (one leading ``*.`` label) or IP addresses."""
-    from cryptography import x509
-
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return False
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        ip = None
-    if ip is not None:
-        return ip in san.get_values_for_type(x509.IPAddress)
-    host = host.lower().rstrip(".")
-    for name in san.get_values_for_type(x509.DNSName):
-        name = name.lower().rstrip(".")
-        if name == host:
-            return True
-        if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
-            return True
-    return False
 
 
 def certificate_facts(

@@ -24,7 +24,6 @@ from prodshield.audit.rules.tls.observe import (
     analyse_trust,
     anchors,
     cn,
-    hostname_matches,
     issued_by,
     key_matches,
     load_private_key,
@@ -33,6 +32,7 @@ from prodshield.audit.rules.tls.observe import (
     self_signed,
 )
 from prodshield.audit.rules.tls.revocation import check_revocation
+from prodshield.certnames import hostname_matches
 
 CLEAN = Sample(profile="clean")
 

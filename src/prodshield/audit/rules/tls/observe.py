@@ -167,29 +167,6 @@ def analyse_trust(chain: list[x509.Certificate], trusted: tuple[x509.Certificate
     return Trust("untrusted-root", "chain too long")
 
 
-def hostname_matches(cert: x509.Certificate, name: str) -> bool:
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return False
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        ip = None
-    if ip is not None:
-        return ip in san.get_values_for_type(x509.IPAddress)
-    name = name.lower().rstrip(".")
-    for pattern in san.get_values_for_type(x509.DNSName):
-        p = pattern.lower().rstrip(".")
-        if p == name:
-            return True
-        if p.startswith("*.") and "." in name:
-            head, _, rest = name.partition(".")
-            if rest == p[2:] and head:
-                return True
-    return False
-
-
 # --- live probing ----------------------------------------------------------------------------
 
 
