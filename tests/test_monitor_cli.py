@@ -153,6 +153,7 @@ async def test_repeated_check_and_env_run_all_of_them(tmp_path: Path) -> None:
   - name: other
     type: http
     url: "{base}/ok"
+    environments: [production]
 """,
         )
         code, out, err = await prodshield(

@@ -98,7 +98,19 @@ def variable_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...],
                         if e in config.environments and var not in config.environments[e].vars
                     ]
                     if not envs:
-                        continue  # no environment: braces are literal text
+                        # no environment: braces are literal text, unless an environment
+                        # defines the name (then the check forgot its environments)
+                        defining = [e for e, cfg in config.environments.items() if var in cfg.vars]
+                        if defining:
+                            out.append(
+                                (
+                                    ("checks", i, key),
+                                    f"{{{var}}} is defined only under environments "
+                                    f"({', '.join(defining)}), but this check runs in none "
+                                    f"(add environments: [{', '.join(defining)}])",
+                                )
+                            )
+                        continue
                     if lacking:
                         out.append(
                             (
