@@ -1,0 +1,33 @@
+"""A round imports a check type's driver before its timers start (newcomer trial, minor 2: the
+first `import psycopg` blocked the loop while an HTTP check next to it was being timed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+SCRIPT = """
+import sys
+from prodshield.config import parse_config
+from prodshield.monitor.api import expand_checks
+from prodshield.monitor.probe import Probe
+
+config = parse_config(
+    "checks:\\n"
+    "  - {name: db, type: postgres, dsn: 'postgresql://postgres@127.0.0.1:9/postgres'}\\n",
+    name="shield.yaml",
+    env={},
+)
+assert "psycopg" not in sys.modules
+Probe().prepare(expand_checks(config.config))
+print("psycopg" in sys.modules)
+"""
+
+
+def test_prepare_imports_the_postgres_driver_before_the_round() -> None:
+    # a fresh interpreter: the test process may have imported psycopg already
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
