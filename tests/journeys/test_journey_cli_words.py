@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,66 @@ def test_logs_templates_fits_80_columns_with_whole_ids_and_times(tmp_path: Path)
     assert done.stderr.startswith("read 1 file, 39 lines, 39 events")
     wide = _cli(tmp_path, "logs", "templates", "access.log", columns=160)
     assert "example" in wide.stdout and "GET /api/orders/1 HTTP/1.1" in wide.stdout
+
+
+def test_a_variable_of_a_check_without_environments_is_an_error(tmp_path: Path) -> None:
+    # the trial's issue body said Target: `{base_url}/health.json`: the check had no environments
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "environments:\n"
+        "  production: {vars: {base_url: 'http://127.0.0.1:9'}}\n"
+        "  staging: {vars: {base_url: 'http://127.0.0.1:9'}}\n"
+        "checks:\n"
+        "  - name: website\n"
+        "    type: http\n"
+        "    url: '{base_url}/health.json'\n"
+        "  - name: api\n"
+        "    type: http\n"
+        "    url: 'http://127.0.0.1:9/{not_a_variable}'\n"
+    )
+    done = _cli(tmp_path, "config", "check")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "shield.yaml:8:5: checks[0].url: {base_url} is defined only under environments "
+        "(production, staging), but this check runs in none "
+        "(add environments: [production, staging])"
+    )
+    assert "not_a_variable" not in done.stderr  # defined nowhere: literal text, as before
+
+
+def test_monitor_once_wraps_details_between_words_at_80_columns(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = b'{"status": "DOWN"}'
+            self.send_response(503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/health"
+        (tmp_path / "shield.yaml").write_text(
+            "storage: sqlite:///store.db\n"
+            "environments: {production: {}, staging: {}}\n"
+            "checks:\n"
+            f"  - name: nightly-backup-api\n    type: http\n    url: '{url}'\n"
+            "    environments: [production, staging]\n"
+            "    conditions: ['[STATUS] == 200', '[BODY].replication_state == streaming']\n"
+        )
+        done = _cli(tmp_path, "monitor", "once")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), done.stdout
+    # the placeholder is one word on one line, never folded as `[BODY].replication_sta` / `te`
+    assert any("[BODY].replication_state" in line for line in lines), done.stdout
+    assert "nightly-backup-api" in done.stdout and "…" not in done.stdout

@@ -76,6 +76,9 @@ class Grid:
     columns wrap instead, and ``optional`` columns are left out when the terminal is narrower
     than ``wide`` columns."""
 
+    WORD = 28
+    """Words up to this long (``[CERTIFICATE_EXPIRATION]``) are never split in a wrapping column."""
+
     def __init__(
         self,
         *columns: str,
@@ -94,6 +97,10 @@ class Grid:
         self.shown = [i for i, c in enumerate(columns) if not (narrow and c in optional)]
         self.keys = {i for i in self.shown if columns[i] in keys}
         self.widths = {i: len(columns[i]) for i in self.keys}
+        self.words = {
+            i: max(len(w) for w in columns[i].split()) for i in self.shown if i not in self.keys
+        }
+        self.natural = {i: len(columns[i]) for i in self.shown if i not in self.keys}
         self.table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=title)
         for i in self.shown:
             name = columns[i]
@@ -105,14 +112,46 @@ class Grid:
             )
 
     def add_row(self, *cells: Any) -> None:
-        for i in self.keys:
+        for i in self.shown:
             cell = cells[i]
             text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
-            self.widths[i] = max(self.widths[i], len(text))
+            if i in self.keys:
+                self.widths[i] = max(self.widths[i], len(text))
+            else:
+                # the free text wraps between words: its longest word (up to WORD) stays whole
+                longest = max((len(word) for word in text.split()), default=0)
+                self.words[i] = max(self.words[i], min(longest, self.WORD))
+                lines = text.splitlines() or [""]
+                self.natural[i] = max(self.natural[i], *(len(line) for line in lines))
         self.table.add_row(*(cells[i] for i in self.shown))
 
+    def _wrap_widths(self) -> dict[int, int] | None:
+        """Widths for the wrapping columns when the table is wider than the terminal: each at
+        least its longest word, the rest shared in proportion to what each would like more;
+        None when it fits as it is, or when whole words cannot fit (the text then folds)."""
+        gaps = 2 + 2 * (len(self.shown) - 1)  # the edges and two spaces between columns
+        fixed = sum(self.widths.values()) + gaps
+        free = [i for i in self.shown if i not in self.keys]
+        if fixed + sum(self.natural[i] for i in free) <= self.console.width or not free:
+            return None
+        room = self.console.width - fixed
+        floor = {i: max(1, self.words[i]) for i in free}
+        spare = room - sum(floor.values())
+        if spare < 0:
+            return None
+        wants = {i: max(0, self.natural[i] - floor[i]) for i in free}
+        total = sum(wants.values()) or 1
+        out = {i: floor[i] + spare * wants[i] // total for i in free}
+        # whatever rounding left goes to the widest column
+        out[max(free, key=lambda i: wants[i])] += room - sum(out.values())
+        return out
+
     def print(self) -> None:
+        widths = self._wrap_widths()
         for position, i in enumerate(self.shown):
+            column = self.table.columns[position]
             if i in self.keys:
-                self.table.columns[position].min_width = self.widths[i]
+                column.min_width = self.widths[i]
+            elif widths is not None:
+                column.width = widths[i]
         self.console.print(self.table)

@@ -91,7 +91,9 @@ def _render(results: list[CheckResult]) -> None:
         "result",
         "time",
         "details",
-        keys=("check", "env", "result"),
+        # the result may wrap ("failed" over "(condition)") so that a condition's placeholder
+        # ([CERTIFICATE_EXPIRATION]) stays whole in the details at 80 columns
+        keys=("check", "env", "time"),
         right=("time",),
     )
     for r in results:
