@@ -252,6 +252,19 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
         )
         time.sleep(2)
         assert len(_mails_to(mails, "alice@acme.test")) == 4
+
+        # the operator's view: the webhook (its URL without query), bob pending, alice gone
+        listed = _cli(tmp_path, "status", "subscribers", "--json")
+        assert listed.returncode == 0, listed.stderr
+        rows = {r["target"]: r for r in json.loads(listed.stdout)["subscriptions"]}
+        assert set(rows) == {hook.url, "bob@acme.test"}, rows
+        assert (
+            rows[hook.url]["status"] == "confirmed" and rows["bob@acme.test"]["status"] == "pending"
+        )
+        gone = _cli(tmp_path, "status", "subscribers", "--remove", str(rows["bob@acme.test"]["id"]))
+        assert gone.returncode == 0, gone.stderr
+        table = _cli(tmp_path, "status", "subscribers")
+        assert "bob@acme.test" not in table.stdout and "1 subscription" in table.stdout
     finally:
         serve.terminate()
         try:

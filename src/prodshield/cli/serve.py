@@ -116,6 +116,45 @@ def build(
     )
 
 
+@status_app.command("subscribers")
+def subscribers(
+    config: ConfigOption = None,
+    remove: Annotated[
+        int | None, typer.Option("--remove", help="Remove this subscription (its id).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """The status page's subscriptions (serve.subscriptions): list them, or remove one."""
+    import json
+
+    from prodshield.errors import UsageError
+    from prodshield.notify import subscribers as subs
+    from prodshield.text import for_terminal
+
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        if remove is not None:
+            if not subs.remove(store, remove):
+                raise UsageError(f"no subscription {remove}")
+            console().print(f"subscription {remove} removed", markup=False)
+            return
+        rows = subs.listing(store)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps({"subscriptions": rows}, indent=2))
+        return
+    out = console()
+    for r in rows:
+        out.print(
+            f"{r['id']:>5}  {r['kind']:<7}  {r['status']:<9}  {for_terminal(r['target'])}",
+            markup=False,
+            highlight=False,
+        )
+    out.print(plural(len(rows), "subscription"), markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(status_app, name="status")

@@ -45,6 +45,7 @@ from prodshield.notify.markers import thread_key
 from prodshield.notify.outbox import enqueue_in
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.notify.providers.email import EmailNotifier
+from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
 
 SUBSCRIBERS = "status-subscribers"
@@ -268,6 +269,37 @@ def counts(store: Any) -> dict[str, int]:
     with store.connect() as conn:
         rows = conn.execute(select(s.c.status, func.count()).group_by(s.c.status)).all()
     return {str(a): int(b) for a, b in rows}
+
+
+def listing(store: Any) -> list[dict[str, Any]]:
+    """Every subscription, oldest first, for the operator (webhook URLs redacted: they may carry
+    a token)."""
+    s = t.status_subscribers
+    with store.connect() as conn:
+        rows = conn.execute(select(s).order_by(s.c.id)).all()
+    return [
+        {
+            "id": int(r.id),
+            "kind": r.kind,
+            "target": r.target if r.kind == "email" else _shown_url(r.target),
+            "status": r.status,
+            "created_at": r.created_at,
+            "confirmed_at": r.confirmed_at,
+        }
+        for r in rows
+    ]
+
+
+def _shown_url(url: str) -> str:
+    parts = urlsplit(url)
+    return redact_text(f"{parts.scheme}://{parts.netloc}{parts.path}")[:200]
+
+
+def remove(store: Any, sub_id: int) -> bool:
+    """The operator removes a subscription (its queued messages are dropped when sent)."""
+    s = t.status_subscribers
+    with store.begin() as conn:
+        return bool(conn.execute(delete(s).where(s.c.id == sub_id)).rowcount)
 
 
 # --- announcing ----------------------------------------------------------------------------------
