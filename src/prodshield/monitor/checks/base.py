@@ -7,9 +7,12 @@ or answered nonsense, an error. Conditions are evaluated by the runner, not by t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from prodshield.config.types import format_duration
+from prodshield.monitor.failures import classify
 from prodshield.monitor.result import CheckError, ErrorKind
 
 if TYPE_CHECKING:
@@ -32,6 +35,42 @@ class Observation:
     def fail(self, kind: ErrorKind, message: str) -> Observation:
         self.error = CheckError(kind, message)
         return self
+
+
+class Stopwatch:
+    """One connection attempt's clock (the socket checks share it): when it started, connected
+    and got its first answer, turned into the phase timings a result keeps (milliseconds)."""
+
+    __slots__ = ("connected", "first", "start")
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.connected: float | None = None
+        self.first: float | None = None
+
+    def mark_connected(self) -> None:
+        self.connected = time.perf_counter()
+
+    def mark_first(self) -> None:
+        self.first = time.perf_counter()
+
+    def failed(self, obs: Observation, exc: BaseException, timeout: float, host: str) -> None:
+        """Record why the attempt ended (``classify``); a timeout says which phase it ran out in."""
+        obs.error = classify(exc, timeout, host)
+        if obs.error.kind == "timeout":
+            what = "an answer" if self.connected else "a connection"
+            obs.fail("timeout", f"no {what} within {format_duration(timeout)}")
+
+    def timings(self, *, first_byte: bool = False) -> dict[str, float | None]:
+        """``connect`` (None when it never connected), ``first_byte`` when asked, ``total``."""
+        end = time.perf_counter()
+        out: dict[str, float | None] = {
+            "connect": (self.connected - self.start) * 1000 if self.connected else None
+        }
+        if first_byte:
+            out["first_byte"] = (self.first - self.start) * 1000 if self.first else None
+        out["total"] = (end - self.start) * 1000
+        return out
 
 
 @runtime_checkable

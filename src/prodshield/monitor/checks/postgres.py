@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from prodshield.config.types import format_duration
-from prodshield.monitor.checks.base import Observation
+from prodshield.monitor.checks.base import Observation, Stopwatch
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -52,8 +51,7 @@ class PostgresCheck:
 
         cfg = target.check
         obs = Observation(facts={"CONNECTED": False})
-        t0 = time.perf_counter()
-        connected = None
+        clock = Stopwatch()
         conn: psycopg.AsyncConnection[Any] | None = None
         try:
             async with asyncio.timeout(target.timeout):
@@ -63,17 +61,17 @@ class PostgresCheck:
                     autocommit=True,
                     application_name="prodshield-monitor",
                 )
-                connected = time.perf_counter()
+                clock.mark_connected()
                 obs.facts["CONNECTED"] = True
                 cur = await conn.execute(cfg.query)
                 row = await cur.fetchone() if cur.description else None
                 obs.facts["RESULT"] = _value(row[0]) if row else None
         except TimeoutError:
-            what = "the query" if connected else "a connection"
+            what = "the query" if clock.connected else "a connection"
             obs.fail("timeout", f"no answer to {what} within {format_duration(target.timeout)}")
         except psycopg.Error as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            obs.fail(_kind_of(message) if connected is None else "protocol", message[:300])  # type: ignore[arg-type]
+            obs.fail(_kind_of(message) if clock.connected is None else "protocol", message[:300])  # type: ignore[arg-type]
         except OSError as exc:
             obs.fail(_kind_of(str(exc)), str(exc)[:300])  # type: ignore[arg-type]
         finally:
@@ -83,10 +81,5 @@ class PostgresCheck:
                         await conn.close()
                 except Exception:
                     pass
-        end = time.perf_counter()
-        obs.timings = {
-            "connect": (connected - t0) * 1000 if connected else None,
-            "first_byte": None,
-            "total": (end - t0) * 1000,
-        }
+        obs.timings = clock.timings(first_byte=True)
         return obs

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from prodshield.config.types import format_duration
-from prodshield.monitor.checks.base import Observation
-from prodshield.monitor.failures import classify
+from prodshield.monitor.checks.base import Observation, Stopwatch
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -75,14 +72,12 @@ class RedisCheck:
         host = url.hostname or "127.0.0.1"
         port = url.port or 6379
         tls: ssl.SSLContext | None = probe.ssl_context(True) if url.scheme == "rediss" else None
-        t0 = time.perf_counter()
-        connected: float | None = None
-        first: float | None = None
+        clock = Stopwatch()
         writer = None
         try:
             async with asyncio.timeout(target.timeout):
                 reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=MAX_REPLY)
-                connected = time.perf_counter()
+                clock.mark_connected()
                 obs.facts["CONNECTED"] = True
                 if url.password is not None:
                     user = unquote(url.username) if url.username else None
@@ -95,7 +90,7 @@ class RedisCheck:
                     await read_reply(reader)
                 writer.write(command("PING"))
                 pong = await read_reply(reader)
-                first = time.perf_counter()
+                clock.mark_first()
                 obs.facts["RESULT"] = pong
                 if pong != "PONG":
                     obs.fail("protocol", f"PING answered {pong!r}, not PONG")
@@ -111,19 +106,11 @@ class RedisCheck:
         except (ValueError, asyncio.LimitOverrunError) as exc:
             obs.fail("protocol", f"redis: malformed reply ({type(exc).__name__})")
         except Exception as exc:
-            obs.error = classify(exc, target.timeout, host)
-            if obs.error.kind == "timeout":
-                what = "an answer" if connected else "a connection"
-                obs.fail("timeout", f"no {what} within {format_duration(target.timeout)}")
+            clock.failed(obs, exc, target.timeout, host)
         finally:
             if writer is not None:
                 writer.transport.abort()
-        end = time.perf_counter()
-        obs.timings = {
-            "connect": (connected - t0) * 1000 if connected else None,
-            "first_byte": (first - t0) * 1000 if first else None,
-            "total": (end - t0) * 1000,
-        }
+        obs.timings = clock.timings(first_byte=True)
         return obs
 
 

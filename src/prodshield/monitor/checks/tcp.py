@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import time
 from typing import Any, ClassVar
 
-from prodshield.config.types import format_duration
-from prodshield.monitor.checks.base import Observation
-from prodshield.monitor.failures import classify
+from prodshield.monitor.checks.base import Observation, Stopwatch
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -36,13 +33,12 @@ class TcpCheck:
     async def observe(self, target: Target, probe: Probe) -> Observation:
         cfg = target.check
         obs = Observation(facts={"CONNECTED": False})
-        t0 = time.perf_counter()
-        connected = None
+        clock = Stopwatch()
         writer = None
         try:
             async with asyncio.timeout(target.timeout):
                 reader, writer = await asyncio.open_connection(cfg.host, cfg.port)
-                connected = time.perf_counter()
+                clock.mark_connected()
                 obs.facts["CONNECTED"] = True
                 peer = writer.get_extra_info("peername")
                 if peer:
@@ -57,18 +53,11 @@ class TcpCheck:
                         shown = data[:80].decode("utf-8", "replace")
                         obs.fail("protocol", f"expected {cfg.expect!r}, got {shown!r}")
         except Exception as exc:
-            obs.error = classify(exc, target.timeout, cfg.host)
-            if obs.error.kind == "timeout":
-                what = "an answer" if connected else "a connection"
-                obs.fail("timeout", f"no {what} within {format_duration(target.timeout)}")
+            clock.failed(obs, exc, target.timeout, cfg.host)
         finally:
             if writer is not None:
                 writer.transport.abort()
-        end = time.perf_counter()
-        obs.timings = {
-            "connect": (connected - t0) * 1000 if connected else None,
-            "total": (end - t0) * 1000,
-        }
+        obs.timings = clock.timings()
         return obs
 
 
