@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import orjson
 
 from prodshield.logs.event import LogEvent
-from prodshield.logs.findings import sealed_templates
 from prodshield.logs.formats.base import LogFormat, Record
 from prodshield.logs.formats.raw import RawFormat
 from prodshield.logs.formats.registry import FORMATS, detect_format, get_format
@@ -422,6 +421,8 @@ def templates(
                 miner.add_batch(messages, times if timed else None)
                 messages, times, timed = [], [], False
         miner.add_batch(messages, times if timed else None)
+    from prodshield.logs.findings import sealed_templates  # the redaction engine: not for parse
+
     return sealed_templates(miner.templates())
 
 

@@ -174,7 +174,9 @@ class PerformanceDetector:
         if "duration_ms" in fields and query:
             ms = field_float(event, "duration_ms")
         else:
-            m = _PG_DURATION.search(event.message or "")
+            message = event.message or ""
+            # the pattern starts with this literal: most lines are turned away without a search
+            m = _PG_DURATION.search(message) if "duration: " in message else None
             if m:
                 ms, query = float(m.group(1)), (m.group(2) or query or "")
             elif fields.get("query_time") is not None and query:  # MySQL slow log
