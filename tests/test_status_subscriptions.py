@@ -214,3 +214,26 @@ def test_delivery_refuses_a_private_address_even_after_subscribing(
 def _all_rows(store: Store) -> list[Any]:
     with store.connect() as conn:
         return list(conn.execute(select(t.outbox)).all())
+
+
+def test_many_requests_for_one_address_at_once_make_one_subscription(
+    store: Store, tmp_path: Path
+) -> None:
+    loaded = _config(tmp_path)
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            subs.subscribe(store, loaded.config, "email", "race@acme.test")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert not errors, errors
+    assert subs.counts(store) == {"pending": 1}
+    confirms = [r for r in _all_rows(store) if r.event_type == subs.CONFIRM]
+    assert len(confirms) == 1

@@ -35,6 +35,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from prodshield.config.notifiers import EmailNotifierConfig, NotifierBase
 from prodshield.config.schema import ShieldConfig
@@ -202,16 +203,20 @@ def subscribe(
             count = conn.execute(select(func.count()).select_from(s)).scalar() or 0
             if count >= settings.max_subscribers:
                 raise SubscriptionsFull()
-            conn.execute(
-                s.insert().values(
-                    kind=kind,
-                    target=target,
-                    secret=secrets.token_hex(24),
-                    status=PENDING,
-                    created_at=now,
-                    client=client[:64],
-                )
-            )
+            try:
+                with conn.begin_nested():  # another request for the same address may win
+                    conn.execute(
+                        s.insert().values(
+                            kind=kind,
+                            target=target,
+                            secret=secrets.token_hex(24),
+                            status=PENDING,
+                            created_at=now,
+                            client=client[:64],
+                        )
+                    )
+            except IntegrityError:
+                return  # that request sends the confirmation
             row = conn.execute(select(s).where(s.c.kind == kind, s.c.target == target)).one()
         elif row.status == CONFIRMED or (
             row.confirm_sent_at is not None and row.confirm_sent_at > now - RESEND_AFTER_S
