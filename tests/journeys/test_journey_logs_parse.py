@@ -144,3 +144,39 @@ def test_the_console_script_gives_the_full_clis_output(tmp_path: Path) -> None:
     )
     assert missing.returncode == 3 and b"no log source could be read" in missing.stderr
     assert b"Traceback" not in bad.stderr + missing.stderr
+
+
+def test_values_of_several_tokens_keep_one_id(tmp_path: Path) -> None:
+    """A size restated in parentheses (``1190 bytes (1.16 KB) sent``) and an error text of one to
+    five words (``failed: Broken pipe``, ``failed: No such file or directory``) change the number
+    of tokens of a line: each statement still gets one id, each line its own text masked, and
+    ``logs templates`` lists the other texts of an id under ``variants``."""
+    errors = ["Permission denied", "Connection refused", "Operation timed out",
+              "No such file or directory", "Connection reset by peer", "Broken pipe"]  # fmt: skip
+    tagged: list[tuple[str, str]] = []
+    for i in range(60):
+        kb = f" ({i * 37 / 1024:.2f} KB)" if i % 3 == 0 else ""
+        tagged.append(("close", f"proxy.example.com:{5000 + i} close, {i * 37} bytes{kb} sent, "
+                                f"{i * 11} bytes received, lifetime 00:{i % 60:02d}"))  # fmt: skip
+        tagged.append(("node", f"Connection with node {i} at 10.0.0.{i}:6379 failed: "
+                               f"{errors[i % len(errors)]}"))  # fmt: skip
+    log = tmp_path / "mixed.log"
+    log.write_text("".join(line + "\n" for _, line in tagged), encoding="utf-8")
+    proc = _cli("logs", "parse", str(log), "--log-format", "raw", "--output", "jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(x) for x in proc.stdout.decode().splitlines()]
+    ids: dict[str, set[str]] = defaultdict(set)
+    for (statement, line), row in zip(tagged, rows, strict=True):
+        ids[statement].add(row["template_id"])
+        assert _regex(row["template"]).match(line), (row["template"], line)
+    assert len(ids["close"]) == 1 and len(ids["node"]) == 1, ids
+    close = next(iter(ids["close"]))
+    texts = {r["template"] for r in rows if r["template_id"] == close}
+    assert len(texts) == 2  # with and without the restated size
+    proc = _cli("logs", "templates", str(log), "--log-format", "raw", "--format", "json",
+                "--top", "0", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    reported = {t["id"]: t for t in json.loads(proc.stdout)["templates"]}
+    assert set(reported) == ids["close"] | ids["node"]
+    assert reported[close]["count"] == 60
+    assert {reported[close]["template"], *reported[close]["variants"]} == texts
