@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, Table, delete, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from prodshield.errors import StoreError
@@ -148,7 +148,7 @@ class Store:
                 )
             )
 
-    def count(self, table: t.Table) -> int:
+    def count(self, table: Table) -> int:
         with self.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
