@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from prodshield.conditions.parser import parse_condition
+from prodshield.config.alerting import SloConfig
 from prodshield.config.base import StrictModel
 from prodshield.config.types import Duration, Size
 
@@ -99,6 +100,9 @@ class CheckBase(StrictModel):
     """Its escalation policy (a name under ``escalations``; default: ``defaults.escalation``;
     ``null``: none): an incident still unacknowledged after each level's ``after`` pages that
     level too."""
+    slo: SloConfig | None = Field(default=None, examples=[{"objective": 99.9, "window": "30d"}])
+    """A service level objective on its results: the remaining error budget on the dashboard,
+    the API and ``/metrics``; multi-window burn-rate alerts open ``slo`` incidents."""
     depends_on: list[str] = Field(default_factory=list, examples=[["database"]])
     """Checks this one depends on: while one of them has an open incident in the same
     environment, an incident of this check is suppressed (recorded, naming the parent, and

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
-from prodshield.monitor import escalation, grouping, silences
+from prodshield.monitor import escalation, grouping, silences, slo
 from prodshield.monitor.incident_machine import (
     OPENED,
     REMINDER,
@@ -222,8 +222,121 @@ class IncidentEngine:
             check = self._checks.get(obs.check)
             if check is not None and (check.locations or 1) > 1:
                 self._judge(conn, obs, check)
-            changes.extend(self._observe(conn, obs, time.time() if now is None else now))
+            at = time.time() if now is None else now
+            changes.extend(self._observe(conn, obs, at))
+            if check is not None and check.slo is not None:
+                changes.extend(self._judge_slo(conn, obs, check.slo, at))
         return changes
+
+    # --- SLOs ----------------------------------------------------------------------------------
+
+    def _judge_slo(
+        self, conn: Connection, obs: Observation, config: Any, now: float
+    ) -> list[IncidentChange]:
+        """Open an ``slo`` incident when a burn-rate alert fires, resolve it when none does."""
+        state = slo.status(conn, obs.check, obs.environment, config, now)
+        i = t.incidents
+        row = conn.execute(
+            select(i).where(
+                i.c.check_name == obs.check,
+                i.c.environment == obs.environment,
+                i.c.kind == slo.KIND,
+                i.c.status == "open",
+            )
+        ).first()
+        fire = state.firing
+        policy = self.policy_for(obs.check)
+        env = f"[{obs.environment}] " if obs.environment else ""
+        if fire is not None and row is None:
+            result = conn.execute(
+                i.insert().values(
+                    check_name=obs.check,
+                    environment=obs.environment,
+                    kind=slo.KIND,
+                    severity="critical" if fire.alert.burn_rate >= 6 else "high",
+                    title=f"{env}{obs.check} is burning its error budget "
+                    f"({fire.alert.burn_rate:g}x)",
+                    status="open",
+                    opened_at=now,
+                    failing_conditions=[],
+                    error_kinds=[],
+                    notes=[],
+                    refs={"slo": state.as_dict()},
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            incident = _load_incident(conn, int(pk[0]))
+            self._notify_slo(conn, policy, OPENED, incident, obs, state, now)
+            return [IncidentChange(OPENED, incident.id, obs.check, obs.environment, slo.KIND)]
+        if fire is None and row is not None:
+            refs = {**(row.refs or {}), "slo": state.as_dict()}
+            conn.execute(
+                i.update()
+                .where(i.c.id == row.id)
+                .values(status="resolved", resolved_at=now, resolved_by="checks", refs=refs)
+            )
+            incident = _load_incident(conn, row.id)
+            self._notify_slo(conn, policy, RESOLVED, incident, obs, state, now)
+            return [IncidentChange(RESOLVED, row.id, obs.check, obs.environment, slo.KIND)]
+        return []
+
+    def _notify_slo(
+        self,
+        conn: Connection,
+        policy: Policy,
+        event_type: str,
+        incident: Any,
+        obs: Observation,
+        state: slo.Status,
+        now: float,
+    ) -> None:
+        silence = silences.active(conn, obs.check, obs.environment, now)
+        if silence is not None:
+            silences.record(conn, incident, silence, event_type, now)
+            if event_type != RESOLVED or silences.held_opening(incident):
+                return
+        if not policy.notifiers:
+            return
+        env = f"[{obs.environment}] " if obs.environment else ""
+        left = state.budget_remaining
+        budget = "unknown" if left is None else f"{left * 100:.1f}%"
+        fire = state.firing
+        if event_type == OPENED and fire is not None:
+            title = incident.title
+            body = (
+                f"**{obs.check}**{f' in **{obs.environment}**' if obs.environment else ''} "
+                f"burns its error budget too fast: {fire.describe()}.\n\n"
+                f"- Objective: {state.objective:g}% over {format_duration(state.window)}\n"
+                f"- Error budget left: {budget} ({state.failed} of {state.total} results failed)"
+            )
+        else:
+            title = f"{env}{obs.check}: the error budget burn is back under its alerts"
+            body = f"No burn-rate alert fires any more. Error budget left: {budget}."
+        enqueue_in(
+            conn,
+            policy.notifiers,
+            {
+                "key": f"incident:{incident.id}:{event_type.split('.')[1]}",
+                "type": event_type,
+                # its own thread: a paging service must not fold it into the check's outage
+                "subject": f"slo:{obs.check}:{obs.environment}",
+                "title": title,
+                "body": body,
+                "severity": (incident.severity or "high") if event_type == OPENED else "info",
+                "fields": {
+                    "check": obs.check,
+                    "environment": obs.environment or "(none)",
+                    "kind": slo.KIND,
+                    "objective": f"{state.objective:g}%",
+                    "error_budget_left": budget,
+                    "status": "burning" if event_type == OPENED else "resolved",
+                },
+                "url": self._link(obs),
+                "labels": [obs.environment] if obs.environment else [],
+            },
+            now,
+        )
 
     # --- dependencies (depends_on) ---------------------------------------------------------------
 
@@ -245,7 +358,8 @@ class IncidentEngine:
                 i.c.check_name.in_(list(c.depends_on)),
                 i.c.environment == obs.environment,
                 i.c.status == "open",
-                i.c.kind != MANUAL,  # a hand-opened incident is no check's outage
+                # a hand-opened incident or an error budget burn is no check's outage
+                i.c.kind.not_in([MANUAL, slo.KIND]),
             )
             .order_by(i.c.opened_at)
             .limit(1)
@@ -830,6 +944,7 @@ class IncidentEngine:
 
 
 STATUS_WORDS = {
+    "slo": "burning its error budget",
     "down": "down",
     "degraded": "degraded",
     "certificate": "expiring",
@@ -837,6 +952,7 @@ STATUS_WORDS = {
     "flapping": "flapping",
 }
 RECOVERED = {
+    "slo": "error budget burn is back to normal",
     "down": "recovered",
     "degraded": "is back to normal",
     "certificate": "certificate is valid again",
@@ -844,6 +960,7 @@ RECOVERED = {
     "flapping": "is stable again",
 }
 SEVERITY = {
+    "slo": "high",
     "down": "critical",
     "heartbeat": "high",
     "degraded": "medium",
@@ -1015,7 +1132,12 @@ def open_incident_of(store: Any, subject: str) -> int | None:
     with store.connect() as conn:
         row = conn.execute(
             select(i.c.id)
-            .where(i.c.check_name == check, i.c.environment == environment, i.c.status == "open")
+            .where(
+                i.c.check_name == check,
+                i.c.environment == environment,
+                i.c.status == "open",
+                i.c.kind != slo.KIND,
+            )
             .order_by(desc(i.c.opened_at))
             .limit(1)
         ).first()

@@ -86,6 +86,7 @@ KINDS = {
     "certificate": "certificate expiring",
     "heartbeat": "heartbeat missed",
     "flapping": "flapping",
+    "slo": "error budget burn",
 }
 
 

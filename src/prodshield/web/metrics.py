@@ -28,6 +28,7 @@ from prometheus_client.core import (
 )
 from sqlalchemy import func, select
 
+from prodshield.config.types import format_duration
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -140,6 +141,41 @@ class WebMetrics:
                 buckets.append((bound, cumulative))
             hist.add_metric([check, env], buckets=buckets, sum_value=slot[-1])
         yield hist
+
+        slos = model.slo_statuses(now=now)
+        if slos:
+            budget = GaugeMetricFamily(
+                "prodshield_slo_error_budget_remaining",
+                "Share of the SLO's error budget left over its window (1 untouched, 0 spent, "
+                "negative overspent).",
+                labels=["check", "environment"],
+            )
+            objective = GaugeMetricFamily(
+                "prodshield_slo_objective", "The SLO's objective, as a ratio.", labels=["check"]
+            )
+            burn = GaugeMetricFamily(
+                "prodshield_slo_burn_rate",
+                "Error budget burn rate over each burn-rate alert's windows (1: the sustainable "
+                "pace).",
+                labels=["check", "environment", "window"],
+            )
+            seen: set[str] = set()
+            for (check, env), st in sorted(slos.items()):
+                if check not in seen:
+                    objective.add_metric([check], st["objective"] / 100.0)
+                    seen.add(check)
+                if st["budget_remaining"] is not None:
+                    budget.add_metric([check, env], st["budget_remaining"])
+                rates: dict[str, float] = {}
+                for b in st["burn_rates"]:
+                    for span, value in ((b["long_s"], b["long"]), (b["short_s"], b["short"])):
+                        if value is not None:
+                            rates[format_duration(span)] = value
+                for window, value in sorted(rates.items()):
+                    burn.add_metric([check, env, window], value)
+            yield budget
+            yield objective
+            yield burn
 
         counts = model.metric_counts()
         incidents = GaugeMetricFamily(

@@ -137,7 +137,15 @@ SCHEMAS: dict[str, Any] = {
             "environment": STR_OR_NULL,
             "kind": {
                 "type": "string",
-                "enum": ["down", "degraded", "certificate", "heartbeat", "flapping", "manual"],
+                "enum": [
+                    "down",
+                    "degraded",
+                    "certificate",
+                    "heartbeat",
+                    "flapping",
+                    "manual",
+                    "slo",
+                ],
             },
             "manual": {"type": "boolean", "description": "opened by hand (`incident open`)"},
             "postmortem": {

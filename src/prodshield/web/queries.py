@@ -20,6 +20,7 @@ from prodshield.config.schema import ShieldConfig
 from prodshield.monitor import incidents as incident_actions
 from prodshield.monitor import series
 from prodshield.monitor import silences as silence_store
+from prodshield.monitor import slo as slo_measure
 from prodshield.monitor.heartbeats import (
     WAITING,
     WAITING_LABEL,
@@ -235,6 +236,7 @@ class ReadModel:
         summaries = self.cache.summaries()
         waiting = waiting_targets(self.store, self.config)
         maintained = self.in_maintenance()
+        slos = self.slo_statuses(name)
         r = t.check_results
         envs: list[dict[str, Any]] = []
         with self.store.connect() as conn:
@@ -276,6 +278,7 @@ class ReadModel:
                         },
                         "avg_response_time_ms_24h": sm.avg_ms_24h if sm else None,
                         "open_incident": incidents.get(x.key),
+                        "slo": slos.get(x.key),
                         "recent_results": [
                             {
                                 "id": int(row.id),
@@ -710,6 +713,26 @@ class ReadModel:
             )
         entries.sort(key=lambda e: (e["ts"], e["type"] != "opened"))
         return {"incident": incident, "timeline": entries}
+
+    # --- SLOs -------------------------------------------------------------------------------
+
+    def slo_statuses(
+        self, name: str | None = None, now: float | None = None
+    ) -> dict[Key, dict[str, Any]]:
+        """The SLO of every target whose check has one (or of check ``name``): its error budget
+        left and burn rates, measured from the stored results."""
+        now = time.time() if now is None else now
+        specs = {c.name: c.slo for c in self.config.checks if c.slo is not None}
+        out: dict[Key, dict[str, Any]] = {}
+        if not specs:
+            return out
+        with self.store.connect() as conn:
+            for x in self.targets:
+                spec = specs.get(x.name)
+                if spec is None or (name is not None and x.name != name):
+                    continue
+                out[x.key] = slo_measure.status(conn, x.name, x.environment, spec, now).as_dict()
+        return out
 
     # --- silences ---------------------------------------------------------------------------
 

@@ -1,0 +1,117 @@
+"""Journey: an SLO with accelerated windows through shield.yaml and `prodshield serve`, its
+results from a real loopback server, its alerts through the ntfy stand-in.
+
+The target answers 200, then 503 for a while, then 200 again. The error budget left shows in the
+API, on the dashboard and in /metrics, measured from the stored results; the burn-rate alert
+(both windows over the rate) opens one `slo` incident and one page, and the recovery resolves it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+from alerting_journey import TOKEN, Browser, api, free_port, serving, wait
+
+from paging_standins import PROTECTED_TOPIC, PagingStandin
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    failing = False
+
+    def do_GET(self) -> None:
+        self.send_response(503 if _Flaky.failing else 200)
+        self.end_headers()
+        self.wfile.write(b"no" if _Flaky.failing else b"ok")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _metric(port: int, name: str) -> float | None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    m = re.search(rf'^{name}\{{check="api",environment=""\}} (\S+)$', text, re.M)
+    return None if m is None else float(m.group(1))
+
+
+def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
+    port = free_port()
+    target = HTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=target.serve_forever, daemon=True).start()
+    _Flaky.failing = False
+    try:
+        with PagingStandin.in_thread() as rx:
+            (tmp_path / "shield.yaml").write_text(
+                "storage: sqlite:///store.db\n"
+                f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+                "defaults: {failure_threshold: 1000}\n"  # only the SLO pages here
+                "notifiers:\n"
+                "  phone:\n"
+                "    type: ntfy\n"
+                f"    server: {rx.url}\n"
+                f"    topic: {PROTECTED_TOPIC}\n"
+                '    token: "${NTFY_TOKEN}"\n'
+                "checks:\n"
+                "  - name: api\n"
+                "    type: http\n"
+                f"    url: http://127.0.0.1:{target.server_port}/\n"
+                "    interval: 1s\n"
+                "    timeout: 1s\n"
+                "    slo:\n"
+                "      objective: 90\n"
+                "      window: 1h\n"
+                "      alerts: [{long: 20s, short: 4s, burn_rate: 2}]\n"
+            )
+            with serving(tmp_path):
+                slo = wait(
+                    lambda: (
+                        (s := api(port, "/api/v1/checks/api")[1]["environments"][0]["slo"])
+                        and s["results"] >= 3
+                        and s
+                    ),
+                    "the first results",
+                )
+                assert slo["objective"] == 90 and slo["budget_remaining"] == 1.0
+                assert _metric(port, "prodshield_slo_error_budget_remaining") == 1.0
+
+                _Flaky.failing = True
+                [incident] = wait(
+                    lambda: api(port, "/api/v1/incidents?status=open")[1]["incidents"],
+                    "the burn-rate alert",
+                    timeout=40,
+                )
+                assert incident["kind"] == "slo" and incident["check"] == "api"
+                assert incident["title"] == "api is burning its error budget (2x)"
+                [page] = wait(lambda: rx.of("ntfy"), "the page")
+                assert "burning its error budget" in page.parsed["title"]
+                burning = api(port, "/api/v1/checks/api")[1]["environments"][0]["slo"]
+                assert burning["failed"] >= 1 and burning["budget_remaining"] < 1.0
+                assert burning["firing"].startswith("2x over 20s and 4s")
+                left = _metric(port, "prodshield_slo_error_budget_remaining")
+                assert left is not None and left < 1.0
+                browser = Browser(port)
+                browser.login()
+                page_html = browser.get("/dashboard/checks/api")
+                assert "error budget left" in page_html and "burning 2x" in page_html
+
+                _Flaky.failing = False
+                wait(
+                    lambda: (
+                        api(port, f"/api/v1/incidents/{incident['id']}")[1]["status"] == "resolved"
+                    ),
+                    "the recovery",
+                    timeout=40,
+                )
+                wait(lambda: len(rx.of("ntfy")) == 2, "the resolved message")
+                assert "back under its alerts" in rx.of("ntfy")[1].parsed["title"]
+                assert len(api(port, "/api/v1/incidents")[1]["incidents"]) == 1
+    finally:
+        target.shutdown()
+        target.server_close()
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log, log[-3000:]

@@ -1,0 +1,111 @@
+"""SLOs from real results in the store: the error budget left, the burn rates over each alert's
+windows, and the slo incident a firing alert opens (and resolves) through the outbox."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from prodshield.config import parse_config
+from prodshield.monitor import slo
+from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+CONFIG = """
+defaults: {failure_threshold: 1000}
+notifiers:
+  ops: {type: webhook, url: "http://127.0.0.1:9/hook"}
+checks:
+  - name: api
+    type: http
+    url: http://api/
+    slo:
+      objective: 99
+      window: 1d
+      alerts:
+        - {long: 1h, short: 5m, burn_rate: 14.4}
+        - {long: 6h, short: 30m, burn_rate: 6}
+"""
+T0 = 1_800_000_000.0
+
+
+def record(store: Store, start: float, count: int, every: float, ok: bool) -> float:
+    """``count`` results of api, one every ``every`` seconds from ``start``; the last ts."""
+    rows = [
+        {"check_name": "api", "environment": "", "ts": start + k * every, "ok": ok}
+        for k in range(count)
+    ]
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), rows)
+    return start + (count - 1) * every
+
+
+def judge(store: Store, eng: IncidentEngine, ts: float, ok: bool) -> None:
+    with store.begin() as conn:
+        eng.process(conn, [Observation("api", "", ts, ok, None if ok else "refused", "x")], now=ts)
+
+
+def test_budget_and_burn_rates_come_from_the_stored_results(store: Store) -> None:
+    config = parse_config(CONFIG, env={}).config
+    spec = config.checks[0].slo
+    assert spec is not None
+    # 23 hours of passing results every minute, then 10 failures in the last 10 minutes
+    last = record(store, T0, 23 * 60, 60, True)
+    last = record(store, last + 60, 10, 60, False)
+    with store.connect() as conn:
+        st = slo.status(conn, "api", "", spec, last)
+    assert st.total == 23 * 60 + 10 and st.failed == 10
+    # 10 failures of 1390 against a 1 % budget: 72 % of it spent
+    assert st.budget_remaining == pytest.approx(1 - (10 / 1390) / 0.01)
+    fast, slow = st.burns
+    assert fast.long_rate == pytest.approx((10 / 60) / 0.01)  # the last hour: 10 of 60 failed
+    assert fast.short_rate == pytest.approx(100.0)  # the last 5 minutes: all failed
+    assert slow.long_rate == pytest.approx((10 / 360) / 0.01)  # 6 h: 2.8x, under its 6x
+    assert fast.firing and not slow.firing
+    assert st.firing is fast
+
+
+def test_a_firing_alert_opens_an_slo_incident_and_it_resolves(store: Store) -> None:
+    config = parse_config(CONFIG, env={}).config
+    eng = IncidentEngine(config)
+    last = record(store, T0, 120, 60, True)
+    judge(store, eng, last, True)
+    with store.connect() as conn:
+        assert conn.execute(select(t.incidents)).all() == []
+    last = record(store, last + 60, 10, 60, False)
+    judge(store, eng, last, False)
+    with store.connect() as conn:
+        [incident] = conn.execute(select(t.incidents)).all()
+        [row] = conn.execute(select(t.outbox)).all()
+    assert incident.kind == "slo" and incident.status == "open"
+    assert incident.title == "api is burning its error budget (14.4x)"
+    assert incident.severity == "critical"
+    assert incident.refs["slo"]["failed"] == 10
+    assert row.subject == "slo:api:" and row.payload["fields"]["objective"] == "99%"
+    assert "14.4x over 1h and 5m" in row.payload["body"]
+    # a recovery long enough for the short windows to pass clears it
+    last = record(store, last + 60, 40, 60, True)
+    judge(store, eng, last, True)
+    with store.connect() as conn:
+        incident = conn.execute(select(t.incidents)).one()
+        keys = [r.idempotency_key for r in conn.execute(select(t.outbox).order_by(t.outbox.c.id))]
+    assert incident.status == "resolved"
+    assert keys == [f"incident:{incident.id}:opened", f"incident:{incident.id}:resolved"]
+
+
+def test_maintenance_results_do_not_spend_the_budget(store: Store) -> None:
+    spec = parse_config(CONFIG, env={}).config.checks[0].slo
+    assert spec is not None
+    with store.begin() as conn:
+        conn.execute(
+            t.check_results.insert(),
+            [
+                {"check_name": "api", "environment": "", "ts": T0 + k, "ok": False,
+                 "maintenance": True}
+                for k in range(5)
+            ]
+            + [{"check_name": "api", "environment": "", "ts": T0 + 10, "ok": True, "maintenance": False}],
+        )  # fmt: skip
+        st = slo.status(conn, "api", "", spec, T0 + 10)
+    assert (st.total, st.failed, st.budget_remaining) == (1, 0, 1.0)
