@@ -154,6 +154,11 @@ def test_tables_fit_80_columns_without_cutting_key_columns(tmp_path: Path) -> No
     )
     scan = _cli(tmp_path, "logs", "scan", "app.log")
     assert "db_connection_failure" in scan.stdout and "…" not in scan.stdout
+    assert "(s)" not in scan.stdout
+    found = json.loads(_cli(tmp_path, "logs", "scan", "app.log", "--format", "json").stdout)
+    assert [f["message"] for f in found["findings"]] == ["1 database connection failure"]
+    # the last-seen time is never split over two lines
+    assert re.search(r"db_connection_failure .* 12-04 20:01", scan.stdout), scan.stdout
     assert all(len(line) <= 80 for line in scan.stdout.splitlines()), scan.stdout
 
     tree = tmp_path / "tree"

@@ -77,6 +77,7 @@ class Grid:
     than ``wide`` columns."""
 
     WORD = 28
+    SHORT = 12
     """Words up to this long (``[CERTIFICATE_EXPIRATION]``) are never split in a wrapping column."""
 
     def __init__(
@@ -127,7 +128,8 @@ class Grid:
 
     def _wrap_widths(self) -> dict[int, int] | None:
         """Widths for the wrapping columns when the table is wider than the terminal: each at
-        least its longest word, the rest shared in proportion to what each would like more;
+        least its longest word, short columns whole, the rest shared in proportion to what each
+        would like more;
         None when it fits as it is, or when whole words cannot fit (the text then folds)."""
         gaps = 2 + 2 * (len(self.shown) - 1)  # the edges and two spaces between columns
         fixed = sum(self.widths.values()) + gaps
@@ -139,6 +141,12 @@ class Grid:
         spare = room - sum(floor.values())
         if spare < 0:
             return None
+        # short cells (a time, a percentage, "336 ms") stay on one line while there is room
+        for i in sorted(free, key=lambda i: self.natural[i] - floor[i]):
+            extra = self.natural[i] - floor[i]
+            if self.natural[i] <= self.SHORT and 0 < extra <= spare:
+                floor[i] += extra
+                spare -= extra
         wants = {i: max(0, self.natural[i] - floor[i]) for i in free}
         total = sum(wants.values()) or 1
         out = {i: floor[i] + spare * wants[i] // total for i in free}

@@ -105,7 +105,15 @@ def list_cmd(
     if not found:
         console().print("no deploy markers")
         return
-    grid = Grid("id", "when (UTC)", "version", "service", "environment", "note", keys=("version",))
+    grid = Grid(
+        "id",
+        "when (UTC)",
+        "version",
+        "service",
+        "environment",
+        "note",
+        keys=("id", "when (UTC)", "version"),
+    )
     for d in found:
         grid.add_row(
             str(d.id),

@@ -30,7 +30,8 @@ class Rule:
     """Lower-case literals: the rule is tried only on text containing one of them."""
     message: str | None = None
     """What the finding says; ``{count}``, ``{ip}``, ``{detail}``, ``{kind}``, ``{example}``
-    are filled in (default: "<count> lines matched <kind>")."""
+    are filled in, and ``{s}`` is an ``s`` unless the count is 1 ("{count} deadlock{s}");
+    default: "<count> lines matched <kind>"."""
     threshold: int = 1
     """Reported only when this many matches fall within ``window_s`` seconds."""
     window_s: float = 300.0
@@ -243,6 +244,7 @@ def rule_message(rule: Rule, f: Finding) -> str:
     """The finding's message: the rule's ``message`` filled in, or a default one."""
     values = {
         "count": f.count,
+        "s": "" if f.count == 1 else "s",
         "kind": rule.kind,
         "ip": f.source.get("ip") or "?",
         "detail": f.source.get("detail") or "",
