@@ -109,3 +109,23 @@ def test_maintenance_results_do_not_spend_the_budget(store: Store) -> None:
         )  # fmt: skip
         st = slo.status(conn, "api", "", spec, T0 + 10)
     assert (st.total, st.failed, st.budget_remaining) == (1, 0, 1.0)
+
+
+def test_one_grouped_query_measures_every_target(store: Store) -> None:
+    spec = parse_config(CONFIG, env={}).config.checks[0].slo
+    assert spec is not None
+    rows = [
+        {"check_name": check, "environment": env, "ts": T0 + k, "ok": k % every != 0,
+         "maintenance": False}
+        for check, env, every in (("api", "eu", 2), ("api", "us", 5), ("web", "eu", 10))
+        for k in range(100)
+    ]  # fmt: skip
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), rows)
+        found = slo.statuses(conn, {"api": spec, "web": spec}, T0 + 99)
+    assert {k: (s.total, s.failed) for k, s in found.items()} == {
+        ("api", "eu"): (100, 50),
+        ("api", "us"): (100, 20),
+        ("web", "eu"): (100, 10),
+    }
+    assert found[("web", "eu")].budget_remaining == pytest.approx(1 - 0.1 / 0.01)

@@ -131,6 +131,7 @@ class IncidentEngine:
         self._checks = {c.name: c for c in config.checks}
         self._targets: dict[tuple[str, str], str | None] | None = None
         self._evidence_at: dict[int, float] = {}
+        self._slo_at: dict[tuple[str, str], float] = {}
         self.last_changes: list[PhaseChange] = []
         """The phase changes of the last :meth:`process` call (``monitor run -v`` prints them)."""
 
@@ -225,7 +226,10 @@ class IncidentEngine:
             at = time.time() if now is None else now
             changes.extend(self._observe(conn, obs, at))
             if check is not None and check.slo is not None:
-                changes.extend(self._judge_slo(conn, obs, check.slo, at))
+                key = (obs.check, obs.environment)
+                if at - self._slo_at.get(key, float("-inf")) >= slo.every(check.slo):
+                    self._slo_at[key] = at
+                    changes.extend(self._judge_slo(conn, obs, check.slo, at))
         return changes
 
     # --- SLOs ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ aggregate query per evaluation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,36 +100,67 @@ class Status:
         }
 
 
-def status(conn: Connection, check: str, environment: str, slo: SloConfig, now: float) -> Status:
-    """Measure the SLO of ``check`` in ``environment`` at ``now`` (one aggregate query)."""
-    spans = sorted(
+def spans_of(slo: SloConfig) -> list[float]:
+    """Every span an SLO reads: its window and each alert's long and short windows."""
+    return sorted(
         {float(slo.window)} | {a.long for a in slo.alerts} | {a.short for a in slo.alerts}
     )
+
+
+def status(conn: Connection, check: str, environment: str, slo: SloConfig, now: float) -> Status:
+    """Measure the SLO of ``check`` in ``environment`` at ``now`` (one aggregate query)."""
+    found = statuses(conn, {check: slo}, now, environment=environment)
+    return found.get((check, environment)) or _measure(slo, {})
+
+
+def statuses(
+    conn: Connection,
+    specs: Mapping[str, SloConfig],
+    now: float,
+    *,
+    environment: str | None = None,
+) -> dict[tuple[str, str], Status]:
+    """The SLO of every (check, environment) with results, for the checks in ``specs``: one
+    aggregate query grouped by target (``/metrics`` and the dashboard read them all at once)."""
+    if not specs:
+        return {}
+    spans = sorted({span for spec in specs.values() for span in spans_of(spec)})
     r = t.check_results
-    columns = []
+    columns: list[Any] = [r.c.check_name, r.c.environment]
     for span in spans:
         recent = r.c.ts > now - span
         columns.append(func.sum(case((recent, 1), else_=0)))
         columns.append(func.sum(case((and_(recent, r.c.ok.is_(False)), 1), else_=0)))
-    row = conn.execute(
-        select(*columns).where(
-            r.c.check_name == check,
-            r.c.environment == environment,
+    query = (
+        select(*columns)
+        .where(
+            r.c.check_name.in_(list(specs)),
             r.c.ts > now - max(spans),
             r.c.ts <= now,
             r.c.maintenance.is_(False),
         )
-    ).one()
-    counts = {
-        span: (int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i, span in enumerate(spans)
-    }
+        .group_by(r.c.check_name, r.c.environment)
+    )
+    if environment is not None:
+        query = query.where(r.c.environment == environment)
+    out: dict[tuple[str, str], Status] = {}
+    for row in conn.execute(query):
+        counts = {
+            span: (int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0))
+            for i, span in enumerate(spans)
+        }
+        out[(row[0], row[1])] = _measure(specs[row[0]], counts)
+    return out
+
+
+def _measure(slo: SloConfig, counts: Mapping[float, tuple[int, int]]) -> Status:
     allowed = 1.0 - slo.objective / 100.0
 
     def rate(span: float) -> float | None:
-        total, failed = counts[span]
+        total, failed = counts.get(span, (0, 0))
         return None if not total else (failed / total) / allowed
 
-    total, failed = counts[float(slo.window)]
+    total, failed = counts.get(float(slo.window), (0, 0))
     return Status(
         objective=slo.objective,
         window=float(slo.window),
@@ -136,3 +168,15 @@ def status(conn: Connection, check: str, environment: str, slo: SloConfig, now: 
         failed=failed,
         burns=tuple(Burn(a, rate(a.long), rate(a.short)) for a in slo.alerts),
     )
+
+
+def every(slo: SloConfig) -> float:
+    """How often a target's burn is judged at most: a quarter of its shortest window, between
+    1 and 30 seconds (a result every second need not scan the window every second)."""
+    shortest = min((a.short for a in slo.alerts), default=float(slo.window))
+    return max(1.0, min(30.0, shortest / 4))
+
+
+def status_without_results(slo: SloConfig) -> Status:
+    """The SLO of a target with no stored result in its window (budget unknown)."""
+    return _measure(slo, {})

@@ -726,12 +726,15 @@ class ReadModel:
         out: dict[Key, dict[str, Any]] = {}
         if not specs:
             return out
+        if name is not None:
+            specs = {k: v for k, v in specs.items() if k == name}
         with self.store.connect() as conn:
-            for x in self.targets:
-                spec = specs.get(x.name)
-                if spec is None or (name is not None and x.name != name):
-                    continue
-                out[x.key] = slo_measure.status(conn, x.name, x.environment, spec, now).as_dict()
+            found = slo_measure.statuses(conn, specs, now)
+        for x in self.targets:
+            spec = specs.get(x.name)
+            if spec is not None:
+                measured = found.get(x.key) or slo_measure.status_without_results(spec)
+                out[x.key] = measured.as_dict()
         return out
 
     # --- silences ---------------------------------------------------------------------------
