@@ -45,7 +45,7 @@ from prodshield.notify.http import post_json
 from prodshield.notify.markers import thread_key
 from prodshield.notify.outbox import enqueue_in
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.notify.providers.email import EmailNotifier
+from prodshield.notify.providers.email import EmailNotifier, build_message
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
 
@@ -536,6 +536,10 @@ class SubscriberNotifier:
         # added after the event's redaction: the links are ours, not outside text
         message.body = (message.body.rstrip() + "\n\n" + "\n".join(extra)).strip()
         message.fields = {k: v for k, v in event.fields.items() if k != "phase"}
-        notifier = EmailNotifier(mail.model_copy(update={"to": [row.target]}))
-        result = await notifier.send(message, ctx)
-        return {**result, "subscriber": int(row.id)}
+        config = mail.model_copy(update={"to": [row.target]})
+        msg = build_message(message, config)
+        # RFC 8058 one-click unsubscribe: mail clients POST List-Unsubscribe=One-Click to it
+        msg["List-Unsubscribe"] = f"<{links['unsubscribe_url']}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        await asyncio.to_thread(EmailNotifier(config).send_message, msg, ctx.timeout)
+        return {"message_id": msg["Message-ID"], "subscriber": int(row.id)}

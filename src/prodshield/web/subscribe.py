@@ -169,7 +169,9 @@ async def _token_action(request: Request, action: str) -> Response:
     fields = await _fields(request)
     if isinstance(fields, Response):
         return fields
-    token = fields.get("token", "")[:200]
+    # the token from the form, or from the link itself (RFC 8058 one-click unsubscribe posts
+    # List-Unsubscribe=One-Click to the URL in the mail's header)
+    token = (fields.get("token") or request.query_params.get("token", ""))[:200]
     call = subs.confirm if action == "confirm" else subs.unsubscribe
     done = await run_in_threadpool(call, ctx.store, token)
     if not done:

@@ -79,10 +79,11 @@ class EmailNotifier:
 
     async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
         msg = build_message(event, self.config)
-        await asyncio.to_thread(self._send_sync, msg, ctx.timeout)
+        await asyncio.to_thread(self.send_message, msg, ctx.timeout)
         return {"message_id": msg["Message-ID"], "to": len(self.config.to)}
 
-    def _send_sync(self, msg: EmailMessage, timeout: float) -> None:
+    def send_message(self, msg: EmailMessage, timeout: float) -> None:
+        """Send a built message (blocking): what ``send`` does after building it."""
         c = self.config
         what = f"SMTP {c.host}:{c.port}"
         try:
