@@ -81,21 +81,26 @@ class ConfigDoc:
             yield from python_environ(self.nodes())
         elif self.data:
             for p in self.pairs:
-                parents = [x.lower() for x in p.path[:-1] if isinstance(x, str)]
-                if not parents or parents[-1] not in ("environment", "env"):
-                    # k8s env lists: [{name: X, value: Y}]
-                    if p.key == "value" and len(p.path) >= 3 and isinstance(p.path[-2], int):
-                        holder = p.path[:-2]
-                        if holder and holder[-1] == "env":
-                            name = _get(self.data, (*p.path[:-1], "name"))
-                            if isinstance(name, str):
-                                yield name, _scalar_text(p.value), p.line
-                    continue
-                if isinstance(p.path[-1], int) and isinstance(p.value, str) and "=" in p.value:
-                    name, _, value = p.value.partition("=")
-                    yield name.strip(), value.strip(), p.line
-                elif isinstance(p.path[-1], str):
-                    yield p.key, _scalar_text(p.value), p.line
+                yield from self._structured_env(p)
+
+    def _structured_env(self, p: Pair) -> Iterator[tuple[str, str, int]]:
+        """The variable one pair of a YAML/JSON/TOML document sets, if any: under an
+        ``environment:``/``env:`` mapping or list (``NAME=value``), or a k8s ``env`` entry."""
+        parents = [x.lower() for x in p.path[:-1] if isinstance(x, str)]
+        if not parents or parents[-1] not in ("environment", "env"):
+            # k8s env lists: [{name: X, value: Y}]
+            if p.key == "value" and len(p.path) >= 3 and isinstance(p.path[-2], int):
+                holder = p.path[:-2]
+                if holder and holder[-1] == "env":
+                    name = _get(self.data, (*p.path[:-1], "name"))
+                    if isinstance(name, str):
+                        yield name, _scalar_text(p.value), p.line
+            return
+        if isinstance(p.path[-1], int) and isinstance(p.value, str) and "=" in p.value:
+            name, _, value = p.value.partition("=")
+            yield name.strip(), value.strip(), p.line
+        elif isinstance(p.path[-1], str):
+            yield p.key, _scalar_text(p.value), p.line
 
     def settings(self) -> Iterator[tuple[str, Any, int]]:
         """(key, value, line) from pairs and env vars, each location once."""

@@ -86,6 +86,20 @@ async def bank_test(opts: DbOptions, setup: Setup, report: BatteryReport) -> Non
     async with await connect_direct(opts.dsn) as conn:
         cur = await conn.execute("SELECT id, balance FROM accounts")
         final = {int(r[0]): r[1] for r in await cur.fetchall()}
+    _judge(opts, report, stats, final, total, elapsed, applied, ids)
+
+
+def _judge(
+    opts: DbOptions,
+    report: BatteryReport,
+    stats: BankStats,
+    final: dict[int, Any],
+    total: int,
+    elapsed: float,
+    applied: list[dict[str, Any]],
+    ids: set[int],
+) -> None:
+    """The bank test's two checks from what the run saw and the final read."""
     final_problems = check_read(final, ids, total)
     for p in final_problems:
         stats.anomalies[p] += 1
