@@ -284,3 +284,17 @@ def test_monitor_once_wraps_details_between_words_at_80_columns(tmp_path: Path) 
     # the placeholder is one word on one line, never folded as `[BODY].replication_sta` / `te`
     assert any("[BODY].replication_state" in line for line in lines), done.stdout
     assert "nightly-backup-api" in done.stdout and "…" not in done.stdout
+
+
+def test_audit_names_a_variable_once(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYX\n"
+    )
+    (tmp_path / ".env").chmod(0o600)
+    done = _cli(tmp_path, "audit", ".", "--no-process-env", "--format", "json")
+    messages = [f["message"] for f in json.loads(done.stdout)["findings"]]
+    dotenv = [m for m in messages if m.startswith("AWS_SECRET_ACCESS_KEY holds")]
+    assert dotenv, messages
+    # "holds a high-entropy value in plain text", not "... value under AWS_SECRET_ACCESS_KEY ..."
+    assert dotenv[0].startswith("AWS_SECRET_ACCESS_KEY holds a high-entropy value in plain text")
+    assert all(m.count("AWS_SECRET_ACCESS_KEY") <= 1 for m in messages), messages
