@@ -298,3 +298,48 @@ def test_audit_names_a_variable_once(tmp_path: Path) -> None:
     # "holds a high-entropy value in plain text", not "... value under AWS_SECRET_ACCESS_KEY ..."
     assert dotenv[0].startswith("AWS_SECRET_ACCESS_KEY holds a high-entropy value in plain text")
     assert all(m.count("AWS_SECRET_ACCESS_KEY") <= 1 for m in messages), messages
+
+
+def test_chaos_toxic_talks_to_the_api_of_shield_yaml(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    api_port, listen_port = free_port(), free_port()
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "chaos:\n"
+        f"  api: {{host: 127.0.0.1, port: {api_port}}}\n"
+        f"  proxies: [{{name: db, listen: '127.0.0.1:{listen_port}', upstream: '127.0.0.1:9'}}]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODSHIELD_", "GITHUB_"))}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prodshield"), "chaos", "proxy"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", api_port)) == 0:
+                    break
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.1)
+        # no --api: the port is the one in shield.yaml, as `chaos proxy` used it
+        added = _cli(tmp_path, "chaos", "toxic", "add", "db", "-t", "latency", "-a", "latency=5")
+        assert added.returncode == 0, added.stderr
+        listed = _cli(tmp_path, "chaos", "proxy", "list", "--format", "json")
+        (db,) = json.loads(listed.stdout)
+        assert [t["name"] for t in db["toxics"]] == ["latency_downstream"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)

@@ -17,7 +17,7 @@ from prodshield.chaos.proxy.client import ProxyClient
 from prodshield.cli import chaos_experiments
 from prodshield.cli.common import EXIT_USAGE, console, load, plural, print_json
 from prodshield.config.loader import ENV_VAR, find_config
-from prodshield.errors import UsageError
+from prodshield.errors import ProdshieldError, UsageError
 
 chaos_app = typer.Typer(
     help="Chaos engineering: the fault proxy, experiments and batteries.", no_args_is_help=True
@@ -34,13 +34,34 @@ chaos_app.add_typer(toxic_app, name="toxic")
 chaos_experiments.attach(chaos_app)  # run, breaker, db
 
 ApiOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--api",
         envvar="PRODSHIELD_PROXY_API",
-        help="URL of the proxy API (also $PRODSHIELD_PROXY_API).",
+        help="URL of the proxy API (also $PRODSHIELD_PROXY_API; default: chaos.api in "
+        "shield.yaml, else http://127.0.0.1:8474).",
+        show_default=False,
     ),
 ]
+DEFAULT_API = "http://127.0.0.1:8474"
+
+
+def _api_url(api: str | None) -> str:
+    """The proxy API to talk to: --api / $PRODSHIELD_PROXY_API, else the ``chaos.api`` of the
+    shield.yaml that ``chaos proxy`` would read (when it loads), else Toxiproxy's 8474."""
+    if api:
+        return api
+    try:
+        loaded = _shield_config(None)
+    except ProdshieldError:
+        return DEFAULT_API  # a broken shield.yaml is for `config check` to report
+    chaos = loaded.config.chaos if loaded is not None else None
+    if chaos is None:
+        return DEFAULT_API
+    host = chaos.api.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://{'[' + host + ']' if ':' in host else host}:{chaos.api.port}"
 FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
 
 
@@ -154,9 +175,9 @@ def proxy(
 
 
 @proxy_app.command("list")
-def proxy_list(api: ApiOption = "http://127.0.0.1:8474", output: FormatOption = "text") -> None:
+def proxy_list(api: ApiOption = None, output: FormatOption = "text") -> None:
     """List the proxies of a running proxy server."""
-    proxies = ProxyClient(api).proxies()
+    proxies = ProxyClient(_api_url(api)).proxies()
     if output == "json":
         print_json(
             [
@@ -261,7 +282,7 @@ def toxic_add(
         str, typer.Option("--stream", "-s", help="downstream, upstream or both.")
     ] = "downstream",
     toxicity: Annotated[float, typer.Option("--toxicity", help="Probability 0..1.")] = 1.0,
-    api: ApiOption = "http://127.0.0.1:8474",
+    api: ApiOption = None,
     output: FormatOption = "text",
 ) -> None:
     """Add a toxic to a proxy."""
@@ -273,7 +294,7 @@ def toxic_add(
     if not 0.0 <= toxicity <= 1.0:
         raise UsageError(f"--toxicity: {toxicity:g} is not between 0 and 1")
     attributes = _parse_attributes(attribute or [])
-    client = ProxyClient(api)
+    client = ProxyClient(_api_url(api))
     try:
         toxic = client.add_toxic(
             proxy_name,
@@ -296,12 +317,12 @@ def toxic_add(
 def toxic_remove(
     proxy_name: Annotated[str, typer.Argument(metavar="PROXY")],
     toxic_name: Annotated[str, typer.Argument(metavar="TOXIC")],
-    api: ApiOption = "http://127.0.0.1:8474",
+    api: ApiOption = None,
 ) -> None:
     """Remove a toxic from a proxy."""
     from prodshield.chaos.proxy.client import ProxyApiError
 
-    client = ProxyClient(api)
+    client = ProxyClient(_api_url(api))
     try:
         client.remove_toxic(proxy_name, toxic_name)
     except ProxyApiError as exc:
@@ -313,14 +334,14 @@ def toxic_remove(
 @toxic_app.command("list")
 def toxic_list(
     proxy_name: Annotated[str, typer.Argument(metavar="PROXY")],
-    api: ApiOption = "http://127.0.0.1:8474",
+    api: ApiOption = None,
     output: FormatOption = "text",
 ) -> None:
     """List a proxy's toxics."""
     from prodshield.chaos.proxy.client import ProxyApiError
 
     _choice("--format", output, OUTPUTS)
-    client = ProxyClient(api)
+    client = ProxyClient(_api_url(api))
     try:
         toxics = client.toxics(proxy_name)
     except ProxyApiError as exc:
