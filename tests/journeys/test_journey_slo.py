@@ -66,6 +66,10 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 "      objective: 90\n"
                 "      window: 1h\n"
                 "      alerts: [{long: 20s, short: 4s, burn_rate: 2}]\n"
+                "      status_page: true\n"
+                "  - {name: quiet, type: http,"
+                f" url: 'http://127.0.0.1:{target.server_port}/', interval: 1h,"
+                " slo: {objective: 99}}\n"
             )
             with serving(tmp_path):
                 slo = wait(
@@ -98,6 +102,13 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 browser.login()
                 page_html = browser.get("/dashboard/checks/api")
                 assert "error budget left" in page_html and "burning 2x" in page_html
+                # the public status page shows it for the check that asks (status_page: true)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+                    public = r.read().decode()
+                api_card = public[public.index('data-service="api"') :][:3000]
+                assert "error budget left" in api_card
+                quiet_card = public[public.index('data-service="quiet"') :][:600]
+                assert "error budget" not in quiet_card
 
                 _Flaky.failing = False
                 wait(

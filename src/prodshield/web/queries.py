@@ -466,6 +466,7 @@ class ReadModel:
             m.key: max(1, -(-BEATS // len(svc["members"]))) for svc in shown for m in svc["members"]
         }
         beats = self.beats(list(limits), limits, now=now)
+        public_slos = self._public_slos(shown, now)
         for svc, points in zip(shown, charts, strict=True):
             keys = [m.key for m in svc["members"]]
             svc["checks"] = [m.name for m in svc["members"]]
@@ -478,6 +479,7 @@ class ReadModel:
                 for window in ("24h", "7d", "30d", "90d")
             }
             svc["uptime_90d"] = svc["uptime"]["90d"]
+            svc["slo"] = public_slos.get((svc["environment"], svc["name"]))
         environments: dict[str, int] = defaultdict(int)
         for svc in services:
             environments[svc["environment"]] += 1
@@ -715,6 +717,36 @@ class ReadModel:
         return {"incident": incident, "timeline": entries}
 
     # --- SLOs -------------------------------------------------------------------------------
+
+    def _public_slos(
+        self, shown: list[dict[str, Any]], now: float
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """For the status page: per shown service, the SLO (``status_page: true``) of its member
+        with the least error budget left."""
+        specs = {c.name: c.slo for c in self.config.checks if c.slo and c.slo.status_page}
+        wanted = {m.name for svc in shown for m in svc["members"] if m.name in specs}
+        if not wanted:
+            return {}
+        with self.store.connect() as conn:
+            found = slo_measure.statuses(conn, {n: specs[n] for n in wanted}, now)
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for svc in shown:
+            mine = [
+                found.get(m.key) or slo_measure.status_without_results(specs[m.name])
+                for m in svc["members"]
+                if m.name in specs
+            ]
+            if not mine:
+                continue
+            worst = min(
+                mine, key=lambda st: 2.0 if st.budget_remaining is None else st.budget_remaining
+            )
+            out[(svc["environment"], svc["name"])] = {
+                "objective": worst.objective,
+                "window_s": worst.window,
+                "budget_remaining": worst.budget_remaining,
+            }
+        return out
 
     def slo_statuses(
         self, name: str | None = None, now: float | None = None
