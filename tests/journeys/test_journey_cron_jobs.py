@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port
+from support.net import free_port, wait_until
 from support.serve import stop_serve
 
 TOKEN = "journey-token-cron-0123456789ab"
@@ -48,20 +48,6 @@ def _checks(port: int) -> dict[str, Any]:
         return {c["name"]: c for c in json.loads(r.read())["checks"]}
 
 
-def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError:
-            last = None
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
@@ -79,7 +65,7 @@ def _row(tmp_path: Path, key: str) -> sqlite3.Row:
 
 
 def _status(port: int, name: str, want: str) -> dict[str, Any]:
-    return _wait(  # type: ignore[no-any-return]
+    return wait_until(  # type: ignore[no-any-return]
         lambda: (c := _checks(port)[name])["status"] == want and c, f"{name} to be {want}"
     )
 
@@ -111,7 +97,7 @@ def test_cron_job_signals_through_serve_and_run_job(tmp_path: Path) -> None:
         stderr=(tmp_path / "serve.log").open("w"),
     )
     try:
-        _wait(lambda: _checks(port)["report"]["last_result"], "the first heartbeat run")
+        wait_until(lambda: _checks(port)["report"]["last_result"], "the first heartbeat run")
 
         # HTTP signals: start, then success after a measurable run time
         assert _get(urls["report"] + "/start") == 200

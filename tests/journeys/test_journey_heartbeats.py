@@ -10,12 +10,11 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port
+from support.net import free_port, wait_until
 from support.serve import start_serve, stop_serve
 
 TOKEN = "journey-token-0123456789abcdef"
@@ -42,20 +41,6 @@ def _checks(port: int) -> dict[str, Any]:
     )
     with urllib.request.urlopen(req, timeout=5) as r:
         return {c["name"]: c for c in json.loads(r.read())["checks"]}
-
-
-def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError:
-            last = None
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
@@ -96,7 +81,7 @@ def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        checks = _wait(
+        checks = wait_until(
             lambda: (c := _checks(port)) and c["nightly-backup"]["last_result"] and c,
             "the first heartbeat run",
         )
@@ -115,7 +100,7 @@ def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
         pinged = subprocess.run(shlex.split(curl), capture_output=True, text=True, timeout=60)
         assert pinged.returncode == 0, pinged.stderr
 
-        up = _wait(
+        up = wait_until(
             lambda: (c := _checks(port))["nightly-backup"]["status"] == "up" and c,
             "the heartbeat to turn up",
         )

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,7 +24,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from support.net import free_port
+from support.net import free_port, wait_until
 from support.serve import start_serve, stop_serve
 
 TOKEN = "journey-token-0123456789abcdef"
@@ -46,20 +45,6 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
-
-
-def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError:
-            last = None
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 class Listener:
@@ -147,7 +132,7 @@ def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
         stderr=subprocess.PIPE,
     )
     try:
-        _wait(lambda: _call(port, "/api/v1/checks"), "serve to answer")
+        wait_until(lambda: _call(port, "/api/v1/checks"), "serve to answer")
         page = _call(port, "/", auth=False)
         assert "Card payments are delayed" in page and "we are on it." in page
         assert 'data-kind="manual"' in page
@@ -220,7 +205,9 @@ def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
         )
         assert any("Payments flow again." in e.summary for e in feed.entries)
 
-        _wait(lambda: _call(port, "/api/v1/checks")["checks"][0]["status"] == "up", "shop to be up")
+        wait_until(
+            lambda: _call(port, "/api/v1/checks")["checks"][0]["status"] == "up", "shop to be up"
+        )
         _environment_badges_render(f"http://127.0.0.1:{port}")
     finally:
         _, err = stop_serve(serve, timeout=30)

@@ -17,17 +17,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(what: str, probe: Callable[[], T | None], timeout: float = 60.0) -> T:
-    """Call ``probe`` every 0.2 s until it returns something truthy; return that, or fail the
-    test naming ``what`` after ``timeout`` seconds (exceptions of the probe count as not yet)."""
+def wait_until(predicate: Callable[[], T], what: str, timeout: float = 60.0) -> T:
+    """Call ``predicate`` every 0.3 s until it returns something truthy and return that; fail the
+    test naming ``what`` (and the last value) after ``timeout`` seconds. An ``OSError`` (a server
+    still starting, a refused connection) counts as not yet."""
     deadline = time.monotonic() + timeout
-    while True:
+    last: T | None = None
+    while time.monotonic() < deadline:
         try:
-            value = probe()
-        except Exception:  # the server is still starting: not yet
-            value = None
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.2)
+            last = predicate()
+        except OSError:
+            last = None
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
