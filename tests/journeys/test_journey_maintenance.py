@@ -172,6 +172,11 @@ maintenance:
             html,
             re.S,
         ), "the orders service is not shown in maintenance"
+        # every orders result so far was in the window: no uptime yet (not "- uptime")
+        assert re.search(
+            r'data-service="orders".*?<span class="uptime-90d">no uptime yet</span>', html, re.S
+        )
+        assert "- uptime" not in html
 
         # the window ends, the target answers again
         time.sleep(max(0.0, deploy_end.timestamp() - time.time()) + 0.5)
