@@ -106,6 +106,13 @@ def test_digest_charts_have_readable_unclipped_labels(tmp_path: Path) -> None:
             assert timeline.locator("rect[fill='#a5b4fc']").count() == 8
             titles = timeline.locator("rect title").all_text_contents()
             assert titles[0].startswith("Dec 4, 20:00 UTC: ") and "Dec 5, 03:00 UTC" in titles[-2]
+            # the per-endpoint table of the Markdown digest is in the HTML one too
+            table = page.locator("table.endpoints")
+            assert table.locator("th").all_text_contents() == [
+                "endpoint", "requests", "5xx rate", "p50", "p95", "p99",
+            ]  # fmt: skip
+            slow = table.locator("tr", has_text="GET /api/reports/yearly").locator("td")
+            assert slow.all_text_contents()[1:3] == ["5", "0.0%"]
             page.screenshot(path=str(tmp_path / "digest.png"), full_page=True)
             assert errors == []
         finally:

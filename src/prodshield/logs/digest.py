@@ -341,8 +341,38 @@ def render_html(d: Digest) -> str:
 <h2>Findings by kind</h2>{_bars_svg(kinds.most_common(15))}
 {body}
 <h2>Slowest endpoints (p95)</h2>{endpoints or "<p>No request timings.</p>"}
+{_endpoint_tables_html(d)}
 </body></html>
 """
+
+
+def _endpoint_tables_html(d: Digest) -> str:
+    """The Markdown digest's per-endpoint table (requests, 5xx rate, p50/p95/p99) and slowest
+    queries, as HTML."""
+    e = html.escape
+    parts = []
+    if d.scan.endpoints:
+        rows = "".join(
+            f"<tr><td>{e(x['endpoint'])}</td><td class=n>{x['requests']}</td>"
+            f"<td class=n>{x['error_rate']:.1%}</td><td class=n>{_ms(x['p50_ms'])}</td>"
+            f"<td class=n>{_ms(x['p95_ms'])}</td><td class=n>{_ms(x['p99_ms'])}</td></tr>"
+            for x in d.scan.endpoints[:10]
+        )
+        parts.append(
+            "<table class=endpoints><tr><th>endpoint</th><th>requests</th><th>5xx rate</th>"
+            f"<th>p50</th><th>p95</th><th>p99</th></tr>{rows}</table>"
+        )
+    if d.scan.queries:
+        rows = "".join(
+            f"<tr><td>{e(clip(q['query'], 120))}</td><td class=n>{q['calls']}</td>"
+            f"<td class=n>{_ms(q['max_ms'])}</td><td class=n>{_ms(q['p95_ms'])}</td></tr>"
+            for q in d.scan.queries[:10]
+        )
+        parts.append(
+            "<h2>Slowest queries</h2><table class=queries><tr><th>query</th><th>calls</th>"
+            f"<th>max</th><th>p95</th></tr>{rows}</table>"
+        )
+    return "".join(parts)
 
 
 def markdown_sections_html(d: Digest) -> str:
