@@ -397,7 +397,6 @@ ALLOWED_COMPLEX: set[tuple[str, str]] = {
     ("cli/help.py", "metavar_for"),  # 16
     ("cli/help.py", "install"),  # 17
     ("conditions/parser.py", "call"),  # 18
-    ("config/loader.py", "parse_config"),  # 17
     ("config/loader.py", "_cross_checks"),  # 26
     ("logs/api.py", "parse_lines"),  # 16
     ("logs/debt.py", "_lex_markers"),  # 16

@@ -177,14 +177,7 @@ def parse_config(
                 problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
 
     if problems:
-        seen: set[str] = set()
-        lines = []
-        for pos, msg in sorted(problems, key=lambda x: (x[0].line, x[0].column)):
-            line = f"{name}:{pos.line}:{pos.column}: {msg}"
-            if line not in seen:
-                seen.add(line)
-                lines.append(line)
-        raise ConfigError(lines)
+        raise ConfigError(_located(problems, name))
     assert config is not None
     return LoadedConfig(
         config=config,
@@ -193,6 +186,18 @@ def parse_config(
         fallbacks=fallbacks,
         validators=tuple(validators),
     )
+
+
+def _located(problems: list[tuple[Pos, str]], name: str) -> list[str]:
+    """``name:line:col: message`` lines in file order, each once."""
+    seen: set[str] = set()
+    lines = []
+    for pos, msg in sorted(problems, key=lambda x: (x[0].line, x[0].column)):
+        line = f"{name}:{pos.line}:{pos.column}: {msg}"
+        if line not in seen:
+            seen.add(line)
+            lines.append(line)
+    return lines
 
 
 def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
