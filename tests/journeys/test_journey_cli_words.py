@@ -343,3 +343,12 @@ def test_chaos_toxic_talks_to_the_api_of_shield_yaml(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
+
+
+def test_audit_report_summary_counts_in_english(tmp_path: Path) -> None:
+    (tmp_path / "settings.py").write_text("DEBUG = True\n")
+    one = _cli(tmp_path, "audit", ".", "--no-process-env", "--format", "sarif", "-o", "a.sarif")
+    assert one.stderr.strip() == "audit FAILED: 1 finding (1 high) -> a.sarif", one.stderr
+    (tmp_path / "settings.py").write_text("DEBUG = False\n")
+    none = _cli(tmp_path, "audit", ".", "--no-process-env", "--format", "sarif", "-o", "a.sarif")
+    assert none.stderr.strip() == "audit passed: 0 findings -> a.sarif", none.stderr

@@ -622,9 +622,10 @@ def _execute(
             write_out(render(report, fmt.value, gate))
     if written:
         summary = report.summary(gate)
+        counts = ", ".join(f"{n} {k}" for k, n in summary["by_severity"].items() if n)
         err.print(
-            f"audit {'FAILED' if summary['failed'] else 'passed'}: {summary['total']} "
-            f"findings ({', '.join(f'{n} {k}' for k, n in summary['by_severity'].items() if n) or 'none'}) "
+            f"audit {'FAILED' if summary['failed'] else 'passed'}: "
+            f"{plural(summary['total'], 'finding')}{f' ({counts})' if counts else ''} "
             f"-> {', '.join(written)}"
         )
     if save and loaded is not None:
