@@ -12,11 +12,17 @@ follower ends the step less than one second of input behind. The service does ev
 in production for each line: parse, mine, every detector, templates and hourly counts, findings
 and offsets stored every window. Drain3 mines lines already in memory (no reading, parsing,
 detection or storage), so the ratio flatters Drain3.
+
+With ``--breakdown N`` it also says where the follower's CPU goes: the same N lines fed, in a fresh
+process each, through the service's own loop (``LogService``) with the later stages switched
+off: reading only; + parsing; + template mining (Drain3's work); + every detector; everything
+(findings, templates and offsets stored every 100,000 lines' window).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import signal
@@ -27,6 +33,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -57,13 +64,99 @@ def _lag(port: int) -> tuple[float, float]:
     )
 
 
+STAGES = ("read", "parse", "mine", "detect", "store")
+STAGE_LABELS = {
+    "read": "read and decode lines",
+    "parse": "+ parse into events",
+    "mine": "+ mine templates (Drain3's work)",
+    "detect": "+ every detector",
+    "store": "+ store findings, templates, offsets (all of serve's work)",
+}
+
+
+def _stage(source: Path, lines: int, stage: str) -> float:
+    """CPU seconds of the follower's loop over ``lines`` lines with the stages after ``stage``
+    switched off (run in a fresh process)."""
+    from prodshield.config import parse_config
+    from prodshield.logs import api
+    from prodshield.logs.service import LogService
+    from prodshield.store import open_store
+
+    gc.freeze()  # as `prodshield serve` does
+    gc.set_threshold(50_000, 20, 100)
+    data = source.read_bytes().splitlines(keepends=True)[:lines]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        followed = work / "app.log"
+        followed.write_bytes(b"")
+        text = "storage: sqlite:///store.db\nlogs:\n  sources: [{name: app, path: app.log, format: raw}]\n"
+        loaded = parse_config(text, name=str(work / "shield.yaml"), env={}, fs_path=work / "x")
+        store = open_store(f"sqlite:///{work / 'store.db'}")
+        service = LogService(loaded, store)
+        service._miner = service._load_miner()
+        service._resolve()
+        at = STAGES.index(stage)
+        if at < STAGES.index("store"):
+            service._flush_guarded = lambda: None
+        if at < STAGES.index("detect"):
+            service._collector.observe = lambda event: None
+        if at < STAGES.index("mine"):
+
+            def no_mining(events: Any, miner: Any = None, *, params: bool = True) -> Any:
+                return iter(events)
+
+            api.mine = no_mining
+        if at < STAGES.index("parse"):
+            service._feed_guarded = lambda f, lines: None
+        step = 20_000  # a second's writes at 20,000 lines/s
+        chunks = [b"".join(data[i : i + step]) for i in range(0, len(data), step)]
+        start = time.process_time()
+        for n, chunk in enumerate(chunks, 1):
+            with followed.open("ab") as out:
+                out.write(chunk)
+            service._poll_all()
+            if n % 5 == 0:
+                service._flush_guarded()
+        service._flush_guarded()
+        cpu = time.process_time() - start
+        store.close()
+    return cpu
+
+
+def breakdown(source: Path, lines: int, drain_rate: float) -> None:
+    print(f"\nWhere the follower's CPU goes ({lines:,} lines, each stage in a fresh process):")
+    print("| stages | CPU-s | lines per CPU-s | vs Drain3 mining |")
+    print("| --- | --- | --- | --- |")
+    for stage in STAGES:
+        out = subprocess.run(
+            [sys.executable, __file__, "--stage", stage, "--breakdown", str(lines), str(source)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        cpu = float(out.split()[-1])
+        rate = lines / cpu
+        print(
+            f"| {STAGE_LABELS[stage]} | {cpu:.2f} | {rate:,.0f} | {rate / drain_rate:.1f}x |",
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="5000,10000,20000,40000")
+    parser.add_argument(
+        "--breakdown", type=int, default=0, help="also feed this many lines stage by stage"
+    )
+    parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
+    parser.add_argument("source", nargs="?", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--drain3-lines", type=int, default=100_000)
     parser.add_argument("--data", type=Path, default=DATA, help="the loghub-2k folder")
     args = parser.parse_args(argv)
+    if args.stage:  # one stage of --breakdown, in its own process
+        print(_stage(args.source, args.breakdown, args.stage))
+        return 0
     if not args.data.exists():
         print(f"loghub-2k not found at {args.data}", file=sys.stderr)
         return 2
@@ -154,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                 serve.wait(60)
             except subprocess.TimeoutExpired:
                 serve.kill()
+        if args.breakdown:  # serve is stopped: the stages have the machine to themselves
+            breakdown(source, min(args.breakdown, len(lines)), drain["rate"])
     return 0
 
 
