@@ -66,7 +66,7 @@ def test_a_broken_file_is_a_failed_run_and_an_open_incident_skips(
     assert gone.status == "failed" and "nope.yaml" in " ".join(gone.journal["problems"])
     assert skipped.status == "skipped"
     assert skipped.journal["skipped"].startswith(
-        "refusing to inject faults while 1 incident(s) are open in prod: #4 api (prod) down"
+        "refusing to inject faults while 1 incident is open in prod: #4 api (prod) down"
     )
     assert skipped.journal["prodshield"]["source"] == "schedule guarded"
 

@@ -205,7 +205,7 @@ def test_undefined_variable_is_a_located_error() -> None:
         parse_config(text, name="shield.yaml", env={}, validators=[check_problems])
     assert any(
         p.startswith(
-            "shield.yaml:6:5: checks[0].url: {hostname} is not defined in environment(s) prod"
+            "shield.yaml:6:5: checks[0].url: {hostname} is not defined in environment prod"
         )
         for p in info.value.problems
     ), info.value.problems

@@ -117,7 +117,7 @@ checks:
     prod = _experiment(tmp_path / "prod.json", "production", marker)
     refused = _cli(tmp_path, "chaos", "run", str(prod), "-c", str(cfg), "--env", "production")
     assert refused.returncode == 4, refused.stderr
-    assert "refusing to inject faults while 1 incident(s) are open in production" in refused.stderr
+    assert "refusing to inject faults while 1 incident is open in production" in refused.stderr
     assert "#1 api (production)" in refused.stderr and "--force" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "journal.json").exists()  # nothing ran
@@ -135,7 +135,7 @@ checks:
         "chaos", "run", str(prod), "-c", str(cfg), "--env", "production", "--force", "-q",
         "--rollback-strategy", "deviated",
     )  # fmt: skip
-    assert "warning: 1 open incident(s) in production: #1 api (production)" in anyway.stderr
+    assert "warning: 1 open incident in production: #1 api (production)" in anyway.stderr
     assert "running anyway (--force)" in anyway.stderr
     journal = json.loads((tmp_path / "journal.json").read_text())
     before = journal["steady_states"]["before"]

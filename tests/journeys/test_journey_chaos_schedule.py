@@ -159,7 +159,7 @@ chaos:
         assert forced["reason"] == "steady state not met before the method"
         skipped = next(j for j in runs["schedule production-guarded"] if j["status"] == "skipped")
         assert (
-            "refusing to inject faults while 1 incident(s) are open in production"
+            "refusing to inject faults while 1 incident is open in production"
             in (skipped["reason"])
         )
         assert "api (production)" in skipped["reason"]

@@ -593,7 +593,9 @@ def _execute(
         else:
             for fx in fixes:
                 err.print(f"  {fx.describe()}")
-            if yes or (sys.stdin.isatty() and typer.confirm(f"Apply {len(fixes)} chmod(s)?")):
+            if yes or (
+                sys.stdin.isatty() and typer.confirm(f"Apply {plural(len(fixes), 'chmod')}?")
+            ):
                 problems = apply_fixes(fixes)
                 for p in problems:
                     err.print(f"--fix: {p}")

@@ -319,6 +319,7 @@ def _guard(loaded: Any, env: str | None, force: bool) -> int:
     from prodshield.errors import StoreError
     from prodshield.monitor.changes import open_incidents
     from prodshield.store import open_store
+    from prodshield.text import plural
 
     config = loaded.config
     if env is not None and env not in config.environments:
@@ -339,7 +340,7 @@ def _guard(loaded: Any, env: str | None, force: bool) -> int:
     if force:
         where = f"in {env}" if env is not None else "in any environment"
         sys.stderr.write(
-            f"warning: {len(incidents)} open incident(s) {where}: "
+            f"warning: {plural(len(incidents), 'open incident')} {where}: "
             f"{describe_incidents(incidents)}; running anyway (--force)\n"
         )
         return 0

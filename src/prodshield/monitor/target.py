@@ -115,7 +115,9 @@ def variable_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...],
                         out.append(
                             (
                                 ("checks", i, key),
-                                f"{{{var}}} is not defined in environment(s) {', '.join(lacking)} "
+                                f"{{{var}}} is not defined in "
+                                f"{'environment' if len(lacking) == 1 else 'environments'} "
+                                f"{', '.join(lacking)} "
                                 "(add it under environments.<name>.vars)",
                             )
                         )

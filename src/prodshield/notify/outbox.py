@@ -24,6 +24,7 @@ from prodshield.errors import NotifyError, UsageError
 from prodshield.notify.event import Event, clean_payload
 from prodshield.store import tables as t
 from prodshield.store.store import Store
+from prodshield.text import plural
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 STATUSES = (PENDING, SENT, DEAD)
@@ -418,12 +419,12 @@ def delivery_problems(store: Store, *, now: float | None = None) -> dict[str, st
     for notifier, count, oldest, last_error in waiting:
         age = max(0.0, now - float(oldest))
         out[f"notify:{notifier}"] = (
-            f"{count} event(s) waiting for {age:.0f} s after failed attempts; last error: "
+            f"{plural(count, 'event')} waiting for {age:.0f} s after failed attempts; last error: "
             f"{(last_error or '')[:200]}"
         )
     for notifier, count, error in lost:
         dead_part = (
-            f"{count} notification(s) dead (not delivered, not retried) since the last one "
+            f"{plural(count, 'notification')} dead (not delivered, not retried) since the last one "
             f"delivered; last error: {(error or '')[:200]}; fix the cause, then "
             "`prodshield notify retry ID` or the dashboard's Retry"
         )

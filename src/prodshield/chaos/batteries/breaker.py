@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from prodshield.chaos.batteries.faults import inject, proxy_traffic
 from prodshield.chaos.batteries.report import BatteryReport, Check
 from prodshield.chaos.proxy.client import ProxyApiError, ProxyClient
+from prodshield.text import plural
 
 BREAKER_FAULTS = ("reset_peer", "timeout", "down", "latency")
 
@@ -216,7 +217,7 @@ async def _one_fault(
                     f"(allowed {allowed}: {opts.half_open_max} per half-open window"
                     + (", a reset may be retried once" if per_trial > 1 else "")
                     + ", "
-                    f"{windows} window(s) in {burst_s:.1f} s)",
+                    f"{plural(windows, 'window')} in {burst_s:.1f} s)",
                     {
                         "trials": trials,
                         "windows": windows,

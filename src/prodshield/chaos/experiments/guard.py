@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from prodshield.text import plural
+
 OpenIncidents = Callable[[str | None], list[dict[str, Any]]]
 """The open incidents of an environment (every environment for None), oldest first: dicts with
 ``id``, ``check``, ``environment``, ``kind``, ``opened_at``."""
@@ -31,6 +33,7 @@ def refusal(incidents: Sequence[Mapping[str, Any]], env: str | None) -> str:
     """Why a run does not start: the open incidents, named."""
     where = f"in {env}" if env is not None else "in any environment"
     return (
-        f"refusing to inject faults while {len(incidents)} incident(s) are open {where}: "
+        f"refusing to inject faults while {plural(len(incidents), 'incident')} "
+        f"{'is' if len(incidents) == 1 else 'are'} open {where}: "
         f"{describe_incidents(incidents)}"
     )
