@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from crash_harness import _target  # a threaded loopback HTTP target
+from crash_harness import flapping_target  # a threaded loopback HTTP target
 
 
 def free_port() -> int:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     py = sys.executable
-    with tempfile.TemporaryDirectory(prefix="prodshield-soak-") as tmp, _target() as target:
+    with tempfile.TemporaryDirectory(prefix="prodshield-soak-") as tmp, flapping_target() as target:
         work = Path(tmp)
         api_port, listen_port, serve_port = free_port(), free_port(), free_port()
         upstream = target.removeprefix("http://")

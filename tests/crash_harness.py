@@ -44,7 +44,7 @@ TOKEN = "ghp_" + "C" * 36
 REPO = "acme/crash"
 CRITICAL = "FATAL could not connect to server: Connection refused"
 PERIOD_S = 5.0  # the target is down for PERIOD_S, then up for PERIOD_S
-_STEADY = threading.Event()  # set: the target stays up (the catch-up phase)
+STEADY = threading.Event()  # set: the target stays up (the catch-up phase)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class CrashReport:
 
 class _Target(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        down = not _STEADY.is_set() and int(time.time() / PERIOD_S) % 2 == 1
+        down = not STEADY.is_set() and int(time.time() / PERIOD_S) % 2 == 1
         body = b'{"status": "DOWN"}' if down else b'{"status": "UP"}'
         self.send_response(503 if down else 200)
         self.send_header("Content-Type", "application/json")
@@ -87,7 +87,7 @@ class _Target(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _target() -> Iterator[str]:
+def flapping_target() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Target)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -199,7 +199,7 @@ def run_crash_loop(
     report = CrashReport()
     started = time.monotonic()
     db = workdir / "state.db"
-    with _target() as target, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
+    with flapping_target() as target, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
         gh.repo(REPO)
         port = free_port()
         cfg = _config(workdir, db, target, gh.url, port)
@@ -226,7 +226,7 @@ def run_crash_loop(
 
         # the last run catches up: the target stays up, so the open incident resolves; every line
         # consumed, every notification delivered
-        _STEADY.set()
+        STEADY.set()
         proc = _spawn(["serve", "-c", str(cfg)], workdir)
         deadline = time.monotonic() + catch_up_s
         try:
@@ -247,7 +247,7 @@ def run_crash_loop(
             finally:
                 _kill(proc)
 
-        _STEADY.clear()
+        STEADY.clear()
         _audit(report, db, gh)
     report.migrations_ok = _migration_kills(workdir, migration_kills, rng, report)
     report.migration_kills = migration_kills

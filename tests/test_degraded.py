@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from conftest import IN_CI
-from crash_harness import _STEADY, CRITICAL, _target
+from crash_harness import CRITICAL, STEADY, flapping_target
 from github_standin import GitHubStandin
 from support.net import free_port
 from support.serve import start_serve
@@ -91,11 +91,11 @@ def _count(db: Path, sql: str) -> int:
 @pytest.fixture
 def steady_target() -> Iterator[None]:
     """The harness's target stays up (no incident: the only notification is the log's)."""
-    _STEADY.set()
+    STEADY.set()
     try:
         yield
     finally:
-        _STEADY.clear()
+        STEADY.clear()
 
 
 def test_serve_reports_failing_dependencies_and_catches_up(
@@ -103,7 +103,7 @@ def test_serve_reports_failing_dependencies_and_catches_up(
 ) -> None:
     with (
         small_disk(tmp_path / "disk", "32m") as disk,
-        _target() as target,
+        flapping_target() as target,
         GitHubStandin.in_thread(tokens=(TOKEN,)) as gh,
     ):
         gh.repo(REPO)
@@ -220,7 +220,7 @@ def test_serve_rides_out_a_postgresql_restart_under_load(
     try:
         host, pport = proxy.create("pg", "127.0.0.1:5432")
         url = pg_url.replace("127.0.0.1:5432", f"{host}:{pport}")
-        with _target() as target:
+        with flapping_target() as target:
             port = free_port()
             checks = "\n".join(
                 f'  - {{name: c{i}, type: http, url: "{target}/c{i}"}}' for i in range(30)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
+import socket
 import sqlite3
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -142,3 +145,51 @@ def serve(
     finally:
         if proc.poll() is None:
             stop_serve(proc, timeout=30)
+
+
+def raw_http(port: int, request: bytes) -> bytes:
+    """Send ``request`` as is and read the answer to the end (the server closes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def login(srv: Served, token: str, **headers: str) -> tuple[int, list[str]]:
+    """Sign in through the form as a browser does; return the status and Set-Cookie lines."""
+    form = raw_http(srv.port, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    cookie = re.search(rb"prodshield_login=([^;]+)", form)
+    assert cookie is not None
+    csrf = cookie.group(1).decode()
+    body = urllib.parse.urlencode({"csrf": csrf, "token": token, "next": "/dashboard"}).encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    answer = raw_http(
+        srv.port,
+        (
+            f"POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+            f"Cookie: prodshield_login={csrf}\r\n{extra}\r\n"
+        ).encode()
+        + body,
+    )
+    status = int(answer.split(b" ", 2)[1])
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    cookies = [
+        line.split(":", 1)[1].strip()
+        for line in head.split("\r\n")
+        if line.lower().startswith("set-cookie:")
+    ]
+    return status, cookies
+
+
+def session_of(cookies: list[str]) -> str:
+    """The dashboard session cookie's value among Set-Cookie lines."""
+    for line in cookies:
+        if line.startswith("prodshield_session="):
+            return line.split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no session cookie in {cookies}")

@@ -6,9 +6,8 @@ import re
 import urllib.parse
 from pathlib import Path
 
-from serve_process import TOKEN, serve
+from serve_process import TOKEN, login, serve, session_of
 from starlette.testclient import TestClient
-from test_serve_tokens import _login, _session_of
 
 from prodshield.store import Store
 from prodshield.web import create_app
@@ -66,8 +65,8 @@ def test_a_check_name_with_a_slash_can_be_opened(tmp_path: Path) -> None:
             assert got.json()["name"] == name
             ran = srv.get(f"/api/v1/checks/{quoted}/run", method="POST", headers=auth, timeout=30)
             assert ran.status == 200, ran.body
-        _, cookies = _login(srv, TOKEN)
-        cookie = {"Cookie": f"prodshield_session={_session_of(cookies)}"}
+        _, cookies = login(srv, TOKEN)
+        cookie = {"Cookie": f"prodshield_session={session_of(cookies)}"}
         page = srv.get("/dashboard", headers=cookie).body.decode()
         links = re.findall(r'href="(/dashboard/checks/[^"]+)"', page)
         assert len(links) == 2, page[:3000]

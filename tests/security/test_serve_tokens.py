@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 from pathlib import Path
 
-from serve_process import TOKEN, Served, serve, wait_for
+from serve_process import TOKEN, login, raw_http, serve, session_of, wait_for
 
 CONFIG = f"""
 storage: "sqlite:///{{db}}"
@@ -29,52 +28,6 @@ def _config(extra: str = "") -> str:
 
 def _bearer(token: str, **headers: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **headers}
-
-
-def _raw(port: int, request: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(request)
-        chunks = []
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks)
-
-
-def _login(srv: Served, token: str, **headers: str) -> tuple[int, list[str]]:
-    """Sign in through the form as a browser does; return the status and Set-Cookie lines."""
-    form = _raw(srv.port, b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    cookie = re.search(rb"prodshield_login=([^;]+)", form)
-    assert cookie is not None
-    csrf = cookie.group(1).decode()
-    body = urllib.parse.urlencode({"csrf": csrf, "token": token, "next": "/dashboard"}).encode()
-    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    answer = _raw(
-        srv.port,
-        (
-            f"POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
-            f"Cookie: prodshield_login={csrf}\r\n{extra}\r\n"
-        ).encode()
-        + body,
-    )
-    status = int(answer.split(b" ", 2)[1])
-    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-    cookies = [
-        line.split(":", 1)[1].strip()
-        for line in head.split("\r\n")
-        if line.lower().startswith("set-cookie:")
-    ]
-    return status, cookies
-
-
-def _session_of(cookies: list[str]) -> str:
-    for line in cookies:
-        if line.startswith("prodshield_session="):
-            return line.split(";", 1)[0].split("=", 1)[1]
-    raise AssertionError(f"no session cookie in {cookies}")
 
 
 def test_the_bearer_api_and_heartbeats_are_throttled(tmp_path: Path) -> None:
@@ -110,9 +63,9 @@ def test_a_token_changed_by_sighup_takes_effect(tmp_path: Path) -> None:
     new = "a-brand-new-token-0123456789"
     with serve(tmp_path, _config()) as srv:
         assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 200
-        status, cookies = _login(srv, TOKEN)
+        status, cookies = login(srv, TOKEN)
         assert status == 303
-        session = _session_of(cookies)
+        session = session_of(cookies)
         srv.config.write_text(srv.config.read_text().replace(TOKEN, new))
         srv.proc.send_signal(signal.SIGHUP)
         wait_for(
@@ -140,9 +93,9 @@ def test_a_named_users_token_changed_or_removed_by_sighup_ends_its_sessions(
 ) -> None:
     alice, renewed = "alice-token-0123456789abcdef", "alice-renewed-0123456789abcdef"
     with serve(tmp_path, _config(f", users: {{alice: {alice}}}")) as srv:
-        status, cookies = _login(srv, alice)
+        status, cookies = login(srv, alice)
         assert status == 303
-        cookie = {"Cookie": f"prodshield_session={_session_of(cookies)}"}
+        cookie = {"Cookie": f"prodshield_session={session_of(cookies)}"}
         assert srv.get("/api/v1/checks", headers=cookie).status == 200
         srv.config.write_text(srv.config.read_text().replace(alice, renewed))
         srv.proc.send_signal(signal.SIGHUP)
@@ -152,8 +105,8 @@ def test_a_named_users_token_changed_or_removed_by_sighup_ends_its_sessions(
         )
         assert srv.get("/api/v1/checks", headers=_bearer(alice)).status == 401
         assert srv.get("/api/v1/checks", headers=cookie).status == 401
-        _, cookies = _login(srv, renewed)
-        cookie = {"Cookie": f"prodshield_session={_session_of(cookies)}"}
+        _, cookies = login(srv, renewed)
+        cookie = {"Cookie": f"prodshield_session={session_of(cookies)}"}
         assert srv.get("/api/v1/checks", headers=cookie).status == 200
         # alice leaves: her session ends with her token
         srv.config.write_text(srv.config.read_text().replace(f", users: {{alice: {renewed}}}", ""))
@@ -172,9 +125,9 @@ def test_logout_revokes_the_session(tmp_path: Path) -> None:
         serve(tmp_path / "a", _config(), db=db) as srv,
         serve(tmp_path / "b", _config(), db=db) as other,
     ):
-        status, cookies = _login(srv, TOKEN)
+        status, cookies = login(srv, TOKEN)
         assert status == 303
-        session = _session_of(cookies)
+        session = session_of(cookies)
         cookie = {"Cookie": f"prodshield_session={session}"}
         assert srv.get("/api/v1/checks", headers=cookie).status == 200
         page = srv.get("/dashboard", headers=cookie).body.decode()
@@ -198,15 +151,15 @@ def test_logout_revokes_the_session(tmp_path: Path) -> None:
         )
     with serve(tmp_path / "c", _config(), db=db) as restarted:
         assert restarted.get("/api/v1/checks", headers=cookie).status == 401  # and after a restart
-        _, fresh = _login(restarted, TOKEN)
-        again = {"Cookie": f"prodshield_session={_session_of(fresh)}"}
+        _, fresh = login(restarted, TOKEN)
+        again = {"Cookie": f"prodshield_session={session_of(fresh)}"}
         assert restarted.get("/api/v1/checks", headers=again).status == 200
 
 
 def test_forwarded_headers_count_only_from_a_trusted_proxy(tmp_path: Path) -> None:
     with serve(tmp_path, _config(', trusted_proxies: ["127.0.0.1/32"]')) as srv:
         # the proxy says the browser used HTTPS: the session cookie is Secure
-        status, cookies = _login(srv, TOKEN, **{"X-Forwarded-Proto": "https"})
+        status, cookies = login(srv, TOKEN, **{"X-Forwarded-Proto": "https"})
         assert status == 303
         assert any(c.startswith("prodshield_session=") and "secure" in c.lower() for c in cookies)
         # the throttle keys on the client the proxy names, not on the proxy
@@ -229,7 +182,7 @@ def test_forwarded_headers_count_only_from_a_trusted_proxy(tmp_path: Path) -> No
     (tmp_path / "b").mkdir()
     with serve(tmp_path / "b", _config()) as srv:
         # without trusted proxies, X-Forwarded-* from a client change nothing
-        status, cookies = _login(srv, TOKEN, **{"X-Forwarded-Proto": "https"})
+        status, cookies = login(srv, TOKEN, **{"X-Forwarded-Proto": "https"})
         assert not any("secure" in c.lower() for c in cookies)
         for i in range(10):
             srv.get(
@@ -243,8 +196,8 @@ def test_forwarded_headers_count_only_from_a_trusted_proxy(tmp_path: Path) -> No
 
 def test_non_ascii_cookies_and_csrf_tokens_are_refused_not_crashed(tmp_path: Path) -> None:
     with serve(tmp_path, _config()) as srv:
-        status, cookies = _login(srv, TOKEN)
-        session = _session_of(cookies)
+        status, cookies = login(srv, TOKEN)
+        session = session_of(cookies)
         issued, nonce, _ = session.split(".")
         cases = [
             b"GET /api/v1/checks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
@@ -262,7 +215,7 @@ def test_non_ascii_cookies_and_csrf_tokens_are_refused_not_crashed(tmp_path: Pat
             b"Cookie: prodshield_session=" + session.encode() + b"\r\n\r\ncsrf=%C3%A9",
         ]
         for request in cases:
-            answer = _raw(srv.port, request)
+            answer = raw_http(srv.port, request)
             status = int(answer.split(b" ", 2)[1])
             assert status in (303, 400, 401, 403), answer[:300]
         time.sleep(0.5)
