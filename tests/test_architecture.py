@@ -367,6 +367,18 @@ def test_families_share_one_registry_pattern() -> None:
         assert modules - registered == set(), f"{package}: modules with no registered member"
 
 
+def test_where_a_new_member_goes_names_every_family() -> None:
+    """docs/architecture.md's table stays true: each family's folder is in it with `type`."""
+    text = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text.split("## Where a new family member goes", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    for package in FAMILIES:
+        folder = package.removeprefix("prodshield.").replace(".", "/")
+        row = next((r for r in rows if f"`{folder}/" in r), None)
+        assert row is not None, f"docs/architecture.md: no row for {folder}/"
+        assert row.rstrip(" |").endswith("`type`"), f"docs/architecture.md: {folder}/ key"
+
+
 def test_families_not_yet_on_the_pattern_are_not() -> None:
     """A family listed as not yet conforming must not conform (then move it to FAMILIES)."""
     for package in FAMILIES_NOT_YET:
