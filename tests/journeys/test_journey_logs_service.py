@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,8 +199,10 @@ def test_serve_follows_a_growing_file_and_shows_templates_and_findings(tmp_path:
     logs.mkdir()
     access, app = logs / "access.log", logs / "app.log"
     access.write_text("")
-    app.write_text("2026-12-04 20:00:01,000 INFO shop: started worker 1\n")
     (tmp_path / "shield.yaml").write_text(_config(port))
+    # this hour's lines: the templates panel counts the last 24 hours
+    hour = datetime.now(UTC).strftime("%Y-%m-%d %H")
+    app.write_text(f"{hour}:00:01,000 INFO shop: started worker 1\n")
     serve = start_serve(
         tmp_path / "shield.yaml",
         cwd=tmp_path,
@@ -213,8 +216,8 @@ def test_serve_follows_a_growing_file_and_shows_templates_and_findings(tmp_path:
         for i in range(6):
             _append(
                 app,
-                f"2026-12-04 20:00:{10 + i:02d},000 INFO shop: started worker {i + 2}\n"
-                f"2026-12-04 20:00:{10 + i:02d},500 CRITICAL shop: could not connect to "
+                f"{hour}:00:{10 + i:02d},000 INFO shop: started worker {i + 2}\n"
+                f"{hour}:00:{10 + i:02d},500 CRITICAL shop: could not connect to "
                 "server: Connection refused\n",
             )
             time.sleep(0.4)
@@ -261,7 +264,7 @@ def test_serve_follows_a_growing_file_and_shows_templates_and_findings(tmp_path:
         marked = _cli(tmp_path, "logs", "mark-deploy", "--label", "v2.0")
         assert marked.returncode == 0, marked.stderr
         time.sleep(1.0)
-        _append(app, "2026-12-04 20:01:00,000 INFO shop: feature flag checkout_v2 enabled\n")
+        _append(app, f"{hour}:01:00,000 INFO shop: feature flag checkout_v2 enabled\n")
         fresh = _wait(
             lambda: next((t for t in templates() if "feature flag" in t["template"]), None),
             "the new template",
