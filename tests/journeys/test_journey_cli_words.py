@@ -148,6 +148,10 @@ def test_tables_fit_80_columns_without_cutting_key_columns(tmp_path: Path) -> No
         assert "production-eu-west" in done.stdout and "nightly-backup-of-the-orders" in done.stdout
         assert "…" not in done.stdout
     assert "waiting" in status.stdout and "waiting for the first ping" in status.stdout
+    # a heartbeat never pinged has no "ok" last result
+    wide = _cli(tmp_path, "monitor", "status", columns=140)
+    backup = next(line for line in wide.stdout.splitlines() if "nightly-backup" in line)
+    assert "never pinged" in backup and " ok " not in backup, backup
 
     (tmp_path / "app.log").write_text(
         "2026-12-04 20:01:00 CRITICAL could not connect to database: connection refused\n"

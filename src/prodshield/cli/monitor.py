@@ -375,7 +375,9 @@ def status(
     )
     for row in rows:
         state = {"up": "[green]up[/]", "down": "[red]down[/]"}.get(row["state"], row["state"])
-        if row["last_ts"] is None:
+        if row["state"] == WAITING:
+            last = "never pinged"  # its "ok" results only say it is not late yet
+        elif row["last_ts"] is None:
             last = "never run"
         else:
             ago = format_duration(max(0.0, time.time() - row["last_ts"]))
