@@ -24,7 +24,20 @@ def _first_line(text: str) -> str:
 def classify(
     exc: BaseException, timeout: float | None = None, host: str | None = None
 ) -> CheckError:
-    """The error kind and message for ``exc`` (never raises); ``host`` names the target."""
+    """The error kind and message for ``exc`` (never raises); ``host`` names the target.
+
+    Asked in order: redirect loops, timeouts and TLS, then name resolution and connecting, then HTTP answers,
+    then the socket; anything else is a protocol error."""
+    for step in (_timeout_or_tls, _resolving_or_connecting, _http_answer, _socket):
+        found = step(exc, timeout, host)
+        if found is not None:
+            return found
+    return CheckError("protocol", _first_line(f"{type(exc).__name__}: {exc}"))
+
+
+def _timeout_or_tls(
+    exc: BaseException, timeout: float | None, host: str | None
+) -> CheckError | None:
     after = f" after {timeout:g}s" if timeout is not None else ""
     if isinstance(exc, aiohttp.TooManyRedirects):
         return CheckError("protocol", f"too many redirects (more than {len(exc.history)})")
@@ -39,6 +52,12 @@ def classify(
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or str(exc)
         return CheckError("tls", _first_line(f"TLS: {reason}"))
+    return None
+
+
+def _resolving_or_connecting(
+    exc: BaseException, timeout: float | None, host: str | None
+) -> CheckError | None:
     dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)
     if dns_error is not None and isinstance(exc, dns_error):
         return CheckError("dns", _first_line(f"cannot resolve {exc.host}: {exc.os_error}"))
@@ -57,6 +76,10 @@ def classify(
         return CheckError(
             "refused", _first_line(f"cannot connect to {exc.host}:{exc.port}: {inner}")
         )
+    return None
+
+
+def _http_answer(exc: BaseException, timeout: float | None, host: str | None) -> CheckError | None:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return CheckError("reset", "the server closed the connection without a complete answer")
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -72,6 +95,10 @@ def classify(
         if exc.errno in _REFUSED_ERRNOS:
             return CheckError("refused", _first_line(str(exc)))
         return CheckError("reset", _first_line(str(exc)))
+    return None
+
+
+def _socket(exc: BaseException, timeout: float | None, host: str | None) -> CheckError | None:
     if isinstance(exc, ConnectionRefusedError):
         return CheckError("refused", "connection refused")
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
@@ -88,4 +115,4 @@ def classify(
         return CheckError("refused", _first_line(f"{type(exc).__name__}: {exc}"))
     if isinstance(exc, aiohttp.ClientError):
         return CheckError("protocol", _first_line(f"{type(exc).__name__}: {exc}"))
-    return CheckError("protocol", _first_line(f"{type(exc).__name__}: {exc}"))
+    return None
