@@ -167,6 +167,13 @@ maintenance:
         assert built.returncode == 0, built.stderr
         html = (site / "index.html").read_text()
         _status_page_shows_maintenance(html, deploy_ongoing=True)
+        summary = json.loads((site / "status.json").read_text())
+        assert [(m["name"], m["ongoing"]) for m in summary["maintenance"]] == [
+            ("orders-deploy", True),
+            ("website-migration", False),
+        ]
+        atom = (site / "feed.atom").read_text()
+        assert "<title>Maintenance in progress: orders-deploy (" in atom, atom
         assert re.search(
             r'data-service="orders".*?<span class="pill s-maintenance">maintenance</span>',
             html,
@@ -228,6 +235,11 @@ maintenance:
             assert b">100.00%<" in badge, badge  # a percentage, not 10000.00%
             _, page = _get(base + "/")
             _status_page_shows_maintenance(page.decode(), deploy_ongoing=False)
+            # feed subscribers hear of the migration ahead too (and never of the far move)
+            _, feed = _get(base + "/status/feed.atom")
+            atom = feed.decode()
+            assert "<title>Maintenance scheduled: website-migration (" in atom, atom
+            assert "Moving the website to a new host" in atom and "far-away-move" not in atom
             # Chromium is part of CI (.ci/apt-packages): there, its absence is a failure
             assert shutil.which(CHROMIUM) or os.environ.get("CI") != "true", "no chromium"
             if shutil.which(CHROMIUM):

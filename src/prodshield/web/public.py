@@ -68,6 +68,7 @@ def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None)
                     ),
                 )
             )
+    entries.extend(_maintenance_entries(model, base, now))
     entries.sort(key=lambda e: e[0], reverse=True)
     updated = entries[0][0] if entries else now
     head = (
@@ -81,6 +82,45 @@ def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None)
         "<author><name>prodshield</name></author>\n"
     )
     return head + "".join(e[1] for e in entries) + "</feed>\n"
+
+
+def _maintenance_entries(model: Any, base: str, now: float) -> list[tuple[float, str]]:
+    """One entry per maintenance run the status page shows: published when it came within its
+    ``announce`` (so a reader sees it ahead), updated when it started."""
+    out = []
+    windows = model.config.maintenance
+    for m in model.maintenance(now):
+        announce = windows[m["window"]].announce
+        published = min(now, max(m["start"] - announce, 0.0))
+        updated = m["start"] if m["ongoing"] else published
+        when = f"{_utc(m['start'])} to {_utc(m['end'])}"
+        services = ", ".join(
+            s["name"] + (f" [{s['environment']}]" if s["environment"] else "")
+            for s in m["services"]
+        )
+        state = "in progress" if m["ongoing"] else "scheduled"
+        text = f"{m['name']} ({state}, {when})" + (
+            f": {m['description']}" if m["description"] else ""
+        )
+        text += f". Services: {services or 'all'}. Not counted against uptime."
+        out.append(
+            (
+                updated,
+                _entry(
+                    f"{base}/#maintenance",
+                    f"urn:prodshield:maintenance:{m['name']}:{int(m['start'])}",
+                    f"Maintenance {state}: {m['name']} ({when})",
+                    published,
+                    updated,
+                    text,
+                ),
+            )
+        )
+    return out
+
+
+def _utc(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
 def _entry(

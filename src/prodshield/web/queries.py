@@ -397,6 +397,7 @@ class ReadModel:
                     "start": occ.start,
                     "end": occ.end,
                     "ongoing": occ.ongoing,
+                    "window": occ.window,
                     "services": [{"name": g, "environment": e or None} for g, e in services],
                 }
             )

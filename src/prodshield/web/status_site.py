@@ -78,6 +78,10 @@ def build_site(
         "services": first["overview"]["total"],
         "counts": first["overview"]["counts"],
         "open_incidents": len(first["open_incidents"]),
+        "maintenance": [
+            {k: m[k] for k in ("name", "description", "start", "end", "ongoing", "services")}
+            for m in first["maintenance"]
+        ],
     }
     (out / "status.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files.append(out / "status.json")
