@@ -22,7 +22,7 @@ from loopback_app import serve_app
 from prodshield.config.notifiers import WebhookNotifierConfig
 from prodshield.monitor.incidents import enqueue_in
 from prodshield.notify import Event, deliver, enqueue
-from prodshield.secrets.redaction import redact_text
+from prodshield.secrets.redaction import redact_many, redact_params, redact_text
 from prodshield.store import Store
 
 SECRETS = {
@@ -63,6 +63,29 @@ def test_redact_text_masks_every_shape() -> None:
     assert redact_text(plain) == plain
 
 
+def test_redact_many_is_redact_text_per_text() -> None:
+    """The block pass (``logs parse``) gives what the per-text pass gives, texts without a
+    secret included, whatever their characters and lines."""
+    texts = [
+        *LINES,
+        "Failed password for invalid user admin from 10.0.0.1 port 22; secrets: 3",
+        "ssh user@host: connection closed by peer",
+        "caf\u00e9 \u2603 password=Sup3rS3cret!x then more",
+        "Traceback (most recent call last):\n  File x, line 1\nError: token=abcdef123456",
+        "",
+        "short",
+        "GET /high/through/key?x=1 200",
+    ] * 3
+    assert redact_many(texts) == [redact_text(t) for t in texts]
+    assert leaked("\n".join(redact_many(texts))) == []
+
+
+def test_redact_params_masks_what_the_message_lost() -> None:
+    line = f"dsn password={SECRETS['password']} host 10.0.0.1"
+    shown = redact_text(line)
+    assert redact_params([SECRETS["password"], "10.0.0.1"], shown) == ["***", "10.0.0.1"]
+
+
 def _log(tmp_path: Path) -> Path:
     path = tmp_path / "app.log"
     path.write_text(
@@ -92,6 +115,8 @@ def test_logs_commands_never_print_a_secret(tmp_path: Path) -> None:
         ("logs", "templates", str(log)),
         ("logs", "digest", str(log), "--format", "json"),
         ("logs", "digest", str(log)),
+        ("logs", "parse", str(log)),
+        ("logs", "parse", str(log), "--log-format", "raw"),
     ):
         out = _cli(*args, cwd=tmp_path)
         assert out.returncode in (0, 1), out.stderr

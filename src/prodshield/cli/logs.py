@@ -10,7 +10,8 @@ import json
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -29,6 +30,9 @@ from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats
 from prodshield.logs.templates import TemplateMiner
+
+if TYPE_CHECKING:
+    from prodshield.config.loader import LoadedConfig
 
 logs_app = typer.Typer(
     help="Log intelligence: parse log files, mine templates.", no_args_is_help=True
@@ -93,7 +97,9 @@ def templates_cmd(
     """Mine the templates of log files: template, count, first/last seen, an example."""
     _check_format(log_format)
     stats = ReadStats()
-    store = store_for(load(config)) if save else None
+    # a config present adds its audit.secrets.rules to the redaction of templates and examples
+    loaded = load(config) if save else _optional_config(config)
+    store = store_for(loaded) if save and loaded is not None else None
     try:
         miner = TemplateMiner()
         if store is not None:
@@ -165,20 +171,30 @@ def parse_cmd(
         typer.Option("--save", help="Resume the miner from the configured store and save it."),
     ] = False,
     config: ConfigOption = None,
+    no_redact: Annotated[
+        bool,
+        typer.Option(
+            "--no-redact",
+            help="Print messages, parameters and fields as they are, secrets included.",
+        ),
+    ] = False,
 ) -> None:
     """Parse log files into events, one JSON object per line on stdout.
 
     Files are labelled with the templates known once they are all read; stdin streams.
+    Secrets in what is printed are masked (with shield.yaml's audit.secrets.rules when a config
+    is present) unless --no-redact.
     """
     _check_format(log_format)
-    store = store_for(load(config)) if save else None
+    loaded = load(config) if save else None if no_redact else _optional_config(config)
+    store = store_for(loaded) if save and loaded is not None else None
     try:
         miner = TemplateMiner()
         if store is not None:
             from prodshield.logs.state import load_miner
 
             miner = load_miner(store)
-        stats = write_events(files, log_format, sys.stdout.buffer, miner)
+        stats = write_events(files, log_format, sys.stdout.buffer, miner, redact=not no_redact)
         if store is not None:
             from prodshield.logs.state import save_miner
 
@@ -192,6 +208,19 @@ def parse_cmd(
     _summary(stats)
     if stats.errors and not stats.files:
         raise ProdshieldError("no log source could be read")
+
+
+def _optional_config(config: Path | None) -> LoadedConfig | None:
+    """The config when one is given or present (-c, $PRODSHIELD_CONFIG, ./shield.yaml): loading
+    it adds its ``audit.secrets.rules`` to the redaction of what is printed."""
+    from prodshield.config.loader import find_config
+
+    if config is None:
+        try:
+            find_config(None)
+        except UsageError:
+            return None
+    return load(config)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,13 +3,20 @@
 Scripts run ``logs parse`` once per file, so its start-up counts: the entry point dispatches
 ``prodshield logs parse FILES [-f FORMAT] [-o jsonl]`` here without importing the other command
 groups (typer, rich, pydantic, the store); ``--save``, ``--config`` and ``--help`` go through the
-full CLI (:func:`prodshield.cli.logs.parse_cmd`), which calls :func:`write_events` too.
+full CLI (:func:`prodshield.cli.logs.parse_cmd`), which calls :func:`write_events` too, and so
+does a run with a config present ($PRODSHIELD_CONFIG or ./shield.yaml): its
+``audit.secrets.rules`` join the redaction of what is printed.
+
+Text from log lines is printed with its secrets masked unless ``--no-redact``; whatever JSON can
+escape that a terminal would act on (DEL, C1 controls, bidirectional overrides) is escaped.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import re
 import sys
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -19,11 +26,32 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_ERROR = 3
-LEAN_FLAGS = frozenset({"-f", "--log-format", "-o", "--output"})
+LEAN_FLAGS = frozenset({"-f", "--log-format", "-o", "--output", "--no-redact"})
+
+# Characters orjson writes as they are that a terminal may act on: DEL, C1 controls (U+0080 to
+# U+009F, CSI among them) and bidirectional overrides/isolates, as UTF-8 bytes. Only found inside
+# JSON strings, so their \uXXXX escape is the same JSON.
+_TERMINAL_UNSAFE = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
+
+
+def _escape(match: re.Match[bytes]) -> bytes:
+    return b"\\u%04x" % ord(match.group(0).decode())
+
+
+def terminal_safe(chunk: bytes) -> bytes:
+    """JSON lines with every character a terminal could act on written as its escape."""
+    if b"\x7f" in chunk or b"\xc2" in chunk or b"\xe2" in chunk:  # else nothing to escape
+        return _TERMINAL_UNSAFE.sub(_escape, chunk)
+    return chunk
 
 
 def write_events(
-    files: list[str], log_format: str, out: BinaryIO, miner: TemplateMiner | None = None
+    files: list[str],
+    log_format: str,
+    out: BinaryIO,
+    miner: TemplateMiner | None = None,
+    *,
+    redact: bool = True,
 ) -> ReadStats:
     """Parse ``files`` and write one JSON line per event to ``out`` (see ``parse_jsonl``)."""
     from prodshield.logs.api import parse_jsonl
@@ -31,8 +59,8 @@ def write_events(
 
     stats = ReadStats()
     streaming = "-" in files
-    for chunk in parse_jsonl(files, log_format, stats=stats, miner=miner):
-        out.write(chunk)
+    for chunk in parse_jsonl(files, log_format, stats=stats, miner=miner, redact=redact):
+        out.write(terminal_safe(chunk))
         if streaming:
             out.flush()
     out.flush()
@@ -40,7 +68,12 @@ def write_events(
 
 
 def lean(argv: list[str]) -> bool:
-    """Whether ``logs parse`` with these arguments can take the lean entry."""
+    """Whether ``logs parse`` with these arguments can take the lean entry (not when a config
+    could add its secret rules to the redaction)."""
+    if "--no-redact" not in argv and (
+        os.environ.get("PRODSHIELD_CONFIG") or os.path.isfile("shield.yaml")
+    ):
+        return False
     for arg in argv:
         if arg.startswith("-") and arg != "-" and arg.split("=", 1)[0] not in LEAN_FLAGS:
             return False
@@ -55,6 +88,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("files", nargs="+")
     parser.add_argument("-f", "--log-format", default="auto")
     parser.add_argument("-o", "--output", default="jsonl")
+    parser.add_argument("--no-redact", action="store_true")
     try:
         args = parser.parse_args(argv)
     except SystemExit:
@@ -71,7 +105,9 @@ def main(argv: list[str]) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     try:
-        stats = write_events(args.files, args.log_format, sys.stdout.buffer)
+        stats = write_events(
+            args.files, args.log_format, sys.stdout.buffer, redact=not args.no_redact
+        )
     except BrokenPipeError:  # `| head` closed the pipe: stop quietly
         sys.stderr.close()
         return 0

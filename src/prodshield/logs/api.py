@@ -214,6 +214,7 @@ def parse_jsonl(
     stats: ReadStats | None = None,
     miner: TemplateMiner | None = None,
     final: bool = True,
+    redact: bool = True,
 ) -> Iterator[bytes]:
     """``logs parse --output jsonl``: one JSON object per event (see :meth:`LogEvent.to_dict`),
     as chunks of UTF-8 lines.
@@ -222,22 +223,68 @@ def parse_jsonl(
     id) its cluster has once *all* the input is learnt: events wait, compactly, in memory and
     then in a temporary file, and come out at the end. Otherwise (stdin) each event is written as
     it is read, with the template as known at that moment (the id is the same either way).
+
+    With ``redact`` (the default) messages, parameters, fields and templates are printed with
+    their secrets masked (:mod:`prodshield.logs.shown`); the miner learns the lines as they are.
     """
     names = [str(p) for p in paths]
     miner = miner if miner is not None else TemplateMiner()
     stats = stats if stats is not None else ReadStats()
     if not final or "-" in names:
-        yield from _stream_jsonl(parse_files(names, log_format, stats=stats), miner)
+        yield from _stream_jsonl(parse_files(names, log_format, stats=stats), miner, redact)
         return
-    yield from _final_jsonl(_event_parts(names, log_format, stats), miner)
+    yield from _final_jsonl(_event_parts(names, log_format, stats, redact), miner, redact)
+
+
+SHOW_BLOCK = 4096
+"""Messages redacted at once (one prefilter pass over the block)."""
+
+
+def _shown_raw(
+    records: Iterable[tuple[int, str]],
+) -> Iterator[tuple[int, str, str, str | None]]:
+    """(line, first line as learnt, text as printed, its first line as printed when redaction
+    changed the text)."""
+    from prodshield.logs import shown
+
+    iterator = iter(records)
+    while block := list(islice(iterator, SHOW_BLOCK)):
+        originals = [text for _, text in block]
+        texts, changed = shown.messages(originals)
+        for (start, original), text, was in zip(block, texts, changed, strict=True):
+            shown_first = _first_line(text) if was else None
+            yield start, _first_line(original), text, shown_first
+
+
+def _shown_events(
+    events: Iterable[LogEvent], redact: bool
+) -> Iterator[tuple[LogEvent, str, str | None]]:
+    """(event with its message and fields as printed, its first line as learnt, the printed
+    first line when redaction changed the message)."""
+    if not redact:
+        for event in events:
+            yield event, _first_line(event.message), None
+        return
+    from prodshield.logs import shown
+
+    iterator = iter(events)
+    while block := list(islice(iterator, SHOW_BLOCK)):
+        originals = [_first_line(event.message) for event in block]
+        texts, changed = shown.messages([event.message for event in block])
+        fields = shown.fields_many([event.fields for event in block])
+        for event, first, text, was, kept in zip(
+            block, originals, texts, changed, fields, strict=True
+        ):
+            event.message, event.fields = text, kept
+            yield event, first, _first_line(text) if was else None
 
 
 def _event_parts(
-    paths: list[str], log_format: str, stats: ReadStats
-) -> Iterator[tuple[bytes, str, bytes, float | None]]:
+    paths: list[str], log_format: str, stats: ReadStats, redact: bool = False
+) -> Iterator[tuple[bytes, str, bytes, float | None, str | None]]:
     """Each event of the files as (its JSON object up to the message, the message's first line,
-    its JSON from ``fields`` on, its time): what :func:`_final_jsonl` keeps. ``raw`` sources skip
-    building an event."""
+    its JSON from ``fields`` on, its time, the printed first line when redaction changed it):
+    what :func:`_final_jsonl` keeps. ``raw`` sources skip building an event."""
     if log_format != "auto":
         get_format(log_format)  # fail early on a bad name
     for path in expand_paths(paths, stats):
@@ -252,20 +299,33 @@ def _event_parts(
         if isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse:
             prefix = b'{"source":' + orjson.dumps(path) + b',"line":'
             middle = b',"timestamp":null,"level":null,"message":'
-            for start, text in _raw_records(_chain(head, lines), 1, stats):
-                cut = text.find("\n")
-                first = text if cut < 0 else text[:cut]
+            records = _raw_records(_chain(head, lines), 1, stats)
+            if not redact:
+                for start, text in records:
+                    cut = text.find("\n")
+                    first = text if cut < 0 else text[:cut]
+                    yield (
+                        prefix + str(start).encode() + middle + orjson.dumps(text),
+                        first,
+                        _NO_FIELDS,
+                        None,
+                        None,
+                    )
+                continue
+            for start, first, text, shown_first in _shown_raw(records):
                 yield (
                     prefix + str(start).encode() + middle + orjson.dumps(text),
                     first,
                     _NO_FIELDS,
                     None,
+                    shown_first,
                 )
             continue
-        for event in parse_lines(_chain(head, lines), path, fmt, stats=stats):
+        events = parse_lines(_chain(head, lines), path, fmt, stats=stats)
+        for event, first, shown_first in _shown_events(events, redact):
             event_head, tail = _head_tail(event)
             ts = event.timestamp.timestamp() if event.timestamp is not None else None
-            yield event_head, _first_line(event.message), tail, ts
+            yield event_head, first, tail, ts, shown_first
 
 
 def _first_line(message: str) -> str:
@@ -295,34 +355,62 @@ def _head_tail(event: LogEvent) -> tuple[bytes, bytes]:
     return head, b',"fields":' + orjson.dumps(fields, default=str) + b"}\n"
 
 
-def _stream_jsonl(events: Iterable[LogEvent], miner: TemplateMiner) -> Iterator[bytes]:
+def _stream_jsonl(
+    events: Iterable[LogEvent], miner: TemplateMiner, redact: bool = False
+) -> Iterator[bytes]:
     learn = miner.learn
+    shown_template = _shown_template if redact else _same
     for event in events:
         ts = event.timestamp.timestamp() if event.timestamp is not None else None
-        entry, params = learn(_first_line(event.message), ts)
+        if redact:  # each event goes out as it is read: no block to wait for
+            ((event, first, shown_first),) = _shown_events((event,), redact)
+        else:
+            first, shown_first = _first_line(event.message), None
+        entry, params = learn(first, ts)
+        if shown_first is not None:
+            params = _shown_params(params, shown_first)
         head, tail = _head_tail(event)
         yield (
             head
             + b',"template_id":'
             + orjson.dumps(entry.template_id)
             + b',"template":'
-            + orjson.dumps(entry.template)
+            + orjson.dumps(shown_template(entry.template))
             + b',"params":'
             + orjson.dumps(params)
             + tail
         )
 
 
+def _same(text: str) -> str:
+    return text
+
+
+def _shown_template(text: str) -> str:
+    from prodshield.logs import shown
+
+    return shown.template(text) or text
+
+
+def _shown_params(params: list[str], shown_first: str) -> list[str]:
+    from prodshield.logs import shown
+
+    return shown.params(params, shown_first)
+
+
 def _final_jsonl(
-    parts: Iterable[tuple[bytes, str, bytes, float | None]], miner: TemplateMiner
+    parts: Iterable[tuple[bytes, str, bytes, float | None, str | None]],
+    miner: TemplateMiner,
+    redact: bool = False,
 ) -> Iterator[bytes]:
     import pickle
     import tempfile
 
     index: dict[int, int] = {}  # id(entry) -> its number
     entries: list[Any] = []
-    # a block waits as four columns: entry numbers, JSON heads, first lines, JSON tails
-    _Held = tuple[list[int], list[bytes], list[str], list[bytes]]
+    # a block waits as five columns: entry numbers, JSON heads, first lines, JSON tails, and the
+    # printed first lines of the messages redaction changed (else None)
+    _Held = tuple[list[int], list[bytes], list[str], list[bytes], list[str | None]]
     with tempfile.TemporaryFile(prefix="prodshield-parse-") as spill:
         spilled = 0
         pending: _Held | None = None
@@ -343,7 +431,13 @@ def _final_jsonl(
                     number = index[id(entry)] = len(entries)
                     entries.append(entry)
                 numbers.append(number)
-            held = (numbers, [part[0] for part in block], firsts, [part[2] for part in block])
+            held = (
+                numbers,
+                [part[0] for part in block],
+                firsts,
+                [part[2] for part in block],
+                [part[4] for part in block],
+            )
             if pending is not None:  # only blocks before the last one go to the file
                 pickle.dump(pending, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 spilled += 1
@@ -352,11 +446,12 @@ def _final_jsonl(
         done: list[tuple[bytes, Any] | None] = [None] * len(entries)
         final = miner.final
         dumps = orjson.dumps
+        shown_template = _shown_template if redact else _same
 
         def lines(chunk: _Held) -> bytes:
             out: list[bytes] = []
             add = out.extend
-            for number, head, first, tail in zip(*chunk, strict=True):
+            for number, head, first, tail, shown_first in zip(*chunk, strict=True):
                 known = done[number]
                 if known is None:
                     entry = final(entries[number])
@@ -364,7 +459,7 @@ def _final_jsonl(
                         b',"template_id":'
                         + dumps(entry.template_id)
                         + b',"template":'
-                        + dumps(entry.template)
+                        + dumps(shown_template(entry.template))
                         + b',"params":'
                     )
                     extract = miner.extractor(entry)
@@ -375,8 +470,10 @@ def _final_jsonl(
                 middle, extract = known
                 if extract is None:
                     add((head, middle, tail))
-                else:
+                elif shown_first is None:
                     add((head, middle, dumps(extract(first)), tail))
+                else:
+                    add((head, middle, dumps(_shown_params(extract(first), shown_first)), tail))
             return b"".join(out)
 
         spill.seek(0)

@@ -34,7 +34,8 @@ class UrlPasswordRule:
     id: str = "url-password"
     kind: str = "basic_auth_url"
     severity: Severity = "high"
-    keywords: tuple[str, ...] = ("@",)
+    # ``find`` needs "://" (an "@" alone is every e-mail address and ``user@host`` in a log)
+    keywords: tuple[str, ...] = ("://",)
     description: str = "URL with an embedded password (database DSN or basic-auth URL)"
 
     def find(self, ctx: LineContext) -> Iterator[Candidate]:

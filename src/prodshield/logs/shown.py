@@ -1,0 +1,61 @@
+"""What ``logs parse`` prints of a log line, with its secrets masked (docs/logs.md, Redaction).
+
+The miner learns the lines as they are (a template and its id do not depend on redaction); only
+the output is redacted, by the one pass (`prodshield.secrets.redaction`, with the operator's
+``audit.secrets.rules`` once a config is loaded), a block of messages at a time so that lines
+without a secret cost one literal prefilter pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from prodshield.secrets.redaction import redact_many, redact_params, redact_text
+
+__all__ = ["fields_many", "messages", "params", "template"]
+
+
+def messages(texts: Sequence[str]) -> tuple[list[str], list[bool]]:
+    """``texts`` redacted, and for each whether the pass changed it."""
+    shown = redact_many(texts)
+    return shown, [s is not t and s != t for s, t in zip(shown, texts, strict=True)]
+
+
+def params(values: list[str], shown_first_line: str) -> list[str]:
+    """A changed message's parameters, masked as the message was (see `redact_params`)."""
+    return redact_params(values, shown_first_line)
+
+
+def template(text: str | None) -> str | None:
+    """A template as printed (a line seen once is its own template); its id is unchanged."""
+    return redact_text(text) if text else text
+
+
+def fields_many(all_fields: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event's ``fields`` with secrets masked: every text value is redacted as
+    ``name=value``, so a value is masked by its name (``password``) as well as by its shape."""
+    keys: list[tuple[int, str, str]] = []
+    texts: list[str] = []
+    for index, fields in enumerate(all_fields):
+        for name, value in fields.items():
+            if isinstance(value, str):
+                prefix = f"{name}="
+            elif isinstance(value, dict | list):
+                import orjson
+
+                prefix, value = f"{name}=", orjson.dumps(value, default=str).decode()
+            else:
+                continue
+            keys.append((index, name, prefix))
+            texts.append(prefix + value)
+    if not texts:
+        return list(all_fields)
+    out = list(all_fields)
+    for (index, name, prefix), text, shown in zip(keys, texts, redact_many(texts), strict=True):
+        if shown is text or shown == text:
+            continue
+        if out[index] is all_fields[index]:
+            out[index] = dict(all_fields[index])
+        out[index][name] = shown[len(prefix) :] if shown.startswith(prefix) else "***"
+    return out
