@@ -240,22 +240,6 @@ SHOW_BLOCK = 4096
 """Messages redacted at once (one prefilter pass over the block)."""
 
 
-def _shown_raw(
-    records: Iterable[tuple[int, str]],
-) -> Iterator[tuple[int, str, str, str | None]]:
-    """(line, first line as learnt, text as printed, its first line as printed when redaction
-    changed the text)."""
-    from prodshield.logs import shown
-
-    iterator = iter(records)
-    while block := list(islice(iterator, SHOW_BLOCK)):
-        originals = [text for _, text in block]
-        texts, changed = shown.messages(originals)
-        for (start, original), text, was in zip(block, texts, changed, strict=True):
-            shown_first = _first_line(text) if was else None
-            yield start, _first_line(original), text, shown_first
-
-
 def _shown_events(
     events: Iterable[LogEvent], redact: bool
 ) -> Iterator[tuple[LogEvent, str, str | None]]:
@@ -312,14 +296,20 @@ def _event_parts(
                         None,
                     )
                 continue
-            for start, first, text, shown_first in _shown_raw(records):
-                yield (
-                    prefix + str(start).encode() + middle + orjson.dumps(text),
-                    first,
-                    _NO_FIELDS,
-                    None,
-                    shown_first,
-                )
+            from prodshield.secrets.redaction import redact_many
+
+            while block := list(islice(records, SHOW_BLOCK)):
+                texts = [text for _, text in block]
+                for (start, text), shown in zip(block, redact_many(texts), strict=True):
+                    cut = text.find("\n")
+                    first = text if cut < 0 else text[:cut]
+                    yield (
+                        prefix + str(start).encode() + middle + orjson.dumps(shown),
+                        first,
+                        _NO_FIELDS,
+                        None,
+                        None if shown is text or shown == text else _first_line(shown),
+                    )
             continue
         events = parse_lines(_chain(head, lines), path, fmt, stats=stats)
         for event, first, shown_first in _shown_events(events, redact):
