@@ -75,6 +75,10 @@ def test_redact_many_is_redact_text_per_text() -> None:
         "",
         "short",
         "GET /high/through/key?x=1 200",
+        '10.0.0.1 "GET / HTTP/1.1" 200 "https://example.com/" "Mozilla/5.0"',
+        "see https://x.io/ and mail bob@x.io",
+        "fetch https://a.example/\n  then admin@host",
+        f"cannot connect to postgres://app:{SECRETS['url']}@db:5432/x",
     ] * 3
     assert redact_many(texts) == [redact_text(t) for t in texts]
     assert leaked("\n".join(redact_many(texts))) == []

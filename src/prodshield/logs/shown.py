@@ -19,6 +19,8 @@ __all__ = ["fields_many", "messages", "params", "template"]
 def messages(texts: Sequence[str]) -> tuple[list[str], list[bool]]:
     """``texts`` redacted, and for each whether the pass changed it."""
     shown = redact_many(texts)
+    if shown == texts:  # the common case: nothing masked (same objects, compared by identity)
+        return shown, [False] * len(shown)
     return shown, [s is not t and s != t for s, t in zip(shown, texts, strict=True)]
 
 
@@ -35,27 +37,27 @@ def template(text: str | None) -> str | None:
 def fields_many(all_fields: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each event's ``fields`` with secrets masked: every text value is redacted as
     ``name=value``, so a value is masked by its name (``password``) as well as by its shape."""
-    keys: list[tuple[int, str, str]] = []
+    keys: list[tuple[int, str]] = []
     texts: list[str] = []
     for index, fields in enumerate(all_fields):
         for name, value in fields.items():
-            if isinstance(value, str):
-                prefix = f"{name}="
+            if value.__class__ is str:
+                keys.append((index, name))
+                texts.append(f"{name}={value}")
             elif isinstance(value, dict | list):
                 import orjson
 
-                prefix, value = f"{name}=", orjson.dumps(value, default=str).decode()
-            else:
-                continue
-            keys.append((index, name, prefix))
-            texts.append(prefix + value)
-    if not texts:
-        return list(all_fields)
+                keys.append((index, name))
+                texts.append(f"{name}={orjson.dumps(value, default=str).decode()}")
     out = list(all_fields)
-    for (index, name, prefix), text, shown in zip(keys, texts, redact_many(texts), strict=True):
+    shown_texts = redact_many(texts)
+    if shown_texts == texts:  # nothing masked (same objects, compared by identity)
+        return out
+    for (index, name), text, shown in zip(keys, texts, shown_texts, strict=True):
         if shown is text or shown == text:
             continue
         if out[index] is all_fields[index]:
             out[index] = dict(all_fields[index])
+        prefix = f"{name}="
         out[index][name] = shown[len(prefix) :] if shown.startswith(prefix) else "***"
     return out

@@ -97,7 +97,7 @@ def _may_hold_shape(text: str) -> bool:
     if "AKIA" in text or "ASIA" in text or "ABIA" in text or "ACCA" in text:
         return True
     low = text.lower()
-    if "://" in low or "authorization" in low or "cookie" in low:
+    if ("://" in low and "@" in low) or "authorization" in low or "cookie" in low:
         return True
     match = _AFTER_NAME.match
     for name in _NAME_ENDS:
@@ -216,11 +216,14 @@ def redact_text(text: str, known: Iterable[str] = ()) -> str:
     return _sub_named(text)
 
 
-_block_gates: dict[int, tuple[Scanner, Prefilter]] = {}
+_block_gates: dict[int, tuple[Scanner, Prefilter, int]] = {}
 
 
-def _block_gate() -> Prefilter:
-    """One literal prefilter for the engine's rules (the operator's too) and the shape passes."""
+def _block_gate() -> tuple[Prefilter, int]:
+    """One literal prefilter for the engine's rules (the operator's too) and the shape passes,
+    and the index of its ``://`` literal when every rule it wakes also needs an ``@`` (a URL
+    with a password; -1 otherwise): a line whose only literal is ``://`` and that has no ``@``
+    (every referer in an access log) can then hold nothing to mask."""
     from prodshield.secrets.engine import default_scanner
     from prodshield.secrets.prefilter import make_prefilter
 
@@ -229,8 +232,10 @@ def _block_gate() -> Prefilter:
     if known is None or known[0] is not scanner:
         _block_gates.clear()
         literals = sorted(set(scanner.keywords) | set(_GATE_LITERALS))
-        known = _block_gates[id(scanner)] = (scanner, make_prefilter(literals))
-    return known[1]
+        url_rules = {r.id for r in scanner.rules if "://" in r.keywords}
+        url_only = literals.index("://") if url_rules <= {"url-password"} else -1
+        known = _block_gates[id(scanner)] = (scanner, make_prefilter(literals), url_only)
+    return known[1], known[2]
 
 
 def redact_many(texts: Sequence[str]) -> list[str]:
@@ -241,7 +246,8 @@ def redact_many(texts: Sequence[str]) -> list[str]:
         return []
     block = "\n".join(texts)
     data = block.encode("utf-8", "surrogateescape")
-    hits = _block_gate().line_starts(data)
+    gate, url_only = _block_gate()
+    hits = gate.line_hits(data)
     out = list(texts)
     if not hits:
         return out
@@ -253,11 +259,15 @@ def redact_many(texts: Sequence[str]) -> list[str]:
         sizes = (len(text.encode("utf-8", "surrogateescape")) for text in texts)
     starts = [0, *accumulate(size + 1 for size in sizes)]
     last = -1
-    for offset in hits:
+    for offset, found in hits:
         index = bisect_right(starts, offset) - 1
-        if index != last:
-            out[index] = redact_text(texts[index])
-            last = index
+        if index == last:
+            continue
+        text = texts[index]
+        if found is not None and len(found) == 1 and url_only in found and "@" not in text:
+            continue
+        out[index] = redact_text(text)
+        last = index
     return out
 
 
