@@ -286,3 +286,20 @@ def test_static_site_shows_manual_incidents_and_post_mortems(store: Store, tmp_p
     assert not feed.bozo
     entry = next(e for e in feed.entries if "Card payments" in e.title)
     assert any(link.get("rel") == "related" for link in entry.links)
+
+
+def test_manual_incident_refuses_an_environment_the_config_lacks(
+    store: Store, tmp_path: Path
+) -> None:
+    """A typo ('prod') is refused, naming it, instead of opening an incident in no environment."""
+    from prodshield.monitor.incidents import open_manual
+
+    loaded = loaded_config(tmp_path)
+    with pytest.raises(ValueError, match="no environment named 'prod'"):
+        open_manual(store, loaded.config, "Payments", service="payments", environment="prod")
+    with store.begin() as conn:
+        assert conn.execute(select(t.incidents.c.id)).first() is None
+    opened = open_manual(
+        store, loaded.config, "Payments", service="payments", environment="production"
+    )
+    assert opened > 0

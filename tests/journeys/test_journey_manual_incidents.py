@@ -123,6 +123,8 @@ def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
     bad = _cli(tmp_path, "incident", "open", "x", "--service", "../../etc")
     assert bad.returncode != 0 and "bad service name" in (bad.stderr + bad.stdout)
     assert "Traceback" not in bad.stderr
+    typo = _cli(tmp_path, "incident", "open", "x", "--service", "payments", "--env", "prod")
+    assert typo.returncode != 0 and "no environment named 'prod'" in (typo.stderr + typo.stdout)
 
     serve = start_serve(
         tmp_path / "shield.yaml",

@@ -1331,6 +1331,9 @@ def open_manual(
         )
     if environment and not _NAME.match(environment):
         raise ValueError(f"bad environment name {clip(environment, 60)!r}")
+    if environment and environment not in config.environments:
+        # a typo ('prod') would open an incident no environment badge or filter ever shows
+        raise ValueError(f"no environment named {clip(environment, 60)!r} in the config")
     if severity not in MANUAL_SEVERITIES:
         raise ValueError(f"severity must be one of {', '.join(MANUAL_SEVERITIES)}")
     i = t.incidents
