@@ -156,7 +156,10 @@ def test_unreachable_and_slow_providers_are_unverified(standins: ProviderStandin
         VerifySettings(base_urls={"github": closed}, timeout=2),
     )
     assert verdicts[secret_id(token)].status == "unverified"
-    assert "unreachable" in verdicts[secret_id(token)].reason
+    assert verdicts[secret_id(token)].reason == "unreachable: connection refused"
+    nowhere = VerifySettings(base_urls={"github": "https://nowhere.invalid"}, timeout=2)
+    reason = verify_values({secret_id(token): ("github-pat-classic", token)}, nowhere)
+    assert reason[secret_id(token)].reason == "unreachable: name not resolved"
     standins.mode("stripe", "hang")
     started = time.monotonic()
     status, reason = _verdict(standins, "stripe", tok.stripe_live(), timeout=0.5)

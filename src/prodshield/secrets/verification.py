@@ -111,7 +111,7 @@ async def _ask(
     except TimeoutError:
         return unverified(verifier.provider, f"no answer within {settings.timeout:g} s")
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        return unverified(verifier.provider, f"unreachable: {type(exc).__name__}")
+        return unverified(verifier.provider, f"unreachable: {_why_unreachable(exc)}")
     try:
         return verifier.judge(answer)
     except Exception as exc:  # a verifier must not lose the run over one strange answer
@@ -133,3 +133,20 @@ def with_verdicts(
 
 
 __all__ = ["REGISTRY", "VerifySettings", "verifiable", "verify_values", "with_verdicts"]
+
+
+def _why_unreachable(exc: BaseException) -> str:
+    """What an operator reads for a failed request: 'name not resolved', not an aiohttp class."""
+    import aiohttp
+
+    dns = getattr(aiohttp, "ClientConnectorDNSError", None)
+    if dns is not None and isinstance(exc, dns):
+        return "name not resolved"
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return "TLS handshake failed"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        refused = isinstance(exc.os_error, ConnectionRefusedError)
+        return "connection refused" if refused else "connection failed"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection closed before an answer"
+    return type(exc).__name__
