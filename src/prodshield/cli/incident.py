@@ -19,6 +19,7 @@ from prodshield.monitor.incidents import (
     resolve_by_hand,
     set_postmortem,
 )
+from prodshield.text import for_terminal
 
 app = typer.Typer(
     help="Incidents by hand: open, update, resolve, link a post-mortem (the status page shows "
@@ -222,10 +223,9 @@ def list_silences(
         where = f"{r['check'] or 'every check'}" + (
             f" [{r['environment']}]" if r["environment"] else ""
         )
-        state = "active" if r["active"] else "ended"
-        out.print(
-            f"#{r['id']} {where} {state} until {until} by {r['by']}: {r['reason']}", markup=False
-        )
+        state = "active until" if r["active"] else "ended"
+        line = f"#{r['id']} {where} {state} {until} by {r['by']}: {r['reason']}"
+        out.print(for_terminal(line), markup=False)
 
 
 @app.command("unsilence")

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, or_, select
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import UsageError
 from prodshield.store import tables as t
+from prodshield.text import for_terminal
 
 MAX_SILENCE_S = 90 * 86400.0
 """The longest silence (a forgotten one must end by itself)."""
@@ -72,7 +73,9 @@ def create(
     """Silence ``check`` (None: every check) in ``environment`` (None: every one) for
     ``seconds``; the open incidents it covers record it. :class:`UsageError` on bad input."""
     now = time.time() if now is None else now
-    reason = " ".join((reason or "").split())
+    # printed by `incident silences` and shown on incidents: no escape sequences kept
+    reason = " ".join(for_terminal(reason or "").split())
+    by = " ".join(for_terminal(by or "").split()) or "operator"
     if not reason:
         raise UsageError("a silence needs a reason")
     if len(reason) > MAX_REASON:
