@@ -288,6 +288,13 @@ def test_a_failing_check_aborts_the_method_and_rolls_back(
     # the same run without a shield.yaml to take the check from is refused before it starts
     bare = _cli(tmp_path, "chaos", "run", str(experiment), "--abort-on-check", "api")
     assert bare.returncode == 2 and "--abort-on-check needs --config" in bare.stderr
+    # a typo in the guardrail's name is refused before anything runs, not a method unguarded
+    typo = _cli(
+        tmp_path, "chaos", "run", str(experiment), "-c", str(cfg), "--abort-on-check", "apu"
+    )
+    assert typo.returncode == 2, typo.stdout
+    assert "error: --abort-on-check apu: no check named 'apu'" in typo.stderr
+    assert "Running experiment" not in typo.stdout + typo.stderr
 
 
 def test_a_toxic_added_by_hand_on_a_dependency_is_named_on_the_incident(tmp_path: Path) -> None:

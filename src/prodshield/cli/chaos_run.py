@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         loaded = _load(args.config)
         if loaded is None:
             return 2
-        refused = _guard(loaded, args.env, args.force)
+        # a guardrail's typo must not leave the method unguarded: refused like an open incident
+        refused = _unknown_guard(loaded, abort_on) or _guard(loaded, args.env, args.force)
         if refused:
             return refused
     elif args.env is not None:
@@ -293,6 +294,22 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
             f"({aborted['detail']}); {rollbacks} rollbacks played\n"
         )
     return code
+
+
+def _unknown_guard(loaded: Any, abort_on: list[tuple[str, str | None]]) -> int:
+    """2 after saying what is wrong with the first guardrail check that names no check of
+    shield.yaml (or an environment it does not run in); 0 when every one can run."""
+    from prodshield.errors import UsageError
+    from prodshield.monitor.api import select_targets
+
+    for name, env in abort_on:
+        try:
+            select_targets(loaded.config, check=name, env=env)
+        except UsageError as exc:
+            where = f"{name}@{env}" if env else name
+            sys.stderr.write(f"error: --abort-on-check {where}: {exc}\n")
+            return 2
+    return 0
 
 
 def _guard_check(text: str, env: str | None) -> tuple[str, str | None]:
