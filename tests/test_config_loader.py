@@ -213,3 +213,22 @@ def test_cli_config_check_runs_every_capabilitys_load_time_checks(tmp_path: Path
 
     with pytest.raises(ConfigError):
         load_config(tmp_path / "shield.yaml", validators=capability_validators())
+
+
+def test_a_scheduled_experiment_names_known_environments_and_guardrail_checks() -> None:
+    """A typo in chaos.experiments' env or abort_on_checks would leave a game day unguarded."""
+    text = """\
+environments: {staging: {}}
+checks:
+  - {name: api, type: tcp, host: h, port: 1, environments: [staging]}
+chaos:
+  experiments:
+    - {name: a, file: a.json, schedule: "0 10 * * 2", env: stagin, abort_on_checks: [apu]}
+    - {name: b, file: b.json, schedule: "0 10 * * 2", env: staging, abort_on_checks: [api@prod]}
+    - {name: c, file: c.json, schedule: "0 10 * * 2", env: staging, abort_on_checks: [api@staging]}
+"""
+    assert errors_of(text) == [
+        "shield.yaml:6:55: chaos.experiments[0].env: unknown environment 'stagin' (did you mean 'staging'?)",
+        "shield.yaml:6:86: chaos.experiments[0].abort_on_checks[0]: unknown check 'apu' (did you mean 'api'?)",
+        "shield.yaml:7:87: chaos.experiments[1].abort_on_checks[0]: unknown environment 'prod'",
+    ]

@@ -265,6 +265,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
         if isinstance(policy, str) and policy not in policies:
             out.append((where, f"unknown escalation policy {policy!r}{_suggest(policy, policies)}"))
     out.extend(_dependency_problems(as_list(data.get("checks")), names))
+    out.extend(_experiment_problems(as_dict(data.get("chaos")).get("experiments"), names, envs))
     mail = as_dict(as_dict(as_dict(data.get("serve")).get("subscriptions"))).get("email")
     if isinstance(mail, str):
         kind = as_dict(as_dict(data.get("notifiers")).get(mail)).get("type")
@@ -302,6 +303,38 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                     f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
                 )
             )
+    return out
+
+
+def _experiment_problems(
+    experiments: Any, checks: dict[str, int], envs: set[str]
+) -> list[tuple[Path, str]]:
+    """chaos.experiments' env and abort_on_checks name what shield.yaml has: a typo in a
+    guardrail would leave a scheduled game day unguarded."""
+    out: list[tuple[Path, str]] = []
+    for i, spec in enumerate(experiments if isinstance(experiments, list) else []):
+        if not isinstance(spec, dict):
+            continue
+        env_name = spec.get("env")
+        if isinstance(env_name, str) and env_name not in envs:
+            out.append(
+                (
+                    ("chaos", "experiments", i, "env"),
+                    f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
+                )
+            )
+        guards = spec.get("abort_on_checks")
+        for j, text in enumerate(guards if isinstance(guards, list) else []):
+            if not isinstance(text, str):
+                continue
+            name, _, where = text.partition("@")
+            if name not in checks:
+                problem = f"unknown check {name!r}{_suggest(name, checks)}"
+            elif where and where not in envs:
+                problem = f"unknown environment {where!r}{_suggest(where, envs)}"
+            else:
+                continue
+            out.append((("chaos", "experiments", i, "abort_on_checks", j), problem))
     return out
 
 
