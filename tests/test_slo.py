@@ -3,6 +3,8 @@ windows, and the slo incident a firing alert opens (and resolves) through the ou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -129,3 +131,28 @@ def test_one_grouped_query_measures_every_target(store: Store) -> None:
         ("web", "eu"): (100, 10),
     }
     assert found[("web", "eu")].budget_remaining == pytest.approx(1 - 0.1 / 0.01)
+
+
+def test_the_status_page_says_an_overspent_budget_is_exhausted(
+    store: Store, tmp_path: Path
+) -> None:
+    """Visitors read 'error budget exhausted', not '-19900.0%', once the budget is overspent."""
+    import time
+
+    from starlette.testclient import TestClient
+
+    from prodshield.web.app import create_app
+
+    text = CONFIG.replace(
+        "      objective: 99\n", "      objective: 99.5\n      status_page: true\n"
+    )
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    now = time.time()
+    record(store, now - 80, 8, 10, ok=False)  # a new check failing from its first result
+    app = create_app(loaded, store, token="t" * 20)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        page = client.get("/").text
+    card = page[page.index('data-service="api"') :][:3000]
+    assert "error budget <b>exhausted</b>" in card and "-19900" not in card
