@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from prodshield.config import parse_config
+from prodshield.errors import ConfigError
 from prodshield.monitor import slo
 from prodshield.monitor.incidents import IncidentEngine, Observation
 from prodshield.store import Store
@@ -156,3 +157,102 @@ def test_the_status_page_says_an_overspent_budget_is_exhausted(
         page = client.get("/").text
     card = page[page.index('data-service="api"') :][:3000]
     assert "error budget <b>exhausted</b>" in card and "-19900" not in card
+
+
+SERVICE_CONFIG = """
+defaults: {failure_threshold: 1000}
+notifiers:
+  ops: {type: webhook, url: "http://127.0.0.1:9/hook"}
+services:
+  shop:
+    slo:
+      objective: 99
+      window: 1d
+      alerts:
+        - {long: 1h, short: 5m, burn_rate: 5}
+checks:
+  - {name: web, type: http, url: "http://web/", service: shop}
+  - {name: cart, type: http, url: "http://cart/", service: shop}
+  - {name: other, type: http, url: "http://other/"}
+"""
+
+
+def results(check: str, start: float, count: int, ok: bool, maintenance: bool = False) -> list:
+    return [
+        {"check_name": check, "environment": "", "ts": start + 60 * k, "ok": ok,
+         "maintenance": maintenance}
+        for k in range(count)
+    ]  # fmt: skip
+
+
+def test_a_service_slo_counts_every_check_of_the_service(store: Store) -> None:
+    config = parse_config(SERVICE_CONFIG, env={}).config
+    spec = config.services["shop"].slo
+    assert spec is not None
+    with store.begin() as conn:
+        conn.execute(
+            t.check_results.insert(),
+            results("web", T0, 60, True)
+            + results("cart", T0, 54, True)
+            + results("cart", T0 + 54 * 60, 6, False)
+            + results("web", T0, 30, False, maintenance=True)  # never spends the budget
+            + results("other", T0, 60, False),  # another service's failures
+        )
+        found = slo.service_statuses(conn, {"shop": (spec, ["web", "cart"])}, T0 + 59 * 60)
+    st = found[("shop", "")]
+    assert (st.total, st.failed) == (120, 6)
+    assert st.budget_remaining == pytest.approx(1 - (6 / 120) / 0.01)
+    [burn] = st.burns
+    assert burn.long_rate == pytest.approx(5.0)  # 6 of 120 in the hour: 5 % against 1 %
+    assert burn.short_rate == pytest.approx((5 / 10) / 0.01)  # the last 5 minutes of both
+
+
+def test_a_burning_service_opens_its_own_slo_incident_and_it_resolves(store: Store) -> None:
+    config = parse_config(SERVICE_CONFIG, env={}).config
+    eng = IncidentEngine(config)
+
+    def judge_at(check: str, ts: float, ok: bool) -> None:
+        with store.begin() as conn:
+            obs = Observation(check, "", ts, ok, None if ok else "refused", "x")
+            eng.process(conn, [obs], now=ts)
+
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), results("web", T0, 60, True))
+        conn.execute(t.check_results.insert(), results("cart", T0, 60, True))
+    judge_at("web", T0 + 59 * 60, True)
+    with store.connect() as conn:
+        assert conn.execute(select(t.incidents)).all() == []
+    # cart fails for 10 minutes while web passes: the service burns 50x over 5m, 8.3x over 1h
+    start = T0 + 60 * 60
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), results("cart", start, 10, False))
+        conn.execute(t.check_results.insert(), results("web", start, 10, True))
+    judge_at("cart", start + 9 * 60, False)
+    with store.connect() as conn:
+        [incident] = conn.execute(select(t.incidents)).all()
+        [row] = conn.execute(select(t.outbox)).all()
+    assert (incident.kind, incident.status) == ("slo", "open")
+    assert incident.check_name == "service:shop"
+    assert incident.title == "service:shop is burning its error budget (5x)"
+    assert incident.refs["slo"]["failed"] == 10 and incident.refs["slo"]["results"] == 140
+    assert row.subject == "slo:service:shop:"
+    # both recover; once the short window has passed, the incident resolves
+    start += 10 * 60
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), results("cart", start, 10, True))
+        conn.execute(t.check_results.insert(), results("web", start, 10, True))
+    judge_at("web", start + 9 * 60, True)
+    with store.connect() as conn:
+        incident = conn.execute(select(t.incidents)).one()
+        keys = [r.idempotency_key for r in conn.execute(select(t.outbox).order_by(t.outbox.c.id))]
+    assert incident.status == "resolved"
+    assert keys == [f"incident:{incident.id}:opened", f"incident:{incident.id}:resolved"]
+
+
+def test_an_unknown_service_is_a_config_error_with_its_line() -> None:
+    bad = SERVICE_CONFIG.replace("  shop:\n", "  shops:\n")
+    with pytest.raises(ConfigError) as err:
+        parse_config(bad, env={})
+    assert str(err.value) == (
+        "shield.yaml:6:3: services.shops: unknown service 'shops' (did you mean 'shop'?)"
+    )

@@ -39,6 +39,13 @@ def _metric(port: int, name: str) -> float | None:
     return None if m is None else float(m.group(1))
 
 
+def _service_metric(port: int, name: str) -> float | None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    m = re.search(rf'^{name}\{{(environment="",)?service="api"\}} (\S+)$', text, re.M)
+    return None if m is None else float(m.group(2))
+
+
 def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
     port = free_port()
     target = HTTPServer(("127.0.0.1", 0), _Flaky)
@@ -56,6 +63,9 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 f"    server: {rx.url}\n"
                 f"    topic: {PROTECTED_TOPIC}\n"
                 '    token: "${NTFY_TOKEN}"\n'
+                # a service SLO over its checks (api's service is its name): no alerts here
+                "services:\n"
+                "  api: {slo: {objective: 95, window: 1h, alerts: []}}\n"
                 "checks:\n"
                 "  - name: api\n"
                 "    type: http\n"
@@ -82,6 +92,10 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 )
                 assert slo["objective"] == 90 and slo["budget_remaining"] == 1.0
                 assert _metric(port, "prodshield_slo_error_budget_remaining") == 1.0
+                service = api(port, "/api/v1/checks/api")[1]["environments"][0]["service_slo"]
+                assert service["service"] == "api" and service["objective"] == 95
+                assert service["results"] >= 3
+                assert _service_metric(port, "prodshield_service_slo_objective") == 0.95
 
                 _Flaky.failing = True
                 [incident] = wait(
@@ -98,6 +112,8 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 assert burning["firing"].startswith("2x over 20s and 4s")
                 left = _metric(port, "prodshield_slo_error_budget_remaining")
                 assert left is not None and left < 1.0
+                spent = _service_metric(port, "prodshield_service_slo_error_budget_remaining")
+                assert spent is not None and spent < 1.0
                 browser = Browser(port)
                 browser.login()
                 page_html = browser.get("/dashboard/checks/api")

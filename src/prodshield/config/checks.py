@@ -26,6 +26,15 @@ ConditionText = Annotated[str, AfterValidator(_valid_condition)]
 """A condition in Gatus's language, e.g. ``[STATUS] == 200``; parsed when the config loads."""
 
 
+class ServiceConfig(StrictModel):
+    """A service: every check whose ``service:`` (default: its name) is this name."""
+
+    slo: SloConfig | None = Field(default=None, examples=[{"objective": 99.9, "window": "30d"}])
+    """A service level objective over the results of all its checks in each environment: its
+    error budget and burn rates on the API and ``/metrics`` (label ``service``); a firing
+    burn-rate alert opens an ``slo`` incident on ``service:NAME``."""
+
+
 class EnvironmentConfig(StrictModel):
     """One environment (production, staging...): the values its checks fill in as ``{name}``."""
 

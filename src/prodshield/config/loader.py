@@ -266,6 +266,13 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
             out.append((where, f"unknown escalation policy {policy!r}{_suggest(policy, policies)}"))
     out.extend(_dependency_problems(as_list(data.get("checks")), names))
     out.extend(_experiment_problems(as_dict(data.get("chaos")).get("experiments"), names, envs))
+    owned = {
+        str(as_dict(c).get("service") or as_dict(c).get("name"))
+        for c in as_list(data.get("checks"))
+    }
+    for sname in as_dict(data.get("services")):
+        if isinstance(sname, str) and sname not in owned:
+            out.append((("services", sname), f"unknown service {sname!r}{_suggest(sname, owned)}"))
     mail = as_dict(as_dict(as_dict(data.get("serve")).get("subscriptions"))).get("email")
     if isinstance(mail, str):
         kind = as_dict(as_dict(data.get("notifiers")).get(mail)).get("type")

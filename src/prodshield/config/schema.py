@@ -19,6 +19,7 @@ from prodshield.config.checks import (
     EnvironmentConfig,
     MaintenanceWindow,
     MonitorDefaults,
+    ServiceConfig,
 )
 from prodshield.config.notifiers import NotifierConfig
 
@@ -41,6 +42,11 @@ class ShieldConfig(StrictModel):
     """Environments by name (production, staging...): the variables their checks use."""
     checks: list[CheckConfig] = Field(default_factory=list)
     """The health checks the monitor runs."""
+    services: dict[str, ServiceConfig] = Field(
+        default_factory=dict, examples=[{"shop": {"slo": {"objective": 99.9, "window": "30d"}}}]
+    )
+    """Services by name (a name some check's ``service:`` has, or a check's name when it has
+    none): an SLO over all their checks' results."""
     notifiers: dict[str, NotifierConfig] = Field(default_factory=dict)
     """Where notifications go, by name (checks' ``alerts`` name them)."""
     escalations: dict[str, list[EscalationLevel]] = Field(

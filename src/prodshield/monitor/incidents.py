@@ -15,6 +15,7 @@ when ``quorum`` of them fail (one location's network trouble does not page anyon
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -229,16 +230,34 @@ class IncidentEngine:
                 key = (obs.check, obs.environment)
                 if at - self._slo_at.get(key, float("-inf")) >= slo.every(check.slo):
                     self._slo_at[key] = at
-                    changes.extend(self._judge_slo(conn, obs, check.slo, at))
+                    state = slo.status(conn, obs.check, obs.environment, check.slo, at)
+                    changes.extend(self._judge_slo(conn, obs, state, at, self._link(obs)))
+            service = (check.service or check.name) if check is not None else None
+            spec = self.config.services.get(service) if service is not None else None
+            if service is not None and spec is not None and spec.slo is not None:
+                key = (slo.SERVICE_PREFIX + service, obs.environment)
+                if at - self._slo_at.get(key, float("-inf")) >= slo.every(spec.slo):
+                    self._slo_at[key] = at
+                    members = [
+                        c.name for c in self.config.checks if (c.service or c.name) == service
+                    ]
+                    found = slo.service_statuses(
+                        conn, {service: (spec.slo, members)}, at, environment=obs.environment
+                    )
+                    state = found.get((service, obs.environment)) or slo.status_without_results(
+                        spec.slo
+                    )
+                    # the service's own target: its incident, silences and thread are not a check's
+                    as_service = dataclasses.replace(obs, check=key[0])
+                    changes.extend(self._judge_slo(conn, as_service, state, at, self._link(obs)))
         return changes
 
     # --- SLOs ----------------------------------------------------------------------------------
 
     def _judge_slo(
-        self, conn: Connection, obs: Observation, config: Any, now: float
+        self, conn: Connection, obs: Observation, state: slo.Status, now: float, url: str | None
     ) -> list[IncidentChange]:
         """Open an ``slo`` incident when a burn-rate alert fires, resolve it when none does."""
-        state = slo.status(conn, obs.check, obs.environment, config, now)
         i = t.incidents
         row = conn.execute(
             select(i).where(
@@ -271,7 +290,7 @@ class IncidentEngine:
             pk = result.inserted_primary_key
             assert pk is not None
             incident = _load_incident(conn, int(pk[0]))
-            self._notify_slo(conn, policy, OPENED, incident, obs, state, now)
+            self._notify_slo(conn, policy, OPENED, incident, obs, state, now, url)
             return [IncidentChange(OPENED, incident.id, obs.check, obs.environment, slo.KIND)]
         if fire is None and row is not None:
             refs = {**(row.refs or {}), "slo": state.as_dict()}
@@ -281,7 +300,7 @@ class IncidentEngine:
                 .values(status="resolved", resolved_at=now, resolved_by="checks", refs=refs)
             )
             incident = _load_incident(conn, row.id)
-            self._notify_slo(conn, policy, RESOLVED, incident, obs, state, now)
+            self._notify_slo(conn, policy, RESOLVED, incident, obs, state, now, url)
             return [IncidentChange(RESOLVED, row.id, obs.check, obs.environment, slo.KIND)]
         return []
 
@@ -294,6 +313,7 @@ class IncidentEngine:
         obs: Observation,
         state: slo.Status,
         now: float,
+        url: str | None,
     ) -> None:
         silence = silences.active(conn, obs.check, obs.environment, now)
         if silence is not None:
@@ -336,7 +356,7 @@ class IncidentEngine:
                     "error_budget_left": budget,
                     "status": "burning" if event_type == OPENED else "resolved",
                 },
-                "url": self._link(obs),
+                "url": url,
                 "labels": [obs.environment] if obs.environment else [],
             },
             now,

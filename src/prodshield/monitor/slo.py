@@ -12,7 +12,7 @@ aggregate query per evaluation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +107,10 @@ def spans_of(slo: SloConfig) -> list[float]:
     )
 
 
+SERVICE_PREFIX = "service:"
+"""An SLO incident of a service is kept on the target ``service:NAME`` (no check's name)."""
+
+
 def status(conn: Connection, check: str, environment: str, slo: SloConfig, now: float) -> Status:
     """Measure the SLO of ``check`` in ``environment`` at ``now`` (one aggregate query)."""
     found = statuses(conn, {check: slo}, now, environment=environment)
@@ -125,6 +129,40 @@ def statuses(
     if not specs:
         return {}
     spans = sorted({span for spec in specs.values() for span in spans_of(spec)})
+    found = _counts(conn, list(specs), spans, now, environment)
+    return {key: _measure(specs[key[0]], counts) for key, counts in found.items()}
+
+
+def service_statuses(
+    conn: Connection,
+    services: Mapping[str, tuple[SloConfig, Collection[str]]],
+    now: float,
+    *,
+    environment: str | None = None,
+) -> dict[tuple[str, str], Status]:
+    """The SLO of every (service, environment) with results: a service's ``(slo, checks)``
+    counts the results of all its checks together (the same grouped query as ``statuses``)."""
+    owner = {c: name for name, (_, checks) in services.items() for c in checks}
+    if not owner:
+        return {}
+    spans = sorted({span for spec, _ in services.values() for span in spans_of(spec)})
+    summed: dict[tuple[str, str], dict[float, tuple[int, int]]] = {}
+    for (check, env), counts in _counts(conn, list(owner), spans, now, environment).items():
+        into = summed.setdefault((owner[check], env), {})
+        for span, (total, failed) in counts.items():
+            was = into.get(span, (0, 0))
+            into[span] = (was[0] + total, was[1] + failed)
+    return {key: _measure(services[key[0]][0], counts) for key, counts in summed.items()}
+
+
+def _counts(
+    conn: Connection,
+    checks: list[str],
+    spans: list[float],
+    now: float,
+    environment: str | None,
+) -> dict[tuple[str, str], dict[float, tuple[int, int]]]:
+    """Per (check, environment): (results, failures) outside maintenance over each span."""
     r = t.check_results
     columns: list[Any] = [r.c.check_name, r.c.environment]
     for span in spans:
@@ -134,7 +172,7 @@ def statuses(
     query = (
         select(*columns)
         .where(
-            r.c.check_name.in_(list(specs)),
+            r.c.check_name.in_(checks),
             r.c.ts > now - max(spans),
             r.c.ts <= now,
             r.c.maintenance.is_(False),
@@ -143,14 +181,13 @@ def statuses(
     )
     if environment is not None:
         query = query.where(r.c.environment == environment)
-    out: dict[tuple[str, str], Status] = {}
-    for row in conn.execute(query):
-        counts = {
+    return {
+        (row[0], row[1]): {
             span: (int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0))
             for i, span in enumerate(spans)
         }
-        out[(row[0], row[1])] = _measure(specs[row[0]], counts)
-    return out
+        for row in conn.execute(query)
+    }
 
 
 def _measure(slo: SloConfig, counts: Mapping[float, tuple[int, int]]) -> Status:

@@ -166,13 +166,39 @@ class WebMetrics:
                     seen.add(check)
                 if st["budget_remaining"] is not None:
                     budget.add_metric([check, env], st["budget_remaining"])
-                rates: dict[str, float] = {}
-                for b in st["burn_rates"]:
-                    for span, value in ((b["long_s"], b["long"]), (b["short_s"], b["short"])):
-                        if value is not None:
-                            rates[format_duration(span)] = value
-                for window, value in sorted(rates.items()):
+                for window, value in sorted(_rates(st).items()):
                     burn.add_metric([check, env, window], value)
+            yield budget
+            yield objective
+            yield burn
+
+        services = model.service_slo_statuses(now=now)
+        if services:
+            budget = GaugeMetricFamily(
+                "prodshield_service_slo_error_budget_remaining",
+                "Share of a service SLO's error budget left over its window, all its checks' "
+                "results together (1 untouched, 0 spent, negative overspent).",
+                labels=["service", "environment"],
+            )
+            objective = GaugeMetricFamily(
+                "prodshield_service_slo_objective",
+                "A service SLO's objective, as a ratio.",
+                labels=["service"],
+            )
+            burn = GaugeMetricFamily(
+                "prodshield_service_slo_burn_rate",
+                "A service's error budget burn rate over each burn-rate alert's windows.",
+                labels=["service", "environment", "window"],
+            )
+            named: set[str] = set()
+            for (service, env), st in sorted(services.items()):
+                if service not in named:
+                    objective.add_metric([service], st["objective"] / 100.0)
+                    named.add(service)
+                if st["budget_remaining"] is not None:
+                    budget.add_metric([service, env], st["budget_remaining"])
+                for window, value in sorted(_rates(st).items()):
+                    burn.add_metric([service, env, window], value)
             yield budget
             yield objective
             yield burn
@@ -325,3 +351,13 @@ def _store_size_metrics(size: Any) -> Iterator[Metric]:
         )
         free.add_metric([], size.disk_free)
         yield free
+
+
+def _rates(st: dict[str, Any]) -> dict[str, float]:
+    """An SLO status's burn rates by window (``1h``, ``5m``...), the unmeasured left out."""
+    rates: dict[str, float] = {}
+    for b in st["burn_rates"]:
+        for span, value in ((b["long_s"], b["long"]), (b["short_s"], b["short"])):
+            if value is not None:
+                rates[format_duration(span)] = value
+    return rates

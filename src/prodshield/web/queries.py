@@ -237,6 +237,7 @@ class ReadModel:
         waiting = waiting_targets(self.store, self.config)
         maintained = self.in_maintenance()
         slos = self.slo_statuses(name)
+        service_slos = self.service_slo_statuses() if self.config.services else {}
         r = t.check_results
         envs: list[dict[str, Any]] = []
         with self.store.connect() as conn:
@@ -279,6 +280,7 @@ class ReadModel:
                         "avg_response_time_ms_24h": sm.avg_ms_24h if sm else None,
                         "open_incident": incidents.get(x.key),
                         "slo": slos.get(x.key),
+                        "service_slo": service_slos.get((x.service or x.name, x.environment)),
                         "recent_results": [
                             {
                                 "id": int(row.id),
@@ -768,6 +770,32 @@ class ReadModel:
             if spec is not None:
                 measured = found.get(x.key) or slo_measure.status_without_results(spec)
                 out[x.key] = measured.as_dict()
+        return out
+
+    def service_slo_statuses(self, now: float | None = None) -> dict[Key, dict[str, Any]]:
+        """The SLO of every (service, environment) of ``services:`` with an ``slo``, over the
+        results of all the service's checks."""
+        now = time.time() if now is None else now
+        members: dict[str, list[str]] = defaultdict(list)
+        for c in self.config.checks:
+            members[c.service or c.name].append(c.name)
+        specs = {
+            name: (svc.slo, members[name])
+            for name, svc in self.config.services.items()
+            if svc.slo is not None
+        }
+        if not specs:
+            return {}
+        with self.store.connect() as conn:
+            found = slo_measure.service_statuses(conn, specs, now)
+        out: dict[Key, dict[str, Any]] = {}
+        for x in self.targets:
+            name = x.service or x.name
+            if name in specs and (name, x.environment) not in out:
+                measured = found.get((name, x.environment))
+                if measured is None:
+                    measured = slo_measure.status_without_results(specs[name][0])
+                out[(name, x.environment)] = {"service": name, **measured.as_dict()}
         return out
 
     # --- silences ---------------------------------------------------------------------------
