@@ -360,6 +360,8 @@ def _show_default(info: FieldInfo, annotation: Any) -> str:
         return "`[]`" if isinstance(value, list) else "`{}`"
     if isinstance(value, BaseModel):
         return "see its section"
+    if isinstance(value, list) and all(isinstance(v, BaseModel) for v in value):
+        return "see its description"
     return f"`{_yaml_value(_display(value, annotation))}`"
 
 
