@@ -256,3 +256,12 @@ def test_an_unknown_service_is_a_config_error_with_its_line() -> None:
     assert str(err.value) == (
         "shield.yaml:6:3: services.shops: unknown service 'shops' (did you mean 'shop'?)"
     )
+
+
+def test_a_service_slo_on_the_status_page_is_refused_not_ignored() -> None:
+    bad = SERVICE_CONFIG.replace(
+        "      objective: 99\n", "      objective: 99\n      status_page: true\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_config(bad, env={})
+    assert str(err.value).startswith("shield.yaml:6:3: services.shop: slo.status_page is not")

@@ -32,7 +32,16 @@ class ServiceConfig(StrictModel):
     slo: SloConfig | None = Field(default=None, examples=[{"objective": 99.9, "window": "30d"}])
     """A service level objective over the results of all its checks in each environment: its
     error budget and burn rates on the API and ``/metrics`` (label ``service``); a firing
-    burn-rate alert opens an ``slo`` incident on ``service:NAME``."""
+    burn-rate alert opens an ``slo`` incident on ``service:NAME``. Its ``status_page`` is not
+    supported yet (a check's is)."""
+
+    @model_validator(mode="after")
+    def _no_status_page(self) -> ServiceConfig:
+        if self.slo is not None and self.slo.status_page:
+            raise ValueError(
+                "slo.status_page is not supported on a service yet; set it on a check's slo"
+            )
+        return self
 
 
 class EnvironmentConfig(StrictModel):
