@@ -303,3 +303,27 @@ def test_manual_incident_refuses_an_environment_the_config_lacks(
         store, loaded.config, "Payments", service="payments", environment="production"
     )
     assert opened > 0
+
+
+def test_the_dashboard_offers_no_silence_nor_check_link_for_a_manual_incident(
+    client: TestClient, store: Store, tmp_path: Path
+) -> None:
+    """A silence holds a check's pages and a manual incident's service is no check: no Silence
+    form that answers "no check named 'payments'", no link to a check page that is a 404."""
+    from prodshield.monitor.incidents import open_manual
+
+    manual = open_manual(
+        store, loaded_config(tmp_path).config, "Card payments are delayed", service="payments"
+    )
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    client.post("/login", data={"token": TOKEN, "csrf": csrf.group(1), "next": "/dashboard"})
+    listing = client.get("/dashboard/incidents").text
+    row = listing[listing.index(f'data-incident="{manual}"') :]
+    row = row[: row.index("</tr>")]
+    assert "payments" in row and "/dashboard/checks/payments" not in row
+    assert "silence-form" not in row and "Post update" in row
+    assert "silence-form" in listing  # a check's open incident keeps its form
+    single = client.get(f"/dashboard/incidents/{manual}").text
+    assert "/dashboard/checks/payments" not in single and "silence-form" not in single
