@@ -220,3 +220,17 @@ def test_encoded_lines_with_lone_surrogates_or_bad_percent_bytes_do_not_break_a_
     text = f'a = "\\udfff\\ud83d %ff%fe"\nb = "{escaped}"\n'
     found = scan(text, path="x.json")
     assert [(f.kind, f.line) for f in found] == [("github_pat_classic", 2)]
+
+
+def test_the_shells_working_directories_are_no_passwords() -> None:
+    """audit secrets --environ read every process's PWD and OLDPWD as generic passwords."""
+    from prodshield.secrets import Scanner
+    from prodshield.secrets.places import environment_findings
+
+    found = environment_findings(
+        [("PWD", "/srv/shop/releases/20261205"), ("OLDPWD", "/home/deploy/checkouts/x9"),
+         ("DB_PWD", "Zq8vN3xLp2Rt7Wk"), ("PWD", "Hj4kL8mN2pQ6rS")],
+        pid=42, scanner=Scanner(),
+    )  # fmt: skip
+    # a PWD holding something else than a directory is still judged
+    assert sorted(p.variable for f in found for p in f.places) == ["DB_PWD", "PWD"]

@@ -17,6 +17,7 @@ from prodshield.secrets.finding import SEVERITY_RANK, Place, SecretFinding
 # Which place a joined finding is reported at (its path, line, commit), and the order of its
 # places: the repository first.
 _ORDER = {"git": 0, "file": 1, "process": 2, "log": 3}
+_SHELL_DIRS = frozenset({"PWD", "OLDPWD"})
 
 
 def placed(findings: Iterable[SecretFinding], kind: str) -> list[SecretFinding]:
@@ -36,6 +37,8 @@ def environment_findings(
     the findings have no path (an environment is not a file)."""
     out = []
     for name, value in variables:
+        if name in _SHELL_DIRS and value.startswith("/"):
+            continue  # the shell's working directory (in every process): "pwd" is no password
         for f in scanner.scan_line(f"{name}={value}"):
             place = Place("process", pid=pid, variable=name)
             out.append(
