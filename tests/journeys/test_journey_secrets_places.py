@@ -159,3 +159,15 @@ def test_a_missing_log_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("nothing\n")
     out = _shield(tmp_path, "a.txt", "--log", "nope.log")
     assert out.returncode == 2 and out.stderr.strip() == "error: --log nope.log: no such file"
+
+
+def test_a_pid_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
+    """--pid of a process that is gone (or not ours) scanned nothing and passed the gate."""
+    (tmp_path / "a.txt").write_text("nothing\n")
+    with open("/proc/sys/kernel/pid_max") as f:
+        gone = int(f.read()) + 1  # above the highest id the kernel gives
+    out = _shield(tmp_path, "a.txt", "--pid", str(gone))
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.strip() == (
+        f"error: --pid {gone}: no process of yours with a readable environment"
+    )

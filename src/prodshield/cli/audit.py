@@ -179,11 +179,15 @@ def _placed_sources(
     scanner = scan.scanner()
     if environ or pids:
         me = os.getpid()
+        read = set()
         for subject in proc_subjects(only=pids or None):
+            read.add(subject.pid)
             if subject.pid == me:
                 continue
             variables = [(name, value) for name, value, _ in subject.variables]
             out.extend(environment_findings(variables, pid=subject.pid, scanner=scanner))
+        for pid in [p for p in pids or [] if p not in read]:  # a gate must not pass unread
+            raise UsageError(f"--pid {pid}: no process of yours with a readable environment")
     for log in logs or []:
         if not Path(log).is_file():
             raise UsageError(f"--log {log}: no such file")
