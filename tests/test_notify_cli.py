@@ -10,6 +10,7 @@ from pathlib import Path
 from github_standin import GitHubStandin
 from prodshield.notify import outbox
 from prodshield.store import open_store
+from support.net import free_port
 
 REPO = "acme/platform"
 TOKEN = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0" * 2
@@ -97,3 +98,33 @@ async def test_notify_test_failures_exit_1_or_2_without_leaking_the_token(
         store.close()
     # Failed tests are not retried later: both rows are dead, none pending.
     assert st.counts == {"gh": {"pending": 0, "sent": 0, "dead": 2}}
+
+
+async def test_a_providers_answer_is_printed_as_text(store_url: str, tmp_path: Path) -> None:
+    """A Slack error code that reads like console markup ('[/x]') was an internal error."""
+    from aiohttp import web
+
+    async def post(request: web.Request) -> web.Response:
+        return web.json_response({"ok": False, "error": "[/x] [bold]"})
+
+    app = web.Application()
+    app.router.add_post("/api/chat.postMessage", post)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        (tmp_path / "shield.yaml").write_text(
+            f'storage: "{store_url}"\n'
+            "notifiers:\n"
+            "  ops: {type: slack, token: xoxb-1-2-abc, channel: '#ops', "
+            f"api_url: 'http://127.0.0.1:{port}/api', max_attempts: 1}}\n"
+        )
+        code, out, err = await prodshield(
+            "notify", "test", "ops", "-c", str(tmp_path / "shield.yaml")
+        )
+    finally:
+        await runner.cleanup()
+    assert code == 1, out + err
+    assert "not sent to ops: Slack chat.postMessage: [/x] [bold]" in out
+    assert "internal error" not in err

@@ -130,12 +130,12 @@ def _report_one(report: DeliveryReport, name: str) -> bool:
     out = console()
     last = report.outcomes[-1] if report.outcomes else None
     if last is not None and last.status == "sent":
-        out.print(f"sent to {name} (attempt {last.attempt}): {last.result}")
+        out.print(f"sent to {name} (attempt {last.attempt}): {last.result}", markup=False)
         return True
     if last is None:
         out.print(f"not sent to {name}: no delivery attempt was due before the deadline")
     else:
-        out.print(f"not sent to {name}: {last.error}")
+        out.print(f"not sent to {name}: {last.error}", markup=False)
     return False
 
 
