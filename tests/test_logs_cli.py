@@ -80,3 +80,11 @@ def test_templates_save_keeps_ids_and_counts_across_runs(tmp_path: Path) -> None
         runs.append(json.loads(proc.stdout)["templates"])
     assert runs[0][0]["id"] == runs[1][0]["id"]
     assert runs[0][0]["count"] == 10 and runs[1][0]["count"] == 30
+
+
+def test_an_unreadable_path_with_brackets_is_one_error_line(tmp_path: Path) -> None:
+    """'[/x]' in a path was read as console markup: an internal error instead of the path."""
+    missing = str(tmp_path / "[/x]nope.log")
+    done = _run("templates", missing)
+    err = done.stderr.decode()
+    assert "internal error" not in err and f"error: {missing}" in err, err

@@ -62,9 +62,9 @@ class Output(StrEnum):
 
 def _summary(stats: ReadStats) -> None:
     err = console(stderr=True)
-    err.print(stats.summary())
-    for line in stats.errors:
-        err.print(f"error: {line}")
+    err.print(stats.summary(), markup=False)
+    for line in stats.errors:  # a path may hold brackets: text, not console markup
+        err.print(f"error: {line}", markup=False)
 
 
 def _check_format(log_format: str) -> None:
