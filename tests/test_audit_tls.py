@@ -236,3 +236,21 @@ def test_legacy_probe_explains_when_openssl_lacks_tls10() -> None:
     supported = legacy_supported()
     assert set(supported) <= {"TLSv1.0", "TLSv1.1"}
     assert ("TLSv1.0" in supported) == bool(ssl.HAS_TLSv1)
+
+
+def test_judging_a_key_prints_no_library_deprecation_notice(tmp_path: Path) -> None:
+    """The demo and every TLS audit printed cryptography's 'DSA is deprecated' warning on stderr
+    because the weak-key rule named dsa.DSAPublicKey."""
+    import warnings
+
+    from cryptography import x509
+    from tests.support.certs import self_signed
+
+    from prodshield.audit.rules.tls import _key_weakness
+
+    pem, _key = self_signed(tmp_path)
+    cert = x509.load_pem_x509_certificate(pem.read_bytes())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _key_weakness(cert) is None
+    assert [str(w.message) for w in caught] == []

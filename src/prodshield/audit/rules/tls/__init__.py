@@ -7,11 +7,13 @@ profile (``source`` says whether the rule needs a live endpoint, a file, or eith
 from __future__ import annotations
 
 import concurrent.futures as cf
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from prodshield.audit.context import AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
@@ -206,7 +208,12 @@ def _key_weakness(c: x509.Certificate) -> str | None:
         return f"RSA {key.key_size} bits (< 2048)"
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < 256:
         return f"EC {key.curve.name} {key.curve.key_size} bits (< 256)"
-    if isinstance(key, dsa.DSAPublicKey):
+    # Naming dsa.DSAPublicKey warns that DSA is deprecated (cryptography 46); a user auditing a
+    # site should not see the library's notice on every run, so the name is looked up quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        dsa_key = dsa.DSAPublicKey
+    if isinstance(key, dsa_key):
         return f"DSA {key.key_size} bits"
     return None
 
