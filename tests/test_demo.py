@@ -54,6 +54,7 @@ def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.5)
         seen: dict[str, object] = {}
+        alerts: list[str] = []
         deadline = time.time() + 100
         while time.time() < deadline:
             checks = get(base + "api/v1/checks", token)["checks"]
@@ -67,8 +68,11 @@ def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
                 "log_kinds": {f["kind"] for f in findings["logs"]},
                 "audit_rules": {f["rule"] for f in findings["audit"]["findings"]},
             }
+            inbox = tmp_path / "demo" / "alerts.jsonl"
+            alerts = inbox.read_text().splitlines() if inbox.exists() else []
             if (
-                seen["incidents"]
+                any("incident.opened" in a and "orders" in a for a in alerts)
+                and seen["incidents"]
                 and {"brute_force", "out_of_memory", "slow_query", "secret_in_log"}
                 <= seen["log_kinds"]
             ):
@@ -80,6 +84,13 @@ def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
         assert {"config.django-debug", "permissions.env-file-readable", "tls.self-signed"} <= seen[
             "audit_rules"
         ]  # type: ignore[operator]
+        # the demo's webhook notifier delivered the incident to the demo's alert receiver
+        opened = [
+            a for a in map(json.loads, alerts) if a["event"]["type"] == "incident.opened"
+        ]
+        assert any("orders" in a["event"]["subject"] for a in opened), alerts
+        # the token the demo leaks into its log reaches the chat masked, never whole
+        assert not re.search(r"ghp_[A-Za-z0-9]{36}", "\n".join(alerts))
         page = urllib.request.urlopen(base, timeout=10).read().decode()
         assert "orders" in page
     finally:

@@ -68,7 +68,7 @@ def demo(
                 port = _free_port()
     else:
         port = _free_port()
-    platform = Platform(directory, _free_port(), _free_port(), _free_port())
+    platform = Platform(directory, _free_port(), _free_port(), _free_port(), _free_port())
     loop = asyncio.new_event_loop()
     started = threading.Event()
     failure: list[BaseException] = []
@@ -111,6 +111,7 @@ def demo(
         )
         kept = "removed when the demo stops; --dir DIR keeps them" if temporary else "kept"
         out.print(f"config: {config_path} (files {kept})")
+        out.print(f"alerts the team-chat webhook received: {directory / 'alerts.jsonl'}")
         out.print(f"status page: {url}")
         out.print(f"dashboard:   {url}dashboard   login token: {token}")
         out.print(

@@ -118,9 +118,30 @@ def make_app(inst: Instance) -> web.Application:
         )
         return web.json_response({"status": "UP", "orders": inst.rnd.randint(0, 20)})
 
-    app = web.Application()
+    app = web.Application(client_max_size=ALERT_MAX_BYTES)
     app.router.add_get("/health", health)
     app.router.add_get("/api/orders", orders)
+    return app
+
+
+ALERT_MAX_BYTES = 256 * 1024
+"""The demo's alert receiver takes bodies up to this size (a webhook notification is a few KB)."""
+
+
+def make_alert_receiver(inbox: Path) -> web.Application:
+    """The team's chat stand-in: the demo's webhook notifier posts each incident here, and every
+    alert is appended to ``inbox`` (one JSON object per line), so the demo's Notifications page
+    shows real deliveries and the user can read what was sent."""
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        line = body.decode("utf-8", "replace").replace("\n", " ").strip()
+        with inbox.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        return web.Response(status=204)
+
+    app = web.Application(client_max_size=ALERT_MAX_BYTES)
+    app.router.add_post("/alerts", receive)
     return app
 
 
@@ -186,6 +207,8 @@ class Platform:
     production_port: int
     staging_port: int
     tls_port: int
+    alerts_port: int = 0
+    """Where the demo's alert receiver listens (the ``team-chat`` webhook notifier posts there)."""
     runners: list[web.AppRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -211,6 +234,10 @@ class Platform:
         runner = web.AppRunner(make_app(tls_inst), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.tls_port, ssl_context=ctx).start()
+        self.runners.append(runner)
+        runner = web.AppRunner(make_alert_receiver(self.folder / "alerts.jsonl"), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.alerts_port).start()
         self.runners.append(runner)
         plant_insecure_files(self.folder)
 
@@ -241,7 +268,8 @@ checks:
     url: "{{base_url}}/api/orders"
     environments: [production, staging]
     conditions: ["[STATUS] == 200", "[RESPONSE_TIME] < 800"]
-notifiers: {{}}
+notifiers:
+  team-chat: {{type: webhook, url: "http://127.0.0.1:{platform.alerts_port}/alerts"}}
 logs:
   sources:
     - {{name: production-access, path: "{platform.folder}/logs/production/access.log", format: nginx, environment: production}}
