@@ -14,6 +14,8 @@ from prodshield.monitor import silences
 from prodshield.monitor.incidents import (
     MANUAL_SEVERITIES,
     acknowledge,
+    add_note,
+    current_state,
     open_manual,
     post_update,
     resolve_by_hand,
@@ -103,6 +105,9 @@ def resolve(
     loaded = load(config)
     store = store_for(loaded)
     try:
+        state = current_state(store, incident_id)
+        if state is None:
+            raise UsageError(f"no incident {incident_id}")
         if text and text.strip() and not post_update(store, loaded.config, incident_id, text, by):
             raise UsageError(f"no incident {incident_id}")
         done = resolve_by_hand(store, loaded.config, incident_id, by)
@@ -110,6 +115,9 @@ def resolve(
         store.close()
     if not done:
         raise UsageError(f"no incident {incident_id}")
+    if state[0] == "resolved":
+        console().print(f"incident #{incident_id} is already resolved", markup=False)
+        return
     console().print(f"incident #{incident_id} resolved", markup=False)
 
 
@@ -145,12 +153,28 @@ def ack(
     loaded = load(config)
     store = store_for(loaded)
     try:
-        done = acknowledge(store, loaded.config, incident_id, by, note)
+        state = current_state(store, incident_id)
+        if state is None:
+            raise UsageError(f"no incident {incident_id}")
+        status, acknowledged_by = state
+        if status == "resolved":
+            # nothing to acknowledge: its escalation is over; a note is still kept
+            done = add_note(store, loaded.config, incident_id, note, by) if note else True
+            message = f"incident #{incident_id} is already resolved"
+        else:
+            done = acknowledge(store, loaded.config, incident_id, by, note)
+            message = (
+                f"incident #{incident_id} acknowledged by {by}"
+                if acknowledged_by is None
+                else f"incident #{incident_id} was already acknowledged by {acknowledged_by}"
+            )
     finally:
         store.close()
     if not done:
         raise UsageError(f"no incident {incident_id}")
-    console().print(f"incident #{incident_id} acknowledged by {by}", markup=False)
+    if note and (status == "resolved" or acknowledged_by is not None):
+        message += "; note added"
+    console().print(for_terminal(message), markup=False)
 
 
 @app.command("silence")
@@ -243,6 +267,9 @@ def unsilence(
         store.close()
     if row is None:
         raise UsageError(f"no silence {silence_id}")
+    if not row["ended_now"]:
+        console().print(f"silence #{silence_id} already ended", markup=False)
+        return
     console().print(f"silence #{silence_id} ended", markup=False)
 
 

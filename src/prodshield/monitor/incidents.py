@@ -1168,6 +1168,17 @@ def open_incident_of(store: Any, subject: str) -> int | None:
     return None if row is None else int(row.id)
 
 
+def current_state(store: Any, incident_id: int) -> tuple[str, str | None] | None:
+    """An incident's status and who acknowledged it (None: no such incident), so a caller can
+    say when an action would change nothing."""
+    i = t.incidents
+    with store.connect() as conn:
+        row = conn.execute(
+            select(i.c.status, i.c.acknowledged_by).where(i.c.id == incident_id)
+        ).first()
+    return None if row is None else (str(row.status), row.acknowledged_by)
+
+
 def acknowledge(
     store: Any,
     config: ShieldConfig,

@@ -107,17 +107,19 @@ def create(
 
 
 def end(store: Any, silence_id: int, by: str, now: float | None = None) -> dict[str, Any] | None:
-    """Lift a silence before it expires (None when there is no such silence)."""
+    """Lift a silence before it expires (None when there is no such silence); ``ended_now``
+    in the answer is False when it had already ended or expired (nothing changed)."""
     now = time.time() if now is None else now
     s = t.silences
     with store.begin() as conn:
         row = conn.execute(select(s).where(s.c.id == silence_id)).first()
         if row is None:
             return None
-        if row.ended_at is None and row.expires_at > now:
+        ended_now = row.ended_at is None and row.expires_at > now
+        if ended_now:
             conn.execute(s.update().where(s.c.id == silence_id).values(ended_at=now, ended_by=by))
             row = conn.execute(select(s).where(s.c.id == silence_id)).one()
-        return as_dict(row, now)
+        return {**as_dict(row, now), "ended_now": ended_now}
 
 
 def listing(store: Any, *, include_past: bool = False, now: float | None = None) -> list[dict]:
