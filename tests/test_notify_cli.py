@@ -128,3 +128,32 @@ async def test_a_providers_answer_is_printed_as_text(store_url: str, tmp_path: P
     assert code == 1, out + err
     assert "not sent to ops: Slack chat.postMessage: [/x] [bold]" in out
     assert "internal error" not in err
+
+
+async def test_a_delivered_test_prints_a_one_line_summary(store_url: str, tmp_path: Path) -> None:
+    """Success printed the provider's answer as a Python dict ({'channel': ...})."""
+    from aiohttp import web
+
+    async def post(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "channel": "C1", "ts": "1.2"})
+
+    app = web.Application()
+    app.router.add_post("/api/chat.postMessage", post)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        (tmp_path / "shield.yaml").write_text(
+            f'storage: "{store_url}"\n'
+            "notifiers:\n"
+            "  ops: {type: slack, token: xoxb-1-2-abc, channel: '#ops', "
+            f"api_url: 'http://127.0.0.1:{port}/api', max_attempts: 1}}\n"
+        )
+        code, out, err = await prodshield(
+            "notify", "test", "ops", "-c", str(tmp_path / "shield.yaml")
+        )
+    finally:
+        await runner.cleanup()
+    assert code == 0, out + err
+    assert out.strip() == "sent to ops (attempt 1): channel=C1 ts=1.2", out

@@ -26,6 +26,7 @@ from prodshield.notify.providers import build
 from prodshield.notify.redact import redact
 from prodshield.notify.subscribers import delivery_notifiers
 from prodshield.notify.worker import DeliveryReport
+from prodshield.text import clip, for_terminal
 
 app = typer.Typer(
     help="The notification outbox: status, retries and test messages.", no_args_is_help=True
@@ -126,11 +127,27 @@ def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
         out.print("requeue one with `prodshield notify retry ID`")
 
 
+def _summary(result: object) -> str:
+    """A provider's answer on one line: ``channel=C1 ts=1.2`` (it comes from production: no
+    control characters, each value clipped)."""
+    if not isinstance(result, dict):
+        return "" if result is None else " ".join(for_terminal(result).split())[:200]
+    parts = []
+    for key, value in result.items():
+        if value is None or value == "":
+            continue
+        shown = "+".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        parts.append(f"{key}={clip(' '.join(for_terminal(shown).split()), 120)}")
+    return " ".join(parts)
+
+
 def _report_one(report: DeliveryReport, name: str) -> bool:
     out = console()
     last = report.outcomes[-1] if report.outcomes else None
     if last is not None and last.status == "sent":
-        out.print(f"sent to {name} (attempt {last.attempt}): {last.result}", markup=False)
+        summary = _summary(last.result)
+        line = f"sent to {name} (attempt {last.attempt})" + (f": {summary}" if summary else "")
+        out.print(for_terminal(line), markup=False)
         return True
     if last is None:
         out.print(f"not sent to {name}: no delivery attempt was due before the deadline")
