@@ -199,6 +199,22 @@ def test_cli_scan_json_exit_codes_and_redaction(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no such file" in proc.stderr
 
 
+def test_scan_and_digest_say_when_a_glob_matches_no_file(tmp_path: Path) -> None:
+    """A glob matching nothing exited 0 with an empty report, as if the logs were clean."""
+    (tmp_path / "x1.log").write_text("")  # not matched by x[2].log
+    for command in ("scan", "digest"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "prodshield", "logs", command, "x[2].log"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert "x[2].log: no file matches" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
 def test_digest_html_is_self_contained(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     write_nginx(log)

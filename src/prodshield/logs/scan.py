@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -273,7 +275,13 @@ def scan_files(
     if since and (start or until):
         raise UsageError("--since and --from/--until: give one window, not both")
     for f in files:
-        if str(f) != "-" and not f.exists() and not any(ch in str(f) for ch in "*?["):
+        if str(f) == "-":
+            continue
+        if any(ch in str(f) for ch in "*?["):
+            # a glob matching nothing is said, as `logs templates` says it, not a silent 0 events
+            if not any(os.path.isfile(m) for m in glob.iglob(str(f), recursive=True)):
+                raise UsageError(f"{f}: no file matches")
+        elif not f.exists():
             raise UsageError(f"{f}: no such file")
     plain = [f for f in files if str(f) != "-"]
     # the columnar engine knows field rules on path/user agent, without thresholds
