@@ -28,6 +28,7 @@ LOWER = {
     "templates",
     "severity",
     "certnames",
+    "tables",
 }
 # The entry points and the demo put the whole product together; they sit above web/ and cli/.
 TOP = {"__main__", "demo"}

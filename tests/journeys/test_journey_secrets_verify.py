@@ -6,6 +6,8 @@ even when it is baselined, allowed inline or under --fail-on none."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -177,3 +179,42 @@ def test_stdin_is_verified_too(tmp_path: Path, standins: ProviderStandins) -> No
     assert finding["verification"]["status"] == "live"
     assert "reported although suppressed" in finding["verification"]["reason"]
     assert standins.received("gitlab") == [token] and token not in proc.stdout
+
+
+def test_the_verdict_table_fits_80_columns_with_every_word_whole(
+    tmp_path: Path, standins: ProviderStandins
+) -> None:
+    """Issue 25: at 80 columns the table wraps the places and the verdicts between words and
+    leaves out the confidence; a kind, a severity, a redacted value or a verdict is never cut."""
+    github, slack, stripe = tok.github_classic(), tok.slack_bot(), tok.stripe_live()
+    standins.set(github, "live")
+    standins.set(slack, "revoked")
+    standins.mode("stripe", "rate_limited")
+    deep = tmp_path / "services" / "payments" / "config"
+    deep.mkdir(parents=True)
+    password = "postgres://admin:S3cr3tPassw0rdXyz@db.internal.example.com:5432/orders"
+    for folder in (tmp_path, deep):
+        (folder / "settings.py").write_text(
+            f"GITHUB = '{github}'\nSLACK = '{slack}'\nSTRIPE = '{stripe}'\nDB = '{password}'\n"
+        )
+    (tmp_path / "app.log").write_text(f"2026-01-01 ERROR connect failed url={password}\n")
+    (tmp_path / "shield.yaml").write_text(standins.shield_yaml())
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", "secrets", "settings.py", "services",
+         "--log", "app.log", "--verify", "--fail-on", "none"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the live GitHub token
+    out = proc.stdout
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert "┃" not in out and "│" not in out, out  # the CLI's plain grid, no heavy box
+    header = next(line for line in out.splitlines() if "severity" in line)
+    assert header.split() == ["severity", "kind", "location", "value", "verified"], out
+    for word in (
+        "github_pat_classic", "slack_bot_token", "stripe_secret_key", "db_url_password",
+        "critical", "LIVE", "inactive", "unverified", "token_revoked", "octo-dev",
+    ):  # fmt: skip
+        assert re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", out), (word, out)
+    for secret in (github, slack, stripe, "S3cr3tPassw0rdXyz"):
+        assert secret not in out + proc.stderr

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from prodshield.cli.config_checks import load_checked
 from prodshield.config import LoadedConfig
 from prodshield.store import Store, open_store
+from prodshield.tables import Grid as Grid  # the commands import these from here
+from prodshield.tables import console as console
 from prodshield.text import for_terminal
 from prodshield.text import plural as plural  # the commands import it from here
 
@@ -33,17 +33,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # checks failed, findings at or above the gate, an experiment deviated
 EXIT_USAGE = 2  # bad config or usage
 EXIT_ERROR = 3  # the work could not be done (store unreachable, internal error)
-
-
-def console(stderr: bool = False) -> Console:
-    """A rich console that drops colours and markup effects when not on a terminal."""
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(
-        file=stream,
-        no_color=not stream.isatty() or "NO_COLOR" in os.environ,
-        highlight=False,
-        soft_wrap=not stream.isatty(),
-    )
 
 
 def untrusted(text: object) -> Text:
@@ -68,98 +57,3 @@ def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
-
-
-class Grid:
-    """A terminal table that fits 80 columns: no vertical rules, single spaces between columns,
-    and key columns (a check's name, a finding's kind) never cut or wrapped: the free-text
-    columns wrap instead, and ``optional`` columns are left out when the terminal is narrower
-    than ``wide`` columns."""
-
-    WORD = 28
-    SHORT = 12
-    """Words up to this long (``[CERTIFICATE_EXPIRATION]``) are never split in a wrapping column."""
-
-    def __init__(
-        self,
-        *columns: str,
-        keys: tuple[str, ...] = (),
-        right: tuple[str, ...] = (),
-        optional: tuple[str, ...] = (),
-        wide: int = 100,
-        title: str | None = None,
-        out: Console | None = None,
-    ) -> None:
-        from rich import box
-        from rich.table import Table
-
-        self.console = out or console()
-        narrow = self.console.width < wide
-        self.shown = [i for i, c in enumerate(columns) if not (narrow and c in optional)]
-        self.keys = {i for i in self.shown if columns[i] in keys}
-        self.widths = {i: len(columns[i]) for i in self.keys}
-        self.words = {
-            i: max(len(w) for w in columns[i].split()) for i in self.shown if i not in self.keys
-        }
-        self.natural = {i: len(columns[i]) for i in self.shown if i not in self.keys}
-        self.table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=title)
-        for i in self.shown:
-            name = columns[i]
-            self.table.add_column(
-                name,
-                justify="right" if name in right else "left",
-                no_wrap=i in self.keys,
-                overflow="fold",
-            )
-
-    def add_row(self, *cells: Any) -> None:
-        for i in self.shown:
-            cell = cells[i]
-            text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
-            if i in self.keys:
-                self.widths[i] = max(self.widths[i], len(text))
-            else:
-                # the free text wraps between words: its longest word (up to WORD) stays whole
-                longest = max((len(word) for word in text.split()), default=0)
-                self.words[i] = max(self.words[i], min(longest, self.WORD))
-                lines = text.splitlines() or [""]
-                self.natural[i] = max(self.natural[i], *(len(line) for line in lines))
-        self.table.add_row(*(cells[i] for i in self.shown))
-
-    def _wrap_widths(self) -> dict[int, int] | None:
-        """Widths for the wrapping columns when the table is wider than the terminal: each at
-        least its longest word, short columns whole, the rest shared in proportion to what each
-        would like more;
-        None when it fits as it is, or when whole words cannot fit (the text then folds)."""
-        gaps = 2 + 2 * (len(self.shown) - 1)  # the edges and two spaces between columns
-        fixed = sum(self.widths.values()) + gaps
-        free = [i for i in self.shown if i not in self.keys]
-        if fixed + sum(self.natural[i] for i in free) <= self.console.width or not free:
-            return None
-        room = self.console.width - fixed
-        floor = {i: max(1, self.words[i]) for i in free}
-        spare = room - sum(floor.values())
-        if spare < 0:
-            return None
-        # short cells (a time, a percentage, "336 ms") stay on one line while there is room
-        for i in sorted(free, key=lambda i: self.natural[i] - floor[i]):
-            extra = self.natural[i] - floor[i]
-            if self.natural[i] <= self.SHORT and 0 < extra <= spare:
-                floor[i] += extra
-                spare -= extra
-        wants = {i: max(0, self.natural[i] - floor[i]) for i in free}
-        total = sum(wants.values()) or 1
-        out = {i: floor[i] + spare * wants[i] // total for i in free}
-        # whatever rounding left goes to the widest column
-        out[max(free, key=lambda i: wants[i])] += room - sum(out.values())
-        return out
-
-    def print(self) -> None:
-        widths = self._wrap_widths()
-        for position, i in enumerate(self.shown):
-            column = self.table.columns[position]
-            if i in self.keys:
-                column.min_width = self.widths[i]
-            elif widths is not None:
-                column.width = widths[i]
-        self.console.print(self.table)

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from prodshield import __version__
 from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding
+from prodshield.tables import Grid
+from prodshield.text import for_terminal
 
 FORMATS = ("table", "json", "sarif", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -69,15 +70,22 @@ def render_table(findings: Sequence[SecretFinding], console: Console) -> None:
     if not findings:
         console.print("No secrets found.")
         return
-    table = Table(show_lines=False, header_style="bold")
     verified = any(f.verification for f in findings)
     columns = ["severity", "kind", "location", "value", "confidence"]
-    for column in columns + (["verified"] if verified else []):
-        table.add_column(column, overflow="fold", no_wrap=column == "value")
+    # 80 columns: the rule's kind, severity and redacted value stay whole, the places and the
+    # verdict wrap between words, and the confidence is the first column left out
+    table = Grid(
+        *columns,
+        *(["verified"] if verified else []),
+        keys=("severity", "kind", "value"),
+        right=("confidence",),
+        optional=("confidence",),
+        out=console,
+    )
     for f in findings:
         cells = [f.severity, f.kind, _where(f), f.redacted, f"{f.confidence:.2f}"]
-        table.add_row(*(escape(c) for c in cells + ([_verdict(f)] if verified else [])))
-    console.print(table)
+        table.add_row(*(Text(for_terminal(c)) for c in cells + ([_verdict(f)] if verified else [])))
+    table.print()
     counts = summary(findings)["by_severity"]
     console.print(
         ", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(findings)} total)"
