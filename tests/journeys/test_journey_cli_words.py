@@ -356,3 +356,45 @@ def test_audit_report_summary_counts_in_english(tmp_path: Path) -> None:
     (tmp_path / "settings.py").write_text("DEBUG = False\n")
     none = _cli(tmp_path, "audit", ".", "--no-process-env", "--format", "sarif", "-o", "a.sarif")
     assert none.stderr.strip() == "audit passed: 0 findings -> a.sarif", none.stderr
+
+
+def test_notify_status_draws_the_clis_plain_table_in_80_columns(tmp_path: Path) -> None:
+    """The outbox table looks like every other table of the CLI: a header row over a rule, no
+    heavy box, and it fits 80 columns."""
+    assert _cli(tmp_path, "init", ".").returncode == 0
+    done = _cli(tmp_path, "notify", "status")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), done.stdout
+    assert not any(c in done.stdout for c in "┏┃│╇━"), done.stdout
+    header = lines.index(next(line for line in lines if "notifier" in line))
+    assert lines[header].split() == ["notifier", "pending", "sent", "dead"], done.stdout
+    assert set(lines[header + 1].strip()) == {"─"}, done.stdout
+    assert lines[header + 2].split() == ["github", "0", "0", "0"], done.stdout
+
+
+def test_status_subscribers_is_a_table_with_a_header_row(tmp_path: Path) -> None:
+    from prodshield.config import load_config
+    from prodshield.notify import subscribers as subs
+    from prodshield.store import open_store
+
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "serve:\n"
+        "  public_url: https://status.acme.test\n"
+        "  subscriptions: {enabled: true, email: mail}\n"
+        "notifiers:\n"
+        "  mail: {type: email, host: 127.0.0.1, port: 2525, from: s@acme.test, to: [o@acme.test]}\n"
+    )
+    loaded = load_config(tmp_path / "shield.yaml", env={})
+    store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
+    try:
+        subs.subscribe(store, loaded.config, "email", "[red]ops@acme.test")
+    finally:
+        store.close()
+    done = _cli(tmp_path, "status", "subscribers")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert lines[0].split() == ["id", "kind", "status", "target"], done.stdout
+    assert lines[2].split()[1:] == ["email", "pending", "[red]ops@acme.test"], done.stdout
+    assert lines[-1] == "1 subscription" and all(len(line) <= 80 for line in lines)

@@ -8,11 +8,11 @@ import uuid
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from prodshield.cli.common import (
     EXIT_FAILED,
     ConfigOption,
+    Grid,
     console,
     load,
     print_json,
@@ -101,29 +101,35 @@ def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
         )
         return
     out = console()
-    table = Table("notifier", "pending", "sent", "dead", title="outbox")
+    table = Grid(
+        "notifier", "pending", "sent", "dead", keys=("notifier",),
+        right=("pending", "sent", "dead"), title="outbox", out=out,
+    )  # fmt: skip
     names = sorted(set(st.counts) | set(loaded.config.notifiers))
     for name in names:
         c = st.counts.get(name, {})
         label = name if name in loaded.config.notifiers else f"{name} (not configured)"
         table.add_row(label, *(str(c.get(s, 0)) for s in outbox.STATUSES))
-    out.print(table)
+    table.print()
     out.print(
         f"{st.total('pending')} pending (oldest queued {_ago(st.oldest_pending_at)}), "
         f"{st.total('sent')} sent, {st.total('dead')} dead"
     )
     if dead:
-        dt = Table("id", "notifier", "type", "subject", "attempts", "last error", title="dead")
+        dt = Grid(
+            "id", "notifier", "type", "subject", "attempts", "last error",
+            keys=("id", "notifier", "type"), right=("id", "attempts"), title="dead", out=out,
+        )  # fmt: skip
         for d in dead:
             dt.add_row(
                 str(d["id"]),
                 str(d["notifier"]),
                 str(d["type"]),
-                str(d["subject"]),
+                untrusted(d["subject"]),
                 str(d["attempts"]),
                 untrusted(d["last_error"]),  # quotes the provider's answer
             )
-        out.print(dt)
+        dt.print()
         out.print("requeue one with `prodshield notify retry ID`")
 
 

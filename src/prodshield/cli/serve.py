@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from prodshield.cli.common import ConfigOption, console, load, plural, store_for
+from prodshield.cli.common import ConfigOption, Grid, console, load, plural, store_for, untrusted
 from prodshield.cli.monitor import LocationOption, apply_location
 from prodshield.config import LoadedConfig
 from prodshield.web.security import generate_token, redact
@@ -135,7 +135,6 @@ def subscribers(
 
     from prodshield.errors import UsageError
     from prodshield.notify import subscribers as subs
-    from prodshield.text import for_terminal
 
     loaded = load(config)
     store = store_for(loaded)
@@ -152,12 +151,13 @@ def subscribers(
         print(json.dumps({"subscriptions": rows}, indent=2))
         return
     out = console()
+    table = Grid(
+        "id", "kind", "status", "target", keys=("id", "kind", "status"), right=("id",), out=out,
+    )  # fmt: skip
     for r in rows:
-        out.print(
-            f"{r['id']:>5}  {r['kind']:<7}  {r['status']:<9}  {for_terminal(r['target'])}",
-            markup=False,
-            highlight=False,
-        )
+        table.add_row(str(r["id"]), str(r["kind"]), str(r["status"]), untrusted(r["target"]))
+    if rows:
+        table.print()
     out.print(plural(len(rows), "subscription"), markup=False)
 
 
