@@ -144,6 +144,7 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
     hook = Receiver()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
+        "environments: {production: {}}\n"
         "serve:\n"
         f"  port: {port}\n"
         f'  token: "{TOKEN}"\n'
