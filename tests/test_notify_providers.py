@@ -329,3 +329,4 @@ def test_every_notifier_example_passes_config_check_from_the_cli(tmp_path: Path)
     )
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert f"{len(examples)} notifiers" in done.stdout, done.stdout
+    assert "is written in the file" not in done.stderr, done.stderr  # the docs use ${VAR}s

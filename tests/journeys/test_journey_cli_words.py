@@ -227,6 +227,31 @@ def test_logs_templates_fits_80_columns_with_whole_ids_and_times(tmp_path: Path)
     assert "example" in wide.stdout and "GET /api/orders/1 HTTP/1.1" in wide.stdout
 
 
+def test_config_check_warns_about_secrets_written_in_the_file(tmp_path: Path) -> None:
+    token, header = "xoxb-1-2-" + "s3cr3t" * 4, "Bearer " + "h3ad3r" * 4
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "notifiers:\n"
+        f"  ops: {{type: slack, token: {token}, channel: '#ops'}}\n"
+        "  hook:\n"
+        "    type: webhook\n"
+        "    url: https://hooks.example.com/in\n"
+        "    secret: ${HOOK_SECRET:-}\n"
+        f"    headers: {{Authorization: '{header}'}}\n"
+    )
+    done = _cli(tmp_path, "config", "check")
+    assert done.returncode == 0, done.stderr  # a warning, not an error
+    warnings = [line for line in done.stderr.splitlines() if "is written in the file" in line]
+    assert warnings == [
+        "warning: shield.yaml:3:29: notifiers.ops.token is written in the file; secrets belong "
+        "in the environment (write ${VAR} and set VAR)",
+        "warning: shield.yaml:8:30: notifiers.hook.headers.Authorization is written in the "
+        "file; secrets belong in the environment (write ${VAR} and set VAR)",
+    ], done.stderr
+    assert token not in done.stdout + done.stderr and header not in done.stdout + done.stderr
+    assert "hooks.example.com" not in done.stderr  # a plain url is no secret
+
+
 def test_a_variable_of_a_check_without_environments_is_an_error(tmp_path: Path) -> None:
     # the trial's issue body said Target: `{base_url}/health.json`: the check had no environments
     (tmp_path / "shield.yaml").write_text(

@@ -8,11 +8,13 @@ from collections import Counter
 import typer
 
 from prodshield.cli.common import ConfigOption, console, load, plural
+from prodshield.config import LoadedConfig
 
 app = typer.Typer(help="Validate and inspect shield.yaml.", no_args_is_help=True)
 
 
 _SECRET_KEY = re.compile(r"(token|password|secret|webhook_url|dsn|key)$", re.I)
+_SECRET_HEADER = re.compile(r"auth|token|key|secret|password|cookie|signature", re.I)
 
 
 @app.command("check")
@@ -20,7 +22,9 @@ def check(config: ConfigOption = None) -> None:
     """Validate the config; print a one-line summary, or every mistake with file:line:column.
 
     Warns (on stderr, exit 0) when a ${VAR:-default} fell back to a template placeholder such
-    as 'unset', or to any default under a secret-like key, and notes every other default used.
+    as 'unset', or to any default under a secret-like key, and notes every other default used;
+    warns too when a notifier's secret (a token, a routing key...) is written in the file instead
+    of read from the environment with ${VAR} (its key and file:line, never its value).
     """
     loaded = load(config)
     cfg = loaded.config
@@ -40,6 +44,13 @@ def check(config: ConfigOption = None) -> None:
     )
     err = console(stderr=True)
     where = loaded.path.name
+    for at, key in _literal_secrets(loaded):
+        err.print(
+            f"warning: {at}: {key} is written in the file; secrets belong in the environment "
+            f"(write ${{VAR}} and set VAR)",
+            markup=False,
+            highlight=False,
+        )
     for fb in loaded.fallbacks:
         at = f"{where}:{fb.line}:{fb.column}: {fb.key}"
         secret = bool(_SECRET_KEY.search(fb.key))
@@ -58,6 +69,24 @@ def check(config: ConfigOption = None) -> None:
                 markup=False,
                 highlight=False,
             )
+
+
+def _literal_secrets(loaded: LoadedConfig) -> list[tuple[str, str]]:
+    """(file:line:column, key path) of each notifier secret written as a literal (never the
+    value): a token, a routing key, a webhook URL or secret, an Authorization-like header."""
+    from prodshield.config.redacted import SECRET_KEYS
+    from prodshield.config.yamlpos import format_path
+
+    found = []
+    for path in loaded.literals:
+        if len(path) < 3 or path[0] != "notifiers":
+            continue
+        header = len(path) >= 4 and path[-2] == "headers"
+        if path[-1] not in SECRET_KEYS and not (header and _SECRET_HEADER.search(str(path[-1]))):
+            continue
+        pos = loaded.positions.locate(path, prefer_key=False)
+        found.append((pos, f"{loaded.path.name}:{pos.line}:{pos.column}", format_path(path)))
+    return [(at, key) for _, at, key in sorted(found, key=lambda f: (f[0].line, f[0].column))]
 
 
 @app.command("show")

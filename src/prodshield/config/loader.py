@@ -50,6 +50,9 @@ class LoadedConfig:
     """Every ``${VAR:-default}`` whose default was used, in file order."""
     validators: tuple[Validator, ...] = ()
     """The load-time checks it passed, run again when the file is reloaded."""
+    literals: frozenset[Path] = frozenset()
+    """Where a text value is written in the file as it is, with no ``${VAR}`` (``config check``
+    warns when that is a notifier's secret)."""
 
     @property
     def base_dir(self) -> FsPath:
@@ -131,6 +134,7 @@ def parse_config(
     interpolated: set[Path] = set()
 
     fallbacks: list[Fallback] = []
+    literals: set[Path] = set()
 
     def hook(value: str, path: Path, pos: Pos) -> str:
         used: list[tuple[str, str]] = []
@@ -149,7 +153,7 @@ def parse_config(
         return result
 
     try:
-        data, positions, structural = load_yaml(text, scalar_hook=hook)
+        data, positions, structural = load_yaml(text, scalar_hook=_noting_literals(hook, literals))
     except YamlSyntaxError as exc:
         raise ConfigError([f"{name}:{exc.pos.line}:{exc.pos.column}: {exc.message}"]) from None
     for pos, p, msg in structural:
@@ -185,7 +189,21 @@ def parse_config(
         positions=positions,
         fallbacks=fallbacks,
         validators=tuple(validators),
+        literals=frozenset(literals),
     )
+
+
+def _noting_literals(
+    hook: Callable[[str, Path, Pos], str], literals: set[Path]
+) -> Callable[[str, Path, Pos], str]:
+    """``hook``, adding the path of each text written with no ``${VAR}`` to ``literals``."""
+
+    def noting(value: str, path: Path, pos: Pos) -> str:
+        if "${" not in value:
+            literals.add(path)
+        return hook(value, path, pos)
+
+    return noting
 
 
 def _located(problems: list[tuple[Pos, str]], name: str) -> list[str]:
