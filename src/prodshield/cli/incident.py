@@ -44,11 +44,8 @@ def update(
     if not text.strip():
         raise UsageError("the update needs text")
     loaded = load(config)
-    store = store_for(loaded)
-    try:
+    with store_for(loaded) as store:
         done = post_update(store, loaded.config, incident_id, text, by)
-    finally:
-        store.close()
     if not done:
         raise UsageError(f"no incident {incident_id}")
     console().print(f"update posted on incident #{incident_id}", markup=False)
@@ -73,22 +70,20 @@ def open_(
     """Open an incident by hand, for what no check sees: the status page and its feed show it,
     the notifiers and subscribers are told. Prints its id."""
     loaded = load(config)
-    store = store_for(loaded)
-    try:
-        incident_id = open_manual(
-            store,
-            loaded.config,
-            title,
-            service=service,
-            environment=environment,
-            severity=severity,
-            text=text,
-            by=by,
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    finally:
-        store.close()
+    with store_for(loaded) as store:
+        try:
+            incident_id = open_manual(
+                store,
+                loaded.config,
+                title,
+                service=service,
+                environment=environment,
+                severity=severity,
+                text=text,
+                by=by,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     console().print(f"incident #{incident_id} opened", markup=False)
 
 
@@ -103,16 +98,13 @@ def resolve(
 ) -> None:
     """Resolve an incident by hand (a manual one, or a check's before it recovers)."""
     loaded = load(config)
-    store = store_for(loaded)
-    try:
+    with store_for(loaded) as store:
         state = current_state(store, incident_id)
         if state is None:
             raise UsageError(f"no incident {incident_id}")
         if text and text.strip() and not post_update(store, loaded.config, incident_id, text, by):
             raise UsageError(f"no incident {incident_id}")
         done = resolve_by_hand(store, loaded.config, incident_id, by)
-    finally:
-        store.close()
     if not done:
         raise UsageError(f"no incident {incident_id}")
     if state[0] == "resolved":
@@ -130,13 +122,11 @@ def postmortem(
 ) -> None:
     """Link a resolved incident to its post-mortem: shown on the status page and in its feed."""
     loaded = load(config)
-    store = store_for(loaded)
-    try:
-        done = set_postmortem(store, loaded.config, incident_id, url, by)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    finally:
-        store.close()
+    with store_for(loaded) as store:
+        try:
+            done = set_postmortem(store, loaded.config, incident_id, url, by)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if not done:
         raise UsageError(f"no incident {incident_id}")
     console().print(f"post-mortem linked on incident #{incident_id}", markup=False)
@@ -151,8 +141,7 @@ def ack(
 ) -> None:
     """Acknowledge an incident: its escalation stops and its notifiers are told."""
     loaded = load(config)
-    store = store_for(loaded)
-    try:
+    with store_for(loaded) as store:
         state = current_state(store, incident_id)
         if state is None:
             raise UsageError(f"no incident {incident_id}")
@@ -168,8 +157,6 @@ def ack(
                 if acknowledged_by is None
                 else f"incident #{incident_id} was already acknowledged by {acknowledged_by}"
             )
-    finally:
-        store.close()
     if not done:
         raise UsageError(f"no incident {incident_id}")
     if note and (status == "resolved" or acknowledged_by is not None):
@@ -200,8 +187,7 @@ def silence(
     except ValueError as exc:
         raise UsageError(f"--for: {exc}") from None
     loaded = load(config)
-    store = store_for(loaded)
-    try:
+    with store_for(loaded) as store:
         row = silences.create(
             store,
             loaded.config,
@@ -211,8 +197,6 @@ def silence(
             reason=reason,
             by=by,
         )
-    finally:
-        store.close()
     if as_json:
         print_json(row)
         return
@@ -231,11 +215,8 @@ def list_silences(
 ) -> None:
     """The active silences (with --all, the ended ones too)."""
     loaded = load(config)
-    store = store_for(loaded)
-    try:
+    with store_for(loaded) as store:
         rows = silences.listing(store, include_past=include_past)
-    finally:
-        store.close()
     if as_json:
         print_json({"silences": rows})
         return
@@ -260,11 +241,8 @@ def unsilence(
 ) -> None:
     """End a silence now: notifications resume."""
     loaded = load(config)
-    store = store_for(loaded)
-    try:
+    with store_for(loaded) as store:
         row = silences.end(store, silence_id, by)
-    finally:
-        store.close()
     if row is None:
         raise UsageError(f"no silence {silence_id}")
     if not row["ended_now"]:
