@@ -62,8 +62,19 @@ def test_templates_json_from_stdin_and_bad_format() -> None:
 
 def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
     proc = _run("templates", str(tmp_path / "none.log"))
-    assert proc.returncode == 3
-    assert b"none.log" in proc.stderr and b"Traceback" not in proc.stderr
+    assert proc.returncode == 2  # a usage error, as `logs scan` says it
+    assert proc.stderr.decode().strip() == f"error: {tmp_path / 'none.log'}: no such file"
+
+
+def test_templates_and_scan_agree_on_a_glob_that_matches_no_file(tmp_path: Path) -> None:
+    """`logs templates` exited 3 (an internal error) where `logs scan` exits 2."""
+    (tmp_path / "x1.log").write_text("a line\n")  # not matched by the glob
+    pattern = str(tmp_path / "x[2]*.log")
+    for command in ("templates", "scan"):
+        proc = _run(command, pattern)
+        assert proc.returncode == 2, (command, proc.stderr)
+        assert proc.stderr.decode().strip() == f"error: {pattern}: no file matches", proc.stderr
+        assert proc.stdout == b""
 
 
 def test_templates_save_keeps_ids_and_counts_across_runs(tmp_path: Path) -> None:

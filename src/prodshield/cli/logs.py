@@ -28,7 +28,7 @@ from prodshield.cli.logs_parse import write_events
 from prodshield.errors import ProdshieldError, UsageError
 from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
-from prodshield.logs.sources.files import ReadStats
+from prodshield.logs.sources.files import ReadStats, require_paths
 from prodshield.logs.templates import TemplateMiner
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ def templates_cmd(
 ) -> None:
     """Mine the templates of log files: template, count, first/last seen, an example."""
     _check_format(log_format)
+    require_paths(files)  # a missing file or a glob matching nothing: exit 2, as `logs scan`
     stats = ReadStats()
     # a config present adds its audit.secrets.rules to the redaction of templates and examples
     loaded = load(config) if save else _optional_config(config)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -270,19 +268,12 @@ def scan_files(
     from prodshield.errors import UsageError
     from prodshield.logs.fastpath import access
     from prodshield.logs.pipeline import iter_events
+    from prodshield.logs.sources.files import require_paths
 
     settings = settings or DetectorSettings()
     if since and (start or until):
         raise UsageError("--since and --from/--until: give one window, not both")
-    for f in files:
-        if str(f) == "-":
-            continue
-        if any(ch in str(f) for ch in "*?["):
-            # a glob matching nothing is said, as `logs templates` says it, not a silent 0 events
-            if not any(os.path.isfile(m) for m in glob.iglob(str(f), recursive=True)):
-                raise UsageError(f"{f}: no file matches")
-        elif not f.exists():
-            raise UsageError(f"{f}: no such file")
+    require_paths(files)  # a glob matching nothing is said, not a silent 0 events
     plain = [f for f in files if str(f) != "-"]
     # the columnar engine knows field rules on path/user agent, without thresholds
     message_rules = any(
