@@ -242,7 +242,7 @@ def start_targets(
         )
         code = (
             "import sys; import prodshield.chaos.proxy.link as link; "
-            "link.bytes_received = lambda transport: None; "
+            "link.bytes_received = lambda *args: None; "
             "from prodshield.cli.entry import main; "
             f"sys.argv = ['prodshield', 'chaos', 'proxy', '--port', '{api2}', '--config', "
             f"'{config2}']; main()"

@@ -3,8 +3,11 @@ apply at once, and no byte is lost, duplicated or reordered across a switch."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -268,3 +271,41 @@ def test_the_fast_path_is_the_other_sockets_write_and_the_kernel_counts_its_byte
 
 async def _bytes(proxy: object) -> tuple[int, int]:
     return proxy.bytes  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.mark.parametrize("side", ["client", "upstream"])
+def test_a_reset_without_a_fin_keeps_every_fast_path_byte_counted(
+    api: ProxyThread, upstreams: Upstreams, side: str
+) -> None:
+    """A peer that resets without a FIN leaves its socket CLOSED with no FIN in the kernel's byte
+    count: nothing is taken off for one (the count was one byte short)."""
+
+    async def answer_then_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for size in (3000, 5000):
+            writer.write(await reader.readexactly(size))
+            await writer.drain()
+        if side == "upstream":
+            await asyncio.sleep(0.2)  # the client has read the answer
+            raw = writer.get_extra_info("socket")
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()  # RST, no FIN
+        else:
+            with contextlib.suppress(Exception):
+                await reader.read()
+            writer.close()
+
+    address = api.create("resets", upstreams.tcp(answer_then_reset))
+    proxy = api.service.collection.proxies["resets"]
+    sock = socket.create_connection(address, timeout=10)
+    try:
+        for size in (3000, 5000):  # the second exchange is on the kernel-counted fast path
+            sock.sendall(b"r" * size)
+            assert recv_exact(sock, size) == b"r" * size
+        assert api.call(lambda: _bytes(proxy)) == (8000, 8000)
+        if side == "client":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # RST, no FIN
+        assert _wait_for(lambda: not proxy.links)
+    finally:
+        sock.close()
+    assert api.call(lambda: _bytes(proxy)) == (8000, 8000)

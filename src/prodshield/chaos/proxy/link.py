@@ -53,14 +53,20 @@ _TCP_INFO = getattr(socket, "TCP_INFO", None)
 _BYTES_RECEIVED = struct.Struct("=Q")  # struct tcp_info's tcpi_bytes_received (Linux >= 4.1)
 _BYTES_RECEIVED_AT = 128
 _TCP_INFO_LEN = _BYTES_RECEIVED_AT + _BYTES_RECEIVED.size
-# tcpi_state after the peer's FIN: TIME_WAIT, CLOSE (after a FIN exchange; after a reset without
-# one this undercounts by one byte), CLOSE_WAIT, LAST_ACK, CLOSING
-_FIN_RECEIVED = frozenset((6, 7, 8, 9, 11))
+# tcpi_state only reached after the peer's FIN: TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING. CLOSE is
+# not among them: a socket gets there after a FIN exchange but also after a reset without any FIN.
+_FIN_RECEIVED = frozenset((6, 8, 9, 11))
 
 
-def bytes_received(transport: asyncio.BaseTransport | None) -> int | None:
+def bytes_received(transport: asyncio.BaseTransport | None, fin: bool = False) -> int | None:
     """The bytes the kernel received on the transport's TCP socket, or None when it cannot say
-    (not TCP, not Linux, an old kernel, the socket gone)."""
+    (not TCP, not Linux, an old kernel, the socket gone).
+
+    The peer's FIN takes one sequence number, which the kernel counts as a byte: it is left out
+    when ``fin`` (the caller has read the EOF) or when the socket's state says a FIN came. A socket
+    reset before its EOF was read is taken as having had no FIN (the usual case: a reset without
+    one); a FIN that came just before such a reset, unread, still counts as one byte.
+    """
     if transport is None or _TCP_INFO is None:
         return None
     sock = transport.get_extra_info("socket")
@@ -73,7 +79,7 @@ def bytes_received(transport: asyncio.BaseTransport | None) -> int | None:
     if len(info) < _TCP_INFO_LEN:
         return None
     count = int(_BYTES_RECEIVED.unpack_from(info, _BYTES_RECEIVED_AT)[0])
-    return count - 1 if info[0] in _FIN_RECEIVED else count  # the peer's FIN takes a number
+    return count - 1 if fin or info[0] in _FIN_RECEIVED else count
 
 
 log = logging.getLogger(__name__)
@@ -173,6 +179,7 @@ class Flow:
         "dest",
         "dest_paused",
         "direction",
+        "eof_seen",
         "eof_sent",
         "fast",
         "fast_from",
@@ -208,6 +215,7 @@ class Flow:
         self.dest_paused = False
         self.src_paused = False
         self.eof_sent = False
+        self.eof_seen = False  # src's EOF was read: the kernel's count includes its FIN
         self.pending: list[bytes] | None = None  # read before the upstream connection was up
         self._drain: asyncio.Future[None] | None = None
         self._waiter: asyncio.Future[bool] | None = None
@@ -234,6 +242,7 @@ class Flow:
             self.task = self.loop.create_task(self._run())
 
     def feed_eof(self) -> None:
+        self.eof_seen = True
         if self.dest is None:
             if self.pending is None:
                 self.pending = []
@@ -341,13 +350,13 @@ class Flow:
         """Bytes delivered so far, those of the kernel-counted fast path included."""
         if self.fast_from is None:
             return self.nbytes
-        now = bytes_received(self.src)
+        now = bytes_received(self.src, self.eof_seen)
         return self.nbytes + (now - self.fast_from if now is not None else 0)
 
     def settle(self) -> None:
         """Fold the kernel-counted bytes into ``nbytes`` (before leaving the fast path or closing)."""
         if self.fast_from is not None:
-            now = bytes_received(self.src)
+            now = bytes_received(self.src, self.eof_seen)
             if now is not None:
                 self.nbytes += max(0, now - self.fast_from)
             self.fast_from = None
@@ -365,7 +374,7 @@ class Flow:
             return
         if bind:
             assert dest is not None
-            base = bytes_received(src)
+            base = bytes_received(src, self.eof_seen)
             if base is None:
                 return
             self.fast_from = base
@@ -561,6 +570,8 @@ class Link:
     def reset(self, direction: int) -> None:
         """RST the side receiving ``direction``'s bytes (the client for downstream)."""
         victim = self.client if direction == DOWNSTREAM else self.upstream
+        for flow in self.flows:
+            flow.settle()  # before the abort closes the victim's socket
         if victim is not None and not victim.is_closing():
             sock = victim.get_extra_info("socket")
             if sock is not None:
