@@ -216,7 +216,12 @@ def digest(
     baseline: BaselineOpt = "7d",
     fmt: Annotated[DigestFormat, typer.Option("--format")] = DigestFormat.markdown,
     post: Annotated[
-        str | None, typer.Option("--post", help="Also send it through this notifier.")
+        str | None,
+        typer.Option(
+            "--post",
+            help="Also send it through this notifier: its name in shield.yaml, or a type "
+            "(github, slack...) when one notifier has it.",
+        ),
     ] = None,
     debt_repo: Annotated[
         Path | None,
@@ -230,6 +235,11 @@ def digest(
     """The daily digest: critical alerts, security, performance, new and spiking templates, debt.
 
     FILES, or the configured logs.sources; --from/--until replace the default --since 24h."""
+    if post:  # a notifier that cannot be found is said before any work
+        from prodshield.cli.common import load
+
+        loaded = load(config)
+        post = post_target(loaded.config.notifiers, post, str(loaded.path))
     settings, paths, log_format, layouts = _configured(config, list(files or []), log_format)
     begin, end = _window(start, until)
     result = scan_files(
@@ -266,21 +276,42 @@ def digest(
         _post(config, post, d)
 
 
+def post_target(notifiers: dict[str, Any], wanted: str, where: str) -> str:
+    """The notifier ``--post`` names: a notifier of that name, else the only notifier of that
+    type (``--post github`` with one ``type: github`` notifier, whatever its name); otherwise a
+    one-line usage error naming what is configured."""
+    if wanted in notifiers:
+        return wanted
+    of_type = sorted(name for name, n in notifiers.items() if getattr(n, "type", None) == wanted)
+    if len(of_type) == 1:
+        return of_type[0]
+    if of_type:
+        raise UsageError(
+            f"--post {wanted}: {len(of_type)} notifiers of type {wanted} in {where} "
+            f"({', '.join(of_type)}); name one"
+        )
+    known = ", ".join(f"{name} ({getattr(n, 'type', '?')})" for name, n in notifiers.items())
+    raise UsageError(
+        f"--post {wanted}: no notifier of that name or type in {where}"
+        + (f" (configured: {known})" if known else " (it has no notifiers)")
+    )
+
+
 def _post(config: Path | None, notifier: str, d: Any) -> None:
     from prodshield.cli.common import load, store_for
     from prodshield.logs.digest import render_markdown as md
     from prodshield.notify import Event, deliver_pending, enqueue
 
     loaded = load(config)
-    if notifier not in loaded.config.notifiers:
-        raise UsageError(f"--post {notifier}: no such notifier in {loaded.path}")
+    notifier = post_target(loaded.config.notifiers, notifier, str(loaded.path))
     store = store_for(loaded)
     try:
         day = d.generated_at.strftime("%Y-%m-%d")
         event = Event(
             key=f"digest:{day}",
             type="digest",
-            subject=f"digest:{day}",
+            # one thread: each day's digest replaces the one before (GitHub closes the old issue)
+            subject="log-digest",
             title=f"Log digest {day}",
             body=md(d),
             severity="info",

@@ -1,4 +1,5 @@
 """``type: github``: one issue per event subject; comments for updates; closed when resolved.
+A digest opens a new issue of its thread and closes the one before it (``REPLACING_TYPES``).
 
 Exactly once without remembering anything locally: the issue body carries
 ``<!-- prodshield:subject=... sig=... -->`` and each comment ``<!-- prodshield:event=KEY sig=...
@@ -43,6 +44,9 @@ FOLLOWING_TYPES = frozenset(
     {"incident.resolved", "incident.acknowledged", "incident.note", "incident.evidence"}
 )
 """Events that only follow an issue: with no open issue for their subject they start none."""
+REPLACING_TYPES = frozenset({"digest"})
+"""Events that open a new issue of their thread and close the thread's earlier open issues
+(each with a comment naming the new one): the daily digest is one open issue, not one a day."""
 
 
 MAX_BODY = 60_000
@@ -117,6 +121,8 @@ class GitHubNotifier:
         title = neutralise_markers(event.title)
         if title != event.title:
             event = replace(event, title=title)
+        if event.type in REPLACING_TYPES:
+            return await self._replace(ctx, event)
         issue = await self._find_open_issue(ctx, event.subject)
         if event.type in OPENING_TYPES:
             if issue is not None:
@@ -188,8 +194,13 @@ class GitHubNotifier:
         return str(user.get("login", "")).lower() == login.lower()
 
     async def _find_open_issue(self, ctx: DeliveryContext, subject: str) -> dict[str, Any] | None:
+        found = await self._open_issues(ctx, subject)
+        return found[0] if found else None
+
+    async def _open_issues(self, ctx: DeliveryContext, subject: str) -> list[dict[str, Any]]:
+        """The open issues of ``subject`` this notifier wrote, oldest (lowest number) first."""
         wanted = ("subject", subject)
-        found: dict[str, Any] | None = None
+        found: list[dict[str, Any]] = []
         async for issue in self._paginate(
             ctx,
             f"{self.repo_path}/issues",
@@ -201,9 +212,44 @@ class GitHubNotifier:
                 continue
             if not await self._written_by_us(ctx, issue):
                 continue
-            if found is None or issue["number"] < found["number"]:
-                found = issue
-        return found
+            found.append(issue)
+        return sorted(found, key=lambda i: int(i["number"]))
+
+    async def _replace(self, ctx: DeliveryContext, event: Event) -> dict[str, Any]:
+        """A new issue for ``event`` (unless an earlier attempt made it: its event marker), then
+        every other open issue of the thread is told which one replaces it and closed; a retry
+        after a crash finds the new issue and finishes the closing."""
+        issues = await self._open_issues(ctx, event.subject)
+        mine = [
+            i for i in issues if ("event", event.key) in markers_in(i.get("body") or "", self._key)
+        ]
+        if mine:
+            issue, action = mine[-1], "exists"
+        else:
+            issue, action = await self._create_issue(ctx, event, with_event_marker=True), "opened"
+        closed = []
+        for old in issues:
+            if old["number"] == issue["number"]:
+                continue
+            note = replace(
+                event,
+                key=f"{event.key}:superseded"[:255],
+                type="digest",
+                title=f"Superseded by #{issue['number']}",
+                body=f"The next one is #{issue['number']}; this one is closed.",
+                fields={},
+                url=None,
+            )
+            await self._comment_once(ctx, old["number"], note)
+            await self._request(
+                ctx,
+                "PATCH",
+                f"{self.repo_path}/issues/{old['number']}",
+                {"state": "closed", "state_reason": "completed"},
+            )
+            closed.append(old["number"])
+        out: dict[str, Any] = {"issue": issue["number"], "url": issue.get("html_url")}
+        return out | {"action": action + (f"+closed {closed}" if closed else "")}
 
     async def _create_issue(
         self, ctx: DeliveryContext, event: Event, *, with_event_marker: bool
