@@ -105,13 +105,58 @@ def test_bad_addresses_bounds_and_the_budget(client: TestClient, store: Store) -
     assert subs.counts(store)["pending"] == codes.count(202)
 
 
-def test_the_cap_on_subscriptions(store: Store, tmp_path: Path) -> None:
-    loaded = _config(tmp_path, ", max_subscribers: 2")
-    subs.subscribe(store, loaded.config, "email", "a@acme.test")
-    subs.subscribe(store, loaded.config, "email", "b@acme.test")
-    subs.subscribe(store, loaded.config, "email", "a@acme.test")  # the same one: no new row
+def _confirm_token(store: Store, address: str) -> str:
+    with store.connect() as conn:
+        s = t.status_subscribers
+        row = conn.execute(select(s).where(s.c.target == address)).one()
+    return subs.token_for(thread_key(store), "confirm", row)
+
+
+def test_pending_subscriptions_expire_and_never_take_a_confirmed_place(
+    store: Store, tmp_path: Path
+) -> None:
+    """Unconfirmed requests are bounded apart (``max_pending``) and forgotten after
+    ``pending_ttl``: a flood of them cannot keep a real subscriber out for days."""
+    loaded = _config(tmp_path, ", max_subscribers: 2, max_pending: 3, pending_ttl: 2h")
+    config, t0 = loaded.config, 1_000_000.0
+    for name in ("a", "b", "c"):
+        subs.subscribe(store, config, "email", f"{name}@acme.test", now=t0)
+    subs.subscribe(store, config, "email", "a@acme.test", now=t0)  # the same one: no new row
+    with pytest.raises(subs.SubscriptionsFull):  # the pending bound
+        subs.subscribe(store, config, "email", "d@acme.test", now=t0)
+    assert subs.confirm(store, _confirm_token(store, "a@acme.test"), now=t0 + 60, config=config)
+    subs.subscribe(store, config, "email", "d@acme.test", now=t0 + 60)  # a pending place freed
+    assert subs.counts(store) == {"confirmed": 1, "pending": 3}
+    # past the TTL the old requests are pruned, and b's link no longer confirms
+    late = t0 + 2 * 3600 + 1
+    stale = _confirm_token(store, "b@acme.test")
+    assert not subs.confirm(store, stale, now=late, config=config)
+    assert subs.counts(store) == {"confirmed": 1, "pending": 1}  # d, asked a minute later
+    listed = subs.listing(store, config=config, now=t0 + 2 * 3600 + 61)
+    assert [(r["target"], r["expires_at"]) for r in listed] == [("a@acme.test", None)]
+    # confirmed subscribers are capped by max_subscribers alone
+    subs.subscribe(store, config, "email", "e@acme.test", now=late + 60)
+    subs.subscribe(store, config, "email", "f@acme.test", now=late + 60)
+    assert subs.confirm(store, _confirm_token(store, "e@acme.test"), now=late + 61, config=config)
     with pytest.raises(subs.SubscriptionsFull):
-        subs.subscribe(store, loaded.config, "email", "c@acme.test")
+        subs.confirm(store, _confirm_token(store, "f@acme.test"), now=late + 62, config=config)
+    with pytest.raises(subs.SubscriptionsFull):
+        subs.subscribe(store, config, "email", "g@acme.test", now=late + 63)
+    assert subs.counts(store) == {"confirmed": 2, "pending": 1}
+
+
+def test_a_full_page_answers_503_to_a_confirmation(store: Store, tmp_path: Path) -> None:
+    loaded = _config(tmp_path, ", max_subscribers: 1")
+    app = create_app(loaded, store, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        for address in ("a@acme.test", "b@acme.test"):
+            assert c.post("/status/subscribe", json={"email": address}).status_code == 202
+        ok = c.post("/status/confirm", data={"token": _confirm_token(store, "a@acme.test")})
+        assert ok.status_code == 200
+        full = c.post("/status/confirm", data={"token": _confirm_token(store, "b@acme.test")})
+        assert full.status_code == 503 and "no more subscriptions" in full.text
+        assert c.post("/status/subscribe", json={"email": "c@acme.test"}).status_code == 503
+    assert subs.counts(store) == {"confirmed": 1, "pending": 1}
 
 
 def test_tokens_cannot_be_forged_or_swapped(

@@ -144,7 +144,7 @@ def subscribers(
                 raise UsageError(f"no subscription {remove}")
             console().print(f"subscription {remove} removed", markup=False)
             return
-        rows = subs.listing(store)
+        rows = subs.listing(store, config=loaded.config)
     finally:
         store.close()
     if as_json:

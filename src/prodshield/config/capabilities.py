@@ -506,7 +506,20 @@ class SubscriptionsConfig(StrictModel):
     address is checked when it is connected to), so a visitor cannot make prodshield call into
     its own network."""
     max_subscribers: int = Field(default=1000, ge=1, le=100_000, examples=[5000])
-    """Subscriptions kept at most (pending ones included; unconfirmed ones expire after 7 days)."""
+    """Confirmed subscriptions kept at most (pending ones are bounded apart, by
+    ``max_pending``, so unconfirmed requests never take a confirmed subscriber's place)."""
+    max_pending: int = Field(default=200, ge=1, le=100_000, examples=[500])
+    """Unconfirmed subscriptions kept at most at once: a bound on the confirmation messages a
+    flood of subscribe requests can make prodshield send."""
+    pending_ttl: Duration = Field(default=86400.0, ge=600, le=30 * 86400, examples=["48h"])
+    """How long a subscription waits for its confirmation before it is forgotten (and its
+    address may be asked again)."""
+    during_silence: Literal["notify", "hold"] = Field(default="notify", examples=["hold"])
+    """What subscribers hear while a silence covers an incident's check. ``notify`` (the
+    default): they are told as usual, since a silence quiets the operators' pages, not the
+    status page that shows the incident anyway. ``hold``: their messages follow the operators'
+    notifiers, held while the silence lasts and sent when it ends if the incident is still
+    open (one that resolved meanwhile is never announced)."""
     per_client_per_hour: int = Field(default=5, ge=1, le=1000, examples=[20])
     """Subscribe requests accepted from one client address an hour."""
 

@@ -773,14 +773,15 @@ class IncidentEngine:
         obs: Observation,
         now: float,
     ) -> None:
-        if event_type in (OPENED, RESOLVED):
+        silence = silences.active(conn, obs.check, obs.environment, now)
+        # a page that went out is still cleared: a resolution never wakes anyone
+        held = silence is not None and (event_type != RESOLVED or silences.held_opening(incident))
+        if event_type in (OPENED, RESOLVED) and not (held and _subscribers_hold(self.config)):
             phase = "opened" if event_type == OPENED else "resolved"
             subscribers.announce(conn, self.config, incident, phase, now)
-        silence = silences.active(conn, obs.check, obs.environment, now)
         if silence is not None:  # recorded on the incident, told to no one until it ends
             silences.record(conn, incident, silence, event_type, now)
-            # a page that went out is still cleared: a resolution never wakes anyone
-            if event_type != RESOLVED or silences.held_opening(incident):
+            if held:
                 return
         notifiers = escalation.audience(policy.notifiers, incident.refs)
         if not notifiers:
@@ -1322,7 +1323,8 @@ def post_update(
         )
         pk = inserted.inserted_primary_key
         seq = f":{pk[0]}" if pk is not None else f":{now:.6f}"
-        subscribers.announce(conn, config, row, "update", now, text=text, seq=seq)
+        if not (_subscribers_hold(config) and silences.held_opening(row)):
+            subscribers.announce(conn, config, row, "update", now, text=text, seq=seq)
         if origin != "github":
             body = f"Status update from **{_md(by)}** (shown on the status page):\n\n> {_md(text)}"
             _tell(conn, config, row, NOTE, f"update:{now:.6f}", body, by, now)
@@ -1455,6 +1457,12 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|~@])", r"\\\1", text)
 
 
+def _subscribers_hold(config: ShieldConfig) -> bool:
+    """Do subscribers' messages wait out a silence like the operators' notifiers
+    (``serve.subscriptions.during_silence: hold``)?"""
+    return config.serve.subscriptions.during_silence == "hold"
+
+
 def _tell(
     conn: Connection,
     config: ShieldConfig,
@@ -1467,7 +1475,9 @@ def _tell(
     *,
     severity: str = "info",
 ) -> None:
-    if event_type in (OPENED, RESOLVED):
+    if event_type in (OPENED, RESOLVED) and not (
+        _subscribers_hold(config) and silences.held_opening(row)
+    ):
         phase = "opened" if event_type == OPENED else "resolved"
         subscribers.announce(conn, config, row, phase, now)
     engine = IncidentEngine(config)

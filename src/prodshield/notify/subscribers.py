@@ -53,8 +53,6 @@ SUBSCRIBERS = "status-subscribers"
 """The outbox's notifier name for every subscriber's messages."""
 CONFIRM = "subscription.confirm"
 PENDING, CONFIRMED = "pending", "confirmed"
-PENDING_TTL_S = 7 * 86400.0
-"""An unconfirmed subscription is forgotten after this long."""
 RESEND_AFTER_S = 3600.0
 """A pending subscription's confirmation is sent again at most this often (asking twice does
 not flood an inbox)."""
@@ -71,7 +69,8 @@ class SubscriptionError(ValueError):
 
 
 class SubscriptionsFull(Exception):
-    """No room for another subscription (``max_subscribers``)."""
+    """No room for another subscription (``max_subscribers`` confirmed, or ``max_pending``
+    waiting for their confirmation)."""
 
 
 # --- addresses -----------------------------------------------------------------------------------
@@ -197,11 +196,13 @@ def subscribe(
     settings = config.serve.subscriptions
     s = t.status_subscribers
     with store.begin() as conn:
-        conn.execute(delete(s).where(s.c.status == PENDING, s.c.created_at < now - PENDING_TTL_S))
+        prune_pending(conn, settings.pending_ttl, now)
         row = conn.execute(select(s).where(s.c.kind == kind, s.c.target == target)).first()
         if row is None:
-            count = conn.execute(select(func.count()).select_from(s)).scalar() or 0
-            if count >= settings.max_subscribers:
+            # confirmed and pending are bounded apart: a flood of unconfirmed requests fills
+            # ``max_pending`` (and expires), never a confirmed subscriber's place
+            held = _count(conn, CONFIRMED)
+            if held >= settings.max_subscribers or _count(conn, PENDING) >= settings.max_pending:
                 raise SubscriptionsFull()
             try:
                 with conn.begin_nested():  # another request for the same address may win
@@ -240,16 +241,41 @@ def subscribe(
         )
 
 
-def confirm(store: Any, token: str, now: float | None = None) -> bool:
-    """Confirm the subscription this token names (True also when it already was)."""
+def prune_pending(conn: Connection, ttl: float, now: float) -> int:
+    """Forget the subscriptions still unconfirmed ``ttl`` seconds after they were asked for;
+    how many."""
+    s = t.status_subscribers
+    gone = conn.execute(delete(s).where(s.c.status == PENDING, s.c.created_at < now - ttl))
+    return max(gone.rowcount or 0, 0)
+
+
+def _count(conn: Connection, status: str) -> int:
+    s = t.status_subscribers
+    return int(conn.execute(select(func.count()).where(s.c.status == status)).scalar() or 0)
+
+
+def confirm(
+    store: Any,
+    token: str,
+    now: float | None = None,
+    *,
+    config: ShieldConfig | None = None,
+) -> bool:
+    """Confirm the subscription this token names (True also when it already was; False when the
+    token names nothing, or a request that expired unconfirmed). :class:`SubscriptionsFull`
+    when ``max_subscribers`` are already confirmed."""
     now = time.time() if now is None else now
+    settings = (config or ShieldConfig()).serve.subscriptions
     key = thread_key(store)
     s = t.status_subscribers
     with store.begin() as conn:
+        prune_pending(conn, settings.pending_ttl, now)
         row = _row_for(conn, key, "confirm", token)
         if row is None:
             return False
         if row.status != CONFIRMED:
+            if _count(conn, CONFIRMED) >= settings.max_subscribers:
+                raise SubscriptionsFull()
             conn.execute(
                 s.update().where(s.c.id == row.id).values(status=CONFIRMED, confirmed_at=now)
             )
@@ -276,11 +302,16 @@ def counts(store: Any) -> dict[str, int]:
     return {str(a): int(b) for a, b in rows}
 
 
-def listing(store: Any) -> list[dict[str, Any]]:
+def listing(
+    store: Any, *, config: ShieldConfig | None = None, now: float | None = None
+) -> list[dict[str, Any]]:
     """Every subscription, oldest first, for the operator (webhook URLs redacted: they may carry
-    a token)."""
+    a token); pending ones past ``pending_ttl`` are pruned first."""
+    now = time.time() if now is None else now
+    settings = (config or ShieldConfig()).serve.subscriptions
     s = t.status_subscribers
-    with store.connect() as conn:
+    with store.begin() as conn:
+        prune_pending(conn, settings.pending_ttl, now)
         rows = conn.execute(select(s).order_by(s.c.id)).all()
     return [
         {
@@ -290,6 +321,7 @@ def listing(store: Any) -> list[dict[str, Any]]:
             "status": r.status,
             "created_at": r.created_at,
             "confirmed_at": r.confirmed_at,
+            "expires_at": r.created_at + settings.pending_ttl if r.status == PENDING else None,
         }
         for r in rows
     ]

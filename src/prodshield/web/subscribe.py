@@ -172,8 +172,13 @@ async def _token_action(request: Request, action: str) -> Response:
     # the token from the form, or from the link itself (RFC 8058 one-click unsubscribe posts
     # List-Unsubscribe=One-Click to the URL in the mail's header)
     token = (fields.get("token") or request.query_params.get("token", ""))[:200]
-    call = subs.confirm if action == "confirm" else subs.unsubscribe
-    done = await run_in_threadpool(call, ctx.store, token)
+    try:
+        if action == "confirm":
+            done = await run_in_threadpool(subs.confirm, ctx.store, token, config=ctx.loaded.config)
+        else:
+            done = await run_in_threadpool(subs.unsubscribe, ctx.store, token)
+    except subs.SubscriptionsFull:
+        return _answer(request, 503, "this status page takes no more subscriptions")
     if not done:
         return _answer(request, 404, "this link is not valid (any more)")
     if action == "confirm":
