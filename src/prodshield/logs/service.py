@@ -24,28 +24,25 @@ import logging
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, select
 
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.findings import Finding
+from prodshield.logs.record import Row, _chunks, attribute, store_findings
 from prodshield.logs.scan import _Collector
 from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
 from prodshield.logs.sources.follow import FileFollower
 from prodshield.logs.sources.watch import SourceWatch
 from prodshield.secrets.redaction import redact_text
-from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.text import clip, code_span, fence
 
 log = logging.getLogger("prodshield.serve")
 
-CONTINUES_S = 3600.0
-"""A finding stored less than this long ago and seen again is the same finding (its row grows)."""
 EPOCH_S = 3600.0
 """How long the detectors keep their state before they start afresh (bounded memory)."""
 MINER_SAVE_S = 60.0
@@ -62,13 +59,6 @@ class _Followed:
     caught_up_at: float = field(default_factory=time.time)
     head: list[str] | None = None
     """With ``format: auto``: the first lines, until 50 decide the format for good."""
-
-
-@dataclass
-class _Row:
-    id: int
-    base: int
-    written: tuple[Any, ...] = ()
 
 
 class LogService:
@@ -91,7 +81,7 @@ class LogService:
         self.followed: dict[str, _Followed] = {}
         self.watches: dict[str, SourceWatch] = {}
         self.started_at = time.time()
-        self._rows: dict[str, _Row] = {}
+        self._rows: dict[str, Row] = {}
         self._tpl_counts: Counter[tuple[str, int]] = Counter()
         self._tpl_info: dict[str, list[Any]] = {}  # id -> [template, example, source, first, last]
         self._epoch_start = time.time()
@@ -386,8 +376,9 @@ class LogService:
         for watch in self.watches.values():
             findings += watch.findings(now)
         rows = dict(self._rows)
+        attribute(findings, [f.file for f in self.followed.values()])
         with self.store.begin() as conn:
-            changed = self._store_findings(conn, findings, rows, now)
+            changed = store_findings(conn, findings, rows, now)
             self._store_templates(conn)
             self._notify(conn, changed, now)
             for f in self.followed.values():
@@ -409,75 +400,6 @@ class LogService:
             self._miner_saved = now
         except Exception as exc:
             log.warning("logs: template miner state not saved: %s", exc)
-
-    def _store_findings(
-        self, conn: Any, findings: list[Finding], rows: dict[str, _Row], now: float
-    ) -> list[Finding]:
-        """Upsert each finding's row (a few statements for all of them); returns the findings
-        that changed since the last window."""
-        from prodshield.logs.findings import sealed_text as redact_line
-
-        f_t = t.log_findings
-        merged = _merge_same(findings)
-        missing = [fp for fp in merged if fp not in rows]
-        for chunk in _chunks(missing):
-            for r in conn.execute(
-                select(f_t.c.id, f_t.c.fingerprint, f_t.c["count"])
-                .where(f_t.c.fingerprint.in_(chunk), f_t.c.updated_at >= now - CONTINUES_S)
-                .order_by(f_t.c.id)
-            ):  # the newest row of a fingerprint wins
-                rows[r.fingerprint] = _Row(int(r.id), int(r._mapping["count"]))
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        changed = []
-        for fp, f in merged.items():
-            last = f.last_seen.timestamp() if f.last_seen else now
-            message = redact_line(f.message or f.kind)[:1000]
-            state = (f.count, f.severity, last, message)
-            row = rows.get(fp)
-            if row is not None and row.written == state:
-                continue
-            values = {
-                "category": f.category,
-                "kind": f.kind,
-                "severity": f.severity,
-                "source": _jsonable(f.source),
-                "samples": [redact_line(s)[:500] for s in f.samples[:3]],
-                "details": _jsonable(f.details),
-                "message": message,
-                "last_seen": last,
-                "updated_at": now,
-            }
-            if row is None:
-                first = f.first_seen.timestamp() if f.first_seen else now
-                inserts.append(
-                    {"fingerprint": fp, "count": f.count, "first_seen": first, "created_at": now}
-                    | values
-                )
-                rows[fp] = _Row(0, 0, state)
-            else:
-                updates.append({"b_id": row.id, "count": row.base + f.count} | values)
-                rows[fp] = _Row(row.id, row.base, state)
-            changed.append(f)
-        if updates:
-            columns = [k for k in updates[0] if k != "b_id"]
-            conn.execute(
-                f_t.update()
-                .where(f_t.c.id == bindparam("b_id"))
-                .values({c: bindparam("v_" + c) for c in columns}),
-                [{"b_id": u["b_id"]} | {"v_" + c: u[c] for c in columns} for u in updates],
-            )
-        if inserts:
-            conn.execute(f_t.insert(), inserts)
-            new = [i["fingerprint"] for i in inserts]
-            for chunk in _chunks(new):
-                for r in conn.execute(
-                    select(f_t.c.id, f_t.c.fingerprint).where(
-                        f_t.c.fingerprint.in_(chunk), f_t.c.created_at == now
-                    )
-                ):
-                    rows[r.fingerprint] = _Row(int(r.id), 0, rows[r.fingerprint].written)
-        return changed
 
     def _store_templates(self, conn: Any) -> None:
         """Add the window's counts: templates and hourly counts (a few statements for all)."""
@@ -636,48 +558,3 @@ def daily_digest(loaded: Any, store: Store) -> dict[str, Any] | None:
     }
     store.kv_set(KV_NAMESPACE, "digest", stored)
     return stored
-
-
-def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _merge_same(findings: list[Finding]) -> dict[str, Finding]:
-    """One finding per fingerprint: the same kind and key from two files or two detectors (a
-    brute force seen in sshd's log and as HTTP 401s) is one row, its counts added."""
-    out: dict[str, Finding] = {}
-    for f in findings:
-        fp = f.fingerprint
-        seen = out.get(fp)
-        if seen is None:
-            out[fp] = f
-            continue
-        both = replace(seen, samples=list(seen.samples), details=dict(seen.details))
-        both.count = seen.count + f.count
-        if f.first_seen and (both.first_seen is None or _earlier(f.first_seen, both.first_seen)):
-            both.first_seen = f.first_seen
-        if f.last_seen and (both.last_seen is None or _earlier(both.last_seen, f.last_seen)):
-            both.last_seen = f.last_seen
-        if worst_first(f.severity) < worst_first(both.severity):
-            both.severity, both.message = f.severity, f.message
-        both.samples = (both.samples + f.samples)[:3]
-        out[fp] = both
-    return out
-
-
-def _earlier(a: datetime, b: datetime) -> bool:
-    if (a.tzinfo is None) != (b.tzinfo is None):
-        a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
-    return a < b
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)

@@ -1,0 +1,253 @@
+"""The log capability's writer: findings into ``log_findings``, for ``serve``'s log service
+(every window) and for ``logs scan`` / ``logs digest`` (once per run), so both paths store the same
+rows and the incident evidence (prodshield/evidence.py) reads them the same way.
+
+A finding is stored with the service and environment of the log source it came from
+(``details.service`` / ``details.environment``): the source whose file it names, or, for a finding
+that names no file (an access log's endpoint), the one service every file read belongs to. A
+one-shot run also records itself (``kv`` logs/last_scan: when, what it read), so the monitor of a
+one-shot setup (GitHub Actions) attaches the findings of the last run to the incidents it opens.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from prodshield.logs.findings import Finding
+from prodshield.severity import worst_first
+from prodshield.store import Store
+from prodshield.store import tables as t
+
+CONTINUES_S = 3600.0
+"""A finding stored less than this long ago and seen again is the same finding (its row grows)."""
+KV_NAMESPACE = "logs"
+LAST_SCAN = "last_scan"
+"""The ``kv`` key (namespace ``logs``) of the last ``logs scan``/``digest`` run that stored its
+findings."""
+
+
+@dataclass
+class Row:
+    """A finding's stored row as the writer remembers it: its id, the count stored before this
+    epoch's detectors started, and what was last written (to skip unchanged findings)."""
+
+    id: int
+    base: int
+    written: tuple[Any, ...] = ()
+
+
+def service_of(source: Any) -> tuple[str, str | None]:
+    """A configured log source's service (default: its name) and environment."""
+    return str(getattr(source, "service", None) or source.name), getattr(
+        source, "environment", None
+    )
+
+
+def attribute(findings: Iterable[Finding], files: Iterable[Any]) -> None:
+    """Name, in each finding's details, the service and environment of the configured file
+    (``ConfiguredFile``: path and source) it came from; a finding without a file belongs to the
+    service of every file read when they are all of one."""
+    by_path: dict[str, tuple[str, str | None]] = {}
+    for f in files:
+        place = service_of(f.source)
+        by_path[f.path] = place
+        by_path[os.path.realpath(f.path)] = place
+    everyone = set(by_path.values())
+    only = next(iter(everyone)) if len(everyone) == 1 else None
+    for finding in findings:
+        file = str(finding.source.get("file") or "")
+        found = (by_path.get(file) or by_path.get(os.path.realpath(file))) if file else only
+        if found is None:
+            continue
+        service, environment = found
+        finding.details["service"] = service
+        if environment:
+            finding.details["environment"] = environment
+
+
+@dataclass
+class RecordedScan:
+    at: float
+    stored: int
+    services: list[str] = field(default_factory=list)
+
+
+def record_scan(
+    store: Store,
+    findings: list[Finding],
+    files: Iterable[Any] = (),
+    *,
+    read: int = 0,
+    window: tuple[datetime | None, datetime | None] = (None, None),
+    now: float | None = None,
+) -> RecordedScan:
+    """Store a one-shot run's findings (``logs scan``, ``logs digest``) with their service and
+    environment, and the run itself (``kv`` logs/last_scan), in one transaction. Running the same
+    scan again updates its rows instead of adding to their counts (a finding's row is found by
+    its fingerprint and first-seen time)."""
+    now = time.time() if now is None else now
+    files = list(files)
+    findings = [replace(f, details=dict(f.details)) for f in findings]
+    attribute(findings, files)
+    merged = _merge_same(findings)
+    f_t = t.log_findings
+    rows: dict[str, Row] = {}
+    with store.begin() as conn:
+        for chunk in _chunks(list(merged)):
+            for r in conn.execute(
+                select(f_t.c.id, f_t.c.fingerprint, f_t.c.first_seen).where(
+                    f_t.c.fingerprint.in_(chunk)
+                )
+            ):
+                f = merged[r.fingerprint]
+                first = f.first_seen.timestamp() if f.first_seen else None
+                if first is not None and r.first_seen == first:
+                    rows[r.fingerprint] = Row(int(r.id), 0)  # this run again: replace, not add
+        stored = store_findings(conn, list(merged.values()), rows, now, continues=False)
+        services = sorted({str(f.details["service"]) for f in findings if f.details.get("service")})
+        value = {
+            "at": now,
+            "files": read or len(files),
+            "findings": len(merged),
+            "services": services,
+            "window": [w.isoformat() if w else None for w in window],
+        }
+        table = t.kv
+        conn.execute(
+            table.delete().where(table.c.namespace == KV_NAMESPACE, table.c.key == LAST_SCAN)
+        )
+        conn.execute(
+            table.insert().values(
+                namespace=KV_NAMESPACE, key=LAST_SCAN, value=value, updated_at=now
+            )
+        )
+    return RecordedScan(now, len(stored), services)
+
+
+def store_findings(
+    conn: Any,
+    findings: list[Finding],
+    rows: dict[str, Row],
+    now: float,
+    *,
+    continues: bool = True,
+) -> list[Finding]:
+    """Upsert each finding's row (a few statements for all of them); returns the findings
+    that changed since the last window. ``rows`` (fingerprint -> its row) is the caller's memory
+    between windows; with ``continues`` a fingerprint it does not know continues the row stored
+    less than :data:`CONTINUES_S` ago (its count adds up), otherwise it gets a new row."""
+    from prodshield.logs.findings import sealed_text as redact_line
+
+    f_t = t.log_findings
+    merged = _merge_same(findings)
+    missing = [fp for fp in merged if fp not in rows] if continues else []
+    for chunk in _chunks(missing):
+        for r in conn.execute(
+            select(f_t.c.id, f_t.c.fingerprint, f_t.c["count"])
+            .where(f_t.c.fingerprint.in_(chunk), f_t.c.updated_at >= now - CONTINUES_S)
+            .order_by(f_t.c.id)
+        ):  # the newest row of a fingerprint wins
+            rows[r.fingerprint] = Row(int(r.id), int(r._mapping["count"]))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    changed = []
+    for fp, f in merged.items():
+        last = f.last_seen.timestamp() if f.last_seen else now
+        message = redact_line(f.message or f.kind)[:1000]
+        state = (f.count, f.severity, last, message)
+        row = rows.get(fp)
+        if row is not None and row.written == state:
+            continue
+        values = {
+            "category": f.category,
+            "kind": f.kind,
+            "severity": f.severity,
+            "source": _jsonable(f.source),
+            "samples": [redact_line(s)[:500] for s in f.samples[:3]],
+            "details": _jsonable(f.details),
+            "message": message,
+            "last_seen": last,
+            "updated_at": now,
+        }
+        if row is None:
+            first = f.first_seen.timestamp() if f.first_seen else now
+            inserts.append(
+                {"fingerprint": fp, "count": f.count, "first_seen": first, "created_at": now}
+                | values
+            )
+            rows[fp] = Row(0, 0, state)
+        else:
+            updates.append({"b_id": row.id, "count": row.base + f.count} | values)
+            rows[fp] = Row(row.id, row.base, state)
+        changed.append(f)
+    if updates:
+        columns = [k for k in updates[0] if k != "b_id"]
+        conn.execute(
+            f_t.update()
+            .where(f_t.c.id == bindparam("b_id"))
+            .values({c: bindparam("v_" + c) for c in columns}),
+            [{"b_id": u["b_id"]} | {"v_" + c: u[c] for c in columns} for u in updates],
+        )
+    if inserts:
+        conn.execute(f_t.insert(), inserts)
+        new = [i["fingerprint"] for i in inserts]
+        for chunk in _chunks(new):
+            for r in conn.execute(
+                select(f_t.c.id, f_t.c.fingerprint).where(
+                    f_t.c.fingerprint.in_(chunk), f_t.c.created_at == now
+                )
+            ):
+                rows[r.fingerprint] = Row(int(r.id), 0, rows[r.fingerprint].written)
+    return changed
+
+
+def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _merge_same(findings: list[Finding]) -> dict[str, Finding]:
+    """One finding per fingerprint: the same kind and key from two files or two detectors (a
+    brute force seen in sshd's log and as HTTP 401s) is one row, its counts added."""
+    out: dict[str, Finding] = {}
+    for f in findings:
+        fp = f.fingerprint
+        seen = out.get(fp)
+        if seen is None:
+            out[fp] = f
+            continue
+        both = replace(seen, samples=list(seen.samples), details=dict(seen.details))
+        both.count = seen.count + f.count
+        if f.first_seen and (both.first_seen is None or _earlier(f.first_seen, both.first_seen)):
+            both.first_seen = f.first_seen
+        if f.last_seen and (both.last_seen is None or _earlier(both.last_seen, f.last_seen)):
+            both.last_seen = f.last_seen
+        if worst_first(f.severity) < worst_first(both.severity):
+            both.severity, both.message = f.severity, f.message
+        both.samples = (both.samples + f.samples)[:3]
+        out[fp] = both
+    return out
+
+
+def _earlier(a: datetime, b: datetime) -> bool:
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+    return a < b
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
