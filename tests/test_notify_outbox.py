@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from prodshield.config.notifiers import WebhookNotifierConfig
-from prodshield.errors import NotifyError, UsageError
+from prodshield.errors import Conflict, NotFound, NotifyError
 from prodshield.notify import Event, OutboxWorker, RetryPolicy, deliver_pending, enqueue, outbox
 from prodshield.store import Store, open_store
 
@@ -115,9 +115,9 @@ def test_failures_retry_then_die_and_retry_dead_revives(store: Store) -> None:
     assert outbox.status(store).dead[0].id == dead.id
 
     enqueue(store, ["gh"], ev("fresh"), now=0.0)
-    with pytest.raises(UsageError, match="not dead"):
+    with pytest.raises(Conflict, match="not dead"):
         outbox.retry_dead(store, outbox.find(store, "gh", "fresh").id)  # type: ignore[union-attr]
-    with pytest.raises(UsageError, match="no outbox row"):
+    with pytest.raises(NotFound, match="no outbox row"):
         outbox.retry_dead(store, 999_999)
     revived = outbox.retry_dead(store, dead.id, now=200.0)
     assert revived.status == "pending" and revived.attempts == 0

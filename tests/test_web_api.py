@@ -236,7 +236,9 @@ def test_outbox_dead_letter_retry(client: TestClient, store: Store) -> None:
     with store.connect() as conn:
         row = conn.execute(select(o).where(o.c.id == dead)).one()
     assert row.status == "pending" and row.attempts == 0
-    assert client.post(f"/api/v1/outbox/{pending}/retry", headers=AUTH).status_code == 404
+    not_dead = client.post(f"/api/v1/outbox/{pending}/retry", headers=AUTH)
+    assert not_dead.status_code == 409 and "not dead" in not_dead.json()["error"]
+    assert client.post("/api/v1/outbox/999999/retry", headers=AUTH).status_code == 404
 
 
 def test_heartbeat_records_pings_by_token(client: TestClient, store: Store) -> None:

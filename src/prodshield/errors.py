@@ -1,4 +1,18 @@
-"""One exception hierarchy for prodshield, so callers can catch the family."""
+"""One exception hierarchy for prodshield, so callers can catch the family.
+
+```
+ProdshieldError
+ ├── ConfigError   the configuration is invalid (one line per mistake, file:line)
+ ├── StoreError    the store cannot be opened, migrated or written
+ ├── NotifyError   a notification could not be delivered
+ ├── UsageError    the user asked the CLI for something impossible (exit 2); CLI only
+ ├── NotFound      a domain error: the thing an action names does not exist
+ └── Conflict      a domain error: the action does not apply in the thing's current state
+```
+
+Library code raises the domain errors (and ``ValueError`` for bad input); the CLI's error
+boundary (``cli/main.py``) and the web's handlers map them to exit codes and HTTP statuses.
+"""
 
 from __future__ import annotations
 
@@ -30,3 +44,13 @@ class NotifyError(ProdshieldError):
 
 class UsageError(ProdshieldError):
     """The user asked for something that cannot be done (exit code 2)."""
+
+
+class NotFound(ProdshieldError, LookupError):
+    """What an action names does not exist (no incident, no outbox row with that id). The CLI
+    exits 2 with the message; the web answers 404."""
+
+
+class Conflict(ProdshieldError):
+    """The action does not apply to the thing in its current state (an outbox row that is not
+    dead). The CLI exits 2 with the message; the web answers 409."""

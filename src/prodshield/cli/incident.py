@@ -14,7 +14,6 @@ from prodshield.monitor import silences
 from prodshield.monitor.incidents import (
     MANUAL_SEVERITIES,
     acknowledge,
-    add_note,
     current_state,
     open_manual,
     post_update,
@@ -99,18 +98,12 @@ def resolve(
     """Resolve an incident by hand (a manual one, or a check's before it recovers)."""
     loaded = load(config)
     with store_for(loaded) as store:
-        state = current_state(store, incident_id)
-        if state is None:
+        if current_state(store, incident_id) is None:
             raise UsageError(f"no incident {incident_id}")
-        if text and text.strip() and not post_update(store, loaded.config, incident_id, text, by):
-            raise UsageError(f"no incident {incident_id}")
-        done = resolve_by_hand(store, loaded.config, incident_id, by)
-    if not done:
-        raise UsageError(f"no incident {incident_id}")
-    if state[0] == "resolved":
-        console().print(f"incident #{incident_id} is already resolved", markup=False)
-        return
-    console().print(f"incident #{incident_id} resolved", markup=False)
+        if text and text.strip():
+            post_update(store, loaded.config, incident_id, text, by)
+        outcome = resolve_by_hand(store, loaded.config, incident_id, by)
+    console().print(for_terminal(outcome.describe(by)), markup=False)
 
 
 @app.command("postmortem")
@@ -139,29 +132,12 @@ def ack(
     note: Annotated[str | None, typer.Option("--note", help="A note kept with it.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Acknowledge an incident: its escalation stops and its notifiers are told."""
+    """Acknowledge an incident: its escalation stops and its notifiers are told (a resolved
+    incident is not acknowledged; a note given with it is still kept)."""
     loaded = load(config)
     with store_for(loaded) as store:
-        state = current_state(store, incident_id)
-        if state is None:
-            raise UsageError(f"no incident {incident_id}")
-        status, acknowledged_by = state
-        if status == "resolved":
-            # nothing to acknowledge: its escalation is over; a note is still kept
-            done = add_note(store, loaded.config, incident_id, note, by) if note else True
-            message = f"incident #{incident_id} is already resolved"
-        else:
-            done = acknowledge(store, loaded.config, incident_id, by, note)
-            message = (
-                f"incident #{incident_id} acknowledged by {by}"
-                if acknowledged_by is None
-                else f"incident #{incident_id} was already acknowledged by {acknowledged_by}"
-            )
-    if not done:
-        raise UsageError(f"no incident {incident_id}")
-    if note and (status == "resolved" or acknowledged_by is not None):
-        message += "; note added"
-    console().print(for_terminal(message), markup=False)
+        outcome = acknowledge(store, loaded.config, incident_id, by, note)
+    console().print(for_terminal(outcome.describe(by)), markup=False)
 
 
 @app.command("silence")

@@ -14,7 +14,14 @@ from prodshield.cli import db as db_cmd
 from prodshield.cli import help as cli_help
 from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE
 from prodshield.cli.init import init
-from prodshield.errors import ConfigError, ProdshieldError, StoreError, UsageError
+from prodshield.errors import (
+    ConfigError,
+    Conflict,
+    NotFound,
+    ProdshieldError,
+    StoreError,
+    UsageError,
+)
 
 cli_help.install()
 
@@ -72,7 +79,8 @@ def main() -> None:
         n = len(exc.problems)
         sys.stderr.write(f"{n} error{'s' if n != 1 else ''} in config\n")
         sys.exit(EXIT_USAGE)
-    except UsageError as exc:
+    except (UsageError, NotFound, Conflict) as exc:
+        # a domain error from the library is the user's request that cannot be done (exit 2)
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(EXIT_USAGE)
     except StoreError as exc:

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
+from prodshield.errors import NotFound
 from prodshield.monitor import escalation, grouping, silences, slo
 from prodshield.monitor.incident_machine import (
     OPENED,
@@ -1170,14 +1171,58 @@ def open_incident_of(store: Any, subject: str) -> int | None:
 
 
 def current_state(store: Any, incident_id: int) -> tuple[str, str | None] | None:
-    """An incident's status and who acknowledged it (None: no such incident), so a caller can
-    say when an action would change nothing."""
+    """An incident's status and who acknowledged it (None: no such incident)."""
     i = t.incidents
     with store.connect() as conn:
         row = conn.execute(
             select(i.c.status, i.c.acknowledged_by).where(i.c.id == incident_id)
         ).first()
     return None if row is None else (str(row.status), row.acknowledged_by)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What an acknowledge, note or resolve by hand did to an incident, so every caller (the CLI,
+    the API, the dashboard, the PagerDuty hook) can say when it changed nothing.
+
+    ``status`` and ``acknowledged_by`` are the incident's as they were before the action;
+    ``changed`` is True when this action acknowledged (or resolved) it, ``noted`` when a note
+    was kept."""
+
+    incident_id: int
+    action: str
+    """``ack``, ``note`` or ``resolve``."""
+    status: str
+    acknowledged_by: str | None
+    changed: bool
+    noted: bool
+
+    def describe(self, by: str) -> str:
+        """One line saying what happened (``incident #3 is already resolved; note added``)."""
+        me = f"incident #{self.incident_id}"
+        if self.action == "note":
+            return f"note added to {me}"
+        if self.action == "resolve":
+            line = f"{me} resolved" if self.changed else f"{me} is already resolved"
+        elif self.status == "resolved":
+            line = f"{me} is already resolved"
+        elif self.changed:
+            return f"{me} acknowledged by {by}"
+        else:
+            line = f"{me} was already acknowledged by {self.acknowledged_by}"
+        return line + ("; note added" if self.noted else "")
+
+
+def _row_for_action(conn: Connection, incident_id: int) -> Any:
+    """The incident row, locked for the action's transaction on PostgreSQL (NotFound if none)."""
+    i = t.incidents
+    query = select(i).where(i.c.id == incident_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return row
 
 
 def acknowledge(
@@ -1187,17 +1232,18 @@ def acknowledge(
     by: str,
     note: str | None = None,
     now: float | None = None,
-) -> bool:
-    """Acknowledge an incident (the first acknowledgement is kept) and tell its notifiers, so
-    the GitHub issue gets a comment naming who did it. False when there is no such incident."""
+) -> ActionOutcome:
+    """Acknowledge an incident and tell its notifiers (a comment on the GitHub issue naming who
+    did it; escalation stops). The first acknowledgement is kept; a resolved incident is not
+    acknowledged (its escalation is over), but a note given with it is still kept and posted.
+    Raises NotFound when there is no such incident."""
     now = time.time() if now is None else now
+    note = (note or "").strip() or None
     i = t.incidents
     with store.begin() as conn:
-        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
-        if row is None:
-            return False
+        row = _row_for_action(conn, incident_id)
         values: dict[str, Any] = {}
-        first = row.acknowledged_at is None
+        first = row.acknowledged_at is None and row.status != "resolved"
         if first:
             values.update(acknowledged_at=now, acknowledged_by=by[:128])
         if note:
@@ -1211,7 +1257,9 @@ def acknowledge(
             _tell(conn, config, row, ACKNOWLEDGED, "acknowledged", text, by, now)
         elif note:
             _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
-    return True
+    return ActionOutcome(
+        incident_id, "ack", str(row.status), row.acknowledged_by, first, note is not None
+    )
 
 
 def add_note(
@@ -1221,21 +1269,22 @@ def add_note(
     text: str,
     by: str,
     now: float | None = None,
-) -> bool:
-    """Add a note to an incident and post it to its notifiers (a comment on the GitHub issue)."""
+) -> ActionOutcome:
+    """Add a note to an incident and post it to its notifiers (a comment on the GitHub issue).
+    Raises ValueError for an empty note, NotFound when there is no such incident."""
     now = time.time() if now is None else now
+    if not text.strip():
+        raise ValueError("a note needs text")
     i = t.incidents
     with store.begin() as conn:
-        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
-        if row is None:
-            return False
+        row = _row_for_action(conn, incident_id)
         conn.execute(
             i.update()
             .where(i.c.id == incident_id)
             .values(notes=[*(row.notes or []), _note(text, by, now)])
         )
         _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(text, by), by, now)
-    return True
+    return ActionOutcome(incident_id, "note", str(row.status), row.acknowledged_by, True, True)
 
 
 def resolve_by_hand(
@@ -1245,17 +1294,19 @@ def resolve_by_hand(
     by: str,
     note: str | None = None,
     now: float | None = None,
-) -> bool:
+) -> ActionOutcome:
     """Resolve an incident by hand: the checks start counting afresh (the state machine sees it
-    at the next result) and the notifiers get the one ``incident.resolved`` (the issue closes)."""
+    at the next result) and the notifiers get the one ``incident.resolved`` (the issue closes).
+    An incident already resolved keeps its resolution (a note is still kept). Raises NotFound
+    when there is no such incident."""
     now = time.time() if now is None else now
+    note = (note or "").strip() or None
     i = t.incidents
     with store.begin() as conn:
-        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
-        if row is None:
-            return False
+        row = _row_for_action(conn, incident_id)
         values: dict[str, Any] = {}
-        if row.status != "resolved":
+        first = row.status != "resolved"
+        if first:
             values.update(
                 status="resolved", resolved_at=max(now, row.opened_at), resolved_by="manual"
             )
@@ -1263,12 +1314,16 @@ def resolve_by_hand(
             values["notes"] = [*(row.notes or []), _note(note, by, now)]
         if values:
             conn.execute(i.update().where(i.c.id == incident_id).values(**values))
-        if row.status != "resolved":
+        if first:
             text = f"Resolved by hand by **{_md(by)}**."
             if note:
                 text += f"\n\n> {_md(note)}"
             _tell(conn, config, row, RESOLVED, "resolved", text, by, now)
-    return True
+        elif note:
+            _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
+    return ActionOutcome(
+        incident_id, "resolve", str(row.status), row.acknowledged_by, first, note is not None
+    )
 
 
 MAX_UPDATE = 2000

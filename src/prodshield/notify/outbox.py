@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from prodshield.errors import NotifyError, UsageError
+from prodshield.errors import Conflict, NotFound, NotifyError
 from prodshield.notify.event import Event, clean_payload
 from prodshield.store import tables as t
 from prodshield.store.store import Store
@@ -336,22 +336,26 @@ def mark_failed(
 
 
 def retry_dead(store: Store, row_id: int, *, now: float | None = None) -> OutboxRow:
-    """Give a dead row a fresh retry budget; it is sent by the next delivery run."""
+    """Give a dead row a fresh retry budget; it is sent by the next delivery run (``serve``'s
+    worker, or ``notify retry``'s own delivery). The one owner of this write: the CLI, the API and
+    the dashboard call it. Raises NotFound for no such row, Conflict for a row that is not dead."""
     now = time.time() if now is None else now
     o = t.outbox
     with store.begin() as conn:
         row = conn.execute(select(o).where(o.c.id == row_id)).first()
         if row is None:
-            raise UsageError(f"no outbox row {row_id}")
+            raise NotFound(f"no outbox row {row_id}")
         if row.status != DEAD:
-            raise UsageError(f"outbox row {row_id} is {row.status}, not dead")
-        conn.execute(
+            raise Conflict(f"outbox row {row_id} is {row.status}, not dead")
+        done = conn.execute(
             update(o)
-            .where(o.c.id == row_id)
+            .where(o.c.id == row_id, o.c.status == DEAD)  # two retries at once: one wins
             .values(
                 status=PENDING, attempts=0, next_attempt_at=now, lease_owner=None, lease_until=None
             )
-        )
+        ).rowcount
+        if not done:
+            raise Conflict(f"outbox row {row_id} is no longer dead")
         return OutboxRow.from_row(conn.execute(select(o).where(o.c.id == row_id)).one())
 
 

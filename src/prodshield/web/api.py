@@ -13,9 +13,10 @@ from starlette.routing import Route
 
 from prodshield import __version__, deploys
 from prodshield.config.types import parse_duration
-from prodshield.errors import ProdshieldError, UsageError
+from prodshield.errors import Conflict, NotFound, ProdshieldError, UsageError
+from prodshield.monitor import incidents
 from prodshield.monitor.heartbeats import OUTPUT_LIMIT, parse_signal, record_signal
-from prodshield.notify.outbox import delivery_problems
+from prodshield.notify.outbox import delivery_problems, retry_dead
 from prodshield.text import loads_json
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.openapi import openapi_document
@@ -300,14 +301,18 @@ async def _incident_action(request: Request, action: str) -> Response:
         return error(400, "note must be a string")
     if action == "note" and not (note or "").strip():
         return error(400, "text is required")
-    model = ctx.model
     ctx.responses.invalidate()
-    if action == "ack":
-        row = await run_in_threadpool(model.acknowledge, incident_id, by, note)
-    elif action == "note":
-        row = await run_in_threadpool(model.add_note, incident_id, note or "", by)
-    else:
-        row = await run_in_threadpool(model.resolve, incident_id, by, note)
+    store, config = ctx.store, ctx.loaded.config
+    try:
+        if action == "ack":
+            await run_in_threadpool(incidents.acknowledge, store, config, incident_id, by, note)
+        elif action == "note":
+            await run_in_threadpool(incidents.add_note, store, config, incident_id, note or "", by)
+        else:
+            await run_in_threadpool(incidents.resolve_by_hand, store, config, incident_id, by, note)
+    except NotFound as exc:
+        return error(404, str(exc))
+    row = await run_in_threadpool(ctx.model.incident, incident_id)
     return JSONResponse(row) if row else error(404, f"no incident {incident_id}")
 
 
@@ -471,13 +476,12 @@ async def retry_outbox(request: Request) -> Response:
     ctx = ctx_of(request)
     row_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
     ctx.responses.invalidate()
-    ok = await (
-        ctx.services.retry_notification(row_id)
-        if ctx.services.retry_notification is not None
-        else run_in_threadpool(ctx.model.retry_dead, row_id)
-    )
-    if not ok:
+    try:
+        await run_in_threadpool(retry_dead, ctx.store, row_id)
+    except NotFound:
         return error(404, f"no dead-lettered notification {row_id}")
+    except Conflict as exc:
+        return error(409, str(exc))
     return JSONResponse({"id": row_id, "status": "pending"})
 
 

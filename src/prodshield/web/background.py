@@ -2,7 +2,8 @@
 
 - ``MonitorService``: the check scheduler with incident logic (results, incidents and outbox
   events in one transaction per batch); also the run-now hook.
-- ``OutboxService``: the notification delivery worker; also the dead-letter retry hook.
+- ``OutboxService``: the notification delivery worker (a dead-letter retry is
+  ``notify.outbox.retry_dead``, which its next poll picks up).
 - ``LogService`` (``prodshield.logs.service``, the log capability's own): follows the configured
   log files, mines templates, runs the detectors, stores findings and templates; started here.
 - ``AuditService`` and ``DigestService``: the periodic audit and the daily digest, on cron
@@ -99,15 +100,6 @@ class OutboxService:
         worker.start()
         await stop.wait()
         await worker.stop()
-
-    async def retry(self, row_id: int) -> bool:
-        from prodshield.notify.outbox import retry_dead
-
-        try:
-            await asyncio.to_thread(retry_dead, self.store, row_id)
-        except Exception:
-            return False
-        return True
 
 
 class AuditService:
@@ -247,6 +239,5 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
         _chaos_schedule(loaded, store),
     ]
     services.run_check = monitor.run_check
-    services.retry_notification = outbox.retry
     services.scheduler_lag = monitor.lag
     services.ready = lambda: monitor.started

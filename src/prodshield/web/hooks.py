@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from prodshield.errors import NotFound
 from prodshield.monitor.incidents import acknowledge, open_incident_of
 from prodshield.notify.providers.pagerduty import WEBHOOK_MAX_BYTES, signature_ok, webhook_event
 from prodshield.web.api import error, throttled
@@ -61,7 +62,15 @@ async def pagerduty(request: Request) -> Response:
         return JSONResponse({"ignored": event_type, "reason": "no open incident for that alert"})
     by = f"{who} (PagerDuty)"
     ctx.responses.invalidate()
-    await run_in_threadpool(acknowledge, ctx.store, ctx.loaded.config, incident_id, by)
+    try:
+        outcome = await run_in_threadpool(
+            acknowledge, ctx.store, ctx.loaded.config, incident_id, by
+        )
+    except NotFound:
+        return JSONResponse({"ignored": event_type, "reason": "no open incident for that alert"})
+    if not outcome.changed:
+        # resolved or acknowledged meanwhile: nothing recorded, and PagerDuty is told so
+        return JSONResponse({"ignored": event_type, "reason": outcome.describe(by)})
     return JSONResponse({"acknowledged": incident_id, "by": by})
 
 

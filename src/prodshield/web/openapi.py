@@ -652,7 +652,7 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             },
             "/api/v1/outbox/{id}/retry": {
                 "post": {
-                    "summary": "Queue a dead-lettered notification again",
+                    "summary": "Queue a dead-lettered notification again (409 when it is not dead)",
                     "security": SECURITY,
                     "parameters": [_param("id", "path", {"type": "integer"}, "Outbox row id")],
                     "responses": {

@@ -14,7 +14,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from prodshield.config.types import parse_duration
-from prodshield.errors import UsageError
+from prodshield.errors import Conflict, NotFound, UsageError
+from prodshield.monitor import incidents
+from prodshield.notify.outbox import retry_dead
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.cost import cost_panel
 from prodshield.web.metrics import CONTENT_TYPE
@@ -302,6 +304,7 @@ async def dashboard_action(request: Request) -> Response:
         return HTMLResponse("bad id", status_code=400)
     text = str(form.get("text", "")).strip() or None
     model = ctx.model
+    store, config = ctx.store, ctx.loaded.config
     ctx.responses.invalidate()
     done: Any
     if kind == "incidents" and action in ("ack", "note", "resolve", "update", "postmortem"):
@@ -315,14 +318,20 @@ async def dashboard_action(request: Request) -> Response:
             if not text:
                 return HTMLResponse("an update needs text", status_code=400)
             done = await run_in_threadpool(model.add_update, row_id, text, session.user)
-        elif action == "ack":
-            done = await run_in_threadpool(model.acknowledge, row_id, session.user, text)
-        elif action == "note":
-            if not text:
-                return HTMLResponse("a note needs text", status_code=400)
-            done = await run_in_threadpool(model.add_note, row_id, text, session.user)
         else:
-            done = await run_in_threadpool(model.resolve, row_id, session.user, text)
+            if action == "note" and not text:
+                return HTMLResponse("a note needs text", status_code=400)
+            do = {
+                "ack": lambda: incidents.acknowledge(store, config, row_id, session.user, text),
+                "note": lambda: incidents.add_note(store, config, row_id, text or "", session.user),
+                "resolve": lambda: incidents.resolve_by_hand(
+                    store, config, row_id, session.user, text
+                ),
+            }[action]
+            try:
+                done = await run_in_threadpool(do)
+            except NotFound:
+                done = None
         back = "/dashboard/incidents"
     elif kind == "incidents" and action == "silence":
         try:
@@ -337,8 +346,12 @@ async def dashboard_action(request: Request) -> Response:
         done = await run_in_threadpool(model.end_silence, row_id, session.user)
         back = "/dashboard/incidents"
     elif kind == "outbox" and action == "retry":
-        hook = ctx.services.retry_notification
-        done = await (hook(row_id) if hook else run_in_threadpool(model.retry_dead, row_id))
+        try:
+            done = await run_in_threadpool(retry_dead, store, row_id)
+        except NotFound:
+            done = None
+        except Conflict as exc:
+            return HTMLResponse(escape(str(exc)), status_code=409)
         back = "/dashboard/notifications"
     else:
         return HTMLResponse("unknown action", status_code=404)

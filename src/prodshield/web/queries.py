@@ -2,8 +2,10 @@
 
 Every list is one SQL statement (no query per check): the current state joins its last result on
 ``check_state.last_ts`` through ``ix_check_results_check_env_ts``; uptime and charts come from the
-:class:`~prodshield.web.aggregates.AggregateCache` of hourly aggregates. Writes the dashboard makes
-(acknowledge, note, manual resolve, outbox retry) live here too, each one statement.
+:class:`~prodshield.web.aggregates.AggregateCache` of hourly aggregates. Writes belong to their
+capability (``monitor.incidents``' acknowledge / add_note / resolve_by_hand, ``notify.outbox``'s
+retry_dead, ``monitor.heartbeats``' record_signal): the API and the dashboard call those, as the
+CLI does; the few write helpers left here only call the monitor's and return what the API shows.
 """
 
 from __future__ import annotations
@@ -835,25 +837,6 @@ class ReadModel:
     def end_silence(self, silence_id: int, by: str) -> dict[str, Any] | None:
         return silence_store.end(self.store, silence_id, by)
 
-    def acknowledge(
-        self, incident_id: int, by: str, note: str | None = None
-    ) -> dict[str, Any] | None:
-        """Acknowledge an incident (the monitor keeps the first one and tells the notifiers)."""
-        if not incident_actions.acknowledge(self.store, self.config, incident_id, by, note):
-            return None
-        return self.incident(incident_id)
-
-    def add_note(self, incident_id: int, text: str, by: str) -> dict[str, Any] | None:
-        if not incident_actions.add_note(self.store, self.config, incident_id, text, by):
-            return None
-        return self.incident(incident_id)
-
-    def resolve(self, incident_id: int, by: str, note: str | None = None) -> dict[str, Any] | None:
-        """Resolve by hand; an incident already resolved keeps its original resolution."""
-        if not incident_actions.resolve_by_hand(self.store, self.config, incident_id, by, note):
-            return None
-        return self.incident(incident_id)
-
     # --- findings --------------------------------------------------------------------------
 
     def log_findings(
@@ -1021,23 +1004,6 @@ class ReadModel:
             "recent": [_outbox_row(r._mapping) for r in rows],
             "dead": [_outbox_row(r._mapping) for r in dead],
         }
-
-    def retry_dead(self, row_id: int) -> bool:
-        """Queue a dead-lettered notification again; False when it is not dead."""
-        o = t.outbox
-        with self.store.begin() as conn:
-            n = conn.execute(
-                o.update()
-                .where(o.c.id == row_id, o.c.status == "dead")
-                .values(
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=time.time(),
-                    lease_owner=None,
-                    lease_until=None,
-                )
-            ).rowcount
-        return bool(n)
 
     # --- metrics ---------------------------------------------------------------------------
 

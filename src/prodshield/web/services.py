@@ -21,12 +21,6 @@ class RunCheckNow(Protocol):
     def __call__(self, check: str, environment: str | None) -> Awaitable[list[dict[str, Any]]]: ...
 
 
-class RetryNotification(Protocol):
-    """Put a dead-lettered outbox row back in the queue; return False when it is not dead."""
-
-    def __call__(self, row_id: int) -> Awaitable[bool]: ...
-
-
 @runtime_checkable
 class BackgroundService(Protocol):
     """A long-lived task started with the app and stopped (drained) when it shuts down."""
@@ -43,7 +37,6 @@ class Services:
     """Everything optional the web app can call into; missing hooks make their endpoints 503."""
 
     run_check: RunCheckNow | None = None
-    retry_notification: RetryNotification | None = None
     scheduler_lag: Callable[[], float | None] | None = None
     """Seconds the scheduler is behind; also settable through ``metrics.set_scheduler_lag``."""
     background: list[BackgroundService] = field(default_factory=list)

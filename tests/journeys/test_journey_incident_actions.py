@@ -1,0 +1,89 @@
+"""Journey: acknowledge, note and resolve have one owner, so the CLI, the API and the dashboard
+agree on what an action on a resolved incident does.
+
+An operator resolves incidents, then someone acknowledges them late: through `serve`'s API with
+the token, through the dashboard's form with a session, and with `incident ack`. None of the three
+records an acknowledgement on a resolved incident (its escalation is over); a note sent with it is
+kept. An open incident is still acknowledged by each, and a dead-letter retry of a row that is not
+dead is refused (409) instead of pretending.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alerting_journey import TOKEN, Browser, api, cli, csrf_of, free_port, serving, wait
+
+
+def _open(cwd: Path, title: str) -> str:
+    done = cli(cwd, "incident", "open", title, "--service", "mail")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split("#")[1].split()[0]
+
+
+def _incident(port: int, incident_id: str) -> Any:
+    status, body = api(port, f"/api/v1/incidents/{incident_id}")
+    assert status == 200, body
+    return body
+
+
+def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+        "checks: []\n"
+    )
+    by_api, by_form, by_cli, still_open = (
+        _open(tmp_path, title) for title in ("Mail A", "Mail B", "Mail C", "Mail D")
+    )
+    for incident_id in (by_api, by_form, by_cli):
+        done = cli(tmp_path, "incident", "resolve", incident_id)
+        assert done.stdout.strip() == f"incident #{incident_id} resolved", done.stderr
+
+    late = cli(tmp_path, "incident", "ack", by_cli, "--by", "carol", "--note", "saw it late")
+    assert late.returncode == 0, late.stderr
+    assert late.stdout.strip() == f"incident #{by_cli} is already resolved; note added"
+    missing = cli(tmp_path, "incident", "ack", "999")
+    assert missing.returncode == 2 and "no incident 999" in missing.stderr
+
+    with serving(tmp_path):
+        wait(lambda: api(port, "/api/v1/incidents")[0] == 200, "serve to answer")
+
+        status, body = api(port, f"/api/v1/incidents/{by_api}/ack", {"note": "on it (late)"})
+        assert status == 200, body
+        assert body["status"] == "resolved"
+        assert body["acknowledged_at"] is None and body["acknowledged_by"] is None
+        assert [n["text"] for n in body["notes"]] == ["on it (late)"]
+        assert api(port, "/api/v1/incidents/999/ack", {})[0] == 404
+
+        browser = Browser(port)
+        browser.login()
+        csrf = csrf_of(browser.get("/dashboard/incidents"))
+        code, _ = browser.post(f"/dashboard/incidents/{by_form}/ack", {"csrf": csrf})
+        assert code == 200  # the redirect back to the incidents, followed
+        form_ack = _incident(port, by_form)
+        assert form_ack["acknowledged_at"] is None and form_ack["acknowledged_by"] is None
+
+        cli_ack = _incident(port, by_cli)
+        assert cli_ack["acknowledged_at"] is None
+        assert [n["text"] for n in cli_ack["notes"]] == ["saw it late"]
+
+        # an open incident is acknowledged by each path, and the first acknowledgement is kept
+        code, _ = browser.post(f"/dashboard/incidents/{still_open}/ack", {"csrf": csrf})
+        assert code == 200
+        assert _incident(port, still_open)["acknowledged_by"] == "operator"
+        status, body = api(port, f"/api/v1/incidents/{still_open}/ack", {"by": "bob"})
+        assert status == 200 and body["acknowledged_by"] == "operator"
+        again = cli(tmp_path, "incident", "ack", still_open, "--by", "dave")
+        assert again.stdout.strip() == (
+            f"incident #{still_open} was already acknowledged by operator"
+        )
+
+        # resolving twice through the API keeps the first resolution
+        first = _incident(port, by_api)["resolved_at"]
+        status, body = api(port, f"/api/v1/incidents/{by_api}/resolve", {})
+        assert status == 200 and body["resolved_at"] == first
+
+        assert api(port, "/api/v1/outbox/999/retry", {})[0] == 404
