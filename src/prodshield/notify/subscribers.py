@@ -454,7 +454,8 @@ def _subscriber_id(event: Event) -> int:
     return int(parts[1])
 
 
-def _load(store: Any, sub_id: int) -> Any:
+def load(store: Any, sub_id: int) -> Any:
+    """The subscription row ``sub_id``, or None."""
     s = t.status_subscribers
     with store.connect() as conn:
         return conn.execute(select(s).where(s.c.id == sub_id)).first()
@@ -478,10 +479,10 @@ class SubscriberNotifier:
         return [mail.password] if mail is not None and mail.password else []
 
     async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
-        if ctx.store is None:
+        if ctx.journal is None or not ctx.marker_key:
             raise NotifyError("subscribers: no store to look the subscriber up in", permanent=True)
         sub_id = _subscriber_id(event)
-        row = await asyncio.to_thread(_load, ctx.store, sub_id)
+        row = await ctx.journal.subscriber(sub_id)
         if row is None:
             return {"skipped": "unsubscribed"}
         if event.type == CONFIRM:
@@ -489,7 +490,7 @@ class SubscriberNotifier:
                 return {"skipped": "already confirmed"}
         elif row.status != CONFIRMED:
             return {"skipped": "not confirmed"}
-        key = ctx.marker_key or await asyncio.to_thread(thread_key, ctx.store)
+        key = ctx.marker_key
         base = self.config.base_url
         links = {
             "unsubscribe_url": f"{base}/status/unsubscribe?token="

@@ -29,7 +29,7 @@ from prodshield.notify.markers import thread_key
 from prodshield.notify.outbox import OutboxRow, RetryPolicy
 from prodshield.notify.providers import DeliveryContext, Notifier, build
 from prodshield.notify.redact import redact
-from prodshield.notify.subscribers import SubscriberNotifier, SubscribersDelivery
+from prodshield.notify.subscribers import SubscriberNotifier, SubscribersDelivery, load
 from prodshield.store.store import Store
 from prodshield.text import for_terminal
 
@@ -115,6 +115,9 @@ class _RowJournal:
             return found.event, found.result
         except (ValueError, TypeError):
             return None
+
+    async def subscriber(self, sub_id: int) -> Any:
+        return await asyncio.to_thread(load, self.store, sub_id)
 
 
 def policy_of(config: NotifierBase) -> RetryPolicy:
@@ -237,7 +240,6 @@ class _Deliverer:
             float(config.timeout),
             self._marker_key,
             journal=_RowJournal(self.store, row),
-            store=self.store,
         )
         try:
             async with self.semaphore:

@@ -12,7 +12,8 @@ from prodshield.notify.event import Event
 
 
 class DeliveryJournal(Protocol):
-    """What a provider may keep on its outbox row between attempts, and read of its thread.
+    """A provider's one way to the store: what it may keep on its outbox row between attempts,
+    read of its thread, and the destinations that live in the store (status page subscribers).
 
     A provider whose API returns the id of what it created (Slack's message ``ts``) records it
     right after the call, before the row is marked sent; an attempt after a crash in between
@@ -31,6 +32,11 @@ class DeliveryJournal(Protocol):
         subject) with what its delivery recorded, if one was recorded."""
         ...
 
+    async def subscriber(self, sub_id: int) -> Any:
+        """The status page subscription ``sub_id`` (a ``status_subscribers`` row), None when it
+        is gone (unsubscribed or removed)."""
+        ...
+
 
 @dataclass
 class DeliveryContext:
@@ -47,9 +53,8 @@ class DeliveryContext:
     marker_key: bytes = b""
     """The installation's key for hidden thread markers (notify/markers.py)."""
     journal: DeliveryJournal | None = None
-    """The row's journal in the store (None when a provider is called outside the outbox)."""
-    store: Any = None
-    """The store, for providers whose destinations live in it (status page subscribers)."""
+    """The row's journal, the provider's only way to the store (None when a provider is called
+    outside the outbox)."""
 
 
 ConfigModel = type[BaseModel]
