@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from prodshield.errors import Conflict, NotFound, NotifyError
@@ -437,17 +437,13 @@ def delivery_problems(store: Store, *, now: float | None = None) -> dict[str, st
     return out
 
 
-def abandon(store: Store, row_id: int, reason: str) -> None:
-    """Mark a still-pending row dead now (a test message must not arrive hours later)."""
+def discard(store: Store, row_id: int) -> bool:
+    """Delete a row that was not sent (pending or dead): a failed test message is reported to
+    whoever asked for it, never retried later, never counted as undelivered."""
     o = t.outbox
     with store.begin() as conn:
-        conn.execute(
-            update(o)
-            .where(o.c.id == row_id, o.c.status == PENDING)
-            .values(
-                status=DEAD, last_error=reason[:MAX_ERROR_CHARS], lease_owner=None, lease_until=None
-            )
-        )
+        gone = conn.execute(delete(o).where(o.c.id == row_id, o.c.status != SENT))
+        return bool(gone.rowcount)
 
 
 @dataclass
