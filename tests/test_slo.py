@@ -97,6 +97,40 @@ def test_a_firing_alert_opens_an_slo_incident_and_it_resolves(store: Store) -> N
     assert keys == [f"incident:{incident.id}:opened", f"incident:{incident.id}:resolved"]
 
 
+def test_an_alert_needs_enough_data_before_it_fires(store: Store) -> None:
+    """A new check failing at once burns "100 %" of three results: not enough to page an slo
+    incident beside its down incident. Ten results over a quarter of the long window are."""
+    config = parse_config(CONFIG, env={}).config
+    spec = config.checks[0].slo
+    assert spec is not None
+    eng = IncidentEngine(config)
+    last = record(store, T0, 3, 10, False)  # three failures in 20 seconds
+    with store.connect() as conn:
+        st = slo.status(conn, "api", "", spec, last)
+    fast = st.burns[0]
+    assert fast.long_rate == pytest.approx(100.0) and fast.short_rate == pytest.approx(100.0)
+    assert not fast.enough_data and not fast.firing and st.firing is None
+    assert st.as_dict()["burn_rates"][0]["enough_data"] is False
+    judge(store, eng, last, False)
+    with store.connect() as conn:
+        kinds = [r.kind for r in conn.execute(select(t.incidents))]
+    assert "slo" not in kinds
+
+    # ten results, but all within the first minutes of the hour: still too little of the window
+    last = record(store, last + 10, 9, 10, False)
+    with store.connect() as conn:
+        st = slo.status(conn, "api", "", spec, last)
+    assert st.burns[0].long_rate is not None and not st.burns[0].enough_data
+    # still failing a quarter of an hour after the first result: the alert fires
+    last = record(store, T0 + 15 * 60, 3, 10, False)
+    judge(store, IncidentEngine(config), last, False)
+    with store.connect() as conn:
+        st = slo.status(conn, "api", "", spec, last)
+        kinds = [r.kind for r in conn.execute(select(t.incidents))]
+    assert st.burns[0].enough_data and st.firing is st.burns[0]
+    assert kinds.count("slo") == 1
+
+
 def test_maintenance_results_do_not_spend_the_budget(store: Store) -> None:
     spec = parse_config(CONFIG, env={}).config.checks[0].slo
     assert spec is not None

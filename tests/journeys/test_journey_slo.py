@@ -8,6 +8,7 @@ API, on the dashboard and in /metrics, measured from the stored results; the bur
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import urllib.request
@@ -15,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from alerting_journey import TOKEN, Browser, api, free_port, serving, wait
+from alerting_journey import TOKEN, Browser, api, cli, free_port, serving, wait
 
 from paging_standins import PROTECTED_TOPIC, PagingStandin
 
@@ -143,3 +144,26 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
         target.server_close()
     log = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_a_new_check_failing_at_once_pages_down_not_slo(tmp_path: Path) -> None:
+    """A new check whose target is down from its first result: `monitor once` (three runs, as a
+    workflow would) opens the `down` incident only; three results are too little data for a
+    burn-rate alert (docs/monitor.md: at least 10 results over a quarter of the long window)."""
+    refused = free_port()
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "defaults: {failure_threshold: 1}\n"
+        "checks:\n"
+        "  - name: api\n"
+        "    type: tcp\n"
+        "    host: 127.0.0.1\n"
+        f"    port: {refused}\n"
+        "    slo: {objective: 99, alerts: [{long: 1h, short: 5m, burn_rate: 14.4}]}\n"
+    )
+    opened: list[str] = []
+    for _ in range(3):
+        done = cli(tmp_path, "monitor", "once", "--format", "json")
+        assert done.returncode == 1, done.stderr
+        opened += [i["kind"] for i in json.loads(done.stdout)["incidents"]["opened"]]
+    assert opened == ["down"]

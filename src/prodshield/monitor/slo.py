@@ -8,6 +8,11 @@ SRE workbook's multi-window, multi-burn-rate alerts) fires when both its long an
 window burn at least its rate; an ``slo`` incident then opens through the incidents table and the
 notifiers, and resolves once no alert fires. Everything is read from ``check_results`` with one
 aggregate query per evaluation.
+
+An alert needs enough data before it may fire: at least :data:`MIN_RESULTS` results in its long
+window, and a first result at least :data:`MIN_COVERAGE` of the long window ago. Without that,
+a new check failing at once would burn "100 %" of three results and page an ``slo`` incident
+within seconds beside its ``down`` incident, which already says the same thing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from prodshield.config.types import format_duration
 from prodshield.store import tables as t
 
 KIND = "slo"
+MIN_RESULTS = 10
+"""Results an alert's long window must hold before the alert may fire."""
+MIN_COVERAGE = 0.25
+"""Share of an alert's long window that must have passed since the target's first result (in
+the SLO window, maintenance left out) before the alert may fire."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +42,15 @@ class Burn:
     alert: BurnRateAlert
     long_rate: float | None
     short_rate: float | None
+    enough_data: bool = True
+    """The long window holds :data:`MIN_RESULTS` results and spans :data:`MIN_COVERAGE` of
+    itself since the first result; an alert without enough data never fires."""
 
     @property
     def firing(self) -> bool:
         return (
-            self.long_rate is not None
+            self.enough_data
+            and self.long_rate is not None
             and self.short_rate is not None
             and self.long_rate >= self.alert.burn_rate
             and self.short_rate >= self.alert.burn_rate
@@ -94,6 +108,7 @@ class Status:
                     "long": b.long_rate,
                     "short": b.short_rate,
                     "firing": b.firing,
+                    "enough_data": b.enough_data,
                 }
                 for b in self.burns
             ],
@@ -114,7 +129,7 @@ SERVICE_PREFIX = "service:"
 def status(conn: Connection, check: str, environment: str, slo: SloConfig, now: float) -> Status:
     """Measure the SLO of ``check`` in ``environment`` at ``now`` (one aggregate query)."""
     found = statuses(conn, {check: slo}, now, environment=environment)
-    return found.get((check, environment)) or _measure(slo, {})
+    return found.get((check, environment)) or _measure(slo, {}, None, now)
 
 
 def statuses(
@@ -130,7 +145,9 @@ def statuses(
         return {}
     spans = sorted({span for spec in specs.values() for span in spans_of(spec)})
     found = _counts(conn, list(specs), spans, now, environment)
-    return {key: _measure(specs[key[0]], counts) for key, counts in found.items()}
+    return {
+        key: _measure(specs[key[0]], counts, first, now) for key, (counts, first) in found.items()
+    }
 
 
 def service_statuses(
@@ -146,13 +163,25 @@ def service_statuses(
     if not owner:
         return {}
     spans = sorted({span for spec, _ in services.values() for span in spans_of(spec)})
-    summed: dict[tuple[str, str], dict[float, tuple[int, int]]] = {}
-    for (check, env), counts in _counts(conn, list(owner), spans, now, environment).items():
-        into = summed.setdefault((owner[check], env), {})
+    summed: dict[tuple[str, str], Counts] = {}
+    firsts: dict[tuple[str, str], float] = {}
+    found = _counts(conn, list(owner), spans, now, environment)
+    for (check, env), (counts, first) in found.items():
+        key = (owner[check], env)
+        into = summed.setdefault(key, {})
         for span, (total, failed) in counts.items():
             was = into.get(span, (0, 0))
             into[span] = (was[0] + total, was[1] + failed)
-    return {key: _measure(services[key[0]][0], counts) for key, counts in summed.items()}
+        if first is not None:
+            firsts[key] = min(first, firsts.get(key, first))
+    return {
+        key: _measure(services[key[0]][0], counts, firsts.get(key), now)
+        for key, counts in summed.items()
+    }
+
+
+Counts = dict[float, tuple[int, int]]
+"""Per span: (results, failures) outside maintenance."""
 
 
 def _counts(
@@ -161,10 +190,11 @@ def _counts(
     spans: list[float],
     now: float,
     environment: str | None,
-) -> dict[tuple[str, str], dict[float, tuple[int, int]]]:
-    """Per (check, environment): (results, failures) outside maintenance over each span."""
+) -> dict[tuple[str, str], tuple[Counts, float | None]]:
+    """Per (check, environment): (results, failures) outside maintenance over each span, and
+    the first such result's time within the longest span."""
     r = t.check_results
-    columns: list[Any] = [r.c.check_name, r.c.environment]
+    columns: list[Any] = [r.c.check_name, r.c.environment, func.min(r.c.ts)]
     for span in spans:
         recent = r.c.ts > now - span
         columns.append(func.sum(case((recent, 1), else_=0)))
@@ -182,20 +212,31 @@ def _counts(
     if environment is not None:
         query = query.where(r.c.environment == environment)
     return {
-        (row[0], row[1]): {
-            span: (int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0))
-            for i, span in enumerate(spans)
-        }
+        (row[0], row[1]): (
+            {
+                span: (int(row[3 + 2 * i] or 0), int(row[4 + 2 * i] or 0))
+                for i, span in enumerate(spans)
+            },
+            None if row[2] is None else float(row[2]),
+        )
         for row in conn.execute(query)
     }
 
 
-def _measure(slo: SloConfig, counts: Mapping[float, tuple[int, int]]) -> Status:
+def _measure(
+    slo: SloConfig, counts: Mapping[float, tuple[int, int]], first: float | None, now: float
+) -> Status:
     allowed = 1.0 - slo.objective / 100.0
 
     def rate(span: float) -> float | None:
         total, failed = counts.get(span, (0, 0))
         return None if not total else (failed / total) / allowed
+
+    def enough(alert: BurnRateAlert) -> bool:
+        total = counts.get(alert.long, (0, 0))[0]
+        return (
+            total >= MIN_RESULTS and first is not None and now - first >= MIN_COVERAGE * alert.long
+        )
 
     total, failed = counts.get(float(slo.window), (0, 0))
     return Status(
@@ -203,7 +244,7 @@ def _measure(slo: SloConfig, counts: Mapping[float, tuple[int, int]]) -> Status:
         window=float(slo.window),
         total=total,
         failed=failed,
-        burns=tuple(Burn(a, rate(a.long), rate(a.short)) for a in slo.alerts),
+        burns=tuple(Burn(a, rate(a.long), rate(a.short), enough(a)) for a in slo.alerts),
     )
 
 
@@ -216,4 +257,4 @@ def every(slo: SloConfig) -> float:
 
 def status_without_results(slo: SloConfig) -> Status:
     """The SLO of a target with no stored result in its window (budget unknown)."""
-    return _measure(slo, {})
+    return _measure(slo, {}, None, 0.0)
