@@ -283,6 +283,58 @@ def test_a_burning_service_opens_its_own_slo_incident_and_it_resolves(store: Sto
     assert keys == [f"incident:{incident.id}:opened", f"incident:{incident.id}:resolved"]
 
 
+def test_open_incidents_metric_labels_a_service_slo_as_a_service(
+    store: Store, tmp_path: Path
+) -> None:
+    """`prodshield_open_incidents` names a service's SLO incident by its service (check empty),
+    a check's incident by its check and the check's service, a manual one by its service."""
+    from prometheus_client.parser import text_string_to_metric_families
+    from starlette.testclient import TestClient
+
+    from prodshield.monitor.incidents import open_manual
+    from prodshield.web.app import create_app
+
+    path = tmp_path / "shield.yaml"
+    path.write_text(SERVICE_CONFIG)
+    loaded = parse_config(SERVICE_CONFIG, name=str(path), env={}, fs_path=path)
+    config = loaded.config
+    eng = IncidentEngine(config)
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), results("web", T0, 60, True))
+        conn.execute(t.check_results.insert(), results("cart", T0, 50, True))
+        conn.execute(t.check_results.insert(), results("cart", T0 + 50 * 60, 10, False))
+        eng.process(conn, [Observation("cart", "", T0 + 59 * 60, False, "refused", "x")],
+                    now=T0 + 59 * 60)  # fmt: skip
+    open_manual(store, config, "Payments are slow", service="payments")
+    with store.connect() as conn:
+        targets = sorted(r.check_name for r in conn.execute(select(t.incidents)))
+    assert targets == ["payments", "service:shop"]
+    with store.begin() as conn:
+        conn.execute(
+            t.incidents.insert().values(
+                check_name="cart", environment="", kind="down", severity="critical",
+                title="cart is down", status="open", opened_at=T0, failing_conditions=[],
+                error_kinds=[], notes=[], refs={},
+            )
+        )  # fmt: skip
+    app = create_app(loaded, store, token="t" * 20)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        text = client.get("/metrics").text
+    [family] = [
+        f for f in text_string_to_metric_families(text) if f.name == "prodshield_open_incidents"
+    ]
+    samples = sorted(
+        (s.labels["check"], s.labels["service"], s.labels["environment"], s.labels["kind"])
+        for s in family.samples
+    )
+    assert samples == [
+        ("", "payments", "", "manual"),
+        ("", "shop", "", "slo"),
+        ("cart", "shop", "", "down"),
+    ]
+    assert "service:shop" not in text
+
+
 def test_an_unknown_service_is_a_config_error_with_its_line() -> None:
     bad = SERVICE_CONFIG.replace("  shop:\n", "  shops:\n")
     with pytest.raises(ConfigError) as err:

@@ -995,6 +995,18 @@ SEVERITY = {
 }
 
 
+def check_and_service(config: ShieldConfig, target: str, kind: str) -> tuple[str, str]:
+    """What an incident's target (``incidents.check_name``) names, as (check, service): a
+    check's incident is that check's, on the check's service; a service SLO incident's target
+    ``service:NAME`` and a manual incident's service are a service and no check ("")."""
+    if kind == slo.KIND and target.startswith(slo.SERVICE_PREFIX):
+        return "", target[len(slo.SERVICE_PREFIX) :]
+    if kind == MANUAL:
+        return "", target
+    found = next((c for c in config.checks if c.name == target), None)
+    return target, str(getattr(found, "service", None) or target)
+
+
 def severity_of(kind: str) -> str:
     """The notification severity of an incident kind (down: critical; warnings: medium)."""
     return SEVERITY.get(kind, "critical")

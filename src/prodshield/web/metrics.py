@@ -206,11 +206,12 @@ class WebMetrics:
         counts = model.metric_counts()
         incidents = GaugeMetricFamily(
             "prodshield_open_incidents",
-            "Open incidents per check and environment.",
-            labels=["check", "environment"],
+            "Open incidents per check, service, environment and kind (check empty for a "
+            "service's SLO incident and a manual one).",
+            labels=["check", "service", "environment", "kind"],
         )
-        for (check, env), n in sorted(counts["open_incidents"].items()):
-            incidents.add_metric([check, env], n)
+        for (check, service, env, kind), n in sorted(counts["open_incidents"].items()):
+            incidents.add_metric([check, service, env, kind], n)
         yield incidents
         total = GaugeMetricFamily("prodshield_open_incidents_total", "Open incidents in all.")
         total.add_metric([], sum(counts["open_incidents"].values()))

@@ -31,7 +31,7 @@ from prodshield.monitor.heartbeats import (
     shown_status,
     waiting_targets,
 )
-from prodshield.monitor.incidents import severity_of
+from prodshield.monitor.incidents import check_and_service, severity_of
 from prodshield.monitor.overall import ServiceState, headline, service_status
 from prodshield.severity import worst_first
 from prodshield.store import Store
@@ -1017,14 +1017,14 @@ class ReadModel:
             t.outbox,
         )
         with self.store.connect() as conn:
-            open_incidents = {
-                (a, b): int(n)
-                for a, b, n in conn.execute(
-                    select(i.c.check_name, i.c.environment, func.count())
-                    .where(i.c.status == "open")
-                    .group_by(i.c.check_name, i.c.environment)
-                )
-            }
+            open_incidents: dict[tuple[str, str, str, str], int] = defaultdict(int)
+            for target, env, kind, n in conn.execute(
+                select(i.c.check_name, i.c.environment, i.c.kind, func.count())
+                .where(i.c.status == "open")
+                .group_by(i.c.check_name, i.c.environment, i.c.kind)
+            ):
+                check, service = check_and_service(self.config, target, kind)
+                open_incidents[(check, service, env, kind)] += int(n)
             log_kinds = {
                 (a, b): int(n or 0)
                 for a, b, n in conn.execute(
