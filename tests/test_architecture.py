@@ -29,6 +29,7 @@ LOWER = {
     "severity",
     "certnames",
     "tables",
+    "views",
 }
 # The entry points and the demo put the whole product together; they sit above web/ and cli/.
 TOP = {"__main__", "demo"}

@@ -15,11 +15,13 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import desc, or_, select
 
 from prodshield.errors import UsageError
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.views import View
 
 MAX_VERSION = 255
 MAX_NOTE = 2000
@@ -37,11 +39,29 @@ class Deploy:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def view(self) -> DeployView:
+        return DeployView(**asdict(self))
+
     def applies_to(self, service: str, environment: str) -> bool:
         """True when this marker covers ``service`` in ``environment`` (empty = all)."""
         return (not self.service or self.service == service) and (
             not self.environment or self.environment == environment
         )
+
+
+class DeployView(View):
+    """A deploy marker as the API sends it."""
+
+    id: int
+    version: str
+    environment: str = Field(description="empty: every environment")
+    service: str = Field(description="empty: every service")
+    deployed_at: float = Field(description="epoch seconds")
+    note: str | None
+
+
+class DeploysView(View):
+    deploys: list[DeployView]
 
 
 def _clean(text: str, what: str, limit: int) -> str:

@@ -12,14 +12,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from prodshield import __version__, deploys
+from prodshield.audit import read as audit_read
+from prodshield.chaos import read as chaos_read
 from prodshield.config.types import parse_duration
 from prodshield.errors import Conflict, NotFound, ProdshieldError, UsageError
+from prodshield.logs import read as logs_read
 from prodshield.monitor import incidents
 from prodshield.monitor.heartbeats import OUTPUT_LIMIT, parse_signal, record_signal
 from prodshield.notify.outbox import delivery_problems, retry_dead
 from prodshield.text import loads_json
+from prodshield.views import View
 from prodshield.web.context import WebContext, ctx_of
-from prodshield.web.openapi import openapi_document
+from prodshield.web.openapi import FindingsView, JournalsView, TemplatesView, openapi_document
 from prodshield.web.queries import STATUS_ORDER
 
 try:  # 5-10x faster than json on the 10,000-check list (benchmarks/web.py prints both)
@@ -32,6 +36,11 @@ except ImportError:  # pragma: no cover - the pure-Python fallback
 
     def dumps(data: Any) -> bytes:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def view(answer: View, status: int = 200) -> Response:
+    """A view model as the JSON the OpenAPI document describes."""
+    return Response(answer.json_bytes(), status_code=status, media_type="application/json")
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -210,12 +219,16 @@ async def findings(request: Request) -> Response:
     if source not in ("all", "logs", "audit"):
         return error(400, "source must be all, logs or audit")
     severity = q.get("severity")
-    out: dict[str, Any] = {}
-    if source in ("all", "logs"):
-        out["logs"] = await run_in_threadpool(ctx.model.log_findings, severity=severity)
-    if source in ("all", "audit"):
-        out["audit"] = await run_in_threadpool(ctx.model.audit, severity=severity)
-    return JSONResponse(out)
+
+    def load() -> FindingsView:
+        out = FindingsView()
+        if source in ("all", "logs"):
+            out.logs = logs_read.findings(ctx.store, severity=severity)
+        if source in ("all", "audit"):
+            out.audit = audit_read.latest(ctx.store, severity=severity)
+        return out
+
+    return view(await run_in_threadpool(load))
 
 
 async def templates(request: Request) -> Response:
@@ -225,11 +238,14 @@ async def templates(request: Request) -> Response:
     limit = _int(q.get("limit"), 30, 1, 500, "limit")
     hours = _int(q.get("hours"), 24, 1, 24 * 14, "hours")
 
-    def load() -> dict[str, Any]:
-        rows = ctx.model.templates(limit=limit, hours=hours)
-        return {"templates": rows, "new_since": ctx.model.new_since(), "hours": hours}
+    def load() -> TemplatesView:
+        return TemplatesView(
+            templates=logs_read.templates(ctx.store, limit=limit, hours=hours),
+            new_since=logs_read.new_since(ctx.store),
+            hours=hours,
+        )
 
-    return JSONResponse(await run_in_threadpool(load))
+    return view(await run_in_threadpool(load))
 
 
 async def list_deploys(request: Request) -> Response:
@@ -244,25 +260,24 @@ async def list_deploys(request: Request) -> Response:
         service=q.get("service"),
         limit=limit,
     )
-    return JSONResponse({"deploys": [d.to_dict() for d in found]})
+    return view(deploys.DeploysView(deploys=[d.view() for d in found]))
 
 
 async def list_journals(request: Request) -> Response:
-    from prodshield.web.queries import chaos_schedules
-
     reader(request)
     ctx = ctx_of(request)
     limit = _int(request.query_params.get("limit"), 50, 1, 500, "limit")
-    rows = await run_in_threadpool(ctx.model.journals, limit=limit)
-    return JSONResponse({"journals": rows, "schedules": chaos_schedules(ctx.loaded.config)})
+    rows = await run_in_threadpool(chaos_read.journals, ctx.store, limit=limit)
+    schedules = chaos_read.schedules(ctx.loaded.config.chaos.experiments)
+    return view(JournalsView(journals=rows, schedules=schedules))
 
 
 async def get_journal(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
     journal_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
-    row = await run_in_threadpool(ctx.model.journal, journal_id)
-    return JSONResponse(row) if row else error(404, f"no experiment journal {journal_id}")
+    row = await run_in_threadpool(chaos_read.journal, ctx.store, journal_id)
+    return view(row) if row else error(404, f"no experiment journal {journal_id}")
 
 
 async def openapi(request: Request) -> Response:
@@ -468,7 +483,7 @@ async def mark_deploy(request: Request) -> Response:
     except UsageError as exc:
         return error(400, str(exc))
     ctx.responses.invalidate()
-    return JSONResponse(marker.to_dict(), status_code=201)
+    return view(marker.view(), 201)
 
 
 async def retry_outbox(request: Request) -> Response:

@@ -1,722 +1,522 @@
-"""The OpenAPI 3.1 document of ``/api/v1``, written by hand next to the handlers it describes."""
+"""The OpenAPI 3.1 document of ``/api/v1``, generated from the view models the handlers send.
+
+Each endpoint is one :class:`Endpoint` row (method, path, summary, parameters, the request body's
+model and the response's); the schemas come from the pydantic view models of the capabilities'
+read models (``monitor/views.py``, ``logs/read.py``, ``audit/read.py``, ``chaos/read.py``,
+``deploys.py``) and the envelopes below, so a resource is described once. Request bodies are
+parsed by hand in ``api.py`` (bounded, with one-line errors); their models here document them.
+``tests/test_web_api.py`` validates the document and every route's answer against it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from prodshield import __version__
-from prodshield.severity import SEVERITIES
+from prodshield.audit.read import AuditLatestView
+from prodshield.chaos.read import JournalDetailView, JournalView, ScheduleView
+from prodshield.deploys import DeploysView, DeployView
+from prodshield.logs.read import LogFindingView, LogTemplateView, NewSinceView
+from prodshield.monitor.views import (
+    CheckDetailView,
+    ChecksView,
+    IncidentsView,
+    IncidentView,
+    InstancesView,
+    RunResultsView,
+    SilencesView,
+    SilenceView,
+)
+from prodshield.views import View
+
+# --- envelopes the handlers compose from several read models ---------------------------------
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+class FindingsView(View):
+    """Log findings and the latest audit run's findings (``source`` picks one or both)."""
+
+    logs: list[LogFindingView] = Field(default_factory=list)
+    audit: AuditLatestView | None = None
+
+
+class TemplatesView(View):
+    templates: list[LogTemplateView]
+    new_since: NewSinceView
+    hours: int = Field(description="the span of the hourly counts")
+
+
+class JournalsView(View):
+    journals: list[JournalView]
+    schedules: list[ScheduleView]
+
+
+class RetriedView(View):
+    id: int
+    status: Literal["pending"]
+
+
+class HealthView(View):
+    status: str = Field(description="ok (healthz); ready or degraded (readyz)")
+    version: str
+    problems: dict[str, str] | None = Field(
+        default=None, description="readyz, degraded: what is wrong, per component"
+    )
+
+
+class PingView(View):
+    ok: bool
+    check: list[str] | str | None = Field(description="the heartbeat's check (and environment)")
+    ts: float
+
+
+class ErrorView(View):
+    error: str
+
+
+# --- request bodies (documented; api.py reads them) -------------------------------------------
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class SilenceInput(Input):
+    check: str | None = Field(default=None, description="default: every check")
+    environment: str | None = Field(default=None, description="default: every environment")
+    for_: str = Field(alias="for", description="a duration: 30m, 2h, 1d (at most 90d)")
+    reason: str = Field(min_length=1, max_length=500)
+    by: str | None = Field(default=None, max_length=128)
+
+
+class IncidentActionInput(Input):
+    note: str | None = Field(default=None, max_length=2000)
+    by: str | None = Field(default=None, max_length=128)
+
+
+class NoteInput(Input):
+    text: str = Field(min_length=1, max_length=2000)
+    by: str | None = Field(default=None, max_length=128)
+
+
+class PostmortemInput(Input):
+    url: str = Field(max_length=2000, json_schema_extra={"format": "uri"})
+
+
+class DeployInput(Input):
+    version: str = Field(min_length=1, max_length=255)
+    environment: str | None = Field(default=None, max_length=128)
+    service: str | None = Field(default=None, max_length=255)
+    at: float | None = Field(default=None, description="epoch seconds (default: now)")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ManualIncidentInput(Input):
+    title: str = Field(min_length=1, max_length=300)
+    service: str = Field(min_length=1, max_length=128)
+    environment: str | None = Field(default=None, max_length=128)
+    severity: Literal["low", "medium", "high", "critical"] | None = None
+    text: str | None = Field(default=None, max_length=2000, description="a first update")
+    by: str | None = Field(default=None, max_length=128)
+
+
+# --- the endpoints ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    where: Literal["query", "path"]
+    schema: dict[str, Any]
+    description: str
+
+
+def _int(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+ID = _int(1, 2**62)
+LIMIT_1000 = Param("limit", "query", _int(1, 1000), "At most this many")
+INCIDENT_ID = Param("id", "path", ID, "Incident id")
+CHECK_NAME = Param("name", "path", {"type": "string"}, "Check name")
+ENVIRONMENT = Param("environment", "query", {"type": "string"}, "Only this environment")
+TOKEN = Param("token", "path", {"type": "string"}, "The heartbeat's URL token")
+
+Auth = Literal["read", "write", "public"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: Literal["get", "post"]
+    path: str
+    summary: str
+    response: type[BaseModel]
+    auth: Auth = "read"
+    params: tuple[Param, ...] = ()
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    status: int = 200
+    not_found: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _incident_action(path: str, summary: str, body: type[BaseModel]) -> Endpoint:
+    return Endpoint(
+        "post",
+        f"/api/v1/incidents/{{id}}/{path}",
+        summary,
+        IncidentView,
+        auth="write",
+        params=(INCIDENT_ID,),
+        body=body,
+        body_required=body is NoteInput,
+        not_found=True,
+    )
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "get",
+        "/api/v1/checks",
+        "Every check and environment with state, last result and uptime",
+        ChecksView,
+        params=(
+            ENVIRONMENT,
+            Param(
+                "status",
+                "query",
+                {
+                    "type": "string",
+                    "enum": ["up", "down", "degraded", "unknown", "waiting", "maintenance"],
+                },
+                "Only this state",
+            ),
+        ),
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/checks/{name}",
+        "One check, per environment, with recent condition values",
+        CheckDetailView,
+        params=(CHECK_NAME,),
+        not_found=True,
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/checks/{name}/run",
+        "Run a check now (needs the monitor of `prodshield serve`: 503 otherwise)",
+        RunResultsView,
+        auth="write",
+        params=(CHECK_NAME, ENVIRONMENT),
+        not_found=True,
+        extra={"503": {"$ref": "#/components/responses/Unavailable"}},
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/incidents",
+        "Incidents, newest first",
+        IncidentsView,
+        params=(
+            Param("status", "query", {"type": "string", "enum": ["open", "resolved"]}, "Filter"),
+            Param("check", "query", {"type": "string"}, "Only this check"),
+            LIMIT_1000,
+        ),
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/incidents",
+        "Open an incident by hand (kind manual), for what no check sees",
+        IncidentView,
+        auth="write",
+        body=ManualIncidentInput,
+        status=201,
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/incidents/{id}",
+        "One incident with its evidence",
+        IncidentView,
+        params=(INCIDENT_ID,),
+        not_found=True,
+    ),
+    _incident_action("ack", "Acknowledge an incident", IncidentActionInput),
+    _incident_action("notes", "Add a note to an incident", NoteInput),
+    _incident_action("updates", "Post a status update (public: status page and feed)", NoteInput),
+    _incident_action("resolve", "Resolve an incident by hand", IncidentActionInput),
+    _incident_action(
+        "postmortem",
+        "Link a resolved incident to its post-mortem (409 while open)",
+        PostmortemInput,
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/silences",
+        "The active silences (all=1: the ended ones too), newest first",
+        SilencesView,
+        params=(Param("all", "query", {"type": "string"}, "1: ended silences too"),),
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/silences",
+        "Silence a check (or every check) for a while, with a reason",
+        SilenceView,
+        auth="write",
+        body=SilenceInput,
+        status=201,
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/silences/{id}/expire",
+        "End a silence now (notifications resume)",
+        SilenceView,
+        auth="write",
+        params=(Param("id", "path", ID, "The silence's id"),),
+        not_found=True,
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/instances",
+        "Monitor instances sharing the store, and the checks each runs",
+        InstancesView,
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/deploys",
+        "Deploy markers, newest first",
+        DeploysView,
+        params=(
+            Param(
+                "environment",
+                "query",
+                {"type": "string"},
+                "Those for this environment (and for every environment)",
+            ),
+            Param(
+                "service",
+                "query",
+                {"type": "string"},
+                "Those for this service (and for every service)",
+            ),
+            LIMIT_1000,
+        ),
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/deploys",
+        "Record a deploy marker",
+        DeployView,
+        auth="write",
+        body=DeployInput,
+        status=201,
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/findings",
+        "Log findings and the latest audit run's findings",
+        FindingsView,
+        params=(
+            Param(
+                "source",
+                "query",
+                {"type": "string", "enum": ["all", "logs", "audit"]},
+                "Which capability",
+            ),
+            Param("severity", "query", {"type": "string"}, "Only this severity"),
+        ),
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/chaos/journals",
+        "Chaos experiment runs (newest first: running, skipped, ended) and the scheduled "
+        "experiments with their next run",
+        JournalsView,
+        params=(Param("limit", "query", _int(1, 500), "At most this many runs"),),
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/chaos/journals/{id}",
+        "One chaos run with its whole journal (Chaos Toolkit's format)",
+        JournalDetailView,
+        params=(Param("id", "path", ID, "The run's id"),),
+        not_found=True,
+    ),
+    Endpoint(
+        "get",
+        "/api/v1/templates",
+        "Log templates with hourly counts, each marked new when first seen after the last "
+        "deploy marker (else the log service's baseline)",
+        TemplatesView,
+        params=(
+            Param("limit", "query", _int(1, 500), "At most this many (30)"),
+            Param("hours", "query", _int(1, 24 * 14), "Hourly counts span (24)"),
+        ),
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/outbox/{id}/retry",
+        "Queue a dead-lettered notification again (409 when it is not dead)",
+        RetriedView,
+        auth="write",
+        params=(Param("id", "path", ID, "Outbox row id"),),
+        not_found=True,
+        extra={"409": {"$ref": "#/components/responses/Conflict"}},
+    ),
+    Endpoint("get", "/healthz", "The process is alive", HealthView, auth="public"),
+    Endpoint(
+        "get",
+        "/readyz",
+        "The store answers and the service has started (200 ready or degraded, 503 starting)",
+        HealthView,
+        auth="public",
+        extra={"503": {"$ref": "#/components/responses/Unavailable"}},
+    ),
+    Endpoint(
+        "post",
+        "/heartbeat/{token}",
+        "Record a heartbeat ping (GET works too)",
+        PingView,
+        auth="public",
+        params=(TOKEN,),
+        not_found=True,
+    ),
+    Endpoint(
+        "post",
+        "/heartbeat/{token}/{signal}",
+        "Record a job's start, failure or exit code (GET works too); a POSTed body is kept as "
+        "the run's output (its last 10 KB, secrets masked)",
+        PingView,
+        auth="public",
+        params=(
+            TOKEN,
+            Param(
+                "signal",
+                "path",
+                {"type": "string", "pattern": "^(start|fail|[0-9]{1,3})$"},
+                "start, fail, or the exit code (0: success)",
+            ),
+        ),
+        not_found=True,
+        extra={
+            "requestBody": {
+                "required": False,
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    ),
+)
+
+
+class _Schema(GenerateJsonSchema):
+    """Pydantic's JSON Schema without a title on every property (the name says it)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def _component(name: str) -> str:
+    return name.removesuffix("View") if name.endswith("View") and name != "View" else name
+
+
+def _rename(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                base, _, name = value.rpartition("/")
+                out[key] = f"{base}/{names.get(name, name)}"
+            else:
+                out[key] = _rename(value, names)
+        return out
+    if isinstance(node, list):
+        return [_rename(v, names) for v in node]
+    return node
 
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-NUM_OR_NULL = {"type": ["number", "null"]}
-STR_OR_NULL = {"type": ["string", "null"]}
-ERRORS = {
-    "401": {"$ref": "#/components/responses/Unauthorized"},
-}
-WRITE_ERRORS = {
-    "401": {"$ref": "#/components/responses/Unauthorized"},
-    "403": {"$ref": "#/components/responses/Forbidden"},
-}
-NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
-SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string"}},
-    },
-    "Uptime": {
-        "type": "object",
-        "description": "Percent of ok results per window (null: no results).",
-        "properties": {k: NUM_OR_NULL for k in ("24h", "7d", "30d", "90d")},
-    },
-    "LastResult": {
-        "type": ["object", "null"],
-        "properties": {
-            "ts": {"type": "number", "description": "epoch seconds"},
-            "ok": {"type": "boolean"},
-            "error_kind": STR_OR_NULL,
-            "response_time_ms": NUM_OR_NULL,
-            "error": STR_OR_NULL,
-        },
-    },
-    "Check": {
-        "type": "object",
-        "required": ["name", "environment", "type", "status", "uptime"],
-        "properties": {
-            "name": {"type": "string"},
-            "environment": STR_OR_NULL,
-            "type": {"type": "string"},
-            "group": {"type": "string"},
-            "status": {
-                "type": "string",
-                "enum": ["up", "down", "waiting", "unknown", "maintenance"],
-            },
-            "consecutive_failures": {"type": "integer"},
-            "last_result": _ref("LastResult"),
-            "uptime": _ref("Uptime"),
-            "avg_response_time_ms_24h": NUM_OR_NULL,
-            "open_incident": {"type": ["integer", "null"]},
-        },
-    },
-    "ConditionValue": {
-        "type": "object",
-        "properties": {
-            "expr": {"type": "string"},
-            "ok": {"type": "boolean"},
-            "actual": STR_OR_NULL,
-        },
-    },
-    "Result": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "ts": {"type": "number"},
-            "ok": {"type": "boolean"},
-            "response_time_ms": NUM_OR_NULL,
-            "error_kind": STR_OR_NULL,
-            "error": STR_OR_NULL,
-            "conditions": {"type": "array", "items": _ref("ConditionValue")},
-            "location": STR_OR_NULL,
-        },
-    },
-    "CheckDetail": {
-        "type": "object",
-        "required": ["name", "type", "environments"],
-        "properties": {
-            "name": {"type": "string"},
-            "type": {"type": "string"},
-            "group": {"type": "string"},
-            "description": STR_OR_NULL,
-            "conditions": {"type": "array", "items": {"type": "string"}},
-            "environments": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "environment": STR_OR_NULL,
-                        "status": {"type": "string"},
-                        "last_result": _ref("LastResult"),
-                        "uptime": _ref("Uptime"),
-                        "recent_results": {"type": "array", "items": _ref("Result")},
-                        "hourly": {"type": "array", "items": {"type": "object"}},
-                        "daily": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-            },
-        },
-    },
-    "Note": {
-        "type": "object",
-        "properties": {
-            "ts": {"type": "number"},
-            "by": {"type": "string"},
-            "text": {"type": "string"},
-        },
-    },
-    "Incident": {
-        "type": "object",
-        "required": ["id", "check", "status", "opened_at"],
-        "properties": {
-            "evidence": {
-                "type": "array",
-                "description": "one incident: what was known about its service (docs/monitor.md)",
-                "items": {"type": "object"},
-            },
-            "id": {"type": "integer"},
-            "check": {"type": "string"},
-            "environment": STR_OR_NULL,
-            "kind": {
-                "type": "string",
-                "enum": [
-                    "down",
-                    "degraded",
-                    "certificate",
-                    "heartbeat",
-                    "flapping",
-                    "manual",
-                    "slo",
-                ],
-            },
-            "manual": {"type": "boolean", "description": "opened by hand (`incident open`)"},
-            "postmortem": {
-                "type": ["string", "null"],
-                "description": "the post-mortem's URL, once linked on a resolved incident",
-            },
-            "severity": {"type": "string", "enum": list(SEVERITIES)},
-            "title": STR_OR_NULL,
-            "status": {"type": "string", "enum": ["open", "resolved"]},
-            "opened_at": {"type": "number"},
-            "resolved_at": NUM_OR_NULL,
-            "duration_s": {"type": "number"},
-            "acknowledged_at": NUM_OR_NULL,
-            "acknowledged_by": STR_OR_NULL,
-            "resolved_by": STR_OR_NULL,
-            "last_error_kind": STR_OR_NULL,
-            "notes": {"type": "array", "items": _ref("Note")},
-        },
-    },
-    "Silence": {
-        "type": "object",
-        "required": ["id", "reason", "by", "created_at", "until", "active"],
-        "properties": {
-            "id": {"type": "integer"},
-            "check": {"type": ["string", "null"], "description": "null: every check"},
-            "environment": {"type": ["string", "null"], "description": "null: every one"},
-            "reason": {"type": "string"},
-            "by": {"type": "string"},
-            "created_at": {"type": "number"},
-            "until": {"type": "number", "description": "when it ends (epoch seconds)"},
-            "ended_by": STR_OR_NULL,
-            "active": {"type": "boolean"},
-        },
-    },
-    "SilenceInput": {
-        "type": "object",
-        "required": ["for", "reason"],
-        "properties": {
-            "check": {"type": "string", "description": "default: every check"},
-            "environment": {"type": "string", "description": "default: every environment"},
-            "for": {"type": "string", "description": "a duration: 30m, 2h, 1d (at most 90d)"},
-            "reason": {"type": "string", "minLength": 1, "maxLength": 500},
-            "by": {"type": "string", "maxLength": 128},
-        },
-    },
-    "IncidentAction": {
-        "type": "object",
-        "properties": {
-            "note": {"type": "string", "maxLength": 2000},
-            "by": {"type": "string", "maxLength": 128},
-        },
-    },
-    "Deploy": {
-        "type": "object",
-        "required": ["id", "version", "environment", "service", "deployed_at"],
-        "properties": {
-            "id": {"type": "integer"},
-            "version": {"type": "string"},
-            "environment": {"type": "string", "description": "empty: every environment"},
-            "service": {"type": "string", "description": "empty: every service"},
-            "deployed_at": {"type": "number", "description": "epoch seconds"},
-            "note": {"type": ["string", "null"]},
-        },
-    },
-    "DeployInput": {
-        "type": "object",
-        "required": ["version"],
-        "properties": {
-            "version": {"type": "string", "minLength": 1, "maxLength": 255},
-            "environment": {"type": "string", "maxLength": 128},
-            "service": {"type": "string", "maxLength": 255},
-            "at": {"type": "number", "description": "epoch seconds (default: now)"},
-            "note": {"type": "string", "maxLength": 2000},
-        },
-    },
-    "ManualIncidentInput": {
-        "type": "object",
-        "required": ["title", "service"],
-        "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": 300},
-            "service": {"type": "string", "minLength": 1, "maxLength": 128},
-            "environment": {"type": "string", "maxLength": 128},
-            "severity": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
-            "text": {"type": "string", "maxLength": 2000, "description": "a first update"},
-            "by": {"type": "string", "maxLength": 128},
-        },
-    },
-    "PostmortemInput": {
-        "type": "object",
-        "required": ["url"],
-        "properties": {"url": {"type": "string", "format": "uri", "maxLength": 2000}},
-    },
-    "NoteInput": {
-        "type": "object",
-        "required": ["text"],
-        "properties": {
-            "text": {"type": "string", "minLength": 1, "maxLength": 2000},
-            "by": {"type": "string", "maxLength": 128},
-        },
-    },
-    "LogFinding": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "category": {"type": "string"},
-            "kind": {"type": "string"},
-            "severity": {"type": "string"},
-            "count": {"type": "integer"},
-            "first_seen": NUM_OR_NULL,
-            "last_seen": NUM_OR_NULL,
-            "message": {"type": "string"},
-            "source": {"type": ["object", "null"]},
-            "samples": {"type": "array", "items": {"type": "string"}},
-            "fingerprint": {"type": "string"},
-        },
-    },
-    "LogTemplate": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "template": {"type": "string"},
-            "count": {"type": "integer"},
-            "first_seen": NUM_OR_NULL,
-            "last_seen": NUM_OR_NULL,
-            "source": STR_OR_NULL,
-            "hourly": {"type": "array", "items": {"type": "integer"}},
-            "new": {"type": "boolean"},
-        },
-    },
-    "AuditFinding": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "family": {"type": "string"},
-            "rule": {"type": "string"},
-            "severity": {"type": "string"},
-            "title": {"type": "string"},
-            "path": STR_OR_NULL,
-            "line": {"type": ["integer", "null"]},
-        },
-    },
-    "Instance": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "hostname": {"type": "string"},
-            "pid": {"type": "integer"},
-            "location": {"type": ["string", "null"]},
-            "started_at": {"type": "number"},
-            "last_seen": {"type": "number"},
-            "heartbeat_s": {"type": "number"},
-            "state": {"type": "string", "enum": ["live", "dead"]},
-            "owned": {"type": "integer", "description": "Checks whose lease it holds"},
-            "targets": {"type": "integer"},
-            "group": {"type": ["string", "null"]},
-        },
-    },
-    "Instances": {
-        "type": "object",
-        "properties": {
-            "instances": {"type": "array", "items": _ref("Instance")},
-            "count": {"type": "integer"},
-            "live": {"type": "integer"},
-        },
-    },
-    "Findings": {
-        "type": "object",
-        "properties": {
-            "logs": {"type": "array", "items": _ref("LogFinding")},
-            "audit": {
-                "type": "object",
-                "properties": {
-                    "run": {"type": ["object", "null"]},
-                    "findings": {"type": "array", "items": _ref("AuditFinding")},
-                },
-            },
-        },
-    },
-    "Health": {
-        "type": "object",
-        "properties": {"status": {"type": "string"}, "version": {"type": "string"}},
-    },
-}
-
-
-def _param(name: str, where: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": where,
-        "required": where == "path",
-        "schema": schema,
-        "description": description,
-    }
-
-
-INCIDENT_ID = _param("id", "path", {"type": "integer"}, "Incident id")
-CHECK_NAME = _param("name", "path", {"type": "string"}, "Check name")
-
-
-def _action(summary: str, body: str) -> dict[str, Any]:
-    return {
-        "post": {
-            "summary": summary,
-            "security": SECURITY,
-            "parameters": [INCIDENT_ID],
-            "requestBody": {
-                "required": body == "NoteInput",
-                "content": {"application/json": {"schema": _ref(body)}},
-            },
-            "responses": {"200": _json(_ref("Incident")), **WRITE_ERRORS, **NOT_FOUND},
+def _operation(e: Endpoint, ref: Any) -> dict[str, Any]:
+    security: list[dict[str, list[str]]] = (
+        [] if e.auth == "public" else [{"bearer": []}, {"session": []}]
+    )
+    responses: dict[str, Any] = {str(e.status): _json(ref(e.response, "serialization"))}
+    if e.auth != "public":
+        responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+    if e.auth == "write":
+        responses["403"] = {"$ref": "#/components/responses/Forbidden"}
+    if e.not_found:
+        responses["404"] = {"$ref": "#/components/responses/NotFound"}
+    op: dict[str, Any] = {"summary": e.summary, "security": security}
+    if e.params:
+        op["parameters"] = [
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.where == "path",
+                "schema": p.schema,
+                "description": p.description,
+            }
+            for p in e.params
+        ]
+    if e.body is not None:
+        op["requestBody"] = {
+            "required": e.body_required,
+            "content": {"application/json": {"schema": ref(e.body, "validation")}},
         }
-    }
+    extra = dict(e.extra)
+    if "requestBody" in extra:
+        op["requestBody"] = extra.pop("requestBody")
+    op["responses"] = {**responses, **extra}
+    return op
 
 
-def openapi_document(server_url: str = "/") -> dict[str, Any]:
-    return {
+@cache
+def _document() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (ErrorView, "serialization")
+    ]
+    for e in ENDPOINTS:
+        models.append((e.response, "serialization"))
+        if e.body is not None:
+            models.append((e.body, "validation"))
+    keyed, defs = models_json_schema(
+        list(dict.fromkeys(models)),
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_Schema,
+    )
+    schemas: dict[str, Any] = defs.get("$defs", {})
+    names = {name: _component(name) for name in schemas}
+
+    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
+        return dict(keyed[(model, mode)])  # type: ignore[index]
+
+    paths: dict[str, dict[str, Any]] = {}
+    for e in ENDPOINTS:
+        paths.setdefault(e.path, {})[e.method] = _operation(e, ref)
+    doc = {
         "openapi": "3.1.0",
         "info": {
             "title": "prodshield API",
             "version": __version__,
-            "description": "Checks, incidents and findings of a prodshield service. Every endpoint "
-            "needs the token (`Authorization: Bearer <token>`) or a dashboard session; "
-            "state-changing calls with a session also need `X-CSRF-Token`.",
+            "description": "Checks, incidents and findings of a prodshield service. Every "
+            "/api/v1 endpoint needs the token (`Authorization: Bearer <token>`) or a dashboard "
+            "session; state-changing calls with a session also need `X-CSRF-Token`. Generated "
+            "from the view models the handlers send.",
         },
-        "servers": [{"url": server_url}],
-        "paths": {
-            "/api/v1/checks": {
-                "get": {
-                    "summary": "Every check and environment with state, last result and uptime",
-                    "security": SECURITY,
-                    "parameters": [
-                        _param("environment", "query", {"type": "string"}, "Only this environment"),
-                        _param("status", "query", {"type": "string"}, "Only this state"),
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "checks": {"type": "array", "items": _ref("Check")},
-                                    "count": {"type": "integer"},
-                                },
-                            }
-                        ),
-                        **ERRORS,
-                    },
-                }
-            },
-            "/api/v1/checks/{name}": {
-                "get": {
-                    "summary": "One check, per environment, with recent condition values",
-                    "security": SECURITY,
-                    "parameters": [CHECK_NAME],
-                    "responses": {"200": _json(_ref("CheckDetail")), **ERRORS, **NOT_FOUND},
-                }
-            },
-            "/api/v1/checks/{name}/run": {
-                "post": {
-                    "summary": "Run a check now",
-                    "security": SECURITY,
-                    "parameters": [
-                        CHECK_NAME,
-                        _param("environment", "query", {"type": "string"}, "Only this environment"),
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "results": {"type": "array", "items": {"type": "object"}}
-                                },
-                            }
-                        ),
-                        **WRITE_ERRORS,
-                        **NOT_FOUND,
-                        "503": {"$ref": "#/components/responses/Unavailable"},
-                    },
-                }
-            },
-            "/api/v1/incidents": {
-                "get": {
-                    "summary": "Incidents, newest first",
-                    "security": SECURITY,
-                    "parameters": [
-                        _param(
-                            "status",
-                            "query",
-                            {"type": "string", "enum": ["open", "resolved"]},
-                            "Filter",
-                        ),
-                        _param("check", "query", {"type": "string"}, "Only this check"),
-                        _param(
-                            "limit",
-                            "query",
-                            {"type": "integer", "minimum": 1, "maximum": 1000},
-                            "At most this many",
-                        ),
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "incidents": {"type": "array", "items": _ref("Incident")}
-                                },
-                            }
-                        ),
-                        **ERRORS,
-                    },
-                },
-                "post": {
-                    "summary": "Open an incident by hand (kind manual), for what no check sees",
-                    "security": SECURITY,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("ManualIncidentInput")}},
-                    },
-                    "responses": {"201": _json(_ref("Incident")), **WRITE_ERRORS},
-                },
-            },
-            "/api/v1/incidents/{id}": {
-                "get": {
-                    "summary": "One incident",
-                    "security": SECURITY,
-                    "parameters": [INCIDENT_ID],
-                    "responses": {"200": _json(_ref("Incident")), **ERRORS, **NOT_FOUND},
-                }
-            },
-            "/api/v1/incidents/{id}/ack": _action("Acknowledge an incident", "IncidentAction"),
-            "/api/v1/incidents/{id}/notes": _action("Add a note to an incident", "NoteInput"),
-            "/api/v1/incidents/{id}/updates": _action(
-                "Post a status update (public: status page and feed)", "NoteInput"
-            ),
-            "/api/v1/incidents/{id}/resolve": _action(
-                "Resolve an incident by hand", "IncidentAction"
-            ),
-            "/api/v1/incidents/{id}/postmortem": _action(
-                "Link a resolved incident to its post-mortem (409 while open)", "PostmortemInput"
-            ),
-            "/api/v1/silences": {
-                "get": {
-                    "summary": "The active silences (all=1: the ended ones too), newest first",
-                    "security": SECURITY,
-                    "parameters": [
-                        _param("all", "query", {"type": "string"}, "1: ended silences too")
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "silences": {"type": "array", "items": _ref("Silence")}
-                                },
-                            }
-                        ),
-                        **ERRORS,
-                    },
-                },
-                "post": {
-                    "summary": "Silence a check (or every check) for a while, with a reason",
-                    "security": SECURITY,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("SilenceInput")}},
-                    },
-                    "responses": {"201": _json(_ref("Silence")), **WRITE_ERRORS},
-                },
-            },
-            "/api/v1/silences/{id}/expire": {
-                "post": {
-                    "summary": "End a silence now (notifications resume)",
-                    "security": SECURITY,
-                    "parameters": [_param("id", "path", {"type": "integer"}, "The silence's id")],
-                    "responses": {"200": _json(_ref("Silence")), **WRITE_ERRORS, **NOT_FOUND},
-                }
-            },
-            "/api/v1/instances": {
-                "get": {
-                    "summary": "Monitor instances sharing the store, and the checks each runs",
-                    "security": SECURITY,
-                    "responses": {"200": _json(_ref("Instances")), **ERRORS},
-                }
-            },
-            "/api/v1/deploys": {
-                "get": {
-                    "summary": "Deploy markers, newest first",
-                    "security": SECURITY,
-                    "parameters": [
-                        _param(
-                            "environment",
-                            "query",
-                            {"type": "string"},
-                            "Those for this environment (and for every environment)",
-                        ),
-                        _param(
-                            "service",
-                            "query",
-                            {"type": "string"},
-                            "Those for this service (and for every service)",
-                        ),
-                        _param(
-                            "limit",
-                            "query",
-                            {"type": "integer", "minimum": 1, "maximum": 1000},
-                            "At most this many",
-                        ),
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "deploys": {"type": "array", "items": _ref("Deploy")}
-                                },
-                            }
-                        ),
-                        **ERRORS,
-                    },
-                },
-                "post": {
-                    "summary": "Record a deploy marker",
-                    "security": SECURITY,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("DeployInput")}},
-                    },
-                    "responses": {"201": _json(_ref("Deploy")), **WRITE_ERRORS},
-                },
-            },
-            "/api/v1/chaos/journals": {
-                "get": {
-                    "summary": "Chaos experiment runs (newest first: running, skipped, ended) "
-                    "and the scheduled experiments with their next run",
-                    "security": SECURITY,
-                    "parameters": [
-                        _param(
-                            "limit",
-                            "query",
-                            {"type": "integer", "minimum": 1, "maximum": 500},
-                            "At most this many runs",
-                        ),
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "journals": {"type": "array", "items": {"type": "object"}},
-                                    "schedules": {"type": "array", "items": {"type": "object"}},
-                                },
-                            }
-                        ),
-                        **ERRORS,
-                    },
-                }
-            },
-            "/api/v1/chaos/journals/{id}": {
-                "get": {
-                    "summary": "One chaos run with its whole journal (Chaos Toolkit's format)",
-                    "security": SECURITY,
-                    "parameters": [_param("id", "path", {"type": "integer"}, "The run's id")],
-                    "responses": {"200": _json({"type": "object"}), **ERRORS, **NOT_FOUND},
-                }
-            },
-            "/api/v1/findings": {
-                "get": {
-                    "summary": "Log findings and the latest audit run's findings",
-                    "security": SECURITY,
-                    "parameters": [
-                        _param(
-                            "source",
-                            "query",
-                            {"type": "string", "enum": ["all", "logs", "audit"]},
-                            "Which capability",
-                        ),
-                        _param("severity", "query", {"type": "string"}, "Only this severity"),
-                    ],
-                    "responses": {"200": _json(_ref("Findings")), **ERRORS},
-                }
-            },
-            "/api/v1/templates": {
-                "get": {
-                    "summary": "Log templates with hourly counts, each marked new when first seen "
-                    "after the last deploy marker (else the log service's baseline)",
-                    "security": SECURITY,
-                    "parameters": [
-                        _param("limit", "query", {"type": "integer"}, "At most this many (30)"),
-                        _param("hours", "query", {"type": "integer"}, "Hourly counts span (24)"),
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "templates": {"type": "array", "items": _ref("LogTemplate")},
-                                    "new_since": {"type": "object"},
-                                    "hours": {"type": "integer"},
-                                },
-                            }
-                        ),
-                        **ERRORS,
-                    },
-                }
-            },
-            "/api/v1/outbox/{id}/retry": {
-                "post": {
-                    "summary": "Queue a dead-lettered notification again (409 when it is not dead)",
-                    "security": SECURITY,
-                    "parameters": [_param("id", "path", {"type": "integer"}, "Outbox row id")],
-                    "responses": {
-                        "200": _json({"type": "object"}),
-                        **WRITE_ERRORS,
-                        **NOT_FOUND,
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "The process is alive",
-                    "security": [],
-                    "responses": {"200": _json(_ref("Health"))},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "The store answers and the service has started",
-                    "security": [],
-                    "responses": {
-                        "200": _json(_ref("Health")),
-                        "503": {"$ref": "#/components/responses/Unavailable"},
-                    },
-                }
-            },
-            "/heartbeat/{token}": {
-                "post": {
-                    "summary": "Record a heartbeat ping (GET works too)",
-                    "security": [],
-                    "parameters": [
-                        _param("token", "path", {"type": "string"}, "The heartbeat's URL token")
-                    ],
-                    "responses": {"200": _json({"type": "object"}), **NOT_FOUND},
-                }
-            },
-            "/heartbeat/{token}/{signal}": {
-                "post": {
-                    "summary": "Record a job's start, failure or exit code (GET works too); a "
-                    "POSTed body is kept as the run's output (its last 10 KB, secrets masked)",
-                    "security": [],
-                    "parameters": [
-                        _param("token", "path", {"type": "string"}, "The heartbeat's URL token"),
-                        _param(
-                            "signal",
-                            "path",
-                            {"type": "string", "pattern": "^(start|fail|[0-9]{1,3})$"},
-                            "start, fail, or the exit code (0: success)",
-                        ),
-                    ],
-                    "requestBody": {
-                        "required": False,
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    },
-                    "responses": {"200": _json({"type": "object"}), **NOT_FOUND},
-                }
-            },
-        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {names[k]: {**v, "title": names[k]} for k, v in schemas.items()},
             "responses": {
                 "Unauthorized": _json(_ref("Error"), "No valid token or session"),
                 "Forbidden": _json(_ref("Error"), "Session without a valid CSRF token"),
                 "NotFound": _json(_ref("Error"), "No such object"),
+                "Conflict": _json(_ref("Error"), "Not in a state that allows it"),
                 "Unavailable": _json(_ref("Error"), "Not available in this process"),
             },
             "securitySchemes": {
@@ -725,3 +525,16 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             },
         },
     }
+    renamed: dict[str, Any] = _rename(doc, names)
+    return renamed
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def openapi_document(server_url: str = "/") -> dict[str, Any]:
+    """The document (built once; the caller gets its own top-level copy)."""
+    doc = dict(_document())
+    doc["servers"] = [{"url": server_url}]
+    return doc

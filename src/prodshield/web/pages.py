@@ -13,14 +13,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from prodshield.audit import read as audit_read
+from prodshield.chaos import read as chaos_read
 from prodshield.config.types import parse_duration
 from prodshield.errors import Conflict, NotFound, UsageError
+from prodshield.logs import read as logs_read
 from prodshield.monitor import incidents
+from prodshield.notify import read as notify_read
 from prodshield.notify.outbox import retry_dead
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.cost import cost_panel
 from prodshield.web.metrics import CONTENT_TYPE
-from prodshield.web.queries import chaos_schedules
 from prodshield.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -198,7 +201,7 @@ async def dashboard(request: Request) -> Response:
             "status_filter": status,
             "counts": model.status_counts(),
             "incidents": model.incidents(limit=30),
-            "chaos_running": model.running_experiments(),
+            "chaos_running": chaos_read.running(ctx.store),
         }
 
     return _page(ctx, session, "dashboard.html", "overview", **await run_in_threadpool(load))
@@ -228,10 +231,10 @@ async def logs_page(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         return {
-            "findings": ctx.model.log_findings(limit=200),
-            "templates": ctx.model.templates(),
-            "new_since": ctx.model.new_since(),
-            "digest": ctx.model.digest(),
+            "findings": logs_read.findings(ctx.store, limit=200),
+            "templates": logs_read.templates(ctx.store),
+            "new_since": logs_read.new_since(ctx.store),
+            "digest": logs_read.digest(ctx.store),
         }
 
     return _page(ctx, session, "logs.html", "logs", **await run_in_threadpool(load))
@@ -242,7 +245,7 @@ async def audit_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    audit = await run_in_threadpool(ctx.model.audit)
+    audit = await run_in_threadpool(audit_read.latest, ctx.store)
     return _page(ctx, session, "audit.html", "audit", audit=audit)
 
 
@@ -251,14 +254,14 @@ async def chaos_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    journals = await run_in_threadpool(ctx.model.journals, limit=50)
+    journals = await run_in_threadpool(chaos_read.journals, ctx.store, limit=50)
     return _page(
         ctx,
         session,
         "chaos.html",
         "chaos",
         journals=journals,
-        schedules=chaos_schedules(ctx.loaded.config),
+        schedules=chaos_read.schedules(ctx.loaded.config.chaos.experiments),
     )
 
 
@@ -269,7 +272,7 @@ async def notifications_page(request: Request) -> Response:
     ctx = ctx_of(request)
 
     def load() -> dict[str, Any]:
-        return {"outbox": ctx.model.outbox(), "heartbeats": ctx.model.heartbeats()}
+        return {"outbox": notify_read.outbox(ctx.store), "heartbeats": ctx.model.heartbeats()}
 
     return _page(
         ctx, session, "notifications.html", "notifications", **await run_in_threadpool(load)

@@ -1,0 +1,243 @@
+"""The monitor's view models: what its read model (``monitor/read.py``) returns and the JSON API
+sends for checks, incidents, silences and instances (``web/openapi.py`` documents these classes).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from prodshield.views import JSONObject, View
+
+CheckStatus = Literal["up", "down", "degraded", "unknown", "waiting", "maintenance"]
+
+
+class UptimeView(View):
+    """Percent of ok results per window (null: no results)."""
+
+    h24: float | None = Field(alias="24h")
+    d7: float | None = Field(alias="7d")
+    d30: float | None = Field(alias="30d")
+
+
+class Uptime90View(UptimeView):
+    d90: float | None = Field(alias="90d")
+
+
+class LastResultView(View):
+    ts: float = Field(description="epoch seconds")
+    ok: bool
+    error_kind: str | None
+    response_time_ms: float | None
+    error: str | None
+
+
+class CheckView(View):
+    """A configured check in one environment with its state, last result and uptime."""
+
+    name: str
+    environment: str | None
+    type: str
+    group: str
+    status: CheckStatus
+    consecutive_failures: int
+    last_result: LastResultView | None
+    uptime: UptimeView
+    avg_response_time_ms_24h: float | None
+    open_incident: int | None = Field(description="the open incident's id")
+
+
+class ChecksView(View):
+    checks: list[CheckView]
+    count: int
+    generated_at: float
+
+
+class ConditionValueView(View):
+    """A condition and the value it saw (stored with the result)."""
+
+    model_config = ConfigDict(extra="ignore")  # read from a JSON column: unknown keys dropped
+    expr: str
+    ok: bool
+    actual: str | None
+
+
+class ResultView(View):
+    id: int
+    ts: float
+    ok: bool
+    response_time_ms: float | None
+    error_kind: str | None
+    error: str | None
+    conditions: list[ConditionValueView]
+    location: str | None
+
+
+class BurnRateView(View):
+    long_s: float
+    short_s: float
+    threshold: float
+    long: float | None
+    short: float | None
+    firing: bool
+
+
+class SloView(View):
+    """An SLO's error budget and burn rates, measured from the stored results."""
+
+    objective: float = Field(description="percent")
+    window_s: float
+    results: int
+    failed: int
+    budget_remaining: float | None = Field(
+        description="share of the error budget left (1: untouched, below 0: overspent)"
+    )
+    firing: str | None
+    burn_rates: list[BurnRateView]
+
+
+class ServiceSloView(SloView):
+    service: str
+
+
+class HourlyView(View):
+    hour: int = Field(description="epoch seconds of the hour")
+    count: int
+    failures: int
+    avg_ms: float | None
+
+
+class DailyView(View):
+    day: int = Field(description="epoch seconds of the UTC day")
+    count: int
+    failures: int
+    uptime: float | None
+
+
+class CheckEnvironmentView(View):
+    environment: str | None
+    status: CheckStatus
+    consecutive_failures: int
+    consecutive_successes: int
+    last_result: LastResultView | None
+    interval_s: float
+    timeout_s: float
+    uptime: Uptime90View
+    avg_response_time_ms_24h: float | None
+    open_incident: int | None
+    slo: SloView | None
+    service_slo: ServiceSloView | None
+    recent_results: list[ResultView]
+    hourly: list[HourlyView]
+    daily: list[DailyView]
+
+
+class CheckDetailView(View):
+    """One check, per environment, with its recent results and their condition values."""
+
+    name: str
+    type: str
+    group: str
+    description: str | None
+    conditions: list[str]
+    environments: list[CheckEnvironmentView]
+
+
+class NoteView(View):
+    """A note on an incident (stored in its JSON ``notes``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    ts: float | None = None
+    by: str | None = None
+    text: str | None = None
+
+
+class EvidenceView(View):
+    kind: str
+    at: float
+    summary: str
+    details: JSONObject
+
+
+class IncidentView(View):
+    """An incident (``evidence`` only on one incident, ``updates`` where updates are shown)."""
+
+    id: int
+    check: str
+    environment: str | None
+    kind: str = Field(
+        description="down, degraded, certificate, heartbeat, flapping, manual, slo, ..."
+    )
+    severity: str = Field(description="info, low, medium, high or critical")
+    title: str | None
+    status: Literal["open", "resolved"]
+    opened_at: float
+    resolved_at: float | None
+    duration_s: float
+    acknowledged_at: float | None
+    acknowledged_by: str | None
+    resolved_by: str | None
+    last_error_kind: str | None
+    error_kinds: list[str] | None
+    failing_conditions: list[str] | None
+    notes: list[NoteView]
+    refs: JSONObject | None = Field(description="links: GitHub issue, silence, post-mortem, ...")
+    manual: bool = Field(description="opened by hand (`incident open`)")
+    postmortem: str | None = Field(
+        description="the post-mortem's URL, once linked on a resolved incident"
+    )
+    silence: JSONObject | None
+    suppressed_by: Any = Field(description="the parent incident whose outage suppressed it")
+    evidence: list[EvidenceView] | None = Field(
+        default=None,
+        description="one incident: what was known about its service (docs/monitor.md)",
+    )
+    updates: list[JSONObject] | None = None
+
+
+class IncidentsView(View):
+    incidents: list[IncidentView]
+
+
+class SilenceView(View):
+    id: int
+    check: str | None = Field(description="null: every check")
+    environment: str | None = Field(description="null: every one")
+    reason: str
+    by: str
+    created_at: float
+    until: float = Field(description="when it ends (epoch seconds)")
+    ended_by: str | None
+    active: bool
+    ended_now: bool | None = Field(
+        default=None, description="expire only: false when it had already ended"
+    )
+
+
+class SilencesView(View):
+    silences: list[SilenceView]
+
+
+class InstanceView(View):
+    id: str
+    hostname: str
+    pid: int
+    location: str | None
+    started_at: float
+    last_seen: float
+    heartbeat_s: float
+    state: Literal["live", "dead"]
+    owned: int = Field(description="checks whose lease it holds")
+    targets: int
+    group: str | None
+
+
+class InstancesView(View):
+    instances: list[InstanceView]
+    count: int
+    live: int
+
+
+class RunResultsView(View):
+    results: list[JSONObject] = Field(description="the results of the run, one per environment")
