@@ -51,6 +51,73 @@ def test_default_install_pins_the_version_that_wrote_the_files(tmp_path: Path) -
         assert doc["env"]["PRODSHIELD_INSTALL"] == f"prodshield=={__version__}", name
         assert install_steps(doc) == ['python -m pip install "$PRODSHIELD_INSTALL"'], name
     assert (tmp_path / "shield.yaml").exists()
+    # this checkout is installed editable (a local folder no runner can reach): the pinned
+    # version, and init says it must be installable
+    (warning,) = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert f"install prodshield=={__version__} from the package index" in warning
+    assert "--install" in warning
+
+
+GIT = "https://github.com/acme/prodshield"
+COMMIT = "3f2c9e1b0d5e6f708192a3b4c5d6e7f8091a2b3c"
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "spec"),
+    [
+        # pip install git+https://github.com/acme/prodshield@v0.3.1
+        (
+            {
+                "url": GIT,
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT, "requested_revision": "v0.3.1"},
+            },
+            f"prodshield @ git+{GIT}@{COMMIT}",
+        ),
+        # pip install git+https://github.com/acme/prodshield (a branch): pinned to the commit
+        (
+            {"url": GIT, "vcs_info": {"vcs": "git", "commit_id": COMMIT}},
+            f"prodshield @ git+{GIT}@{COMMIT}",
+        ),
+        # pip install https://files.example.com/prodshield-0.3.1-py3-none-any.whl
+        (
+            {
+                "url": "https://files.example.com/prodshield-0.3.1-py3-none-any.whl",
+                "archive_info": {"hash": "sha256=00ff"},
+            },
+            "prodshield @ https://files.example.com/prodshield-0.3.1-py3-none-any.whl#sha256=00ff",
+        ),
+        # nothing a runner can reach: the pinned version
+        ({"url": "file:///home/me/prodshield", "dir_info": {"editable": True}}, None),
+        ({"url": "file:///tmp/x.whl", "archive_info": {}}, None),
+        (
+            {
+                "url": "https://token@github.com/acme/p",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT},
+            },
+            None,
+        ),
+        ({"url": GIT, "vcs_info": {"vcs": "git"}}, None),
+        ({"url": "https://example.com/index/", "dir_info": {}}, None),
+        ("not json", None),
+        (None, None),
+    ],
+)
+def test_the_default_install_is_where_prodshield_came_from(
+    direct_url: object, spec: str | None
+) -> None:
+    """PEP 610: pip writes direct_url.json for what it installed from a URL; a VCS URL at its
+    commit or an archive URL with its hash installs on a runner, a local folder does not."""
+    from prodshield.templates.github_actions import install_from_direct_url
+
+    text = (
+        direct_url if isinstance(direct_url, str) or direct_url is None else json.dumps(direct_url)
+    )
+    chosen = install_from_direct_url(text, "0.3.1")
+    if spec is None:
+        assert chosen.spec == "prodshield==0.3.1"
+        assert chosen.warning and "--install" in chosen.warning
+    else:
+        assert (chosen.spec, chosen.warning) == (spec, None)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,9 @@ def init(
             metavar="SPEC",
             help="What the workflows give to `pip install`: prodshield==VERSION, "
             "git+https://...@TAG-or-COMMIT, or ./path/to/prodshield-VERSION-py3-none-any.whl "
-            "[default: prodshield==this version]. Never an unpinned name.",
+            "[default: where this prodshield was installed from (a VCS URL at its commit, "
+            "an archive URL), else prodshield==this version, with a warning]. "
+            "Never an unpinned name.",
             show_default=False,
         ),
     ] = None,
@@ -46,7 +48,7 @@ def init(
     from prodshield.templates.github_actions import (
         WorkflowOptions,
         check_install_spec,
-        default_install_spec,
+        default_install,
         write_workflows,
     )
 
@@ -56,13 +58,16 @@ def init(
         console(stderr=True).print("--install and --audit-after go with --github-actions")
         raise typer.Exit(EXIT_USAGE)
     if github_actions:
+        chosen = default_install() if install is None else None
         options = WorkflowOptions(
-            install=check_install_spec(install) if install is not None else default_install_spec(),
+            install=chosen.spec if chosen is not None else check_install_spec(install or ""),
             audit_after=audit_after,
         )
         for path in write_workflows(directory, options, force=force):
             out.print(f"wrote {path}")
-        out.print(f"the workflows install: pip install {options.install}")
+        out.print(f"the workflows install: pip install {options.install}", markup=False)
+        if chosen is not None and chosen.warning:
+            console(stderr=True).print(f"warning: {chosen.warning}", markup=False)
         if target.exists():
             return
     if target.exists() and not force:

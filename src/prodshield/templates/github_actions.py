@@ -33,9 +33,60 @@ USAGE = (
 )
 
 
+@dataclass(frozen=True)
+class DefaultInstall:
+    spec: str
+    warning: str | None = None
+    """Said by ``init`` when the spec may not install (a version an index may not serve)."""
+
+
+def default_install() -> DefaultInstall:
+    """What the workflows install when ``--install`` is not given: where the running prodshield
+    came from, when pip recorded a URL a runner can reach (PEP 610 ``direct_url.json``: a VCS URL
+    at its commit, or an archive URL with its hash), else the exact version, with a warning."""
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        text = distribution("prodshield").read_text("direct_url.json")
+    except (PackageNotFoundError, OSError):
+        text = None
+    return install_from_direct_url(text, __version__)
+
+
+def install_from_direct_url(text: str | None, version: str) -> DefaultInstall:
+    """The install spec a PEP 610 ``direct_url.json`` (as pip writes it) gives, or the pinned
+    ``prodshield==version`` with a warning when it names nothing a runner can install (none, a
+    local folder or file, an editable checkout, a branch without its commit)."""
+    pinned = f"prodshield=={version}"
+    warning = (
+        f"the workflows install {pinned} from the package index: make sure it is published "
+        "there, or rerun with --install (a VCS URL at a tag or commit, or a wheel committed "
+        "to the repository; docs/github-actions.md)"
+    )
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+        return DefaultInstall(pinned, warning)
+    url = data["url"]
+    reachable = url.startswith("https://") and "@" not in url.split("://", 1)[1].split("/", 1)[0]
+    vcs = data.get("vcs_info")
+    if reachable and isinstance(vcs, dict) and vcs.get("vcs") and vcs.get("commit_id"):
+        spec = f"prodshield @ {vcs['vcs']}+{url}@{vcs['commit_id']}"
+    elif reachable and isinstance(data.get("archive_info"), dict):
+        digest = data["archive_info"].get("hash") or ""
+        spec = f"prodshield @ {url}" + (f"#{digest}" if re.fullmatch(r"\w+=\w+", digest) else "")
+    else:
+        return DefaultInstall(pinned, warning)
+    if install_spec_problem(spec) is not None or "\n" in spec:
+        return DefaultInstall(pinned, warning)
+    return DefaultInstall(spec)
+
+
 def default_install_spec() -> str:
-    """The exact version that writes the workflows."""
-    return f"prodshield=={__version__}"
+    """The spec :func:`default_install` chooses."""
+    return default_install().spec
 
 
 def install_spec_problem(spec: str) -> str | None:
