@@ -9,9 +9,12 @@ redacted and bounded). The monitor records them when it opens an incident (the G
 "Evidence" section) and refreshes them while it stays open (a comment per new kind).
 
 This module reads the store tables of the other capabilities directly and imports none of them.
-Which service a log finding belongs to: a finding that names its file belongs to the log source
-whose path matches it; a finding of the access-log detectors (keyed by endpoint) names no file and
-belongs to every log source's service. A source or marker without an environment matches all.
+Which service a log finding belongs to: the one its writer named (``details.service`` and
+``details.environment``, logs/record.py); else a finding that names its file belongs to the log
+source whose path matches it, and one of the access-log detectors (keyed by endpoint) that names
+no file belongs to every log source's service. A source or marker without an environment matches
+all. Besides the findings seen around the incident, those the last one-shot run (``logs scan`` /
+``logs digest``) stored count, for a day and a half: a daily digest in GitHub Actions.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ MAX_SUMMARY = 300
 LOOKBACK_S = 900.0
 """Findings seen this long before the incident opened still count (the burst that caused it)."""
 AUDIT_RECENT_S = 86400.0
+SCAN_RECENT_S = 36 * 3600.0
+"""The last ``logs scan``/``digest`` run's findings are evidence this long after it ran (a daily
+digest, with room for a late run)."""
 
 LOG_CATEGORIES = ("critical", "performance", "trend")
 """Categories of log findings that are evidence of an outage (5xx bursts, error rates, slow
@@ -128,7 +134,16 @@ def gather(
         )
     sources, has_logs = _sources_of(config, service, environment)
     if has_logs:
-        items += _log_findings(conn, config, sources, since, deploy is not None)
+        items += _log_findings(
+            conn,
+            config,
+            sources,
+            since,
+            deploy is not None,
+            service=service,
+            environment=environment,
+            now=now,
+        )
         if deploy is not None:
             items += _new_templates(conn, sources, float(deploy.deployed_at), since)
     items += _audit(conn, now)
@@ -157,13 +172,37 @@ def _latest_deploy(conn: Connection, service: str, environment: str, now: float)
     ).first()
 
 
+def last_scan_at(conn: Connection, now: float) -> float | None:
+    """When the last one-shot log run (``logs scan``/``logs digest``, kv logs/last_scan) stored
+    its findings, if within :data:`SCAN_RECENT_S`: the findings it wrote are evidence even when
+    the lines are hours old (a daily digest in GitHub Actions)."""
+    kv = t.kv
+    value = conn.execute(
+        select(kv.c.value).where(kv.c.namespace == "logs", kv.c.key == "last_scan")
+    ).scalar()
+    at = value.get("at") if isinstance(value, dict) else None
+    if not isinstance(at, int | float) or not now - SCAN_RECENT_S <= at <= now + 60:
+        return None
+    return float(at)
+
+
 def _log_findings(
-    conn: Connection, config: Any, sources: Sequence[Any], since: float, skip_new_templates: bool
+    conn: Connection,
+    config: Any,
+    sources: Sequence[Any],
+    since: float,
+    skip_new_templates: bool,
+    *,
+    service: str = "",
+    environment: str = "",
+    now: float | None = None,
 ) -> list[Item]:
     f = t.log_findings
-    rows = conn.execute(
-        select(f).where(f.c.last_seen >= since).order_by(desc(f.c.last_seen)).limit(500)
-    ).all()
+    seen = f.c.last_seen >= since
+    scanned = last_scan_at(conn, time.time() if now is None else now)
+    if scanned is not None:
+        seen = or_(seen, f.c.updated_at >= scanned)
+    rows = conn.execute(select(f).where(seen).order_by(desc(f.c.last_seen)).limit(500)).all()
     all_sources = list(config.logs.sources)
     out: list[Item] = []
     for row in rows:
@@ -172,11 +211,14 @@ def _log_findings(
         if row.kind == "new_template" and skip_new_templates:
             continue  # the templates new since the deploy say it better
         source = row.source if isinstance(row.source, dict) else {}
+        details = row.details if isinstance(row.details, dict) else {}
+        # the writer names the service and environment of the finding's source when it knows
+        if service and details.get("service") and details["service"] != service:
+            continue
+        if environment and details.get("environment") and details["environment"] != environment:
+            continue
         file = str(source.get("file") or "")
-        if file:
-            if not any(_source_matches(file, s.path) for s in sources):
-                continue
-        elif not all_sources:
+        if not details.get("service") and not _belongs(file, sources, all_sources):
             continue
         key = f"{row.kind}:{sorted((k, str(v)) for k, v in source.items() if k != 'file')}"
         what = str(row.message or row.kind)
@@ -197,6 +239,14 @@ def _log_findings(
         if len(out) >= MAX_LOG_ITEMS:
             break
     return out
+
+
+def _belongs(file: str, sources: Sequence[Any], all_sources: Sequence[Any]) -> bool:
+    """Whether a finding its writer did not attribute belongs to ``sources``: by its file, or,
+    naming no file, when any source is configured."""
+    if file:
+        return any(_source_matches(file, s.path) for s in sources)
+    return bool(all_sources)
 
 
 def _new_templates(

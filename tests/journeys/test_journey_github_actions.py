@@ -475,8 +475,8 @@ def test_the_audit_records_the_deploy_and_the_monitor_issue_names_it(
     }
     audit = runner.run(AUDIT, event="deployment_status", payload=deployed)
     assert audit.step("Record the deploy").outcome == "success", audit.log()
-    assert audit.step("Save monitor state").outcome == "success", audit.log()
-    assert len(list(runner.cache.iterdir())) == 1
+    assert audit.step("Save the audit's records").outcome == "success", audit.log()
+    assert [e.name.rsplit("-", 1)[0] for e in runner.cache.iterdir()] == ["prodshield-audit"]
 
     result = run_ok(runner, MONITOR, event="schedule")
     assert "some checks failed" in result.step("Run every check once").output
@@ -484,3 +484,85 @@ def test_the_audit_records_the_deploy_and_the_monitor_issue_names_it(
     assert "Evidence" in body, body
     assert f"version {sha} deployed to production" in body, body
     assert "settings.py" in body, body  # the audit's finding, new in this deploy
+
+
+def test_the_digest_and_the_audit_give_the_monitor_issue_its_evidence(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
+) -> None:
+    """The daily digest finds a 5xx burst on one endpoint of the shop's access log, the
+    post-deploy audit a planted finding; each workflow keeps its records in its own cache entry.
+    A monitor run that started before them and saved its state after them (the cache race that
+    lost the audit's deploy marker) changes nothing: the monitor's next run merges both, and the
+    one issue it opens for the failing check names the endpoint, the audit finding and the
+    deploy in its Evidence section."""
+    config = (
+        monitor_yaml(target.url, failures=1)
+        .replace("checks:\n", "environments: {production: {}}\nchecks:\n")
+        .replace("    alerts: [github]\n", "    alerts: [github]\n    environments: [production]\n")
+        .replace('"${GITHUB_TOKEN}"', '"${GITHUB_TOKEN:-not-needed-by-the-audit}"')
+    )
+    config += (
+        "logs:\n"
+        "  sources:\n"
+        "    - {name: shop-access, service: shop-api, environment: production,\n"
+        "       path: logs/access.log, format: nginx}\n"
+    ) + AUDIT_YAML.replace("version: 1\n", "").replace('storage: "sqlite:///prodshield.db"\n', "")
+    repo = user_repo(tmp_path, toolchain, config)
+    lines = [
+        f'203.0.113.5 - - [04/Dec/2026:06:{m:02d}:30 +0000] "GET /api/orders HTTP/1.1" 200 512 "-" "shop"'
+        for m in range(30)
+    ] + [
+        f'203.0.113.9 - - [04/Dec/2026:06:20:{s:02d} +0000] "POST /api/checkout HTTP/1.1" 502 0 "-" "shop"'
+        for s in range(12)
+    ]
+    lines.sort(key=lambda line: line.split("[", 1)[1][:26])
+    (repo / "logs").mkdir()
+    (repo / "logs" / "access.log").write_text("\n".join(lines) + "\n")
+    (repo / "settings.py").write_text("DEBUG = True\n")  # the audit's finding in this deploy
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the shop, its logs, debug on")
+    runner = runner_for(repo, tmp_path, toolchain, github)
+
+    target.then = "ok"
+    run_ok(runner, MONITOR, event="schedule")  # a healthy run: the monitor's state exists
+    (before_audit,) = runner.cache.iterdir()
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    audit = runner.run(
+        AUDIT,
+        event="deployment_status",
+        payload={
+            "deployment_status": {"state": "success"},
+            "deployment": {"environment": "production", "sha": sha},
+        },
+    )
+    assert audit.step("Record the deploy").outcome == "success", audit.log()
+    digest = run_ok(runner, DIGEST, event="schedule")
+    assert "/api/checkout" in digest.summary, digest.log()
+    saved = sorted(e.name.rsplit("-", 1)[0] for e in runner.cache.iterdir())
+    assert saved == ["prodshield-audit", "prodshield-logs", "prodshield-state"], saved
+    # a monitor run that restored its state before the audit and the digest saves it after them
+    # (as the newest entry); before, the audit wrote into this entry and its marker was lost
+    stale = runner.cache / "prodshield-state-9999999"
+    shutil.copytree(before_audit, stale)
+    os.utime(stale)
+
+    target.then = "503"
+    result = run_ok(runner, MONITOR, event="schedule")
+    merged = result.step("Run every check once").output
+    assert "prodshield-audit/prodshield.db: merged 1 deploy marker, 1 audit run" in merged, merged
+    assert "the last log scan" in merged, merged
+    incidents = [i for i in github.issues(REPO) if "shop-api" in i["title"]]
+    assert len(incidents) == 1, [i["title"] for i in github.issues(REPO)]
+    body = incidents[0]["body"]
+    assert "### Evidence" in body, body
+    assert "5xx burst on POST /api/checkout" in body, body  # the digest's finding
+    assert "/api/orders" not in body
+    assert "settings.py" in body, body  # the audit's finding, new in this deploy
+    assert f"version {sha} deployed to production" in body, body
+    # merged once: the next run adds nothing, and the issue gets no second copy
+    again = run_ok(runner, MONITOR, event="schedule")
+    assert (
+        "merged 0 deploy markers, 0 audit runs (0 findings), 0 log findings"
+        in again.step("Run every check once").output
+    )
+    assert len([i for i in github.issues(REPO) if "shop-api" in i["title"]]) == 1

@@ -1,6 +1,8 @@
-"""``prodshield db``: schema migrations and retention."""
+"""``prodshield db``: schema migrations, retention, and merging other jobs' stores."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -63,3 +65,38 @@ def prune_cmd(config: ConfigOption = None) -> None:
         f"{report.aggregates_deleted} aggregates, {report.findings_deleted} findings, "
         f"{report.outbox_deleted} delivered notifications"
     )
+
+
+@app.command("merge")
+def merge_cmd(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Stores to read: a SQLite file (another job's prodshield.db) or a store URL.",
+            show_default=False,
+        ),
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Copy other stores' deploy markers, audit runs and log findings into this one.
+
+    For one-shot jobs that keep their own stores (GitHub Actions: the audit and the digest): the
+    monitor merges them before it runs, so the incidents it opens name the deploy, the audit's
+    new findings and the digest's findings. Each record is copied once, however often the same
+    store is merged; a SQLite file that does not exist yet is skipped."""
+    from pathlib import Path
+
+    from prodshield.store import open_store
+    from prodshield.store.merge import merge
+
+    loaded = load(config)
+    out = console()
+    with store_for(loaded) as target:
+        for source in sources:
+            url = source if "://" in source else f"sqlite:///{Path(source).resolve()}"
+            if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+                out.print(f"{source}: no such store yet; skipped", markup=False)
+                continue
+            with open_store(url, base_dir=loaded.base_dir) as other:
+                merged = merge(target, other)
+            out.print(f"{source}: merged {merged}", markup=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -65,9 +66,21 @@ UntilOpt = Annotated[
 ]
 
 
-def _configured(
-    config: Path | None, files: list[Path], log_format: str
-) -> tuple[DetectorSettings, list[Path], str, dict[str, Any] | None]:
+@dataclass
+class _Inputs:
+    """What a scan reads: detector settings, the files and their format or layouts, and, when a
+    shield.yaml was loaded, the config and the configured files among them (their sources name
+    the service and environment stored with the findings)."""
+
+    settings: DetectorSettings
+    paths: list[Path]
+    log_format: str
+    layouts: dict[str, Any] | None = None
+    loaded: Any = None
+    files: list[Any] = field(default_factory=list)
+
+
+def _configured(config: Path | None, files: list[Path], log_format: str) -> _Inputs:
     """Detector settings (and user rules) from shield.yaml when there is one, and the files:
     those given, else the existing files of ``logs.sources`` with their layouts (and the
     sources' format when they all name the same one; otherwise each file is detected)."""
@@ -79,7 +92,7 @@ def _configured(
     except UsageError:
         if config is not None or not files:
             raise
-        return DetectorSettings(), files, log_format, None
+        return _Inputs(DetectorSettings(), files, log_format)
     settings = DetectorSettings.from_config(
         loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
     )
@@ -87,11 +100,14 @@ def _configured(
         # a file that is one of a source's files keeps that source's layout string
         given = {os.path.realpath(f): f for f in files if str(f) != "-"}
         chosen: dict[str, Any] = {}
+        mine = []
         for f in configured_files(loaded.config.logs, loaded.base_dir):
             real = os.path.realpath(f.path)
-            if real in given and (f.source.log_format or f.source.apache_format):
-                chosen[str(given[real])] = f.layout
-        return settings, files, log_format, chosen or None
+            if real in given:
+                mine.append(f._replace(path=str(given[real])))
+                if f.source.log_format or f.source.apache_format:
+                    chosen[str(given[real])] = f.layout
+        return _Inputs(settings, files, log_format, chosen or None, loaded, mine)
     sources = loaded.config.logs.sources
     if not sources:
         raise UsageError(f"no FILES given and {loaded.path} has no logs.sources")
@@ -112,7 +128,35 @@ def _configured(
     formats = {f.source.format for f in found if f.path not in layouts}
     if log_format == "auto" and len(formats) == 1:
         log_format = formats.pop()
-    return settings, [Path(f.path) for f in found], log_format, layouts or None
+    return _Inputs(
+        settings, [Path(f.path) for f in found], log_format, layouts or None, loaded, found
+    )
+
+
+def _record(inputs: _Inputs, result: ScanResult) -> None:
+    """Store the run's findings (with their service and environment) in the configured store,
+    through the log capability's writer, so `monitor once` attaches them to the incidents it
+    opens; a store that refuses is one warning line, never the scan's failure."""
+    if inputs.loaded is None:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from prodshield.cli.common import store_for
+    from prodshield.errors import ProdshieldError
+    from prodshield.logs.record import record_scan
+
+    try:
+        with store_for(inputs.loaded) as store:
+            record_scan(
+                store,
+                result.findings,
+                inputs.files,
+                read=len(inputs.paths),
+                window=result.window,
+            )
+    except (ProdshieldError, SQLAlchemyError, OSError) as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        console(stderr=True).print(f"warning: findings not stored: {first}", markup=False)
 
 
 def run_scan(
@@ -152,18 +196,19 @@ def scan(
 
     Exit 1 when a critical finding exists (for CI), 0 otherwise, 2 on usage errors.
     """
-    settings, paths, log_format, layouts = _configured(config, list(files or []), log_format)
+    inputs = _configured(config, list(files or []), log_format)
     begin, end = _window(start, until)
     result = scan_files(
-        paths,
-        log_format,
+        inputs.paths,
+        inputs.log_format,
         since=since,
         baseline=baseline,
-        settings=settings,
+        settings=inputs.settings,
         start=begin,
         until=end,
-        layouts=layouts,
+        layouts=inputs.layouts,
     )
+    _record(inputs, result)
     if fmt is ScanFormat.json:
         print_json(result.to_dict())
     else:
@@ -240,21 +285,22 @@ def digest(
 
         loaded = load(config)
         post = post_target(loaded.config.notifiers, post, str(loaded.path))
-    settings, paths, log_format, layouts = _configured(config, list(files or []), log_format)
+    inputs = _configured(config, list(files or []), log_format)
     begin, end = _window(start, until)
     result = scan_files(
-        paths,
-        log_format,
+        inputs.paths,
+        inputs.log_format,
         since=None if (begin or end) else since,
         # a baseline period sits before the window's start: with --until alone there is none
         baseline=None
         if (end and not begin and baseline and not Path(baseline).exists())
         else baseline,
-        settings=settings,
+        settings=inputs.settings,
         start=begin,
         until=end,
-        layouts=layouts,
+        layouts=inputs.layouts,
     )
+    _record(inputs, result)
     debt = None
     if debt_repo is not None:
         from prodshield.logs.debt import scan_repo

@@ -1,0 +1,120 @@
+"""``logs scan``/``logs digest`` store their findings through the log capability's writer (the
+one ``serve`` uses), with the service and environment of their source; ``db merge`` copies them
+(and deploys, audit runs) into another store once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from prodshield.store import open_store
+from prodshield.store import tables as t
+
+BURST = "".join(
+    f'203.0.113.9 - - [04/Dec/2026:06:20:{s:02d} +0000] "POST /api/checkout HTTP/1.1" 502 0 "-" "shop"\n'
+    for s in range(12)
+)
+APP = "2026-12-04 06:20:00,000 CRITICAL db: could not connect to server: Connection refused\n"
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        env={**env, "NO_COLOR": "1", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _findings(url: str) -> list[dict]:
+    with open_store(url) as store, store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(t.log_findings))]
+
+
+def test_scan_stores_its_findings_once_with_their_service(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "access.log").write_text(BURST)
+    (tmp_path / "logs" / "app.log").write_text(APP)
+    (tmp_path / "shield.yaml").write_text(
+        "version: 1\n"
+        "storage: sqlite:///state.db\n"
+        "environments: {production: {}}\n"
+        "logs:\n"
+        "  sources:\n"
+        "    - {name: edge, service: shop, environment: production, path: logs/access.log}\n"
+        "    - {name: orders, path: logs/app.log}\n"
+    )
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    for _ in range(2):  # the same run again updates its rows, never doubles their counts
+        done = _cli(tmp_path, "logs", "scan", "--format", "json")
+        assert done.returncode == 1, done.stderr  # a critical finding
+        assert "not stored" not in done.stderr
+    rows = {r["kind"]: r for r in _findings(url)}
+    burst = rows["http_5xx_burst"]
+    assert burst["count"] == 12 and "/api/checkout" in burst["message"]
+    assert len([r for r in _findings(url) if r["kind"] == "http_5xx_burst"]) == 1
+    # two services were read: the endpoint's finding names no file, so no service is claimed
+    assert "service" not in burst["details"]
+    db = rows["db_connection_failure"]
+    assert db["details"]["service"] == "orders" and "environment" not in db["details"]
+    with open_store(url) as store:
+        last = store.kv_get("logs", "last_scan")
+    assert last["files"] == 2 and last["services"] == ["orders"]
+
+    # one file of one source: every finding is that source's service and environment
+    done = _cli(tmp_path, "logs", "digest", "logs/access.log", "--output", "d.md")
+    assert done.returncode == 0, done.stderr
+    newest = max(
+        (r for r in _findings(url) if r["kind"] == "http_5xx_burst"),
+        key=lambda r: r["updated_at"],
+    )
+    assert newest["details"]["service"] == "shop"
+    assert newest["details"]["environment"] == "production"
+
+
+def test_a_store_that_refuses_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    (tmp_path / "access.log").write_text(BURST)
+    (tmp_path / "shield.yaml").write_text(
+        "version: 1\nstorage: postgresql://prodshield@127.0.0.1:1/prodshield\n"
+    )
+    done = _cli(tmp_path, "logs", "scan", "access.log", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert '"http_5xx_burst"' in done.stdout
+    (warning,) = [line for line in done.stderr.splitlines() if "not stored" in line]
+    assert warning.startswith("warning: findings not stored:")
+
+
+def test_db_merge_copies_each_record_once(tmp_path: Path) -> None:
+    (tmp_path / "access.log").write_text(BURST)
+    (tmp_path / "settings.py").write_text("DEBUG = True\n")
+    (tmp_path / "other.yaml").write_text("version: 1\nstorage: sqlite:///other.db\n")
+    (tmp_path / "shield.yaml").write_text("version: 1\nstorage: sqlite:///mine.db\n")
+    for args in (
+        ("deploy", "mark", "--version", "v42", "--env", "production"),
+        ("logs", "scan", "access.log"),
+        ("audit", "settings.py"),
+    ):
+        done = _cli(tmp_path, *args, "-c", "other.yaml")
+        assert done.returncode in (0, 1), (args, done.stderr)
+    first = _cli(tmp_path, "db", "merge", "other.db", "missing.db")
+    assert first.returncode == 0, first.stderr
+    assert "other.db: merged 1 deploy marker, 1 audit run" in first.stdout, first.stdout
+    assert "1 log finding, the last log scan" in first.stdout
+    assert "missing.db: no such store yet; skipped" in first.stdout
+    again = _cli(tmp_path, "db", "merge", "other.db")
+    assert "merged 0 deploy markers, 0 audit runs (0 findings), 0 log findings" in again.stdout
+    mine = f"sqlite:///{tmp_path / 'mine.db'}"
+    with open_store(mine) as store, store.connect() as conn:
+        assert [r.version for r in conn.execute(select(t.deploys))] == ["v42"]
+        (run,) = conn.execute(select(t.audit_runs)).all()
+        paths = {r.path for r in conn.execute(select(t.audit_findings))}
+        assert "settings.py" in {Path(p).name for p in paths if p}
+        assert all(r.run_id == run.id for r in conn.execute(select(t.audit_findings.c.run_id)))
+    assert len(_findings(mine)) == 1
