@@ -131,6 +131,81 @@ def test_an_alert_needs_enough_data_before_it_fires(store: Store) -> None:
     assert kinds.count("slo") == 1
 
 
+ESCALATING = CONFIG.replace(
+    "notifiers:\n",
+    "escalations:\n  platform: [{after: 10m, notify: [oncall]}]\n"
+    "notifiers:\n  oncall: {type: webhook, url: 'http://127.0.0.1:9/page'}\n",
+).replace(
+    "defaults: {failure_threshold: 1000}",
+    "defaults: {failure_threshold: 1000, escalation: platform}",
+)
+ESCALATING = ESCALATING.replace(
+    "    url: http://api/\n", "    url: http://api/\n    alerts: [ops]\n"
+)
+
+
+def _outbox(store: Store) -> list[tuple[str, str, str]]:
+    o = t.outbox
+    with store.connect() as conn:
+        rows = conn.execute(select(o).order_by(o.c.id)).all()
+    return [(r.notifier, r.idempotency_key.split(":", 2)[2], r.subject) for r in rows]
+
+
+def test_a_burning_slo_incident_escalates_like_any_other(store: Store) -> None:
+    """defaults.escalation applies to an slo incident: unacknowledged 10 minutes after it opened
+    and still burning, it pages the next level on its own thread; the level hears the
+    acknowledgement and the resolution, and an acknowledged one escalates no further."""
+    from prodshield.monitor.incidents import acknowledge
+
+    config = parse_config(ESCALATING, env={}).config
+    eng = IncidentEngine(config)
+    last = record(store, T0, 120, 60, True)
+    last = record(store, last + 60, 10, 60, False)
+    judge(store, eng, last, False)
+    assert _outbox(store) == [("ops", "opened", "slo:api:")]
+    last = record(store, last + 60, 5, 60, False)  # 5 more minutes: not yet
+    judge(store, eng, last, False)
+    assert len(_outbox(store)) == 1
+    last = record(store, last + 60, 5, 60, False)  # 10 minutes after it opened
+    judge(store, eng, last, False)
+    assert _outbox(store)[1] == ("oncall", "escalated:1", "slo:api:")
+    with store.connect() as conn:
+        incident = conn.execute(select(t.incidents)).one()
+    assert [e["level"] for e in incident.refs["escalated"]] == [1]
+    o = t.outbox
+    with store.connect() as conn:
+        page = conn.execute(select(o).where(o.c.notifier == "oncall")).one()
+    assert page.payload["title"].startswith("Escalated (level 1, unacknowledged for 10m): ")
+    assert "burns its error budget too fast" in page.payload["body"]
+
+    acknowledge(store, config, incident.id, "alice")
+    acks = [x for x in _outbox(store) if x[1] == "acknowledged"]
+    assert sorted(acks) == [
+        ("oncall", "acknowledged", "slo:api:"),
+        ("ops", "acknowledged", "slo:api:"),
+    ]
+    last = record(store, last + 60, 40, 60, True)
+    judge(store, eng, last, True)
+    resolved = [x for x in _outbox(store) if x[1] == "resolved"]
+    assert sorted(resolved) == [("oncall", "resolved", "slo:api:"), ("ops", "resolved", "slo:api:")]
+
+
+def test_an_acknowledged_slo_incident_does_not_escalate(store: Store) -> None:
+    from prodshield.monitor.incidents import acknowledge
+
+    config = parse_config(ESCALATING, env={}).config
+    eng = IncidentEngine(config)
+    last = record(store, T0, 120, 60, True)
+    last = record(store, last + 60, 10, 60, False)
+    judge(store, eng, last, False)
+    with store.connect() as conn:
+        incident_id = conn.execute(select(t.incidents.c.id)).scalar_one()
+    acknowledge(store, config, incident_id, "alice")
+    last = record(store, last + 60, 15, 60, False)
+    judge(store, eng, last, False)
+    assert [x[0] for x in _outbox(store)] == ["ops", "ops"]  # opened, acknowledged
+
+
 def test_maintenance_results_do_not_spend_the_budget(store: Store) -> None:
     spec = parse_config(CONFIG, env={}).config.checks[0].slo
     assert spec is not None

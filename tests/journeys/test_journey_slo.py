@@ -57,13 +57,20 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
             (tmp_path / "shield.yaml").write_text(
                 "storage: sqlite:///store.db\n"
                 f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
-                "defaults: {failure_threshold: 1000}\n"  # only the SLO pages here
+                # only the SLO pages here; unacknowledged, it escalates to PagerDuty
+                "defaults: {failure_threshold: 1000, escalation: platform}\n"
+                "escalations:\n"
+                "  platform: [{after: 2s, notify: [oncall]}]\n"
                 "notifiers:\n"
                 "  phone:\n"
                 "    type: ntfy\n"
                 f"    server: {rx.url}\n"
                 f"    topic: {PROTECTED_TOPIC}\n"
                 '    token: "${NTFY_TOKEN}"\n'
+                "  oncall:\n"
+                "    type: pagerduty\n"
+                '    routing_key: "${PAGERDUTY_ROUTING_KEY}"\n'
+                f"    url: {rx.pagerduty_url}\n"
                 # a service SLO over its checks (api's service is its name): no alerts here
                 "services:\n"
                 "  api: {slo: {objective: 95, window: 1h, alerts: []}}\n"
@@ -73,6 +80,7 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 f"    url: http://127.0.0.1:{target.server_port}/\n"
                 "    interval: 1s\n"
                 "    timeout: 1s\n"
+                "    alerts: [phone]\n"
                 "    slo:\n"
                 "      objective: 90\n"
                 "      window: 1h\n"
@@ -108,6 +116,11 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 assert incident["title"] == "api is burning its error budget (2x)"
                 [page] = wait(lambda: rx.of("ntfy"), "the page")
                 assert "burning its error budget" in page.parsed["title"]
+                # nobody acknowledges it: 2 s later its escalation pages PagerDuty, on the
+                # SLO's own thread (not the check's outage)
+                escalated = wait(lambda: rx.pagerduty.get("slo:api:"), "the escalation", 30)
+                assert escalated.status == "triggered"
+                assert list(rx.pagerduty) == ["slo:api:"]
                 burning = api(port, "/api/v1/checks/api")[1]["environments"][0]["slo"]
                 assert burning["failed"] >= 1 and burning["budget_remaining"] < 1.0
                 assert burning["firing"].startswith("2x over 20s and 4s")
@@ -137,6 +150,8 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                     timeout=40,
                 )
                 wait(lambda: len(rx.of("ntfy")) == 2, "the resolved message")
+                # the level it reached hears the resolution: the page clears
+                wait(lambda: escalated.status == "resolved", "the page resolved", 30)
                 assert "back under its alerts" in rx.of("ntfy")[1].parsed["title"]
                 assert len(api(port, "/api/v1/incidents")[1]["incidents"]) == 1
     finally:

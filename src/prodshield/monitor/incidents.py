@@ -250,15 +250,28 @@ class IncidentEngine:
                     )
                     # the service's own target: its incident, silences and thread are not a check's
                     as_service = dataclasses.replace(obs, check=key[0])
-                    changes.extend(self._judge_slo(conn, as_service, state, at, self._link(obs)))
+                    changes.extend(
+                        self._judge_slo(
+                            conn, as_service, state, at, self._link(obs), policy_check=obs.check
+                        )
+                    )
         return changes
 
     # --- SLOs ----------------------------------------------------------------------------------
 
     def _judge_slo(
-        self, conn: Connection, obs: Observation, state: slo.Status, now: float, url: str | None
+        self,
+        conn: Connection,
+        obs: Observation,
+        state: slo.Status,
+        now: float,
+        url: str | None,
+        policy_check: str | None = None,
     ) -> list[IncidentChange]:
-        """Open an ``slo`` incident when a burn-rate alert fires, resolve it when none does."""
+        """Open an ``slo`` incident when a burn-rate alert fires, resolve it when none does;
+        while it fires unacknowledged, page its escalation levels as they fall due. A service's
+        SLO (``policy_check``: the check whose result was judged) keeps that check's notifiers
+        and escalation for the incident's whole life."""
         i = t.incidents
         row = conn.execute(
             select(i).where(
@@ -269,8 +282,15 @@ class IncidentEngine:
             )
         ).first()
         fire = state.firing
-        policy = self.policy_for(obs.check)
+        # a service's SLO speaks through the policy of the check whose result opened it
+        judged = (row.refs or {}).get("policy_check") if row is not None else None
+        policy = self.policy_for(judged or policy_check or obs.check)
         env = f"[{obs.environment}] " if obs.environment else ""
+        if fire is not None and row is not None:
+            # still burning: unacknowledged, it escalates like any incident
+            if policy.escalation:
+                self._escalate(conn, policy, row, obs, now)
+            return []
         if fire is not None and row is None:
             result = conn.execute(
                 i.insert().values(
@@ -285,13 +305,16 @@ class IncidentEngine:
                     failing_conditions=[],
                     error_kinds=[],
                     notes=[],
-                    refs={"slo": state.as_dict()},
+                    refs={"slo": state.as_dict()}
+                    | ({"policy_check": policy_check} if policy_check else {}),
                 )
             )
             pk = result.inserted_primary_key
             assert pk is not None
             incident = _load_incident(conn, int(pk[0]))
             self._notify_slo(conn, policy, OPENED, incident, obs, state, now, url)
+            if policy.escalation:
+                self._escalate(conn, policy, incident, obs, now)
             return [IncidentChange(OPENED, incident.id, obs.check, obs.environment, slo.KIND)]
         if fire is None and row is not None:
             refs = {**(row.refs or {}), "slo": state.as_dict()}
@@ -321,7 +344,9 @@ class IncidentEngine:
             silences.record(conn, incident, silence, event_type, now)
             if event_type != RESOLVED or silences.held_opening(incident):
                 return
-        if not policy.notifiers:
+        # the levels its escalation reached hear the resolution too, so their pages clear
+        notifiers = escalation.audience(policy.notifiers, incident.refs)
+        if not notifiers:
             return
         env = f"[{obs.environment}] " if obs.environment else ""
         left = state.budget_remaining
@@ -340,12 +365,12 @@ class IncidentEngine:
             body = f"No burn-rate alert fires any more. Error budget left: {budget}."
         enqueue_in(
             conn,
-            policy.notifiers,
+            notifiers,
             {
                 "key": f"incident:{incident.id}:{event_type.split('.')[1]}",
                 "type": event_type,
                 # its own thread: a paging service must not fold it into the check's outage
-                "subject": f"slo:{obs.check}:{obs.environment}",
+                "subject": thread_of(slo.KIND, obs.check, obs.environment),
                 "title": title,
                 "body": body,
                 "severity": (incident.severity or "high") if event_type == OPENED else "info",
@@ -500,10 +525,14 @@ class IncidentEngine:
     ) -> None:
         waited = format_duration(after)
         title = f"Escalated (level {level}, unacknowledged for {waited}): {incident.title}"
+        if incident.kind == slo.KIND:
+            burning = (incident.refs or {}).get("slo", {}).get("firing") or "too fast"
+            what = f"**{obs.check}** burns its error budget too fast: {burning}."
+        else:
+            what = self._body(conn, OPENED, incident, obs)
         body = (
             f"Nobody acknowledged this incident within {waited}: escalation policy "
-            f"**{policy.escalation_name}**, level {level}.\n\n"
-            + self._body(conn, OPENED, incident, obs)
+            f"**{policy.escalation_name}**, level {level}.\n\n" + what
         )
         fields = {
             "check": obs.check,
@@ -518,7 +547,7 @@ class IncidentEngine:
             {
                 "key": f"incident:{incident.id}:escalated:{level}",
                 "type": OPENED,
-                "subject": f"incident:{obs.check}:{obs.environment}",
+                "subject": thread_of(incident.kind, obs.check, obs.environment),
                 "title": title[:300],
                 "body": body,
                 "severity": severity_of(incident.kind),
@@ -1160,13 +1189,23 @@ EVIDENCE_EVERY_S = 5.0
 """How often an open incident's evidence is gathered again (at most; on the check's results)."""
 
 
+def thread_of(kind: str, check: str, environment: str) -> str:
+    """The notification thread of an incident (the event subject; PagerDuty's dedup key,
+    Opsgenie's alias): ``incident:CHECK:ENV``, or ``slo:CHECK:ENV`` for an SLO incident, so a
+    paging service never folds a budget burn into the check's outage."""
+    prefix = "slo" if kind == slo.KIND else "incident"
+    return f"{prefix}:{check}:{environment}"
+
+
 def open_incident_of(store: Any, subject: str) -> int | None:
-    """The open incident of a thread subject (``incident:CHECK:ENV``, the PagerDuty dedup key
-    and Opsgenie alias of its alerts), or None."""
-    if not subject.startswith("incident:") or ":" not in subject[9:]:
+    """The open incident of a thread subject (``incident:CHECK:ENV`` or ``slo:CHECK:ENV``, the
+    PagerDuty dedup key and Opsgenie alias of its alerts), or None."""
+    prefix, _, rest = subject.partition(":")
+    if prefix not in ("incident", "slo") or ":" not in rest:
         return None
-    check, environment = subject[9:].rsplit(":", 1)
+    check, environment = rest.rsplit(":", 1)
     i = t.incidents
+    kind = i.c.kind == slo.KIND if prefix == "slo" else i.c.kind != slo.KIND
     with store.connect() as conn:
         row = conn.execute(
             select(i.c.id)
@@ -1174,7 +1213,7 @@ def open_incident_of(store: Any, subject: str) -> int | None:
                 i.c.check_name == check,
                 i.c.environment == environment,
                 i.c.status == "open",
-                i.c.kind != slo.KIND,
+                kind,
             )
             .order_by(desc(i.c.opened_at))
             .limit(1)
@@ -1548,7 +1587,7 @@ def _tell(
         phase = "opened" if event_type == OPENED else "resolved"
         subscribers.announce(conn, config, row, phase, now)
     engine = IncidentEngine(config)
-    policy = engine.policy_for(row.check_name)
+    policy = engine.policy_for((row.refs or {}).get("policy_check") or row.check_name)
     notifiers = escalation.audience(policy.notifiers, row.refs)
     if not notifiers:
         return
@@ -1566,7 +1605,7 @@ def _tell(
         {
             "key": f"incident:{row.id}:{key_tail}",
             "type": event_type,
-            "subject": f"incident:{row.check_name}:{row.environment}",
+            "subject": thread_of(row.kind, row.check_name, row.environment),
             "title": title,
             "body": body,
             "severity": severity,
