@@ -5,7 +5,7 @@ flapping target, follows a growing log and notifies GitHub (the stand-in), then 
     python benchmarks/crashloop.py [--kills 50] [--migration-kills 10] [--seed 1]
 
 Baseline: none to compare against; the figures are absolute (lost and duplicated must be 0). The
-same harness runs shortened in CI (tests/test_crash_loop.py).
+same harness runs shortened in CI (tests/web/test_crash_loop.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from crash_harness import run_crash_loop
+from support.crash_harness import run_crash_loop
 
 
 def main(argv: list[str] | None = None) -> int:

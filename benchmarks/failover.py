@@ -2,8 +2,8 @@
 
     python benchmarks/failover.py [--checks 3000] [--interval 20] [--pg postgresql://...]
 
-The scenario of tests/test_monitor_cluster.py (there with 100 checks every 4 s), through the same
-harness (tests/cluster_harness.py): three `prodshield monitor run` processes on a fresh PostgreSQL
+The scenario of tests/monitor/test_monitor_cluster.py (there with 100 checks every 4 s), through the same
+harness (tests/support/cluster_harness.py): three `prodshield monitor run` processes on a fresh PostgreSQL
 schema run ``--checks`` HTTP checks against a loopback target, one of them failing (a GitHub issue
 on the stand-in); the failing check's owner is killed in the middle of its incident, then a second
 instance; the target recovers while one instance carries every check; two new instances start
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from cluster_harness import run_failover
+from support.cluster_harness import run_failover
 
 
 def main() -> int:

@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from cluster_harness import REPO, TOKEN, serve_targets, write_config
-from github_standin import GitHubStandin
+from support.cluster_harness import REPO, TOKEN, serve_targets, write_config
+from support.standins.github import GitHubStandin
 
 PRODSHIELD = [sys.executable, "-m", "prodshield"]
 STOPPED = re.compile(r"stopped: .*?(?:(?P<fenced>\d+) dropped after a handover)")

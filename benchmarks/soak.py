@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from crash_harness import flapping_target  # a threaded loopback HTTP target
+from support.crash_harness import flapping_target  # a threaded loopback HTTP target
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from standard_envs import CONTAINER_ENV, DEVELOPER_ENV, RUNNER_ENV
+from support.standard_envs import CONTAINER_ENV, DEVELOPER_ENV, RUNNER_ENV
 
 AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
 

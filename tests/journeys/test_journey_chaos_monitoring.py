@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from github_standin import GitHubStandin
+from support.standins.github import GitHubStandin
 
 GH_TOKEN = "gh-chaos-journey-0123456789"
 REPO = "acme/shop"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alerting_journey import cli
+from support.alerting import cli
 
 
 def test_repeated_incident_actions_say_already(tmp_path: Path) -> None:

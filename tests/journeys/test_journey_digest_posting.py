@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from github_standin import GitHubStandin
 from prodshield.notify.markers import marker
+from support.standins.github import GitHubStandin
 
 REPO = "acme/shop"
 TOKEN = "digest-journey-token"

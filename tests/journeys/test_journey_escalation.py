@@ -16,9 +16,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from alerting_journey import WEBHOOK_SECRET, api, cli, free_port, serving, target_up, wait
-
-from paging_standins import (
+from support.alerting import WEBHOOK_SECRET, api, cli, free_port, serving, target_up, wait
+from support.standins.paging import (
     PD_KEY,
     PROTECTED_TOPIC,
     PagingStandin,

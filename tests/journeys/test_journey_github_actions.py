@@ -1,7 +1,7 @@
 """Journey: a repository set up with `prodshield init --github-actions --install <a wheel built
-from this checkout>`, its three generated workflows run by tests/journeys/workflow_runner.py as a
+from this checkout>`, its three generated workflows run by tests/support/workflow_runner.py as a
 hosted runner would (bash steps, the runner's variables, the cache between runs, SARIF upload),
-GitHub's API played by tests/github_standin.py through GITHUB_API_URL.
+GitHub's API played by tests/support/standins/github.py through GITHUB_API_URL.
 
 The install step really runs: the session builds one wheel from this checkout and prepares one
 interpreter whose site-packages already see the test environment's dependencies, so the
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from workflow_runner import Kill, RunResult, WorkflowRunner
 
-from flaky_target import FlakyTarget, flaky_target
-from github_standin import GitHubStandin
+from support.standins.flaky_target import FlakyTarget, flaky_target
+from support.standins.github import GitHubStandin
+from support.workflow_runner import Kill, RunResult, WorkflowRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "acme/shop"

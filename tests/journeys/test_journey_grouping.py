@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alerting_journey import cli, free_port
-
-from paging_standins import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
+from support.alerting import cli, free_port
+from support.standins.paging import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
 
 
 def _config(tmp_path: Path, rx: PagingStandin, ports: list[int], window: str | None) -> None:

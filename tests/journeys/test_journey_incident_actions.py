@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alerting_journey import TOKEN, Browser, api, cli, csrf_of, free_port, serving, wait
+from support.alerting import TOKEN, Browser, api, cli, csrf_of, free_port, serving, wait
 
 
 def _open(cwd: Path, title: str) -> str:

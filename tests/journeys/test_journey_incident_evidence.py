@@ -28,9 +28,9 @@ from typing import Any
 import feedparser
 import pytest
 
-from github_standin import GitHubStandin
 from support.net import free_port
 from support.serve import start_serve, stop_serve
+from support.standins.github import GitHubStandin
 
 TOKEN = "journey-token-0123456789abcdef"
 GH_TOKEN = "gh-journey-token-0123456789"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import secrets_tokens as tok
+from support import secrets_tokens as tok
 
 RULES = """\
 audit:

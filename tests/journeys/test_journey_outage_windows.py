@@ -21,9 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from github_standin import GitHubStandin
 from support.net import free_port
 from support.serve import start_serve, stop_serve
+from support.standins.github import GitHubStandin
 
 TOKEN = "journey-token-0123456789abcdef"
 GH_TOKEN = "ghp_" + "J" * 36

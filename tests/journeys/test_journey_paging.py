@@ -1,7 +1,7 @@
 """Journey: an on-call team's paging through shield.yaml and `prodshield monitor once`.
 
 A loopback target goes down and comes back; PagerDuty and ntfy notifiers point at stand-ins that
-speak those services' wire formats (tests/paging_standins.py). The outage is one PagerDuty
+speak those services' wire formats (tests/support/standins/paging.py). The outage is one PagerDuty
 trigger and, after the recovery, one resolve with the same dedup key; ntfy gets both messages;
 the routing key and the ntfy token never appear in what the CLI prints.
 """
@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from paging_standins import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
 from support.net import free_port
+from support.standins.paging import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
 
 
 class _Healthy(BaseHTTPRequestHandler):

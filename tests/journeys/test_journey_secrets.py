@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import secrets_tokens as tok
+from support import secrets_tokens as tok
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import secrets_tokens as tok
-from provider_standins import ProviderStandins
+from support import secrets_tokens as tok
+from support.standins.providers import ProviderStandins
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import secrets_tokens as tok
 from prodshield.config import load_config
 from prodshield.notify.event import Event
 from prodshield.secrets.redaction import redact_text, use_rules
+from support import secrets_tokens as tok
 
 RULES = """\
 audit:

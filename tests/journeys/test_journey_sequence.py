@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from loopback_app import serve_app
+from support.standins.loopback_app import serve_app
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitor.md"
 state: dict[str, Any] = {"accept": True, "tokens": []}

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from alerting_journey import (
+from support.alerting import (
     TOKEN,
     Browser,
     api,
@@ -25,8 +25,7 @@ from alerting_journey import (
     target_up,
     wait,
 )
-
-from paging_standins import PD_KEY, PagingStandin
+from support.standins.paging import PD_KEY, PagingStandin
 
 
 def write_config(tmp_path: Path, port: int, target_port: int, pd_url: str) -> None:

@@ -16,9 +16,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from alerting_journey import TOKEN, Browser, api, cli, free_port, serving, wait
-
-from paging_standins import PROTECTED_TOPIC, PagingStandin
+from support.alerting import TOKEN, Browser, api, cli, free_port, serving, wait
+from support.standins.paging import PROTECTED_TOPIC, PagingStandin
 
 
 class _Flaky(BaseHTTPRequestHandler):

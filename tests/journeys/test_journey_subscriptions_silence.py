@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alerting_journey import TOKEN, api, cli, free_port, serving, target_up, wait
+
+from support.alerting import TOKEN, api, cli, free_port, serving, target_up, wait
 
 
 class Receiver:

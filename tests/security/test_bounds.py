@@ -19,14 +19,14 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from chaos_proxy_helpers import ProxyThread
 from prodshield.config import load_config
 from prodshield.errors import ConfigError
 from prodshield.logs.findings import MAX_MESSAGE, Finding
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.web import create_app
-from web_seed import TOKEN, loaded_config, seed
+from support.chaos_proxy import ProxyThread
+from support.web_seed import TOKEN, loaded_config, seed
 
 # 363 bytes; composed, it is 9^9 (387 million) strings.
 BOMB = textwrap.dedent(
@@ -168,7 +168,7 @@ def test_a_target_answering_deeply_nested_json_fails_its_condition(tmp_path: Pat
     """Before: `monitor once` stopped with "internal error: RecursionError"."""
     from aiohttp import web
 
-    from loopback_app import serve_app
+    from support.standins.loopback_app import serve_app
 
     deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
 

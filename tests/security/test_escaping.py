@@ -19,7 +19,6 @@ from typing import Any
 
 from aiohttp import web
 
-from loopback_app import serve_app
 from prodshield.config.notifiers import SlackNotifierConfig
 from prodshield.logs.api import parse_lines
 from prodshield.logs.digest import build_digest, render_markdown
@@ -29,6 +28,7 @@ from prodshield.notify import Event, deliver, enqueue
 from prodshield.notify.providers.github import render_body
 from prodshield.store import Store
 from prodshield.text import for_terminal
+from support.standins.loopback_app import serve_app
 
 # What a hostile log line, answer or file name carries to a terminal.
 TITLE = "\x1b]0;pwned\x07"  # OSC: set the window title
@@ -197,7 +197,7 @@ def test_github_bodies_fence_log_text_and_neutralise_mentions() -> None:
 def test_incident_issue_quotes_a_targets_answer_as_code(tmp_path: Path) -> None:
     """`monitor once` opens a GitHub issue whose body quotes what the target answered: the
     answer's mention and link stay literal code, and the target URL's password is masked."""
-    from github_standin import GitHubStandin
+    from support.standins.github import GitHubStandin
 
     answer = "@octocat see [login](http://evil.example) <!-- x -->"
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aiohttp import web
-from serve_process import TOKEN, serve, wait_for
 
-from loopback_app import serve_app
 from prodshield.web.connections import client_key
+from support.serve_process import TOKEN, serve, wait_for
+from support.standins.loopback_app import serve_app
 
 IDLE = 1100  # a little over the 1,024 descriptors, so the server runs out on its own
 NOFILE = 1024

@@ -6,12 +6,12 @@ import re
 import urllib.parse
 from pathlib import Path
 
-from serve_process import TOKEN, login, serve, session_of
 from starlette.testclient import TestClient
 
 from prodshield.store import Store
 from prodshield.web import create_app
-from web_seed import loaded_config, seed
+from support.serve_process import TOKEN, login, serve, session_of
+from support.web_seed import loaded_config, seed
 
 
 def test_ever_new_query_strings_do_not_bypass_the_status_page_cache(

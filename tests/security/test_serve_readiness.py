@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from serve_process import TOKEN, serve, wait_for
-
-from github_standin import GitHubStandin
+from support.serve_process import TOKEN, serve, wait_for
+from support.standins.github import GitHubStandin
 
 REPO = "acme/revoked"
 REVOKED = "ghp_" + "R" * 36

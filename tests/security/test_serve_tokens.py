@@ -12,7 +12,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from serve_process import TOKEN, login, raw_http, serve, session_of, wait_for
+from support.serve_process import TOKEN, login, raw_http, serve, session_of, wait_for
 
 CONFIG = f"""
 storage: "sqlite:///{{db}}"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from github_standin import GitHubStandin
 from prodshield.config.notifiers import GitHubNotifierConfig
 from prodshield.notify import Event, deliver, enqueue, outbox
 from prodshield.notify.markers import marker, thread_key
 from prodshield.store import Store
+from support.standins.github import GitHubStandin
 
 REPO = "acme/platform"
 TOKEN = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0" * 2
@@ -154,9 +154,9 @@ def test_serve_log_line_with_forged_marker_does_not_capture_the_outage(tmp_path:
     next; the GitHub stand-in must show the log alert and the incident as separate issues, the
     recovery closing only the incident's."""
     from aiohttp import web
-    from serve_process import serve, wait_for
 
-    from loopback_app import serve_app
+    from support.serve_process import serve, wait_for
+    from support.standins.loopback_app import serve_app
 
     state = {"up": True}
 

@@ -5,7 +5,7 @@ model and the response's); the schemas come from the pydantic view models of the
 read models (``monitor/views.py``, ``logs/read.py``, ``audit/read.py``, ``chaos/read.py``,
 ``deploys.py``) and the envelopes below, so a resource is described once. Request bodies are
 parsed by hand in ``api.py`` (bounded, with one-line errors); their models here document them.
-``tests/test_web_api.py`` validates the document and every route's answer against it.
+``tests/web/test_web_api.py`` validates the document and every route's answer against it.
 """
 
 from __future__ import annotations

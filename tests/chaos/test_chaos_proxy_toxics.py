@@ -1,0 +1,517 @@
+"""Each toxic against real traffic on loopback: raw TCP, HTTP (aiohttp server, http.client) and the
+machine's PostgreSQL, with the issue's tolerances."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import http.client
+import os
+import socket
+import time
+
+import pytest
+
+from support.chaos_proxy import (
+    ProxyThread,
+    Upstreams,
+    connect,
+    make_source,
+    median,
+    recv_all,
+    recv_exact,
+    timing_check,
+)
+
+MIB = 1 << 20
+
+
+def _echo_rtts(address: tuple[str, int], n: int = 21) -> list[float]:
+    times = []
+    with connect(address) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(n):
+            msg = b"ping %03d" % i
+            start = time.perf_counter()
+            sock.sendall(msg)
+            assert recv_exact(sock, len(msg)) == msg
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def test_no_toxic_relays_bytes_both_ways(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    with connect(address) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)  # half-close: the echo still answers, then closes
+        data, _ = recv_all(sock)
+    assert data == payload
+
+
+def test_latency_tcp_p50_within_2ms(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+
+    def check() -> None:
+        api.request("POST", "/reset")
+        baseline = median(_echo_rtts(address))  # the proxy without the toxic
+        api.toxic("echo", type="latency", attributes={"latency": 40})
+        proxied = median(_echo_rtts(address))
+        assert abs((proxied - baseline) * 1000 - 40) <= 2, (proxied, baseline)
+
+    timing_check(check)
+
+
+def test_latency_bidirectional_and_live_update(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+
+    def check() -> None:
+        api.request("POST", "/reset")
+        baseline = median(_echo_rtts(address))
+        api.toxic("echo", type="latency", stream="both", attributes={"latency": 15})
+        proxied = median(_echo_rtts(address))
+        assert abs((proxied - baseline) * 1000 - 30) <= 2, (proxied, baseline)
+
+    timing_check(check)
+    with connect(address) as sock:  # an open connection sees the update and the removal
+        sock.sendall(b"a")
+        assert recv_exact(sock, 1) == b"a"
+        _, toxic = api.json(
+            "PATCH", "/proxies/echo/toxics/latency_both", {"attributes": {"latency": 50}}
+        )
+        assert toxic["stream"] == "both"
+        start = time.perf_counter()
+        sock.sendall(b"b")
+        assert recv_exact(sock, 1) == b"b"
+        assert 98 <= (time.perf_counter() - start) * 1000 <= 125
+        api.request("DELETE", "/proxies/echo/toxics/latency_both")
+        start = time.perf_counter()
+        sock.sendall(b"c")
+        assert recv_exact(sock, 1) == b"c"
+        assert (time.perf_counter() - start) * 1000 < 10
+
+
+def test_latency_http_p50_within_2ms(api: ProxyThread, upstreams: Upstreams) -> None:
+    phost, pport = api.create("web", upstreams.http())
+
+    def p50(h: str, p: int) -> float:
+        conn = http.client.HTTPConnection(h, p, timeout=5)
+        times = []
+        for _ in range(21):
+            start = time.perf_counter()
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            assert response.status == 200 and b"ok ok" in response.read()
+            times.append(time.perf_counter() - start)
+        conn.close()
+        return median(times)
+
+    def check() -> None:
+        api.request("POST", "/reset")
+        baseline = p50(phost, pport)  # the proxy without the toxic
+        api.toxic("web", type="latency", attributes={"latency": 25})
+        proxied = p50(phost, pport)
+        assert abs((proxied - baseline) * 1000 - 25) <= 2, (proxied, baseline)
+
+    timing_check(check)
+
+
+def test_latency_postgresql_p50_within_2ms(api: ProxyThread, pg_url: str) -> None:
+    import psycopg
+
+    address = api.create("pg", "127.0.0.1:5432")
+
+    def p50(port: int) -> float:
+        url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            times = []
+            for _ in range(21):
+                start = time.perf_counter()
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+                times.append(time.perf_counter() - start)
+        return median(times)
+
+    def check() -> None:
+        api.request("POST", "/reset")
+        baseline = p50(address[1])  # the proxy without the toxic
+        api.toxic("pg", type="latency", attributes={"latency": 20})
+        proxied = p50(address[1])
+        assert abs((proxied - baseline) * 1000 - 20) <= 2, (proxied, baseline)
+
+    timing_check(check)
+
+
+def test_bandwidth_within_10_percent_over_1mib(api: ProxyThread, upstreams: Upstreams) -> None:
+    source = upstreams.tcp(make_source(b"x" * MIB))
+    address = api.create("src", source)
+
+    def check() -> None:
+        api.request("POST", "/reset")
+        api.toxic("src", type="bandwidth", attributes={"rate": 4000})  # 1 MiB in 0.262 s
+        with connect(address) as sock:
+            start = time.perf_counter()
+            first = sock.recv(1)
+            rest, end = recv_all(sock)
+        assert len(first + rest) == MIB
+        expected = MIB / 4_000_000
+        assert abs((end - start) - expected) <= 0.1 * expected, end - start
+
+    timing_check(check)
+
+
+def test_bandwidth_http_1mib(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("web", upstreams.http())
+
+    def get_big(conn: http.client.HTTPConnection) -> float:
+        start = time.perf_counter()
+        conn.request("GET", "/big")
+        body = conn.getresponse().read()
+        assert len(body) == MIB
+        return time.perf_counter() - start
+
+    def check() -> None:
+        api.request("POST", "/reset")
+        conn = http.client.HTTPConnection(*address, timeout=5)
+        unlimited = get_big(conn)
+        api.toxic("web", type="bandwidth", attributes={"rate": 3000})
+        elapsed = get_big(conn)
+        conn.close()
+        expected = MIB / 3_000_000
+        assert abs(elapsed - unlimited - expected) <= 0.1 * expected, (elapsed, unlimited)
+
+    timing_check(check)
+
+
+def test_limit_data_delivers_exactly_n_bytes_then_closes(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
+    payload = bytes(range(256)) * 400
+    address = api.create("src", upstreams.tcp(make_source(payload, close=False)))
+    api.toxic("src", type="limit_data", attributes={"bytes": 1000})
+    with connect(address) as sock:
+        data, _ = recv_all(sock)
+    assert data == payload[:1000]
+    # upstream direction: the server receives exactly 10 bytes, then the end of the stream
+    received: list[bytes] = []
+
+    async def recorder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            received.append(await reader.read())
+        except OSError:
+            received.append(b"error")
+        writer.close()
+
+    address = api.create("rec", upstreams.tcp(recorder))
+    api.toxic("rec", type="limit_data", stream="upstream", attributes={"bytes": 10})
+    with connect(address) as sock:
+        sock.sendall(b"0123456789abcdef")
+        data, _ = recv_all(sock)
+    assert data == b""
+    deadline = time.monotonic() + 2
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert received == [b"0123456789"]
+
+
+def test_limit_data_breaks_postgresql_session(api: ProxyThread, pg_url: str) -> None:
+    import psycopg
+
+    address = api.create("pg", "127.0.0.1:5432")
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{address[1]}")
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        api.toxic("pg", type="limit_data", stream="upstream", attributes={"bytes": 0})
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")
+
+
+def test_timeout_closes_after_its_setting(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    api.toxic("echo", type="timeout", attributes={"timeout": 200})
+    with connect(address) as sock:
+        start = time.perf_counter()
+        sock.sendall(b"lost")
+        data, end = recv_all(sock)
+    assert data == b""
+    assert -20 <= (end - start) * 1000 - 200 <= 250
+
+
+def test_timeout_zero_holds_until_removed(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    api.toxic("echo", type="timeout", attributes={"timeout": 0})
+    with connect(address) as sock:
+        sock.sendall(b"held")
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            sock.recv(10)
+        sock.settimeout(2)
+        start = time.perf_counter()
+        assert api.request("DELETE", "/proxies/echo/toxics/timeout_downstream")[0] == 204
+        assert sock.recv(10) == b""  # removing the toxic closes the held connection
+        assert time.perf_counter() - start < 1.0  # at once, not at the 2 s timeout (a busy CI box)
+
+
+def test_reset_peer_gives_econnreset(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    with connect(address) as before:  # opened before the toxic exists
+        before.sendall(b"x")
+        assert recv_exact(before, 1) == b"x"
+        start = time.perf_counter()
+        api.toxic("echo", type="reset_peer", attributes={"timeout": 150})
+        with pytest.raises(ConnectionResetError) as info:
+            before.recv(10)
+        assert info.value.errno == errno.ECONNRESET
+        # never early; late only by scheduling delay (generous: CI machines are shared)
+        assert -20 <= (time.perf_counter() - start) * 1000 - 150 <= 250
+    with connect(address) as sock:
+        start = time.perf_counter()
+        with pytest.raises(ConnectionResetError):
+            sock.recv(10)
+        assert -20 <= (time.perf_counter() - start) * 1000 - 150 <= 250
+
+
+def test_reset_peer_on_postgresql(api: ProxyThread, pg_url: str) -> None:
+    import psycopg
+
+    address = api.create("pg", "127.0.0.1:5432")
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{address[1]}")
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        api.toxic("pg", type="reset_peer", attributes={"timeout": 0})
+        time.sleep(0.05)
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")
+
+
+def test_slow_close_delays_the_fin(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("src", upstreams.tcp(make_source(b"bye")))
+    api.toxic("src", type="slow_close", attributes={"delay": 300})
+    with connect(address) as sock:
+        assert recv_exact(sock, 3) == b"bye"
+        got_data = time.perf_counter()
+        rest, eof = recv_all(sock)
+    assert rest == b""
+    assert 250 <= (eof - got_data) * 1000 <= 350
+
+
+def test_slicer_delivers_every_byte_in_slices(api: ProxyThread, upstreams: Upstreams) -> None:
+    payload = bytes(range(256)) * 40  # 10 KiB: about 160 slices of 64 bytes, 500 µs apart
+    address = api.create("src", upstreams.tcp(make_source(payload)))
+    api.toxic(
+        "src", type="slicer", attributes={"average_size": 64, "size_variation": 32, "delay": 500}
+    )
+    reads = 0
+    with connect(address) as sock:
+        buf = bytearray()
+        start = time.perf_counter()
+        while data := sock.recv(1 << 16):
+            buf += data
+            reads += 1
+        elapsed = time.perf_counter() - start
+    assert bytes(buf) == payload
+    assert reads >= 10  # the bytes came in many small pieces...
+    assert elapsed >= 0.8 * (len(payload) / 64 - 1) * 500e-6  # ...spaced by the delay
+
+
+def test_slicer_http_response_intact(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("web", upstreams.http())
+    api.toxic(
+        "web", type="slicer", attributes={"average_size": 500, "size_variation": 100, "delay": 0}
+    )
+    conn = http.client.HTTPConnection(*address, timeout=5)
+    conn.request("GET", "/big")
+    body = conn.getresponse().read()
+    conn.close()
+    assert body == bytes(range(256)) * (MIB // 256)
+
+
+def test_toxicity_half_of_200_connections(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    api.toxic("echo", type="reset_peer", toxicity=0.5, attributes={"timeout": 0})
+    affected = 0
+    for _ in range(200):
+        try:
+            with connect(address, timeout=2) as sock:
+                sock.sendall(b"ping")
+                affected += recv_exact(sock, 4) != b"ping"
+        except OSError:  # the reset can beat the end of connect() on loopback
+            affected += 1
+    # Binomial(200, 0.5): mean 100, sd 7.07; 5 sd either side fails once in ~1.7 million runs
+    assert 65 <= affected <= 135, affected
+    assert 5 <= affected <= 195  # and it is not all-or-nothing
+
+
+def test_packet_loss_drops_chunks_not_the_connection(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
+    address = api.create("echo", upstreams.tcp())
+    with connect(address) as sock:
+        api.toxic("echo", type="packet_loss", stream="upstream", attributes={"loss_rate": 1.0})
+        sock.sendall(b"dropped")
+        sock.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            sock.recv(10)
+        api.request("DELETE", "/proxies/echo/toxics/packet_loss_upstream")
+        sock.settimeout(2)
+        sock.sendall(b"kept")
+        assert recv_exact(sock, 4) == b"kept"
+
+
+def test_control_plane_answers_while_data_path_is_stalled(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
+    address = api.create("echo", upstreams.tcp())
+    api.toxic("echo", type="timeout", stream="upstream", attributes={"timeout": 0})
+    api.toxic("echo", type="bandwidth", attributes={"rate": 1})
+    socks = [socket.create_connection(address, timeout=2) for _ in range(20)]
+    try:
+        for sock in socks:
+            sock.setblocking(False)
+            try:
+                while True:
+                    sock.send(b"z" * 65536)  # fill every buffer on the way
+            except BlockingIOError:
+                pass
+        worst = 0.0
+        for i in range(10):
+            start = time.perf_counter()
+            api.toxic("echo", type="latency", name=f"l{i}", attributes={"latency": 1000})
+            api.json("PATCH", f"/proxies/echo/toxics/l{i}", {"attributes": {"latency": 5}})
+            assert api.request("DELETE", f"/proxies/echo/toxics/l{i}")[0] == 204
+            worst = max(worst, (time.perf_counter() - start) / 3)
+        assert worst < 0.1, worst
+        start = time.perf_counter()
+        assert api.request("DELETE", "/proxies/echo/toxics/timeout_upstream")[0] == 204
+        assert time.perf_counter() - start < 0.1
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_metrics_count_bytes_and_connections(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    for _ in range(3):
+        with connect(address) as sock:
+            sock.sendall(b"12345")
+            assert recv_exact(sock, 5) == b"12345"
+    open_conn = socket.create_connection(address, timeout=2)
+    try:
+        open_conn.sendall(b"1")
+        assert recv_exact(open_conn, 1) == b"1"
+        status, _, body = api.request("GET", "/metrics")
+        text = body.decode()
+        assert status == 200
+        assert 'prodshield_proxy_bytes_total{direction="upstream",proxy="echo"} 16.0' in text
+        assert 'prodshield_proxy_bytes_total{direction="downstream",proxy="echo"} 16.0' in text
+        assert 'prodshield_proxy_connections_total{proxy="echo"} 4.0' in text
+        assert 'prodshield_proxy_connections_open{proxy="echo"} 1.0' in text
+    finally:
+        open_conn.close()
+
+
+@pytest.mark.parametrize("use_uvloop", [True, False], ids=["uvloop", "asyncio"])
+def test_relay_latency_and_reset_on_both_event_loops(
+    upstreams: Upstreams, use_uvloop: bool
+) -> None:
+    api = ProxyThread(use_uvloop)
+    try:
+        address = api.create("echo", upstreams.tcp())
+        payload = os.urandom(300_000)
+        with connect(address) as sock:
+            sock.sendall(payload)
+            assert recv_exact(sock, len(payload)) == payload
+            api.toxic("echo", type="latency", stream="upstream", attributes={"latency": 20})
+            start = time.perf_counter()
+            sock.sendall(b"x")
+            assert recv_exact(sock, 1) == b"x"
+            assert 0.02 <= time.perf_counter() - start < 0.04
+            api.toxic("echo", type="reset_peer", attributes={"timeout": 0})
+            with pytest.raises(ConnectionResetError):
+                sock.recv(10)
+    finally:
+        api.close()
+
+
+def test_unreachable_upstream_closes_the_client(api: ProxyThread) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # bound, never listening: connections are refused
+        address = api.create("dead", f"127.0.0.1:{dead}")
+        with connect(address) as sock:
+            sock.sendall(b"anyone?")
+            data, _ = recv_all(sock)
+    assert data == b""
+
+
+def test_timeout_on_postgresql(api: ProxyThread, pg_url: str) -> None:
+    import psycopg
+
+    address = api.create("pg", "127.0.0.1:5432")
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{address[1]}")
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        start = time.perf_counter()
+        api.toxic("pg", type="timeout", attributes={"timeout": 300})
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")
+        assert -20 <= (time.perf_counter() - start) * 1000 - 300 <= 250
+
+
+def test_bandwidth_on_postgresql_1mib(api: ProxyThread, pg_url: str) -> None:
+    import psycopg
+
+    address = api.create("pg", "127.0.0.1:5432")
+    url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{address[1]}")
+    query = "SELECT repeat('x', 1048576)"
+
+    def check() -> None:
+        api.request("POST", "/reset")
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            start = time.perf_counter()
+            conn.execute(query).fetchone()
+            unlimited = time.perf_counter() - start
+            api.toxic("pg", type="bandwidth", attributes={"rate": 4000})
+            start = time.perf_counter()
+            (value,) = conn.execute(query).fetchone()  # type: ignore[misc]
+            elapsed = time.perf_counter() - start
+        assert len(value) == MIB
+        expected = MIB / 4_000_000
+        assert abs(elapsed - unlimited - expected) <= 0.1 * expected, (elapsed, unlimited)
+
+    timing_check(check)
+
+
+def test_slow_close_on_http(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("web", upstreams.http())
+    api.toxic("web", type="slow_close", attributes={"delay": 200})
+    with connect(address) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        response = b""
+        while b"</html>" not in response:
+            response += sock.recv(65536)
+        body_done = time.perf_counter()
+        _rest, eof = recv_all(sock)
+    assert response.startswith(b"HTTP/1.1 200")
+    assert 150 <= (eof - body_done) * 1000 <= 250
+
+
+def test_connections_are_released(api: ProxyThread, upstreams: Upstreams) -> None:
+    address = api.create("echo", upstreams.tcp())
+    api.toxic("echo", type="latency", attributes={"latency": 1})
+    fds_before = len(os.listdir("/proc/self/fd"))
+    socks = [socket.create_connection(address, timeout=2) for _ in range(100)]
+    for i, sock in enumerate(socks):
+        sock.sendall(b"%03d" % i)
+    for i, sock in enumerate(socks):
+        assert recv_exact(sock, 3) == b"%03d" % i
+    for i, sock in enumerate(socks):
+        if i % 2:
+            sock.shutdown(socket.SHUT_WR)  # half of them half-close first
+        sock.close()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        text = api.request("GET", "/metrics")[2].decode()
+        if 'prodshield_proxy_connections_open{proxy="echo"} 0.0' in text:
+            break
+        time.sleep(0.02)
+    assert 'prodshield_proxy_connections_open{proxy="echo"} 0.0' in text
+    assert 'prodshield_proxy_connections_total{proxy="echo"} 100.0' in text
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 5  # no socket leaked

@@ -1,0 +1,234 @@
+"""The config loader: located one-line errors, interpolation, discovery order."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prodshield.config import find_config, load_config, parse_config, parse_duration
+from prodshield.errors import ConfigError, UsageError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "src/prodshield/config/example.yaml"
+
+TEN_MISTAKES = """\
+version: 1
+defaults:
+  intervall: 30s
+environments:
+  production: {vars: {base_url: "http://x"}}
+checks:
+  - name: a
+    type: http
+    url: "{base_url}"
+    interval: 5 minutes
+  - name: b
+    type: htp
+    url: x
+  - name: c
+    type: tcp
+    host: x
+    port: 99999
+  - name: d
+    type: http
+    environments: [prod]
+  - name: a
+    type: tcp
+    host: h
+    port: 1
+    alerts: [nope]
+notifiers:
+  gh: {type: github, repo: "acme", token: "${NOPE_TOKEN_X}"}
+serve:
+  hots: x
+"""
+
+
+def errors_of(text: str, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, name="shield.yaml", env=env or {})
+    return info.value.problems
+
+
+def test_ten_mistakes_yield_ten_located_lines() -> None:
+    problems = errors_of(TEN_MISTAKES)
+    assert problems == [
+        "shield.yaml:3:3: defaults.intervall: unknown key 'intervall' (did you mean 'interval'?)",
+        "shield.yaml:10:5: checks[0].interval: '5 minutes' is not a duration (use 30s, 5m, 1h)",
+        "shield.yaml:12:11: checks[1].type: unknown type 'htp' (did you mean 'http'?) "
+        "(one of http, tcp, tls, dns, postgres, redis, heartbeat, sequence)",
+        "shield.yaml:17:5: checks[2].port: input should be less than or equal to 65535",
+        "shield.yaml:18:5: checks[3].url: required key is missing",
+        "shield.yaml:20:20: checks[3].environments[0]: unknown environment 'prod'",
+        "shield.yaml:21:5: checks[4].name: duplicate check name 'a' (also checks[0])",
+        "shield.yaml:25:14: checks[4].alerts[0]: unknown notifier 'nope'",
+        "shield.yaml:27:22: notifiers.gh.repo: 'acme' is not a repository (use owner/name)",
+        "shield.yaml:27:43: notifiers.gh.token: environment variable NOPE_TOKEN_X is not set "
+        "(used here as ${NOPE_TOKEN_X}; set it or write ${NOPE_TOKEN_X:-default})",
+        "shield.yaml:29:3: serve.hots: unknown key 'hots' (did you mean 'host'?)",
+    ]
+
+
+def test_interpolation_defaults_and_values() -> None:
+    text = 'storage: "${DB:-sqlite:///a.db}"\nserve: {token: "${TOK}", title: "$${literal}"}\n'
+    tok = "abc-0123456789abcdef"
+    cfg = parse_config(text, env={"TOK": tok}).config
+    assert cfg.storage == "sqlite:///a.db"
+    assert cfg.serve.token == tok
+    assert cfg.serve.title == "${literal}"
+    cfg = parse_config(text, env={"TOK": tok, "DB": "postgresql://h/db"}).config
+    assert cfg.storage == "postgresql://h/db"
+
+
+def test_invalid_yaml_is_one_located_line() -> None:
+    problems = errors_of("checks:\n  - name: a\n    type: [http\n")
+    assert len(problems) == 1
+    assert problems[0].startswith("shield.yaml:4:1: invalid YAML:")
+
+
+def test_duplicate_keys_and_wrong_shapes() -> None:
+    problems = errors_of("serve:\n  port: 1\n  port: 2\nchecks: {a: 1}\n")
+    assert "shield.yaml:3:3: serve.port: duplicate key 'port'" in problems
+    assert any(p.startswith("shield.yaml:4:1: checks: must be a list") for p in problems)
+
+
+def test_example_config_is_valid() -> None:
+    loaded = parse_config(EXAMPLE.read_text(), env={})
+    assert {c.type for c in loaded.config.checks} >= {"http", "postgres", "redis", "tls"}
+    assert set(loaded.config.environments) == {"production", "staging"}
+    assert loaded.config.chaos.proxies and loaded.config.logs.sources and loaded.config.notifiers
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("14d", 14 * 86400), ("250ms", 0.25), (12, 12)],
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("bad", ["5 minutes", "-1s", "soon", True, "1x"])
+def test_bad_durations(bad: object) -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(bad)
+
+
+def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit = tmp_path / "a.yaml"
+    via_env = tmp_path / "b.yaml"
+    local = tmp_path / "shield.yaml"
+    for p in (explicit, via_env, local):
+        p.write_text("version: 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert find_config(explicit, env={"PRODSHIELD_CONFIG": str(via_env)}) == explicit
+    assert find_config(None, env={"PRODSHIELD_CONFIG": str(via_env)}) == via_env
+    assert find_config(None, env={}) == Path("shield.yaml")
+    local.unlink()
+    with pytest.raises(UsageError, match="prodshield init"):
+        find_config(None, env={})
+    assert load_config(explicit).config.version == 1
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_config_check_reports_all_errors_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(TEN_MISTAKES)
+    proc = run_cli("config", "check", cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1] == "11 errors in config"
+    assert all(line.startswith("shield.yaml:") for line in lines[:-1])
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_init_then_check_and_refuses_overwrite(tmp_path: Path) -> None:
+    proc = run_cli("init", "site", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("config", "check", "-c", "site/shield.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "ok: 2 environments, 5 checks" in proc.stdout
+    proc = run_cli("init", "site", cwd=tmp_path)
+    assert proc.returncode == 2 and "--force" in proc.stderr
+    proc = run_cli("init", "site", "--force", cwd=tmp_path)
+    assert proc.returncode == 0
+
+
+def test_cli_config_show_hides_secrets(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(
+        "notifiers:\n  gh: {type: github, repo: a/b, token: '${T}'}\n"
+    )
+    proc = run_cli("config", "show", cwd=tmp_path, env={"T": "ghp_supersecretvalue123"})
+    assert proc.returncode == 0, proc.stderr
+    assert "ghp_supersecretvalue123" not in proc.stdout
+    assert '"token": "***"' in proc.stdout
+
+
+def test_cli_version_and_groups(tmp_path: Path) -> None:
+    proc = run_cli("--version", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("prodshield ")
+    proc = run_cli("--help", cwd=tmp_path)
+    for group in ("init", "config", "db", "monitor", "logs", "audit", "chaos", "serve"):
+        assert group in proc.stdout
+
+
+def test_cli_config_check_runs_every_capabilitys_load_time_checks(tmp_path: Path) -> None:
+    """The config layer validates the schema only; the CLI passes the monitor's and the logs'
+    checks (prodshield.cli.config_checks), so `config check` still locates their problems."""
+    (tmp_path / "shield.yaml").write_text(
+        "checks:\n"
+        "  - name: db\n"
+        "    type: tcp\n"
+        "    host: 127.0.0.1\n"
+        "    port: 5432\n"
+        "    conditions: ['[STATUS] == 200']\n"
+        "logs:\n"
+        "  sources:\n"
+        "    - name: web\n"
+        "      path: access.log\n"
+        "      log_format: 'just text'\n"
+    )
+    proc = run_cli("config", "check", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout
+    assert "shield.yaml:6:" in proc.stderr and "tcp checks do not provide [STATUS]" in proc.stderr
+    assert "shield.yaml:11:" in proc.stderr and "log_format" in proc.stderr
+    # The library alone checks the schema; the loaded config remembers what else it passed.
+    assert load_config(tmp_path / "shield.yaml").validators == ()
+    from prodshield.cli.config_checks import capability_validators
+
+    with pytest.raises(ConfigError):
+        load_config(tmp_path / "shield.yaml", validators=capability_validators())
+
+
+def test_a_scheduled_experiment_names_known_environments_and_guardrail_checks() -> None:
+    """A typo in chaos.experiments' env or abort_on_checks would leave a game day unguarded."""
+    text = """\
+environments: {staging: {}}
+checks:
+  - {name: api, type: tcp, host: h, port: 1, environments: [staging]}
+chaos:
+  experiments:
+    - {name: a, file: a.json, schedule: "0 10 * * 2", env: stagin, abort_on_checks: [apu]}
+    - {name: b, file: b.json, schedule: "0 10 * * 2", env: staging, abort_on_checks: [api@prod]}
+    - {name: c, file: c.json, schedule: "0 10 * * 2", env: staging, abort_on_checks: [api@staging]}
+"""
+    assert errors_of(text) == [
+        "shield.yaml:6:55: chaos.experiments[0].env: unknown environment 'stagin' (did you mean 'staging'?)",
+        "shield.yaml:6:86: chaos.experiments[0].abort_on_checks[0]: unknown check 'apu' (did you mean 'api'?)",
+        "shield.yaml:7:87: chaos.experiments[1].abort_on_checks[0]: unknown environment 'prod'",
+    ]

@@ -1,0 +1,149 @@
+"""The per-event path's shortcuts give what the plain code gives: the service's ``mine`` without
+parameters, the remembered redaction of sealed findings, and the secret scanner's choice of the
+rules a line wakes up (benchmarks/logs_follow.py measures the speed)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from prodshield.logs import findings as findings_mod
+from prodshield.logs.api import mine, parse_lines
+from prodshield.logs.findings import Finding, sealed_text
+from prodshield.logs.templates import TemplateMiner
+from prodshield.secrets import redaction
+from prodshield.secrets.engine import Scanner
+from prodshield.secrets.redaction import redact_text
+from support import secrets_tokens as tok
+
+
+def _lines(n: int, seed: int = 3) -> list[str]:
+    rng = random.Random(seed)
+    shapes = [
+        "Accepted password for {u} from 10.0.{a}.{b} port {p} ssh2",
+        "Failed password for invalid user {u} from 203.0.113.{a} port {p} ssh2",
+        "GET /api/items/{p} took {a} ms token={t}",
+        "worker {a} finished job {p} in {b}.{a}s",
+        "Connection from 192.168.{a}.{b} closed by peer",
+    ]
+    users = ["root", "admin", "alice", "bob", "deploy"]
+    out = []
+    for _ in range(n):
+        out.append(
+            rng.choice(shapes).format(
+                u=rng.choice(users),
+                a=rng.randrange(256),
+                b=rng.randrange(256),
+                p=rng.randrange(1, 65535),
+                t=tok.rand(24),
+            )
+        )
+    return out
+
+
+def test_mine_without_params_gives_the_same_templates_and_ids() -> None:
+    lines = _lines(3000)
+    full = list(mine(parse_lines(lines, "s", "raw"), TemplateMiner()))
+    lean = list(mine(parse_lines(lines, "s", "raw"), TemplateMiner(), params=False))
+    assert [(e.template_id, e.template) for e in lean] == [
+        (e.template_id, e.template) for e in full
+    ]
+    assert all(e.params == [] for e in lean)
+    assert any(e.params for e in full)  # the full path does extract them
+
+
+def test_sealed_text_is_redact_text_and_forgets_when_the_rules_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = tok.github_classic()
+    line = f"deploy failed: push with {secret} refused"
+    assert sealed_text(line) == redact_text(line)
+    assert secret not in sealed_text(line)
+    calls: list[str] = []
+
+    def counting(text: str) -> str:
+        calls.append(text)
+        return redact_text(text)
+
+    monkeypatch.setattr(findings_mod, "redact_text", counting)
+    other = f"again {secret} at {tok.rand(8)}"
+    sealed_text(other)
+    sealed_text(other)
+    assert calls == [other]  # the second time from memory
+    # a config with other secret rules: redacted afresh
+    monkeypatch.setattr(redaction, "_custom_scanner", Scanner(), raising=False)
+    sealed_text(other)
+    assert calls == [other, other]
+
+
+def test_sealing_twice_gives_what_sealing_once_gives() -> None:
+    secret = tok.stripe_live()
+    f = Finding(
+        "security",
+        "x",
+        "high",
+        source={"file": "a.log", "ip": "203.0.113.9"},
+        samples=[f"key {secret} used", "plain"],
+        details={"users": {f"u-{secret}": 1}},
+        message=f"leaked {secret}",
+    )
+    once = Finding(**{k: getattr(f, k) for k in f.__dataclass_fields__}).seal()
+    twice = f.seal().seal()
+    assert twice.to_dict() == once.to_dict()
+    assert secret not in str(twice.to_dict())
+
+
+def test_scan_line_wakes_the_rules_of_the_literals_it_holds() -> None:
+    scanner = Scanner()
+    makers = [
+        tok.github_classic,
+        tok.aws_id,
+        tok.slack_bot,
+        tok.stripe_live,
+        tok.sendgrid,
+        tok.openai,
+        tok.jwt,
+        tok.google_key,
+        tok.npm_token,
+    ]
+    lines = [f"user=bob password={tok.rand(14)} sid={tok.rand(10)}", "sms sent to bot @x"]
+    lines += [f"token {make()} in request" for make in makers]
+    lines += [f"Authorization: Bearer {tok.rand(40)}", "nothing to see here"]
+    # not ASCII: the literals are looked for in the lower-cased text, as before
+    lines += [f"Übertragung: password={tok.rand(14)}", "\u212aEY=abc", f"ключ token={tok.rand(30)}"]
+    lines += _lines(300)
+    for line in lines:
+        low = line.lower()
+        # the reference: every rule one of whose literals occurs in the line, in rule order
+        reference = [i for i, rule in scanner._rules if any(kw in low for kw in rule.keywords)]
+        want = scanner.scan_line(line, lower=low, rule_indexes=reference)
+        if not scanner.prefilter.contains_any(line):
+            want = []
+        assert scanner.scan_line(line) == want, line
+    assert any(scanner.scan_line(f"token {make()} in request") for make in makers)
+
+
+def test_rule_pack_gate_gives_the_alternation_s_answer() -> None:
+    from prodshield.logs.detectors import DetectorSettings
+    from prodshield.logs.detectors.rulepack import RulePackDetector
+    from prodshield.logs.event import LogEvent
+
+    fast, slow = RulePackDetector(DetectorSettings()), RulePackDetector(DetectorSettings())
+    slow._ascii_gate = None  # every line through the keyword alternation
+    assert fast._ascii_gate is not None
+    lines = [
+        *_lines(500),
+        "sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2",
+        "sshd[1]: FAILED password for root from 203.0.113.6 port 22 ssh2",
+        "kernel: Out of memory: Killed process 12 (java)",
+        "psql: could not connect to server: Connection refused",
+        "Ärger: could not connect to server: Connection refused",
+        "sudo: pam_unix(sudo:auth): authentication failure; user=bob",
+    ]
+    for n, line in enumerate(lines, 1):
+        event = LogEvent("a.log", n, None, None, line, {}, line)
+        assert fast.observe(event) == slow.observe(event), line
+    got = sorted((f.kind, f.count, str(f.source)) for f in fast.findings())
+    assert got == sorted((f.kind, f.count, str(f.source)) for f in slow.findings())
+    assert {"auth_failure", "out_of_memory", "db_connection_failure"} <= {k for k, _, _ in got}

@@ -1,0 +1,160 @@
+"""Helpers of the alerting journeys: `prodshield serve` as a subprocess on a free port with the
+paging stand-in, its API with the token, the dashboard through a cookie jar, a loopback target
+that can be brought up and down."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+from support.standins.paging import NTFY_TOKEN, PD_KEY
+
+TOKEN = "journey-token-alerting-0123456789"
+WEBHOOK_SECRET = "pd-webhook-signing-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env() -> dict[str, str]:
+    out = {
+        k: v for k, v in os.environ.items() if k not in ("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN")
+    }
+    out["PAGERDUTY_ROUTING_KEY"] = PD_KEY
+    out["NTFY_TOKEN"] = NTFY_TOKEN
+    out["PAGERDUTY_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    return out
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def api(port: int, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return int(r.status), json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), json.loads(exc.read() or b"null")
+
+
+def wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except OSError:
+            last = None
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Healthy(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def target_up(port: int) -> Iterator[None]:
+    server = HTTPServer(("127.0.0.1", port), Healthy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def serving(cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "prodshield", "serve", "-c", str(cwd / "shield.yaml")],
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=(cwd / "serve.log").open("w"),
+    )
+    try:
+        yield serve
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.communicate()
+
+
+class Browser:
+    """The dashboard as a browser without JavaScript uses it: a cookie jar and its forms."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=10) as r:
+            return str(r.read().decode())
+
+    def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
+        data = urllib.parse.urlencode(form).encode()
+        try:
+            with self.opener.open(self.base + path, data=data, timeout=10) as r:
+                return int(r.status), r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), exc.read().decode()
+
+    def login(self) -> None:
+        csrf = csrf_of(self.get("/login"))
+        status, page = self.post("/login", {"token": TOKEN, "csrf": csrf, "next": "/dashboard"})
+        assert status == 200 and "Sign in" not in page[:2000], page[:500]
+
+
+def csrf_of(page: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert m, page[:500]
+    return m.group(1)

@@ -1,0 +1,332 @@
+"""The status page and dashboard in a real browser (Debian's chromium driven by Playwright).
+
+Run against uvicorn on loopback with a seeded SQLite store. Console errors (CSP violations among
+them) fail the test; screenshots go to test-artifacts/, and the README's screenshots of the status
+page and the dashboard to docs/screenshots/ (so they show what the code renders today).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from prodshield.store import Store, open_store
+from prodshield.store import tables as t
+from prodshield.web import create_app
+from support.net import free_port
+from support.web_seed import TOKEN, loaded_config, seed, seed_history
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+MAX_SCREENSHOT = 300 * 1024
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Store]]:
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    seed(store)
+    seed_history(store)
+    app = create_app(loaded_config(tmp_path), store, token=TOKEN)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start within 10 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", store
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+
+
+@pytest.fixture
+def page(site: tuple[str, Store]) -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30000)
+        try:
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            pg = context.new_page()
+            pg.set_default_timeout(10000)
+            errors: list[str] = []
+            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.console_errors = errors
+            yield pg
+        finally:
+            browser.close()
+
+
+def _readme_shot(page: Any, name: str, height: int = 900) -> None:
+    """A PNG for the README (1200 px wide, the top ``height`` px of the page), kept small."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(
+        path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": 1200, "height": height}
+    )
+    assert path.stat().st_size < MAX_SCREENSHOT, f"{name} is {path.stat().st_size} bytes"
+
+
+def _headline_agrees(page: Any) -> None:
+    """The banner never says operational while the page lists an ongoing incident."""
+    level = page.locator("#overall").get_attribute("data-level")
+    ongoing = page.locator("section.incidents.open article.incident").count()
+    if ongoing:
+        assert level in ("degraded", "partial_outage", "major_outage"), level
+        assert "operational" not in page.locator("#overall h1").inner_text().lower()
+        assert f"{ongoing} ongoing incident" in page.locator("#overall").inner_text()
+    else:
+        assert level in ("operational", "unknown"), level
+
+
+def _no_negative_duration(page: Any) -> None:
+    texts = page.locator(".duration").all_inner_texts()
+    assert texts, "no durations on the page"
+    for text in texts:
+        assert "-" not in text, text
+
+
+def test_status_page_renders_checks_incident_and_charts(page: Any, site: tuple[str, Store]) -> None:
+    base, store = site
+    page.goto(base + "/")
+    # staging's website is down with an incident open: one of the 5 services, 3 of them known
+    assert page.locator("#overall h1").inner_text() == "Partial outage"
+    assert page.locator("#overall .headline-detail").inner_text() == (
+        "1 of 5 services down · 1 ongoing incident"
+    )
+    _headline_agrees(page)
+    services = page.locator("article.service")
+    names = services.locator("h3").all_inner_texts()
+    assert any(n.startswith("Website") for n in names) and any(n.startswith("API") for n in names)
+    ongoing = page.locator("section.incidents.open article.incident")
+    assert ongoing.count() == 1 and "website" in ongoing.inner_text()
+    assert ongoing.locator(".pill.kind").inner_text() == "down"
+    assert "ongoing for 1h 30m" in ongoing.inner_text()
+    past = page.locator("section.incidents.past article.incident")
+    assert past.count() == 2 and "lasted 12m" in past.nth(1).inner_text()
+    # an incident a bad clock closed before it opened shows 0s, never "-80s"
+    assert past.nth(0).locator(".pill.kind").inner_text() == "flapping"
+    assert "lasted 0s" in past.nth(0).inner_text()
+    _no_negative_duration(page)
+    website = page.locator('article.service[data-service="Website"][data-environment="production"]')
+    assert website.locator(".svc-uptime").inner_text() == (
+        "uptime 24 h 99.93% · 7 d 99.95% · 30 d 99.96%"
+    )
+    bars = website.locator("svg.bars rect")
+    assert bars.count() == 90
+    assert website.locator("svg.bars rect.bar-ok").count() >= 25
+    box = website.locator("svg.bars").bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 20
+    # response time: raw results of the last hours (a point each few minutes), hourly before
+    chart = website.locator("svg.response")
+    points = chart.locator("circle.pt")
+    assert points.count() >= 27
+    hourly = [p for p in points.locator("title").all_text_contents() if p.endswith("(hourly)")]
+    # 22-23 hours of aggregates, then the last 1-2 hours from raw results in 12-minute buckets
+    assert 21 <= len(hourly) <= 23 and points.count() - len(hourly) >= 5
+    assert chart.locator("circle.pt.bad").count() >= 1
+    ticks = chart.locator("text.tick.y").all_text_contents()
+    assert ticks[0] == "0 ms" and all(t.endswith(" ms") for t in ticks)
+    assert chart.locator("text.tick.x").last.text_content().endswith("UTC")
+    title = points.last.locator("title").text_content()
+    # the time to the second, the value with its unit
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: (mean )?\d+(\.\d)? ms", title), title
+    chart_box = chart.bounding_box()
+    assert chart_box and chart_box["width"] > 400 and chart_box["height"] > 80
+    # heartbeat bar: the last 30 results, coloured, newest on the right
+    beats = website.locator("svg.beats rect.beat")
+    assert beats.count() == 30
+    assert website.locator("svg.beats rect.beat.up").count() == 30
+    assert "ok, " in beats.last.locator("title").text_content()
+    assert " ms" in beats.last.locator("title").text_content()
+    # the stylesheet applied (CSP allows 'self'): bars are coloured, not black
+    fill = bars.last.evaluate("e => getComputedStyle(e).fill")
+    assert fill not in ("rgb(0, 0, 0)", "")
+    page.screenshot(path=str(ARTIFACTS / "status-page.png"), full_page=True)
+    _readme_shot(page, "status.png", 1500)
+    assert page.console_errors == []
+    # the checks pass again but the incident is still open (success threshold not reached yet):
+    # the headline says degraded, not "All systems operational"
+    with store.begin() as conn:
+        conn.execute(
+            t.check_state.update()
+            .where(t.check_state.c.environment == "staging")
+            .values(status="up", last_ok=True)
+        )
+    page.goto(base + "/?fresh=1")
+    page.wait_for_timeout(10)
+    for _ in range(60):  # the page is cached for up to 5 s
+        page.goto(base + "/")
+        if page.locator("#overall").get_attribute("data-level") != "partial_outage":
+            break
+        page.wait_for_timeout(200)
+    assert page.locator("#overall h1").inner_text() == "Degraded service"
+    _headline_agrees(page)
+    staging = page.locator('article.service[data-service="Website"][data-environment="staging"]')
+    assert staging.locator(".svc-head .pill").inner_text() == "degraded"
+    assert page.console_errors == []
+
+
+def test_login_refuses_wrong_token_then_acknowledges_incident(
+    page: Any, site: tuple[str, Store]
+) -> None:
+    base, store = site
+    page.goto(base + "/dashboard")
+    assert page.url.startswith(base + "/login")
+    page.fill("#token", "not-the-token")
+    page.click("button[type=submit]")
+    assert page.locator(".flash.error").inner_text() == "Wrong token."
+    page.screenshot(path=str(ARTIFACTS / "login-refused.png"))
+    # The refusal itself is a 401 document, which chromium logs; nothing else may be.
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+    ]
+    page.console_errors.clear()
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/dashboard")
+    assert page.locator("table.checks-table tbody tr").count() == 5
+    row = page.locator("table.incidents-table tr.incident-row")
+    assert row.count() == 1
+    assert "ongoing, 1h 30m" in row.locator("td.duration").inner_text()
+    assert row.locator(".pill.kind").inner_text() == "down"
+    # a heartbeat bar per check: the last 20 results, coloured
+    website = page.locator('tr[data-check="website"][data-environment="production"]')
+    assert website.locator("svg.beats rect.beat.up").count() == 20
+    staging = page.locator('tr[data-check="website"][data-environment="staging"]')
+    assert staging.locator("svg.beats rect.beat.down").count() == 1
+    assert "failed: refused" in staging.locator("rect.beat.down title").text_content()
+    # a check with an open incident says so next to its state
+    assert staging.locator("a.open-incident").inner_text() == "incident #1"
+    assert website.locator("a.open-incident").count() == 0
+    assert TOKEN not in page.content()
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    _readme_shot(page, "dashboard.png")
+    row.locator("button.btn-ack").click()
+    page.wait_for_selector("tr.incident-row .pill.s-ack")
+    with store.connect() as conn:
+        acked = conn.execute(
+            select(t.incidents.c.acknowledged_by).where(t.incidents.c.status == "open")
+        ).scalar_one()
+    assert acked == "operator"
+    # a note through the form, then the check page with its condition values and charts
+    page.goto(base + "/dashboard/incidents")
+    page.fill("tr.incident-row .note-form input[name=text]", "restarting the pod")
+    page.click("tr.incident-row .note-form button")
+    page.wait_for_selector("text=restarting the pod")
+    page.goto(base + "/dashboard/incidents")
+    _no_negative_duration(page)
+    assert "0s" in page.locator("tr.incident-row:has(.pill.k-flapping) td.duration").inner_text()
+    page.goto(base + "/dashboard/checks/website")
+    assert page.locator("table.results-table").first.locator("th code").count() == 2
+    assert page.locator("svg.bars").count() == 2
+    prod = page.locator('section.env-card[data-environment="production"]')
+    recent = prod.locator(".recent-box svg.response circle.pt")
+    assert recent.count() >= 100  # 3 hours of results a minute apart, about 120 buckets
+    # the 3 failed results show in red (a mark when a bucket holds only failures)
+    marks = prod.locator(".recent-box svg.response").locator("rect.fail-mark, circle.pt.bad")
+    assert 2 <= marks.count() <= 3
+    assert prod.locator("td.cond-ok").nth(1).inner_text() == "40 ms"
+    assert prod.locator(".recent-box text.tick.y").first.text_content() == "0 ms"
+    # beyond the hours: one point a day from the aggregates, dated on the axis
+    month = prod.locator(".month-box svg.response")
+    assert month.locator("circle.pt").count() == 30
+    assert month.locator("circle.pt title").first.text_content().endswith("(day)")
+    assert re.fullmatch(r"\d\d-\d\d", month.locator("text.tick.x").first.text_content())
+    # times to the second, response times with their unit
+    first_time = prod.locator("table.results-table td time").first.inner_text()
+    assert first_time.endswith(" UTC") and first_time.count(":") == 2
+    assert prod.locator("table.results-table td.num").first.inner_text().endswith(" ms")
+    page.screenshot(path=str(ARTIFACTS / "check.png"), full_page=True)
+    _readme_shot(page, "check.png")
+    for tab in ("logs", "audit", "chaos", "notifications", "cost"):
+        page.goto(f"{base}/dashboard/{tab}")
+        assert page.locator("h1").count() == 1
+    assert "Gate failed" in page.goto(f"{base}/dashboard/audit").text()
+    # rule ids are words: on a laptop-narrow window they stay on one line, never split mid-word
+    page.set_viewport_size({"width": 900, "height": 900})
+    rules = page.locator("table.grid code.rule-id")
+    assert "config.placeholder-secret-key" in rules.all_inner_texts()
+    for i in range(rules.count()):
+        assert rules.nth(i).evaluate("e => e.getClientRects().length") == 1
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+    page.set_viewport_size({"width": 1200, "height": 900})
+    assert page.console_errors == []
+
+
+def _login(page: Any, base: str, path: str) -> None:
+    page.goto(base + path)
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + path)
+
+
+def test_digest_panel_renders_and_failed_runs_are_red(page: Any, site: tuple[str, Store]) -> None:
+    base, _ = site
+    _login(page, base, "/dashboard/logs")
+    panel = page.locator("section.digest-panel")
+    assert "generated 2026-12-04 21:00:00 UTC" in panel.locator("p.muted").inner_text()
+    assert panel.locator("h3").first.inner_text() == "Daily log digest"
+    assert panel.locator("h4").all_inner_texts()[:2] == ["Critical alerts", "Security"]
+    tables = panel.locator("table")
+    assert tables.count() == 2
+    assert tables.nth(1).locator("th").all_inner_texts()[:2] == ["endpoint", "requests"]
+    assert tables.nth(1).locator("td").nth(3).inner_text() == "31 ms"
+    assert "|" not in panel.inner_text().replace("5xx", "")
+    # a log line quoted in the digest stays text: no script ran, the tag shows as written
+    assert "<script>window.pwned=1</script>" in panel.inner_text()
+    assert page.evaluate("window.pwned") is None
+    assert panel.locator("a").count() == 0  # a link written in a log line is not clickable
+    # a long sample opens in full
+    sample = page.locator("td.sample details").first
+    assert sample.locator("summary").get_attribute("title").startswith("Failed password")
+    sample.locator("summary").click()
+    assert sample.locator("pre.sample-full").is_visible()
+    assert "critical patterns" in page.locator("table.findings-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "logs.png"), full_page=True)
+    page.goto(base + "/dashboard/chaos")
+    page.screenshot(path=str(ARTIFACTS / "chaos.png"))
+    red = "rgb(180, 35, 24)"
+    for title in ("payments survive a slow database", "cache outage"):
+        pill = page.locator(f'tr.journal:has-text("{title}") .pill')
+        assert "failed" in pill.inner_text()
+        assert pill.evaluate("e => getComputedStyle(e).color") == red
+    ok = page.locator('tr.journal:has-text("database drops connections") .pill')
+    assert ok.evaluate("e => getComputedStyle(e).color") != red
+    page.goto(base + "/dashboard/cost")
+    page.screenshot(path=str(ARTIFACTS / "cost.png"), full_page=True)
+    growth = page.locator("#store-growth").inner_text()
+    assert "store growth / day" in growth and "over the last 2h 59m" in growth
+    # run under serve, no Actions workflow next to shield.yaml: no 5-minute warning
+    assert "No workflow running" in page.locator("#actions").inner_text()
+    assert "GitHub Actions it runs every 5m" not in page.content()
+    assert page.console_errors == []
