@@ -53,8 +53,9 @@ def test_dotenv_values_known_formats_entropy_and_references(tmp_path: Path) -> N
     (tmp_path / ".env").chmod(0o600)
     (tmp_path / ".env.example").write_text(f"STRIPE_KEY={STRIPE}\n")  # also a .env-style file
     report = audit([tmp_path], families="environment")
-    got = sorted((f.path, f.line) for f in report.findings)
-    assert got == [(".env", 1), (".env", 2), (".env.example", 1)]
+    got = sorted((f.path, f.line, f.places) for f in report.findings)
+    # the same key in two files is one finding naming both places
+    assert got == [(".env", 1, (".env:1", ".env.example:1")), (".env", 2, ())]
     assert all(STRIPE not in f.message and ENTROPIC not in f.message for f in report.findings)
 
 

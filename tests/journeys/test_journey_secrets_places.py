@@ -171,3 +171,79 @@ def test_a_pid_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
     assert out.stderr.strip() == (
         f"error: --pid {gone}: no process of yours with a readable environment"
     )
+
+
+def _prodshield(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prodshield", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_full_audit_joins_the_places_of_one_secret(tmp_path: Path) -> None:
+    """`prodshield audit` (every family): the token in a settings file, in a .env file and in the
+    audit's own process environment is one finding listing the three places; another secret
+    stays a finding of its own."""
+    token, other = tok.github_classic(), tok.slack_bot()
+    app = tmp_path / "app"
+    (app / "deploy").mkdir(parents=True)
+    (app / "deploy" / "settings.py").write_text(f'DEBUG = False\nGITHUB_TOKEN = "{token}"\n')
+    (app / ".env.production").write_text(f"APP=shop\nDEPLOY_TOKEN={token}\nCHAT={other}\n")
+    (app / ".env.production").chmod(0o600)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "RELEASE_TOKEN": token,
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+    proc = _prodshield(app, "audit", ".", "--format", "json", env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert token not in proc.stdout + proc.stderr and other not in proc.stdout
+    findings = json.loads(proc.stdout)["findings"]
+    joined = [f for f in findings if f.get("places")]
+    assert len(joined) == 1, findings
+    [one] = joined
+    # reported at its first place in the tree (files in order), then the process environment
+    assert one["rule"] == "secrets.leak" and one["path"] == ".env.production"
+    assert one["places"] == [".env.production:2", "deploy/settings.py:2", "env:RELEASE_TOKEN"]
+    assert "also in deploy/settings.py:2, env:RELEASE_TOKEN" in one["message"]
+    # nothing else reports that token's places again
+    rest = [f for f in findings if f is not one]
+    assert not any(f.get("target") == "env:RELEASE_TOKEN" for f in rest), rest
+    assert not any(f.get("path") == "deploy/settings.py" for f in rest), rest
+    assert not any(f.get("path") == ".env.production" and f["line"] == 2 for f in rest), rest
+    # the other secret (only in the .env file) is a finding of its own
+    assert any(f.get("path") == ".env.production" and f["line"] == 3 for f in rest), rest
+
+    table = _prodshield(app, "audit", ".", env=env)
+    assert "the same secret is also in" in table.stdout and token not in table.stdout
+
+
+def test_logs_scan_lists_every_place_of_a_leaked_secret(tmp_path: Path) -> None:
+    """`prodshield logs scan`: a token printed in two logs is one finding with every place."""
+    token, other = tok.github_classic(), tok.github_oauth()
+    (tmp_path / "app.log").write_text(
+        f"2026-12-01T10:00:00Z ERROR login failed token={token}\n"
+        "2026-12-01T10:00:01Z INFO ok\n"
+        f"2026-12-01T10:00:02Z WARN retry with {token}\n"
+        f"2026-12-01T10:00:03Z WARN oauth {other}\n"
+    )
+    (tmp_path / "worker.log").write_text(f"2026-12-01T11:00:00Z ERROR worker auth {token}\n")
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = _prodshield(
+        tmp_path, "logs", "scan", "app.log", "worker.log", "--format", "json", env=env
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert token not in proc.stdout + proc.stderr
+    leaks = [f for f in json.loads(proc.stdout)["findings"] if f["kind"] == "secret_in_log"]
+    by_rule = {f["source"]["rule"]: f for f in leaks}
+    assert set(by_rule) == {"github-pat-classic", "github-oauth"}, leaks
+    pat = by_rule["github-pat-classic"]
+    [secret] = pat["details"]["secrets"]
+    assert secret["places"] == ["app.log:1", "app.log:3", "worker.log:1"]
+    assert pat["details"]["files"] == ["app.log", "worker.log"] and pat["count"] == 3
+    assert "app.log:1, app.log:3, worker.log:1" in pat["message"]
+    assert by_rule["github-oauth"]["details"]["secrets"][0]["places"] == ["app.log:4"]
+    table = _prodshield(tmp_path, "logs", "scan", "app.log", "worker.log", env=env)
+    assert "worker.log:1" in table.stdout and token not in table.stdout

@@ -239,6 +239,7 @@ class AuditContext:
         severity: Severity | None = None,
         fingerprint_override: str | None = None,
         live: bool = False,
+        secret_id: str | None = None,
     ) -> AuditFinding:
         rel = self.relpath(path) if path is not None else None
         return AuditFinding(
@@ -253,4 +254,5 @@ class AuditContext:
             line=line,
             target=target,
             live=live,
+            secret_id=secret_id,
         )

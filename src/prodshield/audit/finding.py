@@ -55,6 +55,12 @@ class AuditFinding:
     live: bool = False
     """The provider confirmed the secret works (``--verify``): no baseline, allow list or inline
     comment suppresses the finding. Shown in the message; not a stored field."""
+    secret_id: str | None = None
+    """A secret's keyed id in this run (never its value, never written out): findings of the
+    same secret are joined into one by the audit."""
+    places: tuple[str, ...] = ()
+    """Every place a joined secret was found (``path:line``, ``pid:N env:NAME``), this finding's
+    own first; empty when found in one place."""
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON fields, in the documented order."""
@@ -69,6 +75,7 @@ class AuditFinding:
             "message": self.message,
             "fix": self.fix,
             "fingerprint": self.fingerprint,
+            **({"places": list(self.places)} if self.places else {}),
         }
 
     @property

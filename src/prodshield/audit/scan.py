@@ -6,7 +6,7 @@ import concurrent.futures as cf
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,6 +202,7 @@ def audit(
             suppressed["inline"] += 1
         else:
             kept.append(f)
+    kept = join_places(kept)
     kept.sort(
         key=lambda f: (
             -f.severity.rank,
@@ -221,6 +222,44 @@ def audit(
         started_at=started,
         root=ctx.base(),
     )
+
+
+def join_places(findings: list[AuditFinding]) -> list[AuditFinding]:
+    """One finding per secret: the findings of the same secret (a file or commit, a ``.env``
+    line, a process's environment) become the first of them (the repository's before the
+    environments'), listing every place in ``places`` and its message, with the worst severity;
+    live when any of them is. Findings that are not secrets pass through."""
+    groups: dict[str, list[AuditFinding]] = {}
+    out: list[AuditFinding] = []
+    for f in findings:
+        if f.secret_id:
+            group = groups.setdefault(f.secret_id, [])
+            if not group:
+                out.append(f)  # the group's place in the list, filled in below
+            group.append(f)
+        else:
+            out.append(f)
+    joined: dict[str, AuditFinding] = {}
+    for sid, group in groups.items():
+        if len(group) == 1:
+            continue
+        group.sort(
+            key=lambda f: (f.family != "secrets", f.target is not None, f.path or "", f.line or 0)
+        )
+        places = list(dict.fromkeys(f.location for f in group))
+        if len(places) == 1:
+            continue
+        first = group[0]
+        worst = max(group, key=lambda f: f.severity.rank).severity
+        others = ", ".join(places[1:])
+        joined[sid] = replace(
+            first,
+            severity=worst,
+            live=any(f.live for f in group),
+            places=tuple(places),
+            message=f"{first.message}; the same secret is also in {others}",
+        )
+    return [joined.get(f.secret_id or "", f) if f.secret_id else f for f in out]
 
 
 def _run_family(name: str, ctx: AuditContext) -> list[AuditFinding]:

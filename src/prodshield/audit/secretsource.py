@@ -37,6 +37,9 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
 class SecretMatch:
     kind: str
     redacted: str
+    secret_id: str | None = None
+    """The engine's keyed id of the value (``prodshield.secrets.finding.secret_id``): the same
+    secret in a file and in a process's environment has the same id in one run."""
 
 
 def redact(value: str) -> str:
@@ -62,9 +65,24 @@ def entropy(value: str) -> float:
 
 
 def _engine_kinds(text: str, path: str | None = None) -> list[str]:
+    return [kind for kind, _ in _engine_matches(text, path)]
+
+
+def _engine_matches(text: str, path: str | None = None) -> list[tuple[str, str | None]]:
     from prodshield.secrets import scan_text
 
-    return [str(getattr(f, "kind", None) or f.rule) for f in scan_text(text, path=path)]
+    return [
+        (str(getattr(f, "kind", None) or f.rule), getattr(f, "secret_id", None))
+        for f in scan_text(text, path=path)
+    ]
+
+
+def _value_id(value: str) -> str | None:
+    try:
+        from prodshield.secrets.finding import secret_id
+    except ImportError:
+        return None
+    return secret_id(value)
 
 
 def contains_secret(text: str) -> bool:
@@ -98,25 +116,29 @@ def env_secret(name: str, value: str, *, by_value: bool = False) -> SecretMatch 
     v = value.strip().strip("'\"")
     if not v or v.startswith(("$", "{{", "<")) or v.lower() in ("none", "null", "changeme"):
         return None
-    kinds: list[str] = []
+    matches: list[tuple[str, str | None]] = []
     try:
-        kinds = _engine_kinds(f"{name}={v}\n")
+        matches = _engine_matches(f"{name}={v}\n")
     except ImportError:
-        kinds = [k for k, p in TOKEN_FORMATS if p.search(v)]
+        matches = [(k, None) for k, p in TOKEN_FORMATS if p.search(v)]
+    kinds = [k for k, _ in matches]
+    # the id of what the engine matched (the token inside the value), else of the whole value
+    sid = next((i for _, i in matches if i), None) or _value_id(v)
     formats = [k for k in kinds if not _is_generic(k)]
     if formats:
-        return SecretMatch(formats[0], redact(v))
+        return SecretMatch(formats[0], redact(v), sid)
     if by_value:
         if any(p.search(v) for _, p in TOKEN_FORMATS):
-            return SecretMatch(next(k for k, p in TOKEN_FORMATS if p.search(v)), redact(v))
+            return SecretMatch(next(k for k, p in TOKEN_FORMATS if p.search(v)), redact(v), sid)
         return None
     if looks_like_path(v):
         return None  # a socket, a helper program or a working directory under a "pass"/"auth" name
     if kinds:
-        return SecretMatch(kinds[0], redact(v))
+        return SecretMatch(kinds[0], redact(v), sid)
     if SECRET_NAME.search(name) and not NOT_SECRET_NAME.search(name):
         if "://" in v and "@" not in v:
             return None  # a plain URL, not a credential
         if len(v) >= 12 and entropy(v) >= 3.0 and not v.isdigit():
-            return SecretMatch("high-entropy value", redact(v))  # the caller names the variable
+            # the caller names the variable
+            return SecretMatch("high-entropy value", redact(v), sid)
     return None

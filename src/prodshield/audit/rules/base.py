@@ -34,6 +34,9 @@ class Hit:
     """Set when the finding already has an identity (the secret engine's), so baselines are shared."""
     live: bool = False
     """A secret its provider accepted: the finding cannot be suppressed."""
+    secret_id: str | None = None
+    """The secret's keyed id in this run, when the hit is a secret: the same secret found in
+    several places becomes one finding listing them (``prodshield.audit.scan``)."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,22 @@
-"""secret_in_log: the audit capability's secret rules (the shared engine) applied to log lines."""
+"""secret_in_log: the audit capability's secret rules (the shared engine) applied to log lines.
+
+One finding per rule across every file scanned (its fingerprint never depended on the file), and
+inside it one entry per secret with every place it was seen (``file:line``): the same token in
+two logs is one leak in two places, as in ``audit secrets --log`` (docs/secrets.md, "Where is
+this secret live"). Secrets are told apart by the engine's keyed ``secret_id``, never by value.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
 from prodshield.logs.findings import Finding
+
+MAX_SECRETS = 20
+"""Secrets listed per finding (more are counted, not listed)."""
+MAX_PLACES = 20
+"""Places listed per secret (more are counted)."""
 
 
 class SecretInLogDetector:
@@ -18,31 +31,62 @@ class SecretInLogDetector:
             if settings.secret_rules
             else scan_line
         )
-        self._findings: dict[tuple[str, str], Finding] = {}
+        self._findings: dict[str, Finding] = {}
+        self._secrets: dict[str, dict[str, dict[str, Any]]] = {}
+        self._kinds: dict[str, str] = {}
 
     def observe(self, event: EventLike) -> bool:
         text = getattr(event, "raw", None) or event.message or ""
         found = False
         for match in self._scan(text, path=event.source, lineno=event.line):
-            key = (event.source, match.rule)
-            finding = self._findings.get(key)
+            finding = self._findings.get(match.rule)
             if finding is None:
-                finding = self._findings[key] = Finding(
+                finding = self._findings[match.rule] = Finding(
                     "security",
                     "secret_in_log",
                     "critical" if match.severity == "critical" else "high",
                     source={"file": event.source, "rule": match.rule},
-                    details={"lines": [], "redacted": []},
+                    details={"files": [], "secrets": [], "more_secrets": 0},
                     message=f"{match.kind} leaked into the log",
                 )
-            if len(finding.details["lines"]) < 20:
-                finding.details["lines"].append(event.line)
-                finding.details["redacted"].append(match.redacted)
-            finding.add(event.timestamp, f"line {event.line}: {match.redacted}")
+                self._secrets[match.rule] = {}
+                self._kinds[match.rule] = match.kind
+            if match.severity == "critical":
+                finding.severity = "critical"
+            files = finding.details["files"]
+            if event.source not in files and len(files) < MAX_PLACES:
+                files.append(event.source)
+            self._place(finding, match, f"{event.source}:{event.line}")
+            finding.add(event.timestamp, f"{event.source}:{event.line}: {match.redacted}")
             found = True
         return found
 
+    def _place(self, finding: Finding, match: Any, place: str) -> None:
+        known = self._secrets[match.rule]
+        sid = match.secret_id or match.fingerprint
+        entry = known.get(sid)
+        if entry is None:
+            if len(known) >= MAX_SECRETS:
+                finding.details["more_secrets"] += 1
+                return
+            entry = known[sid] = {"secret": match.redacted, "count": 0, "places": []}
+            finding.details["secrets"].append(entry)
+        entry["count"] += 1
+        if place not in entry["places"] and len(entry["places"]) < MAX_PLACES:
+            entry["places"].append(place)
+
     def findings(self) -> list[Finding]:
+        for finding in self._findings.values():
+            secrets = finding.details["secrets"]
+            n = len(secrets) + finding.details["more_secrets"]
+            where = "; ".join(
+                f"{s['secret']} at {', '.join(s['places'])}"
+                + (f" ({s['count']} times)" if s["count"] > len(s["places"]) else "")
+                for s in secrets[:3]
+            )
+            word = "secret" if n == 1 else "secrets"
+            kind = self._kinds[finding.source["rule"]]
+            finding.message = f"{kind} leaked into the log: {n} {word}, every place listed: {where}"
         return list(self._findings.values())
 
 

@@ -61,6 +61,7 @@ class EnvRule:
                     f"({match.redacted})",
                     line,
                     key=name,
+                    secret_id=match.secret_id,
                 )
 
 
@@ -187,6 +188,7 @@ class EnvironmentFamily:
                         fix=hit.fix,
                         severity=hit.severity,
                         fingerprint_override=stable,
+                        secret_id=hit.secret_id,
                     )
 
 

@@ -66,6 +66,7 @@ class SecretLeak:
                 severity=Severity.CRITICAL if live else gate_severity(f.severity, f.confidence),
                 fingerprint=f.fingerprint,
                 live=live,
+                secret_id=f.secret_id,
             )
 
 
@@ -185,6 +186,7 @@ class SecretsFamily:
                         severity=hit.severity,
                         fingerprint_override=hit.fingerprint,
                         live=hit.live,
+                        secret_id=hit.secret_id,
                     )
 
 
