@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from prodshield.chaos.proxy.client import ProxyClient
 from prodshield.cli import chaos_experiments
-from prodshield.cli.common import EXIT_USAGE, console, load, plural, print_json
+from prodshield.cli.common import EXIT_USAGE, Grid, console, load, plural, print_json, untrusted
 from prodshield.config.loader import ENV_VAR, find_config
 from prodshield.errors import ProdshieldError, UsageError
 
@@ -62,6 +61,8 @@ def _api_url(api: str | None) -> str:
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
     return f"http://{'[' + host + ']' if ':' in host else host}:{chaos.api.port}"
+
+
 FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
 
 
@@ -192,12 +193,19 @@ def proxy_list(api: ApiOption = None, output: FormatOption = "text") -> None:
             ]
         )
         return
-    table = Table("name", "listen", "upstream", "enabled", "toxics")
+    table = Grid(
+        "name", "listen", "upstream", "enabled", "toxics",
+        keys=("listen", "upstream", "enabled", "toxics"), right=("toxics",),
+    )  # fmt: skip
     for p in sorted(proxies, key=lambda p: p.name):
         table.add_row(
-            p.name, p.listen, p.upstream, "yes" if p.enabled else "no", str(len(p.toxics))
+            untrusted(p.name),
+            untrusted(p.listen),
+            untrusted(p.upstream),
+            "yes" if p.enabled else "no",
+            str(len(p.toxics)),
         )
-    console().print(table)
+    table.print()
 
 
 def _parse_attributes(items: list[str]) -> dict[str, float | int | str]:
@@ -350,11 +358,16 @@ def toxic_list(
     if output == "json":
         print_json([t.__dict__ for t in toxics])
         return
-    table = Table("name", "type", "stream", "toxicity", "attributes")
+    table = Grid(
+        "name", "type", "stream", "toxicity", "attributes",
+        keys=("name", "type", "stream"), right=("toxicity",),
+    )  # fmt: skip
     for t in toxics:
         attrs = ", ".join(f"{k}={v}" for k, v in t.attributes.items())
-        table.add_row(t.name, t.type, t.stream, f"{t.toxicity:g}", attrs)
-    console().print(table)
+        table.add_row(
+            untrusted(t.name), untrusted(t.type), t.stream, f"{t.toxicity:g}", untrusted(attrs)
+        )
+    table.print()
 
 
 __all__ = ["EXIT_USAGE", "chaos_app", "register"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from prodshield.cli.common import ConfigOption, console, load, store_for
+from prodshield.cli.common import ConfigOption, Grid, console, load, store_for
 from prodshield.store import prune
 
 app = typer.Typer(help="The store: schema migrations, status and retention.", no_args_is_help=True)
@@ -37,14 +36,16 @@ def status(config: ConfigOption = None) -> None:
         versions = store.status()
     finally:
         store.close()
-    table = Table(
-        "component", "version", "latest", "state", title=f"{store.backend}: {store.display_url}"
-    )
+    table = Grid(
+        "component", "version", "latest", "state",
+        keys=("component", "version", "latest", "state"), right=("version", "latest"),
+        title=f"{store.backend}: {store.display_url}",
+    )  # fmt: skip
     for v in versions:
         table.add_row(
             v.component, str(v.current), str(v.latest), "ok" if v.up_to_date else "pending"
         )
-    console().print(table)
+    table.print()
     pending = sum(1 for v in versions if not v.up_to_date)
     console().print(
         "schema up to date" if not pending else f"{pending} components need `prodshield db upgrade`"

@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from prodshield.cli.common import ConfigOption, console, load, plural, print_json, store_for
+from prodshield.cli.common import (
+    ConfigOption,
+    Grid,
+    console,
+    load,
+    plural,
+    print_json,
+    store_for,
+    untrusted,
+)
 from prodshield.errors import UsageError
 from prodshield.logs.debt import DebtReport, diff_against, last_snapshot, save_snapshot, scan_repo
 
@@ -108,20 +116,26 @@ def render_table(report: DebtReport, top: int) -> None:
     if not report.items:
         return  # no empty tables
     for title, key in (("marker", "marker"), ("author", "author"), ("file", "path")):
-        table = Table(title, "count")
+        table = Grid(title, "count", keys=("count",), right=("count",), out=out)
         for name, n in report.by(key)[:top]:
-            table.add_row(name, str(n))
-        out.print(table)
-    table = Table("age (days)", "marker", "where", "author", "text", title="oldest")
+            table.add_row(untrusted(name), str(n))
+        table.print()
+    # the age and marker are never cut; the place, author and text wrap, and under 100 columns
+    # the author is left out (the place names the file)
+    table = Grid(
+        "age (days)", "marker", "where", "author", "text",
+        keys=("age (days)", "marker"), right=("age (days)",), optional=("author",),
+        title="oldest", out=out,
+    )  # fmt: skip
     for i in sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]:
         table.add_row(
             _age(i.age_days),
-            i.marker,
-            f"{i.path}:{i.line}",
-            i.author or "uncommitted",
-            i.text[:60],
+            untrusted(i.marker),
+            untrusted(f"{i.path}:{i.line}"),
+            untrusted(i.author or "uncommitted"),
+            untrusted(i.text[:60]),
         )
-    out.print(table)
+    table.print()
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 import prodshield.monitor.validation  # noqa: F401  (load-time condition/variable checks, light)
 from prodshield.cli.common import (
@@ -509,21 +508,27 @@ def instances(
         )
     else:
         now = time.time()
-        table = Table("instance", "state", "host", "pid", "location", "checks", "up", "last seen")
+        # the instance and its state are never cut; under 100 columns the host, pid and
+        # location are left out (the instance id names the host and pid)
+        table = Grid(
+            "instance", "state", "host", "pid", "location", "checks", "up", "last seen",
+            keys=("instance", "state", "checks"), right=("pid", "checks"),
+            optional=("host", "pid", "location"), out=out,
+        )  # fmt: skip
         for i in found:
             table.add_row(
-                i.id,
+                untrusted(i.id),
                 "[green]live[/]" if i.live else "[red]dead[/]",
-                i.hostname,
+                untrusted(i.hostname),
                 str(i.pid),
-                i.location or "-",
+                untrusted(i.location or "-"),
                 f"{i.owned}/{i.targets}",
                 format_duration(max(0.0, now - i.started_at)),
                 f"{format_duration(max(0.0, now - i.last_seen))} ago",
             )
-        out.print(table)
+        table.print()
     if owners:
-        table = Table("check", "env", "owner")
+        table = Grid("check", "env", "owner", keys=("check",), out=out)
         for c in checks:
             if "locations" in c:
                 who = (
@@ -536,8 +541,8 @@ def instances(
             else:
                 who = c["owner"] or "-"
                 who = who if c["owner_live"] or not c["owner"] else f"{who} (dead)"
-            table.add_row(c["check"], c["environment"] or "-", who)
-        out.print(table)
+            table.add_row(untrusted(c["check"]), untrusted(c["environment"] or "-"), untrusted(who))
+        table.print()
 
 
 def _pct(v: float | None) -> str:
