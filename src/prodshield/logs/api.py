@@ -233,7 +233,7 @@ def parse_jsonl(
     if not final or "-" in names:
         yield from _stream_jsonl(parse_files(names, log_format, stats=stats), miner, redact)
         return
-    yield from _final_jsonl(_event_parts(names, log_format, stats, redact), miner, redact)
+    yield from _final_jsonl(_event_blocks(names, log_format, stats, redact, HOLD), miner, redact)
 
 
 SHOW_BLOCK = 4096
@@ -263,12 +263,67 @@ def _shown_events(
             yield event, first, _first_line(text) if was else None
 
 
-def _event_parts(
-    paths: list[str], log_format: str, stats: ReadStats, redact: bool = False
-) -> Iterator[tuple[bytes, str, bytes, float | None, str | None]]:
-    """Each event of the files as (its JSON object up to the message, the message's first line,
-    its JSON from ``fields`` on, its time, the printed first line when redaction changed it):
-    what :func:`_final_jsonl` keeps. ``raw`` sources skip building an event."""
+class _Columns:
+    """Events as :func:`_final_jsonl` keeps them, a column per field.
+
+    ``heads``: each event's JSON object up to the message (bytes), or for a ``raw`` event its
+    line number (int); ``firsts``: the message's first line (what the miner learns); ``tails``:
+    the JSON from ``fields`` on (bytes), or for a ``raw`` event the message as printed (str);
+    ``times``: the event's time; ``shown``: the printed first line when redaction changed it
+    (else None); ``prefixes``: for a ``raw`` event its source's JSON up to the line number (one
+    shared object per source), else None. A raw event's text is held once (its first line and
+    printed message are one string unless they differ) and written as JSON at the end.
+    """
+
+    __slots__ = ("firsts", "heads", "prefixes", "shown", "tails", "times")
+
+    def __init__(self) -> None:
+        self.heads: list[Any] = []
+        self.firsts: list[str] = []
+        self.tails: list[Any] = []
+        self.times: list[float | None] = []
+        self.shown: list[str | None] = []
+        self.prefixes: list[bytes | None] = []
+
+    def __len__(self) -> int:
+        return len(self.firsts)
+
+    def extend(self, other: _Columns) -> None:
+        self.heads += other.heads
+        self.firsts += other.firsts
+        self.tails += other.tails
+        self.times += other.times
+        self.shown += other.shown
+        self.prefixes += other.prefixes
+
+    def take(self, n: int) -> _Columns:
+        """The first ``n`` events, removed from these columns."""
+        head = _Columns()
+        for name in self.__slots__:
+            column = getattr(self, name)
+            setattr(head, name, column[:n])
+            del column[:n]
+        return head
+
+
+def _event_blocks(
+    paths: list[str], log_format: str, stats: ReadStats, redact: bool, size: int
+) -> Iterator[_Columns]:
+    """The events of the files in blocks of ``size`` (the last one shorter; blocks run across
+    files, as :func:`mine`'s do), as :func:`_final_jsonl` keeps them. ``raw`` sources skip
+    building an event."""
+    pending = _Columns()
+    for columns in _source_columns(paths, log_format, stats, redact):
+        pending.extend(columns)
+        while len(pending) >= size:
+            yield pending.take(size)
+    if len(pending):
+        yield pending
+
+
+def _source_columns(
+    paths: list[str], log_format: str, stats: ReadStats, redact: bool
+) -> Iterator[_Columns]:
     if log_format != "auto":
         get_format(log_format)  # fail early on a bad name
     for path in expand_paths(paths, stats):
@@ -282,40 +337,45 @@ def _event_parts(
         fmt = resolve_format(log_format, head)
         if isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse:
             prefix = b'{"source":' + orjson.dumps(path) + b',"line":'
-            middle = b',"timestamp":null,"level":null,"message":'
             records = _raw_records(_chain(head, lines), 1, stats)
-            if not redact:
-                for start, text in records:
-                    cut = text.find("\n")
-                    first = text if cut < 0 else text[:cut]
-                    yield (
-                        prefix + str(start).encode() + middle + orjson.dumps(text),
-                        first,
-                        _NO_FIELDS,
-                        None,
-                        None,
-                    )
-                continue
-            from prodshield.secrets.redaction import redact_many
-
+            if redact:
+                from prodshield.secrets.redaction import redact_many
             while block := list(islice(records, SHOW_BLOCK)):
+                columns = _Columns()
+                columns.heads = [start for start, _ in block]
                 texts = [text for _, text in block]
-                for (start, text), shown in zip(block, redact_many(texts), strict=True):
-                    cut = text.find("\n")
-                    first = text if cut < 0 else text[:cut]
-                    yield (
-                        prefix + str(start).encode() + middle + orjson.dumps(shown),
-                        first,
-                        _NO_FIELDS,
-                        None,
-                        None if shown is text or shown == text else _first_line(shown),
-                    )
+                # a text without a line break is its own first line (partition gives it back)
+                columns.firsts = [text.partition("\n")[0] for text in texts]
+                n = len(texts)
+                columns.times = [None] * n
+                columns.prefixes = [prefix] * n
+                if redact:
+                    shown = redact_many(texts)
+                    columns.tails = shown
+                    columns.shown = [
+                        None if printed is text or printed == text else _first_line(printed)
+                        for text, printed in zip(texts, shown, strict=True)
+                    ]
+                else:
+                    columns.tails = texts
+                    columns.shown = [None] * n
+                yield columns
             continue
         events = parse_lines(_chain(head, lines), path, fmt, stats=stats)
-        for event, first, shown_first in _shown_events(events, redact):
-            event_head, tail = _head_tail(event)
-            ts = event.timestamp.timestamp() if event.timestamp is not None else None
-            yield event_head, first, tail, ts, shown_first
+        shown_events = _shown_events(events, redact)
+        while block_events := list(islice(shown_events, SHOW_BLOCK)):
+            columns = _Columns()
+            for event, first, shown_first in block_events:
+                event_head, tail = _head_tail(event)
+                columns.heads.append(event_head)
+                columns.firsts.append(first)
+                columns.tails.append(tail)
+                columns.times.append(
+                    event.timestamp.timestamp() if event.timestamp is not None else None
+                )
+                columns.shown.append(shown_first)
+                columns.prefixes.append(None)
+            yield columns
 
 
 def _first_line(message: str) -> str:
@@ -325,6 +385,7 @@ def _first_line(message: str) -> str:
 
 
 _NO_FIELDS = b',"fields":{}}\n'
+_RAW_MIDDLE = b',"timestamp":null,"level":null,"message":'
 
 
 def _head_tail(event: LogEvent) -> tuple[bytes, bytes]:
@@ -389,7 +450,7 @@ def _shown_params(params: list[str], shown_first: str) -> list[str]:
 
 
 def _final_jsonl(
-    parts: Iterable[tuple[bytes, str, bytes, float | None, str | None]],
+    blocks: Iterable[_Columns],
     miner: TemplateMiner,
     redact: bool = False,
 ) -> Iterator[bytes]:
@@ -398,21 +459,17 @@ def _final_jsonl(
 
     index: dict[int, int] = {}  # id(entry) -> its number
     entries: list[Any] = []
-    # a block waits as five columns: entry numbers, JSON heads, first lines, JSON tails, and the
-    # printed first lines of the messages redaction changed (else None)
-    _Held = tuple[list[int], list[bytes], list[str], list[bytes], list[str | None]]
+    # a block waits as six columns: entry numbers, then those of _Columns
+    _Held = tuple[list[int], list[Any], list[str], list[Any], list[str | None], list[bytes | None]]
     with tempfile.TemporaryFile(prefix="prodshield-parse-") as spill:
         spilled = 0
         pending: _Held | None = None
-        iterator = iter(parts)
-        while True:
+        for block in blocks:
             # a block of events is learnt at once (lines of one shape are masked once)
-            block = list(islice(iterator, HOLD))
-            if not block:
-                break
-            firsts = [part[1] for part in block]
-            times = [part[3] for part in block]
-            learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
+            times = block.times
+            learnt = miner.learn_many(
+                block.firsts, times if any(t is not None for t in times) else None
+            )
             numbers: list[int] = []
             number_of = index.get
             for entry in learnt:
@@ -421,13 +478,7 @@ def _final_jsonl(
                     number = index[id(entry)] = len(entries)
                     entries.append(entry)
                 numbers.append(number)
-            held = (
-                numbers,
-                [part[0] for part in block],
-                firsts,
-                [part[2] for part in block],
-                [part[4] for part in block],
-            )
+            held = (numbers, block.heads, block.firsts, block.tails, block.shown, block.prefixes)
             if pending is not None:  # only blocks before the last one go to the file
                 pickle.dump(pending, spill, protocol=pickle.HIGHEST_PROTOCOL)
                 spilled += 1
@@ -441,7 +492,10 @@ def _final_jsonl(
         def lines(chunk: _Held) -> bytes:
             out: list[bytes] = []
             add = out.extend
-            for number, head, first, tail, shown_first in zip(*chunk, strict=True):
+            for number, head, first, tail, shown_first, prefix in zip(*chunk, strict=True):
+                if prefix is not None:  # a raw event: the line number and the message
+                    head = b"%b%d%b%b" % (prefix, head, _RAW_MIDDLE, dumps(tail))
+                    tail = _NO_FIELDS
                 known = done[number]
                 if known is None:
                     entry = final(entries[number])

@@ -371,6 +371,57 @@ def _render(tokens: list[str]) -> str:
     return text
 
 
+def _compile_plan(plan: _Plan) -> Callable[[str], list[str]]:
+    """:meth:`TemplateMiner.params` for one ``plan`` as a function of the line: one expression
+    per variable instead of a loop over the plan for every line (``logs parse`` on files). A
+    token pattern (``(.*?):(.*?)\\Z`` from ``<*>:<*>``) becomes the string operations that
+    give its groups: its lazy groups split the token at the first place each separator fits,
+    after its fixed prefix and suffix. The generated source holds only integers and names; the
+    texts are passed in by name."""
+    names: dict[str, Any] = {}
+    items: list[str] = []
+    for k, (pos, head, tail, pattern) in enumerate(plan):
+        if pattern is None:
+            if head or tail:
+                items.append(f"(v := r[{pos}])[{head}:len(v) - {tail}]")
+            else:
+                items.append(f"r[{pos}]")
+            continue
+        items.append(_pattern_expression(k, pos, pattern, names))
+    source = f"def extract(message):\n    r = message.split()\n    return [{', '.join(items)}]\n"
+    exec(source, names)  # integers and fixed names only
+    extract: Callable[[str], list[str]] = names["extract"]
+    return extract
+
+
+def _pattern_expression(k: int, pos: int, pattern: re.Pattern[str], names: dict[str, Any]) -> str:
+    """The expression giving ``pattern``'s groups for token ``pos`` (the token itself when it
+    does not match), as :meth:`TemplateMiner.params` does with the pattern."""
+    parts = _PATTERN_PARTS.get(pattern.pattern)
+    if parts is None or len(parts) < 2:
+        names[f"match{k}"] = pattern.match
+        return f"*(m.groups() if (m := match{k}(v := r[{pos}])) is not None else (v,))"
+    head, *separators, tail = parts
+    names[f"head{k}"], names[f"tail{k}"] = head, tail
+    fits = f"len(v := r[{pos}]) >= {len(head) + len(tail)} and v.startswith(head{k})"
+    fits += f" and v.endswith(tail{k})"
+    inner = f"v[{len(head)}:len(v) - {len(tail)}]"
+    if not separators:
+        return f"({inner} if {fits} else v)"
+    if len(set(separators)) == 1 and separators[0]:
+        names[f"sep{k}"] = separators[0]
+        n = len(separators)
+        split = f"len(p := {inner}.split(sep{k}, {n})) == {n + 1}"
+        return f"*(p if {fits} and {split} else (v,))"
+    names[f"match{k}"] = pattern.match
+    return f"*(m.groups() if (m := match{k}(v := r[{pos}])) is not None else (v,))"
+
+
+_PATTERN_PARTS: dict[str, list[str]] = {}
+"""A token pattern's source -> the fixed texts around and between its groups (see
+:meth:`TemplateMiner._token_pattern`)."""
+
+
 class TemplateMiner:
     """The streaming miner. ``add`` learns from a message; ``match`` only looks it up."""
 
@@ -393,6 +444,7 @@ class TemplateMiner:
         # oldest first (where :meth:`_variant_cluster` looks)
         self._by_lead: dict[tuple[int, str, str], list[_Cluster]] = {}
         self._token_re: dict[str, re.Pattern[str]] = {}
+        self._extractors: dict[_Plan, Callable[[str], list[str]]] = {}
         self.lines = 0
 
     # --- learning ----------------------------------------------------------------------------
@@ -1087,8 +1139,12 @@ class TemplateMiner:
                 return lambda message: [message.split()[pos]]
             pick = itemgetter(*[p[0] for p in plan])
             return lambda message: list(pick(message.split()))
-        params = self.params
-        return lambda message: params(plan, message.split())
+        extract = self._extractors.get(plan)
+        if extract is None:
+            if len(self._extractors) >= 10_000:
+                self._extractors.clear()
+            extract = self._extractors[plan] = _compile_plan(plan)
+        return extract
 
     @staticmethod
     def params(plan: _Plan, raw: list[str]) -> list[str]:
@@ -1109,12 +1165,14 @@ class TemplateMiner:
     def _token_pattern(self, masked: str) -> re.Pattern[str]:
         pattern = self._token_re.get(masked)
         if pattern is None:
-            pattern = re.compile(
-                "(.*?)".join(re.escape(part) for part in masked.split(WILDCARD)) + r"\Z", re.S
-            )
+            parts = masked.split(WILDCARD)
+            pattern = re.compile("(.*?)".join(re.escape(part) for part in parts) + r"\Z", re.S)
             if len(self._token_re) > 50_000:
                 self._token_re.clear()
+            if len(_PATTERN_PARTS) > 50_000:
+                _PATTERN_PARTS.clear()
             self._token_re[masked] = pattern
+            _PATTERN_PARTS[pattern.pattern] = parts
         return pattern
 
     # --- reporting and state -----------------------------------------------------------------

@@ -64,6 +64,11 @@ class Scanner:
         # hyperscan names the literals a line holds in the same pass that finds one
         self._literals_in = getattr(self.prefilter, "literals_in", None)
 
+    @property
+    def rules_by_keyword(self) -> list[tuple[int, ...]]:
+        """Per literal of ``keywords``, the indexes of the rules it wakes (``rule_indexes``)."""
+        return self._rules_by_keyword
+
     # -- lines ---------------------------------------------------------------------------------
 
     def scan_line(
