@@ -22,6 +22,7 @@ from prodshield.cli.common import (
     untrusted,
     write_out,
 )
+from prodshield.config.types import format_duration
 from prodshield.errors import UsageError
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import build_digest, render_html, render_json, render_markdown
@@ -258,7 +259,15 @@ def digest(
     since: SinceOpt = "24h",
     start: FromOpt = None,
     until: UntilOpt = None,
-    baseline: BaselineOpt = "7d",
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="A baseline file, or a period before the window (default: shield.yaml's "
+            "logs.baseline, 7d).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[DigestFormat, typer.Option("--format")] = DigestFormat.markdown,
     post: Annotated[
         str | None,
@@ -286,6 +295,9 @@ def digest(
         loaded = load(config)
         post = post_target(loaded.config.notifiers, post, str(loaded.path))
     inputs = _configured(config, list(files or []), log_format)
+    if baseline is None:
+        period = inputs.loaded.config.logs.baseline if inputs.loaded is not None else 7 * 86400.0
+        baseline = format_duration(period)
     begin, end = _window(start, until)
     result = scan_files(
         inputs.paths,

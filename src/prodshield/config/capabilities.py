@@ -124,8 +124,9 @@ class LogsConfig(StrictModel):
     digest_cron: str = Field(default="0 7 * * *", examples=["30 6 * * 1-5"])
     """When ``serve`` posts the daily digest (a cron expression, UTC)."""
     baseline: Duration = Field(default=7 * 86400.0, examples=["14d"])
-    """Reserved: the period trends compare against is ``--baseline`` of ``logs scan`` and
-    ``logs digest`` (default 7d); this key is not read yet."""
+    """The period before the window that trends (new and spiking templates, rates) compare
+    against in ``logs digest`` and ``serve``'s daily digest; ``--baseline`` overrides it, and
+    ``logs scan`` compares only when given ``--baseline``."""
     slow_query_ms: float = Field(default=500.0, examples=[250])
     """A database query slower than this (milliseconds) is a slow query."""
     slow_request_ms: float = Field(default=1000.0, examples=[2000])

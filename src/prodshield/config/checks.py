@@ -56,7 +56,8 @@ class EnvironmentConfig(StrictModel):
     timeout: Duration | None = Field(default=None, examples=["5s"])
     """Timeout of this environment's checks; overrides the check's own ``timeout``."""
     labels: list[str] = Field(default_factory=list, examples=[["eu", "customer-facing"]])
-    """Free-form labels, kept with the configuration (no capability reads them yet)."""
+    """Labels added, after the environment's name, to the labels of this environment's incident
+    notifications (GitHub issue labels, Opsgenie tags)."""
 
 
 class MonitorDefaults(StrictModel):

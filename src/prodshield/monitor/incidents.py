@@ -383,7 +383,7 @@ class IncidentEngine:
                     "status": "burning" if event_type == OPENED else "resolved",
                 },
                 "url": url,
-                "labels": [obs.environment] if obs.environment else [],
+                "labels": labels_of(self.config, obs.environment),
             },
             now,
         )
@@ -553,7 +553,7 @@ class IncidentEngine:
                 "severity": severity_of(incident.kind),
                 "fields": fields,
                 "url": self._link(obs),
-                "labels": [obs.environment] if obs.environment else [],
+                "labels": labels_of(self.config, obs.environment),
             },
             now,
         )
@@ -774,7 +774,7 @@ class IncidentEngine:
                     "kind": incident.kind,
                 },
                 "url": self._link(obs),
-                "labels": [obs.environment] if obs.environment else [],
+                "labels": labels_of(self.config, obs.environment),
             },
             now,
         )
@@ -849,7 +849,7 @@ class IncidentEngine:
             fields["duration"] = format_duration(
                 max(0.0, incident.resolved_at - incident.opened_at)
             )
-        labels = [obs.environment] if obs.environment else []
+        labels = labels_of(self.config, obs.environment)
         event = {
             "key": key,
             "type": event_type,
@@ -1563,6 +1563,15 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|~@])", r"\\\1", text)
 
 
+def labels_of(config: ShieldConfig, environment: str | None) -> list[str]:
+    """The labels of an incident's notifications: its environment's name, then that
+    environment's ``labels`` in shield.yaml."""
+    if not environment:
+        return []
+    env = config.environments.get(environment)
+    return list(dict.fromkeys([environment, *(env.labels if env is not None else [])]))
+
+
 def _subscribers_hold(config: ShieldConfig) -> bool:
     """Do subscribers' messages wait out a silence like the operators' notifiers
     (``serve.subscriptions.during_silence: hold``)?"""
@@ -1616,7 +1625,7 @@ def _tell(
                 "by": by[:128],
             },
             "url": engine._link(obs),
-            "labels": [row.environment] if row.environment else [],
+            "labels": labels_of(config, row.environment),
         },
         now,
     )
