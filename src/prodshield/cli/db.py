@@ -100,4 +100,5 @@ def merge_cmd(
                 continue
             with open_store(url, base_dir=loaded.base_dir) as other:
                 merged = merge(target, other)
-            out.print(f"{source}: merged {merged}", markup=False)
+                shown = source if "://" not in source else other.display_url  # no password
+            out.print(f"{shown}: merged {merged}", markup=False)
