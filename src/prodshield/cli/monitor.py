@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 import prodshield.monitor.validation  # noqa: F401  (load-time condition/variable checks, light)
 from prodshield.cli.common import (
@@ -81,7 +83,9 @@ def _ms(v: float | None) -> str:
     return "-" if v is None else f"{v:.0f} ms" if v >= 10 else f"{v:.1f} ms"
 
 
-def _render(results: list[CheckResult]) -> None:
+def _render(results: list[CheckResult], held: Sequence[str | None] = ()) -> None:
+    """The results as a table; ``held[i]`` names the maintenance window result ``i`` was taken
+    in (a failure there is not counted: the table says so)."""
     from prodshield.monitor.heartbeats import WAITING_LABEL
 
     table = Grid(
@@ -95,18 +99,31 @@ def _render(results: list[CheckResult]) -> None:
         keys=("check", "env", "time"),
         right=("time",),
     )
-    for r in results:
+    not_counted = 0
+    for i, r in enumerate(results):
+        window = held[i] if i < len(held) else None
         if r.ok and r.details.get("waiting"):
-            status, detail = "waiting", WAITING_LABEL + " (see `monitor heartbeats`)"
+            status, detail = "waiting", Text(WAITING_LABEL + " (see `monitor heartbeats`)")
         elif r.ok:
-            status, detail = "[green]ok[/]", ""
+            status, detail = "[green]ok[/]", Text("")
         else:
             kind = r.error.kind if r.error else "?"
-            status = f"[red]failed ({kind})[/]"
-            detail = r.error.message if r.error else ""
+            detail = untrusted(r.error.message if r.error else "")
+            if window is not None:
+                not_counted += 1
+                status = f"[blue]failed ({kind})[/]"
+                detail = Text(f"in maintenance window {window}, not counted: ") + detail
+            else:
+                status = f"[red]failed ({kind})[/]"
         took = "-" if r.details.get("waiting") else _ms(r.response_time_ms)
-        table.add_row(r.check, r.environment or "-", status, took, untrusted(detail))
+        table.add_row(r.check, r.environment or "-", status, took, detail)
     table.print()
+    if not_counted:
+        console().print(
+            f"{plural(not_counted, 'failure')} in a maintenance window: not counted "
+            "(no incident, not a failed run)",
+            markup=False,
+        )
 
 
 @app.command("once")
@@ -125,12 +142,14 @@ def once(
 ) -> None:
     """Run every (matching) check once now, store and print the results.
 
-    Exit 0 when all are ok, 1 when any failed, 2 for a config or usage error.
+    Exit 0 when all are ok (a failure inside a maintenance window is not counted), 1 when any
+    failed, 2 for a config or usage error.
     """
     from prodshield.config.types import parse_duration
     from prodshield.errors import UsageError
     from prodshield.monitor.api import run_once, select_targets
     from prodshield.monitor.changes import incident_changes, snapshot
+    from prodshield.monitor.maintenance import in_maintenance
 
     loaded = load(config)
     select_targets(loaded.config, check, env)  # usage errors before opening the store
@@ -146,17 +165,23 @@ def once(
         report = _deliver(loaded, store, wait_s)
     finally:
         store.close()
+    windows = loaded.config.maintenance
+    held = [in_maintenance(windows, r.check, r.environment or "", r.ts) for r in results]
     if fmt is Format.json:
         print_json(
             {
-                "results": [r.as_dict() for r in results],
+                "results": [
+                    r.as_dict() | {"maintenance": w} for r, w in zip(results, held, strict=True)
+                ],
                 "incidents": changes,
                 "notifications": _notifications(report),
             }
         )
     else:
-        _render(results)
-    raise typer.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+        _render(results, held)
+    # a failure inside a maintenance window is expected: it counts as nothing, so not as a failure
+    passed = all(r.ok or w is not None for r, w in zip(results, held, strict=True))
+    raise typer.Exit(EXIT_OK if passed else EXIT_FAILED)
 
 
 def _notifications(report: Any) -> dict[str, Any]:
