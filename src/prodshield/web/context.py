@@ -109,6 +109,15 @@ def _area(category: str | None) -> str:
     return AREAS.get(category or "", category or "-")
 
 
+def _headline(incident: dict[str, Any]) -> str:
+    """An incident's title where its environment is already shown beside it (a badge): the
+    ``[production] `` the notifications' titles start with is left out."""
+    title = str(incident.get("title") or "")
+    env = incident.get("environment")
+    prefix = f"[{env}] " if env else ""
+    return title[len(prefix) :] if prefix and title.startswith(prefix) else title
+
+
 def _state(status: str) -> str:
     """A check's state in words (``waiting``: a heartbeat never pinged)."""
     return WAITING_LABEL if status == WAITING else status
@@ -137,6 +146,7 @@ def make_templates() -> jinja2.Environment:
         kind=_kind,
         ms=_ms,
         state=_state,
+        headline=_headline,
     )
     env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span)
     env.globals.update(
