@@ -78,7 +78,6 @@ def _stage(source: Path, lines: int, stage: str) -> float:
     """CPU seconds of the follower's loop over ``lines`` lines with the stages after ``stage``
     switched off (run in a fresh process)."""
     from prodshield.config import parse_config
-    from prodshield.logs import api
     from prodshield.logs.service import LogService
     from prodshield.store import open_store
 
@@ -99,13 +98,14 @@ def _stage(source: Path, lines: int, stage: str) -> float:
         if at < STAGES.index("store"):
             service._flush_guarded = lambda: None
         if at < STAGES.index("detect"):
-            service._collector.observe = lambda event: None
+            collector = service._collector
+
+            def no_detectors(events: Any) -> None:
+                collector.done = len(events)
+
+            collector.observe_many = no_detectors
         if at < STAGES.index("mine"):
-
-            def no_mining(events: Any, miner: Any = None, *, params: bool = True) -> Any:
-                return iter(events)
-
-            api.mine = no_mining
+            service._mine = lambda events: {}
         if at < STAGES.index("parse"):
             service._feed_guarded = lambda f, lines: None
         step = 20_000  # a second's writes at 20,000 lines/s

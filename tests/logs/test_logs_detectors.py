@@ -277,3 +277,81 @@ def test_digest_top_offenders_include_an_access_log_brute_forcer(tmp_path: Path)
         assert ("198.51.100.23", 30) in ips, (fast, ips)
         assert ("203.0.113.66", 9) in ips, (fast, ips)
         assert "`198.51.100.23` (30)" in render_markdown(digest)
+
+
+def _github_token() -> str:
+    import zlib
+
+    from prodshield.secrets.rules.base import base62
+
+    body = "Zx8q" * 7 + "Lm"
+    return "ghp_" + body + base62(zlib.crc32(body.encode()))
+
+
+def _block_corpus() -> list[str]:
+    """Lines of every kind the detectors read: Loghub systems (auth, kernel, errors), an access
+    log, tracebacks, PostgreSQL durations, secrets, non-ASCII text."""
+    lines: list[str] = []
+    for system in ("OpenSSH", "Linux", "Apache", "Hadoop", "Zookeeper", "Thunderbird"):
+        lines += loghub(system).read_text(errors="replace").splitlines()[:600]
+    lines += [
+        f'10.0.0.7 - - [04/Dec/2026:10:00:0{i % 10} +0000] "POST /api/checkout/{i} HTTP/1.1" '
+        f'50{i % 3} 12 "-" "curl/8"'
+        for i in range(40)
+    ]
+    lines += [
+        '10.0.0.9 - - [04/Dec/2026:10:01:00 +0000] "GET /.env HTTP/1.1" 401 1 "-" "sqlmap/1.7"'
+    ] * 25
+    lines += [
+        "2026-12-04 10:00:00,001 ERROR app: payment failed",
+        "Traceback (most recent call last):",
+        '  File "app.py", line 3, in <module>',
+        "ValueError: bad card",
+        "2026-12-04 10:00:01 UTC [12] LOG:  duration: 812.5 ms  statement: SELECT * FROM t WHERE id = 7",
+        'Exception in thread "main" java.lang.IllegalStateException: boom',
+        "\tat com.shop.Cart.add(Cart.java:12)",
+        f"pushed with token {_github_token()} today",
+        "Übergröße: connexion refusée à la base — could not connect to server",
+        "QUOTA_EXCEEDED for tenant 4",
+        "quota exceeded again",
+    ]
+    return lines
+
+
+@pytest.mark.parametrize("user_rules", [False, True])
+def test_block_gate_gives_the_findings_of_a_line_by_line_pass(user_rules: bool) -> None:
+    """The service's block pass (one literal scan picks the lines a detector can act on) finds
+    exactly what running every detector on every line finds."""
+    from prodshield.logs.api import mine, parse_lines
+    from prodshield.logs.scan import _Collector
+
+    settings = DetectorSettings()
+    if user_rules:  # one rule with keywords, one without (its pattern searched over the block)
+        settings.user_rules = [
+            {"kind": "quota", "patterns": [r"quota[_ ]exceeded"], "severity": "high"},
+            {"kind": "tenant", "patterns": [r"tenant \d+"], "keywords": ["tenant"]},
+        ]
+    lines = _block_corpus()
+    events = list(mine(parse_lines(lines, "mixed.log", "auto")))
+    assert len(events) > 3000
+    one, block = _Collector(settings), _Collector(settings)
+    for event in events:
+        one.observe(event)
+    for start in range(0, len(events), 700):
+        block.observe_many(events[start : start + 700])
+    assert block.done == len(events[start:])
+
+    def shown(c: _Collector) -> list[tuple[object, ...]]:
+        return sorted(
+            (f.kind, f.fingerprint, f.count, f.severity, f.message, tuple(f.samples))
+            for f in c.findings()
+        )
+
+    expected = shown(one)
+    assert {k for k, *_ in expected} >= {"brute_force", "invalid_user", "secret_in_log"}
+    if user_rules:
+        assert {k for k, *_ in expected} >= {"quota", "tenant"}
+    assert shown(block) == expected
+    picked = block._gate.candidates(events) if block._gate else None
+    assert picked is not None and len(picked) < len(events) / 2  # the gate did turn lines away
+    assert block.events == one.events and block.template_counts == one.template_counts

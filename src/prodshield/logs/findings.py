@@ -18,6 +18,10 @@ MAX_MESSAGE = 2000
 """A finding's message (and every text in its source and details) is cut at this many characters;
 a sample at `MAX_SAMPLE`. Log lines are outside text: a finding cannot carry a 1 MiB message."""
 MAX_SAMPLE = 500
+RAW_SAMPLE = 8192
+"""A sample as a detector keeps it until the finding is sealed: whole (bounded), unredacted, so
+:meth:`Finding.seal` redacts it once and only then cuts it to `MAX_SAMPLE` (a secret cut in two
+before redaction could show its first half)."""
 MAX_ITEMS = 50
 
 CATEGORIES = ("critical", "security", "performance", "trend")
@@ -51,15 +55,20 @@ class Finding:
             if self.last_seen is None or when > self.last_seen:
                 self.last_seen = when
         if sample is not None and len(self.samples) < 3:
-            self.samples.append(sample[:500])
+            self.samples.append(sample[:RAW_SAMPLE])
 
     def seal(self) -> Finding:
         """Redact and bound every text derived from log lines (message, samples, source,
         details), in place: the one pass before a finding is stored, shown, printed or sent."""
         self.message = _clean(self.message, MAX_MESSAGE)
-        self.samples = [_clean(s, MAX_SAMPLE) for s in self.samples[:3]]
+        self.samples = [clip(sealed_text(s[:RAW_SAMPLE]), MAX_SAMPLE) for s in self.samples[:3]]
         self.source = {k: _clean_value(v) for k, v in self.source.items()}
         self.details = {k: _clean_value(v) for k, v in list(self.details.items())[:MAX_ITEMS]}
+        return self
+
+    def seal_source(self) -> Finding:
+        """:meth:`seal` for the source alone (what the fingerprint reads), in place."""
+        self.source = {k: _clean_value(v) for k, v in self.source.items()}
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +118,26 @@ def sealed_text(text: str) -> str:
                 _SEALED.clear()
             _SEALED[text] = done
     return done
+
+
+def seal_many(findings: list[Finding]) -> list[Finding]:
+    """``f.seal()`` for each finding, their samples and messages redacted a block at a time
+    (``redact_many``: one literal pass over all of them finds the few that need the full pass)."""
+    from prodshield.secrets.redaction import redact_many
+
+    sealed_text("")  # forget remembered texts if the redaction rules changed
+    texts = {
+        text: None
+        for f in findings
+        for text in (*(s[:RAW_SAMPLE] for s in f.samples[:3]), clip(f.message, MAX_MESSAGE))
+        if len(text) <= MAX_MESSAGE and text not in _SEALED
+    }
+    if texts:
+        todo = list(texts)
+        if len(_SEALED) + len(todo) >= _SEALED_MAX:
+            _SEALED.clear()
+        _SEALED.update(zip(todo, redact_many(todo), strict=True))
+    return [f.seal() for f in findings]
 
 
 def _clean(text: str, limit: int) -> str:

@@ -140,12 +140,17 @@ def store_findings(
     continues: bool = True,
 ) -> list[Finding]:
     """Upsert each finding's row (a few statements for all of them); returns the findings
-    that changed since the last window. ``rows`` (fingerprint -> its row) is the caller's memory
-    between windows; with ``continues`` a fingerprint it does not know continues the row stored
-    less than :data:`CONTINUES_S` ago (its count adds up), otherwise it gets a new row."""
-    from prodshield.logs.findings import sealed_text as redact_line
+    that changed since the last window, sealed. ``rows`` (fingerprint -> its row) is the caller's
+    memory between windows; with ``continues`` a fingerprint it does not know continues the row
+    stored less than :data:`CONTINUES_S` ago (its count adds up), otherwise it gets a new row.
+
+    Findings may come unsealed (the service's, straight from the detectors): only those that
+    changed are sealed (redacted and bounded), together (:func:`seal_many`)."""
+    from prodshield.logs.findings import seal_many
 
     f_t = t.log_findings
+    for f in findings:
+        f.seal_source()  # the fingerprint is the one of the stored (sealed) source
     merged = _merge_same(findings)
     missing = [fp for fp in merged if fp not in rows] if continues else []
     for chunk in _chunks(missing):
@@ -157,20 +162,23 @@ def store_findings(
             rows[r.fingerprint] = Row(int(r.id), int(r._mapping["count"]))
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    changed = []
+    todo = []
     for fp, f in merged.items():
         last = f.last_seen.timestamp() if f.last_seen else now
-        message = redact_line(f.message or f.kind)[:1000]
-        state = (f.count, f.severity, last, message)
+        state = (f.count, f.severity, last, f.message)
         row = rows.get(fp)
         if row is not None and row.written == state:
             continue
+        todo.append((fp, f, last, state, row))
+    changed = seal_many([f for _, f, *_ in todo])
+    for fp, f, last, state, row in todo:
+        message = (f.message or f.kind)[:1000]  # sealed: redacted already
         values = {
             "category": f.category,
             "kind": f.kind,
             "severity": f.severity,
             "source": _jsonable(f.source),
-            "samples": [redact_line(s)[:500] for s in f.samples[:3]],
+            "samples": [s[:500] for s in f.samples[:3]],
             "details": _jsonable(f.details),
             "message": message,
             "last_seen": last,
@@ -186,7 +194,6 @@ def store_findings(
         else:
             updates.append({"b_id": row.id, "count": row.base + f.count} | values)
             rows[fp] = Row(row.id, row.base, state)
-        changed.append(f)
     if updates:
         columns = [k for k in updates[0] if k != "b_id"]
         conn.execute(

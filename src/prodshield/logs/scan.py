@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,22 @@ from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.findings import Finding, ScanResult, sort_findings
+from prodshield.logs.gate import BlockGate
 from prodshield.secrets.redaction import redact_text
 
 
 class _Collector:
     """Detectors plus the counts trends need, for one span of time (window or baseline)."""
 
-    def __init__(self, settings: DetectorSettings, names: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: DetectorSettings,
+        names: Iterable[str] | None = None,
+        *,
+        templates: bool = True,
+    ) -> None:
+        self.count_templates = templates
+        """False: no per-template counts and examples (the service counts templates itself)."""
         wanted = list(names) if names is not None else list(REGISTRY)
         self.detectors = []
         for name in wanted:
@@ -37,6 +46,8 @@ class _Collector:
         brute = next((d for d in self.detectors if isinstance(d, BruteForceDetector)), None)
         if self.rules is not None and brute is not None:
             self.rules.listeners.append(brute.on_rule)
+        self._gate: BlockGate | None = None
+        self.done = 0
         self.template_counts: Counter[str] = Counter()
         self.templates: dict[str, str] = {}
         self.examples: dict[str, str] = {}
@@ -48,6 +59,10 @@ class _Collector:
 
     def observe(self, event: EventLike) -> None:
         self.events += 1
+        self._detect(event)
+        self._count(event)
+
+    def _detect(self, event: EventLike) -> None:
         claimed = False
         for d in self._specific:
             if d.observe(event):
@@ -55,7 +70,51 @@ class _Collector:
         if not claimed:
             for d in self._fallback:
                 d.observe(event)
-        tid = getattr(event, "template_id", None)
+
+    def observe_many(self, events: Sequence[EventLike]) -> None:
+        """``observe`` each event, a block at a time: one gate pass over the block picks the
+        events a detector can act on (:class:`BlockGate`), and only those reach the detectors.
+        ``done`` is how many events were handled whole (all of them unless a detector raised)."""
+        if self._gate is None:
+            self._gate = BlockGate([*self._specific, *self._fallback])
+        picked = self._gate.candidates(events)
+        self.done = 0
+        try:
+            for i in range(len(events)) if picked is None else picked:
+                self.done = i
+                self._detect(events[i])
+            self.done = len(events)
+        finally:
+            handled = events[: self.done]
+            self.events += len(handled)
+            if any(getattr(e, "timestamp", None) is not None for e in handled):
+                for event in handled:
+                    self._count(event)
+            elif self.count_templates:
+                self._count_templates(handled)
+
+    def _count_templates(self, events: Sequence[EventLike]) -> None:
+        """``_count`` for events without a timestamp: template counts only."""
+        counts: Counter[str] = Counter(
+            tid for e in events if (tid := getattr(e, "template_id", None)) is not None
+        )
+        self.template_counts.update(counts)
+        new = [tid for tid in counts if tid not in self.templates]
+        if new:
+            from prodshield.logs.detectors.redaction import redact_line
+
+            wanted = set(new)
+            for event in events:
+                tid = getattr(event, "template_id", None)
+                if tid is not None and tid in wanted:
+                    wanted.discard(tid)
+                    self.templates[tid] = getattr(event, "template", "") or ""
+                    self.examples[tid] = redact_line(event.message)[:300]
+                    if not wanted:
+                        break
+
+    def _count(self, event: EventLike) -> None:
+        tid = getattr(event, "template_id", None) if self.count_templates else None
         if tid is not None:
             self.template_counts[tid] += 1
             if tid not in self.templates:
@@ -84,11 +143,12 @@ class _Collector:
             if self.last is None or ts > self.last:
                 self.last = ts
 
-    def findings(self) -> list[Finding]:
-        """Every detector's findings, sealed (redacted and bounded: `Finding.seal`)."""
+    def findings(self, *, sealed: bool = True) -> list[Finding]:
+        """Every detector's findings, sealed (redacted and bounded: `Finding.seal`); without
+        ``sealed`` the caller seals those it keeps (the service: only the ones that changed)."""
         out: list[Finding] = []
         for d in self.detectors:
-            out.extend(f.seal() for f in d.findings())
+            out.extend(f.seal() if sealed else f for f in d.findings())
         return out
 
     def span_seconds(self) -> float:

@@ -86,7 +86,7 @@ class LogService:
         self._tpl_counts: Counter[tuple[str, int]] = Counter()
         self._tpl_info: dict[str, list[Any]] = {}  # id -> [template, example, source, first, last]
         self._epoch_start = time.time()
-        self._collector = _Collector(self.settings)
+        self._collector = _Collector(self.settings, templates=False)
         self._miner: Any = None
         self._miner_saved = 0.0
         self._pending: Any = None
@@ -105,7 +105,9 @@ class LogService:
         self.settings = DetectorSettings.from_config(
             loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
         )
-        self._collector = _Collector(self.settings)  # a new epoch: rows go on (base = stored)
+        self._collector = _Collector(
+            self.settings, templates=False
+        )  # a new epoch: rows go on (base = stored)
         self._epoch_start = time.time()
         self._rows = {}
         wanted = {
@@ -304,7 +306,10 @@ class LogService:
                 )
 
     def _feed(self, f: _Followed, lines: list[str]) -> None:
-        from prodshield.logs.api import mine, parse_lines, resolve_format
+        """One block: parse it, mine it at once, count its templates, and let the detectors see
+        the events the block gate picks (one literal scan over the block); ``_done`` is the last
+        line handled whole if something raises."""
+        from prodshield.logs.api import parse_lines, resolve_format
 
         if f.layout is None or isinstance(f.layout, str):
             name = f.layout or "auto"
@@ -319,23 +324,71 @@ class LogService:
             f.layout = resolve_format("auto", f.head)
         if f.head is not None and len(f.head) >= 50:
             f.head = None
-        now = time.time()
+        events = list(parse_lines(lines, f.file.path, f.layout))
+        firsts = self._mine(events)
         collector = self._collector
-        for event in mine(parse_lines(lines, f.file.path, f.layout), self._miner, params=False):
-            collector.observe(event)
-            self._done = event.line + event.raw.count("\n")
-            tid = event.template_id
-            if tid is None:
+        try:
+            collector.observe_many(events)
+        finally:
+            done = events[: collector.done]
+            if done:
+                last = done[-1]
+                self._done = last.line + last.raw.count("\n")
+            self._count_templates(f, done, firsts)
+
+    def _mine(self, events: list[Any]) -> dict[str, int]:
+        """Give each event its template, the block learnt at once (the batch path ``logs
+        templates`` uses); returns each template id's first event in the block."""
+        from prodshield.logs.api import _first_line
+
+        if not events:
+            return {}
+        miner = self._miner
+        firsts = [_first_line(event.message) for event in events]
+        times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in events]
+        learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
+        final = miner.final
+        known: dict[int, tuple[str, str]] = {}
+        first_of: dict[str, int] = {}
+        for i, (event, entry) in enumerate(zip(events, learnt, strict=True)):
+            got = known.get(id(entry))
+            if got is None:
+                done = final(entry)
+                got = known[id(entry)] = (done.template_id, done.template)
+                first_of.setdefault(done.template_id, i)
+            event.template_id, event.template = got
+        return first_of
+
+    def _count_templates(self, f: _Followed, events: list[Any], first_of: dict[str, int]) -> None:
+        """Hourly counts per template id, and each template's text, example and last sighting."""
+        if not events:
+            return
+        now = time.time()
+        counts = self._tpl_counts
+        if all(e.timestamp is None for e in events):
+            hour = int(now // 3600) * 3600
+            for tid, n in Counter(e.template_id for e in events).items():
+                if tid is not None:
+                    counts[(tid, hour)] += n
+        else:
+            for event in events:
+                tid = event.template_id
+                if tid is None:
+                    continue
+                ts = event.timestamp.timestamp() if event.timestamp is not None else now
+                if ts > now + 3600:  # a clock far ahead: count it now
+                    ts = now
+                counts[(tid, int(ts // 3600) * 3600)] += 1
+        infos = self._tpl_info
+        for tid, i in first_of.items():
+            if i >= len(events):
                 continue
-            ts = event.timestamp.timestamp() if event.timestamp is not None else now
-            if ts > now + 3600:  # a clock far ahead: count it now
-                ts = now
-            self._tpl_counts[(tid, int(ts // 3600) * 3600)] += 1
-            info = self._tpl_info.get(tid)
+            event = events[i]
+            info = infos.get(tid)
             if info is None:
                 from prodshield.logs.detectors.redaction import redact_line
 
-                self._tpl_info[tid] = [
+                infos[tid] = [
                     event.template or "",
                     redact_line(event.message.split("\n", 1)[0])[:2000],
                     f.file.source.name,
@@ -373,7 +426,8 @@ class LogService:
     def _flush(self) -> None:
         """Findings, templates, notifications and offsets in one transaction."""
         now = time.time()
-        findings = self._collector.findings()
+        # sealed below, only those that changed since the last window (most did not)
+        findings = self._collector.findings(sealed=False)
         for watch in self.watches.values():
             findings += watch.findings(now)
         rows = dict(self._rows)
@@ -389,7 +443,7 @@ class LogService:
         self._tpl_info.clear()
         if now - self._epoch_start >= EPOCH_S:
             # the detectors start afresh; their findings' rows go on (base = stored count)
-            self._collector = _Collector(self.settings)
+            self._collector = _Collector(self.settings, templates=False)
             self._epoch_start = now
             self._rows = {}
         if self._miner is not None and now - self._miner_saved >= MINER_SAVE_S:

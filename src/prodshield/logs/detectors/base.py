@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,23 @@ class DetectorSettings:
                 for r in logs.rules
             ],
         )
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Which events a detector can act on, so the service's block pass shows it only those
+    (:class:`prodshield.logs.gate.BlockGate`); a detector without ``gate()`` sees every event.
+
+    An event passes when its message or raw text holds one of ``literals`` (ASCII, any case), a
+    ``patterns`` search finds something in it, its ``fields`` hold one of ``fields``, or its level
+    (lower case) is in ``levels``. It must be a superset: an event no gate passes would not change
+    the detector's state (``observe`` would return False and remember nothing).
+    """
+
+    literals: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
+    fields: frozenset[str] = frozenset()
+    levels: frozenset[str] = frozenset()
 
 
 class Detector(Protocol):

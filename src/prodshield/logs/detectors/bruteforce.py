@@ -8,8 +8,8 @@ from collections import defaultdict, deque
 from datetime import datetime
 from typing import Any
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, field_str, register
-from prodshield.logs.findings import Finding
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str, register
+from prodshield.logs.findings import RAW_SAMPLE, Finding
 
 FAILURE_KINDS = {"auth_failure", "invalid_user"}
 
@@ -81,9 +81,12 @@ class BruteForceDetector:
             src.first = src.first or event.timestamp
             src.last = event.timestamp
         if len(src.samples) < 3:
-            from prodshield.logs.detectors.redaction import redact_line
+            # redacted when the finding is sealed (``Finding.seal``)
+            src.samples.append((getattr(event, "raw", None) or event.message)[:RAW_SAMPLE])
 
-            src.samples.append(redact_line(getattr(event, "raw", None) or event.message)[:500])
+    def gate(self) -> Gate:
+        """HTTP responses (401/403); the rule pack's matches come through ``on_rule``."""
+        return Gate(fields=frozenset(("status",)))
 
     def observe(self, event: EventLike) -> None:
         status = field_str(event, "status")

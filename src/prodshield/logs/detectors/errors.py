@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
 from prodshield.logs.findings import Finding
 
 ERROR_LEVELS = {
@@ -35,6 +35,10 @@ class ErrorLoggedDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         self._findings: dict[tuple[str, str], Finding] = {}
+
+    def gate(self) -> Gate:
+        """Events logged at an error level."""
+        return Gate(levels=frozenset(ERROR_LEVELS))
 
     def observe(self, event: EventLike) -> bool:
         level = (event.level or "").lower()
@@ -67,8 +71,8 @@ class ErrorLoggedDetector:
             clients = finding.details["clients"]
             if len(clients) < 20 or client in clients:
                 clients[client] = clients.get(client, 0) + 1
-        full = len(finding.samples) >= 3  # only kept samples are worth redacting
-        sample = None if full else redact_line(getattr(event, "raw", None) or event.message)
+        full = len(finding.samples) >= 3  # kept samples are redacted when the finding is sealed
+        sample = None if full else (getattr(event, "raw", None) or event.message)
         finding.add(event.timestamp, sample)
         return True
 

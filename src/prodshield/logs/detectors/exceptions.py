@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
 from prodshield.logs.findings import Finding
 
+TRACEBACK = "Traceback (most recent call last)"
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _PY_EXC = re.compile(
     r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Fault))(?::\s*(.*))?$", re.M
@@ -24,9 +25,13 @@ class ExceptionDetector:
     def __init__(self, settings: DetectorSettings) -> None:
         self._findings: dict[tuple[str, str, str], Finding] = {}
 
+    def gate(self) -> Gate:
+        """The markers ``observe`` looks for."""
+        return Gate(literals=(TRACEBACK, "\tat ", "\n    at ", "Exception in thread"))
+
     def observe(self, event: EventLike) -> bool:
         text = event.message or ""
-        if "Traceback (most recent call last)" in text:
+        if TRACEBACK in text:
             frames = _PY_FRAME.findall(text)
             excs = _PY_EXC.findall(text)
             if not excs:
@@ -57,11 +62,9 @@ class ExceptionDetector:
                 source={"file": event.source, "exception": exc_type, "frame": top},
                 message=f"{exc_type} at {top}",
             )
-        from prodshield.logs.detectors.redaction import redact_line
-
         sample = None
-        if len(finding.samples) < 3:  # only kept samples are worth redacting
-            sample = redact_line(text.splitlines()[-1] if text else "")
+        if len(finding.samples) < 3:  # redacted when the finding is sealed
+            sample = text.splitlines()[-1] if text else ""
         finding.add(event.timestamp, sample)
         return True
 

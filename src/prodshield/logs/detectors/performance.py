@@ -10,11 +10,12 @@ from typing import Any
 from prodshield.logs.detectors.base import (
     DetectorSettings,
     EventLike,
+    Gate,
     field_float,
     field_str,
     register,
 )
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import RAW_SAMPLE, Finding
 from prodshield.store.retention import percentile
 from prodshield.text import plural
 
@@ -146,6 +147,12 @@ class PerformanceDetector:
         self.endpoints: dict[str, _Stats] = defaultdict(_Stats)
         self.query_source: dict[str, str] = {}
 
+    def gate(self) -> Gate:
+        """Requests (a status), queries with a duration, PostgreSQL's ``duration:`` lines."""
+        return Gate(
+            literals=("duration: ",), fields=frozenset(("status", "duration_ms", "query_time"))
+        )
+
     def observe(self, event: EventLike) -> bool:
         """True for a 5xx response (its endpoint's 5xx finding covers the line)."""
         fields = event.fields or {}
@@ -209,21 +216,17 @@ class PerformanceDetector:
         if event.timestamp:
             st.error_first = st.error_first or event.timestamp
             st.error_last = event.timestamp
-        if len(st.error_samples) < 3:
-            from prodshield.logs.detectors.redaction import redact_line
-
+        if len(st.error_samples) < 3:  # redacted when the finding is sealed
             raw = getattr(event, "raw", None) or event.message
-            st.error_samples.append(redact_line(raw)[:500])
+            st.error_samples.append(raw[:RAW_SAMPLE])
 
     @staticmethod
     def _seen(st: _Stats, event: EventLike) -> None:
         if event.timestamp:
             st.first = st.first or event.timestamp
             st.last = event.timestamp
-        if len(st.samples) < 3:
-            from prodshield.logs.detectors.redaction import redact_line
-
-            st.samples.append(redact_line(getattr(event, "raw", None) or event.message)[:500])
+        if len(st.samples) < 3:  # redacted when the finding is sealed
+            st.samples.append((getattr(event, "raw", None) or event.message)[:RAW_SAMPLE])
 
     def endpoint_latency(self) -> list[dict[str, Any]]:
         """p50/p95/p99 per endpoint, slowest first (for the digest and trends)."""

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
-from prodshield.logs.findings import Finding
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
+from prodshield.logs.findings import RAW_SAMPLE, Finding
 from prodshield.text import plural
 
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
@@ -116,6 +116,12 @@ class RulePackDetector:
             from prodshield.secrets.prefilter import make_prefilter
 
             self._ascii_gate = make_prefilter(keywords)
+        # hyperscan names the keywords a line holds in the same pass: the rules to try
+        self._literals_in = getattr(self._ascii_gate, "literals_in", None)
+        self._rules_of_keyword: list[frozenset[int]] = [
+            frozenset(i for i, r in enumerate(self._message_rules) if k in r.keywords)
+            for k in keywords
+        ]
         self._has_unkeyed = any(not r.keywords for r in self._message_rules)
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
         self._rule_of: dict[tuple[str, str, str, str], Rule] = {}
@@ -123,10 +129,34 @@ class RulePackDetector:
         self.listeners: list[Any] = []
         """Called with (event, rule, ip, user, pattern index) on every match (brute force)."""
 
+    def gate(self) -> Gate | None:
+        """Lines holding a rule's keyword, matching an unkeyed rule's pattern, or carrying a
+        field a rule reads (keywords that are not ASCII: every line)."""
+        keywords = tuple(sorted({k for r in self._message_rules for k in r.keywords}))
+        if not all(k.isascii() for k in keywords):
+            return None
+        return Gate(
+            literals=keywords,
+            patterns=(self._prefilter,) if self._has_unkeyed else (),
+            fields=frozenset(r.field for r in self._field_rules if r.field),
+        )
+
     def observe(self, event: EventLike) -> bool:
         """True when a reported rule matched (the line has its finding)."""
         message = event.message or ""
         gate = self._ascii_gate
+        literals_in = self._literals_in
+        if literals_in is not None and message.isascii():
+            found = literals_in(message)
+            if found:
+                by_keyword = self._rules_of_keyword
+                woken = frozenset().union(*(by_keyword[k] for k in found))
+                hit = self._match_message(event, message, "", True, woken)
+            elif self._has_unkeyed:
+                hit = self._match_message(event, message, "", False)
+            else:
+                hit = False
+            return self._match_fields(event) or hit
         if gate is not None and message.isascii():
             keyed = gate.contains_any(message)
             lowered = message.lower() if keyed else ""  # read only by keyed rules
@@ -138,14 +168,27 @@ class RulePackDetector:
             hit = self._match_message(event, message, lowered, keyed)
         return self._match_fields(event) or hit
 
-    def _match_message(self, event: EventLike, message: str, lowered: str, keyed: bool) -> bool:
-        # Rules with keywords are tried only when one occurs; rules without go through the
-        # combined prefilter of their patterns.
+    def _match_message(
+        self,
+        event: EventLike,
+        message: str,
+        lowered: str,
+        keyed: bool,
+        woken: frozenset[int] | None = None,
+    ) -> bool:
+        # Rules with keywords are tried only when one occurs (``woken``: the rules whose keywords
+        # the line holds, when known); rules without go through the combined prefilter of their
+        # patterns.
         unkeyed = None
         hit = False
-        for rule in self._message_rules:
+        for number, rule in enumerate(self._message_rules):
             if rule.keywords:
-                if not keyed or not any(k in lowered for k in rule.keywords):
+                if not keyed:
+                    continue
+                if woken is not None:
+                    if number not in woken:
+                        continue
+                elif not any(k in lowered for k in rule.keywords):
                     continue
             else:
                 if unkeyed is None:
@@ -218,7 +261,6 @@ class RulePackDetector:
         hits = self._hits.get(key)
         if hits is not None:
             hits.add(event, rule.window_s)
-        # only kept samples are worth redacting
         finding.add(event.timestamp, _sample(event) if len(finding.samples) < 3 else None)
         return True
 
@@ -264,10 +306,9 @@ def rule_message(rule: Rule, f: Finding) -> str:
 
 
 def _sample(event: EventLike) -> str:
-    from prodshield.logs.detectors.redaction import redact_line
-
+    """The line as kept until the finding is sealed (``Finding.seal`` redacts it)."""
     raw = getattr(event, "raw", None) or event.message
-    return redact_line(str(raw))
+    return str(raw)[:RAW_SAMPLE]
 
 
 @register("rules")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
 from prodshield.logs.findings import Finding
 
 MAX_SECRETS = 20
@@ -24,16 +24,24 @@ class SecretInLogDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         from prodshield.secrets import scan_line
-        from prodshield.secrets.engine import Scanner, rule_set
+        from prodshield.secrets.engine import Scanner, default_scanner, rule_set
 
-        self._scan = (
-            Scanner(rules=rule_set(settings.secret_rules)).scan_line
+        scanner = (
+            Scanner(rules=rule_set(settings.secret_rules))
             if settings.secret_rules
-            else scan_line
+            else default_scanner()
         )
+        self._keywords: tuple[str, ...] = tuple(scanner.keywords)
+        self._scan = scanner.scan_line if settings.secret_rules else scan_line
         self._findings: dict[str, Finding] = {}
         self._secrets: dict[str, dict[str, dict[str, Any]]] = {}
         self._kinds: dict[str, str] = {}
+
+    def gate(self) -> Gate | None:
+        """Lines holding one of the rules' literals (the scanner's own prefilter)."""
+        if not all(k.isascii() for k in self._keywords):
+            return None
+        return Gate(literals=self._keywords)
 
     def observe(self, event: EventLike) -> bool:
         text = getattr(event, "raw", None) or event.message or ""
