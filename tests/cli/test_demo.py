@@ -85,9 +85,7 @@ def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
             "audit_rules"
         ]  # type: ignore[operator]
         # the demo's webhook notifier delivered the incident to the demo's alert receiver
-        opened = [
-            a for a in map(json.loads, alerts) if a["event"]["type"] == "incident.opened"
-        ]
+        opened = [a for a in map(json.loads, alerts) if a["event"]["type"] == "incident.opened"]
         assert any("orders" in a["event"]["subject"] for a in opened), alerts
         # the token the demo leaks into its log reaches the chat masked, never whole
         assert not re.search(r"ghp_[A-Za-z0-9]{36}", "\n".join(alerts))

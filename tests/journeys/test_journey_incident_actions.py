@@ -31,9 +31,7 @@ def _incident(port: int, incident_id: str) -> Any:
 def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / "shield.yaml").write_text(
-        "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
-        "checks: []\n"
+        f'storage: sqlite:///store.db\nserve: {{port: {port}, token: "{TOKEN}"}}\nchecks: []\n'
     )
     by_api, by_form, by_cli, still_open = (
         _open(tmp_path, title) for title in ("Mail A", "Mail B", "Mail C", "Mail D")

@@ -26,4 +26,3 @@ def test_exact_names_ip_addresses_and_one_wildcard_label(tmp_path: Path) -> None
     assert not hostname_matches(cert, ".shop.example.com")  # no empty label for the wildcard
     assert not hostname_matches(cert, "127.0.0.2")
     assert not hostname_matches(cert, "example.com")
-
