@@ -355,3 +355,29 @@ def test_block_gate_gives_the_findings_of_a_line_by_line_pass(user_rules: bool) 
     picked = block._gate.candidates(events) if block._gate else None
     assert picked is not None and len(picked) < len(events) / 2  # the gate did turn lines away
     assert block.events == one.events and block.template_counts == one.template_counts
+
+
+def test_secret_in_log_keeps_every_place_across_files_and_sealed_windows() -> None:
+    """One finding per rule: each secret lists every file:line, also when the service seals the
+    finding between two windows (sealing replaces its lists)."""
+    from prodshield.logs.detectors.secrets import SecretInLogDetector
+    from prodshield.logs.event import LogEvent
+
+    token = _github_token()
+    detector = SecretInLogDetector(DetectorSettings())
+
+    def see(source: str, line: int) -> None:
+        raw = f"ERROR auth failed with token={token}"
+        detector.observe(LogEvent(source, line, None, "error", raw, raw=raw))
+
+    see("app.log", 3)
+    [finding] = detector.findings()
+    finding.seal()  # what the service does with a changed finding after each window
+    see("worker.log", 9)
+    see("app.log", 12)
+    [finding] = detector.findings()
+    [secret] = finding.details["secrets"]
+    assert secret["places"] == ["app.log:3", "worker.log:9", "app.log:12"]
+    assert secret["count"] == 3 and finding.details["files"] == ["app.log", "worker.log"]
+    assert "app.log:3, worker.log:9, app.log:12" in finding.message
+    assert token not in json.dumps(finding.seal().to_dict())

@@ -34,7 +34,9 @@ class SecretInLogDetector:
         self._keywords: tuple[str, ...] = tuple(scanner.keywords)
         self._scan = scanner.scan_line if settings.secret_rules else scan_line
         self._findings: dict[str, Finding] = {}
-        self._secrets: dict[str, dict[str, dict[str, Any]]] = {}
+        # rule -> secret id -> its index in the finding's details["secrets"] (an index, not the
+        # entry: a finding sealed between windows gets new lists and dicts)
+        self._secrets: dict[str, dict[str, int]] = {}
         self._kinds: dict[str, str] = {}
 
     def gate(self) -> Gate | None:
@@ -72,13 +74,14 @@ class SecretInLogDetector:
     def _place(self, finding: Finding, match: Any, place: str) -> None:
         known = self._secrets[match.rule]
         sid = match.secret_id or match.fingerprint
-        entry = known.get(sid)
-        if entry is None:
+        listed = finding.details["secrets"]
+        if sid not in known:
             if len(known) >= MAX_SECRETS:
                 finding.details["more_secrets"] += 1
                 return
-            entry = known[sid] = {"secret": match.redacted, "count": 0, "places": []}
-            finding.details["secrets"].append(entry)
+            known[sid] = len(listed)
+            listed.append({"secret": match.redacted, "count": 0, "places": []})
+        entry = listed[known[sid]]
         entry["count"] += 1
         if place not in entry["places"] and len(entry["places"]) < MAX_PLACES:
             entry["places"].append(place)
