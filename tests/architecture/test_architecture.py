@@ -421,7 +421,6 @@ ALLOWED_COMPLEX: set[tuple[str, str]] = {
     ("monitor/incidents.py", "_observe"),  # 18
     ("secrets/rules/generic.py", "_judge"),  # 16
     ("web/metrics.py", "collect"),  # 16
-    ("web/pages.py", "dashboard_action"),  # 18
 }
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html
 import time
-from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -148,7 +146,8 @@ async def logout(request: Request) -> Response:
     session = ctx.guard.session(request)
     form = await request.form()
     if session is not None and not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
-        return HTMLResponse("invalid CSRF token", status_code=403)
+        message = "The form expired (invalid CSRF token): reload the page and sign out again."
+        return _error(ctx, session, 403, message)
     if session is not None:
         await run_in_threadpool(ctx.guard.revoke, session)
     response = RedirectResponse("/", status_code=303)
@@ -165,6 +164,51 @@ def _session(request: Request) -> Session | Response:
     if session is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return session
+
+
+HEADINGS = {
+    400: "That did not work",
+    401: "Sign in first",
+    403: "The form expired",
+    404: "Not found",
+    409: "Nothing to do",
+}
+
+
+def _error(
+    ctx: WebContext,
+    session: Session | None,
+    status: int,
+    message: str,
+    back: str = "/dashboard",
+    section: str = "",
+) -> Response:
+    """A dashboard error in the dashboard's layout: what went wrong and a way back (the status
+    code stays the error's). Without a session the way back is the sign-in form."""
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/dashboard"
+    if session is None:
+        link, label = f"/login?next={quote(back)}", "Sign in"
+    else:
+        link, label = back, "Back"
+    html = ctx.render(
+        "action_error.html",
+        layout="dash_base.html" if session is not None else "base.html",
+        csrf=session.csrf if session is not None else "",
+        section=section,
+        status=status,
+        heading=HEADINGS.get(status, "Error"),
+        message=message,
+        back=link,
+        back_label=label,
+    )
+    return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+
+def _back(form: Any, default: str) -> str:
+    """The form's ``back`` field when it is a local path, else ``default``."""
+    target = str(form.get("back", "") or default)
+    return target if target.startswith("/") and not target.startswith("//") else default
 
 
 def _page(ctx: WebContext, session: Session, name: str, section: str, **data: Any) -> Response:
@@ -216,7 +260,7 @@ async def check_page(request: Request) -> Response:
         lambda: ctx.model.check(request.path_params["name"], recent=30, charts=True)
     )
     if detail is None:
-        return HTMLResponse("no such check", status_code=404)
+        return _error(ctx, session, 404, "no such check", "/dashboard", "overview")
     incidents = await run_in_threadpool(ctx.model.incidents, check=detail["name"], limit=20)
     return _page(
         ctx, session, "check.html", "overview", check=detail, incidents=incidents, now=time.time()
@@ -290,91 +334,120 @@ async def cost_page(request: Request) -> Response:
     return _page(ctx, session, "cost.html", "cost", cost=cost, backend=ctx.store.backend)
 
 
+BACK = {"incidents": "/dashboard/incidents", "silences": "/dashboard/incidents",
+        "outbox": "/dashboard/notifications"}  # fmt: skip
+"""Where each kind of dashboard action returns to (a form's ``back`` field may say better)."""
+
+
+class ActionFailed(Exception):
+    """A dashboard action that cannot be done: its HTTP status and the message shown."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 async def dashboard_action(request: Request) -> Response:
-    """Form posts from the dashboard: incident ack/note/resolve and outbox retry."""
+    """Form posts from the dashboard: incident ack/note/resolve/update/postmortem/silence,
+    silence expiry and outbox retry. Errors are pages in the dashboard's layout."""
     ctx = ctx_of(request)
-    session = ctx.guard.session(request)
-    if session is None:
-        return HTMLResponse("login required", status_code=401)
-    form = await request.form()
-    if not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
-        return HTMLResponse("invalid CSRF token", status_code=403)
     kind = request.path_params["kind"]
     action = request.path_params["action"]
+    session = ctx.guard.session(request)
+    if session is None:
+        return _error(ctx, None, 401, "Your session ended: sign in again.", BACK.get(kind, ""))
+    form = await request.form()
+    back = _back(form, BACK.get(kind, "/dashboard"))
+    section = "notifications" if kind == "outbox" else "incidents"
+    if not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
+        message = "The form expired (invalid CSRF token): go back, reload the page and try again."
+        return _error(ctx, session, 403, message, back, section)
     try:
         row_id = int(request.path_params["id"])
     except ValueError:
-        return HTMLResponse("bad id", status_code=400)
-    text = str(form.get("text", "")).strip() or None
-    model = ctx.model
-    store, config = ctx.store, ctx.loaded.config
+        return _error(ctx, session, 400, "bad id", back, section)
     ctx.responses.invalidate()
-    done: Any
+    try:
+        default = await _act(ctx, session, kind, action, row_id, form)
+    except ActionFailed as exc:
+        return _error(ctx, session, exc.status, str(exc), back, section)
+    return RedirectResponse(_back(form, default), status_code=303)
+
+
+async def _act(
+    ctx: WebContext, session: Session, kind: str, action: str, row_id: int, form: Any
+) -> str:
+    """Do one dashboard action; return where to go next, or raise :class:`ActionFailed`."""
+    text = str(form.get("text", "")).strip() or None
+    by = session.user
     if kind == "incidents" and action in ("ack", "note", "resolve", "update", "postmortem"):
-        if action == "postmortem":
-            url = str(form.get("url", "")).strip()
-            try:
-                done = await run_in_threadpool(model.set_postmortem, row_id, url, session.user)
-            except ValueError as exc:
-                return HTMLResponse(escape(str(exc)), status_code=400)
-        elif action == "update":
-            if not text:
-                return HTMLResponse("an update needs text", status_code=400)
-            done = await run_in_threadpool(model.add_update, row_id, text, session.user)
-        else:
-            if action == "note" and not text:
-                return HTMLResponse("a note needs text", status_code=400)
-            do = {
-                "ack": lambda: incidents.acknowledge(store, config, row_id, session.user, text),
-                "note": lambda: incidents.add_note(store, config, row_id, text or "", session.user),
-                "resolve": lambda: incidents.resolve_by_hand(
-                    store, config, row_id, session.user, text
-                ),
-            }[action]
-            try:
-                done = await run_in_threadpool(do)
-            except NotFound:
-                done = None
-        back = "/dashboard/incidents"
-    elif kind == "incidents" and action == "silence":
+        done = await _incident_action(ctx, by, action, row_id, text, form)
+        if not done:
+            raise ActionFailed(404, f"no incident {row_id}")
+        return BACK["incidents"]
+    if kind == "incidents" and action == "silence":
         try:
             seconds = parse_duration(str(form.get("for", "")).strip())
-            done = await run_in_threadpool(
-                model.silence_incident, row_id, seconds, text or "", session.user
+            found = await run_in_threadpool(
+                ctx.model.silence_incident, row_id, seconds, text or "", by
             )
         except (ValueError, UsageError) as exc:
-            return HTMLResponse(html.escape(str(exc)), status_code=400)
-        back = f"/dashboard/incidents/{row_id}"
-    elif kind == "silences" and action == "expire":
-        done = await run_in_threadpool(model.end_silence, row_id, session.user)
-        back = "/dashboard/incidents"
-    elif kind == "outbox" and action == "retry":
+            raise ActionFailed(400, str(exc)) from None
+        if not found:
+            raise ActionFailed(404, f"no incident {row_id}")
+        return f"/dashboard/incidents/{row_id}"
+    if kind == "silences" and action == "expire":
+        if not await run_in_threadpool(ctx.model.end_silence, row_id, by):
+            raise ActionFailed(404, f"no silence {row_id}")
+        return BACK["silences"]
+    if kind == "outbox" and action == "retry":
         try:
-            done = await run_in_threadpool(retry_dead, store, row_id)
+            await run_in_threadpool(retry_dead, ctx.store, row_id)
         except NotFound:
-            done = None
+            raise ActionFailed(404, f"no dead-lettered notification {row_id}") from None
         except Conflict as exc:
-            return HTMLResponse(escape(str(exc)), status_code=409)
-        back = "/dashboard/notifications"
-    else:
-        return HTMLResponse("unknown action", status_code=404)
-    if not done:
-        return HTMLResponse("not found", status_code=404)
-    target = str(form.get("back", back))
-    if not target.startswith("/") or target.startswith("//"):
-        target = back
-    return RedirectResponse(target, status_code=303)
+            raise ActionFailed(409, str(exc)) from None
+        return BACK["outbox"]
+    raise ActionFailed(404, f"unknown action {kind}/{action}")
+
+
+async def _incident_action(
+    ctx: WebContext, by: str, action: str, row_id: int, text: str | None, form: Any
+) -> Any:
+    """One of the incident buttons; what it returned (falsy: no such incident)."""
+    store, config, model = ctx.store, ctx.loaded.config, ctx.model
+    if action == "postmortem":
+        url = str(form.get("url", "")).strip()
+        try:
+            return await run_in_threadpool(model.set_postmortem, row_id, url, by)
+        except ValueError as exc:
+            raise ActionFailed(400, str(exc)) from None
+    if action in ("update", "note") and not text:
+        raise ActionFailed(400, f"a{'n update' if action == 'update' else ' note'} needs text")
+    if action == "update":
+        return await run_in_threadpool(model.add_update, row_id, text or "", by)
+    do = {
+        "ack": lambda: incidents.acknowledge(store, config, row_id, by, text),
+        "note": lambda: incidents.add_note(store, config, row_id, text or "", by),
+        "resolve": lambda: incidents.resolve_by_hand(store, config, row_id, by, text),
+    }[action]
+    try:
+        return await run_in_threadpool(do)
+    except NotFound:
+        return None
 
 
 async def open_incident(request: Request) -> Response:
     """The dashboard's form to open an incident by hand."""
     ctx = ctx_of(request)
+    back = "/dashboard/incidents"
     session = ctx.guard.session(request)
     if session is None:
-        return HTMLResponse("login required", status_code=401)
+        return _error(ctx, None, 401, "Your session ended: sign in again.", back)
     form = await request.form()
     if not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
-        return HTMLResponse("invalid CSRF token", status_code=403)
+        message = "The form expired (invalid CSRF token): go back, reload the page and try again."
+        return _error(ctx, session, 403, message, back, "incidents")
     ctx.responses.invalidate()
     try:
         row = await run_in_threadpool(
@@ -388,7 +461,7 @@ async def open_incident(request: Request) -> Response:
             )
         )
     except ValueError as exc:
-        return HTMLResponse(escape(str(exc)), status_code=400)
+        return _error(ctx, session, 400, str(exc), back, "incidents")
     assert row is not None
     return RedirectResponse(f"/dashboard/incidents/{row['id']}", status_code=303)
 
@@ -411,10 +484,11 @@ async def incident_page(request: Request) -> Response:
     try:
         incident_id = int(request.path_params["id"])
     except ValueError:
-        return HTMLResponse("no such incident", status_code=404)
+        return _error(ctx, session, 404, "no such incident", "/dashboard/incidents", "incidents")
     found = await run_in_threadpool(ctx.model.incident_timeline, incident_id)
     if found is None:
-        return HTMLResponse("no such incident", status_code=404)
+        message = f"no incident {incident_id}"
+        return _error(ctx, session, 404, message, "/dashboard/incidents", "incidents")
     return _page(ctx, session, "incident.html", "incidents", **found)
 
 
