@@ -77,7 +77,7 @@ def test_every_verifier_is_registered_documented_and_knows_real_rules() -> None:
     for provider, (rule, make) in MAKERS.items():
         token = make()
         assert [f.rule for f in Scanner().scan_line(f"key = {token}")] == [rule], provider
-        assert BY_RULE[rule].provider == provider
+        assert BY_RULE[rule].type == provider
 
 
 @pytest.mark.parametrize("provider", sorted(MAKERS))
@@ -231,3 +231,13 @@ def test_verification_works_from_inside_an_event_loop(standins: ProviderStandins
         return verify_values(values, _settings(standins))[secret_id(token)].status
 
     assert asyncio.run(from_a_coroutine()) == "live"
+
+
+def test_each_verifiers_example_is_valid_shield_yaml() -> None:
+    """A verifier's ``example`` is the ``audit.secrets.verify`` block naming it, as written."""
+    from prodshield.config.capabilities import SecretVerifyConfig
+    from prodshield.secrets.verifiers import REGISTRY
+
+    for name, verifier in REGISTRY.items():
+        settings = SecretVerifyConfig.model_validate(verifier.example)
+        assert set(settings.base_urls) == {name}

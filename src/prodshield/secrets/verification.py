@@ -34,7 +34,7 @@ class VerifySettings:
     base_urls: Mapping[str, str] = field(default_factory=dict)
 
     def base_url(self, verifier: Verifier) -> str:
-        return self.base_urls.get(verifier.provider, verifier.base_url).rstrip("/")
+        return self.base_urls.get(verifier.type, verifier.base_url).rstrip("/")
 
 
 def verifiable(finding: SecretFinding) -> bool:
@@ -71,7 +71,7 @@ async def _verify_all(
     verdicts: dict[str, Verdict] = {}
     for sid, verifier, _ in todo[settings.max_secrets :]:
         verdicts[sid] = unverified(
-            verifier.provider, f"not asked: over the limit of {settings.max_secrets} per run"
+            verifier.type, f"not asked: over the limit of {settings.max_secrets} per run"
         )
     gate = asyncio.Semaphore(max(1, settings.concurrency))
     timeout = aiohttp.ClientTimeout(total=settings.timeout)
@@ -98,7 +98,7 @@ async def _ask(
     base = settings.base_url(verifier)
     url = base + probe.path
     if not probe.path.startswith("/") or urlsplit(url).netloc != urlsplit(base).netloc:
-        return unverified(verifier.provider, "probe would leave the provider's host: not sent")
+        return unverified(verifier.type, "probe would leave the provider's host: not sent")
     headers = {"User-Agent": "prodshield-verify", **probe.headers}
     try:
         async with session.request(
@@ -109,13 +109,13 @@ async def _ask(
                 response.status, {k.lower(): v for k, v in response.headers.items()}, body
             )
     except TimeoutError:
-        return unverified(verifier.provider, f"no answer within {settings.timeout:g} s")
+        return unverified(verifier.type, f"no answer within {settings.timeout:g} s")
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        return unverified(verifier.provider, f"unreachable: {_why_unreachable(exc)}")
+        return unverified(verifier.type, f"unreachable: {_why_unreachable(exc)}")
     try:
         return verifier.judge(answer)
     except Exception as exc:  # a verifier must not lose the run over one strange answer
-        return unverified(verifier.provider, f"answer not understood: {type(exc).__name__}")
+        return unverified(verifier.type, f"answer not understood: {type(exc).__name__}")
 
 
 def with_verdicts(
@@ -127,7 +127,7 @@ def with_verdicts(
     for f in findings:
         verdict = verdicts.get(f.secret_id)
         if verdict is None and verifiable(f):
-            verdict = unverified(BY_RULE[f.rule].provider, "not asked")
+            verdict = unverified(BY_RULE[f.rule].type, "not asked")
         out.append(replace(f, verification=verdict) if verdict is not None else f)
     return out
 

@@ -11,8 +11,8 @@ from prodshield.secrets.verifiers.base import Answer, Probe, Verdict, Verifier
 
 _MODULES = (github, gitlab, slack, stripe, openai, sendgrid, npm)
 
-REGISTRY: dict[str, Verifier] = {m.VERIFIER.provider: m.VERIFIER for m in _MODULES}
-"""Verifiers by provider name."""
+REGISTRY: dict[str, Verifier] = {m.VERIFIER.type: m.VERIFIER for m in _MODULES}
+"""Verifiers by provider name (their ``type``)."""
 BY_RULE: dict[str, Verifier] = {rule: v for v in REGISTRY.values() for rule in v.rules}
 """Verifiers by the id of the secret rule whose values they verify."""
 

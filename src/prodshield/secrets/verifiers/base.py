@@ -51,14 +51,17 @@ class Answer:
 class Verifier(Protocol):
     """A provider whose API has a read-only "who am I" call that a secret authenticates."""
 
-    provider: str
-    """The provider's name: the key of ``audit.secrets.verify.base_urls`` and of the verdict."""
+    type: str
+    """The provider's name: the key of ``audit.secrets.verify.base_urls`` and the verdict's
+    ``provider``."""
     rules: tuple[str, ...]
     """Ids of the secret rules whose values this provider verifies."""
     base_url: str
     """Where the provider's API is (overridable in shield.yaml for self-hosted instances)."""
     call: str
     """The identity call, for the docs (``GET /user``)."""
+    example: dict[str, Any]
+    """``audit.secrets.verify`` settings naming this provider (its base URL), as in shield.yaml."""
 
     def probe(self, secret: str) -> Probe: ...
 

@@ -18,9 +18,10 @@ from prodshield.secrets.verifiers.base import (
 
 
 class GitHubVerifier:
-    provider = "github"
+    type = "github"
     rules = ("github-pat-classic", "github-oauth", "github-pat-fine-grained")
     base_url = "https://api.github.com"
+    example = {"base_urls": {"github": "https://api.github.com"}}
     call = "GET /user"
 
     def probe(self, secret: str) -> Probe:
@@ -33,15 +34,15 @@ class GitHubVerifier:
     def judge(self, answer: Answer) -> Verdict:
         limited = answer.headers.get("x-ratelimit-remaining") == "0"
         if answer.status in (403, 429) and (limited or "retry-after" in answer.headers):
-            return unverified(self.provider, f"rate limited (HTTP {answer.status})")
+            return unverified(self.type, f"rate limited (HTTP {answer.status})")
         if answer.status == 200:
             login = field_text(answer.json(), "login")
-            return live(self.provider, f"authenticates as {login}" if login else "authenticates")
+            return live(self.type, f"authenticates as {login}" if login else "authenticates")
         if answer.status == 401:
-            return inactive(self.provider, "401 Bad credentials")
+            return inactive(self.type, "401 Bad credentials")
         if answer.status == 403:
-            return live(self.provider, "authenticated, but refused this call (403)")
-        return transient(self.provider, answer) or unexpected(self.provider, answer)
+            return live(self.type, "authenticated, but refused this call (403)")
+        return transient(self.type, answer) or unexpected(self.type, answer)
 
 
 VERIFIER = GitHubVerifier()

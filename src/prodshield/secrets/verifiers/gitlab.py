@@ -19,9 +19,10 @@ from prodshield.secrets.verifiers.base import (
 
 
 class GitLabVerifier:
-    provider = "gitlab"
+    type = "gitlab"
     rules = ("gitlab-token",)
     base_url = "https://gitlab.com"
+    example = {"base_urls": {"gitlab": "https://gitlab.com"}}
     call = "GET /api/v4/personal_access_tokens/self"
 
     def probe(self, secret: str) -> Probe:
@@ -31,19 +32,19 @@ class GitLabVerifier:
         data = answer.json()
         if answer.status == 200:
             if data is None:
-                return unverified(self.provider, "200 without a token description")
+                return unverified(self.type, "200 without a token description")
             if data.get("revoked") is True or data.get("active") is False:
-                return inactive(self.provider, "the token is revoked or expired")
+                return inactive(self.type, "the token is revoked or expired")
             name = field_text(data, "name")
-            return live(self.provider, f"active token {name!r}" if name else "active token")
+            return live(self.type, f"active token {name!r}" if name else "active token")
         if answer.status == 401:
             detail = field_text(data, "error_description") or field_text(data, "message")
-            return inactive(self.provider, f"401 {detail or 'Unauthorized'}")
+            return inactive(self.type, f"401 {detail or 'Unauthorized'}")
         if answer.status == 403:
-            return live(self.provider, "authenticated, without an API scope (403)")
+            return live(self.type, "authenticated, without an API scope (403)")
         if answer.status == 404:
-            return unverified(self.provider, "no personal_access_tokens/self here (404)")
-        return transient(self.provider, answer) or unexpected(self.provider, answer)
+            return unverified(self.type, "no personal_access_tokens/self here (404)")
+        return transient(self.type, answer) or unexpected(self.type, answer)
 
 
 VERIFIER = GitLabVerifier()

@@ -18,9 +18,10 @@ from prodshield.secrets.verifiers.base import (
 
 
 class NpmVerifier:
-    provider = "npm"
+    type = "npm"
     rules = ("npm-token",)
     base_url = "https://registry.npmjs.org"
+    example = {"base_urls": {"npm": "https://registry.npmjs.org"}}
     call = "GET /-/whoami"
 
     def probe(self, secret: str) -> Probe:
@@ -30,13 +31,13 @@ class NpmVerifier:
         if answer.status == 200:
             user = field_text(answer.json(), "username")
             if user:
-                return live(self.provider, f"authenticates as {user}")
-            return unverified(self.provider, "200 without a username")
+                return live(self.type, f"authenticates as {user}")
+            return unverified(self.type, "200 without a username")
         if answer.status == 401:
-            return inactive(self.provider, "401 Unauthorized")
+            return inactive(self.type, "401 Unauthorized")
         if answer.status == 403:
-            return unverified(self.provider, "refused (403)")
-        return transient(self.provider, answer) or unexpected(self.provider, answer)
+            return unverified(self.type, "refused (403)")
+        return transient(self.type, answer) or unexpected(self.type, answer)
 
 
 VERIFIER = NpmVerifier()

@@ -18,9 +18,10 @@ from prodshield.secrets.verifiers.base import (
 
 
 class OpenAIVerifier:
-    provider = "openai"
+    type = "openai"
     rules = ("openai-api-key",)
     base_url = "https://api.openai.com"
+    example = {"base_urls": {"openai": "https://api.openai.com"}}
     call = "GET /v1/models"
 
     def probe(self, secret: str) -> Probe:
@@ -30,14 +31,14 @@ class OpenAIVerifier:
         data = answer.json()
         code = field_text(data, "error", "code") or field_text(data, "error", "type")
         if answer.status == 200:
-            return live(self.provider, "lists models")
+            return live(self.type, "lists models")
         if answer.status == 401:
-            return inactive(self.provider, f"401 {code or 'invalid key'}")
+            return inactive(self.type, f"401 {code or 'invalid key'}")
         if answer.status == 429 and code == "insufficient_quota":
-            return live(self.provider, "authenticated, quota exhausted (429 insufficient_quota)")
+            return live(self.type, "authenticated, quota exhausted (429 insufficient_quota)")
         if answer.status == 403:
-            return unverified(self.provider, f"refused (403 {code or 'forbidden'})")
-        return transient(self.provider, answer) or unexpected(self.provider, answer)
+            return unverified(self.type, f"refused (403 {code or 'forbidden'})")
+        return transient(self.type, answer) or unexpected(self.type, answer)
 
 
 VERIFIER = OpenAIVerifier()

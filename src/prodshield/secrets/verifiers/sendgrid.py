@@ -16,9 +16,10 @@ from prodshield.secrets.verifiers.base import (
 
 
 class SendGridVerifier:
-    provider = "sendgrid"
+    type = "sendgrid"
     rules = ("sendgrid-api-key",)
     base_url = "https://api.sendgrid.com"
+    example = {"base_urls": {"sendgrid": "https://api.sendgrid.com"}}
     call = "GET /v3/scopes"
 
     def probe(self, secret: str) -> Probe:
@@ -28,12 +29,12 @@ class SendGridVerifier:
         if answer.status == 200:
             scopes = (answer.json() or {}).get("scopes")
             count = len(scopes) if isinstance(scopes, list) else 0
-            return live(self.provider, f"key with {count} scopes")
+            return live(self.type, f"key with {count} scopes")
         if answer.status == 401:
-            return inactive(self.provider, "401 authorization required")
+            return inactive(self.type, "401 authorization required")
         if answer.status == 403:
-            return live(self.provider, "authenticated, access forbidden (403)")
-        return transient(self.provider, answer) or unexpected(self.provider, answer)
+            return live(self.type, "authenticated, access forbidden (403)")
+        return transient(self.type, answer) or unexpected(self.type, answer)
 
 
 VERIFIER = SendGridVerifier()

@@ -21,9 +21,10 @@ DEAD = frozenset({"invalid_auth", "token_revoked", "token_expired", "account_ina
 
 
 class SlackVerifier:
-    provider = "slack"
+    type = "slack"
     rules = ("slack-bot-token", "slack-user-token")
     base_url = "https://slack.com"
+    example = {"base_urls": {"slack": "https://slack.com"}}
     call = "POST /api/auth.test"
 
     def probe(self, secret: str) -> Probe:
@@ -34,17 +35,17 @@ class SlackVerifier:
 
     def judge(self, answer: Answer) -> Verdict:
         if answer.status != 200:
-            return transient(self.provider, answer) or unexpected(self.provider, answer)
+            return transient(self.type, answer) or unexpected(self.type, answer)
         data = answer.json()
         if data is None or not isinstance(data.get("ok"), bool):
-            return unverified(self.provider, "200 without Slack's ok field")
+            return unverified(self.type, "200 without Slack's ok field")
         if data["ok"]:
             team, user = field_text(data, "team"), field_text(data, "user")
-            return live(self.provider, f"team {team!r}, user {user!r}")
+            return live(self.type, f"team {team!r}, user {user!r}")
         error = field_text(data, "error") or "unknown"
         if error in DEAD:
-            return inactive(self.provider, f"ok=false, {error}")
-        return unverified(self.provider, f"ok=false, {error}")
+            return inactive(self.type, f"ok=false, {error}")
+        return unverified(self.type, f"ok=false, {error}")
 
 
 VERIFIER = SlackVerifier()

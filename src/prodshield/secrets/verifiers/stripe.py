@@ -17,9 +17,10 @@ from prodshield.secrets.verifiers.base import (
 
 
 class StripeVerifier:
-    provider = "stripe"
+    type = "stripe"
     rules = ("stripe-secret-key", "stripe-restricted-key")
     base_url = "https://api.stripe.com"
+    example = {"base_urls": {"stripe": "https://api.stripe.com"}}
     call = "GET /v1/account"
 
     def probe(self, secret: str) -> Probe:
@@ -28,17 +29,15 @@ class StripeVerifier:
     def judge(self, answer: Answer) -> Verdict:
         if answer.status == 200:
             account = field_text(answer.json(), "id")
-            return live(self.provider, f"account {account}" if account else "authenticates")
+            return live(self.type, f"account {account}" if account else "authenticates")
         if answer.status == 401:
             expired = "expired" in field_text(answer.json(), "error", "message").lower()
-            return inactive(
-                self.provider, "401 expired API key" if expired else "401 invalid API key"
-            )
+            return inactive(self.type, "401 expired API key" if expired else "401 invalid API key")
         if answer.status == 403:
             return live(
-                self.provider, "restricted key: authenticated, no permission for /v1/account (403)"
+                self.type, "restricted key: authenticated, no permission for /v1/account (403)"
             )
-        return transient(self.provider, answer) or unexpected(self.provider, answer)
+        return transient(self.type, answer) or unexpected(self.type, answer)
 
 
 VERIFIER = StripeVerifier()
