@@ -296,17 +296,24 @@ FAMILIES: dict[str, str] = {
     "prodshield.monitor.checks": "Check",
     "prodshield.chaos.experiments.providers": "Provider",
     "prodshield.chaos.proxy.toxics": "Toxic",
+    "prodshield.secrets.verifiers": "Verifier",
+    "prodshield.logs.detectors": "Detector",
+}
+# Modules in a family folder that are not members, with why (they stay few).
+FAMILY_HELPERS: dict[str, str] = {
+    "prodshield.logs.detectors.trends": "baseline trends computed from the collector's counts at "
+    "the end of a window (new templates, spikes, latency regressions), not a per-event detector",
+    "prodshield.logs.detectors.redaction": "the detectors' name for the one redaction pass "
+    "(secrets.redaction), imported by every detector and the fast paths",
 }
 # Folders with a base.py not on the pattern yet, with why. The test fails when one conforms (move
 # it to FAMILIES), so the list only shrinks.
 FAMILIES_NOT_YET: dict[str, str] = {
     "prodshield.logs.formats": "key `name`; registry in registry.py (logs/ was being reworked)",
-    "prodshield.logs.detectors": "key `name`; registry filled by a decorator in base.py",
     "prodshield.audit.rules": "key `id` (rule ids are printed in reports and baselines); "
     "registry FAMILIES of rule families",
     "prodshield.audit.rules.config": "a sub-family of audit rules, one module per file format",
     "prodshield.secrets.rules": "key `id`; the rules are data, not modules",
-    "prodshield.secrets.verifiers": "key `provider`; being extended this turn",
 }
 NOT_A_FAMILY = {"prodshield.config"}  # config/base.py is the models' StrictModel
 
@@ -366,7 +373,8 @@ def test_families_share_one_registry_pattern() -> None:
             if p.stem not in ("__init__", "base") and not p.stem.startswith("_")
         }
         registered = {module for _member, module in members.values()}
-        assert modules - registered == set(), f"{package}: modules with no registered member"
+        unregistered = modules - registered - set(FAMILY_HELPERS)
+        assert unregistered == set(), f"{package}: modules with no registered member"
 
 
 def test_where_a_new_member_goes_names_every_family() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from prodshield.logs.detectors import DetectorSettings
+from prodshield.logs.api import parse_lines
+from prodshield.logs.detectors import REGISTRY, DetectorSettings
 from prodshield.logs.detectors.trends import poisson_sf
 from prodshield.logs.pipeline import iter_events
 from prodshield.logs.scan import scan_events
@@ -381,3 +382,12 @@ def test_secret_in_log_keeps_every_place_across_files_and_sealed_windows() -> No
     assert secret["count"] == 3 and finding.details["files"] == ["app.log", "worker.log"]
     assert "app.log:3, worker.log:9, app.log:12" in finding.message
     assert token not in json.dumps(finding.seal().to_dict())
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_each_detectors_example_finds_what_it_says(kind: str) -> None:
+    """A detector's ``example`` (lines in a format) makes that detector alone report ``finds``."""
+    example = REGISTRY[kind].example  # type: ignore[attr-defined]
+    events = parse_lines(example["lines"], log_format=example["format"])
+    result = scan_events(events, detectors=[kind])
+    assert example["finds"] in {f.kind for f in result.findings}, result.findings

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from prodshield.logs.findings import Finding
 
@@ -97,7 +97,11 @@ class Detector(Protocol):
     one line gives one finding, so the generic ``error_logged`` (run last) skips such lines.
     """
 
-    name: str
+    type: str
+    """The detector's key in ``REGISTRY`` (and in ``logs scan --detector``)."""
+    example: ClassVar[dict[str, Any]]
+    """Log lines in a format (``format``, ``lines``) on which it reports a finding of kind
+    ``finds``: checked for every detector by tests/logs/test_logs_detectors.py."""
 
     def observe(self, event: EventLike) -> bool | None: ...
 
@@ -105,15 +109,7 @@ class Detector(Protocol):
 
 
 DetectorFactory = Callable[[DetectorSettings], Detector]
-REGISTRY: dict[str, DetectorFactory] = {}
-
-
-def register(name: str) -> Callable[[DetectorFactory], DetectorFactory]:
-    def deco(factory: DetectorFactory) -> DetectorFactory:
-        REGISTRY[name] = factory
-        return factory
-
-    return deco
+"""A detector class: called with the settings, it gives a fresh detector (REGISTRY's values)."""
 
 
 def field_str(event: EventLike, name: str) -> str | None:

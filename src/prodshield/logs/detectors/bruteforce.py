@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str
 from prodshield.logs.findings import RAW_SAMPLE, Finding
 
 FAILURE_KINDS = {"auth_failure", "invalid_user"}
@@ -39,7 +39,15 @@ class _Source:
 
 
 class BruteForceDetector:
-    name = "brute_force"
+    type = "brute_force"
+    example: ClassVar[dict[str, Any]] = {
+        "format": "nginx",
+        "lines": [
+            f'203.0.113.9 - - [12/Mar/2024:10:15:{i:02d} +0000] "POST /login HTTP/1.1" 401 64 "-" "curl/8.5"'
+            for i in range(25)
+        ],
+        "finds": "brute_force",
+    }
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.threshold = settings.brute_force_failures
@@ -133,8 +141,3 @@ class BruteForceDetector:
                     f.details["success_after_failures"] = src.success_user
                 out.append(f)
         return out
-
-
-@register("brute_force")
-def _factory(settings: DetectorSettings) -> BruteForceDetector:
-    return BruteForceDetector(settings)

@@ -9,8 +9,9 @@ reported again here (``fallback = True``: the scan runs it last, on unclaimed li
 from __future__ import annotations
 
 import re
+from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
 from prodshield.logs.findings import Finding
 
 ERROR_LEVELS = {
@@ -30,7 +31,14 @@ _NUMBERS = re.compile(r"\d+")
 
 
 class ErrorLoggedDetector:
-    name = "error_logged"
+    type = "error_logged"
+    example: ClassVar[dict[str, Any]] = {
+        "format": "python",
+        "lines": [
+            "2024-03-12 10:15:32,118 ERROR payments: charge declined by the bank for order 42"
+        ],
+        "finds": "error_logged",
+    }
     fallback = True
 
     def __init__(self, settings: DetectorSettings) -> None:
@@ -78,8 +86,3 @@ class ErrorLoggedDetector:
 
     def findings(self) -> list[Finding]:
         return list(self._findings.values())
-
-
-@register("error_logged")
-def _factory(settings: DetectorSettings) -> ErrorLoggedDetector:
-    return ErrorLoggedDetector(settings)

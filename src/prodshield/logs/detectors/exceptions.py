@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
 from prodshield.logs.findings import Finding
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -20,7 +21,18 @@ _JAVA_FRAME = re.compile(r"^\s*at ((?:[\w$]+\.)+[\w$<>]+)\(([^)]*)\)", re.M)
 
 
 class ExceptionDetector:
-    name = "unhandled_exception"
+    type = "unhandled_exception"
+    example: ClassVar[dict[str, Any]] = {
+        "format": "python",
+        "lines": [
+            "2024-03-12 10:15:32,118 ERROR app: request failed",
+            "Traceback (most recent call last):",
+            '  File "/app/views.py", line 12, in pay',
+            "    total = amount / count",
+            "ZeroDivisionError: division by zero",
+        ],
+        "finds": "unhandled_exception",
+    }
 
     def __init__(self, settings: DetectorSettings) -> None:
         self._findings: dict[tuple[str, str, str], Finding] = {}
@@ -70,8 +82,3 @@ class ExceptionDetector:
 
     def findings(self) -> list[Finding]:
         return list(self._findings.values())
-
-
-@register("unhandled_exception")
-def _factory(settings: DetectorSettings) -> ExceptionDetector:
-    return ExceptionDetector(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import (
     DetectorSettings,
@@ -13,7 +13,6 @@ from prodshield.logs.detectors.base import (
     Gate,
     field_float,
     field_str,
-    register,
 )
 from prodshield.logs.findings import RAW_SAMPLE, Finding
 from prodshield.store.retention import percentile
@@ -139,7 +138,15 @@ def http_5xx_finding(
 
 
 class PerformanceDetector:
-    name = "performance"
+    type = "performance"
+    example: ClassVar[dict[str, Any]] = {
+        "format": "nginx",
+        "lines": [
+            f'203.0.113.{i} - - [12/Mar/2024:10:15:{i:02d} +0000] "GET /api/orders HTTP/1.1" 200 512 "-" "curl/8.5" rt=2.{i:03d}'
+            for i in range(30)
+        ],
+        "finds": "slow_request",
+    }
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.s = settings
@@ -322,8 +329,3 @@ class PerformanceDetector:
                     )
                 )
         return out
-
-
-@register("performance")
-def _factory(settings: DetectorSettings) -> PerformanceDetector:
-    return PerformanceDetector(settings)

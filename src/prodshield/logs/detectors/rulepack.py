@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
 from prodshield.logs.findings import RAW_SAMPLE, Finding
 from prodshield.text import plural
 
@@ -90,7 +90,15 @@ class _Hits:
 class RulePackDetector:
     """One finding per (kind, ip/user/detail) for every event a rule's pattern matches."""
 
-    name = "rules"
+    type = "rules"
+    example: ClassVar[dict[str, Any]] = {
+        "format": "postgres",
+        "lines": [
+            "2024-03-12 10:15:32.118 UTC [8812] shop@orders FATAL:  remaining connection slots are "
+            "reserved for non-replication superuser connections"
+        ],
+        "finds": "db_too_many_connections",
+    }
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.rules = load_rules(settings.user_rules)
@@ -309,8 +317,3 @@ def _sample(event: EventLike) -> str:
     """The line as kept until the finding is sealed (``Finding.seal`` redacts it)."""
     raw = getattr(event, "raw", None) or event.message
     return str(raw)[:RAW_SAMPLE]
-
-
-@register("rules")
-def _factory(settings: DetectorSettings) -> RulePackDetector:
-    return RulePackDetector(settings)

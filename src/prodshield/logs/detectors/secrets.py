@@ -8,9 +8,9 @@ this secret live"). Secrets are told apart by the engine's keyed ``secret_id``, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, register
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
 from prodshield.logs.findings import Finding
 
 MAX_SECRETS = 20
@@ -20,7 +20,14 @@ MAX_PLACES = 20
 
 
 class SecretInLogDetector:
-    name = "secret_in_log"
+    type = "secret_in_log"
+    example: ClassVar[dict[str, Any]] = {
+        "format": "logfmt",
+        "lines": [
+            'time=2024-03-12T10:15:32Z level=info msg="calling partner" password=Wq8zR2mVt5xKp0L'
+        ],
+        "finds": "secret_in_log",
+    }
 
     def __init__(self, settings: DetectorSettings) -> None:
         from prodshield.secrets import scan_line
@@ -99,8 +106,3 @@ class SecretInLogDetector:
             kind = self._kinds[finding.source["rule"]]
             finding.message = f"{kind} leaked into the log: {n} {word}, every place listed: {where}"
         return list(self._findings.values())
-
-
-@register("secret_in_log")
-def _factory(settings: DetectorSettings) -> SecretInLogDetector:
-    return SecretInLogDetector(settings)
