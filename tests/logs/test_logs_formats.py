@@ -94,13 +94,13 @@ def _events(lines: list[str], fmt: str = "auto") -> list:
     ],
 )
 def test_detection(lines: list[str], name: str) -> None:
-    assert detect_format(lines).name == name
+    assert detect_format(lines).type == name
 
 
 def test_registry_members_implement_the_protocol() -> None:
     for name, fmt in FORMATS.items():
         assert isinstance(fmt, LogFormat)
-        assert fmt.name == name and fmt.description
+        assert fmt.type == name and fmt.description
     with pytest.raises(UsageError, match="unknown log format"):
         get_format("nope")
 
@@ -201,7 +201,17 @@ def test_log4j_dash_layout_with_bracketed_thread() -> None:
         "2024-03-12 10:15:32,747 - INFO  [QuorumPeer[myid=1]/0.0.0.0:2181:Leader@774] - LEADING - took 3200 ms",
         "2024-03-12 10:15:33,001 - WARN  [SendWorker:188] - Interrupted while waiting for message on queue",
     ]
-    assert detect_format(lines).name == "python"
+    assert detect_format(lines).type == "python"
     a, b = _events(lines)
     assert a.level == "info" and a.fields["thread"].startswith("QuorumPeer[myid=1]")
     assert a.message == "LEADING - took 3200 ms" and b.level == "warning"
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_each_formats_example_is_detected_as_that_format(name: str) -> None:
+    """A format's ``example`` lines are recognised by it and auto-detected as it."""
+    fmt = FORMATS[name]
+    lines = fmt.example["lines"]
+    assert lines and detect_format(lines).type == name
+    events = list(parse_lines(lines, "example", name))
+    assert events and all(e.message for e in events)

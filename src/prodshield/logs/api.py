@@ -580,7 +580,7 @@ def _message_blocks(
             if len(head) >= DETECT_LINES:
                 break
     fmt = resolve_format(log_format, head[:DETECT_LINES])
-    if fmt.name != "raw":
+    if fmt.type != "raw":
         out: list[str] = []
         out_times: list[float | None] = []
         lines = _chain(head, (line for block in blocks for line in block))

@@ -1,0 +1,39 @@
+"""Log formats: one module per format, each a ``FORMAT`` implementing ``base.LogFormat``.
+
+``REGISTRY`` is the explicit list; its order breaks detection ties (the more specific format
+first). ``layout.py`` compiles the layouts a source declares (nginx ``log_format``, Apache
+``LogFormat``) and ``access.py`` is the access-log parsing nginx and Apache share; neither is a
+member. Detection and lookup by name: ``registry.py``.
+"""
+
+from prodshield.logs.formats import (
+    apache,
+    journald,
+    json_lines,
+    logfmt,
+    mysql_slow,
+    nginx,
+    postgres,
+    python,
+    raw,
+    syslog,
+)
+from prodshield.logs.formats.base import LogFormat
+
+REGISTRY: dict[str, LogFormat] = {
+    f.type: f
+    for f in (
+        journald.FORMAT,
+        json_lines.FORMAT,
+        nginx.FORMAT,
+        apache.FORMAT,
+        postgres.FORMAT,
+        mysql_slow.FORMAT,
+        syslog.FORMAT,
+        python.FORMAT,
+        logfmt.FORMAT,
+        raw.FORMAT,
+    )
+}
+
+__all__ = ["REGISTRY", "LogFormat"]

@@ -19,7 +19,13 @@ _CLIENT = re.compile(r"\[client ([^\]]+?)(?::\d+)?\] ")
 
 
 class ApacheFormat(BaseFormat):
-    name = "apache"
+    type = "apache"
+    example: dict[str, Any] = {
+        "lines": [
+            "[Tue Mar 12 10:15:32.112233 2024] [core:error] [pid 4242] [client 192.0.2.7:51234] AH00126: Invalid URI in request GET /../../etc/passwd HTTP/1.1",
+            "[Tue Mar 12 10:15:35 2024] [mpm_event:notice] [pid 1] AH00489: Apache/2.4.58 (Unix) configured -- resuming normal operations",
+        ]
+    }
     description = "Apache httpd access (common/combined + %D) and error logs"
     multiline = False
 

@@ -23,10 +23,15 @@ class Record:
 class LogFormat(Protocol):
     """A log format: recognise its lines, parse a record's first line, finish a joined record."""
 
-    name: str
+    type: str
+    """The format's key in ``REGISTRY``: what ``--format`` and a source's ``format:`` name."""
     description: str
     multiline: bool
     """Whether lines that do not parse continue the previous record (tracebacks, slow-log bodies)."""
+
+    example: dict[str, Any]
+    """``lines`` of this format, as a real server writes them: auto-detection picks this format
+    for them (tests/logs/test_logs_formats.py checks every member)."""
 
     def sniff(self, line: str) -> bool:
         """Whether ``line`` looks like a record of this format (used by auto-detection)."""
@@ -44,9 +49,10 @@ class LogFormat(Protocol):
 class BaseFormat:
     """Default ``finish``: continuation lines are appended to the message."""
 
-    name = ""
+    type = ""
     description = ""
     multiline = True
+    example: dict[str, Any] = {}
 
     def finish(self, record: Record, extra: list[str]) -> None:
         if extra:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from prodshield.logs.formats.base import BaseFormat, Record, from_epoch, norm_level
 
@@ -17,7 +18,13 @@ _FIELDS = {
 
 
 class JournaldFormat(BaseFormat):
-    name = "journald"
+    type = "journald"
+    example: dict[str, Any] = {
+        "lines": [
+            '{"__REALTIME_TIMESTAMP":"1710238532118250","PRIORITY":"3","_HOSTNAME":"web-1","SYSLOG_IDENTIFIER":"nginx","_PID":"811","_SYSTEMD_UNIT":"nginx.service","MESSAGE":"worker process 812 exited on signal 9"}',
+            '{"__REALTIME_TIMESTAMP":"1710238533000000","PRIORITY":"6","_HOSTNAME":"web-1","SYSLOG_IDENTIFIER":"systemd","MESSAGE":"Started nginx.service."}',
+        ]
+    }
     description = "systemd journal, journalctl -o json"
     multiline = False
 

@@ -84,7 +84,13 @@ def json_time(value: Any) -> Any:
 
 
 class JsonFormat(BaseFormat):
-    name = "json"
+    type = "json"
+    example: dict[str, Any] = {
+        "lines": [
+            '{"ts":"2024-03-12T10:15:32.118Z","level":"warn","msg":"slow request","method":"GET","path":"/api/cart","status":200,"duration_ms":1840.5,"remote_addr":"198.51.100.23"}',
+            '{"timestamp":1710238533.5,"severity":"ERROR","message":"payment declined","user_id":"u-77"}',
+        ]
+    }
     description = "JSON lines (time/level/message under common key names)"
     multiline = False
 

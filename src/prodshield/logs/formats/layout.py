@@ -112,7 +112,7 @@ class LayoutFormat(BaseFormat):
     multiline = False
 
     def __init__(self, name: str, layout: str, parts: list[_Part]) -> None:
-        self.name = name
+        self.type = name
         self.description = f"layout {layout[:60]}"
         self.layout = layout
         self._fields: list[tuple[str, str, str]] = []  # (group, field, kind)

@@ -31,7 +31,13 @@ def parse_pairs(line: str) -> dict[str, Any]:
 
 
 class LogfmtFormat(BaseFormat):
-    name = "logfmt"
+    type = "logfmt"
+    example: dict[str, Any] = {
+        "lines": [
+            'time=2024-03-12T10:15:32Z level=info msg="request done" method=GET path=/api/items status=200 duration=0.042 ip=203.0.113.4',
+            'time=2024-03-12T10:15:33Z level=error msg="db timeout" query="SELECT 1" duration=5.0',
+        ]
+    }
     description = "logfmt key=value pairs"
     multiline = False
 

@@ -17,7 +17,21 @@ _SKIP = re.compile(r"(SET timestamp=\d+;|use \w+;)$", re.I)
 
 
 class MysqlSlowFormat(BaseFormat):
-    name = "mysql-slow"
+    type = "mysql-slow"
+    example: dict[str, Any] = {
+        "lines": [
+            "# Time: 2024-03-12T10:15:32.118250Z",
+            "# User@Host: shop[shop] @ app-3 [10.0.5.3]  Id:   991",
+            "# Query_time: 3.204110  Lock_time: 0.000120 Rows_sent: 1  Rows_examined: 482113",
+            "SET timestamp=1710238532;",
+            "SELECT COUNT(*) FROM orders",
+            "  WHERE created_at > '2024-01-01';",
+            "# Time: 2024-03-12T10:16:01.000000Z",
+            "# User@Host: report[report] @  [10.0.5.9]  Id:   992",
+            "# Query_time: 1.5  Lock_time: 0.0 Rows_sent: 10  Rows_examined: 9000",
+            "SELECT * FROM customers ORDER BY created_at;",
+        ]
+    }
     description = "MySQL/MariaDB slow query log"
     multiline = True
 

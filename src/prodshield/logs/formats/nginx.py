@@ -18,7 +18,13 @@ _REQUEST = re.compile(r', request: "(\S+) (\S+)')
 
 
 class NginxFormat(BaseFormat):
-    name = "nginx"
+    type = "nginx"
+    example: dict[str, Any] = {
+        "lines": [
+            '203.0.113.9 - - [12/Mar/2024:10:15:32 +0100] "GET /api/orders?page=2 HTTP/1.1" 200 5123 "-" "Mozilla/5.0 (X11; Linux x86_64)" 0.123 0.120',
+            '198.51.100.4 - alice [12/Mar/2024:10:15:33 +0100] "POST /login HTTP/1.1" 502 157 "https://shop.example/" "curl/8.5.0" 2.004 2.001',
+        ]
+    }
     description = "nginx access (combined + request_time) and error logs"
     multiline = False
 

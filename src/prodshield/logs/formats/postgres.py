@@ -46,7 +46,16 @@ def _timestamp(prefix: str) -> Any:
 
 
 class PostgresFormat(BaseFormat):
-    name = "postgres"
+    type = "postgres"
+    example: dict[str, Any] = {
+        "lines": [
+            "2024-03-12 10:15:32.118 UTC [8812] shop@orders LOG:  duration: 1532.417 ms  statement: SELECT * FROM orders WHERE customer_id = 42",
+            '2024-03-12 10:15:33.020 UTC [8813] shop@orders ERROR:  duplicate key value violates unique constraint "orders_pkey"',
+            "2024-03-12 10:15:33.020 UTC [8813] shop@orders DETAIL:  Key (id)=(981) already exists.",
+            "2024-03-12 10:15:33.020 UTC [8813] shop@orders STATEMENT:  INSERT INTO orders (id) VALUES (981)",
+            "2024-03-12 10:15:40.000 UTC [1] LOG:  checkpoint starting: time",
+        ]
+    }
     description = "PostgreSQL stderr log with log_line_prefix, duration statements"
     multiline = True
 

@@ -16,6 +16,7 @@ The same shapes cover log4j/logback's ``%d %-5level [thread] logger - msg`` with
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from prodshield.logs.formats.base import BaseFormat, Record, norm_level, parse_iso
 
@@ -35,7 +36,17 @@ _PATTERNS = [
 
 
 class PythonFormat(BaseFormat):
-    name = "python"
+    type = "python"
+    example: dict[str, Any] = {
+        "lines": [
+            "2024-03-12 10:15:32,118 - shop.db - ERROR - could not connect to 10.0.4.2:5432",
+            "Traceback (most recent call last):",
+            '  File "/srv/shop/db.py", line 41, in connect',
+            "    conn = psycopg.connect(dsn, connect_timeout=5)",
+            "psycopg.OperationalError: connection refused",
+            "2024-03-12 10:15:33,002 - shop.web - INFO - GET /health 200 in 3ms",
+        ]
+    }
     description = "Python logging (and log4j-style) lines with tracebacks/stack traces joined"
     multiline = True
 

@@ -3,11 +3,14 @@ traces) continue the record above."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prodshield.logs.formats.base import BaseFormat, Record
 
 
 class RawFormat(BaseFormat):
-    name = "raw"
+    type = "raw"
+    example: dict[str, Any] = {"lines": ["just some text", "another line"]}
     description = "the whole line is the message"
     multiline = True
 

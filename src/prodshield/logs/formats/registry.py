@@ -6,36 +6,11 @@ import re
 from collections.abc import Sequence
 
 from prodshield.errors import UsageError
-from prodshield.logs.formats import (
-    apache,
-    journald,
-    json_lines,
-    logfmt,
-    mysql_slow,
-    nginx,
-    postgres,
-    python,
-    raw,
-    syslog,
-)
+from prodshield.logs.formats import REGISTRY
 from prodshield.logs.formats.base import LogFormat
 
-# Order matters for detection ties: the more specific format first.
-FORMATS: dict[str, LogFormat] = {
-    f.name: f
-    for f in (
-        journald.FORMAT,
-        json_lines.FORMAT,
-        nginx.FORMAT,
-        apache.FORMAT,
-        postgres.FORMAT,
-        mysql_slow.FORMAT,
-        syslog.FORMAT,
-        python.FORMAT,
-        logfmt.FORMAT,
-        raw.FORMAT,
-    )
-}
+FORMATS: dict[str, LogFormat] = REGISTRY
+"""The registry (``prodshield.logs.formats.REGISTRY``), in detection order."""
 
 
 def get_format(name: str) -> LogFormat:
@@ -71,13 +46,13 @@ def detect_format(lines: Sequence[str], min_share: float = 0.6) -> LogFormat:
     best: LogFormat = FORMATS["raw"]
     best_share = 0.0
     for fmt in FORMATS.values():
-        if fmt.name == "raw":
+        if fmt.type == "raw":
             continue
         hits = sum(1 for line in sample if fmt.sniff(line))
         if fmt.multiline:
             starts = [line for line in sample if not _continuation_like(line)]
             share = hits / max(1, len(starts)) if hits else 0.0
-            if fmt.name == "mysql-slow":
+            if fmt.type == "mysql-slow":
                 share = 1.0 if hits and sample[0].startswith("#") else 0.0
         else:
             share = hits / len(sample)

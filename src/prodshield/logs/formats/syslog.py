@@ -27,7 +27,13 @@ _ISO_FILE = re.compile(r"(\d{4}-\d{2}-\d{2}T\S+) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?
 
 
 class SyslogFormat(BaseFormat):
-    name = "syslog"
+    type = "syslog"
+    example: dict[str, Any] = {
+        "lines": [
+            "<34>Mar 12 10:15:32 web-1 sshd[2211]: Failed password for invalid user admin from 203.0.113.50 port 53211 ssh2",
+            '<13>1 2024-03-12T10:15:33.512Z web-1 api 3310 REQ42 [meta seq="7"] upstream timed out after 30s',
+        ]
+    }
     description = "syslog, RFC 3164 and RFC 5424"
     multiline = False
 
