@@ -494,8 +494,8 @@ def _final_jsonl(
             add = out.extend
             for number, head, first, tail, shown_first, prefix in zip(*chunk, strict=True):
                 if prefix is not None:  # a raw event: the line number and the message
-                    head = b"%b%d%b%b" % (prefix, head, _RAW_MIDDLE, dumps(tail))
-                    tail = _NO_FIELDS
+                    add((prefix, b"%d" % head, _RAW_MIDDLE))
+                    head, tail = dumps(tail), _NO_FIELDS
                 known = done[number]
                 if known is None:
                     entry = final(entries[number])

@@ -790,12 +790,22 @@ class TemplateMiner:
         threshold = self.config.similarity
         # a short message joins only clusters with its first word (when both have one)
         head = masked[0] if n <= self.config.short and WILDCARD not in masked[0] else None
+        # positions that agree, as a share of all: an upper bound of the similarity (positions
+        # where both are wildcards count on both sides of it), so below the threshold a cluster
+        # without enumerations is out without the full count
+        floor = threshold * n - 1e-9
         for cluster in bucket:
-            if head is not None and cluster.tokens[0] != head and WILDCARD not in cluster.tokens[0]:
+            tokens = cluster.tokens
+            if head is not None and tokens[0] != head and WILDCARD not in tokens[0]:
                 continue
-            score = self._similarity(cluster.tokens, masked)
-            if score < threshold and cluster.live_enums:
-                score = self._enum_similarity(cluster, masked)
+            if not cluster.live_enums:
+                if sum(map(eq, tokens, masked)) < floor:
+                    continue
+                score = self._similarity(tokens, masked)
+            else:
+                score = self._similarity(tokens, masked)
+                if score < threshold:
+                    score = self._enum_similarity(cluster, masked)
             if score >= threshold and score > best_score:
                 best, best_score = cluster, score
         if best is None:
