@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -59,6 +60,7 @@ def serve(
                 f"warning: listening on {bind}: the dashboard is reachable from the network; "
                 "put it behind HTTPS"
             )
+        sys.stdout.flush()  # a pipe (a log file, journald, a test) sees the URL now, not at exit
 
     def reloaded(fresh: LoadedConfig | None, problems: list[str]) -> None:
         if fresh is None:

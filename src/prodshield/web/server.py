@@ -104,6 +104,13 @@ class _Server(uvicorn.Server):
     calling ``on_hup`` on SIGHUP."""
 
     on_hup: Callable[[], None] | None = None
+    on_bound: Callable[[int], None] | None = None
+    """Called once listening, with the port actually bound (``port: 0`` asks for a free one)."""
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.on_bound is not None:
+            self.on_bound(bound_port(self.servers, int(self.config.port)))
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -119,6 +126,16 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in original.items():
                 signal.signal(sig, handler)
+
+
+def bound_port(servers: list[Any], asked: int) -> int:
+    """The TCP port the first listening socket is bound to (``asked`` when there is none)."""
+    for server in servers:
+        for sock in server.sockets or ():
+            name = sock.getsockname()
+            if isinstance(name, tuple) and len(name) >= 2:
+                return int(name[1])
+    return asked
 
 
 def build_services(loaded: LoadedConfig, store: Store) -> Services:
@@ -225,5 +242,7 @@ def serve(
     server.on_hup = reload
     if on_ready is not None:
         shown = f"[{host}]" if ":" in host else host
-        on_ready(f"http://{shown}:{port}/")
+        ready = on_ready
+        # said once the socket is bound, with its real port (serve.port: 0 picks a free one)
+        server.on_bound = lambda bound: ready(f"http://{shown}:{bound}/")
     server.run()
