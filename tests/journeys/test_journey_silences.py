@@ -50,7 +50,7 @@ def test_silence_from_cli_api_and_dashboard_holds_then_resumes_paging(tmp_path: 
         write_config(tmp_path, port, target_port, rx.pagerduty_url)
         made = cli(
             tmp_path,
-            "incident", "silence", "shop", "--for", "25s",
+            "incident", "silence", "shop", "--for", "45s",
             "--reason", "database migration", "--by", "alice", "--json",
         )  # fmt: skip
         assert made.returncode == 0, made.stderr
@@ -82,7 +82,7 @@ def test_silence_from_cli_api_and_dashboard_holds_then_resumes_paging(tmp_path: 
             assert rx.of("pagerduty") == []
 
             # the silence expires while the check still fails: one page, then nothing more
-            wait(lambda: rx.pagerduty, "the page after the silence", timeout=45)
+            wait(lambda: rx.pagerduty, "the page after the silence", timeout=75)
             [alert] = rx.pagerduty.values()
             assert alert.actions == ["trigger"]
             after = api(port, f"/api/v1/incidents/{incident['id']}")[1]
