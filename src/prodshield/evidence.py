@@ -346,18 +346,27 @@ def _chaos(
         extra: dict[str, Any] = found if isinstance(found, dict) else {}
         toxics = [x for x in (extra.get("toxics") or []) if isinstance(x, dict)][:5]
         described = [_describe_toxic(config, service, x) for x in toxics]
-        running = row.ended_at is None or row.ended_at >= opened_at
+        why = _not_started(journal, extra)
+        running = why is None and (row.ended_at is None or row.ended_at >= opened_at)
         when = f"started {_iso(row.started_at)}"
-        if not running:
+        if not running and why is None:
             when += f", ended {_iso(row.ended_at)}"
-        what = (
-            "was running"
-            if running
-            else f"ran ({row.status}" + (", deviated)" if row.deviated else ")")
-        )
-        summary = f"chaos experiment {row.title!r} {what} ({when}"
-        summary += f", toxics: {'; '.join(described)})" if described else ", no toxics)"
+        if why is not None:
+            summary = (
+                f"chaos experiment {row.title!r} failed to start ({_iso(row.started_at)}): "
+                f"{clip(why, 300)}"
+            )
+        else:
+            what = (
+                "was running"
+                if running
+                else f"ran ({row.status}" + (", deviated)" if row.deviated else ")")
+            )
+            summary = f"chaos experiment {row.title!r} {what} ({when}"
+            summary += f", toxics: {'; '.join(described)})" if described else ", no toxics)"
         details: dict[str, Any] = {"status": row.status, "running": running}
+        if why is not None:
+            details["not_started"] = clip(why, 500)
         if extra.get("environment"):
             details["environment"] = str(extra["environment"])
         if extra.get("source"):
@@ -367,6 +376,19 @@ def _chaos(
             details["dependency"] = "; ".join(dependency)
         out.append(Item("chaos", str(row.id), float(row.started_at), summary, details))
     return out
+
+
+def _not_started(journal: dict[str, Any], extra: dict[str, Any]) -> str | None:
+    """Why a run never started (a scheduled run whose file was broken or missing), or None for a
+    run that started. Older rows lack ``not_started``: a failed journal with problems and no
+    activity run is one too."""
+    why = extra.get("not_started")
+    if isinstance(why, str) and why:
+        return why
+    problems = journal.get("problems")
+    if journal.get("status") == "failed" and problems and not journal.get("run"):
+        return "; ".join(str(p) for p in problems[:5]) if isinstance(problems, list) else "failed"
+    return None
 
 
 def _describe_toxic(config: Any, service: str, toxic: dict[str, Any]) -> str:

@@ -234,3 +234,39 @@ def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path) -> N
         assert c.get("/dashboard/incidents/999999").status_code == 404
         listing = c.get("/dashboard/incidents").text
         assert f'href="/dashboard/incidents/{incident_id}"' in listing
+
+
+def test_a_scheduled_run_that_failed_to_start_says_so(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A scheduled experiment whose file is broken never injected anything: the incident's
+    evidence says "failed to start" with why, not "ran (failed)"."""
+    import time
+
+    from prodshield.chaos.experiments.schedule import ScheduledExperiments
+    from prodshield.config.capabilities import ScheduledExperiment
+
+    (tmp_path / "bad.json").write_text("{not json")
+    spec = ScheduledExperiment(name="db-latency", file="bad.json", schedule="0 3 * * *")
+    ScheduledExperiments([spec], tmp_path, store).run_one(spec)
+    with store.begin() as conn:  # a run stored before not_started was recorded reads the same
+        conn.execute(
+            t.experiment_journals.insert().values(
+                title="old-broken", status="failed", deviated=False, started_at=time.time(),
+                ended_at=time.time(), journal={"status": "failed", "problems": ["no method"]},
+            )
+        )  # fmt: skip
+    eng = IncidentEngine(parse_config(CONFIG, env={}).config)
+    now = time.time()
+    _observe(store, eng, now, False)
+    [opened] = _observe(store, eng, now + 1, False)
+    with store.connect() as conn:
+        found = [i for i in evidence.of_incident(conn, opened.incident_id) if i.kind == "chaos"]
+    summaries = sorted(i.summary for i in found)
+    assert len(summaries) == 2, summaries
+    new, old = summaries[0], summaries[1]
+    assert new.startswith("chaos experiment 'db-latency' failed to start (")
+    assert "bad.json" in new or "JSON" in new or "json" in new, new
+    assert old.startswith("chaos experiment 'old-broken' failed to start (") and "no method" in old
+    assert all("ran (" not in s and "was running" not in s for s in summaries)
+    assert all(i.details["running"] is False and i.details["not_started"] for i in found)
+    body = _outbox(store)[0][2]["body"]
+    assert "failed to start" in body and "ran (failed)" not in body

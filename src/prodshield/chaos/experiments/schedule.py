@@ -150,7 +150,9 @@ class ScheduledExperiments:
         return row
 
     def _record(self, spec: Any, status: str, extra: dict[str, Any], started: float) -> int:
-        """A run that did not start: stored with why, so the dashboard shows it."""
+        """A run that did not start: stored with why (``prodshield.not_started``), so the
+        dashboard and an incident's evidence say it failed to start, not that it ran."""
+        why = extra.get("skipped") or "; ".join(str(p) for p in extra.get("problems") or [])
         journal = jsonable(
             {
                 "experiment": {"title": spec.name},
@@ -161,6 +163,7 @@ class ScheduledExperiments:
                     "source": f"schedule {spec.name}",
                     "environment": spec.env,
                     "toxics": [],
+                    "not_started": str(why or status)[:500],
                 },
             }
         )
