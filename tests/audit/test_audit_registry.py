@@ -38,18 +38,18 @@ def wait_for_exec(pid: int) -> None:
 
 
 def test_registry_has_enough_distinct_rules() -> None:
-    ids = [r.id for r in RULES]
+    ids = [r.type for r in RULES]
     assert len(ids) == len(set(ids)), "rule ids must be unique"
     assert len(ids) >= 56
     for family in ("permissions", "tls", "config", "secrets", "environment"):
         assert family in FAMILIES and FAMILIES[family].rules
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.type)
 def test_rule_shape(rule: Rule[Any]) -> None:
     assert isinstance(rule, Rule)
-    assert rule.id.startswith(rule.family + "."), "ids are family.name"
-    assert rule.id == rule.id.lower() and " " not in rule.id
+    assert rule.type.startswith(rule.family + "."), "ids are family.name"
+    assert rule.type == rule.type.lower() and " " not in rule.type
     assert isinstance(rule.severity, Severity)
     assert rule.title and rule.fix
     assert rule in FAMILIES[rule.family].rules
@@ -107,24 +107,24 @@ def _needs_root(sample: Sample) -> None:
         pytest.skip("chown to another user needs root")
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.type)
 def test_vulnerable_sample_fires(rule: Rule[Any], tmp_path: Path, bench: TlsBench) -> None:
     _needs_root(rule.vulnerable)
     found = run_sample(rule, rule.vulnerable, tmp_path, bench)
-    mine = [f for f in found if f.rule == rule.id]
-    assert mine, f"{rule.id} did not fire on its vulnerable sample; got {[f.rule for f in found]}"
+    mine = [f for f in found if f.rule == rule.type]
+    assert mine, f"{rule.type} did not fire on its vulnerable sample; got {[f.rule for f in found]}"
     for f in mine:
         assert f.family == rule.family and f.message and f.fix
         assert f.path or f.target or rule.family == "environment"
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.type)
 def test_fixed_sample_is_silent(rule: Rule[Any], tmp_path: Path, bench: TlsBench) -> None:
     found = run_sample(rule, rule.fixed, tmp_path, bench)
-    assert found == [], f"{rule.id}'s fixed sample yields {[(f.rule, f.message) for f in found]}"
+    assert found == [], f"{rule.type}'s fixed sample yields {[(f.rule, f.message) for f in found]}"
 
 
 def test_every_rule_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
-    missing = [r.id for r in RULES if f"`{r.id}`" not in doc]
+    missing = [r.type for r in RULES if f"`{r.type}`" not in doc]
     assert not missing, f"add these rules to docs/audit.md: {missing}"

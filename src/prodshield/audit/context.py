@@ -223,7 +223,7 @@ class AuditContext:
             return list(rule.check(subject, self))
         except Exception as exc:  # the error boundary of one rule on one input
             shown = self.relpath(where) if isinstance(where, Path) else where
-            self.skipped.append(f"{shown}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
+            self.skipped.append(f"{shown}: rule {rule.type} failed: {type(exc).__name__}: {exc}")
             return []
 
     def finding(
@@ -244,12 +244,12 @@ class AuditContext:
         rel = self.relpath(path) if path is not None else None
         return AuditFinding(
             family=rule.family,
-            rule=rule.id,
+            rule=rule.type,
             severity=severity or rule.severity,
             title=rule.title,
             message=message,
             fix=fix or rule.fix,
-            fingerprint=fingerprint_override or fingerprint(rule.id, rel, target, key),
+            fingerprint=fingerprint_override or fingerprint(rule.type, rel, target, key),
             path=rel,
             line=line,
             target=target,

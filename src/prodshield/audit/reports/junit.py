@@ -18,7 +18,7 @@ def render(report: AuditReport, fail_on: Severity) -> str:
     for family in report.families:
         rules = FAMILIES[family].rules
         failures = sum(
-            1 for r in rules for f in by_rule.get(r.id, []) if f.severity.at_least(fail_on)
+            1 for r in rules for f in by_rule.get(r.type, []) if f.severity.at_least(fail_on)
         )
         suite = ET.SubElement(
             suites,
@@ -30,8 +30,8 @@ def render(report: AuditReport, fail_on: Severity) -> str:
             skipped="0",
         )
         for r in rules:
-            case = ET.SubElement(suite, "testcase", classname=f"audit.{family}", name=r.id)
-            for f in by_rule.get(r.id, []):
+            case = ET.SubElement(suite, "testcase", classname=f"audit.{family}", name=r.type)
+            for f in by_rule.get(r.type, []):
                 tag = "failure" if f.severity.at_least(fail_on) else "system-out"
                 el = ET.SubElement(case, tag)
                 text = f"[{f.severity.value}] {f.location}: {f.message} -- fix: {f.fix}"

@@ -20,8 +20,8 @@ LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note
 def rule_descriptor(rule: Any) -> dict[str, Any]:
     sev: Severity = rule.severity
     return {
-        "id": rule.id,
-        "name": "".join(p.capitalize() for p in rule.id.replace(".", "-").split("-")),
+        "id": rule.type,
+        "name": "".join(p.capitalize() for p in rule.type.replace(".", "-").split("-")),
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": f"{rule.title}. Fix: {rule.fix}"},
         "help": {"text": rule.fix, "markdown": f"**{rule.title}**\n\nFix: {rule.fix}"},
@@ -80,7 +80,7 @@ def to_sarif(report: AuditReport, *, anchor: str | None = None) -> dict[str, Any
     report's ``anchor``, set only when that file exists under the audited root)."""
     anchor = anchor if anchor is not None else report.anchor
     rules = [r for r in all_rules() if r.family in report.families]
-    index = {r.id: i for i, r in enumerate(rules)}
+    index = {r.type: i for i, r in enumerate(rules)}
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",

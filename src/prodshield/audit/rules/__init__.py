@@ -1,4 +1,5 @@
-"""The audit rule registry: every family and, through them, every rule by its stable id."""
+"""The audit rule registry: ``FAMILIES`` (each finds its subjects and runs its rules) and
+``REGISTRY``, every rule by its ``type`` (its stable id, ``family.name``)."""
 
 from __future__ import annotations
 
@@ -19,15 +20,16 @@ FAMILIES: dict[str, Family] = {
 }
 
 
+REGISTRY: dict[str, Rule[Any]] = {r.type: r for f in FAMILIES.values() for r in f.rules}
+"""Every rule by its id (``type``), family by family in the order above."""
+
+
 def all_rules() -> list[Rule[Any]]:
-    return [r for f in FAMILIES.values() for r in f.rules]
+    return list(REGISTRY.values())
 
 
 def rule_by_id(rule_id: str) -> Rule[Any] | None:
-    for r in all_rules():
-        if r.id == rule_id:
-            return r
-    return None
+    return REGISTRY.get(rule_id)
 
 
-__all__ = ["FAMILIES", "Family", "Hit", "Rule", "Sample", "all_rules", "rule_by_id"]
+__all__ = ["FAMILIES", "REGISTRY", "Family", "Hit", "Rule", "Sample", "all_rules", "rule_by_id"]

@@ -1,6 +1,7 @@
 """The one protocol every audit rule implements, and what rules receive and return.
 
-A rule is a small class with a stable ``id`` (``family.name``), a severity, a title, the fix it
+A rule is a small class with a stable ``type`` (``family.name``: the rule id reports, baselines
+and suppressions print), a severity, a title, the fix it
 proposes, and two samples: ``vulnerable`` (the rule must fire on it) and ``fixed`` (its whole
 family must stay silent on it). Its family builds the subject (a parsed config document, a file's
 stat, a TLS observation, an environment) and calls ``check``; the rule yields :class:`Hit` s.
@@ -52,15 +53,46 @@ class Sample:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
+def sample_fields(sample: Sample) -> dict[str, Any]:
+    """The fields of ``sample`` that are set (what a test materialises), as a dict."""
+    values = {
+        "path": sample.path,
+        "text": sample.text,
+        "mode": sample.mode,
+        "dir_mode": sample.dir_mode,
+        "uid": sample.uid,
+        "profile": sample.profile,
+        "env": dict(sample.env),
+    }
+    return {k: v for k, v in values.items() if v not in (None, "", {})}
+
+
+class ExampleFromSample:
+    """A rule's ``example``: its ``vulnerable`` sample (the input the rule must fire on)."""
+
+    vulnerable: Sample
+
+    @property
+    def example(self) -> dict[str, Any]:
+        return sample_fields(self.vulnerable)
+
+
 @runtime_checkable
 class Rule(Protocol[S]):
-    id: str
+    type: str
+    """The rule's id, ``family.name``: printed in reports (SARIF ruleId, JUnit test cases),
+    baselines and suppressions, and the key of ``REGISTRY``."""
     family: str
     severity: Severity
     title: str
     fix: str
     vulnerable: Sample
     fixed: Sample
+
+    @property
+    def example(self) -> dict[str, Any]:
+        """The ``vulnerable`` sample's fields (``ExampleFromSample``)."""
+        ...
 
     def check(self, subject: S, ctx: AuditContext) -> Iterable[Hit]:
         """Yield a hit for every problem in ``subject``; nothing when it is safe."""

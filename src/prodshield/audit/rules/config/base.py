@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from prodshield.audit.context import AuditContext
 from prodshield.audit.documents import ConfigDoc
 from prodshield.audit.finding import Severity
-from prodshield.audit.rules.base import Hit, Sample
+from prodshield.audit.rules.base import ExampleFromSample, Hit, Sample
 
 DATA_KINDS = frozenset({"yaml", "json", "toml", "ini", "dotenv", "compose", "k8s", "workflow"})
 ALL_KINDS = DATA_KINDS | {"python", "dockerfile", "pgconf"}
@@ -41,11 +41,11 @@ def is_reference(value: str) -> bool:
     return (not v) or v.startswith(("$", "{{", "<")) or v.lower() in ("none", "null", "~")
 
 
-class ConfigRule:
+class ConfigRule(ExampleFromSample):
     """Base for config rules: set the class attributes and write ``check``."""
 
     family = "config"
-    id: str
+    type: str
     severity: Severity
     title: str
     fix: str

@@ -37,7 +37,7 @@ def services(doc: ConfigDoc) -> Iterator[tuple[int, str, dict[str, Any]]]:
 
 
 class ComposePrivileged(ConfigRule):
-    id = "config.compose-privileged"
+    type = "config.compose-privileged"
     severity = Severity.CRITICAL
     title = "Compose service runs privileged"
     fix = "Remove privileged: true; add only the capabilities needed (cap_add)."
@@ -56,7 +56,7 @@ class ComposePrivileged(ConfigRule):
 
 
 class ComposeDockerSocket(ConfigRule):
-    id = "config.compose-docker-socket"
+    type = "config.compose-docker-socket"
     severity = Severity.CRITICAL
     title = "Docker socket mounted into a container"
     fix = "Do not mount /var/run/docker.sock (it is root on the host)."
@@ -80,7 +80,7 @@ class ComposeDockerSocket(ConfigRule):
 
 
 class ComposeRootUser(ConfigRule):
-    id = "config.compose-root-user"
+    type = "config.compose-root-user"
     severity = Severity.HIGH
     title = "Compose service runs as root (user: root)"
     fix = "Set user: to an unprivileged uid:gid."
@@ -123,7 +123,7 @@ def _published(port: Any) -> tuple[str | None, int | None]:
 
 
 class ComposeDatabasePortPublic(ConfigRule):
-    id = "config.compose-database-port-public"
+    type = "config.compose-database-port-public"
     severity = Severity.HIGH
     title = "Database port published on all interfaces"
     fix = 'Publish it on 127.0.0.1 ("127.0.0.1:5432:5432") or not at all.'
@@ -174,7 +174,7 @@ WEAK = {
 
 
 class ComposeDefaultPassword(ConfigRule):
-    id = "config.compose-default-password"
+    type = "config.compose-default-password"
     severity = Severity.CRITICAL
     title = "Compose service uses a default database password (or trust auth)"
     fix = "Read the password from an env file or secret (${POSTGRES_PASSWORD}), never a default."

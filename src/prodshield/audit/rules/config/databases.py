@@ -30,7 +30,7 @@ def _host_lines(doc: ConfigDoc) -> Iterable[tuple[int, list[str]]]:
 
 
 class PgHbaTrust(ConfigRule):
-    id = "config.pghba-trust"
+    type = "config.pghba-trust"
     severity = Severity.CRITICAL
     title = "pg_hba.conf trusts network connections without a password"
     fix = "Use scram-sha-256 (and hostssl) for every host line."
@@ -54,7 +54,7 @@ def _wide(address: str) -> bool:
 
 
 class PgHbaOpenToWorld(ConfigRule):
-    id = "config.pghba-open-to-world"
+    type = "config.pghba-open-to-world"
     severity = Severity.HIGH
     title = "pg_hba.conf accepts connections from any address"
     fix = "Restrict ADDRESS to the application's network (e.g. 10.0.0.0/8)."
@@ -81,7 +81,7 @@ def _redis_values(doc: ConfigDoc) -> dict[str, tuple[list[str], int]]:
 
 
 class RedisNoPassword(ConfigRule):
-    id = "config.redis-no-password"
+    type = "config.redis-no-password"
     severity = Severity.HIGH
     title = "Redis has no password (no requirepass or ACL file)"
     fix = "Set requirepass (from a secret) or configure ACL users with aclfile."
@@ -108,7 +108,7 @@ class RedisNoPassword(ConfigRule):
 
 
 class RedisProtectedModeOff(ConfigRule):
-    id = "config.redis-protected-mode-off"
+    type = "config.redis-protected-mode-off"
     severity = Severity.CRITICAL
     title = "Redis protected-mode off while bound to a public interface"
     fix = "protected-mode yes, and bind 127.0.0.1 (or the private interface)."

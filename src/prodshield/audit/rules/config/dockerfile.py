@@ -33,7 +33,7 @@ def _final_stage(doc: ConfigDoc) -> list[Directive]:
 
 
 class DockerRootUser(ConfigRule):
-    id = "config.docker-root-user"
+    type = "config.docker-root-user"
     severity = Severity.HIGH
     title = "Container runs as root (no USER, or USER root last)"
     fix = "Create an unprivileged user and end the final stage with USER app."
@@ -57,7 +57,7 @@ class DockerRootUser(ConfigRule):
 
 
 class DockerSecretInEnv(ConfigRule):
-    id = "config.docker-secret-in-env"
+    type = "config.docker-secret-in-env"
     severity = Severity.CRITICAL
     title = "Secret baked into the image (ENV/ARG)"
     fix = "Pass secrets at run time (orchestrator secrets, --secret mounts), not ENV/ARG."
@@ -82,7 +82,7 @@ class DockerSecretInEnv(ConfigRule):
 
 
 class DockerLatestTag(ConfigRule):
-    id = "config.docker-latest-tag"
+    type = "config.docker-latest-tag"
     severity = Severity.MEDIUM
     title = "Base image not pinned (:latest or no tag)"
     fix = "Pin the base image to a version tag (and ideally a digest)."
@@ -109,7 +109,7 @@ class DockerLatestTag(ConfigRule):
 
 
 class DockerExposeSsh(ConfigRule):
-    id = "config.docker-expose-ssh"
+    type = "config.docker-expose-ssh"
     severity = Severity.MEDIUM
     title = "Image exposes SSH (EXPOSE 22)"
     fix = "Do not run sshd in containers; use docker exec / kubectl exec."

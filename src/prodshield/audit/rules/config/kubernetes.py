@@ -76,7 +76,7 @@ def _sc(node: dict[str, Any]) -> dict[str, Any]:
 
 
 class K8sPrivileged(ConfigRule):
-    id = "config.k8s-privileged"
+    type = "config.k8s-privileged"
     severity = Severity.CRITICAL
     title = "Kubernetes container runs privileged"
     fix = "securityContext.privileged: false"
@@ -95,7 +95,7 @@ class K8sPrivileged(ConfigRule):
 
 
 class K8sPrivilegeEscalation(ConfigRule):
-    id = "config.k8s-privilege-escalation"
+    type = "config.k8s-privilege-escalation"
     severity = Severity.HIGH
     title = "Kubernetes container allows privilege escalation"
     fix = "securityContext.allowPrivilegeEscalation: false"
@@ -114,7 +114,7 @@ class K8sPrivilegeEscalation(ConfigRule):
 
 
 class K8sRunAsRoot(ConfigRule):
-    id = "config.k8s-run-as-root"
+    type = "config.k8s-run-as-root"
     severity = Severity.HIGH
     title = "Kubernetes pod or container runs as root (runAsUser: 0)"
     fix = "runAsNonRoot: true and a non-zero runAsUser"
@@ -140,7 +140,7 @@ class K8sRunAsRoot(ConfigRule):
 
 
 class K8sHostNamespaces(ConfigRule):
-    id = "config.k8s-host-network"
+    type = "config.k8s-host-network"
     severity = Severity.HIGH
     title = "Kubernetes pod shares the host network / PID / IPC namespace"
     fix = "Remove hostNetwork/hostPID/hostIPC (or set them false)."
@@ -156,7 +156,7 @@ class K8sHostNamespaces(ConfigRule):
 
 
 class K8sPlaintextSecretEnv(ConfigRule):
-    id = "config.k8s-plaintext-secret-env"
+    type = "config.k8s-plaintext-secret-env"
     severity = Severity.HIGH
     title = "Kubernetes env holds a secret in plain text"
     fix = "Use valueFrom.secretKeyRef (or an external secret store) instead of value:"
@@ -182,7 +182,7 @@ class K8sPlaintextSecretEnv(ConfigRule):
 
 
 class K8sSecretManifest(ConfigRule):
-    id = "config.k8s-secret-manifest"
+    type = "config.k8s-secret-manifest"
     severity = Severity.HIGH
     title = "Kubernetes Secret with its values committed (data/stringData)"
     fix = "Keep Secret values out of the repository (sealed-secrets, SOPS, external-secrets)."

@@ -31,7 +31,7 @@ def _named(doc: ConfigDoc, name: str) -> Iterable[Directive]:
 
 
 class NginxLegacyProtocols(ConfigRule):
-    id = "config.nginx-legacy-tls"
+    type = "config.nginx-legacy-tls"
     severity = Severity.HIGH
     title = "nginx accepts SSLv3 / TLS 1.0 / TLS 1.1"
     fix = "ssl_protocols TLSv1.2 TLSv1.3;"
@@ -65,7 +65,7 @@ WEAK_CIPHER_WORDS = (
 
 
 class NginxWeakCiphers(ConfigRule):
-    id = "config.nginx-weak-ciphers"
+    type = "config.nginx-weak-ciphers"
     severity = Severity.HIGH
     title = "nginx enables weak ciphers"
     fix = "ssl_ciphers HIGH:!aNULL:!MD5; (or Mozilla's intermediate list)"
@@ -96,7 +96,7 @@ class _OnOff(ConfigRule):
 
 
 class NginxServerTokens(_OnOff):
-    id = "config.nginx-server-tokens"
+    type = "config.nginx-server-tokens"
     severity = Severity.LOW
     title = "nginx shows its version (server_tokens on)"
     fix = "server_tokens off;"
@@ -107,7 +107,7 @@ class NginxServerTokens(_OnOff):
 
 
 class NginxAutoindex(_OnOff):
-    id = "config.nginx-autoindex"
+    type = "config.nginx-autoindex"
     severity = Severity.MEDIUM
     title = "nginx lists directories (autoindex on)"
     fix = "autoindex off;"
@@ -118,7 +118,7 @@ class NginxAutoindex(_OnOff):
 
 
 class NginxCorsWildcardCredentials(ConfigRule):
-    id = "config.nginx-cors-wildcard-credentials"
+    type = "config.nginx-cors-wildcard-credentials"
     severity = Severity.HIGH
     title = "nginx sends Access-Control-Allow-Origin * (or the echoed Origin) with credentials"
     fix = "Answer only known origins (map $http_origin) when Allow-Credentials is true."

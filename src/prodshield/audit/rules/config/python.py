@@ -54,7 +54,7 @@ def _is_const(node: ast.expr | None, value: object) -> bool:
 
 
 class DjangoDebug(ConfigRule):
-    id = "config.django-debug"
+    type = "config.django-debug"
     severity = Severity.HIGH
     title = "Django DEBUG is on"
     fix = "Set DEBUG = False in production settings (read it from the environment, default off)."
@@ -78,7 +78,7 @@ class DjangoDebug(ConfigRule):
 
 
 class AllowedHostsWildcard(ConfigRule):
-    id = "config.allowed-hosts-wildcard"
+    type = "config.allowed-hosts-wildcard"
     severity = Severity.HIGH
     title = "ALLOWED_HOSTS accepts any host"
     fix = "List the real host names in ALLOWED_HOSTS (Host header attacks, cache poisoning)."
@@ -127,7 +127,7 @@ def _placeholder(value: str) -> bool:
 
 
 class HardcodedSecretKey(ConfigRule):
-    id = "config.hardcoded-secret-key"
+    type = "config.hardcoded-secret-key"
     severity = Severity.HIGH
     title = "Secret key hard-coded in the source"
     fix = "Read SECRET_KEY from the environment or a secret store; rotate the committed one."
@@ -142,7 +142,7 @@ class HardcodedSecretKey(ConfigRule):
 
 
 class PlaceholderSecretKey(ConfigRule):
-    id = "config.placeholder-secret-key"
+    type = "config.placeholder-secret-key"
     severity = Severity.CRITICAL
     title = "Secret key is a placeholder"
     fix = "Generate a long random SECRET_KEY and read it from the environment."
@@ -173,7 +173,7 @@ class _CookieRule(ConfigRule):
 
 
 class SessionCookieInsecure(_CookieRule):
-    id = "config.session-cookie-insecure"
+    type = "config.session-cookie-insecure"
     severity = Severity.MEDIUM
     title = "Session cookie not marked Secure"
     fix = "Set SESSION_COOKIE_SECURE = True."
@@ -184,7 +184,7 @@ class SessionCookieInsecure(_CookieRule):
 
 
 class CsrfCookieInsecure(_CookieRule):
-    id = "config.csrf-cookie-insecure"
+    type = "config.csrf-cookie-insecure"
     severity = Severity.MEDIUM
     title = "CSRF cookie not marked Secure"
     fix = "Set CSRF_COOKIE_SECURE = True."
@@ -195,7 +195,7 @@ class CsrfCookieInsecure(_CookieRule):
 
 
 class FlaskDebug(ConfigRule):
-    id = "config.flask-debug"
+    type = "config.flask-debug"
     severity = Severity.HIGH
     title = "Flask debug mode on (interactive debugger)"
     fix = "Remove debug=True; run behind a WSGI server with debug off."
@@ -229,7 +229,7 @@ class FlaskDebug(ConfigRule):
 
 
 class PythonTlsVerifyDisabled(ConfigRule):
-    id = "config.python-tls-verify-disabled"
+    type = "config.python-tls-verify-disabled"
     severity = Severity.HIGH
     title = "TLS certificate verification disabled in code"
     fix = "Remove verify=False / CERT_NONE; pass verify='/path/to/ca.pem' for a private CA."
@@ -265,7 +265,7 @@ class PythonTlsVerifyDisabled(ConfigRule):
 
 
 class Urllib3WarningsDisabled(ConfigRule):
-    id = "config.urllib3-warnings-disabled"
+    type = "config.urllib3-warnings-disabled"
     severity = Severity.LOW
     title = "urllib3 warnings silenced (hides unverified HTTPS)"
     fix = "Remove urllib3.disable_warnings(); fix the certificate problem it hides."
@@ -281,7 +281,7 @@ class Urllib3WarningsDisabled(ConfigRule):
 
 
 class PythonCorsWildcardCredentials(ConfigRule):
-    id = "config.python-cors-wildcard-credentials"
+    type = "config.python-cors-wildcard-credentials"
     severity = Severity.HIGH
     title = "CORS allows any origin with credentials (Flask-CORS / django-cors-headers)"
     fix = "List the allowed origins explicitly when credentials are allowed."

@@ -16,7 +16,7 @@ DEBUG_KEYS = {"debug", "debugmode", "appdebug", "djangodebug"}
 
 
 class DebugEnabled(ConfigRule):
-    id = "config.debug-enabled"
+    type = "config.debug-enabled"
     severity = Severity.MEDIUM
     title = "Debug mode enabled in a config file"
     fix = "Set debug to false for production (or drop the key)."
@@ -31,7 +31,7 @@ class DebugEnabled(ConfigRule):
 
 
 class FlaskDebugEnv(ConfigRule):
-    id = "config.flask-debug-env"
+    type = "config.flask-debug-env"
     severity = Severity.HIGH
     title = "FLASK_DEBUG / FLASK_ENV=development set"
     fix = "Remove FLASK_DEBUG=1 and FLASK_ENV=development from production environments."
@@ -71,7 +71,7 @@ SKIP_ON_KEYS = {
 
 
 class TlsVerifyDisabled(ConfigRule):
-    id = "config.tls-verify-disabled"
+    type = "config.tls-verify-disabled"
     severity = Severity.HIGH
     title = "TLS verification disabled in a config file"
     fix = "Turn verification back on; point at the CA bundle (ca_file) for a private PKI."
@@ -102,7 +102,7 @@ class _EnvFlagRule(ConfigRule):
 
 
 class NodeTlsRejectUnauthorized(_EnvFlagRule):
-    id = "config.node-tls-reject-unauthorized"
+    type = "config.node-tls-reject-unauthorized"
     severity = Severity.HIGH
     title = "NODE_TLS_REJECT_UNAUTHORIZED=0"
     fix = "Remove NODE_TLS_REJECT_UNAUTHORIZED; use NODE_EXTRA_CA_CERTS for a private CA."
@@ -113,7 +113,7 @@ class NodeTlsRejectUnauthorized(_EnvFlagRule):
 
 
 class PythonHttpsVerifyOff(_EnvFlagRule):
-    id = "config.pythonhttpsverify-off"
+    type = "config.pythonhttpsverify-off"
     severity = Severity.HIGH
     title = "PYTHONHTTPSVERIFY=0"
     fix = "Remove PYTHONHTTPSVERIFY=0; install the CA certificate instead."
@@ -149,7 +149,7 @@ def _dsns(subject: ConfigDoc) -> Iterator[tuple[str, Any, int]]:
 
 
 class SslmodeDisable(ConfigRule):
-    id = "config.sslmode-disable"
+    type = "config.sslmode-disable"
     severity = Severity.MEDIUM
     title = "Database connection with TLS disabled (sslmode=disable)"
     fix = "Use sslmode=verify-full (or at least require) for database connections."
@@ -211,7 +211,7 @@ PASSWORD_KEYS = {"password", "pass", "passwd", "pwd", "dbpassword", "databasepas
 
 
 class DefaultCredentials(ConfigRule):
-    id = "config.default-credentials"
+    type = "config.default-credentials"
     severity = Severity.CRITICAL
     title = "Default credentials (admin/admin, postgres/postgres, root/root)"
     fix = "Create a dedicated user with a generated password, read from a secret store."
@@ -264,7 +264,7 @@ class DefaultCredentials(ConfigRule):
 
 
 class DatabaseListenAll(ConfigRule):
-    id = "config.database-listen-all"
+    type = "config.database-listen-all"
     severity = Severity.HIGH
     title = "Database listens on all interfaces"
     fix = "Bind the database to localhost or the private interface; firewall the port."
@@ -309,7 +309,7 @@ CORS_CRED_KEYS = {
 
 
 class CorsWildcardCredentials(ConfigRule):
-    id = "config.cors-wildcard-credentials"
+    type = "config.cors-wildcard-credentials"
     severity = Severity.HIGH
     title = "CORS config allows any origin with credentials"
     fix = "List the allowed origins explicitly when credentials are allowed."

@@ -43,7 +43,7 @@ def _triggers(doc: dict[str, Any]) -> set[str]:
 
 
 class PullRequestTargetCheckout(ConfigRule):
-    id = "config.gha-pull-request-target-checkout"
+    type = "config.gha-pull-request-target-checkout"
     severity = Severity.CRITICAL
     title = "pull_request_target workflow checks out the pull request's code"
     fix = "Use pull_request, or never check out/run the PR head under pull_request_target."
@@ -81,7 +81,7 @@ class PullRequestTargetCheckout(ConfigRule):
 
 
 class WriteAllPermissions(ConfigRule):
-    id = "config.gha-write-all"
+    type = "config.gha-write-all"
     severity = Severity.HIGH
     title = "Workflow token has write-all permissions"
     fix = "Grant only what the job needs (permissions: contents: read, ...)."

@@ -17,7 +17,7 @@ from typing import Any
 from prodshield.audit.context import AuditContext
 from prodshield.audit.documents import DOTENV_NAMES, parse_document
 from prodshield.audit.finding import AuditFinding, Severity, fingerprint
-from prodshield.audit.rules.base import Hit, Rule, Sample
+from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 from prodshield.audit.rules.environment.standard import is_standard
 from prodshield.audit.secretsource import env_secret
 
@@ -37,9 +37,9 @@ class EnvSubject:
     pid: int | None = None
 
 
-class EnvRule:
+class EnvRule(ExampleFromSample):
     family = "environment"
-    id: str
+    type: str
     severity: Severity
     title: str
     fix: str
@@ -70,7 +70,7 @@ def _article(word: str) -> str:
 
 
 class ProcessEnvSecret(EnvRule):
-    id = "environment.process-secret"
+    type = "environment.process-secret"
     severity = Severity.HIGH
     title = "Plaintext secret in the process environment"
     fix = "Inject secrets from a secret store at start, or mount them as files (0600)."
@@ -80,7 +80,7 @@ class ProcessEnvSecret(EnvRule):
 
 
 class DotenvSecret(EnvRule):
-    id = "environment.dotenv-secret"
+    type = "environment.dotenv-secret"
     severity = Severity.HIGH
     title = "Plaintext secret in a .env file"
     fix = "Keep .env files out of the tree and the image; reference a secret store instead."
@@ -90,7 +90,7 @@ class DotenvSecret(EnvRule):
 
 
 class ProcEnvironSecret(EnvRule):
-    id = "environment.proc-environ-secret"
+    type = "environment.proc-environ-secret"
     severity = Severity.HIGH
     title = "Plaintext secret in a running process's environment"
     fix = "Restart the service with secrets read from files or a secret store."
@@ -177,7 +177,7 @@ class EnvironmentFamily:
                         # fingerprint keeps its earlier form so baselines stay valid.
                         process = f"pid:{subject.pid}" if subject.pid is not None else None
                         target = f"{process} env:{hit.key}" if process else f"env:{hit.key}"
-                        stable = fingerprint(rule.id, None, process, key)
+                        stable = fingerprint(rule.type, None, process, key)
                     yield ctx.finding(
                         rule,
                         hit.message,

@@ -17,7 +17,7 @@ from typing import Any
 
 from prodshield.audit.context import AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
-from prodshield.audit.rules.base import Hit, Rule, Sample
+from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 from prodshield.audit.secretsource import contains_secret
 
 ENV_NAME = re.compile(r"^\.env(\.(?!example$|sample$|template$|dist$|defaults$)[\w.-]+)?$")
@@ -101,9 +101,9 @@ def _fmt(mode: int) -> str:
     return f"{mode:04o}"
 
 
-class PermissionRule:
+class PermissionRule(ExampleFromSample):
     family = "permissions"
-    id: str
+    type: str
     severity: Severity
     title: str
     fix: str
@@ -125,7 +125,7 @@ class PermissionRule:
             yield Hit(
                 f"mode {_fmt(subject.mode)}: {who} can {_what(subject.mode & self.bad_bits)} it",
                 fix=f"chmod {_fmt(new)} {ctx.relpath(subject.path)}",
-                key=self.id,
+                key=self.type,
             )
 
 
@@ -150,7 +150,7 @@ def _what(bits: int) -> str:
 
 
 class PrivateKeyReadable(PermissionRule):
-    id = "permissions.private-key-readable"
+    type = "permissions.private-key-readable"
     severity = Severity.CRITICAL
     title = "Private key readable by group or others"
     fix = "chmod 600 the key (ssh and TLS servers expect 0600)."
@@ -169,7 +169,7 @@ class PrivateKeyReadable(PermissionRule):
 
 
 class EnvFileReadable(PermissionRule):
-    id = "permissions.env-file-readable"
+    type = "permissions.env-file-readable"
     severity = Severity.HIGH
     title = ".env file readable by group or others"
     fix = "chmod 600 the .env file (or 640 with a dedicated group for the service)."
@@ -180,7 +180,7 @@ class EnvFileReadable(PermissionRule):
 
 
 class CredentialsReadable(PermissionRule):
-    id = "permissions.credentials-readable"
+    type = "permissions.credentials-readable"
     severity = Severity.HIGH
     title = "Credentials file readable by group or others"
     fix = "chmod 600 the credentials file."
@@ -191,7 +191,7 @@ class CredentialsReadable(PermissionRule):
 
 
 class KubeconfigReadable(PermissionRule):
-    id = "permissions.kubeconfig-readable"
+    type = "permissions.kubeconfig-readable"
     severity = Severity.HIGH
     title = "kubeconfig readable by group or others"
     fix = "chmod 600 the kubeconfig (it grants cluster access)."
@@ -202,7 +202,7 @@ class KubeconfigReadable(PermissionRule):
 
 
 class ClientCredentialFile(PermissionRule):
-    id = "permissions.client-credential-file"
+    type = "permissions.client-credential-file"
     severity = Severity.HIGH
     title = ".pgpass / .netrc / .my.cnf not 0600"
     fix = "chmod 600 the file (libpq ignores a .pgpass that group or others can read)."
@@ -213,7 +213,7 @@ class ClientCredentialFile(PermissionRule):
 
 
 class SecretContentReadable(PermissionRule):
-    id = "permissions.secret-content-readable"
+    type = "permissions.secret-content-readable"
     severity = Severity.HIGH
     title = "File containing a secret readable by every user"
     fix = "chmod 600 the file, and move the secret to a secret store."
@@ -224,7 +224,7 @@ class SecretContentReadable(PermissionRule):
 
 
 class SecretWritable(PermissionRule):
-    id = "permissions.secret-writable"
+    type = "permissions.secret-writable"
     severity = Severity.CRITICAL
     title = "Sensitive file writable by group or others"
     fix = "chmod go-w the file: whoever can write it can replace keys or inject settings."
@@ -235,7 +235,7 @@ class SecretWritable(PermissionRule):
 
 
 class SshDirOpen(PermissionRule):
-    id = "permissions.ssh-dir-open"
+    type = "permissions.ssh-dir-open"
     severity = Severity.HIGH
     title = ".ssh directory open to group or others"
     fix = "chmod 700 ~/.ssh (sshd refuses keys in a group/world-accessible .ssh)."
@@ -252,7 +252,7 @@ class SshDirOpen(PermissionRule):
 
 
 class WorldWritable(PermissionRule):
-    id = "permissions.world-writable"
+    type = "permissions.world-writable"
     severity = Severity.HIGH
     title = "File or directory writable by every user"
     fix = "chmod o-w (directories shared on purpose need the sticky bit, chmod +t)."
@@ -266,9 +266,9 @@ class WorldWritable(PermissionRule):
         return facts.kinds == frozenset({"plain"})
 
 
-class WrongOwner:
+class WrongOwner(ExampleFromSample):
     family = "permissions"
-    id = "permissions.wrong-owner"
+    type = "permissions.wrong-owner"
     severity = Severity.MEDIUM
     title = "Sensitive file owned by another user"
     fix = "chown it to the service's user."
@@ -284,7 +284,7 @@ class WrongOwner:
             yield Hit(
                 f"owned by {_user_name(subject.uid)}, expected {owner}",
                 fix=f"chown {owner} {ctx.relpath(subject.path)}",
-                key=self.id,
+                key=self.type,
             )
 
 
@@ -372,7 +372,7 @@ class PermissionFix:
 
 def plan_fixes(findings: Iterable[AuditFinding], base: Path) -> list[PermissionFix]:
     """The chmods that fix the permission findings (several findings on one path combine)."""
-    by_id = {r.id: r for r in RULES}
+    by_id = {r.type: r for r in RULES}
     modes: dict[Path, tuple[int, int]] = {}
     for f in findings:
         rule = by_id.get(f.rule)

@@ -17,7 +17,7 @@ from typing import Any
 
 from prodshield.audit.context import AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
-from prodshield.audit.rules.base import Hit, Rule, Sample
+from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 
 _KEY_ID = "AKIA" + "QYLPMN5HFIQR7XYZ"  # split so scanners of this repository stay quiet
 
@@ -36,9 +36,9 @@ def engine_available() -> bool:
     return True
 
 
-class SecretLeak:
+class SecretLeak(ExampleFromSample):
     family = "secrets"
-    id = "secrets.leak"
+    type = "secrets.leak"
     severity = Severity.HIGH
     title = "Secret committed in a file"
     fix = (

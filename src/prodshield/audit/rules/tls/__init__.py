@@ -17,7 +17,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from prodshield.audit.context import AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
-from prodshield.audit.rules.base import Hit, Rule, Sample
+from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 from prodshield.audit.rules.tls.observe import (
     CERT_SUFFIXES,
     KEY_SUFFIXES,
@@ -39,9 +39,9 @@ from prodshield.certnames import hostname_matches
 CLEAN = Sample(profile="clean")
 
 
-class TlsRule:
+class TlsRule(ExampleFromSample):
     family = "tls"
-    id: str
+    type: str
     severity: Severity
     title: str
     fix: str
@@ -63,7 +63,7 @@ def _days(delta_seconds: float) -> str:
 
 
 class Expired(TlsRule):
-    id = "tls.expired"
+    type = "tls.expired"
     severity = Severity.CRITICAL
     title = "Certificate expired"
     fix = "Renew the certificate (and automate renewal, e.g. ACME)."
@@ -81,7 +81,7 @@ class Expired(TlsRule):
 
 
 class NotYetValid(TlsRule):
-    id = "tls.not-yet-valid"
+    type = "tls.not-yet-valid"
     severity = Severity.HIGH
     title = "Certificate not yet valid"
     fix = "Check the issuing clock; serve a certificate whose validity has started."
@@ -106,7 +106,7 @@ def _left(obs: TlsObservation) -> float | None:
 
 
 class ExpiringSoon(TlsRule):
-    id = "tls.expiring-soon"
+    type = "tls.expiring-soon"
     severity = Severity.MEDIUM
     title = "Certificate expires soon (warning window)"
     fix = "Renew before the deadline; check the renewal job."
@@ -124,7 +124,7 @@ class ExpiringSoon(TlsRule):
 
 
 class ExpiringImminent(TlsRule):
-    id = "tls.expiring-imminent"
+    type = "tls.expiring-imminent"
     severity = Severity.CRITICAL
     title = "Certificate expires within days (critical window)"
     fix = "Renew now."
@@ -150,7 +150,7 @@ class _TrustRule(TlsRule):
 
 
 class SelfSigned(_TrustRule):
-    id = "tls.self-signed"
+    type = "tls.self-signed"
     severity = Severity.HIGH
     title = "Self-signed certificate"
     fix = "Serve a certificate from a CA clients trust (or pass --ca-file for a private PKI)."
@@ -159,7 +159,7 @@ class SelfSigned(_TrustRule):
 
 
 class UntrustedRoot(_TrustRule):
-    id = "tls.untrusted-root"
+    type = "tls.untrusted-root"
     severity = Severity.HIGH
     title = "Certificate chain ends at an untrusted root"
     fix = "Use a certificate from a trusted CA, or pass --ca-file with the private root."
@@ -168,7 +168,7 @@ class UntrustedRoot(_TrustRule):
 
 
 class IncompleteChain(_TrustRule):
-    id = "tls.incomplete-chain"
+    type = "tls.incomplete-chain"
     severity = Severity.MEDIUM
     title = "Server does not send its intermediate certificate"
     fix = "Serve the full chain (leaf + intermediates), e.g. fullchain.pem."
@@ -177,7 +177,7 @@ class IncompleteChain(_TrustRule):
 
 
 class HostnameMismatch(TlsRule):
-    id = "tls.hostname-mismatch"
+    type = "tls.hostname-mismatch"
     severity = Severity.HIGH
     title = "Certificate does not match the host name"
     fix = "Issue the certificate for the served name (subjectAltName)."
@@ -219,7 +219,7 @@ def _key_weakness(c: x509.Certificate) -> str | None:
 
 
 class WeakKey(TlsRule):
-    id = "tls.weak-key"
+    type = "tls.weak-key"
     severity = Severity.HIGH
     title = "Weak certificate key"
     fix = "Reissue with RSA >= 2048 bits or ECDSA P-256."
@@ -233,7 +233,7 @@ class WeakKey(TlsRule):
 
 
 class WeakSignature(TlsRule):
-    id = "tls.weak-signature"
+    type = "tls.weak-signature"
     severity = Severity.HIGH
     title = "Certificate signed with SHA-1 or MD5"
     fix = "Reissue the certificate with a SHA-256 signature."
@@ -263,7 +263,7 @@ class _Legacy(TlsRule):
 
 
 class LegacyTls10(_Legacy):
-    id = "tls.legacy-tls1.0"
+    type = "tls.legacy-tls1.0"
     severity = Severity.HIGH
     title = "TLS 1.0 accepted"
     fix = "Disable TLS 1.0 (nginx: ssl_protocols TLSv1.2 TLSv1.3)."
@@ -272,7 +272,7 @@ class LegacyTls10(_Legacy):
 
 
 class LegacyTls11(_Legacy):
-    id = "tls.legacy-tls1.1"
+    type = "tls.legacy-tls1.1"
     severity = Severity.HIGH
     title = "TLS 1.1 accepted"
     fix = "Disable TLS 1.1 (nginx: ssl_protocols TLSv1.2 TLSv1.3)."
@@ -281,7 +281,7 @@ class LegacyTls11(_Legacy):
 
 
 class Revoked(TlsRule):
-    id = "tls.revoked"
+    type = "tls.revoked"
     severity = Severity.CRITICAL
     title = "Certificate revoked (OCSP/CRL)"
     fix = "Replace the certificate; find out why it was revoked."
@@ -294,7 +294,7 @@ class Revoked(TlsRule):
 
 
 class KeyMismatch(TlsRule):
-    id = "tls.key-mismatch"
+    type = "tls.key-mismatch"
     severity = Severity.CRITICAL
     title = "Private key does not match the certificate"
     fix = "Pair the certificate with the key it was issued for (the server will not start)."
@@ -310,7 +310,7 @@ class KeyMismatch(TlsRule):
 
 
 class HandshakeFailed(TlsRule):
-    id = "tls.handshake-failed"
+    type = "tls.handshake-failed"
     severity = Severity.HIGH
     title = "TLS endpoint unreachable or not speaking TLS"
     fix = "Check the endpoint: port, firewall, and that it serves TLS."
