@@ -379,3 +379,34 @@ def test_upgrade_unreverses_incidents_the_flapping_bug_left(store: Store) -> Non
     with store.connect() as conn:
         rows = conn.execute(select(i.c.opened_at, i.c.resolved_at).order_by(i.c.id)).all()
     assert [tuple(r) for r in rows] == [(1000.0, 1000.0), (2000.0, 2040.0)]
+
+
+def test_prune_removes_silences_ended_longer_ago_than_the_history_kept(store: Store) -> None:
+    """Ended silences go after ``retention.journals`` (by when they ended: by hand, or at their
+    expiry); an active one and one ended recently stay, whatever their age."""
+    now = 1000 * 86400.0
+    old = now - 370 * 86400.0
+
+    def silence(created: float, expires: float, ended: float | None = None) -> dict:  # type: ignore[type-arg]
+        return {
+            "check_name": "api", "environment": "", "reason": "work", "created_by": "alice",
+            "created_at": created, "expires_at": expires, "ended_at": ended, "ended_by": None,
+        }  # fmt: skip
+
+    with store.begin() as conn:
+        conn.execute(
+            t.silences.insert(),
+            [
+                silence(old, old + 3600) | {"reason": "expired long ago"},
+                silence(old, old + 86400 * 80, ended=old + 60) | {"reason": "ended long ago"},
+                silence(old, now + 3600) | {"reason": "still active"},
+                silence(old, old + 3600, ended=None) | {"reason": "expired long ago too"},
+                silence(now - 86400, now - 3600) | {"reason": "ended yesterday"},
+            ]
+            + [silence(old, old + i) | {"reason": f"batch {i}"} for i in range(1, 21)],
+        )
+    report = prune(store, RetentionConfig.model_validate({"batch": 10}), now=now)
+    assert report.silences_deleted == 23
+    with store.connect() as conn:
+        kept = sorted(r.reason for r in conn.execute(select(t.silences)))
+    assert kept == ["ended yesterday", "still active"]

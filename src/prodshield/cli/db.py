@@ -64,7 +64,9 @@ def prune_cmd(config: ConfigOption = None) -> None:
     console().print(
         f"pruned {report.results_deleted} results ({report.hours_rolled_up} hours rolled up), "
         f"{report.aggregates_deleted} aggregates, {report.findings_deleted} findings, "
-        f"{report.outbox_deleted} delivered notifications"
+        f"{report.outbox_deleted} delivered notifications, {report.journals_deleted} chaos "
+        f"journals, {report.audit_runs_deleted} audit runs, {report.silences_deleted} ended "
+        "silences"
     )
 
 

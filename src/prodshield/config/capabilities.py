@@ -611,7 +611,7 @@ class RetentionConfig(StrictModel):
     log_counts: Duration = 90 * 86400.0
     """Hourly counts per log template."""
     journals: Duration = 365 * 86400.0
-    """Chaos experiment journals and stored audit runs."""
+    """Chaos experiment journals, stored audit runs and silences that ended this long ago."""
     outbox: Duration = 30 * 86400.0
     """Delivered (and dead) notifications."""
     every: Duration = Field(default=600.0, ge=1.0)

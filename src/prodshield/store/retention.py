@@ -109,6 +109,7 @@ class PruneReport:
     counts_deleted: int = 0
     journals_deleted: int = 0
     audit_runs_deleted: int = 0
+    silences_deleted: int = 0
     partitions_dropped: int = 0
 
     @property
@@ -121,6 +122,7 @@ class PruneReport:
             + self.counts_deleted
             + self.journals_deleted
             + self.audit_runs_deleted
+            + self.silences_deleted
         )
 
 
@@ -232,6 +234,16 @@ def prune(
     report.audit_runs_deleted = _drain(
         store, a, a.c.started_at < now - retention.journals, batch, pause
     )
+    # silences that ended (by hand, or at their expiry) as long ago as the journals' history;
+    # the incidents they held keep their own record of the silence (refs)
+    s = t.silences
+    report.silences_deleted = _drain(
+        store,
+        s,
+        func.coalesce(s.c.ended_at, s.c.expires_at) < now - retention.journals,
+        batch,
+        pause,
+    )
     return report
 
 
@@ -248,6 +260,7 @@ MEASURED = (
     t.audit_findings,
     t.experiment_journals,
     t.outbox,
+    t.silences,
 )
 
 
