@@ -621,9 +621,22 @@ class TemplateMiner:
                     for i in members:
                         out[i] = entry
                 continue
-            for i in members:  # a digit of some token is part of the template: line by line
-                message = messages[i]
-                raw = message.split()
+            # a digit of some token is part of the template: the lines are masked by the texts
+            # of those tokens (which alone decide how they mask), each text once
+            alike: dict[tuple[str, ...], list[int]] = {}
+            split: dict[int, list[str]] = {}
+            for i in members:
+                raw = messages[i].split()
+                key = tuple([raw[k] for k in keep])
+                same = alike.get(key)
+                if same is None:
+                    alike[key] = [i]
+                    split[i] = raw
+                else:
+                    same.append(i)
+            for same in alike.values():
+                i = same[0]
+                raw = split[i]
                 shapes = fine_of[i].split()
                 if len(shapes) != len(raw):
                     shapes = [line_shape(token) for token in raw]
@@ -639,11 +652,16 @@ class TemplateMiner:
                             m = self._mask_one(token)
                     rebuilt[k] = m
                 one = tuple(rebuilt)
-                ts = timestamps[i] if timestamps is not None else None
+                first = last = None
+                if timestamps is not None:
+                    times = [t for j in same if (t := timestamps[j]) is not None]
+                    if times:
+                        first, last = min(times), max(times)
                 entry = self._entry(one)
-                self._account(entry, one, 1, message, ts, ts)
+                self._account(entry, one, len(same), messages[i], first, last)
                 if entries:
-                    out[i] = entry
+                    for j in same:
+                        out[j] = entry
         return out
 
     def _group_mask(self, message: str, shape: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
