@@ -27,10 +27,10 @@ from sqlalchemy import desc, select
 
 from prodshield.config import parse_config
 from prodshield.monitor import series
+from prodshield.monitor.aggregates import AggregateCache
+from prodshield.monitor.read import BEATS, CHART_MEMBERS, STATUS_RAW_SPAN, ReadModel
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
-from prodshield.web.aggregates import AggregateCache
-from prodshield.web.queries import BEATS, CHART_MEMBERS, STATUS_RAW_SPAN, ReadModel
 
 
 def seed(store: Store, services: int, members: int, now: float) -> int:

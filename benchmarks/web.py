@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from prodshield.config import parse_config
+from prodshield.monitor.aggregates import AggregateCache
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from prodshield.web import create_app
-from prodshield.web.aggregates import AggregateCache
 
 TOKEN = "bench-token-0123456789"
 

@@ -36,8 +36,11 @@ class View(BaseModel):
         return self.model_dump_json(by_alias=True, exclude_unset=True).encode()
 
     def __getitem__(self, key: str) -> Any:
-        # a view reads like the dict it replaced (``row["status"]``), for templates and callers
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
+        """A view reads like the JSON object it is sent as: ``view["24h"]``, ``row["status"]``
+        (what the pages' templates and the feed read)."""
+        fields = type(self).model_fields
+        if key not in fields:
+            key = next((n for n, f in fields.items() if f.alias == key), key)
+        if key not in fields:
+            raise KeyError(key)
+        return getattr(self, key)

@@ -7,11 +7,11 @@ import re
 import time
 from pathlib import Path
 
+from prodshield.monitor.read import ReadModel
 from prodshield.monitor.series import LatencyPoint, hourly_points
 from prodshield.store import open_store
 from prodshield.store import tables as t
 from prodshield.web.charts import heartbeat_bar, response_chart
-from prodshield.web.queries import ReadModel
 from support.web_seed import loaded_config
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from prodshield.monitor.aggregates import AggregateCache
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.web.aggregates import AggregateCache
 from prodshield.web.rollup import WATERMARK, rollup_pending
 from prodshield.web.status_site import build_site
 from support.web_seed import CONFIG, loaded_config, seed

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from prodshield.monitor.overall import ServiceState, headline, service_status
+from prodshield.monitor.read import ReadModel
 from prodshield.store import open_store
 from prodshield.store import tables as t
 from prodshield.web.cost import MIN_GROWTH_WINDOW, cost_panel, span
-from prodshield.web.queries import ReadModel
 from support.web_seed import loaded_config, seed
 
 

@@ -332,14 +332,9 @@ def status(
 ) -> None:
     """Each check's state, last result, uptime over 24h and 7d, and p95 latency (24h)."""
     from prodshield.monitor.api import expand_checks
-    from prodshield.monitor.heartbeats import (
-        WAITING,
-        WAITING_LABEL,
-        shown_status,
-        waiting_targets,
-    )
-    from prodshield.monitor.maintenance import in_maintenance
+    from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
     from prodshield.monitor.stats import check_stats
+    from prodshield.monitor.status import shown_statuses
     from prodshield.store import tables as t
 
     loaded = load(config)
@@ -351,15 +346,20 @@ def status(
             states = {
                 (r.check_name, r.environment): r for r in conn.execute(t.check_state.select())
             }
-        waiting = waiting_targets(store, loaded.config)
+        targets = expand_checks(loaded.config)
+        shown = shown_statuses(
+            store,
+            loaded.config,
+            [x.key for x in targets],
+            stored={k: r.status for k, r in states.items()},
+            now=now,
+        )
     finally:
         store.close()
     rows: list[dict[str, Any]] = []
-    for target in expand_checks(loaded.config):
+    for target in targets:
         st = states.get(target.key)
-        state = shown_status(st.status if st else "unknown", target.key in waiting)
-        if in_maintenance(loaded.config.maintenance, target.name, target.environment, now):
-            state = "maintenance"
+        state = shown[target.key]
         cs = stats.get(target.key) if state != WAITING else None  # no uptime before a ping
         day = cs.windows["24h"] if cs else None
         week = cs.windows["7d"] if cs else None

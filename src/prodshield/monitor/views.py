@@ -4,36 +4,42 @@ sends for checks, incidents, silences and instances (``web/openapi.py`` document
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from prodshield.views import JSONObject, View
 
 CheckStatus = Literal["up", "down", "degraded", "unknown", "waiting", "maintenance"]
 
 
-class UptimeView(View):
-    """Percent of ok results per window (null: no results)."""
+# The check list holds every configured target (10,000 and more): its rows are TypedDicts, typed
+# for mypy and documented by pydantic like the models, but built and encoded as plain dicts (a
+# model per row cost 8x the CPU of the whole encoding, measured with benchmarks/web.py's list).
+_CLOSED = ConfigDict(extra="forbid")
 
-    h24: float | None = Field(alias="24h")
-    d7: float | None = Field(alias="7d")
-    d30: float | None = Field(alias="30d")
+UptimeView = TypedDict("UptimeView", {"24h": float | None, "7d": float | None, "30d": float | None})
+"""Percent of ok results per window (null: no results)."""
+Uptime90View = TypedDict(
+    "Uptime90View",
+    {"24h": float | None, "7d": float | None, "30d": float | None, "90d": float | None},
+)
+UptimeView.__pydantic_config__ = Uptime90View.__pydantic_config__ = _CLOSED  # type: ignore[attr-defined]
 
 
-class Uptime90View(UptimeView):
-    d90: float | None = Field(alias="90d")
-
-
-class LastResultView(View):
-    ts: float = Field(description="epoch seconds")
+@with_config(_CLOSED)
+class LastResultView(TypedDict):
+    ts: float
     ok: bool
     error_kind: str | None
     response_time_ms: float | None
     error: str | None
 
 
-class CheckView(View):
+@with_config(_CLOSED)
+class CheckView(TypedDict):
     """A configured check in one environment with its state, last result and uptime."""
 
     name: str
@@ -45,7 +51,7 @@ class CheckView(View):
     last_result: LastResultView | None
     uptime: UptimeView
     avg_response_time_ms_24h: float | None
-    open_incident: int | None = Field(description="the open incident's id")
+    open_incident: int | None
 
 
 class ChecksView(View):
@@ -81,6 +87,7 @@ class BurnRateView(View):
     long: float | None
     short: float | None
     firing: bool
+    enough_data: bool = Field(description="the long window holds enough results to judge")
 
 
 class SloView(View):
@@ -101,18 +108,36 @@ class ServiceSloView(SloView):
     service: str
 
 
-class HourlyView(View):
-    hour: int = Field(description="epoch seconds of the hour")
+@with_config(_CLOSED)
+class HourlyView(TypedDict):
+    """One hour of a check's results (``hour``: epoch seconds); a plain dict, like the list's
+    rows: the status page draws 90 days of these per service."""
+
+    hour: int
     count: int
     failures: int
     avg_ms: float | None
 
 
-class DailyView(View):
-    day: int = Field(description="epoch seconds of the UTC day")
+@with_config(_CLOSED)
+class DailyView(TypedDict):
+    """One UTC day of a check's results (``day``: epoch seconds)."""
+
+    day: int
     count: int
     failures: int
     uptime: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCharts:
+    """The dashboard's charts of one check in one environment (never in the API's JSON):
+    response-time points (``monitor.series``) and the deploy markers drawn on them."""
+
+    recent: list[Any]
+    latency: list[Any]
+    month: list[Any]
+    deploys: list[Any]
 
 
 class CheckEnvironmentView(View):
@@ -131,6 +156,7 @@ class CheckEnvironmentView(View):
     recent_results: list[ResultView]
     hourly: list[HourlyView]
     daily: list[DailyView]
+    charts: CheckCharts | None = Field(default=None, exclude=True)
 
 
 class CheckDetailView(View):

@@ -16,13 +16,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prodshield.config import LoadedConfig
+from prodshield.monitor.aggregates import AggregateCache
+from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
 from prodshield.web import api, hooks, pages, public, subscribe
-from prodshield.web.aggregates import AggregateCache
 from prodshield.web.context import STATIC, WebContext, make_templates
 from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
-from prodshield.web.queries import ReadModel
 from prodshield.web.security import SECURITY_HEADERS, Guard
 from prodshield.web.services import BackgroundService, Services
 

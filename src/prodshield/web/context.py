@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
 from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
+from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
 from prodshield.web.charts import (
     heartbeat_bar,
@@ -24,7 +25,6 @@ from prodshield.web.cost import span
 from prodshield.web.markdown import markdown_html
 from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
-from prodshield.web.queries import ReadModel
 from prodshield.web.security import Guard
 from prodshield.web.services import Services
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
+from prodshield.monitor.read import TargetInfo
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.web.queries import TargetInfo
 
 MONTH = 30 * 86400.0
 DAY = 86400.0

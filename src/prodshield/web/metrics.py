@@ -29,11 +29,12 @@ from prometheus_client.core import (
 from sqlalchemy import func, select
 
 from prodshield.config.types import format_duration
+from prodshield.monitor.views import SloView
 from prodshield.store import Store
 from prodshield.store import tables as t
 
 if TYPE_CHECKING:
-    from prodshield.web.queries import ReadModel
+    from prodshield.monitor.read import ReadModel
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Histogram upper bounds in seconds (Prometheus base unit)."""
@@ -162,10 +163,10 @@ class WebMetrics:
             seen: set[str] = set()
             for (check, env), st in sorted(slos.items()):
                 if check not in seen:
-                    objective.add_metric([check], st["objective"] / 100.0)
+                    objective.add_metric([check], st.objective / 100.0)
                     seen.add(check)
-                if st["budget_remaining"] is not None:
-                    budget.add_metric([check, env], st["budget_remaining"])
+                if st.budget_remaining is not None:
+                    budget.add_metric([check, env], st.budget_remaining)
                 for window, value in sorted(_rates(st).items()):
                     burn.add_metric([check, env, window], value)
             yield budget
@@ -193,10 +194,10 @@ class WebMetrics:
             named: set[str] = set()
             for (service, env), st in sorted(services.items()):
                 if service not in named:
-                    objective.add_metric([service], st["objective"] / 100.0)
+                    objective.add_metric([service], st.objective / 100.0)
                     named.add(service)
-                if st["budget_remaining"] is not None:
-                    budget.add_metric([service, env], st["budget_remaining"])
+                if st.budget_remaining is not None:
+                    budget.add_metric([service, env], st.budget_remaining)
                 for window, value in sorted(_rates(st).items()):
                     burn.add_metric([service, env, window], value)
             yield budget
@@ -354,11 +355,11 @@ def _store_size_metrics(size: Any) -> Iterator[Metric]:
         yield free
 
 
-def _rates(st: dict[str, Any]) -> dict[str, float]:
+def _rates(st: SloView) -> dict[str, float]:
     """An SLO status's burn rates by window (``1h``, ``5m``...), the unmeasured left out."""
     rates: dict[str, float] = {}
-    for b in st["burn_rates"]:
-        for span, value in ((b["long_s"], b["long"]), (b["short_s"], b["short"])):
+    for b in st.burn_rates:
+        for span, value in ((b.long_s, b.long), (b.short_s, b.short)):
             if value is not None:
                 rates[format_duration(span)] = value
     return rates

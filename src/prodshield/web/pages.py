@@ -234,11 +234,9 @@ async def dashboard(request: Request) -> Response:
         per = 100
         pages = max(1, -(-len(checks) // per))
         shown = checks[(page - 1) * per : page * per]
-        beats = model.beats([(c["name"], c["environment"] or "") for c in shown], 20)
-        for c in shown:
-            c["beats"] = beats.get((c["name"], c["environment"] or ""), [])
         return {
             "checks": shown,
+            "beats": model.beats([(c["name"], c["environment"] or "") for c in shown], 20),
             "total": len(checks),
             "page": min(page, pages),
             "pages": pages,
@@ -261,7 +259,7 @@ async def check_page(request: Request) -> Response:
     )
     if detail is None:
         return _error(ctx, session, 404, "no such check", "/dashboard", "overview")
-    incidents = await run_in_threadpool(ctx.model.incidents, check=detail["name"], limit=20)
+    incidents = await run_in_threadpool(ctx.model.incidents, check=detail.name, limit=20)
     return _page(
         ctx, session, "check.html", "overview", check=detail, incidents=incidents, now=time.time()
     )

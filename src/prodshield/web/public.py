@@ -33,34 +33,35 @@ def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None)
     base = base_url.rstrip("/")
     entries: list[tuple[float, str]] = []
     for i in incidents:
-        where = f" [{i['environment']}]" if i["environment"] else ""
-        name = f"{i['check']}{where}"
-        state = "resolved" if i["status"] == "resolved" else "ongoing"
-        summary = (i.get("title") or f"{name}: {i['kind']}") + f" ({state})"
-        if i.get("postmortem"):
-            summary += f". Post-mortem: {i['postmortem']}"
-        last = max([i["opened_at"], i["resolved_at"] or 0.0, *(u["ts"] for u in i["updates"])])
+        where = f" [{i.environment}]" if i.environment else ""
+        name = f"{i.check}{where}"
+        state = "resolved" if i.status == "resolved" else "ongoing"
+        summary = (i.title or f"{name}: {i.kind}") + f" ({state})"
+        if i.postmortem:
+            summary += f". Post-mortem: {i.postmortem}"
+        updates = i.updates or []
+        last = max([i.opened_at, i.resolved_at or 0.0, *(u["ts"] for u in updates)])
         entries.append(
             (
                 last,
                 _entry(
-                    f"{base}/#incident-{i['id']}",
-                    f"urn:prodshield:incident:{i['id']}",
+                    f"{base}/#incident-{i.id}",
+                    f"urn:prodshield:incident:{i.id}",
                     f"Incident: {summary}",
-                    i["opened_at"],
+                    i.opened_at,
                     last,
                     summary,
-                    related=i.get("postmortem"),
+                    related=i.postmortem,
                 ),
             )
         )
-        for n, u in enumerate(i["updates"], 1):
+        for n, u in enumerate(updates, 1):
             entries.append(
                 (
                     u["ts"],
                     _entry(
-                        f"{base}/#incident-{i['id']}",
-                        f"urn:prodshield:incident:{i['id']}:update:{n}",
+                        f"{base}/#incident-{i.id}",
+                        f"urn:prodshield:incident:{i.id}:update:{n}",
                         f"Update on {name}: {u['text'][:80]}",
                         u["ts"],
                         u["ts"],

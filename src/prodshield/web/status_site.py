@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodshield.config import LoadedConfig
+from prodshield.monitor.aggregates import AggregateCache
+from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
-from prodshield.web.aggregates import AggregateCache
 from prodshield.web.context import STATIC, WebContext, make_templates
 from prodshield.web.metrics import WebMetrics
 from prodshield.web.pages import status_context
 from prodshield.web.public import feed_xml
-from prodshield.web.queries import ReadModel
 from prodshield.web.rollup import rollup_pending
 from prodshield.web.security import Guard
 from prodshield.web.services import Services

@@ -1,8 +1,11 @@
-"""Read models for the status page, the dashboard and the API.
+"""The monitor's read model: checks, incidents, silences, SLOs, the status page's services.
+
+What the status page, the dashboard, ``/metrics`` and the JSON API show of the monitor; the API's
+answers are the view models of ``monitor/views.py`` (the OpenAPI document is generated from them).
 
 Every list is one SQL statement (no query per check): the current state joins its last result on
 ``check_state.last_ts`` through ``ix_check_results_check_env_ts``; uptime and charts come from the
-:class:`~prodshield.web.aggregates.AggregateCache` of hourly aggregates. Writes belong to their
+:class:`~prodshield.monitor.aggregates.AggregateCache` of hourly aggregates. Writes belong to their
 capability (``monitor.incidents``' acknowledge / add_note / resolve_by_hand, ``notify.outbox``'s
 retry_dead, ``monitor.heartbeats``' record_signal): the API and the dashboard call those, as the
 CLI does; the few write helpers left here only call the monitor's and return what the API shows.
@@ -13,7 +16,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, desc, func, select
 
@@ -23,19 +26,35 @@ from prodshield.monitor import incidents as incident_actions
 from prodshield.monitor import series
 from prodshield.monitor import silences as silence_store
 from prodshield.monitor import slo as slo_measure
+from prodshield.monitor.aggregates import AggregateCache, Key
 from prodshield.monitor.heartbeats import (
     WAITING,
     WAITING_LABEL,
     PingBase,
     curl_line,
-    shown_status,
-    waiting_targets,
 )
 from prodshield.monitor.incidents import check_and_service, severity_of
 from prodshield.monitor.overall import ServiceState, headline, service_status
+from prodshield.monitor.status import in_maintenance, shown_statuses
+from prodshield.monitor.views import (
+    CheckCharts,
+    CheckDetailView,
+    CheckEnvironmentView,
+    CheckStatus,
+    CheckView,
+    ConditionValueView,
+    DailyView,
+    EvidenceView,
+    HourlyView,
+    IncidentView,
+    NoteView,
+    ResultView,
+    ServiceSloView,
+    SilenceView,
+    SloView,
+)
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.web.aggregates import AggregateCache, Key
 
 STATUS_ORDER = {
     "down": 0,
@@ -184,50 +203,48 @@ class ReadModel:
 
     def checks(
         self, *, environment: str | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[CheckView]:
         """Every configured check and environment with its state, last result and uptime."""
         states = self._states()
         incidents = self._open_incidents()
         summaries = self.cache.summaries()
-        waiting = waiting_targets(self.store, self.config)
-        maintained = self.in_maintenance()
-        out: list[dict[str, Any]] = []
+        shown = self.statuses({k: v["status"] for k, v in states.items()})
+        out: list[CheckView] = []
         for x in self.targets:
             if environment is not None and x.environment != environment:
                 continue
             st = states.get(x.key)
-            current = shown_status(st["status"] if st else "unknown", x.key in waiting)
-            if x.key in maintained:
-                current = "maintenance"
+            current = shown[x.key]
             if status is not None and current != status:
                 continue
             # a heartbeat waiting for its first ping has no uptime yet (not 100 %)
             sm = None if current == WAITING else summaries.get(x.key)
             out.append(
-                {
-                    "name": x.name,
-                    "environment": x.environment or None,
-                    "type": x.type,
-                    "group": x.group,
-                    "status": current,
-                    "consecutive_failures": st["consecutive_failures"] if st else 0,
-                    "last_result": st["last_result"] if st else None,
-                    "uptime": {
+                CheckView(
+                    name=x.name,
+                    environment=x.environment or None,
+                    type=x.type,
+                    group=x.group,
+                    status=cast(CheckStatus, current),
+                    consecutive_failures=st["consecutive_failures"] if st else 0,
+                    last_result=st["last_result"] if st else None,
+                    uptime={
                         "24h": sm.uptime_24h if sm else None,
                         "7d": sm.uptime_7d if sm else None,
                         "30d": sm.uptime_30d if sm else None,
                     },
-                    "avg_response_time_ms_24h": sm.avg_ms_24h if sm else None,
-                    "open_incident": incidents.get(x.key),
-                }
+                    avg_response_time_ms_24h=sm.avg_ms_24h if sm else None,
+                    open_incident=incidents.get(x.key),
+                )
             )
         return out
 
-    def check(self, name: str, *, recent: int = 20, charts: bool = False) -> dict[str, Any] | None:
+    def check(self, name: str, *, recent: int = 20, charts: bool = False) -> CheckDetailView | None:
         """One check: per environment its state, uptime, recent results with condition values.
 
-        With ``charts``, each environment also has ``recent`` (response-time points from raw
-        results, last 3 h) and ``latency`` (last 24 h) for the dashboard's charts.
+        With ``charts``, each environment also has ``charts`` (not in the API's JSON): response
+        time points from raw results (last 3 h, ``recent``), the last 24 h (``latency``), 30 days
+        (``month``) and the deploy markers, for the dashboard's charts.
         """
         mine = [x for x in self.targets if x.name == name]
         if not mine:
@@ -235,12 +252,11 @@ class ReadModel:
         states = self._states(name)
         incidents = self._open_incidents(name)
         summaries = self.cache.summaries()
-        waiting = waiting_targets(self.store, self.config)
-        maintained = self.in_maintenance()
+        shown = self.statuses({k: v["status"] for k, v in states.items()}, [x.key for x in mine])
         slos = self.slo_statuses(name)
         service_slos = self.service_slo_statuses() if self.config.services else {}
         r = t.check_results
-        envs: list[dict[str, Any]] = []
+        envs: list[CheckEnvironmentView] = []
         with self.store.connect() as conn:
             for x in mine:
                 rows = conn.execute(
@@ -259,122 +275,115 @@ class ReadModel:
                     .limit(recent)
                 ).all()
                 st = states.get(x.key)
-                current = shown_status(st["status"] if st else "unknown", x.key in waiting)
-                if x.key in maintained:
-                    current = "maintenance"
+                current = shown[x.key]
                 sm = None if current == WAITING else summaries.get(x.key)
                 envs.append(
-                    {
-                        "environment": x.environment or None,
-                        "status": current,
-                        "consecutive_failures": st["consecutive_failures"] if st else 0,
-                        "consecutive_successes": st["consecutive_successes"] if st else 0,
-                        "last_result": st["last_result"] if st else None,
-                        "interval_s": x.interval,
-                        "timeout_s": x.timeout,
-                        "uptime": {
+                    CheckEnvironmentView(
+                        environment=x.environment or None,
+                        status=cast(CheckStatus, current),
+                        consecutive_failures=st["consecutive_failures"] if st else 0,
+                        consecutive_successes=st["consecutive_successes"] if st else 0,
+                        last_result=st["last_result"] if st else None,
+                        interval_s=x.interval,
+                        timeout_s=x.timeout,
+                        uptime={
                             "24h": sm.uptime_24h if sm else None,
                             "7d": sm.uptime_7d if sm else None,
                             "30d": sm.uptime_30d if sm else None,
                             "90d": sm.uptime_90d if sm else None,
                         },
-                        "avg_response_time_ms_24h": sm.avg_ms_24h if sm else None,
-                        "open_incident": incidents.get(x.key),
-                        "slo": slos.get(x.key),
-                        "service_slo": service_slos.get((x.service or x.name, x.environment)),
-                        "recent_results": [
-                            {
-                                "id": int(row.id),
-                                "ts": row.ts,
-                                "ok": bool(row.ok),
-                                "response_time_ms": row.response_time_ms,
-                                "error_kind": row.error_kind,
-                                "error": row.error_message,
-                                "conditions": row.conditions or [],
-                                "location": row.location,
-                            }
+                        avg_response_time_ms_24h=sm.avg_ms_24h if sm else None,
+                        open_incident=incidents.get(x.key),
+                        slo=slos.get(x.key),
+                        service_slo=service_slos.get((x.service or x.name, x.environment)),
+                        recent_results=[
+                            ResultView(
+                                id=int(row.id),
+                                ts=row.ts,
+                                ok=bool(row.ok),
+                                response_time_ms=row.response_time_ms,
+                                error_kind=row.error_kind,
+                                error=row.error_message,
+                                conditions=[
+                                    ConditionValueView.model_validate(c)
+                                    for c in row.conditions or []
+                                    if isinstance(c, dict)
+                                ],
+                                location=row.location,
+                            )
                             for row in rows
                         ],
-                        "hourly": self.series_hourly([x.key]),
-                        "daily": self.series_daily([x.key]),
-                        **(
-                            {
-                                "recent": self.latency_points([[x.key]], hours=3)[0],
-                                "latency": self.latency_points([[x.key]], hours=24)[0],
-                                "month": series.daily_points(self.cache.daily([x.key], 30)),
-                                "deploys": deploys.deploys(
-                                    self.store,
-                                    environment=x.environment,
-                                    service=x.service,
-                                    since=time.time() - 31 * 86400,
-                                    limit=200,
-                                ),
-                            }
-                            if charts
-                            else {}
-                        ),
-                    }
+                        hourly=self.series_hourly([x.key]),
+                        daily=self.series_daily([x.key]),
+                        charts=self._charts(x) if charts else None,
+                    )
                 )
         first = mine[0]
-        return {
-            "name": name,
-            "type": first.type,
-            "group": first.group,
-            "description": first.description,
-            "conditions": list(first.conditions),
-            "environments": envs,
-        }
+        return CheckDetailView(
+            name=name,
+            type=first.type,
+            group=first.group,
+            description=first.description,
+            conditions=list(first.conditions),
+            environments=envs,
+        )
 
-    def series_daily(self, keys: list[Key], days: int = 90) -> list[dict[str, Any]]:
+    def _charts(self, x: TargetInfo) -> CheckCharts:
+        return CheckCharts(
+            recent=self.latency_points([[x.key]], hours=3)[0],
+            latency=self.latency_points([[x.key]], hours=24)[0],
+            month=series.daily_points(self.cache.daily([x.key], 30)),
+            deploys=deploys.deploys(
+                self.store,
+                environment=x.environment,
+                service=x.service,
+                since=time.time() - 31 * 86400,
+                limit=200,
+            ),
+        )
+
+    def statuses(
+        self, stored: dict[Key, str] | None = None, keys: list[Key] | None = None
+    ) -> dict[Key, str]:
+        """The state each target shows (:func:`prodshield.monitor.status.shown_statuses`)."""
+        return shown_statuses(
+            self.store,
+            self.config,
+            [x.key for x in self.targets] if keys is None else keys,
+            stored=stored,
+        )
+
+    def series_daily(self, keys: list[Key], days: int = 90) -> list[DailyView]:
         return [
-            {
-                "day": d,
-                "count": c,
-                "failures": f,
-                "uptime": None if c == 0 else round(100.0 * (c - f) / c, 3),
-            }
+            DailyView(
+                day=d,
+                count=c,
+                failures=f,
+                uptime=None if c == 0 else round(100.0 * (c - f) / c, 3),
+            )
             for d, c, f, _ in self.cache.daily(keys, days)
         ]
 
-    def series_hourly(self, keys: list[Key], hours: int = 24) -> list[dict[str, Any]]:
+    def series_hourly(self, keys: list[Key], hours: int = 24) -> list[HourlyView]:
         return [
-            {
-                "hour": h,
-                "count": c,
-                "failures": f,
-                "avg_ms": None if c == 0 else round(s / c, 2),
-            }
+            HourlyView(
+                hour=h,
+                count=c,
+                failures=f,
+                avg_ms=None if c == 0 else round(s / c, 2),
+            )
             for h, c, f, s in self.cache.hourly(keys, hours)
         ]
 
     # --- status page -----------------------------------------------------------------------
 
     def status_counts_by_key(self) -> dict[Key, str]:
-        """The stored state of every target that has one."""
-        s = t.check_state
-        with self.store.connect() as conn:
-            known = {
-                (a, b): c
-                for a, b, c in conn.execute(select(s.c.check_name, s.c.environment, s.c.status))
-            }
-        for key in waiting_targets(self.store, self.config):
-            known[key] = shown_status(known.get(key, "unknown"), True)
-        for key in self.in_maintenance():
-            known[key] = "maintenance"
-        return known
+        """The state every configured target shows (``monitor status``, the pages, /metrics)."""
+        return self.statuses()
 
     def in_maintenance(self, now: float | None = None) -> set[Key]:
         """The targets inside a maintenance window at ``now``."""
-        if not self.config.maintenance:
-            return set()
-        from prodshield.monitor.maintenance import in_maintenance
-
-        now = time.time() if now is None else now
-        return {
-            x.key
-            for x in self.targets
-            if in_maintenance(self.config.maintenance, x.name, x.environment, now)
-        }
+        return in_maintenance(self.config, [x.key for x in self.targets], now)
 
     def maintenance(self, now: float | None = None) -> list[dict[str, Any]]:
         """Maintenance ongoing at ``now`` and announced ahead (``maintenance[].announce``), with
@@ -419,7 +428,7 @@ class ReadModel:
         *,
         page: int = 1,
         per_page: int = 50,
-        open_incidents: list[dict[str, Any]] | None = None,
+        open_incidents: list[IncidentView] | None = None,
         now: float | None = None,
     ) -> dict[str, Any]:
         """Services (a check's ``group``, else its name) per environment, problems first.
@@ -435,7 +444,7 @@ class ReadModel:
             open_incidents = self.incidents(status="open", limit=500)
         open_by_key: dict[Key, int] = defaultdict(int)
         for inc in open_incidents:
-            open_by_key[(inc["check"], inc["environment"] or "")] += 1
+            open_by_key[(inc.check, inc.environment or "")] += 1
         grouped: dict[tuple[str, str], list[TargetInfo]] = defaultdict(list)
         for x in self.targets:
             grouped[(x.environment, x.group)].append(x)
@@ -563,7 +572,7 @@ class ReadModel:
         check: str | None = None,
         since: float | None = None,
         limit: int = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[IncidentView]:
         i = t.incidents
         query = select(i).order_by(desc(i.c.opened_at)).limit(limit)
         if status is not None:
@@ -575,20 +584,22 @@ class ReadModel:
         with self.store.connect() as conn:
             return [_incident(row._mapping) for row in conn.execute(query)]
 
-    def incident(self, incident_id: int) -> dict[str, Any] | None:
+    def incident(self, incident_id: int) -> IncidentView | None:
         i = t.incidents
         with self.store.connect() as conn:
             row = conn.execute(select(i).where(i.c.id == incident_id)).first()
             if row is None:
                 return None
             found = evidence.of_incident(conn, incident_id)
-        out = _incident(row._mapping)
-        out["evidence"] = [
-            {"kind": e.kind, "at": e.at, "summary": e.summary, "details": e.details} for e in found
-        ]
-        return out
+        return _incident(
+            row._mapping,
+            evidence=[
+                EvidenceView(kind=e.kind, at=e.at, summary=e.summary, details=e.details)
+                for e in found
+            ],
+        )
 
-    def add_update(self, incident_id: int, text: str, by: str) -> dict[str, Any] | None:
+    def add_update(self, incident_id: int, text: str, by: str) -> IncidentView | None:
         """A written status update (public: the status page and its feed)."""
         if not incident_actions.post_update(self.store, self.config, incident_id, text, by):
             return None
@@ -603,7 +614,7 @@ class ReadModel:
         severity: str = "high",
         text: str | None = None,
         by: str = "operator",
-    ) -> dict[str, Any] | None:
+    ) -> IncidentView | None:
         """Open an incident by hand (ValueError for bad input); the incident as the API shows it."""
         incident_id = incident_actions.open_manual(
             self.store,
@@ -617,18 +628,18 @@ class ReadModel:
         )
         return self.incident(incident_id)
 
-    def set_postmortem(self, incident_id: int, url: str, by: str) -> dict[str, Any] | None:
+    def set_postmortem(self, incident_id: int, url: str, by: str) -> IncidentView | None:
         """Link a resolved incident to its post-mortem (ValueError for a bad URL or an open one)."""
         if not incident_actions.set_postmortem(self.store, self.config, incident_id, url, by):
             return None
         return self.incident(incident_id)
 
-    def with_updates(self, incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def with_updates(self, incidents: list[IncidentView]) -> list[IncidentView]:
         """The incidents, each with its status updates (``updates``, oldest first)."""
         with self.store.connect() as conn:
-            found = incident_actions.updates_of(conn, [i["id"] for i in incidents])
+            found = incident_actions.updates_of(conn, [i.id for i in incidents])
         for i in incidents:
-            i["updates"] = found.get(i["id"], [])
+            i.updates = found.get(i.id, [])
         return incidents
 
     def badge(self, name: str | None, environment: str | None) -> dict[str, Any] | None:
@@ -688,8 +699,8 @@ class ReadModel:
             for row in rows
         ]
         entries += [
-            {"ts": e["at"], "type": "evidence", "kind": e["kind"], "text": e["summary"]}
-            for e in incident["evidence"]
+            {"ts": e.at, "type": "evidence", "kind": e.kind, "text": e.summary}
+            for e in incident.evidence or []
         ]
         with self.store.connect() as conn:
             updates = incident_actions.updates_of(conn, [incident_id])[incident_id]
@@ -697,8 +708,7 @@ class ReadModel:
             {"ts": u["ts"], "type": "update", "text": f"{u['by']}: {u['text']}"} for u in updates
         ]
         entries += [
-            {"ts": n.get("ts") or 0.0, "type": "note", "text": f"{n.get('by')}: {n.get('text')}"}
-            for n in incident.get("notes") or []
+            {"ts": n.ts or 0.0, "type": "note", "text": f"{n.by}: {n.text}"} for n in incident.notes
         ]
         for entry in [
             *((incident["refs"] or {}).get("silences_before") or []),
@@ -752,14 +762,12 @@ class ReadModel:
             }
         return out
 
-    def slo_statuses(
-        self, name: str | None = None, now: float | None = None
-    ) -> dict[Key, dict[str, Any]]:
+    def slo_statuses(self, name: str | None = None, now: float | None = None) -> dict[Key, SloView]:
         """The SLO of every target whose check has one (or of check ``name``): its error budget
         left and burn rates, measured from the stored results."""
         now = time.time() if now is None else now
         specs = {c.name: c.slo for c in self.config.checks if c.slo is not None}
-        out: dict[Key, dict[str, Any]] = {}
+        out: dict[Key, SloView] = {}
         if not specs:
             return out
         if name is not None:
@@ -770,10 +778,10 @@ class ReadModel:
             spec = specs.get(x.name)
             if spec is not None:
                 measured = found.get(x.key) or slo_measure.status_without_results(spec)
-                out[x.key] = measured.as_dict()
+                out[x.key] = SloView.model_validate(measured.as_dict())
         return out
 
-    def service_slo_statuses(self, now: float | None = None) -> dict[Key, dict[str, Any]]:
+    def service_slo_statuses(self, now: float | None = None) -> dict[Key, ServiceSloView]:
         """The SLO of every (service, environment) of ``services:`` with an ``slo``, over the
         results of all the service's checks."""
         now = time.time() if now is None else now
@@ -789,21 +797,26 @@ class ReadModel:
             return {}
         with self.store.connect() as conn:
             found = slo_measure.service_statuses(conn, specs, now)
-        out: dict[Key, dict[str, Any]] = {}
+        out: dict[Key, ServiceSloView] = {}
         for x in self.targets:
             name = x.service or x.name
             if name in specs and (name, x.environment) not in out:
                 measured = found.get((name, x.environment))
                 if measured is None:
                     measured = slo_measure.status_without_results(specs[name][0])
-                out[(name, x.environment)] = {"service": name, **measured.as_dict()}
+                out[(name, x.environment)] = ServiceSloView.model_validate(
+                    {"service": name, **measured.as_dict()}
+                )
         return out
 
     # --- silences ---------------------------------------------------------------------------
 
-    def silences(self, *, include_past: bool = False) -> list[dict[str, Any]]:
+    def silences(self, *, include_past: bool = False) -> list[SilenceView]:
         """The active silences (with ``include_past``, the ended ones too), newest first."""
-        return silence_store.listing(self.store, include_past=include_past)
+        return [
+            SilenceView.model_validate(row)
+            for row in silence_store.listing(self.store, include_past=include_past)
+        ]
 
     def silence(
         self,
@@ -812,9 +825,9 @@ class ReadModel:
         seconds: float,
         reason: str,
         by: str,
-    ) -> dict[str, Any]:
+    ) -> SilenceView:
         """Silence a check (None: all) in an environment (None: all); UsageError on bad input."""
-        return silence_store.create(
+        created = silence_store.create(
             self.store,
             self.config,
             check=check,
@@ -823,18 +836,20 @@ class ReadModel:
             reason=reason,
             by=by,
         )
+        return SilenceView.model_validate(created)
 
     def silence_incident(
         self, incident_id: int, seconds: float, reason: str, by: str
-    ) -> dict[str, Any] | None:
+    ) -> SilenceView | None:
         """Silence the check of an incident in its environment (None: no such incident)."""
         found = self.incident(incident_id)
         if found is None:
             return None
-        return self.silence(found["check"], found["environment"] or "", seconds, reason, by)
+        return self.silence(found.check, found.environment or "", seconds, reason, by)
 
-    def end_silence(self, silence_id: int, by: str) -> dict[str, Any] | None:
-        return silence_store.end(self.store, silence_id, by)
+    def end_silence(self, silence_id: int, by: str) -> SilenceView | None:
+        ended = silence_store.end(self.store, silence_id, by)
+        return None if ended is None else SilenceView.model_validate(ended)
 
     # --- metrics ---------------------------------------------------------------------------
 
@@ -940,34 +955,38 @@ def silence_text(entry: dict[str, Any]) -> str:
     return text
 
 
-def _incident(m: Any) -> dict[str, Any]:
+def _incident(m: Any, evidence: list[EvidenceView] | None = None) -> IncidentView:
     end = m["resolved_at"] if m["resolved_at"] is not None else time.time()
-    refs = m["refs"] or {}
-    return {
-        "id": int(m["id"]),
-        "check": m["check_name"],
-        "environment": m["environment"] or None,
-        "kind": m["kind"],
-        "severity": m.get("severity") or severity_of(m["kind"]),
-        "title": m.get("title"),
-        "status": m["status"],
-        "opened_at": m["opened_at"],
-        "resolved_at": m["resolved_at"],
+    refs = m["refs"] if isinstance(m["refs"], dict) else {}
+    fields: dict[str, Any] = {}
+    if evidence is not None:
+        fields["evidence"] = evidence
+    return IncidentView(
+        id=int(m["id"]),
+        check=m["check_name"],
+        environment=m["environment"] or None,
+        kind=m["kind"],
+        severity=m.get("severity") or severity_of(m["kind"]),
+        title=m.get("title"),
+        status=m["status"],
+        opened_at=m["opened_at"],
+        resolved_at=m["resolved_at"],
         # never negative, whatever the clock or an old bug wrote
-        "duration_s": round(max(0.0, end - m["opened_at"]), 1),
-        "acknowledged_at": m["acknowledged_at"],
-        "acknowledged_by": m["acknowledged_by"],
-        "resolved_by": m["resolved_by"],
-        "last_error_kind": m["last_error_kind"],
-        "error_kinds": m["error_kinds"],
-        "failing_conditions": m["failing_conditions"],
-        "notes": m["notes"] or [],
-        "refs": m["refs"],
-        "manual": m["kind"] == "manual",
-        "postmortem": _postmortem(m["refs"]),
-        "silence": refs.get("silence"),
-        "suppressed_by": refs.get("suppressed_by"),
-    }
+        duration_s=round(max(0.0, end - m["opened_at"]), 1),
+        acknowledged_at=m["acknowledged_at"],
+        acknowledged_by=m["acknowledged_by"],
+        resolved_by=m["resolved_by"],
+        last_error_kind=m["last_error_kind"],
+        error_kinds=m["error_kinds"],
+        failing_conditions=m["failing_conditions"],
+        notes=[NoteView.model_validate(n) for n in m["notes"] or [] if isinstance(n, dict)],
+        refs=m["refs"] if isinstance(m["refs"], dict) else None,
+        manual=m["kind"] == "manual",
+        postmortem=_postmortem(m["refs"]),
+        silence=refs.get("silence"),
+        suppressed_by=refs.get("suppressed_by"),
+        **fields,
+    )
 
 
 def _postmortem(refs: Any) -> str | None:
