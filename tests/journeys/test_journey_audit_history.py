@@ -5,25 +5,16 @@ also for a folder named `history`."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from support.cli import prodshield, shell_env
 
 AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "80"}
-    env.pop("PRODSHIELD_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return prodshield(cwd, *args, env=shell_env(drop=("PRODSHIELD_CONFIG",), COLUMNS="80"))
 
 
 def test_history_shows_runs_and_what_is_new_or_fixed(tmp_path: Path) -> None:

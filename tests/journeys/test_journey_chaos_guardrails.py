@@ -7,9 +7,7 @@ with `--quiet`."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from support.cli import prodshield, shell_env
 
 
 class _Health(BaseHTTPRequestHandler):
@@ -45,15 +45,7 @@ def target() -> Iterator[str]:
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return prodshield(cwd, *args, env=shell_env(drop=("PRODSHIELD_CONFIG",)))
 
 
 def _experiment(path: Path, env: str, marker: Path) -> Path:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from support.net import free_port
+from support.net import free_port, wait_until
 
 
 class _Pages(BaseHTTPRequestHandler):
@@ -65,16 +64,7 @@ def _api(port: int, method: str, path: str, body: Any = None) -> Any:
 
 
 def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-        except OSError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(predicate, what, timeout, interval=0.1)
 
 
 def test_http_status_toxic_on_one_path_then_limit_time(tmp_path: Path, upstream: int) -> None:

@@ -11,8 +11,6 @@ behind `prodshield chaos proxy` (a subprocess); shield.yaml's checks go through 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,16 +24,12 @@ from typing import Any
 
 import pytest
 
+from support.cli import prodshield, shell_env
+from support.net import free_port, wait_until
 from support.standins.github import GitHubStandin
 
 GH_TOKEN = "gh-chaos-journey-0123456789"
 REPO = "acme/shop"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Pages(BaseHTTPRequestHandler):
@@ -52,10 +46,6 @@ class _Pages(BaseHTTPRequestHandler):
         return None
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
-
-
 def _api(port: int, method: str, path: str) -> Any:
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
     with urllib.request.urlopen(req, timeout=10) as resp:
@@ -64,16 +54,7 @@ def _api(port: int, method: str, path: str) -> Any:
 
 
 def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-        except OSError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(predicate, what, timeout, interval=0.1)
 
 
 @pytest.fixture
@@ -83,13 +64,13 @@ def site(tmp_path: Path) -> Iterator[dict[str, Any]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     upstream = f"127.0.0.1:{server.server_address[1]}"
-    api_port, listen = _free_port(), f"127.0.0.1:{_free_port()}"
+    api_port, listen = free_port(), f"127.0.0.1:{free_port()}"
     proxies = tmp_path / "proxies.json"
     proxies.write_text(json.dumps([{"name": "web", "listen": listen, "upstream": upstream}]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", str(api_port),
          "--config", str(proxies)],
-        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=shell_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")
@@ -137,10 +118,7 @@ def _toxic(api: str, func: str, **arguments: Any) -> dict[str, Any]:
 
 
 def _cli(cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+    return prodshield(cwd, *args, timeout=timeout)
 
 
 def test_an_incident_opened_during_a_run_names_the_experiment_and_its_toxic(
@@ -304,12 +282,12 @@ def test_a_toxic_added_by_hand_on_a_dependency_is_named_on_the_incident(tmp_path
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     upstream = f"127.0.0.1:{server.server_address[1]}"
-    api_port, listen = _free_port(), f"127.0.0.1:{_free_port()}"
+    api_port, listen = free_port(), f"127.0.0.1:{free_port()}"
     cfg = _shield(tmp_path, {"listen": listen, "upstream": upstream})
     cfg.write_text(cfg.read_text() + f"  api: {{host: 127.0.0.1, port: {api_port}}}\n")
     proxy = subprocess.Popen(
         [sys.executable, "-m", "prodshield", "chaos", "proxy", "-c", str(cfg)],
-        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=shell_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")

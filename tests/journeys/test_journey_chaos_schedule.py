@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from support.net import free_port, wait_until
 
 TOKEN = "journey-token-chaos-0123456789"
 CHROMIUM = "/usr/bin/chromium"
@@ -52,12 +53,6 @@ def target() -> Iterator[str]:
     server.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(port: int, path: str) -> Any:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
@@ -67,17 +62,7 @@ def _get(port: int, path: str) -> Any:
 
 
 def _wait(predicate: Any, what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError:
-            last = None
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return wait_until(predicate, what, timeout, interval=0.5)
 
 
 def _experiment(env: str) -> dict[str, Any]:
@@ -102,7 +87,7 @@ def _experiment(env: str) -> dict[str, Any]:
 
 
 def test_scheduled_experiments_in_serve(tmp_path: Path, target: str) -> None:
-    port = _free_port()
+    port = free_port()
     (tmp_path / "experiments").mkdir()
     for env in ("staging", "production"):
         (tmp_path / "experiments" / f"{env}.json").write_text(json.dumps(_experiment(env)))

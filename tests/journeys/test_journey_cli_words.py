@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import prodshield, shell_env
+
 # Every command a user can ask for help about (groups and leaves).
 COMMANDS = [
     [],
@@ -46,15 +48,8 @@ COMMANDS = [
 
 
 def _cli(cwd: Path, *args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODSHIELD_", "GITHUB_"))}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "prodshield"), *args],  # the installed command
-        cwd=cwd,
-        env={**env, "COLUMNS": str(columns)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = shell_env(drop=("PRODSHIELD_", "GITHUB_"), COLUMNS=str(columns))
+    return prodshield(cwd, *args, env=env, installed=True)  # the installed command
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "prodshield")

@@ -6,7 +6,6 @@ code, with the last 10 KB of its output kept and a secret in it masked."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from support.cli import prodshield, shell_env
 from support.net import free_port, wait_until
 from support.serve import stop_serve
 
@@ -24,20 +24,11 @@ SECRET = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 
 
 def _env() -> dict[str, str]:
-    return {
-        k: v for k, v in os.environ.items() if k not in ("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN")
-    }
+    return shell_env(drop=("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN"))
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return prodshield(cwd, *args, env=_env())
 
 
 def _checks(port: int) -> dict[str, Any]:

@@ -9,11 +9,11 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from support.cli import prodshield, shell_env
 from support.net import free_port, wait_until
 from support.serve import start_serve, stop_serve
 
@@ -22,17 +22,8 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN")
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env={**env, "COLUMNS": "80"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = shell_env(drop=("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN"), COLUMNS="80")
+    return prodshield(cwd, *args, env=env)
 
 
 def _checks(port: int) -> dict[str, Any]:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -28,7 +26,8 @@ from typing import Any
 import feedparser
 import pytest
 
-from support.net import free_port
+from support.cli import prodshield, wide_env
+from support.net import free_port, wait_until
 from support.serve import start_serve, stop_serve
 from support.standins.github import GitHubStandin
 
@@ -42,34 +41,12 @@ LAYOUT = (
 )
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
-    return {**env, "COLUMNS": "200", "NO_COLOR": "1"}
-
-
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return prodshield(cwd, *args, env=wide_env(), timeout=180)
 
 
 def _wait(predicate: Any, what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError:
-            last = None
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return wait_until(predicate, what, timeout, interval=0.3)
 
 
 class Target:
@@ -222,7 +199,7 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
         serve = start_serve(
             tmp_path / "shield.yaml",
             cwd=tmp_path,
-            env=_env(),
+            env=wide_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

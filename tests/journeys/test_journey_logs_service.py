@@ -6,16 +6,15 @@ findings in the API and in the dashboard (Chromium), with the follower's lag on 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port
+from support.cli import prodshield, shell_env
+from support.net import free_port, wait_until
 from support.serve import start_serve, stop_serve
 
 TOKEN = "journey-token-0123456789abcdef"
@@ -27,21 +26,11 @@ LAYOUT = (
 
 
 def _env() -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN")
-    }
-    return {**env, "COLUMNS": "200", "NO_COLOR": "1"}
+    return shell_env(drop=("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN"), COLUMNS="200", NO_COLOR="1")
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return prodshield(cwd, *args, env=_env(), timeout=180)
 
 
 def _access_lines() -> str:
@@ -175,17 +164,7 @@ def _get(port: int, path: str) -> Any:
 
 
 def _wait(predicate: Any, what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except OSError:
-            last = None
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return wait_until(predicate, what, timeout, interval=0.3)
 
 
 def _append(path: Path, text: str) -> None:

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,9 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from support.cli import prodshield, shell_env
+from support.net import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "journey-token-maintenance-0123456789"
@@ -61,25 +63,12 @@ class _Target:
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODSHIELD_", "GITHUB_"))}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "prodshield"), *args],
-        cwd=cwd,
-        env={**env, "COLUMNS": "80"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = shell_env(drop=("PRODSHIELD_", "GITHUB_"), COLUMNS="80")
+    return prodshield(cwd, *args, env=env, installed=True)
 
 
 def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -111,7 +100,7 @@ def test_maintenance_is_announced_and_not_counted_against_uptime(tmp_path: Path)
     deploy_end = now + timedelta(seconds=WINDOW + 1)
     migration = now + timedelta(days=2)
     far = now + timedelta(days=21)
-    port = _free_port()
+    port = free_port()
     (tmp_path / "shield.yaml").write_text(
         f"""
 storage: "sqlite:///{tmp_path / "store.db"}"
@@ -284,7 +273,7 @@ def test_monitor_once_says_a_failure_in_a_window_is_not_counted(tmp_path: Path) 
     """`monitor once` in a workflow during planned work: the failing check inside the window is
     printed as failed, with the window's name and "not counted", and the run exits 0; a check
     outside any window that fails still fails the run (exit 1)."""
-    closed = _free_port()
+    closed = free_port()
     (tmp_path / "shield.yaml").write_text(
         f"""
 storage: "sqlite:///{tmp_path / "store.db"}"

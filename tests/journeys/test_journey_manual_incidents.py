@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -24,6 +22,7 @@ from typing import Any
 import feedparser
 import pytest
 
+from support.cli import prodshield, wide_env
 from support.net import free_port, wait_until
 from support.serve import start_serve, stop_serve
 
@@ -31,20 +30,8 @@ TOKEN = "journey-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
-    return {**env, "COLUMNS": "200", "NO_COLOR": "1"}
-
-
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return prodshield(cwd, *args, env=wide_env())
 
 
 class Listener:
@@ -129,7 +116,7 @@ def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
     serve = start_serve(
         tmp_path / "shield.yaml",
         cwd=tmp_path,
-        env=_env(),
+        env=wide_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -6,16 +6,15 @@ token, the result names the failing step and never shows the token whole. The do
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from support.cli import prodshield, shell_env
 from support.standins.loopback_app import serve_app
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitor.md"
@@ -41,16 +40,8 @@ def routes(app: web.Application) -> None:
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
-    env["PROBE_PASSWORD"] = "s3cret-pass"
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = shell_env(drop=("PRODSHIELD_CONFIG",), PROBE_PASSWORD="s3cret-pass")
+    return prodshield(cwd, *args, env=env)
 
 
 def test_sequence_check_from_the_cli(tmp_path: Path) -> None:

@@ -12,9 +12,7 @@ import email.policy
 import hashlib
 import hmac
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -29,40 +27,18 @@ from typing import Any
 
 import pytest
 
+from support.cli import prodshield, wide_env
+from support.net import free_port, wait_until
+
 TOKEN = "journey-token-0123456789abcdef"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
-    return {**env, "COLUMNS": "200", "NO_COLOR": "1"}
-
-
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return prodshield(cwd, *args, env=wide_env())
 
 
 def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return wait_until(predicate, what, timeout, interval=0.2)
 
 
 class Receiver:
@@ -106,7 +82,7 @@ def smtp() -> Iterator[tuple[int, list[Any]]]:
             mails.append((list(envelope.rcpt_tos), msg))
             return "250 accepted"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield controller.port, mails
@@ -139,7 +115,7 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
     tmp_path: Path, smtp: tuple[int, list[Any]]
 ) -> None:
     smtp_port, mails = smtp
-    port = _free_port()
+    port = free_port()
     site = f"http://127.0.0.1:{port}"
     hook = Receiver()
     (tmp_path / "shield.yaml").write_text(
@@ -158,7 +134,7 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
     serve = subprocess.Popen(
         [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
         cwd=tmp_path,
-        env=_env(),
+        env=wide_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -17,10 +17,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], T], what: str, timeout: float = 60.0) -> T:
-    """Call ``predicate`` every 0.3 s until it returns something truthy and return that; fail the
-    test naming ``what`` (and the last value) after ``timeout`` seconds. An ``OSError`` (a server
-    still starting, a refused connection) counts as not yet."""
+def wait_until(
+    predicate: Callable[[], T], what: str, timeout: float = 60.0, interval: float = 0.3
+) -> T:
+    """Call ``predicate`` every ``interval`` seconds until it returns something truthy and return
+    that; fail the test naming ``what`` (and the last value) after ``timeout`` seconds. An
+    ``OSError`` (a server still starting, a refused connection) counts as not yet."""
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:
@@ -30,5 +32,5 @@ def wait_until(predicate: Callable[[], T], what: str, timeout: float = 60.0) -> 
             last = None
         if last:
             return last
-        time.sleep(0.3)
+        time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
