@@ -65,11 +65,11 @@ class ProxyThread(LoopThread):
 
     @property
     def url(self) -> str:
-        return self.service.url
+        return str(self.service.url)
 
     @property
     def port(self) -> int:
-        return self.service.port
+        return int(self.service.port)
 
     def close(self) -> None:
         with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
@@ -103,7 +103,8 @@ class ProxyThread(LoopThread):
     def toxic(self, proxy: str, **body: Any) -> dict[str, Any]:
         status, data = self.json("POST", f"/proxies/{proxy}/toxics", body)
         assert status == 200, data
-        return data
+        created: dict[str, Any] = data
+        return created
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -197,7 +198,7 @@ def connect(address: tuple[str, int], timeout: float = 5.0) -> Iterator[socket.s
 
 def recv_all(sock: socket.socket, limit: float = 5.0) -> tuple[bytes, float]:
     """Everything until EOF (or reset, re-raised), and the time EOF arrived."""
-    chunks = []
+    chunks: list[bytes] = []
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         data = sock.recv(1 << 16)

@@ -127,7 +127,7 @@ class Instances:
         for p in self.procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        codes = {}
+        codes: dict[str, int | None] = {}
         for name, p in self.procs.items():
             try:
                 codes[name] = p.wait(60)

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from support.net import free_port
 from support.standins.github import GitHubStandin
@@ -179,7 +180,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         proc.stderr.close()
 
 
-def _query(db: Path, sql: str) -> list[tuple[object, ...]]:
+def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db, timeout=30) as conn:
         return conn.execute(sql).fetchall()
 
@@ -256,7 +257,7 @@ def run_crash_loop(
 
 
 def _scalar(db: Path, sql: str) -> int:
-    return int(_query(db, sql)[0][0])  # type: ignore[call-overload]
+    return int(_query(db, sql)[0][0])
 
 
 def _audit(report: CrashReport, db: Path, gh: GitHubStandin) -> None:

@@ -20,7 +20,7 @@ def rand(n: int, alphabet: str = ALNUM) -> str:
 
 def with_crc(prefix: str) -> str:
     body = rand(30)
-    return prefix + body + base62(zlib.crc32(body.encode()))
+    return prefix + body + str(base62(zlib.crc32(body.encode())))
 
 
 def github_classic() -> str:

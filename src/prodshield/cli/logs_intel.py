@@ -26,7 +26,8 @@ from prodshield.config.types import format_duration
 from prodshield.errors import UsageError
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import build_digest, render_html, render_json, render_markdown
-from prodshield.logs.scan import ScanResult, parse_when, scan_files
+from prodshield.logs.findings import ScanResult
+from prodshield.logs.scan import parse_when, scan_files
 
 
 class ScanFormat(StrEnum):

@@ -31,7 +31,8 @@ SECRET_MAPS = frozenset({"headers", "users"})
 def shown_config(config: ShieldConfig) -> dict[str, Any]:
     """``config`` as JSON-able data with defaults filled in and secrets hidden."""
     data = config.model_dump(mode="json", by_alias=True)
-    return _hide(data)
+    shown: dict[str, Any] = _hide(data)
+    return shown
 
 
 def _hide(value: Any, key: str | None = None) -> Any:

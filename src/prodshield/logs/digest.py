@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prodshield.logs.findings import Finding
-from prodshield.logs.scan import ScanResult
+from prodshield.logs.findings import Finding, ScanResult
 from prodshield.text import clip, code_span
 
 

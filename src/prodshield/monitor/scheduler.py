@@ -100,7 +100,7 @@ class SchedulerStats:
     acquired: int = 0  # leases taken (several instances)
     released: int = 0  # leases given back or lost
     coordination_errors: int = 0
-    lags: array = field(default_factory=lambda: array("d"))
+    lags: array[float] = field(default_factory=lambda: array("d"))
     """Seconds late, one per started run: the most recent ``LAG_WINDOW`` to ``2 * LAG_WINDOW``
     (a service runs for months; its memory must not grow with every run)."""
     lag_max: float = 0.0  # over the whole run
@@ -110,7 +110,7 @@ class SchedulerStats:
         if not self.lags:
             return None
         data = sorted(self.lags[-last:] if last else self.lags)
-        return data[min(len(data) - 1, max(0, math.ceil(q / 100 * len(data)) - 1))]
+        return float(data[min(len(data) - 1, max(0, math.ceil(q / 100 * len(data)) - 1))])
 
 
 class Scheduler:

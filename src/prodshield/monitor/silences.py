@@ -122,7 +122,9 @@ def end(store: Any, silence_id: int, by: str, now: float | None = None) -> dict[
         return {**as_dict(row, now), "ended_now": ended_now}
 
 
-def listing(store: Any, *, include_past: bool = False, now: float | None = None) -> list[dict]:
+def listing(
+    store: Any, *, include_past: bool = False, now: float | None = None
+) -> list[dict[str, Any]]:
     """The active silences (and, with ``include_past``, the last 100 ended ones), newest first."""
     now = time.time() if now is None else now
     s = t.silences

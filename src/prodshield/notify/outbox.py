@@ -223,7 +223,7 @@ def next_wake(
         ).all()
     if not rows:
         return None
-    return min(max(r.next_attempt_at, r.lease) for r in rows)
+    return float(min(max(r.next_attempt_at, r.lease) for r in rows))
 
 
 def mark_sent(

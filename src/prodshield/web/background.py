@@ -63,7 +63,8 @@ class MonitorService:
             return None
         # the last five minutes of runs: /metrics shows how late the scheduler is now
         recent = max(100, int(self.scheduler.runs_per_s * 300))
-        return self.scheduler.stats.lag_percentile(99, last=recent)
+        lag: float | None = self.scheduler.stats.lag_percentile(99, last=recent)
+        return lag
 
     def problems(self) -> dict[str, str]:
         error = self.scheduler.stats.last_write_error if self.scheduler is not None else None

@@ -226,7 +226,7 @@ def tolerance_problems(tolerance: Any, named: Mapping[str, Activity]) -> list[st
         if not isinstance(path, str) or not path.strip():
             return ["a jsonpath tolerance needs a non-empty 'path'"]
         try:
-            from jsonpath_ng.ext import parse
+            from jsonpath_ng.ext.parser import parse
 
             parse(path)
         except ImportError:

@@ -114,7 +114,7 @@ def _regex(tolerance: Mapping[str, Any], value: Any, ctx: RunContext | None) -> 
 
 
 def _jsonpath(tolerance: Mapping[str, Any], value: Any, ctx: RunContext | None) -> bool:
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext.parser import parse
 
     path = tolerance.get("path", "")
     if ctx is not None:

@@ -47,7 +47,7 @@ def _answer_text(rdata: Any) -> str:
         return str(rdata.exchange).rstrip(".")
     if rdata.rdtype in (dns.rdatatype.CNAME, dns.rdatatype.NS):
         return str(rdata.target).rstrip(".")
-    return rdata.to_text()
+    return str(rdata.to_text())
 
 
 class DnsCheck:

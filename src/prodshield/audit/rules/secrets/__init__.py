@@ -100,7 +100,8 @@ def scan_settings(ctx: AuditContext) -> tuple[Any, Any]:
             scanning = replace(scan, strict=True, allow_rules=frozenset(), values={})
         cached = (scan, scanning.scanner())
         ctx.remember("secrets", "scanner", cached)
-    return cached
+    pair: tuple[Any, Any] = cached
+    return pair
 
 
 def verifying(ctx: AuditContext) -> bool:

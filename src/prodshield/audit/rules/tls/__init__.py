@@ -345,7 +345,7 @@ RULES: tuple[Rule[Any], ...] = (
 
 
 def file_observations(ctx: AuditContext) -> Iterator[TlsObservation]:
-    keys: dict = {}
+    keys: dict[Any, Any] = {}
     certs: list[tuple[Any, list[x509.Certificate]]] = []
     for path in ctx.files():
         suffix = path.suffix.lower()

@@ -62,7 +62,8 @@ def run_db_battery(opts: DbOptions) -> BatteryReport:
     from prodshield.errors import ProdshieldError
 
     try:
-        return _run(run_db_battery_async(opts))
+        report: BatteryReport = _run(run_db_battery_async(opts))
+        return report
     except psycopg.Error as exc:
         lines = str(exc).strip().splitlines()
         raise ProdshieldError(f"database: {lines[0] if lines else type(exc).__name__}") from None

@@ -45,7 +45,8 @@ def _function(provider: Mapping[str, Any]) -> Callable[..., Any]:
     func = getattr(module, str(provider["func"]), None)
     if not callable(func):
         raise AttributeError(f"module '{provider['module']}' has no function '{provider['func']}'")
-    return func
+    found: Callable[..., Any] = func
+    return found
 
 
 class PythonProvider:
