@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from prodshield.chaos.proxy import relay as relay_module
 from support.chaos_proxy import ProxyThread, Upstreams, connect, recv_exact
 
 CHUNK = 16 << 10
@@ -295,3 +296,76 @@ def test_a_reset_without_a_fin_keeps_every_fast_path_byte_counted(
     finally:
         sock.close()
     assert api.call(lambda: _bytes(proxy)) == (8000, 8000)
+
+
+def _relayed(api: ProxyThread, name: str) -> list[bool]:
+    """Whether the relay thread moves the bytes, for every open connection of proxy ``name``."""
+    proxy = api.service.collection.proxies[name]
+    return [link.relay is not None for link in list(proxy.links)]
+
+
+@pytest.mark.skipif(relay_module.RELAY is None, reason="the relay thread needs Linux epoll")
+def test_toxic_free_connections_are_relayed_by_the_thread_and_toxics_take_them_back(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
+    """With no active toxic the relay thread moves a connection's bytes; a toxic added to the
+    busy connection takes it back at once (the latency shows on the next exchange), its removal
+    hands it to the thread again, and the stream loses, duplicates and reorders nothing."""
+    address = api.create("echo", upstreams.tcp())
+    proxy = api.service.collection.proxies["echo"]
+    with connect(address, timeout=30) as sock:
+        sock.sendall(b"ping")
+        assert recv_exact(sock, 4) == b"ping"
+        assert _wait_for(lambda: _relayed(api, "echo") == [True])
+        toxic = api.toxic("echo", type="latency", stream="downstream", attributes={"latency": 300})
+        assert _relayed(api, "echo") == [False]
+        start = time.perf_counter()
+        sock.sendall(b"x")
+        assert recv_exact(sock, 1) == b"x"
+        assert time.perf_counter() - start >= 0.3
+        assert api.request("DELETE", f"/proxies/echo/toxics/{toxic['name']}")[0] == 204
+        assert _wait_for(lambda: _relayed(api, "echo") == [True])
+        stream = _Stream(sock)
+        stream.start()
+        for _ in range(3):  # in and out of the thread while bytes move
+            before = stream.sent
+            assert _wait_for(stream.past(before + 20))
+            toxic = api.toxic("echo", type="latency", attributes={"latency": 5})
+            assert _relayed(api, "echo") == [False]
+            assert _wait_for(stream.past(stream.sent + 5))
+            assert api.request("DELETE", f"/proxies/echo/toxics/{toxic['name']}")[0] == 204
+            assert _wait_for(lambda: _relayed(api, "echo") == [True])
+        stream.join()
+        stream.check()
+        sent = stream.sent * CHUNK + 5
+    assert _wait_for(lambda: not proxy.links)
+    assert api.call(lambda: _bytes(proxy)) == (sent, sent)
+
+
+@pytest.mark.skipif(relay_module.RELAY is None, reason="the relay thread needs Linux epoll")
+def test_the_relay_thread_waits_for_a_slow_reader_and_passes_a_half_close(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
+    """A client that stops reading fills the relay's way back: the thread stops reading the
+    upstream until the client drains (nothing lost); the client's FIN then reaches the echo, whose
+    FIN comes back after the last byte."""
+    address = api.create("echo", upstreams.tcp())
+    payload = bytes(range(256)) * (24 << 10)  # 6 MiB, far more than the socket buffers hold
+    with connect(address, timeout=30) as sock:
+        sock.sendall(b"ping")
+        assert recv_exact(sock, 4) == b"ping"
+        assert _wait_for(lambda: _relayed(api, "echo") == [True])
+        writer = threading.Thread(target=sock.sendall, args=(payload,), daemon=True)
+        writer.start()
+        time.sleep(0.5)  # nobody reads: every buffer on the way fills
+        assert _relayed(api, "echo") == [True]
+        got = bytearray()
+        while len(got) < len(payload):
+            got += sock.recv(1 << 16)
+        writer.join(10)
+        assert bytes(got) == payload
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1) == b""  # the echo's FIN, through the proxy
+    proxy = api.service.collection.proxies["echo"]
+    assert _wait_for(lambda: not proxy.links)
+    assert api.call(lambda: _bytes(proxy)) == (len(payload) + 4, len(payload) + 4)

@@ -6,8 +6,10 @@ its ``data_received`` (re-read through ``set_protocol``, which uvloop caches), s
 crosses the proxy without a Python frame; flow control pauses the reading side when the writing
 side's buffer is full. The bytes such a direction delivers are counted by the kernel (TCP_INFO's
 ``tcpi_bytes_received`` on the reading socket) and folded into the flow's count when it leaves the
-fast path or closes. With toxics, chunks queue and one task per direction runs them through the
-toxic chain.
+fast path or closes. While neither direction has an active toxic, the connection is handed to the
+relay thread (relay.py), which moves the bytes outside the event loop until a toxic changes, the
+connection closes or an EOF or error comes. With toxics, chunks queue and one task per direction
+runs them through the toxic chain.
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ import logging
 import random
 import socket
 import struct
+import sys
 from collections import deque
 from collections.abc import Mapping
 from time import monotonic
 from typing import Any, Protocol
 
+from prodshield.chaos.proxy import relay as _relay
+
+if sys.platform != "win32":
+    import fcntl
+    import termios
 from prodshield.chaos.proxy.model import DOWNSTREAM, UPSTREAM, ToxicConfig
 from prodshield.chaos.proxy.toxics import Chunk
 
@@ -56,11 +64,15 @@ _TCP_INFO_LEN = _BYTES_RECEIVED_AT + _BYTES_RECEIVED.size
 # tcpi_state only reached after the peer's FIN: TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING. CLOSE is
 # not among them: a socket gets there after a FIN exchange but also after a reset without any FIN.
 _FIN_RECEIVED = frozenset((6, 8, 9, 11))
+_INT = struct.Struct("i")
+_INT_ZERO = _INT.pack(0)
 
 
 def bytes_received(transport: asyncio.BaseTransport | None, fin: bool = False) -> int | None:
-    """The bytes the kernel received on the transport's TCP socket, or None when it cannot say
-    (not TCP, not Linux, an old kernel, the socket gone).
+    """The bytes read from the transport's TCP socket so far, as the kernel counts them: those it
+    received less those still waiting in its receive queue (FIONREAD), or None when it cannot say
+    (not TCP, not Linux, an old kernel, the socket gone). Bytes still queued when a flow leaves the
+    kernel-counted path are read (and counted) by the next path.
 
     The peer's FIN takes one sequence number, which the kernel counts as a byte: it is left out
     when ``fin`` (the caller has read the EOF) or when the socket's state says a FIN came. A socket
@@ -73,13 +85,18 @@ def bytes_received(transport: asyncio.BaseTransport | None, fin: bool = False) -
     if sock is None:
         return None
     try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_LEN)
+        for _ in range(8):  # a snapshot: no byte arrived between the two questions
+            info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_LEN)
+            if len(info) < _TCP_INFO_LEN:
+                return None
+            unread = int(_INT.unpack(fcntl.ioctl(sock.fileno(), termios.FIONREAD, _INT_ZERO))[0])
+            count = int(_BYTES_RECEIVED.unpack_from(info, _BYTES_RECEIVED_AT)[0])
+            again = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_LEN)
+            if _BYTES_RECEIVED.unpack_from(again, _BYTES_RECEIVED_AT)[0] == count:
+                break
     except (OSError, ValueError):
         return None
-    if len(info) < _TCP_INFO_LEN:
-        return None
-    count = int(_BYTES_RECEIVED.unpack_from(info, _BYTES_RECEIVED_AT)[0])
-    return count - 1 if fin or info[0] in _FIN_RECEIVED else count
+    return count - unread - (1 if fin or info[0] in _FIN_RECEIVED else 0)
 
 
 log = logging.getLogger(__name__)
@@ -389,6 +406,8 @@ class Flow:
         self.set_fast(
             self.dest is not None and self.task is None and not any(s.active for s in self.stages)
         )
+        if self.fast:
+            self.link.consider_relay()
 
     def attach(self, config: ToxicConfig, active: bool) -> None:
         stage = ToxicStage(self, config, active)
@@ -426,7 +445,7 @@ class Flow:
     # -- flow control ---------------------------------------------------------------------------
     def update_reading(self) -> None:
         src = self.src
-        if src is None or self.link.closed:
+        if src is None or self.link.closed or self.link.relay is not None:
             return
         pause = self.dest_paused or self.queued > QUEUE_LIMIT or not self.link.connected
         if pause == self.src_paused:
@@ -446,6 +465,8 @@ class Flow:
             _resolve(self._drain, None)
             self._drain = None
         self.update_reading()
+        if not paused and self.fast:
+            self.link.consider_relay()
 
     def close(self) -> None:
         for stage in self.stages:
@@ -464,7 +485,20 @@ def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
 class Link:
     """A client connection and its upstream connection, with their two flows."""
 
-    __slots__ = ("client", "closed", "connected", "draws", "flows", "loop", "proxy", "upstream")
+    __slots__ = (
+        "_relay_handle",
+        "_relay_tries",
+        "client",
+        "closed",
+        "connected",
+        "draws",
+        "flows",
+        "loop",
+        "proxy",
+        "relay",
+        "relay_done",
+        "upstream",
+    )
 
     def __init__(self, proxy: LinkOwner, loop: asyncio.AbstractEventLoop) -> None:
         self.proxy = proxy
@@ -475,6 +509,10 @@ class Link:
         self.connected = False
         self.flows = (Flow(self, UPSTREAM), Flow(self, DOWNSTREAM))
         self.draws: dict[int, bool] = {}
+        self.relay: _relay.Relayed | None = None  # while the relay thread moves the bytes
+        self.relay_done = False  # the thread gave the connection back at an EOF or an error
+        self._relay_handle: asyncio.Handle | None = None
+        self._relay_tries = 0
 
     def _drawn(self, config: ToxicConfig) -> bool:
         """Toxicity is drawn once per connection and toxic (both directions share the draw)."""
@@ -486,11 +524,13 @@ class Link:
         return active
 
     def toxic_added(self, config: ToxicConfig) -> None:
+        self.take_back()
         active = self._drawn(config)
         for direction in config.directions:
             self.flows[direction].attach(config, active)
 
     def toxic_changed(self, config: ToxicConfig, redraw: bool) -> None:
+        self.take_back()
         if redraw:
             self.draws.pop(config.order, None)
         active = self._drawn(config)
@@ -498,6 +538,7 @@ class Link:
             self.flows[direction].changed(config, active)
 
     def toxic_removed(self, config: ToxicConfig) -> None:
+        self.take_back()
         self.draws.pop(config.order, None)
         for direction in config.directions:
             self.flows[direction].detach(config)
@@ -558,6 +599,10 @@ class Link:
         """Close both sides gracefully: what was written is flushed, then FIN."""
         if self.closed:
             return
+        if self.relay is not None:
+            self.take_back()
+            if self.closed:
+                return
         self.closed = True
         for flow in self.flows:
             flow.settle()  # while the sockets are open
@@ -569,6 +614,9 @@ class Link:
 
     def reset(self, direction: int) -> None:
         """RST the side receiving ``direction``'s bytes (the client for downstream)."""
+        self.take_back()
+        if self.closed:
+            return
         victim = self.client if direction == DOWNSTREAM else self.upstream
         for flow in self.flows:
             flow.settle()  # before the abort closes the victim's socket
@@ -582,6 +630,112 @@ class Link:
 
     def lost(self) -> None:
         self.close()
+
+    # -- the relay thread (relay.py) ------------------------------------------------------------
+    def consider_relay(self) -> None:
+        """Hand the connection to the relay thread soon, if it still has no active toxic then."""
+        if (
+            self.relay is None
+            and self._relay_handle is None
+            and not self.relay_done
+            and self.connected
+            and not self.closed
+            and _relay.RELAY is not None
+        ):
+            self._relay_handle = self.loop.call_soon(self._relay_start)
+
+    def _relayable(self) -> bool:
+        for flow in self.flows:
+            if (
+                not flow.fast
+                or flow.fast_from is None  # the kernel cannot count the bytes
+                or flow.task is not None
+                or flow.eof_seen
+                or flow.eof_sent
+                or flow.src_paused
+                or flow.dest_paused
+                or flow.pending
+            ):
+                return False
+        return True
+
+    def _relay_start(self) -> None:
+        self._relay_handle = None
+        relay = _relay.RELAY
+        client, upstream = self.client, self.upstream
+        if (
+            relay is None
+            or self.relay is not None
+            or self.relay_done
+            or self.closed
+            or not self.connected
+            or client is None
+            or upstream is None
+            or client.is_closing()
+            or upstream.is_closing()
+            or not self._relayable()
+        ):
+            return
+        if client.get_write_buffer_size() or upstream.get_write_buffer_size():
+            # the loop still holds bytes to send (uvloop sends at the end of its turn): the
+            # thread may only write once they are out
+            if self._relay_tries < 20:
+                self._relay_tries += 1
+                self._relay_handle = self.loop.call_later(
+                    0.001 * self._relay_tries, self._relay_start
+                )
+            return
+        client_sock, upstream_sock = (
+            client.get_extra_info("socket"),
+            upstream.get_extra_info("socket"),
+        )
+        if client_sock is None or upstream_sock is None:
+            self.relay_done = True
+            return
+        client.pause_reading()
+        upstream.pause_reading()
+        entry = relay.adopt(self, self.loop, client_sock.fileno(), upstream_sock.fileno())
+        if entry is None:
+            self.relay_done = True
+            client.resume_reading()
+            upstream.resume_reading()
+            return
+        self.relay = entry
+        for flow in self.flows:
+            flow.src_paused = True
+
+    def take_back(self) -> None:
+        """Make the loop relay the connection again (before a toxic changes, or a close): waits
+        until the relay thread let go of the sockets, sends what it held, reads again."""
+        entry = self.relay
+        if entry is None:
+            return
+        relay = _relay.RELAY
+        if relay is not None:
+            relay.release(entry)
+        self._restore(entry)
+
+    def relay_returned(self, entry: _relay.Relayed) -> None:
+        """The thread gave the connection back at an EOF, error or hang-up: the loop reads the
+        sockets again, meets it on its usual path, and the connection stays on the loop."""
+        if self.relay is entry:
+            self.relay_done = True
+            self._restore(entry)
+
+    def _restore(self, entry: _relay.Relayed) -> None:
+        if self.relay is not entry:
+            return
+        self.relay = None
+        up, down = self.flows
+        if entry.to_upstream and up.dest is not None and not up.dest.is_closing():
+            up.dest.write(entry.to_upstream)
+        if entry.to_client and down.dest is not None and not down.dest.is_closing():
+            down.dest.write(entry.to_client)
+        if entry.reason == "error":
+            self.close()
+            return
+        for flow in self.flows:
+            flow.update_reading()
 
 
 class ClientProtocol(asyncio.Protocol):
