@@ -1,12 +1,16 @@
 """Secret scanner benchmark: precision/recall on a labelled corpus and scanning speed.
 
     python benchmarks/secrets.py [--corpus DIR] [--log-mb 500] [--tree-mb 200] [--skip-speed]
+        [--skip-accuracy] [--skip-in-process]
 
 Accuracy: prodshield and detect-secrets (PyPI, the named baseline) scan the corpus in the same run;
 both are scored with the corpus's own score.py rule (a secret counts once however many findings
 land on its lines; other finding lines are false positives), overall and per kind.
-Speed: MB per CPU-second (this process's CPU time for prodshield; the child's for detect-secrets) on
-a generated log file and a generated source tree, with the median of several runs, and peak RSS.
+Speed, as a user runs it first: `prodshield audit secrets` and `detect-secrets scan --all-files`
+as subprocesses (start-up included; the child's CPU time) on the labelled corpus and on samples of a
+generated log file and source tree, and prodshield alone on the full-size ones. Then in-process:
+MB per CPU-second (this process's CPU time for prodshield; the child's for detect-secrets) on the
+generated log file and source tree, with the median of several runs, and peak RSS.
 """
 
 from __future__ import annotations
@@ -187,10 +191,18 @@ def time_prodshield(target: Path, engine: str, runs: int) -> float:
 
 
 def speed(
-    work: Path, log_mb: int, tree_mb: int, runs: int, baseline_mb: int, engine_mb: int
+    work: Path,
+    log_mb: int,
+    tree_mb: int,
+    runs: int,
+    baseline_mb: int,
+    engine_mb: int,
+    corpus: Path,
+    in_process: bool = True,
 ) -> None:
     """Full-size figures for the default engine; the other engines and detect-secrets (about
-    1000x slower) on smaller samples of the same generators, so the run ends in minutes."""
+    1000x slower) on smaller samples of the same generators, so the run ends in minutes. Then
+    the same inputs (and the labelled corpus) through both command lines."""
     targets = {}
     for name, size in (
         ("log", log_mb),
@@ -203,7 +215,21 @@ def speed(
         path = work / name
         (make_log if name.startswith("log") else make_tree)(path, size)
         targets[name] = (path, size)
-    print(f"\nspeed (median of {runs} runs, MB per CPU-second; peak RSS below)")
+    corpus_mb = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file()) / 1e6
+    cli_speed(
+        work,
+        [
+            (f"labelled corpus {corpus.name} ({corpus_mb:.1f} MB)", corpus, corpus_mb, True),
+            (f"log file, {baseline_mb} MB sample", targets["log_ds"][0], baseline_mb, True),
+            (f"source tree, {baseline_mb} MB sample", targets["tree_ds"][0], baseline_mb, True),
+            (f"log file, {log_mb} MB", targets["log"][0], log_mb, False),
+            (f"source tree, {tree_mb} MB", targets["tree"][0], tree_mb, False),
+        ],
+        runs,
+    )
+    if not in_process:
+        return
+    print(f"\nin-process speed (median of {runs} runs, MB per CPU-second; peak RSS below)")
     for kind, label in (("log", "log file"), ("tree", "source tree")):
         path, size = targets[kind]
         ours = size / time_prodshield(path, "hyperscan", runs)
@@ -229,6 +255,71 @@ def speed(
     )
 
 
+# -- the user's path: both command lines as subprocesses, start-up included -------------------
+
+
+def _child_cpu(command: tuple[list[str], Path]) -> tuple[float, float]:
+    """Run a command in its folder (output discarded); its CPU seconds (user + system) and wall
+    seconds."""
+    cmd, cwd = command
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = subprocess.run(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600, check=False
+    )
+    wall = time.perf_counter() - start
+    if result.returncode not in (0, 1):  # 1: findings at or above --fail-on
+        raise SystemExit(f"{cmd[0]} failed: {result.stderr.decode(errors='replace')[:500]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), wall
+
+
+def _where(target: Path) -> tuple[Path, str]:
+    """Run in the folder scanned (or the file's folder) on a relative path, as users do:
+    detect-secrets silently scans nothing when given a folder outside the current one."""
+    return (target, ".") if target.is_dir() else (target.parent, target.name)
+
+
+def prodshield_cli(target: Path) -> tuple[list[str], Path]:
+    """``prodshield audit secrets`` as a user runs it on a tree or a log (JSON report, no gate)."""
+    exe = Path(sys.executable).with_name("prodshield")
+    cwd, arg = _where(target)
+    flags = ["--format", "json", "--include-tests", "--no-gitignore", "--fail-on", "none"]
+    return [str(exe), "audit", "secrets", arg, *flags], cwd
+
+
+def detect_secrets_cli(target: Path) -> tuple[list[str], Path]:
+    """``detect-secrets scan`` as a user runs it outside git (every file of the folder)."""
+    exe = Path(sys.executable).with_name("detect-secrets")
+    cwd, arg = _where(target)
+    return [str(exe), "scan", "--all-files", arg], cwd
+
+
+def cli_speed(work: Path, inputs: list[tuple[str, Path, float, bool]], runs: int) -> None:
+    """MB per CPU-second of each command line, start-up included (median of ``runs``); the
+    ``bool`` says whether detect-secrets scans that input too (it is ~1000x slower)."""
+    empty = work / "empty"
+    empty.mkdir(exist_ok=True)
+    (empty / "a.txt").write_text("nothing here\n")
+    startup = statistics.median(_child_cpu(prodshield_cli(empty))[0] for _ in range(runs))
+    ds_startup = statistics.median(_child_cpu(detect_secrets_cli(empty))[0] for _ in range(runs))
+    print(
+        f"\ncommand lines as subprocesses, start-up included (median of {runs} runs; CPU = the "
+        f"child's user + system)\n  start-up on a one-line file: prodshield {startup:.2f} CPU-s, "
+        f"detect-secrets {ds_startup:.2f} CPU-s"
+    )
+    print(f"  {'input':44}{'prodshield MB/CPU-s':>21}{'detect-secrets':>16}{'ratio':>9}")
+    for label, path, size, with_ds in inputs:
+        ours = [_child_cpu(prodshield_cli(path)) for _ in range(runs)]
+        cpu = statistics.median(c for c, _ in ours)
+        wall = statistics.median(w for _, w in ours)
+        cells = f"  {label:44}{size / cpu:>12.1f} ({wall:5.1f} s)"
+        if with_ds:
+            ds = statistics.median(_child_cpu(detect_secrets_cli(path))[0] for _ in range(runs))
+            cells += f"{size / ds:>16.2f}{ds / cpu:>8,.0f}x"
+        print(cells)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -243,13 +334,27 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument(
+        "--skip-in-process",
+        action="store_true",
+        help="speed through the command lines only (no library figures, no engine samples)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="prodshield-bench-") as tmp:
         work = Path(tmp)
         if not args.skip_accuracy:
             accuracy(args.corpus, work)
         if not args.skip_speed:
-            speed(work, args.log_mb, args.tree_mb, args.runs, args.baseline_mb, args.engine_mb)
+            speed(
+                work,
+                args.log_mb,
+                args.tree_mb,
+                args.runs,
+                args.baseline_mb,
+                args.engine_mb,
+                args.corpus,
+                in_process=not args.skip_in_process,
+            )
 
 
 if __name__ == "__main__":
