@@ -429,7 +429,6 @@ ALLOWED_COMPLEX: set[tuple[str, str]] = {
     ("chaos/proxy/toxics/http.py", "pipe"),  # 16
     ("cli/audit.py", "_execute"),  # 20
     ("cli/chaos_run.py", "main"),  # 22
-    ("cli/help.py", "metavar_for"),  # 16
     ("cli/help.py", "install"),  # 17
     ("conditions/parser.py", "call"),  # 18
     ("config/loader.py", "_cross_checks"),  # 26

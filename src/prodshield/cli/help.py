@@ -76,18 +76,41 @@ _FORMATS = {"fmt": "FORMAT", "format": "FORMAT", "output": "FORMAT", "log_format
 _LABEL = re.compile(r"^<(.*)>(\.\.\.)?$")
 
 
-def metavar_for(name: str | None, label: str | None, *, is_flag: bool = False) -> str | None:
-    """The metavar for a parameter called ``name`` whose Typer label is ``label`` (``<str>``)."""
-    if is_flag:
-        return None
-    key = (name or "").lower()
+_PATH_LABELS = ("path", "file", "directory", "file or directory", "filename")
+
+
+def _inner_label(label: str | None) -> str:
+    """Typer's label without its brackets and ``list[...]``: ``<list[int]>`` -> ``int``."""
     inner = label or ""
     match = _LABEL.match(inner)
     if match:
         inner = match.group(1)
     list_of = re.match(r"^list\[(.*)\]$", inner)
-    if list_of:
-        inner = list_of.group(1)
+    return list_of.group(1) if list_of else inner
+
+
+def _path_metavar(key: str, low: str) -> str:
+    if low == "directory" or key in _DIR_NAMES:
+        return "DIR"
+    if key in _FILE_NAMES:
+        return "FILE"
+    return NAMED.get(key, "PATH")
+
+
+def _number_metavar(key: str) -> str:
+    if key.endswith("_ms"):
+        return "MS"
+    if key.endswith(("_s", "seconds", "timeout")):
+        return "SECONDS"
+    return "NUMBER"
+
+
+def metavar_for(name: str | None, label: str | None, *, is_flag: bool = False) -> str | None:
+    """The metavar for a parameter called ``name`` whose Typer label is ``label`` (``<str>``)."""
+    if is_flag:
+        return None
+    key = (name or "").lower()
+    inner = _inner_label(label)
     low = inner.lower()
     if low == "bool":
         return None
@@ -96,22 +119,14 @@ def metavar_for(name: str | None, label: str | None, *, is_flag: bool = False) -
         if len(inner) <= 16:
             return inner
         return NAMED.get(key) or _FORMATS.get(key, key.upper())
-    if low in ("path", "file", "directory", "file or directory", "filename"):
-        if low == "directory" or key in _DIR_NAMES:
-            return "DIR"
-        if key in _FILE_NAMES:
-            return "FILE"
-        return NAMED.get(key, "PATH")
+    if low in _PATH_LABELS:
+        return _path_metavar(key, low)
     if key in NAMED:
         return NAMED[key]
     if low.startswith("int"):
         return "N"
     if low.startswith("float"):
-        if key.endswith("_ms"):
-            return "MS"
-        if key.endswith(("_s", "seconds", "timeout")):
-            return "SECONDS"
-        return "NUMBER"
+        return _number_metavar(key)
     if key in _FORMATS:
         return _FORMATS[key]
     return key.upper().rstrip("_") or None
