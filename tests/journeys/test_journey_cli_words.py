@@ -44,6 +44,15 @@ COMMANDS = [
     ["demo"],
     ["debt"],
     ["db", "upgrade"],
+    ["deploy", "mark"],
+    ["deploy", "list"],
+    ["incident", "open"],
+    ["incident", "update"],
+    ["incident", "resolve"],
+    ["incident", "postmortem"],
+    ["incident", "ack"],
+    ["status", "build"],
+    ["status", "subscribers"],
 ]
 
 
@@ -81,6 +90,11 @@ def test_help_metavars_read_like_a_person_wrote_them(tmp_path: Path) -> None:
     # a wide terminal keeps the boxed panels, with the same names
     wide = _cli(tmp_path, "audit", "run", "--help", columns=140).stdout
     assert "HOST:PORT" in wide and "<list[str]>" not in wide
+    # a service is a name where it names one (deploy markers, incidents), a URL where it is one
+    for command in (["deploy", "mark"], ["deploy", "list"], ["incident", "open"]):
+        text = _cli(tmp_path, *command, "--help").stdout
+        assert "--service SERVICE" in text and "--service URL" not in text, text
+    assert "--service URL" in _cli(tmp_path, "chaos", "breaker", "--help").stdout
 
 
 def test_config_check_counts_in_english_and_warns_about_placeholders(tmp_path: Path) -> None:

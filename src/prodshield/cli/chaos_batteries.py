@@ -70,7 +70,11 @@ def attach(chaos_app: typer.Typer) -> None:
     def breaker(
         service: Annotated[
             str,
-            typer.Option("--service", help="URL of the service endpoint that uses the dependency."),
+            typer.Option(
+                "--service",
+                metavar="URL",
+                help="URL of the service endpoint that uses the dependency.",
+            ),
         ],
         dependency: Annotated[
             str, typer.Option("--dependency", help="Name of the proxy in front of the dependency.")
@@ -143,7 +147,9 @@ def attach(chaos_app: typer.Typer) -> None:
         service: Annotated[
             str | None,
             typer.Option(
-                "--service", help="Judge this service's API instead of the battery's client."
+                "--service",
+                metavar="URL",
+                help="Judge this service's API instead of the battery's client.",
             ),
         ] = None,
         seconds: Annotated[float, typer.Option("--seconds", help="Bank test length.")] = 10.0,

@@ -62,7 +62,7 @@ NAMED = {
     "repo": "REPO",
     "install": "SPEC",
     "servername": "NAME",
-    "service": "URL",
+    "service": "SERVICE",
     "health": "URL",
     "dependency": "PROXY",
     "proxy": "PROXY",
@@ -187,6 +187,19 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "notify flush": ("prodshield notify flush",),
     "serve": ("prodshield serve", "prodshield serve --host 0.0.0.0 --port 8080"),
     "status build": ("prodshield status build --out site/",),
+    "status subscribers": (
+        "prodshield status subscribers",
+        "prodshield status subscribers --remove 3",
+    ),
+    "deploy mark": ("prodshield deploy mark --version v2.4.0 --env production --service shop",),
+    "deploy list": ("prodshield deploy list --env production --format json",),
+    "incident open": (
+        "prodshield incident open 'Card payments are delayed' --service payments --env production",
+    ),
+    "incident update": ("prodshield incident update 12 'The fix is rolling out.'",),
+    "incident resolve": ("prodshield incident resolve 12 'All payments went through.'",),
+    "incident postmortem": ("prodshield incident postmortem 12 https://wiki.example.com/pm/12",),
+    "incident ack": ("prodshield incident ack 12",),
     "demo": ("prodshield demo", "prodshield demo --port 0 --dir ./demo-files"),
     "debt": ("prodshield debt .", "prodshield debt . --format markdown"),
 }
