@@ -106,6 +106,28 @@ def _uid(owner: str | int) -> int:
         raise UsageError(f"audit owner {owner!r}: no such user") from None
 
 
+def _tls_targets(
+    given: Iterable[TlsTarget | str], servername: str | None, config: AuditConfig | None
+) -> list[TlsTarget]:
+    """The endpoints to probe: those given, else the config's; ``servername`` overrides SNI."""
+    targets = [t if isinstance(t, TlsTarget) else TlsTarget.parse(t, servername) for t in given]
+    if not targets and config is not None:
+        targets = [TlsTarget(t.host, t.port, t.servername or servername) for t in config.tls]
+    if servername:
+        targets = [TlsTarget(t.host, t.port, servername) for t in targets]
+    return targets
+
+
+def _ca_file(ca_file: str | Path | None, base: Path, config: AuditConfig | None) -> Path | None:
+    """The CA bundle given, else the config's (relative to ``base``); a missing one is refused."""
+    ca = (
+        Path(ca_file) if ca_file else (base / config.ca_file if config and config.ca_file else None)
+    )
+    if ca is not None and not ca.is_file():
+        raise UsageError(f"CA file {ca}: no such file")
+    return ca
+
+
 def audit(
     paths: Sequence[str | Path] = (),
     *,
@@ -135,21 +157,11 @@ def audit(
     chosen = parse_families(families)
     if not paths and config is not None and config_paths:
         paths = [base / p for p in (config.paths or ["."])]
-    targets = [
-        t if isinstance(t, TlsTarget) else TlsTarget.parse(t, servername) for t in tls_targets
-    ]
-    if not targets and config is not None:
-        targets = [TlsTarget(t.host, t.port, t.servername or servername) for t in config.tls]
-    if servername:
-        targets = [TlsTarget(t.host, t.port, servername) for t in targets]
+    targets = _tls_targets(tls_targets, servername, config)
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or directory")
-    ca = (
-        Path(ca_file) if ca_file else (base / config.ca_file if config and config.ca_file else None)
-    )
-    if ca is not None and not ca.is_file():
-        raise UsageError(f"CA file {ca}: no such file")
+    ca = _ca_file(ca_file, base, config)
     ctx = AuditContext(
         paths=[Path(p) for p in paths],
         tls_targets=targets,
