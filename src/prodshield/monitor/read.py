@@ -220,22 +220,22 @@ class ReadModel:
             # a heartbeat waiting for its first ping has no uptime yet (not 100 %)
             sm = None if current == WAITING else summaries.get(x.key)
             out.append(
-                CheckView(
-                    name=x.name,
-                    environment=x.environment or None,
-                    type=x.type,
-                    group=x.group,
-                    status=cast(CheckStatus, current),
-                    consecutive_failures=st["consecutive_failures"] if st else 0,
-                    last_result=st["last_result"] if st else None,
-                    uptime={
+                {
+                    "name": x.name,
+                    "environment": x.environment or None,
+                    "type": x.type,
+                    "group": x.group,
+                    "status": cast(CheckStatus, current),
+                    "consecutive_failures": st["consecutive_failures"] if st else 0,
+                    "last_result": st["last_result"] if st else None,
+                    "uptime": {
                         "24h": sm.uptime_24h if sm else None,
                         "7d": sm.uptime_7d if sm else None,
                         "30d": sm.uptime_30d if sm else None,
                     },
-                    avg_response_time_ms_24h=sm.avg_ms_24h if sm else None,
-                    open_incident=incidents.get(x.key),
-                )
+                    "avg_response_time_ms_24h": sm.avg_ms_24h if sm else None,
+                    "open_incident": incidents.get(x.key),
+                }
             )
         return out
 
