@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from support.net import free_port
+
 HEAVY = "┏┃│╇━┡┗┛┓"
 
 
@@ -40,12 +42,6 @@ def _grid(out: str, header: list[str], width: int = 80) -> list[list[str]]:
             break
         rows.append(line.split())
     return rows[2:]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_db_status_and_monitor_instances(tmp_path: Path) -> None:
@@ -106,7 +102,7 @@ def test_debt_tables(tmp_path: Path) -> None:
 
 
 def test_chaos_proxy_and_toxic_lists(tmp_path: Path) -> None:
-    api_port, listen = _free_port(), _free_port()
+    api_port, listen = free_port(), free_port()
     proxies = tmp_path / "toxiproxy.json"
     proxies.write_text(
         json.dumps(
