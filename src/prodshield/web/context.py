@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,18 @@ def _area(category: str | None) -> str:
     return AREAS.get(category or "", category or "-")
 
 
-def _headline(incident: dict[str, Any]) -> str:
+def _headline(incident: Any) -> str:
     """An incident's title where its environment is already shown beside it (a badge): the
     ``[production] `` the notifications' titles start with is left out."""
-    title = str(incident.get("title") or "")
-    env = incident.get("environment")
+
+    def value(key: str) -> Any:
+        # a typed view (monitor.views.IncidentView) on the pages, a dict in the static site
+        if isinstance(incident, Mapping):
+            return incident.get(key)
+        return getattr(incident, key, None)
+
+    title = str(value("title") or "")
+    env = value("environment")
     prefix = f"[{env}] " if env else ""
     return title[len(prefix) :] if prefix and title.startswith(prefix) else title
 
