@@ -7,7 +7,7 @@ models (``audit/history.py`` writes the rows).
 from __future__ import annotations
 
 from pydantic import Field
-from sqlalchemy import desc, select
+from sqlalchemy import desc, func, select
 
 from prodshield.severity import worst_first
 from prodshield.store import Store
@@ -46,6 +46,23 @@ class AuditLatestView(View):
 
     run: AuditRunView | None
     findings: list[AuditFindingView]
+
+
+def latest_counts(store: Store) -> dict[str, int]:
+    """The latest run's findings per severity (``/metrics``); empty before the first run."""
+    ar, af = t.audit_runs, t.audit_findings
+    with store.connect() as conn:
+        last_run = conn.execute(select(func.max(ar.c.id))).scalar()
+        if last_run is None:
+            return {}
+        return {
+            sev: int(n)
+            for sev, n in conn.execute(
+                select(af.c.severity, func.count())
+                .where(af.c.run_id == last_run)
+                .group_by(af.c.severity)
+            )
+        }
 
 
 def latest(store: Store, *, severity: str | None = None, limit: int = 500) -> AuditLatestView:

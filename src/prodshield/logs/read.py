@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import desc, select
+from sqlalchemy import desc, func, select
 
 from prodshield import deploys
 from prodshield.store import Store
@@ -83,6 +83,20 @@ def findings(
             )
             for r in conn.execute(query)
         ]
+
+
+def finding_counts(store: Store) -> dict[tuple[str, str], int]:
+    """Occurrences per (kind, severity) over the stored findings (``/metrics``)."""
+    lf = t.log_findings
+    with store.connect() as conn:
+        return {
+            (a, b): int(n or 0)
+            for a, b, n in conn.execute(
+                select(lf.c.kind, lf.c.severity, func.sum(lf.c.count)).group_by(
+                    lf.c.kind, lf.c.severity
+                )
+            )
+        }
 
 
 def new_since(store: Store) -> NewSinceView:

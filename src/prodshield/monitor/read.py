@@ -854,14 +854,10 @@ class ReadModel:
     # --- metrics ---------------------------------------------------------------------------
 
     def metric_counts(self) -> dict[str, Any]:
-        """Grouped counts for ``/metrics``: each one GROUP BY statement."""
-        i, lf, af, ar, o = (
-            t.incidents,
-            t.log_findings,
-            t.audit_findings,
-            t.audit_runs,
-            t.outbox,
-        )
+        """The monitor's grouped counts for ``/metrics`` (open incidents by check, service,
+        environment and kind; heartbeat pings), each one GROUP BY statement. The other areas'
+        counts come from their read models (``web/metrics.py`` puts them together)."""
+        i = t.incidents
         with self.store.connect() as conn:
             open_incidents: dict[tuple[str, str, str, str], int] = defaultdict(int)
             for target, env, kind, n in conn.execute(
@@ -871,41 +867,10 @@ class ReadModel:
             ):
                 check, service = check_and_service(self.config, target, kind)
                 open_incidents[(check, service, env, kind)] += int(n)
-            log_kinds = {
-                (a, b): int(n or 0)
-                for a, b, n in conn.execute(
-                    select(lf.c.kind, lf.c.severity, func.sum(lf.c.count)).group_by(
-                        lf.c.kind, lf.c.severity
-                    )
-                )
-            }
-            last_run = conn.execute(select(func.max(ar.c.id))).scalar()
-            audit = (
-                {
-                    sev: int(n)
-                    for sev, n in conn.execute(
-                        select(af.c.severity, func.count())
-                        .where(af.c.run_id == last_run)
-                        .group_by(af.c.severity)
-                    )
-                }
-                if last_run is not None
-                else {}
-            )
-            outbox = {
-                s: int(n)
-                for s, n in conn.execute(select(o.c.status, func.count()).group_by(o.c.status))
-            }
             heartbeat_pings = int(
                 conn.execute(select(func.coalesce(func.sum(t.heartbeats.c.pings), 0))).scalar() or 0
             )
-        return {
-            "open_incidents": open_incidents,
-            "log_findings": log_kinds,
-            "audit_findings": audit,
-            "outbox": outbox,
-            "heartbeat_pings": heartbeat_pings,
-        }
+        return {"open_incidents": open_incidents, "heartbeat_pings": heartbeat_pings}
 
     def latency_hours(self) -> list[tuple[str, str, float | None, float | None]]:
         """Per target, the last complete hour's p50 and p95 from ``check_hourly``."""

@@ -41,6 +41,16 @@ class OutboxView(View):
     dead: list[OutboxRowView]
 
 
+def status_counts(store: Store) -> dict[str, int]:
+    """Outbox rows per status (``/metrics``, the Notifications tab)."""
+    o = t.outbox
+    with store.connect() as conn:
+        return {
+            status: int(n)
+            for status, n in conn.execute(select(o.c.status, func.count()).group_by(o.c.status))
+        }
+
+
 def outbox(store: Store, *, limit: int = 50) -> OutboxView:
     """Counts per status, the last ``limit`` rows and the last ``limit`` dead letters."""
     o = t.outbox

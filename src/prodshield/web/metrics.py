@@ -28,8 +28,11 @@ from prometheus_client.core import (
 )
 from sqlalchemy import func, select
 
+from prodshield.audit import read as audit_read
 from prodshield.config.types import format_duration
+from prodshield.logs import read as logs_read
 from prodshield.monitor.views import SloView
+from prodshield.notify import read as notify_read
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -204,7 +207,12 @@ class WebMetrics:
             yield objective
             yield burn
 
-        counts = model.metric_counts()
+        counts = {
+            **model.metric_counts(),
+            "log_findings": logs_read.finding_counts(model.store),
+            "audit_findings": audit_read.latest_counts(model.store),
+            "outbox": notify_read.status_counts(model.store),
+        }
         incidents = GaugeMetricFamily(
             "prodshield_open_incidents",
             "Open incidents per check, service, environment and kind (check empty for a "
