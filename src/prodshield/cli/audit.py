@@ -58,7 +58,7 @@ class _DefaultToRun(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-audit_app = typer.Typer(
+app = typer.Typer(
     cls=_DefaultToRun,
     help="Security and configuration audit: the post-deploy gate. "
     "`prodshield audit [PATH...] [OPTIONS]` runs every family (see `prodshield audit run --help`); "
@@ -242,7 +242,7 @@ def _verified(
     return shown
 
 
-@audit_app.command("secrets")
+@app.command("secrets")
 def secrets(
     paths: PathsArg = None,
     fmt: FormatOpt = "table",
@@ -380,7 +380,7 @@ def secrets(
         raise SystemExit(code)
 
 
-@audit_app.command("baseline")
+@app.command("baseline")
 def baseline_cmd(
     paths: PathsArg = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
@@ -643,7 +643,7 @@ def _execute(
     return EXIT_FAILED if report.failed(gate) else EXIT_OK
 
 
-@audit_app.command("run", hidden=True)
+@app.command("run", hidden=True)
 def run(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders to audit.", show_default=False)
@@ -732,7 +732,7 @@ def run(
         raise SystemExit(code)  # see `secrets`: typer.Exit would be lost
 
 
-@audit_app.command("tls")
+@app.command("tls")
 def tls_cmd(
     targets: Annotated[list[str], typer.Argument(help="HOST:PORT endpoints.")],
     config: ConfigOption = None,
@@ -791,7 +791,7 @@ def _changes(title: str, findings: list[dict[str, Any]]) -> None:
         out.print(for_terminal(f"  {f['severity']:<8} {f['rule']}  {where or '-'}"), markup=False)
 
 
-@audit_app.command("history")
+@app.command("history")
 def history_cmd(
     config: ConfigOption = None,
     limit: Annotated[
@@ -858,7 +858,3 @@ def history_cmd(
                 _changes("new:", latest["new"])
             if latest["fixed"]:
                 _changes("fixed:", latest["fixed"])
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(audit_app, name="audit")

@@ -21,6 +21,8 @@ from prodshield.cli.common import (
 from prodshield.errors import UsageError
 from prodshield.logs.debt import DebtReport, diff_against, last_snapshot, save_snapshot, scan_repo
 
+app = typer.Typer()
+
 
 class Format(StrEnum):
     table = "table"
@@ -28,6 +30,7 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
+@app.command("debt")
 def debt(
     repo: Annotated[
         Path, typer.Argument(help="A git repository (default: the current folder).")
@@ -136,7 +139,3 @@ def render_table(report: DebtReport, top: int) -> None:
             untrusted(i.text[:60]),
         )
     table.print()
-
-
-def register(app: typer.Typer) -> None:
-    app.command("debt")(debt)

@@ -12,6 +12,8 @@ import typer
 
 from prodshield.cli.common import console
 
+app = typer.Typer()
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -19,6 +21,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@app.command("demo")
 def demo(
     directory: Annotated[
         Path | None,
@@ -138,7 +141,3 @@ def demo(
         if temporary:
             shutil.rmtree(directory, ignore_errors=True)
         out.print("demo stopped")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)

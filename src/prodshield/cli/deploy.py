@@ -124,7 +124,3 @@ def list_cmd(
             untrusted(d.note or ""),
         )
     grid.print()
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="deploy")

@@ -225,7 +225,3 @@ def unsilence(
         console().print(f"silence #{silence_id} already ended", markup=False)
         return
     console().print(f"silence #{silence_id} ended", markup=False)
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="incident")

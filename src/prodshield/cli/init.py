@@ -10,7 +10,10 @@ import typer
 
 from prodshield.cli.common import EXIT_USAGE, console
 
+app = typer.Typer()
 
+
+@app.command("init")
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to write into.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,

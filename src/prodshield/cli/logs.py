@@ -1,7 +1,7 @@
 """``prodshield logs``: parse log files into events and mine their templates.
 
-``logs_app`` is the group; later commands (scan, digest) add themselves to it with
-``@logs_app.command(...)``.
+``app`` is the group; :mod:`prodshield.cli.main` mounts it and the commands of
+:mod:`prodshield.cli.logs_intel` (scan, digest, mark-deploy) on it.
 """
 
 from __future__ import annotations
@@ -34,9 +34,7 @@ from prodshield.logs.templates import TemplateMiner
 if TYPE_CHECKING:
     from prodshield.config.loader import LoadedConfig
 
-logs_app = typer.Typer(
-    help="Log intelligence: parse log files, mine templates.", no_args_is_help=True
-)
+app = typer.Typer(help="Log intelligence: parse log files, mine templates.", no_args_is_help=True)
 
 FilesArg = Annotated[
     list[str], typer.Argument(help="Files, globs, directories, or - for stdin.", show_default=False)
@@ -81,7 +79,7 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts is not None else None
 
 
-@logs_app.command("templates")
+@app.command("templates")
 def templates_cmd(
     files: FilesArg,
     log_format: FormatOption = "auto",
@@ -162,7 +160,7 @@ def templates_cmd(
         raise ProdshieldError("no log source could be read")
 
 
-@logs_app.command("parse")
+@app.command("parse")
 def parse_cmd(
     files: FilesArg,
     log_format: FormatOption = "auto",
@@ -222,13 +220,3 @@ def _optional_config(config: Path | None) -> LoadedConfig | None:
         except UsageError:
             return None
     return load(config)
-
-
-def register(app: typer.Typer) -> None:
-    from prodshield.cli.logs_intel import attach
-
-    attach(logs_app)
-    app.add_typer(logs_app, name="logs")
-
-
-__all__ = ["logs_app", "register"]

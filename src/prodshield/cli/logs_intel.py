@@ -1,4 +1,5 @@
-"""``prodshield logs scan`` and ``prodshield logs digest``: findings and the daily digest."""
+"""``prodshield logs scan``, ``logs digest`` and ``logs mark-deploy``: findings, the daily digest
+and deploy markers (mounted in the ``logs`` group by :mod:`prodshield.cli.main`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class DigestFormat(StrEnum):
     html = "html"
     json = "json"
 
+
+app = typer.Typer()
 
 Files = Annotated[
     list[Path] | None,
@@ -183,6 +186,7 @@ def _window(start: str | None, until: str | None) -> tuple[datetime | None, date
     )
 
 
+@app.command("scan")
 def scan(
     files: Files = None,
     log_format: LogFormatOpt = "auto",
@@ -254,6 +258,7 @@ def scan(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command("digest")
 def digest(
     files: Files = None,
     log_format: LogFormatOpt = "auto",
@@ -383,6 +388,7 @@ def _post(config: Path | None, notifier: str, d: Any) -> None:
         store.close()
 
 
+@app.command("mark-deploy")
 def mark_deploy(
     label: Annotated[
         str | None, typer.Option("--label", help="What was deployed (a version, a commit).")
@@ -402,10 +408,3 @@ def mark_deploy(
         f"deploy marked at {datetime.fromtimestamp(marker['at']).isoformat(timespec='seconds')}"
         + (f" ({label})" if label else "")
     )
-
-
-def attach(logs_app: typer.Typer) -> None:
-    """Add scan, digest and mark-deploy to the ``logs`` command group."""
-    logs_app.command("scan")(scan)
-    logs_app.command("digest")(digest)
-    logs_app.command("mark-deploy")(mark_deploy)

@@ -1,4 +1,12 @@
-"""The ``prodshield`` command: command groups and the error boundary."""
+"""The ``prodshield`` command: where every command group is mounted, and the error boundary.
+
+One pattern for the whole CLI: each module of ``prodshield.cli`` that holds commands exposes one
+``typer.Typer`` named ``app`` and mounts nothing itself; this module mounts them all, a group under
+its name, a module of top-level commands (or of commands that join a group) without one. The order
+below is the order ``--help`` lists them in. ``chaos run`` and ``logs parse`` also have argparse
+fast paths started by :mod:`prodshield.cli.entry` (start-up time, see there); the test
+tests/architecture/test_cli_pattern.py holds every module to this.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,30 @@ from typing import Annotated
 import typer
 
 from prodshield import __version__
-from prodshield.cli import config as config_cmd
-from prodshield.cli import db as db_cmd
+from prodshield.cli import (
+    audit,
+    chaos,
+    chaos_batteries,
+    chaos_experiments,
+    chaos_proxy,
+    chaos_toxic,
+    config,
+    db,
+    debt,
+    demo,
+    deploy,
+    incident,
+    init,
+    logs,
+    logs_intel,
+    monitor,
+    notify,
+    run_job,
+    serve,
+    status,
+)
 from prodshield.cli import help as cli_help
 from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE
-from prodshield.cli.init import init
 from prodshield.errors import (
     ConfigError,
     Conflict,
@@ -50,21 +77,29 @@ def _root(
     """Guard a web platform in production."""
 
 
-app.command("init")(init)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(db_cmd.app, name="db")
+# the groups' own parts first (commands that join a group, then its subgroups) ...
+chaos.app.add_typer(chaos_experiments.app)  # run
+chaos.app.add_typer(chaos_batteries.app)  # breaker, db
+chaos.app.add_typer(chaos_proxy.app, name="proxy")
+chaos.app.add_typer(chaos_toxic.app, name="toxic")
+logs.app.add_typer(logs_intel.app)  # scan, digest, mark-deploy
 
-
-def _register_groups() -> None:
-    """Each capability's group module registers its commands (in the order `--help` lists them)."""
-    from prodshield.cli import audit, chaos, debt, demo, deploy, incident, monitor, notify, serve
-    from prodshield.cli import logs as logs_cmd
-
-    for group in (monitor, logs_cmd, audit, chaos, notify, serve, incident, deploy, debt, demo):
-        group.register(app)
-
-
-_register_groups()
+# ... then the root: top-level commands, then the groups
+for module in (init, run_job, serve, debt, demo):
+    app.add_typer(module.app)
+for name, module in (
+    ("config", config),
+    ("db", db),
+    ("monitor", monitor),
+    ("logs", logs),
+    ("audit", audit),
+    ("chaos", chaos),
+    ("notify", notify),
+    ("status", status),
+    ("incident", incident),
+    ("deploy", deploy),
+):
+    app.add_typer(module.app, name=name)
 
 
 def main() -> None:

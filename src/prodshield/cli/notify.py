@@ -41,10 +41,6 @@ WaitOption = Annotated[
 ]
 
 
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="notify")
-
-
 def _secrets(loaded: LoadedConfig) -> list[str]:
     out: list[str] = []
     for cfg in loaded.config.notifiers.values():

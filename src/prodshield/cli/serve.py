@@ -1,15 +1,14 @@
-"""``prodshield serve`` and ``prodshield status build``."""
+"""``prodshield serve``: the status page, dashboard, JSON API and /metrics from one process."""
 
 from __future__ import annotations
 
 import gc
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from prodshield.cli.common import ConfigOption, Grid, console, load, plural, store_for, untrusted
+from prodshield.cli.common import ConfigOption, console, load, plural, store_for
 from prodshield.cli.monitor import LocationOption, apply_location
 from prodshield.config import LoadedConfig
 from prodshield.web.security import generate_token, redact
@@ -17,9 +16,10 @@ from prodshield.web.security import generate_token, redact
 if TYPE_CHECKING:
     from prodshield.web.connections import Budget
 
-status_app = typer.Typer(help="The public status page as a static site.", no_args_is_help=True)
+app = typer.Typer()
 
 
+@app.command("serve")
 def serve(
     config: ConfigOption = None,
     host: Annotated[
@@ -100,69 +100,3 @@ def serve(
     finally:
         store.close()
     out.print("prodshield serve stopped")
-
-
-@status_app.command("build")
-def build(
-    config: ConfigOption = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the site into.")] = Path(
-        "site"
-    ),
-) -> None:
-    """Write the status page as static files (index.html, assets, status.json)."""
-    from prodshield.web.status_site import build_site
-
-    loaded = load(config)
-    store = store_for(loaded)
-    try:
-        report = build_site(loaded, store, out)
-    finally:
-        store.close()
-    console().print(
-        f"wrote {report.out}/index.html: {report.services} services on {report.pages} "
-        f"page{'s' if report.pages != 1 else ''} ({len(report.files)} files)"
-    )
-
-
-@status_app.command("subscribers")
-def subscribers(
-    config: ConfigOption = None,
-    remove: Annotated[
-        int | None, typer.Option("--remove", help="Remove this subscription (its id).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
-) -> None:
-    """The status page's subscriptions (serve.subscriptions): list them, or remove one."""
-    import json
-
-    from prodshield.errors import UsageError
-    from prodshield.notify import subscribers as subs
-
-    loaded = load(config)
-    store = store_for(loaded)
-    try:
-        if remove is not None:
-            if not subs.remove(store, remove):
-                raise UsageError(f"no subscription {remove}")
-            console().print(f"subscription {remove} removed", markup=False)
-            return
-        rows = subs.listing(store, config=loaded.config)
-    finally:
-        store.close()
-    if as_json:
-        print(json.dumps({"subscriptions": rows}, indent=2))
-        return
-    out = console()
-    table = Grid(
-        "id", "kind", "status", "target", keys=("id", "kind", "status"), right=("id",), out=out,
-    )  # fmt: skip
-    for r in rows:
-        table.add_row(str(r["id"]), str(r["kind"]), str(r["status"]), untrusted(r["target"]))
-    if rows:
-        table.print()
-    out.print(plural(len(rows), "subscription"), markup=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.add_typer(status_app, name="status")

@@ -1,0 +1,73 @@
+"""``prodshield status``: the public status page as a static site, and its subscribers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prodshield.cli.common import ConfigOption, Grid, console, load, plural, store_for, untrusted
+
+app = typer.Typer(help="The public status page as a static site.", no_args_is_help=True)
+
+
+@app.command("build")
+def build(
+    config: ConfigOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the site into.")] = Path(
+        "site"
+    ),
+) -> None:
+    """Write the status page as static files (index.html, assets, status.json)."""
+    from prodshield.web.status_site import build_site
+
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        report = build_site(loaded, store, out)
+    finally:
+        store.close()
+    console().print(
+        f"wrote {report.out}/index.html: {report.services} services on {report.pages} "
+        f"page{'s' if report.pages != 1 else ''} ({len(report.files)} files)"
+    )
+
+
+@app.command("subscribers")
+def subscribers(
+    config: ConfigOption = None,
+    remove: Annotated[
+        int | None, typer.Option("--remove", help="Remove this subscription (its id).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """The status page's subscriptions (serve.subscriptions): list them, or remove one."""
+    import json
+
+    from prodshield.errors import UsageError
+    from prodshield.notify import subscribers as subs
+
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        if remove is not None:
+            if not subs.remove(store, remove):
+                raise UsageError(f"no subscription {remove}")
+            console().print(f"subscription {remove} removed", markup=False)
+            return
+        rows = subs.listing(store, config=loaded.config)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps({"subscriptions": rows}, indent=2))
+        return
+    out = console()
+    table = Grid(
+        "id", "kind", "status", "target", keys=("id", "kind", "status"), right=("id",), out=out,
+    )  # fmt: skip
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["kind"]), str(r["status"]), untrusted(r["target"]))
+    if rows:
+        table.print()
+    out.print(plural(len(rows), "subscription"), markup=False)

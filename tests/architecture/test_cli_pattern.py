@@ -1,0 +1,171 @@
+"""The CLI on one pattern: every command module of ``prodshield.cli`` exposes one ``typer.Typer``
+named ``app``, mounts nothing itself (no ``register(app)``, no ``attach`` closures), and
+``cli/main.py`` mounts them all; argparse only on the documented start-up fast paths."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+from pathlib import Path
+
+import typer
+
+CLI = Path(__file__).resolve().parents[2] / "src" / "prodshield" / "cli"
+
+# modules without commands: the package, the mount point and error boundary, the console script,
+# shared options and rendering, help labels, the load-time config checks
+NOT_COMMANDS = {"__init__", "main", "entry", "common", "help", "config_checks"}
+
+# The documented exceptions: argparse parsers run by cli/entry.py before typer is imported, for
+# start-up time (importing typer costs ~60 ms of CPU; `chaos run` must start in half the time of
+# Chaos Toolkit's, `logs parse` runs once per file in scripts). Each is also reachable inside the
+# typer tree: `chaos run` through cli/chaos_experiments.py, `logs parse` through cli/logs.py.
+FAST_PATHS = {"chaos_run", "logs_parse"}
+
+
+@functools.cache
+def _modules() -> dict[str, ast.Module]:
+    return {p.stem: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(CLI.glob("*.py"))}
+
+
+def _command_modules() -> list[str]:
+    return [name for name in _modules() if name not in NOT_COMMANDS | FAST_PATHS]
+
+
+def _is_typer_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "Typer"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "typer"
+    )
+
+
+def test_the_lists_name_real_modules() -> None:
+    assert set(_modules()) >= (NOT_COMMANDS | FAST_PATHS)
+
+
+def test_each_command_module_exposes_one_typer_named_app() -> None:
+    wrong = []
+    for name in _command_modules():
+        tree = _modules()[name]
+        typers = [n for n in ast.walk(tree) if _is_typer_call(n)]
+        top = [
+            s
+            for s in tree.body
+            if isinstance(s, ast.Assign)
+            and _is_typer_call(s.value)
+            and [t.id for t in s.targets if isinstance(t, ast.Name)] == ["app"]
+        ]
+        if len(typers) != 1 or len(top) != 1:
+            wrong.append(f"{name}: {len(typers)} typer.Typer(...), {len(top)} `app = typer.Typer(`")
+        module = importlib.import_module(f"prodshield.cli.{name}")
+        if not isinstance(getattr(module, "app", None), typer.Typer):
+            wrong.append(f"{name}: no typer.Typer `app`")
+    assert not wrong, wrong
+
+
+def test_commands_are_module_level_functions_on_the_modules_own_app() -> None:
+    """No `register(app)` / `attach(group)` functions and no commands defined inside functions:
+    a command is `@app.command(...)` (or `@app.callback()`) on a module-level function."""
+    wrong = []
+    for name in _command_modules():
+        tree = _modules()[name]
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in ("register", "attach"):
+                wrong.append(f"{name}: def {node.name}")
+        top_level = {id(n) for n in tree.body}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if not (
+                    isinstance(target, ast.Attribute) and target.attr in ("command", "callback")
+                ):
+                    continue
+                owner = target.value
+                if not (isinstance(owner, ast.Name) and owner.id == "app"):
+                    wrong.append(
+                        f"{name}:{node.lineno}: {node.name} decorated on {ast.unparse(owner)}"
+                    )
+                if id(node) not in top_level:
+                    wrong.append(
+                        f"{name}:{node.lineno}: {node.name} is a command inside a function"
+                    )
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("add_typer", "command", "callback")
+                and not any(node is d for f in ast.walk(tree) for d in _decorators(f))
+            ):
+                wrong.append(
+                    f"{name}:{node.lineno}: {ast.unparse(node.func)}(...) outside a decorator"
+                )
+    assert not wrong, wrong
+
+
+def _decorators(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return node.decorator_list
+    return []
+
+
+def test_only_main_mounts() -> None:
+    wrong = [
+        f"{name}:{node.lineno}"
+        for name, tree in _modules().items()
+        if name != "main"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "add_typer"
+    ]
+    assert not wrong, wrong
+
+
+def test_every_command_module_is_mounted_once() -> None:
+    from prodshield.cli.main import app as root
+
+    mounted: list[typer.Typer] = []
+
+    def walk(t: typer.Typer) -> None:
+        for info in t.registered_groups:
+            assert info.typer_instance is not None
+            mounted.append(info.typer_instance)
+            walk(info.typer_instance)
+
+    walk(root)
+    for name in _command_modules():
+        module_app = importlib.import_module(f"prodshield.cli.{name}").app
+        assert sum(m is module_app for m in mounted) == 1, (
+            f"cli/{name}.py's app is not mounted once"
+        )
+    assert len(mounted) == len(_command_modules())
+
+
+def test_argparse_only_on_the_fast_paths() -> None:
+    wrong = []
+    for name, tree in _modules().items():
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if "argparse" in names and name not in FAST_PATHS:
+                wrong.append(f"{name}:{node.lineno}")
+    assert not wrong, wrong
+
+
+def test_the_fast_paths_import_no_typer() -> None:
+    """What they are an exception for: typer, click and rich stay out of their imports."""
+    for name in FAST_PATHS:
+        imported = set()
+        for node in ast.walk(_modules()[name]):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add((node.module or "").split(".")[0])
+        assert not imported & {"typer", "click", "rich"}, (name, imported)
