@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from prodshield.chaos.batteries.faults import inject, proxy_traffic
-from prodshield.chaos.batteries.report import BatteryReport, Check
+from prodshield.chaos.batteries.report import BatteryCheck, BatteryReport
 from prodshield.chaos.proxy.client import ProxyApiError, ProxyClient
 from prodshield.text import plural
 
@@ -108,7 +108,9 @@ async def _one_fault(
     t0 = time.monotonic()
     ready = await probe.wait_closed(opts.recovery_s * 2 + 2)
     if ready is None:
-        report.add(Check(f"{fault}: service ready", False, "no successful call before the fault"))
+        report.add(
+            BatteryCheck(f"{fault}: service ready", False, "no successful call before the fault")
+        )
         return
     params: dict[str, Any] = {}
     if fault == "latency":
@@ -135,7 +137,7 @@ async def _one_fault(
                 break
         passed = fast_from is not None and fast_from <= opts.threshold + 1
         report.add(
-            Check(
+            BatteryCheck(
                 f"{fault}: fails fast",
                 passed,
                 (
@@ -160,7 +162,7 @@ async def _one_fault(
         after = await asyncio.to_thread(_traffic, opts)
         if fault == "down" or before is None or after is None:
             report.add(
-                Check(
+                BatteryCheck(
                     f"{fault}: no traffic while open",
                     True,
                     "not measurable (proxy not listening or no counters)",
@@ -170,7 +172,7 @@ async def _one_fault(
         else:
             conns, sent = after[0] - before[0], after[1] - before[1]
             report.add(
-                Check(
+                BatteryCheck(
                     f"{fault}: no traffic while open",
                     conns == 0 and sent == 0,
                     f"{conns} connections and {sent} bytes reached the dependency during 3 calls",
@@ -185,12 +187,14 @@ async def _one_fault(
         burst_s = time.monotonic() - burst_start
         after = await asyncio.to_thread(_traffic, opts)
         if fault == "down" or before is None or after is None:
-            report.add(Check(f"{fault}: half-open trials", True, "not measurable", skipped=True))
+            report.add(
+                BatteryCheck(f"{fault}: half-open trials", True, "not measurable", skipped=True)
+            )
         elif any(c.ok for c in burst):
             # a trial got its answer before the fault struck (reset_peer after a delay): the
             # breaker rightly closed and let the rest through; the limit is not measurable here
             report.add(
-                Check(
+                BatteryCheck(
                     f"{fault}: half-open trials",
                     True,
                     "a half-open trial succeeded under this fault and closed the breaker "
@@ -210,7 +214,7 @@ async def _one_fault(
             per_trial = 2 if fault == "reset_peer" else 1
             allowed = opts.half_open_max * windows * per_trial
             report.add(
-                Check(
+                BatteryCheck(
                     f"{fault}: half-open trials",
                     trials <= allowed,
                     f"{trials} of 6 concurrent calls reached the dependency half-open "
@@ -231,7 +235,7 @@ async def _one_fault(
     closed_in = await probe.wait_closed(opts.recovery_s + 3)
     limit = opts.recovery_s + 1.0
     report.add(
-        Check(
+        BatteryCheck(
             f"{fault}: closes after recovery",
             closed_in is not None and closed_in <= limit,
             (f"closed {closed_in:.2f} s" if closed_in is not None else "NOT closed")
@@ -242,7 +246,7 @@ async def _one_fault(
     # 5. no cascade: the service's own health stayed up
     bad = [c for c in probe.health_samples if not c.ok]
     report.add(
-        Check(
+        BatteryCheck(
             f"{fault}: health stays up",
             not bad and bool(probe.health_samples),
             f"{len(probe.health_samples) - len(bad)}/{len(probe.health_samples)} health checks "

@@ -11,7 +11,7 @@ from prodshield import __version__
 
 
 @dataclass
-class Check:
+class BatteryCheck:
     """One property of the system under test, and what was measured."""
 
     name: str
@@ -26,7 +26,7 @@ class Check:
 class BatteryReport:
     battery: str
     target: str
-    checks: list[Check] = field(default_factory=list)
+    checks: list[BatteryCheck] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     ended: float = 0.0
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -35,7 +35,7 @@ class BatteryReport:
     def passed(self) -> bool:
         return all(c.passed or c.skipped for c in self.checks) and bool(self.checks)
 
-    def add(self, check: Check) -> Check:
+    def add(self, check: BatteryCheck) -> BatteryCheck:
         self.checks.append(check)
         return check
 

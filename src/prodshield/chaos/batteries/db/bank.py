@@ -12,7 +12,7 @@ from prodshield.chaos.batteries.db.banks import Bank, BankStats, DirectBank, Ser
 from prodshield.chaos.batteries.db.options import DbOptions
 from prodshield.chaos.batteries.db.schedule import fault_schedule
 from prodshield.chaos.batteries.db.setup import Setup, connect_direct, create_accounts
-from prodshield.chaos.batteries.report import BatteryReport, Check
+from prodshield.chaos.batteries.report import BatteryCheck, BatteryReport
 
 
 async def bank_test(opts: DbOptions, setup: Setup, report: BatteryReport) -> None:
@@ -127,11 +127,11 @@ def _judge(
         if valid
         else f"INVALID: {dict(stats.anomalies)} (first {stats.first_anomaly})"
     )
-    report.add(Check("bank invariant", valid, summary, measured, duration=elapsed))
+    report.add(BatteryCheck("bank invariant", valid, summary, measured, duration=elapsed))
     throughput = {"transfers_per_s_per_worker": round(rate, 1), "elapsed_s": round(elapsed, 2)}
     if opts.service:  # the service's speed is its own business: reported, not judged
         report.add(
-            Check(
+            BatteryCheck(
                 "bank throughput under faults",
                 True,
                 f"{rate:.0f} transfers/s per worker through the service (informational)",
@@ -141,7 +141,7 @@ def _judge(
         )
     else:
         report.add(
-            Check(
+            BatteryCheck(
                 "bank throughput under faults",
                 rate >= opts.min_rate and elapsed <= opts.seconds + 5,
                 f"{rate:.0f} transfers/s per worker (need {opts.min_rate:.0f}); "

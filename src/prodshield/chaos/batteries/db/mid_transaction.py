@@ -15,7 +15,7 @@ from prodshield.chaos.batteries.db.setup import (
     create_accounts,
     wait_count,
 )
-from prodshield.chaos.batteries.report import BatteryReport, Check
+from prodshield.chaos.batteries.report import BatteryCheck, BatteryReport
 
 
 async def mid_transaction_test(opts: DbOptions, setup: Setup, report: BatteryReport) -> None:
@@ -57,7 +57,7 @@ async def mid_transaction_test(opts: DbOptions, setup: Setup, report: BatteryRep
     after = await balances((1, 2))
     rolled_back = after == before
     report.add(
-        Check(
+        BatteryCheck(
             "drop between statements",
             client_error is not None and rolled_back and left == 0,
             f"client got {client_error or 'NO error'}; server "
@@ -103,7 +103,7 @@ async def mid_transaction_test(opts: DbOptions, setup: Setup, report: BatteryRep
     applied = after == (before[0] - 1, before[1] + 1)
     atomic = applied or after == before
     report.add(
-        Check(
+        BatteryCheck(
             "drop during COMMIT",
             atomic,
             f"client saw {outcome} ({client_error or 'no error'}); the database "

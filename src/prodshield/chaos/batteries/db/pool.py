@@ -13,7 +13,7 @@ from prodshield.chaos.batteries.db.setup import (
     activity_count,
     wait_count,
 )
-from prodshield.chaos.batteries.report import BatteryReport, Check
+from prodshield.chaos.batteries.report import BatteryCheck, BatteryReport
 
 
 async def pool_test(opts: DbOptions, setup: Setup, report: BatteryReport) -> None:
@@ -90,7 +90,7 @@ def _pool_checks(
 ) -> None:
     limit = (acquire_timeout or 0) + 0.5
     report.add(
-        Check(
+        BatteryCheck(
             "pool exhaustion fails fast",
             refused and acquire_timeout is not None and waited <= limit,
             f"request {n + 1} with all {n} connections held: "
@@ -106,7 +106,7 @@ def _pool_checks(
         )
     )
     report.add(
-        Check(
+        BatteryCheck(
             "pool recovers",
             recovered_in is not None and recovered_in <= 1.0,
             "new requests work "
@@ -116,7 +116,7 @@ def _pool_checks(
         )
     )
     report.add(
-        Check(
+        BatteryCheck(
             "no leaked connections",
             count <= baseline,
             f"pg_stat_activity: {count} sessions, baseline {baseline}",
