@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from prodshield.config import parse_config
 from prodshield.monitor.escalation import audience, due_levels
-from prodshield.monitor.incidents import IncidentEngine, Observation, acknowledge
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine, acknowledge
 from prodshield.notify.providers.pagerduty import signature_ok, webhook_event
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -41,7 +41,7 @@ T0 = 1_800_000_000.0
 
 def run(store: Store, eng: IncidentEngine, ts: float, check: str, ok: bool) -> None:
     with store.begin() as conn:
-        eng.process(conn, [Observation(check, "", ts, ok, None if ok else "refused", "x")], now=ts)
+        eng.process(conn, [CheckOutcome(check, "", ts, ok, None if ok else "refused", "x")], now=ts)
 
 
 def rows(store: Store) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from prodshield.config import parse_config
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -26,7 +26,7 @@ T0 = 1_800_000_000.0
 def run(store: Store, eng: IncidentEngine, ts: float, *targets: tuple[str, str]) -> None:
     with store.begin() as conn:
         eng.process(
-            conn, [Observation(c, e, ts, False, "refused", "no") for c, e in targets], now=ts
+            conn, [CheckOutcome(c, e, ts, False, "refused", "no") for c, e in targets], now=ts
         )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from prodshield.config import parse_config
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.notify import deliver_pending
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -65,7 +65,7 @@ def test_acknowledge_and_notes_become_comments_naming_who(store: Store, tmp_path
         engine = IncidentEngine(config)
         for n in range(2):
             with store.begin() as conn:
-                obs = Observation("api", "production", 1_000_000.0 + n, False, "refused", "no")
+                obs = CheckOutcome("api", "production", 1_000_000.0 + n, False, "refused", "no")
                 engine.process(conn, [obs])
         deliver_pending(store, config.notifiers, deadline_s=20)
         (issue,) = gh.issues(REPO)
@@ -119,7 +119,7 @@ def test_acknowledge_and_notes_become_comments_naming_who(store: Store, tmp_path
         # The next failures open a new incident (the manual resolution started counts afresh).
         for n in range(2):
             with store.begin() as conn:
-                obs = Observation("api", "production", 1_000_100.0 + n, False, "refused", "no")
+                obs = CheckOutcome("api", "production", 1_000_100.0 + n, False, "refused", "no")
                 engine.process(conn, [obs])
         with store.connect() as conn:
             statuses = select(t.incidents.c.status).order_by(t.incidents.c.id)
@@ -150,7 +150,7 @@ checks:
         loaded = parse_config(text, name="shield.yaml", env={})
         config = loaded.config
         with store.begin() as conn:
-            obs = Observation("api", "production", 1_000_000.0, False, "refused", "no")
+            obs = CheckOutcome("api", "production", 1_000_000.0, False, "refused", "no")
             IncidentEngine(config).process(conn, [obs])
         assert deliver_pending(store, config.notifiers, deadline_s=20).sent == 2
         with store.connect() as conn:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from prodshield.config import parse_config
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -35,7 +35,7 @@ def run(store: Store, eng: IncidentEngine, ts: float, results: dict[tuple[str, s
         eng.process(
             conn,
             [
-                Observation(check, env, ts, ok, None if ok else "refused", "no")
+                CheckOutcome(check, env, ts, ok, None if ok else "refused", "no")
                 for (check, env), ok in results.items()
             ],
         )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from prodshield import deploys, evidence
 from prodshield.config import parse_config
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -52,7 +52,7 @@ def _finding(conn, kind, category, source, at, message, count=5):  # type: ignor
 
 def _observe(store: Store, eng: IncidentEngine, ts: float, ok: bool, env: str = "production"):  # type: ignore[no-untyped-def]
     with store.begin() as conn:
-        obs = Observation(
+        obs = CheckOutcome(
             "shop-home", env, ts, ok, None if ok else "status", None if ok else "503",
             [] if ok else ["[STATUS] == 200"], 10.0, None, "http://x/", None,
         )  # fmt: skip

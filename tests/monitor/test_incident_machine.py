@@ -355,7 +355,7 @@ checks:
 )
 def test_engine_sends_one_opened_and_one_resolved_per_notifier(tmp_path_factory, steps) -> None:
     from prodshield.config import parse_config
-    from prodshield.monitor.incidents import IncidentEngine, Observation
+    from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
     from prodshield.store import open_store
     from prodshield.store import tables as t
 
@@ -370,7 +370,7 @@ def test_engine_sends_one_opened_and_one_resolved_per_notifier(tmp_path_factory,
             if restart:
                 engine = IncidentEngine(config)  # a new process: the state comes from the store
             with store.begin() as conn:
-                obs = Observation("api", "production", ts, ok, None if ok else "refused", "no")
+                obs = CheckOutcome("api", "production", ts, ok, None if ok else "refused", "no")
                 engine.process(conn, [obs], now=ts)
         with store.connect() as conn:
             incidents = conn.execute(select(t.incidents)).all()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from prodshield.config import parse_config
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.monitor.maintenance import in_maintenance
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -55,7 +55,7 @@ def feed(
                     response_time_ms=12.0,
                 )
             )
-            obs = Observation(
+            obs = CheckOutcome(
                 check,
                 "production",
                 ts,

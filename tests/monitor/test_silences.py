@@ -9,7 +9,7 @@ from sqlalchemy import select
 from prodshield.config import parse_config
 from prodshield.errors import UsageError
 from prodshield.monitor import silences
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -30,7 +30,7 @@ def run(store: Store, eng: IncidentEngine, ts: float, results: dict[tuple[str, s
         eng.process(
             conn,
             [
-                Observation(c, e, ts, ok, None if ok else "refused", "no")
+                CheckOutcome(c, e, ts, ok, None if ok else "refused", "no")
                 for (c, e), ok in results.items()
             ],
             now=ts,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from prodshield.config import parse_config
 from prodshield.errors import ConfigError
 from prodshield.monitor import slo
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -46,7 +46,7 @@ def record(store: Store, start: float, count: int, every: float, ok: bool) -> fl
 
 def judge(store: Store, eng: IncidentEngine, ts: float, ok: bool) -> None:
     with store.begin() as conn:
-        eng.process(conn, [Observation("api", "", ts, ok, None if ok else "refused", "x")], now=ts)
+        eng.process(conn, [CheckOutcome("api", "", ts, ok, None if ok else "refused", "x")], now=ts)
 
 
 def test_budget_and_burn_rates_come_from_the_stored_results(store: Store) -> None:
@@ -322,7 +322,7 @@ def test_a_burning_service_opens_its_own_slo_incident_and_it_resolves(store: Sto
 
     def judge_at(check: str, ts: float, ok: bool) -> None:
         with store.begin() as conn:
-            obs = Observation(check, "", ts, ok, None if ok else "refused", "x")
+            obs = CheckOutcome(check, "", ts, ok, None if ok else "refused", "x")
             eng.process(conn, [obs], now=ts)
 
     with store.begin() as conn:
@@ -378,7 +378,7 @@ def test_open_incidents_metric_labels_a_service_slo_as_a_service(
         conn.execute(t.check_results.insert(), results("web", T0, 60, True))
         conn.execute(t.check_results.insert(), results("cart", T0, 50, True))
         conn.execute(t.check_results.insert(), results("cart", T0 + 50 * 60, 10, False))
-        eng.process(conn, [Observation("cart", "", T0 + 59 * 60, False, "refused", "x")],
+        eng.process(conn, [CheckOutcome("cart", "", T0 + 59 * 60, False, "refused", "x")],
                     now=T0 + 59 * 60)  # fmt: skip
     open_manual(store, config, "Payments are slow", service="payments")
     with store.connect() as conn:

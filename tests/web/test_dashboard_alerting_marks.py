@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from prodshield.config import LoadedConfig, parse_config
 from prodshield.monitor import silences
-from prodshield.monitor.incidents import IncidentEngine, Observation
+from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.store import Store
 from prodshield.web import create_app
 from support.web_seed import TOKEN, login
@@ -32,7 +32,7 @@ def test_incidents_page_marks_suppressed_and_silenced_incidents(store: Store) ->
         IncidentEngine(loaded.config).process(
             conn,
             [
-                Observation(name, "", 1_800_000_000.0, False, "refused", "no")
+                CheckOutcome(name, "", 1_800_000_000.0, False, "refused", "no")
                 for name in ("database", "api", "web")
             ],
         )

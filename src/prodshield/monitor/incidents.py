@@ -57,14 +57,14 @@ __all__ = [
     "REMINDER",
     "RESOLVED",
     "UPDATED",
+    "CheckOutcome",
     "IncidentEngine",
-    "Observation",
     "PhaseChange",
 ]
 
 
 @dataclass
-class Observation:
+class CheckOutcome:
     """One check result, as the incident logic needs it."""
 
     check: str
@@ -139,7 +139,7 @@ class IncidentEngine:
 
     def observations(
         self, results: Sequence[Any], *, location: str | None = None
-    ) -> list[Observation]:
+    ) -> list[CheckOutcome]:
         """Observations for monitor ``CheckResult``s (probed from ``location``), with maintenance
         windows applied."""
         from prodshield.monitor.maintenance import in_maintenance
@@ -150,7 +150,7 @@ class IncidentEngine:
             failed = [c for c in r.conditions if not c.ok]
             kind = kind_of(getattr(check, "type", ""), failed, r.error.kind if r.error else None)
             out.append(
-                Observation(
+                CheckOutcome(
                     check=r.check,
                     environment=r.environment,
                     ts=r.ts,
@@ -214,7 +214,7 @@ class IncidentEngine:
         )
 
     def process(
-        self, conn: Connection, observations: Iterable[Observation], now: float | None = None
+        self, conn: Connection, observations: Iterable[CheckOutcome], now: float | None = None
     ) -> list[IncidentChange]:
         """Apply observations in time order; return the incident changes they caused."""
         changes: list[IncidentChange] = []
@@ -262,7 +262,7 @@ class IncidentEngine:
     def _judge_slo(
         self,
         conn: Connection,
-        obs: Observation,
+        obs: CheckOutcome,
         state: slo.Status,
         now: float,
         url: str | None,
@@ -334,7 +334,7 @@ class IncidentEngine:
         policy: Policy,
         event_type: str,
         incident: Any,
-        obs: Observation,
+        obs: CheckOutcome,
         state: slo.Status,
         now: float,
         url: str | None,
@@ -396,7 +396,7 @@ class IncidentEngine:
             return 0
         return 1 + max(self._depth(p, seen | {check}) for p in c.depends_on)
 
-    def _down_parent(self, conn: Connection, obs: Observation) -> Any:
+    def _down_parent(self, conn: Connection, obs: CheckOutcome) -> Any:
         """The open incident of a check ``obs.check`` depends on, in its environment (or None)."""
         c = self._checks.get(obs.check)
         if c is None or not c.depends_on:
@@ -433,7 +433,7 @@ class IncidentEngine:
         )
 
     def _lift(
-        self, conn: Connection, policy: Policy, incident: Any, obs: Observation, now: float
+        self, conn: Connection, policy: Policy, incident: Any, obs: CheckOutcome, now: float
     ) -> Any:
         """A suppressed incident whose parent recovered while it still fails is paged now."""
         refs = dict(incident.refs or {})
@@ -466,7 +466,7 @@ class IncidentEngine:
     # --- silences ------------------------------------------------------------------------------
 
     def _after_silence(
-        self, conn: Connection, policy: Policy, incident: Any, obs: Observation, now: float
+        self, conn: Connection, policy: Policy, incident: Any, obs: CheckOutcome, now: float
     ) -> Any:
         """An open incident whose silence is over: what the silence held back is announced now
         (the opening, once), and the notifications resume."""
@@ -485,7 +485,7 @@ class IncidentEngine:
     # --- escalation ----------------------------------------------------------------------------
 
     def _escalate(
-        self, conn: Connection, policy: Policy, incident: Any, obs: Observation, now: float
+        self, conn: Connection, policy: Policy, incident: Any, obs: CheckOutcome, now: float
     ) -> Any:
         """Page the levels of the check's escalation policy the incident, unacknowledged, has
         waited long enough for (each once)."""
@@ -517,7 +517,7 @@ class IncidentEngine:
         conn: Connection,
         policy: Policy,
         incident: Any,
-        obs: Observation,
+        obs: CheckOutcome,
         level: int,
         after: float,
         notify: tuple[str, ...],
@@ -568,7 +568,7 @@ class IncidentEngine:
         timeout = (env.timeout if env and env.timeout else None) or check.timeout or d.timeout
         return 2 * float(interval) + float(timeout)
 
-    def _judge(self, conn: Connection, obs: Observation, check: Any) -> None:
+    def _judge(self, conn: Connection, obs: CheckOutcome, check: Any) -> None:
         """Turn one location's result into the verdict of all of them (in place)."""
         r = t.check_results
         own = obs.location or ""
@@ -603,7 +603,7 @@ class IncidentEngine:
 
     # --- one observation -----------------------------------------------------------------------
 
-    def _observe(self, conn: Connection, obs: Observation, now: float) -> list[IncidentChange]:
+    def _observe(self, conn: Connection, obs: CheckOutcome, now: float) -> list[IncidentChange]:
         policy = self.policy_for(obs.check)
         state = _load_state(conn, obs.check, obs.environment)
         incident = _load_incident(conn, state.open_incident_id)
@@ -691,7 +691,7 @@ class IncidentEngine:
             )
         return changes
 
-    def _open(self, conn: Connection, obs: Observation, event: Event, parent: Any = None) -> int:
+    def _open(self, conn: Connection, obs: CheckOutcome, event: Event, parent: Any = None) -> int:
         refs: dict[str, Any] = {"detected_at": obs.ts}
         if parent is not None:  # recorded, notified to no one: the parent's incident says it
             refs.update(suppressed_by=parent.check_name, parent_incident=parent.id)
@@ -723,7 +723,7 @@ class IncidentEngine:
         return str(getattr(config, "service", None) or check)
 
     def _gather_evidence(
-        self, conn: Connection, obs: Observation, incident: Any, now: float
+        self, conn: Connection, obs: CheckOutcome, incident: Any, now: float
     ) -> list[evidence.Item]:
         """Attach what is known now about the check's service to the incident; return the
         pieces of a kind the incident did not have yet."""
@@ -749,7 +749,7 @@ class IncidentEngine:
         conn: Connection,
         policy: Policy,
         incident: Any,
-        obs: Observation,
+        obs: CheckOutcome,
         fresh: list[evidence.Item],
         now: float,
     ) -> None:
@@ -781,7 +781,7 @@ class IncidentEngine:
 
     # --- notifications -------------------------------------------------------------------------
 
-    def _title(self, obs: Observation, kind: str) -> str:
+    def _title(self, obs: CheckOutcome, kind: str) -> str:
         """The incident's title: what happened, in the words of its kind."""
         env = f"[{obs.environment}] " if obs.environment else ""
         if kind == "certificate":
@@ -800,7 +800,7 @@ class IncidentEngine:
         policy: Policy,
         event_type: str,
         incident: Any,
-        obs: Observation,
+        obs: CheckOutcome,
         now: float,
     ) -> None:
         silence = silences.active(conn, obs.check, obs.environment, now)
@@ -875,7 +875,7 @@ class IncidentEngine:
         notifiers: tuple[str, ...],
         event: dict[str, Any],
         incident: Any,
-        obs: Observation,
+        obs: CheckOutcome,
         window: float,
         now: float,
     ) -> None:
@@ -909,12 +909,12 @@ class IncidentEngine:
             i = t.incidents
             conn.execute(i.update().where(i.c.id == incident.id).values(refs=refs))
 
-    def _link(self, obs: Observation) -> str | None:
+    def _link(self, obs: CheckOutcome) -> str | None:
         if not self.dashboard_url:
             return None
         return f"{self.dashboard_url}/dashboard/checks/{obs.check}?environment={obs.environment}"
 
-    def target_of(self, obs: Observation) -> str | None:
+    def target_of(self, obs: CheckOutcome) -> str | None:
         """What was probed, with the environment's ``{vars}`` substituted (never a placeholder)."""
         if self._targets is None:
             from prodshield.monitor.expand import expand_checks
@@ -927,7 +927,7 @@ class IncidentEngine:
                 self._targets = {}
         return self._targets.get((obs.check, obs.environment)) or _safe_target(obs.target)
 
-    def _body(self, conn: Connection, event_type: str, incident: Any, obs: Observation) -> str:
+    def _body(self, conn: Connection, event_type: str, incident: Any, obs: CheckOutcome) -> str:
         lines: list[str] = []
         kind = incident.kind
         where = f" in **{obs.environment}**" if obs.environment else ""
@@ -1607,7 +1607,7 @@ def _tell(
         RESOLVED: f"{env}{row.check_name} resolved by hand",
         OPENED: f"{env}{row.check_name}: {row.title or 'incident'}",
     }[event_type]
-    obs = Observation(row.check_name, row.environment, now, False)
+    obs = CheckOutcome(row.check_name, row.environment, now, False)
     enqueue_in(
         conn,
         notifiers,
