@@ -432,3 +432,14 @@ def test_status_subscribers_is_a_table_with_a_header_row(tmp_path: Path) -> None
     assert lines[0].split() == ["id", "kind", "status", "target"], done.stdout
     assert lines[2].split()[1:] == ["email", "pending", "[red]ops@acme.test"], done.stdout
     assert lines[-1] == "1 subscription" and all(len(line) <= 80 for line in lines)
+
+
+def test_status_build_counts_in_english(tmp_path: Path) -> None:
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "checks:\n"
+        "  - {name: shop, type: tcp, host: 127.0.0.1, port: 9, timeout: 1s}\n"
+    )
+    done = _cli(tmp_path, "status", "build", "--out", "site")
+    assert done.returncode == 0, done.stderr
+    assert "1 service on 1 page" in done.stdout and "1 services" not in done.stdout, done.stdout

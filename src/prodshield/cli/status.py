@@ -20,6 +20,7 @@ def build(
     ),
 ) -> None:
     """Write the status page as static files (index.html, assets, status.json)."""
+    from prodshield.text import plural
     from prodshield.web.status_site import build_site
 
     loaded = load(config)
@@ -29,8 +30,8 @@ def build(
     finally:
         store.close()
     console().print(
-        f"wrote {report.out}/index.html: {report.services} services on {report.pages} "
-        f"page{'s' if report.pages != 1 else ''} ({len(report.files)} files)"
+        f"wrote {report.out}/index.html: {plural(report.services, 'service')} on "
+        f"{plural(report.pages, 'page')} ({plural(len(report.files), 'file')})"
     )
 
 
