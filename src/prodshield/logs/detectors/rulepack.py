@@ -19,7 +19,10 @@ _IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 
 
 @dataclass
-class Rule:
+class LogRule:
+    """One rule of a pack: patterns matched against each log event (an audit rule is another
+    thing: audit/rules/base.py's ``Rule``)."""
+
     kind: str
     category: str
     severity: str
@@ -37,9 +40,9 @@ class Rule:
     window_s: float = 300.0
 
 
-def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[Rule]:
+def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
     """The shipped packs plus the user's rules (same schema, ``category`` on each rule)."""
-    rules: list[Rule] = []
+    rules: list[LogRule] = []
     folder = resources.files("prodshield.logs").joinpath("rules")
     for name in SHIPPED_PACKS:
         pack = yaml.safe_load(folder.joinpath(name).read_text(encoding="utf-8"))
@@ -50,8 +53,8 @@ def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[Rule]:
     return rules
 
 
-def _rule(raw: dict[str, Any], category: str) -> Rule:
-    return Rule(
+def _rule(raw: dict[str, Any], category: str) -> LogRule:
+    return LogRule(
         kind=raw["kind"],
         category=category,
         severity=raw.get("severity", "medium"),
@@ -132,7 +135,7 @@ class RulePackDetector:
         ]
         self._has_unkeyed = any(not r.keywords for r in self._message_rules)
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
-        self._rule_of: dict[tuple[str, str, str, str], Rule] = {}
+        self._rule_of: dict[tuple[str, str, str, str], LogRule] = {}
         self._hits: dict[tuple[str, str, str, str], _Hits] = {}
         self.listeners: list[Any] = []
         """Called with (event, rule, ip, user, pattern index) on every match (brute force)."""
@@ -229,7 +232,7 @@ class RulePackDetector:
                     break
         return hit
 
-    def _hit(self, event: EventLike, rule: Rule, groups: dict[str, str], index: int = 0) -> bool:
+    def _hit(self, event: EventLike, rule: LogRule, groups: dict[str, str], index: int = 0) -> bool:
         fields = event.fields or {}
         ip = groups.get("ip") or fields.get("client_ip")
         if ip is None and rule.category == "security":
@@ -290,7 +293,7 @@ class RulePackDetector:
         return out
 
 
-def rule_message(rule: Rule, f: Finding) -> str:
+def rule_message(rule: LogRule, f: Finding) -> str:
     """The finding's message: the rule's ``message`` filled in, or a default one."""
     values = {
         "count": f.count,
