@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from prodshield.chaos.proxy.api import ToxiproxyApi
+from prodshield.chaos.proxy.http_api import ToxiproxyApi
 from prodshield.chaos.proxy.model import ApiError
 from prodshield.chaos.proxy.server import ProxyCollection
 from prodshield.config.capabilities import ChaosConfig
