@@ -69,8 +69,10 @@ async def test_once_json_and_exit_codes(tmp_path: Path) -> None:
             "response_time_ms",
             "conditions",
             "timings",
+            "maintenance",
         ]
         assert first["ok"] is True and first["error"] is None
+        assert first["maintenance"] is None  # no window declared: not held
         assert first["conditions"][1] == {"expr": "[BODY].status == UP", "ok": True, "actual": "UP"}
         assert list(first["timings"]) == ["dns", "connect", "tls", "first_byte", "total"]
 
