@@ -63,6 +63,11 @@ def test_updates_show_on_the_status_page_and_in_the_feed(client: TestClient, sto
     assert (
         client.post(f"/api/v1/incidents/{ongoing}/updates", json={"text": "x"}).status_code == 401
     )
+    one = client.get(f"/api/v1/incidents/{ongoing}", headers=AUTH).json()
+    assert [u["text"] for u in one["updates"]] == [
+        "We found the cause <b>and</b> are rolling back.",
+        "Rollback done.",
+    ]
 
     page = client.get("/").text
     article = page.split(f'data-incident="{ongoing}"')[1].split("</article>")[0]

@@ -591,12 +591,14 @@ class ReadModel:
             if row is None:
                 return None
             found = evidence.of_incident(conn, incident_id)
+            updates = incident_actions.updates_of(conn, [incident_id]).get(incident_id, [])
         return _incident(
             row._mapping,
             evidence=[
                 EvidenceView(kind=e.kind, at=e.at, summary=e.summary, details=e.details)
                 for e in found
             ],
+            updates=updates,
         )
 
     def add_update(self, incident_id: int, text: str, by: str) -> IncidentView | None:
@@ -920,12 +922,18 @@ def silence_text(entry: dict[str, Any]) -> str:
     return text
 
 
-def _incident(m: Any, evidence: list[EvidenceView] | None = None) -> IncidentView:
+def _incident(
+    m: Any,
+    evidence: list[EvidenceView] | None = None,
+    updates: list[dict[str, Any]] | None = None,
+) -> IncidentView:
     end = m["resolved_at"] if m["resolved_at"] is not None else time.time()
     refs = m["refs"] if isinstance(m["refs"], dict) else {}
     fields: dict[str, Any] = {}
     if evidence is not None:
         fields["evidence"] = evidence
+    if updates is not None:
+        fields["updates"] = updates
     return IncidentView(
         id=int(m["id"]),
         check=m["check_name"],
