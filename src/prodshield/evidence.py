@@ -120,14 +120,15 @@ def gather(
     items: list[Item] = []
     deploy = _latest_deploy(conn, service, environment, now)
     if deploy is not None:
-        scope = [f"of {deploy.service}"] if deploy.service else []
-        scope += [f"to {deploy.environment}"] if deploy.environment else []
+        # "shop v2.4.0 deployed to production at ...", or "version v2.4.0 deployed ..."
+        what = [deploy.service] if deploy.service else ["version"]
+        scope = [f"to {deploy.environment}"] if deploy.environment else []
         items.append(
             Item(
                 "deploy",
                 str(deploy.id),
                 float(deploy.deployed_at),
-                " ".join(["version", deploy.version, "deployed", *scope])
+                " ".join([*what, deploy.version, "deployed", *scope])
                 + f" at {_iso(deploy.deployed_at)}",
                 {"version": deploy.version},
             )

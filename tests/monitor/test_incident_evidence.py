@@ -113,6 +113,8 @@ def test_incident_opens_with_the_services_evidence_and_comments_on_new_kinds(sto
     assert sorted(kinds) == ["deploy", "http_5xx_burst", "new_template"], items
     text = " ".join(i.summary for i in items)
     assert "POST /api/checkout" in text and "v7.1" in text and "PaymentError" in text
+    [deployed] = [i.summary for i in items if i.kind == "deploy"]
+    assert deployed.startswith("shop v7.1 deployed to production at "), deployed
     assert SECRET not in text  # redacted
     assert "billing" not in text and "brute" not in text
 
