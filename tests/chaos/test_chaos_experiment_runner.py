@@ -132,6 +132,30 @@ def test_cli_reports_invalid_experiment_in_one_line_each(tmp_path: Path) -> None
     assert "Traceback" not in proc.stderr
 
 
+def test_cli_quiet_says_why_a_run_whose_steady_state_was_off_before_fails(tmp_path: Path) -> None:
+    exp = experiment(
+        [sh("touch", "touch injected")],
+        **{
+            "steady-state-hypothesis": {
+                "title": "the service answers",
+                "probes": [sh("answers", "exit 3", kind="probe", tolerance=0)],
+            }
+        },
+    )
+    (tmp_path / "e.json").write_text(json.dumps(exp))
+    proc = subprocess.run(
+        [sys.executable, "-m", "prodshield.cli.entry", "chaos", "run", "-q", "e.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "steady state was NOT met before the method" in proc.stdout, proc.stdout
+    assert not (tmp_path / "injected").exists()  # the method did not run
+
+
 # --- configuration, secrets, substitution -------------------------------------------------------
 
 

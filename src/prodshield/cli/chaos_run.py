@@ -282,8 +282,13 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         if stored != 0:
             return stored
     runs, rollbacks = len(journal.get("run") or []), len(journal.get("rollbacks") or [])
+    before = (journal.get("steady_states") or {}).get("before")
+    verdict = outcome(journal)
+    if isinstance(before, Mapping) and before.get("steady_state_met") is False:
+        # exit 1 must say why, --quiet or not: the system was already off its steady state
+        verdict += ", but the steady state was NOT met before the method (the method did not run)"
     sys.stdout.write(
-        f"{journal['experiment'].get('title')}: {outcome(journal)} (status {journal['status']}, "
+        f"{journal['experiment'].get('title')}: {verdict} (status {journal['status']}, "
         f"deviated {'yes' if journal['deviated'] else 'no'}, {runs} activities, "
         f"{rollbacks} rollbacks) journal {args.journal_path}\n"
     )
