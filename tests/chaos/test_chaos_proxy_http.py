@@ -257,3 +257,63 @@ def test_docs_shield_yaml_http_toxic_with_limit_time_applies(
     status, toxics = api.json("GET", "/proxies/web/toxics")
     assert toxics[0]["type"] == "http_status" and toxics[0]["limit_time"] == 600000
     assert toxics[0]["attributes"]["path"] == "/api/"
+
+
+def test_oversized_headers_adds_a_header_of_the_given_size(api: ProxyThread, upstream: str) -> None:
+    address = api.create("web", upstream)
+    shown = api.toxic("web", type="oversized_headers", attributes={"size": 40_000})
+    assert shown["attributes"] == {"size": 40_000, "name": "X-Prodshield-Padding"}
+    assert [t["type"] for t in api.json("GET", "/proxies/web/toxics")[1]] == ["oversized_headers"]
+    with connect(address) as sock:  # raw bytes: the header line is exactly size bytes
+        sock.sendall(b"GET /raw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw = recv_all(sock)[0]
+    line = next(x for x in raw.split(b"\r\n") if x.startswith(b"X-Prodshield-Padding:"))
+    assert len(line) + 2 == 40_000
+    assert raw.endswith(b"\r\n\r\npage /raw")
+    big = b"y" * 100_000
+    conn = http.client.HTTPConnection(*address, timeout=10)
+    for i in range(3):  # every response on a keep-alive connection, chunked request body too
+        assert _get(conn, f"/p{i}")[:2] == (200, f"page /p{i}".encode())
+        status, body, headers = _get(conn, "/echo", "POST", big)
+        assert (status, body) == (200, big)
+        assert len(headers["X-Prodshield-Padding"]) == 40_000 - len("X-Prodshield-Padding: \r\n")
+    conn.close()
+
+
+def test_oversized_headers_trips_a_clients_header_limit(api: ProxyThread, upstream: str) -> None:
+    import httpx
+
+    address = api.create("web", upstream)
+    url = f"http://{address[0]}:{address[1]}/limit"
+    api.toxic("web", name="pad", type="oversized_headers", attributes={"size": 70_000})
+    conn = http.client.HTTPConnection(*address, timeout=10)
+    conn.request("GET", "/limit")
+    with pytest.raises(http.client.HTTPException):  # http.client's 64 KiB header-line limit
+        conn.getresponse()
+    conn.close()
+    api.json("DELETE", "/proxies/web/toxics/pad")
+    api.toxic("web", name="pad", type="oversized_headers", attributes={"size": 1 << 20})
+    with pytest.raises(httpx.HTTPError):  # h11's default 64 KiB incomplete-event limit
+        httpx.get(url, timeout=10)
+    api.json("DELETE", "/proxies/web/toxics/pad")
+    assert httpx.get(url, timeout=10).text == "page /limit"
+    api.toxic("web", type="oversized_headers", toxicity=0, attributes={"size": 1 << 20})
+    assert httpx.get(url, timeout=10).text == "page /limit"  # toxicity 0: untouched
+
+
+@pytest.mark.parametrize(
+    ("attributes", "error"),
+    [
+        ({"size": 2 << 20}, "size must be between"),
+        ({"size": 3}, "size must be between"),
+        ({"name": "bad name"}, "name must be an HTTP header name"),
+    ],
+)
+def test_bad_oversized_headers_settings_are_one_line_errors(
+    api: ProxyThread, upstream: str, attributes: dict[str, Any], error: str
+) -> None:
+    api.create("web", upstream)
+    body = {"type": "oversized_headers", "attributes": attributes}
+    status, data = api.json("POST", "/proxies/web/toxics", body)
+    assert status == 400
+    assert error in data["error"] and "\n" not in data["error"]

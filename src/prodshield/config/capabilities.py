@@ -363,7 +363,8 @@ class ToxicSpec(StrictModel):
     """The toxic's name (default: ``<type>_<stream>``)."""
     type: str = Field(examples=["latency"])
     """The toxic type: ``latency``, ``bandwidth``, ``slow_close``, ``timeout``, ``reset_peer``,
-    ``slicer``, ``limit_data``, ``packet_loss``, ``http_status``, ``http_fail_first`` or ``slow_headers``."""
+    ``slicer``, ``limit_data``, ``packet_loss``, ``http_status``, ``http_fail_first``, ``slow_headers`` or
+    ``oversized_headers``."""
     stream: Literal["upstream", "downstream", "both"] = Field(
         default="downstream", examples=["upstream"]
     )

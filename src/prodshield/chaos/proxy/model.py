@@ -113,8 +113,10 @@ class ToxicConfig:
 
     @property
     def directions(self) -> tuple[int, ...]:
-        if self.toxic.http:
-            return (UPSTREAM,)  # HTTP toxics read the requests, whatever the stream says
+        if (
+            self.toxic.http
+        ):  # HTTP toxics read the requests (or responses), whatever the stream says
+            return (DOWNSTREAM,) if self.toxic.http_responses else (UPSTREAM,)
         return STREAMS[self.stream.lower()]
 
     def to_json(self) -> dict[str, Any]:

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from prodshield.chaos.proxy.toxics.bandwidth import Bandwidth
 from prodshield.chaos.proxy.toxics.base import Attribute, Chunk, Stage, Toxic
-from prodshield.chaos.proxy.toxics.http import HttpFailFirst, HttpStatus, SlowHeaders
+from prodshield.chaos.proxy.toxics.http import (
+    HttpFailFirst,
+    HttpStatus,
+    OversizedHeaders,
+    SlowHeaders,
+)
 from prodshield.chaos.proxy.toxics.latency import Latency
 from prodshield.chaos.proxy.toxics.limit_data import LimitData
 from prodshield.chaos.proxy.toxics.packet_loss import PacketLoss
@@ -30,6 +35,7 @@ REGISTRY: dict[str, Toxic] = {
         HttpStatus(),
         HttpFailFirst(),
         SlowHeaders(),
+        OversizedHeaders(),
     )
 }
 

@@ -99,6 +99,8 @@ class Toxic(Protocol):
     # HTTP toxics read the requests (the upstream stream) whatever ``stream`` says, and are
     # attached to every connection: they draw ``toxicity`` per request themselves.
     http: ClassVar[bool]
+    # An HTTP toxic that reads the responses (the downstream stream) instead sets this.
+    http_responses: ClassVar[bool]
 
     def validate(self, attributes: Mapping[str, Any]) -> None:
         """Raise ValueError (one line) when the attribute values cannot work."""
@@ -124,6 +126,7 @@ class BaseToxic:
     attributes: ClassVar[tuple[Attribute, ...]] = ()
     description: ClassVar[str] = ""
     http: ClassVar[bool] = False
+    http_responses: ClassVar[bool] = False
 
     def validate(self, attributes: Mapping[str, Any]) -> None:
         for attr in self.attributes:

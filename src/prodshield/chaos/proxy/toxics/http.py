@@ -1,5 +1,6 @@
 """HTTP toxics: ``http_status`` and ``http_fail_first`` answer matching requests themselves,
-``slow_headers`` makes their response headers late.
+``slow_headers`` makes their response headers late, ``oversized_headers`` (which reads the
+responses instead) adds a header of a given size to them.
 
 They read the HTTP/1.1 requests a client sends (the upstream stream, whatever ``stream`` says),
 one after another on a keep-alive connection: the request line and headers are held until
@@ -280,3 +281,143 @@ class SlowHeaders(HttpToxic):
         deadline = stage.now() + stage.attributes["delay"] / 1000.0
         while not stage.removed and not await stage.wait_until(deadline):
             deadline = min(deadline, stage.now() + stage.attributes["delay"] / 1000.0)
+
+
+MAX_PADDING = 1 << 20  # the largest header oversized_headers adds (1 MiB)
+_RESPONSE_LINE = re.compile(rb"HTTP/1\.[01] (\d{3})(?: [^\r\n]*)?\Z")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}\Z")
+
+
+class OversizedHeaders(BaseToxic):
+    """Each HTTP/1.x response passing downstream gets one more header whose line is ``size``
+    bytes (name, ``: ``, value of ``x``, CRLF), with probability ``toxicity`` per response.
+
+    Responses are followed on keep-alive connections by ``Content-Length`` or chunked encoding;
+    1xx, 204 and 304 have no body; one without either runs to the close. Anything that is not an
+    HTTP/1.x response head (or a head over 64 KiB) is passed through untouched from there on.
+    """
+
+    type: ClassVar[str] = "oversized_headers"
+    example: ClassVar[dict[str, Any]] = {
+        "type": "oversized_headers",
+        "attributes": {"size": 65536},
+    }
+    description: ClassVar[str] = (
+        "Add a header of size bytes to HTTP responses (each with probability toxicity), so "
+        "clients' header-size limits are exercised."
+    )
+    http: ClassVar[bool] = True
+    http_responses: ClassVar[bool] = True
+    attributes: ClassVar[tuple[Attribute, ...]] = (
+        Attribute("size", 64 << 10, int, "bytes of the added header line (name, value, CRLF)"),
+        Attribute("name", "X-Prodshield-Padding", str, "the added header's name"),
+    )
+
+    def validate(self, attributes: Mapping[str, Any]) -> None:
+        super().validate(attributes)
+        name = attributes.get("name", "X-Prodshield-Padding")
+        if not _TOKEN.match(name):
+            raise ValueError("name must be an HTTP header name (letters, digits, -; 1-64 long)")
+        size = attributes.get("size", 64 << 10)
+        if not len(name) + 5 <= size <= MAX_PADDING:
+            raise ValueError(f"size must be between {len(name) + 5} and {MAX_PADDING} bytes")
+
+    def attach(self, stage: Stage) -> None:
+        stage.state.setdefault("mode", "head")  # head, body, chunk-size, chunk-data, trailer, raw
+        stage.state.setdefault("buf", b"")
+        stage.state.setdefault("left", 0)
+
+    def detach(self, stage: Stage) -> None:
+        held, stage.state["buf"] = stage.state.get("buf", b""), b""
+        stage.give_back(held)
+
+    def _padding(self, stage: Stage) -> bytes:
+        name = str(stage.attributes["name"]).encode("ascii")
+        return name + b": " + b"x" * (int(stage.attributes["size"]) - len(name) - 4) + b"\r\n"
+
+    async def pipe(self, stage: Stage, chunk: Chunk) -> None:
+        state = stage.state
+        if chunk.eof or state["mode"] == "raw" or stage.removed:
+            if state["buf"]:
+                held, state["buf"] = state["buf"], b""
+                await stage.emit(Chunk(held, chunk.time))
+            await stage.emit(chunk)
+            return
+        data = state["buf"] + chunk.data
+        state["buf"] = b""
+        while data:
+            mode = state["mode"]
+            if mode == "raw":
+                await stage.emit(Chunk(data, chunk.time))
+                return
+            if mode in ("head", "chunk-size", "trailer"):
+                end = data.find(b"\r\n\r\n") if mode == "head" else data.find(b"\r\n")
+                if end < 0:
+                    if len(data) > (MAX_HEAD if mode == "head" else MAX_LINE):
+                        state["mode"] = "raw"
+                        continue
+                    state["buf"] = data
+                    return
+                cut = end + (4 if mode == "head" else 2)
+                line, data = data[:cut], data[cut:]
+                if mode == "head":
+                    out = self._head(stage, state, line)
+                    if out is None:
+                        state["mode"] = "raw"
+                        data = line + data
+                        continue
+                    line = out
+                elif mode == "chunk-size":
+                    try:
+                        size = int(line.split(b";", 1)[0].strip(), 16)
+                    except ValueError:
+                        state["mode"] = "raw"
+                        data = line + data
+                        continue
+                    state["mode"], state["left"] = (
+                        ("trailer", 0) if size == 0 else ("chunk-data", size + 2)
+                    )
+                elif line == b"\r\n":
+                    state["mode"] = "head"
+                await stage.emit(Chunk(line, chunk.time))
+                continue
+            piece, data = data[: state["left"]], data[state["left"] :]
+            state["left"] -= len(piece)
+            if state["left"] == 0:
+                state["mode"] = "head" if mode == "body" else "chunk-size"
+            await stage.emit(Chunk(piece, chunk.time))
+
+    def _head(self, stage: Stage, state: dict[str, Any], head: bytes) -> bytes | None:
+        """The response head to send on (padded or not), setting the body mode; None: not HTTP."""
+        first, _, rest = head.partition(b"\r\n")
+        match = _RESPONSE_LINE.match(first)
+        if match is None:
+            return None
+        status = int(match.group(1))
+        headers: dict[str, str] = {}
+        for line in rest.split(b"\r\n"):
+            if line:
+                name, sep, value = line.partition(b":")
+                if not sep or not name or name != name.strip():
+                    return None
+                key = name.decode("latin-1").lower()
+                headers[key] = headers.get(key, "") + "," + value.strip().decode("latin-1")
+        if status == 101:
+            state["mode"] = "raw"  # another protocol follows
+        elif status < 200 or status in (204, 304):
+            state["mode"] = "head"
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            state["mode"] = "chunk-size"
+        elif "content-length" in headers:
+            try:
+                length = int(headers["content-length"].strip(","))
+            except ValueError:
+                length = -1
+            state["mode"], state["left"] = ("raw", 0) if length < 0 else ("body", length)
+            if length == 0:
+                state["mode"] = "head"
+        else:
+            state["mode"] = "raw"  # the body runs to the close
+        if status < 200 or stage.random() >= stage.toxicity:
+            return head
+        return head[:-2] + self._padding(stage) + b"\r\n"
