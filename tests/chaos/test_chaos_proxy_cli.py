@@ -161,6 +161,22 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
             assert "slicer_upstream" in added.stdout
             table = cli("toxic", "list", "from_file", port=api_port)
             assert re.search(r"slicer_upstream\s.*slicer\s.*upstream", table.stdout)
+            timed = cli(
+                "toxic", "add", "from_file", "-t", "http_fail_first", "-a", "count=2",
+                "-a", "path=/healthz", "-a", "limit_time=60000", port=api_port,
+            )  # fmt: skip
+            assert timed.returncode == 0, timed.stderr
+            table = cli("toxic", "list", "from_file", port=api_port).stdout
+            assert "method=" not in table and "path_regex=" not in table, table  # unset: unsaid
+            assert "limit_time=" in table, table  # the time limit is shown
+            as_json = cli("toxic", "list", "from_file", "--format", "json", port=api_port)
+            [timed_toxic] = [
+                t for t in json.loads(as_json.stdout) if t["type"] == "http_fail_first"
+            ]
+            assert timed_toxic["limit_time"] == 60000, timed_toxic
+            assert timed_toxic["attributes"]["path"] == "/healthz", timed_toxic
+            gone = cli("toxic", "remove", "from_file", timed_toxic["name"], port=api_port)
+            assert gone.returncode == 0, gone.stderr
             removed = cli("toxic", "remove", "from_file", "slicer_upstream", port=api_port)
             assert removed.returncode == 0
             # usage mistakes exit 2 and name the valid choices

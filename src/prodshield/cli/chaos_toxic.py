@@ -169,7 +169,11 @@ def toxic_list(
         keys=("name", "type", "stream"), right=("toxicity",),
     )  # fmt: skip
     for t in toxics:
-        attrs = ", ".join(f"{k}={v}" for k, v in t.attributes.items())
+        # unset attributes ("") say nothing; a time limit is part of what the toxic does
+        shown = [f"{k}={v}" for k, v in t.attributes.items() if v != "" and v is not None]
+        if t.limit_time:
+            shown.append(f"limit_time={t.limit_time}ms")
+        attrs = ", ".join(shown)
         table.add_row(
             untrusted(t.name), untrusted(t.type), t.stream, f"{t.toxicity:g}", untrusted(attrs)
         )

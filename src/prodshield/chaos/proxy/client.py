@@ -31,15 +31,18 @@ class Toxic:
     stream: str = "downstream"
     toxicity: float = 1.0
     attributes: dict[str, Any] = field(default_factory=dict)
+    limit_time: int = 0  # ms after which the proxy removes the toxic (0: never)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Toxic:
+        limit = data.get("limit_time", 0)
         return cls(
             name=data["name"],
             type=data["type"],
             stream=data.get("stream", "downstream"),
             toxicity=float(data.get("toxicity", 1.0)),
             attributes=dict(data.get("attributes") or {}),
+            limit_time=limit if isinstance(limit, int) and not isinstance(limit, bool) else 0,
         )
 
 
