@@ -82,7 +82,7 @@ def toxic_add(
             "-t",
             metavar="TYPE",
             help="latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, "
-            "packet_loss, http_status, http_fail_first, slow_headers.",
+            "packet_loss, http_status, http_fail_first, slow_headers, oversized_headers.",
         ),
     ],
     attribute: Annotated[
