@@ -33,7 +33,15 @@ from prodshield.secrets import ScanConfig, scan_paths
 from prodshield.secrets.engine import Scanner, ScanSettings
 from prodshield.secrets.files import scan_file
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "secrets-dev"
+# the first ancestor holding shared/datasets (the main checkout and worktrees under it alike)
+DEFAULT_CORPUS = next(
+    (
+        p / "shared" / "datasets" / "secrets-dev"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "datasets" / "secrets-dev").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "secrets-dev",
+)
 
 
 def load_score(corpus: Path):  # type: ignore[no-untyped-def]

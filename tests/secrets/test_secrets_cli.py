@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from prodshield.cli.main import app
 from prodshield.secrets import scan_paths
+from prodshield.secrets.files import ScanConfig
 from prodshield.secrets.history import scan_git_history
 from support import secrets_tokens as tok
 
@@ -339,3 +340,43 @@ def test_long_lines_and_blocks_keep_memory_bounded(tmp_path: Path) -> None:
     assert CHUNK <= 1 << 23
     (finding,) = list(scan_paths([log]))
     assert finding.line == 40001
+
+
+def test_cli_and_library_find_the_same_secrets_on_lines_with_urls(tmp_path: Path) -> None:
+    """Plain URLs (an access log's referrer) are not candidate lines for the URL rule under
+    hyperscan; passwords in userinfo and tokens in query strings are still found, by the command
+    line exactly as by the library, and as by the pure-Python engine that never narrows."""
+    pw, pw2, gh, npm = tok.password(), tok.password(), tok.github_classic(), tok.npm_token()
+    lines = [
+        '10.0.0.1 - - "GET /api/orders?page=2 HTTP/1.1" 200 5 "https://shop.example.com/" "curl"',
+        f"db = postgres://app:{pw}@db.internal:5432/orders",
+        f'fetch "https://deploy:{pw2}@ci.example.com/hook?x=1" then http://plain.example.com/',
+        f"GET https://api.example.com/v1/repos?access_token={gh}&page=2 200",
+        f"registry https://registry.npmjs.org/?token={npm} mail ops@example.com",
+        "see https://user@example.com/ and ftp://anonymous@ftp.example.com/pub",
+        "redis://:@localhost:6379/0 http://a:b@c and mailto:x@y.z https://host:8443/path",
+    ]
+    log = tmp_path / "mixed.log"
+    log.write_text("\n".join(lines * 3) + "\n")
+
+    def key(path: str | None, line: int, rule: str, redacted: str, column: int) -> tuple:  # type: ignore[type-arg]
+        return (Path(path or "").name, line, rule, redacted, column)
+
+    proc = _cli(tmp_path, "secrets", "mixed.log", "--format", "json", "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    cli = sorted(
+        key(f["path"], f["line"], f["rule"], f["redacted"], f["column"])
+        for f in json.loads(proc.stdout)["findings"]
+    )
+    library = {
+        engine: sorted(
+            key(f.path, f.line, f.rule, f.redacted, f.column)
+            for f in scan_paths([log], config=ScanConfig(engine=engine))
+        )
+        for engine in ("auto", "python")
+    }
+    assert cli == library["auto"] == library["python"]
+    url_lines = {f[1] for f in cli if f[2] == "url-password"}
+    assert url_lines >= {2, 3, 9, 10, 16, 17}
+    assert len(cli) >= 3 * 4  # two passwords, the GitHub token and the npm token, three times
+    assert all(secret not in proc.stdout for secret in (pw, pw2, gh, npm))

@@ -60,7 +60,17 @@ class Scanner:
         self._rules_by_keyword: list[tuple[int, ...]] = [
             tuple(i for i, rule in self._rules if kw in rule.keywords) for kw in self.keywords
         ]
-        self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine)
+        # A literal is narrowed to a prefilter pattern only when every rule it wakes narrows it
+        # the same way (a rule's optional ``prefilter_patterns``: literal -> hyperscan regex).
+        patterns: dict[str, str] = {}
+        for kw, woken in zip(self.keywords, self._rules_by_keyword, strict=True):
+            narrowed = {
+                dict(getattr(self._rules[i][1], "prefilter_patterns", ())).get(kw) for i in woken
+            }
+            only = narrowed.pop() if len(narrowed) == 1 else None
+            if only is not None:
+                patterns[kw] = only
+        self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine, patterns)
         # hyperscan names the literals a line holds in the same pass that finds one
         self._literals_in = getattr(self.prefilter, "literals_in", None)
 

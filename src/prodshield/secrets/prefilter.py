@@ -8,7 +8,7 @@ alternation; the pure-Python fallback lowercases the block and runs ``bytes.find
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -104,12 +104,15 @@ class HyperscanPrefilter:
 
     name = "hyperscan"
 
-    def __init__(self, keywords: Sequence[str]) -> None:
+    def __init__(self, keywords: Sequence[str], patterns: Mapping[str, str] | None = None) -> None:
         import hyperscan
 
         self._hs = hyperscan
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        expressions = [_escape(kw).encode() for kw in keywords]
+        # A literal with a narrower pattern (see `make_prefilter`) matches only where that
+        # pattern does: the same pass, fewer candidate lines.
+        patterns = patterns or {}
+        expressions = [patterns.get(kw, _escape(kw)).encode() for kw in keywords]
         self._db.compile(
             expressions=expressions,
             ids=list(range(len(expressions))),
@@ -204,13 +207,20 @@ def _escape(literal: str) -> str:
     return "".join(f"\\x{b:02x}" for b in literal.encode())
 
 
-def make_prefilter(keywords: Sequence[str], engine: str = "auto") -> Prefilter:
-    """The fastest available engine ("auto"), or the one asked for."""
+def make_prefilter(
+    keywords: Sequence[str], engine: str = "auto", patterns: Mapping[str, str] | None = None
+) -> Prefilter:
+    """The fastest available engine ("auto"), or the one asked for.
+
+    `patterns` maps a literal to a hyperscan expression that holds it and is necessary for the
+    rules it wakes (``://`` → only a URL with ``user:password@``): hyperscan matches that instead,
+    so lines with the bare literal are never candidates. The other engines match the literal (a
+    superset: the rules' own regexes decide)."""
     if engine == "re2":
         return Re2Prefilter(keywords)
     if engine in ("auto", "hyperscan"):
         try:
-            return HyperscanPrefilter(keywords)
+            return HyperscanPrefilter(keywords, patterns)
         except ImportError:
             if engine == "hyperscan":
                 raise
