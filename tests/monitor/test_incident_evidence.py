@@ -228,7 +228,12 @@ def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path) -> N
         c.post("/login", data={"token": token, "csrf": csrf.group(1), "next": "/dashboard"})
         html = c.get(f"/dashboard/incidents/{incident_id}").text
         kinds = re.findall(r'data-type="(\w+)"', html)
-        assert kinds.count("result") == 3 and "opened" in kinds
+        # three identical failures in a row (the incident dates from the first): one row
+        assert kinds.count("result") == 1 and "opened" in kinds
+        assert "× 3, until" in html
+        assert "failed: status 503" in html
+        heading = html.split("<h1>")[1].split("</h1>")[0]
+        assert "[production]" not in heading, heading  # the environment is the badge beside it
         assert 'data-kind="http_5xx_burst"' in html and 'data-kind="deploy"' in html
         assert "GET /api/cart" in html and "v9.9" in html
         # in time order: the deploy, the burst, then the failing results and the opening

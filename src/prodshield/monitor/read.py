@@ -693,9 +693,7 @@ class ReadModel:
                 "ts": row.ts,
                 "type": "result",
                 "ok": bool(row.ok),
-                "text": (
-                    "ok" if row.ok else f"failed: {row.error_kind or ''} {row.error_message or ''}"
-                ).strip(),
+                "text": "ok" if row.ok else _failure_text(row.error_kind, row.error_message),
                 "response_time_ms": row.response_time_ms,
             }
             for row in rows
@@ -730,7 +728,7 @@ class ReadModel:
                 {"ts": incident["resolved_at"], "type": "resolved", "text": "incident resolved"}
             )
         entries.sort(key=lambda e: (e["ts"], e["type"] != "opened"))
-        return {"incident": incident, "timeline": entries}
+        return {"incident": incident, "timeline": _collapse_results(entries)}
 
     # --- SLOs -------------------------------------------------------------------------------
 
@@ -920,6 +918,37 @@ def silence_text(entry: dict[str, Any]) -> str:
     if held:
         text += f" ({held} notification{'s' if held != 1 else ''} held)"
     return text
+
+
+def _failure_text(kind: str | None, message: str | None) -> str:
+    """``failed: connection refused``, not ``failed: refused connection refused``: the error's
+    kind is said only when its message does not already say it."""
+    kind, message = (kind or "").strip(), (message or "").strip()
+    if kind and message and kind.lower() in message.lower():
+        kind = ""
+    return " ".join(["failed:", *(x for x in (kind, message) if x)])
+
+
+def _collapse_results(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results in a row that say the same thing (a check failing every 2 s for an hour) become
+    one entry with ``count`` and ``until`` (the last one's time) and the last response time, so
+    the timeline shows what changed, not 1,800 copies of one line."""
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and entry["type"] == "result"
+            and last["type"] == "result"
+            and last["ok"] == entry["ok"]
+            and last["text"] == entry["text"]
+        ):
+            last["count"] = int(last.get("count", 1)) + 1
+            last["until"] = entry["ts"]
+            last["response_time_ms"] = entry["response_time_ms"]
+            continue
+        out.append(dict(entry))
+    return out
 
 
 def _incident(
