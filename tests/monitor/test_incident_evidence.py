@@ -230,7 +230,7 @@ def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path) -> N
         kinds = re.findall(r'data-type="(\w+)"', html)
         # three identical failures in a row (the incident dates from the first): one row
         assert kinds.count("result") == 1 and "opened" in kinds
-        assert "× 3, until" in html
+        assert "\u00d7 3, until" in html
         assert "failed: status 503" in html
         heading = html.split("<h1>")[1].split("</h1>")[0]
         assert "[production]" not in heading, heading  # the environment is the badge beside it
