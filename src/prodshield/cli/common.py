@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
-from prodshield.cli.config_checks import load_checked
-from prodshield.config import LoadedConfig
-from prodshield.store import Store, open_store
 from prodshield.tables import Grid as Grid  # the commands import these from here
 from prodshield.tables import console as console
 from prodshield.text import for_terminal
 from prodshield.text import plural as plural  # the commands import it from here
+
+if TYPE_CHECKING:  # the config loader and the store are imported by the commands that use them
+    from prodshield.config import LoadedConfig
+    from prodshield.store import Store
 
 ConfigOption = Annotated[
     Path | None,
@@ -48,10 +49,14 @@ def write_out(text: str) -> None:
 
 
 def load(config: Path | None) -> LoadedConfig:
+    from prodshield.cli.config_checks import load_checked
+
     return load_checked(config)
 
 
 def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:
+    from prodshield.store import open_store
+
     return open_store(loaded.config.storage, base_dir=loaded.base_dir, migrate=migrate)
 
 
