@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
@@ -126,7 +128,7 @@ def test_only_main_mounts() -> None:
 
 
 def test_every_command_module_is_mounted_once() -> None:
-    from prodshield.cli.main import app as root
+    from prodshield.cli import main
 
     mounted: list[typer.Typer] = []
 
@@ -136,13 +138,57 @@ def test_every_command_module_is_mounted_once() -> None:
             mounted.append(info.typer_instance)
             walk(info.typer_instance)
 
-    walk(root)
+    for name in [*main.COMMANDS, *main.GROUPS]:
+        walk(main.mounted(name))
     for name in _command_modules():
         module_app = importlib.import_module(f"prodshield.cli.{name}").app
         assert sum(m is module_app for m in mounted) == 1, (
             f"cli/{name}.py's app is not mounted once"
         )
     assert len(mounted) == len(_command_modules())
+
+
+def test_the_root_tables_name_each_modules_commands() -> None:
+    """cli/main.py lists the root's commands by name without importing them: each top-level
+    name is the one command of its module, each group name a module with commands."""
+    from prodshield.cli import main
+
+    for name, module in main.COMMANDS.items():
+        app = importlib.import_module(f"prodshield.cli.{module}").app
+        assert [c.name for c in app.registered_commands] == [name], (name, module)
+        assert not app.registered_groups and app.registered_callback is None, module
+    for module in main.GROUPS.values():
+        app = importlib.import_module(f"prodshield.cli.{module}").app
+        assert app.registered_commands or app.registered_groups, module
+    assert set(main.PARTS) <= set(main.GROUPS)
+
+
+def test_starting_the_cli_imports_no_command_internals() -> None:
+    """Start-up time: `import prodshield.cli.main` (what every command pays) imports no command
+    module and none of what they use (the web app, the store, sqlalchemy, the config schema);
+    a command imports its own module when it runs."""
+    code = "import sys, prodshield.cli.main\nprint('\\n'.join(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    heavy = (
+        "prodshield.web",
+        "prodshield.store",
+        "prodshield.config",
+        "prodshield.monitor",
+        "prodshield.audit",
+        "prodshield.logs",
+        "prodshield.secrets",
+        "prodshield.notify",
+        "prodshield.chaos",
+        "sqlalchemy",
+        "pydantic",
+        "aiohttp",
+    )
+    loaded = [m for m in out if m.startswith(heavy)]
+    commands = {f"prodshield.cli.{m}" for m in _command_modules()}
+    assert not loaded, loaded
+    assert not commands & set(out), sorted(commands & set(out))
 
 
 def test_argparse_only_on_the_fast_paths() -> None:

@@ -3,42 +3,25 @@
 One pattern for the whole CLI: each module of ``prodshield.cli`` that holds commands exposes one
 ``typer.Typer`` named ``app`` and mounts nothing itself; this module mounts them all, a group under
 its name, a module of top-level commands (or of commands that join a group) without one. The order
-below is the order ``--help`` lists them in. ``chaos run`` and ``logs parse`` also have argparse
+of the tables below is the order ``--help`` lists them in. A module is imported only when its command
+runs or ``--help`` lists it (start-up: a command pays only for what it uses). ``chaos run`` and ``logs parse`` also have argparse
 fast paths started by :mod:`prodshield.cli.entry` (start-up time, see there); the test
 tests/architecture/test_cli_pattern.py holds every module to this.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
-from typing import Annotated
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from prodshield import __version__
-from prodshield.cli import (
-    audit,
-    chaos,
-    chaos_batteries,
-    chaos_experiments,
-    chaos_proxy,
-    chaos_toxic,
-    config,
-    db,
-    debt,
-    demo,
-    deploy,
-    incident,
-    init,
-    logs,
-    logs_intel,
-    monitor,
-    notify,
-    run_job,
-    serve,
-    status,
-)
 from prodshield.cli import help as cli_help
 from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE
 from prodshield.errors import (
@@ -52,8 +35,96 @@ from prodshield.errors import (
 
 cli_help.install()
 
+# The root's commands in the order --help lists them: a top-level command's name -> the module
+# holding it, a group's name -> its module. A module is imported only when its command is run (or
+# listed by --help): `prodshield audit secrets` does not pay for importing the web app.
+COMMANDS = {"init": "init", "run-job": "run_job", "serve": "serve", "debt": "debt", "demo": "demo"}
+GROUPS = {
+    "config": "config",
+    "db": "db",
+    "monitor": "monitor",
+    "logs": "logs",
+    "audit": "audit",
+    "chaos": "chaos",
+    "notify": "notify",
+    "status": "status",
+    "incident": "incident",
+    "deploy": "deploy",
+}
+# a group's own parts: modules of commands that join it (no name), then its subgroups
+PARTS: dict[str, list[tuple[str, str | None]]] = {
+    "chaos": [
+        ("chaos_experiments", None),  # run
+        ("chaos_batteries", None),  # breaker, db
+        ("chaos_proxy", "proxy"),
+        ("chaos_toxic", "toxic"),
+    ],
+    "logs": [("logs_intel", None)],  # scan, digest, mark-deploy
+}
+
+
+def _module_app(module: str) -> typer.Typer:
+    app: typer.Typer = importlib.import_module(f"prodshield.cli.{module}").app
+    return app
+
+
+@functools.cache
+def mounted(name: str) -> typer.Typer:
+    """A Typer holding the root's command ``name`` exactly as the root mounts it (a group with
+    its parts, or a module's top-level command); built once."""
+    holder = typer.Typer()
+    if name in GROUPS:
+        group = _module_app(GROUPS[name])
+        for part, as_name in PARTS.get(name, []):
+            group.add_typer(_module_app(part), name=as_name)
+        holder.add_typer(group, name=name)
+    else:
+        holder.add_typer(_module_app(COMMANDS[name]))
+    return holder
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The root's commands by name: every name of the tables above, each built on first use."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in COMMANDS and name not in GROUPS:
+                raise KeyError(name)
+            self._built[name] = typer.main.get_command(mounted(name)).commands[name]  # type: ignore[attr-defined]
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        names = [*COMMANDS, *GROUPS]
+        return iter(names + [n for n in self._built if n not in names])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
+class LazyRoot(TyperGroup):
+    """The root group: knows every command's name from the tables above (for --help and "did
+    you mean") and builds a command only when asked for it (to run it or print its short help)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = _Commands()
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+
 app = typer.Typer(
     name="prodshield",
+    cls=LazyRoot,
     help="Guard a web platform in production: monitor, logs, audit, chaos, from one shield.yaml.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -75,31 +146,6 @@ def _root(
     ] = False,
 ) -> None:
     """Guard a web platform in production."""
-
-
-# the groups' own parts first (commands that join a group, then its subgroups) ...
-chaos.app.add_typer(chaos_experiments.app)  # run
-chaos.app.add_typer(chaos_batteries.app)  # breaker, db
-chaos.app.add_typer(chaos_proxy.app, name="proxy")
-chaos.app.add_typer(chaos_toxic.app, name="toxic")
-logs.app.add_typer(logs_intel.app)  # scan, digest, mark-deploy
-
-# ... then the root: top-level commands, then the groups
-for module in (init, run_job, serve, debt, demo):
-    app.add_typer(module.app)
-for name, module in (
-    ("config", config),
-    ("db", db),
-    ("monitor", monitor),
-    ("logs", logs),
-    ("audit", audit),
-    ("chaos", chaos),
-    ("notify", notify),
-    ("status", status),
-    ("incident", incident),
-    ("deploy", deploy),
-):
-    app.add_typer(module.app, name=name)
 
 
 def main() -> None:
