@@ -30,10 +30,6 @@ from prodshield.cli.common import (
     store_for,
     write_out,
 )
-from prodshield.cli.config_checks import load_checked
-from prodshield.config import LoadedConfig
-from prodshield.config.capabilities import AuditConfig, SecretVerifyConfig
-from prodshield.config.loader import find_config
 from prodshield.errors import UsageError
 from prodshield.secrets.baseline import load_baseline, only_new, parse_date, write_baseline
 from prodshield.secrets.files import BinaryContent, ScanConfig, scan_paths, scan_stream
@@ -45,6 +41,8 @@ from prodshield.text import for_terminal
 
 if TYPE_CHECKING:
     from prodshield.audit import AuditReport
+    from prodshield.config import LoadedConfig
+    from prodshield.config.capabilities import AuditConfig, SecretVerifyConfig
 
 
 class _DefaultToRun(TyperGroup):
@@ -106,6 +104,13 @@ TestsOpt = Annotated[
 NoIgnoreOpt = Annotated[
     bool, typer.Option("--no-gitignore", help="Scan files .gitignore excludes.")
 ]
+
+
+def load_checked(config: Path | None) -> LoadedConfig:
+    """The config, loaded when a command needs it (the loader is not imported at start-up)."""
+    from prodshield.cli.config_checks import load_checked as load
+
+    return load(config)
 
 
 def _audit_section(config: Path | None) -> AuditConfig | None:
@@ -216,6 +221,7 @@ def _verified(
 ) -> list[SecretFinding]:
     """The reported findings with their verdicts, plus every suppressed finding whose secret is
     live (an allow comment, an allowed rule or the baseline does not hide a working secret)."""
+    from prodshield.config.capabilities import SecretVerifyConfig
     from prodshield.secrets.verification import VerifySettings, verify_values, with_verdicts
 
     cfg = settings or SecretVerifyConfig()
@@ -509,6 +515,8 @@ def parse_reports(values: list[str] | None) -> list[tuple[Format, Path]]:
 
 def _optional_config(path: Path | None) -> LoadedConfig | None:
     """-c / $PRODSHIELD_CONFIG / ./shield.yaml when present; the audit also runs without one."""
+    from prodshield.config.loader import find_config
+
     if path is None:
         try:
             find_config(None)
