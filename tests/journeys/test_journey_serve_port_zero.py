@@ -15,26 +15,41 @@ from pathlib import Path
 from support.serve import serve_env, start_serve, stop_serve
 
 
-def _lines_until(proc, pattern: str, timeout: float = 60.0) -> tuple[re.Match[str] | None, str]:  # type: ignore[no-untyped-def]
-    """Read the process's stdout until a line matches ``pattern`` (or ``timeout``)."""
-    import time
+class _Output:
+    """The process's stdout read straight from the pipe's descriptor, so that no line can sit
+    in a Python buffer where ``select`` does not see it (two lines arriving in one read)."""
 
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen += line
-        found = re.search(pattern, line)
-        if found:
-            return found, seen
-    return None, seen
+    def __init__(self, proc) -> None:  # type: ignore[no-untyped-def]
+        self.proc = proc
+        self.fd = proc.stdout.fileno()
+        self.pending = ""
+
+    def until(self, pattern: str, timeout: float = 60.0) -> tuple[re.Match[str] | None, str]:
+        """Consume whole lines until one matches ``pattern`` (or ``timeout``); return the match
+        and the lines consumed."""
+        import os
+        import time
+
+        seen = ""
+        deadline = time.monotonic() + timeout
+        while True:
+            while "\n" in self.pending:
+                line, self.pending = self.pending.split("\n", 1)
+                seen += line + "\n"
+                found = re.search(pattern, line)
+                if found:
+                    return found, seen
+            if time.monotonic() >= deadline:
+                return None, seen + self.pending
+            ready, _, _ = select.select([self.fd], [], [], 0.5)
+            if not ready:
+                if self.proc.poll() is not None:
+                    return None, seen + self.pending
+                continue
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None, seen + self.pending
+            self.pending += chunk.decode("utf-8", "replace")
 
 
 def test_port_zero_prints_the_port_actually_bound(tmp_path: Path) -> None:
@@ -46,11 +61,12 @@ def test_port_zero_prints_the_port_actually_bound(tmp_path: Path) -> None:
     )
     proc = start_serve(config, cwd=tmp_path, env=serve_env(PYTHONUNBUFFERED=""))
     try:
-        found, seen = _lines_until(proc, r"^prodshield serving http://127\.0\.0\.1:(\d+)/ ")
+        output = _Output(proc)
+        found, seen = output.until(r"^prodshield serving http://127\.0\.0\.1:(\d+)/ ")
         assert found is not None, seen
         port = int(found.group(1))
         assert port != 0, seen
-        dash, more = _lines_until(proc, r"^dashboard: (\S+)")
+        dash, more = output.until(r"^dashboard: (\S+)")
         assert dash is not None and dash.group(1) == f"http://127.0.0.1:{port}/dashboard", more
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
             assert json.loads(r.read())["status"] == "ok"
