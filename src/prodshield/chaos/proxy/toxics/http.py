@@ -91,41 +91,25 @@ def _parse_head(head: bytes) -> _Request | None:
     return _Request(method, _path_of(match.group(2).decode("latin-1")), headers)
 
 
-class HttpToxic(BaseToxic):
-    """The request reader shared by the HTTP toxics; subclasses decide in ``should_fail``."""
+_ANSWERED = b""  # what ``on_head`` returns when it answered the message itself (no head)
+
+
+class Http1Framer(BaseToxic):
+    """Follows the HTTP/1 messages of one stream: each head is handed to ``on_head`` whole, and
+    the body it announces (``Content-Length`` or chunked, with trailers) is passed on unparsed.
+
+    ``on_head`` returns the head to send on (changed or not) after setting ``state["mode"]`` (and
+    ``state["left"]``) for the body, ``None`` when the stream is not HTTP/1 (it is then passed
+    through untouched), or ``_ANSWERED`` when it answered and the rest of the stream is dropped.
+    A head over ``MAX_HEAD`` or a chunk-size line over ``MAX_LINE`` also stops the parsing.
+    """
 
     http: ClassVar[bool] = True
-    attributes: ClassVar[tuple[Attribute, ...]] = _MATCH_ATTRIBUTES
+    # Requests may be preceded by a stray CRLF (passed on as it is); responses may not.
+    skips_blank_line: ClassVar[bool] = False
 
-    def validate(self, attributes: Mapping[str, Any]) -> None:
-        super().validate(attributes)
-        status = attributes.get("status", 503)
-        if not 100 <= status <= 599:
-            raise ValueError("status must be an HTTP status between 100 and 599")
-        pattern = attributes.get("path_regex", "")
-        if pattern:
-            try:
-                _regex(pattern)
-            except re.error as exc:
-                raise ValueError(f"path_regex is not a valid regular expression: {exc}") from None
-
-    def matches(self, stage: Stage, request: _Request) -> bool:
-        attrs = stage.attributes
-        method = attrs.get("method", "")
-        if method and request.method != method.upper():
-            return False
-        prefix = attrs.get("path", "")
-        if prefix and not request.path.startswith(prefix):
-            return False
-        pattern = attrs.get("path_regex", "")
-        return not (pattern and _regex(pattern).search(request.path) is None)
-
-    def should_fail(self, stage: Stage, request: _Request) -> bool:
-        return False
-
-    async def before_pass(self, stage: Stage, request: _Request) -> None:
-        """Called before a request that is not answered is passed on."""
-        return None
+    async def on_head(self, stage: Stage, head: bytes) -> bytes | None:
+        raise NotImplementedError
 
     def attach(self, stage: Stage) -> None:
         stage.state.setdefault("mode", "head")  # head, body, chunk-size, chunk-data, trailer, raw
@@ -159,23 +143,21 @@ class HttpToxic(BaseToxic):
                         continue
                     state["buf"] = data  # wait for the rest
                     return
-                if mode == "head" and data.startswith(b"\r\n"):  # stray CRLF between requests
+                if mode == "head" and self.skips_blank_line and data.startswith(b"\r\n"):
                     await stage.emit(Chunk(data[:2], chunk.time))
                     data = data[2:]
                     continue
                 cut = end + (4 if mode == "head" else 2)
                 line, data = data[:cut], data[cut:]
                 if mode == "head":
-                    request = _parse_head(line)
-                    if request is None:
+                    out = await self.on_head(stage, line)
+                    if out is None:
                         state["mode"] = "raw"
                         data = line + data
                         continue
-                    if self.should_fail(stage, request):
-                        stage.respond(answer(int(stage.attributes["status"]), self.type))
+                    if not out:  # _ANSWERED
                         return
-                    await self.before_pass(stage, request)
-                    self._body_mode(state, request)
+                    line = out
                 elif mode == "chunk-size":
                     try:
                         size = int(line.split(b";", 1)[0].strip(), 16)
@@ -184,12 +166,7 @@ class HttpToxic(BaseToxic):
                         data = line + data
                         continue
                     state["mode"], state["left"] = (
-                        ("trailer", 0)
-                        if size == 0
-                        else (
-                            "chunk-data",
-                            size + 2,
-                        )
+                        ("trailer", 0) if size == 0 else ("chunk-data", size + 2)
                     )
                 elif line == b"\r\n":  # the empty line ending the trailer
                     state["mode"] = "head"
@@ -201,6 +178,54 @@ class HttpToxic(BaseToxic):
             if state["left"] == 0:
                 state["mode"] = "head" if mode == "body" else "chunk-size"
             await stage.emit(Chunk(piece, chunk.time))
+
+
+class HttpToxic(Http1Framer):
+    """The request reader shared by the HTTP toxics; subclasses decide in ``should_fail``."""
+
+    skips_blank_line: ClassVar[bool] = True
+    attributes: ClassVar[tuple[Attribute, ...]] = _MATCH_ATTRIBUTES
+
+    def validate(self, attributes: Mapping[str, Any]) -> None:
+        super().validate(attributes)
+        status = attributes.get("status", 503)
+        if not 100 <= status <= 599:
+            raise ValueError("status must be an HTTP status between 100 and 599")
+        pattern = attributes.get("path_regex", "")
+        if pattern:
+            try:
+                _regex(pattern)
+            except re.error as exc:
+                raise ValueError(f"path_regex is not a valid regular expression: {exc}") from None
+
+    def matches(self, stage: Stage, request: _Request) -> bool:
+        attrs = stage.attributes
+        method = attrs.get("method", "")
+        if method and request.method != method.upper():
+            return False
+        prefix = attrs.get("path", "")
+        if prefix and not request.path.startswith(prefix):
+            return False
+        pattern = attrs.get("path_regex", "")
+        return not (pattern and _regex(pattern).search(request.path) is None)
+
+    def should_fail(self, stage: Stage, request: _Request) -> bool:
+        return False
+
+    async def before_pass(self, stage: Stage, request: _Request) -> None:
+        """Called before a request that is not answered is passed on."""
+        return None
+
+    async def on_head(self, stage: Stage, head: bytes) -> bytes | None:
+        request = _parse_head(head)
+        if request is None:
+            return None
+        if self.should_fail(stage, request):
+            stage.respond(answer(int(stage.attributes["status"]), self.type))
+            return _ANSWERED
+        await self.before_pass(stage, request)
+        self._body_mode(stage.state, request)
+        return head
 
     @staticmethod
     def _body_mode(state: dict[str, Any], request: _Request) -> None:
@@ -288,7 +313,7 @@ _RESPONSE_LINE = re.compile(rb"HTTP/1\.[01] (\d{3})(?: [^\r\n]*)?\Z")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}\Z")
 
 
-class OversizedHeaders(BaseToxic):
+class OversizedHeaders(Http1Framer):
     """Each HTTP/1.x response passing downstream gets one more header whose line is ``size``
     bytes (name, ``: ``, value of ``x``, CRLF), with probability ``toxicity`` per response.
 
@@ -306,7 +331,6 @@ class OversizedHeaders(BaseToxic):
         "Add a header of size bytes to HTTP responses (each with probability toxicity), so "
         "clients' header-size limits are exercised."
     )
-    http: ClassVar[bool] = True
     http_responses: ClassVar[bool] = True
     attributes: ClassVar[tuple[Attribute, ...]] = (
         Attribute("size", 64 << 10, int, "bytes of the added header line (name, value, CRLF)"),
@@ -322,73 +346,13 @@ class OversizedHeaders(BaseToxic):
         if not len(name) + 5 <= size <= MAX_PADDING:
             raise ValueError(f"size must be between {len(name) + 5} and {MAX_PADDING} bytes")
 
-    def attach(self, stage: Stage) -> None:
-        stage.state.setdefault("mode", "head")  # head, body, chunk-size, chunk-data, trailer, raw
-        stage.state.setdefault("buf", b"")
-        stage.state.setdefault("left", 0)
-
-    def detach(self, stage: Stage) -> None:
-        held, stage.state["buf"] = stage.state.get("buf", b""), b""
-        stage.give_back(held)
-
     def _padding(self, stage: Stage) -> bytes:
         name = str(stage.attributes["name"]).encode("ascii")
         return name + b": " + b"x" * (int(stage.attributes["size"]) - len(name) - 4) + b"\r\n"
 
-    async def pipe(self, stage: Stage, chunk: Chunk) -> None:
-        state = stage.state
-        if chunk.eof or state["mode"] == "raw" or stage.removed:
-            if state["buf"]:
-                held, state["buf"] = state["buf"], b""
-                await stage.emit(Chunk(held, chunk.time))
-            await stage.emit(chunk)
-            return
-        data = state["buf"] + chunk.data
-        state["buf"] = b""
-        while data:
-            mode = state["mode"]
-            if mode == "raw":
-                await stage.emit(Chunk(data, chunk.time))
-                return
-            if mode in ("head", "chunk-size", "trailer"):
-                end = data.find(b"\r\n\r\n") if mode == "head" else data.find(b"\r\n")
-                if end < 0:
-                    if len(data) > (MAX_HEAD if mode == "head" else MAX_LINE):
-                        state["mode"] = "raw"
-                        continue
-                    state["buf"] = data
-                    return
-                cut = end + (4 if mode == "head" else 2)
-                line, data = data[:cut], data[cut:]
-                if mode == "head":
-                    out = self._head(stage, state, line)
-                    if out is None:
-                        state["mode"] = "raw"
-                        data = line + data
-                        continue
-                    line = out
-                elif mode == "chunk-size":
-                    try:
-                        size = int(line.split(b";", 1)[0].strip(), 16)
-                    except ValueError:
-                        state["mode"] = "raw"
-                        data = line + data
-                        continue
-                    state["mode"], state["left"] = (
-                        ("trailer", 0) if size == 0 else ("chunk-data", size + 2)
-                    )
-                elif line == b"\r\n":
-                    state["mode"] = "head"
-                await stage.emit(Chunk(line, chunk.time))
-                continue
-            piece, data = data[: state["left"]], data[state["left"] :]
-            state["left"] -= len(piece)
-            if state["left"] == 0:
-                state["mode"] = "head" if mode == "body" else "chunk-size"
-            await stage.emit(Chunk(piece, chunk.time))
-
-    def _head(self, stage: Stage, state: dict[str, Any], head: bytes) -> bytes | None:
+    async def on_head(self, stage: Stage, head: bytes) -> bytes | None:
         """The response head to send on (padded or not), setting the body mode; None: not HTTP."""
+        state = stage.state
         first, _, rest = head.partition(b"\r\n")
         match = _RESPONSE_LINE.match(first)
         if match is None:
