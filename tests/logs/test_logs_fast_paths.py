@@ -147,3 +147,62 @@ def test_rule_pack_gate_gives_the_alternation_s_answer() -> None:
     got = sorted((f.kind, f.count, str(f.source)) for f in fast.findings())
     assert got == sorted((f.kind, f.count, str(f.source)) for f in slow.findings())
     assert {"auth_failure", "out_of_memory", "db_connection_failure"} <= {k for k, _, _ in got}
+
+
+def test_access_log_fast_path_finds_a_token_in_a_query_string(tmp_path) -> None:
+    """``logs scan`` of a plain access log takes the columnar path (polars); a token in a query
+    string is found there as the line pipeline finds it: same finding, same place."""
+    pytest.importorskip("polars")
+    from prodshield.logs.scan import scan_files
+
+    token = tok.github_classic()
+    lines = [
+        f'10.0.0.{i % 5} - - [06/Dec/2026:04:00:{i:02d} +0000] "GET /api/items/{i}?page=2 '
+        f'HTTP/1.1" 200 512 "https://shop.example/cart" "Mozilla/5.0"'
+        for i in range(30)
+    ]
+    lines.insert(
+        17,
+        f'10.0.0.9 - - [06/Dec/2026:04:00:40 +0000] "GET /callback?access_token={token}&x=1 '
+        f'HTTP/1.1" 200 12 "-" "curl/8.0"',
+    )
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    fast = scan_files([path])
+    assert fast.stats.get("engine") == "polars"
+    plain = scan_files([path], fast=False)
+    assert "engine" not in plain.stats
+
+    def secrets(result: object) -> list[dict[str, object]]:
+        return [f.to_dict() for f in result.findings if f.kind == "secret_in_log"]  # type: ignore[attr-defined]
+
+    found = secrets(fast)
+    assert found and found == secrets(plain)
+    assert found[0]["details"]["secrets"][0]["places"] == [f"{path}:18"]  # type: ignore[index]
+    assert token not in str(found)
+
+
+def test_block_gate_and_redaction_narrow_the_url_literal_as_the_scanner_does() -> None:
+    """A plain URL (every referrer) wakes neither the secret detector's gate nor the redaction's
+    rules when hyperscan narrows ``://`` to ``user:pass@``; a URL with a password still does."""
+    pytest.importorskip("hyperscan")
+    from prodshield.logs.detectors import DetectorSettings
+    from prodshield.logs.detectors.secrets import SecretInLogDetector
+    from prodshield.logs.gate import BlockGate
+    from prodshield.secrets.redaction import redact_many
+
+    texts = [
+        "fetched https://shop.example/cart?x=1 in 12 ms",
+        "connecting to postgres://app:Wq8zR2mVt5xKp0L@db.internal:5432/shop",
+        "mail admin@example.com via smtp://relay.example:25",
+        "redis://:Zr7pW2qLm9xT4kV@cache:6379/0 ready",
+    ]
+    events = list(parse_lines(texts, "app.log", "raw"))
+    detector = SecretInLogDetector(DetectorSettings())
+    gate = BlockGate([detector])
+    assert gate.narrowed.get("://") == detector.scanner.prefilter_patterns["://"]
+    assert gate.candidates(events) == [1, 3]
+    assert redact_many(texts) == [redact_text(t) for t in texts]
+    assert "Wq8zR2mVt5xKp0L" not in redact_many(texts)[1]
+    assert "Zr7pW2qLm9xT4kV" not in redact_many(texts)[3]

@@ -31,6 +31,17 @@ class BlockGate:
                 break
             gates.append(gate)
         literals = sorted({lit.lower() for g in gates for lit in g.literals})
+        # A literal is narrowed only when every gate that lists it narrows it the same way.
+        narrowing: dict[str, set[str | None]] = {}
+        for g in gates:
+            narrowed = {lit.lower(): pattern for lit, pattern in g.narrowed}
+            for lit in g.literals:
+                narrowing.setdefault(lit.lower(), set()).add(narrowed.get(lit.lower()))
+        self.narrowed: dict[str, str] = {
+            lit: pattern
+            for lit, found in narrowing.items()
+            if len(found) == 1 and (pattern := next(iter(found))) is not None
+        }
         self.patterns = [p for g in gates for p in g.patterns]
         self.fields = frozenset().union(*(g.fields for g in gates))
         self.levels = frozenset().union(*(g.levels for g in gates))
@@ -38,7 +49,7 @@ class BlockGate:
         if literals and not self.every:
             from prodshield.secrets.prefilter import make_prefilter
 
-            self._prefilter = make_prefilter(literals)
+            self._prefilter = make_prefilter(literals, patterns=self.narrowed)
 
     def candidates(self, events: Sequence[EventLike]) -> list[int] | None:
         """Sorted indexes of the events some detector can act on; None for every event."""

@@ -349,7 +349,7 @@ def scan_files(
         and log_format in ("auto", "nginx", "apache")
         and all(f.is_file() and access.is_access_log(f) for f in plain)
     ):
-        return access.analyse(plain, settings)
+        return access.analyse(plain, settings, log_format=log_format)
     window_start = start
     baseline_start = None
     baseline_events: Any = None

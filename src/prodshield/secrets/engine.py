@@ -70,6 +70,9 @@ class Scanner:
             only = narrowed.pop() if len(narrowed) == 1 else None
             if only is not None:
                 patterns[kw] = only
+        self.prefilter_patterns: dict[str, str] = patterns
+        """Literal -> the narrower hyperscan pattern its rules need (other prefilters over the
+        same literals, the log gate's and the redaction's, narrow them the same way)."""
         self.prefilter: Prefilter = make_prefilter(self.keywords, self.settings.engine, patterns)
         # hyperscan names the literals a line holds in the same pass that finds one
         self._literals_in = getattr(self.prefilter, "literals_in", None)

@@ -234,7 +234,12 @@ class _Gate:
         literals = sorted(set(scanner.keywords) | set(_GATE_LITERALS))
         url_rules = {r.id for r in scanner.rules if "://" in r.keywords}
         self.scanner = scanner
-        self.prefilter = make_prefilter(literals)
+        # The engine's narrowing of ``://`` (only before ``user:pass@``) also covers the userinfo
+        # shape pass (``_USERINFO`` needs a ``:`` and an ``@`` after it, no ``/`` between):
+        # with hyperscan, a plain URL is not a candidate at all.
+        self.prefilter = make_prefilter(
+            literals, patterns={k: v for k, v in scanner.prefilter_patterns.items() if k == "://"}
+        )
         self.url_only = literals.index("://") if url_rules <= {"url-password"} else -1
         """The index of ``://`` when every rule it wakes also needs an ``@`` (-1 otherwise)."""
         keyword_index = {kw: k for k, kw in enumerate(scanner.keywords)}

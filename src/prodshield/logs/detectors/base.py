@@ -84,6 +84,9 @@ class Gate:
     """
 
     literals: tuple[str, ...] = ()
+    narrowed: tuple[tuple[str, str], ...] = ()
+    """(literal, hyperscan pattern): where the detector needs a literal only inside a match of the
+    pattern (the secret scanner's ``prefilter_patterns``: ``://`` only before ``user:pass@``)."""
     patterns: tuple[re.Pattern[str], ...] = ()
     fields: frozenset[str] = frozenset()
     levels: frozenset[str] = frozenset()

@@ -38,6 +38,8 @@ class SecretInLogDetector:
             if settings.secret_rules
             else default_scanner()
         )
+        self.scanner = scanner
+        """The engine this detector scans with (its prefilter picks candidate lines)."""
         self._keywords: tuple[str, ...] = tuple(scanner.keywords)
         self._scan = scanner.scan_line if settings.secret_rules else scan_line
         self._findings: dict[str, Finding] = {}
@@ -50,7 +52,9 @@ class SecretInLogDetector:
         """Lines holding one of the rules' literals (the scanner's own prefilter)."""
         if not all(k.isascii() for k in self._keywords):
             return None
-        return Gate(literals=self._keywords)
+        return Gate(
+            literals=self._keywords, narrowed=tuple(self.scanner.prefilter_patterns.items())
+        )
 
     def observe(self, event: EventLike) -> bool:
         text = getattr(event, "raw", None) or event.message or ""

@@ -5,7 +5,9 @@ a gigabyte deserves better. This analyser parses with one vectorised regular exp
 Rust regex, all cores, streaming) and computes the same findings as the detectors: error rates,
 slow requests, latency percentiles per endpoint, 401/403 bursts per client, scanner probes and
 scanner user agents. ``prodshield logs digest`` uses it when every input is an uncompressed
-access log and polars is installed.
+access log and polars is installed. Secrets in the lines (a token in a query string) are found
+as the line pipeline finds them: the secret scanner's literal prefilter runs over each file's
+bytes and only its candidate lines are parsed and shown to ``secret_in_log``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def analyse(
     *,
     since_s: float | None = None,
     baseline_s: float | None = None,
+    log_format: str = "auto",
 ) -> ScanResult:
     """Analyse whole files, or only the last ``since_s`` seconds before the newest line (then the
     ``baseline_s`` seconds before that window are the baseline for latency regressions)."""
@@ -104,6 +107,7 @@ def analyse(
     skipped = total - valid.height
     baseline_rows = None
     outside = 0
+    start: Any = None
     if since_s and valid.height:
         newest = valid["ts"].max()
         if isinstance(newest, datetime):
@@ -269,6 +273,13 @@ def analyse(
             )
             findings[-1].message = rule_message(rule, findings[-1])
 
+    findings += secret_findings(
+        paths,
+        settings,
+        log_format,
+        since=_dt(start),
+    )
+
     hourly_df = (
         valid.filter(pl.col("ts").is_not_null())
         .group_by(pl.col("ts").dt.truncate("1h").alias("hour"))
@@ -319,6 +330,56 @@ def analyse(
         window=(_dt(first), _dt(last)),
         hourly=hourly,
     )
+
+
+def secret_findings(
+    paths: list[Path],
+    settings: DetectorSettings,
+    log_format: str = "auto",
+    *,
+    since: datetime | None = None,
+) -> list[Finding]:
+    """``secret_in_log`` over whole files, as the line pipeline reports it: the scanner's literal
+    prefilter (hyperscan when installed) runs over each file's bytes a block at a time, and only
+    the candidate lines are decoded, parsed and shown to the detector (with their line numbers).
+    ``since``: lines stamped before it are left out, as the window leaves them out."""
+    from prodshield.logs.api import parse_lines, resolve_format
+    from prodshield.logs.detectors.secrets import SecretInLogDetector
+    from prodshield.secrets.files import iter_blocks
+
+    detector = SecretInLogDetector(settings)
+    prefilter = detector.scanner.prefilter
+    for path in paths:
+        source = str(path)
+        layout = None
+        with path.open("rb") as stream:
+            lineno = 1  # the number of the block's first line
+            for block in iter_blocks(stream):
+                position = 0
+                for at in prefilter.line_starts(block):
+                    lineno += block.count(b"\n", position, at)
+                    position = at
+                    end = block.find(b"\n", at)
+                    line = block[at : end if end != -1 else len(block)].decode("utf-8", "replace")
+                    line = line.rstrip("\r")
+                    if layout is None:
+                        with path.open("r", encoding="utf-8", errors="replace") as fh:
+                            head = [fh.readline().rstrip("\r\n") for _ in range(50)]
+                        layout = resolve_format(log_format, [h for h in head if h])
+                    for event in parse_lines([line], source, layout, first_line=lineno):
+                        if since is not None and _before(event.timestamp, since):
+                            continue
+                        detector.observe(event)
+                lineno += block.count(b"\n", position)
+    return [f.seal() for f in detector.findings()]
+
+
+def _before(ts: datetime | None, since: datetime) -> bool:
+    if ts is None:
+        return False
+    if ts.tzinfo is None:
+        return ts < since.replace(tzinfo=None)
+    return ts < since
 
 
 def _dt(value: Any) -> datetime | None:
