@@ -136,7 +136,7 @@ def test_fingerprint_is_stable_and_path_scoped() -> None:
 
 
 def test_registry_members_implement_the_protocol() -> None:
-    assert len({r.id for r in RULES}) == len(RULES) == len(REGISTRY)
+    assert len({r.type for r in RULES}) == len(RULES) == len(REGISTRY)
     for rule in RULES:
         assert isinstance(rule, SecretRule)
         assert rule.severity in ("critical", "high", "medium", "low")
@@ -234,3 +234,11 @@ def test_the_shells_working_directories_are_no_passwords() -> None:
     )  # fmt: skip
     # a PWD holding something else than a directory is still judged
     assert sorted(p.variable for f in found for p in f.places) == ["DB_PWD", "PWD"]
+
+
+@pytest.mark.parametrize("rule_type", sorted(REGISTRY))
+def test_every_rule_reports_its_own_example(rule_type: str) -> None:
+    """Each rule's `example` is a secret it finds, and the one finding is that rule's."""
+    example = REGISTRY[rule_type].example
+    (finding,) = scan_text(example["text"], path="example.txt")
+    assert finding.rule == rule_type

@@ -8,8 +8,8 @@ Public API (implementation in the private-by-convention modules named after each
 from prodshield.secrets.engine import Scanner, ScanSettings, scan_line, scan_text
 from prodshield.secrets.files import ScanConfig, scan_paths
 from prodshield.secrets.finding import SEVERITIES, SecretFinding, Severity, redact
-from prodshield.secrets.rule import Candidate, LineContext, SecretRule
 from prodshield.secrets.rules import REGISTRY, RULES
+from prodshield.secrets.rules.base import Candidate, LineContext, SecretRule
 
 __all__ = [
     "REGISTRY",

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from prodshield.secrets.decode import decoded_lines, located, manifest_findings
 from prodshield.secrets.finding import SecretFinding, fingerprint, redact, secret_id
 from prodshield.secrets.prefilter import Prefilter, make_prefilter
-from prodshield.secrets.rule import Candidate, LineContext, SecretRule
 from prodshield.secrets.rules import RULES
+from prodshield.secrets.rules.base import Candidate, LineContext, SecretRule
 
 ALLOW_MARKERS = ("prodshield:allow", "pragma: allowlist secret", "gitleaks:allow")
 _TAIL = 8192  # text after a line offered to multi-line rules (PEM bodies)
@@ -53,7 +53,7 @@ class Scanner:
     held in memory for the run, never written or shown."""
 
     def __post_init__(self) -> None:
-        active = [r for r in self.rules if r.id not in self.settings.allow_rules]
+        active = [r for r in self.rules if r.type not in self.settings.allow_rules]
         self._rules: list[tuple[int, SecretRule]] = list(enumerate(active))
         self.keywords: tuple[str, ...] = tuple(sorted({kw for r in active for kw in r.keywords}))
         # Which rules each literal wakes up: a candidate line runs only the rules it triggered.
@@ -127,12 +127,12 @@ class Scanner:
                 if cand.confidence < self.settings.min_confidence:
                     continue
                 if cand.line_offset:
-                    accepted.append((rule.id, cand.kind or rule.kind, cand, rule))
+                    accepted.append((rule.type, cand.kind or rule.kind, cand, rule))
                     continue
                 if any(cand.start < e and s < cand.end for s, e in taken):
                     continue  # an earlier (more precise) rule already owns this text
                 taken.append((cand.start, cand.end))
-                accepted.append((rule.id, cand.kind or rule.kind, cand, rule))
+                accepted.append((rule.type, cand.kind or rule.kind, cand, rule))
         if not accepted:
             return []
         here = [c for _, _, c, _ in accepted if not c.line_offset]

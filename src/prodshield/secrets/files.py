@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 from prodshield.secrets.engine import Scanner, ScanSettings, rule_set
 from prodshield.secrets.finding import SecretFinding
-from prodshield.secrets.rule import SecretRule
+from prodshield.secrets.rules.base import SecretRule
 from prodshield.secrets.rules.custom import custom_rules
 
 if TYPE_CHECKING:

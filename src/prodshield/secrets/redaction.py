@@ -25,7 +25,7 @@ from prodshield.secrets.finding import SecretFinding, redact
 
 if TYPE_CHECKING:
     from prodshield.secrets.engine import Scanner
-    from prodshield.secrets.rule import SecretRule
+    from prodshield.secrets.rules.base import SecretRule
 
 MASK = "***"
 
@@ -232,7 +232,7 @@ class _Gate:
         from prodshield.secrets.prefilter import make_prefilter
 
         literals = sorted(set(scanner.keywords) | set(_GATE_LITERALS))
-        url_rules = {r.id for r in scanner.rules if "://" in r.keywords}
+        url_rules = {r.type for r in scanner.rules if "://" in r.keywords}
         self.scanner = scanner
         # The engine's narrowing of ``://`` (only before ``user:pass@``) also covers the userinfo
         # shape pass (``_USERINFO`` needs a ``:`` and an ``@`` after it, no ``/`` between):

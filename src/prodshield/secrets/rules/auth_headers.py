@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from prodshield.secrets.filters import (
     has_placeholder_word,
@@ -12,8 +13,7 @@ from prodshield.secrets.filters import (
     is_not_secret_value,
 )
 from prodshield.secrets.finding import Severity
-from prodshield.secrets.rule import Candidate, LineContext
-from prodshield.secrets.rules.base import b64decode_loose, char_classes
+from prodshield.secrets.rules.base import Candidate, LineContext, b64decode_loose, char_classes
 
 _HEADER = re.compile(
     r"(?i:(?P<auth>authorization|proxy-authorization)[\"']?\s*[:=]\s*[\"']?\s*)?"
@@ -45,7 +45,10 @@ def _basic_ok(value: str) -> bool:
 
 @dataclass(frozen=True)
 class AuthorizationHeaderRule:
-    id: str = "authorization-header"
+    type: str = "authorization-header"
+    example: ClassVar[dict[str, str]] = {
+        "text": "Authorization: Bearer MG6U2dZt5bkbCB47OaFgGqs0oZ9SDI8pW5jiNIaG-CX52BLv3"  # prodshield:allow (a rule sample)
+    }
     kind: str = "bearer_token"
     severity: Severity = "high"
     keywords: tuple[str, ...] = ("bearer", "basic ", "token ")

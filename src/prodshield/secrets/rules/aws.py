@@ -20,12 +20,15 @@ def _access_key_id(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="aws-access-key-id",
+        type="aws-access-key-id",
         kind="aws_access_key_id",
         severity="critical",
         keywords=("akia", "asia", "abia", "acca", "aida", "aroa", "aipa", "anpa", "anva", "apka"),
         pattern=_ID,
         description="AWS access key id",
         validate=_access_key_id,
+        example={
+            "text": "aws_access_key_id = AKIA47XAKDWGVFCWG3NV"  # prodshield:allow (a rule sample)
+        },
     ),
 )

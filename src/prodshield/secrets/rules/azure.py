@@ -19,21 +19,27 @@ def _shared_access_key(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="azure-storage-account-key",
+        type="azure-storage-account-key",
         kind="azure_storage_key",
         severity="critical",
         keywords=("accountkey",),
         pattern=re.compile(r"(?i:AccountKey)\s*=\s*(?P<value>[A-Za-z0-9+/]{86}==)"),
         description="Azure storage account key (connection string)",
         validate=_account_key,
+        example={
+            "text": "DefaultEndpointsProtocol=https;AccountName=acctqxul;AccountKey=gBGRf2ua4xO8VDKYbHva5LkfExEhl4JKzUOBUmSc88a0YMTMJg65rS6ydsFBB0JP0h8OH2dZpN6a7/edTThZ1g==;EndpointSuffix=core.windows.net"  # prodshield:allow (a rule sample)
+        },
     ),
     RegexRule(
-        id="azure-shared-access-key",
+        type="azure-shared-access-key",
         kind="azure_shared_access_key",
         severity="high",
         keywords=("sharedaccesskey",),
         pattern=re.compile(r"(?i:SharedAccessKey)\s*=\s*(?P<value>[A-Za-z0-9+/]{43}=)"),
         description="Azure Service Bus / Event Hubs shared access key",
         validate=_shared_access_key,
+        example={
+            "text": "Endpoint=sb://shop.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=goKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoI="  # prodshield:allow (a rule sample)
+        },
     ),
 )

@@ -1,4 +1,5 @@
-"""Building blocks for rules: a regex rule with a validator, and the format checks they share."""
+"""The protocol every secret rule implements, the small types rules return, and the building
+blocks the provider modules share (a regex rule with a validator, and the format checks)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,67 @@ import binascii
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from prodshield.secrets.filters import is_documented_example, is_masked, is_reference
 from prodshield.secrets.finding import Severity
-from prodshield.secrets.rule import Candidate, LineContext
+
+
+@dataclass(frozen=True, slots=True)
+class LineContext:
+    """The line under test, its lowercase form and (for files) the text that follows it.
+
+    `tail` starts at the beginning of the line and holds a bounded amount of following text, so
+    multi-line secrets (PEM blocks) can be checked; it is empty on the log-line fast path.
+    """
+
+    line: str
+    lower: str
+    path: str | None = None
+    tail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A value a rule believes is a secret: its span in the line and how sure the rule is."""
+
+    start: int
+    end: int
+    value: str
+    confidence: float = 0.9
+    kind: str | None = None
+    severity: Severity | None = None
+    line_offset: int = 0
+    """Lines below the current one where the value sits (a YAML value under its name line)."""
+    other_line: str | None = None
+    """The text of that line, which `start`/`end` then refer to."""
+
+
+@runtime_checkable
+class SecretRule(Protocol):
+    """A detector for one credential format (or one family of generic assignments).
+
+    `keywords` are lowercase literals; the engine only calls `find` on lines containing at least
+    one of them, which is what keeps scanning fast. `find` must apply the format's structural
+    validation (charset, length, checksum, decoding) and return only plausible secrets.
+    """
+
+    type: str
+    """The rule's id: the `rule` of its findings, the key of `REGISTRY`, what `allow_rules`,
+    baselines and SARIF name (a user rule's `id:` in shield.yaml)."""
+    kind: str
+    severity: Severity
+    keywords: tuple[str, ...]
+    description: str
+
+    @property
+    def example(self) -> dict[str, str]:
+        """``{"text": ...}``: text (format-valid, never live) this rule reports a secret in."""
+
+    def find(self, ctx: LineContext) -> Iterable[Candidate]: ...
+
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -69,12 +125,13 @@ def char_classes(value: str) -> int:
 class RegexRule:
     """A token format: a pattern (group `value` or the whole match), literals and a validator."""
 
-    id: str
+    type: str
     kind: str
     severity: Severity
     keywords: tuple[str, ...]
     pattern: re.Pattern[str]
     description: str
+    example: dict[str, str]
     validate: Validator | None = None
     confidence: float = 0.9
     skip_examples: bool = True

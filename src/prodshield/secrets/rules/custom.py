@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, cast
 
 from prodshield.secrets.filters import shannon_entropy
-from prodshield.secrets.rule import SecretRule
-from prodshield.secrets.rules.base import RegexRule
+from prodshield.secrets.rules.base import RegexRule, SecretRule
 
 if TYPE_CHECKING:
     from prodshield.config.capabilities import SecretRuleSpec
@@ -29,13 +28,14 @@ def custom_rules(specs: Iterable[SecretRuleSpec]) -> tuple[SecretRule, ...]:
         cast(
             SecretRule,
             RegexRule(
-                id=spec.id,
+                type=spec.id,
                 kind=spec.id.replace("-", "_").replace(".", "_"),
                 severity=spec.severity,
                 keywords=spec.prefilter_keywords(),
                 pattern=re.compile(spec.pattern),
                 description=spec.description or f"custom rule {spec.id} (shield.yaml)",
                 validate=_entropy_at_least(spec.min_entropy) if spec.min_entropy else None,
+                example={},  # the operator's own format: not a member of REGISTRY
                 meta={"source": "shield.yaml"},
             ),
         )

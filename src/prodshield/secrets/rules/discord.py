@@ -15,7 +15,7 @@ def _bot_token(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="discord-bot-token",
+        type="discord-bot-token",
         kind="discord_bot_token",
         severity="high",
         keywords=("discord", "bot", "token", "auth", "secret", *KEY_FORMS),
@@ -24,9 +24,12 @@ RULES = (
         ),
         description="Discord bot token (id segment decoded)",
         validate=_bot_token,
+        example={
+            "text": "DISCORD_BOT=NDkxODk2MTQ4NTc1MDg4OTY0.dUM6l0.wneUV89mHqWtJ0ayuHaUlVrD5rT"  # prodshield:allow (a rule sample)
+        },
     ),
     RegexRule(
-        id="discord-webhook",
+        type="discord-webhook",
         kind="discord_webhook",
         severity="medium",
         keywords=("discord.com/api/webhooks", "discordapp.com/api/webhooks"),
@@ -34,5 +37,8 @@ RULES = (
             r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{16,20}/[A-Za-z0-9_-]{60,80}"
         ),
         description="Discord webhook URL",
+        example={
+            "text": "hook: https://discord.com/api/webhooks/538336620389602146/QKjB6qQDvwq_c29IUgWoqgifXOBvVMXFxO5W9rSYzVsBE0lzkiHfvbbb4ZA1lf2kd0Ee"  # prodshield:allow (a rule sample)
+        },
     ),
 )

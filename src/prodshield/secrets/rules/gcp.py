@@ -13,21 +13,27 @@ def _api_key(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="gcp-api-key",
+        type="gcp-api-key",
         kind="google_api_key",
         severity="high",
         keywords=("aiza",),
         pattern=re.compile(B + r"AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])"),
         description="Google API key",
         validate=_api_key,
+        example={
+            "text": '"maps": "AIza7uEXs8CgXTUwh2x_JhGKq9FFv-W4KF0T9ob"'  # prodshield:allow (a rule sample)
+        },
     ),
     RegexRule(
-        id="gcp-service-account-key",
+        type="gcp-service-account-key",
         kind="gcp_service_account",
         severity="critical",
         keywords=("private_key_id",),
         pattern=re.compile(r'"private_key_id"\s*:\s*"(?P<value>[0-9a-f]{40})"' + E),
         description="Google service-account key file (private_key_id)",
         confidence=0.9,
+        example={
+            "text": '"private_key_id": "8a3f9f980bc9f5e4a0bc5ba562d8ccebfa7d931b",'  # prodshield:allow (a rule sample)
+        },
     ),
 )

@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from prodshield.secrets.filters import (
     HEX_RE,
@@ -22,8 +23,7 @@ from prodshield.secrets.filters import (
     shannon_entropy,
 )
 from prodshield.secrets.finding import Severity
-from prodshield.secrets.rule import Candidate, LineContext
-from prodshield.secrets.rules.base import char_classes
+from prodshield.secrets.rules.base import Candidate, LineContext, char_classes
 
 _VALUE = r"""(?:(?P<q>["'`])(?P<qv>[^"'`\n]{1,512})(?P=q)|(?P<v>[^\s"'`,;<>(){}\[\]]{1,512}))"""
 _ASSIGN = re.compile(
@@ -203,7 +203,10 @@ def _secret_ok(value: str, name: str) -> float | None:
 
 @dataclass(frozen=True)
 class GenericAssignmentRule:
-    id: str = "generic-secret"
+    type: str = "generic-secret"
+    example: ClassVar[dict[str, str]] = {
+        "text": "DB_PASSWORD=sJWYoI4561!"  # prodshield:allow (a rule sample)
+    }
     kind: str = "generic_secret"
     severity: Severity = "medium"
     # Literal forms of the names this rule accepts; bare "pass" and "auth" would wake it on every

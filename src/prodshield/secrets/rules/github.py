@@ -25,30 +25,39 @@ def _fine_grained(token: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="github-pat-classic",
+        type="github-pat-classic",
         kind="github_pat_classic",
         severity="high",
         keywords=("ghp_",),
         pattern=re.compile(B + r"ghp_[A-Za-z0-9]{36}" + E),
         description="GitHub classic personal access token (CRC32-checked)",
         validate=_checksummed,
+        example={
+            "text": "GITHUB_TOKEN=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"  # prodshield:allow (a rule sample)
+        },
     ),
     RegexRule(
-        id="github-oauth",
+        type="github-oauth",
         kind="github_oauth",
         severity="high",
         keywords=("gho_", "ghu_", "ghs_", "ghr_"),
         pattern=re.compile(B + r"gh[ousr]_[A-Za-z0-9]{36}" + E),
         description="GitHub OAuth / app user-to-server / server-to-server / refresh token",
         validate=_checksummed,
+        example={
+            "text": 'token: "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"'  # prodshield:allow (a rule sample)
+        },
     ),
     RegexRule(
-        id="github-pat-fine-grained",
+        type="github-pat-fine-grained",
         kind="github_pat_fine_grained",
         severity="high",
         keywords=("github_pat_",),
         pattern=re.compile(B + r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}" + E),
         description="GitHub fine-grained personal access token",
         validate=_fine_grained,
+        example={
+            "text": "gh = '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'"  # prodshield:allow (a rule sample)
+        },
     ),
 )

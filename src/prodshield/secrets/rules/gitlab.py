@@ -16,7 +16,7 @@ def _token(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="gitlab-token",
+        type="gitlab-token",
         kind="gitlab_pat",
         severity="high",
         keywords=_PREFIXES,
@@ -26,5 +26,8 @@ RULES = (
         ),
         description="GitLab access token",
         validate=_token,
+        example={
+            "text": "curl --header 'PRIVATE-TOKEN: glpat-OkXToErLugaBQ6Mppmdu'"  # prodshield:allow (a rule sample)
+        },
     ),
 )

@@ -22,7 +22,7 @@ def _jwt(token: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="jwt",
+        type="jwt",
         kind="jwt",
         severity="medium",
         keywords=("eyj",),
@@ -31,5 +31,8 @@ RULES = (
         ),
         description="JSON Web Token (decoded header and payload)",
         validate=_jwt,
+        example={
+            "text": "cookie session=eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAiNjUzODExNDkiLCAicm9sZSI6ICJhZG1pbiJ9.AgaRQKyVa0v8TwQz7c_nMrxUH7hdie2FUVrfqGQoeHI; Path=/"  # prodshield:allow (a rule sample)
+        },
     ),
 )

@@ -8,7 +8,7 @@ from prodshield.secrets.rules.base import RegexRule
 
 RULES = (
     RegexRule(
-        id="mailgun-api-key",
+        type="mailgun-api-key",
         kind="mailgun_api_key",
         severity="high",
         keywords=("key-", "mailgun"),
@@ -16,5 +16,8 @@ RULES = (
             r"(?<![\w-])(?:key-[0-9a-f]{32}|[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})(?![\w-])"
         ),
         description="Mailgun API key",
+        example={
+            "text": "mailgun = key-35b04a8c37e492496f627df4beed99d9"  # prodshield:allow (a rule sample)
+        },
     ),
 )

@@ -13,12 +13,15 @@ def _checksummed(token: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="npm-token",
+        type="npm-token",
         kind="npm_token",
         severity="high",
         keywords=("npm_",),
         pattern=re.compile(B + r"npm_[A-Za-z0-9]{36}" + E),
         description="npm access token (CRC32-checked)",
         validate=_checksummed,
+        example={
+            "text": "//registry.npmjs.org/:_authToken=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"  # prodshield:allow (a rule sample)
+        },
     ),
 )

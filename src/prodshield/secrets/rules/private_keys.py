@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from prodshield.secrets.finding import Severity
-from prodshield.secrets.rule import Candidate, LineContext
-from prodshield.secrets.rules.base import b64decode_loose
+from prodshield.secrets.rules.base import Candidate, LineContext, b64decode_loose
 
 _BEGIN = re.compile(
     r"-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
@@ -69,7 +69,10 @@ def _structure_ok(label: str, body: str) -> bool:
 
 @dataclass(frozen=True)
 class PrivateKeyRule:
-    id: str = "private-key"
+    type: str = "private-key"
+    example: ClassVar[dict[str, str]] = {
+        "text": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAeXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5\n-----END RSA PRIVATE KEY-----"  # prodshield:allow (a rule sample)
+    }
     kind: str = "private_key"
     severity: Severity = "critical"
     keywords: tuple[str, ...] = ("private key",)

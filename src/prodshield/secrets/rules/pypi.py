@@ -14,12 +14,15 @@ def _macaroon(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="pypi-token",
+        type="pypi-token",
         kind="pypi_token",
         severity="high",
         keywords=("pypi-ageichlwas5vcmc", "pypi-agenzgvzdc5wexbplm9yzw"),
         pattern=re.compile(r"(?<![\w-])pypi-Ag[A-Za-z0-9_-]{50,}"),
         description="PyPI API token (macaroon decoded)",
         validate=_macaroon,
+        example={
+            "text": "password = pypi-AgEIcHlwaS5vcmcmey7WuAP1X18_16OapVpdSgY4v1uXHSwFr-GOhZF_4WO4APcP7cptH9LkYhtbN8VRhlURyH-rz1iXqn_9AYjtCCQymlAQ9JoM07UylJRU3tnlgQBbDUhGbNB"  # prodshield:allow (a rule sample)
+        },
     ),
 )

@@ -13,12 +13,15 @@ def _key(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="sendgrid-api-key",
+        type="sendgrid-api-key",
         kind="sendgrid_api_key",
         severity="high",
         keywords=("sg.",),
         pattern=re.compile(B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
         description="SendGrid API key",
         validate=_key,
+        example={
+            "text": "MAIL=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"  # prodshield:allow (a rule sample)
+        },
     ),
 )

@@ -16,7 +16,7 @@ def _sid(value: str) -> float | None:
 
 RULES = (
     RegexRule(
-        id="twilio-api-key",
+        type="twilio-api-key",
         kind="twilio_api_key",
         severity="high",
         keywords=(
@@ -33,5 +33,8 @@ RULES = (
         pattern=re.compile(B + r"SK[0-9a-fA-F]{32}" + E),
         description="Twilio API key SID",
         validate=_sid,
+        example={
+            "text": "twilio_key: SK2fa0777b56e8d1883163f1496a54353d"  # prodshield:allow (a rule sample)
+        },
     ),
 )

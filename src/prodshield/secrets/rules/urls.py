@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from prodshield.secrets.filters import has_placeholder_word, is_masked, is_reference
 from prodshield.secrets.finding import Severity
-from prodshield.secrets.rule import Candidate, LineContext
+from prodshield.secrets.rules.base import Candidate, LineContext
 
 _URL = re.compile(
     r"(?<![\w+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,30})://"
@@ -31,7 +32,10 @@ def _is_db(scheme: str) -> bool:
 
 @dataclass(frozen=True)
 class UrlPasswordRule:
-    id: str = "url-password"
+    type: str = "url-password"
+    example: ClassVar[dict[str, str]] = {
+        "text": "DATABASE_URL=postgres://app:EjqhnI2123!@db.internal:5432/app"  # prodshield:allow (a rule sample)
+    }
     kind: str = "basic_auth_url"
     severity: Severity = "high"
     # ``find`` needs "://" (an "@" alone is every e-mail address and ``user@host`` in a log)
