@@ -264,6 +264,7 @@ def run(
     from prodshield.config.types import parse_duration
     from prodshield.errors import UsageError
     from prodshield.monitor.api import run_monitor
+    from prodshield.store.runner import sole_runner
 
     loaded = load(config)
     apply_location(loaded, location)
@@ -281,22 +282,23 @@ def run(
             else ""
         )
         err.print(
-            f"monitoring {len(s.targets)} targets (up to {s.cap} in flight), "
+            f"monitoring {plural(len(s.targets), 'target')} (up to {s.cap} in flight), "
             f"store {store.display_url}{shared}; Ctrl-C to stop"
         )
 
     try:
-        stats = run_monitor(
-            loaded,
-            store,
-            duration=seconds,
-            check=check,
-            env=env,
-            on_start=started,
-            on_change=(lambda c: err.print(describe_change(c), highlight=False))
-            if verbose
-            else None,
-        )
+        with sole_runner(store.url, "monitor run"):
+            stats = run_monitor(
+                loaded,
+                store,
+                duration=seconds,
+                check=check,
+                env=env,
+                on_start=started,
+                on_change=(lambda c: err.print(describe_change(c), highlight=False))
+                if verbose
+                else None,
+            )
     finally:
         store.close()
     p99 = stats.lag_percentile(99)

@@ -32,6 +32,7 @@ def serve(
     location: LocationOption = None,
 ) -> None:
     """Run the status page, dashboard, JSON API and /metrics (and the background services)."""
+    from prodshield.store.runner import sole_runner
     from prodshield.web.server import is_loopback
     from prodshield.web.server import serve as run
 
@@ -87,16 +88,17 @@ def serve(
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     try:
-        run(
-            loaded,
-            store,
-            token=token,
-            host=bind,
-            port=listen,
-            on_ready=ready,
-            on_reload=reloaded,
-            on_limits=limits,
-        )
+        with sole_runner(store.url, "serve"):
+            run(
+                loaded,
+                store,
+                token=token,
+                host=bind,
+                port=listen,
+                on_ready=ready,
+                on_reload=reloaded,
+                on_limits=limits,
+            )
     finally:
         store.close()
     out.print("prodshield serve stopped")
