@@ -50,7 +50,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every store test runs on both backends."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    return request.getfixturevalue("pg_url")
+    url: str = request.getfixturevalue("pg_url")
+    return url
 
 
 @pytest.fixture

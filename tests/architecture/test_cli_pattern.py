@@ -75,9 +75,9 @@ def test_commands_are_module_level_functions_on_the_modules_own_app() -> None:
     wrong = []
     for name in _command_modules():
         tree = _modules()[name]
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name in ("register", "attach"):
-                wrong.append(f"{name}: def {node.name}")
+        for stmt in tree.body:
+            if isinstance(stmt, ast.FunctionDef) and stmt.name in ("register", "attach"):
+                wrong.append(f"{name}: def {stmt.name}")
         top_level = {id(n) for n in tree.body}
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -195,11 +195,12 @@ def test_argparse_only_on_the_fast_paths() -> None:
     wrong = []
     for name, tree in _modules().items():
         for node in ast.walk(tree):
-            names = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
+            else:
+                continue
             if "argparse" in names and name not in FAST_PATHS:
                 wrong.append(f"{name}:{node.lineno}")
     assert not wrong, wrong

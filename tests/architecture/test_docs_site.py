@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 
-def _nav_pages(nav: list) -> list[str]:
+def _nav_pages(nav: list[Any]) -> list[str]:
     out: list[str] = []
     for item in nav:
         value = next(iter(item.values())) if isinstance(item, dict) else item

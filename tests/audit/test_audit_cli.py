@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -29,8 +30,12 @@ def proc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+class RunCli(Protocol):
+    def __call__(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]: ...
+
+
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """The same entry point in-process (main() and its error boundary), for speed."""
     from prodshield.cli.main import main
 
@@ -74,7 +79,7 @@ def test_exit_0_on_a_clean_tree_and_1_on_findings(tmp_path: Path) -> None:
     assert AWS_KEY not in bad.stdout  # redacted
 
 
-def test_several_paths_as_arguments_and_default_dot(cli, tmp_path: Path) -> None:
+def test_several_paths_as_arguments_and_default_dot(cli: RunCli, tmp_path: Path) -> None:
     _clean(tmp_path)
     _vulnerable(tmp_path)
     r = cli("ok", "app", "--only", "config", "-f", "json", cwd=tmp_path)
@@ -84,7 +89,7 @@ def test_several_paths_as_arguments_and_default_dot(cli, tmp_path: Path) -> None
     assert [f["path"] for f in json.loads(here.stdout)["findings"]] == ["settings.py"]
 
 
-def test_fail_on_threshold(cli, tmp_path: Path) -> None:
+def test_fail_on_threshold(cli: RunCli, tmp_path: Path) -> None:
     _vulnerable(tmp_path)
     # config.django-debug is high; below a critical gate it passes
     assert cli("app", "--only", "config", "--fail-on", "critical", cwd=tmp_path).returncode == 0
@@ -109,18 +114,18 @@ def test_exit_2_on_usage_errors_in_a_real_process(tmp_path: Path, args: tuple[st
         ("no/such/dir",),
     ],
 )
-def test_exit_2_on_usage_errors(cli, tmp_path: Path, args: tuple[str, ...]) -> None:
+def test_exit_2_on_usage_errors(cli: RunCli, tmp_path: Path, args: tuple[str, ...]) -> None:
     r = cli(".", "--no-process-env", *args, cwd=tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
 
 
-def test_exit_2_on_a_bad_config(cli, tmp_path: Path) -> None:
+def test_exit_2_on_a_bad_config(cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "shield.yaml").write_text("audit:\n  fail_on: sometimes\n")
     r = cli(cwd=tmp_path)
     assert r.returncode == 2 and "shield.yaml" in r.stderr
 
 
-def test_output_file_sarif(cli, tmp_path: Path) -> None:
+def test_output_file_sarif(cli: RunCli, tmp_path: Path) -> None:
     _vulnerable(tmp_path)
     r = cli("app", "--no-process-env", "-f", "sarif", "-o", "out/audit.sarif", cwd=tmp_path)
     assert r.returncode == 1
@@ -129,7 +134,7 @@ def test_output_file_sarif(cli, tmp_path: Path) -> None:
     assert "FAILED" in r.stderr and "out/audit.sarif" in r.stderr
 
 
-def test_config_paths_tls_and_store(cli, tmp_path: Path, bench: TlsBench) -> None:
+def test_config_paths_tls_and_store(cli: RunCli, tmp_path: Path, bench: TlsBench) -> None:
     _vulnerable(tmp_path)
     expired = bench.endpoint("expired")
     (tmp_path / "shield.yaml").write_text(
@@ -150,7 +155,7 @@ def test_config_paths_tls_and_store(cli, tmp_path: Path, bench: TlsBench) -> Non
     assert runs == 1 and found == 1
 
 
-def test_tls_shortcut(cli, tmp_path: Path, bench: TlsBench) -> None:
+def test_tls_shortcut(cli: RunCli, tmp_path: Path, bench: TlsBench) -> None:
     clean, selfsigned = bench.endpoint("clean"), bench.endpoint("self-signed")
     ok = cli(
         "tls",
@@ -177,7 +182,7 @@ def test_tls_shortcut(cli, tmp_path: Path, bench: TlsBench) -> None:
     assert [f["rule"] for f in json.loads(bad.stdout)["findings"]] == ["tls.self-signed"]
 
 
-def test_tls_option_in_the_full_run(cli, tmp_path: Path, bench: TlsBench) -> None:
+def test_tls_option_in_the_full_run(cli: RunCli, tmp_path: Path, bench: TlsBench) -> None:
     mismatch = bench.endpoint("hostname-mismatch")
     r = cli(
         "--only",
@@ -196,14 +201,14 @@ def test_tls_option_in_the_full_run(cli, tmp_path: Path, bench: TlsBench) -> Non
     assert [f["rule"] for f in json.loads(r.stdout)["findings"]] == ["tls.hostname-mismatch"]
 
 
-def test_secrets_shortcut(cli, tmp_path: Path) -> None:
+def test_secrets_shortcut(cli: RunCli, tmp_path: Path) -> None:
     _vulnerable(tmp_path)
     r = cli("secrets", "app", cwd=tmp_path)
     assert r.returncode == 1
     assert AWS_KEY not in r.stdout
 
 
-def test_baseline_accepts_known_findings(cli, tmp_path: Path) -> None:
+def test_baseline_accepts_known_findings(cli: RunCli, tmp_path: Path) -> None:
     _vulnerable(tmp_path)
     first = cli("app", "--no-process-env", "-f", "json", cwd=tmp_path)
     data = json.loads(first.stdout)
@@ -247,7 +252,9 @@ def test_process_environment_is_audited_and_redacted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("where", [".", "app"])
-def test_one_baseline_for_audit_secrets_and_the_full_audit(cli, tmp_path: Path, where: str) -> None:
+def test_one_baseline_for_audit_secrets_and_the_full_audit(
+    cli: RunCli, tmp_path: Path, where: str
+) -> None:
     _vulnerable(tmp_path)
     (tmp_path / "app/settings.py").unlink()
     written = cli("baseline", where, "-o", "accepted.json", "--reason", "demo keys", cwd=tmp_path)
@@ -295,7 +302,7 @@ def test_sarif_anchors_an_endpoint_to_the_shield_yaml_in_the_tree_and_never_inve
             assert "physicalLocation" not in r["locations"][0]
 
 
-def test_strict_full_audit_ignores_inline_allows(cli, tmp_path: Path) -> None:
+def test_strict_full_audit_ignores_inline_allows(cli: RunCli, tmp_path: Path) -> None:
     from support import secrets_tokens as tok
 
     app = tmp_path / "app"

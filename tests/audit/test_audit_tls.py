@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prodshield.audit import AuditSettings, TlsTarget, audit
+from prodshield.audit import AuditFinding, AuditSettings, TlsTarget, audit
 from prodshield.audit.rules.tls.observe import legacy_supported
 from prodshield.audit.rules.tls.revocation import check_revocation
 from prodshield.audit.tlsbench import PROFILES, TlsBench
@@ -37,7 +37,9 @@ def endpoints(bench: TlsBench) -> dict[str, TlsTarget]:
 
 
 @pytest.fixture(scope="module")
-def report_by_target(bench: TlsBench, endpoints: dict[str, TlsTarget]) -> dict[str, list]:
+def report_by_target(
+    bench: TlsBench, endpoints: dict[str, TlsTarget]
+) -> dict[str, list[AuditFinding]]:
     settings = AuditSettings(revocation=True, revocation_hosts=("127.0.0.1",))
     report = audit(
         families="tls",
@@ -45,7 +47,7 @@ def report_by_target(bench: TlsBench, endpoints: dict[str, TlsTarget]) -> dict[s
         ca_file=bench.ca_file,
         settings=settings,
     )
-    out: dict[str, list] = {}
+    out: dict[str, list[AuditFinding]] = {}
     for f in report.findings:
         out.setdefault(f.target or "", []).append(f)
     return out
@@ -62,7 +64,7 @@ def _legacy_available(profile: str) -> None:
 
 @pytest.mark.parametrize("profile", sorted(EXPECTED))
 def test_each_defect_named_with_its_reason(
-    profile: str, endpoints: dict[str, TlsTarget], report_by_target: dict[str, list]
+    profile: str, endpoints: dict[str, TlsTarget], report_by_target: dict[str, list[AuditFinding]]
 ) -> None:
     _legacy_available(profile)
     rule, reason = EXPECTED[profile]
@@ -74,13 +76,13 @@ def test_each_defect_named_with_its_reason(
 
 
 def test_clean_endpoint_yields_nothing(
-    endpoints: dict[str, TlsTarget], report_by_target: dict[str, list]
+    endpoints: dict[str, TlsTarget], report_by_target: dict[str, list[AuditFinding]]
 ) -> None:
     assert report_by_target.get(endpoints["clean"].label, []) == []
 
 
 def test_single_defects_do_not_spill(
-    endpoints: dict[str, TlsTarget], report_by_target: dict[str, list]
+    endpoints: dict[str, TlsTarget], report_by_target: dict[str, list[AuditFinding]]
 ) -> None:
     """A defect endpoint reports its own rule (TLS 1.0 servers also accept 1.1)."""
     for profile, (rule, _) in EXPECTED.items():
@@ -162,12 +164,9 @@ def test_crl_revocation(bench: TlsBench) -> None:
 
 
 def test_unreachable_endpoint_is_a_finding_not_a_hang() -> None:
-    import socket
+    from support.net import free_port
 
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now
+    port = free_port()  # nothing listens there now
     started = time.monotonic()
     report = audit(
         families="tls", tls_targets=[f"127.0.0.1:{port}"], settings=AuditSettings(timeout=2)
@@ -237,9 +236,9 @@ def test_judging_a_key_prints_no_library_deprecation_notice(tmp_path: Path) -> N
     import warnings
 
     from cryptography import x509
-    from tests.support.certs import self_signed
 
     from prodshield.audit.rules.tls import _key_weakness
+    from support.certs import self_signed
 
     pem, _key = self_signed(tmp_path)
     cert = x509.load_pem_x509_certificate(pem.read_bytes())

@@ -9,12 +9,14 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 
-def get(url: str, token: str) -> dict:
+def get(url: str, token: str) -> dict[str, Any]:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
+        doc: dict[str, Any] = json.loads(resp.read())
+        return doc
 
 
 def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
@@ -53,7 +55,7 @@ def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.5)
-        seen: dict[str, object] = {}
+        seen: dict[str, set[Any]] = {}
         alerts: list[str] = []
         deadline = time.time() + 100
         while time.time() < deadline:
@@ -78,12 +80,12 @@ def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
             ):
                 break
             time.sleep(3)
-        assert {("health", "production"), ("orders", "staging")} <= seen["checks"]  # type: ignore[operator]
-        assert ("orders", "production") in seen["incidents"]  # type: ignore[operator]
-        assert {"brute_force", "out_of_memory", "slow_query", "secret_in_log"} <= seen["log_kinds"]  # type: ignore[operator]
+        assert {("health", "production"), ("orders", "staging")} <= seen["checks"]
+        assert ("orders", "production") in seen["incidents"]
+        assert {"brute_force", "out_of_memory", "slow_query", "secret_in_log"} <= seen["log_kinds"]
         assert {"config.django-debug", "permissions.env-file-readable", "tls.self-signed"} <= seen[
             "audit_rules"
-        ]  # type: ignore[operator]
+        ]
         # the demo's webhook notifier delivered the incident to the demo's alert receiver
         opened = [a for a in map(json.loads, alerts) if a["event"]["type"] == "incident.opened"]
         assert any("orders" in a["event"]["subject"] for a in opened), alerts

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -28,12 +29,12 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def workflows(root: Path) -> dict[str, dict]:
+def workflows(root: Path) -> dict[str, dict[Any, Any]]:
     folder = root / ".github" / "workflows"
     return {p.name: yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yml"))}
 
 
-def install_steps(doc: dict) -> list[str]:
+def install_steps(doc: dict[str, Any]) -> list[str]:
     steps = next(iter(doc["jobs"].values()))["steps"]
     return [s["run"] for s in steps if "pip install" in s.get("run", "")]
 

@@ -137,7 +137,7 @@ def test_docstrings_list_every_log_format_and_toxic_type() -> None:
 def schema() -> dict[str, Any]:
     result = prodshield("config", "schema")
     assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
+    data: dict[str, Any] = json.loads(result.stdout)
     jsonschema.Draft202012Validator.check_schema(data)
     return data
 

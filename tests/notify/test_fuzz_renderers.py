@@ -171,8 +171,8 @@ def test_slack_payload_has_no_control_sequence_from_outside(
 @FUZZ
 @given(HOSTILE, HOSTILE)
 def test_email_headers_stay_one_line(title: str, body: str) -> None:
-    config = EmailNotifierConfig(
-        type="email", host="smtp.example", sender="a@example.com", to=["b@example.com"]
+    config = EmailNotifierConfig.model_validate(
+        {"type": "email", "host": "smtp.example", "from": "a@example.com", "to": ["b@example.com"]}
     )
     msg = build_message(_event(title, body, "v"), config)
     raw = msg.as_bytes()

@@ -85,10 +85,10 @@ async def test_incident_lifecycle_opens_comments_and_closes_one_issue(
     assert "| check | `api-health` |" in issue["body"]
     bodies = [c["body"] for c in gh.comments(REPO, 1)]
     assert len(bodies) == 3
-    for key, body in zip(
+    for event_key, body in zip(
         ("inc-1:update-1", "inc-1:reminder-1", "inc-1:resolved"), bodies, strict=True
     ):
-        assert event_marker(key, thread_key(store)) in body
+        assert event_marker(event_key, thread_key(store)) in body
     results = [outbox.find(store, "gh", k) for k in ("inc-1:opened", "inc-1:resolved")]
     assert results[0] is not None and results[0].result == {
         "issue": 1,

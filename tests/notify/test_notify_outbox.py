@@ -260,7 +260,7 @@ def test_thread_index_is_added_to_an_outbox_of_schema_version_1(store: Store) ->
 
     from prodshield.store import tables as t
 
-    def indexes() -> set[str]:
+    def indexes() -> set[str | None]:
         with store.connect() as conn:
             return {ix["name"] for ix in inspect(conn).get_indexes("outbox")}
 

@@ -246,7 +246,9 @@ async def test_email_over_starttls_with_login(smtp_server: Any, store: Store) ->
     assert msg["Message-ID"] == message_id("inc-7:opened")
     assert re.fullmatch(r"<[0-9a-f]{32}@prodshield>", msg["Message-ID"])
     assert msg["References"].startswith("<thread-")
-    text = msg.get_payload(decode=True).decode()
+    payload = msg.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode()
     assert "check: api-health" in text and "http://127.0.0.1:8080/incidents/7" in text
     row = outbox.find(store, "mail", "inc-7:opened")
     assert row is not None and row.result == {"message_id": msg["Message-ID"], "to": 2}
@@ -303,7 +305,7 @@ def test_every_registered_notifier_is_documented_valid_and_implements_the_protoc
         loaded = parse_config(examples[kind], name=f"docs/notify.md#{kind}", env=env)
         [cfg] = loaded.config.notifiers.values()
         assert isinstance(cfg, cls.config_model)
-        assert cfg.type == kind  # type: ignore[attr-defined]
+        assert cfg.type == kind
         notifier = build(cfg)
         assert isinstance(notifier, cls) and isinstance(notifier, Notifier)
         assert asyncio.iscoroutinefunction(notifier.send)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -177,9 +178,9 @@ def test_gitignore_is_honoured(tmp_path: Path) -> None:
     (repo / ".gitignore").write_text("secrets.local\n")
     (repo / "secrets.local").write_text(f"TOKEN={tok.github_classic()}\n")
     (repo / "tracked.env").write_text(f"TOKEN={tok.github_classic()}\n")
-    paths = {Path(f.path).name for f in scan_paths([repo])}
+    paths = {Path(f.path or "").name for f in scan_paths([repo])}
     assert paths == {"tracked.env"}
-    assert {Path(f.path).name for f in scan_paths([repo], respect_gitignore=False)} == {
+    assert {Path(f.path or "").name for f in scan_paths([repo], respect_gitignore=False)} == {
         "tracked.env",
         "secrets.local",
     }
@@ -359,7 +360,7 @@ def test_cli_and_library_find_the_same_secrets_on_lines_with_urls(tmp_path: Path
     log = tmp_path / "mixed.log"
     log.write_text("\n".join(lines * 3) + "\n")
 
-    def key(path: str | None, line: int, rule: str, redacted: str, column: int) -> tuple:  # type: ignore[type-arg]
+    def key(path: str | None, line: int, rule: str, redacted: str, column: int) -> tuple[Any, ...]:
         return (Path(path or "").name, line, rule, redacted, column)
 
     proc = _cli(tmp_path, "secrets", "mixed.log", "--format", "json", "--fail-on", "none")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from prodshield.secrets import REGISTRY, RULES, SecretRule, scan_line, scan_text
@@ -59,7 +61,7 @@ POSITIVES = [
 @pytest.mark.parametrize(
     ("kind", "make"), POSITIVES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(POSITIVES)]
 )
-def test_true_positive(kind: str, make) -> None:  # type: ignore[no-untyped-def]
+def test_true_positive(kind: str, make: Callable[[], str]) -> None:
     assert kind in kinds(make())
 
 
@@ -110,7 +112,7 @@ NEGATIVES = [
 
 
 @pytest.mark.parametrize("make", NEGATIVES, ids=[f"neg-{i}" for i in range(len(NEGATIVES))])
-def test_near_miss_is_not_reported(make) -> None:  # type: ignore[no-untyped-def]
+def test_near_miss_is_not_reported(make: Callable[[], str]) -> None:
     text = make()
     assert scan_text(text, path="x.txt") == [], text
 
@@ -233,7 +235,7 @@ def test_the_shells_working_directories_are_no_passwords() -> None:
         pid=42, scanner=Scanner(),
     )  # fmt: skip
     # a PWD holding something else than a directory is still judged
-    assert sorted(p.variable for f in found for p in f.places) == ["DB_PWD", "PWD"]
+    assert sorted(p.variable or "" for f in found for p in f.places) == ["DB_PWD", "PWD"]
 
 
 @pytest.mark.parametrize("rule_type", sorted(REGISTRY))

@@ -5,7 +5,6 @@ means "no credit", a registry's 200 to anyone)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from prodshield.secrets.verification import VerifySettings, verify_values
 from prodshield.secrets.verifiers import BY_RULE, REGISTRY
 from prodshield.secrets.verifiers.base import Answer, Verifier
 from support import secrets_tokens as tok
+from support.net import free_port
 from support.standins.providers import ProviderStandins
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "secrets.md"
@@ -147,9 +147,7 @@ def test_the_misleading_answers(standins: ProviderStandins) -> None:
 
 
 def test_unreachable_and_slow_providers_are_unverified(standins: ProviderStandins) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     token = tok.github_classic()
     verdicts = verify_values(
         {secret_id(token): ("github-pat-classic", token)},
@@ -158,8 +156,8 @@ def test_unreachable_and_slow_providers_are_unverified(standins: ProviderStandin
     assert verdicts[secret_id(token)].status == "unverified"
     assert verdicts[secret_id(token)].reason == "unreachable: connection refused"
     nowhere = VerifySettings(base_urls={"github": "https://nowhere.invalid"}, timeout=2)
-    reason = verify_values({secret_id(token): ("github-pat-classic", token)}, nowhere)
-    assert reason[secret_id(token)].reason == "unreachable: name not resolved"
+    far = verify_values({secret_id(token): ("github-pat-classic", token)}, nowhere)
+    assert far[secret_id(token)].reason == "unreachable: name not resolved"
     standins.mode("stripe", "hang")
     started = time.monotonic()
     status, reason = _verdict(standins, "stripe", tok.stripe_live(), timeout=0.5)

@@ -19,8 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from prodshield.config.notifiers import WebhookNotifierConfig
-from prodshield.monitor.incidents import enqueue_in
 from prodshield.notify import Event, deliver, enqueue
+from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_many, redact_params, redact_text
 from prodshield.store import Store
 from support.standins.loopback_app import serve_app

@@ -7,7 +7,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -67,7 +69,7 @@ def test_kv_roundtrip(store: Store) -> None:
     assert store.kv_get("ns", "k") == {"a": [3]}
 
 
-def _insert(store: Store, rows: list[dict[str, object]]) -> None:
+def _insert(store: Store, rows: Sequence[Mapping[str, object]]) -> None:
     with store.begin() as conn:
         conn.execute(t.check_results.insert(), rows)
 
@@ -104,7 +106,7 @@ def test_prune_keeps_hourly_aggregates(store: Store) -> None:
         remaining = conn.execute(select(func.count()).select_from(t.check_results)).scalar_one()
         agg = conn.execute(select(t.check_hourly)).one()
     assert remaining == 1
-    assert agg.count == 100 and agg.failures == 10
+    assert agg._mapping["count"] == 100 and agg.failures == 10
     assert agg.p50_ms == 50.0 and agg.p95_ms == 95.0 and agg.p99_ms == 99.0
     assert agg.error_kinds == {"timeout": 10}
     assert agg.hour == int(old_hour // HOUR) * HOUR
@@ -153,12 +155,15 @@ def test_bad_url_and_missing_folder(tmp_path: Path) -> None:
 def test_cli_db_upgrade_and_status_on_both_backends(store_url: str, tmp_path: Path) -> None:
     cfg = tmp_path / "shield.yaml"
     cfg.write_text(f"storage: '{store_url}'\n")
-    run = lambda *a: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "prodshield", *a, "-c", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "prodshield", *a, "-c", str(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     proc = run("db", "status")
     assert proc.returncode == 0 and "pending" in proc.stdout
     proc = run("db", "upgrade")
@@ -387,7 +392,7 @@ def test_prune_removes_silences_ended_longer_ago_than_the_history_kept(store: St
     now = 1000 * 86400.0
     old = now - 370 * 86400.0
 
-    def silence(created: float, expires: float, ended: float | None = None) -> dict:  # type: ignore[type-arg]
+    def silence(created: float, expires: float, ended: float | None = None) -> dict[str, Any]:
         return {
             "check_name": "api", "environment": "", "reason": "work", "created_by": "alice",
             "created_at": created, "expires_at": expires, "ended_at": ended, "ended_by": None,

@@ -68,7 +68,7 @@ def _wait(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> No
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _stop(proc: subprocess.Popen[bytes], log: Any) -> str:
+def _stop(proc: subprocess.Popen[str], log: Any) -> str:
     """SIGTERM the service, wait for it, return what it logged (the caller checks the code)."""
     proc.send_signal(signal.SIGTERM)
     try:

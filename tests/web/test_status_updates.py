@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from starlette.testclient import TestClient
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from prodshield.web.app import create_app
+from support.net import free_port
 from support.web_seed import TOKEN, loaded_config, seed
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -146,9 +146,7 @@ def site(tmp_path: Path) -> Iterator[str]:
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     seed(store)
     app = create_app(loaded_config(tmp_path), store, token=TOKEN)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

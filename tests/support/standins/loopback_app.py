@@ -11,7 +11,7 @@ from aiohttp import web
 
 
 @contextmanager
-def serve_app(setup: Callable[[web.Application], None]) -> Iterator[str]:
+def serve_app(setup: Callable[[web.Application], object]) -> Iterator[str]:
     """Serve an application whose routes ``setup`` adds; yield its base URL."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
