@@ -453,7 +453,6 @@ ALLOWED_COMPLEX: set[tuple[str, str]] = {
     ("logs/debt.py", "_lex_markers"),  # 16
     ("logs/fastpath/access.py", "analyse"),  # 20
     ("logs/masking.py", "mask_token"),  # 17
-    ("logs/templates.py", "learn_many"),  # 20
     ("monitor/incident_machine.py", "step"),  # 20
     ("monitor/incidents.py", "_observe"),  # 18
     ("secrets/rules/generic.py", "_judge"),  # 16

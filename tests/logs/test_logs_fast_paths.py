@@ -10,7 +10,7 @@ import pytest
 
 from prodshield.logs import findings as findings_mod
 from prodshield.logs.api import mine, parse_lines
-from prodshield.logs.findings import Finding, sealed_text
+from prodshield.logs.findings import LogFinding, sealed_text
 from prodshield.logs.templates import TemplateMiner
 from prodshield.secrets import redaction
 from prodshield.secrets.engine import Scanner
@@ -79,7 +79,7 @@ def test_sealed_text_is_redact_text_and_forgets_when_the_rules_change(
 
 def test_sealing_twice_gives_what_sealing_once_gives() -> None:
     secret = tok.stripe_live()
-    f = Finding(
+    f = LogFinding(
         "security",
         "x",
         "high",
@@ -88,7 +88,7 @@ def test_sealing_twice_gives_what_sealing_once_gives() -> None:
         details={"users": {f"u-{secret}": 1}},
         message=f"leaked {secret}",
     )
-    once = Finding(**{k: getattr(f, k) for k in f.__dataclass_fields__}).seal()
+    once = LogFinding(**{k: getattr(f, k) for k in f.__dataclass_fields__}).seal()
     twice = f.seal().seal()
     assert twice.to_dict() == once.to_dict()
     assert secret not in str(twice.to_dict())

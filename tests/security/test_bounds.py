@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from prodshield.config import load_config
 from prodshield.errors import ConfigError
-from prodshield.logs.findings import MAX_MESSAGE, Finding
+from prodshield.logs.findings import MAX_MESSAGE, LogFinding
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.web import create_app
@@ -150,7 +150,9 @@ def test_chaos_proxy_api_answers_400_to_deeply_nested_json() -> None:
 
 
 def test_a_finding_cannot_carry_a_one_mebibyte_message(tmp_path: Path) -> None:
-    finding = Finding("critical", "db", "high", message="x" * (1 << 20), samples=["y" * (1 << 20)])
+    finding = LogFinding(
+        "critical", "db", "high", message="x" * (1 << 20), samples=["y" * (1 << 20)]
+    )
     finding.details["template"] = "z" * (1 << 20)
     finding.seal()
     assert len(finding.message) <= MAX_MESSAGE and len(finding.samples[0]) <= 500

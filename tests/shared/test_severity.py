@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prodshield.audit.finding import Severity as AuditSeverity
-from prodshield.logs.findings import Finding, sort_findings
+from prodshield.logs.findings import LogFinding, sort_findings
 from prodshield.secrets.finding import SEVERITIES as SECRET_SEVERITIES
 from prodshield.secrets.finding import SEVERITY_RANK
 from prodshield.severity import RANK, SEVERITIES, worst_first
@@ -31,7 +31,7 @@ def test_audit_and_secrets_rank_on_the_same_scale() -> None:
 
 def test_log_findings_sort_worst_first() -> None:
     made = [
-        Finding(category="errors", kind="k", severity=s, count=1, message=s)
+        LogFinding(category="errors", kind="k", severity=s, count=1, message=s)
         for s in ("low", "info", "critical", "medium", "high")
     ]
     assert [f.severity for f in sort_findings(made)] == [

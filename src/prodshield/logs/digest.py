@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prodshield.logs.findings import Finding, ScanResult
+from prodshield.logs.findings import LogFinding, ScanResult
 from prodshield.text import clip, code_span
 
 
@@ -21,7 +21,7 @@ class Digest:
     scan: ScanResult
     debt: dict[str, Any] | None = None
 
-    def section(self, category: str) -> list[Finding]:
+    def section(self, category: str) -> list[LogFinding]:
         return [f for f in self.scan.findings if f.category == category]
 
     def offenders(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
@@ -89,13 +89,13 @@ def build_digest(
     return Digest(title=title, generated_at=datetime.now(UTC), scan=scan, debt=debt)
 
 
-def _when(f: Finding) -> str:
+def _when(f: LogFinding) -> str:
     if f.first_seen and f.last_seen and f.first_seen != f.last_seen:
         return f"{f.first_seen:%m-%d %H:%M} to {f.last_seen:%m-%d %H:%M}"
     return f"{f.first_seen:%m-%d %H:%M}" if f.first_seen else "-"
 
 
-def _where(f: Finding) -> str:
+def _where(f: LogFinding) -> str:
     parts = [f"{k}={v}" for k, v in f.source.items() if k != "file" and v]
     return ", ".join(parts) or str(f.source.get("file", "-"))
 

@@ -20,7 +20,7 @@ a sample at `MAX_SAMPLE`. Log lines are outside text: a finding cannot carry a 1
 MAX_SAMPLE = 500
 RAW_SAMPLE = 8192
 """A sample as a detector keeps it until the finding is sealed: whole (bounded), unredacted, so
-:meth:`Finding.seal` redacts it once and only then cuts it to `MAX_SAMPLE` (a secret cut in two
+:meth:`LogFinding.seal` redacts it once and only then cuts it to `MAX_SAMPLE` (a secret cut in two
 before redaction could show its first half)."""
 MAX_ITEMS = 50
 
@@ -28,7 +28,7 @@ CATEGORIES = ("critical", "security", "performance", "trend")
 
 
 @dataclass
-class Finding:
+class LogFinding:
     category: str
     kind: str
     severity: str
@@ -57,7 +57,7 @@ class Finding:
         if sample is not None and len(self.samples) < 3:
             self.samples.append(sample[:RAW_SAMPLE])
 
-    def seal(self) -> Finding:
+    def seal(self) -> LogFinding:
         """Redact and bound every text derived from log lines (message, samples, source,
         details), in place: the one pass before a finding is stored, shown, printed or sent."""
         self.message = _clean(self.message, MAX_MESSAGE)
@@ -66,7 +66,7 @@ class Finding:
         self.details = {k: _clean_value(v) for k, v in list(self.details.items())[:MAX_ITEMS]}
         return self
 
-    def seal_source(self) -> Finding:
+    def seal_source(self) -> LogFinding:
         """:meth:`seal` for the source alone (what the fingerprint reads), in place."""
         self.source = {k: _clean_value(v) for k, v in self.source.items()}
         return self
@@ -120,7 +120,7 @@ def sealed_text(text: str) -> str:
     return done
 
 
-def seal_many(findings: list[Finding]) -> list[Finding]:
+def seal_many(findings: list[LogFinding]) -> list[LogFinding]:
     """``f.seal()`` for each finding, their samples and messages redacted a block at a time
     (``redact_many``: one literal pass over all of them finds the few that need the full pass)."""
     from prodshield.secrets.redaction import redact_many
@@ -159,7 +159,7 @@ def _clean_value(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def sort_findings(findings: list[Finding]) -> list[Finding]:
+def sort_findings(findings: list[LogFinding]) -> list[LogFinding]:
     """Critical first, then by severity and count."""
     order = {c: i for i, c in enumerate(CATEGORIES)}
     return sorted(
@@ -170,7 +170,7 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
 
 @dataclass
 class ScanResult:
-    findings: list[Finding]
+    findings: list[LogFinding]
     stats: dict[str, Any]
     endpoints: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -50,7 +50,7 @@ def service_of(source: Any) -> tuple[str, str | None]:
     )
 
 
-def attribute(findings: Iterable[Finding], files: Iterable[Any]) -> None:
+def attribute(findings: Iterable[LogFinding], files: Iterable[Any]) -> None:
     """Name, in each finding's details, the service and environment of the configured file
     (``ConfiguredFile``: path and source) it came from; a finding without a file belongs to the
     service of every file read when they are all of one."""
@@ -81,7 +81,7 @@ class RecordedScan:
 
 def record_scan(
     store: Store,
-    findings: list[Finding],
+    findings: list[LogFinding],
     files: Iterable[Any] = (),
     *,
     read: int = 0,
@@ -133,12 +133,12 @@ def record_scan(
 
 def store_findings(
     conn: Any,
-    findings: list[Finding],
+    findings: list[LogFinding],
     rows: dict[str, Row],
     now: float,
     *,
     continues: bool = True,
-) -> list[Finding]:
+) -> list[LogFinding]:
     """Upsert each finding's row (a few statements for all of them); returns the findings
     that changed since the last window, sealed. ``rows`` (fingerprint -> its row) is the caller's
     memory between windows; with ``continues`` a fingerprint it does not know continues the row
@@ -219,10 +219,10 @@ def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _merge_same(findings: list[Finding]) -> dict[str, Finding]:
+def _merge_same(findings: list[LogFinding]) -> dict[str, LogFinding]:
     """One finding per fingerprint: the same kind and key from two files or two detectors (a
     brute force seen in sshd's log and as HTTP 401s) is one row, its counts added."""
-    out: dict[str, Finding] = {}
+    out: dict[str, LogFinding] = {}
     for f in findings:
         fp = f.fingerprint
         seen = out.get(fp)

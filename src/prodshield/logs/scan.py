@@ -14,7 +14,7 @@ from prodshield.logs.detectors.bruteforce import BruteForceDetector
 from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
-from prodshield.logs.findings import Finding, ScanResult, sort_findings
+from prodshield.logs.findings import LogFinding, ScanResult, sort_findings
 from prodshield.logs.gate import BlockGate
 from prodshield.secrets.redaction import redact_text
 
@@ -143,10 +143,10 @@ class _Collector:
             if self.last is None or ts > self.last:
                 self.last = ts
 
-    def findings(self, *, sealed: bool = True) -> list[Finding]:
-        """Every detector's findings, sealed (redacted and bounded: `Finding.seal`); without
+    def findings(self, *, sealed: bool = True) -> list[LogFinding]:
+        """Every detector's findings, sealed (redacted and bounded: `LogFinding.seal`); without
         ``sealed`` the caller seals those it keeps (the service: only the ones that changed)."""
-        out: list[Finding] = []
+        out: list[LogFinding] = []
         for d in self.detectors:
             out.extend(f.seal() if sealed else f for f in d.findings())
         return out

@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select
 
 from prodshield.config.types import format_duration
 from prodshield.logs.detectors import DetectorSettings
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 from prodshield.logs.record import Row, _chunks, attribute, store_findings
 from prodshield.logs.scan import _Collector
 from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
@@ -500,7 +500,7 @@ class LogService:
             conn.execute(lc.insert(), count_inserts)
         updates, inserts = [], []
         for tid, (text, sample, source, first, last) in self._tpl_info.items():
-            # outside text: redacted and bounded like every finding (``Finding.seal``)
+            # outside text: redacted and bounded like every finding (``LogFinding.seal``)
             template = sealed_text(clip(text, 2000))  # redact_text, remembered across windows
             if tid in known:
                 updates.append(
@@ -532,7 +532,7 @@ class LogService:
         if inserts:
             conn.execute(lt.insert(), inserts)
 
-    def _notify(self, conn: Any, findings: list[Finding], now: float) -> None:
+    def _notify(self, conn: Any, findings: list[LogFinding], now: float) -> None:
         """Critical findings notify once per finding per hour, at most 20 per window."""
         from prodshield.notify.outbox import enqueue_in
 

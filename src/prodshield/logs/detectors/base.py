@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 
 
 class EventLike(Protocol):
@@ -108,7 +108,7 @@ class Detector(Protocol):
 
     def observe(self, event: EventLike) -> bool | None: ...
 
-    def findings(self) -> list[Finding]: ...
+    def findings(self) -> list[LogFinding]: ...
 
 
 DetectorFactory = Callable[[DetectorSettings], Detector]

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str
-from prodshield.logs.findings import RAW_SAMPLE, Finding
+from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 
 FAILURE_KINDS = {"auth_failure", "invalid_user"}
 
@@ -89,7 +89,7 @@ class BruteForceDetector:
             src.first = src.first or event.timestamp
             src.last = event.timestamp
         if len(src.samples) < 3:
-            # redacted when the finding is sealed (``Finding.seal``)
+            # redacted when the finding is sealed (``LogFinding.seal``)
             src.samples.append((getattr(event, "raw", None) or event.message)[:RAW_SAMPLE])
 
     def gate(self) -> Gate:
@@ -103,7 +103,7 @@ class BruteForceDetector:
             if ip:
                 self._fail(self.http[(event.source, ip)], event, field_str(event, "user"), "http")
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[LogFinding]:
         out = []
         for table, threshold, via in (
             (self.sources, self.threshold, "auth"),
@@ -113,7 +113,7 @@ class BruteForceDetector:
                 if src.max_in_window < threshold:
                     continue
                 compromised = src.success_user is not None
-                f = Finding(
+                f = LogFinding(
                     "security",
                     "brute_force",
                     "critical" if compromised else "high",

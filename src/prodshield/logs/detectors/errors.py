@@ -12,7 +12,7 @@ import re
 from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 
 ERROR_LEVELS = {
     "error",
@@ -42,7 +42,7 @@ class ErrorLoggedDetector:
     fallback = True
 
     def __init__(self, settings: DetectorSettings) -> None:
-        self._findings: dict[tuple[str, str], Finding] = {}
+        self._findings: dict[tuple[str, str], LogFinding] = {}
 
     def gate(self) -> Gate:
         """Events logged at an error level."""
@@ -65,7 +65,7 @@ class ErrorLoggedDetector:
                 if level in ("critical", "crit", "fatal", "emerg", "emergency", "alert", "panic")
                 else "medium"
             )
-            finding = self._findings[key] = Finding(
+            finding = self._findings[key] = LogFinding(
                 "critical",
                 "error_logged",
                 severity,
@@ -84,5 +84,5 @@ class ErrorLoggedDetector:
         finding.add(event.timestamp, sample)
         return True
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[LogFinding]:
         return list(self._findings.values())

@@ -6,7 +6,7 @@ import re
 from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 
 TRACEBACK = "Traceback (most recent call last)"
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
@@ -35,7 +35,7 @@ class ExceptionDetector:
     }
 
     def __init__(self, settings: DetectorSettings) -> None:
-        self._findings: dict[tuple[str, str, str], Finding] = {}
+        self._findings: dict[tuple[str, str, str], LogFinding] = {}
 
     def gate(self) -> Gate:
         """The markers ``observe`` looks for."""
@@ -67,7 +67,7 @@ class ExceptionDetector:
         key = (event.source, exc_type, top)
         finding = self._findings.get(key)
         if finding is None:
-            finding = self._findings[key] = Finding(
+            finding = self._findings[key] = LogFinding(
                 "critical",
                 "unhandled_exception",
                 "high",
@@ -80,5 +80,5 @@ class ExceptionDetector:
         finding.add(event.timestamp, sample)
         return True
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[LogFinding]:
         return list(self._findings.values())

@@ -14,7 +14,7 @@ from prodshield.logs.detectors.base import (
     field_float,
     field_str,
 )
-from prodshield.logs.findings import RAW_SAMPLE, Finding
+from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.store.retention import percentile
 from prodshield.text import plural
 
@@ -96,7 +96,7 @@ def http_5xx_finding(
     first: Any,
     last: Any,
     samples: list[str],
-) -> Finding:
+) -> LogFinding:
     """The one finding of an endpoint's 5xx responses: a burst (``http_5xx_burst``, at least
     ``http_5xx_burst`` within ``http_5xx_window_s``), else a high rate (``error_rate``), else
     ``http_5xx``. Shared by the line detector and the columnar access-log engine."""
@@ -115,7 +115,7 @@ def http_5xx_finding(
         message = (
             f"{plural(errors, '5xx response')} on {ep}: {share}, at most {peak} within {window}"
         )
-    return Finding(
+    return LogFinding(
         "performance",
         kind,
         severity,
@@ -269,13 +269,13 @@ class PerformanceDetector:
             )
         return sorted(out, key=lambda x: -(x["max_ms"] or 0))
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[LogFinding]:
         out = []
         for q, st in self.queries.items():
             if st.slow:
                 d = sorted(st.durations)
                 out.append(
-                    Finding(
+                    LogFinding(
                         "performance",
                         "slow_query",
                         "medium",
@@ -297,7 +297,7 @@ class PerformanceDetector:
             d = sorted(st.durations)
             if st.slow:
                 out.append(
-                    Finding(
+                    LogFinding(
                         "performance",
                         "slow_request",
                         "medium",

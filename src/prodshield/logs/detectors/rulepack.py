@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import yaml
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
-from prodshield.logs.findings import RAW_SAMPLE, Finding
+from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.text import plural
 
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
@@ -134,7 +134,7 @@ class RulePackDetector:
             for k in keywords
         ]
         self._has_unkeyed = any(not r.keywords for r in self._message_rules)
-        self._findings: dict[tuple[str, str, str, str], Finding] = {}
+        self._findings: dict[tuple[str, str, str, str], LogFinding] = {}
         self._rule_of: dict[tuple[str, str, str, str], LogRule] = {}
         self._hits: dict[tuple[str, str, str, str], _Hits] = {}
         self.listeners: list[Any] = []
@@ -254,7 +254,7 @@ class RulePackDetector:
         key = (rule.kind, str(source.get("ip", "")), str(source.get("detail", "")), event.source)
         finding = self._findings.get(key)
         if finding is None:
-            finding = self._findings[key] = Finding(
+            finding = self._findings[key] = LogFinding(
                 rule.category, rule.kind, rule.severity, source=source
             )
             finding.details["users"] = {}
@@ -275,7 +275,7 @@ class RulePackDetector:
         finding.add(event.timestamp, _sample(event) if len(finding.samples) < 3 else None)
         return True
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[LogFinding]:
         out = []
         for key, f in self._findings.items():
             rule = self._rule_of[key]
@@ -293,7 +293,7 @@ class RulePackDetector:
         return out
 
 
-def rule_message(rule: LogRule, f: Finding) -> str:
+def rule_message(rule: LogRule, f: LogFinding) -> str:
     """The finding's message: the rule's ``message`` filled in, or a default one."""
     values = {
         "count": f.count,
@@ -317,6 +317,6 @@ def rule_message(rule: LogRule, f: Finding) -> str:
 
 
 def _sample(event: EventLike) -> str:
-    """The line as kept until the finding is sealed (``Finding.seal`` redacts it)."""
+    """The line as kept until the finding is sealed (``LogFinding.seal`` redacts it)."""
     raw = getattr(event, "raw", None) or event.message
     return str(raw)[:RAW_SAMPLE]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 
 MAX_SECRETS = 20
 """Secrets listed per finding (more are counted, not listed)."""
@@ -42,7 +42,7 @@ class SecretInLogDetector:
         """The engine this detector scans with (its prefilter picks candidate lines)."""
         self._keywords: tuple[str, ...] = tuple(scanner.keywords)
         self._scan = scanner.scan_line if settings.secret_rules else scan_line
-        self._findings: dict[str, Finding] = {}
+        self._findings: dict[str, LogFinding] = {}
         # rule -> secret id -> its index in the finding's details["secrets"] (an index, not the
         # entry: a finding sealed between windows gets new lists and dicts)
         self._secrets: dict[str, dict[str, int]] = {}
@@ -62,7 +62,7 @@ class SecretInLogDetector:
         for match in self._scan(text, path=event.source, lineno=event.line):
             finding = self._findings.get(match.rule)
             if finding is None:
-                finding = self._findings[match.rule] = Finding(
+                finding = self._findings[match.rule] = LogFinding(
                     "security",
                     "secret_in_log",
                     "critical" if match.severity == "critical" else "high",
@@ -82,7 +82,7 @@ class SecretInLogDetector:
             found = True
         return found
 
-    def _place(self, finding: Finding, match: Any, place: str) -> None:
+    def _place(self, finding: LogFinding, match: Any, place: str) -> None:
         known = self._secrets[match.rule]
         sid = match.secret_id or match.fingerprint
         listed = finding.details["secrets"]
@@ -97,7 +97,7 @@ class SecretInLogDetector:
         if place not in entry["places"] and len(entry["places"]) < MAX_PLACES:
             entry["places"].append(place)
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[LogFinding]:
         for finding in self._findings.values():
             secrets = finding.details["secrets"]
             n = len(secrets) + finding.details["more_secrets"]

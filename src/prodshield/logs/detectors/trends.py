@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 
 SPIKE_MIN_COUNT = 10
 SPIKE_MIN_RATIO = 3.0
@@ -53,13 +53,13 @@ def trend_findings(
     endpoints: list[dict[str, Any]],
     baseline: Baseline,
     source: str,
-) -> list[Finding]:
-    out: list[Finding] = []
+) -> list[LogFinding]:
+    out: list[LogFinding] = []
     scale = window_seconds / baseline.seconds if baseline.seconds > 0 else 1.0
     for tid, n in counts.items():
         if tid not in baseline.template_counts:
             out.append(
-                Finding(
+                LogFinding(
                     "trend",
                     "new_template",
                     "low",
@@ -74,7 +74,7 @@ def trend_findings(
         expected = baseline.template_counts[tid] * scale
         if _is_spike(n, expected):
             out.append(
-                Finding(
+                LogFinding(
                     "trend",
                     "spike",
                     "medium",
@@ -93,7 +93,7 @@ def trend_findings(
         expected = baseline.finding_counts.get(kind, 0) * scale
         if baseline.finding_counts.get(kind) and _is_spike(n, expected):
             out.append(
-                Finding(
+                LogFinding(
                     "trend",
                     "spike",
                     "high",
@@ -113,7 +113,7 @@ def trend_findings(
             continue
         if p95 >= 1.5 * base[0] and p95 - base[0] >= 100:
             out.append(
-                Finding(
+                LogFinding(
                     "trend",
                     "latency_regression",
                     "medium",

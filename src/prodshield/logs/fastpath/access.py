@@ -23,7 +23,7 @@ from prodshield.logs.detectors.performance import http_5xx_finding, peak_in_wind
 from prodshield.logs.detectors.redaction import redact_line
 from prodshield.logs.detectors.rulepack import load_rules, rule_message
 from prodshield.logs.detectors.trends import Baseline, trend_findings
-from prodshield.logs.findings import Finding, ScanResult, sort_findings
+from prodshield.logs.findings import LogFinding, ScanResult, sort_findings
 
 _COMBINED = (
     r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)[^"]*" (\d{3}) (\S+)'
@@ -119,7 +119,7 @@ def analyse(
             before = valid.height
             valid = valid.filter(pl.col("ts") >= start)
             outside = before - valid.height
-    findings: list[Finding] = []
+    findings: list[LogFinding] = []
 
     # per endpoint: requests, 5xx, slow, percentiles
     ep = (
@@ -153,7 +153,7 @@ def analyse(
         )
         if row["slow"]:
             findings.append(
-                Finding(
+                LogFinding(
                     "performance",
                     "slow_request",
                     "medium",
@@ -219,7 +219,7 @@ def analyse(
             if peak >= settings.http_auth_burst:
                 firsts = group["ts"].drop_nulls()
                 findings.append(
-                    Finding(
+                    LogFinding(
                         "security",
                         "brute_force",
                         "high",
@@ -257,7 +257,7 @@ def analyse(
         )
         for row in per_ip.iter_rows(named=True):
             findings.append(
-                Finding(
+                LogFinding(
                     rule.category,
                     rule.kind,
                     rule.severity,
@@ -338,7 +338,7 @@ def secret_findings(
     log_format: str = "auto",
     *,
     since: datetime | None = None,
-) -> list[Finding]:
+) -> list[LogFinding]:
     """``secret_in_log`` over whole files, as the line pipeline reports it: the scanner's literal
     prefilter (hyperscan when installed) runs over each file's bytes a block at a time, and only
     the candidate lines are decoded, parsed and shown to the detector (with their line numbers).

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prodshield.config.types import format_duration
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 
 LEARN_GAPS = 20
 SILENT_FACTOR = 5.0
@@ -60,8 +60,8 @@ class SourceWatch:
             return None
         return max(MIN_SILENCE, SILENT_FACTOR * max(self.gaps))
 
-    def findings(self, now: float) -> list[Finding]:
-        out: list[Finding] = []
+    def findings(self, now: float) -> list[LogFinding]:
+        out: list[LogFinding] = []
         limit = self.silence_limit()
         since = self.last_arrival if self.last_arrival is not None else self.started
         if limit is not None and now - since >= limit:
@@ -71,7 +71,7 @@ class SourceWatch:
                 else f"silent_after {format_duration(limit)}"
             )
             out.append(
-                Finding(
+                LogFinding(
                     "critical",
                     "source_silent",
                     "high",
@@ -95,7 +95,7 @@ class SourceWatch:
             over.append(f"{self.bytes_hour / 1e6:.1f} MB (budget {max_bytes / 1e6:.1f} MB)")
         if over:
             out.append(
-                Finding(
+                LogFinding(
                     "critical",
                     "log_volume_budget",
                     "high",

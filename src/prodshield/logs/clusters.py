@@ -1,0 +1,279 @@
+"""Clusters of the template miner: what one cluster holds, how its ids are made, and how two
+token sequences compare (similarity, variants of another length, values written in words).
+
+A cluster is a token sequence where positions that differed became wildcards (Drain's idea); the
+rules that decide which sequences join which cluster live here as plain functions of the tokens,
+and :class:`prodshield.logs.templates.TemplateMiner` applies them (see its module docstring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import and_, eq
+
+from prodshield.logs.masking import WILDCARD
+from prodshield.logs.params import Plan
+
+_WILD_ROWS: dict[int, tuple[str, ...]] = {}
+_MERGE_ADJ = re.compile(r"(?:<\*>){2,}")
+
+
+@dataclass(slots=True)
+class Stat:
+    """Count, an example and first/last seen of one template id."""
+
+    count: int
+    example: str
+    first: float | None
+    last: float | None
+
+
+@dataclass(slots=True)
+class Cluster:
+    index: int
+    id: str
+    """Given at creation, never changed (see the module docstring)."""
+    first: tuple[str, ...]
+    """The masked tokens the cluster was created from (enumeration values are relative to it)."""
+    tokens: list[str]
+    count: int = 0
+    # generalized position -> {masked value: count}, or None once it has too many values
+    values: dict[int, dict[str, int] | None] = field(default_factory=dict)
+    # generalized position -> the (prefix, suffix) its values share, e.g. ("(", ")")
+    gen: dict[int, tuple[str, str]] = field(default_factory=dict)
+    version: int = 0
+    """Bumped whenever the template text can change (a merge, an enumeration overflowing)."""
+    live_enums: int = 0
+    # per template id: count, example, first/last seen
+    stats: dict[str, Stat] = field(default_factory=dict)
+    # template id -> the enumeration values where it differs from ``first`` (position, value);
+    # also the ids of clusters fused into this one (see TemplateMiner._fuse)
+    subs: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    merged_into: Cluster | None = None
+    """Set when this cluster was fused into another (its lines now count there)."""
+    joined: Cluster | None = None
+    """An older cluster of another length this one is a variant of (see :func:`variant_of`):
+    its lines are given that cluster's id."""
+
+
+@dataclass(slots=True)
+class Entry:
+    """What one masked token sequence renders to in its cluster (cached per sequence)."""
+
+    cluster: Cluster
+    masked: tuple[str, ...]
+    version: int = -1
+    """The cluster version ``template``, ``template_id`` and ``plan`` were rendered at."""
+    template: str = ""
+    template_id: str = ""
+    plan: Plan = ()
+    """Where the parameters are: (position, prefix length, suffix length, pattern or None)."""
+    diffs: tuple[tuple[int, str], ...] = ()
+    stat: Stat | None = None
+
+
+def template_id(template: str) -> str:
+    """The hash a new cluster's id is made from (its first template's text)."""
+    return hashlib.blake2b(template.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def sub_id(cluster_id: str, diffs: tuple[tuple[int, str], ...]) -> str:
+    """The id of an enumeration value set of a cluster (``diffs`` empty: the cluster's own)."""
+    if not diffs:
+        return cluster_id
+    key = cluster_id + "".join(f"\x1f{pos}\x1e{value}" for pos, value in diffs)
+    return template_id(key)
+
+
+def root_of(cluster: Cluster) -> Cluster:
+    """The cluster whose id ``cluster``'s lines are given (following fusions and variants)."""
+    while True:
+        if cluster.merged_into is not None:
+            cluster = cluster.merged_into
+        elif cluster.joined is not None:
+            cluster = cluster.joined
+        else:
+            return cluster
+
+
+def id_for(cluster: Cluster, diffs: tuple[tuple[int, str], ...]) -> str:
+    """The template id of the lines of ``cluster`` whose enumeration values differ from its first
+    template at ``diffs``: a variant cluster's own lines take the id of the cluster it joined."""
+    if diffs or cluster.joined is None:
+        return sub_id(cluster.id, diffs)
+    return root_of(cluster).id
+
+
+_UNIT = re.compile(
+    r"[(\[]?(?:[KMGTP]i?B|[kKMGT]B|B|bytes?|[mun\u00b5]s|s|secs?|seconds?|mins?|minutes?"
+    r"|hours?|h|%)[)\],.;:]*"
+)
+
+
+def units_only(value: str, seen: Iterable[str]) -> bool:
+    """Whether a new value and those an enumeration has seen are all units of measure (``KB``
+    and ``MB``): a unit that changes with the magnitude is part of the value, not a constant."""
+    return _UNIT.fullmatch(value) is not None and all(_UNIT.fullmatch(v) for v in seen)
+
+
+def lead_of(tokens: Sequence[str]) -> tuple[str, str] | None:
+    """The first two tokens without a variable (None when there are not two)."""
+    found = [t for t in tokens[:8] if WILDCARD not in t][:2]
+    return (found[0], found[1]) if len(found) == 2 else None
+
+
+VARIANT_SPAN = 2
+"""Most tokens on either side of one place where two variants of a template differ."""
+LEAD_PEERS = 64
+"""Clusters filed per length and first two constant tokens, where variants and values written in
+words are looked for (the oldest ones; bounds the work a new cluster costs)."""
+
+
+def variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether token sequences of different lengths are one template whose variable parts take a
+    different number of tokens (``0 bytes sent`` / ``1190 bytes (1.16 KB) sent``, ``lifetime
+    00:02`` / ``lifetime <1 sec``): walked side by side, every place where they differ is at
+    most :data:`VARIANT_SPAN` tokens on each side before they agree again, each side of it that
+    has tokens has a variable there, and the tokens they share hold most of their constants."""
+    la, lb = len(a), len(b)
+    constants = max(la - sum(WILDCARD in t for t in a), lb - sum(WILDCARD in t for t in b))
+    i = j = same = 0
+    while i < la or j < lb:
+        if i < la and j < lb and a[i] == b[j]:
+            same += a[i] != WILDCARD
+            i += 1
+            j += 1
+            continue
+        for di, dj in _RESYNC:
+            ni, nj = i + di, j + dj
+            if ni > la or nj > lb:
+                continue
+            if (ni == la and nj == lb) or (ni < la and nj < lb and a[ni] == b[nj]):
+                break
+        else:
+            return False
+        if (di and not any(WILDCARD in t for t in a[i:ni])) or (
+            dj and not any(WILDCARD in t for t in b[j:nj])
+        ):
+            return False
+        i, j = ni, nj
+    return same >= 2 and same >= 0.6 * constants
+
+
+SLOT_SPAN = 5
+"""Most tokens of a value written in words (``Connection reset by peer``) in :func:`slot_of`."""
+
+
+def slot_of(
+    a: Sequence[str], a_gen: Container[int], b: Sequence[str], b_gen: Container[int]
+) -> tuple[range, range] | None:
+    """Where two token sequences of different lengths differ, when that is one place of at most
+    :data:`SLOT_SPAN` tokens on each side, at least one side has seen different values at every
+    one of its positions there (``a_gen``, ``b_gen``: the positions a cluster generalised) and at
+    least three constant tokens are the same around it: a value written in words (``failed:
+    Broken pipe``, ``failed: Connection reset by peer``, ``failed: Operation timed out``).
+    None otherwise."""
+    la, lb = len(a), len(b)
+    n = min(la, lb)
+    if la == lb:
+        return None
+    p = 0
+    while p < n and a[p] == b[p]:
+        p += 1
+    q = 0
+    while q < n - p and a[la - 1 - q] == b[lb - 1 - q]:
+        q += 1
+    ra, rb = range(p, la - q), range(p, lb - q)
+    if not (0 < len(ra) <= SLOT_SPAN and 0 < len(rb) <= SLOT_SPAN):
+        return None
+    if not (all(i in a_gen for i in ra) or all(j in b_gen for j in rb)):
+        return None
+    around = sum(WILDCARD not in t for t in a[:p]) + sum(WILDCARD not in t for t in a[la - q :])
+    return (ra, rb) if around >= 3 else None
+
+
+# where to look for the next agreeing pair after a disagreement, nearest first
+_RESYNC = sorted(
+    ((di, dj) for di in range(VARIANT_SPAN + 1) for dj in range(VARIANT_SPAN + 1) if di or dj),
+    key=lambda d: (d[0] + d[1], abs(d[0] - d[1])),
+)
+
+
+_OPEN = frozenset("=:([{<#@/'\"")
+_CLOSE = frozenset(")]}>,;:'\"")
+
+
+def common_shape(a: str, b: str) -> tuple[str, str]:
+    """The prefix and suffix two differing tokens share, cut at punctuation (``uid=``, ``(``)."""
+    # a wildcard is one symbol here, so a cut never falls inside one
+    a = a.replace(WILDCARD, "\x00")
+    b = b.replace(WILDCARD, "\x00")
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    while i > 0 and a[i - 1] not in _OPEN:
+        i -= 1
+    prefix = a[:i]
+    j = 0
+    limit = n - i
+    while j < limit and a[-1 - j] == b[-1 - j]:
+        j += 1
+    while j > 0 and a[-j] not in _CLOSE:
+        j -= 1
+    suffix = a[len(a) - j :] if j else ""
+    if "\x00" in prefix or "\x00" in suffix:
+        return ("", "")
+    return prefix, suffix
+
+
+def fits(shape: tuple[str, str], token: str) -> bool:
+    prefix, suffix = shape
+    return (
+        len(token) >= len(prefix) + len(suffix)
+        and token.startswith(prefix)
+        and token.endswith(suffix)
+    )
+
+
+def render(tokens: list[str]) -> str:
+    text = " ".join(tokens)
+    if "<*><*>" in text:
+        text = _MERGE_ADJ.sub(WILDCARD, text)
+    return text
+
+
+def similarity(tokens: list[str], masked: tuple[str, ...]) -> float:
+    """Share of positions where a cluster's ``tokens`` and a sequence agree; positions where both
+    are bare wildcards say nothing either way (C-level counts)."""
+    n = len(masked)
+    same = sum(map(eq, tokens, masked))
+    if not same:
+        return 0.0
+    wild = _WILD_ROWS.get(n)
+    if wild is None:
+        wild = _WILD_ROWS[n] = (WILDCARD,) * n
+    both_wild = sum(map(and_, map(eq, tokens, wild), map(eq, masked, wild)))
+    n -= both_wild
+    return 1.0 if n == 0 else (same - both_wild) / n
+
+
+def enum_similarity(cluster: Cluster, masked: tuple[str, ...]) -> float:
+    """:func:`similarity` where a value an enumeration position has seen also agrees."""
+    values = cluster.values
+    same = 0
+    n = 0
+    for pos, (a, b) in enumerate(zip(cluster.tokens, masked, strict=True)):
+        if a == b:
+            if a != WILDCARD:
+                same += 1
+                n += 1
+            continue
+        n += 1
+        seen = values.get(pos)
+        if seen is not None and b in seen:
+            same += 1
+    return 1.0 if n == 0 else same / n

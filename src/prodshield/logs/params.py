@@ -1,0 +1,127 @@
+"""Template parameters: where the variables of a template are in a line's tokens (a *plan*), and
+the functions that pull them out, compiled once per plan for the many lines of one template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any
+
+from prodshield.logs.masking import WILDCARD
+
+Plan = tuple[tuple[int, int, int, "re.Pattern[str] | None"], ...]
+"""Where the parameters of a template are: (position, prefix length, suffix length, token pattern or
+None) per variable."""
+
+
+def params(plan: Plan, raw: list[str]) -> list[str]:
+    """The values behind each ``<*>`` of a template (``plan``) in a line's tokens."""
+    found_params: list[str] = []
+    for pos, head, tail, pattern in plan:
+        value = raw[pos]
+        if pattern is None:
+            found_params.append(value[head : len(value) - tail] if head or tail else value)
+        else:
+            found = pattern.match(value)
+            if found is None:
+                found_params.append(value)
+            else:
+                found_params.extend(found.groups())
+    return found_params
+
+
+class Extractors:
+    """The token patterns and compiled extractors of one miner (bounded caches)."""
+
+    def __init__(self) -> None:
+        self._token_re: dict[str, re.Pattern[str]] = {}
+        self._extractors: dict[Plan, Callable[[str], list[str]]] = {}
+
+    def extractor(self, plan: Plan) -> Callable[[str], list[str]] | None:
+        """A function giving a line's parameters under ``plan`` (None: it has none), for many
+        lines of one template (``logs parse`` on files).
+
+        Variables that are whole tokens are picked with one C call; others by the plan (a slice
+        of the token, or its token pattern, compiled once per token shape).
+        """
+        if not plan:
+            return None
+        if all(not head and not tail and pattern is None for _, head, tail, pattern in plan):
+            if len(plan) == 1:
+                pos = plan[0][0]
+                return lambda message: [message.split()[pos]]
+            pick = itemgetter(*[p[0] for p in plan])
+            return lambda message: list(pick(message.split()))
+        extract = self._extractors.get(plan)
+        if extract is None:
+            if len(self._extractors) >= 10_000:
+                self._extractors.clear()
+            extract = self._extractors[plan] = compile_plan(plan)
+        return extract
+
+    def token_pattern(self, masked: str) -> re.Pattern[str]:
+        """The pattern whose groups are the variables of one token with wildcards (``<*>:<*>``)."""
+        pattern = self._token_re.get(masked)
+        if pattern is None:
+            parts = masked.split(WILDCARD)
+            pattern = re.compile("(.*?)".join(re.escape(part) for part in parts) + r"\Z", re.S)
+            if len(self._token_re) > 50_000:
+                self._token_re.clear()
+            if len(_PATTERN_PARTS) > 50_000:
+                _PATTERN_PARTS.clear()
+            self._token_re[masked] = pattern
+            _PATTERN_PARTS[pattern.pattern] = parts
+        return pattern
+
+
+def compile_plan(plan: Plan) -> Callable[[str], list[str]]:
+    """:func:`params` for one ``plan`` as a function of the line: one expression
+    per variable instead of a loop over the plan for every line (``logs parse`` on files). A
+    token pattern (``(.*?):(.*?)\\Z`` from ``<*>:<*>``) becomes the string operations that
+    give its groups: its lazy groups split the token at the first place each separator fits,
+    after its fixed prefix and suffix. The generated source holds only integers and names; the
+    texts are passed in by name."""
+    names: dict[str, Any] = {}
+    items: list[str] = []
+    for k, (pos, head, tail, pattern) in enumerate(plan):
+        if pattern is None:
+            if head or tail:
+                items.append(f"(v := r[{pos}])[{head}:len(v) - {tail}]")
+            else:
+                items.append(f"r[{pos}]")
+            continue
+        items.append(_pattern_expression(k, pos, pattern, names))
+    source = f"def extract(message):\n    r = message.split()\n    return [{', '.join(items)}]\n"
+    exec(source, names)  # integers and fixed names only
+    extract: Callable[[str], list[str]] = names["extract"]
+    return extract
+
+
+def _pattern_expression(k: int, pos: int, pattern: re.Pattern[str], names: dict[str, Any]) -> str:
+    """The expression giving ``pattern``'s groups for token ``pos`` (the token itself when it
+    does not match), as :func:`params` does with the pattern."""
+    parts = _PATTERN_PARTS.get(pattern.pattern)
+    if parts is None or len(parts) < 2:
+        names[f"match{k}"] = pattern.match
+        return f"*(m.groups() if (m := match{k}(v := r[{pos}])) is not None else (v,))"
+    head, *separators, tail = parts
+    names[f"head{k}"], names[f"tail{k}"] = head, tail
+    fits = f"len(v := r[{pos}]) >= {len(head) + len(tail)} and v.startswith(head{k})"
+    fits += f" and v.endswith(tail{k})"
+    inner = f"v[{len(head)}:len(v) - {len(tail)}]"
+    if not separators:
+        return f"({inner} if {fits} else v)"
+    if len(set(separators)) == 1 and separators[0]:
+        names[f"sep{k}"] = separators[0]
+        n = len(separators)
+        split = f"len(p := {inner}.split(sep{k}, {n})) == {n + 1}"
+        return f"*(p if {fits} and {split} else (v,))"
+    names[f"match{k}"] = pattern.match
+    return f"*(m.groups() if (m := match{k}(v := r[{pos}])) is not None else (v,))"
+
+
+_PATTERN_PARTS: dict[str, list[str]] = {}
+"""A token pattern's source -> the fixed texts around and between its groups (see
+:meth:`Extractors.token_pattern`)."""

@@ -1,0 +1,175 @@
+"""What masking makes of a line, cached by the line's *shape*.
+
+Masking (:mod:`prodshield.logs.masking`) is the costly part of mining a line, and it depends on a
+token's digits only through their runs: lines with the same shape (:func:`line_shape`) mask the
+same way. :class:`ShapeCaches` holds the caches the miner masks through, each bounded by the
+miner's ``cache_size``:
+
+- exact token -> masked token (constants, and values while there is room);
+- token shape -> masked token (``""`` when that shape's tokens must be masked one by one);
+- line shape -> :class:`Shape` (the masked tokens, the positions re-masked per line, and the
+  sequence's entry once placed), for lines learnt one at a time;
+- coarse line shape -> :class:`Shape`, for batches (:mod:`prodshield.logs.batch`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from prodshield.logs.clusters import Entry
+from prodshield.logs.masking import WILDCARD, mask_token
+
+_MULTI_DIGITS = re.compile(r"\d\d+")
+_ANY_DIGIT = re.compile(r"\d")
+# a UUID the shape did not hide must have an upper-case hex letter (the rest are marked)
+_MAYBE_UUID = re.compile(r"[0-9a-fA-F\x01]+(?:-[0-9a-fA-F\x01]+){4}")
+# lower-case UUIDs, and hex ids (a word of hex digits, at least two of them digits and one a
+# letter): every one masks to <*> whatever its characters
+UUID_LC = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEX_WORD = re.compile(r"(?<!\w)(?=[0-9]*[a-f])(?=[a-f]*[0-9][a-f]*[0-9])[0-9a-f]+(?!\w)")
+_HEX_OR_RUN = re.compile(_HEX_WORD.pattern + r"|\d\d+")
+
+
+def _hides_uuid(shape: str) -> bool:
+    return any(any(c in "ABCDEF" for c in m.group()) for m in _MAYBE_UUID.finditer(shape))
+
+
+def line_shape(message: str) -> str:
+    """What masking sees of a line: tokens with the same shape mask the same way.
+
+    Masking looks at digits through their runs: a run of several digits always makes its piece a
+    variable, so every such run becomes ``\\x01``, and so does a hex id (a word of hex digits, at
+    least two of them digits: a variable in every context a run of digits is one); single digits
+    stay as they are (``ssh2`` is a name, ``ssh22`` a value). Lower-case UUIDs (letters or not)
+    become ``\\x03``.
+    C-level passes only.
+    """
+    if "-" in message and len(message) >= 36:
+        message = UUID_LC.sub("\x03", message)
+    return _HEX_OR_RUN.sub("\x01", message)
+
+
+@dataclass(slots=True)
+class Shape:
+    """What masking makes of one line shape: the tokens, the positions re-masked per line, and
+    the sequence's entry once placed (when no position is re-masked)."""
+
+    masked: tuple[str, ...]
+    keep: tuple[int, ...]
+    entry: Entry | None = None
+
+
+class ShapeCaches:
+    """The masking caches of one miner (see the module docstring)."""
+
+    def __init__(self, cache_size: int) -> None:
+        self.cache_size = cache_size
+        self.tokens: dict[str, str] = {}
+        """Exact token -> masked token."""
+        self.token_shapes: dict[str, str] = {}
+        """Token shape -> masked token (``""`` when its tokens must be masked one by one)."""
+        self.digit_tokens: set[str] = set()
+        """Masked tokens of ``token_shapes`` that keep a digit."""
+        self.lines: dict[str, Shape] = {}
+        """Line shape -> what masking makes of it."""
+        self.groups: dict[str, Shape] = {}
+        """Coarse line shape (batches) -> what masking makes of it."""
+
+    def learn_shape(self, shape: str, raw: list[str]) -> Shape:
+        """Mask a line (``raw``: its tokens) whose shape is new; remember the result for every
+        line of that shape."""
+        shapes = shape.split()
+        if len(shapes) != len(raw):  # cannot happen (only digits change); be safe anyway
+            shapes = raw
+        masked: list[str] = []
+        keep: list[int] = []
+        get = self.token_shapes.get
+        for i, token in enumerate(raw):
+            m = get(shapes[i])
+            if m is None:
+                m = self.mask_by_shape(token, shapes[i])
+            if m == "":
+                # the rules depend on this token's digits themselves: masked per line
+                keep.append(i)
+                m = self.mask_one(token)
+            masked.append(m)
+        if len(self.lines) >= self.cache_size:
+            self.lines.clear()
+        known = Shape(tuple(masked), tuple(keep))
+        self.lines[shape] = known
+        return known
+
+    def group_shape(self, coarse: str, message: str, shape: str) -> Shape:
+        """What masking makes of a batch group (its coarse shape, first line and that line's
+        shape); it holds for every batch to come."""
+        known = self.groups.get(coarse)
+        if known is None:
+            known = Shape(*self._group_mask(message, shape))
+            if len(self.groups) >= self.cache_size:
+                self.groups.clear()
+            self.groups[coarse] = known
+        return known
+
+    def _group_mask(self, message: str, shape: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The masked tokens of a batch group's first line and the positions that can differ
+        between its lines (a digit kept in the template, a token masked one by one)."""
+        raw = message.split()
+        shapes = shape.split()
+        if len(shapes) != len(raw):
+            shapes = raw
+        get = self.token_shapes.get
+        digits = self.digit_tokens
+        masked: list[str] = []
+        keep: list[int] = []
+        for i, token in enumerate(raw):
+            m = get(shapes[i])
+            if m is None:
+                m = self.mask_by_shape(token, shapes[i])
+            if m == "":
+                keep.append(i)
+                m = self.mask_one(token)
+            elif m in digits:
+                keep.append(i)
+            masked.append(m)
+        return tuple(masked), tuple(keep)
+
+    def mask_by_shape(self, token: str, shape: str) -> str:
+        """The masked token, cached under its shape when every token of that shape masks alike;
+        ``""`` marks a shape whose tokens must be masked one by one."""
+        masked = self.mask_one(token)
+        sensitive = (
+            _MULTI_DIGITS.search(masked) is not None  # the shape hides a run that was kept
+            or token.count(":") >= 5  # MAC addresses count hex pairs
+            or not token.isascii()
+            # something the shape did not hide that may be a UUID (upper case, digits first,
+            # or digit runs whose lengths the shape forgets): UUIDs count their digits
+            or ("-" in shape and _hides_uuid(shape))
+        )
+        cache = self.token_shapes
+        if len(cache) >= self.cache_size:
+            cache.clear()
+            self.digit_tokens.clear()
+        cache[shape] = "" if sensitive else masked
+        if not sensitive and _ANY_DIGIT.search(masked) is not None:
+            self.digit_tokens.add(masked)
+        return "" if sensitive else masked
+
+    def mask_one(self, token: str) -> str:
+        """One token, masked (through the exact-token cache)."""
+        m = self.tokens.get(token)
+        return m if m is not None else self.mask_slow(token)
+
+    def mask_slow(self, token: str) -> str:
+        """One token not in the exact-token cache, masked (and cached while there is room)."""
+        if token.isdigit():
+            return WILDCARD  # the commonest variable: not worth a cache slot
+        masked = mask_token(token)
+        cache = self.tokens
+        # constants repeat and are few; values are mostly unique: cache them only while there is
+        # room, so they never evict the vocabulary
+        if masked == token or len(cache) < self.cache_size // 2:
+            if len(cache) >= self.cache_size:
+                cache.clear()
+            cache[token] = masked
+        return masked
