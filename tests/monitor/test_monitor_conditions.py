@@ -209,3 +209,30 @@ def test_undefined_variable_is_a_located_error() -> None:
         )
         for p in info.value.problems
     ), info.value.problems
+
+
+def test_http_url_that_is_not_http_is_a_located_error() -> None:
+    """`config check` refuses what every run would fail with "not an http(s) URL", after the
+    environment's variables are filled in (a base_url without its scheme); a good one passes."""
+    import prodshield.monitor.api  # noqa: F401
+
+    text = (
+        "environments:\n"
+        "  prod: {vars: {base_url: 'http://127.0.0.1:8000'}}\n"
+        "  staging: {vars: {base_url: 'staging.example.com'}}\n"
+        "checks:\n"
+        "  - {name: web, type: http, url: '{base_url}/health', environments: [prod, staging]}\n"
+        "  - {name: typo, type: http, url: 'notaurl'}\n"
+        "  - {name: nohost, type: http, url: 'https:///path'}\n"
+        "  - {name: ok, type: http, url: 'HTTPS://example.com/x'}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, name="shield.yaml", env={}, validators=[check_problems])
+    assert info.value.problems == [
+        "shield.yaml:5:29: checks[0].url: 'staging.example.com/health' in environment staging "
+        "is not an http(s) URL with a host (write http://HOST/PATH or https://HOST/PATH)",
+        "shield.yaml:6:30: checks[1].url: 'notaurl' is not an http(s) URL with a host "
+        "(write http://HOST/PATH or https://HOST/PATH)",
+        "shield.yaml:7:32: checks[2].url: 'https:///path' is not an http(s) URL with a host "
+        "(write http://HOST/PATH or https://HOST/PATH)",
+    ]
