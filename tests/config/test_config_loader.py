@@ -232,3 +232,11 @@ chaos:
         "shield.yaml:6:86: chaos.experiments[0].abort_on_checks[0]: unknown check 'apu' (did you mean 'api'?)",
         "shield.yaml:7:87: chaos.experiments[1].abort_on_checks[0]: unknown environment 'prod'",
     ]
+
+
+def test_a_version_other_than_1_is_refused() -> None:
+    """A file written for another format version is not read as if it were version 1."""
+    assert errors_of("version: 2\nchecks: []\n") == [
+        "shield.yaml:1:1: version: 2 is not a format version this prodshield reads (it reads 1)"
+    ]
+    parse_config("version: 1\nchecks: []\n", name="shield.yaml", env={})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from prodshield.config.alerting import EscalationLevel
 from prodshield.config.base import StrictModel
@@ -29,6 +29,15 @@ class ShieldConfig(StrictModel):
 
     version: int = 1
     """The file format's version (1, the only one so far)."""
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        # a file written for another format must not be read as if it were this one
+        if v != 1:
+            raise ValueError(f"{v} is not a format version this prodshield reads (it reads 1)")
+        return v
+
     storage: str = Field(
         default="sqlite:///prodshield.db", examples=["postgresql://prodshield@db.internal/shield"]
     )
