@@ -246,3 +246,44 @@ def test_judging_a_key_prints_no_library_deprecation_notice(tmp_path: Path) -> N
         warnings.simplefilter("always")
         assert _key_weakness(cert) is None
     assert [str(w.message) for w in caught] == []
+
+
+def test_certificate_with_a_negative_serial_prints_no_python_warning(tmp_path: Path) -> None:
+    """`audit` over a tree with an old CA bundle (a non-positive serial: RFC 5280 forbids it,
+    cryptography warns) prints its report only, not a CryptographyDeprecationWarning with the
+    line of prodshield's source that loaded it."""
+    import shutil
+    import subprocess
+    import sys
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    tree = tmp_path / "app"
+    tree.mkdir()
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", str(tmp_path / "old.key"), "-out", str(tree / "old-ca.pem"),
+         "-subj", "/CN=old ca", "-days", "30", "-set_serial", "-5"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "default",
+            "-m",
+            "prodshield",
+            "audit",
+            str(tree),
+            "--no-process-env",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "old-ca.pem" in done.stdout  # the certificate was read (self-signed, expiring)
