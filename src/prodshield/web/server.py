@@ -9,9 +9,11 @@ stop accepting connections, finish in-flight requests and stop the background se
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -154,6 +156,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def ensure_bindable(host: str, port: int) -> None:
+    """Refuse, in one line, an address that cannot be listened on (a port another process holds,
+    an address not on this machine) before anything starts: uvicorn would log its own ``ERROR:``
+    line only after the background services had begun checking and writing."""
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind(address)
+    except OSError as exc:
+        shown = f"[{host}]" if ":" in host else host
+        reason = exc.strerror or str(exc)
+        hint = (
+            " (another prodshield serve, or another server? choose one with --port or serve.port)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise ProdshieldError(f"cannot listen on {shown}:{port}: {reason}{hint}") from None
+
+
 def serve(
     loaded: LoadedConfig,
     store: Store,
@@ -175,6 +201,7 @@ def serve(
     Connections are bounded (:mod:`prodshield.web.connections`): ``on_limits`` is told the
     descriptor budget once it is set.
     """
+    ensure_bindable(host, port)
     soft, hard = raise_descriptor_limit()
     budget = descriptor_budget(loaded, soft, hard)
     limits = ConnectionLimits.from_config(loaded, budget)
