@@ -141,6 +141,28 @@ def test_bad_custom_rule_is_one_located_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "keywords" in proc.stderr and "shield.yaml:4:" in proc.stderr
 
 
+def test_duplicate_custom_rule_id_is_located_at_the_second_id(tmp_path: Path) -> None:
+    again = SHIELD_RULES + (
+        '      - id: partner-key\n        pattern: "prtn_[a-z0-9]{32}"\n'
+        '      - id: acme-api-key\n        pattern: "acme2_[a-z0-9]{32}"\n'
+        '      - id: github-pat-classic\n        pattern: "ghx_[a-z0-9]{32}"\n'
+    )
+    (tmp_path / "shield.yaml").write_text(again)
+    (tmp_path / "x.env").write_text("A=1\n")
+    proc = _run(tmp_path, "audit", "secrets", "x.env")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0] == (
+        "shield.yaml:11:9: audit.secrets.rules[2].id: duplicate secret rule id 'acme-api-key' "
+        "(also audit.secrets.rules[0])"
+    ), proc.stderr
+    assert lines[1] == (
+        "shield.yaml:13:9: audit.secrets.rules[3].id: secret rule id 'github-pat-classic' "
+        "is already taken by a shipped rule"
+    ), proc.stderr
+    assert not any(": audit.secrets: " in line for line in lines)
+
+
 def test_encoded_secrets_are_decoded_and_reported_where_they_are_written(tmp_path: Path) -> None:
     import base64
     from urllib.parse import quote

@@ -261,6 +261,20 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         f"unknown notifier {alert!r}{_suggest(alert, notifiers)}",
                     )
                 )
+    rule_ids: dict[str, int] = {}
+    secret_rules = as_list(as_dict(as_dict(data.get("audit")).get("secrets")).get("rules"))
+    for i, rule in enumerate(secret_rules):
+        rule_id = as_dict(rule).get("id")
+        if isinstance(rule_id, str):
+            if rule_id in rule_ids:
+                out.append(
+                    (
+                        ("audit", "secrets", "rules", i, "id"),
+                        f"duplicate secret rule id {rule_id!r} "
+                        f"(also audit.secrets.rules[{rule_ids[rule_id]}])",
+                    )
+                )
+            rule_ids.setdefault(rule_id, i)
     policies = set(as_dict(data.get("escalations")))
     for pname, levels in as_dict(data.get("escalations")).items():
         for j, level in enumerate(as_list(levels)):

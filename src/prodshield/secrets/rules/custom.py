@@ -22,7 +22,13 @@ def _entropy_at_least(minimum: float) -> Callable[[str], float | None]:
 
 
 def custom_rules(specs: Iterable[SecretRuleSpec]) -> tuple[SecretRule, ...]:
-    """One rule per spec (the specs were validated when shield.yaml was loaded)."""
+    """One rule per spec (the specs were validated when shield.yaml was loaded; its loader
+    reports a duplicate id at its file:line, this refuses one given any other way)."""
+    specs = list(specs)
+    ids = [spec.id for spec in specs]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"duplicate secret rule id {twice[0]!r}")
     # RegexRule is frozen; the protocol's plain attributes read as settable to mypy.
     return tuple(
         cast(
