@@ -26,7 +26,9 @@ class Grid:
     """A terminal table that fits 80 columns: no vertical rules, single spaces between columns,
     and key columns (a check's name, a finding's kind) never cut or wrapped: the free-text
     columns wrap instead, and ``optional`` columns are left out when the terminal is narrower
-    than ``wide`` columns."""
+    than ``wide`` columns. ``fold`` columns (a path, a list of attributes) that would not fit
+    whole go to lines of their own under their row (``  name: text``), wrapped between words
+    only, so no path or word is cut."""
 
     WORD = 28
     SHORT = 12
@@ -39,6 +41,7 @@ class Grid:
         right: tuple[str, ...] = (),
         optional: tuple[str, ...] = (),
         wide: int = 100,
+        fold: tuple[str, ...] = (),
         title: str | None = None,
         out: Console | None = None,
     ) -> None:
@@ -46,6 +49,11 @@ class Grid:
         from rich.table import Table
 
         self.console = out or console()
+        self.columns = columns
+        self.right = right
+        self.fold = {i for i, c in enumerate(columns) if c in fold}
+        self.title = title
+        self.rows: list[list[str]] = []
         narrow = self.console.width < wide
         self.shown = [i for i, c in enumerate(columns) if not (narrow and c in optional)]
         self.keys = {i for i in self.shown if columns[i] in keys}
@@ -65,9 +73,10 @@ class Grid:
             )
 
     def add_row(self, *cells: Any) -> None:
+        plain = [c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain for c in cells]
+        self.rows.append(plain)
         for i in self.shown:
-            cell = cells[i]
-            text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+            text = plain[i]
             if i in self.keys:
                 self.widths[i] = max(self.widths[i], len(text))
             else:
@@ -106,7 +115,63 @@ class Grid:
         out[max(free, key=lambda i: wants[i])] += room - sum(out.values())
         return out
 
+    def _folds(self) -> bool:
+        """True when a ``fold`` column would have to wrap inside a word to fit the terminal."""
+        if not self.fold or not self.rows:
+            return False
+        widths = self._wrap_widths()
+        if widths is None:
+            gaps = 2 + 2 * (len(self.shown) - 1)
+            fixed = sum(self.widths.values()) + gaps
+            free = [i for i in self.shown if i not in self.keys]
+            return fixed + sum(self.natural[i] for i in free) > self.console.width
+        longest = {
+            i: max((len(w) for row in self.rows for w in row[i].split()), default=0)
+            for i in self.shown
+            if i in self.fold
+        }
+        return any(longest[i] > widths[i] for i in longest)
+
+    def _print_folded(self) -> None:
+        """The row columns aligned and never wrapped, each ``fold`` cell on lines of its own."""
+        import textwrap
+
+        inline = [i for i in self.shown if i not in self.fold]
+        width = {i: max(len(self.columns[i]), *(len(r[i]) for r in self.rows)) for i in inline}
+
+        def line(cells: dict[int, str]) -> str:
+            parts = [
+                cells[i].rjust(width[i])
+                if self.columns[i] in self.right
+                else cells[i].ljust(width[i])
+                for i in inline
+            ]
+            return " " + "  ".join(parts).rstrip()
+
+        out = [line({i: self.columns[i] for i in inline})]
+        out.append(" " + "─" * (len(out[0]) - 1))
+        room = max(20, self.console.width - 4)
+        for row in self.rows:
+            out.append(line({i: row[i] for i in inline}))
+            for i in self.shown:
+                if i in self.fold and row[i]:
+                    text = f"{self.columns[i]}: {row[i]}"
+                    out.extend(
+                        "   " + piece
+                        for piece in textwrap.wrap(
+                            text, room, break_long_words=False, break_on_hyphens=False,
+                            subsequent_indent="  ",
+                        )
+                    )  # fmt: skip
+        if self.title:
+            self.console.print(Text(self.title))
+        for text in out:
+            self.console.print(Text(text), soft_wrap=True)
+
     def print(self) -> None:
+        if self._folds():
+            self._print_folded()
+            return
         widths = self._wrap_widths()
         for position, i in enumerate(self.shown):
             column = self.table.columns[position]

@@ -184,8 +184,9 @@ def test_stdin_is_verified_too(tmp_path: Path, standins: ProviderStandins) -> No
 def test_the_verdict_table_fits_80_columns_with_every_word_whole(
     tmp_path: Path, standins: ProviderStandins
 ) -> None:
-    """Issue 25: at 80 columns the table wraps the places and the verdicts between words and
-    leaves out the confidence; a kind, a severity, a redacted value or a verdict is never cut."""
+    """Issue 25: at 80 columns the table leaves out the confidence and puts places and verdicts
+    that would be cut on lines of their own; a rule, a severity, a path, a redacted value or a
+    verdict is never cut."""
     github, slack, stripe = tok.github_classic(), tok.slack_bot(), tok.stripe_live()
     standins.set(github, "live")
     standins.set(slack, "revoked")
@@ -210,9 +211,11 @@ def test_the_verdict_table_fits_80_columns_with_every_word_whole(
     assert all(len(line) <= 80 for line in out.splitlines()), out
     assert "┃" not in out and "│" not in out, out  # the CLI's plain grid, no heavy box
     header = next(line for line in out.splitlines() if "severity" in line)
-    assert header.split() == ["severity", "kind", "location", "value", "verified"], out
+    # the places and verdicts would be cut inside a path: they go on lines under their finding
+    assert header.split() == ["severity", "rule", "value"], out
+    assert "location: settings.py:1; services/payments/config/settings.py:1" in out, out
     for word in (
-        "github_pat_classic", "slack_bot_token", "stripe_secret_key", "db_url_password",
+        "github-pat-classic", "slack-bot-token", "stripe-secret-key", "url-password",
         "critical", "LIVE", "inactive", "unverified", "token_revoked", "octo-dev",
     ):  # fmt: skip
         assert re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", out), (word, out)

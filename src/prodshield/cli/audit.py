@@ -355,7 +355,10 @@ def secrets(
     expired: tuple[str, ...] = ()
     if baseline_file is not None:
         accepted = load_baseline(baseline_file, strict=strict)
+        before = len(findings)
         findings = list(only_new(findings, accepted.fingerprints))
+        if before > len(findings):
+            scan.counters["baseline_suppressed"] = before - len(findings)
         expired = accepted.expired
         if expired:
             scan.counters["baseline_expired"] = len(expired)

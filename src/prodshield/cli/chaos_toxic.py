@@ -166,7 +166,7 @@ def toxic_list(
         return
     table = Grid(
         "name", "type", "stream", "toxicity", "attributes",
-        keys=("name", "type", "stream"), right=("toxicity",),
+        keys=("name", "type", "stream"), right=("toxicity",), fold=("attributes",),
     )  # fmt: skip
     for t in toxics:
         # unset attributes ("") say nothing; a time limit is part of what the toxic does

@@ -51,6 +51,8 @@ class Scanner:
     values: dict[str, tuple[str, str]] | None = None
     """When given (live verification only), ``secret_id -> (rule id, value)`` of every finding:
     held in memory for the run, never written or shown."""
+    counters: dict[str, int] | None = None
+    """When given, ``allowed_inline`` counts the findings an inline allow comment silenced."""
 
     def __post_init__(self) -> None:
         active = [r for r in self.rules if r.type not in self.settings.allow_rules]
@@ -111,7 +113,27 @@ class Scanner:
         else:
             low = lower
         if self.settings.honour_allow_comments and any(m in low for m in ALLOW_MARKERS):
+            if self.counters is not None:  # say how many were silenced, not just that none were
+                silenced = len(self._judge(line, low, path, lineno, tail, rule_indexes))
+                if silenced:
+                    count = self.counters.get("allowed_inline", 0) + silenced
+                    self.counters["allowed_inline"] = count
             return []
+        return self._judge(line, low, path, lineno, tail, rule_indexes, keep_values=True)
+
+    def _judge(
+        self,
+        line: str,
+        low: str,
+        path: str | None,
+        lineno: int,
+        tail: str,
+        rule_indexes: Iterable[int] | None,
+        *,
+        keep_values: bool = False,
+    ) -> list[SecretFinding]:
+        """The findings the rules make of a candidate line (``rule_indexes``: the rules its
+        literals woke; None: those whose literals occur in ``low``)."""
         ctx = LineContext(line, low, path, tail)
         accepted: list[tuple[str, str, Candidate, SecretRule]] = []
         taken: list[tuple[int, int]] = []
@@ -137,7 +159,7 @@ class Scanner:
             return []
         here = [c for _, _, c, _ in accepted if not c.line_offset]
         snippet = _redacted_snippet(line, here) if here else ""
-        if self.values is not None and len(self.values) < _MAX_VALUES:
+        if keep_values and self.values is not None and len(self.values) < _MAX_VALUES:
             for rule_id, _, cand, _ in accepted:
                 self.values.setdefault(secret_id(cand.value), (rule_id, cand.value))
         return [

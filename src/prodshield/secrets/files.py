@@ -129,6 +129,7 @@ class ScanConfig:
                 honour_allow_comments=not self.strict,
             ),
             values=self.values,
+            counters=self.counters,
         )
 
 

@@ -66,29 +66,56 @@ def _verdict(f: SecretFinding) -> str:
     return f"{v.status.upper() if v.status == 'live' else v.status} ({v.reason})" if v else ""
 
 
-def render_table(findings: Sequence[SecretFinding], console: Console) -> None:
+SUPPRESSED = (
+    ("allowed_inline", "inline allow comment", "inline allow comments"),
+    ("baseline_suppressed", "the baseline", "the baseline"),
+)
+"""The ``stats`` counters of findings found but not reported, and what suppressed them."""
+
+
+def suppressed(stats: Mapping[str, int] | None) -> str:
+    """``3 suppressed (2 by inline allow comments, 1 by the baseline)``; '' when none were."""
+    counts = [(int((stats or {}).get(key, 0)), one, many) for key, one, many in SUPPRESSED]
+    total = sum(n for n, _, _ in counts)
+    if not total:
+        return ""
+    why = ", ".join(f"{n} by {one if n == 1 else many}" for n, one, many in counts if n)
+    return f"{total} suppressed ({why})"
+
+
+def render_table(
+    findings: Sequence[SecretFinding],
+    console: Console,
+    *,
+    stats: Mapping[str, int] | None = None,
+) -> None:
+    hidden = suppressed(stats)
     if not findings:
-        console.print("No secrets found.")
+        console.print(f"No secrets reported: {hidden}." if hidden else "No secrets found.")
         return
     verified = any(f.verification for f in findings)
-    columns = ["severity", "kind", "location", "value", "confidence"]
-    # 80 columns: the rule's kind, severity and redacted value stay whole, the places and the
-    # verdict wrap between words, and the confidence is the first column left out
+    columns = ["severity", "rule", "location", "value", "confidence"]
+    # 80 columns: the rule id (the JSON ``rule``), severity and redacted value stay whole, the
+    # confidence is the first column left out, and places and verdict that would be cut go on
+    # lines of their own under their finding
     table = Grid(
         *columns,
         *(["verified"] if verified else []),
-        keys=("severity", "kind", "value"),
+        keys=("severity", "rule", "value"),
         right=("confidence",),
         optional=("confidence",),
+        fold=("location", "verified"),
         out=console,
     )
     for f in findings:
-        cells = [f.severity, f.kind, _where(f), f.redacted, f"{f.confidence:.2f}"]
+        cells = [f.severity, f.rule, _where(f), f.redacted, f"{f.confidence:.2f}"]
         table.add_row(*(Text(for_terminal(c)) for c in cells + ([_verdict(f)] if verified else [])))
     table.print()
     counts = summary(findings)["by_severity"]
     console.print(
-        ", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(findings)} total)"
+        ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        + f" ({len(findings)} total)"
+        + (f"; {hidden}" if hidden else "")
     )
 
 
@@ -254,7 +281,7 @@ def render(
 ) -> None:
     """Write the findings in one of FORMATS to the console's stream."""
     if fmt == "table":
-        render_table(findings, console)
+        render_table(findings, console, stats=stats)
         return
     text = {"json": lambda: to_json(findings, stats=stats), "sarif": lambda: to_sarif(findings),
             "markdown": lambda: to_markdown(findings)}[fmt]()  # fmt: skip
