@@ -206,3 +206,45 @@ def test_block_gate_and_redaction_narrow_the_url_literal_as_the_scanner_does() -
     assert redact_many(texts) == [redact_text(t) for t in texts]
     assert "Wq8zR2mVt5xKp0L" not in redact_many(texts)[1]
     assert "Zr7pW2qLm9xT4kV" not in redact_many(texts)[3]
+
+
+def test_detectors_told_the_gate_s_literals_find_what_a_line_by_line_pass_finds() -> None:
+    """The block gate names the literals each line holds and the secret and rule-pack detectors
+    run only the rules those wake: the findings are the ones of every line shown to every
+    detector, for raw lines (secrets, DSNs, sshd failures) and for access logs (every line
+    picked by its fields, a token in one query string)."""
+    pytest.importorskip("hyperscan")
+    from prodshield.logs.detectors import DetectorSettings
+    from prodshield.logs.scan import _Collector
+
+    rng = random.Random(11)
+    raw = _lines(3000)
+    for _ in range(40):
+        i = rng.randrange(len(raw))
+        raw[i] += f" token {tok.github_classic()} via postgres://app:{tok.rand(14)}@db/shop"
+    raw += [
+        "ERROR could not connect to server: Connection refused",
+        "FATAL:  remaining connection slots are reserved for non-replication superuser",
+        "Failed password for invalid user admin from 198.51.100.7 port 2201 ssh2",
+        "fetched https://shop.example/cart in 3 ms",
+    ]
+    access = [
+        f'198.51.100.{i % 9} - - [06/Dec/2026:04:00:{i % 60:02d} +0000] "GET /api/items/{i} '
+        f'HTTP/1.1" {(200, 401, 500)[i % 3]} 12 "https://shop.example/" "curl/8.0"'
+        for i in range(600)
+    ]
+    access[300] = access[300].replace("/api/items/300", f"/cb?access_token={tok.github_classic()}")
+    for events in (
+        list(parse_lines(raw, "app.log", "raw")),
+        list(parse_lines(access, "access.log", "nginx")),
+    ):
+        told = _Collector(DetectorSettings(), templates=False)
+        for start in range(0, len(events), 500):
+            told.observe_many(events[start : start + 500])
+        each = _Collector(DetectorSettings(), templates=False)
+        for event in events:
+            each._detect(event)
+        got = sorted(repr(f.seal().to_dict()) for f in told.findings(sealed=False))
+        want = sorted(repr(f.seal().to_dict()) for f in each.findings(sealed=False))
+        assert got == want
+        assert any("secret_in_log" in f for f in got)

@@ -118,3 +118,41 @@ def test_db_merge_copies_each_record_once(tmp_path: Path) -> None:
         assert "settings.py" in {Path(p).name for p in paths if p}
         assert all(r.run_id == run.id for r in conn.execute(select(t.audit_findings.c.run_id)))
     assert len(_findings(mine)) == 1
+
+
+def test_a_finding_without_timestamps_is_written_again_only_when_it_changes(
+    tmp_path: Path,
+) -> None:
+    """Lines without a timestamp: a window where the finding did not grow leaves its row as it
+    was (last seen stays when it was last seen); a window where it grew moves last seen."""
+    from prodshield.logs.findings import LogFinding
+    from prodshield.logs.record import store_findings
+
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    finding = LogFinding("security", "auth_failure", "medium", source={"ip": "203.0.113.9"})
+    finding.add(None, "Failed password for root from 203.0.113.9")
+    finding.message = "1 failed login from 203.0.113.9"
+    rows: dict = {}
+
+    def stored() -> tuple[int, float, float]:
+        with store.begin() as conn:
+            row = conn.execute(
+                select(
+                    t.log_findings.c["count"],
+                    t.log_findings.c.last_seen,
+                    t.log_findings.c.updated_at,
+                )
+            ).one()
+        return int(row[0]), float(row[1]), float(row[2])
+
+    with store.begin() as conn:
+        assert len(store_findings(conn, [finding], rows, 1000.0)) == 1
+    assert stored() == (1, 1000.0, 1000.0)
+    with store.begin() as conn:
+        assert store_findings(conn, [finding], rows, 1030.0) == []
+    assert stored() == (1, 1000.0, 1000.0)
+    finding.add(None, "Failed password for root from 203.0.113.9")
+    with store.begin() as conn:
+        assert len(store_findings(conn, [finding], rows, 1060.0)) == 1
+    assert stored() == (2, 1060.0, 1060.0)
+    store.close()

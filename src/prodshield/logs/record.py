@@ -164,8 +164,11 @@ def store_findings(
     updates: list[dict[str, Any]] = []
     todo = []
     for fp, f in merged.items():
-        last = f.last_seen.timestamp() if f.last_seen else now
-        state = (f.count, f.severity, last, f.message)
+        # a finding without timestamps (lines without one) is last seen when its count grows:
+        # its row is not written again every window while nothing changed
+        seen = f.last_seen.timestamp() if f.last_seen else None
+        last = now if seen is None else seen
+        state = (f.count, f.severity, seen, f.message)
         row = rows.get(fp)
         if row is not None and row.written == state:
             continue

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from prodshield.logs.detectors import REGISTRY, DetectorSettings, EventLike
+from prodshield.logs.detectors.base import Found
 from prodshield.logs.detectors.bruteforce import BruteForceDetector
 from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.detectors.rulepack import RulePackDetector
@@ -41,6 +42,13 @@ class _Collector:
         # one line, one finding: fallbacks (error_logged) see only lines no other detector took
         self._specific = [d for d in self.detectors if not getattr(d, "fallback", False)]
         self._fallback = [d for d in self.detectors if getattr(d, "fallback", False)]
+        # each detector's observe, and its observe_found when it can be told the gate's literals
+        self._specific_told = [
+            (d.observe, getattr(d, "observe_found", None)) for d in self._specific
+        ]
+        self._fallback_told = [
+            (d.observe, getattr(d, "observe_found", None)) for d in self._fallback
+        ]
         self.rules = next((d for d in self.detectors if isinstance(d, RulePackDetector)), None)
         self.perf = next((d for d in self.detectors if isinstance(d, PerformanceDetector)), None)
         brute = next((d for d in self.detectors if isinstance(d, BruteForceDetector)), None)
@@ -71,18 +79,39 @@ class _Collector:
             for d in self._fallback:
                 d.observe(event)
 
+    def _detect_told(self, event: EventLike, found: Found) -> None:
+        """``_detect``, the detectors that can be told the gate's literals told them."""
+        claimed = False
+        for observe, told in self._specific_told:
+            if observe(event) if told is None else told(event, found):
+                claimed = True
+        if not claimed:
+            for observe, told in self._fallback_told:
+                observe(event) if told is None else told(event, found)
+
     def observe_many(self, events: Sequence[EventLike]) -> None:
         """``observe`` each event, a block at a time: one gate pass over the block picks the
         events a detector can act on (:class:`BlockGate`), and only those reach the detectors.
         ``done`` is how many events were handled whole (all of them unless a detector raised)."""
         if self._gate is None:
             self._gate = BlockGate([*self._specific, *self._fallback])
-        picked = self._gate.candidates(events)
+        gate = self._gate
+        picked = gate.candidates(events)
         self.done = 0
         try:
-            for i in range(len(events)) if picked is None else picked:
-                self.done = i
-                self._detect(events[i])
+            if picked is None:
+                for i in range(len(events)):
+                    self.done = i
+                    self._detect(events[i])
+            else:
+                found = gate.found
+                for i in picked:
+                    self.done = i
+                    told = found(i)
+                    if told is None:
+                        self._detect(events[i])
+                    else:
+                        self._detect_told(events[i], told)
             self.done = len(events)
         finally:
             handled = events[: self.done]

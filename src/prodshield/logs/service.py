@@ -534,13 +534,13 @@ class LogService:
 
     def _notify(self, conn: Any, findings: list[LogFinding], now: float) -> None:
         """Critical findings notify once per finding per hour, at most 20 per window."""
-        from prodshield.notify.outbox import enqueue_in
-
         notifiers = self.loaded.config.logs.alerts
         if notifiers is None:
             notifiers = list(self.loaded.config.notifiers)
         if not notifiers:
             return
+        from prodshield.notify.outbox import enqueue_in
+
         hour = int(now // 3600)
         for key in [k for k, at in self.notified.items() if at < now - 7200]:
             del self.notified[key]

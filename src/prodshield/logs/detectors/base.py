@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -92,12 +93,26 @@ class Gate:
     levels: frozenset[str] = frozenset()
 
 
+class Found:
+    """The gate's literals (lower case) one event's message holds, and its raw text (the
+    message's when the event's raw text is its message): every one of them, so a detector told
+    them need not scan the line for its own literals again."""
+
+    __slots__ = ("message", "raw")
+
+    def __init__(self, message: AbstractSet[str], raw: AbstractSet[str]) -> None:
+        self.message = message
+        self.raw = raw
+
+
 class Detector(Protocol):
     """Reads events one at a time and reports findings at the end of a scan (or, in the
     service, at every window: ``findings()`` is the state so far and may be called again).
 
     ``observe`` returns True when the event counted towards one of the detector's findings:
     one line gives one finding, so the generic ``error_logged`` (run last) skips such lines.
+    A detector may also have ``observe_found(event, found: Found) -> bool``: the same, told by
+    the block gate every literal of its ``Gate`` the line holds (it need not scan for them).
     """
 
     type: str

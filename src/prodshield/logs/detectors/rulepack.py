@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ClassVar
 
 import yaml
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Found, Gate
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.text import plural
 
@@ -133,6 +134,8 @@ class RulePackDetector:
             frozenset(i for i, r in enumerate(self._message_rules) if k in r.keywords)
             for k in keywords
         ]
+        self._keyword_index = {k.lower(): n for n, k in enumerate(keywords)}
+        """A keyword as the block gate names it (lower case) -> its number."""
         self._has_unkeyed = any(not r.keywords for r in self._message_rules)
         self._findings: dict[tuple[str, str, str, str], LogFinding] = {}
         self._rule_of: dict[tuple[str, str, str, str], LogRule] = {}
@@ -158,16 +161,7 @@ class RulePackDetector:
         gate = self._ascii_gate
         literals_in = self._literals_in
         if literals_in is not None and message.isascii():
-            found = literals_in(message)
-            if found:
-                by_keyword = self._rules_of_keyword
-                woken = frozenset().union(*(by_keyword[k] for k in found))
-                hit = self._match_message(event, message, "", True, woken)
-            elif self._has_unkeyed:
-                hit = self._match_message(event, message, "", False)
-            else:
-                hit = False
-            return self._match_fields(event) or hit
+            return self._observe_keywords(event, message, literals_in(message))
         if gate is not None and message.isascii():
             keyed = gate.contains_any(message)
             lowered = message.lower() if keyed else ""  # read only by keyed rules
@@ -177,6 +171,28 @@ class RulePackDetector:
         hit = False
         if keyed or self._has_unkeyed:
             hit = self._match_message(event, message, lowered, keyed)
+        return self._match_fields(event) or hit
+
+    def observe_found(self, event: EventLike, found: Found) -> bool:
+        """``observe``, told the keywords the message holds by the block gate."""
+        message = event.message or ""
+        if self._literals_in is None or not message.isascii():
+            return self.observe(event)
+        index = self._keyword_index
+        return self._observe_keywords(
+            event, message, [index[k] for k in found.message if k in index]
+        )
+
+    def _observe_keywords(self, event: EventLike, message: str, found: Iterable[int]) -> bool:
+        """``observe`` of an ASCII message holding the keywords numbered ``found``."""
+        by_keyword = self._rules_of_keyword
+        woken = frozenset().union(*(by_keyword[k] for k in found))
+        if woken:
+            hit = self._match_message(event, message, "", True, woken)
+        elif self._has_unkeyed:
+            hit = self._match_message(event, message, "", False)
+        else:
+            hit = False
         return self._match_fields(event) or hit
 
     def _match_message(

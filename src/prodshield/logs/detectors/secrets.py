@@ -8,9 +8,10 @@ this secret live"). Secrets are told apart by the engine's keyed ``secret_id``, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
+from prodshield.logs.detectors.base import DetectorSettings, EventLike, Found, Gate
 from prodshield.logs.findings import LogFinding
 
 MAX_SECRETS = 20
@@ -41,6 +42,10 @@ class SecretInLogDetector:
         self.scanner = scanner
         """The engine this detector scans with (its prefilter picks candidate lines)."""
         self._keywords: tuple[str, ...] = tuple(scanner.keywords)
+        self._rules_of: dict[str, set[int]] = {}
+        """A literal (lower case, as the block gate names it) -> the scanner's rules it wakes."""
+        for kw, rules in zip(scanner.keywords, scanner.rules_by_keyword, strict=True):
+            self._rules_of.setdefault(kw.lower(), set()).update(rules)
         self._scan = scanner.scan_line if settings.secret_rules else scan_line
         self._findings: dict[str, LogFinding] = {}
         # rule -> secret id -> its index in the finding's details["secrets"] (an index, not the
@@ -58,8 +63,28 @@ class SecretInLogDetector:
 
     def observe(self, event: EventLike) -> bool:
         text = getattr(event, "raw", None) or event.message or ""
+        return self._record(event, self._scan(text, path=event.source, lineno=event.line))
+
+    def observe_found(self, event: EventLike, found: Found) -> bool:
+        """``observe``, told the literals the line holds by the block gate: only the rules they
+        wake run (none: the line is not looked at again)."""
+        raw = getattr(event, "raw", None)
+        held = found.raw if raw else found.message
+        if not held:
+            return False
+        rules_of = self._rules_of
+        indexes = {i for kw in held for i in rules_of.get(kw, ())}
+        if not indexes:
+            return False
+        text = raw or event.message or ""
+        matches = self.scanner.scan_line(
+            text, path=event.source, lineno=event.line, lower=text.lower(), rule_indexes=indexes
+        )
+        return self._record(event, matches)
+
+    def _record(self, event: EventLike, matches: Iterable[Any]) -> bool:
         found = False
-        for match in self._scan(text, path=event.source, lineno=event.line):
+        for match in matches:
             finding = self._findings.get(match.rule)
             if finding is None:
                 finding = self._findings[match.rule] = LogFinding(
