@@ -1,7 +1,7 @@
 """Secret scanner benchmark: precision/recall on a labelled corpus and scanning speed.
 
     python benchmarks/secrets.py [--corpus DIR] [--log-mb 500] [--tree-mb 200] [--skip-speed]
-        [--skip-accuracy] [--skip-in-process]
+        [--skip-accuracy] [--skip-in-process] [--before-src DIR]
 
 Accuracy: prodshield and detect-secrets (PyPI, the named baseline) scan the corpus in the same run;
 both are scored with the corpus's own score.py rule (a secret counts once however many findings
@@ -11,6 +11,9 @@ as subprocesses (start-up included; the child's CPU time) on the labelled corpus
 generated log file and source tree, and prodshield alone on the full-size ones. Then in-process:
 MB per CPU-second (this process's CPU time for prodshield; the child's for detect-secrets) on the
 generated log file and source tree, with the median of several runs, and peak RSS.
+With ``--before-src DIR`` (the ``src`` folder of a checkout of the code before a change), each
+command-line row also runs ``prodshield`` on that code, interleaved with the current one in the
+same run, and prints the after/before ratio.
 """
 
 from __future__ import annotations
@@ -207,6 +210,7 @@ def speed(
     engine_mb: int,
     corpus: Path,
     in_process: bool = True,
+    before_src: Path | None = None,
 ) -> None:
     """Full-size figures for the default engine; the other engines and detect-secrets (about
     1000x slower) on smaller samples of the same generators, so the run ends in minutes. Then
@@ -234,6 +238,7 @@ def speed(
             (f"source tree, {tree_mb} MB", targets["tree"][0], tree_mb, False),
         ],
         runs,
+        before_src,
     )
     if not in_process:
         return
@@ -266,15 +271,17 @@ def speed(
 # -- the user's path: both command lines as subprocesses, start-up included -------------------
 
 
-def _child_cpu(command: tuple[list[str], Path]) -> tuple[float, float]:
+def _child_cpu(command: tuple[list[str], Path], src: Path | None = None) -> tuple[float, float]:
     """Run a command in its folder (output discarded); its CPU seconds (user + system) and wall
-    seconds."""
+    seconds. ``src``: the prodshield code it runs (PYTHONPATH), default the installed one."""
     cmd, cwd = command
+    env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(
-        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600, check=False
-    )
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600,
+        check=False, env=env,
+    )  # fmt: skip
     wall = time.perf_counter() - start
     if result.returncode not in (0, 1):  # 1: findings at or above --fail-on
         raise SystemExit(f"{cmd[0]} failed: {result.stderr.decode(errors='replace')[:500]}")
@@ -303,28 +310,53 @@ def detect_secrets_cli(target: Path) -> tuple[list[str], Path]:
     return [str(exe), "scan", "--all-files", arg], cwd
 
 
-def cli_speed(work: Path, inputs: list[tuple[str, Path, float, bool]], runs: int) -> None:
+def cli_speed(
+    work: Path,
+    inputs: list[tuple[str, Path, float, bool]],
+    runs: int,
+    before_src: Path | None = None,
+) -> None:
     """MB per CPU-second of each command line, start-up included (median of ``runs``); the
-    ``bool`` says whether detect-secrets scans that input too (it is ~1000x slower)."""
+    ``bool`` says whether detect-secrets scans that input too (it is ~1000x slower). With
+    ``before_src``, the same command on that code too, runs interleaved."""
     empty = work / "empty"
     empty.mkdir(exist_ok=True)
     (empty / "a.txt").write_text("nothing here\n")
-    startup = statistics.median(_child_cpu(prodshield_cli(empty))[0] for _ in range(runs))
+    now_src = Path(__file__).resolve().parents[1] / "src" if before_src else None
+    startup = statistics.median(_child_cpu(prodshield_cli(empty), now_src)[0] for _ in range(runs))
     ds_startup = statistics.median(_child_cpu(detect_secrets_cli(empty))[0] for _ in range(runs))
     print(
         f"\ncommand lines as subprocesses, start-up included (median of {runs} runs; CPU = the "
         f"child's user + system)\n  start-up on a one-line file: prodshield {startup:.2f} CPU-s, "
         f"detect-secrets {ds_startup:.2f} CPU-s"
     )
-    print(f"  {'input':44}{'prodshield MB/CPU-s':>21}{'detect-secrets':>16}{'ratio':>9}")
+    if before_src is not None:
+        then = statistics.median(
+            _child_cpu(prodshield_cli(empty), before_src)[0] for _ in range(runs)
+        )
+        print(f"  start-up of the code before ({before_src}): {then:.2f} CPU-s")
+    before_head = f"{'before':>14}{'after/before':>14}" if before_src else ""
+    print(
+        f"  {'input':44}{'prodshield MB/CPU-s':>21}{'detect-secrets':>16}{'ratio':>9}{before_head}"
+    )
     for label, path, size, with_ds in inputs:
-        ours = [_child_cpu(prodshield_cli(path)) for _ in range(runs)]
+        ours: list[tuple[float, float]] = []
+        theirs: list[float] = []
+        for _ in range(runs):
+            ours.append(_child_cpu(prodshield_cli(path), now_src))
+            if before_src is not None:
+                theirs.append(_child_cpu(prodshield_cli(path), before_src)[0])
         cpu = statistics.median(c for c, _ in ours)
         wall = statistics.median(w for _, w in ours)
         cells = f"  {label:44}{size / cpu:>12.1f} ({wall:5.1f} s)"
         if with_ds:
             ds = statistics.median(_child_cpu(detect_secrets_cli(path))[0] for _ in range(runs))
             cells += f"{size / ds:>16.2f}{ds / cpu:>8,.0f}x"
+        else:
+            cells += " " * 25
+        if theirs:
+            then = statistics.median(theirs)
+            cells += f"{size / then:>14.1f}{then / cpu:>13.2f}x"
         print(cells)
 
 
@@ -347,6 +379,12 @@ def main() -> None:
         action="store_true",
         help="speed through the command lines only (no library figures, no engine samples)",
     )
+    ap.add_argument(
+        "--before-src",
+        type=Path,
+        default=None,
+        help="src folder of the code before a change: its command line is measured beside",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="prodshield-bench-") as tmp:
         work = Path(tmp)
@@ -362,6 +400,7 @@ def main() -> None:
                 args.engine_mb,
                 args.corpus,
                 in_process=not args.skip_in_process,
+                before_src=args.before_src.resolve() if args.before_src else None,
             )
 
 

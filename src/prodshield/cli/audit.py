@@ -115,6 +115,12 @@ def load_checked(config: Path | None) -> LoadedConfig:
 
 def _audit_section(config: Path | None) -> AuditConfig | None:
     """The ``audit:`` section when a config is given or found; None when there is no config."""
+    if (
+        config is None
+        and not os.environ.get("PRODSHIELD_CONFIG")
+        and not os.path.isfile("shield.yaml")
+    ):
+        return None  # as find_config would say, without importing the schema (most of start-up)
     try:
         return load_checked(config).config.audit
     except UsageError:
@@ -161,7 +167,11 @@ def _collect(
         else:
             if not Path(given).exists():
                 raise UsageError(f"{given}: no such file or directory")
-            findings.extend(scan_paths([given], respect_gitignore=respect_gitignore, config=scan))
+            findings.extend(
+                scan_paths(
+                    [given], respect_gitignore=respect_gitignore, config=scan, scanner=scanner
+                )
+            )
     return findings
 
 

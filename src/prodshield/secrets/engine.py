@@ -112,7 +112,9 @@ class Scanner:
             low = line.lower()
         else:
             low = lower
-        if self.settings.honour_allow_comments and any(m in low for m in ALLOW_MARKERS):
+        # every marker holds "allow": one ``in`` rules out nearly every line
+        allowed = "allow" in low and any(m in low for m in ALLOW_MARKERS)
+        if allowed and self.settings.honour_allow_comments:
             if self.counters is not None:  # say how many were silenced, not just that none were
                 silenced = len(self._judge(line, low, path, lineno, tail, rule_indexes))
                 if silenced:

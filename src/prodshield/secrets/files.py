@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import os
+import stat
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -139,7 +140,10 @@ def _count(config: ScanConfig, key: str) -> None:
 
 def is_test_path(rel: str, test_dirs: Iterable[str] = TEST_DIRS) -> bool:
     """True when a directory of the path says it holds tests or fixtures."""
-    dirs = {d.lower() for d in test_dirs}
+    return _in_dirs(rel, frozenset(d.lower() for d in test_dirs))
+
+
+def _in_dirs(rel: str, dirs: frozenset[str]) -> bool:
     return any(part.lower() in dirs for part in rel.replace("\\", "/").split("/")[:-1])
 
 
@@ -157,8 +161,9 @@ def _excluded(rel: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def _git_files(root: Path) -> list[Path] | None:
-    """Files git would track under root (tracked + untracked, .gitignore honoured), or None."""
+def _git_names(root: Path) -> list[str] | None:
+    """Files git would track under root (tracked + untracked, .gitignore honoured), relative to
+    root, or None when git cannot say."""
     try:
         out = subprocess.run(
             [
@@ -179,8 +184,13 @@ def _git_files(root: Path) -> list[Path] | None:
         return None
     if out.returncode != 0:
         return None
-    names = [n for n in out.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
-    return [root / n for n in names]
+    return [n for n in out.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+
+
+def _git_files(root: Path) -> list[Path] | None:
+    """Files git would track under root (tracked + untracked, .gitignore honoured), or None."""
+    names = _git_names(root)
+    return None if names is None else [root / n for n in names]
 
 
 def _simple_ignores(root: Path) -> list[str]:
@@ -191,41 +201,59 @@ def _simple_ignores(root: Path) -> list[str]:
     return [ln.strip() for ln in lines if ln.strip() and not ln.startswith(("#", "!"))]
 
 
-def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
-    """Every regular file under root; with .gitignore honoured (via git when available)."""
+def _regular(path: str) -> bool:
+    """A regular file, not reached through a symlink (one ``lstat``)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def walk(root: Path, *, respect_gitignore: bool = True) -> Iterator[tuple[str, str]]:
+    """``(path, path relative to root)`` of every regular file under root, as strings, in the
+    order of `iter_files`: the tree walk of a scan, without a ``Path`` object per file."""
+    base = str(root)
     if root.is_file():
-        yield root
+        yield base, root.name
         return
     if respect_gitignore:
-        listed = _git_files(root)
-        if listed is not None:
-            yield from (p for p in sorted(listed) if p.is_file() and not p.is_symlink())
+        names = _git_names(root)
+        if names is not None:
+            for name in sorted(names, key=lambda n: n.split("/")):  # as Path objects sort
+                full = os.path.join(base, name)
+                if _regular(full):
+                    yield full, name
             return
     ignores = _simple_ignores(root) if respect_gitignore else []
-    base = str(root)
-    stack = [base]
+    stack = [(base, "")]
     while stack:
-        directory = stack.pop()
+        directory, prefix = stack.pop()
         try:
             with os.scandir(directory) as entries:
                 listing = sorted(entries, key=lambda e: e.name, reverse=True)
         except OSError:
             continue
         for entry in listing:
-            rel = os.path.relpath(entry.path, base)
+            rel = prefix + entry.name
             if ignores and _excluded(rel, ignores):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != ".git":
-                    stack.append(entry.path)
+                    stack.append((entry.path, rel + os.sep))
             elif entry.is_file(follow_symlinks=False):
                 # Regular files only (no symlinks): a FIFO or a device would block or never end.
-                yield Path(entry.path)
+                yield entry.path, rel
 
 
-def open_binary(path: Path) -> IO[bytes]:
+def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
+    """Every regular file under root; with .gitignore honoured (via git when available)."""
+    for full, _ in walk(root, respect_gitignore=respect_gitignore):
+        yield Path(full)
+
+
+def open_binary(path: Path | str) -> IO[bytes]:
     """A byte stream for a file; ``.gz`` files are decompressed on the fly."""
-    if path.suffix == ".gz":
+    if os.path.splitext(os.fspath(path))[1] == ".gz":
         return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb")
 
@@ -233,7 +261,7 @@ def open_binary(path: Path) -> IO[bytes]:
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-def live_database(path: Path) -> bool:
+def live_database(path: Path | str) -> bool:
     """A SQLite database in use (or one of its -wal/-shm/-journal files), judged by name only.
 
     Such a file must never be opened by a process that may hold the database itself (``serve``
@@ -242,16 +270,18 @@ def live_database(path: Path) -> bool:
     corrupts the store. It is binary anyway, so nothing is lost by not reading it; its mode is
     still judged (by ``stat``).
     """
-    name = path.name
-    if name.endswith(SQLITE_SIDE_FILES):
+    full = os.fspath(path)
+    if full.endswith(SQLITE_SIDE_FILES):
         return True
-    return any(path.with_name(name + side).exists() for side in SQLITE_SIDE_FILES[:2])
+    return any(os.path.exists(full + side) for side in SQLITE_SIDE_FILES[:2])
 
 
-def looks_binary(path: Path) -> bool:
+def looks_binary(path: Path | str) -> bool:
     """Binary by name (or a live SQLite database, never opened); content (a NUL in the first
     8 KiB) is checked by `scan_stream`."""
-    return path.suffix.lower() in BINARY_SUFFIXES or live_database(path)
+    full = os.fspath(path)
+    suffix = os.path.splitext(full)[1].lower()
+    return suffix in BINARY_SUFFIXES or live_database(full)
 
 
 class BinaryContent(Exception):
@@ -282,11 +312,11 @@ def scan_stream(
 
 
 def scan_file(
-    path: Path, *, display: str | None = None, scanner: Scanner | None = None
+    path: Path | str, *, display: str | None = None, scanner: Scanner | None = None
 ) -> Iterator[SecretFinding]:
     scanner = scanner or ScanConfig().scanner()
     with open_binary(path) as stream:
-        yield from scan_stream(stream, path=display or str(path), scanner=scanner)
+        yield from scan_stream(stream, path=display or os.fspath(path), scanner=scanner)
 
 
 def scan_paths(
@@ -295,33 +325,36 @@ def scan_paths(
     respect_gitignore: bool = True,
     include_tests: bool = False,
     config: ScanConfig | None = None,
+    scanner: Scanner | None = None,
 ) -> Iterator[SecretFinding]:
-    """Scan files and directory trees; paths in findings are as given (directories: joined)."""
+    """Scan files and directory trees; paths in findings are as given (directories: joined).
+    ``scanner`` (default: the config's) is built once for every file of every path."""
     config = config or ScanConfig(include_tests=include_tests)
     include_tests = include_tests or config.include_tests
-    scanner = config.scanner()
+    scanner = scanner or config.scanner()
+    test_dirs = frozenset(d.lower() for d in config.test_dirs)
     for given in paths:
         root = Path(given)
         if not root.exists():
             _count(config, "missing")
             continue
-        for file in iter_files(root, respect_gitignore=respect_gitignore):
-            rel = file.name if root.is_file() else str(file.relative_to(root))
-            shown = str(given) if root.is_file() else os.path.join(str(given), rel)
+        single = root.is_file()
+        for full, rel in walk(root, respect_gitignore=respect_gitignore):
+            shown = str(given) if single else os.path.join(str(given), rel)
             if config.exclude and _excluded(rel, config.exclude):
                 _count(config, "excluded")
                 continue
-            if not include_tests and is_test_path(rel, config.test_dirs):
+            if not include_tests and _in_dirs(rel, test_dirs):
                 _count(config, "test_paths_skipped")
                 continue
-            if looks_binary(file):
+            if looks_binary(full):
                 _count(config, "binary_skipped")
                 continue
             try:
-                if config.max_file_bytes and file.stat().st_size > config.max_file_bytes:
+                if config.max_file_bytes and os.stat(full).st_size > config.max_file_bytes:
                     _count(config, "too_large")
                     continue
-                yield from scan_file(file, display=shown, scanner=scanner)
+                yield from scan_file(full, display=shown, scanner=scanner)
                 _count(config, "files")
             except BinaryContent:
                 _count(config, "binary_skipped")
