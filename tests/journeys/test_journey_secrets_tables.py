@@ -90,6 +90,10 @@ def test_all_suppressed_scan_says_how_many_and_by_what(tmp_path: Path) -> None:
                             "--format", "json").stdout)  # fmt: skip
     assert doc["findings"] == []
     assert doc["stats"]["allowed_inline"] == 1 and doc["stats"]["baseline_suppressed"] == 1
+    markdown = _audit(tmp_path, "secrets", "app", "--baseline", "base.json", "--format", "markdown")
+    assert "No secrets reported: 2 suppressed (1 by inline allow comment, 1 by the baseline)." in (
+        markdown.stdout
+    ), markdown.stdout
 
     # --strict ignores the inline allow: the key is reported, the baseline still counted.
     strict = _audit(tmp_path, "secrets", "app", "--baseline", "base.json", "--strict")

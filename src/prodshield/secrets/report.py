@@ -123,13 +123,19 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
 
 
-def to_markdown(findings: Sequence[SecretFinding]) -> str:
+def to_markdown(
+    findings: Sequence[SecretFinding], *, stats: Mapping[str, int] | None = None
+) -> str:
     lines = ["# Secret scan", ""]
+    hidden = suppressed(stats)
     if not findings:
-        return "\n".join([*lines, "No secrets found.", ""])
+        said = f"No secrets reported: {hidden}." if hidden else "No secrets found."
+        return "\n".join([*lines, said, ""])
     counts = summary(findings)["by_severity"]
     lines.append(
-        ", ".join(f"**{n}** {s}" for s, n in counts.items() if n) + f" — {len(findings)} total"
+        ", ".join(f"**{n}** {s}" for s, n in counts.items() if n)
+        + f" — {len(findings)} total"
+        + (f"; {hidden}" if hidden else "")
     )
     verified = any(f.verification for f in findings)
     lines += [
@@ -284,5 +290,5 @@ def render(
         render_table(findings, console, stats=stats)
         return
     text = {"json": lambda: to_json(findings, stats=stats), "sarif": lambda: to_sarif(findings),
-            "markdown": lambda: to_markdown(findings)}[fmt]()  # fmt: skip
+            "markdown": lambda: to_markdown(findings, stats=stats)}[fmt]()  # fmt: skip
     console.file.write(text + ("" if text.endswith("\n") else "\n"))
