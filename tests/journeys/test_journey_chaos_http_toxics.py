@@ -70,20 +70,15 @@ def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
     return wait_until(predicate, what, timeout, interval=0.1)
 
 
-def test_http_status_toxic_on_one_path_then_limit_time(tmp_path: Path, upstream: int) -> None:
+def _proxy(tmp_path: Path, upstream: int) -> tuple[subprocess.Popen[str], int, int]:
     api_port, listen_port = free_port(), free_port()
     config = tmp_path / "proxies.json"
     config.write_text(
         json.dumps(
-            [
-                {
-                    "name": "web",
-                    "listen": f"127.0.0.1:{listen_port}",
-                    "upstream": f"127.0.0.1:{upstream}",
-                }
-            ]
+            [{"name": "web", "listen": f"127.0.0.1:{listen_port}",
+              "upstream": f"127.0.0.1:{upstream}"}]
         )
-    )
+    )  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", str(api_port),
@@ -92,6 +87,26 @@ def test_http_status_toxic_on_one_path_then_limit_time(tmp_path: Path, upstream:
     )  # fmt: skip
     try:
         _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, api_port, listen_port
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+    return err
+
+
+def test_http_status_toxic_on_one_path_then_limit_time(tmp_path: Path, upstream: int) -> None:
+    proc, api_port, listen_port = _proxy(tmp_path, upstream)
+    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
+    try:
         site = f"http://127.0.0.1:{listen_port}"
         assert _get(f"{site}/api/orders") == (200, b"page /api/orders")
 
@@ -121,42 +136,8 @@ def test_http_status_toxic_on_one_path_then_limit_time(tmp_path: Path, upstream:
         assert _get(f"{site}/login")[0] == 500
         assert _get(f"{site}/login") == (200, b"page /login")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-    assert "Traceback" not in proc.stderr.read() if proc.stderr else True
-
-
-def _proxy(tmp_path: Path, upstream: int) -> tuple[subprocess.Popen[str], int, int]:
-    api_port, listen_port = free_port(), free_port()
-    config = tmp_path / "proxies.json"
-    config.write_text(
-        json.dumps(
-            [{"name": "web", "listen": f"127.0.0.1:{listen_port}",
-              "upstream": f"127.0.0.1:{upstream}"}]
-        )
-    )  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", str(api_port),
-         "--config", str(config)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")
-    return proc, api_port, listen_port
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-    return err
+        err = _stop(proc)
+    assert "Traceback" not in err, err
 
 
 def test_oversized_headers_breaks_a_real_client_and_toxic_list_shows_limit_time(
