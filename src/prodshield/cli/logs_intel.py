@@ -252,10 +252,27 @@ def scan(
         s = result.stats
         sys.stderr.write(
             f"{plural(s.get('events', 0), 'event')}, {plural(s.get('templates', 0), 'template')}, "
-            f"{plural(len(result.findings), 'finding')} in {s.get('seconds', 0)} s\n"
+            f"{plural(len(result.findings), 'finding')} in {s.get('seconds', 0)} s"
+            f"{read_notes(s)}\n"
         )
     if result.has_critical:
         raise typer.Exit(EXIT_FAILED)
+
+
+def read_notes(stats: dict[str, Any]) -> str:
+    """What the read cut, skipped or repaired (``logs parse``'s words), each when it happened."""
+    notes = []
+    if stats.get("cut"):
+        notes.append(f"{plural(stats['cut'], 'over-long line')} cut")
+    if stats.get("binary"):
+        notes.append(f"{plural(stats['binary'], 'binary line')} skipped")
+    if stats.get("invalid_utf8"):
+        notes.append(f"{plural(stats['invalid_utf8'], 'line')} with invalid UTF-8 replaced")
+    if stats.get("skipped"):
+        notes.append(f"{plural(stats['skipped'], 'line')} not in the access-log format skipped")
+    if stats.get("unreadable"):
+        notes.append(f"{plural(len(stats['unreadable']), 'source')} unreadable")
+    return "".join(f", {n}" for n in notes)
 
 
 @app.command("digest")

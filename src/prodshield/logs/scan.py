@@ -17,6 +17,7 @@ from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.findings import LogFinding, ScanResult, sort_findings
 from prodshield.logs.gate import BlockGate
+from prodshield.logs.sources.files import ReadStats
 from prodshield.secrets.redaction import redact_text
 
 
@@ -315,20 +316,20 @@ def newest_timestamp(files: list[Path], log_format: str = "auto") -> datetime | 
 
 
 def _layout_events(
-    files: list[Path], log_format: str, layouts: dict[str, Any] | None
+    files: list[Path], log_format: str, layouts: dict[str, Any] | None, stats: ReadStats
 ) -> Iterable[EventLike]:
-    """Mined events of every file, each in its configured layout (or ``log_format``), one miner."""
+    """Mined events of every file, each in its configured layout (or ``log_format``), one miner;
+    what the reads cut, skipped or repaired is counted in ``stats``."""
     from prodshield.logs.pipeline import iter_events
     from prodshield.logs.templates import TemplateMiner
 
     if not layouts:
-        yield from iter_events(files, log_format=log_format)
+        yield from iter_events(files, log_format=log_format, stats=stats)
         return
     from prodshield.logs.api import mine, parse_files, parse_lines
-    from prodshield.logs.sources.files import ReadStats, read_lines
+    from prodshield.logs.sources.files import read_lines
 
     miner = TemplateMiner()
-    stats = ReadStats()
     for f in files:
         layout = layouts.get(str(f))
         if layout is None:
@@ -378,7 +379,14 @@ def scan_files(
         and log_format in ("auto", "nginx", "apache")
         and all(f.is_file() and access.is_access_log(f) for f in plain)
     ):
-        return access.analyse(plain, settings, log_format=log_format)
+        from polars.exceptions import ComputeError
+
+        try:
+            return access.analyse(plain, settings, log_format=log_format)
+        except ComputeError:
+            # the columnar engine refuses a file it cannot decode (one byte that is not UTF-8
+            # ends the whole scan): the line pipeline below reads it, replacing and counting
+            pass
     window_start = start
     baseline_start = None
     baseline_events: Any = None
@@ -392,11 +400,30 @@ def scan_files(
         baseline_start = window_start - timedelta(seconds=parse_duration(baseline))
     elif baseline and not since and not start:
         raise UsageError(f"--baseline {baseline}: no such file (a period needs --since or --from)")
-    return scan_events(
-        _layout_events(files, log_format, layouts),
+    read = ReadStats()
+    result = scan_events(
+        _layout_events(files, log_format, layouts, read),
         settings=settings,
         window_start=window_start,
         window_end=until,
         baseline_start=baseline_start,
         baseline_events=baseline_events,
     )
+    result.stats.update(read_counts(read))
+    return result
+
+
+def read_counts(read: ReadStats) -> dict[str, Any]:
+    """What a scan's reads cut, skipped or repaired, for ``ScanResult.stats`` (``logs scan``
+    prints them after its findings, as ``logs parse`` does; bad bytes are never silent)."""
+    out: dict[str, Any] = {"lines": read.lines}
+    for key, n in (
+        ("cut", read.cut),
+        ("binary", read.binary),
+        ("invalid_utf8", read.invalid_utf8),
+    ):
+        if n:
+            out[key] = n
+    if read.errors:
+        out["unreadable"] = list(read.errors)
+    return out
