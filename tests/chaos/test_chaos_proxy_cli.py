@@ -239,3 +239,24 @@ def test_shield_yaml_toxic_streams_validate(stream: str) -> None:
     )
     loaded = parse_config(text)
     assert loaded.config.chaos.proxies[0].toxics[0].stream == stream
+
+
+def test_toxic_add_refuses_an_attribute_the_type_lacks(cli: Any) -> None:
+    """The API ignores unknown attributes (as Toxiproxy does), so a typo would add a toxic that
+    injects nothing: the CLI refuses it before calling the API (nothing listens on port 1, and
+    the answer is the usage error, not "cannot reach")."""
+    typo = cli("toxic", "add", "web", "-t", "latency", "-a", "latencey=500", port=1)
+    assert typo.returncode == 2
+    assert typo.stderr == (
+        "error: -a latencey: latency toxics have no attribute 'latencey' (did you mean "
+        "'latency'?); they have latency, jitter, limit_time\n"
+    )
+    other = cli("toxic", "add", "web", "-t", "http_status", "-a", "code=503", port=1)
+    assert (
+        other.returncode == 2
+        and "they have status, method, path, path_regex, limit_time" in other.stderr
+    )
+    known = cli(
+        "toxic", "add", "web", "-t", "latency", "-a", "latency=5", "-a", "limit_time=9", port=1
+    )
+    assert known.returncode == 3 and "cannot reach the proxy API" in known.stderr

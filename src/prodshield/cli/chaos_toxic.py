@@ -41,6 +41,24 @@ def _choice(option: str, value: str, choices: tuple[str, ...] | list[str]) -> st
     return value
 
 
+def _known_attributes(toxic_type: str, attributes: dict[str, float | int | str]) -> None:
+    """Refuse an attribute the toxic type does not have: the API ignores unknown keys (as
+    Toxiproxy does), so ``-a latencey=500`` would add a toxic that injects nothing."""
+    import difflib
+
+    from prodshield.chaos.proxy.toxics import REGISTRY
+
+    known = [a.name for a in REGISTRY[toxic_type].attributes] + ["limit_time"]
+    for key in attributes:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(
+                f"-a {key}: {toxic_type} toxics have no attribute {key!r}{hint}; "
+                f"they have {', '.join(known)}"
+            )
+
+
 def _toxic_types() -> list[str]:
     from prodshield.chaos.proxy.toxics import REGISTRY
 
@@ -108,6 +126,7 @@ def toxic_add(
     if not 0.0 <= toxicity <= 1.0:
         raise UsageError(f"--toxicity: {toxicity:g} is not between 0 and 1")
     attributes = _parse_attributes(attribute or [])
+    _known_attributes(toxic_type, attributes)
     client = ProxyClient(api_url(api))
     try:
         toxic = client.add_toxic(
