@@ -79,6 +79,25 @@ def test_scan_stores_its_findings_once_with_their_service(tmp_path: Path) -> Non
     assert newest["details"]["environment"] == "production"
 
 
+def test_no_store_prints_the_findings_and_writes_nothing(tmp_path: Path) -> None:
+    """``--no-store``: the same output and exit code, and no store is opened (no file made)."""
+    (tmp_path / "access.log").write_text(BURST)
+    (tmp_path / "app.log").write_text(APP)
+    (tmp_path / "shield.yaml").write_text("version: 1\nstorage: sqlite:///state.db\n")
+    done = _cli(tmp_path, "logs", "scan", "access.log", "app.log", "--format", "json", "--no-store")
+    assert done.returncode == 1, done.stderr  # the critical finding still fails the run
+    assert '"http_5xx_burst"' in done.stdout and '"db_connection_failure"' in done.stdout
+    done = _cli(tmp_path, "logs", "digest", "access.log", "--no-store", "--output", "d.md")
+    assert done.returncode == 0, done.stderr
+    assert "/api/checkout" in (tmp_path / "d.md").read_text()
+    assert not (tmp_path / "state.db").exists()
+    # without the flag the same run stores them
+    done = _cli(tmp_path, "logs", "scan", "access.log", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    assert [r["kind"] for r in _findings(url)] == ["http_5xx_burst"]
+
+
 def test_a_store_that_refuses_is_a_warning_not_a_failure(tmp_path: Path) -> None:
     (tmp_path / "access.log").write_text(BURST)
     (tmp_path / "shield.yaml").write_text(

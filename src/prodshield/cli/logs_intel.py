@@ -69,6 +69,13 @@ FromOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Window end, absolute (like --from).")
 ]
+NoStoreOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-store",
+        help="Do not record the findings (and the run) in shield.yaml's store: output only.",
+    ),
+]
 
 
 @dataclass
@@ -195,6 +202,7 @@ def scan(
     until: UntilOpt = None,
     baseline: BaselineOpt = None,
     fmt: Annotated[ScanFormat, typer.Option("--format")] = ScanFormat.table,
+    no_store: NoStoreOpt = False,
     config: ConfigOption = None,
 ) -> None:
     """Find critical, security, performance and trend signals in log files (FILES, or the
@@ -214,7 +222,8 @@ def scan(
         until=end,
         layouts=inputs.layouts,
     )
-    _record(inputs, result)
+    if not no_store:
+        _record(inputs, result)
     if fmt is ScanFormat.json:
         print_json(result.to_dict())
     else:
@@ -307,6 +316,7 @@ def digest(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
     ] = None,
+    no_store: NoStoreOpt = False,
     config: ConfigOption = None,
 ) -> None:
     """The daily digest: critical alerts, security, performance, new and spiking templates, debt.
@@ -335,7 +345,8 @@ def digest(
         until=end,
         layouts=inputs.layouts,
     )
-    _record(inputs, result)
+    if not no_store:
+        _record(inputs, result)
     debt = None
     if debt_repo is not None:
         from prodshield.logs.debt import scan_repo
