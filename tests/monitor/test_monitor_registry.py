@@ -25,6 +25,26 @@ def test_registry_matches_the_config_models() -> None:
     assert set(REGISTRY) == config_types()
 
 
+def test_validation_knows_each_types_placeholders_without_the_checks() -> None:
+    """``config check`` judges conditions from monitor/placeholders.py, which imports no network
+    or database library; each member reads its own set from there."""
+    import subprocess
+    import sys
+
+    from prodshield.monitor.placeholders import PLACEHOLDERS
+
+    assert set(PLACEHOLDERS) == set(REGISTRY)
+    for kind, member in REGISTRY.items():
+        assert member.placeholders == PLACEHOLDERS[kind]
+    code = (
+        "import sys, prodshield.monitor.validation\n"
+        "print(sorted(m for m in ('aiohttp', 'sqlalchemy', 'prodshield.monitor.checks')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
 @pytest.mark.parametrize("kind", sorted(REGISTRY))
 def test_member(kind: str) -> None:
     member = REGISTRY[kind]

@@ -29,6 +29,25 @@ ConfigOption = Annotated[
     ),
 ]
 
+LocationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--location",
+        help="Where this instance probes from, stored with each result "
+        "(default: $PRODSHIELD_LOCATION, then cluster.location).",
+        show_default=False,
+    ),
+]
+
+
+def apply_location(loaded: Any, flag: str | None) -> None:
+    """``--location``, else ``$PRODSHIELD_LOCATION``, else the config's ``cluster.location``."""
+    from prodshield.monitor.cluster import resolve_location
+
+    settings = loaded.config.cluster
+    settings.location = resolve_location(settings.location, flag)
+
+
 # Exit codes, documented in the README.
 EXIT_OK = 0
 EXIT_FAILED = 1  # checks failed, findings at or above the gate, an experiment deviated

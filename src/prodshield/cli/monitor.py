@@ -16,6 +16,8 @@ from prodshield.cli.common import (
     EXIT_OK,
     ConfigOption,
     Grid,
+    LocationOption,
+    apply_location,
     console,
     load,
     plural,
@@ -46,25 +48,6 @@ CheckOption = Annotated[
         "--check", help="Only this check (repeat for several).", show_default=False, metavar="NAME"
     ),
 ]
-LocationOption = Annotated[
-    str | None,
-    typer.Option(
-        "--location",
-        help="Where this instance probes from, stored with each result "
-        "(default: $PRODSHIELD_LOCATION, then cluster.location).",
-        show_default=False,
-    ),
-]
-
-
-def apply_location(loaded: Any, flag: str | None) -> None:
-    """``--location``, else ``$PRODSHIELD_LOCATION``, else the config's ``cluster.location``."""
-    from prodshield.monitor.cluster import resolve_location
-
-    settings = loaded.config.cluster
-    settings.location = resolve_location(settings.location, flag)
-
-
 EnvOption = Annotated[
     str | None, typer.Option("--env", help="Only this environment.", show_default=False)
 ]

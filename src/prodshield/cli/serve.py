@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from prodshield.cli.common import ConfigOption, console, load, plural, store_for
-from prodshield.cli.monitor import LocationOption, apply_location
-from prodshield.config import LoadedConfig
-from prodshield.web.security import generate_token, redact
+from prodshield.cli.common import (
+    ConfigOption,
+    LocationOption,
+    apply_location,
+    console,
+    load,
+    plural,
+    store_for,
+)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the web app is imported when it runs, not for `serve --help`
+    from prodshield.config import LoadedConfig
     from prodshield.web.connections import Budget
 
 app = typer.Typer()
@@ -33,6 +39,7 @@ def serve(
 ) -> None:
     """Run the status page, dashboard, JSON API and /metrics (and the background services)."""
     from prodshield.store.runner import sole_runner
+    from prodshield.web.security import generate_token, redact
     from prodshield.web.server import is_loopback
     from prodshield.web.server import serve as run
 

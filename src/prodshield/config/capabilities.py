@@ -272,6 +272,8 @@ class SecretVerifyConfig(StrictModel):
     @field_validator("base_urls")
     @classmethod
     def _known_providers(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            return value  # nothing to check: the verifiers are not loaded
         from urllib.parse import urlsplit
 
         from prodshield.secrets.verifiers import REGISTRY

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -114,6 +115,13 @@ def load_config(
 def _redact_custom_secrets(config: ShieldConfig) -> None:
     """The operator's secret formats (``audit.secrets.rules``) join the one redaction pass, so log
     lines, findings and notifications mask them as they mask the shipped formats."""
+    if not config.audit.secrets.rules:
+        # the shipped rules only; the secrets engine loads when something is first redacted, and
+        # only a process that has it loaded (a reload in `serve`) can hold older rules to drop
+        loaded = sys.modules.get("prodshield.secrets.redaction")
+        if loaded is not None:
+            loaded.use_rules(())
+        return
     from prodshield.secrets.redaction import use_rules
     from prodshield.secrets.rules.custom import custom_rules
 

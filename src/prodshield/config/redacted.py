@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from prodshield.config.schema import ShieldConfig
-from prodshield.secrets.redaction import MASK, redact_text
 
 SECRET_KEYS = frozenset(
     {
@@ -30,20 +29,21 @@ SECRET_MAPS = frozenset({"headers", "users"})
 
 def shown_config(config: ShieldConfig) -> dict[str, Any]:
     """``config`` as JSON-able data with defaults filled in and secrets hidden."""
-    data = config.model_dump(mode="json", by_alias=True)
-    shown: dict[str, Any] = _hide(data)
+    # the secrets engine loads here, not with SECRET_KEYS (`config check` reads only those)
+    from prodshield.secrets.redaction import MASK, redact_text
+
+    def hide(value: Any, key: str | None = None) -> Any:
+        if isinstance(value, dict):
+            if key in SECRET_MAPS:
+                return {k: MASK if v else v for k, v in value.items()}
+            return {k: hide(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [hide(v) for v in value]
+        if isinstance(value, str):
+            if key in SECRET_KEYS and value:
+                return MASK
+            return redact_text(value)
+        return value
+
+    shown: dict[str, Any] = hide(config.model_dump(mode="json", by_alias=True))
     return shown
-
-
-def _hide(value: Any, key: str | None = None) -> Any:
-    if isinstance(value, dict):
-        if key in SECRET_MAPS:
-            return {k: MASK if v else v for k, v in value.items()}
-        return {k: _hide(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_hide(v) for v in value]
-    if isinstance(value, str):
-        if key in SECRET_KEYS and value:
-            return MASK
-        return redact_text(value)
-    return value

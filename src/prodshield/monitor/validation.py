@@ -8,29 +8,27 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from prodshield.conditions import parse_condition
+from prodshield.conditions.parser import parse_placeholder
 from prodshield.config.checks import HttpCheckConfig, SequenceCheckConfig
 from prodshield.config.schema import ShieldConfig
+from prodshield.monitor.placeholders import CAPTURE_RE, PLACEHOLDERS, step_texts
 from prodshield.monitor.target import substitute, variable_problems
 
 
 def check_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], str]]:
-    from prodshield.monitor.checks import REGISTRY
-    from prodshield.monitor.checks.sequence import sequence_problems
-
-    members = REGISTRY
     out: list[tuple[tuple[str | int, ...], str]] = []
     for i, check in enumerate(config.checks):
-        member = members.get(check.type)
-        if member is None:
+        provided = PLACEHOLDERS.get(check.type)
+        if provided is None:
             continue
         for j, text in enumerate(check.conditions):
             try:
                 cond = parse_condition(text)
             except ValueError:
                 continue  # already reported by the schema
-            unknown = sorted(cond.placeholders() - member.placeholders - {"RESPONSE_TIME"})
+            unknown = sorted(cond.placeholders() - provided - {"RESPONSE_TIME"})
             if unknown:
-                have = ", ".join(f"[{p}]" for p in sorted(member.placeholders))
+                have = ", ".join(f"[{p}]" for p in sorted(provided))
                 out.append(
                     (
                         ("checks", i, "conditions", j),
@@ -38,7 +36,7 @@ def check_problems(config: ShieldConfig) -> list[tuple[tuple[str | int, ...], st
                     )
                 )
         if isinstance(check, SequenceCheckConfig):
-            out.extend(sequence_problems(check, i, member.placeholders))
+            out.extend(sequence_problems(check, i, provided))
         if isinstance(check, HttpCheckConfig):
             bad = _url_problem(config, check)
             if bad:
@@ -67,3 +65,38 @@ def _url_problem(config: ShieldConfig, check: HttpCheckConfig) -> str | None:
                 "(write http://HOST/PATH or https://HOST/PATH)"
             )
     return None
+
+
+def sequence_problems(
+    check: SequenceCheckConfig, index: int, http_placeholders: frozenset[str]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Load-time problems: a ``{captures.NAME}`` no earlier step captures, step conditions
+    reading a placeholder an HTTP response does not have."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    captured: set[str] = set()
+    for j, step in enumerate(check.steps):
+        base: tuple[str | int, ...] = ("checks", index, "steps", j)
+        for where, text in step_texts(step):
+            for name in CAPTURE_RE.findall(text):
+                if name not in captured:
+                    earlier = ", ".join(sorted(captured)) or "none"
+                    out.append(
+                        (
+                            (*base, *where),
+                            f"{{captures.{name}}} is not captured by an earlier step "
+                            f"(captured before step {j + 1}: {earlier})",
+                        )
+                    )
+        for k, text in enumerate(step.conditions):
+            try:
+                cond = parse_condition(text)
+            except ValueError:
+                continue  # the schema reported it
+            unknown = sorted(cond.placeholders() - http_placeholders - {"RESPONSE_TIME"})
+            if unknown:
+                out.append(((*base, "conditions", k), f"a step's response has no [{unknown[0]}]"))
+        for name, source in step.capture.items():
+            if parse_placeholder(source).name not in http_placeholders:
+                out.append(((*base, "capture", name), f"a step's response has no {source}"))
+        captured |= set(step.capture)
+    return out

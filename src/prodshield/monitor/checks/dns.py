@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.failures import classify
+from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -59,9 +60,7 @@ class DnsCheck:
         "conditions": ["[DNS_RCODE] == NOERROR"],
     }
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = frozenset(
-        {"DNS_RCODE", "BODY", "ANSWERS", "RESPONSE_TIME", "CONNECTED", "IP"}
-    )
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["dns"]
     default_conditions: ClassVar[tuple[str, ...]] = ()  # a non-NOERROR rcode is a "dns" error
 
     async def observe(self, target: Target, probe: Probe) -> Observation:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.heartbeats import ensure_heartbeat, last_due
+from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -18,7 +19,7 @@ class HeartbeatCheck:
     type: ClassVar[str] = "heartbeat"
     example: ClassVar[dict[str, Any]] = {"type": "heartbeat", "period": "24h", "grace": "1h"}
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED"})
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["heartbeat"]
     default_conditions: ClassVar[tuple[str, ...]] = ()
 
     async def observe(self, target: Target, probe: Probe) -> Observation:

@@ -16,6 +16,7 @@ from prodshield.config.types import format_duration
 from prodshield.monitor.certificate import certificate_facts
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.failures import classify
+from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe, tls_marks
 from prodshield.monitor.target import Target
 
@@ -37,21 +38,7 @@ class HttpCheck:
         "conditions": ["[STATUS] == 200"],
     }
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = frozenset(
-        {
-            "STATUS",
-            "RESPONSE_TIME",
-            "BODY",
-            "HEADER",
-            "IP",
-            "CONNECTED",
-            "CERTIFICATE_EXPIRATION",
-            "CERTIFICATE_ISSUER",
-            "CERTIFICATE_SUBJECT",
-            "CERTIFICATE_HOSTNAME_MATCH",
-            "TLS_VERSION",
-        }
-    )
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["http"]
     default_conditions: ClassVar[tuple[str, ...]] = ("[STATUS] < 400",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:

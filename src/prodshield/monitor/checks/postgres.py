@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation, Stopwatch
+from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -43,7 +44,7 @@ class PostgresCheck:
         "conditions": ["[RESULT] == 1"],
     }
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED", "RESPONSE_TIME", "RESULT"})
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["postgres"]
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:

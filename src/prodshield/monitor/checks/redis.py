@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from prodshield.monitor.checks.base import Observation, Stopwatch
+from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -58,9 +59,7 @@ class RedisCheck:
         "role": "master",
     }
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = frozenset(
-        {"CONNECTED", "RESPONSE_TIME", "RESULT", "ROLE"}
-    )
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["redis"]
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:

@@ -9,7 +9,6 @@ far as the result goes: the runner masks them in every message it keeps.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,15 +16,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from prodshield.conditions import Facts, evaluate, parse_condition
 from prodshield.conditions.evaluate import resolve
 from prodshield.conditions.parser import parse_placeholder
-from prodshield.config.checks import HttpCheckConfig, SequenceCheckConfig, SequenceStep
+from prodshield.config.checks import HttpCheckConfig, SequenceCheckConfig
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.checks.http import HttpCheck
+from prodshield.monitor.placeholders import CAPTURE_RE, PLACEHOLDERS
 from prodshield.monitor.target import Target
 
 if TYPE_CHECKING:
     from prodshield.monitor.probe import Probe
 
-CAPTURE_RE = re.compile(r"\{captures\.([A-Za-z_][A-Za-z0-9_]*)\}")
 STEP_DEFAULT_CONDITIONS = ("[STATUS] < 400",)
 
 
@@ -39,50 +38,6 @@ def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value)
-
-
-def step_texts(step: SequenceStep) -> list[tuple[tuple[str, ...], str]]:
-    """Where a step may use ``{captures.NAME}``: (location under the step, text)."""
-    out: list[tuple[tuple[str, ...], str]] = [(("url",), step.url)]
-    out += [(("headers", k), v) for k, v in step.headers.items()]
-    if step.body is not None:
-        out.append((("body",), step.body))
-    return out
-
-
-def sequence_problems(
-    check: SequenceCheckConfig, index: int, http_placeholders: frozenset[str]
-) -> list[tuple[tuple[str | int, ...], str]]:
-    """Load-time problems: a ``{captures.NAME}`` no earlier step captures, step conditions
-    reading a placeholder an HTTP response does not have."""
-    out: list[tuple[tuple[str | int, ...], str]] = []
-    captured: set[str] = set()
-    for j, step in enumerate(check.steps):
-        base: tuple[str | int, ...] = ("checks", index, "steps", j)
-        for where, text in step_texts(step):
-            for name in CAPTURE_RE.findall(text):
-                if name not in captured:
-                    earlier = ", ".join(sorted(captured)) or "none"
-                    out.append(
-                        (
-                            (*base, *where),
-                            f"{{captures.{name}}} is not captured by an earlier step "
-                            f"(captured before step {j + 1}: {earlier})",
-                        )
-                    )
-        for k, text in enumerate(step.conditions):
-            try:
-                cond = parse_condition(text)
-            except ValueError:
-                continue  # the schema reported it
-            unknown = sorted(cond.placeholders() - http_placeholders - {"RESPONSE_TIME"})
-            if unknown:
-                out.append(((*base, "conditions", k), f"a step's response has no [{unknown[0]}]"))
-        for name, source in step.capture.items():
-            if parse_placeholder(source).name not in http_placeholders:
-                out.append(((*base, "capture", name), f"a step's response has no {source}"))
-        captured |= set(step.capture)
-    return out
 
 
 class SequenceCheck:
@@ -106,7 +61,7 @@ class SequenceCheck:
         "conditions": ["[RESPONSE_TIME] < 2000"],
     }
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = HttpCheck.placeholders
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["sequence"]
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:

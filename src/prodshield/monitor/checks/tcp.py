@@ -7,6 +7,7 @@ import codecs
 from typing import Any, ClassVar
 
 from prodshield.monitor.checks.base import Observation, Stopwatch
+from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
 
@@ -27,7 +28,7 @@ class TcpCheck:
         "expect": "SSH-",
     }
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = frozenset({"CONNECTED", "RESPONSE_TIME", "IP", "BODY"})
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["tcp"]
     default_conditions: ClassVar[tuple[str, ...]] = ("[CONNECTED] == true",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:

@@ -11,19 +11,10 @@ from prodshield.config.types import format_duration
 from prodshield.monitor.certificate import certificate_facts
 from prodshield.monitor.checks.base import Observation
 from prodshield.monitor.failures import classify
+from prodshield.monitor.placeholders import CERT_FACTS, PLACEHOLDERS
 from prodshield.monitor.probe import Probe, tls_marks
 from prodshield.monitor.result import CheckError
 from prodshield.monitor.target import Target
-
-_ALL_CERT_FACTS = frozenset(
-    {
-        "CERTIFICATE_EXPIRATION",
-        "CERTIFICATE_ISSUER",
-        "CERTIFICATE_SUBJECT",
-        "CERTIFICATE_HOSTNAME_MATCH",
-        "TLS_VERSION",
-    }
-)
 
 
 class TlsCheck:
@@ -34,12 +25,7 @@ class TlsCheck:
         "conditions": ["[CERTIFICATE_EXPIRATION] > 14d"],
     }
     """A ``checks:`` entry of this type (without ``name``) that validates."""
-    placeholders: ClassVar[frozenset[str]] = _ALL_CERT_FACTS | {
-        "CONNECTED",
-        "RESPONSE_TIME",
-        "IP",
-        "CERTIFICATE_CHAIN_VALID",
-    }
+    placeholders: ClassVar[frozenset[str]] = PLACEHOLDERS["tls"]
     default_conditions: ClassVar[tuple[str, ...]] = ("[CERTIFICATE_EXPIRATION] > 7d",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:
@@ -67,7 +53,7 @@ class TlsCheck:
         ssl_object = marks.get("ssl_object")
         if ssl_object is not None:
             obs.facts["CONNECTED"] = True
-            obs.facts.update(certificate_facts(ssl_object, sni, _ALL_CERT_FACTS))
+            obs.facts.update(certificate_facts(ssl_object, sni, CERT_FACTS))
             obs.facts["CERTIFICATE_CHAIN_VALID"] = chain_valid
             if marks.get("ip"):
                 obs.facts["IP"] = marks["ip"]
