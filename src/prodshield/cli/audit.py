@@ -538,6 +538,41 @@ def _optional_config(path: Path | None) -> LoadedConfig | None:
     return load_checked(path)
 
 
+def _fix_permissions(report: AuditReport, yes: bool, err: Any) -> bool:
+    """``--fix``: list the permission fixes, apply them when confirmed; True when applied."""
+    from prodshield.audit.rules.permissions import apply_fixes, plan_fixes
+
+    fixes = plan_fixes(report.findings, report.root or Path.cwd())
+    if not fixes:
+        err.print("--fix: no permission fixes to apply")
+        return False
+    for fx in fixes:
+        err.print(f"  {fx.describe()}")
+    if not (yes or (sys.stdin.isatty() and typer.confirm(f"Apply {plural(len(fixes), 'chmod')}?"))):
+        err.print("--fix: not applied (confirm interactively or pass --yes)")
+        return False
+    problems = apply_fixes(fixes)
+    for p in problems:
+        err.print(f"--fix: {p}")
+    err.print(f"--fix: applied {len(fixes) - len(problems)} of {len(fixes)}")
+    return True
+
+
+def _write_reports(report: AuditReport, targets: list[tuple[Format, Path]], gate: str) -> list[str]:
+    """Each report file asked for (``--report``, ``-o``); the paths written."""
+    from prodshield.audit import render
+
+    written = []
+    for extra_fmt, path in targets:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(report, extra_fmt.value, gate), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        written.append(str(path))
+    return written
+
+
 def _execute(
     *,
     paths: list[Path],
@@ -564,7 +599,6 @@ def _execute(
 ) -> int:
     from prodshield.audit import audit, render, settings_from_config
     from prodshield.audit.history import save_run
-    from prodshield.audit.rules.permissions import apply_fixes, plan_fixes
     from prodshield.audit.scan import parse_families
 
     loaded = _optional_config(config)
@@ -611,32 +645,12 @@ def _execute(
 
     report = anchored(run_once())
     err = console(stderr=True)
-    if fix:
-        fixes = plan_fixes(report.findings, report.root or Path.cwd())
-        if not fixes:
-            err.print("--fix: no permission fixes to apply")
-        else:
-            for fx in fixes:
-                err.print(f"  {fx.describe()}")
-            if yes or (
-                sys.stdin.isatty() and typer.confirm(f"Apply {plural(len(fixes), 'chmod')}?")
-            ):
-                problems = apply_fixes(fixes)
-                for p in problems:
-                    err.print(f"--fix: {p}")
-                err.print(f"--fix: applied {len(fixes) - len(problems)} of {len(fixes)}")
-                report = anchored(run_once())
-            else:
-                err.print("--fix: not applied (confirm interactively or pass --yes)")
+    if fix and _fix_permissions(report, yes, err):
+        report = anchored(run_once())
 
-    written = []
-    for extra_fmt, path in [*(reports or []), *([(fmt, output)] if output is not None else [])]:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(report, extra_fmt.value, gate), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-        written.append(str(path))
+    written = _write_reports(
+        report, [*(reports or []), *([(fmt, output)] if output is not None else [])], gate
+    )
     if output is None:
         if fmt is Format.table:
             from prodshield.audit import Severity

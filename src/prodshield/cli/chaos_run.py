@@ -185,17 +185,12 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
     """Parse ``argv`` (without the command words) and run; returns the exit code."""
     from prodshield.chaos.experiments import (
         InvalidExperiment,
-        RunOptions,
         exit_code,
         load_experiment,
-        outcome,
         run_experiment,
-        to_junit,
         validate_experiment,
-        write_journal,
     )
     from prodshield.chaos.experiments.configuration import load_var_files, parse_vars
-    from prodshield.chaos.experiments.strategy import Dry, HypothesisStrategy, RollbackStrategy
 
     args = build_parser(prog).parse_args(argv)
     printer = _Printer(args.quiet)
@@ -206,29 +201,123 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         if not args.no_validation:
             validate_experiment(experiment)
     except InvalidExperiment as exc:
-        for problem in exc.problems:
-            sys.stderr.write(f"error: {problem}\n")
+        _say_problems(exc.problems)
         sys.stderr.write("the experiment is invalid\n")
         return 1
-    loaded: Any = None
     abort_on = [_guard_check(text, args.env) for text in args.abort_on_check]
+    loaded, refused = _config_and_guards(args, abort_on)
+    if refused:
+        return refused
+    options = _run_options(args, printer, config_vars, secret_vars, loaded, abort_on)
+    started = time.time()
+    store: Any = None
+    row: int | None = None
+    if loaded is not None:
+        store, row = _start(loaded, experiment, started, args.env)
+        if store is None:
+            return 3
+    try:
+        journal = run_experiment(experiment, options)
+    except InvalidExperiment as exc:  # configuration/secrets that only fail at run time
+        _say_problems(exc.problems)
+        if store is not None:
+            _finish(store, row, {"experiment": experiment, "status": "failed"}, started, args.env)
+        return 1
+    except BaseException:
+        if store is not None:  # an ungraceful exit (SIGUSR2...): the row must not stay running
+            _finish(
+                store, row, {"experiment": experiment, "status": "interrupted"}, started, args.env
+            )
+        raise
+    if args.dry:
+        journal["experiment"]["dry"] = args.dry
+    if not _write_reports(journal, args.journal_path, args.junit):
+        return 3
+    code = exit_code(journal)
+    if store is not None:
+        stored = _finish(store, row, journal, started, args.env)
+        if stored != 0:
+            return stored
+    _say_outcome(journal, args.journal_path)
+    return code
+
+
+def _say_problems(problems: list[str]) -> None:
+    for problem in problems:
+        sys.stderr.write(f"error: {problem}\n")
+
+
+def _config_and_guards(args: Any, abort_on: list[tuple[str, str | None]]) -> tuple[Any, int]:
+    """shield.yaml when given (None otherwise), and the exit code refusing the run (0 to run):
+    a guardrail or --env without a config, a config that does not load, a guardrail naming no
+    check, an open incident in the environment."""
     if abort_on and args.config is None:
         sys.stderr.write("error: --abort-on-check needs --config shield.yaml (its checks)\n")
-        return 2
-    if args.config is not None:
-        loaded = _load(args.config)
-        if loaded is None:
-            return 2
-        # a guardrail's typo must not leave the method unguarded: refused like an open incident
-        refused = _unknown_guard(loaded, abort_on) or _guard(loaded, args.env, args.force)
-        if refused:
-            return refused
-    elif args.env is not None:
-        sys.stderr.write(
-            "error: --env needs --config shield.yaml (the incidents are in its store)\n"
+        return None, 2
+    if args.config is None:
+        if args.env is not None:
+            sys.stderr.write(
+                "error: --env needs --config shield.yaml (the incidents are in its store)\n"
+            )
+            return None, 2
+        return None, 0
+    loaded = _load(args.config)
+    if loaded is None:
+        return None, 2
+    # a guardrail's typo must not leave the method unguarded: refused like an open incident
+    return loaded, _unknown_guard(loaded, abort_on) or _guard(loaded, args.env, args.force)
+
+
+def _write_reports(journal: Any, journal_path: str, junit: str | None) -> bool:
+    """The journal and the JUnit report when asked; False (said on stderr) when one fails."""
+    from prodshield.chaos.experiments import to_junit, write_journal
+
+    try:
+        write_journal(journal, journal_path)
+        if junit:
+            Path(junit).write_text(to_junit(journal), encoding="utf-8")
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot write the report: {exc}\n")
+        return False
+    return True
+
+
+def _say_outcome(journal: Any, journal_path: str) -> None:
+    """The one-line outcome (and the guardrail that aborted the method, if one did)."""
+    from prodshield.chaos.experiments import outcome
+
+    runs, rollbacks = len(journal.get("run") or []), len(journal.get("rollbacks") or [])
+    before = (journal.get("steady_states") or {}).get("before")
+    verdict = outcome(journal)
+    if isinstance(before, Mapping) and before.get("steady_state_met") is False:
+        # exit 1 must say why, --quiet or not: the system was already off its steady state
+        verdict += ", but the steady state was NOT met before the method (the method did not run)"
+    sys.stdout.write(
+        f"{journal['experiment'].get('title')}: {verdict} (status {journal['status']}, "
+        f"deviated {'yes' if journal['deviated'] else 'no'}, {runs} activities, "
+        f"{rollbacks} rollbacks) journal {journal_path}\n"
+    )
+    aborted = journal.get("aborted_by")
+    if aborted:
+        sys.stdout.write(
+            f"aborted: guardrail check {aborted['check']} failed during the method "
+            f"({aborted['detail']}); {rollbacks} rollbacks played\n"
         )
-        return 2
-    options = RunOptions(
+
+
+def _run_options(
+    args: Any,
+    printer: Any,
+    config_vars: dict[str, Any],
+    secret_vars: dict[str, Any],
+    loaded: Any,
+    abort_on: list[tuple[str, str | None]],
+) -> Any:
+    """The runner's options from the command line (and shield.yaml's checks for guardrails)."""
+    from prodshield.chaos.experiments import RunOptions
+    from prodshield.chaos.experiments.strategy import Dry, HypothesisStrategy, RollbackStrategy
+
+    return RunOptions(
         hypothesis_strategy=HypothesisStrategy.parse(args.hypothesis_strategy)
         if args.hypothesis_strategy
         else None,
@@ -246,59 +335,6 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
         abort_on=abort_on,
         guard_frequency=max(0.1, args.guard_frequency),
     )
-    started = time.time()
-    store: Any = None
-    row: int | None = None
-    if loaded is not None:
-        store, row = _start(loaded, experiment, started, args.env)
-        if store is None:
-            return 3
-    try:
-        journal = run_experiment(experiment, options)
-    except InvalidExperiment as exc:  # configuration/secrets that only fail at run time
-        for problem in exc.problems:
-            sys.stderr.write(f"error: {problem}\n")
-        if store is not None:
-            _finish(store, row, {"experiment": experiment, "status": "failed"}, started, args.env)
-        return 1
-    except BaseException:
-        if store is not None:  # an ungraceful exit (SIGUSR2...): the row must not stay running
-            _finish(
-                store, row, {"experiment": experiment, "status": "interrupted"}, started, args.env
-            )
-        raise
-    if args.dry:
-        journal["experiment"]["dry"] = args.dry
-    try:
-        write_journal(journal, args.journal_path)
-        if args.junit:
-            Path(args.junit).write_text(to_junit(journal), encoding="utf-8")
-    except OSError as exc:
-        sys.stderr.write(f"error: cannot write the report: {exc}\n")
-        return 3
-    code = exit_code(journal)
-    if store is not None:
-        stored = _finish(store, row, journal, started, args.env)
-        if stored != 0:
-            return stored
-    runs, rollbacks = len(journal.get("run") or []), len(journal.get("rollbacks") or [])
-    before = (journal.get("steady_states") or {}).get("before")
-    verdict = outcome(journal)
-    if isinstance(before, Mapping) and before.get("steady_state_met") is False:
-        # exit 1 must say why, --quiet or not: the system was already off its steady state
-        verdict += ", but the steady state was NOT met before the method (the method did not run)"
-    sys.stdout.write(
-        f"{journal['experiment'].get('title')}: {verdict} (status {journal['status']}, "
-        f"deviated {'yes' if journal['deviated'] else 'no'}, {runs} activities, "
-        f"{rollbacks} rollbacks) journal {args.journal_path}\n"
-    )
-    aborted = journal.get("aborted_by")
-    if aborted:
-        sys.stdout.write(
-            f"aborted: guardrail check {aborted['check']} failed during the method "
-            f"({aborted['detail']}); {rollbacks} rollbacks played\n"
-        )
-    return code
 
 
 def _unknown_guard(loaded: Any, abort_on: list[tuple[str, str | None]]) -> int:

@@ -235,16 +235,37 @@ def install() -> None:
         return
     if hasattr(core, "HAS_RICH") and shutil.get_terminal_size((80, 24)).columns < RICH_MIN_COLUMNS:
         core.HAS_RICH = False
+    classes = _patchable(core)
+    if classes is None:
+        return
+    option, argument, base = classes
+    for command_class in (getattr(core, "TyperCommand", None), getattr(core, "TyperGroup", None)):
+        if command_class is not None and hasattr(command_class, "format_help"):
+            command_class.format_help = _with_examples(command_class.format_help)
+    option.display_type_rich = _option_type(base.display_type)
+    argument.display_name_raw = property(_argument_name)
+    argument.display_type_rich = _argument_type
+    argument._usage_display_name = _argument_usage
+    option._prodshield = True
+
+
+def _patchable(core: Any) -> tuple[Any, Any, Any] | None:
+    """Typer's option, argument and parameter classes, when they have what is patched and are
+    not patched yet."""
     option = getattr(core, "TyperOption", None)
     argument = getattr(core, "TyperArgument", None)
     base = getattr(core, "_TyperParameter", None)
     if option is None or argument is None or base is None or getattr(option, "_prodshield", False):
-        return
+        return None
     if not all(hasattr(base, a) for a in ("display_type", "display_name_raw")) or not hasattr(
         argument, "_usage_display_name"
     ):
-        return
-    display_type = base.display_type
+        return None
+    return option, argument, base
+
+
+def _option_type(display_type: Any) -> Any:
+    """An option's label: its metavar, nothing for a flag, else a name for its type."""
 
     def option_type(self: Any, ctx: Any) -> str | None:
         if self.metavar is not None:
@@ -259,25 +280,21 @@ def install() -> None:
             return "FILE"  # -o FILE given as text
         return metavar_for(self.name, label)
 
-    def argument_name(self: Any) -> str:
-        if self.metavar is not None:
-            return str(self.metavar)
-        return metavar_for(self.name, None) or str(self.name).upper()
+    return option_type
 
-    def argument_type(self: Any, ctx: Any) -> str | None:
-        return None  # the name column already says what it is
 
-    def argument_usage(self: Any) -> str:
-        name = argument_name(self)
-        if self.nargs != 1:
-            name += "..."
-        return name if self.required else f"[{name}]"
+def _argument_name(self: Any) -> str:
+    if self.metavar is not None:
+        return str(self.metavar)
+    return metavar_for(self.name, None) or str(self.name).upper()
 
-    for command_class in (getattr(core, "TyperCommand", None), getattr(core, "TyperGroup", None)):
-        if command_class is not None and hasattr(command_class, "format_help"):
-            command_class.format_help = _with_examples(command_class.format_help)
-    option.display_type_rich = option_type
-    argument.display_name_raw = property(argument_name)
-    argument.display_type_rich = argument_type
-    argument._usage_display_name = argument_usage
-    option._prodshield = True
+
+def _argument_type(self: Any, ctx: Any) -> str | None:
+    return None  # the name column already says what it is
+
+
+def _argument_usage(self: Any) -> str:
+    name = _argument_name(self)
+    if self.nargs != 1:
+        name += "..."
+    return name if self.required else f"[{name}]"

@@ -254,24 +254,7 @@ class _Parser:
         start = self.i
         self.i += len(func) + 1
         if func == "pat":
-            # The glob is raw text up to the matching ')', so '*', '[' and spaces need no quoting.
-            depth, j = 0, self.i
-            while j < len(self.text):
-                ch = self.text[j]
-                if ch == "(":
-                    depth += 1
-                elif ch == ")":
-                    if depth == 0:
-                        break
-                    depth -= 1
-                j += 1
-            if j >= len(self.text):
-                raise self.error("unclosed 'pat('", start)
-            raw = self.text[self.i : j].strip()
-            if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
-                raw = raw[1:-1]
-            self.i = j + 1
-            return Call("pat", (Literal(raw),))
+            return self.pattern_call(start)
         args: list[Operand] = []
         self.skip_ws()
         if self.peek(")"):
@@ -282,14 +265,7 @@ class _Parser:
                 if self.i >= len(self.text):
                     raise self.error(f"unclosed '{func}('", start)
                 if func == "any" and self.text[self.i] not in "[\"'":
-                    # any() items are bare values separated by commas.
-                    s = self.i
-                    while self.i < len(self.text) and self.text[self.i] not in ",)":
-                        self.i += 1
-                    item = self.text[s : self.i].strip()
-                    if not item:
-                        raise self.error("empty value in any()", s)
-                    args.append(Literal(item))
+                    args.append(self.bare_value())
                 else:
                     args.append(self.operand(rest_of_line=False))
                 self.skip_ws()
@@ -305,6 +281,37 @@ class _Parser:
         if func == "any" and not args:
             raise self.error("any() needs at least one value", start)
         return Call(func, tuple(args))
+
+    def pattern_call(self, start: int) -> Call:
+        """``pat(...)``: the glob is raw text up to the matching ')', so '*', '[' and spaces need
+        no quoting."""
+        depth, j = 0, self.i
+        while j < len(self.text):
+            ch = self.text[j]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            j += 1
+        if j >= len(self.text):
+            raise self.error("unclosed 'pat('", start)
+        raw = self.text[self.i : j].strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+            raw = raw[1:-1]
+        self.i = j + 1
+        return Call("pat", (Literal(raw),))
+
+    def bare_value(self) -> Literal:
+        """One of any()'s items: a bare value up to the next ',' or ')'."""
+        s = self.i
+        while self.i < len(self.text) and self.text[self.i] not in ",)":
+            self.i += 1
+        item = self.text[s : self.i].strip()
+        if not item:
+            raise self.error("empty value in any()", s)
+        return Literal(item)
 
 
 def _kind(o: Operand) -> str:

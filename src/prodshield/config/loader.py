@@ -229,18 +229,43 @@ def _located(problems: list[tuple[Pos, str]], name: str) -> list[str]:
 def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
     """References between sections, checked on the raw data so they are reported together with
     schema errors."""
+    envs = set(_as_dict(data.get("environments")))
+    notifiers = set(_as_dict(data.get("notifiers")))
+    checks = _as_list(data.get("checks"))
+    out, names = _check_reference_problems(checks, envs, notifiers)
+    out.extend(_secret_rule_problems(data))
+    out.extend(_escalation_problems(data, notifiers))
+    out.extend(_dependency_problems(checks, names))
+    out.extend(_experiment_problems(_as_dict(data.get("chaos")).get("experiments"), names, envs))
+    out.extend(_service_problems(data, notifiers))
+    out.extend(_maintenance_problems(_as_list(data.get("maintenance")), envs, names))
+    for i, source in enumerate(_as_list(_as_dict(data.get("logs")).get("sources"))):
+        env_name = _as_dict(source).get("environment")
+        if isinstance(env_name, str) and env_name not in envs:
+            out.append(
+                (
+                    ("logs", "sources", i, "environment"),
+                    f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
+                )
+            )
+    return out
+
+
+def _as_list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
+
+
+def _as_dict(v: Any) -> dict[Any, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _check_reference_problems(
+    checks: list[Any], envs: set[str], notifiers: set[str]
+) -> tuple[list[tuple[Path, str]], dict[str, int]]:
+    """Duplicate check names, unknown environments and notifiers; and each name's index."""
     out: list[tuple[Path, str]] = []
-
-    def as_list(v: Any) -> list[Any]:
-        return v if isinstance(v, list) else []
-
-    def as_dict(v: Any) -> dict[Any, Any]:
-        return v if isinstance(v, dict) else {}
-
-    envs = set(as_dict(data.get("environments")))
-    notifiers = set(as_dict(data.get("notifiers")))
     names: dict[str, int] = {}
-    for i, check in enumerate(as_list(data.get("checks"))):
+    for i, check in enumerate(checks):
         if not isinstance(check, dict):
             continue
         name = check.get("name")
@@ -253,7 +278,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                     )
                 )
             names.setdefault(name, i)
-        for j, env_name in enumerate(as_list(check.get("environments"))):
+        for j, env_name in enumerate(_as_list(check.get("environments"))):
             if isinstance(env_name, str) and env_name not in envs:
                 out.append(
                     (
@@ -261,7 +286,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
                     )
                 )
-        for j, alert in enumerate(as_list(check.get("alerts"))):
+        for j, alert in enumerate(_as_list(check.get("alerts"))):
             if isinstance(alert, str) and alert not in notifiers:
                 out.append(
                     (
@@ -269,10 +294,16 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         f"unknown notifier {alert!r}{_suggest(alert, notifiers)}",
                     )
                 )
+    return out, names
+
+
+def _secret_rule_problems(data: dict[str, Any]) -> list[tuple[Path, str]]:
+    """Your own secret rules (``audit.secrets.rules``) have distinct ids."""
+    out: list[tuple[Path, str]] = []
     rule_ids: dict[str, int] = {}
-    secret_rules = as_list(as_dict(as_dict(data.get("audit")).get("secrets")).get("rules"))
+    secret_rules = _as_list(_as_dict(_as_dict(data.get("audit")).get("secrets")).get("rules"))
     for i, rule in enumerate(secret_rules):
-        rule_id = as_dict(rule).get("id")
+        rule_id = _as_dict(rule).get("id")
         if isinstance(rule_id, str):
             if rule_id in rule_ids:
                 out.append(
@@ -283,10 +314,16 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                     )
                 )
             rule_ids.setdefault(rule_id, i)
-    policies = set(as_dict(data.get("escalations")))
-    for pname, levels in as_dict(data.get("escalations")).items():
-        for j, level in enumerate(as_list(levels)):
-            for k, target in enumerate(as_list(as_dict(level).get("notify"))):
+    return out
+
+
+def _escalation_problems(data: dict[str, Any], notifiers: set[str]) -> list[tuple[Path, str]]:
+    """Escalation levels notify known notifiers; defaults and checks name known policies."""
+    out: list[tuple[Path, str]] = []
+    policies = set(_as_dict(data.get("escalations")))
+    for pname, levels in _as_dict(data.get("escalations")).items():
+        for j, level in enumerate(_as_list(levels)):
+            for k, target in enumerate(_as_list(_as_dict(level).get("notify"))):
                 if isinstance(target, str) and target not in notifiers:
                     out.append(
                         (
@@ -295,27 +332,32 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         )
                     )
     named: list[tuple[Path, Any]] = [
-        (("defaults", "escalation"), as_dict(data.get("defaults")).get("escalation"))
+        (("defaults", "escalation"), _as_dict(data.get("defaults")).get("escalation"))
     ]
     named += [
-        (("checks", i, "escalation"), as_dict(c).get("escalation"))
-        for i, c in enumerate(as_list(data.get("checks")))
+        (("checks", i, "escalation"), _as_dict(c).get("escalation"))
+        for i, c in enumerate(_as_list(data.get("checks")))
     ]
     for where, policy in named:
         if isinstance(policy, str) and policy not in policies:
             out.append((where, f"unknown escalation policy {policy!r}{_suggest(policy, policies)}"))
-    out.extend(_dependency_problems(as_list(data.get("checks")), names))
-    out.extend(_experiment_problems(as_dict(data.get("chaos")).get("experiments"), names, envs))
+    return out
+
+
+def _service_problems(data: dict[str, Any], notifiers: set[str]) -> list[tuple[Path, str]]:
+    """``services`` name services the checks have; subscriptions mail through an email
+    notifier."""
+    out: list[tuple[Path, str]] = []
     owned = {
-        str(as_dict(c).get("service") or as_dict(c).get("name"))
-        for c in as_list(data.get("checks"))
+        str(_as_dict(c).get("service") or _as_dict(c).get("name"))
+        for c in _as_list(data.get("checks"))
     }
-    for sname in as_dict(data.get("services")):
+    for sname in _as_dict(data.get("services")):
         if isinstance(sname, str) and sname not in owned:
             out.append((("services", sname), f"unknown service {sname!r}{_suggest(sname, owned)}"))
-    mail = as_dict(as_dict(as_dict(data.get("serve")).get("subscriptions"))).get("email")
+    mail = _as_dict(_as_dict(_as_dict(data.get("serve")).get("subscriptions"))).get("email")
     if isinstance(mail, str):
-        kind = as_dict(as_dict(data.get("notifiers")).get(mail)).get("type")
+        kind = _as_dict(_as_dict(data.get("notifiers")).get(mail)).get("type")
         if mail not in notifiers or kind != "email":
             out.append(
                 (
@@ -323,9 +365,17 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                     f"{mail!r} is not a notifier of type email{_suggest(mail, notifiers)}",
                 )
             )
-    for i, window in enumerate(as_list(data.get("maintenance"))):
-        window = as_dict(window)
-        for j, env_name in enumerate(as_list(window.get("environments"))):
+    return out
+
+
+def _maintenance_problems(
+    windows: list[Any], envs: set[str], names: dict[str, int]
+) -> list[tuple[Path, str]]:
+    """Maintenance windows name known environments and checks."""
+    out: list[tuple[Path, str]] = []
+    for i, window in enumerate(windows):
+        window = _as_dict(window)
+        for j, env_name in enumerate(_as_list(window.get("environments"))):
             if isinstance(env_name, str) and env_name not in envs:
                 out.append(
                     (
@@ -333,7 +383,7 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
                     )
                 )
-        for j, cname in enumerate(as_list(window.get("checks"))):
+        for j, cname in enumerate(_as_list(window.get("checks"))):
             if isinstance(cname, str) and cname not in names:
                 out.append(
                     (
@@ -341,15 +391,6 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
                         f"unknown check {cname!r}{_suggest(cname, names)}",
                     )
                 )
-    for i, source in enumerate(as_list(as_dict(data.get("logs")).get("sources"))):
-        env_name = as_dict(source).get("environment")
-        if isinstance(env_name, str) and env_name not in envs:
-            out.append(
-                (
-                    ("logs", "sources", i, "environment"),
-                    f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
-                )
-            )
     return out
 
 

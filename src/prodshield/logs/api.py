@@ -27,6 +27,19 @@ def resolve_format(log_format: str, first_lines: list[str]) -> LogFormat:
     return get_format(log_format)
 
 
+def _format_of(log_format: str | LogFormat, lines: Iterator[str]) -> tuple[LogFormat, list[str]]:
+    """The format to parse with, and the first lines read to detect it ("auto")."""
+    head: list[str] = []
+    if not isinstance(log_format, str):
+        return log_format, head
+    if log_format == "auto":
+        for line in lines:
+            head.append(line)
+            if len(head) >= DETECT_LINES:
+                break
+    return resolve_format(log_format, head), head
+
+
 def parse_lines(
     lines: Iterable[str],
     source: str = "-",
@@ -38,16 +51,7 @@ def parse_lines(
     """Events from decoded lines; multi-line records are joined into one event."""
     stats = stats if stats is not None else ReadStats()
     iterator = iter(lines)
-    head: list[str] = []
-    if isinstance(log_format, str):
-        if log_format == "auto":
-            for line in iterator:
-                head.append(line)
-                if len(head) >= DETECT_LINES:
-                    break
-        fmt = resolve_format(log_format, head)
-    else:
-        fmt = log_format
+    fmt, head = _format_of(log_format, iterator)
 
     def all_lines() -> Iterator[str]:
         yield from head

@@ -213,14 +213,9 @@ def _lex_markers(text: str, syntax: Syntax) -> list[tuple[int, str, str]]:
                     in_string = None
                 i += 1
                 continue
-            matched = False
-            for opener, closer in syntax.block:
-                if line.startswith(opener, i):
-                    in_block = closer
-                    i += len(opener)
-                    matched = True
-                    break
-            if matched:
+            opened = _block_opener(line, i, syntax)
+            if opened is not None:
+                in_block, i = opened
                 continue
             if any(line.startswith(tok, i) for tok in syntax.line):
                 comment_parts.append(line[i:])
@@ -228,14 +223,28 @@ def _lex_markers(text: str, syntax: Syntax) -> list[tuple[int, str, str]]:
             if ch in syntax.strings:
                 in_string = ch
             i += 1
-        if in_string == "`":
-            pass  # template literals may span lines; treat the rest of the line as string
-        for part in comment_parts:
-            m = _MARKER_RE.search(part)
-            if m:
-                out.append((lineno, m.group(1), part.strip().lstrip("/#*-!<").strip()))
-                break
+        # a template literal (`) left open ends with its line: the rest of the line was string
+        marker = _first_marker(comment_parts)
+        if marker is not None:
+            out.append((lineno, *marker))
     return out
+
+
+def _block_opener(line: str, i: int, syntax: Syntax) -> tuple[str, int] | None:
+    """(the closing token, the position after the opener) when a block comment opens at ``i``."""
+    for opener, closer in syntax.block:
+        if line.startswith(opener, i):
+            return closer, i + len(opener)
+    return None
+
+
+def _first_marker(comment_parts: list[str]) -> tuple[str, str] | None:
+    """(the marker, the comment's text) of the first comment part holding a marker."""
+    for part in comment_parts:
+        m = _MARKER_RE.search(part)
+        if m:
+            return m.group(1), part.strip().lstrip("/#*-!<").strip()
+    return None
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> str:

@@ -83,6 +83,11 @@ def mask_token(token: str) -> str:
             return WILDCARD
     if _JOINED_NUMBERS.fullmatch(token):
         return _NUMBER.sub(WILDCARD, token)
+    return _mask_pieces(_mask_shapes(token))
+
+
+def _mask_shapes(token: str) -> str:
+    """URLs past their host, MAC addresses, host names and host:port, each a wildcard."""
     if "://" in token:
         token = _URL_REST.sub(r"\1" + WILDCARD, token)
     if token.count(":") >= 5:
@@ -91,6 +96,12 @@ def mask_token(token: str) -> str:
         token = _FQDN_CHUNK.sub(WILDCARD, token)
         if ":" in token:
             token = _HOST_PORT.sub(WILDCARD + ":", token)
+    return token
+
+
+def _mask_pieces(token: str) -> str:
+    """Each delimited piece that is a value (a path, a number-bearing id) a wildcard, and runs
+    of wildcards merged."""
     parts = _SPLIT.split(token)
     out: list[str] = []
     changed = False

@@ -165,8 +165,17 @@ def step(state: MachineState, verdict: Verdict, rules: Rules) -> tuple[MachineSt
         return replace(state, last_ts=verdict.ts), []
     s = replace(state, flaps=list(state.flaps))
     events: list[Event] = []
-    ts = verdict.ts
+    _count(s, verdict, rules)
+    if s.open_kind is None:
+        _maybe_open(s, events, verdict, rules)
+    else:
+        _while_open(s, s.open_kind, events, verdict, rules)
+    return s, events
 
+
+def _count(s: MachineState, verdict: Verdict, rules: Rules) -> None:
+    """The streaks, the flaps in the window and the last verdict, updated in ``s``."""
+    ts = verdict.ts
     changed = s.last_ok is not None and s.last_ok != verdict.ok
     if changed:
         s.last_change_ts = ts
@@ -198,45 +207,54 @@ def step(state: MachineState, verdict: Verdict, rules: Rules) -> tuple[MachineSt
     s.last_ts = ts
     s.last_error_kind = None if verdict.ok else verdict.error_kind
 
-    if s.open_kind is None:
-        if not verdict.ok:
-            if len(s.flaps) >= rules.flap_threshold:
-                _open(s, events, "flapping", ts, verdict.result_id, verdict.error_kind)
-            elif s.consecutive_failures >= rules.failure_threshold:
-                assert s.first_failure_ts is not None
-                _open(
-                    s,
-                    events,
-                    verdict.kind,
-                    s.first_failure_ts,
-                    s.first_failure_result_id,
-                    verdict.error_kind,
-                )
-        return s, events
 
-    if s.open_kind == "flapping":
+def _maybe_open(s: MachineState, events: list[Event], verdict: Verdict, rules: Rules) -> None:
+    """No incident open: a failure opens one when the flaps or the failure streak reach their
+    threshold."""
+    if verdict.ok:
+        return
+    if len(s.flaps) >= rules.flap_threshold:
+        _open(s, events, "flapping", verdict.ts, verdict.result_id, verdict.error_kind)
+    elif s.consecutive_failures >= rules.failure_threshold:
+        assert s.first_failure_ts is not None
+        _open(
+            s,
+            events,
+            verdict.kind,
+            s.first_failure_ts,
+            s.first_failure_result_id,
+            verdict.error_kind,
+        )
+
+
+def _while_open(
+    s: MachineState, open_kind: str, events: list[Event], verdict: Verdict, rules: Rules
+) -> None:
+    """An incident open: a flapping one resolves once stable long enough; another by enough
+    successes, and a failure escalates it, changes its cause, or reminds."""
+    ts = verdict.ts
+    if open_kind == "flapping":
         stable_since = s.last_change_ts
+        assert stable_since is not None  # set by _count
         if verdict.ok and ts - stable_since >= rules.flap_stable:
             _resolve(s, events, ts)
         elif not verdict.ok:
             _remind(s, events, ts, rules)
-        return s, events
-
+        return
     if verdict.ok:
         if s.consecutive_successes >= rules.success_threshold:
             assert s.recovery_start_ts is not None
             _resolve(s, events, s.recovery_start_ts)
-        return s, events
-    if verdict.kind == "down" and s.open_kind != "down":
+        return
+    if verdict.kind == "down" and open_kind != "down":
         s.open_kind = "down"  # a warning (degraded, certificate) became an outage
         s.open_error_kind = verdict.error_kind
         events.append(Event(UPDATED, "down", ts, error_kind=verdict.error_kind))
     elif verdict.error_kind and verdict.error_kind != s.open_error_kind:
         s.open_error_kind = verdict.error_kind
-        events.append(Event(UPDATED, s.open_kind, ts, error_kind=verdict.error_kind))
+        events.append(Event(UPDATED, open_kind, ts, error_kind=verdict.error_kind))
     else:
         _remind(s, events, ts, rules)
-    return s, events
 
 
 def _open(

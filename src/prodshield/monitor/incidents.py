@@ -603,15 +603,31 @@ class IncidentEngine:
 
     # --- one observation -----------------------------------------------------------------------
 
+    def _record_update(
+        self, conn: Connection, incident: Any, event: Event, obs: CheckOutcome
+    ) -> None:
+        """An open incident's new kind or cause (UPDATED), with the causes seen so far."""
+        kinds = list(incident.error_kinds or [])
+        if event.error_kind and event.error_kind not in kinds:
+            kinds.append(event.error_kind)
+        conn.execute(
+            t.incidents.update()
+            .where(t.incidents.c.id == incident.id)
+            .values(
+                kind=event.kind,
+                severity=severity_of(event.kind),
+                title=self._title(obs, event.kind),
+                last_error_kind=event.error_kind or incident.last_error_kind,
+                error_kinds=kinds,
+                failing_conditions=obs.failing_conditions or incident.failing_conditions,
+            )
+        )
+
     def _observe(self, conn: Connection, obs: CheckOutcome, now: float) -> list[IncidentChange]:
         policy = self.policy_for(obs.check)
         state = _load_state(conn, obs.check, obs.environment)
         incident = _load_incident(conn, state.open_incident_id)
-        if state.open_incident_id is not None and (incident is None or incident.status != "open"):
-            state = state.forget_incident()  # resolved by hand meanwhile
-        elif incident is not None and state.open_kind is None:  # a state from before the machine
-            state.open_kind, state.opened_at = incident.kind, incident.opened_at
-            state.open_error_kind = incident.last_error_kind
+        state = _reconciled(state, incident)
         if incident is not None and not obs.ok and (incident.refs or {}).get("suppressed_by"):
             incident = self._lift(conn, policy, incident, obs, now)
         if incident is not None and incident.status == "open":
@@ -644,21 +660,7 @@ class IncidentEngine:
                     .values(status="resolved", resolved_at=event.at, resolved_by="checks")
                 )
             elif event.type == UPDATED:
-                kinds = list(incident.error_kinds or [])
-                if event.error_kind and event.error_kind not in kinds:
-                    kinds.append(event.error_kind)
-                conn.execute(
-                    t.incidents.update()
-                    .where(t.incidents.c.id == incident.id)
-                    .values(
-                        kind=event.kind,
-                        severity=severity_of(event.kind),
-                        title=self._title(obs, event.kind),
-                        last_error_kind=event.error_kind or incident.last_error_kind,
-                        error_kinds=kinds,
-                        failing_conditions=obs.failing_conditions or incident.failing_conditions,
-                    )
-                )
+                self._record_update(conn, incident, event, obs)
             incident = _load_incident(conn, incident.id)
             assert incident is not None
             if not (incident.refs or {}).get("suppressed_by"):
@@ -1172,6 +1174,17 @@ def _save_state(
             index_elements=[s.c.check_name, s.c.environment], set_=values
         )
     )
+
+
+def _reconciled(state: MachineState, incident: Any) -> MachineState:
+    """The machine's state agreeing with its incident row: forgotten when the incident was
+    resolved by hand meanwhile, given the incident's kind when the state predates the machine."""
+    if state.open_incident_id is not None and (incident is None or incident.status != "open"):
+        return state.forget_incident()
+    if incident is not None and state.open_kind is None:
+        state.open_kind, state.opened_at = incident.kind, incident.opened_at
+        state.open_error_kind = incident.last_error_kind
+    return state
 
 
 def _load_incident(conn: Connection, incident_id: int | None) -> Any:

@@ -146,116 +146,34 @@ class WebMetrics:
             hist.add_metric([check, env], buckets=buckets, sum_value=slot[-1])
         yield hist
 
-        slos = model.slo_statuses(now=now)
-        if slos:
-            budget = GaugeMetricFamily(
-                "prodshield_slo_error_budget_remaining",
-                "Share of the SLO's error budget left over its window (1 untouched, 0 spent, "
-                "negative overspent).",
-                labels=["check", "environment"],
-            )
-            objective = GaugeMetricFamily(
-                "prodshield_slo_objective", "The SLO's objective, as a ratio.", labels=["check"]
-            )
-            burn = GaugeMetricFamily(
-                "prodshield_slo_burn_rate",
-                "Error budget burn rate over each burn-rate alert's windows (1: the sustainable "
-                "pace).",
-                labels=["check", "environment", "window"],
-            )
-            seen: set[str] = set()
-            for (check, env), st in sorted(slos.items()):
-                if check not in seen:
-                    objective.add_metric([check], st.objective / 100.0)
-                    seen.add(check)
-                if st.budget_remaining is not None:
-                    budget.add_metric([check, env], st.budget_remaining)
-                for window, value in sorted(_rates(st).items()):
-                    burn.add_metric([check, env, window], value)
-            yield budget
-            yield objective
-            yield burn
-
-        services = model.service_slo_statuses(now=now)
-        if services:
-            budget = GaugeMetricFamily(
-                "prodshield_service_slo_error_budget_remaining",
-                "Share of a service SLO's error budget left over its window, all its checks' "
-                "results together (1 untouched, 0 spent, negative overspent).",
-                labels=["service", "environment"],
-            )
-            objective = GaugeMetricFamily(
-                "prodshield_service_slo_objective",
-                "A service SLO's objective, as a ratio.",
-                labels=["service"],
-            )
-            burn = GaugeMetricFamily(
-                "prodshield_service_slo_burn_rate",
-                "A service's error budget burn rate over each burn-rate alert's windows.",
-                labels=["service", "environment", "window"],
-            )
-            named: set[str] = set()
-            for (service, env), st in sorted(services.items()):
-                if service not in named:
-                    objective.add_metric([service], st.objective / 100.0)
-                    named.add(service)
-                if st.budget_remaining is not None:
-                    budget.add_metric([service, env], st.budget_remaining)
-                for window, value in sorted(_rates(st).items()):
-                    burn.add_metric([service, env, window], value)
-            yield budget
-            yield objective
-            yield burn
-
+        yield from _slo_metrics(model.slo_statuses(now=now))
+        yield from _service_slo_metrics(model.service_slo_statuses(now=now))
         counts = {
             **model.metric_counts(),
             "log_findings": logs_read.finding_counts(model.store),
             "audit_findings": audit_read.latest_counts(model.store),
             "outbox": notify_read.status_counts(model.store),
         }
-        incidents = GaugeMetricFamily(
-            "prodshield_open_incidents",
-            "Open incidents per check, service, environment and kind (check empty for a "
-            "service's SLO incident and a manual one).",
-            labels=["check", "service", "environment", "kind"],
+        yield from _count_metrics(counts)
+        yield from self._reported()
+        heap = GaugeMetricFamily(
+            "prodshield_python_heap_blocks",
+            "Memory blocks the Python allocator has handed out and not got back (a count that "
+            "grows while resident memory grows means live objects pile up; flat, fragmentation).",
         )
-        for (check, service, env, kind), n in sorted(counts["open_incidents"].items()):
-            incidents.add_metric([check, service, env, kind], n)
-        yield incidents
-        total = GaugeMetricFamily("prodshield_open_incidents_total", "Open incidents in all.")
-        total.add_metric([], sum(counts["open_incidents"].values()))
-        yield total
+        heap.add_metric([], sys.getallocatedblocks())
+        yield heap
 
-        logs = GaugeMetricFamily(
-            "prodshield_log_findings",
-            "Occurrences of log findings kept in the store, by kind and severity.",
-            labels=["kind", "severity"],
-        )
-        for (kind, sev), n in sorted(counts["log_findings"].items()):
-            logs.add_metric([kind, sev], n)
-        yield logs
+        yield from self._connections()
 
-        audit = GaugeMetricFamily(
-            "prodshield_audit_findings",
-            "Findings of the latest audit run by severity.",
-            labels=["severity"],
+        pings = CounterMetricFamily(
+            "prodshield_heartbeat_pings", "Heartbeat pings received (all heartbeats)."
         )
-        for sev, n in sorted(counts["audit_findings"].items()):
-            audit.add_metric([sev], n)
-        yield audit
+        pings.add_metric([], counts["heartbeat_pings"])
+        yield pings
 
-        depth = GaugeMetricFamily(
-            "prodshield_outbox_depth", "Notifications waiting to be delivered (pending)."
-        )
-        depth.add_metric([], counts["outbox"].get("pending", 0))
-        yield depth
-        by_status = GaugeMetricFamily(
-            "prodshield_outbox_messages", "Outbox rows by status.", labels=["status"]
-        )
-        for status, n in sorted(counts["outbox"].items()):
-            by_status.add_metric([status], n)
-        yield by_status
-
+    def _reported(self) -> Iterator[Metric]:
+        """What other parts report: the scheduler's lag, the store's size, registered gauges."""
         lag = self._lag_source() if self._lag_source is not None else self._lag
         if lag is not None:
             g = GaugeMetricFamily(
@@ -277,22 +195,6 @@ class WebMetrics:
                 for values, value in samples:
                     family.add_metric(values, value)
                 yield family
-
-        heap = GaugeMetricFamily(
-            "prodshield_python_heap_blocks",
-            "Memory blocks the Python allocator has handed out and not got back (a count that "
-            "grows while resident memory grows means live objects pile up; flat, fragmentation).",
-        )
-        heap.add_metric([], sys.getallocatedblocks())
-        yield heap
-
-        yield from self._connections()
-
-        pings = CounterMetricFamily(
-            "prodshield_heartbeat_pings", "Heartbeat pings received (all heartbeats)."
-        )
-        pings.add_metric([], counts["heartbeat_pings"])
-        yield pings
 
     def _connections(self) -> Iterator[Metric]:
         limits = self.connections
@@ -361,6 +263,116 @@ def _store_size_metrics(size: Any) -> Iterator[Metric]:
         )
         free.add_metric([], size.disk_free)
         yield free
+
+
+def _slo_metrics(slos: dict[tuple[str, str], Any]) -> Iterator[Metric]:
+    """Each check SLO's error budget, objective and burn rates."""
+    if slos:
+        budget = GaugeMetricFamily(
+            "prodshield_slo_error_budget_remaining",
+            "Share of the SLO's error budget left over its window (1 untouched, 0 spent, "
+            "negative overspent).",
+            labels=["check", "environment"],
+        )
+        objective = GaugeMetricFamily(
+            "prodshield_slo_objective", "The SLO's objective, as a ratio.", labels=["check"]
+        )
+        burn = GaugeMetricFamily(
+            "prodshield_slo_burn_rate",
+            "Error budget burn rate over each burn-rate alert's windows (1: the sustainable pace).",
+            labels=["check", "environment", "window"],
+        )
+        seen: set[str] = set()
+        for (check, env), st in sorted(slos.items()):
+            if check not in seen:
+                objective.add_metric([check], st.objective / 100.0)
+                seen.add(check)
+            if st.budget_remaining is not None:
+                budget.add_metric([check, env], st.budget_remaining)
+            for window, value in sorted(_rates(st).items()):
+                burn.add_metric([check, env, window], value)
+        yield budget
+        yield objective
+        yield burn
+
+
+def _service_slo_metrics(services: dict[tuple[str, str], Any]) -> Iterator[Metric]:
+    """Each service SLO's error budget, objective and burn rates."""
+    if services:
+        budget = GaugeMetricFamily(
+            "prodshield_service_slo_error_budget_remaining",
+            "Share of a service SLO's error budget left over its window, all its checks' "
+            "results together (1 untouched, 0 spent, negative overspent).",
+            labels=["service", "environment"],
+        )
+        objective = GaugeMetricFamily(
+            "prodshield_service_slo_objective",
+            "A service SLO's objective, as a ratio.",
+            labels=["service"],
+        )
+        burn = GaugeMetricFamily(
+            "prodshield_service_slo_burn_rate",
+            "A service's error budget burn rate over each burn-rate alert's windows.",
+            labels=["service", "environment", "window"],
+        )
+        named: set[str] = set()
+        for (service, env), st in sorted(services.items()):
+            if service not in named:
+                objective.add_metric([service], st.objective / 100.0)
+                named.add(service)
+            if st.budget_remaining is not None:
+                budget.add_metric([service, env], st.budget_remaining)
+            for window, value in sorted(_rates(st).items()):
+                burn.add_metric([service, env, window], value)
+        yield budget
+        yield objective
+        yield burn
+
+
+def _count_metrics(counts: dict[str, Any]) -> Iterator[Metric]:
+    """Open incidents, log and audit findings, the outbox, from the store's counts."""
+    incidents = GaugeMetricFamily(
+        "prodshield_open_incidents",
+        "Open incidents per check, service, environment and kind (check empty for a "
+        "service's SLO incident and a manual one).",
+        labels=["check", "service", "environment", "kind"],
+    )
+    for (check, service, env, kind), n in sorted(counts["open_incidents"].items()):
+        incidents.add_metric([check, service, env, kind], n)
+    yield incidents
+    total = GaugeMetricFamily("prodshield_open_incidents_total", "Open incidents in all.")
+    total.add_metric([], sum(counts["open_incidents"].values()))
+    yield total
+
+    logs = GaugeMetricFamily(
+        "prodshield_log_findings",
+        "Occurrences of log findings kept in the store, by kind and severity.",
+        labels=["kind", "severity"],
+    )
+    for (kind, sev), n in sorted(counts["log_findings"].items()):
+        logs.add_metric([kind, sev], n)
+    yield logs
+
+    audit = GaugeMetricFamily(
+        "prodshield_audit_findings",
+        "Findings of the latest audit run by severity.",
+        labels=["severity"],
+    )
+    for sev, n in sorted(counts["audit_findings"].items()):
+        audit.add_metric([sev], n)
+    yield audit
+
+    depth = GaugeMetricFamily(
+        "prodshield_outbox_depth", "Notifications waiting to be delivered (pending)."
+    )
+    depth.add_metric([], counts["outbox"].get("pending", 0))
+    yield depth
+    by_status = GaugeMetricFamily(
+        "prodshield_outbox_messages", "Outbox rows by status.", labels=["status"]
+    )
+    for status, n in sorted(counts["outbox"].items()):
+        by_status.add_metric([status], n)
+    yield by_status
 
 
 def _rates(st: SloView) -> dict[str, float]:

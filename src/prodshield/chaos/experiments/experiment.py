@@ -62,9 +62,19 @@ def activities_by_name(experiment: Mapping[str, Any]) -> dict[str, Activity]:
 
 def validate_experiment(experiment: Mapping[str, Any]) -> None:
     """Raise :class:`InvalidExperiment` listing every problem found."""
-    problems: list[str] = []
     if not experiment:
         raise InvalidExperiment("an empty experiment is not an experiment")
+    problems = _shape_problems(experiment)
+    if problems:
+        raise InvalidExperiment(problems)
+    problems = _activities_problems(experiment) + _runtime_problems(experiment.get("runtime"))
+    if problems:
+        raise InvalidExperiment(problems)
+
+
+def _shape_problems(experiment: Mapping[str, Any]) -> list[str]:
+    """The top-level keys: what must be there and the type of each."""
+    problems: list[str] = []
     if not experiment.get("title"):
         problems.append("title: an experiment needs a title")
     if not experiment.get("description"):
@@ -94,9 +104,12 @@ def validate_experiment(experiment: Mapping[str, Any]) -> None:
     rollbacks = experiment.get("rollbacks")
     if rollbacks is not None and not isinstance(rollbacks, list):
         problems.append("rollbacks: must be a list of activities")
-    if problems:
-        raise InvalidExperiment(problems)
+    return problems
 
+
+def _activities_problems(experiment: Mapping[str, Any]) -> list[str]:
+    """Each activity, a hypothesis probe's tolerance, and what a rollback undoes."""
+    problems: list[str] = []
     named = activities_by_name(experiment)
     method_actions = {
         str(a.get("name")) for a in experiment.get("method") or [] if isinstance(a, Mapping)
@@ -119,24 +132,25 @@ def validate_experiment(experiment: Mapping[str, Any]) -> None:
                 problems.append(
                     f"{where}{_label(activity)}: undoes '{undoes}', which is not in the method"
                 )
-    runtime = experiment.get("runtime")
-    if runtime is not None:
-        if not isinstance(runtime, Mapping):
-            problems.append("runtime: must be a mapping")
-        else:
-            from prodshield.chaos.experiments.strategy import (
-                HypothesisStrategy,
-                RollbackStrategy,
-            )
+    return problems
 
-            rb = (runtime.get("rollbacks") or {}).get("strategy")
-            if rb is not None and rb not in RollbackStrategy.values():
-                problems.append(f"runtime.rollbacks.strategy: unknown strategy '{rb}'")
-            hs = (runtime.get("hypothesis") or {}).get("strategy")
-            if hs is not None and hs not in HypothesisStrategy.values():
-                problems.append(f"runtime.hypothesis.strategy: unknown strategy '{hs}'")
-    if problems:
-        raise InvalidExperiment(problems)
+
+def _runtime_problems(runtime: Any) -> list[str]:
+    """``runtime``: the rollback and hypothesis strategies, when given, are known ones."""
+    if runtime is None:
+        return []
+    if not isinstance(runtime, Mapping):
+        return ["runtime: must be a mapping"]
+    from prodshield.chaos.experiments.strategy import HypothesisStrategy, RollbackStrategy
+
+    problems: list[str] = []
+    rb = (runtime.get("rollbacks") or {}).get("strategy")
+    if rb is not None and rb not in RollbackStrategy.values():
+        problems.append(f"runtime.rollbacks.strategy: unknown strategy '{rb}'")
+    hs = (runtime.get("hypothesis") or {}).get("strategy")
+    if hs is not None and hs not in HypothesisStrategy.values():
+        problems.append(f"runtime.hypothesis.strategy: unknown strategy '{hs}'")
+    return problems
 
 
 def _label(activity: Any) -> str:
@@ -153,12 +167,7 @@ def _activity_problems(activity: Any, named: Mapping[str, Activity]) -> list[str
     if not activity or not isinstance(activity, Mapping):
         return ["an activity must be a non-empty mapping"]
     if "ref" in activity:
-        ref = activity["ref"]
-        if not isinstance(ref, str) or not ref:
-            return ["ref must be a non-empty string"]
-        if ref not in named:
-            return [f"ref '{ref}' names no activity of this experiment"]
-        return []
+        return _ref_problems(activity["ref"], named)
     problems: list[str] = []
     kind = activity.get("type")
     if kind not in ACTIVITY_TYPES:
@@ -168,19 +177,7 @@ def _activity_problems(activity: Any, named: Mapping[str, Activity]) -> list[str
     timeout = activity.get("timeout")
     if timeout is not None and not isinstance(timeout, numbers.Number):
         problems.append("timeout must be a number of seconds")
-    pauses = activity.get("pauses")
-    if pauses is not None:
-        if not isinstance(pauses, Mapping):
-            problems.append("pauses must be a mapping with 'before' and/or 'after'")
-        else:
-            for when in ("before", "after"):
-                value = pauses.get(when)
-                if value is None or isinstance(value, numbers.Number):
-                    continue
-                if not (isinstance(value, str) and re.fullmatch(r"\$\{[^}]+\}", value)):
-                    problems.append(
-                        f"pauses.{when} must be a number or a ${{name}} from the configuration"
-                    )
+    problems.extend(_pauses_problems(activity.get("pauses")))
     if "background" in activity and not isinstance(activity["background"], bool):
         problems.append("background must be true or false")
     export = activity.get("export_as")
@@ -197,6 +194,31 @@ def _activity_problems(activity: Any, named: Mapping[str, Activity]) -> list[str
         problems.append(f"unknown provider type '{ptype}' (known: {', '.join(sorted(REGISTRY))})")
     else:
         problems.extend(get_provider(str(ptype)).validate(provider))
+    return problems
+
+
+def _ref_problems(ref: Any, named: Mapping[str, Activity]) -> list[str]:
+    """An activity given as ``ref``: the name of one this experiment declares."""
+    if not isinstance(ref, str) or not ref:
+        return ["ref must be a non-empty string"]
+    if ref not in named:
+        return [f"ref '{ref}' names no activity of this experiment"]
+    return []
+
+
+def _pauses_problems(pauses: Any) -> list[str]:
+    """``pauses``: absent, or a mapping whose before/after are seconds or a ${name}."""
+    if pauses is None:
+        return []
+    if not isinstance(pauses, Mapping):
+        return ["pauses must be a mapping with 'before' and/or 'after'"]
+    problems: list[str] = []
+    for when in ("before", "after"):
+        value = pauses.get(when)
+        if value is None or isinstance(value, numbers.Number):
+            continue
+        if not (isinstance(value, str) and re.fullmatch(r"\$\{[^}]+\}", value)):
+            problems.append(f"pauses.{when} must be a number or a ${{name}} from the configuration")
     return problems
 
 

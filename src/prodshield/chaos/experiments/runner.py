@@ -151,8 +151,7 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
         "start", title=experiment["title"], strategy=hyp_strategy.value, rollbacks=rb_strategy.value
     )
     stop_during = threading.Event()
-    during: threading.Thread | None = None
-    guard: threading.Thread | None = None
+    watchers: list[threading.Thread] = []  # joined before the rollbacks
     graceful = True
     with _exit_signals(options.handle_signals):
         try:
@@ -161,34 +160,13 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
                 if with_ssh and hyp_strategy.before:
                     gate_passed = _gate(journal, ctx)
                 if gate_passed:
-                    if with_ssh and hyp_strategy.during:
-                        during = threading.Thread(
-                            target=_continuously,
-                            args=(journal, ctx, stop_during, options),
-                            name="hypothesis-during",
-                            daemon=True,
-                        )
-                        during.start()
-                    if options.cancel is not None:
-                        threading.Thread(
-                            target=_cancelled,
-                            args=(journal, ctx, stop_during, options.cancel),
-                            name="cancel",
-                            daemon=True,
-                        ).start()
-                    if options.abort_on and options.run_check is not None:
-                        guard = threading.Thread(
-                            target=_guardrails,
-                            args=(journal, ctx, stop_during, options),
-                            name="guardrails",
-                            daemon=True,
-                        )
-                        guard.start()
+                    watchers = _start_watchers(
+                        journal, ctx, stop_during, options, with_ssh and hyp_strategy.during
+                    )
                     runs = _method(journal, ctx)
                     stop_during.set()
-                    for thread in (during, guard):
-                        if thread is not None:
-                            thread.join()
+                    for thread in watchers:
+                        thread.join()
                     if (
                         journal["status"] not in ("interrupted", "aborted")
                         and with_ssh
@@ -208,9 +186,8 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
                 ctx.emit("interrupted", reason=f"exit signal ({exc})")
             finally:
                 stop_during.set()
-                for thread in (during, guard):
-                    if thread is not None:
-                        thread.join()
+                for thread in watchers:
+                    thread.join()
             ctx.abort.clear()  # the rollbacks' own pauses are not cut short
             if graceful:
                 _rollbacks(journal, ctx, rb_strategy, options, with_ssh)
@@ -222,6 +199,46 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
         journal["status"] = "completed"
     ctx.emit("end", journal=journal)
     return journal
+
+
+def _start_watchers(
+    journal: Journal,
+    ctx: RunContext,
+    stop_during: threading.Event,
+    options: RunOptions,
+    hypothesis_during: bool,
+) -> list[threading.Thread]:
+    """Start what watches the method while it runs: the hypothesis during it, the cancel flag,
+    the guardrails. Returns the threads to join (the cancel watcher ends with ``stop_during``)."""
+    watchers: list[threading.Thread] = []
+    if hypothesis_during:
+        watchers.append(
+            threading.Thread(
+                target=_continuously,
+                args=(journal, ctx, stop_during, options),
+                name="hypothesis-during",
+                daemon=True,
+            )
+        )
+        watchers[-1].start()
+    if options.cancel is not None:
+        threading.Thread(
+            target=_cancelled,
+            args=(journal, ctx, stop_during, options.cancel),
+            name="cancel",
+            daemon=True,
+        ).start()
+    if options.abort_on and options.run_check is not None:
+        watchers.append(
+            threading.Thread(
+                target=_guardrails,
+                args=(journal, ctx, stop_during, options),
+                name="guardrails",
+                daemon=True,
+            )
+        )
+        watchers[-1].start()
+    return watchers
 
 
 def _status_from_probes(state: Mapping[str, Any]) -> str:

@@ -49,6 +49,72 @@ def _rust_safe(pattern: str) -> str | None:
     )
 
 
+def _windowed(
+    valid: Any, since_s: float | None, baseline_s: float | None
+) -> tuple[Any, Any, int, Any]:
+    """(the rows of the last ``since_s`` seconds before the newest line, the baseline rows before
+    them or None, how many rows fell outside, the window's start or None); all rows without
+    ``since_s``."""
+    import polars as pl
+
+    if not (since_s and valid.height):
+        return valid, None, 0, None
+    newest = valid["ts"].max()
+    if not isinstance(newest, datetime):
+        return valid, None, 0, None
+    start = newest - timedelta(seconds=since_s)
+    baseline_rows = None
+    if baseline_s:
+        baseline_rows = valid.filter(
+            (pl.col("ts") < start) & (pl.col("ts") >= start - timedelta(seconds=baseline_s))
+        )
+    windowed = valid.filter(pl.col("ts") >= start)
+    return windowed, baseline_rows, valid.height - windowed.height, start
+
+
+def _endpoint_rows(
+    ep: Any, settings: DetectorSettings, findings: list[LogFinding]
+) -> tuple[list[dict[str, Any]], dict[str, tuple[int, int]]]:
+    """Each endpoint's summary, a slow_request finding (into ``findings``) for each with slow
+    requests, and the (errors, requests) of each endpoint with 5xx."""
+    endpoints: list[dict[str, Any]] = []
+    failing: dict[str, tuple[int, int]] = {}
+    for row in ep.iter_rows(named=True):
+        endpoints.append(
+            {
+                "endpoint": row["endpoint"],
+                "requests": row["requests"],
+                "errors": row["errors"],
+                "error_rate": round(row["errors"] / row["requests"], 4) if row["requests"] else 0.0,
+                "p50_ms": row["p50_ms"],
+                "p95_ms": row["p95_ms"],
+                "p99_ms": row["p99_ms"],
+            }
+        )
+        if row["slow"]:
+            findings.append(
+                LogFinding(
+                    "performance",
+                    "slow_request",
+                    "medium",
+                    count=row["slow"],
+                    first_seen=row["first"],
+                    last_seen=row["last"],
+                    source={"endpoint": row["endpoint"]},
+                    details={
+                        "requests": row["requests"],
+                        "p95_ms": row["p95_ms"],
+                        "max_ms": row["max_ms"],
+                        "threshold_ms": settings.slow_request_ms,
+                    },
+                    message=f"{row['slow']} of {row['requests']} requests over {settings.slow_request_ms:.0f} ms",
+                )
+            )
+        if row["errors"]:
+            failing[row["endpoint"]] = (row["errors"], row["requests"])
+    return endpoints, failing
+
+
 def analyse(
     paths: list[Path],
     settings: DetectorSettings | None = None,
@@ -105,20 +171,7 @@ def analyse(
     total = df.height
     valid = df.filter(pl.col("status").is_not_null())
     skipped = total - valid.height
-    baseline_rows = None
-    outside = 0
-    start: Any = None
-    if since_s and valid.height:
-        newest = valid["ts"].max()
-        if isinstance(newest, datetime):
-            start = newest - timedelta(seconds=since_s)
-            if baseline_s:
-                baseline_rows = valid.filter(
-                    (pl.col("ts") < start) & (pl.col("ts") >= start - timedelta(seconds=baseline_s))
-                )
-            before = valid.height
-            valid = valid.filter(pl.col("ts") >= start)
-            outside = before - valid.height
+    valid, baseline_rows, outside, start = _windowed(valid, since_s, baseline_s)
     findings: list[LogFinding] = []
 
     # per endpoint: requests, 5xx, slow, percentiles
@@ -137,41 +190,7 @@ def analyse(
         )
         .sort("p95_ms", descending=True, nulls_last=True)
     )
-    endpoints: list[dict[str, Any]] = []
-    failing: dict[str, tuple[int, int]] = {}
-    for row in ep.iter_rows(named=True):
-        endpoints.append(
-            {
-                "endpoint": row["endpoint"],
-                "requests": row["requests"],
-                "errors": row["errors"],
-                "error_rate": round(row["errors"] / row["requests"], 4) if row["requests"] else 0.0,
-                "p50_ms": row["p50_ms"],
-                "p95_ms": row["p95_ms"],
-                "p99_ms": row["p99_ms"],
-            }
-        )
-        if row["slow"]:
-            findings.append(
-                LogFinding(
-                    "performance",
-                    "slow_request",
-                    "medium",
-                    count=row["slow"],
-                    first_seen=row["first"],
-                    last_seen=row["last"],
-                    source={"endpoint": row["endpoint"]},
-                    details={
-                        "requests": row["requests"],
-                        "p95_ms": row["p95_ms"],
-                        "max_ms": row["max_ms"],
-                        "threshold_ms": settings.slow_request_ms,
-                    },
-                    message=f"{row['slow']} of {row['requests']} requests over {settings.slow_request_ms:.0f} ms",
-                )
-            )
-        if row["errors"]:
-            failing[row["endpoint"]] = (row["errors"], row["requests"])
+    endpoints, failing = _endpoint_rows(ep, settings, findings)
 
     # 5xx per endpoint: one finding each, a burst when enough fall within the window
     if failing:

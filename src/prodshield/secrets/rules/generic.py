@@ -284,16 +284,10 @@ class GenericAssignmentRule:
         loose_colon = groups.get("sep") == ":" and groups.get("ws") and not groups.get("nq")
         start, end = match.start(group), match.end(group)
         if group == "v":
-            if source and match.re is not _STDIN:
-                return None  # unquoted in source code: a variable, a call or an annotation
-            if end < len(line) and line[end] in "([":
-                return None  # a call or subscript: getenv("X"), os.environ["X"]
-            before = line[match.start() - 1] if match.start() > 0 else ""
-            if before in "?&" and "&" in value:
-                value = value.split("&", 1)[0]
-                end = start + len(value)
-            value = value.rstrip(".\\")
-            end = start + len(value)
+            trimmed = _unquoted(line, match, value, source)
+            if trimmed is None:
+                return None
+            value, end = trimmed
         category = "stdin" if name == "stdin" else classify_name(name)
         if category is None or not value:
             return None
@@ -325,6 +319,21 @@ class GenericAssignmentRule:
         if confidence is None:
             return None
         return Candidate(start, end, value, confidence, kind=kind)
+
+
+def _unquoted(line: str, match: re.Match[str], value: str, source: bool) -> tuple[str, int] | None:
+    """An unquoted value trimmed (a query string's next parameter, a sentence's full stop) and its
+    end, or None when it is code rather than a value."""
+    if source and match.re is not _STDIN:
+        return None  # unquoted in source code: a variable, a call or an annotation
+    start, end = match.start("v"), match.end("v")
+    if end < len(line) and line[end] in "([":
+        return None  # a call or subscript: getenv("X"), os.environ["X"]
+    before = line[match.start() - 1] if match.start() > 0 else ""
+    if before in "?&" and "&" in value:
+        value = value.split("&", 1)[0]
+    value = value.rstrip(".\\")
+    return value, start + len(value)
 
 
 RULES = (GenericAssignmentRule(),)
