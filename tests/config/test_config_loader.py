@@ -240,3 +240,26 @@ def test_a_version_other_than_1_is_refused() -> None:
         "shield.yaml:1:1: version: 2 is not a format version this prodshield reads (it reads 1)"
     ]
     parse_config("version: 1\nchecks: []\n", name="shield.yaml", env={})
+
+
+def test_a_folder_given_as_the_config_says_so(tmp_path: Path) -> None:
+    """`-c DIR` (or $PRODSHIELD_CONFIG=DIR) is a folder, not a missing file; its shield.yaml is
+    named when it has one."""
+    from prodshield.config.loader import find_config
+    from prodshield.errors import UsageError
+
+    with pytest.raises(UsageError) as empty:
+        find_config(tmp_path, env={})
+    assert str(empty.value) == f"{tmp_path}: a folder, not a config file"
+    (tmp_path / "shield.yaml").write_text("checks: []\n")
+    with pytest.raises(UsageError) as named:
+        find_config(tmp_path, env={})
+    assert str(named.value) == (
+        f"{tmp_path}: a folder, not a config file (did you mean -c {tmp_path / 'shield.yaml'}?)"
+    )
+    with pytest.raises(UsageError) as from_env:
+        find_config(None, env={"PRODSHIELD_CONFIG": str(tmp_path)})
+    assert str(from_env.value).endswith("(from $PRODSHIELD_CONFIG)")
+    with pytest.raises(UsageError) as missing:
+        find_config(tmp_path / "nope.yaml", env={})
+    assert str(missing.value).endswith("nope.yaml: no such config file")

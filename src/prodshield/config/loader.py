@@ -79,12 +79,12 @@ def find_config(
     if explicit:
         p = FsPath(explicit)
         if not p.is_file():
-            raise UsageError(f"{p}: no such config file")
+            raise UsageError(f"{p}: {_not_a_file(p)}")
         return p
     if env.get(ENV_VAR):
         p = FsPath(env[ENV_VAR])
         if not p.is_file():
-            raise UsageError(f"{p}: no such config file (from ${ENV_VAR})")
+            raise UsageError(f"{p}: {_not_a_file(p)} (from ${ENV_VAR})")
         return p
     p = FsPath(DEFAULT_NAME)
     if not p.is_file():
@@ -92,6 +92,16 @@ def find_config(
             f"no config: pass -c FILE, set ${ENV_VAR}, or create ./{DEFAULT_NAME} with `prodshield init`"
         )
     return p
+
+
+def _not_a_file(p: FsPath) -> str:
+    """Why ``p`` is not a config file: missing, or a folder (naming its shield.yaml if any)."""
+    if not p.is_dir():
+        return "no such config file"
+    inside = p / DEFAULT_NAME
+    if inside.is_file():
+        return f"a folder, not a config file (did you mean -c {inside}?)"
+    return "a folder, not a config file"
 
 
 def load_config(
