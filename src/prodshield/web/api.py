@@ -114,8 +114,24 @@ def writer(request: Request) -> str:
     return session.user
 
 
+MAX_BODY = 1 << 20
+"""The largest JSON body the API reads (notes and updates are text, far below it): a bigger one is
+answered 413 and never held whole, whoever sends it."""
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    too_large = Denied(error(413, f"request body is larger than {MAX_BODY} bytes"))
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        parts.append(chunk)
+    raw = b"".join(parts)
     if not raw.strip():
         return {}
     try:

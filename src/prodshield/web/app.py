@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,7 +32,8 @@ STOP_TIMEOUT = 10.0
 
 
 class SecurityHeaders:
-    """Adds the content security policy and friends to every response."""
+    """Adds the content security policy and friends to every response; a client that hung up
+    while its body was read ends its request quietly."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,7 +53,12 @@ class SecurityHeaders:
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            # the client left while its body was being read: nobody to answer, nothing wrong
+            # here (a traceback in serve's log for it would hide real errors)
+            return
 
 
 def apply_config(app: Starlette, loaded: LoadedConfig) -> None:

@@ -1,0 +1,104 @@
+"""Hostile HTTP clients of a real `serve`: an API body is never held past its cap, and a client
+that hangs up in the middle of its body leaves no traceback in serve's log.
+
+Before the fix a 300 MB JSON body sent to `POST /api/v1/deploys` was read whole (serve's peak
+RSS went from 119 MB to 734 MB), and a client that sent part of a body and left logged
+`Exception in ASGI application ... ClientDisconnect` with a full traceback.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from prodshield.web.api import MAX_BODY
+from support.serve_process import TOKEN, raw_http, serve, wait_for
+
+CONFIG = f"""
+storage: "sqlite:///{{db}}"
+checks:
+  - {{name: web, type: tcp, host: 127.0.0.1, port: 9, interval: 1h}}
+serve: {{host: 127.0.0.1, port: {{port}}, token: "{TOKEN}"}}
+"""
+
+AUTH = f"Authorization: Bearer {TOKEN}\r\n"
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def _chunked_flood(port: int, total: int) -> bytes:
+    """POST ``total`` bytes of a JSON string in 64 KiB chunks, without a Content-Length; stop
+    sending as soon as the server answers or closes, and return its answer."""
+    head = (
+        f"POST /api/v1/deploys HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head)
+        sent = 0
+        try:
+            while sent < total:
+                s.sendall(chunk)
+                sent += 0x10000
+        except OSError:
+            pass  # the server answered and closed: what it said is still in our buffer
+        answer = b""
+        try:
+            while data := s.recv(65536):
+                answer += data
+        except OSError:
+            pass
+    return answer
+
+
+def test_api_bodies_past_the_cap_are_refused_without_being_read(tmp_path: Path) -> None:
+    with serve(tmp_path, CONFIG) as srv:
+        # a declared length past the cap: 413 before a byte of the body is sent
+        answer = raw_http(
+            srv.port,
+            (
+                f"POST /api/v1/deploys HTTP/1.1\r\nHost: x\r\n{AUTH}"
+                f"Content-Type: application/json\r\nContent-Length: {50 * MAX_BODY}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode(),
+        )
+        assert _status(answer) == 413, answer[:300]
+        assert b"larger than" in answer
+        # no length declared (chunked): the read stops at the cap, whatever is still coming
+        answer = _chunked_flood(srv.port, 64 * MAX_BODY)
+        assert answer, "serve did not answer the flood"
+        assert _status(answer) == 413, answer[:300]
+        # a body within the cap is still read and answered
+        ok = srv.get(
+            "/api/v1/deploys",
+            method="POST",
+            data=b'{"service": "web", "version": "1.2.3"}',
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        assert ok.status in (200, 201), ok.body
+        assert "Traceback" not in srv.output()
+
+
+def test_a_client_that_leaves_in_the_middle_of_its_body_leaves_no_traceback(
+    tmp_path: Path,
+) -> None:
+    with serve(tmp_path, CONFIG) as srv:
+        for path in ("/api/v1/deploys", "/api/v1/incidents", "/heartbeat/" + "a" * 20):
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+                s.sendall(
+                    (
+                        f"POST {path} HTTP/1.1\r\nHost: x\r\n{AUTH}"
+                        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+                    ).encode()
+                )
+                time.sleep(0.3)  # the handler is now waiting for the rest of the body
+        # serve still answers, and its log holds no traceback for the clients that left
+        wait_for("serve to answer", lambda: srv.get("/healthz", timeout=5).status == 200)
+        time.sleep(0.5)
+        log = srv.output()
+        assert "Traceback" not in log, log[-3000:]
+        assert "ClientDisconnect" not in log
