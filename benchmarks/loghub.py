@@ -250,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     labelled = sorted(args.labelled.glob("*.csv")) if args.labelled.is_dir() else []
     if labelled:
         systems = {path.stem: load_csv(path) for path in labelled}
-        table("labelled for prodshield (not Loghub, not used for tuning)", systems, parsers, "")
+        table(
+            "labelled for prodshield (not Loghub, not used for tuning)",
+            systems,
+            parsers,
+            args.show_errors,
+        )
     return 0
 
 

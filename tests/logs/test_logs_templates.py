@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prodshield.logs.clusters import slot_of
 from prodshield.logs.state import load_miner, save_miner
 from prodshield.logs.templates import TemplateMiner, template_id
 from prodshield.store import tables as t
@@ -390,3 +391,68 @@ def test_a_value_written_in_words_is_a_variable_past_a_few_values() -> None:
         "Error loading /bin/y: invalid or missing program image, No such file or directory"
     )
     assert a.template_id != b.template_id
+
+
+def test_a_value_in_words_that_shares_its_last_token_with_others_is_one_place() -> None:
+    """nginx's ``%V could not be resolved (%i: %s)``: the error text ends in the ``)`` of the
+    message, so a two-word and a three-word text share the last token ``<*>)``; the place is the
+    whole text on both sides and, past ``enum_max`` values, every line is one template."""
+    errors = ["Server failure", "Format error", "Connection refused", "Host not found"]
+    errors += ["Operation timed out"]
+    miner = TemplateMiner()
+    got = [
+        miner.add(f"shop{i}.internal could not be resolved ({i + 2}: {errors[i % 5]})")
+        for i in range(40)
+    ]
+    assert len({miner.current_id(m.template_id) for m in got}) == 1
+    # the place takes in the enumerations next to it only when both sides vary there: a name
+    # beside an inserted phrase (OpenSSH's "for root from" / "for invalid user <*> from") is not
+    # one value in words
+    valid = ["Failed", "password", "for", "<*>", "from", "<*>", "port", "<*>", "ssh2"]
+    invalid = [
+        "Failed",
+        "password",
+        "for",
+        "invalid",
+        "user",
+        "<*>",
+        "from",
+        "<*>",
+        "port",
+        "<*>",
+        "ssh2",
+    ]
+    assert slot_of(valid, {3, 5, 7}, invalid, {5, 7, 9}, ({3}, set())) is None
+    two = ["<*>", "could", "not", "be", "resolved", "(<*>:", "<*>", "<*>)"]
+    three = ["<*>", "could", "not", "be", "resolved", "(<*>:", "<*>", "<*>", "<*>)"]
+    assert slot_of(two, {0, 6, 7}, three, {0, 6, 7, 8}, ({6, 7}, {6, 7, 8})) == (
+        range(6, 8),
+        range(6, 9),
+    )
+
+
+def test_clusters_made_before_a_variable_was_known_join_it() -> None:
+    """``Connect() failed for backend %s: %s.`` with a new backend name and a new error text on
+    the same line made a cluster of its own while the older one still had a constant name; once
+    the older one makes the name a variable, it takes them (one cluster)."""
+    errors = ["Connection refused.", "Permission denied.", "Broken pipe."]
+    names = ["billing", "stock", "payments", "orders"]
+    miner = TemplateMiner()
+    got = [
+        miner.add(f"Connect() failed for backend {names[i % 4]}-{i % 7}: {errors[i % 3]}")
+        for i in range(24)
+    ]
+    assert miner.cluster_count == 1
+    # three error texts (at most enum_max): an enumeration, a template each, as Loghub labels
+    assert len({miner.current_id(m.template_id) for m in got}) == 3
+    assert sum(t.count for t in miner.templates()) == 24
+    # a proxy type (a few fixed words) stays part of the template: three templates
+    paused = TemplateMiner()
+    kinds = ["frontend", "backend", "proxy"]
+    lines = [
+        paused.add(f"Paused {kinds[i % 3]} {names[i % 4]}{'-' + str(i) if i % 2 else ''}.")
+        for i in range(30)
+    ]
+    ids = {paused.current_id(m.template_id) for m in lines}
+    assert len(ids) == 3
+    assert {t.template for t in paused.templates()} >= {"Paused frontend <*>"}

@@ -27,6 +27,18 @@ ERRORS = ["Connection refused", "Connection reset by peer", "No such file or dir
           "Permission denied", "Broken pipe", "Operation timed out"]  # fmt: skip
 
 
+CAP_R = random.Random(20261206)
+
+
+def cap() -> str:
+    """A proxy's type as haproxy's ``proxy_cap_str()`` writes it (the first ``%s`` of ``Paused
+    %s %s.``, ``Resumed %s %s.`` and ``Port %d busy while trying to enable %s %s.``). Drawn from
+    its own generator after the draws of the ``name`` it replaced, so the other files stay as
+    they were."""
+    KINDS["name"]()
+    return CAP_R.choice(["frontend", "frontend", "backend", "proxy"])
+
+
 def ip() -> str:
     return f"10.{R.randrange(256)}.{R.randrange(256)}.{R.randrange(1, 255)}"
 
@@ -51,6 +63,7 @@ KINDS: dict[str, Callable[[], str]] = {
             ["", f"/appendonly.aof.{R.randrange(1, 60)}.incr.aof", f"/dump-{R.randrange(99)}.rdb"]
         )
     ),
+    "cap": cap,
     "name": lambda: R.choice(NAMES) + R.choice(["", f"-{R.randrange(1, 9)}"]),
     "bucket": lambda: (
         f"{R.choice(NAMES)}-{R.choice(['prod', 'dev', 'stage', 'eu', 'us'])}{R.randrange(1, 30)}"
@@ -138,9 +151,9 @@ SYSTEMS: dict[str, list[tuple[int, str]]] = {
         (14, "Connect from {ip}:{port} to {ip}:{port} ({name}/{mode})"),
         (6, "Proxy {name} stopped (cumulated conns: FE: {int}, BE: {int})."),
         (4, "Proxy {name} hard-stopped ({int} remaining conns will be closed)."),
-        (5, "Paused {name} {name}."),
-        (4, "Resumed {name} {name}."),
-        (5, "Port {port} busy while trying to enable {name} {name}."),
+        (5, "Paused {cap} {name}."),
+        (4, "Resumed {cap} {name}."),
+        (5, "Port {port} busy while trying to enable {cap} {name}."),
         (4, "Scheduling a soft-stop in {int} ms."),
         (5, "SIGHUP received, dumping servers states for proxy {name}."),
         (4, "acme: {name}: Starting update of the certificate."),
@@ -208,13 +221,26 @@ SYSTEMS: dict[str, list[tuple[int, str]]] = {
 _KIND = re.compile(r"\{(\w+)\}")
 
 
+WORDS = {"cap"}
+"""Kinds whose values are a few fixed words the program writes (``proxy_cap_str()``): the label
+keeps the word, as Loghub-2.0's labels keep the names of states (``TaskAttempt Transitioned from
+NEW to UNASSIGNED``); every other specifier is one ``<*>``."""
+
+
 def generate(statements: list[tuple[int, str]], n: int) -> list[tuple[str, str]]:
     weights = [w for w, _ in statements]
     rows = []
     for _ in range(n):
         (_, statement) = R.choices(statements, weights)[0]
-        line = _KIND.sub(lambda m: KINDS[m.group(1)](), statement)
-        rows.append((line, _KIND.sub("<*>", statement)))
+        kinds = _KIND.findall(statement)
+        values = [KINDS[kind]() for kind in kinds]
+        labels = [v if k in WORDS else "<*>" for k, v in zip(kinds, values, strict=True)]
+        pieces = _KIND.split(statement)[::2]  # the text around the specifiers
+        line = label = pieces[0]
+        for value, shown, piece in zip(values, labels, pieces[1:], strict=True):
+            line += value + piece
+            label += shown + piece
+        rows.append((line, label))
     return rows
 
 

@@ -168,13 +168,20 @@ SLOT_SPAN = 5
 
 
 def slot_of(
-    a: Sequence[str], a_gen: Container[int], b: Sequence[str], b_gen: Container[int]
+    a: Sequence[str],
+    a_gen: Container[int],
+    b: Sequence[str],
+    b_gen: Container[int],
+    enums: tuple[Container[int], Container[int]] = ((), ()),
 ) -> tuple[range, range] | None:
     """Where two token sequences of different lengths differ, when that is one place of at most
     :data:`SLOT_SPAN` tokens on each side, at least one side has seen different values at every
     one of its positions there (``a_gen``, ``b_gen``: the positions a cluster generalised) and at
     least three constant tokens are the same around it: a value written in words (``failed:
     Broken pipe``, ``failed: Connection reset by peer``, ``failed: Operation timed out``).
+    The place takes in the tokens next to it that hold an enumeration on either side (``enums``:
+    those positions of ``a`` and of ``b``), since a value in words may share its last token with
+    another one (``(<*>: <*> <*>)`` / ``(<*>: <*>)``); such a place must vary on both sides.
     None otherwise."""
     la, lb = len(a), len(b)
     n = min(la, lb)
@@ -186,10 +193,19 @@ def slot_of(
     q = 0
     while q < n - p and a[la - 1 - q] == b[lb - 1 - q]:
         q += 1
+    a_enum, b_enum = enums
+    took = p + q
+    while p and (p - 1 in a_enum or p - 1 in b_enum):
+        p -= 1
+    while q and (la - q in a_enum or lb - q in b_enum):
+        q -= 1
     ra, rb = range(p, la - q), range(p, lb - q)
     if not (0 < len(ra) <= SLOT_SPAN and 0 < len(rb) <= SLOT_SPAN):
         return None
-    if not (all(i in a_gen for i in ra) or all(j in b_gen for j in rb)):
+    a_varies, b_varies = all(i in a_gen for i in ra), all(j in b_gen for j in rb)
+    # a place that took in enumerations must vary on both sides (``for root from`` / ``for
+    # invalid user <*> from`` is a name and a phrase, not one value in words)
+    if not (a_varies and b_varies if p + q < took else a_varies or b_varies):
         return None
     around = sum(WILDCARD not in t for t in a[:p]) + sum(WILDCARD not in t for t in a[la - q :])
     return (ra, rb) if around >= 3 else None
@@ -262,8 +278,11 @@ def similarity(tokens: list[str], masked: tuple[str, ...]) -> float:
 
 
 def enum_similarity(cluster: Cluster, masked: tuple[str, ...]) -> float:
-    """:func:`similarity` where a value an enumeration position has seen also agrees."""
+    """:func:`similarity` where a value an enumeration position has seen also agrees, and so
+    does a variable (a token with a wildcard: ``stock-<*>:``) at a position the cluster has made
+    a variable of that shape (``<*>:``)."""
     values = cluster.values
+    gen = cluster.gen
     same = 0
     n = 0
     for pos, (a, b) in enumerate(zip(cluster.tokens, masked, strict=True)):
@@ -274,6 +293,9 @@ def enum_similarity(cluster: Cluster, masked: tuple[str, ...]) -> float:
             continue
         n += 1
         seen = values.get(pos)
-        if seen is not None and b in seen:
+        if seen is not None:
+            if b in seen:
+                same += 1
+        elif pos in gen and fits(gen[pos], b):
             same += 1
     return 1.0 if n == 0 else same / n

@@ -20,7 +20,9 @@ tokens (``0 bytes sent`` / ``1190 bytes (1.16 KB) sent``, see :func:`variant_of`
 it keeps its own text, and its lines are given the older cluster's id. Clusters that differ in one
 place holding a value written in words (``failed: Broken pipe`` / ``failed: No such file or
 directory``, see :func:`slot_of`) are counted like an enumeration: past ``enum_max`` values between
-them, the younger ones join the oldest (:meth:`TemplateMiner._join_slots`).
+them, the younger ones join the oldest (:meth:`TemplateMiner._join_slots`). A cluster made before
+another could take it (a new name and a new error text on one line) is fused with it once that
+other one has made the position a variable or seen the value (:meth:`TemplateMiner._absorb`).
 
 Template ids name a cluster for its whole life. A cluster's id is given when it is created (a
 hash of its first template, salted on a collision) and kept however its template generalises; an
@@ -115,6 +117,24 @@ class Template:
     (``0 bytes sent`` and ``1190 bytes (1.16 KB) sent``): their lines are given this id."""
 
 
+def _enumerated(cluster: Cluster) -> set[int]:
+    """The positions where ``cluster`` holds an enumeration."""
+    return (
+        {pos for pos, seen in cluster.values.items() if seen is not None}
+        if cluster.live_enums
+        else set()
+    )
+
+
+def _spread_values(source: Cluster, target: Cluster) -> None:
+    """Before ``source`` and ``target`` are fused: where ``source`` holds an enumeration and
+    ``target`` a constant, that constant becomes one of the values (with ``target``'s lines)."""
+    for pos, seen in source.values.items():
+        if seen is not None and pos not in target.values:
+            token = target.tokens[pos]
+            target.values[pos] = None if WILDCARD in token else {token: target.count}
+
+
 class TemplateMiner:
     """The streaming miner. ``add`` learns from a message; ``match`` only looks it up."""
 
@@ -132,6 +152,8 @@ class TemplateMiner:
         # oldest first (where :meth:`_variant_cluster` looks)
         self._by_lead: dict[tuple[int, str, str], list[Cluster]] = {}
         self._extract = Extractors()
+        self._grown: list[Cluster] = []
+        """Clusters whose enumerations took a new value since the last new sequence."""
         self.lines = 0
 
     # --- learning ----------------------------------------------------------------------------
@@ -282,8 +304,16 @@ class TemplateMiner:
         cluster.live_enums = live
         if grown:
             self._join_slots(cluster)
+            if not self._grown or self._grown[-1] is not cluster:
+                self._grown.append(cluster)
 
     def _place(self, masked: tuple[str, ...]) -> Cluster:
+        if self._grown:
+            # clusters whose enumerations took new values may now take (or be taken by) others
+            grown, self._grown = self._grown, []
+            for cluster in grown:
+                if cluster.merged_into is None:
+                    self._absorb(cluster)
         n = len(masked)
         bucket = self._by_length.setdefault(n, [])
         best: Cluster | None = None
@@ -300,9 +330,12 @@ class TemplateMiner:
             if head is not None and tokens[0] != head and WILDCARD not in tokens[0]:
                 continue
             if not cluster.live_enums:
-                if sum(map(eq, tokens, masked)) < floor:
+                shaped = len(cluster.gen)
+                if sum(map(eq, tokens, masked)) + shaped < floor:
                     continue
                 score = similarity(tokens, masked)
+                if score < threshold and shaped:
+                    score = enum_similarity(cluster, masked)
             else:
                 score = similarity(tokens, masked)
                 if score < threshold:
@@ -322,7 +355,54 @@ class TemplateMiner:
                 if joined is None:
                     self._join_slots(best)
                 return best
-        return self._merge(best, masked)
+        variables = len(best.gen)
+        holder = self._merge(best, masked)
+        if len(holder.gen) > variables:
+            holder = self._absorb(holder)
+        return holder
+
+    def _absorb(self, cluster: Cluster) -> Cluster:
+        """Clusters of ``cluster``'s length that it would take now that it has a new variable, or
+        that would take it, are fused with it: their lines came before it could take them (``backend stock-<*>:
+        Broken pipe.`` made its own cluster while ``backend billing-<*>: <*> <*>`` still had a
+        constant name). Returns the cluster that holds them (the oldest)."""
+        n = len(cluster.tokens)
+        threshold = self.config.similarity
+        floor = threshold * n - 1e-9
+        short = n <= self.config.short
+        for other in list(self._by_length.get(n, ())):
+            if other is cluster or other.merged_into is not None:
+                continue
+            tokens = tuple(other.tokens)
+            if short and tokens[0] != cluster.tokens[0] and WILDCARD not in cluster.tokens[0]:
+                continue
+            if (
+                not (cluster.live_enums or other.live_enums)
+                and sum(map(eq, cluster.tokens, tokens)) + max(len(cluster.gen), len(other.gen))
+                < floor
+            ):
+                continue
+            if (
+                enum_similarity(cluster, tokens) < threshold
+                and enum_similarity(other, tuple(cluster.tokens)) < threshold
+            ):
+                continue
+            cluster = self._merge(cluster, tokens)
+            if other.merged_into is not None or other is cluster:
+                continue  # the merge fused them already
+            merged = list(cluster.tokens)
+            keep, gone = (other, cluster) if other.index < cluster.index else (cluster, other)
+            _spread_values(keep, gone)
+            _spread_values(gone, keep)
+            by_tokens = self._by_tokens
+            for c in (keep, gone):
+                if by_tokens.get(tuple(c.tokens)) is c:
+                    del by_tokens[tuple(c.tokens)]
+            self._fuse(keep, gone)
+            keep.tokens = merged
+            by_tokens.setdefault(tuple(merged), keep)
+            cluster = keep
+        return cluster
 
     def _variant_cluster(self, masked: tuple[str, ...]) -> Cluster | None:
         """The oldest cluster of another length ``masked`` is a variant of (:func:`variant_of`),
@@ -377,12 +457,15 @@ class TemplateMiner:
             return []
         n = len(cluster.tokens)
         gen = cluster.gen
+        enums = _enumerated(cluster)
         group: list[tuple[Cluster, range]] = []
         for length in range(max(1, n - SLOT_SPAN + 1), n + SLOT_SPAN):
             for peer in self._by_lead.get((length, *lead), ()) if length != n else ():
                 if peer.merged_into is not None or not (gen or peer.gen):
                     continue
-                spans = slot_of(cluster.tokens, gen, peer.tokens, peer.gen)
+                spans = slot_of(
+                    cluster.tokens, gen, peer.tokens, peer.gen, (enums, _enumerated(peer))
+                )
                 if spans is None:
                     continue
                 if not group:
