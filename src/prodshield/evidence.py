@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, desc, or_, select
 
 from prodshield.secrets.redaction import redact_text
+from prodshield.severity import worst_first
 from prodshield.store import tables as t
 from prodshield.text import clip
 
@@ -48,6 +49,11 @@ LOG_CATEGORIES = ("critical", "performance", "trend")
 queries; OOM, database connection failures, crashes; spikes and latency regressions). Security
 findings (brute force, scanners) are not."""
 MAX_LOG_ITEMS = 20
+
+MAX_AUDIT_ITEMS = 3
+"""The audit's new findings listed one by one on an incident, worst first; the rest are one line
+with their count per severity (a deploy's audit is about the whole tree, not the failing
+service, so it supports the incident rather than filling it)."""
 
 TITLES = {
     "deploy": "Deploy",
@@ -291,10 +297,11 @@ def _audit(conn: Connection, now: float) -> list[Item]:
             fp for (fp,) in conn.execute(select(f.c.fingerprint).where(f.c.run_id == runs[1].id))
         }
     rows = conn.execute(select(f).where(f.c.run_id == latest.id).order_by(f.c.id).limit(200)).all()
+    new = [row for row in rows if row.fingerprint not in before]
+    new.sort(key=lambda row: worst_first(row.severity))  # stable: the run's order within a level
+    at = float(latest.finished_at or latest.started_at)
     out = []
-    for row in rows:
-        if row.fingerprint in before:
-            continue
+    for row in new[:MAX_AUDIT_ITEMS]:
         where = (
             f" ({row.path}:{row.line})"
             if row.path and row.line
@@ -304,13 +311,29 @@ def _audit(conn: Connection, now: float) -> list[Item]:
             Item(
                 "audit",
                 row.fingerprint,
-                float(latest.finished_at or latest.started_at),
+                at,
                 f"{row.severity} {row.rule}: {row.title}{where}",
                 {"severity": row.severity, "rule": row.rule},
             )
         )
-        if len(out) >= 10:
-            break
+    rest = new[MAX_AUDIT_ITEMS:]
+    if rest:
+        counts: dict[str, int] = {}
+        for row in rest:
+            counts[row.severity] = counts.get(row.severity, 0) + 1
+        levels = ", ".join(
+            f"{n} {level}" for level, n in sorted(counts.items(), key=lambda kv: worst_first(kv[0]))
+        )
+        more = f"{len(rest)}+" if len(rows) >= 200 else str(len(rest))  # the query's bound
+        out.append(
+            Item(
+                "audit",
+                f"run-{latest.id}-more",
+                at,
+                f"{more} more new audit findings in run #{latest.id} ({levels}): see prodshield audit history",
+                {"more": len(rest), "run": latest.id},
+            )
+        )
     return out
 
 

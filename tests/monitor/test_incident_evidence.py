@@ -277,3 +277,36 @@ def test_a_scheduled_run_that_failed_to_start_says_so(store: Store, tmp_path) ->
     assert all(i.details["running"] is False and i.details["not_started"] for i in found)
     body = _outbox(store)[0][2]["body"]
     assert "failed to start" in body and "ran (failed)" not in body
+
+
+def test_a_deploys_audit_is_three_findings_worst_first_and_a_count(store: Store) -> None:
+    """A deploy's audit covers the whole tree: the incident lists its three worst new findings
+    and counts the rest per severity, instead of filling the evidence with all of them."""
+    config = parse_config(CONFIG, env={}).config
+    severities = ["low", "medium", "critical", "low", "high", "medium", "low"]
+    with store.begin() as conn:
+        conn.execute(
+            t.audit_runs.insert().values(
+                id=1, started_at=T0 - 60, finished_at=T0 - 50, passed=False
+            )
+        )
+        for n, severity in enumerate(severities):
+            conn.execute(
+                t.audit_findings.insert().values(
+                    run_id=1, family="config", rule=f"rule-{n}", severity=severity,
+                    title=f"finding {n}", path="app/settings.py", line=n + 1, fingerprint=f"f{n}",
+                )
+            )  # fmt: skip
+    with store.connect() as conn:
+        items = evidence.gather(
+            conn, config, service="billing", environment="staging", opened_at=T0, now=T0
+        )
+    audit = [i.summary for i in items if i.kind == "audit"]
+    assert audit[:3] == [
+        "critical rule-2: finding 2 (app/settings.py:3)",
+        "high rule-4: finding 4 (app/settings.py:5)",
+        "medium rule-1: finding 1 (app/settings.py:2)",
+    ]
+    assert audit[3:] == [
+        "4 more new audit findings in run #1 (1 medium, 3 low): see prodshield audit history"
+    ]
