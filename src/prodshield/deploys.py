@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import desc, or_, select
 
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.views import View
@@ -67,9 +67,9 @@ class DeploysView(View):
 def _clean(text: str, what: str, limit: int) -> str:
     text = text.strip()
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise UsageError(f"{what} must not contain control characters")
+        raise Invalid(f"{what} must not contain control characters")
     if len(text) > limit:
-        raise UsageError(f"{what} is longer than {limit} characters")
+        raise Invalid(f"{what} is longer than {limit} characters")
     return text
 
 
@@ -85,7 +85,7 @@ def mark(
     """Record that ``version`` was deployed (now, or at ``at``); returns the stored marker."""
     version = _clean(version, "the version", MAX_VERSION)
     if not version:
-        raise UsageError("the version must not be empty")
+        raise Invalid("the version must not be empty")
     environment = _clean(environment, "the environment", 128)
     service = _clean(service, "the service", 255)
     when = time.time() if at is None else float(at)

@@ -7,11 +7,13 @@ ProdshieldError
  ├── NotifyError   a notification could not be delivered
  ├── UsageError    the user asked the CLI for something impossible (exit 2); CLI only
  ├── NotFound      a domain error: the thing an action names does not exist
- └── Conflict      a domain error: the action does not apply in the thing's current state
+ ├── Conflict      a domain error: the action does not apply in the thing's current state
+ └── Invalid       a domain error: the action's input is not acceptable (also a ValueError)
 ```
 
-Library code raises the domain errors (and ``ValueError`` for bad input); the CLI's error
-boundary (``cli/main.py``) and the web's handlers map them to exit codes and HTTP statuses.
+Library code raises the domain errors, never ``UsageError``; the CLI's error boundary
+(``cli/main.py``) turns each into its one line and exit code 2, the web's handlers into 404
+(NotFound), 409 (Conflict) and 400 (Invalid, the API's documented "bad input").
 """
 
 from __future__ import annotations
@@ -54,3 +56,10 @@ class NotFound(ProdshieldError, LookupError):
 class Conflict(ProdshieldError):
     """The action does not apply to the thing in its current state (an outbox row that is not
     dead). The CLI exits 2 with the message; the web answers 409."""
+
+
+class Invalid(ProdshieldError, ValueError):
+    """The input an action was given is not acceptable (a silence without a reason, an empty
+    deploy version, a name the config does not know). A ``ValueError`` too, so callers that
+    validate input catch it with the rest. The CLI exits 2 with the message; the web answers
+    400."""

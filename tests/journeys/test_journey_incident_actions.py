@@ -53,6 +53,9 @@ def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> 
 
         status, body = api(port, f"/api/v1/incidents/{by_api}/ack", {"note": "on it (late)"})
         assert status == 200, body
+        # the API says the acknowledge changed nothing (the note was still kept)
+        assert body["changed"] is False
+        assert body["message"] == f"incident #{by_api} is already resolved; note added"
         assert body["status"] == "resolved"
         assert body["acknowledged_at"] is None and body["acknowledged_by"] is None
         assert [n["text"] for n in body["notes"]] == ["on it (late)"]
@@ -61,8 +64,12 @@ def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> 
         browser = Browser(port)
         browser.login()
         csrf = csrf_of(browser.get("/dashboard/incidents"))
-        code, _ = browser.post(f"/dashboard/incidents/{by_form}/ack", {"csrf": csrf})
-        assert code == 200  # the redirect back to the incidents, followed
+        # the dashboard says it changed nothing: a "Nothing to do" page (409) with a way back
+        code, page = browser.post(f"/dashboard/incidents/{by_form}/ack", {"csrf": csrf})
+        assert code == 409
+        assert _error_page(page) == (
+            "Nothing to do", f"incident #{by_form} is already resolved", "/dashboard/incidents"
+        )  # fmt: skip
         form_ack = _incident(port, by_form)
         assert form_ack["acknowledged_at"] is None and form_ack["acknowledged_by"] is None
 
@@ -72,10 +79,16 @@ def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> 
 
         # an open incident is acknowledged by each path, and the first acknowledgement is kept
         code, _ = browser.post(f"/dashboard/incidents/{still_open}/ack", {"csrf": csrf})
-        assert code == 200
+        assert code == 200  # the redirect back to the incidents, followed
         assert _incident(port, still_open)["acknowledged_by"] == "operator"
+        code, page = browser.post(f"/dashboard/incidents/{still_open}/ack", {"csrf": csrf})
+        assert code == 409 and (_error_page(page) or ("", ""))[1] == (
+            f"incident #{still_open} was already acknowledged by operator"
+        )
         status, body = api(port, f"/api/v1/incidents/{still_open}/ack", {"by": "bob"})
         assert status == 200 and body["acknowledged_by"] == "operator"
+        assert body["changed"] is False
+        assert body["message"] == f"incident #{still_open} was already acknowledged by operator"
         again = cli(tmp_path, "incident", "ack", still_open, "--by", "dave")
         assert again.stdout.strip() == (
             f"incident #{still_open} was already acknowledged by operator"
@@ -85,6 +98,8 @@ def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> 
         first = _incident(port, by_api)["resolved_at"]
         status, body = api(port, f"/api/v1/incidents/{by_api}/resolve", {})
         assert status == 200 and body["resolved_at"] == first
+        assert body["changed"] is False
+        assert body["message"] == f"incident #{by_api} is already resolved"
 
         assert api(port, "/api/v1/outbox/999/retry", {})[0] == 404
 

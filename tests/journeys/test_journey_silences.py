@@ -135,6 +135,8 @@ def test_silence_from_cli_api_and_dashboard_holds_then_resumes_paging(tmp_path: 
             )
             assert status == 200
             assert api(port, "/api/v1/silences")[1]["silences"] == []
-            assert "bad" not in browser.get(f"/dashboard/incidents/{second['id']}")
+            # the incident's page still renders (an error page's card is "action-error"; the
+            # word "bad" once tested here also occurs in a hex CSRF token now and then)
+            assert "action-error" not in browser.get(f"/dashboard/incidents/{second['id']}")
     log = (tmp_path / "serve.log").read_text()
     assert PD_KEY not in log and "Traceback" not in log, log[-3000:]

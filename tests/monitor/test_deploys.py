@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from prodshield import deploys
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid
 from prodshield.store import Store
 from prodshield.web.app import create_app
 from support.web_seed import TOKEN, loaded_config, seed
@@ -41,9 +41,9 @@ def test_markers_apply_to_their_service_and_environment(store: Store) -> None:
     before = deploys.latest(store, service="shop", environment="production", before=now - 250)
     assert before == everywhere
     assert staging.applies_to("anything", "staging") and not staging.applies_to("x", "production")
-    with pytest.raises(UsageError, match="empty"):
+    with pytest.raises(Invalid, match="empty"):
         deploys.mark(store, "  ")
-    with pytest.raises(UsageError, match="control"):
+    with pytest.raises(Invalid, match="control"):
         deploys.mark(store, "v4\x1b[31m")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from prodshield.config.capabilities import RetentionConfig
 from prodshield.config.schema import ShieldConfig
-from prodshield.errors import UsageError
+from prodshield.errors import NotFound
 from prodshield.monitor.api import record, select_targets
 from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.result import CheckError, CheckResult
@@ -62,11 +62,11 @@ def test_select_targets() -> None:
     config = ShieldConfig.model_validate(CONFIG)
     assert [t.label for t in select_targets(config, env="staging")] == ["api@staging"]
     assert [t.label for t in select_targets(config, check="db")] == ["db"]
-    with pytest.raises(UsageError, match="no check named 'nope'"):
+    with pytest.raises(NotFound, match="no check named 'nope'"):
         select_targets(config, check="nope")
-    with pytest.raises(UsageError, match="no environment named 'qa'"):
+    with pytest.raises(NotFound, match="no environment named 'qa'"):
         select_targets(config, env="qa")
-    with pytest.raises(UsageError, match="no check matches"):
+    with pytest.raises(NotFound, match="no check matches"):
         select_targets(config, check="db", env="staging")
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from prodshield.config import parse_config
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid, NotFound
 from prodshield.monitor import silences
 from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.store import Store
@@ -127,7 +127,8 @@ def test_ending_a_silence_early_resumes_and_listing_shows_it(store: Store) -> No
     assert sent(store) == [f"incident:{incident(store, 'db', 'production')['id']}:opened"]
     assert silences.listing(store, now=T0 + 6) == []
     assert [s["id"] for s in silences.listing(store, include_past=True, now=T0 + 6)] == [made["id"]]
-    assert silences.end(store, 999, "x") is None
+    with pytest.raises(NotFound, match="no silence 999"):
+        silences.end(store, 999, "x")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +146,7 @@ def test_bad_silences_are_refused(
     store: Store, check: str, env: str | None, seconds: float, reason: str, message: str
 ) -> None:
     config = parse_config(CONFIG, env={}).config
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(Invalid, match=message):
         silences.create(
             store, config, check=check, environment=env, seconds=seconds, reason=reason, by="a"
         )

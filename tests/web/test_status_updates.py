@@ -20,6 +20,7 @@ import uvicorn
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from prodshield.errors import Conflict, NotFound
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from prodshield.web.app import create_app
@@ -262,13 +263,16 @@ def test_static_site_shows_manual_incidents_and_post_mortems(store: Store, tmp_p
         store, loaded.config, "Card payments are delayed", service="payments", text="On it."
     )
     going = open_manual(store, loaded.config, "Search is stale", service="search")
-    with pytest.raises(ValueError, match="still open"):
+    with pytest.raises(Conflict, match="still open"):
         set_postmortem(store, loaded.config, done, "https://wiki.example.com/pm/1", "ops")
     assert resolve_by_hand(store, loaded.config, done, "ops")
     with pytest.raises(ValueError, match="http"):
         set_postmortem(store, loaded.config, done, "javascript:alert(1)", "ops")
     assert set_postmortem(store, loaded.config, done, "https://wiki.example.com/pm/1", "ops")
-    assert not set_postmortem(store, loaded.config, 10_000, "https://wiki.example.com/pm/1", "ops")
+    # the same link again changes nothing; no such incident is NotFound
+    assert not set_postmortem(store, loaded.config, done, "https://wiki.example.com/pm/1", "ops")
+    with pytest.raises(NotFound, match="no incident 10000"):
+        set_postmortem(store, loaded.config, 10_000, "https://wiki.example.com/pm/1", "ops")
     out = tmp_path / "site"
     build_site(loaded, store, out)
     page = (out / "index.html").read_text()

@@ -340,13 +340,13 @@ def _run_options(
 def _unknown_guard(loaded: Any, abort_on: list[tuple[str, str | None]]) -> int:
     """2 after saying what is wrong with the first guardrail check that names no check of
     shield.yaml (or an environment it does not run in); 0 when every one can run."""
-    from prodshield.errors import UsageError
+    from prodshield.errors import NotFound
     from prodshield.monitor.api import select_targets
 
     for name, env in abort_on:
         try:
             select_targets(loaded.config, check=name, env=env)
-        except UsageError as exc:
+        except NotFound as exc:
             where = f"{name}@{env}" if env else name
             sys.stderr.write(f"error: --abort-on-check {where}: {exc}\n")
             return 2

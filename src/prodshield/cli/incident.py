@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from prodshield.cli.common import ConfigOption, console, load, print_json, store_for
-from prodshield.errors import UsageError
+from prodshield.errors import NotFound, UsageError
 from prodshield.monitor import silences
 from prodshield.monitor.incidents import (
     MANUAL_SEVERITIES,
@@ -44,9 +44,7 @@ def update(
         raise UsageError("the update needs text")
     loaded = load(config)
     with store_for(loaded) as store:
-        done = post_update(store, loaded.config, incident_id, text, by)
-    if not done:
-        raise UsageError(f"no incident {incident_id}")
+        post_update(store, loaded.config, incident_id, text, by)
     console().print(f"update posted on incident #{incident_id}", markup=False)
 
 
@@ -70,19 +68,16 @@ def open_(
     the notifiers and subscribers are told. Prints its id."""
     loaded = load(config)
     with store_for(loaded) as store:
-        try:
-            incident_id = open_manual(
-                store,
-                loaded.config,
-                title,
-                service=service,
-                environment=environment,
-                severity=severity,
-                text=text,
-                by=by,
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        incident_id = open_manual(
+            store,
+            loaded.config,
+            title,
+            service=service,
+            environment=environment,
+            severity=severity,
+            text=text,
+            by=by,
+        )
     console().print(f"incident #{incident_id} opened", markup=False)
 
 
@@ -99,7 +94,7 @@ def resolve(
     loaded = load(config)
     with store_for(loaded) as store:
         if current_state(store, incident_id) is None:
-            raise UsageError(f"no incident {incident_id}")
+            raise NotFound(f"no incident {incident_id}")
         if text and text.strip():
             post_update(store, loaded.config, incident_id, text, by)
         outcome = resolve_by_hand(store, loaded.config, incident_id, by)
@@ -116,12 +111,7 @@ def postmortem(
     """Link a resolved incident to its post-mortem: shown on the status page and in its feed."""
     loaded = load(config)
     with store_for(loaded) as store:
-        try:
-            done = set_postmortem(store, loaded.config, incident_id, url, by)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    if not done:
-        raise UsageError(f"no incident {incident_id}")
+        set_postmortem(store, loaded.config, incident_id, url, by)
     console().print(f"post-mortem linked on incident #{incident_id}", markup=False)
 
 
@@ -219,8 +209,6 @@ def unsilence(
     loaded = load(config)
     with store_for(loaded) as store:
         row = silences.end(store, silence_id, by)
-    if row is None:
-        raise UsageError(f"no silence {silence_id}")
     if not row["ended_now"]:
         console().print(f"silence #{silence_id} already ended", markup=False)
         return

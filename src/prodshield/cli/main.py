@@ -27,6 +27,7 @@ from prodshield.cli.common import EXIT_ERROR, EXIT_USAGE
 from prodshield.errors import (
     ConfigError,
     Conflict,
+    Invalid,
     NotFound,
     ProdshieldError,
     StoreError,
@@ -160,7 +161,7 @@ def main() -> None:
         n = len(exc.problems)
         sys.stderr.write(f"{n} error{'s' if n != 1 else ''} in config\n")
         sys.exit(EXIT_USAGE)
-    except (UsageError, NotFound, Conflict) as exc:
+    except (UsageError, NotFound, Conflict, Invalid) as exc:
         # a domain error from the library is the user's request that cannot be done (exit 2)
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(EXIT_USAGE)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import prodshield.monitor.validation  # noqa: F401  (registers load-time checks)
 from prodshield.config import LoadedConfig
 from prodshield.config.schema import ShieldConfig
-from prodshield.errors import UsageError
+from prodshield.errors import NotFound
 from prodshield.monitor.cluster import Cluster, heartbeat_for
 from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.incidents import IncidentEngine, PhaseChange
@@ -67,17 +67,17 @@ def select_targets(config: ShieldConfig, check: Names = None, env: Names = None)
     known = {c.name for c in config.checks}
     for name in checks:
         if name not in known:
-            raise UsageError(f"no check named {name!r}")
+            raise NotFound(f"no check named {name!r}")
     for name in envs:
         if name not in config.environments:
-            raise UsageError(f"no environment named {name!r}")
+            raise NotFound(f"no environment named {name!r}")
     targets = [
         t
         for t in expand_checks(config)
         if (not checks or t.name in checks) and (not envs or t.environment in envs)
     ]
     if not targets and (checks or envs):
-        raise UsageError(
+        raise NotFound(
             "no check matches"
             + "".join(f" --check {c}" for c in checks)
             + "".join(f" --env {e}" for e in envs)
@@ -251,7 +251,7 @@ def run_monitor(
 def check_verdict(loaded_config: LoadedConfig, check: str, env: str | None) -> tuple[bool, str]:
     """Run one check (every environment, or ``env``) once, not stored: whether all passed, and
     one line about it (the first failure). What ``chaos run`` uses for ``type: check`` probes and
-    guardrails; an unknown check or environment raises :class:`~prodshield.errors.UsageError`."""
+    guardrails; an unknown check or environment raises :class:`~prodshield.errors.NotFound`."""
     results = run_once(loaded_config, None, check=check, env=env)
     failed = [r for r in results if not r.ok]
     if not failed:

@@ -62,7 +62,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from prodshield import __version__
-from prodshield.errors import UsageError
+from prodshield.errors import Conflict, Invalid
 from prodshield.monitor.target import Target
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -101,7 +101,7 @@ def resolve_location(configured: str | None, flag: str | None = None) -> str | N
             continue
         value = value.strip()
         if not value or len(value) > 128 or any(c.isspace() for c in value):
-            raise UsageError(f"{source}: a location is 1-128 characters without spaces")
+            raise Invalid(f"{source}: a location is 1-128 characters without spaces")
         return value
     return configured
 
@@ -203,7 +203,7 @@ class Cluster:
         location: str | None = None,
     ) -> None:
         if store.backend != "postgresql":
-            raise UsageError("several instances need a PostgreSQL store")
+            raise Conflict("several instances need a PostgreSQL store")
         self.store = store
         self.keys: list[Key] = [tg.key for tg in targets]
         self.located: dict[Key, int] = {

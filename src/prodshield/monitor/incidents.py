@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
-from prodshield.errors import NotFound
+from prodshield.errors import Conflict, Invalid, NotFound
 from prodshield.monitor import escalation, grouping, silences, slo
 from prodshield.monitor.incident_machine import (
     OPENED,
@@ -1335,10 +1335,10 @@ def add_note(
     now: float | None = None,
 ) -> ActionOutcome:
     """Add a note to an incident and post it to its notifiers (a comment on the GitHub issue).
-    Raises ValueError for an empty note, NotFound when there is no such incident."""
+    Raises Invalid for an empty note, NotFound when there is no such incident."""
     now = time.time() if now is None else now
     if not text.strip():
-        raise ValueError("a note needs text")
+        raise Invalid("a note needs text")
     i = t.incidents
     with store.begin() as conn:
         row = _row_for_action(conn, incident_id)
@@ -1409,17 +1409,17 @@ def post_update(
     ``origin`` says where it came from (``operator``: the CLI, the API or the dashboard;
     ``github``: a ``/status`` comment on the incident's issue, ``external_id`` its comment id, so
     a comment read twice is one update). An operator's update is also posted to the incident's
-    notifiers (a comment on the issue). False when there is no such incident or the same
-    external update is already there."""
+    notifiers (a comment on the issue). False when the same external update is already there;
+    Invalid for an empty text, NotFound when there is no such incident."""
     now = time.time() if now is None else now
     text = redact_text(text.strip())[:MAX_UPDATE]
     if not text:
-        raise ValueError("a status update needs text")
+        raise Invalid("a status update needs text")
     i, u = t.incidents, t.incident_updates
     with store.begin() as conn:
         row = conn.execute(select(i).where(i.c.id == incident_id)).first()
         if row is None:
-            return False
+            raise NotFound(f"no incident {incident_id}")
         if external_id is not None:
             seen = conn.execute(
                 select(u.c.id).where(
@@ -1470,24 +1470,24 @@ def open_manual(
 ) -> int:
     """Open an incident by hand (kind ``manual``) on ``service`` (a name the status page shows,
     a check's or any other) and tell the notifiers; ``text`` becomes its first status update.
-    Raises ValueError for an empty title, a bad name or severity. Returns the incident's id.
+    Raises Invalid for an empty title, a bad name or severity. Returns the incident's id.
 
     The monitor never resolves it: ``incident resolve`` (or the dashboard, the API) does."""
     now = time.time() if now is None else now
     title = redact_text(" ".join(title.split()))[:300]
     if not title:
-        raise ValueError("a manual incident needs a title")
+        raise Invalid("a manual incident needs a title")
     if not _NAME.match(service):
-        raise ValueError(
+        raise Invalid(
             f"bad service name {clip(service, 60)!r}: letters, digits and . _ - : / @ + (128 at most)"
         )
     if environment and not _NAME.match(environment):
-        raise ValueError(f"bad environment name {clip(environment, 60)!r}")
+        raise Invalid(f"bad environment name {clip(environment, 60)!r}")
     if environment and environment not in config.environments:
         # a typo ('prod') would open an incident no environment badge or filter ever shows
-        raise ValueError(f"no environment named {clip(environment, 60)!r} in the config")
+        raise Invalid(f"no environment named {clip(environment, 60)!r} in the config")
     if severity not in MANUAL_SEVERITIES:
-        raise ValueError(f"severity must be one of {', '.join(MANUAL_SEVERITIES)}")
+        raise Invalid(f"severity must be one of {', '.join(MANUAL_SEVERITIES)}")
     i = t.incidents
     with store.begin() as conn:
         result = conn.execute(
@@ -1525,22 +1525,21 @@ def set_postmortem(
     now: float | None = None,
 ) -> bool:
     """Link a resolved incident to its post-mortem (an http(s) URL): the status page, its feed
-    and the incident's notifiers show it. False when there is no such incident; ValueError for
-    a bad URL or an incident still open."""
+    and the incident's notifiers show it. True when linked now, False when that link was
+    already there. Invalid for a bad URL, NotFound when there is no such incident, Conflict
+    while it is still open."""
     now = time.time() if now is None else now
     url = url.strip()
     if not re.fullmatch(r"https?://[^\s<>\"'`]{1,2000}", url) or redact_text(url) != url:
-        raise ValueError("the post-mortem link must be an http:// or https:// URL (no secrets)")
+        raise Invalid("the post-mortem link must be an http:// or https:// URL (no secrets)")
     i = t.incidents
     with store.begin() as conn:
-        row = conn.execute(select(i).where(i.c.id == incident_id)).first()
-        if row is None:
-            return False
+        row = _row_for_action(conn, incident_id)
         if row.status != "resolved":
-            raise ValueError(f"incident {incident_id} is still open: resolve it first")
+            raise Conflict(f"incident {incident_id} is still open: resolve it first")
         refs = dict(row.refs or {})
         if refs.get("postmortem", {}).get("url") == url:
-            return True
+            return False
         refs["postmortem"] = {"url": url, "by": by[:128], "at": now}
         conn.execute(i.update().where(i.c.id == incident_id).values(refs=refs))
         body = f"Post-mortem from **{_md(by)}**: <{url}>"

@@ -6,9 +6,10 @@ answers are the view models of ``monitor/views.py`` (the OpenAPI document is gen
 Every list is one SQL statement (no query per check): the current state joins its last result on
 ``check_state.last_ts`` through ``ix_check_results_check_env_ts``; uptime and charts come from the
 :class:`~prodshield.monitor.aggregates.AggregateCache` of hourly aggregates. Writes belong to their
-capability (``monitor.incidents``' acknowledge / add_note / resolve_by_hand, ``notify.outbox``'s
-retry_dead, ``monitor.heartbeats``' record_signal): the API and the dashboard call those, as the
-CLI does; the few write helpers left here only call the monitor's and return what the API shows.
+capability (``monitor.incidents``' acknowledge / add_note / resolve_by_hand / post_update /
+open_manual / set_postmortem, ``monitor.silences``' create / of_incident / end,
+``notify.outbox``'s retry_dead, ``monitor.heartbeats``' record_signal): the API, the dashboard
+and the CLI call those, and this model only reads.
 """
 
 from __future__ import annotations
@@ -601,41 +602,6 @@ class ReadModel:
             updates=updates,
         )
 
-    def add_update(self, incident_id: int, text: str, by: str) -> IncidentView | None:
-        """A written status update (public: the status page and its feed)."""
-        if not incident_actions.post_update(self.store, self.config, incident_id, text, by):
-            return None
-        return self.incident(incident_id)
-
-    def open_manual(
-        self,
-        title: str,
-        *,
-        service: str,
-        environment: str = "",
-        severity: str = "high",
-        text: str | None = None,
-        by: str = "operator",
-    ) -> IncidentView | None:
-        """Open an incident by hand (ValueError for bad input); the incident as the API shows it."""
-        incident_id = incident_actions.open_manual(
-            self.store,
-            self.config,
-            title,
-            service=service,
-            environment=environment,
-            severity=severity,
-            text=text,
-            by=by,
-        )
-        return self.incident(incident_id)
-
-    def set_postmortem(self, incident_id: int, url: str, by: str) -> IncidentView | None:
-        """Link a resolved incident to its post-mortem (ValueError for a bad URL or an open one)."""
-        if not incident_actions.set_postmortem(self.store, self.config, incident_id, url, by):
-            return None
-        return self.incident(incident_id)
-
     def with_updates(self, incidents: list[IncidentView]) -> list[IncidentView]:
         """The incidents, each with its status updates (``updates``, oldest first)."""
         with self.store.connect() as conn:
@@ -817,39 +783,6 @@ class ReadModel:
             SilenceView.model_validate(row)
             for row in silence_store.listing(self.store, include_past=include_past)
         ]
-
-    def silence(
-        self,
-        check: str | None,
-        environment: str | None,
-        seconds: float,
-        reason: str,
-        by: str,
-    ) -> SilenceView:
-        """Silence a check (None: all) in an environment (None: all); UsageError on bad input."""
-        created = silence_store.create(
-            self.store,
-            self.config,
-            check=check,
-            environment=environment,
-            seconds=seconds,
-            reason=reason,
-            by=by,
-        )
-        return SilenceView.model_validate(created)
-
-    def silence_incident(
-        self, incident_id: int, seconds: float, reason: str, by: str
-    ) -> SilenceView | None:
-        """Silence the check of an incident in its environment (None: no such incident)."""
-        found = self.incident(incident_id)
-        if found is None:
-            return None
-        return self.silence(found.check, found.environment or "", seconds, reason, by)
-
-    def end_silence(self, silence_id: int, by: str) -> SilenceView | None:
-        ended = silence_store.end(self.store, silence_id, by)
-        return None if ended is None else SilenceView.model_validate(ended)
 
     # --- metrics ---------------------------------------------------------------------------
 

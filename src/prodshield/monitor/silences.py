@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from prodshield.config.schema import ShieldConfig
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid, NotFound
 from prodshield.store import tables as t
 from prodshield.text import for_terminal
 
@@ -71,22 +71,23 @@ def create(
     now: float | None = None,
 ) -> dict[str, Any]:
     """Silence ``check`` (None: every check) in ``environment`` (None: every one) for
-    ``seconds``; the open incidents it covers record it. :class:`UsageError` on bad input."""
+    ``seconds``; the open incidents it covers record it. :class:`Invalid` on bad input (a
+    check or environment the config does not name included)."""
     now = time.time() if now is None else now
     # printed by `incident silences` and shown on incidents: no escape sequences kept
     reason = " ".join(for_terminal(reason or "").split())
     by = " ".join(for_terminal(by or "").split()) or "operator"
     if not reason:
-        raise UsageError("a silence needs a reason")
+        raise Invalid("a silence needs a reason")
     if len(reason) > MAX_REASON:
-        raise UsageError(f"the reason is longer than {MAX_REASON} characters")
+        raise Invalid(f"the reason is longer than {MAX_REASON} characters")
     if not 0 < seconds <= MAX_SILENCE_S:
-        raise UsageError("a silence lasts more than 0 seconds and at most 90 days")
+        raise Invalid("a silence lasts more than 0 seconds and at most 90 days")
     names = {c.name for c in config.checks}
     if check is not None and check not in names:
-        raise UsageError(f"no check named {check!r}")
+        raise Invalid(f"no check named {check!r}")
     if environment is not None and environment and environment not in config.environments:
-        raise UsageError(f"no environment named {environment!r}")
+        raise Invalid(f"no environment named {environment!r}")
     s = t.silences
     with store.begin() as conn:
         result = conn.execute(
@@ -106,15 +107,46 @@ def create(
         return as_dict(row, now)
 
 
-def end(store: Any, silence_id: int, by: str, now: float | None = None) -> dict[str, Any] | None:
-    """Lift a silence before it expires (None when there is no such silence); ``ended_now``
+def of_incident(
+    store: Any,
+    config: ShieldConfig,
+    incident_id: int,
+    *,
+    seconds: float,
+    reason: str,
+    by: str,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Silence the check of an incident in its environment (the dashboard's button), as
+    :func:`create` does; NotFound when there is no such incident."""
+    i = t.incidents
+    with store.connect() as conn:
+        row = conn.execute(
+            select(i.c.check_name, i.c.environment).where(i.c.id == incident_id)
+        ).first()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return create(
+        store,
+        config,
+        check=row.check_name,
+        environment=row.environment or "",
+        seconds=seconds,
+        reason=reason,
+        by=by,
+        now=now,
+    )
+
+
+def end(store: Any, silence_id: int, by: str, now: float | None = None) -> dict[str, Any]:
+    """Lift a silence before it expires (NotFound when there is no such silence); ``ended_now``
     in the answer is False when it had already ended or expired (nothing changed)."""
     now = time.time() if now is None else now
     s = t.silences
     with store.begin() as conn:
         row = conn.execute(select(s).where(s.c.id == silence_id)).first()
         if row is None:
-            return None
+            raise NotFound(f"no silence {silence_id}")
         ended_now = row.ended_at is None and row.expires_at > now
         if ended_now:
             conn.execute(s.update().where(s.c.id == silence_id).values(ended_at=now, ended_by=by))

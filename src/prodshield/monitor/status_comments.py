@@ -19,6 +19,7 @@ import aiohttp
 from sqlalchemy import select
 
 from prodshield.config.schema import ShieldConfig
+from prodshield.errors import Invalid, NotFound
 from prodshield.monitor.incidents import post_update
 from prodshield.notify.markers import thread_key
 from prodshield.notify.providers import DeliveryContext
@@ -72,16 +73,19 @@ async def poll(store: Store, config: ShieldConfig, *, timeout: float = 10.0) -> 
                 log.warning("status comments of %s issue #%s not read: %s", name, number, exc)
                 continue
             for c in found:
-                stored = await asyncio.to_thread(
-                    post_update,
-                    store,
-                    config,
-                    incident_id,
-                    c["text"],
-                    c["login"],
-                    origin="github",
-                    external_id=c["id"],
-                )
+                try:
+                    stored = await asyncio.to_thread(
+                        post_update,
+                        store,
+                        config,
+                        incident_id,
+                        c["text"],
+                        c["login"],
+                        origin="github",
+                        external_id=c["id"],
+                    )
+                except (NotFound, Invalid):  # pruned meanwhile; a comment with only the marker
+                    continue
                 added += int(stored)
     return added
 

@@ -220,6 +220,13 @@ class IncidentView(View):
         description="one incident: what was known about its service (docs/monitor.md)",
     )
     updates: list[JSONObject] | None = None
+    changed: bool | None = Field(
+        default=None,
+        description="ack and resolve only: false when it already was (the action changed nothing)",
+    )
+    message: str | None = Field(
+        default=None, description="ack, note and resolve only: what the action did, in one line"
+    )
 
 
 class IncidentsView(View):

@@ -15,9 +15,9 @@ from prodshield import __version__, deploys
 from prodshield.audit import read as audit_read
 from prodshield.chaos import read as chaos_read
 from prodshield.config.types import parse_duration
-from prodshield.errors import Conflict, NotFound, ProdshieldError, UsageError
+from prodshield.errors import Conflict, Invalid, NotFound, ProdshieldError
 from prodshield.logs import read as logs_read
-from prodshield.monitor import incidents
+from prodshield.monitor import incidents, silences
 from prodshield.monitor.heartbeats import OUTPUT_LIMIT, parse_signal, record_signal
 from prodshield.monitor.read import STATUS_ORDER
 from prodshield.monitor.views import (
@@ -26,6 +26,7 @@ from prodshield.monitor.views import (
     InstanceView,
     RunResultsView,
     SilencesView,
+    SilenceView,
 )
 from prodshield.notify.outbox import delivery_problems, retry_dead
 from prodshield.text import loads_json
@@ -58,6 +59,13 @@ def view(answer: View, status: int = 200) -> Response:
 
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def refused(exc: NotFound | Conflict | Invalid) -> JSONResponse:
+    """A domain error as the API's answer: 404 (no such thing), 409 (not in a state the
+    action applies to), 400 (bad input), with the library's message."""
+    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+    return error(status, str(exc))
 
 
 def throttled() -> JSONResponse:
@@ -350,15 +358,27 @@ async def _incident_action(request: Request, action: str) -> Response:
     store, config = ctx.store, ctx.loaded.config
     try:
         if action == "ack":
-            await run_in_threadpool(incidents.acknowledge, store, config, incident_id, by, note)
+            outcome = await run_in_threadpool(
+                incidents.acknowledge, store, config, incident_id, by, note
+            )
         elif action == "note":
-            await run_in_threadpool(incidents.add_note, store, config, incident_id, note or "", by)
+            outcome = await run_in_threadpool(
+                incidents.add_note, store, config, incident_id, note or "", by
+            )
         else:
-            await run_in_threadpool(incidents.resolve_by_hand, store, config, incident_id, by, note)
-    except NotFound as exc:
-        return error(404, str(exc))
+            outcome = await run_in_threadpool(
+                incidents.resolve_by_hand, store, config, incident_id, by, note
+            )
+    except (NotFound, Conflict, Invalid) as exc:
+        return refused(exc)
     row = await run_in_threadpool(ctx.model.incident, incident_id)
-    return view(row) if row else error(404, f"no incident {incident_id}")
+    if row is None:
+        return error(404, f"no incident {incident_id}")
+    # says when it changed nothing: already acknowledged (by whom) or already resolved
+    if action != "note":
+        row.changed = outcome.changed
+    row.message = outcome.describe(by)
+    return view(row)
 
 
 async def update_incident(request: Request) -> Response:
@@ -372,7 +392,13 @@ async def update_incident(request: Request) -> Response:
     named = str(body.get("by") or "").strip()
     by = (f"{named} (via {who})" if named and named != who else who)[:128]
     ctx.responses.invalidate()
-    row = await run_in_threadpool(ctx.model.add_update, incident_id, text, by)
+    try:
+        await run_in_threadpool(
+            incidents.post_update, ctx.store, ctx.loaded.config, incident_id, text, by
+        )
+    except (NotFound, Conflict, Invalid) as exc:
+        return refused(exc)
+    row = await run_in_threadpool(ctx.model.incident, incident_id)
     return view(row) if row else error(404, f"no incident {incident_id}")
 
 
@@ -393,8 +419,10 @@ async def open_incident(request: Request) -> Response:
     by = (f"{named} (via {who})" if named and named != who else who)[:128]
     ctx.responses.invalidate()
     try:
-        row = await run_in_threadpool(
-            lambda: ctx.model.open_manual(
+        incident_id = await run_in_threadpool(
+            lambda: incidents.open_manual(
+                ctx.store,
+                ctx.loaded.config,
                 fields["title"],
                 service=fields["service"].strip(),
                 environment=fields["environment"].strip(),
@@ -403,8 +431,9 @@ async def open_incident(request: Request) -> Response:
                 by=by,
             )
         )
-    except ValueError as exc:
-        return error(400, str(exc))
+    except (NotFound, Conflict, Invalid) as exc:
+        return refused(exc)
+    row = await run_in_threadpool(ctx.model.incident, incident_id)
     return view(row, 201) if row else error(404, "the incident was not stored")
 
 
@@ -418,9 +447,12 @@ async def postmortem_incident(request: Request) -> Response:
         return error(400, "url is required")
     ctx.responses.invalidate()
     try:
-        row = await run_in_threadpool(ctx.model.set_postmortem, incident_id, url, who)
-    except ValueError as exc:
-        return error(409 if "still open" in str(exc) else 400, str(exc))
+        await run_in_threadpool(
+            incidents.set_postmortem, ctx.store, ctx.loaded.config, incident_id, url, who
+        )
+    except (NotFound, Conflict, Invalid) as exc:
+        return refused(exc)
+    row = await run_in_threadpool(ctx.model.incident, incident_id)
     return view(row) if row else error(404, f"no incident {incident_id}")
 
 
@@ -464,16 +496,19 @@ async def create_silence(request: Request) -> Response:
     ctx.responses.invalidate()
     try:
         row = await run_in_threadpool(
-            ctx.model.silence,
-            fields["check"] or None,
-            fields["environment"],
-            seconds,
-            fields["reason"] or "",
-            by,
+            lambda: silences.create(
+                ctx.store,
+                ctx.loaded.config,
+                check=fields["check"] or None,
+                environment=fields["environment"],
+                seconds=seconds,
+                reason=fields["reason"] or "",
+                by=by,
+            )
         )
-    except UsageError as exc:
-        return error(400, str(exc))
-    return view(row, 201)
+    except (NotFound, Conflict, Invalid) as exc:
+        return refused(exc)
+    return view(SilenceView.model_validate(row), 201)
 
 
 async def expire_silence(request: Request) -> Response:
@@ -482,8 +517,11 @@ async def expire_silence(request: Request) -> Response:
     ctx = ctx_of(request)
     silence_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
     ctx.responses.invalidate()
-    row = await run_in_threadpool(ctx.model.end_silence, silence_id, who)
-    return view(row) if row else error(404, f"no silence {silence_id}")
+    try:
+        row = await run_in_threadpool(silences.end, ctx.store, silence_id, who)
+    except NotFound as exc:
+        return refused(exc)
+    return view(SilenceView.model_validate(row))
 
 
 async def mark_deploy(request: Request) -> Response:
@@ -510,8 +548,8 @@ async def mark_deploy(request: Request) -> Response:
                 note=fields["note"] or None,
             )
         )
-    except UsageError as exc:
-        return error(400, str(exc))
+    except Invalid as exc:
+        return refused(exc)
     ctx.responses.invalidate()
     return view(marker.view(), 201)
 

@@ -14,9 +14,9 @@ from starlette.routing import Route
 from prodshield.audit import read as audit_read
 from prodshield.chaos import read as chaos_read
 from prodshield.config.types import parse_duration
-from prodshield.errors import Conflict, NotFound, UsageError
+from prodshield.errors import Conflict, Invalid, NotFound
 from prodshield.logs import read as logs_read
-from prodshield.monitor import incidents
+from prodshield.monitor import incidents, silences
 from prodshield.notify import read as notify_read
 from prodshield.notify.outbox import retry_dead
 from prodshield.web.context import WebContext, ctx_of
@@ -378,61 +378,60 @@ async def _act(
     """Do one dashboard action; return where to go next, or raise :class:`ActionFailed`."""
     text = str(form.get("text", "")).strip() or None
     by = session.user
-    if kind == "incidents" and action in ("ack", "note", "resolve", "update", "postmortem"):
-        done = await _incident_action(ctx, by, action, row_id, text, form)
-        if not done:
-            raise ActionFailed(404, f"no incident {row_id}")
-        return BACK["incidents"]
-    if kind == "incidents" and action == "silence":
-        try:
-            seconds = parse_duration(str(form.get("for", "")).strip())
-            found = await run_in_threadpool(
-                ctx.model.silence_incident, row_id, seconds, text or "", by
+    try:
+        if kind == "incidents" and action in ("ack", "note", "resolve", "update", "postmortem"):
+            await _incident_action(ctx, by, action, row_id, text, form)
+            return BACK["incidents"]
+        if kind == "incidents" and action == "silence":
+            try:
+                seconds = parse_duration(str(form.get("for", "")).strip())
+            except ValueError as exc:
+                raise ActionFailed(400, str(exc)) from None
+            await run_in_threadpool(
+                lambda: silences.of_incident(
+                    ctx.store, ctx.loaded.config, row_id, seconds=seconds, reason=text or "", by=by
+                )
             )
-        except (ValueError, UsageError) as exc:
-            raise ActionFailed(400, str(exc)) from None
-        if not found:
-            raise ActionFailed(404, f"no incident {row_id}")
-        return f"/dashboard/incidents/{row_id}"
-    if kind == "silences" and action == "expire":
-        if not await run_in_threadpool(ctx.model.end_silence, row_id, by):
-            raise ActionFailed(404, f"no silence {row_id}")
-        return BACK["silences"]
-    if kind == "outbox" and action == "retry":
-        try:
-            await run_in_threadpool(retry_dead, ctx.store, row_id)
-        except NotFound:
-            raise ActionFailed(404, f"no dead-lettered notification {row_id}") from None
-        except Conflict as exc:
-            raise ActionFailed(409, str(exc)) from None
-        return BACK["outbox"]
+            return f"/dashboard/incidents/{row_id}"
+        if kind == "silences" and action == "expire":
+            await run_in_threadpool(silences.end, ctx.store, row_id, by)
+            return BACK["silences"]
+        if kind == "outbox" and action == "retry":
+            try:
+                await run_in_threadpool(retry_dead, ctx.store, row_id)
+            except NotFound:
+                raise ActionFailed(404, f"no dead-lettered notification {row_id}") from None
+            return BACK["outbox"]
+    except (NotFound, Conflict, Invalid) as exc:
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+        raise ActionFailed(status, str(exc)) from None
     raise ActionFailed(404, f"unknown action {kind}/{action}")
 
 
 async def _incident_action(
     ctx: WebContext, by: str, action: str, row_id: int, text: str | None, form: Any
-) -> Any:
-    """One of the incident buttons; what it returned (falsy: no such incident)."""
-    store, config, model = ctx.store, ctx.loaded.config, ctx.model
+) -> None:
+    """One of the incident buttons, done by the monitor's write functions (domain errors
+    raised). An acknowledge or resolve that changed nothing (already acknowledged, already
+    resolved) is refused with 409 and says so, a note given with it kept."""
+    store, config = ctx.store, ctx.loaded.config
     if action == "postmortem":
         url = str(form.get("url", "")).strip()
-        try:
-            return await run_in_threadpool(model.set_postmortem, row_id, url, by)
-        except ValueError as exc:
-            raise ActionFailed(400, str(exc)) from None
+        await run_in_threadpool(incidents.set_postmortem, store, config, row_id, url, by)
+        return
     if action in ("update", "note") and not text:
         raise ActionFailed(400, f"a{'n update' if action == 'update' else ' note'} needs text")
     if action == "update":
-        return await run_in_threadpool(model.add_update, row_id, text or "", by)
+        await run_in_threadpool(incidents.post_update, store, config, row_id, text or "", by)
+        return
     do = {
         "ack": lambda: incidents.acknowledge(store, config, row_id, by, text),
         "note": lambda: incidents.add_note(store, config, row_id, text or "", by),
         "resolve": lambda: incidents.resolve_by_hand(store, config, row_id, by, text),
     }[action]
-    try:
-        return await run_in_threadpool(do)
-    except NotFound:
-        return None
+    outcome = await run_in_threadpool(do)
+    if action != "note" and not outcome.changed:
+        raise ActionFailed(409, outcome.describe(by))
 
 
 async def open_incident(request: Request) -> Response:
@@ -448,8 +447,10 @@ async def open_incident(request: Request) -> Response:
         return _error(ctx, session, 403, message, back, "incidents")
     ctx.responses.invalidate()
     try:
-        row = await run_in_threadpool(
-            lambda: ctx.model.open_manual(
+        incident_id = await run_in_threadpool(
+            lambda: incidents.open_manual(
+                ctx.store,
+                ctx.loaded.config,
                 str(form.get("title", "")),
                 service=str(form.get("service", "")).strip(),
                 environment=str(form.get("environment", "")).strip(),
@@ -458,10 +459,9 @@ async def open_incident(request: Request) -> Response:
                 by=session.user,
             )
         )
-    except ValueError as exc:
+    except ValueError as exc:  # Invalid, and a ValueError
         return _error(ctx, session, 400, str(exc), back, "incidents")
-    assert row is not None
-    return RedirectResponse(f"/dashboard/incidents/{row['id']}", status_code=303)
+    return RedirectResponse(f"/dashboard/incidents/{incident_id}", status_code=303)
 
 
 async def incidents_page(request: Request) -> Response:
