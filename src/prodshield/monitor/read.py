@@ -14,10 +14,11 @@ and the CLI call those, and this model only reads.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from sqlalchemy import and_, desc, func, select
 
@@ -38,6 +39,7 @@ from prodshield.monitor.incidents import check_and_service, severity_of
 from prodshield.monitor.overall import ServiceState, headline, service_status
 from prodshield.monitor.status import in_maintenance, shown_statuses
 from prodshield.monitor.views import (
+    BadgeView,
     CheckCharts,
     CheckDetailView,
     CheckEnvironmentView,
@@ -46,13 +48,18 @@ from prodshield.monitor.views import (
     ConditionValueView,
     DailyView,
     EvidenceView,
+    HeadlineView,
     HourlyView,
     IncidentView,
     NoteView,
     ResultView,
+    ServiceSloSummaryView,
     ServiceSloView,
+    ServicesView,
+    ServiceView,
     SilenceView,
     SloView,
+    Uptime90View,
 )
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -72,6 +79,20 @@ CHART_MEMBERS = 5
 STATUS_RAW_SPAN = 3600.0
 """The status page's 24 h charts read raw results since the last hour boundary but one (1-2 h);
 whole hours before come from the aggregates (a check page reads 3 h of raw results)."""
+
+
+BADGE_STATES = frozenset(get_args(CheckStatus))
+
+
+@dataclass(slots=True)
+class _Service:
+    """A service while the status page is put together (its members are not shown)."""
+
+    environment: str
+    name: str
+    status: str
+    open_incidents: int
+    members: list[TargetInfo]
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,7 +452,7 @@ class ReadModel:
         per_page: int = 50,
         open_incidents: list[IncidentView] | None = None,
         now: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> ServicesView:
         """Services (a check's ``group``, else its name) per environment, problems first.
 
         A service with an open incident is never "up" (see :mod:`prodshield.monitor.overall`),
@@ -449,20 +470,12 @@ class ReadModel:
         grouped: dict[tuple[str, str], list[TargetInfo]] = defaultdict(list)
         for x in self.targets:
             grouped[(x.environment, x.group)].append(x)
-        services: list[dict[str, Any]] = []
+        services: list[_Service] = []
         for (env, group), members in grouped.items():
             statuses = [known.get(m.key, "unknown") for m in members]
             opened = sum(open_by_key.get(m.key, 0) for m in members)
-            services.append(
-                {
-                    "environment": env,
-                    "name": group,
-                    "status": service_status(statuses, opened),
-                    "open_incidents": opened,
-                    "members": members,
-                }
-            )
-        services.sort(key=lambda v: (STATUS_ORDER.get(v["status"], 2), v["environment"], v["name"]))
+            services.append(_Service(env, group, service_status(statuses, opened), opened, members))
+        services.sort(key=lambda v: (STATUS_ORDER.get(v.status, 2), v.environment, v.name))
         total = len(services)
         pages = max(1, -(-total // per_page))
         page = min(max(1, page), pages)
@@ -471,51 +484,59 @@ class ReadModel:
         # a service of many checks charts the first CHART_MEMBERS of them and takes its last
         # results a few from each check (BEATS in all), so a page stays one bounded read
         charts = self.latency_points(
-            [[m.key for m in svc["members"][:CHART_MEMBERS]] for svc in shown],
+            [[m.key for m in svc.members[:CHART_MEMBERS]] for svc in shown],
             hours=24,
             now=now,
             raw_span=STATUS_RAW_SPAN,
         )
         limits = {
-            m.key: max(1, -(-BEATS // len(svc["members"]))) for svc in shown for m in svc["members"]
+            m.key: max(1, -(-BEATS // len(svc.members))) for svc in shown for m in svc.members
         }
         beats = self.beats(list(limits), limits, now=now)
         public_slos = self._public_slos(shown, now)
+        views: list[ServiceView] = []
         for svc, points in zip(shown, charts, strict=True):
-            keys = [m.key for m in svc["members"]]
-            svc["checks"] = [m.name for m in svc["members"]]
-            svc["daily"] = self.series_daily(keys)
-            svc["latency"] = points
-            svc["beats"] = series.merged_beats(beats, keys, BEATS)
+            keys = [m.key for m in svc.members]
             mine = [summaries[k] for k in keys if k in summaries and known.get(k) != WAITING]
-            svc["uptime"] = {
+            uptime = {
                 window: _mean([getattr(sm, f"uptime_{window}") for sm in mine])
                 for window in ("24h", "7d", "30d", "90d")
             }
-            svc["uptime_90d"] = svc["uptime"]["90d"]
-            svc["slo"] = public_slos.get((svc["environment"], svc["name"]))
+            views.append(
+                ServiceView(
+                    environment=svc.environment,
+                    name=svc.name,
+                    status=cast(CheckStatus, svc.status),
+                    open_incidents=svc.open_incidents,
+                    checks=[m.name for m in svc.members],
+                    daily=self.series_daily(keys),
+                    uptime=cast(Uptime90View, uptime),
+                    uptime_90d=uptime["90d"],
+                    slo=public_slos.get((svc.environment, svc.name)),
+                    latency=points,
+                    beats=series.merged_beats(beats, keys, BEATS),
+                )
+            )
         environments: dict[str, int] = defaultdict(int)
-        for svc in services:
-            environments[svc["environment"]] += 1
         counts: dict[str, int] = defaultdict(int)
         for svc in services:
-            counts[svc["status"]] += 1
+            environments[svc.environment] += 1
+            counts[svc.status] += 1
         states = [
-            ServiceState(svc["name"], svc["environment"], svc["status"], svc["open_incidents"])
+            ServiceState(svc.name, svc.environment, svc.status, svc.open_incidents)
             for svc in services
         ]
-        for svc in services:
-            del svc["members"]
-        return {
-            "services": shown,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "environments": dict(environments),
-            "counts": dict(counts),
-            "headline": headline(states, len(open_incidents)),
-            "until": now,
-        }
+        head = headline(states, len(open_incidents))
+        return ServicesView(
+            services=views,
+            total=total,
+            page=page,
+            pages=pages,
+            environments=dict(environments),
+            counts=dict(counts),
+            headline=HeadlineView.model_validate(dataclasses.asdict(head)),
+            until=now,
+        )
 
     def latency_points(
         self,
@@ -610,7 +631,7 @@ class ReadModel:
             i.updates = found.get(i.id, [])
         return incidents
 
-    def badge(self, name: str | None, environment: str | None) -> dict[str, Any] | None:
+    def badge(self, name: str | None, environment: str | None) -> BadgeView | None:
         """A check's state (the worst of its environments, or one) and 30-day uptime; with no
         name, an environment's: the worst state and the lowest uptime of its checks."""
         mine = [
@@ -623,15 +644,18 @@ class ReadModel:
             return None
         states = self._states(name)
         summaries = self.cache.summaries()
-        statuses = [(states.get(x.key) or {}).get("status") or "unknown" for x in mine]
         order = ["down", "degraded", "unknown", "up"]
+        statuses = [(states.get(x.key) or {}).get("status") or "unknown" for x in mine]
         status = min(statuses, key=lambda st: order.index(st) if st in order else 2)
         uptimes = [
             sm.uptime_30d
             for sm in (summaries.get(x.key) for x in mine)
             if sm is not None and sm.uptime_30d is not None
         ]
-        return {"status": status, "uptime_30d": min(uptimes) if uptimes else None}
+        return BadgeView(
+            status=cast(CheckStatus, status if status in BADGE_STATES else "unknown"),
+            uptime_30d=min(uptimes) if uptimes else None,
+        )
 
     def incident_timeline(self, incident_id: int, limit: int = 300) -> dict[str, Any] | None:
         """An incident with its evidence, notes and the check's results from a little before it
@@ -699,21 +723,21 @@ class ReadModel:
     # --- SLOs -------------------------------------------------------------------------------
 
     def _public_slos(
-        self, shown: list[dict[str, Any]], now: float
-    ) -> dict[tuple[str, str], dict[str, Any]]:
+        self, shown: list[_Service], now: float
+    ) -> dict[tuple[str, str], ServiceSloSummaryView]:
         """For the status page: per shown service, the SLO (``status_page: true``) of its member
         with the least error budget left."""
         specs = {c.name: c.slo for c in self.config.checks if c.slo and c.slo.status_page}
-        wanted = {m.name for svc in shown for m in svc["members"] if m.name in specs}
+        wanted = {m.name for svc in shown for m in svc.members if m.name in specs}
         if not wanted:
             return {}
         with self.store.connect() as conn:
             found = slo_measure.statuses(conn, {n: specs[n] for n in wanted}, now)
-        out: dict[tuple[str, str], dict[str, Any]] = {}
+        out: dict[tuple[str, str], ServiceSloSummaryView] = {}
         for svc in shown:
             mine = [
                 found.get(m.key) or slo_measure.status_without_results(specs[m.name])
-                for m in svc["members"]
+                for m in svc.members
                 if m.name in specs
             ]
             if not mine:
@@ -721,11 +745,11 @@ class ReadModel:
             worst = min(
                 mine, key=lambda st: 2.0 if st.budget_remaining is None else st.budget_remaining
             )
-            out[(svc["environment"], svc["name"])] = {
-                "objective": worst.objective,
-                "window_s": worst.window,
-                "budget_remaining": worst.budget_remaining,
-            }
+            out[(svc.environment, svc.name)] = ServiceSloSummaryView(
+                objective=worst.objective,
+                window_s=worst.window,
+                budget_remaining=worst.budget_remaining,
+            )
         return out
 
     def slo_statuses(self, name: str | None = None, now: float | None = None) -> dict[Key, SloView]:

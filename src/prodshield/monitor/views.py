@@ -274,3 +274,72 @@ class InstancesView(View):
 
 class RunResultsView(View):
     results: list[JSONObject] = Field(description="the results of the run, one per environment")
+
+
+# --- the status page ----------------------------------------------------------------------------
+
+
+class ServiceSloSummaryView(View):
+    """A service's SLO on the status page (``slo.status_page: true``): its member with the
+    least error budget left."""
+
+    objective: float = Field(description="percent")
+    window_s: float
+    budget_remaining: float | None = Field(
+        description="share of the error budget left (1: untouched, below 0: overspent)"
+    )
+
+
+class ServiceView(View):
+    """A service (a check's ``group``, else its name) in one environment on the status page:
+    its state, its 90 days and its last results."""
+
+    environment: str
+    name: str
+    status: CheckStatus = Field(description="never up while it has an open incident")
+    open_incidents: int
+    checks: list[str]
+    daily: list[DailyView]
+    uptime: Uptime90View
+    uptime_90d: float | None
+    slo: ServiceSloSummaryView | None
+    latency: list[Any] = Field(
+        default_factory=list, exclude=True, description="response-time points (monitor.series)"
+    )
+    beats: list[Any] = Field(
+        default_factory=list, exclude=True, description="the last results (monitor.series.Beat)"
+    )
+
+
+class HeadlineView(View):
+    """The status page's headline: the worst of the services' states and the open incidents."""
+
+    level: Literal["operational", "degraded", "partial_outage", "major_outage", "unknown"]
+    title: str
+    detail: str
+    services: int
+    down: int
+    degraded: int
+    open_incidents: int
+
+
+class ServicesView(View):
+    """One page of the status page's services, problems first, with the headline and counts
+    over every page."""
+
+    services: list[ServiceView]
+    total: int
+    page: int
+    pages: int
+    environments: dict[str, int] = Field(description="services per environment")
+    counts: dict[str, int] = Field(description="services per state")
+    headline: HeadlineView
+    until: float = Field(description="the time the charts end (epoch seconds)")
+
+
+class BadgeView(View):
+    """What a badge shows: a check's (or an environment's) worst state and its lowest 30-day
+    uptime."""
+
+    status: CheckStatus
+    uptime_30d: float | None = Field(description="percent (null: no results)")

@@ -209,7 +209,7 @@ async def status_badge(request: Request) -> Response:
     found = await run_in_threadpool(ctx.model.badge, name, env)
     if found is None:
         return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
-    status = found["status"] if found["status"] in COLOURS else "unknown"
+    status = found.status if found.status in COLOURS else "unknown"
     label = name if env is None else f"{name} ({env})"
     return _svg(badge_svg(label[:60], WORDS[status], COLOURS[status]))
 
@@ -221,7 +221,7 @@ async def uptime_badge(request: Request) -> Response:
     found = await run_in_threadpool(ctx.model.badge, name, env)
     if found is None:
         return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
-    uptime = found["uptime_30d"]
+    uptime = found.uptime_30d
     value = "no data" if uptime is None else f"{uptime:.2f}%"
     label = "uptime 30d" if env is None else f"uptime 30d ({env})"
     return _svg(badge_svg(label[:60], value, uptime_colour(uptime)))
@@ -238,9 +238,9 @@ async def environment_badge(request: Request) -> Response:
     if found is None:
         return _svg(badge_svg(env[:40], "not found", COLOURS["unknown"]))
     if what == "status":
-        status = found["status"] if found["status"] in COLOURS else "unknown"
+        status = found.status if found.status in COLOURS else "unknown"
         return _svg(badge_svg(env[:60], WORDS[status], COLOURS[status]))
-    uptime = found["uptime_30d"]
+    uptime = found.uptime_30d
     value = "no data" if uptime is None else f"{uptime:.2f}%"
     return _svg(badge_svg(f"{env[:50]} uptime 30d", value, uptime_colour(uptime)))
 
