@@ -342,9 +342,11 @@ def test_a_burning_service_opens_its_own_slo_incident_and_it_resolves(store: Sto
         [row] = conn.execute(select(t.outbox)).all()
     assert (incident.kind, incident.status) == ("slo", "open")
     assert incident.check_name == "service:shop"
-    assert incident.title == "service:shop is burning its error budget (5x)"
+    # titled by the service's name, not its internal target
+    assert incident.title == "shop (service) is burning its error budget (5x)"
     assert incident.refs["slo"]["failed"] == 10 and incident.refs["slo"]["results"] == 140
     assert row.subject == "slo:service:shop:"
+    assert row.payload["title"] == incident.title and "**shop (service)**" in row.payload["body"]
     # both recover; once the short window has passed, the incident resolves
     start += 10 * 60
     with store.begin() as conn:
@@ -408,6 +410,58 @@ def test_open_incidents_metric_labels_a_service_slo_as_a_service(
         ("cart", "shop", "", "down"),
     ]
     assert "service:shop" not in text
+
+
+def test_a_service_slo_incident_reads_as_the_service_and_links_to_a_working_page(
+    store: Store, tmp_path: Path
+) -> None:
+    """The dashboard names a service SLO incident ``shop (service)`` and links it to the
+    check whose results opened it (its page shows the service's SLO), not to
+    ``/dashboard/checks/service%3Ashop`` (no such check); its notifications link there too."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from prodshield.monitor.incidents import acknowledge
+    from prodshield.web.app import create_app
+    from support.web_seed import TOKEN, login
+
+    text = SERVICE_CONFIG + 'serve: {public_url: "https://status.example.com"}\n'
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    eng = IncidentEngine(loaded.config)
+    with store.begin() as conn:
+        conn.execute(t.check_results.insert(), results("web", T0, 60, True))
+        conn.execute(t.check_results.insert(), results("cart", T0, 50, True))
+        conn.execute(t.check_results.insert(), results("cart", T0 + 50 * 60, 10, False))
+        eng.process(conn, [CheckOutcome("cart", "", T0 + 59 * 60, False, "refused", "x")],
+                    now=T0 + 59 * 60)  # fmt: skip
+    with store.connect() as conn:
+        incident = conn.execute(select(t.incidents)).one()
+    acknowledge(store, loaded.config, incident.id, "alice")
+    with store.connect() as conn:
+        payloads = [r.payload for r in conn.execute(select(t.outbox).order_by(t.outbox.c.id))]
+    assert [p["title"] for p in payloads] == [
+        "shop (service) is burning its error budget (5x)",
+        "shop (service): acknowledged by alice",
+    ]
+    assert payloads[1]["url"] == "https://status.example.com/dashboard/checks/cart?environment="
+
+    app = create_app(loaded, store, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        login(client)
+        page = client.get(f"/dashboard/incidents/{incident.id}").text
+        h1 = re.search(r"<h1>Incident #\d+ <small>([^<]*)</small></h1>", page)
+        assert h1 and h1.group(1) == "shop (service) is burning its error budget (5x)"
+        target = re.search(r'<p class="incident-target"><a href="([^"]+)">([^<]+)</a>', page)
+        assert target and target.group(2) == "shop (service)"
+        listing = client.get("/dashboard/incidents").text
+        row = listing.split(f'data-incident="{incident.id}"')[1].split("</tr>")[0]
+        assert f'<a href="{target.group(1)}">shop (service)</a>' in row
+        assert "service%3Ashop" not in page + listing
+        linked = client.get(target.group(1).replace("&amp;", "&"))
+        assert linked.status_code == 200 and "<h1>cart" in linked.text
 
 
 def test_an_unknown_service_is_a_config_error_with_its_line() -> None:

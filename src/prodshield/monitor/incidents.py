@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, desc, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -298,7 +299,7 @@ class IncidentEngine:
                     environment=obs.environment,
                     kind=slo.KIND,
                     severity="critical" if fire.alert.burn_rate >= 6 else "high",
-                    title=f"{env}{obs.check} is burning its error budget "
+                    title=f"{env}{shown_name(obs.check, slo.KIND)} is burning its error budget "
                     f"({fire.alert.burn_rate:g}x)",
                     status="open",
                     opened_at=now,
@@ -355,13 +356,17 @@ class IncidentEngine:
         if event_type == OPENED and fire is not None:
             title = incident.title
             body = (
-                f"**{obs.check}**{f' in **{obs.environment}**' if obs.environment else ''} "
+                f"**{shown_name(obs.check, slo.KIND)}**"
+                f"{f' in **{obs.environment}**' if obs.environment else ''} "
                 f"burns its error budget too fast: {fire.describe()}.\n\n"
                 f"- Objective: {state.objective:g}% over {format_duration(state.window)}\n"
                 f"- Error budget left: {budget} ({state.failed} of {state.total} results failed)"
             )
         else:
-            title = f"{env}{obs.check}: the error budget burn is back under its alerts"
+            title = (
+                f"{env}{shown_name(obs.check, slo.KIND)}: "
+                "the error budget burn is back under its alerts"
+            )
             body = f"No burn-rate alert fires any more. Error budget left: {budget}."
         enqueue_in(
             conn,
@@ -914,7 +919,8 @@ class IncidentEngine:
     def _link(self, obs: CheckOutcome) -> str | None:
         if not self.dashboard_url:
             return None
-        return f"{self.dashboard_url}/dashboard/checks/{obs.check}?environment={obs.environment}"
+        check, env = quote(obs.check, safe=""), quote(obs.environment, safe="")
+        return f"{self.dashboard_url}/dashboard/checks/{check}?environment={env}"
 
     def target_of(self, obs: CheckOutcome) -> str | None:
         """What was probed, with the environment's ``{vars}`` substituted (never a placeholder)."""
@@ -1036,6 +1042,14 @@ def check_and_service(config: ShieldConfig, target: str, kind: str) -> tuple[str
         return "", target
     found = next((c for c in config.checks if c.name == target), None)
     return target, str(getattr(found, "service", None) or target)
+
+
+def shown_name(target: str, kind: str) -> str:
+    """An incident's target as titles and pages say it: a service SLO incident's target
+    ``service:NAME`` reads ``NAME (service)``; every other target is its check's name."""
+    if kind == slo.KIND and target.startswith(slo.SERVICE_PREFIX):
+        return f"{target[len(slo.SERVICE_PREFIX) :]} (service)"
+    return target
 
 
 def severity_of(kind: str) -> str:
@@ -1613,13 +1627,17 @@ def _tell(
     if not notifiers:
         return
     env = f"[{row.environment}] " if row.environment else ""
+    name = shown_name(row.check_name, row.kind)
     title = {
-        ACKNOWLEDGED: f"{env}{row.check_name}: acknowledged by {by[:64]}",
-        NOTE: f"{env}{row.check_name}: note from {by[:64]}",
-        RESOLVED: f"{env}{row.check_name} resolved by hand",
-        OPENED: f"{env}{row.check_name}: {row.title or 'incident'}",
+        ACKNOWLEDGED: f"{env}{name}: acknowledged by {by[:64]}",
+        NOTE: f"{env}{name}: note from {by[:64]}",
+        RESOLVED: f"{env}{name} resolved by hand",
+        OPENED: f"{env}{name}: {row.title or 'incident'}",
     }[event_type]
-    obs = CheckOutcome(row.check_name, row.environment, now, False)
+    # a service SLO incident's page is the check whose results opened it (it shows the
+    # service's SLO); ``service:NAME`` has no page of its own
+    linked = (row.refs or {}).get("policy_check") or row.check_name
+    obs = CheckOutcome(linked, row.environment, now, False)
     enqueue_in(
         conn,
         notifiers,

@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
 from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
+from prodshield.monitor.incidents import shown_name
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
 from prodshield.web.charts import (
@@ -126,6 +127,32 @@ def _headline(incident: Any) -> str:
     return title[len(prefix) :] if prefix and title.startswith(prefix) else title
 
 
+def _target(incident: Any) -> tuple[str, str]:
+    """What an incident is about and the dashboard page to link it to ("": none): a check's
+    incident links to its check; a manual one has no page; a service SLO incident reads
+    ``payments (service)`` and links to the check whose results opened it, whose page shows the
+    service's SLO (its target ``service:NAME`` is no check)."""
+
+    def value(key: str) -> Any:
+        # a typed view (monitor.views.IncidentView) on the pages, a dict in tests and exports
+        if isinstance(incident, Mapping):
+            return incident.get(key)
+        return getattr(incident, key, None)
+
+    check, kind = str(value("check")), str(value("kind") or "")
+    if kind == "manual":
+        return check, ""
+    label = shown_name(check, kind)
+    if label != check:
+        opened_by = (value("refs") or {}).get("policy_check")
+        if not opened_by:
+            return label, ""
+        environment = value("environment")
+        env = f"?environment={quote(environment, safe='')}" if environment else ""
+        return label, f"/dashboard/checks/{_segment(opened_by)}{env}"
+    return label, f"/dashboard/checks/{_segment(check)}"
+
+
 def _state(status: str) -> str:
     """A check's state in words (``waiting``: a heartbeat never pinged)."""
     return WAITING_LABEL if status == WAITING else status
@@ -155,6 +182,7 @@ def make_templates() -> jinja2.Environment:
         ms=_ms,
         state=_state,
         headline=_headline,
+        target=_target,
     )
     env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span)
     env.globals.update(
