@@ -386,6 +386,38 @@ def test_upgrade_unreverses_incidents_the_flapping_bug_left(store: Store) -> Non
     assert [tuple(r) for r in rows] == [(1000.0, 1000.0), (2000.0, 2040.0)]
 
 
+def test_upgrade_indexes_log_findings_by_updated_at(store: Store) -> None:
+    """A store made before the index gets it from the logs migration (SQLite and PostgreSQL),
+    and the finding reads by ``updated_at`` (evidence, the follower, `db merge`) use it."""
+    from sqlalchemy import inspect
+
+    def indexes() -> set[str | None]:
+        with store.connect() as conn:
+            return {ix["name"] for ix in inspect(conn).get_indexes("log_findings")}
+
+    assert "ix_log_findings_updated" in indexes()
+    step = len(MIGRATIONS["logs"]) - 1  # the index is the logs chain's last step
+    with store.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_log_findings_updated")
+        conn.execute(
+            t.schema_versions.update()
+            .where(t.schema_versions.c.component == "logs")
+            .values(version=step)
+        )
+    assert "ix_log_findings_updated" not in indexes()
+    applied = store.upgrade()
+    assert applied == [f"logs {step + 1}: add index ix_log_findings_updated on log_findings"]
+    assert "ix_log_findings_updated" in indexes()
+    query = "SELECT id FROM log_findings WHERE updated_at >= 1000"
+    with store.connect() as conn:
+        if store.backend == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + query))
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + query))
+    assert "ix_log_findings_updated" in plan, plan
+
+
 def test_prune_removes_silences_ended_longer_ago_than_the_history_kept(store: Store) -> None:
     """Ended silences go after ``retention.journals`` (by when they ended: by hand, or at their
     expiry); an active one and one ended recently stay, whatever their age."""

@@ -294,6 +294,8 @@ log_findings = Table(
     Column("updated_at", Float, nullable=True),
     Index("ix_log_findings_fp", "fingerprint"),
     Index("ix_log_findings_created", "created_at"),
+    # the follower's "still going" lookup, the evidence's window and `db merge` read by it
+    Index("ix_log_findings_updated", "updated_at"),
 )
 
 debt_snapshots = Table(

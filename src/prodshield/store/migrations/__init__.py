@@ -117,6 +117,7 @@ MIGRATIONS: dict[str, list[Step]] = {
         ),
         add_column(t.log_findings, "message"),
         add_column(t.log_findings, "updated_at"),
+        add_index(t.log_findings, "ix_log_findings_updated"),
     ],
     "audit": [create(t.audit_runs, t.audit_findings)],
     "chaos": [create(t.experiment_journals)],
