@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from prodshield.config import find_config, load_config, parse_config, parse_duration
-from prodshield.errors import ConfigError, UsageError
+from prodshield.errors import ConfigError, NotFound
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/prodshield/config/example.yaml"
 
@@ -127,7 +127,7 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert find_config(None, env={"PRODSHIELD_CONFIG": str(via_env)}) == via_env
     assert find_config(None, env={}) == Path("shield.yaml")
     local.unlink()
-    with pytest.raises(UsageError, match="prodshield init"):
+    with pytest.raises(NotFound, match="prodshield init"):
         find_config(None, env={})
     assert load_config(explicit).config.version == 1
 
@@ -246,20 +246,19 @@ def test_a_folder_given_as_the_config_says_so(tmp_path: Path) -> None:
     """`-c DIR` (or $PRODSHIELD_CONFIG=DIR) is a folder, not a missing file; its shield.yaml is
     named when it has one."""
     from prodshield.config.loader import find_config
-    from prodshield.errors import UsageError
 
-    with pytest.raises(UsageError) as empty:
+    with pytest.raises(NotFound) as empty:
         find_config(tmp_path, env={})
     assert str(empty.value) == f"{tmp_path}: a folder, not a config file"
     (tmp_path / "shield.yaml").write_text("checks: []\n")
-    with pytest.raises(UsageError) as named:
+    with pytest.raises(NotFound) as named:
         find_config(tmp_path, env={})
     assert str(named.value) == (
         f"{tmp_path}: a folder, not a config file (did you mean -c {tmp_path / 'shield.yaml'}?)"
     )
-    with pytest.raises(UsageError) as from_env:
+    with pytest.raises(NotFound) as from_env:
         find_config(None, env={"PRODSHIELD_CONFIG": str(tmp_path)})
     assert str(from_env.value).endswith("(from $PRODSHIELD_CONFIG)")
-    with pytest.raises(UsageError) as missing:
+    with pytest.raises(NotFound) as missing:
         find_config(tmp_path / "nope.yaml", env={})
     assert str(missing.value).endswith("nope.yaml: no such config file")

@@ -48,14 +48,14 @@ class TlsTarget:
     @classmethod
     def parse(cls, text: str, servername: str | None = None) -> TlsTarget:
         """``host:port``, ``[v6]:port`` or ``host`` (port 443)."""
-        from prodshield.errors import UsageError
+        from prodshield.errors import Invalid
 
         text = text.strip()
         host, port = text, 443
         if text.startswith("["):
             end = text.find("]")
             if end < 0:
-                raise UsageError(f"bad TLS target {text!r}: expected [v6addr]:port")
+                raise Invalid(f"bad TLS target {text!r}: expected [v6addr]:port")
             host = text[1:end]
             rest = text[end + 1 :]
             if rest.startswith(":"):
@@ -69,17 +69,17 @@ class TlsTarget:
             try:
                 ipaddress.IPv6Address(text)
             except ValueError:
-                raise UsageError(f"bad TLS target {text!r}: expected host:port") from None
+                raise Invalid(f"bad TLS target {text!r}: expected host:port") from None
         if not host:
-            raise UsageError(f"bad TLS target {text!r}: expected host:port")
+            raise Invalid(f"bad TLS target {text!r}: expected host:port")
         return cls(host, port, servername)
 
 
 def _port(text: str, whole: str) -> int:
-    from prodshield.errors import UsageError
+    from prodshield.errors import Invalid
 
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise UsageError(f"bad TLS target {whole!r}: port must be 1-65535")
+        raise Invalid(f"bad TLS target {whole!r}: port must be 1-65535")
     return int(text)
 
 

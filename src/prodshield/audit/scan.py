@@ -14,7 +14,7 @@ from prodshield.audit.context import AuditContext, AuditSettings, TlsTarget
 from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules import FAMILIES
 from prodshield.audit.suppress import inline_allowed, load_baseline
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
     from prodshield.config.capabilities import AuditConfig
@@ -74,7 +74,7 @@ def parse_families(spec: str | Iterable[str] | None) -> list[str]:
         if not n:
             continue
         if n not in FAMILIES:
-            raise UsageError(f"unknown audit family {n!r} (choose from {', '.join(FAMILY_ORDER)})")
+            raise Invalid(f"unknown audit family {n!r} (choose from {', '.join(FAMILY_ORDER)})")
         if n not in out:
             out.append(n)
     return out
@@ -103,7 +103,7 @@ def _uid(owner: str | int) -> int:
     try:
         return pwd.getpwnam(str(owner)).pw_uid
     except KeyError:
-        raise UsageError(f"audit owner {owner!r}: no such user") from None
+        raise NotFound(f"audit owner {owner!r}: no such user") from None
 
 
 def _tls_targets(
@@ -124,7 +124,7 @@ def _ca_file(ca_file: str | Path | None, base: Path, config: AuditConfig | None)
         Path(ca_file) if ca_file else (base / config.ca_file if config and config.ca_file else None)
     )
     if ca is not None and not ca.is_file():
-        raise UsageError(f"CA file {ca}: no such file")
+        raise NotFound(f"CA file {ca}: no such file")
     return ca
 
 
@@ -149,7 +149,8 @@ def audit(
     ``config`` (the ``audit:`` section of shield.yaml) supplies defaults for paths, TLS targets,
     CA file, exclusions, allowed rules and thresholds; explicit arguments win. ``base_dir``
     resolves relative paths from the config; ``config_paths=False`` audits no files unless
-    ``paths`` names some (``audit tls``). Raises :class:`UsageError` for bad arguments.
+    ``paths`` names some (``audit tls``). Raises :class:`~prodshield.errors.Invalid` for bad arguments,
+    :class:`~prodshield.errors.NotFound` for a path, user or CA file that does not exist.
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -160,7 +161,7 @@ def audit(
     targets = _tls_targets(tls_targets, servername, config)
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
-        raise UsageError(f"{missing[0]}: no such file or directory")
+        raise NotFound(f"{missing[0]}: no such file or directory")
     ca = _ca_file(ca_file, base, config)
     ctx = AuditContext(
         paths=[Path(p) for p in paths],

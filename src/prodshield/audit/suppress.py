@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from prodshield.audit.finding import AuditFinding
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid, NotFound
 from prodshield.secrets.baseline import accepted
 
 ALLOW = re.compile(r"prodshield\s*:\s*allow\b\s*([\w.\-, ]*)", re.I)
@@ -56,9 +56,9 @@ def load_baseline(path: Path, *, strict: bool = False) -> set[str]:
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"baseline {path}: no such file") from None
+        raise NotFound(f"baseline {path}: no such file") from None
     except (OSError, ValueError) as exc:
-        raise UsageError(f"baseline {path}: not a JSON baseline ({exc})") from None
+        raise Invalid(f"baseline {path}: not a JSON baseline ({exc})") from None
     items: Iterable[Any]
     if isinstance(data, list):
         items = data

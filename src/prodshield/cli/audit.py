@@ -30,7 +30,7 @@ from prodshield.cli.common import (
     store_for,
     write_out,
 )
-from prodshield.errors import UsageError
+from prodshield.errors import NotFound, UsageError
 from prodshield.secrets.baseline import load_baseline, only_new, parse_date, write_baseline
 from prodshield.secrets.files import BinaryContent, ScanConfig, scan_paths, scan_stream
 from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
@@ -123,7 +123,7 @@ def _audit_section(config: Path | None) -> AuditConfig | None:
         return None  # as find_config would say, without importing the schema (most of start-up)
     try:
         return load_checked(config).config.audit
-    except UsageError:
+    except NotFound:
         if config is not None:
             raise
         return None
@@ -533,7 +533,7 @@ def _optional_config(path: Path | None) -> LoadedConfig | None:
     if path is None:
         try:
             find_config(None)
-        except UsageError:
+        except NotFound:
             return None
     return load_checked(path)
 

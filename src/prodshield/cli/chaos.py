@@ -15,7 +15,7 @@ import typer
 
 from prodshield.cli.common import load
 from prodshield.config.loader import ENV_VAR, find_config
-from prodshield.errors import ProdshieldError, UsageError
+from prodshield.errors import NotFound, ProdshieldError
 
 app = typer.Typer(
     help="Chaos engineering: the fault proxy, experiments and batteries.", no_args_is_help=True
@@ -60,6 +60,6 @@ def shield_config(path: Path | None) -> Any | None:
     if path is None and not os.environ.get(ENV_VAR):
         try:
             find_config(None)
-        except UsageError:
+        except NotFound:
             return None
     return load(path)

@@ -18,7 +18,7 @@ from prodshield.cli.common import (
     store_for,
     untrusted,
 )
-from prodshield.errors import UsageError
+from prodshield.errors import NotFound, UsageError
 from prodshield.logs.debt import DebtReport, diff_against, last_snapshot, save_snapshot, scan_repo
 
 app = typer.Typer()
@@ -56,7 +56,7 @@ def debt(
     store = None
     try:
         loaded = load(config)
-    except UsageError:
+    except NotFound:
         loaded = None
     if loaded is not None:
         store = store_for(loaded)

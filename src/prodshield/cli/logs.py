@@ -25,7 +25,7 @@ from prodshield.cli.common import (
     untrusted,
 )
 from prodshield.cli.logs_parse import write_events
-from prodshield.errors import ProdshieldError, UsageError
+from prodshield.errors import NotFound, ProdshieldError, UsageError
 from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats, require_paths
@@ -217,6 +217,6 @@ def _optional_config(config: Path | None) -> LoadedConfig | None:
     if config is None:
         try:
             find_config(None)
-        except UsageError:
+        except NotFound:
             return None
     return load(config)

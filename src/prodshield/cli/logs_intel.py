@@ -24,7 +24,7 @@ from prodshield.cli.common import (
     write_out,
 )
 from prodshield.config.types import format_duration
-from prodshield.errors import UsageError
+from prodshield.errors import NotFound, UsageError
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import build_digest, render_html, render_json, render_markdown
 from prodshield.logs.findings import ScanResult
@@ -101,7 +101,7 @@ def _configured(config: Path | None, files: list[Path], log_format: str) -> _Inp
 
     try:
         loaded = load_checked(config)
-    except UsageError:
+    except NotFound:
         if config is not None or not files:
             raise
         return _Inputs(DetectorSettings(), files, log_format)

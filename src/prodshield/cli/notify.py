@@ -20,7 +20,7 @@ from prodshield.cli.common import (
     untrusted,
 )
 from prodshield.config import LoadedConfig
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid, UsageError
 from prodshield.notify import Event, deliver_pending, enqueue, outbox
 from prodshield.notify.providers import build
 from prodshield.notify.redact import redact
@@ -46,7 +46,7 @@ def _secrets(loaded: LoadedConfig) -> list[str]:
     for cfg in loaded.config.notifiers.values():
         try:
             out += build(cfg).secrets()
-        except UsageError:
+        except Invalid:
             continue
     return out
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from prodshield.config.interpolate import interpolate, is_placeholder
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.yamlpos import Path, Pos, Positions, YamlSyntaxError, format_path, load_yaml
-from prodshield.errors import ConfigError, UsageError
+from prodshield.errors import ConfigError, NotFound
 
 ENV_VAR = "PRODSHIELD_CONFIG"
 DEFAULT_NAME = "shield.yaml"
@@ -79,16 +79,16 @@ def find_config(
     if explicit:
         p = FsPath(explicit)
         if not p.is_file():
-            raise UsageError(f"{p}: {_not_a_file(p)}")
+            raise NotFound(f"{p}: {_not_a_file(p)}")
         return p
     if env.get(ENV_VAR):
         p = FsPath(env[ENV_VAR])
         if not p.is_file():
-            raise UsageError(f"{p}: {_not_a_file(p)} (from ${ENV_VAR})")
+            raise NotFound(f"{p}: {_not_a_file(p)} (from ${ENV_VAR})")
         return p
     p = FsPath(DEFAULT_NAME)
     if not p.is_file():
-        raise UsageError(
+        raise NotFound(
             f"no config: pass -c FILE, set ${ENV_VAR}, or create ./{DEFAULT_NAME} with `prodshield init`"
         )
     return p

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from prodshield import __version__
-from prodshield.errors import UsageError
+from prodshield.errors import Conflict, Invalid
 
 WORKFLOWS = ("production-monitoring.yml", "log-intelligence.yml", "security-audit.yml")
 
@@ -130,7 +130,7 @@ def install_spec_problem(spec: str) -> str | None:
 def check_install_spec(spec: str) -> str:
     problem = install_spec_problem(spec)
     if problem:
-        raise UsageError(problem)
+        raise Invalid(problem)
     return spec.strip()
 
 
@@ -171,7 +171,7 @@ def write_workflows(directory: Path, options: WorkflowOptions, *, force: bool) -
     folder = directory / ".github" / "workflows"
     existing = [folder / n for n in WORKFLOWS if (folder / n).exists()]
     if existing and not force:
-        raise UsageError(f"{existing[0]} exists; use --force to overwrite it")
+        raise Conflict(f"{existing[0]} exists; use --force to overwrite it")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in WORKFLOWS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prodshield.config.notifiers import NotifierBase
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid
 from prodshield.notify.providers.base import DeliveryContext, Notifier
 from prodshield.notify.providers.discord import DiscordNotifier
 from prodshield.notify.providers.email import EmailNotifier
@@ -39,7 +39,7 @@ def build(config: NotifierBase) -> Notifier:
     kind = getattr(config, "type", None)
     cls = REGISTRY.get(str(kind))
     if cls is None:
-        raise UsageError(f"unknown notifier type {kind!r} (one of {', '.join(REGISTRY)})")
+        raise Invalid(f"unknown notifier type {kind!r} (one of {', '.join(REGISTRY)})")
     return cls(config)  # type: ignore[call-arg]
 
 
