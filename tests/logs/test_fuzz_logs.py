@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from prodshield.logs.api import parse_lines
 from prodshield.logs.formats.base import Record
 from prodshield.logs.formats.registry import FORMATS
+from prodshield.logs.templates import TemplateMiner
 from support.fuzz import FUZZ
 
 # Fragments of real log lines, so the parsers' deeper branches are reached, not only "no match".
@@ -128,3 +129,16 @@ def test_logfmt_long_word_is_linear() -> None:
     assert fmt.parse("level=info msg=hi") is not None
     rec = fmt.parse("level=info msg=hi")
     assert rec is not None and (rec.level, rec.message) == ("info", "hi")
+
+
+@FUZZ
+@given(lines=LINES)
+def test_the_template_miner_learns_any_message(lines: list[str]) -> None:
+    """Empty and blank messages included: a JSON line whose message is null, or a blank line,
+    made ``logs parse``/``scan``/``digest``/``templates`` end in ``IndexError``."""
+    one, many = TemplateMiner(), TemplateMiner()
+    for line in ["", "   ", *lines, ""]:
+        entry, _ = one.learn(line)
+        assert one.final(entry).template_id
+    got = many.learn_many(["", *lines, " "])
+    assert len(got) == len(lines) + 2

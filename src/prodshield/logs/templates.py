@@ -320,7 +320,7 @@ class TemplateMiner:
         best_score = -1.0
         threshold = self.config.similarity
         # a short message joins only clusters with its first word (when both have one)
-        head = masked[0] if n <= self.config.short and WILDCARD not in masked[0] else None
+        head = masked[0] if 0 < n <= self.config.short and WILDCARD not in masked[0] else None
         # positions that agree, as a share of all: an upper bound of the similarity (positions
         # where both are wildcards count on both sides of it), so below the threshold a cluster
         # without enumerations is out without the full count
