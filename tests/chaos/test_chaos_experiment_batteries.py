@@ -13,14 +13,14 @@ import pytest
 
 from prodshield.chaos.batteries.breaker import BreakerOptions, run_breaker_battery
 from prodshield.chaos.batteries.db import DbOptions, check_read, fault_schedule, run_db_battery
-from prodshield.chaos.batteries.report import BatteryReport
+from prodshield.chaos.batteries.report import BatteryCheck, BatteryReport
 from prodshield.chaos.proxy.client import ProxyClient
 from support.chaos_batteries import bank_example, proxy_server
 
 BREAKER_FLAGS = {"threshold": "3", "recovery_s": "1", "slow_ms": "200"}
 
 
-def by_name(report: BatteryReport) -> dict[str, object]:
+def by_name(report: BatteryReport) -> dict[str, BatteryCheck]:
     return {c.name: c for c in report.checks}
 
 
@@ -57,14 +57,14 @@ def test_db_battery_with_its_own_client(pg_url: str, proxy_api: str) -> None:
     report = run_db_battery(DbOptions(dsn=pg_url, api=proxy_api, seconds=3.0, seed=5))
     checks = by_name(report)
     bank = checks["bank invariant"]
-    assert bank.passed, bank.summary  # type: ignore[attr-defined]
-    measured = bank.measured  # type: ignore[attr-defined]
+    assert bank.passed, bank.summary
+    measured = bank.measured
     assert measured["reads"] > 0 and measured["transfers"] > 0
     assert measured["final_total"] == measured["expected_total"]
     assert [f["fault"] for f in measured["faults"]] == [
         p.fault for p in fault_schedule(5, 3.0, 0.5, 0.5)
     ]
-    assert checks["bank throughput under faults"].measured["transfers_per_s_per_worker"] > 0  # type: ignore[attr-defined]
+    assert checks["bank throughput under faults"].measured["transfers_per_s_per_worker"] > 0
     for name in (
         "drop between statements",
         "drop during COMMIT",
@@ -72,8 +72,8 @@ def test_db_battery_with_its_own_client(pg_url: str, proxy_api: str) -> None:
         "pool recovers",
         "no leaked connections",
     ):
-        assert checks[name].passed, checks[name].summary  # type: ignore[attr-defined]
-    assert checks["drop between statements"].measured["rolled_back"] is True  # type: ignore[attr-defined]
+        assert checks[name].passed, checks[name].summary
+    assert checks["drop between statements"].measured["rolled_back"] is True
 
 
 @pytest.mark.postgres
@@ -112,10 +112,10 @@ def test_db_battery_fails_on_the_broken_example(
     assert not report.passed
     checks = by_name(report)
     pool = checks["pool exhaustion fails fast"]
-    assert not pool.passed and "NOT refused" in pool.summary  # type: ignore[attr-defined]
+    assert not pool.passed and "NOT refused" in pool.summary
     bank = checks["bank invariant"]
     if not bank.passed:  # a drop between its two statements loses money
-        assert "wrong-total" in bank.measured["errors_by_type"]  # type: ignore[attr-defined]
+        assert "wrong-total" in bank.measured["errors_by_type"]
 
 
 @pytest.mark.postgres
@@ -136,9 +136,9 @@ def test_breaker_battery_passes_on_the_good_example(
         )
     assert report.passed, [c.summary for c in report.checks if not c.passed]
     checks = by_name(report)
-    assert checks["timeout: fails fast"].measured["fast_from_call"] <= 4  # type: ignore[attr-defined]
-    assert checks["latency: no traffic while open"].measured["connections"] == 0  # type: ignore[attr-defined]
-    assert checks["down: no traffic while open"].skipped  # type: ignore[attr-defined]
+    assert checks["timeout: fails fast"].measured["fast_from_call"] <= 4
+    assert checks["latency: no traffic while open"].measured["connections"] == 0
+    assert checks["down: no traffic while open"].skipped
 
 
 @pytest.mark.postgres
@@ -160,8 +160,8 @@ def test_breaker_battery_fails_on_the_broken_example(
         )
     assert not report.passed
     checks = by_name(report)
-    assert not checks["timeout: fails fast"].passed  # type: ignore[attr-defined]
-    assert "still wait" in checks["timeout: fails fast"].summary  # type: ignore[attr-defined]
+    assert not checks["timeout: fails fast"].passed
+    assert "still wait" in checks["timeout: fails fast"].summary
     assert not checks["timeout: health stays up"].passed  # the hung calls took the pool down
 
 

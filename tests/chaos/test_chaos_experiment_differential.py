@@ -77,7 +77,7 @@ RESTORE_MARKER = _process("restore-marker", "touch marker")
 
 
 def _experiment(
-    method: list[Any], rollbacks: list[Any] | None = None, **extra: Any
+    method: list[Any], rollbacks: list[Any] | None = None, /, **extra: Any
 ) -> dict[str, Any]:
     exp: dict[str, Any] = {
         "title": "differential",

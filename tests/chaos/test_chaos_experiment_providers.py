@@ -14,6 +14,7 @@ import pytest
 
 from prodshield.chaos.experiments import ActivityFailed, validate_experiment
 from prodshield.chaos.experiments.providers import REGISTRY, ActivityContext, Provider, get_provider
+from support.chaos_proxy import ProxyThread, Upstreams
 
 
 def ctx(timeout: float | None = None) -> ActivityContext:
@@ -191,65 +192,57 @@ def test_load_provider_measures_success_and_latency(http_base: str) -> None:
     assert down["succeeded"] == 0 and sum(down["errors"].values()) == 5
 
 
-def test_toxic_provider_against_the_proxy() -> None:
-    from support.chaos_proxy import ProxyThread, Upstreams
-
-    proxy = ProxyThread()
-    ups = Upstreams()
-    try:
-        upstream = ups.tcp()
-        proxy.create("svc", upstream)
-        toxic = get_provider("toxic")
-        base = {"type": "toxic", "api": proxy.url}
-        added = toxic.run(
-            {
-                **base,
-                "func": "add_toxic",
-                "arguments": {
-                    "proxy": "svc",
-                    "type": "latency",
-                    "name": "slow",
-                    "attributes": {"latency": 100},
-                },
+def test_toxic_provider_against_the_proxy(api: ProxyThread, upstreams: Upstreams) -> None:
+    proxy = api
+    upstream = upstreams.tcp()
+    proxy.create("svc", upstream)
+    toxic = get_provider("toxic")
+    base = {"type": "toxic", "api": proxy.url}
+    added = toxic.run(
+        {
+            **base,
+            "func": "add_toxic",
+            "arguments": {
+                "proxy": "svc",
+                "type": "latency",
+                "name": "slow",
+                "attributes": {"latency": 100},
             },
-            ctx(),
-        )
-        assert added["name"] == "slow" and added["attributes"]["latency"] == 100
+        },
+        ctx(),
+    )
+    assert added["name"] == "slow" and added["attributes"]["latency"] == 100
+    toxic.run(
+        {
+            **base,
+            "func": "update_toxic",
+            "arguments": {"proxy": "svc", "name": "slow", "attributes": {"latency": 5}},
+        },
+        ctx(),
+    )
+    listed = toxic.run({**base, "func": "list_toxics", "arguments": {"proxy": "svc"}}, ctx())
+    assert [t["attributes"]["latency"] for t in listed] == [5]
+    disabled = toxic.run({**base, "func": "disable_proxy", "arguments": {"proxy": "svc"}}, ctx())
+    assert disabled["enabled"] is False
+    toxic.run({**base, "func": "enable_proxy", "arguments": {"proxy": "svc"}}, ctx())
+    before = toxic.run({**base, "func": "connections", "arguments": {"proxy": "svc"}}, ctx())
+    info = toxic.run({**base, "func": "get_proxy", "arguments": {"proxy": "svc"}}, ctx())
+    host, _, port = info["listen"].rpartition(":")
+    import socket
+
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"ping")
+        assert s.recv(4) == b"ping"
+    after = toxic.run({**base, "func": "connections", "arguments": {"proxy": "svc"}}, ctx())
+    assert after == before + 1
+    removed = {**base, "func": "remove_toxic", "arguments": {"proxy": "svc", "name": "slow"}}
+    assert toxic.run(removed, ctx()) == {"removed": True}
+    assert toxic.run(removed, ctx()) == {"removed": False}  # rollbacks may run twice
+    with pytest.raises(ActivityFailed, match="add_toxic"):
         toxic.run(
-            {
-                **base,
-                "func": "update_toxic",
-                "arguments": {"proxy": "svc", "name": "slow", "attributes": {"latency": 5}},
-            },
+            {**base, "func": "add_toxic", "arguments": {"proxy": "nope", "type": "latency"}},
             ctx(),
         )
-        listed = toxic.run({**base, "func": "list_toxics", "arguments": {"proxy": "svc"}}, ctx())
-        assert [t["attributes"]["latency"] for t in listed] == [5]
-        disabled = toxic.run(
-            {**base, "func": "disable_proxy", "arguments": {"proxy": "svc"}}, ctx()
-        )
-        assert disabled["enabled"] is False
-        toxic.run({**base, "func": "enable_proxy", "arguments": {"proxy": "svc"}}, ctx())
-        before = toxic.run({**base, "func": "connections", "arguments": {"proxy": "svc"}}, ctx())
-        info = toxic.run({**base, "func": "get_proxy", "arguments": {"proxy": "svc"}}, ctx())
-        host, _, port = info["listen"].rpartition(":")
-        import socket
-
-        with socket.create_connection((host, int(port)), timeout=5) as s:
-            s.sendall(b"ping")
-            assert s.recv(4) == b"ping"
-        after = toxic.run({**base, "func": "connections", "arguments": {"proxy": "svc"}}, ctx())
-        assert after == before + 1
-        removed = {**base, "func": "remove_toxic", "arguments": {"proxy": "svc", "name": "slow"}}
-        assert toxic.run(removed, ctx()) == {"removed": True}
-        assert toxic.run(removed, ctx()) == {"removed": False}  # rollbacks may run twice
-        with pytest.raises(ActivityFailed, match="add_toxic"):
-            toxic.run(
-                {**base, "func": "add_toxic", "arguments": {"proxy": "nope", "type": "latency"}},
-                ctx(),
-            )
-    finally:
-        ups.close()
         proxy.close()
 
 

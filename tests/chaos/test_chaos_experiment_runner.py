@@ -47,7 +47,7 @@ def sh(name: str, script: str, kind: str = "action", **extra: Any) -> dict[str, 
 
 
 def experiment(
-    method: list[Any], rollbacks: list[Any] | None = None, **extra: Any
+    method: list[Any], rollbacks: list[Any] | None = None, /, **extra: Any
 ) -> dict[str, Any]:
     exp: dict[str, Any] = {
         "title": "unit",

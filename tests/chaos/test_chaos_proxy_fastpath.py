@@ -236,6 +236,7 @@ def test_the_fast_path_is_the_other_sockets_write_and_the_kernel_counts_its_byte
             sent += size
         (link,) = list(proxy.links)
         up, down = link.flows
+        assert link.upstream is not None and link.client is not None
         assert up.src_protocol.__dict__["data_received"] == link.upstream.write
         assert down.src_protocol.__dict__["data_received"] == link.client.write
         assert api.call(lambda: _bytes(proxy)) == (sent, sent)

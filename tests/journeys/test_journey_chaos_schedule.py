@@ -116,10 +116,10 @@ chaos:
         env: production}}
 """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")}
     serve = subprocess.Popen(
         [sys.executable, "-m", "prodshield", "serve", "-c", str(tmp_path / "shield.yaml")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
 

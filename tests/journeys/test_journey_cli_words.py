@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from support.cli import prodshield, shell_env
+from support.net import free_port
 
 # Every command a user can ask for help about (groups and leaves).
 COMMANDS = [
@@ -342,11 +343,6 @@ def test_chaos_toxic_talks_to_the_api_of_shield_yaml(tmp_path: Path) -> None:
     import signal
     import socket
     import time
-
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
 
     api_port, listen_port = free_port(), free_port()
     (tmp_path / "shield.yaml").write_text(

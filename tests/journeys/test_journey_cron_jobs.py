@@ -50,13 +50,15 @@ def _get(url: str) -> int:
 def _row(tmp_path: Path, key: str) -> sqlite3.Row:
     with sqlite3.connect(tmp_path / "store.db") as db:
         db.row_factory = sqlite3.Row
-        row = db.execute("SELECT * FROM heartbeats WHERE check_name = ?", (key,)).fetchone()
+        row: sqlite3.Row | None = db.execute(
+            "SELECT * FROM heartbeats WHERE check_name = ?", (key,)
+        ).fetchone()
     assert row is not None
     return row
 
 
 def _status(port: int, name: str, want: str) -> dict[str, Any]:
-    return wait_until(  # type: ignore[no-any-return]
+    return wait_until(
         lambda: (c := _checks(port)[name])["status"] == want and c, f"{name} to be {want}"
     )
 

@@ -16,7 +16,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from support.alerting import WEBHOOK_SECRET, api, cli, free_port, serving, target_up, wait
+from support.alerting import WEBHOOK_SECRET, api, cli, serving, target_up, wait
+from support.net import free_port
 from support.standins.paging import (
     PD_KEY,
     PROTECTED_TOPIC,

@@ -19,6 +19,7 @@ import sysconfig
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,7 +184,7 @@ def run_ok(runner: WorkflowRunner, workflow: str, **kwargs: object) -> RunResult
     return result
 
 
-def only_issue(gh: GitHubStandin) -> dict:
+def only_issue(gh: GitHubStandin) -> dict[str, Any]:
     issues = gh.issues(REPO)
     assert len(issues) == 1, [i["title"] for i in issues]
     return issues[0]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.alerting import cli, free_port
+from support.alerting import cli
+from support.net import free_port
 from support.standins.paging import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
 
 

@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from support.alerting import TOKEN, Browser, api, cli, csrf_of, free_port, serving, wait
+from support.alerting import TOKEN, Browser, api, cli, csrf_of, serving, wait
+from support.net import free_port
 
 
 def _open(cwd: Path, title: str) -> str:

@@ -66,7 +66,9 @@ def _repo_and_log(tmp_path: Path, token: str) -> tuple[Path, str, Path]:
     return repo, leak, log
 
 
-def test_one_secret_three_places(tmp_path: Path, service: tuple) -> None:  # type: ignore[type-arg]
+def test_one_secret_three_places(
+    tmp_path: Path, service: tuple[subprocess.Popen[bytes], str, str]
+) -> None:
     proc, token, other = service
     _repo, leak, log = _repo_and_log(tmp_path, token)
     args = ["shop", "--git", "--pid", str(proc.pid), "--log", str(log), "--fail-on", "none"]
@@ -135,7 +137,7 @@ def test_one_secret_three_places(tmp_path: Path, service: tuple) -> None:  # typ
 
 def test_a_live_secret_in_three_places_is_verified_once(
     tmp_path: Path,
-    service: tuple,  # type: ignore[type-arg]
+    service: tuple[subprocess.Popen[bytes], str, str],
 ) -> None:
     proc, token, _ = service
     repo, _, log = _repo_and_log(tmp_path, token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import select
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -19,7 +20,8 @@ class _Output:
     """The process's stdout read straight from the pipe's descriptor, so that no line can sit
     in a Python buffer where ``select`` does not see it (two lines arriving in one read)."""
 
-    def __init__(self, proc) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
         self.proc = proc
         self.fd = proc.stdout.fileno()
         self.pending = ""

@@ -20,11 +20,11 @@ from support.alerting import (
     api,
     cli,
     csrf_of,
-    free_port,
     serving,
     target_up,
     wait,
 )
+from support.net import free_port
 from support.standins.paging import PD_KEY, PagingStandin
 
 

@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from support.alerting import TOKEN, Browser, api, cli, free_port, serving, wait
+from support.alerting import TOKEN, Browser, api, cli, serving, wait
+from support.net import free_port
 from support.standins.paging import PROTECTED_TOPIC, PagingStandin
 
 

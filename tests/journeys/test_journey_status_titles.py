@@ -12,7 +12,8 @@ import re
 import urllib.request
 from pathlib import Path
 
-from support.alerting import TOKEN, cli, free_port, serving, wait
+from support.alerting import TOKEN, cli, serving, wait
+from support.net import free_port
 
 
 def _incidents(page: str) -> list[tuple[str, str, str]]:

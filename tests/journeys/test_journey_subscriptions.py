@@ -164,6 +164,7 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
         link = re.search(r"Confirm the subscription: (\S+)", _text(asked))
         assert link, _text(asked)
         landing = _get_ok(link.group(1))  # a GET shows a button, it confirms nothing
+        assert landing is not None, link.group(1)
         token = re.search(r'name="token" value="([^"]+)"', landing)
         assert token and 'action="/status/confirm"' in landing
         status, body = _post(site + "/status/confirm", {"token": token.group(1)}, as_json=False)

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from support.alerting import TOKEN, api, cli, free_port, serving, target_up, wait
+from support.alerting import TOKEN, api, cli, serving, target_up, wait
+from support.net import free_port
 
 
 class Receiver:

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from prodshield.store import open_store
 from prodshield.store import tables as t
@@ -18,7 +18,7 @@ from support.net import free_port
 from support.serve import start_serve, stop_serve
 
 
-def _count(url: str, table: t.Table) -> int:
+def _count(url: str, table: Table) -> int:
     store = open_store(url)
     try:
         with store.connect() as conn:

@@ -86,7 +86,7 @@ def _check_status_page(page: Any) -> int:
     """Assert the status page agrees with itself; return how many incidents it lists ongoing."""
     level = page.locator("#overall").get_attribute("data-level")
     title = page.locator("#overall h1").inner_text()
-    ongoing = page.locator("section.incidents.open article.incident").count()
+    ongoing: int = page.locator("section.incidents.open article.incident").count()
     if ongoing:
         assert level in ("degraded", "partial_outage", "major_outage"), (level, ongoing)
         assert "operational" not in title.lower()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from prodshield.logs.debt import comment_markers, scan_repo
 
@@ -79,7 +80,7 @@ def test_cli_json_and_delta(tmp_path: Path) -> None:
     cfg = tmp_path / "shield.yaml"
     cfg.write_text(f"storage: sqlite:///{tmp_path / 'ps.db'}\n")
 
-    def run() -> dict:
+    def run() -> dict[str, Any]:
         proc = subprocess.run(
             [
                 sys.executable,
@@ -97,7 +98,8 @@ def test_cli_json_and_delta(tmp_path: Path) -> None:
             timeout=60,
         )
         assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
+        doc: dict[str, Any] = json.loads(proc.stdout)
+        return doc
 
     first = run()
     assert first["total"] == 5 and first["by_marker"]["TODO"] == 1

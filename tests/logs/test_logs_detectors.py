@@ -12,6 +12,7 @@ import pytest
 from prodshield.logs.api import parse_lines
 from prodshield.logs.detectors import REGISTRY, DetectorSettings
 from prodshield.logs.detectors.trends import poisson_sf
+from prodshield.logs.findings import Finding, ScanResult
 from prodshield.logs.pipeline import iter_events
 from prodshield.logs.scan import scan_events
 
@@ -32,7 +33,7 @@ def loghub(system: str) -> Path:
     return path
 
 
-def by_kind(result, kind: str):  # type: ignore[no-untyped-def]
+def by_kind(result: ScanResult, kind: str) -> list[Finding]:
     return [f for f in result.findings if f.kind == kind]
 
 

@@ -5,6 +5,7 @@ rules a line wakes up (benchmarks/logs_follow.py measures the speed)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -149,7 +150,7 @@ def test_rule_pack_gate_gives_the_alternation_s_answer() -> None:
     assert {"auth_failure", "out_of_memory", "db_connection_failure"} <= {k for k, _, _ in got}
 
 
-def test_access_log_fast_path_finds_a_token_in_a_query_string(tmp_path) -> None:
+def test_access_log_fast_path_finds_a_token_in_a_query_string(tmp_path: Path) -> None:
     """``logs scan`` of a plain access log takes the columnar path (polars); a token in a query
     string is found there as the line pipeline finds it: same finding, same place."""
     pytest.importorskip("polars")

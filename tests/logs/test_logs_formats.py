@@ -8,6 +8,7 @@ import pytest
 
 from prodshield.errors import UsageError
 from prodshield.logs.api import mine, parse_lines
+from prodshield.logs.event import LogEvent
 from prodshield.logs.formats.base import LogFormat
 from prodshield.logs.formats.registry import FORMATS, detect_format, get_format
 
@@ -73,7 +74,7 @@ LOGFMT = [
 ]
 
 
-def _events(lines: list[str], fmt: str = "auto") -> list:
+def _events(lines: list[str], fmt: str = "auto") -> list[LogEvent]:
     return list(mine(parse_lines(lines, "sample", fmt)))
 
 

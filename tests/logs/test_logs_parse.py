@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from prodshield.logs.api import parse_lines
 from prodshield.logs.formats.base import Record
@@ -34,7 +35,7 @@ def test_raw_events_are_those_of_the_general_loop() -> None:
         assert fast.events == slow.events == len(got)
 
 
-def test_parse_and_mine_give_a_file_the_same_ids(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_parse_and_mine_give_a_file_the_same_ids(tmp_path: Path) -> None:
     """``logs parse`` (parse_jsonl) and ``logs scan``/the service (mine) learn in the same blocks:
     the ids of one file agree, and so do the final templates."""
     import orjson
@@ -59,7 +60,7 @@ def test_parse_and_mine_give_a_file_the_same_ids(tmp_path) -> None:  # type: ign
     assert parsed[-1]["params"] == mined[-1].params
 
 
-def test_parse_jsonl_objects_are_the_events_as_dicts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_parse_jsonl_objects_are_the_events_as_dicts(tmp_path: Path) -> None:
     """The raw path writes its JSON without building events: the same objects as to_dict()."""
     import orjson
 

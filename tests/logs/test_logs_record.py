@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,7 +34,7 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _findings(url: str) -> list[dict]:
+def _findings(url: str) -> list[dict[str, Any]]:
     with open_store(url) as store, store.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(t.log_findings))]
 

@@ -9,10 +9,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 
 from prodshield.config import parse_config
+from prodshield.logs.detectors.base import EventLike
+from prodshield.logs.findings import Finding
 from prodshield.logs.service import LogService
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -244,14 +247,15 @@ def test_a_line_that_makes_a_detector_raise_is_skipped_not_a_crash_loop(
     store: Store, tmp_path: Path
 ) -> None:
     class Fragile:
-        name = "fragile"
+        type = "fragile"
+        example: ClassVar[dict[str, Any]] = {}
 
-        def observe(self, event: object) -> bool:
-            if "POISON" in getattr(event, "message", ""):
+        def observe(self, event: EventLike) -> bool:
+            if "POISON" in event.message:
                 raise ValueError("cannot handle this line")
             return False
 
-        def findings(self) -> list[object]:
+        def findings(self) -> list[Finding]:
             return []
 
     (tmp_path / "app.log").write_text(

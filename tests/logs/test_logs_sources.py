@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ TEXT = ("\n".join(LINES) + "\n").encode()
         (".zst", lambda b: zstandard.ZstdCompressor().compress(b)),
     ],
 )
-def test_compressed_files_read_transparently(tmp_path: Path, suffix: str, compress) -> None:
+def test_compressed_files_read_transparently(
+    tmp_path: Path, suffix: str, compress: Callable[[bytes], bytes]
+) -> None:
     path = tmp_path / f"app.log{suffix}"
     path.write_bytes(compress(TEXT))
     stats = ReadStats()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -155,7 +156,7 @@ def facts(draw: st.DrawFn) -> Facts:
             JSONISH,
         )
     )
-    values = {
+    values: dict[str, Any] = {
         name: draw(
             st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=10), st.booleans())
         )

@@ -3,6 +3,8 @@ one waiting outbox row; other environments, and openings after it fell due, do n
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from prodshield.config import parse_config
@@ -30,7 +32,7 @@ def run(store: Store, eng: IncidentEngine, ts: float, *targets: tuple[str, str])
         )
 
 
-def outbox(store: Store) -> list[dict]:  # type: ignore[type-arg]
+def outbox(store: Store) -> list[dict[str, Any]]:
     with store.connect() as conn:
         return [r._asdict() for r in conn.execute(select(t.outbox).order_by(t.outbox.c.id))]
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from prodshield.config import parse_config
+from prodshield.config.loader import LoadedConfig
 from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.notify import deliver_pending
 from prodshield.store import Store
@@ -29,7 +30,7 @@ ALICE_TOKEN = "alice-token-0123456789abc"
 BOB_TOKEN = "bob-token-0123456789abcdef"
 
 
-def _config(tmp_path: Path, api_url: str):  # type: ignore[no-untyped-def]
+def _config(tmp_path: Path, api_url: str) -> LoadedConfig:
     text = f"""
 storage: sqlite:///unused.db
 serve:

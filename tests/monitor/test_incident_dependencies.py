@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -41,13 +42,13 @@ def run(store: Store, eng: IncidentEngine, ts: float, results: dict[tuple[str, s
         )
 
 
-def incidents(store: Store) -> dict[tuple[str, str], dict]:  # type: ignore[type-arg]
+def incidents(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(select(t.incidents)).all()
     return {(r.check_name, r.environment): r._asdict() for r in rows}
 
 
-def outbox(store: Store) -> list[dict]:  # type: ignore[type-arg]
+def outbox(store: Store) -> list[dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(select(t.outbox).order_by(t.outbox.c.id)).all()
     return [r._asdict() for r in rows]

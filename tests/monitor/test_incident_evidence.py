@@ -5,12 +5,14 @@ refreshed while it is open (one comment event per new kind); deduplicated, bound
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from prodshield import deploys, evidence
 from prodshield.config import parse_config
-from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
+from prodshield.monitor.incidents import CheckOutcome, IncidentChange, IncidentEngine
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -30,7 +32,15 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
 SECRET = "ghp_" + "Z8k2Lq9Xv4Rt7Yp1Wm3Nb6Hc5Jd0Fs2Ga8E"
 
 
-def _finding(conn, kind, category, source, at, message, count=5):  # type: ignore[no-untyped-def]
+def _finding(
+    conn: Connection,
+    kind: str,
+    category: str,
+    source: dict[str, str],
+    at: float,
+    message: str,
+    count: int = 5,
+) -> None:
     conn.execute(
         t.log_findings.insert().values(
             fingerprint=f"{kind}:{source}",
@@ -50,7 +60,9 @@ def _finding(conn, kind, category, source, at, message, count=5):  # type: ignor
     )
 
 
-def _observe(store: Store, eng: IncidentEngine, ts: float, ok: bool, env: str = "production"):  # type: ignore[no-untyped-def]
+def _observe(
+    store: Store, eng: IncidentEngine, ts: float, ok: bool, env: str = "production"
+) -> list[IncidentChange]:
     with store.begin() as conn:
         obs = CheckOutcome(
             "shop-home", env, ts, ok, None if ok else "status", None if ok else "503",
@@ -59,7 +71,7 @@ def _observe(store: Store, eng: IncidentEngine, ts: float, ok: bool, env: str = 
         return eng.process(conn, [obs], now=ts)
 
 
-def _outbox(store: Store) -> list[tuple[str, str, dict]]:  # type: ignore[type-arg]
+def _outbox(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
     with store.connect() as conn:
         rows = conn.execute(
             select(t.outbox.c.event_type, t.outbox.c.idempotency_key, t.outbox.c.payload).order_by(
@@ -184,7 +196,7 @@ def test_evidence_is_bounded_per_incident(store: Store) -> None:
     assert len(long.summary) <= evidence.MAX_SUMMARY + 40
 
 
-def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path: Path) -> None:
     import re
 
     from starlette.testclient import TestClient
@@ -243,7 +255,7 @@ def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path) -> N
         assert f'href="/dashboard/incidents/{incident_id}"' in listing
 
 
-def test_a_scheduled_run_that_failed_to_start_says_so(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_scheduled_run_that_failed_to_start_says_so(store: Store, tmp_path: Path) -> None:
     """A scheduled experiment whose file is broken never injected anything: the incident's
     evidence says "failed to start" with why, not "ran (failed)"."""
     import time

@@ -24,7 +24,9 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -220,7 +222,7 @@ class Model:
         return not quorum_fails(votes, self.quorum)
 
 
-def run_history(rules: Rules, quorum: int, history: list[tuple]) -> Model:
+def run_history(rules: Rules, quorum: int, history: list[tuple[Any, ...]]) -> Model:
     m = Model(rules, quorum)
     for op in history:
         if op[0] == "restart":
@@ -280,17 +282,19 @@ def check_coverage(m: Model) -> None:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules=st.sampled_from(RULES), quorum=st.integers(1, 3), history=ops)
-def test_generated_histories_keep_the_invariants(rules: Rules, quorum: int, history: list) -> None:
+def test_generated_histories_keep_the_invariants(
+    rules: Rules, quorum: int, history: list[Any]
+) -> None:
     run_history(rules, quorum, history)
 
 
 @settings(max_examples=150, deadline=None)
 @given(rules=st.sampled_from(RULES), runs=phases, restart_every=st.integers(1, 7))
-def test_outages_and_flapping_in_runs(rules: Rules, runs: list, restart_every: int) -> None:
+def test_outages_and_flapping_in_runs(rules: Rules, runs: list[Any], restart_every: int) -> None:
     """Runs of failures and successes (one location, a result a minute), with restarts: long runs
     are one down incident each; short ones alternating make one flapping incident at most per
     flapping period."""
-    history: list[tuple] = []
+    history: list[tuple[Any, ...]] = []
     for n, (fails, oks) in enumerate(runs):
         history += [("result", 60.0, False, "", False, "down")] * fails
         history += [("result", 60.0, True, "", False, "down")] * oks
@@ -312,14 +316,15 @@ def test_outages_and_flapping_in_runs(rules: Rules, runs: list, restart_every: i
             # Downtime agrees with the uptime figures: the incidents last exactly as long as the
             # failing results of the runs long enough to count (one result a minute).
             counted = sum(f for f, _ in runs if f >= rules.failure_threshold)
-            downtime = sum(i.resolved_at - i.opened_at for i in m.incidents)  # type: ignore[operator]
+            assert all(i.resolved_at is not None for i in m.incidents)
+            downtime = sum(((i.resolved_at or 0.0) - i.opened_at for i in m.incidents), 0.0)
             assert downtime == 60.0 * counted
 
 
 def test_the_demo_pattern_never_flaps() -> None:
     """40 s failing of every 150 s, probed every 5 s, for 24 windows: 24 down incidents."""
     rules = Rules()  # the defaults: 3, 2, 6 flaps in 1 h, stable 10 min
-    history: list[tuple] = []
+    history: list[tuple[Any, ...]] = []
     for _ in range(24):
         history += [("result", 5.0, True, "", False, "down")] * 22
         history += [("result", 5.0, False, "", False, "down")] * 8
@@ -353,7 +358,9 @@ checks:
         max_size=40,
     )
 )
-def test_engine_sends_one_opened_and_one_resolved_per_notifier(tmp_path_factory, steps) -> None:
+def test_engine_sends_one_opened_and_one_resolved_per_notifier(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[float, bool, bool]]
+) -> None:
     from prodshield.config import parse_config
     from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
     from prodshield.store import open_store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from prodshield.config import parse_config
 from prodshield.monitor.incidents import CheckOutcome, IncidentEngine
 from prodshield.monitor.maintenance import in_maintenance
+from prodshield.monitor.result import CheckError, CheckResult, ErrorKind
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -34,7 +36,7 @@ def engine() -> IncidentEngine:
 def feed(
     store: Store,
     eng: IncidentEngine,
-    seq: list[tuple[bool, str | None]],
+    seq: Sequence[tuple[bool, str | None]],
     check: str = "api",
     start: float = T0,
     step: float = 60.0,
@@ -55,6 +57,7 @@ def feed(
                     response_time_ms=12.0,
                 )
             )
+            assert res.inserted_primary_key is not None
             obs = CheckOutcome(
                 check,
                 "production",
@@ -102,7 +105,9 @@ def test_scripted_outage_thresholds_3_2(store: Store) -> None:
     assert {e[0] for e in events} == {"gh"}  # api alerts only gh
     with store.connect() as conn:
         inc = conn.execute(select(t.incidents)).one()
-        payload = conn.execute(select(t.outbox.c.payload)).first()[0]
+        first = conn.execute(select(t.outbox.c.payload)).first()
+        assert first is not None
+        payload = first[0]
     assert inc.status == "resolved" and inc.kind == "down"
     assert inc.opened_at == T0 + 60  # the first failure
     assert inc.resolved_at == T0 + 6 * 60  # the first success of the recovery
@@ -116,7 +121,7 @@ def test_reprocessing_same_transaction_outcome_is_idempotent(store: Store) -> No
     eng = engine()
     feed(store, eng, [(False, "refused")] * 3)
     # the same event key again (e.g. a crash before the outbox was read) is ignored
-    from prodshield.monitor.incidents import enqueue_in
+    from prodshield.notify.outbox import enqueue_in
 
     with store.begin() as conn:
         key = conn.execute(select(t.outbox.c.idempotency_key)).scalar_one()
@@ -233,9 +238,10 @@ checks:
 """
 
 
-def _result(check: str, env: str, ts: float, failed: list[tuple[str, str]], kind: str):  # type: ignore[no-untyped-def]
+def _result(
+    check: str, env: str, ts: float, failed: list[tuple[str, str | None]], kind: ErrorKind
+) -> CheckResult:
     from prodshield.conditions import ConditionOutcome
-    from prodshield.monitor.result import CheckError, CheckResult
 
     outcomes = [ConditionOutcome(expr, False, actual) for expr, actual in failed]
     return CheckResult(
@@ -245,7 +251,7 @@ def _result(check: str, env: str, ts: float, failed: list[tuple[str, str]], kind
         False,
         CheckError(kind, "failed"),
         12.0,
-        conditions=outcomes,  # type: ignore[arg-type]
+        conditions=outcomes,
     )
 
 
@@ -253,7 +259,7 @@ def test_each_kind_has_its_title_severity_and_words(store: Store) -> None:
     """An expiring certificate is a warning with the days left, a slow answer is degraded, a late
     heartbeat is missed; bodies show the resolved target and the environment."""
     eng = IncidentEngine(parse_config(KINDS_CONFIG, env={}).config)
-    runs = [
+    runs: list[tuple[str, str, list[tuple[str, str | None]], ErrorKind]] = [
         ("cert", "", [("[CERTIFICATE_EXPIRATION] > 14d", "5d3h")], "condition"),
         ("shop", "production", [("[RESPONSE_TIME] < 500", "812")], "condition"),
         ("backup", "", [], "timeout"),

@@ -12,14 +12,19 @@ def _ts(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-SUNDAY = MaintenanceWindow(name="patching", cron="0 3 * * 0", duration="1h")
-ONE_OFF = MaintenanceWindow(
-    name="db-upgrade",
-    start=datetime(2026, 12, 10, 2, tzinfo=UTC),
-    end=datetime(2026, 12, 10, 4, tzinfo=UTC),
-    checks=["database"],
-    description="Upgrading PostgreSQL",
-    announce="3d",
+# durations written as in shield.yaml ("1h", "3d"): validated, as the config loader does
+SUNDAY = MaintenanceWindow.model_validate(
+    {"name": "patching", "cron": "0 3 * * 0", "duration": "1h"}
+)
+ONE_OFF = MaintenanceWindow.model_validate(
+    {
+        "name": "db-upgrade",
+        "start": datetime(2026, 12, 10, 2, tzinfo=UTC),
+        "end": datetime(2026, 12, 10, 4, tzinfo=UTC),
+        "checks": ["database"],
+        "description": "Upgrading PostgreSQL",
+        "announce": "3d",
+    }
 )
 
 
@@ -58,6 +63,8 @@ def test_ongoing_first_then_soonest() -> None:
 
 
 def test_covers_narrows_by_environment_and_check() -> None:
-    scoped = MaintenanceWindow(cron="0 3 * * 0", duration="1h", environments=["production"])
+    scoped = MaintenanceWindow.model_validate(
+        {"cron": "0 3 * * 0", "duration": "1h", "environments": ["production"]}
+    )
     assert covers(scoped, "website", "production") and not covers(scoped, "website", "staging")
     assert covers(ONE_OFF, "database", "staging") and not covers(ONE_OFF, "website", "staging")

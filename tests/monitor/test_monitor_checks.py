@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,7 +106,7 @@ async def test_tls_certificate_facts(probe: Probe, pki: Pki) -> None:
     ids=["expired", "self-signed"],
 )
 async def test_tls_bad_certificates(
-    probe: Probe, pki: Pki, kwargs: dict[str, bool], word: str
+    probe: Probe, pki: Pki, kwargs: dict[str, Any], word: str
 ) -> None:
     cert, key = pki.issue("bad", **kwargs)
     async with _tls_server(pki, cert, key) as port:
@@ -142,7 +144,7 @@ async def test_tls_against_plain_tcp_fails_cleanly(probe: Probe) -> None:
     assert r.error is not None and r.error.kind in ("tls", "reset")
 
 
-def _tls_server(pki: Pki, cert: Path, key: Path):  # type: ignore[no-untyped-def]
+def _tls_server(pki: Pki, cert: Path, key: Path) -> AbstractAsyncContextManager[int]:
     from support.monitor import http_server
 
     ctx = pki.server_context(cert, key)

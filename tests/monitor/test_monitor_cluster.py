@@ -40,7 +40,7 @@ def test_three_instances_split_fail_over_and_rebalance(tmp_path: Path, pg_url: s
 def test_rendezvous_moves_only_the_departed_share() -> None:
     keys = [(f"c{n}", env) for n in range(600) for env in ("", "prod")]
     three = rendezvous(keys, ["i1", "i2", "i3"])
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for owner in three.values():
         counts[owner] += 1
     assert all(300 <= c <= 500 for c in counts.values()), counts

@@ -79,7 +79,7 @@ async def test_scheduled_job_late_failed_hung_and_back(store: Store) -> None:
         assert ok.ok, ok.error
         row = find_by_token(store, beat.token)
         assert row is not None and row.duration_s is not None and row.duration_s >= 0.2
-        assert ok.response_time_ms >= 200  # the run time
+        assert ok.response_time_ms is not None and ok.response_time_ms >= 200  # the run time
 
         record_signal(store, beat.token, "start")
         record_signal(store, beat.token, "fail", 2, "line 1\npassword=hunter2-very-secret\n")

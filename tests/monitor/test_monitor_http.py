@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -122,7 +123,7 @@ async def test_https_with_test_ca(probe: Probe, pki: Pki) -> None:
     ids=["expired", "self-signed"],
 )
 async def test_bad_certificates_are_tls_errors(
-    probe: Probe, pki: Pki, kwargs: dict[str, bool], words: str
+    probe: Probe, pki: Pki, kwargs: dict[str, Any], words: str
 ) -> None:
     cert, key = pki.issue("bad", **kwargs)
     async with http_server(pki.server_context(cert, key)) as base:

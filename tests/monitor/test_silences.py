@@ -3,6 +3,8 @@ when they end, and the input they refuse."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -44,7 +46,7 @@ def sent(store: Store) -> list[str]:
         ]
 
 
-def incident(store: Store, check: str, env: str) -> dict:  # type: ignore[type-arg]
+def incident(store: Store, check: str, env: str) -> dict[str, Any]:
     with store.connect() as conn:
         row = conn.execute(
             select(t.incidents)

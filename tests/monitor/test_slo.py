@@ -4,6 +4,7 @@ windows, and the slo incident a firing alert opens (and resolves) through the ou
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -286,7 +287,9 @@ checks:
 """
 
 
-def results(check: str, start: float, count: int, ok: bool, maintenance: bool = False) -> list:
+def results(
+    check: str, start: float, count: int, ok: bool, maintenance: bool = False
+) -> list[dict[str, Any]]:
     return [
         {"check_name": check, "environment": "", "ts": start + 60 * k, "ok": ok,
          "maintenance": maintenance}

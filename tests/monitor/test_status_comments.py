@@ -32,11 +32,13 @@ checks:
         issue = gh.add_issue(REPO, "shop is down")
         now = time.time()
         with store.begin() as conn:
-            incident_id = conn.execute(
+            inserted = conn.execute(
                 t.incidents.insert().values(
                     check_name="shop", environment="", kind="down", status="open", opened_at=now
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None
+            incident_id = inserted[0]
             conn.execute(
                 t.outbox.insert().values(
                     idempotency_key=f"incident:{incident_id}:opened",

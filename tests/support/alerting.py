@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,12 +26,6 @@ from support.standins.paging import NTFY_TOKEN, PD_KEY
 
 TOKEN = "journey-token-alerting-0123456789"
 WEBHOOK_SECRET = "pd-webhook-signing-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def env() -> dict[str, str]:

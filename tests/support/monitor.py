@@ -21,6 +21,7 @@ from aiohttp import web
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.target import Target
+from support.net import free_port
 
 # --- targets -----------------------------------------------------------------------------------
 
@@ -175,12 +176,8 @@ def banner(text: bytes) -> Handler:
 
 
 def closed_port() -> int:
-    """A loopback port with nothing listening."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return int(port)
+    """A loopback port with nothing listening: connections to it are refused."""
+    return free_port()
 
 
 # --- DNS ------------------------------------------------------------------------------------------
