@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +22,9 @@ from support.services import (
     need_service,
     pg_base_url,
 )
+
+if TYPE_CHECKING:
+    from prodshield.store import Store
 
 
 @pytest.fixture
@@ -55,7 +59,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[object]:
+def store(store_url: str) -> Iterator[Store]:
     from prodshield.store import open_store
 
     s = open_store(store_url)

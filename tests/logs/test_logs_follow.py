@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from prodshield.logs.sources.follow import FileFollower
-from prodshield.store import open_store
+from prodshield.store import Store, open_store
 
 CHILD = textwrap.dedent(
     """
@@ -117,16 +117,16 @@ def test_kill_restart_and_rotation_lose_and_repeat_nothing(tmp_path: Path) -> No
     assert sorted(numbers) == list(range(written))
 
 
-def test_poll_reads_whole_lines_and_resumes(tmp_path: Path, store: object) -> None:
+def test_poll_reads_whole_lines_and_resumes(tmp_path: Path, store: Store) -> None:
     log = tmp_path / "a.log"
     log.write_bytes(b"one\ntwo\nthr")
-    follower = FileFollower(store, str(log))  # type: ignore[arg-type]
+    follower = FileFollower(store, str(log))
     assert follower.poll() == ["one", "two"]
     with log.open("ab") as fh:
         fh.write(b"ee\n")
     assert follower.poll() == ["three"]
     follower.close()
-    again = FileFollower(store, str(log))  # type: ignore[arg-type]
+    again = FileFollower(store, str(log))
     assert again.poll() == []
     with log.open("ab") as fh:
         fh.write(b"four\n")

@@ -17,6 +17,7 @@ from prodshield.logs.formats.layout import compile_apache, compile_nginx
 from prodshield.logs.scan import scan_files
 from prodshield.logs.sources.follow import FileFollower, SourceRefused
 from prodshield.logs.validation import layout_problems
+from prodshield.store import Store
 
 
 def errors_of(text: str) -> list[str]:
@@ -170,10 +171,10 @@ def test_absolute_from_until_window(tmp_path: Path) -> None:
     assert result.stats["events"] == 1
 
 
-def test_a_truncated_small_file_misses_no_new_line(tmp_path: Path, store: object) -> None:
+def test_a_truncated_small_file_misses_no_new_line(tmp_path: Path, store: Store) -> None:
     log = tmp_path / "a.log"
     log.write_text("first line\n")
-    follower = FileFollower(store, str(log))  # type: ignore[arg-type]
+    follower = FileFollower(store, str(log))
     assert follower.poll() == ["first line"]
     # truncated (copytruncate) and refilled past the old size before the next poll
     log.write_text("after truncation 1\nafter truncation 2\n")
@@ -183,7 +184,7 @@ def test_a_truncated_small_file_misses_no_new_line(tmp_path: Path, store: object
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the target is a root-only file")
 def test_a_symlink_leaving_the_directory_is_not_followed_even_by_root(
-    tmp_path: Path, store: object
+    tmp_path: Path, store: Store
 ) -> None:
     logs, secret_dir = tmp_path / "logs", tmp_path / "private"
     logs.mkdir()
@@ -193,7 +194,7 @@ def test_a_symlink_leaving_the_directory_is_not_followed_even_by_root(
     secret.chmod(0o600)
     log = logs / "app.log"
     log.write_text("hello\n")
-    follower = FileFollower(store, str(log), root=str(logs), follow_symlinks=False)  # type: ignore[arg-type]
+    follower = FileFollower(store, str(log), root=str(logs), follow_symlinks=False)
     assert follower.poll() == ["hello"]
     # a local user able to write the log directory swaps the file for a symlink
     log.unlink()
@@ -202,7 +203,7 @@ def test_a_symlink_leaving_the_directory_is_not_followed_even_by_root(
         for _ in range(3):
             follower.poll()
     follower.close()
-    again = FileFollower(store, str(log), root=str(logs), follow_symlinks=False)  # type: ignore[arg-type]
+    again = FileFollower(store, str(log), root=str(logs), follow_symlinks=False)
     with pytest.raises(SourceRefused):
         again.poll()
     again.close()
@@ -211,10 +212,10 @@ def test_a_symlink_leaving_the_directory_is_not_followed_even_by_root(
     inside.write_text("inside\n")
     link = logs / "link.log"
     link.symlink_to(inside)
-    ok = FileFollower(store, str(link), root=str(logs), follow_symlinks=False)  # type: ignore[arg-type]
+    ok = FileFollower(store, str(link), root=str(logs), follow_symlinks=False)
     assert ok.poll() == ["inside"]
     ok.close()
-    allowed = FileFollower(store, str(log), source="allowed", root=str(logs), follow_symlinks=True)  # type: ignore[arg-type]
+    allowed = FileFollower(store, str(log), source="allowed", root=str(logs), follow_symlinks=True)
     assert allowed.poll() == ["root:$6$secret-hash:19000:0:99999:7:::"]
     allowed.close()
     shutil.rmtree(secret_dir)

@@ -7,7 +7,7 @@ import contextlib
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from aiohttp import web
@@ -62,9 +62,9 @@ def idle_connections(port: int, sources: list[str], count: int) -> Iterator[list
             s.close()
 
 
-def _results_since(db_count: object, since: float) -> tuple[int, int]:
-    ok = db_count("SELECT count(*) FROM check_results WHERE ts > ? AND ok", since)  # type: ignore[operator]
-    bad = db_count("SELECT count(*) FROM check_results WHERE ts > ? AND NOT ok", since)  # type: ignore[operator]
+def _results_since(db_count: Callable[[str, float], int], since: float) -> tuple[int, int]:
+    ok = db_count("SELECT count(*) FROM check_results WHERE ts > ? AND ok", since)
+    bad = db_count("SELECT count(*) FROM check_results WHERE ts > ? AND NOT ok", since)
     return ok, bad
 
 
