@@ -12,7 +12,7 @@ import pytest
 from prodshield.logs.api import parse_lines
 from prodshield.logs.detectors import REGISTRY, DetectorSettings
 from prodshield.logs.detectors.trends import poisson_sf
-from prodshield.logs.findings import Finding, ScanResult
+from prodshield.logs.findings import LogFinding, ScanResult
 from prodshield.logs.pipeline import iter_events
 from prodshield.logs.scan import scan_events
 
@@ -33,7 +33,7 @@ def loghub(system: str) -> Path:
     return path
 
 
-def by_kind(result: ScanResult, kind: str) -> list[Finding]:
+def by_kind(result: ScanResult, kind: str) -> list[LogFinding]:
     return [f for f in result.findings if f.kind == kind]
 
 

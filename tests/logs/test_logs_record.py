@@ -152,7 +152,7 @@ def test_a_finding_without_timestamps_is_written_again_only_when_it_changes(
     finding = LogFinding("security", "auth_failure", "medium", source={"ip": "203.0.113.9"})
     finding.add(None, "Failed password for root from 203.0.113.9")
     finding.message = "1 failed login from 203.0.113.9"
-    rows: dict = {}
+    rows: dict[str, Any] = {}
 
     def stored() -> tuple[int, float, float]:
         with store.begin() as conn:

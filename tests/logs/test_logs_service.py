@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from prodshield.config import parse_config
 from prodshield.logs.detectors.base import EventLike
-from prodshield.logs.findings import Finding
+from prodshield.logs.findings import LogFinding
 from prodshield.logs.service import LogService
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -255,7 +255,7 @@ def test_a_line_that_makes_a_detector_raise_is_skipped_not_a_crash_loop(
                 raise ValueError("cannot handle this line")
             return False
 
-        def findings(self) -> list[Finding]:
+        def findings(self) -> list[LogFinding]:
             return []
 
     (tmp_path / "app.log").write_text(
