@@ -15,10 +15,12 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from support.alerting import TOKEN, api, cli, free_port, serving, target_up, wait
+from support.alerting import TOKEN, api, cli, serving, target_up, wait
+from support.net import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 TIMES = "\u00d7"  # the multiplication sign the timeline writes before a count
@@ -35,20 +37,20 @@ def _write_config(tmp_path: Path, port: int, target_port: int) -> None:
     )
 
 
-def _check(port: int) -> dict:
+def _check(port: int) -> dict[str, Any]:
     status, body = api(port, "/api/v1/checks/shop")
     assert status == 200, body
     [env] = body["environments"]
     return dict(env)
 
 
-def _incident(port: int, incident_id: int) -> dict:
+def _incident(port: int, incident_id: int) -> dict[str, Any]:
     status, body = api(port, f"/api/v1/incidents/{incident_id}")
     assert status == 200, body
     return dict(body)
 
 
-def _timeline_in_chromium(port: int, incident_id: int) -> list[dict]:
+def _timeline_in_chromium(port: int, incident_id: int) -> list[dict[str, Any]]:
     """The incident page's timeline as Chromium renders it, after signing in with the form."""
     sync_api = pytest.importorskip("playwright.sync_api")
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing"
