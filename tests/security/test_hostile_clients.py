@@ -1,5 +1,6 @@
 """Hostile HTTP clients of a real `serve`: an API body is never held past its cap, and a client
-that hangs up in the middle of its body leaves no traceback in serve's log.
+that hangs up in the middle of its body leaves no traceback in serve's log; a domain error is
+the caller's (404/409/400), not the store's 503.
 
 Before the fix a 300 MB JSON body sent to `POST /api/v1/deploys` was read whole (serve's peak
 RSS went from 119 MB to 734 MB), and a client that sent part of a body and left logged
@@ -11,9 +12,17 @@ from __future__ import annotations
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
+from starlette.testclient import TestClient
+
+from prodshield.errors import Conflict, Invalid, NotFound
+from prodshield.store import Store
+from prodshield.web import create_app
 from prodshield.web.api import MAX_BODY
+from prodshield.web.services import Services
 from support.serve_process import TOKEN, raw_http, serve, wait_for
+from support.web_seed import loaded_config
 
 CONFIG = f"""
 storage: "sqlite:///{{db}}"
@@ -102,3 +111,24 @@ def test_a_client_that_leaves_in_the_middle_of_its_body_leaves_no_traceback(
         log = srv.output()
         assert "Traceback" not in log, log[-3000:]
         assert "ClientDisconnect" not in log
+
+
+def test_a_domain_error_no_handler_caught_is_the_callers_not_a_503(
+    store: Store, tmp_path: Path
+) -> None:
+    """Schemathesis found `POST /api/v1/checks/web/run?environment=` answered 503 (the code for
+    "store unavailable") with "no environment named ''": the monitor's NotFound fell through."""
+
+    async def run_now(check: str, environment: str | None) -> list[dict[str, Any]]:
+        raise {"gone": NotFound, "busy": Conflict, "bad": Invalid}[check](f"{check} {environment}")
+
+    app = create_app(loaded_config(tmp_path), store, token=TOKEN, services=Services())
+    app.state.ctx.services.run_check = run_now
+    app.state.ctx.model.names.update({"gone", "busy", "bad"})
+    with TestClient(app) as client:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        got = {
+            name: client.post(f"/api/v1/checks/{name}/run", headers=auth).status_code
+            for name in ("gone", "busy", "bad")
+        }
+    assert got == {"gone": 404, "busy": 409, "bad": 400}

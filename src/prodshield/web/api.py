@@ -170,6 +170,9 @@ def _guarded(handler: Any) -> Any:
             return response
         except Denied as denied:
             return denied.response
+        except (NotFound, Conflict, Invalid) as exc:
+            # a domain error no handler caught is still the caller's: never a 503
+            return refused(exc)
         except ProdshieldError as exc:
             return error(503, str(exc))
 
