@@ -325,23 +325,32 @@ class TemplateMiner:
         # where both are wildcards count on both sides of it), so below the threshold a cluster
         # without enumerations is out without the full count
         floor = threshold * n - 1e-9
+        # clusters a token may agree with by fitting a variable position, tried when no other does
+        shaped: list[Cluster] = []
         for cluster in bucket:
             tokens = cluster.tokens
             if head is not None and tokens[0] != head and WILDCARD not in tokens[0]:
                 continue
             if not cluster.live_enums:
-                shaped = len(cluster.gen)
-                if sum(map(eq, tokens, masked)) + shaped < floor:
+                same = sum(map(eq, tokens, masked))
+                if same < floor:
+                    if cluster.gen and same + len(cluster.gen) >= floor:
+                        shaped.append(cluster)
                     continue
                 score = similarity(tokens, masked)
-                if score < threshold and shaped:
-                    score = enum_similarity(cluster, masked)
+                if score < threshold and cluster.gen:
+                    shaped.append(cluster)
             else:
                 score = similarity(tokens, masked)
                 if score < threshold:
                     score = enum_similarity(cluster, masked)
             if score >= threshold and score > best_score:
                 best, best_score = cluster, score
+        if best is None:
+            for cluster in shaped:
+                score = enum_similarity(cluster, masked)
+                if score >= threshold and score > best_score:
+                    best, best_score = cluster, score
         if best is None:
             if len(bucket) >= self.config.max_clusters_per_length:
                 # bounded memory: the least-used cluster of this length absorbs the newcomer
