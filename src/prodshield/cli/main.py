@@ -111,6 +111,11 @@ class _Commands(MutableMapping[str, Any]):
         return len(list(iter(self)))
 
 
+class Interrupted(Exception):
+    """Ctrl-C inside a command, carried past typer, which would turn the KeyboardInterrupt into
+    a silent exit 130; :func:`main` prints the ``interrupted`` line for it."""
+
+
 class LazyRoot(TyperGroup):
     """The root group: knows every command's name from the tables above (for --help and "did
     you mean") and builds a command only when asked for it (to run it or print its short help)."""
@@ -118,6 +123,12 @@ class LazyRoot(TyperGroup):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.commands = _Commands()
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted from exc
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)
@@ -176,7 +187,7 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(130)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         sys.stderr.write("interrupted\n")
         sys.exit(130)
     except Exception as exc:  # the error boundary: never a traceback unless asked for

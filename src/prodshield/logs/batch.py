@@ -102,7 +102,9 @@ def learn_many(
 def _group(messages: Sequence[str]) -> tuple[Any, list[tuple[str, str, list[int]]]]:
     """The lines' fine shapes (a polars Series, see :func:`line_shape`) and the groups of lines
     with the same coarse shape: (coarse shape, first line's fine shape, line indexes)."""
-    import polars as pl
+    from prodshield.logs.fastpath import load_polars
+
+    pl = load_polars()
 
     fine = (
         pl.Series("m", messages, dtype=pl.String)

@@ -23,6 +23,7 @@ from prodshield.logs.detectors.performance import http_5xx_finding, peak_in_wind
 from prodshield.logs.detectors.redaction import redact_line
 from prodshield.logs.detectors.rulepack import load_rules, rule_message
 from prodshield.logs.detectors.trends import Baseline, trend_findings
+from prodshield.logs.fastpath import load_polars
 from prodshield.logs.findings import LogFinding, ScanResult, sort_findings
 
 _COMBINED = (
@@ -34,7 +35,7 @@ _PATH_ID = r"/(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 def available() -> bool:
     try:
-        import polars  # noqa: F401
+        load_polars()
     except ImportError:
         return False
     return True
@@ -55,7 +56,7 @@ def _windowed(
     """(the rows of the last ``since_s`` seconds before the newest line, the baseline rows before
     them or None, how many rows fell outside, the window's start or None); all rows without
     ``since_s``."""
-    import polars as pl
+    pl = load_polars()
 
     if not (since_s and valid.height):
         return valid, None, 0, None
@@ -125,7 +126,7 @@ def analyse(
 ) -> ScanResult:
     """Analyse whole files, or only the last ``since_s`` seconds before the newest line (then the
     ``baseline_s`` seconds before that window are the baseline for latency regressions)."""
-    import polars as pl
+    pl = load_polars()
 
     settings = settings or DetectorSettings()
     started = time.perf_counter()
