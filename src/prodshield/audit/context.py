@@ -32,6 +32,9 @@ SKIP_DIRS = frozenset(
 )
 MAX_FILE_BYTES = 2 * 1024 * 1024
 CACHE_TEXT_BYTES = 512 * 1024
+CACHE_BUDGET_CHARS = 24 * 1024 * 1024
+"""The texts one run keeps for its other families, in all: past it, files are re-read (from the
+page cache) rather than held, so a big tree costs no more memory than a small one."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class AuditContext:
     _files: list[Path] | None = None
     _base: Path | None = None
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _cached_chars: int = 0
 
     # --- files ---------------------------------------------------------------------------
 
@@ -183,9 +187,16 @@ class AuditContext:
                     text = raw.decode("utf-8", errors="replace")
         except OSError as exc:
             self.skipped.append(f"{p}: {exc.strerror or exc}")
-        if text is None or len(text) <= CACHE_TEXT_BYTES:
-            self._cache[key] = text  # big files are re-read rather than held in memory
+        if text is None:
+            self._cache[key] = None
+        elif len(text) <= CACHE_TEXT_BYTES and self._cached_chars + len(text) <= CACHE_BUDGET_CHARS:
+            self._cache[key] = text  # big files, and any past the budget, are re-read instead
+            self._cached_chars += len(text)
         return text
+
+    def cached_text_chars(self) -> int:
+        """How much file text the run holds (bounded by ``CACHE_BUDGET_CHARS``)."""
+        return self._cached_chars
 
     def cached(self, kind: str, key: str) -> Any:
         return self._cache.get((kind, key))

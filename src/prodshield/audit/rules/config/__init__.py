@@ -33,21 +33,21 @@ RULES: tuple[Rule[Any], ...] = (
 
 
 def documents(ctx: AuditContext) -> Iterator[ConfigDoc]:
-    """Parsed config documents under the audited paths (parsed once per run)."""
+    """Parsed config documents under the audited paths, one at a time.
+
+    A document (its text, parsed data, Python syntax tree) is dropped once its rules ran: none
+    is kept for the run, so memory follows the largest file, not the tree."""
     for path in ctx.files():
         if classify(path) is None:
             continue
-        doc = ctx.cached("doc", str(path))
+        text = ctx.read_text(path)
+        if text is None:
+            continue
+        doc = parse_document(path, text)
         if doc is None:
-            text = ctx.read_text(path)
-            if text is None:
-                continue
-            doc = parse_document(path, text)
-            if doc is None:
-                continue
-            if doc.error:
-                ctx.skipped.append(f"{ctx.relpath(path)}: {doc.error}")
-            ctx.remember("doc", str(path), doc)
+            continue
+        if doc.error:
+            ctx.skipped.append(f"{ctx.relpath(path)}: {doc.error}")
         yield doc
 
 
