@@ -226,6 +226,11 @@ def scan(
         _record(inputs, result)
     if fmt is ScanFormat.json:
         print_json(result.to_dict())
+    elif not result.findings:
+        # an empty table frame reads like a rendering fault: say it in words, and how much was read
+        lines = result.stats.get("lines", result.stats.get("events", 0))
+        console().print(f"no findings ({plural(lines, 'line')} scanned)", markup=False)
+        _summary(result)
     else:
         # the kind is never cut; the message wraps; under 100 columns the category, the
         # source and the first-seen time are left out (the message names what matters)
@@ -258,14 +263,19 @@ def scan(
                 f.last_seen.strftime("%m-%d %H:%M") if f.last_seen else "-",
             )
         table.print()
-        s = result.stats
-        sys.stderr.write(
-            f"{plural(s.get('events', 0), 'event')}, {plural(s.get('templates', 0), 'template')}, "
-            f"{plural(len(result.findings), 'finding')} in {s.get('seconds', 0)} s"
-            f"{read_notes(s)}\n"
-        )
+        _summary(result)
     if result.has_critical:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _summary(result: ScanResult) -> None:
+    """The scan's one summary line on stderr (counts, time, what the read cut or skipped)."""
+    s = result.stats
+    sys.stderr.write(
+        f"{plural(s.get('events', 0), 'event')}, {plural(s.get('templates', 0), 'template')}, "
+        f"{plural(len(result.findings), 'finding')} in {s.get('seconds', 0)} s"
+        f"{read_notes(s)}\n"
+    )
 
 
 def read_notes(stats: dict[str, Any]) -> str:
