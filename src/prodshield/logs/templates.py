@@ -314,8 +314,31 @@ class TemplateMiner:
             for cluster in grown:
                 if cluster.merged_into is None:
                     self._absorb(cluster)
+        bucket = self._by_length.setdefault(len(masked), [])
+        best = self._best_of(bucket, masked)
+        if best is None:
+            if len(bucket) >= self.config.max_clusters_per_length:
+                # bounded memory: the least-used cluster of this length absorbs the newcomer
+                best = min(bucket, key=lambda c: c.count)
+            else:
+                joined = self._variant_cluster(masked)
+                best = self._new_cluster(masked)
+                best.joined = joined
+                self._file_lead(best)
+                bucket.append(best)
+                if joined is None:
+                    self._join_slots(best)
+                return best
+        variables = len(best.gen)
+        holder = self._merge(best, masked)
+        if len(holder.gen) > variables:
+            holder = self._absorb(holder)
+        return holder
+
+    def _best_of(self, bucket: list[Cluster], masked: tuple[str, ...]) -> Cluster | None:
+        """The most similar cluster of ``bucket`` (``masked``'s length) at or above the
+        similarity threshold, or None."""
         n = len(masked)
-        bucket = self._by_length.setdefault(n, [])
         best: Cluster | None = None
         best_score = -1.0
         threshold = self.config.similarity
@@ -351,24 +374,7 @@ class TemplateMiner:
                 score = enum_similarity(cluster, masked)
                 if score >= threshold and score > best_score:
                     best, best_score = cluster, score
-        if best is None:
-            if len(bucket) >= self.config.max_clusters_per_length:
-                # bounded memory: the least-used cluster of this length absorbs the newcomer
-                best = min(bucket, key=lambda c: c.count)
-            else:
-                joined = self._variant_cluster(masked)
-                best = self._new_cluster(masked)
-                best.joined = joined
-                self._file_lead(best)
-                bucket.append(best)
-                if joined is None:
-                    self._join_slots(best)
-                return best
-        variables = len(best.gen)
-        holder = self._merge(best, masked)
-        if len(holder.gen) > variables:
-            holder = self._absorb(holder)
-        return holder
+        return best
 
     def _absorb(self, cluster: Cluster) -> Cluster:
         """Clusters of ``cluster``'s length that it would take now that it has a new variable, or
