@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
@@ -160,6 +161,27 @@ def _root(
     """Guard a web platform in production."""
 
 
+_INVALID = re.compile(r"^Invalid value for (?P<names>.+?): ")
+
+
+def usage_line(exc: Any) -> str:
+    """A click/typer usage error as one line: ``--fail-on: 'bogus' is not one of 'critical', ...``
+    (click's ``Invalid value for '--fail-on': Value error, ...`` names the option once, without
+    pydantic's "Value error," prefix); an unknown option or a missing argument says where the
+    command's help is."""
+    message = str(exc.format_message()).replace("Value error, ", "")
+    message = message.replace("(Possible options: ", "(possible options: ").rstrip(".")
+    invalid = _INVALID.match(message)
+    if invalid:
+        names = invalid["names"].replace("'", "")
+        return f"{names}: {message[invalid.end() :]}"
+    line = message[:1].lower() + message[1:]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        line += f" (see '{ctx.command_path} -h')"
+    return line
+
+
 def main() -> None:
     """Entry point: run the CLI, turning every expected error into one line and an exit code."""
     try:
@@ -193,7 +215,10 @@ def main() -> None:
     except Exception as exc:  # the error boundary: never a traceback unless asked for
         show = getattr(exc, "show", None)
         if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
-            show()  # a click/typer usage error: its own one-line message
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                show()  # a group run without a command: its help
+            else:  # a click/typer usage error, worded like the project's other errors
+                sys.stderr.write(f"error: {usage_line(exc)}\n")
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("PRODSHIELD_DEBUG"):
             raise
