@@ -163,7 +163,7 @@ def test_crl_revocation(bench: TlsBench) -> None:
     assert reason is not None and "CRL" in reason
 
 
-def test_unreachable_endpoint_is_a_finding_not_a_hang() -> None:
+def test_unreachable_endpoint_is_could_not_check_not_a_finding_nor_a_hang() -> None:
     from support.net import free_port
 
     port = free_port()  # nothing listens there now
@@ -172,8 +172,18 @@ def test_unreachable_endpoint_is_a_finding_not_a_hang() -> None:
         families="tls", tls_targets=[f"127.0.0.1:{port}"], settings=AuditSettings(timeout=2)
     )
     assert time.monotonic() - started < 10
-    assert [f.rule for f in report.findings] == ["tls.handshake-failed"]
-    assert "refused" in report.findings[0].message
+    assert report.findings == []
+    assert report.skipped == [f"127.0.0.1:{port}: could not check TLS: connection refused"]
+
+
+def test_a_name_that_does_not_resolve_is_could_not_check() -> None:
+    report = audit(
+        families="tls", tls_targets=["shop.invalid:443"], settings=AuditSettings(timeout=2)
+    )
+    assert report.findings == []
+    assert not report.failed()
+    [note] = report.skipped
+    assert note.startswith("shop.invalid:443: could not check TLS: its name does not resolve (")
 
 
 def test_silent_server_times_out() -> None:

@@ -312,8 +312,8 @@ class KeyMismatch(TlsRule):
 class HandshakeFailed(TlsRule):
     type = "tls.handshake-failed"
     severity = Severity.HIGH
-    title = "TLS endpoint unreachable or not speaking TLS"
-    fix = "Check the endpoint: port, firewall, and that it serves TLS."
+    title = "TLS endpoint not speaking TLS"
+    fix = "Check that the port serves TLS (not plain HTTP) and completes a handshake."
     source = "endpoint"
     vulnerable = Sample(profile="no-tls")
 
@@ -419,6 +419,10 @@ class TlsFamily:
     def run(self, ctx: AuditContext, rules: tuple[Rule[Any], ...]) -> Iterator[AuditFinding]:
         observations = [*file_observations(ctx), *endpoint_observations(ctx)]
         for obs in observations:
+            if obs.unreachable is not None:
+                # like testssl.sh's "can't connect": nothing to grade, so no finding
+                ctx.skipped.append(f"{obs.label}: could not check TLS: {obs.unreachable}")
+                continue
             for rule in rules:
                 for hit in ctx.hits(rule, obs, obs.label):
                     if obs.source == "file":

@@ -49,6 +49,9 @@ class TlsObservation:
     version: str | None = None
     legacy: list[str] = field(default_factory=list)
     error: str | None = None
+    """The handshake failed after the connection was made (the endpoint does not speak TLS)."""
+    unreachable: str | None = None
+    """Why no connection was made: the endpoint could not be checked (not a finding)."""
     key_path: Path | None = None
     key_matches: bool | None = None
     revoked: str | None = None
@@ -218,7 +221,11 @@ def _handshake(
     with contextlib.suppress(ValueError):
         ipaddress.ip_address(sni)
         sni = None  # type: ignore[assignment]
-    with socket.create_connection((target.host, target.port), timeout=timeout) as raw:
+    try:
+        raw = socket.create_connection((target.host, target.port), timeout=timeout)
+    except OSError as exc:
+        raise Unreachable(_unreachable(exc)) from exc
+    with raw:
         raw.settimeout(timeout)
         with ctx.wrap_socket(raw, server_hostname=sni) as tls:
             chain: list[bytes] = []
@@ -249,6 +256,10 @@ def probe(target: TlsTarget, *, timeout: float = 5.0, legacy: bool = True) -> Tl
         for name, fut in futures.items():
             try:
                 chain, version = fut.result(timeout=timeout + 1)
+            except Unreachable as exc:
+                if name == "main":
+                    obs.unreachable = str(exc)
+                continue
             except (OSError, ssl.SSLError, cf.TimeoutError) as exc:
                 if name == "main":
                     obs.error = _describe(exc)
@@ -263,6 +274,21 @@ def probe(target: TlsTarget, *, timeout: float = 5.0, legacy: bool = True) -> Tl
                 obs.legacy.append(name)
     obs.elapsed = time.perf_counter() - started
     return obs
+
+
+class Unreachable(Exception):
+    """No TCP connection to the endpoint (its name does not resolve, nothing listens, no route,
+    no answer): nothing was learnt about its TLS."""
+
+
+def _unreachable(exc: OSError) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"its name does not resolve ({exc.strerror or exc})"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "no answer to the connection (timed out)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return f"cannot connect ({exc.strerror or exc})"
 
 
 def _describe(exc: BaseException) -> str:
