@@ -60,6 +60,24 @@ def _names(value: Names) -> list[str]:
     return [value] if isinstance(value, str) else list(dict.fromkeys(value))
 
 
+def _unknown(what: str, name: str, configured: Sequence[str]) -> str:
+    """``no check named 'webb'; did you mean 'web'? (checks: db, web)``: the configured names
+    (the first 20), and the closest one when it is close (or starts with ``name``)."""
+    import difflib
+
+    line = f"no {what} named {name!r}"
+    close = difflib.get_close_matches(name, configured, n=1, cutoff=0.6) or [
+        n
+        for n in sorted(configured)
+        if name and n.startswith(name)  # "prod" for "production"
+    ]
+    if close:
+        line += f"; did you mean {close[0]!r}?"
+    names = sorted(configured)
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    return f"{line} ({what}s: {shown or 'none configured'})"
+
+
 def select_targets(config: ShieldConfig, check: Names = None, env: Names = None) -> list[Target]:
     """The targets of ``config``, narrowed to the given checks and/or environments (each
     repeatable: every named check in every named environment)."""
@@ -67,10 +85,10 @@ def select_targets(config: ShieldConfig, check: Names = None, env: Names = None)
     known = {c.name for c in config.checks}
     for name in checks:
         if name not in known:
-            raise NotFound(f"no check named {name!r}")
+            raise NotFound(_unknown("check", name, [c.name for c in config.checks]))
     for name in envs:
         if name not in config.environments:
-            raise NotFound(f"no environment named {name!r}")
+            raise NotFound(_unknown("environment", name, list(config.environments)))
     targets = [
         t
         for t in expand_checks(config)
