@@ -13,7 +13,12 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from prodshield.conditions.parser import parse_condition
 from prodshield.config.alerting import SloConfig
 from prodshield.config.base import StrictModel
-from prodshield.config.types import Duration, Size
+from prodshield.config.types import Duration, Size, at_most
+
+MAX_INTERVAL = 7 * 86400.0
+"""The longest check interval (a check that runs less than weekly watches nothing)."""
+MAX_TIMEOUT = 3600.0
+"""The longest probe timeout (a probe hung for an hour has failed)."""
 
 
 def _valid_condition(text: str) -> str:
@@ -51,10 +56,14 @@ class EnvironmentConfig(StrictModel):
         default_factory=dict, examples=[{"base_url": "https://example.com"}]
     )
     """Variables a check of this environment uses as ``{name}`` in its URL, host, DSN..."""
-    interval: Duration | None = Field(default=None, examples=["2m"])
-    """How often this environment's checks run; overrides the check's own ``interval``."""
-    timeout: Duration | None = Field(default=None, examples=["5s"])
-    """Timeout of this environment's checks; overrides the check's own ``timeout``."""
+    interval: Annotated[Duration | None, at_most(MAX_INTERVAL)] = Field(
+        default=None, examples=["2m"]
+    )
+    """How often this environment's checks run; overrides the check's own ``interval`` (at
+    most 7d)."""
+    timeout: Annotated[Duration | None, at_most(MAX_TIMEOUT)] = Field(default=None, examples=["5s"])
+    """Timeout of this environment's checks; overrides the check's own ``timeout`` (at most
+    1h)."""
     labels: list[str] = Field(default_factory=list, examples=[["eu", "customer-facing"]])
     """Labels added, after the environment's name, to the labels of this environment's incident
     notifications (GitHub issue labels, Opsgenie tags)."""
@@ -63,10 +72,10 @@ class EnvironmentConfig(StrictModel):
 class MonitorDefaults(StrictModel):
     """What every check inherits unless it (or its environment) says otherwise."""
 
-    interval: Duration = Field(default=60.0, examples=["30s"])
-    """How often each check runs."""
-    timeout: Duration = Field(default=10.0, examples=["5s"])
-    """How long one probe may take before it counts as failed."""
+    interval: Annotated[Duration, at_most(MAX_INTERVAL)] = Field(default=60.0, examples=["30s"])
+    """How often each check runs (at most 7d)."""
+    timeout: Annotated[Duration, at_most(MAX_TIMEOUT)] = Field(default=10.0, examples=["5s"])
+    """How long one probe may take before it counts as failed (at most 1h)."""
     failure_threshold: int = Field(default=3, ge=1)
     """Consecutive failures that open an incident."""
     success_threshold: int = Field(default=2, ge=1)
@@ -97,10 +106,14 @@ class CheckBase(StrictModel):
     environments: list[str] | None = Field(default=None, examples=[["production", "staging"]])
     """Run once per environment named here, with that environment's ``vars`` (unset: once, with
     no variables)."""
-    interval: Duration | None = Field(default=None, examples=["30s"])
-    """How often it runs (default: ``defaults.interval``; an environment's ``interval`` wins)."""
-    timeout: Duration | None = Field(default=None, examples=["5s"])
-    """How long one probe may take (default: ``defaults.timeout``; an environment's wins)."""
+    interval: Annotated[Duration | None, at_most(MAX_INTERVAL)] = Field(
+        default=None, examples=["30s"]
+    )
+    """How often it runs (default: ``defaults.interval``; an environment's ``interval`` wins;
+    at most 7d)."""
+    timeout: Annotated[Duration | None, at_most(MAX_TIMEOUT)] = Field(default=None, examples=["5s"])
+    """How long one probe may take (default: ``defaults.timeout``; an environment's wins; at
+    most 1h)."""
     conditions: list[ConditionText] = Field(
         default_factory=list, examples=[["[STATUS] == 200", "[RESPONSE_TIME] < 500"]]
     )

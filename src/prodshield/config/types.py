@@ -5,18 +5,36 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
+MAX_DURATION = 10 * 365 * 86400.0
+"""The longest duration anything accepts (ten years: longer is a typo, and would overflow the
+clocks and timers it feeds); fields with a tighter bound say so in their docstring."""
+
+
 def parse_duration(value: Any) -> float:
     """Parse ``30s``, ``5m``, ``1h30m``, ``14d``, ``250ms`` or a bare number of seconds.
 
-    Returns seconds as a float; raises ``ValueError`` with the message users see.
+    Returns seconds as a float; raises ``ValueError`` with the message users see (also for a
+    duration above :data:`MAX_DURATION`).
     """
+    return _bounded(value, _seconds(value))
+
+
+def _bounded(value: Any, seconds: float) -> float:
+    if not seconds <= MAX_DURATION:  # also NaN and inf
+        raise ValueError(
+            f"{value!r} is too long a duration (at most {format_duration(MAX_DURATION)})"
+        )
+    return seconds
+
+
+def _seconds(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 1h)")
     if isinstance(value, int | float):
@@ -103,7 +121,21 @@ Duration = Annotated[
     PlainSerializer(format_duration),
     WithJsonSchema(DURATION_JSON_SCHEMA),
 ]
-"""Seconds, written in config as ``30s``/``5m``/``1h``."""
+"""Seconds, written in config as ``30s``/``5m``/``1h``; at most ten years (:data:`MAX_DURATION`)."""
+
+
+def at_most(limit: float) -> AfterValidator:
+    """A field's tighter bound than :data:`MAX_DURATION`, said in the config's own units."""
+
+    def check(seconds: float | None) -> float | None:
+        if seconds is not None and seconds > limit:
+            raise ValueError(
+                f"{format_duration(seconds)} is too long (at most {format_duration(limit)})"
+            )
+        return seconds
+
+    return AfterValidator(check)
+
 
 Size = Annotated[int, BeforeValidator(parse_size), WithJsonSchema(SIZE_JSON_SCHEMA)]
 """Bytes, written in config as ``1MiB``."""
