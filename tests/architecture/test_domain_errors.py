@@ -14,16 +14,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "prodshield"
 
-# Modules still raising UsageError, each to be moved to the domain errors (other work was
-# under way in these capabilities when the monitor, audit, notify, config and templates moved).
-ALLOWED_USAGE_ERROR = {
-    "chaos/proxy/service.py",
-    "logs/formats/registry.py",
-    "logs/scan.py",
-    "logs/sources/files.py",
-    "secrets/baseline.py",
-    "secrets/history.py",
-}
+# Modules allowed to name UsageError outside cli/ (none now: every capability raises domain errors).
+ALLOWED_USAGE_ERROR: set[str] = set()
 
 
 def _names_usage_error(path: Path) -> bool:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid
 from prodshield.logs.api import mine, parse_lines
 from prodshield.logs.event import LogEvent
 from prodshield.logs.formats.base import LogFormat
@@ -102,7 +102,7 @@ def test_registry_members_implement_the_protocol() -> None:
     for name, fmt in FORMATS.items():
         assert isinstance(fmt, LogFormat)
         assert fmt.type == name and fmt.description
-    with pytest.raises(UsageError, match="unknown log format"):
+    with pytest.raises(Invalid, match="unknown log format"):
         get_format("nope")
 
 

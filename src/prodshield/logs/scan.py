@@ -293,12 +293,12 @@ def _before(a: datetime, b: datetime) -> bool:
 def parse_when(text: str, option: str = "--from") -> datetime:
     """An absolute time for ``--from``/``--until``: ISO 8601 (``2026-12-04``, ``2026-12-04T10:00``,
     with or without an offset). A time without an offset is compared as the logs' local time."""
-    from prodshield.errors import UsageError
+    from prodshield.errors import Invalid
 
     try:
         return datetime.fromisoformat(text.strip().replace(" ", "T", 1))
     except ValueError:
-        raise UsageError(
+        raise Invalid(
             f"{option} {text}: not a date/time (use 2026-12-04 or 2026-12-04T10:00[+00:00])"
         ) from None
 
@@ -355,14 +355,14 @@ def scan_files(
     absolute window; ``baseline`` a file, or a period before the window. ``layouts`` maps a path
     to its compiled format (a source's ``log_format``/``apache_format``)."""
     from prodshield.config import parse_duration
-    from prodshield.errors import UsageError
+    from prodshield.errors import Invalid, NotFound
     from prodshield.logs.fastpath import access
     from prodshield.logs.pipeline import iter_events
     from prodshield.logs.sources.files import require_paths
 
     settings = settings or DetectorSettings()
     if since and (start or until):
-        raise UsageError("--since and --from/--until: give one window, not both")
+        raise Invalid("--since and --from/--until: give one window, not both")
     require_paths(files)  # a glob matching nothing is said, not a silent 0 events
     plain = [f for f in files if str(f) != "-"]
     # the columnar engine knows field rules on path/user agent, without thresholds
@@ -399,7 +399,7 @@ def scan_files(
     elif baseline and window_start is not None:
         baseline_start = window_start - timedelta(seconds=parse_duration(baseline))
     elif baseline and not since and not start:
-        raise UsageError(f"--baseline {baseline}: no such file (a period needs --since or --from)")
+        raise NotFound(f"--baseline {baseline}: no such file (a period needs --since or --from)")
     read = ReadStats()
     result = scan_events(
         _layout_events(files, log_format, layouts, read),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid, NotFound
 from prodshield.secrets.finding import SecretFinding
 
 FORMAT_VERSION = 2
@@ -55,7 +55,7 @@ def parse_date(text: str, what: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{what}: expected a date YYYY-MM-DD, not {text!r}") from None
+        raise Invalid(f"{what}: expected a date YYYY-MM-DD, not {text!r}") from None
 
 
 def accepted(
@@ -75,12 +75,12 @@ def accepted(
         reason = entry.get("reason")
         until = entry.get("expires")
         if strict and not (isinstance(reason, str) and reason.strip()):
-            raise UsageError(
+            raise Invalid(
                 f"{path}: baseline entry {number} ({where}) has no reason; under --strict every "
                 "accepted finding says why (prodshield audit baseline --reason TEXT)"
             )
         if strict and not until:
-            raise UsageError(
+            raise Invalid(
                 f"{path}: baseline entry {number} ({where}) has no expiry; under --strict every "
                 "accepted finding has one (prodshield audit baseline --expires YYYY-MM-DD)"
             )
@@ -98,17 +98,17 @@ def read_document(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{path}: cannot read baseline: no such file") from None
+        raise NotFound(f"{path}: cannot read baseline: no such file") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read baseline: {exc.strerror}") from exc
+        raise Invalid(f"{path}: cannot read baseline: {exc.strerror}") from exc
     except ValueError as exc:
-        raise UsageError(f"{path}: baseline is not JSON: {exc}") from exc
+        raise Invalid(f"{path}: baseline is not JSON: {exc}") from exc
 
 
 def load_baseline(path: Path, *, strict: bool = False, today: dt.date | None = None) -> Baseline:
     document = read_document(path)
     if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
-        raise UsageError(f"{path}: not a prodshield baseline (no 'findings' list)")
+        raise Invalid(f"{path}: not a prodshield baseline (no 'findings' list)")
     return accepted(path, document["findings"], strict=strict, today=today)
 
 

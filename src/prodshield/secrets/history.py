@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid
 from prodshield.secrets.engine import Scanner, default_scanner
 from prodshield.secrets.finding import SecretFinding
 
@@ -16,18 +16,18 @@ _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
 def resolve_commit(repo: str | Path, rev: str) -> str:
-    """The full commit id `rev` names in `repo`, or a one-line UsageError."""
+    """The full commit id `rev` names in `repo`, or an ``Invalid`` error."""
     if not rev or rev.startswith("-"):
-        raise UsageError(f"{rev!r}: not a commit (a revision cannot start with '-')")
+        raise Invalid(f"{rev!r}: not a commit (a revision cannot start with '-')")
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"cannot run git in {repo}: {exc}") from exc
+        raise Invalid(f"cannot run git in {repo}: {exc}") from exc
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise UsageError(f"{repo}: {rev!r} is not a commit in this repository")
+        raise Invalid(f"{repo}: {rev!r} is not a commit in this repository")
     return proc.stdout.strip()
 
 
@@ -39,13 +39,13 @@ def commit_range(
     both ends are checked and resolved to commit ids, so nothing the user typed reaches git as
     an option. "--all" when neither is given."""
     if since_commit and revision_range:
-        raise UsageError("--since-commit and --range: give one or the other")
+        raise Invalid("--since-commit and --range: give one or the other")
     if since_commit:
         return f"{resolve_commit(repo, since_commit)}..{resolve_commit(repo, 'HEAD')}"
     if revision_range:
         base, sep, tip = revision_range.partition("..")
         if not sep or not base or not tip or tip.startswith("."):
-            raise UsageError(f"--range: expected BASE..TIP (two dots), not {revision_range!r}")
+            raise Invalid(f"--range: expected BASE..TIP (two dots), not {revision_range!r}")
         return f"{resolve_commit(repo, base)}..{resolve_commit(repo, tip)}"
     return "--all"
 
@@ -65,7 +65,7 @@ def scan_git_history(
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
-        raise UsageError(f"cannot run git: {exc.strerror}") from exc
+        raise Invalid(f"cannot run git: {exc.strerror}") from exc
     assert proc.stdout is not None
     seen: set[str] = set()
     commit = author = ""
@@ -125,6 +125,6 @@ def scan_git_history(
             proc.wait()
     if proc.returncode not in (0, None, -9):
         err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
-        raise UsageError(
+        raise Invalid(
             f"git log failed in {repo}: {err.splitlines()[-1] if err else proc.returncode}"
         )

@@ -18,7 +18,7 @@ from prodshield.chaos.proxy.http_api import ToxiproxyApi
 from prodshield.chaos.proxy.model import ApiError
 from prodshield.chaos.proxy.server import ProxyCollection
 from prodshield.config.capabilities import ChaosConfig
-from prodshield.errors import UsageError
+from prodshield.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class ProxyService:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            raise UsageError(
+            raise Conflict(
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
             ) from None
         self._runner = runner
@@ -82,7 +82,7 @@ class ProxyService:
         try:
             await self.collection.populate(proxies)
         except ApiError as exc:
-            raise UsageError(f"{source}: {exc.message}") from None
+            raise Invalid(f"{source}: {exc.message}") from None
 
     async def close(self) -> None:
         self.collection.close()
@@ -128,12 +128,14 @@ def load_proxies_json(path: Path) -> list[dict[str, Any]]:
     """A Toxiproxy ``-config`` file: a JSON array of proxies (``toxics`` per proxy allowed)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise NotFound(f"{path}: {exc.strerror or exc}") from None
     except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror or exc}") from None
+        raise Invalid(f"{path}: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise UsageError(f"{path}: not valid JSON: {exc}") from None
+        raise Invalid(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
-        raise UsageError(f"{path}: expected a JSON array of proxy objects")
+        raise Invalid(f"{path}: expected a JSON array of proxy objects")
     return data
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from prodshield.errors import UsageError
+from prodshield.errors import Invalid
 from prodshield.logs.formats import REGISTRY
 from prodshield.logs.formats.base import LogFormat
 
@@ -14,12 +14,12 @@ FORMATS: dict[str, LogFormat] = REGISTRY
 
 
 def get_format(name: str) -> LogFormat:
-    """The format registered as ``name``; a one-line UsageError names the known ones."""
+    """The format registered as ``name``; an ``Invalid`` error names the known ones."""
     try:
         return FORMATS[name]
     except KeyError:
         known = ", ".join(sorted(FORMATS))
-        raise UsageError(f"unknown log format {name!r} (known: auto, {known})") from None
+        raise Invalid(f"unknown log format {name!r} (known: auto, {known})") from None
 
 
 _EXCEPTION = re.compile(r"([\w$]+\.)*\w*(Error|Exception|Warning|Interrupt|Exit)\b")

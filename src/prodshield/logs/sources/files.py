@@ -60,7 +60,7 @@ class ReadStats:
 def require_paths(paths: Iterable[str | Path]) -> None:
     """Refuse (a usage error, exit 2) a named file that does not exist or a glob that matches
     no file: ``logs scan``, ``digest`` and ``templates`` say so instead of reporting 0 events."""
-    from prodshield.errors import UsageError
+    from prodshield.errors import NotFound
 
     for item in paths:
         text = str(item)
@@ -68,9 +68,9 @@ def require_paths(paths: Iterable[str | Path]) -> None:
             continue
         if any(ch in text for ch in "*?["):
             if not any(os.path.isfile(m) for m in glob.iglob(text, recursive=True)):
-                raise UsageError(f"{text}: no file matches")
+                raise NotFound(f"{text}: no file matches")
         elif not os.path.exists(text):
-            raise UsageError(f"{text}: no such file")
+            raise NotFound(f"{text}: no such file")
 
 
 def expand_paths(paths: Iterable[str | Path], stats: ReadStats | None = None) -> list[str]:
