@@ -237,3 +237,46 @@ def test_logs_without_files_or_sources_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "shield.yaml").write_text("version: 1\n")
     r = cli("logs", "scan", cwd=tmp_path)
     assert r.returncode == 2 and "has no logs.sources" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("origin", "https"),
+    [
+        ("https://github.com/acme/prodshield.git", "https://github.com/acme/prodshield.git"),
+        ("git@github.com:acme/prodshield.git", "https://github.com/acme/prodshield.git"),
+        ("https://user:tok@github.com/acme/prodshield.git", None),  # credentials: not written
+        ("/srv/mirrors/prodshield", None),  # a local path a runner cannot fetch
+    ],
+)
+def test_an_editable_checkout_gives_its_origin_at_its_commit(
+    tmp_path: Path, origin: str, https: str | None
+) -> None:
+    """``pip install -e .`` of a clone: the workflows install the clone's commit from its origin
+    (as https), with a warning to push it; a remote a runner cannot use gives the pinned version."""
+    from prodshield.templates.github_actions import install_from_direct_url
+
+    checkout = tmp_path / "prodshield"
+    checkout.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(checkout), *args], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    git("init", "-q")
+    (checkout / "README.md").write_text("prodshield\n")
+    git("add", "README.md")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+    git("remote", "add", "origin", origin)
+    commit = git("rev-parse", "HEAD")
+    text = json.dumps({"url": f"file://{checkout}", "dir_info": {"editable": True}})
+    chosen = install_from_direct_url(text, "0.3.1")
+    if https is None:
+        assert chosen.spec == "prodshield==0.3.1"
+        return
+    assert chosen.spec == f"prodshield @ git+{https}@{commit}"
+    assert chosen.warning and "push that commit" in chosen.warning
+    assert "uncommitted" not in chosen.warning
+    (checkout / "README.md").write_text("changed\n")
+    dirty = install_from_direct_url(text, "0.3.1")
+    assert dirty.spec == chosen.spec and dirty.warning and "uncommitted" in dirty.warning

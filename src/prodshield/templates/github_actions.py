@@ -70,6 +70,9 @@ def install_from_direct_url(text: str | None, version: str) -> DefaultInstall:
     if not isinstance(data, dict) or not isinstance(data.get("url"), str):
         return DefaultInstall(pinned, warning)
     url = data["url"]
+    if url.startswith("file://") and isinstance(data.get("dir_info"), dict):
+        checkout = checkout_install(url.removeprefix("file://"))
+        return checkout if checkout is not None else DefaultInstall(pinned, warning)
     reachable = url.startswith("https://") and "@" not in url.split("://", 1)[1].split("/", 1)[0]
     vcs = data.get("vcs_info")
     if reachable and isinstance(vcs, dict) and vcs.get("vcs") and vcs.get("commit_id"):
@@ -82,6 +85,46 @@ def install_from_direct_url(text: str | None, version: str) -> DefaultInstall:
     if install_spec_problem(spec) is not None or "\n" in spec:
         return DefaultInstall(pinned, warning)
     return DefaultInstall(spec)
+
+
+_SCP_REMOTE = re.compile(r"^(?:ssh://)?git@([\w.-]+)[:/]([\w.-]+/[\w.-]+?)(?:\.git)?/?$")
+
+
+def checkout_install(folder: str) -> DefaultInstall | None:
+    """For prodshield installed from a local git checkout (``pip install -e .`` of a clone):
+    its ``origin`` remote, as an https URL a runner can fetch, at the checkout's commit, with a
+    warning to push that commit; None when the folder is not such a checkout."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(
+                ["git", "-C", folder, *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    remote, commit = git("remote", "get-url", "origin"), git("rev-parse", "--verify", "HEAD")
+    if not remote or not commit or not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return None
+    scp = _SCP_REMOTE.match(remote)
+    if scp:
+        remote = f"https://{scp.group(1)}/{scp.group(2)}.git"
+    host = remote.removeprefix("https://").split("/", 1)[0]
+    if not remote.startswith("https://") or "@" in host or not re.fullmatch(r"[\w.:-]+", host):
+        return None  # a local path, or a URL holding credentials: nothing to put in a workflow
+    spec = f"prodshield @ git+{remote}@{commit}"
+    if install_spec_problem(spec) is not None:
+        return None
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    dirty = " (its uncommitted changes are not in it)" if changed else ""
+    return DefaultInstall(
+        spec,
+        f"the workflows install commit {commit[:12]} of {remote}, the checkout this prodshield "
+        f"runs from{dirty}: push that commit before the workflows run, or rerun with --install "
+        "(docs/github-actions.md)",
+    )
 
 
 def default_install_spec() -> str:
