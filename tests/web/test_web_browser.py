@@ -341,3 +341,36 @@ def test_digest_panel_renders_and_failed_runs_are_red(page: Any, site: tuple[str
     assert "No workflow running" in page.locator("#actions").inner_text()
     assert "GitHub Actions it runs every 5m" not in page.content()
     assert page.console_errors == []
+
+
+def test_no_dashboard_page_is_wider_than_a_laptop_window(
+    page: Any, site: tuple[str, Store]
+) -> None:
+    """At 1280 px nothing scrolls sideways: long log samples, messages and forms fold or cut."""
+    base, store = site
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _login(page, base, "/dashboard")
+    now = time.time()
+    long_path = "/api/orders/" + "9f" * 120 + "?token=" + "x" * 300
+    with store.begin() as conn:  # what a real access log gives: one long unbroken word
+        conn.execute(
+            t.log_findings.insert().values(
+                fingerprint="fp-long", category="performance", kind="slow_request",
+                severity="medium", count=3, first_seen=now - 60, last_seen=now - 30,
+                created_at=now - 60, updated_at=now - 30,
+                message=f"slow request GET {long_path} took 4.2 s",
+                samples=[f'10.0.0.1 - - "GET {long_path} HTTP/1.1" 200 512 "-" "curl/8"'],
+                source={"endpoint": f"GET {long_path}"},
+            )
+        )  # fmt: skip
+    with store.connect() as conn:
+        ids = [r[0] for r in conn.execute(select(t.incidents.c.id)).all()]
+    paths = ["/dashboard", "/dashboard/logs", "/dashboard/checks/website", "/dashboard/audit"]
+    paths += [f"/dashboard/incidents/{i}" for i in ids] + ["/"]
+    wide = {}
+    for path in paths:
+        page.goto(base + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 1280:
+            wide[path] = width
+    assert wide == {}, wide
