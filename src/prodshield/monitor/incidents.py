@@ -1638,6 +1638,12 @@ def _tell(
     # service's SLO); ``service:NAME`` has no page of its own
     linked = (row.refs or {}).get("policy_check") or row.check_name
     obs = CheckOutcome(linked, row.environment, now, False)
+    # a manual incident is about no check: its own page is where it is followed
+    url = (
+        f"{engine.dashboard_url}/dashboard/incidents/{row.id}"
+        if row.kind == MANUAL and engine.dashboard_url
+        else engine._link(obs)
+    )
     enqueue_in(
         conn,
         notifiers,
@@ -1654,7 +1660,7 @@ def _tell(
                 "kind": row.kind,
                 "by": by[:128],
             },
-            "url": engine._link(obs),
+            "url": url,
             "labels": labels_of(config, row.environment),
         },
         now,
