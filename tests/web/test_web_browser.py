@@ -374,3 +374,13 @@ def test_no_dashboard_page_is_wider_than_a_laptop_window(
         if width > 1280:
             wide[path] = width
     assert wide == {}, wide
+    # a list keeps one line per resolved incident: its forms are on its own page, full width
+    page.goto(base + "/dashboard/incidents")
+    resolved = page.locator("tr.incident-row:has(.pill.s-up)")
+    assert resolved.count() >= 1
+    assert resolved.locator("form").count() == 0
+    assert resolved.first.locator("a.incident-more").count() == 1
+    resolved.first.locator("a.incident-more").click()
+    for form in (".note-form", ".update-form", ".postmortem-form"):
+        box = page.locator(f"{form} input:not([type=hidden])").bounding_box()
+        assert box is not None and box["width"] > 400, (form, box)
