@@ -36,3 +36,10 @@ def test_a_group_without_a_command_still_shows_its_help(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Usage: prodshield monitor" in done.stderr + done.stdout
     assert "error:" not in done.stderr
+
+
+def test_a_bad_scan_period_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text("service started\n")
+    done = prodshield(tmp_path, "logs", "scan", "app.log", "--since", "xx", "--no-store")
+    assert done.returncode == 2
+    assert done.stderr == "error: --since: 'xx' is not a duration (use 30s, 5m, 1h)\n"

@@ -338,6 +338,17 @@ def _layout_events(
             yield from mine(parse_lines(read_lines(str(f), stats), str(f), layout), miner)
 
 
+def _period(flag: str, value: str) -> float:
+    """``value`` in seconds, or the ``Invalid`` naming ``flag`` (exit 2; was an internal error)."""
+    from prodshield.config import parse_duration
+    from prodshield.errors import Invalid
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise Invalid(f"{flag}: {exc}") from None
+
+
 def scan_files(
     files: list[Path],
     log_format: str = "auto",
@@ -354,7 +365,6 @@ def scan_files(
     service's daily digest. ``since`` is a period before the newest line; ``start``/``until`` an
     absolute window; ``baseline`` a file, or a period before the window. ``layouts`` maps a path
     to its compiled format (a source's ``log_format``/``apache_format``)."""
-    from prodshield.config import parse_duration
     from prodshield.errors import Invalid, NotFound
     from prodshield.logs.fastpath import access
     from prodshield.logs.pipeline import iter_events
@@ -363,6 +373,8 @@ def scan_files(
     settings = settings or DetectorSettings()
     if since and (start or until):
         raise Invalid("--since and --from/--until: give one window, not both")
+    if since:
+        _period("--since", since)  # a bad period is a usage error before any file is read
     require_paths(files)  # a glob matching nothing is said, not a silent 0 events
     plain = [f for f in files if str(f) != "-"]
     # the columnar engine knows field rules on path/user agent, without thresholds
@@ -393,11 +405,11 @@ def scan_files(
     if since:
         newest = newest_timestamp(plain, log_format) if plain else None
         if newest is not None:
-            window_start = newest - timedelta(seconds=parse_duration(since))
+            window_start = newest - timedelta(seconds=_period("--since", since))
     if baseline and Path(baseline).exists():
         baseline_events = iter_events([Path(baseline)], log_format=log_format)
     elif baseline and window_start is not None:
-        baseline_start = window_start - timedelta(seconds=parse_duration(baseline))
+        baseline_start = window_start - timedelta(seconds=_period("--baseline", baseline))
     elif baseline and not since and not start:
         raise NotFound(f"--baseline {baseline}: no such file (a period needs --since or --from)")
     read = ReadStats()
