@@ -506,7 +506,7 @@ def test_connections_are_released(api: ProxyThread, upstreams: Upstreams) -> Non
         if i % 2:
             sock.shutdown(socket.SHUT_WR)  # half of them half-close first
         sock.close()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 15  # a bound for a loaded machine, not a timing
     while time.monotonic() < deadline:
         text = api.request("GET", "/metrics")[2].decode()
         if 'prodshield_proxy_connections_open{proxy="echo"} 0.0' in text:
