@@ -119,11 +119,12 @@ def test_a_named_users_token_changed_or_removed_by_sighup_ends_its_sessions(
     )
 
 
-def test_logout_revokes_the_session(tmp_path: Path) -> None:
-    db = tmp_path / "store.db"
+def test_logout_revokes_the_session(tmp_path: Path, pg_url: str) -> None:
+    # two instances share a store: PostgreSQL (one process at a time runs on a SQLite store)
+    config = _config().replace('"sqlite:///{db}"', f'"{pg_url}"')
     with (
-        serve(tmp_path / "a", _config(), db=db) as srv,
-        serve(tmp_path / "b", _config(), db=db) as other,
+        serve(tmp_path / "a", config) as srv,
+        serve(tmp_path / "b", config) as other,
     ):
         status, cookies = login(srv, TOKEN)
         assert status == 303
@@ -149,7 +150,7 @@ def test_logout_revokes_the_session(tmp_path: Path) -> None:
             lambda: other.get("/api/v1/checks", headers=cookie).status == 401,
             timeout=30,
         )
-    with serve(tmp_path / "c", _config(), db=db) as restarted:
+    with serve(tmp_path / "c", config) as restarted:
         assert restarted.get("/api/v1/checks", headers=cookie).status == 401  # and after a restart
         _, fresh = login(restarted, TOKEN)
         again = {"Cookie": f"prodshield_session={session_of(fresh)}"}
