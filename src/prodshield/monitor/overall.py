@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import ConfigDict, with_config
+
 Level = Literal["operational", "degraded", "partial_outage", "major_outage", "unknown"]
 
 TITLES: dict[Level, str] = {
@@ -41,8 +43,13 @@ class ServiceState:
     open_incidents: int = 0
 
 
+# ServicesView.headline (monitor/views.py) is this dataclass, its schema closed like a view's:
+# the headline's fields are declared once.
+@with_config(ConfigDict(extra="forbid"))
 @dataclass(frozen=True, slots=True)
 class Headline:
+    """The status page's headline: the worst of the services' states and the open incidents."""
+
     level: Level
     title: str
     detail: str

@@ -14,7 +14,6 @@ and the CLI call those, and this model only reads.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -48,7 +47,6 @@ from prodshield.monitor.views import (
     ConditionValueView,
     DailyView,
     EvidenceView,
-    HeadlineView,
     HourlyView,
     IncidentView,
     NoteView,
@@ -534,7 +532,7 @@ class ReadModel:
             pages=pages,
             environments=dict(environments),
             counts=dict(counts),
-            headline=HeadlineView.model_validate(dataclasses.asdict(head)),
+            headline=head,
             until=now,
         )
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
+from prodshield.monitor.overall import Headline
 from prodshield.views import JSONObject, View
 
 CheckStatus = Literal["up", "down", "degraded", "unknown", "waiting", "maintenance"]
@@ -311,18 +312,6 @@ class ServiceView(View):
     )
 
 
-class HeadlineView(View):
-    """The status page's headline: the worst of the services' states and the open incidents."""
-
-    level: Literal["operational", "degraded", "partial_outage", "major_outage", "unknown"]
-    title: str
-    detail: str
-    services: int
-    down: int
-    degraded: int
-    open_incidents: int
-
-
 class ServicesView(View):
     """One page of the status page's services, problems first, with the headline and counts
     over every page."""
@@ -333,7 +322,7 @@ class ServicesView(View):
     pages: int
     environments: dict[str, int] = Field(description="services per environment")
     counts: dict[str, int] = Field(description="services per state")
-    headline: HeadlineView
+    headline: Headline
     until: float = Field(description="the time the charts end (epoch seconds)")
 
 
