@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
-import prodshield.monitor.validation  # noqa: F401  (load-time condition/variable checks, light)
 from prodshield.cli.common import (
     EXIT_FAILED,
     EXIT_OK,

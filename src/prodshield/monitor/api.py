@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-import prodshield.monitor.validation  # noqa: F401  (registers load-time checks)
 from prodshield.config import LoadedConfig
 from prodshield.config.schema import ShieldConfig
 from prodshield.errors import NotFound

@@ -39,7 +39,3 @@ _MODULES = (
 
 RULES: tuple[SecretRule, ...] = tuple(rule for module in _MODULES for rule in module.RULES)
 REGISTRY: dict[str, SecretRule] = {rule.type: rule for rule in RULES}
-
-
-def get_rule(rule_id: str) -> SecretRule:
-    return REGISTRY[rule_id]
