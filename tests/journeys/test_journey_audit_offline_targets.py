@@ -51,12 +51,16 @@ def test_unreachable_targets_are_could_not_check_and_the_gate_passes(tmp_path: P
     assert "tls.handshake-failed" not in out
     assert "shop.invalid:443: could not check TLS: its name does not resolve" in out
     assert f"127.0.0.1:{refused}: could not check TLS: connection refused" in out
+    assert "; 2 endpoints could not be reached" in out  # the files were checked: not "nothing"
+    assert "nothing checked" not in out
 
     done = _cli(root, "audit", ".", "--no-process-env", "--format", "json", "-o", "au.json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((root / "au.json").read_text())
     assert [f for f in report["findings"] if f["family"] == "tls"] == []
     assert report["summary"]["failed"] is False
+    assert report["summary"]["unreachable"] == 2
+    assert report["summary"]["nothing_checked"] is False
     assert sum("could not check TLS" in s for s in report["skipped"]) == 2
 
 
@@ -79,3 +83,38 @@ def test_a_port_that_does_not_speak_tls_still_fails_the_gate(tmp_path: Path) -> 
     assert "tls.handshake-failed" in out
     assert f"127.0.0.1:{port}" in out
     assert "could not check" not in out
+
+
+def test_a_tls_gate_that_reached_no_endpoint_checked_nothing_and_exits_3(tmp_path: Path) -> None:
+    """``audit tls`` on endpoints none of which answers has graded nothing: like testssl.sh's
+    connectivity error, it says so and exits 3 ("the work could not be done"), never 0 with
+    "no findings"; the reports say it too."""
+    refused = free_port()
+    done = _cli(tmp_path, "audit", "tls", "nowhere.invalid:443")
+    out = done.stdout + done.stderr
+    assert done.returncode == 3, out
+    assert "audit: nothing checked: 1 endpoint could not be reached" in out
+    assert "no findings" not in out and "passed" not in out
+    assert "nowhere.invalid:443: could not check TLS: its name does not resolve" in out
+
+    done = _cli(
+        tmp_path,
+        "audit",
+        "tls",
+        "nowhere.invalid:443",
+        f"127.0.0.1:{refused}",
+        "--format",
+        "json",
+        "-o",
+        "tls.json",
+        "--report",
+        "markdown:tls.md",
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "audit: nothing checked: 2 endpoints could not be reached" in done.stderr
+    summary = json.loads((tmp_path / "tls.json").read_text())["summary"]
+    assert summary["nothing_checked"] is True and summary["unreachable"] == 2
+    assert summary["failed"] is False
+    markdown = (tmp_path / "tls.md").read_text()
+    assert markdown.startswith("## prodshield audit: ⚠️ nothing checked")
+    assert "Nothing checked: 2 endpoints could not be reached." in markdown

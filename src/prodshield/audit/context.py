@@ -125,6 +125,10 @@ class AuditContext:
     """The shield.yaml ``audit:`` section, when there is one (the secrets family reads it)."""
     repo_root: Path | None = None
     skipped: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    """TLS endpoints (``host:port``) that could not be reached, so were not graded."""
+    tls_graded: int = 0
+    """TLS endpoints and certificate files the TLS rules graded."""
     _files: list[Path] | None = None
     _base: Path | None = None
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)

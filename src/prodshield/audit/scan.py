@@ -34,6 +34,15 @@ class AuditReport:
     """The folder report paths are relative to."""
     anchor: str | None = None
     """The config file (relative to ``root``) that named the TLS targets, when it is there."""
+    unreachable: list[str] = field(default_factory=list)
+    """TLS endpoints that could not be reached (also in ``skipped``, with the reason)."""
+    tls_graded: int = 0
+
+    @property
+    def nothing_checked(self) -> bool:
+        """A TLS-only run whose every endpoint was unreachable: the gate checked nothing, so
+        "no findings" would be a pass that means nothing (the CLI exits 3)."""
+        return self.families == ["tls"] and bool(self.unreachable) and not self.tls_graded
 
     def at_or_above(self, threshold: Severity | str) -> list[AuditFinding]:
         t = Severity(threshold)
@@ -53,6 +62,8 @@ class AuditReport:
             "failed": self.failed(fail_on),
             "suppressed": self.suppressed,
             "skipped": len(self.skipped),
+            "unreachable": len(self.unreachable),
+            "nothing_checked": self.nothing_checked,
             "duration_s": round(self.duration, 4),
         }
 
@@ -63,6 +74,16 @@ class AuditReport:
             "summary": self.summary(fail_on),
             "skipped": self.skipped,
         }
+
+
+def unreachable_note(report: AuditReport) -> str:
+    """``nothing checked: 1 endpoint could not be reached``, ``2 endpoints could not be
+    reached`` when others were checked, or "" when every endpoint answered."""
+    n = len(report.unreachable)
+    if not n:
+        return ""
+    said = f"{n} endpoint{'' if n == 1 else 's'} could not be reached"
+    return f"nothing checked: {said}" if report.nothing_checked else said
 
 
 def parse_families(spec: str | Iterable[str] | None) -> list[str]:
@@ -231,6 +252,8 @@ def audit(
         families=chosen,
         duration=time.perf_counter() - t0,
         skipped=ctx.skipped,
+        unreachable=ctx.unreachable,
+        tls_graded=ctx.tls_graded,
         suppressed=dict(suppressed),
         started_at=started,
         root=ctx.base(),

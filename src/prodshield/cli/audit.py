@@ -4,7 +4,8 @@
 `_DefaultToRun` whenever the first word is not a subcommand); ``prodshield audit tls HOST:PORT...``
 probes endpoints only; ``prodshield audit secrets PATH...`` and ``prodshield audit baseline`` are
 the secret scanner's own commands (files, trees, gz logs, stdin, git history). Exit codes: 0
-nothing at or above ``--fail-on``, 1 findings at or above it, 2 usage or config error.
+nothing at or above ``--fail-on``, 1 findings at or above it, 2 usage or config error, 3 nothing
+checked (a TLS-only run whose every endpoint could not be reached).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import typer
 from typer.core import TyperGroup
 
 from prodshield.cli.common import (
+    EXIT_ERROR,
     EXIT_FAILED,
     EXIT_OK,
     ConfigOption,
@@ -60,7 +62,8 @@ app = typer.Typer(
     cls=_DefaultToRun,
     help="Security and configuration audit: the post-deploy gate. "
     "`prodshield audit [PATH...] [OPTIONS]` runs every family (see `prodshield audit run --help`); "
-    "exit 0 = pass, 1 = findings at or above --fail-on, 2 = usage/config error.",
+    "exit 0 = pass, 1 = findings at or above --fail-on, 2 = usage/config error, "
+    "3 = nothing checked (every TLS endpoint unreachable).",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -662,20 +665,29 @@ def _execute(
         else:
             write_out(render(report, fmt.value, gate))
     if written:
+        from prodshield.audit.scan import unreachable_note
+
         summary = report.summary(gate)
         counts = ", ".join(f"{n} {k}" for k, n in summary["by_severity"].items() if n)
-        err.print(
-            f"audit {'FAILED' if summary['failed'] else 'passed'}: "
-            f"{plural(summary['total'], 'finding')}{f' ({counts})' if counts else ''} "
-            f"-> {', '.join(written)}"
-        )
+        note = unreachable_note(report)
+        if report.nothing_checked:
+            err.print(f"audit: {note} -> {', '.join(written)}")
+        else:
+            err.print(
+                f"audit {'FAILED' if summary['failed'] else 'passed'}: "
+                f"{plural(summary['total'], 'finding')}{f' ({counts})' if counts else ''}"
+                f"{f'; {note}' if note else ''} -> {', '.join(written)}"
+            )
     if save and loaded is not None:
         store = store_for(loaded)
         try:
             save_run(store, report, gate)
         finally:
             store.close()
-    return EXIT_FAILED if report.failed(gate) else EXIT_OK
+    if report.failed(gate):
+        return EXIT_FAILED
+    # Every endpoint of a TLS-only run unreachable: a gate that checked nothing must not pass.
+    return EXIT_ERROR if report.nothing_checked else EXIT_OK
 
 
 @app.command("run", hidden=True)
@@ -781,7 +793,7 @@ def tls_cmd(
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record the run.")] = False,
     report: ReportOpt = None,
 ) -> None:
-    """Audit live TLS endpoints only."""
+    """Audit live TLS endpoints only (exit 3 when none of them could be reached)."""
     reports = parse_reports(report)
     code = _execute(
         reports=reports,

@@ -6,7 +6,7 @@ location is a code span and a message has its ``@mentions`` and ``<!--`` neutral
 from __future__ import annotations
 
 from prodshield.audit.finding import Severity
-from prodshield.audit.scan import AuditReport
+from prodshield.audit.scan import AuditReport, unreachable_note
 from prodshield.text import code_span, neutralise_markers, neutralise_mentions
 
 ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦"}
@@ -18,12 +18,15 @@ def _cell(text: str) -> str:
 
 def render(report: AuditReport, fail_on: Severity) -> str:
     s = report.summary(fail_on)
+    verdict = "❌ failed" if s["failed"] else "✅ passed"
+    note = unreachable_note(report)
     lines = [
-        "## prodshield audit: " + ("❌ failed" if s["failed"] else "✅ passed"),
+        "## prodshield audit: " + ("⚠️ nothing checked" if report.nothing_checked else verdict),
         "",
         f"Gate: fail on **{fail_on.value}** or worse. "
         + ", ".join(f"{n} {k}" for k, n in s["by_severity"].items())
-        + f". Families: {', '.join(report.families)}. Took {report.duration:.2f} s.",
+        + f". Families: {', '.join(report.families)}. Took {report.duration:.2f} s."
+        + (f" {note[0].upper()}{note[1:]}." if note else ""),
         "",
     ]
     if report.findings:

@@ -12,7 +12,7 @@ from rich.padding import Padding
 from rich.table import Table
 
 from prodshield.audit.finding import Severity
-from prodshield.audit.scan import AuditReport
+from prodshield.audit.scan import AuditReport, unreachable_note
 
 STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -54,9 +54,15 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
     extra = ""
     if report.suppressed:
         extra = " (suppressed: " + ", ".join(f"{n} {k}" for k, n in report.suppressed.items()) + ")"
-    console.print(
-        f"audit {verdict} (fail-on {fail_on.value}): {counts} in {report.duration:.2f}s{extra}"
-    )
+    note = unreachable_note(report)
+    if report.nothing_checked:
+        console.print(f"audit: {note} (fail-on {fail_on.value}) in {report.duration:.2f}s")
+    else:
+        note = f"; {note}" if note else ""
+        console.print(
+            f"audit {verdict} (fail-on {fail_on.value}): {counts}{note} in "
+            f"{report.duration:.2f}s{extra}"
+        )
     for note in report.skipped[:20]:
         console.print(f"skipped: {note}")
     if len(report.skipped) > 20:

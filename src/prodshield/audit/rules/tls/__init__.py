@@ -422,7 +422,9 @@ class TlsFamily:
             if obs.unreachable is not None:
                 # like testssl.sh's "can't connect": nothing to grade, so no finding
                 ctx.skipped.append(f"{obs.label}: could not check TLS: {obs.unreachable}")
+                ctx.unreachable.append(obs.label)
                 continue
+            ctx.tls_graded += 1
             for rule in rules:
                 for hit in ctx.hits(rule, obs, obs.label):
                     if obs.source == "file":
