@@ -11,7 +11,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,32 +213,20 @@ def _start_watchers(
     watchers: list[threading.Thread] = []
     if hypothesis_during:
         watchers.append(
-            threading.Thread(
-                target=_continuously,
-                args=(journal, ctx, stop_during, options),
-                name="hypothesis-during",
-                daemon=True,
-            )
+            _watch(_continuously, (journal, ctx, stop_during, options), "hypothesis-during")
         )
-        watchers[-1].start()
     if options.cancel is not None:
-        threading.Thread(
-            target=_cancelled,
-            args=(journal, ctx, stop_during, options.cancel),
-            name="cancel",
-            daemon=True,
-        ).start()
+        _watch(_cancelled, (journal, ctx, stop_during, options.cancel), "cancel")
     if options.abort_on and options.run_check is not None:
-        watchers.append(
-            threading.Thread(
-                target=_guardrails,
-                args=(journal, ctx, stop_during, options),
-                name="guardrails",
-                daemon=True,
-            )
-        )
-        watchers[-1].start()
+        watchers.append(_watch(_guardrails, (journal, ctx, stop_during, options), "guardrails"))
     return watchers
+
+
+def _watch(target: Callable[..., None], args: tuple[Any, ...], name: str) -> threading.Thread:
+    """A started daemon thread running ``target(*args)``."""
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _status_from_probes(state: Mapping[str, Any]) -> str:
