@@ -246,6 +246,7 @@ def install() -> None:
     argument.display_name_raw = property(_argument_name)
     argument.display_type_rich = _argument_type
     argument._usage_display_name = _argument_usage
+    argument.get_error_hint = _argument_hint
     option._prodshield = True
 
 
@@ -298,3 +299,10 @@ def _argument_usage(self: Any) -> str:
     if self.nargs != 1:
         name += "..."
     return name if self.required else f"[{name}]"
+
+
+def _argument_hint(self: Any, ctx: Any = None) -> str:
+    """How an error names the argument: as the usage line does (``missing argument 'FILE...'``
+    under ``Usage: ... FILE...``), not click's own metavar."""
+    name = _argument_name(self)
+    return f"'{name}...'" if self.nargs != 1 else f"'{name}'"

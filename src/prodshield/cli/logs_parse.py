@@ -18,7 +18,7 @@ import gc
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 if TYPE_CHECKING:
     from prodshield.logs.sources.files import ReadStats
@@ -67,9 +67,28 @@ def write_events(
     return stats
 
 
+class _NotLean(Exception):
+    """The arguments do not parse here: the full CLI says what is wrong, in its own words."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotLean(message)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = _Parser(prog="prodshield logs parse", add_help=False)
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("-f", "--log-format", default="auto")
+    parser.add_argument("-o", "--output", default="jsonl")
+    parser.add_argument("--no-redact", action="store_true")
+    return parser.parse_args(argv)
+
+
 def lean(argv: list[str]) -> bool:
-    """Whether ``logs parse`` with these arguments can take the lean entry (not when a config
-    could add its secret rules to the redaction)."""
+    """Whether ``logs parse`` with these arguments can take the lean entry: not when a config
+    could add its secret rules to the redaction, nor when they do not parse (a missing FILE...
+    is worded by the full CLI, as every other usage error is)."""
     if "--no-redact" not in argv and (
         os.environ.get("PRODSHIELD_CONFIG") or os.path.isfile("shield.yaml")
     ):
@@ -77,6 +96,10 @@ def lean(argv: list[str]) -> bool:
     for arg in argv:
         if arg.startswith("-") and arg != "-" and arg.split("=", 1)[0] not in LEAN_FLAGS:
             return False
+    try:
+        _parse(argv)
+    except _NotLean:
+        return False
     return True
 
 
@@ -84,14 +107,10 @@ def main(argv: list[str]) -> int:
     """``prodshield logs parse`` without the full CLI; returns the exit code."""
     from prodshield.logs.formats.registry import FORMATS
 
-    parser = argparse.ArgumentParser(prog="prodshield logs parse", add_help=False)
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("-f", "--log-format", default="auto")
-    parser.add_argument("-o", "--output", default="jsonl")
-    parser.add_argument("--no-redact", action="store_true")
     try:
-        args = parser.parse_args(argv)
-    except SystemExit:
+        args = _parse(argv)
+    except _NotLean as exc:  # lean() said no: only a direct caller gets here
+        sys.stderr.write(f"error: {exc} (see 'prodshield logs parse -h')\n")
         return EXIT_USAGE
     if args.log_format != "auto" and args.log_format not in FORMATS:
         known = ", ".join(FORMATS)
