@@ -30,6 +30,7 @@ LOWER = {
     "certnames",
     "tables",
     "views",
+    "exposition",
 }
 # The entry points and the demo put the whole product together; they sit above web/ and cli/.
 TOP = {"__main__", "demo"}

@@ -408,6 +408,48 @@ def test_metrics_count_bytes_and_connections(api: ProxyThread, upstreams: Upstre
         open_conn.close()
 
 
+PROXY_EXPOSITION = """\
+# HELP prodshield_proxy_bytes_total Bytes delivered through the proxy, by direction (upstream = client to server, downstream = server to client).
+# TYPE prodshield_proxy_bytes_total counter
+prodshield_proxy_bytes_total{direction="upstream",proxy="echo"} 3.0
+prodshield_proxy_bytes_total{direction="downstream",proxy="echo"} 3.0
+prodshield_proxy_bytes_total{direction="upstream",proxy="idle"} 0.0
+prodshield_proxy_bytes_total{direction="downstream",proxy="idle"} 0.0
+# HELP prodshield_proxy_connections_total Client connections accepted by the proxy.
+# TYPE prodshield_proxy_connections_total counter
+prodshield_proxy_connections_total{proxy="echo"} 1.0
+prodshield_proxy_connections_total{proxy="idle"} 0.0
+# HELP prodshield_proxy_connections_open Client connections open through the proxy now.
+# TYPE prodshield_proxy_connections_open gauge
+prodshield_proxy_connections_open{proxy="echo"} 1.0
+prodshield_proxy_connections_open{proxy="idle"} 0.0
+# HELP prodshield_proxy_enabled 1 when the proxy listens.
+# TYPE prodshield_proxy_enabled gauge
+prodshield_proxy_enabled{proxy="echo"} 1.0
+prodshield_proxy_enabled{proxy="idle"} 0.0
+# HELP prodshield_proxy_toxics Toxics configured on the proxy.
+# TYPE prodshield_proxy_toxics gauge
+prodshield_proxy_toxics{proxy="echo"} 0.0
+prodshield_proxy_toxics{proxy="idle"} 1.0
+"""
+
+
+def test_metrics_exposition_is_exactly_the_documented_text(
+    api: ProxyThread, upstreams: Upstreams
+) -> None:
+    """The whole /metrics body, to the byte: families, help, types, label order and values."""
+    address = api.create("echo", upstreams.tcp())
+    api.create("idle", upstreams.tcp(), enabled=False)
+    api.toxic("idle", type="latency", attributes={"latency": 10})
+    with connect(address) as sock:
+        sock.sendall(b"abc")
+        assert recv_exact(sock, 3) == b"abc"
+        status, headers, body = api.request("GET", "/metrics")
+    assert status == 200
+    assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert body.decode() == PROXY_EXPOSITION
+
+
 @pytest.mark.parametrize("use_uvloop", [True, False], ids=["uvloop", "asyncio"])
 def test_relay_latency_and_reset_on_both_event_loops(
     upstreams: Upstreams, use_uvloop: bool

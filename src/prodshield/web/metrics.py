@@ -12,24 +12,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import (
-    CollectorRegistry,
-    GCCollector,
-    ProcessCollector,
-    generate_latest,
-)
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client import CollectorRegistry, GCCollector, ProcessCollector
+from prometheus_client.core import HistogramMetricFamily, Metric
 from sqlalchemy import func, select
 
 from prodshield.audit import read as audit_read
 from prodshield.config.types import format_duration
+from prodshield.exposition import counter, gauge, render
 from prodshield.logs import read as logs_read
 from prodshield.monitor.views import SloView
 from prodshield.notify import read as notify_read
@@ -41,7 +33,6 @@ if TYPE_CHECKING:
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Histogram upper bounds in seconds (Prometheus base unit)."""
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _Histograms:
@@ -112,7 +103,7 @@ class WebMetrics:
 
     def render(self) -> bytes:
         with self._lock:
-            return generate_latest(self.registry)
+            return render(self.registry)
 
     # prometheus_client calls this on every scrape
     def collect(self) -> Iterator[Metric]:
@@ -121,16 +112,17 @@ class WebMetrics:
             return
         now = time.time()
         states = model.status_counts_by_key()
-        up = GaugeMetricFamily(
+        known = [(x, states.get(x.key)) for x in model.targets]
+        yield gauge(
             "prodshield_check_up",
             "1 when the check's last state is up, 0 when down (unknown states are omitted).",
+            [
+                ((x.name, x.environment), 1.0 if st == "up" else 0.0)
+                for x, st in known
+                if st in ("up", "down")
+            ],
             labels=["check", "environment"],
         )
-        for x in model.targets:
-            status = states.get(x.key)
-            if status in ("up", "down"):
-                up.add_metric([x.name, x.environment], 1.0 if status == "up" else 0.0)
-        yield up
 
         self._hist.fold(model.store, now)
         hist = HistogramMetricFamily(
@@ -146,8 +138,8 @@ class WebMetrics:
             hist.add_metric([check, env], buckets=buckets, sum_value=slot[-1])
         yield hist
 
-        yield from _slo_metrics(model.slo_statuses(now=now))
-        yield from _service_slo_metrics(model.service_slo_statuses(now=now))
+        yield from _slo_metrics(CHECK_SLO, model.slo_statuses(now=now))
+        yield from _slo_metrics(SERVICE_SLO, model.service_slo_statuses(now=now))
         counts = {
             **model.metric_counts(),
             "log_findings": logs_read.finding_counts(model.store),
@@ -156,31 +148,28 @@ class WebMetrics:
         }
         yield from _count_metrics(counts)
         yield from self._reported()
-        heap = GaugeMetricFamily(
+        yield gauge(
             "prodshield_python_heap_blocks",
             "Memory blocks the Python allocator has handed out and not got back (a count that "
             "grows while resident memory grows means live objects pile up; flat, fragmentation).",
+            sys.getallocatedblocks(),
         )
-        heap.add_metric([], sys.getallocatedblocks())
-        yield heap
-
         yield from self._connections()
-
-        pings = CounterMetricFamily(
-            "prodshield_heartbeat_pings", "Heartbeat pings received (all heartbeats)."
+        yield counter(
+            "prodshield_heartbeat_pings",
+            "Heartbeat pings received (all heartbeats).",
+            counts["heartbeat_pings"],
         )
-        pings.add_metric([], counts["heartbeat_pings"])
-        yield pings
 
     def _reported(self) -> Iterator[Metric]:
         """What other parts report: the scheduler's lag, the store's size, registered gauges."""
         lag = self._lag_source() if self._lag_source is not None else self._lag
         if lag is not None:
-            g = GaugeMetricFamily(
-                "prodshield_scheduler_lag_seconds", "How far the check scheduler runs behind plan."
+            yield gauge(
+                "prodshield_scheduler_lag_seconds",
+                "How far the check scheduler runs behind plan.",
+                lag,
             )
-            g.add_metric([], lag)
-            yield g
 
         size = self._size_source() if self._size_source is not None else None
         if size is not None:
@@ -191,188 +180,160 @@ class WebMetrics:
             except Exception:  # a failing reporter must not break the scrape
                 continue
             for name, help_text, labels, samples in families:
-                family = GaugeMetricFamily(name, help_text, labels=labels)
-                for values, value in samples:
-                    family.add_metric(values, value)
-                yield family
+                yield gauge(name, help_text, samples, labels=labels)
 
     def _connections(self) -> Iterator[Metric]:
         limits = self.connections
         if limits is None:
             return
-        open_ = GaugeMetricFamily("prodshield_web_connections", "Web connections open now.")
-        open_.add_metric([], limits.open)
-        yield open_
-        limit = GaugeMetricFamily(
+        yield gauge("prodshield_web_connections", "Web connections open now.", limits.open)
+        yield gauge(
             "prodshield_web_connection_limit",
             "Web connections held at most (overall), after the checks' descriptor reserve.",
+            limits.max_connections,
         )
-        limit.add_metric([], limits.max_connections)
-        yield limit
-        per = GaugeMetricFamily(
-            "prodshield_web_connection_limit_per_client", "Web connections held at most per client."
+        yield gauge(
+            "prodshield_web_connection_limit_per_client",
+            "Web connections held at most per client.",
+            limits.per_client,
         )
-        per.add_metric([], limits.per_client)
-        yield per
-        refused = CounterMetricFamily(
+        yield counter(
             "prodshield_web_connections_refused",
             "Connections answered 503 and closed at once, by the limit they hit.",
+            [((reason,), limits.refused[reason]) for reason in ("overall", "per_client")],
             labels=["limit"],
         )
-        for reason in ("overall", "per_client"):
-            refused.add_metric([reason], limits.refused[reason])
-        yield refused
-        slow = CounterMetricFamily(
+        yield counter(
             "prodshield_web_header_timeouts",
             "Connections closed because a whole request did not arrive within the header timeout.",
+            limits.header_timeouts,
         )
-        slow.add_metric([], limits.header_timeouts)
-        yield slow
         budget = limits.budget
         if budget is not None:
-            fds = GaugeMetricFamily(
-                "prodshield_descriptor_limit", "The process's RLIMIT_NOFILE (soft) after start."
+            yield gauge(
+                "prodshield_descriptor_limit",
+                "The process's RLIMIT_NOFILE (soft) after start.",
+                budget.soft,
             )
-            fds.add_metric([], budget.soft)
-            yield fds
-            reserve = GaugeMetricFamily(
+            yield gauge(
                 "prodshield_descriptor_reserve",
                 "Descriptors kept for checks, the store and log sources (never used by the web).",
+                budget.reserve,
             )
-            reserve.add_metric([], budget.reserve)
-            yield reserve
 
 
 def _store_size_metrics(size: Any) -> Iterator[Metric]:
     """The retention service's last measurement of the store (taken every ``retention.every``)."""
     if size.bytes is not None:
-        g = GaugeMetricFamily("prodshield_store_bytes", "Bytes the store takes on disk.")
-        g.add_metric([], size.bytes)
-        yield g
-    rows = GaugeMetricFamily(
+        yield gauge("prodshield_store_bytes", "Bytes the store takes on disk.", size.bytes)
+    yield gauge(
         "prodshield_store_rows",
         "Rows per table (exact on SQLite, the planner's estimate on PostgreSQL).",
+        [((name,), n) for name, n in sorted(size.rows.items())],
         labels=["table"],
     )
-    for name, n in sorted(size.rows.items()):
-        rows.add_metric([name], n)
-    yield rows
     if size.disk_free is not None:
-        free = GaugeMetricFamily(
-            "prodshield_store_disk_free_bytes", "Free bytes on the store's file system."
+        yield gauge(
+            "prodshield_store_disk_free_bytes",
+            "Free bytes on the store's file system.",
+            size.disk_free,
         )
-        free.add_metric([], size.disk_free)
-        yield free
 
 
-def _slo_metrics(slos: dict[tuple[str, str], Any]) -> Iterator[Metric]:
-    """Each check SLO's error budget, objective and burn rates."""
-    if slos:
-        budget = GaugeMetricFamily(
-            "prodshield_slo_error_budget_remaining",
-            "Share of the SLO's error budget left over its window (1 untouched, 0 spent, "
-            "negative overspent).",
-            labels=["check", "environment"],
-        )
-        objective = GaugeMetricFamily(
-            "prodshield_slo_objective", "The SLO's objective, as a ratio.", labels=["check"]
-        )
-        burn = GaugeMetricFamily(
-            "prodshield_slo_burn_rate",
-            "Error budget burn rate over each burn-rate alert's windows (1: the sustainable pace).",
-            labels=["check", "environment", "window"],
-        )
-        seen: set[str] = set()
-        for (check, env), st in sorted(slos.items()):
-            if check not in seen:
-                objective.add_metric([check], st.objective / 100.0)
-                seen.add(check)
-            if st.budget_remaining is not None:
-                budget.add_metric([check, env], st.budget_remaining)
-            for window, value in sorted(_rates(st).items()):
-                burn.add_metric([check, env, window], value)
-        yield budget
-        yield objective
-        yield burn
+@dataclass(frozen=True)
+class _SloFamilies:
+    """The names and help of one kind of SLO's three families (a check's, a service's)."""
+
+    prefix: str
+    key: str
+    budget: str
+    objective: str
+    burn: str
 
 
-def _service_slo_metrics(services: dict[tuple[str, str], Any]) -> Iterator[Metric]:
-    """Each service SLO's error budget, objective and burn rates."""
-    if services:
-        budget = GaugeMetricFamily(
-            "prodshield_service_slo_error_budget_remaining",
-            "Share of a service SLO's error budget left over its window, all its checks' "
-            "results together (1 untouched, 0 spent, negative overspent).",
-            labels=["service", "environment"],
-        )
-        objective = GaugeMetricFamily(
-            "prodshield_service_slo_objective",
-            "A service SLO's objective, as a ratio.",
-            labels=["service"],
-        )
-        burn = GaugeMetricFamily(
-            "prodshield_service_slo_burn_rate",
-            "A service's error budget burn rate over each burn-rate alert's windows.",
-            labels=["service", "environment", "window"],
-        )
-        named: set[str] = set()
-        for (service, env), st in sorted(services.items()):
-            if service not in named:
-                objective.add_metric([service], st.objective / 100.0)
-                named.add(service)
-            if st.budget_remaining is not None:
-                budget.add_metric([service, env], st.budget_remaining)
-            for window, value in sorted(_rates(st).items()):
-                burn.add_metric([service, env, window], value)
-        yield budget
-        yield objective
-        yield burn
+CHECK_SLO = _SloFamilies(
+    "prodshield_slo",
+    "check",
+    "Share of the SLO's error budget left over its window (1 untouched, 0 spent, "
+    "negative overspent).",
+    "The SLO's objective, as a ratio.",
+    "Error budget burn rate over each burn-rate alert's windows (1: the sustainable pace).",
+)
+SERVICE_SLO = _SloFamilies(
+    "prodshield_service_slo",
+    "service",
+    "Share of a service SLO's error budget left over its window, all its checks' "
+    "results together (1 untouched, 0 spent, negative overspent).",
+    "A service SLO's objective, as a ratio.",
+    "A service's error budget burn rate over each burn-rate alert's windows.",
+)
+
+
+def _slo_metrics(kind: _SloFamilies, slos: dict[tuple[str, str], Any]) -> Iterator[Metric]:
+    """Each SLO's error budget, objective and burn rates, by check (or service) and environment."""
+    if not slos:
+        return
+    rows = sorted(slos.items())
+    objectives: dict[str, float] = {}
+    for (name, _env), st in rows:
+        objectives.setdefault(name, st.objective / 100.0)
+    yield gauge(
+        f"{kind.prefix}_error_budget_remaining",
+        kind.budget,
+        [(key, st.budget_remaining) for key, st in rows if st.budget_remaining is not None],
+        labels=[kind.key, "environment"],
+    )
+    yield gauge(
+        f"{kind.prefix}_objective",
+        kind.objective,
+        [((name,), value) for name, value in objectives.items()],
+        labels=[kind.key],
+    )
+    yield gauge(
+        f"{kind.prefix}_burn_rate",
+        kind.burn,
+        [((*key, window), v) for key, st in rows for window, v in sorted(_rates(st).items())],
+        labels=[kind.key, "environment", "window"],
+    )
 
 
 def _count_metrics(counts: dict[str, Any]) -> Iterator[Metric]:
     """Open incidents, log and audit findings, the outbox, from the store's counts."""
-    incidents = GaugeMetricFamily(
+    yield gauge(
         "prodshield_open_incidents",
         "Open incidents per check, service, environment and kind (check empty for a "
         "service's SLO incident and a manual one).",
+        sorted(counts["open_incidents"].items()),
         labels=["check", "service", "environment", "kind"],
     )
-    for (check, service, env, kind), n in sorted(counts["open_incidents"].items()):
-        incidents.add_metric([check, service, env, kind], n)
-    yield incidents
-    total = GaugeMetricFamily("prodshield_open_incidents_total", "Open incidents in all.")
-    total.add_metric([], sum(counts["open_incidents"].values()))
-    yield total
-
-    logs = GaugeMetricFamily(
+    yield gauge(
+        "prodshield_open_incidents_total",
+        "Open incidents in all.",
+        sum(counts["open_incidents"].values()),
+    )
+    yield gauge(
         "prodshield_log_findings",
         "Occurrences of log findings kept in the store, by kind and severity.",
+        sorted(counts["log_findings"].items()),
         labels=["kind", "severity"],
     )
-    for (kind, sev), n in sorted(counts["log_findings"].items()):
-        logs.add_metric([kind, sev], n)
-    yield logs
-
-    audit = GaugeMetricFamily(
+    yield gauge(
         "prodshield_audit_findings",
         "Findings of the latest audit run by severity.",
+        [((sev,), n) for sev, n in sorted(counts["audit_findings"].items())],
         labels=["severity"],
     )
-    for sev, n in sorted(counts["audit_findings"].items()):
-        audit.add_metric([sev], n)
-    yield audit
-
-    depth = GaugeMetricFamily(
-        "prodshield_outbox_depth", "Notifications waiting to be delivered (pending)."
+    yield gauge(
+        "prodshield_outbox_depth",
+        "Notifications waiting to be delivered (pending).",
+        counts["outbox"].get("pending", 0),
     )
-    depth.add_metric([], counts["outbox"].get("pending", 0))
-    yield depth
-    by_status = GaugeMetricFamily(
-        "prodshield_outbox_messages", "Outbox rows by status.", labels=["status"]
+    yield gauge(
+        "prodshield_outbox_messages",
+        "Outbox rows by status.",
+        [((status,), n) for status, n in sorted(counts["outbox"].items())],
+        labels=["status"],
     )
-    for status, n in sorted(counts["outbox"].items()):
-        by_status.add_metric([status], n)
-    yield by_status
 
 
 def _rates(st: SloView) -> dict[str, float]:

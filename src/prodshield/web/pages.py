@@ -15,13 +15,13 @@ from prodshield.audit import read as audit_read
 from prodshield.chaos import read as chaos_read
 from prodshield.config.types import parse_duration
 from prodshield.errors import Conflict, Invalid, NotFound
+from prodshield.exposition import CONTENT_TYPE
 from prodshield.logs import read as logs_read
 from prodshield.monitor import incidents, silences
 from prodshield.notify import read as notify_read
 from prodshield.notify.outbox import retry_dead
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.cost import cost_panel
-from prodshield.web.metrics import CONTENT_TYPE
 from prodshield.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from prodshield import __version__
+from prodshield import __version__, exposition
 from prodshield.chaos.proxy import metrics
 from prodshield.chaos.proxy.model import (
     TOXIC_NOT_FOUND,
@@ -181,5 +181,5 @@ class ToxiproxyApi:
 
     async def metrics_page(self, request: web.Request, args: dict[str, str]) -> web.Response:
         return web.Response(
-            body=metrics.render(self.metrics), headers={"Content-Type": metrics.CONTENT_TYPE}
+            body=exposition.render(self.metrics), headers={"Content-Type": exposition.CONTENT_TYPE}
         )

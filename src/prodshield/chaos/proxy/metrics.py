@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
 
 from prodshield.chaos.proxy.server import ProxyCollection
+from prodshield.exposition import counter, gauge
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+WAYS = ("upstream", "downstream")
 
 
 class ProxyMetrics:
@@ -19,44 +20,42 @@ class ProxyMetrics:
         self.collection = collection
 
     def collect(self) -> Iterator[Metric]:
-        sent = CounterMetricFamily(
+        proxies = list(self.collection.proxies.values())
+        sent = [(p.name, p.bytes) for p in proxies]
+        yield counter(
             "prodshield_proxy_bytes",
             "Bytes delivered through the proxy, by direction "
             "(upstream = client to server, downstream = server to client).",
+            [((name, way), n) for name, both in sent for way, n in zip(WAYS, both, strict=True)],
             labels=["proxy", "direction"],
         )
-        opened = CounterMetricFamily(
+        yield counter(
             "prodshield_proxy_connections",
             "Client connections accepted by the proxy.",
+            [((p.name,), p.connections_total) for p in proxies],
             labels=["proxy"],
         )
-        open_now = GaugeMetricFamily(
+        yield gauge(
             "prodshield_proxy_connections_open",
             "Client connections open through the proxy now.",
+            [((p.name,), len(p.links)) for p in proxies],
             labels=["proxy"],
         )
-        enabled = GaugeMetricFamily(
-            "prodshield_proxy_enabled", "1 when the proxy listens.", labels=["proxy"]
+        yield gauge(
+            "prodshield_proxy_enabled",
+            "1 when the proxy listens.",
+            [((p.name,), 1 if p.enabled else 0) for p in proxies],
+            labels=["proxy"],
         )
-        toxics = GaugeMetricFamily(
-            "prodshield_proxy_toxics", "Toxics configured on the proxy.", labels=["proxy"]
+        yield gauge(
+            "prodshield_proxy_toxics",
+            "Toxics configured on the proxy.",
+            [((p.name,), len(p.toxics)) for p in proxies],
+            labels=["proxy"],
         )
-        for proxy in self.collection.proxies.values():
-            up, down = proxy.bytes
-            sent.add_metric([proxy.name, "upstream"], up)
-            sent.add_metric([proxy.name, "downstream"], down)
-            opened.add_metric([proxy.name], proxy.connections_total)
-            open_now.add_metric([proxy.name], len(proxy.links))
-            enabled.add_metric([proxy.name], 1 if proxy.enabled else 0)
-            toxics.add_metric([proxy.name], len(proxy.toxics))
-        yield from (sent, opened, open_now, enabled, toxics)
 
 
 def registry_for(collection: ProxyCollection) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ProxyMetrics(collection))
     return registry
-
-
-def render(registry: CollectorRegistry) -> bytes:
-    return generate_latest(registry)
