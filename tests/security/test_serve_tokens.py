@@ -59,6 +59,31 @@ def test_the_bearer_api_and_heartbeats_are_throttled(tmp_path: Path) -> None:
         assert srv.count("SELECT pings FROM heartbeats WHERE token = ?", right) == 1
 
 
+def test_heartbeat_and_api_guesses_are_throttled_apart(tmp_path: Path) -> None:
+    """A cron job pinging a stale heartbeat URL must not lock its host out of the API (nor an
+    API client with a wrong token stop the host's jobs from being answered): two buckets, each
+    still throttled at ten wrong tokens a minute."""
+    with serve(tmp_path, _config()) as srv:
+        pings = [srv.get(f"/heartbeat/stale_{i:030d}").status for i in range(11)]
+        assert pings == [404] * 10 + [429]
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 200
+        wrong = [
+            srv.get("/api/v1/checks", headers=_bearer(f"wrong-token-{i:04d}-xxxxxxxx")).status
+            for i in range(9)
+        ]
+        assert wrong == [401] * 9  # the ten stale pings did not count here
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 200
+        assert srv.get("/api/v1/checks", headers=_bearer("wrong-token-9999-xxxxxxxx")).status == 401
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 429
+        assert srv.get(f"/heartbeat/stale_{99:030d}").status == 429  # its own bucket, still full
+    (tmp_path / "api-first").mkdir()
+    with serve(tmp_path / "api-first", _config()) as srv:
+        for i in range(10):
+            srv.get("/api/v1/checks", headers=_bearer(f"wrong-token-{i:04d}-xxxxxxxx"))
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 429
+        assert srv.get(f"/heartbeat/stale_{0:030d}").status == 404  # not 429: a bucket apart
+
+
 def test_a_token_changed_by_sighup_takes_effect(tmp_path: Path) -> None:
     new = "a-brand-new-token-0123456789"
     with serve(tmp_path, _config()) as srv:

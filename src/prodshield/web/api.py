@@ -39,6 +39,7 @@ from prodshield.web.openapi import (
     TemplatesView,
     openapi_document,
 )
+from prodshield.web.security import HEARTBEAT
 
 try:
     import orjson
@@ -616,12 +617,13 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 
 
 async def heartbeat(request: Request) -> Response:
-    """Record a ping. Unknown tokens count against the client like wrong API tokens; a throttled
+    """Record a ping. Unknown tokens count against the client in the heartbeat bucket (apart from
+    the API's: a stale URL in a cron job never locks its host out of the API); a throttled
     client is answered 429 whatever it sends, so guessing learns nothing, but a right token's ping
     is still recorded: a neighbour's mistakes behind the same address never make a job look late."""
     ctx = ctx_of(request)
     client = ctx.guard.client(request)
-    throttled_now = ctx.guard.throttled(client)
+    throttled_now = ctx.guard.throttled(client, surface=HEARTBEAT)
     token = request.path_params["token"]
     parsed = parse_signal(request.path_params.get("signal"))
     if parsed is None:
@@ -637,7 +639,7 @@ async def heartbeat(request: Request) -> Response:
     if throttled_now:
         return throttled()
     if key is None:
-        ctx.guard.failed(client)
+        ctx.guard.failed(client, surface=HEARTBEAT)
         return error(404, "unknown heartbeat")
     return JSONResponse({"ok": True, "check": key, "ts": time.time()})
 

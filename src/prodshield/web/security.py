@@ -7,8 +7,10 @@
 - Every state-changing request needs either ``Authorization: Bearer <token>`` (not sent by
   browsers on their own, so no CSRF) or a session plus its CSRF token (form field ``csrf`` or
   header ``X-CSRF-Token``).
-- Wrong tokens are counted per client on every surface that takes one (the login form, the bearer
-  API, heartbeat URLs): ten in a minute and that client gets 429 for the rest of the minute.
+- Wrong tokens are counted per client on every surface that takes one: ten in a minute and that
+  client gets 429 on that surface for the rest of the minute. The operator's token (login form,
+  bearer API, signed webhooks) is one bucket; heartbeat URLs, whose tokens are other secrets, are
+  another, so a cron job pinging a stale URL never locks its host out of the API, nor the other way.
 - Logout revokes its session on the server: the nonce is kept (in memory and in the store's
   ``kv``, so a restart or another instance sees it) until the session would have expired anyway.
 - The client's address and scheme come from ``X-Forwarded-For`` / ``X-Forwarded-Proto`` only when
@@ -97,6 +99,12 @@ def _networks(items: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IP
     return [ipaddress.ip_network(item, strict=False) for item in items]
 
 
+TOKEN = "token"
+"""The throttle's bucket for the operator's and users' tokens (login form, bearer API, webhooks)."""
+HEARTBEAT = "heartbeat"
+"""The throttle's bucket for heartbeat URLs."""
+
+
 class Guard:
     """Checks tokens, issues, verifies and revokes sessions and CSRF tokens, throttles guessing."""
 
@@ -113,7 +121,8 @@ class Guard:
         self.ttl = ttl
         self.max_failures = max_failures
         self.store = store
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        """Wrong tokens per (surface, client): times in the last minute."""
         self._revoked: dict[str, float] = {}
         """Revoked session nonces (from this process and, reloaded, from the store) -> expiry."""
         self._loaded_at = time.monotonic()
@@ -168,27 +177,31 @@ class Guard:
     def bearer_ok(self, request: Request) -> bool:
         return self.token_ok(self.bearer(request))
 
-    def throttled(self, client: str, now: float | None = None) -> bool:
-        """Too many wrong tokens from one client in the last minute."""
+    def throttled(self, client: str, now: float | None = None, *, surface: str = TOKEN) -> bool:
+        """Too many wrong tokens from one client on this surface (``TOKEN``: the operator's
+        token; ``HEARTBEAT``: heartbeat URLs) in the last minute."""
         now = time.time() if now is None else now
-        window = self._failures.get(client)
+        key = (surface, client)
+        window = self._failures.get(key)
         if window is None:
             return False
         while window and window[0] < now - 60:
             window.popleft()
         if not window:
-            del self._failures[client]
+            del self._failures[key]
             return False
         return len(window) >= self.max_failures
 
-    def failed(self, client: str) -> None:
-        if client not in self._failures and len(self._failures) >= MAX_TRACKED_CLIENTS:
+    def failed(self, client: str, *, surface: str = TOKEN) -> None:
+        """Count a wrong token from ``client`` on ``surface``."""
+        key = (surface, client)
+        if key not in self._failures and len(self._failures) >= MAX_TRACKED_CLIENTS:
             now = time.time()
-            for key in [k for k, w in self._failures.items() if not w or w[-1] < now - 60]:
-                del self._failures[key]
+            for old in [k for k, w in self._failures.items() if not w or w[-1] < now - 60]:
+                del self._failures[old]
             if len(self._failures) >= MAX_TRACKED_CLIENTS:  # a flood of addresses: start over
                 self._failures.clear()
-        self._failures[client].append(time.time())
+        self._failures[key].append(time.time())
 
     # --- who is asking ---------------------------------------------------------------------
 
