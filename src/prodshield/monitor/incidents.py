@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -1303,6 +1303,60 @@ def _row_for_action(conn: Connection, incident_id: int) -> Any:
     return row
 
 
+@dataclass(frozen=True)
+class _Action:
+    """What an acknowledge or a resolve by hand records and says when it changes the incident."""
+
+    name: str  # ActionOutcome.action
+    event: str
+    key_tail: str  # the end of the notification's key
+    said: str  # "<said> **by**." in the comment
+
+
+_ACKNOWLEDGE = _Action("ack", ACKNOWLEDGED, "acknowledged", "Acknowledged by")
+_RESOLVE = _Action("resolve", RESOLVED, "resolved", "Resolved by hand by")
+
+
+def _act(
+    store: Any,
+    config: ShieldConfig,
+    incident_id: int,
+    by: str,
+    note: str | None,
+    now: float | None,
+    action: _Action,
+    change: Callable[[Any, float], dict[str, Any] | None],
+) -> ActionOutcome:
+    """One operator action in one transaction: ``change`` gives the columns it sets (None: the
+    incident is already past it); a note is kept and posted either way."""
+    now = time.time() if now is None else now
+    note = (note or "").strip() or None
+    i = t.incidents
+    with store.begin() as conn:
+        row = _row_for_action(conn, incident_id)
+        changed = change(row, now)
+        values = dict(changed or {})
+        if note:
+            values["notes"] = [*(row.notes or []), _note(note, by, now)]
+        if values:
+            conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+        if changed is not None:
+            text = f"{action.said} **{_md(by)}**."
+            if note:
+                text += f"\n\n> {_md(note)}"
+            _tell(conn, config, row, action.event, action.key_tail, text, by, now)
+        elif note:
+            _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
+    return ActionOutcome(
+        incident_id,
+        action.name,
+        str(row.status),
+        row.acknowledged_by,
+        changed is not None,
+        note is not None,
+    )
+
+
 def acknowledge(
     store: Any,
     config: ShieldConfig,
@@ -1315,29 +1369,13 @@ def acknowledge(
     did it; escalation stops). The first acknowledgement is kept; a resolved incident is not
     acknowledged (its escalation is over), but a note given with it is still kept and posted.
     Raises NotFound when there is no such incident."""
-    now = time.time() if now is None else now
-    note = (note or "").strip() or None
-    i = t.incidents
-    with store.begin() as conn:
-        row = _row_for_action(conn, incident_id)
-        values: dict[str, Any] = {}
-        first = row.acknowledged_at is None and row.status != "resolved"
-        if first:
-            values.update(acknowledged_at=now, acknowledged_by=by[:128])
-        if note:
-            values["notes"] = [*(row.notes or []), _note(note, by, now)]
-        if values:
-            conn.execute(i.update().where(i.c.id == incident_id).values(**values))
-        if first:
-            text = f"Acknowledged by **{_md(by)}**."
-            if note:
-                text += f"\n\n> {_md(note)}"
-            _tell(conn, config, row, ACKNOWLEDGED, "acknowledged", text, by, now)
-        elif note:
-            _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
-    return ActionOutcome(
-        incident_id, "ack", str(row.status), row.acknowledged_by, first, note is not None
-    )
+
+    def change(row: Any, now: float) -> dict[str, Any] | None:
+        if row.acknowledged_at is None and row.status != "resolved":
+            return {"acknowledged_at": now, "acknowledged_by": by[:128]}
+        return None
+
+    return _act(store, config, incident_id, by, note, now, _ACKNOWLEDGE, change)
 
 
 def add_note(
@@ -1377,31 +1415,17 @@ def resolve_by_hand(
     at the next result) and the notifiers get the one ``incident.resolved`` (the issue closes).
     An incident already resolved keeps its resolution (a note is still kept). Raises NotFound
     when there is no such incident."""
-    now = time.time() if now is None else now
-    note = (note or "").strip() or None
-    i = t.incidents
-    with store.begin() as conn:
-        row = _row_for_action(conn, incident_id)
-        values: dict[str, Any] = {}
-        first = row.status != "resolved"
-        if first:
-            values.update(
-                status="resolved", resolved_at=max(now, row.opened_at), resolved_by="manual"
-            )
-        if note:
-            values["notes"] = [*(row.notes or []), _note(note, by, now)]
-        if values:
-            conn.execute(i.update().where(i.c.id == incident_id).values(**values))
-        if first:
-            text = f"Resolved by hand by **{_md(by)}**."
-            if note:
-                text += f"\n\n> {_md(note)}"
-            _tell(conn, config, row, RESOLVED, "resolved", text, by, now)
-        elif note:
-            _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
-    return ActionOutcome(
-        incident_id, "resolve", str(row.status), row.acknowledged_by, first, note is not None
-    )
+
+    def change(row: Any, now: float) -> dict[str, Any] | None:
+        if row.status == "resolved":
+            return None
+        return {
+            "status": "resolved",
+            "resolved_at": max(now, row.opened_at),
+            "resolved_by": "manual",
+        }
+
+    return _act(store, config, incident_id, by, note, now, _RESOLVE, change)
 
 
 MAX_UPDATE = 2000
