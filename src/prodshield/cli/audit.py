@@ -576,6 +576,22 @@ def _write_reports(report: AuditReport, targets: list[tuple[Format, Path]], gate
     return written
 
 
+def _written_line(report: AuditReport, gate: str, written: list[str]) -> str:
+    """The verdict said on stderr when the reports went to files."""
+    from prodshield.audit.scan import unreachable_note
+
+    summary = report.summary(gate)
+    counts = ", ".join(f"{n} {k}" for k, n in summary["by_severity"].items() if n)
+    note = unreachable_note(report)
+    if report.nothing_checked:
+        return f"audit: {note} -> {', '.join(written)}"
+    return (
+        f"audit {'FAILED' if summary['failed'] else 'passed'}: "
+        f"{plural(summary['total'], 'finding')}{f' ({counts})' if counts else ''}"
+        f"{f'; {note}' if note else ''} -> {', '.join(written)}"
+    )
+
+
 def _execute(
     *,
     paths: list[Path],
@@ -665,28 +681,21 @@ def _execute(
         else:
             write_out(render(report, fmt.value, gate))
     if written:
-        from prodshield.audit.scan import unreachable_note
-
-        summary = report.summary(gate)
-        counts = ", ".join(f"{n} {k}" for k, n in summary["by_severity"].items() if n)
-        note = unreachable_note(report)
-        if report.nothing_checked:
-            err.print(f"audit: {note} -> {', '.join(written)}")
-        else:
-            err.print(
-                f"audit {'FAILED' if summary['failed'] else 'passed'}: "
-                f"{plural(summary['total'], 'finding')}{f' ({counts})' if counts else ''}"
-                f"{f'; {note}' if note else ''} -> {', '.join(written)}"
-            )
+        err.print(_written_line(report, gate, written))
     if save and loaded is not None:
         store = store_for(loaded)
         try:
             save_run(store, report, gate)
         finally:
             store.close()
+    return _exit_code(report, gate)
+
+
+def _exit_code(report: AuditReport, gate: str) -> int:
+    """1 at or above the gate; 3 when every endpoint of a TLS-only run was unreachable (a gate
+    that checked nothing must not pass); else 0."""
     if report.failed(gate):
         return EXIT_FAILED
-    # Every endpoint of a TLS-only run unreachable: a gate that checked nothing must not pass.
     return EXIT_ERROR if report.nothing_checked else EXIT_OK
 
 
