@@ -133,7 +133,11 @@ def ack(
 @app.command("silence")
 def silence(
     check: Annotated[
-        str, typer.Argument(help="The check to silence (`all`: every check).", show_default=False)
+        str,
+        typer.Argument(
+            help="The check to silence (`all`: every check; `service:NAME`: a service's SLO).",
+            show_default=False,
+        ),
     ],
     duration: Annotated[str, typer.Option("--for", help="How long: 30m, 2h, 1d.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded on its incidents).")],

@@ -1,5 +1,5 @@
-"""Silences: an operator's "I know, stop paging me" for one check (or every check), with an
-expiry and a reason.
+"""Silences: an operator's "I know, stop paging me" for one check (or every check, or a
+service's SLO as ``service:NAME``), with an expiry and a reason.
 
 While a silence covers a check in an environment, the incidents keep opening and resolving as
 usual, but their notifications are held and the incident records the silence (who, why, until
@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from prodshield.config.schema import ShieldConfig
-from prodshield.errors import Invalid, NotFound
+from prodshield.errors import Conflict, Invalid, NotFound
+from prodshield.monitor.slo import SERVICE_PREFIX
 from prodshield.store import tables as t
 from prodshield.text import for_terminal
 
@@ -59,6 +60,24 @@ def as_dict(row: Any, now: float | None = None) -> dict[str, Any]:
     }
 
 
+MANUAL = "manual"
+"""The kind of a hand-opened incident (``incidents.MANUAL``, which imports this module)."""
+
+
+def is_target(config: ShieldConfig, name: str) -> bool:
+    """Whether a silence may name ``name``: a check, or ``service:NAME`` of a configured
+    service (the target its SLO incidents are kept on, so the silence holds them)."""
+    if name.startswith(SERVICE_PREFIX):
+        return name[len(SERVICE_PREFIX) :] in config.services
+    return any(c.name == name for c in config.checks)
+
+
+MANUAL_NOT_SILENCED = (
+    "an incident opened by hand is not silenced: it pages only when someone acts on it "
+    "(an update, an acknowledgement, its resolution), and a silence holds what the checks send"
+)
+
+
 def create(
     store: Any,
     config: ShieldConfig,
@@ -83,8 +102,7 @@ def create(
         raise Invalid(f"the reason is longer than {MAX_REASON} characters")
     if not 0 < seconds <= MAX_SILENCE_S:
         raise Invalid("a silence lasts more than 0 seconds and at most 90 days")
-    names = {c.name for c in config.checks}
-    if check is not None and check not in names:
+    if check is not None and not is_target(config, check):
         raise Invalid(f"no check named {check!r}")
     if environment is not None and environment and environment not in config.environments:
         raise Invalid(f"no environment named {environment!r}")
@@ -117,15 +135,19 @@ def of_incident(
     by: str,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """Silence the check of an incident in its environment (the dashboard's button), as
-    :func:`create` does; NotFound when there is no such incident."""
+    """Silence what an incident is about in its environment (the dashboard's button), as
+    :func:`create` does: its check (a check's outage or SLO), or ``service:NAME`` for a
+    service's SLO. NotFound when there is no such incident; Conflict for a hand-opened one,
+    which pages only when someone acts on it, so nothing automatic is there to hold."""
     i = t.incidents
     with store.connect() as conn:
         row = conn.execute(
-            select(i.c.check_name, i.c.environment).where(i.c.id == incident_id)
+            select(i.c.check_name, i.c.environment, i.c.kind).where(i.c.id == incident_id)
         ).first()
     if row is None:
         raise NotFound(f"no incident {incident_id}")
+    if row.kind == MANUAL:
+        raise Conflict(MANUAL_NOT_SILENCED)
     return create(
         store,
         config,
