@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -350,9 +351,7 @@ async def _incident_action(request: Request, action: str) -> Response:
     ctx = ctx_of(request)
     incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
     body = await _body(request)
-    # A token may act for someone ("by"); the record keeps which token it was.
-    named = str(body.get("by") or "").strip()
-    by = (f"{named} (via {who})" if named and named != who else who)[:128]
+    by = _acting(body.get("by"), who)
     note = body.get("note") if action != "note" else body.get("text")
     if note is not None and not isinstance(note, str):
         return error(400, "note must be a string")
@@ -385,25 +384,48 @@ async def _incident_action(request: Request, action: str) -> Response:
     return view(row)
 
 
-async def update_incident(request: Request) -> Response:
+def _acting(named: Any, who: str) -> str:
+    """Who an incident write is recorded as: a token may act for someone (``by``); the record
+    keeps which token it was."""
+    named = str(named or "").strip()
+    return (f"{named} (via {who})" if named and named != who else who)[:128]
+
+
+async def _write_incident(
+    request: Request,
+    field: str,
+    write: Callable[[WebContext, int, str, str], object],
+    *,
+    on_behalf: bool = True,
+) -> Response:
+    """An incident write taking one required text ``field``: ``write(ctx, id, value, by)`` in a
+    thread, then the incident as it now is. ``by`` is the token, or whom it acts for when
+    ``on_behalf``."""
     who = writer(request)
     ctx = ctx_of(request)
     incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
     body = await _body(request)
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return error(400, "text is required")
-    named = str(body.get("by") or "").strip()
-    by = (f"{named} (via {who})" if named and named != who else who)[:128]
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip():
+        return error(400, f"{field} is required")
+    by = _acting(body.get("by"), who) if on_behalf else who
     ctx.responses.invalidate()
     try:
-        await run_in_threadpool(
-            incidents.post_update, ctx.store, ctx.loaded.config, incident_id, text, by
-        )
+        await run_in_threadpool(write, ctx, incident_id, value, by)
     except (NotFound, Conflict, Invalid) as exc:
         return refused(exc)
     row = await run_in_threadpool(ctx.model.incident, incident_id)
     return view(row) if row else error(404, f"no incident {incident_id}")
+
+
+async def update_incident(request: Request) -> Response:
+    return await _write_incident(
+        request,
+        "text",
+        lambda ctx, incident_id, text, by: incidents.post_update(
+            ctx.store, ctx.loaded.config, incident_id, text, by
+        ),
+    )
 
 
 async def open_incident(request: Request) -> Response:
@@ -419,8 +441,7 @@ async def open_incident(request: Request) -> Response:
         fields[name] = value or ""
     if not fields["title"].strip() or not fields["service"].strip():
         return error(400, "title and service are required")
-    named = fields["by"].strip()
-    by = (f"{named} (via {who})" if named and named != who else who)[:128]
+    by = _acting(fields["by"], who)
     ctx.responses.invalidate()
     try:
         incident_id = await run_in_threadpool(
@@ -442,22 +463,14 @@ async def open_incident(request: Request) -> Response:
 
 
 async def postmortem_incident(request: Request) -> Response:
-    who = writer(request)
-    ctx = ctx_of(request)
-    incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
-    body = await _body(request)
-    url = body.get("url")
-    if not isinstance(url, str) or not url.strip():
-        return error(400, "url is required")
-    ctx.responses.invalidate()
-    try:
-        await run_in_threadpool(
-            incidents.set_postmortem, ctx.store, ctx.loaded.config, incident_id, url, who
-        )
-    except (NotFound, Conflict, Invalid) as exc:
-        return refused(exc)
-    row = await run_in_threadpool(ctx.model.incident, incident_id)
-    return view(row) if row else error(404, f"no incident {incident_id}")
+    return await _write_incident(
+        request,
+        "url",
+        lambda ctx, incident_id, url, by: incidents.set_postmortem(
+            ctx.store, ctx.loaded.config, incident_id, url, by
+        ),
+        on_behalf=False,
+    )
 
 
 async def ack_incident(request: Request) -> Response:
