@@ -507,8 +507,9 @@ def _model_at(path: Path, data: Any) -> type[BaseModel] | None:
     return None
 
 
-def _resolve(annotation: Any, value: Any) -> Any:
-    """Unwrap Annotated/Optional and pick a union member by the value's ``type:``."""
+def bare(annotation: Any) -> Any:
+    """The annotation without its Annotated and Optional wrappers (a union of several types
+    stays a union). The config reference reads the models through it too."""
     while True:
         origin = typing.get_origin(annotation)
         if origin is typing.Annotated:
@@ -516,22 +517,26 @@ def _resolve(annotation: Any, value: Any) -> Any:
             continue
         if origin in (typing.Union, types.UnionType):
             members = [a for a in typing.get_args(annotation) if a is not type(None)]
-            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
             if len(members) == 1:
                 annotation = members[0]
                 continue
-            if models and isinstance(value, dict):
-                tag = value.get("type")
-                for m in models:
-                    f = m.model_fields.get("type")
-                    if f is not None and tag in typing.get_args(f.annotation):
-                        return m
-                return None
-            non_models = [m for m in members if m not in models]
-            if models and not non_models:
-                return None
-            return members[0] if len(members) == 1 else None
         return annotation
+
+
+def _resolve(annotation: Any, value: Any) -> Any:
+    """Unwrap Annotated/Optional and pick a union member by the value's ``type:``."""
+    annotation = bare(annotation)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
+    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+    if models and isinstance(value, dict):
+        tag = value.get("type")
+        for m in models:
+            f = m.model_fields.get("type")
+            if f is not None and tag in typing.get_args(f.annotation):
+                return m
+    return None
 
 
 _FRIENDLY = {

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from prodshield.config.loader import bare
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import (
     INTERPOLATED_PATTERN,
@@ -153,23 +154,8 @@ def _child_path(parent: str, name: str, annotation: Any) -> str:
     return base
 
 
-def _strip(annotation: Any) -> Any:
-    """Drop Annotated and Optional wrappers."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-            continue
-        if origin in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(annotation) if a is not type(None)]
-            if len(members) == 1:
-                annotation = members[0]
-                continue
-        return annotation
-
-
 def _container(annotation: Any) -> str | None:
-    origin = typing.get_origin(_strip(annotation))
+    origin = typing.get_origin(bare(annotation))
     if origin is list:
         return "list"
     if origin is dict:
@@ -178,7 +164,7 @@ def _container(annotation: Any) -> str | None:
 
 
 def _models(annotation: Any) -> type[BaseModel] | tuple[type[BaseModel], ...] | None:
-    annotation = _strip(annotation)
+    annotation = bare(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -193,7 +179,7 @@ def _nested(annotation: Any) -> type[BaseModel] | tuple[type[BaseModel], ...] | 
     found = _models(annotation)
     if found is not None:
         return found
-    stripped = _strip(annotation)
+    stripped = bare(annotation)
     args = typing.get_args(stripped)
     if typing.get_origin(stripped) is list and args:
         return _models(args[0])
