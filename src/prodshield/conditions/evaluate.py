@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from prodshield.conditions.parser import (
-    PLACEHOLDERS,
     Call,
     Condition,
     Literal,
     Operand,
     Placeholder,
     literal_number,
+    operand_kind,
 )
 from prodshield.text import loads_json
 
@@ -169,14 +169,6 @@ def _human_ms(ms: float) -> str:
     return f"{sign}{m}m{rem % 60}s"
 
 
-def _kind(o: Operand) -> str:
-    if isinstance(o, Placeholder):
-        return PLACEHOLDERS[o.name]
-    if isinstance(o, Call):
-        return {"len": "number", "has": "bool"}.get(o.func, "pattern")
-    return "literal"
-
-
 def _as_number(v: Any, kind: str) -> float | None:
     if isinstance(v, bool):
         return None
@@ -202,7 +194,7 @@ def evaluate(cond: Condition, facts: Facts) -> ConditionOutcome:
     # Put the observed side on the left for display and unit decisions.
     lv, rv = _value(left, facts), _value(right, facts)
     observed, observed_v = (left, lv) if not isinstance(left, Literal) else (right, rv)
-    kind = _kind(observed)
+    kind = operand_kind(observed)
     actual = _show(observed, observed_v)
     if lv is _MISSING or rv is _MISSING:
         return ConditionOutcome(cond.text, False, actual)

@@ -314,7 +314,9 @@ class _Parser:
         return Literal(item)
 
 
-def _kind(o: Operand) -> str:
+def operand_kind(o: Operand) -> str:
+    """What an operand holds: its placeholder's kind (number, duration, ...), a call's result
+    (``len``: number, ``has``: bool, else a pattern), or ``literal``."""
     if isinstance(o, Placeholder):
         return PLACEHOLDERS[o.name]
     if isinstance(o, Call):
@@ -333,7 +335,7 @@ def _check_semantics(cond: Condition, p: _Parser) -> None:
         raise p.error("a condition needs a placeholder, like [STATUS] == 200", 0)
     # A literal compared with a numeric placeholder must be a number (or a duration for ms).
     for a, b in ((left, right), (right, left)):
-        kind = _kind(a)
+        kind = operand_kind(a)
         lits = [b] if isinstance(b, Literal) else []
         if isinstance(b, Call) and b.func == "any":
             lits = [x for x in b.args if isinstance(x, Literal)]
