@@ -217,3 +217,50 @@ def test_every_route_answers_what_the_document_says(client: TestClient, store: S
                 created["silence"] = r.json()["id"]
             checked += 1
     assert checked == sum(len(v) for v in calls.values())
+
+
+# (body, what the schema cannot know that the handler refuses it for, or None)
+SILENCE_BODIES: list[tuple[dict[str, Any], str | None]] = [
+    ({"check": "website", "for": "2h", "reason": "deploy"}, None),
+    ({"for": "1h30m", "reason": "every check", "by": "alice"}, None),
+    ({"check": "service:Website", "environment": "production", "for": "90", "reason": "slo"}, None),
+    ({"check": "website", "for": "2h", "reason": "deploy", "ticket": "OPS-1"}, None),  # extra
+    ({"check": "website", "for": "2h"}, None),  # no reason
+    ({"check": "website", "for": "2h", "reason": ""}, None),
+    ({"check": "website", "for": "2h", "reason": "   "}, None),
+    ({"check": "website", "for": "2h", "reason": "x" * 501}, None),
+    ({"check": "website", "for": "2h", "reason": 5}, None),
+    ({"check": "website", "reason": "no duration"}, None),
+    ({"check": "website", "for": 7200, "reason": "a number"}, None),
+    ({"check": "website", "for": "two hours", "reason": "words"}, None),
+    ({"check": "website", "for": "2h", "reason": "r", "by": "b" * 129}, None),
+    ({"check": "", "for": "2h", "reason": "an empty check is not every check"}, None),
+    ({"check": 5, "for": "2h", "reason": "r"}, None),
+    ({"check": "website", "environment": "", "for": "2h", "reason": "r"}, None),
+    ({"check": "nope", "for": "2h", "reason": "r"}, "the check"),
+    ({"check": "website", "environment": "qa", "for": "2h", "reason": "r"}, "the environment"),
+    ({"check": "website", "for": "0s", "reason": "r"}, "above 0"),
+    ({"check": "website", "for": "91d", "reason": "r"}, "at most 90"),
+]
+
+
+def test_the_silence_schema_and_the_handler_agree(client: TestClient) -> None:
+    """POST /api/v1/silences validates its body with the model its schema is generated from:
+    every body the schema refuses is refused (400), every body it accepts is created (201),
+    except what only shield.yaml or arithmetic can say, which the schema's words name."""
+    doc = client.get("/api/v1/openapi.json").json()
+    operation = doc["paths"]["/api/v1/silences"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    validator = _validator(doc, schema)
+    resolved = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    words = resolved["description"] + resolved["properties"]["for"]["description"]
+    for body, beyond in SILENCE_BODIES:
+        schema_ok = validator.is_valid(body)
+        r = client.post("/api/v1/silences", json=body, headers=AUTH)
+        if beyond is None:
+            assert r.status_code == (201 if schema_ok else 400), (body, schema_ok, r.text)
+        else:
+            assert schema_ok and r.status_code == 400, (body, r.text)
+            assert beyond in words, beyond
+        if r.status_code == 400:
+            assert r.json()["error"] and "Traceback" not in r.text

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,7 +16,6 @@ from starlette.routing import Route
 from prodshield import __version__, deploys
 from prodshield.audit import read as audit_read
 from prodshield.chaos import read as chaos_read
-from prodshield.config.types import parse_duration
 from prodshield.errors import Conflict, Invalid, NotFound, ProdshieldError
 from prodshield.logs import read as logs_read
 from prodshield.monitor import incidents, silences
@@ -37,6 +37,7 @@ from prodshield.web.openapi import (
     FindingsView,
     JournalsView,
     RetriedView,
+    SilenceInput,
     TemplatesView,
     openapi_document,
 )
@@ -151,6 +152,23 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Denied(error(400, "request body must be a JSON object"))
     return data
+
+
+_Body = TypeVar("_Body", bound=BaseModel)
+
+
+def _validated(model: type[_Body], body: dict[str, Any]) -> _Body:
+    """The body as ``model`` (the model the OpenAPI document's schema is generated from), or
+    400 naming the first field that is wrong: ``for: '2 hours' is not a duration (...)``."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] == "missing":
+            message = "required"
+        raise Denied(error(400, f"{where}: {message}" if where else message)) from None
 
 
 def _int(value: str | None, default: int, low: int, high: int, name: str) -> int:
@@ -497,29 +515,18 @@ async def create_silence(request: Request) -> Response:
     """Silence a check (or every check) for a while, with a reason."""
     who = writer(request)
     ctx = ctx_of(request)
-    body = await _body(request)
-    fields: dict[str, str | None] = {}
-    for name in ("check", "environment", "reason", "for", "by"):
-        value = body.get(name)
-        if value is not None and not isinstance(value, str):
-            return error(400, f"{name} must be a string")
-        fields[name] = value
-    try:
-        seconds = parse_duration(fields["for"] or "")
-    except ValueError as exc:
-        return error(400, f"for: {exc}")
-    named = (fields["by"] or "").strip()
-    by = (f"{named} (via {who})" if named and named != who else who)[:128]
+    asked = _validated(SilenceInput, await _body(request))
+    by = _acting(asked.by, who)
     ctx.responses.invalidate()
     try:
         row = await run_in_threadpool(
             lambda: silences.create(
                 ctx.store,
                 ctx.loaded.config,
-                check=fields["check"] or None,
-                environment=fields["environment"],
-                seconds=seconds,
-                reason=fields["reason"] or "",
+                check=asked.check,
+                environment=asked.environment,
+                seconds=asked.seconds,
+                reason=asked.reason,
                 by=by,
             )
         )

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from prodshield import __version__
 from prodshield.audit.read import AuditLatestView
 from prodshield.chaos.read import JournalDetailView, JournalView, ScheduleView
+from prodshield.config.types import parse_duration
 from prodshield.deploys import DeploysView, DeployView
 from prodshield.logs.read import LogFindingView, LogTemplateView, NewSinceView
+from prodshield.monitor import silences
 from prodshield.monitor.views import (
     CheckDetailView,
     ChecksView,
@@ -85,12 +87,55 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+DURATION_PATTERN = (
+    r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w)?|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+)\s*$"
+)
+"""What ``config.types.parse_duration`` reads from a string: ``90``, ``30m``, ``1h30m``."""
+
+
 class SilenceInput(Input):
-    check: str | None = Field(default=None, description="default: every check")
-    environment: str | None = Field(default=None, description="default: every environment")
-    for_: str = Field(alias="for", description="a duration: 30m, 2h, 1d (at most 90d)")
-    reason: str = Field(min_length=1, max_length=500)
+    """``POST /api/v1/silences``. The handler validates the body with this model, so the schema
+    documents what it refuses; beyond the schema it checks only what a schema cannot know: that
+    shield.yaml names the check and the environment, that the duration is above 0 and at most
+    90 days, and that the reason is not empty once escape sequences are removed."""
+
+    check: str | None = Field(
+        default=None,
+        min_length=1,
+        description="a check's name, or service:NAME for a service's SLO (default: every check)",
+    )
+    environment: str | None = Field(
+        default=None, min_length=1, description="default: every environment"
+    )
+    for_: str = Field(
+        alias="for",
+        description="a duration: 30m, 2h, 1d (above 0, at most 90d)",
+        json_schema_extra={"pattern": DURATION_PATTERN},
+    )
+    reason: str = Field(
+        min_length=1, max_length=silences.MAX_REASON, json_schema_extra={"pattern": r"\S"}
+    )
     by: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reason_given(cls, data: Any) -> Any:
+        reason = data.get("reason", "") if isinstance(data, dict) else None
+        if isinstance(reason, str) and not reason.strip():
+            raise ValueError("a silence needs a reason")  # missing, empty or only spaces
+        return data
+
+    @field_validator("for_")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        seconds = parse_duration(value)  # its ValueError says what is wrong
+        if not 0 < seconds <= silences.MAX_SILENCE_S:
+            raise ValueError("a silence lasts more than 0 seconds and at most 90 days")
+        return value
+
+    @property
+    def seconds(self) -> float:
+        return parse_duration(self.for_)
 
 
 class IncidentActionInput(Input):
