@@ -113,12 +113,13 @@ def _stage(source: Path, lines: int, stage: str) -> float:
         if at < STAGES.index("detect"):
             collector = service._collector
 
-            def no_detectors(events: Any) -> None:
+            def no_detectors(events: Any, *_: Any) -> None:
                 collector.done = len(events)
 
             collector.observe_many = no_detectors
+            collector.observe_texts = no_detectors
         if at < STAGES.index("mine"):
-            service._mine = lambda events: {}
+            service._learn = lambda firsts, times: ([], {})
         if at < STAGES.index("parse"):
             service._feed_guarded = lambda f, lines: None
         step = 20_000  # a second's writes at 20,000 lines/s

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,6 +128,38 @@ def _raw_records(
     if message is not None:
         stats.events += 1
         yield start, "\n".join(raw) if len(raw) > 1 else message
+
+
+def is_plain_raw(fmt: Any) -> bool:
+    """``fmt`` is the ``raw`` format itself (not a subclass parsing otherwise)."""
+    return isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse
+
+
+def raw_columns(
+    lines: list[str], first_line: int = 1, stats: ReadStats | None = None
+) -> tuple[Sequence[int], list[str]]:
+    """The ``raw`` records of a block of lines as two columns, (first line number, text) each:
+    :func:`_raw_records`'s records, without a tuple per line. A block where no line continues
+    another (no blank, indented or ``Caused by:`` line: nearly every block) is its own columns."""
+    if not lines:
+        return [], []
+    head = lines[0]
+    whole = "\n".join(lines)
+    if (
+        head
+        and head[0] not in " \t"
+        and not head.startswith("Caused by: ")
+        and lines[-1]
+        and "\n\n" not in whole
+        and "\n " not in whole
+        and "\n\t" not in whole
+        and "\nCaused by: " not in whole
+    ):
+        if stats is not None:
+            stats.events += len(lines)
+        return range(first_line, first_line + len(lines)), lines
+    records = list(_raw_records(lines, first_line, stats if stats is not None else ReadStats()))
+    return [start for start, _ in records], [text for _, text in records]
 
 
 def _event(

@@ -92,6 +92,39 @@ class BlockGate:
                 owners.append(i)
                 raws.append(True)
                 distinct.add(i)
+        self._scan(parts, owners, raws, picked)
+        return sorted(picked)
+
+    def candidates_texts(self, texts: Sequence[str]) -> list[int] | None:
+        """:meth:`candidates` for events whose message is their raw text and that have no fields
+        and no level (the ``raw`` format's), given as their texts: the same answer, without an
+        event or a per-event step for the texts no literal is in."""
+        self._in_message, self._in_raw = {}, {}
+        self._distinct_raw, self._unscanned = set(), set()
+        if self.every:
+            return None
+        picked: set[int] = set()
+        if all(map(str.isascii, texts)):
+            parts = texts
+            owners: Sequence[int] = range(len(texts))
+        else:  # caseless literals are ASCII-caseless: such texts go through whole
+            unscanned = self._unscanned
+            parts, kept = [], []
+            for i, text in enumerate(texts):
+                if text.isascii():
+                    parts.append(text)
+                    kept.append(i)
+                else:
+                    unscanned.add(i)
+            picked |= unscanned
+            owners = kept
+        self._scan(parts, owners, _NEVER_RAW, picked)
+        return sorted(picked)
+
+    def _scan(
+        self, parts: Sequence[str], owners: Sequence[int], raws: Any, picked: set[int]
+    ) -> None:
+        """Pick the owners of the parts holding a literal or a pattern's match."""
         if parts and self._prefilter is not None:
             text = "\n".join(parts)
             starts = [0, *accumulate(len(p) + 1 for p in parts)]
@@ -107,10 +140,9 @@ class BlockGate:
                     first = bisect_right(starts, m.start()) - 1
                     last = bisect_right(starts, max(m.start(), m.end() - 1)) - 1
                     picked.update(owners[rest[k]] for k in range(first, last + 1))
-        return sorted(picked)
 
     def _literal_hits(
-        self, text: str, starts: list[int], owners: list[int], raws: list[bool], picked: set[int]
+        self, text: str, starts: list[int], owners: Sequence[int], raws: Any, picked: set[int]
     ) -> None:
         """Pick the owners of the parts holding a literal; note which literals, when named."""
         literals = self.literals
@@ -140,3 +172,13 @@ class BlockGate:
 
 
 _NOTHING: frozenset[str] = frozenset()
+
+
+class _NeverRaw:
+    """``raws`` for parts that are all messages: every part is False."""
+
+    def __getitem__(self, index: int) -> bool:
+        return False
+
+
+_NEVER_RAW = _NeverRaw()

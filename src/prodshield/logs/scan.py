@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,36 @@ class _Collector:
                     self._count(event)
             elif self.count_templates:
                 self._count_templates(handled)
+
+    def observe_texts(self, texts: Sequence[str], event_at: Callable[[int], EventLike]) -> None:
+        """:meth:`observe_many` for events whose message is their raw text, with no fields, no
+        level and no timestamp (the ``raw`` format's), given as their texts: ``event_at(i)``
+        builds event ``i``, called only for the events the gate picks."""
+        if self.count_templates:  # every event is counted: every event is needed
+            self.observe_many([event_at(i) for i in range(len(texts))])
+            return
+        if self._gate is None:
+            self._gate = BlockGate([*self._specific, *self._fallback])
+        gate = self._gate
+        picked = gate.candidates_texts(texts)
+        self.done = 0
+        try:
+            if picked is None:
+                for i in range(len(texts)):
+                    self.done = i
+                    self._detect(event_at(i))
+            else:
+                found = gate.found
+                for i in picked:
+                    self.done = i
+                    told = found(i)
+                    if told is None:
+                        self._detect(event_at(i))
+                    else:
+                        self._detect_told(event_at(i), told)
+            self.done = len(texts)
+        finally:
+            self.events += self.done
 
     def _count_templates(self, events: Sequence[EventLike]) -> None:
         """``_count`` for events without a timestamp: template counts only."""

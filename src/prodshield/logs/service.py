@@ -309,7 +309,7 @@ class LogService:
         """One block: parse it, mine it at once, count its templates, and let the detectors see
         the events the block gate picks (one literal scan over the block); ``_done`` is the last
         line handled whole if something raises."""
-        from prodshield.logs.api import parse_lines, resolve_format
+        from prodshield.logs.api import is_plain_raw, resolve_format
 
         if f.layout is None or isinstance(f.layout, str):
             name = f.layout or "auto"
@@ -324,79 +324,139 @@ class LogService:
             f.layout = resolve_format("auto", f.head)
         if f.head is not None and len(f.head) >= 50:
             f.head = None
+        if is_plain_raw(f.layout):
+            self._feed_raw(f, lines)
+        else:
+            self._feed_events(f, lines)
+
+    def _feed_events(self, f: _Followed, lines: list[str]) -> None:
+        """:meth:`_feed` for a format with fields: an event per record."""
+        from prodshield.logs.api import _first_line, parse_lines
+
         events = list(parse_lines(lines, f.file.path, f.layout))
-        firsts = self._mine(events)
+        firsts = [_first_line(event.message) for event in events]
+        times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in events]
+        ids, named = self._learn(firsts, times)
+        for event, key in zip(events, ids, strict=True):
+            event.template_id, event.template = named[key]
         collector = self._collector
+        collector.done = 0
         try:
             collector.observe_many(events)
         finally:
-            done = events[: collector.done]
-            if done:
-                last = done[-1]
+            n = collector.done
+            if n:
+                last = events[n - 1]
                 self._done = last.line + last.raw.count("\n")
-            self._count_templates(f, done, firsts)
+                now = time.time()
+                hours: list[int] | None = None
+                if any(e.timestamp is not None for e in events[:n]):
+                    hours = []
+                    for event in events[:n]:
+                        ts = event.timestamp.timestamp() if event.timestamp is not None else now
+                        if ts > now + 3600:  # a clock far ahead: count it now
+                            ts = now
+                        hours.append(int(ts // 3600) * 3600)
+                self._count_templates(f, ids, named, firsts, n, now, hours)
 
-    def _mine(self, events: list[Any]) -> dict[str, int]:
-        """Give each event its template, the block learnt at once (the batch path ``logs
-        templates`` uses); returns each template id's first event in the block."""
-        from prodshield.logs.api import _first_line
+    def _feed_raw(self, f: _Followed, lines: list[str]) -> None:
+        """:meth:`_feed` for the ``raw`` format: records as columns (first line, text), learnt
+        and counted per template, and an event built only for the records the detectors' gate
+        picks."""
+        from prodshield.logs.api import raw_columns
+        from prodshield.logs.event import LogEvent
 
-        if not events:
-            return {}
+        starts, texts = raw_columns(lines)
+        # a text is its own first line unless a record ran over several lines
+        firsts = texts if texts is lines else [text.partition("\n")[0] for text in texts]
+        ids, named = self._learn(firsts, None)
+        source = f.file.path
+
+        def event_at(i: int) -> LogEvent:
+            text = texts[i]
+            event = LogEvent(source, starts[i], None, None, text, {}, text)
+            event.template_id, event.template = named[ids[i]]
+            return event
+
+        collector = self._collector
+        collector.done = 0
+        try:
+            collector.observe_texts(texts, event_at)
+        finally:
+            n = collector.done
+            if n:
+                self._done = starts[n - 1] + texts[n - 1].count("\n")
+                self._count_templates(f, ids, named, firsts, n, time.time(), None)
+
+    def _learn(
+        self, firsts: list[str], times: list[float | None] | None
+    ) -> tuple[list[int], dict[int, tuple[str, str]]]:
+        """Learn a block at once (the batch path ``logs templates`` uses): per record the key of
+        its entry, and per key the (template id, template) its cluster has once the block is
+        learnt (in the order the block first shows them)."""
+        if not firsts:
+            return [], {}
         miner = self._miner
-        firsts = [_first_line(event.message) for event in events]
-        times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in events]
-        learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
+        if times is not None and all(t is None for t in times):
+            times = None
+        learnt = miner.learn_many(firsts, times)
+        ids = list(map(id, learnt))
         final = miner.final
-        known: dict[int, tuple[str, str]] = {}
-        first_of: dict[str, int] = {}
-        for i, (event, entry) in enumerate(zip(events, learnt, strict=True)):
-            got = known.get(id(entry))
-            if got is None:
-                done = final(entry)
-                got = known[id(entry)] = (done.template_id, done.template)
-                first_of.setdefault(done.template_id, i)
-            event.template_id, event.template = got
-        return first_of
+        named: dict[int, tuple[str, str]] = {}
+        for key, entry in dict(zip(ids, learnt, strict=True)).items():
+            done = final(entry)
+            named[key] = (done.template_id, done.template)
+        return ids, named
 
-    def _count_templates(self, f: _Followed, events: list[Any], first_of: dict[str, int]) -> None:
-        """Hourly counts per template id, and each template's text, example and last sighting."""
-        if not events:
-            return
-        now = time.time()
+    def _count_templates(
+        self,
+        f: _Followed,
+        ids: list[int],
+        named: dict[int, tuple[str, str]],
+        firsts: list[str],
+        n: int,
+        now: float,
+        hours: list[int] | None,
+    ) -> None:
+        """Hourly counts per template id of the block's first ``n`` records (``hours``: each
+        one's hour; None: all of them now), and each template's text, example (its first record
+        in the block) and last sighting: a step per template, not per record."""
+        handled = ids if n >= len(ids) else ids[:n]
         counts = self._tpl_counts
-        if all(e.timestamp is None for e in events):
+        if hours is None:
             hour = int(now // 3600) * 3600
-            for tid, n in Counter(e.template_id for e in events).items():
+            for key, c in Counter(handled).items():
+                tid = named[key][0]
                 if tid is not None:
-                    counts[(tid, hour)] += n
+                    counts[(tid, hour)] += c
         else:
-            for event in events:
-                tid = event.template_id
-                if tid is None:
-                    continue
-                ts = event.timestamp.timestamp() if event.timestamp is not None else now
-                if ts > now + 3600:  # a clock far ahead: count it now
-                    ts = now
-                counts[(tid, int(ts // 3600) * 3600)] += 1
+            for (key, at), c in Counter(zip(handled, hours, strict=True)).items():
+                tid = named[key][0]
+                if tid is not None:
+                    counts[(tid, at)] += c
+        # each template id's first record in the block (keys of one id: the earliest)
+        first_of_key = dict(zip(reversed(handled), range(len(handled) - 1, -1, -1), strict=True))
+        first_of: dict[str, int] = {}
+        for key, i in first_of_key.items():
+            tid = named[key][0]
+            if tid is not None and (tid not in first_of or i < first_of[tid]):
+                first_of[tid] = i
         infos = self._tpl_info
-        for tid, i in first_of.items():
-            if i >= len(events):
-                continue
-            event = events[i]
+        for tid, i in sorted(first_of.items(), key=lambda item: item[1]):
+            template = named[ids[i]][1]
             info = infos.get(tid)
             if info is None:
                 from prodshield.logs.detectors.redaction import redact_line
 
                 infos[tid] = [
-                    event.template or "",
-                    redact_line(event.message.split("\n", 1)[0])[:2000],
+                    template or "",
+                    redact_line(firsts[i])[:2000],
                     f.file.source.name,
                     now,
                     now,
                 ]
             else:
-                info[0] = event.template or info[0]
+                info[0] = template or info[0]
                 info[4] = now
 
     def _baseline_marker(self) -> None:

@@ -1,0 +1,219 @@
+"""The follower's block path gives what the plain line-by-line path gives: the same findings
+(kind, key, count, message, samples), the same template counts and examples, the same records,
+and the same hostile-line handling (benchmarks/logs_follow.py measures the speed)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from sqlalchemy import select
+
+from prodshield.config import parse_config
+from prodshield.logs.api import _raw_records, mine, parse_lines, raw_columns
+from prodshield.logs.detectors import DetectorSettings
+from prodshield.logs.detectors.base import EventLike
+from prodshield.logs.detectors.redaction import redact_line
+from prodshield.logs.event import LogEvent
+from prodshield.logs.findings import LogFinding
+from prodshield.logs.gate import BlockGate
+from prodshield.logs.scan import _Collector
+from prodshield.logs.service import LogService
+from prodshield.logs.sources.files import ReadStats
+from prodshield.logs.templates import TemplateMiner
+from prodshield.store import Store
+from prodshield.store import tables as t
+from support import secrets_tokens as tok
+
+RAW_SHAPES = [
+    "sshd[{p}]: Failed password for invalid user {u} from 203.0.113.{a} port {p} ssh2",
+    "sshd[{p}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 rhost=10.0.0.{a}",
+    "sshd[{p}]: Accepted password for {u} from 10.0.{a}.{b} port {p} ssh2",
+    "app: could not connect to server: Connection refused (port {p})",
+    "kernel: Out of memory: Killed process {p} (java)",
+    "worker {a} finished job {p} in {b}.{a}s",
+    "deploy {u}: push with token={t} done",
+    "GET /api/items/{p} took {a} ms",
+    "Échec: authentication failure for {u} from 198.51.100.{a}",
+    "   ",
+    "",
+    "Traceback (most recent call last):",
+    '  File "app.py", line {p}, in handler',
+    "Caused by: java.io.IOException: No space left on device",
+    "\tat com.example.Writer.flush(Writer.java:{a})",
+]
+
+PYTHON_SHAPES = [
+    "2026-12-04 10:{m:02d}:00,001 INFO app: worker {a} finished job {p}",
+    "2026-12-04 11:{m:02d}:01,002 CRITICAL app: could not connect to server: Connection refused",
+    "2026-12-04 10:{m:02d}:02,003 ERROR app: payment {p} failed for {u}",
+    "2026-12-04 10:{m:02d}:03,004 INFO app: login failed for {u} from 203.0.113.{a}",
+    "Traceback (most recent call last):",
+    '  File "app.py", line {p}, in handler',
+]
+
+
+def _lines(shapes: list[str], n: int, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    users = ["root", "admin", "alice", "bob"]
+    out = []
+    for _ in range(n):
+        out.append(
+            rng.choice(shapes).format(
+                u=rng.choice(users),
+                a=rng.randrange(4),
+                b=rng.randrange(256),
+                p=rng.randrange(1, 65535),
+                m=rng.randrange(60),
+                t=tok.github_classic(),
+            )
+        )
+    return out
+
+
+def _service(store: Store, tmp_path: Path, fmt: str, text: str) -> LogService:
+    (tmp_path / "app.log").write_text(text, encoding="utf-8")
+    config = (
+        "storage: sqlite:///unused.db\n"
+        f"logs:\n  sources:\n    - {{name: app, path: app.log, format: {fmt}}}\n"
+    )
+    path = tmp_path / "shield.yaml"
+    path.write_text(config)
+    loaded = parse_config(config, name=str(path), env={}, fs_path=path)
+    service = LogService(loaded, store, window_s=3600, poll_s=0.05)
+    service._miner = service._load_miner()
+    service._resolve()
+    return service
+
+
+def _close(service: LogService) -> None:
+    for f in service.followed.values():
+        f.follower.close()
+
+
+def _shown(findings: list[LogFinding]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (
+            f.kind,
+            f.fingerprint,
+            f.count,
+            f.message,
+            tuple(f.samples),
+            repr(sorted(f.source.items())),
+            repr(sorted(f.details.items())),
+        )
+        for f in findings
+    )
+
+
+@pytest.mark.parametrize(("fmt", "shapes"), [("raw", RAW_SHAPES), ("python", PYTHON_SHAPES)])
+def test_the_block_path_gives_the_line_by_line_findings_and_template_counts(
+    store: Store, tmp_path: Path, fmt: str, shapes: list[str]
+) -> None:
+    lines = _lines(shapes, 3000)
+    service = _service(store, tmp_path, fmt, "\n".join(lines) + "\n")
+    try:
+        service._poll_all()
+        ours = service._collector.findings()
+        counts = Counter[str]()
+        for (tid, _), n in service._tpl_counts.items():
+            counts[tid] += n
+        info = {tid: (v[0], v[1]) for tid, v in service._tpl_info.items()}
+    finally:
+        _close(service)
+    path = str(tmp_path / "app.log")
+    # the plain path: an event per record, mined, each one seen by the detectors in turn
+    events = list(mine(parse_lines(lines, path, fmt), TemplateMiner(), params=False))
+    plain = _Collector(DetectorSettings(), templates=False)
+    for event in events:
+        plain.observe(event)
+    assert _shown(ours) == _shown(plain.findings())
+    assert {f.kind for f in ours} >= (
+        {"auth_failure", "db_connection_failure", "secret_in_log"}
+        if fmt == "raw"
+        else {"db_connection_failure"}
+    )
+    assert counts == Counter(e.template_id for e in events)
+    first: dict[str, LogEvent] = {}
+    for event in events:
+        first.setdefault(str(event.template_id), event)
+    assert info == {
+        tid: (e.template, redact_line(e.message.split("\n", 1)[0])[:2000])
+        for tid, e in first.items()
+    }
+
+
+def test_a_raw_line_that_makes_a_detector_raise_is_skipped_and_its_neighbours_counted_once(
+    store: Store, tmp_path: Path
+) -> None:
+    class Fragile:
+        type = "fragile"
+        example: ClassVar[dict[str, Any]] = {}
+
+        def observe(self, event: EventLike) -> bool:
+            if "POISON" in event.message:
+                raise ValueError("cannot handle this line")
+            return False
+
+        def findings(self) -> list[LogFinding]:
+            return []
+
+    service = _service(
+        store,
+        tmp_path,
+        "raw",
+        "started worker 1\nPOISON\n  continued\n"
+        "app: could not connect to server: Connection refused\n",
+    )
+    try:
+        service._collector._specific.append(Fragile())
+        service._poll_all()
+        service._flush()
+    finally:
+        _close(service)
+    assert service.skipped_lines == 1
+    with store.connect() as conn:
+        rows = [
+            r._mapping
+            for r in conn.execute(select(t.log_findings))
+            if r.kind == "db_connection_failure"
+        ]
+        counted = sum(int(r._mapping["count"]) for r in conn.execute(select(t.log_template_counts)))
+    assert len(rows) == 1 and rows[0]["count"] == 1, rows
+    # the records around it, each once; the line under the poisoned one, fed again alone after
+    # it, is a record of its own (as on the line-by-line path)
+    assert counted == 3
+
+
+@pytest.mark.parametrize(
+    "shapes", [RAW_SHAPES, [s for s in RAW_SHAPES if s.strip() and s[0] not in " \tC"]]
+)
+def test_raw_columns_are_the_raw_records(shapes: list[str]) -> None:
+    for seed in range(5):
+        lines = _lines(shapes, 400, seed)
+        stats, plain_stats = ReadStats(), ReadStats()
+        starts, texts = raw_columns(lines, 7, stats)
+        records = list(_raw_records(lines, 7, plain_stats))
+        assert list(zip(starts, texts, strict=True)) == records
+        assert stats.events == plain_stats.events
+
+
+def test_the_gate_picks_the_same_texts_from_texts_as_from_events() -> None:
+    collector = _Collector(DetectorSettings())
+    gate = BlockGate([*collector._specific, *collector._fallback])
+    texts = [t for t in _lines(RAW_SHAPES, 2000) if t]
+    events = [LogEvent("s", i, None, None, text, {}, text) for i, text in enumerate(texts)]
+    picked = gate.candidates(events)
+    found = [gate.found(i) for i in range(len(texts))]
+    assert picked is not None and 0 < len(picked) < len(texts)
+    assert gate.candidates_texts(texts) == picked
+    again = [gate.found(i) for i in range(len(texts))]
+    assert [None if f is None else (set(f.message), set(f.raw)) for f in again] == [
+        None if f is None else (set(f.message), set(f.raw)) for f in found
+    ]
+    ascii_only = [text for text in texts if text.isascii()]
+    events = [LogEvent("s", i, None, None, text, {}, text) for i, text in enumerate(ascii_only)]
+    assert gate.candidates_texts(ascii_only) == gate.candidates(events)
