@@ -234,6 +234,37 @@ chaos:
     ]
 
 
+def test_every_section_naming_another_is_checked_against_it() -> None:
+    """Escalations, services, maintenance windows and log sources name notifiers, policies,
+    checks and environments that exist: one located line each, with the close match."""
+    text = """\
+environments: {production: {}}
+notifiers: {oncall: {type: webhook, url: "http://127.0.0.1:9/"}}
+defaults: {escalation: platfrom}
+escalations:
+  platform:
+    - {after: 15m, notify: [oncal]}
+services:
+  shoop: {slo: {objective: 99.9, window: 30d}}
+checks:
+  - {name: shop, type: tcp, host: h, port: 1, environments: [production], escalation: platfrom}
+maintenance:
+  - {name: patching, cron: "0 3 * * 0", duration: 1h, environments: [producton], checks: [shpo]}
+logs:
+  sources:
+    - {name: app, path: /var/log/app.log, environment: prod}
+"""
+    assert errors_of(text) == [
+        "shield.yaml:3:12: defaults.escalation: unknown escalation policy 'platfrom' (did you mean 'platform'?)",
+        "shield.yaml:6:29: escalations.platform[0].notify[0]: unknown notifier 'oncal' (did you mean 'oncall'?)",
+        "shield.yaml:8:3: services.shoop: unknown service 'shoop' (did you mean 'shop'?)",
+        "shield.yaml:10:75: checks[0].escalation: unknown escalation policy 'platfrom' (did you mean 'platform'?)",
+        "shield.yaml:12:70: maintenance[0].environments[0]: unknown environment 'producton' (did you mean 'production'?)",
+        "shield.yaml:12:91: maintenance[0].checks[0]: unknown check 'shpo' (did you mean 'shop'?)",
+        "shield.yaml:15:43: logs.sources[0].environment: unknown environment 'prod'",
+    ]
+
+
 def test_a_version_other_than_1_is_refused() -> None:
     """A file written for another format version is not read as if it were version 1."""
     assert errors_of("version: 2\nchecks: []\n") == [

@@ -7,7 +7,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -250,14 +250,8 @@ def _cross_checks(data: dict[str, Any]) -> list[tuple[Path, str]]:
     out.extend(_service_problems(data, notifiers))
     out.extend(_maintenance_problems(_as_list(data.get("maintenance")), envs, names))
     for i, source in enumerate(_as_list(_as_dict(data.get("logs")).get("sources"))):
-        env_name = _as_dict(source).get("environment")
-        if isinstance(env_name, str) and env_name not in envs:
-            out.append(
-                (
-                    ("logs", "sources", i, "environment"),
-                    f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
-                )
-            )
+        where = ("logs", "sources", i, "environment")
+        out += _unknown(where, _as_dict(source).get("environment"), envs, "environment")
     return out
 
 
@@ -288,22 +282,10 @@ def _check_reference_problems(
                     )
                 )
             names.setdefault(name, i)
-        for j, env_name in enumerate(_as_list(check.get("environments"))):
-            if isinstance(env_name, str) and env_name not in envs:
-                out.append(
-                    (
-                        ("checks", i, "environments", j),
-                        f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
-                    )
-                )
-        for j, alert in enumerate(_as_list(check.get("alerts"))):
-            if isinstance(alert, str) and alert not in notifiers:
-                out.append(
-                    (
-                        ("checks", i, "alerts", j),
-                        f"unknown notifier {alert!r}{_suggest(alert, notifiers)}",
-                    )
-                )
+        out += _unknown_each(
+            ("checks", i, "environments"), check.get("environments"), envs, "environment"
+        )
+        out += _unknown_each(("checks", i, "alerts"), check.get("alerts"), notifiers, "notifier")
     return out, names
 
 
@@ -333,14 +315,8 @@ def _escalation_problems(data: dict[str, Any], notifiers: set[str]) -> list[tupl
     policies = set(_as_dict(data.get("escalations")))
     for pname, levels in _as_dict(data.get("escalations")).items():
         for j, level in enumerate(_as_list(levels)):
-            for k, target in enumerate(_as_list(_as_dict(level).get("notify"))):
-                if isinstance(target, str) and target not in notifiers:
-                    out.append(
-                        (
-                            ("escalations", pname, j, "notify", k),
-                            f"unknown notifier {target!r}{_suggest(target, notifiers)}",
-                        )
-                    )
+            at = ("escalations", pname, j, "notify")
+            out += _unknown_each(at, _as_dict(level).get("notify"), notifiers, "notifier")
     named: list[tuple[Path, Any]] = [
         (("defaults", "escalation"), _as_dict(data.get("defaults")).get("escalation"))
     ]
@@ -349,8 +325,7 @@ def _escalation_problems(data: dict[str, Any], notifiers: set[str]) -> list[tupl
         for i, c in enumerate(_as_list(data.get("checks")))
     ]
     for where, policy in named:
-        if isinstance(policy, str) and policy not in policies:
-            out.append((where, f"unknown escalation policy {policy!r}{_suggest(policy, policies)}"))
+        out += _unknown(where, policy, policies, "escalation policy")
     return out
 
 
@@ -363,8 +338,7 @@ def _service_problems(data: dict[str, Any], notifiers: set[str]) -> list[tuple[P
         for c in _as_list(data.get("checks"))
     }
     for sname in _as_dict(data.get("services")):
-        if isinstance(sname, str) and sname not in owned:
-            out.append((("services", sname), f"unknown service {sname!r}{_suggest(sname, owned)}"))
+        out += _unknown(("services", sname), sname, owned, "service")
     mail = _as_dict(_as_dict(_as_dict(data.get("serve")).get("subscriptions"))).get("email")
     if isinstance(mail, str):
         kind = _as_dict(_as_dict(data.get("notifiers")).get(mail)).get("type")
@@ -385,22 +359,11 @@ def _maintenance_problems(
     out: list[tuple[Path, str]] = []
     for i, window in enumerate(windows):
         window = _as_dict(window)
-        for j, env_name in enumerate(_as_list(window.get("environments"))):
-            if isinstance(env_name, str) and env_name not in envs:
-                out.append(
-                    (
-                        ("maintenance", i, "environments", j),
-                        f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
-                    )
-                )
-        for j, cname in enumerate(_as_list(window.get("checks"))):
-            if isinstance(cname, str) and cname not in names:
-                out.append(
-                    (
-                        ("maintenance", i, "checks", j),
-                        f"unknown check {cname!r}{_suggest(cname, names)}",
-                    )
-                )
+        where = ("maintenance", i)
+        out += _unknown_each(
+            (*where, "environments"), window.get("environments"), envs, "environment"
+        )
+        out += _unknown_each((*where, "checks"), window.get("checks"), names, "check")
     return out
 
 
@@ -413,14 +376,7 @@ def _experiment_problems(
     for i, spec in enumerate(experiments if isinstance(experiments, list) else []):
         if not isinstance(spec, dict):
             continue
-        env_name = spec.get("env")
-        if isinstance(env_name, str) and env_name not in envs:
-            out.append(
-                (
-                    ("chaos", "experiments", i, "env"),
-                    f"unknown environment {env_name!r}{_suggest(env_name, envs)}",
-                )
-            )
+        out += _unknown(("chaos", "experiments", i, "env"), spec.get("env"), envs, "environment")
         guards = spec.get("abort_on_checks")
         for j, text in enumerate(guards if isinstance(guards, list) else []):
             if not isinstance(text, str):
@@ -434,6 +390,20 @@ def _experiment_problems(
                 continue
             out.append((("chaos", "experiments", i, "abort_on_checks", j), problem))
     return out
+
+
+def _unknown(where: Path, name: Any, known: Collection[str], what: str) -> list[tuple[Path, str]]:
+    """``name``, a string ``known`` lacks, as the error at ``where`` (with a close match)."""
+    if isinstance(name, str) and name not in known:
+        return [(where, f"unknown {what} {name!r}{_suggest(name, known)}")]
+    return []
+
+
+def _unknown_each(
+    where: Path, names: Any, known: Collection[str], what: str
+) -> list[tuple[Path, str]]:
+    """Each name of the list ``names`` that ``known`` lacks, as the error at its index."""
+    return [e for j, n in enumerate(_as_list(names)) for e in _unknown((*where, j), n, known, what)]
 
 
 def _suggest(word: str, choices: typing.Iterable[str]) -> str:
