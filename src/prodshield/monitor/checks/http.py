@@ -1,5 +1,6 @@
-"""``type: http``: one request on a new connection, phase timings, a body read at most to
-``max_body``."""
+"""``type: http``: one request on a new connection, phase timings, the body read to its end
+(an answer that does not complete within the timeout fails) and kept, when a condition needs
+``[BODY]``, at most to ``max_body``."""
 
 from __future__ import annotations
 
@@ -87,10 +88,13 @@ class HttpCheck:
                         body, truncated = await self._read_body(resp, cfg.max_body)
                         obs.facts["BODY"] = body
                     else:
-                        # No condition reads the body: stop at the headers (a large body is
-                        # neither downloaded nor a failure), and drop the connection.
+                        # No condition reads the body, but the answer must still complete within
+                        # the timeout (a body that stalls or breaks is a failure, as in curl or
+                        # Upptime): read it to its end, keeping nothing; past max_body the
+                        # server has shown it answers, so stop there (not a failure) and drop
+                        # the connection rather than download the rest.
                         truncated = False
-                        resp.close()
+                        await self._drain_body(resp, cfg.max_body)
             end = time.perf_counter()
             if truncated:
                 obs.details["body_truncated_at"] = cfg.max_body
@@ -114,6 +118,18 @@ class HttpCheck:
             obs.facts.update(certificate_facts(ssl_object, url.host, target.uses))  # type: ignore[arg-type]
         obs.timings = _phases(marks, t0, first_byte, end)
         return obs
+
+    @staticmethod
+    async def _drain_body(resp: aiohttp.ClientResponse, limit: int) -> None:
+        """Read the body to its end, or to ``limit`` bytes, keeping none of it; raises what a
+        stalled (the caller's timeout) or broken body raises."""
+        size = 0
+        while size <= limit:
+            chunk = await resp.content.read(_CHUNK)
+            if not chunk:
+                return
+            size += len(chunk)
+        resp.close()  # far over max_body: seen enough of it, not worth downloading
 
     @staticmethod
     async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
