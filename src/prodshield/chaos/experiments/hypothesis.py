@@ -101,13 +101,20 @@ def _target(tolerance: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
-def _regex(tolerance: Mapping[str, Any], value: Any, ctx: RunContext | None) -> bool:
-    pattern = tolerance.get("pattern", "")
-    if ctx is not None:
-        pattern = substitute(pattern, ctx.bindings)
+def _bound(item: Any, ctx: RunContext | None) -> Any:
+    """A tolerance's setting with the run's ``${name}`` bindings put in."""
+    return substitute(item, ctx.bindings) if ctx is not None else item
+
+
+def _text_target(tolerance: Mapping[str, Any], value: Any) -> Any:
+    """The value a text tolerance reads: its ``target`` key, bytes decoded."""
     value = _target(tolerance, value)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _regex(tolerance: Mapping[str, Any], value: Any, ctx: RunContext | None) -> bool:
+    pattern = _bound(tolerance.get("pattern", ""), ctx)
+    value = _text_target(tolerance, value)
     if not isinstance(value, str):
         return False
     return re.search(str(pattern), value) is not None
@@ -116,12 +123,8 @@ def _regex(tolerance: Mapping[str, Any], value: Any, ctx: RunContext | None) -> 
 def _jsonpath(tolerance: Mapping[str, Any], value: Any, ctx: RunContext | None) -> bool:
     from jsonpath_ng.ext.parser import parse
 
-    path = tolerance.get("path", "")
-    if ctx is not None:
-        path = substitute(path, ctx.bindings)
-    value = _target(tolerance, value)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
+    path = _bound(tolerance.get("path", ""), ctx)
+    value = _text_target(tolerance, value)
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -132,9 +135,7 @@ def _jsonpath(tolerance: Mapping[str, Any], value: Any, ctx: RunContext | None) 
     if tolerance.get("count") is not None:
         result = len(values) == tolerance["count"]
     if "expect" in tolerance:
-        expect = tolerance["expect"]
-        if ctx is not None:
-            expect = substitute(expect, ctx.bindings)
+        expect = _bound(tolerance["expect"], ctx)
         result = values == (expect if isinstance(expect, list) else [expect])
     return result
 
