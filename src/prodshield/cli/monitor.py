@@ -507,7 +507,7 @@ def instances(
             }
         checks.append(entry)
     if fmt is Format.json:
-        print_json({"instances": [i.as_dict() for i in found], "checks": checks})
+        print_json({"instances": [i.json_dict() for i in found], "checks": checks})
         return
     out = console()
     if not found:

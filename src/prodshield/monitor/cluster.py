@@ -64,6 +64,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from prodshield import __version__
 from prodshield.errors import Conflict, Invalid
 from prodshield.monitor.target import Target
+from prodshield.monitor.views import InstanceView
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -478,37 +479,7 @@ def _chunks(items: Sequence[Key], size: int) -> Iterable[Sequence[Key]]:
 # --- reading the cluster (CLI, API) ---------------------------------------------------------
 
 
-@dataclass
-class InstanceInfo:
-    id: str
-    hostname: str
-    pid: int
-    location: str | None
-    started_at: float
-    last_seen: float
-    heartbeat_s: float
-    live: bool
-    owned: int
-    targets: int
-    group: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "hostname": self.hostname,
-            "pid": self.pid,
-            "location": self.location,
-            "started_at": self.started_at,
-            "last_seen": self.last_seen,
-            "heartbeat_s": self.heartbeat_s,
-            "state": "live" if self.live else "dead",
-            "owned": self.owned,
-            "targets": self.targets,
-            "group": self.group,
-        }
-
-
-def list_instances(store: Store) -> list[InstanceInfo]:
+def list_instances(store: Store) -> list[InstanceView]:
     """Every registered instance (live ones first) and how many checks each owns."""
     m, lease = t.monitor_instances, t.check_leases
     with store.connect() as conn:
@@ -522,7 +493,7 @@ def list_instances(store: Store) -> list[InstanceInfo]:
         }
         rows = conn.execute(select(m)).all()
     out = [
-        InstanceInfo(
+        InstanceView(
             id=r.id,
             hostname=r.hostname,
             pid=r.pid,
@@ -530,7 +501,7 @@ def list_instances(store: Store) -> list[InstanceInfo]:
             started_at=r.started_at,
             last_seen=r.last_seen,
             heartbeat_s=r.heartbeat_s,
-            live=_is_live(r, now, locks),
+            state="live" if _is_live(r, now, locks) else "dead",
             owned=int(counts.get(r.id, 0)),
             targets=r.targets,
             group=r.group_key,

@@ -266,6 +266,10 @@ class InstanceView(View):
     targets: int
     group: str | None
 
+    @property
+    def live(self) -> bool:
+        return self.state == "live"
+
 
 class InstancesView(View):
     instances: list[InstanceView]

@@ -24,7 +24,6 @@ from prodshield.monitor.read import STATUS_ORDER
 from prodshield.monitor.views import (
     IncidentsView,
     InstancesView,
-    InstanceView,
     RunResultsView,
     SilencesView,
     SilenceView,
@@ -243,7 +242,7 @@ async def list_instances(request: Request) -> Response:
     found = await run_in_threadpool(instances_of, ctx.store)
     return view(
         InstancesView(
-            instances=[InstanceView.model_validate(i.as_dict()) for i in found],
+            instances=found,
             count=len(found),
             live=sum(1 for i in found if i.live),
         )
