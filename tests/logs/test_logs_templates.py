@@ -183,7 +183,11 @@ def test_templates_are_the_text_with_variables_masked_nothing_moved() -> None:
     miner = TemplateMiner()
     cases = {
         "Slow query (12 ms) on table orders": "Slow query (<*> ms) on table orders",
-        "checkpoint complete: wrote 12 buffers (0.3%)": "checkpoint complete: wrote <*> buffers (<*>)",
+        "checkpoint complete: wrote 12 buffers (0.3%)": "checkpoint complete: wrote <*> buffers (<*>%)",
+        "Starting a failover election for epoch 112.": "Starting a failover election for epoch <*>.",
+        "Needed quorum: 5. Number of votes received so far: 2": (
+            "Needed quorum: <*>. Number of votes received so far: <*>"
+        ),
         "proxy.example.com:5070 close, 18846 bytes (18.4 KB) received, lifetime <1 sec": (
             "<*>:<*> close, <*> bytes (<*> KB) received, lifetime <<*> sec"
         ),
@@ -191,6 +195,29 @@ def test_templates_are_the_text_with_variables_masked_nothing_moved() -> None:
     }
     for line, template in cases.items():
         assert miner.add(line).template == template
+
+
+def test_a_value_keeps_the_full_stop_and_percent_sign_after_it() -> None:
+    """The punctuation closing a sentence or a value is text: a template keeps it whether the
+    value is masked (``5.`` -> ``<*>.``) or the position became a variable across lines
+    (``frontend orders.`` and ``frontend search-8.`` -> ``frontend <*>.``)."""
+    miner = TemplateMiner()
+    names = ["orders", "search-8", "billing", "carts-2", "mail", "users"]
+    for i, name in enumerate(names * 3):
+        miner.add(f"Paused frontend {name}.")
+        miner.add(f"disk sd{'abcdefgh'[i % 8]} at {80 + i}.5% of {name}.")
+    (paused,) = [t for t in miner.templates() if t.template.startswith("Paused")]
+    assert paused.template == "Paused frontend <*>." and paused.count == 18
+    (disk,) = [t for t in miner.templates() if t.template.startswith("disk")]
+    assert disk.template == "disk <*> at <*>% of <*>."
+    match = miner.match("Paused frontend stock-3.")
+    assert match is not None and match.template == "Paused frontend <*>."
+    # a dot inside a name is not a closing one: two file names share no suffix
+    from prodshield.logs.clusters import common_shape
+
+    assert common_shape("a.txt", "b.txt") == ("", "")
+    assert common_shape("orders.", "search-<*>.") == ("", ".")
+    assert common_shape("(x.)", "(y.)") == ("(", ".)")
 
 
 def test_final_labels_give_early_lines_the_template_of_the_end(tmp_path: Path) -> None:
@@ -203,9 +230,9 @@ def test_final_labels_give_early_lines_the_template_of_the_end(tmp_path: Path) -
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = b"".join(parse_jsonl([str(path)], "raw", miner=TemplateMiner()))
     rows = [orjson.loads(x) for x in out.splitlines()]
-    assert [r["template"] for r in rows] == ["disk <*> is <*> full"] * 8
+    assert [r["template"] for r in rows] == ["disk <*> is <*>% full"] * 8
     assert len({r["template_id"] for r in rows}) == 1
-    assert rows[0]["params"] == ["a", "90%"]
+    assert rows[0]["params"] == ["a", "90"]
 
 
 # --- stable ids: an id names one cluster for its whole life ------------------------------------
@@ -461,4 +488,46 @@ def test_clusters_made_before_a_variable_was_known_join_it() -> None:
     ]
     ids = {paused.current_id(m.template_id) for m in lines}
     assert len(ids) == 3
-    assert {t.template for t in paused.templates()} >= {"Paused frontend <*>"}
+    assert {t.template for t in paused.templates()} >= {"Paused frontend <*>."}
+
+
+def test_a_list_of_values_of_any_length_is_one_template() -> None:
+    """``a-1``, ``a-1, b-2`` ... ``a-1, b-2, c-3, d-4``: one value (a comma-separated list of
+    variables), so one id; each line keeps its own text. A list does not make a line agree with
+    another statement whose words differ (``Adding newly assigned partitions: <*>, <*>``)."""
+    miner = TemplateMiner()
+    topics = ["orders", "users", "billing", "carts", "mail"]
+    for i in range(12):
+        items = ", ".join(f"{topics[(i + k) % 5]}-{i + k}" for k in range(1 + i % 4))
+        miner.add(f"Adding newly assigned partitions: {items}")
+    ids = set()
+    texts = set()
+    lost = ["stock", "audit", "search", "events", "reports"]
+    for i in range(12):
+        items = ", ".join(f"{lost[(i + k) % 5]}-{i + k}" for k in range(1 + (i + 1) % 4))
+        m = miner.add(f"Lost previously assigned partitions {items}")
+        ids.add(miner.current_id(m.template_id))
+        texts.add(m.template)
+    assert len(ids) == 1
+    assert {t.count(",") for t in texts} == {0, 1, 2, 3}  # each line its own list
+    adding = miner.add("Adding newly assigned partitions: orders-1, users-2, mail-3, carts-4")
+    assert miner.current_id(adding.template_id) not in ids
+
+
+def test_state_names_stay_templates_past_enum_max() -> None:
+    """Upper-case names (an enum's constants) are labelled as text, as Loghub-2.0 labels
+    ``Transitioned from NEW to UNASSIGNED``: past ``enum_max`` of them each transition is still a
+    template of its own, while lower-case words past ``enum_max`` are a variable."""
+    states = ["JOINING", "RECONCILING", "ACKNOWLEDGING", "STABLE", "PREPARE_LEAVING", "LEAVING"]
+    miner = TemplateMiner()
+    for i in range(60):
+        before, after = states[i % 6], states[(i + 1) % 6]
+        miner.add(f"Member m{i}x{i} with epoch {i} transitioned from {before} to {after}.")
+    texts = {t.template for t in miner.templates()}
+    assert len(texts) == 6
+    assert "Member <*> with epoch <*> transitioned from PREPARE_LEAVING to LEAVING." in texts
+    words = TemplateMiner()
+    names = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+    for i in range(60):
+        words.add(f"Member m{i}x{i} with epoch {i} joined from {names[i % 6]} ok")
+    assert [t.template for t in words.templates()] == ["Member <*> with epoch <*> joined from <*> ok"]

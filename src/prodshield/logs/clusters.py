@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Collection, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import and_, eq
 
@@ -119,6 +119,19 @@ def units_only(value: str, seen: Iterable[str]) -> bool:
     return _UNIT.fullmatch(value) is not None and all(_UNIT.fullmatch(v) for v in seen)
 
 
+_STATE_NAME = re.compile(r"[A-Z][A-Z_]*[A-Z][.,;:)\]]?")
+STATE_NAMES_MAX = 32
+"""Most values of an enumeration of state names (see :func:`state_names`)."""
+
+
+def state_names(values: Collection[str]) -> bool:
+    """Whether the values of an enumeration are all upper-case names (``RECONCILING``,
+    ``PREPARE_LEAVING``): the constants of an enum, which Loghub-2.0 labels as part of the
+    template (``Transitioned from NEW to UNASSIGNED``), so such an enumeration stays one past
+    ``enum_max`` values, up to :data:`STATE_NAMES_MAX`."""
+    return len(values) <= STATE_NAMES_MAX and all(_STATE_NAME.fullmatch(v) for v in values)
+
+
 def lead_of(tokens: Sequence[str]) -> tuple[str, str] | None:
     """The first two tokens without a variable (None when there are not two)."""
     found = [t for t in tokens[:8] if WILDCARD not in t][:2]
@@ -138,6 +151,7 @@ def variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
     00:02`` / ``lifetime <1 sec``): walked side by side, every place where they differ is at
     most :data:`VARIANT_SPAN` tokens on each side before they agree again, each side of it that
     has tokens has a variable there, and the tokens they share hold most of their constants."""
+    a, b = _one_list_value(a), _one_list_value(b)
     la, lb = len(a), len(b)
     constants = max(la - sum(WILDCARD in t for t in a), lb - sum(WILDCARD in t for t in b))
     i = j = same = 0
@@ -161,6 +175,21 @@ def variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
             return False
         i, j = ni, nj
     return same >= 2 and same >= 0.6 * constants
+
+
+def _one_list_value(tokens: Sequence[str]) -> Sequence[str]:
+    """``tokens`` with a comma-separated list of variables (``a-<*>, b-<*>, c-<*>``) as its last
+    item only: a list of any length is one value (``Assigned partitions: <*>`` / ``... <*>, <*>,
+    <*>``)."""
+    if not any(t[-1:] == "," and WILDCARD in t for t in tokens):
+        return tokens
+    return [
+        t
+        for k, t in enumerate(tokens)
+        if not (
+            t[-1:] == "," and WILDCARD in t and k + 1 < len(tokens) and WILDCARD in tokens[k + 1]
+        )
+    ]
 
 
 SLOT_SPAN = 5
@@ -222,6 +251,13 @@ _OPEN = frozenset("=:([{<#@/'\"")
 _CLOSE = frozenset(")]}>,;:'\"")
 
 
+def _closing_tail(a: str, j: int) -> bool:
+    """Whether the last ``j`` characters of ``a`` are a ``.`` or ``%`` closing a value and only
+    punctuation after it (``search.`` and ``orders.`` share ``.``; ``a.txt`` and ``b.txt`` share
+    no suffix: that dot is inside a name)."""
+    return a[-j] in ".%" and not any(c.isalnum() or c == "\x00" for c in a[len(a) - j :])
+
+
 def common_shape(a: str, b: str) -> tuple[str, str]:
     """The prefix and suffix two differing tokens share, cut at punctuation (``uid=``, ``(``)."""
     # a wildcard is one symbol here, so a cut never falls inside one
@@ -238,7 +274,7 @@ def common_shape(a: str, b: str) -> tuple[str, str]:
     limit = n - i
     while j < limit and a[-1 - j] == b[-1 - j]:
         j += 1
-    while j > 0 and a[-j] not in _CLOSE:
+    while j > 0 and a[-j] not in _CLOSE and not _closing_tail(a, j):
         j -= 1
     suffix = a[len(a) - j :] if j else ""
     if "\x00" in prefix or "\x00" in suffix:
@@ -280,22 +316,35 @@ def similarity(tokens: list[str], masked: tuple[str, ...]) -> float:
 def enum_similarity(cluster: Cluster, masked: tuple[str, ...]) -> float:
     """:func:`similarity` where a value an enumeration position has seen also agrees, and so
     does a variable (a token with a wildcard: ``stock-<*>:``) at a position the cluster has made
-    a variable of that shape (``<*>:``)."""
+    a variable of that shape (``<*>:``), as long as at least half of the cluster's words
+    (constants and enumerations) agree."""
     values = cluster.values
     gen = cluster.gen
     same = 0
     n = 0
+    # the cluster's words (constants and enumerations): fitting variables never outvote them
+    words = words_same = 0
     for pos, (a, b) in enumerate(zip(cluster.tokens, masked, strict=True)):
         if a == b:
             if a != WILDCARD:
                 same += 1
                 n += 1
+                if WILDCARD not in a:
+                    words += 1
+                    words_same += 1
             continue
         n += 1
         seen = values.get(pos)
         if seen is not None:
+            words += 1
             if b in seen:
                 same += 1
-        elif pos in gen and fits(gen[pos], b):
-            same += 1
+                words_same += 1
+        elif pos in gen:
+            if fits(gen[pos], b):
+                same += 1
+        elif WILDCARD not in a:
+            words += 1
+    if 2 * words_same < words:
+        return 0.0  # ``Lost previously assigned partitions <*>, <*>`` is no ``Adding newly ...``
     return 1.0 if n == 0 else same / n

@@ -74,7 +74,19 @@ _NUMBER = re.compile(r"\d[\d.]*")
 
 
 def mask_token(token: str) -> str:
-    """The token with its variable pieces replaced by ``<*>``."""
+    """The token with its variable pieces replaced by ``<*>``. A value's closing ``.`` or ``%``
+    is text, not value, and stays: ``5.`` -> ``<*>.``, ``0.3%`` -> ``<*>%``."""
+    if token[-1:] in _CLOSING and len(token) > 1:
+        head = token.rstrip(".%")
+        if head:
+            return _mask_token(head) + token[len(head) :]
+    return _mask_token(token)
+
+
+_CLOSING = frozenset(".%")
+
+
+def _mask_token(token: str) -> str:
     if _ONE_VALUE.fullmatch(token):
         return WILDCARD
     if "-" in token and len(token) >= 36:  # UUIDs first, even one made of digits only
@@ -110,12 +122,12 @@ def _mask_pieces(token: str) -> str:
             out.append(piece)
             continue
         if piece[0] == "/" and len(piece) > 1 and _PATH.fullmatch(piece):
-            out.append(WILDCARD)
+            out.append(WILDCARD + _closing(piece))
             changed = True
         elif WILDCARD in piece:
             out.append(piece)
         elif _piece_is_variable(piece):
-            out.append(WILDCARD)
+            out.append(WILDCARD + _closing(piece))
             changed = True
         else:
             out.append(piece)
@@ -127,6 +139,14 @@ def _mask_pieces(token: str) -> str:
     if "<*><*>" in masked:
         masked = _MERGE_ADJ.sub(WILDCARD, masked)
     return masked
+
+
+def _closing(piece: str) -> str:
+    """The ``.`` and ``%`` a value piece ends with (``0.3%`` in ``(0.3%)``), kept as text."""
+    if piece[-1] not in _CLOSING:
+        return ""
+    head = piece.rstrip(".%")
+    return piece[len(head) :] if len(head) > 1 or (head and head[0] != "/") else ""
 
 
 class TokenMasker:

@@ -65,6 +65,7 @@ from prodshield.logs.clusters import (
     root_of,
     similarity,
     slot_of,
+    state_names,
     sub_id,
     template_id,
     units_only,
@@ -291,7 +292,9 @@ class TemplateMiner:
             value = masked[pos]
             count = seen.get(value)
             if count is None and (
-                len(seen) >= limit or WILDCARD in value or units_only(value, seen)
+                (len(seen) >= limit and not state_names([*seen, value]))
+                or WILDCARD in value
+                or units_only(value, seen)
             ):
                 values[pos] = None
                 cluster.version += 1
@@ -588,7 +591,7 @@ class TemplateMiner:
                 continue
             for value, count in theirs.items():
                 mine[value] = mine.get(value, 0) + count
-            if len(mine) > limit:
+            if len(mine) > limit and not state_names(mine):
                 values[pos] = None
         keep.count += gone.count
         keep.version += 1
