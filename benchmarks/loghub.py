@@ -1,6 +1,6 @@
 """Template-mining accuracy on Loghub-2k with the corrected labels, through the CLI, against Drain3.
 
-Usage: python benchmarks/loghub.py [--data ../shared/datasets/loghub-2k] [--systems HDFS,BGL]
+Usage: python benchmarks/loghub.py [--data DIR] [--systems HDFS,BGL]
        [--alt] [--no-drain3] [--no-inprocess] [--show-errors SYSTEM] [--labelled DIR]
 
 For each system, its ``Content`` column (headers already stripped, as in the literature; leading
@@ -40,8 +40,22 @@ SYSTEMS = [
     "Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux",
     "Mac", "OpenSSH", "OpenStack", "Proxifier", "Spark", "Thunderbird", "Windows", "Zookeeper",
 ]  # fmt: skip
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub-2k"
+DATA_ENV = "PRODSHIELD_LOGHUB_2K"
 LABELLED = Path(__file__).resolve().parent / "data" / "labelled"
+
+
+def find_data(start: Path | None = None) -> Path | None:
+    """Loghub-2k: ``$PRODSHIELD_LOGHUB_2K``, else the first ``shared/datasets/loghub-2k`` in this
+    checkout's folder or a folder above it (a clone, or a worktree beside others)."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    here = (start or Path(__file__)).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "shared" / "datasets" / "loghub-2k"
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def load(data: Path, system: str, alt: bool) -> tuple[list[str], list[str]]:
@@ -221,7 +235,9 @@ def table(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--data", type=Path, default=None, help=f"default: ${DATA_ENV}, else shared/datasets/"
+    )
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--alt", action="store_true", help="also score the logparser copy")
     parser.add_argument("--no-drain3", action="store_true")
@@ -229,10 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-errors", default="")
     parser.add_argument("--labelled", type=Path, default=LABELLED)
     args = parser.parse_args(argv)
-    data = args.data.resolve()
-    if not data.exists():
-        print(f"loghub-2k not found at {data}", file=sys.stderr)
+    data = args.data or find_data()
+    if data is None or not data.is_dir():
+        where = data or f"shared/datasets/loghub-2k in or above {Path(__file__).resolve().parent}"
+        print(f"loghub-2k not found ({where}): pass --data DIR or set {DATA_ENV}", file=sys.stderr)
         return 2
+    data = data.resolve()
     names = [s for s in args.systems.split(",") if s]
     parsers: dict[str, Callable[[Sequence[str]], Prediction]] = {
         "prodshield logs parse (CLI)": run_cli

@@ -1,0 +1,60 @@
+"""The accuracy benchmark's own parts: where it finds Loghub-2k, and the labelled sets being
+exactly what their generator writes (so docs/logs.md's description of them is the data)."""
+
+from __future__ import annotations
+
+import filecmp
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_loghub_data_is_found_above_the_checkout_or_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loghub = _module(ROOT / "benchmarks" / "loghub.py")
+    monkeypatch.delenv(loghub.DATA_ENV, raising=False)
+    data = tmp_path / "shared" / "datasets" / "loghub-2k"
+    data.mkdir(parents=True)
+    deep = tmp_path / "wt" / "helper" / "benchmarks" / "loghub.py"
+    assert loghub.find_data(deep) == data
+    assert loghub.find_data(tmp_path.parent / "elsewhere" / "loghub.py") is None
+    monkeypatch.setenv(loghub.DATA_ENV, str(tmp_path / "mine"))
+    assert loghub.find_data(deep) == tmp_path / "mine"
+
+
+def test_loghub_benchmark_without_data_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "loghub.py"), "--data", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "loghub-2k not found" in proc.stderr
+    assert "--data DIR or set PRODSHIELD_LOGHUB_2K" in proc.stderr
+
+
+def test_labelled_sets_are_what_the_generator_writes(tmp_path: Path) -> None:
+    labelled = ROOT / "benchmarks" / "data" / "labelled"
+    make = _module(labelled / "make_labelled.py")
+    make.HERE = tmp_path
+    make.main()
+    written = sorted(p.name for p in tmp_path.glob("*.csv"))
+    assert written == ["HAProxy.csv", "Kafka.csv", "MinIO.csv", "Nginx.csv", "Redis.csv"]
+    for name in written:
+        assert filecmp.cmp(tmp_path / name, labelled / name, shallow=False), name
