@@ -52,7 +52,7 @@ def test_loghub_benchmark_without_data_is_a_one_line_error(tmp_path: Path) -> No
 def test_labelled_sets_are_what_the_generator_writes(tmp_path: Path) -> None:
     labelled = ROOT / "benchmarks" / "data" / "labelled"
     make = _module(labelled / "make_labelled.py")
-    make.HERE = tmp_path
+    make.__dict__["HERE"] = tmp_path  # main() writes to HERE
     make.main()
     written = sorted(p.name for p in tmp_path.glob("*.csv"))
     assert written == ["HAProxy.csv", "Kafka.csv", "MinIO.csv", "Nginx.csv", "Redis.csv"]
