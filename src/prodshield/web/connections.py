@@ -29,6 +29,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from prodshield.config import LoadedConfig
+from prodshield.web.security import in_networks, networks
 
 log = logging.getLogger("prodshield.serve")
 
@@ -123,7 +124,7 @@ class ConnectionLimits:
         self.max_connections = max_connections
         self.per_client = per_client
         self.header_timeout = header_timeout
-        self.trusted = [ipaddress.ip_network(n, strict=False) for n in trusted or []]
+        self.trusted = networks(trusted or [])
         self.budget = budget
         self.open = 0
         self.by_client: Counter[str] = Counter()
@@ -150,16 +151,7 @@ class ConnectionLimits:
         serve = loaded.config.serve
         self.per_client = serve.limits.max_connections_per_client
         self.header_timeout = serve.limits.header_timeout
-        self.trusted = [ipaddress.ip_network(n, strict=False) for n in serve.trusted_proxies]
-
-    def is_trusted(self, host: str) -> bool:
-        if not self.trusted:
-            return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in net for net in self.trusted)
+        self.trusted = networks(serve.trusted_proxies)
 
     def admit(self, host: str, peer: str | None = None) -> str | None:
         """Count a new connection from ``host`` (a :func:`client_key`; ``peer``: the address
@@ -167,7 +159,9 @@ class ConnectionLimits:
         reason = None
         if self.open >= self.max_connections:
             reason = "overall"
-        elif self.by_client[host] >= self.per_client and not self.is_trusted(peer or host):
+        elif self.by_client[host] >= self.per_client and not in_networks(
+            peer or host, self.trusted
+        ):
             reason = "per_client"
         if reason is not None:
             self.refused[reason] += 1

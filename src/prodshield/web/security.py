@@ -95,8 +95,23 @@ def _same(a: str, b: str) -> bool:
     )
 
 
-def _networks(items: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def networks(items: Iterable[str]) -> Networks:
+    """Trusted proxies (addresses or CIDR ranges), parsed; the connection limits use them too."""
     return [ipaddress.ip_network(item, strict=False) for item in items]
+
+
+def in_networks(host: str, nets: Networks) -> bool:
+    """Whether ``host`` is an address inside one of ``nets`` (a name never is)."""
+    if not nets:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in net for net in nets)
 
 
 TOKEN = "token"
@@ -127,7 +142,7 @@ class Guard:
         """Revoked session nonces (from this process and, reloaded, from the store) -> expiry."""
         self._loaded_at = time.monotonic()
         self._loading = False
-        self.trusted = _networks(trusted_proxies)
+        self.trusted = networks(trusted_proxies)
         self.set_token(token)
         self.set_users(users or {})
 
@@ -147,7 +162,7 @@ class Guard:
         ]
 
     def set_trusted_proxies(self, items: Iterable[str]) -> None:
-        self.trusted = _networks(items)
+        self.trusted = networks(items)
 
     # --- the token -------------------------------------------------------------------------
 
@@ -205,20 +220,11 @@ class Guard:
 
     # --- who is asking ---------------------------------------------------------------------
 
-    def _trusted(self, host: str) -> bool:
-        if not self.trusted:
-            return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(address in net for net in self.trusted)
-
     def client(self, request: Request) -> str:
         """The client's address: the peer, or behind trusted proxies the nearest address in
         ``X-Forwarded-For`` that is not one of them."""
         peer = request.client.host if request.client else "unknown"
-        if not self._trusted(peer):
+        if not in_networks(peer, self.trusted):
             return peer
         forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
         for item in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
@@ -226,7 +232,7 @@ class Guard:
                 address = str(ipaddress.ip_address(item))
             except ValueError:
                 return peer  # the proxy wrote something else: believe only the peer
-            if not self._trusted(address):
+            if not in_networks(address, self.trusted):
                 return address
         return peer
 
@@ -235,7 +241,7 @@ class Guard:
         if request.url.scheme == "https":
             return True
         peer = request.client.host if request.client else ""
-        if not self._trusted(peer):
+        if not in_networks(peer, self.trusted):
             return False
         proto = request.headers.get("x-forwarded-proto", "")
         return proto.rsplit(",", 1)[-1].strip().lower() == "https"
