@@ -202,29 +202,37 @@ def _svg(body: str) -> Response:
     )
 
 
-async def status_badge(request: Request) -> Response:
+def _status_svg(label: str, status: str) -> Response:
+    status = status if status in COLOURS else "unknown"
+    return _svg(badge_svg(label, WORDS[status], COLOURS[status]))
+
+
+def _uptime_svg(label: str, uptime: float | None) -> Response:
+    value = "no data" if uptime is None else f"{uptime:.2f}%"
+    return _svg(badge_svg(label, value, uptime_colour(uptime)))
+
+
+async def _check_badge(request: Request, what: str) -> Response:
+    """A check's badge, ``status`` or ``uptime``, in one environment with ``?environment=``."""
     ctx = ctx_of(request)
     name = request.path_params["name"]
     env = request.query_params.get("environment")
     found = await run_in_threadpool(ctx.model.badge, name, env)
     if found is None:
         return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
-    status = found.status if found.status in COLOURS else "unknown"
-    label = name if env is None else f"{name} ({env})"
-    return _svg(badge_svg(label[:60], WORDS[status], COLOURS[status]))
+    if what == "status":
+        label = name if env is None else f"{name} ({env})"
+        return _status_svg(label[:60], found.status)
+    label = "uptime 30d" if env is None else f"uptime 30d ({env})"
+    return _uptime_svg(label[:60], found.uptime_30d)
+
+
+async def status_badge(request: Request) -> Response:
+    return await _check_badge(request, "status")
 
 
 async def uptime_badge(request: Request) -> Response:
-    ctx = ctx_of(request)
-    name = request.path_params["name"]
-    env = request.query_params.get("environment")
-    found = await run_in_threadpool(ctx.model.badge, name, env)
-    if found is None:
-        return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
-    uptime = found.uptime_30d
-    value = "no data" if uptime is None else f"{uptime:.2f}%"
-    label = "uptime 30d" if env is None else f"uptime 30d ({env})"
-    return _svg(badge_svg(label[:60], value, uptime_colour(uptime)))
+    return await _check_badge(request, "uptime")
 
 
 async def environment_badge(request: Request) -> Response:
@@ -238,11 +246,8 @@ async def environment_badge(request: Request) -> Response:
     if found is None:
         return _svg(badge_svg(env[:40], "not found", COLOURS["unknown"]))
     if what == "status":
-        status = found.status if found.status in COLOURS else "unknown"
-        return _svg(badge_svg(env[:60], WORDS[status], COLOURS[status]))
-    uptime = found.uptime_30d
-    value = "no data" if uptime is None else f"{uptime:.2f}%"
-    return _svg(badge_svg(f"{env[:50]} uptime 30d", value, uptime_colour(uptime)))
+        return _status_svg(env[:60], found.status)
+    return _uptime_svg(f"{env[:50]} uptime 30d", found.uptime_30d)
 
 
 async def feed(request: Request) -> Response:
