@@ -129,19 +129,27 @@ MAX_BODY = 1 << 20
 answered 413 and never held whole, whoever sends it."""
 
 
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None when it is longer than ``limit`` (never held whole); the API and
+    the inbound webhooks read their bodies through it."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 async def _body(request: Request) -> dict[str, Any]:
     too_large = Denied(error(413, f"request body is larger than {MAX_BODY} bytes"))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise too_large
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large
-        parts.append(chunk)
-    raw = b"".join(parts)
+    raw = await bounded_body(request, MAX_BODY)
+    if raw is None:
+        raise too_large
     if not raw.strip():
         return {}
     try:

@@ -19,20 +19,8 @@ from starlette.routing import Route
 from prodshield.errors import NotFound
 from prodshield.monitor.incidents import acknowledge, open_incident_of
 from prodshield.notify.providers.pagerduty import WEBHOOK_MAX_BYTES, signature_ok, webhook_event
-from prodshield.web.api import error, throttled
+from prodshield.web.api import bounded_body, error, throttled
 from prodshield.web.context import ctx_of
-
-
-async def _body(request: Request, limit: int) -> bytes | None:
-    """The raw body, or None when it is longer than ``limit`` (never held whole)."""
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 async def pagerduty(request: Request) -> Response:
@@ -45,7 +33,7 @@ async def pagerduty(request: Request) -> Response:
     client = ctx.guard.client(request)
     if ctx.guard.throttled(client):
         return throttled()
-    body = await _body(request, WEBHOOK_MAX_BYTES)
+    body = await bounded_body(request, WEBHOOK_MAX_BYTES)
     if body is None:
         return error(413, "webhook body too large")
     if not signature_ok(secret, body, request.headers.get("x-pagerduty-signature")):
