@@ -1,8 +1,9 @@
 """Journey: `prodshield monitor once` on checks with no body condition. A check is ok when the
 whole answer arrived within its timeout, as with curl (Upptime) or a browser: a server that sends
 its status line and headers and then stalls, or breaks the connection in the body, fails the
-check; a complete answer passes, and so does a body far over `max_body` (the check stops
-reading it there instead of downloading it). A real loopback server speaks raw HTTP/1.1."""
+check (keeping its `first_byte` time: the status line did arrive); a complete answer passes,
+and so does a body far over `max_body` (the check stops reading it there instead of downloading
+it). A real loopback server speaks raw HTTP/1.1."""
 
 from __future__ import annotations
 
@@ -109,3 +110,9 @@ def test_a_check_is_ok_only_when_the_answer_completes(tmp_path: Path) -> None:
     assert results["stalls"]["conditions"] == [
         {"expr": "[STATUS] < 400", "ok": True, "actual": "200"}
     ]
+    # and its time is kept: first_byte (the status line) well before total (the timeout)
+    for name in ("stalls", "stalls-chunked", "resets"):
+        timings = results[name]["timings"]
+        assert timings["first_byte"] is not None, results[name]
+        assert 0 < timings["first_byte"] <= timings["total"], timings
+    assert results["stalls"]["timings"]["total"] - results["stalls"]["timings"]["first_byte"] > 500

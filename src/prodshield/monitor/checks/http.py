@@ -48,6 +48,7 @@ class HttpCheck:
         marks: dict[str, object] = {}
         token = tls_marks.set(marks)
         t0 = time.perf_counter()
+        first_byte: float | None = None  # kept when the body then fails: the server did answer
         url = URL(cfg.url)
         try:
             if url.scheme not in ("http", "https") or not url.host:
@@ -110,7 +111,6 @@ class HttpCheck:
                     "timeout", f"no complete answer within {format_duration(target.timeout)}"
                 )
             end = time.perf_counter()
-            first_byte = None
         finally:
             tls_marks.reset(token)
         ssl_object = marks.get("ssl_object")
