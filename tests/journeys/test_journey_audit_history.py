@@ -1,14 +1,28 @@
 """Journey: `prodshield audit history` after a few audits of a tree that gains, then loses, a
 leaked key (CLI as a subprocess, the store the audits wrote); `audit PATH` keeps working,
-also for a folder named `history`."""
+also for a folder named `history`; a TLS audit that reached no endpoint is stored without a
+verdict (history, the dashboard and the API say "nothing checked", never "passed")."""
 
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from starlette.testclient import TestClient
+
+from prodshield.config import load_config
+from prodshield.store import open_store
+from prodshield.web import create_app
+from support.certs import self_signed
 from support.cli import prodshield, shell_env
+from support.net import free_port
+from support.web_seed import TOKEN, login
 
 AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
 
@@ -83,3 +97,86 @@ def test_history_without_a_config_says_how_to_get_one(tmp_path: Path) -> None:
     done = _cli(tmp_path, "audit", "history")
     assert done.returncode == 2
     assert "no config" in done.stderr and "Traceback" not in done.stderr
+
+
+@contextmanager
+def _tls_server(folder: Path, port: int) -> Iterator[None]:
+    """A self-signed TLS endpoint on ``port`` that completes handshakes and closes."""
+    cert, key = self_signed(folder)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(16)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(conn, server_side=True):
+                    pass
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes accept() and stops listening
+        listener.close()
+
+
+def test_a_tls_run_that_reached_nothing_is_stored_without_a_verdict(tmp_path: Path) -> None:
+    """`audit tls` while the endpoint is down exits 3 ("nothing checked"); the run it stores is
+    neither passed nor a clean slate: history says "nothing checked", counts nothing new or
+    fixed for it, and the next run is compared with the last run that did check; the
+    dashboard's Audit tab says so too."""
+    (tmp_path / "shield.yaml").write_text("storage: sqlite:///store.db\n")
+    port = free_port()
+    target = f"127.0.0.1:{port}"
+    with _tls_server(tmp_path, port):
+        first = _cli(tmp_path, "audit", "tls", target)  # run 1: graded, the gate fails
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "tls.self-signed" in first.stdout
+    down = _cli(tmp_path, "audit", "tls", target)  # run 2: nothing listens
+    assert down.returncode == 3, down.stdout + down.stderr
+    with _tls_server(tmp_path, port):
+        again = _cli(tmp_path, "audit", "tls", target)  # run 3: the same findings
+    assert again.returncode == 1, again.stdout + again.stderr
+
+    data = json.loads(_cli(tmp_path, "audit", "history", "-f", "json").stdout)
+    runs = {r["id"]: r for r in data["runs"]}
+    assert runs[2]["passed"] is None and runs[2]["nothing_checked"] is True, runs[2]
+    assert runs[2]["new"] is None and runs[2]["fixed"] is None, runs[2]
+    assert runs[3]["passed"] is False and runs[3]["nothing_checked"] is False
+    assert runs[3]["previous"] == 1 and runs[3]["new"] == 0 and runs[3]["fixed"] == 0, runs[3]
+    assert data["latest"]["previous"] == 1 and data["latest"]["fixed"] == []
+
+    table = _cli(tmp_path, "audit", "history").stdout
+    row = next(line for line in table.splitlines() if line.split()[:1] == ["2"])
+    assert "nothing checked" in row and "passed" not in row and "FAILED" not in row, table
+    assert "run 3 against run 1: nothing new, nothing fixed" in table
+
+    down = _cli(tmp_path, "audit", "tls", target)  # run 4: the newest checked nothing
+    assert down.returncode == 3
+    table = _cli(tmp_path, "audit", "history").stdout
+    assert "run 4 checked nothing (no endpoint could be reached)" in table, table
+
+    loaded = load_config(tmp_path / "shield.yaml", env={})
+    store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
+    try:
+        with TestClient(create_app(loaded, store, token=TOKEN), base_url="http://127.0.0.1") as c:
+            login(c)
+            page = c.get("/dashboard/audit").text
+            api = c.get(
+                "/api/v1/findings?source=audit", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+    finally:
+        store.close()
+    assert "Nothing checked" in page and "Gate passed" not in page, page
+    audit_run = api.json()["audit"]["run"]
+    assert audit_run["id"] == 4 and audit_run["passed"] is None, audit_run

@@ -14,14 +14,16 @@ from prodshield.store import tables as t
 
 
 def save_run(store: Store, report: AuditReport, fail_on: Severity | str = Severity.HIGH) -> int:
-    """Record a run and its findings; return the run id."""
+    """Record a run and its findings; return the run id. A run that checked nothing (a TLS-only
+    audit that reached no endpoint, exit 3) has no verdict: ``passed`` is null, never true."""
+    failed = report.failed(fail_on)
     with store.begin() as conn:
         inserted = conn.execute(
             t.audit_runs.insert().values(
                 started_at=report.started_at or time.time(),
                 finished_at=time.time(),
                 fail_on=str(Severity(fail_on)),
-                passed=not report.failed(fail_on),
+                passed=False if failed else (None if report.nothing_checked else True),
                 summary=report.summary(fail_on),
             )
         ).inserted_primary_key
@@ -38,12 +40,21 @@ def save_run(store: Store, report: AuditReport, fail_on: Severity | str = Severi
     return int(run_id)
 
 
-def runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+def runs(store: Store, limit: int = 20, *, checked: bool = False) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs, newest first; with ``checked``, only those with a verdict."""
+    query = select(t.audit_runs).order_by(t.audit_runs.c.id.desc()).limit(limit)
+    if checked:
+        query = query.where(t.audit_runs.c.passed.is_not(None))
     with store.connect() as conn:
-        rows = conn.execute(
-            select(t.audit_runs).order_by(t.audit_runs.c.id.desc()).limit(limit)
-        ).mappings()
-        return [dict(r) for r in rows]
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    return [r for r in rows if not _nothing_checked(r)] if checked else rows
+
+
+def _nothing_checked(run: dict[str, Any]) -> bool:
+    """A run that checked nothing (stored with a null verdict; before that, with ``passed``
+    true and its summary saying so)."""
+    summary = run.get("summary") or {}
+    return run.get("passed") is None or bool(summary.get("nothing_checked"))
 
 
 def findings_of(store: Store, run_id: int) -> list[dict[str, Any]]:
@@ -79,20 +90,28 @@ def _public(finding: dict[str, Any]) -> dict[str, Any]:
 
 def history(store: Store, limit: int = 20) -> dict[str, Any]:
     """The stored runs, newest first, each with its counts and how many findings are new or
-    fixed since the run before it (by fingerprint, which survives line moves); and, for the
-    newest run, the new and fixed findings themselves.
+    fixed since the run before it that checked something (by fingerprint, which survives line
+    moves); and, for the newest run, the new and fixed findings themselves. A run that checked
+    nothing (``nothing_checked``: a TLS-only audit that reached no endpoint) has no verdict
+    (``passed`` null) and no new or fixed: its empty findings are not a clean slate.
 
-    ``{"runs": [{"id", "started_at", "finished_at", "fail_on", "passed", "total",
-    "by_severity", "previous", "new", "fixed"}], "latest": {"id", "previous", "new": [...],
-    "fixed": [...]} | None}``
+    ``{"runs": [{"id", "started_at", "finished_at", "fail_on", "passed", "nothing_checked",
+    "total", "by_severity", "previous", "new", "fixed"}], "latest": {"id", "previous",
+    "nothing_checked", "new": [...], "fixed": [...]} | None}``
     """
-    rows = runs(store, limit=limit + 1)  # one more: the newest shown run's predecessor
-    by_run = _fingerprints(store, [int(r["id"]) for r in rows])
+    rows = runs(store, limit=limit)
+    # the runs that checked something, one more than can be shown: the oldest one's predecessor
+    checked = [int(r["id"]) for r in runs(store, limit=limit + 1, checked=True)]
+    previous_of = {int(r["id"]): next((c for c in checked if c < int(r["id"])), None) for r in rows}
+    by_run = _fingerprints(
+        store, sorted({int(r["id"]) for r in rows} | {p for p in previous_of.values() if p})
+    )
     shown: list[dict[str, Any]] = []
     latest: dict[str, Any] | None = None
-    for i, row in enumerate(rows[:limit]):
+    for i, row in enumerate(rows):
         run_id = int(row["id"])
-        previous = int(rows[i + 1]["id"]) if i + 1 < len(rows) else None
+        nothing = _nothing_checked(row)
+        previous = None if nothing else previous_of[run_id]
         now = by_run[run_id]
         before = by_run[previous] if previous is not None else None
         new = [f for fp, f in now.items() if before is not None and fp not in before]
@@ -104,7 +123,8 @@ def history(store: Store, limit: int = 20) -> dict[str, Any]:
                 "started_at": row["started_at"],
                 "finished_at": row["finished_at"],
                 "fail_on": row["fail_on"],
-                "passed": bool(row["passed"]),
+                "passed": None if nothing else bool(row["passed"]),
+                "nothing_checked": nothing,
                 "total": int(summary.get("total", len(now))),
                 "by_severity": {
                     s.value: int((summary.get("by_severity") or {}).get(s.value, 0))
@@ -119,6 +139,7 @@ def history(store: Store, limit: int = 20) -> dict[str, Any]:
             latest = {
                 "id": run_id,
                 "previous": previous,
+                "nothing_checked": nothing,
                 "new": [_public(f) for f in new],
                 "fixed": [_public(f) for f in fixed],
             }

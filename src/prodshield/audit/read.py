@@ -22,7 +22,10 @@ class AuditRunView(View):
     started_at: float
     finished_at: float | None
     fail_on: str | None = Field(description="the gate's threshold")
-    passed: bool | None = Field(description="the gate's verdict")
+    passed: bool | None = Field(
+        description="the gate's verdict; null when the run checked nothing (a TLS-only audit"
+        " that reached no endpoint)"
+    )
     summary: JSONObject | None = Field(description="total and counts by severity")
 
 
@@ -100,7 +103,10 @@ def latest(store: Store, *, severity: str | None = None, limit: int = 500) -> Au
             started_at=run.started_at,
             finished_at=run.finished_at,
             fail_on=run.fail_on,
-            passed=run.passed,
+            # older rows of a run that checked nothing say passed: its summary knows better
+            passed=None
+            if isinstance(run.summary, dict) and run.summary.get("nothing_checked")
+            else run.passed,
             summary=run.summary if isinstance(run.summary, dict) else None,
         ),
         findings=found,

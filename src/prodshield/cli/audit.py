@@ -894,7 +894,7 @@ def history_cmd(
             str(r["id"]),
             _when(r["started_at"]),
             str(r["fail_on"] or "-"),
-            "passed" if r["passed"] else "FAILED",
+            "nothing checked" if r["nothing_checked"] else ("passed" if r["passed"] else "FAILED"),
             str(sev["critical"]),
             str(sev["high"]),
             str(sev["medium"]),
@@ -904,7 +904,12 @@ def history_cmd(
         )
     out.print(table)
     latest = data["latest"]
-    if latest and latest["previous"] is not None:
+    if latest and latest["nothing_checked"]:
+        out.print(
+            f"run {latest['id']} checked nothing (no endpoint could be reached): no verdict,"
+            " and the next run is compared with the last run that checked something"
+        )
+    elif latest and latest["previous"] is not None:
         head = f"run {latest['id']} against run {latest['previous']}:"
         if not latest["new"] and not latest["fixed"]:
             out.print(f"{head} nothing new, nothing fixed")
