@@ -1,7 +1,8 @@
 """Template-mining accuracy on Loghub-2k with the corrected labels, through the CLI, against Drain3.
 
 Usage: python benchmarks/loghub.py [--data DIR] [--systems HDFS,BGL]
-       [--alt] [--no-drain3] [--no-inprocess] [--show-errors SYSTEM] [--labelled DIR]
+       [--alt] [--whole-lines] [--no-drain3] [--no-inprocess] [--show-errors SYSTEM]
+       [--labelled DIR]
 
 For each system, its ``Content`` column (headers already stripped, as in the literature; leading
 blanks stripped too, since an indented line continues the record above in the ``raw`` format) is
@@ -15,7 +16,8 @@ group), PA (share of lines whose template text equals the label), FGA (F1 over g
 over templates: a predicted template counts when its group is exact and its text equals the
 label). Template texts are compared after collapsing runs of whitespace.
 
-``--labelled DIR`` also scores every ``*.csv`` (columns ``Content``, ``EventTemplate``) there: the
+``--whole-lines`` also scores each system's raw lines, headers included (dates, hosts, levels), as
+``logs parse --log-format raw`` sees a real file. ``--labelled DIR`` also scores every ``*.csv`` (columns ``Content``, ``EventTemplate``) there: the
 systems labelled for prodshield from real software's log statements (benchmarks/data/labelled),
 never used for tuning.
 """
@@ -64,6 +66,17 @@ def load(data: Path, system: str, alt: bool) -> tuple[list[str], list[str]]:
     if not path.exists():
         path = data / system / f"{system}_2k.log_structured_corrected.csv"
     return load_csv(path)
+
+
+def load_whole(data: Path, system: str) -> tuple[list[str], list[str]]:
+    """The raw lines of ``<system>_2k.log`` (header and all, leading blanks stripped), labelled
+    with the corrected templates of the same lines: ``--log-format raw`` on a real file."""
+    _, truth = load(data, system, False)
+    raw = (data / system / f"{system}_2k.log").read_text(encoding="utf-8", errors="replace")
+    lines = [line.lstrip() for line in raw.splitlines()]
+    if len(lines) != len(truth):
+        raise SystemExit(f"{system}: {len(lines)} raw lines but {len(truth)} labels")
+    return lines, truth
 
 
 def load_csv(path: Path) -> tuple[list[str], list[str]]:
@@ -242,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alt", action="store_true", help="also score the logparser copy")
     parser.add_argument("--no-drain3", action="store_true")
     parser.add_argument("--no-inprocess", action="store_true")
+    parser.add_argument(
+        "--whole-lines", action="store_true", help="also score the raw lines, headers included"
+    )
     parser.add_argument("--show-errors", default="")
     parser.add_argument("--labelled", type=Path, default=LABELLED)
     args = parser.parse_args(argv)
@@ -265,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     for label_name, alt in labels:
         systems = {name: load(data, name, alt) for name in names}
         table(label_name, systems, parsers, args.show_errors)
+    if args.whole_lines:
+        systems = {name: load_whole(data, name) for name in names}
+        table("Loghub-2k whole lines (headers included)", systems, parsers, args.show_errors)
     labelled = sorted(args.labelled.glob("*.csv")) if args.labelled.is_dir() else []
     if labelled:
         systems = {path.stem: load_csv(path) for path in labelled}

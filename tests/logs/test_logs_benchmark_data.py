@@ -58,3 +58,26 @@ def test_labelled_sets_are_what_the_generator_writes(tmp_path: Path) -> None:
     assert written == ["HAProxy.csv", "Kafka.csv", "MinIO.csv", "Nginx.csv", "Redis.csv"]
     for name in written:
         assert filecmp.cmp(tmp_path / name, labelled / name, shallow=False), name
+
+
+def test_whole_lines_are_the_raw_file_with_the_message_labels(tmp_path: Path) -> None:
+    loghub = _module(ROOT / "benchmarks" / "loghub.py")
+    system = tmp_path / "Demo"
+    system.mkdir()
+    (system / "Demo_2k.log").write_text(
+        "2026-12-06 10:00:01 web1 sshd[12]: session opened for alice\n"
+        "  2026-12-06 10:00:02 web1 sshd[13]: session closed for bob\n",
+        encoding="utf-8",
+    )
+    (system / "Demo_2k.log_structured_corrected.csv").write_text(
+        "Content,EventTemplate\n"
+        "session opened for alice,session opened for <*>\n"
+        "session closed for bob,session closed for <*>\n",
+        encoding="utf-8",
+    )
+    lines, truth = loghub.load_whole(tmp_path, "Demo")
+    assert lines[1] == "2026-12-06 10:00:02 web1 sshd[13]: session closed for bob"
+    assert truth == ["session opened for <*>", "session closed for <*>"]
+    (system / "Demo_2k.log").write_text("one line only\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="1 raw lines but 2 labels"):
+        loghub.load_whole(tmp_path, "Demo")
