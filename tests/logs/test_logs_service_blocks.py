@@ -5,6 +5,7 @@ and the same hostile-line handling (benchmarks/logs_follow.py measures the speed
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,11 +21,12 @@ from prodshield.logs.detectors.redaction import redact_line
 from prodshield.logs.event import LogEvent
 from prodshield.logs.findings import LogFinding
 from prodshield.logs.gate import BlockGate
+from prodshield.logs.record import Written
 from prodshield.logs.scan import _Collector
 from prodshield.logs.service import LogService
 from prodshield.logs.sources.files import ReadStats
 from prodshield.logs.templates import TemplateMiner
-from prodshield.store import Store
+from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from support import secrets_tokens as tok
 
@@ -55,6 +57,8 @@ PYTHON_SHAPES = [
     '  File "app.py", line {p}, in handler',
 ]
 
+TOKENS = [tok.github_classic() for _ in range(3)]
+
 
 def _lines(shapes: list[str], n: int, seed: int = 5) -> list[str]:
     rng = random.Random(seed)
@@ -68,7 +72,7 @@ def _lines(shapes: list[str], n: int, seed: int = 5) -> list[str]:
                 b=rng.randrange(256),
                 p=rng.randrange(1, 65535),
                 m=rng.randrange(60),
-                t=tok.github_classic(),
+                t=rng.choice(TOKENS),
             )
         )
     return out
@@ -217,3 +221,113 @@ def test_the_gate_picks_the_same_texts_from_texts_as_from_events() -> None:
     ascii_only = [text for text in texts if text.isascii()]
     events = [LogEvent("s", i, None, None, text, {}, text) for i, text in enumerate(ascii_only)]
     assert gate.candidates_texts(ascii_only) == gate.candidates(events)
+
+
+class _EveryFinding(Written):
+    """The plain writer: every finding goes to ``store_findings`` at every window."""
+
+    def changed(self, findings: list[LogFinding]) -> list[LogFinding]:
+        return findings
+
+    def stored(self, findings: list[LogFinding]) -> None:
+        pass
+
+
+def _windows(store: Store, folder: Path, plain: bool) -> list[tuple[Any, ...]]:
+    folder.mkdir()
+    first = _lines(RAW_SHAPES, 1500, seed=1)
+    service = _service(store, folder, "raw", "\n".join(first) + "\n")
+    if plain:
+        service._written = _EveryFinding()
+    try:
+        service._poll_all()
+        service._flush()
+        time.sleep(0.05)
+        mark = time.time()
+        # a second window: some findings grow (the same IPs), some are new, most stay
+        more = [
+            *_lines(RAW_SHAPES[:2], 40, seed=2),
+            "sshd[1]: Failed password for x from 192.0.2.9",
+        ]
+        with (folder / "app.log").open("a", encoding="utf-8") as out:
+            out.write("\n".join(more) + "\n")
+        service._poll_all()
+        service._flush()
+        service._flush()  # nothing new
+    finally:
+        _close(service)
+    with store.connect() as conn:
+        return sorted(
+            tuple(
+                repr(value).replace(str(folder), "<folder>")
+                for value in (
+                    r.kind,
+                    r.fingerprint,
+                    r._mapping["count"],
+                    r.message,
+                    r.samples,
+                    r.source,
+                    r.details,
+                    r.updated_at >= mark,  # written again in the later windows
+                )
+            )
+            for r in conn.execute(select(t.log_findings))
+        )
+
+
+def test_findings_that_did_not_change_are_left_out_and_the_rows_are_the_same(
+    store: Store, tmp_path: Path
+) -> None:
+    plain_store = open_store(f"sqlite:///{tmp_path / 'plain.db'}")
+    try:
+        plain = _windows(plain_store, tmp_path / "a", plain=True)
+    finally:
+        plain_store.close()
+    ours = _windows(store, tmp_path / "b", plain=False)
+    assert ours == plain
+    again = [row for row in ours if row[-1] == "True"]
+    assert 0 < len(again) < len(ours)  # some rows grew, the others were left alone
+
+
+def test_a_fingerprint_follows_its_source() -> None:
+    finding = LogFinding("security", "auth_failure", "high", source={"ip": "192.0.2.1"})
+    first = finding.fingerprint
+    assert finding.fingerprint == first
+    finding.source["ip"] = "192.0.2.2"
+    fresh = LogFinding("security", "auth_failure", "high", source={"ip": "192.0.2.2"})
+    assert finding.fingerprint == fresh.fingerprint != first
+    finding.source["file"] = "a.log"  # the file is not part of it
+    assert finding.fingerprint == fresh.fingerprint
+
+
+RULE_LINES = [
+    "kernel: app[{p}]: SEGFAULT AT 7f00 ip 0000 sp 0000 error 4",
+    "Kernel PANIC - not syncing: Fatal exception",
+    "write failed: No Space Left On Device",
+    "psql: could not connect to server: Connection REFUSED",
+    "Out of memory: Killed process {p} (java)",
+    "FATAL: remaining connection slots are reserved",
+    "sudo: pam_unix(sudo:auth): authentication failure; logname={u} uid=0",
+    "sshd[{p}]: Failed password for invalid user {u} from 203.0.113.{a} port {p} ssh2",
+    "sshd[{p}]: error: maximum authentication attempts exceeded for {u} from 10.0.0.{a}",
+    "\u017fegfault at 0 ip 0 (long s: a caseless match only Unicode case folding finds)",
+    "[FATAL] worker {a} stopped; fatal error: cannot continue",
+    "nothing to see in job {p}",
+]
+
+
+def test_rules_skip_only_patterns_whose_literal_a_line_lacks() -> None:
+    from prodshield.logs.detectors.rulepack import RulePackDetector
+
+    lines = _lines(RULE_LINES + RAW_SHAPES, 3000, seed=9)
+    lines += [line.swapcase() for line in lines[:500]]
+    events = [LogEvent("s", i, None, None, line, {}, line) for i, line in enumerate(lines)]
+    ours = RulePackDetector(DetectorSettings())
+    plain = RulePackDetector(DetectorSettings())
+    plain._needs = [[None] * len(needs) for needs in plain._needs]  # every pattern tried
+    assert any(n for needs in ours._needs for n in needs)
+    for event in events:
+        assert ours.observe(event) == plain.observe(event), event.message
+    found = ours.findings()
+    assert {f.kind for f in found} >= {"crash", "disk_full", "out_of_memory", "auth_failure"}
+    assert _shown(found) == _shown(plain.findings())

@@ -42,10 +42,18 @@ class LogFinding:
 
     @property
     def fingerprint(self) -> str:
-        key = json.dumps(
-            [self.kind, {k: v for k, v in sorted(self.source.items()) if k != "file"}], default=str
-        )
-        return hashlib.sha1(key.encode()).hexdigest()[:20]
+        """The finding's identity: a hash of its kind and source (its file left out). Kept
+        with what it hashed, and hashed again only when that changed (the service asks at every
+        window for thousands of findings)."""
+        items = sorted(self.source.items())
+        known = self.__dict__.get("_fingerprint")
+        if known is not None and known[0] == self.kind and known[1] == items:
+            return str(known[2])
+        key = json.dumps([self.kind, {k: v for k, v in items if k != "file"}], default=str)
+        fp = hashlib.sha1(key.encode()).hexdigest()[:20]
+        if all(isinstance(v, str | int | float) or v is None for _, v in items):
+            self.__dict__["_fingerprint"] = (self.kind, items, fp)  # values that cannot change
+        return fp
 
     def add(self, when: datetime | None, sample: str | None, n: int = 1) -> None:
         self.count += n

@@ -218,6 +218,56 @@ def store_findings(
     return changed
 
 
+class Written:
+    """The findings a writer handed to :func:`store_findings` at its last window, as they were:
+    the ones that did not change since are left out of the next call (``store_findings`` would
+    skip them, after sealing their source and hashing their fingerprint: the bulk of a window's
+    work when thousands of findings go on and a few grow). A finding is the same object from
+    window to window while its detector keeps it; one that changed brings along every finding of
+    its fingerprint (their counts add up in one row). Forget everything whenever the writer's
+    ``rows`` are forgotten."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[LogFinding, tuple[Any, ...], str]] = {}
+        self._states: dict[int, tuple[Any, ...]] = {}
+
+    def changed(self, findings: list[LogFinding]) -> list[LogFinding]:
+        """The findings to store: those that changed (or are new), with their fingerprints'.
+        Their state is taken now, as ``store_findings`` takes it (before it seals them)."""
+        known = self._known
+        states = self._states = {}
+        todo: list[LogFinding] = []
+        same: list[tuple[LogFinding, str]] = []
+        fps: set[str] = set()
+        for f in findings:
+            state = states[id(f)] = (f.count, f.severity, f.last_seen, f.message)
+            was = known.get(id(f))
+            if was is not None and was[0] is f:
+                if was[1] == state:
+                    same.append((f, was[2]))
+                    continue
+                fps.add(was[2])
+            else:
+                fps.add(f.seal_source().fingerprint)
+            todo.append(f)
+        todo += [f for f, fp in same if fp in fps]
+        return todo
+
+    def stored(self, findings: list[LogFinding]) -> None:
+        """The findings :meth:`changed` was given are stored: remember them."""
+        known, states = self._known, self._states
+        fresh: dict[int, tuple[LogFinding, tuple[Any, ...], str]] = {}
+        for f in findings:
+            key = id(f)
+            was = known.get(key)
+            fp = was[2] if was is not None and was[0] is f else f.fingerprint
+            fresh[key] = (f, states[key], fp)
+        self._known, self._states = fresh, {}
+
+    def forget(self) -> None:
+        self._known, self._states = {}, {}
+
+
 def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 

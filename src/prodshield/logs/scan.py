@@ -56,6 +56,11 @@ class _Collector:
         if self.rules is not None and brute is not None:
             self.rules.listeners.append(brute.on_rule)
         self._gate: BlockGate | None = None
+        self._literals_of: (
+            tuple[list[frozenset[str] | None], list[frozenset[str] | None]] | None
+        ) = None
+        """Per specific and fallback detector: its gate's literals (lower case), or None when
+        something else may pick an event for it (no gate, or patterns)."""
         self.done = 0
         self.template_counts: Counter[str] = Counter()
         self.templates: dict[str, str] = {}
@@ -130,11 +135,17 @@ class _Collector:
         if self.count_templates:  # every event is counted: every event is needed
             self.observe_many([event_at(i) for i in range(len(texts))])
             return
+        self.done = 0
         if self._gate is None:
             self._gate = BlockGate([*self._specific, *self._fallback])
         gate = self._gate
         picked = gate.candidates_texts(texts)
-        self.done = 0
+        if self._literals_of is None:
+            self._literals_of = (
+                [_gate_literals(d) for d in self._specific],
+                [_gate_literals(d) for d in self._fallback],
+            )
+        specific, fallback = self._literals_of
         try:
             if picked is None:
                 for i in range(len(texts)):
@@ -147,8 +158,24 @@ class _Collector:
                     told = found(i)
                     if told is None:
                         self._detect(event_at(i))
-                    else:
-                        self._detect_told(event_at(i), told)
+                        continue
+                    # a detector none of whose literals the text holds would not act on it (a
+                    # gate is a superset; such an event has no fields and no level)
+                    held = told.message
+                    event = event_at(i)
+                    claimed = False
+                    for (observe, tell), wanted in zip(self._specific_told, specific, strict=True):
+                        if wanted is not None and wanted.isdisjoint(held):
+                            continue
+                        if observe(event) if tell is None else tell(event, told):
+                            claimed = True
+                    if not claimed:
+                        for (observe, tell), wanted in zip(
+                            self._fallback_told, fallback, strict=True
+                        ):
+                            if wanted is not None and wanted.isdisjoint(held):
+                                continue
+                            observe(event) if tell is None else tell(event, told)
             self.done = len(texts)
         finally:
             self.events += self.done
@@ -215,6 +242,15 @@ class _Collector:
         if self.first and self.last:
             return max((self.last - self.first).total_seconds(), 1.0)
         return 0.0
+
+
+def _gate_literals(detector: Any) -> frozenset[str] | None:
+    """The literals (lower case) that alone pick a text for ``detector`` (an event without
+    fields and level); None when it has no gate or its gate has patterns."""
+    gate = detector.gate() if hasattr(detector, "gate") else None
+    if gate is None or gate.patterns:
+        return None
+    return frozenset(lit.lower() for lit in gate.literals)
 
 
 def scan_events(

@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, select
 from prodshield.config.types import format_duration
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.findings import LogFinding
-from prodshield.logs.record import Row, _chunks, attribute, store_findings
+from prodshield.logs.record import Row, Written, _chunks, attribute, store_findings
 from prodshield.logs.scan import _Collector
 from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
 from prodshield.logs.sources.follow import FileFollower
@@ -83,6 +83,8 @@ class LogService:
         self.watches: dict[str, SourceWatch] = {}
         self.started_at = time.time()
         self._rows: dict[str, Row] = {}
+        self._written = Written()
+        """The findings stored at the last window (only those that changed are stored again)."""
         self._tpl_counts: Counter[tuple[str, int]] = Counter()
         self._tpl_info: dict[str, list[Any]] = {}  # id -> [template, example, source, first, last]
         self._epoch_start = time.time()
@@ -110,6 +112,7 @@ class LogService:
         )  # a new epoch: rows go on (base = stored)
         self._epoch_start = time.time()
         self._rows = {}
+        self._written.forget()
         wanted = {
             f.path for f in configured_files(loaded.config.logs, loaded.base_dir, follow_only=True)
         }
@@ -280,6 +283,8 @@ class LogService:
                 nbytes = max(0, f.follower.position.offset - before) or sum(map(len, lines))
                 self.watches[f.file.source.name].arrived(len(lines), nbytes, now)
                 self._feed_guarded(f, lines)
+                # what was written while the block was handled is read at once, not a poll later
+                behind = behind or f.follower.bytes_behind > 0
         return behind
 
     def _feed_guarded(self, f: _Followed, lines: list[str]) -> None:
@@ -490,15 +495,17 @@ class LogService:
         findings = self._collector.findings(sealed=False)
         for watch in self.watches.values():
             findings += watch.findings(now)
+        todo = self._written.changed(findings)  # what store_findings would not skip
         rows = dict(self._rows)
-        attribute(findings, [f.file for f in self.followed.values()])
+        attribute(todo, [f.file for f in self.followed.values()])
         with self.store.begin() as conn:
-            changed = store_findings(conn, findings, rows, now)
+            changed = store_findings(conn, todo, rows, now)
             self._store_templates(conn)
             self._notify(conn, changed, now)
             for f in self.followed.values():
                 f.follower.commit(conn)
         self._rows = rows
+        self._written.stored(findings)
         self._tpl_counts.clear()
         self._tpl_info.clear()
         if now - self._epoch_start >= EPOCH_S:
@@ -506,6 +513,7 @@ class LogService:
             self._collector = _Collector(self.settings, templates=False)
             self._epoch_start = now
             self._rows = {}
+            self._written.forget()
         if self._miner is not None and now - self._miner_saved >= MINER_SAVE_S:
             self._save_miner(now)
 

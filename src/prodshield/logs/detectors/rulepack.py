@@ -69,6 +69,30 @@ def _rule(raw: dict[str, Any], category: str) -> LogRule:
     )
 
 
+def needed_literal(pattern: re.Pattern[str]) -> str | None:
+    """The longest run of plain characters the pattern matches one after the other at its top
+    level (lower case, ASCII, 3 or more): text the pattern finds something in holds it, in any
+    case. None when there is no such run (or the pattern cannot be read)."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        literal = _parser.LITERAL
+    except Exception:
+        return None
+    best, run = "", []
+    for op, value in [*list(parsed), (None, None)]:
+        if op is literal:
+            run.append(chr(value))
+            continue
+        text = "".join(run)
+        if len(text) > len(best):
+            best = text
+        run = []
+    best = best.lower()
+    return best if len(best) >= 3 and best.isascii() else None
+
+
 class _Hits:
     """Match times of one finding, for a rule's threshold within its window."""
 
@@ -137,6 +161,11 @@ class RulePackDetector:
         self._keyword_index = {k.lower(): n for n, k in enumerate(keywords)}
         """A keyword as the block gate names it (lower case) -> its number."""
         self._has_unkeyed = any(not r.keywords for r in self._message_rules)
+        self._unkeyed_numbers = frozenset(
+            n for n, r in enumerate(self._message_rules) if not r.keywords
+        )
+        # per message rule, per pattern: the text an ASCII line must hold for it to match
+        self._needs = [[needed_literal(p) for p in r.patterns] for r in self._message_rules]
         self._findings: dict[tuple[str, str, str, str], LogFinding] = {}
         self._rule_of: dict[tuple[str, str, str, str], LogRule] = {}
         self._hits: dict[tuple[str, str, str, str], _Hits] = {}
@@ -208,7 +237,14 @@ class RulePackDetector:
         # patterns.
         unkeyed = None
         hit = False
-        for number, rule in enumerate(self._message_rules):
+        low: str | None = None  # the message in lower case, when ASCII (a pattern's literal)
+        needs = self._needs
+        rules = self._message_rules
+        numbers: Iterable[int] = range(len(rules))
+        if keyed and woken is not None:  # only the woken rules and those without keywords
+            numbers = sorted(woken | self._unkeyed_numbers) if self._has_unkeyed else sorted(woken)
+        for number in numbers:
+            rule = rules[number]
             if rule.keywords:
                 if not keyed:
                     continue
@@ -222,7 +258,12 @@ class RulePackDetector:
                     unkeyed = self._prefilter.search(message) is not None
                 if not unkeyed:
                     continue
+            if low is None:
+                low = message.lower() if message.isascii() else ""
             for index, pattern in enumerate(rule.patterns):
+                need = needs[number][index]
+                if need is not None and low and need not in low:
+                    continue  # it cannot match (a caseless literal is ASCII-caseless)
                 m = pattern.search(message)
                 if m:
                     groups = {k: v for k, v in m.groupdict().items() if v}
