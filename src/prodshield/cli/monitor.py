@@ -221,6 +221,7 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
         console(stderr=True).print(
             f"notifications: {report.sent} sent, {report.retried} to retry, {report.dead} dead, "
             f"{report.pending} still queued"
+            + (" (`prodshield notify status` shows why)" if report.pending else "")
         )
     return report
 

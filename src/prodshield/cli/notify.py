@@ -20,6 +20,7 @@ from prodshield.cli.common import (
     untrusted,
 )
 from prodshield.config import LoadedConfig
+from prodshield.config.types import parse_duration
 from prodshield.errors import Invalid, UsageError
 from prodshield.notify import Event, deliver_pending, enqueue, outbox
 from prodshield.notify.providers import build
@@ -36,9 +37,22 @@ FormatOption = Annotated[
     str, typer.Option("--format", "-f", help="Output format: text or json.", show_default=True)
 ]
 WaitOption = Annotated[
-    float,
-    typer.Option("--wait", help="Seconds to keep retrying before giving up.", show_default=True),
+    str,
+    typer.Option(
+        "--wait",
+        metavar="DURATION",
+        help="How long to keep retrying before giving up (30s, 2m; a bare number is seconds).",
+        show_default=True,
+    ),
 ]
+
+
+def _wait_s(wait: str) -> float:
+    """``--wait`` as seconds: a duration like ``monitor once --notify-wait`` takes."""
+    try:
+        return parse_duration(wait)
+    except ValueError as exc:
+        raise UsageError(f"--wait: {exc}") from None
 
 
 def _secrets(loaded: LoadedConfig) -> list[str]:
@@ -61,9 +75,22 @@ def _ago(ts: float | None) -> str:
     return f"{seconds}s ago"
 
 
+def _due(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    seconds = int(ts - time.time())
+    if seconds <= 0:
+        return "now"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"in {seconds // size}{unit}"
+    return f"in {seconds}s"
+
+
 @app.command("status")
 def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
-    """Counts by notifier and status, and the dead events with their last error."""
+    """Counts by notifier and status, the events being retried and the dead ones, with their
+    last error."""
     if fmt not in ("text", "json"):
         raise UsageError(f"--format {fmt!r}: use text or json")
     loaded = load(config)
@@ -86,12 +113,26 @@ def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
         }
         for r in st.dead
     ]
+    retrying = [
+        {
+            "id": r.id,
+            "notifier": r.notifier,
+            "type": r.event_type,
+            "subject": r.subject,
+            "key": r.idempotency_key,
+            "attempts": r.attempts,
+            "next_attempt_at": r.next_attempt_at,
+            "last_error": redact(r.last_error or "", secrets),
+        }
+        for r in st.retrying
+    ]
     if fmt == "json":
         print_json(
             {
                 "counts": st.counts,
                 "totals": {s: st.total(s) for s in outbox.STATUSES},
                 "oldest_pending_at": st.oldest_pending_at,
+                "retrying": retrying,
                 "dead": dead,
             }
         )
@@ -111,6 +152,21 @@ def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
         f"{st.total('pending')} pending (oldest queued {_ago(st.oldest_pending_at)}), "
         f"{st.total('sent')} sent, {st.total('dead')} dead"
     )
+    if retrying:
+        rt = Grid(
+            "id", "notifier", "type", "attempts", "due", "last error",
+            keys=("id", "notifier", "type"), right=("id", "attempts"), title="retrying", out=out,
+        )  # fmt: skip
+        for row, d in zip(st.retrying, retrying, strict=True):
+            rt.add_row(
+                str(d["id"]),
+                str(d["notifier"]),
+                str(d["type"]),
+                str(d["attempts"]),
+                _due(row.next_attempt_at),
+                untrusted(d["last_error"]),  # quotes the provider's answer
+            )
+        rt.print()
     if dead:
         dt = Grid(
             "id", "notifier", "type", "subject", "attempts", "last error",
@@ -162,7 +218,7 @@ def _report_one(report: DeliveryReport, name: str) -> bool:
 def test_cmd(
     name: Annotated[str, typer.Argument(help="The notifier's name under `notifiers:`.")],
     config: ConfigOption = None,
-    wait: WaitOption = 30.0,
+    wait: WaitOption = "30s",
 ) -> None:
     """Send a test event through one notifier now; exit 0 when delivered, 1 when not."""
     loaded = load(config)
@@ -188,7 +244,7 @@ def test_cmd(
         enqueue(store, [name], event)
         row = outbox.find(store, name, key)
         assert row is not None
-        report = deliver_pending(store, {name: cfg}, deadline_s=wait, ids=[row.id])
+        report = deliver_pending(store, {name: cfg}, deadline_s=_wait_s(wait), ids=[row.id])
         ok = _report_one(report, name)
         if not ok:
             # A test message that arrives hours later only confuses, and its failure is told
@@ -205,7 +261,7 @@ def test_cmd(
 def retry_cmd(
     row_id: Annotated[int, typer.Argument(metavar="ID", help="The dead row's id (notify status).")],
     config: ConfigOption = None,
-    wait: WaitOption = 30.0,
+    wait: WaitOption = "30s",
 ) -> None:
     """Requeue a dead event with a fresh retry budget and try to deliver it now."""
     loaded = load(config)
@@ -217,7 +273,7 @@ def retry_cmd(
         if cfg is None or not cfg.enabled:
             console().print(f"{row.notifier} is not an enabled notifier; it stays queued")
             raise typer.Exit(EXIT_FAILED)
-        report = deliver_pending(store, {row.notifier: cfg}, deadline_s=wait, ids=[row.id])
+        report = deliver_pending(store, {row.notifier: cfg}, deadline_s=_wait_s(wait), ids=[row.id])
     finally:
         store.close()
     if not _report_one(report, row.notifier):
@@ -225,17 +281,18 @@ def retry_cmd(
 
 
 @app.command("flush")
-def flush_cmd(config: ConfigOption = None, wait: WaitOption = 30.0) -> None:
+def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
     """Deliver every queued event now (for one-shot runs such as CI jobs)."""
     loaded = load(config)
     store = store_for(loaded)
     try:
-        report = deliver_pending(store, delivery_notifiers(loaded.config), deadline_s=wait)
+        report = deliver_pending(store, delivery_notifiers(loaded.config), deadline_s=_wait_s(wait))
     finally:
         store.close()
     console().print(
         f"{report.sent} sent, {report.retried} to retry, {report.dead} dead, "
         f"{report.pending} still queued"
+        + (" (`prodshield notify status` shows why)" if report.pending or report.retried else "")
     )
     if report.dead or report.pending:
         raise typer.Exit(EXIT_FAILED)

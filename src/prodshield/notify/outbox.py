@@ -448,18 +448,21 @@ def discard(store: Store, row_id: int) -> bool:
 
 @dataclass
 class OutboxStatus:
-    """Counts per notifier and status, and the dead rows with their last error."""
+    """Counts per notifier and status, the dead rows with their last error, and the pending rows
+    that failed at least once (retrying: their last error and next attempt)."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     dead: list[OutboxRow] = field(default_factory=list)
     oldest_pending_at: float | None = None
+    retrying: list[OutboxRow] = field(default_factory=list)
 
     def total(self, status: str) -> int:
         return sum(c.get(status, 0) for c in self.counts.values())
 
 
 def status(store: Store, *, dead_limit: int = 50) -> OutboxStatus:
-    """What the outbox holds: counts by notifier and status, the most recent dead rows."""
+    """What the outbox holds: counts by notifier and status, the most recent dead rows, the
+    retrying rows (pending after a failed attempt), next due first."""
     o = t.outbox
     out = OutboxStatus()
     with store.connect() as conn:
@@ -476,6 +479,15 @@ def status(store: Store, *, dead_limit: int = 50) -> OutboxStatus:
         out.oldest_pending_at = conn.execute(
             select(func.min(o.c.created_at)).where(o.c.status == PENDING)
         ).scalar()
+        out.retrying = [
+            OutboxRow.from_row(r)
+            for r in conn.execute(
+                select(o)
+                .where(o.c.status == PENDING, o.c.attempts > 0)
+                .order_by(o.c.next_attempt_at, o.c.id)
+                .limit(dead_limit)
+            )
+        ]
     return out
 
 
