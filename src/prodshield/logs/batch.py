@@ -9,6 +9,7 @@ where the order in which two clusters meet inside one batch matters.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any, Protocol
 
 from prodshield.logs.clusters import Entry
@@ -46,11 +47,12 @@ _RS_HEX_WORD = (
 )
 # Coarse shape: a digit run that starts a piece (after a space, a delimiter or the line start)
 # makes that piece a variable whatever its length, so any such run is \x02; so is any other single
-# digit (whose value may stay in the template: those positions are masked line by line). Literal
-# pairs (Aho-Corasick in polars) are much faster than a regular expression with a capture here.
+# digit (whose value may stay in the template: those positions are masked line by line). From
+# the fine shape that is one pass of literals (Aho-Corasick in polars, much faster than regular
+# expressions): a run (\x01) after a delimiter, and every digit left.
 _PIECE_STARTS = " \t,;:=|\"'[](){}<>!?&#"
-_COARSE_FROM = [d + c for d in _PIECE_STARTS for c in "\x010123456789"]
-_COARSE_TO = [d + "\x02" for d in _PIECE_STARTS for c in "\x010123456789"]
+_COARSE_FROM = [d + "\x01" for d in _PIECE_STARTS] + list("0123456789")
+_COARSE_TO = [d + "\x02" for d in _PIECE_STARTS] + ["\x02"] * 10
 BATCH_MIN = 512
 """Below this many messages a batch is learnt line by line."""
 
@@ -73,8 +75,12 @@ def learn_many(
     out: list[Any] = [None] * len(messages) if entries else []
     fine, groups = _group(messages)
     shapes = miner.shapes
+    cached = shapes.groups.get
+    group_shape = shapes.group_shape
+    # every group's masking first (it may fill the token caches the groups below read)
     plans = [
-        shapes.group_shape(coarse, messages[members[0]], shape) for coarse, shape, members in groups
+        cached(coarse) or group_shape(coarse, messages[members[0]], shape)
+        for coarse, shape, members in groups
     ]
     # members of groups whose lines are masked one by one, and their exact shapes (one call)
     per_line = [
@@ -84,15 +90,20 @@ def learn_many(
         for i in members
     ]
     fine_of = dict(zip(per_line, fine.gather(per_line).to_list(), strict=True)) if per_line else {}
+    count = miner.count_lines
+    entry_for = miner.entry_for
     for known, (_, _, members) in zip(plans, groups, strict=True):  # in first-line order
         if known.keep:
             _learn_kept(miner, known, members, messages, timestamps, fine_of, out)
             continue
-        first, last = _span(timestamps, members)
         entry = known.entry
         if entry is None:
-            entry = known.entry = miner.entry_for(known.masked)
-        miner.count_lines(entry, known.masked, len(members), messages[members[0]], first, last)
+            entry = known.entry = entry_for(known.masked)
+        if timestamps is None:
+            count(entry, known.masked, len(members), messages[members[0]], None, None)
+        else:
+            first, last = _span(timestamps, members)
+            count(entry, known.masked, len(members), messages[members[0]], first, last)
         if entries:
             for i in members:
                 out[i] = entry
@@ -113,9 +124,7 @@ def _group(messages: Sequence[str]) -> tuple[Any, list[tuple[str, str, list[int]
     )
     frame = pl.DataFrame(
         {
-            "s": (" " + fine)
-            .str.replace_many(_COARSE_FROM, _COARSE_TO)
-            .str.replace_all("[0-9]", "\x02"),
+            "s": (" " + fine).str.replace_many(_COARSE_FROM, _COARSE_TO),
             "f": fine,
             "i": pl.int_range(len(messages), eager=True),
         }
@@ -153,31 +162,40 @@ def _learn_kept(
     """A group where a digit of some token is part of the template: the lines are masked by the
     texts of those tokens (which alone decide how they mask), each text once."""
     masked, keep = known.masked, known.keep
-    alike: dict[tuple[str, ...], list[int]] = {}
-    split: dict[int, list[str]] = {}
-    for i in members:
-        raw = messages[i].split()
-        key = tuple([raw[k] for k in keep])
-        same = alike.get(key)
-        if same is None:
-            alike[key] = [i]
-            split[i] = raw
-        else:
-            same.append(i)
+    if len(members) == 1:
+        i = members[0]
+        alike: dict[Any, list[int]] = {None: members}
+        split = {i: messages[i].split()}
+    else:
+        pick = itemgetter(*keep)  # one position: the token itself, else a tuple of them
+        alike = {}
+        split = {}
+        for i in members:
+            raw = messages[i].split()
+            key = pick(raw)
+            same = alike.get(key)
+            if same is None:
+                alike[key] = [i]
+                split[i] = raw
+            else:
+                same.append(i)
     shapes = miner.shapes
     exact = shapes.tokens.get
     by_shape = shapes.token_shapes.get
+    entry_for = miner.entry_for
     for same in alike.values():
         i = same[0]
         raw = split[i]
-        token_shapes = fine_of[i].split()
-        if len(token_shapes) != len(raw):
-            token_shapes = [line_shape(token) for token in raw]
+        token_shapes: list[str] | None = None
         rebuilt = list(masked)
         for k in keep:
             token = raw[k]
             m = exact(token)
             if m is None:
+                if token_shapes is None:
+                    token_shapes = fine_of[i].split()
+                    if len(token_shapes) != len(raw):
+                        token_shapes = [line_shape(token) for token in raw]
                 m = by_shape(token_shapes[k])
                 if m is None:
                     m = shapes.mask_by_shape(token, token_shapes[k])
@@ -186,7 +204,7 @@ def _learn_kept(
             rebuilt[k] = m
         one = tuple(rebuilt)
         first, last = _span(timestamps, same)
-        entry = miner.entry_for(one)
+        entry = entry_for(one)
         miner.count_lines(entry, one, len(same), messages[i], first, last)
         if out:
             for j in same:

@@ -31,8 +31,15 @@ class Stat:
     last: float | None
 
 
-@dataclass(slots=True)
+Rendering = tuple[str, Plan, tuple[tuple[int, str], ...], str]
+"""A sequence's template text in a cluster, its parameter plan, its enumeration values where they
+differ from the cluster's first template, and the id those values give (:func:`sub_id`)."""
+
+
+@dataclass(slots=True, eq=False)
 class Cluster:
+    """One cluster; compared by identity (``list.remove`` of a fused cluster stays in C)."""
+
     index: int
     id: str
     """Given at creation, never changed (see the module docstring)."""
@@ -57,6 +64,13 @@ class Cluster:
     joined: Cluster | None = None
     """An older cluster of another length this one is a variant of (see :func:`variant_of`):
     its lines are given that cluster's id."""
+    rendered_at: int = -1
+    """The version ``rendered`` holds renderings of (see ``TemplateMiner._render_for``)."""
+    enum_at: tuple[int, ...] = ()
+    """At ``rendered_at``: the positions holding an enumeration (the only ones where the
+    rendering of a sequence depends on the sequence)."""
+    rendered: dict[tuple[str, ...], Rendering] = field(default_factory=dict)
+    """At ``rendered_at``: the values at ``enum_at`` -> the rendering of such sequences."""
 
 
 @dataclass(slots=True)
@@ -311,6 +325,18 @@ def similarity(tokens: list[str], masked: tuple[str, ...]) -> float:
     both_wild = sum(map(and_, map(eq, tokens, wild), map(eq, masked, wild)))
     n -= both_wild
     return 1.0 if n == 0 else (same - both_wild) / n
+
+
+def reach(cluster: Cluster) -> int:
+    """How many positions where a sequence differs from ``cluster`` may still agree in
+    :func:`enum_similarity` (generalised ones, and those holding values): with the positions
+    that agree, a bound on it that skips the full count."""
+    gen = cluster.gen
+    values = cluster.values
+    n = len(gen)
+    if not gen.keys() >= values.keys():
+        n += sum(1 for pos, seen in values.items() if seen is not None and pos not in gen)
+    return n
 
 
 def enum_similarity(cluster: Cluster, masked: tuple[str, ...]) -> float:

@@ -111,29 +111,38 @@ def _mask_shapes(token: str) -> str:
     return token
 
 
+_VARIABLE: dict[str, bool] = {}
+"""Piece -> :func:`_piece_is_variable` (pieces repeat across tokens: ``com``, ``apple``)."""
+
+
 def _mask_pieces(token: str) -> str:
     """Each delimited piece that is a value (a path, a number-bearing id) a wildcard, and runs
     of wildcards merged."""
-    parts = _SPLIT.split(token)
-    out: list[str] = []
+    parts = _SPLIT.split(token)  # pieces at even positions, delimiters between them
     changed = False
-    for i, piece in enumerate(parts):
-        if i % 2 == 1 or not piece or piece == WILDCARD:
-            out.append(piece)
+    known = _VARIABLE.get
+    for i in range(0, len(parts), 2):
+        piece = parts[i]
+        if not piece or piece == WILDCARD:
             continue
         if piece[0] == "/" and len(piece) > 1 and _PATH.fullmatch(piece):
-            out.append(WILDCARD + _closing(piece))
+            parts[i] = WILDCARD + _closing(piece)
             changed = True
         elif WILDCARD in piece:
-            out.append(piece)
-        elif _piece_is_variable(piece):
-            out.append(WILDCARD + _closing(piece))
-            changed = True
+            continue
         else:
-            out.append(piece)
+            variable = known(piece)
+            if variable is None:
+                variable = _piece_is_variable(piece)
+                if len(_VARIABLE) >= 100_000:
+                    _VARIABLE.clear()
+                _VARIABLE[piece] = variable
+            if variable:
+                parts[i] = WILDCARD + _closing(piece)
+                changed = True
     if not changed and WILDCARD not in token:
         return token
-    masked = "".join(out)
+    masked = "".join(parts)
     if "<*>." in masked:
         masked = _MERGE_DOT.sub(WILDCARD, masked)
     if "<*><*>" in masked:

@@ -11,20 +11,21 @@ from typing import Any
 
 from prodshield.logs.masking import WILDCARD
 
-Plan = tuple[tuple[int, int, int, "re.Pattern[str] | None"], ...]
-"""Where the parameters of a template are: (position, prefix length, suffix length, token pattern or
-None) per variable."""
+Plan = tuple[tuple[int, int, int, str | None], ...]
+"""Where the parameters of a template are: (position, prefix length, suffix length, and for a token
+with wildcards inside (``<*>:<*>``) that masked token, else None) per variable. Its pattern is
+compiled only when parameters are pulled (:func:`token_pattern`): the follower never does."""
 
 
 def params(plan: Plan, raw: list[str]) -> list[str]:
     """The values behind each ``<*>`` of a template (``plan``) in a line's tokens."""
     found_params: list[str] = []
-    for pos, head, tail, pattern in plan:
+    for pos, head, tail, masked in plan:
         value = raw[pos]
-        if pattern is None:
+        if masked is None:
             found_params.append(value[head : len(value) - tail] if head or tail else value)
         else:
-            found = pattern.match(value)
+            found = token_pattern(masked).match(value)
             if found is None:
                 found_params.append(value)
             else:
@@ -36,7 +37,6 @@ class Extractors:
     """The token patterns and compiled extractors of one miner (bounded caches)."""
 
     def __init__(self) -> None:
-        self._token_re: dict[str, re.Pattern[str]] = {}
         self._extractors: dict[Plan, Callable[[str], list[str]]] = {}
 
     def extractor(self, plan: Plan) -> Callable[[str], list[str]] | None:
@@ -48,7 +48,7 @@ class Extractors:
         """
         if not plan:
             return None
-        if all(not head and not tail and pattern is None for _, head, tail, pattern in plan):
+        if all(not head and not tail and masked is None for _, head, tail, masked in plan):
             if len(plan) == 1:
                 pos = plan[0][0]
                 return lambda message: [message.split()[pos]]
@@ -63,17 +63,26 @@ class Extractors:
 
     def token_pattern(self, masked: str) -> re.Pattern[str]:
         """The pattern whose groups are the variables of one token with wildcards (``<*>:<*>``)."""
-        pattern = self._token_re.get(masked)
-        if pattern is None:
-            parts = masked.split(WILDCARD)
-            pattern = re.compile("(.*?)".join(re.escape(part) for part in parts) + r"\Z", re.S)
-            if len(self._token_re) > 50_000:
-                self._token_re.clear()
-            if len(_PATTERN_PARTS) > 50_000:
-                _PATTERN_PARTS.clear()
-            self._token_re[masked] = pattern
-            _PATTERN_PARTS[pattern.pattern] = parts
-        return pattern
+        return token_pattern(masked)
+
+
+_TOKEN_RE: dict[str, re.Pattern[str]] = {}
+
+
+def token_pattern(masked: str) -> re.Pattern[str]:
+    """The pattern whose groups are the variables of one token with wildcards (``<*>:<*>``),
+    compiled once (bounded cache)."""
+    pattern = _TOKEN_RE.get(masked)
+    if pattern is None:
+        parts = masked.split(WILDCARD)
+        pattern = re.compile("(.*?)".join(re.escape(part) for part in parts) + r"\Z", re.S)
+        if len(_TOKEN_RE) > 50_000:
+            _TOKEN_RE.clear()
+        if len(_PATTERN_PARTS) > 50_000:
+            _PATTERN_PARTS.clear()
+        _TOKEN_RE[masked] = pattern
+        _PATTERN_PARTS[pattern.pattern] = parts
+    return pattern
 
 
 def compile_plan(plan: Plan) -> Callable[[str], list[str]]:
@@ -85,14 +94,14 @@ def compile_plan(plan: Plan) -> Callable[[str], list[str]]:
     texts are passed in by name."""
     names: dict[str, Any] = {}
     items: list[str] = []
-    for k, (pos, head, tail, pattern) in enumerate(plan):
-        if pattern is None:
+    for k, (pos, head, tail, masked) in enumerate(plan):
+        if masked is None:
             if head or tail:
                 items.append(f"(v := r[{pos}])[{head}:len(v) - {tail}]")
             else:
                 items.append(f"r[{pos}]")
             continue
-        items.append(_pattern_expression(k, pos, pattern, names))
+        items.append(_pattern_expression(k, pos, token_pattern(masked), names))
     source = f"def extract(message):\n    r = message.split()\n    return [{', '.join(items)}]\n"
     exec(source, names)  # integers and fixed names only
     extract: Callable[[str], list[str]] = names["extract"]

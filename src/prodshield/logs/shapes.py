@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from prodshield.logs.clusters import Entry
 from prodshield.logs.masking import WILDCARD, mask_token
@@ -118,6 +119,33 @@ class ShapeCaches:
         shapes = shape.split()
         if len(shapes) != len(raw):
             shapes = raw
+        get = self.token_shapes.get
+        digits = self.digit_tokens
+        found = list(map(get, shapes))
+        if None in found:
+            missing = [i for i, m in enumerate(found) if m is None]
+            if len(self.token_shapes) + len(missing) >= self.cache_size:
+                return self._group_mask_slow(raw, shapes)  # the cache may be cleared on the way
+            for i in missing:
+                m = get(shapes[i])  # a shape met earlier on this line is known by now
+                found[i] = m if m is not None else self.mask_by_shape(raw[i], shapes[i])
+        # no cache is cleared on the way: the known masks and the new ones (in line order) are
+        # what the line-order loop of :meth:`_group_mask_slow` reads
+        hit = cast("list[str]", found)
+        if "" not in hit and digits.isdisjoint(hit):
+            return tuple(hit), ()
+        kept: list[int] = []
+        for i, m in enumerate(hit):
+            if m == "":
+                kept.append(i)
+                hit[i] = self.mask_one(raw[i])
+            elif m in digits:
+                kept.append(i)
+        return tuple(hit), tuple(kept)
+
+    def _group_mask_slow(
+        self, raw: list[str], shapes: list[str]
+    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
         get = self.token_shapes.get
         digits = self.digit_tokens
         masked: list[str] = []

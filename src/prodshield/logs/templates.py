@@ -42,7 +42,6 @@ code imports :class:`TemplateMiner`, :class:`MinerConfig`, :class:`Template` and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import eq
@@ -55,12 +54,14 @@ from prodshield.logs.clusters import (
     VARIANT_SPAN,
     Cluster,
     Entry,
+    Rendering,
     Stat,
     common_shape,
     enum_similarity,
     fits,
     id_for,
     lead_of,
+    reach,
     render,
     root_of,
     similarity,
@@ -273,10 +274,11 @@ class TemplateMiner:
         return entry
 
     def _refresh(self, entry: Entry, cluster: Cluster, masked: tuple[str, ...]) -> None:
-        text, plan, diffs = self._render_for(cluster, masked)
+        text, plan, diffs, sid = self._rendering(cluster, masked)
         entry.version = cluster.version
         entry.template = text
-        entry.template_id = id_for(cluster, diffs)
+        # :func:`id_for`, with the hash of the enumeration values made once per rendering
+        entry.template_id = sid if diffs or cluster.joined is None else root_of(cluster).id
         entry.plan = plan
         entry.diffs = diffs
         entry.stat = None
@@ -367,6 +369,8 @@ class TemplateMiner:
                 if score < threshold and cluster.gen:
                     shaped.append(cluster)
             else:
+                if sum(map(eq, tokens, masked)) + reach(cluster) < floor:
+                    continue  # below the threshold even with every value it has seen
                 score = similarity(tokens, masked)
                 if score < threshold:
                     score = enum_similarity(cluster, masked)
@@ -388,24 +392,24 @@ class TemplateMiner:
         threshold = self.config.similarity
         floor = threshold * n - 1e-9
         short = n <= self.config.short
+        reach_of = reach(cluster)
         for other in list(self._by_length.get(n, ())):
             if other is cluster or other.merged_into is not None:
                 continue
+            mine = cluster.tokens
+            if short and other.tokens[0] != mine[0] and WILDCARD not in mine[0]:
+                continue
+            same = sum(map(eq, mine, other.tokens))
+            if same + reach_of < floor and same + reach(other) < floor:
+                continue  # neither similarity can reach the threshold
             tokens = tuple(other.tokens)
-            if short and tokens[0] != cluster.tokens[0] and WILDCARD not in cluster.tokens[0]:
-                continue
-            if (
-                not (cluster.live_enums or other.live_enums)
-                and sum(map(eq, cluster.tokens, tokens)) + max(len(cluster.gen), len(other.gen))
-                < floor
-            ):
-                continue
             if (
                 enum_similarity(cluster, tokens) < threshold
-                and enum_similarity(other, tuple(cluster.tokens)) < threshold
+                and enum_similarity(other, tuple(mine)) < threshold
             ):
                 continue
             cluster = self._merge(cluster, tokens)
+            reach_of = reach(cluster)
             if other.merged_into is not None or other is cluster:
                 continue  # the merge fused them already
             merged = list(cluster.tokens)
@@ -420,6 +424,7 @@ class TemplateMiner:
             keep.tokens = merged
             by_tokens.setdefault(tuple(merged), keep)
             cluster = keep
+            reach_of = reach(cluster)
         return cluster
 
     def _variant_cluster(self, masked: tuple[str, ...]) -> Cluster | None:
@@ -680,28 +685,63 @@ class TemplateMiner:
     ) -> tuple[str, Plan, tuple[tuple[int, str], ...]]:
         """The template text for this masked sequence, how to pull its parameters, and the
         enumeration values where it differs from the cluster's first template (its id)."""
+        return self._rendering(cluster, masked)[:3]
+
+    def _rendering(self, cluster: Cluster, masked: tuple[str, ...]) -> Rendering:
+        """:meth:`_render_for` and the id of the enumeration values (:func:`sub_id`), made once
+        per cluster version and values at its enumerated positions: the rendering depends on
+        the sequence only there (elsewhere it is the cluster's tokens)."""
+        if cluster.rendered_at != cluster.version:
+            values = cluster.values
+            gen = cluster.gen
+            cluster.enum_at = tuple(
+                pos
+                for pos in range(len(cluster.tokens))
+                if pos in gen and values.get(pos) is not None
+            )
+            cluster.rendered = {}
+            cluster.rendered_at = cluster.version
+        key = tuple([masked[pos] for pos in cluster.enum_at])
+        rendered = cluster.rendered
+        found = rendered.get(key)
+        if found is None:
+            text, plan, diffs = self._render_slow(cluster, masked)
+            if len(rendered) >= 4096:
+                rendered.clear()
+            found = rendered[key] = (text, plan, diffs, sub_id(cluster.id, diffs))
+        return found
+
+    @staticmethod
+    def _render_slow(
+        cluster: Cluster, masked: tuple[str, ...]
+    ) -> tuple[str, Plan, tuple[tuple[int, str], ...]]:
         values = cluster.values
         gen = cluster.gen
         first = cluster.first
-        plan: list[tuple[int, int, int, re.Pattern[str] | None]] = []
+        tokens = cluster.tokens
+        out = list(tokens)
+        # only generalised positions and tokens with a wildcard are more than their own text
+        special = [pos for pos, tok in enumerate(tokens) if WILDCARD in tok]
+        if gen:
+            n = len(tokens)
+            special = sorted(set(special).union(pos for pos in gen if 0 <= pos < n))
+        plan: list[tuple[int, int, int, str | None]] = []
         diffs: list[tuple[int, str]] = []
-        out: list[str] = []
-        for pos, tok in enumerate(cluster.tokens):
+        for pos in special:
+            tok = tokens[pos]
             if pos in gen:
                 if values.get(pos) is not None:
-                    tok = masked[pos]  # an enumeration: the value is part of the template
+                    tok = out[pos] = masked[pos]  # an enumeration: the value is in the template
                     if tok != first[pos]:
                         diffs.append((pos, tok))
                 else:
                     prefix, suffix = gen[pos]
                     plan.append((pos, len(prefix), len(suffix), None))
-                    out.append(tok)
                     continue
-            out.append(tok)
             if tok == WILDCARD:
                 plan.append((pos, 0, 0, None))
             elif WILDCARD in tok:
-                plan.append((pos, 0, 0, self._extract.token_pattern(tok)))
+                plan.append((pos, 0, 0, tok))
         return render(out), tuple(plan), tuple(diffs)
 
     def extractor(self, entry: Entry) -> Callable[[str], list[str]] | None:
