@@ -43,13 +43,13 @@ def api_url(api: str | None) -> str:
         loaded = shield_config(None)
     except ProdshieldError:
         return DEFAULT_API  # a broken shield.yaml is for `config check` to report
+    return config_api(loaded) or DEFAULT_API
+
+
+def config_api(loaded: Any | None) -> str | None:
+    """The URL of the ``chaos.api`` of a loaded shield.yaml (None without ``chaos:``)."""
     chaos = loaded.config.chaos if loaded is not None else None
-    if chaos is None:
-        return DEFAULT_API
-    host = chaos.api.host
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    return f"http://{'[' + host + ']' if ':' in host else host}:{chaos.api.port}"
+    return None if chaos is None else str(chaos.api.url)
 
 
 FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]

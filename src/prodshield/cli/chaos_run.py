@@ -332,9 +332,21 @@ def _run_options(
         verify_after_rollbacks=args.verify_after_rollbacks,
         on_event=printer,
         run_check=_check_runner(loaded) if loaded is not None else None,
+        proxy_api=_proxy_api(loaded),
         abort_on=abort_on,
         guard_frequency=max(0.1, args.guard_frequency),
     )
+
+
+def _proxy_api(loaded: Any) -> str:
+    """Where ``type: toxic`` activities without ``api`` go, found as ``chaos toxic`` finds it:
+    $PRODSHIELD_PROXY_API, else the ``chaos.api`` of -c's shield.yaml (or of the one ``chaos
+    proxy`` would read), else Toxiproxy's 127.0.0.1:8474."""
+    import os
+
+    from prodshield.cli.chaos import api_url, config_api
+
+    return os.environ.get("PRODSHIELD_PROXY_API") or config_api(loaded) or api_url(None)
 
 
 def _unknown_guard(loaded: Any, abort_on: list[tuple[str, str | None]]) -> int:

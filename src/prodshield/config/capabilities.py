@@ -404,6 +404,12 @@ class ChaosApi(StrictModel):
     port: int = Field(default=8474, ge=0, le=65535)
     """The API's port (0: any free port)."""
 
+    @property
+    def url(self) -> str:
+        """The URL its clients use (a wildcard address is reached on loopback)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
 
 class ScheduledExperiment(StrictModel):
     """A Chaos Toolkit experiment ``prodshield serve`` runs on a cron schedule (a game day), with

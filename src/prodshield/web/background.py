@@ -218,6 +218,7 @@ def _chaos_schedule(loaded: LoadedConfig, store: Store) -> Any:
         store,
         open_incidents=partial(open_incidents, store),
         run_check=partial(check_verdict, loaded),
+        proxy_api=loaded.config.chaos.api.url if loaded.config.chaos else None,
     )
 
 

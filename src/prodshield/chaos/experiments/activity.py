@@ -39,6 +39,7 @@ class RunContext:
     started_actions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     run_check: CheckRunner | None = None
+    proxy_api: str | None = None
     abort: threading.Event = field(default_factory=threading.Event)
     """Set by a guardrail that aborts the run: pauses in progress end at once."""
 
@@ -154,6 +155,7 @@ def run_activity(
         secrets=ctx.bindings.secrets,
         timeout=float(timeout) if timeout is not None else None,
         run_check=ctx.run_check,
+        proxy_api=ctx.proxy_api,
     )
     return provider.run(block, context)
 

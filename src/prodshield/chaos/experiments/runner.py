@@ -62,6 +62,7 @@ class RunOptions:
     on_event: EventSink | None = None
     handle_signals: bool = True  # install SIGTERM/SIGUSR1/SIGUSR2 handlers (main thread only)
     run_check: CheckRunner | None = None  # runs a shield.yaml check for ``type: check`` probes
+    proxy_api: str | None = None  # the default API of ``type: toxic`` (None: 127.0.0.1:8474)
     abort_on: list[tuple[str, str | None]] = field(default_factory=list)
     """Guardrail checks (name, environment): one failing during the method aborts the run (status
     ``aborted``, the method stopped, pauses cut short) and the rollbacks are played."""
@@ -113,7 +114,13 @@ def prepare(experiment: Mapping[str, Any], options: RunOptions) -> Bindings:
     configuration = load_configuration(experiment.get("configuration"), options.config_vars)
     secrets = load_secrets(experiment.get("secrets"), options.secret_vars)
     bindings = Bindings({}, secrets)
-    scratch = RunContext(dict(experiment), bindings, options.dry, run_check=options.run_check)
+    scratch = RunContext(
+        dict(experiment),
+        bindings,
+        options.dry,
+        run_check=options.run_check,
+        proxy_api=options.proxy_api,
+    )
     for key, value in configuration.items():
         if isinstance(value, Mapping) and value.get("type") == "probe":
             try:
@@ -144,7 +151,12 @@ def run_experiment(experiment: Mapping[str, Any], options: RunOptions | None = N
     experiment["title"] = substitute(experiment.get("title", ""), bindings)
     journal = new_journal(experiment, now_iso())
     ctx = RunContext(
-        experiment, bindings, options.dry, options.on_event, run_check=options.run_check
+        experiment,
+        bindings,
+        options.dry,
+        options.on_event,
+        run_check=options.run_check,
+        proxy_api=options.proxy_api,
     )
     with_ssh = has_probes(experiment)
     ctx.emit(

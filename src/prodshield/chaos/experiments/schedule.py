@@ -61,12 +61,14 @@ class ScheduledExperiments:
         *,
         open_incidents: OpenIncidents | None = None,
         run_check: CheckRunner | None = None,
+        proxy_api: str | None = None,
     ) -> None:
         self.specs = [s for s in specs if s.enabled]
         self.base_dir = Path(base_dir)
         self.store = store
         self.open_incidents = open_incidents
         self.run_check = run_check
+        self.proxy_api = proxy_api
         self.cancel = threading.Event()
         self.next_at: dict[str, float] = {}
 
@@ -134,6 +136,7 @@ class ScheduledExperiments:
             config_vars=dict(spec.vars),
             handle_signals=False,
             run_check=self.run_check,
+            proxy_api=self.proxy_api,
             abort_on=abort_on,
             guard_frequency=float(spec.guard_frequency),
             cancel=self.cancel,

@@ -21,6 +21,9 @@ class ActivityContext:
     secrets: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # the activity's own ``timeout``, if any
     run_check: CheckRunner | None = None  # for ``type: check`` (set from ``chaos run -c``)
+    proxy_api: str | None = None
+    """The fault proxy API a ``type: toxic`` provider without ``api`` talks to (``chaos run``:
+    $PRODSHIELD_PROXY_API, else shield.yaml's ``chaos.api``); None: Toxiproxy's 8474."""
 
 
 @runtime_checkable

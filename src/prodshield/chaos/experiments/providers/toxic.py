@@ -1,6 +1,7 @@
 """``type: toxic``: drive a fault proxy through the Toxiproxy v2 API (prodshield's or Toxiproxy).
 
-``api`` (default http://127.0.0.1:8474), ``func`` and ``arguments``:
+``api`` (default: the run's proxy API, which ``chaos run`` takes from $PRODSHIELD_PROXY_API or
+shield.yaml's ``chaos.api``, else http://127.0.0.1:8474), ``func`` and ``arguments``:
 
 - ``add_toxic``: ``proxy``, ``type``, optional ``name``, ``stream`` (downstream), ``toxicity`` (1.0),
   ``attributes``; ``update_toxic``: ``proxy``, ``name``, ``toxicity``/``attributes``;
@@ -75,7 +76,7 @@ class ToxicProvider:
     def run(self, provider: Mapping[str, Any], context: ActivityContext) -> Any:
         from prodshield.chaos.proxy.client import ProxyApiError, ProxyClient
 
-        api = str(provider.get("api") or DEFAULT_API)
+        api = str(provider.get("api") or context.proxy_api or DEFAULT_API)
         args = dict(provider.get("arguments") or {})
         client = ProxyClient(api, timeout=context.timeout or 5.0)
         func = str(provider["func"])
