@@ -113,6 +113,8 @@ def _mask_shapes(token: str) -> str:
 
 _VARIABLE: dict[str, bool] = {}
 """Piece -> :func:`_piece_is_variable` (pieces repeat across tokens: ``com``, ``apple``)."""
+_MEMO_PIECE = 64
+"""Longest piece kept in ``_VARIABLE``."""
 
 
 def _mask_pieces(token: str) -> str:
@@ -134,9 +136,10 @@ def _mask_pieces(token: str) -> str:
             variable = known(piece)
             if variable is None:
                 variable = _piece_is_variable(piece)
-                if len(_VARIABLE) >= 100_000:
-                    _VARIABLE.clear()
-                _VARIABLE[piece] = variable
+                if len(piece) <= _MEMO_PIECE:  # bounded memory whatever the lines hold
+                    if len(_VARIABLE) >= 100_000:
+                        _VARIABLE.clear()
+                    _VARIABLE[piece] = variable
             if variable:
                 parts[i] = WILDCARD + _closing(piece)
                 changed = True
