@@ -249,3 +249,60 @@ def test_detectors_told_the_gate_s_literals_find_what_a_line_by_line_pass_finds(
         want = sorted(repr(f.seal().to_dict()) for f in each.findings(sealed=False))
         assert got == want
         assert any("secret_in_log" in f for f in got)
+
+
+def _mixed_lines(n: int, seed: int = 5) -> list[str]:
+    """Lines whose tokens keep digits (``ssh2``, ``u0``), need masking one by one (MAC
+    addresses) or repeat a shape twice on one line."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        mac = ":".join(f"{rng.randrange(256):02x}" for _ in range(6))
+        out.append(
+            rng.choice(
+                [
+                    f"sshd[{rng.randrange(99999)}]: session opened for u{rng.randrange(3)} ssh2",
+                    f"link {mac} up on eth{rng.randrange(4)} after {rng.randrange(900)} ms",
+                    f"id={rng.randrange(10**6)} id={rng.randrange(10**6)} ok={rng.random():.3f}",
+                    f"job-{rng.randrange(40)}.{rng.choice('abc')} took {rng.randrange(99)}.5s",
+                ]
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("cache_size", [3, 7, 100_000])
+def test_batch_group_masking_is_the_line_order_loop_even_when_a_cache_is_cleared(
+    cache_size: int,
+) -> None:
+    from prodshield.logs.shapes import ShapeCaches, line_shape
+
+    fast, plain = ShapeCaches(cache_size), ShapeCaches(cache_size)
+    for message in _mixed_lines(400):
+        shape = line_shape(message)
+        got = fast._group_mask(message, shape)
+        want = plain._group_mask_slow(message.split(), shape.split())
+        assert got == want, message
+        assert fast.token_shapes == plain.token_shapes
+        assert fast.digit_tokens == plain.digit_tokens
+
+
+def test_cached_renderings_are_the_renderings_of_the_cluster_as_it_is() -> None:
+    miner = TemplateMiner()
+    lines = _mixed_lines(3000) + _lines(3000)
+    for start in range(0, len(lines), 700):
+        for entry in miner.learn_many(lines[start : start + 700]):
+            done = miner.final(entry)
+            text, plan, diffs = miner._render_slow(done.cluster, done.masked)
+            assert (done.template, done.plan) == (text, plan)
+            assert done.diffs == diffs
+
+
+def test_the_piece_memo_keeps_short_pieces_only() -> None:
+    from prodshield.logs import masking
+
+    long_piece = "x" * 500 + "7q"
+    assert masking.mask_token(f"key={long_piece}") == f"key={long_piece}"
+    assert long_piece not in masking._VARIABLE
+    assert masking.mask_token("key=abc123") == "key=<*>"
+    assert masking._VARIABLE["abc123"] is True
