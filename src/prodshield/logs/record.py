@@ -238,19 +238,19 @@ class Written:
         states = self._states = {}
         todo: list[LogFinding] = []
         same: list[tuple[LogFinding, str]] = []
-        fps: set[str] = set()
         for f in findings:
             state = states[id(f)] = (f.count, f.severity, f.last_seen, f.message)
             was = known.get(id(f))
-            if was is not None and was[0] is f:
-                if was[1] == state:
-                    same.append((f, was[2]))
-                    continue
-                fps.add(was[2])
+            if was is not None and was[0] is f and was[1] == state:
+                same.append((f, was[2]))
             else:
-                fps.add(f.seal_source().fingerprint)
-            todo.append(f)
-        todo += [f for f, fp in same if fp in fps]
+                todo.append(f)
+        if same and todo:
+            fps = set()
+            for f in todo:
+                was = known.get(id(f))
+                fps.add(was[2] if was is not None and was[0] is f else f.seal_source().fingerprint)
+            todo += [f for f, fp in same if fp in fps]
         return todo
 
     def stored(self, findings: list[LogFinding]) -> None:
