@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import html
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,7 +36,15 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - now)
 
 
+_HTML_HIDDEN = re.compile(r"<(script|style|head)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
 def short_body(text: str, limit: int = 200) -> str:
+    """An answer's body on one bounded line; an HTML error page (a proxy's, a server's default
+    501 page) as its text, without its markup."""
+    if text.lstrip()[:1] == "<" and re.search(r"<(!doctype html|html|body)\b", text[:500], re.I):
+        text = html.unescape(_HTML_TAG.sub(" ", _HTML_HIDDEN.sub(" ", text)))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -50,13 +60,16 @@ def error_for_status(
     """The NotifyError for a non-2xx answer of a generic HTTP endpoint.
 
     408, 425, 429 and 5xx are retried (not sooner than ``retry_after``, else the answer's
-    ``Retry-After``); 401 and 403 (credentials refused) and every other 4xx are permanent.
+    ``Retry-After``), but 501 (the receiver does not take a POST there: a wrong URL, retrying
+    cannot help); 401 and 403 (credentials refused) and every other 4xx are permanent.
     """
     if retry_after is None:
         retry_after = parse_retry_after(headers.get("Retry-After"))
     detail = f"{what}: HTTP {status}"
     if body.strip():
         detail += f": {short_body(body)}"
+    if status == 501:
+        return NotifyError(detail + " (the URL does not take a POST: check it)", permanent=True)
     if status in RETRYABLE_STATUS or status >= 500:
         return NotifyError(detail, retry_after=retry_after)
     if status in (401, 403):
