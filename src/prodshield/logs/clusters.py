@@ -339,38 +339,45 @@ def reach(cluster: Cluster) -> int:
     return n
 
 
-def enum_similarity(cluster: Cluster, masked: tuple[str, ...]) -> float:
+def enum_similarity(cluster: Cluster, masked: tuple[str, ...], threshold: float = 0.0) -> float:
     """:func:`similarity` where a value an enumeration position has seen also agrees, and so
     does a variable (a token with a wildcard: ``stock-<*>:``) at a position the cluster has made
     a variable of that shape (``<*>:``), as long as at least half of the cluster's words
-    (constants and enumerations) agree."""
+    (constants and enumerations) agree: a score of ``threshold`` or more is 0 otherwise, so
+    variables (a list, a header's date and time) never make ``Lost previously assigned
+    partitions <*>, <*>`` agree with ``Adding newly assigned partitions: <*>, <*>``."""
     values = cluster.values
     gen = cluster.gen
     same = 0
     n = 0
-    # the cluster's words (constants and enumerations): fitting variables never outvote them
-    words = words_same = 0
     for pos, (a, b) in enumerate(zip(cluster.tokens, masked, strict=True)):
         if a == b:
             if a != WILDCARD:
                 same += 1
                 n += 1
-                if WILDCARD not in a:
-                    words += 1
-                    words_same += 1
             continue
         n += 1
         seen = values.get(pos)
         if seen is not None:
-            words += 1
             if b in seen:
                 same += 1
+        elif pos in gen and fits(gen[pos], b):
+            same += 1
+    score = 1.0 if n == 0 else same / n
+    if score < threshold:
+        return score  # under the threshold whatever the words say
+    # the words: constants (no wildcard) and enumerations; variables never outvote them
+    words = words_same = 0
+    for pos, (a, b) in enumerate(zip(cluster.tokens, masked, strict=True)):
+        if a == b:
+            if WILDCARD not in a:
+                words += 1
                 words_same += 1
-        elif pos in gen:
-            if fits(gen[pos], b):
-                same += 1
-        elif WILDCARD not in a:
+            continue
+        seen = values.get(pos)
+        if seen is not None:
             words += 1
-    if 2 * words_same < words:
-        return 0.0  # ``Lost previously assigned partitions <*>, <*>`` is no ``Adding newly ...``
-    return 1.0 if n == 0 else same / n
+            words_same += b in seen
+        elif pos not in gen and WILDCARD not in a:
+            words += 1
+    return 0.0 if 2 * words_same < words else score

@@ -373,12 +373,12 @@ class TemplateMiner:
                     continue  # below the threshold even with every value it has seen
                 score = similarity(tokens, masked)
                 if score < threshold:
-                    score = enum_similarity(cluster, masked)
+                    score = enum_similarity(cluster, masked, threshold)
             if score >= threshold and score > best_score:
                 best, best_score = cluster, score
         if best is None:
             for cluster in shaped:
-                score = enum_similarity(cluster, masked)
+                score = enum_similarity(cluster, masked, threshold)
                 if score >= threshold and score > best_score:
                     best, best_score = cluster, score
         return best
@@ -404,8 +404,8 @@ class TemplateMiner:
                 continue  # neither similarity can reach the threshold
             tokens = tuple(other.tokens)
             if (
-                enum_similarity(cluster, tokens) < threshold
-                and enum_similarity(other, tuple(mine)) < threshold
+                enum_similarity(cluster, tokens, threshold) < threshold
+                and enum_similarity(other, tuple(mine), threshold) < threshold
             ):
                 continue
             cluster = self._merge(cluster, tokens)
