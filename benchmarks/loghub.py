@@ -16,10 +16,11 @@ group), PA (share of lines whose template text equals the label), FGA (F1 over g
 over templates: a predicted template counts when its group is exact and its text equals the
 label). Template texts are compared after collapsing runs of whitespace.
 
-``--whole-lines`` also scores each system's raw lines, headers included (dates, hosts, levels), as
-``logs parse --log-format raw`` sees a real file. ``--labelled DIR`` also scores every ``*.csv`` (columns ``Content``, ``EventTemplate``) there: the
-systems labelled for prodshield from real software's log statements (benchmarks/data/labelled),
-never used for tuning.
+``--whole-lines`` also scores each system's raw lines, headers included (dates, hosts, levels),
+as ``logs parse --log-format raw`` sees a real file. ``--labelled DIR`` also scores every
+``*.csv`` (columns ``Content``, ``EventTemplate``) there: the systems labelled for prodshield
+from real software's log statements (benchmarks/data/labelled), no rule of the miner written
+for them.
 """
 
 from __future__ import annotations
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     if labelled:
         systems = {path.stem: load_csv(path) for path in labelled}
         table(
-            "labelled for prodshield (not Loghub, not used for tuning)",
+            "labelled for prodshield (not Loghub; no rule written for them)",
             systems,
             parsers,
             args.show_errors,

@@ -4,7 +4,7 @@ software's own log statements (format strings read in each project's source, cit
 Each line is generated from one statement with values its format specifiers really take (each
 kind of value below cites where the program makes it) and labelled with that statement's
 template (every specifier one ``<*>``, except the names in ``WORDS``), so the ground truth is
-which statement printed the line. Kept apart from tuning: the miner was never adjusted on these.
+which statement printed the line. No rule of the miner is written for these sets (see README.md).
 
     python benchmarks/data/labelled/make_labelled.py   # rewrites the *.csv files (seeded)
 
