@@ -392,7 +392,7 @@ def seed_history(store: Store, now: float | None = None) -> None:
         "logs",
         "digest",
         {
-            "generated_at": "2026-12-04T21:00:00+00:00",
+            "generated_at": "2026-12-04T21:00:00.990101+00:00",
             "summary": "1200 events: 1 critical, 2 security, 1 performance, 0 trend",
             "markdown": DIGEST_MARKDOWN,
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,9 +56,16 @@ def _duration(seconds: float | None) -> str:
     return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
-def _utc(ts: float | None) -> str:
-    if ts is None:
+def _utc(ts: float | str | None) -> str:
+    """A time to the second in UTC, from a Unix time or ISO 8601 text (a stored digest's)."""
+    if ts is None or ts == "":
         return "-"
+    if isinstance(ts, str):
+        try:
+            parsed = datetime.fromisoformat(ts)
+        except ValueError:
+            return ts
+        ts = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
