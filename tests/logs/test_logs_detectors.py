@@ -392,3 +392,40 @@ def test_each_detectors_example_finds_what_it_says(kind: str) -> None:
     events = parse_lines(example["lines"], log_format=example["format"])
     result = scan_events(events, detectors=[kind])
     assert example["finds"] in {f.kind for f in result.findings}, result.findings
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_finding_messages_count_in_the_singular_and_plural(tmp_path: Path, fast: bool) -> None:
+    """One slow execution reads "1 execution", one request "1 of 1 request"; two read plural."""
+    from prodshield.cli.logs_intel import run_scan
+
+    pg = tmp_path / "postgresql.log"
+    pg.write_text(
+        "2026-12-04 10:00:01 UTC [12] LOG:  duration: 812.5 ms  statement: SELECT * FROM a\n"
+        "2026-12-04 10:00:02 UTC [12] LOG:  duration: 912.5 ms  statement: SELECT * FROM b\n"
+        "2026-12-04 10:00:03 UTC [12] LOG:  duration: 712.5 ms  statement: SELECT * FROM b\n"
+    )
+    access = tmp_path / "access.log"
+    lines = [
+        NGINX.format(
+            ip="10.0.0.1", m=0, s=1, method="GET", path="/once", status=200, ua="curl/8", rt="2.5"
+        )
+    ]
+    lines += [
+        NGINX.format(
+            ip="10.0.0.1", m=0, s=i, method="GET", path="/twice", status=200, ua="curl/8", rt="2.5"
+        )
+        for i in (2, 3)
+    ]
+    access.write_text("".join(lines))
+    result = run_scan([pg, access], "auto", None, None, DetectorSettings(), fast=fast)
+    messages = {
+        (f.source.get("query") or f.source.get("endpoint")): f.message for f in result.findings
+    }
+    queries = {f.message for f in by_kind(result, "slow_query")}
+    assert queries == {
+        "1 execution over 500 ms (max 812 ms)",
+        "2 executions over 500 ms (max 912 ms)",
+    }
+    assert messages["GET /once"] == "1 of 1 request over 1000 ms"
+    assert messages["GET /twice"] == "2 of 2 requests over 1000 ms"

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
+from prodshield.text import plural
 
 FAILURE_KINDS = {"auth_failure", "invalid_user"}
 
@@ -129,7 +130,7 @@ class BruteForceDetector:
                         "via": via,
                     },
                     message=(
-                        f"{src.failures} failed logins from {ip}"
+                        f"{plural(src.failures, 'failed login')} from {ip}"
                         + (
                             f", then a successful login as {src.success_user}"
                             if compromised

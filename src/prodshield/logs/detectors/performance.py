@@ -86,6 +86,12 @@ def peak_in_window(times: list[float], window_s: float) -> int:
     return peak
 
 
+def slow_request_message(slow: int, requests: int, settings: DetectorSettings) -> str:
+    """``3 of 40 requests over 500 ms``, ``1 of 1 request over 500 ms``: a slow_request
+    finding's message, shared by the line detector and the columnar access-log engine."""
+    return f"{slow} of {plural(requests, 'request')} over {settings.slow_request_ms:.0f} ms"
+
+
 def http_5xx_finding(
     ep: str,
     *,
@@ -108,7 +114,7 @@ def http_5xx_finding(
     else:
         kind, severity = "http_5xx", "low"
     window = f"{settings.http_5xx_window_s:.0f} s"
-    share = f"{errors} of {requests} requests ({rate:.1%})"
+    share = f"{errors} of {plural(requests, 'request')} ({rate:.1%})"
     if kind == "http_5xx_burst":
         message = f"5xx burst on {ep}: {peak} within {window}; {share} failed"
     else:
@@ -290,7 +296,10 @@ class PerformanceDetector:
                             "p95_ms": percentile(d, 95),
                             "threshold_ms": self.s.slow_query_ms,
                         },
-                        message=f"{st.slow} executions over {self.s.slow_query_ms:.0f} ms (max {d[-1]:.0f} ms)",
+                        message=(
+                            f"{plural(st.slow, 'execution')} over {self.s.slow_query_ms:.0f} ms"
+                            f" (max {d[-1]:.0f} ms)"
+                        ),
                     )
                 )
         for ep, st in self.endpoints.items():
@@ -312,7 +321,7 @@ class PerformanceDetector:
                             "max_ms": d[-1] if d else None,
                             "threshold_ms": self.s.slow_request_ms,
                         },
-                        message=f"{st.slow} of {st.requests} requests over {self.s.slow_request_ms:.0f} ms",
+                        message=slow_request_message(st.slow, st.requests, self.s),
                     )
                 )
             if st.errors:

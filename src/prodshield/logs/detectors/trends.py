@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodshield.logs.findings import LogFinding
+from prodshield.text import plural
 
 SPIKE_MIN_COUNT = 10
 SPIKE_MIN_RATIO = 3.0
@@ -86,7 +87,10 @@ def trend_findings(
                         "expected": round(expected, 2),
                         "ratio": round(n / max(expected, 1e-9), 1),
                     },
-                    message=f"{n} lines vs {expected:.1f} expected: {templates.get(tid, '')[:100]}",
+                    message=(
+                        f"{plural(n, 'line')} vs {expected:.1f} expected:"
+                        f" {templates.get(tid, '')[:100]}"
+                    ),
                 )
             )
     for kind, n in finding_counts.items():

@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from prodshield.logs.detectors.base import DetectorSettings
-from prodshield.logs.detectors.performance import http_5xx_finding, peak_in_window
+from prodshield.logs.detectors.performance import (
+    http_5xx_finding,
+    peak_in_window,
+    slow_request_message,
+)
 from prodshield.logs.detectors.redaction import redact_line
 from prodshield.logs.detectors.rulepack import load_rules, rule_message
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.fastpath import load_polars
 from prodshield.logs.findings import LogFinding, ScanResult, sort_findings
+from prodshield.text import plural
 
 _COMBINED = (
     r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+)[^"]*" (\d{3}) (\S+)'
@@ -108,7 +113,7 @@ def _endpoint_rows(
                         "max_ms": row["max_ms"],
                         "threshold_ms": settings.slow_request_ms,
                     },
-                    message=f"{row['slow']} of {row['requests']} requests over {settings.slow_request_ms:.0f} ms",
+                    message=slow_request_message(row["slow"], row["requests"], settings),
                 )
             )
         if row["errors"]:
@@ -253,7 +258,7 @@ def analyse(
                             "via": "http",
                             "users": {},
                         },
-                        message=f"{group.height} failed logins from {ip}",
+                        message=f"{plural(group.height, 'failed login')} from {ip}",
                     )
                 )
 
