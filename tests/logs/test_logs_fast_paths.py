@@ -306,3 +306,26 @@ def test_the_piece_memo_keeps_short_pieces_only() -> None:
     assert long_piece not in masking._VARIABLE
     assert masking.mask_token("key=abc123") == "key=<*>"
     assert masking._VARIABLE["abc123"] is True
+
+
+def test_enum_similarity_counts_what_the_position_by_position_loop_counts() -> None:
+    from prodshield.logs.clusters import enum_similarity, enum_similarity_loop
+    from prodshield.logs.templates import MinerConfig
+
+    miner = TemplateMiner(MinerConfig(enum_max=2, similarity=0.5))
+    lines = _mixed_lines(2000) + _lines(2000)
+    for start in range(0, len(lines), 600):
+        miner.learn_many(lines[start : start + 600])
+    rng = random.Random(11)
+    checked = 0
+    for cluster in miner._clusters:
+        for _ in range(20):
+            masked = tuple(
+                rng.choice([token, "<*>", "x", *(cluster.values.get(pos) or ())])
+                for pos, token in enumerate(cluster.tokens)
+            )
+            for threshold in (0.0, 0.5, 0.6):
+                fast = enum_similarity(cluster, masked, threshold)
+                assert fast == enum_similarity_loop(cluster, masked, threshold)
+            checked += 1
+    assert checked > 100

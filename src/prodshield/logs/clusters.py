@@ -12,7 +12,8 @@ import hashlib
 import re
 from collections.abc import Collection, Container, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import and_, eq
+from itertools import repeat
+from operator import and_, contains, eq, gt, methodcaller
 
 from prodshield.logs.masking import WILDCARD
 from prodshield.logs.params import Plan
@@ -167,7 +168,8 @@ def variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
     has tokens has a variable there, and the tokens they share hold most of their constants."""
     a, b = _one_list_value(a), _one_list_value(b)
     la, lb = len(a), len(b)
-    constants = max(la - sum(WILDCARD in t for t in a), lb - sum(WILDCARD in t for t in b))
+    wild = repeat(WILDCARD)
+    constants = max(la - sum(map(contains, a, wild)), lb - sum(map(contains, b, wild)))
     i = j = same = 0
     while i < la or j < lb:
         if i < la and j < lb and a[i] == b[j]:
@@ -191,11 +193,16 @@ def variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
     return same >= 2 and same >= 0.6 * constants
 
 
+_ENDS_WITH_COMMA = methodcaller("endswith", ",")
+
+
 def _one_list_value(tokens: Sequence[str]) -> Sequence[str]:
     """``tokens`` with a comma-separated list of variables (``a-<*>, b-<*>, c-<*>``) as its last
     item only: a list of any length is one value (``Assigned partitions: <*>`` / ``... <*>, <*>,
     <*>``)."""
-    if not any(t[-1:] == "," and WILDCARD in t for t in tokens):
+    if not any(map(_ENDS_WITH_COMMA, tokens)) or not any(
+        t[-1:] == "," and WILDCARD in t for t in tokens
+    ):
         return tokens
     return [
         t
@@ -315,8 +322,12 @@ def render(tokens: list[str]) -> str:
 def similarity(tokens: list[str], masked: tuple[str, ...]) -> float:
     """Share of positions where a cluster's ``tokens`` and a sequence agree; positions where both
     are bare wildcards say nothing either way (C-level counts)."""
+    return similarity_of(tokens, masked, sum(map(eq, tokens, masked)))
+
+
+def similarity_of(tokens: list[str], masked: tuple[str, ...], same: int) -> float:
+    """:func:`similarity` given the number of positions where they are equal (``same``)."""
     n = len(masked)
-    same = sum(map(eq, tokens, masked))
     if not same:
         return 0.0
     wild = _WILD_ROWS.get(n)
@@ -345,7 +356,70 @@ def enum_similarity(cluster: Cluster, masked: tuple[str, ...], threshold: float 
     a variable of that shape (``<*>:``), as long as at least half of the cluster's words
     (constants and enumerations) agree: a score of ``threshold`` or more is 0 otherwise, so
     variables (a list, a header's date and time) never make ``Lost previously assigned
-    partitions <*>, <*>`` agree with ``Adding newly assigned partitions: <*>, <*>``."""
+    partitions <*>, <*>`` agree with ``Adding newly assigned partitions: <*>, <*>``.
+
+    Counted as :func:`enum_similarity_loop` counts, position by position, but with the
+    positions that agree and the words counted in C: only the positions the cluster generalised
+    or holds values at are looked at one by one."""
+    tokens = cluster.tokens
+    n = len(masked)
+    if len(tokens) != n:
+        raise ValueError("enum_similarity: sequences of different lengths")
+    wild = repeat(WILDCARD)
+    same = sum(map(eq, tokens, masked))
+    # words: tokens without a wildcard; ``agreeing``: those equal to the sequence's
+    agreeing = sum(map(gt, map(eq, tokens, masked), map(contains, tokens, wild)))
+    words = n - sum(map(contains, tokens, wild))
+    if same and WILDCARD in masked and WILDCARD in tokens:
+        row = _WILD_ROWS.get(n)
+        if row is None:
+            row = _WILD_ROWS[n] = (WILDCARD,) * n
+        both_wild = sum(map(and_, map(eq, tokens, row), map(eq, masked, row)))
+        same -= both_wild
+        n -= both_wild
+    words_same = agreeing
+    values = cluster.values
+    gen = cluster.gen
+    size = len(masked)
+    for pos in gen:
+        if 0 <= pos < size and (a := tokens[pos]) != (b := masked[pos]):
+            seen = values.get(pos)
+            if seen is not None:
+                words += 1  # an enumeration is a word even with a wildcard
+                if b in seen:
+                    same += 1
+                    words_same += 1
+            elif fits(gen[pos], b):
+                same += 1
+            if WILDCARD not in a:
+                words -= 1  # counted as a word above, but a generalised position is none
+    for pos, seen in values.items():
+        if (
+            seen is not None
+            and pos not in gen
+            and 0 <= pos < size
+            and (a := tokens[pos]) != (b := masked[pos])
+        ):
+            words += 1
+            if b in seen:
+                same += 1
+                words_same += 1
+            if WILDCARD not in a:
+                words -= 1
+    score = 1.0 if n == 0 else same / n
+    if score < threshold:
+        return score  # under the threshold whatever the words say
+    return 0.0 if 2 * words_same < words else score
+
+
+def enum_similarity_loop(
+    cluster: Cluster, masked: tuple[str, ...], threshold: float = 0.0
+) -> float:
+    """:func:`enum_similarity` position by position (the reference its counts are tested against):
+    :func:`similarity` where a value an enumeration position has seen also agrees, and so
+    does a variable (a token with a wildcard: ``stock-<*>:``) at a position the cluster has made
+    a variable of that shape (``<*>:``), as long as at least half of the cluster's words
+    (constants and enumerations) agree: a score of ``threshold`` or more is 0 otherwise."""
     values = cluster.values
     gen = cluster.gen
     same = 0

@@ -64,7 +64,7 @@ from prodshield.logs.clusters import (
     reach,
     render,
     root_of,
-    similarity,
+    similarity_of,
     slot_of,
     state_names,
     sub_id,
@@ -359,19 +359,19 @@ class TemplateMiner:
             tokens = cluster.tokens
             if head is not None and tokens[0] != head and WILDCARD not in tokens[0]:
                 continue
+            same = sum(map(eq, tokens, masked))
             if not cluster.live_enums:
-                same = sum(map(eq, tokens, masked))
                 if same < floor:
                     if cluster.gen and same + len(cluster.gen) >= floor:
                         shaped.append(cluster)
                     continue
-                score = similarity(tokens, masked)
+                score = similarity_of(tokens, masked, same)
                 if score < threshold and cluster.gen:
                     shaped.append(cluster)
             else:
-                if sum(map(eq, tokens, masked)) + reach(cluster) < floor:
+                if same + reach(cluster) < floor:
                     continue  # below the threshold even with every value it has seen
-                score = similarity(tokens, masked)
+                score = similarity_of(tokens, masked, same)
                 if score < threshold:
                     score = enum_similarity(cluster, masked, threshold)
             if score >= threshold and score > best_score:
