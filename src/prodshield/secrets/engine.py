@@ -138,7 +138,7 @@ class Scanner:
         literals woke; None: those whose literals occur in ``low``)."""
         ctx = LineContext(line, low, path, tail)
         accepted: list[tuple[str, str, Candidate, SecretRule]] = []
-        taken: list[tuple[int, int]] = []
+        taken: list[tuple[int, int, int]] = []  # (line offset, start, end) already claimed
         if rule_indexes is None:
             # the rules whose literals occur: one ``in`` per literal, then its rules (in order)
             by_keyword = self._rules_by_keyword
@@ -150,12 +150,10 @@ class Scanner:
             for cand in rule.find(ctx):
                 if cand.confidence < self.settings.min_confidence:
                     continue
-                if cand.line_offset:
-                    accepted.append((rule.type, cand.kind or rule.kind, cand, rule))
-                    continue
-                if any(cand.start < e and s < cand.end for s, e in taken):
+                at = cand.line_offset
+                if any(o == at and cand.start < e and s < cand.end for o, s, e in taken):
                     continue  # an earlier (more precise) rule already owns this text
-                taken.append((cand.start, cand.end))
+                taken.append((at, cand.start, cand.end))
                 accepted.append((rule.type, cand.kind or rule.kind, cand, rule))
         if not accepted:
             return []
