@@ -60,3 +60,22 @@ def test_both_audit_commands_rate_an_aws_secret_key_alike(tmp_path: Path) -> Non
         rule, severity = engine[f["fingerprint"]]
         assert f["severity"] == severity, f
         assert f"({rule}, confidence" in f["message"], f
+
+
+def test_markdown_report_says_what_its_suppressed_findings_are(tmp_path: Path) -> None:
+    """The .env lines the secret scan reports are not reported again by the environment
+    family; the report says they are duplicates of listed findings, not "2 by duplicate"."""
+    tree = tmp_path / "shop"
+    tree.mkdir()
+    (tree / ".env").write_text(f"AWS_ACCESS_KEY_ID={KEY_ID}\nAWS_SECRET_ACCESS_KEY={SECRET}\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", ".", "--format", "markdown"],
+        cwd=tree,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stderr
+    assert out.stdout.rstrip().endswith("Suppressed: 2 duplicates of findings listed above.")
+    assert "by duplicate" not in out.stdout

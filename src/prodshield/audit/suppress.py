@@ -13,16 +13,37 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from prodshield.audit.finding import AuditFinding
 from prodshield.errors import Invalid, NotFound
 from prodshield.secrets.baseline import accepted
+from prodshield.text import plural
 
 ALLOW = re.compile(r"prodshield\s*:\s*allow\b\s*([\w.\-, ]*)", re.I)
 PRAGMA = re.compile(r"pragma:\s*allowlist[ -]secret|gitleaks:allow", re.I)
+
+
+def suppressed_text(counts: Mapping[str, int]) -> str:
+    """What a report says of the findings it leaves out, by reason: ``3 duplicates of findings
+    listed above, 1 by the baseline`` (a duplicate is an environment finding on a line the secret
+    scan already reports)."""
+    words = {
+        "config": "by audit.allow_rules",
+        "baseline": "by the baseline",
+        "inline": "by inline allow comments",
+    }
+    parts = []
+    for reason, n in counts.items():
+        if reason == "duplicate":
+            parts.append(f"{plural(n, 'duplicate')} of findings listed above")
+        elif reason == "inline" and n == 1:
+            parts.append("1 by an inline allow comment")
+        else:
+            parts.append(f"{n} {words.get(reason, 'by ' + reason)}")
+    return ", ".join(parts)
 
 
 def allowed_rules(line: str) -> set[str] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport, unreachable_note
+from prodshield.audit.suppress import suppressed_text
 from prodshield.text import code_span, neutralise_markers, neutralise_mentions
 
 ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦"}
@@ -42,6 +43,6 @@ def render(report: AuditReport, fail_on: Severity) -> str:
     if report.suppressed:
         lines += [
             "",
-            "Suppressed: " + ", ".join(f"{n} by {k}" for k, n in report.suppressed.items()),
+            f"Suppressed: {suppressed_text(report.suppressed)}.",
         ]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport, unreachable_note
+from prodshield.audit.suppress import suppressed_text
 
 STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -53,7 +54,7 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
     verdict = "FAILED" if s["failed"] else "passed"
     extra = ""
     if report.suppressed:
-        extra = " (suppressed: " + ", ".join(f"{n} {k}" for k, n in report.suppressed.items()) + ")"
+        extra = f" (suppressed: {suppressed_text(report.suppressed)})"
     note = unreachable_note(report)
     if report.nothing_checked:
         console.print(f"audit: {note} (fail-on {fail_on.value}) in {report.duration:.2f}s")
