@@ -50,6 +50,7 @@ from prodshield.monitor.views import (
     HourlyView,
     IncidentView,
     NoteView,
+    PingsView,
     ResultView,
     ServiceSloSummaryView,
     ServiceSloView,
@@ -480,9 +481,15 @@ class ReadModel:
         shown = services[(page - 1) * per_page : page * per_page]
         summaries = self.cache.summaries()
         # a service of many checks charts the first CHART_MEMBERS of them and takes its last
-        # results a few from each check (BEATS in all), so a page stays one bounded read
+        # results a few from each check (BEATS in all), so a page stays one bounded read; a
+        # heartbeat has no response time: it stays out of the chart (a service of heartbeats
+        # only shows its last ping instead)
+        timed = [[m.key for m in svc.members if m.type != "heartbeat"] for svc in shown]
         charts = self.latency_points(
-            [[m.key for m in svc.members[:CHART_MEMBERS]] for svc in shown],
+            [
+                (keys or [m.key for m in svc.members])[:CHART_MEMBERS]
+                for svc, keys in zip(shown, timed, strict=True)
+            ],
             hours=24,
             now=now,
             raw_span=STATUS_RAW_SPAN,
@@ -491,9 +498,12 @@ class ReadModel:
             m.key: max(1, -(-BEATS // len(svc.members))) for svc in shown for m in svc.members
         }
         beats = self.beats(list(limits), limits, now=now)
+        pinged = self._pings(
+            {m.name for svc, k in zip(shown, timed, strict=True) if not k for m in svc.members}
+        )
         public_slos = self._public_slos(shown, now)
         views: list[ServiceView] = []
-        for svc, points in zip(shown, charts, strict=True):
+        for svc, points, timed_keys in zip(shown, charts, timed, strict=True):
             keys = [m.key for m in svc.members]
             mine = [summaries[k] for k in keys if k in summaries and known.get(k) != WAITING]
             uptime = {
@@ -512,6 +522,8 @@ class ReadModel:
                     uptime_90d=uptime["90d"],
                     slo=public_slos.get((svc.environment, svc.name)),
                     latency=points,
+                    timed=bool(timed_keys),
+                    pings=None if timed_keys else _service_pings(pinged, svc.members),
                     beats=series.merged_beats(beats, keys, BEATS),
                 )
             )
@@ -841,6 +853,17 @@ class ReadModel:
                 )
             ]
 
+    def _pings(self, names: set[str]) -> dict[str, tuple[float | None, int]]:
+        """Each named heartbeat check's last ping and ping count."""
+        if not names:
+            return {}
+        hb = t.heartbeats
+        query = select(hb.c.check_name, hb.c.last_ping, hb.c.pings).where(
+            hb.c.check_name.in_(sorted(names))
+        )
+        with self.store.connect() as conn:
+            return {r.check_name: (r.last_ping, int(r.pings or 0)) for r in conn.execute(query)}
+
     def heartbeats(self) -> list[dict[str, Any]]:
         hb = t.heartbeats
         with self.store.connect() as conn:
@@ -858,6 +881,15 @@ class ReadModel:
             }
             for r in rows
         ]
+
+
+def _service_pings(
+    pinged: dict[str, tuple[float | None, int]], members: list[TargetInfo]
+) -> PingsView:
+    """A heartbeat service's last ping (its checks' latest) and how many pings came in."""
+    known = [pinged[m.name] for m in members if m.name in pinged]
+    last = [ts for ts, _ in known if ts is not None]
+    return PingsView(last_ping=max(last) if last else None, count=sum(n for _, n in known))
 
 
 def _mean(values: list[float | None]) -> float | None:

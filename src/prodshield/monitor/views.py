@@ -295,6 +295,13 @@ class ServiceSloSummaryView(View):
     )
 
 
+class PingsView(View):
+    """A heartbeat service's pings: the last one's time (Unix seconds) and how many came in."""
+
+    last_ping: float | None
+    count: int
+
+
 class ServiceView(View):
     """A service (a check's ``group``, else its name) in one environment on the status page:
     its state, its 90 days and its last results."""
@@ -310,6 +317,14 @@ class ServiceView(View):
     slo: ServiceSloSummaryView | None
     latency: list[Any] = Field(
         default_factory=list, exclude=True, description="response-time points (monitor.series)"
+    )
+    timed: bool = Field(
+        default=True,
+        exclude=True,
+        description="has a check with a response time (not heartbeats only): its chart is drawn",
+    )
+    pings: PingsView | None = Field(
+        default=None, exclude=True, description="heartbeats only: the pings, shown for a chart"
     )
     beats: list[Any] = Field(
         default_factory=list, exclude=True, description="the last results (monitor.series.Beat)"
