@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -100,32 +100,21 @@ def status_cmd(config: ConfigOption = None, fmt: FormatOption = "text") -> None:
     finally:
         store.close()
     secrets = _secrets(loaded)
-    dead = [
-        {
+
+    def listed(r: Any, when: str, at: float | None) -> dict[str, Any]:
+        return {
             "id": r.id,
             "notifier": r.notifier,
             "type": r.event_type,
             "subject": r.subject,
             "key": r.idempotency_key,
             "attempts": r.attempts,
-            "created_at": r.created_at,
+            when: at,
             "last_error": redact(r.last_error or "", secrets),
         }
-        for r in st.dead
-    ]
-    retrying = [
-        {
-            "id": r.id,
-            "notifier": r.notifier,
-            "type": r.event_type,
-            "subject": r.subject,
-            "key": r.idempotency_key,
-            "attempts": r.attempts,
-            "next_attempt_at": r.next_attempt_at,
-            "last_error": redact(r.last_error or "", secrets),
-        }
-        for r in st.retrying
-    ]
+
+    dead = [listed(r, "created_at", r.created_at) for r in st.dead]
+    retrying = [listed(r, "next_attempt_at", r.next_attempt_at) for r in st.retrying]
     if fmt == "json":
         print_json(
             {
