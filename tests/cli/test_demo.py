@@ -47,7 +47,10 @@ def test_demo_shows_checks_an_incident_and_findings(tmp_path: Path) -> None:
             m = re.search(r"dashboard:\s+(http://\S+/)dashboard\s+login token: (\S+)", line)
             if m:
                 base, token = m.group(1), m.group(2)
-        assert base and token, "".join(lines)
+        if not (base and token):
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            raise AssertionError("".join(lines) + (err or "")[-3000:])
         deadline = time.time() + 30
         while time.time() < deadline:  # the URL is printed just before the server listens
             try:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from prodshield.cli.common import console
+from prodshield.errors import ProdshieldError
 
 app = typer.Typer()
 
@@ -71,7 +72,7 @@ def demo(
                 port = _free_port()
     else:
         port = _free_port()
-    platform = Platform(directory, _free_port(), _free_port(), _free_port(), _free_port())
+    platform = Platform(directory, 0, 0, 0, 0)  # each bound by the system when it starts
     loop = asyncio.new_event_loop()
     started = threading.Event()
     failure: list[BaseException] = []
@@ -89,11 +90,11 @@ def demo(
 
     thread = threading.Thread(target=run_platform, name="demo-platform", daemon=True)
     thread.start()
-    started.wait(30)
-    if failure:
+    if not started.wait(120) or failure:
         if temporary:
             shutil.rmtree(directory, ignore_errors=True)
-        raise failure[0]
+        why = f"{type(failure[0]).__name__}: {failure[0]}" if failure else "no answer in 120 s"
+        raise ProdshieldError(f"the demo platform did not start ({why})")
     config_path = directory / "shield.yaml"
     config_path.write_text(
         shield_yaml(platform, f"sqlite:///{directory / 'prodshield.db'}").replace(

@@ -214,32 +214,35 @@ class Platform:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
+        """Start the instances; a port of 0 is bound by the system and the port it got is kept
+        (nothing can take it between choosing and binding)."""
         logs = self.folder / "logs"
-        for name, port, flaky in (
-            ("production", self.production_port, True),
-            ("staging", self.staging_port, False),
-        ):
+        for name, flaky in (("production", True), ("staging", False)):
             (logs / name).mkdir(parents=True, exist_ok=True)
+            port = getattr(self, f"{name}_port")
             inst = Instance(name, port, logs / name, flaky)
-            runner = web.AppRunner(make_app(inst), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            self.runners.append(runner)
+            inst.port = await self._listen(make_app(inst), port)
+            setattr(self, f"{name}_port", inst.port)
             if name == "production":
                 self.tasks.append(asyncio.create_task(background_traffic(inst, self.stop_event)))
         crt, key = self_signed(self.folder)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(crt, key)
         tls_inst = Instance("tls", self.tls_port, logs / "staging", False)
-        runner = web.AppRunner(make_app(tls_inst), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.tls_port, ssl_context=ctx).start()
-        self.runners.append(runner)
-        runner = web.AppRunner(make_alert_receiver(self.folder / "alerts.jsonl"), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.alerts_port).start()
-        self.runners.append(runner)
+        self.tls_port = tls_inst.port = await self._listen(make_app(tls_inst), self.tls_port, ctx)
+        receiver = make_alert_receiver(self.folder / "alerts.jsonl")
+        self.alerts_port = await self._listen(receiver, self.alerts_port)
         plant_insecure_files(self.folder)
+
+    async def _listen(
+        self, app: web.Application, port: int, ctx: ssl.SSLContext | None = None
+    ) -> int:
+        """Serve ``app`` on 127.0.0.1:``port``; returns the port it listens on."""
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self.runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ctx).start()
+        return int(runner.addresses[0][1])
 
     async def stop(self) -> None:
         self.stop_event.set()
