@@ -132,3 +132,51 @@ def test_poll_reads_whole_lines_and_resumes(tmp_path: Path, store: Store) -> Non
         fh.write(b"four\n")
     assert again.poll() == ["four"]
     again.close()
+
+
+def test_an_unfinished_line_is_held_then_delivered_when_it_will_not_complete(
+    tmp_path: Path, store: Store
+) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"one\nFATAL out of mem")
+    follower = FileFollower(store, str(log), partial_after=1.0)
+    assert follower.poll() == ["one"]
+    assert follower.bytes_behind == 0  # held for its writer, not lag
+    time.sleep(0.6)
+    with log.open("ab") as fh:
+        fh.write(b"ory")  # it grows: the wait starts again
+    assert follower.bytes_behind == 3 + len(b"FATAL out of mem")
+    time.sleep(0.6)
+    assert follower.poll() == []  # 1.2 s since first seen, but it grew since
+    assert follower.bytes_behind == 0
+    time.sleep(1.1)
+    assert follower.poll() == ["FATAL out of memory"]
+    assert follower.bytes_behind == 0
+    with log.open("ab") as fh:
+        fh.write(b"two\n")
+    assert follower.poll() == ["two"]
+    follower.close()
+
+
+def test_an_unfinished_line_is_delivered_when_the_file_rotates(
+    tmp_path: Path, store: Store
+) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"one\nhalf a li")
+    follower = FileFollower(store, str(log), partial_after=None)
+    assert follower.poll() == ["one"]
+    assert follower.poll() == []
+    log.rename(tmp_path / "a.log.1")  # logrotate's rename-and-create
+    log.write_bytes(b"new\n")
+    assert follower.poll() == ["half a li", "new"]
+    follower.close()
+
+    other = tmp_path / "b.log"
+    other.write_bytes(b"one\nhalf a li")
+    follower = FileFollower(store, str(other), partial_after=None)
+    assert follower.poll() == ["one"]
+    other.write_bytes(b"")  # copytruncate
+    with other.open("ab") as fh:
+        fh.write(b"after\n")
+    assert follower.poll() == ["half a li", "after"]
+    follower.close()

@@ -154,6 +154,9 @@ class LogsConfig(StrictModel):
     """``/readyz`` is degraded when a followed source is this far behind."""
     max_lag_bytes: Size = 64 * 1024 * 1024
     """... or this many bytes behind."""
+    partial_line_after: Duration | None = Field(default=5.0, examples=["30s"])
+    """How long ``serve`` waits for the newline of a followed file's unfinished last line before
+    it takes the line as it stands (``null``: until the file rotates or the line reaches 1 MiB)."""
 
 
 class TlsTarget(StrictModel):

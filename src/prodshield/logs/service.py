@@ -120,6 +120,7 @@ class LogService:
             self.followed.pop(path).follower.close()
             self.source_errors.pop(path, None)
         for f in self.followed.values():  # a source's new layout or format
+            f.follower.partial_after = loaded.config.logs.partial_line_after
             f.file = next(
                 (
                     c
@@ -211,6 +212,7 @@ class LogService:
                 source=sf.path,
                 root=root,
                 follow_symlinks=sf.source.follow_symlinks,
+                partial_after=cfg.partial_line_after,
             )
             self.followed[sf.path] = _Followed(sf, follower, layout)
             self.watches.setdefault(sf.source.name, SourceWatch(sf.source, time.time()))

@@ -9,7 +9,16 @@ so a restart resumes exactly there: nothing lost, nothing read twice. Rotation i
 - copytruncate: same inode but the size dropped below the offset (or the first bytes changed);
   reading restarts at 0.
 
-Only whole lines are delivered: a partial last line waits for its newline.
+Only whole lines are delivered: a last line without its newline yet (the writer is mid-line) is
+*held*: it is not read again until the file grows, not counted as lag, and waits for its newline,
+the way Vector's and Fluent Bit's file inputs wait for the delimiter. A held line that will not
+complete is still delivered, as it stands, when
+
+- it reaches :data:`MAX_LINE` bytes (cut there; Vector's ``max_line_bytes``, Fluent Bit's
+  ``Buffer_Max_Size``);
+- the file rotates (renamed away, or truncated by copytruncate): the writer has moved on;
+- the writer leaves it unfinished for ``partial_after`` seconds (the OpenTelemetry filelog
+  receiver's ``force_flush_period``); its rest, if it ever comes, is then a line of its own.
 
 The path is hostile ground: whoever can write the log directory can replace the file with a
 symlink. Unless ``follow_symlinks`` is set, a path whose real location leaves ``root`` (the
@@ -33,6 +42,8 @@ from prodshield.store import tables as t
 FINGERPRINT_BYTES = 256
 READ_CHUNK = 1 << 20
 MAX_LINE = 1024 * 1024
+PARTIAL_AFTER = 5.0
+"""Seconds an unfinished last line may wait for its newline before it is delivered as is."""
 
 
 @dataclass
@@ -42,6 +53,16 @@ class Position:
     offset: int
     fingerprint: str | None
     lines: int
+
+
+@dataclass
+class _Held:
+    """The unfinished last line seen at the end of the file (bytes from the read offset)."""
+
+    offset: int
+    data: bytes
+    since: float
+    """``time.monotonic()`` when it last grew."""
 
 
 class SourceRefused(OSError):
@@ -76,8 +97,12 @@ class FileFollower:
         source: str | None = None,
         root: str | None = None,
         follow_symlinks: bool = True,
+        partial_after: float | None = PARTIAL_AFTER,
     ) -> None:
         self.store = store
+        self.partial_after = partial_after
+        """Seconds a held unfinished line waits for its newline (``None``: until it rotates)."""
+        self._held: _Held | None = None
         self.path = path
         self.source = source or os.path.abspath(path)
         self.root = os.path.realpath(root or os.path.dirname(os.path.abspath(path)))
@@ -113,7 +138,8 @@ class FileFollower:
     @property
     def bytes_behind(self) -> int:
         """Bytes written and not read yet, measured now (the reader may be busy for a while
-        with what it read last): the open file's size, else the size at the last poll."""
+        with what it read last): the open file's size, else the size at the last poll. A held
+        unfinished last line is not behind (it waits for its writer) until the file grows."""
         size = self.size
         fd = self._fd
         if fd is not None:
@@ -121,7 +147,11 @@ class FileFollower:
                 size = os.fstat(fd).st_size
             except OSError:
                 pass
-        return max(0, size - self.position.offset)
+        behind = max(0, size - self.position.offset)
+        held = self._held
+        if held is not None and held.offset == self.position.offset and behind <= len(held.data):
+            return 0
+        return behind
 
     # --- persistence -------------------------------------------------------------------------
 
@@ -166,6 +196,7 @@ class FileFollower:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._held = None
 
     def _find_rotated(self) -> str | None:
         """The file the saved inode now lives at (``app.log.1`` after a rename), if any."""
@@ -228,13 +259,18 @@ class FileFollower:
         if self._fd is None and not self._open_current():
             return []
         assert self._fd is not None
+        lines: list[str] = []
         if self._truncated():
+            # copytruncate: the held unfinished line was cut off by the rotation, deliver it
+            lines.extend(self._release_held(advance=False))
             self.position.offset = 0
             self.position.fingerprint = _fingerprint(self._fd)
-        lines = self._read_available(max_bytes)
+        lines.extend(self._read_available(max_bytes))
         if self._renamed():
-            # drain the old file through the open descriptor, then switch to the new one
+            # drain the old file through the open descriptor (its unfinished last line too: the
+            # writer has moved to the new file), then switch to the new one
             lines.extend(self._read_available(1 << 62))
+            lines.extend(self._release_held())
             self.close()
             self.position = Position(None, None, 0, None, self.position.lines)
             if self._open_current():
@@ -268,12 +304,37 @@ class FileFollower:
             return False
         return not _prefix_matches(self._fd, p.fingerprint)
 
+    def _release_held(self, *, advance: bool = True) -> list[str]:
+        """Deliver the held unfinished line as it stands (``advance``: move the offset past it;
+        not after a truncation, which took its bytes out of the file already)."""
+        held, self._held = self._held, None
+        if held is None or held.offset != self.position.offset or not held.data:
+            return []
+        if advance:
+            self.position.offset += len(held.data)
+        self.position.lines += 1
+        return [_decode(held.data)]
+
     def _read_available(self, max_bytes: int) -> list[str]:
         assert self._fd is not None
         p = self.position
         out: list[str] = []
         budget = max_bytes
         while budget > 0:
+            held = self._held
+            if held is not None and held.offset == p.offset:
+                # nothing new after the unfinished line: do not read it again
+                try:
+                    size = os.fstat(self._fd).st_size
+                except OSError:
+                    size = p.offset + len(held.data)
+                if size <= p.offset + len(held.data):
+                    if (
+                        self.partial_after is not None
+                        and time.monotonic() - held.since >= self.partial_after
+                    ):
+                        out.extend(self._release_held())
+                    break
             chunk = os.pread(self._fd, min(READ_CHUNK, budget), p.offset)
             if not chunk:
                 break
@@ -284,13 +345,15 @@ class FileFollower:
                     p.offset += len(chunk)
                     p.lines += 1
                     budget -= len(chunk)
+                    self._held = None
                     continue
+                if held is None or held.offset != p.offset or len(chunk) != len(held.data):
+                    self._held = _Held(p.offset, chunk, time.monotonic())  # new or grown
                 break
+            self._held = None
             block = chunk[: end + 1]
             for raw in block.split(b"\n")[:-1]:
-                if raw.endswith(b"\r"):
-                    raw = raw[:-1]
-                out.append(raw.decode("utf-8", "replace"))
+                out.append(_decode(raw))
             p.offset += len(block)
             p.lines += block.count(b"\n")
             budget -= len(block)
@@ -310,3 +373,9 @@ class FileFollower:
                 return
             else:
                 time.sleep(interval)
+
+
+def _decode(raw: bytes) -> str:
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    return raw.decode("utf-8", "replace")
