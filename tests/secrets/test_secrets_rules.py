@@ -244,3 +244,45 @@ def test_every_rule_reports_its_own_example(rule_type: str) -> None:
     example = REGISTRY[rule_type].example
     (finding,) = scan_text(example["text"], path="example.txt")
     assert finding.rule == rule_type
+
+
+def test_context_words_wake_the_twilio_and_discord_rules_only_beside_a_token() -> None:
+    """Under hyperscan, ``auth`` (every sshd ``authentication failure`` line), ``sid``, ``sms``
+    and ``bot`` wake the Twilio and Discord rules only on a line holding a token's shape: the
+    same findings, wherever the word sits (before, after, inside the token), as with the
+    pure-Python engine that never narrows; a line without a token is no candidate for them."""
+    pytest.importorskip("hyperscan")
+    import random
+
+    from prodshield.secrets.engine import Scanner, ScanSettings
+
+    fast, plain = Scanner(), Scanner(settings=ScanSettings(engine="python"))
+    assert {"auth", "sid", "sms", "bot"} <= set(fast.prefilter_patterns)
+    word = {k: fast.keywords.index(k) for k in ("auth", "sid", "sms", "bot")}
+    for quiet in (
+        "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; rhost=10.1.2.3",
+        "session sid=42 opened by bot crawler, sms queue 3 deep",
+    ):
+        assert not set(word.values()) & fast.prefilter.literals_in(quiet)  # type: ignore[attr-defined]
+    rng = random.Random(5)
+    lines: list[str] = []
+    for _ in range(300):
+        literal = rng.choice(list(word))  # and a token of a rule it wakes
+        makers = {"sid": (tok.twilio,), "sms": (tok.twilio,), "bot": (tok.discord_bot,)}
+        token = rng.choice(makers.get(literal, (tok.twilio, tok.discord_bot)))()
+        if rng.random() < 0.3 and "." in token:  # the word inside one of the token's segments
+            segs = token.split(".")
+            k = rng.randrange(3)
+            at = rng.randrange(1 if k == 0 else 0, len(segs[k]) - len(literal) + 1)
+            segs[k] = segs[k][:at] + literal.upper() + segs[k][at + len(literal) :]
+            line = f"deploy {'.'.join(segs)} done"
+        elif rng.random() < 0.5:
+            line = f"{literal} {rng.choice(('=', ':', ' for '))} {token} ok"
+        else:
+            line = f"using {token}, {literal.capitalize()} granted"
+        lines.append(line)
+        held = fast.prefilter.literals_in(line)  # type: ignore[attr-defined]
+        assert literal not in line.lower() or word[literal] in held, line
+    for line in lines:
+        assert fast.scan_line(line) == plain.scan_line(line), line
+    assert sum(bool(fast.scan_line(line)) for line in lines) > 200

@@ -236,9 +236,15 @@ class _Gate:
         self.scanner = scanner
         # The engine's narrowing of ``://`` (only before ``user:pass@``) also covers the userinfo
         # shape pass (``_USERINFO`` needs a ``:`` and an ``@`` after it, no ``/`` between):
-        # with hyperscan, a plain URL is not a candidate at all.
+        # with hyperscan, a plain URL is not a candidate at all. The engine's other narrowings
+        # (``auth`` only beside a token's shape) hold for literals no shape pass needs.
         self.prefilter = make_prefilter(
-            literals, patterns={k: v for k, v in scanner.prefilter_patterns.items() if k == "://"}
+            literals,
+            patterns={
+                k: v
+                for k, v in scanner.prefilter_patterns.items()
+                if k == "://" or k not in _GATE_LITERALS
+            },
         )
         self.url_only = literals.index("://") if url_rules <= {"url-password"} else -1
         """The index of ``://`` when every rule it wakes also needs an ``@`` (-1 otherwise)."""

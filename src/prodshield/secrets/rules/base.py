@@ -136,6 +136,10 @@ class RegexRule:
     confidence: float = 0.9
     skip_examples: bool = True
     meta: dict[str, str] = field(default_factory=dict)
+    prefilter_patterns: tuple[tuple[str, str], ...] = ()
+    """(literal, hyperscan pattern): a literal of ``keywords`` wakes the rule only where the
+    pattern matches (caseless, within one line): a superset of the lines where the rule, woken by
+    that literal, can find something (see :func:`near`)."""
 
     def find(self, ctx: LineContext) -> Iterator[Candidate]:
         for match in self.pattern.finditer(ctx.line):
@@ -159,3 +163,38 @@ class RegexRule:
 # Token boundaries: a token is not preceded or followed by more token characters.
 B = r"(?<![A-Za-z0-9_])"
 E = r"(?![A-Za-z0-9_])"
+
+
+# Prefilter narrowings (``prefilter_patterns``): a context word that wakes a token rule matters
+# only on a line that also holds the token. Hyperscan patterns, matched caseless, one line at a
+# time, each a superset of what the rule's own pattern matches.
+TWILIO_SID_SHAPE = r"sk[0-9a-f]{32}"
+_T = "[a-z0-9_-]"
+DISCORD_TOKEN_SHAPE = rf"{_T}{{23}}\.{_T}{{6}}\.{_T}{{27}}"
+
+
+def in_discord_token(literal: str) -> tuple[str, ...]:
+    """Patterns matching where ``literal`` (token characters only) lies inside a Discord bot
+    token: in its first, second (6 characters) or third segment."""
+    lit = re.escape(literal)
+    return (
+        rf"{lit}{_T}*\.{_T}{{6}}\.{_T}{{27}}",
+        rf"{lit}{_T}{{0,{6 - len(literal)}}}\.{_T}{{27}}",
+        rf"\.{_T}{{6}}\.{_T}*{lit}",
+    )
+
+
+def near(literal: str, shapes: Iterable[str], inside: Iterable[str] = ()) -> str:
+    """A prefilter pattern for ``literal`` on a line that also holds one of ``shapes``, before
+    or after it, or where a pattern of ``inside`` matches (the literal inside the token itself).
+    A token rule's boundaries keep a literal from straddling the token's edge."""
+    lit = re.escape(literal)
+    shape = "(?:" + "|".join(shapes) + ")"
+    return "|".join((f"{lit}.*{shape}", f"{shape}.*{lit}", *inside))
+
+
+AUTH_NEAR_TOKEN = near(
+    "auth", (TWILIO_SID_SHAPE, DISCORD_TOKEN_SHAPE), inside=in_discord_token("auth")
+)
+"""``auth`` (the Twilio and Discord rules' context word; every ``authentication failure`` line
+of an sshd log holds it) only on a line holding a Twilio SID or a Discord bot token."""

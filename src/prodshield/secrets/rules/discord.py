@@ -1,10 +1,19 @@
-"""Discord bot tokens (first segment is the base64 of the bot's numeric id) and webhook URLs."""
+"""Discord bot tokens (first segment is the base64 of the bot's numeric id) and webhook URLs. Under
+hyperscan, the bot token's context words only it and Twilio's rule use (``auth``, ``bot``) wake it
+only beside a token's shape."""
 
 from __future__ import annotations
 
 import re
 
-from prodshield.secrets.rules.base import RegexRule, b64decode_loose
+from prodshield.secrets.rules.base import (
+    AUTH_NEAR_TOKEN,
+    DISCORD_TOKEN_SHAPE,
+    RegexRule,
+    b64decode_loose,
+    in_discord_token,
+    near,
+)
 from prodshield.secrets.rules.generic import KEY_FORMS
 
 
@@ -24,6 +33,10 @@ RULES = (
         ),
         description="Discord bot token (id segment decoded)",
         validate=_bot_token,
+        prefilter_patterns=(
+            ("auth", AUTH_NEAR_TOKEN),
+            ("bot", near("bot", (DISCORD_TOKEN_SHAPE,), inside=in_discord_token("bot"))),
+        ),
         example={
             "text": "DISCORD_BOT=NDkxODk2MTQ4NTc1MDg4OTY0.dUM6l0.wneUV89mHqWtJ0ayuHaUlVrD5rT"  # prodshield:allow (a rule sample)
         },
