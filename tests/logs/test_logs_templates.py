@@ -535,3 +535,77 @@ def test_state_names_stay_templates_past_enum_max() -> None:
     assert [t.template for t in words.templates()] == [
         "Member <*> with epoch <*> joined from <*> ok"
     ]
+
+
+def test_a_value_in_words_may_be_a_sentence() -> None:
+    """An error text of up to a dozen words between constant text (``Asynchronous auto-commit of
+    offsets failed: %s. Will continue``) is one value past a few texts, like a short one."""
+    errors = [
+        "The request timed out.",
+        "The server disconnected before a response was received.",
+        "The version of the protocol is not supported by this server.",
+        "The access was denied.",
+        "The broker closed the socket before it replied.",
+        "The error is not known.",
+    ]
+    miner = TemplateMiner()
+    got = [
+        miner.add(
+            f"Fetch of offsets for the partition failed: {errors[i % 6]} "
+            f"Will retry the request after {i * 10} ms"
+        )
+        for i in range(36)
+    ]
+    assert len({miner.current_id(m.template_id) for m in got}) == 1
+
+
+def test_a_name_kept_by_masking_does_not_hide_a_cluster_from_its_peers() -> None:
+    """A first line whose name the masking keeps (``db7.svc could not be resolved``) files its
+    cluster under that name; once the name is a variable the cluster is found by the constant
+    text after it, so a one-word value there joins the values in words of other lengths."""
+    errors = [
+        "Refused)",
+        "Format error)",
+        "Server failure)",
+        "Host not found)",
+        "Operation timed out)",
+        "Refused)",
+        "Bad reply)",
+    ]
+    miner = TemplateMiner()
+    got = [
+        miner.add(f"db{i % 9}.svc could not be resolved ({i % 5}: {errors[i % 7]}")
+        for i in range(70)
+    ]
+    assert len({miner.current_id(m.template_id) for m in got}) == 1
+
+
+def test_a_field_of_a_record_is_a_value_not_an_enumeration() -> None:
+    """In a line of many ``key=value`` fields whose values vary (a client described field by
+    field), a field with few values (``lib=`` / ``lib=jedis``) is one more value of the record;
+    a line of a few fields keeps its enumerations, and state names stay templates."""
+    libs = ["", "jedis", "go-redis", "redis-py"]
+    miner = TemplateMiner()
+    got = [
+        miner.add(
+            f"Client closed id={i} addr=10.0.0.{i}:{4000 + i} fd={i % 9} age={i * 7} "
+            f"idle={i % 5} db={i % 3} lib={libs[i % 4]} mode=N"
+        )
+        for i in range(40)
+    ]
+    assert {m.template for m in got[-4:]} == {
+        "Client closed id=<*> addr=<*>:<*> fd=<*> age=<*> idle=<*> db=<*> lib=<*> mode=N"
+    }
+    few = TemplateMiner()
+    texts = {
+        few.add(f"login failed uid={i} user={['root', 'admin'][i % 2]}").template for i in range(8)
+    }
+    assert texts == {"login failed uid=<*> user=root", "login failed uid=<*> user=admin"}
+    states = TemplateMiner()
+    texts = {
+        states.add(
+            f"touch x={i} y={i} a={i} b={i} c={i} action={['ACTION_UP', 'ACTION_DOWN'][i % 2]}"
+        ).template
+        for i in range(8)
+    }
+    assert len(texts) == 2

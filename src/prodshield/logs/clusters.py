@@ -147,6 +147,32 @@ def state_names(values: Collection[str]) -> bool:
     return len(values) <= STATE_NAMES_MAX and all(_STATE_NAME.fullmatch(v) for v in values)
 
 
+_FIELD = re.compile(r"[A-Za-z][\w.-]*=")
+RECORD_FIELDS = 5
+"""Fields with a variable value (``id=<*>``) that make a line a record (see :func:`record_field`)."""
+
+
+def record_field(tokens: Sequence[str], a: str, b: str) -> bool:
+    """Whether two values ``a`` and ``b`` of one ``key=`` field are data, not an enumeration:
+    the line is a record of at least :data:`RECORD_FIELDS` fields whose values vary (``id=<*>
+    addr=<*> fd=<*> ... lib-name=jedis``, a client described field by field), so a field with
+    few values there (``lib-name=`` / ``lib-name=jedis``) is one more value of the record. Not
+    when both values are state names (``action=ACTION_DOWN``: see :func:`state_names`)."""
+    m = _FIELD.match(a)
+    if m is None:
+        return False
+    key = m.end()
+    if not b.startswith(a[:key]) or state_names([a[key:], b[key:]]):
+        return False
+    fields = 0
+    for token in tokens:
+        if WILDCARD in token and (f := _FIELD.match(token)) and token.startswith(WILDCARD, f.end()):
+            fields += 1
+            if fields >= RECORD_FIELDS:
+                return True
+    return False
+
+
 def lead_of(tokens: Sequence[str]) -> tuple[str, str] | None:
     """The first two tokens without a variable (None when there are not two)."""
     found = [t for t in tokens[:8] if WILDCARD not in t][:2]
@@ -213,8 +239,9 @@ def _one_list_value(tokens: Sequence[str]) -> Sequence[str]:
     ]
 
 
-SLOT_SPAN = 5
-"""Most tokens of a value written in words (``Connection reset by peer``) in :func:`slot_of`."""
+SLOT_SPAN = 12
+"""Most tokens of a value written in words (``Connection reset by peer``, ``The server disconnected
+before a response was received.``) in :func:`slot_of`."""
 
 
 def slot_of(

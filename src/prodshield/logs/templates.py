@@ -62,6 +62,7 @@ from prodshield.logs.clusters import (
     id_for,
     lead_of,
     reach,
+    record_field,
     render,
     root_of,
     similarity_of,
@@ -475,15 +476,18 @@ class TemplateMiner:
         """``cluster`` and the clusters :func:`slot_of` pairs it with, each with its place."""
         if cluster.merged_into is not None:
             return []
-        lead = lead_of(cluster.first)
-        if lead is None:
-            return []
+        leads = [lead_of(cluster.first)]
+        if leads[0] != (now := lead_of(cluster.tokens)):
+            leads.append(now)
         n = len(cluster.tokens)
         gen = cluster.gen
         enums = _enumerated(cluster)
         group: list[tuple[Cluster, range]] = []
         for length in range(max(1, n - SLOT_SPAN + 1), n + SLOT_SPAN):
-            for peer in self._by_lead.get((length, *lead), ()) if length != n else ():
+            if length == n:
+                continue
+            peers = [p for lead in leads if lead for p in self._by_lead.get((length, *lead), ())]
+            for peer in dict.fromkeys(peers) if len(leads) > 1 else peers:
                 if peer.merged_into is not None or not (gen or peer.gen):
                     continue
                 spans = slot_of(
@@ -519,11 +523,20 @@ class TemplateMiner:
             cluster.live_enums = sum(1 for v in values.values() if v is not None)
 
     def _file_lead(self, cluster: Cluster) -> None:
-        lead = lead_of(cluster.first)
-        if lead is not None:
-            peers = self._by_lead.setdefault((len(cluster.first), *lead), [])
-            if len(peers) < LEAD_PEERS:
-                peers.append(cluster)
+        """File ``cluster`` under the first two constant tokens of its first template and, once
+        a variable has taken one of them (a name the masking kept, ``search6.svc could not be
+        resolved``), of its template now, oldest first."""
+        for tokens in (cluster.first, cluster.tokens):
+            lead = lead_of(tokens)
+            if lead is None:
+                continue
+            peers = self._by_lead.setdefault((len(tokens), *lead), [])
+            if len(peers) >= LEAD_PEERS or any(peer is cluster for peer in peers):
+                continue
+            at = len(peers)
+            while at and peers[at - 1].index > cluster.index:
+                at -= 1
+            peers.insert(at, cluster)
 
     def _new_cluster(self, masked: tuple[str, ...], cid: str | None = None) -> Cluster:
         if cid is None:
@@ -554,7 +567,9 @@ class TemplateMiner:
                 # first disagreement here: every earlier member had ``a``
                 fresh = True
                 cluster.values[pos] = (
-                    None if WILDCARD in a or units_only(b, (a,)) else {a: cluster.count}
+                    None
+                    if WILDCARD in a or units_only(b, (a,)) or record_field(tokens, a, b)
+                    else {a: cluster.count}
                 )
                 shape = common_shape(a, b)
             elif not fits(shape, b):
@@ -566,6 +581,7 @@ class TemplateMiner:
         cluster.version += 1
         cluster.live_enums = sum(1 for v in cluster.values.values() if v is not None)
         if fresh:
+            self._file_lead(cluster)
             self._join_slots(cluster)
         after = tuple(tokens)
         if after == before:
