@@ -72,9 +72,9 @@ async def test_scheduled_job_late_failed_hung_and_back(store: Store) -> None:
         assert "no success ping for the run due at" in late.error.message
         assert "'* * * * *' Europe/Paris" in late.error.message
 
-        assert record_signal(store, beat.token, "start") == "nightly"
+        assert record_signal(store, beat.token, "start") == ("nightly", "")
         time.sleep(0.2)
-        assert record_signal(store, beat.token, "success", 0) == "nightly"
+        assert record_signal(store, beat.token, "success", 0) == ("nightly", "")
         ok = await run_target(t, probe)
         assert ok.ok, ok.error
         row = find_by_token(store, beat.token)

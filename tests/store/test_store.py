@@ -447,3 +447,53 @@ def test_prune_removes_silences_ended_longer_ago_than_the_history_kept(store: St
     with store.connect() as conn:
         kept = sorted(r.reason for r in conn.execute(select(t.silences)))
     assert kept == ["ended yesterday", "still active"]
+
+
+def test_upgrade_keys_heartbeats_by_check_and_environment_keeping_their_urls(
+    store: Store,
+) -> None:
+    """Older stores kept one ``check_name`` per heartbeat holding ``check@environment``; the
+    monitor migration splits it into (check, environment) and keeps every token (ping URL)."""
+    from prodshield.monitor.heartbeats import ensure_heartbeat, find_by_token
+    from prodshield.store.migrations import rekey_heartbeats
+
+    with store.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE heartbeats")
+        conn.exec_driver_sql(
+            "CREATE TABLE heartbeats (check_name VARCHAR(255) PRIMARY KEY, "
+            "token VARCHAR(64) NOT NULL UNIQUE, last_ping FLOAT, pings INTEGER NOT NULL, "
+            "created_at FLOAT, started_at FLOAT, failed_at FLOAT, exit_code INTEGER, "
+            "duration_s FLOAT, output TEXT)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO heartbeats (check_name, token, last_ping, pings, created_at) VALUES "
+            "('nightly-backup@production', 'tok-production-0000000', NULL, 0, 1.0), "
+            "('nightly-backup@staging', 'tok-staging-00000000000', 50.0, 3, 2.0), "
+            "('report', 'tok-report-000000000000', 60.0, 1, 3.0)"
+        )
+        conn.execute(
+            t.schema_versions.update()
+            .where(t.schema_versions.c.component == "monitor")
+            .values(version=MIGRATIONS["monitor"].index(rekey_heartbeats))
+        )
+    applied = store.upgrade()
+    assert applied == [
+        f"monitor {len(MIGRATIONS['monitor'])}: key heartbeats by (check, environment), "
+        "keeping their ping URLs"
+    ], applied
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(
+                t.heartbeats.c.check_name, t.heartbeats.c.environment, t.heartbeats.c.pings
+            ).order_by(t.heartbeats.c.check_name, t.heartbeats.c.environment)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("nightly-backup", "production", 0),
+        ("nightly-backup", "staging", 3),
+        ("report", "", 1),
+    ]
+    assert ensure_heartbeat(store, "nightly-backup", "staging").token == "tok-staging-00000000000"
+    assert ensure_heartbeat(store, "report").token == "tok-report-000000000000"
+    beat = find_by_token(store, "tok-production-0000000")
+    assert beat is not None and (beat.check, beat.environment) == ("nightly-backup", "production")
+    assert store.upgrade() == []

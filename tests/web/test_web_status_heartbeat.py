@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from sqlalchemy import update
 from starlette.testclient import TestClient
@@ -52,3 +53,54 @@ def test_a_heartbeat_shows_its_last_ping_not_a_response_chart(
     assert re.search(rf"last ping <time [^>]*>{stamp}</time> · 3 pings received", beat), beat
     # a service with response times keeps its chart
     assert 'class="chart response"' in _service(html, "Website")
+
+
+TWO_ENVIRONMENTS = """
+storage: sqlite:///unused.db
+environments:
+  production: {}
+  staging: {}
+checks:
+  - {name: nightly-backup, type: heartbeat, period: 24h, environments: [production, staging]}
+"""
+
+
+def test_each_environment_has_its_own_ping_url_and_shows_its_own_pings(
+    store: Store, tmp_path: Path
+) -> None:
+    """One heartbeat check in production and staging: a ping to staging's URL is staging's
+    (the answer names it), the status page shows it under staging only, and the dashboard's
+    heartbeats table has a row per environment (both backends)."""
+    from prodshield.config import parse_config
+    from prodshield.monitor.heartbeats import ping_urls
+    from prodshield.web import create_app
+    from support.web_seed import TOKEN, login
+
+    path = tmp_path / "shield.yaml"
+    path.write_text(TWO_ENVIRONMENTS)
+    loaded = parse_config(TWO_ENVIRONMENTS, name=str(path), env={}, fs_path=path)
+    urls = {u.environment: u.url for u in ping_urls(store, loaded.config)}
+    assert set(urls) == {"production", "staging"} and urls["production"] != urls["staging"]
+    staging = "/heartbeat/" + urls["staging"].rsplit("/", 1)[1]
+    with TestClient(create_app(loaded, store, token=TOKEN), base_url="http://127.0.0.1") as c:
+        for _ in range(2):
+            answer = c.get(staging).json()
+        assert (answer["check"], answer["environment"]) == ("nightly-backup", "staging")
+        html = c.get("/").text
+        assert "2 pings received" in _service_in(html, "nightly-backup", "staging")
+        assert "no ping received yet" in _service_in(html, "nightly-backup", "production")
+        login(c)
+        page = c.get("/dashboard/notifications").text
+        rows = re.findall(r'<tr data-heartbeat="nightly-backup" data-environment="(\w+)">', page)
+        assert rows == ["production", "staging"], page
+
+
+def _service_in(html: str, name: str, environment: str) -> str:
+    found = re.search(
+        rf'<article class="service" data-service="{name}" data-environment="{environment}">'
+        r".*?</article>",
+        html,
+        re.S,
+    )
+    assert found is not None, html[:2000]
+    return found.group(0)

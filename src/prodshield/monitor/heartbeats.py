@@ -1,9 +1,11 @@
 """Heartbeats: jobs ping prodshield; a missing ping past ``period + grace`` is a failure.
 
 ``prodshield serve`` exposes the ping URL (``<base>/heartbeat/<token>``, GET or POST); this
-module keeps the rows behind it and says where each check's URL is (``ping_urls``). A heartbeat
-never pinged is *waiting for the first ping* (state ``waiting``), neither up nor down, until its
-first ``period + grace`` has passed.
+module keeps the rows behind it and says where each check's URL is (``ping_urls``). A row, and
+its URL token, belongs to one check in one environment (``""`` for a check without
+environments): a heartbeat check run in production and staging has two URLs, and a ping to one
+never keeps the other green. A heartbeat never pinged is *waiting for the first ping* (state
+``waiting``), neither up nor down, until its first ``period + grace`` has passed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ OUTPUT_LIMIT = 10 * 1024
 
 @dataclass(frozen=True)
 class Heartbeat:
-    key: str
+    check: str
+    environment: str
     token: str
     last_ping: float | None
     pings: int
@@ -45,10 +48,16 @@ class Heartbeat:
     output: str | None = None
     """The tail of the last run's output (redacted), when the job sent it."""
 
+    @property
+    def key(self) -> str:
+        """The check and environment as shown (``check@environment``)."""
+        return heartbeat_key(self.check, self.environment)
+
     @classmethod
     def of(cls, row: Any) -> Heartbeat:
         return cls(
             row.check_name,
+            row.environment,
             row.token,
             row.last_ping,
             row.pings,
@@ -62,24 +71,36 @@ class Heartbeat:
 
 
 def heartbeat_key(check_name: str, environment: str = "") -> str:
+    """How a check in an environment is named in text (``check@environment``); the store keys
+    rows by the pair, never by this string."""
     return f"{check_name}@{environment}" if environment else check_name
 
 
+def _is(check_name: str, environment: str) -> Any:
+    h = t.heartbeats
+    return (h.c.check_name == check_name) & (h.c.environment == environment)
+
+
 def ensure_heartbeat(store: Store, check_name: str, environment: str = "") -> Heartbeat:
-    """The heartbeat row of a check, created (with a fresh URL token) on first use."""
-    key = heartbeat_key(check_name, environment)
+    """The heartbeat row of a check in an environment, created (with a fresh URL token) on first
+    use."""
     h = t.heartbeats
     with store.begin() as conn:
-        row = conn.execute(select(h).where(h.c.check_name == key)).first()
+        row = conn.execute(select(h).where(_is(check_name, environment))).first()
         if row is None:
             now = time.time()
             token = secrets.token_urlsafe(18)
             conn.execute(
                 h.insert().values(
-                    check_name=key, token=token, last_ping=None, pings=0, created_at=now
+                    check_name=check_name,
+                    environment=environment,
+                    token=token,
+                    last_ping=None,
+                    pings=0,
+                    created_at=now,
                 )
             )
-            return Heartbeat(key, token, None, 0, now)
+            return Heartbeat(check_name, environment, token, None, 0, now)
     return Heartbeat.of(row)
 
 
@@ -93,16 +114,18 @@ def record_ping(
     with store.begin() as conn:
         conn.execute(
             h.update()
-            .where(h.c.check_name == current.key)
+            .where(_is(check_name, environment))
             .values(last_ping=now, pings=h.c.pings + 1)
         )
-    return Heartbeat(current.key, current.token, now, current.pings + 1, current.created_at)
+    return Heartbeat(
+        check_name, environment, current.token, now, current.pings + 1, current.created_at
+    )
 
 
-def ping_by_token(store: Store, token: str, *, now: float | None = None) -> str | None:
+def ping_by_token(store: Store, token: str, *, now: float | None = None) -> tuple[str, str] | None:
     """Record a ping for the heartbeat whose URL token is ``token`` (``serve``'s ping endpoint);
-    return its key, or None when no heartbeat has that token. One transaction (a success signal:
-    see :func:`record_signal`)."""
+    return its (check, environment), or None when no heartbeat has that token. One transaction
+    (a success signal: see :func:`record_signal`)."""
     return record_signal(store, token, "success", now=now)
 
 
@@ -157,9 +180,9 @@ def record_signal(
     output: str | None = None,
     *,
     now: float | None = None,
-) -> str | None:
+) -> tuple[str, str] | None:
     """Record ``start``, ``success`` or ``fail`` for the heartbeat whose URL token is ``token``;
-    return its key (None: unknown token). A finished run's time is measured from its start; the
+    return its (check, environment) (None: unknown token). A finished run's time is measured from its start; the
     output's last ``OUTPUT_LIMIT`` bytes are kept, secrets masked (it comes from a job's logs)."""
     now = time.time() if now is None else now
     h = t.heartbeats
@@ -169,7 +192,7 @@ def record_signal(
             return None
         if signal == "start":
             conn.execute(h.update().where(h.c.token == token).values(started_at=now))
-            return str(row.check_name)
+            return (str(row.check_name), str(row.environment))
         tail = None
         if output:
             tail = output.encode("utf-8", "replace")[-OUTPUT_LIMIT:].decode("utf-8", "replace")
@@ -185,7 +208,7 @@ def record_signal(
         else:
             values.update(failed_at=now)
         conn.execute(h.update().where(h.c.token == token).values(**values))
-    return str(row.check_name)
+    return (str(row.check_name), str(row.environment))
 
 
 def last_due(schedule: str, tz: str | None, now: float) -> float:
@@ -300,24 +323,25 @@ def waiting_targets(store: Store, config: ShieldConfig) -> set[tuple[str, str]]:
     first ping" instead of up (or unknown) until a ping arrives or the check turns down late."""
     from prodshield.config.checks import HeartbeatCheckConfig
 
-    by_key: dict[str, tuple[str, str]] = {}
+    targets: set[tuple[str, str]] = set()
     for check in config.checks:
         if check.enabled and isinstance(check, HeartbeatCheckConfig):
             for env in check.environments or [""]:
-                by_key[heartbeat_key(check.name, env)] = (check.name, env)
-    if not by_key:
+                targets.add((check.name, env))
+    if not targets:
         return set()
     h = t.heartbeats
     with store.connect() as conn:
         pinged = {
-            str(row[0])
+            (str(row[0]), str(row[1]))
             for row in conn.execute(
-                select(h.c.check_name).where(
-                    h.c.check_name.in_(list(by_key)), h.c.last_ping.is_not(None)
+                select(h.c.check_name, h.c.environment).where(
+                    h.c.check_name.in_(sorted({name for name, _ in targets})),
+                    h.c.last_ping.is_not(None),
                 )
             )
         }
-    return {target for key, target in by_key.items() if key not in pinged}
+    return targets - pinged
 
 
 def shown_status(status: str, waiting: bool) -> str:

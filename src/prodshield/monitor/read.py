@@ -499,7 +499,7 @@ class ReadModel:
         }
         beats = self.beats(list(limits), limits, now=now)
         pinged = self._pings(
-            {m.name for svc, k in zip(shown, timed, strict=True) if not k for m in svc.members}
+            {m.key for svc, k in zip(shown, timed, strict=True) if not k for m in svc.members}
         )
         public_slos = self._public_slos(shown, now)
         views: list[ServiceView] = []
@@ -853,25 +853,31 @@ class ReadModel:
                 )
             ]
 
-    def _pings(self, names: set[str]) -> dict[str, tuple[float | None, int]]:
-        """Each named heartbeat check's last ping and ping count."""
-        if not names:
+    def _pings(self, keys: set[Key]) -> dict[Key, tuple[float | None, int]]:
+        """Each heartbeat check's (check, environment) last ping and ping count."""
+        if not keys:
             return {}
         hb = t.heartbeats
-        query = select(hb.c.check_name, hb.c.last_ping, hb.c.pings).where(
-            hb.c.check_name.in_(sorted(names))
+        query = select(hb.c.check_name, hb.c.environment, hb.c.last_ping, hb.c.pings).where(
+            hb.c.check_name.in_(sorted({name for name, _ in keys}))
         )
         with self.store.connect() as conn:
-            return {r.check_name: (r.last_ping, int(r.pings or 0)) for r in conn.execute(query)}
+            rows = conn.execute(query).all()
+        return {
+            (r.check_name, r.environment): (r.last_ping, int(r.pings or 0))
+            for r in rows
+            if (r.check_name, r.environment) in keys
+        }
 
     def heartbeats(self) -> list[dict[str, Any]]:
         hb = t.heartbeats
         with self.store.connect() as conn:
-            rows = conn.execute(select(hb).order_by(hb.c.check_name)).all()
+            rows = conn.execute(select(hb).order_by(hb.c.check_name, hb.c.environment)).all()
         base = PingBase.of(self.config)
         return [
             {
                 "check": r.check_name,
+                "environment": r.environment or None,
                 "url": f"{base.url}/heartbeat/{r.token}",
                 "curl": curl_line(f"{base.url}/heartbeat/{r.token}"),
                 "base_configured": base.configured,
@@ -884,10 +890,11 @@ class ReadModel:
 
 
 def _service_pings(
-    pinged: dict[str, tuple[float | None, int]], members: list[TargetInfo]
+    pinged: dict[Key, tuple[float | None, int]], members: list[TargetInfo]
 ) -> PingsView:
-    """A heartbeat service's last ping (its checks' latest) and how many pings came in."""
-    known = [pinged[m.name] for m in members if m.name in pinged]
+    """A heartbeat service's last ping (its checks' latest, in its environment) and how many
+    pings came in."""
+    known = [pinged[m.key] for m in members if m.key in pinged]
     last = [ts for ts, _ in known if ts is not None]
     return PingsView(last_ping=max(last) if last else None, count=sum(n for _, n in known))
 

@@ -199,6 +199,8 @@ heartbeats = Table(
     "heartbeats",
     metadata,
     Column("check_name", String(255), primary_key=True),
+    # "" for a check without environments; one row (one ping URL) per check and environment
+    Column("environment", String(128), primary_key=True, default=""),
     Column("token", String(64), nullable=False, unique=True),
     Column("last_ping", Float, nullable=True),
     Column("pings", Integer, nullable=False, default=0),

@@ -656,7 +656,7 @@ async def heartbeat(request: Request) -> Response:
     if parsed is None:
         return error(404, "unknown heartbeat signal (start, fail or an exit code 0-255)")
     signal, code = parsed
-    key = None
+    key: tuple[str, str] | None = None
     if 16 <= len(token) <= 64:
         output = None
         if request.method == "POST":
@@ -668,7 +668,10 @@ async def heartbeat(request: Request) -> Response:
     if key is None:
         ctx.guard.failed(client, surface=HEARTBEAT)
         return error(404, "unknown heartbeat")
-    return JSONResponse({"ok": True, "check": key, "ts": time.time()})
+    check, environment = key
+    return JSONResponse(
+        {"ok": True, "check": check, "environment": environment or None, "ts": time.time()}
+    )
 
 
 routes = [

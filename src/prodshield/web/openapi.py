@@ -72,7 +72,8 @@ class HealthView(View):
 
 class PingView(View):
     ok: bool
-    check: list[str] | str | None = Field(description="the heartbeat's check (and environment)")
+    check: str = Field(description="the heartbeat's check")
+    environment: str | None = Field(description="its environment (null: the check has none)")
     ts: float
 
 

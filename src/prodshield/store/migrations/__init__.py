@@ -84,6 +84,32 @@ def unreverse_incidents(conn: Connection) -> None:
     )
 
 
+def rekey_heartbeats(conn: Connection) -> None:
+    """key heartbeats by (check, environment), keeping their ping URLs"""
+    # Older stores kept one ``check_name`` holding ``check@environment``, where a check named
+    # ``backup@staging`` and check ``backup`` in ``staging`` shared one row (one URL: a ping to
+    # one kept the other green). Each row is split at its last ``@`` and keeps its token.
+    existing = {c["name"] for c in inspect(conn).get_columns(t.heartbeats.name)}
+    if "environment" in existing:
+        return
+    names = [c.name for c in t.heartbeats.columns if c.name in existing]
+    columns = ", ".join(f'"{n}"' for n in names)
+    rows = [
+        dict(zip(names, r, strict=True))
+        for r in conn.exec_driver_sql(f"SELECT {columns} FROM {t.heartbeats.name}")
+    ]
+    t.heartbeats.drop(conn)
+    t.heartbeats.create(conn)
+    for row in rows:
+        check, _, environment = str(row["check_name"]).rpartition("@")
+        if check and environment:
+            row["check_name"], row["environment"] = check, environment
+        else:
+            row["environment"] = ""
+    if rows:
+        conn.execute(t.heartbeats.insert(), rows)
+
+
 MIGRATIONS: dict[str, list[Step]] = {
     "core": [create(t.kv)],
     "monitor": [
@@ -110,6 +136,7 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.heartbeats, "duration_s"),
         add_column(t.heartbeats, "output"),
         create(t.silences),
+        rekey_heartbeats,
     ],
     "logs": [
         create(
