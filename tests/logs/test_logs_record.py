@@ -176,3 +176,40 @@ def test_a_finding_without_timestamps_is_written_again_only_when_it_changes(
         assert len(store_findings(conn, [finding], rows, 1060.0)) == 1
     assert stored() == (2, 1060.0, 1060.0)
     store.close()
+
+
+def test_a_window_s_new_rows_are_the_ones_its_next_window_grows(store: Any) -> None:
+    """Thousands of new findings in one window (every brute-forcer's IP) get their rows' ids
+    from the insert itself: the next window adds to each finding's own row, on both backends,
+    with rows of an earlier window beside them."""
+    from prodshield.logs.findings import LogFinding
+    from prodshield.logs.record import store_findings
+
+    def finding(i: int) -> LogFinding:
+        f = LogFinding(
+            "security", "auth_failure", "medium", source={"ip": f"198.51.{i // 250}.{i % 250}"}
+        )
+        f.add(None, f"Failed password for root from 198.51.{i // 250}.{i % 250}", n=i + 1)
+        f.message = f"{i + 1} failed logins"
+        return f
+
+    rows: dict[str, Any] = {}
+    early = [finding(i) for i in range(3)]
+    with store.begin() as conn:
+        store_findings(conn, early, rows, 1000.0)
+    findings = early + [finding(i) for i in range(3, 1203)]
+    with store.begin() as conn:  # 1,200 new rows, 3 known ones
+        store_findings(conn, findings, rows, 1030.0)
+    for f in findings[::7]:
+        f.add(None, None, n=1000)
+    with store.begin() as conn:
+        store_findings(conn, findings, rows, 1060.0)
+    with store.connect() as conn:
+        stored = {
+            r.source["ip"]: (r.id, int(r._mapping["count"]))
+            for r in conn.execute(select(t.log_findings))
+        }
+    assert len(stored) == len(findings) == len({i for i, _ in stored.values()})
+    for f in findings:
+        assert stored[f.source["ip"]][1] == f.count, f.source
+    assert {rows[f.fingerprint].id for f in findings} == {i for i, _ in stored.values()}

@@ -206,15 +206,15 @@ def store_findings(
             [{"b_id": u["b_id"]} | {"v_" + c: u[c] for c in columns} for u in updates],
         )
     if inserts:
-        conn.execute(f_t.insert(), inserts)
-        new = [i["fingerprint"] for i in inserts]
-        for chunk in _chunks(new):
-            for r in conn.execute(
-                select(f_t.c.id, f_t.c.fingerprint).where(
-                    f_t.c.fingerprint.in_(chunk), f_t.c.created_at == now
-                )
-            ):
-                rows[r.fingerprint] = Row(int(r.id), 0, rows[r.fingerprint].written)
+        # the new rows' ids come back with the insert (in the rows' order), not from a query
+        ids = (
+            conn.execute(f_t.insert().returning(f_t.c.id, sort_by_parameter_order=True), inserts)
+            .scalars()
+            .all()
+        )
+        for row_id, inserted in zip(ids, inserts, strict=True):
+            fp = inserted["fingerprint"]
+            rows[fp] = Row(int(row_id), 0, rows[fp].written)
     return changed
 
 
