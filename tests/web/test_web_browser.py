@@ -384,3 +384,63 @@ def test_no_dashboard_page_is_wider_than_a_laptop_window(
     for form in (".note-form", ".update-form", ".postmortem-form"):
         box = page.locator(f"{form} input:not([type=hidden])").bounding_box()
         assert box is not None and box["width"] > 400, (form, box)
+
+
+# Every word of 13 characters or fewer in a table cell (a header, a count, a date, a check name, a
+# finding's kind) on one line; longer words (paths, URLs, tokens) may fold. Text inside closed
+# <details> or SVG titles has no boxes and is skipped.
+_SPLIT_WORDS = """() => {
+  const split = [];
+  for (const cell of document.querySelectorAll('table.grid th, table.grid td')) {
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const el = n.parentElement;  // skip text cut to one line, and text of a closed <details>
+      if (getComputedStyle(el).textOverflow === 'ellipsis' || !el.checkVisibility()) continue;
+      for (const m of n.textContent.matchAll(/\\S+/g)) {
+        if (m[0].length > 13) continue;
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        const tops = new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.top)));
+        if (tops.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+def test_pages_are_readable_on_a_laptop_and_a_phone(page: Any, site: tuple[str, Store]) -> None:
+    """At 1280 px and at a phone's 390 px no table cuts a short word across lines ("co / u / nt",
+    "# / 2", a count of 40 read as 4), and no page scrolls sideways: a table too wide for a phone
+    scrolls inside its own box, the status page's uptime line folds under its service's name."""
+    base, store = site
+    _login(page, base, "/dashboard")
+    with store.connect() as conn:
+        ids = [r[0] for r in conn.execute(select(t.incidents.c.id)).all()]
+    tabs = ["", "/incidents", "/logs", "/audit", "/chaos", "/notifications", "/cost"]
+    paths = ["/"] + [f"/dashboard{x}" for x in tabs] + ["/dashboard/checks/website"]
+    paths += [f"/dashboard/incidents/{ids[0]}"]
+    problems: dict[str, Any] = {}
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in paths:
+            page.goto(base + path)
+            split = page.evaluate(_SPLIT_WORDS)
+            if split:
+                problems[f"{width} {path} split"] = sorted(set(split))[:8]
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                problems[f"{width} {path} scrollWidth"] = scroll
+            # on a laptop no table needs its scroll box
+            boxes = "[...document.querySelectorAll('div.scroll')].filter(e => e.scrollWidth > e.clientWidth).length"
+            if width == 1280 and page.evaluate(boxes):
+                problems[f"{width} {path} scrolling tables"] = page.evaluate(boxes)
+        page.screenshot(path=str(ARTIFACTS / f"logs-{width}.png"), full_page=True)
+    assert problems == {}, problems
+    # the phone still sees every column: the findings table scrolls inside its box
+    page.goto(base + "/dashboard/logs")
+    box = page.locator("div.scroll:has(table.findings-table)")
+    assert box.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert box.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    assert page.console_errors == []

@@ -22,7 +22,7 @@ def _details(**incident: Any) -> str:
         **incident,
     }
     html = make_templates().get_template("_incident_row.html").render(i=row, csrf="x")
-    cells = re.findall(r"<td>(.*?)</td>", html, re.S)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cells[-2])).strip()
 
 

@@ -41,5 +41,7 @@ def markdown_html(source: str, *, shift: int = 2) -> Markup:
     html = _parser().render(source[:MAX_CHARS])
     html = _ALIGN.sub(r' class="al-\1"', html)
     html = _HEADING.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + shift)}>", html)
-    html = html.replace("<table>", '<table class="grid md">')
+    # a table wider than the page (a phone) scrolls in its own box, not the page
+    html = html.replace("<table>", '<div class="scroll"><table class="grid md">')
+    html = html.replace("</table>", "</table></div>")
     return Markup(html)
