@@ -609,3 +609,20 @@ def test_a_field_of_a_record_is_a_value_not_an_enumeration() -> None:
         for i in range(8)
     }
     assert len(texts) == 2
+
+
+def test_a_bracketed_list_over_several_tokens_is_one_value() -> None:
+    """A list printed with its brackets whose items are several tokens each (``[http://a:9000
+    is unreachable: timed out http://b:9000 is unreachable: refused]``) is one value: lines with
+    one, two or three items are given one id, each keeping its own text."""
+    reasons = ["timed out", "connection refused by peer", "reset"]
+    miner = TemplateMiner()
+    got = []
+    for i in range(30):
+        items = " ".join(
+            f"http://node{(i + k) % 7}:9000 is unreachable: {reasons[(i + k) % 3]}"
+            for k in range(1 + i % 3)
+        )
+        got.append(miner.add(f"These peers are offline or unreachable [{items}] since {i} s"))
+    assert len({miner.current_id(m.template_id) for m in got}) == 1
+    assert got[-1].template.startswith("These peers are offline or unreachable [http://<*> is")

@@ -192,7 +192,7 @@ def variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
     00:02`` / ``lifetime <1 sec``): walked side by side, every place where they differ is at
     most :data:`VARIANT_SPAN` tokens on each side before they agree again, each side of it that
     has tokens has a variable there, and the tokens they share hold most of their constants."""
-    a, b = _one_list_value(a), _one_list_value(b)
+    a, b = _one_bracket_value(_one_list_value(a)), _one_bracket_value(_one_list_value(b))
     la, lb = len(a), len(b)
     wild = repeat(WILDCARD)
     constants = max(la - sum(map(contains, a, wild)), lb - sum(map(contains, b, wild)))
@@ -237,6 +237,39 @@ def _one_list_value(tokens: Sequence[str]) -> Sequence[str]:
             t[-1:] == "," and WILDCARD in t and k + 1 < len(tokens) and WILDCARD in tokens[k + 1]
         )
     ]
+
+
+BRACKET_SPAN = 40
+"""Most tokens of a bracketed list written over several tokens (see :func:`bracket_list`)."""
+
+
+def bracket_list(tokens: Sequence[str]) -> range | None:
+    """Where a bracketed group of at least three tokens holding a variable is (``[http://<*> is
+    unreachable: remote disconnected http://<*> is unreachable: context deadline exceeded]``, a
+    list printed with its brackets): one value however many items it has. None when there is
+    none (the first ``[`` that the same token does not close decides)."""
+    for i, token in enumerate(tokens):
+        if token[:1] != "[" or "]" in token:
+            continue
+        for j in range(i + 1, min(len(tokens), i + BRACKET_SPAN)):
+            inner = tokens[j]
+            if "[" in inner:
+                return None
+            if inner[-1:] == "]":
+                span = range(i, j + 1)
+                if len(span) < 3 or not any(WILDCARD in tokens[k] for k in span):
+                    return None
+                return span
+        return None
+    return None
+
+
+def _one_bracket_value(tokens: Sequence[str]) -> Sequence[str]:
+    """``tokens`` with a bracketed list (:func:`bracket_list`) as one variable."""
+    span = bracket_list(tokens)
+    if span is None:
+        return tokens
+    return [*tokens[: span.start], WILDCARD, *tokens[span.stop :]]
 
 
 SLOT_SPAN = 12

@@ -49,6 +49,7 @@ from typing import Any
 
 from prodshield.logs import batch
 from prodshield.logs.clusters import (
+    BRACKET_SPAN,
     LEAD_PEERS,
     SLOT_SPAN,
     VARIANT_SPAN,
@@ -56,6 +57,7 @@ from prodshield.logs.clusters import (
     Entry,
     Rendering,
     Stat,
+    bracket_list,
     common_shape,
     enum_similarity,
     fits,
@@ -438,7 +440,8 @@ class TemplateMiner:
         n = len(masked)
         found: Cluster | None = None
         by_lead = self._by_lead
-        for length in range(max(1, n - 2 * VARIANT_SPAN), n + 2 * VARIANT_SPAN + 1):
+        span = BRACKET_SPAN if bracket_list(masked) is not None else 2 * VARIANT_SPAN
+        for length in range(max(1, n - span), n + span + 1):
             peers = by_lead.get((length, *lead)) if length != n else None
             if not peers:
                 continue
