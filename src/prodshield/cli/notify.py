@@ -21,10 +21,9 @@ from prodshield.cli.common import (
 )
 from prodshield.config import LoadedConfig
 from prodshield.config.types import parse_duration
-from prodshield.errors import Invalid, UsageError
+from prodshield.errors import UsageError
 from prodshield.notify import Event, deliver_pending, enqueue, outbox
-from prodshield.notify.providers import build
-from prodshield.notify.redact import redact
+from prodshield.notify.redact import notifier_secrets, redact
 from prodshield.notify.subscribers import delivery_notifiers
 from prodshield.notify.worker import DeliveryReport
 from prodshield.text import clip, for_terminal
@@ -56,13 +55,7 @@ def _wait_s(wait: str) -> float:
 
 
 def _secrets(loaded: LoadedConfig) -> list[str]:
-    out: list[str] = []
-    for cfg in loaded.config.notifiers.values():
-        try:
-            out += build(cfg).secrets()
-        except Invalid:
-            continue
-    return out
+    return notifier_secrets(loaded.config.notifiers)
 
 
 def _ago(ts: float | None) -> str:

@@ -5,11 +5,13 @@ What the dashboard's Notifications tab shows, as :class:`~prodshield.views.View`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import Field
 from sqlalchemy import desc, func, select
 
+from prodshield.notify.redact import redact
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.views import View
@@ -51,8 +53,10 @@ def status_counts(store: Store) -> dict[str, int]:
         }
 
 
-def outbox(store: Store, *, limit: int = 50) -> OutboxView:
-    """Counts per status, the last ``limit`` rows and the last ``limit`` dead letters."""
+def outbox(store: Store, *, limit: int = 50, secrets: Iterable[str] = ()) -> OutboxView:
+    """Counts per status, the last ``limit`` rows and the last ``limit`` dead letters; last
+    errors (a remote's answer) with ``secrets`` and every secret shape masked."""
+    known = list(secrets)
     o = t.outbox
     with store.connect() as conn:
         counts = {
@@ -65,12 +69,13 @@ def outbox(store: Store, *, limit: int = 50) -> OutboxView:
         ).all()
     return OutboxView(
         counts=counts,
-        recent=[_row(r._mapping) for r in rows],
-        dead=[_row(r._mapping) for r in dead],
+        recent=[_row(r._mapping, known) for r in rows],
+        dead=[_row(r._mapping, known) for r in dead],
     )
 
 
-def _row(m: Any) -> OutboxRowView:
+def _row(m: Any, secrets: list[str]) -> OutboxRowView:
+    error = redact(m["last_error"], secrets)[:LAST_ERROR_SHOWN] if m["last_error"] else None
     return OutboxRowView(
         id=int(m["id"]),
         notifier=m["notifier"],
@@ -79,7 +84,7 @@ def _row(m: Any) -> OutboxRowView:
         status=m["status"],
         attempts=int(m["attempts"]),
         next_attempt_at=m["next_attempt_at"],
-        last_error=(m["last_error"] or "")[:LAST_ERROR_SHOWN] or None,
+        last_error=error or None,
         created_at=m["created_at"],
         sent_at=m["sent_at"],
     )

@@ -20,6 +20,7 @@ from prodshield.logs import read as logs_read
 from prodshield.monitor import incidents, silences
 from prodshield.notify import read as notify_read
 from prodshield.notify.outbox import retry_dead
+from prodshield.notify.redact import notifier_secrets
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.cost import cost_panel
 from prodshield.web.security import (
@@ -314,7 +315,11 @@ async def notifications_page(request: Request) -> Response:
     ctx = ctx_of(request)
 
     def load() -> dict[str, Any]:
-        return {"outbox": notify_read.outbox(ctx.store), "heartbeats": ctx.model.heartbeats()}
+        secrets = notifier_secrets(ctx.loaded.config.notifiers)
+        return {
+            "outbox": notify_read.outbox(ctx.store, secrets=secrets),
+            "heartbeats": ctx.model.heartbeats(),
+        }
 
     return _page(
         ctx, session, "notifications.html", "notifications", **await run_in_threadpool(load)
