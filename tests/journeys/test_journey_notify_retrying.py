@@ -34,7 +34,9 @@ def test_a_queued_notification_says_why_it_is_still_queued(tmp_path: Path) -> No
     )
     once = _cli(tmp_path, "monitor", "once", "--notify-wait", "5s")
     assert once.returncode == 1, once.stdout + once.stderr
-    assert "1 still queued (`prodshield notify status` shows why)" in once.stderr, once.stderr
+    assert "1 still queued after 1 failed attempt (`prodshield notify status` shows why)" in (
+        once.stderr
+    ), once.stderr
 
     bad = _cli(tmp_path, "notify", "flush", "--wait", "soon")
     assert bad.returncode == 2 and bad.stderr.startswith("error: --wait:"), bad.stderr

@@ -219,8 +219,7 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
     _status_comments(loaded, store)
     if report.outcomes or report.pending:
         console(stderr=True).print(
-            f"notifications: {report.sent} sent, {report.retried} to retry, {report.dead} dead, "
-            f"{report.pending} still queued"
+            f"notifications: {report.summary()}"
             + (" (`prodshield notify status` shows why)" if report.pending else "")
         )
     return report

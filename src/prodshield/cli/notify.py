@@ -272,8 +272,7 @@ def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
     finally:
         store.close()
     console().print(
-        f"{report.sent} sent, {report.retried} to retry, {report.dead} dead, "
-        f"{report.pending} still queued"
+        report.summary()
         + (" (`prodshield notify status` shows why)" if report.pending or report.retried else "")
     )
     if report.dead or report.pending:

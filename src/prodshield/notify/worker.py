@@ -31,7 +31,7 @@ from prodshield.notify.providers import DeliveryContext, Notifier, build
 from prodshield.notify.redact import redact
 from prodshield.notify.subscribers import SubscriberNotifier, SubscribersDelivery, load
 from prodshield.store.store import Store
-from prodshield.text import for_terminal
+from prodshield.text import for_terminal, plural
 
 log = logging.getLogger("prodshield.notify")
 
@@ -79,6 +79,15 @@ class DeliveryReport:
     @property
     def dead(self) -> int:
         return self._count(DEAD)
+
+    def summary(self) -> str:
+        """One line for a one-shot run: notifications sent, dead and still queued. ``retried``
+        counts attempts, not notifications (one event retried 5 times is 5), so it is said as
+        failed attempts after the counts, never beside them as if it were more notifications."""
+        line = f"{self.sent} sent, {self.dead} dead, {self.pending} still queued"
+        if self.retried:
+            line += f" after {plural(self.retried, 'failed attempt')}"
+        return line
 
 
 def new_owner() -> str:
