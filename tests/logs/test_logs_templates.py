@@ -626,3 +626,23 @@ def test_a_bracketed_list_over_several_tokens_is_one_value() -> None:
         got.append(miner.add(f"These peers are offline or unreachable [{items}] since {i} s"))
     assert len({miner.current_id(m.template_id) for m in got}) == 1
     assert got[-1].template.startswith("These peers are offline or unreachable [http://<*> is")
+
+
+def test_a_state_name_after_a_slash_stays_text() -> None:
+    """``(%s/%s)`` with a proxy's name and its mode (``(orders/HTTP)``, ``(carts-6/TCP)``): the
+    names are one variable, the mode a state name that stays in the template, as state names
+    do (``Transitioned from NEW to INITED``); lines with another mode are another template."""
+    names = ["orders", "carts-6", "audit", "mail-2", "stock", "users-11", "billing", "search-3"]
+    miner = TemplateMiner()
+    got = [
+        miner.add(
+            f"Accepted from 10.0.{i}.1:{3000 + i} to 10.1.0.2:80 "
+            f"({names[i % 8]}/{['HTTP', 'TCP'][i % 3 == 0]})"
+        )
+        for i in range(48)
+    ]
+    assert {m.template for m in got[-6:]} == {
+        "Accepted from <*>:<*> to <*>:<*> (<*>/HTTP)",
+        "Accepted from <*>:<*> to <*>:<*> (<*>/TCP)",
+    }
+    assert len({miner.current_id(m.template_id) for m in got}) == 2

@@ -339,6 +339,36 @@ def _closing_tail(a: str, j: int) -> bool:
     return a[-j] in ".%" and not any(c.isalnum() or c == "\x00" for c in a[len(a) - j :])
 
 
+_STATE_TAIL = re.compile(r"/[A-Z][A-Z_]*[A-Z][)\]}>,;:'\"]*")
+
+
+def _state_tail(a: str, j: int) -> bool:
+    """Whether the last ``j`` characters of ``a`` are ``/`` and a state name closing a value
+    (``(orders/HTTP)``: a proxy and its mode, see :func:`state_names`)."""
+    return a[-j] == "/" and _STATE_TAIL.fullmatch(a, len(a) - j) is not None
+
+
+def state_tail(token: str) -> str | None:
+    """The ``/NAME`` a token ends with (before closing punctuation) when ``NAME`` is a state
+    name and something comes before it (``(<*>/HTTP)`` -> ``/HTTP``), else None."""
+    cut = token.rfind("/")
+    if cut <= 0 or _STATE_TAIL.fullmatch(token, cut) is None:
+        return None
+    return token[cut:].rstrip(")]}>,;:'\"")
+
+
+def state_clash(tokens: Sequence[str], masked: Sequence[str]) -> bool:
+    """Whether a sequence differs from a cluster's tokens in the state name a token ends with
+    (``(<*>/HTTP)`` / ``(carts-<*>/TCP)``): as in ``Transitioned from NEW to INITED``, a state
+    name is constant text, so such a line is another template."""
+    for a, b in zip(tokens, masked, strict=True):
+        if a != b and "/" in a and "/" in b:
+            tail = state_tail(a)
+            if tail is not None and (other := state_tail(b)) is not None and tail != other:
+                return True
+    return False
+
+
 def common_shape(a: str, b: str) -> tuple[str, str]:
     """The prefix and suffix two differing tokens share, cut at punctuation (``uid=``, ``(``)."""
     # a wildcard is one symbol here, so a cut never falls inside one
@@ -355,7 +385,7 @@ def common_shape(a: str, b: str) -> tuple[str, str]:
     limit = n - i
     while j < limit and a[-1 - j] == b[-1 - j]:
         j += 1
-    while j > 0 and a[-j] not in _CLOSE and not _closing_tail(a, j):
+    while j > 0 and a[-j] not in _CLOSE and not _closing_tail(a, j) and not _state_tail(a, j):
         j -= 1
     suffix = a[len(a) - j :] if j else ""
     if "\x00" in prefix or "\x00" in suffix:

@@ -141,7 +141,7 @@ def _mask_pieces(token: str) -> str:
                         _VARIABLE.clear()
                     _VARIABLE[piece] = variable
             if variable:
-                parts[i] = WILDCARD + _closing(piece)
+                parts[i] = WILDCARD + (_state_after(piece) if "/" in piece else _closing(piece))
                 changed = True
     if not changed and WILDCARD not in token:
         return token
@@ -151,6 +151,16 @@ def _mask_pieces(token: str) -> str:
     if "<*><*>" in masked:
         masked = _MERGE_ADJ.sub(WILDCARD, masked)
     return masked
+
+
+_STATE_AFTER = re.compile(r"[^/]+(/[A-Z][A-Z_]*[A-Z])")
+
+
+def _state_after(piece: str) -> str:
+    """A value piece's ``/`` and state name after it, kept as text (``6/TCP`` in
+    ``(carts-6/TCP)``: a proxy's name and its mode), else its closing ``.`` or ``%``."""
+    found = _STATE_AFTER.fullmatch(piece)
+    return found.group(1) if found else _closing(piece)
 
 
 def _closing(piece: str) -> str:

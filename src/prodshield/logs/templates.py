@@ -69,6 +69,7 @@ from prodshield.logs.clusters import (
     root_of,
     similarity_of,
     slot_of,
+    state_clash,
     state_names,
     sub_id,
     template_id,
@@ -377,12 +378,16 @@ class TemplateMiner:
                 score = similarity_of(tokens, masked, same)
                 if score < threshold:
                     score = enum_similarity(cluster, masked, threshold)
-            if score >= threshold and score > best_score:
+            if score >= threshold and score > best_score and not state_clash(tokens, masked):
                 best, best_score = cluster, score
         if best is None:
             for cluster in shaped:
                 score = enum_similarity(cluster, masked, threshold)
-                if score >= threshold and score > best_score:
+                if (
+                    score >= threshold
+                    and score > best_score
+                    and not state_clash(cluster.tokens, masked)
+                ):
                     best, best_score = cluster, score
         return best
 
@@ -409,7 +414,7 @@ class TemplateMiner:
             if (
                 enum_similarity(cluster, tokens, threshold) < threshold
                 and enum_similarity(other, tuple(mine), threshold) < threshold
-            ):
+            ) or state_clash(mine, tokens):
                 continue
             cluster = self._merge(cluster, tokens)
             reach_of = reach(cluster)
