@@ -233,3 +233,31 @@ def test_a_failing_background_service_is_restarted_and_reported(
         assert "failure 2" in ready["problems"]["service:flaky"]
     assert flaky.stopped
     assert "background service flaky failed (RuntimeError: boom 1); restarting" in caplog.text
+
+
+def test_a_check_without_aggregates_yet_is_summarised_from_its_raw_results(store: Store) -> None:
+    """Before the first rollup a check's uptime comes from its results (maintenance left out,
+    like the rollup); once aggregated, the aggregate is what counts (both backends)."""
+    clock = [NOW]
+    cache = AggregateCache(store, ttl=0.0, clock=lambda: clock[0], background=False)
+    key = ("website", "production")
+    _results(store, [(NOW - 30 + i, i != 3, 10.0) for i in range(4)])  # 3 up, 1 down
+    with store.begin() as conn:
+        conn.execute(
+            t.check_results.insert().values(
+                check_name="website", environment="production", ts=NOW - 1, ok=False,
+                response_time_ms=None, error_kind="timeout", maintenance=True,
+            )
+        )  # fmt: skip
+    assert key not in cache.summaries()
+    others = [(f"check-{i}", "production") for i in range(1200)]  # several statements
+    raw = cache.summaries_for([*others, key, ("api", "production")])
+    assert ("api", "production") not in raw and others[0] not in raw  # no results: no uptime
+    summary = raw[key]
+    assert summary.count_24h == 4 and summary.uptime_24h == 75.0
+    assert summary.uptime_7d == summary.uptime_30d == summary.uptime_90d == 75.0
+    assert summary.avg_ms_24h == 10.0
+    assert rollup_pending(store, now=NOW + 60) >= 1
+    clock[0] = NOW + 60
+    _results(store, [(NOW + 61, False, 10.0)])  # not rolled up yet: the aggregate still counts
+    assert cache.summaries_for([key])[key].count_24h == 4

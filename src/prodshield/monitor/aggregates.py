@@ -5,22 +5,32 @@ Loading 30 days of hourly rows for 10,000 checks takes seconds, so it is done on
 (``hour >= last refresh - 1 h``, served by ``ix_check_hourly_hour``) and applies the difference.
 Refreshes after the first run in a background thread; requests read a snapshot of summaries
 computed once per refresh.
+
+A check with results but no hourly aggregate yet (a check just added, or ``serve`` just started:
+the rollup writes them every minute) is summarised from its raw results instead
+(:meth:`AggregateCache.summaries_for`), so the status page shows its uptime from the first result
+rather than "no uptime yet" for a minute.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, func, select, tuple_
 
 from prodshield.store import Store
 from prodshield.store import tables as t
 
 HOUR = 3600
 DAY = 86400
+RAW_TTL = 5.0
+"""How long a summary read from raw results (no aggregate yet) is reused."""
+RAW_CHUNK = 500
+"""(check, environment) pairs per statement when summarising raw results."""
 Key = tuple[str, str]
 Bucket = tuple[int, int, float]
 """(results, failures, sum of response times in ms)."""
@@ -73,6 +83,8 @@ class AggregateCache:
         self._refreshing = threading.Lock()
         self.background = background
         self.generation = 0
+        self._raw: dict[Key, Summary] = {}
+        self._raw_at: dict[Key, float] = {}
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -176,9 +188,7 @@ class AggregateCache:
                 del days[d]
 
     def _summarise(self, now: float) -> dict[Key, Summary]:
-        since_24h = (int(now) // HOUR) * HOUR - 23 * HOUR
-        today = int(now) - int(now) % DAY
-        d7, d30, d90 = today - 6 * DAY, today - 29 * DAY, today - 89 * DAY
+        since_24h, d7, d30, d90 = _windows(now)
         out: dict[Key, Summary] = {}
         empty: dict[int, Bucket] = {}
         for key in self._daily.keys() | self._hourly.keys():
@@ -210,12 +220,85 @@ class AggregateCache:
             )
         return out
 
+    def _from_results(self, keys: list[Key], now: float) -> dict[Key, Summary]:
+        """Summaries of ``keys`` counted from their raw results (one grouped statement over the
+        same windows as the aggregates, maintenance left out as the rollup does)."""
+        since_24h, d7, d30, d90 = _windows(now)
+        r = t.check_results
+        failed = ~r.c.ok
+
+        def counted(since: int, what: Any = 1) -> ColumnElement[Any]:
+            return func.sum(case((r.c.ts >= since, what), else_=0))
+
+        def failures(since: int) -> ColumnElement[Any]:
+            return func.sum(case(((r.c.ts >= since) & failed, 1), else_=0))
+
+        columns = (
+            select(
+                r.c.check_name,
+                r.c.environment,
+                counted(since_24h),
+                failures(since_24h),
+                counted(since_24h, func.coalesce(r.c.response_time_ms, 0.0)),
+                counted(d7),
+                failures(d7),
+                counted(d30),
+                failures(d30),
+                func.count(),
+                failures(d90),
+            )
+            .where(r.c.ts >= d90, t.COUNTS_FOR_UPTIME)
+            .group_by(r.c.check_name, r.c.environment)
+        )
+        pair = tuple_(r.c.check_name, r.c.environment)
+        out: dict[Key, Summary] = {}
+        with self.store.connect() as conn:
+            rows = [
+                row
+                for i in range(0, len(keys), RAW_CHUNK)  # bounded statements (SQLite's limit)
+                for row in conn.execute(columns.where(pair.in_(keys[i : i + RAW_CHUNK])))
+            ]
+            for row in rows:
+                c24, f24, s24, c7, f7, c30, f30, c90, f90 = (v or 0 for v in row[2:])
+                out[(row[0], row[1])] = Summary(
+                    uptime_24h=_uptime(int(c24), int(f24)),
+                    uptime_7d=_uptime(int(c7), int(f7)),
+                    uptime_30d=_uptime(int(c30), int(f30)),
+                    uptime_90d=_uptime(int(c90), int(f90)),
+                    avg_ms_24h=round(float(s24) / int(c24), 2) if c24 else None,
+                    count_24h=int(c24),
+                )
+        return out
+
     # --- reading ---------------------------------------------------------------------------
 
     def summaries(self) -> dict[Key, Summary]:
         self.refresh()
         assert self._summaries is not None
         return self._summaries
+
+    def summaries_for(self, keys: Iterable[Key]) -> dict[Key, Summary]:
+        """:meth:`summaries`, where each of ``keys`` without an aggregate yet but with results is
+        summarised from those results (read again at most every :data:`RAW_TTL` seconds)."""
+        summaries = self.summaries()
+        missing = [k for k in dict.fromkeys(keys) if k not in summaries]
+        if not missing:
+            return summaries
+        now = self.clock()
+        with self._lock:
+            stale = [k for k in missing if now - self._raw_at.get(k, -RAW_TTL) >= RAW_TTL]
+        if stale:
+            fresh = self._from_results(stale, now)
+            with self._lock:
+                for k in stale:
+                    self._raw_at[k] = now
+                    if k in fresh:
+                        self._raw[k] = fresh[k]
+                    else:
+                        self._raw.pop(k, None)
+        with self._lock:
+            extra = {k: self._raw[k] for k in missing if k in self._raw}
+        return {**summaries, **extra} if extra else summaries
 
     def daily(self, keys: list[Key], days: int = 90) -> list[tuple[int, int, int, float]]:
         """``(day, results, failures, sum_ms)`` for the last ``days`` days, summed over ``keys``."""
@@ -250,3 +333,14 @@ class AggregateCache:
                         slot[1] += f
                         slot[2] += s
         return [(h, int(v[0]), int(v[1]), float(v[2])) for h, v in sorted(acc.items())]
+
+
+def _windows(now: float) -> tuple[int, int, int, int]:
+    """Where the 24-hour (whole hours) and 7, 30 and 90-day (whole days) windows start."""
+    today = int(now) - int(now) % DAY
+    return (
+        (int(now) // HOUR) * HOUR - 23 * HOUR,
+        today - 6 * DAY,
+        today - 29 * DAY,
+        today - 89 * DAY,
+    )

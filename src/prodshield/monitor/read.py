@@ -228,7 +228,7 @@ class ReadModel:
         """Every configured check and environment with its state, last result and uptime."""
         states = self._states()
         incidents = self._open_incidents()
-        summaries = self.cache.summaries()
+        summaries = self.cache.summaries_for(x.key for x in self.targets)
         shown = self.statuses({k: v["status"] for k, v in states.items()})
         out: list[CheckView] = []
         for x in self.targets:
@@ -272,7 +272,7 @@ class ReadModel:
             return None
         states = self._states(name)
         incidents = self._open_incidents(name)
-        summaries = self.cache.summaries()
+        summaries = self.cache.summaries_for(x.key for x in mine)
         shown = self.statuses({k: v["status"] for k, v in states.items()}, [x.key for x in mine])
         slos = self.slo_statuses(name)
         service_slos = self.service_slo_statuses() if self.config.services else {}
@@ -479,7 +479,7 @@ class ReadModel:
         pages = max(1, -(-total // per_page))
         page = min(max(1, page), pages)
         shown = services[(page - 1) * per_page : page * per_page]
-        summaries = self.cache.summaries()
+        summaries = self.cache.summaries_for(m.key for svc in shown for m in svc.members)
         # a service of many checks charts the first CHART_MEMBERS of them and takes its last
         # results a few from each check (BEATS in all), so a page stays one bounded read; a
         # heartbeat has no response time: it stays out of the chart (a service of heartbeats
@@ -653,7 +653,7 @@ class ReadModel:
         if not mine:
             return None
         states = self._states(name)
-        summaries = self.cache.summaries()
+        summaries = self.cache.summaries_for(x.key for x in mine)
         order = ["down", "degraded", "unknown", "up"]
         statuses = [(states.get(x.key) or {}).get("status") or "unknown" for x in mine]
         status = min(statuses, key=lambda st: order.index(st) if st in order else 2)
