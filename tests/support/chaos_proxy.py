@@ -224,6 +224,47 @@ def median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def timer_lateness(loop: LoopThread, seconds: float) -> float:
+    """How much later than ``seconds`` a sleep of ``seconds`` on ``loop``'s event loop comes back
+    to this thread: what the machine's load adds, at this moment, to a delay timed on that loop
+    (about 0.1 ms on a quiet machine; tens of ms on a loaded one)."""
+    start = time.perf_counter()
+    loop.call(lambda: asyncio.sleep(seconds))
+    return max(0.0, time.perf_counter() - start - seconds)
+
+
+def assert_added_latency(
+    loop: LoopThread,
+    toxic: Callable[[], float],
+    plain: Callable[[], float],
+    latency_ms: float,
+    *,
+    waits: int = 1,
+    rounds: int = 21,
+    tolerance_ms: float = 2.0,
+) -> None:
+    """A latency toxic adds ``waits`` x ``latency_ms`` to a round trip, to ``tolerance_ms``.
+
+    ``toxic`` and ``plain`` each time one round trip (seconds): through the toxic proxy and
+    through a proxy without toxics on the same loop, alternated so both meet the same load; the
+    added delay is the median of their differences. It may never be short of the toxic's delay
+    by more than ``tolerance_ms`` (strict). It may be late by ``tolerance_ms`` plus what a sleep
+    as long as the toxic's, on the proxy's loop in the same rounds, is late by (median, per
+    wait): on a quiet machine that is the plain 2 ms, on a loaded one it follows the load, and a
+    wrong delay (doubled, missing) still fails.
+    """
+    extra: list[float] = []
+    late: list[float] = []
+    for _ in range(rounds):
+        extra.append(toxic() - plain())
+        late.append(timer_lateness(loop, latency_ms / 1000))
+    added, slack = median(extra) * 1000, median(late) * 1000 * waits
+    expected = latency_ms * waits
+    detail = f"added {added:.2f} ms, expected {expected:g} ms, timer lateness {slack:.2f} ms"
+    assert added >= expected - tolerance_ms, detail
+    assert added <= expected + tolerance_ms + slack, detail
+
+
 def timing_check(check: Callable[[], None], attempts: int = 3) -> None:
     """Run a timing check; on a shared, overloaded machine a miss is measured again.
 
