@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from prodshield.chaos.proxy.toxics.base import Attribute, BaseToxic, Chunk, Stage
 
+SLICE_S = 0.1
+
 
 class Bandwidth(BaseToxic):
     type: ClassVar[str] = "bandwidth"
@@ -23,8 +25,12 @@ class Bandwidth(BaseToxic):
             if rate <= 0:
                 break
             piece = data[pos : pos + max(1, rate * 100)]  # 100 ms worth of bytes at most
-            # A virtual clock carries the schedule across chunks, so bursts cannot exceed the rate.
-            start = max(stage.state.get("clock", 0.0), stage.now())
+            # A virtual clock carries the schedule across chunks, so bursts cannot exceed the
+            # rate. A wake-up that came late (a loaded machine) is made up on the next slices,
+            # as Toxiproxy does, instead of lowering the rate; by one slice's time at most, so
+            # a stream that was idle starts afresh.
+            now, clock = stage.now(), stage.state.get("clock", 0.0)
+            start = clock if now - SLICE_S <= clock else now
             end = start + len(piece) / (rate * 1000.0)
             if not await stage.wait_until(end):
                 continue  # the rate changed (or the toxic went away): recompute this slice
