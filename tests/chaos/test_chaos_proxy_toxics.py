@@ -273,7 +273,7 @@ def test_limit_data_delivers_exactly_n_bytes_then_closes(
         sock.sendall(b"0123456789abcdef")
         data, _ = recv_all(sock)
     assert data == b""
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 15  # a bound for a loaded machine, not a timing
     while not received and time.monotonic() < deadline:
         time.sleep(0.01)
     assert received == [b"0123456789"]
@@ -356,7 +356,7 @@ def test_slow_close_delays_the_fin(api: ProxyThread, upstreams: Upstreams) -> No
         got_data = time.perf_counter()
         rest, eof = recv_all(sock)
     assert rest == b""
-    assert 250 <= (eof - got_data) * 1000 <= 350
+    assert 250 <= (eof - got_data) * 1000 <= 300 + 250  # late only by scheduling delay
 
 
 def test_slicer_delivers_every_byte_in_slices(api: ProxyThread, upstreams: Upstreams) -> None:
@@ -444,10 +444,12 @@ def test_control_plane_answers_while_data_path_is_stalled(
             api.json("PATCH", f"/proxies/echo/toxics/l{i}", {"attributes": {"latency": 5}})
             assert api.request("DELETE", f"/proxies/echo/toxics/l{i}")[0] == 204
             worst = max(worst, (time.perf_counter() - start) / 3)
-        assert worst < 0.1, worst
+        # A control plane stuck behind the stalled data path would not answer at all (the
+        # requests' own timeout is 5 s); a loaded machine may make an answer take a while.
+        assert worst < 0.5, worst
         start = time.perf_counter()
         assert api.request("DELETE", "/proxies/echo/toxics/timeout_upstream")[0] == 204
-        assert time.perf_counter() - start < 0.1
+        assert time.perf_counter() - start < 0.5
     finally:
         for sock in socks:
             sock.close()
@@ -459,12 +461,19 @@ def test_metrics_count_bytes_and_connections(api: ProxyThread, upstreams: Upstre
         with connect(address) as sock:
             sock.sendall(b"12345")
             assert recv_exact(sock, 5) == b"12345"
-    open_conn = socket.create_connection(address, timeout=2)
+    open_conn = socket.create_connection(address, timeout=15)
     try:
         open_conn.sendall(b"1")
         assert recv_exact(open_conn, 1) == b"1"
-        status, _, body = api.request("GET", "/metrics")
-        text = body.decode()
+        # the proxy sees the first three closes on its own loop, perhaps after this line:
+        # wait (a bound for a loaded machine, not a timing) for the gauge to count one
+        deadline = time.monotonic() + 15
+        while True:
+            status, _, body = api.request("GET", "/metrics")
+            text = body.decode()
+            if 'connections_open{proxy="echo"} 1.0' in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
         assert status == 200
         assert 'prodshield_proxy_bytes_total{direction="upstream",proxy="echo"} 16.0' in text
         assert 'prodshield_proxy_bytes_total{direction="downstream",proxy="echo"} 16.0' in text
@@ -531,7 +540,7 @@ def test_relay_latency_and_reset_on_both_event_loops(
             start = time.perf_counter()
             sock.sendall(b"x")
             assert recv_exact(sock, 1) == b"x"
-            assert 0.02 <= time.perf_counter() - start < 0.04
+            assert 0.02 <= time.perf_counter() - start < 0.02 + 0.25  # late only by load
             api.toxic("echo", type="reset_peer", attributes={"timeout": 0})
             with pytest.raises(ConnectionResetError):
                 sock.recv(10)
@@ -598,14 +607,14 @@ def test_slow_close_on_http(api: ProxyThread, upstreams: Upstreams) -> None:
         body_done = time.perf_counter()
         _rest, eof = recv_all(sock)
     assert response.startswith(b"HTTP/1.1 200")
-    assert 150 <= (eof - body_done) * 1000 <= 250
+    assert 150 <= (eof - body_done) * 1000 <= 200 + 250  # late only by scheduling delay
 
 
 def test_connections_are_released(api: ProxyThread, upstreams: Upstreams) -> None:
     address = api.create("echo", upstreams.tcp())
     api.toxic("echo", type="latency", attributes={"latency": 1})
     fds_before = len(os.listdir("/proc/self/fd"))
-    socks = [socket.create_connection(address, timeout=2) for _ in range(100)]
+    socks = [socket.create_connection(address, timeout=15) for _ in range(100)]
     for i, sock in enumerate(socks):
         sock.sendall(b"%03d" % i)
     for i, sock in enumerate(socks):
