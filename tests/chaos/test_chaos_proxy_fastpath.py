@@ -32,7 +32,8 @@ def _flows(api: ProxyThread, name: str) -> list[tuple[bool, bool]]:
     return [(link.flows[0].fast, link.flows[1].fast) for link in list(proxy.links)]
 
 
-def _wait_for(predicate: Callable[[], bool], limit: float = 3.0) -> bool:
+def _wait_for(predicate: Callable[[], bool], limit: float = 15.0) -> bool:
+    """Poll ``predicate`` until it holds; ``limit`` is a bound for a loaded machine, not a timing."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if predicate():
@@ -164,7 +165,7 @@ def test_latency_added_to_a_busy_connection_applies_at_once(
         start = time.perf_counter()
         sock.sendall(b"pong")
         assert recv_exact(sock, 4) == b"pong"
-        assert time.perf_counter() - start < 0.2  # no toxic left (a loaded machine gets slack)
+        assert time.perf_counter() - start < 0.3  # the 400 ms went (a loaded machine gets slack)
 
 
 def test_toggling_toxicity_switches_the_path_both_ways(
@@ -187,7 +188,7 @@ def test_toggling_toxicity_switches_the_path_both_ways(
         start = time.perf_counter()
         sock.sendall(b"c")
         assert recv_exact(sock, 1) == b"c"
-        assert time.perf_counter() - start < 0.2
+        assert time.perf_counter() - start < 0.3  # the 400 ms went (a loaded machine gets slack)
 
 
 def test_disabling_the_proxy_closes_fast_path_connections(
@@ -267,13 +268,17 @@ def test_a_reset_without_a_fin_keeps_every_fast_path_byte_counted(
 ) -> None:
     """A peer that resets without a FIN leaves its socket CLOSED with no FIN in the kernel's byte
     count: nothing is taken off for one (the count was one byte short)."""
+    counted = threading.Event()  # the client has read the answers and the bytes were counted
 
     async def answer_then_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for size in (3000, 5000):
             writer.write(await reader.readexactly(size))
             await writer.drain()
         if side == "upstream":
-            await asyncio.sleep(0.2)  # the client has read the answer
+            for _ in range(1500):  # up to 15 s: a bound for a loaded machine, not a timing
+                if counted.is_set():
+                    break
+                await asyncio.sleep(0.01)
             raw = writer.get_extra_info("socket")
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()  # RST, no FIN
@@ -290,6 +295,7 @@ def test_a_reset_without_a_fin_keeps_every_fast_path_byte_counted(
             sock.sendall(b"r" * size)
             assert recv_exact(sock, size) == b"r" * size
         assert api.call(lambda: _bytes(proxy)) == (8000, 8000)
+        counted.set()
         if side == "client":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()  # RST, no FIN
