@@ -7,6 +7,7 @@ import json
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 from support.monitor import closed_port, http_server
@@ -115,6 +116,14 @@ async def test_usage_and_config_errors_exit_2(tmp_path: Path) -> None:
     assert err.startswith("shield.yaml:5:18: checks[0].conditions[0]: expected an operator")
 
 
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM check_results").fetchone()[0])
+    except sqlite3.Error:  # not created (or migrated) yet
+        return 0
+
+
 async def test_run_stops_on_sigterm_and_flushes(tmp_path: Path) -> None:
     async with http_server() as base:
         write_config(tmp_path, base)
@@ -131,7 +140,11 @@ async def test_run_stops_on_sigterm_and_flushes(tmp_path: Path) -> None:
         assert proc.stderr is not None
         line = await asyncio.wait_for(proc.stderr.readline(), 20)
         assert b"monitoring 2 targets" in line
-        await asyncio.sleep(1.5)
+        # Six results written (a loaded machine runs fewer in a fixed 1.5 s), then stop: the
+        # runs since the last write (every 0.5-1 s; a run every 0.1 s) are flushed at exit.
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
+        while _stored(tmp_path / "store.db") < 6 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err
