@@ -646,3 +646,25 @@ def test_a_state_name_after_a_slash_stays_text() -> None:
         "Accepted from <*>:<*> to <*>:<*> (<*>/TCP)",
     }
     assert len({miner.current_id(m.template_id) for m in got}) == 2
+
+
+def test_a_sentence_is_a_value_only_between_as_many_constant_words() -> None:
+    """A place of several words between a few constant tokens is another statement after a line's
+    header (``Nov <*> node1 kernel: eth0: link up ...``), not a value; between as many constant
+    words as it has (``Drive <*> returned an unexpected error: ..., please investigate``) it is."""
+    head = ["Nov", "<*>", "node1", "kernel:", "[info]"]
+    short = [*head, "<*>", "<*>", "<*>", "<*>", "<*>", "<*>"]
+    long = [*head, "usb", "<*>", "new", "high", "speed", "device", "number", "<*>", "using"]
+    assert slot_of(short, set(range(5, 11)), long, set(), ((), ())) is None
+    tail = ["please", "investigate", "-", "drive", "will", "be", "offline"]
+    short = ["Drive", "<*>", "returned", "an", "error:", "<*>", "<*>", "<*>,", *tail]
+    long = [
+        "Drive",
+        "<*>",
+        "returned",
+        "an",
+        "error:",
+        *["part", "of", "root", "drive,", "will", "not", "be", "used,"],
+        *tail,
+    ]
+    assert slot_of(short, {1, 5, 6, 7}, long, {1}, ((), ())) == (range(5, 8), range(5, 13))

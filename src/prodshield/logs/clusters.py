@@ -287,8 +287,9 @@ def slot_of(
     """Where two token sequences of different lengths differ, when that is one place of at most
     :data:`SLOT_SPAN` tokens on each side, at least one side has seen different values at every
     one of its positions there (``a_gen``, ``b_gen``: the positions a cluster generalised) and at
-    least three constant tokens are the same around it: a value written in words (``failed:
-    Broken pipe``, ``failed: Connection reset by peer``, ``failed: Operation timed out``).
+    least three constant tokens, and as many as the place has on either side, are the same around
+    it: a value written in words (``failed: Broken pipe``, ``failed: Connection reset by peer``,
+    ``failed: Operation timed out``).
     The place takes in the tokens next to it that hold an enumeration on either side (``enums``:
     those positions of ``a`` and of ``b``), since a value in words may share its last token with
     another one (``(<*>: <*> <*>)`` / ``(<*>: <*>)``); such a place must vary on both sides.
@@ -318,7 +319,9 @@ def slot_of(
     if not (a_varies and b_varies if p + q < took else a_varies or b_varies):
         return None
     around = sum(WILDCARD not in t for t in a[:p]) + sum(WILDCARD not in t for t in a[la - q :])
-    return (ra, rb) if around >= 3 else None
+    # as many constant tokens as the place has: a message after a line's header (date, host,
+    # process) is a statement of its own, not a value in words
+    return (ra, rb) if around >= max(3, len(ra), len(rb)) else None
 
 
 # where to look for the next agreeing pair after a disagreement, nearest first
