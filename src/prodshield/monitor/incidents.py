@@ -1303,79 +1303,100 @@ def _row_for_action(conn: Connection, incident_id: int) -> Any:
     return row
 
 
-@dataclass(frozen=True)
 class _Action:
-    """What an acknowledge or a resolve by hand records and says when it changes the incident."""
+    """An operator action that changes an incident once (acknowledge, resolve by hand), done in
+    one transaction: ``change(row, now, by)`` gives the columns it sets, or None when the
+    incident is already past it (then nothing changes and nothing is said of it); a note given
+    with it is kept and posted either way. Raises NotFound when there is no such incident."""
 
-    name: str  # ActionOutcome.action
-    event: str
-    key_tail: str  # the end of the notification's key
-    said: str  # "<said> **by**." in the comment
+    def __init__(
+        self,
+        name: str,
+        event: str,
+        key_tail: str,
+        said: str,
+        change: Callable[[Any, float, str], dict[str, Any] | None],
+        doc: str,
+    ) -> None:
+        self.name = name  # ActionOutcome.action
+        self.event = event
+        self.key_tail = key_tail  # the end of the notification's key
+        self.said = said  # "<said> **by**." in the comment
+        self.change = change
+        self.__doc__ = doc
 
-
-_ACKNOWLEDGE = _Action("ack", ACKNOWLEDGED, "acknowledged", "Acknowledged by")
-_RESOLVE = _Action("resolve", RESOLVED, "resolved", "Resolved by hand by")
-
-
-def _act(
-    store: Any,
-    config: ShieldConfig,
-    incident_id: int,
-    by: str,
-    note: str | None,
-    now: float | None,
-    action: _Action,
-    change: Callable[[Any, float], dict[str, Any] | None],
-) -> ActionOutcome:
-    """One operator action in one transaction: ``change`` gives the columns it sets (None: the
-    incident is already past it); a note is kept and posted either way."""
-    now = time.time() if now is None else now
-    note = (note or "").strip() or None
-    i = t.incidents
-    with store.begin() as conn:
-        row = _row_for_action(conn, incident_id)
-        changed = change(row, now)
-        values = dict(changed or {})
-        if note:
-            values["notes"] = [*(row.notes or []), _note(note, by, now)]
-        if values:
-            conn.execute(i.update().where(i.c.id == incident_id).values(**values))
-        if changed is not None:
-            text = f"{action.said} **{_md(by)}**."
+    def __call__(
+        self,
+        store: Any,
+        config: ShieldConfig,
+        incident_id: int,
+        by: str,
+        note: str | None = None,
+        now: float | None = None,
+    ) -> ActionOutcome:
+        now = time.time() if now is None else now
+        note = (note or "").strip() or None
+        i = t.incidents
+        with store.begin() as conn:
+            row = _row_for_action(conn, incident_id)
+            changed = self.change(row, now, by)
+            values = dict(changed or {})
             if note:
-                text += f"\n\n> {_md(note)}"
-            _tell(conn, config, row, action.event, action.key_tail, text, by, now)
-        elif note:
-            _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
-    return ActionOutcome(
-        incident_id,
-        action.name,
-        str(row.status),
-        row.acknowledged_by,
-        changed is not None,
-        note is not None,
-    )
+                values["notes"] = [*(row.notes or []), _note(note, by, now)]
+            if values:
+                conn.execute(i.update().where(i.c.id == incident_id).values(**values))
+            if changed is not None:
+                text = f"{self.said} **{_md(by)}**."
+                if note:
+                    text += f"\n\n> {_md(note)}"
+                _tell(conn, config, row, self.event, self.key_tail, text, by, now)
+            elif note:
+                _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(note, by), by, now)
+        return ActionOutcome(
+            incident_id,
+            self.name,
+            str(row.status),
+            row.acknowledged_by,
+            changed is not None,
+            note is not None,
+        )
 
 
-def acknowledge(
-    store: Any,
-    config: ShieldConfig,
-    incident_id: int,
-    by: str,
-    note: str | None = None,
-    now: float | None = None,
-) -> ActionOutcome:
+def _acknowledged(row: Any, now: float, by: str) -> dict[str, Any] | None:
+    if row.acknowledged_at is None and row.status != "resolved":
+        return {"acknowledged_at": now, "acknowledged_by": by[:128]}
+    return None
+
+
+def _resolved_by_hand(row: Any, now: float, by: str) -> dict[str, Any] | None:
+    if row.status == "resolved":
+        return None
+    return {"status": "resolved", "resolved_at": max(now, row.opened_at), "resolved_by": "manual"}
+
+
+acknowledge = _Action(
+    "ack",
+    ACKNOWLEDGED,
+    "acknowledged",
+    "Acknowledged by",
+    _acknowledged,
     """Acknowledge an incident and tell its notifiers (a comment on the GitHub issue naming who
     did it; escalation stops). The first acknowledgement is kept; a resolved incident is not
     acknowledged (its escalation is over), but a note given with it is still kept and posted.
-    Raises NotFound when there is no such incident."""
+    Raises NotFound when there is no such incident.""",
+)
 
-    def change(row: Any, now: float) -> dict[str, Any] | None:
-        if row.acknowledged_at is None and row.status != "resolved":
-            return {"acknowledged_at": now, "acknowledged_by": by[:128]}
-        return None
-
-    return _act(store, config, incident_id, by, note, now, _ACKNOWLEDGE, change)
+resolve_by_hand = _Action(
+    "resolve",
+    RESOLVED,
+    "resolved",
+    "Resolved by hand by",
+    _resolved_by_hand,
+    """Resolve an incident by hand: the checks start counting afresh (the state machine sees it
+    at the next result) and the notifiers get the one ``incident.resolved`` (the issue closes).
+    An incident already resolved keeps its resolution (a note is still kept). Raises NotFound
+    when there is no such incident.""",
+)
 
 
 def add_note(
@@ -1401,31 +1422,6 @@ def add_note(
         )
         _tell(conn, config, row, NOTE, f"note:{now:.6f}", _note_text(text, by), by, now)
     return ActionOutcome(incident_id, "note", str(row.status), row.acknowledged_by, True, True)
-
-
-def resolve_by_hand(
-    store: Any,
-    config: ShieldConfig,
-    incident_id: int,
-    by: str,
-    note: str | None = None,
-    now: float | None = None,
-) -> ActionOutcome:
-    """Resolve an incident by hand: the checks start counting afresh (the state machine sees it
-    at the next result) and the notifiers get the one ``incident.resolved`` (the issue closes).
-    An incident already resolved keeps its resolution (a note is still kept). Raises NotFound
-    when there is no such incident."""
-
-    def change(row: Any, now: float) -> dict[str, Any] | None:
-        if row.status == "resolved":
-            return None
-        return {
-            "status": "resolved",
-            "resolved_at": max(now, row.opened_at),
-            "resolved_by": "manual",
-        }
-
-    return _act(store, config, incident_id, by, note, now, _RESOLVE, change)
 
 
 MAX_UPDATE = 2000

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from prodshield import __version__, deploys
 from prodshield.audit import read as audit_read
 from prodshield.chaos import read as chaos_read
+from prodshield.config.schema import ShieldConfig
 from prodshield.errors import Conflict, Invalid, NotFound, ProdshieldError
 from prodshield.logs import read as logs_read
 from prodshield.monitor import incidents, silences
@@ -419,13 +420,13 @@ def _acting(named: Any, who: str) -> str:
 async def _write_incident(
     request: Request,
     field: str,
-    write: Callable[[WebContext, int, str, str], object],
+    write: Callable[[Any, ShieldConfig, int, str, str], object],
     *,
     on_behalf: bool = True,
 ) -> Response:
-    """An incident write taking one required text ``field``: ``write(ctx, id, value, by)`` in a
-    thread, then the incident as it now is. ``by`` is the token, or whom it acts for when
-    ``on_behalf``."""
+    """An incident write taking one required text ``field``: ``write(store, config, id, value,
+    by)`` in a thread, then the incident as it now is. ``by`` is the token, or whom it acts for
+    when ``on_behalf``."""
     who = writer(request)
     ctx = ctx_of(request)
     incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
@@ -436,7 +437,7 @@ async def _write_incident(
     by = _acting(body.get("by"), who) if on_behalf else who
     ctx.responses.invalidate()
     try:
-        await run_in_threadpool(write, ctx, incident_id, value, by)
+        await run_in_threadpool(write, ctx.store, ctx.loaded.config, incident_id, value, by)
     except (NotFound, Conflict, Invalid) as exc:
         return refused(exc)
     row = await run_in_threadpool(ctx.model.incident, incident_id)
@@ -444,13 +445,7 @@ async def _write_incident(
 
 
 async def update_incident(request: Request) -> Response:
-    return await _write_incident(
-        request,
-        "text",
-        lambda ctx, incident_id, text, by: incidents.post_update(
-            ctx.store, ctx.loaded.config, incident_id, text, by
-        ),
-    )
+    return await _write_incident(request, "text", incidents.post_update)
 
 
 async def open_incident(request: Request) -> Response:
@@ -488,14 +483,7 @@ async def open_incident(request: Request) -> Response:
 
 
 async def postmortem_incident(request: Request) -> Response:
-    return await _write_incident(
-        request,
-        "url",
-        lambda ctx, incident_id, url, by: incidents.set_postmortem(
-            ctx.store, ctx.loaded.config, incident_id, url, by
-        ),
-        on_behalf=False,
-    )
+    return await _write_incident(request, "url", incidents.set_postmortem, on_behalf=False)
 
 
 async def ack_incident(request: Request) -> Response:
