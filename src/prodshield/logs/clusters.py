@@ -239,6 +239,7 @@ def _one_list_value(tokens: Sequence[str]) -> Sequence[str]:
     ]
 
 
+_OPENS_BRACKET = methodcaller("startswith", "[")
 BRACKET_SPAN = 40
 """Most tokens of a bracketed list written over several tokens (see :func:`bracket_list`)."""
 
@@ -248,6 +249,8 @@ def bracket_list(tokens: Sequence[str]) -> range | None:
     unreachable: remote disconnected http://<*> is unreachable: context deadline exceeded]``, a
     list printed with its brackets): one value however many items it has. None when there is
     none (the first ``[`` that the same token does not close decides)."""
+    if not any(map(_OPENS_BRACKET, tokens)):
+        return None
     for i, token in enumerate(tokens):
         if token[:1] != "[" or "]" in token:
             continue

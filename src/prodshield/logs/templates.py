@@ -157,6 +157,8 @@ class TemplateMiner:
         # (length, first two constant tokens) of a cluster's first template -> those clusters,
         # oldest first (where :meth:`_variant_cluster` looks)
         self._by_lead: dict[tuple[int, str, str], list[Cluster]] = {}
+        self._lead_lengths: dict[tuple[str, str], set[int]] = {}
+        """The lengths ``_by_lead`` files clusters under, per first two constant tokens."""
         self._extract = Extractors()
         self._grown: list[Cluster] = []
         """Clusters whose enumerations took a new value since the last new sequence."""
@@ -491,8 +493,12 @@ class TemplateMiner:
         gen = cluster.gen
         enums = _enumerated(cluster)
         group: list[tuple[Cluster, range]] = []
-        for length in range(max(1, n - SLOT_SPAN + 1), n + SLOT_SPAN):
-            if length == n:
+        lengths: set[int] = set()
+        for lead in leads:
+            if lead is not None:
+                lengths.update(self._lead_lengths.get(lead, ()))
+        for length in sorted(lengths):
+            if length == n or not n - SLOT_SPAN < length < n + SLOT_SPAN:
                 continue
             peers = [p for lead in leads if lead for p in self._by_lead.get((length, *lead), ())]
             for peer in dict.fromkeys(peers) if len(leads) > 1 else peers:
@@ -539,6 +545,7 @@ class TemplateMiner:
             if lead is None:
                 continue
             peers = self._by_lead.setdefault((len(tokens), *lead), [])
+            self._lead_lengths.setdefault(lead, set()).add(len(tokens))
             if len(peers) >= LEAD_PEERS or any(peer is cluster for peer in peers):
                 continue
             at = len(peers)
