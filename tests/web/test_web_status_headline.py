@@ -27,7 +27,9 @@ def _svc(status: str, incidents: int = 0) -> ServiceState:
         (["up", "up"], 1, "degraded"),  # counting successes back: still an incident
         (["down", "down"], 1, "down"),
         (["down", "up"], 1, "degraded"),
-        (["down", "unknown"], 0, "down"),
+        (["down", "unknown"], 1, "down"),
+        (["down", "unknown"], 0, "degraded"),  # failing, no incident yet: not an outage
+        (["down"], 0, "degraded"),
         (["unknown"], 0, "unknown"),
         (["unknown"], 1, "degraded"),
         (["maintenance"], 0, "maintenance"),

@@ -3,7 +3,10 @@
 One pure function joins the two things a reader sees on the page: the state of each service and
 the list of ongoing incidents. A service with an open incident is never "up" (a check counting its
 successes back, a flapping check and a certificate about to expire are all still incidents), so
-the headline can never say "All systems operational" above an "Ongoing incidents" list.
+the headline can never say "All systems operational" above an "Ongoing incidents" list. The
+other way round, a service is "down" only once an incident is open on it: checks that fail fewer
+than their ``failure_threshold`` times in a row (a blip, or an outage not yet confirmed) make it
+"degraded", so one failed probe never puts "Partial outage" on a public page.
 
 | level | when |
 | --- | --- |
@@ -62,8 +65,10 @@ class Headline:
 def service_status(member_states: Sequence[str], open_incidents: int) -> str:
     """A service's state from its checks' states and how many incidents are open on them.
 
-    Down when every known member is down, degraded when only some are (or an incident is open
-    while the checks already pass again), up when all are up and nothing is open.
+    Down when every known member is down and an incident is open on them, degraded when only
+    some are down, when they fail but no incident is open yet (``failure_threshold`` not reached),
+    or when an incident is open while the checks already pass again; up when all are up and
+    nothing is open.
     """
     known = [s for s in member_states if s not in ("unknown", "waiting")]
     if not known:
@@ -72,7 +77,7 @@ def service_status(member_states: Sequence[str], open_incidents: int) -> str:
         # only heartbeats never pinged yet: neither up nor a problem
         return "waiting" if "waiting" in member_states else "unknown"
     if all(s == "down" for s in known):
-        return "down"
+        return "down" if open_incidents else "degraded"
     if any(s in ("down", "degraded") for s in known) or open_incidents:
         return "degraded"
     if all(s == "maintenance" for s in known):
