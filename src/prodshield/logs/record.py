@@ -206,15 +206,10 @@ def store_findings(
             [{"b_id": u["b_id"]} | {"v_" + c: u[c] for c in columns} for u in updates],
         )
     if inserts:
-        # the new rows' ids come back with the insert (in the rows' order), not from a query
-        ids = (
-            conn.execute(f_t.insert().returning(f_t.c.id, sort_by_parameter_order=True), inserts)
-            .scalars()
-            .all()
-        )
-        for row_id, inserted in zip(ids, inserts, strict=True):
-            fp = inserted["fingerprint"]
-            rows[fp] = Row(int(row_id), 0, rows[fp].written)
+        # the new rows' ids come back with the insert, not from a query; by fingerprint (one
+        # row each here), which lets the backend insert many rows per statement in any order
+        for r in conn.execute(f_t.insert().returning(f_t.c.id, f_t.c.fingerprint), inserts):
+            rows[r.fingerprint] = Row(int(r.id), 0, rows[r.fingerprint].written)
     return changed
 
 
