@@ -185,6 +185,10 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
             assert missing.stderr.strip() == (
                 "error: no toxic 'slicer_upstream' on proxy 'from_file' (toxics: latency_downstream)"
             ), missing.stderr
+            gone = cli("toxic", "remove", "from_file", "latency_downstream", port=api_port)
+            assert gone.returncode == 0, gone.stderr
+            empty = cli("toxic", "list", "from_file", port=api_port)  # newcomer trial: bare headers
+            assert (empty.returncode, empty.stdout) == (0, "no toxics on from_file\n"), empty
             nowhere = cli("toxic", "add", "nope", "-t", "latency", port=api_port)
             assert nowhere.returncode == 2
             assert "no proxy 'nope' (proxies: from_file, from_yaml)" in nowhere.stderr

@@ -183,6 +183,9 @@ def toxic_list(
     if output == "json":
         print_json([t.__dict__ for t in toxics])
         return
+    if not toxics:  # a sentence, not a table of headers over nothing
+        console().print(f"no toxics on {untrusted(proxy_name)}", markup=False)
+        return
     table = Grid(
         "name", "type", "stream", "toxicity", "attributes",
         keys=("name", "type", "stream"), right=("toxicity",), fold=("attributes",),
