@@ -34,7 +34,7 @@ from prodshield.logs.templates import TemplateMiner
 if TYPE_CHECKING:
     from prodshield.config.loader import LoadedConfig
 
-app = typer.Typer(help="Log intelligence: parse log files, mine templates.", no_args_is_help=True)
+app = typer.Typer(help="Log findings, digests, templates and parsing.", no_args_is_help=True)
 
 FilesArg = Annotated[
     list[str], typer.Argument(help="Files, globs, directories, or - for stdin.", show_default=False)

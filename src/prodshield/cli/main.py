@@ -77,7 +77,7 @@ LISTED = {
     "config": "Validate and inspect shield.yaml.",
     "db": "The store: schema migrations, status and retention.",
     "monitor": "Health checks, incidents and uptime statistics.",
-    "logs": "Log intelligence: parse log files, mine templates.",
+    "logs": "Log findings, digests, templates and parsing.",
     "audit": "Security and configuration audit: the post-deploy gate. `prodshield audit [PATH...] "
     "[OPTIONS]` runs every family (see `prodshield audit run --help`); exit 0 = pass, 1 = findings "
     "at or above --fail-on, 2 = usage/config error, 3 = nothing checked (every TLS endpoint "
