@@ -17,7 +17,7 @@ from typing import Any
 
 from support.cli import prodshield, shell_env
 from support.net import free_port, wait_until
-from support.serve import stop_serve
+from support.serve import get, stop_serve, write_config
 
 TOKEN = "journey-token-cron-0123456789ab"
 SECRET = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -32,11 +32,7 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _checks(port: int) -> dict[str, Any]:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/checks", headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    with urllib.request.urlopen(req, timeout=5) as r:
-        return {c["name"]: c for c in json.loads(r.read())["checks"]}
+    return {c["name"]: c for c in get(port, "/api/v1/checks", token=TOKEN)["checks"]}
 
 
 def _get(url: str) -> int:
@@ -65,9 +61,9 @@ def _status(port: int, name: str, want: str) -> dict[str, Any]:
 
 def test_cron_job_signals_through_serve_and_run_job(tmp_path: Path) -> None:
     port = free_port()
-    (tmp_path / "shield.yaml").write_text(
-        "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+    write_config(
+        tmp_path,
+        port,
         "defaults: {failure_threshold: 1, success_threshold: 1}\n"
         "checks:\n"
         "  - name: nightly-backup\n"
@@ -76,7 +72,8 @@ def test_cron_job_signals_through_serve_and_run_job(tmp_path: Path) -> None:
         "    tz: Europe/Paris\n"
         "    grace: 1h\n"
         "    interval: 1s\n"
-        "  - {name: report, type: heartbeat, period: 1d, interval: 1s}\n"
+        "  - {name: report, type: heartbeat, period: 1d, interval: 1s}\n",
+        token=TOKEN,
     )
     listed = json.loads(_cli(tmp_path, "monitor", "heartbeats", "--format", "json").stdout)
     urls = {h["check"]: h["url"] for h in listed["heartbeats"]}

@@ -9,15 +9,13 @@ import json
 import os
 import shlex
 import subprocess
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from support.cli import prodshield, shell_env
 from support.net import free_port, wait_until
-from support.serve import start_serve, stop_serve
+from support.serve import TOKEN, get, start_serve, stop_serve, write_config
 
-TOKEN = "journey-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -27,21 +25,17 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _checks(port: int) -> dict[str, Any]:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/checks", headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    with urllib.request.urlopen(req, timeout=5) as r:
-        return {c["name"]: c for c in json.loads(r.read())["checks"]}
+    return {c["name"]: c for c in get(port, "/api/v1/checks")["checks"]}
 
 
 def test_heartbeat_url_from_the_cli_to_the_first_ping(tmp_path: Path) -> None:
     port = free_port()
-    (tmp_path / "shield.yaml").write_text(
-        "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+    write_config(
+        tmp_path,
+        port,
         "checks:\n"
         "  - {name: nightly-backup, type: heartbeat, period: 24h, interval: 1s}\n"
-        "  - {name: weekly-export, type: heartbeat, period: 7d, interval: 1s}\n"
+        "  - {name: weekly-export, type: heartbeat, period: 7d, interval: 1s}\n",
     )
     listed = _cli(tmp_path, "monitor", "heartbeats")
     assert listed.returncode == 0, listed.stderr

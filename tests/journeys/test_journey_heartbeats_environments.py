@@ -11,13 +11,11 @@ import re
 import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from support.cli import prodshield, shell_env
 from support.net import free_port, wait_until
-from support.serve import start_serve, stop_serve
-
-TOKEN = "journey-token-0123456789abcdef"
+from support.pages import service_card
+from support.serve import get, serving, write_config
 
 
 def _env() -> dict[str, str]:
@@ -28,45 +26,25 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return prodshield(cwd, *args, env=_env())
 
 
-def _get(port: int, path: str) -> Any:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        body = r.read().decode()
-    return json.loads(body) if path.startswith("/api") else body
-
-
 def _states(port: int) -> dict[tuple[str, str | None], str]:
     return {
         (c["name"], c.get("environment") or None): c["status"]
-        for c in _get(port, "/api/v1/checks")["checks"]
+        for c in get(port, "/api/v1/checks")["checks"]
     }
-
-
-def _service(html: str, name: str, environment: str) -> str:
-    found = re.search(
-        rf'<article class="service" data-service="{re.escape(name)}" '
-        rf'data-environment="{environment}">.*?</article>',
-        html,
-        re.S,
-    )
-    assert found is not None, html[:3000]
-    return found.group(0)
 
 
 def test_a_ping_to_staging_never_keeps_production_green(tmp_path: Path) -> None:
     port = free_port()
-    (tmp_path / "shield.yaml").write_text(
-        "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+    config = write_config(
+        tmp_path,
+        port,
         "environments:\n"
         "  production: {}\n"
         "  staging: {}\n"
         "checks:\n"
         "  - {name: nightly-backup, type: heartbeat, period: 24h, interval: 1s,\n"
         "     environments: [production, staging]}\n"
-        "  - {name: nightly-backup@staging, type: heartbeat, period: 24h, interval: 1s}\n"
+        "  - {name: nightly-backup@staging, type: heartbeat, period: 24h, interval: 1s}\n",
     )
     listed = _cli(tmp_path, "monitor", "heartbeats", "--format", "json")
     assert listed.returncode == 0, listed.stderr
@@ -80,8 +58,7 @@ def test_a_ping_to_staging_never_keeps_production_green(tmp_path: Path) -> None:
     }
     assert len(set(urls.values())) == 3, urls  # one URL per check and environment
 
-    serve = start_serve(tmp_path / "shield.yaml", cwd=tmp_path, env=_env())
-    try:
+    with serving(config, env=_env()):
         wait_until(
             lambda: all(s == "waiting" for s in _states(port).values()) and len(_states(port)) == 3,
             "the three heartbeats waiting for their first ping",
@@ -101,9 +78,9 @@ def test_a_ping_to_staging_never_keeps_production_green(tmp_path: Path) -> None:
         assert states[("nightly-backup", "production")] == "waiting", states
         assert states[("nightly-backup@staging", None)] == "waiting", states
 
-        page = _get(port, "/")
-        assert "1 ping" in _service(page, "nightly-backup", "staging")
-        assert "no ping received yet" in _service(page, "nightly-backup", "production")
+        page = get(port, "/")
+        assert "1 ping" in service_card(page, "nightly-backup", "staging")
+        assert "no ping received yet" in service_card(page, "nightly-backup", "production")
 
         # run-job addresses the environment: it refuses to guess, and --env picks one
         guessed = _cli(tmp_path, "run-job", "nightly-backup", "--", "true")
@@ -132,6 +109,3 @@ def test_a_ping_to_staging_never_keeps_production_green(tmp_path: Path) -> None:
             ("nightly-backup", "staging"): 1,
             ("nightly-backup@staging", None): 0,
         }
-    finally:
-        _, err = stop_serve(serve, timeout=30)
-    assert "Traceback" not in err, err[-2000:]

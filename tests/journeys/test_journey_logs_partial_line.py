@@ -4,28 +4,14 @@ held line is not lag on ``/metrics``, and the line arrives once its newline is w
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from support.cli import shell_env
 from support.net import free_port, wait_until
-from support.serve import start_serve, stop_serve
-
-TOKEN = "journey-token-0123456789abcdef"
-
-
-def _get(port: int, path: str) -> Any:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        body = r.read().decode()
-    return json.loads(body) if path.startswith("/api") else body
+from support.serve import get, serving, write_config
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -35,7 +21,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _templates(port: int) -> list[str]:
-    return [t["template"] for t in _get(port, "/api/v1/templates")["templates"]]
+    return [t["template"] for t in get(port, "/api/v1/templates")["templates"]]
 
 
 def test_serve_waits_for_an_unfinished_line_without_spinning(tmp_path: Path) -> None:
@@ -48,29 +34,28 @@ def test_serve_waits_for_an_unfinished_line_without_spinning(tmp_path: Path) -> 
         f"{hour}:00:01,000 INFO shop: started worker 1\n"
         f"{hour}:00:02,000 INFO shop: payment gateway answered"  # the writer is not done yet
     )
-    (tmp_path / "shield.yaml").write_text(
-        "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+    config = write_config(
+        tmp_path,
+        port,
         "logs:\n"
         "  window: 1s\n"
         "  partial_line_after: 1m\n"
         "  sources:\n"
-        "    - {name: shop, path: logs/app.log, format: python}\n"
+        "    - {name: shop, path: logs/app.log, format: python}\n",
     )
     env = shell_env(drop=("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN"), NO_COLOR="1")
-    serve = start_serve(tmp_path / "shield.yaml", cwd=tmp_path, env=env)
-    try:
+    with serving(config, env=env, stop_timeout=60) as serve:
         wait_until(
             lambda: "started worker <*>" in _templates(port), "the first line's template", 90
         )
         time.sleep(1.0)  # the first window's work is done
-        before = _cpu_seconds(serve.pid)
+        before = _cpu_seconds(serve.proc.pid)
         time.sleep(2.0)
-        spent = _cpu_seconds(serve.pid) - before
+        spent = _cpu_seconds(serve.proc.pid) - before
         # a follower polling without sleeping burns about a core (2 CPU-s here)
         assert spent < 0.3, f"serve used {spent:.2f} CPU-s in 2 s while the line was unfinished"
         assert not any("payment gateway" in t for t in _templates(port))
-        metrics = _get(port, "/metrics")
+        metrics = get(port, "/metrics")
         assert f'prodshield_log_follower_bytes_behind{{path="{app}"}} 0.0' in metrics
 
         with app.open("a") as fh:
@@ -80,7 +65,4 @@ def test_serve_waits_for_an_unfinished_line_without_spinning(tmp_path: Path) -> 
             "the completed line",
             30,
         )
-    finally:
-        _, err = stop_serve(serve, timeout=60)
-    assert "Traceback" not in err, err[-2000:]
-    assert serve.returncode == 0, err[-2000:]
+    assert serve.proc.returncode == 0, serve.err[-2000:]

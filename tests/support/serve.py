@@ -1,11 +1,17 @@
-"""`prodshield serve` as a subprocess, started and stopped the same way in every test."""
+"""`prodshield serve` as a subprocess, started and stopped the same way in every test; for the
+journeys, its shield.yaml (a store in the folder, a port and a token) and a GET with the token."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +66,51 @@ def stop_serve(
         proc.kill()
         out, err = proc.communicate()
     return ("" if out is None else out), ("" if err is None else err)
+
+
+TOKEN = "journey-token-0123456789abcdef"
+"""The API token ``write_config`` gives serve and ``get`` sends, unless told another."""
+
+
+def write_config(folder: Path, port: int, rest: str, *, token: str = TOKEN) -> Path:
+    """Write ``folder/shield.yaml``: a SQLite store in ``folder``, serve on ``port`` with
+    ``token``, then ``rest`` (the checks, sources and so on); return its path."""
+    path = folder / "shield.yaml"
+    path.write_text(
+        f'storage: sqlite:///store.db\nserve: {{port: {port}, token: "{token}"}}\n{rest}'
+    )
+    return path
+
+
+def get(port: int, path: str, *, token: str = TOKEN) -> Any:
+    """GET ``path`` from the serve on ``port`` with the token: the parsed JSON for an ``/api``
+    path, the text otherwise."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read().decode()
+    return json.loads(body) if path.startswith("/api") else body
+
+
+@dataclass
+class Serving:
+    """The serve of a ``with serving(...)`` block."""
+
+    proc: subprocess.Popen[str]
+    err: str = ""
+    """serve's stderr, once it is stopped."""
+
+
+@contextmanager
+def serving(
+    config: Path, *, env: dict[str, str] | None = None, stop_timeout: float = 30.0
+) -> Iterator[Serving]:
+    """Run ``prodshield serve -c CONFIG`` in the config's folder for the block; stop it on
+    leaving, and when the block ended without an error, fail if serve wrote a traceback."""
+    running = Serving(start_serve(config, cwd=config.parent, env=env))
+    try:
+        yield running
+    finally:
+        _, running.err = stop_serve(running.proc, timeout=stop_timeout)
+    assert "Traceback" not in running.err, running.err[-2000:]

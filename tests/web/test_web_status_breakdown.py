@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from prodshield.config import parse_config
 from prodshield.store import open_store
 from prodshield.web.app import create_app
+from support.pages import part
 from support.web_seed import TOKEN
 
 ONE = """
@@ -22,9 +23,7 @@ checks:
 
 
 def _banner(html: str) -> str:
-    found = re.search(r'<section class="banner.*?</section>', html, re.S)
-    assert found is not None, html[:2000]
-    return found.group(0)
+    return part(html, r'<section class="banner.*?</section>')
 
 
 def test_one_state_has_no_breakdown_and_mixed_states_have_one(

@@ -12,12 +12,7 @@ from starlette.testclient import TestClient
 
 from prodshield.store import Store
 from prodshield.store import tables as t
-
-
-def _service(html: str, name: str) -> str:
-    found = re.search(rf'<article class="service" data-service="{name}".*?</article>', html, re.S)
-    assert found is not None, html[:2000]
-    return found.group(0)
+from support.pages import service_card
 
 
 def test_a_heartbeat_shows_its_last_ping_not_a_response_chart(
@@ -45,14 +40,14 @@ def test_a_heartbeat_shows_its_last_ping_not_a_response_chart(
             .values(last_ping=last, pings=3)
         )
     html = client.get("/").text
-    beat = _service(html, "nightly-backup")
+    beat = service_card(html, "nightly-backup")
     assert 'class="chart response"' not in beat
     assert "response time, last 24 h" not in beat
     assert 'class="heartbeat' in beat or "beats-box" in beat  # its results bar stays
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(last))
     assert re.search(rf"last ping <time [^>]*>{stamp}</time> · 3 pings received", beat), beat
     # a service with response times keeps its chart
-    assert 'class="chart response"' in _service(html, "Website")
+    assert 'class="chart response"' in service_card(html, "Website")
 
 
 TWO_ENVIRONMENTS = """
@@ -87,20 +82,9 @@ def test_each_environment_has_its_own_ping_url_and_shows_its_own_pings(
             answer = c.get(staging).json()
         assert (answer["check"], answer["environment"]) == ("nightly-backup", "staging")
         html = c.get("/").text
-        assert "2 pings received" in _service_in(html, "nightly-backup", "staging")
-        assert "no ping received yet" in _service_in(html, "nightly-backup", "production")
+        assert "2 pings received" in service_card(html, "nightly-backup", "staging")
+        assert "no ping received yet" in service_card(html, "nightly-backup", "production")
         login(c)
         page = c.get("/dashboard/notifications").text
         rows = re.findall(r'<tr data-heartbeat="nightly-backup" data-environment="(\w+)">', page)
         assert rows == ["production", "staging"], page
-
-
-def _service_in(html: str, name: str, environment: str) -> str:
-    found = re.search(
-        rf'<article class="service" data-service="{name}" data-environment="{environment}">'
-        r".*?</article>",
-        html,
-        re.S,
-    )
-    assert found is not None, html[:2000]
-    return found.group(0)
