@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from support.net import free_port, wait_until
+from support.serve import stop_serve
 
 PROXY = "nc-web"
 EXPERIMENT = {
@@ -102,9 +103,4 @@ def test_toxic_actions_without_api_go_to_the_configured_proxy(tmp_path: Path) ->
             assert [t["name"] for t in ran["toxics"]["output"]] == ["slow"], ran["toxics"]
             assert ran["remove-slow"]["status"] == "succeeded", ran["remove-slow"]
     finally:
-        proxy.send_signal(signal.SIGINT)
-        try:
-            proxy.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proxy.kill()
-            proxy.communicate()
+        stop_serve(proxy, sig=signal.SIGINT, timeout=30)

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from typing import Any
 
 from support.cli import prodshield, shell_env
 from support.net import free_port
+from support.serve import stop_serve
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "journey-token-maintenance-0123456789"
@@ -259,12 +259,7 @@ maintenance:
                     finally:
                         browser.close()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_serve(proc, timeout=20)
     finally:
         target.close()
 

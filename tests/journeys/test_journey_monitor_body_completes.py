@@ -8,15 +8,14 @@ it). A real loopback server speaks raw HTTP/1.1."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from support.cli import prodshield
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
 
@@ -87,15 +86,7 @@ def test_a_check_is_ok_only_when_the_answer_completes(tmp_path: Path) -> None:
                 for n in names
             )
         )
-        env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
-        done = subprocess.run(
-            [sys.executable, "-m", "prodshield", "monitor", "once", "--format", "json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = prodshield(tmp_path, "monitor", "once", "--format", "json")
     assert done.returncode == 1, done.stderr
     results = {r["check"]: r for r in json.loads(done.stdout)["results"]}
     assert results["complete"]["ok"] is True, results["complete"]

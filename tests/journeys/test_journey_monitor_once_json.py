@@ -5,14 +5,12 @@ notifications were sent (a real webhook receiver on loopback), not only stderr t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+from support.cli import prodshield
 from support.net import free_port
 
 
@@ -36,15 +34,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 
 def _once(cwd: Path) -> tuple[int, dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
-    done = subprocess.run(
-        [sys.executable, "-m", "prodshield", "monitor", "once", "--format", "json"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = prodshield(cwd, "monitor", "once", "--format", "json")
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, json.loads(done.stdout)
 

@@ -9,50 +9,25 @@ failed attempts as attempts; the JSON keeps its documented `retry` (attempts) co
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
-from support.net import free_port
-
-
-class _Unavailable(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length") or 0))
-        self.send_response(503)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+from support.cli import prodshield
+from support.net import answering, free_port, http_server
 
 
 def test_monitor_once_counts_notifications_not_attempts(tmp_path: Path) -> None:
-    hook = HTTPServer(("127.0.0.1", 0), _Unavailable)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
-    (tmp_path / "shield.yaml").write_text(
-        "storage: sqlite:///store.db\n"
-        "defaults: {failure_threshold: 1}\n"
-        "notifiers:\n"
-        f"  ops: {{type: webhook, url: 'http://127.0.0.1:{hook.server_address[1]}/hook'}}\n"
-        "checks:\n"
-        f"  - {{name: shop, type: http, url: 'http://127.0.0.1:{free_port()}/', timeout: 2s,"
-        " alerts: [ops]}\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "prodshield", "monitor", "once", "--format", "json",
-             "--notify-wait", "6s"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-    finally:
-        hook.shutdown()
+    with http_server(answering(503)) as hook:
+        (tmp_path / "shield.yaml").write_text(
+            "storage: sqlite:///store.db\n"
+            "defaults: {failure_threshold: 1}\n"
+            "notifiers:\n"
+            f"  ops: {{type: webhook, url: 'http://127.0.0.1:{hook}/hook'}}\n"
+            "checks:\n"
+            f"  - {{name: shop, type: http, url: 'http://127.0.0.1:{free_port()}/', timeout: 2s,"
+            " alerts: [ops]}\n"
+        )
+        done = prodshield(tmp_path, "monitor", "once", "--format", "json", "--notify-wait", "6s")
     assert done.returncode == 1, done.stderr
     notes = json.loads(done.stdout)["notifications"]
     assert notes["sent"] == 0 and notes["pending"] == 1 and notes["retry"] >= 1, notes

@@ -6,32 +6,21 @@ HTML> <html lang="en"> <head> ...")."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from support.cli import prodshield, shell_env
-
-
-class _Files(SimpleHTTPRequestHandler):
-    """Python's file server: GET only, POST gets its default 501 HTML page."""
-
-    def log_message(self, *args: Any) -> None:
-        return None
+from support.net import http_server
 
 
 @pytest.fixture
-def file_server(tmp_path: Path) -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
+def file_server() -> Iterator[int]:
+    """Python's file server: GET only, POST gets its default 501 HTML page."""
+    with http_server(SimpleHTTPRequestHandler) as port:
+        yield port
 
 
 def test_a_webhook_url_that_takes_no_post_fails_at_once_and_says_why(

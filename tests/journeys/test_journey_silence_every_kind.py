@@ -11,30 +11,15 @@ reason (it once could silence an unrelated check that shared the service's name)
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 from support.alerting import TOKEN, Browser, api, cli, csrf_of, serving, wait
-from support.net import free_port
-
-
-class _Failing(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(500)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+from support.net import answering, free_port, http_server
 
 
 def test_an_slo_incident_is_silenced_and_a_manual_one_says_why_not(tmp_path: Path) -> None:
     port = free_port()
-    target = HTTPServer(("127.0.0.1", 0), _Failing)
-    threading.Thread(target=target.serve_forever, daemon=True).start()
-    try:
+    with http_server(answering(500)) as target:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"
             f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
@@ -44,10 +29,10 @@ def test_an_slo_incident_is_silenced_and_a_manual_one_says_why_not(tmp_path: Pat
             "  shop: {slo: {objective: 90, window: 1h,"
             " alerts: [{long: 10s, short: 2s, burn_rate: 2}]}}\n"
             "checks:\n"
-            f"  - {{name: mail, type: http, url: 'http://127.0.0.1:{target.server_port}/',"
+            f"  - {{name: mail, type: http, url: 'http://127.0.0.1:{target}/',"
             " interval: 1h}\n"
             f"  - {{name: cart, service: shop, type: http,"
-            f" url: 'http://127.0.0.1:{target.server_port}/', interval: 1s, timeout: 1s}}\n"
+            f" url: 'http://127.0.0.1:{target}/', interval: 1s, timeout: 1s}}\n"
         )
         opened = cli(tmp_path, "incident", "open", "Mail is slow", "--service", "mail")
         assert opened.returncode == 0, opened.stderr
@@ -98,6 +83,3 @@ def test_an_slo_incident_is_silenced_and_a_manual_one_says_why_not(tmp_path: Pat
             assert "no check named" not in refused
             # nothing was silenced, least of all the check that shares the service's name
             assert len(api(port, "/api/v1/silences")[1]["silences"]) == 1
-    finally:
-        target.shutdown()
-        target.server_close()

@@ -245,8 +245,8 @@ def test_a_user_rule_on_a_parsed_field(tmp_path: Path) -> None:
 
 def test_scan_of_a_named_file_uses_its_sources_layout(tmp_path: Path) -> None:
     import json
-    import subprocess
-    import sys
+
+    from support.cli import prodshield
 
     (tmp_path / "shield.yaml").write_text(
         "logs:\n"
@@ -258,13 +258,7 @@ def test_scan_of_a_named_file_uses_its_sources_layout(tmp_path: Path) -> None:
     (tmp_path / "odd.log").write_text(
         "".join(f'500 0.010 10.0.0.{i} "POST /api/checkout HTTP/1.1"\n' for i in range(6))
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "prodshield", "logs", "scan", "odd.log", "--format", "json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = prodshield(tmp_path, "logs", "scan", "odd.log", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     kinds = {f["kind"]: f for f in json.loads(proc.stdout)["findings"]}
     assert kinds["http_5xx_burst"]["source"] == {"endpoint": "POST /api/checkout"}

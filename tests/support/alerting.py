@@ -8,7 +8,6 @@ import http.cookiejar
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+from support.serve import stop_serve
 from support.standins.paging import NTFY_TOKEN, PD_KEY
 
 TOKEN = "journey-token-alerting-0123456789"
@@ -112,12 +112,7 @@ def serving(cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield serve
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.communicate()
+        stop_serve(serve, timeout=30)
 
 
 class Browser:

@@ -1,10 +1,14 @@
-"""Loopback networking for tests: a free port, and waiting until something is true."""
+"""Loopback networking for tests: a free port, waiting until something is true, and a small HTTP
+server in a thread."""
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -34,3 +38,38 @@ def wait_until(
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _log_nothing(self: BaseHTTPRequestHandler, format: str, *args: object) -> None:
+    pass
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """An HTTP server on a loopback port answering with ``handler`` (a thread a request, nothing
+    logged) for the block; yields its port."""
+    quiet = type(handler.__name__, (handler,), {"log_message": _log_nothing})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def answering(status: int) -> type[BaseHTTPRequestHandler]:
+    """A handler answering every GET and POST with ``status`` and no body (a POST's body read
+    first): a target that fails, a webhook receiver that is unavailable."""
+
+    class Answering(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.do_GET()
+
+    return Answering
