@@ -9,16 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
 
 from sqlalchemy import select
 
 from prodshield.config import parse_config
-from prodshield.logs.detectors.base import EventLike
-from prodshield.logs.findings import LogFinding
 from prodshield.logs.service import LogService
 from prodshield.store import Store
 from prodshield.store import tables as t
+from support.logs import Fragile
 
 CONFIG = """\
 storage: sqlite:///unused.db
@@ -246,18 +244,6 @@ def test_a_reload_brings_new_rules_into_the_running_service(store: Store, tmp_pa
 def test_a_line_that_makes_a_detector_raise_is_skipped_not_a_crash_loop(
     store: Store, tmp_path: Path
 ) -> None:
-    class Fragile:
-        type = "fragile"
-        example: ClassVar[dict[str, Any]] = {}
-
-        def observe(self, event: EventLike) -> bool:
-            if "POISON" in event.message:
-                raise ValueError("cannot handle this line")
-            return False
-
-        def findings(self) -> list[LogFinding]:
-            return []
-
     (tmp_path / "app.log").write_text(
         "2026-12-04 10:00:00,001 INFO app: started worker 1\n"
         "2026-12-04 10:00:01,001 INFO app: POISON\n"

@@ -8,7 +8,7 @@ import random
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +16,6 @@ from sqlalchemy import select
 from prodshield.config import parse_config
 from prodshield.logs.api import _raw_records, mine, parse_lines, raw_columns
 from prodshield.logs.detectors import DetectorSettings
-from prodshield.logs.detectors.base import EventLike
 from prodshield.logs.detectors.redaction import redact_line
 from prodshield.logs.event import LogEvent
 from prodshield.logs.findings import LogFinding
@@ -29,6 +28,7 @@ from prodshield.logs.templates import TemplateMiner
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from support import secrets_tokens as tok
+from support.logs import Fragile
 
 RAW_SHAPES = [
     "sshd[{p}]: Failed password for invalid user {u} from 203.0.113.{a} port {p} ssh2",
@@ -153,18 +153,6 @@ def test_the_block_path_gives_the_line_by_line_findings_and_template_counts(
 def test_a_raw_line_that_makes_a_detector_raise_is_skipped_and_its_neighbours_counted_once(
     store: Store, tmp_path: Path
 ) -> None:
-    class Fragile:
-        type = "fragile"
-        example: ClassVar[dict[str, Any]] = {}
-
-        def observe(self, event: EventLike) -> bool:
-            if "POISON" in event.message:
-                raise ValueError("cannot handle this line")
-            return False
-
-        def findings(self) -> list[LogFinding]:
-            return []
-
     service = _service(
         store,
         tmp_path,
