@@ -9,7 +9,6 @@ not after a long delivery lease.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -20,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from support.net import free_port
-from support.serve import start_serve, stop_serve
+from support.serve import start_with_token, stop_serve
+
+TOKEN = "restart-token-0123456789abcdef"
 
 
 class _Receiver:
@@ -63,16 +64,6 @@ class _Receiver:
         self.server.server_close()
 
 
-def _serve(config: Path, port: int) -> subprocess.Popen[str]:
-    return start_serve(
-        config,
-        port=port,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PRODSHIELD_TOKEN": "restart-token-0123456789abcdef"},
-    )
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_alert_held_by_a_killed_serve_is_delivered_within_30s_by_the_next(
     tmp_path: Path, backend: str, request: pytest.FixtureRequest
@@ -101,7 +92,7 @@ notifiers:
   hook: {{type: webhook, url: "{receiver.url}", timeout: 60s}}
 """
     )
-    first = _serve(config, free_port())
+    first = start_with_token(config, free_port(), TOKEN)
     second: subprocess.Popen[str] | None = None
     try:
         deadline = time.time() + 60
@@ -114,7 +105,7 @@ notifiers:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         killed_at = time.time()
-        second = _serve(config, free_port())
+        second = start_with_token(config, free_port(), TOKEN)
         while time.time() < killed_at + 45 and not any(k == key for _, k in receiver.answered):
             assert second.poll() is None, second.stderr.read() if second.stderr else ""
             time.sleep(0.2)

@@ -3,8 +3,6 @@ the store is on /metrics."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -15,7 +13,7 @@ from sqlalchemy import Table, func, select
 from prodshield.store import open_store
 from prodshield.store import tables as t
 from support.net import free_port
-from support.serve import start_serve, stop_serve
+from support.serve import start_with_token, stop_serve
 
 
 def _count(url: str, table: Table) -> int:
@@ -80,13 +78,7 @@ checks:
     )
     port = free_port()
     token = "retention-token-0123456789abcdef"
-    proc = start_serve(
-        config,
-        port=port,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PRODSHIELD_TOKEN": token},
-    )
+    proc = start_with_token(config, port, token)
     try:
         deadline = time.time() + 60
         while time.time() < deadline and _count(url, t.outbox) > 0:

@@ -11,7 +11,6 @@ outage it cannot show, and no duration anywhere is negative.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 
 from support.net import free_port
-from support.serve import start_serve, stop_serve
+from support.serve import start_with_token, stop_serve
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "journey-token-0123456789abcdef"
@@ -135,13 +134,7 @@ checks:
     conditions: ["[STATUS] < 600"]
 """
     )
-    proc = start_serve(
-        config,
-        port=port,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PRODSHIELD_TOKEN": TOKEN},
-    )
+    proc = start_with_token(config, port, TOKEN)
     try:
         _ready(base, proc)
         with playwright_sync.sync_playwright() as pw:
@@ -232,13 +225,7 @@ checks:
      timeout: 2s, conditions: ["[STATUS] < 600"]}}
 """
     )
-    proc = start_serve(
-        config,
-        port=port,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PRODSHIELD_TOKEN": TOKEN},
-    )
+    proc = start_with_token(config, port, TOKEN)
     try:
         _ready(base, proc)
         deadline = time.time() + 60

@@ -53,6 +53,18 @@ def start_serve(
     )
 
 
+def start_with_token(config: Path, port: int, token: str) -> subprocess.Popen[str]:
+    """``start_serve`` on ``port`` with the API ``token`` (``PRODSHIELD_TOKEN``), its output
+    dropped but stderr, piped: read it once serve has stopped (or died)."""
+    return start_serve(
+        config,
+        port=port,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PRODSHIELD_TOKEN": token},
+    )
+
+
 def stop_serve(
     proc: subprocess.Popen[Any], *, sig: int = signal.SIGTERM, timeout: float = 30.0
 ) -> tuple[Any, Any]:
