@@ -13,6 +13,12 @@ from typing import Any
 from prodshield.logs.findings import LogFinding, ScanResult
 from prodshield.text import clip, code_span
 
+OFFENDERS_COUNTED = (
+    "Counted per IP: its flagged log lines, a line flagged by several detectors once "
+    "(the largest count of any one detector, per log file)."
+)
+"""What the top offending IPs count, printed under them."""
+
 
 @dataclass
 class Digest:
@@ -25,29 +31,26 @@ class Digest:
         return [f for f in self.scan.findings if f.category == category]
 
     def offenders(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-        """Top source IPs and users across every security finding. A login attempt is reported
-        both as auth_failure/invalid_user (syslog) and inside brute_force, and access logs give
-        only the brute_force (401/403 bursts): per IP, login attempts are the larger of the two."""
-        ips: Counter[str] = Counter()
-        logins: Counter[str] = Counter()
-        brute: Counter[str] = Counter()
+        """Top source IPs and users across every security finding, each offending line counted
+        once. Detectors flag the same lines: a scanner's request is both a scanner_probe and a
+        suspicious_user_agent, a failed login both an auth_failure/invalid_user and part of a
+        brute_force. So per IP and log file the count is the largest count any one detector gave
+        (auth_failure and invalid_user, different lines, together as one), summed over files."""
+        per_file: dict[tuple[str, str], Counter[str]] = {}
         users: Counter[str] = Counter()
         brute_users: Counter[str] = Counter()
         for f in self.section("security"):
-            ip = str(f.source["ip"]) if f.source.get("ip") else None
             named = f.details.get("users") or {}
-            if f.kind == "brute_force":
-                if ip:
-                    brute[ip] += f.count
-                for user, n in named.items():
-                    brute_users[user] += n
-                continue
-            if ip:
-                (logins if f.kind in ("auth_failure", "invalid_user") else ips)[ip] += f.count
             for user, n in named.items():
-                users[user] += n
-        for ip in set(logins) | set(brute):
-            ips[ip] += max(logins[ip], brute[ip])
+                (brute_users if f.kind == "brute_force" else users)[user] += n
+            if not f.source.get("ip"):
+                continue
+            kind = "login" if f.kind in ("auth_failure", "invalid_user") else f.kind
+            key = (str(f.source["ip"]), str(f.source.get("file", "")))
+            per_file.setdefault(key, Counter())[kind] += f.count
+        ips: Counter[str] = Counter()
+        for (ip, _), kinds in per_file.items():
+            ips[ip] += max(kinds.values())
         for user, n in brute_users.items():
             users[user] = max(users[user], n)
         return ips.most_common(10), users.most_common(10)
@@ -62,6 +65,7 @@ class Digest:
             "security": {
                 "findings": [f.to_dict() for f in self.section("security")],
                 "top_ips": ips,
+                "top_ips_counted": OFFENDERS_COUNTED,
                 "top_users": users,
             },
             "performance": {
@@ -144,7 +148,12 @@ def render_markdown(d: Digest) -> str:
             for f in brute[:10]
         ]
     if ips:
-        lines += ["", "Top offending IPs: " + ", ".join(f"{md(ip)} ({n})" for ip, n in ips)]
+        lines += [
+            "",
+            "Top offending IPs: " + ", ".join(f"{md(ip)} ({n})" for ip, n in ips),
+            "",
+            f"_{OFFENDERS_COUNTED}_",
+        ]
     if users:
         lines += ["", "Top targeted users: " + ", ".join(f"{md(u)} ({n})" for u, n in users)]
     lines += ["", "## Performance", ""]
@@ -399,7 +408,7 @@ def markdown_sections_html(d: Digest) -> str:
         parts.append(
             "<p>Top offending IPs: "
             + "".join(f"<span class=chip>{e(ip)} ({n})</span>" for ip, n in ips)
-            + "</p>"
+            + f"<br><small>{e(OFFENDERS_COUNTED)}</small></p>"
         )
     if users:
         parts.append(
