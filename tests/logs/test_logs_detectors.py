@@ -427,5 +427,5 @@ def test_finding_messages_count_in_the_singular_and_plural(tmp_path: Path, fast:
         "1 execution over 500 ms (max 812 ms)",
         "2 executions over 500 ms (max 912 ms)",
     }
-    assert messages["GET /once"] == "1 of 1 request over 1000 ms"
-    assert messages["GET /twice"] == "2 of 2 requests over 1000 ms"
+    assert messages["GET /once"] == "slow requests on GET /once: 1 of 1 request over 1000 ms"
+    assert messages["GET /twice"] == "slow requests on GET /twice: 2 of 2 requests over 1000 ms"

@@ -86,10 +86,14 @@ def peak_in_window(times: list[float], window_s: float) -> int:
     return peak
 
 
-def slow_request_message(slow: int, requests: int, settings: DetectorSettings) -> str:
-    """``3 of 40 requests over 500 ms``, ``1 of 1 request over 500 ms``: a slow_request
-    finding's message, shared by the line detector and the columnar access-log engine."""
-    return f"{slow} of {plural(requests, 'request')} over {settings.slow_request_ms:.0f} ms"
+def slow_request_message(ep: str, slow: int, requests: int, settings: DetectorSettings) -> str:
+    """``slow requests on GET /api/orders/:id: 3 of 40 over 500 ms``, ``... 1 of 1 over 500
+    ms``: a slow_request finding's message, naming its endpoint (method and path, ids masked, as
+    the http_5xx finding does). Shared by the line detector and the columnar access-log engine."""
+    return (
+        f"slow requests on {ep}: {slow} of {plural(requests, 'request')} over "
+        f"{settings.slow_request_ms:.0f} ms"
+    )
 
 
 def http_5xx_finding(
@@ -321,7 +325,7 @@ class PerformanceDetector:
                             "max_ms": d[-1] if d else None,
                             "threshold_ms": self.s.slow_request_ms,
                         },
-                        message=slow_request_message(st.slow, st.requests, self.s),
+                        message=slow_request_message(ep, st.slow, st.requests, self.s),
                     )
                 )
             if st.errors:

@@ -113,7 +113,9 @@ def _endpoint_rows(
                         "max_ms": row["max_ms"],
                         "threshold_ms": settings.slow_request_ms,
                     },
-                    message=slow_request_message(row["slow"], row["requests"], settings),
+                    message=slow_request_message(
+                        row["endpoint"], row["slow"], row["requests"], settings
+                    ),
                 )
             )
         if row["errors"]:
