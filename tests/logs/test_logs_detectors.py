@@ -429,3 +429,32 @@ def test_finding_messages_count_in_the_singular_and_plural(tmp_path: Path, fast:
     }
     assert messages["GET /once"] == "slow requests on GET /once: 1 of 1 request over 1000 ms"
     assert messages["GET /twice"] == "slow requests on GET /twice: 2 of 2 requests over 1000 ms"
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_http_5xx_severity_under_the_rate_minimum(tmp_path: Path, fast: bool) -> None:
+    """Too few requests for an error rate: 5 of 5 failed is high, 5 of 9 medium, 4 of 4 low,
+    on both engines (the failures are minutes apart: no burst)."""
+    from prodshield.cli.logs_intel import run_scan
+
+    def line(m: int, s: int, path: str, status: int) -> str:
+        return NGINX.format(
+            ip="10.0.0.1", m=m, s=s, method="GET", path=path, status=status, ua="curl/8", rt="0.01"
+        )
+
+    lines = []
+    for m in range(9):
+        if m < 5:
+            lines.append(line(2 * m, 0, "/down", 500))
+        lines.append(line(2 * m, 1, "/half", 500 if m < 5 else 200))
+        if m < 4:
+            lines.append(line(2 * m, 2, "/few", 502))
+    log = tmp_path / "access.log"
+    log.write_text("".join(lines))
+    result = run_scan([log], "auto", None, None, DetectorSettings(), fast=fast)
+    found = {f.source.get("endpoint"): (f.kind, f.severity) for f in by_kind(result, "http_5xx")}
+    assert found == {
+        "GET /down": ("http_5xx", "high"),
+        "GET /half": ("http_5xx", "medium"),
+        "GET /few": ("http_5xx", "low"),
+    }

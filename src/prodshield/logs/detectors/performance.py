@@ -96,6 +96,17 @@ def slow_request_message(ep: str, slow: int, requests: int, settings: DetectorSe
     )
 
 
+def _few_requests_severity(
+    errors: int, requests: int, rate: float, settings: DetectorSettings
+) -> str:
+    """An ``http_5xx`` finding's severity (see :func:`http_5xx_finding`)."""
+    if requests >= settings.error_rate_min_requests or errors < settings.http_5xx_burst:
+        return "low"
+    if errors == requests:
+        return "high"
+    return "medium" if rate > settings.error_rate else "low"
+
+
 def http_5xx_finding(
     ep: str,
     *,
@@ -109,14 +120,18 @@ def http_5xx_finding(
 ) -> LogFinding:
     """The one finding of an endpoint's 5xx responses: a burst (``http_5xx_burst``, at least
     ``http_5xx_burst`` within ``http_5xx_window_s``), else a high rate (``error_rate``), else
-    ``http_5xx``. Shared by the line detector and the columnar access-log engine."""
+    ``http_5xx``. Shared by the line detector and the columnar access-log engine.
+
+    An ``http_5xx`` is low, unless too few requests (under ``error_rate_min_requests``) hid a
+    failing endpoint: at least ``http_5xx_burst`` failures and over ``error_rate`` of its
+    requests make it medium, and high when every request failed (8 of 8 is an endpoint down)."""
     rate = errors / requests if requests else 0.0
     if peak >= settings.http_5xx_burst:
         kind, severity = "http_5xx_burst", "high"
     elif requests >= settings.error_rate_min_requests and rate > settings.error_rate:
         kind, severity = "error_rate", "high"
     else:
-        kind, severity = "http_5xx", "low"
+        kind, severity = "http_5xx", _few_requests_severity(errors, requests, rate, settings)
     window = f"{settings.http_5xx_window_s:.0f} s"
     share = f"{errors} of {plural(requests, 'request')} ({rate:.1%})"
     if kind == "http_5xx_burst":
