@@ -8,40 +8,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from support.cli import prodshield, shell_env
-
-
-class _Health(BaseHTTPRequestHandler):
-    """``/prod/health`` answers 500 (production is down), anything else 200."""
-
-    def do_GET(self) -> None:
-        status = 500 if self.path.startswith("/prod/") else 200
-        body = b"down" if status == 500 else b"ok"
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        return None
+from support.net import http_server
+from support.standins.production_down import ProductionDown
 
 
 @pytest.fixture
 def target() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_server(ProductionDown) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

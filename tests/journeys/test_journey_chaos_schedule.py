@@ -12,53 +12,25 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.net import free_port, wait_until
+from support.net import free_port, http_server, wait_until
+from support.serve import get
+from support.standins.production_down import ProductionDown
 
 TOKEN = "journey-token-chaos-0123456789"
 CHROMIUM = "/usr/bin/chromium"
 
 
-class _Health(BaseHTTPRequestHandler):
-    """``/prod/...`` answers 500 (production is down), anything else 200."""
-
-    def do_GET(self) -> None:
-        status = 500 if self.path.startswith("/prod/") else 200
-        body = b"down" if status == 500 else b"ok"
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        return None
-
-
 @pytest.fixture
 def target() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def _get(port: int, path: str) -> Any:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
+    with http_server(ProductionDown) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _wait(predicate: Any, what: str, timeout: float = 90.0) -> Any:
@@ -125,7 +97,7 @@ chaos:
 
         def by_source() -> dict[str, list[dict[str, Any]]] | None:
             found: dict[str, list[dict[str, Any]]] = {}
-            for j in _get(port, "/api/v1/chaos/journals?limit=100")["journals"]:
+            for j in get(port, "/api/v1/chaos/journals?limit=100", token=TOKEN)["journals"]:
                 found.setdefault(j["source"], []).append(j)
             ended = {k: [j for j in v if j["status"] != "running"] for k, v in found.items()}
             wanted = ("staging-game-day", "production-forced")
@@ -149,13 +121,13 @@ chaos:
         )
         assert "api (production)" in skipped["reason"]
 
-        listing = _get(port, "/api/v1/chaos/journals")
+        listing = get(port, "/api/v1/chaos/journals", token=TOKEN)
         schedules = {s["name"]: s for s in listing["schedules"]}
         assert set(schedules) == {"staging-game-day", "production-forced", "production-guarded"}
         assert schedules["staging-game-day"]["tz"] == "Europe/Paris"
         assert schedules["staging-game-day"]["next_run"] > time.time() - 5
 
-        whole = _get(port, f"/api/v1/chaos/journals/{staging['id']}")
+        whole = get(port, f"/api/v1/chaos/journals/{staging['id']}", token=TOKEN)
         assert whole["journal"]["steady_states"]["before"]["steady_state_met"] is True
         assert whole["journal"]["run"][0]["activity"]["name"] == "noop"
 
