@@ -10,22 +10,19 @@ window; no duration is negative or reversed in the store, the JSON API or the is
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import subprocess
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from support.net import free_port
-from support.serve import start_serve, stop_serve
+from support.serve import TOKEN, get, start_serve, stop_serve, wait_ready
 from support.standins.github import GitHubStandin
 
-TOKEN = "journey-token-0123456789abcdef"
 GH_TOKEN = "ghp_" + "J" * 36
 REPO = "acme/shop"
 PERIOD, OUTAGE = 9.0, 4.0
@@ -79,33 +76,12 @@ class PeriodicTarget:
         self.server.server_close()
 
 
-def _get_json(url: str) -> Any:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc.poll() is None, "serve exited before it was ready"
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("serve did not become ready within 60 s")
-
-
 NEGATIVE = re.compile(r"(?<![\w-])-\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\b|lasted -|after -")
 
 
 def test_one_incident_and_one_issue_per_outage_window(tmp_path: Path) -> None:
     target = PeriodicTarget()
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with GitHubStandin.in_thread(tokens=(GH_TOKEN,)) as gh:
         gh.repo(REPO)
         config = tmp_path / "shield.yaml"
@@ -136,7 +112,7 @@ checks:
             cwd=tmp_path,
         )
         try:
-            _wait_ready(base, proc)
+            wait_ready(port, proc)
             # Eight whole outage windows, each followed by enough passing results to resolve it.
             deadline = time.time() + WINDOWS * PERIOD + 60
             while time.time() < deadline:
@@ -151,7 +127,7 @@ checks:
             # every incident resolved and its issue closed (the outbox delivers within seconds)
             deadline = time.time() + 40
             while time.time() < deadline:
-                api = _get_json(base + "/api/v1/incidents?limit=100")["incidents"]
+                api = get(port, "/api/v1/incidents?limit=100")["incidents"]
                 mine = [i for i in api if target.window_of(i["opened_at"]) in windows]
                 closed = [i for i in gh.issues(REPO) if i["state"] == "closed"]
                 if (

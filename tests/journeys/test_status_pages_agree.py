@@ -10,10 +10,8 @@ outage it cannot show, and no duration anywhere is negative.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 import threading
 import time
 import urllib.request
@@ -24,10 +22,9 @@ from typing import Any
 import pytest
 
 from support.net import free_port
-from support.serve import start_with_token, stop_serve
+from support.serve import TOKEN, get, start_with_token, stop_serve, wait_ready
 
 CHROMIUM = "/usr/bin/chromium"
-TOKEN = "journey-token-0123456789abcdef"
 PERIOD, OUTAGE = 9.0, 4.0
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -60,26 +57,6 @@ class _PeriodicTarget:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def _get_json(url: str) -> Any:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _ready(base: str, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "serve exited"
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("serve did not become ready within 60 s")
 
 
 def _check_status_page(page: Any) -> int:
@@ -136,7 +113,7 @@ checks:
     )
     proc = start_with_token(config, port, TOKEN)
     try:
-        _ready(base, proc)
+        wait_ready(port, proc)
         with playwright_sync.sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM, args=["--headless", "--no-sandbox"], timeout=30000
@@ -156,12 +133,12 @@ checks:
                         seen_ongoing += 1
                     elif seen_ongoing:
                         seen_clear_after += 1
-                    resolved = _get_json(base + "/api/v1/incidents?status=resolved")["incidents"]
+                    resolved = get(port, "/api/v1/incidents?status=resolved")["incidents"]
                     if seen_ongoing >= 2 and seen_clear_after and len(resolved) >= 2:
                         break
                     time.sleep(1.0)
                 assert seen_ongoing, "the status page never showed the ongoing incident"
-                incidents = _get_json(base + "/api/v1/incidents")["incidents"]
+                incidents = get(port, "/api/v1/incidents")["incidents"]
                 assert len([i for i in incidents if i["status"] == "resolved"]) >= 2, incidents
                 for i in incidents:
                     assert i["duration_s"] >= 0, i
@@ -227,10 +204,10 @@ checks:
     )
     proc = start_with_token(config, port, TOKEN)
     try:
-        _ready(base, proc)
+        wait_ready(port, proc)
         deadline = time.time() + 60
         while time.time() < deadline:  # the page is cached for up to 5 s
-            checks = _get_json(base + "/api/v1/checks")["checks"]
+            checks = get(port, "/api/v1/checks")["checks"]
             payments = next(c for c in checks if c["name"] == "payments")
             if payments["consecutive_failures"] >= 2:
                 with urllib.request.urlopen(base + "/?n=" + str(time.time()), timeout=10) as r:
@@ -239,7 +216,7 @@ checks:
                     break
             time.sleep(0.5)
         assert payments["status"] == "down" and payments["open_incident"] is None, payments
-        assert _get_json(base + "/api/v1/incidents?status=open")["incidents"] == []
+        assert get(port, "/api/v1/incidents?status=open")["incidents"] == []
         level = re.search(r'id="overall" data-level="([a-z_]+)"', html)
         assert level and level[1] == "degraded", html[:2000]
         assert "Partial outage" not in html and "Major outage" not in html

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from support.net import free_port
+from support.serve import answers
 from support.standins.github import GitHubStandin
 
 TOKEN = "ghp_" + "C" * 36
@@ -158,20 +159,6 @@ def _spawn(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-
-
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
@@ -212,7 +199,7 @@ def run_crash_loop(
                 if k % 4 == 3:  # now and then while it starts (store open, migrations, imports)
                     time.sleep(rng.uniform(0.0, 1.5))
                 else:  # otherwise at a random moment of its work, however slow the start-up
-                    _wait_ready(port, proc, 60)
+                    answers(port, proc, path="/healthz", timeout=60, interval=0.1)
                     time.sleep(rng.uniform(min_up_s, max_up_s))
                 if proc.poll() is not None:
                     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,6 +104,37 @@ def get(port: int, path: str, *, token: str = TOKEN) -> Any:
     with urllib.request.urlopen(req, timeout=10) as r:
         body = r.read().decode()
     return json.loads(body) if path.startswith("/api") else body
+
+
+def answers(
+    port: int,
+    proc: subprocess.Popen[Any],
+    *,
+    path: str = "/readyz",
+    timeout: float = 60.0,
+    interval: float = 0.2,
+) -> bool:
+    """Ask the serve ``proc`` on ``port`` for ``path`` every ``interval`` seconds: True once it
+    answers 200, False when it exits first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(interval)
+    return False
+
+
+def wait_ready(port: int, proc: subprocess.Popen[Any], timeout: float = 60.0) -> None:
+    """Wait until the serve ``proc`` on ``port`` is ready (``/readyz`` 200); fail when it exits
+    first (showing its stderr when piped) or after ``timeout`` seconds."""
+    if answers(port, proc, timeout=timeout):
+        return
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else "serve exited"
+    raise AssertionError(f"serve did not become ready within {timeout:g} s")
 
 
 @dataclass
