@@ -95,6 +95,38 @@ def test_sealing_twice_gives_what_sealing_once_gives() -> None:
     assert secret not in str(twice.to_dict())
 
 
+def test_sources_sealed_together_are_the_sources_sealed_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``seal_sources`` (a window's new findings: every brute-forcer's IP a new text) redacts the
+    texts of the sources in one block pass, and gives what ``seal_source`` gives one by one."""
+    from prodshield.logs.findings import seal_sources
+
+    secret = tok.github_classic()
+
+    def made() -> list[LogFinding]:
+        return [
+            LogFinding("security", "auth_failure", "medium", source={"file": "a.log", "ip": ip})
+            for ip in [f"198.51.100.{i}" for i in range(40)]
+            + [f"token {secret}", "x" * 3000 + secret, f"ünïcode {secret}"]
+        ] + [LogFinding("security", "x", "high", source={"n": 3, "d": {"k": f"v {secret}"}})]
+
+    one_by_one = [f.seal_source().source for f in made()]
+    findings_mod._SEALED.clear()
+    calls: list[str] = []
+
+    def counting(text: str) -> str:
+        calls.append(text)
+        return redact_text(text)
+
+    monkeypatch.setattr(findings_mod, "redact_text", counting)
+    together = made()
+    seal_sources(together)
+    assert [f.source for f in together] == one_by_one
+    assert secret not in str(one_by_one)
+    assert not any(c.startswith("198.51.100.") for c in calls)  # from the block pass
+
+
 def test_scan_line_wakes_the_rules_of_the_literals_it_holds() -> None:
     scanner = Scanner()
     makers = [

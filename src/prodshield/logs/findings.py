@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -131,21 +132,38 @@ def sealed_text(text: str) -> str:
 def seal_many(findings: list[LogFinding]) -> list[LogFinding]:
     """``f.seal()`` for each finding, their samples and messages redacted a block at a time
     (``redact_many``: one literal pass over all of them finds the few that need the full pass)."""
+    _remember(
+        text
+        for f in findings
+        for text in (*(s[:RAW_SAMPLE] for s in f.samples[:3]), clip(f.message, MAX_MESSAGE))
+    )
+    return [f.seal() for f in findings]
+
+
+def seal_sources(findings: list[LogFinding]) -> None:
+    """``f.seal_source()`` for each finding, the texts of their sources redacted a block at a time
+    (each new IP of a brute force is a new text: one literal pass instead of one each)."""
+    _remember(
+        clip(value, MAX_MESSAGE)
+        for f in findings
+        for value in f.source.values()
+        if isinstance(value, str)
+    )
+    for f in findings:
+        f.seal_source()
+
+
+def _remember(texts: Iterable[str]) -> None:
+    """What ``sealed_text`` gives for each of ``texts``, worked out a block at a time
+    (``redact_many`` gives what ``redact_text`` gives) and remembered for it."""
     from prodshield.secrets.redaction import redact_many
 
     sealed_text("")  # forget remembered texts if the redaction rules changed
-    texts = {
-        text: None
-        for f in findings
-        for text in (*(s[:RAW_SAMPLE] for s in f.samples[:3]), clip(f.message, MAX_MESSAGE))
-        if len(text) <= MAX_MESSAGE and text not in _SEALED
-    }
-    if texts:
-        todo = list(texts)
+    todo = list(dict.fromkeys(t for t in texts if len(t) <= MAX_MESSAGE and t not in _SEALED))
+    if todo:
         if len(_SEALED) + len(todo) >= _SEALED_MAX:
             _SEALED.clear()
         _SEALED.update(zip(todo, redact_many(todo), strict=True))
-    return [f.seal() for f in findings]
 
 
 def _clean(text: str, limit: int) -> str:

@@ -146,11 +146,10 @@ def store_findings(
 
     Findings may come unsealed (the service's, straight from the detectors): only those that
     changed are sealed (redacted and bounded), together (:func:`seal_many`)."""
-    from prodshield.logs.findings import seal_many
+    from prodshield.logs.findings import seal_many, seal_sources
 
     f_t = t.log_findings
-    for f in findings:
-        f.seal_source()  # the fingerprint is the one of the stored (sealed) source
+    seal_sources(findings)  # the fingerprint is the one of the stored (sealed) source
     merged = _merge_same(findings)
     missing = [fp for fp in merged if fp not in rows] if continues else []
     for chunk in _chunks(missing):
