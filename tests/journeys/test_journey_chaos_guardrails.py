@@ -118,11 +118,13 @@ checks:
         "state did not deviate)" in anyway.stderr
     )
 
-    unguarded = _cli(tmp_path, "chaos", "run", str(prod), "--env", "production")
+    elsewhere = tmp_path / "elsewhere"  # no ./shield.yaml there
+    elsewhere.mkdir()
+    unguarded = _cli(elsewhere, "chaos", "run", str(prod), "--env", "production")
     assert unguarded.returncode == 2 and "--env needs --config" in unguarded.stderr
-    no_config = _cli(tmp_path, "chaos", "run", str(stage))
+    no_config = _cli(elsewhere, "chaos", "run", str(stage))
     assert no_config.returncode == 1
-    journal = json.loads((tmp_path / "journal.json").read_text())
+    journal = json.loads((elsewhere / "journal.json").read_text())
     assert "no shield.yaml to run checks from" in "".join(
         journal["steady_states"]["before"]["probes"][0]["exception"]
     )

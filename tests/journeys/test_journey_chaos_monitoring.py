@@ -264,7 +264,9 @@ def test_a_failing_check_aborts_the_method_and_rolls_back(
         assert resp.status == 200  # the service is whole again
 
     # the same run without a shield.yaml to take the check from is refused before it starts
-    bare = _cli(tmp_path, "chaos", "run", str(experiment), "--abort-on-check", "api")
+    elsewhere = tmp_path / "elsewhere"  # no ./shield.yaml there
+    elsewhere.mkdir()
+    bare = _cli(elsewhere, "chaos", "run", str(experiment), "--abort-on-check", "api")
     assert bare.returncode == 2 and "--abort-on-check needs --config" in bare.stderr
     # a typo in the guardrail's name is refused before anything runs, not a method unguarded
     typo = _cli(

@@ -11,7 +11,8 @@ refused to start (an incident is open in the target environment, see ``--force``
 guardrail check (``--abort-on-check``) failed during the method: the run was aborted and its
 rollbacks played.
 
-With ``--config``, the run is guarded by the monitoring: it refuses to start while an incident is
+With a shield.yaml (``--config``, else ``$PRODSHIELD_CONFIG``, else ``./shield.yaml`` when there
+is one, as every command finds it), the run is guarded by the monitoring: it refuses to start while an incident is
 open (in ``--env`` when given, else anywhere), and ``type: check`` probes run that shield.yaml's
 checks, ``--abort-on-check NAME`` aborts the method (and rolls back) as soon as that check fails,
 and the run is stored from its start (status ``running``) so the dashboard and any incident that
@@ -106,8 +107,9 @@ def build_parser(prog: str = "prodshield chaos run") -> argparse.ArgumentParser:
         "-c",
         type=Path,
         metavar="FILE",
-        help="shield.yaml: refuse while an incident is open, run 'type: check' probes, and "
-        "store the journal in its store (experiment_journals)",
+        help="shield.yaml (default: $PRODSHIELD_CONFIG, then ./shield.yaml if present): refuse "
+        "while an incident is open, run 'type: check' probes, and store the journal in its "
+        "store (experiment_journals)",
     )
     p.add_argument(
         "--env",
@@ -251,6 +253,11 @@ def _config_and_guards(args: Any, abort_on: list[tuple[str, str | None]]) -> tup
     """shield.yaml when given (None otherwise), and the exit code refusing the run (0 to run):
     a guardrail or --env without a config, a config that does not load, a guardrail naming no
     check, an open incident in the environment."""
+    if args.config is None:
+        found, bad = _default_config()
+        if bad:
+            return None, bad
+        args.config = found
     if abort_on and args.config is None:
         sys.stderr.write("error: --abort-on-check needs --config shield.yaml (its checks)\n")
         return None, 2
@@ -266,6 +273,25 @@ def _config_and_guards(args: Any, abort_on: list[tuple[str, str | None]]) -> tup
         return None, 2
     # a guardrail's typo must not leave the method unguarded: refused like an open incident
     return loaded, _unknown_guard(loaded, abort_on) or _guard(loaded, args.env, args.force)
+
+
+def _default_config() -> tuple[Path | None, int]:
+    """Without ``-c``, the shield.yaml every command reads: ``$PRODSHIELD_CONFIG``, else
+    ``./shield.yaml`` when there is one (None when neither); exit code 2 after one line when
+    ``$PRODSHIELD_CONFIG`` names no file. The config loader is imported only when one is set or
+    present, so a run without a config starts as fast as before."""
+    import os
+
+    if not os.environ.get("PRODSHIELD_CONFIG") and not Path("shield.yaml").is_file():
+        return None, 0
+    from prodshield.config.loader import find_config
+    from prodshield.errors import NotFound
+
+    try:
+        return Path(find_config(None)), 0
+    except NotFound as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return None, 2
 
 
 def _write_reports(journal: Any, journal_path: str, junit: str | None) -> bool:

@@ -2,8 +2,8 @@
 
 ``name`` is the check's name, ``env`` (optional) its environment. So a steady-state hypothesis can
 be the checks monitoring already runs: ``{type: probe, tolerance: true, provider: {type: check,
-name: api}}``. The check runs through the shield.yaml given to ``chaos run -c``; without one the
-probe fails with a one-line reason. The result is not stored (monitoring keeps its own history).
+name: api}}``. The check runs through the shield.yaml ``chaos run`` reads (``-c``, ``$PRODSHIELD_CONFIG`` or
+./shield.yaml); without one the probe fails with a one-line reason. The result is not stored (monitoring keeps its own history).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class CheckProvider:
     def run(self, provider: Mapping[str, Any], context: ActivityContext) -> Any:
         if context.run_check is None:
             raise ActivityFailed(
-                "check: no shield.yaml to run checks from (give chaos run --config shield.yaml)"
+                "check: no shield.yaml to run checks from (give chaos run -c FILE, set "
+                "$PRODSHIELD_CONFIG, or run it where ./shield.yaml is)"
             )
         env = provider.get("env")
         try:
