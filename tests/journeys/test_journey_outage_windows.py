@@ -13,15 +13,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from support.net import free_port
 from support.serve import TOKEN, get, start_serve, stop_serve, wait_ready
 from support.standins.github import GitHubStandin
+from support.standins.periodic_target import PeriodicTarget
 
 GH_TOKEN = "ghp_" + "J" * 36
 REPO = "acme/shop"
@@ -29,58 +28,11 @@ PERIOD, OUTAGE = 9.0, 4.0
 WINDOWS = 8
 
 
-class PeriodicTarget:
-    """200, except 503 for ``OUTAGE`` seconds at the end of every ``PERIOD``; logs what it served."""
-
-    def __init__(self) -> None:
-        self.started = time.time()
-        self.served: list[tuple[float, int, bool]] = []  # (time, window, failing)
-        target = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                now = time.time()
-                window, phase = divmod(now - target.started, PERIOD)
-                failing = phase >= PERIOD - OUTAGE
-                target.served.append((now, int(window), failing))
-                body = b'{"status": "DOWN"}' if failing else b'{"status": "UP"}'
-                self.send_response(503 if failing else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def outage_windows(self, at_least: int) -> set[int]:
-        """Windows in which the checker got ``at_least`` failing answers in a row."""
-        out: set[int] = set()
-        run = 0
-        for _, window, failing in sorted(self.served):
-            run = run + 1 if failing else 0
-            if run >= at_least:
-                out.add(window)
-        return out
-
-    def window_of(self, ts: float) -> int:
-        return int((ts - self.started) // PERIOD)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 NEGATIVE = re.compile(r"(?<![\w-])-\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\b|lasted -|after -")
 
 
 def test_one_incident_and_one_issue_per_outage_window(tmp_path: Path) -> None:
-    target = PeriodicTarget()
+    target = PeriodicTarget(PERIOD, OUTAGE)
     port = free_port()
     with GitHubStandin.in_thread(tokens=(GH_TOKEN,)) as gh:
         gh.repo(REPO)

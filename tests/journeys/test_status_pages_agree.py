@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,40 +21,12 @@ import pytest
 
 from support.net import free_port
 from support.serve import TOKEN, get, start_with_token, stop_serve, wait_ready
+from support.standins.periodic_target import PeriodicTarget
 
 CHROMIUM = "/usr/bin/chromium"
 PERIOD, OUTAGE = 9.0, 4.0
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-class _PeriodicTarget:
-    """200 most of the time, 503 for ``OUTAGE`` seconds of every ``PERIOD``."""
-
-    def __init__(self) -> None:
-        started = time.monotonic()
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                failing = (time.monotonic() - started) % PERIOD >= PERIOD - OUTAGE
-                body = b'{"status": "DOWN"}' if failing else b'{"status": "UP"}'
-                self.send_response(503 if failing else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/orders"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _check_status_page(page: Any) -> int:
@@ -84,7 +54,7 @@ def _check_status_page(page: Any) -> int:
 def test_status_headline_matches_open_incidents_and_no_duration_is_negative(
     tmp_path: Path,
 ) -> None:
-    target = _PeriodicTarget()
+    target = PeriodicTarget(PERIOD, OUTAGE)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = tmp_path / "shield.yaml"
@@ -94,7 +64,7 @@ storage: "sqlite:///{tmp_path / "store.db"}"
 serve: {{title: "Shop status", token: "{TOKEN}"}}
 defaults: {{failure_threshold: 2, success_threshold: 2}}
 environments:
-  production: {{vars: {{base: "{target.url}"}}}}
+  production: {{vars: {{base: "{target.url}/api/orders"}}}}
 checks:
   - name: orders
     type: http
@@ -105,7 +75,7 @@ checks:
     conditions: ["[STATUS] == 200"]
   - name: home
     type: http
-    url: "{target.url.replace("/api/orders", "/")}"
+    url: "{target.url}/"
     interval: 30s
     timeout: 2s
     conditions: ["[STATUS] < 600"]
@@ -186,7 +156,7 @@ def test_a_failure_below_the_threshold_is_not_an_outage(tmp_path: Path) -> None:
     page while `failure_threshold` (3) had not been reached and no incident was open. A check
     failing below its threshold makes its service "degraded"; the outage headline waits for the
     incident, and comes with it."""
-    target = _PeriodicTarget()
+    target = PeriodicTarget(PERIOD, OUTAGE)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens: every probe fails
@@ -198,7 +168,7 @@ serve: {{title: "Shop status", token: "{TOKEN}"}}
 checks:
   - {{name: payments, type: http, url: "{dead}", interval: 1s, timeout: 1s,
      failure_threshold: 1000, conditions: ["[STATUS] == 200"]}}
-  - {{name: home, type: http, url: "{target.url.replace("/api/orders", "/")}", interval: 30s,
+  - {{name: home, type: http, url: "{target.url}/", interval: 30s,
      timeout: 2s, conditions: ["[STATUS] < 600"]}}
 """
     )
