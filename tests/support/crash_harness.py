@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port
+from support.net import free_port, http_server
 from support.serve import answers
 from support.standins.github import GitHubStandin
+from support.standins.periodic_target import answer_health
 
 TOKEN = "ghp_" + "C" * 36
 REPO = "acme/crash"
@@ -76,28 +77,13 @@ class CrashReport:
 
 class _Target(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        down = not STEADY.is_set() and int(time.time() / PERIOD_S) % 2 == 1
-        body = b'{"status": "DOWN"}' if down else b'{"status": "UP"}'
-        self.send_response(503 if down else 200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        answer_health(self, down=not STEADY.is_set() and int(time.time() / PERIOD_S) % 2 == 1)
 
 
 @contextmanager
 def flapping_target() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Target)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_Target) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 class _Writer(threading.Thread):

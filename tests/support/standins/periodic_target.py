@@ -9,6 +9,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def answer_health(handler: BaseHTTPRequestHandler, *, down: bool) -> None:
+    """Answer ``503 {"status": "DOWN"}`` when ``down``, else ``200 {"status": "UP"}``."""
+    body = b'{"status": "DOWN"}' if down else b'{"status": "UP"}'
+    handler.send_response(503 if down else 200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class PeriodicTarget:
     def __init__(self, period: float, outage: float) -> None:
         self.period = period
@@ -25,12 +35,7 @@ class PeriodicTarget:
                 window, phase = divmod(now - target.started, period)
                 failing = phase >= period - outage
                 target.served.append((now, int(window), failing))
-                body = b'{"status": "DOWN"}' if failing else b'{"status": "UP"}'
-                self.send_response(503 if failing else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                answer_health(self, down=failing)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
