@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from support.chaos_experiments import api_check_passes
 from support.cli import prodshield, shell_env
 from support.net import http_server
 from support.standins.production_down import ProductionDown
@@ -34,17 +35,7 @@ def _experiment(path: Path, env: str, marker: Path) -> Path:
             {
                 "title": f"api survives in {env}",
                 "description": "steady state is the shield.yaml check",
-                "steady-state-hypothesis": {
-                    "title": "the api check passes",
-                    "probes": [
-                        {
-                            "type": "probe",
-                            "name": "api-check",
-                            "tolerance": True,
-                            "provider": {"type": "check", "name": "api", "env": env},
-                        }
-                    ],
-                },
+                "steady-state-hypothesis": api_check_passes(env),
                 "method": [
                     {
                         "type": "action",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from support.chaos_experiments import api_check_passes
 from support.cli import prodshield, shell_env
 from support.net import answering, http_server
 
@@ -36,17 +37,7 @@ checks:
             {
                 "title": "the api check holds",
                 "description": "steady state is the shield.yaml check",
-                "steady-state-hypothesis": {
-                    "title": "the api check passes",
-                    "probes": [
-                        {
-                            "type": "probe",
-                            "name": "api-check",
-                            "tolerance": True,
-                            "provider": {"type": "check", "name": "api"},
-                        }
-                    ],
-                },
+                "steady-state-hypothesis": api_check_passes(),
                 "method": [],
             }
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from support.chaos_experiments import api_check_passes
 from support.net import free_port, http_server, wait_until
 from support.serve import get
 from support.standins.production_down import ProductionDown
@@ -41,17 +42,7 @@ def _experiment(env: str) -> dict[str, Any]:
     return {
         "title": f"game day in {env}",
         "description": "the api check is the steady state",
-        "steady-state-hypothesis": {
-            "title": "the api check passes",
-            "probes": [
-                {
-                    "type": "probe",
-                    "name": "api-check",
-                    "tolerance": True,
-                    "provider": {"type": "check", "name": "api", "env": env},
-                }
-            ],
-        },
+        "steady-state-hypothesis": api_check_passes(env),
         "method": [
             {"type": "action", "name": "noop", "provider": {"type": "process", "path": "true"}}
         ],
