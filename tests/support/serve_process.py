@@ -1,5 +1,6 @@
-"""`prodshield serve` as a subprocess for the security tests: start it on a free port (optionally
-under a descriptor limit), wait until it answers, talk HTTP to it, stop it and keep what it logged."""
+"""`prodshield serve` as a subprocess for the security tests: start it on a port the system gives
+(optionally under a descriptor limit), wait until it answers, talk HTTP to it, stop it and keep
+what it logged."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port
 from support.serve import start_serve, stop_serve
 
 TOKEN = "security-token-0123456789abcdef"
+SERVING = re.compile(r"^prodshield serving http://[^/]+:(\d+)/", re.MULTILINE)
+"""The first line serve prints, with the port it bound."""
 
 
 def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -112,12 +114,14 @@ def serve(
     db: Path | None = None,
 ) -> Iterator[Served]:
     """Run ``prodshield serve`` with ``config_text`` (``{port}`` and ``{db}`` filled in; ``db``
-    shares another instance's store)."""
-    port = free_port()
+    shares another instance's store).
+
+    ``{port}`` is 0: serve binds a port the system gives and prints its URL, read from its
+    output (a free port chosen here and bound later could be taken in between)."""
     tmp_path.mkdir(exist_ok=True)
     db = db or tmp_path / "store.db"
     config = tmp_path / "shield.yaml"
-    config.write_text(config_text.replace("{port}", str(port)).replace("{db}", str(db)))
+    config.write_text(config_text.replace("{port}", "0").replace("{db}", str(db)))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = start_serve(
@@ -128,13 +132,18 @@ def serve(
             preexec_fn=_limit_descriptors(nofile) if nofile else None,
             cwd=tmp_path,
         )
-    served = Served(proc, port, config, log, db)
+    served = Served(proc, 0, config, log, db)
     try:
         if ready:
 
             def answers() -> bool:
                 if proc.poll() is not None:
                     raise AssertionError(f"serve exited {proc.returncode}: {served.output()}")
+                if not served.port:
+                    found = SERVING.search(served.output())
+                    if not found:
+                        return False
+                    served.port = int(found.group(1))
                 try:
                     return served.get("/readyz", timeout=3).status == 200
                 except OSError:
