@@ -48,11 +48,17 @@ def test_serve_waits_for_an_unfinished_line_without_spinning(tmp_path: Path) -> 
         wait_until(
             lambda: "started worker <*>" in _templates(port), "the first line's template", 90
         )
-        time.sleep(1.0)  # the first window's work is done
-        before = _cpu_seconds(serve.proc.pid)
-        time.sleep(2.0)
-        spent = _cpu_seconds(serve.proc.pid) - before
-        # a follower polling without sleeping burns about a core (2 CPU-s here)
+        # A follower polling without sleeping burns about a core (2 CPU-s in 2 s) in every 2 s
+        # while the line is unfinished; an idle one settles once its start-up work is done,
+        # which a loaded machine can push past a fixed pause: measure 2 s spans until one is
+        # quiet, for 20 s at most (the line stays unfinished for a minute).
+        deadline = time.monotonic() + 20
+        while True:
+            before = _cpu_seconds(serve.proc.pid)
+            time.sleep(2.0)
+            spent = _cpu_seconds(serve.proc.pid) - before
+            if spent < 0.3 or time.monotonic() > deadline:
+                break
         assert spent < 0.3, f"serve used {spent:.2f} CPU-s in 2 s while the line was unfinished"
         assert not any("payment gateway" in t for t in _templates(port))
         metrics = get(port, "/metrics")
