@@ -20,7 +20,7 @@ ENTROPIC = "Qx8" + "vL2mN7pR4sT1wY6zB9cD3fG5hJ0kK"
 
 def wait_for_exec(pid: int) -> None:
     """Until the child has exec'd, /proc/<pid>/environ still shows the parent's environment."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
     while time.monotonic() < deadline:
         try:
             if b"time.sleep" in Path(f"/proc/{pid}/cmdline").read_bytes():
