@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port, http_server
+from support.net import http_server
 from support.serve import answers
 from support.standins.github import GitHubStandin
 from support.standins.periodic_target import answer_health
@@ -135,14 +135,32 @@ serve: {{host: 127.0.0.1, port: {port}}}
     return cfg
 
 
-def _spawn(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "prodshield", *args],
-        cwd=cwd,
-        env={**os.environ, "GITHUB_TOKEN": TOKEN, "PRODSHIELD_CONFIG": ""},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def _spawn(args: list[str], cwd: Path, out: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``prodshield ARGS``; its stdout goes to ``out`` (else nowhere)."""
+    with open(out or os.devnull, "wb") as stdout:
+        return subprocess.Popen(
+            [sys.executable, "-m", "prodshield", *args],
+            cwd=cwd,
+            env={**os.environ, "GITHUB_TOKEN": TOKEN, "PRODSHIELD_CONFIG": ""},
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+        )
+
+
+SERVING = re.compile(r"^prodshield serving http://[^/]+:(\d+)/", re.MULTILINE)
+
+
+def _bound_port(out: Path, proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """The port the serve writing ``out`` bound, once its first line says so (it is given port
+    0: a port chosen here and bound later could be taken in between); 0 when it exits or
+    ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = SERVING.search(out.read_text(errors="replace"))
+        if found:
+            return int(found.group(1))
+        time.sleep(0.1)
+    return 0
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -175,17 +193,19 @@ def run_crash_loop(
     db = workdir / "state.db"
     with flapping_target() as target, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
         gh.repo(REPO)
-        port = free_port()
-        cfg = _config(workdir, db, target, gh.url, port)
+        cfg = _config(workdir, db, target, gh.url, 0)
         writer = _Writer(workdir / "app.log", log_rate)
         writer.start()
         try:
             for k in range(kills):
-                proc = _spawn(["serve", "-c", str(cfg)], workdir)
+                out = workdir / f"serve-{k}.out"
+                proc = _spawn(["serve", "-c", str(cfg)], workdir, out)
                 if k % 4 == 3:  # now and then while it starts (store open, migrations, imports)
                     time.sleep(rng.uniform(0.0, 1.5))
                 else:  # otherwise at a random moment of its work, however slow the start-up
-                    answers(port, proc, path="/healthz", timeout=60, interval=0.1)
+                    port = _bound_port(out, proc, 60)
+                    if port:
+                        answers(port, proc, path="/healthz", timeout=60, interval=0.1)
                     time.sleep(rng.uniform(min_up_s, max_up_s))
                 if proc.poll() is not None:
                     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
