@@ -34,7 +34,9 @@ def test_three_instances_split_fail_over_and_rebalance(tmp_path: Path, pg_url: s
     )
     assert not report.problems, report.problems
     assert report.results > 0 and report.incidents == 1 and report.issues_created == 1
-    assert report.seconds < 110
+    # every step waits under its own bound; this one bounds their sum (78 s at load ~9 with two
+    # busy loops, 110 s was 32 s away from failing a correct run on a busier machine)
+    assert report.seconds < 240
 
 
 def test_rendezvous_moves_only_the_departed_share() -> None:
