@@ -1,5 +1,5 @@
-"""Loopback networking for tests: a free port, waiting until something is true, and a small HTTP
-server in a thread."""
+"""Loopback networking for tests: a free port, a refused port, a bound socket, waiting until
+something is true, and a small HTTP server in a thread."""
 
 from __future__ import annotations
 
@@ -19,6 +19,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_HELD: list[socket.socket] = []
+
+
+def refused_port() -> int:
+    """A TCP port on 127.0.0.1 where connections are refused for as long as this process runs:
+    bound and never listening (nothing else can bind it, where a ``free_port()`` with nothing
+    listening could be bound by another server meanwhile)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)
+    return int(sock.getsockname()[1])
+
+
+def loopback_socket() -> socket.socket:
+    """A TCP socket bound to a port of 127.0.0.1 that the system gives, for a server of this
+    process to listen on (``uvicorn.Server.run(sockets=[...])``): the port is held from the start,
+    where a ``free_port()`` handed to a server started later could be taken in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 def wait_until(

@@ -24,7 +24,7 @@ from prodshield.errors import Conflict, NotFound
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from prodshield.web.app import create_app
-from support.net import free_port
+from support.net import loopback_socket
 from support.web_seed import TOKEN, loaded_config, seed
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -147,11 +147,12 @@ def site(tmp_path: Path) -> Iterator[str]:
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     seed(store)
     app = create_app(loaded_config(tmp_path), store, token=TOKEN)
-    port = free_port()
+    sock = loopback_socket()  # held from the start: no port race with a later bind
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
     while not server.started:
@@ -162,6 +163,7 @@ def site(tmp_path: Path) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
         store.close()
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from prodshield.store import Store, open_store
 from prodshield.store import tables as t
 from prodshield.web import create_app
-from support.net import free_port
+from support.net import loopback_socket
 from support.web_seed import TOKEN, loaded_config, seed, seed_history
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,11 +47,12 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Store]]:
     seed(store)
     seed_history(store)
     app = create_app(loaded_config(tmp_path), store, token=TOKEN)
-    port = free_port()
+    sock = loopback_socket()  # held from the start: no port race with a later bind
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
     while not server.started:
@@ -63,6 +64,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Store]]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
         store.close()
 
 
