@@ -164,9 +164,9 @@ def test_crl_revocation(bench: TlsBench) -> None:
 
 
 def test_unreachable_endpoint_is_could_not_check_not_a_finding_nor_a_hang() -> None:
-    from support.net import free_port
+    from support.net import refused_port
 
-    port = free_port()  # nothing listens there now
+    port = refused_port()  # nothing listens there
     started = time.monotonic()
     report = audit(
         families="tls", tls_targets=[f"127.0.0.1:{port}"], settings=AuditSettings(timeout=2)

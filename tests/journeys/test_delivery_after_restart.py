@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support.net import free_port
+from support.net import free_port, refused_port
 from support.serve import start_with_token, stop_serve
 
 TOKEN = "restart-token-0123456789abcdef"
@@ -74,7 +74,7 @@ def test_alert_held_by_a_killed_serve_is_delivered_within_30s_by_the_next(
         else request.getfixturevalue("pg_url")
     )
     receiver = _Receiver()
-    down = free_port()  # nothing listens: the check fails at once
+    down = refused_port()  # nothing listens: the check fails at once
     config = tmp_path / "shield.yaml"
     config.write_text(
         f"""

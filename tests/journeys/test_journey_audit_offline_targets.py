@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.net import free_port
+from support.net import refused_port
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -42,7 +42,7 @@ def _init(tmp_path: Path, *targets: tuple[str, int]) -> Path:
 
 
 def test_unreachable_targets_are_could_not_check_and_the_gate_passes(tmp_path: Path) -> None:
-    refused = free_port()  # nothing listens there
+    refused = refused_port()  # nothing listens there
     root = _init(tmp_path, ("shop.invalid", 443), ("127.0.0.1", refused))
     done = _cli(root, "audit", ".", "--no-process-env")
     out = done.stdout + done.stderr
@@ -89,7 +89,7 @@ def test_a_tls_gate_that_reached_no_endpoint_checked_nothing_and_exits_3(tmp_pat
     """``audit tls`` on endpoints none of which answers has graded nothing: like testssl.sh's
     connectivity error, it says so and exits 3 ("the work could not be done"), never 0 with
     "no findings"; the reports say it too."""
-    refused = free_port()
+    refused = refused_port()
     done = _cli(tmp_path, "audit", "tls", "nowhere.invalid:443")
     out = done.stdout + done.stderr
     assert done.returncode == 3, out

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support.alerting import cli
-from support.net import free_port
+from support.net import refused_port
 from support.standins.paging import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
 
 
@@ -48,7 +48,7 @@ def _config(tmp_path: Path, rx: PagingStandin, ports: list[int], window: str | N
 
 
 def test_checks_failing_together_page_once_per_environment(tmp_path: Path) -> None:
-    ports = [free_port() for _ in range(4)]  # nothing listens: all four are down
+    ports = [refused_port() for _ in range(4)]  # nothing listens: all four are down
     with PagingStandin.in_thread() as rx:
         _config(tmp_path, rx, ports, "2s")
         done = cli(tmp_path, "monitor", "once")
@@ -71,7 +71,7 @@ def test_checks_failing_together_page_once_per_environment(tmp_path: Path) -> No
 
 
 def test_without_a_window_each_check_pages(tmp_path: Path) -> None:
-    ports = [free_port() for _ in range(4)]
+    ports = [refused_port() for _ in range(4)]
     with PagingStandin.in_thread() as rx:
         _config(tmp_path, rx, ports, None)
         assert cli(tmp_path, "monitor", "once").returncode == 1

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from support.cli import prodshield, shell_env
-from support.net import free_port
+from support.net import free_port, refused_port
 from support.serve import stop_serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -268,7 +268,7 @@ def test_monitor_once_says_a_failure_in_a_window_is_not_counted(tmp_path: Path) 
     """`monitor once` in a workflow during planned work: the failing check inside the window is
     printed as failed, with the window's name and "not counted", and the run exits 0; a check
     outside any window that fails still fails the run (exit 1)."""
-    closed = free_port()
+    closed = refused_port()
     (tmp_path / "shield.yaml").write_text(
         f"""
 storage: "sqlite:///{tmp_path / "store.db"}"

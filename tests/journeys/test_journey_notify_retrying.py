@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from support.cli import prodshield, shell_env
-from support.net import free_port
+from support.net import refused_port
 
 HOOK_TOKEN = "Zx81kdQpL0vN3mTq7RsW"
 
@@ -22,7 +22,7 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_queued_notification_says_why_it_is_still_queued(tmp_path: Path) -> None:
-    down = free_port()  # nothing listens: the check fails and the webhook cannot be reached
+    down = refused_port()  # nothing listens: the check fails and the webhook cannot be reached
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "defaults: {failure_threshold: 1}\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from support.alerting import TOKEN, Browser, api, cli, serving, wait
-from support.net import free_port
+from support.net import free_port, refused_port
 from support.standins.paging import PROTECTED_TOPIC, PagingStandin
 
 
@@ -165,7 +165,7 @@ def test_a_new_check_failing_at_once_pages_down_not_slo(tmp_path: Path) -> None:
     """A new check whose target is down from its first result: `monitor once` (three runs, as a
     workflow would) opens the `down` incident only; three results are too little data for a
     burn-rate alert (docs/monitor.md: at least 10 results over a quarter of the long window)."""
-    refused = free_port()
+    refused = refused_port()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "defaults: {failure_threshold: 1}\n"

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from support.alerting import TOKEN, cli, serving, wait
-from support.net import free_port
+from support.net import free_port, refused_port
 
 
 def _incidents(page: str) -> list[tuple[str, str, str]]:
@@ -28,7 +28,7 @@ def _incidents(page: str) -> list[tuple[str, str, str]]:
 
 
 def test_incident_titles_do_not_repeat_the_environment_badge(tmp_path: Path) -> None:
-    port, closed = free_port(), free_port()
+    port, closed = free_port(), refused_port()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         f'serve: {{port: {port}, token: "{TOKEN}"}}\n'

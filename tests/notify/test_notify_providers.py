@@ -30,7 +30,7 @@ from prodshield.notify.providers import REGISTRY, DeliveryContext, Notifier, bui
 from prodshield.notify.providers.email import EmailNotifier, message_id
 from prodshield.store import Store
 from support.certs import self_signed
-from support.net import free_port
+from support.net import free_port, refused_port
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "notify.md"
 DOC_ENV = {
@@ -271,7 +271,7 @@ async def test_email_failures_are_classified(smtp_server: Any, tmp_path: Path) -
             await untrusted.send(incident(), ctx)
         assert err.value.permanent and "certificate not trusted" in str(err.value)
 
-        refused = EmailNotifier(email_config(controller, cert, port=free_port()))
+        refused = EmailNotifier(email_config(controller, cert, port=refused_port()))
         with pytest.raises(NotifyError) as err:
             await refused.send(incident(), ctx)
         assert not err.value.permanent

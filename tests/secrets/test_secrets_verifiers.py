@@ -20,7 +20,7 @@ from prodshield.secrets.verification import VerifySettings, verify_values
 from prodshield.secrets.verifiers import BY_RULE, REGISTRY
 from prodshield.secrets.verifiers.base import Answer, Verifier
 from support import secrets_tokens as tok
-from support.net import free_port
+from support.net import refused_port
 from support.standins.providers import ProviderStandins
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "secrets.md"
@@ -147,7 +147,7 @@ def test_the_misleading_answers(standins: ProviderStandins) -> None:
 
 
 def test_unreachable_and_slow_providers_are_unverified(standins: ProviderStandins) -> None:
-    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    closed = f"http://127.0.0.1:{refused_port()}"  # nothing listens there
     token = tok.github_classic()
     verdicts = verify_values(
         {secret_id(token): ("github-pat-classic", token)},

@@ -21,7 +21,7 @@ from aiohttp import web
 from prodshield.config.schema import ShieldConfig
 from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.target import Target
-from support.net import free_port
+from support.net import refused_port
 
 # --- targets -----------------------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ def banner(text: bytes) -> Handler:
 
 def closed_port() -> int:
     """A loopback port with nothing listening: connections to it are refused."""
-    return free_port()
+    return refused_port()
 
 
 # --- DNS ------------------------------------------------------------------------------------------
