@@ -27,6 +27,15 @@ def redact(value: str) -> str:
     return f"{value[:shown]}…[{digest}]"
 
 
+def shown_path(path: str | None) -> str | None:
+    """A finding's path as reports show it: ``config.py``, not ``./config.py`` (``audit
+    secrets .`` joins the root as given), as ``audit``, ``--git`` and SARIF name it. Only shown:
+    the fingerprint keeps the path as scanned, so baselines and ``audit`` still match."""
+    while path and path.startswith("./") and len(path) > 2:
+        path = path[2:]
+    return path
+
+
 def fingerprint(rule: str, value: str, path: str | None) -> str:
     """A stable identity for a finding (rule + value + path) that does not reveal the value."""
     material = "\0".join((rule, value, path or "")).encode("utf-8", "surrogatepass")
@@ -80,11 +89,14 @@ class Place:
         """``app.py:3 @1a2b3c4d5e``, ``pid 4242 env GITHUB_TOKEN``, ``/var/log/app.log:17``."""
         if self.kind == "process":
             return f"pid {self.pid} env {self.variable}"
-        where = f"{self.path or '?'}:{self.line or 0}"
+        where = f"{shown_path(self.path) or '?'}:{self.line or 0}"
         return f"{where} @{self.commit[:10]}" if self.commit else where
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        if "path" in data:
+            data["path"] = shown_path(data["path"])
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,7 @@ class SecretFinding:
             for k in self.__dataclass_fields__
             if k not in ("secret_id", "verification", "places")
         }
+        data["path"] = shown_path(self.path)
         if self.verification is not None:
             data["verification"] = self.verification.to_dict()
         if self.places:

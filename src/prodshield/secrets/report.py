@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from prodshield import __version__
-from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding
+from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding, shown_path
 from prodshield.tables import Grid
 from prodshield.text import for_terminal
 
@@ -57,7 +57,7 @@ def summary(findings: Sequence[SecretFinding]) -> dict[str, Any]:
 def _where(f: SecretFinding) -> str:
     if f.places:
         return "; ".join(p.describe() for p in f.places)
-    where = f"{f.path or '<stdin>'}:{f.line}:{f.column}"
+    where = f"{shown_path(f.path) or '<stdin>'}:{f.line}:{f.column}"
     return f"{where} @{f.commit[:10]}" if f.commit else where
 
 
@@ -238,10 +238,7 @@ def sarif_log(
 def _uri(path: str | None) -> str:
     if not path or path == "-":
         return "stdin"
-    path = path.replace("\\", "/")
-    while path.startswith("./"):
-        path = path[2:]
-    return path.replace(" ", "%20")
+    return str(shown_path(path.replace("\\", "/"))).replace(" ", "%20")
 
 
 def to_sarif(findings: Sequence[SecretFinding]) -> str:
