@@ -19,7 +19,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from support.cli import prodshield, wide_env
 from support.net import free_port, wait_until
 from support.serve import start_serve, stop_serve
 from support.standins.github import GitHubStandin
+from support.standins.subscriber import Subscriber
 
 TOKEN = "journey-token-0123456789abcdef"
 GH_TOKEN = "gh-journey-token-0123456789"
@@ -81,35 +81,6 @@ class Target:
         self.sock.listen(64)
         self.running = True
         threading.Thread(target=self._serve, daemon=True).start()
-
-
-class Receiver:
-    """A status page subscriber's webhook endpoint: records the JSON of every POST."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                outer.events.append(json.loads(raw))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/status-hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def phases(self) -> list[str]:
-        return [str(e["event"]["fields"].get("phase")) for e in self.events[1:]]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _config(port: int, target: int, gh_url: str) -> str:
@@ -183,7 +154,7 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
 ) -> None:
     port = free_port()
     target = Target()
-    hook = Receiver()
+    hook = Subscriber("/status-hook")
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "access.log").write_text("")
@@ -285,7 +256,7 @@ def test_incident_issue_carries_the_evidence_and_status_comments_reach_the_page(
         assert "Traceback" not in (err or ""), err
 
 
-def _subscribe(port: int, hook: Receiver) -> None:
+def _subscribe(port: int, hook: Subscriber) -> None:
     """Subscribe the webhook through the public endpoint and confirm with the token it gets."""
     site = f"http://127.0.0.1:{port}"
     for path, body in (("/status/subscribe", {"webhook": hook.url}), ("/status/confirm", None)):

@@ -15,13 +15,11 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ import pytest
 
 from support.cli import prodshield, wide_env
 from support.net import free_port, wait_until
+from support.standins.subscriber import Subscriber
 
 TOKEN = "journey-token-0123456789abcdef"
 
@@ -39,35 +38,6 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
     return wait_until(predicate, what, timeout, interval=0.2)
-
-
-class Receiver:
-    """A subscriber's webhook endpoint: records every POST (headers and JSON body)."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                outer.posts.append({"headers": dict(self.headers), "raw": raw})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/status"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(p["raw"]) for p in self.posts]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -117,7 +87,7 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
     smtp_port, mails = smtp
     port = free_port()
     site = f"http://127.0.0.1:{port}"
-    hook = Receiver()
+    hook = Subscriber("/hooks/status")
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "environments: {production: {}}\n"
@@ -146,7 +116,7 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
         # the webhook subscribes (JSON) and confirms with the token it is sent
         status, body = _post(site + "/status/subscribe", {"webhook": hook.url}, as_json=True)
         assert status == 202, body
-        confirm = _wait(lambda: hook.events(), "the webhook's confirmation")[0]
+        confirm = _wait(lambda: hook.events, "the webhook's confirmation")[0]
         assert confirm["event"]["type"] == "subscription.confirm"
         assert confirm["unsubscribe_url"].startswith(site + "/status/unsubscribe?token=")
         secret = confirm["secret"]
@@ -189,20 +159,16 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
         assert resolved.returncode == 0, resolved.stderr
 
         phases = ("opened", "update", "resolved")
-
-        def hook_phases() -> list[str]:
-            return [e["event"]["fields"].get("phase") for e in hook.events()[1:]]
-
-        _wait(lambda: set(phases) <= set(hook_phases()), "the webhook's three messages")
+        _wait(lambda: set(phases) <= set(hook.phases()), "the webhook's three messages")
         _wait(lambda: len(_mails_to(mails, "alice@acme.test")) >= 4, "alice's three messages")
         time.sleep(3)  # room for a duplicate to show up, were there one
-        assert sorted(hook_phases()) == sorted(phases), hook_phases()
+        assert sorted(hook.phases()) == sorted(phases), hook.phases()
         keys = [p["headers"]["X-Prodshield-Idempotency-Key"] for p in hook.posts]
         assert len(keys) == len(set(keys))
         for post in hook.posts[1:]:  # signed with the subscription's own secret
             want = hmac.new(secret.encode(), post["raw"], hashlib.sha256).hexdigest()
             assert post["headers"]["X-Prodshield-Signature"] == f"sha256={want}"
-        update = next(e for e in hook.events() if e["event"]["fields"].get("phase") == "update")
+        update = next(e for e in hook.events if e["event"]["fields"].get("phase") == "update")
         assert "A slow query is being fixed." in update["event"]["body"]
         assert update["event"]["url"] == f"{site}/#incident-{incident}"
 
@@ -232,7 +198,7 @@ def test_webhook_and_email_subscribers_confirm_then_get_each_message_once(
         again = _cli(tmp_path, "incident", "open", "Search is down", "--service", "search")
         assert again.returncode == 0, again.stderr
         _wait(
-            lambda: any("Search is down" in e["event"]["title"] for e in hook.events()),
+            lambda: any("Search is down" in e["event"]["title"] for e in hook.events),
             "the webhook's message about the second incident",
         )
         time.sleep(2)

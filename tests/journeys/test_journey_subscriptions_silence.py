@@ -10,57 +10,25 @@ opening, once, and the recovery follows."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from support.alerting import TOKEN, api, cli, serving, target_up, wait
 from support.net import free_port
-
-
-class Receiver:
-    """A subscriber's webhook endpoint: keeps every JSON body it is sent."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                outer.events.append(json.loads(raw))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def phases(self) -> list[str]:
-        return [
-            str(e["event"]["fields"].get("phase"))
-            for e in self.events
-            if e["event"]["type"] != "subscription.confirm"
-        ]
+from support.standins.subscriber import Subscriber
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
+def receiver() -> Iterator[Subscriber]:
+    rx = Subscriber()
     try:
         yield rx
     finally:
-        rx.server.shutdown()
-        rx.server.server_close()
+        rx.close()
 
 
 def _post_json(url: str, body: dict[str, str]) -> int:
@@ -72,7 +40,7 @@ def _post_json(url: str, body: dict[str, str]) -> int:
 
 
 @pytest.mark.parametrize("mode", ["notify", "hold"])
-def test_subscribers_during_a_silence(tmp_path: Path, receiver: Receiver, mode: str) -> None:
+def test_subscribers_during_a_silence(tmp_path: Path, receiver: Subscriber, mode: str) -> None:
     port, target_port = free_port(), free_port()
     setting = "" if mode == "notify" else ", during_silence: hold"  # notify is the default
     (tmp_path / "shield.yaml").write_text(
