@@ -57,10 +57,18 @@ def _bound_port(proc: subprocess.Popen[str]) -> tuple[int, str]:
     """The port serve bound (it was given port 0: a free port chosen here and bound later
     could be taken in between), from its first line, and that line."""
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    found = re.match(r"prodshield serving http://127\.0\.0\.1:(\d+)/", line)
-    assert found, line
-    return int(found.group(1)), line
+    # Read the pipe's bytes, not the text wrapper: readline() may buffer the lines after the
+    # first (the login token), and communicate() later reads the descriptor past that buffer.
+    data = b""
+    while b"\n" not in data:
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        data += chunk
+    text = data.decode()
+    found = re.match(r"prodshield serving http://127\.0\.0\.1:(\d+)/", text)
+    assert found, text
+    return int(found.group(1)), text
 
 
 def _checks(port: int, token: str) -> int:
