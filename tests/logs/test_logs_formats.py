@@ -216,3 +216,21 @@ def test_each_formats_example_is_detected_as_that_format(name: str) -> None:
     assert lines and detect_format(lines).type == name
     events = list(parse_lines(lines, "example", name))
     assert events and all(e.message for e in events)
+
+
+def test_iso_time_then_a_level_word_is_an_application_line_not_a_host_called_error() -> None:
+    app = [
+        "2026-12-06T10:00:01Z ERROR db: could not connect to server: Connection refused",
+        "2026-12-06T10:00:03Z INFO http: GET /api/orders/123 200 12ms",
+    ]
+    assert detect_format(app).type == "python"
+    first, second = _events(app)
+    assert (first.level, second.level) == ("error", "info")
+    assert "host" not in first.fields
+    # rsyslog's high-precision file lines, with a real host, are still syslog
+    rsyslog = [
+        "2026-12-06T10:00:01.123456+00:00 web-1 sshd[2211]: Accepted publickey for deploy",
+        "2026-12-06T10:00:02.123456+00:00 web-1 CRON[99]: (root) CMD (run-parts /etc/cron.hourly)",
+    ]
+    assert detect_format(rsyslog).type == "syslog"
+    assert _events(rsyslog)[0].fields["host"] == "web-1"

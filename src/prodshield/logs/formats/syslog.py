@@ -24,6 +24,9 @@ _RFC3164 = re.compile(
 )
 # rsyslog's high-precision file format: ISO time, host, tag
 _ISO_FILE = re.compile(r"(\d{4}-\d{2}-\d{2}T\S+) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
+# "2024-03-12T10:15:32Z ERROR db: ..." is an application's "time LEVEL logger: message" line
+# (the python format), not a host called ERROR
+_LEVEL_WORD = re.compile(r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL|SEVERE)$")
 
 
 class SyslogFormat(BaseFormat):
@@ -84,7 +87,11 @@ class SyslogFormat(BaseFormat):
                 level = syslog_severity(pri)
             return Record(m.group(10), ts, level, fields)
         m = _ISO_FILE.match(line)
-        if m is not None and (ts := parse_iso(m.group(1))) is not None:
+        if (
+            m is not None
+            and _LEVEL_WORD.match(m.group(2)) is None
+            and (ts := parse_iso(m.group(1))) is not None
+        ):
             fields = {"host": m.group(2), "app": m.group(3)}
             if m.group(4):
                 fields["pid"] = int(m.group(4))
