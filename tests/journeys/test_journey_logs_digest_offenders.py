@@ -50,3 +50,56 @@ def test_the_same_ip_in_two_files_adds_up(tmp_path: Path) -> None:
     md = prodshield(tmp_path, "logs", "digest", "a.log", "b.log", env=wide_env())
     assert md.returncode == 0, md.stderr
     assert "Top offending IPs: `198.51.100.7` (80), `203.0.113.9` (8)" in md.stdout, md.stdout
+
+
+def _mixed_log(path: Path) -> None:
+    """One IP flagged by different detectors on different lines: 30 failed logins (brute_force),
+    5 probes for vulnerable paths (scanner_probe), 4 requests by a scanning tool
+    (suspicious_user_agent) and 2 requests that are both (counted once each)."""
+    ip = "192.0.2.50"
+    lines = [
+        f'{ip} - - [06/Dec/2026:11:00:{i:02d} +0000] "POST /login HTTP/1.1" 401 12 "-" '
+        f'"Mozilla/5.0" 0.005'
+        for i in range(30)
+    ]
+    lines += [
+        f'{ip} - - [06/Dec/2026:11:01:{i:02d} +0000] "GET /.env HTTP/1.1" 404 0 "-" "Mozilla/5.0" 0.001'
+        for i in range(5)
+    ]
+    lines += [
+        f'{ip} - - [06/Dec/2026:11:02:{i:02d} +0000] "GET /shop HTTP/1.1" 200 9 "-" "nikto/2.5" 0.002'
+        for i in range(4)
+    ]
+    lines += [
+        f'{ip} - - [06/Dec/2026:11:03:{i:02d} +0000] "GET /.git/config HTTP/1.1" 404 0 "-" '
+        f'"nikto/2.5" 0.001'
+        for i in range(2)
+    ]
+    lines.append(
+        '198.51.100.1 - - [06/Dec/2026:11:04:00 +0000] "GET / HTTP/1.1" 200 9 "-" "Mozilla/5.0" 0.001'
+    )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_an_ip_flagged_by_different_detectors_on_different_lines_counts_every_line(
+    tmp_path: Path,
+) -> None:
+    """41 flagged lines from one IP are 41, not the 30 of its largest detector (the columnar
+    engine counts the same: tests/logs/test_logs_detectors.py)."""
+    _mixed_log(tmp_path / "access.log")
+    for window in ((), ("--since", "24h")):
+        js = prodshield(
+            tmp_path, "logs", "digest", "access.log", *window, "--format", "json", env=wide_env()
+        )
+        assert js.returncode == 0, js.stderr
+        data = json.loads(js.stdout)
+        kinds = {f["kind"]: f["count"] for f in data["security"]["findings"]}
+        assert kinds == {
+            "brute_force": 30,
+            "scanner_probe": 7,
+            "suspicious_user_agent": 6,
+        }, (window, kinds)
+        assert data["security"]["top_ips"] == [["192.0.2.50", 41]], (window, data["security"])
+    md = prodshield(tmp_path, "logs", "digest", "access.log", env=wide_env())
+    assert md.returncode == 0, md.stderr
+    assert "Top offending IPs: `192.0.2.50` (41)" in md.stdout, md.stdout

@@ -281,6 +281,39 @@ def test_digest_top_offenders_include_an_access_log_brute_forcer(tmp_path: Path)
         assert "`198.51.100.23` (30)" in render_markdown(digest)
 
 
+def test_digest_counts_an_ips_lines_across_detectors_in_both_engines(tmp_path: Path) -> None:
+    """One IP flagged by brute_force (30 lines), scanner_probe (5 other lines) and
+    suspicious_user_agent (4 other lines, 2 more shared with scanner_probe): 41 lines, not the 30
+    of its largest detector, in the columnar engine and the line pipeline alike."""
+    from prodshield.logs.digest import build_digest
+    from prodshield.logs.scan import scan_files
+
+    ip = "192.0.2.50"
+    stamp = "[06/Dec/2026:11:{:02d}:{:02d} +0000]"
+    requests = (
+        [("POST /login", 401, "Mozilla/5.0")] * 30
+        + [("GET /.env", 404, "Mozilla/5.0")] * 5
+        + [("GET /shop", 200, "nikto/2.5")] * 4
+        + [("GET /.git/config", 404, "nikto/2.5")] * 2
+    )
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(
+            f'{ip} - - {stamp.format(i // 60, i % 60)} "{req} HTTP/1.1" {status} 9 "-" "{agent}" '
+            "0.001\n"
+            for i, (req, status, agent) in enumerate(requests)
+        )
+    )
+    for fast in (False, True):
+        result = scan_files([log], settings=DetectorSettings(), fast=fast)
+        assert (result.stats.get("engine") == "polars") == fast
+        counts = {f.kind: f.count for f in result.findings if f.category == "security"}
+        assert counts == {"brute_force": 30, "scanner_probe": 7, "suspicious_user_agent": 6}
+        ips, _ = build_digest(result).offenders()
+        assert ips == [(ip, 41)], (fast, ips)
+        assert "lines" not in result.findings[0].to_dict()
+
+
 def _github_token() -> str:
     import zlib
 

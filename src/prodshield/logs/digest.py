@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prodshield.logs.findings import LogFinding, ScanResult
+from prodshield.logs.findings import LineSet, LogFinding, ScanResult
 from prodshield.text import clip, code_span
 
 OFFENDERS_COUNTED = (
-    "Counted per IP: its flagged log lines, a line flagged by several detectors once "
-    "(the largest count of any one detector, per log file)."
+    "Counted per IP: its flagged log lines, a line flagged by several detectors once."
 )
 """What the top offending IPs count, printed under them."""
 
@@ -32,11 +31,13 @@ class Digest:
 
     def offenders(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """Top source IPs and users across every security finding, each offending line counted
-        once. Detectors flag the same lines: a scanner's request is both a scanner_probe and a
-        suspicious_user_agent, a failed login both an auth_failure/invalid_user and part of a
-        brute_force. So per IP and log file the count is the largest count any one detector gave
-        (auth_failure and invalid_user, different lines, together as one), summed over files."""
-        per_file: dict[tuple[str, str], Counter[str]] = {}
+        once. Detectors flag the same lines (a scanner's request is both a scanner_probe and a
+        suspicious_user_agent, a failed login both an auth_failure and part of a brute_force)
+        and different ones (a brute-forcer's logins and its probes): per IP and log file the
+        count is the number of distinct lines its findings counted (``LogFinding.lines``), summed
+        over files. A finding without that evidence counts as at least its own count."""
+        lines: dict[tuple[str, str], list[LineSet]] = {}
+        floor: Counter[tuple[str, str]] = Counter()
         users: Counter[str] = Counter()
         brute_users: Counter[str] = Counter()
         for f in self.section("security"):
@@ -45,12 +46,16 @@ class Digest:
                 (brute_users if f.kind == "brute_force" else users)[user] += n
             if not f.source.get("ip"):
                 continue
-            kind = "login" if f.kind in ("auth_failure", "invalid_user") else f.kind
             key = (str(f.source["ip"]), str(f.source.get("file", "")))
-            per_file.setdefault(key, Counter())[kind] += f.count
+            lines.setdefault(key, [])
+            if len(f.lines):
+                lines[key].append(f.lines)
+            else:
+                floor[key] = max(floor[key], f.count)
         ips: Counter[str] = Counter()
-        for (ip, _), kinds in per_file.items():
-            ips[ip] += max(kinds.values())
+        for (ip, file), sets in lines.items():
+            distinct = len(sets[0]) if len(sets) == 1 else len(set().union(*sets))
+            ips[ip] += max(distinct, floor[(ip, file)])
         for user, n in brute_users.items():
             users[user] = max(users[user], n)
         return ips.most_common(10), users.most_common(10)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,38 @@ MAX_ITEMS = 50
 CATEGORIES = ("critical", "security", "performance", "trend")
 
 
+class LineSet:
+    """The numbers of the lines a finding counted, in its one file: the evidence that lets the
+    digest count a line flagged by several detectors once (``Digest.offenders``). Lines come in
+    file order, so they are kept as a sorted array (8 bytes a line); a number out of order is
+    kept apart, once."""
+
+    __slots__ = ("_apart", "_sorted")
+
+    def __init__(self, numbers: Iterable[int] = ()) -> None:
+        self._sorted = array("q", sorted(set(numbers)))
+        self._apart: set[int] = set()
+
+    def add(self, number: int) -> None:
+        numbers = self._sorted
+        if not numbers or number > numbers[-1]:
+            numbers.append(number)
+        elif number != numbers[-1] and number not in self._apart:
+            at = bisect_left(numbers, number)
+            if at == len(numbers) or numbers[at] != number:
+                self._apart.add(number)
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._apart)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self._sorted
+        yield from self._apart
+
+    def __repr__(self) -> str:
+        return f"LineSet({len(self)} lines)"
+
+
 @dataclass
 class LogFinding:
     category: str
@@ -40,6 +74,9 @@ class LogFinding:
     samples: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    lines: LineSet = field(default_factory=LineSet, repr=False, compare=False)
+    """The lines (numbers in ``source["file"]``) counted: evidence for the digest, never shown
+    or stored."""
 
     @property
     def fingerprint(self) -> str:
@@ -56,8 +93,12 @@ class LogFinding:
             self.__dict__["_fingerprint"] = (self.kind, items, fp)  # values that cannot change
         return fp
 
-    def add(self, when: datetime | None, sample: str | None, n: int = 1) -> None:
+    def add(
+        self, when: datetime | None, sample: str | None, n: int = 1, line: int | None = None
+    ) -> None:
         self.count += n
+        if line is not None:
+            self.lines.add(line)
         if when is not None:
             if self.first_seen is None or when < self.first_seen:
                 self.first_seen = when
@@ -81,7 +122,8 @@ class LogFinding:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, lines=LineSet()))
+        del data["lines"]
         data["first_seen"] = self.first_seen.isoformat() if self.first_seen else None
         data["last_seen"] = self.last_seen.isoformat() if self.last_seen else None
         data["fingerprint"] = self.fingerprint

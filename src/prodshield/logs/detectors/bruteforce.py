@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str
-from prodshield.logs.findings import RAW_SAMPLE, LogFinding
+from prodshield.logs.findings import RAW_SAMPLE, LineSet, LogFinding
 from prodshield.text import plural
 
 FAILURE_KINDS = {"auth_failure", "invalid_user"}
@@ -29,6 +29,8 @@ class _Source:
         self.last: datetime | None = None
         self.samples: list[str] = []
         self.success_user: str | None = None
+        self.lines = LineSet()
+        """Every failure's line (in the source's file), each once."""
 
     @property
     def failures(self) -> int:
@@ -83,6 +85,7 @@ class BruteForceDetector:
         while window and window[0] < now - self.window_s:
             window.popleft()
         src.counts[signal] += 1
+        src.lines.add(event.line)
         src.peaks[signal] = max(src.peaks[signal], len(window))
         if user and (len(src.users) < 50 or user in src.users):
             src.users[user] = src.users.get(user, 0) + 1
@@ -123,6 +126,7 @@ class BruteForceDetector:
                     last_seen=src.last,
                     source={"file": file, "ip": ip},
                     samples=src.samples,
+                    lines=src.lines,
                     details={
                         "max_failures_in_window": src.max_in_window,
                         "window_s": self.window_s,

@@ -329,7 +329,12 @@ class RulePackDetector:
         hits = self._hits.get(key)
         if hits is not None:
             hits.add(event, rule.window_s)
-        finding.add(event.timestamp, _sample(event) if len(finding.samples) < 3 else None)
+        finding.add(
+            event.timestamp,
+            _sample(event) if len(finding.samples) < 3 else None,
+            # the line as evidence for the digest's offenders, where the finding names an IP
+            line=event.line if "ip" in finding.source else None,
+        )
         return True
 
     def findings(self) -> list[LogFinding]:

@@ -28,7 +28,7 @@ from prodshield.logs.detectors.redaction import redact_line
 from prodshield.logs.detectors.rulepack import load_rules, rule_message
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.fastpath import load_polars
-from prodshield.logs.findings import LogFinding, ScanResult, sort_findings
+from prodshield.logs.findings import LineSet, LogFinding, ScanResult, sort_findings
 from prodshield.text import plural
 
 _COMBINED = (
@@ -137,7 +137,12 @@ def analyse(
 
     settings = settings or DetectorSettings()
     started = time.perf_counter()
-    frames = [pl.scan_lines(str(p)).with_columns(pl.lit(str(p)).alias("file")) for p in paths]
+    frames = [
+        pl.scan_lines(str(p))
+        .with_row_index("lineno", offset=1)  # a finding's lines: the digest counts each once
+        .with_columns(pl.lit(str(p)).alias("file"))
+        for p in paths
+    ]
     lf = pl.concat(frames)
     parsed = lf.with_columns(pl.col("line").str.extract_groups(_COMBINED).alias("g")).unnest("g")
     names = {
@@ -174,7 +179,18 @@ def analyse(
         ).alias("endpoint"),
     )
     df = parsed.select(
-        "file", "ip", "user", "ts", "method", "path", "status", "agent", "ms", "endpoint", "line"
+        "file",
+        "lineno",
+        "ip",
+        "user",
+        "ts",
+        "method",
+        "path",
+        "status",
+        "agent",
+        "ms",
+        "endpoint",
+        "line",
     ).collect(engine="streaming")
     total = df.height
     valid = df.filter(pl.col("status").is_not_null())
@@ -226,7 +242,9 @@ def analyse(
             )
 
     # 401/403 bursts per client: the peak count within a sliding window
-    auth = valid.filter(pl.col("status").is_in([401, 403])).select("file", "ip", "ts", "user")
+    auth = valid.filter(pl.col("status").is_in([401, 403])).select(
+        "file", "ip", "ts", "user", "lineno"
+    )
     candidates = (
         auth.group_by("file", "ip")
         .agg(pl.len().alias("n"))
@@ -254,6 +272,7 @@ def analyse(
                         first_seen=_dt(firsts.min()),
                         last_seen=_dt(firsts.max()),
                         source={"file": file, "ip": ip},
+                        lines=LineSet(group["lineno"].to_list()),
                         details={
                             "max_failures_in_window": peak,
                             "window_s": settings.brute_force_window_s,
@@ -281,6 +300,7 @@ def analyse(
             pl.col("ts").min().alias("first"),
             pl.col("ts").max().alias("last"),
             pl.col(column).head(3).alias("samples"),
+            pl.col("lineno").alias("lines"),
         )
         for row in per_ip.iter_rows(named=True):
             findings.append(
@@ -292,6 +312,7 @@ def analyse(
                     first_seen=row["first"],
                     last_seen=row["last"],
                     source={"file": row["file"], "ip": row["ip"]},
+                    lines=LineSet(row["lines"]),
                     samples=[redact_line(str(s))[:300] for s in row["samples"]],
                     details={"example": redact_line(str(row["samples"][0]))[:200]}
                     if row["samples"]
