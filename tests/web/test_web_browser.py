@@ -412,10 +412,26 @@ _SPLIT_WORDS = """() => {
 }"""
 
 
+# The text of every visible chart (axis labels, "no results yet"), with its size on the screen:
+# the font size times the SVG's scale (a viewBox scaled to a phone's width shrinks its text), and
+# whether it overlaps another text of its chart.
+_CHART_TEXT = """() => [...document.querySelectorAll('svg.chart')].flatMap(svg => {
+  const texts = [...svg.querySelectorAll('text')].filter(t => t.checkVisibility());
+  const boxes = texts.map(t => t.getBoundingClientRect());
+  return texts.map((t, i) => ({
+    text: t.textContent,
+    px: Math.round(t.getScreenCTM().a * parseFloat(getComputedStyle(t).fontSize) * 10) / 10,
+    overlaps: boxes.some((b, j) => j !== i && b.left < boxes[i].right && boxes[i].left < b.right
+                                  && b.top < boxes[i].bottom && boxes[i].top < b.bottom),
+  }));
+})"""
+
+
 def test_pages_are_readable_on_a_laptop_and_a_phone(page: Any, site: tuple[str, Store]) -> None:
     """At 1280 px and at a phone's 390 px no table cuts a short word across lines ("co / u / nt",
     "# / 2", a count of 40 read as 4), and no page scrolls sideways: a table too wide for a phone
-    scrolls inside its own box, the status page's uptime line folds under its service's name."""
+    scrolls inside its own box, the status page's uptime line folds under its service's name.
+    Chart axis labels are drawn at 10 px or more on the screen, without overlapping."""
     base, store = site
     _login(page, base, "/dashboard")
     with store.connect() as conn:
@@ -438,6 +454,15 @@ def test_pages_are_readable_on_a_laptop_and_a_phone(page: Any, site: tuple[str, 
             boxes = "[...document.querySelectorAll('div.scroll')].filter(e => e.scrollWidth > e.clientWidth).length"
             if width == 1280 and page.evaluate(boxes):
                 problems[f"{width} {path} scrolling tables"] = page.evaluate(boxes)
+            texts = page.evaluate(_CHART_TEXT)
+            if path in ("/", "/dashboard/checks/website") and not texts:
+                problems[f"{width} {path} chart text"] = "none"
+            small = sorted({(x["text"], x["px"]) for x in texts if x["px"] < 10})
+            if small:
+                problems[f"{width} {path} chart text under 10 px"] = small[:6]
+            overlapping = sorted({x["text"] for x in texts if x["overlaps"]})
+            if overlapping:
+                problems[f"{width} {path} chart text overlapping"] = overlapping[:6]
         page.screenshot(path=str(ARTIFACTS / f"logs-{width}.png"), full_page=True)
     assert problems == {}, problems
     # the phone still sees every column: the findings table scrolls inside its box

@@ -95,12 +95,15 @@ def _bad(p: LatencyPoint) -> bool:
     return p.count > 0 and p.failures / p.count > 0.01
 
 
+LINE_W = 1000
+"""The drawing width of the line and its area (their nested SVG's viewBox, stretched to the plot)."""
+
+
 def response_chart(
     points: Sequence[LatencyPoint],
     *,
     until: float,
     label: str = "",
-    width: int = 560,
     height: int = 130,
     deploys: Sequence[Any] = (),
 ) -> Markup:
@@ -112,17 +115,22 @@ def response_chart(
     The axis starts at the first point (not a fixed window), so a check that started a minute ago
     shows its few results across the chart. Each point has a hover title with its time (to the
     second), mean, maximum and failures; red dots mark failures (see :func:`_bad`).
+
+    The chart fills its box's width at ``height`` px, and nothing in it is scaled: a viewBox
+    scaled to a phone's width drew the axis labels at 3-6 px. Time runs along the width in
+    percent (the line and its area in a nested SVG stretched to it, dots and marks at percent
+    positions), values down the height in px; the y labels sit in the SVG's left padding (CSS).
     """
-    left, right, top_pad, bottom = 46, 8, 8, 18
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    top_pad, bottom = 8, 18
+    plot_h = height - top_pad - bottom
     known = [p for p in points if p.avg_ms is not None]
     parts = [
-        f'<svg class="chart response" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart response" height="{height}" role="img" '
         f'aria-label="{escape(label)} response time in milliseconds" data-points="{len(known)}">'
     ]
     if not known:
         parts.append(
-            f'<text class="chart-empty" x="{width / 2}" y="{height / 2}">'
+            f'<text class="chart-empty" x="50%" y="{height / 2}">'
             "no results with a response time yet</text></svg>"
         )
         return Markup("".join(parts))
@@ -130,45 +138,48 @@ def response_chart(
     span = max(until - start, 1.0)
     top = _nice_top(max(p.avg_ms or 0.0 for p in known) * 1.1)
 
-    def x_of(ts: float) -> float:
+    def frac(ts: float) -> float:
         # a day or an hour still under way is drawn at "now", not in the future
-        return round(left + plot_w * (min(ts, until) - start) / span, 1)
+        return (min(ts, until) - start) / span
+
+    def x_of(ts: float) -> str:
+        return f"{100 * frac(ts):.2f}%"
 
     def y_of(ms: float) -> float:
         return round(top_pad + plot_h * (1 - min(ms, top) / top), 1)
 
-    for frac in (0.0, 0.5, 1.0):
-        y = y_of(top * frac)
-        parts.append(f'<line class="grid" x1="{left}" y1="{y}" x2="{width - right}" y2="{y}"/>')
-        parts.append(f'<text class="tick y" x="{left - 4}" y="{y + 3}">{_ms(top * frac)}</text>')
+    for f in (0.0, 0.5, 1.0):
+        y = y_of(top * f)
+        parts.append(f'<line class="grid" x1="0" y1="{y}" x2="100%" y2="{y}"/>')
+        parts.append(f'<text class="tick y" x="-5" y="{y + 3}">{_ms(top * f)}</text>')
     seconds = span < 600
-    for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
-        ts = start + span * frac
+    for f, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
+        ts = start + span * f
         label = (
             time.strftime("%m-%d", time.gmtime(ts))
             if span > 3 * 86400
-            else _clock(ts, seconds) + (" UTC" if frac == 1.0 else "")
+            else _clock(ts, seconds) + (" UTC" if f == 1.0 else "")
         )
         parts.append(
-            f'<text class="tick x {anchor}" x="{left + plot_w * frac:.1f}" y="{height - 4}">'
-            f"{label}</text>"
+            f'<text class="tick x {anchor}" x="{100 * f:g}%" y="{height - 4}">{label}</text>'
         )
-    coords = [(x_of(p.ts), y_of(p.avg_ms or 0.0)) for p in known]
+    coords = [(round(LINE_W * frac(p.ts), 1), y_of(p.avg_ms or 0.0)) for p in known]
     if len(coords) > 1:
         line = " ".join(f"{x},{y}" for x, y in coords)
         base = y_of(0)
         parts.append(
+            f'<svg class="plot" width="100%" height="{height}" viewBox="0 0 {LINE_W} {height}" '
+            'preserveAspectRatio="none">'
             f'<polygon class="area" points="{coords[0][0]},{base} {line} {coords[-1][0]},{base}"/>'
+            f'<polyline class="line" points="{line}"/></svg>'
         )
-        parts.append(f'<polyline class="line" points="{line}"/>')
     for p in points:
         if p.avg_ms is None and p.failures:
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
             what = f"{p.failures} failed" + ("" if p.count == 1 else f" of {p.count} results")
-            x = x_of(p.ts)
             parts.append(
-                f'<rect class="fail-mark" x="{x - 1.5}" y="{y_of(0) - 8}" width="3" height="8">'
-                f"<title>{when}: {what}</title></rect>"
+                f'<rect class="fail-mark" x="{x_of(p.ts)}" y="{y_of(0) - 8}" width="3" height="8" '
+                f'transform="translate(-1.5 0)"><title>{when}: {what}</title></rect>'
             )
     for d in deploys:
         if not start <= d.deployed_at <= until:
@@ -180,7 +191,7 @@ def response_chart(
             f'data-version="{escape(d.version)}"><title>deploy {escape(d.version)}, {when}'
             "</title></line>"
         )
-    for p, (x, y) in zip(known, coords, strict=True):
+    for p in known:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
         what = f"{_ms(p.avg_ms or 0.0)}"
         if p.count > 1:
@@ -192,8 +203,8 @@ def response_chart(
             what += " (hourly)" if p.period == "hour" else f" ({p.period})"
         cls = "pt bad" if _bad(p) else "pt"
         parts.append(
-            f'<circle class="{cls}" cx="{x}" cy="{y}" r="{2.5 if len(known) < 60 else 1.6}">'
-            f"<title>{when}: {escape(what)}</title></circle>"
+            f'<circle class="{cls}" cx="{x_of(p.ts)}" cy="{y_of(p.avg_ms or 0.0)}" '
+            f'r="{2.5 if len(known) < 60 else 1.6}"><title>{when}: {escape(what)}</title></circle>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
