@@ -449,12 +449,10 @@ def test_prune_removes_silences_ended_longer_ago_than_the_history_kept(store: St
     assert kept == ["ended yesterday", "still active"]
 
 
-def test_upgrade_keys_heartbeats_by_check_and_environment_keeping_their_urls(
-    store: Store,
-) -> None:
-    """Older stores kept one ``check_name`` per heartbeat holding ``check@environment``; the
-    monitor migration splits it into (check, environment) and keeps every token (ping URL)."""
-    from prodshield.monitor.heartbeats import ensure_heartbeat, find_by_token
+def _legacy_heartbeats(store: Store, values: str) -> None:
+    """The heartbeats table as older stores had it (one ``check@environment`` key), holding
+    ``values`` (check_name, token, last_ping, pings, created_at), the monitor chain set back to
+    just before ``rekey_heartbeats``."""
     from prodshield.store.migrations import rekey_heartbeats
 
     with store.begin() as conn:
@@ -467,15 +465,28 @@ def test_upgrade_keys_heartbeats_by_check_and_environment_keeping_their_urls(
         )
         conn.exec_driver_sql(
             "INSERT INTO heartbeats (check_name, token, last_ping, pings, created_at) VALUES "
-            "('nightly-backup@production', 'tok-production-0000000', NULL, 0, 1.0), "
-            "('nightly-backup@staging', 'tok-staging-00000000000', 50.0, 3, 2.0), "
-            "('report', 'tok-report-000000000000', 60.0, 1, 3.0)"
+            + values
         )
         conn.execute(
             t.schema_versions.update()
             .where(t.schema_versions.c.component == "monitor")
             .values(version=MIGRATIONS["monitor"].index(rekey_heartbeats))
         )
+
+
+def test_upgrade_keys_heartbeats_by_check_and_environment_keeping_their_urls(
+    store: Store,
+) -> None:
+    """Older stores kept one ``check_name`` per heartbeat holding ``check@environment``; the
+    monitor migration splits it into (check, environment) and keeps every token (ping URL)."""
+    from prodshield.monitor.heartbeats import ensure_heartbeat, find_by_token
+
+    _legacy_heartbeats(
+        store,
+        "('nightly-backup@production', 'tok-production-0000000', NULL, 0, 1.0), "
+        "('nightly-backup@staging', 'tok-staging-00000000000', 50.0, 3, 2.0), "
+        "('report', 'tok-report-000000000000', 60.0, 1, 3.0)",
+    )
     applied = store.upgrade()
     assert applied == [
         f"monitor {len(MIGRATIONS['monitor'])}: key heartbeats by (check, environment), "
@@ -497,3 +508,50 @@ def test_upgrade_keys_heartbeats_by_check_and_environment_keeping_their_urls(
     beat = find_by_token(store, "tok-production-0000000")
     assert beat is not None and (beat.check, beat.environment) == ("nightly-backup", "production")
     assert store.upgrade() == []
+
+
+def test_upgrade_keeps_a_heartbeat_whose_check_name_holds_an_at_sign_whole(store: Store) -> None:
+    """Check ``backup@nightly`` has no environments: its old key ``backup@nightly`` is its whole
+    name, not check ``backup`` in ``nightly``, and it keeps its URL. The store tells them apart
+    by what the monitor recorded (check_state, incidents: check and environment apart); a key the
+    store knows both ways, or neither, is split as before."""
+    from prodshield.monitor.heartbeats import ensure_heartbeat, find_by_token
+
+    state = {"status": "up", "consecutive_failures": 0, "consecutive_successes": 1}
+    with store.begin() as conn:
+        conn.execute(
+            t.check_state.insert(),
+            [
+                {"check_name": "backup@nightly", "environment": ""} | state | {"updated_at": 1.0},
+                {"check_name": "sync", "environment": "eu"} | state | {"updated_at": 1.0},
+                {"check_name": "both@x", "environment": ""} | state | {"updated_at": 1.0},
+                {"check_name": "both", "environment": "x"} | state | {"updated_at": 1.0},
+            ],
+        )
+        conn.execute(
+            t.incidents.insert().values(check_name="dump@weekly", environment="", opened_at=5.0)
+        )
+    _legacy_heartbeats(
+        store,
+        "('backup@nightly', 'tok-backup-nightly-0000', 70.0, 9, 1.0), "
+        "('dump@weekly', 'tok-dump-weekly-0000000', NULL, 0, 1.0), "
+        "('sync@eu', 'tok-sync-eu-00000000000', NULL, 0, 1.0), "
+        "('both@x', 'tok-both-x-000000000000', NULL, 0, 1.0), "
+        "('job@prod', 'tok-job-prod-0000000000', NULL, 0, 1.0)",
+    )
+    assert len(store.upgrade()) == 1
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(t.heartbeats.c.check_name, t.heartbeats.c.environment, t.heartbeats.c.token)
+        ).all()
+    assert sorted(tuple(r) for r in rows) == [
+        ("backup@nightly", "", "tok-backup-nightly-0000"),
+        ("both", "x", "tok-both-x-000000000000"),
+        ("dump@weekly", "", "tok-dump-weekly-0000000"),
+        ("job", "prod", "tok-job-prod-0000000000"),
+        ("sync", "eu", "tok-sync-eu-00000000000"),
+    ]
+    beat = ensure_heartbeat(store, "backup@nightly")
+    assert (beat.token, beat.pings) == ("tok-backup-nightly-0000", 9)
+    found = find_by_token(store, "tok-backup-nightly-0000")
+    assert found is not None and (found.check, found.environment) == ("backup@nightly", "")

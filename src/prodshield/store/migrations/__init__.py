@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Table, inspect
+from sqlalchemy import Connection, Table, inspect, select
 
 from prodshield.store import partitions
 from prodshield.store import tables as t
@@ -86,9 +86,12 @@ def unreverse_incidents(conn: Connection) -> None:
 
 def rekey_heartbeats(conn: Connection) -> None:
     """key heartbeats by (check, environment), keeping their ping URLs"""
-    # Older stores kept one ``check_name`` holding ``check@environment``, where a check named
-    # ``backup@staging`` and check ``backup`` in ``staging`` shared one row (one URL: a ping to
-    # one kept the other green). Each row is split at its last ``@`` and keeps its token.
+    # Older stores kept one ``check_name`` holding ``check@environment`` (the bare name for a
+    # check without environments), where a check named ``backup@staging`` and check ``backup``
+    # in ``staging`` shared one row (one URL: a ping to one kept the other green). Each row keeps
+    # its token and is split at its last ``@``, unless the monitor's own records (check state,
+    # incidents: check and environment apart) know the whole key as a check without
+    # environments and never the split pair: check ``backup@nightly`` keeps its name and URL.
     existing = {c["name"] for c in inspect(conn).get_columns(t.heartbeats.name)}
     if "environment" in existing:
         return
@@ -98,16 +101,28 @@ def rekey_heartbeats(conn: Connection) -> None:
         dict(zip(names, r, strict=True))
         for r in conn.exec_driver_sql(f"SELECT {columns} FROM {t.heartbeats.name}")
     ]
+    known = _monitored_targets(conn) if any("@" in str(r["check_name"]) for r in rows) else set()
     t.heartbeats.drop(conn)
     t.heartbeats.create(conn)
     for row in rows:
-        check, _, environment = str(row["check_name"]).rpartition("@")
-        if check and environment:
+        name = str(row["check_name"])
+        check, _, environment = name.rpartition("@")
+        whole = (name, "") in known and (check, environment) not in known
+        if check and environment and not whole:
             row["check_name"], row["environment"] = check, environment
         else:
             row["environment"] = ""
     if rows:
         conn.execute(t.heartbeats.insert(), rows)
+
+
+def _monitored_targets(conn: Connection) -> set[tuple[str, str]]:
+    """Every (check, environment) the monitor has judged (check_state) or opened an incident on."""
+    known: set[tuple[str, str]] = set()
+    for table in (t.check_state, t.incidents):
+        query = select(table.c.check_name, table.c.environment).distinct()
+        known.update((str(c), str(e or "")) for c, e in conn.execute(query))
+    return known
 
 
 MIGRATIONS: dict[str, list[Step]] = {
