@@ -180,3 +180,26 @@ def test_values_of_several_tokens_keep_one_id(tmp_path: Path) -> None:
     assert set(reported) == ids["close"] | ids["node"]
     assert reported[close]["count"] == 60
     assert {reported[close]["template"], *reported[close]["variants"]} == texts
+
+
+def test_a_file_name_is_text_and_a_host_name_a_variable(tmp_path: Path) -> None:
+    """``app.db could not connect`` keeps its ``app.db``: a name ending in two letters that are no
+    country's domain (``.db``, ``.js``) is a file, not a host; ``db1.example.de`` and
+    ``cache.shop.io`` stay host names, variables."""
+    lines = []
+    for i in range(20):
+        lines.append(f"app.db could not connect to 10.0.0.{i} after {i + 1} retries")
+        lines.append(f"loading bundle.js took {i + 3} ms")
+        lines.append(f"resolved db1.example.de in {i + 1} ms")
+        lines.append(f"cache.shop.io answered in {i + 2} ms")
+    log = tmp_path / "app.log"
+    log.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    proc = _cli("logs", "parse", str(log), "--log-format", "raw", "--output", "jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    templates = {json.loads(x)["template"] for x in proc.stdout.decode().splitlines()}
+    assert templates == {
+        "app.db could not connect to <*> after <*> retries",
+        "loading bundle.js took <*> ms",
+        "resolved <*> in <*> ms",
+        "<*> answered in <*> ms",
+    }, templates

@@ -20,10 +20,39 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _SPLIT = re.compile(r"""([,;:=|"'\[\](){}<>!?&#]|(?<=[A-Za-z0-9])-(?=[A-Za-z0-9]))""")
 _PATH = re.compile(r"(?:/[^/\s]+)+/?|/[^/\s]*[0-9][^/\s]*")
 _URL_REST = re.compile(r"(://)[^\s\]\)\"',;]+")
+_COUNTRY_DOMAINS = {
+    "a": "cdefgilmoqrstuwxz",
+    "b": "abdefghijmnoqrstwyz",
+    "c": "acdfghiklmnoruvwxyz",
+    "d": "ejkmoz",
+    "e": "cegrstu",
+    "f": "ijkmor",
+    "g": "abdefghilmnpqrstuwy",
+    "h": "kmnrtu",
+    "i": "delmnoqrst",
+    "j": "emop",
+    "k": "eghimnprwyz",
+    "l": "abcikrstuvy",
+    "m": "acdeghklmnopqrstuvwxyz",
+    "n": "acefgilopruz",
+    "o": "m",
+    "p": "aefghklmnrstwy",
+    "q": "a",
+    "r": "eosuw",
+    "s": "abcdeghiklmnorstuvxyz",
+    "t": "cdfghjklmnortvwz",
+    "u": "agksyz",
+    "v": "aceginu",
+    "w": "fs",
+    "y": "et",
+    "z": "amw",
+}
+"""The two-letter top-level domains that exist (the countries', by first letter): a name ending
+in other two letters is a file (``app.db``, ``bundle.js``), not a host."""
+_CC = "|".join(f"{first}[{seconds}]" for first, seconds in _COUNTRY_DOMAINS.items())
+_TLD = rf"(?:com|net|org|edu|gov|mil|int|io|info|biz|local|lan|internal|{_CC})"
 # a lower-case host name standing alone between delimiters (hyphens included)
-_FQDN_CHUNK = re.compile(
-    r"(?<![\w.-])(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+(?:com|net|org|edu|gov|mil|int|io|info|biz|local|lan|internal|[a-z]{2})(?![\w.-])"
-)
+_FQDN_CHUNK = re.compile(rf"(?<![\w.-])(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+{_TLD}(?![\w.-])")
 # a lower-case dotted name followed by a port is a host, whatever its top-level domain
 _HOST_PORT = re.compile(
     r"(?<![\w./-])(?=[a-z0-9_.-]*[a-z])[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)+:(?=\d+(?!\w))"
@@ -41,10 +70,7 @@ _LITERALS = frozenset(
     | {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
 )
 # A host name: dotted labels ending in a common generic top-level domain or a country code.
-_FQDN = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\.)+(?:com|net|org|edu|gov|mil|int|io|info|biz|local|lan|internal|[a-z]{2})",
-    re.IGNORECASE,
-)
+_FQDN = re.compile(rf"(?:[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\.)+{_TLD}", re.IGNORECASE)
 
 
 def _piece_is_variable(piece: str) -> bool:
