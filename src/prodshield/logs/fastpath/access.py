@@ -4,8 +4,9 @@ The line-by-line pipeline costs a few microseconds per line in Python; a daily a
 a gigabyte deserves better. This analyser parses with one vectorised regular expression (polars,
 Rust regex, all cores, streaming) and computes the same findings as the detectors: error rates,
 slow requests, latency percentiles per endpoint, 401/403 bursts per client, scanner probes and
-scanner user agents. ``prodshield logs digest`` uses it when every input is an uncompressed
-access log and polars is installed. Secrets in the lines (a token in a query string) are found
+scanner user agents. ``prodshield logs scan`` uses it when every input is an uncompressed
+access log, polars is installed and no window, baseline or message rule is asked for (so
+``logs digest``, which always compares with a baseline, reads line by line). Secrets in the lines (a token in a query string) are found
 as the line pipeline finds them: the secret scanner's literal prefilter runs over each file's
 bytes and only its candidate lines are parsed and shown to ``secret_in_log``.
 """
