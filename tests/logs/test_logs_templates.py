@@ -668,3 +668,68 @@ def test_a_sentence_is_a_value_only_between_as_many_constant_words() -> None:
         *tail,
     ]
     assert slot_of(short, {1, 5, 6, 7}, long, {1}, ((), ())) == (range(5, 8), range(5, 13))
+
+
+def _final_ids(miner: TemplateMiner, lines: list[str]) -> list[str]:
+    """Learn every line, then give each the id its cluster has at the end (as ``logs parse``
+    does for a file)."""
+    entries = [miner.learn(line)[0] for line in lines]
+    return [miner.final(entry).template_id for entry in entries]
+
+
+def test_a_text_between_constant_words_is_one_value_past_enum_max_texts() -> None:
+    """A message written between constant text on both sides (``rejected: %s. The refund will
+    be retried``) is a value however long the text is (an exception's whole message) and
+    whether or not any line has varied there yet: past ``enum_max`` texts their lines are one
+    template; up to ``enum_max`` texts each stays its own, as enumerations do."""
+    long_reason = (
+        "The payment provider answered with an error that this client does not know how to "
+        "handle, which usually means that the provider changed its interface without notice "
+        "and that the integration must be updated"
+    )
+    reasons = [
+        "Card expired",
+        "Insufficient funds on the account",
+        "Issuer unavailable",
+        "Amount above the daily limit for this merchant",
+        long_reason,
+    ]
+    # a payments worker: a variable (the order) before the text
+    refunds = [
+        f"Refund of order {1000 + i} rejected: {reasons[i % 5]}. The refund will be retried"
+        for i in range(40)
+    ]
+    assert len(set(_final_ids(TemplateMiner(), refunds))) == 1
+    four = [line for line in refunds if long_reason not in line]
+    assert len(set(_final_ids(TemplateMiner(), four))) == 4
+    # a backup tool: nothing in the line varies but the text
+    causes = [
+        "disk quota exceeded",
+        "remote closed the stream",
+        "object store returned a checksum mismatch for a part that was already uploaded",
+        "credentials rotated during the upload",
+        "network unreachable",
+    ]
+    uploads = [
+        f"nightly snapshot upload aborted ({causes[i % 5]}) - next attempt at the scheduled hour"
+        for i in range(25)
+    ]
+    assert len(set(_final_ids(TemplateMiner(), uploads))) == 1
+
+
+def test_a_bounded_place_is_not_a_name_beside_a_phrase_nor_a_record_s_fields() -> None:
+    """Between constant text on both sides, a lone token opposite a phrase is a name and a
+    phrase (``for root from`` / ``for invalid user <*> from``), and ``key=value`` tokens are
+    which fields a record writes: neither is a value in words, whatever their number."""
+    tail = ["from", "the", "address", "<*>", "on", "port", "<*>"]
+    name = ["Login", "refused", "for", "root", *tail]
+    phrase = ["Login", "refused", "for", "invalid", "user", "<*>", *tail]
+    assert slot_of(name, {7, 10}, phrase, {5, 9, 12}) is None
+    texts = ["Login", "refused", "for", "expired", "password", *tail]
+    assert slot_of(texts, {8, 11}, phrase, {5, 9, 12}) == (range(3, 5), range(3, 6))
+    fields = ["", "act=view ", "act=edit dat=doc1 ", "act=edit dat=doc2 typ=pdf ", "cat=home "]
+    intents = [
+        f"Skipping start of intent {{ {fields[i % 5]}flg={i} cmp=app{i} }} for the user now"
+        for i in range(40)
+    ]
+    assert len(set(_final_ids(TemplateMiner(), intents))) > 1

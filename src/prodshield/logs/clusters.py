@@ -278,6 +278,11 @@ def _one_bracket_value(tokens: Sequence[str]) -> Sequence[str]:
 SLOT_SPAN = 12
 """Most tokens of a value written in words (``Connection reset by peer``, ``The server disconnected
 before a response was received.``) in :func:`slot_of`."""
+BOUNDED_SPAN = 128
+"""Most tokens of a value written in words between constant text on both sides (see
+:func:`bounded_slot`): a whole exception message (Kafka's ``CommitFailedException`` has 68)."""
+BOUND = 3
+"""Constant tokens needed on each side of a place for :func:`bounded_slot`."""
 
 
 def slot_of(
@@ -314,6 +319,8 @@ def slot_of(
     while q and (la - q in a_enum or lb - q in b_enum):
         q -= 1
     ra, rb = range(p, la - q), range(p, lb - q)
+    if p + q == took and bounded_slot(a, ra, b, rb):
+        return ra, rb
     if not (0 < len(ra) <= SLOT_SPAN and 0 < len(rb) <= SLOT_SPAN):
         return None
     a_varies, b_varies = all(i in a_gen for i in ra), all(j in b_gen for j in rb)
@@ -325,6 +332,36 @@ def slot_of(
     # as many constant tokens as the place has: a message after a line's header (date, host,
     # process) is a statement of its own, not a value in words
     return (ra, rb) if around >= max(3, len(ra), len(rb)) else None
+
+
+def bounded_slot(a: Sequence[str], ra: range, b: Sequence[str], rb: range) -> bool:
+    """Whether the place where two sequences differ (``ra`` in ``a``, ``rb`` in ``b``) lies
+    between at least :data:`BOUND` constant tokens on each side and holds words, at least two
+    tokens on each side: ``failed: <text>. Will continue to join group.``, where the text is a
+    value however long it is and whether or not it has varied yet (an exception's message).
+    Two tokens at least: a lone token opposite a phrase is a name and a phrase (OpenSSH's ``for
+    root from`` / ``for invalid user <*> from``). Words: a ``key=value`` token makes the place
+    a record's fields (``{ act=<*> flg=<*> cmp=<*> }`` / ``{ flg=<*> cmp=<*> }``), which differ
+    by which fields are written, not by a text. Counted like any value in words: the texts are
+    one template only past ``enum_max`` of them."""
+    if not (1 < len(ra) <= BOUNDED_SPAN and 1 < len(rb) <= BOUNDED_SPAN):
+        return False
+    if ra.start < BOUND or len(a) - ra.stop < BOUND:
+        return False
+    if not (_constants(a, range(ra.start - 1, -1, -1)) and _constants(a, range(ra.stop, len(a)))):
+        return False
+    return not any(_FIELD.match(a[i]) for i in ra) and not any(_FIELD.match(b[j]) for j in rb)
+
+
+def _constants(tokens: Sequence[str], order: range) -> bool:
+    """Whether at least :data:`BOUND` of ``tokens`` at ``order`` have no variable."""
+    found = 0
+    for i in order:
+        if WILDCARD not in tokens[i]:
+            found += 1
+            if found >= BOUND:
+                return True
+    return False
 
 
 # where to look for the next agreeing pair after a disagreement, nearest first

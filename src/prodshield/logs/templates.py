@@ -49,6 +49,7 @@ from typing import Any
 
 from prodshield.logs import batch
 from prodshield.logs.clusters import (
+    BOUNDED_SPAN,
     BRACKET_SPAN,
     LEAD_PEERS,
     SLOT_SPAN,
@@ -497,13 +498,19 @@ class TemplateMiner:
         for lead in leads:
             if lead is not None:
                 lengths.update(self._lead_lengths.get(lead, ()))
+        # past SLOT_SPAN, or where neither cluster has varied yet, only a place between constant
+        # text on both sides (:func:`bounded_slot`): the last token, a constant, is the same
+        last = cluster.tokens[-1] if n and WILDCARD not in cluster.tokens[-1] else None
         for length in sorted(lengths):
-            if length == n or not n - SLOT_SPAN < length < n + SLOT_SPAN:
+            near = n - SLOT_SPAN < length < n + SLOT_SPAN
+            if length == n or not (near or (last and abs(length - n) < BOUNDED_SPAN)):
                 continue
             peers = [p for lead in leads if lead for p in self._by_lead.get((length, *lead), ())]
             for peer in dict.fromkeys(peers) if len(leads) > 1 else peers:
-                if peer.merged_into is not None or not (gen or peer.gen):
+                if peer.merged_into is not None:
                     continue
+                if not (near and (gen or peer.gen)) and (last is None or peer.tokens[-1] != last):
+                    continue  # only a bounded place is possible, and it is not one
                 spans = slot_of(
                     cluster.tokens, gen, peer.tokens, peer.gen, (enums, _enumerated(peer))
                 )
@@ -515,12 +522,19 @@ class TemplateMiner:
         return group
 
     def _span_values(self, cluster: Cluster, span: range) -> int:
-        """How many values ``cluster`` has seen at ``span`` (past ``enum_max``: one more)."""
+        """How many values ``cluster`` has seen at ``span`` (past ``enum_max``: one more). A
+        variable inside a text that is otherwise constant (``Not authorized to access group:
+        <*>.``) is a value within one text: it does not count as many texts."""
         most = 1
+        gen = cluster.gen
+        whole = all(pos in gen for pos in span)
         for pos in span:
-            if pos in cluster.gen:
+            if pos in gen:
                 seen = cluster.values.get(pos)
-                most = max(most, self.config.enum_max + 1 if seen is None else len(seen))
+                if seen is not None:
+                    most = max(most, len(seen))
+                elif whole:
+                    most = max(most, self.config.enum_max + 1)
         return most
 
     @staticmethod
