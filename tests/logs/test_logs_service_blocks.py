@@ -319,3 +319,36 @@ def test_rules_skip_only_patterns_whose_literal_a_line_lacks() -> None:
     found = ours.findings()
     assert {f.kind for f in found} >= {"crash", "disk_full", "out_of_memory", "auth_failure"}
     assert _shown(found) == _shown(plain.findings())
+
+
+def test_a_plan_per_keyword_set_still_judges_each_line_on_its_own_text() -> None:
+    """The rules a set of keywords wakes (and the detectors a set of literals wakes) are worked
+    out once per set; the verdict stays each line's: two lines holding the same keywords, one a
+    failed login and one not, give one finding, and the remembered sets stay bounded."""
+    lines = [
+        "sshd[7]: Failed password for root from 203.0.113.5 port 22 ssh2",
+        "job 7 failed: retry in 5 s",
+        "sshd[8]: Failed password for admin from 198.51.100.7 port 23 ssh2",
+        "upload failed for user admin",
+    ] * 3
+    block = _Collector(DetectorSettings(), templates=False)
+
+    def event_at(i: int) -> LogEvent:
+        return LogEvent("s", i, None, None, lines[i], {}, lines[i])
+
+    block.observe_texts(lines[:6], event_at)
+    block.observe_texts(lines[6:], lambda i: event_at(i + 6))
+    plain = _Collector(DetectorSettings(), templates=False)
+    for i in range(len(lines)):
+        plain.observe(event_at(i))
+    assert _shown(block.findings()) == _shown(plain.findings())
+    failures = sorted(
+        (f.source.get("ip"), f.count) for f in block.findings() if f.kind == "auth_failure"
+    )
+    assert failures == [("198.51.100.7", 3), ("203.0.113.5", 3)]
+    rules = block.rules
+    assert rules is not None
+    if rules._plans:  # hyperscan names the keywords: plans per set of them
+        for n in range(5000):
+            rules._remember_plan(frozenset({f"k{n}"}), ())
+        assert len(rules._plans) <= 4096

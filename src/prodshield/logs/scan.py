@@ -20,6 +20,9 @@ from prodshield.logs.gate import BlockGate
 from prodshield.logs.sources.files import ReadStats
 from prodshield.secrets.redaction import redact_text
 
+_Told = tuple[Callable[[EventLike], Any], Callable[[EventLike, Found], Any] | None]
+"""A detector's ``observe``, and its ``observe_found`` when it has one."""
+
 
 class _Collector:
     """Detectors plus the counts trends need, for one span of time (window or baseline)."""
@@ -61,6 +64,8 @@ class _Collector:
         ) = None
         """Per specific and fallback detector: its gate's literals (lower case), or None when
         something else may pick an event for it (no gate, or patterns)."""
+        self._woken_by: dict[frozenset[str], tuple[tuple[_Told, ...], tuple[_Told, ...]]] = {}
+        """Per set of literals a text holds: the detectors it wakes (``_woken``)."""
         self.done = 0
         self.template_counts: Counter[str] = Counter()
         self.templates: dict[str, str] = {}
@@ -146,6 +151,7 @@ class _Collector:
                 [_gate_literals(d) for d in self._fallback],
             )
         specific, fallback = self._literals_of
+        plans = self._woken_by
         try:
             if picked is None:
                 for i in range(len(texts)):
@@ -160,25 +166,52 @@ class _Collector:
                         self._detect(event_at(i))
                         continue
                     # a detector none of whose literals the text holds would not act on it (a
-                    # gate is a superset; such an event has no fields and no level)
+                    # gate is a superset; such an event has no fields and no level): which
+                    # detectors a set of literals wakes is worked out once per set
                     held = told.message
+                    key = held if isinstance(held, frozenset) else frozenset(held)
+                    woken = plans.get(key)
+                    if woken is None:
+                        woken = self._woken(key, specific, fallback)
+                    firsts, rest = woken
+                    if not firsts and not rest:
+                        continue
                     event = event_at(i)
                     claimed = False
-                    for (observe, tell), wanted in zip(self._specific_told, specific, strict=True):
-                        if wanted is not None and wanted.isdisjoint(held):
-                            continue
+                    for observe, tell in firsts:
                         if observe(event) if tell is None else tell(event, told):
                             claimed = True
                     if not claimed:
-                        for (observe, tell), wanted in zip(
-                            self._fallback_told, fallback, strict=True
-                        ):
-                            if wanted is not None and wanted.isdisjoint(held):
-                                continue
+                        for observe, tell in rest:
                             observe(event) if tell is None else tell(event, told)
             self.done = len(texts)
         finally:
             self.events += self.done
+
+    def _woken(
+        self,
+        held: frozenset[str],
+        specific: list[frozenset[str] | None],
+        fallback: list[frozenset[str] | None],
+    ) -> tuple[tuple[_Told, ...], tuple[_Told, ...]]:
+        """The specific and fallback detectors (observe, observe_found) a text holding the
+        literals ``held`` can wake: those with a literal in it, or without literals alone."""
+        woken = (
+            tuple(
+                told
+                for told, wanted in zip(self._specific_told, specific, strict=True)
+                if wanted is None or not wanted.isdisjoint(held)
+            ),
+            tuple(
+                told
+                for told, wanted in zip(self._fallback_told, fallback, strict=True)
+                if wanted is None or not wanted.isdisjoint(held)
+            ),
+        )
+        if len(self._woken_by) >= 4096:  # sets of literals seen: bounded whatever lines hold
+            self._woken_by.clear()
+        self._woken_by[held] = woken
+        return woken
 
     def _count_templates(self, events: Sequence[EventLike]) -> None:
         """``_count`` for events without a timestamp: template counts only."""

@@ -31,6 +31,8 @@ class _Source:
         self.success_user: str | None = None
         self.lines = LineSet()
         """Every failure's line (in the source's file), each once."""
+        self.peak = 0
+        """The largest of ``peaks`` (kept as they grow: every window asks it of every source)."""
 
     @property
     def failures(self) -> int:
@@ -38,7 +40,7 @@ class _Source:
 
     @property
     def max_in_window(self) -> int:
-        return max(self.peaks.values(), default=0)
+        return self.peak
 
 
 class BruteForceDetector:
@@ -87,6 +89,8 @@ class BruteForceDetector:
         src.counts[signal] += 1
         src.lines.add(event.line)
         src.peaks[signal] = max(src.peaks[signal], len(window))
+        if len(window) > src.peak:
+            src.peak = len(window)
         if user and (len(src.users) < 50 or user in src.users):
             src.users[user] = src.users.get(user, 0) + 1
         if event.timestamp:

@@ -115,6 +115,11 @@ class _Hits:
         self.peak = max(self.peak, len(self.times))
 
 
+_Plan = tuple[tuple[LogRule, bool, tuple[tuple[int, str | None, re.Pattern[str]], ...]], ...]
+"""Per rule to try: the rule, whether the combined prefilter must find something first (a rule
+without keywords), and per pattern its index, the literal it needs (or None) and the pattern."""
+
+
 class RulePackDetector:
     """One finding per (kind, ip/user/detail) for every event a rule's pattern matches."""
 
@@ -166,9 +171,15 @@ class RulePackDetector:
         )
         # per message rule, per pattern: the text an ASCII line must hold for it to match
         self._needs = [[needed_literal(p) for p in r.patterns] for r in self._message_rules]
+        self._plans: dict[frozenset[Any], _Plan] = {}
+        """The rules an ASCII message holding a set of keywords tries, worked out once per set (by
+        keyword number, and by the block gate's names for them)."""
         self._findings: dict[tuple[str, str, str, str], LogFinding] = {}
         self._rule_of: dict[tuple[str, str, str, str], LogRule] = {}
         self._hits: dict[tuple[str, str, str, str], _Hits] = {}
+        self._messages: dict[tuple[str, str, str, str], tuple[tuple[Any, ...], str]] = {}
+        """Per finding: what its message was made from (``rule_message`` reads the count, the
+        ip, the detail and the example) and the message."""
         self.listeners: list[Any] = []
         """Called with (event, rule, ip, user, pattern index) on every match (brute force)."""
 
@@ -207,22 +218,70 @@ class RulePackDetector:
         message = event.message or ""
         if self._literals_in is None or not message.isascii():
             return self.observe(event)
-        index = self._keyword_index
-        return self._observe_keywords(
-            event, message, [index[k] for k in found.message if k in index]
-        )
+        names = found.message
+        key = names if isinstance(names, frozenset) else frozenset(names)
+        plan = self._plans.get(key)
+        if plan is None:
+            index = self._keyword_index
+            plan = self._plan_for(frozenset(index[k] for k in key if k in index))
+            self._remember_plan(key, plan)
+        hit = self._run_plan(event, message, plan) if plan else False
+        return (self._match_fields(event) if event.fields else False) or hit
 
     def _observe_keywords(self, event: EventLike, message: str, found: Iterable[int]) -> bool:
         """``observe`` of an ASCII message holding the keywords numbered ``found``."""
+        key = frozenset(("#", k) for k in found)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan_for(frozenset(k for _, k in key))
+            self._remember_plan(key, plan)
+        hit = self._run_plan(event, message, plan) if plan else False
+        return self._match_fields(event) or hit
+
+    def _plan_for(self, found: frozenset[int]) -> _Plan:
+        """The rules (in order) an ASCII message holding the keywords numbered ``found`` tries:
+        those the keywords wake and those without keywords (after the combined prefilter), each
+        with its patterns and the literal each pattern needs (what ``_match_message`` does)."""
         by_keyword = self._rules_of_keyword
         woken = frozenset().union(*(by_keyword[k] for k in found))
-        if woken:
-            hit = self._match_message(event, message, "", True, woken)
-        elif self._has_unkeyed:
-            hit = self._match_message(event, message, "", False)
-        else:
-            hit = False
-        return self._match_fields(event) or hit
+        numbers = sorted(woken | self._unkeyed_numbers) if self._has_unkeyed else sorted(woken)
+        rules = self._message_rules
+        return tuple(
+            (
+                rules[n],
+                not rules[n].keywords,
+                tuple(
+                    (i, self._needs[n][i], pattern) for i, pattern in enumerate(rules[n].patterns)
+                ),
+            )
+            for n in numbers
+        )
+
+    def _remember_plan(self, key: frozenset[Any], plan: _Plan) -> None:
+        if len(self._plans) >= 4096:  # sets of keywords seen: bounded whatever the lines hold
+            self._plans.clear()
+        self._plans[key] = plan
+
+    def _run_plan(self, event: EventLike, message: str, plan: _Plan) -> bool:
+        """``_match_message`` of an ASCII message, the rules to try given by ``plan``."""
+        hit = False
+        unkeyed: bool | None = None
+        low = message.lower()
+        for rule, needs_prefilter, patterns in plan:
+            if needs_prefilter:
+                if unkeyed is None:
+                    unkeyed = self._prefilter.search(message) is not None
+                if not unkeyed:
+                    continue
+            for index, need, pattern in patterns:
+                if need is not None and low and need not in low:
+                    continue  # it cannot match (a caseless literal is ASCII-caseless)
+                m = pattern.search(message)
+                if m:
+                    groups = {k: v for k, v in m.groupdict().items() if v}
+                    hit = self._hit(event, rule, groups, index) or hit
+                    break
+        return hit
 
     def _match_message(
         self,
@@ -339,6 +398,7 @@ class RulePackDetector:
 
     def findings(self) -> list[LogFinding]:
         out = []
+        messages = self._messages
         for key, f in self._findings.items():
             rule = self._rule_of[key]
             hits = self._hits.get(key)
@@ -350,7 +410,15 @@ class RulePackDetector:
                 f.details["window_s"] = rule.window_s
             if not f.details.get("users"):
                 f.details.pop("users", None)
-            f.message = rule_message(rule, f)
+            # the message again only when what it says changed (most findings did not grow)
+            source = f.source
+            said = (f.count, source.get("ip"), source.get("detail"), f.details.get("example"))
+            known = messages.get(key)
+            if known is not None and known[0] == said:
+                f.message = known[1]
+            else:
+                f.message = rule_message(rule, f)
+                messages[key] = (said, f.message)
             out.append(f)
         return out
 
