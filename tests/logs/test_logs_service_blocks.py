@@ -352,3 +352,34 @@ def test_a_plan_per_keyword_set_still_judges_each_line_on_its_own_text() -> None
         for n in range(5000):
             rules._remember_plan(frozenset({f"k{n}"}), ())
         assert len(rules._plans) <= 4096
+
+
+def test_a_template_stored_again_after_its_row_is_gone_has_its_example_redacted(
+    store: Store, tmp_path: Path
+) -> None:
+    """A template the service stored already keeps no redacted example between windows (its
+    row's example is never updated); when its row is gone (retention) the next window inserts
+    it again, with the example redacted as for a new template."""
+    token = TOKENS[0]
+    lines = [f"job {n} pushed with token={token} done" for n in (11, 12)]
+    service = _service(store, tmp_path, "raw", "\n".join(lines) + "\n")
+    try:
+        service._poll_all()
+        service._flush()
+        with store.begin() as conn:
+            first = {r.id: r.example for r in conn.execute(select(t.log_templates))}
+            conn.execute(t.log_templates.delete())
+        assert first and all(token not in e for e in first.values())
+        with (tmp_path / "app.log").open("a") as out:
+            out.write(f"job 13 pushed with token={token} done\n")
+        service._poll_all()
+        assert all(info[5] for info in service._tpl_info.values())  # stored: kept raw
+        service._flush()
+        with store.begin() as conn:
+            again = {r.id: r.example for r in conn.execute(select(t.log_templates))}
+    finally:
+        _close(service)
+    assert set(again) <= set(first) and again
+    for example in again.values():
+        assert token not in example
+        assert example == redact_line(f"job 13 pushed with token={token} done")[:2000]

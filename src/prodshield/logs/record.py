@@ -295,7 +295,13 @@ def _earlier(a: datetime, b: datetime) -> bool:
     return a < b
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+"""The types a finding's source and details mostly hold, stored as they are."""
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # the common case first (a subclass takes the checks below)
+        return value
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -86,7 +86,10 @@ class LogService:
         self._written = Written()
         """The findings stored at the last window (only those that changed are stored again)."""
         self._tpl_counts: Counter[tuple[str, int]] = Counter()
-        self._tpl_info: dict[str, list[Any]] = {}  # id -> [template, example, source, first, last]
+        self._tpl_info: dict[str, list[Any]] = {}
+        """id -> [template, example, source, first, last, whether the example is still raw]"""
+        self._stored_templates: set[str] = set()
+        """Template ids this service stored (their rows need no example: it is not updated)."""
         self._epoch_start = time.time()
         self._collector = _Collector(self.settings, templates=False)
         self._miner: Any = None
@@ -449,18 +452,23 @@ class LogService:
             if tid is not None and (tid not in first_of or i < first_of[tid]):
                 first_of[tid] = i
         infos = self._tpl_info
+        stored = self._stored_templates
         for tid, i in sorted(first_of.items(), key=lambda item: item[1]):
             template = named[ids[i]][1]
             info = infos.get(tid)
             if info is None:
                 from prodshield.logs.detectors.redaction import redact_line
 
+                # the example is stored with a new template only: one this service stored
+                # already keeps its line unredacted until a window finds its row gone
+                later = tid in stored
                 infos[tid] = [
                     template or "",
-                    redact_line(firsts[i])[:2000],
+                    firsts[i] if later else redact_line(firsts[i])[:2000],
                     f.file.source.name,
                     now,
                     now,
+                    later,
                 ]
             else:
                 info[0] = template or info[0]
@@ -569,7 +577,7 @@ class LogService:
         if count_inserts:
             conn.execute(lc.insert(), count_inserts)
         updates, inserts = [], []
-        for tid, (text, sample, source, first, last) in self._tpl_info.items():
+        for tid, (text, sample, source, first, last, raw) in self._tpl_info.items():
             # outside text: redacted and bounded like every finding (``LogFinding.seal``)
             template = sealed_text(clip(text, 2000))  # redact_text, remembered across windows
             if tid in known:
@@ -577,6 +585,10 @@ class LogService:
                     {"b_id": tid, "v_n": totals[tid], "v_template": template, "v_last": last}
                 )
             else:
+                if raw:  # a row gone since (retention): the example as a new template has it
+                    from prodshield.logs.detectors.redaction import redact_line
+
+                    sample = redact_line(sample)[:2000]
                 inserts.append(
                     {
                         "id": tid,
@@ -601,6 +613,9 @@ class LogService:
             )
         if inserts:
             conn.execute(lt.insert(), inserts)
+        if len(self._stored_templates) > 200_000:  # bounded: forgetting costs a redaction each
+            self._stored_templates.clear()
+        self._stored_templates.update(ids)
 
     def _notify(self, conn: Any, findings: list[LogFinding], now: float) -> None:
         """Critical findings notify once per finding per hour, at most 20 per window."""
