@@ -240,10 +240,15 @@ class Written:
             else:
                 todo.append(f)
         if same and todo:
+            from prodshield.logs.findings import seal_sources
+
+            # the new ones' sources sealed a block at a time (one literal pass for all, not one
+            # each: each new IP of a brute force is a new text), as store_findings seals them
+            seal_sources([f for f in todo if (was := known.get(id(f))) is None or was[0] is not f])
             fps = set()
             for f in todo:
                 was = known.get(id(f))
-                fps.add(was[2] if was is not None and was[0] is f else f.seal_source().fingerprint)
+                fps.add(was[2] if was is not None and was[0] is f else f.fingerprint)
             todo += [f for f, fp in same if fp in fps]
         return todo
 
