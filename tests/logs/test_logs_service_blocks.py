@@ -383,3 +383,32 @@ def test_a_template_stored_again_after_its_row_is_gone_has_its_example_redacted(
     for example in again.values():
         assert token not in example
         assert example == redact_line(f"job 13 pushed with token={token} done")[:2000]
+
+
+def test_a_failed_login_naming_its_user_after_a_window_counts_on_the_same_finding(
+    store: Store, tmp_path: Path
+) -> None:
+    """A window's findings() leaves out a finding's empty users; a failure from the same IP that
+    names its user in a later window counted on that finding (it raised KeyError: the service
+    skipped every such line, and the finding stopped growing)."""
+    bare = "sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 rhost=10.0.0.5"
+    named = bare + "  user=root"
+    service = _service(store, tmp_path, "raw", bare + "\n")
+    try:
+        service._poll_all()
+        service._flush()
+        with (tmp_path / "app.log").open("a") as out:
+            out.write(named + "\n" + named + "\n")
+        service._poll_all()
+        service._flush()
+        skipped = service.skipped_lines
+        with store.begin() as conn:
+            rows = [
+                (r._mapping["count"], r.details.get("users"))
+                for r in conn.execute(select(t.log_findings))
+                if r.kind == "auth_failure"
+            ]
+    finally:
+        _close(service)
+    assert skipped == 0
+    assert rows == [(3, {"root": 2})]

@@ -378,7 +378,8 @@ class RulePackDetector:
             if rule.threshold > 1:
                 self._hits[key] = _Hits()
         if user:
-            users = finding.details["users"]
+            # setdefault: findings() drops an empty one (a window may have asked in between)
+            users = finding.details.setdefault("users", {})
             if len(users) < 50 or user in users:
                 users[user] = users.get(user, 0) + 1
         if rule.field and rule.field in groups and "example" not in finding.details:
