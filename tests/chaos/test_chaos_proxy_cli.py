@@ -21,7 +21,7 @@ from prodshield.chaos.proxy.model import parse_toxic
 from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
 from prodshield.config import parse_config
 from support.chaos_proxy import Upstreams, connect, recv_exact
-from support.net import free_port
+from support.serve import read_proxy_ports
 
 PRODSHIELD = [sys.executable, "-m", "prodshield"]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "chaos-proxy.md"
@@ -90,14 +90,13 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
     upstreams = Upstreams()
     try:
         echo = upstreams.tcp()
-        api_port, file_port, yaml_port = free_port(), free_port(), free_port()
         proxies = tmp_path / "proxies.json"
         proxies.write_text(
             json.dumps(
                 [
                     {
                         "name": "from_file",
-                        "listen": f"127.0.0.1:{file_port}",
+                        "listen": "127.0.0.1:0",
                         "upstream": echo,
                         "toxics": [{"type": "latency", "attributes": {"latency": 30}}],
                     }
@@ -110,7 +109,7 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
             "chaos:\n"
             "  proxies:\n"
             "    - name: from_yaml\n"
-            f"      listen: 127.0.0.1:{yaml_port}\n"
+            "      listen: 127.0.0.1:0\n"
             f"      upstream: {echo}\n"
             "      toxics:\n"
             "        - type: limit_data\n"
@@ -124,7 +123,7 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
                 "chaos",
                 "proxy",
                 "--port",
-                str(api_port),
+                "0",
                 "--config",
                 str(proxies),
                 "-c",
@@ -135,7 +134,10 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
             text=True,
             env={**os.environ, "NO_COLOR": "1"},
         )
+        head = ""
         try:
+            api_port, ports, head = read_proxy_ports(proc, ("from_file", "from_yaml"))
+            file_port, yaml_port = ports["from_file"], ports["from_yaml"]
             _wait_api(api_port, proc)
             # toxics from both files are applied
             with connect(("127.0.0.1", file_port)) as sock:
@@ -207,6 +209,7 @@ def test_server_process_config_file_shield_yaml_and_cli(tmp_path: Path, cli: Any
         finally:
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=10)
+            err = head + err
         assert proc.returncode == 0, err
         assert "stopped" in err and "Traceback" not in err
         down = cli("proxy", "list", port=api_port)
@@ -220,7 +223,7 @@ def test_bad_config_file_is_one_line(
 ) -> None:
     bad = tmp_path / "proxies.json"
     bad.write_text('[{"name": "x"}]')
-    port = str(free_port())
+    port = "0"  # refused before listening; were it not, on a port the system picks
     result = cli("proxy", "--port", port, "--config", str(bad), "-c", str(tmp_path / "no.yaml"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].endswith("no such config file")

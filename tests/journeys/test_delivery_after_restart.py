@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from support.net import free_port, refused_port
-from support.serve import start_with_token, stop_serve
+from support.net import refused_port
+from support.serve import Served, start_with_token, stop_serve
 
 TOKEN = "restart-token-0123456789abcdef"
 
@@ -92,22 +91,24 @@ notifiers:
   hook: {{type: webhook, url: "{receiver.url}", timeout: 60s}}
 """
     )
-    first = start_with_token(config, free_port(), TOKEN)
-    second: subprocess.Popen[str] | None = None
+    first = start_with_token(config, TOKEN)
+    second: Served | None = None
     try:
         deadline = time.time() + 60
         while not receiver.received and time.time() < deadline:
-            assert first.poll() is None, first.stderr.read() if first.stderr else ""
+            assert first.proc.poll() is None, first.proc.stderr.read() if first.proc.stderr else ""
             time.sleep(0.1)
         assert receiver.received, "the first serve never posted the incident"
         _at, kind, key = receiver.received[0]
         assert kind == "incident.opened"
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(10)
         killed_at = time.time()
-        second = start_with_token(config, free_port(), TOKEN)
+        second = start_with_token(config, TOKEN)
         while time.time() < killed_at + 45 and not any(k == key for _, k in receiver.answered):
-            assert second.poll() is None, second.stderr.read() if second.stderr else ""
+            assert second.proc.poll() is None, (
+                second.proc.stderr.read() if second.proc.stderr else ""
+            )
             time.sleep(0.2)
         delivered = [t for t, k in receiver.answered if k == key]
         assert delivered, "the held alert was never delivered by the next serve"
@@ -116,7 +117,7 @@ notifiers:
         assert [k for _, _, k in receiver.received].count(key) >= 2
         assert json.dumps(key)  # a stable, printable key
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                stop_serve(proc, timeout=20)
+        for served in (first, second):
+            if served is not None and served.proc.poll() is None:
+                stop_serve(served.proc, timeout=20)
         receiver.close()

@@ -6,7 +6,6 @@ verdict (history, the dashboard and the API say "nothing checked", never "passed
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import subprocess
 import threading
@@ -21,7 +20,7 @@ from prodshield.store import open_store
 from prodshield.web import create_app
 from support.certs import self_signed
 from support.cli import prodshield, shell_env
-from support.net import free_port
+from support.net import hold_again, refused_port, take_held
 from support.web_seed import TOKEN, login
 
 AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
@@ -101,13 +100,13 @@ def test_history_without_a_config_says_how_to_get_one(tmp_path: Path) -> None:
 
 @contextmanager
 def _tls_server(folder: Path, port: int) -> Iterator[None]:
-    """A self-signed TLS endpoint on ``port`` that completes handshakes and closes."""
+    """A self-signed TLS endpoint on ``port`` (a ``refused_port()``) that completes handshakes
+    and closes; the port is held again (refusing) after the block."""
     cert, key = self_signed(folder)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
+    listener = take_held(port)
+    assert listener is not None, f"{port} is not a refused_port()"
     listener.listen(16)
 
     def serve() -> None:
@@ -126,8 +125,7 @@ def _tls_server(folder: Path, port: int) -> Iterator[None]:
     try:
         yield
     finally:
-        listener.shutdown(socket.SHUT_RDWR)  # wakes accept() and stops listening
-        listener.close()
+        hold_again(listener)  # wakes accept() and stops listening
 
 
 def test_a_tls_run_that_reached_nothing_is_stored_without_a_verdict(tmp_path: Path) -> None:
@@ -136,7 +134,7 @@ def test_a_tls_run_that_reached_nothing_is_stored_without_a_verdict(tmp_path: Pa
     fixed for it, and the next run is compared with the last run that did check; the
     dashboard's Audit tab says so too."""
     (tmp_path / "shield.yaml").write_text("storage: sqlite:///store.db\n")
-    port = free_port()
+    port = refused_port()  # down between the runs that reach it, and never anyone else's
     target = f"127.0.0.1:{port}"
     with _tls_server(tmp_path, port):
         first = _cli(tmp_path, "audit", "tls", target)  # run 1: graded, the gate fails

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from support.net import free_port, http_server, wait_until
+from support.net import http_server, wait_until
+from support.serve import read_proxy_ports
 
 
 class _Pages(BaseHTTPRequestHandler):
@@ -63,26 +64,26 @@ def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
 
 
 def _proxy(tmp_path: Path, upstream: int) -> tuple[subprocess.Popen[str], int, int]:
-    api_port, listen_port = free_port(), free_port()
     config = tmp_path / "proxies.json"
     config.write_text(
         json.dumps(
-            [{"name": "web", "listen": f"127.0.0.1:{listen_port}",
+            [{"name": "web", "listen": "127.0.0.1:0",
               "upstream": f"127.0.0.1:{upstream}"}]
         )
     )  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", str(api_port),
+        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", "0",
          "--config", str(config)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    try:
+    try:  # both on port 0: the ports come from what it prints once they listen
+        api_port, ports, _ = read_proxy_ports(proc, ("web",))
         _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")
     except BaseException:
         _stop(proc)
         raise
-    return proc, api_port, listen_port
+    return proc, api_port, ports["web"]
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:

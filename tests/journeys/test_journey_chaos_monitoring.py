@@ -26,6 +26,7 @@ import pytest
 
 from support.cli import prodshield, shell_env
 from support.net import free_port, wait_until
+from support.serve import read_proxy_ports
 from support.standins.github import GitHubStandin
 
 GH_TOKEN = "gh-chaos-journey-0123456789"
@@ -64,15 +65,16 @@ def site(tmp_path: Path) -> Iterator[dict[str, Any]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     upstream = f"127.0.0.1:{server.server_address[1]}"
-    api_port, listen = free_port(), f"127.0.0.1:{free_port()}"
     proxies = tmp_path / "proxies.json"
-    proxies.write_text(json.dumps([{"name": "web", "listen": listen, "upstream": upstream}]))
+    proxies.write_text(json.dumps([{"name": "web", "listen": "127.0.0.1:0", "upstream": upstream}]))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", str(api_port),
+        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", "0",
          "--config", str(proxies)],
         cwd=tmp_path, env=shell_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    try:
+    try:  # both on port 0: the ports come from what it prints once they listen
+        api_port, ports, _ = read_proxy_ports(proc, ("web",))
+        listen = f"127.0.0.1:{ports['web']}"
         _wait(lambda: _api(api_port, "GET", "/proxies"), "the proxy API")
         yield {"api": f"http://127.0.0.1:{api_port}", "port": api_port, "listen": listen,
                "upstream": upstream}  # fmt: skip

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port, wait_until
+from support.net import free_port, refused_port, wait_until
 from support.serve import stop_serve
 
 PROXY = "nc-web"
@@ -74,12 +74,13 @@ def _run(cwd: Path, *args: str, **env: str) -> dict[str, dict[str, Any]]:
 
 
 def test_toxic_actions_without_api_go_to_the_configured_proxy(tmp_path: Path) -> None:
-    api, listen, upstream = free_port(), free_port(), free_port()
+    # the API's port is in shield.yaml before the proxy starts: what `chaos run` finds there
+    api, upstream = free_port(), refused_port()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "chaos:\n"
         f"  api: {{host: 127.0.0.1, port: {api}}}\n"
-        f"  proxies: [{{name: {PROXY}, listen: '127.0.0.1:{listen}',"
+        f"  proxies: [{{name: {PROXY}, listen: '127.0.0.1:0',"
         f" upstream: '127.0.0.1:{upstream}'}}]\n"
     )
     (tmp_path / "experiment.json").write_text(json.dumps(EXPERIMENT))

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from support.chaos_experiments import api_check_passes
-from support.net import free_port, http_server, wait_until
-from support.serve import get
+from support.net import http_server, wait_until
+from support.serve import get, read_bound
 from support.standins.production_down import ProductionDown
 
 TOKEN = "journey-token-chaos-0123456789"
@@ -50,7 +50,6 @@ def _experiment(env: str) -> dict[str, Any]:
 
 
 def test_scheduled_experiments_in_serve(tmp_path: Path, target: str) -> None:
-    port = free_port()
     (tmp_path / "experiments").mkdir()
     for env in ("staging", "production"):
         (tmp_path / "experiments" / f"{env}.json").write_text(json.dumps(_experiment(env)))
@@ -58,7 +57,7 @@ def test_scheduled_experiments_in_serve(tmp_path: Path, target: str) -> None:
     (tmp_path / "shield.yaml").write_text(
         f"""
 storage: "sqlite:///{tmp_path / "state.db"}"
-serve: {{port: {port}, token: "{TOKEN}"}}
+serve: {{port: 0, token: "{TOKEN}"}}
 defaults: {{interval: 2s, timeout: 5s, failure_threshold: 1}}
 environments:
   production: {{vars: {{base_url: "{target}/prod"}}}}
@@ -85,6 +84,7 @@ chaos:
         cwd=tmp_path, env=clean_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
+        port, _ = read_bound(serve)
 
         def by_source() -> dict[str, list[dict[str, Any]]] | None:
             found: dict[str, list[dict[str, Any]]] = {}

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from support.net import free_port
+from support.serve import read_proxy_ports
 
 HEAVY = "┏┃│╇━┡┗┛┓"
 
@@ -102,14 +100,13 @@ def test_debt_tables(tmp_path: Path) -> None:
 
 
 def test_chaos_proxy_and_toxic_lists(tmp_path: Path) -> None:
-    api_port, listen = free_port(), free_port()
     proxies = tmp_path / "toxiproxy.json"
     proxies.write_text(
         json.dumps(
             [
                 {
                     "name": "pg-primary-for-checkout",
-                    "listen": f"127.0.0.1:{listen}",
+                    "listen": "127.0.0.1:0",
                     "upstream": "127.0.0.1:5432",
                     "enabled": True,
                 }
@@ -117,20 +114,14 @@ def test_chaos_proxy_and_toxic_lists(tmp_path: Path) -> None:
         )
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", str(api_port),
+        [sys.executable, "-m", "prodshield", "chaos", "proxy", "--port", "0",
          "--config", str(proxies)],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    api = ["--api", f"http://127.0.0.1:{api_port}"]
-    try:
-        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", api_port), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "no proxy API"
-                time.sleep(0.1)
+    try:  # both on port 0: the ports come from what it prints once they listen
+        api_port, ports, _ = read_proxy_ports(proc, ("pg-primary-for-checkout",))
+        listen = ports["pg-primary-for-checkout"]
+        api = ["--api", f"http://127.0.0.1:{api_port}"]
         added = _cli(
             tmp_path, "chaos", "toxic", "add", "pg-primary-for-checkout",
             "-t", "latency", "-a", "latency=250", "-a", "jitter=50", "--toxicity", "0.5", *api,

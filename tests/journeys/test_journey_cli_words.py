@@ -344,12 +344,12 @@ def test_chaos_toxic_talks_to_the_api_of_shield_yaml(tmp_path: Path) -> None:
     import socket
     import time
 
-    api_port, listen_port = free_port(), free_port()
+    api_port = free_port()  # in shield.yaml before the proxy starts: what `chaos toxic` reads
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "chaos:\n"
         f"  api: {{host: 127.0.0.1, port: {api_port}}}\n"
-        f"  proxies: [{{name: db, listen: '127.0.0.1:{listen_port}', upstream: '127.0.0.1:9'}}]\n"
+        "  proxies: [{name: db, listen: '127.0.0.1:0', upstream: '127.0.0.1:9'}]\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODSHIELD_", "GITHUB_"))}
     proc = subprocess.Popen(

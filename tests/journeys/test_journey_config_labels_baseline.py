@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.net import free_port
+from support.net import refused_port
 from support.standins.github import GitHubStandin
 
 GH_TOKEN = "ghp_" + "L" * 36
@@ -44,7 +44,7 @@ def test_environment_labels_reach_the_incident_issue(tmp_path: Path) -> None:
             f'  gh: {{type: github, repo: {REPO}, token: "${{GH_TOKEN}}", api_url: "{gh.url}",'
             " labels: [incident]}\n"
             "checks:\n"
-            f"  - {{name: shop, type: tcp, host: 127.0.0.1, port: {free_port()}, timeout: 1s,"
+            f"  - {{name: shop, type: tcp, host: 127.0.0.1, port: {refused_port()}, timeout: 1s,"
             " environments: [production, staging]}\n"
         )
         done = _cli(tmp_path, "monitor", "once")

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from support.alerting import WEBHOOK_SECRET, api, cli, serving, target_up, wait
-from support.net import free_port
+from support.net import refused_port
 from support.standins.paging import (
     PD_KEY,
     PROTECTED_TOPIC,
@@ -30,11 +30,11 @@ AFTER_S = 6
 
 
 def test_unacknowledged_incident_escalates_and_pagerduty_ack_comes_back(tmp_path: Path) -> None:
-    port, shop_port = free_port(), free_port()
+    shop_port = refused_port()  # held, not listening: down until target_up
     with PagingStandin.in_thread() as rx:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"
-            f'serve: {{port: {port}, token: "journey-token-alerting-0123456789"}}\n'
+            'serve: {port: 0, token: "journey-token-alerting-0123456789"}\n'
             "defaults: {failure_threshold: 1, success_threshold: 1, escalation: platform}\n"
             "notifiers:\n"
             "  chat:\n"
@@ -58,9 +58,10 @@ def test_unacknowledged_incident_escalates_and_pagerduty_ack_comes_back(tmp_path
         assert checked.returncode == 0, checked.stderr
         shown = cli(tmp_path, "config", "show")
         assert WEBHOOK_SECRET not in shown.stdout and PD_KEY not in shown.stdout
-        hook = f"http://127.0.0.1:{port}/hooks/pagerduty/oncall"
 
-        with serving(tmp_path):
+        with serving(tmp_path) as serve:
+            port = serve.port
+            hook = f"{serve.base}/hooks/pagerduty/oncall"
             [incident] = wait(
                 lambda: api(port, "/api/v1/incidents?status=open")[1]["incidents"],
                 "the incident to open",
@@ -119,11 +120,11 @@ def test_unacknowledged_incident_escalates_and_pagerduty_ack_comes_back(tmp_path
 
 
 def test_an_incident_acknowledged_in_time_never_escalates(tmp_path: Path) -> None:
-    port, api_port = free_port(), free_port()
+    api_port = refused_port()
     with PagingStandin.in_thread() as rx:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"
-            f'serve: {{port: {port}, token: "journey-token-alerting-0123456789"}}\n'
+            'serve: {port: 0, token: "journey-token-alerting-0123456789"}\n'
             "defaults: {failure_threshold: 1, success_threshold: 1}\n"
             "notifiers:\n"
             "  oncall:\n"
@@ -136,7 +137,8 @@ def test_an_incident_acknowledged_in_time_never_escalates(tmp_path: Path) -> Non
             f"  - {{name: api, type: tcp, host: 127.0.0.1, port: {api_port}, timeout: 1s,"
             " interval: 1s, alerts: [], escalation: db}\n"
         )
-        with serving(tmp_path):
+        with serving(tmp_path) as serve:
+            port = serve.port
             [incident] = wait(
                 lambda: api(port, "/api/v1/incidents?status=open")[1]["incidents"],
                 "the incident to open",

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from support.alerting import TOKEN, Browser, api, cli, csrf_of, serving, wait
-from support.net import free_port
 
 
 def _open(cwd: Path, title: str) -> str:
@@ -32,9 +31,8 @@ def _incident(port: int, incident_id: str) -> Any:
 
 
 def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> None:
-    port = free_port()
     (tmp_path / "shield.yaml").write_text(
-        f'storage: sqlite:///store.db\nserve: {{port: {port}, token: "{TOKEN}"}}\nchecks: []\n'
+        f'storage: sqlite:///store.db\nserve: {{port: 0, token: "{TOKEN}"}}\nchecks: []\n'
     )
     by_api, by_form, by_cli, still_open = (
         _open(tmp_path, title) for title in ("Mail A", "Mail B", "Mail C", "Mail D")
@@ -49,7 +47,8 @@ def test_ack_of_a_resolved_incident_records_nothing_anywhere(tmp_path: Path) -> 
     missing = cli(tmp_path, "incident", "ack", "999")
     assert missing.returncode == 2 and "no incident 999" in missing.stderr
 
-    with serving(tmp_path):
+    with serving(tmp_path) as serve:
+        port = serve.port
         wait(lambda: api(port, "/api/v1/incidents")[0] == 200, "serve to answer")
 
         status, body = api(port, f"/api/v1/incidents/{by_api}/ack", {"note": "on it (late)"})
@@ -119,12 +118,12 @@ def test_dashboard_action_errors_are_pages_with_a_way_back(tmp_path: Path) -> No
     """A refused dashboard action answers with its status code and a page in the dashboard's
     layout (its tabs), saying what went wrong, with a link back; without a session, a link to
     sign in. CSRF and the session are still required."""
-    port = free_port()
     (tmp_path / "shield.yaml").write_text(
-        f'storage: sqlite:///store.db\nserve: {{port: {port}, token: "{TOKEN}"}}\nchecks: []\n'
+        f'storage: sqlite:///store.db\nserve: {{port: 0, token: "{TOKEN}"}}\nchecks: []\n'
     )
     incident_id = _open(tmp_path, "Mail A")
-    with serving(tmp_path):
+    with serving(tmp_path) as serve:
+        port = serve.port
         wait(lambda: api(port, "/api/v1/incidents")[0] == 200, "serve to answer")
         stranger = Browser(port)
         code, page = stranger.post(f"/dashboard/incidents/{incident_id}/ack", {"csrf": "x"})

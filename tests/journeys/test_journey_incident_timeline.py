@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 
 from support.alerting import TOKEN, api, cli, serving, target_up, wait
-from support.net import free_port
+from support.net import refused_port
 
 CHROMIUM = "/usr/bin/chromium"
 TIMES = "\u00d7"  # the multiplication sign the timeline writes before a count
 
 
-def _write_config(tmp_path: Path, port: int, target_port: int) -> None:
+def _write_config(tmp_path: Path, target_port: int) -> None:
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+        f'serve: {{port: 0, token: "{TOKEN}"}}\n'
         "defaults: {failure_threshold: 1, success_threshold: 1}\n"
         "checks:\n"
         f"  - {{name: shop, type: http, url: 'http://127.0.0.1:{target_port}/', timeout: 1s,"
@@ -80,9 +80,10 @@ def _timeline_in_chromium(port: int, incident_id: int) -> list[dict[str, Any]]:
 def test_timeline_collapses_repeated_failures_and_the_api_returns_written_updates(
     tmp_path: Path,
 ) -> None:
-    port, target_port = free_port(), free_port()
-    _write_config(tmp_path, port, target_port)
-    with serving(tmp_path):
+    target_port = refused_port()  # held, not listening: down until target_up
+    _write_config(tmp_path, target_port)
+    with serving(tmp_path) as serve:
+        port = serve.port
         opened = wait(
             lambda: api(port, "/api/v1/incidents?status=open")[1]["incidents"],
             "the shop's incident to open",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from support.cli import shell_env
-from support.net import free_port, wait_until
+from support.net import wait_until
 from support.serve import get, serving, write_config
 
 
@@ -25,7 +25,6 @@ def _templates(port: int) -> list[str]:
 
 
 def test_serve_waits_for_an_unfinished_line_without_spinning(tmp_path: Path) -> None:
-    port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     app = logs / "app.log"
@@ -36,7 +35,7 @@ def test_serve_waits_for_an_unfinished_line_without_spinning(tmp_path: Path) -> 
     )
     config = write_config(
         tmp_path,
-        port,
+        0,
         "logs:\n"
         "  window: 1s\n"
         "  partial_line_after: 1m\n"
@@ -45,6 +44,7 @@ def test_serve_waits_for_an_unfinished_line_without_spinning(tmp_path: Path) -> 
     )
     env = shell_env(drop=("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN"), NO_COLOR="1")
     with serving(config, env=env, stop_timeout=60) as serve:
+        port = serve.port
         wait_until(
             lambda: "started worker <*>" in _templates(port), "the first line's template", 90
         )

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from support.cli import prodshield, shell_env
-from support.net import free_port, wait_until
-from support.serve import start_serve, stop_serve
+from support.net import wait_until
+from support.serve import read_bound, start_serve, stop_serve
 
 TOKEN = "journey-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
@@ -87,7 +87,7 @@ def test_scan_and_digest_with_rules_on_the_configured_sources(tmp_path: Path) ->
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "access.log").write_text(_access_lines())
     (tmp_path / "logs" / "app.log").write_text(APP_LINES)
-    (tmp_path / "shield.yaml").write_text(_config(free_port()))
+    (tmp_path / "shield.yaml").write_text(_config(0))
 
     scan = _cli(tmp_path, "logs", "scan", "--format", "json")
     assert scan.returncode == 1, scan.stderr  # a critical finding: exit 1 for CI
@@ -143,7 +143,7 @@ def test_scan_and_digest_with_rules_on_the_configured_sources(tmp_path: Path) ->
 
     # a rule whose pattern is not a regular expression: one located line, exit 2
     (tmp_path / "shield.yaml").write_text(
-        _config(free_port()).replace("'card declined for order'", "'card (declined'")
+        _config(0).replace("'card declined for order'", "'card (declined'")
     )
     bad = _cli(tmp_path, "logs", "scan")
     assert bad.returncode == 2
@@ -173,12 +173,11 @@ def _append(path: Path, text: str) -> None:
 
 
 def test_serve_follows_a_growing_file_and_shows_templates_and_findings(tmp_path: Path) -> None:
-    port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     access, app = logs / "access.log", logs / "app.log"
     access.write_text("")
-    (tmp_path / "shield.yaml").write_text(_config(port))
+    (tmp_path / "shield.yaml").write_text(_config(0))
     # this hour's lines: the templates panel counts the last 24 hours
     hour = datetime.now(UTC).strftime("%Y-%m-%d %H")
     app.write_text(f"{hour}:00:01,000 INFO shop: started worker 1\n")
@@ -190,6 +189,7 @@ def test_serve_follows_a_growing_file_and_shows_templates_and_findings(tmp_path:
         stderr=subprocess.PIPE,
     )
     try:
+        port, _ = read_bound(serve)
         _wait(lambda: _get(port, "/api/v1/templates")["templates"], "the first template")
         # the file grows: a worker line a second, a database failure that goes on
         for i in range(6):

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from support.cli import prodshield, shell_env
-from support.net import free_port, refused_port
-from support.serve import stop_serve
+from support.net import refused_port
+from support.serve import read_bound, stop_serve
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "journey-token-maintenance-0123456789"
@@ -100,7 +100,6 @@ def test_maintenance_is_announced_and_not_counted_against_uptime(tmp_path: Path)
     deploy_end = now + timedelta(seconds=WINDOW + 1)
     migration = now + timedelta(days=2)
     far = now + timedelta(days=21)
-    port = free_port()
     (tmp_path / "shield.yaml").write_text(
         f"""
 storage: "sqlite:///{tmp_path / "store.db"}"
@@ -200,15 +199,16 @@ maintenance:
 
         # the live service: API, badge and the status page in a browser, from the aggregates
         proc = subprocess.Popen(
-            [sys.executable, "-m", "prodshield", "serve", "--port", str(port)],
+            [sys.executable, "-m", "prodshield", "serve", "--port", "0"],
             cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "PRODSHIELD_TOKEN": TOKEN, "PRODSHIELD_CONFIG": "shield.yaml"},
         )
-        base = f"http://127.0.0.1:{port}"
         try:
+            port, _ = read_bound(proc)
+            base = f"http://127.0.0.1:{port}"
             deadline = time.time() + 60
             checks: list[dict[str, Any]] = []
             while time.time() < deadline:

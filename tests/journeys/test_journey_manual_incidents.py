@@ -23,8 +23,8 @@ import feedparser
 import pytest
 
 from support.cli import prodshield, wide_env
-from support.net import free_port, wait_until
-from support.serve import start_serve, stop_serve
+from support.net import wait_until
+from support.serve import read_bound, start_serve, stop_serve
 
 TOKEN = "journey-token-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
@@ -89,11 +89,10 @@ def _login(port: int) -> tuple[Any, str]:
 def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
     target = Listener()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+        f'serve: {{port: 0, token: "{TOKEN}"}}\n'
         "environments: {production: {}}\n"
         "defaults: {interval: 1s, timeout: 2s}\n"
         "checks:\n"
@@ -117,10 +116,11 @@ def test_manual_incidents_from_cli_api_and_dashboard_reach_the_page_and_feed(
         tmp_path / "shield.yaml",
         cwd=tmp_path,
         env=wide_env(),
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
+        port, _ = read_bound(serve)
         wait_until(lambda: _call(port, "/api/v1/checks"), "serve to answer")
         page = _call(port, "/", auth=False)
         assert "Card payments are delayed" in page and "we are on it." in page

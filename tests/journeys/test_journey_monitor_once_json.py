@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from support.cli import prodshield
-from support.net import free_port
+from support.net import refused_port, serving_on
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -42,7 +42,7 @@ def _once(cwd: Path) -> tuple[int, dict[str, Any]]:
 def test_monitor_once_json_reports_incidents_and_notifications(tmp_path: Path) -> None:
     hook = HTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
-    target_port = free_port()  # nothing listens yet: the target is down
+    target_port = refused_port()  # held, not listening: the target is down
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "defaults: {failure_threshold: 1, success_threshold: 1}\n"
@@ -70,12 +70,8 @@ def test_monitor_once_json_reports_incidents_and_notifications(tmp_path: Path) -
         assert still["incidents"] == {"opened": [], "resolved": []}
         assert still["notifications"]["sent"] == 0
 
-        target = HTTPServer(("127.0.0.1", target_port), _Receiver)
-        threading.Thread(target=target.serve_forever, daemon=True).start()
-        try:
+        with serving_on(target_port, _Receiver, HTTPServer):
             code, up = _once(tmp_path)
-        finally:
-            target.shutdown()
         assert code == 0
         assert up["incidents"]["opened"] == []
         (resolved,) = up["incidents"]["resolved"]

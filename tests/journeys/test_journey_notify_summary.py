@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from support.cli import prodshield
-from support.net import answering, free_port, http_server
+from support.net import answering, http_server, refused_port
 
 
 def test_monitor_once_counts_notifications_not_attempts(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_monitor_once_counts_notifications_not_attempts(tmp_path: Path) -> None:
             "notifiers:\n"
             f"  ops: {{type: webhook, url: 'http://127.0.0.1:{hook}/hook'}}\n"
             "checks:\n"
-            f"  - {{name: shop, type: http, url: 'http://127.0.0.1:{free_port()}/', timeout: 2s,"
+            f"  - {{name: shop, type: http, url: 'http://127.0.0.1:{refused_port()}/', timeout: 2s,"
             " alerts: [ops]}\n"
         )
         done = prodshield(tmp_path, "monitor", "once", "--format", "json", "--notify-wait", "6s")

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port
-from support.serve import TOKEN, get, start_serve, stop_serve, wait_ready
+from support.serve import TOKEN, get, read_bound, start_serve, stop_serve, wait_ready
 from support.standins.github import GitHubStandin
 from support.standins.periodic_target import PeriodicTarget
 
@@ -33,7 +32,6 @@ NEGATIVE = re.compile(r"(?<![\w-])-\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\b|lasted -|aft
 
 def test_one_incident_and_one_issue_per_outage_window(tmp_path: Path) -> None:
     target = PeriodicTarget(PERIOD, OUTAGE)
-    port = free_port()
     with GitHubStandin.in_thread(tokens=(GH_TOKEN,)) as gh:
         gh.repo(REPO)
         config = tmp_path / "shield.yaml"
@@ -58,12 +56,13 @@ checks:
         )
         proc = start_serve(
             config,
-            port=port,
-            stdout=subprocess.DEVNULL,
+            port=0,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=tmp_path,
         )
         try:
+            port, _ = read_bound(proc)
             wait_ready(port, proc)
             # Eight whole outage windows, each followed by enough passing results to resolve it.
             deadline = time.time() + WINDOWS * PERIOD + 60

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from support.net import free_port
+from support.net import refused_port, serving_on
 from support.standins.paging import NTFY_TOKEN, PD_KEY, PROTECTED_TOPIC, PagingStandin
 
 
@@ -48,7 +47,7 @@ def _once(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_outage_pages_once_and_resolves_the_same_alert(tmp_path: Path) -> None:
-    target_port = free_port()  # nothing listens yet: the target is down
+    target_port = refused_port()  # held, not listening: the target is down
     with PagingStandin.in_thread() as rx:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"
@@ -81,13 +80,8 @@ def test_outage_pages_once_and_resolves_the_same_alert(tmp_path: Path) -> None:
         assert again.returncode == 1
         assert [a.actions for a in rx.pagerduty.values()] == [["trigger"]]
 
-        target = HTTPServer(("127.0.0.1", target_port), _Healthy)
-        threading.Thread(target=target.serve_forever, daemon=True).start()
-        try:
+        with serving_on(target_port, _Healthy, HTTPServer):
             up = _once(tmp_path)
-        finally:
-            target.shutdown()
-            target.server_close()
         assert up.returncode == 0, up.stdout + up.stderr
         assert list(rx.pagerduty) == [alert.key]
         assert alert.actions == ["trigger", "resolve"] and alert.status == "resolved"
@@ -104,7 +98,7 @@ def test_a_database_outage_pages_once_naming_the_checks_behind_it(tmp_path: Path
     """depends_on through shield.yaml and `monitor once`: the database and the API behind it
     fail together; PagerDuty gets one trigger (the database's) listing the API as suppressed,
     and after the recovery one resolve; the API's incident pages no one."""
-    db_port, api_port = free_port(), free_port()
+    db_port, api_port = refused_port(), refused_port()  # held, not listening: both down
     with PagingStandin.in_thread() as rx:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"
@@ -125,15 +119,8 @@ def test_a_database_outage_pages_once_naming_the_checks_behind_it(tmp_path: Path
         details = rx.of("pagerduty")[0].json()["payload"]["custom_details"]
         assert details["suppressed"] == "api"
 
-        servers = [HTTPServer(("127.0.0.1", p), _Healthy) for p in (db_port, api_port)]
-        for server in servers:
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
+        with serving_on(db_port, _Healthy, HTTPServer), serving_on(api_port, _Healthy, HTTPServer):
             assert _once(tmp_path).returncode == 0
-        finally:
-            for server in servers:
-                server.shutdown()
-                server.server_close()
         assert list(rx.pagerduty) == [alert.key]
         assert alert.actions == ["trigger", "resolve"]
         assert len(rx.of("pagerduty")) == 2

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from support.net import free_port
+from support.net import refused_port
 
 
 def test_the_audit_of_the_store_folder_leaves_the_live_store_alone(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_the_audit_of_the_store_folder_leaves_the_live_store_alone(tmp_path: Pat
         f"""
 storage: sqlite:///prodshield.db
 checks:
-  - {{name: cache, type: tcp, host: 127.0.0.1, port: {free_port()}, interval: 1s}}
+  - {{name: cache, type: tcp, host: 127.0.0.1, port: {refused_port()}, interval: 1s}}
 audit:
   paths: ["."]
   schedule: "* * * * *"
@@ -40,7 +40,7 @@ audit:
             "-c",
             "shield.yaml",
             "--port",
-            str(free_port()),
+            "0",
         ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,

@@ -14,15 +14,14 @@ import re
 from pathlib import Path
 
 from support.alerting import TOKEN, Browser, api, cli, csrf_of, serving, wait
-from support.net import answering, free_port, http_server
+from support.net import answering, http_server
 
 
 def test_an_slo_incident_is_silenced_and_a_manual_one_says_why_not(tmp_path: Path) -> None:
-    port = free_port()
     with http_server(answering(500)) as target:
         (tmp_path / "shield.yaml").write_text(
             "storage: sqlite:///store.db\n"
-            f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+            f'serve: {{port: 0, token: "{TOKEN}"}}\n'
             # only the service's SLO opens an incident here (no down incident)
             "defaults: {failure_threshold: 1000}\n"
             "services:\n"
@@ -37,7 +36,8 @@ def test_an_slo_incident_is_silenced_and_a_manual_one_says_why_not(tmp_path: Pat
         opened = cli(tmp_path, "incident", "open", "Mail is slow", "--service", "mail")
         assert opened.returncode == 0, opened.stderr
         manual_id = int(opened.stdout.split("#")[1].split()[0])
-        with serving(tmp_path):
+        with serving(tmp_path) as serve:
+            port = serve.port
             slo_incident = wait(
                 lambda: next(
                     (

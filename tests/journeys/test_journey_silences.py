@@ -24,14 +24,14 @@ from support.alerting import (
     target_up,
     wait,
 )
-from support.net import free_port
+from support.net import refused_port
 from support.standins.paging import PD_KEY, PagingStandin
 
 
-def write_config(tmp_path: Path, port: int, target_port: int, pd_url: str) -> None:
+def write_config(tmp_path: Path, target_port: int, pd_url: str) -> None:
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+        f'serve: {{port: 0, token: "{TOKEN}"}}\n'
         "defaults: {failure_threshold: 1, success_threshold: 1}\n"
         "notifiers:\n"
         "  oncall:\n"
@@ -45,9 +45,9 @@ def write_config(tmp_path: Path, port: int, target_port: int, pd_url: str) -> No
 
 
 def test_silence_from_cli_api_and_dashboard_holds_then_resumes_paging(tmp_path: Path) -> None:
-    port, target_port = free_port(), free_port()
+    target_port = refused_port()  # held, not listening: down until target_up
     with PagingStandin.in_thread() as rx:
-        write_config(tmp_path, port, target_port, rx.pagerduty_url)
+        write_config(tmp_path, target_port, rx.pagerduty_url)
         made = cli(
             tmp_path,
             "incident", "silence", "shop", "--for", "45s",
@@ -61,7 +61,8 @@ def test_silence_from_cli_api_and_dashboard_holds_then_resumes_paging(tmp_path: 
         bad = cli(tmp_path, "incident", "silence", "shop", "--for", "1h", "--reason", " ")
         assert bad.returncode == 2 and "a silence needs a reason" in bad.stderr
 
-        with serving(tmp_path):
+        with serving(tmp_path) as serve:
+            port = serve.port
             [incident] = wait(
                 lambda: api(port, "/api/v1/incidents?status=open")[1]["incidents"],
                 "the incident to open",

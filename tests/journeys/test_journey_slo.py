@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from support.alerting import TOKEN, Browser, api, cli, serving, wait
-from support.net import free_port, refused_port
+from support.net import refused_port
 from support.standins.paging import PROTECTED_TOPIC, PagingStandin
 
 
@@ -48,7 +48,6 @@ def _service_metric(port: int, name: str) -> float | None:
 
 
 def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
-    port = free_port()
     target = HTTPServer(("127.0.0.1", 0), _Flaky)
     threading.Thread(target=target.serve_forever, daemon=True).start()
     _Flaky.failing = False
@@ -56,7 +55,7 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
         with PagingStandin.in_thread() as rx:
             (tmp_path / "shield.yaml").write_text(
                 "storage: sqlite:///store.db\n"
-                f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+                f'serve: {{port: 0, token: "{TOKEN}"}}\n'
                 # only the SLO pages here; unacknowledged, it escalates to PagerDuty
                 "defaults: {failure_threshold: 1000, escalation: platform}\n"
                 "escalations:\n"
@@ -90,7 +89,8 @@ def test_slo_budget_and_burn_rate_alert_through_serve(tmp_path: Path) -> None:
                 f" url: 'http://127.0.0.1:{target.server_port}/', interval: 1h,"
                 " slo: {objective: 99}}\n"
             )
-            with serving(tmp_path):
+            with serving(tmp_path) as serve:
+                port = serve.port
                 slo = wait(
                     lambda: (
                         (s := api(port, "/api/v1/checks/api")[1]["environments"][0]["slo"])

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from support.alerting import TOKEN, cli, serving, wait
-from support.net import free_port, refused_port
+from support.net import refused_port
 
 
 def _incidents(page: str) -> list[tuple[str, str, str]]:
@@ -28,10 +28,10 @@ def _incidents(page: str) -> list[tuple[str, str, str]]:
 
 
 def test_incident_titles_do_not_repeat_the_environment_badge(tmp_path: Path) -> None:
-    port, closed = free_port(), refused_port()
+    closed = refused_port()
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
-        f'serve: {{port: {port}, token: "{TOKEN}"}}\n'
+        f'serve: {{port: 0, token: "{TOKEN}"}}\n'
         "defaults: {failure_threshold: 1}\n"
         "environments: {production: {}}\n"
         "checks:\n"
@@ -55,10 +55,10 @@ def test_incident_titles_do_not_repeat_the_environment_badge(tmp_path: Path) -> 
     assert sorted(_incidents(static)) == expected, _incidents(static)
     assert "[production]" not in static
 
-    with serving(tmp_path):
+    with serving(tmp_path) as serve:
 
         def page() -> str:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            with urllib.request.urlopen(serve.base + "/", timeout=10) as r:
                 return str(r.read().decode())
 
         live = wait(page, "the status page")

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from support.cli import prodshield, wide_env
-from support.net import free_port, wait_until
+from support.net import free_port, smtp_controller, wait_until
 from support.standins.subscriber import Subscriber
 
 TOKEN = "journey-token-0123456789abcdef"
@@ -42,7 +42,6 @@ def _wait(predicate: Any, what: str, timeout: float = 60.0) -> Any:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, list[Any]]]:
-    from aiosmtpd.controller import Controller
 
     mails: list[Any] = []
 
@@ -52,7 +51,7 @@ def smtp() -> Iterator[tuple[int, list[Any]]]:
             mails.append((list(envelope.rcpt_tos), msg))
             return "250 accepted"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller = smtp_controller(Handler())
     controller.start()
     try:
         yield controller.port, mails

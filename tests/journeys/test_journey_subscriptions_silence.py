@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from support.alerting import TOKEN, api, cli, serving, target_up, wait
-from support.net import free_port
+from support.net import refused_port
 from support.standins.subscriber import Subscriber
 
 
@@ -41,20 +41,20 @@ def _post_json(url: str, body: dict[str, str]) -> int:
 
 @pytest.mark.parametrize("mode", ["notify", "hold"])
 def test_subscribers_during_a_silence(tmp_path: Path, receiver: Subscriber, mode: str) -> None:
-    port, target_port = free_port(), free_port()
+    target_port = refused_port()  # held until the first target_up
     setting = "" if mode == "notify" else ", during_silence: hold"  # notify is the default
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         "serve:\n"
-        f'  port: {port}\n  token: "{TOKEN}"\n'
+        f'  port: 0\n  token: "{TOKEN}"\n'
         f"  subscriptions: {{enabled: true, allow_private_targets: true{setting}}}\n"
         "defaults: {failure_threshold: 1, success_threshold: 1}\n"
         "checks:\n"
         f"  - {{name: shop, type: http, url: 'http://127.0.0.1:{target_port}/', timeout: 1s,"
         " interval: 1s}\n"
     )
-    site = f"http://127.0.0.1:{port}"
-    with target_up(target_port), serving(tmp_path):
+    with target_up(target_port), serving(tmp_path) as serve:
+        port, site = serve.port, serve.base
         wait(lambda: api(port, "/api/v1/checks")[0] == 200, "serve to answer")
         assert _post_json(site + "/status/subscribe", {"webhook": receiver.url}) == 202
         asked = wait(lambda: receiver.events, "the confirmation")[0]
@@ -66,7 +66,8 @@ def test_subscribers_during_a_silence(tmp_path: Path, receiver: Subscriber, mode
         assert made.returncode == 0, made.stderr
         silence = json.loads(made.stdout)
     # the target is gone: the check fails while silenced
-    with serving(tmp_path):
+    with serving(tmp_path) as serve:
+        port = serve.port
         [incident] = wait(
             lambda: api(port, "/api/v1/incidents?status=open")[1]["incidents"],
             "the incident to open",

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 from support.cli import shell_env
-from support.net import free_port, wait_until
+from support.net import wait_until
 from support.pages import service_card
 from support.serve import get, serving, write_config
 
@@ -18,15 +18,15 @@ def test_status_page_shows_uptime_from_the_first_results(tmp_path: Path) -> None
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)  # the TCP check's target: the kernel accepts, nothing else needed
     target = listener.getsockname()[1]
-    port = free_port()
     config = write_config(
         tmp_path,
-        port,
+        0,
         f"checks:\n  - {{name: db, type: tcp, host: 127.0.0.1, port: {target}, interval: 1s}}\n",
     )
     env = shell_env(drop=("PRODSHIELD_CONFIG", "PRODSHIELD_TOKEN"), NO_COLOR="1")
     try:
-        with serving(config, env=env):
+        with serving(config, env=env) as serve:
+            port = serve.port
             first = wait_until(
                 lambda: next(c for c in get(port, "/api/v1/checks")["checks"])["last_result"],
                 "the first result",

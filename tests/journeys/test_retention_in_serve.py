@@ -12,7 +12,7 @@ from sqlalchemy import Table, func, select
 
 from prodshield.store import open_store
 from prodshield.store import tables as t
-from support.net import free_port
+from support.net import refused_port
 from support.serve import start_with_token, stop_serve
 
 
@@ -73,12 +73,12 @@ def test_serve_prunes_old_rows_on_its_own_and_reports_the_store_size(
 storage: "{url}"
 retention: {{raw_results: 1d, outbox: 1d, every: 1s, batch: 50}}
 checks:
-  - {{name: api, type: tcp, host: 127.0.0.1, port: {free_port()}, interval: 1h}}
+  - {{name: api, type: tcp, host: 127.0.0.1, port: {refused_port()}, interval: 1h}}
 """
     )
-    port = free_port()
     token = "retention-token-0123456789abcdef"
-    proc = start_with_token(config, port, token)
+    served = start_with_token(config, token)
+    proc, port = served.proc, served.port
     try:
         deadline = time.time() + 60
         while time.time() < deadline and _count(url, t.outbox) > 0:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from support.net import free_port
+from support.net import refused_port
 from support.serve import TOKEN, get, start_with_token, stop_serve, wait_ready
 from support.standins.periodic_target import PeriodicTarget
 
@@ -55,8 +55,6 @@ def test_status_headline_matches_open_incidents_and_no_duration_is_negative(
     tmp_path: Path,
 ) -> None:
     target = PeriodicTarget(PERIOD, OUTAGE)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     config = tmp_path / "shield.yaml"
     config.write_text(
         f"""
@@ -81,7 +79,8 @@ checks:
     conditions: ["[STATUS] < 600"]
 """
     )
-    proc = start_with_token(config, port, TOKEN)
+    served = start_with_token(config, TOKEN)
+    proc, port, base = served.proc, served.port, served.base
     try:
         wait_ready(port, proc)
         with playwright_sync.sync_playwright() as pw:
@@ -157,9 +156,7 @@ def test_a_failure_below_the_threshold_is_not_an_outage(tmp_path: Path) -> None:
     failing below its threshold makes its service "degraded"; the outage headline waits for the
     incident, and comes with it."""
     target = PeriodicTarget(PERIOD, OUTAGE)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens: every probe fails
+    dead = f"http://127.0.0.1:{refused_port()}/"  # held, not listening: every probe fails
     config = tmp_path / "shield.yaml"
     config.write_text(
         f"""
@@ -172,7 +169,8 @@ checks:
      timeout: 2s, conditions: ["[STATUS] < 600"]}}
 """
     )
-    proc = start_with_token(config, port, TOKEN)
+    served = start_with_token(config, TOKEN)
+    proc, port, base = served.proc, served.port, served.base
     try:
         wait_ready(port, proc)
         deadline = time.time() + 60

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from prodshield.notify import outbox
 from prodshield.store import open_store
-from support.net import free_port
 from support.standins.github import GitHubStandin
 
 REPO = "acme/platform"
@@ -118,8 +117,8 @@ async def test_a_providers_answer_is_printed_as_text(store_url: str, tmp_path: P
     app.router.add_post("/api/chat.postMessage", post)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
     try:
         (tmp_path / "shield.yaml").write_text(
             f'storage: "{store_url}"\n'
@@ -148,8 +147,8 @@ async def test_a_delivered_test_prints_a_one_line_summary(store_url: str, tmp_pa
     app.router.add_post("/api/chat.postMessage", post)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
     try:
         (tmp_path / "shield.yaml").write_text(
             f'storage: "{store_url}"\n'

@@ -30,7 +30,7 @@ from prodshield.notify.providers import REGISTRY, DeliveryContext, Notifier, bui
 from prodshield.notify.providers.email import EmailNotifier, message_id
 from prodshield.store import Store
 from support.certs import self_signed
-from support.net import free_port, refused_port
+from support.net import refused_port, smtp_controller
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "notify.md"
 DOC_ENV = {
@@ -168,7 +168,6 @@ def make_cert(tmp: Path) -> tuple[Path, Path]:
 def smtp_server(tmp_path: Path) -> Any:
     import ssl
 
-    from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     cert, key = make_cert(tmp_path)
@@ -199,10 +198,8 @@ def smtp_server(tmp_path: Path) -> Any:
         return AuthResult(success=ok, handled=False, auth_data=data.login if ok else None)
 
     handler = Handler()
-    controller = Controller(
+    controller = smtp_controller(
         handler,
-        hostname="127.0.0.1",
-        port=free_port(),
         tls_context=tls,
         require_starttls=True,
         auth_required=True,

@@ -9,12 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from support.net import free_port
-
 
 def _start(tmp_path: Path, host: str) -> str:
-    """Start `chaos proxy` on ``host``, return what it printed once it is up, stop it."""
-    port = free_port()
+    """Start `chaos proxy` on ``host`` (port 0: the system picks one), return what it printed
+    once it is up, stop it."""
     log = tmp_path / f"proxy-{host}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -27,7 +25,7 @@ def _start(tmp_path: Path, host: str) -> str:
                 "--host",
                 host,
                 "--port",
-                str(port),
+                "0",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,6 +1,6 @@
-"""Helpers of the alerting journeys: `prodshield serve` as a subprocess on a free port with the
-paging stand-in, its API with the token, the dashboard through a cookie jar, a loopback target
-that can be brought up and down."""
+"""Helpers of the alerting journeys: `prodshield serve` as a subprocess on a port it binds itself
+with the paging stand-in, its API with the token, the dashboard through a cookie jar, a loopback
+target that can be brought up and down on a port held for it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from support.serve import stop_serve
+from support.net import serving_on
+from support.serve import Served, read_bound, stop_serve
 from support.standins.paging import NTFY_TOKEN, PD_KEY
 
 TOKEN = "journey-token-alerting-0123456789"
@@ -91,26 +91,28 @@ class Healthy(BaseHTTPRequestHandler):
 
 @contextmanager
 def target_up(port: int) -> Iterator[None]:
-    server = HTTPServer(("127.0.0.1", port), Healthy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    """A healthy target on ``port`` for the block: on a ``refused_port()``, on the socket held
+    for it, which refuses again after the block (down, and still the target's)."""
+    with serving_on(port, Healthy, HTTPServer):
         yield
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager
-def serving(cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "prodshield", "serve", "-c", str(cwd / "shield.yaml")],
-        cwd=cwd,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=(cwd / "serve.log").open("w"),
-    )
+def serving(cwd: Path) -> Iterator[Served]:
+    """``prodshield serve`` of ``cwd/shield.yaml`` for the block, its stderr in ``serve.log``;
+    ``Served.port`` is the port it bound (``serve.port: 0`` in the journeys' configs)."""
+    with (cwd / "serve.log").open("w") as log:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "prodshield", "serve", "-c", str(cwd / "shield.yaml")],
+            cwd=cwd,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
     try:
-        yield serve
+        port, head = read_bound(serve)
+        yield Served(serve, port, head)
     finally:
         stop_serve(serve, timeout=30)
 

@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 
 from support.crash_harness import CRITICAL, STEADY, flapping_target
-from support.net import free_port
-from support.serve import start_serve
+from support.serve import bound_in_log, start_serve
 from support.services import IN_CI
 from support.standins.github import GitHubStandin
 
@@ -110,7 +109,6 @@ def test_serve_reports_failing_dependencies_and_catches_up(
         db = disk / "state.db"
         log_file = tmp_path / "app.log"
         log_file.write_text("2026-11-26 10:00:00 INFO app started\n")
-        port = free_port()
         cfg = tmp_path / "shield.yaml"
         cfg.write_text(f"""
 storage: "sqlite:///{db}"
@@ -124,7 +122,7 @@ notifiers:
 logs:
   window: 1s
   sources: [{{name: app, path: "{log_file}", format: raw}}]
-serve: {{host: 127.0.0.1, port: {port}}}
+serve: {{host: 127.0.0.1, port: 0}}
 """)
         # GitHub is down before anything happens
         for method in ("GET", "POST", "PATCH"):
@@ -137,6 +135,7 @@ serve: {{host: 127.0.0.1, port: {port}}}
             stderr=subprocess.STDOUT,
         )
         try:
+            port = bound_in_log(tmp_path / "serve.log", proc)
             _wait("the service", lambda: _readyz(port).get("status") in ("ready", "degraded"))
 
             # 1. GitHub API down: a critical log line's notification waits, /readyz says so
@@ -221,7 +220,6 @@ def test_serve_rides_out_a_postgresql_restart_under_load(
         host, pport = proxy.create("pg", "127.0.0.1:5432")
         url = pg_url.replace("127.0.0.1:5432", f"{host}:{pport}")
         with flapping_target() as target:
-            port = free_port()
             checks = "\n".join(
                 f'  - {{name: c{i}, type: http, url: "{target}/c{i}"}}' for i in range(30)
             )
@@ -231,7 +229,7 @@ storage: "{url}"
 defaults: {{interval: 1s, timeout: 1s}}
 checks:
 {checks}
-serve: {{host: 127.0.0.1, port: {port}}}
+serve: {{host: 127.0.0.1, port: 0}}
 """)
             out = open(tmp_path / "serve.log", "w")  # noqa: SIM115 (closed below)
             proc = start_serve(
@@ -248,6 +246,7 @@ serve: {{host: 127.0.0.1, port: {port}}}
                     return int(row[0]) if row else 0
 
             try:
+                port = bound_in_log(tmp_path / "serve.log", proc)
                 _wait("the service", lambda: _readyz(port).get("status") == "ready")
                 _wait("results", lambda: results() >= 60)
                 down_at = time.time()

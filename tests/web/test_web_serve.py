@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from support.serve import start_serve
+from support.serve import read_bound, start_serve
 from support.web_seed import CONFIG
 
 
@@ -27,7 +26,7 @@ def test_serve_prints_url_and_token_and_stops_cleanly_on_sigterm(tmp_path: Path)
         env=env,
     )
     try:
-        port, first = _bound_port(proc)
+        port, first = read_bound(proc)
         deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
         body = None
         while time.monotonic() < deadline:
@@ -53,24 +52,6 @@ def test_serve_prints_url_and_token_and_stops_cleanly_on_sigterm(tmp_path: Path)
     assert (tmp_path / "store.db").exists()
 
 
-def _bound_port(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    """The port serve bound (it was given port 0: a free port chosen here and bound later
-    could be taken in between), from its first line, and that line."""
-    assert proc.stdout is not None
-    # Read the pipe's bytes, not the text wrapper: readline() may buffer the lines after the
-    # first (the login token), and communicate() later reads the descriptor past that buffer.
-    data = b""
-    while b"\n" not in data:
-        chunk = os.read(proc.stdout.fileno(), 4096)
-        if not chunk:
-            break
-        data += chunk
-    text = data.decode()
-    found = re.match(r"prodshield serving http://127\.0\.0\.1:(\d+)/", text)
-    assert found, text
-    return int(found.group(1)), text
-
-
 def _checks(port: int, token: str) -> int:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/checks", headers={"Authorization": f"Bearer {token}"}
@@ -90,7 +71,7 @@ def test_sighup_reloads_a_valid_config_and_refuses_a_bad_one(tmp_path: Path) -> 
     with errors.open("w") as stderr:
         proc = start_serve(config, port=0, stdout=subprocess.PIPE, stderr=stderr)
     try:
-        port, first = _bound_port(proc)
+        port, first = read_bound(proc)
         deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
         count = None
         while time.monotonic() < deadline and count is None:
