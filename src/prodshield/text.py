@@ -7,6 +7,9 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
 - `for_terminal`: the one sanitiser for text the CLI prints: ANSI CSI/OSC/DCS sequences, C0
   controls other than tab and newline, DEL, C1 controls and bidirectional overrides are removed,
   so a log line cannot retitle the terminal, clear the screen, write the clipboard or fake colours.
+- `for_page`: the same for text an HTML page shows (the dashboard, the status page, the digest
+  page): a right-to-left override in a log line would otherwise reverse what follows it on the
+  page (a timestamp, a badge, the next finding); Markup keeps its tags, only the characters go.
 - `clip`: a size cap that says how much was cut.
 - `fence` / `code_span`: outside text as literal Markdown (a fence longer than any backtick run
   inside), `neutralise_mentions`: ``@name`` outside code can no longer notify anyone,
@@ -46,6 +49,27 @@ def for_terminal(text: object) -> str:
     if s.isprintable():
         return s
     return _ESCAPES.sub("", s)
+
+
+_PAGE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def for_page(value: Any) -> Any:
+    """``value`` for an HTML page: a text without escape sequences, controls (but tab, newline
+    and carriage return) or bidirectional overrides; HTML already made (a ``Markup``: rendered
+    Markdown, an SVG) loses only those characters, so its tags stay whole. Other values as they
+    are (Jinja's ``finalize``)."""
+    if not isinstance(value, str) or not _PAGE_CONTROLS.search(value):
+        return value
+    if type(value) is str:
+        return for_terminal(value)
+    return type(value)(_PAGE_CONTROLS.sub("", value))
+
+
+def controls_out(page: str) -> str:
+    """An HTML page (or part) without control characters (but tab, newline and carriage return)
+    and bidirectional overrides: only those characters go, so the tags stay whole."""
+    return _PAGE_CONTROLS.sub("", page) if _PAGE_CONTROLS.search(page) else page
 
 
 def clip(text: str, limit: int) -> str:
@@ -152,7 +176,9 @@ def loads_json(raw: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
 __all__ = [
     "clip",
     "code_span",
+    "controls_out",
     "fence",
+    "for_page",
     "for_terminal",
     "loads_json",
     "neutralise_markers",

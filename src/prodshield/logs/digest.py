@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prodshield.logs.findings import LineSet, LogFinding, ScanResult
-from prodshield.text import clip, code_span
+from prodshield.text import clip, code_span, controls_out
 
 OFFENDERS_COUNTED = (
     "Counted per IP: its flagged log lines, a line flagged by several detectors once."
@@ -347,7 +347,7 @@ def render_html(d: Digest) -> str:
     kinds: Counter[str] = Counter()
     for f in d.scan.findings:
         kinds[f"{f.category}/{f.kind}"] += f.count
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(d.title)}</title>
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(d.title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <style>{_CSS}</style></head><body><h1>{e(d.title)}</h1><p>{e(d.summary())} · generated {d.generated_at:%Y-%m-%d %H:%M} UTC</p>
 <h2>Events per hour (UTC, errors in red)</h2>{_timeline_svg(d.scan.hourly)}
@@ -357,6 +357,9 @@ def render_html(d: Digest) -> str:
 {_endpoint_tables_html(d)}
 </body></html>
 """
+    # log lines quoted on the page lose their controls and bidirectional overrides (a U+202E
+    # would reverse the rest of its row); the page's own HTML has none
+    return controls_out(page)
 
 
 def _endpoint_tables_html(d: Digest) -> str:

@@ -18,6 +18,7 @@ from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
 from prodshield.monitor.incidents import shown_name
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
+from prodshield.text import for_page
 from prodshield.web.charts import (
     heartbeat_bar,
     response_chart,
@@ -176,6 +177,9 @@ def make_templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(["html", "xml"]),
+        # every value a page shows comes without controls or bidirectional overrides: a log
+        # line's U+202E would reverse the rest of its row on the page
+        finalize=for_page,
         extensions=["jinja2.ext.do"],
         trim_blocks=True,
         lstrip_blocks=True,

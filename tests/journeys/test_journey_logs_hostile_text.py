@@ -1,0 +1,73 @@
+"""Hostile text in log lines as a user meets it on a page: a right-to-left override (U+202E) and
+terminal escapes in an application log, shown by ``logs digest --format html`` and by ``serve``'s
+dashboard. Escaped HTML is not enough: an override left in reverses the rest of its row on the page
+(the digest's time and the next finding read backwards, a "new" badge lands inside the text)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from support.cli import prodshield, shell_env
+from support.serve_process import TOKEN, login, serve, session_of, wait_for
+
+RLO, ESC = "\u202e", "\x1b"
+
+
+def _app_log(path: Path) -> None:
+    hour = datetime.now(UTC).strftime("%Y-%m-%d %H")
+    path.write_text(
+        f"{hour}:00:01,000 INFO shop.web: started\n"
+        f"{hour}:00:02,000 ERROR shop.web: user input </textarea><b>x</b> {RLO}evil gnirts\n"
+        f"{hour}:00:03,000 ERROR shop.web: render failed {ESC}[31mred{ESC}[0m {ESC}]0;pwned\x07\n",
+        encoding="utf-8",
+    )
+
+
+def _clean(page: str) -> None:
+    assert RLO not in page and ESC not in page and "\x07" not in page
+    assert "<b>x" not in page and "&lt;b&gt;x" in page
+
+
+def test_digest_page_has_no_override_or_escape(tmp_path: Path) -> None:
+    _app_log(tmp_path / "app.log")
+    env = shell_env(drop=("PRODSHIELD_",))
+    out = prodshield(
+        tmp_path, "logs", "digest", "app.log", "--format", "html", "-o", "d.html", env=env
+    )
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "d.html").read_text(encoding="utf-8")
+    _clean(page)
+    assert "evil gnirts" in page
+
+
+def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir(parents=True)
+    _app_log(tmp_path / "logs" / "app.log")
+    config = (
+        "storage: sqlite:///{db}\n"
+        f'serve: {{port: {{port}}, token: "{TOKEN}"}}\n'
+        "logs:\n  window: 1s\n  sources:\n"
+        f"    - {{name: app, path: {tmp_path / 'logs' / 'app.log'}, format: python}}\n"
+    )
+    with serve(tmp_path / "srv", config) as srv:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+
+        def shown() -> bool:
+            body = json.dumps(srv.get("/api/v1/findings", headers=auth).json())
+            templates = json.dumps(srv.get("/api/v1/templates", headers=auth).json())
+            return "gnirts" in body and "pwned" in body and "gnirts" in templates
+
+        wait_for("the findings and templates of the hostile lines", shown, timeout=90)
+        status, cookies = login(srv, TOKEN)
+        assert status == 303, status
+        page = srv.get(
+            "/dashboard/logs", headers={"Cookie": f"prodshield_session={session_of(cookies)}"}
+        )
+        assert page.status == 200
+        text = page.body.decode("utf-8")
+        _clean(text)
+        # the text itself is still there, in reading order
+        assert re.search(r"evil gnirts", text) and "red" in text
