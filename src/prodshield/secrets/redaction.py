@@ -108,8 +108,16 @@ def _may_hold_shape(text: str) -> bool:
     return False
 
 
+def _only_placeholders(value: str) -> bool:
+    """``value`` is a template's variables and punctuation (``<*>``, ``"<*>"``, ``<*>:<*>``): no
+    character of a secret, and masking it would lose the ``<*>`` its parameter stands for."""
+    return "<*>" in value and not any(c.isalnum() for c in value.replace("<*>", ""))
+
+
 def _masked_named(name: str, value: str) -> str:
     """What ``name`` + ``value`` becomes: the value masked unless it is plainly not a secret."""
+    if _only_placeholders(value):  # a template's password=<*>: the parameter is masked instead
+        return name + value
     if value.isdigit() and len(value) < 6:  # "secrets: 3" in a report, not a credential
         return name + value
     prose = name.rstrip().endswith(":") and value.isalpha()
@@ -148,6 +156,8 @@ def _sub_named(text: str) -> str:
 
 
 def _mask_auth(m: re.Match[str]) -> str:
+    if _only_placeholders(m.group("value")):
+        return m.group(0)
     scheme = m.group("scheme")
     return m.group("name") + (scheme + " " if scheme else "") + MASK
 
