@@ -152,13 +152,23 @@ def store_findings(
     seal_sources(findings)  # the fingerprint is the one of the stored (sealed) source
     merged = _merge_same(findings)
     missing = [fp for fp in merged if fp not in rows] if continues else []
+    scanned_at: list[float | None] = []
     for chunk in _chunks(missing):
         for r in conn.execute(
-            select(f_t.c.id, f_t.c.fingerprint, f_t.c["count"])
+            select(f_t.c.id, f_t.c.fingerprint, f_t.c["count"], f_t.c.first_seen, f_t.c.updated_at)
             .where(f_t.c.fingerprint.in_(chunk), f_t.c.updated_at >= now - CONTINUES_S)
             .order_by(f_t.c.id)
         ):  # the newest row of a fingerprint wins
-            rows[r.fingerprint] = Row(int(r.id), int(r._mapping["count"]))
+            began = merged[r.fingerprint].first_seen
+            base = int(r._mapping["count"])
+            if began is not None and r.first_seen == began.timestamp():
+                # the last `logs scan` wrote this row from the lines serve now reads again from
+                # the file's start: they are counted once (replaced, not added to)
+                if not scanned_at:
+                    scanned_at.append(_last_scan_at(conn))
+                if r.updated_at == scanned_at[0]:
+                    base = 0
+            rows[r.fingerprint] = Row(int(r.id), base)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     todo = []
@@ -210,6 +220,16 @@ def store_findings(
         for r in conn.execute(f_t.insert().returning(f_t.c.id, f_t.c.fingerprint), inserts):
             rows[r.fingerprint] = Row(int(r.id), 0, rows[r.fingerprint].written)
     return changed
+
+
+def _last_scan_at(conn: Any) -> float | None:
+    """When the last one-shot run stored its findings (``kv`` logs/last_scan), if one did."""
+    table = t.kv
+    value = conn.execute(
+        select(table.c.value).where(table.c.namespace == KV_NAMESPACE, table.c.key == LAST_SCAN)
+    ).scalar()
+    at = value.get("at") if isinstance(value, dict) else None
+    return float(at) if isinstance(at, int | float) else None
 
 
 class Written:
