@@ -71,3 +71,56 @@ def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
         _clean(text)
         # the text itself is still there, in reading order
         assert re.search(r"evil gnirts", text) and "red" in text
+
+
+def _row_heights(port: int) -> tuple[float, float]:
+    """The findings row and the templates row of the very long line, in Chromium at 1280 px."""
+    from playwright.sync_api import sync_playwright
+
+    base = f"http://127.0.0.1:{port}"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15000)
+            page.goto(base + "/dashboard/logs")
+            page.fill("#token", TOKEN)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/dashboard/logs")
+            finding = page.locator("table.findings-table tr", has_text="BBBBBBBB").first
+            template = page.locator("#templates tr", has_text="BBBBBBBB").first
+            assert "more characters]" in finding.inner_text()
+            return (
+                finding.bounding_box()["height"],  # type: ignore[index]
+                template.bounding_box()["height"],  # type: ignore[index]
+            )
+        finally:
+            browser.close()
+
+
+def test_a_very_long_line_keeps_its_rows_short_on_the_dashboard(tmp_path: Path) -> None:
+    """A 200,000-character error line was a 2,000-character message shown whole in its narrow
+    column: its findings row 393 px tall at 1280 px, its templates row 561 px (both under 200 now)."""
+    (tmp_path / "logs").mkdir(parents=True)
+    hour = datetime.now(UTC).strftime("%Y-%m-%d %H")
+    (tmp_path / "logs" / "app.log").write_text(
+        f"{hour}:00:01,000 INFO shop.web: started\n"
+        f"{hour}:00:02,000 ERROR shop.web: {'B' * 200_000}\n"
+    )
+    config = (
+        "storage: sqlite:///{db}\n"
+        f'serve: {{port: {{port}}, token: "{TOKEN}"}}\n'
+        "logs:\n  window: 1s\n  sources:\n"
+        f"    - {{name: app, path: {tmp_path / 'logs' / 'app.log'}, format: python}}\n"
+    )
+    with serve(tmp_path / "srv", config) as srv:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        wait_for(
+            "the long line's finding",
+            lambda: "BBBB" in json.dumps(srv.get("/api/v1/findings", headers=auth).json()),
+            timeout=90,
+        )
+        finding, template = _row_heights(srv.port)
+    assert finding < 200 and template < 200, (finding, template)

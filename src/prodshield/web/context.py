@@ -18,7 +18,7 @@ from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
 from prodshield.monitor.incidents import shown_name
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
-from prodshield.text import for_page
+from prodshield.text import clip, for_page
 from prodshield.web.charts import (
     heartbeat_bar,
     response_chart,
@@ -196,7 +196,7 @@ def make_templates() -> jinja2.Environment:
         headline=_headline,
         target=_target,
     )
-    env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span)
+    env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span, clip=clip)
     env.globals.update(
         uptime_bars=uptime_bars,
         spark=spark_counts,
