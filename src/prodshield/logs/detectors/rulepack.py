@@ -42,15 +42,15 @@ class LogRule:
 
 
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
-    """The shipped packs plus the user's rules (same schema, ``category`` on each rule)."""
-    rules: list[LogRule] = []
+    """The user's rules (same schema, ``category`` on each rule), then the shipped packs: the
+    order in which a line's message is offered to them, the first reported rule that matches
+    taking it (a pack lists its specific rules before its general ones: ``crash`` last)."""
+    rules: list[LogRule] = [_rule(raw, raw.get("category", "critical")) for raw in user_rules or []]
     folder = resources.files("prodshield.logs").joinpath("rules")
     for name in SHIPPED_PACKS:
         pack = yaml.safe_load(folder.joinpath(name).read_text(encoding="utf-8"))
         for raw in pack["rules"]:
             rules.append(_rule(raw, pack["category"]))
-    for raw in user_rules or []:
-        rules.append(_rule(raw, raw.get("category", "critical")))
     return rules
 
 
@@ -268,6 +268,8 @@ class RulePackDetector:
         unkeyed: bool | None = None
         low = message.lower()
         for rule, needs_prefilter, patterns in plan:
+            if hit and rule.report:
+                continue  # one line, one finding: the first reported rule took it
             if needs_prefilter:
                 if unkeyed is None:
                     unkeyed = self._prefilter.search(message) is not None
@@ -304,6 +306,8 @@ class RulePackDetector:
             numbers = sorted(woken | self._unkeyed_numbers) if self._has_unkeyed else sorted(woken)
         for number in numbers:
             rule = rules[number]
+            if hit and rule.report:
+                continue  # one line, one finding: the first reported rule took it
             if rule.keywords:
                 if not keyed:
                     continue
