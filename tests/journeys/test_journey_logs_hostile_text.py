@@ -71,6 +71,14 @@ def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
         _clean(text)
         # the text itself is still there, in reading order
         assert re.search(r"evil gnirts", text) and "red" in text
+        # the templates' times are when serve read the lines (a log read from its start would
+        # show every template "first seen" at serve's start), and the panel says so
+        assert (
+            "<th title=\"when the log service first read a line of it (not the line's own" in text
+        )
+        assert (
+            ">first read</th>" in text and ">first seen</th>" not in text.split('id="templates"')[1]
+        )
 
 
 def _row_heights(port: int) -> tuple[float, float]:
