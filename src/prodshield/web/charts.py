@@ -193,21 +193,28 @@ def response_chart(
         )
     for p in known:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
-        what = f"{_ms(p.avg_ms or 0.0)}"
-        if p.count > 1:
-            what = f"mean {what}" + (f", max {_ms(p.max_ms)}" if p.max_ms is not None else "")
-            what += f", {p.count} results"
-        if p.failures:
-            what += f", {p.failures} failed"
-        if not p.raw:
-            what += " (hourly)" if p.period == "hour" else f" ({p.period})"
         cls = "pt bad" if _bad(p) else "pt"
         parts.append(
             f'<circle class="{cls}" cx="{x_of(p.ts)}" cy="{y_of(p.avg_ms or 0.0)}" '
-            f'r="{2.5 if len(known) < 60 else 1.6}"><title>{when}: {escape(what)}</title></circle>'
+            f'r="{2.5 if len(known) < 60 else 1.6}"><title>{when}: {escape(_point_title(p))}'
+            "</title></circle>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _point_title(p: LatencyPoint) -> str:
+    """What a point's hover title says after its time: its mean (and maximum, results, failures
+    when it stands for several), and the period of a rolled-up point."""
+    what = f"{_ms(p.avg_ms or 0.0)}"
+    if p.count > 1:
+        what = f"mean {what}" + (f", max {_ms(p.max_ms)}" if p.max_ms is not None else "")
+        what += f", {p.count} results"
+    if p.failures:
+        what += f", {p.failures} failed"
+    if not p.raw:
+        what += " (hourly)" if p.period == "hour" else f" ({p.period})"
+    return what
 
 
 def heartbeat_bar(beats: Sequence[Beat], *, slots: int = 30, label: str = "") -> Markup:
