@@ -43,3 +43,36 @@ def test_one_line_gives_one_finding_the_most_specific(tmp_path: Path) -> None:
 
     docs = (Path(__file__).parents[2] / "docs" / "logs.md").read_text()
     assert "One line gives one finding" in docs
+
+
+def test_security_signals_still_see_a_line_a_rule_took(tmp_path: Path) -> None:
+    """A rule taking a line does not hide it from the security signals: failed logins still add
+    up to a brute force, and a failed sudo is still a privilege escalation."""
+    ssh = "".join(
+        f"Dec  4 20:00:{i:02d} web-1 sshd[{100 + i}]: Failed password for root from 203.0.113.9 "
+        f"port {40000 + i} ssh2\n"
+        for i in range(12)
+    )
+    sudo = (
+        "Dec  4 20:01:00 web-1 sudo: pam_unix(sudo:auth): authentication failure; logname=bob "
+        "uid=1000 euid=0 tty=/dev/pts/0 ruser=bob rhost=  user=bob\n"
+    )
+    (tmp_path / "auth.log").write_text(ssh + sudo)
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "logs:\n  rules:\n"
+        "    - {kind: root_login_tried, pattern: 'for root from', severity: high}\n"
+        "    - {kind: sudo_denied, pattern: 'sudo:auth', severity: high}\n"
+    )
+    env = shell_env(drop=("PRODSHIELD_",))
+    out = prodshield(
+        tmp_path, "logs", "scan", "auth.log", "--format", "json", "--no-store", env=env
+    )
+    assert out.returncode == 1, out.stderr
+    counts: dict[str, int] = {}
+    for f in json.loads(out.stdout)["findings"]:  # per kind, over its sources (IPs)
+        counts[f["kind"]] = counts.get(f["kind"], 0) + f["count"]
+    assert counts["root_login_tried"] == 12 and counts["sudo_denied"] == 1
+    assert counts["auth_failure"] == 13  # twelve passwords and the sudo
+    assert counts["privilege_escalation_failure"] == 1
+    assert "brute_force" in counts

@@ -44,7 +44,9 @@ class LogRule:
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
     """The user's rules (same schema, ``category`` on each rule), then the shipped packs: the
     order in which a line's message is offered to them, the first reported rule that matches
-    taking it (a pack lists its specific rules before its general ones: ``crash`` last)."""
+    taking it (a pack lists its specific rules before its general ones: ``crash`` last). The
+    security pack's signals are per source and feed brute force: each still counts a line a rule
+    took, and none takes a line from another rule."""
     rules: list[LogRule] = [_rule(raw, raw.get("category", "critical")) for raw in user_rules or []]
     folder = resources.files("prodshield.logs").joinpath("rules")
     for name in SHIPPED_PACKS:
@@ -265,10 +267,11 @@ class RulePackDetector:
     def _run_plan(self, event: EventLike, message: str, plan: _Plan) -> bool:
         """``_match_message`` of an ASCII message, the rules to try given by ``plan``."""
         hit = False
+        taken = False  # a rule that is not a security signal took the line
         unkeyed: bool | None = None
         low = message.lower()
         for rule, needs_prefilter, patterns in plan:
-            if hit and rule.report:
+            if taken and rule.report and rule.category != "security":
                 continue  # one line, one finding: the first reported rule took it
             if needs_prefilter:
                 if unkeyed is None:
@@ -281,7 +284,9 @@ class RulePackDetector:
                 m = pattern.search(message)
                 if m:
                     groups = {k: v for k, v in m.groupdict().items() if v}
-                    hit = self._hit(event, rule, groups, index) or hit
+                    if self._hit(event, rule, groups, index):
+                        hit = True
+                        taken = taken or rule.category != "security"
                     break
         return hit
 
@@ -298,6 +303,7 @@ class RulePackDetector:
         # patterns.
         unkeyed = None
         hit = False
+        taken = False  # a rule that is not a security signal took the line
         low: str | None = None  # the message in lower case, when ASCII (a pattern's literal)
         needs = self._needs
         rules = self._message_rules
@@ -306,15 +312,10 @@ class RulePackDetector:
             numbers = sorted(woken | self._unkeyed_numbers) if self._has_unkeyed else sorted(woken)
         for number in numbers:
             rule = rules[number]
-            if hit and rule.report:
+            if taken and rule.report and rule.category != "security":
                 continue  # one line, one finding: the first reported rule took it
             if rule.keywords:
-                if not keyed:
-                    continue
-                if woken is not None:
-                    if number not in woken:
-                        continue
-                elif not any(k in lowered for k in rule.keywords):
+                if not _woken(rule, number, keyed, woken, lowered):
                     continue
             else:
                 if unkeyed is None:
@@ -330,7 +331,9 @@ class RulePackDetector:
                 m = pattern.search(message)
                 if m:
                     groups = {k: v for k, v in m.groupdict().items() if v}
-                    hit = self._hit(event, rule, groups, index) or hit
+                    if self._hit(event, rule, groups, index):
+                        hit = True
+                        taken = taken or rule.category != "security"
                     break
         return hit
 
@@ -426,6 +429,18 @@ class RulePackDetector:
                 messages[key] = (said, f.message)
             out.append(f)
         return out
+
+
+def _woken(
+    rule: LogRule, number: int, keyed: bool, woken: frozenset[int] | None, lowered: str
+) -> bool:
+    """Whether a rule with keywords is tried on a line: the line holds one of them (``woken``,
+    the numbers of the rules the line's keywords wake, when known)."""
+    if not keyed:
+        return False
+    if woken is not None:
+        return number in woken
+    return any(k in lowered for k in rule.keywords)
 
 
 def rule_message(rule: LogRule, f: LogFinding) -> str:
