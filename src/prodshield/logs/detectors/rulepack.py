@@ -173,6 +173,11 @@ class RulePackDetector:
         )
         # per message rule, per pattern: the text an ASCII line must hold for it to match
         self._needs = [[needed_literal(p) for p in r.patterns] for r in self._message_rules]
+        self._tried = [
+            tuple((i, self._needs[n][i], p) for i, p in enumerate(r.patterns))
+            for n, r in enumerate(self._message_rules)
+        ]
+        """Per message rule: its patterns as ``_try`` takes them (index, needed literal, pattern)."""
         self._plans: dict[frozenset[Any], _Plan] = {}
         """The rules an ASCII message holding a set of keywords tries, worked out once per set (by
         keyword number, and by the block gate's names for them)."""
@@ -252,9 +257,7 @@ class RulePackDetector:
             (
                 rules[n],
                 not rules[n].keywords,
-                tuple(
-                    (i, self._needs[n][i], pattern) for i, pattern in enumerate(rules[n].patterns)
-                ),
+                self._tried[n],
             )
             for n in numbers
         )
@@ -278,17 +281,29 @@ class RulePackDetector:
                     unkeyed = self._prefilter.search(message) is not None
                 if not unkeyed:
                     continue
-            for index, need, pattern in patterns:
-                if need is not None and low and need not in low:
-                    continue  # it cannot match (a caseless literal is ASCII-caseless)
-                m = pattern.search(message)
-                if m:
-                    groups = {k: v for k, v in m.groupdict().items() if v}
-                    if self._hit(event, rule, groups, index):
-                        hit = True
-                        taken = taken or rule.category != "security"
-                    break
+            if self._try(event, rule, patterns, message, low):
+                hit = True
+                taken = taken or rule.category != "security"
         return hit
+
+    def _try(
+        self,
+        event: EventLike,
+        rule: LogRule,
+        patterns: Iterable[tuple[int, str | None, re.Pattern[str]]],
+        message: str,
+        low: str,
+    ) -> bool:
+        """The rule's first pattern (index, the literal it needs, pattern) that matches the
+        message, as a hit (``low``: the message in lower case when ASCII, else empty)."""
+        for index, need, pattern in patterns:
+            if need is not None and low and need not in low:
+                continue  # it cannot match (a caseless literal is ASCII-caseless)
+            m = pattern.search(message)
+            if m:
+                groups = {k: v for k, v in m.groupdict().items() if v}
+                return self._hit(event, rule, groups, index)
+        return False
 
     def _match_message(
         self,
@@ -305,7 +320,6 @@ class RulePackDetector:
         hit = False
         taken = False  # a rule that is not a security signal took the line
         low: str | None = None  # the message in lower case, when ASCII (a pattern's literal)
-        needs = self._needs
         rules = self._message_rules
         numbers: Iterable[int] = range(len(rules))
         if keyed and woken is not None:  # only the woken rules and those without keywords
@@ -324,17 +338,9 @@ class RulePackDetector:
                     continue
             if low is None:
                 low = message.lower() if message.isascii() else ""
-            for index, pattern in enumerate(rule.patterns):
-                need = needs[number][index]
-                if need is not None and low and need not in low:
-                    continue  # it cannot match (a caseless literal is ASCII-caseless)
-                m = pattern.search(message)
-                if m:
-                    groups = {k: v for k, v in m.groupdict().items() if v}
-                    if self._hit(event, rule, groups, index):
-                        hit = True
-                        taken = taken or rule.category != "security"
-                    break
+            if self._try(event, rule, self._tried[number], message, low):
+                hit = True
+                taken = taken or rule.category != "security"
         return hit
 
     def _match_fields(self, event: EventLike) -> bool:
