@@ -43,3 +43,18 @@ def test_a_slow_request_finding_names_its_endpoint(tmp_path: Path) -> None:
         "GET /api/orders/:id": "slow requests on GET /api/orders/:id: 3 of 40 requests over 1000 ms",
         "POST /api/checkout": "slow requests on POST /api/checkout: 1 of 1 request over 1000 ms",
     }
+
+
+def test_a_failed_login_without_an_address_says_whose_it_was(tmp_path: Path) -> None:
+    """PostgreSQL's failed password names the user, not the client's address: the message says
+    'for shop', not 'from ?', and a user name written like a format field stays text."""
+    (tmp_path / "postgresql.log").write_text(
+        '2026-12-06 10:00:01.123 UTC [811] shop@orders FATAL:  password authentication failed for user "shop"\n'
+        '2026-12-06 10:00:02.123 UTC [812] x@orders FATAL:  password authentication failed for user "{ip.__class__}"\n'
+    )
+    js = prodshield(
+        tmp_path, "logs", "scan", "postgresql.log", "--format", "json", "--no-store", env=wide_env()
+    )
+    assert js.returncode == 0, js.stderr
+    (auth,) = [f for f in json.loads(js.stdout)["findings"] if f["kind"] == "auth_failure"]
+    assert auth["message"] == "2 failed logins for shop, {ip.__class__}"

@@ -460,10 +460,19 @@ def rule_message(rule: LogRule, f: LogFinding) -> str:
         "example": str(f.details.get("example", ""))[:120],
     }
     if rule.message:
+        message = rule.message
+        if not f.source.get("ip") and " from {ip}" in message:
+            # a line without an address (PostgreSQL's failed password): say whose login it was
+            # instead of "from ?"
+            # (the names go in as a value, never into the format string: they come from the log)
+            users = list(f.details.get("users") or {})
+            values["who"] = f" for {', '.join(map(str, users[:3]))}" if users else ""
+            values["who"] += " and others" if len(users) > 3 else ""
+            message = message.replace(" from {ip}", "{who}")
         try:
-            return rule.message.format(**values)[:500]
+            return message.format(**values)[:500]
         except (KeyError, IndexError, ValueError):
-            return rule.message[:500]
+            return message[:500]
     text = f"{plural(f.count, 'line')} matched {rule.kind}"
     if f.source.get("ip"):
         text += f" from {f.source['ip']}"
