@@ -466,8 +466,8 @@ def rule_message(rule: LogRule, f: LogFinding) -> str:
             # instead of "from ?"
             # (the names go in as a value, never into the format string: they come from the log)
             users = list(f.details.get("users") or {})
-            values["who"] = f" for {', '.join(map(str, users[:3]))}" if users else ""
-            values["who"] += " and others" if len(users) > 3 else ""
+            who = f" for {', '.join(map(str, users[:3]))}" if users else ""
+            values["who"] = who + (" and others" if len(users) > 3 else "")
             message = message.replace(" from {ip}", "{who}")
         try:
             return message.format(**values)[:500]
