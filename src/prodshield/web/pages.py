@@ -21,6 +21,7 @@ from prodshield.monitor import incidents, silences
 from prodshield.notify import read as notify_read
 from prodshield.notify.outbox import retry_dead
 from prodshield.notify.redact import notifier_secrets
+from prodshield.severity import worst_first
 from prodshield.web.context import WebContext, ctx_of
 from prodshield.web.cost import cost_panel
 from prodshield.web.security import (
@@ -274,7 +275,12 @@ async def logs_page(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         return {
-            "findings": logs_read.findings(ctx.store, limit=200),
+            # worst first, then the most recent: a medium error line seen a minute ago does not
+            # push a critical database failure down the panel
+            "findings": sorted(
+                logs_read.findings(ctx.store, limit=200),
+                key=lambda f: (worst_first(f.severity), -(f.last_seen or 0.0)),
+            ),
             "templates": logs_read.templates(ctx.store),
             "new_since": logs_read.new_since(ctx.store),
             "digest": logs_read.digest(ctx.store),

@@ -1,0 +1,40 @@
+"""Journey: ``logs scan`` stores its findings, ``serve`` shows them on /dashboard/logs worst first:
+a critical database failure from earlier comes before a medium finding seen since."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from support.cli import prodshield, shell_env
+from support.serve_process import TOKEN, login, serve, session_of
+
+APP = (
+    "2026-12-06 10:00:01,000 ERROR shop.db: could not connect to server: Connection refused\n"
+    "2026-12-06 10:05:00,000 WARNING shop.cart: cart quota reached for tenant 7\n"
+)
+
+
+def test_findings_panel_lists_the_worst_first(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text(APP)
+    db = tmp_path / "store.db"
+    rules = (
+        "logs:\n  rules:\n"
+        "    - {kind: cart_quota, pattern: 'cart quota reached', severity: medium}\n"
+    )
+    (tmp_path / "shield.yaml").write_text(f"storage: sqlite:///{db}\n" + rules)
+    out = prodshield(tmp_path, "logs", "scan", "app.log", env=shell_env(drop=("PRODSHIELD_",)))
+    assert out.returncode == 1, out.stderr  # the critical finding fails the scan
+    config = f'storage: sqlite:///{{db}}\nserve: {{port: {{port}}, token: "{TOKEN}"}}\n' + rules
+    with serve(tmp_path / "srv", config, db=db) as srv:
+        status, cookies = login(srv, TOKEN)
+        assert status == 303, status
+        page = srv.get(
+            "/dashboard/logs", headers={"Cookie": f"prodshield_session={session_of(cookies)}"}
+        )
+        assert page.status == 200
+        text = page.body.decode("utf-8")
+    table = text.split('class="grid findings-table"')[1].split("</table>")[0]
+    kinds = re.findall(r"</td><td>([a-z_]+)</td><td class=\"message text\">", table)
+    assert kinds == ["db_connection_failure", "cart_quota"], kinds
+    assert "Worst first, then the most recently seen." in text
