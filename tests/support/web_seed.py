@@ -192,6 +192,7 @@ def seed(store: Store, now: float | None = None) -> dict[str, Any]:
                     "first_seen": now - 600,
                     "last_seen": now - 60,
                     "samples": ["Failed password for root from 10.0.0.9"],
+                    "message": "42 failed logins from 10.0.0.9 (root, admin)",
                     "created_at": now - 600,
                 },
                 {
@@ -202,6 +203,7 @@ def seed(store: Store, now: float | None = None) -> dict[str, Any]:
                     "count": 1,
                     "first_seen": now - 300,
                     "last_seen": now - 300,
+                    "message": "Out of memory: killed process 4242 (java) on web-1",
                     "created_at": now - 300,
                 },
             ],
