@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -79,9 +79,18 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat() if ts is not None else None
 
 
+TemplatesFilesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Files, globs, directories, or - for stdin. Default: logs.sources in shield.yaml.",
+        show_default=False,
+    ),
+]
+
+
 @app.command("templates")
 def templates_cmd(
-    files: FilesArg,
+    files: TemplatesFilesArg = None,
     log_format: FormatOption = "auto",
     top: Annotated[int, typer.Option("--top", "-n", help="Show the N most frequent.")] = 20,
     fmt: Annotated[
@@ -92,12 +101,34 @@ def templates_cmd(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Mine the templates of log files: template, count, first/last seen, an example."""
+    """Mine the templates of log files (FILES, or the configured logs.sources): template, count,
+    first/last seen, an example."""
     _check_format(log_format)
-    require_paths(files)  # a missing file or a glob matching nothing: exit 2, as `logs scan`
+    reads: list[tuple[list[str], Any]]  # files and the format (name or layout) they are read in
+    if files:
+        require_paths(files)  # a missing file or a glob matching nothing: exit 2, as `logs scan`
+        # a config present adds its audit.secrets.rules to the redaction of templates and examples
+        loaded = load(config) if save else _optional_config(config)
+        reads = [(files, log_format)]
+    else:
+        # no FILES: the existing files of logs.sources, each in its source's format or layout, as
+        # `logs scan` and `logs digest` read them (the same error without a shield.yaml or sources)
+        from prodshield.cli.logs_intel import configured_inputs
+
+        inputs = configured_inputs(config, [], log_format)
+        loaded = inputs.loaded
+        files = [str(p) for p in inputs.paths]
+        formats = {f.path: f.source.format for f in inputs.files}
+        layouts = inputs.layouts or {}
+        reads = [
+            (
+                [path],
+                layouts.get(path)
+                or (log_format if log_format != "auto" else formats.get(path, "auto")),
+            )
+            for path in files
+        ]
     stats = ReadStats()
-    # a config present adds its audit.secrets.rules to the redaction of templates and examples
-    loaded = load(config) if save else _optional_config(config)
     store = store_for(loaded) if save and loaded is not None else None
     try:
         miner = TemplateMiner()
@@ -105,7 +136,9 @@ def templates_cmd(
             from prodshield.logs.state import load_miner
 
             miner = load_miner(store)
-        result = mine_templates(files, log_format, stats=stats, miner=miner)
+        result = []
+        for paths, each in reads:  # one miner: the last result holds every template
+            result = mine_templates(paths, each, stats=stats, miner=miner)
         if store is not None:
             from prodshield.logs.state import save_miner
 

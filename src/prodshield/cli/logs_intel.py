@@ -92,7 +92,7 @@ class _Inputs:
     files: list[Any] = field(default_factory=list)
 
 
-def _configured(config: Path | None, files: list[Path], log_format: str) -> _Inputs:
+def configured_inputs(config: Path | None, files: list[Path], log_format: str) -> _Inputs:
     """Detector settings (and user rules) from shield.yaml when there is one, and the files:
     those given, else the existing files of ``logs.sources`` with their layouts (and the
     sources' format when they all name the same one; otherwise each file is detected)."""
@@ -210,7 +210,7 @@ def scan(
 
     Exit 1 when a critical finding exists (for CI), 0 otherwise, 2 on usage errors.
     """
-    inputs = _configured(config, list(files or []), log_format)
+    inputs = configured_inputs(config, list(files or []), log_format)
     begin, end = _window(start, until)
     result = scan_files(
         inputs.paths,
@@ -337,7 +337,7 @@ def digest(
 
         loaded = load(config)
         post = post_target(loaded.config.notifiers, post, str(loaded.path))
-    inputs = _configured(config, list(files or []), log_format)
+    inputs = configured_inputs(config, list(files or []), log_format)
     if baseline is None:
         period = inputs.loaded.config.logs.baseline if inputs.loaded is not None else 7 * 86400.0
         baseline = format_duration(period)

@@ -569,7 +569,7 @@ BATCH = 200_000
 
 def templates(
     paths: Iterable[str | Path],
-    log_format: str = "auto",
+    log_format: str | LogFormat = "auto",
     *,
     stats: ReadStats | None = None,
     miner: TemplateMiner | None = None,
@@ -577,11 +577,12 @@ def templates(
     """Mine the templates of whole files; most frequent first.
 
     No per-line result is needed here, so messages are learnt in batches (lines of one shape are
-    masked and placed once); ``raw`` sources skip building an event per line.
+    masked and placed once); ``raw`` sources skip building an event per line. ``log_format`` is a
+    format's name, ``auto``, or a compiled layout (a source's ``log_format``).
     """
     stats = stats if stats is not None else ReadStats()
     miner = miner if miner is not None else TemplateMiner()
-    if log_format != "auto":
+    if isinstance(log_format, str) and log_format != "auto":
         get_format(log_format)
     for path in expand_paths(paths, stats):
         messages: list[str] = []
@@ -604,7 +605,7 @@ def templates(
 
 
 def _message_blocks(
-    path: str, log_format: str, stats: ReadStats
+    path: str, log_format: str | LogFormat, stats: ReadStats
 ) -> Iterator[tuple[list[str], list[float | None] | None]]:
     """The first line of each record's message (what :func:`mine` learns), with its time, a
     block at a time."""
@@ -615,7 +616,11 @@ def _message_blocks(
             head.extend(block)
             if len(head) >= DETECT_LINES:
                 break
-    fmt = resolve_format(log_format, head[:DETECT_LINES])
+    fmt = (
+        resolve_format(log_format, head[:DETECT_LINES])
+        if isinstance(log_format, str)
+        else log_format
+    )
     if fmt.type != "raw":
         out: list[str] = []
         out_times: list[float | None] = []
