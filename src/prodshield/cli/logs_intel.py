@@ -331,7 +331,10 @@ def digest(
 ) -> None:
     """The daily digest: critical alerts, security, performance, new and spiking templates, debt.
 
-    FILES, or the configured logs.sources; --from/--until replace the default --since 24h."""
+    FILES, or the configured logs.sources; --from/--until replace the default --since 24h.
+
+    The digest is a report: it exits 0 whatever it finds, critical findings included (use
+    `logs scan` as a gate: it exits 1 on a critical finding); 2 on usage errors."""
     if post:  # a notifier that cannot be found is said before any work
         from prodshield.cli.common import load
 
