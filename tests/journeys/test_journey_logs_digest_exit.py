@@ -24,9 +24,7 @@ def test_digest_exits_0_with_a_critical_finding_and_says_so(tmp_path: Path) -> N
     digest = prodshield(tmp_path, "logs", "digest", "app.log", "--format", "json", env=wide_env())
     assert digest.returncode == 0, digest.stderr
     assert any(f["severity"] == "critical" for f in json.loads(digest.stdout)["critical"])
-    text = " ".join(
-        prodshield(tmp_path, "logs", "digest", "--help", env=wide_env()).stdout.split()
-    )
+    text = " ".join(prodshield(tmp_path, "logs", "digest", "--help", env=wide_env()).stdout.split())
     assert "exits 0 whatever it finds" in text and "use `logs scan` as a gate" in text, text
     docs = " ".join(DOCS.read_text(encoding="utf-8").split())
     assert "The digest is a report, not a gate: it exits 0 whatever it finds" in docs
