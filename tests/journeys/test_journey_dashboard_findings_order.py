@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from support.cli import prodshield, shell_env
-from support.serve_process import TOKEN, login, serve, session_of
+from support.serve_process import TOKEN, serve, signed_in_page
 
 APP = (
     "2026-12-06 10:00:01,000 ERROR shop.db: could not connect to server: Connection refused\n"
@@ -27,14 +27,8 @@ def test_findings_panel_lists_the_worst_first(tmp_path: Path) -> None:
     assert out.returncode == 1, out.stderr  # the critical finding fails the scan
     config = f'storage: sqlite:///{{db}}\nserve: {{port: {{port}}, token: "{TOKEN}"}}\n' + rules
     with serve(tmp_path / "srv", config, db=db) as srv:
-        status, cookies = login(srv, TOKEN)
-        assert status == 303, status
-        page = srv.get(
-            "/dashboard/logs", headers={"Cookie": f"prodshield_session={session_of(cookies)}"}
-        )
-        assert page.status == 200
-        text = page.body.decode("utf-8")
+        text = signed_in_page(srv, "/dashboard/logs")
     table = text.split('class="grid findings-table"')[1].split("</table>")[0]
-    kinds = re.findall(r"</td><td>([a-z_]+)</td><td class=\"message text\">", table)
+    kinds = re.findall(r"<td class=\"kind\">([a-z_]+)</td>", table)
     assert kinds == ["db_connection_failure", "cart_quota"], kinds
     assert "Worst first, then the most recently seen." in text

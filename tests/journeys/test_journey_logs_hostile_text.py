@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from support.cli import prodshield, shell_env
-from support.serve_process import TOKEN, login, serve, session_of, wait_for
+from support.serve_process import TOKEN, serve, signed_in_page, wait_for
 
 RLO, ESC = "\u202e", "\x1b"
 
@@ -43,15 +43,20 @@ def test_digest_page_has_no_override_or_escape(tmp_path: Path) -> None:
     assert "evil gnirts" in page
 
 
-def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
-    (tmp_path / "logs").mkdir(parents=True)
-    _app_log(tmp_path / "logs" / "app.log")
-    config = (
+def _serving_logs(log: Path) -> str:
+    """serve's shield.yaml (``{db}``, ``{port}`` filled in by ``serve``) following ``log``."""
+    return (
         "storage: sqlite:///{db}\n"
         f'serve: {{port: {{port}}, token: "{TOKEN}"}}\n'
         "logs:\n  window: 1s\n  sources:\n"
-        f"    - {{name: app, path: {tmp_path / 'logs' / 'app.log'}, format: python}}\n"
+        f"    - {{name: app, path: {log}, format: python}}\n"
     )
+
+
+def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir(parents=True)
+    _app_log(tmp_path / "logs" / "app.log")
+    config = _serving_logs(tmp_path / "logs" / "app.log")
     with serve(tmp_path / "srv", config) as srv:
         auth = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -61,13 +66,7 @@ def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
             return "gnirts" in body and "pwned" in body and "gnirts" in templates
 
         wait_for("the findings and templates of the hostile lines", shown, timeout=90)
-        status, cookies = login(srv, TOKEN)
-        assert status == 303, status
-        page = srv.get(
-            "/dashboard/logs", headers={"Cookie": f"prodshield_session={session_of(cookies)}"}
-        )
-        assert page.status == 200
-        text = page.body.decode("utf-8")
+        text = signed_in_page(srv, "/dashboard/logs")
         _clean(text)
         # the text itself is still there, in reading order
         assert re.search(r"evil gnirts", text) and "red" in text
@@ -117,12 +116,7 @@ def test_a_very_long_line_keeps_its_rows_short_on_the_dashboard(tmp_path: Path) 
         f"{hour}:00:01,000 INFO shop.web: started\n"
         f"{hour}:00:02,000 ERROR shop.web: {'B' * 200_000}\n"
     )
-    config = (
-        "storage: sqlite:///{db}\n"
-        f'serve: {{port: {{port}}, token: "{TOKEN}"}}\n'
-        "logs:\n  window: 1s\n  sources:\n"
-        f"    - {{name: app, path: {tmp_path / 'logs' / 'app.log'}, format: python}}\n"
-    )
+    config = _serving_logs(tmp_path / "logs" / "app.log")
     with serve(tmp_path / "srv", config) as srv:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         wait_for(

@@ -196,6 +196,15 @@ def login(srv: Served, token: str, **headers: str) -> tuple[int, list[str]]:
     return status, cookies
 
 
+def signed_in_page(srv: Served, path: str, token: str = TOKEN) -> str:
+    """A dashboard page as a browser signed in through the form gets it (200), as text."""
+    status, cookies = login(srv, token)
+    assert status == 303, status
+    page = srv.get(path, headers={"Cookie": f"prodshield_session={session_of(cookies)}"})
+    assert page.status == 200, page.status
+    return page.body.decode("utf-8")
+
+
 def session_of(cookies: list[str]) -> str:
     """The dashboard session cookie's value among Set-Cookie lines."""
     for line in cookies:
