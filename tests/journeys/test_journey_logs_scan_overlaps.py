@@ -2,7 +2,7 @@
 line gives one finding, the most specific. A user rule takes its lines from the shipped packs
 (the payment gateway's ``connection refused`` is not also a ``db_connection_failure``), a
 specific shipped rule from a general one (``FATAL:  too many connections`` is
-``db_too_many_connections``, not also a ``crash``), and ``error_logged`` takes none of them."""
+``db_too_many_connections``, not also a ``fatal_error``), and ``error_logged`` takes none of them."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class LogRule:
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
     """The user's rules (same schema, ``category`` on each rule), then the shipped packs: the
     order in which a line's message is offered to them, the first reported rule that matches
-    taking it (a pack lists its specific rules before its general ones: ``crash`` last). The
+    taking it (a pack lists its specific rules before its general ones: ``fatal_error`` last). The
     security pack's signals are per source and feed brute force: each still counts a line a rule
     took, and none takes a line from another rule."""
     rules: list[LogRule] = [_rule(raw, raw.get("category", "critical")) for raw in user_rules or []]
