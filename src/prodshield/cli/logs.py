@@ -109,7 +109,11 @@ def templates_cmd(
         require_paths(files)  # a missing file or a glob matching nothing: exit 2, as `logs scan`
         # a config present adds its audit.secrets.rules to the redaction of templates and examples
         loaded = load(config) if save else _optional_config(config)
-        reads = [(files, log_format)]
+        # a file of a source with its own layout is read in it, as `logs scan FILE` reads it
+        layouts = _named_layouts(loaded, files, log_format)
+        reads = (
+            [([f], layouts.get(f, log_format)) for f in files] if layouts else [(files, log_format)]
+        )
     else:
         # no FILES: the existing files of logs.sources, each in its source's format or layout, as
         # `logs scan` and `logs digest` read them (the same error without a shield.yaml or sources)
@@ -218,7 +222,10 @@ def parse_cmd(
     is present) unless --no-redact.
     """
     _check_format(log_format)
-    loaded = load(config) if save else None if no_redact else _optional_config(config)
+    # a config present adds its secret rules to the redaction, and reads a file of a source with
+    # its own layout in it (as `logs scan FILE` does) unless --log-format names a format
+    needless = no_redact and log_format != "auto"
+    loaded = load(config) if save else None if needless else _optional_config(config)
     store = store_for(loaded) if save and loaded is not None else None
     try:
         miner = TemplateMiner()
@@ -226,7 +233,14 @@ def parse_cmd(
             from prodshield.logs.state import load_miner
 
             miner = load_miner(store)
-        stats = write_events(files, log_format, sys.stdout.buffer, miner, redact=not no_redact)
+        stats = write_events(
+            files,
+            log_format,
+            sys.stdout.buffer,
+            miner,
+            redact=not no_redact,
+            layouts=_named_layouts(loaded, files, log_format),
+        )
         if store is not None:
             from prodshield.logs.state import save_miner
 
@@ -253,3 +267,15 @@ def _optional_config(config: Path | None) -> LoadedConfig | None:
         except NotFound:
             return None
     return load(config)
+
+
+def _named_layouts(
+    loaded: LoadedConfig | None, files: list[str], log_format: str
+) -> dict[str, Any]:
+    """The layouts of the FILES that are files of a source with its own ``log_format`` or
+    ``apache_format`` (the lookup `logs scan` uses), by the path as given."""
+    if loaded is None:
+        return {}
+    from prodshield.logs.sources.configured import named_files
+
+    return named_files(loaded.config.logs, loaded.base_dir, files, log_format)[1]

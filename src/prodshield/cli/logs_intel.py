@@ -3,7 +3,6 @@ and deploy markers (mounted in the ``logs`` group by :mod:`prodshield.cli.main`)
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,7 +96,7 @@ def configured_inputs(config: Path | None, files: list[Path], log_format: str) -
     those given, else the existing files of ``logs.sources`` with their layouts (and the
     sources' format when they all name the same one; otherwise each file is detected)."""
     from prodshield.cli.config_checks import load_checked
-    from prodshield.logs.sources.configured import configured_files
+    from prodshield.logs.sources.configured import configured_files, named_files
 
     try:
         loaded = load_checked(config)
@@ -110,15 +109,7 @@ def configured_inputs(config: Path | None, files: list[Path], log_format: str) -
     )
     if files:
         # a file that is one of a source's files keeps that source's layout string
-        given = {os.path.realpath(f): f for f in files if str(f) != "-"}
-        chosen: dict[str, Any] = {}
-        mine = []
-        for f in configured_files(loaded.config.logs, loaded.base_dir):
-            real = os.path.realpath(f.path)
-            if real in given:
-                mine.append(f._replace(path=str(given[real])))
-                if f.source.log_format or f.source.apache_format:
-                    chosen[str(given[real])] = f.layout
+        mine, chosen = named_files(loaded.config.logs, loaded.base_dir, files, log_format)
         return _Inputs(settings, files, log_format, chosen or None, loaded, mine)
     sources = loaded.config.logs.sources
     if not sources:

@@ -18,9 +18,11 @@ import gc
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from prodshield.logs.sources.files import ReadStats
     from prodshield.logs.templates import TemplateMiner
 
@@ -52,14 +54,19 @@ def write_events(
     miner: TemplateMiner | None = None,
     *,
     redact: bool = True,
+    layouts: Mapping[str, Any] | None = None,
 ) -> ReadStats:
-    """Parse ``files`` and write one JSON line per event to ``out`` (see ``parse_jsonl``)."""
+    """Parse ``files`` and write one JSON line per event to ``out`` (see ``parse_jsonl``;
+    ``layouts``: a compiled layout by the path of a file given, read in it)."""
     from prodshield.logs.api import parse_jsonl
     from prodshield.logs.sources.files import ReadStats
 
     stats = ReadStats()
     streaming = "-" in files
-    for chunk in parse_jsonl(files, log_format, stats=stats, miner=miner, redact=redact):
+    chunks = parse_jsonl(
+        files, log_format, stats=stats, miner=miner, redact=redact, layouts=layouts
+    )
+    for chunk in chunks:
         out.write(terminal_safe(chunk))
         if streaming:
             out.flush()
@@ -87,19 +94,18 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def lean(argv: list[str]) -> bool:
     """Whether ``logs parse`` with these arguments can take the lean entry: not when a config
-    could add its secret rules to the redaction, nor when they do not parse (a missing FILE...
-    is worded by the full CLI, as every other usage error is)."""
-    if "--no-redact" not in argv and (
-        os.environ.get("PRODSHIELD_CONFIG") or os.path.isfile("shield.yaml")
-    ):
-        return False
+    could add its secret rules to the redaction or its sources' layouts to the reading (without
+    --log-format), nor when they do not parse (a missing FILE... is worded by the full CLI, as
+    every other usage error is)."""
     for arg in argv:
         if arg.startswith("-") and arg != "-" and arg.split("=", 1)[0] not in LEAN_FLAGS:
             return False
     try:
-        _parse(argv)
+        args = _parse(argv)
     except _NotLean:
         return False
+    if os.environ.get("PRODSHIELD_CONFIG") or os.path.isfile("shield.yaml"):
+        return bool(args.no_redact) and args.log_format != "auto"
     return True
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -189,13 +189,16 @@ def parse_files(
     log_format: str = "auto",
     *,
     stats: ReadStats | None = None,
+    layouts: Mapping[str, LogFormat] | None = None,
 ) -> Iterator[LogEvent]:
-    """Events from files, globs, directories or ``-`` (stdin); each source detected on its own."""
+    """Events from files, globs, directories or ``-`` (stdin); each source detected on its own
+    (a path in ``layouts`` read in its layout)."""
     stats = stats if stats is not None else ReadStats()
     if log_format != "auto":
         get_format(log_format)  # fail early on a bad name
     for path in expand_paths(paths, stats):
-        yield from parse_lines(read_lines(path, stats), path, log_format, stats=stats)
+        fmt = layouts.get(path, log_format) if layouts else log_format
+        yield from parse_lines(read_lines(path, stats), path, fmt, stats=stats)
 
 
 MINE_BLOCK = 16_384
@@ -251,6 +254,7 @@ def parse_jsonl(
     miner: TemplateMiner | None = None,
     final: bool = True,
     redact: bool = True,
+    layouts: Mapping[str, LogFormat] | None = None,
 ) -> Iterator[bytes]:
     """``logs parse --output jsonl``: one JSON object per event (see :meth:`LogEvent.to_dict`),
     as chunks of UTF-8 lines.
@@ -262,14 +266,17 @@ def parse_jsonl(
 
     With ``redact`` (the default) messages, parameters, fields and templates are printed with
     their secrets masked (:mod:`prodshield.logs.shown`); the miner learns the lines as they are.
+    A path in ``layouts`` (a source's ``log_format``, compiled) is read in that layout.
     """
     names = [str(p) for p in paths]
     miner = miner if miner is not None else TemplateMiner()
     stats = stats if stats is not None else ReadStats()
     if not final or "-" in names:
-        yield from _stream_jsonl(parse_files(names, log_format, stats=stats), miner, redact)
+        events = parse_files(names, log_format, stats=stats, layouts=layouts)
+        yield from _stream_jsonl(events, miner, redact)
         return
-    yield from _final_jsonl(_event_blocks(names, log_format, stats, redact, HOLD), miner, redact)
+    blocks = _event_blocks(names, log_format, stats, redact, HOLD, layouts)
+    yield from _final_jsonl(blocks, miner, redact)
 
 
 SHOW_BLOCK = 4096
@@ -343,13 +350,18 @@ class _Columns:
 
 
 def _event_blocks(
-    paths: list[str], log_format: str, stats: ReadStats, redact: bool, size: int
+    paths: list[str],
+    log_format: str,
+    stats: ReadStats,
+    redact: bool,
+    size: int,
+    layouts: Mapping[str, LogFormat] | None = None,
 ) -> Iterator[_Columns]:
     """The events of the files in blocks of ``size`` (the last one shorter; blocks run across
     files, as :func:`mine`'s do), as :func:`_final_jsonl` keeps them. ``raw`` sources skip
     building an event."""
     pending = _Columns()
-    for columns in _source_columns(paths, log_format, stats, redact):
+    for columns in _source_columns(paths, log_format, stats, redact, layouts or {}):
         pending.extend(columns)
         while len(pending) >= size:
             yield pending.take(size)
@@ -358,19 +370,17 @@ def _event_blocks(
 
 
 def _source_columns(
-    paths: list[str], log_format: str, stats: ReadStats, redact: bool
+    paths: list[str],
+    log_format: str,
+    stats: ReadStats,
+    redact: bool,
+    layouts: Mapping[str, LogFormat],
 ) -> Iterator[_Columns]:
     if log_format != "auto":
         get_format(log_format)  # fail early on a bad name
     for path in expand_paths(paths, stats):
         lines = read_lines(path, stats)
-        head: list[str] = []
-        if log_format == "auto":
-            for line in lines:
-                head.append(line)
-                if len(head) >= DETECT_LINES:
-                    break
-        fmt = resolve_format(log_format, head)
+        fmt, head = _format_of(layouts.get(path, log_format), lines)
         if isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse:
             prefix = b'{"source":' + orjson.dumps(path) + b',"line":'
             records = _raw_records(_chain(head, lines), 1, stats)

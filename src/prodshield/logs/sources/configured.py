@@ -1,8 +1,11 @@
 """The files behind shield.yaml's ``logs.sources``: one resolver for every reader of the config
-(``logs scan``/``logs digest`` without FILES, the log follower, the daily digest of ``serve``)."""
+(``logs scan``/``logs digest``/``logs templates`` without FILES, the log follower, the daily digest
+of ``serve``), and the sources of the FILES a command is given (``named_files``)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -46,3 +49,26 @@ def configured_files(
                 continue
             out.append(ConfiguredFile(source, p))
     return out
+
+
+def named_files(
+    logs: LogsConfig, base_dir: Path, files: Sequence[str | Path], log_format: str = "auto"
+) -> tuple[list[ConfiguredFile], dict[str, Any]]:
+    """The FILES a command was given that are files of ``logs.sources`` (each with its path as
+    given), and the compiled layouts of those whose source has a ``log_format``/``apache_format``,
+    by that path: a named file is read in its source's layout, as it is without FILES, unless
+    ``log_format`` names a format (not ``auto``). ``logs scan``, ``digest``, ``templates`` and
+    ``parse`` share it."""
+    given = {os.path.realpath(f): str(f) for f in files if str(f) != "-"}
+    mine: list[ConfiguredFile] = []
+    layouts: dict[str, Any] = {}
+    if not given:
+        return mine, layouts
+    for f in configured_files(logs, base_dir):
+        named = given.get(os.path.realpath(f.path))
+        if named is None:
+            continue
+        mine.append(f._replace(path=named))
+        if log_format == "auto" and (f.source.log_format or f.source.apache_format):
+            layouts[named] = f.layout
+    return mine, layouts
