@@ -226,7 +226,7 @@ class AuditContext:
         rel: str | None = self._cache.get(key)
         if rel is None:
             try:
-                rel = p.resolve().relative_to(self.base()).as_posix()
+                rel = _resolved(p).relative_to(self.base()).as_posix()
             except ValueError:
                 rel = p.as_posix()
             self._cache[key] = rel
@@ -271,3 +271,12 @@ class AuditContext:
             live=live,
             secret_id=secret_id,
         )
+
+
+def _resolved(p: Path) -> Path:
+    """``p`` made absolute with its symlinks followed; a symlink loop (``a -> b -> a``, ``self ->
+    self``) is kept as it stands (made absolute), so the audit names it instead of stopping."""
+    try:
+        return p.resolve()
+    except (RuntimeError, OSError):  # RuntimeError before Python 3.13, OSError(ELOOP) after
+        return Path(os.path.abspath(p))
