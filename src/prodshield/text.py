@@ -7,6 +7,8 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
 - `for_terminal`: the one sanitiser for text the CLI prints: ANSI CSI/OSC/DCS sequences, C0
   controls other than tab and newline, DEL, C1 controls and bidirectional overrides are removed,
   so a log line cannot retitle the terminal, clear the screen, write the clipboard or fake colours.
+  A string sequence (OSC, DCS...) whose terminator is missing ends at the end of its line: a
+  report whose table lost the BEL (rich drops it) keeps every line after the one it was on.
 - `for_page`: the same for text an HTML page shows (the dashboard, the status page, the digest
   page): a right-to-left override in a log line would otherwise reverse what follows it on the
   page (a timestamp, a badge, the next finding); Markup keeps its tags, only the characters go.
@@ -31,11 +33,11 @@ from typing import Any
 _ESCAPES = re.compile(
     r"""
     \x1b\[[0-?]*[ -/]*[@-~]?            # CSI ... final byte
-    | \x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?   # OSC ... BEL or ST (titles, clipboard, links)
-    | \x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?         # DCS, SOS, PM, APC ... ST
+    | \x1b\][^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?   # OSC ... BEL or ST (titles, clipboard, links)
+    | \x1b[PX^_][^\x1b\x9c\n]*(?:\x1b\\|\x9c)?         # DCS, SOS, PM, APC ... ST
     | \x1b[ -/]*[0-~]?                 # other two- and three-byte escapes (ESC c resets)
     | \x9b[0-?]*[ -/]*[@-~]?            # 8-bit CSI
-    | \x9d[^\x07\x9c]*(?:\x07|\x9c)?   # 8-bit OSC
+    | \x9d[^\x07\x9c\n]*(?:\x07|\x9c)?   # 8-bit OSC
     | [\x00-\x08\x0b-\x1f\x7f-\x9f]     # C0 but tab and newline, DEL, C1
     | [\u202a-\u202e\u2066-\u2069]      # bidirectional overrides and isolates
     """,

@@ -44,3 +44,25 @@ def test_symlink_loops_are_passed_over_and_the_rest_audited(tmp_path: Path) -> N
     assert [(f["rule"], f["path"]) for f in report["findings"]] == [
         ("secrets.leak", "settings.py")
     ], report["findings"]
+
+
+def test_a_file_name_with_terminal_escapes_hides_nothing_of_the_report(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    # a title-setting OSC ended by BEL, a colour, and a newline: all legal in a file name
+    (repo / "evil\x1b[31mred\x1b]0;pwned\x07\nname.env").write_text(f"PASSWORD={PASSWORD}\n")
+    (repo / "zz-settings.py").write_text(f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"\n')
+
+    for columns in (80, 200):
+        done = _audit(repo, columns=columns)
+
+        assert done.returncode == 1, done.stdout + done.stderr
+        out = done.stdout
+        assert "\x1b" not in out and "\x07" not in out, repr(out)
+        # every finding with its problem, and the verdict line after them
+        assert "zz-settings.py" in out, (columns, out)
+        assert "mode 0644: every user can read it" in out, (columns, out)
+        assert out.count("secrets.leak") == 2, (columns, out)
+        assert "audit FAILED (fail-on high): 1 critical, 2 high" in " ".join(out.split()), (
+            columns,
+            out,
+        )

@@ -66,6 +66,14 @@ def test_for_terminal_strips_every_escape_and_keeps_text() -> None:
     assert for_terminal("\u202eevil\u202c") == "evil"
 
 
+def test_for_terminal_ends_an_unterminated_string_sequence_at_its_line() -> None:
+    # rich drops the BEL that ends an OSC in a table cell: what follows, on later lines (the
+    # rest of a report, its verdict), must stay
+    assert for_terminal("a\x1b]0;title\nnext line\nverdict\n") == "a\nnext line\nverdict\n"
+    assert for_terminal("b\x1bPq#0\nkept\n") == "b\nkept\n"
+    assert for_terminal("c\x9d0;t\nkept") == "c\nkept"
+
+
 def test_logs_commands_print_no_escape_sequences(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_text(

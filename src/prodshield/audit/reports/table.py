@@ -14,8 +14,15 @@ from rich.table import Table
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport, unreachable_note
 from prodshield.audit.suppress import suppressed_text
+from prodshield.text import for_terminal
 
 STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def _cell(text: str) -> str:
+    """Outside text (a file name, a value) for a cell: its escapes go before rich lays it out,
+    since rich drops a BEL and would leave a string sequence without its end."""
+    return escape(for_terminal(text))
 
 
 def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width: int = 160) -> str:
@@ -29,11 +36,11 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
         for f in report.findings:
             console.print(
                 f"[{STYLE[f.severity.value]}]{f.severity.value}[/]  {escape(f.rule)}  "
-                f"{escape(f.location)}",
+                f"{_cell(f.location)}",
                 overflow="fold",
             )
-            console.print(Padding(escape(f.message), (0, 0, 0, 2), expand=False))
-            console.print(Padding(f"[dim]fix:[/] {escape(f.fix)}", (0, 0, 1, 2), expand=False))
+            console.print(Padding(_cell(f.message), (0, 0, 0, 2), expand=False))
+            console.print(Padding(f"[dim]fix:[/] {_cell(f.fix)}", (0, 0, 1, 2), expand=False))
     elif report.findings:
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("severity", no_wrap=True)
@@ -44,9 +51,9 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
             table.add_row(
                 f"[{STYLE[f.severity.value]}]{f.severity.value}[/]",
                 escape(f.rule),
-                escape(f.location),
-                escape(f.message),
-                escape(f.fix),
+                _cell(f.location),
+                _cell(f.message),
+                _cell(f.fix),
             )
         console.print(table)
     s = report.summary(fail_on)
