@@ -66,3 +66,29 @@ def test_a_file_name_with_terminal_escapes_hides_nothing_of_the_report(tmp_path:
             columns,
             out,
         )
+
+
+def test_a_key_at_the_end_of_a_large_log_fails_the_gate(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    line = "2026-12-06T10:00:00Z INFO GET /api/orders 200 12ms user=bob " + "x" * 60 + "\n"
+    with (repo / "app.log").open("w") as f:
+        for _ in range(3 * 1024 * 1024 // len(line) + 1):  # past 3 MiB
+            f.write(line)
+        f.write(f"export AWS_ACCESS_KEY_ID={AWS_KEY}\n")
+    assert (repo / "app.log").stat().st_size > 3 * 1024 * 1024
+
+    done = _audit(repo, "--format", "sarif", "--output", "audit.sarif", "--fail-on", "high")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    results = json.loads((repo / "audit.sarif").read_text())["runs"][0]["results"]
+    where = [
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in results
+    ]
+    lines = (repo / "app.log").read_text().count("\n")
+    assert ("secrets.leak", "app.log", lines) in where, where
+    assert AWS_KEY not in (repo / "audit.sarif").read_text()

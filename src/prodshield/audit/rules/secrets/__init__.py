@@ -5,7 +5,11 @@ severity in the message and fingerprint.
 With verification on (``--verify`` or ``audit.secrets.verify.enabled``) the files are read once
 more first, every distinct secret a provider can check is asked once
 (:mod:`prodshield.secrets.verification`), and each finding says what its provider answered; a
-live secret is critical and cannot be suppressed (see ``AuditFinding.live``)."""
+live secret is critical and cannot be suppressed (see ``AuditFinding.live``).
+
+A text file too large for the other families (``MAX_FILE_BYTES``: a log, a dump, a bundle) is
+still scanned here, streamed block by block as ``prodshield audit secrets`` does, so a key in it
+stops the gate too."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prodshield.audit.context import AuditContext
+from prodshield.audit.context import MAX_FILE_BYTES, AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 
@@ -25,7 +29,8 @@ _KEY_ID = "AKIA" + "QYLPMN5HFIQR7XYZ"  # split so scanners of this repository st
 @dataclass
 class SourceFile:
     path: Path
-    text: str
+    text: str | None
+    """The file's text; None for a file too large to hold, which is streamed instead."""
 
 
 def engine_available() -> bool:
@@ -50,7 +55,7 @@ class SecretLeak(ExampleFromSample):
     def check(self, subject: SourceFile, ctx: AuditContext) -> Iterable[Hit]:
         scan, scanner = scan_settings(ctx)
         verdicts = ctx.cached("secrets", "verdicts")
-        for f in scanner.scan_text(subject.text, path=engine_path(ctx, subject.path)):
+        for f in engine_findings(scanner, subject, engine_path(ctx, subject.path)):
             message = f"{f.kind} ({f.rule}, confidence {f.confidence:.2f}): {f.redacted}"
             verdict = verdicts.get(f.secret_id) if verdicts is not None else None
             live = verdict is not None and verdict.status == "live"
@@ -68,6 +73,28 @@ class SecretLeak(ExampleFromSample):
                 live=live,
                 secret_id=f.secret_id,
             )
+
+
+def engine_findings(scanner: Any, subject: SourceFile, path: str) -> Iterator[Any]:
+    """The engine's findings in one file: from its text, or streamed when it is too large to hold
+    (a binary one, a NUL early on, gives none)."""
+    if subject.text is not None:
+        yield from scanner.scan_text(subject.text, path=path)
+        return
+    from prodshield.secrets.files import BinaryContent, scan_file
+
+    try:
+        yield from scan_file(subject.path, display=path, scanner=scanner)
+    except BinaryContent:
+        return
+
+
+def large_file(path: Path) -> bool:
+    """A file past what the audit holds in memory (``MAX_FILE_BYTES``), so streamed."""
+    try:
+        return path.stat().st_size > MAX_FILE_BYTES
+    except OSError:
+        return False
 
 
 def engine_path(ctx: AuditContext, path: Path) -> str:
@@ -112,14 +139,15 @@ def verifying(ctx: AuditContext) -> bool:
     return bool(cfg is not None and cfg.secrets.verify.enabled)
 
 
-def verify_files(ctx: AuditContext, files: Iterable[tuple[Path, str]]) -> None:
+def verify_files(ctx: AuditContext, files: Iterable[tuple[Path, str | None]]) -> None:
     """Scan the files once, ask the providers about every distinct verifiable secret, and keep
     the verdicts (by secret id) for `SecretLeak.check`; the values are dropped afterwards."""
     from prodshield.secrets.verification import VerifySettings, verify_values
 
     _, scanner = scan_settings(ctx)
     for path, text in files:
-        scanner.scan_text(text, path=engine_path(ctx, path))
+        for _ in engine_findings(scanner, SourceFile(path, text), engine_path(ctx, path)):
+            pass  # scanning collects the values in scanner.values
     cfg = ctx.audit_config.secrets.verify if ctx.audit_config is not None else None
     settings = (
         VerifySettings(
@@ -157,17 +185,19 @@ class SecretsFamily:
         if not engine_available():
             ctx.skipped.append("secrets: the secret engine (prodshield.secrets) is not installed")
             return
-        from prodshield.secrets.files import is_test_path
+        from prodshield.secrets.files import is_test_path, live_database
 
         scan, _ = scan_settings(ctx)
 
-        def sources() -> Iterator[tuple[Path, str]]:
+        def sources() -> Iterator[tuple[Path, str | None]]:
             for path in ctx.files():
                 if not scan.include_tests and is_test_path(ctx.relpath(path), scan.test_dirs):
                     continue
                 text = ctx.read_text(path)
                 if text:
                     yield path, text
+                elif text is None and large_file(path) and not live_database(path):
+                    yield path, None
 
         if verifying(ctx):
             try:
