@@ -10,8 +10,10 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   A string sequence (OSC, DCS...) whose terminator is missing ends at the end of its line: a
   report whose table lost the BEL (rich drops it) keeps every line after the one it was on.
 - `for_page`: the same for text an HTML page shows (the dashboard, the status page, the digest
-  page): a right-to-left override in a log line would otherwise reverse what follows it on the
-  page (a timestamp, a badge, the next finding); Markup keeps its tags, only the characters go.
+  page), but each control character is shown as a visible mark (``␁``, ``␛``, ``\ufffd`` for a
+  bidirectional override) instead of removed: a right-to-left override in a log line would
+  otherwise reverse what follows it on the page (a timestamp, a badge, the next finding), and a
+  removed one would hide that the line was tampered with; Markup keeps its tags.
 - `clip`: a size cap that says how much was cut.
 - `fence` / `code_span`: outside text as literal Markdown (a fence longer than any backtick run
   inside), `neutralise_mentions`: ``@name`` outside code can no longer notify anyone,
@@ -54,24 +56,36 @@ def for_terminal(text: object) -> str:
 
 
 _PAGE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+PAGE_MARKS = {
+    **{chr(c): chr(0x2400 + c) for c in range(0x20)},  # C0: its control picture (\x01 -> ␁)
+    "\x7f": "\u2421",  # DEL: ␡
+}
+"""What a page shows for a control character: C0 controls and DEL their Unicode control pictures
+(``␁``, ``␛``, ``␡``); C1 controls and bidirectional overrides and isolates, which have none,
+``\ufffd`` (�). Visible and inert: a reader sees that the line held something."""
+
+
+def _mark(match: re.Match[str]) -> str:
+    return PAGE_MARKS.get(match.group(0), "\ufffd")
 
 
 def for_page(value: Any) -> Any:
-    """``value`` for an HTML page: a text without escape sequences, controls (but tab, newline
-    and carriage return) or bidirectional overrides; HTML already made (a ``Markup``: rendered
-    Markdown, an SVG) loses only those characters, so its tags stay whole. Other values as they
-    are (Jinja's ``finalize``)."""
+    """``value`` for an HTML page: each control character (but tab, newline and carriage return)
+    and bidirectional override shown as a visible, inert mark (``PAGE_MARKS``: ``nul\x01y`` reads
+    ``nul␁y``, an escape sequence ``␛[31m``), so it neither acts (a U+202E would reverse the rest
+    of its row) nor goes unseen; HTML already made (a ``Markup``: rendered Markdown, an SVG) only
+    has those characters replaced, so its tags stay whole. Other values as they are (Jinja's
+    ``finalize``)."""
     if not isinstance(value, str) or not _PAGE_CONTROLS.search(value):
         return value
-    if type(value) is str:
-        return for_terminal(value)
-    return type(value)(_PAGE_CONTROLS.sub("", value))
+    return type(value)(_PAGE_CONTROLS.sub(_mark, value))
 
 
 def controls_out(page: str) -> str:
-    """An HTML page (or part) without control characters (but tab, newline and carriage return)
-    and bidirectional overrides: only those characters go, so the tags stay whole."""
-    return _PAGE_CONTROLS.sub("", page) if _PAGE_CONTROLS.search(page) else page
+    """An HTML page (or part) with each control character (but tab, newline and carriage return)
+    and bidirectional override shown as its mark (see ``for_page``): only those characters
+    change, so the tags stay whole."""
+    return _PAGE_CONTROLS.sub(_mark, page) if _PAGE_CONTROLS.search(page) else page
 
 
 def clip(text: str, limit: int) -> str:

@@ -1,7 +1,10 @@
-"""Hostile text in log lines as a user meets it on a page: a right-to-left override (U+202E) and
-terminal escapes in an application log, shown by ``logs digest --format html`` and by ``serve``'s
-dashboard. Escaped HTML is not enough: an override left in reverses the rest of its row on the page
-(the digest's time and the next finding read backwards, a "new" badge lands inside the text)."""
+"""Hostile text in log lines as a user meets it on a page: a right-to-left override (U+202E),
+terminal escapes and other control characters in an application log, shown by ``logs digest
+--format html`` and by ``serve``'s dashboard. Escaped HTML is not enough: an override left in
+reverses the rest of its row on the page (the digest's time and the next finding read backwards, a
+"new" badge lands inside the text). Removing them is not enough either: ``nul\x01y`` read ``nuly``,
+hiding that the line held something; each shows as a visible, inert mark (``nul␁y``, ``␛[31m``,
+``\ufffd`` for the override), in the page's text and as Chromium renders it."""
 
 from __future__ import annotations
 
@@ -21,14 +24,43 @@ def _app_log(path: Path) -> None:
     path.write_text(
         f"{hour}:00:01,000 INFO shop.web: started\n"
         f"{hour}:00:02,000 ERROR shop.web: user input </textarea><b>x</b> {RLO}evil gnirts\n"
-        f"{hour}:00:03,000 ERROR shop.web: render failed {ESC}[31mred{ESC}[0m {ESC}]0;pwned\x07\n",
+        f"{hour}:00:03,000 ERROR shop.web: render failed {ESC}[31mred{ESC}[0m {ESC}]0;pwned\x07\n"
+        f"{hour}:00:04,000 ERROR shop.web: lookup of nul\x01y failed\n",
         encoding="utf-8",
     )
 
 
+# what the page shows for each: the control pictures of ESC, BEL and SOH, U+FFFD for the override
+MARKS = ("\ufffdevil gnirts", "render failed ␛[", ";pwned␇", "nul␁y")
+
+
 def _clean(page: str) -> None:
-    assert RLO not in page and ESC not in page and "\x07" not in page
+    assert RLO not in page and ESC not in page and "\x07" not in page and "\x01" not in page
     assert "<b>x" not in page and "&lt;b&gt;x" in page
+    for mark in MARKS:
+        assert mark in page, (mark, page)
+
+
+def _rendered(url: str, selector: str, *, token: str | None = None) -> str:
+    """The text Chromium shows in ``selector`` of the page at ``url`` (signed in with ``token``
+    through the dashboard's form first)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15000)
+            page.goto(url)
+            if token is not None:
+                page.fill("#token", token)
+                page.click("button[type=submit]")
+                page.wait_for_url(url)
+            return page.locator(selector).inner_text()
+        finally:
+            browser.close()
 
 
 def test_digest_page_has_no_override_or_escape(tmp_path: Path) -> None:
@@ -41,6 +73,9 @@ def test_digest_page_has_no_override_or_escape(tmp_path: Path) -> None:
     page = (tmp_path / "d.html").read_text(encoding="utf-8")
     _clean(page)
     assert "evil gnirts" in page
+    shown = _rendered((tmp_path / "d.html").as_uri(), "body")
+    for mark in MARKS:
+        assert mark in shown, (mark, shown)
 
 
 def _serving_logs(log: Path) -> str:
@@ -63,7 +98,7 @@ def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
         def shown() -> bool:
             body = json.dumps(srv.get("/api/v1/findings", headers=auth).json())
             templates = json.dumps(srv.get("/api/v1/templates", headers=auth).json())
-            return "gnirts" in body and "pwned" in body and "gnirts" in templates
+            return "gnirts" in body and "pwned" in body and "nul" in body and "gnirts" in templates
 
         wait_for("the findings and templates of the hostile lines", shown, timeout=90)
         text = signed_in_page(srv, "/dashboard/logs")
@@ -78,6 +113,9 @@ def test_dashboard_logs_page_has_no_override_or_escape(tmp_path: Path) -> None:
         assert (
             ">first read</th>" in text and ">first seen</th>" not in text.split('id="templates"')[1]
         )
+        rendered = _rendered(f"http://127.0.0.1:{srv.port}/dashboard/logs", "main", token=TOKEN)
+        for mark in MARKS:
+            assert mark in rendered, (mark, rendered)
 
 
 def _row_heights(port: int) -> tuple[float, float]:

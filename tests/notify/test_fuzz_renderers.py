@@ -75,6 +75,8 @@ HOSTILE = st.lists(st.one_of(PIECES, st.text(max_size=12)), max_size=12).map("".
 
 _MENTION = re.compile(r"(?<![\w`])@[A-Za-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_PAGE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""What a page may not carry (carriage returns may stay): each is shown as a mark instead."""
 
 
 def _event(title: str, body: str, value: str, **kw: Any) -> Event:
@@ -321,6 +323,7 @@ def test_pages_never_emit_outside_text_unescaped(hostile_site: Any, text: str) -
         assert r.status_code == 200, page
         assert TAG not in r.text, page
         assert "<script>alert" not in r.text and "<img src=x" not in r.text, page
+        assert not _PAGE_CONTROL.search(r.text), page  # shown as marks (␛, ␁, \ufffd)
         if "&lt;b id=pwned&gt;" in r.text:
             shown.append(page)
     assert {"/dashboard/logs", "/dashboard/checks/website?environment=staging"} <= set(shown), shown

@@ -27,7 +27,7 @@ from prodshield.logs.scan import scan_events
 from prodshield.notify import Event, deliver, enqueue
 from prodshield.notify.providers.github import render_body
 from prodshield.store import Store
-from prodshield.text import for_terminal
+from prodshield.text import controls_out, for_page, for_terminal
 from support.standins.loopback_app import serve_app
 
 # What a hostile log line, answer or file name carries to a terminal.
@@ -72,6 +72,20 @@ def test_for_terminal_ends_an_unterminated_string_sequence_at_its_line() -> None
     assert for_terminal("a\x1b]0;title\nnext line\nverdict\n") == "a\nnext line\nverdict\n"
     assert for_terminal("b\x1bPq#0\nkept\n") == "b\nkept\n"
     assert for_terminal("c\x9d0;t\nkept") == "c\nkept"
+
+
+def test_a_page_shows_each_control_character_as_a_visible_inert_mark() -> None:
+    """A page neither lets a control act nor hides it: ``nul\x01y`` read ``nuly``."""
+    from markupsafe import Markup
+
+    assert for_page("nul\x01y") == "nul␁y"
+    assert for_page("\x1b[31mred\x7f") == "␛[31mred␡"
+    assert for_page("a\u202eb\u2066c\x9bd") == "a\ufffdb\ufffdc\ufffdd"
+    assert for_page("tab\tand\r\nnewline stay") == "tab\tand\r\nnewline stay"
+    shown = for_page(Markup("<b>x\x00</b>"))
+    assert isinstance(shown, Markup) and shown == Markup("<b>x␀</b>")
+    assert controls_out("<td>a\x01\u202eb</td>") == "<td>a␁\ufffdb</td>"
+    assert for_page(7) == 7
 
 
 def test_logs_commands_print_no_escape_sequences(tmp_path: Path) -> None:
