@@ -1,5 +1,5 @@
-"""``prodshield incident``: incidents by hand (open, update, resolve, post-mortem link) for the
-status page; acknowledgements and silences."""
+"""``prodshield incident``: the incidents (list, show), incidents by hand (open, update, resolve,
+post-mortem link) for the status page; acknowledgements and silences."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from prodshield.cli.common import ConfigOption, console, load, print_json, store_for
+from prodshield.cli.common import (
+    ConfigOption,
+    Grid,
+    console,
+    load,
+    print_json,
+    store_for,
+    untrusted,
+)
+from prodshield.config.types import format_duration
 from prodshield.errors import NotFound, UsageError
 from prodshield.monitor import silences
 from prodshield.monitor.incidents import (
@@ -20,20 +29,131 @@ from prodshield.monitor.incidents import (
     resolve_by_hand,
     set_postmortem,
 )
+from prodshield.monitor.views import IncidentView
 from prodshield.text import for_terminal
 
 app = typer.Typer(
-    help="Incidents by hand: open, update, resolve, link a post-mortem (the status page shows "
-    "them); acknowledge; silence a check's notifications for a while.",
+    help="Incidents: list and show them; open, update, resolve, link a post-mortem (the status "
+    "page shows them) by hand; acknowledge; silence a check's notifications for a while.",
     no_args_is_help=True,
 )
+
+_STATUSES = ("open", "resolved", "all")
+
+
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
+
+
+@app.command("list")
+def list_incidents(
+    status: Annotated[
+        str, typer.Option("--status", help="open, resolved or all.", show_default=True)
+    ] = "open",
+    check: Annotated[str | None, typer.Option("--check", help="Only this check's.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (as GET /api/v1/incidents).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """The incidents, newest first (open ones by default), with the ids that `incident ack`,
+    `update` and `resolve` take."""
+    from prodshield.monitor.read import ReadModel
+
+    if status not in _STATUSES:
+        raise UsageError(f"--status must be one of {', '.join(_STATUSES)}, not {status!r}")
+    loaded = load(config)
+    with store_for(loaded) as store:
+        rows = ReadModel(store, loaded.config).incidents(
+            status=None if status == "all" else status, check=check, limit=limit
+        )
+    if as_json:
+        print_json({"incidents": [r.model_dump(mode="json") for r in rows]})
+        return
+    if not rows:
+        console().print(f"no {'' if status == 'all' else status + ' '}incidents", markup=False)
+        return
+    table = Grid(
+        "id", "check", "env", "kind", "severity", "opened (UTC)", "lasted", "state",
+        keys=("id", "check", "env", "kind"), right=("id", "lasted"), optional=("opened (UTC)",),
+    )  # fmt: skip
+    for r in rows:
+        state = r.status
+        if r.status == "open" and r.acknowledged_at is not None:
+            state = f"open, acked by {r.acknowledged_by or '?'}"
+        table.add_row(
+            f"#{r.id}",
+            untrusted(r.check),
+            untrusted(r.environment or "-"),
+            r.kind,
+            r.severity,
+            _when(r.opened_at),
+            _lasted(r.duration_s),
+            untrusted(state),
+        )
+    table.print()
+
+
+@app.command("show")
+def show(
+    incident_id: Annotated[int, typer.Argument(help="The incident's id (`incident list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as the API does).")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """One incident whole: its state, errors, notes, status updates and evidence."""
+    from prodshield.monitor.read import ReadModel
+
+    loaded = load(config)
+    with store_for(loaded) as store:
+        row = ReadModel(store, loaded.config).incident(incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    if as_json:
+        print_json(row.model_dump(mode="json"))
+        return
+    out = console()
+    for line in _detail_lines(row):
+        out.print(for_terminal(line), markup=False)
+
+
+def _lasted(seconds: float) -> str:
+    return format_duration(round(seconds)) if seconds >= 1 else "0s"
+
+
+def _detail_lines(row: IncidentView) -> list[str]:
+    """``incident show``'s lines (outside text in them: printed through ``for_terminal``)."""
+    where = f" [{row.environment}]" if row.environment else ""
+    lines = [
+        f"incident #{row.id}: {row.check}{where} {row.kind} ({row.severity}), {row.status}",
+        f"opened   {_when(row.opened_at)} UTC",
+    ]
+    if row.title:
+        lines.insert(1, f"title    {row.title}")
+    if row.resolved_at is not None:
+        by = f" by {row.resolved_by}" if row.resolved_by else ""
+        lines.append(f"resolved {_when(row.resolved_at)} UTC{by}")
+    lines.append(f"lasted   {_lasted(row.duration_s)}")
+    if row.acknowledged_at is not None:
+        lines.append(f"acked    {_when(row.acknowledged_at)} UTC by {row.acknowledged_by or '?'}")
+    if row.error_kinds:
+        lines.append(f"errors   {', '.join(row.error_kinds)}")
+    if row.failing_conditions:
+        lines.append(f"failing  {'; '.join(row.failing_conditions)}")
+    if row.postmortem:
+        lines.append(f"post-mortem {row.postmortem}")
+    lines += [f"note     {_when(n.ts)} {n.by or '?'}: {n.text or ''}" for n in row.notes]
+    lines += [
+        f"update   {_when(u.get('ts'))} {u.get('by') or '?'}: {u.get('text') or ''}"
+        for u in row.updates or []
+    ]
+    lines += [f"evidence {_when(e.at)} {e.kind}: {e.summary}" for e in row.evidence or []]
+    return lines
 
 
 @app.command("update")
 def update(
-    incident_id: Annotated[
-        int, typer.Argument(help="The incident's id (`monitor status`, the dashboard).")
-    ],
+    incident_id: Annotated[int, typer.Argument(help="The incident's id (`incident list`).")],
     text: Annotated[str, typer.Argument(help="The update, shown on the public status page.")],
     by: Annotated[str, typer.Option("--by", help="Who writes it.")] = "operator",
     config: ConfigOption = None,
@@ -83,7 +203,7 @@ def open_(
 
 @app.command("resolve")
 def resolve(
-    incident_id: Annotated[int, typer.Argument(help="The incident's id.")],
+    incident_id: Annotated[int, typer.Argument(help="The incident's id (`incident list`).")],
     text: Annotated[
         str | None, typer.Argument(help="A last status update (public), e.g. what was fixed.")
     ] = None,
@@ -117,7 +237,7 @@ def postmortem(
 
 @app.command("ack")
 def ack(
-    incident_id: Annotated[int, typer.Argument(help="The incident's id.")],
+    incident_id: Annotated[int, typer.Argument(help="The incident's id (`incident list`).")],
     by: Annotated[str, typer.Option("--by", help="Who acknowledges it.")] = "operator",
     note: Annotated[str | None, typer.Option("--note", help="A note kept with it.")] = None,
     config: ConfigOption = None,

@@ -85,8 +85,8 @@ LISTED = {
     "chaos": "Chaos engineering: the fault proxy, experiments and batteries.",
     "notify": "The notification outbox: status, retries and test messages.",
     "status": "The public status page as a static site.",
-    "incident": "Incidents by hand: open, update, resolve, link a post-mortem (the status page "
-    "shows them); acknowledge; silence a check's notifications for a while.",
+    "incident": "Incidents: list and show them; open, update, resolve, link a post-mortem (the "
+    "status page shows them) by hand; acknowledge; silence a check's notifications for a while.",
     "deploy": "Deploy markers: shown on response-time charts and named in incidents' evidence.",
 }
 

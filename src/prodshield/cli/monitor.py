@@ -161,9 +161,21 @@ def once(
         )
     else:
         _render(results, held)
+        _render_changes(changes)
     # a failure inside a maintenance window is expected: it counts as nothing, so not as a failure
     passed = all(r.ok or w is not None for r, w in zip(results, held, strict=True))
     raise typer.Exit(EXIT_OK if passed else EXIT_FAILED)
+
+
+def _render_changes(changes: dict[str, list[dict[str, Any]]]) -> None:
+    """A line per incident the run opened or resolved, under the table (``--format json`` has
+    them as ``incidents``): its id is what ``incident ack|update|resolve`` take."""
+    out = console()
+    for verb in ("opened", "resolved"):
+        for c in changes.get(verb, []):
+            where = f" [{c['environment']}]" if c["environment"] else ""
+            line = f"incident #{c['id']} {verb}: {c['check']}{where} {c['kind']} ({c['severity']})"
+            out.print(for_terminal(line), markup=False)
 
 
 def _notifications(report: Any) -> dict[str, Any]:
