@@ -79,7 +79,7 @@ def list_incidents(
         keys=("id", "check", "env", "kind"), right=("id", "lasted"), optional=("opened (UTC)",),
     )  # fmt: skip
     for r in rows:
-        state = r.status
+        state: str = r.status
         if r.status == "open" and r.acknowledged_at is not None:
             state = f"open, acked by {r.acknowledged_by or '?'}"
         table.add_row(
