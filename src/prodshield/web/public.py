@@ -4,20 +4,34 @@ Both are public, like the status page, and show only what it shows."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as xml_escape
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from prodshield.text import for_page
 from prodshield.web.context import ctx_of
 
 QUOTE = {'"': "&quot;"}
 FEED_DAYS = 90
 FEED_INCIDENTS = 50
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 does not allow (one in a feed makes the whole feed unreadable)."""
+
+
+def escape(text: str, entities: dict[str, str] | None = None) -> str:
+    """Text for the feed or a badge: escape sequences, controls and bidirectional overrides out
+    (as on the status page, `text.for_page`), then what XML forbids, then ``&``, ``<``, ``>``
+    (and ``entities``). An update holding a terminal escape made the feed invalid XML."""
+    clean = _NOT_XML.sub("", str(for_page(text)))
+    return xml_escape(clean, entities or {})
 
 
 def _iso(ts: float) -> str:
