@@ -27,9 +27,10 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def escape(text: str, entities: dict[str, str] | None = None) -> str:
-    """Text for the feed or a badge: escape sequences, controls and bidirectional overrides out
-    (as on the status page, `text.for_page`), then what XML forbids, then ``&``, ``<``, ``>``
-    (and ``entities``). An update holding a terminal escape made the feed invalid XML."""
+    """Text for the feed or a badge: control characters and bidirectional overrides shown as
+    inert marks (as on the status page, `text.for_page`), then anything else XML forbids dropped,
+    then ``&``, ``<``, ``>`` (and ``entities``) escaped. An update holding a terminal escape made
+    the feed invalid XML."""
     clean = _NOT_XML.sub("", str(for_page(text)))
     return xml_escape(clean, entities or {})
 
