@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prodshield.text import for_terminal
+
 DESCRIPTION = "Run a Chaos Toolkit experiment (JSON or YAML) and write its journal."
 
 
@@ -148,7 +150,7 @@ class _Printer:
 
     def line(self, text: str) -> None:
         if not self.quiet:
-            sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {text}\n")
+            sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {for_terminal(text)}\n")
             sys.stderr.flush()
 
     def __call__(self, event: str, data: Mapping[str, Any]) -> None:
@@ -177,7 +179,7 @@ class _Printer:
         elif event in ("interrupted", "warning"):
             message = str(data.get("reason") or data.get("message"))
             if message.startswith("rollback skipped"):  # always said, --quiet or not
-                sys.stderr.write(f"warning: {message}\n")
+                sys.stderr.write(f"warning: {for_terminal(message)}\n")
                 sys.stderr.flush()
             else:
                 self.line(f"{event}: {message}")
@@ -246,7 +248,7 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
 
 def _say_problems(problems: list[str]) -> None:
     for problem in problems:
-        sys.stderr.write(f"error: {problem}\n")
+        sys.stderr.write(f"error: {for_terminal(problem)}\n")
 
 
 def _config_and_guards(args: Any, abort_on: list[tuple[str, str | None]]) -> tuple[Any, int]:
@@ -318,8 +320,9 @@ def _say_outcome(journal: Any, journal_path: str) -> None:
     if isinstance(before, Mapping) and before.get("steady_state_met") is False:
         # exit 1 must say why, --quiet or not: the system was already off its steady state
         verdict += ", but the steady state was NOT met before the method (the method did not run)"
+    title = for_terminal(journal["experiment"].get("title"))
     sys.stdout.write(
-        f"{journal['experiment'].get('title')}: {verdict} (status {journal['status']}, "
+        f"{title}: {verdict} (status {journal['status']}, "
         f"deviated {'yes' if journal['deviated'] else 'no'}, {runs} activities, "
         f"{rollbacks} rollbacks) journal {journal_path}\n"
     )
@@ -327,7 +330,7 @@ def _say_outcome(journal: Any, journal_path: str) -> None:
     if aborted:
         sys.stdout.write(
             f"aborted: guardrail check {aborted['check']} failed during the method "
-            f"({aborted['detail']}); {rollbacks} rollbacks played\n"
+            f"({for_terminal(aborted['detail'])}); {rollbacks} rollbacks played\n"
         )
 
 

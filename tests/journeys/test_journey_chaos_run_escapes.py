@@ -1,0 +1,55 @@
+"""Journey: an experiment file from elsewhere (a shared game-day repository) whose title and
+activity names carry terminal escapes (a title-setting OSC ended by BEL, colours). ``prodshield
+chaos run`` prints its progress and verdict with the words and without the escapes, as every
+other command does with outside text (it wrote them to the terminal as they were)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from support.cli import prodshield, wide_env
+
+TITLE = "web survives \x1b]0;owned\x07latency \x1b[31mred\x1b[0m"
+EXPERIMENT = {
+    "version": "1.0.0",
+    "title": TITLE,
+    "description": "escapes in the names",
+    "steady-state-hypothesis": {
+        "title": "steady \x1b[2Jstate",
+        "probes": [
+            {
+                "type": "probe",
+                "name": "says \x1b]52;c;cHduZWQ=\x07ok",
+                "tolerance": 0,
+                "provider": {"type": "process", "path": "true"},
+            }
+        ],
+    },
+    "method": [
+        {
+            "type": "action",
+            "name": "fails \x1b[5mloudly",
+            "provider": {"type": "process", "path": "false"},
+        }
+    ],
+}
+
+
+def test_chaos_run_prints_no_escapes_from_the_experiment(tmp_path: Path) -> None:
+    (tmp_path / "experiment.json").write_text(json.dumps(EXPERIMENT))
+
+    done = prodshield(
+        tmp_path, "chaos", "run", "experiment.json", "--journal-path", "journal.json",
+        env=wide_env(),
+    )  # fmt: skip
+
+    out = done.stdout + done.stderr
+    assert done.returncode in (0, 1), out
+    assert "\x1b" not in out and "\x07" not in out, repr(out)
+    assert "Running experiment: web survives latency red" in done.stderr, done.stderr
+    assert "Probe: says ok" in done.stderr and "Action: fails loudly" in done.stderr, done.stderr
+    assert done.stdout.startswith("web survives latency red: "), done.stdout
+    # the journal keeps the experiment as written (Chaos Toolkit's format)
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["experiment"]["title"] == TITLE
