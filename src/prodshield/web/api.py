@@ -620,13 +620,17 @@ async def readyz(request: Request) -> Response:
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:
-    """A job's POSTed output: only its tail is kept, so more than ``limit`` is cut, not held."""
+    """A job's POSTed output: only its last ``limit`` bytes are kept, so more is cut, not held.
+    A chunk goes only when the later ones still hold ``limit`` bytes (the stream ends with an
+    empty chunk: dropping everything before it kept nothing of an output over ``limit``)."""
     parts: list[bytes] = []
     size = 0
     async for chunk in request.stream():
+        if not chunk:
+            continue
         parts.append(chunk)
         size += len(chunk)
-        while size > limit and len(parts) > 1:
+        while len(parts) > 1 and size - len(parts[0]) >= limit:
             size -= len(parts.pop(0))
     return b"".join(parts)[-limit:]
 
