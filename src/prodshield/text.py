@@ -23,7 +23,9 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   link ``<http://evil|docs>`` from a log line stays text.
 - `plural`: a count and its noun in English (``1 file``, ``2 files``, ``2 chaos proxies``).
 - `loads_json`: JSON from a client, bounded in nesting (a ``ValueError``, never a
-  ``RecursionError`` that would become a 500).
+  ``RecursionError`` that would become a 500), its unpaired surrogate escapes (``"\\ud800"``, text
+  no UTF-8 encoder takes) turned into U+FFFD so that they cannot break the store, a page or a
+  later JSON answer.
 """
 
 from __future__ import annotations
@@ -171,8 +173,26 @@ def slack_escape(text: str) -> str:
 MAX_JSON_DEPTH = 32
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape of a surrogate (paired ones are joined by the decoder; a lone one stays)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unpaired_out(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_unpaired_out(v) for v in value]
+    if isinstance(value, dict):
+        return {_unpaired_out(k): _unpaired_out(v) for k, v in value.items()}
+    return value
+
+
 def loads_json(raw: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``json.loads`` for JSON from outside: nesting deeper than ``max_depth`` is a ValueError."""
+    """``json.loads`` for JSON from outside: nesting deeper than ``max_depth`` is a ValueError;
+    an unpaired surrogate escape (``"\\ud800"``) becomes U+FFFD (kept, it would make every later
+    encoding of the text fail: the store, a JSON answer, a page)."""
     too_deep = f"JSON nested deeper than {max_depth} levels"
     try:
         data = json.loads(raw)
@@ -186,6 +206,16 @@ def loads_json(raw: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
                 raise ValueError(too_deep)
             children = value.values() if isinstance(value, dict) else value
             stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    return surrogates_out(data, raw)  # nesting is bounded above: its recursion is too
+
+
+def surrogates_out(data: Any, raw: str | bytes) -> Any:
+    """``data`` (decoded from the JSON text ``raw``) with its unpaired surrogates, which no UTF-8
+    encoder takes (the store, a JSON answer, a page), as U+FFFD; ``data`` itself when ``raw``
+    escapes no surrogate (the common case costs one search)."""
+    text = raw if isinstance(raw, str) else raw.decode("latin-1")
+    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
+        return _unpaired_out(data)
     return data
 
 
@@ -200,6 +230,7 @@ __all__ = [
     "neutralise_markers",
     "neutralise_mentions",
     "slack_escape",
+    "surrogates_out",
 ]
 
 

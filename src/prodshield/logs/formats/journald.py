@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from prodshield.logs.formats.base import BaseFormat, Record, from_epoch, norm_level
+from prodshield.text import surrogates_out
 
 _FIELDS = {
     "_HOSTNAME": "host",
@@ -38,6 +39,7 @@ class JournaldFormat(BaseFormat):
             data = json.loads(line)
         except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
             return None
+        data = surrogates_out(data, line)  # a lone "\\ud800" would fail every write
         if not isinstance(data, dict) or "MESSAGE" not in data:
             return None
         message = data.get("MESSAGE")

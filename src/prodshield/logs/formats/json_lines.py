@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from prodshield.logs.formats.base import BaseFormat, Record, from_epoch, norm_level, parse_iso
+from prodshield.text import surrogates_out
 
 TIME_KEYS = ("timestamp", "time", "@timestamp", "ts", "date", "datetime", "t", "asctime")
 LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "loglevel")
@@ -102,6 +103,7 @@ class JsonFormat(BaseFormat):
             data = json.loads(line)
         except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
             return None
+        data = surrogates_out(data, line)  # a lone "\\ud800" would fail every write
         if not isinstance(data, dict):
             return None
         tkey, tval = pick(data, TIME_KEYS)
