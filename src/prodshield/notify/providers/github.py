@@ -32,7 +32,7 @@ from prodshield.notify.event import Event
 from prodshield.notify.http import network_error, parse_retry_after, short_body
 from prodshield.notify.markers import marker, markers_in
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import code_span, neutralise_markers, neutralise_mentions
+from prodshield.text import code_span, controls_out, neutralise_markers, neutralise_mentions
 
 API_VERSION = "2022-11-28"
 MAX_PAGES = 50
@@ -66,7 +66,9 @@ def render_body(event: Event) -> str:
 
     Producers fence the outside text they put in a body (`prodshield.text.fence`); here field
     values become code spans, and the whole text loses its ``<!--`` openers and its live
-    ``@mentions``, so nothing from outside can pose as a marker or notify anyone.
+    ``@mentions``, so nothing from outside can pose as a marker or notify anyone. Control
+    characters (a target's ANSI colours, a title escape) become their visible marks (``␛``), as
+    on the dashboard: raw, they reached the terminal of whoever read the issue with ``gh``.
     """
     parts = [event.body.strip()] if event.body.strip() else []
     if event.fields:
@@ -79,7 +81,7 @@ def render_body(event: Event) -> str:
     text = "\n\n".join(parts)
     if len(text) > MAX_BODY:
         text = text[:MAX_BODY] + "\n\n…(cut)"
-    return neutralise_mentions(neutralise_markers(text))
+    return neutralise_mentions(neutralise_markers(controls_out(text)))
 
 
 def _cell(text: str) -> str:
@@ -118,7 +120,7 @@ class GitHubNotifier:
                 "GitHub: no marker key (the delivery context carries none)", permanent=True
             )
         self._key = key
-        title = neutralise_markers(event.title)
+        title = neutralise_markers(controls_out(event.title))
         if title != event.title:
             event = replace(event, title=title)
         if event.type in REPLACING_TYPES:
