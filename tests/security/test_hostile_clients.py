@@ -132,3 +132,17 @@ def test_a_domain_error_no_handler_caught_is_the_callers_not_a_503(
             for name in ("gone", "busy", "bad")
         }
     assert got == {"gone": 404, "busy": 409, "bad": 400}
+
+
+def test_what_the_api_answers_a_token_or_a_session_is_never_cached(tmp_path: Path) -> None:
+    """Before the fix the JSON API's answers (findings, incidents, checks: read with the token or
+    a dashboard session) carried no Cache-Control, so a browser's disk cache or a shared proxy
+    could keep them; the dashboard's pages were already `no-store`."""
+    with serve(tmp_path, CONFIG) as srv:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for path in ("/api/v1/checks", "/api/v1/findings", "/api/v1/incidents", "/api/v1/deploys"):
+            answer = srv.get(path, headers=auth)
+            assert answer.status == 200, (path, answer.body[:200])
+            assert answer.headers.get("cache-control") == "no-store", (path, answer.headers)
+        refused = srv.get("/api/v1/findings")
+        assert refused.status == 401 and refused.headers.get("cache-control") == "no-store"

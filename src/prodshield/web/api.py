@@ -193,20 +193,28 @@ def _int(value: str | None, default: int, low: int, high: int, name: str) -> int
 
 def _guarded(handler: Any) -> Any:
     async def endpoint(request: Request) -> Response:
-        try:
-            response: Response = await handler(request)
-            return response
-        except Denied as denied:
-            return denied.response
-        except (NotFound, Conflict, Invalid) as exc:
-            # a domain error no handler caught is still the caller's: never a 503
-            return refused(exc)
-        except ProdshieldError as exc:
-            return error(503, str(exc))
+        response = await _answer(handler, request)
+        # what the token or a session reads (findings, incidents, heartbeat answers) stays out
+        # of browser and proxy caches, as the dashboard's pages do
+        response.headers.setdefault("cache-control", "no-store")
+        return response
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
     return endpoint
+
+
+async def _answer(handler: Any, request: Request) -> Response:
+    try:
+        response: Response = await handler(request)
+        return response
+    except Denied as denied:
+        return denied.response
+    except (NotFound, Conflict, Invalid) as exc:
+        # a domain error no handler caught is still the caller's: never a 503
+        return refused(exc)
+    except ProdshieldError as exc:
+        return error(503, str(exc))
 
 
 # --- reads -----------------------------------------------------------------------------------
