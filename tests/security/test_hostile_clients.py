@@ -9,8 +9,10 @@ RSS went from 119 MB to 734 MB), and a client that sent part of a body and left 
 
 from __future__ import annotations
 
+import re
 import socket
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from prodshield.store import Store
 from prodshield.web import create_app
 from prodshield.web.api import MAX_BODY
 from prodshield.web.services import Services
-from support.serve_process import TOKEN, raw_http, serve, wait_for
+from support.serve_process import TOKEN, login, raw_http, serve, session_of, wait_for
 from support.web_seed import loaded_config
 
 CONFIG = f"""
@@ -146,3 +148,28 @@ def test_what_the_api_answers_a_token_or_a_session_is_never_cached(tmp_path: Pat
             assert answer.headers.get("cache-control") == "no-store", (path, answer.headers)
         refused = srv.get("/api/v1/findings")
         assert refused.status == 401 and refused.headers.get("cache-control") == "no-store"
+
+
+def test_a_dashboard_url_naming_a_huge_row_id_is_refused_not_a_500(tmp_path: Path) -> None:
+    """Before the fix `GET /dashboard/incidents/99999999999999999999999` and a dashboard button
+    posted to `/dashboard/incidents/99999999999999999999999/ack` answered 500 with a traceback
+    (OverflowError: Python int too large to convert to SQLite INTEGER); the API already said 400."""
+    huge = "9" * 23
+    with serve(tmp_path, CONFIG) as srv:
+        status, cookies = login(srv, TOKEN)
+        assert status == 303
+        cookie = {"Cookie": f"prodshield_session={session_of(cookies)}"}
+        page = srv.get("/dashboard/incidents", headers=cookie)
+        csrf = re.search(rb'name="csrf" value="([^"]+)"', page.body)
+        assert page.status == 200 and csrf is not None
+        assert srv.get(f"/dashboard/incidents/{huge}", headers=cookie).status == 404
+        for kind, action in (("incidents", "ack"), ("silences", "expire"), ("outbox", "retry")):
+            answer = srv.get(
+                f"/dashboard/{kind}/{huge}/{action}",
+                method="POST",
+                headers={**cookie, "Content-Type": "application/x-www-form-urlencoded"},
+                data=urllib.parse.urlencode({"csrf": csrf.group(1).decode()}).encode(),
+            )
+            assert answer.status == 400, (kind, answer.status, answer.body[:300])
+        log = srv.output()
+        assert "Traceback" not in log, log[-3000:]

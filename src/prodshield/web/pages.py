@@ -356,6 +356,20 @@ class ActionFailed(Exception):
         self.status = status
 
 
+MAX_ROW_ID = 2**62
+"""The largest row id a URL may name (the API's bound): a larger one is no row, never an integer
+the store cannot take (SQLite's are 64-bit: it raised OverflowError, a 500 with a traceback)."""
+
+
+def _row_id(value: Any) -> int | None:
+    """A row id from a URL, or None when it is not one (not a number, or out of range)."""
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return n if 1 <= n <= MAX_ROW_ID else None
+
+
 async def dashboard_action(request: Request) -> Response:
     """Form posts from the dashboard: incident ack/note/resolve/update/postmortem/silence,
     silence expiry and outbox retry. Errors are pages in the dashboard's layout."""
@@ -371,9 +385,8 @@ async def dashboard_action(request: Request) -> Response:
     if not ctx.guard.csrf_ok(request, session, str(form.get("csrf", ""))):
         message = "The form expired (invalid CSRF token): go back, reload the page and try again."
         return _error(ctx, session, 403, message, back, section)
-    try:
-        row_id = int(request.path_params["id"])
-    except ValueError:
+    row_id = _row_id(request.path_params["id"])
+    if row_id is None:
         return _error(ctx, session, 400, "bad id", back, section)
     ctx.responses.invalidate()
     try:
@@ -490,9 +503,8 @@ async def incident_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    try:
-        incident_id = int(request.path_params["id"])
-    except ValueError:
+    incident_id = _row_id(request.path_params["id"])
+    if incident_id is None:
         return _error(ctx, session, 404, "no such incident", "/dashboard/incidents", "incidents")
     found = await run_in_threadpool(ctx.model.incident_timeline, incident_id)
     if found is None:
