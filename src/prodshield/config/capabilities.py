@@ -146,6 +146,12 @@ class LogsConfig(StrictModel):
     """Share of 5xx responses on one endpoint (0 to 1) that makes an error-rate finding."""
     error_rate_min_requests: int = Field(default=20, ge=1)
     """Requests an endpoint needs before its error rate is judged."""
+    detector_keys: int = Field(default=10_000, ge=100, examples=[50_000])
+    """Distinct keys (source addresses, endpoints, queries, error templates) each detector tracks
+    on its own per hour; beyond, new keys are folded into one finding per kind and file ("12,345
+    failed logins from 98,765 other addresses"), so memory and each window's work stay flat when
+    an attacker sprays addresses. Addresses that reach the brute-force threshold keep their own
+    ``brute_force`` finding."""
     alerts: list[str] | None = Field(default=None, examples=[["ops"]])
     """Notifiers told about critical findings from ``serve`` (unset: all; empty: none)."""
     window: Duration = 30.0

@@ -4,6 +4,8 @@ by HTTP 401/403 responses in access logs."""
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 from collections import defaultdict, deque
 from datetime import datetime
 from typing import Any, ClassVar
@@ -33,6 +35,10 @@ class _Source:
         """Every failure's line (in the source's file), each once."""
         self.peak = 0
         """The largest of ``peaks`` (kept as they grow: every window asks it of every source)."""
+        self.seen = 0.0
+        """The clock of its last failure."""
+        self.prior = 0
+        """Failures it had when it was last let go (``BruteForceDetector._evict``), if recent."""
 
     @property
     def failures(self) -> int:
@@ -58,9 +64,13 @@ class BruteForceDetector:
         self.threshold = settings.brute_force_failures
         self.window_s = settings.brute_force_window_s
         self.http_burst = settings.http_auth_burst
-        self.sources: dict[tuple[str, str], _Source] = defaultdict(_Source)
-        self.http: dict[tuple[str, str], _Source] = defaultdict(_Source)
+        self.max_keys = settings.max_keys
+        self.sources: dict[tuple[str, str], _Source] = {}
+        self.http: dict[tuple[str, str], _Source] = {}
         self._seq = 0.0
+        self._door: bytearray | None = None
+        """Per hash of a source let go: its recent failures (made at the first eviction)."""
+        self._door_since = 0.0
 
     def _clock(self, event: EventLike) -> float:
         self._seq += 1.0
@@ -74,18 +84,32 @@ class BruteForceDetector:
             return
         key = (event.source, str(ip))
         if rule.kind in FAILURE_KINDS:
-            self._fail(self.sources[key], event, user, f"{rule.kind}:{index}")
+            self._fail(self.sources, self.threshold, key, event, user, f"{rule.kind}:{index}")
         elif rule.kind == "auth_success":
             src = self.sources.get(key)
             if src is not None and src.max_in_window >= self.threshold and src.success_user is None:
                 src.success_user = user or "?"
 
-    def _fail(self, src: _Source, event: EventLike, user: str | None, signal: str) -> None:
+    def _fail(
+        self,
+        table: dict[tuple[str, str], _Source],
+        threshold: int,
+        key: tuple[str, str],
+        event: EventLike,
+        user: str | None,
+        signal: str,
+    ) -> None:
         now = self._clock(event)
+        src = table.get(key)
+        if src is None:
+            src = self._track(table, threshold, key, now)
+            if src is None:
+                return  # every source tracked is a brute force already: nothing more to name
         window = src.windows[signal]
         window.append(now)
         while window and window[0] < now - self.window_s:
             window.popleft()
+        src.seen = now
         src.counts[signal] += 1
         src.lines.add(event.line)
         src.peaks[signal] = max(src.peaks[signal], len(window))
@@ -100,6 +124,48 @@ class BruteForceDetector:
             # redacted when the finding is sealed (``LogFinding.seal``)
             src.samples.append((getattr(event, "raw", None) or event.message)[:RAW_SAMPLE])
 
+    def _track(
+        self,
+        table: dict[tuple[str, str], _Source],
+        threshold: int,
+        key: tuple[str, str],
+        now: float,
+    ) -> _Source | None:
+        """A new source's state, room made for it past ``max_keys`` sources (None: no room)."""
+        if len(table) >= self.max_keys:
+            self._evict(table, threshold, now)
+            if len(table) >= self.max_keys:
+                return None
+        src = table[key] = _Source()
+        if self._door is not None:
+            src.prior = self._door[_slot(key)]
+        return src
+
+    def _evict(self, table: dict[tuple[str, str], _Source], threshold: int, now: float) -> None:
+        """Let go of half the sources below the threshold: first those whose last failure left
+        the window (they cannot make a burst from what they did), then the fewest recent
+        failures, oldest first. What a source let go had in the window is remembered in a
+        fixed table by hash (1 MiB, forgotten every window), and a source seen again ranks with
+        it: a slow brute-forcer among sprayed addresses (one failure each) is kept the second
+        time it is seen, and its failures from then on make its burst."""
+        if self._door is None or now - self._door_since > self.window_s:
+            self._door = bytearray(1 << 20)
+            self._door_since = now
+        door = self._door
+        horizon = now - self.window_s
+
+        def rank(item: tuple[tuple[str, str], _Source]) -> tuple[int, float]:
+            src = item[1]
+            recent = src.failures + src.prior if src.seen >= horizon else 0
+            return (recent, src.seen)
+
+        candidates = [(k, s) for k, s in table.items() if s.max_in_window < threshold]
+        for key, src in heapq.nsmallest(len(table) - self.max_keys // 2, candidates, key=rank):
+            del table[key]
+            if src.seen >= horizon:
+                slot = _slot(key)
+                door[slot] = min(255, door[slot] + src.failures + src.prior)
+
     def gate(self) -> Gate:
         """HTTP responses (401/403); the rule pack's matches come through ``on_rule``."""
         return Gate(fields=frozenset(("status",)))
@@ -109,7 +175,8 @@ class BruteForceDetector:
         if status in ("401", "403"):
             ip = field_str(event, "client_ip")
             if ip:
-                self._fail(self.http[(event.source, ip)], event, field_str(event, "user"), "http")
+                key = (event.source, ip)
+                self._fail(self.http, self.http_burst, key, event, field_str(event, "user"), "http")
 
     def findings(self) -> list[LogFinding]:
         out = []
@@ -150,3 +217,10 @@ class BruteForceDetector:
                     f.details["success_after_failures"] = src.success_user
                 out.append(f)
         return out
+
+
+def _slot(key: tuple[str, str]) -> int:
+    """A source's place in the table of sources let go (20 bits of a hash that is the same in
+    every process)."""
+    digest = hashlib.blake2b(f"{key[0]}\0{key[1]}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") >> 12

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
+from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike, Gate
 from prodshield.logs.findings import LogFinding
 
 ERROR_LEVELS = {
@@ -43,6 +43,9 @@ class ErrorLoggedDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         self._findings: dict[tuple[str, str], LogFinding] = {}
+        self.max_keys = settings.max_keys
+        self._folded: dict[tuple[str, str], Distinct] = {}
+        """Per file, past ``max_keys`` findings: the templates folded into one finding."""
 
     def gate(self) -> Gate:
         """Events logged at an error level."""
@@ -59,6 +62,21 @@ class ErrorLoggedDetector:
 
         key = (event.source, template)
         finding = self._findings.get(key)
+        if finding is None and len(self._findings) >= self.max_keys:
+            key = (event.source, "\0others")
+            others = self._folded.get(key)
+            if others is None:
+                others = self._folded[key] = Distinct()
+            others.add(template)
+            finding = self._findings.get(key)
+            if finding is None:
+                finding = self._findings[key] = LogFinding(
+                    "critical",
+                    "error_logged",
+                    "medium",
+                    source={"file": event.source, "others": "templates"},
+                    details={"clients": {}},
+                )
         if finding is None:
             severity = (
                 "high"
@@ -85,4 +103,11 @@ class ErrorLoggedDetector:
         return True
 
     def findings(self) -> list[LogFinding]:
+        for key, others in self._folded.items():
+            f = self._findings[key]
+            f.message = (
+                f"{f.count:,} line{'' if f.count == 1 else 's'} logged at error or worse, "
+                f"{others.say('template', 'templates')}"
+            )
+            f.details["keys_tracked"] = self.max_keys
         return list(self._findings.values())

@@ -4,7 +4,6 @@ latency percentiles per endpoint."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import (
@@ -29,6 +28,12 @@ _PATH_ID = re.compile(
     r"/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})(?=/|$)",
     re.I,
 )
+
+
+OTHER_ENDPOINTS = "(other endpoints)"
+"""The endpoint that stands for every endpoint past ``logs.detector_keys`` (a scanner asking for
+thousands of paths of its own)."""
+OTHER_QUERIES = "(other queries)"
 
 
 def normalize_query(sql: str) -> str:
@@ -175,8 +180,8 @@ class PerformanceDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.s = settings
-        self.queries: dict[str, _Stats] = defaultdict(_Stats)
-        self.endpoints: dict[str, _Stats] = defaultdict(_Stats)
+        self.queries: dict[str, _Stats] = {}
+        self.endpoints: dict[str, _Stats] = {}
         self.query_source: dict[str, str] = {}
 
     def gate(self) -> Gate:
@@ -193,7 +198,7 @@ class PerformanceDetector:
             fields.get("path") is not None or fields.get("method") is not None
         ):
             ep = endpoint(field_str(event, "method"), field_str(event, "path"))
-            st = self.endpoints[ep]
+            st = self.endpoints.get(ep) or self._stats(self.endpoints, ep, OTHER_ENDPOINTS)
             st.requests += 1
             failed = status.startswith("5")
             if failed:
@@ -224,7 +229,9 @@ class PerformanceDetector:
         if ms is None or not query:
             return False
         nq = normalize_query(str(query))
-        st = self.queries[nq]
+        if nq not in self.queries and len(self.queries) >= self.s.max_keys:
+            nq = OTHER_QUERIES
+        st = self.queries.get(nq) or self._stats(self.queries, nq, OTHER_QUERIES)
         st.requests += 1
         st.durations.append(ms)
         self.query_source.setdefault(nq, event.source)
@@ -233,6 +240,16 @@ class PerformanceDetector:
             self._seen(st, event)
             return True
         return False
+
+    def _stats(self, table: dict[str, _Stats], key: str, other: str) -> _Stats:
+        """A new key's stats; past ``max_keys`` keys, the one entry of all the others (their
+        requests, errors and durations counted there, exactly)."""
+        if len(table) >= self.s.max_keys:
+            key = other
+        st = table.get(key)
+        if st is None:
+            st = table[key] = _Stats()
+        return st
 
     def _error(self, st: _Stats, event: EventLike) -> None:
         st.errors += 1

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Found, Gate
+from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike, Found, Gate
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.text import plural
 
@@ -189,6 +189,10 @@ class RulePackDetector:
         ip, the detail and the example) and the message."""
         self.listeners: list[Any] = []
         """Called with (event, rule, ip, user, pattern index) on every match (brute force)."""
+        self.max_keys = settings.max_keys
+        self._folded: dict[tuple[str, str, str, str], Distinct] = {}
+        """Per folded finding (one per kind and file, past ``max_keys`` findings): the distinct
+        addresses (or details) it holds."""
 
     def gate(self) -> Gate | None:
         """Lines holding a rule's keyword, matching an unkeyed rule's pattern, or carrying a
@@ -382,6 +386,9 @@ class RulePackDetector:
             source["detail"] = groups["detail"]
         key = (rule.kind, str(source.get("ip", "")), str(source.get("detail", "")), event.source)
         finding = self._findings.get(key)
+        if finding is None and (key[1] or key[2]) and len(self._findings) >= self.max_keys:
+            key, source = self._fold(key, source)
+            finding = self._findings.get(key)
         if finding is None:
             finding = self._findings[key] = LogFinding(
                 rule.category, rule.kind, rule.severity, source=source
@@ -410,6 +417,21 @@ class RulePackDetector:
         )
         return True
 
+    def _fold(
+        self, key: tuple[str, str, str, str], source: dict[str, Any]
+    ) -> tuple[tuple[str, str, str, str], dict[str, Any]]:
+        """Past ``max_keys`` findings, a new key's lines go to one finding per kind and file
+        (its count exact, its addresses or details counted by :class:`Distinct`, no lines kept:
+        it names no address for the digest's offenders)."""
+        kind, ip, detail, file = key
+        folded = (kind, "", "\0others", file)
+        others = self._folded.get(folded)
+        if others is None:
+            others = self._folded[folded] = Distinct()
+        others.add(ip or detail)
+        what = "addresses" if ip or "ip" in source else "details"
+        return folded, {"file": source["file"], "others": what}
+
     def findings(self) -> list[LogFinding]:
         out = []
         messages = self._messages
@@ -417,8 +439,8 @@ class RulePackDetector:
             rule = self._rule_of[key]
             hits = self._hits.get(key)
             if hits is not None:
-                if hits.peak < rule.threshold:
-                    continue
+                if hits.peak < rule.threshold or key in self._folded:
+                    continue  # (folded: many keys' matches, no one key's burst)
                 f.details["peak_in_window"] = hits.peak
                 f.details["threshold"] = rule.threshold
                 f.details["window_s"] = rule.window_s
@@ -428,7 +450,12 @@ class RulePackDetector:
             source = f.source
             said = (f.count, source.get("ip"), source.get("detail"), f.details.get("example"))
             known = messages.get(key)
-            if known is not None and known[0] == said:
+            others = self._folded.get(key)
+            if others is not None:
+                f.message = folded_message(rule, f, others)
+                f.details["keys_tracked"] = self.max_keys
+                f.details["other_keys"] = len(others)
+            elif known is not None and known[0] == said:
                 f.message = known[1]
             else:
                 f.message = rule_message(rule, f)
@@ -479,6 +506,30 @@ def rule_message(rule: LogRule, f: LogFinding) -> str:
     if f.source.get("detail"):
         text += f" ({f.source['detail']})"
     return text[:500]
+
+
+def folded_message(rule: LogRule, f: LogFinding, others: Distinct) -> str:
+    """A folded finding's message: ``12,345 failed logins from about 98,800 other addresses``
+    (the rule's message, the addresses in place of one), or ``... (1,234 other details)``."""
+    if f.source.get("others") == "addresses":
+        who = others.say("address", "addresses")
+        values = {
+            "count": f"{f.count:,}",
+            "s": "" if f.count == 1 else "s",
+            "kind": rule.kind,
+            "ip": who,
+            "detail": "",
+            "example": str(f.details.get("example", ""))[:120],
+        }
+        if rule.message and "{ip}" in rule.message:
+            try:
+                return rule.message.format(**values)[:500]
+            except (KeyError, IndexError, ValueError):
+                pass
+        return f"{f.count:,} line{values['s']} matched {rule.kind} from {who}"[:500]
+    return f"{f.count:,} line{'' if f.count == 1 else 's'} matched {rule.kind} ({others.say('detail', 'details')})"[
+        :500
+    ]
 
 
 def _sample(event: EventLike) -> str:
