@@ -6,6 +6,9 @@ The lines are parsed and scanned as ``logs scan`` does (``scan_events``), with a
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
 
 from prodshield.logs.api import parse_lines
 from prodshield.logs.detectors import DetectorSettings
@@ -90,3 +93,25 @@ def test_distinct_is_exact_then_close() -> None:
         many.add(f"2001:db8::{i:x}")
     assert not many.exact and abs(len(many) - 100_000) < 3_000
     assert many.say("address", "addresses").startswith("about ")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_sprayed_probes_fold_the_same_in_both_engines(tmp_path: Path, fast: bool) -> None:
+    """``logs scan`` of an access log: the columnar engine folds as the line pipeline does."""
+    from prodshield.cli.logs_intel import run_scan
+
+    log = tmp_path / "access.log"
+    log.write_text("".join(_nginx(i, f"GET /p{i}/.env", 404) + "\n" for i in range(1500)))
+    result = run_scan([log], "auto", None, None, SETTINGS, fast=fast)
+    probes = [f for f in result.findings if f.kind == "scanner_probe"]
+    assert len(probes) == 101
+    assert sum(f.count for f in probes) == 1500
+    folded = next(f for f in probes if f.source.get("others") == "addresses")
+    assert "ip" not in folded.source
+    assert re.fullmatch(
+        r"1,400 requests probing for vulnerable paths from about 1,[34]\d\d other addresses "
+        r"\(e\.g\. /p\d+/\.env\)",
+        folded.message,
+    ), folded.message
+    tracked = sorted(int(f.source["ip"].rsplit(":", 1)[1], 16) for f in probes if f is not folded)
+    assert tracked == list(range(100))  # the first addresses, in line order

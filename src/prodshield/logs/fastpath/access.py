@@ -19,14 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from prodshield.logs.detectors.base import DetectorSettings
+from prodshield.logs.detectors.base import DetectorSettings, Distinct
 from prodshield.logs.detectors.performance import (
     http_5xx_finding,
     peak_in_window,
     slow_request_message,
 )
 from prodshield.logs.detectors.redaction import redact_line
-from prodshield.logs.detectors.rulepack import load_rules, rule_message
+from prodshield.logs.detectors.rulepack import folded_message, load_rules, rule_message
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.fastpath import load_polars
 from prodshield.logs.findings import LineSet, LogFinding, ScanResult, sort_findings
@@ -284,7 +284,10 @@ def analyse(
                     )
                 )
 
-    # scanner probes and scanner user agents, with the rule pack's own patterns
+    # scanner probes and scanner user agents, with the rule pack's own patterns; as the line
+    # pipeline's rule pack, the first ``max_keys`` addresses (in line order) get findings of
+    # their own and the others one folded finding per kind and file
+    budget = settings.max_keys
     for rule in load_rules(settings.user_rules):
         if rule.field not in ("path", "user_agent"):
             continue
@@ -296,14 +299,24 @@ def analyse(
         hits = valid.filter(pl.col(column).str.contains(regex))
         if not hits.height:
             continue
-        per_ip = hits.group_by("file", "ip").agg(
-            pl.len().alias("n"),
-            pl.col("ts").min().alias("first"),
-            pl.col("ts").max().alias("last"),
-            pl.col(column).head(3).alias("samples"),
-            pl.col("lineno").alias("lines"),
+        per_ip = (
+            hits.group_by("file", "ip")
+            .agg(
+                pl.len().alias("n"),
+                pl.col("ts").min().alias("first"),
+                pl.col("ts").max().alias("last"),
+                pl.col(column).head(3).alias("samples"),
+                pl.col("lineno").alias("lines"),
+                pl.col("lineno").min().alias("at"),
+            )
+            .sort("at")
         )
+        folded: dict[str, tuple[LogFinding, Distinct]] = {}
         for row in per_ip.iter_rows(named=True):
+            if budget <= 0:
+                _fold(folded, rule, row)
+                continue
+            budget -= 1
             findings.append(
                 LogFinding(
                     rule.category,
@@ -321,6 +334,11 @@ def analyse(
                 )
             )
             findings[-1].message = rule_message(rule, findings[-1])
+        for f, others in folded.values():
+            f.message = folded_message(rule, f, others)
+            f.details["keys_tracked"] = settings.max_keys
+            f.details["other_keys"] = len(others)
+            findings.append(f)
 
     findings += secret_findings(
         paths,
@@ -379,6 +397,31 @@ def analyse(
         window=(_dt(first), _dt(last)),
         hourly=hourly,
     )
+
+
+def _fold(folded: dict[str, tuple[LogFinding, Distinct]], rule: Any, row: dict[str, Any]) -> None:
+    """An address past the cap: its lines added to its file's folded finding."""
+    file = row["file"]
+    if file not in folded:
+        folded[file] = (
+            LogFinding(
+                rule.category,
+                rule.kind,
+                rule.severity,
+                source={"file": file, "others": "addresses"},
+                details={"example": redact_line(str(row["samples"][0]))[:200]}
+                if row["samples"]
+                else {},
+            ),
+            Distinct(),
+        )
+    f, others = folded[file]
+    others.add(str(row["ip"]))
+    f.add(row["first"], None, n=row["n"])
+    f.add(row["last"], None, n=0)
+    for sample in row["samples"]:
+        if len(f.samples) < 3:
+            f.samples.append(redact_line(str(sample))[:300])
 
 
 def secret_findings(
