@@ -115,3 +115,20 @@ def test_sprayed_probes_fold_the_same_in_both_engines(tmp_path: Path, fast: bool
     ), folded.message
     tracked = sorted(int(f.source["ip"].rsplit(":", 1)[1], 16) for f in probes if f is not folded)
     assert tracked == list(range(100))  # the first addresses, in line order
+
+
+def test_tracebacks_past_the_cap_fold_into_one_finding() -> None:
+    lines = []
+    for i in range(150):
+        lines += [
+            f"2026-12-06 10:00:{i % 60:02d},000 ERROR app: request failed",
+            "Traceback (most recent call last):",
+            f'  File "/srv/app/m{i}.py", line 3, in handler',
+            "ValueError: bad input",
+        ]
+    result = scan_events(parse_lines(lines, "app.log", "python"), settings=SETTINGS)
+    found = [f for f in result.findings if f.kind == "unhandled_exception"]
+    assert len(found) == 101
+    assert sum(f.count for f in found) == 150
+    folded = next(f for f in found if f.source.get("others") == "exceptions")
+    assert folded.message == "50 unhandled exceptions at 50 other places (exception and top frame)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate
+from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike, Gate
 from prodshield.logs.findings import LogFinding
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -36,6 +36,9 @@ class ExceptionDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         self._findings: dict[tuple[str, str, str], LogFinding] = {}
+        self.max_keys = settings.max_keys
+        self._folded: dict[tuple[str, str, str], Distinct] = {}
+        """Per file, past ``max_keys`` findings: the (exception, frame) pairs folded into one."""
 
     def gate(self) -> Gate:
         """The markers ``observe`` looks for."""
@@ -66,6 +69,20 @@ class ExceptionDetector:
             return False
         key = (event.source, exc_type, top)
         finding = self._findings.get(key)
+        if finding is None and len(self._findings) >= self.max_keys:
+            key = (event.source, "\0others", "")
+            others = self._folded.get(key)
+            if others is None:
+                others = self._folded[key] = Distinct()
+            others.add(f"{exc_type}\0{top}")
+            finding = self._findings.get(key)
+            if finding is None:
+                finding = self._findings[key] = LogFinding(
+                    "critical",
+                    "unhandled_exception",
+                    "high",
+                    source={"file": event.source, "others": "exceptions"},
+                )
         if finding is None:
             finding = self._findings[key] = LogFinding(
                 "critical",
@@ -81,4 +98,11 @@ class ExceptionDetector:
         return True
 
     def findings(self) -> list[LogFinding]:
+        for key, others in self._folded.items():
+            f = self._findings[key]
+            f.message = (
+                f"{f.count:,} unhandled exception{'' if f.count == 1 else 's'} at "
+                f"{others.say('place', 'places')} (exception and top frame)"
+            )
+            f.details["keys_tracked"] = self.max_keys
         return list(self._findings.values())
