@@ -284,61 +284,7 @@ def analyse(
                     )
                 )
 
-    # scanner probes and scanner user agents, with the rule pack's own patterns; as the line
-    # pipeline's rule pack, the first ``max_keys`` addresses (in line order) get findings of
-    # their own and the others one folded finding per kind and file
-    budget = settings.max_keys
-    for rule in load_rules(settings.user_rules):
-        if rule.field not in ("path", "user_agent"):
-            continue
-        column = "path" if rule.field == "path" else "agent"
-        patterns = [p for p in (_rust_safe(x.pattern) for x in rule.patterns) if p]
-        if not patterns:
-            continue
-        regex = "(?i)" + "|".join(f"(?:{p})" for p in patterns)
-        hits = valid.filter(pl.col(column).str.contains(regex))
-        if not hits.height:
-            continue
-        per_ip = (
-            hits.group_by("file", "ip")
-            .agg(
-                pl.len().alias("n"),
-                pl.col("ts").min().alias("first"),
-                pl.col("ts").max().alias("last"),
-                pl.col(column).head(3).alias("samples"),
-                pl.col("lineno").alias("lines"),
-                pl.col("lineno").min().alias("at"),
-            )
-            .sort("at")
-        )
-        folded: dict[str, tuple[LogFinding, Distinct]] = {}
-        for row in per_ip.iter_rows(named=True):
-            if budget <= 0:
-                _fold(folded, rule, row)
-                continue
-            budget -= 1
-            findings.append(
-                LogFinding(
-                    rule.category,
-                    rule.kind,
-                    rule.severity,
-                    count=row["n"],
-                    first_seen=row["first"],
-                    last_seen=row["last"],
-                    source={"file": row["file"], "ip": row["ip"]},
-                    lines=LineSet(row["lines"]),
-                    samples=[redact_line(str(s))[:300] for s in row["samples"]],
-                    details={"example": redact_line(str(row["samples"][0]))[:200]}
-                    if row["samples"]
-                    else {},
-                )
-            )
-            findings[-1].message = rule_message(rule, findings[-1])
-        for f, others in folded.values():
-            f.message = folded_message(rule, f, others)
-            f.details["keys_tracked"] = settings.max_keys
-            f.details["other_keys"] = len(others)
-            findings.append(f)
+    findings += _rule_findings(valid, settings)
 
     findings += secret_findings(
         paths,
@@ -397,6 +343,68 @@ def analyse(
         window=(_dt(first), _dt(last)),
         hourly=hourly,
     )
+
+
+def _rule_findings(valid: Any, settings: DetectorSettings) -> list[LogFinding]:
+    """Scanner probes and scanner user agents, with the rule pack's own patterns; as the line
+    pipeline's rule pack, the first ``max_keys`` addresses (in line order) get findings of their
+    own and the others one folded finding per kind and file."""
+    pl = load_polars()
+    findings: list[LogFinding] = []
+    budget = settings.max_keys
+    for rule in load_rules(settings.user_rules):
+        if rule.field not in ("path", "user_agent"):
+            continue
+        column = "path" if rule.field == "path" else "agent"
+        patterns = [p for p in (_rust_safe(x.pattern) for x in rule.patterns) if p]
+        if not patterns:
+            continue
+        regex = "(?i)" + "|".join(f"(?:{p})" for p in patterns)
+        hits = valid.filter(pl.col(column).str.contains(regex))
+        if not hits.height:
+            continue
+        per_ip = (
+            hits.group_by("file", "ip")
+            .agg(
+                pl.len().alias("n"),
+                pl.col("ts").min().alias("first"),
+                pl.col("ts").max().alias("last"),
+                pl.col(column).head(3).alias("samples"),
+                pl.col("lineno").alias("lines"),
+                pl.col("lineno").min().alias("at"),
+            )
+            .sort("at")
+        )
+        folded: dict[str, tuple[LogFinding, Distinct]] = {}
+        for row in per_ip.iter_rows(named=True):
+            if budget <= 0:
+                _fold(folded, rule, row)
+                continue
+            budget -= 1
+            findings.append(
+                LogFinding(
+                    rule.category,
+                    rule.kind,
+                    rule.severity,
+                    count=row["n"],
+                    first_seen=row["first"],
+                    last_seen=row["last"],
+                    source={"file": row["file"], "ip": row["ip"]},
+                    lines=LineSet(row["lines"]),
+                    samples=[redact_line(str(s))[:300] for s in row["samples"]],
+                    details={"example": redact_line(str(row["samples"][0]))[:200]}
+                    if row["samples"]
+                    else {},
+                )
+            )
+            findings[-1].message = rule_message(rule, findings[-1])
+        for f, others in folded.values():
+            f.message = folded_message(rule, f, others)
+            f.details["keys_tracked"] = settings.max_keys
+            f.details["other_keys"] = len(others)
+            findings.append(f)
+
+    return findings
 
 
 def _fold(folded: dict[str, tuple[LogFinding, Distinct]], rule: Any, row: dict[str, Any]) -> None:
