@@ -6,6 +6,7 @@ What the dashboard's Chaos tab and ``/api/v1/chaos/journals`` show, as
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from sqlalchemy import desc, select
 from prodshield.config.capabilities import ScheduledExperiment
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.text import plural
 from prodshield.views import JSONObject, View
 
 STALE_RUN_S = 86400.0
@@ -137,7 +139,7 @@ def _journal(r: Any, view: type[V]) -> V:
         )
         or journal.get("error")
         or ("" if before_met else "steady state not met before the method")
-        or ""
+        or _outcome(journal, bool(r.deviated))
     )
     environment = extra.get("environment")
     fields: dict[str, Any] = {
@@ -161,3 +163,34 @@ def _journal(r: Any, view: type[V]) -> V:
     if view is JournalDetailView:
         fields["journal"] = journal
     return view(**fields)
+
+
+def _outcome(journal: dict[str, Any], deviated: bool) -> str:
+    """Why a run that went to its end is not green: its first failed activity (in the method or
+    in the steady state after it), the steady state not met after the method, and rollbacks that
+    were not played (their faults may still be on: a toxic left on a proxy)."""
+    said: list[str] = []
+    after = _mapping(_mapping(journal.get("steady_states")).get("after")).get("probes") or []
+    for run in [*(journal.get("run") or []), *after]:
+        if isinstance(run, dict) and run.get("status") == "failed":
+            activity = _mapping(run.get("activity"))
+            lines = "".join(str(x) for x in run.get("exception") or []).strip().splitlines()
+            # "prodshield...ActivityFailed: GET ...: no answer" says its point after the class
+            why = f": {_EXCEPTION_CLASS.sub('', lines[-1])}" if lines else ""
+            said.append(f"{activity.get('type', 'activity')} {activity.get('name')} failed{why}")
+            break
+    if deviated:
+        said.append("steady state not met after the method")
+    planned = len(_mapping(journal.get("experiment")).get("rollbacks") or [])
+    played = len(journal.get("rollbacks") or [])
+    if said and planned and not played and journal.get("status") != "running":
+        rollbacks = plural(planned, "rollback")
+        said.append(f"{rollbacks} not played (the faults may still be in place)")
+    return "; ".join(said)
+
+
+_EXCEPTION_CLASS = re.compile(r"^[\w.]+: ")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
