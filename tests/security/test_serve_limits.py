@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from prodshield.web.connections import client_key
+from prodshield.web.security import client_key
 from support.serve_process import TOKEN, serve, wait_for
 from support.standins.loopback_app import serve_app
 

@@ -246,3 +246,24 @@ def test_non_ascii_cookies_and_csrf_tokens_are_refused_not_crashed(tmp_path: Pat
             assert status in (303, 400, 401, 403), answer[:300]
         time.sleep(0.5)
     assert "Traceback" not in srv.output()
+
+
+def test_wrong_tokens_from_one_ipv6_64_count_together(tmp_path: Path) -> None:
+    """An IPv6 host is commonly given a whole /64: before the fix each address had its own ten
+    guesses a minute (connections already counted per /64), so an attacker rotating through
+    addresses guessed without limit. The forwarded address of a trusted proxy shows it on
+    loopback."""
+    with serve(tmp_path, _config(', trusted_proxies: ["127.0.0.1/32"]')) as srv:
+
+        def guess(i: int, address: str) -> int:
+            headers = _bearer(f"wrong-{i:04d}-aaaaaaaaaaaaaa", **{"X-Forwarded-For": address})
+            return srv.get("/api/v1/checks", headers=headers).status
+
+        statuses = [guess(i, f"2001:db8:7:9::{i + 1:x}") for i in range(12)]
+        assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429], statuses
+        # the login form is the same bucket
+        status, _ = login(srv, TOKEN, **{"X-Forwarded-For": "2001:db8:7:9:abcd::1"})
+        assert status == 429
+        # another /64 is another client
+        other = _bearer(TOKEN, **{"X-Forwarded-For": "2001:db8:7:a::1"})
+        assert srv.get("/api/v1/checks", headers=other).status == 200

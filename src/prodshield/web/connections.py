@@ -17,7 +17,6 @@ The counters are shown on ``/metrics`` and refusals on ``/readyz``.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import resource
 import time
@@ -29,7 +28,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from prodshield.config import LoadedConfig
-from prodshield.web.security import in_networks, networks
+from prodshield.web.security import client_key, in_networks, networks
 
 log = logging.getLogger("prodshield.serve")
 
@@ -92,21 +91,6 @@ def descriptor_budget(loaded: LoadedConfig, soft: int, hard: int) -> Budget:
     configured = config.serve.limits.max_connections
     web = max(MIN_WEB, min(configured, soft - reserve))
     return Budget(soft=soft, hard=hard, reserve=reserve, web=web, configured=configured)
-
-
-def client_key(host: str) -> str:
-    """Whom a connection counts against: its IPv4 address, or its IPv6 /64 (one host is
-    commonly given a whole /64, so single addresses would not bound it)."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        if not address.is_loopback:
-            return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
 
 
 class ConnectionLimits:

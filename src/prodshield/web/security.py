@@ -7,7 +7,7 @@
 - Every state-changing request needs either ``Authorization: Bearer <token>`` (not sent by
   browsers on their own, so no CSRF) or a session plus its CSRF token (form field ``csrf`` or
   header ``X-CSRF-Token``).
-- Wrong tokens are counted per client on every surface that takes one: ten in a minute and that
+- Wrong tokens are counted per client (an IPv6 client per /64) on every surface that takes one: ten in a minute and that
   client gets 429 on that surface for the rest of the minute. The operator's token (login form,
   bearer API, signed webhooks) is one bucket; heartbeat URLs, whose tokens are other secrets, are
   another, so a cron job pinging a stale URL never locks its host out of the API, nor the other way.
@@ -114,6 +114,21 @@ def in_networks(host: str, nets: Networks) -> bool:
     return any(address in net for net in nets)
 
 
+def client_key(host: str) -> str:
+    """Whom a connection or a wrong token counts against: its IPv4 address, or its IPv6 /64 (one
+    host is commonly given a whole /64, so single addresses would not bound it)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if not address.is_loopback:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 TOKEN = "token"
 """The throttle's bucket for the operator's and users' tokens (login form, bearer API, webhooks)."""
 HEARTBEAT = "heartbeat"
@@ -196,7 +211,7 @@ class Guard:
         """Too many wrong tokens from one client on this surface (``TOKEN``: the operator's
         token; ``HEARTBEAT``: heartbeat URLs) in the last minute."""
         now = time.time() if now is None else now
-        key = (surface, client)
+        key = (surface, client_key(client))
         window = self._failures.get(key)
         if window is None:
             return False
@@ -208,8 +223,8 @@ class Guard:
         return len(window) >= self.max_failures
 
     def failed(self, client: str, *, surface: str = TOKEN) -> None:
-        """Count a wrong token from ``client`` on ``surface``."""
-        key = (surface, client)
+        """Count a wrong token from ``client`` (an IPv6 client: its /64) on ``surface``."""
+        key = (surface, client_key(client))
         if key not in self._failures and len(self._failures) >= MAX_TRACKED_CLIENTS:
             now = time.time()
             for old in [k for k, w in self._failures.items() if not w or w[-1] < now - 60]:
