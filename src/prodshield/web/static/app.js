@@ -50,7 +50,16 @@
       });
     }
   }
+  function activeTabInView() {
+    // On a phone the dashboard's tabs are one row that scrolls sideways: show the current one.
+    var tabs = document.querySelector(".tabs");
+    var active = tabs && tabs.querySelector("a.active");
+    if (!active || tabs.scrollWidth <= tabs.clientWidth) return;
+    var right = active.offsetLeft + active.offsetWidth - tabs.offsetLeft;
+    if (right > tabs.clientWidth) tabs.scrollLeft = right - tabs.clientWidth + 16;
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    activeTabInView();
     copyButtons();
     localTimes();
     confirmations();
