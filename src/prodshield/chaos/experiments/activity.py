@@ -20,6 +20,7 @@ from typing import Any
 from prodshield.chaos.experiments.configuration import Bindings, substitute
 from prodshield.chaos.experiments.errors import ActivityFailed
 from prodshield.chaos.experiments.experiment import Activity, Experiment, activities_by_name
+from prodshield.chaos.experiments.output import kept_output
 from prodshield.chaos.experiments.providers import ActivityContext, CheckRunner, get_provider
 from prodshield.chaos.experiments.strategy import Dry
 
@@ -77,7 +78,16 @@ def _sleep(seconds: Any, abort: threading.Event) -> None:
 
 
 def execute_activity(activity: Activity, ctx: RunContext, runs: list[Run] | None = None) -> Run:
-    """Run one activity and return its journal entry (appended to ``runs`` when it starts)."""
+    """Run one activity and return its journal entry (appended to ``runs`` when it starts).
+
+    The entry keeps at most about 64 KiB of the output (see :mod:`.output`)."""
+    return execute_activity_with_output(activity, ctx, runs)[0]
+
+
+def execute_activity_with_output(
+    activity: Activity, ctx: RunContext, runs: list[Run] | None = None
+) -> tuple[Run, Any]:
+    """:func:`execute_activity`, also returning the whole output (for a tolerance)."""
     try:
         activity = resolve(activity, ctx)
     except ActivityFailed as exc:
@@ -85,7 +95,7 @@ def execute_activity(activity: Activity, ctx: RunContext, runs: list[Run] | None
         if runs is not None:
             with ctx.lock:
                 runs.append(failed)
-        return failed
+        return failed, None
     pauses = substitute(activity.get("pauses") or {}, ctx.bindings)
     kind = str(activity.get("type"))
     dry = activity.get("dry", ctx.dry)
@@ -105,9 +115,12 @@ def execute_activity(activity: Activity, ctx: RunContext, runs: list[Run] | None
         with ctx.lock:
             ctx.started_actions.add(str(activity.get("name")))
     ctx.emit("activity", activity=activity, background=bool(activity.get("background")))
+    result = None
     try:
         result = None if is_dry else run_activity(activity, ctx)
-        run["output"] = result
+        run["output"], truncated = kept_output(result)
+        if truncated is not None:
+            run["output_truncated"] = truncated
         run["status"] = "succeeded"
         if activity.get("export_as") and not is_dry:
             ctx.bindings.export(str(activity["export_as"]), result)
@@ -122,7 +135,7 @@ def execute_activity(activity: Activity, ctx: RunContext, runs: list[Run] | None
     if pauses.get("after") and not skip_pauses:
         ctx.emit("pause", seconds=pauses["after"], when="after", name=activity.get("name"))
         _sleep(pauses["after"], ctx.abort)
-    return run
+    return run, result
 
 
 def _failed_ref(activity: Activity, exc: Exception) -> Run:

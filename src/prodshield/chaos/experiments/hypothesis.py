@@ -17,7 +17,7 @@ from typing import Any
 
 from prodshield.chaos.experiments.activity import (
     RunContext,
-    execute_activity,
+    execute_activity_with_output,
     resolve,
     run_activity,
 )
@@ -41,7 +41,7 @@ def run_steady_state_hypothesis(ctx: RunContext) -> State | None:
     state: State = {"steady_state_met": None, "probes": []}
     ctx.emit("hypothesis", title=hypo.get("title"))
     for probe in hypo.get("probes") or []:
-        run = execute_activity(probe, ctx)
+        run, output = execute_activity_with_output(probe, ctx)
         state["probes"].append(run)
         if run["status"] == "failed":
             run["tolerance_met"] = False
@@ -53,7 +53,8 @@ def run_steady_state_hypothesis(ctx: RunContext) -> State | None:
         tolerance = resolve(probe, ctx).get("tolerance")
         if isinstance(tolerance, str):
             tolerance = substitute(tolerance, ctx.bindings)
-        if not within_tolerance(tolerance, run["output"], ctx):
+        # The whole output, not the journal's copy (cut at 64 KiB).
+        if not within_tolerance(tolerance, output, ctx):
             run["tolerance_met"] = False
             state["steady_state_met"] = False
             return state
