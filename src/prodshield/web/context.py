@@ -216,6 +216,9 @@ class WebContext:
     templates: jinja2.Environment
     metrics: WebMetrics
     responses: ResponseCache = field(default_factory=ResponseCache)
+    scrapes: ResponseCache = field(default_factory=lambda: ResponseCache(0.0))
+    """``/metrics`` (public, megabytes for thousands of checks): never older than the last render,
+    but requests that arrive while one renders get the previous body instead of a render each."""
     started_at: float = field(default_factory=time.time)
     ready: bool = False
 

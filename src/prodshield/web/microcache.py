@@ -1,9 +1,11 @@
-"""A short-lived cache of rendered responses (the checks list and the public status page).
+"""A short-lived cache of rendered responses (the checks list, the public status page and, with
+a ttl of 0, ``/metrics``).
 
 With 10,000 checks, building either costs tens of milliseconds of Python; a body is reused for
 ``ttl`` seconds (5 by default, so what is shown is at most that old), dropped at once when this
 process changes state (acknowledge, resolve, config reload), and rebuilt by one request at a time
-while the others keep getting the previous body.
+while the others keep getting the previous body (or, with none yet, wait for that rebuild and share
+it).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class ResponseCache:
         )
 
     def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+        arrived = self.clock()
         entry = self._entries.get(key)
         if self._fresh(entry):
             self.hits += 1
@@ -69,7 +72,12 @@ class ResponseCache:
             lock.acquire()
         try:
             entry = self._entries.get(key)
-            if self._fresh(entry):
+            # built while this request waited (started after it arrived): fresh enough for it
+            if self._fresh(entry) or (
+                entry is not None
+                and entry.generation == self._generation
+                and entry.built_at >= arrived
+            ):
                 assert entry is not None
                 return entry.body
             generation = self._generation

@@ -515,7 +515,9 @@ async def incident_page(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     ctx = ctx_of(request)
-    body = await run_in_threadpool(ctx.metrics.render)
+    # One render at a time: a flood of scrapes (the route is public) shares it rather than
+    # costing a render each (0.3 s of CPU and 2.6 MB for 2,000 checks)
+    body = await run_in_threadpool(ctx.scrapes.get, "metrics", ctx.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)
 
 
