@@ -14,11 +14,12 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   bidirectional override) instead of removed: a right-to-left override in a log line would
   otherwise reverse what follows it on the page (a timestamp, a badge, the next finding), and a
   removed one would hide that the line was tampered with; Markup keeps its tags.
-- `clip`: a size cap that says how much was cut.
+- `clip`: a size cap that says how much was cut; `clip_bytes` the same in UTF-8 bytes.
 - `fence` / `code_span`: outside text as literal Markdown (a fence longer than any backtick run
   inside), `neutralise_mentions`: ``@name`` outside code can no longer notify anyone,
   `neutralise_markers`: an HTML comment opener from outside cannot pose as one of prodshield's own
-  hidden markers.
+  hidden markers; `neutralise_links`: a Markdown link from outside (``[docs](https://evil)``)
+  stays text showing its real address.
 - `slack_escape`: Slack's three escapes (``&``, ``<``, ``>``), so ``<!channel>`` or a disguised
   link ``<http://evil|docs>`` from a log line stays text.
 - `plural`: a count and its noun in English (``1 file``, ``2 files``, ``2 chaos proxies``).
@@ -98,6 +99,17 @@ def clip(text: str, limit: int) -> str:
     return text[: max(0, limit - len(note))] + note
 
 
+def clip_bytes(text: str, limit: int) -> str:
+    """At most ``limit`` bytes once UTF-8 encoded (a service counting bytes: ntfy), never
+    cutting a character in two; a cut text ends with how much was left out."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    note = f"…[{len(raw) - limit} more bytes]"
+    keep = max(0, limit - len(note.encode()))
+    return raw[:keep].decode(errors="ignore") + note
+
+
 _BACKTICKS = re.compile(r"`+")
 _TILDES = re.compile(r"~+")
 
@@ -164,6 +176,13 @@ def neutralise_markers(text: str) -> str:
     return _MARKER_OPEN.sub("<!\u200b--", text) if "<!--" in text else text
 
 
+def neutralise_links(markdown: str) -> str:
+    """A Markdown link from outside text (``[click](https://evil)``) shown as typed: a zero-width
+    space between ``]`` and ``(`` (Discord, Teams and GitHub render a link only when they touch),
+    so a label cannot hide where the link goes."""
+    return markdown.replace("](", "]\u200b(")
+
+
 def slack_escape(text: str) -> str:
     """Slack's escaping for text: ``&``, ``<`` and ``>`` as entities (control sequences such as
     ``<!channel>`` and ``<url|label>`` then show as typed)."""
@@ -221,12 +240,14 @@ def surrogates_out(data: Any, raw: str | bytes) -> Any:
 
 __all__ = [
     "clip",
+    "clip_bytes",
     "code_span",
     "controls_out",
     "fence",
     "for_page",
     "for_terminal",
     "loads_json",
+    "neutralise_links",
     "neutralise_markers",
     "neutralise_mentions",
     "slack_escape",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from prodshield.secrets.redaction import redact_text
 from prodshield.severity import SEVERITIES
-from prodshield.text import clip
+from prodshield.text import clip, controls_out
 
 EVENT_TYPES = (
     "incident.opened",
@@ -98,3 +98,16 @@ def clean_payload(data: dict[str, Any]) -> dict[str, Any]:
         if name in data:
             out[name] = value
     return out
+
+
+def with_marks(event: Event) -> Event:
+    """``event`` as a person reads it: every control character (but tab, newline and carriage
+    return) and bidirectional override of its title, body and field values shown as its visible
+    mark (``␛[31m``, ``␇``, ``\ufffd``; `prodshield.text.controls_out`, as the dashboard does), so
+    a target's ANSI colours or a title escape neither act in a chat client or a terminal mail
+    reader nor go unseen. The webhook sends the event as data, unchanged."""
+    title, body = controls_out(event.title), controls_out(event.body)
+    fields = {k: controls_out(v) for k, v in event.fields.items()}
+    if (title, body, fields) == (event.title, event.body, event.fields):
+        return event
+    return replace(event, title=title, body=body, fields=fields)

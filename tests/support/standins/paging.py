@@ -26,7 +26,10 @@ validation errors, authentication failures and rate-limit answers:
 - Opsgenie Alert API v2: ``Authorization: GenieKey KEY``; ``POST /v2/alerts`` (alias dedups into
   the open alert), ``POST /v2/alerts/{id}/close|acknowledge|notes?identifierType=alias`` -> 202
   ``{"result": "Request will be processed", ...}``; a wrong key -> 401 ``Could not authenticate``;
-  an empty message -> 422 with ``errors``.
+  an empty message, or one over its limits (message 130, description 15,000, details 8,000
+  characters in all) -> 422 with ``errors``.
+- Sizes: a Discord embed whose texts add up to over 6,000 characters -> 400; a Teams message over
+  28 KB -> 413; an ntfy message over 4,096 bytes -> 413 (a server without attachments).
 
 :meth:`PagingStandin.rate_limit` and :meth:`PagingStandin.fail` script the next answers of one
 service. ``requests`` logs every request with its arrival time.
@@ -58,6 +61,9 @@ TELEGRAM_TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 TEAMS_PATH = "webhookb2/1b7c5e/IncomingWebhook/9f2e/SeCrEtSiGnAtUrE"
 TELEGRAM_CHAT = "-1001234567890"
 PROTECTED_TOPIC = "ops-private"
+NTFY_MESSAGE_LIMIT = 4096
+"""Bytes (ntfy's ``message-size-limit``); longer is an attachment, refused here."""
+TEAMS_MESSAGE_LIMIT = 28 * 1024
 
 TELEGRAM_TAGS = frozenset(
     {
@@ -393,6 +399,8 @@ class PagingStandin:
                     "link": "https://ntfy.sh/docs/publish/#authentication",
                 },
             )
+        if len(r.body) > NTFY_MESSAGE_LIMIT:  # a server without an attachment cache
+            return _answer(413, {"code": 41301, "http": 413, "error": "attachments not allowed"})
 
         def header(name: str) -> str:
             raw = r.headers.get(name, "")
@@ -445,6 +453,11 @@ class PagingStandin:
                 len(f.get("value", "")) > 1024 or len(f.get("name", "")) > 256 for f in fields
             ):
                 errors[f"embeds.{i}.fields"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}
+        for i, e in enumerate(embeds):  # the texts of an embed together: 6,000 characters
+            texts = [e.get("title"), e.get("description"), (e.get("footer") or {}).get("text")]
+            texts += [f.get(k) for f in e.get("fields") or [] for k in ("name", "value")]
+            if sum(len(t or "") for t in texts) > 6000:
+                errors[f"embeds.{i}"] = {"_errors": [{"code": "MAX_EMBED_SIZE_EXCEEDED"}]}
         if not embeds and not body.get("content"):
             return _answer(400, {"message": "Cannot send an empty message", "code": 50006})
         if errors:
@@ -467,6 +480,8 @@ class PagingStandin:
     def _teams(self, request: web.Request, r: Request) -> web.Response:
         if r.path.strip("/") != TEAMS_PATH:
             return web.Response(status=404, text="Webhook not found")
+        if len(r.body) > TEAMS_MESSAGE_LIMIT:
+            return web.Response(status=413, text="Message size exceeds the 28 KB limit.")
         try:
             body = r.json()
         except ValueError:
@@ -560,7 +575,10 @@ class PagingStandin:
                         **took,
                     },
                 )
-            if len(message) > 130 or len(body.get("alias") or "") > 512:
+            details = body.get("details") or {}
+            in_details = sum(len(k) + len(str(v)) for k, v in details.items())
+            too_long = len(body.get("description") or "") > 15000 or in_details > 8000
+            if len(message) > 130 or len(body.get("alias") or "") > 512 or too_long:
                 return _answer(
                     422,
                     {

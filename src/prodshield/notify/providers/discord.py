@@ -2,7 +2,10 @@
 
 ``allowed_mentions`` is empty, so no text in the message can ping anyone, and mentions quoted from
 outside text (``@everyone``, ``@here``, ``<@id>``) are neutralised as for GitHub
-(`prodshield.text.neutralise_mentions`), so they do not even render as live mentions.
+(`prodshield.text.neutralise_mentions`), so they do not even render as live mentions. A Markdown
+link from outside (``[docs](https://evil)``) shows as typed (`prodshield.text.neutralise_links`),
+control characters as their marks (`notify.event.with_marks`), and the embed is cut to fit
+Discord's limits (its texts together at most 6,000 characters) rather than refused.
 
 Answers: with ``?wait=true`` Discord answers 200 with the message; 429 waits ``retry_after``
 (seconds, in the JSON body; else ``Retry-After``); 401 (invalid webhook token), 404 (unknown
@@ -17,10 +20,10 @@ from typing import Any, ClassVar
 
 from prodshield.config.notifiers import DiscordNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json, short_body
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import clip, neutralise_mentions
+from prodshield.text import clip, neutralise_links, neutralise_mentions
 
 COLOUR = {
     "incident.opened": 0xD93F0B,
@@ -33,26 +36,44 @@ COLOUR = {
 }
 
 
+MAX_EMBED = 5900
+"""Discord refuses (400 Invalid Form Body, so the message would be dead) an embed whose title,
+description, field names and values and footer add up to over 6,000 characters; 100 spare."""
+
+
 def _safe(text: str, limit: int) -> str:
-    return clip(neutralise_mentions(text), limit)
+    return clip(neutralise_links(neutralise_mentions(text)), limit)
 
 
 def message(event: Event, config: DiscordNotifierConfig) -> dict[str, Any]:
-    """The webhook payload for ``event``."""
+    """The webhook payload for ``event``: each text within its own limit (title 256, description
+    4,096, field 256/1,024, footer 2,048) and all of them within the embed's 6,000."""
+    event = with_marks(event)
+    title = _safe(event.title, 256)
+    footer = _safe(f"{event.type} · severity {event.severity} · {event.subject}", 300)
     embed: dict[str, Any] = {
-        "title": _safe(event.title, 256),
+        "title": title,
         "color": COLOUR.get(event.type, 0x6A737D),
-        "footer": {
-            "text": _safe(f"{event.type} · severity {event.severity} · {event.subject}", 2048)
-        },
+        "footer": {"text": footer},
     }
+    left = MAX_EMBED - len(title) - len(footer)
+    items = list(event.fields.items())[:25]
+    wanted = sum(min(len(k), 256) + min(len(v), 1024) + 1 for k, v in items)
     if event.body.strip():
-        embed["description"] = _safe(event.body, 4096)
-    if event.fields:
-        embed["fields"] = [
-            {"name": _safe(k, 256), "value": _safe(v, 1024) or "-", "inline": len(v) < 40}
-            for k, v in list(event.fields.items())[:25]
-        ]
+        # The body first, but never more than leaves the fields half of what is left.
+        share = left - min(wanted, left // 2) if items else left
+        embed["description"] = _safe(event.body, max(1, min(4096, share)))
+        left -= len(embed["description"])
+    fields = []
+    for k, v in items:
+        name = _safe(k, min(256, max(1, left // 4)))
+        value = _safe(v, max(1, min(1024, left - len(name)))) or "-"
+        left -= len(name) + len(value)
+        if left < 0:
+            break
+        fields.append({"name": name, "value": value, "inline": len(v) < 40})
+    if fields:
+        embed["fields"] = fields
     if event.url:
         embed["url"] = event.url
     return {

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from prodshield.config.notifiers import EmailNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import for_terminal
 
@@ -30,6 +30,9 @@ def thread_id(subject: str) -> str:
 
 
 def build_message(event: Event, config: EmailNotifierConfig) -> EmailMessage:
+    """A plain-text message (no HTML part: nothing from outside can run or load in a mail
+    client); the body's control characters shown as marks, for terminal mail readers."""
+    event = with_marks(event)
     msg = EmailMessage()
     msg["From"] = config.sender
     msg["To"] = ", ".join(config.to)

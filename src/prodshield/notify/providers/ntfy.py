@@ -1,6 +1,7 @@
 """``type: ntfy``: publish to an ntfy topic with ``Title``, ``Priority``, ``Tags`` and ``Click``.
 
-The message is the event's body as plain text (ntfy shows it as typed); the title rides in a
+The message is the event's body as plain text (ntfy shows it as typed), its control characters
+as marks, cut to 4,000 UTF-8 bytes (ntfy's limit is 4,096 bytes); the title rides in a
 header, so line breaks from outside text become spaces and a non-ASCII title is sent as an RFC 2047
 encoded word, which ntfy decodes. Answers: 200 is published; 401/403 (token refused) and other 4xx
 are permanent; 429 (ntfy's request or message limits) and 5xx retry, honouring ``Retry-After``.
@@ -15,10 +16,10 @@ from typing import Any, ClassVar
 
 from prodshield.config.notifiers import NtfyNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import clip, for_terminal
+from prodshield.text import clip_bytes, for_terminal
 
 PRIORITY = {"critical": "5", "high": "4", "medium": "3", "low": "2", "info": "3"}
 TAGS = {
@@ -34,7 +35,9 @@ TAGS = {
     "digest": "newspaper",
     "test": "wave",
 }
-MAX_MESSAGE = 4000  # ntfy turns a longer message into an attachment
+MAX_MESSAGE = 4000
+"""Bytes, not characters: ntfy takes a message of at most 4,096 bytes (``message-size-limit``)
+and turns a longer one into an attachment, or refuses it (413) where attachments are off."""
 
 
 def header_text(text: str, limit: int = 250) -> str:
@@ -47,9 +50,10 @@ def header_text(text: str, limit: int = 250) -> str:
 
 def request(event: Event, config: NtfyNotifierConfig) -> tuple[dict[str, str], bytes]:
     """The headers and body that publish ``event``."""
-    lines = [event.body.strip()] if event.body.strip() else []
-    lines += [f"{k}: {v}" for k, v in event.fields.items()]
-    message = clip("\n".join(lines) or event.title, MAX_MESSAGE)
+    shown = with_marks(event)  # the headers drop controls instead (header_text)
+    lines = [shown.body.strip()] if shown.body.strip() else []
+    lines += [f"{k}: {v}" for k, v in shown.fields.items()]
+    message = clip_bytes("\n".join(lines) or shown.title, MAX_MESSAGE)
     tags = [TAGS[event.type]] if event.type in TAGS else []
     tags += config.tags
     headers = {

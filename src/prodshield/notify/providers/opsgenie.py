@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from prodshield.config.notifiers import OpsgenieNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json, short_body
 from prodshield.notify.providers.base import (
     ACKNOWLEDGE,
@@ -35,11 +35,14 @@ PRIORITY = {"critical": "P1", "high": "P2", "medium": "P3", "low": "P4", "info":
 MAX_MESSAGE = 130
 MAX_DESCRIPTION = 15_000
 MAX_NOTE = 25_000
+MAX_DETAILS = 7_900
 SOURCE = "prodshield"
 
 
 def create_body(event: Event, config: OpsgenieNotifierConfig, alias: str) -> dict[str, Any]:
-    """The create-alert request for ``event``."""
+    """The create-alert request for ``event`` (control characters shown as marks), each field
+    within Opsgenie's limits (details: 8,000 characters in all)."""
+    event = with_marks(event)
     title = " ".join(event.title.split())
     message = title if len(title) <= MAX_MESSAGE else title[: MAX_MESSAGE - 1] + "…"
     description = event.body
@@ -51,7 +54,7 @@ def create_body(event: Event, config: OpsgenieNotifierConfig, alias: str) -> dic
         "description": description[:MAX_DESCRIPTION],
         "priority": PRIORITY.get(event.severity, "P3"),
         "source": SOURCE,
-        "details": {k[:50]: v[:1000] for k, v in event.fields.items()},
+        "details": details(event.fields),
         "tags": [*config.tags, *event.labels][:20],
     }
     if event.fields.get("check"):
@@ -59,6 +62,21 @@ def create_body(event: Event, config: OpsgenieNotifierConfig, alias: str) -> dic
     if config.responders:
         body["responders"] = config.responders
     return body
+
+
+def details(fields: dict[str, str]) -> dict[str, str]:
+    """The fields as Opsgenie ``details``: keys of at most 50 characters, values of at most 1,000,
+    and no more than ``MAX_DETAILS`` characters in all (over Opsgenie's 8,000 it answers 422 and
+    the alert would be dead); the fields that do not fit are left out."""
+    out: dict[str, str] = {}
+    left = MAX_DETAILS
+    for k, v in fields.items():
+        key, value = k[:50], v[: min(1000, max(0, left - len(k[:50])))]
+        left -= len(key) + len(value)
+        if left < 0 or (not value and v):
+            break
+        out[key] = value
+    return out
 
 
 def _error(what: str, status: int, headers: Mapping[str, str], text: str) -> NotifyError:
@@ -83,6 +101,7 @@ class OpsgenieNotifier:
         return [self.config.api_key]
 
     async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
+        event = with_marks(event)  # notes and closing notes quote its title and body too
         alias = alert_key(event)
         if event.type == "test":
             await self._post(ctx, "create", "/v2/alerts", create_body(event, self.config, alias))

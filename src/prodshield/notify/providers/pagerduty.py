@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from prodshield.config.notifiers import PagerDutyNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json, short_body
 from prodshield.notify.providers.base import (
     NOTE,
@@ -38,7 +38,8 @@ MAX_SUMMARY = 1024
 def event_body(
     event: Event, config: PagerDutyNotifierConfig, action: str, dedup_key: str
 ) -> dict[str, Any]:
-    """The Events API v2 request for ``event``."""
+    """The Events API v2 request for ``event`` (control characters shown as marks)."""
+    event = with_marks(event)
     body: dict[str, Any] = {
         "routing_key": config.routing_key,
         "event_action": action,

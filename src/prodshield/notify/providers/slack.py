@@ -24,7 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from prodshield.config.notifiers import SlackNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import json_or_text, post_json, short_body
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import slack_escape
@@ -66,6 +66,7 @@ _CHANNEL = re.compile(r"^[A-Z0-9]{1,32}$")
 
 def message(event: Event, config: SlackNotifierConfig) -> dict[str, Any]:
     """The webhook payload for ``event``."""
+    event = with_marks(event)
     headline = f"{EMOJI.get(event.type, '')} {event.title}".strip()
     body = slack_escape(event.body)
     blocks: list[dict[str, Any]] = [
@@ -104,6 +105,7 @@ def _cut(text: str, limit: int = MAX_SECTION) -> str:
 
 def resolved_root(opened: Event, resolved: Event, config: SlackNotifierConfig) -> dict[str, Any]:
     """The incident's first message, edited when it resolves: its headline says so."""
+    opened, resolved = with_marks(opened), with_marks(resolved)
     payload = message(opened, config)
     headline = f"{EMOJI['incident.resolved']} Resolved: {opened.title}"
     payload["blocks"][0]["text"]["text"] = headline[:150]

@@ -3,7 +3,9 @@
 The message is ``{"type": "message", "attachments": [one Adaptive Card]}``: the title, the body,
 the fields as a ``FactSet`` and an ``Action.OpenUrl`` to the dashboard. Teams mentions need an
 ``<at>`` entity, which prodshield never sends; ``@name`` quoted from outside text is neutralised
-as well (`prodshield.text.neutralise_mentions`).
+as well (`prodshield.text.neutralise_mentions`), a Markdown link from outside text
+(``[docs](https://evil)``) shows as typed (`prodshield.text.neutralise_links`) and control
+characters as their marks (`notify.event.with_marks`). The card is cut to stay under Teams' 28 KB.
 
 Answers: 2xx is delivered, except the legacy connectors' 200 whose text reports a failure
 ("Microsoft Teams endpoint returned HTTP error 429": retried; any other failure: permanent);
@@ -18,10 +20,10 @@ from typing import Any, ClassVar
 
 from prodshield.config.notifiers import TeamsNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import post_json, short_body
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import clip, neutralise_mentions
+from prodshield.text import clip, neutralise_links, neutralise_mentions
 
 CARD = "application/vnd.microsoft.card.adaptive"
 COLOUR = {
@@ -32,16 +34,37 @@ COLOUR = {
     "log.critical": "Attention",
     "audit.failed": "Attention",
 }
-MAX_TEXT = 20_000  # Teams refuses messages over about 28 KB
+MAX_TEXT = 20_000
+MAX_BYTES = 24_000
+"""Teams refuses a message over 28 KB (HTTP 413, or a legacy connector's 200 saying so: the
+message would be dead); the card as sent (UTF-8 JSON) is kept under this, with room to spare."""
 _FAILED = re.compile(r"returned HTTP error (\d{3})")
 
 
 def _safe(text: str, limit: int) -> str:
-    return clip(neutralise_mentions(text), limit)
+    return clip(neutralise_links(neutralise_mentions(text)), limit)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False).encode()
 
 
 def card(event: Event) -> dict[str, Any]:
-    """The Adaptive Card for ``event``."""
+    """The Adaptive Card for ``event``, its body and facts cut until the whole message, as sent,
+    is under ``MAX_BYTES`` (a text of 3-byte characters is cut three times shorter)."""
+    event = with_marks(event)
+    scale = 1.0
+    message = _card(event, scale)
+    for _ in range(8):
+        size = len(encode(message))
+        if size <= MAX_BYTES:
+            break
+        scale *= MAX_BYTES / size * 0.9
+        message = _card(event, scale)
+    return message
+
+
+def _card(event: Event, scale: float) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
@@ -53,9 +76,11 @@ def card(event: Event) -> dict[str, Any]:
         }
     ]
     if event.body.strip():
-        body.append({"type": "TextBlock", "text": _safe(event.body, MAX_TEXT), "wrap": True})
+        text = _safe(event.body, max(40, int(MAX_TEXT * scale)))
+        body.append({"type": "TextBlock", "text": text, "wrap": True})
     if event.fields:
-        facts = [{"title": _safe(k, 100), "value": _safe(v, 1000)} for k, v in event.fields.items()]
+        cap = max(40, int(1000 * scale))
+        facts = [{"title": _safe(k, 100), "value": _safe(v, cap)} for k, v in event.fields.items()]
         body.append({"type": "FactSet", "facts": facts})
     body.append(
         {
@@ -97,7 +122,7 @@ class TeamsNotifier:
             ctx.session,
             "Teams webhook",
             self.config.webhook_url,
-            json.dumps(card(event)).encode(),
+            encode(card(event)),
             headers={"Content-Type": "application/json"},
             timeout=ctx.timeout,
         )

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from prodshield.config.notifiers import TelegramNotifierConfig
 from prodshield.errors import NotifyError
-from prodshield.notify.event import Event
+from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import clip
@@ -34,7 +34,9 @@ def _esc(text: str, limit: int) -> str:
 
 
 def text(event: Event) -> str:
-    """The HTML message for ``event`` (under 4,096 characters once entities are parsed)."""
+    """The HTML message for ``event`` (under 4,096 characters once entities are parsed), its
+    control characters shown as marks."""
+    event = with_marks(event)
     parts = [f"<b>{_esc(event.title, MAX_TITLE)}</b>"]
     if event.body.strip():
         parts.append(_esc(event.body.strip(), MAX_BODY))
