@@ -152,6 +152,8 @@ class Scheduler:
         self._buffer: list[CheckResult] = []
         self._dirty: dict[tuple[str, str], CheckState] = {}
         self._flush_now = asyncio.Event()
+        self._key_index: dict[tuple[str, str], int] = {}
+        self._again: set[int] = set()
         self._closing = False
         self.cluster = cluster
         self.origin: dict[str, str | None] | None = (
@@ -368,6 +370,30 @@ class Scheduler:
             else:
                 self._waiting.append((i, due))
 
+    def run_now(self, key: tuple[str, str]) -> bool:
+        """Run target ``key`` (check, environment) at once, outside its slots (on the loop
+        thread): a heartbeat's ``/fail`` or a late ping changes its state when it arrives, not
+        at the next slot. The slots stay as they were. A run already in flight runs once more
+        after it ends (it may have read the store before the signal). False when this instance
+        does not run the target (another instance's, or not a target of this config)."""
+        if not self._key_index:
+            self._key_index = {tg.key: i for i, tg in enumerate(self.targets)}
+        i = self._key_index.get(key)
+        if i is None or self._closing:
+            return False
+        if self.cluster is not None and key not in self.cluster.owned:
+            return False
+        if self._running[i]:
+            self._again.add(i)
+            return True
+        self._running[i] = True
+        due = asyncio.get_running_loop().time()
+        if self._in_flight < self.cap:
+            self._start(i, due)
+        else:
+            self._waiting.append((i, due))
+        return True
+
     def _start(self, i: int, due: float) -> None:
         if self._last_start:
             self._last_start[i] = time.time()
@@ -408,6 +434,9 @@ class Scheduler:
     def _finish(self, i: int) -> None:
         self._running[i] = False
         self._in_flight -= 1
+        if i in self._again:
+            self._again.discard(i)
+            self.run_now(self.targets[i].key)
         while self._waiting and self._in_flight < self.cap:
             j, d = self._waiting.popleft()
             self._start(j, d)

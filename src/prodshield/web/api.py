@@ -669,6 +669,8 @@ async def heartbeat(request: Request) -> Response:
         ctx.guard.failed(client, surface=HEARTBEAT)
         return error(404, "unknown heartbeat")
     check, environment = key
+    if ctx.services.heartbeat_signal is not None:
+        ctx.services.heartbeat_signal(check, environment, signal)
     return JSONResponse(
         {"ok": True, "check": check, "environment": environment or None, "ts": time.time()}
     )

@@ -79,6 +79,17 @@ class MonitorService:
             )
         return out
 
+    def heartbeat_signal(self, check: str, environment: str, signal: str) -> None:
+        """A heartbeat's job just signalled: run its check now when that changes its state (a
+        ``fail``, or a success while the check is down or waiting), on the scheduler's loop."""
+        scheduler = self.scheduler
+        if scheduler is None or signal == "start":
+            return
+        state = scheduler.book.states.get((check, environment))
+        if signal == "success" and state is not None and state.last_ok:
+            return  # up already: the next slot sees nothing new
+        scheduler.run_now((check, environment))
+
     async def run_check(self, check: str, environment: str | None) -> list[dict[str, Any]]:
         from prodshield.monitor.api import run_once
 
@@ -241,5 +252,6 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
         _chaos_schedule(loaded, store),
     ]
     services.run_check = monitor.run_check
+    services.heartbeat_signal = monitor.heartbeat_signal
     services.scheduler_lag = monitor.lag
     services.ready = lambda: monitor.started

@@ -37,6 +37,9 @@ class Services:
     """Everything optional the web app can call into; missing hooks make their endpoints 503."""
 
     run_check: RunCheckNow | None = None
+    heartbeat_signal: Callable[[str, str, str], None] | None = None
+    """Told (check, environment, signal) when a heartbeat ping is recorded (on the event loop):
+    the monitor runs the check at once instead of at its next slot."""
     scheduler_lag: Callable[[], float | None] | None = None
     """Seconds the scheduler is behind; also settable through ``metrics.set_scheduler_lag``."""
     background: list[BackgroundService] = field(default_factory=list)
