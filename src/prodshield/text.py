@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from typing import Any
 
 _ESCAPES = re.compile(
@@ -264,3 +265,35 @@ def plural(n: int, word: str, many: str | None = None) -> str:
             word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
         )
     return f"{n} {many}"
+
+
+def shell_word(text: str) -> str:
+    """``text`` (an audited file's name) as one word of a shell command a user may paste: quoted
+    (``a b;touch x`` -> ``'a b;touch x'``), and when it holds a newline or another control
+    character, in bash's ``$'...'`` quoting with that character escaped (``$'evil\\nname.env'``),
+    so the command stays on one line and shows what it names."""
+    if text.isprintable():
+        return shlex.quote(text)
+    out = []
+    for ch in text:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        elif ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif ord(ch) < 0x100 or 0xDC80 <= ord(ch) <= 0xDCFF:  # the latter: a byte not UTF-8
+            out.append(f"\\x{ord(ch) & 0xFF:02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    return "$'" + "".join(out) + "'"
+
+
+_C_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: object) -> str:
+    """Outside text that names one thing (a file name) for a terminal line: ``for_terminal``, and
+    a newline or carriage return in it shown as a mark (``␤``, ``␍``) instead of breaking the
+    line, so the name reads as one."""
+    return for_terminal(text).replace("\n", "\u2424").replace("\r", "\u240d")

@@ -92,3 +92,32 @@ def test_a_key_at_the_end_of_a_large_log_fails_the_gate(tmp_path: Path) -> None:
     lines = (repo / "app.log").read_text().count("\n")
     assert ("secrets.leak", "app.log", lines) in where, where
     assert AWS_KEY not in (repo / "audit.sarif").read_text()
+
+
+def test_a_fix_command_pasted_into_a_shell_fixes_that_file_and_runs_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """A readable secret's fix is a chmod naming the file: a name a pull request chose (`;`, a
+    space, a newline) must stay one quoted word, or pasting the fix runs the name's commands."""
+    repo = _repo(tmp_path)
+    names = ["a b;touch PWNED;.env", "evil\nname.env", "it's $(touch PWNED2).env"]
+    for name in names:
+        (repo / name).write_text(f"PASSWORD={PASSWORD}\n")
+        os.chmod(repo / name, 0o644)
+
+    done = _audit(repo, "--format", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    fixes = [
+        f["fix"]
+        for f in json.loads(done.stdout)["findings"]
+        if f["rule"] == "permissions.secret-content-readable"
+    ]
+    assert len(fixes) == len(names), fixes
+    assert all("\n" not in fix for fix in fixes), fixes
+    for fix in fixes:
+        subprocess.run(["bash", "-c", fix], cwd=repo, check=True, capture_output=True)
+    assert not (repo / "PWNED").exists() and not (repo / "PWNED2").exists()
+    assert sorted(oct((repo / name).stat().st_mode & 0o777) for name in names) == ["0o640"] * 3
+
+    table = _audit(repo, columns=200)  # fixed: only the secrets are left, each on its line
+    assert "evil\u2424name.env:1" in table.stdout, table.stdout

@@ -550,13 +550,13 @@ def _fix_permissions(report: AuditReport, yes: bool, err: Any) -> bool:
         err.print("--fix: no permission fixes to apply")
         return False
     for fx in fixes:
-        err.print(f"  {fx.describe()}")
+        err.print(f"  {fx.describe()}", markup=False)
     if not (yes or (sys.stdin.isatty() and typer.confirm(f"Apply {plural(len(fixes), 'chmod')}?"))):
         err.print("--fix: not applied (confirm interactively or pass --yes)")
         return False
     problems = apply_fixes(fixes)
     for p in problems:
-        err.print(f"--fix: {p}")
+        err.print(for_terminal(f"--fix: {p}"), markup=False)
     err.print(f"--fix: applied {len(fixes) - len(problems)} of {len(fixes)}")
     return True
 

@@ -14,15 +14,16 @@ from rich.table import Table
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport, unreachable_note
 from prodshield.audit.suppress import suppressed_text
-from prodshield.text import for_terminal
+from prodshield.text import one_line
 
 STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
 def _cell(text: str) -> str:
     """Outside text (a file name, a value) for a cell: its escapes go before rich lays it out,
-    since rich drops a BEL and would leave a string sequence without its end."""
-    return escape(for_terminal(text))
+    since rich drops a BEL and would leave a string sequence without its end; a newline in it (a
+    file's name) shows as ``␤``, since a finding's place, problem and fix are each one line."""
+    return escape(one_line(text))
 
 
 def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width: int = 160) -> str:

@@ -19,6 +19,7 @@ from prodshield.audit.context import AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 from prodshield.audit.secretsource import contains_secret
+from prodshield.text import shell_word
 
 ENV_NAME = re.compile(r"^\.env(\.(?!example$|sample$|template$|dist$|defaults$)[\w.-]+)?$")
 KEY_NAMES = re.compile(r"^(id_(rsa|dsa|ecdsa|ed25519)|.*\.(key|p8|ppk))$")
@@ -124,7 +125,7 @@ class PermissionRule(ExampleFromSample):
             who = _who(subject.mode & self.bad_bits)
             yield Hit(
                 f"mode {_fmt(subject.mode)}: {who} can {_what(subject.mode & self.bad_bits)} it",
-                fix=f"chmod {_fmt(new)} {ctx.relpath(subject.path)}",
+                fix=f"chmod {_fmt(new)} {shell_word(ctx.relpath(subject.path))}",
                 key=self.type,
             )
 
@@ -283,7 +284,7 @@ class WrongOwner(ExampleFromSample):
             owner = _user_name(expected)
             yield Hit(
                 f"owned by {_user_name(subject.uid)}, expected {owner}",
-                fix=f"chown {owner} {ctx.relpath(subject.path)}",
+                fix=f"chown {shell_word(owner)} {shell_word(ctx.relpath(subject.path))}",
                 key=self.type,
             )
 
@@ -367,7 +368,9 @@ class PermissionFix:
     new_mode: int
 
     def describe(self) -> str:
-        return f"chmod {_fmt(self.new_mode)} {self.path}  (was {_fmt(self.old_mode)})"
+        return (
+            f"chmod {_fmt(self.new_mode)} {shell_word(str(self.path))}  (was {_fmt(self.old_mode)})"
+        )
 
 
 def plan_fixes(findings: Iterable[AuditFinding], base: Path) -> list[PermissionFix]:
