@@ -12,6 +12,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from support.cli import prodshield
 from support.serve_process import TOKEN, login, raw_http, serve, session_of, wait_for
 
 CONFIG = f"""
@@ -267,3 +268,31 @@ def test_wrong_tokens_from_one_ipv6_64_count_together(tmp_path: Path) -> None:
         # another /64 is another client
         other = _bearer(TOKEN, **{"X-Forwarded-For": "2001:db8:7:a::1"})
         assert srv.get("/api/v1/checks", headers=other).status == 200
+
+
+def test_a_token_of_the_wrong_type_is_never_echoed(tmp_path: Path) -> None:
+    """An unquoted numeric token is a YAML number: before the fix the type error quoted it whole
+    (`serve.token: must be a string, got 12345678901234567890123`) in `config check` and in
+    serve's log when a SIGHUP reload refused it; other secrets (a user's token, a password) too."""
+    numeric = "98765432109876543210123"
+    bad = _config().replace(f'token: "{TOKEN}"', f"token: {numeric}")
+    assert bad != _config()
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        bad.replace("{db}", str(tmp_path / "x.db")).replace("{port}", "0")
+        + f"notifiers:\n  m: {{type: email, host: h, from: a@b.c, to: [x@y.z], password: 1{numeric}}}\n"
+    )
+    done = prodshield(tmp_path, "config", "check", "-c", str(config))
+    assert done.returncode == 2, done.stdout + done.stderr
+    out = done.stdout + done.stderr
+    assert "serve.token: must be a string, got a number (not shown: a secret)" in out, out
+    assert "notifiers.m.password: must be a string, got a number" in out, out
+    assert numeric not in out
+    with serve(tmp_path / "s", _config()) as srv:
+        srv.config.write_text(
+            srv.config.read_text().replace(f'token: "{TOKEN}"', f"token: {numeric}")
+        )
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_for("the refused reload", lambda: "serve.token" in srv.output())
+        assert srv.get("/api/v1/checks", headers=_bearer(TOKEN)).status == 200
+    assert numeric not in srv.output(), srv.output()

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from prodshield.config.interpolate import interpolate, is_placeholder
+from prodshield.config.redacted import SECRET_KEYS, SECRET_MAPS
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.yamlpos import Path, Pos, Positions, YamlSyntaxError, format_path, load_yaml
 from prodshield.errors import ConfigError, NotFound
@@ -555,22 +556,34 @@ def _describe(err: Any, data: Any, positions: Positions) -> tuple[Pos, str]:
         parent = positions.locate(path[:-1]) if path else Pos(1, 1)
         return parent, f"{format_path(path)}: {_FRIENDLY['missing']}"
     msg = err.get("msg", "invalid value")
+    shown = _show(value, secret=_is_secret(path))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     elif kind in _FRIENDLY:
-        msg = f"{_FRIENDLY[kind]}, got {_show(value)}"
+        msg = f"{_FRIENDLY[kind]}, got {shown}"
     elif kind == "literal_error":
-        msg = f"{_show(value)} is not allowed ({err.get('ctx', {}).get('expected', '')})"
+        msg = f"{shown} is not allowed ({err.get('ctx', {}).get('expected', '')})"
     else:
         msg = f"{msg[0].lower()}{msg[1:]}" if msg else "invalid value"
     return positions.locate(path), f"{format_path(path)}: {msg}"
 
 
-def _show(value: Any) -> str:
+def _is_secret(path: Path) -> bool:
+    """Whether ``path`` names a secret (a token, a password, a header or user's value)."""
+    keys = [str(part) for part in path]
+    return any(k in SECRET_KEYS for k in keys) or any(k in SECRET_MAPS for k in keys[:-1])
+
+
+def _show(value: Any, *, secret: bool = False) -> str:
+    """A wrong value as an error quotes it; a secret's (``token: 1234...``, unquoted, is a
+    number) only by its kind, never whole."""
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if secret:
+        kind = "a number" if isinstance(value, int | float) else "a value"
+        return f"{kind} (not shown: a secret)"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
