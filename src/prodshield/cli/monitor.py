@@ -445,6 +445,7 @@ def heartbeats(
             {
                 "base_url": base.url,
                 "base_url_configured": base.configured,
+                "port_known": base.port_known,
                 "heartbeats": [u.as_dict() for u in urls],
             }
         )
@@ -469,13 +470,9 @@ def heartbeats(
         out.print(f"{label} ({every}; {state})", markup=False, highlight=False)
         out.print(f"  {u.url}", markup=False, highlight=False, soft_wrap=True)
         out.print(f"  {u.curl_line()}", markup=False, highlight=False, soft_wrap=True)
-    if not base.configured:
-        err.print(
-            f"note: serve.public_url is not set, so these URLs use the address `prodshield serve` "
-            f"listens on ({base.url}); set serve.public_url to the address your jobs reach",
-            markup=False,
-            highlight=False,
-        )
+    note = base.note()
+    if note:
+        err.print(note, markup=False, highlight=False)
 
 
 @app.command("instances")

@@ -229,6 +229,11 @@ class PingBase:
     url: str
     configured: bool
     """True when ``serve.public_url`` says it; False when guessed from ``serve.host``/``port``."""
+    port_known: bool = True
+    """False when guessed and ``serve.port`` is 0: serve picks a free port each time it starts,
+    so the URL holds ``PORT`` in its place and cannot be known in advance."""
+    port_set: bool = True
+    """Whether shield.yaml gives ``serve.port`` (else the default, 8080, is assumed)."""
 
     @classmethod
     def of(cls, config: ShieldConfig) -> PingBase:
@@ -240,7 +245,31 @@ class PingBase:
             host = "127.0.0.1"  # listening everywhere: loopback is one address that works here
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return cls(f"http://{host}:{serve.port}", False)
+        port = str(serve.port) if serve.port else "PORT"
+        return cls(
+            f"http://{host}:{port}",
+            False,
+            port_known=bool(serve.port),
+            port_set="port" in serve.model_fields_set,
+        )
+
+    def note(self) -> str | None:
+        """What a reader of these URLs must know when they are guessed (None: configured)."""
+        if self.configured:
+            return None
+        if not self.port_known:
+            return (
+                "note: serve.public_url is not set and serve.port is 0, so `prodshield serve` "
+                "picks a free port each time it starts and these URLs cannot be known in "
+                f"advance ({self.url}: PORT stands for it); set serve.public_url, or a fixed "
+                "serve.port, to the address your jobs reach"
+            )
+        where = "serve.port in shield.yaml" if self.port_set else "the default serve.port"
+        return (
+            f"note: serve.public_url is not set, so these URLs assume `prodshield serve` listens "
+            f"on {self.url} ({where}); started with another --port, or behind a proxy, it is "
+            "not there: set serve.public_url to the address your jobs reach"
+        )
 
 
 @dataclass(frozen=True)
