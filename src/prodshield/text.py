@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 _ESCAPES = re.compile(
@@ -93,22 +94,40 @@ def controls_out(page: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters; a cut text ends with how much was left out."""
+    """At most ``limit`` characters; a cut text ends with how many it left out (a limit too
+    short for that note: the first ``limit`` characters alone)."""
     if len(text) <= limit:
         return text
-    note = f"…[{len(text) - limit} more characters]"
-    return text[: max(0, limit - len(note))] + note
+    return _cut(len(text), limit, "characters", lambda keep: text[:keep], len)
 
 
 def clip_bytes(text: str, limit: int) -> str:
     """At most ``limit`` bytes once UTF-8 encoded (a service counting bytes: ntfy), never
-    cutting a character in two; a cut text ends with how much was left out."""
+    cutting a character in two; a cut text ends with how many bytes it left out."""
     raw = text.encode()
     if len(raw) <= limit:
         return text
-    note = f"…[{len(raw) - limit} more bytes]"
-    keep = max(0, limit - len(note.encode()))
-    return raw[:keep].decode(errors="ignore") + note
+    return _cut(
+        len(raw),
+        limit,
+        "bytes",
+        lambda keep: raw[:keep].decode(errors="ignore"),
+        lambda s: len(s.encode()),
+    )
+
+
+def _cut(
+    size: int, limit: int, unit: str, head: Callable[[int], str], measure: Callable[[str], int]
+) -> str:
+    """``head(keep)`` and a note saying how much of ``size`` it left out, within ``limit``."""
+    keep = limit
+    for _ in range(3):  # the note's length depends on the number it holds
+        note = f"…[{size - keep:,} more {unit}]"
+        keep = limit - measure(note)
+        if keep < 0:
+            return head(limit)
+    kept = head(keep)
+    return kept + f"…[{size - measure(kept):,} more {unit}]"
 
 
 _BACKTICKS = re.compile(r"`+")
