@@ -49,7 +49,7 @@ from prodshield.notify.event import clean_payload
 from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
-from prodshield.text import clip, code_span
+from prodshield.text import clip, code_span, fence
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ class CheckOutcome:
     """Why it fails, as an incident kind (:func:`kind_of`)."""
     days_left: int | None = None
     """For a certificate close to expiry: whole days left."""
+    output: str | None = None
+    """For a failed heartbeat job: the end of the output it sent (secrets masked)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ class IncidentEngine:
                     location=location,
                     kind=kind,
                     days_left=days_left(failed) if kind == "certificate" else None,
+                    output=None if r.ok else (r.details or {}).get("output"),
                 )
             )
         return out
@@ -987,6 +990,8 @@ class IncidentEngine:
             if obs.error_kind:
                 # A target's error message is outside text: literal, never Markdown.
                 lines.append(f"- Error: `{obs.error_kind}`: {code_span(obs.error_message or '')}")
+            if obs.output:
+                lines += _job_output(obs.output)
             if obs.votes:
                 lines.append(f"- Locations: {_votes(obs.votes)}")
             if obs.failing_conditions:
@@ -1004,6 +1009,21 @@ class IncidentEngine:
             lines.append("")
             lines.append(f"[Dashboard]({link})")
         return "\n".join(lines)
+
+
+JOB_OUTPUT_IN_NOTICE = 2000
+"""A failed job's output goes whole into the incident's notification up to this many characters
+(its end is on the check's dashboard page and in ``GET /api/v1/checks/NAME`` either way)."""
+
+
+def _job_output(output: str) -> list[str]:
+    text = output.strip("\n")
+    if len(text) > JOB_OUTPUT_IN_NOTICE:
+        return [
+            f"- Job output: the last {len(text):,} characters are on the check's dashboard page "
+            "(too long for here)"
+        ]
+    return ["- Job output (its end, secrets masked):", "", fence(text), ""]
 
 
 STATUS_WORDS = {

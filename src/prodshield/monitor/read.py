@@ -49,6 +49,7 @@ from prodshield.monitor.views import (
     EvidenceView,
     HourlyView,
     IncidentView,
+    JobRunView,
     NoteView,
     PingsView,
     ResultView,
@@ -337,6 +338,7 @@ class ReadModel:
                         hourly=self.series_hourly([x.key]),
                         daily=self.series_daily([x.key]),
                         charts=self._charts(x) if charts else None,
+                        job=_job_run(conn, x) if x.type == "heartbeat" else None,
                     )
                 )
         first = mine[0]
@@ -624,7 +626,11 @@ class ReadModel:
                 return None
             found = evidence.of_incident(conn, incident_id)
             updates = incident_actions.updates_of(conn, [incident_id]).get(incident_id, [])
-        return _incident(
+            target = next(
+                (x for x in self.targets if x.key == (row.check_name, row.environment)), None
+            )
+            job = _job_run(conn, target) if target and target.type == "heartbeat" else None
+        view = _incident(
             row._mapping,
             evidence=[
                 EvidenceView(kind=e.kind, at=e.at, summary=e.summary, details=e.details)
@@ -632,6 +638,8 @@ class ReadModel:
             ],
             updates=updates,
         )
+        view.job = job
+        return view
 
     def with_updates(self, incidents: list[IncidentView]) -> list[IncidentView]:
         """The incidents, each with its status updates (``updates``, oldest first)."""
@@ -989,3 +997,22 @@ def _postmortem(refs: Any) -> str | None:
     found = (refs or {}).get("postmortem") if isinstance(refs, dict) else None
     url = found.get("url") if isinstance(found, dict) else None
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def _job_run(conn: Any, target: Any) -> JobRunView | None:
+    """A heartbeat check's last job run from its row (None before its job said anything but
+    plain pings without output)."""
+    hb = t.heartbeats
+    row = conn.execute(
+        select(hb).where(hb.c.check_name == target.name, hb.c.environment == target.environment)
+    ).first()
+    if row is None or (row.failed_at is None and row.exit_code is None and not row.output):
+        return None
+    failed = row.failed_at is not None and row.failed_at > (row.last_ping or 0.0)
+    return JobRunView(
+        succeeded=not failed,
+        finished_at=row.failed_at if failed else row.last_ping,
+        exit_code=row.exit_code,
+        duration_s=row.duration_s,
+        output=row.output,
+    )

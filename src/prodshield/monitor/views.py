@@ -141,6 +141,17 @@ class CheckCharts:
     deploys: list[Any]
 
 
+class JobRunView(View):
+    """A heartbeat check's last finished job run, as its job reported it (``run-job``, or a
+    POST to a ping URL): ``output`` is the tail it sent (the last 10 KB, secrets masked)."""
+
+    succeeded: bool
+    finished_at: float | None
+    exit_code: int | None
+    duration_s: float | None
+    output: str | None
+
+
 class CheckEnvironmentView(View):
     environment: str | None
     status: CheckStatus
@@ -158,6 +169,8 @@ class CheckEnvironmentView(View):
     hourly: list[HourlyView]
     daily: list[DailyView]
     charts: CheckCharts | None = Field(default=None, exclude=True)
+    job: JobRunView | None = None
+    """A heartbeat check's last job run (null for other checks and before a job reported)."""
 
 
 class CheckDetailView(View):
@@ -219,6 +232,10 @@ class IncidentView(View):
     evidence: list[EvidenceView] | None = Field(
         default=None,
         description="one incident: what was known about its service (docs/monitor.md)",
+    )
+    job: JobRunView | None = Field(
+        default=None,
+        description="one incident of a heartbeat check: its job's last run and output's end",
     )
     updates: list[JSONObject] | None = None
     changed: bool | None = Field(
