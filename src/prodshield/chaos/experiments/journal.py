@@ -68,7 +68,8 @@ def outcome(journal: Mapping[str, Any]) -> str:
     return str(journal.get("status"))
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """What JSON holds for a value it has no type for (an output's bytes, a set): for ``default=``."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, set | tuple):
@@ -77,7 +78,7 @@ def _default(value: Any) -> Any:
 
 
 def dumps(journal: Mapping[str, Any]) -> str:
-    return json.dumps(journal, indent=2, ensure_ascii=False, default=_default)
+    return json.dumps(journal, indent=2, ensure_ascii=False, default=json_default)
 
 
 def write_journal(journal: Mapping[str, Any], path: str | Path) -> None:

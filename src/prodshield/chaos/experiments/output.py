@@ -14,19 +14,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from prodshield.chaos.experiments.journal import json_default
+
 KEPT_BYTES = 64 * 1024
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, set | tuple):
-        return list(value)
-    return str(value)
-
-
 def json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, default=_default).encode("utf-8"))
+    return len(json.dumps(value, ensure_ascii=False, default=json_default).encode("utf-8"))
 
 
 def _cut_text(text: str, limit: int) -> str:
@@ -50,7 +44,7 @@ def _cut_strings(value: Any, limit: int) -> Any:
 
 
 def _as_text(value: Any, limit: int) -> str:
-    return _cut_text(json.dumps(value, ensure_ascii=False, default=_default), limit)
+    return _cut_text(json.dumps(value, ensure_ascii=False, default=json_default), limit)
 
 
 def kept_output(value: Any, limit: int = KEPT_BYTES) -> tuple[Any, dict[str, int] | None]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from prodshield.logs.findings import LogFinding
 
@@ -177,6 +177,35 @@ class Distinct:
         """``98,765 other addresses`` (``about`` when estimated)."""
         n = len(self)
         return f"{'' if self.exact else 'about '}{n:,} other {word if n == 1 else many}"
+
+
+K = TypeVar("K")
+
+
+def folded_finding(
+    findings: dict[K, LogFinding],
+    folded: dict[K, Distinct],
+    max_keys: int,
+    key: K,
+    others: K,
+    text: str,
+    make: Callable[[], LogFinding],
+) -> LogFinding | None:
+    """The finding of ``key`` in ``findings``; past ``max_keys`` findings a new key's lines go to
+    the finding at ``others`` instead (made by ``make`` the first time; ``folded[others]`` counts
+    the distinct ``text``s folded into it). None: a new key under the cap (the caller makes its
+    own finding)."""
+    finding = findings.get(key)
+    if finding is not None or len(findings) < max_keys:
+        return finding
+    distinct = folded.get(others)
+    if distinct is None:
+        distinct = folded[others] = Distinct()
+    distinct.add(text)
+    finding = findings.get(others)
+    if finding is None:
+        finding = findings[others] = make()
+    return finding
 
 
 DetectorFactory = Callable[[DetectorSettings], Detector]

@@ -11,7 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike, Gate
+from prodshield.logs.detectors.base import (
+    DetectorSettings,
+    Distinct,
+    EventLike,
+    Gate,
+    folded_finding,
+)
 from prodshield.logs.findings import LogFinding
 
 ERROR_LEVELS = {
@@ -61,22 +67,21 @@ class ErrorLoggedDetector:
         from prodshield.logs.detectors.redaction import redact_line
 
         key = (event.source, template)
-        finding = self._findings.get(key)
-        if finding is None and len(self._findings) >= self.max_keys:
-            key = (event.source, "\0others")
-            others = self._folded.get(key)
-            if others is None:
-                others = self._folded[key] = Distinct()
-            others.add(template)
-            finding = self._findings.get(key)
-            if finding is None:
-                finding = self._findings[key] = LogFinding(
-                    "critical",
-                    "error_logged",
-                    "medium",
-                    source={"file": event.source, "others": "templates"},
-                    details={"clients": {}},
-                )
+        finding = folded_finding(
+            self._findings,
+            self._folded,
+            self.max_keys,
+            key,
+            (event.source, "\0others"),
+            template,
+            lambda: LogFinding(
+                "critical",
+                "error_logged",
+                "medium",
+                source={"file": event.source, "others": "templates"},
+                details={"clients": {}},
+            ),
+        )
         if finding is None:
             severity = (
                 "high"

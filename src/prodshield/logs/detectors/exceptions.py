@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike, Gate
+from prodshield.logs.detectors.base import (
+    DetectorSettings,
+    Distinct,
+    EventLike,
+    Gate,
+    folded_finding,
+)
 from prodshield.logs.findings import LogFinding
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -68,21 +74,20 @@ class ExceptionDetector:
         else:
             return False
         key = (event.source, exc_type, top)
-        finding = self._findings.get(key)
-        if finding is None and len(self._findings) >= self.max_keys:
-            key = (event.source, "\0others", "")
-            others = self._folded.get(key)
-            if others is None:
-                others = self._folded[key] = Distinct()
-            others.add(f"{exc_type}\0{top}")
-            finding = self._findings.get(key)
-            if finding is None:
-                finding = self._findings[key] = LogFinding(
-                    "critical",
-                    "unhandled_exception",
-                    "high",
-                    source={"file": event.source, "others": "exceptions"},
-                )
+        finding = folded_finding(
+            self._findings,
+            self._folded,
+            self.max_keys,
+            key,
+            (event.source, "\0others", ""),
+            f"{exc_type}\0{top}",
+            lambda: LogFinding(
+                "critical",
+                "unhandled_exception",
+                "high",
+                source={"file": event.source, "others": "exceptions"},
+            ),
+        )
         if finding is None:
             finding = self._findings[key] = LogFinding(
                 "critical",
