@@ -190,7 +190,7 @@ def test_down_only_when_a_quorum_of_locations_agrees(tmp_path: Path, pg_url: str
             page = c.get("/dashboard/checks/three").text
         recent = api.json()["environments"][0]["recent_results"]
         assert [r["location"] for r in recent[:4]] == ["eu", "eu", "ap", "us"]
-        assert "<th>location</th>" in page and "<td>ap</td>" in page
+        assert "<th>location</th>" in page and '<td class="location">ap</td>' in page
     finally:
         store.close()
 
