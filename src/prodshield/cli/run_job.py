@@ -24,6 +24,8 @@ def run_job(
     its exit code (with the last 10 KB of output, secrets masked, when it fails).
 
     Exits with the command's exit code; a ping that cannot be sent is a warning on stderr.
+    With serve.port 0 (and no serve.public_url) the pings go to the port the running serve
+    recorded in the store.
     """
     from prodshield.config.checks import HeartbeatCheckConfig
     from prodshield.errors import UsageError
@@ -46,6 +48,16 @@ def run_job(
     store = store_for(loaded)
     try:
         beat = ensure_heartbeat(store, name, environment)
+        base = PingBase.for_job(loaded.config, store)
     finally:
         store.close()
-    return run(f"{PingBase.of(loaded.config).url}/heartbeat/{beat.token}", command)
+    if not base.port_known:
+        # the job still runs (its exit code stays the job's): only its pings are lost
+        typer.echo(
+            "prodshield run-job: cannot ping: serve.port is 0 and no running `prodshield serve` "
+            "has recorded the port it picked in the store; set serve.public_url (or a fixed "
+            "serve.port) to the address this job reaches",
+            err=True,
+        )
+        return run(None, command)
+    return run(f"{base.url}/heartbeat/{beat.token}", command)

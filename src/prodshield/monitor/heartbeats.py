@@ -10,12 +10,13 @@ never keeps the other green. A heartbeat never pinged is *waiting for the first 
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from prodshield.config.schema import ShieldConfig
 from prodshield.store import Store
@@ -222,6 +223,38 @@ def last_due(schedule: str, tz: str | None, now: float) -> float:
     return float(croniter(schedule, datetime.fromtimestamp(now, zone)).get_prev(float))
 
 
+LISTENING = ("serve", "listening")
+"""The store's kv key where a running ``prodshield serve`` records the address it bound: with
+``serve.port: 0`` it is the only way another process (``run-job``) learns the port."""
+
+
+def record_listening(store: Store, host: str, port: int) -> None:
+    """Record that this process's ``serve`` listens on ``host``:``port``."""
+    store.kv_set(*LISTENING, {"host": host, "port": port, "pid": os.getpid(), "at": time.time()})
+
+
+def forget_listening(store: Store, host: str, port: int) -> None:
+    """Remove the record at shutdown, unless another ``serve`` on the store has replaced it."""
+    value = store.kv_get(*LISTENING)
+    if not isinstance(value, dict):
+        return
+    if (value.get("host"), value.get("port"), value.get("pid")) == (host, port, os.getpid()):
+        namespace, key = LISTENING
+        with store.begin() as conn:
+            conn.execute(delete(t.kv).where(t.kv.c.namespace == namespace, t.kv.c.key == key))
+
+
+def recorded_listening(store: Store) -> tuple[str, int] | None:
+    """The (host, port) a running ``serve`` on this store recorded (None: none did)."""
+    value = store.kv_get(*LISTENING)
+    if not isinstance(value, dict):
+        return None
+    host, port = value.get("host"), value.get("port")
+    if not isinstance(host, str) or not isinstance(port, int) or not 0 < port < 65536:
+        return None
+    return host, port
+
+
 @dataclass(frozen=True)
 class PingBase:
     """Where jobs reach ``prodshield serve``: ``serve.public_url``, else its host and port."""
@@ -236,22 +269,33 @@ class PingBase:
     """Whether shield.yaml gives ``serve.port`` (else the default, 8080, is assumed)."""
 
     @classmethod
-    def of(cls, config: ShieldConfig) -> PingBase:
+    def of(cls, config: ShieldConfig, bound: tuple[str, int] | None = None) -> PingBase:
+        """From the config; ``bound``: the (host, port) a running ``serve`` listens on, which
+        then replaces ``serve.host``/``serve.port`` (``serve.public_url`` still comes first)."""
         serve = config.serve
         if serve.public_url:
             return cls(serve.public_url.rstrip("/"), True)
-        host = serve.host
+        host, port = bound if bound is not None else (serve.host, serve.port)
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"  # listening everywhere: loopback is one address that works here
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        port = str(serve.port) if serve.port else "PORT"
         return cls(
-            f"http://{host}:{port}",
+            f"http://{host}:{port or 'PORT'}",
             False,
-            port_known=bool(serve.port),
-            port_set="port" in serve.model_fields_set,
+            port_known=bool(port),
+            port_set=bound is not None or "port" in serve.model_fields_set,
         )
+
+    @classmethod
+    def for_job(cls, config: ShieldConfig, store: Store) -> PingBase:
+        """Where a job run on this machine (``run-job``) pings: as :meth:`of`, except that with
+        ``serve.port: 0`` the address a running ``serve`` recorded in the store is used."""
+        base = cls.of(config)
+        if base.port_known:
+            return base
+        bound = recorded_listening(store)
+        return base if bound is None else cls.of(config, bound)
 
     def note(self) -> str | None:
         """What a reader of these URLs must know when they are guessed (None: configured)."""

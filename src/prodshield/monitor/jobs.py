@@ -49,13 +49,19 @@ def exit_code_of(returncode: int) -> int:
 
 
 def run_job(
-    ping_url: str,
+    ping_url: str | None,
     command: Sequence[str],
     *,
     warn: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ) -> int:
-    """Run ``command`` between a start and a result signal to ``ping_url``; return its exit code."""
-    send_signal(f"{ping_url}/start", warn=warn)
+    """Run ``command`` between a start and a result signal to ``ping_url`` (None: no signals,
+    the reason already said); return its exit code."""
+
+    def signal(name: str, body: bytes | None = None) -> None:
+        if ping_url is not None:
+            send_signal(f"{ping_url}/{name}", body, warn=warn)
+
+    signal("start")
     tail: deque[bytes] = deque()
     size = 0
     out = sys.stdout.buffer
@@ -65,7 +71,7 @@ def run_job(
         message = f"prodshield run-job: cannot run {command[0]!r}: {exc.strerror or exc}"
         warn(message)
         code = 126 if isinstance(exc, PermissionError) else 127
-        send_signal(f"{ping_url}/{code}", (message + "\n").encode(), warn=warn)
+        signal(str(code), (message + "\n").encode())
         return code
     stream = cast(io.BufferedReader, proc.stdout)
     with proc:
@@ -79,8 +85,8 @@ def run_job(
         returncode = proc.wait()
     code = exit_code_of(returncode)
     if code == 0:
-        send_signal(f"{ping_url}/0", warn=warn)
+        signal("0")
     else:
         text = b"".join(tail)[-OUTPUT_LIMIT:].decode("utf-8", "replace")
-        send_signal(f"{ping_url}/{code}", redact_output(text).encode(), warn=warn)
+        signal(str(code), redact_output(text).encode())
     return code

@@ -877,11 +877,13 @@ class ReadModel:
             if (r.check_name, r.environment) in keys
         }
 
-    def heartbeats(self) -> list[dict[str, Any]]:
+    def heartbeats(self, bound: tuple[str, int] | None = None) -> list[dict[str, Any]]:
+        """Each heartbeat row with its ping URL; ``bound``: the (host, port) the running
+        ``serve`` listens on, used instead of ``serve.host``/``serve.port`` (see PingBase)."""
         hb = t.heartbeats
         with self.store.connect() as conn:
             rows = conn.execute(select(hb).order_by(hb.c.check_name, hb.c.environment)).all()
-        base = PingBase.of(self.config)
+        base = PingBase.of(self.config, bound)
         return [
             {
                 "check": r.check_name,

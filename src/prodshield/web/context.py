@@ -221,6 +221,8 @@ class WebContext:
     but requests that arrive while one renders get the previous body instead of a render each."""
     started_at: float = field(default_factory=time.time)
     ready: bool = False
+    bound: tuple[str, int] | None = None
+    """The (host, port) ``serve`` listens on, once bound (``serve.port: 0`` picks the port)."""
 
     @property
     def title(self) -> str:

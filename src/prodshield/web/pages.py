@@ -324,7 +324,7 @@ async def notifications_page(request: Request) -> Response:
         secrets = notifier_secrets(ctx.loaded.config.notifiers)
         return {
             "outbox": notify_read.outbox(ctx.store, secrets=secrets),
-            "heartbeats": ctx.model.heartbeats(),
+            "heartbeats": ctx.model.heartbeats(ctx.bound),
         }
 
     return _page(

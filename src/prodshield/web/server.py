@@ -22,6 +22,7 @@ import uvicorn
 
 from prodshield.config import LoadedConfig, load_config
 from prodshield.errors import ConfigError, ProdshieldError
+from prodshield.monitor.heartbeats import forget_listening, record_listening
 from prodshield.store import Store
 from prodshield.web.app import apply_config, create_app
 from prodshield.web.connections import (
@@ -267,9 +268,30 @@ def serve(
             on_reload(fresh, notes)
 
     server.on_hup = reload
-    if on_ready is not None:
-        shown = f"[{host}]" if ":" in host else host
-        ready = on_ready
-        # said once the socket is bound, with its real port (serve.port: 0 picks a free one)
-        server.on_bound = lambda bound: ready(f"http://{shown}:{bound}/")
-    server.run()
+    server.on_bound = _on_bound(app, store, host, on_ready)
+    try:
+        server.run()
+    finally:
+        if app.state.ctx.bound is not None:
+            with contextlib.suppress(Exception):
+                forget_listening(store, *app.state.ctx.bound)
+
+
+def _on_bound(
+    app: Any, store: Store, host: str, on_ready: Callable[[str], None] | None
+) -> Callable[[int], None]:
+    """What serve does once its socket is bound, with the real port (``serve.port: 0`` picks a
+    free one): the pages' heartbeat URLs use it, the store keeps it for ``run-job`` (another
+    process), and ``on_ready`` is told the URL."""
+    shown = f"[{host}]" if ":" in host else host
+
+    def bound(port: int) -> None:
+        app.state.ctx.bound = (host, port)
+        try:
+            record_listening(store, host, port)
+        except Exception as exc:  # the store is down: the pages still know the port
+            log.warning("could not record the address serve listens on: %s", exc)
+        if on_ready is not None:
+            on_ready(f"http://{shown}:{port}/")
+
+    return bound
