@@ -60,6 +60,10 @@ def test_rule_shape(rule: Rule[Any]) -> None:
 def _write(root: Path, sample: Sample) -> None:
     path = root / sample.path
     path.parent.mkdir(parents=True, exist_ok=True)
+    if sample.link:  # the file is where the link leads (maybe outside the audited root)
+        path.symlink_to(sample.link)
+        path = path.parent / sample.link
+        path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(sample.text)
     if sample.mode is not None:
         path.chmod(sample.mode)
@@ -93,6 +97,9 @@ def run_sample(rule: Rule[Any], sample: Sample, root: Path, bench: TlsBench) -> 
     elif rule.family == "environment" and not sample.path:
         ctx.environ = dict(sample.env)
     else:
+        if sample.link:  # the audited root is a folder of its own, so a link can leave it
+            root = root / "tree"
+            ctx.paths = [root]
         _write(root, sample)
     try:
         return list(family.run(ctx, family.rules))

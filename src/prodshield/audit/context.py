@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from prodshield.audit.finding import AuditFinding, Severity, fingerprint
+from prodshield.audit.links import Link, examine, skipped_note
 from prodshield.secrets.files import live_database
 
 SKIP_DIRS = frozenset(
@@ -130,6 +132,8 @@ class AuditContext:
     tls_graded: int = 0
     """TLS endpoints and certificate files the TLS rules graded."""
     _files: list[Path] | None = None
+    _links: list[Link] = field(default_factory=list)
+    _link_paths: set[Path] = field(default_factory=set)
     _base: Path | None = None
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
     _cached_chars: int = 0
@@ -150,25 +154,66 @@ class AuditContext:
                 seen.add(d)
                 yield d
 
+    def links(self) -> list[Link]:
+        """The symlinks met under the audited paths (``prodshield.audit.links``), in walk order."""
+        self.files()
+        return self._links
+
     def _walk(self) -> Iterator[Path]:
+        roots = [(r, _resolved(r)) for r in self.paths if r.exists()]
+        walked: list[Path] = []
         for root in self.paths:
             if root.is_file():
-                yield root
+                walked.append(root)
                 continue
             if not root.is_dir():
                 self.skipped.append(f"{root}: no such file or directory")
                 continue
             for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(
+                dirnames[:] = [
                     d
-                    for d in dirnames
-                    if d not in SKIP_DIRS and not self._excluded(Path(dirpath, d))
-                )
+                    for d in sorted(dirnames)
+                    if d not in SKIP_DIRS and not self._link_or_excluded(Path(dirpath, d), roots)
+                ]
                 for name in sorted(filenames):
                     p = Path(dirpath, name)
-                    if self._excluded(p) or p.is_symlink() or not p.is_file():
-                        continue
-                    yield p
+                    if not self._link_or_excluded(p, roots) and p.is_file():
+                        walked.append(p)  # a FIFO, socket or device in the tree is never read
+        yield from walked
+        yield from self._linked(walked, roots)
+
+    def _link_or_excluded(self, p: Path, roots: list[tuple[Path, Path]]) -> bool:
+        """True for a path the walk does not take as it is: excluded, or a symlink (noted)."""
+        if p.is_symlink():
+            self._link_paths.add(p)  # before relpath: a link is shown where it is, not resolved
+            if not self._excluded(p):
+                link = examine(p, [real for _, real in roots])
+                self._links.append(link)
+                note = skipped_note(link, self.relpath(p))
+                if note:
+                    self.skipped.append(note)
+            return True
+        return self._excluded(p)
+
+    def _linked(self, walked: list[Path], roots: list[tuple[Path, Path]]) -> Iterator[Path]:
+        """The regular files links lead to that the walk did not reach, each once: a file
+        inside the tree at its real path (a link into a skipped folder), a file outside the
+        tree under the first link's name."""
+        files = [link for link in self._links if link.readable_file]
+        if not files:
+            return
+        given = set(walked)
+        seen: set[Path | None] = set()
+        for link in files:
+            if link.real in seen:
+                continue
+            seen.add(link.real)
+            if link.state == "outside":
+                yield link.path
+                continue
+            at = _as_walked(link.real, roots)
+            if at is not None and at not in given and not self._excluded(at):
+                yield at
 
     def _excluded(self, p: Path) -> bool:
         rel = self.relpath(p)
@@ -185,10 +230,9 @@ class AuditContext:
             self._cache[key] = None
             return None
         try:
-            if p.stat().st_size <= MAX_FILE_BYTES:
-                raw = p.read_bytes()
-                if b"\x00" not in raw[:8192]:
-                    text = raw.decode("utf-8", errors="replace")
+            raw = _read_regular(p)
+            if raw is not None and b"\x00" not in raw[:8192]:
+                text = raw.decode("utf-8", errors="replace")
         except OSError as exc:
             self.skipped.append(f"{p}: {exc.strerror or exc}")
         if text is None:
@@ -225,8 +269,10 @@ class AuditContext:
         key = ("rel", str(p))
         rel: str | None = self._cache.get(key)
         if rel is None:
+            # a symlink is shown where it sits (its target may lie outside the tree)
+            real = _resolved(p.parent) / p.name if p in self._link_paths else _resolved(p)
             try:
-                rel = _resolved(p).relative_to(self.base()).as_posix()
+                rel = real.relative_to(self.base()).as_posix()
             except ValueError:
                 rel = p.as_posix()
             self._cache[key] = rel
@@ -280,3 +326,28 @@ def _resolved(p: Path) -> Path:
         return p.resolve()
     except (RuntimeError, OSError):  # RuntimeError before Python 3.13, OSError(ELOOP) after
         return Path(os.path.abspath(p))
+
+
+def _read_regular(p: Path) -> bytes | None:
+    """The bytes of ``p`` if it is a regular file of at most ``MAX_FILE_BYTES``, else None.
+    Opened without blocking and checked on the open descriptor: a file swapped for a FIFO
+    after the walk (a link's target outside the tree) cannot hang the run."""
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _as_walked(real: Path | None, roots: list[tuple[Path, Path]]) -> Path | None:
+    """``real`` (a resolved path) as the walk names it: under the audited root as it was given."""
+    for given, resolved in roots:
+        if real == resolved:
+            return given
+        if real is not None and resolved in real.parents:
+            return given / real.relative_to(resolved)
+    return None

@@ -73,7 +73,7 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
             f"{report.duration:.2f}s{extra}"
         )
     for note in report.skipped[:20]:
-        console.print(f"skipped: {note}")
+        console.print(f"skipped: {_cell(note)}")  # notes name files and link targets
     if len(report.skipped) > 20:
         console.print(f"skipped: ... and {len(report.skipped) - 20} more")
     return buf.getvalue()

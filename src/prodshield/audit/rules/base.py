@@ -42,7 +42,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class Sample:
-    """Input a test can materialise: a file (with mode/owner), a TLS bench profile, an env."""
+    """Input a test can materialise: a file (with mode/owner) or a symlink to one, a TLS bench
+    profile, an env."""
 
     path: str = ""
     text: str = ""
@@ -51,6 +52,9 @@ class Sample:
     uid: int | None = None
     profile: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
+    link: str = ""
+    """When set, ``path`` is a symlink to this path (relative to the link's folder), and the
+    file it leads to holds ``text`` with ``mode``."""
 
 
 def sample_fields(sample: Sample) -> dict[str, Any]:
@@ -63,6 +67,7 @@ def sample_fields(sample: Sample) -> dict[str, Any]:
         "uid": sample.uid,
         "profile": sample.profile,
         "env": dict(sample.env),
+        "link": sample.link,
     }
     return {k: v for k, v in values.items() if v not in (None, "", {})}
 

@@ -1,6 +1,7 @@
 """The ``permissions`` family: sensitive files readable or writable by the wrong people.
 
-The subject is a :class:`FileFacts` (path, mode, owner, what kind of sensitive file it is). Each
+The subject is a :class:`FileFacts` (path, mode, owner, what kind of sensitive file it is), or
+for ``permissions.symlink-outside-tree`` (``links.py``) a symlink in the tree. Each
 rule yields a hit proposing a ``chmod``/``chown``; rules that can be fixed automatically implement
 ``fixed_mode(mode) -> int`` and :func:`plan_fixes` turns findings into :class:`PermissionFix` es.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from prodshield.audit.context import AuditContext
 from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
+from prodshield.audit.rules.permissions.links import SymlinkOutsideTree
 from prodshield.audit.secretsource import contains_secret
 from prodshield.text import shell_word
 
@@ -321,13 +323,14 @@ RULES: tuple[Rule[Any], ...] = (
     SshDirOpen(),
     WorldWritable(),
     WrongOwner(),
+    SymlinkOutsideTree(),
 )
 
 
 def facts(ctx: AuditContext) -> Iterator[FileFacts]:
     for path in ctx.files():
         try:
-            st = path.lstat()
+            st = path.stat()  # a file reached through a link is judged by its target's mode
         except OSError:
             continue
         text = ctx.read_text(path) if st.st_size <= 256 * 1024 else None
@@ -345,8 +348,16 @@ class PermissionsFamily:
     rules = RULES
 
     def run(self, ctx: AuditContext, rules: tuple[Rule[Any], ...]) -> Iterator[AuditFinding]:
+        link_rules: tuple[Rule[Any], ...] = tuple(
+            r for r in rules if isinstance(r, SymlinkOutsideTree)
+        )
+        file_rules = tuple(r for r in rules if r not in link_rules)
+        for link in ctx.links() if link_rules else ():
+            for link_rule in link_rules:
+                for hit in ctx.hits(link_rule, link, link.path):
+                    yield ctx.finding(link_rule, hit.message, path=link.path, key=hit.key)
         for f in facts(ctx):
-            for rule in rules:
+            for rule in file_rules:
                 for hit in ctx.hits(rule, f, f.path):
                     yield ctx.finding(
                         rule,
@@ -382,6 +393,8 @@ def plan_fixes(findings: Iterable[AuditFinding], base: Path) -> list[PermissionF
         if f.family != "permissions" or f.path is None or not isinstance(rule, PermissionRule):
             continue
         path = Path(f.path) if Path(f.path).is_absolute() else base / f.path
+        if path.is_symlink():  # its target lies outside the tree: never changed by --fix
+            continue
         try:
             current = stat.S_IMODE(path.lstat().st_mode)
         except OSError:
