@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,30 @@ from prodshield.text import plural
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+
+
+def _address(ip: str) -> str:
+    """``ip`` without the punctuation a pattern's address class took from the sentence around it
+    (sshd's ``Received disconnect from 1.2.3.4: 3: ...`` gave ``1.2.3.4:``, an offender apart
+    from ``1.2.3.4``); an address that really ends so (IPv6 ``2001:db8::``) is kept."""
+    if not ip or ip[-1] not in ":.":
+        return ip
+    try:
+        ipaddress.ip_address(ip)
+        return ip
+    except ValueError:
+        return ip.rstrip(":.") or ip
+
+
+def _event_ip(event: EventLike, rule: LogRule, ip: Any) -> Any:
+    """The address a rule's match names: its ``ip`` group or the event's client, else for a
+    security rule the first IPv4 address in the message."""
+    if isinstance(ip, str):
+        return _address(ip)
+    if ip is None and rule.category == "security":
+        m = _IP_RE.search(event.message or "")
+        return m.group(0) if m else None
+    return ip
 
 
 @dataclass
@@ -367,10 +392,7 @@ class RulePackDetector:
 
     def _hit(self, event: EventLike, rule: LogRule, groups: dict[str, str], index: int = 0) -> bool:
         fields = event.fields or {}
-        ip = groups.get("ip") or fields.get("client_ip")
-        if ip is None and rule.category == "security":
-            m = _IP_RE.search(event.message or "")
-            ip = m.group(0) if m else None
+        ip = _event_ip(event, rule, groups.get("ip") or fields.get("client_ip"))
         user = groups.get("user") or fields.get("user")
         for listener in self.listeners:
             listener(event, rule, ip, user, index)
