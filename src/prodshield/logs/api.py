@@ -13,7 +13,13 @@ from prodshield.logs.event import LogEvent
 from prodshield.logs.formats.base import LogFormat, Record
 from prodshield.logs.formats.raw import RawFormat
 from prodshield.logs.formats.registry import FORMATS, detect_format, get_format
-from prodshield.logs.sources.files import ReadStats, expand_paths, read_line_blocks, read_lines
+from prodshield.logs.sources.files import (
+    SKIPPED_LINE,
+    ReadStats,
+    expand_paths,
+    read_line_blocks,
+    read_lines,
+)
 from prodshield.logs.templates import MinerConfig, Template, TemplateMiner
 
 DETECT_LINES = 50
@@ -70,6 +76,8 @@ def parse_lines(
     number = first_line - 1
     for line in all_lines():
         number += 1
+        if line is SKIPPED_LINE:
+            continue
         rec = parse(line) if line else None
         if rec is not None and not rec.continuation:
             if record is not None:
@@ -113,6 +121,8 @@ def _raw_records(
     for line in lines:
         number += 1
         if not line:
+            if line is SKIPPED_LINE:
+                continue
             if message is not None and len(raw) <= MAX_RECORD_LINES:
                 raw.append(line)
             continue

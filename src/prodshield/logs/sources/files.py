@@ -33,7 +33,8 @@ class ReadStats:
     cut: int = 0
     """Lines over :data:`MAX_LINE` bytes, cut to that length."""
     binary: int = 0
-    """Lines skipped as binary garbage (NUL bytes or mostly control characters)."""
+    """Lines skipped as binary garbage (NUL bytes or mostly control characters); each is read as
+    :data:`SKIPPED_LINE`, so the lines after it keep their numbers."""
     invalid_utf8: int = 0
     """Lines with invalid UTF-8, decoded with replacement characters."""
     errors: list[str] = field(default_factory=list)
@@ -95,6 +96,14 @@ def expand_paths(paths: Iterable[str | Path], stats: ReadStats | None = None) ->
             out.append(text)
     return out
 
+
+class _Skipped(str):
+    __slots__ = ()
+
+
+SKIPPED_LINE: str = _Skipped()
+"""What the readers give for a binary line: an empty line that readers of events pass over (``is``
+tells it from a real empty line), so the lines after it keep their numbers."""
 
 _COMPRESSED = (".gz", ".bz2", ".xz", ".lzma", ".zst")
 
@@ -223,6 +232,7 @@ def _lines_one_by_one(readline: Callable[[int], bytes], stats: ReadStats) -> Ite
                 data = data[:-1]
         if _is_binary(data):
             stats.binary += 1
+            yield SKIPPED_LINE
             continue
         try:
             yield data.decode("utf-8")
