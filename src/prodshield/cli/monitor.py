@@ -25,7 +25,7 @@ from prodshield.cli.common import (
     untrusted,
 )
 from prodshield.config.types import format_duration
-from prodshield.text import for_terminal
+from prodshield.text import controls_out, for_terminal
 
 if TYPE_CHECKING:
     from prodshield.monitor.result import CheckResult
@@ -329,6 +329,7 @@ def status(
     """Each check's state, last result, uptime over 24h and 7d, and p95 latency (24h)."""
     from prodshield.monitor.api import expand_checks
     from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
+    from prodshield.monitor.read import job_runs
     from prodshield.monitor.stats import check_stats
     from prodshield.monitor.status import shown_statuses
     from prodshield.store import tables as t
@@ -350,6 +351,7 @@ def status(
             stored={k: r.status for k, r in states.items()},
             now=now,
         )
+        jobs = job_runs(store)
     finally:
         store.close()
     rows: list[dict[str, Any]] = []
@@ -373,6 +375,7 @@ def status(
                 "uptime_24h": day.uptime if day else None,
                 "uptime_7d": week.uptime if week else None,
                 "p95_ms_24h": day.p95_ms if day else None,
+                "job": job.model_dump(mode="json") if (job := jobs.get(target.key)) else None,
             }
         )
     if fmt is Format.json:
@@ -407,7 +410,8 @@ def status(
             row["environment"] or "-",
             row["type"],
             state,
-            last,
+            # a job's output is outside text: a Text cell, never read as rich markup
+            Text(last + (f"\n{_job_line(row['job'], now)}" if row["job"] else "")),
             _pct(row["uptime_24h"]),
             _pct(row["uptime_7d"]),
             _ms(row["p95_ms_24h"]),
@@ -417,6 +421,30 @@ def status(
     out.print("24h, 7d: uptime · p95 24h: 95th percentile of the response time", highlight=False)
     if any(row["state"] == WAITING for row in rows):
         out.print(f"waiting: {WAITING_LABEL} (`prodshield monitor heartbeats`)", markup=False)
+
+
+JOB_TAIL = 40
+"""How much of a job's last output line ``monitor status`` shows (its end)."""
+
+
+def _job_line(job: dict[str, Any], now: float) -> str:
+    """A heartbeat job's last run in one short line: its result, run time, when, and the end of
+    the last line of its output (secrets were masked when stored; controls shown as marks)."""
+    if job["succeeded"]:
+        result = "ok"
+    else:
+        result = f"exit {job['exit_code']}" if job["exit_code"] else "failed"
+    parts = [f"job {result}"]
+    if job["duration_s"] is not None:
+        parts.append(f"ran {format_duration(job['duration_s'])}")
+    if job["finished_at"] is not None:
+        parts.append(f"{format_duration(max(0.0, now - job['finished_at']))} ago")
+    line = ", ".join(parts)
+    lines = [x.strip() for x in (job["output"] or "").split("\n") if x.strip()]
+    if lines:
+        tail = controls_out(lines[-1]).replace("\t", " ").replace("\r", "\u240d")
+        line += ": " + (tail if len(tail) <= JOB_TAIL else "…" + tail[-(JOB_TAIL - 1) :])
+    return line
 
 
 @app.command("heartbeats")

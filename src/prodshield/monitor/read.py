@@ -1008,7 +1008,19 @@ def _job_run(conn: Any, target: Any) -> JobRunView | None:
     row = conn.execute(
         select(hb).where(hb.c.check_name == target.name, hb.c.environment == target.environment)
     ).first()
-    if row is None or (row.failed_at is None and row.exit_code is None and not row.output):
+    return None if row is None else _job_view(row)
+
+
+def job_runs(store: Store) -> dict[Key, JobRunView]:
+    """Every heartbeat check's last job run by (check, environment), in one statement (absent:
+    its job never reported a run); ``monitor status`` reads them."""
+    with store.connect() as conn:
+        rows = conn.execute(select(t.heartbeats)).all()
+    return {(r.check_name, r.environment): view for r in rows if (view := _job_view(r)) is not None}
+
+
+def _job_view(row: Any) -> JobRunView | None:
+    if row.failed_at is None and row.exit_code is None and not row.output:
         return None
     failed = row.failed_at is not None and row.failed_at > (row.last_ping or 0.0)
     return JobRunView(
