@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
+from email.header import decode_header, make_header
 from typing import Any
 
 import aiohttp
@@ -86,8 +88,13 @@ def _email(ev: Event) -> list[str]:
 
 
 def _ntfy(ev: Event) -> list[str]:
+    """The title as ntfy shows it (its RFC 2047 encoded word decoded), then the message."""
     headers, body = ntfy.request(ev, NtfyNotifierConfig(type="ntfy", topic="ops"))
-    return [*headers.values(), body.decode()]
+    return [_decoded(headers["Title"]), body.decode()]
+
+
+def _decoded(header: str) -> str:
+    return str(make_header(decode_header(header)))
 
 
 RENDERERS: dict[str, Callable[[Event], list[str]]] = {
@@ -120,6 +127,25 @@ def test_control_characters_from_a_target_arrive_as_visible_marks(name: str) -> 
     if name != "email":  # the subject drops them (a header is one plain line); the body shows
         assert "␛[31mred" in joined, (name, joined)
     assert "␛[31mred" in "\n".join(texts[1:] if name == "email" else texts)
+
+
+async def test_the_ntfy_title_shows_control_characters_as_marks() -> None:
+    """A title carries the target's escapes as marks, like the message; and outside text shaped
+    like an RFC 2047 encoded word (``=?UTF-8?B?Gw==?=`` is an ESC) stays that text instead of
+    being decoded by ntfy into the raw escape it hides, in a title that is otherwise ASCII too."""
+    smuggled = "=?UTF-8?B?Gw==?=[2J"
+    titles = [f"api-health is down: {ESCAPES}", f"api-health is down: {smuggled}"]
+    async with PagingStandin() as rx, aiohttp.ClientSession() as session:
+        notifier = build(NtfyNotifierConfig(type="ntfy", server=rx.url, topic="ops"))
+        for title in titles:
+            ev = replace(hostile_event(), title=title)
+            await notifier.send(ev, DeliveryContext(session, "n", 1, 10.0))
+        sent = rx.of("ntfy")
+    assert [r.parsed["title"] for r in sent if r.parsed] == [
+        "api-health is down: ␛[31mred␛[0m ␛]0;pwned␇ \ufffdevil\ufffd nul␁",
+        f"api-health is down: {smuggled}",
+    ]
+    assert all(r.headers["Title"].isascii() for r in sent)
 
 
 @pytest.mark.parametrize("name", ["discord", "teams"])

@@ -2,8 +2,9 @@
 
 The message is the event's body as plain text (ntfy shows it as typed), its control characters
 as marks, cut to 4,000 UTF-8 bytes (ntfy's limit is 4,096 bytes); the title rides in a
-header, so line breaks from outside text become spaces and a non-ASCII title is sent as an RFC 2047
-encoded word, which ntfy decodes. Answers: 200 is published; 401/403 (token refused) and other 4xx
+header, so line breaks from outside text become spaces, its control characters are marks too
+(a header cannot carry the raw bytes), and a title that is not plain ASCII (marks are not) is sent
+as an RFC 2047 encoded word, which ntfy decodes. Answers: 200 is published; 401/403 (token refused) and other 4xx
 are permanent; 429 (ntfy's request or message limits) and 5xx retry, honouring ``Retry-After``.
 ntfy takes no idempotency key: a message is delivered at least once.
 """
@@ -19,7 +20,7 @@ from prodshield.errors import NotifyError
 from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import clip_bytes, for_terminal
+from prodshield.text import clip_bytes, controls_out
 
 PRIORITY = {"critical": "5", "high": "4", "medium": "3", "low": "2", "info": "3"}
 TAGS = {
@@ -41,16 +42,19 @@ and turns a longer one into an attachment, or refuses it (413) where attachments
 
 
 def header_text(text: str, limit: int = 250) -> str:
-    """One header line: controls removed, whitespace runs made one space, non-ASCII encoded."""
-    flat = " ".join(for_terminal(text).split())[:limit]
-    if flat.isascii():
+    """One header line: control characters shown as their marks (``␛[31m``, as in the message),
+    whitespace runs made one space; sent as an RFC 2047 encoded word, which ntfy decodes, when
+    it is not plain ASCII (a mark is not) or holds ``=?`` (outside text posing as an encoded word
+    would be decoded by ntfy into what it hides, raw escapes included; encoded, it stays text)."""
+    flat = " ".join(controls_out(text).split())[:limit]
+    if flat.isascii() and "=?" not in flat:
         return flat
     return "=?UTF-8?B?" + base64.b64encode(flat.encode()).decode() + "?="
 
 
 def request(event: Event, config: NtfyNotifierConfig) -> tuple[dict[str, str], bytes]:
     """The headers and body that publish ``event``."""
-    shown = with_marks(event)  # the headers drop controls instead (header_text)
+    shown = with_marks(event)  # the headers show them too (header_text)
     lines = [shown.body.strip()] if shown.body.strip() else []
     lines += [f"{k}: {v}" for k, v in shown.fields.items()]
     message = clip_bytes("\n".join(lines) or shown.title, MAX_MESSAGE)
