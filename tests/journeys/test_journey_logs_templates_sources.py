@@ -44,7 +44,7 @@ def test_templates_without_file_reads_the_configured_sources(tmp_path: Path) -> 
     # the python source's messages, and the access log read in its layout (its request only)
     assert found["card declined for order <*>"] == 2, found
     assert found["started worker <*>"] == 1, found
-    assert found["GET <*>"] == 2 and found["POST <*>"] == 1, found
+    assert found["GET /api/items/<*>"] == 2 and found["POST /api/checkout"] == 1, found
     assert "read 2 files, 7 lines, 7 events" in out.stderr
     table = prodshield(tmp_path, "logs", "templates", env=_env())
     assert table.returncode == 0, table.stderr

@@ -35,7 +35,7 @@ def test_parse_jsonl(tmp_path: Path) -> None:
         assert key in first
     assert first["timestamp"] == "2024-03-12T10:15:00+00:00"
     assert rows[5]["level"] == "error" and rows[5]["fields"]["status"] == 503
-    assert rows[-1]["template"] == "GET <*> <*>"
+    assert rows[-1]["template"] == "GET /api/orders/<*> HTTP/1.1", rows[-1]
     assert b"read 1 file, 30 lines" in proc.stderr
 
 

@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 from prodshield.logs.clusters import Entry
+from prodshield.logs.endpoints import EndpointMasker, request_tokens
 from prodshield.logs.shapes import UUID_LC, Shape, ShapeCaches, line_shape
 
 
@@ -20,6 +21,7 @@ class Learner(Protocol):
     """What the batch path needs of the miner (:class:`~prodshield.logs.templates.TemplateMiner`)."""
 
     shapes: ShapeCaches
+    endpoints: EndpointMasker
 
     def learn(
         self, message: str, timestamp: float | None = None, *, want_params: bool = True
@@ -74,6 +76,11 @@ def learn_many(
         return got if entries else []
     out: list[Any] = [None] * len(messages) if entries else []
     fine, groups = _group(messages)
+    # a group's lines differ only in digits: its first line says whether they are request lines
+    requests = [request_tokens(messages[members[0]]) is not None for _, _, members in groups]
+    if any(requests):
+        _learn_requests(miner, groups, requests, messages, timestamps, out)
+        groups = [g for g, request in zip(groups, requests, strict=True) if not request]
     shapes = miner.shapes
     cached = shapes.groups.get
     group_shape = shapes.group_shape
@@ -108,6 +115,31 @@ def learn_many(
             for i in members:
                 out[i] = entry
     return out
+
+
+def _learn_requests(
+    miner: Learner,
+    groups: list[tuple[str, str, list[int]]],
+    requests: list[bool],
+    messages: Sequence[str],
+    timestamps: Sequence[float | None] | None,
+    out: list[Any],
+) -> None:
+    """The groups of request lines: each line masked to its endpoint (an endpoint's cluster
+    is its own, so the order they are learnt in does not matter)."""
+    masked_of = miner.endpoints.masked
+    alike: dict[tuple[str, ...], list[int]] = {}
+    for (_, _, members), request in zip(groups, requests, strict=True):
+        if request:
+            for i in members:
+                alike.setdefault(masked_of(messages[i].split()), []).append(i)
+    for masked, same in alike.items():
+        first, last = _span(timestamps, same)
+        entry = miner.entry_for(masked)
+        miner.count_lines(entry, masked, len(same), messages[same[0]], first, last)
+        if out:
+            for j in same:
+                out[j] = entry
 
 
 def _group(messages: Sequence[str]) -> tuple[Any, list[tuple[str, str, list[int]]]]:

@@ -77,6 +77,7 @@ from prodshield.logs.clusters import (
     units_only,
     variant_of,
 )
+from prodshield.logs.endpoints import FOLDED, EndpointMasker, is_endpoint, request_tokens
 from prodshield.logs.masking import WILDCARD
 from prodshield.logs.params import Extractors, Plan, params
 from prodshield.logs.shapes import ShapeCaches, line_shape
@@ -96,6 +97,8 @@ class MinerConfig:
     """A message of at most this many tokens joins only a cluster with the same first word
     (Drain's prefix tree: in a short message one word is too large a share to be a value)."""
     max_clusters_per_length: int = 2000
+    max_endpoints: int = 2000
+    """Request lines' endpoints kept as templates (see :mod:`prodshield.logs.endpoints`)."""
     cache_size: int = 100_000
 
 
@@ -161,6 +164,9 @@ class TemplateMiner:
         self._lead_lengths: dict[tuple[str, str], set[int]] = {}
         """The lengths ``_by_lead`` files clusters under, per first two constant tokens."""
         self._extract = Extractors()
+        self.endpoints = EndpointMasker(self.shapes.mask_one, self.config.cache_size)
+        """Masks request lines (:mod:`prodshield.logs.endpoints`)."""
+        self._endpoints: dict[tuple[str, ...], Cluster] = {}
         self._grown: list[Cluster] = []
         """Clusters whose enumerations took a new value since the last new sequence."""
         self.lines = 0
@@ -181,6 +187,9 @@ class TemplateMiner:
         changes as the miner learns, the id stays), or keep the entry and ask :meth:`final` for
         its template once every line is learnt.
         """
+        request = request_tokens(message)
+        if request is not None:
+            return self._learn_request(request, message, timestamp, want_params)
         # Lines with the same "shape" mask the same way (see :func:`line_shape`), except the
         # tokens remembered in ``keep`` (whose rules count characters the shape hides, as in MAC
         # addresses), which are re-masked from the line itself.
@@ -211,6 +220,15 @@ class TemplateMiner:
         if not plan or not want_params:
             return entry, []
         return entry, params(plan, raw if raw is not None else message.split())
+
+    def _learn_request(
+        self, raw: list[str], message: str, timestamp: float | None, want_params: bool
+    ) -> tuple[Entry, list[str]]:
+        masked = self.endpoints.masked(raw)
+        entry = self.entry_for(masked)
+        self.count_lines(entry, masked, 1, message, timestamp, timestamp)
+        plan = entry.plan
+        return entry, (params(plan, raw) if plan and want_params else [])
 
     def count_lines(
         self,
@@ -320,6 +338,8 @@ class TemplateMiner:
                 self._grown.append(cluster)
 
     def _place(self, masked: tuple[str, ...]) -> Cluster:
+        if is_endpoint(masked):
+            return self._endpoint(masked)
         if self._grown:
             # clusters whose enumerations took new values may now take (or be taken by) others
             grown, self._grown = self._grown, []
@@ -346,6 +366,18 @@ class TemplateMiner:
         if len(holder.gen) > variables:
             holder = self._absorb(holder)
         return holder
+
+    def _endpoint(self, masked: tuple[str, ...]) -> Cluster:
+        """A request line's cluster: its endpoint's own, never merged (past ``max_endpoints``
+        endpoints, the method's ``/<*>``)."""
+        cluster = self._endpoints.get(masked)
+        if cluster is None:
+            if len(self._endpoints) >= self.config.max_endpoints:
+                masked = (masked[0], FOLDED, *masked[2:])
+                cluster = self._endpoints.get(masked)
+            if cluster is None:
+                cluster = self._endpoints[masked] = self._new_cluster(masked)
+        return cluster
 
     def _best_of(self, bucket: list[Cluster], masked: tuple[str, ...]) -> Cluster | None:
         """The most similar cluster of ``bucket`` (``masked``'s length) at or above the
@@ -700,6 +732,11 @@ class TemplateMiner:
         return None if found is None else self._result(*found)
 
     def _find(self, message: str) -> tuple[Cluster, list[str], tuple[str, ...]] | None:
+        request = request_tokens(message)
+        if request is not None:
+            masked = self.endpoints.masked(request)
+            found = self._endpoints.get(masked)
+            return None if found is None else (found, request, masked)
         raw = message.split()
         shapes = self.shapes
         get = shapes.tokens.get
@@ -899,8 +936,12 @@ class TemplateMiner:
             cluster.values = values
             cluster.gen = {int(p): (str(v[0]), str(v[1])) for p, v in item.get("gen", [])}
             cluster.live_enums = sum(1 for v in values.values() if v is not None)
-            miner._by_length.setdefault(len(tokens), []).append(cluster)
-            miner._file_lead(cluster)
+            if is_endpoint(first):
+                miner._endpoints[first] = cluster
+                miner.endpoints.remember(first[1])
+            else:
+                miner._by_length.setdefault(len(tokens), []).append(cluster)
+                miner._file_lead(cluster)
             if item.get("joined"):
                 joins.append((cluster, str(item["joined"])))
             miner._by_tokens.pop(first, None)
