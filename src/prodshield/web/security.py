@@ -8,7 +8,9 @@
   browsers on their own, so no CSRF) or a session plus its CSRF token (form field ``csrf`` or
   header ``X-CSRF-Token``).
 - Wrong tokens are counted per client (an IPv6 client per /64) on every surface that takes one: ten in a minute and that
-  client gets 429 on that surface for the rest of the minute. The operator's token (login form,
+  client gets 429 on that surface for the rest of the minute. At most ``MAX_TRACKED_CLIENTS``
+  clients are counted (``FailureLog``): a newcomer pushes out the least recent one, the clients
+  being throttled last, so addresses from many /64s cannot wipe an offender's count. The operator's token (login form,
   bearer API, signed webhooks) is one bucket; heartbeat URLs, whose tokens are other secrets, are
   another, so a cron job pinging a stale URL never locks its host out of the API, nor the other way.
 - Logout revokes its session on the server: the nonce is kept (in memory and in the store's
@@ -27,7 +29,7 @@ import logging
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +46,7 @@ REVOCATION_RECHECK = 5.0
 """How often the sessions revoked by other instances are re-read from the store (so another
 instance's logout applies here within about this long)."""
 MAX_TRACKED_CLIENTS = 10_000
+"""How many clients (per surface) the throttle counts wrong tokens for at once."""
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,68 @@ HEARTBEAT = "heartbeat"
 """The throttle's bucket for heartbeat URLs."""
 
 
+Key = tuple[str, str]
+
+
+class FailureLog:
+    """Wrong tokens per (surface, client) in the last ``window`` seconds, for at most ``limit``
+    clients. A newcomer to a full log pushes out the client whose last failure is oldest: first
+    the expired ones, then the clients under the threshold, and the clients at it (the offenders
+    being throttled) only when every client counted is one. Each client keeps at most
+    ``threshold`` times (enough to say it reached it), so memory stays bounded either way.
+
+    (It cleared every count once it held 10,000 clients: an attacker with that many IPv6 /64s
+    reset its own count, and every other offender's, whenever it liked.)"""
+
+    def __init__(self, limit: int = MAX_TRACKED_CLIENTS, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        # each in the order of last failure (a failure moves its client to the end)
+        self._under: OrderedDict[Key, deque[float]] = OrderedDict()
+        self._over: OrderedDict[Key, deque[float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._under) + len(self._over)
+
+    def _get(self, key: Key) -> deque[float] | None:
+        found = self._under.get(key)
+        return found if found is not None else self._over.get(key)
+
+    def count(self, key: Key, now: float) -> int:
+        """How many times ``key`` failed in the last ``window`` seconds."""
+        times = self._get(key)
+        if times is None:
+            return 0
+        while times and times[0] < now - self.window:
+            times.popleft()
+        if not times:
+            self._under.pop(key, None)
+            self._over.pop(key, None)
+        return len(times)
+
+    def add(self, key: Key, now: float, threshold: int) -> None:
+        """Count a failure of ``key`` at ``now``; ``threshold``: where a client is throttled."""
+        times = self._under.pop(key, None)
+        if times is None:
+            times = self._over.pop(key, None)
+        if times is None:
+            self._make_room(now)
+            times = deque()
+        times.append(now)
+        while len(times) > max(1, threshold):
+            times.popleft()
+        (self._over if len(times) >= threshold else self._under)[key] = times
+
+    def _make_room(self, now: float) -> None:
+        if len(self) < self.limit:
+            return
+        for table in (self._under, self._over):  # the expired, from the least recent
+            while table and next(iter(table.values()))[-1] < now - self.window:
+                table.popitem(last=False)
+        while len(self) >= self.limit:
+            (self._under or self._over).popitem(last=False)
+
+
 class Guard:
     """Checks tokens, issues, verifies and revokes sessions and CSRF tokens, throttles guessing."""
 
@@ -151,7 +216,7 @@ class Guard:
         self.ttl = ttl
         self.max_failures = max_failures
         self.store = store
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._failures = FailureLog()
         """Wrong tokens per (surface, client): times in the last minute."""
         self._revoked: dict[str, float] = {}
         """Revoked session nonces (from this process and, reloaded, from the store) -> expiry."""
@@ -211,27 +276,12 @@ class Guard:
         """Too many wrong tokens from one client on this surface (``TOKEN``: the operator's
         token; ``HEARTBEAT``: heartbeat URLs) in the last minute."""
         now = time.time() if now is None else now
-        key = (surface, client_key(client))
-        window = self._failures.get(key)
-        if window is None:
-            return False
-        while window and window[0] < now - 60:
-            window.popleft()
-        if not window:
-            del self._failures[key]
-            return False
-        return len(window) >= self.max_failures
+        return self._failures.count((surface, client_key(client)), now) >= self.max_failures
 
-    def failed(self, client: str, *, surface: str = TOKEN) -> None:
+    def failed(self, client: str, *, surface: str = TOKEN, now: float | None = None) -> None:
         """Count a wrong token from ``client`` (an IPv6 client: its /64) on ``surface``."""
-        key = (surface, client_key(client))
-        if key not in self._failures and len(self._failures) >= MAX_TRACKED_CLIENTS:
-            now = time.time()
-            for old in [k for k, w in self._failures.items() if not w or w[-1] < now - 60]:
-                del self._failures[old]
-            if len(self._failures) >= MAX_TRACKED_CLIENTS:  # a flood of addresses: start over
-                self._failures.clear()
-        self._failures[key].append(time.time())
+        now = time.time() if now is None else now
+        self._failures.add((surface, client_key(client)), now, self.max_failures)
 
     # --- who is asking ---------------------------------------------------------------------
 
