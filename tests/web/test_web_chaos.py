@@ -4,6 +4,7 @@ serve's schedule) is named on the dashboard's overview and chaos page with its t
 
 from __future__ import annotations
 
+import re
 import time
 
 from starlette.testclient import TestClient
@@ -70,3 +71,24 @@ def test_a_running_experiment_is_named_until_its_journal_is_stored(
     whole = client.get(f"/api/v1/chaos/journals/{row}", headers=AUTH).json()
     assert whole["status"] == "completed" and whole["deviated"] and not whole["ok"]
     assert whole["journal"]["prodshield"]["toxics"][0]["attributes"] == {"latency": 300}
+
+
+def test_each_run_on_the_chaos_page_links_to_its_journal(client: TestClient, store: Store) -> None:
+    """The chaos page listed runs with no way to their journals; each run links to
+    ``/api/v1/chaos/journals/{id}``, which the dashboard's session reads (no token needed)."""
+    done = start_journal(store, EXPERIMENT, time.time() - 60)
+    journal = {"experiment": EXPERIMENT, "status": "completed", "deviated": False, "run": []}
+    finish_journal(store, done, journal, time.time() - 50)
+    running = start_journal(store, EXPERIMENT, time.time() - 5)
+    login(client)
+    page = client.get("/dashboard/chaos").text
+    for row in (done, running):
+        tr = re.search(rf'<tr class="journal" data-id="{row}".*?</tr>', page, re.S)
+        assert tr is not None, page
+        links = re.findall(r'<a class="journal-link" href="([^"]+)"', tr.group(0))
+        assert links == [f"/api/v1/chaos/journals/{row}"], tr.group(0)
+        seen = client.get(links[0])  # the session's cookie, as the browser follows the link
+        assert seen.status_code == 200 and seen.json()["id"] == row, seen.text
+    assert client.get(f"/api/v1/chaos/journals/{done}").json()["journal"]["status"] == "completed"
+    client.cookies.clear()
+    assert client.get(f"/api/v1/chaos/journals/{done}").status_code == 401
