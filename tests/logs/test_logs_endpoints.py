@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from prodshield.logs.endpoints import NAMES_PER_POSITION, is_endpoint, request_tokens
+from prodshield.logs.endpoints import (
+    MAX_NAMES,
+    NAMES_PER_POSITION,
+    EndpointMasker,
+    is_endpoint,
+    request_tokens,
+)
 from prodshield.logs.templates import MinerConfig, TemplateMiner
 
 
@@ -112,3 +118,30 @@ def test_the_names_kept_are_read_back_with_the_state() -> None:
     found = _templates(again)
     assert found["GET /posts/<*> HTTP/1.1"] == 6
     assert found["GET /posts/post-aa HTTP/1.1"] == 2
+
+
+def test_hostile_paths_keep_memory_bounded() -> None:
+    """Deep paths of random names, long names and random query keys: the names kept, the
+    endpoints and the templates stay bounded, and every line still gets a template."""
+    import random
+
+    rng = random.Random(3)
+
+    def word(n: int) -> str:
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(n))
+
+    masker = EndpointMasker(lambda s: s, 100_000)
+    for _ in range(3000):
+        depth = rng.randrange(1, 40)
+        path = "/" + "/".join(word(rng.randrange(1, 90)) for _ in range(depth))
+        masker.masked(["GET", f"{path}?{word(5)}&{word(4)}=x", "HTTP/1.1"])
+    assert masker._kept <= MAX_NAMES
+    assert sum(len(v) for v in masker._names.values()) == masker._kept
+    assert all(len(parent) <= 32 for parent in masker._names)
+    assert masker.masked(["GET", "/" + "x/" * 40, "HTTP/1.1"])[1] == "/<*>"
+    assert masker.masked(["GET", "/" + "y" * 70, "HTTP/1.1"])[1] == "/<*>"
+
+    miner = TemplateMiner(MinerConfig(max_endpoints=300))
+    for _ in range(3000):
+        miner.add(f"GET /{word(8)}/{word(8)}?{word(6)} HTTP/1.1")
+    assert miner.cluster_count <= 302

@@ -29,9 +29,15 @@ PREFIXES = tuple(f"{method} /" for method in sorted(METHODS))
 NAMES_PER_POSITION = 50
 """Distinct names kept as the segment after one parent path; later ones are values."""
 MAX_PATH = 1024
-"""Longer paths (a scanner's or an attack's) fold into ``/<*>``."""
-MAX_PARENTS = 50_000
-"""Parents tracked (bounded memory whatever the requests); past it new names are values."""
+"""Longer paths (a scanner's or an attack's) fold into ``/<*>``; so do paths of more than
+:data:`MAX_SEGMENTS` segments."""
+MAX_SEGMENTS = 32
+MAX_NAME = 64
+"""A longer segment is a value."""
+MAX_NAMES = 20_000
+"""Names kept in all (bounded memory whatever the requests); past it new names are values."""
+PATH_CACHE = 20_000
+"""Paths whose masks are remembered (paths of at most 256 characters)."""
 FOLDED = "/" + WILDCARD
 
 
@@ -66,6 +72,7 @@ class EndpointMasker:
         self._paths: dict[str, str] = {}
         # a parent path (its masked segments) -> the names kept as the segment after it
         self._names: dict[tuple[str, ...], set[str]] = {}
+        self._kept = 0
 
     def masked(self, raw: list[str]) -> tuple[str, ...]:
         """The masked tokens of a request line (``raw``: from :func:`request_tokens`)."""
@@ -73,21 +80,36 @@ class EndpointMasker:
         mask = self._paths.get(path)
         if mask is None:
             mask = self._mask_path(path)
-            if len(self._paths) >= self._cache_size:
-                self._paths.clear()
-            self._paths[path] = mask
+            if len(path) <= 256:
+                if len(self._paths) >= min(self._cache_size, PATH_CACHE):
+                    self._paths.clear()
+                self._paths[path] = mask
         return (raw[0], mask, *raw[2:])
 
     def _mask_path(self, path: str) -> str:
         if len(path) > MAX_PATH:
             return FOLDED
         path, mark, query = path.partition("?")
-        segments = [self._mask_segment(s) if s else s for s in path.split("/")[1:]]
+        parts = path.split("/")[1:]
+        if len(parts) > MAX_SEGMENTS:
+            return FOLDED
+        mask = self._mask_segment
+        segments = [(mask(s) if len(s) <= MAX_NAME else WILDCARD) if s else s for s in parts]
         self._names_to_values(segments)
         masked = "/" + "/".join(segments)
         if mark:
-            masked += "?" + "&".join(_mask_field(field) for field in query.split("&"))
+            masked += "?" + "&".join(self._mask_field(field) for field in query.split("&"))
         return masked
+
+    def _mask_field(self, field: str) -> str:
+        """A query field: its value is a value, its name a name (a field without ``=`` is
+        masked as a token is)."""
+        name, eq, value = field.partition("=")
+        if eq:
+            return f"{name}={WILDCARD}" if value else field
+        if not field:
+            return field
+        return self._mask_segment(field) if len(field) <= MAX_NAME else WILDCARD
 
     def _names_to_values(self, segments: list[str]) -> None:
         """A name at a position where its parent path has kept enough names becomes a value
@@ -98,28 +120,22 @@ class EndpointMasker:
                 continue
             parent = tuple(segments[:i])
             kept = names.get(parent)
-            if kept is None:
-                if len(names) >= MAX_PARENTS:
-                    segments[i] = WILDCARD
-                    continue
-                kept = names[parent] = set()
-            if segment in kept:
+            if kept is not None and segment in kept:
                 continue
-            if len(kept) >= NAMES_PER_POSITION:
+            if self._kept >= MAX_NAMES or (kept is not None and len(kept) >= NAMES_PER_POSITION):
                 segments[i] = WILDCARD
-            else:
-                kept.add(segment)
+                continue
+            if kept is None:
+                kept = names[parent] = set()
+            kept.add(segment)
+            self._kept += 1
 
     def remember(self, masked_path: str) -> None:
         """Count an endpoint's names as kept (a miner read back from its saved state)."""
         segments = masked_path.partition("?")[0].split("/")[1:]
         for i, segment in enumerate(segments):
-            if segment and WILDCARD not in segment:
+            if segment and WILDCARD not in segment and self._kept < MAX_NAMES:
                 kept = self._names.setdefault(tuple(segments[:i]), set())
-                if len(kept) < NAMES_PER_POSITION:
+                if len(kept) < NAMES_PER_POSITION and segment not in kept:
                     kept.add(segment)
-
-
-def _mask_field(field: str) -> str:
-    name, eq, value = field.partition("=")
-    return f"{name}={WILDCARD}" if eq and value else field
+                    self._kept += 1
