@@ -14,6 +14,8 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   bidirectional override) instead of removed: a right-to-left override in a log line would
   otherwise reverse what follows it on the page (a timestamp, a badge, the next finding), and a
   removed one would hide that the line was tampered with; Markup keeps its tags.
+- `for_header`: the same marks for one header line (an email Subject, ntfy's Title), whitespace
+  runs and line breaks one space; `needs_encoded_word`: whether it must go RFC 2047 encoded.
 - `clip`: a size cap that says how much was cut; `clip_bytes` the same in UTF-8 bytes.
 - `fence` / `code_span`: outside text as literal Markdown (a fence longer than any backtick run
   inside), `neutralise_mentions`: ``@name`` outside code can no longer notify anyone,
@@ -91,6 +93,21 @@ def controls_out(page: str) -> str:
     and bidirectional override shown as its mark (see ``for_page``): only those characters
     change, so the tags stay whole."""
     return _PAGE_CONTROLS.sub(_mark, page) if _PAGE_CONTROLS.search(page) else page
+
+
+def for_header(text: str, limit: int = 250) -> str:
+    """Outside text for one header line (an email ``Subject``, ntfy's ``Title``): control
+    characters shown as their marks (`controls_out`, as in the body), every run of whitespace
+    (line breaks included, so no header injection) one space, at most ``limit`` characters. The
+    caller still encodes it for its header when `needs_encoded_word`."""
+    return " ".join(controls_out(text).split())[:limit]
+
+
+def needs_encoded_word(header: str) -> bool:
+    """Whether a header line must be sent RFC 2047 encoded: it is not plain ASCII (a mark is
+    not), or it holds ``=?``: outside text shaped like an encoded word (``=?UTF-8?B?Gw==?=`` is an
+    ESC), sent as it is, would be decoded by the reader into what it hides."""
+    return not header.isascii() or "=?" in header
 
 
 def clip(text: str, limit: int) -> str:
@@ -264,9 +281,11 @@ __all__ = [
     "code_span",
     "controls_out",
     "fence",
+    "for_header",
     "for_page",
     "for_terminal",
     "loads_json",
+    "needs_encoded_word",
     "neutralise_links",
     "neutralise_markers",
     "neutralise_mentions",

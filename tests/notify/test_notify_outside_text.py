@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from email import message_from_bytes, policy
 from email.header import decode_header, make_header
+from email.message import EmailMessage
 from typing import Any
 
 import aiohttp
@@ -83,7 +85,10 @@ def _email(ev: Event) -> list[str]:
     cfg = EmailNotifierConfig.model_validate(
         {"type": "email", "host": "smtp.example", "from": "a@example.com", "to": ["b@example.com"]}
     )
-    msg = email.build_message(ev, cfg)
+    sent = email.build_message(ev, cfg).as_bytes()
+    assert sent.isascii(), sent  # RFC 2047 words in the header, the body transfer-encoded
+    msg = message_from_bytes(sent, policy=policy.default)  # as a mail reader decodes it
+    assert isinstance(msg, EmailMessage)
     return [str(msg["Subject"]), msg.get_content()]
 
 
@@ -124,9 +129,20 @@ def test_control_characters_from_a_target_arrive_as_visible_marks(name: str) -> 
     texts = RENDERERS[name](hostile_event())
     joined = "\n".join(texts)
     assert not any(c in joined for c in RAW), (name, joined)
-    if name != "email":  # the subject drops them (a header is one plain line); the body shows
-        assert "␛[31mred" in joined, (name, joined)
-    assert "␛[31mred" in "\n".join(texts[1:] if name == "email" else texts)
+    assert "␛[31mred" in joined, (name, joined)
+    if name == "email":  # the subject too, though a header is one line
+        assert texts[0] == (
+            "[prodshield] api-health is down: ␛[31mred␛[0m ␛]0;pwned␇ \ufffdevil\ufffd nul␁"
+        )
+
+
+def test_an_email_subject_shaped_like_an_encoded_word_stays_that_text() -> None:
+    """``=?UTF-8?B?Gw==?=`` is an ESC once decoded: the email package writes ASCII text as it
+    is, so the reader would decode the target's text into a raw escape; it arrives as typed."""
+    smuggled = "=?UTF-8?B?Gw==?=[2J"
+    subject = _email(replace(hostile_event(), title=f"down: {smuggled}"))[0]
+    assert "\x1b" not in subject
+    assert subject == f"[prodshield] down: {smuggled}"
 
 
 async def test_the_ntfy_title_shows_control_characters_as_marks() -> None:

@@ -10,7 +10,9 @@ import asyncio
 import hashlib
 import smtplib
 import ssl
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import formatdate
 from typing import Any, ClassVar
 
@@ -18,7 +20,7 @@ from prodshield.config.notifiers import EmailNotifierConfig
 from prodshield.errors import NotifyError
 from prodshield.notify.event import Event, with_marks
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import for_terminal
+from prodshield.text import for_header, needs_encoded_word
 
 
 def message_id(key: str) -> str:
@@ -29,15 +31,36 @@ def thread_id(subject: str) -> str:
     return f"<thread-{hashlib.sha256(subject.encode()).hexdigest()[:32]}@prodshield>"
 
 
+class Subject(str):
+    """The Subject: one line of the title with its control characters shown as marks, as in the
+    body (``␛[31m``; `text.for_header`), sent RFC 2047 encoded when it is not plain ASCII or holds
+    ``=?`` (`text.needs_encoded_word`).
+
+    Folded here, by ``email.header.Header``: the email package's own folding writes ASCII text as
+    it is (``=?UTF-8?B?Gw==?=`` from a target reached the reader as a raw ESC) and, on Python
+    3.11, drops the space where it splits two encoded words. The package sends a header object
+    with a ``name`` as its ``fold`` says; ``str()`` is the text a reader sees."""
+
+    name = "Subject"
+
+    def __new__(cls, title: str) -> Subject:
+        return super().__new__(cls, for_header(f"[prodshield] {title}", 998))
+
+    def fold(self, *, policy: Policy) -> str:
+        charset = "utf-8" if needs_encoded_word(self) else "us-ascii"
+        value = Header(str(self), charset, header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {value}{policy.linesep}"
+
+
 def build_message(event: Event, config: EmailNotifierConfig) -> EmailMessage:
     """A plain-text message (no HTML part: nothing from outside can run or load in a mail
-    client); the body's control characters shown as marks, for terminal mail readers."""
+    client); the control characters of its subject and body shown as marks, for terminal mail
+    readers."""
     event = with_marks(event)
     msg = EmailMessage()
     msg["From"] = config.sender
     msg["To"] = ", ".join(config.to)
-    # A header is one line: controls and line breaks from outside text become spaces.
-    msg["Subject"] = " ".join(f"[prodshield] {for_terminal(event.title)}".split())
+    msg["Subject"] = Subject(event.title)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id(event.key)
     msg["References"] = thread_id(event.subject)

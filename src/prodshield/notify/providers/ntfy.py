@@ -20,7 +20,7 @@ from prodshield.errors import NotifyError
 from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import clip_bytes, controls_out
+from prodshield.text import clip_bytes, for_header, needs_encoded_word
 
 PRIORITY = {"critical": "5", "high": "4", "medium": "3", "low": "2", "info": "3"}
 TAGS = {
@@ -46,8 +46,8 @@ def header_text(text: str, limit: int = 250) -> str:
     whitespace runs made one space; sent as an RFC 2047 encoded word, which ntfy decodes, when
     it is not plain ASCII (a mark is not) or holds ``=?`` (outside text posing as an encoded word
     would be decoded by ntfy into what it hides, raw escapes included; encoded, it stays text)."""
-    flat = " ".join(controls_out(text).split())[:limit]
-    if flat.isascii() and "=?" not in flat:
+    flat = for_header(text, limit)
+    if not needs_encoded_word(flat):
         return flat
     return "=?UTF-8?B?" + base64.b64encode(flat.encode()).decode() + "?="
 
