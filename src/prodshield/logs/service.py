@@ -97,6 +97,7 @@ class LogService:
         self._pending: Any = None
         self.skipped_lines = 0
         self._done = 0
+        self._first_line = 1
 
     def reload(self, loaded: Any) -> None:
         """A new config (SIGHUP): taken at the next window (rules, thresholds, sources)."""
@@ -287,22 +288,25 @@ class LogService:
             if lines:
                 nbytes = max(0, f.follower.position.offset - before) or sum(map(len, lines))
                 self.watches[f.file.source.name].arrived(len(lines), nbytes, now)
-                self._feed_guarded(f, lines)
+                self._feed_guarded(f, lines, f.follower.first_line)
                 # what was written while the block was handled is read at once, not a poll later
                 behind = behind or f.follower.bytes_behind > 0
         return behind
 
-    def _feed_guarded(self, f: _Followed, lines: list[str]) -> None:
-        """Feed a batch; a line that makes the parser, the miner or a detector raise is counted
-        and skipped (one line each time in the log), never a crash loop on the same lines."""
+    def _feed_guarded(self, f: _Followed, lines: list[str], first_line: int = 1) -> None:
+        """Feed a batch whose first line is line ``first_line`` of its file; a line that makes the
+        parser, the miner or a detector raise is counted and skipped (one line each time in the
+        log), never a crash loop on the same lines."""
         self._done = 0
+        self._first_line = first_line
         try:
             self._feed(f, lines)
             return
         except Exception:
             pass
         # the lines after the last event handled, again one by one (none is counted twice)
-        for line in lines[self._done :]:
+        for i, line in enumerate(lines[self._done :], self._done):
+            self._first_line = first_line + i
             try:
                 self._feed(f, [line])
             except Exception as exc:
@@ -343,7 +347,7 @@ class LogService:
         """:meth:`_feed` for a format with fields: an event per record."""
         from prodshield.logs.api import _first_line, parse_lines
 
-        events = list(parse_lines(lines, f.file.path, f.layout))
+        events = list(parse_lines(lines, f.file.path, f.layout, first_line=self._first_line))
         firsts = [_first_line(event.message) for event in events]
         times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in events]
         ids, named = self._learn(firsts, times)
@@ -357,7 +361,7 @@ class LogService:
             n = collector.done
             if n:
                 last = events[n - 1]
-                self._done = last.line + last.raw.count("\n")
+                self._done = last.line + last.raw.count("\n") - self._first_line + 1
                 now = time.time()
                 hours: list[int] | None = None
                 if any(e.timestamp is not None for e in events[:n]):
@@ -376,7 +380,7 @@ class LogService:
         from prodshield.logs.api import raw_columns
         from prodshield.logs.event import LogEvent
 
-        starts, texts = raw_columns(lines)
+        starts, texts = raw_columns(lines, self._first_line)
         # a text is its own first line unless a record ran over several lines
         firsts = texts if texts is lines else [text.partition("\n")[0] for text in texts]
         ids, named = self._learn(firsts, None)
@@ -395,7 +399,7 @@ class LogService:
         finally:
             n = collector.done
             if n:
-                self._done = starts[n - 1] + texts[n - 1].count("\n")
+                self._done = starts[n - 1] + texts[n - 1].count("\n") - self._first_line + 1
                 self._count_templates(f, ids, named, firsts, n, time.time(), None)
 
     def _learn(

@@ -53,6 +53,7 @@ class Position:
     offset: int
     fingerprint: str | None
     lines: int
+    """Lines of the file before ``offset`` (0 again when reading restarts at its start)."""
 
 
 @dataclass
@@ -112,6 +113,9 @@ class FileFollower:
         self.position = self._load()
         self.size = 0
         """The followed file's size at the last poll (``size - position.offset`` = bytes behind)."""
+        self.first_line = 1
+        """The number in its file of the first line the last :meth:`poll` returned (a finding
+        names ``app.log:N`` with it; a poll that crosses a rotation numbers on from it)."""
 
     def _open(self, path: str) -> int:
         """Open ``path`` for reading, refusing a real location outside ``root``."""
@@ -245,6 +249,8 @@ class FileFollower:
             p.offset = 0
         if st.st_size < p.offset:
             p.offset = 0  # truncated
+        if not p.offset:
+            p.lines = 0
         p.inode, p.device = st.st_ino, st.st_dev
         p.fingerprint = fp
         self._fd, self._stat = fd, st
@@ -260,11 +266,15 @@ class FileFollower:
             return []
         assert self._fd is not None
         lines: list[str] = []
+        self.first_line = self.position.lines + 1
         if self._truncated():
             # copytruncate: the held unfinished line was cut off by the rotation, deliver it
             lines.extend(self._release_held(advance=False))
             self.position.offset = 0
+            self.position.lines = 0
             self.position.fingerprint = _fingerprint(self._fd)
+            if not lines:
+                self.first_line = 1
         lines.extend(self._read_available(max_bytes))
         if self._renamed():
             # drain the old file through the open descriptor (its unfinished last line too: the
@@ -272,7 +282,7 @@ class FileFollower:
             lines.extend(self._read_available(1 << 62))
             lines.extend(self._release_held())
             self.close()
-            self.position = Position(None, None, 0, None, self.position.lines)
+            self.position = Position(None, None, 0, None, 0)
             if self._open_current():
                 lines.extend(self._read_available(max_bytes))
         if self._fd is not None:
