@@ -142,3 +142,10 @@ def latest(
     """The newest marker that applies to ``service`` in ``environment`` (at or before ``before``)."""
     found = deploys(store, environment=environment, service=service, until=before, limit=1)
     return found[0] if found else None
+
+
+def get(store: Store, deploy_id: int) -> Deploy | None:
+    """The marker with this id, if any."""
+    with store.connect() as conn:
+        row = conn.execute(select(t.deploys).where(t.deploys.c.id == deploy_id)).first()
+    return None if row is None else _row(row)

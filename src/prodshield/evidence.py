@@ -100,7 +100,7 @@ def _source_matches(path: str, pattern: str) -> bool:
     )
 
 
-def _sources_of(config: Any, service: str, environment: str) -> tuple[list[Any], bool]:
+def sources_of(config: Any, service: str, environment: str) -> tuple[list[Any], bool]:
     """The log sources of ``service`` in ``environment``, and whether the service has any."""
     mine = [
         s
@@ -139,7 +139,7 @@ def gather(
                 {"version": deploy.version},
             )
         )
-    sources, has_logs = _sources_of(config, service, environment)
+    sources, has_logs = sources_of(config, service, environment)
     if has_logs:
         items += _log_findings(
             conn,
@@ -225,7 +225,7 @@ def _log_findings(
         if environment and details.get("environment") and details["environment"] != environment:
             continue
         file = str(source.get("file") or "")
-        if not details.get("service") and not _belongs(file, sources, all_sources):
+        if not details.get("service") and not belongs(file, sources, all_sources):
             continue
         key = f"{row.kind}:{sorted((k, str(v)) for k, v in source.items() if k != 'file')}"
         what = str(row.message or row.kind)
@@ -248,7 +248,7 @@ def _log_findings(
     return out
 
 
-def _belongs(file: str, sources: Sequence[Any], all_sources: Sequence[Any]) -> bool:
+def belongs(file: str, sources: Sequence[Any], all_sources: Sequence[Any]) -> bool:
     """Whether a finding its writer did not attribute belongs to ``sources``: by its file, or,
     naming no file, when any source is configured."""
     if file:

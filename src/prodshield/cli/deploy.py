@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,7 +20,9 @@ from prodshield.cli.common import (
     store_for,
     untrusted,
 )
+from prodshield.config.types import format_duration, parse_duration
 from prodshield.errors import UsageError
+from prodshield.verification import Verdict, headline, markdown, verify
 
 app = typer.Typer(
     help="Deploy markers: shown on response-time charts and named in incidents' evidence.",
@@ -30,6 +33,12 @@ app = typer.Typer(
 class Format(StrEnum):
     table = "table"
     json = "json"
+
+
+class VerifyFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
 
 
 def _when(text: str | None) -> float | None:
@@ -123,4 +132,97 @@ def list_cmd(
             untrusted(d.environment or "(all)"),
             untrusted(d.note or ""),
         )
+    grid.print()
+
+
+MAX_WINDOW_S = 6 * 3600.0
+
+
+def _marker(store: Any, deploy_id: int | None, env: str, service: str) -> deploys.Deploy:
+    if deploy_id is not None:
+        found = deploys.get(store, deploy_id)
+        if found is None:
+            raise UsageError(f"no deploy marker #{deploy_id} (see `prodshield deploy list`)")
+        return found
+    found_list = deploys.deploys(
+        store, environment=env or None, service=service or None, until=time.time(), limit=1
+    )
+    if not found_list:
+        raise UsageError(
+            "no deploy marker to verify: record one with `prodshield deploy mark --version V` "
+            "when the deploy ends"
+        )
+    return found_list[0]
+
+
+def _window(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--window {text!r}: {exc}") from None
+    if not 60 <= seconds <= MAX_WINDOW_S:
+        raise UsageError(f"--window {text!r}: give 1m to 6h")
+    return seconds
+
+
+@app.command("verify")
+def verify_cmd(
+    deploy_id: Annotated[
+        int | None,
+        typer.Option("--deploy", help="The marker's id (default: the latest that applies)."),
+    ] = None,
+    env: Annotated[str, typer.Option("--env", help="The latest marker for this environment.")] = "",
+    service: Annotated[
+        str, typer.Option("--service", help="The latest marker for this service.")
+    ] = "",
+    window: Annotated[
+        str, typer.Option("--window", help="How long after the deploy to look (1m-6h).")
+    ] = "10m",
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait until the window after the deploy is over."),
+    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    fmt: Annotated[
+        VerifyFormat, typer.Option("--format", help="Output format.")
+    ] = VerifyFormat.table,
+    config: ConfigOption = None,
+) -> None:
+    """Did the deploy make things worse? Checks, incidents, log findings and the audit after
+    the deploy against before it. Exit 1 when it failed (with --strict, when it warned too)."""
+    loaded = load(config)
+    seconds = _window(window)
+    store = store_for(loaded)
+    try:
+        marker = _marker(store, deploy_id, env, service)
+        left = marker.deployed_at + seconds - time.time()
+        if wait and left > 0:
+            console().print(
+                f"waiting {format_duration(left)} for the {format_duration(seconds)} after "
+                f"deploy #{marker.id}",
+                markup=False,
+                highlight=False,
+            )
+            time.sleep(left)
+        verdict = verify(store, loaded.config, marker, window_s=seconds)
+    finally:
+        store.close()
+    if fmt is VerifyFormat.json:
+        print_json(verdict.to_dict())
+    elif fmt is VerifyFormat.markdown:
+        sys.stdout.write(markdown(verdict))
+    else:
+        _print_verdict(verdict)
+    if verdict.failed or (strict and verdict.verdict == "warn"):
+        raise typer.Exit(1)
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    out = console()
+    out.print(headline(verdict), markup=False, highlight=False)
+    if not verdict.signals:
+        return
+    grid = Grid("verdict", "area", "subject", "what", keys=("verdict", "area", "subject"))
+    for s in verdict.signals:
+        grid.add_row(s.verdict, s.area, untrusted(s.subject), untrusted(s.message))
     grid.print()

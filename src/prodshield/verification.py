@@ -1,0 +1,456 @@
+"""Deploy verification: did this deploy make things worse? (``prodshield deploy verify``)
+
+A deploy marker splits time in two. The checks, incidents, log findings, log templates and audit
+runs the store holds are compared across it, for the checks and log sources the marker applies to
+(its service and environment; empty means all): the window after the deploy (``window``, from the
+deploy on) against the hour before it (or ``window``, when longer). Each comparison is a
+:class:`Signal` with a verdict:
+
+- ``fail``: a check down now that went down after the deploy; a check failing more after the deploy
+  than before (at least 2 failures, and at least 5 points and twice the rate before); an incident
+  opened after the deploy and still open; a log finding of high or critical severity first seen
+  after the deploy; the first audit run after the deploy failed its gate;
+- ``warn``: a check down since before the deploy; a check's p95 response time 1.5 times and 100 ms
+  over the hour before; an incident opened and resolved after the deploy; a medium log finding new
+  after the deploy;
+- ``info``: log templates first seen after the deploy; no audit run since the deploy; no check
+  result after the deploy (nothing to compare: is anything writing to this store?).
+
+The whole verdict is the worst signal's (``pass`` when none warns or fails). This module reads the
+store tables of the other capabilities directly, as :mod:`prodshield.evidence` does, and imports
+none of them; every text from production in a signal is redacted and bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from prodshield.deploys import Deploy
+from prodshield.evidence import belongs
+from prodshield.secrets.redaction import redact_text
+from prodshield.severity import worst_first
+from prodshield.store import Store
+from prodshield.store import tables as t
+from prodshield.text import clip, code_span, for_page, neutralise_markers, plural
+
+BEFORE_S = 3600.0
+"""The window before the deploy the checks are compared with (at least; ``window`` if longer)."""
+MIN_RESULTS = 3
+"""Results a check needs on each side for its failure rate to be compared."""
+MIN_LATENCIES = 5
+LATENCY_FACTOR = 1.5
+LATENCY_MIN_MS = 100.0
+MAX_SIGNALS = 200
+MAX_TEXT = 300
+VERDICTS = ("pass", "info", "warn", "fail")
+"""From best to worst; ``info`` signals leave the verdict ``pass``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One comparison across the deploy: what it is about, its verdict and one line."""
+
+    area: str
+    """``monitor``, ``incidents``, ``logs`` or ``audit``."""
+    verdict: str
+    subject: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The deploy's verdict, its windows and its signals (worst first)."""
+
+    deploy: Deploy
+    verdict: str
+    before: tuple[float, float]
+    after: tuple[float, float]
+    complete: bool
+    """False while the window after the deploy is not over (the verdict may still change)."""
+    signals: list[Signal] = field(default_factory=list)
+    checks: int = 0
+    """Checks (with their environments) the deploy applies to."""
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deploy": self.deploy.to_dict(),
+            "verdict": self.verdict,
+            "complete": self.complete,
+            "before": {"from": self.before[0], "until": self.before[1]},
+            "after": {"from": self.after[0], "until": self.after[1]},
+            "checks": self.checks,
+            "signals": [s.to_dict() for s in self.signals],
+        }
+
+
+def _text(value: object) -> str:
+    return clip(" ".join(redact_text(str(value)).split()), MAX_TEXT)
+
+
+def _rank(verdict: str) -> int:
+    return VERDICTS.index(verdict)
+
+
+def verify(
+    store: Store,
+    config: Any,
+    deploy: Deploy,
+    *,
+    window_s: float,
+    now: float | None = None,
+) -> Verdict:
+    """Compare what the store knows before and after ``deploy`` (see the module docstring)."""
+    now = time.time() if now is None else now
+    start = deploy.deployed_at
+    after = (start, min(now, start + window_s))
+    before = (start - max(BEFORE_S, window_s), start)
+    scope = _checks_in_scope(config, deploy)
+    signals: list[Signal] = []
+    with store.connect() as conn:
+        signals += _check_signals(conn, scope, before, after)
+        signals += _incident_signals(conn, scope, start, now)
+        signals += _log_signals(conn, config, deploy, start, now)
+        signals += _audit_signals(conn, start, now)
+    signals.sort(key=lambda s: (-_rank(s.verdict), s.area, s.subject))
+    worst = max((_rank(s.verdict) for s in signals), default=0)
+    verdict = VERDICTS[worst] if worst >= _rank("warn") else "pass"
+    return Verdict(
+        deploy,
+        verdict,
+        before,
+        after,
+        complete=now >= start + window_s,
+        signals=signals[:MAX_SIGNALS],
+        checks=len(scope),
+    )
+
+
+def _checks_in_scope(config: Any, deploy: Deploy) -> dict[tuple[str, str], str]:
+    """(check, environment) -> its service, for the enabled checks the deploy applies to."""
+    out: dict[tuple[str, str], str] = {}
+    for check in config.checks:
+        if not check.enabled:
+            continue
+        service = check.service or check.name
+        for env in check.environments or [""]:
+            if deploy.applies_to(service, env):
+                out[(check.name, env)] = service
+    return out
+
+
+def _label(key: tuple[str, str]) -> str:
+    return f"{key[0]} [{key[1]}]" if key[1] else key[0]
+
+
+@dataclass(slots=True)
+class _Side:
+    results: int = 0
+    failures: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def rate(self) -> float:
+        return self.failures / self.results if self.results else 0.0
+
+    def p95(self) -> float | None:
+        if len(self.latencies) < MIN_LATENCIES:
+            return None
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def _sides(
+    conn: Connection, scope: dict[tuple[str, str], str], since: float, until: float
+) -> dict[tuple[str, str], _Side]:
+    r = t.check_results
+    names = sorted({name for name, _ in scope})
+    sides: dict[tuple[str, str], _Side] = defaultdict(_Side)
+    if not names:
+        return sides
+    rows = conn.execute(
+        select(r.c.check_name, r.c.environment, r.c.ok, r.c.response_time_ms).where(
+            r.c.check_name.in_(names),
+            r.c.ts >= since,
+            r.c.ts < until,
+            r.c.maintenance.is_(False),
+        )
+    )
+    for name, env, ok, ms in rows:
+        key = (name, env or "")
+        if key not in scope:
+            continue
+        side = sides[key]
+        side.results += 1
+        if not ok:
+            side.failures += 1
+        elif ms is not None:
+            side.latencies.append(float(ms))
+    return sides
+
+
+def _check_signals(
+    conn: Connection,
+    scope: dict[tuple[str, str], str],
+    before: tuple[float, float],
+    after: tuple[float, float],
+) -> list[Signal]:
+    old = _sides(conn, scope, *before)
+    new = _sides(conn, scope, after[0], after[1] + 1.0)
+    out = _down_now(conn, scope, after[0])
+    for key in sorted(scope):
+        out += _compare(key, old.get(key) or _Side(), new.get(key) or _Side())
+    if scope and not any(side.results for side in new.values()):
+        out.append(
+            Signal(
+                "monitor",
+                "info",
+                "checks",
+                "no check result after the deploy: nothing to compare (is `prodshield serve` or "
+                "`monitor once` writing to this store?)",
+            )
+        )
+    return out
+
+
+def _compare(key: tuple[str, str], old: _Side, new: _Side) -> list[Signal]:
+    out: list[Signal] = []
+    label = _label(key)
+    if new.results >= MIN_RESULTS and new.failures >= 2:
+        rate, was = new.rate(), old.rate()
+        if rate >= was + 0.05 and rate >= 2 * was:
+            before = (
+                f"{old.failures} of {old.results} before ({was:.1%})"
+                if old.results
+                else "no result before"
+            )
+            out.append(
+                Signal(
+                    "monitor",
+                    "fail",
+                    label,
+                    f"{new.failures} of {new.results} results failed after the deploy "
+                    f"({rate:.1%}); {before}",
+                )
+            )
+    p_new, p_old = new.p95(), old.p95()
+    if (
+        p_new is not None
+        and p_old is not None
+        and p_new >= LATENCY_FACTOR * p_old
+        and p_new - p_old >= LATENCY_MIN_MS
+    ):
+        out.append(
+            Signal(
+                "monitor",
+                "warn",
+                label,
+                f"p95 response time {p_new:,.0f} ms after the deploy, {p_old:,.0f} ms before "
+                f"({p_new / max(p_old, 0.001):.1f}x)",
+            )
+        )
+    return out
+
+
+def _down_now(conn: Connection, scope: dict[tuple[str, str], str], start: float) -> list[Signal]:
+    s = t.check_state
+    names = sorted({name for name, _ in scope})
+    if not names:
+        return []
+    rows = conn.execute(
+        select(s.c.check_name, s.c.environment, s.c.first_failure_ts, s.c.last_change_ts).where(
+            s.c.check_name.in_(names), s.c.status == "down"
+        )
+    )
+    out: list[Signal] = []
+    for name, env, first_failure, changed in rows:
+        key = (name, env or "")
+        if key not in scope:
+            continue
+        since = first_failure if first_failure is not None else changed
+        if since is not None and since >= start:
+            out.append(Signal("monitor", "fail", _label(key), "down since the deploy"))
+        else:
+            out.append(Signal("monitor", "warn", _label(key), "down since before the deploy"))
+    return out
+
+
+def _incident_signals(
+    conn: Connection, scope: dict[tuple[str, str], str], start: float, now: float
+) -> list[Signal]:
+    i = t.incidents
+    names = sorted({name for name, _ in scope})
+    if not names:
+        return []
+    rows = conn.execute(
+        select(i.c.id, i.c.check_name, i.c.environment, i.c.status, i.c.title).where(
+            i.c.check_name.in_(names), i.c.opened_at >= start, i.c.opened_at <= now
+        )
+    )
+    out: list[Signal] = []
+    for row in rows:
+        key = (row.check_name, row.environment or "")
+        if key not in scope:
+            continue
+        title = _text(row.title or f"{_label(key)} down")
+        if row.status == "open":
+            out.append(Signal("incidents", "fail", f"#{row.id}", f"open: {title}"))
+        else:
+            out.append(Signal("incidents", "warn", f"#{row.id}", f"opened and resolved: {title}"))
+    return out
+
+
+def _sources(config: Any, deploy: Deploy) -> list[Any]:
+    return [
+        s
+        for s in config.logs.sources
+        if (not deploy.service or (s.service or s.name) == deploy.service)
+        and (not deploy.environment or not s.environment or s.environment == deploy.environment)
+    ]
+
+
+def _log_signals(
+    conn: Connection, config: Any, deploy: Deploy, start: float, now: float
+) -> list[Signal]:
+    sources = _sources(config, deploy)
+    if not sources:
+        return []
+    f = t.log_findings
+    rows = conn.execute(
+        select(f.c.kind, f.c.severity, f.c.message, f.c.source, f.c.details).where(
+            and_(f.c.first_seen >= start, f.c.first_seen <= now)
+        )
+    ).all()
+    out: list[Signal] = []
+    all_sources = list(config.logs.sources)
+    for row in sorted(rows, key=lambda r: worst_first(r.severity)):
+        if row.kind == "new_template":
+            continue  # the templates new since the deploy say it better (below)
+        if not _finding_in_scope(row, deploy, sources, all_sources):
+            continue
+        verdict = {"critical": "fail", "high": "fail", "medium": "warn"}.get(row.severity)
+        if verdict is None:
+            continue
+        out.append(
+            Signal(
+                "logs",
+                verdict,
+                str(row.kind),
+                f"new after the deploy ({row.severity}): {_text(row.message or row.kind)}",
+            )
+        )
+    out += _new_templates(conn, sources, start, now)
+    return out
+
+
+def _finding_in_scope(
+    row: Any, deploy: Deploy, sources: Sequence[Any], all_sources: Sequence[Any]
+) -> bool:
+    details = row.details if isinstance(row.details, dict) else {}
+    source = row.source if isinstance(row.source, dict) else {}
+    named = details.get("service")
+    if named:
+        env = details.get("environment")
+        return (not deploy.service or named == deploy.service) and (
+            not deploy.environment or not env or env == deploy.environment
+        )
+    return belongs(str(source.get("file") or ""), sources, all_sources)
+
+
+def _new_templates(
+    conn: Connection, sources: Iterable[Any], start: float, now: float
+) -> list[Signal]:
+    lt = t.log_templates
+    names = [s.name for s in sources]
+    rows = conn.execute(
+        select(lt.c.template, lt.c.count.label("lines"), lt.c.source)
+        .where(lt.c.first_seen >= start, lt.c.first_seen <= now, lt.c.source.in_(names))
+        .order_by(lt.c.count.desc())
+        .limit(20)
+    ).all()
+    return [
+        Signal(
+            "logs",
+            "info",
+            "new template",
+            f"{_text(row.template)} ({plural(int(row.lines), 'line')}, {_text(row.source)})",
+        )
+        for row in rows
+    ]
+
+
+def _audit_signals(conn: Connection, start: float, now: float) -> list[Signal]:
+    a = t.audit_runs
+    row = conn.execute(
+        select(a.c.id, a.c.passed, a.c.fail_on, a.c.summary)
+        .where(a.c.started_at >= start, a.c.started_at <= now, a.c.finished_at.is_not(None))
+        .order_by(a.c.started_at)
+        .limit(1)
+    ).first()
+    if row is None:
+        return [Signal("audit", "info", "audit", "no audit run since the deploy")]
+    if row.passed is False:
+        return [
+            Signal(
+                "audit",
+                "fail",
+                f"run #{row.id}",
+                f"the audit gate failed (findings at {row.fail_on or 'high'} or worse)",
+            )
+        ]
+    return [Signal("audit", "pass", f"run #{row.id}", "the audit gate passed")]
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:,.0f} min" if seconds >= 60 else f"{seconds:,.0f} s"
+
+
+def headline(verdict: Verdict) -> str:
+    """One line: the deploy, the verdict, how many signals failed and warned, the windows."""
+    d = verdict.deploy
+    scope = " ".join(
+        [*([d.service] if d.service else []), *([f"in {d.environment}"] if d.environment else [])]
+    )
+    fails = sum(1 for s in verdict.signals if s.verdict == "fail")
+    warns = sum(1 for s in verdict.signals if s.verdict == "warn")
+    after = verdict.after[1] - verdict.after[0]
+    state = "window over" if verdict.complete else "window not over yet"
+    return (
+        f"deploy #{d.id} {_text(d.version)}{f' ({_text(scope)})' if scope else ''} at "
+        f"{_iso(d.deployed_at)}: {verdict.verdict.upper()}: {plural(fails, 'failure')}, "
+        f"{plural(warns, 'warning')}; {_minutes(after)} after the deploy ({state}) against "
+        f"{_minutes(verdict.before[1] - verdict.before[0])} before; "
+        f"{plural(verdict.checks, 'check')}"
+    )
+
+
+def _cell(text: str) -> str:
+    return code_span(for_page(neutralise_markers(text))).replace("|", "\\|")
+
+
+def markdown(verdict: Verdict) -> str:
+    """The verdict as Markdown (a pull request comment, ``$GITHUB_STEP_SUMMARY``); text from
+    production in code spans."""
+    lines = [f"### Deploy verification: {verdict.verdict.upper()}", "", headline(verdict), ""]
+    if verdict.signals:
+        lines += ["| verdict | area | subject | what |", "| --- | --- | --- | --- |"]
+        for sig in verdict.signals:
+            lines.append(
+                f"| {sig.verdict} | {sig.area} | {_cell(sig.subject)} | {_cell(sig.message)} |"
+            )
+    return "\n".join(lines) + "\n"

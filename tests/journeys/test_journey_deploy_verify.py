@@ -1,0 +1,145 @@
+"""`prodshield deploy verify`: after `deploy mark`, did the deploy make things worse? A real
+loopback target that breaks after the deploy, `monitor once` writing results, `logs scan` a new
+critical line and `audit` a planted key; the verdict's exit code, table, JSON and Markdown, and a
+deploy that broke nothing passing."""
+
+from __future__ import annotations
+
+import json
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+from support.cli import prodshield, wide_env
+from support.net import http_server
+
+BROKEN = {"on": False}
+
+
+class _Target(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(500 if BROKEN["on"] else 200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+def _config(tmp_path: Path, port: int) -> None:
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        "environments: {production: {}, staging: {}}\n"
+        "checks:\n"
+        f"  - {{name: api, type: http, url: 'http://127.0.0.1:{port}/health',"
+        " environments: [production], service: shop}\n"
+        f"  - {{name: other, type: http, url: 'http://127.0.0.1:{port}/x',"
+        " environments: [staging], service: blog}\n"
+        "logs:\n  sources: [{name: app, path: app.log, format: python, service: shop}]\n"
+    )
+    (tmp_path / "app.log").write_text("")
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    out = prodshield(tmp_path, *args, env=wide_env())
+    return out.returncode, out.stdout, out.stderr
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+
+def test_a_deploy_that_broke_the_service_fails_verification(tmp_path: Path) -> None:
+    BROKEN["on"] = False
+    with http_server(_Target) as port:
+        _config(tmp_path, port)
+        for _ in range(3):
+            assert _run(tmp_path, "monitor", "once")[0] == 0
+        code, out, err = _run(
+            tmp_path,
+            "deploy",
+            "mark",
+            "--version",
+            "v2.4.1",
+            "--service",
+            "shop",
+            "--env",
+            "production",
+        )
+        assert code == 0, err
+        time.sleep(1.1)  # the results below are after the marker
+        BROKEN["on"] = True
+        for _ in range(4):
+            _run(tmp_path, "monitor", "once")
+        with (tmp_path / "app.log").open("a") as fh:
+            fh.write(f"{_now()},000 CRITICAL shop: java.lang.OutOfMemoryError: Java heap space\n")
+        _run(tmp_path, "logs", "scan")
+
+        code, out, err = _run(tmp_path, "deploy", "verify", "--format", "json")
+        assert code == 1, (out, err)
+        verdict = json.loads(out)
+        assert verdict["verdict"] == "fail" and verdict["deploy"]["version"] == "v2.4.1"
+        assert verdict["complete"] is False and verdict["checks"] == 1  # staging's blog is not shop
+        found = {(s["area"], s["verdict"], s["subject"]) for s in verdict["signals"]}
+        assert ("monitor", "fail", "api [production]") in found, found
+        assert any(a == "incidents" and v == "fail" for a, v, _ in found), found
+        assert ("logs", "fail", "out_of_memory") in found, found
+        rate = next(s for s in verdict["signals"] if "results failed" in s["message"])
+        assert rate["message"].startswith("4 of 4 results failed after the deploy"), rate
+        assert "0 of 3 before" in rate["message"], rate
+        assert not any(s["subject"].startswith("other") for s in verdict["signals"])
+
+        # the table a person reads, and the Markdown a pull request or step summary shows
+        code, out, _ = _run(tmp_path, "deploy", "verify")
+        assert code == 1
+        assert out.startswith("deploy #1 v2.4.1 (shop in production) at ") and ": FAIL:" in out
+        code, out, _ = _run(tmp_path, "deploy", "verify", "--format", "markdown")
+        assert code == 1
+        assert out.startswith("### Deploy verification: FAIL\n")
+        assert "| fail | monitor | `api [production]` | `down since the deploy` |" in out
+
+        # the fix goes out: a second deploy that breaks nothing passes (exit 0)
+        BROKEN["on"] = False
+        for _ in range(3):
+            _run(tmp_path, "monitor", "once")
+        assert _run(tmp_path, "deploy", "mark", "--version", "v2.4.2", "--service", "shop")[0] == 0
+        time.sleep(1.1)
+        for _ in range(3):
+            _run(tmp_path, "monitor", "once")
+        code, out, err = _run(tmp_path, "deploy", "verify", "--format", "json")
+        assert code == 0, (out, err)
+        verdict = json.loads(out)
+        assert verdict["verdict"] == "pass" and verdict["deploy"]["version"] == "v2.4.2"
+        assert not [s for s in verdict["signals"] if s["verdict"] in ("fail", "warn")], verdict
+        # the first deploy's verdict stays what it was
+        assert _run(tmp_path, "deploy", "verify", "--deploy", "1")[0] == 1
+
+
+def test_a_failed_audit_after_the_deploy_fails_it(
+    tmp_path: Path,
+) -> None:
+    BROKEN["on"] = False
+    with http_server(_Target) as port:
+        _config(tmp_path, port)
+        assert _run(tmp_path, "deploy", "mark", "--version", "v3")[0] == 0
+        time.sleep(1.1)
+        tree = tmp_path / "release"
+        tree.mkdir()
+        (tree / "settings.py").write_text('AWS_ACCESS_KEY_ID = "AKIAQYLPMN5HHHFPZAM2"\n')
+        assert _run(tmp_path, "audit", str(tree))[0] == 1
+        code, out, err = _run(tmp_path, "deploy", "verify", "--format", "json")
+        assert code == 1, (out, err)
+        signals = json.loads(out)["signals"]
+        assert signals[0]["area"] == "audit" and signals[0]["verdict"] == "fail", signals
+        # no check ran after the deploy: said, not taken for a pass
+        assert any("no check result after the deploy" in s["message"] for s in signals)
+
+
+def test_verify_says_what_is_missing_in_one_line(tmp_path: Path) -> None:
+    with http_server(_Target) as port:
+        _config(tmp_path, port)
+        code, _, err = _run(tmp_path, "deploy", "verify")
+        assert code == 2 and "no deploy marker to verify" in err and "Traceback" not in err
+        assert _run(tmp_path, "deploy", "mark", "--version", "v1")[0] == 0
+        code, _, err = _run(tmp_path, "deploy", "verify", "--window", "5s")
+        assert code == 2 and "--window '5s': give 1m to 6h" in err, err
+        code, _, err = _run(tmp_path, "deploy", "verify", "--deploy", "99")
+        assert code == 2 and "no deploy marker #99" in err, err
