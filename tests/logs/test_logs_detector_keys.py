@@ -12,7 +12,8 @@ import pytest
 
 from prodshield.logs.api import parse_lines
 from prodshield.logs.detectors import DetectorSettings
-from prodshield.logs.detectors.base import Distinct
+from prodshield.logs.detectors.base import Distinct, folded_findings
+from prodshield.logs.findings import LogFinding
 from prodshield.logs.scan import scan_events
 
 SETTINGS = DetectorSettings(max_keys=100)
@@ -50,6 +51,8 @@ def test_error_templates_past_the_cap_fold_into_one_finding() -> None:
     folded = next(f for f in logged if f.source.get("others") == "templates")
     assert folded.count == 300
     assert folded.message == "300 lines logged at error or worse, 300 other templates"
+    assert folded.details["keys_tracked"] == 100  # the cap it was folded past
+    assert all("keys_tracked" not in f.details for f in logged if f is not folded)
 
 
 def test_failed_logins_past_the_cap_fold_and_a_brute_forcer_is_still_named() -> None:
@@ -132,3 +135,25 @@ def test_tracebacks_past_the_cap_fold_into_one_finding() -> None:
     assert sum(f.count for f in found) == 150
     folded = next(f for f in found if f.source.get("others") == "exceptions")
     assert folded.message == "50 unhandled exceptions at 50 other places (exception and top frame)"
+    assert folded.details["keys_tracked"] == 100
+    assert all("keys_tracked" not in f.details for f in found if f is not folded)
+
+
+def test_folded_findings_words_only_the_folded_ones() -> None:
+    """``folded_findings`` (detectors/base.py), which error_logged and unhandled_exception share:
+    the finding holding the keys past the cap gets the detector's wording and the cap; the
+    others are returned as they were."""
+    own = LogFinding("critical", "k", "high", source={}, message="own")
+    rest = LogFinding("critical", "k", "high", source={}, message="")
+    others = Distinct()
+    for text in ("a", "b", "a"):
+        others.add(text)
+    out = folded_findings(
+        {"own": own, "rest": rest},
+        {"rest": others},
+        7,
+        lambda f, o: f"{f.count} folded, {o.say('name', 'names')}",
+    )
+    assert out == [own, rest]
+    assert own.message == "own" and "keys_tracked" not in own.details
+    assert rest.message == "0 folded, 2 other names" and rest.details["keys_tracked"] == 7

@@ -208,6 +208,21 @@ def folded_finding(
     return finding
 
 
+def folded_findings(
+    findings: dict[K, LogFinding],
+    folded: dict[K, Distinct],
+    max_keys: int,
+    message: Callable[[LogFinding, Distinct], str],
+) -> list[LogFinding]:
+    """Every finding, the ones ``folded_finding`` folded keys into worded by ``message(finding,
+    others)`` and naming the cap they were folded past (``details.keys_tracked``)."""
+    for key, others in folded.items():
+        finding = findings[key]
+        finding.message = message(finding, others)
+        finding.details["keys_tracked"] = max_keys
+    return list(findings.values())
+
+
 DetectorFactory = Callable[[DetectorSettings], Detector]
 """A detector class: called with the settings, it gives a fresh detector (REGISTRY's values)."""
 

@@ -17,6 +17,7 @@ from prodshield.logs.detectors.base import (
     EventLike,
     Gate,
     folded_finding,
+    folded_findings,
 )
 from prodshield.logs.findings import LogFinding
 
@@ -108,11 +109,11 @@ class ErrorLoggedDetector:
         return True
 
     def findings(self) -> list[LogFinding]:
-        for key, others in self._folded.items():
-            f = self._findings[key]
-            f.message = (
-                f"{f.count:,} line{'' if f.count == 1 else 's'} logged at error or worse, "
-                f"{others.say('template', 'templates')}"
-            )
-            f.details["keys_tracked"] = self.max_keys
-        return list(self._findings.values())
+        return folded_findings(self._findings, self._folded, self.max_keys, _folded_message)
+
+
+def _folded_message(finding: LogFinding, others: Distinct) -> str:
+    # the finding that holds the templates past logs.detector_keys
+    lines = "line" if finding.count == 1 else "lines"
+    templates = others.say("template", "templates")
+    return f"{finding.count:,} {lines} logged at error or worse, {templates}"

@@ -11,6 +11,7 @@ from prodshield.logs.detectors.base import (
     EventLike,
     Gate,
     folded_finding,
+    folded_findings,
 )
 from prodshield.logs.findings import LogFinding
 
@@ -103,11 +104,11 @@ class ExceptionDetector:
         return True
 
     def findings(self) -> list[LogFinding]:
-        for key, others in self._folded.items():
-            f = self._findings[key]
-            f.message = (
-                f"{f.count:,} unhandled exception{'' if f.count == 1 else 's'} at "
-                f"{others.say('place', 'places')} (exception and top frame)"
-            )
-            f.details["keys_tracked"] = self.max_keys
-        return list(self._findings.values())
+        return folded_findings(self._findings, self._folded, self.max_keys, _folded_message)
+
+
+def _folded_message(finding: LogFinding, others: Distinct) -> str:
+    # the finding that holds the places (exception and top frame) past logs.detector_keys
+    exceptions = "exception" if finding.count == 1 else "exceptions"
+    places = others.say("place", "places")
+    return f"{finding.count:,} unhandled {exceptions} at {places} (exception and top frame)"
