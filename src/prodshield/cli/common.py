@@ -54,6 +54,10 @@ EXIT_FAILED = 1  # checks failed, findings at or above the gate, an experiment d
 EXIT_USAGE = 2  # bad config or usage
 EXIT_ERROR = 3  # the work could not be done (store unreachable, internal error)
 
+SHOWN_CHARS = 300
+"""A log template or message longer than this is cut in a table, saying how much was left out (a
+runaway log line would fill screens; ``--format json`` has it whole)."""
+
 
 def untrusted(text: object) -> Text:
     """Outside text (a log line, a target's answer, a file name) for a rich table or print:

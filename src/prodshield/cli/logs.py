@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from prodshield.cli.common import (
+    SHOWN_CHARS,
     ConfigOption,
     Grid,
     console,
@@ -30,6 +31,7 @@ from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats, require_paths
 from prodshield.logs.templates import TemplateMiner
+from prodshield.text import clip
 
 if TYPE_CHECKING:
     from prodshield.config.loader import LoadedConfig
@@ -168,7 +170,7 @@ def templates_cmd(
         sys.stdout.write(json.dumps({"templates": data, "total": len(result)}, indent=2) + "\n")
     else:
         # the id (what `--save` and the dashboard name a template by), the count and the times
-        # are never cut; the template wraps; under 120 columns the example is left out (the
+        # are never cut; the template wraps, cut past SHOWN_CHARS; under 120 columns the example is left out (the
         # template already shows the line's shape; `--format json` keeps it)
         table = Grid(
             "id",
@@ -186,7 +188,7 @@ def templates_cmd(
             table.add_row(
                 t.id,
                 str(t.count),
-                untrusted(t.template),
+                untrusted(clip(t.template, SHOWN_CHARS)),
                 _short_time(t.first_seen),
                 _short_time(t.last_seen),
                 untrusted(t.example[:120]),

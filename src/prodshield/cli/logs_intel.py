@@ -14,6 +14,7 @@ import typer
 
 from prodshield.cli.common import (
     EXIT_FAILED,
+    SHOWN_CHARS,
     ConfigOption,
     Grid,
     console,
@@ -28,6 +29,7 @@ from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import build_digest, render_html, render_json, render_markdown
 from prodshield.logs.findings import ScanResult
 from prodshield.logs.scan import parse_when, scan_files
+from prodshield.text import clip
 
 
 class ScanFormat(StrEnum):
@@ -248,7 +250,7 @@ def scan(
                 f.kind,
                 f.severity,
                 str(f.count),
-                untrusted((f.message or "")[:300]),
+                untrusted(clip(f.message or "", SHOWN_CHARS)),
                 untrusted(where[:60]),
                 f.first_seen.strftime("%m-%d %H:%M") if f.first_seen else "-",
                 f.last_seen.strftime("%m-%d %H:%M") if f.last_seen else "-",
