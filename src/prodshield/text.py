@@ -234,14 +234,16 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _unpaired_out(value: Any) -> Any:
-    """``value`` with every lone surrogate in its strings (keys included) replaced by U+FFFD."""
+def unpaired_out(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys included) replaced by U+FFFD: an
+    unpaired JSON escape (``"\\ud800"``), or a byte that is not UTF-8 in a file name
+    (``os.fsdecode`` makes it ``\\udcff``); no UTF-8 encoder takes either."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
     if isinstance(value, list):
-        return [_unpaired_out(v) for v in value]
+        return [unpaired_out(v) for v in value]
     if isinstance(value, dict):
-        return {_unpaired_out(k): _unpaired_out(v) for k, v in value.items()}
+        return {unpaired_out(k): unpaired_out(v) for k, v in value.items()}
     return value
 
 
@@ -271,7 +273,7 @@ def surrogates_out(data: Any, raw: str | bytes) -> Any:
     escapes no surrogate (the common case costs one search)."""
     text = raw if isinstance(raw, str) else raw.decode("latin-1")
     if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
-        return _unpaired_out(data)
+        return unpaired_out(data)
     return data
 
 
@@ -291,6 +293,7 @@ __all__ = [
     "neutralise_mentions",
     "slack_escape",
     "surrogates_out",
+    "unpaired_out",
 ]
 
 

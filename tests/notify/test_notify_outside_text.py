@@ -36,6 +36,7 @@ from prodshield.notify.providers import (
     build,
     discord,
     email,
+    github,
     ntfy,
     opsgenie,
     pagerduty,
@@ -86,7 +87,7 @@ def _email(ev: Event) -> list[str]:
         {"type": "email", "host": "smtp.example", "from": "a@example.com", "to": ["b@example.com"]}
     )
     sent = email.build_message(ev, cfg).as_bytes()
-    assert sent.isascii(), sent  # RFC 2047 words in the header, the body transfer-encoded
+    assert sent.split(b"\n\n")[0].isascii(), sent  # RFC 2047 encoded words in the headers
     msg = message_from_bytes(sent, policy=policy.default)  # as a mail reader decodes it
     assert isinstance(msg, EmailMessage)
     return [str(msg["Subject"]), msg.get_content()]
@@ -215,3 +216,28 @@ async def test_a_five_megabyte_answer_is_cut_to_what_the_service_takes(name: str
         sent = [r for r in rx.requests if 200 <= r.status < 300]
         assert sent, [(r.status, r.body[:200]) for r in rx.requests]
         assert "漢" * 20 in json.dumps(sent[0].parsed or sent[0].json(), ensure_ascii=False)
+
+
+def test_a_file_name_that_is_not_utf8_reaches_every_notifier_as_a_replacement_mark() -> None:
+    """An audited file's name with a byte that is not UTF-8 is ``\\udcff`` in Python; a JSON
+    answer may carry ``\\ud800``. Neither can be encoded: the event could not be made (redaction
+    encodes) or each service's payload failed to encode, so the notification was lost."""
+    name = "conf/\udcffsecret\ud800.env"
+    ev = replace(hostile_event(), title=f"audit: {name}", body=name, fields={name: name})
+    for render in RENDERERS.values():
+        joined = "\n".join(render(ev))
+        assert "\ufffdsecret\ufffd.env" in joined
+        joined.encode()
+    joined = github.render_body(ev) + webhook_body(ev)
+    assert joined.encode() and "\ufffdsecret\ufffd.env" in joined
+
+
+def webhook_body(ev: Event) -> str:
+    return json.dumps(ev.to_dict(), ensure_ascii=False)
+
+
+def test_field_names_show_control_characters_as_marks() -> None:
+    ev = replace(hostile_event(), fields={f"sample {ESCAPES}": "x"})
+    for name, render in RENDERERS.items():
+        joined = "\n".join(render(ev))
+        assert not any(c in joined for c in RAW), (name, joined)

@@ -7,7 +7,7 @@ from typing import Any
 
 from prodshield.secrets.redaction import redact_text
 from prodshield.severity import SEVERITIES
-from prodshield.text import clip, controls_out
+from prodshield.text import clip, controls_out, unpaired_out
 
 EVENT_TYPES = (
     "incident.opened",
@@ -78,11 +78,13 @@ class Event:
 
 
 def _clean(title: Any, body: Any, fields: dict[Any, Any]) -> tuple[str, str, dict[str, str]]:
+    """Redacted, bounded, and with no lone surrogate (U+FFFD instead): a file name that is not
+    UTF-8 (``\\udcff``) made the event itself, or each notifier's encoding, fail."""
     return (
-        redact_text(clip(str(title), MAX_TITLE)),
-        redact_text(clip(str(body), MAX_BODY)),
+        redact_text(clip(unpaired_out(str(title)), MAX_TITLE)),
+        redact_text(clip(unpaired_out(str(body)), MAX_BODY)),
         {
-            clip(str(k), 100): redact_text(clip(str(v), MAX_FIELD))
+            clip(unpaired_out(str(k)), 100): redact_text(clip(unpaired_out(str(v)), MAX_FIELD))
             for k, v in list(fields.items())[:MAX_FIELDS]
         },
     )
@@ -102,12 +104,12 @@ def clean_payload(data: dict[str, Any]) -> dict[str, Any]:
 
 def with_marks(event: Event) -> Event:
     """``event`` as a person reads it: every control character (but tab, newline and carriage
-    return) and bidirectional override of its title, body and field values shown as its visible
+    return) and bidirectional override of its title, body and fields shown as its visible
     mark (``␛[31m``, ``␇``, ``\ufffd``; `prodshield.text.controls_out`, as the dashboard does), so
     a target's ANSI colours or a title escape neither act in a chat client or a terminal mail
     reader nor go unseen. The webhook sends the event as data, unchanged."""
     title, body = controls_out(event.title), controls_out(event.body)
-    fields = {k: controls_out(v) for k, v in event.fields.items()}
+    fields = {controls_out(k): controls_out(v) for k, v in event.fields.items()}
     if (title, body, fields) == (event.title, event.body, event.fields):
         return event
     return replace(event, title=title, body=body, fields=fields)
