@@ -180,3 +180,24 @@ def test_an_unfinished_line_is_delivered_when_the_file_rotates(
         fh.write(b"after\n")
     assert follower.poll() == ["half a li", "after"]
     follower.close()
+
+
+def test_a_line_cut_at_max_line_drops_its_rest(tmp_path: Path, store: Store) -> None:
+    """The rest of a runaway line is not a line of its own (it was: an event of garbage, and
+    every finding after it named the line below its own), as `logs scan` reads the same file."""
+    from prodshield.logs.sources.follow import MAX_LINE
+
+    log = tmp_path / "a.log"
+    log.write_bytes(b"one\n" + b"x" * (MAX_LINE + 300_000) + b"\nthree\n")
+    follower = FileFollower(store, str(log))
+    lines: list[str] = []
+    for _ in range(5):
+        lines += follower.poll(max_bytes=MAX_LINE)
+    assert [len(x) for x in lines] == [3, MAX_LINE, 5]
+    assert lines[-1] == "three"
+    assert follower.position.lines == 3
+    with log.open("ab") as fh:
+        fh.write(b"four\n")
+    assert follower.poll() == ["four"]
+    assert follower.first_line == 4
+    follower.close()

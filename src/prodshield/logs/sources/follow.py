@@ -14,8 +14,8 @@ Only whole lines are delivered: a last line without its newline yet (the writer 
 the way Vector's and Fluent Bit's file inputs wait for the delimiter. A held line that will not
 complete is still delivered, as it stands, when
 
-- it reaches :data:`MAX_LINE` bytes (cut there; Vector's ``max_line_bytes``, Fluent Bit's
-  ``Buffer_Max_Size``);
+- it reaches :data:`MAX_LINE` bytes (cut there, and the rest of it dropped up to its newline, as
+  ``logs scan`` does; Vector's ``max_line_bytes``, Fluent Bit's ``Buffer_Max_Size``);
 - the file rotates (renamed away, or truncated by copytruncate): the writer has moved on;
 - the writer leaves it unfinished for ``partial_after`` seconds (the OpenTelemetry filelog
   receiver's ``force_flush_period``); its rest, if it ever comes, is then a line of its own.
@@ -104,6 +104,8 @@ class FileFollower:
         self.partial_after = partial_after
         """Seconds a held unfinished line waits for its newline (``None``: until it rotates)."""
         self._held: _Held | None = None
+        self._skipping = False
+        """The rest of a line cut at :data:`MAX_LINE` is being dropped, up to its newline."""
         self.path = path
         self.source = source or os.path.abspath(path)
         self.root = os.path.realpath(root or os.path.dirname(os.path.abspath(path)))
@@ -201,6 +203,7 @@ class FileFollower:
             os.close(self._fd)
             self._fd = None
         self._held = None
+        self._skipping = False
 
     def _find_rotated(self) -> str | None:
         """The file the saved inode now lives at (``app.log.1`` after a rename), if any."""
@@ -272,6 +275,7 @@ class FileFollower:
             lines.extend(self._release_held(advance=False))
             self.position.offset = 0
             self.position.lines = 0
+            self._skipping = False
             self.position.fingerprint = _fingerprint(self._fd)
             if not lines:
                 self.first_line = 1
@@ -348,14 +352,19 @@ class FileFollower:
             chunk = os.pread(self._fd, min(READ_CHUNK, budget), p.offset)
             if not chunk:
                 break
+            if self._skipping:
+                dropped = self._drop_rest(chunk)
+                budget -= dropped
+                continue
             end = chunk.rfind(b"\n")
             if end < 0:
-                if len(chunk) >= MAX_LINE:  # an endless line: cut it
+                if len(chunk) >= MAX_LINE:  # an endless line: cut it, its rest is dropped
                     out.append(chunk[:MAX_LINE].decode("utf-8", "replace"))
                     p.offset += len(chunk)
                     p.lines += 1
                     budget -= len(chunk)
                     self._held = None
+                    self._skipping = True
                     continue
                 if held is None or held.offset != p.offset or len(chunk) != len(held.data):
                     self._held = _Held(p.offset, chunk, time.monotonic())  # new or grown
@@ -370,6 +379,15 @@ class FileFollower:
             if p.fingerprint is None or int(p.fingerprint.rsplit(":", 1)[1]) < FINGERPRINT_BYTES:
                 p.fingerprint = _fingerprint(self._fd)
         return out
+
+    def _drop_rest(self, chunk: bytes) -> int:
+        """Drop the rest of a cut line from ``chunk`` (read at the offset), up to and with its
+        newline, so it is not delivered as a line of its own; the bytes dropped."""
+        end = chunk.find(b"\n")
+        dropped = len(chunk) if end < 0 else end + 1
+        self._skipping = end < 0
+        self.position.offset += dropped
+        return dropped
 
     def follow(self, interval: float = 0.5, stop_after: float | None = None) -> Iterator[str]:
         """Yield lines as they arrive; ``stop_after`` seconds without new data ends the loop."""
