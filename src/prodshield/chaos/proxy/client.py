@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,11 @@ class ProxyClient:
             raise ProxyApiError(f"{message} (HTTP {exc.code})", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if urllib.parse.urlsplit(self.url).port == 0:
+                reason = (
+                    "port 0 is 'any free port' (chaos.api.port: 0 in shield.yaml?): give the API "
+                    "URL `chaos proxy` printed with --api or $PRODSHIELD_PROXY_API"
+                )
             raise ProxyApiError(f"cannot reach the proxy API at {self.url}: {reason}") from None
         if not raw:
             return None
