@@ -55,11 +55,13 @@ _ESCAPES = re.compile(
 
 
 def for_terminal(text: object) -> str:
-    """``text`` without escape sequences or control characters (tab and newline kept)."""
+    """``text`` without escape sequences or control characters (tab and newline kept), and a
+    lone surrogate (a file name's byte that is not UTF-8, ``\\udcff``) as U+FFFD: written as
+    it was, the raw byte made the output invalid UTF-8 for whatever reads it."""
     s = text if isinstance(text, str) else str(text)
     if s.isprintable():
         return s
-    return _ESCAPES.sub("", s)
+    return _SURROGATE.sub("\ufffd", _ESCAPES.sub("", s))
 
 
 _PAGE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -121,3 +121,19 @@ def test_a_fix_command_pasted_into_a_shell_fixes_that_file_and_runs_nothing_else
 
     table = _audit(repo, columns=200)  # fixed: only the secrets are left, each on its line
     assert "evil\u2424name.env:1" in table.stdout, table.stdout
+
+
+def test_a_file_whose_name_is_not_utf8_is_audited_in_every_format(tmp_path: Path) -> None:
+    """A name with a byte that is not UTF-8 (legal on Linux, ``\\udcff`` to Python) stopped the
+    whole audit with "internal error" (its finding's fingerprint could not be encoded), so no
+    report said a readable file held a password."""
+    repo = _repo(tmp_path)
+    (repo / os.fsdecode(b"leak\xff.env")).write_text(f"PASSWORD={PASSWORD}\n")
+
+    for fmt in ("table", "json", "sarif", "markdown"):
+        done = _audit(repo, "--format", fmt)
+
+        assert done.returncode == 1, (fmt, done.stdout + done.stderr)
+        assert "internal error" not in done.stderr, (fmt, done.stderr)
+        assert "secrets.leak" in done.stdout and "leak" in done.stdout, (fmt, done.stdout)
+        assert PASSWORD not in done.stdout

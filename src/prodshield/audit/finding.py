@@ -89,5 +89,6 @@ class AuditFinding:
 
 def fingerprint(*parts: object) -> str:
     """A stable id for a finding that survives line moves (used by baselines and SARIF)."""
-    h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode())
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    h = hashlib.sha256(text.encode("utf-8", "surrogateescape"))  # a name that is not UTF-8
     return h.hexdigest()[:32]
