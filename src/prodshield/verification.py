@@ -3,7 +3,9 @@
 A deploy marker splits time in two. The checks, incidents, log findings, log templates and audit
 runs the store holds are compared across it, for the checks and log sources the marker applies to
 (its service and environment; empty means all): the window after the deploy (``window``, from the
-deploy on) against the hour before it (or ``window``, when longer). Each comparison is a
+deploy on) against the hour before it (or ``window``, when longer); incidents, findings and audit
+runs count when they began within the window, so a later change's outage is never blamed on an
+older deploy. Each comparison is a
 :class:`Signal` with a verdict:
 
 - ``fail``: a check down now that went down after the deploy; a check failing more after the deploy
@@ -14,7 +16,8 @@ deploy on) against the hour before it (or ``window``, when longer). Each compari
   over the hour before; an incident opened and resolved after the deploy; a medium log finding new
   after the deploy;
 - ``info``: log templates first seen after the deploy; no audit run since the deploy; no check
-  result after the deploy (nothing to compare: is anything writing to this store?).
+  applies to the deploy; no check result after the deploy (nothing to compare: is anything
+  writing to this store?).
 
 The whole verdict is the worst signal's (``pass`` when none warns or fails). This module reads the
 store tables of the other capabilities directly, as :mod:`prodshield.evidence` does, and imports
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -119,11 +122,13 @@ def verify(
     before = (start - max(BEFORE_S, window_s), start)
     scope = _checks_in_scope(config, deploy)
     signals: list[Signal] = []
+    # what happened after the window (a later deploy's outage) is not this deploy's doing
+    until = after[1]
     with store.connect() as conn:
         signals += _check_signals(conn, scope, before, after)
-        signals += _incident_signals(conn, scope, start, now)
-        signals += _log_signals(conn, config, deploy, start, now)
-        signals += _audit_signals(conn, start, now)
+        signals += _incident_signals(conn, scope, start, until)
+        signals += _log_signals(conn, config, deploy, start, until)
+        signals += _audit_signals(conn, start, until)
     signals.sort(key=lambda s: (-_rank(s.verdict), s.area, s.subject))
     worst = max((_rank(s.verdict) for s in signals), default=0)
     verdict = VERDICTS[worst] if worst >= _rank("warn") else "pass"
@@ -208,10 +213,20 @@ def _check_signals(
 ) -> list[Signal]:
     old = _sides(conn, scope, *before)
     new = _sides(conn, scope, after[0], after[1] + 1.0)
-    out = _down_now(conn, scope, after[0])
+    out = _down_now(conn, scope, after)
     for key in sorted(scope):
         out += _compare(key, old.get(key) or _Side(), new.get(key) or _Side())
-    if scope and not any(side.results for side in new.values()):
+    if not scope:
+        out.append(
+            Signal(
+                "monitor",
+                "info",
+                "checks",
+                "no check applies to this deploy (its service and environment): the verdict "
+                "leaves out the checks",
+            )
+        )
+    elif not any(side.results for side in new.values()):
         out.append(
             Signal(
                 "monitor",
@@ -263,7 +278,11 @@ def _compare(key: tuple[str, str], old: _Side, new: _Side) -> list[Signal]:
     return out
 
 
-def _down_now(conn: Connection, scope: dict[tuple[str, str], str], start: float) -> list[Signal]:
+def _down_now(
+    conn: Connection, scope: dict[tuple[str, str], str], after: tuple[float, float]
+) -> list[Signal]:
+    """Checks down now: since the deploy (within the window), or since before it; a check that
+    went down after the window is another change's doing."""
     s = t.check_state
     names = sorted({name for name, _ in scope})
     if not names:
@@ -279,7 +298,9 @@ def _down_now(conn: Connection, scope: dict[tuple[str, str], str], start: float)
         if key not in scope:
             continue
         since = first_failure if first_failure is not None else changed
-        if since is not None and since >= start:
+        if since is not None and since > after[1] + 1.0:
+            continue
+        if since is not None and since >= after[0]:
             out.append(Signal("monitor", "fail", _label(key), "down since the deploy"))
         else:
             out.append(Signal("monitor", "warn", _label(key), "down since before the deploy"))
@@ -420,8 +441,9 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:,.0f} min" if seconds >= 60 else f"{seconds:,.0f} s"
 
 
-def headline(verdict: Verdict) -> str:
-    """One line: the deploy, the verdict, how many signals failed and warned, the windows."""
+def headline(verdict: Verdict, quote: Callable[[str], str] = _text) -> str:
+    """One line: the deploy, the verdict, how many signals failed and warned, the windows
+    (``quote`` shows the version and scope: Markdown puts them in code spans)."""
     d = verdict.deploy
     scope = " ".join(
         [*([d.service] if d.service else []), *([f"in {d.environment}"] if d.environment else [])]
@@ -431,7 +453,7 @@ def headline(verdict: Verdict) -> str:
     after = verdict.after[1] - verdict.after[0]
     state = "window over" if verdict.complete else "window not over yet"
     return (
-        f"deploy #{d.id} {_text(d.version)}{f' ({_text(scope)})' if scope else ''} at "
+        f"deploy #{d.id} {quote(d.version)}{f' ({quote(scope)})' if scope else ''} at "
         f"{_iso(d.deployed_at)}: {verdict.verdict.upper()}: {plural(fails, 'failure')}, "
         f"{plural(warns, 'warning')}; {_minutes(after)} after the deploy ({state}) against "
         f"{_minutes(verdict.before[1] - verdict.before[0])} before; "
@@ -446,7 +468,13 @@ def _cell(text: str) -> str:
 def markdown(verdict: Verdict) -> str:
     """The verdict as Markdown (a pull request comment, ``$GITHUB_STEP_SUMMARY``); text from
     production in code spans."""
-    lines = [f"### Deploy verification: {verdict.verdict.upper()}", "", headline(verdict), ""]
+    # a version is a CI variable (a branch name, a tag): in code spans, never a link or markup
+    lines = [
+        f"### Deploy verification: {verdict.verdict.upper()}",
+        "",
+        headline(verdict, lambda text: _cell(_text(text))),
+        "",
+    ]
     if verdict.signals:
         lines += ["| verdict | area | subject | what |", "| --- | --- | --- | --- |"]
         for sig in verdict.signals:

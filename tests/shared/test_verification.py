@@ -11,7 +11,7 @@ from prodshield import deploys
 from prodshield.config import parse_config
 from prodshield.store import open_store
 from prodshield.store import tables as t
-from prodshield.verification import verify
+from prodshield.verification import headline, markdown, verify
 from support.cli import prodshield, wide_env
 
 CONFIG = """
@@ -88,3 +88,66 @@ def test_more_failures_after_the_deploy_fail_and_results_outside_the_window_do_n
     assert [s.message for s in failed] == [
         "3 of 10 results failed after the deploy (30.0%); 0 of 10 before (0.0%)"
     ]
+
+
+def test_what_happened_after_the_window_is_not_the_deploys_doing(tmp_path: Path) -> None:
+    """Verifying an older deploy (`--deploy 1`) after a later one broke things: the later outage,
+    its incident and its failed audit are not blamed on the first deploy."""
+    store = _store(tmp_path)
+    now = time.time()
+    deployed = now - 3 * 3600
+    marker = deploys.mark(store, "v1", environment="production", at=deployed)
+    _results(store, "api", deployed - 300, [80.0] * 5)
+    _results(store, "api", deployed + 5, [80.0] * 5)
+    later = now - 3600  # a later change, two hours after this deploy's 10 minutes
+    _results(store, "api", later, [None] * 5)
+    with store.begin() as conn:
+        conn.execute(
+            t.check_state.insert().values(
+                check_name="api",
+                environment="production",
+                status="down",
+                updated_at=now,
+                first_failure_ts=later,
+                last_change_ts=later,
+            )
+        )
+        conn.execute(
+            t.incidents.insert().values(
+                check_name="api", environment="production", status="open", opened_at=later
+            )
+        )
+        conn.execute(
+            t.audit_runs.insert().values(started_at=later, finished_at=later + 5, passed=False)
+        )
+    config = parse_config(CONFIG, env={}).config
+    old = verify(store, config, marker, window_s=600, now=now)
+    # the same outage inside the window fails the deploy
+    recent = deploys.mark(store, "v2", environment="production", at=later - 60)
+    new = verify(store, config, recent, window_s=600, now=now)
+    store.close()
+    assert old.verdict == "pass", old.signals
+    assert new.failed
+    assert {(s.area, s.verdict) for s in new.signals} >= {
+        ("monitor", "fail"),
+        ("incidents", "fail"),
+        ("audit", "fail"),
+    }, new.signals
+
+
+def test_no_check_in_scope_is_said_and_the_markdown_headline_shows_the_version_as_code(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    marker = deploys.mark(store, "x[see](https://evil.example)", service="blog")
+    config = parse_config(CONFIG, env={}).config
+    verdict = verify(store, config, marker, window_s=600)
+    store.close()
+    assert verdict.verdict == "pass" and verdict.checks == 0
+    assert any(
+        s.verdict == "info" and s.message.startswith("no check applies to this deploy")
+        for s in verdict.signals
+    ), verdict.signals
+    text = markdown(verdict)
+    assert "deploy #1 `x[see](https://evil.example)` (`blog`) at " in text, text
+    assert headline(verdict).startswith("deploy #1 x[see](https://evil.example) (blog) at ")
