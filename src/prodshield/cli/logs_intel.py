@@ -26,7 +26,13 @@ from prodshield.cli.common import (
 from prodshield.config.types import format_duration
 from prodshield.errors import NotFound, UsageError
 from prodshield.logs.detectors import DetectorSettings
-from prodshield.logs.digest import build_digest, render_html, render_json, render_markdown
+from prodshield.logs.digest import (
+    build_digest,
+    outside_note,
+    render_html,
+    render_json,
+    render_markdown,
+)
 from prodshield.logs.findings import ScanResult
 from prodshield.logs.scan import parse_when, scan_files
 from prodshield.text import clip
@@ -267,7 +273,7 @@ def _summary(result: ScanResult) -> None:
     sys.stderr.write(
         f"{plural(s.get('events', 0), 'event')}, {plural(s.get('templates', 0), 'template')}, "
         f"{plural(len(result.findings), 'finding')} in {s.get('seconds', 0)} s"
-        f"{read_notes(s)}\n"
+        f"{read_notes(s)}{outside_note(s)}\n"
     )
 
 

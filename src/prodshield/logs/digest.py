@@ -89,7 +89,22 @@ class Digest:
         parts = [
             f"{counts.get(c, 0)} {c}" for c in ("critical", "security", "performance", "trend")
         ]
-        return f"{self.scan.stats.get('events', 0)} events: " + ", ".join(parts)
+        return (
+            f"{self.scan.stats.get('events', 0)} events: "
+            + ", ".join(parts)
+            + outside_note(self.scan.stats)
+        )
+
+
+def outside_note(stats: dict[str, Any]) -> str:
+    """``; N events outside the window left out`` when the window (``--since`` before the newest
+    line, ``--from``/``--until``) left some out: a file of another day vanished without a word."""
+    n = int(stats.get("outside_window") or 0)
+    if not n:
+        return ""
+    return (
+        f"; {n:,} {'event' if n == 1 else 'events'} outside the window left out (--since, --from)"
+    )
 
 
 def build_digest(
