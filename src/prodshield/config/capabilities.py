@@ -127,9 +127,9 @@ class LogsConfig(StrictModel):
     """The period before the window that trends (new and spiking templates, rates) compare
     against in ``logs digest`` and ``serve``'s daily digest; ``--baseline`` overrides it, and
     ``logs scan`` compares only when given ``--baseline``."""
-    slow_query_ms: float = Field(default=500.0, examples=[250])
+    slow_query_ms: float = Field(default=500.0, gt=0, examples=[250])
     """A database query slower than this (milliseconds) is a slow query."""
-    slow_request_ms: float = Field(default=1000.0, examples=[2000])
+    slow_request_ms: float = Field(default=1000.0, gt=0, examples=[2000])
     """A request slower than this (milliseconds) is a slow request."""
     brute_force_failures: int = Field(default=10, ge=1)
     """Failed logins from one address within ``brute_force_window`` that make a brute-force
@@ -619,17 +619,17 @@ class ClusterConfig(StrictModel):
 class RetentionConfig(StrictModel):
     """How long the store keeps each kind of row; ``serve`` applies it every ``every``."""
 
-    raw_results: Duration = 30 * 86400.0
+    raw_results: Duration = Field(default=30 * 86400.0, gt=0)
     """Raw check results (rolled up into hourly aggregates first)."""
-    aggregates: Duration = 400 * 86400.0
+    aggregates: Duration = Field(default=400 * 86400.0, gt=0)
     """Hourly aggregates of check results."""
-    log_findings: Duration = 90 * 86400.0
+    log_findings: Duration = Field(default=90 * 86400.0, gt=0)
     """Log findings, by when they were last seen."""
-    log_counts: Duration = 90 * 86400.0
+    log_counts: Duration = Field(default=90 * 86400.0, gt=0)
     """Hourly counts per log template."""
-    journals: Duration = 365 * 86400.0
+    journals: Duration = Field(default=365 * 86400.0, gt=0)
     """Chaos experiment journals, stored audit runs and silences that ended this long ago."""
-    outbox: Duration = 30 * 86400.0
+    outbox: Duration = Field(default=30 * 86400.0, gt=0)
     """Delivered (and dead) notifications."""
     every: Duration = Field(default=600.0, ge=1.0)
     """How often ``serve`` applies retention."""
