@@ -151,7 +151,9 @@ def _checks_in_scope(config: Any, deploy: Deploy) -> dict[tuple[str, str], str]:
             continue
         service = check.service or check.name
         for env in check.environments or [""]:
-            if deploy.applies_to(service, env):
+            # a check without environments runs in whatever one was deployed (as a log source
+            # without one counts for every environment)
+            if deploy.applies_to(service, env or deploy.environment):
                 out[(check.name, env)] = service
     return out
 

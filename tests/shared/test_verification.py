@@ -151,3 +151,25 @@ def test_no_check_in_scope_is_said_and_the_markdown_headline_shows_the_version_a
     text = markdown(verdict)
     assert "deploy #1 `x[see](https://evil.example)` (`blog`) at " in text, text
     assert headline(verdict).startswith("deploy #1 x[see](https://evil.example) (blog) at ")
+
+
+def test_a_check_without_environments_counts_for_a_deploy_to_an_environment(
+    tmp_path: Path,
+) -> None:
+    """GitHub deployments always name an environment (`production`); a shield.yaml whose checks
+    name none must not pass every such deploy for want of a check in scope."""
+    plain = "storage: sqlite:///store.db\nchecks:\n  - {name: api, type: http, url: 'http://127.0.0.1:9/'}\n"
+    (tmp_path / "shield.yaml").write_text(plain)
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    now = time.time()
+    marker = deploys.mark(store, "v1", environment="production", at=now - 120)
+    with store.begin() as conn:
+        for i in range(4):
+            conn.execute(
+                t.check_results.insert().values(
+                    check_name="api", environment="", ts=now - 100 + i, ok=False, maintenance=False
+                )
+            )
+    verdict = verify(store, parse_config(plain, env={}).config, marker, window_s=600, now=now)
+    store.close()
+    assert verdict.checks == 1 and verdict.failed, verdict.signals

@@ -121,6 +121,13 @@ def once(
             help="How long to keep delivering the notifications this run caused (retries included).",
         ),
     ] = "60s",
+    no_notify: Annotated[
+        bool,
+        typer.Option(
+            "--no-notify",
+            help="Deliver nothing: for a throwaway copy of the store (a deploy's verification).",
+        ),
+    ] = False,
 ) -> None:
     """Run every (matching) check once now, store and print the results.
 
@@ -144,7 +151,7 @@ def once(
         before = snapshot(store)
         results = run_once(loaded, store, check=check, env=env)
         changes = incident_changes(store, before, {(r.check, r.environment) for r in results})
-        report = _deliver(loaded, store, wait_s)
+        report = None if no_notify else _deliver(loaded, store, wait_s)
     finally:
         store.close()
     windows = loaded.config.maintenance
