@@ -463,8 +463,12 @@ def headline(verdict: Verdict, quote: Callable[[str], str] = _text) -> str:
     )
 
 
+def _code(text: str) -> str:
+    return code_span(for_page(neutralise_markers(text)))
+
+
 def _cell(text: str) -> str:
-    return code_span(for_page(neutralise_markers(text))).replace("|", "\\|")
+    return _code(text).replace("|", "\\|")  # a pipe in a code span still ends a table cell
 
 
 def markdown(verdict: Verdict) -> str:
@@ -474,7 +478,7 @@ def markdown(verdict: Verdict) -> str:
     lines = [
         f"### Deploy verification: {verdict.verdict.upper()}",
         "",
-        headline(verdict, lambda text: _cell(_text(text))),
+        headline(verdict, lambda text: _code(_text(text))),
         "",
     ]
     if verdict.signals:
