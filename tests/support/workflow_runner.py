@@ -1,8 +1,8 @@
 """A GitHub Actions runner for tests: it runs a workflow file the way a hosted runner does.
 
 It reads the YAML, evaluates the job's and each step's ``if:``, substitutes ``${{ ... }}``
-(``secrets.*``, ``env.*``, ``github.*``, ``steps.<id>.outputs.*``, ``inputs.*``), and runs each
-``run:`` step with ``bash --noprofile --norc -eo pipefail`` in a fresh workspace, with the
+(``secrets.*``, ``vars.*``, ``env.*``, ``github.*``, ``steps.<id>.outputs.*``, ``inputs.*``), and
+runs each ``run:`` step with ``bash --noprofile --norc -eo pipefail`` in a fresh workspace, with the
 variables a runner gives (``GITHUB_WORKSPACE``, ``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``,
 ``RUNNER_TEMP``, ...). The ``uses:`` steps the generated workflows rely on are emulated:
 
@@ -257,6 +257,7 @@ class WorkflowRunner:
         python_bin: Path,
         secrets: dict[str, str],
         env: dict[str, str] | None = None,
+        variables: dict[str, str] | None = None,
         repository: str = "acme/shop",
         step_timeout: float = 150.0,
     ) -> None:
@@ -265,6 +266,8 @@ class WorkflowRunner:
         self.python_bin = python_bin
         self.secrets = secrets
         self.extra_env = env or {}
+        self.variables = variables or {}
+        """The repository's configuration variables (the ``vars`` context)."""
         self.repository = repository
         self.step_timeout = step_timeout
         self.cache = home / "cache"
@@ -324,7 +327,7 @@ class WorkflowRunner:
             "inputs": (payload or {}).get("inputs", {}),
             "steps": steps_ctx,
             "runner": {"os": "Linux", "temp": str(temp)},
-            "vars": {},
+            "vars": dict(self.variables),
             "env": {},
         }
         functions: dict[str, Callable[..., Any]] = {
