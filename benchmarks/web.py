@@ -9,16 +9,39 @@ the cold first request is printed too). Baselines measured in the same run on th
 - ``group by``: one aggregate statement per request over 30 days of ``check_hourly``.
 
 Usage: python benchmarks/web.py [--checks 10000] [--days 30] [--requests 40] [--backend sqlite]
+
+With ``--probes``, the liveness and readiness probes under load instead: a real ``prodshield
+serve`` (a subprocess) over ``--checks`` seeded checks (2,000 by default there), ``--clients``
+loopback clients (200) loading the heavy pages (status page, dashboard pages, check pages, the
+API's lists, ``/metrics``) for ``--seconds``, while a prober opens a new connection for each
+``GET /healthz`` and ``GET /readyz`` as the kubelet does. The baseline, in the same run: the
+same probes against the same process with no load. Prints p50/p99/max of each probe, and what
+the heavy pages got (answers by status, p50/p99).
+
+    python -P benchmarks/web.py --probes [--checks 2000] [--clients 200] [--seconds 20]
+
+(``-P``: benchmarks/secrets.py would otherwise shadow the standard ``secrets`` that Starlette
+imports, as for any script of this folder that imports it.)
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
+import os
+import random
+import re
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
@@ -265,6 +288,253 @@ def calibrate() -> float:
     return statistics.median(timed(lambda: sum(range(10**6)), 5))
 
 
+# --- probes under load (--probes) -----------------------------------------------------------
+
+HEAVY = ("status", "dashboard", "check", "api-checks", "api-incidents", "metrics")
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] if ordered else 0.0
+
+
+def _probe_config(folder: Path, n: int, db: Path) -> Path:
+    lines = [
+        f"storage: sqlite:///{db}",
+        f"serve: {{port: 0, token: {TOKEN}, limits: {{max_connections_per_client: 1000}}}}",
+        "defaults: {interval: 5m}",
+        "checks:",
+    ]
+    for i in range(n):
+        lines.append(
+            f"  - {{name: c{i:05d}, type: tcp, host: 127.0.0.1, port: 9, group: svc-{i // 50:03d}}}"
+        )
+    path = folder / "shield.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _start_serve(config: Path) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prodshield", "serve", "-c", str(config)],
+        cwd=config.parent,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PRODSHIELD_")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"serve exited {proc.wait()}")
+        found = re.search(r"prodshield serving http://[^/]+:(\d+)/", line)
+        if found:
+            port = int(found.group(1))
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain its output
+            break
+    else:
+        raise SystemExit("serve did not start")
+    while time.monotonic() < deadline:
+        status, _ = _get(port, "/readyz", timeout=5)
+        if status == 200:
+            return proc, port
+        time.sleep(0.3)
+    raise SystemExit("serve never became ready")
+
+
+def _get(
+    port: int, path: str, *, headers: dict[str, str] | None = None, timeout: float = 10.0
+) -> tuple[int, float]:
+    """One GET on a new connection (as a probe is made): (status, milliseconds); 0 on an error."""
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        response.read()
+        status = response.status
+    except OSError:
+        status = 0
+    finally:
+        conn.close()
+    return status, (time.perf_counter() - start) * 1000
+
+
+def _session(port: int) -> str:
+    """A dashboard session cookie, signed in through the form as a browser does."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    form = conn.getresponse()
+    form.read()
+    csrf = re.search(r"prodshield_login=([^;]+)", form.getheader("set-cookie") or "")
+    assert csrf is not None
+    body = urllib.parse.urlencode({"csrf": csrf.group(1), "token": TOKEN, "next": "/dashboard"})
+    conn.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"prodshield_login={csrf.group(1)}",
+        },
+    )
+    answer = conn.getresponse()
+    answer.read()
+    conn.close()
+    session = re.search(r"prodshield_session=([^;]+)", answer.getheader("set-cookie") or "")
+    assert answer.status == 303 and session is not None, answer.status
+    return session.group(1)
+
+
+def _heavy_path(kind: str, n: int, rng: random.Random) -> str:
+    return {
+        "status": "/",
+        "dashboard": f"/dashboard?page={rng.randint(1, max(1, n // 100))}",
+        "check": f"/dashboard/checks/c{rng.randrange(n):05d}",
+        "api-checks": "/api/v1/checks",
+        "api-incidents": "/api/v1/incidents?limit=1000",
+        "metrics": "/metrics",
+    }[kind]
+
+
+def _load(port: int, session: str, n: int, clients: int, seconds: float, out: Any) -> None:
+    """``clients`` keep-alive clients each loading heavy pages in turn for ``seconds``
+    (a process of its own: its CPU is not serve's); sends back [(kind, status, ms)]."""
+    import asyncio
+
+    import aiohttp
+
+    async def client(i: int, session_: aiohttp.ClientSession, until: float) -> list[Any]:
+        rng = random.Random(i)
+        done = []
+        while time.monotonic() < until:
+            kind = HEAVY[rng.randrange(len(HEAVY))]
+            start = time.perf_counter()
+            try:
+                async with session_.get(
+                    f"http://127.0.0.1:{port}{_heavy_path(kind, n, rng)}",
+                    headers={
+                        "Authorization": f"Bearer {TOKEN}",
+                        "Cookie": f"prodshield_session={session}",
+                    },
+                    allow_redirects=False,
+                ) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                status = 0
+            done.append((kind, status, (time.perf_counter() - start) * 1000))
+            if status == 503:
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+        return done
+
+    async def main() -> list[Any]:
+        until = time.monotonic() + seconds
+        connector = aiohttp.TCPConnector(limit=clients)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as s:
+            runs = await asyncio.gather(*(client(i, s, until) for i in range(clients)))
+        return [r for run in runs for r in run]
+
+    out.send(asyncio.run(main()))
+
+
+def _probe(port: int, until: float, gap: float = 0.1) -> dict[str, list[float]]:
+    """Probe /healthz and /readyz, each from a thread of its own, on a new connection every
+    ``gap`` seconds until ``until`` (as the kubelet does): path -> milliseconds (a failed probe
+    counts as 10 s)."""
+    found: dict[str, list[float]] = {"/healthz": [], "/readyz": []}
+
+    def probe(path: str) -> None:
+        while time.monotonic() < until:
+            status, ms = _get(port, path, timeout=10)
+            found[path].append(ms if status == 200 else max(ms, 10_000.0))
+            time.sleep(gap)
+
+    threads = [threading.Thread(target=probe, args=(path,)) for path in found]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return found
+
+
+def _print_probes(label: str, probes: dict[str, list[float]]) -> None:
+    for path in ("/healthz", "/readyz"):
+        values = probes[path]
+        over = sum(1 for v in values if v > 1000)
+        print(
+            f"  {label:22s} {path:9s} p50 {statistics.median(values):7.1f} ms   "
+            f"p99 {_pct(values, 0.99):7.1f} ms   max {max(values):7.1f} ms   "
+            f"{over}/{len(values)} over 1 s (the kubelet's default timeout)"
+        )
+
+
+def probes_run(n: int, days: int, clients: int, seconds: float) -> None:
+    import multiprocessing
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = folder / "bench.db"
+        store = open_store(f"sqlite:///{db}")
+        try:
+            seed(store, n, days, time.time())
+        finally:
+            store.close()
+        proc, port = _start_serve(_probe_config(folder, n, db))
+        try:
+            session = _session(port)
+            for kind in HEAVY:  # warm: the aggregates are loaded, each page rendered once
+                _get(
+                    port,
+                    _heavy_path(kind, n, random.Random(0)),
+                    timeout=60,
+                    headers={
+                        "Authorization": f"Bearer {TOKEN}",
+                        "Cookie": f"prodshield_session={session}",
+                    },
+                )
+            print(f"serve over {n} checks x {days * 24} hours; {clients} clients for {seconds:g} s")
+            idle = _probe(port, time.monotonic() + min(10.0, seconds))
+            _print_probes("baseline, no load", idle)
+            receive, send = multiprocessing.Pipe(duplex=False)
+            loader = multiprocessing.Process(
+                target=_load, args=(port, session, n, clients, seconds, send)
+            )
+            loader.start()
+            time.sleep(min(3.0, seconds / 4))  # the clients are all connected and waiting
+            busy = _probe(port, time.monotonic() + seconds - min(3.0, seconds / 4))
+            heavy = receive.recv()
+            loader.join(30)
+            _print_probes(f"{clients} clients loading", busy)
+            by_status: dict[int, int] = {}
+            for _, status, _ in heavy:
+                by_status[status] = by_status.get(status, 0) + 1
+            served = [ms for _, status, ms in heavy if status == 200]
+            print(
+                f"  heavy pages: {len(heavy)} answers in {seconds:g} s, by status "
+                + ", ".join(f"{s or 'error'}: {c}" for s, c in sorted(by_status.items()))
+                + (
+                    f"; served p50 {statistics.median(served):.0f} ms, "
+                    f"p99 {_pct(served, 0.99):.0f} ms"
+                    if served
+                    else ""
+                )
+            )
+            verdict = _pct(busy["/healthz"], 0.99) < 200 and _pct(busy["/readyz"], 0.99) < 200
+            print(
+                f"  floor p99 < 200 ms for both probes under load: {'met' if verdict else 'NOT met'}"
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=10000)
@@ -272,7 +542,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--probes", action="store_true", help="/healthz and /readyz under load")
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
+    if args.probes:
+        print(
+            f"machine speed: sum(range(10**6)) takes {calibrate():.1f} ms (10-15 ms on an idle core)"
+        )
+        checks = 2000 if "--checks" not in sys.argv else args.checks
+        probes_run(checks, args.days, args.clients, args.seconds)
+        return
     print(f"machine speed: sum(range(10**6)) takes {calibrate():.1f} ms (10-15 ms on an idle core)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
