@@ -504,6 +504,14 @@ class ServeLimits(StrictModel):
     checks' reserve)."""
     max_connections_per_client: int = Field(default=100, ge=1)
     """Connections held at once from one client address (trusted proxies count only overall)."""
+    page_workers: int = Field(default=2, ge=1, le=64)
+    """Threads rendering the heavy pages and API reads at once (the status page, dashboard, check
+    pages, API lists, ``/metrics``); more do not render faster (Python runs one at a time) and
+    slow the probes. Takes effect at the next start."""
+    page_queue: int = Field(default=64, ge=0, le=10_000)
+    """Page requests waiting for a worker at most; one more is answered ``503`` with
+    ``Retry-After`` at once (as is one that waited 10 s), and ``/healthz`` and ``/readyz`` never
+    wait behind them. Takes effect at the next start."""
 
 
 class SubscriptionsConfig(StrictModel):

@@ -237,14 +237,15 @@ async def list_checks(request: Request) -> Response:
         # model per row) on the 10,000-check list; benchmarks/web.py prints both
         return dumps({"checks": checks, "count": len(checks), "generated_at": time.time()})
 
-    body = await run_in_threadpool(ctx.responses.get, ("checks", environment, status), build)
+    key = ("checks", environment, status)
+    body = ctx.responses.fresh(key) or await ctx.work.run(ctx.responses.get, key, build)
     return Response(body, media_type="application/json")
 
 
 async def get_check(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
-    detail = await run_in_threadpool(ctx.model.check, request.path_params["name"])
+    detail = await ctx.work.run(ctx.model.check, request.path_params["name"])
     if detail is None:
         return error(404, f"no check named {request.path_params['name']!r}")
     return view(detail)
@@ -256,7 +257,7 @@ async def list_instances(request: Request) -> Response:
     from prodshield.monitor.cluster import list_instances as instances_of
 
     ctx = ctx_of(request)
-    found = await run_in_threadpool(instances_of, ctx.store)
+    found = await ctx.work.run(instances_of, ctx.store)
     return view(
         InstancesView(
             instances=found,
@@ -274,17 +275,19 @@ async def list_incidents(request: Request) -> Response:
     if status not in (None, "open", "resolved"):
         return error(400, "status must be open or resolved")
     limit = _int(q.get("limit"), 100, 1, 1000, "limit")
-    rows = await run_in_threadpool(
-        ctx.model.incidents, status=status, check=q.get("check"), limit=limit
-    )
-    return view(IncidentsView(incidents=rows))
+
+    def load() -> Response:
+        rows = ctx.model.incidents(status=status, check=q.get("check"), limit=limit)
+        return view(IncidentsView(incidents=rows))
+
+    return await ctx.work.run(load)
 
 
 async def get_incident(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
     incident_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
-    row = await run_in_threadpool(ctx.model.incident, incident_id)
+    row = await ctx.work.run(ctx.model.incident, incident_id)
     return view(row) if row else error(404, f"no incident {incident_id}")
 
 
@@ -305,7 +308,7 @@ async def findings(request: Request) -> Response:
             out.audit = audit_read.latest(ctx.store, severity=severity)
         return out
 
-    return view(await run_in_threadpool(load))
+    return await ctx.work.run(lambda: view(load()))
 
 
 async def templates(request: Request) -> Response:
@@ -322,7 +325,7 @@ async def templates(request: Request) -> Response:
             hours=hours,
         )
 
-    return view(await run_in_threadpool(load))
+    return await ctx.work.run(lambda: view(load()))
 
 
 async def list_deploys(request: Request) -> Response:
@@ -330,7 +333,7 @@ async def list_deploys(request: Request) -> Response:
     ctx = ctx_of(request)
     q = request.query_params
     limit = _int(q.get("limit"), 100, 1, 1000, "limit")
-    found = await run_in_threadpool(
+    found = await ctx.work.run(
         deploys.deploys,
         ctx.store,
         environment=q.get("environment"),
@@ -344,7 +347,7 @@ async def list_journals(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
     limit = _int(request.query_params.get("limit"), 50, 1, 500, "limit")
-    rows = await run_in_threadpool(chaos_read.journals, ctx.store, limit=limit)
+    rows = await ctx.work.run(chaos_read.journals, ctx.store, limit=limit)
     schedules = chaos_read.schedules(ctx.loaded.config.chaos.experiments)
     return view(JournalsView(journals=rows, schedules=schedules))
 
@@ -353,7 +356,7 @@ async def get_journal(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
     journal_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
-    row = await run_in_threadpool(chaos_read.journal, ctx.store, journal_id)
+    row = await ctx.work.run(chaos_read.journal, ctx.store, journal_id)
     return view(row) if row else error(404, f"no experiment journal {journal_id}")
 
 
@@ -510,8 +513,9 @@ async def list_silences(request: Request) -> Response:
     reader(request)
     ctx = ctx_of(request)
     past = request.query_params.get("all") in ("1", "true", "yes")
-    rows = await run_in_threadpool(ctx.model.silences, include_past=past)
-    return view(SilencesView(silences=rows))
+    return await ctx.work.run(
+        lambda: view(SilencesView(silences=ctx.model.silences(include_past=past)))
+    )
 
 
 async def create_silence(request: Request) -> Response:
@@ -599,28 +603,34 @@ async def retry_outbox(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: answered on the event loop, reading nothing, so it is prompt whatever the pages
+    cost (they run on their own bounded workers, :mod:`prodshield.web.work`)."""
     return JSONResponse({"status": "ok", "version": __version__})
+
+
+def _store_problems(ctx: WebContext) -> dict[str, str]:
+    """The store answers, and what the outbox reports (on the probe's own thread)."""
+    ctx.store.kv_get("web", "ready")
+    return delivery_problems(ctx.store)
 
 
 async def readyz(request: Request) -> Response:
     ctx: WebContext = ctx_of(request)
     try:
-        await run_in_threadpool(ctx.store.kv_get, "web", "ready")
+        # its own thread, one check at a time: never behind page work in a queue
+        stored = await ctx.probe.run(lambda: _store_problems(ctx))
     except ProdshieldError as exc:
         return error(503, f"store unavailable: {exc}")
     extra = ctx.services.ready
     if not ctx.ready or (extra is not None and not extra()):
         return error(503, "starting")
     problems: dict[str, str] = {}
-    for source in ctx.services.problems:
+    for source in [*ctx.services.problems, ctx.work.problems]:
         try:
             problems.update(source())
         except Exception as exc:  # a broken reporter is itself a problem, not a 500
             problems[getattr(source, "__qualname__", "service")] = f"{type(exc).__name__}: {exc}"
-    try:
-        problems.update(await run_in_threadpool(delivery_problems, ctx.store))
-    except ProdshieldError as exc:
-        return error(503, f"store unavailable: {exc}")
+    problems.update(stored)
     if problems:
         # still serving (200): the load balancer keeps it, the operator sees what is wrong
         return JSONResponse({"status": "degraded", "problems": problems, "version": __version__})

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +27,7 @@ from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.security import SECURITY_HEADERS, Guard
 from prodshield.web.services import BackgroundService, Services
+from prodshield.web.work import Overloaded, PageWork, Probe
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
@@ -134,6 +136,17 @@ class Supervisor:
         }
 
 
+async def overloaded(request: Request, exc: Exception) -> Response:
+    """Too much page work queued (:mod:`prodshield.web.work`): 503 and when to come back, as
+    JSON for the API and as text for the pages."""
+    retry = str(getattr(exc, "retry_after", 5))
+    headers = {"retry-after": retry, "cache-control": "no-store"}
+    message = f"prodshield is busy: retry in {retry} s"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=503, headers=headers)
+    return PlainTextResponse(message + "\n", status_code=503, headers=headers)
+
+
 def _prewarm(model: ReadModel) -> None:
     try:
         model.cache.refresh()
@@ -158,9 +171,12 @@ def create_app(
     supervisor = Supervisor()
     services.problems.append(supervisor.problems)
     model = ReadModel(store, loaded_config.config, cache)
+    limits = loaded_config.config.serve.limits
+    work = PageWork(limits.page_workers, limits.page_queue)
     metrics = WebMetrics()
     metrics.bind(model, services.scheduler_lag, services.store_size, services.gauges)
     metrics.connections = services.connections
+    metrics.page_work = work
     ctx = WebContext(
         loaded=loaded_config,
         store=store,
@@ -175,6 +191,8 @@ def create_app(
         templates=make_templates(),
         metrics=metrics,
         responses=ResponseCache(response_ttl),
+        work=work,
+        probe=Probe(),
     )
 
     @contextlib.asynccontextmanager
@@ -198,6 +216,8 @@ def create_app(
         finally:
             ctx.ready = False
             stop.set()
+            work.close()
+            ctx.probe.close()
             if tasks:
                 done, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
                 for task in pending:
@@ -219,6 +239,7 @@ def create_app(
             Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={Overloaded: overloaded},
         lifespan=lifespan,
     )
     app.state.ctx = ctx

@@ -31,6 +31,7 @@ from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.security import Guard
 from prodshield.web.services import Services
+from prodshield.web.work import PageWork, Probe
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -219,6 +220,10 @@ class WebContext:
     scrapes: ResponseCache = field(default_factory=lambda: ResponseCache(0.0))
     """``/metrics`` (public, megabytes for thousands of checks): never older than the last render,
     but requests that arrive while one renders get the previous body instead of a render each."""
+    work: PageWork = field(default_factory=PageWork)
+    """The heavy pages' bounded pool (:mod:`prodshield.web.work`): ``await ctx.work.run(fn)``."""
+    probe: Probe = field(default_factory=Probe)
+    """``/readyz``'s store check, on a thread of its own."""
     started_at: float = field(default_factory=time.time)
     ready: bool = False
     bound: tuple[str, int] | None = None

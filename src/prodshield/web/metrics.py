@@ -78,6 +78,8 @@ class WebMetrics:
         self._hist = _Histograms()
         self.connections: Any = None
         """The server's ConnectionLimits, when it runs under ``serve``."""
+        self.page_work: Any = None
+        """The heavy pages' pool (:class:`~prodshield.web.work.PageWork`)."""
         self._lock = threading.Lock()
         self.registry.register(self)
         # The usual process_* (memory, descriptors, CPU) and python_gc_* series, as any exporter.
@@ -155,6 +157,7 @@ class WebMetrics:
             sys.getallocatedblocks(),
         )
         yield from self._connections()
+        yield from self._page_work()
         yield counter(
             "prodshield_heartbeat_pings",
             "Heartbeat pings received (all heartbeats).",
@@ -181,6 +184,25 @@ class WebMetrics:
                 continue
             for name, help_text, labels, samples in families:
                 yield gauge(name, help_text, samples, labels=labels)
+
+    def _page_work(self) -> Iterator[Metric]:
+        work = self.page_work
+        if work is None:
+            return
+        yield gauge(
+            "prodshield_web_page_work_running", "Page requests on a worker now.", work.running
+        )
+        yield gauge(
+            "prodshield_web_page_work_waiting",
+            "Page requests waiting for a worker now.",
+            max(0, work.admitted - work.running),
+        )
+        yield counter(
+            "prodshield_web_page_work_refused",
+            "Page requests answered 503 with Retry-After (the queue full, or a worker not free "
+            "within 10 s).",
+            work.refused,
+        )
 
     def _connections(self) -> Iterator[Metric]:
         limits = self.connections

@@ -49,6 +49,16 @@ class ResponseCache:
             and self.clock() - entry.built_at < self.ttl
         )
 
+    def fresh(self, key: Hashable) -> bytes | None:
+        """The body kept for ``key`` when it is still fresh, else None; never waits (the web
+        app answers a fresh body on the event loop, without queueing for a page worker)."""
+        entry = self._entries.get(key)
+        if not self._fresh(entry):
+            return None
+        assert entry is not None
+        self.hits += 1
+        return entry.body
+
     def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         arrived = self.clock()
         entry = self._entries.get(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -82,7 +83,8 @@ async def status_page(request: Request) -> Response:
         data = status_context(ctx, page, STATUS_PER_PAGE)
         return ctx.render("status.html", **data, static_site=False).encode()
 
-    body = await run_in_threadpool(ctx.responses.get, ("status", page), build)
+    key = ("status", page)
+    body = ctx.responses.fresh(key) or await ctx.work.run(ctx.responses.get, key, build)
     return HTMLResponse(body, headers={"cache-control": "no-cache"})
 
 
@@ -218,6 +220,14 @@ def _page(ctx: WebContext, session: Session, name: str, section: str, **data: An
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 
+async def _rendered(
+    ctx: WebContext, session: Session, name: str, section: str, load: Callable[[], dict[str, Any]]
+) -> Response:
+    """A dashboard page whose reads and render both run on a page worker (``ctx.work``), never
+    on the event loop the probes are answered on."""
+    return await ctx.work.run(lambda: _page(ctx, session, name, section, **load()))
+
+
 async def dashboard(request: Request) -> Response:
     session = _session(request)
     if isinstance(session, Response):
@@ -248,7 +258,7 @@ async def dashboard(request: Request) -> Response:
             "chaos_running": chaos_read.running(ctx.store),
         }
 
-    return _page(ctx, session, "dashboard.html", "overview", **await run_in_threadpool(load))
+    return await _rendered(ctx, session, "dashboard.html", "overview", load)
 
 
 async def check_page(request: Request) -> Response:
@@ -256,15 +266,23 @@ async def check_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    detail = await run_in_threadpool(
-        lambda: ctx.model.check(request.path_params["name"], recent=30, charts=True)
-    )
-    if detail is None:
-        return _error(ctx, session, 404, "no such check", "/dashboard", "overview")
-    incidents = await run_in_threadpool(ctx.model.incidents, check=detail.name, limit=20)
-    return _page(
-        ctx, session, "check.html", "overview", check=detail, incidents=incidents, now=time.time()
-    )
+
+    def build() -> Response:
+        detail = ctx.model.check(request.path_params["name"], recent=30, charts=True)
+        if detail is None:
+            return _error(ctx, session, 404, "no such check", "/dashboard", "overview")
+        incidents = ctx.model.incidents(check=detail.name, limit=20)
+        return _page(
+            ctx,
+            session,
+            "check.html",
+            "overview",
+            check=detail,
+            incidents=incidents,
+            now=time.time(),
+        )
+
+    return await ctx.work.run(build)
 
 
 async def logs_page(request: Request) -> Response:
@@ -286,7 +304,7 @@ async def logs_page(request: Request) -> Response:
             "digest": logs_read.digest(ctx.store),
         }
 
-    return _page(ctx, session, "logs.html", "logs", **await run_in_threadpool(load))
+    return await _rendered(ctx, session, "logs.html", "logs", load)
 
 
 async def audit_page(request: Request) -> Response:
@@ -294,8 +312,9 @@ async def audit_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    audit = await run_in_threadpool(audit_read.latest, ctx.store)
-    return _page(ctx, session, "audit.html", "audit", audit=audit)
+    return await _rendered(
+        ctx, session, "audit.html", "audit", lambda: {"audit": audit_read.latest(ctx.store)}
+    )
 
 
 async def chaos_page(request: Request) -> Response:
@@ -303,15 +322,14 @@ async def chaos_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    journals = await run_in_threadpool(chaos_read.journals, ctx.store, limit=50)
-    return _page(
-        ctx,
-        session,
-        "chaos.html",
-        "chaos",
-        journals=journals,
-        schedules=chaos_read.schedules(ctx.loaded.config.chaos.experiments),
-    )
+
+    def load() -> dict[str, Any]:
+        return {
+            "journals": chaos_read.journals(ctx.store, limit=50),
+            "schedules": chaos_read.schedules(ctx.loaded.config.chaos.experiments),
+        }
+
+    return await _rendered(ctx, session, "chaos.html", "chaos", load)
 
 
 async def notifications_page(request: Request) -> Response:
@@ -327,9 +345,7 @@ async def notifications_page(request: Request) -> Response:
             "heartbeats": ctx.model.heartbeats(ctx.bound),
         }
 
-    return _page(
-        ctx, session, "notifications.html", "notifications", **await run_in_threadpool(load)
-    )
+    return await _rendered(ctx, session, "notifications.html", "notifications", load)
 
 
 async def cost_page(request: Request) -> Response:
@@ -337,10 +353,12 @@ async def cost_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    cost = await run_in_threadpool(
-        lambda: cost_panel(ctx.store, ctx.model.targets, base_dir=ctx.loaded.base_dir)
-    )
-    return _page(ctx, session, "cost.html", "cost", cost=cost, backend=ctx.store.backend)
+
+    def load() -> dict[str, Any]:
+        cost = cost_panel(ctx.store, ctx.model.targets, base_dir=ctx.loaded.base_dir)
+        return {"cost": cost, "backend": ctx.store.backend}
+
+    return await _rendered(ctx, session, "cost.html", "cost", load)
 
 
 BACK = {"incidents": "/dashboard/incidents", "silences": "/dashboard/incidents",
@@ -493,9 +511,11 @@ async def incidents_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     ctx = ctx_of(request)
-    rows = await run_in_threadpool(ctx.model.incidents, limit=200)
-    silenced = await run_in_threadpool(ctx.model.silences)
-    return _page(ctx, session, "incidents.html", "incidents", incidents=rows, silences=silenced)
+
+    def load() -> dict[str, Any]:
+        return {"incidents": ctx.model.incidents(limit=200), "silences": ctx.model.silences()}
+
+    return await _rendered(ctx, session, "incidents.html", "incidents", load)
 
 
 async def incident_page(request: Request) -> Response:
@@ -506,18 +526,22 @@ async def incident_page(request: Request) -> Response:
     incident_id = _row_id(request.path_params["id"])
     if incident_id is None:
         return _error(ctx, session, 404, "no such incident", "/dashboard/incidents", "incidents")
-    found = await run_in_threadpool(ctx.model.incident_timeline, incident_id)
-    if found is None:
-        message = f"no incident {incident_id}"
-        return _error(ctx, session, 404, message, "/dashboard/incidents", "incidents")
-    return _page(ctx, session, "incident.html", "incidents", **found)
+
+    def build() -> Response:
+        found = ctx.model.incident_timeline(incident_id)
+        if found is None:
+            message = f"no incident {incident_id}"
+            return _error(ctx, session, 404, message, "/dashboard/incidents", "incidents")
+        return _page(ctx, session, "incident.html", "incidents", **found)
+
+    return await ctx.work.run(build)
 
 
 async def metrics(request: Request) -> Response:
     ctx = ctx_of(request)
     # One render at a time: a flood of scrapes (the route is public) shares it rather than
     # costing a render each (0.3 s of CPU and 2.6 MB for 2,000 checks)
-    body = await run_in_threadpool(ctx.scrapes.get, "metrics", ctx.metrics.render)
+    body = await ctx.work.run(ctx.scrapes.get, "metrics", ctx.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)
 
 

@@ -9,7 +9,6 @@ import time
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -232,7 +231,7 @@ async def _check_badge(request: Request, what: str) -> Response:
     ctx = ctx_of(request)
     name = request.path_params["name"]
     env = request.query_params.get("environment")
-    found = await run_in_threadpool(ctx.model.badge, name, env)
+    found = await ctx.work.run(ctx.model.badge, name, env)
     if found is None:
         return _svg(badge_svg(name[:40], "not found", COLOURS["unknown"]))
     if what == "status":
@@ -257,7 +256,7 @@ async def environment_badge(request: Request) -> Response:
     what = request.path_params["what"]
     if what not in ("status", "uptime"):
         return Response("not found", status_code=404)
-    found = await run_in_threadpool(ctx.model.badge, None, env)
+    found = await ctx.work.run(ctx.model.badge, None, env)
     if found is None:
         return _svg(badge_svg(env[:40], "not found", COLOURS["unknown"]))
     if what == "status":
@@ -273,7 +272,8 @@ async def feed(request: Request) -> Response:
     def build() -> bytes:
         return feed_xml(ctx.model, base_url=base, title=title).encode()
 
-    body = await run_in_threadpool(ctx.responses.get, ("feed", base), build)
+    key = ("feed", base)
+    body = ctx.responses.fresh(key) or await ctx.work.run(ctx.responses.get, key, build)
     return Response(body, media_type="application/atom+xml", headers={"cache-control": "no-cache"})
 
 

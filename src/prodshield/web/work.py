@@ -1,0 +1,140 @@
+"""Page work (store reads and renders) on a few threads of its own, bounded, so the probes and
+the event loop keep answering while heavy pages are hammered.
+
+Under ``serve``, everything Python does holds the interpreter lock: rendering a dashboard page or
+the check list, encoding ``/metrics``, reading rows. Run on Starlette's shared pool (40 threads),
+200 clients loading those pages kept 40 threads fighting the event loop for the lock and queued
+everything else behind them: ``/healthz`` took up to a second and ``/readyz`` (a store read on the
+same pool) 8 to 9 seconds, past the kubelet's default 1 s timeout (``benchmarks/web.py --probes``).
+
+So heavy pages run here, on ``workers`` threads (more would not render faster: the lock lets one
+run at a time, and each extra thread delays the loop), with at most ``queue`` more requests
+waiting for one. A request over that, or one that waited longer than ``max_wait`` seconds, is
+answered ``503`` with ``Retry-After`` at once instead of piling up (:class:`Overloaded`). The
+probes never come here: ``/healthz`` answers on the loop and ``/readyz`` has its own thread
+(:class:`Probe`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+RETRY_AFTER = 5
+"""Seconds an overloaded answer asks the client to wait (as the connection limits' 503)."""
+RECENT = 300.0
+"""Refusals stay on /readyz this long."""
+
+
+class Overloaded(Exception):
+    """Too much page work queued: the request is answered 503 with Retry-After."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.retry_after = RETRY_AFTER
+
+
+class PageWork:
+    """A bounded pool for the work of heavy pages (see the module's docstring)."""
+
+    def __init__(self, workers: int = 2, queue: int = 64, max_wait: float = 10.0) -> None:
+        self.workers = max(1, workers)
+        self.queue = max(0, queue)
+        self.max_wait = max_wait
+        self._pool: ThreadPoolExecutor | None = None
+        self.admitted = 0
+        """Requests running or waiting for a worker (changed on the event loop only)."""
+        self.running = 0
+        self.refused = 0
+        """Requests answered 503 since start (over the queue, or waited too long)."""
+        self.last_refused: float | None = None
+        self._lock = threading.Lock()
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on a worker; raise :class:`Overloaded` when the queue is full
+        or the call waited ``max_wait`` for a worker."""
+        if self.admitted >= self.workers + self.queue:
+            self._refuse()
+            raise Overloaded(f"{self.admitted} requests in progress or waiting")
+        self.admitted += 1
+        try:
+            job = functools.partial(self._timed, time.monotonic(), fn, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(self._executor(), job)
+        except Overloaded:
+            self._refuse()
+            raise
+        finally:
+            self.admitted -= 1
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="prodshield-page")
+        return self._pool
+
+    def _timed(self, queued: float, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if time.monotonic() - queued > self.max_wait:
+            raise Overloaded(f"waited more than {self.max_wait:g} s for a worker")
+        with self._lock:
+            self.running += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    def _refuse(self) -> None:
+        self.refused += 1
+        self.last_refused = time.time()
+
+    def close(self) -> None:
+        """Stop the threads once the work given to them is done; what still waits is dropped
+        (a later request starts new ones: an app may be started again, as tests do)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def problems(self) -> dict[str, str]:
+        """For /readyz: pages refused in the last five minutes."""
+        if self.last_refused is None or time.time() - self.last_refused > RECENT:
+            return {}
+        return {
+            "web:overloaded": f"{self.refused} page request(s) answered 503 since start "
+            f"(limits: {self.workers} workers, {self.queue} waiting); "
+            f"{self.admitted} in progress or waiting now"
+        }
+
+
+class Probe:
+    """``/readyz``'s store check on a thread of its own, one at a time: requests that arrive
+    while a check runs share its outcome, so probes never wait behind page work and a flood of
+    them costs one check at a time."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: asyncio.Future[Any] | None = None
+        self.shared = 0
+        """Probes answered with a check another probe started (tests read it)."""
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        if self._running is None or self._running.done():
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="prodshield-probe")
+            self._running = asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        else:
+            self.shared += 1
+        # shielded: a probe that hangs up must not cancel the check the others wait for
+        result: T = await asyncio.shield(self._running)
+        return result
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        self._running = None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,212 @@
+"""/healthz and /readyz answer promptly while heavy pages are hammered, and page work past its
+bound is answered 503 with Retry-After (prodshield.web.work; docs/web.md, "Probes and overload").
+
+The app runs under uvicorn on a loopback port of this process; the read behind the heavy
+requests (``ReadModel.incidents``) is slowed by a sleep, standing in for a slow store, so the
+load is the same on any machine. The bounds are generous (2 s, the kubelet allows 1 s by
+default): before the fix, /readyz waited about 4 s behind the pages on the shared thread pool.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from prodshield.config import parse_config
+from prodshield.monitor.read import ReadModel
+from prodshield.store import open_store
+from prodshield.web.app import create_app
+from prodshield.web.microcache import ResponseCache
+from prodshield.web.work import Overloaded, PageWork
+from support.net import loopback_socket
+from support.serve_process import Answer, http
+from support.web_seed import AUTH, CONFIG, TOKEN, seed
+
+SLOW = 1.5
+"""Seconds each heavy request's store read takes."""
+BOUND = 2.0
+"""What a probe must answer within (generous: not a timing, a regression bound)."""
+
+
+@pytest.fixture
+def slow_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = ReadModel.incidents
+
+    def slow(self: ReadModel, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(SLOW)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadModel, "incidents", slow)
+
+
+def _serving(tmp_path: Path, limits: str) -> Iterator[str]:
+    text = CONFIG.replace(
+        'serve: {title: "Acme status"}', f'serve: {{title: "Acme status", limits: {limits}}}'
+    )
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    seed(store)
+    app = create_app(loaded, store, token=TOKEN)
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+        store.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path, slow_reads: None) -> Iterator[str]:
+    yield from _serving(tmp_path, "{page_workers: 4, page_queue: 8}")
+
+
+@pytest.fixture
+def tiny(tmp_path: Path, slow_reads: None) -> Iterator[str]:
+    yield from _serving(tmp_path, "{page_workers: 1, page_queue: 1}")
+
+
+def _timed(url: str) -> tuple[Answer, float]:
+    start = time.monotonic()
+    answer = http(url, timeout=30)
+    return answer, time.monotonic() - start
+
+
+def _in_flight(pool: ThreadPoolExecutor, url: str, count: int, **kwargs: Any) -> list[Any]:
+    """``count`` requests sent at once; waits until the server holds them (a short settle)."""
+    futures = [pool.submit(http, url, timeout=30, **kwargs) for _ in range(count)]
+    time.sleep(0.5)
+    return futures
+
+
+def test_probes_answer_promptly_while_heavy_pages_are_in_flight(site: str) -> None:
+    heavy = 120  # more than Starlette's shared pool (40 threads) runs at once
+    with ThreadPoolExecutor(heavy + 4) as pool:
+        futures = _in_flight(pool, f"{site}/api/v1/incidents", heavy, headers=AUTH)
+        for path in ("/healthz", "/readyz", "/healthz", "/readyz"):
+            answer, took = _timed(site + path)
+            assert answer.status == 200, (path, answer.status, answer.body)
+            assert took < BOUND, f"{path} took {took:.1f} s with {heavy} heavy requests in flight"
+        answers = [f.result() for f in futures]
+    statuses = sorted({a.status for a in answers})
+    assert statuses == [200, 503], statuses  # the bound served some, turned the rest away
+    served = sum(1 for a in answers if a.status == 200)
+    assert served >= 12, served  # 4 workers + 8 waiting: every admitted request was served
+    for a in answers:
+        if a.status == 503:
+            assert a.headers["retry-after"] == "5"
+            assert a.json() == {"error": "prodshield is busy: retry in 5 s"}
+
+
+def test_overload_is_503_with_retry_after_after_auth_and_shows_on_readyz(tiny: str) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        futures = _in_flight(pool, f"{tiny}/api/v1/incidents", 4, headers=AUTH)
+        # the token is checked before any queue: no token is still 401, never 503
+        assert http(f"{tiny}/api/v1/incidents").status == 401
+        wrong = http(f"{tiny}/api/v1/incidents", headers={"Authorization": "Bearer nope"})
+        assert wrong.status == 401
+        page = http(f"{tiny}/metrics")  # a public heavy page, while the one worker is busy
+        assert page.status == 503, page.status
+        assert page.headers["retry-after"] == "5"
+        assert page.headers["content-type"].startswith("text/plain")
+        assert page.headers["cache-control"] == "no-store"
+        assert "x-content-type-options" in page.headers  # the security headers stay
+        answers = [f.result() for f in futures]
+    assert sorted(a.status for a in answers) == [200, 200, 503, 503]
+    ready = http(f"{tiny}/readyz")
+    assert ready.status == 200
+    body = ready.json()
+    assert body["status"] == "degraded"
+    assert "503" in body["problems"]["web:overloaded"]
+    metrics = http(f"{tiny}/metrics").body.decode()
+    assert "prodshield_web_page_work_refused_total 3.0" in metrics
+
+
+def test_page_work_refuses_a_request_that_waited_too_long() -> None:
+    import asyncio
+
+    work = PageWork(workers=1, queue=5, max_wait=0.2)
+
+    async def main() -> Any:
+        return await asyncio.gather(
+            work.run(time.sleep, 0.5),
+            work.run(lambda: "late"),
+            return_exceptions=True,
+        )
+
+    try:
+        first, second = asyncio.run(main())
+    finally:
+        work.close()
+    assert first is None
+    assert isinstance(second, Overloaded), second
+    assert work.refused == 1 and work.admitted == 0
+
+
+def test_a_fresh_cached_body_is_given_without_building() -> None:
+    now = [100.0]
+    cache = ResponseCache(5.0, clock=lambda: now[0])
+    assert cache.fresh("k") is None
+    cache.get("k", lambda: b"body")
+    assert cache.fresh("k") == b"body"
+    now[0] += 6
+    assert cache.fresh("k") is None
+    cache.get("k", lambda: b"new")
+    cache.invalidate()
+    assert cache.fresh("k") is None
+
+
+SERVE_SCRIPT = """
+import os, signal, sys
+from prodshield.config import parse_config
+from prodshield.store import open_store
+from prodshield.web.server import serve
+
+text = "storage: sqlite:///{db}\\nchecks: []\\n"
+loaded = parse_config(text, name="shield.yaml", env={{}})
+store = open_store("sqlite:///{db}")
+seen = []
+
+def ready(url):
+    seen.append(sys.getswitchinterval())
+    os.kill(os.getpid(), signal.SIGTERM)
+
+before = sys.getswitchinterval()
+serve(loaded, store, token="t" * 20, host="127.0.0.1", port=0, on_ready=ready)
+print(before, seen[0], sys.getswitchinterval())
+"""
+
+
+def test_serve_lets_the_event_loop_take_the_lock_sooner(tmp_path: Path) -> None:
+    """While serving, a thread holding the interpreter lock gives it up after 1 ms (Python's
+    default is 5 ms): each step of a probe's request waits less behind the page workers."""
+    import subprocess
+    import sys
+
+    script = SERVE_SCRIPT.format(db=tmp_path / "store.db")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, serving, after = (float(x) for x in done.stdout.split())
+    assert (before, serving, after) == (0.005, 0.001, 0.005)
