@@ -9,10 +9,7 @@ run on the same data:
   Python, and one per check for its last results (what the page would do without the grouped,
   bounded statements of ``prodshield.monitor.series``).
 
-Usage: python -c "import runpy, sys; sys.argv = ['status_charts.py', '--members', '10'];
-runpy.run_path('benchmarks/status_charts.py', run_name='__main__')"
-(run it this way from the repository root: ``benchmarks/secrets.py`` shadows the standard library
-module when the folder is the script's own.)
+Usage: python benchmarks/status_charts.py --members 10
 """
 
 from __future__ import annotations

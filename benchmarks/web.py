@@ -18,10 +18,7 @@ API's lists, ``/metrics``) for ``--seconds``, while a prober opens a new connect
 same probes against the same process with no load. Prints p50/p99/max of each probe, and what
 the heavy pages got (answers by status, p50/p99).
 
-    python -P benchmarks/web.py --probes [--checks 2000] [--clients 200] [--seconds 20]
-
-(``-P``: benchmarks/secrets.py would otherwise shadow the standard ``secrets`` that Starlette
-imports, as for any script of this folder that imports it.)
+    python benchmarks/web.py --probes [--checks 2000] [--clients 200] [--seconds 20]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Finding the lines that contain any rule literal, case-insensitively, in a block of bytes.
 
-Engines, chosen by measurement (benchmarks/secrets.py): hyperscan compiles every literal into one
+Engines, chosen by measurement (benchmarks/secrets_scan.py): hyperscan compiles every literal into one
 automaton and scans each block once (the default when installed); google-re2 runs one caseless
 alternation; the pure-Python fallback lowercases the block and runs ``bytes.find`` per literal.
 """

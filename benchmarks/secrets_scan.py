@@ -1,6 +1,6 @@
 """Secret scanner benchmark: precision/recall on a labelled corpus and scanning speed.
 
-    python benchmarks/secrets.py [--corpus DIR] [--log-mb 500] [--tree-mb 200] [--skip-speed]
+    python benchmarks/secrets_scan.py [--corpus DIR] [--log-mb 500] [--tree-mb 200] [--skip-speed]
         [--skip-accuracy] [--skip-in-process] [--before-src DIR]
 
 Accuracy: prodshield and detect-secrets (PyPI, the named baseline) scan the corpus in the same run;
