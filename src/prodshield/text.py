@@ -22,6 +22,8 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   `neutralise_markers`: an HTML comment opener from outside cannot pose as one of prodshield's own
   hidden markers; `neutralise_links`: a Markdown link from outside (``[docs](https://evil)``)
   stays text showing its real address.
+- `md_text` / `md_code`: outside text as inert inline Markdown (every special character escaped)
+  or as a code span, on one line with marks: what a report table or an issue's sentence quotes.
 - `slack_escape`: Slack's three escapes (``&``, ``<``, ``>``), so ``<!channel>`` or a disguised
   link ``<http://evil|docs>`` from a log line stays text.
 - `plural`: a count and its noun in English (``1 file``, ``2 files``, ``2 chaos proxies``).
@@ -222,6 +224,28 @@ def neutralise_links(markdown: str) -> str:
     return markdown.replace("](", "]\u200b(")
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def md_text(text: str) -> str:
+    """Outside text as inert inline Markdown (a table cell, a sentence of an issue or a pull
+    request comment): one line, control characters as marks (`controls_out`), every Markdown and
+    HTML special character backslash-escaped, so no link, image, tag, emphasis or code starts in
+    it and a ``|`` cannot end a table cell; ``@mentions`` get a zero-width joiner (GitHub links a
+    mention after a backslash too) and ``<!--`` is broken (`neutralise_markers`)."""
+    flat = " ".join(controls_out(unpaired_out(text)).split())
+    flat = _MENTION.sub("@" + _ZWJ, neutralise_markers(flat))
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def md_code(text: str, *, in_table: bool = False) -> str:
+    """Outside text as one inline code span (a file name, a value): one line, control
+    characters as marks, ``<!--`` broken; ``in_table``: its ``|`` escaped as a GitHub table cell
+    needs (elsewhere a backslash in a code span would show)."""
+    span = code_span(" ".join(controls_out(unpaired_out(neutralise_markers(text))).split()))
+    return span.replace("|", "\\|") if in_table else span
+
+
 def slack_escape(text: str) -> str:
     """Slack's escaping for text: ``&``, ``<`` and ``>`` as entities (control sequences such as
     ``<!channel>`` and ``<url|label>`` then show as typed)."""
@@ -289,6 +313,8 @@ __all__ = [
     "for_page",
     "for_terminal",
     "loads_json",
+    "md_code",
+    "md_text",
     "needs_encoded_word",
     "neutralise_links",
     "neutralise_markers",

@@ -40,7 +40,7 @@ from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.text import clip, code_span, for_page, neutralise_markers, plural
+from prodshield.text import clip, md_code, plural
 
 BEFORE_S = 3600.0
 """The window before the deploy the checks are compared with (at least; ``window`` if longer)."""
@@ -464,11 +464,11 @@ def headline(verdict: Verdict, quote: Callable[[str], str] = _text) -> str:
 
 
 def _code(text: str) -> str:
-    return code_span(for_page(neutralise_markers(text)))
+    return md_code(text)
 
 
 def _cell(text: str) -> str:
-    return _code(text).replace("|", "\\|")  # a pipe in a code span still ends a table cell
+    return md_code(text, in_table=True)  # a pipe in a code span still ends a table cell
 
 
 def markdown(verdict: Verdict) -> str:

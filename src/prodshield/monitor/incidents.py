@@ -49,7 +49,7 @@ from prodshield.notify.event import clean_payload
 from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import tables as t
-from prodshield.text import clip, code_span, fence
+from prodshield.text import clip, code_span, fence, md_code, md_text
 
 log = logging.getLogger(__name__)
 
@@ -1173,7 +1173,7 @@ def _recent_table(conn: Connection, check: str, environment: str, limit: int = 1
     for row in rows:
         ms = f"{row.response_time_ms:.0f} ms" if row.response_time_ms is not None else "-"
         err = f"{row.error_kind}: {(row.error_message or '')[:80]}" if row.error_kind else ""
-        cell = code_span(err).replace("|", "\\|") if err else ""
+        cell = md_code(err, in_table=True) if err else ""
         out.append(f"| {_iso(row.ts)} | {'ok' if row.ok else 'failed'} | {ms} | {cell} |")
     return "\n".join(out) if rows else "_no stored results yet_"
 
@@ -1624,9 +1624,8 @@ def _note_text(text: str, by: str) -> str:
 
 
 def _md(text: str) -> str:
-    """Operator text as inert Markdown on one quoted paragraph (bounded)."""
-    text = " ".join(text.strip().split())[:2000]
-    return re.sub(r"([\\`*_\[\]<>#|~@])", r"\\\1", text)
+    """Operator text as inert Markdown on one quoted paragraph (bounded; `text.md_text`)."""
+    return md_text(" ".join(text.split())[:2000])
 
 
 def labels_of(config: ShieldConfig, environment: str | None) -> list[str]:

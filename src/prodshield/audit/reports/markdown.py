@@ -1,20 +1,18 @@
 """Markdown (for a PR comment or a job summary).
 
-Locations and messages quote the audited tree (file names, values), which is outside text: a
-location is a code span and a message has its ``@mentions`` and ``<!--`` neutralised."""
+Locations, messages and fixes quote the audited tree (file names, a symlink's target), which is
+outside text: a location is a code span (`text.md_code`), a message or fix inert Markdown
+(`text.md_text`: no link, image, HTML tag, mention or marker starts in it), control characters
+as marks in both."""
 
 from __future__ import annotations
 
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport, unreachable_note
 from prodshield.audit.suppress import suppressed_text
-from prodshield.text import code_span, neutralise_markers, neutralise_mentions
+from prodshield.text import md_code, md_text
 
 ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦"}
-
-
-def _cell(text: str) -> str:
-    return neutralise_mentions(neutralise_markers(text.replace("|", "\\|").replace("\n", " ")))
 
 
 def render(report: AuditReport, fail_on: Severity) -> str:
@@ -33,10 +31,10 @@ def render(report: AuditReport, fail_on: Severity) -> str:
     if report.findings:
         lines += ["| severity | rule | where | problem | fix |", "| --- | --- | --- | --- | --- |"]
         for f in report.findings:
-            where = code_span(f.location).replace("|", "\\|")
+            where = md_code(f.location, in_table=True)
             lines.append(
                 f"| {ICON[f.severity.value]} {f.severity.value} | `{f.rule}` | {where} | "
-                f"{_cell(f.message)} | {_cell(f.fix)} |"
+                f"{md_text(f.message)} | {md_text(f.fix)} |"
             )
     else:
         lines.append("No findings.")

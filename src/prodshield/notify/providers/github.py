@@ -32,7 +32,7 @@ from prodshield.notify.event import Event
 from prodshield.notify.http import network_error, parse_retry_after, short_body
 from prodshield.notify.markers import marker, markers_in
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import code_span, controls_out, neutralise_markers, neutralise_mentions
+from prodshield.text import controls_out, md_code, md_text, neutralise_markers, neutralise_mentions
 
 API_VERSION = "2022-11-28"
 MAX_PAGES = 50
@@ -65,7 +65,8 @@ def render_body(event: Event) -> str:
     """The Markdown of an issue or comment: the event's body, its fields, its link.
 
     Producers fence the outside text they put in a body (`prodshield.text.fence`); here field
-    values become code spans, and the whole text loses its ``<!--`` openers and its live
+    names become inert Markdown (`text.md_text`: a link in one stays text) and values code spans
+    (`text.md_code`), and the whole text loses its ``<!--`` openers and its live
     ``@mentions``, so nothing from outside can pose as a marker or notify anyone. Control
     characters (a target's ANSI colours, a title escape) become their visible marks (``␛``), as
     on the dashboard: raw, they reached the terminal of whoever read the issue with ``gh``.
@@ -73,7 +74,7 @@ def render_body(event: Event) -> str:
     parts = [event.body.strip()] if event.body.strip() else []
     if event.fields:
         rows = ["| | |", "| --- | --- |"]
-        rows += [f"| {_cell(k)} | {_cell(code_span(v))} |" for k, v in event.fields.items()]
+        rows += [f"| {md_text(k)} | {md_code(v, in_table=True)} |" for k, v in event.fields.items()]
         parts.append("\n".join(rows))
     if event.url:
         parts.append(f"[Open in the dashboard]({event.url})")
@@ -82,10 +83,6 @@ def render_body(event: Event) -> str:
     if len(text) > MAX_BODY:
         text = text[:MAX_BODY] + "\n\n…(cut)"
     return neutralise_mentions(neutralise_markers(controls_out(text)))
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 _UNKNOWN = object()
