@@ -27,8 +27,6 @@ from prodshield.config.notifiers import (
     OpsgenieNotifierConfig,
     PagerDutyNotifierConfig,
     SlackNotifierConfig,
-    TeamsNotifierConfig,
-    TelegramNotifierConfig,
 )
 from prodshield.notify.event import Event
 from prodshield.notify.providers import (
@@ -46,10 +44,7 @@ from prodshield.notify.providers import (
 )
 from prodshield.notify.providers.base import TRIGGER
 from support.standins.paging import (
-    OPSGENIE_KEY,
     PD_KEY,
-    TELEGRAM_CHAT,
-    TELEGRAM_TOKEN,
     PagingStandin,
 )
 
@@ -184,21 +179,6 @@ def test_slack_and_telegram_keep_outside_markup_as_text() -> None:
 HUGE = "漢" * 5_000_000  # 5 M characters, 15 MB in UTF-8: every cut is counted in the right unit
 
 
-def _configs(rx: PagingStandin) -> dict[str, Any]:
-    return {
-        "discord": DiscordNotifierConfig(type="discord", webhook_url=rx.discord_url),
-        "teams": TeamsNotifierConfig(type="teams", webhook_url=rx.teams_url),
-        "telegram": TelegramNotifierConfig(
-            type="telegram", api_url=rx.url, token=TELEGRAM_TOKEN, chat_id=TELEGRAM_CHAT
-        ),
-        "ntfy": NtfyNotifierConfig(type="ntfy", server=rx.url, topic="ops"),
-        "pagerduty": PagerDutyNotifierConfig(
-            type="pagerduty", routing_key=PD_KEY, url=rx.pagerduty_url
-        ),
-        "opsgenie": OpsgenieNotifierConfig(type="opsgenie", api_key=OPSGENIE_KEY, api_url=rx.url),
-    }
-
-
 @pytest.mark.parametrize("name", ["discord", "teams", "telegram", "ntfy", "pagerduty", "opsgenie"])
 async def test_a_five_megabyte_answer_is_cut_to_what_the_service_takes(name: str) -> None:
     ev = Event(
@@ -211,7 +191,7 @@ async def test_a_five_megabyte_answer_is_cut_to_what_the_service_takes(name: str
         fields={f"sample {i}": HUGE[:5000] for i in range(25)},
     )
     async with PagingStandin() as rx, aiohttp.ClientSession() as session:
-        result = await build(_configs(rx)[name]).send(ev, DeliveryContext(session, "n", 1, 10.0))
+        result = await build(rx.configs()[name]).send(ev, DeliveryContext(session, "n", 1, 10.0))
         assert result, name
         sent = [r for r in rx.requests if 200 <= r.status < 300]
         assert sent, [(r.status, r.body[:200]) for r in rx.requests]

@@ -29,14 +29,8 @@ import pytest
 from aiohttp import web
 
 from prodshield.config.notifiers import (
-    DiscordNotifierConfig,
     EmailNotifierConfig,
-    NtfyNotifierConfig,
-    OpsgenieNotifierConfig,
-    PagerDutyNotifierConfig,
     SlackNotifierConfig,
-    TeamsNotifierConfig,
-    TelegramNotifierConfig,
     WebhookNotifierConfig,
 )
 from prodshield.notify.event import Event
@@ -45,10 +39,6 @@ from prodshield.text import fence
 from support.cli import prodshield, shell_env
 from support.net import smtp_controller
 from support.standins.paging import (
-    OPSGENIE_KEY,
-    PD_KEY,
-    TELEGRAM_CHAT,
-    TELEGRAM_TOKEN,
     PagingStandin,
 )
 
@@ -104,25 +94,10 @@ def _no_disguised_link(name: str, markdown: str) -> None:
 # --- notifiers, over their wire formats ----------------------------------------------------
 
 
-def _configs(rx: PagingStandin) -> dict[str, Any]:
-    return {
-        "discord": DiscordNotifierConfig(type="discord", webhook_url=rx.discord_url),
-        "teams": TeamsNotifierConfig(type="teams", webhook_url=rx.teams_url),
-        "telegram": TelegramNotifierConfig(
-            type="telegram", api_url=rx.url, token=TELEGRAM_TOKEN, chat_id=TELEGRAM_CHAT
-        ),
-        "ntfy": NtfyNotifierConfig(type="ntfy", server=rx.url, topic="ops"),
-        "pagerduty": PagerDutyNotifierConfig(
-            type="pagerduty", routing_key=PD_KEY, url=rx.pagerduty_url
-        ),
-        "opsgenie": OpsgenieNotifierConfig(type="opsgenie", api_key=OPSGENIE_KEY, api_url=rx.url),
-    }
-
-
 @pytest.mark.parametrize("name", ["discord", "teams", "telegram", "ntfy", "pagerduty", "opsgenie"])
 async def test_each_chat_and_paging_service_shows_the_text_inert(name: str) -> None:
     async with PagingStandin() as rx, aiohttp.ClientSession() as session:
-        await build(_configs(rx)[name]).send(_event(), DeliveryContext(session, "n", 1, 10.0))
+        await build(rx.configs()[name]).send(_event(), DeliveryContext(session, "n", 1, 10.0))
         sent = [r for r in rx.requests if 200 <= r.status < 300]
         assert len(sent) == 1, [(r.status, r.body[:300]) for r in rx.requests]
         shown = "\n".join(_strings(sent[0].parsed or sent[0].json()))

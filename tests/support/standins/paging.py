@@ -215,6 +215,32 @@ class PagingStandin:
     def teams_url(self) -> str:
         return f"{self.url}/{TEAMS_PATH}"
 
+    def configs(self) -> dict[str, Any]:
+        """A notifier config per service this stand-in answers for, pointed at it."""
+        from prodshield.config.notifiers import (
+            DiscordNotifierConfig,
+            NtfyNotifierConfig,
+            OpsgenieNotifierConfig,
+            PagerDutyNotifierConfig,
+            TeamsNotifierConfig,
+            TelegramNotifierConfig,
+        )
+
+        return {
+            "discord": DiscordNotifierConfig(type="discord", webhook_url=self.discord_url),
+            "teams": TeamsNotifierConfig(type="teams", webhook_url=self.teams_url),
+            "telegram": TelegramNotifierConfig(
+                type="telegram", api_url=self.url, token=TELEGRAM_TOKEN, chat_id=TELEGRAM_CHAT
+            ),
+            "ntfy": NtfyNotifierConfig(type="ntfy", server=self.url, topic="ops"),
+            "pagerduty": PagerDutyNotifierConfig(
+                type="pagerduty", routing_key=PD_KEY, url=self.pagerduty_url
+            ),
+            "opsgenie": OpsgenieNotifierConfig(
+                type="opsgenie", api_key=OPSGENIE_KEY, api_url=self.url
+            ),
+        }
+
     def fail(
         self,
         service: str,
