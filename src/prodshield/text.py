@@ -24,6 +24,7 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   stays text showing its real address.
 - `md_text` / `md_code`: outside text as inert inline Markdown (every special character escaped)
   or as a code span, on one line with marks: what a report table or an issue's sentence quotes.
+- `chat_markdown`: the same for Discord and Teams (mentions, links, a size cap).
 - `slack_escape`: Slack's three escapes (``&``, ``<``, ``>``), so ``<!channel>`` or a disguised
   link ``<http://evil|docs>`` from a log line stays text.
 - `plural`: a count and its noun in English (``1 file``, ``2 files``, ``2 chaos proxies``).
@@ -246,6 +247,13 @@ def md_code(text: str, *, in_table: bool = False) -> str:
     return span.replace("|", "\\|") if in_table else span
 
 
+def chat_markdown(text: str, limit: int) -> str:
+    """Outside text for a chat service that reads Markdown (Discord, Teams), its control
+    characters already marks: mentions neutralised, a link shown with its real address
+    (`neutralise_links`), at most ``limit`` characters."""
+    return clip(neutralise_links(neutralise_mentions(text)), limit)
+
+
 def slack_escape(text: str) -> str:
     """Slack's escaping for text: ``&``, ``<`` and ``>`` as entities (control sequences such as
     ``<!channel>`` and ``<url|label>`` then show as typed)."""
@@ -304,6 +312,7 @@ def surrogates_out(data: Any, raw: str | bytes) -> Any:
 
 
 __all__ = [
+    "chat_markdown",
     "clip",
     "clip_bytes",
     "code_span",

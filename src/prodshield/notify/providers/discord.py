@@ -23,7 +23,7 @@ from prodshield.errors import NotifyError
 from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import error_for_status, json_or_text, post_json, short_body
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import clip, neutralise_links, neutralise_mentions
+from prodshield.text import chat_markdown
 
 COLOUR = {
     "incident.opened": 0xD93F0B,
@@ -41,16 +41,12 @@ MAX_EMBED = 5900
 description, field names and values and footer add up to over 6,000 characters; 100 spare."""
 
 
-def _safe(text: str, limit: int) -> str:
-    return clip(neutralise_links(neutralise_mentions(text)), limit)
-
-
 def message(event: Event, config: DiscordNotifierConfig) -> dict[str, Any]:
     """The webhook payload for ``event``: each text within its own limit (title 256, description
     4,096, field 256/1,024, footer 2,048) and all of them within the embed's 6,000."""
     event = with_marks(event)
-    title = _safe(event.title, 256)
-    footer = _safe(f"{event.type} · severity {event.severity} · {event.subject}", 300)
+    title = chat_markdown(event.title, 256)
+    footer = chat_markdown(f"{event.type} · severity {event.severity} · {event.subject}", 300)
     embed: dict[str, Any] = {
         "title": title,
         "color": COLOUR.get(event.type, 0x6A737D),
@@ -62,12 +58,12 @@ def message(event: Event, config: DiscordNotifierConfig) -> dict[str, Any]:
     if event.body.strip():
         # The body first, but never more than leaves the fields half of what is left.
         share = left - min(wanted, left // 2) if items else left
-        embed["description"] = _safe(event.body, max(1, min(4096, share)))
+        embed["description"] = chat_markdown(event.body, max(1, min(4096, share)))
         left -= len(embed["description"])
     fields = []
     for k, v in items:
-        name = _safe(k, min(256, max(1, left // 4)))
-        value = _safe(v, max(1, min(1024, left - len(name)))) or "-"
+        name = chat_markdown(k, min(256, max(1, left // 4)))
+        value = chat_markdown(v, max(1, min(1024, left - len(name)))) or "-"
         left -= len(name) + len(value)
         if left < 0:
             break

@@ -23,7 +23,7 @@ from prodshield.errors import NotifyError
 from prodshield.notify.event import Event, with_marks
 from prodshield.notify.http import post_json, short_body
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
-from prodshield.text import clip, neutralise_links, neutralise_mentions
+from prodshield.text import chat_markdown
 
 CARD = "application/vnd.microsoft.card.adaptive"
 COLOUR = {
@@ -39,10 +39,6 @@ MAX_BYTES = 24_000
 """Teams refuses a message over 28 KB (HTTP 413, or a legacy connector's 200 saying so: the
 message would be dead); the card as sent (UTF-8 JSON) is kept under this, with room to spare."""
 _FAILED = re.compile(r"returned HTTP error (\d{3})")
-
-
-def _safe(text: str, limit: int) -> str:
-    return clip(neutralise_links(neutralise_mentions(text)), limit)
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -68,7 +64,7 @@ def _card(event: Event, scale: float) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": _safe(event.title, 400),
+            "text": chat_markdown(event.title, 400),
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
@@ -76,16 +72,19 @@ def _card(event: Event, scale: float) -> dict[str, Any]:
         }
     ]
     if event.body.strip():
-        text = _safe(event.body, max(40, int(MAX_TEXT * scale)))
+        text = chat_markdown(event.body, max(40, int(MAX_TEXT * scale)))
         body.append({"type": "TextBlock", "text": text, "wrap": True})
     if event.fields:
         cap = max(40, int(1000 * scale))
-        facts = [{"title": _safe(k, 100), "value": _safe(v, cap)} for k, v in event.fields.items()]
+        facts = [
+            {"title": chat_markdown(k, 100), "value": chat_markdown(v, cap)}
+            for k, v in event.fields.items()
+        ]
         body.append({"type": "FactSet", "facts": facts})
     body.append(
         {
             "type": "TextBlock",
-            "text": _safe(f"{event.type} · severity {event.severity}", 200),
+            "text": chat_markdown(f"{event.type} · severity {event.severity}", 200),
             "isSubtle": True,
             "size": "Small",
             "wrap": True,
