@@ -128,13 +128,19 @@ def user_repo(tmp_path: Path, toolchain: Toolchain, shield_yaml: str) -> Path:
 
 
 def runner_for(
-    repo: Path, tmp_path: Path, toolchain: Toolchain, gh: GitHubStandin
+    repo: Path,
+    tmp_path: Path,
+    toolchain: Toolchain,
+    gh: GitHubStandin,
+    variables: dict[str, str] | None = None,
 ) -> WorkflowRunner:
     return WorkflowRunner(
         repo,
         tmp_path / "github",
         python_bin=toolchain.python_bin,
         secrets={"GITHUB_TOKEN": TOKEN, "PRODSHIELD_MARKER_KEY": "journey-marker-key"},
+        # the audit's deploy verification runs its checks back to back (by default 45 s apart)
+        variables=variables or {"PRODSHIELD_VERIFY_EVERY": "0"},
         env={
             "GITHUB_API_URL": gh.url,
             # loopback only, and fast: the prepared interpreter already has the dependencies,
@@ -485,6 +491,66 @@ def test_the_audit_records_the_deploy_and_the_monitor_issue_names_it(
     assert "Evidence" in body, body
     assert f"version {sha} deployed to production" in body, body
     assert "settings.py" in body, body  # the audit's finding, new in this deploy
+
+
+def test_the_audit_verifies_the_deploy_against_the_monitors_results(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
+) -> None:
+    """After a deployment the audit job runs every check a few times in a throwaway copy of the
+    monitor's store and `deploy verify` compares them with the monitor's results before the
+    deploy: the verdict is in the job summary and a deploy that broke the check fails the job.
+    The copy notifies nothing (the monitor's next run opens the one issue) and is never saved."""
+    config = monitor_yaml(target.url, failures=2).replace(
+        "checks:\n", "environments: {production: {}}\nchecks:\n"
+    ).replace(
+        "    alerts: [github]\n", "    alerts: [github]\n    environments: [production]\n"
+    ) + AUDIT_YAML.replace("version: 1\n", "").replace('storage: "sqlite:///prodshield.db"\n', "")
+    config = config.replace('"${GITHUB_TOKEN}"', '"${GITHUB_TOKEN:-not-needed-by-the-audit}"')
+    repo = user_repo(tmp_path, toolchain, config)
+    runner = runner_for(
+        repo,
+        tmp_path,
+        toolchain,
+        github,
+        variables={"PRODSHIELD_VERIFY_RUNS": "3", "PRODSHIELD_VERIFY_EVERY": "1"},
+    )
+    target.then = "ok"
+    for _ in range(3):  # the monitor's results before the deploys
+        run_ok(runner, MONITOR, event="schedule")
+
+    def deployed(sha: str) -> dict[str, Any]:
+        return {
+            "deployment_status": {"state": "success"},
+            "deployment": {"environment": "production", "sha": sha},
+        }
+
+    good = run_ok(runner, AUDIT, event="deployment_status", payload=deployed("a" * 40))
+    assert good.step("Verify the deploy").outcome == "success", good.log()
+    assert good.step("Verification gate").outcome == "skipped"
+    assert "### Deploy verification: PASS" in good.summary, good.summary
+    assert "against 60 min before; 1 check" in good.summary, good.summary
+
+    target.then = "503"  # the next deploy breaks the service
+    bad = runner.run(AUDIT, event="deployment_status", payload=deployed("b" * 40))
+    assert bad.conclusion == "failure", bad.log()
+    assert bad.step("Audit (gate)").outcome == "success" and bad.step("Gate").outcome == "skipped"
+    assert bad.step("Verification gate").outcome == "failure"
+    assert any("deploy made things worse" in a for a in bad.annotations), bad.annotations
+    summary = bad.summary
+    assert "### Deploy verification: FAIL" in summary and f"deploy #2 `{'b' * 40}`" in summary
+    # compared with the monitor's three passing runs, not with the first verification's
+    assert "3 of 3 results failed after the deploy (100.0%); 0 of 3 before (0.0%)" in summary
+    assert "| fail | monitor | `shop-api [production]` | `down since the deploy` |" in summary
+    # the copy opened an incident (failure_threshold 2) but delivered nothing
+    assert "| fail | incidents |" in summary, summary
+    assert github.issues(REPO) == []
+    kept = sorted(e.name.rsplit("-", 1)[0] for e in runner.cache.iterdir())
+    assert kept == ["prodshield-audit"] * 2 + ["prodshield-state"] * 3, kept
+
+    # the monitor's own runs open the one issue, from its own store
+    for _ in range(2):
+        run_ok(runner, MONITOR, event="schedule")
+    assert "shop-api" in only_issue(github)["title"]
 
 
 def test_the_digest_and_the_audit_give_the_monitor_issue_its_evidence(
