@@ -280,3 +280,21 @@ def test_an_editable_checkout_gives_its_origin_at_its_commit(
     (checkout / "README.md").write_text("changed\n")
     dirty = install_from_direct_url(text, "0.3.1")
     assert dirty.spec == chosen.spec and dirty.warning and "uncommitted" in dirty.warning
+
+
+def test_the_audit_verifies_the_deploy_with_enough_runs_for_every_comparison() -> None:
+    """The default check runs of security-audit.yml's deploy verification are enough for each
+    comparison `deploy verify` makes (a failure rate, a p95 response time) and stay in the job's
+    five minutes; the runs notify nothing (a copy of the monitor's store)."""
+    import re
+
+    from prodshield.templates.github_actions import WorkflowOptions, render
+    from prodshield.verification import MIN_LATENCIES, MIN_RESULTS
+
+    text = render("security-audit.yml", WorkflowOptions(install="prodshield==1.0"))
+    env = next(iter(yaml.safe_load(text)["jobs"].values()))["env"]
+    runs = int(re.findall(r"'(\d+)'", env["VERIFY_RUNS"])[0])
+    every = int(re.findall(r"'(\d+)'", env["VERIFY_EVERY"])[0])
+    assert runs >= max(MIN_RESULTS, MIN_LATENCIES), runs
+    assert (runs - 1) * every <= 150, (runs, every)
+    assert "prodshield monitor once -c shield.yaml --no-notify" in text
