@@ -25,6 +25,7 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
 - `md_text` / `md_code`: outside text as inert inline Markdown (every special character escaped)
   or as a code span, on one line with marks: what a report table or an issue's sentence quotes.
 - `chat_markdown`: the same for Discord and Teams (mentions, links, a size cap).
+- `uri_path`: a file path as a URI reference (SARIF), percent-encoded bytes.
 - `slack_escape`: Slack's three escapes (``&``, ``<``, ``>``), so ``<!channel>`` or a disguised
   link ``<http://evil|docs>`` from a log line stays text.
 - `plural`: a count and its noun in English (``1 file``, ``2 files``, ``2 chaos proxies``).
@@ -41,6 +42,7 @@ import re
 import shlex
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 _ESCAPES = re.compile(
     r"""
@@ -254,6 +256,14 @@ def chat_markdown(text: str, limit: int) -> str:
     return clip(neutralise_links(neutralise_mentions(text)), limit)
 
 
+def uri_path(path: str) -> str:
+    """A relative file path as a URI reference (SARIF's ``artifactLocation.uri``): each byte
+    outside the unreserved set percent-encoded (``a b#1.env`` -> ``a%20b%231.env``: raw, a ``#``
+    starts a fragment), a byte of a name that is not UTF-8 as itself (``\\udcff`` -> ``%FF``)
+    instead of a lone surrogate escape that strict JSON readers refuse."""
+    return quote(path.encode("utf-8", "surrogateescape"), safe="/")
+
+
 def slack_escape(text: str) -> str:
     """Slack's escaping for text: ``&``, ``<`` and ``>`` as entities (control sequences such as
     ``<!channel>`` and ``<url|label>`` then show as typed)."""
@@ -331,6 +341,7 @@ __all__ = [
     "slack_escape",
     "surrogates_out",
     "unpaired_out",
+    "uri_path",
 ]
 
 

@@ -137,3 +137,23 @@ def test_a_file_whose_name_is_not_utf8_is_audited_in_every_format(tmp_path: Path
         assert "internal error" not in done.stderr, (fmt, done.stderr)
         assert "secrets.leak" in done.stdout and "leak" in done.stdout, (fmt, done.stdout)
         assert PASSWORD not in done.stdout
+
+
+def test_sarif_names_a_hostile_file_by_a_uri_that_code_scanning_takes(tmp_path: Path) -> None:
+    """A SARIF location is a URI: a raw ``#`` cut the name at a fragment, a space is not allowed,
+    and a byte that is not UTF-8 became the JSON escape ``\\udcff``, a lone surrogate that
+    strict JSON readers refuse (the whole upload with it). Percent-encoded, the name is exact."""
+    repo = _repo(tmp_path)
+    (repo / os.fsdecode(b"leak \xff#1.env")).write_text(f"PASSWORD={PASSWORD}\n")
+
+    for args in (
+        ("audit", ".", "--format", "sarif"),
+        ("audit", "secrets", ".", "--format", "sarif"),
+    ):
+        done = prodshield(repo, *args, env=shell_env(NO_COLOR="1"))
+
+        assert "internal error" not in done.stderr, (args, done.stderr)
+        assert "\\ud" not in done.stdout.lower(), (args, done.stdout)  # no surrogate escape
+        results = json.loads(done.stdout)["runs"][0]["results"]
+        uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+        assert "leak%20%FF%231.env" in uris, (args, uris)

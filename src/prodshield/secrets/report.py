@@ -18,7 +18,7 @@ from rich.text import Text
 from prodshield import __version__
 from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding, shown_path
 from prodshield.tables import Grid
-from prodshield.text import for_terminal
+from prodshield.text import for_terminal, unpaired_out, uri_path
 
 FORMATS = ("table", "json", "sarif", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -238,7 +238,7 @@ def sarif_log(
 def _uri(path: str | None) -> str:
     if not path or path == "-":
         return "stdin"
-    return str(shown_path(path.replace("\\", "/"))).replace(" ", "%20")
+    return uri_path(str(shown_path(path.replace("\\", "/"))))
 
 
 def to_sarif(findings: Sequence[SecretFinding]) -> str:
@@ -272,7 +272,7 @@ def to_sarif(findings: Sequence[SecretFinding]) -> str:
         )
         for f in findings
     ]
-    return json.dumps(sarif_log(results, rules), indent=2)
+    return json.dumps(unpaired_out(sarif_log(results, rules)), indent=2)
 
 
 def render(

@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for GitHub code scanning: rules carry ``security-severity``; results carry
 repo-relative locations and ``partialFingerprints``. Findings without a file (TLS endpoints, the
 process environment) are anchored to the config file that named them and described by a logical
-location."""
+location. A path is a percent-encoded URI (`text.uri_path`): a ``#`` or a byte that is not UTF-8
+in a file's name neither cuts the URI nor makes JSON that GitHub's upload refuses."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from prodshield import __version__
 from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules import all_rules
 from prodshield.audit.scan import AuditReport
+from prodshield.text import unpaired_out, uri_path
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -67,7 +69,7 @@ def _result(f: AuditFinding, index: int, anchor: str | None) -> dict[str, Any]:
     result["locations"] = [
         {
             "physicalLocation": {
-                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": {"uri": uri_path(f.path), "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": f.line or 1},
             },
         }
@@ -81,7 +83,7 @@ def to_sarif(report: AuditReport, *, anchor: str | None = None) -> dict[str, Any
     anchor = anchor if anchor is not None else report.anchor
     rules = [r for r in all_rules() if r.family in report.families]
     index = {r.type: i for i, r in enumerate(rules)}
-    return {
+    document: dict[str, Any] = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
@@ -101,6 +103,8 @@ def to_sarif(report: AuditReport, *, anchor: str | None = None) -> dict[str, Any
             }
         ],
     }
+    shown: dict[str, Any] = unpaired_out(document)  # a name that is not UTF-8 in a message
+    return shown
 
 
 def render(report: AuditReport, fail_on: Severity) -> str:
