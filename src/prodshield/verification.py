@@ -448,14 +448,17 @@ def headline(verdict: Verdict, quote: Callable[[str], str] = _text) -> str:
     (``quote`` shows the version and scope: Markdown puts them in code spans)."""
     d = verdict.deploy
     scope = " ".join(
-        [*([d.service] if d.service else []), *([f"in {d.environment}"] if d.environment else [])]
+        [
+            *([quote(d.service)] if d.service else []),
+            *([f"in {quote(d.environment)}"] if d.environment else []),
+        ]
     )
     fails = sum(1 for s in verdict.signals if s.verdict == "fail")
     warns = sum(1 for s in verdict.signals if s.verdict == "warn")
     after = verdict.after[1] - verdict.after[0]
     state = "window over" if verdict.complete else "window not over yet"
     return (
-        f"deploy #{d.id} {quote(d.version)}{f' ({quote(scope)})' if scope else ''} at "
+        f"deploy #{d.id} {quote(d.version)}{f' ({scope})' if scope else ''} at "
         f"{_iso(d.deployed_at)}: {verdict.verdict.upper()}: {plural(fails, 'failure')}, "
         f"{plural(warns, 'warning')}; {_minutes(after)} after the deploy ({state}) against "
         f"{_minutes(verdict.before[1] - verdict.before[0])} before; "

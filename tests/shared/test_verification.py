@@ -139,7 +139,9 @@ def test_no_check_in_scope_is_said_and_the_markdown_headline_shows_the_version_a
     tmp_path: Path,
 ) -> None:
     store = _store(tmp_path)
-    marker = deploys.mark(store, "x[see](https://evil.example)|1", service="blog")
+    marker = deploys.mark(
+        store, "x[see](https://evil.example)|1", service="blog", environment="production"
+    )
     config = parse_config(CONFIG, env={}).config
     verdict = verify(store, config, marker, window_s=600)
     store.close()
@@ -150,8 +152,10 @@ def test_no_check_in_scope_is_said_and_the_markdown_headline_shows_the_version_a
     ), verdict.signals
     text = markdown(verdict)
     # a code span outside the table: its pipe stays as typed (no backslash shown)
-    assert "deploy #1 `x[see](https://evil.example)|1` (`blog`) at " in text, text
-    assert headline(verdict).startswith("deploy #1 x[see](https://evil.example)|1 (blog) at ")
+    assert "deploy #1 `x[see](https://evil.example)|1` (`blog` in `production`) at " in text, text
+    assert headline(verdict).startswith(
+        "deploy #1 x[see](https://evil.example)|1 (blog in production) at "
+    )
 
 
 def test_a_check_without_environments_counts_for_a_deploy_to_an_environment(
