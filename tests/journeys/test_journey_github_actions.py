@@ -524,11 +524,16 @@ def test_the_audit_verifies_the_deploy_against_the_monitors_results(
             "deployment": {"environment": "production", "sha": sha},
         }
 
+    runner.variables["PRODSHIELD_VERIFY_EVERY"] = "31"  # runs over a minute: the whole window
     good = run_ok(runner, AUDIT, event="deployment_status", payload=deployed("a" * 40))
+    runner.variables["PRODSHIELD_VERIFY_EVERY"] = "1"
     assert good.step("Verify the deploy").outcome == "success", good.log()
     assert good.step("Verification gate").outcome == "skipped"
     assert "### Deploy verification: PASS" in good.summary, good.summary
-    assert "against 60 min before; 1 check" in good.summary, good.summary
+    # the window ends at the last run and is over when the verdict is given
+    assert "after the deploy (window over) against 60 min before; 1 check" in good.summary, (
+        good.summary
+    )
 
     target.then = "503"  # the next deploy breaks the service
     bad = runner.run(AUDIT, event="deployment_status", payload=deployed("b" * 40))
@@ -537,7 +542,10 @@ def test_the_audit_verifies_the_deploy_against_the_monitors_results(
     assert bad.step("Verification gate").outcome == "failure"
     assert any("deploy made things worse" in a for a in bad.annotations), bad.annotations
     summary = bad.summary
-    assert "### Deploy verification: FAIL" in summary and f"deploy #2 `{'b' * 40}`" in summary
+    assert (
+        "### Deploy verification: FAIL" in summary
+        and f"deploy #2 `{'b' * 40}` (in `production`)" in summary
+    )
     # compared with the monitor's three passing runs, not with the first verification's
     assert "3 of 3 results failed after the deploy (100.0%); 0 of 3 before (0.0%)" in summary
     assert "| fail | monitor | `shop-api [production]` | `down since the deploy` |" in summary
