@@ -12,8 +12,8 @@ older deploy. Each comparison is a
   than before (at least 2 failures, and at least 5 points and twice the rate before); an incident
   opened after the deploy and still open; a log finding of high or critical severity first seen
   after the deploy; the first audit run after the deploy failed its gate;
-- ``warn``: a check down since before the deploy; a check's p95 response time 1.5 times and 100 ms
-  over the hour before; an incident opened and resolved after the deploy; a medium log finding new
+- ``warn``: a check down since before the deploy, or failing since the deploy but not down yet; a
+  check's p95 response time 1.5 times and 100 ms over the hour before; an incident opened and resolved after the deploy; a medium log finding new
   after the deploy;
 - ``info``: log templates first seen after the deploy; no audit run since the deploy; no check
   applies to the deploy; no check result after the deploy (nothing to compare: is anything
@@ -284,25 +284,42 @@ def _down_now(
     conn: Connection, scope: dict[tuple[str, str], str], after: tuple[float, float]
 ) -> list[Signal]:
     """Checks down now: since the deploy (within the window), or since before it; a check that
-    went down after the window is another change's doing."""
+    went down after the window is another change's doing. A check failing since the deploy but
+    not down yet (fewer failures in a row than its threshold) warns: too few results for a rate
+    must not read as a pass."""
     s = t.check_state
     names = sorted({name for name, _ in scope})
     if not names:
         return []
     rows = conn.execute(
-        select(s.c.check_name, s.c.environment, s.c.first_failure_ts, s.c.last_change_ts).where(
-            s.c.check_name.in_(names), s.c.status == "down"
-        )
+        select(
+            s.c.check_name,
+            s.c.environment,
+            s.c.status,
+            s.c.consecutive_failures,
+            s.c.first_failure_ts,
+            s.c.last_change_ts,
+        ).where(s.c.check_name.in_(names), s.c.status.in_(("down", "failing")))
     )
     out: list[Signal] = []
-    for name, env, first_failure, changed in rows:
-        key = (name, env or "")
-        if key not in scope:
+    for row in rows:
+        key = (row.check_name, row.environment or "")
+        since = row.first_failure_ts if row.first_failure_ts is not None else row.last_change_ts
+        if key not in scope or (since is not None and since > after[1] + 1.0):
             continue
-        since = first_failure if first_failure is not None else changed
-        if since is not None and since > after[1] + 1.0:
-            continue
-        if since is not None and since >= after[0]:
+        after_deploy = since is not None and since >= after[0]
+        if row.status == "failing":
+            if after_deploy:
+                failed = plural(int(row.consecutive_failures or 0), "failed result")
+                out.append(
+                    Signal(
+                        "monitor",
+                        "warn",
+                        _label(key),
+                        f"failing since the deploy ({failed} in a row, not down yet)",
+                    )
+                )
+        elif after_deploy:
             out.append(Signal("monitor", "fail", _label(key), "down since the deploy"))
         else:
             out.append(Signal("monitor", "warn", _label(key), "down since before the deploy"))

@@ -178,3 +178,35 @@ def test_a_check_without_environments_counts_for_a_deploy_to_an_environment(
     verdict = verify(store, parse_config(plain, env={}).config, marker, window_s=600, now=now)
     store.close()
     assert verdict.checks == 1 and verdict.failed, verdict.signals
+
+
+def test_a_check_failing_since_the_deploy_but_not_down_yet_warns(tmp_path: Path) -> None:
+    """Two failed runs right after the deploy are too few for a failure rate and below the
+    check's failure_threshold: said as a warning, not a silent pass."""
+    store = _store(tmp_path)
+    now = time.time()
+    deployed = now - 60
+    marker = deploys.mark(store, "v4", environment="production", at=deployed)
+    _results(store, "api", deployed - 600, [80.0] * 5)
+    _results(store, "api", deployed + 5, [None, None])
+    with store.begin() as conn:
+        conn.execute(
+            t.check_state.insert().values(
+                check_name="api",
+                environment="production",
+                status="failing",
+                consecutive_failures=2,
+                updated_at=now,
+                first_failure_ts=deployed + 5,
+            )
+        )
+    verdict = verify(store, parse_config(CONFIG, env={}).config, marker, window_s=600, now=now)
+    store.close()
+    assert verdict.verdict == "warn", verdict.signals
+    assert [(s.verdict, s.subject, s.message) for s in verdict.signals if s.area == "monitor"] == [
+        (
+            "warn",
+            "api [production]",
+            "failing since the deploy (2 failed results in a row, not down yet)",
+        )
+    ]
