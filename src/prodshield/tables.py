@@ -25,8 +25,9 @@ def console(stderr: bool = False) -> Console:
 class Grid:
     """A terminal table that fits 80 columns: no vertical rules, single spaces between columns,
     and key columns (a check's name, a finding's kind) never cut or wrapped: the free-text
-    columns wrap instead, and ``optional`` columns are left out when the terminal is narrower
-    than ``wide`` columns. ``fold`` columns (a path, a list of attributes) that would not fit
+    columns wrap instead, between words (no number or word is split); only when whole words
+    cannot fit beside the keys does the widest key (a long name) wrap in its own column. And
+    ``optional`` columns are left out when the terminal is narrower than ``wide`` columns. ``fold`` columns (a path, a list of attributes) that would not fit
     whole go to lines of their own under their row (``  name: text``), wrapped between words
     only, so no path or word is cut."""
 
@@ -90,18 +91,21 @@ class Grid:
     def _wrap_widths(self) -> dict[int, int] | None:
         """Widths for the wrapping columns when the table is wider than the terminal: each at
         least its longest word, short columns whole, the rest shared in proportion to what each
-        would like more;
-        None when it fits as it is, or when whole words cannot fit (the text then folds)."""
+        would like more. When whole words cannot fit beside the key columns, the widest key
+        (a long check name) is narrowed and wraps (``_narrowed_keys``), so no number or word
+        of another column is ever split; its width is then in the answer too.
+        None when it fits as it is, or when even narrowed keys leave no room for whole words."""
         gaps = 2 + 2 * (len(self.shown) - 1)  # the edges and two spaces between columns
-        fixed = sum(self.widths.values()) + gaps
         free = [i for i in self.shown if i not in self.keys]
+        fixed = sum(self.widths.values()) + gaps
         if fixed + sum(self.natural[i] for i in free) <= self.console.width or not free:
             return None
-        room = self.console.width - fixed
         floor = {i: max(1, self.words[i]) for i in free}
-        spare = room - sum(floor.values())
-        if spare < 0:
+        keys = self._narrowed_keys(self.console.width - gaps - sum(floor.values()))
+        if keys is None:
             return None
+        room = self.console.width - gaps - sum(keys.values())
+        spare = room - sum(floor.values())
         # short cells (a time, a percentage, "336 ms") stay on one line while there is room
         for i in sorted(free, key=lambda i: self.natural[i] - floor[i]):
             extra = self.natural[i] - floor[i]
@@ -113,7 +117,20 @@ class Grid:
         out = {i: floor[i] + spare * wants[i] // total for i in free}
         # whatever rounding left goes to the widest column
         out[max(free, key=lambda i: wants[i])] += room - sum(out.values())
+        out.update({i: w for i, w in keys.items() if w < self.widths[i]})
         return out
+
+    def _narrowed_keys(self, budget: int) -> dict[int, int] | None:
+        """The key columns' widths within ``budget``: the widest narrowed first, none below
+        ``SHORT`` or its header's longest word; None when that is still too wide."""
+        widths = dict(self.widths)
+        floor = {i: max(self.SHORT, *map(len, self.columns[i].split())) for i in widths}
+        while sum(widths.values()) > budget:
+            narrowable = [i for i in widths if widths[i] > floor[i]]
+            if not narrowable:
+                return None
+            widths[max(narrowable, key=lambda i: widths[i])] -= 1
+        return widths
 
     def _folds(self) -> bool:
         """True when a ``fold`` column would have to wrap inside a word to fit the terminal."""
@@ -175,7 +192,10 @@ class Grid:
         widths = self._wrap_widths()
         for position, i in enumerate(self.shown):
             column = self.table.columns[position]
-            if i in self.keys:
+            if i in self.keys and widths is not None and i in widths:
+                # a key too long for the terminal wraps rather than push the others to split
+                column.width, column.no_wrap = widths[i], False
+            elif i in self.keys:
                 column.min_width = self.widths[i]
             elif widths is not None:
                 column.width = widths[i]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import prodshield, shell_env
+from support.cli import grid_cell, prodshield, shell_env
 from support.net import free_port
 
 # Every command a user can ask for help about (groups and leaves).
@@ -154,9 +154,13 @@ def test_tables_fit_80_columns_without_cutting_key_columns(tmp_path: Path) -> No
     for done in (once, status):
         lines = done.stdout.splitlines()
         assert all(len(line) <= 80 for line in lines), done.stdout
-        assert "db_connection_pool_primary" in done.stdout
-        assert "production-eu-west" in done.stdout and "nightly-backup-of-the-orders" in done.stdout
+        # a name too long for whole words beside it wraps in its own column, never cut
+        assert grid_cell(done.stdout, "db_conn", "env") == "db_connection_pool_primary"
+        assert grid_cell(done.stdout, "nightly", "env") == "nightly-backup-of-the-orders"
+        assert "production-eu-west" in done.stdout
         assert "…" not in done.stdout
+    # ...so the other columns keep their words and numbers whole
+    assert {"refused", "0.00%", "result", "pinged"} <= set(status.stdout.split()), status.stdout
     assert "waiting" in status.stdout and "waiting for the first ping" in status.stdout
     # a heartbeat never pinged has no "ok" last result
     wide = _cli(tmp_path, "monitor", "status", columns=140)

@@ -52,3 +52,19 @@ def prodshield(
         text=True,
         timeout=timeout,
     )
+
+
+def grid_cell(out: str, start: str, header: str) -> str:
+    """The Grid cell starting with ``start``, read down its column while it wraps (a long
+    check name may): its lines' pieces joined, up to the next row (a cell under the column
+    right of it, whose header is ``header``)."""
+    lines = out.splitlines()
+    head = next(line for line in lines if f" {header}" in line and "check" in line)
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith(start))
+    left, right = lines[at].index(start), head.index(f" {header}") + 1
+    pieces = [lines[at][left:right].strip()]
+    for line in lines[at + 1 :]:
+        if line[right : right + 1].strip() or not line[left : left + 1].strip():
+            break
+        pieces.append(line[left:right].strip())
+    return "".join(pieces)
