@@ -228,12 +228,15 @@ def _clean_value(value: Any, depth: int = 0) -> Any:
 
 
 def sort_findings(findings: list[LogFinding]) -> list[LogFinding]:
-    """Critical first, then by severity and count."""
+    """Worst severity first, then the most recently seen, as the dashboard lists them: the
+    same order whether or not a table shows the category (ties: by category, then count)."""
     order = {c: i for i, c in enumerate(CATEGORIES)}
-    return sorted(
-        findings,
-        key=lambda f: (order.get(f.category, 9), worst_first(f.severity), -f.count),
-    )
+
+    def key(f: LogFinding) -> tuple[int, float, int, int]:
+        seen = f.last_seen.timestamp() if f.last_seen else float("-inf")
+        return (worst_first(f.severity), -seen, order.get(f.category, 9), -f.count)
+
+    return sorted(findings, key=key)
 
 
 @dataclass
