@@ -402,13 +402,16 @@ def parse_when(text: str, option: str = "--from") -> datetime:
         ) from None
 
 
-def newest_timestamp(files: list[Path], log_format: str = "auto") -> datetime | None:
-    """The newest timestamp among the last lines of each file (the reference for ``--since``)."""
+def newest_timestamp(
+    files: list[Path], log_format: str = "auto", layouts: dict[str, Any] | None = None
+) -> datetime | None:
+    """The newest timestamp among the last lines of each file (the reference for ``--since``),
+    each read in the format the scan reads it in (its layout, or the one its head gives)."""
     from prodshield.logs.pipeline import parse_tail
 
     newest = None
     for f in files:
-        for ev in parse_tail(f, log_format=log_format):
+        for ev in parse_tail(f, log_format=(layouts or {}).get(str(f), log_format)):
             if ev.timestamp is not None and (newest is None or _before(newest, ev.timestamp)):
                 newest = ev.timestamp
     return newest
@@ -502,7 +505,7 @@ def scan_files(
     baseline_start = None
     baseline_events: Any = None
     if since:
-        newest = newest_timestamp(plain, log_format) if plain else None
+        newest = newest_timestamp(plain, log_format, layouts) if plain else None
         if newest is not None:
             window_start = newest - timedelta(seconds=_period("--since", since))
     if baseline and Path(baseline).exists():
