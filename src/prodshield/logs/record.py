@@ -41,6 +41,21 @@ class Row:
     id: int
     base: int
     written: tuple[Any, ...] = ()
+    details: dict[str, Any] | None = None
+    """The details stored before this epoch, for a kind that carries them on (``CARRY``)."""
+
+
+def _carry_secret_places(
+    before: dict[str, Any], message: str, now: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    from prodshield.logs.detectors.secrets import carry_places
+
+    return carry_places(before, message, now)
+
+
+CARRY = {"secret_in_log": _carry_secret_places}
+"""Kinds whose details list what was seen (secret_in_log's places): a row continued after a
+restart keeps what it listed before, and adds what is seen since."""
 
 
 def service_of(source: Any) -> tuple[str, str | None]:
@@ -155,7 +170,15 @@ def store_findings(
     scanned_at: list[float | None] = []
     for chunk in _chunks(missing):
         for r in conn.execute(
-            select(f_t.c.id, f_t.c.fingerprint, f_t.c["count"], f_t.c.first_seen, f_t.c.updated_at)
+            select(
+                f_t.c.id,
+                f_t.c.fingerprint,
+                f_t.c["count"],
+                f_t.c.first_seen,
+                f_t.c.updated_at,
+                f_t.c.kind,
+                f_t.c.details,
+            )
             .where(f_t.c.fingerprint.in_(chunk), f_t.c.updated_at >= now - CONTINUES_S)
             .order_by(f_t.c.id)
         ):  # the newest row of a fingerprint wins
@@ -168,7 +191,8 @@ def store_findings(
                     scanned_at.append(_last_scan_at(conn))
                 if r.updated_at == scanned_at[0]:
                     base = 0
-            rows[r.fingerprint] = Row(int(r.id), base)
+            kept = r.details if base and r.kind in CARRY and isinstance(r.details, dict) else None
+            rows[r.fingerprint] = Row(int(r.id), base, details=kept)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     todo = []
@@ -204,8 +228,11 @@ def store_findings(
             )
             rows[fp] = Row(0, 0, state)
         else:
+            if row.details is not None:
+                values["details"], message = CARRY[f.kind](row.details, message, values["details"])
+                values["message"] = message[:1000]
             updates.append({"b_id": row.id, "count": row.base + f.count} | values)
-            rows[fp] = Row(row.id, row.base, state)
+            rows[fp] = Row(row.id, row.base, state, row.details)
     if updates:
         columns = [k for k in updates[0] if k != "b_id"]
         conn.execute(

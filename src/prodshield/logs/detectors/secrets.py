@@ -124,14 +124,49 @@ class SecretInLogDetector:
 
     def findings(self) -> list[LogFinding]:
         for finding in self._findings.values():
-            secrets = finding.details["secrets"]
-            n = len(secrets) + finding.details["more_secrets"]
-            where = "; ".join(
-                f"{s['secret']} at {', '.join(s['places'])}"
-                + (f" ({s['count']} times)" if s["count"] > len(s["places"]) else "")
-                for s in secrets[:3]
-            )
-            word = "secret" if n == 1 else "secrets"
-            kind = self._kinds[finding.source["rule"]]
-            finding.message = f"{kind} leaked into the log: {n} {word}, every place listed: {where}"
+            finding.message = describe(self._kinds[finding.source["rule"]], finding.details)
         return list(self._findings.values())
+
+
+LEAKED = " leaked into the log"
+
+
+def describe(kind: str, details: dict[str, Any]) -> str:
+    """The finding's message: how many secrets, and where each of the first three was seen."""
+    secrets = details["secrets"]
+    n = len(secrets) + details["more_secrets"]
+    where = "; ".join(
+        f"{s['secret']} at {', '.join(s['places'])}"
+        + (f" ({s['count']} times)" if s["count"] > len(s["places"]) else "")
+        for s in secrets[:3]
+    )
+    word = "secret" if n == 1 else "secrets"
+    return f"{kind}{LEAKED}: {n} {word}, every place listed: {where}"
+
+
+def carry_places(
+    before: dict[str, Any], message: str, now: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """The details and message of a finding that goes on after a restart: the secrets and places
+    stored before it (``before``) first, then those seen since (``now``), bounded as ever, so
+    "every place listed" still lists them. A secret is told apart by its redacted text here
+    (its keyed id is not stored)."""
+    listed = [{**s, "places": list(s.get("places", []))} for s in before.get("secrets", [])]
+    at = {s["secret"]: i for i, s in enumerate(listed)}
+    more = int(before.get("more_secrets", 0)) + int(now.get("more_secrets", 0))
+    for s in now.get("secrets", []):
+        if s["secret"] not in at:
+            if len(listed) >= MAX_SECRETS:
+                more += 1
+                continue
+            at[s["secret"]] = len(listed)
+            listed.append({"secret": s["secret"], "count": 0, "places": []})
+        entry = listed[at[s["secret"]]]
+        entry["count"] += s["count"]
+        for place in s["places"]:
+            if place not in entry["places"] and len(entry["places"]) < MAX_PLACES:
+                entry["places"].append(place)
+    files = list(before.get("files", []))
+    files += [f for f in now.get("files", []) if f not in files][: max(0, MAX_PLACES - len(files))]
+    details = {**now, "files": files, "secrets": listed, "more_secrets": more}
+    return details, describe(message.partition(LEAKED)[0], details)
