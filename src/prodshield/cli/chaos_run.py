@@ -216,7 +216,9 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
     started = time.time()
     store: Any = None
     row: int | None = None
-    if loaded is not None:
+    # a dry run that injects nothing (--dry activities, actions) is a check, not an experiment:
+    # the store (the dashboard's runs, an incident's "chaos running") never hears of it
+    if loaded is not None and args.dry not in ("activities", "actions"):
         store, row = _start(loaded, experiment, started, args.env)
         if store is None:
             return 3
