@@ -21,8 +21,9 @@ _SECRET_HEADER = re.compile(r"auth|token|key|secret|password|cookie|signature", 
 def check(config: ConfigOption = None) -> None:
     """Validate the config; print a one-line summary, or every mistake with file:line:column.
 
-    Warns (on stderr, exit 0) when a ${VAR:-default} fell back to a template placeholder such
-    as 'unset', or to any default under a secret-like key, and notes every other default used;
+    Warns (on stderr, exit 0) when the file is empty (pointing to `prodshield init`), when a
+    ${VAR:-default} fell back to a template placeholder such as 'unset', or to any default under
+    a secret-like key, and notes every other default used;
     warns too when a notifier's secret (a token, a routing key...) is written in the file instead
     of read from the environment with ${VAR} (its key and file:line, never its value).
     """
@@ -44,6 +45,14 @@ def check(config: ConfigOption = None) -> None:
     )
     err = console(stderr=True)
     where = loaded.path.name
+    if _empty(loaded):
+        # valid (every default applies) but guards nothing: most likely not the file meant
+        err.print(
+            f"warning: {loaded.path} is empty: nothing to monitor, scan, audit or break; "
+            f"`{_init_command(loaded)}` writes a commented example covering every capability",
+            markup=False,
+            highlight=False,
+        )
     for at, key in _literal_secrets(loaded):
         err.print(
             f"warning: {at}: {key} is written in the file; secrets belong in the environment "
@@ -69,6 +78,30 @@ def check(config: ConfigOption = None) -> None:
                 markup=False,
                 highlight=False,
             )
+
+
+def _empty(loaded: LoadedConfig) -> bool:
+    """True when the file holds no setting at all (blank, comments only, or ``{}``)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(loaded.path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return not data
+
+
+def _init_command(loaded: LoadedConfig) -> str:
+    """The ``prodshield init`` that replaces this (empty) file with the commented example."""
+    from pathlib import Path
+
+    from prodshield.text import shell_word
+
+    if loaded.path.name != "shield.yaml":
+        return "prodshield init"  # it writes a shield.yaml, beside this file or elsewhere
+    folder = loaded.path.parent.resolve()
+    where = "" if folder == Path.cwd().resolve() else f" {shell_word(str(folder))}"
+    return f"prodshield init{where} --force"
 
 
 def _literal_secrets(loaded: LoadedConfig) -> list[tuple[str, str]]:
