@@ -41,6 +41,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -343,6 +344,18 @@ __all__ = [
     "unpaired_out",
     "uri_path",
 ]
+
+
+def percent(value: float | None, none: str = "-") -> str:
+    """An uptime or a rate for people: ``99.955`` -> ``99.96%``, half up from the value's decimal
+    text. The aggregates already round to 3 decimals, and ``f"{99.955:.2f}"`` gives ``99.95``
+    (the float is 99.95499...), so a second binary rounding showed 99.9551 % as 99.95 %."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return none
+    return f"{Decimal(repr(value)).quantize(_CENT, rounding=ROUND_HALF_UP)}%"
+
+
+_CENT = Decimal("0.01")
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -25,7 +25,7 @@ from prodshield.cli.common import (
     untrusted,
 )
 from prodshield.config.types import format_duration
-from prodshield.text import controls_out, for_terminal
+from prodshield.text import controls_out, for_terminal, percent
 
 if TYPE_CHECKING:
     from prodshield.monitor.result import CheckResult
@@ -599,7 +599,7 @@ def instances(
 
 
 def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v:.2f}%"
+    return percent(v)
 
 
 class ReportFormat(StrEnum):

@@ -14,6 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from prodshield.monitor.series import Beat, LatencyPoint
+from prodshield.text import percent
 
 
 def bar_class(uptime: float | None) -> str:
@@ -40,7 +41,9 @@ def uptime_bars(daily: Sequence[dict[str, Any]], *, label: str = "") -> Markup:
     for i, d in enumerate(daily):
         day = time.strftime("%Y-%m-%d", time.gmtime(d["day"]))
         up = d["uptime"]
-        text = "no data" if up is None else f"{up:.2f}% ({d['failures']} of {d['count']} failed)"
+        text = (
+            "no data" if up is None else f"{percent(up)} ({d['failures']} of {d['count']} failed)"
+        )
         parts.append(
             f'<rect class="{bar_class(up)}" x="{i * step}" y="0" width="{step - 2}" height="34" '
             f'rx="1"><title>{day}: {text}</title></rect>'

@@ -18,7 +18,7 @@ from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
 from prodshield.monitor.incidents import shown_name
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
-from prodshield.text import clip, for_page
+from prodshield.text import clip, for_page, percent
 from prodshield.web.charts import (
     heartbeat_bar,
     response_chart,
@@ -72,7 +72,7 @@ def _utc(ts: float | str | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}%"
+    return percent(value)
 
 
 def _ms(value: float | None) -> str:

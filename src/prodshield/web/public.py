@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from prodshield.text import for_page
+from prodshield.text import for_page, percent
 from prodshield.web.context import ctx_of
 
 QUOTE = {'"': "&quot;"}
@@ -222,7 +222,7 @@ def _status_svg(label: str, status: str) -> Response:
 
 
 def _uptime_svg(label: str, uptime: float | None) -> Response:
-    value = "no data" if uptime is None else f"{uptime:.2f}%"
+    value = percent(uptime, "no data")
     return _svg(badge_svg(label, value, uptime_colour(uptime)))
 
 
