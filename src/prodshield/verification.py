@@ -158,6 +158,11 @@ def _checks_in_scope(config: Any, deploy: Deploy) -> dict[tuple[str, str], str]:
     return out
 
 
+def _names(scope: dict[tuple[str, str], str]) -> list[str]:
+    """The check names in scope (each query filters on them, then on the environment)."""
+    return sorted({name for name, _ in scope})
+
+
 def _label(key: tuple[str, str]) -> str:
     return f"{key[0]} [{key[1]}]" if key[1] else key[0]
 
@@ -182,7 +187,7 @@ def _sides(
     conn: Connection, scope: dict[tuple[str, str], str], since: float, until: float
 ) -> dict[tuple[str, str], _Side]:
     r = t.check_results
-    names = sorted({name for name, _ in scope})
+    names = _names(scope)
     sides: dict[tuple[str, str], _Side] = defaultdict(_Side)
     if not names:
         return sides
@@ -288,7 +293,7 @@ def _down_now(
     not down yet (fewer failures in a row than its threshold) warns: too few results for a rate
     must not read as a pass."""
     s = t.check_state
-    names = sorted({name for name, _ in scope})
+    names = _names(scope)
     if not names:
         return []
     rows = conn.execute(
@@ -330,7 +335,7 @@ def _incident_signals(
     conn: Connection, scope: dict[tuple[str, str], str], start: float, now: float
 ) -> list[Signal]:
     i = t.incidents
-    names = sorted({name for name, _ in scope})
+    names = _names(scope)
     if not names:
         return []
     rows = conn.execute(

@@ -79,38 +79,30 @@ def test_an_access_logs_templates_are_its_endpoints(tmp_path: Path) -> None:
     assert orders[0]["params"] == [orders[0]["fields"]["path"].rsplit("/", 1)[1]]
 
 
+def _saved_ids(tmp_path: Path) -> dict[str, str]:
+    """`logs templates access.log --save`: each template's id."""
+    out = prodshield(
+        tmp_path,
+        "logs",
+        "templates",
+        "access.log",
+        "--save",
+        "-n",
+        "500",
+        "--format",
+        "json",
+        env=wide_env(),
+    )
+    assert out.returncode == 0, out.stderr
+    return {t["template"]: t["id"] for t in json.loads(out.stdout)["templates"]}
+
+
 def test_saved_endpoint_ids_stay_the_same_in_the_next_run(tmp_path: Path) -> None:
     (tmp_path / "shield.yaml").write_text(CONFIG)
     _access_log(tmp_path / "access.log", seed=1)
-    first = prodshield(
-        tmp_path,
-        "logs",
-        "templates",
-        "access.log",
-        "--save",
-        "-n",
-        "500",
-        "--format",
-        "json",
-        env=wide_env(),
-    )
-    assert first.returncode == 0, first.stderr
-    ids = {t["template"]: t["id"] for t in json.loads(first.stdout)["templates"]}
+    ids = _saved_ids(tmp_path)
     _access_log(tmp_path / "access.log", seed=2)  # the next day's log: other ids, other slugs
-    second = prodshield(
-        tmp_path,
-        "logs",
-        "templates",
-        "access.log",
-        "--save",
-        "-n",
-        "500",
-        "--format",
-        "json",
-        env=wide_env(),
-    )
-    assert second.returncode == 0, second.stderr
-    again = {t["template"]: t["id"] for t in json.loads(second.stdout)["templates"]}
+    again = _saved_ids(tmp_path)
     for endpoint in ("GET /api/orders/<*> HTTP/1.1", "POST /api/checkout HTTP/1.1"):
         assert again[endpoint] == ids[endpoint]
     # the endpoints stay apart after the saved state is read back
