@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -13,13 +12,14 @@ from typing import Protocol
 import pytest
 
 from prodshield.audit.tlsbench import TlsBench
+from support.cli import clean_env
 
 AWS_KEY = "AKIA" + "QYLPMN5HFIQR7XYZ"
 
 
 def proc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``prodshield audit ...`` as a pipeline runs it: a real process with a clean environment."""
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "NO_COLOR": "1"}
+    env = clean_env(cwd)
     return subprocess.run(
         [sys.executable, "-m", "prodshield", "audit", *args],
         cwd=cwd,
@@ -221,12 +221,7 @@ def test_baseline_accepts_known_findings(cli: RunCli, tmp_path: Path) -> None:
 
 
 def test_process_environment_is_audited_and_redacted(tmp_path: Path) -> None:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "NO_COLOR": "1",
-        "PAYMENTS_API_KEY": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
-    }
+    env = clean_env(tmp_path, PAYMENTS_API_KEY="sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc")
     r = subprocess.run(
         [
             sys.executable,

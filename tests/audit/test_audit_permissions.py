@@ -13,6 +13,7 @@ import pytest
 from prodshield.audit import audit
 from prodshield.audit.context import AuditSettings
 from prodshield.audit.rules.permissions import apply_fixes, plan_fixes
+from support.cli import clean_env
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
 
@@ -104,7 +105,7 @@ def test_wrong_owner_proposes_chown(tmp_path: Path) -> None:
 
 
 def _cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "NO_COLOR": "1"}
+    env = clean_env(cwd)
     return subprocess.run(
         [sys.executable, "-m", "prodshield", "audit", *args],
         cwd=cwd,

@@ -5,7 +5,6 @@ logs.sources when no files are given. The workflows themselves run in tests/jour
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +14,11 @@ import pytest
 import yaml
 
 from prodshield import __version__
+from support.cli import clean_env
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "NO_COLOR": "1"}
+    env = clean_env(cwd)
     return subprocess.run(
         [sys.executable, "-m", "prodshield", *args],
         cwd=cwd,
@@ -298,3 +298,21 @@ def test_the_audit_verifies_the_deploy_with_enough_runs_for_every_comparison() -
     assert runs >= max(MIN_RESULTS, MIN_LATENCIES), runs
     assert (runs - 1) * every <= 150, (runs, every)
     assert "prodshield monitor once -c shield.yaml --no-notify" in text
+
+
+def test_the_subprocesses_run_the_checkout_under_test(tmp_path: Path) -> None:
+    """The clean environment ``cli`` gives its subprocess keeps ``PYTHONPATH``: the command that
+    runs is this checkout's, the one this test imported, not the package installed beside the
+    interpreter."""
+    import prodshield
+
+    shown = subprocess.run(
+        [sys.executable, "-c", "import prodshield; print(prodshield.__file__)"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert Path(shown.stdout.strip()).resolve() == Path(prodshield.__file__).resolve()

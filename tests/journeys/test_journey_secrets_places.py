@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from support import secrets_tokens as tok
+from support.cli import clean_env
 from support.standins.providers import ProviderStandins
 
 
@@ -192,13 +193,7 @@ def test_the_full_audit_joins_the_places_of_one_secret(tmp_path: Path) -> None:
     (app / "deploy" / "settings.py").write_text(f'DEBUG = False\nGITHUB_TOKEN = "{token}"\n')
     (app / ".env.production").write_text(f"APP=shop\nDEPLOY_TOKEN={token}\nCHAT={other}\n")
     (app / ".env.production").chmod(0o600)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "RELEASE_TOKEN": token,
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-    }
+    env = clean_env(tmp_path, RELEASE_TOKEN=token, COLUMNS="200")
     proc = _prodshield(app, "audit", ".", "--format", "json", env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert token not in proc.stdout + proc.stderr and other not in proc.stdout

@@ -24,6 +24,17 @@ def shell_env(*, drop: tuple[str, ...] = ("PRODSHIELD_",), **extra: str) -> dict
     return env
 
 
+def clean_env(cwd: Path, **extra: str) -> dict[str, str]:
+    """The bare environment a pipeline step gives: ``PATH``, ``HOME`` in ``cwd``, no colour, plus
+    ``extra``; ``PYTHONPATH`` is kept when set, so the subprocess imports the checkout under test,
+    not whatever prodshield is installed beside the interpreter."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "NO_COLOR": "1"}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    env.update(extra)
+    return env
+
+
 def wide_env(**extra: str) -> dict[str, str]:
     """``shell_env`` with 200 columns and no colour: tables print whole, text compares plainly."""
     env = shell_env()
