@@ -1,8 +1,9 @@
 """Journey: ``prodshield monitor heartbeats`` (a subprocess) prints URLs that follow shield.yaml's
 ``serve.public_url`` / ``serve.port``, and its note says what they assume. With ``serve.port: 0``
-serve picks its port when it starts: the URL says ``PORT`` and the note that it cannot be known
-in advance (it printed ``:8080`` and called that "the address serve listens on" while serve was
-on another port)."""
+serve picks its port when it starts: while serve runs, the URLs hold the port it recorded in the
+store (they said ``PORT`` even then); when it is not running, the URL says ``PORT`` and the note
+says serve is not running and the port cannot be known in advance (it printed ``:8080`` and called
+that "the address serve listens on" while serve was on another port)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from support.cli import prodshield, shell_env
+from support.serve import serving
 
 CHECK = "checks:\n  - {name: nightly-backup, type: heartbeat, period: 1d}\n"
 
@@ -31,8 +33,27 @@ def test_port_0_says_the_url_cannot_be_known_in_advance(tmp_path: Path) -> None:
     assert ":0/" not in out and ":8080" not in out
     assert "serve.port is 0" in err and "cannot be known in advance" in err, err
     assert "picks a free port each time it starts" in err
+    assert "`prodshield serve` is not running" in err
     data = json.loads(_heartbeats(tmp_path, "serve: {port: 0}\n", "--format", "json")[0])
     assert data["port_known"] is False and data["base_url"] == "http://127.0.0.1:PORT"
+    assert data["port_from_running_serve"] is False
+
+
+def test_port_0_gives_the_port_the_running_serve_picked(tmp_path: Path) -> None:
+    config = tmp_path / "shield.yaml"
+    config.write_text(f"storage: sqlite:///store.db\nserve: {{port: 0}}\n{CHECK}")
+    with serving(config) as running:
+        out, err = _heartbeats(tmp_path, "serve: {port: 0}\n")
+        data = json.loads(_heartbeats(tmp_path, "serve: {port: 0}\n", "--format", "json")[0])
+    assert f"http://127.0.0.1:{running.port}/heartbeat/" in out, out
+    assert "PORT" not in out
+    assert f"use http://127.0.0.1:{running.port}, where the running `prodshield serve`" in err
+    assert "picks another port when it restarts" in err, err
+    assert data["base_url"] == f"http://127.0.0.1:{running.port}"
+    assert data["port_known"] is True and data["port_from_running_serve"] is True
+    # once serve has stopped (its record removed), the URLs say PORT again and why
+    out, err = _heartbeats(tmp_path, "serve: {port: 0}\n")
+    assert "http://127.0.0.1:PORT/heartbeat/" in out and "is not running" in err, err
 
 
 @pytest.mark.parametrize(

@@ -471,16 +471,17 @@ def heartbeats(
     loaded = load(config)
     store = store_for(loaded)
     try:
-        urls = ping_urls(store, loaded.config)
+        base = PingBase.for_job(loaded.config, store)
+        urls = ping_urls(store, loaded.config, base)
     finally:
         store.close()
-    base = PingBase.of(loaded.config)
     if fmt is Format.json:
         print_json(
             {
                 "base_url": base.url,
                 "base_url_configured": base.configured,
                 "port_known": base.port_known,
+                "port_from_running_serve": base.recorded,
                 "heartbeats": [u.as_dict() for u in urls],
             }
         )

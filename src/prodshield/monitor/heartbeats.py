@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -267,6 +267,9 @@ class PingBase:
     so the URL holds ``PORT`` in its place and cannot be known in advance."""
     port_set: bool = True
     """Whether shield.yaml gives ``serve.port`` (else the default, 8080, is assumed)."""
+    recorded: bool = False
+    """True when the address is the one a running ``serve`` recorded in the store (``serve.port:
+    0``): right while that serve runs, another when it restarts."""
 
     @classmethod
     def of(cls, config: ShieldConfig, bound: tuple[str, int] | None = None) -> PingBase:
@@ -289,13 +292,15 @@ class PingBase:
 
     @classmethod
     def for_job(cls, config: ShieldConfig, store: Store) -> PingBase:
-        """Where a job run on this machine (``run-job``) pings: as :meth:`of`, except that with
+        """Where a job run on this machine (``run-job``, ``monitor heartbeats``) pings: as :meth:`of`, except that with
         ``serve.port: 0`` the address a running ``serve`` recorded in the store is used."""
         base = cls.of(config)
         if base.port_known:
             return base
         bound = recorded_listening(store)
-        return base if bound is None else cls.of(config, bound)
+        if bound is None:
+            return base
+        return replace(cls.of(config, bound), recorded=True)
 
     def note(self) -> str | None:
         """What a reader of these URLs must know when they are guessed (None: configured)."""
@@ -303,10 +308,17 @@ class PingBase:
             return None
         if not self.port_known:
             return (
-                "note: serve.public_url is not set and serve.port is 0, so `prodshield serve` "
-                "picks a free port each time it starts and these URLs cannot be known in "
-                f"advance ({self.url}: PORT stands for it); set serve.public_url, or a fixed "
-                "serve.port, to the address your jobs reach"
+                "note: `prodshield serve` is not running (no address recorded in the store) and "
+                "serve.port is 0, so it picks a free port each time it starts and these URLs "
+                f"cannot be known in advance ({self.url}: PORT stands for it); start serve and "
+                "run this again, or set serve.public_url, or a fixed serve.port, to the address "
+                "your jobs reach"
+            )
+        if self.recorded:
+            return (
+                f"note: these URLs use {self.url}, where the running `prodshield serve` "
+                "listens now; serve.port is 0, so it picks another port when it restarts: set "
+                "serve.public_url, or a fixed serve.port, for jobs that outlive it"
             )
         where = "serve.port in shield.yaml" if self.port_set else "the default serve.port"
         return (
@@ -360,13 +372,14 @@ def curl_line(url: str) -> str:
     return f"curl -fsS -m 10 --retry 3 -o /dev/null {url}"
 
 
-def ping_urls(store: Store, config: ShieldConfig) -> list[PingUrl]:
-    """Every enabled heartbeat check crossed with its environments, with its ping URL (the
-    row and its token are created here when the monitor has not run yet, so the URL printed
-    before the first run is the one the monitor then watches)."""
+def ping_urls(store: Store, config: ShieldConfig, base: PingBase | None = None) -> list[PingUrl]:
+    """Every enabled heartbeat check crossed with its environments, with its ping URL at
+    ``base`` (default: ``PingBase.of(config)``); the row and its token are created here when the
+    monitor has not run yet, so the URL printed before the first run is the one the monitor
+    then watches."""
     from prodshield.config.checks import HeartbeatCheckConfig
 
-    base = PingBase.of(config)
+    base = base if base is not None else PingBase.of(config)
     out: list[PingUrl] = []
     for check in config.checks:
         if not check.enabled or not isinstance(check, HeartbeatCheckConfig):
