@@ -143,3 +143,37 @@ def test_verify_says_what_is_missing_in_one_line(tmp_path: Path) -> None:
         assert code == 2 and "--window '5s': give 1m to 6h" in err, err
         code, _, err = _run(tmp_path, "deploy", "verify", "--deploy", "99")
         assert code == 2 and "no deploy marker #99" in err, err
+
+
+def test_log_times_without_a_zone_are_the_machines_local_time(tmp_path: Path) -> None:
+    """On a machine an hour ahead of UTC (TZ=WAT-1), the app writes its local time with no zone
+    (Python's asctime, as nginx's error log and syslog do): a critical line from before the
+    deploy is not blamed on it, and one from after it is (read as UTC, both were the other way)."""
+    BROKEN["on"] = False
+    env = wide_env(TZ="WAT-1")  # POSIX form: UTC+1 without needing the tz database
+
+    def local(epoch: float) -> str:  # the wall clock at UTC+1
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch + 3600))
+
+    with http_server(_Target) as port:
+        _config(tmp_path, port)
+        now = time.time()
+        deployed = now - 600
+        with (tmp_path / "app.log").open("a") as fh:
+            fh.write(f"{local(deployed - 3300)},000 CRITICAL shop: java.lang.OutOfMemoryError\n")
+            fh.write(
+                f"{local(now - 60)},000 ERROR shop: could not connect to server: Connection "
+                'refused. Is the server running on host "db" and accepting TCP/IP connections?\n'
+            )
+        mark = ("deploy", "mark", "--version", "v7", "--service", "shop", "--at", str(deployed))
+        assert prodshield(tmp_path, *mark, env=env).returncode == 0
+        assert prodshield(tmp_path, "monitor", "once", env=env).returncode == 0
+        assert prodshield(tmp_path, "logs", "scan", env=env).returncode in (0, 1)
+        out = prodshield(
+            tmp_path, "deploy", "verify", "--window", "30m", "--format", "json", env=env
+        )
+        verdict = json.loads(out.stdout)
+        logs = {s["subject"]: s["verdict"] for s in verdict["signals"] if s["area"] == "logs"}
+        assert "out_of_memory" not in logs, logs  # 65 min before the deploy, not 5 min after
+        assert logs.get("db_connection_failure") == "fail", logs  # 1 min ago, not in an hour
+        assert verdict["verdict"] == "fail" and out.returncode == 1

@@ -4,11 +4,11 @@ error log (``[Wed Oct 11 14:32:52.123 2000] [core:error] [pid 123] [client 1.2.3
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prodshield.logs.formats.access import parse_access
-from prodshield.logs.formats.base import BaseFormat, Record, month_number, norm_level
+from prodshield.logs.formats.base import LOCAL, BaseFormat, Record, month_number, norm_level
 
 _ERROR = re.compile(
     r"\[\w{3} (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))? (\d{4})\] "
@@ -44,7 +44,7 @@ class ApacheFormat(BaseFormat):
         try:
             ts: datetime | None = datetime(
                 int(m.group(7)), month, int(m.group(2)), int(m.group(3)), int(m.group(4)),
-                int(m.group(5)), micro, tzinfo=UTC,
+                int(m.group(5)), micro, tzinfo=LOCAL,
             )  # fmt: skip
         except ValueError:
             ts = None

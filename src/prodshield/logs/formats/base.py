@@ -2,9 +2,49 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol, runtime_checkable
+
+
+class _LocalZone(tzinfo):
+    """The machine's local time zone (``TZ``, else ``/etc/localtime``) with its daylight saving
+    rules, as the C library applies them (``time.mktime``/``localtime``)."""
+
+    def _local(self, dt: datetime | None) -> time.struct_time:
+        if dt is None:
+            return time.localtime()
+        fields = (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, 0, 0, -1)
+        try:
+            return time.localtime(time.mktime(fields))
+        except (OverflowError, OSError, ValueError):
+            return time.localtime(0)
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(seconds=self._local(dt).tm_gmtoff)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(hours=1) if self._local(dt).tm_isdst > 0 else timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return self._local(dt).tm_zone
+
+    def __repr__(self) -> str:
+        return "LOCAL"
+
+
+def _local_zone() -> tzinfo:
+    # UTC itself where the machine runs in UTC (servers, CI): the same results, no C calls
+    if time.timezone == 0 and time.altzone == 0 and not time.daylight:
+        return UTC
+    return _LocalZone()
+
+
+LOCAL: tzinfo = _local_zone()
+"""The zone of a log time written without one (nginx's error log, Apache's, syslog's RFC 3164,
+Python's ``asctime``, ISO times with no offset): the machine's local time, as the programs that
+write those lines use it. ``TZ`` sets it; UTC where the machine runs in UTC."""
 
 
 @dataclass(slots=True)
@@ -123,8 +163,9 @@ def month_number(name: str) -> int | None:
     return _MONTHS.get(name[:3].lower())
 
 
-def parse_iso(text: str, default_tz: timezone = UTC) -> datetime | None:
-    """An ISO-8601-ish timestamp (``T`` or space, ``,`` or ``.`` fraction, ``Z``/offset/none)."""
+def parse_iso(text: str, default_tz: tzinfo = LOCAL) -> datetime | None:
+    """An ISO-8601-ish timestamp (``T`` or space, ``,`` or ``.`` fraction, ``Z``/offset/none;
+    without a zone, in ``default_tz``: the local time, :data:`LOCAL`)."""
     value = text.strip().replace(",", ".", 1)
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"

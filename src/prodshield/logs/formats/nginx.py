@@ -4,11 +4,11 @@ extensions, bare or as ``rt=`` / ``urt=`` pairs) and the nginx error log."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prodshield.logs.formats.access import parse_access
-from prodshield.logs.formats.base import BaseFormat, Record, norm_level
+from prodshield.logs.formats.base import LOCAL, BaseFormat, Record, norm_level
 
 _ERROR = re.compile(
     r"(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\] (\d+)#(\d+): (?:\*(\d+) )?(.*)$"
@@ -47,7 +47,7 @@ class NginxFormat(BaseFormat):
             fields["method"], fields["path"] = r.group(1), r.group(2)
         return Record(
             message=message,
-            timestamp=datetime(y, mo, d, h, mi, s, tzinfo=UTC),
+            timestamp=datetime(y, mo, d, h, mi, s, tzinfo=LOCAL),
             level=norm_level(m.group(7)),
             fields=fields,
         )

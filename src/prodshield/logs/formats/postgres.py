@@ -39,9 +39,9 @@ def _timestamp(prefix: str) -> Any:
     text = m.group(1)
     if zone and zone[0] in "+-":
         text += zone if ":" in zone or len(zone) == 3 else zone[:3] + ":" + zone[3:]
-    elif zone in ("UTC", "GMT", None):
+    elif zone in ("UTC", "GMT"):
         text += "+00:00"
-    # other abbreviations (CET, EST...) are ambiguous: kept as UTC, the name goes to fields
+    # no zone, or another abbreviation (CET, EST... ambiguous): the local time, as every format
     return parse_iso(text)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prodshield.logs.formats.base import (
+    LOCAL,
     BaseFormat,
     Record,
     month_number,
@@ -71,7 +72,7 @@ class SyslogFormat(BaseFormat):
             try:
                 ts = datetime(
                     year, month, int(m.group(3)), int(m.group(4)), int(m.group(5)),
-                    int(m.group(6)), tzinfo=UTC,
+                    int(m.group(6)), tzinfo=LOCAL,
                 )  # fmt: skip
                 if self.year is None and ts > now + timedelta(days=2):
                     ts = ts.replace(year=year - 1)  # RFC 3164 has no year: December in January

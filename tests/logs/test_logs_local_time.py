@@ -1,0 +1,55 @@
+"""Log times written without a zone are the machine's local time (``TZ``): each format that has
+such times, parsed in a subprocess running an hour ahead of UTC, gives the instant the line was
+written, while times with an offset are read as written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from support.cli import shell_env
+
+LINES = {
+    "nginx": "2026/12/05 10:00:00 [error] 12#12: *1 connect() failed (111: Connection refused)",
+    "apache": "[Sat Dec 05 10:00:00.000000 2026] [core:error] [pid 12] AH00037: gone",
+    "syslog": "Dec  5 10:00:00 web1 sshd[12]: Failed password for root from 10.0.0.1 port 22",
+    "python": "2026-12-05 10:00:00,000 ERROR shop: payment failed",
+    "postgres": "2026-12-05 10:00:00.000 [12] LOG:  checkpoint starting: time",
+    "json": '{"time": "2026-12-05T10:00:00", "level": "error", "msg": "payment failed"}',
+}
+OFFSET = {
+    "nginx": '10.0.0.1 - - [05/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 2 "-" "curl"',
+    "python": "2026-12-05 10:00:00,000+00:00 ERROR shop: payment failed",
+    "json": '{"time": "2026-12-05T10:00:00Z", "level": "error", "msg": "payment failed"}',
+}
+SCRIPT = """
+import json, sys
+from prodshield.logs.formats.registry import get_format
+print(json.dumps([get_format(n).parse(line).timestamp.timestamp() for n, line in json.loads(sys.argv[1])]))
+"""
+
+
+def _instants(tz: str, pairs: list[tuple[str, str]]) -> list[float]:
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, json.dumps(pairs)],
+        env=shell_env(TZ=tz),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [float(v) for v in json.loads(out.stdout)]
+
+
+def test_times_without_a_zone_are_local_time_and_offsets_are_kept() -> None:
+    ten_utc = datetime(2026, 12, 5, 10, tzinfo=UTC).timestamp()
+    pairs = [*LINES.items(), *OFFSET.items()]
+    ahead = dict(zip(pairs, _instants("WAT-1", pairs), strict=True))  # POSIX: UTC+1
+    for pair in LINES.items():
+        assert ahead[pair] == ten_utc - 3600, pair  # 10:00 at UTC+1
+    for pair in OFFSET.items():
+        assert ahead[pair] == ten_utc, pair
+    # a machine in UTC reads them all as UTC, as before
+    assert set(_instants("UTC", pairs)) == {ten_utc}
