@@ -56,3 +56,31 @@ def test_scan_paths_skips_a_live_sqlite_database_and_says_so(tmp_path: Path) -> 
     found = list(scan_paths([tmp_path], respect_gitignore=False, config=config))
     assert [Path(f.path or "").name for f in found] == ["app.env"]
     assert config.counters["binary_skipped"] == 4 and config.counters["files"] == 1
+
+
+def test_scan_file_refuses_a_fifo_at_once(tmp_path: Path) -> None:
+    """A file swapped for a FIFO after the walk (a link's target another user controls) is
+    refused on the open descriptor, never waited on."""
+    import os
+    import threading
+
+    import pytest
+
+    from prodshield.secrets.files import scan_file
+
+    os.mkfifo(tmp_path / "pipe")
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            list(scan_file(tmp_path / "pipe"))
+        except OSError as exc:
+            errors.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)  # without the fix it never ends
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "scanning a FIFO blocked"
+    assert len(errors) == 1 and "not a regular file" in str(errors[0])
+    with pytest.raises(OSError):
+        list(scan_file(tmp_path / "pipe"))

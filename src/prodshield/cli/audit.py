@@ -39,7 +39,7 @@ from prodshield.secrets.finding import SEVERITY_RANK, SecretFinding
 from prodshield.secrets.history import commit_range, scan_git_history
 from prodshield.secrets.places import join
 from prodshield.secrets.report import FORMATS, render, sort_findings
-from prodshield.text import for_terminal
+from prodshield.text import for_terminal, one_line
 
 if TYPE_CHECKING:
     from prodshield.audit import AuditReport
@@ -382,7 +382,7 @@ def secrets(
     findings = sort_findings(findings)
     render(findings, fmt, console(), stats=scan.counters)
     for problem in scan.errors:
-        console(stderr=True).print(f"skipped {problem}")
+        console(stderr=True).print(one_line(f"skipped {problem}"), markup=False, highlight=False)
     for entry in expired:
         console(stderr=True).print(
             f"baseline {baseline_file}: {entry}; no longer suppressed", markup=False

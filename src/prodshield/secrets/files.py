@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import gzip
 import os
@@ -14,6 +15,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 from prodshield.secrets.engine import Scanner, ScanSettings, rule_set
 from prodshield.secrets.finding import SecretFinding
+from prodshield.secrets.links import Link, examine
 from prodshield.secrets.rules.base import SecretRule
 from prodshield.secrets.rules.custom import custom_rules
 
@@ -209,9 +211,12 @@ def _regular(path: str) -> bool:
         return False
 
 
-def walk(root: Path, *, respect_gitignore: bool = True) -> Iterator[tuple[str, str]]:
+def walk(
+    root: Path, *, respect_gitignore: bool = True, links: list[tuple[str, str]] | None = None
+) -> Iterator[tuple[str, str]]:
     """``(path, path relative to root)`` of every regular file under root, as strings, in the
-    order of `iter_files`: the tree walk of a scan, without a ``Path`` object per file."""
+    order of `iter_files`: the tree walk of a scan, without a ``Path`` object per file. The
+    symlinks met (never followed here) are appended to ``links`` as ``(path, relative)``."""
     base = str(root)
     if root.is_file():
         yield base, root.name
@@ -223,6 +228,8 @@ def walk(root: Path, *, respect_gitignore: bool = True) -> Iterator[tuple[str, s
                 full = os.path.join(base, name)
                 if _regular(full):
                     yield full, name
+                elif links is not None and os.path.islink(full):
+                    links.append((full, name))
             return
     ignores = _simple_ignores(root) if respect_gitignore else []
     stack = [(base, "")]
@@ -243,6 +250,37 @@ def walk(root: Path, *, respect_gitignore: bool = True) -> Iterator[tuple[str, s
             elif entry.is_file(follow_symlinks=False):
                 # Regular files only (no symlinks): a FIFO or a device would block or never end.
                 yield entry.path, rel
+            elif links is not None and entry.is_symlink():
+                links.append((entry.path, rel))
+
+
+def linked(
+    root: Path, links: list[tuple[str, str]], walked: set[str]
+) -> Iterator[tuple[str, str, Link]]:
+    """``(path to read, name to show relative to root, link)`` for the regular files the
+    symlinks under ``root`` lead to, each once (docs/audit.md, "Symlinks"): a file inside the
+    tree at its real path unless the walk gave it already (``walked``: its relative names), a
+    file outside the tree under the link's name. Links to anything else (a folder, a FIFO, a
+    device, ``/proc`` or ``/sys``, nowhere) are yielded with an empty path: never read."""
+    try:
+        real_root = root.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return
+    seen: set[Path] = set()
+    for full, rel in sorted(links, key=lambda pair: pair[1].split(os.sep)):  # the first name wins
+        link = examine(Path(full), [real_root])
+        if not link.readable_file or link.real is None:
+            yield "", rel, link
+            continue
+        if link.real in seen:
+            continue
+        seen.add(link.real)
+        if link.state == "outside":
+            yield full, rel, link
+            continue
+        inner = str(link.real.relative_to(real_root))
+        if inner not in walked:
+            yield os.path.join(str(root), inner), inner, link
 
 
 def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
@@ -251,11 +289,35 @@ def iter_files(root: Path, *, respect_gitignore: bool = True) -> Iterator[Path]:
         yield Path(full)
 
 
+class _OwnGzip(gzip.GzipFile):
+    """A gzip stream that closes the file it decompresses."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
 def open_binary(path: Path | str) -> IO[bytes]:
-    """A byte stream for a file; ``.gz`` files are decompressed on the fly."""
+    """A byte stream for a regular file; ``.gz`` files are decompressed on the fly. Opened
+    without blocking and checked on the open descriptor: a FIFO or a device (a file swapped
+    after the walk, a link's target) raises ``OSError`` instead of hanging the scan."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file, not read", os.fspath(path))
+        raw = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
     if os.path.splitext(os.fspath(path))[1] == ".gz":
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return open(path, "rb")
+        return cast(IO[bytes], _OwnGzip(raw))
+    return raw
 
 
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -333,31 +395,63 @@ def scan_paths(
     include_tests = include_tests or config.include_tests
     scanner = scanner or config.scanner()
     test_dirs = frozenset(d.lower() for d in config.test_dirs)
+
+    def one(full: str, rel: str, shown: str) -> Iterator[SecretFinding]:
+        if config.exclude and _excluded(rel, config.exclude):
+            _count(config, "excluded")
+        elif not include_tests and _in_dirs(rel, test_dirs):
+            _count(config, "test_paths_skipped")
+        else:
+            yield from _scan_one(full, shown, config, scanner)
+
     for given in paths:
         root = Path(given)
         if not root.exists():
             _count(config, "missing")
             continue
         single = root.is_file()
-        for full, rel in walk(root, respect_gitignore=respect_gitignore):
-            shown = str(given) if single else os.path.join(str(given), rel)
-            if config.exclude and _excluded(rel, config.exclude):
-                _count(config, "excluded")
-                continue
-            if not include_tests and _in_dirs(rel, test_dirs):
-                _count(config, "test_paths_skipped")
-                continue
-            if looks_binary(full):
-                _count(config, "binary_skipped")
-                continue
-            try:
-                if config.max_file_bytes and os.stat(full).st_size > config.max_file_bytes:
-                    _count(config, "too_large")
-                    continue
-                yield from scan_file(full, display=shown, scanner=scanner)
-                _count(config, "files")
-            except BinaryContent:
-                _count(config, "binary_skipped")
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                _count(config, "unreadable")
-                config.errors.append(f"{shown}: {exc}")
+        links: list[tuple[str, str]] = []
+        walked: set[str] = set()
+        for full, rel in walk(root, respect_gitignore=respect_gitignore, links=links):
+            walked.add(rel)
+            yield from one(full, rel, str(given) if single else os.path.join(str(given), rel))
+        for full, rel, link in linked(root, links, walked):
+            shown = os.path.join(str(given), rel)
+            if full:
+                yield from one(full, rel, shown)
+            elif link.state == "inside" and link.kind == "directory":
+                continue  # the walk reads that folder where it is
+            elif link.state in ("outside", "inside"):
+                _count(config, "links_not_read")
+                config.errors.append(f"{shown}: {_not_read(link)}")
+            else:
+                _count(config, "links_not_followed")  # dangling, a loop
+
+
+def _not_read(link: Link) -> str:
+    """Why a link's target is not scanned (it is no regular file)."""
+    if link.kind == "directory":
+        return "symlink to a folder outside the tree, not walked"
+    if link.kind == "unknown":
+        return "symlink to something that cannot be examined, not read"
+    return f"symlink to a {link.kind}, not read"
+
+
+def _scan_one(
+    full: str, shown: str, config: ScanConfig, scanner: Scanner
+) -> Iterator[SecretFinding]:
+    """One file of a walk, read (without blocking) unless binary or too large."""
+    if looks_binary(full):
+        _count(config, "binary_skipped")
+        return
+    try:
+        if config.max_file_bytes and os.stat(full).st_size > config.max_file_bytes:
+            _count(config, "too_large")
+            return
+        yield from scan_file(full, display=shown, scanner=scanner)
+        _count(config, "files")
+    except BinaryContent:
+        _count(config, "binary_skipped")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        _count(config, "unreadable")
+        config.errors.append(f"{shown}: {exc}")
