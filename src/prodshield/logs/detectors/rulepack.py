@@ -64,6 +64,10 @@ class LogRule:
     threshold: int = 1
     """Reported only when this many matches fall within ``window_s`` seconds."""
     window_s: float = 300.0
+    levels: frozenset[str] = frozenset()
+    """Levels (as the formats name them: ``fatal``) at which a line is this rule's whatever its
+    text, when no rule before it took the line: a line logged at FATAL is a ``fatal_error`` in
+    every format that reads levels, as ``FATAL ...`` is in a raw line."""
 
 
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
@@ -93,6 +97,7 @@ def _rule(raw: dict[str, Any], category: str) -> LogRule:
         message=raw.get("message"),
         threshold=int(raw.get("threshold") or 1),
         window_s=float(raw.get("window") or 300.0),
+        levels=frozenset(str(v).lower() for v in raw.get("levels", ())),
     )
 
 
@@ -172,6 +177,10 @@ class RulePackDetector:
         )
         self._field_rules = [r for r in self.rules if r.field is not None]
         self._message_rules = [r for r in self.rules if r.field is None]
+        self._level_rules = [r for r in self._message_rules if r.levels]
+        self._levels = frozenset(v for r in self._level_rules for v in r.levels)
+        self._taken = False
+        """Whether a rule that is not a security signal took the last message matched."""
         keywords = sorted(
             {k for r in self._message_rules for k in r.keywords}, key=len, reverse=True
         )
@@ -229,6 +238,7 @@ class RulePackDetector:
             literals=keywords,
             patterns=(self._prefilter,) if self._has_unkeyed else (),
             fields=frozenset(r.field for r in self._field_rules if r.field),
+            levels=self._levels,
         )
 
     def observe(self, event: EventLike) -> bool:
@@ -236,6 +246,7 @@ class RulePackDetector:
         message = event.message or ""
         gate = self._ascii_gate
         literals_in = self._literals_in
+        self._taken = False
         if literals_in is not None and message.isascii():
             return self._observe_keywords(event, message, literals_in(message))
         if gate is not None and message.isascii():
@@ -247,6 +258,7 @@ class RulePackDetector:
         hit = False
         if keyed or self._has_unkeyed:
             hit = self._match_message(event, message, lowered, keyed)
+        hit = self._match_level(event) or hit
         return self._match_fields(event) or hit
 
     def observe_found(self, event: EventLike, found: Found) -> bool:
@@ -254,6 +266,7 @@ class RulePackDetector:
         message = event.message or ""
         if self._literals_in is None or not message.isascii():
             return self.observe(event)
+        self._taken = False
         names = found.message
         key = names if isinstance(names, frozenset) else frozenset(names)
         plan = self._plans.get(key)
@@ -262,6 +275,7 @@ class RulePackDetector:
             plan = self._plan_for(frozenset(index[k] for k in key if k in index))
             self._remember_plan(key, plan)
         hit = self._run_plan(event, message, plan) if plan else False
+        hit = self._match_level(event) or hit
         return (self._match_fields(event) if event.fields else False) or hit
 
     def _observe_keywords(self, event: EventLike, message: str, found: Iterable[int]) -> bool:
@@ -272,6 +286,7 @@ class RulePackDetector:
             plan = self._plan_for(frozenset(k for _, k in key))
             self._remember_plan(key, plan)
         hit = self._run_plan(event, message, plan) if plan else False
+        hit = self._match_level(event) or hit
         return self._match_fields(event) or hit
 
     def _plan_for(self, found: frozenset[int]) -> _Plan:
@@ -313,6 +328,7 @@ class RulePackDetector:
             if self._try(event, rule, patterns, message, low):
                 hit = True
                 taken = taken or rule.category != "security"
+        self._taken = taken
         return hit
 
     def _try(
@@ -370,7 +386,18 @@ class RulePackDetector:
             if self._try(event, rule, self._tried[number], message, low):
                 hit = True
                 taken = taken or rule.category != "security"
+        self._taken = taken
         return hit
+
+    def _match_level(self, event: EventLike) -> bool:
+        """A rule of ``levels`` (``fatal_error``) for a line at one of them that no rule took."""
+        level = event.level
+        if level is None or self._taken or level not in self._levels:
+            return False
+        for rule in self._level_rules:
+            if level in rule.levels:
+                return self._hit(event, rule, {})
+        return False
 
     def _match_fields(self, event: EventLike) -> bool:
         fields = event.fields or {}

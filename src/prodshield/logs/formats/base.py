@@ -118,7 +118,7 @@ _LEVELS = {
     "err": "error",
     "eror": "error",
     "error": "error",
-    "fatal": "critical",
+    "fatal": "fatal",
     "crit": "critical",
     "critical": "critical",
     "panic": "critical",

@@ -83,7 +83,9 @@ class PostgresFormat(BaseFormat):
         rest = prefix[u.end() :] if u is not None else ""
         if (h := _HOST.search(rest)) is not None:
             fields["client_ip"] = h.group(1)
-        level = "info" if sev == "LOG" else norm_level(sev)
+        # PostgreSQL's FATAL ended one session (a failed login, a client gone), not the server:
+        # not the application's "fatal" level (docs/logs.md, Detectors)
+        level = "info" if sev == "LOG" else "critical" if sev == "FATAL" else norm_level(sev)
         return Record(msg, _timestamp(prefix), level, fields)
 
     def finish(self, record: Record, extra: list[str]) -> None:
