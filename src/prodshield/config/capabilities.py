@@ -21,8 +21,8 @@ class LogSource(StrictModel):
     """A file, a glob or a directory."""
     format: str = Field(default="auto", examples=["nginx"])
     """The lines' format: ``auto`` (detected from the first lines), ``nginx``, ``apache``,
-    ``json``, ``logfmt``, ``syslog``, ``journald``, ``postgres``, ``mysql-slow``, ``python``
-    or ``raw``."""
+    ``json``, ``logfmt``, ``syslog``, ``journald``, ``postgres``, ``mysql-slow``, ``python``,
+    ``hdfs`` or ``raw``."""
     log_format: str | None = Field(
         default=None, examples=['$remote_addr - $remote_user [$time_local] "$request" $status']
     )

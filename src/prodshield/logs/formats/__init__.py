@@ -8,6 +8,7 @@ member. Detection and lookup by name: ``registry.py``.
 
 from prodshield.logs.formats import (
     apache,
+    hdfs,
     journald,
     json_lines,
     logfmt,
@@ -29,6 +30,7 @@ REGISTRY: dict[str, LogFormat] = {
         apache.FORMAT,
         postgres.FORMAT,
         mysql_slow.FORMAT,
+        hdfs.FORMAT,
         syslog.FORMAT,
         python.FORMAT,
         logfmt.FORMAT,
