@@ -4,16 +4,15 @@ Log lines, target answers and audited files are untrusted (docs/security.md). Se
 by `prodshield.secrets.redaction.redact_text`; this module is the other half, shared by every layer
 (it imports nothing from prodshield):
 
-- `for_terminal`: the one sanitiser for text the CLI prints: ANSI CSI/OSC/DCS sequences, C0
-  controls other than tab and newline, DEL, C1 controls and bidirectional overrides are removed,
-  so a log line cannot retitle the terminal, clear the screen, write the clipboard or fake colours.
-  A string sequence (OSC, DCS...) whose terminator is missing ends at the end of its line: a
-  report whose table lost the BEL (rich drops it) keeps every line after the one it was on.
-- `for_page`: the same for text an HTML page shows (the dashboard, the status page, the digest
-  page), but each control character is shown as a visible mark (``␁``, ``␛``, ``\ufffd`` for a
-  bidirectional override) instead of removed: a right-to-left override in a log line would
-  otherwise reverse what follows it on the page (a timestamp, a badge, the next finding), and a
-  removed one would hide that the line was tampered with; Markup keeps its tags.
+- `for_terminal`: the one sanitiser for text the CLI prints, and `for_page` the same for text an
+  HTML page shows (the dashboard, the status page, the digest page): each control character (C0
+  but tab and newline, DEL, C1, so every ESC that starts an ANSI sequence) and each bidirectional
+  override or isolate is shown as a visible, inert mark (`CONTROL_MARKS`, one mapping for both:
+  ``␁``, ``␛``, ``\ufffd`` for a C1 control or an override) instead of acting or being removed:
+  a log line cannot retitle the terminal, clear the screen, write the clipboard, fake colours or
+  reverse what follows it (Trojan Source), and its reader still sees that it was tampered with
+  (``user=␛[2Jroot``, where a removal showed ``user=[2Jroot``). A page keeps carriage returns and
+  Markup keeps its tags; `one_line`: the terminal's form for one cell (a line break as ``␤``).
 - `for_header`: the same marks for one header line (an email Subject, ntfy's Title), whitespace
   runs and line breaks one space; `needs_encoded_word`: whether it must go RFC 2047 encoded.
 - `clip`: a size cap that says how much was cut; `clip_bytes` the same in UTF-8 bytes.
@@ -45,48 +44,44 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 
-_ESCAPES = re.compile(
-    r"""
-    \x1b\[[0-?]*[ -/]*[@-~]?            # CSI ... final byte
-    | \x1b\][^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?   # OSC ... BEL or ST (titles, clipboard, links)
-    | \x1b[PX^_][^\x1b\x9c\n]*(?:\x1b\\|\x9c)?         # DCS, SOS, PM, APC ... ST
-    | \x1b[ -/]*[0-~]?                 # other two- and three-byte escapes (ESC c resets)
-    | \x9b[0-?]*[ -/]*[@-~]?            # 8-bit CSI
-    | \x9d[^\x07\x9c\n]*(?:\x07|\x9c)?   # 8-bit OSC
-    | [\x00-\x08\x0b-\x1f\x7f-\x9f]     # C0 but tab and newline, DEL, C1
-    | [\u202a-\u202e\u2066-\u2069]      # bidirectional overrides and isolates
-    """,
-    re.VERBOSE,
-)
-
-
-def for_terminal(text: object) -> str:
-    """``text`` without escape sequences or control characters (tab and newline kept), and a
-    lone surrogate (a file name's byte that is not UTF-8, ``\\udcff``) as U+FFFD: written as
-    it was, the raw byte made the output invalid UTF-8 for whatever reads it."""
-    s = text if isinstance(text, str) else str(text)
-    if s.isprintable():
-        return s
-    return _SURROGATE.sub("\ufffd", _ESCAPES.sub("", s))
-
-
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""What a terminal may not receive: C0 controls but tab and newline (a carriage return would let
+a line overwrite its own start), DEL, C1 controls, bidirectional overrides and isolates."""
 _PAGE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-PAGE_MARKS = {
+"""What a page may not carry (a carriage return may: HTML shows it as a line break)."""
+
+CONTROL_MARKS = {
     **{chr(c): chr(0x2400 + c) for c in range(0x20)},  # C0: its control picture (\x01 -> ␁)
     "\x7f": "\u2421",  # DEL: ␡
 }
-"""What a page shows for a control character: C0 controls and DEL their Unicode control pictures
-(``␁``, ``␛``, ``␡``); C1 controls and bidirectional overrides and isolates, which have none,
-``\ufffd`` (�). Visible and inert: a reader sees that the line held something."""
+"""What a terminal, a page, a header or a Markdown report shows for a control character: C0
+controls and DEL their Unicode control pictures (``␁``, ``␛``, ``␡``); C1 controls and
+bidirectional overrides and isolates, which have none, ``\ufffd`` (�). Visible and inert: a
+reader sees that the line held something, wherever they read it."""
 
 
 def _mark(match: re.Match[str]) -> str:
-    return PAGE_MARKS.get(match.group(0), "\ufffd")
+    return CONTROL_MARKS.get(match.group(0), "\ufffd")
+
+
+def for_terminal(text: object) -> str:
+    """``text`` for the CLI to print: each control character but tab and newline, and each
+    bidirectional override or isolate, shown as its mark (`CONTROL_MARKS`, as a page shows it:
+    ``user=\x1b[2Jroot`` reads ``user=␛[2Jroot``), so it neither acts (clears the screen,
+    retitles the terminal, writes the clipboard, fakes colours, reverses the rest of the line)
+    nor goes unseen; a lone surrogate (a file name's byte that is not UTF-8, ``\udcff``) as
+    U+FFFD: written as it was, it made the output invalid UTF-8 for whatever reads it."""
+    s = text if isinstance(text, str) else str(text)
+    if s.isprintable():
+        return s
+    if _SURROGATE.search(s):
+        s = _SURROGATE.sub("\ufffd", s)
+    return _TERMINAL_CONTROLS.sub(_mark, s)
 
 
 def for_page(value: Any) -> Any:
     """``value`` for an HTML page: each control character (but tab, newline and carriage return)
-    and bidirectional override shown as a visible, inert mark (``PAGE_MARKS``: ``nul\x01y`` reads
+    and bidirectional override shown as a visible, inert mark (``CONTROL_MARKS``: ``nul\x01y`` reads
     ``nul␁y``, an escape sequence ``␛[31m``), so it neither acts (a U+202E would reverse the rest
     of its row) nor goes unseen; HTML already made (a ``Markup``: rendered Markdown, an SVG) only
     has those characters replaced, so its tags stay whole. Other values as they are (Jinja's
@@ -395,7 +390,8 @@ _C_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def one_line(text: object) -> str:
-    """Outside text that names one thing (a file name) for a terminal line: ``for_terminal``, and
-    a newline or carriage return in it shown as a mark (``␤``, ``␍``) instead of breaking the
-    line, so the name reads as one."""
-    return for_terminal(text).replace("\n", "\u2424").replace("\r", "\u240d")
+    """Outside text that names one thing (a file name, a table cell) for a terminal line:
+    ``for_terminal`` (a carriage return is ``␍`` there already), and a newline shown as ``␤``
+    instead of breaking the line, so the name reads as one."""
+    s = for_terminal(text)
+    return s.replace("\n", "\u2424") if "\n" in s else s

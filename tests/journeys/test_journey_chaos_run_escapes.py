@@ -47,9 +47,12 @@ def test_chaos_run_prints_no_escapes_from_the_experiment(tmp_path: Path) -> None
     out = done.stdout + done.stderr
     assert done.returncode in (0, 1), out
     assert "\x1b" not in out and "\x07" not in out, repr(out)
-    assert "Running experiment: web survives latency red" in done.stderr, done.stderr
-    assert "Probe: says ok" in done.stderr and "Action: fails loudly" in done.stderr, done.stderr
-    assert done.stdout.startswith("web survives latency red: "), done.stdout
+    # each escape shown as the mark a page shows, so the tampering is visible
+    shown_title = "web survives ␛]0;owned␇latency ␛[31mred␛[0m"
+    assert f"Running experiment: {shown_title}" in done.stderr, done.stderr
+    assert "Probe: says ␛]52;c;cHduZWQ=␇ok" in done.stderr, done.stderr
+    assert "Action: fails ␛[5mloudly" in done.stderr, done.stderr
+    assert done.stdout.startswith(f"{shown_title}: "), done.stdout
     # the journal keeps the experiment as written (Chaos Toolkit's format)
     journal = json.loads((tmp_path / "journal.json").read_text())
     assert journal["experiment"]["title"] == TITLE

@@ -56,7 +56,7 @@ def test_incident_ids_from_monitor_once_to_list_show_and_ack(tmp_path: Path) -> 
         assert "errors   refused" in lines
         assert "failing  [CONNECTED] (false) == true" in lines
         note = next(line for line in lines if line.startswith("note "))
-        assert note.endswith("dana: on it now") and "\x1b" not in shown.stdout
+        assert note.endswith("dana: on it ␛]0;pwn␇now") and "\x1b" not in shown.stdout
 
         missing = cli(tmp_path, "incident", "show", "7")
         assert missing.returncode == 2 and "no incident 7" in missing.stderr

@@ -27,7 +27,7 @@ from prodshield.logs.scan import scan_events
 from prodshield.notify import Event, deliver, enqueue
 from prodshield.notify.providers.github import render_body
 from prodshield.store import Store
-from prodshield.text import controls_out, for_page, for_terminal
+from prodshield.text import controls_out, for_page, for_terminal, one_line
 from support.standins.loopback_app import serve_app
 
 # What a hostile log line, answer or file name carries to a terminal.
@@ -59,19 +59,30 @@ def _clean(out: subprocess.CompletedProcess[str], what: object) -> None:
     assert found == [], (what, found, text[:2000])
 
 
-def test_for_terminal_strips_every_escape_and_keeps_text() -> None:
-    assert for_terminal(HOSTILE) == f"db down {FAKE} "
+def test_for_terminal_shows_every_control_as_the_mark_a_page_shows() -> None:
+    """The terminal reader sees what the dashboard reader sees: ``user=\x1b[2Jroot`` read
+    ``user=[2Jroot`` (or ``user=root``) in the terminal and ``user=␛[2Jroot`` on a page."""
+    marked = "db down ␛]0;pwned␇␛[2J␛[H␛]52;c;cm0gLXJmIH4=␇\ufffd31m" + FAKE + " ␈␈␈"
+    assert for_terminal(HOSTILE) == marked == for_page(HOSTILE)
+    assert for_terminal("user=\x1b[2Jroot") == "user=␛[2Jroot"
     assert for_terminal("tab\tand\nnewline stay") == "tab\tand\nnewline stay"
+    assert for_terminal("a\rb") == "a␍b"  # a carriage return would rewrite the line's start
     assert for_terminal("é ü 漢字 🙂") == "é ü 漢字 🙂"
-    assert for_terminal("\u202eevil\u202c") == "evil"
+    assert for_terminal("\u202eevil\u202c \u2066x\u2069") == "\ufffdevil\ufffd \ufffdx\ufffd"
+    assert for_terminal("x\udcff.env") == "x\ufffd.env"
+    assert for_terminal(for_terminal(HOSTILE)) == marked
 
 
-def test_for_terminal_ends_an_unterminated_string_sequence_at_its_line() -> None:
+def test_for_terminal_keeps_what_follows_an_unterminated_string_sequence() -> None:
     # rich drops the BEL that ends an OSC in a table cell: what follows, on later lines (the
     # rest of a report, its verdict), must stay
-    assert for_terminal("a\x1b]0;title\nnext line\nverdict\n") == "a\nnext line\nverdict\n"
-    assert for_terminal("b\x1bPq#0\nkept\n") == "b\nkept\n"
-    assert for_terminal("c\x9d0;t\nkept") == "c\nkept"
+    assert for_terminal("a\x1b]0;title\nnext line\nverdict\n") == "a␛]0;title\nnext line\nverdict\n"
+    assert for_terminal("b\x1bPq#0\nkept\n") == "b␛Pq#0\nkept\n"
+    assert for_terminal("c\x9d0;t\nkept") == "c\ufffd0;t\nkept"
+
+
+def test_one_line_marks_a_line_break_too() -> None:
+    assert one_line("evil\nname\r.env\x1b[2J") == "evil\u2424name␍.env␛[2J"
 
 
 def test_a_page_shows_each_control_character_as_a_visible_inert_mark() -> None:

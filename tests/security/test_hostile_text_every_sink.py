@@ -4,7 +4,8 @@ Everything prodshield reads from production is hostile (docs/security.md): a log
 answer, an audited file's name. The same text (terminal escapes, BEL, NUL, a right-to-left
 override, a lone surrogate, a disguised Markdown link, HTML, chat pings, a hidden marker, and
 length) goes through each notifier over its wire format (the stand-ins of tests/support, a real
-SMTP server), the CLI as a subprocess (the audit table and its Markdown, JSON and SARIF reports)
+SMTP server), the CLI as a subprocess (the audit table and its Markdown, JSON and SARIF reports;
+tests/journeys/test_journey_terminal_marks.py has the logs commands)
 and an HTML page. In each: no raw control character survives, the text is still there with its
 controls as visible marks (``␛[31m``, ``␇``, ``␀``, ``\\ufffd``), and nothing in it acts as
 markup where it lands (a link, an image, a ping, a marker).
@@ -225,7 +226,7 @@ def test_the_audit_table_and_reports_show_a_hostile_file_name_inert(tmp_path: Pa
     repo = _tree(tmp_path)
     table = _audit(repo)
     assert not [c for c in RAW if c in table], table
-    assert "red" in table and "evil" in table
+    assert "␛[31mred" in table and "\ufffdevil" in table, table  # marks, as on a page
     markdown = _audit(repo, "--format", "markdown")  # a PR comment
     assert not [c for c in RAW if c in markdown], markdown
     cells = markdown.split("| --- | --- | --- | --- | --- |")[1]

@@ -550,7 +550,7 @@ def _fix_permissions(report: AuditReport, yes: bool, err: Any) -> bool:
         err.print("--fix: no permission fixes to apply")
         return False
     for fx in fixes:
-        err.print(f"  {fx.describe()}", markup=False)
+        err.print(for_terminal(f"  {fx.describe()}"), markup=False)
     if not (yes or (sys.stdin.isatty() and typer.confirm(f"Apply {plural(len(fixes), 'chmod')}?"))):
         err.print("--fix: not applied (confirm interactively or pass --yes)")
         return False

@@ -25,8 +25,11 @@ app = typer.Typer()
 
 
 def _finish(report: Any, journal_path: Path, junit: Path | None, output: str) -> None:
+    from rich.markup import escape
+
     from prodshield.chaos.experiments import to_junit, write_journal
     from prodshield.cli.common import EXIT_FAILED, console, print_json
+    from prodshield.text import one_line
 
     journal = report.to_journal()
     write_journal(journal, journal_path)
@@ -55,7 +58,9 @@ def _finish(report: Any, journal_path: Path, junit: Path | None, output: str) ->
         for c in report.checks:
             mark = "n/a " if c.skipped else ("PASS" if c.passed else "FAIL")
             style = "yellow" if c.skipped else ("green" if c.passed else "bold red")
-            out.print(f"[{style}]{mark}[/] {c.name}: {c.summary}", markup=True)
+            out.print(
+                f"[{style}]{mark}[/] {escape(one_line(f'{c.name}: {c.summary}'))}", markup=True
+            )
         failed = sum(1 for c in report.checks if not c.passed and not c.skipped)
         verdict = "PASSED" if report.passed else f"FAILED ({failed} properties do not hold)"
         out.print(f"{report.battery} battery on {report.target}: {verdict}; journal {journal_path}")

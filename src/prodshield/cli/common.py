@@ -12,7 +12,7 @@ from rich.text import Text
 
 from prodshield.tables import Grid as Grid  # the commands import these from here
 from prodshield.tables import console as console
-from prodshield.text import for_terminal
+from prodshield.text import for_terminal, one_line
 from prodshield.text import plural as plural  # the commands import it from here
 
 if TYPE_CHECKING:  # the config loader and the store are imported by the commands that use them
@@ -60,14 +60,16 @@ runaway log line would fill screens; ``--format json`` has it whole)."""
 
 
 def untrusted(text: object) -> Text:
-    """Outside text (a log line, a target's answer, a file name) for a rich table or print:
-    escape sequences and control characters removed (`prodshield.text.for_terminal`), and a
-    `Text` so that rich does not read ``[red]...`` in it as markup."""
-    return Text(for_terminal(text))
+    """Outside text (a log line, a target's answer, a file name) for a table cell or a line:
+    control characters and bidirectional overrides shown as marks (``␛[2J``, ``\ufffd``), a
+    line break as ``␤`` (`prodshield.text.one_line`), and a `Text` so that rich does not read
+    ``[red]...`` or ``[link=...]`` in it as markup."""
+    return Text(one_line(text))
 
 
 def write_out(text: str) -> None:
-    """Write a rendered report that quotes outside text to stdout, without its escapes."""
+    """Write a rendered report that quotes outside text to stdout, its control characters
+    shown as marks (`prodshield.text.for_terminal`; its line breaks kept)."""
     sys.stdout.write(for_terminal(text))
 
 

@@ -17,9 +17,11 @@ from prodshield.cli.common import (
     print_json,
     store_for,
     untrusted,
+    write_out,
 )
 from prodshield.errors import NotFound, UsageError
 from prodshield.logs.debt import DebtReport, diff_against, last_snapshot, save_snapshot, scan_repo
+from prodshield.text import md_code, md_text
 
 app = typer.Typer()
 
@@ -66,7 +68,7 @@ def debt(
     if fmt is Format.json:
         print_json(report.to_dict())
     elif fmt is Format.markdown:
-        typer.echo(render_markdown(report, top))
+        write_out(render_markdown(report, top) + "\n")
     else:
         render_table(report, top)
 
@@ -88,7 +90,7 @@ def render_markdown(report: DebtReport, top: int = 10) -> str:
         )
     for title, key in (("By marker", "marker"), ("By author", "author"), ("By file", "path")):
         lines += ["", f"## {title}", "", "| | count |", "| --- | ---: |"]
-        lines += [f"| {name} | {n} |" for name, n in report.by(key)[:top]]
+        lines += [f"| {md_text(name)} | {n} |" for name, n in report.by(key)[:top]]
     lines += [
         "",
         "## Oldest",
@@ -98,8 +100,8 @@ def render_markdown(report: DebtReport, top: int = 10) -> str:
     ]
     oldest = sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]
     lines += [
-        f"| {_age(i.age_days)} | {i.marker} | {i.path}:{i.line} | {i.author or 'uncommitted'} | "
-        f"{i.text.replace('|', '/')[:100]} |"
+        f"| {_age(i.age_days)} | {md_text(i.marker)} | {md_code(f'{i.path}:{i.line}', in_table=True)}"
+        f" | {md_text(i.author or 'uncommitted')} | {md_text(i.text[:100])} |"
         for i in oldest
     ]
     return "\n".join(lines)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +18,7 @@ from prodshield.cli.common import (
     print_json,
     store_for,
     untrusted,
+    write_out,
 )
 from prodshield.config.types import format_duration, parse_duration
 from prodshield.errors import UsageError
@@ -210,7 +210,7 @@ def verify_cmd(
     if fmt is VerifyFormat.json:
         print_json(verdict.to_dict())
     elif fmt is VerifyFormat.markdown:
-        sys.stdout.write(markdown(verdict))
+        write_out(markdown(verdict))
     else:
         _print_verdict(verdict)
     if verdict.failed or (strict and verdict.verdict == "warn"):

@@ -31,7 +31,7 @@ from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats, require_paths
 from prodshield.logs.templates import TemplateMiner
-from prodshield.text import clip
+from prodshield.text import clip, for_terminal
 
 if TYPE_CHECKING:
     from prodshield.config.loader import LoadedConfig
@@ -62,9 +62,9 @@ class Output(StrEnum):
 
 def _summary(stats: ReadStats) -> None:
     err = console(stderr=True)
-    err.print(stats.summary(), markup=False)
+    err.print(for_terminal(stats.summary()), markup=False)
     for line in stats.errors:  # a path may hold brackets: text, not console markup
-        err.print(f"error: {line}", markup=False)
+        err.print(for_terminal(f"error: {line}"), markup=False)
 
 
 def _check_format(log_format: str) -> None:

@@ -35,7 +35,7 @@ from prodshield.logs.digest import (
 )
 from prodshield.logs.findings import ScanResult
 from prodshield.logs.scan import parse_when, scan_files
-from prodshield.text import clip
+from prodshield.text import clip, for_terminal
 
 
 class ScanFormat(StrEnum):
@@ -167,7 +167,9 @@ def _record(inputs: _Inputs, result: ScanResult) -> None:
             )
     except (ProdshieldError, SQLAlchemyError, OSError) as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        console(stderr=True).print(f"warning: findings not stored: {first}", markup=False)
+        console(stderr=True).print(
+            for_terminal(f"warning: findings not stored: {first}"), markup=False
+        )
 
 
 def run_scan(
@@ -423,7 +425,9 @@ def _post(config: Path | None, notifier: str, d: Any) -> None:
         )
         enqueue(store, [notifier], event)
         report = deliver_pending(store, loaded.config.notifiers, deadline_s=60)
-        console(stderr=True).print(f"digest posted to {notifier}: {report}")
+        console(stderr=True).print(
+            for_terminal(f"digest posted to {notifier}: {report}"), markup=False
+        )
     finally:
         store.close()
 

@@ -139,9 +139,11 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
-    sys.stderr.write(stats.summary() + "\n")
-    for line in stats.errors:
-        sys.stderr.write(f"error: {line}\n")
+    from prodshield.text import for_terminal
+
+    sys.stderr.write(for_terminal(stats.summary()) + "\n")
+    for line in stats.errors:  # a file's name, an OS error
+        sys.stderr.write(for_terminal(f"error: {line}") + "\n")
     if stats.errors and not stats.files:
         sys.stderr.write("error: no log source could be read\n")
         return EXIT_ERROR

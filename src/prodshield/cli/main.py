@@ -34,6 +34,7 @@ from prodshield.errors import (
     StoreError,
     UsageError,
 )
+from prodshield.text import for_terminal
 
 cli_help.install()
 
@@ -231,19 +232,19 @@ def main() -> None:
         sys.exit(rc if isinstance(rc, int) else 0)
     except ConfigError as exc:
         for line in exc.problems:
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(for_terminal(line) + "\n")
         n = len(exc.problems)
         sys.stderr.write(f"{n} error{'s' if n != 1 else ''} in config\n")
         sys.exit(EXIT_USAGE)
     except (UsageError, NotFound, Conflict, Invalid) as exc:
         # a domain error from the library is the user's request that cannot be done (exit 2)
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: {exc}") + "\n")
         sys.exit(EXIT_USAGE)
     except StoreError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: {exc}") + "\n")
         sys.exit(EXIT_ERROR)
     except ProdshieldError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: {exc}") + "\n")
         sys.exit(EXIT_ERROR)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -264,6 +265,7 @@ def main() -> None:
         if os.environ.get("PRODSHIELD_DEBUG"):
             raise
         sys.stderr.write(
-            f"internal error: {type(exc).__name__}: {exc} (set PRODSHIELD_DEBUG=1 for a traceback)\n"
+            for_terminal(f"internal error: {type(exc).__name__}: {exc}")
+            + " (set PRODSHIELD_DEBUG=1 for a traceback)\n"
         )
         sys.exit(EXIT_ERROR)

@@ -23,9 +23,10 @@ from prodshield.cli.common import (
     print_json,
     store_for,
     untrusted,
+    write_out,
 )
 from prodshield.config.types import format_duration
-from prodshield.text import controls_out, for_terminal, percent
+from prodshield.text import for_terminal, percent
 
 if TYPE_CHECKING:
     from prodshield.monitor.result import CheckResult
@@ -217,7 +218,7 @@ def _status_comments(loaded: Any, store: Any) -> None:
     try:
         added = asyncio.run(poll(store, loaded.config))
     except Exception as exc:  # the run's own work is done; a comment read can wait
-        console(stderr=True).print(f"status comments not read: {exc}", markup=False)
+        console(stderr=True).print(for_terminal(f"status comments not read: {exc}"), markup=False)
         return
     if added:
         console(stderr=True).print(f"status updates from GitHub comments: {added}")
@@ -449,7 +450,7 @@ def _job_line(job: dict[str, Any], now: float) -> str:
     line = ", ".join(parts)
     lines = [x.strip() for x in (job["output"] or "").split("\n") if x.strip()]
     if lines:
-        tail = controls_out(lines[-1]).replace("\t", " ").replace("\r", "\u240d")
+        tail = for_terminal(lines[-1]).replace("\t", " ")
         line += ": " + (tail if len(tail) <= JOB_TAIL else "…" + tail[-(JOB_TAIL - 1) :])
     return line
 
@@ -654,4 +655,4 @@ def report(
         Path(output).write_text(text, encoding="utf-8")
         console(stderr=True).print(f"wrote {output}")
     else:
-        typer.echo(text)
+        write_out(text + "\n")

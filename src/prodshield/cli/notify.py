@@ -225,7 +225,7 @@ def _report_one(report: DeliveryReport, name: str, *, tried_within: str | None =
             markup=False,
         )
     else:
-        out.print(f"not sent to {name}: {last.error}", markup=False)
+        out.print(for_terminal(f"not sent to {name}: {last.error}"), markup=False)
     return False
 
 

@@ -93,7 +93,7 @@ def create(
     ``seconds``; the open incidents it covers record it. :class:`Invalid` on bad input (a
     check or environment the config does not name included)."""
     now = time.time() if now is None else now
-    # printed by `incident silences` and shown on incidents: no escape sequences kept
+    # printed by `incident silences` and shown on incidents: escape sequences kept as marks
     reason = " ".join(for_terminal(reason or "").split())
     by = " ".join(for_terminal(by or "").split()) or "operator"
     if not reason:

@@ -18,7 +18,7 @@ from rich.text import Text
 from prodshield import __version__
 from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding, shown_path
 from prodshield.tables import Grid
-from prodshield.text import for_terminal, unpaired_out, uri_path
+from prodshield.text import one_line, unpaired_out, uri_path
 
 FORMATS = ("table", "json", "sarif", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -109,7 +109,7 @@ def render_table(
     )
     for f in findings:
         cells = [f.severity, f.rule, _where(f), f.redacted, f"{f.confidence:.2f}"]
-        table.add_row(*(Text(for_terminal(c)) for c in cells + ([_verdict(f)] if verified else [])))
+        table.add_row(*(Text(one_line(c)) for c in cells + ([_verdict(f)] if verified else [])))
     table.print()
     counts = summary(findings)["by_severity"]
     console.print(
