@@ -5,12 +5,15 @@ runs the store holds are compared across it, for the checks and log sources the 
 (its service and environment; empty means all): the window after the deploy (``window``, from the
 deploy on) against the hour before it (or ``window``, when longer); incidents, findings and audit
 runs count when they began within the window, so a later change's outage is never blamed on an
-older deploy. Each comparison is a
+older deploy. A later deploy of the same service and environment ends the window (``next_deploy``);
+an earlier one within the time before starts it (``previous_deploy``: the version replaced),
+when the checks have at least :data:`MIN_RESULTS` results since it. Each
+comparison is a
 :class:`Signal` with a verdict:
 
 - ``fail``: a check down now that went down after the deploy; a check failing more after the deploy
   than before (at least 2 failures, and at least 5 points and twice the rate before); an incident
-  opened after the deploy and still open; a log finding of high or critical severity first seen
+  opened after the deploy and still open (at the window's end); a log finding of high or critical severity first seen
   after the deploy; the first audit run after the deploy failed its gate;
 - ``warn``: a check down since before the deploy, or failing since the deploy but not down yet; a
   check's p95 response time 1.5 times and 100 ms over the hour before; an incident opened and resolved after the deploy; a medium log finding new
@@ -19,7 +22,8 @@ older deploy. Each comparison is a
   applies to the deploy; no check result after the deploy (nothing to compare: is anything
   writing to this store?).
 
-The whole verdict is the worst signal's (``pass`` when none warns or fails). This module reads the
+The whole verdict is the worst signal's (``pass`` when none warns or fails); the headline counts a
+check once however many of its signals failed. This module reads the
 store tables of the other capabilities directly, as :mod:`prodshield.evidence` does, and imports
 none of them; every text from production in a signal is redacted and bounded.
 """
@@ -64,6 +68,9 @@ class Signal:
     verdict: str
     subject: str
     message: str
+    check: str = ""
+    """The check (``name [environment]``) a monitor or incident signal is about: the headline
+    counts a check once, whatever number of its signals failed."""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -82,6 +89,16 @@ class Verdict:
     signals: list[Signal] = field(default_factory=list)
     checks: int = 0
     """Checks (with their environments) the deploy applies to."""
+    next_deploy: Deploy | None = None
+    """A later deploy of the same service and environment inside the window: the window ends
+    there (what happens after it is that deploy's doing)."""
+    previous_deploy: Deploy | None = None
+    """An earlier deploy of the same service and environment within the time before, when the
+    checks have results since it: the time before starts there (it compares against the version
+    this deploy replaced)."""
+    results: tuple[int, int] = (0, 0)
+    """Check results after the deploy, and how many of them failed (as ``monitor report``
+    counts results and failures)."""
 
     @property
     def failed(self) -> bool:
@@ -95,6 +112,9 @@ class Verdict:
             "before": {"from": self.before[0], "until": self.before[1]},
             "after": {"from": self.after[0], "until": self.after[1]},
             "checks": self.checks,
+            "results_after": {"results": self.results[0], "failed": self.results[1]},
+            "next_deploy": self.next_deploy.to_dict() if self.next_deploy else None,
+            "previous_deploy": self.previous_deploy.to_dict() if self.previous_deploy else None,
             "signals": [s.to_dict() for s in self.signals],
         }
 
@@ -118,14 +138,30 @@ def verify(
     """Compare what the store knows before and after ``deploy`` (see the module docstring)."""
     now = time.time() if now is None else now
     start = deploy.deployed_at
-    after = (start, min(now, start + window_s))
+    end = start + window_s
+    with store.connect() as conn:
+        later, earlier = _neighbours(conn, deploy, start - max(BEFORE_S, window_s), end)
+    if later is not None and later.deployed_at <= now:
+        end = later.deployed_at  # the next deploy's doing from there on
+    else:
+        later = None
+    after = (start, min(now, end))
     before = (start - max(BEFORE_S, window_s), start)
     scope = _checks_in_scope(config, deploy)
-    signals: list[Signal] = []
-    # what happened after the window (a later deploy's outage) is not this deploy's doing
+    if earlier is not None:
+        with store.connect() as conn:
+            since = _sides(conn, scope, earlier.deployed_at, start)
+        if sum(side.results for side in since.values()) >= MIN_RESULTS:
+            before = (earlier.deployed_at, start)
+        else:
+            earlier = None  # too little since it to compare with: the hour before, both versions
+    # what happened after the window (a later deploy's outage) is not this deploy's doing; a
+    # result a second past an open window still counts (it was on its way), not past a cut one
     until = after[1]
     with store.connect() as conn:
-        signals += _check_signals(conn, scope, before, after)
+        signals, results = _check_signals(
+            conn, scope, before, (start, until + (0.0 if later else 1.0))
+        )
         signals += _incident_signals(conn, scope, start, until)
         signals += _log_signals(conn, config, deploy, start, until)
         signals += _audit_signals(conn, start, until)
@@ -137,10 +173,44 @@ def verify(
         verdict,
         before,
         after,
-        complete=now >= start + window_s,
+        complete=now >= end,
         signals=signals[:MAX_SIGNALS],
         checks=len(scope),
+        next_deploy=later,
+        previous_deploy=earlier,
+        results=results,
     )
+
+
+def _overlaps(a: Deploy, b: Deploy) -> bool:
+    """Whether two markers can cover the same service in the same environment (empty = all)."""
+    return (not a.service or not b.service or a.service == b.service) and (
+        not a.environment or not b.environment or a.environment == b.environment
+    )
+
+
+def _neighbours(
+    conn: Connection, deploy: Deploy, since: float, until: float
+) -> tuple[Deploy | None, Deploy | None]:
+    """The first deploy of the same service and environment after ``deploy`` (before ``until``)
+    and the last one before it (after ``since``); two markers at the same second are ordered by
+    id."""
+    d = t.deploys
+    rows = conn.execute(
+        select(d).where(d.c.deployed_at >= since, d.c.deployed_at < until, d.c.id != deploy.id)
+    ).all()
+    key = (deploy.deployed_at, deploy.id)
+    others = sorted(
+        (
+            Deploy(int(r.id), r.version, r.environment, r.service, float(r.deployed_at), r.note)
+            for r in rows
+        ),
+        key=lambda o: (o.deployed_at, o.id),
+    )
+    near = [o for o in others if _overlaps(o, deploy)]
+    later = next((o for o in near if (o.deployed_at, o.id) > key), None)
+    earlier = next((o for o in reversed(near) if (o.deployed_at, o.id) < key), None)
+    return later, earlier
 
 
 def _checks_in_scope(config: Any, deploy: Deploy) -> dict[tuple[str, str], str]:
@@ -217,9 +287,11 @@ def _check_signals(
     scope: dict[tuple[str, str], str],
     before: tuple[float, float],
     after: tuple[float, float],
-) -> list[Signal]:
+) -> tuple[list[Signal], tuple[int, int]]:
+    """The checks' signals, and their results after the deploy (how many, how many failed);
+    ``after`` ends where a result stops counting."""
     old = _sides(conn, scope, *before)
-    new = _sides(conn, scope, after[0], after[1] + 1.0)
+    new = _sides(conn, scope, *after)
     out = _down_now(conn, scope, after)
     for key in sorted(scope):
         out += _compare(key, old.get(key) or _Side(), new.get(key) or _Side())
@@ -243,7 +315,8 @@ def _check_signals(
                 "`monitor once` writing to this store?)",
             )
         )
-    return out
+    results = sum(side.results for side in new.values())
+    return out, (results, sum(side.failures for side in new.values()))
 
 
 def _compare(key: tuple[str, str], old: _Side, new: _Side) -> list[Signal]:
@@ -264,6 +337,7 @@ def _compare(key: tuple[str, str], old: _Side, new: _Side) -> list[Signal]:
                     label,
                     f"{new.failures} of {new.results} results failed after the deploy "
                     f"({rate:.1%}); {before}",
+                    label,
                 )
             )
     p_new, p_old = new.p95(), old.p95()
@@ -280,6 +354,7 @@ def _compare(key: tuple[str, str], old: _Side, new: _Side) -> list[Signal]:
                 label,
                 f"p95 response time {p_new:,.0f} ms after the deploy, {p_old:,.0f} ms before "
                 f"({p_new / max(p_old, 0.001):.1f}x)",
+                label,
             )
         )
     return out
@@ -310,7 +385,7 @@ def _down_now(
     for row in rows:
         key = (row.check_name, row.environment or "")
         since = row.first_failure_ts if row.first_failure_ts is not None else row.last_change_ts
-        if key not in scope or (since is not None and since > after[1] + 1.0):
+        if key not in scope or (since is not None and since >= after[1]):
             continue
         after_deploy = since is not None and since >= after[0]
         if row.status == "failing":
@@ -322,26 +397,31 @@ def _down_now(
                         "warn",
                         _label(key),
                         f"failing since the deploy ({failed} in a row, not down yet)",
+                        _label(key),
                     )
                 )
         elif after_deploy:
-            out.append(Signal("monitor", "fail", _label(key), "down since the deploy"))
+            out.append(Signal("monitor", "fail", _label(key), "down since the deploy", _label(key)))
         else:
-            out.append(Signal("monitor", "warn", _label(key), "down since before the deploy"))
+            out.append(
+                Signal("monitor", "warn", _label(key), "down since before the deploy", _label(key))
+            )
     return out
 
 
 def _incident_signals(
     conn: Connection, scope: dict[tuple[str, str], str], start: float, now: float
 ) -> list[Signal]:
+    """Incidents of the checks in scope opened in the window: open (at its end: one resolved
+    after a later deploy cut the window was still open when it ended) fail, resolved warn."""
     i = t.incidents
     names = _names(scope)
     if not names:
         return []
     rows = conn.execute(
-        select(i.c.id, i.c.check_name, i.c.environment, i.c.status, i.c.title).where(
-            i.c.check_name.in_(names), i.c.opened_at >= start, i.c.opened_at <= now
-        )
+        select(
+            i.c.id, i.c.check_name, i.c.environment, i.c.status, i.c.title, i.c.resolved_at
+        ).where(i.c.check_name.in_(names), i.c.opened_at >= start, i.c.opened_at <= now)
     )
     out: list[Signal] = []
     for row in rows:
@@ -350,9 +430,13 @@ def _incident_signals(
             continue
         title = _text(row.title or f"{_label(key)} down")
         if row.status == "open":
-            out.append(Signal("incidents", "fail", f"#{row.id}", f"open: {title}"))
+            out.append(Signal("incidents", "fail", f"#{row.id}", f"open: {title}", _label(key)))
+        elif row.resolved_at is not None and row.resolved_at > now:
+            late = f"open when the window ended (resolved after it): {title}"
+            out.append(Signal("incidents", "fail", f"#{row.id}", late, _label(key)))
         else:
-            out.append(Signal("incidents", "warn", f"#{row.id}", f"opened and resolved: {title}"))
+            resolved = f"opened and resolved: {title}"
+            out.append(Signal("incidents", "warn", f"#{row.id}", resolved, _label(key)))
     return out
 
 
@@ -465,9 +549,44 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:,.0f} min" if seconds >= 60 else f"{seconds:,.0f} s"
 
 
+def _counts(verdict: Verdict) -> tuple[list[str], int]:
+    """What failed, as a user counts it (a check once, however many of its signals failed: down,
+    its failure rate, its open incident), and how many warnings (a check once, and none for a
+    check that failed)."""
+    failed_checks = {s.check for s in verdict.signals if s.verdict == "fail" and s.check}
+    logs = sum(1 for s in verdict.signals if s.verdict == "fail" and s.area == "logs")
+    audit = any(s.verdict == "fail" and s.area == "audit" for s in verdict.signals)
+    parts = []
+    if failed_checks:
+        results, failed = verdict.results
+        of = f" ({failed} of {plural(results, 'result')} failed)" if failed else ""
+        parts.append(f"{len(failed_checks)} of {plural(verdict.checks, 'check')} failed{of}")
+    if logs:
+        parts.append(f"{plural(logs, 'new log finding')} (high or critical)")
+    if audit:
+        parts.append("the audit gate failed")
+    warned = {s.check for s in verdict.signals if s.verdict == "warn" and s.check}
+    others = sum(1 for s in verdict.signals if s.verdict == "warn" and not s.check)
+    return parts, len(warned - failed_checks) + others
+
+
+def _windows(verdict: Verdict) -> str:
+    after = _minutes(verdict.after[1] - verdict.after[0])
+    later = verdict.next_deploy
+    if later is not None:
+        state = f"cut short by deploy #{later.id} at {_iso(later.deployed_at)}"
+    else:
+        state = "window over" if verdict.complete else "window not over yet"
+    before = f"{_minutes(verdict.before[1] - verdict.before[0])} before"
+    if verdict.previous_deploy is not None:
+        before += f" (since deploy #{verdict.previous_deploy.id})"
+    return f"{after} after the deploy ({state}) against {before}"
+
+
 def headline(verdict: Verdict, quote: Callable[[str], str] = _text) -> str:
-    """One line: the deploy, the verdict, how many signals failed and warned, the windows
-    (``quote`` shows the version and scope: Markdown puts them in code spans)."""
+    """One line: the deploy, the verdict, what failed (checks counted once each, as ``monitor
+    status`` lists them) and how many warnings, the windows (``quote`` shows the version and
+    scope: Markdown puts them in code spans)."""
     d = verdict.deploy
     scope = " ".join(
         [
@@ -475,16 +594,12 @@ def headline(verdict: Verdict, quote: Callable[[str], str] = _text) -> str:
             *([f"in {quote(d.environment)}"] if d.environment else []),
         ]
     )
-    fails = sum(1 for s in verdict.signals if s.verdict == "fail")
-    warns = sum(1 for s in verdict.signals if s.verdict == "warn")
-    after = verdict.after[1] - verdict.after[0]
-    state = "window over" if verdict.complete else "window not over yet"
+    failed, warns = _counts(verdict)
     return (
         f"deploy #{d.id} {quote(d.version)}{f' ({scope})' if scope else ''} at "
-        f"{_iso(d.deployed_at)}: {verdict.verdict.upper()}: {plural(fails, 'failure')}, "
-        f"{plural(warns, 'warning')}; {_minutes(after)} after the deploy ({state}) against "
-        f"{_minutes(verdict.before[1] - verdict.before[0])} before; "
-        f"{plural(verdict.checks, 'check')}"
+        f"{_iso(d.deployed_at)}: {verdict.verdict.upper()}: "
+        f"{', '.join(failed) or 'nothing failed'}; {plural(warns, 'warning')}; "
+        f"{_windows(verdict)}; {plural(verdict.checks, 'check')} in scope"
     )
 
 

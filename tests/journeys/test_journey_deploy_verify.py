@@ -87,21 +87,33 @@ def test_a_deploy_that_broke_the_service_fails_verification(tmp_path: Path) -> N
         assert "0 of 3 before" in rate["message"], rate
         assert not any(s["subject"].startswith("other") for s in verdict["signals"])
 
-        # the table a person reads, and the Markdown a pull request or step summary shows
+        # the table a person reads, and the Markdown a pull request or step summary shows; the
+        # broken check counts once (down, its failure rate and its open incident are one check
+        # failing), as `monitor status` shows one check down and `monitor report` 4 failures
         code, out, _ = _run(tmp_path, "deploy", "verify")
         assert code == 1
-        assert out.startswith("deploy #1 v2.4.1 (shop in production) at ") and ": FAIL:" in out
+        assert out.startswith("deploy #1 v2.4.1 (shop in production) at ")
+        assert (
+            ": FAIL: 1 of 1 check failed (4 of 4 results failed), 1 new log finding (high or "
+            "critical); 0 warnings; " in out
+        ), out
+        status = json.loads(_run(tmp_path, "monitor", "status", "--format", "json")[1])
+        down = [c["check"] for c in status["checks"] if c["state"] == "down"]
+        assert sorted(down) == ["api", "other"]  # staging's blog: not this deploy's scope
+        report = json.loads(
+            _run(tmp_path, "monitor", "report", "--env", "production", "--format", "json")[1]
+        )
+        assert [(c["check"], c["failures"]) for c in report["checks"]] == [("api", 4)], report
         code, out, _ = _run(tmp_path, "deploy", "verify", "--format", "markdown")
         assert code == 1
         assert out.startswith("### Deploy verification: FAIL\n")
         assert "| fail | monitor | `api [production]` | `down since the deploy` |" in out
 
-        # the fix goes out: a second deploy that breaks nothing passes (exit 0)
-        BROKEN["on"] = False
-        for _ in range(3):
-            _run(tmp_path, "monitor", "once")
+        # the fix goes out: a second deploy that breaks nothing (the service recovers after it)
+        # passes (exit 0)
         assert _run(tmp_path, "deploy", "mark", "--version", "v2.4.2", "--service", "shop")[0] == 0
         time.sleep(1.1)
+        BROKEN["on"] = False
         for _ in range(3):
             _run(tmp_path, "monitor", "once")
         code, out, err = _run(tmp_path, "deploy", "verify", "--format", "json")
@@ -109,8 +121,14 @@ def test_a_deploy_that_broke_the_service_fails_verification(tmp_path: Path) -> N
         verdict = json.loads(out)
         assert verdict["verdict"] == "pass" and verdict["deploy"]["version"] == "v2.4.2"
         assert not [s for s in verdict["signals"] if s["verdict"] in ("fail", "warn")], verdict
-        # the first deploy's verdict stays what it was
-        assert _run(tmp_path, "deploy", "verify", "--deploy", "1")[0] == 1
+        # the first deploy's verdict stays what it was, its window ending at the second deploy
+        code, out, _ = _run(tmp_path, "deploy", "verify", "--deploy", "1")
+        assert code == 1 and "(cut short by deploy #2 at " in out, out
+        # its incident, resolved after the second deploy, was open when its window ended
+        code, out, _ = _run(tmp_path, "deploy", "verify", "--deploy", "1", "--format", "json")
+        incident = next(s for s in json.loads(out)["signals"] if s["area"] == "incidents")
+        assert incident["verdict"] == "fail" and incident["check"] == "api [production]"
+        assert incident["message"].startswith("open when the window ended (resolved after it)")
 
 
 def test_a_failed_audit_after_the_deploy_fails_it(
@@ -177,3 +195,47 @@ def test_log_times_without_a_zone_are_the_machines_local_time(tmp_path: Path) ->
         assert "out_of_memory" not in logs, logs  # 65 min before the deploy, not 5 min after
         assert logs.get("db_connection_failure") == "fail", logs  # 1 min ago, not in an hour
         assert verdict["verdict"] == "fail" and out.returncode == 1
+
+
+def test_a_later_deploy_ends_the_window_and_the_next_compares_with_the_one_it_replaced(
+    tmp_path: Path,
+) -> None:
+    """v1 fixes a broken service, v2 goes out inside v1's window and breaks it again: v1 is not
+    blamed for what followed v2 (its window ends there, and says so), and v2 is compared with
+    v1's healthy results, not with the outage before v1 (where 4 of 4 failing would be no worse
+    than the hour before)."""
+    BROKEN["on"] = True
+    with http_server(_Target) as port:
+        _config(tmp_path, port)
+        for _ in range(4):
+            _run(tmp_path, "monitor", "once")
+        scope = ("--service", "shop", "--env", "production")
+        assert _run(tmp_path, "deploy", "mark", "--version", "v1", *scope)[0] == 0
+        time.sleep(1.1)
+        BROKEN["on"] = False
+        for _ in range(3):
+            assert _run(tmp_path, "monitor", "once")[0] == 0
+        assert _run(tmp_path, "deploy", "mark", "--version", "v2", *scope)[0] == 0
+        time.sleep(1.1)
+        BROKEN["on"] = True
+        for _ in range(4):
+            _run(tmp_path, "monitor", "once")
+
+        code, out, err = _run(tmp_path, "deploy", "verify", "--deploy", "1", "--format", "json")
+        first = json.loads(out)
+        assert code == 0 and first["verdict"] == "pass", (out, err)
+        assert first["next_deploy"]["version"] == "v2" and first["complete"] is True
+        assert first["after"]["until"] == first["next_deploy"]["deployed_at"]
+        code, out, _ = _run(tmp_path, "deploy", "verify", "--deploy", "1")
+        assert code == 0 and "(cut short by deploy #2 at " in out, out
+
+        code, out, _ = _run(tmp_path, "deploy", "verify", "--format", "json")
+        second = json.loads(out)
+        assert code == 1 and second["deploy"]["version"] == "v2", out
+        assert second["previous_deploy"]["version"] == "v1"
+        assert second["before"]["from"] == second["previous_deploy"]["deployed_at"]
+        rate = next(s for s in second["signals"] if "results failed" in s["message"])
+        assert rate["verdict"] == "fail" and rate["message"].startswith("4 of 4 results"), rate
+        assert rate["message"].endswith("0 of 3 before (0.0%)"), rate
+        code, out, _ = _run(tmp_path, "deploy", "verify")
+        assert "before (since deploy #1); " in out, out
