@@ -110,6 +110,9 @@ class AuditSettings:
     verify_secrets: bool | None = None
     """``--verify``/``--no-verify``: ask providers whether the secrets found work (None: as
     ``audit.secrets.verify.enabled`` says)."""
+    operator_variables: frozenset[str] = frozenset()
+    """Variables shield.yaml refers to as ``${VAR}``: the operator's settings, expected in a
+    running environment, so reported at info level there (as is every ``PRODSHIELD_*``)."""
 
 
 @dataclass

@@ -632,6 +632,8 @@ def _execute(
         settings.proc_environ = True
     settings.strict = strict
     settings.verify_secrets = verify_secrets
+    if loaded is not None:
+        settings.operator_variables = loaded.variables
     if not paths and cfg is None and not tls and families != ["tls"]:
         paths = [Path(".")]
     gate = fail_on.value if fail_on else (cfg.fail_on if cfg else "high")

@@ -47,6 +47,13 @@ def interpolate(
     return _VAR_RE.sub(sub, text), missing
 
 
+def referenced(text: str) -> list[str]:
+    """The variable names ``text`` refers to as ``${VAR}`` (with or without a default)."""
+    if "$" not in text:
+        return []
+    return [m.group(1) for m in _VAR_RE.finditer(text) if m.group(1)]
+
+
 _PLACEHOLDERS = re.compile(
     r"^(unset|changeme|change[-_ ]?me|placeholder|todo|tbd|xxx+|dummy|example|secret|password|"
     r"your[-_ ].*|<.*>|replace[-_ ]?me|none|null|fixme)$",

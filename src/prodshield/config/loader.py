@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from prodshield.config.interpolate import interpolate, is_placeholder
+from prodshield.config.interpolate import interpolate, is_placeholder, referenced
 from prodshield.config.redacted import SECRET_KEYS, SECRET_MAPS
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.yamlpos import Path, Pos, Positions, YamlSyntaxError, format_path, load_yaml
@@ -55,6 +55,9 @@ class LoadedConfig:
     literals: frozenset[Path] = frozenset()
     """Where a text value is written in the file as it is, with no ``${VAR}`` (``config check``
     warns when that is a notifier's secret)."""
+    variables: frozenset[str] = frozenset()
+    """Every environment variable the file refers to as ``${VAR}``: the operator's, expected in
+    the environment (the audit does not fail its gate on them)."""
 
     @property
     def base_dir(self) -> FsPath:
@@ -154,9 +157,11 @@ def parse_config(
 
     fallbacks: list[Fallback] = []
     literals: set[Path] = set()
+    variables: set[str] = set()
 
     def hook(value: str, path: Path, pos: Pos) -> str:
         used: list[tuple[str, str]] = []
+        variables.update(referenced(value))
         result, missing = interpolate(value, env, used)
         for var, default in used:
             fallbacks.append(Fallback(pos.line, pos.column, format_path(path), var, default))
@@ -209,6 +214,7 @@ def parse_config(
         fallbacks=fallbacks,
         validators=tuple(validators),
         literals=frozenset(literals),
+        variables=frozenset(variables),
     )
 
 

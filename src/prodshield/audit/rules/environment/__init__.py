@@ -55,14 +55,35 @@ class EnvRule(ExampleFromSample):
             # by value only; a .env file that sets them is judged like any other line.
             by_value = subject.origin != "file" and is_standard(name)
             match = env_secret(name, value, by_value=by_value)
-            if match is not None:
-                yield Hit(
-                    f"{name} holds {_article(match.kind)} {match.kind} in plain text "
-                    f"({match.redacted})",
-                    line,
-                    key=name,
-                    secret_id=match.secret_id,
+            if match is None:
+                continue
+            why = _operators(name, subject.origin, ctx.settings.operator_variables)
+            if why:
+                where = (
+                    f"pid:{subject.pid} env:{name}" if subject.pid is not None else f"env:{name}"
                 )
+                ctx.skipped.append(f"{where}: {why}")
+                continue
+            yield Hit(
+                f"{name} holds {_article(match.kind)} {match.kind} in plain text "
+                f"({match.redacted})",
+                line,
+                key=name,
+                secret_id=match.secret_id,
+            )
+
+
+def _operators(name: str, origin: str, referenced: frozenset[str]) -> str | None:
+    """Why a running environment's variable is the operator's setting, not a leak: prodshield's
+    own ``PRODSHIELD_*`` settings and the variables shield.yaml refers to as ``${VAR}`` are
+    expected there (a ``.env`` file in the tree holding them is still a leak)."""
+    if origin == "file":
+        return None
+    if name.startswith("PRODSHIELD_"):
+        return "prodshield's own setting (expected in the environment)"
+    if name in referenced:
+        return f"shield.yaml reads it as ${{{name}}} (expected in the environment)"
+    return None
 
 
 def _article(word: str) -> str:
