@@ -32,6 +32,7 @@ class Grid:
     only, so no path or word is cut."""
 
     WORD = 28
+    MIN = 5
     SHORT = 12
     """Words up to this long (``[CERTIFICATE_EXPIRATION]``) are never split in a wrapping column."""
 
@@ -55,6 +56,7 @@ class Grid:
         self.fold = {i for i, c in enumerate(columns) if c in fold}
         self.title = title
         self.rows: list[list[str]] = []
+        self.cells: list[list[Any]] = []
         narrow = self.console.width < wide
         self.shown = [i for i, c in enumerate(columns) if not (narrow and c in optional)]
         self.keys = {i for i in self.shown if columns[i] in keys}
@@ -86,7 +88,7 @@ class Grid:
                 self.words[i] = max(self.words[i], min(longest, self.WORD))
                 lines = text.splitlines() or [""]
                 self.natural[i] = max(self.natural[i], *(len(line) for line in lines))
-        self.table.add_row(*(cells[i] for i in self.shown))
+        self.cells.append([cells[i] for i in self.shown])
 
     def _wrap_widths(self) -> dict[int, int] | None:
         """Widths for the wrapping columns when the table is wider than the terminal: each at
@@ -103,7 +105,7 @@ class Grid:
         floor = {i: max(1, self.words[i]) for i in free}
         keys = self._narrowed_keys(self.console.width - gaps - sum(floor.values()))
         if keys is None:
-            return None
+            return self._squeezed(free, gaps)
         room = self.console.width - gaps - sum(keys.values())
         spare = room - sum(floor.values())
         # short cells (a time, a percentage, "336 ms") stay on one line while there is room
@@ -120,17 +122,32 @@ class Grid:
         out.update({i: w for i, w in keys.items() if w < self.widths[i]})
         return out
 
-    def _narrowed_keys(self, budget: int) -> dict[int, int] | None:
+    def _narrowed_keys(self, budget: int, *, all_the_way: bool = False) -> dict[int, int] | None:
         """The key columns' widths within ``budget``: the widest narrowed first, none below
-        ``SHORT`` or its header's longest word; None when that is still too wide."""
+        ``SHORT`` or its header's longest word; None when that is still too wide (with
+        ``all_the_way``: as narrow as that floor allows)."""
         widths = dict(self.widths)
         floor = {i: max(self.SHORT, *map(len, self.columns[i].split())) for i in widths}
         while sum(widths.values()) > budget:
             narrowable = [i for i in widths if widths[i] > floor[i]]
             if not narrowable:
-                return None
+                return widths if all_the_way else None
             widths[max(narrowable, key=lambda i: widths[i])] -= 1
         return widths
+
+    def _squeezed(self, free: list[int], gaps: int) -> dict[int, int]:
+        """Widths on a terminal too narrow for whole words beside the keys (60 columns): the
+        keys as narrow as they go, the rest shared by the free columns in proportion to their
+        longest words (at least their header's longest word or ``MIN``); ``fitted`` then
+        breaks a long word between its parts or cuts it with a mark, never in mid-number."""
+        keys = self._narrowed_keys(0, all_the_way=True) or {}
+        room = self.console.width - gaps - sum(keys.values())
+        low = {i: max(self.MIN, *map(len, self.columns[i].split())) for i in free}
+        total = sum(max(1, self.words[i]) for i in free) or 1
+        out = {i: max(low[i], room * max(1, self.words[i]) // total) for i in free}
+        out[max(free, key=lambda i: self.words[i])] += max(0, room - sum(out.values()))
+        out.update({i: w for i, w in keys.items() if w < self.widths[i]})
+        return out
 
     def _folds(self) -> bool:
         """True when a ``fold`` column would have to wrap inside a word to fit the terminal."""
@@ -189,14 +206,89 @@ class Grid:
         if self._folds():
             self._print_folded()
             return
-        widths = self._wrap_widths()
+        widths = self._wrap_widths() or {}
         for position, i in enumerate(self.shown):
             column = self.table.columns[position]
-            if i in self.keys and widths is not None and i in widths:
-                # a key too long for the terminal wraps rather than push the others to split
-                column.width, column.no_wrap = widths[i], False
+            if i in widths:
+                # wrapped here, between words (a long word between its parts), never by rich
+                column.width, column.no_wrap, column.overflow = widths[i], True, "ellipsis"
+                column.header = fitted(Text(self.columns[i]), widths[i])
             elif i in self.keys:
                 column.min_width = self.widths[i]
-            elif widths is not None:
-                column.width = widths[i]
+        for cells in self.cells:
+            shown = zip(self.shown, cells, strict=True)
+            self.table.add_row(*(fitted(c, widths[i]) if i in widths else c for i, c in shown))
+        self.cells = []
         self.console.print(self.table)
+
+
+SEPARATORS = frozenset("_-./:@=,;|\\")
+"""Where a word too long for its column may be broken: after one of these (``db_connection_`` /
+``failure``, ``web-07.eu-west-3.`` / ``prod.example.com``), never between two digits
+(``203.0.113.29`` and ``1,234,567`` stay whole)."""
+
+
+def fitted(cell: Any, width: int) -> Text:
+    """``cell`` (a ``Text`` or a markup string) in lines of at most ``width`` characters:
+    wrapped between words; a word longer than ``width`` broken after a separator, and a part
+    that still does not fit (a long number, a long token) cut with a visible ``…``."""
+    text = cell if isinstance(cell, Text) else Text.from_markup(str(cell))
+    pieces = [
+        text[a:b] if not cut else text[a : a + width - 1] + Text("\u2026")
+        for a, b, cut in _lines(text.plain, max(2, width))
+    ]
+    return Text("\n").join(pieces) if pieces else Text("")
+
+
+def _lines(plain: str, width: int) -> list[tuple[int, int, bool]]:
+    """``(start, end, cut)`` of each line of ``plain`` wrapped to ``width``."""
+    import re
+
+    out: list[tuple[int, int, bool]] = []
+    offset = 0
+    for para in plain.split("\n"):
+        start = end = -1
+        for word in re.finditer(r"\S+", para):
+            a, b = offset + word.start(), offset + word.end()
+            if start >= 0 and b - start <= width:
+                end = b
+                continue
+            if start >= 0:
+                out.append((start, end, False))
+                start = -1
+            parts = _parts(plain, a, b, width) if b - a > width else [(a, b, False)]
+            out.extend(parts[:-1])
+            if parts[-1][2]:
+                out.append(parts[-1])
+            else:
+                start, end = parts[-1][0], parts[-1][1]
+        if start >= 0:
+            out.append((start, end, False))
+        elif not para.strip():
+            out.append((offset, offset, False))
+        offset += len(para) + 1
+    return out
+
+
+def _parts(plain: str, a: int, b: int, width: int) -> list[tuple[int, int, bool]]:
+    """A word ``plain[a:b]`` longer than ``width`` in pieces: each as long as it can be while
+    ending after a separator; when there is no such place, the rest is cut (``True``): shown as
+    its first ``width - 1`` characters and ``…``."""
+    out: list[tuple[int, int, bool]] = []
+    while b - a > width:
+        stop = next(
+            (
+                k
+                for k in range(a + width, a, -1)
+                if plain[k - 1] in SEPARATORS
+                and not (plain[k - 2 : k - 1].isdigit() and plain[k : k + 1].isdigit())
+            ),
+            None,
+        )
+        if stop is None:
+            out.append((a, b, True))  # no place to break: the rest of the word is cut, with a mark
+            return out
+        out.append((a, stop, False))
+        a = stop
+    out.append((a, b, False))
+    return out

@@ -677,8 +677,9 @@ def _execute(
             from prodshield.audit import Severity
             from prodshield.audit.reports import table as table_report
 
-            # as wide as the terminal (80 columns in a pipe without $COLUMNS)
-            width = max(80, console().width)
+            # as wide as the terminal (80 columns in a pipe without $COLUMNS; $COLUMNS=60 is
+            # honoured: the narrow layout wraps between words)
+            width = max(40, console().width)
             write_out(table_report.render(report, Severity(gate), width=width))
         else:
             write_out(render(report, fmt.value, gate))

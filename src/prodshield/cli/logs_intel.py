@@ -37,6 +37,9 @@ from prodshield.logs.findings import ScanResult
 from prodshield.logs.scan import parse_when, scan_files
 from prodshield.text import clip, for_terminal
 
+SOURCE_CHARS = 60
+"""Characters of a finding's source the table shows (a long path is cut at its start)."""
+
 
 class ScanFormat(StrEnum):
     table = "table"
@@ -259,7 +262,7 @@ def scan(
                 f.severity,
                 str(f.count),
                 untrusted(clip(f.message or "", SHOWN_CHARS)),
-                untrusted(where[:60]),
+                untrusted(_shown_source(where, any(k != "file" for k in f.source))),
                 f.first_seen.strftime("%m-%d %H:%M") if f.first_seen else "-",
                 f.last_seen.strftime("%m-%d %H:%M") if f.last_seen else "-",
             )
@@ -267,6 +270,14 @@ def scan(
         _summary(result)
     if result.has_critical:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _shown_source(where: str, pairs: bool) -> str:
+    """At most ``SOURCE_CHARS`` of a finding's source, cut with a visible mark: ``key=value``
+    pairs keep their start, a file path its end (the file's name)."""
+    if len(where) <= SOURCE_CHARS:
+        return where
+    return where[: SOURCE_CHARS - 1] + "\u2026" if pairs else "\u2026" + where[1 - SOURCE_CHARS :]
 
 
 def _summary(result: ScanResult) -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport, unreachable_note
 from prodshield.audit.suppress import suppressed_text
+from prodshield.tables import fitted
 from prodshield.text import one_line
 
 STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -34,14 +35,16 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
     if report.findings and width < 120:
         # Narrow terminals: one block per finding (the heading line never cut, the problem and
         # the fix wrapped under it) instead of five columns squeezed to a word each.
+        # wrapped between words, a long path between its parts (tables.fitted), never mid-word
         for f in report.findings:
-            console.print(
+            heading = (
                 f"[{STYLE[f.severity.value]}]{f.severity.value}[/]  {escape(f.rule)}  "
-                f"{_cell(f.location)}",
-                overflow="fold",
+                f"{_cell(f.location)}"
             )
-            console.print(Padding(_cell(f.message), (0, 0, 0, 2), expand=False))
-            console.print(Padding(f"[dim]fix:[/] {_cell(f.fix)}", (0, 0, 1, 2), expand=False))
+            console.print(fitted(heading, width))
+            console.print(Padding(fitted(_cell(f.message), width - 2), (0, 0, 0, 2), expand=False))
+            fix = fitted(f"[dim]fix:[/] {_cell(f.fix)}", width - 2)
+            console.print(Padding(fix, (0, 0, 1, 2), expand=False))
     elif report.findings:
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         table.add_column("severity", no_wrap=True)
@@ -76,4 +79,6 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
         console.print(f"skipped: {_cell(note)}")  # notes name files and link targets
     if len(report.skipped) > 20:
         console.print(f"skipped: ... and {len(report.skipped) - 20} more")
-    return buf.getvalue()
+    if color:
+        return buf.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
