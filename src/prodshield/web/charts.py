@@ -98,6 +98,8 @@ def _bad(p: LatencyPoint) -> bool:
     return p.count > 0 and p.failures / p.count > 0.01
 
 
+DAY = 86400
+
 LINE_W = 1000
 """The drawing width of the line and its area (their nested SVG's viewBox, stretched to the plot)."""
 
@@ -109,8 +111,14 @@ def response_chart(
     label: str = "",
     height: int = 130,
     deploys: Sequence[Any] = (),
+    daily: bool = False,
 ) -> Markup:
     """Response time over time: a line through the points on a time axis, with a y axis in ms.
+
+    ``daily``: the points are days (the 30-day chart): the axis runs in whole days to the end of
+    today, each point in the middle of its day, dated; while there is less than two days of data
+    the point is labelled with its value and a note says since when data is collected (one dot
+    on an axis of minutes read like a few minutes, not a month).
 
     ``deploys`` (records with ``deployed_at`` and ``version``) inside the time axis are drawn as
     dashed vertical lines with the version in their hover title.
@@ -139,11 +147,15 @@ def response_chart(
         return Markup("".join(parts))
     start = min(p.ts for p in points)
     span = max(until - start, 1.0)
-    top = _nice_top(max(p.avg_ms or 0.0 for p in known) * 1.1)
+    if daily:  # whole days, to the end of today
+        start = float(int(start) // DAY * DAY)
+        span = float(-(-int(max(until, start + 1)) // DAY) * DAY) - start
+    noted = daily and span < 2 * DAY  # a day or two: a note on top, the points kept under it
+    top = _nice_top(max(p.avg_ms or 0.0 for p in known) * (2.0 if noted else 1.1))
 
     def frac(ts: float) -> float:
         # a day or an hour still under way is drawn at "now", not in the future
-        return (min(ts, until) - start) / span
+        return (ts - start) / span if daily else (min(ts, until) - start) / span
 
     def x_of(ts: float) -> str:
         return f"{100 * frac(ts):.2f}%"
@@ -155,17 +167,9 @@ def response_chart(
         y = y_of(top * f)
         parts.append(f'<line class="grid" x1="0" y1="{y}" x2="100%" y2="{y}"/>')
         parts.append(f'<text class="tick y" x="-5" y="{y + 3}">{_ms(top * f)}</text>')
-    seconds = span < 600
-    for f, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
-        ts = start + span * f
-        label = (
-            time.strftime("%m-%d", time.gmtime(ts))
-            if span > 3 * 86400
-            else _clock(ts, seconds) + (" UTC" if f == 1.0 else "")
-        )
-        parts.append(
-            f'<text class="tick x {anchor}" x="{100 * f:g}%" y="{height - 4}">{label}</text>'
-        )
+    parts.extend(_x_axis(start, span, height, daily=daily))
+    if noted:
+        parts.append(_collecting_note(start, top_pad))
     coords = [(round(LINE_W * frac(p.ts), 1), y_of(p.avg_ms or 0.0)) for p in known]
     if len(coords) > 1:
         line = " ".join(f"{x},{y}" for x, y in coords)
@@ -194,6 +198,12 @@ def response_chart(
             f'data-version="{escape(d.version)}"><title>deploy {escape(d.version)}, {when}'
             "</title></line>"
         )
+    if daily and len(known) < 3:  # a day or two of data: each point says its value
+        parts.extend(
+            f'<text class="pt-label" x="{x_of(p.ts)}" y="{y_of(p.avg_ms or 0.0) + 4}" dx="8">'
+            f"{_ms(p.avg_ms or 0.0)}</text>"
+            for p in known
+        )
     for p in known:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
         cls = "pt bad" if _bad(p) else "pt"
@@ -204,6 +214,50 @@ def response_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _collecting_note(start: float, top_pad: int) -> str:
+    """The note over a day chart with less than two days of data."""
+    since = time.strftime("%Y-%m-%d", time.gmtime(start))
+    return (
+        f'<text class="chart-note" x="50%" y="{top_pad + 12}">collecting data since {since}'
+        " (UTC): the 30 days fill in day by day</text>"
+    )
+
+
+def _x_axis(start: float, span: float, height: int, *, daily: bool) -> list[str]:
+    """The time axis' labels: dates for days (``_day_ticks``) or a long span, else clock times."""
+    if daily:
+        return _day_ticks(start, span, height)
+    seconds = span < 600
+    out = []
+    for f, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
+        ts = start + span * f
+        label = (
+            time.strftime("%m-%d", time.gmtime(ts))
+            if span > 3 * DAY
+            else _clock(ts, seconds) + (" UTC" if f == 1.0 else "")
+        )
+        out.append(
+            f'<text class="tick x {anchor}" x="{100 * f:g}%" y="{height - 4}">{label}</text>'
+        )
+    return out
+
+
+def _day_ticks(start: float, span: float, height: int) -> list[str]:
+    """Dates under a day axis: each day's under its middle when there are at most three,
+    else the first, middle and last day's."""
+    days = max(1, round(span / DAY))
+    if days <= 3:
+        at = [(start + (i + 0.5) * DAY, (i + 0.5) / days, "middle") for i in range(days)]
+    else:
+        at = [(start + DAY / 2, 0.0, "start"), (start + span / 2, 0.5, "middle")]
+        at.append((start + span - DAY / 2, 1.0, "end"))
+    return [
+        f'<text class="tick x {anchor}" x="{100 * f:.2f}%" y="{height - 4}">'
+        f"{time.strftime('%m-%d', time.gmtime(ts))}</text>"
+        for ts, f, anchor in at
+    ]
 
 
 def _point_title(p: LatencyPoint) -> str:
