@@ -229,6 +229,96 @@ def test_monitor_six_runs_open_one_issue_then_comment_and_close_it(
     assert len(list(runner.cache.iterdir())) == 6
 
 
+SERVER_SHIELD = """version: 1
+storage: "sqlite:///prodshield.db"
+serve:
+  token: "${{PRODSHIELD_TOKEN}}"
+defaults:
+  failure_threshold: 2
+checks:
+  - name: shop-api
+    type: http
+    url: "{url}/health"
+    conditions: ["[STATUS] == 200"]
+"""
+
+
+def test_init_says_what_an_existing_shield_yaml_lacks_for_the_workflows(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
+) -> None:
+    """A shield.yaml written for a server (its own storage, serve.token from the environment):
+    init names each line the workflows cannot run with; the steps fail as it says, and its
+    edits make them work, with the store in the cache."""
+    repo = tmp_path / "shop"
+    (repo / "vendor").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    shutil.copy(toolchain.wheel, repo / "vendor" / toolchain.wheel.name)
+    (repo / "shield.yaml").write_text(SERVER_SHIELD.format(url=target.url))
+    done = subprocess.run(
+        [
+            str(toolchain.python_bin / "prodshield"),
+            "init",
+            "--github-actions",
+            "--install",
+            f"./vendor/{toolchain.wheel.name}",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2, done.stderr
+    assert warnings[0].startswith(
+        "warning: shield.yaml:2: storage: 'sqlite:///prodshield.db' "
+        "does not follow PRODSHIELD_STORAGE"
+    ), warnings
+    assert 'write storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"' in warnings[0]
+    assert warnings[1].startswith("warning: shield.yaml:4: serve.token reads ${PRODSHIELD_TOKEN}")
+    assert 'write "${PRODSHIELD_TOKEN:-}"' in warnings[1]
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "prodshield workflows")
+    runner = runner_for(repo, tmp_path, toolchain, github)
+    failed = runner.run(MONITOR, event="schedule")
+    assert failed.conclusion == "failure", failed.log()
+    assert "PRODSHIELD_TOKEN is not set" in failed.step("Run every check once").output
+
+    # the edits the warnings name, made as a user would
+    text = (repo / "shield.yaml").read_text()
+    text = text.replace(
+        '"sqlite:///prodshield.db"', '"${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"'
+    )
+    text = text.replace('"${PRODSHIELD_TOKEN}"', '"${PRODSHIELD_TOKEN:-}"')
+    (repo / "shield.yaml").write_text(text)
+    git(repo, "commit", "-q", "-am", "shield.yaml for the workflows")
+    again = subprocess.run(
+        [
+            str(toolchain.python_bin / "prodshield"),
+            "init",
+            "--github-actions",
+            "--force",
+            "--install",
+            f"./vendor/{toolchain.wheel.name}",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
+    outputs = []
+    for _ in range(2):
+        result = run_ok(runner, MONITOR, event="schedule")
+        outputs.append(result.step("Run every check once").output)
+        assert "some checks failed" in outputs[-1]
+    # the store is in the cache: the second run counted on from the first, so the incident opened
+    latest = max(runner.cache.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    assert (latest / "prodshield.db").is_file()
+    assert "incident #1 opened" not in outputs[0] and "incident #1 opened" in outputs[1], outputs
+
+
 def test_monitor_a_lost_cache_never_duplicates_the_issue(
     tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
 ) -> None:

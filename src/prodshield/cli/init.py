@@ -66,12 +66,14 @@ def init(
             install=chosen.spec if chosen is not None else check_install_spec(install or ""),
             audit_after=audit_after,
         )
-        for path in write_workflows(directory, options, force=force):
+        written = write_workflows(directory, options, force=force)
+        for path in written:
             out.print(f"wrote {path}")
         out.print(f"the workflows install: pip install {options.install}", markup=False)
         if chosen is not None and chosen.warning:
             console(stderr=True).print(f"warning: {chosen.warning}", markup=False)
         if target.exists():
+            _warn_unfit(target, written)
             return
     if target.exists() and not force:
         console(stderr=True).print(f"{target} exists; use --force to overwrite it")
@@ -80,3 +82,12 @@ def init(
     text = resources.files("prodshield.config").joinpath("example.yaml").read_text(encoding="utf-8")
     target.write_text(text, encoding="utf-8")
     out.print(f"wrote {target}; check it with: prodshield config check -c {target}")
+
+
+def _warn_unfit(target: Path, workflows: list[Path]) -> None:
+    """Say what in an existing shield.yaml the workflows' steps cannot run with."""
+    from prodshield.templates.fit import problems
+
+    err = console(stderr=True)
+    for line in problems(target, workflows):
+        err.print(f"warning: {line}", markup=False, soft_wrap=True)

@@ -1,0 +1,109 @@
+"""Does an existing shield.yaml work in the workflows ``init --github-actions`` writes?
+
+The workflows give each step that loads shield.yaml a few variables (``PRODSHIELD_STORAGE``,
+``GITHUB_TOKEN``...) and keep the store in the Actions cache under ``PRODSHIELD_STORAGE``. A
+shield.yaml written for a server may read a variable no step sets (the step then exits 2) or keep
+its store elsewhere (the cache never holds it, so failure counts restart every run). ``init``
+says so, with the line and the edit, instead of writing workflows that cannot work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prodshield.config.interpolate import referenced
+from prodshield.config.yamlpos import Path as YamlPath
+from prodshield.config.yamlpos import Pos, YamlSyntaxError, format_path, load_yaml
+
+_NO_DEFAULT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_RUNNER = ("GITHUB_", "RUNNER_")
+"""What a hosted runner sets in every step (GITHUB_TOKEN excepted: only where a step maps it)."""
+_RUNNER_NAMES = frozenset({"CI", "HOME", "PATH", "USER", "SHELL", "PWD", "TMPDIR"})
+
+
+@dataclass(frozen=True)
+class Step:
+    workflow: str
+    name: str
+    env: frozenset[str]
+
+
+def loading_steps(workflows: list[Path]) -> list[Step]:
+    """The steps of ``workflows`` that load shield.yaml, each with the variables it sets."""
+    steps: list[Step] = []
+    for path in workflows:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if not isinstance(doc, dict):
+            continue
+        top = _keys(doc.get("env"))
+        for job in (doc.get("jobs") or {}).values():
+            if not isinstance(job, dict):
+                continue
+            env = top | _keys(job.get("env"))
+            for step in job.get("steps") or []:
+                if isinstance(step, dict) and "-c shield.yaml" in str(step.get("run", "")):
+                    name = str(step.get("name") or "a step")
+                    steps.append(Step(path.name, name, frozenset(env | _keys(step.get("env")))))
+    return steps
+
+
+def _keys(env: Any) -> set[str]:
+    return {str(k) for k in env} if isinstance(env, dict) else set()
+
+
+def _given(name: str, step: Step) -> bool:
+    if name == "GITHUB_TOKEN":
+        return name in step.env
+    return name in step.env or name.startswith(_RUNNER) or name in _RUNNER_NAMES
+
+
+def problems(shield: Path, workflows: list[Path]) -> list[str]:
+    """What in ``shield`` the steps of ``workflows`` cannot run with, one located line each."""
+    try:
+        text = shield.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    needed: list[tuple[Pos, str, str]] = []
+
+    def hook(value: str, path: YamlPath, pos: Pos) -> str:
+        for name in dict.fromkeys(_NO_DEFAULT.findall(value)):
+            needed.append((pos, format_path(path), name))
+        return value
+
+    try:
+        data, positions, _ = load_yaml(text, scalar_hook=hook)
+    except YamlSyntaxError:
+        return []  # `config check` says what is wrong with the file itself
+    out: list[str] = []
+    storage = data.get("storage") if isinstance(data, dict) else None
+    if not (isinstance(storage, str) and "PRODSHIELD_STORAGE" in referenced(storage)):
+        where = positions.locate(("storage",)).line if storage is not None else 1
+        now = f"storage: {storage!r}" if storage is not None else "no storage:"
+        out.append(
+            f"{shield.name}:{where}: {now} does not follow PRODSHIELD_STORAGE, so the workflows' "
+            "cache never holds the store and failure counts restart every run; write "
+            'storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"'
+        )
+    steps = loading_steps(workflows)
+    for pos, key, name in needed:
+        missing = [s for s in steps if not _given(name, s)]
+        if missing:
+            first = missing[0]
+            others = f" (and {len(missing) - 1} other steps)" if len(missing) > 1 else ""
+            # serve.* is not used by the workflows' commands: empty is fine (a token generated);
+            # a notifier's value must not be empty, but is never used where the step lacks it
+            default = "" if key.startswith("serve.") else "unset"
+            out.append(
+                f"{shield.name}:{pos.line}: {key} reads ${{{name}}}, which the step "
+                f"'{first.name}' of {first.workflow}{others} does not set, so it exits 2 there; "
+                f'write "${{{name}:-{default}}}", or add {name} to that step\'s env'
+            )
+    return out
