@@ -29,6 +29,10 @@ log = logging.getLogger("prodshield.serve")
 
 
 class MonitorService:
+    """The scheduler of the config's checks. A SIGHUP reload that adds, removes or changes checks
+    (an interval, a URL, a condition) starts a new scheduler with the new targets; one that leaves
+    them as they were only switches the incident settings (thresholds, alerts)."""
+
     name = "monitor"
 
     def __init__(self, loaded: LoadedConfig, store: Store) -> None:
@@ -36,27 +40,79 @@ class MonitorService:
         self.store = store
         self.scheduler: Any = None
         self.started = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reloaded: asyncio.Event | None = None
+
+    def reload(self, loaded: LoadedConfig) -> None:
+        """A new config (SIGHUP): looked at on the scheduler's loop."""
+        self.loaded = loaded
+        loop, event = self._loop, self._reloaded
+        if loop is not None and event is not None:
+            loop.call_soon_threadsafe(event.set)
 
     async def run(self, stop: asyncio.Event) -> None:
-        from prodshield.monitor.api import cluster_for, select_targets
-        from prodshield.monitor.incidents import IncidentEngine
+        from prodshield.monitor.api import select_targets
         from prodshield.monitor.probe import Probe
+
+        self._loop = asyncio.get_running_loop()
+        self._reloaded = asyncio.Event()
+        async with Probe(self.store, base_dir=self.loaded.base_dir) as probe:
+            while not stop.is_set():
+                loaded = self.loaded
+                targets = select_targets(loaded.config, None, None)
+                self.scheduler = self._scheduler(loaded, targets, probe)
+                self.started = True
+                done = asyncio.Event()
+                running = asyncio.create_task(self.scheduler.run(done))
+                try:
+                    await self._until_changed(stop, targets, running)
+                finally:
+                    done.set()
+                    await running  # drains the runs in flight and writes their results
+
+    def _scheduler(self, loaded: LoadedConfig, targets: list[Any], probe: Any) -> Any:
+        from prodshield.monitor.api import cluster_for
+        from prodshield.monitor.incidents import IncidentEngine
         from prodshield.monitor.scheduler import Scheduler
 
-        config = self.loaded.config
-        targets = select_targets(config, None, None)
-        async with Probe(self.store, base_dir=self.loaded.base_dir) as probe:
-            self.scheduler = Scheduler(
-                targets,
-                probe,
-                self.store,
-                concurrency=config.defaults.concurrency,
-                incidents=IncidentEngine(config),
-                cluster=cluster_for(self.loaded, self.store, targets),
-                location=config.cluster.location,
-            )
-            self.started = True
-            await self.scheduler.run(stop)
+        config = loaded.config
+        return Scheduler(
+            targets,
+            probe,
+            self.store,
+            concurrency=config.defaults.concurrency,
+            incidents=IncidentEngine(config),
+            cluster=cluster_for(loaded, self.store, targets),
+            location=config.cluster.location,
+        )
+
+    async def _until_changed(
+        self, stop: asyncio.Event, targets: list[Any], running: asyncio.Task[None]
+    ) -> None:
+        """Return when ``stop`` is set, the scheduler ended, or a reload changed the targets."""
+        from prodshield.monitor.api import select_targets
+        from prodshield.monitor.incidents import IncidentEngine
+
+        assert self._reloaded is not None
+        wanted = _signature(targets)
+        while True:
+            waits = {
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self._reloaded.wait()),
+            }
+            try:
+                await asyncio.wait({*waits, running}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+            if stop.is_set() or running.done() or not self._reloaded.is_set():
+                return
+            self._reloaded.clear()
+            config = self.loaded.config
+            if _signature(select_targets(config, None, None)) != wanted:
+                log.info("monitor: the checks changed: scheduling the new set")
+                return
+            self.scheduler.incidents = IncidentEngine(config)
 
     def lag(self) -> float | None:
         if self.scheduler is None:
@@ -95,6 +151,11 @@ class MonitorService:
 
         results = await asyncio.to_thread(run_once, self.loaded, self.store, check, environment)
         return [r.as_dict() for r in results]
+
+
+def _signature(targets: list[Any]) -> list[tuple[Any, ...]]:
+    """What scheduling depends on, per target: a change restarts the scheduler."""
+    return [(t.key, t.interval, t.timeout, t.check.model_dump_json()) for t in targets]
 
 
 class OutboxService:
@@ -243,6 +304,7 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
     services.problems += [monitor.problems, logs.problems]
     services.gauges.append(logs.gauges)
     services.on_reload.append(logs.reload)
+    services.on_reload.append(monitor.reload)
     services.background += [
         outbox,
         monitor,
