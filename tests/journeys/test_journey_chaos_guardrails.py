@@ -85,6 +85,16 @@ checks:
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "journal.json").exists()  # nothing ran
 
+    # a dry run of the activities injects nothing: a check, which the incident does not stop
+    for what in ("activities", "actions"):
+        dry = _cli(tmp_path, "chaos", "run", str(prod), "-c", str(cfg), "--dry", what)
+        assert dry.returncode != 4 and "refusing" not in dry.stderr, dry.stderr
+        assert "--force" not in dry.stderr and not marker.exists()
+        assert json.loads((tmp_path / "journal.json").read_text())["experiment"]["dry"] == what
+        (tmp_path / "journal.json").unlink()
+    probes_only = _cli(tmp_path, "chaos", "run", str(prod), "-c", str(cfg), "--dry", "probes")
+    assert probes_only.returncode == 4, probes_only.stderr  # its actions still run
+
     stage = _experiment(tmp_path / "stage.json", "staging", marker)
     ran = _cli(tmp_path, "chaos", "run", str(stage), "-c", str(cfg), "--env", "staging")
     assert ran.returncode == 0, ran.stderr

@@ -275,8 +275,10 @@ def _config_and_guards(args: Any, abort_on: list[tuple[str, str | None]]) -> tup
     loaded = _load(args.config)
     if loaded is None:
         return None, 2
-    # a guardrail's typo must not leave the method unguarded: refused like an open incident
-    return loaded, _unknown_guard(loaded, abort_on) or _guard(loaded, args.env, args.force)
+    # a guardrail's typo must not leave the method unguarded: refused like an open incident;
+    # a dry run that injects nothing (--dry activities, actions) is a check: incidents do not stop it
+    dry = args.dry in ("activities", "actions")
+    return loaded, _unknown_guard(loaded, abort_on) or _guard(loaded, args.env, args.force, dry)
 
 
 def _default_config() -> tuple[Path | None, int]:
@@ -414,8 +416,9 @@ def _load(config: Path) -> Any:
         return None
 
 
-def _guard(loaded: Any, env: str | None, force: bool) -> int:
-    """4 (after saying why) when an incident is open in ``env`` (any environment when None)."""
+def _guard(loaded: Any, env: str | None, force: bool, dry: bool = False) -> int:
+    """4 (after saying why) when an incident is open in ``env`` (any environment when None);
+    never for a ``dry`` run, which injects no fault."""
     from prodshield.chaos.experiments.guard import describe_incidents, refusal
     from prodshield.errors import StoreError
     from prodshield.monitor.changes import open_incidents
@@ -427,6 +430,8 @@ def _guard(loaded: Any, env: str | None, force: bool) -> int:
         known = ", ".join(config.environments) or "none defined"
         sys.stderr.write(f"error: --env: no environment named {env!r} (known: {known})\n")
         return 2
+    if dry:
+        return 0
     try:
         store = open_store(config.storage, base_dir=loaded.base_dir)
         try:
