@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
