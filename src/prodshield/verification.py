@@ -595,10 +595,13 @@ def headline(verdict: Verdict, quote: Callable[[str], str] = _text) -> str:
         ]
     )
     failed, warns = _counts(verdict)
+    nothing = "nothing failed"
+    if verdict.checks and not verdict.results[0]:
+        nothing += " (no check result after the deploy to judge)"  # a pass on no evidence
     return (
         f"deploy #{d.id} {quote(d.version)}{f' ({scope})' if scope else ''} at "
         f"{_iso(d.deployed_at)}: {verdict.verdict.upper()}: "
-        f"{', '.join(failed) or 'nothing failed'}; {plural(warns, 'warning')}; "
+        f"{', '.join(failed) or nothing}; {plural(warns, 'warning')}; "
         f"{_windows(verdict)}; {plural(verdict.checks, 'check')} in scope"
     )
 

@@ -47,6 +47,7 @@ COMMANDS = [
     ["db", "upgrade"],
     ["deploy", "mark"],
     ["deploy", "list"],
+    ["deploy", "verify"],
     ["incident", "open"],
     ["incident", "update"],
     ["incident", "resolve"],

@@ -156,7 +156,13 @@ def test_verify_says_what_is_missing_in_one_line(tmp_path: Path) -> None:
         _config(tmp_path, port)
         code, _, err = _run(tmp_path, "deploy", "verify")
         assert code == 2 and "no deploy marker to verify" in err and "Traceback" not in err
-        assert _run(tmp_path, "deploy", "mark", "--version", "v1")[0] == 0
+        code, out, _ = _run(tmp_path, "deploy", "mark", "--version", "v1")
+        assert code == 0 and "prodshield deploy verify --deploy 1 --wait" in out, out
+        # nothing ran since: a pass on no evidence says so, and that the window is still open
+        code, out, _ = _run(tmp_path, "deploy", "verify")
+        assert code == 0
+        assert ": PASS: nothing failed (no check result after the deploy to judge); " in out, out
+        assert out.rstrip().endswith("the verdict may still change (--wait waits for its end)")
         code, _, err = _run(tmp_path, "deploy", "verify", "--window", "5s")
         assert code == 2 and "--window '5s': give 1m to 6h" in err, err
         code, _, err = _run(tmp_path, "deploy", "verify", "--deploy", "99")

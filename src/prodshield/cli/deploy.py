@@ -25,7 +25,8 @@ from prodshield.errors import UsageError
 from prodshield.verification import Verdict, headline, markdown, verify
 
 app = typer.Typer(
-    help="Deploy markers: shown on response-time charts and named in incidents' evidence.",
+    help="Deploy markers: shown on response-time charts, named in incidents' evidence, and "
+    "verified (did the deploy make things worse?).",
     no_args_is_help=True,
 )
 
@@ -86,7 +87,14 @@ def mark(
     scope = [f"service {marker.service}"] if marker.service else []
     scope += [f"in {marker.environment}"] if marker.environment else []
     where = f" ({' '.join(scope)})" if scope else ""
-    console().print(f"deploy #{marker.id}: {marker.version}{where} recorded", markup=False)
+    out = console()
+    out.print(f"deploy #{marker.id}: {marker.version}{where} recorded", markup=False)
+    out.print(
+        f"verify it once checks have run after it: prodshield deploy verify --deploy {marker.id}"
+        " --wait",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command("list")
@@ -184,7 +192,11 @@ def verify_cmd(
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
     fmt: Annotated[
-        VerifyFormat, typer.Option("--format", help="Output format.")
+        VerifyFormat,
+        typer.Option(
+            "--format",
+            help="table, json or markdown (a pull request comment, $GITHUB_STEP_SUMMARY).",
+        ),
     ] = VerifyFormat.table,
     config: ConfigOption = None,
 ) -> None:
@@ -220,9 +232,15 @@ def verify_cmd(
 def _print_verdict(verdict: Verdict) -> None:
     out = console()
     out.print(headline(verdict), markup=False, highlight=False)
-    if not verdict.signals:
-        return
-    grid = Grid("verdict", "area", "subject", "what", keys=("verdict", "area", "subject"))
-    for s in verdict.signals:
-        grid.add_row(s.verdict, s.area, untrusted(s.subject), untrusted(s.message))
-    grid.print()
+    if verdict.signals:
+        grid = Grid("verdict", "area", "subject", "what", keys=("verdict", "area", "subject"))
+        for s in verdict.signals:
+            grid.add_row(s.verdict, s.area, untrusted(s.subject), untrusted(s.message))
+        grid.print()
+    if not verdict.complete:
+        out.print(
+            "the window after the deploy is not over: the verdict may still change (--wait "
+            "waits for its end)",
+            markup=False,
+            highlight=False,
+        )

@@ -193,6 +193,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "deploy mark": ("prodshield deploy mark --version v2.4.0 --env production --service shop",),
     "deploy list": ("prodshield deploy list --env production --format json",),
+    "deploy verify": (
+        "prodshield deploy verify --env production --wait",
+        "prodshield deploy verify --deploy 12 --window 30m --format markdown",
+    ),
     "incident open": (
         "prodshield incident open 'Card payments are delayed' --service payments --env production",
     ),
