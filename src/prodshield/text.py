@@ -287,6 +287,52 @@ def unpaired_out(value: Any) -> Any:
     return value
 
 
+PATH_KEYS = frozenset({"path", "file", "source"})
+"""Keys whose text names a file in the JSON prodshield writes (an audit finding's ``path``, a log
+finding's ``source.file``, an event's ``source``): `json_ready` keeps such a name exactly."""
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` for a JSON document prodshield writes (``--format json``, ``logs parse``'s
+    lines, report files): valid UTF-8 JSON that strict readers take. A lone surrogate (a byte of
+    a file name that is not UTF-8, ``os.fsdecode`` makes ``\\xff`` into ``\\udcff``; written
+    as is, it is the escape ``"\\udcff"`` that strict parsers refuse) becomes U+FFFD in the text,
+    as pages and notifications show it; a file name (a ``PATH_KEYS`` key) that lost bytes so
+    also gets its exact form beside it, ``<key>_uri``: the name as a URI reference with its
+    bytes percent-encoded (`uri_path`, as SARIF's ``artifactLocation.uri``: ``x\\udcff.env``
+    -> ``"path": "x\ufffd.env", "path_uri": "x%FF.env"``). Names that are UTF-8 get no such
+    key. ``value`` itself when it holds no surrogate."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[Any, Any] = {}
+    for key, item in value.items():
+        shown = json_ready(item)
+        out[json_ready(key)] = shown
+        if key in PATH_KEYS and isinstance(item, str) and shown is not item:
+            exact = _exact_uri(item)
+            if exact is not None:
+                out[f"{key}_uri"] = exact
+    return out
+
+
+def _exact_uri(name: str) -> str | None:
+    """``name`` percent-encoded (`uri_path`); None when a surrogate in it is no byte (a lone
+    ``\\ud800`` from JSON: nothing exact to keep)."""
+    try:
+        return uri_path(name)
+    except UnicodeEncodeError:
+        return None
+
+
+def dumps_json(value: Any, *, indent: int | None = 2) -> str:
+    """``json.dumps`` of `json_ready` ``value`` (other objects as their ``str``)."""
+    return json.dumps(json_ready(value), indent=indent, default=str)
+
+
 def loads_json(raw: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``json.loads`` for JSON from outside: nesting deeper than ``max_depth`` is a ValueError;
     an unpaired surrogate escape (``"\\ud800"``) becomes U+FFFD (kept, it would make every later
@@ -323,10 +369,12 @@ __all__ = [
     "clip_bytes",
     "code_span",
     "controls_out",
+    "dumps_json",
     "fence",
     "for_header",
     "for_page",
     "for_terminal",
+    "json_ready",
     "loads_json",
     "md_code",
     "md_text",

@@ -1,10 +1,13 @@
-"""Hostile text as a user meets it in a terminal.
+"""Hostile text as a user meets it in a terminal, and in the JSON the CLI writes.
 
 A log line ``user=\\x1b[2Jroot`` read ``user=[2Jroot`` (or ``user=root``) in ``logs scan`` while
 the dashboard showed ``user=␛[2Jroot``: the reader of the terminal could not tell that the line
 was tampered with. The CLI now shows the marks a page shows (``␛``, ``␇``, ``\\ufffd`` for a
 bidirectional override), with no raw ESC, BEL or override on stdout or stderr, and rich markup
-in a log line (``[bold red]``, ``[link=...]``) printed as typed.
+in a log line (``[bold red]``, ``[link=...]``) printed as typed. A file name with a byte that is
+not UTF-8 made ``logs parse`` stop with "internal error" and the audit and scan JSON carry a lone
+surrogate escape (``"\\udcff"``) that strict parsers refuse; the JSON now holds U+FFFD in the text
+and the exact name percent-encoded beside it (``path_uri``, ``source_uri``, ``file_uri``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+
+import orjson
 
 from support.cli import prodshield, wide_env
 
@@ -61,6 +66,45 @@ def test_a_hostile_file_name_in_an_error_line_shows_its_marks(tmp_path: Path) ->
     assert done.returncode != 0 and "internal error" not in done.stderr, done.stderr
     _no_raw(done)
     assert "gone␛[2J\ufffd\ufffd.log" in done.stderr, done.stderr
+
+
+def test_json_output_is_strict_utf8_with_the_exact_name_beside_it(tmp_path: Path) -> None:
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / os.fsdecode(b"x\xff.env")).write_text("PASSWORD=Zq8vLm2Rt9Xw4Kp7Nc3B\n")
+    audit = prodshield(repo, "audit", ".", "--format", "json", env=wide_env())
+    assert audit.returncode == 1, audit.stdout + audit.stderr
+    assert "\\udcff" not in audit.stdout
+    findings = orjson.loads(audit.stdout)["findings"]  # strict: no lone surrogate escape
+    named = [f for f in findings if f.get("path") == "x\ufffd.env"]
+    assert named and all(f["path_uri"] == "x%FF.env" for f in named), findings
+    # the baseline file too, and it still suppresses the finding
+    base = prodshield(repo, "audit", "baseline", ".", "--reason", "test", "-o", "base.json")
+    assert base.returncode == 0, base.stderr
+    entries = orjson.loads((repo / "base.json").read_bytes())["findings"]
+    assert {e["path_uri"] for e in entries} == {"./x%FF.env"}, entries
+    again = prodshield(repo, "audit", ".", "--baseline", "base.json", "--format", "json")
+    assert not [f for f in orjson.loads(again.stdout)["findings"] if f["family"] == "secrets"]
+    # a name that is UTF-8 gets no such key
+    (repo / os.fsdecode(b"x\xff.env")).rename(repo / "plain.env")
+    plain = orjson.loads(prodshield(repo, "audit", ".", "--format", "json").stdout)
+    assert all("path_uri" not in f for f in plain["findings"]), plain
+
+    log = tmp_path / os.fsdecode(b"app\xff.log")
+    log.write_bytes(b"2026-12-06 10:00:01,000 ERROR app.db: bad \xff byte connection refused\n")
+    for fmt in ("raw", "python"):
+        parsed = prodshield(
+            tmp_path, "logs", "parse", log.name, "--log-format", fmt, "--output", "jsonl"
+        )
+        assert parsed.returncode == 0 and "internal error" not in parsed.stderr, parsed.stderr
+        event = orjson.loads(parsed.stdout.splitlines()[0])
+        assert event["source"] == "app\ufffd.log" and event["source_uri"] == "app%FF.log", event
+        assert "bad \ufffd byte" in event["message"]
+    scan = prodshield(tmp_path, "logs", "scan", log.name, "--format", "json", "--no-store")
+    assert scan.returncode in (0, 1), scan.stderr
+    source = orjson.loads(scan.stdout)["findings"][0]["source"]
+    assert source["file"] == "app\ufffd.log" and source["file_uri"] == "app%FF.log", source
 
 
 def test_debt_markdown_quotes_repository_text_inert(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aiohttp import web
 
@@ -237,7 +238,8 @@ def test_the_audit_table_and_reports_show_a_hostile_file_name_inert(tmp_path: Pa
     assert "␛[31mred" in cells and "\ufffdevil" in cells, cells  # marks, in the code span too
     report = _audit(repo, "--format", "json")
     assert "\\u001b[31mred" in report  # the data stays the data, as JSON escapes
-    json.loads(report)
+    finding = orjson.loads(report)["findings"][0]  # strict: no lone surrogate escape
+    assert finding["path"].endswith("\ufffd.env") and finding["path_uri"].endswith("%FF.env")
     sarif = _audit(repo, "--format", "sarif")
     assert "%1B%5B31mred" in sarif and "\\ud" not in sarif.lower()  # a URI, percent-encoded
     json.loads(sarif)

@@ -20,7 +20,7 @@ from typing import Any
 from prodshield.audit.finding import AuditFinding
 from prodshield.errors import Invalid, NotFound
 from prodshield.secrets.baseline import accepted
-from prodshield.text import plural
+from prodshield.text import dumps_json, plural
 
 ALLOW = re.compile(r"prodshield\s*:\s*allow\b\s*([\w.\-, ]*)", re.I)
 PRAGMA = re.compile(r"pragma:\s*allowlist[ -]secret|gitleaks:allow", re.I)
@@ -104,7 +104,7 @@ def write_baseline(path: Path, findings: Iterable[AuditFinding]) -> int:
         key=lambda e: (str(e["path"]), int(e["line"] or 0), str(e["fingerprint"])),
     )
     path.write_text(
-        json.dumps({"version": 1, "tool": "prodshield", "findings": entries}, indent=2) + "\n",
+        dumps_json({"version": 1, "tool": "prodshield", "findings": entries}) + "\n",  # path_uri
         encoding="utf-8",
     )
     return len(entries)

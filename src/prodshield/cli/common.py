@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,7 +11,7 @@ from rich.text import Text
 
 from prodshield.tables import Grid as Grid  # the commands import these from here
 from prodshield.tables import console as console
-from prodshield.text import for_terminal, one_line
+from prodshield.text import dumps_json, for_terminal, one_line
 from prodshield.text import plural as plural  # the commands import it from here
 
 if TYPE_CHECKING:  # the config loader and the store are imported by the commands that use them
@@ -86,4 +85,6 @@ def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+    """``--format json``: valid UTF-8 JSON whatever the data holds (`prodshield.text.json_ready`:
+    a byte of a file name that is not UTF-8 is U+FFFD, the exact name in ``<key>_uri``)."""
+    sys.stdout.write(dumps_json(data) + "\n")

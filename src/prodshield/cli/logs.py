@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,6 +21,7 @@ from prodshield.cli.common import (
     console,
     load,
     plural,
+    print_json,
     store_for,
     untrusted,
 )
@@ -167,7 +167,7 @@ def templates_cmd(
             }
             for t in shown
         ]
-        sys.stdout.write(json.dumps({"templates": data, "total": len(result)}, indent=2) + "\n")
+        print_json({"templates": data, "total": len(result)})
     else:
         # the id (what `--save` and the dashboard name a template by), the count and the times
         # are never cut; the template wraps, cut past SHOWN_CHARS; under 120 columns the example is left out (the

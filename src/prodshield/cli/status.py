@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from prodshield.cli.common import ConfigOption, Grid, console, load, plural, store_for, untrusted
+from prodshield.cli.common import (
+    ConfigOption,
+    Grid,
+    console,
+    load,
+    plural,
+    print_json,
+    store_for,
+    untrusted,
+)
 
 app = typer.Typer(help="The public status page as a static site.", no_args_is_help=True)
 
@@ -44,7 +53,6 @@ def subscribers(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """The status page's subscriptions (serve.subscriptions): list them, or remove one."""
-    import json
 
     from prodshield.errors import UsageError
     from prodshield.notify import subscribers as subs
@@ -61,7 +69,7 @@ def subscribers(
     finally:
         store.close()
     if as_json:
-        print(json.dumps({"subscriptions": rows}, indent=2))
+        print_json({"subscriptions": rows})
         return
     out = console()
     table = Grid(

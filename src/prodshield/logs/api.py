@@ -21,6 +21,7 @@ from prodshield.logs.sources.files import (
     read_lines,
 )
 from prodshield.logs.templates import MinerConfig, Template, TemplateMiner
+from prodshield.text import json_ready
 
 DETECT_LINES = 50
 MAX_RECORD_LINES = 2000
@@ -392,7 +393,7 @@ def _source_columns(
         lines = read_lines(path, stats)
         fmt, head = _format_of(layouts.get(path, log_format), lines)
         if isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse:
-            prefix = b'{"source":' + orjson.dumps(path) + b',"line":'
+            prefix = b'{"source":' + _source_json(path) + b',"line":'
             records = _raw_records(_chain(head, lines), 1, stats)
             if redact:
                 from prodshield.secrets.redaction import redact_many
@@ -444,18 +445,28 @@ _NO_FIELDS = b',"fields":{}}\n'
 _RAW_MIDDLE = b',"timestamp":null,"level":null,"message":'
 
 
+def _source_json(path: str) -> bytes:
+    """``path`` as the JSON value of ``source``; a name that is not UTF-8 (orjson refuses its
+    lone surrogate) as U+FFFD and its exact bytes in ``source_uri`` after it (`json_ready`)."""
+    try:
+        return orjson.dumps(path)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(json_ready({"source": path}))[len(b'{"source":') : -1]
+
+
 def _head_tail(event: LogEvent) -> tuple[bytes, bytes]:
     """The event's JSON object before ``template_id`` (without ``}``) and from ``fields`` on."""
-    head = orjson.dumps(
-        {
-            "source": event.source,
-            "line": event.line,
-            "timestamp": event.timestamp.isoformat() if event.timestamp else None,
-            "level": event.level,
-            "message": event.message,
-        },
-        default=str,
-    )[:-1]
+    head_data = {
+        "source": event.source,
+        "line": event.line,
+        "timestamp": event.timestamp.isoformat() if event.timestamp else None,
+        "level": event.level,
+        "message": event.message,
+    }
+    try:
+        head = orjson.dumps(head_data, default=str)[:-1]
+    except orjson.JSONEncodeError:  # a file name that is not UTF-8: source_uri keeps it
+        head = orjson.dumps(json_ready(head_data), default=str)[:-1]
     fields = event.fields
     if not fields:
         return head, _NO_FIELDS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prodshield.logs.findings import LineSet, LogFinding, ScanResult
-from prodshield.text import clip, code_span, controls_out
+from prodshield.text import clip, code_span, controls_out, dumps_json
 
 OFFENDERS_COUNTED = (
     "Counted per IP: its flagged log lines, a line flagged by several detectors once."
@@ -226,7 +225,7 @@ def _ms(v: float | None) -> str:
 
 
 def render_json(d: Digest) -> str:
-    return json.dumps(d.to_dict(), indent=2, default=str)
+    return dumps_json(d.to_dict())
 
 
 _CSS = """body{font:14px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2430;padding:0 1rem}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import time
 from collections import defaultdict
 from collections.abc import Collection
@@ -15,6 +14,7 @@ from sqlalchemy import or_, select
 from prodshield.config.types import format_duration
 from prodshield.store import Store, percentile, rollup
 from prodshield.store import tables as t
+from prodshield.text import dumps_json
 
 
 @dataclass
@@ -180,7 +180,7 @@ def _ts(v: float | None) -> str:
 
 
 def render_json(report: UptimeReport) -> str:
-    return json.dumps(report.to_dict(), indent=2)
+    return dumps_json(report.to_dict())
 
 
 def render_markdown(report: UptimeReport) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from prodshield.errors import Invalid, NotFound
 from prodshield.secrets.finding import SecretFinding
+from prodshield.text import dumps_json
 
 FORMAT_VERSION = 2
 DEFAULT_EXPIRY_DAYS = 90
@@ -47,7 +48,7 @@ def write_baseline(
         key=lambda e: (str(e["path"]), int(e["line"] or 0), str(e["fingerprint"])),
     )  # fmt: skip
     document = {"version": FORMAT_VERSION, "tool": "prodshield", "findings": entries}
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    path.write_text(dumps_json(document) + "\n", encoding="utf-8")  # a name not UTF-8: path_uri
     return len(entries)
 
 

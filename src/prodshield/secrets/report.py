@@ -18,7 +18,7 @@ from rich.text import Text
 from prodshield import __version__
 from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding, shown_path
 from prodshield.tables import Grid
-from prodshield.text import one_line, unpaired_out, uri_path
+from prodshield.text import dumps_json, one_line, unpaired_out, uri_path
 
 FORMATS = ("table", "json", "sarif", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -42,7 +42,7 @@ def to_json(findings: Sequence[SecretFinding], *, stats: Mapping[str, int] | Non
         "stats": dict(stats or {}),
         "findings": [f.to_dict() for f in findings],
     }
-    return json.dumps(document, indent=2)
+    return dumps_json(document)
 
 
 def summary(findings: Sequence[SecretFinding]) -> dict[str, Any]:

@@ -1,13 +1,13 @@
 """JSON: ``{"findings": [{family, rule, severity, title, path, line, target, message, fix,
-fingerprint}], "summary": {...}, "skipped": [...]}``."""
+fingerprint}], "summary": {...}, "skipped": [...]}``; a file name that is not UTF-8 as U+FFFD
+in ``path``, with ``path_uri`` (its exact bytes, percent-encoded) beside it (`text.json_ready`)."""
 
 from __future__ import annotations
 
-import json
-
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport
+from prodshield.text import dumps_json
 
 
 def render(report: AuditReport, fail_on: Severity) -> str:
-    return json.dumps(report.to_dict(fail_on), indent=2) + "\n"
+    return dumps_json(report.to_dict(fail_on)) + "\n"  # a name that is not UTF-8: path_uri
