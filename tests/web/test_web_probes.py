@@ -210,3 +210,65 @@ def test_serve_lets_the_event_loop_take_the_lock_sooner(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     before, serving, after = (float(x) for x in done.stdout.split())
     assert (before, serving, after) == (0.005, 0.001, 0.005)
+
+
+@pytest.fixture
+def slow_writes(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """``deploys.mark`` (``POST /api/v1/deploys``) slowed like a store waiting on its write
+    lock, counting how many run at once."""
+    from prodshield import deploys
+
+    original = deploys.mark
+    seen = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        try:
+            time.sleep(1.0)
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    monkeypatch.setattr(deploys, "mark", slow)
+    return seen
+
+
+def test_writes_run_on_their_own_bounded_pool_and_the_probes_stay_prompt(
+    tmp_path: Path, slow_writes: dict[str, int]
+) -> None:
+    """40 writes at once ran 40 at a time on Starlette's shared pool (40 writers queueing on the
+    store's lock); now ``serve.limits.write_workers`` run, ``write_queue`` wait, the rest are
+    503 with Retry-After, and /healthz and /readyz answer meanwhile."""
+    site = _serving(tmp_path, "{write_workers: 2, write_queue: 6}")
+    base = next(site)
+    try:
+        writes = 40
+        body = b'{"version": "v1", "environment": "production"}'
+        headers = {**AUTH, "Content-Type": "application/json"}
+        with ThreadPoolExecutor(writes + 4) as pool:
+            futures = _in_flight(
+                pool, f"{base}/api/v1/deploys", writes, method="POST", data=body, headers=headers
+            )
+            for path in ("/healthz", "/readyz", "/healthz"):
+                answer, took = _timed(base + path)
+                assert answer.status == 200, (path, answer.status, answer.body)
+                assert took < BOUND, f"{path} took {took:.1f} s with {writes} writes in flight"
+            answers = [f.result() for f in futures]
+        assert slow_writes["most"] <= 2, slow_writes
+        statuses = sorted(a.status for a in answers)
+        assert statuses.count(201) >= 8 and set(statuses) == {201, 503}, statuses
+        for a in answers:
+            if a.status == 503:
+                assert a.headers["retry-after"] == "5"
+        ready = http(f"{base}/readyz").json()
+        assert "503" in ready["problems"]["web:writes-overloaded"], ready
+        metrics = http(f"{base}/metrics").body.decode()
+        refused = statuses.count(503)
+        assert f"prodshield_web_write_work_refused_total {refused}.0" in metrics
+        assert "prodshield_web_write_work_running 0.0" in metrics
+    finally:
+        next(site, None)

@@ -512,6 +512,14 @@ class ServeLimits(StrictModel):
     """Page requests waiting for a worker at most; one more is answered ``503`` with
     ``Retry-After`` at once (as is one that waited 10 s), and ``/healthz`` and ``/readyz`` never
     wait behind them. Takes effect at the next start."""
+    write_workers: int = Field(default=2, ge=1, le=64)
+    """Threads running the write routes at once (acknowledge, notes, silences, deploy marks,
+    heartbeat pings, subscriptions: every POST and DELETE); a store takes one writer at a time,
+    so more only queue on its lock. Takes effect at the next start."""
+    write_queue: int = Field(default=1000, ge=0, le=100_000)
+    """Writes waiting for a worker at most (a burst of heartbeat pings waits its turn); one more,
+    or one that waited 30 s, is answered ``503`` with ``Retry-After``. Takes effect at the next
+    start."""
 
 
 class SubscriptionsConfig(StrictModel):

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -398,20 +397,20 @@ async def _incident_action(request: Request, action: str) -> Response:
     store, config = ctx.store, ctx.loaded.config
     try:
         if action == "ack":
-            outcome = await run_in_threadpool(
+            outcome = await ctx.writes.run(
                 incidents.acknowledge, store, config, incident_id, by, note
             )
         elif action == "note":
-            outcome = await run_in_threadpool(
+            outcome = await ctx.writes.run(
                 incidents.add_note, store, config, incident_id, note or "", by
             )
         else:
-            outcome = await run_in_threadpool(
+            outcome = await ctx.writes.run(
                 incidents.resolve_by_hand, store, config, incident_id, by, note
             )
     except (NotFound, Conflict, Invalid) as exc:
         return refused(exc)
-    row = await run_in_threadpool(ctx.model.incident, incident_id)
+    row = await ctx.writes.run(ctx.model.incident, incident_id)
     if row is None:
         return error(404, f"no incident {incident_id}")
     # says when it changed nothing: already acknowledged (by whom) or already resolved
@@ -448,10 +447,10 @@ async def _write_incident(
     by = _acting(body.get("by"), who) if on_behalf else who
     ctx.responses.invalidate()
     try:
-        await run_in_threadpool(write, ctx.store, ctx.loaded.config, incident_id, value, by)
+        await ctx.writes.run(write, ctx.store, ctx.loaded.config, incident_id, value, by)
     except (NotFound, Conflict, Invalid) as exc:
         return refused(exc)
-    row = await run_in_threadpool(ctx.model.incident, incident_id)
+    row = await ctx.writes.run(ctx.model.incident, incident_id)
     return view(row) if row else error(404, f"no incident {incident_id}")
 
 
@@ -475,7 +474,7 @@ async def open_incident(request: Request) -> Response:
     by = _acting(fields["by"], who)
     ctx.responses.invalidate()
     try:
-        incident_id = await run_in_threadpool(
+        incident_id = await ctx.writes.run(
             lambda: incidents.open_manual(
                 ctx.store,
                 ctx.loaded.config,
@@ -489,7 +488,7 @@ async def open_incident(request: Request) -> Response:
         )
     except (NotFound, Conflict, Invalid) as exc:
         return refused(exc)
-    row = await run_in_threadpool(ctx.model.incident, incident_id)
+    row = await ctx.writes.run(ctx.model.incident, incident_id)
     return view(row, 201) if row else error(404, "the incident was not stored")
 
 
@@ -526,7 +525,7 @@ async def create_silence(request: Request) -> Response:
     by = _acting(asked.by, who)
     ctx.responses.invalidate()
     try:
-        row = await run_in_threadpool(
+        row = await ctx.writes.run(
             lambda: silences.create(
                 ctx.store,
                 ctx.loaded.config,
@@ -549,7 +548,7 @@ async def expire_silence(request: Request) -> Response:
     silence_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
     ctx.responses.invalidate()
     try:
-        row = await run_in_threadpool(silences.end, ctx.store, silence_id, who)
+        row = await ctx.writes.run(silences.end, ctx.store, silence_id, who)
     except NotFound as exc:
         return refused(exc)
     return view(SilenceView.model_validate(row))
@@ -569,7 +568,7 @@ async def mark_deploy(request: Request) -> Response:
     if at is not None and (isinstance(at, bool) or not isinstance(at, int | float)):
         return error(400, "at must be epoch seconds")
     try:
-        marker = await run_in_threadpool(
+        marker = await ctx.writes.run(
             lambda: deploys.mark(
                 ctx.store,
                 fields["version"],
@@ -591,7 +590,7 @@ async def retry_outbox(request: Request) -> Response:
     row_id = _int(request.path_params["id"], 0, 1, 2**62, "id")
     ctx.responses.invalidate()
     try:
-        await run_in_threadpool(retry_dead, ctx.store, row_id)
+        await ctx.writes.run(retry_dead, ctx.store, row_id)
     except NotFound:
         return error(404, f"no dead-lettered notification {row_id}")
     except Conflict as exc:
@@ -625,7 +624,7 @@ async def readyz(request: Request) -> Response:
     if not ctx.ready or (extra is not None and not extra()):
         return error(503, "starting")
     problems: dict[str, str] = {}
-    for source in [*ctx.services.problems, ctx.work.problems]:
+    for source in [*ctx.services.problems, ctx.work.problems, ctx.writes.problems]:
         try:
             problems.update(source())
         except Exception as exc:  # a broken reporter is itself a problem, not a 500
@@ -672,7 +671,7 @@ async def heartbeat(request: Request) -> Response:
         if request.method == "POST":
             raw = await _read_capped(request, 4 * OUTPUT_LIMIT)
             output = raw.decode("utf-8", "replace") if raw else None
-        key = await run_in_threadpool(record_signal, ctx.model.store, token, signal, code, output)
+        key = await ctx.writes.run(record_signal, ctx.model.store, token, signal, code, output)
     if throttled_now:
         return throttled()
     if key is None:

@@ -27,7 +27,7 @@ from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.security import SECURITY_HEADERS, Guard
 from prodshield.web.services import BackgroundService, Services
-from prodshield.web.work import Overloaded, PageWork, Probe
+from prodshield.web.work import Overloaded, PageWork, Probe, write_work
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
@@ -173,10 +173,12 @@ def create_app(
     model = ReadModel(store, loaded_config.config, cache)
     limits = loaded_config.config.serve.limits
     work = PageWork(limits.page_workers, limits.page_queue)
+    writes = write_work(limits.write_workers, limits.write_queue)
     metrics = WebMetrics()
     metrics.bind(model, services.scheduler_lag, services.store_size, services.gauges)
     metrics.connections = services.connections
     metrics.page_work = work
+    metrics.write_work = writes
     ctx = WebContext(
         loaded=loaded_config,
         store=store,
@@ -192,6 +194,7 @@ def create_app(
         metrics=metrics,
         responses=ResponseCache(response_ttl),
         work=work,
+        writes=writes,
         probe=Probe(),
     )
 
@@ -217,6 +220,7 @@ def create_app(
             ctx.ready = False
             stop.set()
             work.close()
+            writes.close()
             ctx.probe.close()
             if tasks:
                 done, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)

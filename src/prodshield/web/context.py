@@ -31,7 +31,7 @@ from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.security import Guard
 from prodshield.web.services import Services
-from prodshield.web.work import PageWork, Probe
+from prodshield.web.work import PageWork, Probe, write_work
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -222,6 +222,9 @@ class WebContext:
     but requests that arrive while one renders get the previous body instead of a render each."""
     work: PageWork = field(default_factory=PageWork)
     """The heavy pages' bounded pool (:mod:`prodshield.web.work`): ``await ctx.work.run(fn)``."""
+    writes: PageWork = field(default_factory=write_work)
+    """The write routes' bounded pool (:func:`prodshield.web.work.write_work`):
+    ``await ctx.writes.run(fn)`` for anything that writes to the store."""
     probe: Probe = field(default_factory=Probe)
     """``/readyz``'s store check, on a thread of its own."""
     started_at: float = field(default_factory=time.time)

@@ -11,7 +11,6 @@ event is answered 200 and ignored, so PagerDuty does not retry it.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -45,15 +44,13 @@ async def pagerduty(request: Request) -> Response:
     event_type, key, who = parsed
     if event_type != "incident.acknowledged" or not key:
         return JSONResponse({"ignored": event_type})
-    incident_id = await run_in_threadpool(open_incident_of, ctx.store, key)
+    incident_id = await ctx.writes.run(open_incident_of, ctx.store, key)
     if incident_id is None:
         return JSONResponse({"ignored": event_type, "reason": "no open incident for that alert"})
     by = f"{who} (PagerDuty)"
     ctx.responses.invalidate()
     try:
-        outcome = await run_in_threadpool(
-            acknowledge, ctx.store, ctx.loaded.config, incident_id, by
-        )
+        outcome = await ctx.writes.run(acknowledge, ctx.store, ctx.loaded.config, incident_id, by)
     except NotFound:
         return JSONResponse({"ignored": event_type, "reason": "no open incident for that alert"})
     if not outcome.changed:

@@ -80,6 +80,8 @@ class WebMetrics:
         """The server's ConnectionLimits, when it runs under ``serve``."""
         self.page_work: Any = None
         """The heavy pages' pool (:class:`~prodshield.web.work.PageWork`)."""
+        self.write_work: Any = None
+        """The write routes' pool (:func:`~prodshield.web.work.write_work`)."""
         self._lock = threading.Lock()
         self.registry.register(self)
         # The usual process_* (memory, descriptors, CPU) and python_gc_* series, as any exporter.
@@ -186,23 +188,9 @@ class WebMetrics:
                 yield gauge(name, help_text, samples, labels=labels)
 
     def _page_work(self) -> Iterator[Metric]:
-        work = self.page_work
-        if work is None:
-            return
-        yield gauge(
-            "prodshield_web_page_work_running", "Page requests on a worker now.", work.running
-        )
-        yield gauge(
-            "prodshield_web_page_work_waiting",
-            "Page requests waiting for a worker now.",
-            max(0, work.admitted - work.running),
-        )
-        yield counter(
-            "prodshield_web_page_work_refused",
-            "Page requests answered 503 with Retry-After (the queue full, or a worker not free "
-            "within 10 s).",
-            work.refused,
-        )
+        for work in (self.page_work, self.write_work):
+            if work is not None:
+                yield from _pool_metrics(work)
 
     def _connections(self) -> Iterator[Metric]:
         limits = self.connections
@@ -366,3 +354,22 @@ def _rates(st: SloView) -> dict[str, float]:
             if value is not None:
                 rates[format_duration(span)] = value
     return rates
+
+
+def _pool_metrics(work: Any) -> Iterator[Metric]:
+    """A bounded pool's gauges and refusals (``prodshield_web_page_work_*``, ``..._write_*``)."""
+    kind, what = work.kind, work.kind.capitalize()
+    yield gauge(
+        f"prodshield_web_{kind}_work_running", f"{what} requests on a worker now.", work.running
+    )
+    yield gauge(
+        f"prodshield_web_{kind}_work_waiting",
+        f"{what} requests waiting for a worker now.",
+        max(0, work.admitted - work.running),
+    )
+    yield counter(
+        f"prodshield_web_{kind}_work_refused",
+        f"{what} requests answered 503 with Retry-After (the queue full, or a worker not free "
+        f"within {work.max_wait:g} s).",
+        work.refused,
+    )

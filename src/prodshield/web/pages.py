@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -153,7 +152,7 @@ async def logout(request: Request) -> Response:
         message = "The form expired (invalid CSRF token): reload the page and sign out again."
         return _error(ctx, session, 403, message)
     if session is not None:
-        await run_in_threadpool(ctx.guard.revoke, session)
+        await ctx.writes.run(ctx.guard.revoke, session)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -429,18 +428,18 @@ async def _act(
                 seconds = parse_duration(str(form.get("for", "")).strip())
             except ValueError as exc:
                 raise ActionFailed(400, str(exc)) from None
-            await run_in_threadpool(
+            await ctx.writes.run(
                 lambda: silences.of_incident(
                     ctx.store, ctx.loaded.config, row_id, seconds=seconds, reason=text or "", by=by
                 )
             )
             return f"/dashboard/incidents/{row_id}"
         if kind == "silences" and action == "expire":
-            await run_in_threadpool(silences.end, ctx.store, row_id, by)
+            await ctx.writes.run(silences.end, ctx.store, row_id, by)
             return BACK["silences"]
         if kind == "outbox" and action == "retry":
             try:
-                await run_in_threadpool(retry_dead, ctx.store, row_id)
+                await ctx.writes.run(retry_dead, ctx.store, row_id)
             except NotFound:
                 raise ActionFailed(404, f"no dead-lettered notification {row_id}") from None
             return BACK["outbox"]
@@ -459,19 +458,19 @@ async def _incident_action(
     store, config = ctx.store, ctx.loaded.config
     if action == "postmortem":
         url = str(form.get("url", "")).strip()
-        await run_in_threadpool(incidents.set_postmortem, store, config, row_id, url, by)
+        await ctx.writes.run(incidents.set_postmortem, store, config, row_id, url, by)
         return
     if action in ("update", "note") and not text:
         raise ActionFailed(400, f"a{'n update' if action == 'update' else ' note'} needs text")
     if action == "update":
-        await run_in_threadpool(incidents.post_update, store, config, row_id, text or "", by)
+        await ctx.writes.run(incidents.post_update, store, config, row_id, text or "", by)
         return
     do = {
         "ack": lambda: incidents.acknowledge(store, config, row_id, by, text),
         "note": lambda: incidents.add_note(store, config, row_id, text or "", by),
         "resolve": lambda: incidents.resolve_by_hand(store, config, row_id, by, text),
     }[action]
-    outcome = await run_in_threadpool(do)
+    outcome = await ctx.writes.run(do)
     if action != "note" and not outcome.changed:
         raise ActionFailed(409, outcome.describe(by))
 
@@ -489,7 +488,7 @@ async def open_incident(request: Request) -> Response:
         return _error(ctx, session, 403, message, back, "incidents")
     ctx.responses.invalidate()
     try:
-        incident_id = await run_in_threadpool(
+        incident_id = await ctx.writes.run(
             lambda: incidents.open_manual(
                 ctx.store,
                 ctx.loaded.config,

@@ -13,7 +13,6 @@ import time
 from collections import defaultdict, deque
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -127,7 +126,7 @@ async def subscribe(request: Request) -> Response:
             target, host, port = subs.check_webhook_url(webhook)
             await subs.resolve_allowed(host, port, settings.allow_private_targets)
             kind = "webhook"
-        await run_in_threadpool(
+        await ctx.writes.run(
             subs.subscribe,
             ctx.store,
             ctx.loaded.config,
@@ -174,9 +173,9 @@ async def _token_action(request: Request, action: str) -> Response:
     token = (fields.get("token") or request.query_params.get("token", ""))[:200]
     try:
         if action == "confirm":
-            done = await run_in_threadpool(subs.confirm, ctx.store, token, config=ctx.loaded.config)
+            done = await ctx.writes.run(subs.confirm, ctx.store, token, config=ctx.loaded.config)
         else:
-            done = await run_in_threadpool(subs.unsubscribe, ctx.store, token)
+            done = await ctx.writes.run(subs.unsubscribe, ctx.store, token)
     except subs.SubscriptionsFull:
         return _answer(request, 503, "this status page takes no more subscriptions")
     if not done:

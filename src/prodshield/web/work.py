@@ -12,7 +12,8 @@ run at a time, and each extra thread delays the loop), with at most ``queue`` mo
 waiting for one. A request over that, or one that waited longer than ``max_wait`` seconds, is
 answered ``503`` with ``Retry-After`` at once instead of piling up (:class:`Overloaded`). The
 probes never come here: ``/healthz`` answers on the loop and ``/readyz`` has its own thread
-(:class:`Probe`).
+(:class:`Probe`). Writes have a pool of their own, bounded the same way (:func:`write_work`), so
+a flood of page reads never holds up an acknowledgement, nor a burst of writes the pages.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ class Overloaded(Exception):
 
 
 class PageWork:
-    """A bounded pool for the work of heavy pages (see the module's docstring)."""
+    """A bounded pool for the work of heavy pages (see the module's docstring); ``kind`` names
+    what it runs (``page``, or ``write`` for the pool of :func:`write_work`)."""
 
-    def __init__(self, workers: int = 2, queue: int = 64, max_wait: float = 10.0) -> None:
+    def __init__(
+        self, workers: int = 2, queue: int = 64, max_wait: float = 10.0, kind: str = "page"
+    ) -> None:
+        self.kind = kind
         self.workers = max(1, workers)
         self.queue = max(0, queue)
         self.max_wait = max_wait
@@ -75,7 +80,8 @@ class PageWork:
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="prodshield-page")
+            prefix = f"prodshield-{self.kind}"
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=prefix)
         return self._pool
 
     def _timed(self, queued: float, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -104,11 +110,22 @@ class PageWork:
         """For /readyz: pages refused in the last five minutes."""
         if self.last_refused is None or time.time() - self.last_refused > RECENT:
             return {}
+        key = "web:overloaded" if self.kind == "page" else f"web:{self.kind}s-overloaded"
         return {
-            "web:overloaded": f"{self.refused} page request(s) answered 503 since start "
+            key: f"{self.refused} {self.kind} request(s) answered 503 since start "
             f"(limits: {self.workers} workers, {self.queue} waiting); "
             f"{self.admitted} in progress or waiting now"
         }
+
+
+def write_work(workers: int = 2, queue: int = 1000) -> PageWork:
+    """The pool of the write routes (POST and DELETE: acknowledge, note, silence, deploy marks,
+    heartbeat pings, subscriptions...). Each write takes the store's write lock (SQLite: one
+    writer at a time), so on Starlette's 40 threads a burst of writes was 40 threads queueing on
+    that lock and fighting the event loop for the interpreter: a few threads write as fast, and
+    the probes stay prompt. The queue is long (a burst of cron jobs pinging at the top of the
+    hour waits its turn rather than being refused), and a write waits up to 30 s."""
+    return PageWork(workers, queue, max_wait=30.0, kind="write")
 
 
 class Probe:
