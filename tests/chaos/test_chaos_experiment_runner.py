@@ -458,5 +458,5 @@ def test_full_cli_path_keeps_the_exit_code(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert proc.returncode == 1
-    assert "no such file" in proc.stderr
+    assert proc.returncode == 2  # a missing file is a usage error
+    assert proc.stderr.strip().endswith("missing.json: no such file"), proc.stderr

@@ -6,7 +6,7 @@ straight from the entry point (see :mod:`prodshield.cli.entry`) so its start-up 
 
 Exit codes (as Chaos Toolkit): 0 completed and not deviated, 1 otherwise and for an invalid
 experiment (also when the steady state was not met before the method, where Chaos Toolkit exits
-0); 2 for a bad shield.yaml; 3 when the journal could not be stored; 4 when a guardrail
+0); 2 for a bad shield.yaml or a missing experiment file; 3 when the journal could not be stored; 4 when a guardrail
 refused to start (an incident is open in the target environment, see ``--force``); 5 when a
 guardrail check (``--abort-on-check``) failed during the method: the run was aborted and its
 rollbacks played.
@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None, prog: str = "prodshield chaos run") -> i
 
     args = build_parser(prog).parse_args(argv)
     printer = _Printer(args.quiet)
+    if not Path(args.experiment).exists():  # a usage error, like a missing shield.yaml: exit 2
+        sys.stderr.write(for_terminal(f"error: {args.experiment}: no such file") + "\n")
+        return 2
     try:
         config_vars, secret_vars = load_var_files(args.var_file)
         config_vars.update(parse_vars(args.var))

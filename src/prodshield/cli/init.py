@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from prodshield.cli.common import EXIT_USAGE, console
+from prodshield.cli.common import console
+from prodshield.errors import Conflict, UsageError
 
 app = typer.Typer()
 
@@ -58,8 +59,7 @@ def init(
     target = directory / "shield.yaml"
     out = console()
     if (install is not None or audit_after is not None) and not github_actions:
-        console(stderr=True).print("--install and --audit-after go with --github-actions")
-        raise typer.Exit(EXIT_USAGE)
+        raise UsageError("--install and --audit-after go with --github-actions")
     if github_actions:
         chosen = default_install() if install is None else None
         options = WorkflowOptions(
@@ -76,8 +76,7 @@ def init(
             _warn_unfit(target, written)
             return
     if target.exists() and not force:
-        console(stderr=True).print(f"{target} exists; use --force to overwrite it")
-        raise typer.Exit(EXIT_USAGE)
+        raise Conflict(f"{target} exists; use --force to overwrite it")
     directory.mkdir(parents=True, exist_ok=True)
     text = resources.files("prodshield.config").joinpath("example.yaml").read_text(encoding="utf-8")
     target.write_text(text, encoding="utf-8")

@@ -206,12 +206,30 @@ def _root(
 _INVALID = re.compile(r"^Invalid value for (?P<names>.+?): ")
 
 
+_SUGGESTED = re.compile(r"^No such command '(?P<typo>[^']*)'\. Did you mean (?P<names>'.+')\?$")
+
+
+def _closest(message: str) -> str:
+    """typer's "Did you mean 'monitor', 'init'?" keeps only the close ones: those about as
+    close as the best (``monitr`` is ``monitor``, not ``init``)."""
+    found = _SUGGESTED.match(message)
+    if not found:
+        return message
+    from difflib import SequenceMatcher
+
+    names = re.findall(r"'([^']*)'", found["names"])
+    score = {n: SequenceMatcher(None, found["typo"], n).ratio() for n in names}
+    best = max(score.values())
+    kept = ", ".join(f"{n!r}" for n in names if score[n] >= best - 0.1)
+    return f"No such command {found['typo']!r}. Did you mean {kept}?"
+
+
 def usage_line(exc: Any) -> str:
     """A click/typer usage error as one line: ``--fail-on: 'bogus' is not one of 'critical', ...``
     (click's ``Invalid value for '--fail-on': Value error, ...`` names the option once, without
     pydantic's "Value error," prefix); an unknown option or a missing argument says where the
     command's help is."""
-    message = str(exc.format_message()).replace("Value error, ", "")
+    message = _closest(str(exc.format_message()).replace("Value error, ", ""))
     message = message.replace("(Possible options: ", "(possible options: ").rstrip(".")
     invalid = _INVALID.match(message)
     if invalid:
