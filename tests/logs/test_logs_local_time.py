@@ -8,8 +8,9 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
-from support.cli import shell_env
+from support.cli import prodshield, shell_env
 
 LINES = {
     "nginx": "2026/12/05 10:00:00 [error] 12#12: *1 connect() failed (111: Connection refused)",
@@ -53,3 +54,18 @@ def test_times_without_a_zone_are_local_time_and_offsets_are_kept() -> None:
         assert ahead[pair] == ten_utc, pair
     # a machine in UTC reads them all as UTC, as before
     assert set(_instants("UTC", pairs)) == {ten_utc}
+
+
+def test_the_hours_of_a_scan_are_utc_hours(tmp_path: Path) -> None:
+    """The digest draws "events per hour (UTC)": a line written at 10:30 local time an hour ahead
+    of UTC counts in the 09:00 UTC hour, as a line with an offset does."""
+    (tmp_path / "app.log").write_text(
+        "2026-12-05 10:30:00,000 ERROR shop: payment failed\n"
+        "2026-12-05 11:30:00,000+02:00 ERROR shop: payment failed\n"
+    )
+    out = prodshield(
+        tmp_path, "logs", "scan", "app.log", "--format", "json", "--no-store",
+        env=shell_env(TZ="WAT-1"),
+    )  # fmt: skip
+    assert out.returncode in (0, 1), out.stderr
+    assert json.loads(out.stdout)["hourly"] == {"2026-12-05T09:00": {"events": 2, "errors": 2}}

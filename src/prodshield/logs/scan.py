@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +244,8 @@ class _Collector:
                 self.examples[tid] = redact_line(event.message)[:300]
         ts = event.timestamp
         if ts is not None:
+            if ts.tzinfo is not UTC:  # hours are UTC (the digest says so; the fast path's are)
+                ts = ts.astimezone(UTC)
             hour = ts.strftime("%Y-%m-%dT%H:00")
             self.hourly[hour] += 1
             level = (event.level or "").lower()
