@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from support.cli import prodshield, wide_env
+from support.serve_process import TOKEN, serve, wait_for
 
 RAW = ("\x1b", "\x07", "\u202e", "\u202c", "\u2066", "\u2069", "\x9b", "\r")
 LINE = (
@@ -127,3 +128,24 @@ def test_debt_markdown_quotes_repository_text_inert(tmp_path: Path) -> None:
     assert "](" not in oldest.replace("\\](", ""), oldest  # no live link
     assert "@everyone" not in oldest and "<img" not in oldest.replace("\\<img", ""), oldest
     assert "␛\\[2J" in oldest and "`app.py:1`" in oldest, oldest
+
+
+def test_serve_warns_about_a_hostile_log_file_name_with_its_marks(tmp_path: Path) -> None:
+    """``serve``'s warnings (Python's handler of last resort) quoted a followed file's name raw:
+    a file named with an OSC retitled the terminal (or journald's reader) of whoever ran it."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    hostile = logs / "app\x1b]0;pwned\x07\u202e.log"
+    hostile.write_text("2026-12-06 10:00:01,000 INFO app: started\n")
+    config = (
+        "storage: sqlite:///{db}\n"
+        f'serve: {{port: {{port}}, token: "{TOKEN}"}}\n'
+        "logs:\n  sources:\n"
+        f"    - {{name: app, path: '{logs}/*.log', format: python}}\n"
+    )
+    with serve(tmp_path / "srv", config) as srv:
+        hostile.unlink()
+        wait_for("the warning", lambda: "deleted while followed" in srv.output(), timeout=60)
+        out = srv.output()
+    assert "log source " in out and "app␛]0;pwned␇\ufffd.log" in out, out
+    assert not [c for c in RAW if c in out], repr(out)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import os
 import re
 import sys
@@ -242,8 +243,25 @@ def usage_line(exc: Any) -> str:
     return line
 
 
+class _LastResort(logging.Handler):
+    """Python's handler of last resort (a warning with no handler configured: ``serve``'s log
+    follower, the outbox, the schedulers), with the message put through ``for_terminal``: a
+    warning quotes outside text (``log source <a file's name>: deleted while followed``, a
+    provider's answer), whose escapes would otherwise reach the terminal or journald raw."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(for_terminal(self.format(record)) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
 def main() -> None:
     """Entry point: run the CLI, turning every expected error into one line and an exit code."""
+    logging.lastResort = _LastResort()
     try:
         # without standalone mode click returns a command's exit code instead of exiting
         rc = app(standalone_mode=False)
