@@ -10,11 +10,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from prodshield.notify.markers import marker
+from support.net import http_server
 from support.standins.github import GitHubStandin
 
 REPO = "acme/shop"
@@ -86,7 +88,7 @@ def test_each_days_digest_replaces_the_one_before(tmp_path: Path, github: GitHub
     config(tmp_path, github.url, "day2.db")
     done = digest(tmp_path, "--post", "github", "--output", "digest.md")
     assert done.returncode == 0, done.stderr
-    assert "digest posted to ops-issues" in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1] == "digest posted to ops-issues", done.stderr
     issues = sorted(github.issues(REPO), key=lambda i: i["number"])
     assert [i["state"] for i in issues] == ["closed", "open"], issues
     today = issues[1]
@@ -131,3 +133,42 @@ def test_post_names_a_notifier_or_says_in_one_line_why_not(
     assert "ops (github), security (github), chat (webhook)" in last
     assert "Traceback" not in ambiguous.stderr + unknown.stderr
     assert github.issues(REPO) == []
+
+
+class _Hook(BaseHTTPRequestHandler):
+    answer = 200
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(self.answer)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class _Gone(_Hook):
+    answer = 404
+
+
+@pytest.mark.parametrize(
+    ("handler", "said"),
+    [
+        (_Hook, "digest posted to chat"),
+        (_Gone, "digest not posted to chat: "),
+    ],
+    ids=["delivered", "refused"],
+)
+def test_post_to_a_webhook_says_what_became_of_it_in_words(
+    tmp_path: Path, handler: type[_Hook], said: str
+) -> None:
+    (tmp_path / "access.log").write_text(ACCESS)
+    with http_server(handler) as port:
+        hook = f"  chat:\n    type: webhook\n    url: http://127.0.0.1:{port}/hook\n"
+        config(tmp_path, "", "hook.db", notifiers=hook)
+        done = digest(tmp_path, "--post", "chat", "--output", "digest.md")
+    assert done.returncode == 0, done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith(said), done.stderr
+    assert "Outcome(" not in done.stderr and "DeliveryReport" not in done.stderr
+    if handler is _Gone:
+        assert "404" in last and "gave up after 1 attempt" in last, last
+        assert "prodshield notify retry" in last

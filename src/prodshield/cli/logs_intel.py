@@ -437,10 +437,28 @@ def _post(config: Path | None, notifier: str, d: Any) -> None:
         enqueue(store, [notifier], event)
         report = deliver_pending(store, loaded.config.notifiers, deadline_s=60)
         console(stderr=True).print(
-            for_terminal(f"digest posted to {notifier}: {report}"), markup=False
+            for_terminal(posted_line(notifier, event.key, report)), markup=False, soft_wrap=True
         )
     finally:
         store.close()
+
+
+def posted_line(notifier: str, key: str, report: Any) -> str:
+    """What became of the digest's delivery, in words: posted, given up, or still queued."""
+    mine = [o for o in report.outcomes if o.notifier == notifier and o.key == key]
+    last = mine[-1] if mine else None
+    if last is not None and last.status == "sent":
+        return f"digest posted to {notifier}"
+    why = f": {last.error}" if last is not None and last.error else ""
+    if last is not None and last.status == "dead":
+        return (
+            f"digest not posted to {notifier}{why} (gave up after {plural(last.attempt, 'attempt')};"
+            " `prodshield notify status` lists it, `prodshield notify retry ID` tries again)"
+        )
+    return (
+        f"digest queued for {notifier}, not delivered yet{why} "
+        "(`prodshield notify flush` or `serve` delivers it)"
+    )
 
 
 @app.command("mark-deploy")
