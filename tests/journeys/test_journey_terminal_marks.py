@@ -149,3 +149,17 @@ def test_serve_warns_about_a_hostile_log_file_name_with_its_marks(tmp_path: Path
         out = srv.output()
     assert "log source " in out and "app␛]0;pwned␇\ufffd.log" in out, out
     assert not [c for c in RAW if c in out], repr(out)
+
+
+def test_secrets_markdown_shows_a_hostile_file_name_with_its_marks(tmp_path: Path) -> None:
+    """``audit secrets --format markdown`` (a PR comment, or the terminal) wrote a file's name
+    with its raw ESC, override and non-UTF-8 byte inside the code span."""
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    name = os.fsdecode(b"x\xff") + "\x1b[2J\u202e.env"
+    (repo / name).write_text("PASSWORD=Zq8vLm2Rt9Xw4Kp7Nc3B\n")
+    done = prodshield(repo, "audit", "secrets", ".", "--format", "markdown", env=wide_env())
+    assert done.returncode in (0, 1), done.stderr
+    _no_raw(done)
+    assert "`x\ufffd␛[2J\ufffd.env:1:" in done.stdout, done.stdout

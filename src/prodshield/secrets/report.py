@@ -18,7 +18,7 @@ from rich.text import Text
 from prodshield import __version__
 from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding, shown_path
 from prodshield.tables import Grid
-from prodshield.text import dumps_json, one_line, unpaired_out, uri_path
+from prodshield.text import controls_out, dumps_json, one_line, unpaired_out, uri_path
 
 FORMATS = ("table", "json", "sarif", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -120,7 +120,11 @@ def render_table(
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+    """Outside text (a file's name) for a code span in a table cell: control characters and
+    bidirectional overrides as their marks and a byte that is not UTF-8 as U+FFFD
+    (`controls_out`, `unpaired_out`, as every other report shows them), on one line."""
+    shown = controls_out(unpaired_out(text)).replace("\r", "\u240d")
+    return shown.replace("|", "\\|").replace("`", "'").replace("\n", " ")
 
 
 def to_markdown(
