@@ -167,6 +167,11 @@ def test_verify_says_what_is_missing_in_one_line(tmp_path: Path) -> None:
         assert code == 2 and "--window '5s': give 1m to 6h" in err, err
         code, _, err = _run(tmp_path, "deploy", "verify", "--deploy", "99")
         assert code == 2 and "no deploy marker #99" in err, err
+        # a marker recorded ahead of time has no window yet (it said '-593 s after the deploy')
+        later = str(time.time() + 600)
+        assert _run(tmp_path, "deploy", "mark", "--version", "v2", "--at", later)[0] == 0
+        code, _, err = _run(tmp_path, "deploy", "verify", "--deploy", "2")
+        assert code == 2 and "deploy #2 is 9m" in err and "in the future: nothing to verify" in err
 
 
 def test_log_times_without_a_zone_are_the_machines_local_time(tmp_path: Path) -> None:

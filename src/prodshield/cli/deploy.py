@@ -207,6 +207,12 @@ def verify_cmd(
     store = store_for(loaded)
     try:
         marker = _marker(store, deploy_id, env, service)
+        ahead = marker.deployed_at - time.time()
+        if ahead > 0 and not wait:
+            raise UsageError(
+                f"deploy #{marker.id} is {format_duration(ahead)} in the future: nothing to "
+                "verify yet (--wait waits for its window)"
+            )
         left = marker.deployed_at + seconds - time.time()
         if wait and left > 0:
             console().print(
