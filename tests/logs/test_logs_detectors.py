@@ -249,7 +249,7 @@ def test_digest_html_is_self_contained(tmp_path: Path) -> None:
         timeout=120,
     )
     assert (
-        md.stdout.index("## Critical alerts")
+        md.stdout.index("## Alerts")
         < md.stdout.index("## Security")
         < md.stdout.index("## Performance")
     )

@@ -1,4 +1,4 @@
-"""The daily digest: critical alerts first, then security, performance, trends and debt."""
+"""The daily digest: alerts (with `logs scan`'s severity words) first, then security, performance, trends and debt."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prodshield.logs.findings import LineSet, LogFinding, ScanResult
+from prodshield.severity import worst_first
 from prodshield.text import clip, code_span, controls_out, dumps_json
 
 OFFENDERS_COUNTED = (
@@ -84,15 +85,26 @@ class Digest:
         }
 
     def summary(self) -> str:
+        """``N events: 4 alerts (4 medium), 0 security, ...``: the alerts said with the severity
+        words `logs scan` prints, never all called critical."""
         counts = Counter(f.category for f in self.scan.findings)
-        parts = [
-            f"{counts.get(c, 0)} {c}" for c in ("critical", "security", "performance", "trend")
+        parts = [alerts_count(self.section("critical"))] + [
+            f"{counts.get(c, 0)} {c}" for c in ("security", "performance", "trend")
         ]
         return (
             f"{self.scan.stats.get('events', 0)} events: "
             + ", ".join(parts)
             + outside_note(self.scan.stats)
         )
+
+
+def alerts_count(alerts: Sequence[LogFinding]) -> str:
+    """``4 alerts (1 high, 3 medium)``: how many, by severity, worst first."""
+    by = Counter(f.severity for f in alerts)
+    said = ", ".join(f"{by[s]} {s}" for s in sorted(by, key=worst_first))
+    return f"{len(alerts)} {'alert' if len(alerts) == 1 else 'alerts'}" + (
+        f" ({said})" if said else ""
+    )
 
 
 def outside_note(stats: dict[str, Any]) -> str:
@@ -137,7 +149,7 @@ def render_markdown(d: Digest) -> str:
         f"_{d.summary()}_ · generated {d.generated_at:%Y-%m-%d %H:%M} UTC",
         "",
     ]
-    lines += ["## Critical alerts", ""]
+    lines += ["## Alerts", ""]
     crit = d.section("critical") + [
         f for f in d.scan.findings if f.category != "critical" and f.severity == "critical"
     ]
@@ -145,7 +157,7 @@ def render_markdown(d: Digest) -> str:
         lines.append("None.")
     for f in crit:
         lines.append(
-            f"- **{f.kind}** x{f.count} ({md(_where(f))}, {_when(f)}): {md(f.message or (f.samples[0] if f.samples else ''))}"
+            f"- **{f.kind}** {f.severity} x{f.count} ({md(_where(f))}, {_when(f)}): {md(f.message or (f.samples[0] if f.samples else ''))}"
         )
     ips, users = d.offenders()
     lines += ["", "## Security", ""]
@@ -409,7 +421,7 @@ def markdown_sections_html(d: Digest) -> str:
     e = html.escape
     parts = []
     for title, category in (
-        ("Critical alerts", "critical"),
+        ("Alerts", "critical"),
         ("Security", "security"),
         ("Performance", "performance"),
         ("Trends", "trend"),
