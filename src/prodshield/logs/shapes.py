@@ -10,13 +10,17 @@ miner's ``cache_size``:
 - line shape -> :class:`Shape` (the masked tokens, the positions re-masked per line, and the
   sequence's entry once placed), for lines learnt one at a time;
 - coarse line shape -> :class:`Shape`, for batches (:mod:`prodshield.logs.batch`).
+
+Each is also bounded by the characters of its keys (``cache_chars``): a count alone let hostile
+lines (long unique words, kilobyte lines) hold gigabytes in 100,000 entries. A cache past either
+bound is emptied, as when it is full; caching never changes what a line masks to.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from prodshield.logs.clusters import Entry
 from prodshield.logs.masking import WILDCARD, mask_token
@@ -51,6 +55,24 @@ def line_shape(message: str) -> str:
     return _HEX_OR_RUN.sub("\x01", message)
 
 
+CACHE_CHARS = 16_000_000
+"""Characters of keys one cache may hold (about 16 MB of ASCII text, besides the entries)."""
+
+
+def make_room(
+    cache: dict[Any, Any], held: dict[int, int], limit: int, chars: int, key_chars: int
+) -> bool:
+    """Empty ``cache`` when one more key of ``key_chars`` characters would take it past
+    ``limit`` entries or ``chars`` characters (True: it was emptied); count that key."""
+    now = held.get(id(cache), 0) + key_chars
+    emptied = len(cache) >= limit or now > chars
+    if emptied:
+        cache.clear()
+        now = key_chars
+    held[id(cache)] = now
+    return emptied
+
+
 @dataclass(slots=True)
 class Shape:
     """What masking makes of one line shape: the tokens, the positions re-masked per line, and
@@ -64,8 +86,11 @@ class Shape:
 class ShapeCaches:
     """The masking caches of one miner (see the module docstring)."""
 
-    def __init__(self, cache_size: int) -> None:
+    def __init__(self, cache_size: int, cache_chars: int = CACHE_CHARS) -> None:
         self.cache_size = cache_size
+        self.cache_chars = cache_chars
+        self.held: dict[int, int] = {}
+        """Characters of the keys each cache holds (by the cache's ``id``)."""
         self.tokens: dict[str, str] = {}
         """Exact token -> masked token."""
         self.token_shapes: dict[str, str] = {}
@@ -95,8 +120,7 @@ class ShapeCaches:
                 keep.append(i)
                 m = self.mask_one(token)
             masked.append(m)
-        if len(self.lines) >= self.cache_size:
-            self.lines.clear()
+        self._room(self.lines, len(shape))
         known = Shape(tuple(masked), tuple(keep))
         self.lines[shape] = known
         return known
@@ -107,8 +131,7 @@ class ShapeCaches:
         known = self.groups.get(coarse)
         if known is None:
             known = Shape(*self._group_mask(message, shape))
-            if len(self.groups) >= self.cache_size:
-                self.groups.clear()
+            self._room(self.groups, len(coarse))
             self.groups[coarse] = known
         return known
 
@@ -124,7 +147,11 @@ class ShapeCaches:
         found = list(map(get, shapes))
         if None in found:
             missing = [i for i, m in enumerate(found) if m is None]
-            if len(self.token_shapes) + len(missing) >= self.cache_size:
+            if (
+                len(self.token_shapes) + len(missing) >= self.cache_size
+                or self.held.get(id(self.token_shapes), 0) + sum(len(shapes[i]) for i in missing)
+                > self.cache_chars
+            ):
                 return self._group_mask_slow(raw, shapes)  # the cache may be cleared on the way
             for i in missing:
                 m = get(shapes[i])  # a shape met earlier on this line is known by now
@@ -175,8 +202,7 @@ class ShapeCaches:
             or ("-" in shape and _hides_uuid(shape))
         )
         cache = self.token_shapes
-        if len(cache) >= self.cache_size:
-            cache.clear()
+        if self._room(cache, len(shape)):
             self.digit_tokens.clear()
         cache[shape] = "" if sensitive else masked
         if not sensitive and _ANY_DIGIT.search(masked) is not None:
@@ -197,7 +223,9 @@ class ShapeCaches:
         # constants repeat and are few; values are mostly unique: cache them only while there is
         # room, so they never evict the vocabulary
         if masked == token or len(cache) < self.cache_size // 2:
-            if len(cache) >= self.cache_size:
-                cache.clear()
+            self._room(cache, len(token))
             cache[token] = masked
         return masked
+
+    def _room(self, cache: dict[Any, Any], key_chars: int) -> bool:
+        return make_room(cache, self.held, self.cache_size, self.cache_chars, key_chars)

@@ -80,7 +80,7 @@ from prodshield.logs.clusters import (
 from prodshield.logs.endpoints import FOLDED, EndpointMasker, is_endpoint, request_tokens
 from prodshield.logs.masking import WILDCARD
 from prodshield.logs.params import Extractors, Plan, params
-from prodshield.logs.shapes import ShapeCaches, line_shape
+from prodshield.logs.shapes import CACHE_CHARS, ShapeCaches, line_shape, make_room
 
 __all__ = ["MinerConfig", "Template", "TemplateMatch", "TemplateMiner", "template_id"]
 
@@ -100,6 +100,9 @@ class MinerConfig:
     max_endpoints: int = 2000
     """Request lines' endpoints kept as templates (see :mod:`prodshield.logs.endpoints`)."""
     cache_size: int = 100_000
+    """Entries each masking cache holds (:mod:`prodshield.logs.shapes`)."""
+    cache_chars: int = CACHE_CHARS
+    """Characters of keys each masking cache holds: hostile lines cannot grow one past it."""
 
 
 @dataclass(slots=True)
@@ -150,7 +153,7 @@ class TemplateMiner:
 
     def __init__(self, config: MinerConfig | None = None) -> None:
         self.config = config or MinerConfig()
-        self.shapes = ShapeCaches(self.config.cache_size)
+        self.shapes = ShapeCaches(self.config.cache_size, self.config.cache_chars)
         """What masking makes of tokens and line shapes (:mod:`prodshield.logs.shapes`)."""
         self._clusters: list[Cluster] = []
         self._by_id: dict[str, Cluster] = {}
@@ -293,8 +296,14 @@ class TemplateMiner:
         entry = self._seq_cache.get(masked)
         if entry is None:
             entry = Entry(self._place(masked), masked)
-            if len(self._seq_cache) >= self.config.cache_size:
-                self._seq_cache.clear()
+            shapes = self.shapes
+            make_room(
+                self._seq_cache,
+                shapes.held,
+                self.config.cache_size,
+                shapes.cache_chars,
+                sum(map(len, masked)),
+            )
             self._seq_cache[masked] = entry
         return entry
 
