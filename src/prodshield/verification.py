@@ -363,7 +363,7 @@ def _compare(key: tuple[str, str], old: _Side, new: _Side) -> list[Signal]:
 def _down_now(
     conn: Connection, scope: dict[tuple[str, str], str], after: tuple[float, float]
 ) -> list[Signal]:
-    """Checks down now: since the deploy (within the window), or since before it; a check that
+    """Checks down (or degraded) now: since the deploy (within the window), or since before it; a check that
     went down after the window is another change's doing. A check failing since the deploy but
     not down yet (fewer failures in a row than its threshold) warns: too few results for a rate
     must not read as a pass."""
@@ -379,7 +379,7 @@ def _down_now(
             s.c.consecutive_failures,
             s.c.first_failure_ts,
             s.c.last_change_ts,
-        ).where(s.c.check_name.in_(names), s.c.status.in_(("down", "failing")))
+        ).where(s.c.check_name.in_(names), s.c.status.in_(("down", "degraded", "failing")))
     )
     out: list[Signal] = []
     for row in rows:
@@ -401,10 +401,17 @@ def _down_now(
                     )
                 )
         elif after_deploy:
-            out.append(Signal("monitor", "fail", _label(key), "down since the deploy", _label(key)))
+            said = f"{row.status} since the deploy"
+            out.append(Signal("monitor", "fail", _label(key), said, _label(key)))
         else:
             out.append(
-                Signal("monitor", "warn", _label(key), "down since before the deploy", _label(key))
+                Signal(
+                    "monitor",
+                    "warn",
+                    _label(key),
+                    f"{row.status} since before the deploy",
+                    _label(key),
+                )
             )
     return out
 

@@ -292,7 +292,7 @@ def test_each_kind_has_its_title_severity_and_words(store: Store) -> None:
     assert incidents["cert"].title == cert["title"]
 
     # A refused connection is down, whatever conditions it could not evaluate.
-    from prodshield.monitor.incidents import kind_of
+    from prodshield.monitor.incident_machine import kind_of
 
     refused = _result("cert", "", 0, [("[CERTIFICATE_EXPIRATION] > 14d", None)], "refused")
     assert kind_of("tls", refused.conditions, "refused") == "down"

@@ -14,7 +14,7 @@ from prodshield.store import tables as t
 from prodshield.web import create_app
 
 CHECK_UP = """\
-# HELP prodshield_check_up 1 when the check's last state is up, 0 when down (unknown states are omitted).
+# HELP prodshield_check_up 1 when the check's last state is up or degraded (it answers), 0 when down (unknown states are omitted).
 # TYPE prodshield_check_up gauge
 prodshield_check_up{check="website",environment="production"} 1.0
 prodshield_check_up{check="website",environment="staging"} 0.0

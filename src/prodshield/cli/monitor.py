@@ -405,7 +405,11 @@ def status(
         optional=("type",),
     )
     for row in rows:
-        state = {"up": "[green]up[/]", "down": "[red]down[/]"}.get(row["state"], row["state"])
+        state = {
+            "up": "[green]up[/]",
+            "down": "[red]down[/]",
+            "degraded": "[yellow]degraded[/]",
+        }.get(row["state"], row["state"])
         if row["state"] == WAITING:
             last = "never pinged"  # its "ok" results only say it is not late yet
         elif row["last_ts"] is None:

@@ -28,7 +28,7 @@ duplicated), and a failure during a maintenance window (stored, never counted).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -41,6 +41,39 @@ OPENED, UPDATED, REMINDER, RESOLVED = (
 
 KINDS = ("down", "degraded", "certificate", "heartbeat", "flapping")
 """Incident kinds. A result's kind says why it fails; ``flapping`` comes from the machine."""
+
+WARNING_KINDS = ("degraded", "certificate")
+"""Failures of a target that answered, on a condition about its quality (a slow answer, a
+certificate close to expiry): the check is shown ``degraded``, not ``down``, and its incident is a
+warning (severity medium)."""
+
+
+def kind_of(check_type: str, failed: Sequence[Any], error_kind: str | None = "condition") -> str:
+    """Why a result fails, as an incident kind: a heartbeat check's missing ping; for a target
+    that answered (the error is a condition), a certificate close to expiry (only
+    ``[CERTIFICATE_EXPIRATION]`` fails) or a slow answer (only ``[RESPONSE_TIME]`` fails:
+    degraded); anything else is down (refused, timeout, TLS, ... whatever the conditions say)."""
+    if check_type == "heartbeat":
+        return "heartbeat"
+    if error_kind != "condition":
+        return "down"
+    exprs = [str(getattr(c, "expr", c)) for c in failed]
+    if exprs and all("[CERTIFICATE_EXPIRATION]" in e for e in exprs):
+        return "certificate"
+    if exprs and all("[RESPONSE_TIME]" in e for e in exprs):
+        return "degraded"
+    return "down"
+
+
+def check_status(last_ok: bool | None, kind: str) -> str:
+    """A check's state (``check_state.status``) after its last result: ``up``, ``down``,
+    ``degraded`` (it failed with a warning kind, see :data:`WARNING_KINDS`) or ``unknown``."""
+    if last_ok is None:
+        return "unknown"
+    if last_ok:
+        return "up"
+    return "degraded" if kind in WARNING_KINDS else "down"
+
 
 FLAP_MEMORY = 100  # flaps kept in the state (more than any sensible flap_threshold)
 

@@ -41,6 +41,8 @@ from prodshield.monitor.incident_machine import (
     MachineState,
     Rules,
     Verdict,
+    check_status,
+    kind_of,
     quorum_fails,
     step,
 )
@@ -685,7 +687,7 @@ class IncidentEngine:
             if fresh and not (incident.refs or {}).get("suppressed_by"):
                 self._tell_evidence(conn, policy, incident, obs, fresh, now)
         if new is not state or events:
-            _save_state(conn, obs.check, obs.environment, new, now)
+            _save_state(conn, obs.check, obs.environment, new, now, obs.kind)
         if new.phase != state.phase or changes:
             error = f"{obs.error_kind}: {obs.error_message or ''}" if obs.error_kind else None
             self.last_changes.append(
@@ -1077,23 +1079,6 @@ def severity_of(kind: str) -> str:
     return SEVERITY.get(kind, "critical")
 
 
-def kind_of(check_type: str, failed: Sequence[Any], error_kind: str | None = "condition") -> str:
-    """Why a result fails, as an incident kind: a heartbeat check's missing ping; for a target
-    that answered (the error is a condition), a certificate close to expiry (only
-    ``[CERTIFICATE_EXPIRATION]`` fails) or a slow answer (only ``[RESPONSE_TIME]`` fails:
-    degraded); anything else is down (refused, timeout, TLS, ... whatever the conditions say)."""
-    if check_type == "heartbeat":
-        return "heartbeat"
-    if error_kind != "condition":
-        return "down"
-    exprs = [str(getattr(c, "expr", c)) for c in failed]
-    if exprs and all("[CERTIFICATE_EXPIRATION]" in e for e in exprs):
-        return "certificate"
-    if exprs and all("[RESPONSE_TIME]" in e for e in exprs):
-        return "degraded"
-    return "down"
-
-
 _DAYS_RE = re.compile(r"^\s*(-?\d+)d")
 
 
@@ -1196,11 +1181,16 @@ def _load_state(conn: Connection, check: str, environment: str) -> MachineState:
 
 
 def _save_state(
-    conn: Connection, check: str, environment: str, state: MachineState, now: float
+    conn: Connection,
+    check: str,
+    environment: str,
+    state: MachineState,
+    now: float,
+    kind: str = "down",
 ) -> None:
     s = t.check_state
     values = state.as_row()
-    values["status"] = "unknown" if state.last_ok is None else ("up" if state.last_ok else "down")
+    values["status"] = check_status(state.last_ok, kind)
     values["updated_at"] = now
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(s)
     conn.execute(

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
+from prodshield.monitor.incident_machine import check_status, kind_of
 from prodshield.monitor.result import CheckResult
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -20,7 +21,7 @@ from prodshield.store import tables as t
 class CheckState:
     check: str
     environment: str
-    status: str = "unknown"  # up | down | unknown
+    status: str = "unknown"  # up | down | degraded | unknown
     consecutive_failures: int = 0
     consecutive_successes: int = 0
     last_ts: float | None = None
@@ -34,7 +35,9 @@ class CheckState:
         else:
             self.consecutive_failures += 1
             self.consecutive_successes = 0
-        self.status = "up" if result.ok else "down"
+        error = result.error.kind if result.error else None
+        failed = [c for c in result.conditions if not c.ok]
+        self.status = check_status(result.ok, kind_of("", failed, error))
         self.last_ts = result.ts
         self.last_ok = result.ok
         self.last_error_kind = result.error.kind if result.error else None

@@ -119,11 +119,12 @@ class WebMetrics:
         known = [(x, states.get(x.key)) for x in model.targets]
         yield gauge(
             "prodshield_check_up",
-            "1 when the check's last state is up, 0 when down (unknown states are omitted).",
+            "1 when the check's last state is up or degraded (it answers), 0 when down "
+            "(unknown states are omitted).",
             [
-                ((x.name, x.environment), 1.0 if st == "up" else 0.0)
+                ((x.name, x.environment), 0.0 if st == "down" else 1.0)
                 for x, st in known
-                if st in ("up", "down")
+                if st in ("up", "degraded", "down")
             ],
             labels=["check", "environment"],
         )

@@ -1,0 +1,97 @@
+"""Journey (newcomer trial, major 1): a TLS check `[CERTIFICATE_EXPIRATION] > 14d` on a certificate
+expiring in 10 days opened `cert certificate (medium)`, and then `monitor status` said `cert -
+down`, the public status page (static and live) "Major outage · 1 of 2 services down" and the
+badge "down", although the site answers and docs/web.md calls an expiring certificate
+"degraded". Now a check whose only failing condition is about quality (certificate expiry, a
+slow answer) is degraded everywhere: its incident opens, at severity medium."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import threading
+import urllib.request
+from pathlib import Path
+
+from support.certs import make_pki
+from support.cli import prodshield, wide_env
+from support.net import answering, http_server
+from support.serve import read_bound, start_serve
+
+
+def _tls_listener(cert: Path, key: Path) -> tuple[int, threading.Event]:
+    import socket
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(5)
+                with ctx.wrap_socket(conn, server_side=True):
+                    pass
+            except OSError:
+                conn.close()
+        sock.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(sock.getsockname()[1]), stop
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return str(r.read().decode())
+
+
+def test_a_certificate_close_to_expiry_is_degraded_not_down(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    cert, key = pki.issue("site", days=10)
+    tls, stop = _tls_listener(cert, key)
+    try:
+        with http_server(answering(200)) as web:
+            (tmp_path / "shield.yaml").write_text(
+                "storage: sqlite:///store.db\n"
+                "defaults: {failure_threshold: 1}\n"
+                "checks:\n"
+                f"  - {{name: web, type: http, url: 'http://127.0.0.1:{web}/'}}\n"
+                f"  - {{name: cert, type: tls, host: 127.0.0.1, port: {tls},"
+                f" ca_file: '{pki.ca_file}', conditions: ['[CERTIFICATE_EXPIRATION] > 14d']}}\n"
+            )
+            once = prodshield(tmp_path, "monitor", "once", env=wide_env())
+            assert "opened: cert certificate (medium)" in once.stdout, once.stdout + once.stderr
+            status = prodshield(tmp_path, "monitor", "status", env=wide_env())
+            assert status.returncode == 0, status.stderr
+            line = next(x for x in status.stdout.splitlines() if x.split()[:1] == ["cert"])
+            assert "degraded" in line and "down" not in line, status.stdout
+
+            built = prodshield(tmp_path, "status", "build", "--out", "site", env=wide_env())
+            assert built.returncode == 0, built.stderr
+            summary = json.loads((tmp_path / "site" / "status.json").read_text())
+            assert summary["level"] == "degraded", summary
+            assert summary["headline"] == "Degraded service", summary
+            assert summary["counts"] == {"degraded": 1, "up": 1}, summary
+            assert summary["detail"].startswith("1 degraded"), summary
+            page = (tmp_path / "site" / "index.html").read_text()
+            assert "Major outage" not in page and "Degraded service" in page
+
+            proc = start_serve(tmp_path / "shield.yaml", port=0, cwd=tmp_path)
+            try:
+                port, _ = read_bound(proc)
+                live = _get(f"http://127.0.0.1:{port}/")
+                assert "Degraded service" in live and "Major outage" not in live
+                badge = _get(f"http://127.0.0.1:{port}/badge/cert.svg")
+                assert ">degraded<" in badge, badge
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.communicate(timeout=60)
+    finally:
+        stop.set()
