@@ -444,3 +444,10 @@ def test_status_build_counts_in_english(tmp_path: Path) -> None:
     done = _cli(tmp_path, "status", "build", "--out", "site")
     assert done.returncode == 0, done.stderr
     assert "1 service on 1 page" in done.stdout and "1 services" not in done.stdout, done.stdout
+
+
+def test_python_dash_m_help_shows_the_examples_too(tmp_path: Path) -> None:
+    """`python -m prodshield deploy verify --help` (no console script on the PATH) had none."""
+    done = prodshield(tmp_path, "deploy", "verify", "--help", env=shell_env(COLUMNS="80"))
+    assert done.returncode == 0 and "Examples:" in done.stdout, done.stdout
+    assert "prodshield deploy verify --env production --wait" in done.stdout

@@ -215,7 +215,9 @@ def _with_examples(format_help: Any) -> Any:
 
     def wrapped(self: Any, ctx: Any, formatter: Any) -> None:
         if not self.epilog:
-            words = (ctx.command_path or "").split()[1:]
+            words = (ctx.command_path or "").split()
+            # "prodshield deploy verify", or "python -m prodshield deploy verify"
+            words = words[words.index("prodshield") + 1 :] if "prodshield" in words else words[1:]
             examples = EXAMPLES.get(" ".join(words))
             if examples:
                 self.epilog = "Examples:\n\n" + "\n\n".join(f"  {e}" for e in examples)
