@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -163,3 +164,22 @@ def test_secrets_markdown_shows_a_hostile_file_name_with_its_marks(tmp_path: Pat
     assert done.returncode in (0, 1), done.stderr
     _no_raw(done)
     assert "`x\ufffd␛[2J\ufffd.env:1:" in done.stdout, done.stdout
+
+
+def test_the_markdown_digest_file_shows_a_hostile_line_with_its_marks(tmp_path: Path) -> None:
+    """``logs digest --format markdown --output FILE`` (a job summary, a PR comment) wrote the
+    line's ESC and right-to-left override raw inside its code spans."""
+    hour = datetime.now(UTC).strftime("%Y-%m-%d %H")  # the digest reads the last 24 hours
+    log = tmp_path / "app.log"
+    log.write_text(
+        "".join(f"{hour}:00:0{n},000 ERROR app.db: {LINE} {n}\n" for n in range(3)),
+        encoding="utf-8",
+    )
+    out = tmp_path / "digest.md"
+    done = prodshield(
+        tmp_path, "logs", "digest", str(log), "--format", "markdown", "--output", str(out)
+    )
+    assert done.returncode in (0, 1), done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert not [c for c in RAW if c in text], repr(text)
+    assert "user=␛[" in text and "\ufffdevil\ufffd" in text, text

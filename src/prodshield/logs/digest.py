@@ -11,7 +11,7 @@ from typing import Any
 
 from prodshield.logs.findings import LineSet, LogFinding, ScanResult
 from prodshield.severity import worst_first
-from prodshield.text import clip, code_span, controls_out, dumps_json
+from prodshield.text import clip, code_span, controls_out, dumps_json, unpaired_out
 
 OFFENDERS_COUNTED = (
     "Counted per IP: its flagged log lines, a line flagged by several detectors once."
@@ -136,8 +136,10 @@ def _where(f: LogFinding) -> str:
 
 
 def _lit(value: object, limit: int = 200) -> str:
-    """Log text in Markdown: a code span (no links, mentions or markup), safe in a table cell."""
-    return code_span(clip(str(value), limit)).replace("|", "\\|")
+    """Log text in Markdown: a code span (no links, mentions or markup), safe in a table cell,
+    its control characters and bidirectional overrides as marks (``␛[2J``, U+FFFD), as the
+    digest page shows them: a file (`--output`, a job summary) read raw hid or acted on them."""
+    return code_span(clip(controls_out(unpaired_out(str(value))), limit)).replace("|", "\\|")
 
 
 def render_markdown(d: Digest) -> str:
