@@ -310,6 +310,8 @@ FAMILY_HELPERS: dict[str, str] = {
     "the end of a window (new templates, spikes, latency regressions), not a per-event detector",
     "prodshield.logs.detectors.redaction": "the detectors' name for the one redaction pass "
     "(secrets.redaction), imported by every detector and the fast paths",
+    "prodshield.logs.detectors.sessions": "pairs an sshd session's lines of one failed login "
+    "for the rule pack (each attempt counted once), not a detector of its own",
     "prodshield.logs.formats.registry": "detection (the format recognising most of the first "
     "lines) and lookup by name over REGISTRY",
     "prodshield.logs.formats.layout": "compiles a source's declared layout (nginx log_format, "

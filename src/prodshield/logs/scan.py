@@ -11,7 +11,7 @@ from typing import Any
 
 from prodshield.logs.detectors import REGISTRY, DetectorSettings, EventLike
 from prodshield.logs.detectors.base import Found
-from prodshield.logs.detectors.bruteforce import BruteForceDetector
+from prodshield.logs.detectors.bruteforce import BruteForceDetector, absorb_failures
 from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
@@ -271,7 +271,20 @@ class _Collector:
         out: list[LogFinding] = []
         for d in self.detectors:
             out.extend(f.seal() if sealed else f for f in d.findings())
-        return out
+        return absorb_failures(out)
+
+    def carry_over(self, old: _Collector) -> None:
+        """Start where ``old`` (the service's last epoch) left the lines it held back: sshd
+        sessions waiting for an attempt go on here."""
+        if self.rules is not None and old.rules is not None:
+            self.rules.sessions.adopt(old.rules.sessions)
+
+    def finish(self) -> None:
+        """The end of the input: detectors holding lines back (sshd sessions) count them."""
+        for d in self.detectors:
+            finish = getattr(d, "finish", None)
+            if finish is not None:
+                finish()
 
     def span_seconds(self) -> float:
         if self.first and self.last:
@@ -328,6 +341,9 @@ def scan_events(
                 skipped_old += 1
             continue
         window.observe(ev)
+    window.finish()
+    if base is not None:
+        base.finish()
     findings = window.findings()
     endpoints = window.perf.endpoint_latency() if window.perf else []
     if base is not None and base.events:

@@ -524,7 +524,8 @@ class LogService:
         self._tpl_info.clear()
         if now - self._epoch_start >= EPOCH_S:
             # the detectors start afresh; their findings' rows go on (base = stored count)
-            self._collector = _Collector(self.settings, templates=False)
+            old, self._collector = self._collector, _Collector(self.settings, templates=False)
+            self._collector.carry_over(old)
             self._epoch_start = now
             self._rows = {}
             self._written.forget()

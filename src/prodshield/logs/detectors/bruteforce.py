@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str
+from prodshield.logs.detectors.sessions import ATTEMPT
 from prodshield.logs.findings import RAW_SAMPLE, LineSet, LogFinding
 from prodshield.text import plural
 
@@ -18,9 +19,10 @@ FAILURE_KINDS = {"auth_failure", "invalid_user"}
 
 
 class _Source:
-    """Failures from one source. One attempt is logged several ways (sshd: "Invalid user", pam
-    "authentication failure", "Failed password"), so each way is counted on its own and the
-    source's attempts are the largest of those counts, never their sum."""
+    """Failures from one source. sshd's attempts come paired already (``sessions.py``: one count
+    per attempt, however many lines it wrote), and add up; other lines may still log one attempt
+    several ways, so each way is counted on its own and the source's attempts are the largest of
+    those counts, never their sum."""
 
     def __init__(self) -> None:
         self.windows: dict[str, deque[float]] = defaultdict(deque)
@@ -84,7 +86,12 @@ class BruteForceDetector:
             return
         key = (event.source, str(ip))
         if rule.kind in FAILURE_KINDS:
-            self._fail(self.sources, self.threshold, key, event, user, f"{rule.kind}:{index}")
+            signal = (
+                "attempt"
+                if index == ATTEMPT
+                else f"{rule.kind}:{getattr(rule, 'number', 0)}:{index}"
+            )
+            self._fail(self.sources, self.threshold, key, event, user, signal)
         elif rule.kind == "auth_success":
             src = self.sources.get(key)
             if src is not None and src.max_in_window >= self.threshold and src.success_user is None:
@@ -217,6 +224,29 @@ class BruteForceDetector:
                     f.details["success_after_failures"] = src.success_user
                 out.append(f)
         return out
+
+
+def absorb_failures(findings: list[LogFinding]) -> list[LogFinding]:
+    """``findings`` without the ``auth_failure`` and ``invalid_user`` findings of an address and
+    file that has a ``brute_force`` finding (from sshd/PAM lines): the brute force counts the same
+    attempts, so one line gives one finding, the most specific (issue 19). Their counts go to the
+    brute force's ``details.absorbed`` (``{"auth_failure": 12, "invalid_user": 3}``)."""
+    brute = {
+        (f.source.get("file"), f.source.get("ip")): f
+        for f in findings
+        if f.kind == "brute_force" and f.details.get("via") == "auth"
+    }
+    if not brute:
+        return findings
+    out = []
+    for f in findings:
+        into = brute.get((f.source.get("file"), f.source.get("ip")))
+        if into is None or f.kind not in FAILURE_KINDS:
+            out.append(f)
+            continue
+        absorbed = into.details.setdefault("absorbed", {})
+        absorbed[f.kind] = absorbed.get(f.kind, 0) + f.count
+    return out
 
 
 def _slot(key: tuple[str, str]) -> int:

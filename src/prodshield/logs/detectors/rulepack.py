@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import yaml
 
 from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike, Found, Gate
+from prodshield.logs.detectors.sessions import SshSessions
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.text import plural
 
@@ -68,6 +69,11 @@ class LogRule:
     """Levels (as the formats name them: ``fatal``) at which a line is this rule's whatever its
     text, when no rule before it took the line: a line logged at FATAL is a ``fatal_error`` in
     every format that reads levels, as ``FATAL ...`` is in a raw line."""
+    session: str | None = None
+    """For sshd's lines: ``attempt``, ``mirror`` or ``summary`` (``sessions.py``: one failed login
+    counted once however many lines it wrote)."""
+    number: int = 0
+    """Its place among the rules (brute force tells the rules' signals apart by it)."""
 
 
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
@@ -82,6 +88,8 @@ def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
         pack = yaml.safe_load(folder.joinpath(name).read_text(encoding="utf-8"))
         for raw in pack["rules"]:
             rules.append(_rule(raw, pack["category"]))
+    for number, rule in enumerate(rules):
+        rule.number = number
     return rules
 
 
@@ -98,6 +106,7 @@ def _rule(raw: dict[str, Any], category: str) -> LogRule:
         threshold=int(raw.get("threshold") or 1),
         window_s=float(raw.get("window") or 300.0),
         levels=frozenset(str(v).lower() for v in raw.get("levels", ())),
+        session=raw.get("session"),
     )
 
 
@@ -221,6 +230,10 @@ class RulePackDetector:
         self._messages: dict[tuple[str, str, str, str], tuple[tuple[Any, ...], str]] = {}
         """Per finding: what its message was made from (``rule_message`` reads the count, the
         ip, the detail and the example) and the message."""
+        self.sessions = SshSessions(self._hit, settings.max_keys)
+        """sshd's lines of one failed login, counted once (``sessions.py``)."""
+        self._kinds_of: tuple[EventLike | None, set[str]] = (None, set())
+        """The security kinds a rule counted on the last line one matched: one count per kind."""
         self.listeners: list[Any] = []
         """Called with (event, rule, ip, user, pattern index) on every match (brute force)."""
         self.max_keys = settings.max_keys
@@ -347,8 +360,27 @@ class RulePackDetector:
             m = pattern.search(message)
             if m:
                 groups = {k: v for k, v in m.groupdict().items() if v}
-                return self._hit(event, rule, groups, index)
+                return self._matched(event, rule, groups, index)
         return False
+
+    def _matched(self, event: EventLike, rule: LogRule, groups: dict[str, str], index: int) -> bool:
+        """A message rule matched: a security rule counts a line once per kind, and an sshd
+        session's lines go through the session pairing (which counts each attempt once)."""
+        if rule.category == "security":
+            line, kinds = self._kinds_of
+            if line is not event:
+                kinds = set()
+                self._kinds_of = (event, kinds)
+            elif rule.kind in kinds:
+                return rule.report  # an earlier rule of its kind counted the line
+            kinds.add(rule.kind)
+            if rule.session is not None and self.sessions.offer(event, rule, groups, index):
+                return rule.report
+        return self._hit(event, rule, groups, index)
+
+    def finish(self) -> None:
+        """The end of the input: sshd sessions' lines still waiting for an attempt count."""
+        self.sessions.expire()
 
     def _match_message(
         self,
@@ -482,6 +514,7 @@ class RulePackDetector:
         return folded, {"file": source["file"], "others": what}
 
     def findings(self) -> list[LogFinding]:
+        self.sessions.settle()
         out = []
         messages = self._messages
         for key, f in self._findings.items():
