@@ -77,3 +77,26 @@ def test_public_url_is_used_as_it_is_without_a_note(tmp_path: Path) -> None:
     out, err = _heartbeats(tmp_path, "serve: {port: 0, public_url: 'https://ops.example/'}\n")
     assert "https://ops.example/heartbeat/" in out, out
     assert "note:" not in err, err
+
+
+def test_port_0_with_a_stale_record_says_serve_is_not_running(tmp_path: Path) -> None:
+    """A serve killed (SIGKILL) leaves its address in the store: nothing answers there, so the
+    URLs say PORT and the note why, instead of a dead port."""
+    import socket
+
+    from prodshield.monitor.heartbeats import record_listening
+    from prodshield.store import open_store
+
+    _heartbeats(tmp_path, "serve: {port: 0}\n")  # creates the store
+    with socket.socket() as sock:  # a port that was free a moment ago, closed again
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        record_listening(store, "127.0.0.1", port)
+    finally:
+        store.close()
+    out, err = _heartbeats(tmp_path, "serve: {port: 0}\n")
+    assert "http://127.0.0.1:PORT/heartbeat/" in out and f":{port}/" not in out, out
+    assert "`prodshield serve` is not running" in err, err
+    assert f"records it on 127.0.0.1:{port}, but nothing answers there" in err, err

@@ -476,7 +476,7 @@ def heartbeats(
     loaded = load(config)
     store = store_for(loaded)
     try:
-        base = PingBase.for_job(loaded.config, store)
+        base = PingBase.for_job(loaded.config, store, alive=True)
         urls = ping_urls(store, loaded.config, base)
     finally:
         store.close()

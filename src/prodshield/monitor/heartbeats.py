@@ -255,6 +255,20 @@ def recorded_listening(store: Store) -> tuple[str, int] | None:
     return host, port
 
 
+def _answers(host: str, port: int) -> bool:
+    """Whether something accepts a TCP connection on ``host``:``port`` within a second (a host
+    that listens everywhere is tried on loopback)."""
+    import socket
+
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class PingBase:
     """Where jobs reach ``prodshield serve``: ``serve.public_url``, else its host and port."""
@@ -270,6 +284,9 @@ class PingBase:
     recorded: bool = False
     """True when the address is the one a running ``serve`` recorded in the store (``serve.port:
     0``): right while that serve runs, another when it restarts."""
+    stale: str = ""
+    """``host:port`` recorded in the store where nothing answers: that serve stopped without
+    removing its record (killed), so the port is not known."""
 
     @classmethod
     def of(cls, config: ShieldConfig, bound: tuple[str, int] | None = None) -> PingBase:
@@ -291,15 +308,19 @@ class PingBase:
         )
 
     @classmethod
-    def for_job(cls, config: ShieldConfig, store: Store) -> PingBase:
-        """Where a job run on this machine (``run-job``, ``monitor heartbeats``) pings: as :meth:`of`, except that with
-        ``serve.port: 0`` the address a running ``serve`` recorded in the store is used."""
+    def for_job(cls, config: ShieldConfig, store: Store, *, alive: bool = False) -> PingBase:
+        """Where a job run on this machine (``run-job``, ``monitor heartbeats``) pings: as
+        :meth:`of`, except that with ``serve.port: 0`` the address a running ``serve`` recorded
+        in the store is used; ``alive``: only when something answers there (one connection,
+        at most a second), else the record is ``stale``."""
         base = cls.of(config)
         if base.port_known:
             return base
         bound = recorded_listening(store)
         if bound is None:
             return base
+        if alive and not _answers(*bound):
+            return replace(base, stale=f"{bound[0]}:{bound[1]}")
         return replace(cls.of(config, bound), recorded=True)
 
     def note(self) -> str | None:
@@ -307,8 +328,14 @@ class PingBase:
         if self.configured:
             return None
         if not self.port_known:
+            why = (
+                f"the store records it on {self.stale}, but nothing answers there: it stopped "
+                "without removing its record"
+                if self.stale
+                else "no address recorded in the store"
+            )
             return (
-                "note: `prodshield serve` is not running (no address recorded in the store) and "
+                f"note: `prodshield serve` is not running ({why}) and "
                 "serve.port is 0, so it picks a free port each time it starts and these URLs "
                 f"cannot be known in advance ({self.url}: PORT stands for it); start serve and "
                 "run this again, or set serve.public_url, or a fixed serve.port, to the address "
