@@ -116,12 +116,14 @@ def once(
     env: EnvsOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
     notify_wait: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--notify-wait",
-            help="How long to keep delivering the notifications this run caused (retries included).",
+            help="How long to keep delivering the notifications this run caused (retries "
+            "included); default 10s (longer with defaults.group_window). What is not delivered "
+            "stays queued for the next run.",
         ),
-    ] = "60s",
+    ] = None,
     no_notify: Annotated[
         bool,
         typer.Option(
@@ -144,7 +146,7 @@ def once(
     loaded = load(config)
     select_targets(loaded.config, check, env)  # usage errors before opening the store
     try:
-        wait_s = parse_duration(notify_wait)
+        wait_s = _notify_wait(loaded.config) if notify_wait is None else parse_duration(notify_wait)
     except ValueError as exc:
         raise UsageError(f"--notify-wait: {exc}") from None
     store = store_for(loaded)
@@ -173,6 +175,19 @@ def once(
     # a failure inside a maintenance window is expected: it counts as nothing, so not as a failure
     passed = all(r.ok or w is not None for r, w in zip(results, held, strict=True))
     raise typer.Exit(EXIT_OK if passed else EXIT_FAILED)
+
+
+NOTIFY_WAIT_S = 10.0
+"""How long ``monitor once`` keeps delivering by default: a receiver that answers is done well
+within it, one that is down does not hold a laptop's shell or a CI job for the minute of retries
+(its notifications stay queued in the store: the next run or ``notify flush`` sends them)."""
+
+
+def _notify_wait(config: Any) -> float:
+    """The default ``--notify-wait``: ``NOTIFY_WAIT_S``, or long enough for a
+    ``defaults.group_window`` to close and its one grouped notification to go out."""
+    window = config.defaults.group_window or 0.0
+    return max(NOTIFY_WAIT_S, float(window) + NOTIFY_WAIT_S)
 
 
 def _render_changes(changes: dict[str, list[dict[str, Any]]]) -> None:
@@ -241,6 +256,13 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
         console(stderr=True).print(
             f"notifications: {report.summary()}"
             + (" (`prodshield notify status` shows why)" if report.pending else "")
+        )
+    if report.pending:
+        console(stderr=True).print(
+            f"stopped waiting after {format_duration(deadline_s)}: the queued notifications stay "
+            "in the store and go out with the next run, or now with `prodshield notify flush "
+            "--wait 2m`; `--notify-wait 2m` waits longer",
+            markup=False,
         )
     return report
 
