@@ -4,12 +4,14 @@ line, one row per continuing finding, templates with hourly counts, lag, silent 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from prodshield.config import parse_config
@@ -262,5 +264,31 @@ def test_a_line_that_makes_a_detector_raise_is_skipped_not_a_crash_loop(
     with store.connect() as conn:
         counted = sum(int(r._mapping["count"]) for r in conn.execute(select(t.log_template_counts)))
     assert counted == 2  # the lines around it, each once
+    for f in service.followed.values():
+        f.follower.close()
+
+
+def test_a_followed_file_read_as_raw_is_said_once_in_the_log(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "storage: sqlite:///unused.db\nlogs:\n  sources: [{name: odd, path: odd.log}]\n"
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    odd = tmp_path / "odd.log"
+    odd.write_text("".join(f"@@ frame {i} ## widget spun {i} times\n" for i in range(60)))
+    service = LogService(loaded, store, window_s=0.3, poll_s=0.05)
+    service._miner = service._load_miner()
+    service._resolve()
+    with caplog.at_level(logging.WARNING, logger="prodshield"):
+        service._poll_all()
+        with odd.open("a") as fh:
+            fh.write("".join(f"@@ frame {i} ## again\n" for i in range(60)))
+        service._poll_all()
+    said = [r.getMessage() for r in caplog.records if "no known layout" in r.getMessage()]
+    assert said == [
+        f"log source {odd}: no known layout: read as raw, no time or level; "
+        "set format: in shield.yaml"
+    ], said
     for f in service.followed.values():
         f.follower.close()

@@ -25,7 +25,7 @@ from prodshield.cli.common import (
     store_for,
     untrusted,
 )
-from prodshield.cli.logs_parse import write_events
+from prodshield.cli.logs_parse import say_raw_fallbacks, write_events
 from prodshield.errors import NotFound, ProdshieldError, UsageError
 from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
@@ -229,6 +229,8 @@ def parse_cmd(
     needless = no_redact and log_format != "auto"
     loaded = load(config) if save else None if needless else _optional_config(config)
     store = store_for(loaded) if save and loaded is not None else None
+    layouts = _named_layouts(loaded, files, log_format)
+    say_raw_fallbacks(files, log_format, layouts)
     try:
         miner = TemplateMiner()
         if store is not None:
@@ -241,7 +243,7 @@ def parse_cmd(
             sys.stdout.buffer,
             miner,
             redact=not no_redact,
-            layouts=_named_layouts(loaded, files, log_format),
+            layouts=layouts,
         )
         if store is not None:
             from prodshield.logs.state import save_miner

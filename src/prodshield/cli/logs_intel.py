@@ -23,6 +23,7 @@ from prodshield.cli.common import (
     untrusted,
     write_out,
 )
+from prodshield.cli.logs_parse import say_raw_fallbacks
 from prodshield.config.types import format_duration
 from prodshield.errors import NotFound, UsageError
 from prodshield.logs.detectors import DetectorSettings
@@ -226,6 +227,7 @@ def scan(
         until=end,
         layouts=inputs.layouts,
     )
+    say_raw_fallbacks(inputs.paths, inputs.log_format, inputs.layouts)
     if not no_store:
         _record(inputs, result)
     if fmt is ScanFormat.json:
@@ -370,6 +372,7 @@ def digest(
         until=end,
         layouts=inputs.layouts,
     )
+    say_raw_fallbacks(inputs.paths, inputs.log_format, inputs.layouts)
     if not no_store:
         _record(inputs, result)
     debt = None

@@ -74,6 +74,19 @@ def write_events(
     return stats
 
 
+def say_raw_fallbacks(
+    files: list[Any], log_format: str, layouts: Mapping[str, Any] | None = None
+) -> None:
+    """One stderr line per file auto-detection reads as raw: its times and levels are not read,
+    so ``--since`` and the level-based detectors would silently do nothing with it."""
+    from prodshield.logs.api import raw_fallback_note, raw_fallbacks
+    from prodshield.text import for_terminal
+
+    for path in raw_fallbacks(files, log_format, layouts):
+        sys.stderr.write(for_terminal(raw_fallback_note(path)) + "\n")
+    sys.stderr.flush()
+
+
 class _NotLean(Exception):
     """The arguments do not parse here: the full CLI says what is wrong, in its own words."""
 
@@ -129,6 +142,7 @@ def main(argv: list[str]) -> int:
     # per 50,000 allocations instead of 700 (a few per line; benchmarks/logs_parse.py)
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    say_raw_fallbacks(args.files, args.log_format)
     try:
         stats = write_events(
             args.files, args.log_format, sys.stdout.buffer, redact=not args.no_redact

@@ -719,3 +719,34 @@ __all__ = [
     "parse_lines",
     "templates",
 ]
+
+
+RAW_FALLBACK = "no known layout: read as raw, no time or level; set format: in shield.yaml"
+
+
+def raw_fallback_note(path: str, *, cli: bool = True) -> str:
+    """The one line that says ``path`` was read as raw because no format recognised it."""
+    return f"{path}: {RAW_FALLBACK}" + (" or --log-format" if cli else "")
+
+
+def raw_fallbacks(
+    paths: Iterable[str | Path], log_format: str = "auto", layouts: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The files among ``paths`` that auto-detection reads as ``raw`` (no time, no level): only
+    with ``log_format`` "auto", for a file with no layout of its own; stdin is never pre-read."""
+    if log_format != "auto":
+        return []
+    found: list[str] = []
+    for item in paths:
+        name = str(item)
+        if name == "-" or (layouts and name in layouts):
+            continue
+        for path in expand_paths([name]):
+            lines = read_lines(str(path), ReadStats())
+            try:
+                head = [line for line in islice(lines, DETECT_LINES) if line is not SKIPPED_LINE]
+            finally:
+                lines.close()  # type: ignore[attr-defined]
+            if head and detect_format(head).type == "raw":
+                found.append(str(path))
+    return found

@@ -76,6 +76,7 @@ class LogService:
         self.poll_s = poll_s
         self.notified: dict[str, float] = {}
         self.source_errors: dict[str, str] = {}  # path -> what went wrong (cleared on recovery)
+        self.raw_sources: set[str] = set()  # files auto-detection reads as raw (said once)
         self.settings = DetectorSettings.from_config(
             loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
         )
@@ -338,10 +339,20 @@ class LogService:
             f.layout = resolve_format("auto", f.head)
         if f.head is not None and len(f.head) >= 50:
             f.head = None
+            if f.layout.type == "raw":
+                self._say_raw(f.file.path)
         if is_plain_raw(f.layout):
             self._feed_raw(f, lines)
         else:
             self._feed_events(f, lines)
+
+    def _say_raw(self, path: str) -> None:
+        """Once per file: auto-detection read it as raw, so its times and levels are not read."""
+        from prodshield.logs.api import raw_fallback_note
+
+        if path not in self.raw_sources:
+            self.raw_sources.add(path)
+            log.warning("log source %s", raw_fallback_note(path, cli=False))
 
     def _feed_events(self, f: _Followed, lines: list[str]) -> None:
         """:meth:`_feed` for a format with fields: an event per record."""
