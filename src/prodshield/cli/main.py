@@ -89,7 +89,8 @@ LISTED = {
     "status": "The public status page as a static site.",
     "incident": "Incidents: list and show them; open, update, resolve, link a post-mortem (the "
     "status page shows them) by hand; acknowledge; silence a check's notifications for a while.",
-    "deploy": "Deploy markers: shown on response-time charts and named in incidents' evidence.",
+    "deploy": "Deploy markers: shown on response-time charts, named in incidents' evidence, and "
+    "verified (did the deploy make things worse?).",
 }
 
 
