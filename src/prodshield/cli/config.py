@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import typer
 
@@ -60,6 +61,8 @@ def check(config: ConfigOption = None) -> None:
             markup=False,
             highlight=False,
         )
+    for line in _missing_paths(loaded):
+        err.print(f"warning: {line}", markup=False, highlight=False)
     for fb in loaded.fallbacks:
         at = f"{where}:{fb.line}:{fb.column}: {fb.key}"
         secret = bool(_SECRET_KEY.search(fb.key))
@@ -78,6 +81,36 @@ def check(config: ConfigOption = None) -> None:
                 markup=False,
                 highlight=False,
             )
+
+
+def _missing_paths(loaded: LoadedConfig) -> list[str]:
+    """Paths the file names that do not exist (yet): an audit folder (serve's audit cannot run)
+    and a log file or glob with no file (serve waits for one to appear), each at its file:line."""
+    import glob
+
+    cfg, base = loaded.config, loaded.base_dir
+    out = []
+    for i, raw in enumerate(cfg.audit.paths):
+        if not (base / raw).exists():
+            at = loaded.where(("audit", "paths", i))
+            out.append(
+                f"{at}: audit.paths[{i}]: {raw}: no such file or folder (the audit cannot run "
+                "until it exists)"
+            )
+    for i, src in enumerate(cfg.logs.sources):
+        pattern = src.path if Path(src.path).is_absolute() else str(base / src.path)
+        if any(c in src.path for c in "*?[") and not glob.glob(pattern):
+            why = "matches no file yet"
+        elif not any(c in src.path for c in "*?[") and not Path(pattern).exists():
+            why = "no such file yet"
+        else:
+            continue
+        at = loaded.where(("logs", "sources", i, "path"))
+        out.append(
+            f"{at}: logs.sources[{i}].path: {src.path}: {why} (logs scan reads nothing from it; "
+            "serve waits for it to appear)"
+        )
+    return out
 
 
 def _empty(loaded: LoadedConfig) -> bool:

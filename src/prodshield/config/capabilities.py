@@ -404,6 +404,16 @@ class ProxySpec(StrictModel):
     toxics: list[ToxicSpec] = Field(default_factory=list)
     """Faults active from the start."""
 
+    @field_validator("listen", "upstream")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.strip().rpartition(":")
+        if not sep or (":" in host and not host.startswith("[")):
+            raise ValueError(f"{v!r} has no port: write host:port, e.g. 127.0.0.1:25432")
+        if not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{v!r}: the port must be a number from 0 to 65535")
+        return v
+
 
 class ChaosApi(StrictModel):
     """Where the proxy's Toxiproxy-compatible API listens (no authentication: keep it local)."""

@@ -77,6 +77,7 @@ class LogService:
         self.notified: dict[str, float] = {}
         self.source_errors: dict[str, str] = {}  # path -> what went wrong (cleared on recovery)
         self.raw_sources: set[str] = set()  # files auto-detection reads as raw (said once)
+        self._seen: set[str] = set()  # files that existed once (gone now: deleted, not missing)
         self.settings = DetectorSettings.from_config(
             loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
         )
@@ -276,12 +277,19 @@ class LogService:
                 self.source_errors[path] = message
                 continue
             if not os.path.lexists(path):
-                message = "deleted while followed (waiting for it to come back)"
+                message = (
+                    "deleted while followed (waiting for it to come back)"
+                    if path in self._seen
+                    else "not found (waiting for it to appear)"
+                )
                 if self.source_errors.get(path) != message:
                     log.warning("log source %s: %s", path, message)
                 self.source_errors[path] = message
-            elif self.source_errors.pop(path, None) is not None:
-                log.warning("log source %s: readable again", path)
+            else:
+                if self.source_errors.pop(path, None) is not None:
+                    again = "readable again" if path in self._seen else "appeared"
+                    log.warning("log source %s: %s", path, again)
+                self._seen.add(path)
             if f.follower.bytes_behind == 0:
                 f.caught_up_at = now
             else:

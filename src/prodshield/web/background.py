@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prodshield.config import LoadedConfig
+from prodshield.errors import ProdshieldError
 from prodshield.store import Store
 from prodshield.text import code_span
 from prodshield.web.services import Services
@@ -181,13 +182,24 @@ class AuditService:
     def __init__(self, loaded: LoadedConfig, store: Store) -> None:
         self.loaded = loaded
         self.store = store
+        self.error: str | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         audit_cfg = self.loaded.config.audit
         if not (audit_cfg.paths or audit_cfg.tls):
             await stop.wait()
             return
-        await _cron_loop(stop, audit_cfg.schedule or "0 * * * *", self._once, run_at_start=True)
+        await _cron_loop(
+            stop,
+            audit_cfg.schedule or "0 * * * *",
+            self._once,
+            run_at_start=True,
+            label="the scheduled audit",
+        )
+
+    def problems(self) -> dict[str, str]:
+        """/readyz: the last scheduled audit could not run (a path that does not exist...)."""
+        return {"audit": f"the scheduled audit could not run: {self.error}"} if self.error else {}
 
     def _once(self) -> None:
         from prodshield.audit.history import save_run
@@ -195,7 +207,12 @@ class AuditService:
         from prodshield.notify.outbox import enqueue_in
 
         cfg = self.loaded.config.audit
-        report = audit(config=cfg, base_dir=self.loaded.base_dir, environ={})
+        try:
+            report = audit(config=cfg, base_dir=self.loaded.base_dir, environ={})
+        except ProdshieldError as exc:
+            self.error = str(exc)
+            raise
+        self.error = None
         save_run(self.store, report, cfg.fail_on)
         if report.failed(cfg.fail_on) and self.loaded.config.notifiers:
             worst = report.at_or_above(cfg.fail_on)
@@ -238,6 +255,7 @@ class DigestService:
             self._once,
             run_at_start=True,
             start_delay=20.0,
+            label="the daily digest",
         )
 
     def _once(self) -> None:
@@ -247,7 +265,13 @@ class DigestService:
 
 
 async def _cron_loop(
-    stop: asyncio.Event, cron: str, job: Any, *, run_at_start: bool, start_delay: float = 5.0
+    stop: asyncio.Event,
+    cron: str,
+    job: Any,
+    *,
+    run_at_start: bool,
+    start_delay: float = 5.0,
+    label: str = "a scheduled job",
 ) -> None:
     from croniter import croniter
 
@@ -257,7 +281,7 @@ async def _cron_loop(
             return
         except TimeoutError:
             pass
-        await _guarded(job)
+        await _guarded(job, label)
     it = croniter(cron, datetime.now(UTC))
     while not stop.is_set():
         next_at = it.get_next(float)
@@ -265,14 +289,16 @@ async def _cron_loop(
             await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - time.time()))
             return
         except TimeoutError:
-            await _guarded(job)
+            await _guarded(job, label)
 
 
-async def _guarded(job: Any) -> None:
+async def _guarded(job: Any, label: str) -> None:
     try:
         await asyncio.to_thread(job)
+    except ProdshieldError as exc:  # what the user can fix, said in their words
+        log.warning("%s failed: %s", label, exc)
     except Exception as exc:  # a failing periodic job is reported, never fatal to the service
-        log.warning("%s failed: %s: %s", getattr(job, "__qualname__", job), type(exc).__name__, exc)
+        log.warning("%s failed: %s: %s", label, type(exc).__name__, exc)
 
 
 def _chaos_schedule(loaded: LoadedConfig, store: Store) -> Any:
@@ -301,7 +327,8 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
     monitor = MonitorService(loaded, store)
     outbox = OutboxService(loaded, store)
     logs = LogService(loaded, store, window_s=max(0.2, loaded.config.logs.window))
-    services.problems += [monitor.problems, logs.problems]
+    audit = AuditService(loaded, store)
+    services.problems += [monitor.problems, logs.problems, audit.problems]
     services.gauges.append(logs.gauges)
     services.on_reload.append(logs.reload)
     services.on_reload.append(monitor.reload)
@@ -309,7 +336,7 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
         outbox,
         monitor,
         logs,
-        AuditService(loaded, store),
+        audit,
         DigestService(loaded, store),
         _chaos_schedule(loaded, store),
     ]
