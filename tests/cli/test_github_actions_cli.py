@@ -316,3 +316,17 @@ def test_the_subprocesses_run_the_checkout_under_test(tmp_path: Path) -> None:
         check=True,
     )
     assert Path(shown.stdout.strip()).resolve() == Path(prodshield.__file__).resolve()
+
+
+def test_init_over_a_shield_yaml_without_storage_names_the_default(tmp_path: Path) -> None:
+    """No `storage:` line keeps the store at the default, outside the workflows' cache: said,
+    without a line number that would point at something else."""
+    (tmp_path / "shield.yaml").write_text("version: 1\nchecks: []\n")
+    done = cli("init", "--github-actions", "--install", "prodshield==1.0.0", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: shield.yaml: no storage: (the default 'sqlite:///prodshield.db') does not "
+        "follow PRODSHIELD_STORAGE, so the workflows' cache never holds the store and failure "
+        'counts restart every run; write storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"'
+    ], done.stderr

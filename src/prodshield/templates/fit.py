@@ -85,10 +85,12 @@ def problems(shield: Path, workflows: list[Path]) -> list[str]:
     out: list[str] = []
     storage = data.get("storage") if isinstance(data, dict) else None
     if not (isinstance(storage, str) and "PRODSHIELD_STORAGE" in referenced(storage)):
-        where = positions.locate(("storage",)).line if storage is not None else 1
-        now = f"storage: {storage!r}" if storage is not None else "no storage:"
+        if storage is not None:
+            now = f"{shield.name}:{positions.locate(('storage',)).line}: storage: {storage!r}"
+        else:
+            now = f"{shield.name}: no storage: (the default 'sqlite:///prodshield.db')"
         out.append(
-            f"{shield.name}:{where}: {now} does not follow PRODSHIELD_STORAGE, so the workflows' "
+            f"{now} does not follow PRODSHIELD_STORAGE, so the workflows' "
             "cache never holds the store and failure counts restart every run; write "
             'storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"'
         )
