@@ -56,3 +56,33 @@ def test_chaos_run_prints_no_escapes_from_the_experiment(tmp_path: Path) -> None
     # the journal keeps the experiment as written (Chaos Toolkit's format)
     journal = json.loads((tmp_path / "journal.json").read_text())
     assert journal["experiment"]["title"] == TITLE
+
+
+def test_a_store_error_line_shows_marks_not_the_escape(tmp_path: Path) -> None:
+    """``chaos run -c`` says why it cannot store the run in one line; the store's name (from an
+    environment variable, a mount, a generated config) is shown with marks, never as raw ESC."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, so no folder can be made under it\n")
+    (tmp_path / "shield.yaml").write_text(
+        f'storage: "sqlite:///{blocker}/run\\x1b[2J\\x1b]0;owned\\x07/store.db"\n'
+    )
+    experiment = tmp_path / "exp.json"
+    experiment.write_text(
+        json.dumps(
+            {
+                "version": "1.0.0",
+                "title": "store",
+                "description": "d",
+                "method": [
+                    {"type": "action", "name": "a", "provider": {"type": "process", "path": "true"}}
+                ],
+            }
+        )
+    )
+    done = prodshield(
+        tmp_path, "chaos", "run", str(experiment), "-c", "shield.yaml", env=wide_env()
+    )
+    assert done.returncode != 0, done.stdout + done.stderr
+    error = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error and "run\u241b[2J\u241b]0;owned\u2407" in error[0], done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr, repr(done.stderr)

@@ -299,7 +299,7 @@ def _default_config() -> tuple[Path | None, int]:
     try:
         return Path(find_config(None)), 0
     except NotFound as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: {exc}") + "\n")
         return None, 2
 
 
@@ -312,7 +312,7 @@ def _write_reports(journal: Any, journal_path: str, junit: str | None) -> bool:
         if junit:
             Path(junit).write_text(to_junit(journal), encoding="utf-8")
     except OSError as exc:
-        sys.stderr.write(f"error: cannot write the report: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: cannot write the report: {exc}") + "\n")
         return False
     return True
 
@@ -396,7 +396,7 @@ def _unknown_guard(loaded: Any, abort_on: list[tuple[str, str | None]]) -> int:
             select_targets(loaded.config, check=name, env=env)
         except NotFound as exc:
             where = f"{name}@{env}" if env else name
-            sys.stderr.write(f"error: --abort-on-check {where}: {exc}\n")
+            sys.stderr.write(for_terminal(f"error: --abort-on-check {where}: {exc}") + "\n")
             return 2
     return 0
 
@@ -442,18 +442,21 @@ def _guard(loaded: Any, env: str | None, force: bool, dry: bool = False) -> int:
         finally:
             store.close()
     except StoreError as exc:
-        sys.stderr.write(f"error: cannot read the open incidents: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: cannot read the open incidents: {exc}") + "\n")
         return 3
     if not incidents:
         return 0
     if force:
         where = f"in {env}" if env is not None else "in any environment"
         sys.stderr.write(
-            f"warning: {plural(len(incidents), 'open incident')} {where}: "
-            f"{describe_incidents(incidents)}; running anyway (--force)\n"
+            for_terminal(
+                f"warning: {plural(len(incidents), 'open incident')} {where}: "
+                f"{describe_incidents(incidents)}; running anyway (--force)"
+            )
+            + "\n"
         )
         return 0
-    sys.stderr.write(f"error: {refusal(incidents, env)} (--force runs anyway)\n")
+    sys.stderr.write(for_terminal(f"error: {refusal(incidents, env)} (--force runs anyway)") + "\n")
     return 4
 
 
@@ -476,7 +479,7 @@ def _start(loaded: Any, experiment: Any, started: float, env: str | None) -> tup
         store = open_store(loaded.config.storage, base_dir=loaded.base_dir)
         return store, start_journal(store, experiment, started, environment=env)
     except StoreError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: {exc}") + "\n")
         return None, None
 
 
@@ -488,7 +491,7 @@ def _finish(store: Any, row: int | None, journal: Any, started: float, env: str 
         assert row is not None
         finish_journal(store, row, journal, time.time(), environment=env)
     except StoreError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(for_terminal(f"error: {exc}") + "\n")
         return 3
     finally:
         store.close()
