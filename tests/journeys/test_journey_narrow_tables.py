@@ -68,10 +68,10 @@ def test_logs_scan_never_splits_a_word_or_a_number(tmp_path: Path, columns: int)
     env = shell_env(COLUMNS=str(columns), NO_COLOR="1")
     data = prodshield(tmp_path, "logs", "scan", rel, "--no-store", "--format", "json", env=env)
     findings = json.loads(data.stdout)["findings"]
-    vocabulary = {"findings", "category", "kind", "severity", "count", "message", "source"}
+    vocabulary = {"findings", "signal", "kind", "severity", "count", "message", "source"}
     vocabulary |= {"first", "last", "seen", rel}
     for f in findings:
-        vocabulary |= {f["category"], f["kind"], f["severity"], str(f["count"])}
+        vocabulary |= {"failure", f["category"], f["kind"], f["severity"], str(f["count"])}
         vocabulary |= set(f["message"].split())
         vocabulary |= {f"{k}={v}" for k, v in f["source"].items() if k != "file"}
         vocabulary |= {f"{k}={v}," for k, v in f["source"].items() if k != "file"}

@@ -34,7 +34,7 @@ from prodshield.logs.digest import (
     render_json,
     render_markdown,
 )
-from prodshield.logs.findings import ScanResult
+from prodshield.logs.findings import ScanResult, signal_word
 from prodshield.logs.scan import parse_when, scan_files
 from prodshield.text import clip, for_terminal
 
@@ -238,10 +238,11 @@ def scan(
         console().print(f"no findings ({plural(lines, 'line')} scanned)", markup=False)
         _summary(result)
     else:
-        # the kind is never cut; the message wraps; under 100 columns the category, the
-        # source and the first-seen time are left out (the message names what matters)
+        # the kind is never cut; the message wraps; under 100 columns the signal, the
+        # source and the first-seen time are left out (the message names what matters). The
+        # signal is the finding's category in words that do not read as a severity
         table = Grid(
-            "category",
+            "signal",
             "kind",
             "severity",
             "count",
@@ -251,7 +252,7 @@ def scan(
             "last seen",
             keys=("kind", "severity", "count"),
             right=("count",),
-            optional=("category", "source", "first seen"),
+            optional=("signal", "source", "first seen"),
             title="findings",
         )
         for f in result.findings:
@@ -259,7 +260,7 @@ def scan(
                 f.source.get("file", "")
             )
             table.add_row(
-                f.category,
+                signal_word(f.category),
                 f.kind,
                 f.severity,
                 str(f.count),

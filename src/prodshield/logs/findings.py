@@ -28,6 +28,15 @@ before redaction could show its first half)."""
 MAX_ITEMS = 50
 
 CATEGORIES = ("critical", "security", "performance", "trend")
+SIGNALS = {"critical": "failure"}
+"""The word a table shows for a category: the ``critical`` category holds the platform's failures
+(``error_logged`` medium among them), and "critical" beside a medium severity read as a
+contradiction; JSON keeps the category itself."""
+
+
+def signal_word(category: str) -> str:
+    """What kind of signal a finding of ``category`` is, as ``logs scan``'s table names it."""
+    return SIGNALS.get(category, category)
 
 
 class LineSet:
