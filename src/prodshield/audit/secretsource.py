@@ -33,6 +33,11 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+HIGH_ENTROPY = "high-entropy value"
+"""The kind `env_secret` gives from its own test (a secret-like name, a random-looking value),
+where the engine's rules found nothing."""
+
+
 @dataclass(frozen=True)
 class SecretMatch:
     kind: str
@@ -140,5 +145,5 @@ def env_secret(name: str, value: str, *, by_value: bool = False) -> SecretMatch 
             return None  # a plain URL, not a credential
         if len(v) >= 12 and entropy(v) >= 3.0 and not v.isdigit():
             # the caller names the variable
-            return SecretMatch("high-entropy value", redact(v), sid)
+            return SecretMatch(HIGH_ENTROPY, redact(v), sid)
     return None

@@ -153,6 +153,8 @@ def _collect(
     revision_range: str | None = None,
     stdin: IO[bytes] | None = None,
 ) -> list[SecretFinding]:
+    from prodshield.audit.rules.environment import dotenv_findings
+
     findings: list[SecretFinding] = []
     scanner = scan.scanner()
     for given in paths:
@@ -172,7 +174,11 @@ def _collect(
                 raise UsageError(f"{given}: no such file or directory")
             findings.extend(
                 scan_paths(
-                    [given], respect_gitignore=respect_gitignore, config=scan, scanner=scanner
+                    [given],
+                    respect_gitignore=respect_gitignore,
+                    config=scan,
+                    scanner=scanner,
+                    also=dotenv_findings,
                 )
             )
     return findings
@@ -185,12 +191,15 @@ def _placed_sources(
     environ: bool,
     pids: list[int] | None,
     logs: list[str] | None,
+    operator_variables: frozenset[str] = frozenset(),
 ) -> list[SecretFinding]:
     """With ``--environ``/``--pid``/``--log``: the findings of every source, each naming its
-    place (file, commit, process variable, log line), ready to be joined per secret."""
+    place (file, commit, process variable, log line), ready to be joined per secret. The
+    operator's variables (``PRODSHIELD_*``, shield.yaml's ``${VAR}``) are skipped as ``audit``
+    skips them, each named with the reason."""
     if not (environ or pids or logs):
         return findings
-    from prodshield.audit.rules.environment import proc_subjects
+    from prodshield.audit.rules.environment import operator_reason, proc_subjects
     from prodshield.secrets.places import environment_findings, placed
 
     out = placed(findings, "file")
@@ -202,7 +211,13 @@ def _placed_sources(
             read.add(subject.pid)
             if subject.pid == me:
                 continue
-            variables = [(name, value) for name, value, _ in subject.variables]
+            variables = []
+            for name, value, _ in subject.variables:
+                why = operator_reason(name, operator_variables)
+                if why is None:
+                    variables.append((name, value))
+                elif environment_findings([(name, value)], pid=subject.pid, scanner=scanner):
+                    scan.errors.append(f"pid:{subject.pid} env:{name}: {why}")
             out.extend(environment_findings(variables, pid=subject.pid, scanner=scanner))
         for pid in [p for p in pids or [] if p not in read]:  # a gate must not pass unread
             raise UsageError(f"--pid {pid}: no process of yours with a readable environment")
@@ -339,6 +354,8 @@ def secrets(
     git_history = git or bool(audit and audit.secrets.git_history)
     if config_logs:
         logs = [*(logs or []), *_configured_logs(config)]
+    loaded = _optional_config(config) if environ or pids else None
+    operators = loaded.variables if loaded is not None else frozenset()
 
     # Verification scans twice (as configured, then unrestricted): stdin is kept for the second.
     kept_stdin = sys.stdin.buffer.read() if verifying and "-" in targets else None
@@ -353,7 +370,9 @@ def secrets(
             revision_range=revision_range,
             stdin=io.BytesIO(kept_stdin) if kept_stdin is not None else None,
         )
-        return _placed_sources(found, settings, environ=environ, pids=pids, logs=logs)
+        return _placed_sources(
+            found, settings, environ=environ, pids=pids, logs=logs, operator_variables=operators
+        )
 
     findings = collect(scan)
     everything = findings

@@ -8,7 +8,7 @@ import gzip
 import os
 import stat
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
@@ -388,9 +388,14 @@ def scan_paths(
     include_tests: bool = False,
     config: ScanConfig | None = None,
     scanner: Scanner | None = None,
+    also: Callable[[str, str, Scanner], Iterable[SecretFinding]] | None = None,
 ) -> Iterator[SecretFinding]:
     """Scan files and directory trees; paths in findings are as given (directories: joined).
-    ``scanner`` (default: the config's) is built once for every file of every path."""
+    ``scanner`` (default: the config's) is built once for every file of every path.
+
+    ``also(full, shown, scanner)``: more findings for each file the walk scanned (the same file
+    selection), reported unless the engine already reported that line (``audit secrets`` adds
+    the audit's ``.env`` judgment this way)."""
     config = config or ScanConfig(include_tests=include_tests)
     include_tests = include_tests or config.include_tests
     scanner = scanner or config.scanner()
@@ -401,8 +406,13 @@ def scan_paths(
             _count(config, "excluded")
         elif not include_tests and _in_dirs(rel, test_dirs):
             _count(config, "test_paths_skipped")
-        else:
+        elif also is None:
             yield from _scan_one(full, shown, config, scanner)
+        else:
+            found = list(_scan_one(full, shown, config, scanner))
+            yield from found
+            seen = {f.line for f in found}
+            yield from (f for f in also(full, shown, scanner) if f.line not in seen)
 
     for given in paths:
         root = Path(given)

@@ -12,14 +12,18 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prodshield.audit.context import AuditContext
+from prodshield.audit.context import MAX_FILE_BYTES, AuditContext
 from prodshield.audit.documents import DOTENV_NAMES, parse_document
 from prodshield.audit.finding import AuditFinding, Severity, fingerprint
 from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 from prodshield.audit.rules.environment.standard import is_standard
-from prodshield.audit.secretsource import env_secret
+from prodshield.audit.secretsource import HIGH_ENTROPY, env_secret
+
+if TYPE_CHECKING:
+    from prodshield.secrets.engine import Scanner
+    from prodshield.secrets.finding import SecretFinding
 
 TOKEN = "ghp_" + "x7Kq2LmN9pR4sT6vW8yZ0aB3cD5eF1gH2iJ4"  # split so scanners of this repo stay quiet
 
@@ -57,7 +61,11 @@ class EnvRule(ExampleFromSample):
             match = env_secret(name, value, by_value=by_value)
             if match is None:
                 continue
-            why = _operators(name, subject.origin, ctx.settings.operator_variables)
+            why = (
+                None
+                if subject.origin == "file"
+                else operator_reason(name, ctx.settings.operator_variables)
+            )
             if why:
                 where = (
                     f"pid:{subject.pid} env:{name}" if subject.pid is not None else f"env:{name}"
@@ -73,12 +81,11 @@ class EnvRule(ExampleFromSample):
             )
 
 
-def _operators(name: str, origin: str, referenced: frozenset[str]) -> str | None:
+def operator_reason(name: str, referenced: frozenset[str]) -> str | None:
     """Why a running environment's variable is the operator's setting, not a leak: prodshield's
     own ``PRODSHIELD_*`` settings and the variables shield.yaml refers to as ``${VAR}`` are
-    expected there (a ``.env`` file in the tree holding them is still a leak)."""
-    if origin == "file":
-        return None
+    expected there (a ``.env`` file in the tree holding them is still a leak). ``audit`` and
+    ``audit secrets --environ``/``--pid`` both skip them with this reason."""
     if name.startswith("PRODSHIELD_"):
         return "prodshield's own setting (expected in the environment)"
     if name in referenced:
@@ -121,6 +128,69 @@ class ProcEnvironSecret(EnvRule):
 
 
 RULES: tuple[Rule[Any], ...] = (ProcessEnvSecret(), DotenvSecret(), ProcEnvironSecret())
+
+
+def dotenv_variables(path: Path, text: str) -> list[tuple[str, str, int | None]] | None:
+    """The ``NAME=value`` lines of an env file (``DOTENV_NAMES``: ``.env``, ``.env.*``,
+    ``*.env``), or None for any other file."""
+    if not DOTENV_NAMES.match(path.name.lower()):
+        return None
+    doc = parse_document(path, text)
+    if doc is None or doc.kind != "dotenv":
+        return None
+    return [(p.key, str(p.value), p.line) for p in doc.pairs]
+
+
+def dotenv_findings(full: str, shown: str, scanner: Scanner) -> list[SecretFinding]:
+    """The secrets ``environment.dotenv-secret`` reports in one file beyond what the engine's
+    rules find (a high-entropy value under a secret-like name, such as a ``ghp_`` token whose
+    checksum is not GitHub's), as ``audit secrets`` findings: with the engine's own findings, both
+    commands report the same env-file secrets. An inline allow comment silences a line unless the
+    scanner is strict; so does allowing the rule (``allow_rules``)."""
+    from prodshield.secrets.engine import ALLOW_MARKERS
+    from prodshield.secrets.finding import SecretFinding
+    from prodshield.secrets.finding import fingerprint as secret_fingerprint
+
+    path = Path(full)
+    if (
+        not DOTENV_NAMES.match(path.name.lower())
+        or DotenvSecret.type in scanner.settings.allow_rules
+    ):
+        return []
+    try:
+        with open(full, "rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return []
+    if len(raw) > MAX_FILE_BYTES or b"\0" in raw[:8192]:
+        return []
+    text = raw.decode("utf-8", "replace")
+    lines = text.splitlines()
+    honour = scanner.settings.honour_allow_comments
+    out = []
+    for name, value, line in dotenv_variables(path, text) or []:
+        match = env_secret(name, value, by_value=False)
+        if match is None or match.kind != HIGH_ENTROPY or line is None:
+            continue  # what the engine's rules find, the scanner reported (or was told to allow)
+        source = lines[line - 1] if 0 < line <= len(lines) else ""
+        if honour and any(m in source.lower() for m in ALLOW_MARKERS):
+            continue
+        out.append(
+            SecretFinding(
+                rule=DotenvSecret.type,
+                kind=match.kind,
+                severity="high",
+                path=shown,
+                line=line,
+                column=1,
+                redacted=match.redacted,
+                fingerprint=secret_fingerprint(DotenvSecret.type, value, shown),
+                confidence=0.8,
+                snippet=f"{name}=…",
+                secret_id=match.secret_id or "",
+            )
+        )
+    return out
 
 
 def _read_environ(pid: int) -> list[tuple[str, str, int | None]] | None:
@@ -168,9 +238,9 @@ def subjects(ctx: AuditContext) -> Iterator[EnvSubject]:
         text = ctx.read_text(path)
         if text is None:
             continue
-        doc = parse_document(path, text)
-        if doc is not None and doc.kind == "dotenv":
-            yield EnvSubject("file", [(p.key, str(p.value), p.line) for p in doc.pairs], path=path)
+        variables = dotenv_variables(path, text)
+        if variables is not None:
+            yield EnvSubject("file", variables, path=path)
     if ctx.settings.proc_environ:
         me = os.getpid()
         yield from (s for s in proc_subjects(only=ctx.settings.proc_pids) if s.pid != me)

@@ -23,7 +23,12 @@ from prodshield.audit.rules.permissions.links import SymlinkOutsideTree
 from prodshield.audit.secretsource import contains_secret
 from prodshield.text import shell_word
 
-ENV_NAME = re.compile(r"^\.env(\.(?!example$|sample$|template$|dist$|defaults$)[\w.-]+)?$")
+# The env files the environment family reads (``DOTENV_NAMES``: ``.env``, ``.env.*``, ``*.env``),
+# less the templates committed to be copied (``.env.example``, ``sample.env``).
+_TEMPLATE = r"(?:example|sample|template|dist|defaults)"
+ENV_NAME = re.compile(
+    rf"^(?:\.env(?:\.(?!{_TEMPLATE}$)[\w.-]+)?|(?!{_TEMPLATE}\.env$)[\w.-]+\.env)$", re.I
+)
 KEY_NAMES = re.compile(r"^(id_(rsa|dsa|ecdsa|ed25519)|.*\.(key|p8|ppk))$")
 CRED_NAMES = re.compile(
     r"^(credentials(\.json|\.ya?ml)?|\.git-credentials|.*\.(p12|pfx|jks|keystore)|\.?htpasswd"
