@@ -79,9 +79,16 @@ class BruteForceDetector:
         return event.timestamp.timestamp() if event.timestamp else self._seq
 
     def on_rule(
-        self, event: EventLike, rule: Any, ip: str | None, user: str | None, index: int = 0
+        self,
+        event: EventLike,
+        rule: Any,
+        ip: str | None,
+        user: str | None,
+        index: int = 0,
+        n: int = 1,
     ) -> None:
-        """Listener for the rule pack's security matches."""
+        """Listener for the rule pack's security matches (``n``: the lines the matched one
+        stands for, rsyslog's ``message repeated n times``)."""
         if not ip:
             return
         key = (event.source, str(ip))
@@ -91,7 +98,7 @@ class BruteForceDetector:
                 if index == ATTEMPT
                 else f"{rule.kind}:{getattr(rule, 'number', 0)}:{index}"
             )
-            self._fail(self.sources, self.threshold, key, event, user, signal)
+            self._fail(self.sources, self.threshold, key, event, user, signal, n)
         elif rule.kind == "auth_success":
             src = self.sources.get(key)
             if src is not None and src.max_in_window >= self.threshold and src.success_user is None:
@@ -105,6 +112,7 @@ class BruteForceDetector:
         event: EventLike,
         user: str | None,
         signal: str,
+        n: int = 1,
     ) -> None:
         now = self._clock(event)
         src = table.get(key)
@@ -113,17 +121,17 @@ class BruteForceDetector:
             if src is None:
                 return  # every source tracked is a brute force already: nothing more to name
         window = src.windows[signal]
-        window.append(now)
+        window.extend([now] * n)
         while window and window[0] < now - self.window_s:
             window.popleft()
         src.seen = now
-        src.counts[signal] += 1
+        src.counts[signal] += n
         src.lines.add(event.line)
         src.peaks[signal] = max(src.peaks[signal], len(window))
         if len(window) > src.peak:
             src.peak = len(window)
         if user and (len(src.users) < 50 or user in src.users):
-            src.users[user] = src.users.get(user, 0) + 1
+            src.users[user] = src.users.get(user, 0) + n
         if event.timestamp:
             src.first = src.first or event.timestamp
             src.last = event.timestamp

@@ -19,6 +19,19 @@ from prodshield.text import plural
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_REPEATED = re.compile(r"\bmessage repeated (\d{1,9}) times: \[")
+MAX_REPEATS = 10_000
+"""The most times one line's ``message repeated N times`` counts (a hostile N is bounded)."""
+
+
+def repeats(message: str | None) -> int:
+    """How many lines one line stands for: rsyslog's repeat compression writes ``message
+    repeated 5 times: [ Failed password for root from 1.2.3.4 port 22 ssh2]`` for five identical
+    lines (``$RepeatedMsgReduction``), each an attempt; any other line is one."""
+    if not message or "repeated" not in message[:300]:
+        return 1
+    m = _REPEATED.search(message[:300])
+    return min(max(int(m.group(1)), 1), MAX_REPEATS) if m else 1
 
 
 def _address(ip: str) -> str:
@@ -144,10 +157,10 @@ class _Hits:
         self.peak = 0
         self.seq = 0.0
 
-    def add(self, event: EventLike, window_s: float) -> None:
+    def add(self, event: EventLike, window_s: float, n: int = 1) -> None:
         self.seq += 1.0
         now = event.timestamp.timestamp() if event.timestamp else self.seq
-        self.times.append(now)
+        self.times.extend([now] * n)
         cut = 0
         while cut < len(self.times) and self.times[cut] < now - window_s:
             cut += 1
@@ -453,8 +466,9 @@ class RulePackDetector:
         fields = event.fields or {}
         ip = _event_ip(event, rule, groups.get("ip") or fields.get("client_ip"))
         user = groups.get("user") or fields.get("user")
+        n = repeats(event.message)  # rsyslog's "message repeated 5 times: [ ...]" is 5 lines
         for listener in self.listeners:
-            listener(event, rule, ip, user, index)
+            listener(event, rule, ip, user, index, n)
         if not rule.report:
             return False
         source: dict[str, Any] = {"file": event.source}
@@ -482,17 +496,18 @@ class RulePackDetector:
             # setdefault: findings() drops an empty one (a window may have asked in between)
             users = finding.details.setdefault("users", {})
             if len(users) < 50 or user in users:
-                users[user] = users.get(user, 0) + 1
+                users[user] = users.get(user, 0) + n
         if rule.field and rule.field in groups and "example" not in finding.details:
             from prodshield.logs.detectors.redaction import redact_line
 
             finding.details["example"] = redact_line(groups[rule.field])[:200]
         hits = self._hits.get(key)
         if hits is not None:
-            hits.add(event, rule.window_s)
+            hits.add(event, rule.window_s, n)
         finding.add(
             event.timestamp,
             _sample(event) if len(finding.samples) < 3 else None,
+            n,
             # the line as evidence for the digest's offenders, where the finding names an IP
             line=event.line if "ip" in finding.source else None,
         )
