@@ -34,7 +34,7 @@ def test_top_offending_ips_count_each_request_once(tmp_path: Path) -> None:
     assert md.returncode == 0, md.stderr
     assert "suspicious_user_agent: 8" in md.stdout  # both IPs were flagged twice
     assert "Top offending IPs: `198.51.100.7` (40), `203.0.113.9` (4)" in md.stdout, md.stdout
-    assert "a line flagged by several detectors once" in md.stdout
+    assert "each once however many detectors flagged it" in md.stdout
 
     js = prodshield(tmp_path, "logs", "digest", "access.log", "--format", "json", env=wide_env())
     assert js.returncode == 0, js.stderr
@@ -103,3 +103,26 @@ def test_an_ip_flagged_by_different_detectors_on_different_lines_counts_every_li
     md = prodshield(tmp_path, "logs", "digest", "access.log", env=wide_env())
     assert md.returncode == 0, md.stderr
     assert "Top offending IPs: `192.0.2.50` (41)" in md.stdout, md.stdout
+
+
+def test_the_brute_force_table_lists_the_biggest_first_and_says_how_many_more(
+    tmp_path: Path,
+) -> None:
+    """A review: the digest's brute-force table showed the first 10 sources in file order, so a
+    source with 80 attempts could be its last row and one with 23 missing, with no word of it."""
+    lines = []
+    for k in range(12):  # source k tries 20 + 5k passwords; the biggest come last in the file
+        ip = f"198.51.100.{k + 1}"
+        lines += [
+            f'{ip} - - [06/Dec/2026:10:{k:02d}:{i % 60:02d} +0000] "POST /login HTTP/1.1" 401 12 '
+            f'"-" "Mozilla/5.0" 0.005'
+            for i in range(20 + 5 * k)
+        ]
+    (tmp_path / "access.log").write_text("\n".join(lines) + "\n")
+    md = prodshield(tmp_path, "logs", "digest", "access.log", env=wide_env())
+    assert md.returncode == 0, md.stderr
+    rows = [line for line in md.stdout.splitlines() if line.startswith("| `198.51.100.")]
+    attempts = [int(row.split("|")[2]) for row in rows]
+    assert attempts == sorted(attempts, reverse=True) and len(rows) == 10, md.stdout
+    assert attempts[0] == 75 and rows[0].startswith("| `198.51.100.12`"), md.stdout
+    assert "_and 2 more (`logs scan` lists them all)_" in md.stdout

@@ -14,9 +14,12 @@ from prodshield.severity import worst_first
 from prodshield.text import clip, code_span, controls_out, dumps_json, unpaired_out
 
 OFFENDERS_COUNTED = (
-    "Counted per IP: its flagged log lines, a line flagged by several detectors once."
+    "Counted per IP: its flagged events, each once however many detectors flagged it (a failed "
+    "login is one attempt, however many lines sshd and PAM wrote for it)."
 )
 """What the top offending IPs count, printed under them."""
+BRUTE_SHOWN = 10
+"""Brute-force sources the digest's table shows (the most attempts first)."""
 
 
 @dataclass
@@ -168,7 +171,8 @@ def render_markdown(d: Digest) -> str:
     for f in sec:
         kinds[f.kind] += f.count
     lines.append(", ".join(f"{k}: {n}" for k, n in kinds.most_common()) or "Nothing.")
-    brute = [f for f in sec if f.kind == "brute_force"]
+    # the biggest first: the table shows 10, and says how many more logs scan lists
+    brute = sorted((f for f in sec if f.kind == "brute_force"), key=lambda f: -f.count)
     if brute:
         lines += [
             "",
@@ -178,8 +182,10 @@ def render_markdown(d: Digest) -> str:
         lines += [
             f"| {md(f.source.get('ip'))} | {f.count} | {f.details.get('max_failures_in_window')} | "
             f"{md(', '.join(list(f.details.get('users', {}))[:5]))} |"
-            for f in brute[:10]
+            for f in brute[:BRUTE_SHOWN]
         ]
+        if len(brute) > BRUTE_SHOWN:
+            lines += ["", f"_and {len(brute) - BRUTE_SHOWN} more (`logs scan` lists them all)_"]
     if ips:
         lines += [
             "",
