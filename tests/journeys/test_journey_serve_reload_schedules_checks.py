@@ -50,7 +50,7 @@ def test_sighup_schedules_added_checks_and_stops_removed_ones(tmp_path: Path) ->
 
             config.write_text(_config(web, {"w1": "1h", "w2": "1s"}))
             proc.send_signal(signal.SIGHUP)
-            read_until(proc, r"reloaded .*2 checks")
+            read_until(proc, r"reloaded .*2 checks \(added w2; changed w1\)")
             _wait("w2 to run", lambda: _runs(db, "w2") >= 2)
             status = prodshield(tmp_path, "monitor", "status", env=wide_env())
             assert status.returncode == 0, status.stderr
@@ -63,7 +63,7 @@ def test_sighup_schedules_added_checks_and_stops_removed_ones(tmp_path: Path) ->
 
             config.write_text(_config(web, {"w1": "1h"}))
             proc.send_signal(signal.SIGHUP)
-            read_until(proc, r"reloaded .*1 check")
+            read_until(proc, r"reloaded .*1 check \(removed w2\)")
             time.sleep(1.5)
             removed = _runs(db, "w2")
             time.sleep(3)

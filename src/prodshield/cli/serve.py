@@ -70,13 +70,21 @@ def serve(
             )
         sys.stdout.flush()  # a pipe (a log file, journald, a test) sees the URL now, not at exit
 
+    running = [loaded]
+
     def reloaded(fresh: LoadedConfig | None, problems: list[str]) -> None:
         if fresh is None:
             for line in problems:
                 err.print(line, markup=False)
             err.print("reload refused: the previous config keeps running")
         else:
-            out.print(f"reloaded {fresh.path}: {plural(len(fresh.config.checks), 'check')}")
+            changes = checks_changed(running[0], fresh)
+            running[0] = fresh
+            out.print(
+                f"reloaded {fresh.path}: {plural(len(fresh.config.checks), 'check')}"
+                + (f" ({changes})" if changes else " (no check changed)"),
+                markup=False,
+            )
             for note in problems:
                 err.print(f"warning: {note}", markup=False)
 
@@ -109,3 +117,20 @@ def serve(
     finally:
         store.close()
     out.print("prodshield serve stopped")
+
+
+def checks_changed(before: LoadedConfig, after: LoadedConfig) -> str:
+    """What a reload did to the checks, in words (``added w2; removed w3; changed w1``; empty
+    when none changed), by check name."""
+    old = {c.name: c for c in before.config.checks}
+    new = {c.name: c for c in after.config.checks}
+    parts = [
+        f"{verb} {', '.join(names)}"
+        for verb, names in (
+            ("added", [n for n in new if n not in old]),
+            ("removed", [n for n in old if n not in new]),
+            ("changed", [n for n in new if n in old and new[n] != old[n]]),
+        )
+        if names
+    ]
+    return "; ".join(parts)
