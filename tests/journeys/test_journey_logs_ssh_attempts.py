@@ -170,3 +170,13 @@ def test_a_brute_force_takes_its_failed_logins_in_scan_digest_and_serve(tmp_path
         assert _security(rows) == [("brute_force", "192.0.2.50", 12, None)], rows
     finally:
         stop_serve(serve)
+
+
+def test_an_offender_known_only_by_its_host_name_reads_host_not_ip(tmp_path: Path) -> None:
+    """A review: `logs scan` labelled PAM's rhost name `ip=pamonly.example.org`."""
+    (tmp_path / "auth.log").write_text(_auth_log())
+    env = shell_env(drop=("PRODSHIELD_",), TZ="UTC", COLUMNS="200")
+    table = prodshield(tmp_path, "logs", "scan", "auth.log", "--no-store", env=env)
+    assert table.returncode == 0, table.stderr
+    assert "host=pamonly.example.org" in table.stdout, table.stdout
+    assert "ip=pamonly" not in table.stdout and f"ip={A}" in table.stdout, table.stdout

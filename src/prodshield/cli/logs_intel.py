@@ -34,7 +34,7 @@ from prodshield.logs.digest import (
     render_json,
     render_markdown,
 )
-from prodshield.logs.findings import ScanResult, signal_word
+from prodshield.logs.findings import ScanResult, signal_word, where_words
 from prodshield.logs.scan import parse_when, scan_files
 from prodshield.text import clip, for_terminal
 
@@ -256,9 +256,7 @@ def scan(
             title="findings",
         )
         for f in result.findings:
-            where = ", ".join(f"{k}={v}" for k, v in f.source.items() if k != "file") or str(
-                f.source.get("file", "")
-            )
+            where = where_words(f.source) or str(f.source.get("file", ""))
             table.add_row(
                 signal_word(f.category),
                 f.kind,

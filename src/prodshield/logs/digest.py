@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prodshield.logs.findings import LineSet, LogFinding, ScanResult
+from prodshield.logs.findings import LineSet, LogFinding, ScanResult, where_words
 from prodshield.severity import worst_first
 from prodshield.text import clip, code_span, controls_out, dumps_json, unpaired_out
 
@@ -134,8 +134,7 @@ def _when(f: LogFinding) -> str:
 
 
 def _where(f: LogFinding) -> str:
-    parts = [f"{k}={v}" for k, v in f.source.items() if k != "file" and v]
-    return ", ".join(parts) or str(f.source.get("file", "-"))
+    return where_words(f.source) or str(f.source.get("file", "-"))
 
 
 def _lit(value: object, limit: int = 200) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from array import array
 from bisect import bisect_left
@@ -37,6 +38,28 @@ contradiction; JSON keeps the category itself."""
 def signal_word(category: str) -> str:
     """What kind of signal a finding of ``category`` is, as ``logs scan``'s table names it."""
     return SIGNALS.get(category, category)
+
+
+def where_words(source: dict[str, Any]) -> str:
+    """A finding's source in words, its file apart (``ip=203.0.113.9, user=root``; empty when it
+    has nothing else). An offender known only by a host name (PAM's ``rhost=``, kept under
+    ``ip`` so it is counted with the addresses) reads ``host=``, not ``ip=``."""
+    parts = []
+    for key, value in source.items():
+        if key == "file" or value in (None, ""):
+            continue
+        if key == "ip" and not _is_address(str(value)):
+            key = "host"
+        parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class LineSet:
