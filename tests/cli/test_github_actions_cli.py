@@ -330,3 +330,24 @@ def test_init_over_a_shield_yaml_without_storage_names_the_default(tmp_path: Pat
         "follow PRODSHIELD_STORAGE, so the workflows' cache never holds the store and failure "
         'counts restart every run; write storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"'
     ], done.stderr
+
+
+def test_a_check_reading_a_variable_is_told_to_get_it_not_a_default(tmp_path: Path) -> None:
+    """A review: for a check's URL the warning suggested `"${API_URL:-unset}"` first, which makes
+    every run request `unset/health` and open incidents; a value the step uses needs the
+    variable, while serve's and notifiers' values may take a default."""
+    (tmp_path / "shield.yaml").write_text(
+        'storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"\n'
+        'serve: {token: "${PRODSHIELD_TOKEN}"}\n'
+        "checks:\n"
+        '  - {name: api, type: http, url: "${API_URL}/health"}\n'
+    )
+    done = cli("init", "--github-actions", "--install", "prodshield==1.0.0", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    api = [w for w in warnings if "reads ${API_URL}" in w]
+    token = [w for w in warnings if "reads ${PRODSHIELD_TOKEN}" in w]
+    assert api and token, done.stderr
+    assert "add API_URL to that step's env" in api[0] and "${API_URL:-" not in api[0], api[0]
+    assert "secrets.API_URL" in api[0]
+    assert 'write "${PRODSHIELD_TOKEN:-}"' in token[0], token[0]

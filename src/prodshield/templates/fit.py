@@ -102,10 +102,24 @@ def problems(shield: Path, workflows: list[Path]) -> list[str]:
             others = f" (and {len(missing) - 1} other steps)" if len(missing) > 1 else ""
             # serve.* is not used by the workflows' commands: empty is fine (a token generated);
             # a notifier's value must not be empty, but is never used where the step lacks it
-            default = "" if key.startswith("serve.") else "unset"
             out.append(
                 f"{shield.name}:{pos.line}: {key} reads ${{{name}}}, which the step "
                 f"'{first.name}' of {first.workflow}{others} does not set, so it exits 2 there; "
-                f'write "${{{name}:-{default}}}", or add {name} to that step\'s env'
+                + _fix(key, name)
             )
     return out
+
+
+def _fix(key: str, name: str) -> str:
+    """The edit a warning suggests for ``${name}`` read at ``key``. ``serve.*`` is not used by the
+    workflows' commands (empty is fine: a token is generated) and a notifier's value is never
+    used in a step that lacks it, so a default does; anything else (a check's URL or header) is
+    used by the step itself, where a default would be the value: it needs the variable."""
+    if key.startswith("serve."):
+        return f'write "${{{name}:-}}", or add {name} to that step\'s env'
+    if key.startswith("notifiers"):
+        return f'write "${{{name}:-unset}}", or add {name} to that step\'s env'
+    return (
+        f"add {name} to that step's env (from a repository secret or variable: "
+        f"{name}: ${{{{ secrets.{name} }}}}); a default would be used as the value itself"
+    )
