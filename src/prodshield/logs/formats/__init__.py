@@ -8,15 +8,20 @@ member. Detection and lookup by name: ``registry.py``.
 
 from prodshield.logs.formats import (
     apache,
+    bgl,
+    cbs,
     hdfs,
     journald,
     json_lines,
+    logcat,
     logfmt,
     mysql_slow,
     nginx,
+    openstack,
     postgres,
     python,
     raw,
+    spark,
     syslog,
 )
 from prodshield.logs.formats.base import LogFormat
@@ -31,6 +36,11 @@ REGISTRY: dict[str, LogFormat] = {
         postgres.FORMAT,
         mysql_slow.FORMAT,
         hdfs.FORMAT,
+        spark.FORMAT,
+        openstack.FORMAT,
+        logcat.FORMAT,
+        bgl.FORMAT,
+        cbs.FORMAT,
         syslog.FORMAT,
         python.FORMAT,
         logfmt.FORMAT,

@@ -212,3 +212,23 @@ def to_number(text: str) -> float | int | None:
             return float(text)
         except ValueError:
             return None
+
+
+def yearless(
+    month: int, day: int, hour: int, minute: int, second: int, micro: int = 0
+) -> datetime | None:
+    """A local time written with no year (syslog's RFC 3164, logcat, Proxifier): this year, or
+    last year when that would be more than two days ahead (December's lines read in January)."""
+    now = datetime.now(UTC)
+    try:
+        ts = datetime(now.year, month, day, hour, minute, second, micro, tzinfo=LOCAL)
+        if ts > now + timedelta(days=2):
+            ts = ts.replace(year=now.year - 1)
+    except ValueError:  # 29 February outside a leap year
+        return None
+    return ts
+
+
+def millis(text: str | None) -> int:
+    """Microseconds from a fraction of a second's digits (``"008"`` -> 8000)."""
+    return int((text or "0")[:6].ljust(6, "0"))

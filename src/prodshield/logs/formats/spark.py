@@ -1,0 +1,53 @@
+"""``spark``: Apache Spark's default log4j layout (``%d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n``, in
+``conf/log4j.properties.template``; YARN containers running Spark write the same)::
+
+    17/06/09 20:10:40 INFO spark.SecurityManager: Changing view acls to: yarn,curi
+
+The time has no zone: local time, as in the other formats. Java stack traces under a line join it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from prodshield.logs.formats.base import LOCAL, BaseFormat, Record, norm_level
+
+_LINE = re.compile(
+    r"(\d{2})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2}) "
+    r"(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL) ([\w.$-]+): ?(.*)$"
+)
+
+
+class SparkFormat(BaseFormat):
+    type = "spark"
+    example: dict[str, Any] = {
+        "lines": [
+            "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal "
+            "handlers for [TERM, HUP, INT]",
+            "17/06/09 20:10:41 INFO spark.SecurityManager: SecurityManager: authentication "
+            "disabled; ui acls disabled; users with view permissions: Set(yarn, curi)",
+            "17/06/09 20:11:11 ERROR executor.CoarseGrainedExecutorBackend: RECEIVED SIGNAL 15: "
+            "SIGTERM",
+        ]
+    }
+    description = "Apache Spark log4j lines (yy/MM/dd HH:mm:ss LEVEL logger: message)"
+    multiline = True
+
+    def sniff(self, line: str) -> bool:
+        return _LINE.match(line) is not None
+
+    def parse(self, line: str) -> Record | None:
+        m = _LINE.match(line)
+        if m is None:
+            return None
+        yy, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
+        try:
+            ts: datetime | None = datetime(2000 + yy, mo, d, h, mi, s, tzinfo=LOCAL)
+        except ValueError:
+            ts = None
+        return Record(m.group(9), ts, norm_level(m.group(7)), {"logger": m.group(8)})
+
+
+FORMAT = SparkFormat()

@@ -1,0 +1,126 @@
+"""The layouts of OpenStack (oslo.log), Spark (log4j), Android logcat, Blue Gene/L RAS and Windows
+CBS: a real line's level, time and message, and detection from a file's first lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from prodshield.logs.api import parse_lines
+from prodshield.logs.formats.base import LOCAL
+from prodshield.logs.formats.registry import FORMATS, detect_format
+
+THIS_YEAR = datetime.now(UTC).year
+CASES = [
+    (
+        "openstack",
+        "2017-05-16 00:00:05.185 2931 ERROR nova.compute.manager [req-3ea4052c-895d-4b64-9e2d-"
+        "04d64c4d94ab - - - - -] [instance: 3edec1e4] Instance failed to spawn",
+        "error",
+        datetime(2017, 5, 16, 0, 0, 5, 185000),
+        "[instance: 3edec1e4] Instance failed to spawn",
+    ),
+    (
+        "openstack",
+        "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO "
+        "nova.osapi_compute.wsgi.server [req-38101a0b-2096 113d3a99 54fadb41 - - -] 10.11.10.1 "
+        '"GET /v2/servers/detail HTTP/1.1" status: 200',
+        "info",
+        datetime(2017, 5, 16, 0, 0, 0, 8000),
+        '10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200',
+    ),
+    (
+        "spark",
+        "17/06/09 20:11:11 ERROR executor.CoarseGrainedExecutorBackend: RECEIVED SIGNAL 15: SIGTERM",
+        "error",
+        datetime(2017, 6, 9, 20, 11, 11),
+        "RECEIVED SIGNAL 15: SIGTERM",
+    ),
+    (
+        "logcat",
+        "03-17 16:13:39.002  2227  2227 E AndroidRuntime: FATAL EXCEPTION: main",
+        "error",
+        datetime(THIS_YEAR, 3, 17, 16, 13, 39, 2000),
+        "FATAL EXCEPTION: main",
+    ),
+    (
+        "bgl",
+        "- 1117869872 2005.06.04 R23-M1-N8-I:J18-U11 2005-06-04-00.24.32.432192 "
+        "R23-M1-N8-I:J18-U11 RAS APP FATAL ciod: Error loading /home/auser/a.out",
+        "fatal",
+        datetime(2005, 6, 4, 0, 24, 32, 432192),
+        "ciod: Error loading /home/auser/a.out",
+    ),
+    (
+        "bgl",
+        "- 1120241131 2005.07.01 R37-M1-N4 2005-07-01-11.05.31.120732 R37-M1-N4 NULL DISCOVERY "
+        "SEVERE Can not get assembly information for node card",
+        "error",
+        datetime(2005, 7, 1, 11, 5, 31, 120732),
+        "Can not get assembly information for node card",
+    ),
+    (
+        "cbs",
+        "2016-09-29 02:04:27, Error                 CBS    Failed to process single phase "
+        "execution. [HRESULT = 0x800f0816]",
+        "error",
+        datetime(2016, 9, 29, 2, 4, 27),
+        "Failed to process single phase execution. [HRESULT = 0x800f0816]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "line", "level", "when", "message"), CASES)
+def test_a_real_line_gives_level_time_and_message(
+    name: str, line: str, level: str, when: datetime, message: str
+) -> None:
+    record = FORMATS[name].parse(line)
+    assert record is not None
+    assert record.level == level
+    assert record.timestamp == when.replace(tzinfo=LOCAL)  # no zone in the line: local time
+    assert record.message == message
+
+
+@pytest.mark.parametrize("name", sorted({c[0] for c in CASES}))
+def test_a_file_of_it_is_detected(tmp_path: Path, name: str) -> None:
+    lines = [*FORMATS[name].example["lines"], *(c[1] for c in CASES if c[0] == name)] * 5
+    path = tmp_path / f"{name}.log"
+    path.write_text("\n".join(lines) + "\n")
+    head = path.read_text().splitlines()[:50]
+    assert detect_format(head).type == name
+    events = list(parse_lines(head, str(path)))
+    assert all(e.timestamp is not None and e.level for e in events), events[:2]
+
+
+def test_a_loghub_openstack_line_is_not_read_as_a_python_line() -> None:
+    """The file-name column before the date is not a logger: the whole line is oslo.log's."""
+    line = CASES[1][1]
+    assert detect_format([line] * 3).type == "openstack"
+    assert FORMATS["openstack"].parse(line).fields == {  # type: ignore[union-attr]
+        "pid": 25746,
+        "logger": "nova.osapi_compute.wsgi.server",
+        "request_id": "req-38101a0b-2096",
+        "file": "nova-api.log.1.2017-05-16_13:53:08",
+    }
+
+
+def test_docs_list_every_format_with_an_example_line() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "logs.md").read_text()
+    rows = {line.split("|")[1].strip(" `") for line in docs.splitlines() if line.startswith("| `")}
+    assert set(FORMATS) <= rows, sorted(set(FORMATS) - rows)
+    for line in docs.splitlines():
+        if line.startswith("| `") and line.split("|")[1].strip(" `") in FORMATS:
+            assert line.split("|")[3].strip().startswith("`"), line  # an example line
+
+
+@pytest.mark.parametrize("name", sorted({c[0] for c in CASES}))
+def test_a_long_hostile_line_is_sniffed_at_once(name: str) -> None:
+    """One 64 KB word (no space after it) took quadratic time in the file-name column."""
+    import time
+
+    for line in ("a" * 65_536, "a" * 65_536 + " x", "- 1117838570 2005.06.03 " + "R" * 65_536):
+        start = time.perf_counter()
+        assert FORMATS[name].parse(line) is None
+        assert time.perf_counter() - start < 0.5
