@@ -95,3 +95,61 @@ def test_a_certificate_close_to_expiry_is_degraded_not_down(tmp_path: Path) -> N
                 proc.communicate(timeout=60)
     finally:
         stop.set()
+
+
+def test_a_degraded_check_keeps_its_uptime_and_looks_degraded(tmp_path: Path) -> None:
+    """Review 2 (major 1, minors 5 and 7): the degraded cert showed 0.00% uptime in monitor status,
+    on the status page and its uptime badge, `monitor once` said `failed (condition)`, and the
+    page drew its incident red (`incident s-down`). Now a degraded result is not downtime; a down
+    check still drops to 0%."""
+    pki = make_pki(tmp_path)
+    cert, key = pki.issue("site", days=10)
+    tls, stop = _tls_listener(cert, key)
+    try:
+        with http_server(answering(200)) as closed:
+            pass  # a port nothing listens on any more: the web check is down
+        (tmp_path / "shield.yaml").write_text(
+            "storage: sqlite:///store.db\n"
+            "defaults: {failure_threshold: 1}\n"
+            "checks:\n"
+            f"  - {{name: web, type: http, url: 'http://127.0.0.1:{closed}/'}}\n"
+            f"  - {{name: cert, type: tls, host: 127.0.0.1, port: {tls},"
+            f" ca_file: '{pki.ca_file}', conditions: ['[CERTIFICATE_EXPIRATION] > 14d']}}\n"
+        )
+        once = prodshield(tmp_path, "monitor", "once", env=wide_env())
+        assert once.returncode == 1, once.stdout + once.stderr  # documented: 1 when any failed
+        cert_row = next(x for x in once.stdout.splitlines() if x.split()[:1] == ["cert"])
+        assert "degraded (condition)" in cert_row and "failed" not in cert_row.split("[")[0]
+        web_row = next(x for x in once.stdout.splitlines() if x.split()[:1] == ["web"])
+        assert "failed (" in web_row, once.stdout
+
+        status = prodshield(tmp_path, "monitor", "status", env=wide_env())
+        rows = {
+            x.split()[0]: x
+            for x in status.stdout.splitlines()
+            if x.split()[:1] in (["cert"], ["web"])
+        }
+        assert "degraded" in rows["cert"] and "100.00%" in rows["cert"], status.stdout
+        assert "0.00%" in rows["web"] and "100.00%" not in rows["web"], status.stdout
+
+        built = prodshield(tmp_path, "status", "build", "--out", "site", env=wide_env())
+        assert built.returncode == 0, built.stderr
+        page = (tmp_path / "site" / "index.html").read_text()
+        assert 'class="incident s-degraded" data-incident' in page
+        assert 'class="incident s-down" data-incident' in page  # web's outage stays red
+        assert "uptime 24 h <b>100.00%</b>" in page and "uptime 24 h <b>0.00%</b>" in page
+
+        proc = start_serve(tmp_path / "shield.yaml", port=0, cwd=tmp_path)
+        try:
+            port, _ = read_bound(proc)
+            assert "100.00%" in _get(f"http://127.0.0.1:{port}/badge/cert/uptime.svg")
+            web_badge = _get(f"http://127.0.0.1:{port}/badge/web/uptime.svg")
+            assert "0.00%" in web_badge and "100.00%" not in web_badge, web_badge
+            live = _get(f"http://127.0.0.1:{port}/")
+            assert 'class="incident s-degraded" data-incident' in live
+            assert "uptime 24 h <b>100.00%</b>" in live
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+    finally:
+        stop.set()

@@ -480,6 +480,7 @@ def test_upgrade_keys_heartbeats_by_check_and_environment_keeping_their_urls(
     """Older stores kept one ``check_name`` per heartbeat holding ``check@environment``; the
     monitor migration splits it into (check, environment) and keeps every token (ping URL)."""
     from prodshield.monitor.heartbeats import ensure_heartbeat, find_by_token
+    from prodshield.store.migrations import rekey_heartbeats
 
     _legacy_heartbeats(
         store,
@@ -488,10 +489,10 @@ def test_upgrade_keys_heartbeats_by_check_and_environment_keeping_their_urls(
         "('report', 'tok-report-000000000000', 60.0, 1, 3.0)",
     )
     applied = store.upgrade()
-    assert applied == [
-        f"monitor {len(MIGRATIONS['monitor'])}: key heartbeats by (check, environment), "
-        "keeping their ping URLs"
-    ], applied
+    step = MIGRATIONS["monitor"].index(rekey_heartbeats) + 1
+    assert applied[0] == (
+        f"monitor {step}: key heartbeats by (check, environment), keeping their ping URLs"
+    ), applied
     with store.connect() as conn:
         rows = conn.execute(
             select(
@@ -539,7 +540,9 @@ def test_upgrade_keeps_a_heartbeat_whose_check_name_holds_an_at_sign_whole(store
         "('both@x', 'tok-both-x-000000000000', NULL, 0, 1.0), "
         "('job@prod', 'tok-job-prod-0000000000', NULL, 0, 1.0)",
     )
-    assert len(store.upgrade()) == 1
+    assert store.upgrade()[0].endswith(
+        "key heartbeats by (check, environment), keeping their ping URLs"
+    )
     with store.connect() as conn:
         rows = conn.execute(
             select(t.heartbeats.c.check_name, t.heartbeats.c.environment, t.heartbeats.c.token)

@@ -96,6 +96,8 @@ def _render(results: list[CheckResult], held: Sequence[str | None] = ()) -> None
                 not_counted += 1
                 status = f"[blue]failed ({kind})[/]"
                 detail = Text(f"in maintenance window {window}, not counted: ") + detail
+            elif r.degraded:  # answered, failed only on quality: degraded, as monitor status says
+                status = f"[yellow]degraded ({kind})[/]"
             else:
                 status = f"[red]failed ({kind})[/]"
         took = "-" if r.details.get("waiting") else _ms(r.response_time_ms)

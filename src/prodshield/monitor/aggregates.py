@@ -32,8 +32,12 @@ RAW_TTL = 5.0
 RAW_CHUNK = 500
 """(check, environment) pairs per statement when summarising raw results."""
 Key = tuple[str, str]
-Bucket = tuple[int, int, float]
-"""(results, failures, sum of response times in ms)."""
+Bucket = tuple[int, int, float, int]
+"""(results, failures, sum of response times in ms, degraded results among the failures).
+
+A degraded result (the target answered but failed only a quality condition: a certificate close
+to expiry, a slow answer) is a failure for the charts and bars but not downtime: the uptime
+figures count ``failures - degraded``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +94,32 @@ class AggregateCache:
 
     def _read(
         self, since_hour: int, *, scan: bool = False
-    ) -> Iterator[tuple[str, str, int, int, int, float]]:
+    ) -> Iterator[tuple[str, str, int, int, int, float, int]]:
         """Hourly rows since ``since_hour``, streamed (a full load never holds them all)."""
         h = t.check_hourly
         # A full load reads most of the table: ``hour + 0`` keeps the planner off the hour index
         # (a scan beats millions of index lookups); a refresh reads a few hours through it.
         column = h.c.hour + 0 if scan else h.c.hour
         query = select(
-            h.c.check_name, h.c.environment, h.c.hour, h.c.count, h.c.failures, h.c.sum_ms
+            h.c.check_name,
+            h.c.environment,
+            h.c.hour,
+            h.c.count,
+            h.c.failures,
+            h.c.sum_ms,
+            h.c.degraded,
         ).where(column >= since_hour)
         with self.store.connect() as conn:
             for r in conn.execute(query.execution_options(yield_per=20000)):
-                yield (r[0], r[1], int(r[2]), int(r[3]), int(r[4]), float(r[5] or 0.0))
+                yield (
+                    r[0],
+                    r[1],
+                    int(r[2]),
+                    int(r[3]),
+                    int(r[4]),
+                    float(r[5] or 0.0),
+                    int(r[6] or 0),
+                )
 
     def _full_load(
         self,
@@ -111,27 +129,27 @@ class AggregateCache:
         hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
         hourly: dict[Key, dict[int, Bucket]] = {}
         daily: dict[Key, dict[int, Bucket]] = {}
-        for check, env, hour, count, failures, sum_ms in self._read(first_day, scan=True):
+        for check, env, hour, count, failures, sum_ms, deg in self._read(first_day, scan=True):
             key = (check, env)
             day = hour - hour % DAY
             days = daily.setdefault(key, {})
-            c, f, s = days.get(day, (0, 0, 0.0))
-            days[day] = (c + count, f + failures, s + sum_ms)
+            c, f, s, g = days.get(day, (0, 0, 0.0, 0))
+            days[day] = (c + count, f + failures, s + sum_ms, g + deg)
             if hour >= hourly_from:
-                hourly.setdefault(key, {})[hour] = (count, failures, sum_ms)
+                hourly.setdefault(key, {})[hour] = (count, failures, sum_ms, deg)
         return hourly, daily, now
 
-    def _apply(self, rows: list[tuple[str, str, int, int, int, float]]) -> None:
+    def _apply(self, rows: list[tuple[str, str, int, int, int, float, int]]) -> None:
         """Fold re-read hourly rows into the buckets (daily buckets take the difference)."""
-        for check, env, hour, count, failures, sum_ms in rows:
+        for check, env, hour, count, failures, sum_ms, deg in rows:
             key = (check, env)
             hours = self._hourly.setdefault(key, {})
-            oc, of, os_ = hours.get(hour, (0, 0, 0.0))
-            hours[hour] = (count, failures, sum_ms)
+            oc, of, os_, og = hours.get(hour, (0, 0, 0.0, 0))
+            hours[hour] = (count, failures, sum_ms, deg)
             day = hour - hour % DAY
             days = self._daily.setdefault(key, {})
-            c, f, s = days.get(day, (0, 0, 0.0))
-            days[day] = (c + count - oc, f + failures - of, s + sum_ms - os_)
+            c, f, s, g = days.get(day, (0, 0, 0.0, 0))
+            days[day] = (c + count - oc, f + failures - of, s + sum_ms - os_, g + deg - og)
 
     def refresh(self, *, force: bool = False) -> None:
         """Bring the buckets up to date when older than ``ttl`` (or when forced).
@@ -194,13 +212,14 @@ class AggregateCache:
         for key in self._daily.keys() | self._hourly.keys():
             c24 = f24 = 0
             s24 = 0.0
-            for hour, (c, f, s) in self._hourly.get(key, empty).items():
+            for hour, (c, f, s, g) in self._hourly.get(key, empty).items():
                 if hour >= since_24h:
                     c24 += c
-                    f24 += f
+                    f24 += f - g
                     s24 += s
             c7 = f7 = c30 = f30 = c90 = f90 = 0
-            for day, (c, f, _) in self._daily.get(key, empty).items():
+            for day, (c, f, _, g) in self._daily.get(key, empty).items():
+                f -= g  # downtime: a degraded result is a failure but not down
                 if day >= d90:
                     c90 += c
                     f90 += f
@@ -225,7 +244,7 @@ class AggregateCache:
         same windows as the aggregates, maintenance left out as the rollup does)."""
         since_24h, d7, d30, d90 = _windows(now)
         r = t.check_results
-        failed = ~r.c.ok
+        failed = ~r.c.ok & ~func.coalesce(r.c.degraded, False)  # down, not degraded
 
         def counted(since: int, what: Any = 1) -> ColumnElement[Any]:
             return func.sum(case((r.c.ts >= since, what), else_=0))
@@ -309,7 +328,7 @@ class AggregateCache:
         acc: dict[int, list[float]] = {first + i * DAY: [0, 0, 0.0] for i in range(days)}
         with self._lock:
             for key in keys:
-                for day, (c, f, s) in self._daily.get(key, {}).items():
+                for day, (c, f, s, _) in self._daily.get(key, {}).items():
                     slot = acc.get(day)
                     if slot is not None:
                         slot[0] += c
@@ -326,13 +345,27 @@ class AggregateCache:
         acc: dict[int, list[float]] = {first + i * HOUR: [0, 0, 0.0] for i in range(hours)}
         with self._lock:
             for key in keys:
-                for hour, (c, f, s) in self._hourly.get(key, {}).items():
+                for hour, (c, f, s, _) in self._hourly.get(key, {}).items():
                     slot = acc.get(hour)
                     if slot is not None:
                         slot[0] += c
                         slot[1] += f
                         slot[2] += s
         return [(h, int(v[0]), int(v[1]), float(v[2])) for h, v in sorted(acc.items())]
+
+    def daily_degraded(self, keys: list[Key], days: int = 90) -> list[int]:
+        """Per day of :meth:`daily` (same order), its failures that were only degraded."""
+        self.refresh()
+        now = self.clock()
+        today = int(now) - int(now) % DAY
+        first = today - (days - 1) * DAY
+        acc = {first + i * DAY: 0 for i in range(days)}
+        with self._lock:
+            for key in keys:
+                for day, (_, _, _, g) in self._daily.get(key, {}).items():
+                    if day in acc:
+                        acc[day] += g
+        return [g for _, g in sorted(acc.items())]
 
 
 def _windows(now: float) -> tuple[int, int, int, int]:

@@ -377,14 +377,16 @@ class ReadModel:
         )
 
     def series_daily(self, keys: list[Key], days: int = 90) -> list[DailyView]:
+        degraded = self.cache.daily_degraded(keys, days)
         return [
             DailyView(
                 day=d,
                 count=c,
                 failures=f,
-                uptime=None if c == 0 else round(100.0 * (c - f) / c, 3),
+                degraded=g,
+                uptime=None if c == 0 else round(100.0 * (c - (f - g)) / c, 3),
             )
-            for d, c, f, _ in self.cache.daily(keys, days)
+            for (d, c, f, _), g in zip(self.cache.daily(keys, days), degraded, strict=True)
         ]
 
     def series_hourly(self, keys: list[Key], hours: int = 24) -> list[HourlyView]:

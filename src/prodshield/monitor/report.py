@@ -83,18 +83,20 @@ def build_report(
     report = UptimeReport(since=since, until=until, environment=environment)
     r, h = t.check_results, t.check_hourly
     latencies: dict[tuple[str, str], list[float]] = defaultdict(list)
-    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    """(results, failures, degraded failures: not downtime)."""
     raw_hours: set[tuple[str, str, int]] = set()
     with store.connect() as conn:
-        q = select(r.c.check_name, r.c.environment, r.c.ts, r.c.ok, r.c.response_time_ms).where(
-            r.c.ts >= since, r.c.ts <= until, t.COUNTS_FOR_UPTIME
-        )
+        q = select(
+            r.c.check_name, r.c.environment, r.c.ts, r.c.ok, r.c.response_time_ms, r.c.degraded
+        ).where(r.c.ts >= since, r.c.ts <= until, t.COUNTS_FOR_UPTIME)
         if environment is not None:
             q = q.where(r.c.environment == environment)
         for row in conn.execute(q.execution_options(yield_per=10000)):
             key = (row.check_name, row.environment)
             counts[key][0] += 1
             counts[key][1] += 0 if row.ok else 1
+            counts[key][2] += 1 if not row.ok and row.degraded else 0
             raw_hours.add((row.check_name, row.environment, int(row.ts // 3600) * 3600))
             if row.response_time_ms is not None:
                 latencies[key].append(row.response_time_ms)
@@ -109,6 +111,7 @@ def build_report(
                 continue
             counts[key][0] += m["count"]
             counts[key][1] += m["failures"]
+            counts[key][2] += m["degraded"] or 0
             if m["p95_ms"] is not None:
                 agg_p95[key].append(m["p95_ms"])
         i = t.incidents
@@ -136,7 +139,8 @@ def build_report(
         report.incidents.append(s)
         per_check_incidents[(inc.check_name, inc.environment)].append(s)
     for key in sorted(set(counts) | set(per_check_incidents)):
-        n, failures = counts.get(key, [0, 0])
+        n, failures, degraded = counts.get(key, [0, 0, 0])
+        down = failures - degraded
         lat = sorted(latencies.get(key, []))
         p95 = percentile(lat, 95) if lat else (max(agg_p95[key]) if agg_p95.get(key) else None)
         incs = per_check_incidents.get(key, [])
@@ -148,7 +152,7 @@ def build_report(
                 key[1],
                 n,
                 failures,
-                round(100.0 * (n - failures) / n, 3) if n and key not in waiting else None,
+                round(100.0 * (n - down) / n, 3) if n and key not in waiting else None,
                 percentile(lat, 50),
                 p95,
                 percentile(lat, 99),

@@ -73,7 +73,20 @@ class CheckResult:
             "maintenance": False,
             "instance": None,
             "location": None,
+            "degraded": self.degraded or None,
         }
+
+    @property
+    def degraded(self) -> bool:
+        """Failed only on conditions about the quality of an answer (a certificate close to
+        expiry, a slow answer): the check is degraded, and the uptime figures do not count this
+        result as downtime (see :data:`~prodshield.monitor.incident_machine.WARNING_KINDS`)."""
+        if self.ok:
+            return False
+        from prodshield.monitor.incident_machine import WARNING_KINDS, kind_of
+
+        failed = [c for c in self.conditions if not c.ok]
+        return kind_of("", failed, self.error.kind if self.error else None) in WARNING_KINDS
 
 
 def _round(v: float | None) -> float | None:

@@ -22,6 +22,8 @@ HOUR = 3600
 class WindowStats:
     count: int = 0
     failures: int = 0
+    degraded: int = 0
+    """Failures that were only degraded (see ``check_results.degraded``): not downtime."""
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
@@ -30,8 +32,9 @@ class WindowStats:
 
     @property
     def uptime(self) -> float | None:
-        """Percent of ok results, or None when there were none."""
-        return None if self.count == 0 else 100.0 * (self.count - self.failures) / self.count
+        """Percent of results that were not down (ok or degraded), or None when there were none."""
+        down = self.failures - self.degraded
+        return None if self.count == 0 else 100.0 * (self.count - down) / self.count
 
 
 @dataclass
@@ -54,11 +57,17 @@ def check_stats(
     now = time.time() if now is None else now
     longest = max(windows.values())
     r, h = t.check_results, t.check_hourly
-    raw: dict[tuple[str, str], list[tuple[float, bool, float | None, str | None]]] = defaultdict(
-        list
+    raw: dict[tuple[str, str], list[tuple[float, bool, float | None, str | None, bool]]] = (
+        defaultdict(list)
     )
     query = select(
-        r.c.check_name, r.c.environment, r.c.ts, r.c.ok, r.c.response_time_ms, r.c.error_kind
+        r.c.check_name,
+        r.c.environment,
+        r.c.ts,
+        r.c.ok,
+        r.c.response_time_ms,
+        r.c.error_kind,
+        r.c.degraded,
     ).where(r.c.ts >= now - longest, r.c.ts <= now, t.COUNTS_FOR_UPTIME)
     first_raw_q = select(r.c.check_name, r.c.environment, func.min(r.c.ts)).group_by(
         r.c.check_name, r.c.environment
@@ -75,7 +84,7 @@ def check_stats(
     with store.connect() as conn:
         for row in conn.execute(query.execution_options(yield_per=10000)):
             raw[(row.check_name, row.environment)].append(
-                (row.ts, bool(row.ok), row.response_time_ms, row.error_kind)
+                (row.ts, bool(row.ok), row.response_time_ms, row.error_kind, bool(row.degraded))
             )
         first_raw = {(a, b): m for a, b, m in conn.execute(first_raw_q)}
         hourly: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -100,6 +109,9 @@ def check_stats(
             ws.count = len(in_raw) + sum(hr["count"] for hr in in_hours)
             ws.failures = sum(1 for x in in_raw if not x[1]) + sum(
                 hr["failures"] for hr in in_hours
+            )
+            ws.degraded = sum(1 for x in in_raw if not x[1] and x[4]) + sum(
+                hr["degraded"] or 0 for hr in in_hours
             )
             kinds: Counter[str] = Counter(x[3] for x in in_raw if not x[1] and x[3])
             for hr in in_hours:

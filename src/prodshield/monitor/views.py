@@ -127,6 +127,9 @@ class DailyView(TypedDict):
     day: int
     count: int
     failures: int
+    degraded: int
+    """Failures that were only degraded (a certificate close to expiry, a slow answer): not
+    downtime, so ``uptime`` counts them as up."""
     uptime: float | None
 
 

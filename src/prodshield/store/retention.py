@@ -52,8 +52,8 @@ def rollup(store: Store, start: float, end: float) -> int:
     first_hour = int(start // HOUR) * HOUR
     last_hour = math.ceil(end / HOUR) * HOUR
     r = t.check_results
-    groups: dict[tuple[str, str, int], list[tuple[bool, float | None, str | None]]] = defaultdict(
-        list
+    groups: dict[tuple[str, str, int], list[tuple[bool, float | None, str | None, bool]]] = (
+        defaultdict(list)
     )
     with store.connect() as conn:
         rows = conn.execute(
@@ -64,6 +64,7 @@ def rollup(store: Store, start: float, end: float) -> int:
                 r.c.ok,
                 r.c.response_time_ms,
                 r.c.error_kind,
+                r.c.degraded,
             )
             .where(r.c.ts >= first_hour, r.c.ts < last_hour, t.COUNTS_FOR_UPTIME)
             .execution_options(yield_per=5000)
@@ -71,13 +72,13 @@ def rollup(store: Store, start: float, end: float) -> int:
         for row in rows:
             hour = int(row.ts // HOUR) * HOUR
             groups[(row.check_name, row.environment, hour)].append(
-                (row.ok, row.response_time_ms, row.error_kind)
+                (row.ok, row.response_time_ms, row.error_kind, bool(row.degraded))
             )
     h = t.check_hourly
     with store.begin() as conn:
         for (check, env, hour), items in groups.items():
-            latencies = sorted(ms for _, ms, _ in items if ms is not None)
-            kinds = Counter(k for ok, _, k in items if not ok and k)
+            latencies = sorted(ms for _, ms, _, _ in items if ms is not None)
+            kinds = Counter(k for ok, _, k, _ in items if not ok and k)
             conn.execute(
                 delete(h).where(h.c.check_name == check, h.c.environment == env, h.c.hour == hour)
             )
@@ -87,7 +88,8 @@ def rollup(store: Store, start: float, end: float) -> int:
                     environment=env,
                     hour=hour,
                     count=len(items),
-                    failures=sum(1 for ok, _, _ in items if not ok),
+                    failures=sum(1 for ok, _, _, _ in items if not ok),
+                    degraded=sum(1 for ok, _, _, deg in items if not ok and deg),
                     sum_ms=float(sum(latencies)),
                     max_ms=latencies[-1] if latencies else None,
                     p50_ms=percentile(latencies, 50),

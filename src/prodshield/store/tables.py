@@ -62,6 +62,7 @@ check_results = Table(
     Column("maintenance", Boolean, nullable=False, default=False),
     Column("instance", String(128), nullable=True),
     Column("location", String(128), nullable=True),
+    Column("degraded", Boolean, nullable=True),
     Index("ix_check_results_check_env_ts", "check_name", "environment", "ts"),
     Index("ix_check_results_ts", "ts"),
 )
@@ -85,6 +86,7 @@ check_hourly = Table(
     Column("p95_ms", Float, nullable=True),
     Column("p99_ms", Float, nullable=True),
     Column("error_kinds", JSON, nullable=True),
+    Column("degraded", Integer, nullable=True),
     Index("ix_check_hourly_hour", "hour"),
 )
 

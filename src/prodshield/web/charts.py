@@ -41,11 +41,19 @@ def uptime_bars(daily: Sequence[dict[str, Any]], *, label: str = "") -> Markup:
     for i, d in enumerate(daily):
         day = time.strftime("%Y-%m-%d", time.gmtime(d["day"]))
         up = d["uptime"]
+        degraded = d.get("degraded") or 0
+        down = d["failures"] - degraded
         text = (
-            "no data" if up is None else f"{percent(up)} ({d['failures']} of {d['count']} failed)"
+            "no data"
+            if up is None
+            else f"{percent(up)} ({down} of {d['count']} failed"
+            + (f", {degraded} degraded)" if degraded else ")")
         )
+        cls = bar_class(up)
+        if degraded and cls == "bar-ok":
+            cls = "bar-minor"  # up, but degraded: not the colour of a clean day
         parts.append(
-            f'<rect class="{bar_class(up)}" x="{i * step}" y="0" width="{step - 2}" height="34" '
+            f'<rect class="{cls}" x="{i * step}" y="0" width="{step - 2}" height="34" '
             f'rx="1"><title>{day}: {text}</title></rect>'
         )
     parts.append("</svg>")

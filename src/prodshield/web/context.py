@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
 from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
+from prodshield.monitor.incident_machine import WARNING_KINDS
 from prodshield.monitor.incidents import shown_name
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
@@ -203,6 +204,7 @@ def make_templates() -> jinja2.Environment:
         spark=spark_counts,
         response_chart=response_chart,
         heartbeat_bar=heartbeat_bar,
+        warning_kinds=WARNING_KINDS,
     )
     return env
 

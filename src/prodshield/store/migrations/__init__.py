@@ -152,6 +152,8 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.heartbeats, "output"),
         create(t.silences),
         rekey_heartbeats,
+        add_column(t.check_results, "degraded"),
+        add_column(t.check_hourly, "degraded"),
     ],
     "logs": [
         create(
