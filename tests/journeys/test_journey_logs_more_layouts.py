@@ -38,6 +38,14 @@ LINES: dict[str, Callable[[datetime, str], str]] = {
     "cbs": lambda t, lv: (
         f"{t:%Y-%m-%d %H:%M:%S}, {lv.title():<21} CBS    Session {t:%H%M} initialized"
     ),
+    "proxifier": lambda t, lv: (
+        f"[{t:%m.%d %H:%M:%S}] chrome.exe - api.example.com:443 "
+        + (
+            "error : Could not connect through proxy px:5070"
+            if lv == "ERROR"
+            else "open through proxy px:5070 HTTPS"
+        )
+    ),
 }
 
 

@@ -69,7 +69,19 @@ CASES = [
         datetime(2016, 9, 29, 2, 4, 27),
         "Failed to process single phase execution. [HRESULT = 0x800f0816]",
     ),
+    (
+        "proxifier",
+        "[10.30 17:16:10] QQ.exe - tcpconn4.tencent.com:80 error : Could not connect through "
+        "proxy proxy.cse.cuhk.edu.hk:5070",
+        "error",
+        datetime(THIS_YEAR, 10, 30, 17, 16, 10),
+        "tcpconn4.tencent.com:80 error : Could not connect through proxy proxy.cse.cuhk.edu.hk:5070",
+    ),
 ]
+TB = (
+    "- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: "
+    "session closed for user root"
+)
 
 
 @pytest.mark.parametrize(("name", "line", "level", "when", "message"), CASES)
@@ -81,6 +93,21 @@ def test_a_real_line_gives_level_time_and_message(
     assert record.level == level
     assert record.timestamp == when.replace(tzinfo=LOCAL)  # no zone in the line: local time
     assert record.message == message
+
+
+def test_a_thunderbird_line_has_the_epoch_time_and_no_level() -> None:
+    """Its syslog lines carry no severity; the epoch column is an instant."""
+    record = FORMATS["thunderbird"].parse(TB)
+    assert record is not None and record.level is None
+    assert record.timestamp == datetime.fromtimestamp(1131566461, UTC)
+    assert record.message == "session closed for user root"
+    assert record.fields == {
+        "node": "dn228",
+        "host": "dn228/dn228",
+        "app": "crond(pam_unix)",
+        "pid": 2915,
+    }
+    assert detect_format(FORMATS["thunderbird"].example["lines"] * 3).type == "thunderbird"
 
 
 @pytest.mark.parametrize("name", sorted({c[0] for c in CASES}))

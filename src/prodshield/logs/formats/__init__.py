@@ -19,10 +19,12 @@ from prodshield.logs.formats import (
     nginx,
     openstack,
     postgres,
+    proxifier,
     python,
     raw,
     spark,
     syslog,
+    thunderbird,
 )
 from prodshield.logs.formats.base import LogFormat
 
@@ -41,6 +43,8 @@ REGISTRY: dict[str, LogFormat] = {
         logcat.FORMAT,
         bgl.FORMAT,
         cbs.FORMAT,
+        thunderbird.FORMAT,
+        proxifier.FORMAT,
         syslog.FORMAT,
         python.FORMAT,
         logfmt.FORMAT,
