@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import errno
 import html
 import re
 import time
@@ -81,11 +82,32 @@ def network_error(what: str, exc: BaseException) -> NotifyError:
     """A retryable NotifyError for a connection failure or a timeout (no URL: it may hold keys)."""
     if isinstance(exc, TimeoutError):
         return NotifyError(f"{what}: timed out")
-    reason = type(exc).__name__
-    os_error = getattr(exc, "os_error", None)
-    if os_error is not None and getattr(os_error, "strerror", None):
-        reason += f" ({os_error.strerror})"
-    return NotifyError(f"{what}: cannot connect: {reason}")
+    return NotifyError(f"{what}: cannot connect: {connect_reason(exc)}")
+
+
+_ERRNO_WORDS = {
+    errno.ECONNREFUSED: "connection refused (nothing listens there)",
+    errno.ECONNRESET: "connection reset by the receiver",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ETIMEDOUT: "timed out",
+}
+
+
+def connect_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words (``connection refused (nothing listens there)``, ``name
+    not resolved``, ``TLS handshake failed``), not the library's class name and its repr."""
+    name = type(exc).__name__
+    if "DNS" in name:
+        return "name not resolved"
+    if "SSL" in name or "Certificate" in name:
+        return "TLS handshake failed (certificate or protocol)"
+    os_error = getattr(exc, "os_error", exc if isinstance(exc, OSError) else None)
+    code = getattr(os_error, "errno", None)
+    if code in _ERRNO_WORDS:
+        return _ERRNO_WORDS[code]
+    strerror = getattr(os_error, "strerror", None)
+    return f"{name} ({strerror})" if strerror else name
 
 
 async def post_json(
