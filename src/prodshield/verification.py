@@ -99,6 +99,9 @@ class Verdict:
     results: tuple[int, int] = (0, 0)
     """Check results after the deploy, and how many of them failed (as ``monitor report``
     counts results and failures)."""
+    per_check: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """The same per check (``name [environment]``): the headline counts the results of the
+    checks that failed, not those of a check only warned about (degraded, its rate up)."""
 
     @property
     def failed(self) -> bool:
@@ -159,7 +162,7 @@ def verify(
     # result a second past an open window still counts (it was on its way), not past a cut one
     until = after[1]
     with store.connect() as conn:
-        signals, results = _check_signals(
+        signals, per_check = _check_signals(
             conn, scope, before, (start, until + (0.0 if later else 1.0))
         )
         signals += _incident_signals(conn, scope, start, until)
@@ -178,7 +181,11 @@ def verify(
         checks=len(scope),
         next_deploy=later,
         previous_deploy=earlier,
-        results=results,
+        results=(
+            sum(n for n, _ in per_check.values()),
+            sum(failed for _, failed in per_check.values()),
+        ),
+        per_check=per_check,
     )
 
 
@@ -287,9 +294,9 @@ def _check_signals(
     scope: dict[tuple[str, str], str],
     before: tuple[float, float],
     after: tuple[float, float],
-) -> tuple[list[Signal], tuple[int, int]]:
-    """The checks' signals, and their results after the deploy (how many, how many failed);
-    ``after`` ends where a result stops counting."""
+) -> tuple[list[Signal], dict[str, tuple[int, int]]]:
+    """The checks' signals, and each check's results after the deploy (how many, how many
+    failed); ``after`` ends where a result stops counting."""
     old = _sides(conn, scope, *before)
     new = _sides(conn, scope, *after)
     out = _down_now(conn, scope, after)
@@ -315,8 +322,7 @@ def _check_signals(
                 "`monitor once` writing to this store?)",
             )
         )
-    results = sum(side.results for side in new.values())
-    return out, (results, sum(side.failures for side in new.values()))
+    return out, {_label(key): (side.results, side.failures) for key, side in new.items()}
 
 
 def _compare(key: tuple[str, str], old: _Side, new: _Side) -> list[Signal]:
@@ -565,7 +571,9 @@ def _counts(verdict: Verdict) -> tuple[list[str], int]:
     audit = any(s.verdict == "fail" and s.area == "audit" for s in verdict.signals)
     parts = []
     if failed_checks:
-        results, failed = verdict.results
+        # the results of the checks that failed (a check only warned about is not in them)
+        mine = [verdict.per_check.get(check, (0, 0)) for check in failed_checks]
+        results, failed = sum(n for n, _ in mine), sum(f for _, f in mine)
         of = f" ({failed} of {plural(results, 'result')} failed)" if failed else ""
         parts.append(f"{len(failed_checks)} of {plural(verdict.checks, 'check')} failed{of}")
     if logs:

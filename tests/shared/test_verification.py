@@ -210,3 +210,35 @@ def test_a_check_failing_since_the_deploy_but_not_down_yet_warns(tmp_path: Path)
             "failing since the deploy (2 failed results in a row, not down yet)",
         )
     ]
+
+
+def test_the_headline_counts_the_results_of_the_checks_that_failed_only(tmp_path: Path) -> None:
+    """A review: 'FAIL: 2 of 4 checks failed (11 of 23 results failed)' counted the failures of a
+    check only warned about; the headline's results are now those of the failed checks."""
+    store = _store(tmp_path)
+    now = time.time()
+    deployed = now - 3000
+    marker = deploys.mark(store, "v11", environment="production", at=deployed)
+    _results(store, "api", deployed - 100, [80.0] * 10)
+    _results(store, "api", deployed + 5, [80.0] * 6 + [None] * 4)  # 4 of 10: fails
+    _results(store, "web", deployed - 100, [50.0] * 10)
+    _results(store, "web", deployed + 5, [900.0] * 10)  # slower only: a warning
+    with store.begin() as conn:  # and a few failures of web, not enough to fail it
+        conn.execute(
+            t.check_results.insert().values(
+                check_name="web",
+                environment="production",
+                ts=deployed + 30,
+                ok=False,
+                response_time_ms=None,
+                maintenance=False,
+            )
+        )
+    config = parse_config(CONFIG, env={}).config
+    verdict = verify(store, config, marker, window_s=600, now=now)
+    store.close()
+    assert verdict.failed
+    assert {s.check for s in verdict.signals if s.verdict == "fail"} == {"api [production]"}
+    assert any(s.verdict == "warn" and s.check == "web [production]" for s in verdict.signals)
+    assert verdict.results == (21, 5)  # every check's, as the JSON's results_after says
+    assert "1 of 2 checks failed (4 of 10 results failed)" in headline(verdict), headline(verdict)
