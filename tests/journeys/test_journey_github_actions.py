@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from prodshield.notify.worker import LEASE_S
 from support.standins.flaky_target import FlakyTarget, flaky_target
 from support.standins.github import GitHubStandin
 from support.workflow_runner import Kill, RunResult, WorkflowRunner
@@ -361,8 +363,11 @@ def test_monitor_a_run_killed_half_way_loses_and_doubles_nothing(
     assert step.killed and killed.conclusion == "failure", killed.log()
     assert killed.step("Save monitor state").outcome == "success"  # `if: always()`
     only_issue(github)
-    # the next run takes over the notification the killed one held (once its short lease is
-    # over) and finds the issue that was made; the run after closes it
+    # the next run takes over the notification the killed one held once its short lease is
+    # over (scheduled runs are 5 minutes apart; here the test waits the lease out, which a run's
+    # bounded --notify-wait, 10 s by default, no longer does) and finds the issue that was made;
+    # the run after closes it
+    time.sleep(LEASE_S + 1)
     run_ok(runner, MONITOR, event="schedule")
     target.then = "ok"
     run_ok(runner, MONITOR, event="schedule")
