@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
 class _LocalZone(tzinfo):
@@ -97,6 +98,23 @@ class BaseFormat:
     def finish(self, record: Record, extra: list[str]) -> None:
         if extra:
             record.message = "\n".join([record.message, *extra])
+
+
+class LineFormat(BaseFormat):
+    """A layout one regular expression (``pattern``) recognises at the start of each record:
+    sniffed by that match; :meth:`record` reads the match of a line that has one."""
+
+    pattern: ClassVar[re.Pattern[str]]
+
+    def sniff(self, line: str) -> bool:
+        return self.pattern.match(line) is not None
+
+    def parse(self, line: str) -> Record | None:
+        m = self.pattern.match(line)
+        return None if m is None else self.record(m)
+
+    def record(self, m: re.Match[str]) -> Record | None:
+        raise NotImplementedError
 
 
 _LEVELS = {
@@ -212,6 +230,16 @@ def to_number(text: str) -> float | int | None:
             return float(text)
         except ValueError:
             return None
+
+
+def local_time(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, micro: int = 0
+) -> datetime | None:
+    """A time written with no zone, in the machine's (:data:`LOCAL`); None when it is no date."""
+    try:
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=LOCAL)
+    except ValueError:
+        return None
 
 
 def yearless(

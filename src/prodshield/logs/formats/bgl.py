@@ -12,10 +12,9 @@ zone: local time, as in the other formats.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-from prodshield.logs.formats.base import LOCAL, BaseFormat, Record, millis, norm_level
+from prodshield.logs.formats.base import LineFormat, Record, local_time, millis, norm_level
 
 _LINE = re.compile(
     r"(?:(?P<tag>\S+) (?P<epoch>\d{9,11}) \d{4}\.\d{2}\.\d{2} \S+ )?"
@@ -25,7 +24,8 @@ _LINE = re.compile(
 )
 
 
-class BglFormat(BaseFormat):
+class BglFormat(LineFormat):
+    pattern = _LINE
     type = "bgl"
     example: dict[str, Any] = {
         "lines": [
@@ -41,20 +41,9 @@ class BglFormat(BaseFormat):
     description = "Blue Gene/L RAS events (time location RAS COMPONENT SEVERITY message)"
     multiline = False
 
-    def sniff(self, line: str) -> bool:
-        return _LINE.match(line) is not None
-
-    def parse(self, line: str) -> Record | None:
-        m = _LINE.match(line)
-        if m is None:
-            return None
+    def record(self, m: re.Match[str]) -> Record | None:
         y, mo, d, h, mi, s = (int(m.group(i)) for i in range(4, 10))
-        try:
-            ts: datetime | None = datetime(
-                y, mo, d, h, mi, s, millis(m.group("frac")), tzinfo=LOCAL
-            )
-        except ValueError:
-            ts = None
+        ts = local_time(y, mo, d, h, mi, s, millis(m.group("frac")))
         fields = {"location": m.group("loc"), "component": m.group("component")}
         if m.group("tag") not in (None, "-"):
             fields["alert"] = m.group("tag")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prodshield.logs.formats.base import BaseFormat, Record, norm_level, parse_iso
+from prodshield.logs.formats.base import LineFormat, Record, norm_level, parse_iso
 
 _LINE = re.compile(
     r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}), "
@@ -20,7 +20,8 @@ _LINE = re.compile(
 )
 
 
-class CbsFormat(BaseFormat):
+class CbsFormat(LineFormat):
+    pattern = _LINE
     type = "cbs"
     example: dict[str, Any] = {
         "lines": [
@@ -35,13 +36,7 @@ class CbsFormat(BaseFormat):
     description = "Windows CBS/DISM logs (date time, Level Component message)"
     multiline = True
 
-    def sniff(self, line: str) -> bool:
-        return _LINE.match(line) is not None
-
-    def parse(self, line: str) -> Record | None:
-        m = _LINE.match(line)
-        if m is None:
-            return None
+    def record(self, m: re.Match[str]) -> Record | None:
         level = {"perf": "info"}.get(m.group(2).lower()) or norm_level(m.group(2))
         fields = {"component": m.group(3)} if m.group(3) else {}
         return Record(m.group(4), parse_iso(m.group(1)), level, fields)

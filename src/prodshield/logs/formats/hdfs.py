@@ -9,10 +9,9 @@ the machine's local time, as in the other formats. Java stack traces under a lin
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-from prodshield.logs.formats.base import LOCAL, BaseFormat, Record, norm_level
+from prodshield.logs.formats.base import LineFormat, Record, local_time, norm_level
 
 _LINE = re.compile(
     r"(\d{2})(\d{2})(\d{2}) (\d{2})(\d{2})(\d{2}) (\d+) "
@@ -20,7 +19,8 @@ _LINE = re.compile(
 )
 
 
-class HdfsFormat(BaseFormat):
+class HdfsFormat(LineFormat):
+    pattern = _LINE
     type = "hdfs"
     example: dict[str, Any] = {
         "lines": [
@@ -35,18 +35,9 @@ class HdfsFormat(BaseFormat):
     description = "Hadoop HDFS log4j lines (yyMMdd HHmmss thread LEVEL class: message)"
     multiline = True
 
-    def sniff(self, line: str) -> bool:
-        return _LINE.match(line) is not None
-
-    def parse(self, line: str) -> Record | None:
-        m = _LINE.match(line)
-        if m is None:
-            return None
+    def record(self, m: re.Match[str]) -> Record | None:
         yy, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
-        try:
-            ts: datetime | None = datetime(2000 + yy, mo, d, h, mi, s, tzinfo=LOCAL)
-        except ValueError:
-            ts = None
+        ts = local_time(2000 + yy, mo, d, h, mi, s)
         fields = {"thread": m.group(7), "logger": m.group(9)}
         return Record(m.group(10), ts, norm_level(m.group(8)), fields)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prodshield.logs.formats.base import BaseFormat, Record, millis, yearless
+from prodshield.logs.formats.base import LineFormat, Record, millis, yearless
 
 _LINE = re.compile(
     r"(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3}) +(\d+) +(\d+) ([VDIWEFA]) "
@@ -28,7 +28,8 @@ _LEVELS = {
 }
 
 
-class LogcatFormat(BaseFormat):
+class LogcatFormat(LineFormat):
+    pattern = _LINE
     type = "logcat"
     example: dict[str, Any] = {
         "lines": [
@@ -42,13 +43,7 @@ class LogcatFormat(BaseFormat):
     description = "Android logcat, threadtime (MM-DD HH:MM:SS.mmm pid tid P tag: message)"
     multiline = False
 
-    def sniff(self, line: str) -> bool:
-        return _LINE.match(line) is not None
-
-    def parse(self, line: str) -> Record | None:
-        m = _LINE.match(line)
-        if m is None:
-            return None
+    def record(self, m: re.Match[str]) -> Record | None:
         mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 6))
         ts = yearless(mo, d, h, mi, s, millis(m.group(6)))
         fields = {"pid": int(m.group(7)), "tid": int(m.group(8)), "tag": m.group(10)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prodshield.logs.formats.base import BaseFormat, Record, norm_level, parse_iso
+from prodshield.logs.formats.base import LineFormat, Record, norm_level, parse_iso
 
 _LINE = re.compile(
     r"(?:(?P<file>[A-Za-z_][\w.:-]*) )?"
@@ -25,7 +25,8 @@ _LINE = re.compile(
 )
 
 
-class OpenStackFormat(BaseFormat):
+class OpenStackFormat(LineFormat):
+    pattern = _LINE
     type = "openstack"
     example: dict[str, Any] = {
         "lines": [
@@ -44,13 +45,7 @@ class OpenStackFormat(BaseFormat):
     description = "OpenStack oslo.log lines (time.ms pid LEVEL logger [request context] message)"
     multiline = True
 
-    def sniff(self, line: str) -> bool:
-        return _LINE.match(line) is not None
-
-    def parse(self, line: str) -> Record | None:
-        m = _LINE.match(line)
-        if m is None:
-            return None
+    def record(self, m: re.Match[str]) -> Record | None:
         fields: dict[str, Any] = {"pid": int(m.group("pid")), "logger": m.group("logger")}
         ctx = m.group("ctx")
         if ctx and ctx.startswith("req-"):

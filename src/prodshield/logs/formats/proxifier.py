@@ -14,14 +14,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prodshield.logs.formats.base import BaseFormat, Record, millis, yearless
+from prodshield.logs.formats.base import LineFormat, Record, millis, yearless
 
 _LINE = re.compile(
     r"\[(\d{2})\.(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?\] (.+?) - (\S+) (.*)$"
 )
 
 
-class ProxifierFormat(BaseFormat):
+class ProxifierFormat(LineFormat):
+    pattern = _LINE
     type = "proxifier"
     example: dict[str, Any] = {
         "lines": [
@@ -36,13 +37,7 @@ class ProxifierFormat(BaseFormat):
     description = "Proxifier traffic log ([MM.DD HH:MM:SS] program - target what happened)"
     multiline = False
 
-    def sniff(self, line: str) -> bool:
-        return _LINE.match(line) is not None
-
-    def parse(self, line: str) -> Record | None:
-        m = _LINE.match(line)
-        if m is None:
-            return None
+    def record(self, m: re.Match[str]) -> Record | None:
         mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 6))
         ts = yearless(mo, d, h, mi, s, millis(m.group(6)))
         message = f"{m.group(8)} {m.group(9)}"

@@ -15,7 +15,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from prodshield.logs.formats.base import BaseFormat, Record
+from prodshield.logs.formats.base import LineFormat, Record
 
 _LINE = re.compile(
     r"(?P<tag>\S+) (?P<epoch>\d{9,11}) \d{4}\.\d{2}\.\d{2} (?P<node>\S+) "
@@ -24,7 +24,8 @@ _LINE = re.compile(
 )
 
 
-class ThunderbirdFormat(BaseFormat):
+class ThunderbirdFormat(LineFormat):
+    pattern = _LINE
     type = "thunderbird"
     example: dict[str, Any] = {
         "lines": [
@@ -39,13 +40,7 @@ class ThunderbirdFormat(BaseFormat):
     description = "Sandia supercomputer syslog (alert epoch date node, then RFC 3164 syslog)"
     multiline = False
 
-    def sniff(self, line: str) -> bool:
-        return _LINE.match(line) is not None
-
-    def parse(self, line: str) -> Record | None:
-        m = _LINE.match(line)
-        if m is None:
-            return None
+    def record(self, m: re.Match[str]) -> Record | None:
         try:
             ts: datetime | None = datetime.fromtimestamp(int(m.group("epoch")), tz=UTC)
         except (OverflowError, OSError, ValueError):
