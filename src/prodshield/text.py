@@ -389,6 +389,12 @@ __all__ = [
 ]
 
 
+UPTIME_DIGITS = 6
+"""Decimals an uptime is kept to (the aggregates, the API, reports); :func:`percent` rounds it
+once more, half up, to 2. Kept to 3, 99.95495 became 99.955 and then 99.96 %, where it is
+99.95 %."""
+
+
 def percent(value: float | None, none: str = "-") -> str:
     """An uptime or a rate for people: ``99.955`` -> ``99.96%``, half up from the value's decimal
     text. The aggregates already round to 3 decimals, and ``f"{99.955:.2f}"`` gives ``99.95``

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from prodshield.monitor.aggregates import AggregateCache
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.text import UPTIME_DIGITS
 from prodshield.web.rollup import WATERMARK, rollup_pending
 from prodshield.web.status_site import build_site
 from support.web_seed import CONFIG, loaded_config, seed
@@ -87,7 +88,7 @@ def test_cache_daily_buckets_follow_changed_hours(store: Store) -> None:
     today = cache.daily([("api", "")], days=1)
     assert today[0][1:3] == (150, 50)
     assert cache.summaries()[("api", "")].uptime_7d == round(
-        100 * (750 - (50 + 1 + 2 + 3 + 4 + 5 + 6)) / 750, 3
+        100 * (750 - (50 + 1 + 2 + 3 + 4 + 5 + 6)) / 750, UPTIME_DIGITS
     )
 
 

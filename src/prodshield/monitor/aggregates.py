@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, case, func, select, tuple_
 
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.text import UPTIME_DIGITS
 
 HOUR = 3600
 DAY = 86400
@@ -53,7 +54,7 @@ class Summary:
 
 
 def _uptime(count: int, failures: int) -> float | None:
-    return None if count == 0 else round(100.0 * (count - failures) / count, 3)
+    return None if count == 0 else round(100.0 * (count - failures) / count, UPTIME_DIGITS)
 
 
 class AggregateCache:

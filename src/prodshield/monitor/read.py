@@ -63,6 +63,7 @@ from prodshield.monitor.views import (
 )
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.text import UPTIME_DIGITS
 
 STATUS_ORDER = {
     "down": 0,
@@ -384,7 +385,7 @@ class ReadModel:
                 count=c,
                 failures=f,
                 degraded=g,
-                uptime=None if c == 0 else round(100.0 * (c - (f - g)) / c, 3),
+                uptime=None if c == 0 else round(100.0 * (c - (f - g)) / c, UPTIME_DIGITS),
             )
             for (d, c, f, _), g in zip(self.cache.daily(keys, days), degraded, strict=True)
         ]
@@ -913,7 +914,7 @@ def _service_pings(
 
 def _mean(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
-    return round(sum(known) / len(known), 3) if known else None
+    return round(sum(known) / len(known), UPTIME_DIGITS) if known else None
 
 
 def silence_text(entry: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from prodshield.config.types import format_duration
 from prodshield.store import Store, percentile, rollup
 from prodshield.store import tables as t
-from prodshield.text import dumps_json
+from prodshield.text import UPTIME_DIGITS, dumps_json
 
 
 @dataclass
@@ -152,7 +152,7 @@ def build_report(
                 key[1],
                 n,
                 failures,
-                round(100.0 * (n - down) / n, 3) if n and key not in waiting else None,
+                round(100.0 * (n - down) / n, UPTIME_DIGITS) if n and key not in waiting else None,
                 percentile(lat, 50),
                 p95,
                 percentile(lat, 99),
