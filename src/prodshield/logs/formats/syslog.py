@@ -12,6 +12,7 @@ from prodshield.logs.formats.base import (
     BaseFormat,
     Record,
     month_number,
+    norm_level,
     parse_iso,
     syslog_severity,
 )
@@ -28,6 +29,22 @@ _ISO_FILE = re.compile(r"(\d{4}-\d{2}-\d{2}T\S+) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?
 # "2024-03-12T10:15:32Z ERROR db: ..." is an application's "time LEVEL logger: message" line
 # (the python format), not a host called ERROR
 _LEVEL_WORD = re.compile(r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL|SEVERE)$")
+_WORDS = "trace|debug[1-5]?|info|notice|warn|warning|err|error|crit|critical|fatal|severe|alert|emerg|panic"
+# a level the program wrote at the start of its message, as the python format reads it: an upper
+# case word (`ERROR payment failed`), or any case followed by a colon (OpenSSH's `error: ...`,
+# `Error: ...`) or in brackets (`[ERROR] ...`, `<error> ...`)
+_MESSAGE_LEVEL = re.compile(
+    rf"(?:(?P<upper>{_WORDS.upper()})(?=[\s:]|$)|(?P<colon>(?i:{_WORDS})):|"
+    rf"[\[<](?P<bracket>(?i:{_WORDS}))[\]>])"
+)
+
+
+def message_level(message: str) -> str | None:
+    """The level a syslog message names at its start (RFC 3164 lines in files carry no PRI)."""
+    m = _MESSAGE_LEVEL.match(message)
+    if m is None:
+        return None
+    return norm_level(m.group("upper") or m.group("colon") or m.group("bracket"))
 
 
 class SyslogFormat(BaseFormat):
@@ -81,12 +98,12 @@ class SyslogFormat(BaseFormat):
             fields = {"host": m.group(7), "app": m.group(8)}
             if m.group(9):
                 fields["pid"] = int(m.group(9))
-            level = None
-            if m.group(1):
+            message = m.group(10)
+            if m.group(1):  # the PRI gives the severity (PRI % 8: 3 is err)
                 pri = int(m.group(1))
                 fields["facility"] = pri // 8
-                level = syslog_severity(pri)
-            return Record(m.group(10), ts, level, fields)
+                return Record(message, ts, syslog_severity(pri), fields)
+            return Record(message, ts, message_level(message), fields)
         m = _ISO_FILE.match(line)
         if (
             m is not None
@@ -96,7 +113,7 @@ class SyslogFormat(BaseFormat):
             fields = {"host": m.group(2), "app": m.group(3)}
             if m.group(4):
                 fields["pid"] = int(m.group(4))
-            return Record(m.group(5), ts, None, fields)
+            return Record(m.group(5), ts, message_level(m.group(5)), fields)
         return None
 
 
