@@ -144,6 +144,7 @@ def once(
     from prodshield.monitor.api import run_once, select_targets
     from prodshield.monitor.changes import incident_changes, snapshot
     from prodshield.monitor.maintenance import in_maintenance
+    from prodshield.monitor.removed import resolve_removed
 
     loaded = load(config)
     select_targets(loaded.config, check, env)  # usage errors before opening the store
@@ -154,8 +155,12 @@ def once(
     store = store_for(loaded)
     try:
         before = snapshot(store)
+        removed = resolve_removed(store, loaded.config)
         results = run_once(loaded, store, check=check, env=env)
-        changes = incident_changes(store, before, {(r.check, r.environment) for r in results})
+        keys = {(r.check, r.environment) for r in results} | {
+            (r.check, r.environment) for r in removed
+        }
+        changes = incident_changes(store, before, keys)
         report = None if no_notify else _deliver(loaded, store, wait_s)
     finally:
         store.close()
@@ -173,7 +178,7 @@ def once(
         )
     else:
         _render(results, held)
-        _render_changes(changes)
+        _render_changes(changes, {r.incident_id: r.reason for r in removed})
     # a failure inside a maintenance window is expected: it counts as nothing, so not as a failure
     passed = all(r.ok or w is not None for r, w in zip(results, held, strict=True))
     raise typer.Exit(EXIT_OK if passed else EXIT_FAILED)
@@ -192,14 +197,20 @@ def _notify_wait(config: Any) -> float:
     return max(NOTIFY_WAIT_S, float(window) + NOTIFY_WAIT_S)
 
 
-def _render_changes(changes: dict[str, list[dict[str, Any]]]) -> None:
+def _render_changes(
+    changes: dict[str, list[dict[str, Any]]], reasons: dict[int, str] | None = None
+) -> None:
     """A line per incident the run opened or resolved, under the table (``--format json`` has
-    them as ``incidents``): its id is what ``incident ack|update|resolve`` take."""
+    them as ``incidents``): its id is what ``incident ack|update|resolve`` take; ``reasons``:
+    why an incident was resolved without a result (its check left shield.yaml)."""
     out = console()
     for verb in ("opened", "resolved"):
         for c in changes.get(verb, []):
             where = f" [{c['environment']}]" if c["environment"] else ""
             line = f"incident #{c['id']} {verb}: {c['check']}{where} {c['kind']} ({c['severity']})"
+            reason = (reasons or {}).get(c["id"]) if verb == "resolved" else None
+            if reason:
+                line += f": {reason}"
             out.print(for_terminal(line), markup=False)
 
 

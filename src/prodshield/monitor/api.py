@@ -14,6 +14,7 @@ from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.incidents import IncidentEngine, PhaseChange
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.recorder import write_batch
+from prodshield.monitor.removed import resolve_removed
 from prodshield.monitor.result import CheckResult
 from prodshield.monitor.run import run_target
 from prodshield.monitor.scheduler import Scheduler, SchedulerStats, tune_gc
@@ -211,10 +212,13 @@ def run_monitor(
 ) -> SchedulerStats:
     """Run the scheduler until SIGINT/SIGTERM (or ``duration``); in-flight runs finish and every
     result is flushed before it returns. On a PostgreSQL store the instance joins the others
-    sharing it and runs its share of the checks (``prodshield.monitor.cluster``)."""
+    sharing it and runs its share of the checks (``prodshield.monitor.cluster``). Incidents of
+    checks shield.yaml no longer has are resolved first (``prodshield.monitor.removed``)."""
     import signal
 
     targets = select_targets(loaded_config.config, check, env)
+    if store is not None:
+        resolve_removed(store, loaded_config.config)
 
     async def go() -> SchedulerStats:
         stop = asyncio.Event()

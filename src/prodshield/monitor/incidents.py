@@ -1644,6 +1644,7 @@ def _tell(
     now: float,
     *,
     severity: str = "info",
+    title: str | None = None,
 ) -> None:
     if event_type in (OPENED, RESOLVED) and not (
         _subscribers_hold(config) and silences.held_opening(row)
@@ -1657,12 +1658,15 @@ def _tell(
         return
     env = f"[{row.environment}] " if row.environment else ""
     name = shown_name(row.check_name, row.kind)
-    title = {
-        ACKNOWLEDGED: f"{env}{name}: acknowledged by {by[:64]}",
-        NOTE: f"{env}{name}: note from {by[:64]}",
-        RESOLVED: f"{env}{name} resolved by hand",
-        OPENED: f"{env}{name}: {row.title or 'incident'}",
-    }[event_type]
+    title = (
+        title
+        or {
+            ACKNOWLEDGED: f"{env}{name}: acknowledged by {by[:64]}",
+            NOTE: f"{env}{name}: note from {by[:64]}",
+            RESOLVED: f"{env}{name} resolved by hand",
+            OPENED: f"{env}{name}: {row.title or 'incident'}",
+        }[event_type]
+    )
     # a service SLO incident's page is the check whose results opened it (it shows the
     # service's SLO); ``service:NAME`` has no page of its own
     linked = (row.refs or {}).get("policy_check") or row.check_name

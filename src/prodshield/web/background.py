@@ -61,6 +61,7 @@ class MonitorService:
             while not stop.is_set():
                 loaded = self.loaded
                 targets = select_targets(loaded.config, None, None)
+                await asyncio.to_thread(self._resolve_removed, loaded)
                 self.scheduler = self._scheduler(loaded, targets, probe)
                 self.started = True
                 done = asyncio.Event()
@@ -70,6 +71,26 @@ class MonitorService:
                 finally:
                     done.set()
                     await running  # drains the runs in flight and writes their results
+
+    def _resolve_removed(self, loaded: LoadedConfig) -> None:
+        """Resolve the open incidents of checks this config no longer has (their notifiers
+        hear it as a recovery); a store that fails now is tried again at the next reload."""
+        from prodshield.monitor.removed import resolve_removed
+
+        try:
+            removed = resolve_removed(self.store, loaded.config)
+        except Exception as exc:
+            log.warning("monitor: incidents of removed checks not resolved: %s", exc)
+            return
+        for r in removed:
+            where = f" [{r.environment}]" if r.environment else ""
+            log.info(
+                "monitor: incident #%s of %s%s resolved: %s",
+                r.incident_id,
+                r.check,
+                where,
+                r.reason,
+            )
 
     def _scheduler(self, loaded: LoadedConfig, targets: list[Any], probe: Any) -> Any:
         from prodshield.monitor.api import cluster_for
@@ -114,6 +135,7 @@ class MonitorService:
                 log.info("monitor: the checks changed: scheduling the new set")
                 return
             self.scheduler.incidents = IncidentEngine(config)
+            await asyncio.to_thread(self._resolve_removed, self.loaded)  # a service's SLO gone
 
     def lag(self) -> float | None:
         if self.scheduler is None:
