@@ -18,6 +18,9 @@ from support.certs import make_pki
 from support.cli import prodshield, wide_env
 from support.net import answering, http_server
 from support.serve import read_bound, start_serve
+from support.serve_process import serve, signed_in_page
+
+TOKEN = "journey-token-0123456789abcdef"
 
 
 def _tls_listener(cert: Path, key: Path) -> tuple[int, threading.Event]:
@@ -153,3 +156,52 @@ def test_a_degraded_check_keeps_its_uptime_and_looks_degraded(tmp_path: Path) ->
             proc.communicate(timeout=60)
     finally:
         stop.set()
+
+
+def _service(page: str, name: str) -> str:
+    """The status page's article of service ``name``."""
+    start = page.index(f'<article class="service" data-service="{name}"')
+    return page[start : page.index("</article>", start)]
+
+
+def test_the_charts_draw_a_degraded_check_amber_and_a_down_one_red(tmp_path: Path) -> None:
+    """Review (monweb 2): the response-time chart and the last-results bar drew a degraded result
+    (the certificate close to expiry) red, as a failure, while everything else calls it amber.
+    Now its points and bars are amber (`pt degraded`, `beat degraded`) and the legend says so;
+    a check that is down stays red."""
+    pki = make_pki(tmp_path)
+    cert, key = pki.issue("site", days=10)
+    tls, stop = _tls_listener(cert, key)
+    try:
+        with http_server(answering(200)) as closed:
+            pass  # a port nothing listens on any more: the web check is down
+        config = (
+            "storage: sqlite:///store.db\n"
+            f'serve: {{token: "{TOKEN}"}}\n'
+            "checks:\n"
+            f"  - {{name: web, type: http, url: 'http://127.0.0.1:{closed}/'}}\n"
+            f"  - {{name: cert, type: tls, host: 127.0.0.1, port: {tls},"
+            f" ca_file: '{pki.ca_file}', conditions: ['[CERTIFICATE_EXPIRATION] > 14d']}}\n"
+        )
+        (tmp_path / "shield.yaml").write_text(config)
+        for _ in range(2):
+            once = prodshield(tmp_path, "monitor", "once", env=wide_env())
+            assert once.returncode == 1, once.stdout + once.stderr
+        built = prodshield(tmp_path, "status", "build", "--out", "site", env=wide_env())
+        assert built.returncode == 0, built.stderr
+        page = (tmp_path / "site" / "index.html").read_text()
+        with serve(tmp_path, config) as srv:
+            live = srv.get("/").body.decode()
+            check_page = signed_in_page(srv, "/dashboard/checks/cert", TOKEN)
+    finally:
+        stop.set()
+    for shown in (page, live):
+        cert_svc, web_svc = _service(shown, "cert"), _service(shown, "web")
+        assert cert_svc.count('<circle class="pt degraded"') == 2, cert_svc
+        assert cert_svc.count('class="beat degraded"') == 2, cert_svc
+        assert "pt bad" not in cert_svc and "beat down" not in cert_svc, cert_svc
+        assert "degraded, " in cert_svc  # the bars' hover titles
+        assert web_svc.count('class="beat down"') == 2, web_svc  # refused: still red
+        assert "red: failed, amber: degraded" in cert_svc
+    assert check_page.count('<circle class="pt degraded"') >= 2, check_page
+    assert "red: failed, amber: degraded" in check_page

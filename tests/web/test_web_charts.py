@@ -68,3 +68,50 @@ def test_hourly_points_only_before_the_raw_window_and_empty_chart_says_so() -> N
     assert "3.2 ms" in str(response_chart(one, until=hour)) or "3.3 ms" in str(
         response_chart(one, until=hour)
     )
+
+
+def test_degraded_points_and_beats_are_amber_and_down_ones_red(
+    store_url: str, tmp_path: Path
+) -> None:
+    """On both stores: a degraded result (it answered; only a quality condition failed) is an
+    amber point and bar, a result that is down a red one; an hour or day of aggregates is red
+    only when more than 1 % of it was down."""
+    store = open_store(store_url)
+    try:
+        model = ReadModel(store, loaded_config(tmp_path).config)
+        now = time.time()
+        with store.begin() as conn:
+            conn.execute(
+                t.check_results.insert(),
+                [
+                    {
+                        "check_name": "website",
+                        "environment": "production",
+                        "ts": now - 30 * i,
+                        "ok": i == 0,
+                        "response_time_ms": 40.0 + i,
+                        "error_kind": None if i == 0 else "condition",
+                        "degraded": i == 1,
+                    }
+                    for i in range(3)
+                ],
+            )
+        (points,) = model.latency_points([[("website", "production")]], hours=24, now=now)
+        assert [(p.failures, p.degraded) for p in points] == [(1, 0), (1, 1), (0, 0)]
+        svg = str(response_chart(points, until=now, label="website"))
+        assert re.findall(r'<circle class="([^"]+)"', svg) == ["pt bad", "pt degraded", "pt"]
+        assert "41 ms, 1 degraded</title>" in svg and "42 ms, 1 failed</title>" in svg
+        beats = model.beats([("website", "production")], 20)[("website", "production")]
+        bar = str(heartbeat_bar(beats, slots=20, label="website"))
+        assert re.findall(r'class="beat (down|degraded|up)"', bar) == ["down", "degraded", "up"]
+        assert "degraded, 41 ms" in bar
+    finally:
+        store.close()
+
+    hour = 1_700_000_000 // 3600 * 3600
+    rows = [(hour - 3 * 3600, 100, 5, 4000.0), (hour - 2 * 3600, 100, 5, 4000.0)]
+    points = hourly_points(rows, before=hour, degraded=[5, 3])
+    svg = str(response_chart(points, until=hour))
+    # 5 % failed, all degraded: amber; 2 % down: red
+    assert re.findall(r'<circle class="([^"]+)"', svg) == ["pt degraded", "pt bad"]
+    assert "5 degraded (hourly)" in svg and "2 failed, 3 degraded (hourly)" in svg

@@ -368,6 +368,20 @@ class AggregateCache:
                         acc[day] += g
         return [g for _, g in sorted(acc.items())]
 
+    def hourly_degraded(self, keys: list[Key], hours: int = 24) -> list[int]:
+        """Per hour of :meth:`hourly` (same order), its failures that were only degraded."""
+        self.refresh()
+        now = self.clock()
+        current = int(now) - int(now) % HOUR
+        first = current - (hours - 1) * HOUR
+        acc = {first + i * HOUR: 0 for i in range(hours)}
+        with self._lock:
+            for key in keys:
+                for hour, (_, _, _, g) in self._hourly.get(key, {}).items():
+                    if hour in acc:
+                        acc[hour] += g
+        return [g for _, g in sorted(acc.items())]
+
 
 def _windows(now: float) -> tuple[int, int, int, int]:
     """Where the 24-hour (whole hours) and 7, 30 and 90-day (whole days) windows start."""

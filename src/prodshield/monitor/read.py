@@ -356,7 +356,9 @@ class ReadModel:
         return CheckCharts(
             recent=self.latency_points([[x.key]], hours=3)[0],
             latency=self.latency_points([[x.key]], hours=24)[0],
-            month=series.daily_points(self.cache.daily([x.key], 30)),
+            month=series.daily_points(
+                self.cache.daily([x.key], 30), degraded=self.cache.daily_degraded([x.key], 30)
+            ),
             deploys=deploys.deploys(
                 self.store,
                 environment=x.environment,
@@ -572,7 +574,12 @@ class ReadModel:
             return []
         raw_from = series.raw_since(now, min(raw_span, hours * 3600))
         hourly = [self.cache.hourly(keys, hours) for keys in groups]
-        older = [series.hourly_points(rows, before=raw_from) for rows in hourly]
+        older = [
+            series.hourly_points(
+                rows, before=raw_from, degraded=self.cache.hourly_degraded(keys, hours)
+            )
+            for rows, keys in zip(hourly, groups, strict=True)
+        ]
         starts = [pts[0].ts - 1800 for pts in older if pts]
         all_keys = [k for keys in groups for k in keys]
         if not starts:

@@ -34,6 +34,9 @@ class LatencyPoint:
     raw: bool
     period: str = "hour"
     """What a point that is not raw sums up: an ``hour`` or a ``day`` of aggregates."""
+    degraded: int = 0
+    """Of the ``failures``, those only degraded (the target answered; only a certificate-expiry
+    or response-time condition failed): drawn amber, not red."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ class Beat:
     error_kind: str | None
     maintenance: bool = False
     """Taken inside a maintenance window: not counted against uptime."""
+    degraded: bool = False
+    """A failure that is only degraded (``check_results.degraded``): amber, not red."""
 
 
 EARLIEST = text(
@@ -57,7 +62,8 @@ EARLIEST = text(
 _RECENT = (
     "SELECT CAST(FLOOR((ts - :since) / :bucket) AS INTEGER) AS slot, COUNT(*), "
     "SUM(CASE WHEN ok OR maintenance THEN 0 ELSE 1 END), COUNT(response_time_ms), "
-    "COALESCE(SUM(response_time_ms), 0.0), MAX(response_time_ms), SUM(ts) "
+    "COALESCE(SUM(response_time_ms), 0.0), MAX(response_time_ms), SUM(ts), "
+    "SUM(CASE WHEN degraded AND NOT (ok OR maintenance) THEN 1 ELSE 0 END) "
     "FROM check_results WHERE {where} GROUP BY slot"
 )
 
@@ -73,7 +79,7 @@ def _recent(members: int) -> TextClause:
 
 
 LAST = text(
-    "SELECT ts, ok, response_time_ms, error_kind, maintenance FROM check_results "
+    "SELECT ts, ok, response_time_ms, error_kind, maintenance, degraded FROM check_results "
     "WHERE check_name = :c AND environment = :e AND ts >= :since AND ts <= :until "
     "ORDER BY ts DESC LIMIT :n"
 )
@@ -128,8 +134,9 @@ def recent_points(
                         count=int(n),
                         failures=int(f or 0),
                         raw=True,
+                        degraded=int(g or 0),
                     )
-                    for _, n, f, timed, sum_ms, max_ms, sum_ts in sorted(rows)
+                    for _, n, f, timed, sum_ms, max_ms, sum_ts, g in sorted(rows)
                     if n
                 ]
             )
@@ -137,9 +144,13 @@ def recent_points(
 
 
 def hourly_points(
-    hourly: Sequence[tuple[int, int, int, float]], *, before: float
+    hourly: Sequence[tuple[int, int, int, float]],
+    *,
+    before: float,
+    degraded: Sequence[int] = (),
 ) -> list[LatencyPoint]:
-    """``(hour, results, failures, sum_ms)`` rows of whole hours before ``before`` as points."""
+    """``(hour, results, failures, sum_ms)`` rows of whole hours before ``before`` as points;
+    ``degraded``: per row (same order), its failures that were only degraded."""
     return [
         LatencyPoint(
             ts=hour + HOUR / 2,
@@ -148,14 +159,18 @@ def hourly_points(
             count=count,
             failures=failures,
             raw=False,
+            degraded=_nth(degraded, i),
         )
-        for hour, count, failures, sum_ms in hourly
+        for i, (hour, count, failures, sum_ms) in enumerate(hourly)
         if count and hour + HOUR <= before
     ]
 
 
-def daily_points(daily: Sequence[tuple[int, int, int, float]]) -> list[LatencyPoint]:
-    """``(day, results, failures, sum_ms)`` rows as one point per day that has results."""
+def daily_points(
+    daily: Sequence[tuple[int, int, int, float]], *, degraded: Sequence[int] = ()
+) -> list[LatencyPoint]:
+    """``(day, results, failures, sum_ms)`` rows as one point per day that has results;
+    ``degraded``: per row (same order), its failures that were only degraded."""
     return [
         LatencyPoint(
             ts=day + 43200,
@@ -165,10 +180,15 @@ def daily_points(daily: Sequence[tuple[int, int, int, float]]) -> list[LatencyPo
             failures=failures,
             raw=False,
             period="day",
+            degraded=_nth(degraded, i),
         )
-        for day, count, failures, sum_ms in daily
+        for i, (day, count, failures, sum_ms) in enumerate(daily)
         if count
     ]
+
+
+def _nth(values: Sequence[int], i: int) -> int:
+    return int(values[i]) if i < len(values) else 0
 
 
 def raw_since(until: float, span: float = RAW_SPAN) -> float:
@@ -200,8 +220,8 @@ def last_results(
             ).all()
             if rows:
                 out[key] = [
-                    Beat(c, e, float(ts), bool(ok), ms, kind, bool(maint))
-                    for ts, ok, ms, kind, maint in reversed(rows)
+                    Beat(c, e, float(ts), bool(ok), ms, kind, bool(maint), bool(degraded))
+                    for ts, ok, ms, kind, maint, degraded in reversed(rows)
                 ]
     return out
 

@@ -99,11 +99,17 @@ def _ms(value: float) -> str:
     return f"{value:.1f} ms" if value < 10 and value != int(value) else f"{value:.0f} ms"
 
 
-def _bad(p: LatencyPoint) -> bool:
-    """Red: a bucket of raw results with any failure, an hour or a day below 99 % up."""
+def _shade(p: LatencyPoint) -> str:
+    """A point's class after ``pt``: ``bad`` (red) for a bucket of raw results with a failure
+    that is down, an hour or a day with more than 1 % down; else ``degraded`` (amber) when the
+    same holds counting degraded results (they answered, only a certificate-expiry or
+    response-time condition failed: not downtime); else ``""``."""
+    down = p.failures - p.degraded
     if p.raw:
-        return p.failures > 0
-    return p.count > 0 and p.failures / p.count > 0.01
+        return "bad" if down > 0 else "degraded" if p.failures > 0 else ""
+    if p.count <= 0:
+        return ""
+    return "bad" if down / p.count > 0.01 else "degraded" if p.failures / p.count > 0.01 else ""
 
 
 DAY = 86400
@@ -133,7 +139,8 @@ def response_chart(
 
     The axis starts at the first point (not a fixed window), so a check that started a minute ago
     shows its few results across the chart. Each point has a hover title with its time (to the
-    second), mean, maximum and failures; red dots mark failures (see :func:`_bad`).
+    second), mean, maximum and failures; red dots mark failures, amber dots degraded results
+    (see :func:`_shade`).
 
     The chart fills its box's width at ``height`` px, and nothing in it is scaled: a viewBox
     scaled to a phone's width drew the axis labels at 3-6 px. Time runs along the width in
@@ -191,9 +198,10 @@ def response_chart(
     for p in points:
         if p.avg_ms is None and p.failures:
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
-            what = f"{p.failures} failed" + ("" if p.count == 1 else f" of {p.count} results")
+            what = _failed(p) + ("" if p.count == 1 else f" of {p.count} results")
+            mark = "fail-mark" if p.failures > p.degraded else "fail-mark degraded"
             parts.append(
-                f'<rect class="fail-mark" x="{x_of(p.ts)}" y="{y_of(0) - 8}" width="3" height="8" '
+                f'<rect class="{mark}" x="{x_of(p.ts)}" y="{y_of(0) - 8}" width="3" height="8" '
                 f'transform="translate(-1.5 0)"><title>{when}: {what}</title></rect>'
             )
     for d in deploys:
@@ -214,7 +222,7 @@ def response_chart(
         )
     for p in known:
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.ts))
-        cls = "pt bad" if _bad(p) else "pt"
+        cls = f"pt {_shade(p)}".rstrip()
         parts.append(
             f'<circle class="{cls}" cx="{x_of(p.ts)}" cy="{y_of(p.avg_ms or 0.0)}" '
             f'r="{2.5 if len(known) < 60 else 1.6}"><title>{when}: {escape(_point_title(p))}'
@@ -276,10 +284,17 @@ def _point_title(p: LatencyPoint) -> str:
         what = f"mean {what}" + (f", max {_ms(p.max_ms)}" if p.max_ms is not None else "")
         what += f", {p.count} results"
     if p.failures:
-        what += f", {p.failures} failed"
+        what += f", {_failed(p)}"
     if not p.raw:
         what += " (hourly)" if p.period == "hour" else f" ({p.period})"
     return what
+
+
+def _failed(p: LatencyPoint) -> str:
+    """``2 failed``, ``1 degraded``, ``2 failed, 1 degraded``: a point's failures in words."""
+    down = p.failures - p.degraded
+    words = [f"{down} failed"] if down else []
+    return ", ".join([*words, f"{p.degraded} degraded"] if p.degraded else words)
 
 
 def heartbeat_bar(beats: Sequence[Beat], *, slots: int = 30, label: str = "") -> Markup:
@@ -300,12 +315,16 @@ def heartbeat_bar(beats: Sequence[Beat], *, slots: int = 30, label: str = "") ->
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(b.ts))
         if b.ok:
             what = "ok" + ("" if b.response_time_ms is None else f", {_ms(b.response_time_ms)}")
+        elif b.degraded:  # it answered: only a quality condition failed
+            what = "degraded" + (
+                "" if b.response_time_ms is None else f", {_ms(b.response_time_ms)}"
+            )
         else:
             what = "failed" + (f": {b.error_kind}" if b.error_kind else "")
         if b.maintenance:
             what += " (maintenance window: not counted)"
         env = f"@{b.environment}" if b.environment else ""
-        kind = "up" if b.ok else "maint" if b.maintenance else "down"
+        kind = "up" if b.ok else "maint" if b.maintenance else "degraded" if b.degraded else "down"
         parts.append(
             f'<rect class="beat {kind}" x="{(offset + i) * step}" y="0" '
             f'width="{step - gap}" height="{height}" rx="2">'
