@@ -72,6 +72,12 @@ class Cluster:
     rendering of a sequence depends on the sequence)."""
     rendered: dict[tuple[str, ...], Rendering] = field(default_factory=dict)
     """At ``rendered_at``: the values at ``enum_at`` -> the rendering of such sequences."""
+    order: int = -1
+    """Its place in the clusters of its length (:class:`prodshield.logs.buckets.Bucket`)."""
+    indexed: tuple[str, ...] = ()
+    """The tokens its bucket's index files it under (its tokens when last re-filed)."""
+    slack: int = 0
+    """Its tokens with a wildcard plus its reach when last re-filed (see the bucket)."""
 
 
 @dataclass(slots=True)

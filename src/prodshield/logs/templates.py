@@ -44,10 +44,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import eq
+from operator import attrgetter, eq
 from typing import Any
 
 from prodshield.logs import batch
+from prodshield.logs.buckets import Bucket
 from prodshield.logs.clusters import (
     BOUNDED_SPAN,
     BRACKET_SPAN,
@@ -83,6 +84,8 @@ from prodshield.logs.params import Extractors, Plan, params
 from prodshield.logs.shapes import CACHE_CHARS, ShapeCaches, line_shape, make_room
 
 __all__ = ["MinerConfig", "Template", "TemplateMatch", "TemplateMiner", "template_id"]
+
+_COUNT = attrgetter("count")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +161,8 @@ class TemplateMiner:
         self._clusters: list[Cluster] = []
         self._by_id: dict[str, Cluster] = {}
         self._sub_owner: dict[str, Cluster] = {}  # every template id given -> its cluster
-        self._by_length: dict[int, list[Cluster]] = {}
+        self._by_length: dict[int, Bucket] = {}
+        """The clusters of each length, indexed (:mod:`prodshield.logs.buckets`)."""
         self._by_tokens: dict[tuple[str, ...], Cluster] = {}
         self._seq_cache: dict[tuple[str, ...], Entry] = {}
         # (length, first two constant tokens) of a cluster's first template -> those clusters,
@@ -355,18 +359,18 @@ class TemplateMiner:
             for cluster in grown:
                 if cluster.merged_into is None:
                     self._absorb(cluster)
-        bucket = self._by_length.setdefault(len(masked), [])
+        bucket = self._bucket(len(masked))
         best = self._best_of(bucket, masked)
         if best is None:
             if len(bucket) >= self.config.max_clusters_per_length:
                 # bounded memory: the least-used cluster of this length absorbs the newcomer
-                best = min(bucket, key=lambda c: c.count)
+                best = min(bucket.clusters, key=_COUNT)
             else:
                 joined = self._variant_cluster(masked)
                 best = self._new_cluster(masked)
                 best.joined = joined
                 self._file_lead(best)
-                bucket.append(best)
+                bucket.add(best)
                 if joined is None:
                     self._join_slots(best)
                 return best
@@ -388,9 +392,16 @@ class TemplateMiner:
                 cluster = self._endpoints[masked] = self._new_cluster(masked)
         return cluster
 
-    def _best_of(self, bucket: list[Cluster], masked: tuple[str, ...]) -> Cluster | None:
+    def _bucket(self, length: int) -> Bucket:
+        bucket = self._by_length.get(length)
+        if bucket is None:
+            bucket = self._by_length[length] = Bucket(length, self.config.similarity)
+        return bucket
+
+    def _best_of(self, bucket: Bucket, masked: tuple[str, ...]) -> Cluster | None:
         """The most similar cluster of ``bucket`` (``masked``'s length) at or above the
-        similarity threshold, or None."""
+        similarity threshold, or None: the first of the most similar, in bucket order, among
+        the clusters the bucket's index says may reach the threshold (the others cannot)."""
         n = len(masked)
         best: Cluster | None = None
         best_score = -1.0
@@ -403,7 +414,7 @@ class TemplateMiner:
         floor = threshold * n - 1e-9
         # clusters a token may agree with by fitting a variable position, tried when no other does
         shaped: list[Cluster] = []
-        for cluster in bucket:
+        for cluster in bucket.candidates(masked):
             tokens = cluster.tokens
             if head is not None and tokens[0] != head and WILDCARD not in tokens[0]:
                 continue
@@ -445,7 +456,14 @@ class TemplateMiner:
         floor = threshold * n - 1e-9
         short = n <= self.config.short
         reach_of = reach(cluster)
-        for other in list(self._by_length.get(n, ())):
+        bucket = self._by_length[n]
+        # in bucket order, the clusters that may be at the threshold either way (found again
+        # after ``cluster`` changes, from where the walk is)
+        others = bucket.near(cluster, -1)
+        at = 0
+        while at < len(others):
+            other = others[at]
+            at += 1
             if other is cluster or other.merged_into is not None:
                 continue
             mine = cluster.tokens
@@ -461,22 +479,23 @@ class TemplateMiner:
             ) or state_clash(mine, tokens):
                 continue
             cluster = self._merge(cluster, tokens)
+            if other.merged_into is None and other is not cluster:  # else the merge fused them
+                merged = list(cluster.tokens)
+                keep, gone = (other, cluster) if other.index < cluster.index else (cluster, other)
+                _spread_values(keep, gone)
+                _spread_values(gone, keep)
+                by_tokens = self._by_tokens
+                for c in (keep, gone):
+                    if by_tokens.get(tuple(c.tokens)) is c:
+                        del by_tokens[tuple(c.tokens)]
+                self._fuse(keep, gone)
+                keep.tokens = merged
+                bucket.update(keep)
+                by_tokens.setdefault(tuple(merged), keep)
+                cluster = keep
             reach_of = reach(cluster)
-            if other.merged_into is not None or other is cluster:
-                continue  # the merge fused them already
-            merged = list(cluster.tokens)
-            keep, gone = (other, cluster) if other.index < cluster.index else (cluster, other)
-            _spread_values(keep, gone)
-            _spread_values(gone, keep)
-            by_tokens = self._by_tokens
-            for c in (keep, gone):
-                if by_tokens.get(tuple(c.tokens)) is c:
-                    del by_tokens[tuple(c.tokens)]
-            self._fuse(keep, gone)
-            keep.tokens = merged
-            by_tokens.setdefault(tuple(merged), keep)
-            cluster = keep
-            reach_of = reach(cluster)
+            others = bucket.near(cluster, other.order)
+            at = 0
         return cluster
 
     def _variant_cluster(self, masked: tuple[str, ...]) -> Cluster | None:
@@ -650,6 +669,8 @@ class TemplateMiner:
             tokens[pos] = shape[0] + WILDCARD + shape[1]
         cluster.version += 1
         cluster.live_enums = sum(1 for v in cluster.values.values() if v is not None)
+        if cluster.order >= 0:  # a cluster of a bucket (request lines' are not)
+            self._by_length[len(tokens)].update(cluster)
         if fresh:
             self._file_lead(cluster)
             self._join_slots(cluster)
@@ -717,7 +738,9 @@ class TemplateMiner:
                 mine_stat.last = stat.last
         gone.merged_into = keep
         gone.stats = {}
-        self._by_length[len(gone.tokens)].remove(gone)
+        bucket = self._by_length[len(gone.tokens)]
+        bucket.remove(gone)
+        bucket.update(keep)
         self._clusters.remove(gone)
 
     # --- looking up --------------------------------------------------------------------------
@@ -755,7 +778,8 @@ class TemplateMiner:
         while cluster is not None and cluster.merged_into is not None:
             cluster = cluster.merged_into
         if cluster is None:
-            for candidate in self._by_length.get(len(masked), ()):
+            bucket = self._by_length.get(len(masked))
+            for candidate in bucket.clusters if bucket is not None else ():
                 gen = candidate.gen
                 if all(
                     a == b or (i in gen and fits(gen[i], b))
@@ -949,7 +973,7 @@ class TemplateMiner:
                 miner._endpoints[first] = cluster
                 miner.endpoints.remember(first[1])
             else:
-                miner._by_length.setdefault(len(tokens), []).append(cluster)
+                miner._bucket(len(tokens)).add(cluster)
                 miner._file_lead(cluster)
             if item.get("joined"):
                 joins.append((cluster, str(item["joined"])))
