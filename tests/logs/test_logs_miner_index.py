@@ -100,9 +100,12 @@ def _invariants(miner: TemplateMiner) -> None:
     for length, bucket in miner._by_length.items():
         filed: dict[tuple[int, str], list[Cluster]] = {}
         for pos, at in enumerate(bucket._at):
-            for token, peers in at.items():
-                assert peers, "an empty list left in the index"
-                filed[(pos, token)] = peers
+            for token, found in at.items():
+                if isinstance(found, list):
+                    assert len(found) > 1, "a list of one cluster left in the index"
+                    filed[(pos, token)] = found
+                else:
+                    filed[(pos, token)] = [found]
         expected: dict[tuple[int, str], list[Cluster]] = {}
         for cluster in bucket.clusters:
             assert cluster.merged_into is None

@@ -28,6 +28,10 @@ from prodshield.logs.masking import WILDCARD
 
 _ORDER = attrgetter("order")
 
+Posting = Cluster | list[Cluster]
+"""The clusters holding one token at one position: one cluster alone (most tokens of lines that
+never repeat: no list to allocate, and none for the garbage collector to walk), else a list."""
+
 
 def _wild(tokens: tuple[str, ...]) -> int:
     """How many of ``tokens`` hold a wildcard."""
@@ -43,7 +47,7 @@ class Bucket:
         self.clusters: list[Cluster] = []
         self.floor = threshold * length - 1e-9
         """Positions that must agree (as ``TemplateMiner._best_of`` counts them)."""
-        self._at: list[dict[str, list[Cluster]]] = [{} for _ in range(length)]
+        self._at: list[dict[str, Posting]] = [{} for _ in range(length)]
         """Per position: constant token -> the clusters holding it there."""
         self._wide: dict[Cluster, None] = {}
         """Clusters whose slack alone reaches the floor (compared with every sequence)."""
@@ -61,7 +65,7 @@ class Bucket:
         cluster.indexed = tokens
         for at, token in zip(self._at, tokens, strict=True):
             if WILDCARD not in token:
-                at.setdefault(token, []).append(cluster)
+                self._file(at, token, cluster)
         self._weigh(cluster)
 
     def remove(self, cluster: Cluster) -> None:
@@ -85,7 +89,7 @@ class Bucket:
                 if WILDCARD not in a:
                     self._drop(at, a, cluster)
                 if WILDCARD not in b:
-                    at.setdefault(b, []).append(cluster)
+                    self._file(at, b, cluster)
             cluster.indexed = new
         self._weigh(cluster)
 
@@ -97,15 +101,36 @@ class Bucket:
             self._wide.pop(cluster, None)
 
     @staticmethod
-    def _drop(at: dict[str, list[Cluster]], token: str, cluster: Cluster) -> None:
-        peers = at[token]
-        peers.remove(cluster)
-        if not peers:
+    def _file(at: dict[str, Posting], token: str, cluster: Cluster) -> None:
+        found = at.get(token)
+        if found is None:
+            at[token] = cluster
+        elif isinstance(found, list):
+            found.append(cluster)
+        else:
+            at[token] = [found, cluster]
+
+    @staticmethod
+    def _drop(at: dict[str, Posting], token: str, cluster: Cluster) -> None:
+        found = at[token]
+        if found is cluster:
             del at[token]
+        elif isinstance(found, list):
+            found.remove(cluster)
+            if len(found) == 1:
+                at[token] = found[0]
 
     def _hits(self, tokens: tuple[str, ...] | list[str]) -> Counter[Cluster]:
         """Per cluster, the positions where its constant token is the one in ``tokens``."""
-        return Counter(chain.from_iterable(filter(None, map(dict.get, self._at, tokens))))
+        alone: list[Cluster] = []
+        lists: list[list[Cluster]] = []
+        for found in map(dict.get, self._at, tokens):
+            if found is not None:
+                if isinstance(found, list):
+                    lists.append(found)
+                else:
+                    alone.append(found)
+        return Counter(chain(alone, chain.from_iterable(lists)) if lists else alone)
 
     def candidates(self, masked: tuple[str, ...]) -> list[Cluster]:
         """In bucket order, the clusters that may be at the floor of similarity with
