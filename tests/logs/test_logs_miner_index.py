@@ -10,14 +10,14 @@ import csv
 import json
 import random
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from prodshield.logs import templates
 from prodshield.logs.buckets import Bucket
-from prodshield.logs.clusters import Cluster, reach
+from prodshield.logs.clusters import Cluster, reach, variant_of
 from prodshield.logs.masking import WILDCARD
 from prodshield.logs.templates import MinerConfig, TemplateMiner
 
@@ -83,6 +83,33 @@ def test_unique_lines_are_compared_with_few_clusters(compared: list[int]) -> Non
     for line in _unique_lines(200, seed=6):
         miner.learn(line)
     assert compared[0] <= 13 * 200, "the cost grows with the clusters already made"
+
+
+def test_lines_after_one_header_are_not_walked_as_variants(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lines of free text after the same two words (``myapp INFO:``) are filed together for
+    variants of another length; each new one was walked against up to 64 of each of 8 lengths
+    (~330 walks a line). Only an older cluster holding nearly all its words can be a variant."""
+    walks = [0]
+
+    def counting(a: Sequence[str], b: Sequence[str]) -> bool:
+        walks[0] += 1
+        return variant_of(a, b)
+
+    monkeypatch.setattr(templates, "variant_of", counting)
+    miner = TemplateMiner()
+    miner.learn("myapp INFO: sent 0 bytes to the peer")
+    lines = [f"myapp INFO: {line[: 20 + i % 60]}" for i, line in enumerate(_unique_lines(1500))]
+    for line in lines:
+        miner.learn(line)
+    assert miner.cluster_count > 1000
+    assert walks[0] <= len(lines) // 10, walks[0] / len(lines)
+    # the filter leaves a true variant to the walk: ``0 bytes sent`` / ``1190 bytes (1.16 KB)``
+    walks[0] = 0
+    joined = miner.add("myapp INFO: sent 1190 bytes (1.16 KB) to the peer")
+    assert walks[0] >= 1
+    assert joined.template_id == miner.add("myapp INFO: sent 7 bytes to the peer").template_id
 
 
 def test_lines_of_one_template_are_still_compared(compared: list[int]) -> None:

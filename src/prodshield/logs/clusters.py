@@ -225,6 +225,20 @@ def variant_of(a: Sequence[str], b: Sequence[str]) -> bool:
     return same >= 2 and same >= 0.6 * constants
 
 
+def variant_needs(b: Sequence[str]) -> tuple[frozenset[str], int]:
+    """What :func:`variant_of` asks of any sequence ``a`` to be a variant of ``b``: ``b``'s
+    constant tokens (no variable, once its lists are one value), and how many tokens of ``a``
+    at least are among them. Where the two differ, each place skips at most
+    :data:`VARIANT_SPAN` tokens of ``b``, one of them holding a variable, so all of ``b``'s
+    constants but ``VARIANT_SPAN - 1`` per variable token are matched by equal tokens of ``a``,
+    each at its own position. Counting ``a``'s tokens in the set (in C) rules out most peers
+    without the walk (lines of free text that never repeat share no words)."""
+    b = _one_bracket_value(_one_list_value(b))
+    constants = [t for t in b if WILDCARD not in t]
+    variables = len(b) - len(constants)
+    return frozenset(constants), len(constants) - (VARIANT_SPAN - 1) * variables
+
+
 _ENDS_WITH_COMMA = methodcaller("endswith", ",")
 
 

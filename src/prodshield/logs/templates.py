@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, eq
+from operator import attrgetter, eq, itemgetter
 from typing import Any
 
 from prodshield.logs import batch
@@ -76,6 +76,7 @@ from prodshield.logs.clusters import (
     sub_id,
     template_id,
     units_only,
+    variant_needs,
     variant_of,
 )
 from prodshield.logs.endpoints import FOLDED, EndpointMasker, is_endpoint, request_tokens
@@ -86,6 +87,9 @@ from prodshield.logs.shapes import CACHE_CHARS, ShapeCaches, line_shape, make_ro
 __all__ = ["MinerConfig", "Template", "TemplateMatch", "TemplateMiner", "template_id"]
 
 _COUNT = attrgetter("count")
+_GEN = attrgetter("gen")
+_TOKENS = attrgetter("tokens")
+_LAST = itemgetter(-1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,6 +513,8 @@ class TemplateMiner:
         found: Cluster | None = None
         by_lead = self._by_lead
         span = BRACKET_SPAN if bracket_list(masked) is not None else 2 * VARIANT_SPAN
+        words, needed = variant_needs(masked)
+        has = words.__contains__
         for length in range(max(1, n - span), n + span + 1):
             peers = by_lead.get((length, *lead)) if length != n else None
             if not peers:
@@ -516,7 +522,11 @@ class TemplateMiner:
             for cluster in peers:  # oldest first
                 if found is not None and cluster.index > found.index:
                     break
-                if cluster.merged_into is None and variant_of(cluster.tokens, masked):
+                if (
+                    cluster.merged_into is None
+                    and (needed <= 0 or sum(map(has, cluster.tokens)) >= needed)
+                    and variant_of(cluster.tokens, masked)
+                ):
                     found = cluster
                     break
         return None if found is None else root_of(found)
@@ -561,11 +571,19 @@ class TemplateMiner:
         # past SLOT_SPAN, or where neither cluster has varied yet, only a place between constant
         # text on both sides (:func:`bounded_slot`): the last token, a constant, is the same
         last = cluster.tokens[-1] if n and WILDCARD not in cluster.tokens[-1] else None
+        by_lead = self._by_lead
         for length in sorted(lengths):
             near = n - SLOT_SPAN < length < n + SLOT_SPAN
             if length == n or not (near or (last and abs(length - n) < BOUNDED_SPAN)):
                 continue
-            peers = [p for lead in leads if lead for p in self._by_lead.get((length, *lead), ())]
+            if len(leads) == 1:
+                peers = by_lead.get((length, *leads[0]), ()) if leads[0] else ()
+            else:
+                peers = [p for lead in leads if lead for p in by_lead.get((length, *lead), ())]
+            if not (near and (gen or any(map(_GEN, peers)))) and (
+                last is None or last not in map(_LAST, map(_TOKENS, peers))
+            ):
+                continue  # no peer can pair (the test below, in C for the whole length)
             for peer in dict.fromkeys(peers) if len(leads) > 1 else peers:
                 if peer.merged_into is not None:
                     continue
