@@ -12,14 +12,33 @@ from rich.text import Text
 
 
 def console(stderr: bool = False) -> Console:
-    """A rich console that drops colours and markup effects when not on a terminal."""
+    """A rich console that drops colours and markup effects when not on a terminal.
+
+    Strings print as typed: no rich markup (``[red]``, ``[/]``, ``[link=...]``) and no emoji
+    codes (``:fire:``) are read in them, since they so often quote outside text (a check's
+    name, a log line, a target's answer): a ``[/]`` in one crashed the command with a
+    MarkupError and ``[red]boom[/red]`` printed ``boom`` in red. What is styled on purpose is
+    a ``Text`` with a style (:func:`styled`), or a print with ``markup=True`` of text whose
+    outside parts went through ``rich.markup.escape``."""
     stream = sys.stderr if stderr else sys.stdout
     return Console(
         file=stream,
         no_color=not stream.isatty() or "NO_COLOR" in os.environ,
         highlight=False,
+        markup=False,
+        emoji=False,
         soft_wrap=not stream.isatty(),
     )
+
+
+def styled(text: str, style: str) -> Text:
+    """``text`` as typed, in ``style`` (``styled("down", "red")``): a table cell or a line."""
+    return Text(text, style=style)
+
+
+def _text(cell: Any) -> Text:
+    """A cell as rich will show it: a ``Text`` as it is, anything else as typed (never markup)."""
+    return cell if isinstance(cell, Text) else Text(str(cell))
 
 
 class Grid:
@@ -76,7 +95,10 @@ class Grid:
             )
 
     def add_row(self, *cells: Any) -> None:
-        plain = [c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain for c in cells]
+        """One row: each cell a ``Text`` (styled on purpose) or a value printed as typed (a
+        string is never read as rich markup: a ``[/]`` in a check's name is shown, not parsed)."""
+        cells = tuple(_text(c) for c in cells)
+        plain = [c.plain for c in cells]
         self.rows.append(plain)
         for i in self.shown:
             text = plain[i]
@@ -229,10 +251,10 @@ SEPARATORS = frozenset("_-./:@=,;|\\")
 
 
 def fitted(cell: Any, width: int) -> Text:
-    """``cell`` (a ``Text`` or a markup string) in lines of at most ``width`` characters:
+    """``cell`` (a ``Text``, or a value shown as typed) in lines of at most ``width`` characters:
     wrapped between words; a word longer than ``width`` broken after a separator, and a part
     that still does not fit (a long number, a long token) cut with a visible ``…``."""
-    text = cell if isinstance(cell, Text) else Text.from_markup(str(cell))
+    text = _text(cell)
     pieces = [
         text[a:b] if not cut else text[a : a + width - 1] + Text("\u2026")
         for a, b, cut in _lines(text.plain, max(2, width))

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from prodshield.tables import Grid as Grid  # the commands import these from here
 from prodshield.tables import console as console
+from prodshield.tables import styled as styled
 from prodshield.text import dumps_json, for_terminal, one_line
 from prodshield.text import plural as plural  # the commands import it from here
 

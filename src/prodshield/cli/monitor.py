@@ -22,6 +22,7 @@ from prodshield.cli.common import (
     plural,
     print_json,
     store_for,
+    styled,
     untrusted,
     write_out,
 )
@@ -86,20 +87,20 @@ def _render(results: list[CheckResult], held: Sequence[str | None] = ()) -> None
     for i, r in enumerate(results):
         window = held[i] if i < len(held) else None
         if r.ok and r.details.get("waiting"):
-            status, detail = "waiting", Text(WAITING_LABEL + " (see `monitor heartbeats`)")
+            status, detail = Text("waiting"), Text(WAITING_LABEL + " (see `monitor heartbeats`)")
         elif r.ok:
-            status, detail = "[green]ok[/]", Text("")
+            status, detail = styled("ok", "green"), Text("")
         else:
             kind = r.error.kind if r.error else "?"
             detail = untrusted(r.error.message if r.error else "")
             if window is not None:
                 not_counted += 1
-                status = f"[blue]failed ({kind})[/]"
+                status = styled(f"failed ({kind})", "blue")
                 detail = Text(f"in maintenance window {window}, not counted: ") + detail
             elif r.degraded:  # answered, failed only on quality: degraded, as monitor status says
-                status = f"[yellow]degraded ({kind})[/]"
+                status = styled(f"degraded ({kind})", "yellow")
             else:
-                status = f"[red]failed ({kind})[/]"
+                status = styled(f"failed ({kind})", "red")
         took = "-" if r.details.get("waiting") else _ms(r.response_time_ms)
         table.add_row(r.check, r.environment or "-", status, took, detail)
     table.print()
@@ -348,10 +349,9 @@ def run(
 
 
 def describe_change(change: Any) -> str:
-    """One line for ``monitor run -v``: when, which target, the phase change, the incident."""
+    """One line for ``monitor run -v``: when, which target, the phase change, the incident
+    (printed as typed: the error quotes the target)."""
     import time
-
-    from rich.markup import escape
 
     when = time.strftime("%H:%M:%S", time.localtime(change.ts))
     target = f"{change.check}@{change.environment}" if change.environment else change.check
@@ -361,7 +361,7 @@ def describe_change(change: Any) -> str:
         line += f"; incident #{inc.incident_id} ({inc.kind}) {inc.type.split('.', 1)[1]}"
     if change.error and change.after != "up":
         line += f" ({change.error[:200]})"
-    return escape(for_terminal(line))
+    return for_terminal(line)
 
 
 @app.command("status")
@@ -440,11 +440,7 @@ def status(
         optional=("type",),
     )
     for row in rows:
-        state = {
-            "up": "[green]up[/]",
-            "down": "[red]down[/]",
-            "degraded": "[yellow]degraded[/]",
-        }.get(row["state"], row["state"])
+        colour = {"up": "green", "down": "red", "degraded": "yellow"}.get(row["state"], "")
         if row["state"] == WAITING:
             last = "never pinged"  # its "ok" results only say it is not late yet
         elif row["last_ts"] is None:
@@ -456,7 +452,7 @@ def status(
             row["check"],
             row["environment"] or "-",
             row["type"],
-            state,
+            styled(row["state"], colour),
             # a job's output is outside text: a Text cell, never read as rich markup
             Text(last + (f"\n{_job_line(row['job'], now)}" if row["job"] else "")),
             _pct(row["uptime_24h"]),
@@ -612,7 +608,7 @@ def instances(
         for i in found:
             table.add_row(
                 untrusted(i.id),
-                "[green]live[/]" if i.live else "[red]dead[/]",
+                styled("live", "green") if i.live else styled("dead", "red"),
                 untrusted(i.hostname),
                 str(i.pid),
                 untrusted(i.location or "-"),

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport, unreachable_note
@@ -37,13 +38,14 @@ def render(report: AuditReport, fail_on: Severity, *, color: bool = False, width
         # the fix wrapped under it) instead of five columns squeezed to a word each.
         # wrapped between words, a long path between its parts (tables.fitted), never mid-word
         for f in report.findings:
-            heading = (
+            heading = Text.from_markup(
                 f"[{STYLE[f.severity.value]}]{f.severity.value}[/]  {escape(f.rule)}  "
                 f"{_cell(f.location)}"
             )
             console.print(fitted(heading, width))
-            console.print(Padding(fitted(_cell(f.message), width - 2), (0, 0, 0, 2), expand=False))
-            fix = fitted(f"[dim]fix:[/] {_cell(f.fix)}", width - 2)
+            message = Text.from_markup(_cell(f.message))
+            console.print(Padding(fitted(message, width - 2), (0, 0, 0, 2), expand=False))
+            fix = fitted(Text.from_markup(f"[dim]fix:[/] {_cell(f.fix)}"), width - 2)
             console.print(Padding(fix, (0, 0, 1, 2), expand=False))
     elif report.findings:
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
