@@ -11,6 +11,7 @@ import json
 import signal
 import ssl
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -205,3 +206,37 @@ def test_the_charts_draw_a_degraded_check_amber_and_a_down_one_red(tmp_path: Pat
         assert "red: failed, amber: degraded" in cert_svc
     assert check_page.count('<circle class="pt degraded"') >= 2, check_page
     assert "red: failed, amber: degraded" in check_page
+
+
+def test_the_report_counts_no_downtime_for_a_certificate_incident(tmp_path: Path) -> None:
+    """Newcomer review 3 (item 6): `monitor report` printed `| cert | - | 100.000% | ... | 1 |
+    5m15s |`: an uptime of 100 % beside the certificate incident's time as downtime. Now the
+    downtime column counts down incidents only; the incident is still counted."""
+    pki = make_pki(tmp_path)
+    cert, key = pki.issue("site", days=10)
+    tls, stop = _tls_listener(cert, key)
+    try:
+        with http_server(answering(200)) as closed:
+            pass  # nothing listens here any more: the web check is down
+        (tmp_path / "shield.yaml").write_text(
+            "storage: sqlite:///store.db\n"
+            "defaults: {failure_threshold: 1}\n"
+            "checks:\n"
+            f"  - {{name: web, type: http, url: 'http://127.0.0.1:{closed}/'}}\n"
+            f"  - {{name: cert, type: tls, host: 127.0.0.1, port: {tls},"
+            f" ca_file: '{pki.ca_file}', conditions: ['[CERTIFICATE_EXPIRATION] > 14d']}}\n"
+        )
+        once = prodshield(tmp_path, "monitor", "once", env=wide_env())
+        assert "opened: cert certificate (medium)" in once.stdout, once.stdout + once.stderr
+        time.sleep(1.1)
+        out = prodshield(tmp_path, "monitor", "report", "--since", "1d", "--format", "json")
+        assert out.returncode == 0, out.stderr
+        checks = {c["check"]: c for c in json.loads(out.stdout)["checks"]}
+        assert checks["cert"]["incidents"] == 1 and checks["cert"]["uptime_pct"] == 100.0
+        assert checks["cert"]["downtime_s"] == 0, checks["cert"]
+        assert checks["web"]["incidents"] == 1 and checks["web"]["downtime_s"] >= 1, checks["web"]
+        md = prodshield(tmp_path, "monitor", "report", "--since", "1d", "--format", "markdown")
+        row = next(x for x in md.stdout.splitlines() if x.startswith("| cert "))
+        assert row.endswith("| 1 | 0s |"), row
+    finally:
+        stop.set()

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from prodshield.config.types import format_duration
+from prodshield.monitor.incident_machine import WARNING_KINDS
 from prodshield.store import Store, percentile, rollup
 from prodshield.store import tables as t
 from prodshield.text import UPTIME_DIGITS, dumps_json
@@ -29,6 +30,8 @@ class CheckSummary:
     p99_ms: float | None
     incidents: int
     downtime_s: float
+    """Time under incidents that were down (a certificate or degraded incident is not downtime,
+    like the uptime figure beside it)."""
 
 
 @dataclass
@@ -157,7 +160,7 @@ def build_report(
                 p95,
                 percentile(lat, 99),
                 len(incs),
-                sum(x.duration_s for x in incs),
+                sum(x.duration_s for x in incs if x.kind not in WARNING_KINDS),
             )
         )
     detections = [x.detection_s for x in report.incidents if x.detection_s is not None]
