@@ -108,7 +108,9 @@ OUTCOMES = [
     ("[STATUS] == any(200, 503)", True, "503", None),
     ("[STATUS] != any(200, 503)", False, "503", None),
     ("[STATUS] >= 500", True, "503", None),
-    ("[RESPONSE_TIME] < 100", False, "120", "[RESPONSE_TIME] (120) < 100"),
+    ("[RESPONSE_TIME] < 100", False, "120", "[RESPONSE_TIME] (120 ms) < 100"),
+    ("[RESPONSE_TIME] < 100ms", False, "120", "[RESPONSE_TIME] (120 ms) < 100ms"),
+    ("[RESPONSE_TIME] < 0.1s", False, "120", "[RESPONSE_TIME] (0.12s) < 0.1s"),
     ("[RESPONSE_TIME] < 1s", True, "120", None),
     ("[RESPONSE_TIME] > 100ms", True, "120", None),
     ("[BODY].status == UP", False, "DOWN", "[BODY].status (DOWN) == UP"),
@@ -236,3 +238,15 @@ def test_http_url_that_is_not_http_is_a_located_error() -> None:
         "shield.yaml:7:32: checks[2].url: 'https:///path' is not an http(s) URL with a host "
         "(write http://HOST/PATH or https://HOST/PATH)",
     ]
+
+
+def test_a_duration_is_described_in_its_thresholds_unit() -> None:
+    """Newcomer review 3: `[RESPONSE_TIME] (2006.753) < 1s` put a bare ms value beside a threshold
+    in seconds; now the value has the threshold's unit, or `ms` when the threshold has none."""
+    from prodshield.conditions.evaluate import describe
+
+    assert describe("[RESPONSE_TIME] < 1s", "2006.753") == "[RESPONSE_TIME] (2.007s) < 1s"
+    assert describe("[RESPONSE_TIME] <= 2m", "90000") == "[RESPONSE_TIME] (1.5m) <= 2m"
+    assert describe("[RESPONSE_TIME] < 500", "2006.753") == "[RESPONSE_TIME] (2006.753 ms) < 500"
+    assert describe("[RESPONSE_TIME] < 1s", "<missing>") == "[RESPONSE_TIME] (<missing>) < 1s"
+    assert describe("[STATUS] == 200", "503") == "[STATUS] (503) == 200"

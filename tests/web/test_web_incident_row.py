@@ -39,9 +39,9 @@ def test_a_condition_incident_names_the_conditions_that_failed() -> None:
     details = _details(
         status="open",
         last_error_kind="condition",
-        failing_conditions=["[RESPONSE_TIME] (370) < 200", "[STATUS] (503) == 200"],
+        failing_conditions=["[RESPONSE_TIME] (370 ms) < 200", "[STATUS] (503) == 200"],
     )
-    assert details == "failed [RESPONSE_TIME] (370) &lt; 200; [STATUS] (503) == 200"
+    assert details == "failed [RESPONSE_TIME] (370 ms) &lt; 200; [STATUS] (503) == 200"
     # other kinds, and a condition incident stored before its conditions were, are unchanged
     assert _details(last_error_kind="condition", failing_conditions=None) == "condition"
     assert _details(last_error_kind="timeout", failing_conditions=["x"]) == "timeout"

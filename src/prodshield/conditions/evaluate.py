@@ -17,6 +17,7 @@ from prodshield.conditions.parser import (
     Literal,
     Operand,
     Placeholder,
+    duration_unit,
     literal_number,
     operand_kind,
 )
@@ -80,7 +81,22 @@ def describe(expr: str, actual: str | None) -> str:
         cond = parse_condition(expr)
     except ValueError:
         return f"{expr} (actual {actual})"
-    return f"{cond.left} ({actual}) {cond.op} {cond.right}"
+    return f"{cond.left} ({_with_unit(cond, actual)}) {cond.op} {cond.right}"
+
+
+def _with_unit(cond: Condition, actual: str) -> str:
+    """A duration placeholder's actual value (stored in ms, bare) in the unit of the threshold it
+    is compared with, or with ``ms`` after it: ``(2.007s) < 1s``, ``(370 ms) < 200``, never
+    ``(2006.753) < 1s``. Other values are shown as observed."""
+    if not (isinstance(cond.left, Placeholder) and operand_kind(cond.left) == "ms"):
+        return actual
+    ms = literal_number(actual, "number")
+    if ms is None:
+        return actual  # <missing>, or a certificate expiry already shown as 10d0h
+    unit = duration_unit(cond.right.text) if isinstance(cond.right, Literal) else None
+    if unit is None or unit[0] == "ms":
+        return f"{actual} ms"
+    return _text(ms / unit[1]) + unit[0]
 
 
 def _resolve(o: Placeholder, facts: Facts) -> Any:

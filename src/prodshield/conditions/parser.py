@@ -115,6 +115,12 @@ _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
 _DURATION_MS = {"ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6, "d": 8.64e7, "w": 6.048e8}
 
 
+def duration_unit(text: str) -> tuple[str, float] | None:
+    """A duration literal's unit and its length in ms (``1s`` -> ``("s", 1000.0)``), or None."""
+    m = _DURATION_RE.match(text.strip())
+    return (m.group(2), _DURATION_MS[m.group(2)]) if m else None
+
+
 def literal_number(text: str, kind: str) -> float | None:
     """A literal as a number in the unit of ``kind`` (durations become ms), or None."""
     t = text.strip()
