@@ -194,6 +194,8 @@ def test_the_charts_draw_a_degraded_check_amber_and_a_down_one_red(tmp_path: Pat
         with serve(tmp_path, config) as srv:
             live = srv.get("/").body.decode()
             check_page = signed_in_page(srv, "/dashboard/checks/cert", TOKEN)
+            api = srv.get("/api/v1/checks/cert", headers={"Authorization": f"Bearer {TOKEN}"})
+            detail = api.json()
     finally:
         stop.set()
     for shown in (page, live):
@@ -206,6 +208,11 @@ def test_the_charts_draw_a_degraded_check_amber_and_a_down_one_red(tmp_path: Pat
         assert "red: failed, amber: degraded" in cert_svc
     assert check_page.count('<circle class="pt degraded"') >= 2, check_page
     assert "red: failed, amber: degraded" in check_page
+    # the results table under the charts too: degraded, not failed
+    outcome = '<td class="outcome"><span class="pill s-{}">{}</span></td>'
+    assert check_page.count(outcome.format("degraded", "degraded")) == 2, check_page
+    assert outcome.format("down", "failed") not in check_page
+    assert [r["degraded"] for r in detail["environments"][0]["recent_results"]] == [True, True]
 
 
 def test_the_report_counts_no_downtime_for_a_certificate_incident(tmp_path: Path) -> None:

@@ -292,6 +292,7 @@ class ReadModel:
                         r.c.error_message,
                         r.c.conditions,
                         r.c.location,
+                        r.c.degraded,
                     )
                     .where(r.c.check_name == x.name, r.c.environment == x.environment)
                     .order_by(desc(r.c.ts))
@@ -333,6 +334,7 @@ class ReadModel:
                                     if isinstance(c, dict)
                                 ],
                                 location=row.location,
+                                degraded=not row.ok and bool(row.degraded),
                             )
                             for row in rows
                         ],

@@ -79,6 +79,9 @@ class ResultView(View):
     error: str | None
     conditions: list[ConditionValueView]
     location: str | None
+    degraded: bool = False
+    """A failure that is only degraded (it answered; only a certificate-expiry or response-time
+    condition failed): not downtime, shown amber."""
 
 
 class BurnRateView(View):
