@@ -29,11 +29,11 @@ class _Healthy(BaseHTTPRequestHandler):
         pass
 
 
-def _once(cwd: Path) -> subprocess.CompletedProcess[str]:
+def _once(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PRODSHIELD_CONFIG"}
     env.update(PAGERDUTY_ROUTING_KEY=PD_KEY, NTFY_TOKEN=NTFY_TOKEN)
     done = subprocess.run(
-        [sys.executable, "-m", "prodshield", "monitor", "once"],
+        [sys.executable, "-m", "prodshield", *(args or ("monitor", "once"))],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -113,7 +113,16 @@ def test_a_database_outage_pages_once_naming_the_checks_behind_it(tmp_path: Path
             " depends_on: [database]}\n"
             f"  - {{name: database, type: tcp, host: 127.0.0.1, port: {db_port}, timeout: 2s}}\n"
         )
-        assert _once(tmp_path).returncode == 1
+        first = _once(tmp_path)
+        assert first.returncode == 1
+        # newcomer review 3: the API's line read like a page ("incident #2 opened: api down
+        # (critical)"), and `incident show` did not say it was suppressed
+        assert "incident #1 opened: database down (critical)\n" in first.stdout, first.stdout
+        suppressed = "suppressed by database's incident #1"
+        line = next(x for x in first.stdout.splitlines() if "#2 opened: api" in x)
+        assert line.endswith(f"{suppressed}: notified to no one"), line
+        show = _once(tmp_path, "incident", "show", "2")
+        assert suppressed in show.stdout, show.stdout + show.stderr
         [alert] = rx.pagerduty.values()
         assert alert.key.startswith("incident:database:") and alert.actions == ["trigger"]
         details = rx.of("pagerduty")[0].json()["payload"]["custom_details"]

@@ -134,6 +134,13 @@ def _detail_lines(row: IncidentView) -> list[str]:
         by = f" by {row.resolved_by}" if row.resolved_by else ""
         lines.append(f"resolved {_when(row.resolved_at)} UTC{by}")
     lines.append(f"lasted   {_lasted(row.duration_s)}")
+    refs = row.refs or {}
+    if row.suppressed_by:
+        parent = refs.get("parent_incident")
+        of = f"{row.suppressed_by}'s incident #{parent}" if parent else str(row.suppressed_by)
+        lines.append(f"suppressed by {of} (depends_on): notified to no one")
+    elif refs.get("was_suppressed_by"):
+        lines.append(f"suppressed by {refs['was_suppressed_by']} until that recovered, then paged")
     if row.acknowledged_at is not None:
         lines.append(f"acked    {_when(row.acknowledged_at)} UTC by {row.acknowledged_by or '?'}")
     if row.error_kinds:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -209,10 +209,18 @@ def _render_changes(
         for c in changes.get(verb, []):
             where = f" [{c['environment']}]" if c["environment"] else ""
             line = f"incident #{c['id']} {verb}: {c['check']}{where} {c['kind']} ({c['severity']})"
+            if verb == "opened" and c.get("suppressed_by"):
+                line += f", suppressed by {_parent(c)}: notified to no one"
             reason = (reasons or {}).get(c["id"]) if verb == "resolved" else None
             if reason:
                 line += f": {reason}"
             out.print(for_terminal(line), markup=False)
+
+
+def _parent(c: Mapping[str, Any]) -> str:
+    """``database's incident #2``: the depends_on parent that suppressed an incident."""
+    parent = c.get("parent_incident")
+    return f"{c['suppressed_by']}'s incident #{parent}" if parent else str(c["suppressed_by"])
 
 
 def _notifications(report: Any) -> dict[str, Any]:

@@ -46,6 +46,7 @@ def open_incidents(store: Store, environment: str | None = None) -> list[dict[st
 
 
 def _row(m: Any) -> dict[str, Any]:
+    refs = m["refs"] if isinstance(m["refs"], dict) else {}
     return {
         "id": int(m["id"]),
         "check": m["check_name"],
@@ -56,6 +57,9 @@ def _row(m: Any) -> dict[str, Any]:
         "status": m["status"],
         "opened_at": m["opened_at"],
         "resolved_at": m["resolved_at"],
+        # a depends_on parent's outage: recorded, notified to no one (docs/monitor.md)
+        "suppressed_by": refs.get("suppressed_by"),
+        "parent_incident": refs.get("parent_incident"),
     }
 
 
