@@ -17,6 +17,7 @@ from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
 from prodshield.logs.findings import LogFinding, ScanResult, sort_findings
 from prodshield.logs.gate import BlockGate
+from prodshield.logs.repeats import LastMessages
 from prodshield.logs.sources.files import ReadStats
 from prodshield.secrets.redaction import redact_text
 
@@ -66,6 +67,9 @@ class _Collector:
         something else may pick an event for it (no gate, or patterns)."""
         self._woken_by: dict[frozenset[str], tuple[tuple[_Told, ...], tuple[_Told, ...]]] = {}
         """Per set of literals a text holds: the detectors it wakes (``_woken``)."""
+        self.recent = LastMessages()
+        """Recent lines per file: syslogd's ``last message repeated 5 times`` is the message it
+        repeats, five times, to the detectors."""
         self.done = 0
         self.template_counts: Counter[str] = Counter()
         self.templates: dict[str, str] = {}
@@ -78,7 +82,8 @@ class _Collector:
 
     def observe(self, event: EventLike) -> None:
         self.events += 1
-        self._detect(event)
+        repeated = self.recent.expand((event,))
+        self._detect(repeated[0] if repeated else event)  # type: ignore[arg-type]
         self._count(event)
 
     def _detect(self, event: EventLike) -> None:
@@ -107,22 +112,24 @@ class _Collector:
         if self._gate is None:
             self._gate = BlockGate([*self._specific, *self._fallback])
         gate = self._gate
-        picked = gate.candidates(events)
+        # the detectors see a "last message repeated 5 times" line as the message it repeats
+        seen: Sequence[EventLike] = self.recent.expand(events) or events  # type: ignore[assignment]
+        picked = gate.candidates(seen)
         self.done = 0
         try:
             if picked is None:
-                for i in range(len(events)):
+                for i in range(len(seen)):
                     self.done = i
-                    self._detect(events[i])
+                    self._detect(seen[i])
             else:
                 found = gate.found
                 for i in picked:
                     self.done = i
                     told = found(i)
                     if told is None:
-                        self._detect(events[i])
+                        self._detect(seen[i])
                     else:
-                        self._detect_told(events[i], told)
+                        self._detect_told(seen[i], told)
             self.done = len(events)
         finally:
             handled = events[: self.done]
@@ -278,6 +285,7 @@ class _Collector:
         sessions waiting for an attempt go on here."""
         if self.rules is not None and old.rules is not None:
             self.rules.sessions.adopt(old.rules.sessions)
+        self.recent.adopt(old.recent)  # a repeat line's message may be in the last epoch's lines
 
     def finish(self) -> None:
         """The end of the input: detectors holding lines back (sshd sessions) count them."""
@@ -325,6 +333,7 @@ def scan_events(
             base.observe(ev)
     elif window_start is not None and baseline_start is not None:
         base = _Collector(settings, detectors)
+        base.recent = window.recent  # one file's lines, in order, whichever span they fall in
     for ev in events:
         ts = ev.timestamp
         if window_end is not None and ts is not None and _before(window_end, ts):

@@ -20,6 +20,7 @@ from prodshield.logs.detectors.base import (
     folded_findings,
 )
 from prodshield.logs.findings import LogFinding
+from prodshield.logs.repeats import repeats
 
 ERROR_LEVELS = {
     "error",
@@ -97,15 +98,16 @@ class ErrorLoggedDetector:
                 details={"clients": {}},
                 message=redact_line(f"logged at {level}: {template}")[:500],
             )
+        n = repeats(event)  # "last message repeated 5 times" after an error: 5 more
         m = _CLIENT.search(event.message or "")
         client = (event.fields or {}).get("client_ip") or (m.group(1) if m else None)
         if client:
             clients = finding.details["clients"]
             if len(clients) < 20 or client in clients:
-                clients[client] = clients.get(client, 0) + 1
+                clients[client] = clients.get(client, 0) + n
         full = len(finding.samples) >= 3  # kept samples are redacted when the finding is sealed
         sample = None if full else (getattr(event, "raw", None) or event.message)
-        finding.add(event.timestamp, sample)
+        finding.add(event.timestamp, sample, n)
         return True
 
     def findings(self) -> list[LogFinding]:

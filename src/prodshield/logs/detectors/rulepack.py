@@ -14,24 +14,12 @@ import yaml
 from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike, Found, Gate
 from prodshield.logs.detectors.sessions import SshSessions
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
+from prodshield.logs.repeats import repeats
 from prodshield.text import plural
 
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-_REPEATED = re.compile(r"\bmessage repeated (\d{1,9}) times: \[")
-MAX_REPEATS = 10_000
-"""The most times one line's ``message repeated N times`` counts (a hostile N is bounded)."""
-
-
-def repeats(message: str | None) -> int:
-    """How many lines one line stands for: rsyslog's repeat compression writes ``message
-    repeated 5 times: [ Failed password for root from 1.2.3.4 port 22 ssh2]`` for five identical
-    lines (``$RepeatedMsgReduction``), each an attempt; any other line is one."""
-    if not message or "repeated" not in message[:300]:
-        return 1
-    m = _REPEATED.search(message[:300])
-    return min(max(int(m.group(1)), 1), MAX_REPEATS) if m else 1
 
 
 def _address(ip: str) -> str:
@@ -466,7 +454,7 @@ class RulePackDetector:
         fields = event.fields or {}
         ip = _event_ip(event, rule, groups.get("ip") or fields.get("client_ip"))
         user = groups.get("user") or fields.get("user")
-        n = repeats(event.message)  # rsyslog's "message repeated 5 times: [ ...]" is 5 lines
+        n = repeats(event)  # "message repeated 5 times: [ ...]" is 5 lines
         for listener in self.listeners:
             listener(event, rule, ip, user, index, n)
         if not rule.report:

@@ -20,9 +20,12 @@ from prodshield.logs.formats.base import (
 _RFC5424 = re.compile(
     r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?$"
 )
+# sysklogd's and FreeBSD's repeat compression names no program: "web1 last message repeated 5
+# times" (the line above in the file, five more times)
+_LAST_REPEATED = r"(?:--- )?last message repeated \d{1,9} times?(?: ---)?"
 _RFC3164 = re.compile(
     r"(?:<(\d{1,3})>)?(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\S+) "
-    r"([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
+    r"(?:([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)|(?P<repeated>" + _LAST_REPEATED + r"))$"
 )
 # rsyslog's high-precision file format: ISO time, host, tag
 _ISO_FILE = re.compile(r"(\d{4}-\d{2}-\d{2}T\S+) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
@@ -95,10 +98,12 @@ class SyslogFormat(BaseFormat):
                     ts = ts.replace(year=year - 1)  # RFC 3164 has no year: December in January
             except ValueError:
                 ts = None
-            fields = {"host": m.group(7), "app": m.group(8)}
+            fields = {"host": m.group(7)}
+            if m.group(8):
+                fields["app"] = m.group(8)
             if m.group(9):
                 fields["pid"] = int(m.group(9))
-            message = m.group(10)
+            message = m.group(10) if m.group(8) else m.group("repeated")
             if m.group(1):  # the PRI gives the severity (PRI % 8: 3 is err)
                 pri = int(m.group(1))
                 fields["facility"] = pri // 8
