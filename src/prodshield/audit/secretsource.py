@@ -45,6 +45,9 @@ class SecretMatch:
     secret_id: str | None = None
     """The engine's keyed id of the value (``prodshield.secrets.finding.secret_id``): the same
     secret in a file and in a process's environment has the same id in one run."""
+    severity: str | None = None
+    """The engine's severity of the credential format matched (``critical`` for an AWS secret
+    key), None for a name-based guess."""
 
 
 def redact(value: str) -> str:
@@ -70,14 +73,19 @@ def entropy(value: str) -> float:
 
 
 def _engine_kinds(text: str, path: str | None = None) -> list[str]:
-    return [kind for kind, _ in _engine_matches(text, path)]
+    return [kind for kind, _, _ in _engine_matches(text, path)]
 
 
-def _engine_matches(text: str, path: str | None = None) -> list[tuple[str, str | None]]:
+def _engine_matches(text: str, path: str | None = None) -> list[tuple[str, str | None, str | None]]:
+    """(kind, secret id, severity) of each engine finding in ``text``."""
     from prodshield.secrets import scan_text
 
     return [
-        (str(getattr(f, "kind", None) or f.rule), getattr(f, "secret_id", None))
+        (
+            str(getattr(f, "kind", None) or f.rule),
+            getattr(f, "secret_id", None),
+            getattr(f, "severity", None),
+        )
         for f in scan_text(text, path=path)
     ]
 
@@ -121,17 +129,17 @@ def env_secret(name: str, value: str, *, by_value: bool = False) -> SecretMatch 
     v = value.strip().strip("'\"")
     if not v or v.startswith(("$", "{{", "<")) or v.lower() in ("none", "null", "changeme"):
         return None
-    matches: list[tuple[str, str | None]] = []
+    matches: list[tuple[str, str | None, str | None]] = []
     try:
         matches = _engine_matches(f"{name}={v}\n")
     except ImportError:
-        matches = [(k, None) for k, p in TOKEN_FORMATS if p.search(v)]
-    kinds = [k for k, _ in matches]
+        matches = [(k, None, None) for k, p in TOKEN_FORMATS if p.search(v)]
+    kinds = [k for k, _, _ in matches]
     # the id of what the engine matched (the token inside the value), else of the whole value
-    sid = next((i for _, i in matches if i), None) or _value_id(v)
-    formats = [k for k in kinds if not _is_generic(k)]
+    sid = next((i for _, i, _ in matches if i), None) or _value_id(v)
+    formats = [(k, severity) for k, _, severity in matches if not _is_generic(k)]
     if formats:
-        return SecretMatch(formats[0], redact(v), sid)
+        return SecretMatch(formats[0][0], redact(v), sid, formats[0][1])
     if by_value:
         if any(p.search(v) for _, p in TOKEN_FORMATS):
             return SecretMatch(next(k for k, p in TOKEN_FORMATS if p.search(v)), redact(v), sid)

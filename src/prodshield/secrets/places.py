@@ -18,6 +18,7 @@ from prodshield.secrets.finding import SEVERITY_RANK, Place, SecretFinding
 # places: the repository first.
 _ORDER = {"git": 0, "file": 1, "process": 2, "log": 3}
 _SHELL_DIRS = frozenset({"PWD", "OLDPWD"})
+_HIGH = SEVERITY_RANK["high"]
 
 
 def placed(findings: Iterable[SecretFinding], kind: str) -> list[SecretFinding]:
@@ -34,15 +35,26 @@ def environment_findings(
     variables: Iterable[tuple[str, str]], *, pid: int | None, scanner: Scanner
 ) -> list[SecretFinding]:
     """Secrets in one process's environment (``NAME=value`` pairs), each placed at its variable;
-    the findings have no path (an environment is not a file)."""
+    the findings have no path (an environment is not a file). A plaintext secret in a running
+    environment is high (critical when its format is), whatever the rule rates it in a file:
+    ``audit``'s ``environment.*-secret`` rules rate it so (docs/audit.md)."""
     out = []
     for name, value in variables:
         if name in _SHELL_DIRS and value.startswith("/"):
             continue  # the shell's working directory (in every process): "pwd" is no password
         for f in scanner.scan_line(f"{name}={value}"):
             place = Place("process", pid=pid, variable=name)
+            severity = f.severity if SEVERITY_RANK[f.severity] >= _HIGH else "high"
             out.append(
-                replace(f, path=None, line=0, column=1, snippet=f"{name}=…", places=(place,))
+                replace(
+                    f,
+                    path=None,
+                    line=0,
+                    column=1,
+                    snippet=f"{name}=…",
+                    places=(place,),
+                    severity=severity,
+                )
             )
     return out
 

@@ -78,6 +78,7 @@ class EnvRule(ExampleFromSample):
                 line,
                 key=name,
                 secret_id=match.secret_id,
+                severity=environment_severity(match.severity),
             )
 
 
@@ -91,6 +92,13 @@ def operator_reason(name: str, referenced: frozenset[str]) -> str | None:
     if name in referenced:
         return f"shield.yaml reads it as ${{{name}}} (expected in the environment)"
     return None
+
+
+def environment_severity(engine: str | None) -> Severity:
+    """A plaintext secret in an environment (a process's, a .env file's) is high, as the rules
+    say, or critical for a credential format the engine rates critical (an AWS secret key):
+    ``audit`` and ``audit secrets --environ`` rate it alike (``secrets.places``)."""
+    return Severity.CRITICAL if engine == Severity.CRITICAL.value else Severity.HIGH
 
 
 def _article(word: str) -> str:
