@@ -249,6 +249,38 @@ def store_findings(
     return changed
 
 
+def retire_absorbed(
+    conn: Any, absorbed: list[LogFinding], rows: dict[str, Row], now: float, done: set[str]
+) -> int:
+    """Delete the rows of the failed-login findings a brute force took since they were stored
+    (``absorbed``: ``auth_failure``/``invalid_user`` of the brute force's address and file, read
+    in earlier windows): the brute force's row counts the same attempts, so the address has one
+    finding in the store, as ``logs scan`` gives it. ``done``: fingerprints already retired (one
+    delete each). Returns the rows deleted."""
+    from prodshield.logs.findings import seal_sources
+
+    todo = [f for f in absorbed if f.fingerprint not in done]
+    if not todo:
+        return 0
+    seal_sources(todo)  # the fingerprint is the one of the stored (sealed) source
+    fps = sorted({f.fingerprint for f in todo})
+    f_t = t.log_findings
+    deleted = 0
+    for chunk in _chunks(fps):
+        result = conn.execute(
+            f_t.delete().where(
+                f_t.c.fingerprint.in_(chunk),
+                f_t.c.kind.in_(sorted({f.kind for f in todo})),
+                f_t.c.updated_at >= now - CONTINUES_S,
+            )
+        )
+        deleted += int(result.rowcount or 0)
+    for fp in fps:
+        rows.pop(fp, None)
+        done.add(fp)
+    return deleted
+
+
 def _last_scan_at(conn: Any) -> float | None:
     """When the last one-shot run stored its findings (``kv`` logs/last_scan), if one did."""
     table = t.kv

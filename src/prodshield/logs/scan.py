@@ -272,13 +272,16 @@ class _Collector:
             if self.last is None or ts > self.last:
                 self.last = ts
 
-    def findings(self, *, sealed: bool = True) -> list[LogFinding]:
+    def findings(
+        self, *, sealed: bool = True, absorbed: list[LogFinding] | None = None
+    ) -> list[LogFinding]:
         """Every detector's findings, sealed (redacted and bounded: `LogFinding.seal`); without
-        ``sealed`` the caller seals those it keeps (the service: only the ones that changed)."""
+        ``sealed`` the caller seals those it keeps (the service: only the ones that changed).
+        The failed logins a brute force took are left out, and added to ``absorbed``."""
         out: list[LogFinding] = []
         for d in self.detectors:
             out.extend(f.seal() if sealed else f for f in d.findings())
-        return absorb_failures(out)
+        return absorb_failures(out, absorbed)
 
     def carry_over(self, old: _Collector) -> None:
         """Start where ``old`` (the service's last epoch) left the lines it held back: sshd

@@ -32,7 +32,14 @@ from sqlalchemy import bindparam, select
 from prodshield.config.types import format_duration
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.findings import LogFinding
-from prodshield.logs.record import Row, Written, _chunks, attribute, store_findings
+from prodshield.logs.record import (
+    Row,
+    Written,
+    _chunks,
+    attribute,
+    retire_absorbed,
+    store_findings,
+)
 from prodshield.logs.scan import _Collector
 from prodshield.logs.sources.configured import ConfiguredFile, configured_files, source_pattern
 from prodshield.logs.sources.follow import FileFollower
@@ -85,6 +92,8 @@ class LogService:
         self.watches: dict[str, SourceWatch] = {}
         self.started_at = time.time()
         self._rows: dict[str, Row] = {}
+        self._retired: set[str] = set()
+        """Fingerprints of failed-login rows deleted this epoch (a brute force took them)."""
         self._written = Written()
         """The findings stored at the last window (only those that changed are stored again)."""
         self._tpl_counts: Counter[tuple[str, int]] = Counter()
@@ -118,6 +127,7 @@ class LogService:
         )  # a new epoch: rows go on (base = stored)
         self._epoch_start = time.time()
         self._rows = {}
+        self._retired = set()
         self._written.forget()
         wanted = {
             f.path for f in configured_files(loaded.config.logs, loaded.base_dir, follow_only=True)
@@ -525,7 +535,8 @@ class LogService:
         """Findings, templates, notifications and offsets in one transaction."""
         now = time.time()
         # sealed below, only those that changed since the last window (most did not)
-        findings = self._collector.findings(sealed=False)
+        absorbed: list[LogFinding] = []
+        findings = self._collector.findings(sealed=False, absorbed=absorbed)
         for watch in self.watches.values():
             findings += watch.findings(now)
         todo = self._written.changed(findings)  # what store_findings would not skip
@@ -533,6 +544,8 @@ class LogService:
         attribute(todo, [f.file for f in self.followed.values()])
         with self.store.begin() as conn:
             changed = store_findings(conn, todo, rows, now)
+            # failed logins stored before their brute force formed: its row counts them now
+            retire_absorbed(conn, absorbed, rows, now, self._retired)
             self._store_templates(conn)
             self._notify(conn, changed, now)
             for f in self.followed.values():
@@ -547,6 +560,7 @@ class LogService:
             self._collector.carry_over(old)
             self._epoch_start = now
             self._rows = {}
+            self._retired = set()
             self._written.forget()
         if self._miner is not None and now - self._miner_saved >= MINER_SAVE_S:
             self._save_miner(now)

@@ -234,11 +234,14 @@ class BruteForceDetector:
         return out
 
 
-def absorb_failures(findings: list[LogFinding]) -> list[LogFinding]:
+def absorb_failures(
+    findings: list[LogFinding], absorbed: list[LogFinding] | None = None
+) -> list[LogFinding]:
     """``findings`` without the ``auth_failure`` and ``invalid_user`` findings of an address and
     file that has a ``brute_force`` finding (from sshd/PAM lines): the brute force counts the same
     attempts, so one line gives one finding, the most specific (issue 19). Their counts go to the
-    brute force's ``details.absorbed`` (``{"auth_failure": 12, "invalid_user": 3}``)."""
+    brute force's ``details.absorbed`` (``{"auth_failure": 12, "invalid_user": 3}``); the
+    findings left out are added to ``absorbed`` (the service retires their stored rows)."""
     brute = {
         (f.source.get("file"), f.source.get("ip")): f
         for f in findings
@@ -252,8 +255,10 @@ def absorb_failures(findings: list[LogFinding]) -> list[LogFinding]:
         if into is None or f.kind not in FAILURE_KINDS:
             out.append(f)
             continue
-        absorbed = into.details.setdefault("absorbed", {})
-        absorbed[f.kind] = absorbed.get(f.kind, 0) + f.count
+        counts = into.details.setdefault("absorbed", {})
+        counts[f.kind] = counts.get(f.kind, 0) + f.count
+        if absorbed is not None:
+            absorbed.append(f)
     return out
 
 
