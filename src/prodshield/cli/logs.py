@@ -134,6 +134,10 @@ def templates_cmd(
             )
             for path in files
         ]
+    from prodshield.cli.logs_parse import say_raw_fallbacks
+
+    for paths, each in reads:  # as `logs scan` and `logs parse` say it: once per file
+        say_raw_fallbacks(paths, each if isinstance(each, str) else "layout")
     stats = ReadStats()
     store = store_for(loaded) if save and loaded is not None else None
     try:

@@ -172,6 +172,16 @@ class LogService:
                 )
         return out
 
+    def notes(self) -> dict[str, str]:
+        """/readyz's notes (not degraded): the followed files auto-detection reads as raw."""
+        from prodshield.logs.api import RAW_FALLBACK
+
+        return {
+            f"logs:{path}": RAW_FALLBACK
+            for path in sorted(self.raw_sources)
+            if path in self.followed
+        }
+
     def lag(self) -> dict[str, dict[str, float]]:
         """Per followed file: bytes and seconds behind."""
         now = time.time()

@@ -630,10 +630,19 @@ async def readyz(request: Request) -> Response:
         except Exception as exc:  # a broken reporter is itself a problem, not a 500
             problems[getattr(source, "__qualname__", "service")] = f"{type(exc).__name__}: {exc}"
     problems.update(stored)
+    notes: dict[str, str] = {}
+    for source in ctx.services.notes:
+        try:
+            notes.update(source())
+        except Exception as exc:  # a broken reporter is a problem, not a 500
+            problems[getattr(source, "__qualname__", "service")] = f"{type(exc).__name__}: {exc}"
+    said: dict[str, Any] = {"notes": notes} if notes else {}
     if problems:
         # still serving (200): the load balancer keeps it, the operator sees what is wrong
-        return JSONResponse({"status": "degraded", "problems": problems, "version": __version__})
-    return JSONResponse({"status": "ready", "version": __version__})
+        return JSONResponse(
+            {"status": "degraded", "problems": problems, **said, "version": __version__}
+        )
+    return JSONResponse({"status": "ready", **said, "version": __version__})
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:

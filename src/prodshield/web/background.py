@@ -351,6 +351,7 @@ def add_capabilities(loaded: LoadedConfig, store: Store, services: Services) -> 
     logs = LogService(loaded, store, window_s=max(0.2, loaded.config.logs.window))
     audit = AuditService(loaded, store)
     services.problems += [monitor.problems, logs.problems, audit.problems]
+    services.notes.append(logs.notes)
     services.gauges.append(logs.gauges)
     services.on_reload.append(logs.reload)
     services.on_reload.append(monitor.reload)

@@ -68,6 +68,11 @@ class HealthView(View):
     problems: dict[str, str] | None = Field(
         default=None, description="readyz, degraded: what is wrong, per component"
     )
+    notes: dict[str, str] | None = Field(
+        default=None,
+        description="readyz: what to know that is not wrong (a log source read as raw), per "
+        "component; ready or degraded alike",
+    )
 
 
 class PingView(View):

@@ -57,3 +57,6 @@ class Services:
     problems: list[Callable[[], dict[str, str]]] = field(default_factory=list)
     """What is wrong right now, per component (``/readyz`` reports it as degraded): a store that
     refuses writes, a log source that vanished... Each callable returns {component: message}."""
+    notes: list[Callable[[], dict[str, str]]] = field(default_factory=list)
+    """What the operator should know that is not wrong (``/readyz`` lists it under ``notes``,
+    still ready): a followed log source read as raw. Each returns {component: message}."""
