@@ -15,8 +15,12 @@ import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prodshield.logs.event import LogEvent
+
+if TYPE_CHECKING:
+    from prodshield.logs.detectors.base import EventLike
 
 MAX_REPEATS = 10_000
 """The most times one line's ``repeated N times`` counts (a hostile N is bounded)."""
@@ -68,12 +72,13 @@ class LastMessages:
     def expand(self, events: Sequence[object]) -> list[object] | None:
         """``events`` with each repeat line replaced by a :class:`Repeated` event, or None when
         the block holds none; either way the block is remembered for the next one."""
+        # one C-speed pass over the messages: most blocks hold no repeat line
+        starts = _PREFIXES
+        at = [i for i, e in enumerate(events) if e.message.startswith(starts)]  # type: ignore[attr-defined]
         out: list[object] | None = None
-        for i, event in enumerate(events):
-            message = getattr(event, "message", None)
-            if type(message) is not str or not message.startswith(_PREFIXES):
-                continue
-            n = times_of(message)
+        for i in at:
+            event = events[i]
+            n = times_of(event.message)  # type: ignore[attr-defined]
             if n is None or not isinstance(event, LogEvent):
                 continue
             found = self._before(events, i, event)
@@ -84,6 +89,18 @@ class LastMessages:
             out[i] = _repeated(found, event, n)
         self._remember(events)
         return out
+
+    def one(self, event: EventLike) -> EventLike:
+        """:meth:`expand` of one event (``logs scan`` reads one at a time): the event, or the
+        message it repeats."""
+        if event.message.startswith(_PREFIXES):
+            out = self.expand((event,))
+            return out[0] if out else event  # type: ignore[return-value]
+        recent = self._recent.get(event.source)
+        if recent is None:
+            recent = self._recent_of(event.source)
+        recent.append(event)
+        return event
 
     def _before(self, events: Sequence[object], i: int, event: LogEvent) -> LogEvent | None:
         """The event the repeat line ``events[i]`` repeats: the newest one before it of the same
@@ -111,17 +128,25 @@ class LastMessages:
         return None
 
     def _remember(self, events: Sequence[object]) -> None:
+        if not events:
+            return
         tail = events[-RECENT:]
+        first, last = getattr(tail[0], "source", None), getattr(tail[-1], "source", None)
+        if first == last and type(last) is str:  # a block of one file (the service's are)
+            self._recent_of(last).extend(tail)
+            return
         for event in tail:
             source = getattr(event, "source", None)
-            if type(source) is not str:
-                continue
-            recent = self._recent.get(source)
-            if recent is None:
-                if len(self._recent) >= MAX_FILES:
-                    self._recent.clear()
-                recent = self._recent[source] = deque(maxlen=RECENT)
-            recent.append(event)
+            if type(source) is str:
+                self._recent_of(source).append(event)
+
+    def _recent_of(self, source: str) -> deque[object]:
+        recent = self._recent.get(source)
+        if recent is None:
+            if len(self._recent) >= MAX_FILES:
+                self._recent.clear()
+            recent = self._recent[source] = deque(maxlen=RECENT)
+        return recent
 
     def adopt(self, old: LastMessages) -> None:
         """Go on from ``old``'s recent lines (the service's next epoch)."""

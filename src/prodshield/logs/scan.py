@@ -82,8 +82,7 @@ class _Collector:
 
     def observe(self, event: EventLike) -> None:
         self.events += 1
-        repeated = self.recent.expand((event,))
-        self._detect(repeated[0] if repeated else event)  # type: ignore[arg-type]
+        self._detect(self.recent.one(event))
         self._count(event)
 
     def _detect(self, event: EventLike) -> None:
