@@ -1,5 +1,5 @@
-"""Journey: logs of OpenStack, Spark, Android (logcat), Blue Gene/L and Windows CBS are read with
-their levels and times, so ``logs scan`` sees their errors and ``--since`` windows them.
+"""Journey: logs of OpenStack, Spark, Android (logcat), Blue Gene/L, Windows CBS, LANL's HPC
+clusters and Huawei's HealthApp are read with their levels and times (HealthApp has no level), so ``logs scan`` sees their errors and ``--since`` windows them.
 
 Before, each was read as ``raw``: ``logs scan`` on Loghub's BGL log said ``no findings (2000
 lines scanned)`` though 443 of its lines are FATAL or ERROR, and ``--since 1h`` kept every line.
@@ -7,6 +7,7 @@ lines scanned)`` though 443 of its lines are FATAL or ERROR, and ``--since 1h`` 
 
 from __future__ import annotations
 
+import calendar
 import json
 import shutil
 from collections.abc import Callable
@@ -37,6 +38,10 @@ LINES: dict[str, Callable[[datetime, str], str]] = {
     ),
     "cbs": lambda t, lv: (
         f"{t:%Y-%m-%d %H:%M:%S}, {lv.title():<21} CBS    Session {t:%H%M} initialized"
+    ),
+    "hpc": lambda t, lv: (
+        f"134681 node-246 node {'error' if lv == 'ERROR' else 'status'} "
+        f"{calendar.timegm(t.timetuple())} 1 ambient={t:%H%M}"
     ),
     "proxifier": lambda t, lv: (
         f"[{t:%m.%d %H:%M:%S}] chrome.exe - api.example.com:443 "
@@ -83,3 +88,23 @@ def test_scan_of_the_bgl_log_reports_its_fatal_and_error_lines(tmp_path: Path) -
     findings = json.loads(as_json.stdout)["findings"]
     counted = sum(f["count"] for f in findings if f["kind"] in ("error_logged", "fatal_error"))
     assert counted >= 300, [(f["kind"], f["severity"], f["count"]) for f in findings]
+
+
+def test_the_hpc_and_healthapp_logs_are_read_with_their_times(tmp_path: Path) -> None:
+    """Both were read as raw (no time, no level): their Loghub files are now read in their own
+    layouts, every line with its time; the HPC log's error events are reported."""
+    shutil.copy(LOGHUB / "HPC" / "HPC_2k.log", tmp_path / "hpc.log")
+    shutil.copy(LOGHUB / "HealthApp" / "HealthApp_2k.log", tmp_path / "health.log")
+    env = shell_env(drop=("PRODSHIELD_",), TZ="UTC")
+    for name, fields in (("hpc.log", {"node", "component", "state"}), ("health.log", {"pid"})):
+        out = prodshield(tmp_path, "logs", "parse", name, "--output", "jsonl", env=env)
+        assert out.returncode == 0 and NOTE not in out.stderr, out.stderr
+        events = [json.loads(line) for line in out.stdout.splitlines()]
+        assert len(events) == 2000
+        assert all(e["timestamp"] and fields <= set(e["fields"]) for e in events), name
+    scan = prodshield(
+        tmp_path, "logs", "scan", "hpc.log", "--format", "json", "--no-store", env=env
+    )
+    findings = json.loads(scan.stdout)["findings"]
+    counted = sum(f["count"] for f in findings if f["kind"] == "error_logged")
+    assert counted >= 300, [(f["kind"], f["count"]) for f in findings]

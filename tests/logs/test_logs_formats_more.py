@@ -151,3 +151,24 @@ def test_a_long_hostile_line_is_sniffed_at_once(name: str) -> None:
         start = time.perf_counter()
         assert FORMATS[name].parse(line) is None
         assert time.perf_counter() - start < 0.5
+
+
+def test_an_hpc_line_has_the_epoch_time_and_its_error_state() -> None:
+    """LANL's HPC events: the epoch column is an instant; an error state is the level."""
+    record = FORMATS["hpc"].parse("460123 node-70 node error 1131566461 1 ambient=37")
+    assert record is not None
+    assert record.timestamp == datetime(2005, 11, 9, 20, 1, 1, tzinfo=UTC)
+    assert (record.level, record.message) == ("error", "ambient=37")
+    assert record.fields == {"node": "node-70", "component": "node", "state": "error"}
+    other = FORMATS["hpc"].parse("2286759 full partition status 1061219795 -1 running")
+    assert other is not None and other.level == "info"
+
+
+def test_a_healthapp_line_has_its_unpadded_time_and_pipes_in_its_message() -> None:
+    line = "20171224-0:0:0:234|Step_StandStepDataManager|30002312|reload1514044800223|3786|0|0"
+    record = FORMATS["healthapp"].parse(line)
+    assert record is not None
+    assert record.timestamp == datetime(2017, 12, 24, 0, 0, 0, 234000, tzinfo=LOCAL)
+    assert record.level is None  # no level column
+    assert record.message == "reload1514044800223|3786|0|0"
+    assert record.fields == {"component": "Step_StandStepDataManager", "pid": 30002312}

@@ -23,8 +23,7 @@ class LogSource(StrictModel):
     """The lines' format: ``auto`` (detected from the first lines), ``nginx``, ``apache``,
     ``json``, ``logfmt``, ``syslog``, ``journald``, ``postgres``, ``mysql-slow``, ``python``,
     ``hdfs``, ``spark``, ``openstack``, ``logcat``, ``bgl``, ``cbs``, ``proxifier``,
-    ``thunderbird`` or ``raw`` (docs/logs.md,
-    Formats)."""
+    ``thunderbird``, ``hpc``, ``healthapp`` or ``raw`` (docs/logs.md, Formats)."""
     log_format: str | None = Field(
         default=None, examples=['$remote_addr - $remote_user [$time_local] "$request" $status']
     )
