@@ -1106,15 +1106,47 @@ def _expiry(days: int | None) -> str:
 
 
 def _describe_target(check: Any) -> str | None:
-    for attr in ("url", "query"):
-        value = getattr(check, attr, None)
-        if isinstance(value, str) and value:
-            return _safe_target(value)
+    """Where the check looks: a URL, a database (``postgresql://db:5432/app``, never the query
+    it runs nor a password), ``host:port``."""
+    url = getattr(check, "url", None)
+    if isinstance(url, str) and url:
+        return _safe_target(url) if getattr(check, "type", "") != "redis" else _safe_dsn(url)
+    dsn = getattr(check, "dsn", None)
+    if isinstance(dsn, str) and dsn:
+        return _safe_dsn(dsn)
+    name = getattr(check, "query", None)  # a DNS check's name
+    if isinstance(name, str) and name:
+        return _safe_target(name)
     host = getattr(check, "host", None)
     if host:
         port = getattr(check, "port", None)
         return f"{host}:{port}" if port else str(host)
     return None
+
+
+_CONNINFO = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)")
+
+
+def _safe_dsn(dsn: str) -> str | None:
+    """A database's location from its DSN (URL or ``key=value`` form): scheme, host, port and
+    database only. Its user, password and parameters (``?password=``, ``sslkey=``) are left out."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if "://" not in dsn:
+        fields = {k.lower(): v.strip("'") for k, v in _CONNINFO.findall(dsn)}
+        host = fields.get("host") or fields.get("hostaddr") or "localhost"
+        port = f":{fields['port']}" if fields.get("port") else ""
+        db = f"/{fields['dbname']}" if fields.get("dbname") else ""
+        return f"postgresql://{host}{port}{db}"[:300]
+    try:
+        parts = urlsplit(dsn)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if port:
+        host = f"{host}:{port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))[:300]
 
 
 def _safe_target(value: str | None) -> str | None:
