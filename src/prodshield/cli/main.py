@@ -124,7 +124,14 @@ class _Commands(MutableMapping[str, Any]):
         if name not in self._built:
             if name not in COMMANDS and name not in GROUPS:
                 raise KeyError(name)
-            self._built[name] = typer.main.get_command(mounted(name)).commands[name]  # type: ignore[attr-defined]
+            try:
+                built = typer.main.get_command(mounted(name)).commands[name]  # type: ignore[attr-defined]
+            except KeyError as exc:
+                # click's get_command reads a KeyError as "no such command": a KeyError while a
+                # command module loads would print "No such command 'logs'. Did you mean 'logs'?"
+                # and hide the real error
+                raise RuntimeError(f"command {name!r} could not be loaded: KeyError {exc}") from exc
+            self._built[name] = built
         return self._built[name]
 
     def __setitem__(self, name: str, command: Any) -> None:
