@@ -1135,9 +1135,9 @@ def _safe_dsn(dsn: str) -> str | None:
     if "://" not in dsn:
         fields = {k.lower(): v.strip("'") for k, v in _CONNINFO.findall(dsn)}
         host = fields.get("host") or fields.get("hostaddr") or "localhost"
-        port = f":{fields['port']}" if fields.get("port") else ""
+        at = f":{fields['port']}" if fields.get("port") else ""
         db = f"/{fields['dbname']}" if fields.get("dbname") else ""
-        return f"postgresql://{host}{port}{db}"[:300]
+        return f"postgresql://{host}{at}{db}"[:300]
     try:
         parts = urlsplit(dsn)
         port = parts.port
