@@ -83,6 +83,9 @@ class LogRule(StrictModel):
     """Report only when at least this many lines match within ``window``."""
     window: Duration = Field(default=300.0, examples=["1m"])
     """The window ``threshold`` counts in."""
+    group_by: str | None = Field(default=None, examples=["detail"])
+    """A named group of the pattern whose value splits the findings: one finding, and one
+    ``threshold`` count, per value (default: one per rule and file, whatever the groups hold)."""
 
     @field_validator("pattern")
     @classmethod
@@ -102,6 +105,16 @@ class LogRule(StrictModel):
     def _some_pattern(self) -> LogRule:
         if self.pattern is None and not self.patterns:
             raise ValueError("a rule needs a pattern")
+        if self.group_by is not None and self.field is not None:
+            raise ValueError("group_by: a rule on a field (field:) has no named groups to split by")
+        if self.group_by is not None:
+            groups = set().union(*(re.compile(p).groupindex for p in self.all_patterns()))
+            if self.group_by not in groups:
+                named = ", ".join(sorted(groups)) or "none"
+                raise ValueError(
+                    f"group_by: {self.group_by!r} is not a named group of the pattern "
+                    f"(named groups: {named})"
+                )
         return self
 
     def all_patterns(self) -> list[str]:

@@ -72,6 +72,7 @@ class DetectorSettings:
                     "message": r.message,
                     "threshold": r.threshold,
                     "window": r.window,
+                    "group_by": r.group_by,
                     "user": True,
                 }
                 for r in logs.rules

@@ -20,6 +20,8 @@ from prodshield.text import plural
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+MAX_DETAILS = 50
+"""The ``detail`` values a finding not keyed by them lists (``{detail}`` names the first 3)."""
 
 
 def _address(ip: str) -> str:
@@ -75,6 +77,10 @@ class LogRule:
     counted once however many lines it wrote)."""
     number: int = 0
     """Its place among the rules (brute force tells the rules' signals apart by it)."""
+    group_by: str | None = None
+    """The named group whose value splits the rule's findings (one finding, and one threshold
+    count, per value: ``group_by: detail`` for out_of_memory's process); None: one finding per
+    rule and file, its ``detail`` values listed (a security rule is per source IP either way)."""
 
 
 def load_rules(user_rules: list[dict[str, Any]] | None = None) -> list[LogRule]:
@@ -108,6 +114,7 @@ def _rule(raw: dict[str, Any], category: str) -> LogRule:
         window_s=float(raw.get("window") or 300.0),
         levels=frozenset(str(v).lower() for v in raw.get("levels", ())),
         session=raw.get("session"),
+        group_by=raw.get("group_by"),
     )
 
 
@@ -145,7 +152,8 @@ class _Hits:
         self.peak = 0
         self.seq = 0.0
 
-    def add(self, event: EventLike, window_s: float, n: int = 1) -> None:
+    def add(self, event: EventLike, window_s: float, n: int = 1) -> int:
+        """Count ``n`` matches at the event's time: how many fall within the window now."""
         self.seq += 1.0
         now = event.timestamp.timestamp() if event.timestamp else self.seq
         self.times.extend([now] * n)
@@ -155,6 +163,7 @@ class _Hits:
         if cut:
             del self.times[:cut]
         self.peak = max(self.peak, len(self.times))
+        return len(self.times)
 
 
 _Plan = tuple[tuple[LogRule, bool, tuple[tuple[int, str | None, re.Pattern[str]], ...]], ...]
@@ -465,8 +474,8 @@ class RulePackDetector:
                 source["ip"] = str(ip)
             if rule.kind in ("scanner_probe", "suspicious_user_agent") and fields.get("path"):
                 source.setdefault("ip", fields.get("client_ip"))
-        elif groups.get("detail"):
-            source["detail"] = groups["detail"]
+        elif rule.group_by is not None and groups.get(rule.group_by):
+            source["detail"] = groups[rule.group_by]
         key = (rule.kind, str(source.get("ip", "")), str(source.get("detail", "")), event.source)
         finding = self._findings.get(key)
         if finding is None and (key[1] or key[2]) and len(self._findings) >= self.max_keys:
@@ -480,6 +489,11 @@ class RulePackDetector:
             self._rule_of[key] = rule
             if rule.threshold > 1:
                 self._hits[key] = _Hits()
+        detail = groups.get("detail")
+        if detail and "detail" not in source:  # not the key: the values it saw, listed
+            values = finding.details.setdefault("detail_values", {})
+            if len(values) < MAX_DETAILS or detail in values:
+                values[detail] = values.get(detail, 0) + n
         if user:
             # setdefault: findings() drops an empty one (a window may have asked in between)
             users = finding.details.setdefault("users", {})
@@ -490,8 +504,9 @@ class RulePackDetector:
 
             finding.details["example"] = redact_line(groups[rule.field])[:200]
         hits = self._hits.get(key)
-        if hits is not None:
-            hits.add(event, rule.window_s, n)
+        # a rule under its threshold counts the line but leaves it to the rules after it and to
+        # error_logged (adding a rule never hides a line prodshield reported without it)
+        taken = hits is None or hits.add(event, rule.window_s, n) >= rule.threshold
         finding.add(
             event.timestamp,
             _sample(event) if len(finding.samples) < 3 else None,
@@ -499,7 +514,7 @@ class RulePackDetector:
             # the line as evidence for the digest's offenders, where the finding names an IP
             line=event.line if "ip" in finding.source else None,
         )
-        return True
+        return taken
 
     def _fold(
         self, key: tuple[str, str, str, str], source: dict[str, Any]
@@ -568,7 +583,7 @@ def rule_message(rule: LogRule, f: LogFinding) -> str:
         "s": "" if f.count == 1 else "s",
         "kind": rule.kind,
         "ip": f.source.get("ip") or "?",
-        "detail": f.source.get("detail") or "",
+        "detail": f.source.get("detail") or _details_said(f.details.get("detail_values")),
         "example": str(f.details.get("example", ""))[:120],
     }
     if rule.message:
@@ -591,6 +606,12 @@ def rule_message(rule: LogRule, f: LogFinding) -> str:
     if f.source.get("detail"):
         text += f" ({f.source['detail']})"
     return text[:500]
+
+
+def _details_said(values: dict[str, int] | None) -> str:
+    """A finding's ``detail`` values in words: ``101, 102, 103 and others``."""
+    names = list(values or {})
+    return ", ".join(map(str, names[:3])) + (" and others" if len(names) > 3 else "")
 
 
 def folded_message(rule: LogRule, f: LogFinding, others: Distinct) -> str:
