@@ -526,6 +526,9 @@ class ReadModel:
                     status=cast(CheckStatus, svc.status),
                     open_incidents=svc.open_incidents,
                     checks=[m.name for m in svc.members],
+                    descriptions=list(
+                        dict.fromkeys(m.description for m in svc.members if m.description)
+                    ),
                     daily=self.series_daily(keys),
                     uptime=cast(Uptime90View, uptime),
                     uptime_90d=uptime["90d"],

@@ -334,6 +334,9 @@ class ServiceView(View):
     status: CheckStatus = Field(description="never up while it has an open incident")
     open_incidents: int
     checks: list[str]
+    descriptions: list[str] = Field(
+        default_factory=list, description="its checks' `description`s (shown beside it), once each"
+    )
     daily: list[DailyView]
     uptime: Uptime90View
     uptime_90d: float | None
