@@ -40,9 +40,7 @@ def test_check_descriptions_are_on_the_status_page(tmp_path: Path) -> None:
         f"  - {{name: quiet, type: tcp, host: 127.0.0.1, port: {closed}}}\n"
     )
     assert cli(tmp_path, "monitor", "once").returncode == 1
-    escaped = (
-        "&lt;b&gt;bold&lt;/b&gt; [bold]x[/bold] &lt;script&gt;alert(1)&lt;/script&gt;"
-    )
+    escaped = "&lt;b&gt;bold&lt;/b&gt; [bold]x[/bold] &lt;script&gt;alert(1)&lt;/script&gt;"
     expected = {"shop": ["The public shop front"], "evil": [escaped], "quiet": []}
 
     built = cli(tmp_path, "status", "build", "--out", str(tmp_path / "site"))
