@@ -157,6 +157,8 @@ def templates_cmd(
         if store is not None:
             store.close()
     _summary(stats)
+    if stats.errors and not stats.files:  # said before an empty table could read as "no logs"
+        raise ProdshieldError("no log source could be read")
     shown = result[:top] if top > 0 else result
     if fmt is TableOrJson.json:
         data = [
@@ -199,8 +201,6 @@ def templates_cmd(
             )
         table.print()
         console().print(f"{plural(len(result), 'template')}, {plural(stats.events, 'event')}")
-    if stats.errors and not stats.files:
-        raise ProdshieldError("no log source could be read")
 
 
 @app.command("parse")

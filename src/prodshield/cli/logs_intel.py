@@ -25,7 +25,7 @@ from prodshield.cli.common import (
 )
 from prodshield.cli.logs_parse import say_raw_fallbacks
 from prodshield.config.types import format_duration
-from prodshield.errors import NotFound, UsageError
+from prodshield.errors import NotFound, ProdshieldError, UsageError
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import (
     build_digest,
@@ -157,7 +157,6 @@ def _record(inputs: _Inputs, result: ScanResult) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from prodshield.cli.common import store_for
-    from prodshield.errors import ProdshieldError
     from prodshield.logs.record import record_scan
 
     try:
@@ -213,7 +212,8 @@ def scan(
     """Find critical, security, performance and trend signals in log files (FILES, or the
     configured logs.sources). Rules under logs.rules in shield.yaml are applied too.
 
-    Exit 1 when a critical finding exists (for CI), 0 otherwise, 2 on usage errors.
+    Exit 1 when a critical finding exists (for CI), 0 otherwise, 2 on usage errors, 3 when no
+    source could be read.
     """
     inputs = configured_inputs(config, list(files or []), log_format)
     begin, end = _window(start, until)
@@ -228,6 +228,7 @@ def scan(
         layouts=inputs.layouts,
     )
     say_raw_fallbacks(inputs.paths, inputs.log_format, inputs.layouts)
+    say_unreadable(result)
     if not no_store:
         _record(inputs, result)
     if fmt is ScanFormat.json:
@@ -271,6 +272,17 @@ def scan(
         _summary(result)
     if result.has_critical:
         raise typer.Exit(EXIT_FAILED)
+
+
+def say_unreadable(result: ScanResult) -> None:
+    """One stderr line per source that could not be read (why); when none could, the scan
+    stops there: ``error: no log source could be read``, exit 3 (a CI gate on a corrupt archive
+    must not pass on "no findings")."""
+    unreadable = [str(line) for line in result.stats.get("unreadable") or []]
+    if unreadable and result.stats.get("files") == 0:  # one line: none could, and why
+        raise ProdshieldError(f"no log source could be read: {'; '.join(unreadable)}")
+    for line in unreadable:  # a path, an OS or codec error: text, not console markup
+        sys.stderr.write(for_terminal(f"error: {line}") + "\n")
 
 
 def _shown_source(where: str, pairs: bool) -> str:
@@ -347,7 +359,8 @@ def digest(
     FILES, or the configured logs.sources; --from/--until replace the default --since 24h.
 
     The digest is a report: it exits 0 whatever it finds, critical findings included (use
-    `logs scan` as a gate: it exits 1 on a critical finding); 2 on usage errors."""
+    `logs scan` as a gate: it exits 1 on a critical finding); 2 on usage errors, 3 when no
+    source could be read."""
     if post:  # a notifier that cannot be found is said before any work
         from prodshield.cli.common import load
 
@@ -372,6 +385,7 @@ def digest(
         layouts=inputs.layouts,
     )
     say_raw_fallbacks(inputs.paths, inputs.log_format, inputs.layouts)
+    say_unreadable(result)
     if not no_store:
         _record(inputs, result)
     debt = None

@@ -559,7 +559,7 @@ def scan_files(
 def read_counts(read: ReadStats) -> dict[str, Any]:
     """What a scan's reads cut, skipped or repaired, for ``ScanResult.stats`` (``logs scan``
     prints them after its findings, as ``logs parse`` does; bad bytes are never silent)."""
-    out: dict[str, Any] = {"lines": read.lines}
+    out: dict[str, Any] = {"lines": read.lines, "files": read.files}
     for key, n in (
         ("cut", read.cut),
         ("binary", read.binary),

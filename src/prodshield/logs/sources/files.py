@@ -247,6 +247,15 @@ def read_lines(path: str, stats: ReadStats) -> Iterator[str]:
         yield from block
 
 
+def _unreadable(path: str, exc: BaseException, stats: ReadStats, lines_before: int) -> None:
+    """A source that failed while read: its error recorded, and when not one line of it could
+    be decoded (``x.gz`` that is no gzip) it is no file read (``no log source could be read``,
+    exit 3, when every source is so); a truncated archive's good lines count it as read."""
+    stats.errors.append(f"{path}: {exc}")
+    if stats.lines == lines_before:
+        stats.files -= 1
+
+
 def read_line_blocks(path: str, stats: ReadStats) -> Iterator[list[str]]:
     """:func:`read_lines` a block at a time.
 
@@ -259,6 +268,7 @@ def read_line_blocks(path: str, stats: ReadStats) -> Iterator[list[str]]:
         stats.errors.append(f"{path}: {exc.strerror or exc}")
         return
     stats.files += 1
+    lines_before = stats.lines
     try:
         if path == STDIN or path.lower().endswith(_COMPRESSED):
             size = 1 if path == STDIN else 4096
@@ -273,11 +283,11 @@ def read_line_blocks(path: str, stats: ReadStats) -> Iterator[list[str]]:
         else:
             yield from iter_line_blocks(stream, stats)
     except (OSError, EOFError, lzma.LZMAError) as exc:
-        stats.errors.append(f"{path}: {exc}")
+        _unreadable(path, exc, stats, lines_before)
     except Exception as exc:  # zstandard.ZstdError and other codec errors
         if type(exc).__name__ != "ZstdError":
             raise
-        stats.errors.append(f"{path}: {exc}")
+        _unreadable(path, exc, stats, lines_before)
     finally:
         if path != STDIN:
             stream.close()
