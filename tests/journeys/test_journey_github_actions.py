@@ -272,7 +272,7 @@ def test_init_says_what_an_existing_shield_yaml_lacks_for_the_workflows(
     )
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
-    assert len(warnings) == 2, done.stderr
+    assert len(warnings) == 3, done.stderr
     assert warnings[0].startswith(
         "warning: shield.yaml:2: storage: 'sqlite:///prodshield.db' "
         "does not follow PRODSHIELD_STORAGE"
@@ -280,6 +280,8 @@ def test_init_says_what_an_existing_shield_yaml_lacks_for_the_workflows(
     assert 'write storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"' in warnings[0]
     assert warnings[1].startswith("warning: shield.yaml:4: serve.token reads ${PRODSHIELD_TOKEN}")
     assert 'write "${PRODSHIELD_TOKEN:-}"' in warnings[1]
+    assert "log-intelligence.yml runs --post github" in warnings[2], warnings
+    assert "(no notifiers at all)" in warnings[2]
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "prodshield workflows")
     runner = runner_for(repo, tmp_path, toolchain, github)
@@ -293,6 +295,7 @@ def test_init_says_what_an_existing_shield_yaml_lacks_for_the_workflows(
         '"sqlite:///prodshield.db"', '"${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"'
     )
     text = text.replace('"${PRODSHIELD_TOKEN}"', '"${PRODSHIELD_TOKEN:-}"')
+    text += 'notifiers:\n  github: {type: github, repo: "${GITHUB_REPOSITORY}", token: "${GITHUB_TOKEN:-unset}"}\n'
     (repo / "shield.yaml").write_text(text)
     git(repo, "commit", "-q", "-am", "shield.yaml for the workflows")
     again = subprocess.run(

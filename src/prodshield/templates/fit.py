@@ -3,7 +3,8 @@
 The workflows give each step that loads shield.yaml a few variables (``PRODSHIELD_STORAGE``,
 ``GITHUB_TOKEN``...) and keep the store in the Actions cache under ``PRODSHIELD_STORAGE``. A
 shield.yaml written for a server may read a variable no step sets (the step then exits 2) or keep
-its store elsewhere (the cache never holds it, so failure counts restart every run). ``init``
+its store elsewhere (the cache never holds it, so failure counts restart every run), or have no
+notifier for a step's ``--post`` (the digest's step then exits 2 every day). ``init``
 says so, with the line and the edit, instead of writing workflows that cannot work.
 """
 
@@ -107,6 +108,57 @@ def problems(shield: Path, workflows: list[Path]) -> list[str]:
                 f"'{first.name}' of {first.workflow}{others} does not set, so it exits 2 there; "
                 + _fix(key, name)
             )
+    out.extend(_post_problems(shield.name, data, workflows))
+    return out
+
+
+_POST = re.compile(r"--post[ =]+([A-Za-z0-9_.-]+)")
+
+
+def _post_problems(shield: str, data: Any, workflows: list[Path]) -> list[str]:
+    """A step's ``--post NAME`` that shield.yaml has no notifier for (named NAME, or the only one
+    of type NAME, as ``logs digest`` picks it): that step would exit 2 on every run."""
+    raw = data.get("notifiers") if isinstance(data, dict) else None
+    notifiers = raw if isinstance(raw, dict) else {}
+    types = {str(n): str(v.get("type")) for n, v in notifiers.items() if isinstance(v, dict)}
+    out: list[str] = []
+    for path in workflows:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        jobs = doc.get("jobs") if isinstance(doc, dict) else None
+        for job in (jobs or {}).values() if isinstance(jobs, dict) else ():
+            for step in (job.get("steps") or []) if isinstance(job, dict) else ():
+                if not isinstance(step, dict):
+                    continue
+                for wanted in dict.fromkeys(_POST.findall(str(step.get("run", "")))):
+                    of_type = [n for n, t in types.items() if t == wanted]
+                    if wanted in types or len(of_type) == 1:
+                        continue
+                    where = f"the step '{step.get('name') or 'a step'}' of {path.name}"
+                    if of_type:
+                        out.append(
+                            f"{shield}: {where} runs --post {wanted}, but {shield} has "
+                            f"{len(of_type)} notifiers of type {wanted} ({', '.join(of_type)}), "
+                            "so it exits 2 on every run; write the name of the one to post "
+                            f"with after --post in that step"
+                        )
+                        continue
+                    known = ", ".join(f"{n} ({t})" for n, t in types.items())
+                    add = (
+                        f'{wanted}: {{type: github, repo: "${{GITHUB_REPOSITORY}}", '
+                        'token: "${GITHUB_TOKEN:-unset}"}'
+                        if wanted == "github"
+                        else f"a notifier named {wanted}"
+                    )
+                    out.append(
+                        f"{shield}: {where} runs --post {wanted}, but {shield} has no notifier "
+                        f"named {wanted} or of type {wanted} "
+                        + (f"(only {known})" if known else "(no notifiers at all)")
+                        + f", so it exits 2 on every run; add under notifiers: {add}"
+                        + (", or post with one of those: --post NAME in that step" if known else "")
+                    )
     return out
 
 
