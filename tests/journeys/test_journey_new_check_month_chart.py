@@ -1,4 +1,4 @@
-"""Journey: a check added minutes ago, its 30-day chart in Chromium. ``serve`` (a subprocess)
+"""Journey: a check added seconds ago, its 30-day chart in Chromium. ``serve`` (a subprocess)
 checks a loopback target; on the check's page the "last 30 days" chart drew one dot on an hour
 axis (``14:00 … 14:05 UTC``): a month view that read like a few minutes. Now its axis is days,
 the one day is a labelled point, and a note says since when data is collected."""
@@ -58,14 +58,10 @@ def test_a_new_checks_month_chart_is_a_day_axis_with_a_note(tmp_path: Path) -> N
                     page.click("button[type=submit]")
                     page.wait_for_url(srv.url + "/dashboard/checks/shop")
                     month = page.locator(".month-box svg.response").first
-                    deadline = (
-                        time.monotonic() + 150
-                    )  # the day aggregate: the cache refreshes each minute
-                    while month.get_attribute("data-points") == "0":
-                        assert time.monotonic() < deadline, "no daily point within 150 s"
-                        time.sleep(1)
-                        page.reload()
-                        month = page.locator(".month-box svg.response").first
+                    # newcomer review 3 (item 13): until the rollup and the aggregate cache
+                    # caught up (a minute or two) this chart said "no results with a response
+                    # time yet" above results that had one; today is now read from raw results
+                    assert month.get_attribute("data-points") == "1", month.inner_html()
                     ARTIFACTS.mkdir(exist_ok=True)
                     month.screenshot(path=str(ARTIFACTS / "new-check-month.png"))
                     ticks = month.locator("text.tick.x").all_text_contents()

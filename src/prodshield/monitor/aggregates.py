@@ -337,6 +337,28 @@ class AggregateCache:
                         slot[2] += s
         return [(d, int(v[0]), int(v[1]), float(v[2])) for d, v in sorted(acc.items())]
 
+    def today_from_results(self, key: Key) -> tuple[int, int, float, int]:
+        """``(results, failures, sum_ms, degraded)`` of ``key`` today, counted from its raw
+        results as the rollup counts them: for a day the aggregates do not hold yet (a check
+        added a minute ago; the rollup and this cache catch up each minute)."""
+        now = self.clock()
+        today = int(now) - int(now) % DAY
+        r = t.check_results
+        query = select(
+            func.count(),
+            func.sum(case((~r.c.ok, 1), else_=0)),
+            func.sum(func.coalesce(r.c.response_time_ms, 0.0)),
+            func.sum(case((~r.c.ok & func.coalesce(r.c.degraded, False), 1), else_=0)),
+        ).where(
+            r.c.check_name == key[0],
+            r.c.environment == key[1],
+            r.c.ts >= today,
+            t.COUNTS_FOR_UPTIME,
+        )
+        with self.store.connect() as conn:
+            row = conn.execute(query).one()
+        return int(row[0] or 0), int(row[1] or 0), float(row[2] or 0.0), int(row[3] or 0)
+
     def hourly(self, keys: list[Key], hours: int = 24) -> list[tuple[int, int, int, float]]:
         """``(hour, results, failures, sum_ms)`` for the last ``hours`` hours, summed over ``keys``."""
         self.refresh()

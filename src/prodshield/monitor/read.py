@@ -354,13 +354,22 @@ class ReadModel:
             environments=envs,
         )
 
+    def _month(self, key: Key) -> list[series.LatencyPoint]:
+        """The 30-day chart's days; today from raw results while its aggregate is not there
+        yet, so a check added a minute ago shows its first day, not "no results yet"."""
+        days, degraded = self.cache.daily([key], 30), self.cache.daily_degraded([key], 30)
+        if days and days[-1][1] == 0:
+            count, failures, sum_ms, deg = self.cache.today_from_results(key)
+            if count:
+                days[-1] = (days[-1][0], count, failures, sum_ms)
+                degraded[-1] = deg
+        return series.daily_points(days, degraded=degraded)
+
     def _charts(self, x: TargetInfo) -> CheckCharts:
         return CheckCharts(
             recent=self.latency_points([[x.key]], hours=3)[0],
             latency=self.latency_points([[x.key]], hours=24)[0],
-            month=series.daily_points(
-                self.cache.daily([x.key], 30), degraded=self.cache.daily_degraded([x.key], 30)
-            ),
+            month=self._month(x.key),
             deploys=deploys.deploys(
                 self.store,
                 environment=x.environment,
