@@ -67,6 +67,12 @@ def _wait(what: str, predicate: Any, timeout: float = 60.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _series(port: int, token: str, check: str) -> int:
+    """How many /metrics lines name ``check`` (its histogram, its open incident)."""
+    text = str(get(port, "/metrics", token=token))
+    return sum(f'check="{check}"' in line for line in text.splitlines() if line[:1] != "#")
+
+
 def _closed_with_reason(gh: GitHubStandin) -> None:
     [issue] = gh.issues(REPO)
     assert issue["title"] == "api is down", issue
@@ -115,6 +121,7 @@ def test_serve_resolves_the_incident_of_a_check_removed_by_a_reload(tmp_path: Pa
             _wait("api's issue", lambda: len(gh.issues(REPO, "open")) == 1)
             [opened] = get(port, "/api/v1/incidents?status=open", token=token)["incidents"]
             assert opened["check"] == "api", opened
+            _wait("api's series on /metrics", lambda: _series(port, token, "api") >= 2)
 
             config.write_text(_config(url, gh.url, with_api=False, serve=serve))
             proc.send_signal(signal.SIGHUP)
@@ -124,6 +131,11 @@ def test_serve_resolves_the_incident_of_a_check_removed_by_a_reload(tmp_path: Pa
             shown = get(port, f"/api/v1/incidents/{opened['id']}", token=token)
             assert shown["status"] == "resolved", shown
             assert shown["resolved_by"] == "config", shown
+            # newcomer review 3 (item 3): /metrics kept the removed check's open incident
+            # and its response-time histogram series
+            _wait("api's series to leave /metrics", lambda: _series(port, token, "api") == 0)
+            assert _series(port, token, "web") >= 1
+            assert "prodshield_open_incidents_total 0.0" in get(port, "/metrics", token=token)
             page = get(port, "/")
             assert "Ongoing incidents" not in page, page
             assert "<h1>All systems operational</h1>" in page, page

@@ -64,6 +64,12 @@ class _Histograms:
                 last = max(last, int(row_id))
         self.last_id = last
 
+    def keep(self, keys: set[tuple[str, str]]) -> None:
+        """Forget the series of checks no longer configured (removed by a reload): their
+        histogram would otherwise stay on /metrics, frozen, for the life of the process."""
+        for key in [k for k in self.data if k not in keys]:
+            del self.data[key]
+
 
 class WebMetrics:
     """The registry behind ``/metrics`` and the gauges other parts of the service set."""
@@ -130,6 +136,7 @@ class WebMetrics:
         )
 
         self._hist.fold(model.store, now)
+        self._hist.keep({x.key for x in model.targets})
         hist = HistogramMetricFamily(
             "prodshield_check_response_time_seconds",
             "Response times of check runs since this process started.",
