@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from prodshield.cli import main as cli_main
+from prodshield.cli.common import EXIT_ERROR
 
 
 def test_key_error_while_loading_a_group_is_not_no_such_command(
@@ -24,7 +25,7 @@ def test_key_error_while_loading_a_group_is_not_no_such_command(
     finally:
         cli_main.mounted.cache_clear()
     err = capsys.readouterr().err
-    assert exited.value.code == cli_main.EXIT_ERROR
+    assert exited.value.code == EXIT_ERROR
     assert "No such command" not in err
     assert "internal error" in err
     assert "command 'logs' could not be loaded" in err
