@@ -65,6 +65,7 @@ class Grid:
         fold: tuple[str, ...] = (),
         title: str | None = None,
         out: Console | None = None,
+        whole: tuple[str, ...] = (),
     ) -> None:
         from rich import box
         from rich.table import Table
@@ -73,6 +74,8 @@ class Grid:
         self.columns = columns
         self.right = right
         self.fold = {i for i, c in enumerate(columns) if c in fold}
+        self.whole = {i for i, c in enumerate(columns) if c in whole}
+        """Key columns never narrowed (an id that is copied: the free text gives way)."""
         self.title = title
         self.rows: list[list[str]] = []
         self.cells: list[list[Any]] = []
@@ -149,7 +152,10 @@ class Grid:
         ``SHORT`` or its header's longest word; None when that is still too wide (with
         ``all_the_way``: as narrow as that floor allows)."""
         widths = dict(self.widths)
-        floor = {i: max(self.SHORT, *map(len, self.columns[i].split())) for i in widths}
+        floor = {
+            i: widths[i] if i in self.whole else max(self.SHORT, *map(len, self.columns[i].split()))
+            for i in widths
+        }
         while sum(widths.values()) > budget:
             narrowable = [i for i in widths if widths[i] > floor[i]]
             if not narrowable:
@@ -244,10 +250,10 @@ class Grid:
         self.console.print(self.table)
 
 
-SEPARATORS = frozenset("_-./:@=,;|\\")
+SEPARATORS = frozenset("_-./:@=,;|\\\u2026")
 """Where a word too long for its column may be broken: after one of these (``db_connection_`` /
-``failure``, ``web-07.eu-west-3.`` / ``prod.example.com``), never between two digits
-(``203.0.113.29`` and ``1,234,567`` stay whole)."""
+``failure``, ``web-07.eu-west-3.`` / ``prod.example.com``, a cut text's ``AAAA…`` /
+``[98,029``), never between two digits (``203.0.113.29`` and ``1,234,567`` stay whole)."""
 
 
 def fitted(cell: Any, width: int) -> Text:
@@ -308,8 +314,23 @@ def _parts(plain: str, a: int, b: int, width: int) -> list[tuple[int, int, bool]
             None,
         )
         if stop is None:
-            out.append((a, b, True))  # no place to break: the rest of the word is cut, with a mark
-            return out
+            # no place to break within the width: this part is cut (with a mark) up to the next
+            # place, so what follows it (a cut text's "…[98,029 more characters]") still shows
+            after = next(
+                (
+                    k
+                    for k in range(a + width + 1, b)
+                    if plain[k - 1] in SEPARATORS
+                    and not (plain[k - 2 : k - 1].isdigit() and plain[k : k + 1].isdigit())
+                ),
+                None,
+            )
+            if after is None:
+                out.append((a, b, True))  # nowhere to break: the rest of the word is cut
+                return out
+            out.append((a, after, True))
+            a = after
+            continue
         out.append((a, stop, False))
         a = stop
     out.append((a, b, False))

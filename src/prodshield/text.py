@@ -113,12 +113,22 @@ def needs_encoded_word(header: str) -> bool:
     return not header.isascii() or "=?" in header
 
 
+_CUT_NOTE = re.compile(r"…\[(\d{1,3}(?:,\d{3})*) more characters\]\Z")
+
+
 def clip(text: str, limit: int) -> str:
     """At most ``limit`` characters; a cut text ends with how many it left out (a limit too
-    short for that note: the first ``limit`` characters alone)."""
+    short for that note: the first ``limit`` characters alone). A text already cut (ending with
+    such a note, by an earlier cap: a sample, a stored message) counts what that cut left out
+    too, so the note is always about the original line, however often it was cut."""
     if len(text) <= limit:
         return text
-    return _cut(len(text), limit, "characters", lambda keep: text[:keep], len)
+    note = _CUT_NOTE.search(text, max(0, len(text) - 40))
+    if note is None:
+        return _cut(len(text), limit, "characters", lambda keep: text[:keep], len)
+    head = text[: note.start()]
+    size = len(head) + int(note.group(1).replace(",", ""))
+    return _cut(size, limit, "characters", lambda keep: head[:keep], len)
 
 
 def clip_bytes(text: str, limit: int) -> str:

@@ -186,6 +186,7 @@ def templates_cmd(
             "last seen",
             "example",
             keys=("id", "count", "first seen", "last seen"),
+            whole=("id",),  # the id is what the API and JSON name: never cut, the text gives way
             right=("count",),
             optional=("example",),
             wide=120,
@@ -197,7 +198,7 @@ def templates_cmd(
                 untrusted(clip(t.template, SHOWN_CHARS)),
                 _short_time(t.first_seen),
                 _short_time(t.last_seen),
-                untrusted(t.example[:120]),
+                untrusted(clip(t.example, 120)),
             )
         table.print()
         console().print(f"{plural(len(result), 'template')}, {plural(stats.events, 'event')}")

@@ -137,7 +137,7 @@ class LogFinding:
             if self.last_seen is None or when > self.last_seen:
                 self.last_seen = when
         if sample is not None and len(self.samples) < 3:
-            self.samples.append(sample[:RAW_SAMPLE])
+            self.samples.append(clip(sample, RAW_SAMPLE))
 
     def seal(self) -> LogFinding:
         """Redact and bound every text derived from log lines (message, samples, source,

@@ -24,6 +24,7 @@ from prodshield.logs.findings import LogFinding
 from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.text import clip
 
 CONTINUES_S = 3600.0
 """A finding stored less than this long ago and seen again is the same finding (its row grows)."""
@@ -214,7 +215,7 @@ def store_findings(
             "kind": f.kind,
             "severity": f.severity,
             "source": _jsonable(f.source),
-            "samples": [s[:500] for s in f.samples[:3]],
+            "samples": [clip(s, 500) for s in f.samples[:3]],
             "details": _jsonable(f.details),
             "message": message,
             "last_seen": last,

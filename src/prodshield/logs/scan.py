@@ -20,6 +20,7 @@ from prodshield.logs.gate import BlockGate
 from prodshield.logs.repeats import LastMessages
 from prodshield.logs.sources.files import ReadStats
 from prodshield.secrets.redaction import redact_text
+from prodshield.text import clip
 
 _Told = tuple[Callable[[EventLike], Any], Callable[[EventLike, Found], Any] | None]
 """A detector's ``observe``, and its ``observe_found`` when it has one."""
@@ -235,7 +236,7 @@ class _Collector:
                 if tid is not None and tid in wanted:
                     wanted.discard(tid)
                     self.templates[tid] = getattr(event, "template", "") or ""
-                    self.examples[tid] = redact_line(event.message)[:300]
+                    self.examples[tid] = clip(redact_line(event.message), 300)
                     if not wanted:
                         break
 
@@ -247,7 +248,7 @@ class _Collector:
                 self.templates[tid] = getattr(event, "template", "") or ""
                 from prodshield.logs.detectors.redaction import redact_line
 
-                self.examples[tid] = redact_line(event.message)[:300]
+                self.examples[tid] = clip(redact_line(event.message), 300)
         ts = event.timestamp
         if ts is not None:
             if ts.tzinfo is not UTC:  # hours are UTC (the digest says so; the fast path's are)

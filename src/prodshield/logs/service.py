@@ -507,7 +507,7 @@ class LogService:
                 later = tid in stored
                 infos[tid] = [
                     template or "",
-                    firsts[i] if later else redact_line(firsts[i])[:2000],
+                    firsts[i] if later else clip(redact_line(firsts[i]), 2000),
                     f.file.source.name,
                     now,
                     now,
@@ -636,7 +636,7 @@ class LogService:
                 if raw:  # a row gone since (retention): the example as a new template has it
                     from prodshield.logs.detectors.redaction import redact_line
 
-                    sample = redact_line(sample)[:2000]
+                    sample = clip(redact_line(sample), 2000)
                 inserts.append(
                     {
                         "id": tid,
@@ -691,7 +691,7 @@ class LogService:
             where = ", ".join(f"{k}={v}" for k, v in f.source.items() if v)
             from prodshield.logs.detectors.redaction import redact_line
 
-            message = redact_line(f.message or f.kind)[:200]
+            message = clip(redact_line(f.message or f.kind), 200)
             enqueue_in(
                 conn,
                 notifiers,

@@ -83,6 +83,7 @@ from prodshield.logs.endpoints import FOLDED, EndpointMasker, is_endpoint, reque
 from prodshield.logs.masking import WILDCARD
 from prodshield.logs.params import Extractors, Plan, params
 from prodshield.logs.shapes import CACHE_CHARS, ShapeCaches, line_shape, make_room
+from prodshield.text import clip
 
 __all__ = ["MinerConfig", "Template", "TemplateMatch", "TemplateMiner", "template_id"]
 
@@ -268,7 +269,7 @@ class TemplateMiner:
         if stat is None:
             stat = cluster.stats.get(entry.template_id)
             if stat is None:
-                stat = cluster.stats[entry.template_id] = Stat(0, message[:500], first, last)
+                stat = cluster.stats[entry.template_id] = Stat(0, clip(message, 500), first, last)
                 cluster.subs[entry.template_id] = entry.diffs
                 self._sub_owner.setdefault(entry.template_id, cluster)
             entry.stat = stat

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str
 from prodshield.logs.detectors.sessions import ATTEMPT
 from prodshield.logs.findings import RAW_SAMPLE, LineSet, LogFinding
-from prodshield.text import plural
+from prodshield.text import clip, plural
 
 FAILURE_KINDS = {"auth_failure", "invalid_user"}
 
@@ -137,7 +137,7 @@ class BruteForceDetector:
             src.last = event.timestamp
         if len(src.samples) < 3:
             # redacted when the finding is sealed (``LogFinding.seal``)
-            src.samples.append((getattr(event, "raw", None) or event.message)[:RAW_SAMPLE])
+            src.samples.append(clip(getattr(event, "raw", None) or event.message, RAW_SAMPLE))
 
     def _track(
         self,

@@ -21,6 +21,7 @@ from prodshield.logs.detectors.base import (
 )
 from prodshield.logs.findings import LogFinding
 from prodshield.logs.repeats import repeats
+from prodshield.text import clip
 
 ERROR_LEVELS = {
     "error",
@@ -96,7 +97,7 @@ class ErrorLoggedDetector:
                 severity,
                 source={"file": event.source, "template": template},
                 details={"clients": {}},
-                message=redact_line(f"logged at {level}: {template}")[:500],
+                message=clip(redact_line(f"logged at {level}: {template}"), 500),
             )
         n = repeats(event)  # "last message repeated 5 times" after an error: 5 more
         m = _CLIENT.search(event.message or "")

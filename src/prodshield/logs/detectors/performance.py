@@ -15,7 +15,7 @@ from prodshield.logs.detectors.base import (
 )
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.store.retention import percentile
-from prodshield.text import plural
+from prodshield.text import clip, plural
 
 _PG_DURATION = re.compile(
     r"duration: ([\d.]+) ms(?:\s+(?:statement|execute [^:]*|parse [^:]*|bind [^:]*):\s*(.*))?", re.S
@@ -267,7 +267,7 @@ class PerformanceDetector:
             st.error_last = event.timestamp
         if len(st.error_samples) < 3:  # redacted when the finding is sealed
             raw = getattr(event, "raw", None) or event.message
-            st.error_samples.append(raw[:RAW_SAMPLE])
+            st.error_samples.append(clip(raw, RAW_SAMPLE))
 
     @staticmethod
     def _seen(st: _Stats, event: EventLike) -> None:
@@ -275,7 +275,7 @@ class PerformanceDetector:
             st.first = st.first or event.timestamp
             st.last = event.timestamp
         if len(st.samples) < 3:  # redacted when the finding is sealed
-            st.samples.append((getattr(event, "raw", None) or event.message)[:RAW_SAMPLE])
+            st.samples.append(clip(getattr(event, "raw", None) or event.message, RAW_SAMPLE))
 
     def endpoint_latency(self) -> list[dict[str, Any]]:
         """p50/p95/p99 per endpoint, slowest first (for the digest and trends)."""

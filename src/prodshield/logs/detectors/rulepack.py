@@ -15,7 +15,7 @@ from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike
 from prodshield.logs.detectors.sessions import SshSessions
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.logs.repeats import repeats
-from prodshield.text import plural
+from prodshield.text import clip, plural
 
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
@@ -641,4 +641,4 @@ def folded_message(rule: LogRule, f: LogFinding, others: Distinct) -> str:
 def _sample(event: EventLike) -> str:
     """The line as kept until the finding is sealed (``LogFinding.seal`` redacts it)."""
     raw = getattr(event, "raw", None) or event.message
-    return str(raw)[:RAW_SAMPLE]
+    return clip(str(raw), RAW_SAMPLE)
