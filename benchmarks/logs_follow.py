@@ -126,7 +126,7 @@ def _stage(source: Path, lines: int, stage: str) -> float:
         if at < STAGES.index("mine"):
             service._learn = lambda firsts, times: ([], {})
         if at < STAGES.index("parse"):
-            service._feed_guarded = lambda f, lines: None
+            service._feed_guarded = lambda f, lines, first_line=1: None
         try:  # imported before the clock starts, as the Drain3 follower's blocks import drain3
             from prodshield.logs.fastpath import load_polars
 
