@@ -201,3 +201,24 @@ def test_a_line_cut_at_max_line_drops_its_rest(tmp_path: Path, store: Store) -> 
     assert follower.poll() == ["four"]
     assert follower.first_line == 4
     follower.close()
+
+
+def test_hostile_bytes_decode_as_they_would_line_by_line(tmp_path: Path, store: Store) -> None:
+    """A block is decoded at once: invalid UTF-8 cut by a newline, CRLF, a lone CR, NUL and
+    surrogate bytes give each line the text decoding that line alone gives."""
+    import random
+
+    rnd = random.Random(19)
+    pieces = [b"\r", b"\r\n", b"\xe2", b"\x82", b"\xe2\x82\xac", b"\xf0\x9f", b"\x98\x80"]
+    pieces += [b"\xff", b"\xc3", b"\xa9", b"\xed\xa0\x80", b"\x00", b"a", b" ", b"\n"]
+    data = b"".join(rnd.choice(pieces) for _ in range(20_000)) + b"\xe2\x82\r\n\xa9\n"
+    log = tmp_path / "app.log"
+    log.write_bytes(data)
+    follower = FileFollower(store, str(log))
+    got = follower.poll(max_bytes=1 << 20)
+    want = [
+        (raw[:-1] if raw.endswith(b"\r") else raw).decode("utf-8", "replace")
+        for raw in data.split(b"\n")[:-1]
+    ]
+    assert got == want
+    assert got[-2:] == ["\ufffd", "\ufffd"]

@@ -371,8 +371,7 @@ class FileFollower:
                 break
             self._held = None
             block = chunk[: end + 1]
-            for raw in block.split(b"\n")[:-1]:
-                out.append(_decode(raw))
+            out += _decode_lines(block)
             p.offset += len(block)
             p.lines += block.count(b"\n")
             budget -= len(block)
@@ -407,3 +406,15 @@ def _decode(raw: bytes) -> str:
     if raw.endswith(b"\r"):
         raw = raw[:-1]
     return raw.decode("utf-8", "replace")
+
+
+def _decode_lines(block: bytes) -> list[str]:
+    """``[_decode(raw) for raw in block.split(b"\\n")[:-1]]`` for a block that ends with a
+    newline, decoded at once: a newline byte is never part of a UTF-8 sequence, so an invalid
+    sequence is replaced as it is line by line (it ends where its line ends), and a line ends
+    with ``"\\r"`` exactly when its bytes end with ``b"\\r"``."""
+    lines = block.decode("utf-8", "replace").split("\n")
+    del lines[-1]
+    if b"\r" in block:
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    return lines
