@@ -412,3 +412,51 @@ def test_a_failed_login_naming_its_user_after_a_window_counts_on_the_same_findin
         _close(service)
     assert skipped == 0
     assert rows == [(3, {"root": 2})]
+
+
+@pytest.mark.parametrize(("written", "again"), [(40, False), (2_000, True)])
+def test_a_small_backlog_waits_for_the_next_poll_and_a_big_one_is_read_at_once(
+    store: Store, tmp_path: Path, written: int, again: bool
+) -> None:
+    """Lines written while a block is handled: a few (under ``COALESCE_BYTES``) are read at
+    the next poll with what comes meanwhile (a block of a few lines costs several times more
+    per line), a backlog of thousands at once; either way the follower counts as caught up from
+    when the poll began (it read all that was there), so the lag it reports is not inflated."""
+    from prodshield.logs.service import COALESCE_BYTES
+
+    lines = _lines(RAW_SHAPES, 500)
+    service = _service(store, tmp_path, "raw", "\n".join(lines) + "\n")
+    log = tmp_path / "app.log"
+    feed = service._feed_guarded
+
+    def writer_meanwhile(f: Any, block: list[str], first_line: int = 1) -> None:
+        with log.open("a", encoding="utf-8") as out:  # a writer appends while the block is handled
+            out.write("\n".join(_lines(RAW_SHAPES, written, seed=9)) + "\n")
+        service._feed_guarded = feed  # type: ignore[method-assign]
+        feed(f, block, first_line)
+
+    service._feed_guarded = writer_meanwhile  # type: ignore[method-assign,assignment]
+    started = time.time()
+    behind = service._poll_all()
+    (followed,) = service.followed.values()
+    assert (followed.follower.bytes_behind >= COALESCE_BYTES) is again
+    assert behind is again
+    assert followed.caught_up_at >= started
+    assert service._poll_all() is False  # the backlog in one block
+    assert followed.follower.bytes_behind == 0
+    _close(service)
+
+
+def test_a_poll_stopped_by_its_byte_budget_has_not_read_to_the_end(
+    store: Store, tmp_path: Path
+) -> None:
+    from prodshield.logs.sources.follow import FileFollower
+
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"line {i}\n" for i in range(1000)))
+    follower = FileFollower(store, str(log))
+    assert len(follower.poll(max_bytes=100)) == 13  # 94 bytes of whole lines
+    assert follower.read_to_end is False
+    assert len(follower.poll()) == 987
+    assert follower.read_to_end is True
+    follower.close()

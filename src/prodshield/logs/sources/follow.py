@@ -118,6 +118,9 @@ class FileFollower:
         self.first_line = 1
         """The number in its file of the first line the last :meth:`poll` returned (a finding
         names ``app.log:N`` with it; a poll that crosses a rotation numbers on from it)."""
+        self.read_to_end = True
+        """Whether the last :meth:`poll` read up to the end of the file as it was then (False:
+        it stopped at ``max_bytes``, more was waiting already)."""
 
     def _open(self, path: str) -> int:
         """Open ``path`` for reading, refusing a real location outside ``root``."""
@@ -334,6 +337,7 @@ class FileFollower:
         p = self.position
         out: list[str] = []
         budget = max_bytes
+        at_end = False
         while budget > 0:
             held = self._held
             if held is not None and held.offset == p.offset:
@@ -348,9 +352,12 @@ class FileFollower:
                         and time.monotonic() - held.since >= self.partial_after
                     ):
                         out.extend(self._release_held())
+                    at_end = True
                     break
-            chunk = os.pread(self._fd, min(READ_CHUNK, budget), p.offset)
+            want = min(READ_CHUNK, budget)
+            chunk = os.pread(self._fd, want, p.offset)
             if not chunk:
+                at_end = True
                 break
             if self._skipping:
                 dropped = self._drop_rest(chunk)
@@ -368,6 +375,7 @@ class FileFollower:
                     continue
                 if held is None or held.offset != p.offset or len(chunk) != len(held.data):
                     self._held = _Held(p.offset, chunk, time.monotonic())  # new or grown
+                at_end = len(chunk) < want  # else the budget cut it: more may follow
                 break
             self._held = None
             block = chunk[: end + 1]
@@ -377,6 +385,7 @@ class FileFollower:
             budget -= len(block)
             if p.fingerprint is None or int(p.fingerprint.rsplit(":", 1)[1]) < FINGERPRINT_BYTES:
                 p.fingerprint = _fingerprint(self._fd)
+        self.read_to_end = at_end
         return out
 
     def _drop_rest(self, chunk: bytes) -> int:
