@@ -498,3 +498,32 @@ def test_http_5xx_severity_under_the_rate_minimum(tmp_path: Path, fast: bool) ->
         "GET /half": ("http_5xx", "medium"),
         "GET /few": ("http_5xx", "low"),
     }
+
+
+def test_is_address_says_what_ipaddress_says() -> None:
+    """sshd sessions tell an address from a PAM host name per line: the dotted-quad shortcut
+    takes exactly what ``ipaddress`` takes (no leading zeros, no other digits than ASCII)."""
+    import ipaddress
+    import random
+
+    from prodshield.logs.detectors.sessions import is_address
+
+    def reference(text: str) -> bool:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        return True
+
+    rng = random.Random(19)
+    octets = ["0", "00", "01", "1", "9", "10", "99", "100", "199", "200", "249", "250", "255"]
+    octets += ["256", "300", "999", "0001", "\u0661", "a", "", " 1", "1 "]
+    texts = ["::1", "2001:db8::", "fe80::1%eth0", "::ffff:1.2.3.4", "1::2::3", "host.example"]
+    for _ in range(50_000):
+        text = rng.choice(".....:").join(
+            rng.choice(octets) for _ in range(rng.choice([3, 4, 4, 5]))
+        )
+        texts.append(text + rng.choice(["", "", "", "\n", ":", ".", "%eth0"]))
+    assert [is_address(t) for t in texts] == [reference(t) for t in texts]
+    assert is_address("203.0.113.7") and not is_address("scanner.example.net")
+    assert not is_address(None) and not is_address("")

@@ -61,8 +61,20 @@ class _Session:
     second, written after it by a reordering relay, is that attempt's."""
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""A dotted quad as ``ipaddress`` takes it (0-255, no leading zero, ASCII digits)."""
+
+
 def is_address(text: str | None) -> bool:
+    """Whether ``text`` is an IP address (``ipaddress.ip_address`` takes it); a dotted quad is
+    told by one regular expression (sshd's lines: most of them), an IPv6 address is one only
+    with a colon."""
     if not text:
+        return False
+    if _IPV4.fullmatch(text) is not None:
+        return True
+    if ":" not in text:
         return False
     try:
         ipaddress.ip_address(text)
