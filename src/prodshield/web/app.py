@@ -22,7 +22,7 @@ from prodshield.monitor.aggregates import AggregateCache
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
 from prodshield.web import api, hooks, pages, public, subscribe
-from prodshield.web.context import STATIC, WebContext, make_templates
+from prodshield.web.context import STATIC, Templates, WebContext
 from prodshield.web.metrics import WebMetrics
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.security import SECURITY_HEADERS, Guard
@@ -190,7 +190,7 @@ def create_app(
             users=loaded_config.config.serve.users,
         ),
         services=services,
-        templates=make_templates(),
+        templates=Templates(),
         metrics=metrics,
         responses=ResponseCache(response_ttl),
         work=work,

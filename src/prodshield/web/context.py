@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import jinja2
 from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
@@ -33,6 +32,9 @@ from prodshield.web.microcache import ResponseCache
 from prodshield.web.security import Guard
 from prodshield.web.services import Services
 from prodshield.web.work import PageWork, Probe, write_work
+
+if TYPE_CHECKING:  # imported by the first page rendered (``Templates``), not at every start
+    import jinja2
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -176,6 +178,8 @@ def _segment(value: object) -> str:
 
 
 def make_templates() -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(["html", "xml"]),
@@ -209,6 +213,23 @@ def make_templates() -> jinja2.Environment:
     return env
 
 
+class Templates:
+    """The pages' Jinja environment (:func:`make_templates`), made when the first page renders:
+    a ``serve`` that only follows logs and answers ``/metrics`` never imports jinja2."""
+
+    def __init__(self) -> None:
+        self._env: jinja2.Environment | None = None
+
+    @property
+    def env(self) -> jinja2.Environment:
+        if self._env is None:
+            self._env = make_templates()
+        return self._env
+
+    def get_template(self, name: str) -> jinja2.Template:
+        return self.env.get_template(name)
+
+
 @dataclass
 class WebContext:
     loaded: LoadedConfig
@@ -216,7 +237,7 @@ class WebContext:
     model: ReadModel
     guard: Guard
     services: Services
-    templates: jinja2.Environment
+    templates: Templates
     metrics: WebMetrics
     responses: ResponseCache = field(default_factory=ResponseCache)
     scrapes: ResponseCache = field(default_factory=lambda: ResponseCache(0.0))

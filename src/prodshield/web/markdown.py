@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
 from markupsafe import Markup
+
+if TYPE_CHECKING:  # imported by the first page that renders Markdown, not at every start
+    from markdown_it import MarkdownIt
 
 MAX_CHARS = 200_000
 """Longer sources are cut: a panel is no place for megabytes."""
@@ -19,6 +22,8 @@ MAX_CHARS = 200_000
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     md.enable("strikethrough")

@@ -15,7 +15,7 @@ from prodshield.config import LoadedConfig
 from prodshield.monitor.aggregates import AggregateCache
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
-from prodshield.web.context import STATIC, WebContext, make_templates
+from prodshield.web.context import STATIC, Templates, WebContext
 from prodshield.web.metrics import WebMetrics
 from prodshield.web.pages import status_context
 from prodshield.web.public import feed_xml
@@ -45,7 +45,7 @@ def build_site(
         model=model,
         guard=Guard("static-site-has-no-login"),
         services=Services(),
-        templates=make_templates(),
+        templates=Templates(),
         metrics=WebMetrics(),
     )
     out.mkdir(parents=True, exist_ok=True)
