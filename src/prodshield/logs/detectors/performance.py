@@ -21,7 +21,8 @@ _PG_DURATION = re.compile(
     r"duration: ([\d.]+) ms(?:\s+(?:statement|execute [^:]*|parse [^:]*|bind [^:]*):\s*(.*))?", re.S
 )
 _Q_STRING = re.compile(r"'(?:[^']|'')*'")
-_Q_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_Q_NUMBER = re.compile(r"(?<![\w$])\d+(?:\.\d+)?\b")
+"""A number literal; not the digits of a word or of a bind placeholder (``$1`` stays ``$1``)."""
 _Q_IN_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
 _Q_SPACE = re.compile(r"\s+")
 _PATH_ID = re.compile(
@@ -37,10 +38,11 @@ OTHER_QUERIES = "(other queries)"
 
 
 def normalize_query(sql: str) -> str:
+    """The query's shape: string and number literals as ``?``, a list of them ``(?)``, spaces
+    one; bind placeholders as written (``$1``, as pg_stat_statements shows them)."""
     q = _Q_STRING.sub("?", sql.strip().rstrip(";"))
     q = _Q_NUMBER.sub("?", q)
     q = _Q_IN_LIST.sub("(?)", q)
-    q = re.sub(r"\$\d+", "?", q)
     return _Q_SPACE.sub(" ", q)[:500]
 
 

@@ -4,7 +4,9 @@ The prefix is whatever precedes ``LOG:``/``ERROR:``/...; the common escapes are 
 the time (``%m``/``%t``, with zone), ``[%p]`` the pid, ``%u@%d`` user and database, ``%h`` the
 client host. ``duration: 12.3 ms  statement: ...`` becomes ``duration_ms`` and ``query``.
 ``DETAIL:``, ``HINT:``, ``STATEMENT:``, ``CONTEXT:``, ``QUERY:`` and ``LOCATION:`` lines, and
-tab-indented continuation lines of a long statement, are joined to the record above.
+tab-indented continuation lines of a long statement, are joined to the record above; a duration's
+query is its statement with the indented lines under it only (a ``DETAIL:  parameters: ...``
+record after it is the ``detail`` field, not part of the query).
 """
 
 from __future__ import annotations
@@ -89,19 +91,33 @@ class PostgresFormat(BaseFormat):
         return Record(msg, _timestamp(prefix), level, fields)
 
     def finish(self, record: Record, extra: list[str]) -> None:
+        # tab- or space-indented lines continue the part above them: the statement until a
+        # DETAIL/HINT/STATEMENT/... record of the same session, then that record. A duration's
+        # query is the statement and its own indented lines only: the ``DETAIL:  parameters: $1
+        # = '42'`` record after it is its detail, never glued onto the query.
+        statement = [record.message]
+        part: str | None = None  # the field the indented lines continue (None: the statement)
         for text in extra:
             stripped = text.lstrip("\t ")
-            if stripped.startswith("STATEMENT:  "):
-                record.fields["query"] = stripped[len("STATEMENT:  ") :]
-            elif stripped.startswith("DETAIL:  "):
-                record.fields["detail"] = stripped[len("DETAIL:  ") :]
-            elif stripped.startswith("HINT:  "):
-                record.fields["hint"] = stripped[len("HINT:  ") :]
-            elif "query" in record.fields and text.startswith(("\t", " ")):
-                record.fields["query"] += "\n" + stripped
+            if text.startswith(("\t", " ")):
+                if part is None:
+                    statement.append(stripped)
+                elif part in record.fields:
+                    record.fields[part] += "\n" + stripped
+                continue
+            part = "other"
+            for name, key in (
+                ("STATEMENT:  ", "query"),
+                ("DETAIL:  ", "detail"),
+                ("HINT:  ", "hint"),
+            ):
+                if stripped.startswith(name):
+                    record.fields[key] = stripped[len(name) :]
+                    part = key
+                    break
         if extra:
             record.message = "\n".join([record.message, *extra])
-        m = _DURATION.match(record.message)
+        m = _DURATION.match("\n".join(statement))
         if m is not None:
             record.fields["duration_ms"] = float(m.group(1))
             if m.group(2):
