@@ -169,6 +169,12 @@ def test_cli_db_upgrade_and_status_on_both_backends(store_url: str, tmp_path: Pa
     proc = run("db", "upgrade")
     assert proc.returncode == 0, proc.stderr
     assert "applied monitor 1" in proc.stdout
+    # newcomer review 3 (item 16): a new store's upgrade printed the data-repair note "Incidents
+    # an older version resolved before they opened ..." for data that never existed
+    assert "resolved before they opened" in proc.stdout
+    assert "Incidents an older version" not in proc.stdout, proc.stdout
+    repairs = [x for x in proc.stdout.splitlines() if "repair" in x]
+    assert len(repairs) == 2 and all("nothing to repair in a new store" in x for x in repairs)
     proc = run("db", "status")
     assert "schema up to date" in proc.stdout
     proc = run("db", "prune")
@@ -381,6 +387,10 @@ def test_upgrade_unreverses_incidents_the_flapping_bug_left(store: Store) -> Non
     applied = store.upgrade()  # that step and the monitor steps after it
     steps = MIGRATIONS["monitor"][MIGRATIONS["monitor"].index(unreverse_incidents) :]
     assert len(applied) == len(steps) and all("monitor" in str(a) for a in applied), applied
+    assert applied[0].endswith(  # an older store is told what was repaired
+        ": Incidents an older version resolved before they opened (the flapping bug, issue 17):"
+        " resolved when they opened, so no duration is negative."
+    ), applied
     with store.connect() as conn:
         rows = conn.execute(select(i.c.opened_at, i.c.resolved_at).order_by(i.c.id)).all()
     assert [tuple(r) for r in rows] == [(1000.0, 1000.0), (2000.0, 2040.0)]

@@ -16,7 +16,7 @@ from prodshield.errors import StoreError
 from prodshield.store import partitions
 from prodshield.store import tables as t
 from prodshield.store.engine import READ_ONLY, make_engine, normalize_url, redact_url
-from prodshield.store.migrations import MIGRATIONS
+from prodshield.store.migrations import MIGRATIONS, describe
 
 
 @dataclass
@@ -109,7 +109,7 @@ class Store:
                     have = current.get(component, 0)
                     for number, step in enumerate(steps[have:], start=have + 1):
                         step(conn)
-                        applied.append(f"{component} {number}: {step.__doc__ or step.__name__}")
+                        applied.append(describe(component, number, step, new_store=have == 0))
                     if len(steps) > have:
                         values = {"version": len(steps), "applied_at": time.time()}
                         if component in current:

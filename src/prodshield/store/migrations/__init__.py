@@ -125,6 +125,21 @@ def _monitored_targets(conn: Connection) -> set[tuple[str, str]]:
     return known
 
 
+REPAIRS: dict[Step, str] = {
+    unreverse_incidents: "incidents an older version resolved before they opened (issue 17)",
+    rekey_heartbeats: "heartbeats an older version keyed by check@environment",
+}
+"""Steps that repair or convert rows an older version wrote, and what they look for. A new store
+has none: ``db upgrade`` says so instead of a note that reads as if its data had been repaired."""
+
+
+def describe(component: str, number: int, step: Step, *, new_store: bool) -> str:
+    """The line ``db upgrade`` prints for an applied step."""
+    if new_store and step in REPAIRS:
+        return f"{component} {number}: nothing to repair in a new store: {REPAIRS[step]}"
+    return f"{component} {number}: {' '.join((step.__doc__ or step.__name__).split())}"
+
+
 MIGRATIONS: dict[str, list[Step]] = {
     "core": [create(t.kv)],
     "monitor": [
