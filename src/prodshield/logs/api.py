@@ -228,6 +228,8 @@ def mine(
     until it is full or the iterable ends. Without ``params`` the events' ``params`` stay empty
     (the service's detectors never read them).
     """
+    from prodshield.logs import shown
+
     miner = miner if miner is not None else TemplateMiner()
     iterator = iter(events)
     final = miner.final
@@ -236,9 +238,16 @@ def mine(
         block = list(islice(iterator, MINE_BLOCK))
         if not block:
             return
-        firsts = [_first_line(event.message) for event in block]
+        # parameters are read from the first lines as printed (secrets masked), by the plan of
+        # what the miner learnt of them (the same tokens)
+        firsts, learnable = shown.learnable_many([_first_line(event.message) for event in block])
         times = [e.timestamp.timestamp() if e.timestamp is not None else None for e in block]
-        learnt = miner.learn_many(firsts, times if any(t is not None for t in times) else None)
+        learnt = miner.learn_many(
+            learnable,
+            times if any(t is not None for t in times) else None,
+            redacted=True,
+            examples=firsts,
+        )
         known: dict[int, tuple[str, str, Any]] = {}
         for event, first, entry in zip(block, firsts, learnt, strict=True):
             got = known.get(id(entry))
@@ -476,6 +485,9 @@ def _head_tail(event: LogEvent) -> tuple[bytes, bytes]:
 def _stream_jsonl(
     events: Iterable[LogEvent], miner: TemplateMiner, redact: bool = False
 ) -> Iterator[bytes]:
+    from prodshield.logs import shown
+    from prodshield.logs.params import params as params_of
+
     learn = miner.learn
     shown_template = _shown_template if redact else _same
     for event in events:
@@ -483,10 +495,17 @@ def _stream_jsonl(
         if redact:  # each event goes out as it is read: no block to wait for
             ((event, first, shown_first),) = _shown_events((event,), redact)
         else:
-            first, shown_first = _first_line(event.message), None
-        entry, params = learn(first, ts)
-        if shown_first is not None:
-            params = _shown_params(params, shown_first)
+            from prodshield.secrets.redaction import redact_text
+
+            first = _first_line(event.message)
+            shown_first = redact_text(first)
+            shown_first = None if shown_first == first else shown_first
+        if shown_first is None:
+            entry, params = learn(first, ts, redacted=True)
+        else:  # parameters as printed: read from the masked line by the template's plan
+            learnable = shown.learnable(first, shown_first)
+            entry, _ = learn(learnable, ts, redacted=True, example=shown_first)
+            params = params_of(entry.plan, shown_first.split()) if entry.plan else []
         head, tail = _head_tail(event)
         yield (
             head
@@ -504,16 +523,21 @@ def _same(text: str) -> str:
     return text
 
 
+def _redacted_firsts(firsts: list[str]) -> list[str | None]:
+    """Each first line redacted, None where the pass changed nothing (``--no-redact``: the
+    miner learns, and parameters are read from, the lines with their secrets masked)."""
+    from prodshield.secrets.redaction import redact_many
+
+    return [
+        None if printed is first or printed == first else printed
+        for first, printed in zip(firsts, redact_many(firsts), strict=True)
+    ]
+
+
 def _shown_template(text: str) -> str:
     from prodshield.logs import shown
 
     return shown.template(text) or text
-
-
-def _shown_params(params: list[str], shown_first: str) -> list[str]:
-    from prodshield.logs import shown
-
-    return shown.params(params, shown_first)
 
 
 def _final_jsonl(
@@ -524,6 +548,8 @@ def _final_jsonl(
     import pickle
     import tempfile
 
+    from prodshield.logs import shown
+
     index: dict[int, int] = {}  # id(entry) -> its number
     entries: list[Any] = []
     # a block waits as six columns: entry numbers, then those of _Columns
@@ -532,10 +558,25 @@ def _final_jsonl(
         spilled = 0
         pending: _Held | None = None
         for block in blocks:
-            # a block of events is learnt at once (lines of one shape are masked once)
+            # a block of events is learnt at once (lines of one shape are masked once); the miner
+            # learns each first line with its secrets as <*> (shown.learnable)
             times = block.times
+            if not redact:  # the lines as printed are not redacted: the miner's are
+                block.shown = _redacted_firsts(block.firsts)
+            learnable = shown.learnable
+            texts = [
+                first if printed is None else learnable(first, printed)
+                for first, printed in zip(block.firsts, block.shown, strict=True)
+            ]
+            examples = [
+                first if printed is None else printed
+                for first, printed in zip(block.firsts, block.shown, strict=True)
+            ]
             learnt = miner.learn_many(
-                block.firsts, times if any(t is not None for t in times) else None
+                texts,
+                times if any(t is not None for t in times) else None,
+                redacted=True,
+                examples=examples,
             )
             numbers: list[int] = []
             number_of = index.get
@@ -581,10 +622,15 @@ def _final_jsonl(
                 middle, extract = known
                 if extract is None:
                     add((head, middle, tail))
-                elif shown_first is None:
-                    add((head, middle, dumps(extract(first)), tail))
-                else:
-                    add((head, middle, dumps(_shown_params(extract(first), shown_first)), tail))
+                else:  # a line with a secret: its parameters read from it as printed
+                    add(
+                        (
+                            head,
+                            middle,
+                            dumps(extract(first if shown_first is None else shown_first)),
+                            tail,
+                        )
+                    )
             return b"".join(out)
 
         spill.seek(0)

@@ -24,7 +24,13 @@ class Learner(Protocol):
     endpoints: EndpointMasker
 
     def learn(
-        self, message: str, timestamp: float | None = None, *, want_params: bool = True
+        self,
+        message: str,
+        timestamp: float | None = None,
+        *,
+        want_params: bool = True,
+        redacted: bool = False,
+        example: str | None = None,
     ) -> tuple[Entry, list[str]]: ...
 
     def entry_for(self, masked: tuple[str, ...]) -> Entry: ...
@@ -64,13 +70,23 @@ def learn_many(
     messages: Sequence[str],
     timestamps: Sequence[float | None] | None,
     entries: bool,
+    examples: Sequence[str] | None = None,
 ) -> list[Entry]:
     """:meth:`TemplateMiner.learn_many`: with ``entries`` the entry of each message, else an
-    empty list."""
+    empty list. The messages are what the miner learns (their secrets already ``<*>``);
+    ``examples``: the same messages as printed (secrets masked), kept as templates' examples."""
+    if examples is None:
+        examples = messages
     if len(messages) < BATCH_MIN:
         learn = miner.learn
         got = [
-            learn(message, timestamps[i] if timestamps is not None else None, want_params=False)[0]
+            learn(
+                message,
+                timestamps[i] if timestamps is not None else None,
+                want_params=False,
+                redacted=True,
+                example=examples[i],
+            )[0]
             for i, message in enumerate(messages)
         ]
         return got if entries else []
@@ -79,7 +95,7 @@ def learn_many(
     # a group's lines differ only in digits: its first line says whether they are request lines
     requests = [request_tokens(messages[members[0]]) is not None for _, _, members in groups]
     if any(requests):
-        _learn_requests(miner, groups, requests, messages, timestamps, out)
+        _learn_requests(miner, groups, requests, messages, examples, timestamps, out)
         groups = [g for g, request in zip(groups, requests, strict=True) if not request]
     shapes = miner.shapes
     cached = shapes.groups.get
@@ -101,16 +117,16 @@ def learn_many(
     entry_for = miner.entry_for
     for known, (_, _, members) in zip(plans, groups, strict=True):  # in first-line order
         if known.keep:
-            _learn_kept(miner, known, members, messages, timestamps, fine_of, out)
+            _learn_kept(miner, known, members, messages, examples, timestamps, fine_of, out)
             continue
         entry = known.entry
         if entry is None:
             entry = known.entry = entry_for(known.masked)
         if timestamps is None:
-            count(entry, known.masked, len(members), messages[members[0]], None, None)
+            count(entry, known.masked, len(members), examples[members[0]], None, None)
         else:
             first, last = _span(timestamps, members)
-            count(entry, known.masked, len(members), messages[members[0]], first, last)
+            count(entry, known.masked, len(members), examples[members[0]], first, last)
         if entries:
             for i in members:
                 out[i] = entry
@@ -122,6 +138,7 @@ def _learn_requests(
     groups: list[tuple[str, str, list[int]]],
     requests: list[bool],
     messages: Sequence[str],
+    examples: Sequence[str],
     timestamps: Sequence[float | None] | None,
     out: list[Any],
 ) -> None:
@@ -136,7 +153,7 @@ def _learn_requests(
     for masked, same in alike.items():
         first, last = _span(timestamps, same)
         entry = miner.entry_for(masked)
-        miner.count_lines(entry, masked, len(same), messages[same[0]], first, last)
+        miner.count_lines(entry, masked, len(same), examples[same[0]], first, last)
         if out:
             for j in same:
                 out[j] = entry
@@ -187,6 +204,7 @@ def _learn_kept(
     known: Shape,
     members: list[int],
     messages: Sequence[str],
+    examples: Sequence[str],
     timestamps: Sequence[float | None] | None,
     fine_of: dict[int, str],
     out: list[Any],
@@ -237,7 +255,7 @@ def _learn_kept(
         one = tuple(rebuilt)
         first, last = _span(timestamps, same)
         entry = entry_for(one)
-        miner.count_lines(entry, one, len(same), messages[i], first, last)
+        miner.count_lines(entry, one, len(same), examples[i], first, last)
         if out:
             for j in same:
                 out[j] = entry

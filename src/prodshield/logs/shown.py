@@ -1,19 +1,44 @@
 """What ``logs parse`` prints of a log line, with its secrets masked (docs/logs.md, Redaction).
 
-The miner learns the lines as they are (a template and its id do not depend on redaction); only
-the output is redacted, by the one pass (`prodshield.secrets.redaction`, with the operator's
+Everything shown is redacted by the one pass (`prodshield.secrets.redaction`, with the operator's
 ``audit.secrets.rules`` once a config is loaded), a block of messages at a time so that lines
-without a secret cost one literal prefilter pass.
+without a secret cost one literal prefilter pass. The miner learns what :func:`learnable` makes of
+a line: the line itself, or when the pass masked something, the masked line with each mask a
+variable. So no part of a secret becomes template text (the miner masks a token's digits, after
+which the pass would no longer recognise ``xoxb-<*>-<*>-ZyXw...``), nor reaches the miner's state
+in the store, and the template keeps a ``<*>`` where the secret was.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from prodshield.secrets.redaction import redact_many, redact_params, redact_text
+from prodshield.logs.masking import WILDCARD
+from prodshield.secrets.redaction import redact_many, redact_text
 
-__all__ = ["fields_many", "messages", "params", "template"]
+__all__ = ["fields_many", "learnable", "learnable_many", "messages", "template"]
+
+# What the redaction pass writes in place of a secret: ``***``, or a few leading characters
+# and a fingerprint (``ghp_…[03aafb02]``, `prodshield.secrets.finding.redact`). The leading
+# characters never take a delimiter that may come before the secret (``token=``).
+_MASKS = re.compile(r"\*\*\*|[^\s\"'`,;:=()\[\]{}<>@…]{0,4}…\[[0-9a-f]{8}\]")
+
+
+def learnable(text: str, shown: str) -> str:
+    """What the miner learns of ``text``, printed as ``shown`` (its redaction): ``text`` when the
+    pass masked nothing, else ``shown`` with each mask a variable ``<*>`` (the same tokens, so a
+    line's parameters are read from ``shown`` by the template's plan, masked as printed)."""
+    if shown is text or shown == text:
+        return text
+    return _MASKS.sub(WILDCARD, shown)
+
+
+def learnable_many(texts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``texts`` as printed (redacted, a block at a time) and as the miner learns them."""
+    shown = redact_many(texts)
+    return shown, [t if s is t else learnable(t, s) for t, s in zip(texts, shown, strict=True)]
 
 
 def messages(texts: Sequence[str]) -> tuple[list[str], list[bool]]:
@@ -22,11 +47,6 @@ def messages(texts: Sequence[str]) -> tuple[list[str], list[bool]]:
     if shown == texts:  # the common case: nothing masked (same objects, compared by identity)
         return shown, [False] * len(shown)
     return shown, [s is not t and s != t for s, t in zip(shown, texts, strict=True)]
-
-
-def params(values: list[str], shown_first_line: str) -> list[str]:
-    """A changed message's parameters, masked as the message was (see `redact_params`)."""
-    return redact_params(values, shown_first_line)
 
 
 def template(text: str | None) -> str | None:

@@ -83,6 +83,8 @@ from prodshield.logs.endpoints import FOLDED, EndpointMasker, is_endpoint, reque
 from prodshield.logs.masking import WILDCARD
 from prodshield.logs.params import Extractors, Plan, params
 from prodshield.logs.shapes import CACHE_CHARS, ShapeCaches, line_shape, make_room
+from prodshield.logs.shown import learnable, learnable_many
+from prodshield.secrets.redaction import redact_text
 from prodshield.text import clip
 
 __all__ = ["MinerConfig", "Template", "TemplateMatch", "TemplateMiner", "template_id"]
@@ -191,17 +193,31 @@ class TemplateMiner:
         return TemplateMatch(entry.template_id, entry.template, params, entry.cluster.index)
 
     def learn(
-        self, message: str, timestamp: float | None = None, *, want_params: bool = True
+        self,
+        message: str,
+        timestamp: float | None = None,
+        *,
+        want_params: bool = True,
+        redacted: bool = False,
+        example: str | None = None,
     ) -> tuple[Entry, list[str]]:
         """:meth:`add` without the result object: the sequence's entry and the parameters.
 
         Callers read ``entry.template`` and ``entry.template_id`` right away (the template text
         changes as the miner learns, the id stays), or keep the entry and ask :meth:`final` for
-        its template once every line is learnt.
+        its template once every line is learnt. The miner learns what
+        :func:`~prodshield.logs.shown.learnable` makes of ``message`` (its secrets as ``<*>``);
+        ``redacted``: ``message`` is that already, and ``example`` (else ``message``) the line
+        as printed, kept as its template's example.
         """
+        if not redacted:
+            example = redact_text(message)
+            message = learnable(message, example)
+        elif example is None:
+            example = message
         request = request_tokens(message)
         if request is not None:
-            return self._learn_request(request, message, timestamp, want_params)
+            return self._learn_request(request, example, timestamp, want_params)
         # Lines with the same "shape" mask the same way (see :func:`line_shape`), except the
         # tokens remembered in ``keep`` (whose rules count characters the shape hides, as in MAC
         # addresses), which are re-masked from the line itself.
@@ -227,7 +243,7 @@ class TemplateMiner:
             if cached is None:
                 cached = known.entry = self.entry_for(masked)
             entry = cached
-        self.count_lines(entry, masked, 1, message, timestamp, timestamp)
+        self.count_lines(entry, masked, 1, example, timestamp, timestamp)
         plan = entry.plan
         if not plan or not want_params:
             return entry, []
@@ -291,14 +307,21 @@ class TemplateMiner:
         timestamps: Sequence[float | None] | None = None,
         *,
         entries: bool = True,
+        redacted: bool = False,
+        examples: Sequence[str] | None = None,
     ) -> list[Entry]:
         """Learn from many messages at once; with ``entries`` the entry of each (see :meth:`final`
         for its template once everything is learnt), else an empty list.
 
         Below :data:`~prodshield.logs.batch.BATCH_MIN` messages they are learnt line by line,
-        else grouped by shape (:mod:`prodshield.logs.batch`).
+        else grouped by shape (:mod:`prodshield.logs.batch`). As :meth:`learn`, what is learnt is
+        each message's :func:`~prodshield.logs.shown.learnable` (one redaction pass over the
+        block); ``redacted``: the messages are that already, and ``examples`` (else the
+        messages) the lines as printed, kept as their templates' examples.
         """
-        return batch.learn_many(self, messages, timestamps, entries)
+        if not redacted:
+            examples, messages = learnable_many(messages)
+        return batch.learn_many(self, messages, timestamps, entries, examples)
 
     def entry_for(self, masked: tuple[str, ...]) -> Entry:
         """The entry of a masked token sequence (placed in a cluster the first time)."""
@@ -779,7 +802,7 @@ class TemplateMiner:
 
     def match(self, message: str) -> TemplateMatch | None:
         """The template ``message`` belongs to, without learning; None when nothing fits."""
-        found = self._find(message)
+        found = self._find(learnable(message, redact_text(message)))
         return None if found is None else self._result(*found)
 
     def _find(self, message: str) -> tuple[Cluster, list[str], tuple[str, ...]] | None:
