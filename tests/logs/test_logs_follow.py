@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from prodshield.logs.sources.files import SKIPPED_LINE, is_binary
 from prodshield.logs.sources.follow import FileFollower
 from prodshield.store import Store, open_store
 
@@ -205,7 +206,8 @@ def test_a_line_cut_at_max_line_drops_its_rest(tmp_path: Path, store: Store) -> 
 
 def test_hostile_bytes_decode_as_they_would_line_by_line(tmp_path: Path, store: Store) -> None:
     """A block is decoded at once: invalid UTF-8 cut by a newline, CRLF, a lone CR, NUL and
-    surrogate bytes give each line the text decoding that line alone gives."""
+    surrogate bytes give each line the text decoding that line alone gives (a binary line, with
+    a NUL, the readers' ``SKIPPED_LINE``, counted)."""
     import random
 
     rnd = random.Random(19)
@@ -216,9 +218,9 @@ def test_hostile_bytes_decode_as_they_would_line_by_line(tmp_path: Path, store: 
     log.write_bytes(data)
     follower = FileFollower(store, str(log))
     got = follower.poll(max_bytes=1 << 20)
-    want = [
-        (raw[:-1] if raw.endswith(b"\r") else raw).decode("utf-8", "replace")
-        for raw in data.split(b"\n")[:-1]
-    ]
+    lines = [raw[:-1] if raw.endswith(b"\r") else raw for raw in data.split(b"\n")[:-1]]
+    want = ["" if is_binary(raw) else raw.decode("utf-8", "replace") for raw in lines]
     assert got == want
     assert got[-2:] == ["\ufffd", "\ufffd"]
+    skipped = [line for line in got if line is SKIPPED_LINE]
+    assert skipped and follower.binary == len(skipped) == sum(map(is_binary, lines))

@@ -214,6 +214,13 @@ class LogService:
                 ["path"],
                 [([p], v["seconds"]) for p, v in sorted(lag.items())],
             ),
+            (
+                "prodshield_log_follower_binary_lines",
+                "Lines of a followed file skipped as binary (NUL bytes or mostly control "
+                "characters) since serve started, as logs parse and logs scan skip them.",
+                ["path"],
+                [([p], float(f.follower.binary)) for p, f in sorted(self.followed.items())],
+            ),
         ]
 
     # --- the loop ------------------------------------------------------------------------------
@@ -293,7 +300,14 @@ class LogService:
         for path, f in list(self.followed.items()):
             try:
                 before = f.follower.position.offset
+                binary = f.follower.binary
                 lines = f.follower.poll(commit=False)
+                if f.follower.binary > binary and not binary:  # once per file, as it happens
+                    log.warning(
+                        "log source %s: a binary line skipped (NUL bytes or mostly control "
+                        "characters); prodshield_log_follower_binary_lines counts them",
+                        path,
+                    )
             except OSError as exc:  # deleted, unreadable or refused: keep going, report it
                 message = exc.strerror or str(exc)
                 if self.source_errors.get(path) != message:

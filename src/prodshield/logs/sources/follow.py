@@ -24,6 +24,11 @@ The path is hostile ground: whoever can write the log directory can replace the 
 symlink. Unless ``follow_symlinks`` is set, a path whose real location leaves ``root`` (the
 configured directory) is refused (:class:`SourceRefused`), checked on the opened descriptor so a
 swap between the check and the open cannot slip through.
+
+A binary line (NUL bytes, or mostly control characters: :func:`~prodshield.logs.sources.files.is_binary`,
+the readers' own test) is counted in ``binary`` and delivered as
+:data:`~prodshield.logs.sources.files.SKIPPED_LINE`, as ``logs parse`` and ``logs scan`` skip it:
+the lines after it keep their numbers, and no NUL reaches a template, the store or a page.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from prodshield.logs.sources.files import CONTROL_BYTES, SKIPPED_LINE, is_binary
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -121,6 +127,8 @@ class FileFollower:
         self.read_to_end = True
         """Whether the last :meth:`poll` read up to the end of the file as it was then (False:
         it stopped at ``max_bytes``, more was waiting already)."""
+        self.binary = 0
+        """Lines skipped as binary since this follower started (delivered as ``SKIPPED_LINE``)."""
 
     def _open(self, path: str) -> int:
         """Open ``path`` for reading, refusing a real location outside ``root``."""
@@ -330,7 +338,7 @@ class FileFollower:
         if advance:
             self.position.offset += len(held.data)
         self.position.lines += 1
-        return [_decode(held.data)]
+        return [self._line(held.data)]
 
     def _read_available(self, max_bytes: int) -> list[str]:
         assert self._fd is not None
@@ -366,7 +374,7 @@ class FileFollower:
             end = chunk.rfind(b"\n")
             if end < 0:
                 if len(chunk) >= MAX_LINE:  # an endless line: cut it, its rest is dropped
-                    out.append(chunk[:MAX_LINE].decode("utf-8", "replace"))
+                    out.append(self._line(chunk[:MAX_LINE]))
                     p.offset += len(chunk)
                     p.lines += 1
                     budget -= len(chunk)
@@ -379,7 +387,10 @@ class FileFollower:
                 break
             self._held = None
             block = chunk[: end + 1]
-            out += _decode_lines(block)
+            if len(block.translate(None, CONTROL_BYTES)) == len(block):  # no line is binary
+                out += _decode_lines(block)
+            else:
+                out += [self._line(raw) for raw in block.split(b"\n")[:-1]]
             p.offset += len(block)
             p.lines += block.count(b"\n")
             budget -= len(block)
@@ -409,6 +420,13 @@ class FileFollower:
                 return
             else:
                 time.sleep(interval)
+
+    def _line(self, raw: bytes) -> str:
+        """One line as delivered: decoded, or ``SKIPPED_LINE`` (counted) when it is binary."""
+        if is_binary(raw[:-1] if raw.endswith(b"\r") else raw):
+            self.binary += 1
+            return SKIPPED_LINE
+        return _decode(raw)
 
 
 def _decode(raw: bytes) -> str:
