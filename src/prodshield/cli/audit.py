@@ -153,7 +153,7 @@ def _collect(
     revision_range: str | None = None,
     stdin: IO[bytes] | None = None,
 ) -> list[SecretFinding]:
-    from prodshield.audit.rules.environment import dotenv_findings
+    from prodshield.audit.rules.environment import dotenv_findings, dotenv_text_findings
 
     findings: list[SecretFinding] = []
     scanner = scan.scanner()
@@ -168,7 +168,9 @@ def _collect(
             if not Path(given).is_dir():
                 raise UsageError(f"{given}: --git needs a repository directory")
             rev = commit_range(given, since_commit=since_commit, revision_range=revision_range)
-            findings.extend(scan_git_history(given, scanner=scanner, rev=rev))
+            findings.extend(
+                scan_git_history(given, scanner=scanner, rev=rev, also=dotenv_text_findings)
+            )
         else:
             if not Path(given).exists():
                 raise UsageError(f"{given}: no such file or directory")

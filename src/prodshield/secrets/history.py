@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 
 from prodshield.errors import Invalid
@@ -50,12 +51,31 @@ def commit_range(
     return "--all"
 
 
+def _block_findings(
+    scanner: Scanner,
+    text: bytes,
+    path: str,
+    first_line: int,
+    also: Callable[[bytes, str, Scanner, int], Iterable[SecretFinding]] | None,
+) -> Iterable[SecretFinding]:
+    """The findings in one run of added lines: the engine's, then ``also``'s."""
+    found = scanner.iter_block(text, path=path, first_line=first_line)
+    return found if also is None else chain(found, also(text, path, scanner, first_line))
+
+
 def scan_git_history(
-    repo: str | Path, *, scanner: Scanner | None = None, rev: str = "--all", timeout: float = 600.0
+    repo: str | Path,
+    *,
+    scanner: Scanner | None = None,
+    rev: str = "--all",
+    timeout: float = 600.0,
+    also: Callable[[bytes, str, Scanner, int], Iterable[SecretFinding]] | None = None,
 ) -> Iterator[SecretFinding]:
     """Findings in lines added anywhere in history, each with its commit and author.
 
     A secret that stays in later commits is reported once, at the commit that introduced it.
+    ``also(text, path, scanner, first_line)``: more findings in each run of added lines of a file
+    (the audit's env-file rule, as ``scan_paths``'s ``also`` gives them for the tree).
     """
     scanner = scanner or default_scanner()
     cmd = [
@@ -77,7 +97,7 @@ def scan_git_history(
     def flush() -> Iterator[SecretFinding]:
         if block and path is not None:
             text = b"\n".join(block) + b"\n"
-            for finding in scanner.iter_block(text, path=path, first_line=block_start):
+            for finding in _block_findings(scanner, text, path, block_start, also):
                 key = finding.fingerprint
                 if key in seen:
                     continue

@@ -155,10 +155,6 @@ def dotenv_findings(full: str, shown: str, scanner: Scanner) -> list[SecretFindi
     checksum is not GitHub's), as ``audit secrets`` findings: with the engine's own findings, both
     commands report the same env-file secrets. An inline allow comment silences a line unless the
     scanner is strict; so does allowing the rule (``allow_rules``)."""
-    from prodshield.secrets.engine import ALLOW_MARKERS
-    from prodshield.secrets.finding import SecretFinding
-    from prodshield.secrets.finding import fingerprint as secret_fingerprint
-
     path = Path(full)
     if (
         not DOTENV_NAMES.match(path.name.lower())
@@ -170,7 +166,28 @@ def dotenv_findings(full: str, shown: str, scanner: Scanner) -> list[SecretFindi
             raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError:
         return []
-    if len(raw) > MAX_FILE_BYTES or b"\0" in raw[:8192]:
+    if len(raw) > MAX_FILE_BYTES:
+        return []
+    return dotenv_text_findings(raw, shown, scanner)
+
+
+def dotenv_text_findings(
+    raw: bytes, shown: str, scanner: Scanner, first_line: int = 1
+) -> list[SecretFinding]:
+    """:func:`dotenv_findings` for the text of an env file named ``shown`` (or lines of it
+    starting at line ``first_line``: the lines a commit added, as ``audit secrets --git`` reads
+    history), so the tree and its history report the same env-file secrets."""
+    from prodshield.secrets.engine import ALLOW_MARKERS
+    from prodshield.secrets.finding import SecretFinding
+    from prodshield.secrets.finding import fingerprint as secret_fingerprint
+
+    path = Path(shown)
+    if (
+        not DOTENV_NAMES.match(path.name.lower())
+        or DotenvSecret.type in scanner.settings.allow_rules
+        or len(raw) > MAX_FILE_BYTES
+        or b"\0" in raw[:8192]
+    ):
         return []
     text = raw.decode("utf-8", "replace")
     lines = text.splitlines()
@@ -189,7 +206,7 @@ def dotenv_findings(full: str, shown: str, scanner: Scanner) -> list[SecretFindi
                 kind=match.kind,
                 severity="high",
                 path=shown,
-                line=line,
+                line=line + first_line - 1,
                 column=1,
                 redacted=match.redacted,
                 fingerprint=secret_fingerprint(DotenvSecret.type, value, shown),
