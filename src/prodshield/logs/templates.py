@@ -44,7 +44,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, eq, itemgetter
+from itertools import compress
+from operator import attrgetter, eq, itemgetter, or_, truth
 from typing import Any
 
 from prodshield.logs import batch
@@ -539,6 +540,9 @@ class TemplateMiner:
         span = BRACKET_SPAN if bracket_list(masked) is not None else 2 * VARIANT_SPAN
         words, needed = variant_needs(masked)
         has = words.__contains__
+        # two sequences of different lengths without a variable are never variants (no place
+        # may be skipped); a cluster's slack counts its tokens with a variable
+        plain = not any(WILDCARD in token for token in masked)
         for length in range(max(1, n - span), n + span + 1):
             peers = by_lead.get((length, *lead)) if length != n else None
             if not peers:
@@ -548,6 +552,7 @@ class TemplateMiner:
                     break
                 if (
                     cluster.merged_into is None
+                    and not (plain and cluster.slack == 0)
                     and (needed <= 0 or sum(map(has, cluster.tokens)) >= needed)
                     and variant_of(cluster.tokens, masked)
                 ):
@@ -604,10 +609,21 @@ class TemplateMiner:
                 peers = by_lead.get((length, *leads[0]), ()) if leads[0] else ()
             else:
                 peers = [p for lead in leads if lead for p in by_lead.get((length, *lead), ())]
-            if not (near and (gen or any(map(_GEN, peers)))) and (
-                last is None or last not in map(_LAST, map(_TOKENS, peers))
-            ):
-                continue  # no peer can pair (the test below, in C for the whole length)
+            if not (near and gen):
+                # only the peers the test below keeps (in C, the order kept)
+                if last is None:
+                    if not near:
+                        continue
+                    peers = list(filter(_GEN, peers))
+                else:
+                    ends = map(last.__eq__, map(_LAST, map(_TOKENS, peers)))
+                    peers = list(
+                        compress(
+                            peers, map(or_, map(truth, map(_GEN, peers)), ends) if near else ends
+                        )
+                    )
+                if not peers:
+                    continue
             for peer in dict.fromkeys(peers) if len(leads) > 1 else peers:
                 if peer.merged_into is not None:
                     continue
