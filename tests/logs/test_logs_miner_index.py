@@ -10,12 +10,13 @@ import csv
 import json
 import random
 import string
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from prodshield.logs import templates
+from prodshield.logs import buckets, templates
 from prodshield.logs.buckets import Bucket
 from prodshield.logs.clusters import Cluster, reach, variant_of
 from prodshield.logs.masking import WILDCARD
@@ -33,7 +34,7 @@ def _unique_lines(count: int, seed: int = 5) -> list[str]:
     return [" ".join(word() for _ in range(rng.randint(10, 13))) for _ in range(count)]
 
 
-def _mixed_lines(seed: int = 9) -> list[str]:
+def _mixed_lines(seed: int = 9, header: bool = True) -> list[str]:
     """Labelled lines of real software, unique free text and lines that merge, enumerate and
     fuse (shared heads, numbers, a few values per position), interleaved."""
     rng = random.Random(seed)
@@ -43,6 +44,10 @@ def _mixed_lines(seed: int = 9) -> list[str]:
             lines.extend(row["Content"] for row in csv.DictReader(fh))
     vocabulary = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"]
     heads = ["conn from", "retry of", "failed to open", "user session"]
+    # one header and few words, on lines of 30: hundreds of clusters share each position's
+    # word (postings larger than ``COMMON``), and lines join clusters through them alone
+    for _ in range(500 if header else 0):
+        lines.append("svc INFO: " + " ".join(rng.choice(vocabulary[:6]) for _ in range(28)))
     for i in range(3000):
         kind = i % 3
         if kind == 0:
@@ -112,6 +117,27 @@ def test_lines_after_one_header_are_not_walked_as_variants(
     assert joined.template_id == miner.add("myapp INFO: sent 7 bytes to the peer").template_id
 
 
+def test_a_header_every_cluster_holds_is_not_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index counts, per cluster, the positions where a line's words are its words; the
+    two words of a header every line starts with (``myapp INFO:``) would count every cluster of
+    the length for every line. They are left out while no cluster could need them."""
+    counted = [0]
+
+    def counting(items: Iterable[Cluster] = ()) -> Counter[Cluster]:
+        items = list(items)
+        counted[0] += len(items)
+        return Counter(items)
+
+    monkeypatch.setattr(buckets, "Counter", counting)
+    miner = TemplateMiner()
+    lines = [f"myapp INFO: {line}" for line in _unique_lines(1500)]
+    for line in lines:
+        miner.learn(line)
+    assert miner.cluster_count == len(lines)
+    # both header words counted: ~2 x 190 clusters a line on average
+    assert counted[0] <= 5 * len(lines), counted[0] / len(lines)
+
+
 def test_lines_of_one_template_are_still_compared(compared: list[int]) -> None:
     """The counter above is not blind: lines that join a cluster are compared with it."""
     miner = TemplateMiner()
@@ -147,6 +173,11 @@ def _invariants(miner: TemplateMiner) -> None:
         assert {k: {id(c) for c in v} for k, v in filed.items()} == {
             k: {id(c) for c in v} for k, v in expected.items()
         }
+        slacks: dict[int, int] = {}
+        for cluster in bucket.clusters:
+            if cluster not in bucket._wide:
+                slacks[cluster.slack] = slacks.get(cluster.slack, 0) + 1
+        assert bucket._slacks == slacks
         orders = [c.order for c in bucket.clusters]
         assert orders == sorted(set(orders))
 
@@ -156,11 +187,14 @@ def _outputs(miner: TemplateMiner, lines: list[str]) -> list[tuple[str, str]]:
     return [(miner.final(e).template_id, e.template) for e in entries]
 
 
-@pytest.mark.parametrize("config", [MinerConfig(), MinerConfig(max_clusters_per_length=15)])
+@pytest.mark.parametrize(
+    ("config", "header"),
+    [(MinerConfig(), True), (MinerConfig(max_clusters_per_length=15), False)],
+)
 def test_the_index_gives_the_templates_of_comparing_every_cluster(
-    config: MinerConfig, monkeypatch: pytest.MonkeyPatch
+    config: MinerConfig, header: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lines = _mixed_lines()
+    lines = _mixed_lines(header=header)
     miner = TemplateMiner(config)
     indexed = _outputs(miner, lines)
     _invariants(miner)

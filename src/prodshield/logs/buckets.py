@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import chain
+from math import ceil
 from operator import attrgetter
 
 from prodshield.logs.clusters import Cluster, reach
 from prodshield.logs.masking import WILDCARD
 
 _ORDER = attrgetter("order")
+COMMON = 32
+"""Postings of more clusters than this may be left out of a count (see ``Bucket._hits``)."""
 
 Posting = Cluster | list[Cluster]
 """The clusters holding one token at one position: one cluster alone (most tokens of lines that
@@ -41,7 +44,7 @@ def _wild(tokens: tuple[str, ...]) -> int:
 class Bucket:
     """The clusters of one length, oldest first, indexed by their constant tokens."""
 
-    __slots__ = ("_at", "_next", "_wide", "clusters", "floor")
+    __slots__ = ("_at", "_next", "_slacks", "_wide", "clusters", "floor")
 
     def __init__(self, length: int, threshold: float) -> None:
         self.clusters: list[Cluster] = []
@@ -51,6 +54,8 @@ class Bucket:
         """Per position: constant token -> the clusters holding it there."""
         self._wide: dict[Cluster, None] = {}
         """Clusters whose slack alone reaches the floor (compared with every sequence)."""
+        self._slacks: dict[int, int] = {}
+        """How many of the other clusters have each slack (the largest bounds theirs)."""
         self._next = 0
 
     def __len__(self) -> int:
@@ -66,7 +71,7 @@ class Bucket:
         for at, token in zip(self._at, tokens, strict=True):
             if WILDCARD not in token:
                 self._file(at, token, cluster)
-        self._weigh(cluster)
+        self._weigh(cluster, filed=False)
 
     def remove(self, cluster: Cluster) -> None:
         """Take out a cluster fused into another."""
@@ -74,7 +79,8 @@ class Bucket:
         for at, token in zip(self._at, cluster.indexed, strict=True):
             if WILDCARD not in token:
                 self._drop(at, token, cluster)
-        self._wide.pop(cluster, None)
+        if self._wide.pop(cluster, 0) is not None:
+            self._uncount(cluster.slack)
 
     def update(self, cluster: Cluster) -> None:
         """Re-file ``cluster`` after its tokens, variables or values changed. Needed whenever
@@ -93,12 +99,22 @@ class Bucket:
             cluster.indexed = new
         self._weigh(cluster)
 
-    def _weigh(self, cluster: Cluster) -> None:
+    def _weigh(self, cluster: Cluster, *, filed: bool = True) -> None:
+        wide = self._wide
+        if filed and wide.pop(cluster, 0) is not None:
+            self._uncount(cluster.slack)
         cluster.slack = slack = _wild(cluster.indexed) + reach(cluster)
         if slack >= self.floor:
-            self._wide[cluster] = None
+            wide[cluster] = None
         else:
-            self._wide.pop(cluster, None)
+            self._slacks[slack] = self._slacks.get(slack, 0) + 1
+
+    def _uncount(self, slack: int) -> None:
+        left = self._slacks[slack] - 1
+        if left:
+            self._slacks[slack] = left
+        else:
+            del self._slacks[slack]
 
     @staticmethod
     def _file(at: dict[str, Posting], token: str, cluster: Cluster) -> None:
@@ -120,8 +136,14 @@ class Bucket:
             if len(found) == 1:
                 at[token] = found[0]
 
-    def _hits(self, tokens: tuple[str, ...] | list[str]) -> Counter[Cluster]:
-        """Per cluster, the positions where its constant token is the one in ``tokens``."""
+    def _hits(
+        self, tokens: tuple[str, ...] | list[str], most: float
+    ) -> tuple[Counter[Cluster], int]:
+        """Per cluster, the positions where its constant token is the one in ``tokens``, and
+        by how many each count may fall short: the largest postings (a header's words, held by
+        every cluster) are left out while a cluster whose slack (or the other side's, ``most``
+        bounds both) is short of the floor by more than they are still has a position left
+        counted, so it is still found."""
         alone: list[Cluster] = []
         lists: list[list[Cluster]] = []
         for found in map(dict.get, self._at, tokens):
@@ -130,14 +152,25 @@ class Bucket:
                     lists.append(found)
                 else:
                     alone.append(found)
-        return Counter(chain(alone, chain.from_iterable(lists)) if lists else alone)
+        if not lists:
+            return Counter(alone), 0
+        skipped = 0
+        room = ceil(self.floor - most) - 1  # positions that may be left out
+        if room > 0:
+            lists.sort(key=len, reverse=True)
+            while skipped < room and skipped < len(lists) and len(lists[skipped]) > COMMON:
+                skipped += 1
+            lists = lists[skipped:]
+        return Counter(chain(alone, chain.from_iterable(lists))), skipped
 
     def candidates(self, masked: tuple[str, ...]) -> list[Cluster]:
         """In bucket order, the clusters that may be at the floor of similarity with
         ``masked``: every cluster whose equal positions plus reach do (a superset)."""
         floor = self.floor
         chosen = dict.fromkeys(self._wide)
-        for cluster, count in self._hits(masked).items():
+        hits, short = self._hits(masked, max(self._slacks, default=0))
+        floor -= short
+        for cluster, count in hits.items():
             if count + cluster.slack >= floor:
                 chosen[cluster] = None
         return sorted(chosen, key=_ORDER) if len(chosen) > 1 else list(chosen)
@@ -154,7 +187,9 @@ class Bucket:
             found = [c for c in self.clusters if c.order > after]
         else:
             chosen = dict.fromkeys(c for c in self._wide if c.order > after)
-            for other, count in self._hits(tokens).items():
+            hits, short = self._hits(tokens, max(own, max(self._slacks, default=0)))
+            floor -= short
+            for other, count in hits.items():
                 if other.order > after and count + max(own, other.slack) >= floor:
                     chosen[other] = None
             found = sorted(chosen, key=_ORDER)
