@@ -150,6 +150,16 @@ def _enumerated(cluster: Cluster) -> set[int]:
     )
 
 
+def _may_pair(peers: Sequence[Cluster], near: bool, last: str | None) -> list[Cluster]:
+    """For a cluster that has not varied (or a length past ``SLOT_SPAN``), the ``peers`` that
+    :meth:`TemplateMiner._slot_group` does not pass over: those that have varied (at a near
+    length) or end with ``last``; picked in C, in their order."""
+    if last is None:
+        return list(filter(_GEN, peers)) if near else []
+    ends = map(last.__eq__, map(_LAST, map(_TOKENS, peers)))
+    return list(compress(peers, map(or_, map(truth, map(_GEN, peers)), ends) if near else ends))
+
+
 def _spread_values(source: Cluster, target: Cluster) -> None:
     """Before ``source`` and ``target`` are fused: where ``source`` holds an enumeration and
     ``target`` a constant, that constant becomes one of the values (with ``target``'s lines)."""
@@ -610,18 +620,7 @@ class TemplateMiner:
             else:
                 peers = [p for lead in leads if lead for p in by_lead.get((length, *lead), ())]
             if not (near and gen):
-                # only the peers the test below keeps (in C, the order kept)
-                if last is None:
-                    if not near:
-                        continue
-                    peers = list(filter(_GEN, peers))
-                else:
-                    ends = map(last.__eq__, map(_LAST, map(_TOKENS, peers)))
-                    peers = list(
-                        compress(
-                            peers, map(or_, map(truth, map(_GEN, peers)), ends) if near else ends
-                        )
-                    )
+                peers = _may_pair(peers, near, last)
                 if not peers:
                     continue
             for peer in dict.fromkeys(peers) if len(leads) > 1 else peers:
