@@ -240,6 +240,13 @@ class RulePackDetector:
         self._messages: dict[tuple[str, str, str, str], tuple[tuple[Any, ...], str]] = {}
         """Per finding: what its message was made from (``rule_message`` reads the count, the
         ip, the detail and the example) and the message."""
+        self._dirty: set[int] = set()
+        """The findings (``id``) a match touched since the last :meth:`findings`."""
+        self._shown: dict[int, tuple[Any, Any, str] | None] = {}
+        """Per finding (``id``: a finding lives as long as the detector), what the last :meth:`findings` made of it: None (left out: below its
+        threshold), else its source, details and message (the objects): one no match touched
+        and nobody sealed since (sealing puts new ones in place) is handed back as it is, so a
+        window does not work out again the thousands of findings that did not change."""
         self.sessions = SshSessions(self._hit, settings.max_keys)
         """sshd's lines of one failed login, counted once (``sessions.py``)."""
         self._kinds_of: tuple[EventLike | None, set[str]] = (None, set())
@@ -489,6 +496,7 @@ class RulePackDetector:
             self._rule_of[key] = rule
             if rule.threshold > 1:
                 self._hits[key] = _Hits()
+        self._dirty.add(id(finding))
         detail = groups.get("detail")
         if detail and "detail" not in source:  # not the key: the values it saw, listed
             values = finding.details.setdefault("detail_values", {})
@@ -535,11 +543,23 @@ class RulePackDetector:
         self.sessions.settle()
         out = []
         messages = self._messages
+        dirty, self._dirty = self._dirty, set()
+        shown = self._shown
         for key, f in self._findings.items():
+            if id(f) not in dirty:
+                was = shown.get(id(f), _UNSEEN)
+                if was is None:
+                    continue
+                if was is not _UNSEEN and (
+                    was[0] is f.source and was[1] is f.details and was[2] is f.message
+                ):
+                    out.append(f)
+                    continue
             rule = self._rule_of[key]
             hits = self._hits.get(key)
             if hits is not None:
                 if hits.peak < rule.threshold or key in self._folded:
+                    shown[id(f)] = None
                     continue  # (folded: many keys' matches, no one key's burst)
                 f.details["peak_in_window"] = hits.peak
                 f.details["threshold"] = rule.threshold
@@ -561,7 +581,12 @@ class RulePackDetector:
                 f.message = rule_message(rule, f)
                 messages[key] = (said, f.message)
             out.append(f)
+            shown[id(f)] = (f.source, f.details, f.message)
         return out
+
+
+_UNSEEN = (None, None, "")
+"""``RulePackDetector._shown`` of a finding no window has worked out yet."""
 
 
 def _woken(
