@@ -109,15 +109,24 @@ def sub_id(cluster_id: str, diffs: tuple[tuple[int, str], ...]) -> str:
     return template_id(key)
 
 
+ROOT_STEPS = 10_000
+"""The most links :func:`root_of` follows."""
+
+
 def root_of(cluster: Cluster) -> Cluster:
-    """The cluster whose id ``cluster``'s lines are given (following fusions and variants)."""
-    while True:
+    """The cluster whose id ``cluster``'s lines are given (following fusions and variants).
+
+    Every link points at an older cluster (a smaller ``index``), so the walk ends; a walk that
+    goes on past ``ROOT_STEPS`` links (a loop, which the miner no longer makes) stops there
+    rather than hang the service on a hostile log."""
+    for _ in range(ROOT_STEPS):
         if cluster.merged_into is not None:
             cluster = cluster.merged_into
         elif cluster.joined is not None:
             cluster = cluster.joined
         else:
             return cluster
+    return cluster
 
 
 def id_for(cluster: Cluster, diffs: tuple[tuple[int, str], ...]) -> str:

@@ -177,6 +177,10 @@ class TemplateMiner:
         self.shapes = ShapeCaches(self.config.cache_size, self.config.cache_chars)
         """What masking makes of tokens and line shapes (:mod:`prodshield.logs.shapes`)."""
         self._clusters: list[Cluster] = []
+        self._made = 0
+        """Clusters made so far: the next one's ``index``. Not ``len(self._clusters)``, which a
+        fusion shrinks: two live clusters then shared an index, a fusion could keep the younger,
+        and a join and a fusion could point two clusters at each other (``root_of`` looped)."""
         self._by_id: dict[str, Cluster] = {}
         self._sub_owner: dict[str, Cluster] = {}  # every template id given -> its cluster
         self._by_length: dict[int, Bucket] = {}
@@ -692,7 +696,8 @@ class TemplateMiner:
             while cid in self._by_id or cid in self._sub_owner:
                 salt += 1
                 cid = template_id(f"{base}#{salt}")
-        cluster = Cluster(len(self._clusters), cid, masked, list(masked))
+        cluster = Cluster(self._made, cid, masked, list(masked))
+        self._made += 1
         self._clusters.append(cluster)
         self._by_id[cid] = cluster
         self._by_tokens.setdefault(masked, cluster)
@@ -1047,7 +1052,8 @@ class TemplateMiner:
                 miner._sub_owner[str(sub)] = cluster
         for cluster, joined in joins:
             target = miner._by_id.get(joined)
-            if target is not None and target is not cluster:
+            # a saved link points at an older cluster (an altered state may not): never a loop
+            if target is not None and target.index < cluster.index:
                 cluster.joined = target
         for _text, (count, example, seen_first, seen_last) in old_stats:
             found = miner._find(str(example))
