@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from prodshield.cli.config_checks import capability_validators
 from prodshield.config import parse_config
 from prodshield.errors import ConfigError
 from support.fuzz import FUZZ
@@ -64,10 +65,13 @@ YAML_BITS = st.sampled_from(
 
 
 def check(text: str) -> None:
+    # with the capabilities' load-time checks, which also judge the parts of an invalid file
+    # that validated
     try:
-        parse_config(text, env=ENV)
+        parse_config(text, env=ENV, validators=capability_validators())
     except ConfigError as exc:
         assert exc.problems, "ConfigError without problems"
+        assert len(set(exc.problems)) == len(exc.problems), exc.problems
         for line in exc.problems:
             assert "\n" not in line, line
             assert PROBLEM.match(line), line

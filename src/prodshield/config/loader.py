@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from prodshield.config.interpolate import interpolate, is_placeholder, referenced
+from prodshield.config.partial import salvage
 from prodshield.config.redacted import SECRET_KEYS, SECRET_MAPS
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.yamlpos import Path, Pos, Positions, YamlSyntaxError, format_path, load_yaml
@@ -199,10 +200,13 @@ def parse_config(
             problems.append((pos, msg))
     for p, msg in _cross_checks(data):
         problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
-    if config is not None:
-        for validator in validators:
-            for p, msg in validator(config):
-                problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
+    # the load-time checks judge what validated: the whole config, or the parts of it that
+    # validate on their own, so a file's mistakes come out in one run, not in stages
+    judged, to_file = (config, _same) if config is not None else _partial(data, validators)
+    for validator in validators:
+        for p, msg in validator(judged):
+            p = to_file(p)
+            problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
 
     if problems:
         raise ConfigError(_located(problems, name))
@@ -216,6 +220,20 @@ def parse_config(
         literals=frozenset(literals),
         variables=frozenset(variables),
     )
+
+
+def _same(path: Path) -> Path:
+    return path
+
+
+def _partial(
+    data: dict[str, Any], validators: Sequence[Validator]
+) -> tuple[ShieldConfig, Callable[[Path], Path]]:
+    """The parts of an invalid ``data`` that validate, and how their paths map to the file's."""
+    if not validators:
+        return ShieldConfig(), _same
+    partial = salvage(data, _strip_tags)
+    return partial.config, partial.to_file
 
 
 def _noting_literals(
