@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from prodshield.config import find_config, load_config, parse_config, parse_duration
+from prodshield.config.notifiers import PagerDutyNotifierConfig
 from prodshield.errors import ConfigError, NotFound
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/prodshield/config/example.yaml"
@@ -296,3 +297,43 @@ def test_a_folder_given_as_the_config_says_so(tmp_path: Path) -> None:
     with pytest.raises(NotFound) as missing:
         find_config(tmp_path / "nope.yaml", env={})
     assert str(missing.value).endswith("nope.yaml: no such config file")
+
+
+UNUSED_SECTIONS = """\
+checks:
+  - {name: web, type: http, url: "https://example.com/", headers: {X-Key: "${NO_KEY_X}"}}
+notifiers:
+  pd: {type: pagerduty, routing_key: "${NO_ROUTING_KEY_X}"}
+  mail:
+    {type: email, host: smtp.example.com, port: "${NO_PORT_X}", from: a@x.com, to: [b@x.com]}
+"""
+
+
+def test_unset_variables_in_unused_sections_stay_unresolved() -> None:
+    """A command that names ``notifiers`` and ``checks`` unused loads a file whose secrets there
+    are unset (left as written); a value not valid as written (a port) still needs its variable,
+    and a command that uses the sections still gets every error."""
+    with pytest.raises(ConfigError) as strict:
+        parse_config(UNUSED_SECTIONS, env={})
+    assert [line.split(": ", 2)[1] for line in strict.value.problems] == [
+        "checks[0].headers.X-Key",
+        "notifiers.pd.routing_key",
+        "notifiers.mail.port",
+    ]
+    with pytest.raises(ConfigError) as tolerant:
+        parse_config(UNUSED_SECTIONS, env={}, unused=("notifiers", "checks"))
+    assert tolerant.value.problems == [
+        "shield.yaml:6:49: notifiers.mail.port: environment variable NO_PORT_X is not set "
+        "(used here as ${NO_PORT_X}; set it or write ${NO_PORT_X:-default})"
+    ]
+    text = UNUSED_SECTIONS.replace('"${NO_PORT_X}"', "25")
+    loaded = parse_config(text, env={}, unused=("notifiers", "checks"))
+    pd = loaded.config.notifiers["pd"]
+    assert isinstance(pd, PagerDutyNotifierConfig)
+    assert pd.routing_key == "${NO_ROUTING_KEY_X}"
+    assert [line.split(": ", 2)[1] for line in loaded.unresolved] == [
+        "checks[0].headers.X-Key",
+        "notifiers.pd.routing_key",
+    ]
+    with pytest.raises(ConfigError):
+        parse_config(text, env={}, unused=("checks",))  # the notifiers are used: an error

@@ -73,10 +73,13 @@ def write_out(text: str) -> None:
     sys.stdout.write(for_terminal(text))
 
 
-def load(config: Path | None) -> LoadedConfig:
-    from prodshield.cli.config_checks import load_checked
+def load(config: Path | None, *, read_only: bool = False) -> LoadedConfig:
+    """The config. ``read_only``: for a command that sends nothing and runs no check, an unset
+    ``${VAR}`` among the notifiers or the checks is left as written instead of an error
+    (`prodshield.cli.config_checks.READ_ONLY`)."""
+    from prodshield.cli.config_checks import READ_ONLY, load_checked
 
-    return load_checked(config)
+    return load_checked(config, unused=READ_ONLY if read_only else ())
 
 
 def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:

@@ -161,7 +161,7 @@ def show(config: ConfigOption = None) -> None:
     from prodshield.cli.common import print_json
     from prodshield.config.redacted import shown_config
 
-    print_json(shown_config(load(config).config))
+    print_json(shown_config(load(config, read_only=True).config))
 
 
 @app.command("schema")

@@ -9,7 +9,7 @@ compile) is listed here, explicitly, and `serve` reloads with the same list
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from prodshield.config import LoadedConfig, Validator, load_config
 
@@ -22,8 +22,18 @@ def capability_validators() -> tuple[Validator, ...]:
     return (layout_problems, check_problems)
 
 
+READ_ONLY: tuple[str, ...] = ("notifiers", "checks")
+"""The sections a command that sends nothing and runs no check never reads (`incident list`,
+`monitor status`, `status build`...): an unset ``${VAR}`` in them (a notifier's routing key, a
+check's password) does not stop it; the commands that send or probe load them whole."""
+
+
 def load_checked(
-    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    unused: Collection[str] = (),
 ) -> LoadedConfig:
-    """``load_config`` with every capability's checks: what the commands load."""
-    return load_config(path, env=env, validators=capability_validators())
+    """``load_config`` with every capability's checks: what the commands load (``unused``: the
+    sections the command never reads, such as :data:`READ_ONLY`)."""
+    return load_config(path, env=env, validators=capability_validators(), unused=unused)

@@ -30,7 +30,7 @@ def upgrade(config: ConfigOption = None) -> None:
 @app.command("status")
 def status(config: ConfigOption = None) -> None:
     """Show the schema version of each component."""
-    loaded = load(config)
+    loaded = load(config, read_only=True)
     store = store_for(loaded, migrate=False)
     try:
         versions = store.status()

@@ -385,7 +385,7 @@ def status(
     from prodshield.monitor.status import shown_statuses
     from prodshield.store import tables as t
 
-    loaded = load(config)
+    loaded = load(config, read_only=True)
     store = store_for(loaded)
     now = time.time()
     try:
@@ -512,7 +512,7 @@ def heartbeats(
 
     from prodshield.monitor.heartbeats import WAITING_LABEL, PingBase, ping_urls
 
-    loaded = load(config)
+    loaded = load(config, read_only=True)
     store = store_for(loaded)
     try:
         base = PingBase.for_job(loaded.config, store, alive=True)
@@ -569,7 +569,7 @@ def instances(
     from prodshield.monitor.api import expand_checks
     from prodshield.monitor.cluster import lease_owners, list_instances
 
-    loaded = load(config)
+    loaded = load(config, read_only=True)
     store = store_for(loaded)
     try:
         found = list_instances(store)
@@ -672,7 +672,7 @@ def report(
     from prodshield.errors import UsageError
     from prodshield.monitor.report import build_report, render_html, render_json, render_markdown
 
-    loaded = load(config)
+    loaded = load(config, read_only=True)
     try:
         seconds = parse_duration(since)
     except ValueError as exc:

@@ -32,7 +32,7 @@ def build(
     from prodshield.text import plural
     from prodshield.web.status_site import build_site
 
-    loaded = load(config)
+    loaded = load(config, read_only=True)
     store = store_for(loaded)
     try:
         report = build_site(loaded, store, out)

@@ -59,6 +59,9 @@ class LoadedConfig:
     variables: frozenset[str] = frozenset()
     """Every environment variable the file refers to as ``${VAR}``: the operator's, expected in
     the environment (the audit does not fail its gate on them)."""
+    unresolved: tuple[str, ...] = ()
+    """The ``file:line:column: ... is not set`` errors left aside because they are in a section
+    the command said it does not use (``unused``): those values keep their ``${VAR}`` text."""
 
     @property
     def base_dir(self) -> FsPath:
@@ -114,15 +117,20 @@ def load_config(
     *,
     env: Mapping[str, str] | None = None,
     validators: Sequence[Validator] = (),
+    unused: Collection[str] = (),
 ) -> LoadedConfig:
     """Load and validate a config file (the schema, then ``validators``); raise
-    :class:`ConfigError` listing every mistake."""
+    :class:`ConfigError` listing every mistake. A ``${VAR}`` not set in a top-level section
+    named in ``unused`` (``notifiers`` for a command that sends nothing) is no mistake: the value
+    keeps its ``${VAR}`` text, and the error is kept in ``LoadedConfig.unresolved``."""
     fs_path = find_config(path, env)
     try:
         text = fs_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{fs_path}: cannot read: {exc}"]) from None
-    loaded = parse_config(text, name=str(fs_path), env=env, fs_path=fs_path, validators=validators)
+    loaded = parse_config(
+        text, name=str(fs_path), env=env, fs_path=fs_path, validators=validators, unused=unused
+    )
     _redact_custom_secrets(loaded.config)
     return loaded
 
@@ -150,11 +158,14 @@ def parse_config(
     env: Mapping[str, str] | None = None,
     fs_path: FsPath | None = None,
     validators: Sequence[Validator] = (),
+    unused: Collection[str] = (),
 ) -> LoadedConfig:
     """Validate config text (used by :func:`load_config` and by tests)."""
     env = os.environ if env is None else env
     problems: list[tuple[Pos, str]] = []
     interpolated: set[Path] = set()
+    deferred: dict[Path, list[tuple[Pos, str]]] = {}
+    """Values left as written (an unset ``${VAR}`` in an ``unused`` section), with their errors."""
 
     fallbacks: list[Fallback] = []
     literals: set[Path] = set()
@@ -166,15 +177,20 @@ def parse_config(
         result, missing = interpolate(value, env, used)
         for var, default in used:
             fallbacks.append(Fallback(pos.line, pos.column, format_path(path), var, default))
-        for var in missing:
-            interpolated.add(path)
-            problems.append(
-                (
-                    pos,
-                    f"{format_path(path)}: environment variable {var} is not set "
-                    f"(used here as ${{{var}}}; set it or write ${{{var}:-default}})",
-                )
+        unset = [
+            (
+                pos,
+                f"{format_path(path)}: environment variable {var} is not set "
+                f"(used here as ${{{var}}}; set it or write ${{{var}:-default}})",
             )
+            for var in missing
+        ]
+        if unset and path and path[0] in unused:
+            deferred[path] = unset
+            return value  # unresolved: this command never reads it
+        if unset:
+            interpolated.add(path)
+            problems.extend(unset)
         return result
 
     try:
@@ -189,24 +205,8 @@ def parse_config(
         )
         data = {}
 
-    config: ShieldConfig | None = None
-    try:
-        config = ShieldConfig.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            if _strip_tags(tuple(err["loc"]), data) in interpolated:
-                continue
-            pos, msg = _describe(err, data, positions)
-            problems.append((pos, msg))
-    for p, msg in _cross_checks(data):
-        problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
-    # the load-time checks judge what validated: the whole config, or the parts of it that
-    # validate on their own, so a file's mistakes come out in one run, not in stages
-    judged, to_file = (config, _same) if config is not None else _partial(data, validators)
-    for validator in validators:
-        for p, msg in validator(judged):
-            p = to_file(p)
-            problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
+    config, found = _validated(data, positions, validators, interpolated, deferred)
+    problems.extend(found)
 
     if problems:
         raise ConfigError(_located(problems, name))
@@ -219,6 +219,7 @@ def parse_config(
         validators=tuple(validators),
         literals=frozenset(literals),
         variables=frozenset(variables),
+        unresolved=tuple(_located([p for unset in deferred.values() for p in unset], name)),
     )
 
 
@@ -234,6 +235,51 @@ def _partial(
         return ShieldConfig(), _same
     partial = salvage(data, _strip_tags)
     return partial.config, partial.to_file
+
+
+def _validated(
+    data: dict[str, Any],
+    positions: Positions,
+    validators: Sequence[Validator],
+    interpolated: set[Path],
+    deferred: dict[Path, list[tuple[Pos, str]]],
+) -> tuple[ShieldConfig | None, list[tuple[Pos, str]]]:
+    """The schema, the references between sections and ``validators`` over the interpolated
+    data: the config (None when the schema refuses it) and the located problems."""
+    problems: list[tuple[Pos, str]] = []
+    config: ShieldConfig | None = None
+    try:
+        config = ShieldConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = _strip_tags(tuple(err["loc"]), data)
+            if where in interpolated or _blame_unset(where, deferred, problems):
+                continue
+            problems.append(_describe(err, data, positions))
+    for p, msg in _cross_checks(data):
+        problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
+    # the load-time checks judge what validated: the whole config, or the parts of it that
+    # validate on their own, so a file's mistakes come out in one run, not in stages
+    judged, to_file = (config, _same) if config is not None else _partial(data, validators)
+    for validator in validators:
+        for p, msg in validator(judged):
+            p = to_file(p)
+            if not _blame_unset(p, deferred, problems):
+                problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
+    return config, problems
+
+
+def _blame_unset(
+    path: Path, deferred: dict[Path, list[tuple[Pos, str]]], problems: list[tuple[Pos, str]]
+) -> bool:
+    """A problem at ``path`` about a value left unresolved (``deferred``) is its unset variable:
+    as written it is not valid, so the variable is needed after all. Adds the unset-variable errors
+    of the values at, inside or around ``path`` to ``problems``; True when ``path`` is such a value
+    (or inside one) and its own message adds nothing."""
+    around = [w for w in deferred if w[: len(path)] == path or path[: len(w)] == w]
+    for w in around:
+        problems.extend(deferred[w])
+    return any(path[: len(w)] == w for w in around)
 
 
 def _noting_literals(
