@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,28 @@ READ_ONLY = "prodshield_read_only"
 """Execution option of the connections :meth:`Store.connect` hands out (reads only)."""
 
 
+PRAGMA_WAIT_S = 30.0
+"""How long a connection retries a pragma that found the database locked (the busy timeout's)."""
+
+
+def _patient(cur: Any, pragma: str) -> None:
+    """Run ``pragma``, retrying while the database is locked. Switching a new file to WAL takes
+    a lock SQLite does not wait for (no busy handler, to avoid a deadlock): several processes
+    opening a new store at once (``serve`` and a ``monitor once`` started together) failed with
+    'database is locked' at once instead of waiting their turn."""
+    deadline = time.monotonic() + PRAGMA_WAIT_S
+    delay = 0.002
+    while True:
+        try:
+            cur.execute(pragma)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         if url == "sqlite://":
@@ -96,10 +120,10 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             # a new store reclaims the pages retention frees (PRAGMA incremental_vacuum); on an
             # existing store created without it this is a no-op until a full VACUUM
-            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            _patient(cur, "PRAGMA auto_vacuum=INCREMENTAL")
+            _patient(cur, "PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
