@@ -179,7 +179,10 @@ def test_bad_conditions_are_located_config_errors() -> None:
     assert problems[0].startswith(
         "shield.yaml:10:9: checks[0].conditions[1]: expected an operator"
     ), problems
-    assert len(problems) == 1
+    # every mistake in one run (2d4320d): the tcp check's [STATUS], which the load-time checks
+    # used to report only once the bad operator was fixed, is the second line
+    assert len(problems) == 2, problems
+    assert "checks[1].conditions[0]: tcp checks do not provide [STATUS]" in problems[1]
 
 
 def test_placeholder_a_check_type_lacks_is_a_located_error() -> None:
