@@ -285,7 +285,8 @@ def parse_jsonl(
     it is read, with the template as known at that moment (the id is the same either way).
 
     With ``redact`` (the default) messages, parameters, fields and templates are printed with
-    their secrets masked (:mod:`prodshield.logs.shown`); the miner learns the lines as they are.
+    their secrets masked (:mod:`prodshield.logs.shown`); the miner learns each line with its
+    secrets as variables (``shown.learnable``), so no secret becomes template text.
     A path in ``layouts`` (a source's ``log_format``, compiled) is read in that layout.
     """
     names = [str(p) for p in paths]
