@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/loghub.py [--data DIR] [--systems HDFS,BGL]
        [--alt] [--whole-lines] [--no-drain3] [--no-inprocess] [--show-errors SYSTEM]
-       [--labelled DIR]
+       [--show-groups SYSTEM,...] [--labelled DIR]
 
 For each system, its ``Content`` column (headers already stripped, as in the literature; leading
 blanks stripped too, since an indented line continues the record above in the ``raw`` format) is
@@ -20,7 +20,9 @@ label). Template texts are compared after collapsing runs of whitespace.
 as ``logs parse --log-format raw`` sees a real file. ``--labelled DIR`` also scores every
 ``*.csv`` (columns ``Content``, ``EventTemplate``) there: the systems labelled for prodshield
 from real software's log statements (benchmarks/data/labelled), no rule of the miner written
-for them.
+for them. ``--show-groups Kafka,MinIO`` lists, for those systems, every labelled group the CLI
+does not give exactly one id of its own (what GA counts as wrong): where its lines went, with
+the template, an example line and the other labels sharing that id.
 """
 
 from __future__ import annotations
@@ -203,6 +205,47 @@ def show_errors(system: str, truth: list[str], pred: Prediction) -> None:
         print(f"{c:5d}  truth: {t}\n       mine:  {p}")
 
 
+def misgrouped(
+    lines: Sequence[str], truth: Sequence[str], pred: Prediction
+) -> list[tuple[str, int, list[tuple[str, int, str, str, dict[str, int]]]]]:
+    """The labelled groups whose lines are not exactly one predicted group (what costs GA), the
+    largest first: per group its label, its lines, and each predicted group it went to (id,
+    its lines there, that group's template, an example line, the other labels it also holds)."""
+    keys, texts = pred
+    true_groups: dict[str, list[int]] = defaultdict(list)
+    pred_groups: dict[str, list[int]] = defaultdict(list)
+    for i, (t, k) in enumerate(zip(truth, keys, strict=True)):
+        true_groups[_norm(t)].append(i)
+        pred_groups[k].append(i)
+    found = []
+    for label, members in true_groups.items():
+        went = Counter(keys[i] for i in members)
+        if len(went) == 1 and len(pred_groups[next(iter(went))]) == len(members):
+            continue
+        parts = []
+        for key, count in went.most_common():
+            held = pred_groups[key]
+            others = Counter(_norm(truth[i]) for i in held if _norm(truth[i]) != label)
+            example = next(lines[i] for i in held if _norm(truth[i]) == label)
+            parts.append((key, count, texts[held[0]], example, dict(others.most_common())))
+        found.append((label, len(members), parts))
+    found.sort(key=lambda g: (-g[1], g[0]))
+    return found
+
+
+def show_groups(system: str, lines: Sequence[str], truth: Sequence[str], pred: Prediction) -> None:
+    groups = misgrouped(lines, truth, pred)
+    lost = sum(n for _, n, _ in groups)
+    print(f"\n{system}: {len(groups)} labelled group(s) not grouped exactly ({lost} lines)")
+    for label, n, parts in groups:
+        print(f"  label ({n} lines): {label}")
+        for key, count, template, example, others in parts:
+            print(f"    {count} line(s) -> {key[:16]}: {template}")
+            print(f"      e.g. {example[:200]}")
+            for other, c in others.items():
+                print(f"      with {c} line(s) of: {other}")
+
+
 def _cpu() -> float:
     """CPU seconds of this process and its finished children."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -215,6 +258,7 @@ def table(
     systems: dict[str, tuple[list[str], list[str]]],
     parsers: dict[str, Callable[[Sequence[str]], Prediction]],
     show: str,
+    groups: str = "",
 ) -> dict[str, dict[str, float]]:
     """Score every parser on every system; print one table per parser; return the averages."""
     results: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
@@ -227,6 +271,8 @@ def table(
             results[name][system] = scores(truth, pred)
             if name.startswith("prodshield logs parse") and system == show:
                 show_errors(system, truth, pred)
+            if name.startswith("prodshield logs parse") and system in groups.split(","):
+                show_groups(system, contents, truth, pred)
     print(f"\n## {label}")
     averages: dict[str, dict[str, float]] = {}
     for name, per_system in results.items():
@@ -260,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
         "--whole-lines", action="store_true", help="also score the raw lines, headers included"
     )
     parser.add_argument("--show-errors", default="")
+    parser.add_argument(
+        "--show-groups",
+        default="",
+        help="SYSTEM[,SYSTEM...]: the labelled groups the CLI does not group exactly",
+    )
     parser.add_argument("--labelled", type=Path, default=LABELLED)
     args = parser.parse_args(argv)
     data = args.data or find_data()
@@ -281,10 +332,16 @@ def main(argv: list[str] | None = None) -> int:
         labels.append(("Loghub-2k, alt corrected labels (logparser)", True))
     for label_name, alt in labels:
         systems = {name: load(data, name, alt) for name in names}
-        table(label_name, systems, parsers, args.show_errors)
+        table(label_name, systems, parsers, args.show_errors, args.show_groups)
     if args.whole_lines:
         systems = {name: load_whole(data, name) for name in names}
-        table("Loghub-2k whole lines (headers included)", systems, parsers, args.show_errors)
+        table(
+            "Loghub-2k whole lines (headers included)",
+            systems,
+            parsers,
+            args.show_errors,
+            args.show_groups,
+        )
     labelled = sorted(args.labelled.glob("*.csv")) if args.labelled.is_dir() else []
     if labelled:
         systems = {path.stem: load_csv(path) for path in labelled}
@@ -293,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             systems,
             parsers,
             args.show_errors,
+            args.show_groups,
         )
     return 0
 

@@ -81,3 +81,24 @@ def test_whole_lines_are_the_raw_file_with_the_message_labels(tmp_path: Path) ->
     (system / "Demo_2k.log").write_text("one line only\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="1 raw lines but 2 labels"):
         loghub.load_whole(tmp_path, "Demo")
+
+
+def test_misgrouped_lists_the_labelled_groups_split_or_merged() -> None:
+    loghub = _module(ROOT / "benchmarks" / "loghub.py")
+    lines = ["due to closing", "due to timeout expired", "due to closing", "up 1", "up 2", "down"]
+    truth = ["due to <*>", "due to <*>", "due to <*>", "up <*>", "up <*>", "down"]
+    keys = ["k1", "k2", "k1", "k3", "k3", "k3"]
+    texts = ["due to closing", "due to timeout expired", "due to closing", "<*>", "<*>", "<*>"]
+    found = loghub.misgrouped(lines, truth, (keys, texts))
+    # the split group first (3 lines), then the two labels merged under k3, each once
+    assert [(label, n) for label, n, _ in found] == [("due to <*>", 3), ("up <*>", 2), ("down", 1)]
+    split = found[0][2]
+    assert [(key, count, template) for key, count, template, _, _ in split] == [
+        ("k1", 2, "due to closing"),
+        ("k2", 1, "due to timeout expired"),
+    ]
+    assert split[1][3] == "due to timeout expired" and split[0][4] == {}
+    assert found[1][2] == [("k3", 2, "<*>", "up 1", {"down": 1})]
+    assert found[2][2] == [("k3", 1, "<*>", "down", {"up <*>": 2})]
+    # a prediction that matches the labels has nothing to show
+    assert loghub.misgrouped(lines, truth, (truth, truth)) == []
