@@ -48,6 +48,8 @@ POSITIVES = [
     ("generic_password", lambda: f"DB_PASSWORD={tok.password()}"),
     ("generic_password", lambda: f'<property name="ldap.password" value="{tok.password()}"/>'),
     ("generic_secret", lambda: f"client_secret: {tok.rand(40)}"),
+    ("generic_secret", lambda: "client_secret:9f3c1a7be24d5c8e06fa"),
+    ("generic_secret", lambda: "secret:9f3c1a7be24d5c8e06fa"),
     (
         "aws_secret_access_key",
         lambda: f"aws configure set aws_secret_access_key {tok.aws_secret()}",
@@ -108,6 +110,9 @@ NEGATIVES = [
         "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}\n"
     ),
     lambda: "  - name: LOG_LEVEL\n    value: debug\n",
+    # prodshield's own event key and subject: a kind name and a finding's digest
+    lambda: '{"key": "log:secret_in_log:2078cb3e0e1870802f0d:493452"}',
+    lambda: '{"subject": "log:secret_in_log:2078cb3e0e1870802f0d"}',
 ]
 
 

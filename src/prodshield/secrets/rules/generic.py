@@ -108,6 +108,13 @@ _AWS_SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.]*$")
 _NUMBER = re.compile(r"^[0-9.:+-]+$")
 _CAMEL_WORDS = re.compile(r"^_?(?:[A-Z]+[a-z]*)+$")  # ReadableBuffer, HTTPPasswordMgr: type names
+# An identifier made of a kind name and a hex digest, joined by a bare colon, such as the event keys
+# prodshield itself sends (``log:secret_in_log:2078cb3e0e1870802f0d``, an hour number after it in
+# the key): the name says what the digest is about, it does not hold a secret.
+_KIND_NAME = re.compile(r"[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+")
+_KIND_DIGEST = re.compile(r"[0-9a-f]{8,64}(?::[0-9]+)?")
+# Last words that make a name the secret's own (api_key, db_pass, client_secret), not a kind.
+_SECRET_LAST_WORDS = ("key", "salt", "pat", "pass", "pw", "auth")
 # Files where an unquoted value is code (a variable, a call, a type annotation), not a literal.
 SOURCE_SUFFIXES = (
     ".py", ".pyi", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".java", ".kt", ".scala",
@@ -139,6 +146,20 @@ def classify_name(name: str) -> str | None:
     ):
         return "secret"
     return None
+
+
+def _is_kind_key(match: re.Match[str], name: str, value: str) -> bool:
+    """True for ``kind_name:digest`` (a bare colon, unquoted, lowercase) whose name is about a secret
+    (``secret_in_log``) rather than the secret's own name (``client_secret``, ``api_token``)."""
+    groups = match.groupdict()
+    if groups.get("sep") != ":" or groups.get("ws") or groups.get("nq"):
+        return False
+    if match.end("sep") != match.start("v") or not _KIND_NAME.fullmatch(name):
+        return False
+    if not _KIND_DIGEST.fullmatch(value):
+        return False
+    last = _name_tokens(name)[-1]
+    return last not in _SECRET_LAST_WORDS and classify_name(last) is None
 
 
 def _strong(name: str) -> bool:
@@ -290,6 +311,8 @@ class GenericAssignmentRule:
             value, end = trimmed
         category = "stdin" if name == "stdin" else classify_name(name)
         if category is None or not value:
+            return None
+        if group == "v" and match.re is _ASSIGN and _is_kind_key(match, name, value):
             return None
         # Cheap shape gates before the costlier filters.
         if len(value) < 6 or (category == "secret" and len(value) < 16):
