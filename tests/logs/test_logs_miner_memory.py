@@ -59,3 +59,20 @@ def test_a_small_budget_changes_no_template() -> None:
         final = miner.final
         found[chars] = [final(e).template for e in entries]
     assert found[CHARS_DEFAULT] == found[2_000]
+
+
+def test_ever_new_free_text_of_many_lengths_stops_at_the_cluster_cap() -> None:
+    """Unique text of many lengths made up to ``max_clusters_per_length`` clusters per length:
+    a serve following such a log grew its miner (and the state it saves every minute) without
+    end. Past ``max_clusters`` in all, newcomers join their length's least-used cluster."""
+    rng = random.Random(5)
+
+    def word() -> str:
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9)))
+
+    miner = TemplateMiner(MinerConfig(max_clusters=60))
+    for _ in range(3000):
+        miner.learn(" ".join(word() for _ in range(rng.randint(4, 13))))
+    assert miner.cluster_count <= 60
+    assert miner.folded > 0  # counted: newcomers the cap folded in
+    assert len(miner._by_tokens) <= 60

@@ -108,6 +108,11 @@ class MinerConfig:
     """A message of at most this many tokens joins only a cluster with the same first word
     (Drain's prefix tree: in a short message one word is too large a share to be a value)."""
     max_clusters_per_length: int = 2000
+    max_clusters: int = 20_000
+    """Clusters kept in all (endpoints' included): past it a new sequence joins the least-used
+    cluster of its length, as past ``max_clusters_per_length`` (only a length with no cluster yet
+    still makes one). The per-length cap alone let ever-new free text of many lengths grow the
+    miner, and the state ``serve`` saves every minute, without end."""
     max_endpoints: int = 2000
     """Request lines' endpoints kept as templates (see :mod:`prodshield.logs.endpoints`)."""
     cache_size: int = 100_000
@@ -199,6 +204,8 @@ class TemplateMiner:
         self._grown: list[Cluster] = []
         """Clusters whose enumerations took a new value since the last new sequence."""
         self.lines = 0
+        self.folded = 0
+        """New sequences a full miner (a cap reached) folded into an existing cluster."""
 
     # --- learning ----------------------------------------------------------------------------
 
@@ -405,9 +412,12 @@ class TemplateMiner:
         bucket = self._bucket(len(masked))
         best = self._best_of(bucket, masked)
         if best is None:
-            if len(bucket) >= self.config.max_clusters_per_length:
+            if len(bucket) >= self.config.max_clusters_per_length or (
+                len(bucket) and len(self._clusters) >= self.config.max_clusters
+            ):
                 # bounded memory: the least-used cluster of this length absorbs the newcomer
                 best = min(bucket.clusters, key=_COUNT)
+                self.folded += 1
             else:
                 joined = self._variant_cluster(masked)
                 best = self._new_cluster(masked)
