@@ -1,0 +1,56 @@
+"""Journey: `logs digest` on a log with an AWS key pair, a lost database and a traceback. The
+Markdown "Alerts" listed the two critical `secret_in_log` findings besides the scan's critical
+category, unlike its header, the JSON `critical` list and the HTML Alerts table; all four now list
+the same findings, and the leaks are under Security (CLI as a subprocess, Markdown, JSON, HTML)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from support import secrets_tokens as tok
+from support.cli import prodshield, wide_env
+
+
+def _log() -> str:
+    lines = [f"2026-12-07 09:00:{i:02d} INFO GET /api/orders 200 12ms" for i in range(20)]
+    lines += [
+        "2026-12-07 09:01:01 ERROR could not connect to server: Connection refused (db:5432)",
+        "2026-12-07 09:01:02 ERROR Traceback (most recent call last):",
+        '  File "app.py", line 3, in <module>',
+        "ValueError: bad",
+        f"2026-12-07 09:01:03 INFO boot aws_access_key_id={tok.aws_id()} "
+        f"aws_secret_access_key={tok.aws_secret()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_alerts_are_the_same_findings_in_every_format(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text(_log())
+    env = wide_env()
+    digest = ("logs", "digest", "app.log", "--no-store")
+    as_json = prodshield(tmp_path, *digest, "--format", "json", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
+    critical = sorted((f["kind"], f["severity"]) for f in data["critical"])
+    assert critical and all(kind != "secret_in_log" for kind, _ in critical), critical
+    security = [f["kind"] for f in data["security"]["findings"]]
+    assert security.count("secret_in_log") == 2, security
+
+    md = prodshield(tmp_path, *digest, "--format", "markdown", env=env)
+    assert md.returncode == 0, md.stderr
+    header = re.search(r"_\d+ events: (\d+) alerts? \(([^)]*)\)", md.stdout)
+    assert header, md.stdout
+    assert int(header.group(1)) == len(critical), md.stdout
+    alerts = md.stdout.split("## Alerts", 1)[1].split("## Security", 1)[0]
+    listed = sorted(re.findall(r"^- \*\*(\w+)\*\* (\w+) x\d+", alerts, flags=re.M))
+    assert listed == critical, alerts
+    assert "secret_in_log: 2" in md.stdout.split("## Security", 1)[1], md.stdout
+
+    page = tmp_path / "d.html"
+    html = prodshield(tmp_path, *digest, "--format", "html", "-o", str(page), env=env)
+    assert html.returncode == 0, html.stderr
+    table = page.read_text().split("<h2>Alerts</h2>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td[^>]*>(\w+)</td><td>(\w+)</td>", table)
+    assert sorted(rows) == critical, table
