@@ -455,3 +455,37 @@ def test_python_dash_m_help_shows_the_examples_too(tmp_path: Path) -> None:
     done = prodshield(tmp_path, "deploy", "verify", "--help", env=shell_env(COLUMNS="80"))
     assert done.returncode == 0 and "Examples:" in done.stdout, done.stdout
     assert "prodshield deploy verify --env production --wait" in done.stdout
+
+
+def test_config_check_says_a_secrets_default_is_used_without_calling_it_a_placeholder(
+    tmp_path: Path,
+) -> None:
+    """A secret's default written in the file (``${HOOK_SECRET:-dev-secret-1234}``) was
+    warned about as "the template's placeholder a default written in the file"."""
+    (tmp_path / "shield.yaml").write_text(
+        'storage: "sqlite:///prodshield.db"\n'
+        "notifiers:\n"
+        "  hook:\n"
+        "    type: webhook\n"
+        '    url: "http://127.0.0.1:9/hook"\n'
+        '    secret: "${HOOK_SECRET:-dev-secret-1234}"\n'
+        "serve:\n"
+        '  token: "${NC_TOKEN:-nc4-token-0123456789abcdef}"\n'
+    )
+    done = _cli(tmp_path, "config", "check")
+    assert done.returncode == 0, done.stderr
+    for key, variable, line in (
+        ("notifiers.hook.secret", "HOOK_SECRET", 6),
+        ("serve.token", "NC_TOKEN", 8),
+    ):
+        said = f"warning: shield.yaml:{line}:"
+        warning = next(row for row in done.stderr.splitlines() if row.startswith(said))
+        assert re.fullmatch(
+            rf"warning: shield\.yaml:{line}:\d+: {re.escape(key)}: {variable} is not set, so the "
+            r"default written in the file \(not shown: it is a secret\) is used; "
+            rf"set {variable} in the environment",
+            warning,
+        ), warning
+    assert "placeholder" not in done.stderr, done.stderr
+    assert "dev-secret-1234" not in done.stderr + done.stdout
+    assert "nc4-token" not in done.stderr + done.stdout

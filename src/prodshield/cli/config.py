@@ -67,10 +67,15 @@ def check(config: ConfigOption = None) -> None:
         at = f"{where}:{fb.line}:{fb.column}: {fb.key}"
         secret = bool(_SECRET_KEY.search(fb.key))
         if fb.placeholder or (secret and fb.default):
-            shown = repr(fb.default) if fb.placeholder else "a default written in the file"
+            # a secret's default is not shown: it is a secret written in the file
+            used = (
+                f"the template's placeholder {fb.default!r}"
+                if fb.placeholder
+                else "the default written in the file (not shown: it is a secret)"
+            )
             err.print(
-                f"warning: {at}: {fb.variable} is not set, so the template's placeholder {shown} "
-                f"is used; set {fb.variable} in the environment",
+                f"warning: {at}: {fb.variable} is not set, so {used} is used; "
+                f"set {fb.variable} in the environment",
                 markup=False,
                 highlight=False,
             )
