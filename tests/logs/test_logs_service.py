@@ -292,3 +292,39 @@ def test_a_followed_file_read_as_raw_is_said_once_in_the_log(
     ], said
     for f in service.followed.values():
         f.follower.close()
+
+
+def test_files_a_glob_matched_are_let_go_once_gone_and_read(store: Store, tmp_path: Path) -> None:
+    """A log rotated to ever-new names under a glob: each file gone (deleted, read to its end)
+    stops being followed, with its descriptor, its /metrics series and its offset row; serve
+    kept them all for as long as it ran (descriptors and series grew by one per file)."""
+    text = "storage: sqlite:///unused.db\nlogs:\n  sources:\n    - {name: app, path: 'logs/*.log', format: raw}\n"
+    path = tmp_path / "shield.yaml"
+    path.write_text(text)
+    loaded = parse_config(text, name=str(path), env={}, fs_path=path)
+    (tmp_path / "logs").mkdir()
+    service = LogService(loaded, store, window_s=0.3, poll_s=0.05)
+    service._miner = service._load_miner()
+    for n in range(30):
+        current = tmp_path / "logs" / f"app-{n:04d}.log"
+        current.write_text(f"line one of {n}\nline two of {n}\n")
+        service._resolve()
+        service._poll_all()
+        service._flush()
+        if n >= 2:
+            (tmp_path / "logs" / f"app-{n - 2:04d}.log").unlink()
+    service._resolve()
+    assert sorted(service.followed) == [
+        str(tmp_path / "logs" / f"app-{n:04d}.log") for n in (28, 29)
+    ]
+    assert service.files_let_go == 28
+    series = service.gauges()[0][3]
+    assert len(series) == 2, series
+    with store.connect() as conn:
+        assert len(conn.execute(select(t.log_offsets)).all()) == 2
+    # the lines of every file were read before it was let go
+    with store.connect() as conn:
+        counted = sum(conn.execute(select(t.log_templates.c["count"])).scalars())
+    assert counted == 60
+    for f in service.followed.values():
+        f.follower.close()

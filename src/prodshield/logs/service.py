@@ -111,6 +111,8 @@ class LogService:
         self._miner_saved = 0.0
         self._pending: Any = None
         self.skipped_lines = 0
+        self.files_let_go = 0
+        """Files matched by a glob or folder, gone since, no longer followed (``_let_go``)."""
         self._done = 0
         self._first_line = 1
 
@@ -229,9 +231,12 @@ class LogService:
         await asyncio.to_thread(self._loop_sync, stop)
 
     def _resolve(self) -> None:
-        """(Re)read the configured sources: new files matching a glob are followed too."""
+        """(Re)read the configured sources: new files matching a glob are followed too, and a
+        matched file that is gone (deleted, its lines read) is let go."""
         cfg = self.loaded.config.logs
-        for sf in configured_files(cfg, self.loaded.base_dir, follow_only=True):
+        matched = configured_files(cfg, self.loaded.base_dir, follow_only=True)
+        self._let_go({sf.path for sf in matched})
+        for sf in matched:
             if sf.path in self.followed:
                 continue
             pattern = source_pattern(sf.source, self.loaded.base_dir)
@@ -253,6 +258,30 @@ class LogService:
             )
             self.followed[sf.path] = _Followed(sf, follower, layout)
             self.watches.setdefault(sf.source.name, SourceWatch(sf.source, time.time()))
+
+    def _let_go(self, matched: set[str]) -> None:
+        """Stop following files a glob or folder matched once and that are gone now, read to
+        their end: their descriptors, lag series on ``/metrics`` and offset rows. A log rotated
+        to ever-new names (``app-2026-12-07.log``) made them pile up for as long as serve ran.
+        A path named in shield.yaml is always matched: it is waited for, never let go."""
+        gone = [
+            path
+            for path, f in self.followed.items()
+            if path not in matched and not os.path.lexists(path) and f.follower.drained
+        ]
+        if not gone:
+            return
+        for path in gone:
+            self.followed.pop(path).follower.close()
+            self.source_errors.pop(path, None)
+            self._seen.discard(path)
+        self.files_let_go += len(gone)
+        try:
+            with self.store.begin() as conn:
+                for chunk in _chunks(gone):
+                    conn.execute(t.log_offsets.delete().where(t.log_offsets.c.source.in_(chunk)))
+        except Exception as exc:  # the store refuses writes: the rows go at the next chance
+            log.warning("logs: offsets of files gone not removed: %s", exc)
 
     def _load_miner(self) -> Any:
         from prodshield.logs.state import load_miner

@@ -170,6 +170,11 @@ class FileFollower:
             return 0
         return behind
 
+    @property
+    def drained(self) -> bool:
+        """Every byte read and delivered: nothing behind, no unfinished line held."""
+        return self._held is None and self.bytes_behind == 0
+
     # --- persistence -------------------------------------------------------------------------
 
     def _load(self) -> Position:
