@@ -102,6 +102,12 @@ def _patient(cur: Any, pragma: str) -> None:
             delay = min(delay * 2, 0.1)
 
 
+WAL_LIMIT_BYTES = 64 * 2**20
+"""What the SQLite WAL file is cut back to each time it starts over after a checkpoint. A long
+reader (a backup, an open ``sqlite3`` shell, a slow page) holds checkpoints back, the WAL grows
+meanwhile, and without a limit the file kept that size for good once the reader was gone."""
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         if url == "sqlite://":
@@ -123,6 +129,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             _patient(cur, "PRAGMA auto_vacuum=INCREMENTAL")
             _patient(cur, "PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
