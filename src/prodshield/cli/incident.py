@@ -17,7 +17,7 @@ from prodshield.cli.common import (
     store_for,
     untrusted,
 )
-from prodshield.config.types import format_duration
+from prodshield.config.types import format_duration, whole_seconds
 from prodshield.errors import NotFound, UsageError
 from prodshield.monitor import silences
 from prodshield.monitor.incidents import (
@@ -118,7 +118,7 @@ def show(
 
 
 def _lasted(seconds: float) -> str:
-    return format_duration(round(seconds)) if seconds >= 1 else "0s"
+    return format_duration(whole_seconds(seconds))
 
 
 def _detail_lines(row: IncidentView) -> list[str]:

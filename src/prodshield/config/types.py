@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -52,11 +53,18 @@ def _seconds(value: Any) -> float:
     raise ValueError(f"{value!r} is not a duration (use 30s, 5m, 1h)")
 
 
+def whole_seconds(seconds: float) -> int:
+    """Seconds rounded to the nearest whole second, half up, never negative: the one rounding of
+    every duration prodshield shows (CLI, reports, status page, dashboard), so an incident of
+    23.83 s is 24s everywhere."""
+    return max(0, math.floor(seconds + 0.5))
+
+
 def format_duration(seconds: float) -> str:
     """Render seconds the way a user writes them: ``90`` -> ``1m30s``."""
     if seconds < 1 and seconds != 0:
         return f"{round(seconds * 1000)}ms"
-    total = round(seconds)
+    total = whole_seconds(seconds)
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if total >= size:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
+from prodshield.config.types import whole_seconds
 from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
 from prodshield.monitor.incident_machine import WARNING_KINDS
 from prodshield.monitor.incidents import shown_name
@@ -51,7 +52,7 @@ def _duration(seconds: float | None) -> str:
     """``1m 5s``, ``2h 3m``; never negative (a clock step or a bad row shows as ``0s``)."""
     if seconds is None:
         return "-"
-    s = max(0, int(seconds))
+    s = whole_seconds(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:
