@@ -54,3 +54,12 @@ def test_one_incident_lasts_as_long_everywhere(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     page = (tmp_path / "site" / "index.html").read_text()
     assert "lasted 24s" in page and "23s" not in page, page
+
+
+def test_the_html_report_counts_one_incident_in_english(tmp_path: Path) -> None:
+    """`monitor report --format html` said "MTTD 12s · MTTR 24s · 1 incidents"."""
+    _one_incident(tmp_path)
+    report = cli(tmp_path, "monitor", "report", "--format", "html")
+    assert report.returncode == 0, report.stderr
+    assert "MTTR 24s · 1 incident</p>" in report.stdout, report.stdout
+    assert "1 incidents" not in report.stdout

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from prodshield.text import for_terminal
+from prodshield.text import for_terminal, plural
 
 DESCRIPTION = "Run a Chaos Toolkit experiment (JSON or YAML) and write its journal."
 
@@ -330,8 +330,8 @@ def _say_outcome(journal: Any, journal_path: str) -> None:
     title = for_terminal(journal["experiment"].get("title"))
     sys.stdout.write(
         f"{title}: {verdict} (status {journal['status']}, "
-        f"deviated {'yes' if journal['deviated'] else 'no'}, {runs} activities, "
-        f"{rollbacks} rollbacks) journal {journal_path}\n"
+        f"deviated {'yes' if journal['deviated'] else 'no'}, {plural(runs, 'activity')}, "
+        f"{plural(rollbacks, 'rollback')}) journal {journal_path}\n"
     )
     aborted = journal.get("aborted_by")
     if aborted:

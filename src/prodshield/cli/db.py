@@ -8,6 +8,7 @@ import typer
 
 from prodshield.cli.common import ConfigOption, Grid, console, load, store_for
 from prodshield.store import prune
+from prodshield.text import plural
 
 app = typer.Typer(help="The store: schema migrations, status and retention.", no_args_is_help=True)
 
@@ -24,7 +25,7 @@ def upgrade(config: ConfigOption = None) -> None:
     out = console()
     for line in applied:
         out.print(f"applied {line}")
-    out.print(f"{store.display_url}: schema up to date ({len(applied)} steps applied)")
+    out.print(f"{store.display_url}: schema up to date ({plural(len(applied), 'step')} applied)")
 
 
 @app.command("status")

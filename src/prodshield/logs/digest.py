@@ -11,7 +11,7 @@ from typing import Any
 
 from prodshield.logs.findings import LineSet, LogFinding, ScanResult, where_words
 from prodshield.severity import worst_first
-from prodshield.text import clip, code_span, controls_out, dumps_json, unpaired_out
+from prodshield.text import clip, code_span, controls_out, dumps_json, plural, unpaired_out
 
 OFFENDERS_COUNTED = (
     "Counted per IP: its flagged events, each once however many detectors flagged it (a failed "
@@ -95,7 +95,7 @@ class Digest:
             f"{counts.get(c, 0)} {c}" for c in ("security", "performance", "trend")
         ]
         return (
-            f"{self.scan.stats.get('events', 0)} events: "
+            f"{plural(int(self.scan.stats.get('events', 0)), 'event')}: "
             + ", ".join(parts)
             + outside_note(self.scan.stats)
         )
@@ -342,7 +342,7 @@ def _timeline_svg(hourly: dict[str, tuple[int, int]], width: int = 900, height: 
         when = f"{hour:%b} {hour.day}, {hour:%H}:00 UTC" if hour else key
         hn, he = height * n / top, height * e / top
         out.append(
-            f'<rect x="{i * bw:.1f}" y="{height - hn:.1f}" width="{max(bw - 1, 1):.1f}" height="{hn:.1f}" fill="#a5b4fc"><title>{html.escape(when)}: {n} events, {e} errors</title></rect>'
+            f'<rect x="{i * bw:.1f}" y="{height - hn:.1f}" width="{max(bw - 1, 1):.1f}" height="{hn:.1f}" fill="#a5b4fc"><title>{html.escape(when)}: {plural(n, "event")}, {plural(e, "error")}</title></rect>'
         )
         if e:
             out.append(

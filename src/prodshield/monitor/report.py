@@ -15,7 +15,7 @@ from prodshield.config.types import format_duration
 from prodshield.monitor.incident_machine import WARNING_KINDS
 from prodshield.store import Store, percentile, rollup
 from prodshield.store import tables as t
-from prodshield.text import UPTIME_DIGITS, dumps_json
+from prodshield.text import UPTIME_DIGITS, dumps_json, plural
 
 
 @dataclass
@@ -260,7 +260,7 @@ def render_html(report: UptimeReport) -> str:
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <style>{_CSS}</style></head><body>
 <h1>Uptime report: {e(_ts(report.since))} to {e(_ts(report.until))}{e(f" ({report.environment})" if report.environment else "")}</h1>
-<p>MTTD {e(_dur(report.mttd_s))} · MTTR {e(_dur(report.mttr_s))} · {len(report.incidents)} incidents</p>
+<p>MTTD {e(_dur(report.mttd_s))} · MTTR {e(_dur(report.mttr_s))} · {plural(len(report.incidents), "incident")}</p>
 <table><tr><th>check</th><th>environment</th><th>uptime</th><th>results</th><th>failures</th><th>p50</th><th>p95</th>
 <th>p99</th><th>incidents</th><th>downtime</th></tr>{"".join(rows)}</table>
 <h2>Incidents</h2><table><tr><th>#</th><th>check</th><th>environment</th><th>kind</th><th>opened</th><th>resolved</th>

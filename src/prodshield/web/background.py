@@ -23,7 +23,7 @@ from typing import Any
 from prodshield.config import LoadedConfig
 from prodshield.errors import ProdshieldError
 from prodshield.store import Store
-from prodshield.text import code_span
+from prodshield.text import code_span, plural
 from prodshield.web.services import Services
 
 log = logging.getLogger("prodshield.serve")
@@ -247,7 +247,8 @@ class AuditService:
                         "key": f"audit:{day}:{len(worst)}",
                         "type": "audit.failed",
                         "subject": f"audit:{day}",
-                        "title": f"Audit gate failed: {len(worst)} findings at or above {cfg.fail_on}",
+                        "title": f"Audit gate failed: {plural(len(worst), 'finding')} at or above "
+                        f"{cfg.fail_on}",
                         "severity": "high",
                         "body": "\n".join(
                             f"- **{f.rule}** {code_span(f.title)} ({code_span(f.path or f.target or '')})"

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from prodshield.monitor.series import Beat, LatencyPoint
-from prodshield.text import percent
+from prodshield.text import percent, plural
 
 
 def bar_class(uptime: float | None) -> str:
@@ -304,7 +304,7 @@ def heartbeat_bar(beats: Sequence[Beat], *, slots: int = 30, label: str = "") ->
     parts = [
         f'<svg class="chart beats" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
         'role="img" '
-        f'aria-label="{escape(label)} last {len(beats)} results" data-beats="{len(beats)}">'
+        f'aria-label="{escape(label)} last {plural(len(beats), "result")}" data-beats="{len(beats)}">'
     ]
     offset = slots - len(beats[-slots:])
     for i in range(offset):

@@ -175,7 +175,8 @@ async def _one_fault(
                 BatteryCheck(
                     f"{fault}: no traffic while open",
                     conns == 0 and sent == 0,
-                    f"{conns} connections and {sent} bytes reached the dependency during 3 calls",
+                    f"{plural(conns, 'connection')} and {plural(sent, 'byte')} reached the dependency "
+                    "during 3 calls",
                     {"connections": conns, "bytes_upstream": sent},
                 )
             )

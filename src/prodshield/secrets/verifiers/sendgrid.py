@@ -13,6 +13,7 @@ from prodshield.secrets.verifiers.base import (
     transient,
     unexpected,
 )
+from prodshield.text import plural
 
 
 class SendGridVerifier:
@@ -29,7 +30,7 @@ class SendGridVerifier:
         if answer.status == 200:
             scopes = (answer.json() or {}).get("scopes")
             count = len(scopes) if isinstance(scopes, list) else 0
-            return live(self.type, f"key with {count} scopes")
+            return live(self.type, f"key with {plural(count, 'scope')}")
         if answer.status == 401:
             return inactive(self.type, "401 authorization required")
         if answer.status == 403:

@@ -14,6 +14,7 @@ from prodshield.chaos.batteries.db.setup import (
     wait_count,
 )
 from prodshield.chaos.batteries.report import BatteryCheck, BatteryReport
+from prodshield.text import plural
 
 
 async def pool_test(opts: DbOptions, setup: Setup, report: BatteryReport) -> None:
@@ -119,7 +120,7 @@ def _pool_checks(
         BatteryCheck(
             "no leaked connections",
             count <= baseline,
-            f"pg_stat_activity: {count} sessions, baseline {baseline}",
+            f"pg_stat_activity: {plural(count, 'session')}, baseline {baseline}",
             {"sessions": count, "baseline": baseline},
         )
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from prodshield.chaos.experiments.errors import ActivityFailed
 from prodshield.chaos.experiments.providers.base import ActivityContext
+from prodshield.text import plural
 
 
 def _signal(name: Any) -> signals.Signals:
@@ -75,7 +76,9 @@ class SignalProvider:
         if provider.get("pattern"):
             pids.extend(p for p in find_pids(str(provider["pattern"])) if p not in pids)
         if len(pids) < int(provider.get("min", 1)):
-            raise ActivityFailed(f"found {len(pids)} processes to signal, fewer than needed")
+            raise ActivityFailed(
+                f"found {plural(len(pids), 'process', 'processes')} to signal, fewer than needed"
+            )
         sent = []
         for pid in pids:
             try:
