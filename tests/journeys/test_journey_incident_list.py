@@ -4,7 +4,8 @@ acts on it by its id, without the dashboard or JSON.
 `monitor once` against a port that refuses connections opens an incident: the table run says so
 under its table, with the id. `incident list` shows it open; `incident ack ID` takes that id;
 `incident list` then says who acknowledged it; `incident show ID` prints it whole (error kinds,
-failing condition, the note, with the escape sequences in the note removed). Once the target
+failing condition, the note, with the escape sequences in the note removed); while it is open both
+say it is "ongoing for" its age (they said "lasted", as of an incident that is over). Once the target
 answers, the next `monitor once` says it resolved, and `incident list` (open ones) is empty while
 `--status all` and `--json` still list it.
 """
@@ -12,6 +13,7 @@ answers, the next `monitor once` says it resolved, and `incident list` (open one
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -41,6 +43,9 @@ def test_incident_ids_from_monitor_once_to_list_show_and_ack(tmp_path: Path) -> 
         row = next(line for line in listed.stdout.splitlines() if "#1" in line)
         assert row.split()[:5] == ["#1", "orders", "-", "down", "critical"]
         assert row.rstrip().endswith("open")
+        # an open incident's age is how long it has been going on, not how long it "lasted"
+        assert "duration" in listed.stdout and "lasted" not in listed.stdout, listed.stdout
+        assert re.search(r" ongoing for \d+\w* ", row), row
 
         acked = cli(
             tmp_path, "incident", "ack", "1", "--by", "dana", "--note", "on it \x1b]0;pwn\x07now"
@@ -55,6 +60,8 @@ def test_incident_ids_from_monitor_once_to_list_show_and_ack(tmp_path: Path) -> 
         assert lines[0] == "incident #1: orders down (critical), open"
         assert "errors   refused" in lines
         assert "failing  [CONNECTED] (false) == true" in lines
+        assert any(re.fullmatch(r"ongoing for \d+\w*", line) for line in lines), lines
+        assert not any(line.startswith("lasted") for line in lines), lines
         note = next(line for line in lines if line.startswith("note "))
         assert note.endswith("dana: on it ␛]0;pwn␇now") and "\x1b" not in shown.stdout
 
@@ -82,3 +89,7 @@ def test_incident_ids_from_monitor_once_to_list_show_and_ack(tmp_path: Path) -> 
         (1, "resolved", "dana")
     ]
     assert incidents[0]["notes"][0]["by"] == "dana"
+    resolved = cli(tmp_path, "incident", "list", "--status", "all")
+    assert "ongoing" not in resolved.stdout, resolved.stdout
+    after = cli(tmp_path, "incident", "show", "1").stdout.splitlines()
+    assert any(re.fullmatch(r"lasted   \d+\w*", line) for line in after), after

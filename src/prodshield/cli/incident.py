@@ -75,8 +75,8 @@ def list_incidents(
         console().print(f"no {'' if status == 'all' else status + ' '}incidents", markup=False)
         return
     table = Grid(
-        "id", "check", "env", "kind", "severity", "opened (UTC)", "lasted", "state",
-        keys=("id", "check", "env", "kind"), right=("id", "lasted"), optional=("opened (UTC)",),
+        "id", "check", "env", "kind", "severity", "opened (UTC)", "duration", "state",
+        keys=("id", "check", "env", "kind"), right=("id", "duration"), optional=("opened (UTC)",),
     )  # fmt: skip
     for r in rows:
         state: str = r.status
@@ -89,7 +89,7 @@ def list_incidents(
             r.kind,
             r.severity,
             _when(r.opened_at),
-            _lasted(r.duration_s),
+            _duration(r),
             untrusted(state),
         )
     table.print()
@@ -121,6 +121,13 @@ def _lasted(seconds: float) -> str:
     return format_duration(whole_seconds(seconds))
 
 
+def _duration(row: IncidentView) -> str:
+    """``ongoing for 12m36s`` while open (as the dashboard and status page say), ``24s`` once
+    resolved."""
+    said = _lasted(row.duration_s)
+    return f"ongoing for {said}" if row.resolved_at is None else said
+
+
 def _detail_lines(row: IncidentView) -> list[str]:
     """``incident show``'s lines (outside text in them: printed through ``for_terminal``)."""
     where = f" [{row.environment}]" if row.environment else ""
@@ -133,7 +140,10 @@ def _detail_lines(row: IncidentView) -> list[str]:
     if row.resolved_at is not None:
         by = f" by {row.resolved_by}" if row.resolved_by else ""
         lines.append(f"resolved {_when(row.resolved_at)} UTC{by}")
-    lines.append(f"lasted   {_lasted(row.duration_s)}")
+    if row.resolved_at is None:
+        lines.append(f"ongoing for {_lasted(row.duration_s)}")
+    else:
+        lines.append(f"lasted   {_lasted(row.duration_s)}")
     refs = row.refs or {}
     if row.suppressed_by:
         parent = refs.get("parent_incident")
