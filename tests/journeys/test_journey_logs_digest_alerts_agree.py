@@ -54,3 +54,21 @@ def test_alerts_are_the_same_findings_in_every_format(tmp_path: Path) -> None:
     table = page.read_text().split("<h2>Alerts</h2>", 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr><td[^>]*>(\w+)</td><td>(\w+)</td>", table)
     assert sorted(rows) == critical, table
+
+
+def test_the_findings_chart_says_the_category_as_scan_does(tmp_path: Path) -> None:
+    """The "Findings by kind" chart labelled a medium `error_logged` "critical/error_logged"; it
+    uses the scan table's word for the category, `failure`."""
+    (tmp_path / "app.log").write_text(_log())
+    page = tmp_path / "d.html"
+    env = wide_env()
+    done = prodshield(
+        tmp_path, "logs", "digest", "app.log", "--no-store", "--format", "html", "-o", str(page),
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    chart = page.read_text().split("<h2>Findings by kind</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "failure/db_connection_failure" in chart, chart
+    assert "failure/unhandled_exception" in chart, chart
+    assert "security/secret_in_log" in chart, chart
+    assert "critical/" not in chart, chart

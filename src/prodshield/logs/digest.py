@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prodshield.logs.findings import LineSet, LogFinding, ScanResult, where_words
+from prodshield.logs.findings import LineSet, LogFinding, ScanResult, signal_word, where_words
 from prodshield.severity import worst_first
 from prodshield.text import clip, code_span, controls_out, dumps_json, plural, unpaired_out
 
@@ -379,7 +379,8 @@ def render_html(d: Digest) -> str:
     )
     kinds: Counter[str] = Counter()
     for f in d.scan.findings:
-        kinds[f"{f.category}/{f.kind}"] += f.count
+        # the scan table's words for a category (``failure``, never a word that reads as a severity)
+        kinds[f"{signal_word(f.category)}/{f.kind}"] += f.count
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(d.title)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <style>{_CSS}</style></head><body><h1>{e(d.title)}</h1><p>{e(d.summary())} · generated {d.generated_at:%Y-%m-%d %H:%M} UTC</p>
