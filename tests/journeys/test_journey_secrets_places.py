@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -244,3 +245,24 @@ def test_logs_scan_lists_every_place_of_a_leaked_secret(tmp_path: Path) -> None:
     assert by_rule["github-oauth"]["details"]["secrets"][0]["places"] == ["app.log:4"]
     table = _prodshield(tmp_path, "logs", "scan", "app.log", "worker.log", env=env)
     assert "worker.log:1" in table.stdout and token not in table.stdout
+
+
+def test_the_table_says_which_place_is_the_file_and_which_the_log(tmp_path: Path) -> None:
+    """`audit secrets --log aws.log` in the folder holding aws.log gave the location
+    "aws.log:1; aws.log:1": a file place and a log place the table did not tell apart."""
+    key = tok.aws_id()
+    (tmp_path / "aws.log").write_text(f"2026-12-07 09:00:00 INFO boot aws_access_key_id={key}\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "prodshield", "audit", "secrets", "--log", "aws.log"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    row = next(line for line in out.stdout.splitlines() if "aws-access-key-id" in line)
+    assert "file aws.log:1; log aws.log:1" in row, out.stdout
+    assert key not in out.stdout + out.stderr
+    # one place alone needs no word
+    (tmp_path / "app.env").write_text(f"AWS_ACCESS_KEY_ID={tok.aws_id()}\n")
+    alone = _shield(tmp_path, "app.env")
+    assert re.search(r" app\.env:1(:\d+)? ", alone.stdout), alone.stdout
+    assert "file app.env" not in alone.stdout

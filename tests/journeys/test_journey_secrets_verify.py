@@ -213,7 +213,7 @@ def test_the_verdict_table_fits_80_columns_with_every_word_whole(
     header = next(line for line in out.splitlines() if "severity" in line)
     # the places and verdicts would be cut inside a path: they go on lines under their finding
     assert header.split() == ["severity", "rule", "value"], out
-    assert "location: settings.py:1; services/payments/config/settings.py:1" in out, out
+    assert "location: file settings.py:1; file services/payments/config/settings.py:1" in out, out
     for word in (
         "github-pat-classic", "slack-bot-token", "stripe-secret-key", "url-password",
         "critical", "LIVE", "inactive", "unverified", "token_revoked", "octo-dev",

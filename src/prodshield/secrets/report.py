@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from prodshield import __version__
-from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, SecretFinding, shown_path
+from prodshield.secrets.finding import SEVERITIES, SEVERITY_RANK, Place, SecretFinding, shown_path
 from prodshield.tables import Grid
 from prodshield.text import controls_out, dumps_json, one_line, unpaired_out, uri_path
 
@@ -55,10 +55,19 @@ def summary(findings: Sequence[SecretFinding]) -> dict[str, Any]:
 
 
 def _where(f: SecretFinding) -> str:
+    if len(f.places) > 1:
+        # each place says what it is (as JSON's `kind`): a file and a log can be the same path
+        return "; ".join(_place_words(p) for p in f.places)
     if f.places:
-        return "; ".join(p.describe() for p in f.places)
+        return f.places[0].describe()
     where = f"{shown_path(f.path) or '<stdin>'}:{f.line}:{f.column}"
     return f"{where} @{f.commit[:10]}" if f.commit else where
+
+
+def _place_words(place: Place) -> str:
+    """``file aws.log:1``, ``log aws.log:1``, ``git app.py:3 @1a2b3c4d5e``, ``pid 4242 env X``."""
+    said = place.describe()
+    return said if place.kind == "process" else f"{place.kind} {said}"
 
 
 def _verdict(f: SecretFinding) -> str:
