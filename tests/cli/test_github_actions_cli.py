@@ -273,6 +273,9 @@ def test_an_editable_checkout_gives_its_origin_at_its_commit(
     chosen = install_from_direct_url(text, "0.3.1")
     if https is None:
         assert chosen.spec == "prodshield==0.3.1"
+        # the warning says why, never the credentials an origin URL holds
+        assert chosen.warning and "because" in chosen.warning and "--install SPEC" in chosen.warning
+        assert "tok@" not in chosen.warning, chosen.warning
         return
     assert chosen.spec == f"prodshield @ git+{https}@{commit}"
     assert chosen.warning and "push that commit" in chosen.warning

@@ -58,11 +58,7 @@ def install_from_direct_url(text: str | None, version: str) -> DefaultInstall:
     ``prodshield==version`` with a warning when it names nothing a runner can install (none, a
     local folder or file, an editable checkout, a branch without its commit)."""
     pinned = f"prodshield=={version}"
-    warning = (
-        f"the workflows install {pinned} from the package index: make sure it is published "
-        "there, or rerun with --install (a VCS URL at a tag or commit, or a wheel committed "
-        "to the repository; docs/github-actions.md)"
-    )
+    warning = _index_warning(version)
     try:
         data = json.loads(text) if text else None
     except ValueError:
@@ -71,7 +67,7 @@ def install_from_direct_url(text: str | None, version: str) -> DefaultInstall:
         return DefaultInstall(pinned, warning)
     url = data["url"]
     if url.startswith("file://") and isinstance(data.get("dir_info"), dict):
-        checkout = checkout_install(url.removeprefix("file://"))
+        checkout = checkout_install(url.removeprefix("file://"), version)
         return checkout if checkout is not None else DefaultInstall(pinned, warning)
     reachable = url.startswith("https://") and "@" not in url.split("://", 1)[1].split("/", 1)[0]
     vcs = data.get("vcs_info")
@@ -90,10 +86,25 @@ def install_from_direct_url(text: str | None, version: str) -> DefaultInstall:
 _SCP_REMOTE = re.compile(r"^(?:ssh://)?git@([\w.-]+)[:/]([\w.-]+/[\w.-]+?)(?:\.git)?/?$")
 
 
-def checkout_install(folder: str) -> DefaultInstall | None:
-    """For prodshield installed from a local git checkout (``pip install -e .`` of a clone):
-    its ``origin`` remote, as an https URL a runner can fetch, at the checkout's commit, with a
-    warning to push that commit; None when the folder is not such a checkout."""
+def _index_warning(version: str, why: str = "") -> str:
+    """What ``init`` says when the workflows get ``prodshield==version``: why (when a clone's
+    origin could not be used) and what to pass instead."""
+    pinned = f"prodshield=={version}"
+    because = f", because {why}" if why else ""
+    return (
+        f"the workflows install {pinned} from the package index{because}: make sure it is "
+        f"published there, or rerun with --install SPEC (a VCS URL at a tag or commit, such as "
+        f"git+https://github.com/OWNER/prodshield@v{version}, or a wheel committed to the "
+        "repository; docs/github-actions.md)"
+    )
+
+
+def checkout_install(folder: str, version: str = __version__) -> DefaultInstall | None:
+    """For prodshield installed from a local git checkout (``pip install .`` or ``-e .`` of a
+    clone): its ``origin`` remote, as an https URL a runner can fetch, at the checkout's commit,
+    with a warning to push that commit; when the origin is none a runner can use (missing, a local
+    path, not https, holding credentials), ``prodshield==version`` with a warning saying so; None
+    when the folder is not such a checkout."""
     import subprocess
 
     def git(*args: str) -> str | None:
@@ -105,18 +116,31 @@ def checkout_install(folder: str) -> DefaultInstall | None:
             return None
         return proc.stdout.strip() if proc.returncode == 0 else None
 
-    remote, commit = git("remote", "get-url", "origin"), git("rev-parse", "--verify", "HEAD")
-    if not remote or not commit or not re.fullmatch(r"[0-9a-f]{40}", commit):
+    commit = git("rev-parse", "--verify", "HEAD")
+    if not commit or not re.fullmatch(r"[0-9a-f]{40}", commit):
         return None
+    remote = git("remote", "get-url", "origin")
+    clone = f"the clone it was installed from ({folder})"
+
+    def pinned(why: str) -> DefaultInstall:
+        return DefaultInstall(f"prodshield=={version}", _index_warning(version, why))
+
+    if not remote:
+        return pinned(f"{clone} has no origin remote")
     scp = _SCP_REMOTE.match(remote)
     if scp:
         remote = f"https://{scp.group(1)}/{scp.group(2)}.git"
+    if remote.startswith(("/", ".", "~", "file:")) or re.match(r"^[A-Za-z]:[\\/]", remote):
+        return pinned(f"the origin of {clone} is a local path ({remote}) a runner cannot fetch")
+    if "://" in remote and "@" in remote.split("://", 1)[1].split("/", 1)[0]:
+        # never written into a workflow, nor said: it holds credentials
+        return pinned(f"the origin URL of {clone} holds credentials")
     host = remote.removeprefix("https://").split("/", 1)[0]
-    if not remote.startswith("https://") or "@" in host or not re.fullmatch(r"[\w.:-]+", host):
-        return None  # a local path, or a URL holding credentials: nothing to put in a workflow
+    if not remote.startswith("https://") or not re.fullmatch(r"[\w.:-]+", host):
+        return pinned(f"the origin of {clone} is not an https URL")
     spec = f"prodshield @ git+{remote}@{commit}"
     if install_spec_problem(spec) is not None:
-        return None
+        return pinned(f"the origin of {clone} is not a URL pip can install from")
     changed = git("status", "--porcelain", "--untracked-files=no")
     dirty = " (its uncommitted changes are not in it)" if changed else ""
     return DefaultInstall(
