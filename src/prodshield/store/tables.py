@@ -300,6 +300,11 @@ log_findings = Table(
     Index("ix_log_findings_created", "created_at"),
     # the follower's "still going" lookup, the evidence's window and `db merge` read by it
     Index("ix_log_findings_updated", "updated_at"),
+    # the API's and dashboard's "last seen first" page: without it, every page sorted the whole
+    # table (0.9 s at 100,000 findings)
+    Index("ix_log_findings_last_seen", "last_seen", "id"),
+    # /metrics' occurrences per kind and severity, read from the index alone
+    Index("ix_log_findings_kind", "kind", "severity", "count"),
 )
 
 debt_snapshots = Table(

@@ -177,6 +177,8 @@ MIGRATIONS: dict[str, list[Step]] = {
         add_column(t.log_findings, "message"),
         add_column(t.log_findings, "updated_at"),
         add_index(t.log_findings, "ix_log_findings_updated"),
+        add_index(t.log_findings, "ix_log_findings_last_seen"),
+        add_index(t.log_findings, "ix_log_findings_kind"),
     ],
     "audit": [create(t.audit_runs, t.audit_findings)],
     "chaos": [create(t.experiment_journals)],
