@@ -94,6 +94,11 @@ class LineSet:
         return f"LineSet({len(self)} lines)"
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+_KEY_JSON = json.JSONEncoder(default=str).encode
+"""``json.dumps(value, default=str)``, its encoder made once (not at every call)."""
+
+
 @dataclass
 class LogFinding:
     category: str
@@ -119,7 +124,7 @@ class LogFinding:
         known = self.__dict__.get("_fingerprint")
         if known is not None and known[0] == self.kind and known[1] == items:
             return str(known[2])
-        key = json.dumps([self.kind, {k: v for k, v in items if k != "file"}], default=str)
+        key = _KEY_JSON([self.kind, {k: v for k, v in items if k != "file"}])
         fp = hashlib.sha1(key.encode()).hexdigest()[:20]
         if all(isinstance(v, str | int | float) or v is None for _, v in items):
             self.__dict__["_fingerprint"] = (self.kind, items, fp)  # values that cannot change
@@ -144,14 +149,26 @@ class LogFinding:
         details), in place: the one pass before a finding is stored, shown, printed or sent."""
         self.message = _clean(self.message, MAX_MESSAGE)
         self.samples = [clip(sealed_text(s[:RAW_SAMPLE]), MAX_SAMPLE) for s in self.samples[:3]]
-        self.source = {k: _clean_value(v) for k, v in self.source.items()}
+        self.seal_source()
         self.details = {k: _clean_value(v) for k, v in list(self.details.items())[:MAX_ITEMS]}
         return self
 
     def seal_source(self) -> LogFinding:
-        """:meth:`seal` for the source alone (what the fingerprint reads), in place."""
-        self.source = {k: _clean_value(v) for k, v in self.source.items()}
+        """:meth:`seal` for the source alone (what the fingerprint reads), in place; a source
+        this sealed already (the same values, the same redaction rules) is left as it is."""
+        if not self.source_sealed():
+            self.source = source = {k: _clean_value(v) for k, v in self.source.items()}
+            items = tuple(source.items())
+            if all(type(v) in _PLAIN for _, v in items):  # values that cannot change in place
+                self.__dict__["_sealed_source"] = (items, _rules())
         return self
+
+    def source_sealed(self) -> bool:
+        """Whether :meth:`seal_source` sealed this source as it is now (with today's rules)."""
+        sealed = self.__dict__.get("_sealed_source")
+        return (
+            sealed is not None and sealed[1] is _rules() and sealed[0] == tuple(self.source.items())
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(replace(self, lines=LineSet()))
@@ -184,12 +201,17 @@ _SEALED_MAX = 65_536
 _sealed_rules: object = None
 
 
+def _rules() -> object:
+    """The redaction rules in effect (the custom ones of ``audit.secrets.rules``, or None)."""
+    return getattr(_redaction, "_custom_scanner", None)
+
+
 def sealed_text(text: str) -> str:
     """``redact_text(text)``, remembered: the service seals every finding of the hour again at
     each window (samples, messages and details that mostly did not change). Forgotten when the
     redaction rules change (a config loaded with other ``audit.secrets.rules``)."""
     global _sealed_rules
-    rules = getattr(_redaction, "_custom_scanner", None)
+    rules = _rules()
     if rules is not _sealed_rules:
         _SEALED.clear()
         _sealed_rules = rules
@@ -217,13 +239,14 @@ def seal_many(findings: list[LogFinding]) -> list[LogFinding]:
 def seal_sources(findings: list[LogFinding]) -> None:
     """``f.seal_source()`` for each finding, the texts of their sources redacted a block at a time
     (each new IP of a brute force is a new text: one literal pass instead of one each)."""
+    todo = [f for f in findings if not f.source_sealed()]
     _remember(
         clip(value, MAX_MESSAGE)
-        for f in findings
+        for f in todo
         for value in f.source.values()
         if isinstance(value, str)
     )
-    for f in findings:
+    for f in todo:
         f.seal_source()
 
 

@@ -24,6 +24,7 @@ from prodshield.logs.findings import LogFinding
 from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.store.bulk import execute_many
 from prodshield.text import clip
 
 CONTINUES_S = 3600.0
@@ -44,6 +45,10 @@ class Row:
     written: tuple[Any, ...] = ()
     details: dict[str, Any] | None = None
     """The details stored before this epoch, for a kind that carries them on (``CARRY``)."""
+    created: float | None = None
+    """For a row this writer inserted and whose id it has not needed yet (``id`` 0): its
+    ``created_at``. The id is looked up when the row is first updated (most findings, a new
+    address's failed login, never are)."""
 
 
 def _carry_secret_places(
@@ -227,27 +232,68 @@ def store_findings(
                 {"fingerprint": fp, "count": f.count, "first_seen": first, "created_at": now}
                 | values
             )
-            rows[fp] = Row(0, 0, state)
+            rows[fp] = Row(0, 0, state, created=now)
         else:
             if row.details is not None:
                 values["details"], message = CARRY[f.kind](row.details, message, values["details"])
                 values["message"] = message[:1000]
-            updates.append({"b_id": row.id, "count": row.base + f.count} | values)
-            rows[fp] = Row(row.id, row.base, state, row.details)
+            updates.append(
+                {"b_id": row.id, "fingerprint": fp, "count": row.base + f.count} | values
+            )
+            rows[fp] = Row(row.id, row.base, state, row.details, row.created)
     if updates:
-        columns = [k for k in updates[0] if k != "b_id"]
-        conn.execute(
-            f_t.update()
-            .where(f_t.c.id == bindparam("b_id"))
-            .values({c: bindparam("v_" + c) for c in columns}),
-            [{"b_id": u["b_id"]} | {"v_" + c: u[c] for c in columns} for u in updates],
+        _find_ids(conn, updates, rows)
+        execute_many(
+            conn,
+            _UPDATE_FINDING,
+            [{"b_id": u["b_id"]} | {"v_" + c: u[c] for c in _UPDATED} for u in updates],
         )
     if inserts:
-        # the new rows' ids come back with the insert, not from a query; by fingerprint (one
-        # row each here), which lets the backend insert many rows per statement in any order
-        for r in conn.execute(f_t.insert().returning(f_t.c.id, f_t.c.fingerprint), inserts):
-            rows[r.fingerprint] = Row(int(r.id), 0, rows[r.fingerprint].written)
+        # no ids back: a row's id is looked up when it is first updated (``Row.created``)
+        execute_many(conn, _INSERT_FINDING, inserts)
     return changed
+
+
+_UPDATED = (
+    "count",
+    "category",
+    "kind",
+    "severity",
+    "source",
+    "samples",
+    "details",
+    "message",
+    "last_seen",
+    "updated_at",
+)
+"""The columns a finding's update writes (its identity and first sighting stay)."""
+_UPDATE_FINDING = (
+    t.log_findings.update()
+    .where(t.log_findings.c.id == bindparam("b_id"))
+    .values({c: bindparam("v_" + c) for c in _UPDATED})
+)
+_INSERT_FINDING = t.log_findings.insert()
+
+
+def _find_ids(conn: Any, updates: list[dict[str, Any]], rows: dict[str, Row]) -> None:
+    """The ids of the rows to update that this writer inserted without asking for theirs: the
+    row of the fingerprint created at the time the writer inserted it (the newest if several);
+    a row gone since (retention) keeps id 0, and its update changes nothing, as it would have."""
+    f_t = t.log_findings
+    todo = {u["fingerprint"]: u for u in updates if not u["b_id"]}
+    for chunk in _chunks(list(todo)):
+        for r in conn.execute(
+            select(f_t.c.id, f_t.c.fingerprint, f_t.c.created_at)
+            .where(f_t.c.fingerprint.in_(chunk))
+            .order_by(f_t.c.id)
+        ):
+            row = rows[r.fingerprint]
+            if row.created is not None and r.created_at == row.created:
+                todo[r.fingerprint]["b_id"] = int(r.id)
+    for fp, u in todo.items():
+        if u["b_id"]:
+            row = rows[fp]
+            rows[fp] = Row(u["b_id"], row.base, row.written, row.details)
 
 
 def retire_absorbed(
@@ -387,6 +433,10 @@ _PLAIN = frozenset((str, int, float, bool, type(None)))
 def _jsonable(value: Any) -> Any:
     if type(value) in _PLAIN:  # the common case first (a subclass takes the checks below)
         return value
+    if type(value) is dict and all(
+        type(k) is str and type(v) in _PLAIN for k, v in value.items()
+    ):  # a flat dict of plain values (a sealed source): copied as it is
+        return dict(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

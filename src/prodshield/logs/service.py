@@ -47,6 +47,7 @@ from prodshield.logs.sources.watch import SourceWatch
 from prodshield.secrets.redaction import redact_text
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.store.bulk import execute_many
 from prodshield.text import clip, code_span, fence
 
 log = logging.getLogger("prodshield.serve")
@@ -105,10 +106,14 @@ class LogService:
         """id -> [template, example, source, first, last, whether the example is still raw]"""
         self._stored_templates: set[str] = set()
         """Template ids this service stored (their rows need no example: it is not updated)."""
+        self._count_rows: set[tuple[str, int]] = set()
+        """(template id, hour) pairs whose ``log_template_counts`` row this service wrote."""
         self._epoch_start = time.time()
         self._collector = _Collector(self.settings, templates=False)
         self._miner: Any = None
         self._miner_saved = 0.0
+        self._miner_saved_lines: int | None = None
+        """The miner's line count at its last save (None: not saved by this service yet)."""
         self._pending: Any = None
         self.skipped_lines = 0
         self.files_let_go = 0
@@ -623,94 +628,109 @@ class LogService:
             self._save_miner(now)
 
     def _save_miner(self, now: float) -> None:
+        """Save the miner's state unless it learnt no line since the last save (an idle
+        service does not serialise the same state again every minute)."""
+        lines = getattr(self._miner, "lines", None)
+        if lines is not None and lines == self._miner_saved_lines:
+            self._miner_saved = now
+            return
         try:
             self.store.kv_set("logs", "miner", self._miner.state())
             self._miner_saved = now
+            self._miner_saved_lines = lines
         except Exception as exc:
             log.warning("logs: template miner state not saved: %s", exc)
 
     def _store_templates(self, conn: Any) -> None:
-        """Add the window's counts: templates and hourly counts (a few statements for all)."""
+        """Add the window's counts: templates and hourly counts (a few statements for all).
+
+        The rows this service wrote are updated without being looked for first: the driver's
+        count of the rows an update changed tells when some went missing meanwhile (retention,
+        a transaction that failed), and only then are they looked for and inserted again. Rows
+        it did not write (before a restart, or another writer's) are looked for first."""
         from prodshield.logs.findings import sealed_text
 
-        lt, lc = t.log_templates, t.log_template_counts
+        counts = self._tpl_counts
         totals: Counter[str] = Counter()
-        for (tid, _), n in self._tpl_counts.items():
+        for (tid, _), n in counts.items():
             totals[tid] += n
-        ids = list(self._tpl_info)
-        known: set[str] = set()
-        pairs: set[tuple[str, int]] = set()
-        hours = sorted({hour for _, hour in self._tpl_counts})
-        for chunk in _chunks(ids):
-            known |= {r[0] for r in conn.execute(select(lt.c.id).where(lt.c.id.in_(chunk)))}
-            if hours:
-                pairs |= {
-                    (r[0], int(r[1]))
-                    for r in conn.execute(
-                        select(lc.c.template_id, lc.c.hour).where(
-                            lc.c.template_id.in_(chunk), lc.c.hour.in_(hours)
-                        )
-                    )
-                }
-        count_updates = [
-            {"b_id": tid, "b_hour": hour, "v_n": n}
-            for (tid, hour), n in self._tpl_counts.items()
-            if (tid, hour) in pairs
-        ]
-        count_inserts = [
-            {"template_id": tid, "hour": hour, "count": n}
-            for (tid, hour), n in self._tpl_counts.items()
-            if (tid, hour) not in pairs
-        ]
-        if count_updates:
-            conn.execute(
-                lc.update()
-                .where(lc.c.template_id == bindparam("b_id"), lc.c.hour == bindparam("b_hour"))
-                .values(count=lc.c["count"] + bindparam("v_n")),
-                count_updates,
-            )
-        if count_inserts:
-            conn.execute(lc.insert(), count_inserts)
-        updates, inserts = [], []
-        for tid, (text, sample, source, first, last, raw) in self._tpl_info.items():
-            # outside text: redacted and bounded like every finding (``LogFinding.seal``)
-            template = sealed_text(clip(text, 2000))  # redact_text, remembered across windows
-            if tid in known:
-                updates.append(
-                    {"b_id": tid, "v_n": totals[tid], "v_template": template, "v_last": last}
-                )
-            else:
-                if raw:  # a row gone since (retention): the example as a new template has it
-                    from prodshield.logs.detectors.redaction import redact_line
-
-                    sample = clip(redact_line(sample), 2000)
-                inserts.append(
-                    {
-                        "id": tid,
-                        "template": template,
-                        "count": totals[tid],
-                        "first_seen": first,
-                        "last_seen": last,
-                        "example": redact_text(clip(sample, 2000)),
-                        "source": source,
-                    }
-                )
+        written = self._count_rows
+        unknown = [pair for pair in counts if pair not in written]
+        present = _present_pairs(conn, unknown)
+        updates = [pair for pair in counts if pair in written or pair in present]
+        inserts = [pair for pair in unknown if pair not in present]
         if updates:
-            conn.execute(
-                lt.update()
-                .where(lt.c.id == bindparam("b_id"))
-                .values(
-                    count=lt.c["count"] + bindparam("v_n"),
-                    template=bindparam("v_template"),
-                    last_seen=bindparam("v_last"),
-                ),
-                updates,
+            done = execute_many(
+                conn,
+                _ADD_COUNT,
+                [{"b_id": tid, "b_hour": hour, "v_n": counts[tid, hour]} for tid, hour in updates],
             )
+            if done != len(updates):  # rows gone since this service wrote them
+                mine = [pair for pair in updates if pair in written]
+                found = _present_pairs(conn, mine)
+                inserts += [pair for pair in mine if pair not in found]
         if inserts:
-            conn.execute(lt.insert(), inserts)
-        if len(self._stored_templates) > 200_000:  # bounded: forgetting costs a redaction each
-            self._stored_templates.clear()
-        self._stored_templates.update(ids)
+            execute_many(
+                conn,
+                _INSERT_COUNT,
+                [
+                    {"template_id": tid, "hour": hour, "count": counts[tid, hour]}
+                    for tid, hour in inserts
+                ],
+            )
+        if len(written) > 200_000:  # bounded: forgetting costs a look-up each
+            written.clear()
+        written.update(counts)
+
+        infos = self._tpl_info
+        stored = self._stored_templates
+        fresh = [tid for tid in infos if tid not in stored]
+        known = _present_templates(conn, fresh)
+        ids = [tid for tid in infos if tid in stored or tid in known]
+        new = [tid for tid in fresh if tid not in known]
+        # outside text: redacted and bounded like every finding (``LogFinding.seal``)
+        texts = {tid: sealed_text(clip(infos[tid][0], 2000)) for tid in infos}
+        if ids:
+            done = execute_many(
+                conn,
+                _ADD_TEMPLATE,
+                [
+                    {
+                        "b_id": tid,
+                        "v_n": totals[tid],
+                        "v_template": texts[tid],
+                        "v_last": infos[tid][4],
+                    }
+                    for tid in ids
+                ],
+            )
+            if done != len(ids):  # rows gone since (retention)
+                ours = [tid for tid in ids if tid in stored]
+                there = _present_templates(conn, ours)
+                new += [tid for tid in ours if tid not in there]
+        inserts_t = []
+        for tid in new:
+            _, sample, source, first, last, raw = infos[tid]
+            if raw:  # a row gone since (retention): the example as a new template has it
+                from prodshield.logs.detectors.redaction import redact_line
+
+                sample = clip(redact_line(sample), 2000)
+            inserts_t.append(
+                {
+                    "id": tid,
+                    "template": texts[tid],
+                    "count": totals[tid],
+                    "first_seen": first,
+                    "last_seen": last,
+                    "example": redact_text(clip(sample, 2000)),
+                    "source": source,
+                }
+            )
+        if inserts_t:
+            execute_many(conn, _INSERT_TEMPLATE, inserts_t)
+        if len(stored) > 200_000:  # bounded: forgetting costs a redaction each
+            stored.clear()
+        stored.update(infos)
 
     def _notify(self, conn: Any, findings: list[LogFinding], now: float) -> None:
         """Critical findings notify once per finding per hour, at most 20 per window."""
@@ -757,6 +777,56 @@ class LogService:
                 },
                 now,
             )
+
+
+_ADD_COUNT = (
+    t.log_template_counts.update()
+    .where(
+        t.log_template_counts.c.template_id == bindparam("b_id"),
+        t.log_template_counts.c.hour == bindparam("b_hour"),
+    )
+    .values(count=t.log_template_counts.c["count"] + bindparam("v_n"))
+)
+_INSERT_COUNT = t.log_template_counts.insert()
+_ADD_TEMPLATE = (
+    t.log_templates.update()
+    .where(t.log_templates.c.id == bindparam("b_id"))
+    .values(
+        count=t.log_templates.c["count"] + bindparam("v_n"),
+        template=bindparam("v_template"),
+        last_seen=bindparam("v_last"),
+    )
+)
+_INSERT_TEMPLATE = t.log_templates.insert()
+
+
+def _present_pairs(conn: Any, pairs: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of the (template id, hour) pairs have a row in ``log_template_counts``."""
+    if not pairs:
+        return set()
+    lc = t.log_template_counts
+    wanted = set(pairs)
+    hours = sorted({hour for _, hour in pairs})
+    found: set[tuple[str, int]] = set()
+    for chunk in _chunks(sorted({tid for tid, _ in pairs})):
+        found |= {
+            (r[0], int(r[1]))
+            for r in conn.execute(
+                select(lc.c.template_id, lc.c.hour).where(
+                    lc.c.template_id.in_(chunk), lc.c.hour.in_(hours)
+                )
+            )
+        }
+    return found & wanted
+
+
+def _present_templates(conn: Any, ids: list[str]) -> set[str]:
+    """Which of the template ids have a row in ``log_templates``."""
+    lt = t.log_templates
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        found |= {r[0] for r in conn.execute(select(lt.c.id).where(lt.c.id.in_(chunk)))}
+    return found
 
 
 def daily_digest(loaded: Any, store: Store) -> dict[str, Any] | None:
