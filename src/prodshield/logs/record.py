@@ -350,6 +350,8 @@ class Written:
     def __init__(self) -> None:
         self._known: dict[int, tuple[LogFinding, tuple[Any, ...], str]] = {}
         self._states: dict[int, tuple[Any, ...]] = {}
+        """The states :meth:`changed` took of the findings it handed back (the others are as
+        they were)."""
 
     def changed(self, findings: list[LogFinding]) -> list[LogFinding]:
         """The findings to store: those that changed (or are new), with their fingerprints'.
@@ -357,14 +359,15 @@ class Written:
         known = self._known
         states = self._states = {}
         todo: list[LogFinding] = []
-        same: list[tuple[LogFinding, str]] = []
+        same: list[tuple[LogFinding, tuple[Any, ...], str]] = []
         for f in findings:
-            state = states[id(f)] = (f.count, f.severity, f.last_seen, f.message)
+            state = (f.count, f.severity, f.last_seen, f.message)
             was = known.get(id(f))
             if was is not None and was[0] is f and was[1] == state:
-                same.append((f, was[2]))
+                same.append(was)
             else:
                 todo.append(f)
+                states[id(f)] = state
         if same and todo:
             from prodshield.logs.findings import seal_sources
 
@@ -375,18 +378,23 @@ class Written:
             for f in todo:
                 was = known.get(id(f))
                 fps.add(was[2] if was is not None and was[0] is f else f.fingerprint)
-            todo += [f for f, fp in same if fp in fps]
+            todo += [f for f, _, fp in same if fp in fps]
         return todo
 
     def stored(self, findings: list[LogFinding]) -> None:
-        """The findings :meth:`changed` was given are stored: remember them."""
+        """The findings :meth:`changed` was given are stored: remember them (those it left out
+        as they were, the others as they are now)."""
         known, states = self._known, self._states
         fresh: dict[int, tuple[LogFinding, tuple[Any, ...], str]] = {}
         for f in findings:
             key = id(f)
             was = known.get(key)
+            state = states.get(key)
+            if state is None and was is not None and was[0] is f:
+                fresh[key] = was
+                continue
             fp = was[2] if was is not None and was[0] is f else f.fingerprint
-            fresh[key] = (f, states[key], fp)
+            fresh[key] = (f, state or (f.count, f.severity, f.last_seen, f.message), fp)
         self._known, self._states = fresh, {}
 
     def forget(self) -> None:
