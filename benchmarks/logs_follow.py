@@ -372,7 +372,8 @@ def _row(row: Row, avg: float, drain_rate: float, follower: Row | None) -> str:
     vs = ""
     if follower is not None:
         theirs = follower[1] / follower[2] if follower[2] else float("nan")
-        vs = f" {per_cpu / theirs:.1f}x |"
+        # a step where the Drain3 follower read nothing (it fell further behind) has no ratio
+        vs = f" {per_cpu / theirs:.1f}x |" if theirs else " - |"
     return (
         f"| {rate:,} | {read_lines:,.0f} | {cpu:.2f} | {per_cpu:,.0f} | "
         f"{per_cpu / drain_rate:.1f}x |{vs} {bytes_behind:,.0f} / {bytes_behind / (rate * avg):.1f} | "
@@ -457,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             f"serve {our_lines:,.0f} lines in {our_cpu:.2f} CPU-s ({our_lines / our_cpu:,.0f} "
             f"lines/CPU-s); Drain3 follower {their_lines:,.0f} lines in {their_cpu:.2f} CPU-s "
             f"({their_lines / their_cpu:,.0f} lines/CPU-s); ratio "
-            f"{(our_lines / our_cpu) / (their_lines / their_cpu):.1f}x"
+            f"{(our_lines / our_cpu) / (their_lines / their_cpu or float('nan')):.1f}x"
         )
         if args.breakdown:  # the followers are stopped: the stages have the machine to themselves
             breakdown(source, min(args.breakdown, len(lines)), drain["rate"], work)

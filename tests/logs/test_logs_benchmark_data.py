@@ -102,3 +102,12 @@ def test_misgrouped_lists_the_labelled_groups_split_or_merged() -> None:
     assert found[2][2] == [("k3", 1, "<*>", "down", {"up <*>": 2})]
     # a prediction that matches the labels has nothing to show
     assert loghub.misgrouped(lines, truth, (truth, truth)) == []
+
+
+def test_the_follow_benchmark_prints_a_step_the_drain3_follower_read_nothing_of() -> None:
+    """A step where the Drain3 follower fell further behind and read no line has no ratio
+    (it stopped the whole run with ZeroDivisionError before serve's last row)."""
+    follow = _module(ROOT / "benchmarks" / "logs_follow.py")
+    theirs = (40_000, 0.0, 2.26, 79_593_915.0, 79_593_915.0)
+    row = follow._row((40_000, 120_000.0, 2.0, 0.0, 0.0), 100.0, 16_000.0, theirs)
+    assert "| 60,000 |" in row and "| - |" in row
