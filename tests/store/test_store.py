@@ -299,6 +299,14 @@ def test_prune_in_small_batches_reaches_every_table_and_keeps_what_is_young(stor
             t.log_template_counts.insert(),
             [{"template_id": "t1", "hour": int(old // HOUR) * HOUR, "count": 3}],
         )
+        conn.execute(  # ever-new templates of a hostile log: the ones not seen for long go
+            t.log_templates.insert(),
+            [
+                {"id": f"gone{i}", "template": "x <*>", "count": 1, "last_seen": old}
+                for i in range(15)
+            ]
+            + [{"id": "seen", "template": "y <*>", "count": 1, "last_seen": now}],
+        )
     pauses: list[int] = []
     report = prune(
         store,
@@ -309,7 +317,7 @@ def test_prune_in_small_batches_reaches_every_table_and_keeps_what_is_young(stor
     assert report.results_deleted == 130 and report.hours_rolled_up == 3
     assert report.findings_deleted == 1 and report.outbox_deleted == 10
     assert report.journals_deleted == 1 and report.audit_runs_deleted == 1
-    assert report.counts_deleted == 1
+    assert report.counts_deleted == 1 and report.templates_deleted == 15
     assert len(pauses) >= 13  # never one long transaction
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.check_results)).scalar_one() == 1
@@ -317,6 +325,7 @@ def test_prune_in_small_batches_reaches_every_table_and_keeps_what_is_young(stor
         assert [r.fingerprint for r in conn.execute(select(t.log_findings))] == ["going"]
         assert conn.execute(select(func.count()).select_from(t.outbox)).scalar_one() == 5
         assert conn.execute(select(func.count()).select_from(t.audit_findings)).scalar_one() == 0
+        assert [r.id for r in conn.execute(select(t.log_templates))] == ["seen"]
 
 
 def test_retention_service_gives_sqlite_space_back_and_warns_near_its_budget(

@@ -109,6 +109,7 @@ class PruneReport:
     findings_deleted: int = 0
     outbox_deleted: int = 0
     counts_deleted: int = 0
+    templates_deleted: int = 0
     journals_deleted: int = 0
     audit_runs_deleted: int = 0
     silences_deleted: int = 0
@@ -122,6 +123,7 @@ class PruneReport:
             + self.findings_deleted
             + self.outbox_deleted
             + self.counts_deleted
+            + self.templates_deleted
             + self.journals_deleted
             + self.audit_runs_deleted
             + self.silences_deleted
@@ -209,6 +211,16 @@ def prune(
     )
     report.counts_deleted = _prune_hourly(
         store, t.log_template_counts, now - retention.log_counts, pause
+    )
+    # a template not seen for as long as its hourly counts are kept: ever-new templates (a log
+    # of unique text) made rows for good; one seen again is stored again by the log service
+    lt = t.log_templates
+    report.templates_deleted = _drain(
+        store,
+        lt,
+        func.coalesce(lt.c.last_seen, lt.c.first_seen) < now - retention.log_counts,
+        batch,
+        pause,
     )
     f = t.log_findings
     report.findings_deleted = _drain(
