@@ -32,7 +32,7 @@ from sqlalchemy import Connection, and_, desc, or_, select
 from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
 from prodshield.store import tables as t
-from prodshield.text import clip
+from prodshield.text import clip, reclip
 
 MAX_ITEMS = 50
 """Evidence rows kept per incident (the first ones; later ones are counted, not stored)."""
@@ -80,9 +80,9 @@ class Item:
             self.kind[:64],
             hashlib.sha1(self.key.encode("utf-8", "replace")).hexdigest()[:32],
             self.at,
-            clip(" ".join(redact_text(self.summary).split()), MAX_SUMMARY),
+            reclip(" ".join(redact_text(self.summary).split()), MAX_SUMMARY),
             {
-                k: clip(redact_text(str(v)), MAX_SUMMARY) if isinstance(v, str) else v
+                k: reclip(redact_text(str(v)), MAX_SUMMARY) if isinstance(v, str) else v
                 for k, v in list(self.details.items())[:10]
                 if isinstance(v, str | int | float | bool) or v is None
             },

@@ -15,7 +15,9 @@ by `prodshield.secrets.redaction.redact_text`; this module is the other half, sh
   Markup keeps its tags; `one_line`: the terminal's form for one cell (a line break as ``␤``).
 - `for_header`: the same marks for one header line (an email Subject, ntfy's Title), whitespace
   runs and line breaks one space; `needs_encoded_word`: whether it must go RFC 2047 encoded.
-- `clip`: a size cap that says how much was cut; `clip_bytes` the same in UTF-8 bytes.
+- `clip`: a size cap for outside text that says how much was cut (a note already in the text is
+  not believed, and shown as ``...``); `reclip` the same for text prodshield cut before (its note
+  counted on); `clip_bytes` the same in UTF-8 bytes.
 - `fence` / `code_span`: outside text as literal Markdown (a fence longer than any backtick run
   inside), `neutralise_mentions`: ``@name`` outside code can no longer notify anyone,
   `neutralise_markers`: an HTML comment opener from outside cannot pose as one of prodshield's own
@@ -114,13 +116,33 @@ def needs_encoded_word(header: str) -> bool:
 
 
 _CUT_NOTE = re.compile(r"…\[(\d{1,3}(?:,\d{3})*) more characters\]\Z")
+_FORGED_MARK = "..."
+"""What a cut note's ``…`` becomes when the note was in the text itself (see `clip`)."""
 
 
 def clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters; a cut text ends with how many it left out (a limit too
-    short for that note: the first ``limit`` characters alone). A text already cut (ending with
-    such a note, by an earlier cap: a sample, a stored message) counts what that cut left out
-    too, so the note is always about the original line, however often it was cut."""
+    """Outside text (a log line, an answer, a file's text) at most ``limit`` characters; a cut
+    text ends with how many it left out, counted from ``text`` itself (a limit too short for
+    that note: the first ``limit`` characters alone). A note of that shape already at the end of
+    ``text`` is the writer's, not prodshield's: it is not believed, and when it stays (``text``
+    fits) its ``…`` is shown as ``...``, so neither this cut nor a later `reclip` can be told by
+    a log line how much was cut. Text prodshield has cut before: `reclip`."""
+    if len(text) <= limit:
+        note = _CUT_NOTE.search(text, max(0, len(text) - 40)) if "more char" in text else None
+        if note is None:
+            return text
+        marked = text[: note.start()] + _FORGED_MARK + text[note.start() + 1 :]
+        if len(marked) <= limit:
+            return marked
+    return _cut(len(text), limit, "characters", lambda keep: text[:keep], len)
+
+
+def reclip(text: str, limit: int) -> str:
+    """`clip` for a text prodshield cut before (a stored message or sample, a template, what a
+    page or a later report shows of them): a cut note at its end is prodshield's own (outside
+    text went through `clip` first, which marks a note it did not write), so a further cut
+    counts what the earlier one left out too, and the note is always about the original line,
+    however often it was cut."""
     if len(text) <= limit:
         return text
     note = _CUT_NOTE.search(text, max(0, len(text) - 40))
@@ -392,6 +414,7 @@ __all__ = [
     "neutralise_links",
     "neutralise_markers",
     "neutralise_mentions",
+    "reclip",
     "slack_escape",
     "surrogates_out",
     "unpaired_out",

@@ -44,7 +44,7 @@ from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.text import clip, md_code, plural
+from prodshield.text import md_code, plural, reclip
 
 BEFORE_S = 3600.0
 """The window before the deploy the checks are compared with (at least; ``window`` if longer)."""
@@ -123,7 +123,7 @@ class Verdict:
 
 
 def _text(value: object) -> str:
-    return clip(" ".join(redact_text(str(value)).split()), MAX_TEXT)
+    return reclip(" ".join(redact_text(str(value)).split()), MAX_TEXT)
 
 
 def _rank(verdict: str) -> int:

@@ -31,7 +31,7 @@ from prodshield.logs.api import templates as mine_templates
 from prodshield.logs.formats.registry import FORMATS
 from prodshield.logs.sources.files import ReadStats, require_paths
 from prodshield.logs.templates import TemplateMiner
-from prodshield.text import clip, for_terminal
+from prodshield.text import for_terminal, reclip
 
 if TYPE_CHECKING:
     from prodshield.config.loader import LoadedConfig
@@ -195,10 +195,10 @@ def templates_cmd(
             table.add_row(
                 t.id,
                 str(t.count),
-                untrusted(clip(t.template, SHOWN_CHARS)),
+                untrusted(reclip(t.template, SHOWN_CHARS)),
                 _short_time(t.first_seen),
                 _short_time(t.last_seen),
-                untrusted(clip(t.example, 120)),
+                untrusted(reclip(t.example, 120)),
             )
         table.print()
         console().print(f"{plural(len(result), 'template')}, {plural(stats.events, 'event')}")

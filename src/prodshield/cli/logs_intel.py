@@ -36,7 +36,7 @@ from prodshield.logs.digest import (
 )
 from prodshield.logs.findings import ScanResult, signal_word, where_words
 from prodshield.logs.scan import parse_when, scan_files
-from prodshield.text import clip, for_terminal
+from prodshield.text import for_terminal, reclip
 
 SOURCE_CHARS = 60
 """Characters of a finding's source the table shows (a long path is cut at its start)."""
@@ -263,7 +263,7 @@ def scan(
                 f.kind,
                 f.severity,
                 str(f.count),
-                untrusted(clip(f.message or "", SHOWN_CHARS)),
+                untrusted(reclip(f.message or "", SHOWN_CHARS)),
                 untrusted(_shown_source(where, any(k != "file" for k in f.source))),
                 f.first_seen.strftime("%m-%d %H:%M") if f.first_seen else "-",
                 f.last_seen.strftime("%m-%d %H:%M") if f.last_seen else "-",

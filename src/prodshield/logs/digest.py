@@ -11,7 +11,15 @@ from typing import Any
 
 from prodshield.logs.findings import LineSet, LogFinding, ScanResult, signal_word, where_words
 from prodshield.severity import worst_first
-from prodshield.text import clip, code_span, controls_out, dumps_json, plural, unpaired_out
+from prodshield.text import (
+    clip,
+    code_span,
+    controls_out,
+    dumps_json,
+    plural,
+    reclip,
+    unpaired_out,
+)
 
 OFFENDERS_COUNTED = (
     "Counted per IP: its flagged events, each once however many detectors flagged it (a failed "
@@ -141,7 +149,7 @@ def _lit(value: object, limit: int = 200) -> str:
     """Log text in Markdown: a code span (no links, mentions or markup), safe in a table cell,
     its control characters and bidirectional overrides as marks (``␛[2J``, U+FFFD), as the
     digest page shows them: a file (`--output`, a job summary) read raw hid or acted on them."""
-    return code_span(clip(controls_out(unpaired_out(str(value))), limit)).replace("|", "\\|")
+    return code_span(reclip(controls_out(unpaired_out(str(value))), limit)).replace("|", "\\|")
 
 
 def render_markdown(d: Digest) -> str:

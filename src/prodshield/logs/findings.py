@@ -16,7 +16,7 @@ from prodshield.logs.templates import Template
 from prodshield.secrets import redaction as _redaction
 from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
-from prodshield.text import clip
+from prodshield.text import clip, reclip
 
 MAX_MESSAGE = 2000
 """A finding's message (and every text in its source and details) is cut at this many characters;
@@ -147,8 +147,10 @@ class LogFinding:
     def seal(self) -> LogFinding:
         """Redact and bound every text derived from log lines (message, samples, source,
         details), in place: the one pass before a finding is stored, shown, printed or sent."""
-        self.message = _clean(self.message, MAX_MESSAGE)
-        self.samples = [clip(sealed_text(s[:RAW_SAMPLE]), MAX_SAMPLE) for s in self.samples[:3]]
+        # the message and samples were cut as they were taken in (`clip`): a further cut counts
+        # what that one left out too
+        self.message = sealed_text(reclip(self.message, MAX_MESSAGE))
+        self.samples = [reclip(sealed_text(s[:RAW_SAMPLE]), MAX_SAMPLE) for s in self.samples[:3]]
         self.seal_source()
         self.details = {k: _clean_value(v) for k, v in list(self.details.items())[:MAX_ITEMS]}
         return self
@@ -189,7 +191,7 @@ def sealed_templates(templates: list[Template]) -> list[Template]:
         replace(
             tpl,
             template=_clean(tpl.template, MAX_TEMPLATE),
-            example=_clean(tpl.example, MAX_TEMPLATE),
+            example=sealed_text(reclip(tpl.example, MAX_TEMPLATE)),
             variants=[_clean(v, MAX_TEMPLATE) for v in tpl.variants[:MAX_ITEMS]],
         )
         for tpl in templates
@@ -231,7 +233,7 @@ def seal_many(findings: list[LogFinding]) -> list[LogFinding]:
     _remember(
         text
         for f in findings
-        for text in (*(s[:RAW_SAMPLE] for s in f.samples[:3]), clip(f.message, MAX_MESSAGE))
+        for text in (*(s[:RAW_SAMPLE] for s in f.samples[:3]), reclip(f.message, MAX_MESSAGE))
     )
     return [f.seal() for f in findings]
 

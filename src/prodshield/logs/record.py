@@ -25,7 +25,7 @@ from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.store.bulk import execute_many
-from prodshield.text import clip
+from prodshield.text import reclip
 
 CONTINUES_S = 3600.0
 """A finding stored less than this long ago and seen again is the same finding (its row grows)."""
@@ -220,7 +220,7 @@ def store_findings(
             "kind": f.kind,
             "severity": f.severity,
             "source": _jsonable(f.source),
-            "samples": [clip(s, 500) for s in f.samples[:3]],
+            "samples": [reclip(s, 500) for s in f.samples[:3]],
             "details": _jsonable(f.details),
             "message": message,
             "last_seen": last,

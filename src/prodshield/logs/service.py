@@ -48,7 +48,7 @@ from prodshield.secrets.redaction import redact_text
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.store.bulk import execute_many
-from prodshield.text import clip, code_span, fence
+from prodshield.text import clip, code_span, fence, reclip
 
 log = logging.getLogger("prodshield.serve")
 
@@ -722,7 +722,7 @@ class LogService:
                     "count": totals[tid],
                     "first_seen": first,
                     "last_seen": last,
-                    "example": redact_text(clip(sample, 2000)),
+                    "example": redact_text(reclip(sample, 2000)),
                     "source": source,
                 }
             )
@@ -758,7 +758,7 @@ class LogService:
             where = ", ".join(f"{k}={v}" for k, v in f.source.items() if v)
             from prodshield.logs.detectors.redaction import redact_line
 
-            message = clip(redact_line(f.message or f.kind), 200)
+            message = reclip(redact_line(f.message or f.kind), 200)
             enqueue_in(
                 conn,
                 notifiers,

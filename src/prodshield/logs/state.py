@@ -11,7 +11,7 @@ from prodshield.logs.findings import sealed_templates
 from prodshield.logs.templates import MinerConfig, TemplateMiner
 from prodshield.store import Store
 from prodshield.store import tables as t
-from prodshield.text import clip
+from prodshield.text import reclip
 
 KV_NAMESPACE = "logs"
 KV_KEY = "miner"
@@ -39,7 +39,7 @@ def save_miner(store: Store, miner: TemplateMiner, source: str | None = None) ->
                         "count": tpl.count,
                         "first_seen": tpl.first_seen,
                         "last_seen": tpl.last_seen,
-                        "example": clip(tpl.example, 2000),
+                        "example": reclip(tpl.example, 2000),
                         "source": source,
                     }
                     for tpl in templates

@@ -19,7 +19,7 @@ from prodshield.monitor.incident_machine import WARNING_KINDS
 from prodshield.monitor.incidents import shown_name
 from prodshield.monitor.read import ReadModel
 from prodshield.store import Store
-from prodshield.text import clip, for_page, percent
+from prodshield.text import for_page, percent, reclip
 from prodshield.web.charts import (
     heartbeat_bar,
     response_chart,
@@ -203,7 +203,7 @@ def make_templates() -> jinja2.Environment:
         headline=_headline,
         target=_target,
     )
-    env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span, clip=clip)
+    env.filters.update(segment=_segment, area=_area, markdown=markdown_html, span=span, clip=reclip)
     env.globals.update(
         uptime_bars=uptime_bars,
         spark=spark_counts,

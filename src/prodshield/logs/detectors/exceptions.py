@@ -14,6 +14,7 @@ from prodshield.logs.detectors.base import (
     folded_findings,
 )
 from prodshield.logs.findings import LogFinding
+from prodshield.text import clip
 
 TRACEBACK = "Traceback (most recent call last)"
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
@@ -95,7 +96,7 @@ class ExceptionDetector:
                 "unhandled_exception",
                 "high",
                 source={"file": event.source, "exception": exc_type, "frame": top},
-                message=f"{exc_type} at {top}",
+                message=f"{exc_type} at {clip(top, 500)}",
             )
         sample = None
         if len(finding.samples) < 3:  # redacted when the finding is sealed

@@ -609,7 +609,7 @@ def rule_message(rule: LogRule, f: LogFinding) -> str:
         "kind": rule.kind,
         "ip": f.source.get("ip") or "?",
         "detail": f.source.get("detail") or _details_said(f.details.get("detail_values")),
-        "example": str(f.details.get("example", ""))[:120],
+        "example": clip(str(f.details.get("example", ""))[:120], 120),
     }
     if rule.message:
         message = rule.message
@@ -650,7 +650,7 @@ def folded_message(rule: LogRule, f: LogFinding, others: Distinct) -> str:
             "kind": rule.kind,
             "ip": who,
             "detail": "",
-            "example": str(f.details.get("example", ""))[:120],
+            "example": clip(str(f.details.get("example", ""))[:120], 120),
         }
         if rule.message and "{ip}" in rule.message:
             try:

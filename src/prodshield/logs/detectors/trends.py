@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prodshield.logs.findings import LogFinding
-from prodshield.text import plural
+from prodshield.text import clip, plural
 
 SPIKE_MIN_COUNT = 10
 SPIKE_MIN_RATIO = 3.0
@@ -68,7 +68,7 @@ def trend_findings(
                     source={"file": source, "template_id": tid},
                     samples=[examples.get(tid, "")][:1],
                     details={"template": templates.get(tid, "")},
-                    message=f"new log template: {templates.get(tid, '')[:120]}",
+                    message=f"new log template: {clip(templates.get(tid, '')[:120], 120)}",
                 )
             )
             continue
