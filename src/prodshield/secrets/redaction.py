@@ -114,9 +114,17 @@ def _only_placeholders(value: str) -> bool:
     return "<*>" in value and not any(c.isalnum() for c in value.replace("<*>", ""))
 
 
+# An object as Java prints it, class name and identity hash (Android's
+# ``mToken=Token{a1b2c3 ActivityRecord{...}}``): the value stops at the space or brace after the
+# hash, and 8 hex digits or fewer are no secret.
+_OBJECT_NAME = re.compile(r"[A-Z][A-Za-z0-9_$]*\{[0-9a-f]{1,8}")
+
+
 def _masked_named(name: str, value: str) -> str:
     """What ``name`` + ``value`` becomes: the value masked unless it is plainly not a secret."""
     if _only_placeholders(value):  # a template's password=<*>: the parameter is masked instead
+        return name + value
+    if _OBJECT_NAME.fullmatch(value):  # token=Token{a1b2c3 ...}: an object's name, no secret
         return name + value
     if value.isdigit() and len(value) < 6:  # "secrets: 3" in a report, not a credential
         return name + value
