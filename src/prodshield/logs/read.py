@@ -14,6 +14,7 @@ from pydantic import Field
 from sqlalchemy import desc, func, select
 
 from prodshield import deploys
+from prodshield.logs.findings import sealed_text
 from prodshield.store import Store
 from prodshield.store import tables as t
 from prodshield.views import JSONObject, View
@@ -144,7 +145,8 @@ def templates(store: Store, *, limit: int = 30, hours: int = 24) -> list[LogTemp
     return [
         LogTemplateView(
             id=r.id,
-            template=r.template,
+            # sealed again: a row an older version wrote may hold what it learnt unredacted
+            template=sealed_text(r.template),
             count=int(r._mapping["count"]),
             first_seen=r.first_seen,
             last_seen=r.last_seen,
