@@ -110,10 +110,13 @@ NoIgnoreOpt = Annotated[
 
 
 def load_checked(config: Path | None) -> LoadedConfig:
-    """The config, loaded when a command needs it (the loader is not imported at start-up)."""
+    """The config, loaded when a command needs it (the loader is not imported at start-up). The
+    audit sends nothing and runs no check: an unset ``${VAR}`` in notifiers or checks does not
+    stop it (`READ_ONLY`)."""
+    from prodshield.cli.config_checks import READ_ONLY
     from prodshield.cli.config_checks import load_checked as load
 
-    return load(config)
+    return load(config, unused=READ_ONLY)
 
 
 def _audit_section(config: Path | None) -> AuditConfig | None:

@@ -57,7 +57,7 @@ def subscribers(
     from prodshield.errors import UsageError
     from prodshield.notify import subscribers as subs
 
-    loaded = load(config)
+    loaded = load(config, read_only=True)  # listing and removing send nothing
     store = store_for(loaded)
     try:
         if remove is not None:
