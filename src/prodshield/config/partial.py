@@ -4,9 +4,10 @@ mistakes once the first is fixed.
 
 A section is kept when it validates alone; ``checks``, ``environments`` and ``logs.sources`` item
 by item. A check with a bad field of its own (``interval: 5x``) is kept without that field when
-it then validates, so its other fields (its conditions, its ``{var}``s) are still judged; a field
-whose absence would change what the checks conclude (``environments``, ``type``) is never
-dropped. The validators' paths into the partial config are mapped back to the file's.
+it then validates, so its other fields (its conditions, its ``{var}``s) are still judged; a bad
+item of a list (one condition of ``conditions``) is left out alone, so the list's other items
+are too; a field whose absence would change what the checks conclude (``environments``,
+``type``) is never dropped. The validators' paths into the partial config are mapped back to the file's.
 """
 
 from __future__ import annotations
@@ -29,16 +30,18 @@ class Partial:
     """A valid config made of the parts that validated, and how its paths map to the file's."""
 
     config: ShieldConfig
-    lists: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
-    """Per list (``("checks",)``, ``("logs", "sources")``): the file's index of each kept item."""
+    lists: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+    """Per list (``("checks",)``, ``("logs", "sources")``, ``("checks", 0, "conditions")``): the
+    file's index of each kept item."""
 
     def to_file(self, path: Path) -> Path:
-        """``path`` into the partial config as the path into the file."""
-        for prefix, indexes in self.lists.items():
+        """``path`` into the partial config as the path into the file (a list inside a kept
+        item, such as a check's thinned ``conditions``, first, then the item's own list)."""
+        for prefix, indexes in sorted(self.lists.items(), key=lambda kv: -len(kv[0])):
             n = len(prefix)
             at = path[n] if path[:n] == prefix and len(path) > n else None
             if isinstance(at, int) and 0 <= at < len(indexes):
-                return (*prefix, indexes[at], *path[n + 1 :])
+                path = (*prefix, indexes[at], *path[n + 1 :])
         return path
 
 
@@ -60,24 +63,43 @@ def _errors(data: dict[str, Any]) -> list[Any] | None:
     return []
 
 
-def _salvage_check(check: Any, strip: Callable[[tuple[Any, ...], Any], Path]) -> Any | None:
-    """``check`` if it validates, else without the fields of its own that failed, or None."""
+def _salvage_check(
+    check: Any, strip: Callable[[tuple[Any, ...], Any], Path]
+) -> tuple[Any, dict[str, list[int]]] | None:
+    """``check`` if it validates, else without what of its own failed: the items of a list
+    (a bad condition among ``conditions``, so the others are still judged), else whole fields;
+    None when that does not make it valid. With it, per list field thinned, the file's index of
+    each item kept."""
     if not isinstance(check, dict):
         return None
-    for _ in range(3):
+    kept: dict[str, list[int]] = {}
+    for _ in range(4):
         errors = _errors({"checks": [check]})
         if errors is None:
             return None
         if not errors:
-            return check
+            return check, kept
         drop: set[str] = set()
+        items: dict[str, set[int]] = {}
         for err in errors:
             path = strip(tuple(err["loc"]), {"checks": [check]})
             key = path[2] if len(path) > 2 else None
             if not isinstance(key, str) or key in _KEEP or key not in check:
                 return None
-            drop.add(key)
+            at = path[3] if len(path) > 3 else None
+            if isinstance(at, int) and isinstance(check[key], list) and 0 <= at < len(check[key]):
+                items.setdefault(key, set()).add(at)
+            else:
+                drop.add(key)
         check = {k: v for k, v in check.items() if k not in drop}
+        for key, bad in items.items():
+            if key in drop:
+                continue
+            was = kept.get(key, list(range(len(check[key]))))
+            kept[key] = [n for i, n in enumerate(was) if i not in bad]
+            check[key] = [v for i, v in enumerate(check[key]) if i not in bad]
+        for key in drop:
+            kept.pop(key, None)
     return None
 
 
@@ -86,17 +108,20 @@ def salvage(data: dict[str, Any], strip: Callable[[tuple[Any, ...], Any], Path])
 
     ``strip`` turns a pydantic error location into a path into the data (the loader's)."""
     kept: dict[str, Any] = {}
-    lists: dict[tuple[str, ...], list[int]] = {}
+    lists: dict[tuple[Any, ...], list[int]] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             continue
         if key == "checks" and isinstance(value, list):
-            indexes, items = [], []
+            indexes: list[int] = []
+            items: list[Any] = []
             for i, check in enumerate(value):
                 good = _salvage_check(check, strip)
                 if good is not None:
+                    for name, kept_items in good[1].items():
+                        lists[(key, len(items), name)] = kept_items
                     indexes.append(i)
-                    items.append(good)
+                    items.append(good[0])
             kept[key] = items
             lists[(key,)] = indexes
         elif key == "environments" and isinstance(value, dict):
