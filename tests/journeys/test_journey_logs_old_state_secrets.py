@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from support.serve import read_bound, start_serve, stop_serve
 
 SECRET = "ghp_R8x2Kq7Lm4Np9Ts1Vw3Yz6Ab0Cd5Ef8Gh2Jk"
 WORDS = ["deploy", "hook", "for", "<*>", "used", SECRET]
+SEEN = time.time() - 600  # recent: retention keeps the row (templates unseen for long are pruned)
 OLD_STATE = {
     "version": 2,
     "lines": 2,
@@ -28,7 +30,7 @@ OLD_STATE = {
             "count": 2,
             "values": [],
             "gen": [],
-            "stats": {"d239eaf8ee513140": [2, f"deploy hook for shop used {SECRET}", 1.0, 2.0]},
+            "stats": {"d239eaf8ee513140": [2, f"deploy hook for shop used {SECRET}", SEEN, SEEN]},
             "subs": {"d239eaf8ee513140": []},
             "joined": None,
         }
@@ -53,8 +55,8 @@ def _old_store(tmp_path: Path) -> None:
         )
         db.execute(
             "INSERT INTO log_templates (id, template, count, first_seen, last_seen, example, "
-            "source) VALUES ('d239eaf8ee513140', ?, 2, 1.0, 2.0, ?, 'app')",
-            (" ".join(WORDS), f"deploy hook for shop used {SECRET}"),
+            "source) VALUES ('d239eaf8ee513140', ?, 2, ?, ?, ?, 'app')",
+            (" ".join(WORDS), SEEN, SEEN, f"deploy hook for shop used {SECRET}"),
         )
 
 
