@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from prodshield.logs.api import parse_lines
+from prodshield.logs.api import _raw_block_records, _raw_records, parse_lines
 from prodshield.logs.formats.base import Record
 from prodshield.logs.formats.raw import RawFormat
-from prodshield.logs.sources.files import ReadStats
+from prodshield.logs.sources.files import SKIPPED_LINE, ReadStats
 
 
 class _General(RawFormat):
@@ -76,3 +76,34 @@ def test_parse_jsonl_objects_are_the_events_as_dicts(tmp_path: Path) -> None:
         want = [e.to_dict() for e in mine(parse_files([str(path)], fmt))]
         assert got == want
         assert list(got[0]) == list(want[0])  # the same key order
+
+
+def test_raw_records_read_a_block_at_a_time_are_those_read_line_by_line() -> None:
+    """``logs parse`` on a raw file takes a block of lines whole when no line in it continues
+    another; records that run across blocks (a traceback cut by a read) come out the same."""
+    rng = random.Random(2)
+    pool = ["hello 1", "  at foo.bar(X.java:1)", "\tat x", "Caused by: boom", "", "   ", "x y"]
+    for _ in range(300):
+        clean = rng.random() < 0.5  # blocks mostly without continuations: the whole-block path
+        lines = [
+            f"line {i}" if clean and rng.random() < 0.9 else rng.choice(pool)
+            for i in range(rng.randrange(0, 60))
+        ]
+        if rng.random() < 0.2:  # a binary line, skipped
+            lines.insert(rng.randrange(len(lines) + 1), SKIPPED_LINE)
+        blocks, at = [], 0
+        while at < len(lines):
+            size = rng.randrange(0, 12)
+            blocks.append(lines[at : at + size])
+            at += size
+        by_block, by_line = ReadStats(), ReadStats()
+        got = [
+            (start, text, multiline)
+            for starts, texts, multiline in _raw_block_records(blocks, by_block)
+            for start, text in zip(starts, texts, strict=True)
+        ]
+        want = list(_raw_records(lines, 1, by_line))
+        assert [(start, text) for start, text, _ in got] == want, blocks
+        assert by_block.events == by_line.events == len(want)
+        for _, texts, multiline in _raw_block_records(blocks, ReadStats()):
+            assert multiline == any("\n" in text for text in texts), blocks

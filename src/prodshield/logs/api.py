@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
@@ -400,19 +401,17 @@ def _source_columns(
     if log_format != "auto":
         get_format(log_format)  # fail early on a bad name
     for path in expand_paths(paths, stats):
-        lines = read_lines(path, stats)
-        fmt, head = _format_of(layouts.get(path, log_format), lines)
+        blocks = read_line_blocks(path, stats)
+        fmt, head = _format_of_blocks(layouts.get(path, log_format), blocks)
         if isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse:
             prefix = b'{"source":' + _source_json(path) + b',"line":'
-            records = _raw_records(_chain(head, lines), 1, stats)
             if redact:
                 from prodshield.secrets.redaction import redact_many
-            while block := list(islice(records, SHOW_BLOCK)):
+            for starts, texts, multiline in _raw_block_records(_chain([head], blocks), stats):
                 columns = _Columns()
-                columns.heads = [start for start, _ in block]
-                texts = [text for _, text in block]
+                columns.heads = starts
                 # a text without a line break is its own first line (partition gives it back)
-                columns.firsts = [text.partition("\n")[0] for text in texts]
+                columns.firsts = [text.partition("\n")[0] for text in texts] if multiline else texts
                 n = len(texts)
                 columns.times = [None] * n
                 columns.prefixes = [prefix] * n
@@ -428,7 +427,8 @@ def _source_columns(
                     columns.shown = [None] * n
                 yield columns
             continue
-        events = parse_lines(_chain(head, lines), path, fmt, stats=stats)
+        lines = (line for block in _chain([head], blocks) for line in block)
+        events = parse_lines(lines, path, fmt, stats=stats)
         shown_events = _shown_events(events, redact)
         while block_events := list(islice(shown_events, SHOW_BLOCK)):
             columns = _Columns()
@@ -443,6 +443,110 @@ def _source_columns(
                 columns.shown.append(shown_first)
                 columns.prefixes.append(None)
             yield columns
+
+
+def _format_of_blocks(
+    log_format: str | LogFormat, blocks: Iterator[list[str]]
+) -> tuple[LogFormat, list[str]]:
+    """:func:`_format_of` over blocks of lines: the format, and the lines read to detect it
+    (whole blocks, "auto")."""
+    head: list[str] = []
+    if not isinstance(log_format, str):
+        return log_format, head
+    if log_format == "auto":
+        for block in blocks:
+            head.extend(block)
+            if len(head) >= DETECT_LINES:
+                break
+    return resolve_format(log_format, head[:DETECT_LINES]), head
+
+
+def _continues(line: str) -> bool:
+    """A non-empty line that continues the ``raw`` record above (see :func:`_raw_records`)."""
+    return (line[0] in " \t" and bool(line.strip())) or line.startswith("Caused by: ")
+
+
+def _raw_line_by_line(
+    lines: list[str],
+    number: int,
+    message: str | None,
+    start: int,
+    raw: list[str],
+    starts: list[int],
+    texts: list[str],
+) -> tuple[int, str | None, int, list[str], bool]:
+    """:func:`_raw_records` over one block, from the state the block above left (lines before
+    it, the record being read: its message, first line, lines): each record it ends appended to
+    ``starts`` and ``texts``; the state after it, and whether a text spans lines."""
+    multiline = False
+    for line in lines:
+        number += 1
+        if not line:
+            if line is SKIPPED_LINE:
+                continue
+            if message is not None and len(raw) <= MAX_RECORD_LINES:
+                raw.append(line)
+            continue
+        if _continues(line):
+            if message is not None:
+                if len(raw) <= MAX_RECORD_LINES:
+                    raw.append(line)
+                continue
+        elif message is not None:
+            starts.append(start)
+            if len(raw) > 1:
+                multiline = True
+                texts.append("\n".join(raw))
+            else:
+                texts.append(message)
+        message, start, raw = line, number, [line]
+    return number, message, start, raw, multiline
+
+
+def _raw_block_records(
+    blocks: Iterable[list[str]], stats: ReadStats
+) -> Iterator[tuple[list[int], list[str], bool]]:
+    """:func:`_raw_records` of a file's lines (numbered from 1) a block at a time, as columns:
+    (first line numbers, texts, whether a text spans lines). A block where no line continues
+    another, none is blank and the first continues nothing (nearly every one) is taken whole:
+    each of its lines is a record, the last one held until the next block's first line says
+    whether it goes on."""
+    number = 0  # lines before this block
+    start = 0
+    message: str | None = None
+    raw: list[str] = []
+    for lines in blocks:
+        n = len(lines)
+        if not n:
+            continue
+        starts: list[int] = []
+        texts: list[str] = []
+        last = lines[-1]
+        # every line starts with a character after the space (none is blank or indented: the
+        # least line says it, in C) and none with "Caused by: "
+        if (
+            min(lines) >= "!"
+            and not lines[0].startswith("Caused by: ")
+            and "\nCaused by:" not in "\n".join(lines)
+        ):
+            multiline = len(raw) > 1
+            if message is not None:
+                starts.append(start)
+                texts.append("\n".join(raw) if multiline else message)
+            starts.extend(range(number + 1, number + n))
+            texts.extend(lines[: n - 1])
+            number += n
+            message, start, raw = last, number, [last]
+        else:  # line by line, as _raw_records
+            number, message, start, raw, multiline = _raw_line_by_line(
+                lines, number, message, start, raw, starts, texts
+            )
+        if texts:
+            stats.events += len(texts)
+            yield starts, texts, multiline
+    if message is not None:
+        stats.events += 1
+        yield [start], ["\n".join(raw) if len(raw) > 1 else message], len(raw) > 1
 
 
 def _first_line(message: str) -> str:
@@ -553,6 +657,7 @@ def _final_jsonl(
 
     index: dict[int, int] = {}  # id(entry) -> its number
     entries: list[Any] = []
+    uses: Counter[int] = Counter()  # entry number -> its lines (a rare one is not compiled for)
     # a block waits as six columns: entry numbers, then those of _Columns
     _Held = tuple[list[int], list[Any], list[str], list[Any], list[str | None], list[bytes | None]]
     with tempfile.TemporaryFile(prefix="prodshield-parse-") as spill:
@@ -565,14 +670,17 @@ def _final_jsonl(
             if not redact:  # the lines as printed are not redacted: the miner's are
                 block.shown = _redacted_firsts(block.firsts)
             learnable = shown.learnable
-            texts = [
-                first if printed is None else learnable(first, printed)
-                for first, printed in zip(block.firsts, block.shown, strict=True)
-            ]
-            examples = [
-                first if printed is None else printed
-                for first, printed in zip(block.firsts, block.shown, strict=True)
-            ]
+            if block.shown.count(None) == len(block):  # redaction changed no line
+                texts = examples = block.firsts
+            else:
+                texts = [
+                    first if printed is None else learnable(first, printed)
+                    for first, printed in zip(block.firsts, block.shown, strict=True)
+                ]
+                examples = [
+                    first if printed is None else printed
+                    for first, printed in zip(block.firsts, block.shown, strict=True)
+                ]
             learnt = miner.learn_many(
                 texts,
                 times if any(t is not None for t in times) else None,
@@ -587,6 +695,7 @@ def _final_jsonl(
                     number = index[id(entry)] = len(entries)
                     entries.append(entry)
                 numbers.append(number)
+            uses.update(numbers)
             held = (numbers, block.heads, block.firsts, block.tails, block.shown, block.prefixes)
             if pending is not None:  # only blocks before the last one go to the file
                 pickle.dump(pending, spill, protocol=pickle.HIGHEST_PROTOCOL)
@@ -602,9 +711,6 @@ def _final_jsonl(
             out: list[bytes] = []
             add = out.extend
             for number, head, first, tail, shown_first, prefix in zip(*chunk, strict=True):
-                if prefix is not None:  # a raw event: the line number and the message
-                    add((prefix, b"%d" % head, _RAW_MIDDLE))
-                    head, tail = dumps(tail), _NO_FIELDS
                 known = done[number]
                 if known is None:
                     entry = final(entries[number])
@@ -615,15 +721,31 @@ def _final_jsonl(
                         + dumps(shown_template(entry.template))
                         + b',"params":'
                     )
-                    extract = miner.extractor(entry)
+                    extract = miner.extractor(entry, uses[number])
                     # no parameters: the line's middle is the same every time
                     known = done[number] = (
                         (middle, extract) if extract is not None else (middle + b"[]", None)
                     )
                 middle, extract = known
-                if extract is None:
+                if prefix is not None:  # a raw event: the source, the line number, the message
+                    if extract is None:
+                        add((prefix, b"%d" % head, _RAW_MIDDLE, dumps(tail), middle, _NO_FIELDS))
+                    else:  # parameters read from the line as printed (secrets masked)
+                        params = extract(first if shown_first is None else shown_first)
+                        add(
+                            (
+                                prefix,
+                                b"%d" % head,
+                                _RAW_MIDDLE,
+                                dumps(tail),
+                                middle,
+                                dumps(params),
+                                _NO_FIELDS,
+                            )
+                        )
+                elif extract is None:
                     add((head, middle, tail))
-                else:  # a line with a secret: its parameters read from it as printed
+                else:
                     add(
                         (
                             head,

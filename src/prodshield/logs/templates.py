@@ -931,10 +931,13 @@ class TemplateMiner:
                 plan.append((pos, 0, 0, tok))
         return render(out), tuple(plan), tuple(diffs)
 
-    def extractor(self, entry: Entry) -> Callable[[str], list[str]] | None:
+    def extractor(
+        self, entry: Entry, lines: int | None = None
+    ) -> Callable[[str], list[str]] | None:
         """A function giving a line's parameters under ``entry``'s template (None: it has none),
-        for many lines of one template (``logs parse`` on files)."""
-        return self._extract.extractor(entry.plan)
+        for many lines of one template (``logs parse`` on files); ``lines``: how many lines it
+        will read, when known (see :meth:`~prodshield.logs.params.Extractors.extractor`)."""
+        return self._extract.extractor(entry.plan, lines)
 
     # --- reporting and state -----------------------------------------------------------------
 
