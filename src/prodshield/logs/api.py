@@ -37,15 +37,7 @@ def resolve_format(log_format: str, first_lines: list[str]) -> LogFormat:
 
 def _format_of(log_format: str | LogFormat, lines: Iterator[str]) -> tuple[LogFormat, list[str]]:
     """The format to parse with, and the first lines read to detect it ("auto")."""
-    head: list[str] = []
-    if not isinstance(log_format, str):
-        return log_format, head
-    if log_format == "auto":
-        for line in lines:
-            head.append(line)
-            if len(head) >= DETECT_LINES:
-                break
-    return resolve_format(log_format, head), head
+    return _format_of_blocks(log_format, ([line] for line in lines))
 
 
 def parse_lines(
@@ -448,8 +440,8 @@ def _source_columns(
 def _format_of_blocks(
     log_format: str | LogFormat, blocks: Iterator[list[str]]
 ) -> tuple[LogFormat, list[str]]:
-    """:func:`_format_of` over blocks of lines: the format, and the lines read to detect it
-    (whole blocks, "auto")."""
+    """The format to parse with, and the lines read to detect it ("auto": whole blocks until
+    there are enough)."""
     head: list[str] = []
     if not isinstance(log_format, str):
         return log_format, head
