@@ -21,7 +21,8 @@ class NotifierBase(StrictModel):
     max_attempts: int = Field(default=8, ge=1, le=100)
     """Delivery attempts before the event is marked dead."""
     backoff: Duration = 5.0
-    """First retry delay; doubles per attempt (full jitter), never below a Retry-After."""
+    """First retry delay; doubles per attempt, each delay between half and all of it (jitter),
+    never below a Retry-After."""
     max_backoff: Duration = 900.0
     """Longest delay between two attempts (a longer Retry-After is still honoured)."""
 

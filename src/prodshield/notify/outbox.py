@@ -5,7 +5,8 @@ rows with a lease (``lease_owner``/``lease_until``; PostgreSQL adds ``FOR UPDATE
 SQLite serialises claims with ``BEGIN IMMEDIATE``), so two workers never send one row at once; a
 worker that dies loses its lease when it expires and the row is claimed again. Rows of one
 (notifier, subject) are delivered in order: a row is not claimed while an older one of its thread
-is still pending. Failures are retried with exponential backoff and full jitter, never sooner than
+is still pending. Failures are retried with exponential backoff and jitter (half the delay fixed, half random), never
+sooner than
 the provider's ``Retry-After``; after ``max_attempts`` (or a permanent error) the row is dead.
 """
 
@@ -72,10 +73,11 @@ class RetryPolicy:
     def delay(
         self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
     ) -> float:
-        """Seconds before attempt ``attempt + 1``: full jitter over an exponential ceiling,
-        never less than ``retry_after``."""
+        """Seconds before attempt ``attempt + 1``: between half and all of an exponential
+        ceiling (so ``backoff: 1h`` never retries in a second, and workers that failed together
+        still spread out), never less than ``retry_after``."""
         ceiling = min(self.max_backoff, self.backoff * (2 ** max(0, attempt - 1)))
-        jittered = (rng or random).uniform(0, ceiling)
+        jittered = (rng or random).uniform(ceiling / 2, ceiling)
         if retry_after is not None:
             return max(float(retry_after), jittered)
         return jittered
