@@ -408,13 +408,13 @@ def _guard_check(text: str, env: str | None) -> tuple[str, str | None]:
 
 def _load(config: Path) -> Any:
     """The loaded shield.yaml, or None after printing its problems."""
-    from prodshield.cli.config_checks import load_checked
+    from prodshield.cli.config_checks import SERVE_ONLY, load_checked
     from prodshield.errors import ConfigError
 
     try:
         # chaos sends no notification; its checks stay whole (`type: check` probes and
         # --abort-on-check run them)
-        return load_checked(config, unused=("notifiers",))
+        return load_checked(config, unused=("notifiers", *SERVE_ONLY))
     except ConfigError as exc:
         for line in exc.problems:
             sys.stderr.write(line + "\n")

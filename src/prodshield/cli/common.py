@@ -73,13 +73,14 @@ def write_out(text: str) -> None:
     sys.stdout.write(for_terminal(text))
 
 
-def load(config: Path | None, *, read_only: bool = False) -> LoadedConfig:
+def load(config: Path | None, *, read_only: bool = False, whole: bool = False) -> LoadedConfig:
     """The config. ``read_only``: for a command that sends nothing and runs no check, an unset
     ``${VAR}`` among the notifiers or the checks is left as written instead of an error
-    (`prodshield.cli.config_checks.READ_ONLY`)."""
-    from prodshield.cli.config_checks import READ_ONLY, load_checked
+    (`prodshield.cli.config_checks.READ_ONLY`). Only `serve` reads its tokens: any other command
+    leaves them aside (`SERVE_ONLY`) unless ``whole`` (`serve`, `config check`)."""
+    from prodshield.cli.config_checks import READ_ONLY, SERVE_ONLY, load_checked
 
-    return load_checked(config, unused=READ_ONLY if read_only else ())
+    return load_checked(config, unused=() if whole else READ_ONLY if read_only else SERVE_ONLY)
 
 
 def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:

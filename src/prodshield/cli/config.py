@@ -28,7 +28,7 @@ def check(config: ConfigOption = None) -> None:
     warns too when a notifier's secret (a token, a routing key...) is written in the file instead
     of read from the environment with ${VAR} (its key and file:line, never its value).
     """
-    loaded = load(config)
+    loaded = load(config, whole=True)
     cfg = loaded.config
     kinds = Counter(c.type for c in cfg.checks)
     kinds_text = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))

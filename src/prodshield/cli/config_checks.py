@@ -22,10 +22,16 @@ def capability_validators() -> tuple[Validator, ...]:
     return (layout_problems, check_problems)
 
 
-READ_ONLY: tuple[str, ...] = ("notifiers", "checks")
-"""The sections a command that sends nothing and runs no check never reads (`incident list`,
+SERVE_ONLY: tuple[str, ...] = ("serve.token", "serve.users")
+"""The fields only `serve` reads (its login tokens): every other command leaves an unset
+``${PRODSHIELD_TOKEN}`` there as written and does not judge a token's length; `serve` and
+`config check` load them whole."""
+
+READ_ONLY: tuple[str, ...] = ("notifiers", "checks", *SERVE_ONLY)
+"""The parts a command that sends nothing and runs no check never reads (`incident list`,
 `monitor status`, `status build`...): an unset ``${VAR}`` in them (a notifier's routing key, a
-check's password) does not stop it; the commands that send or probe load them whole."""
+check's password, the serve token) does not stop it; the commands that send or probe load the
+notifiers and checks whole."""
 
 
 def load_checked(

@@ -43,7 +43,7 @@ def serve(
     from prodshield.web.server import is_loopback
     from prodshield.web.server import serve as run
 
-    loaded = load(config)
+    loaded = load(config, whole=True)
     apply_location(loaded, location)
     settings = loaded.config.serve
     bind = host or settings.host

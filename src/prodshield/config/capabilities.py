@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from prodshield.config.base import StrictModel
 from prodshield.config.types import Duration, Size
@@ -582,6 +582,14 @@ class SubscriptionsConfig(StrictModel):
     """Subscribe requests accepted from one client address an hour."""
 
 
+def _unread(info: ValidationInfo, field: str) -> bool:
+    """The command loading the file never reads ``field`` (the loader's ``unused``: a command
+    that serves nothing never reads ``serve.token``), so a check only its reader needs is not
+    made."""
+    unused = (info.context or {}).get("unused", ())
+    return field in unused or field.split(".")[0] in unused
+
+
 class ServeConfig(StrictModel):
     """``prodshield serve``: the status page, dashboard, JSON API and ``/metrics``."""
 
@@ -611,10 +619,10 @@ class ServeConfig(StrictModel):
 
     @field_validator("token")
     @classmethod
-    def _token(cls, v: str | None) -> str | None:
+    def _token(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None or not v.strip():
             return None  # "${PRODSHIELD_TOKEN:-}" unset: generate one
-        if len(v) < MIN_TOKEN_CHARS:
+        if len(v) < MIN_TOKEN_CHARS and not _unread(info, "serve.token"):
             raise ValueError(
                 f"token is too short ({len(v)} characters; at least {MIN_TOKEN_CHARS}): generate "
                 "one with `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
@@ -623,13 +631,13 @@ class ServeConfig(StrictModel):
 
     @field_validator("users")
     @classmethod
-    def _users(cls, v: dict[str, str]) -> dict[str, str]:
+    def _users(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         for name, secret in v.items():
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", name):
                 raise ValueError(
                     f"user name {name!r}: letters, digits, '-' and '_' only (at most 64)"
                 )
-            if len(secret or "") < MIN_TOKEN_CHARS:
+            if len(secret or "") < MIN_TOKEN_CHARS and not _unread(info, "serve.users"):
                 raise ValueError(
                     f"users.{name}: token is too short (at least {MIN_TOKEN_CHARS} characters)"
                 )

@@ -120,9 +120,12 @@ def load_config(
     unused: Collection[str] = (),
 ) -> LoadedConfig:
     """Load and validate a config file (the schema, then ``validators``); raise
-    :class:`ConfigError` listing every mistake. A ``${VAR}`` not set in a top-level section
-    named in ``unused`` (``notifiers`` for a command that sends nothing) is no mistake: the value
-    keeps its ``${VAR}`` text, and the error is kept in ``LoadedConfig.unresolved``."""
+    :class:`ConfigError` listing every mistake. A ``${VAR}`` not set in a part of the file named
+    in ``unused`` (a top-level section such as ``notifiers`` for a command that sends nothing, or
+    a field such as ``serve.token`` for one that serves nothing) is no mistake: the value keeps
+    its ``${VAR}`` text, and the error is kept in ``LoadedConfig.unresolved``. The schema is told
+    ``unused`` too (its validation context), so a check only its reader needs (the serve token's
+    length) is not made."""
     fs_path = find_config(path, env)
     try:
         text = fs_path.read_text(encoding="utf-8")
@@ -185,7 +188,7 @@ def parse_config(
             )
             for var in missing
         ]
-        if unset and path and path[0] in unused:
+        if unset and _unread(path, unused):
             deferred[path] = unset
             return value  # unresolved: this command never reads it
         if unset:
@@ -205,7 +208,7 @@ def parse_config(
         )
         data = {}
 
-    config, found = _validated(data, positions, validators, interpolated, deferred)
+    config, found = _validated(data, positions, validators, interpolated, deferred, unused)
     problems.extend(found)
 
     if problems:
@@ -243,13 +246,14 @@ def _validated(
     validators: Sequence[Validator],
     interpolated: set[Path],
     deferred: dict[Path, list[tuple[Pos, str]]],
+    unused: Collection[str] = (),
 ) -> tuple[ShieldConfig | None, list[tuple[Pos, str]]]:
     """The schema, the references between sections and ``validators`` over the interpolated
     data: the config (None when the schema refuses it) and the located problems."""
     problems: list[tuple[Pos, str]] = []
     config: ShieldConfig | None = None
     try:
-        config = ShieldConfig.model_validate(data)
+        config = ShieldConfig.model_validate(data, context={"unused": frozenset(unused)})
     except ValidationError as exc:
         for err in exc.errors():
             where = _strip_tags(tuple(err["loc"]), data)
@@ -267,6 +271,13 @@ def _validated(
             if not _blame_unset(p, deferred, problems):
                 problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
     return config, problems
+
+
+def _unread(path: Path, unused: Collection[str]) -> bool:
+    """``path`` is in a part of the file named in ``unused`` (``notifiers``, ``serve.token``)."""
+    return any(
+        tuple(path[: len(parts)]) == parts for parts in (tuple(u.split(".")) for u in unused)
+    )
 
 
 def _blame_unset(
