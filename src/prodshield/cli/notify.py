@@ -298,16 +298,33 @@ def retry_cmd(
 
 @app.command("flush")
 def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
-    """Deliver every queued event now (for one-shot runs such as CI jobs)."""
+    """Deliver every queued event now (for one-shot runs such as CI jobs); exit 1 while a
+    notification is still queued or dead (never delivered), so a job does not pass over it."""
     loaded = load(config)
     store = store_for(loaded)
     try:
         report = deliver_pending(store, delivery_notifiers(loaded.config), deadline_s=_wait_s(wait))
+        held = outbox.status(store, dead_limit=_DEAD_IDS_SHOWN + 1)
     finally:
         store.close()
-    console().print(
-        report.summary()
-        + (" (`prodshield notify status` shows why)" if report.pending or report.retried else "")
-    )
-    if report.dead or report.pending:
+    dead = max(held.total(outbox.DEAD), report.dead)
+    line = report.summary(dead=dead)
+    if dead:
+        ids = [r.id for r in held.dead]
+        named = ", ".join(str(i) for i in sorted(ids[:_DEAD_IDS_SHOWN]))
+        more = ", ..." if dead > _DEAD_IDS_SHOWN else ""
+        line += (
+            f"; dead id {named} was never delivered: requeue it with `prodshield notify retry {named}`"
+            if dead == 1
+            else f"; dead ids {named}{more} were never delivered: requeue one with"
+            " `prodshield notify retry ID`"
+        )
+    if report.pending or report.retried or dead:
+        line += " (`prodshield notify status` shows why)"
+    console().print(line, markup=False)
+    if dead or report.pending:
         raise typer.Exit(EXIT_FAILED)
+
+
+_DEAD_IDS_SHOWN = 10
+"""The dead rows `notify flush` names by id (`notify status` lists them all)."""

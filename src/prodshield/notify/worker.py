@@ -80,11 +80,14 @@ class DeliveryReport:
     def dead(self) -> int:
         return self._count(DEAD)
 
-    def summary(self) -> str:
+    def summary(self, *, dead: int | None = None) -> str:
         """One line for a one-shot run: notifications sent, dead and still queued. ``retried``
         counts attempts, not notifications (one event retried 5 times is 5), so it is said as
-        failed attempts after the counts, never beside them as if it were more notifications."""
-        line = f"{self.sent} sent, {self.dead} dead, {self.pending} still queued"
+        failed attempts after the counts, never beside them as if it were more notifications.
+        ``dead``: the dead rows to tell instead of those that died in this run (`notify flush`
+        tells every undelivered row the outbox holds)."""
+        dead = self.dead if dead is None else dead
+        line = f"{self.sent} sent, {dead} dead, {self.pending} still queued"
         if self.retried:
             line += f" after {plural(self.retried, 'failed attempt')}"
         return line

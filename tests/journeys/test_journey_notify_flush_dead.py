@@ -1,0 +1,53 @@
+"""Journey: `notify flush` does not pass over a dead notification.
+
+A check fails, its incident's notification dies (the receiver is down, ``max_attempts: 1``).
+A later `notify flush`, as a CI step runs it, said ``0 sent, 0 dead, 0 still queued`` and exited
+0 while `notify status` showed the dead row (newcomer trial: the "0 dead" counted only rows dying
+in that run). It now tells the dead rows the outbox holds, names the row to requeue with
+`notify retry ID`, and exits 1; once the row is retried and delivered, flush exits 0."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from support.cli import prodshield, shell_env
+from support.net import answering, http_server, refused_port
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = shell_env(drop=("PRODSHIELD_",), COLUMNS="200", NO_COLOR="1")
+    return prodshield(cwd, *args, env=env)
+
+
+def _config(check_port: int, hook_port: int) -> str:
+    return (
+        "storage: sqlite:///store.db\n"
+        "defaults: {failure_threshold: 1}\n"
+        "checks:\n"
+        f"  - {{name: api, type: tcp, host: 127.0.0.1, port: {check_port}, alerts: [ops]}}\n"
+        "notifiers:\n"
+        f"  ops: {{type: webhook, url: 'http://127.0.0.1:{hook_port}/hook', max_attempts: 1}}\n"
+    )
+
+
+def test_flush_fails_while_a_notification_is_dead(tmp_path: Path) -> None:
+    down = refused_port()
+    config = tmp_path / "shield.yaml"
+    config.write_text(_config(down, down))
+    once = _cli(tmp_path, "monitor", "once", "--notify-wait", "3s")
+    assert once.returncode == 1, once.stdout + once.stderr
+    assert "1 dead" in once.stderr, once.stderr
+
+    flush = _cli(tmp_path, "notify", "flush", "--wait", "1s")
+    assert flush.returncode == 1, flush.stdout + flush.stderr
+    assert flush.stdout.startswith("0 sent, 1 dead, 0 still queued"), flush.stdout
+    assert "requeue it with `prodshield notify retry 1`" in flush.stdout, flush.stdout
+
+    with http_server(answering(200)) as port:
+        config.write_text(_config(down, port))
+        retried = _cli(tmp_path, "notify", "retry", "1", "--wait", "10s")
+        assert retried.returncode == 0, retried.stdout + retried.stderr
+        flush = _cli(tmp_path, "notify", "flush", "--wait", "1s")
+    assert flush.returncode == 0, flush.stdout + flush.stderr
+    assert flush.stdout.strip() == "0 sent, 0 dead, 0 still queued", flush.stdout
