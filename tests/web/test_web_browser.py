@@ -230,7 +230,7 @@ def test_login_refuses_wrong_token_then_acknowledges_incident(
     assert page.locator("table.checks-table tbody tr").count() == 5
     row = page.locator("table.incidents-table tr.incident-row")
     assert row.count() == 1
-    assert "ongoing, 1h 30m" in row.locator("td.duration").inner_text()
+    assert "ongoing for 1h 30m" in row.locator("td.duration").inner_text()
     assert row.locator(".pill.kind").inner_text() == "down"
     # a heartbeat bar per check: the last 20 results, coloured
     website = page.locator('tr[data-check="website"][data-environment="production"]')

@@ -17,7 +17,7 @@ from prodshield.cli.common import (
     store_for,
     untrusted,
 )
-from prodshield.config.types import format_duration, whole_seconds
+from prodshield.config.types import format_elapsed
 from prodshield.errors import NotFound, UsageError
 from prodshield.monitor import silences
 from prodshield.monitor.incidents import (
@@ -118,11 +118,11 @@ def show(
 
 
 def _lasted(seconds: float) -> str:
-    return format_duration(whole_seconds(seconds))
+    return format_elapsed(seconds)
 
 
 def _duration(row: IncidentView) -> str:
-    """``ongoing for 12m36s`` while open (as the dashboard and status page say), ``24s`` once
+    """``ongoing for 12m 36s`` while open (as the dashboard and status page say), ``24s`` once
     resolved."""
     said = _lasted(row.duration_s)
     return f"ongoing for {said}" if row.resolved_at is None else said

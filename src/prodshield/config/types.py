@@ -73,6 +73,21 @@ def format_duration(seconds: float) -> str:
     return "".join(out) or "0s"
 
 
+def format_elapsed(seconds: float) -> str:
+    """How long something has gone on, as people read it: ``45s``, ``5m 43s``, ``2h 3m``,
+    ``1d 4h`` (its two largest units, rounded by :func:`whole_seconds`). The one form of an
+    incident's duration on the status page, the dashboard and ``incident list``/``show``
+    (``ongoing for 5m 43s`` while open, ``lasted 5m 43s`` once resolved)."""
+    s = whole_seconds(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60}s" if s % 60 else f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|k|m|g)?\s*$", re.I)
 _SIZE_UNITS = {
     "b": 1,

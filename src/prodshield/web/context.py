@@ -13,7 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 
 from prodshield.config import LoadedConfig
-from prodshield.config.types import whole_seconds
+from prodshield.config.types import format_elapsed
 from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
 from prodshield.monitor.incident_machine import WARNING_KINDS
 from prodshield.monitor.incidents import shown_name
@@ -49,17 +49,11 @@ def _ago(ts: float | None) -> str:
 
 
 def _duration(seconds: float | None) -> str:
-    """``1m 5s``, ``2h 3m``; never negative (a clock step or a bad row shows as ``0s``)."""
+    """``1m 5s``, ``2h 3m`` (`format_elapsed`, as the CLI's `incident list` says an incident's
+    duration); never negative (a clock step or a bad row shows as ``0s``)."""
     if seconds is None:
         return "-"
-    s = whole_seconds(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60}s" if s % 60 else f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
+    return format_elapsed(seconds)
 
 
 def _utc(ts: float | str | None) -> str:
