@@ -129,6 +129,10 @@ class AuditContext:
     audit_config: Any = None
     """The shield.yaml ``audit:`` section, when there is one (the secrets family reads it)."""
     repo_root: Path | None = None
+    fix_from: Path | None = None
+    """Where the proposed fix commands (``chmod``, ``chown``) are run from: `prodshield audit`'s
+    working directory, so ``audit app`` proposes ``chmod 0664 app/run.sh``; None: they name the
+    path as reports show it (:meth:`relpath`)."""
     skipped: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     """TLS endpoints (``host:port``) that could not be reached, so were not graded."""
@@ -280,6 +284,17 @@ class AuditContext:
                 rel = p.as_posix()
             self._cache[key] = rel
         return rel
+
+    def fixpath(self, p: Path) -> str:
+        """Path as a fix command names it: from :attr:`fix_from` when set (relative inside it,
+        else absolute), else as reports show it."""
+        if self.fix_from is None:
+            return self.relpath(p)
+        where = Path(os.path.abspath(p))
+        try:
+            return where.relative_to(os.path.abspath(self.fix_from)).as_posix()
+        except ValueError:
+            return where.as_posix()
 
     def hits(self, rule: Any, subject: Any, where: Path | str) -> list[Any]:
         """Run one rule on one subject; a rule that breaks on odd input is noted, not fatal."""

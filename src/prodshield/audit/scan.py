@@ -164,13 +164,15 @@ def audit(
     repo_root: str | Path | None = None,
     base_dir: Path | None = None,
     config_paths: bool = True,
+    fix_from: Path | None = None,
 ) -> AuditReport:
     """Audit files under ``paths``, live ``tls_targets`` and (if given) ``environ``.
 
     ``config`` (the ``audit:`` section of shield.yaml) supplies defaults for paths, TLS targets,
     CA file, exclusions, allowed rules and thresholds; explicit arguments win. ``base_dir``
     resolves relative paths from the config; ``config_paths=False`` audits no files unless
-    ``paths`` names some (``audit tls``). Raises :class:`~prodshield.errors.Invalid` for bad arguments,
+    ``paths`` names some (``audit tls``). ``fix_from``: the folder the proposed ``chmod``/``chown``
+    fixes are run from (the CLI's working directory; default: they name the reported path). Raises :class:`~prodshield.errors.Invalid` for bad arguments,
     :class:`~prodshield.errors.NotFound` for a path, user or CA file that does not exist.
     """
     started = time.time()
@@ -193,6 +195,7 @@ def audit(
         settings=settings or settings_from_config(config),
         audit_config=config,
         repo_root=Path(repo_root) if repo_root else _git_root([Path(p) for p in paths]),
+        fix_from=fix_from,
     )
     allow = set(config.allow_rules if config else ())
     strict = ctx.settings.strict

@@ -678,6 +678,7 @@ def _execute(
             exclude=exclude or (),
             base_dir=base_dir,
             config_paths=files_from_config,
+            fix_from=Path.cwd(),  # a proposed chmod works as typed here
         )
 
     def anchored(report: AuditReport) -> AuditReport:

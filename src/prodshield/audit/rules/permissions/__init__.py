@@ -132,7 +132,7 @@ class PermissionRule(ExampleFromSample):
             who = _who(subject.mode & self.bad_bits)
             yield Hit(
                 f"mode {_fmt(subject.mode)}: {who} can {_what(subject.mode & self.bad_bits)} it",
-                fix=f"chmod {_fmt(new)} {shell_word(ctx.relpath(subject.path))}",
+                fix=f"chmod {_fmt(new)} {shell_word(ctx.fixpath(subject.path))}",
                 key=self.type,
             )
 
@@ -291,7 +291,7 @@ class WrongOwner(ExampleFromSample):
             owner = _user_name(expected)
             yield Hit(
                 f"owned by {_user_name(subject.uid)}, expected {owner}",
-                fix=f"chown {shell_word(owner)} {shell_word(ctx.relpath(subject.path))}",
+                fix=f"chown {shell_word(owner)} {shell_word(ctx.fixpath(subject.path))}",
                 key=self.type,
             )
 
