@@ -28,6 +28,8 @@ OFFENDERS_COUNTED = (
 """What the top offending IPs count, printed under them."""
 BRUTE_SHOWN = 10
 """Brute-force sources the digest's table shows (the most attempts first)."""
+SECTION_SHOWN = 50
+"""Findings a section of the HTML digest lists, and security findings the Markdown one lists."""
 
 
 @dataclass
@@ -152,6 +154,12 @@ def _lit(value: object, limit: int = 200) -> str:
     return code_span(reclip(controls_out(unpaired_out(str(value))), limit)).replace("|", "\\|")
 
 
+def _bullet(f: LogFinding) -> str:
+    """A finding as a Markdown list item: kind, severity, count, where, when and its message."""
+    said = f.message or (f.samples[0] if f.samples else "")
+    return f"- **{f.kind}** {f.severity} x{f.count} ({_lit(_where(f))}, {_when(f)}): {_lit(said)}"
+
+
 def render_markdown(d: Digest) -> str:
     """The digest as Markdown; every text that came from the logs is a code span."""
     md = _lit
@@ -167,10 +175,7 @@ def render_markdown(d: Digest) -> str:
     crit = d.section("critical")
     if not crit:
         lines.append("None.")
-    for f in crit:
-        lines.append(
-            f"- **{f.kind}** {f.severity} x{f.count} ({md(_where(f))}, {_when(f)}): {md(f.message or (f.samples[0] if f.samples else ''))}"
-        )
+    lines += [_bullet(f) for f in crit]
     ips, users = d.offenders()
     lines += ["", "## Security", ""]
     sec = d.section("security")
@@ -178,6 +183,13 @@ def render_markdown(d: Digest) -> str:
     for f in sec:
         kinds[f.kind] += f.count
     lines.append(", ".join(f"{k}: {n}" for k, n in kinds.most_common()) or "Nothing.")
+    # each finding, as HTML and JSON list them (a leaked secret with its masked form and places);
+    # brute-force sources have their table below
+    listed = [f for f in sec if f.kind != "brute_force"]
+    if listed:
+        lines += ["", *(_bullet(f) for f in listed[:SECTION_SHOWN])]
+    if len(listed) > SECTION_SHOWN:
+        lines += ["", f"_and {len(listed) - SECTION_SHOWN} more (`logs scan` lists them all)_"]
     # the biggest first: the table shows 10, and says how many more logs scan lists
     brute = sorted((f for f in sec if f.kind == "brute_force"), key=lambda f: -f.count)
     if brute:
@@ -446,13 +458,16 @@ def markdown_sections_html(d: Digest) -> str:
             "".join(
                 f"<tr><td class='{'crit' if f.severity == 'critical' else ''}'>{e(f.kind)}</td><td>{e(f.severity)}</td>"
                 f"<td class=n>{f.count}</td><td>{e(_where(f))}</td><td>{e(_when(f))}</td><td>{e((f.message or '')[:160])}</td></tr>"
-                for f in d.section(category)[:50]
+                for f in d.section(category)[:SECTION_SHOWN]
             )
             or "<tr><td colspan=6>None.</td></tr>"
         )
         parts.append(
             f"<h2>{title}</h2><table><tr><th>kind</th><th>severity</th><th>count</th><th>source</th><th>when</th><th>detail</th></tr>{rows}</table>"
         )
+        if len(d.section(category)) > SECTION_SHOWN:
+            more = len(d.section(category)) - SECTION_SHOWN
+            parts.append(f"<p><small>and {more} more (logs scan lists them all)</small></p>")
     ips, users = d.offenders()
     if ips:
         parts.append(
