@@ -47,6 +47,13 @@ _NAMED_VALUE = re.compile(
     """
 )
 _NAME_MAX = 48
+# What `redact` made of a value of 16 characters or more in an earlier pass (the engine's rules,
+# a token shape): its first four characters and a fingerprint. Kept after a name
+# (``token=ghp_…[84958365]``), so a `logs parse` line can be matched with the finding `logs scan`
+# lists; after a password's name, or shorter, it still becomes ``***`` (a fingerprint of a value
+# a person chose is easier to guess).
+_REDACTED_TOKEN = re.compile(r"[^\s…]{4}…\[[0-9a-f]{8}\]")
+_PASSWORD_NAME = re.compile(r"(?i)pass(?:word|wd|phrase)|pwd")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 # scheme://user:password@ (the user may be empty: redis://:pw@host).
 _USERINFO = re.compile(
@@ -131,7 +138,11 @@ def _masked_named(name: str, value: str) -> str:
     prose = name.rstrip().endswith(":") and value.isalpha()
     if prose and (value.islower() or len(value) < 6):  # "Bad credentials: the token is..."
         return name + value
-    if value[:1] in "\"'" and len(value) >= 2 and value[-1] == value[0]:
+    quoted = value[:1] in "\"'" and len(value) >= 2 and value[-1] == value[0]
+    shown = value[1:-1] if quoted else value
+    if _REDACTED_TOKEN.fullmatch(shown) and not _PASSWORD_NAME.search(name):
+        return name + value
+    if quoted:
         return name + value[0] + MASK + value[0]
     if value.startswith(MASK):
         return name + value
