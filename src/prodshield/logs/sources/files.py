@@ -39,10 +39,15 @@ class ReadStats:
     """Lines with invalid UTF-8, decoded with replacement characters."""
     errors: list[str] = field(default_factory=list)
     """One line per source that could not be read."""
+    stdin: bool = False
+    """Standard input (``-``) was one of the sources read (counted in ``files``)."""
 
     def summary(self) -> str:
+        named = self.files - self.stdin
         parts = [
-            plural(self.files, "file"),
+            ("stdin" if not named else f"{plural(named, 'file')} and stdin")
+            if self.stdin
+            else plural(self.files, "file"),
             plural(self.lines, "line"),
             plural(self.events, "event"),
         ]
@@ -267,10 +272,14 @@ def read_line_blocks(path: str, stats: ReadStats) -> Iterator[list[str]]:
     """
     try:
         stream = open_binary(path)
+    except FileNotFoundError:  # as `logs scan`/`templates` say it (require_paths)
+        stats.errors.append(f"{path}: no such file")
+        return
     except OSError as exc:
         stats.errors.append(f"{path}: {exc.strerror or exc}")
         return
     stats.files += 1
+    stats.stdin = stats.stdin or path == STDIN
     lines_before = stats.lines
     try:
         if path == STDIN or path.lower().endswith(_COMPRESSED):
