@@ -12,6 +12,7 @@ from typing import Any
 from prodshield.logs.detectors import REGISTRY, DetectorSettings, EventLike
 from prodshield.logs.detectors.base import Found
 from prodshield.logs.detectors.bruteforce import BruteForceDetector, absorb_failures
+from prodshield.logs.detectors.errors import ErrorLoggedDetector
 from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.detectors.rulepack import RulePackDetector
 from prodshield.logs.detectors.trends import Baseline, trend_findings
@@ -60,6 +61,10 @@ class _Collector:
         brute = next((d for d in self.detectors if isinstance(d, BruteForceDetector)), None)
         if self.rules is not None and brute is not None:
             self.rules.listeners.append(brute.on_rule)
+        self.errors = next((d for d in self.detectors if isinstance(d, ErrorLoggedDetector)), None)
+        if self.rules is not None and self.errors is not None:
+            # a rule reaching its threshold takes back the lines it held under it
+            self.rules.reclaim = self.errors.retract
         self._gate: BlockGate | None = None
         self._literals_of: (
             tuple[list[frozenset[str] | None], list[frozenset[str] | None]] | None
@@ -87,23 +92,31 @@ class _Collector:
         self._count(event)
 
     def _detect(self, event: EventLike) -> None:
-        claimed = False
+        claimed = fell = False
         for d in self._specific:
             if d.observe(event):
                 claimed = True
         if not claimed:
             for d in self._fallback:
-                d.observe(event)
+                if d.observe(event):
+                    fell = True
+        rules = self.rules
+        if rules is not None and rules.held_now[0] is event:
+            rules.judged(event, claimed, fell)
 
     def _detect_told(self, event: EventLike, found: Found) -> None:
         """``_detect``, the detectors that can be told the gate's literals told them."""
-        claimed = False
+        claimed = fell = False
         for observe, told in self._specific_told:
             if observe(event) if told is None else told(event, found):
                 claimed = True
         if not claimed:
             for observe, told in self._fallback_told:
-                observe(event) if told is None else told(event, found)
+                if observe(event) if told is None else told(event, found):
+                    fell = True
+        rules = self.rules
+        if rules is not None and rules.held_now[0] is event:
+            rules.judged(event, claimed, fell)
 
     def observe_many(self, events: Sequence[EventLike]) -> None:
         """``observe`` each event, a block at a time: one gate pass over the block picks the
@@ -184,13 +197,17 @@ class _Collector:
                     if not firsts and not rest:
                         continue
                     event = event_at(i)
-                    claimed = False
+                    claimed = fell = False
                     for observe, tell in firsts:
                         if observe(event) if tell is None else tell(event, told):
                             claimed = True
                     if not claimed:
                         for observe, tell in rest:
-                            observe(event) if tell is None else tell(event, told)
+                            if observe(event) if tell is None else tell(event, told):
+                                fell = True
+                    rules = self.rules
+                    if rules is not None and rules.held_now[0] is event:
+                        rules.judged(event, claimed, fell)
             self.done = len(texts)
         finally:
             self.events += self.done
@@ -281,6 +298,12 @@ class _Collector:
         out: list[LogFinding] = []
         for d in self.detectors:
             out.extend(f.seal() if sealed else f for f in d.findings())
+        if self.errors is not None and self.errors.emptied:
+            # error_logged findings a rule's burst took every line from (the service retires
+            # their stored rows, as those of the failed logins a brute force took)
+            if absorbed is not None:
+                absorbed.extend(self.errors.emptied)
+            self.errors.emptied.clear()
         return absorb_failures(out, absorbed)
 
     def carry_over(self, old: _Collector) -> None:

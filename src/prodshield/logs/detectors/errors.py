@@ -19,7 +19,7 @@ from prodshield.logs.detectors.base import (
     folded_finding,
     folded_findings,
 )
-from prodshield.logs.findings import LogFinding
+from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.logs.repeats import repeats
 from prodshield.text import clip
 
@@ -55,6 +55,8 @@ class ErrorLoggedDetector:
         self.max_keys = settings.max_keys
         self._folded: dict[tuple[str, str], Distinct] = {}
         """Per file, past ``max_keys`` findings: the templates folded into one finding."""
+        self.emptied: list[LogFinding] = []
+        """Findings :meth:`retract` took every line from (since the scan last asked)."""
 
     def gate(self) -> Gate:
         """Events logged at an error level."""
@@ -110,6 +112,36 @@ class ErrorLoggedDetector:
         sample = None if full else (getattr(event, "raw", None) or event.message)
         finding.add(event.timestamp, sample, n)
         return True
+
+    def retract(self, event: EventLike, n: int = 1) -> None:
+        """Give back ``n`` counts of ``event``, a line this detector counted that a rule took
+        since (a ``logs.rules`` rule reached its threshold: the lines it held under it are its
+        burst's). A finding left with none is dropped, and listed in ``emptied`` (the service
+        deletes its stored row)."""
+        template = (
+            getattr(event, "template", None) or _NUMBERS.sub("<*>", event.message or "")[:200]
+        )
+        key = (event.source, template)
+        if key not in self._findings:
+            key = (event.source, "\0others")  # folded past logs.detector_keys
+        finding = self._findings.get(key)
+        if finding is None:
+            return
+        finding.count -= n
+        m = _CLIENT.search(event.message or "")
+        client = (event.fields or {}).get("client_ip") or (m.group(1) if m else None)
+        clients = finding.details.get("clients") or {}
+        if client in clients:
+            clients[client] -= n
+            if clients[client] <= 0:
+                del clients[client]
+        sample = clip(str(getattr(event, "raw", None) or event.message), RAW_SAMPLE)
+        if sample in finding.samples:  # (as kept until sealed)
+            finding.samples.remove(sample)
+        if finding.count <= 0:
+            del self._findings[key]
+            self._folded.pop(key, None)
+            self.emptied.append(finding)
 
     def findings(self) -> list[LogFinding]:
         return folded_findings(self._findings, self._folded, self.max_keys, _folded_message)

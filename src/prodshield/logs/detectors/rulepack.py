@@ -142,18 +142,40 @@ def needed_literal(pattern: re.Pattern[str]) -> str | None:
     return best if len(best) >= 3 and best.isascii() else None
 
 
-class _Hits:
-    """Match times of one finding, for a rule's threshold within its window."""
+FREE, FELL, OTHER = 0, 1, 2
+"""Where a line a rule held under its threshold went: to no finding, to the fallback
+(``error_logged``, which gives it back when the rule fires), or to another rule or detector."""
 
-    __slots__ = ("peak", "seq", "times")
+
+class _Held:
+    """A line a rule matched under its threshold: counted towards it, left to the others."""
+
+    __slots__ = ("event", "groups", "n", "owner", "time")
+
+    def __init__(self, time: float, event: EventLike, groups: dict[str, str], n: int) -> None:
+        self.time = time
+        self.event = event
+        self.groups = groups
+        self.n = n
+        self.owner = FREE
+
+
+class _Hits:
+    """Match times of one finding, for a rule's threshold within its window, and the lines
+    matched while under it (``held``: they join the finding if the threshold is reached within
+    their window, else they stay with whoever took them)."""
+
+    __slots__ = ("held", "peak", "seq", "times")
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.held: list[_Held] = []
         self.peak = 0
         self.seq = 0.0
 
-    def add(self, event: EventLike, window_s: float, n: int = 1) -> int:
-        """Count ``n`` matches at the event's time: how many fall within the window now."""
+    def add(self, event: EventLike, window_s: float, n: int = 1) -> tuple[int, float]:
+        """Count ``n`` matches at the event's time: how many fall within the window now, and
+        the time they are counted at."""
         self.seq += 1.0
         now = event.timestamp.timestamp() if event.timestamp else self.seq
         self.times.extend([now] * n)
@@ -162,8 +184,11 @@ class _Hits:
             cut += 1
         if cut:
             del self.times[:cut]
+        held = self.held
+        if held and held[0].time < now - window_s:  # out of the window: never part of a burst
+            self.held = [h for h in held if h.time >= now - window_s]
         self.peak = max(self.peak, len(self.times))
-        return len(self.times)
+        return len(self.times), now
 
 
 _Plan = tuple[tuple[LogRule, bool, tuple[tuple[int, str | None, re.Pattern[str]], ...]], ...]
@@ -249,6 +274,12 @@ class RulePackDetector:
         window does not work out again the thousands of findings that did not change."""
         self.sessions = SshSessions(self._hit, settings.max_keys)
         """sshd's lines of one failed login, counted once (``sessions.py``)."""
+        self.held_now: tuple[EventLike | None, list[_Held]] = (None, [])
+        """The line a rule last held under its threshold, and its entries: the scan says where
+        the line went (:meth:`judged`)."""
+        self.reclaim: Any = None
+        """Called with a held line the fallback counted, when the rule's threshold is reached:
+        the fallback gives it back (``ErrorLoggedDetector.retract``; one line, one finding)."""
         self._kinds_of: tuple[EventLike | None, set[str]] = (None, set())
         """The security kinds a rule counted on the last line one matched: one count per kind."""
         self.listeners: list[Any] = []
@@ -497,8 +528,55 @@ class RulePackDetector:
             if rule.threshold > 1:
                 self._hits[key] = _Hits()
         self._dirty.add(id(finding))
+        hits = self._hits.get(key)
+        if hits is not None:
+            # a rule under its threshold counts the line but leaves it to the rules after it
+            # and to error_logged (adding a rule never hides a line prodshield reported
+            # without it); once the threshold is reached, the lines held within the window
+            # are the burst's: the rule's alone (error_logged gives them back)
+            within, now = hits.add(event, rule.window_s, n)
+            if within < rule.threshold:
+                entry = _Held(now, event, groups, n)
+                hits.held.append(entry)
+                line, entries = self.held_now
+                if line is not event:
+                    entries = []
+                    self.held_now = (event, entries)
+                entries.append(entry)
+                return False
+            if hits.held:
+                held, hits.held = hits.held, []
+                for h in held:
+                    if h.owner == OTHER:
+                        continue  # another rule or detector took it: its finding keeps it
+                    if h.owner == FELL and self.reclaim is not None:
+                        self.reclaim(h.event, h.n)
+                    self._count(h.event, rule, finding, h.groups, h.n)
+        self._count(event, rule, finding, groups, n)
+        return True
+
+    def judged(self, event: EventLike, claimed: bool, fell: bool) -> None:
+        """Where the scan gave ``event``, a line a rule held under its threshold: another
+        detector (or rule) ``claimed`` it, or the fallback counted it (``fell``)."""
+        line, entries = self.held_now
+        if line is event:
+            owner = OTHER if claimed else FELL if fell else FREE
+            for entry in entries:
+                entry.owner = owner
+            self.held_now = (None, [])
+
+    def _count(
+        self,
+        event: EventLike,
+        rule: LogRule,
+        finding: LogFinding,
+        groups: dict[str, str],
+        n: int,
+    ) -> None:
+        """The line in the rule's finding: its detail value, user, example, time and sample."""
+        user = groups.get("user") or (event.fields or {}).get("user")
         detail = groups.get("detail")
-        if detail and "detail" not in source:  # not the key: the values it saw, listed
+        if detail and "detail" not in finding.source:  # not the key: the values it saw, listed
             values = finding.details.setdefault("detail_values", {})
             if len(values) < MAX_DETAILS or detail in values:
                 values[detail] = values.get(detail, 0) + n
@@ -511,10 +589,6 @@ class RulePackDetector:
             from prodshield.logs.detectors.redaction import redact_line
 
             finding.details["example"] = redact_line(groups[rule.field])[:200]
-        hits = self._hits.get(key)
-        # a rule under its threshold counts the line but leaves it to the rules after it and to
-        # error_logged (adding a rule never hides a line prodshield reported without it)
-        taken = hits is None or hits.add(event, rule.window_s, n) >= rule.threshold
         finding.add(
             event.timestamp,
             _sample(event) if len(finding.samples) < 3 else None,
@@ -522,7 +596,6 @@ class RulePackDetector:
             # the line as evidence for the digest's offenders, where the finding names an IP
             line=event.line if "ip" in finding.source else None,
         )
-        return taken
 
     def _fold(
         self, key: tuple[str, str, str, str], source: dict[str, Any]
