@@ -586,6 +586,9 @@ def _stream_jsonl(
     from prodshield.logs.params import params as params_of
 
     learn = miner.learn
+    # a template as printed, redacted once per text (not once per line: most lines repeat
+    # their template, and a line's own redaction is done above, once)
+    shown_templates: dict[str, bytes] = {}
     shown_template = _shown_template if redact else _same
     for event in events:
         ts = event.timestamp.timestamp() if event.timestamp is not None else None
@@ -604,12 +607,19 @@ def _stream_jsonl(
             entry, _ = learn(learnable, ts, redacted=True, example=shown_first)
             params = params_of(entry.plan, shown_first.split()) if entry.plan else []
         head, tail = _head_tail(event)
+        template = shown_templates.get(entry.template)
+        if template is None:
+            if len(shown_templates) >= 4096:  # bounded whatever the lines hold
+                shown_templates.clear()
+            template = shown_templates[entry.template] = orjson.dumps(
+                shown_template(entry.template)
+            )
         yield (
             head
             + b',"template_id":'
             + orjson.dumps(entry.template_id)
             + b',"template":'
-            + orjson.dumps(shown_template(entry.template))
+            + template
             + b',"params":'
             + orjson.dumps(params)
             + tail
