@@ -123,8 +123,10 @@ def _only_placeholders(value: str) -> bool:
 
 # An object as Java prints it, class name and identity hash (Android's
 # ``mToken=Token{a1b2c3 ActivityRecord{...}}``): the value stops at the space or brace after the
-# hash, and 8 hex digits or fewer are no secret.
-_OBJECT_NAME = re.compile(r"[A-Z][A-Za-z0-9_$]*\{[0-9a-f]{1,8}")
+# hash, and 8 hex digits or fewer are no secret. In a template the hash is a variable
+# (``Token{<*>``): the same object's name, kept as the line's was (masking it lost the ``<*>``
+# its parameter stands for).
+_OBJECT_NAME = re.compile(r"[A-Z][A-Za-z0-9_$]*\{(?:[0-9a-f]{1,8}|<\*>)")
 
 
 def _masked_named(name: str, value: str) -> str:
