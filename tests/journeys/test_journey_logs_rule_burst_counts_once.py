@@ -81,12 +81,15 @@ def test_scan_and_digest_count_each_line_once(tmp_path: Path) -> None:
 
 def test_serve_gives_back_the_error_lines_a_burst_takes(tmp_path: Path) -> None:
     (tmp_path / "pay.log").write_text(BEFORE)
+    # another shop: four declines, then four more (its error_logged row is left with none)
+    (tmp_path / "shop.log").write_text(_declines(["04:41", "04:42", "04:43", "04:44"], 500))
     (tmp_path / "shield.yaml").write_text(
         "storage: sqlite:///store.db\n"
         f'serve: {{port: 0, token: "{TOKEN}"}}\n'
         + RULES.replace(
             "logs:\n",
-            "logs:\n  window: 1s\n  sources:\n    - {name: pay, path: pay.log, format: python}\n",
+            "logs:\n  window: 1s\n  sources:\n    - {name: pay, path: pay.log, format: python}\n"
+            "    - {name: shop, path: shop.log, format: python}\n",
             1,
         )
     )
@@ -106,14 +109,18 @@ def test_serve_gives_back_the_error_lines_a_burst_takes(tmp_path: Path) -> None:
             seen[0] = _kinds(get(port, "/api/v1/findings", token=TOKEN)["logs"])
             return seen[0] == expected
 
-        # seven declines, none in a burst yet: seven error lines (the rule hides nothing)
-        wait_until(lambda: counts_are({"error_logged": 7}), "seven error lines", 90)
+        # 7 + 4 declines, none in a burst yet: 11 error lines (the rule hides nothing)
+        wait_until(lambda: counts_are({"error_logged": 11}), "eleven error lines", 90)
         with (tmp_path / "pay.log").open("a") as log:
             log.write(AFTER)
-        # the burst takes its four held lines back from error_logged's stored row
+        with (tmp_path / "shop.log").open("a") as log:
+            log.write(_declines(["04:45", "04:46", "04:47", "04:48"], 504))
+        # each burst takes its four held lines back from its file's stored error_logged row
+        # (shop.log's is left with none: removed)
+        wanted = {"payment_declined": 16, "error_logged": 3}
         try:
-            wait_until(lambda: counts_are(EXPECTED), "the burst", 90)
+            wait_until(lambda: counts_are(wanted), "the bursts", 90)
         except AssertionError:
-            raise AssertionError(f"serve's findings: {seen[0]}, wanted {EXPECTED}") from None
+            raise AssertionError(f"serve's findings: {seen[0]}, wanted {wanted}") from None
     finally:
         stop_serve(serve, timeout=60)

@@ -602,6 +602,7 @@ class LogService:
         for watch in self.watches.values():
             findings += watch.findings(now)
         todo = self._written.changed(findings)  # what store_findings would not skip
+        todo, absorbed = _emptied(absorbed, findings, todo, self._rows)
         rows = dict(self._rows)
         attribute(todo, [f.file for f in self.followed.values()])
         with self.store.begin() as conn:
@@ -798,6 +799,41 @@ _ADD_TEMPLATE = (
     )
 )
 _INSERT_TEMPLATE = t.log_templates.insert()
+
+
+def _emptied(
+    absorbed: list[LogFinding],
+    findings: list[LogFinding],
+    todo: list[LogFinding],
+    rows: dict[str, Any],
+) -> tuple[list[LogFinding], list[LogFinding]]:
+    """The findings to store and the rows to retire, given the ``error_logged`` findings a
+    rule's burst took every line from (in ``absorbed``; docs/logs.md, Rules). Such a row is
+    deleted only when this epoch wrote it alone: one never stored has nothing to delete, one
+    continued from an earlier hour keeps counting those lines, and one another file's finding
+    of the same template shares (one row per fingerprint) is written again from that one."""
+    emptied = [f for f in absorbed if f.kind == "error_logged"]
+    if not emptied:
+        return todo, absorbed
+    from prodshield.logs.findings import seal_sources
+
+    live = [f for f in findings if f.kind == "error_logged"]
+    seal_sources(emptied + live)  # the fingerprint is the one of the stored (sealed) source
+    shared = {f.fingerprint for f in live} & {f.fingerprint for f in emptied}
+    if shared:
+        known = {id(f) for f in todo}
+        todo = todo + [f for f in live if f.fingerprint in shared and id(f) not in known]
+    retired = [
+        f
+        for f in absorbed
+        if f.kind != "error_logged"
+        or (
+            f.fingerprint not in shared
+            and (row := rows.get(f.fingerprint)) is not None
+            and row.base == 0
+        )
+    ]
+    return todo, retired
 
 
 def _present_pairs(conn: Any, pairs: list[tuple[str, int]]) -> set[tuple[str, int]]:
