@@ -160,6 +160,16 @@ def _bullet(f: LogFinding) -> str:
     return f"- **{f.kind}** {f.severity} x{f.count} ({_lit(_where(f))}, {_when(f)}): {_lit(said)}"
 
 
+def _security_bullets(sec: Sequence[LogFinding]) -> list[str]:
+    """Each security finding, as HTML and JSON list them (a leaked secret with its masked form
+    and places); brute-force sources have their own table."""
+    listed = [f for f in sec if f.kind != "brute_force"]
+    lines = ["", *(_bullet(f) for f in listed[:SECTION_SHOWN])] if listed else []
+    if len(listed) > SECTION_SHOWN:
+        lines += ["", f"_and {len(listed) - SECTION_SHOWN} more (`logs scan` lists them all)_"]
+    return lines
+
+
 def render_markdown(d: Digest) -> str:
     """The digest as Markdown; every text that came from the logs is a code span."""
     md = _lit
@@ -183,13 +193,7 @@ def render_markdown(d: Digest) -> str:
     for f in sec:
         kinds[f.kind] += f.count
     lines.append(", ".join(f"{k}: {n}" for k, n in kinds.most_common()) or "Nothing.")
-    # each finding, as HTML and JSON list them (a leaked secret with its masked form and places);
-    # brute-force sources have their table below
-    listed = [f for f in sec if f.kind != "brute_force"]
-    if listed:
-        lines += ["", *(_bullet(f) for f in listed[:SECTION_SHOWN])]
-    if len(listed) > SECTION_SHOWN:
-        lines += ["", f"_and {len(listed) - SECTION_SHOWN} more (`logs scan` lists them all)_"]
+    lines += _security_bullets(sec)
     # the biggest first: the table shows 10, and says how many more logs scan lists
     brute = sorted((f for f in sec if f.kind == "brute_force"), key=lambda f: -f.count)
     if brute:
