@@ -163,6 +163,7 @@ def once(
         }
         changes = incident_changes(store, before, keys)
         report = None if no_notify else _deliver(loaded, store, wait_s)
+        closed = [] if no_notify else _close_removed_issues(loaded, store)
     finally:
         store.close()
     windows = loaded.config.maintenance
@@ -175,11 +176,25 @@ def once(
                 ],
                 "incidents": changes,
                 "notifications": _notifications(report),
+                "closed_issues": [
+                    {
+                        "notifier": c.notifier,
+                        "issue": c.number,
+                        "check": c.check,
+                        "environment": c.environment,
+                        "reason": c.reason,
+                    }
+                    for c in closed
+                ],
             }
         )
     else:
         _render(results, held)
         _render_changes(changes, {r.incident_id: r.reason for r in removed})
+        for c in closed:
+            where = f" [{c.environment}]" if c.environment else ""
+            line = f"issue #{c.number} closed ({c.notifier}): {c.check}{where}: {c.reason}"
+            console().print(for_terminal(line), markup=False)
     # a failure inside a maintenance window is expected: it counts as nothing, so not as a failure
     passed = all(r.ok or w is not None for r, w in zip(results, held, strict=True))
     raise typer.Exit(EXIT_OK if passed else EXIT_FAILED)
@@ -259,6 +274,24 @@ def _status_comments(loaded: Any, store: Any) -> None:
         return
     if added:
         console(stderr=True).print(f"status updates from GitHub comments: {added}")
+
+
+def _close_removed_issues(loaded: Any, store: Any) -> list[Any]:
+    """Close the GitHub issues of incidents whose check left shield.yaml that this run's store
+    does not know (a lost cache): `prodshield.monitor.removed.close_removed_issues`."""
+    import asyncio
+
+    from prodshield.monitor.removed import close_removed_issues
+
+    try:
+        closed, failed = asyncio.run(close_removed_issues(store, loaded.config))
+    except Exception as exc:  # the run's own work is done; the next run looks again
+        failed, closed = [str(exc)], []
+    for line in failed:
+        console(stderr=True).print(
+            for_terminal(f"issues of removed checks not looked for: {line}"), markup=False
+        )
+    return closed
 
 
 def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:

@@ -8,26 +8,47 @@ such incident is resolved (``resolved_by``: ``config``), keeps a note saying why
 notifiers get the one ``incident.resolved`` a recovery sends (the issue closes). The same goes
 for an SLO incident whose SLO (or service) is gone. A renamed check is a removed one and a new
 one. Manual incidents are about no check and are left alone.
+
+A store that is lost (a workflow's cache evicted) takes the incident with it, and the next run
+knows nothing to resolve. :func:`close_removed_issues` (``monitor once``, after its deliveries)
+asks each ``github`` notifier instead: every open issue it wrote (signed subject marker, its own
+account; notify/markers.py) whose subject names an incident of a check that shield.yaml no longer
+runs gets one comment saying why and is closed. Its kind comes from the issue's own fields table;
+an issue whose kind is ``manual``, unknown or ambiguous is left open, and so is one whose thread
+still has a notification waiting in the outbox (the store knows it, and that notification says
+it). Without ``marker_key`` a fresh store has a fresh key and recognises no earlier issue.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 from sqlalchemy import select
 
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_duration
 from prodshield.monitor import slo
 from prodshield.monitor.expand import expand_checks
+from prodshield.monitor.incident_machine import KINDS
 from prodshield.monitor.incidents import MANUAL, RESOLVED, _md, _note, _tell, shown_name
+from prodshield.notify.event import Event
+from prodshield.notify.markers import thread_key
+from prodshield.notify.providers import DeliveryContext
+from prodshield.notify.providers.github import GitHubNotifier
 from prodshield.store import Store
 from prodshield.store import tables as t
 
 RESOLVED_BY = "config"
 """``incidents.resolved_by`` of an incident resolved because shield.yaml dropped its target."""
 BY = "prodshield"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +151,112 @@ def _resolve(store: Store, config: ShieldConfig, incident_id: int, reason: str, 
             conn, config, row, RESOLVED, "resolved", body, BY, now, title=f"{env}{name}: {reason}"
         )
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedIssue:
+    """One GitHub issue closed because its check left shield.yaml while no store knew it."""
+
+    notifier: str
+    number: int
+    check: str
+    environment: str
+    reason: str
+
+
+_KIND_ROW = re.compile(r"^\| kind \| `([^`|]{1,64})` \|$", re.MULTILINE)
+
+
+def issue_kind(body: str) -> str | None:
+    """The incident kind an issue's fields table names (``| kind | `down` |``), or None when
+    no row, several different rows, or a kind that is not a check's or an SLO's."""
+    kinds = set(_KIND_ROW.findall(body))
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    return kind if kind in KINDS or kind == slo.KIND else None
+
+
+def _thread(subject: str) -> tuple[str, str] | None:
+    """(check, environment) of an incident thread ``incident:CHECK:ENV`` or ``slo:CHECK:ENV``."""
+    prefix, _, rest = subject.partition(":")
+    if prefix not in ("incident", "slo") or ":" not in rest:
+        return None
+    check, environment = rest.rsplit(":", 1)
+    return (check, environment) if check else None
+
+
+def _waiting_threads(store: Store, notifier: str) -> set[str]:
+    """Subjects with a notification still to deliver through ``notifier``."""
+    o = t.outbox
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(o.c.subject).where(o.c.notifier == notifier, o.c.status == "pending")
+        ).all()
+    return {str(r.subject) for r in rows if r.subject}
+
+
+async def close_removed_issues(
+    store: Store, config: ShieldConfig, *, timeout: float = 10.0
+) -> tuple[list[ClosedIssue], list[str]]:
+    """Close, with a comment saying why, every open GitHub issue a ``github`` notifier of
+    ``config`` wrote for an incident whose check (or SLO) ``config`` no longer runs; return the
+    issues closed and one line per notifier that could not be asked (it is asked again next run).
+    """
+    github = {n: c for n, c in config.notifiers.items() if getattr(c, "type", None) == "github"}
+    if not github:
+        return [], []
+    key = await asyncio.to_thread(thread_key, store)
+    closed: list[ClosedIssue] = []
+    failed: list[str] = []
+    async with aiohttp.ClientSession() as session:
+        for name, notifier_config in github.items():
+            notifier = GitHubNotifier(notifier_config)  # type: ignore[arg-type]
+            ctx = DeliveryContext(session, name, 1, timeout, key)
+            try:
+                waiting = await asyncio.to_thread(_waiting_threads, store, name)
+                for issue in await notifier.open_threads(ctx):
+                    shut = await _close_if_removed(notifier, ctx, config, issue, waiting)
+                    if shut is not None:
+                        closed.append(shut)
+            except Exception as exc:  # the run's own work is done; the next run asks again
+                log.warning("issues of removed checks not closed (%s): %s", name, exc)
+                failed.append(f"{name}: {exc}")
+    return closed, failed
+
+
+async def _close_if_removed(
+    notifier: GitHubNotifier,
+    ctx: DeliveryContext,
+    config: ShieldConfig,
+    issue: dict[str, Any],
+    waiting: set[str],
+) -> ClosedIssue | None:
+    subject, number, body = str(issue["subject"]), int(issue["number"]), str(issue["body"])
+    thread = _thread(subject)
+    kind = issue_kind(body)
+    if thread is None or kind is None or subject in waiting:
+        return None
+    if (kind == slo.KIND) != subject.startswith("slo:"):
+        return None
+    check, environment = thread
+    reason = reason_gone(config, check, environment, kind)
+    if reason is None:
+        return None
+    env = f"[{environment}] " if environment else ""
+    name = shown_name(check, kind)
+    where = f" in **{_md(environment)}**" if environment else ""
+    event = Event(
+        key=f"removed:{number}:{subject}"[:255],
+        type=RESOLVED,
+        subject=subject,
+        title=f"{env}{name}: {reason}",
+        body=(
+            f"Resolved: {reason}. **{_md(name)}**{where} is no longer checked, so nothing more "
+            "will be said about it. No incident in this run's store follows this issue (the "
+            "store that opened it was lost, as a workflow's evicted cache is), so it is closed "
+            "here."
+        ),
+    )
+    await notifier.close_thread(ctx, number, event)
+    return ClosedIssue(ctx.notifier, number, check, environment, reason)

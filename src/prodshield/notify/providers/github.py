@@ -111,12 +111,7 @@ class GitHubNotifier:
     # --- the protocol --------------------------------------------------------------------
 
     async def send(self, event: Event, ctx: DeliveryContext) -> dict[str, Any]:
-        key = self.config.marker_key.encode() if self.config.marker_key else ctx.marker_key
-        if not key:
-            raise NotifyError(
-                "GitHub: no marker key (the delivery context carries none)", permanent=True
-            )
-        self._key = key
+        key = self._key = self._key_of(ctx)
         title = neutralise_markers(controls_out(event.title))
         if title != event.title:
             event = replace(event, title=title)
@@ -173,7 +168,48 @@ class GitHubNotifier:
                 )
         return out
 
+    async def open_threads(self, ctx: DeliveryContext) -> list[dict[str, Any]]:
+        """The open issues this notifier wrote, each with its subject: ``{"number", "subject",
+        "body"}``, lowest number first. Only an issue with exactly one correctly signed subject
+        marker, written by this notifier's account, is listed (every page of the listing)."""
+        self._key = self._key_of(ctx)
+        found: list[dict[str, Any]] = []
+        async for issue in self._paginate(
+            ctx,
+            f"{self.repo_path}/issues",
+            {"state": "open", "labels": self.config.thread_label, "per_page": "100"},
+        ):
+            if "pull_request" in issue or not isinstance(issue.get("number"), int):
+                continue
+            body = issue.get("body") or ""
+            subjects = {v for k, v in markers_in(body, self._key) if k == "subject"}
+            if len(subjects) != 1 or not await self._written_by_us(ctx, issue):
+                continue
+            found.append({"number": issue["number"], "subject": subjects.pop(), "body": body})
+        return sorted(found, key=lambda i: int(i["number"]))
+
+    async def close_thread(self, ctx: DeliveryContext, number: int, event: Event) -> str:
+        """Comment ``event`` on issue ``number`` (once: a retry finds its marker) and close it."""
+        self._key = self._key_of(ctx)
+        action = await self._comment_once(ctx, number, event)
+        await self._request(
+            ctx,
+            "PATCH",
+            f"{self.repo_path}/issues/{int(number)}",
+            {"state": "closed", "state_reason": "completed"},
+        )
+        return action + "+closed"
+
     # --- steps -----------------------------------------------------------------------------
+
+    def _key_of(self, ctx: DeliveryContext) -> bytes:
+        """The marker key: the config's ``marker_key``, else the installation's (the context's)."""
+        key = self.config.marker_key.encode() if self.config.marker_key else ctx.marker_key
+        if not key:
+            raise NotifyError(
+                "GitHub: no marker key (the delivery context carries none)", permanent=True
+            )
+        return key
 
     async def _own_login(self, ctx: DeliveryContext) -> str | None:
         """The token's account (cached); None when the token cannot say (installation tokens)."""
