@@ -11,7 +11,7 @@ import calendar
 import json
 import shutil
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,11 @@ LINES: dict[str, Callable[[datetime, str], str]] = {
 
 @pytest.mark.parametrize("name", sorted(LINES))
 def test_scan_since_windows_a_file_of_it(tmp_path: Path, name: str) -> None:
-    newest = datetime(datetime.now().year, 3, 12, 10, 0, 0)
+    # a day of the past weeks: 12 March of this year was ahead of a run before 10 March, and a
+    # layout with no year (logcat, Proxifier) rightly read it as last year's
+    newest = (datetime.now(UTC) - timedelta(days=20)).replace(
+        hour=10, minute=0, second=0, microsecond=0, tzinfo=None
+    )
     times = [newest - timedelta(minutes=10 * i) for i in range(18)][::-1]  # 3 hours
     lines = [LINES[name](t, "INFO") for t in times[:-1]] + [LINES[name](times[-1], "ERROR")]
     (tmp_path / "app.log").write_text("\n".join(lines) + "\n")
