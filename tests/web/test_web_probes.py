@@ -25,7 +25,7 @@ from prodshield.store import open_store
 from prodshield.web.app import create_app
 from prodshield.web.microcache import ResponseCache
 from prodshield.web.work import Overloaded, PageWork
-from support.net import loopback_socket
+from support.net import loopback_socket, wait_until
 from support.serve_process import Answer, http
 from support.web_seed import AUTH, CONFIG, TOKEN, seed
 
@@ -121,6 +121,9 @@ def test_probes_answer_promptly_while_heavy_pages_are_in_flight(site: str) -> No
 def test_overload_is_503_with_retry_after_after_auth_and_shows_on_readyz(tiny: str) -> None:
     with ThreadPoolExecutor(8) as pool:
         futures = _in_flight(pool, f"{tiny}/api/v1/incidents", 4, headers=AUTH)
+        # one read in the worker, one waiting, two turned away at once: the half second may not
+        # bring all four to a loaded machine's server (a bound, not a timing)
+        wait_until(lambda: sum(f.done() for f in futures) >= 2, "two of four turned away", 30, 0.02)
         # the token is checked before any queue: no token is still 401, never 503
         assert http(f"{tiny}/api/v1/incidents").status == 401
         wrong = http(f"{tiny}/api/v1/incidents", headers={"Authorization": "Bearer nope"})
