@@ -7,23 +7,28 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from support.cli import prodshield, shell_env
 
+# a day of last month: syslog's lines have no year, and a fixed 5 December is this year's once
+# that day is no more than two days ahead (the test failed from 3 December 2027 on)
+DAY = datetime.now(UTC) - timedelta(days=30)
+TEN_UTC = datetime(DAY.year, DAY.month, DAY.day, 10, tzinfo=UTC).timestamp()
+YMD = f"{DAY:%Y-%m-%d}"
 LINES = {
-    "nginx": "2026/12/05 10:00:00 [error] 12#12: *1 connect() failed (111: Connection refused)",
-    "apache": "[Sat Dec 05 10:00:00.000000 2026] [core:error] [pid 12] AH00037: gone",
-    "syslog": "Dec  5 10:00:00 web1 sshd[12]: Failed password for root from 10.0.0.1 port 22",
-    "python": "2026-12-05 10:00:00,000 ERROR shop: payment failed",
-    "postgres": "2026-12-05 10:00:00.000 [12] LOG:  checkpoint starting: time",
-    "json": '{"time": "2026-12-05T10:00:00", "level": "error", "msg": "payment failed"}',
+    "nginx": f"{DAY:%Y/%m/%d} 10:00:00 [error] 12#12: *1 connect() failed (111: Connection refused)",
+    "apache": f"[{DAY:%a %b %d} 10:00:00.000000 {DAY:%Y}] [core:error] [pid 12] AH00037: gone",
+    "syslog": f"{DAY:%b} {DAY.day:2d} 10:00:00 web1 sshd[12]: Failed password for root from 10.0.0.1",
+    "python": f"{YMD} 10:00:00,000 ERROR shop: payment failed",
+    "postgres": f"{YMD} 10:00:00.000 [12] LOG:  checkpoint starting: time",
+    "json": f'{{"time": "{YMD}T10:00:00", "level": "error", "msg": "payment failed"}}',
 }
 OFFSET = {
-    "nginx": '10.0.0.1 - - [05/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 2 "-" "curl"',
-    "python": "2026-12-05 10:00:00,000+00:00 ERROR shop: payment failed",
-    "json": '{"time": "2026-12-05T10:00:00Z", "level": "error", "msg": "payment failed"}',
+    "nginx": f'10.0.0.1 - - [{DAY:%d/%b/%Y}:10:00:00 +0000] "GET / HTTP/1.1" 200 2 "-" "curl"',
+    "python": f"{YMD} 10:00:00,000+00:00 ERROR shop: payment failed",
+    "json": f'{{"time": "{YMD}T10:00:00Z", "level": "error", "msg": "payment failed"}}',
 }
 SCRIPT = """
 import json, sys
@@ -45,7 +50,7 @@ def _instants(tz: str, pairs: list[tuple[str, str]]) -> list[float]:
 
 
 def test_times_without_a_zone_are_local_time_and_offsets_are_kept() -> None:
-    ten_utc = datetime(2026, 12, 5, 10, tzinfo=UTC).timestamp()
+    ten_utc = TEN_UTC
     pairs = [*LINES.items(), *OFFSET.items()]
     ahead = dict(zip(pairs, _instants("WAT-1", pairs), strict=True))  # POSIX: UTC+1
     for pair in LINES.items():
