@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,11 +26,15 @@ from prodshield.cli.common import (
 from prodshield.config import LoadedConfig
 from prodshield.config.types import parse_duration
 from prodshield.errors import UsageError
-from prodshield.notify import Event, deliver_pending, enqueue, outbox
+from prodshield.notify import Event, enqueue, outbox
 from prodshield.notify.redact import notifier_secrets, redact
-from prodshield.notify.subscribers import delivery_notifiers
-from prodshield.notify.worker import DeliveryReport
 from prodshield.text import clip, for_terminal
+
+if TYPE_CHECKING:
+    from prodshield.notify.worker import DeliveryReport
+
+# The commands that deliver import the worker and subscribers (aiohttp, every provider) when
+# they run: `notify status` only reads the outbox.
 
 app = typer.Typer(
     help="The notification outbox: status, retries and test messages.", no_args_is_help=True
@@ -254,6 +258,8 @@ def test_cmd(
         ),
         fields={"notifier": name, "type": str(getattr(cfg, "type", "?"))},
     )
+    from prodshield.notify.worker import deliver_pending
+
     store = store_for(loaded)
     try:
         enqueue(store, [name], event)
@@ -280,6 +286,9 @@ def retry_cmd(
     wait: WaitOption = "30s",
 ) -> None:
     """Requeue a dead event with a fresh retry budget and try to deliver it now."""
+    from prodshield.notify.subscribers import delivery_notifiers
+    from prodshield.notify.worker import deliver_pending
+
     loaded = load(config)
     store = store_for(loaded)
     try:
@@ -300,6 +309,9 @@ def retry_cmd(
 def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
     """Deliver every queued event now (for one-shot runs such as CI jobs); exit 1 while a
     notification is still queued or dead (never delivered), so a job does not pass over it."""
+    from prodshield.notify.subscribers import delivery_notifiers
+    from prodshield.notify.worker import deliver_pending
+
     loaded = load(config)
     store = store_for(loaded)
     try:

@@ -46,7 +46,6 @@ from prodshield.monitor.incident_machine import (
     quorum_fails,
     step,
 )
-from prodshield.notify import subscribers
 from prodshield.notify.event import clean_payload
 from prodshield.notify.outbox import enqueue_in
 from prodshield.secrets.redaction import redact_text
@@ -820,7 +819,7 @@ class IncidentEngine:
         held = silence is not None and (event_type != RESOLVED or silences.held_opening(incident))
         if event_type in (OPENED, RESOLVED) and not (held and _subscribers_hold(self.config)):
             phase = "opened" if event_type == OPENED else "resolved"
-            subscribers.announce(conn, self.config, incident, phase, now)
+            _announce(conn, self.config, incident, phase, now)
         if silence is not None:  # recorded on the incident, told to no one until it ends
             silences.record(conn, incident, silence, event_type, now)
             if held:
@@ -1519,7 +1518,7 @@ def post_update(
         pk = inserted.inserted_primary_key
         seq = f":{pk[0]}" if pk is not None else f":{now:.6f}"
         if not (_subscribers_hold(config) and silences.held_opening(row)):
-            subscribers.announce(conn, config, row, "update", now, text=text, seq=seq)
+            _announce(conn, config, row, "update", now, text=text, seq=seq)
         if origin != "github":
             body = f"Status update from **{_md(by)}** (shown on the status page):\n\n> {_md(text)}"
             _tell(conn, config, row, NOTE, f"update:{now:.6f}", body, by, now)
@@ -1659,6 +1658,23 @@ def labels_of(config: ShieldConfig, environment: str | None) -> list[str]:
     return list(dict.fromkeys([environment, *(env.labels if env is not None else [])]))
 
 
+def _announce(
+    conn: Connection,
+    config: ShieldConfig,
+    row: Any,
+    phase: str,
+    now: float,
+    *,
+    text: str = "",
+    seq: str = "",
+) -> None:
+    """`subscribers.announce`, imported when an incident is told to subscribers: the delivery
+    side it lives beside (aiohttp) is not loaded by `incident list` and the other readers."""
+    from prodshield.notify import subscribers
+
+    subscribers.announce(conn, config, row, phase, now, text=text, seq=seq)
+
+
 def _subscribers_hold(config: ShieldConfig) -> bool:
     """Do subscribers' messages wait out a silence like the operators' notifiers
     (``serve.subscriptions.during_silence: hold``)?"""
@@ -1682,7 +1698,7 @@ def _tell(
         _subscribers_hold(config) and silences.held_opening(row)
     ):
         phase = "opened" if event_type == OPENED else "resolved"
-        subscribers.announce(conn, config, row, phase, now)
+        _announce(conn, config, row, phase, now)
     engine = IncidentEngine(config)
     policy = engine.policy_for((row.refs or {}).get("policy_check") or row.check_name)
     notifiers = escalation.audience(policy.notifiers, row.refs)

@@ -8,11 +8,12 @@ import html
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from prodshield.errors import NotifyError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -122,6 +123,8 @@ async def post_json(
 ) -> tuple[int, str]:
     """POST ``data`` and return (status, text) for a 2xx; raise NotifyError otherwise (made by
     ``errors`` when given, for providers whose answers say more than the status)."""
+    import aiohttp  # here: building a notifier (to read its secrets) imports no aiohttp
+
     try:
         async with session.post(
             url, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)

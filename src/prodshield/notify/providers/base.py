@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-import aiohttp
 from pydantic import BaseModel
 
 from prodshield.notify.event import Event
+
+if TYPE_CHECKING:  # a delivery makes the session; building a notifier needs no aiohttp
+    import aiohttp
 
 
 class DeliveryJournal(Protocol):

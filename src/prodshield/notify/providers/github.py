@@ -20,10 +20,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-import aiohttp
 from multidict import CIMultiDictProxy
 
 from prodshield.config.notifiers import GitHubNotifierConfig
@@ -33,6 +32,9 @@ from prodshield.notify.http import network_error, parse_retry_after, short_body
 from prodshield.notify.markers import marker, markers_in
 from prodshield.notify.providers.base import ConfigModel, DeliveryContext
 from prodshield.text import controls_out, md_code, md_text, neutralise_markers, neutralise_mentions
+
+if TYPE_CHECKING:
+    import aiohttp
 
 API_VERSION = "2022-11-28"
 MAX_PAGES = 50
@@ -337,6 +339,8 @@ class GitHubNotifier:
         accept: frozenset[int] = frozenset(),
     ) -> tuple[aiohttp.ClientResponse, Any]:
         """One API call; an answer with a status in ``accept`` comes back with no data."""
+        import aiohttp  # here: building a notifier (to read its secrets) imports no aiohttp
+
         url = path_or_url if "://" in path_or_url else self.api + path_or_url
         what = f"GitHub {method} {urlsplit(url).path}"
         try:
