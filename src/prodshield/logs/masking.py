@@ -154,6 +154,8 @@ def _mask_pieces(token: str) -> str:
         if not piece or piece == WILDCARD:
             continue
         if piece[0] == "/" and len(piece) > 1 and _PATH.fullmatch(piece):
+            if _closing_tag(parts, i):
+                continue
             parts[i] = WILDCARD + _closing(piece)
             changed = True
         elif WILDCARD in piece:
@@ -177,6 +179,20 @@ def _mask_pieces(token: str) -> str:
     if "<*><*>" in masked:
         masked = _MERGE_ADJ.sub(WILDCARD, masked)
     return masked
+
+
+_TAG_NAME = re.compile(r"/[A-Za-z][A-Za-z0-9:_-]*")
+
+
+def _closing_tag(parts: list[str], i: int) -> bool:
+    """``parts[i]`` is the name of an HTML or XML closing tag (``/script`` in ``</script>``):
+    text, not a path (``alert(1)</script>`` was mined as ``alert(<*>)<<*>>``)."""
+    return (
+        0 < i < len(parts) - 1
+        and parts[i - 1] == "<"
+        and parts[i + 1] == ">"
+        and _TAG_NAME.fullmatch(parts[i]) is not None
+    )
 
 
 _STATE_AFTER = re.compile(r"[^/]+(/[A-Z][A-Z_]*[A-Z])")
