@@ -196,21 +196,27 @@ class _Collector:
                     firsts, rest = woken
                     if not firsts and not rest:
                         continue
-                    event = event_at(i)
-                    claimed = fell = False
-                    for observe, tell in firsts:
-                        if observe(event) if tell is None else tell(event, told):
-                            claimed = True
-                    if not claimed:
-                        for observe, tell in rest:
-                            if observe(event) if tell is None else tell(event, told):
-                                fell = True
-                    rules = self.rules
-                    if rules is not None and rules.held_now[0] is event:
-                        rules.judged(event, claimed, fell)
+                    self._tell(event_at(i), told, firsts, rest)
             self.done = len(texts)
         finally:
             self.events += self.done
+
+    def _tell(
+        self, event: EventLike, told: Found, firsts: tuple[_Told, ...], rest: tuple[_Told, ...]
+    ) -> None:
+        """``event`` to the detectors its literals woke: the specific ones, then, when none
+        claimed it, the fallback; a line a rule held under its threshold learns where it went."""
+        claimed = fell = False
+        for observe, tell in firsts:
+            if observe(event) if tell is None else tell(event, told):
+                claimed = True
+        if not claimed:
+            for observe, tell in rest:
+                if observe(event) if tell is None else tell(event, told):
+                    fell = True
+        rules = self.rules
+        if rules is not None and rules.held_now[0] is event:
+            rules.judged(event, claimed, fell)
 
     def _woken(
         self,

@@ -529,30 +529,43 @@ class RulePackDetector:
                 self._hits[key] = _Hits()
         self._dirty.add(id(finding))
         hits = self._hits.get(key)
-        if hits is not None:
-            # a rule under its threshold counts the line but leaves it to the rules after it
-            # and to error_logged (adding a rule never hides a line prodshield reported
-            # without it); once the threshold is reached, the lines held within the window
-            # are the burst's: the rule's alone (error_logged gives them back)
-            within, now = hits.add(event, rule.window_s, n)
-            if within < rule.threshold:
-                entry = _Held(now, event, groups, n)
-                hits.held.append(entry)
-                line, entries = self.held_now
-                if line is not event:
-                    entries = []
-                    self.held_now = (event, entries)
-                entries.append(entry)
-                return False
-            if hits.held:
-                held, hits.held = hits.held, []
-                for h in held:
-                    if h.owner == OTHER:
-                        continue  # another rule or detector took it: its finding keeps it
-                    if h.owner == FELL and self.reclaim is not None:
-                        self.reclaim(h.event, h.n)
-                    self._count(h.event, rule, finding, h.groups, h.n)
+        if hits is not None and not self._burst(hits, event, rule, finding, groups, n):
+            return False
         self._count(event, rule, finding, groups, n)
+        return True
+
+    def _burst(
+        self,
+        hits: _Hits,
+        event: EventLike,
+        rule: LogRule,
+        finding: LogFinding,
+        groups: dict[str, str],
+        n: int,
+    ) -> bool:
+        """Whether a rule with a threshold takes ``event`` now. Under its threshold it counts
+        the line but leaves it to the rules after it and to error_logged (adding a rule never
+        hides a line prodshield reported without it); once the threshold is reached, the lines
+        held within the window are the burst's: the rule's alone (error_logged gives them
+        back)."""
+        within, now = hits.add(event, rule.window_s, n)
+        if within < rule.threshold:
+            entry = _Held(now, event, groups, n)
+            hits.held.append(entry)
+            line, entries = self.held_now
+            if line is not event:
+                entries = []
+                self.held_now = (event, entries)
+            entries.append(entry)
+            return False
+        if hits.held:
+            held, hits.held = hits.held, []
+            for h in held:
+                if h.owner == OTHER:
+                    continue  # another rule or detector took it: its finding keeps it
+                if h.owner == FELL and self.reclaim is not None:
+                    self.reclaim(h.event, h.n)
+                self._count(h.event, rule, finding, h.groups, h.n)
         return True
 
     def judged(self, event: EventLike, claimed: bool, fell: bool) -> None:
