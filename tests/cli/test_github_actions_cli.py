@@ -339,10 +339,11 @@ def test_init_over_a_shield_yaml_without_storage_names_the_default(tmp_path: Pat
 def test_a_check_reading_a_variable_is_told_to_get_it_not_a_default(tmp_path: Path) -> None:
     """A review: for a check's URL the warning suggested `"${API_URL:-unset}"` first, which makes
     every run request `unset/health` and open incidents; a value the step uses needs the
-    variable, while serve's and notifiers' values may take a default."""
+    variable, while serve's and notifiers' values may take a default; serve.token, which only
+    `serve` reads, is no problem at all."""
     (tmp_path / "shield.yaml").write_text(
         'storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"\n'
-        'serve: {token: "${PRODSHIELD_TOKEN}"}\n'
+        'serve: {token: "${PRODSHIELD_TOKEN}", public_url: "${STATUS_URL}"}\n'
         "checks:\n"
         '  - {name: api, type: http, url: "${API_URL}/health"}\n'
     )
@@ -350,8 +351,9 @@ def test_a_check_reading_a_variable_is_told_to_get_it_not_a_default(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
     api = [w for w in warnings if "reads ${API_URL}" in w]
-    token = [w for w in warnings if "reads ${PRODSHIELD_TOKEN}" in w]
-    assert api and token, done.stderr
+    url = [w for w in warnings if "reads ${STATUS_URL}" in w]
+    assert api and url, done.stderr
+    assert "PRODSHIELD_TOKEN" not in done.stderr
     assert "add API_URL to that step's env" in api[0] and "${API_URL:-" not in api[0], api[0]
     assert "secrets.API_URL" in api[0]
-    assert 'write "${PRODSHIELD_TOKEN:-}"' in token[0], token[0]
+    assert 'write "${STATUS_URL:-}"' in url[0], url[0]

@@ -249,8 +249,9 @@ def test_init_says_what_an_existing_shield_yaml_lacks_for_the_workflows(
     tmp_path: Path, toolchain: Toolchain, github: GitHubStandin, target: FlakyTarget
 ) -> None:
     """A shield.yaml written for a server (its own storage, serve.token from the environment):
-    init names each line the workflows cannot run with; the steps fail as it says, and its
-    edits make them work, with the store in the cache."""
+    init names each line the workflows cannot run with, and not serve.token, which only `serve`
+    reads (the monitor step runs with PRODSHIELD_TOKEN unset); its edits make the store stay in
+    the cache."""
     repo = tmp_path / "shop"
     (repo / "vendor").mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
@@ -272,29 +273,27 @@ def test_init_says_what_an_existing_shield_yaml_lacks_for_the_workflows(
     )
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
-    assert len(warnings) == 3, done.stderr
+    assert len(warnings) == 2, done.stderr
     assert warnings[0].startswith(
         "warning: shield.yaml:2: storage: 'sqlite:///prodshield.db' "
         "does not follow PRODSHIELD_STORAGE"
     ), warnings
     assert 'write storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"' in warnings[0]
-    assert warnings[1].startswith("warning: shield.yaml:4: serve.token reads ${PRODSHIELD_TOKEN}")
-    assert 'write "${PRODSHIELD_TOKEN:-}"' in warnings[1]
-    assert "log-intelligence.yml runs --post github" in warnings[2], warnings
-    assert "(no notifiers at all)" in warnings[2]
+    assert "serve.token" not in done.stderr  # only `serve` reads it
+    assert "log-intelligence.yml runs --post github" in warnings[1], warnings
+    assert "(no notifiers at all)" in warnings[1]
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "prodshield workflows")
     runner = runner_for(repo, tmp_path, toolchain, github)
-    failed = runner.run(MONITOR, event="schedule")
-    assert failed.conclusion == "failure", failed.log()
-    assert "PRODSHIELD_TOKEN is not set" in failed.step("Run every check once").output
+    unedited = run_ok(runner, MONITOR, event="schedule")  # PRODSHIELD_TOKEN is not set
+    assert "some checks failed" in unedited.step("Run every check once").output
+    assert "PRODSHIELD_TOKEN" not in unedited.log()
 
     # the edits the warnings name, made as a user would
     text = (repo / "shield.yaml").read_text()
     text = text.replace(
         '"sqlite:///prodshield.db"', '"${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"'
     )
-    text = text.replace('"${PRODSHIELD_TOKEN}"', '"${PRODSHIELD_TOKEN:-}"')
     text += 'notifiers:\n  github: {type: github, repo: "${GITHUB_REPOSITORY}", token: "${GITHUB_TOKEN:-unset}"}\n'
     (repo / "shield.yaml").write_text(text)
     git(repo, "commit", "-q", "-am", "shield.yaml for the workflows")

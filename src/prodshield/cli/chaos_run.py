@@ -408,7 +408,8 @@ def _guard_check(text: str, env: str | None) -> tuple[str, str | None]:
 
 def _load(config: Path) -> Any:
     """The loaded shield.yaml, or None after printing its problems."""
-    from prodshield.cli.config_checks import SERVE_ONLY, load_checked
+    from prodshield.cli.config_checks import load_checked
+    from prodshield.config.loader import SERVE_ONLY
     from prodshield.errors import ConfigError
 
     try:

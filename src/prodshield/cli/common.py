@@ -78,7 +78,8 @@ def load(config: Path | None, *, read_only: bool = False, whole: bool = False) -
     ``${VAR}`` among the notifiers or the checks is left as written instead of an error
     (`prodshield.cli.config_checks.READ_ONLY`). Only `serve` reads its tokens: any other command
     leaves them aside (`SERVE_ONLY`) unless ``whole`` (`serve`, `config check`)."""
-    from prodshield.cli.config_checks import READ_ONLY, SERVE_ONLY, load_checked
+    from prodshield.cli.config_checks import READ_ONLY, load_checked
+    from prodshield.config.loader import SERVE_ONLY
 
     return load_checked(config, unused=() if whole else READ_ONLY if read_only else SERVE_ONLY)
 

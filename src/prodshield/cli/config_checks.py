@@ -12,6 +12,7 @@ import os
 from collections.abc import Collection, Mapping
 
 from prodshield.config import LoadedConfig, Validator, load_config
+from prodshield.config.loader import SERVE_ONLY
 
 
 def capability_validators() -> tuple[Validator, ...]:
@@ -21,11 +22,6 @@ def capability_validators() -> tuple[Validator, ...]:
 
     return (layout_problems, check_problems)
 
-
-SERVE_ONLY: tuple[str, ...] = ("serve.token", "serve.users")
-"""The fields only `serve` reads (its login tokens): every other command leaves an unset
-``${PRODSHIELD_TOKEN}`` there as written and does not judge a token's length; `serve` and
-`config check` load them whole."""
 
 READ_ONLY: tuple[str, ...] = ("notifiers", "checks", *SERVE_ONLY)
 """The parts a command that sends nothing and runs no check never reads (`incident list`,

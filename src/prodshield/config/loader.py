@@ -79,6 +79,12 @@ capabilities own theirs; the composition layers pass them to :func:`load_config`
 ``prodshield.cli.config_checks``), so the config layer imports no capability."""
 
 
+SERVE_ONLY: tuple[str, ...] = ("serve.token", "serve.users")
+"""The fields only `serve` reads (its login tokens): every other command leaves an unset
+``${PRODSHIELD_TOKEN}`` there as written and does not judge a token's length; `serve` and
+`config check` load them whole."""
+
+
 def find_config(
     explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
 ) -> FsPath:

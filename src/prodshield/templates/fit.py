@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from prodshield.config.interpolate import referenced
+from prodshield.config.loader import SERVE_ONLY
 from prodshield.config.yamlpos import Path as YamlPath
 from prodshield.config.yamlpos import Pos, YamlSyntaxError, format_path, load_yaml
 
@@ -97,6 +98,8 @@ def problems(shield: Path, workflows: list[Path]) -> list[str]:
         )
     steps = loading_steps(workflows)
     for pos, key, name in needed:
+        if any(key == k or key.startswith((f"{k}.", f"{k}[")) for k in SERVE_ONLY):
+            continue  # only `serve` reads them; the workflows' commands leave them as written
         missing = [s for s in steps if not _given(name, s)]
         if missing:
             first = missing[0]
