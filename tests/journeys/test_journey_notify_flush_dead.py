@@ -4,7 +4,8 @@ A check fails, its incident's notification dies (the receiver is down, ``max_att
 A later `notify flush`, as a CI step runs it, said ``0 sent, 0 dead, 0 still queued`` and exited
 0 while `notify status` showed the dead row (newcomer trial: the "0 dead" counted only rows dying
 in that run). It now tells the dead rows the outbox holds, names the row to requeue with
-`notify retry ID`, and exits 1; once the row is retried and delivered, flush exits 0."""
+`notify retry ID`, and exits 1; once the row is retried and delivered, flush exits 0. A dead row
+nobody will deliver (its notifier removed) is dropped with `notify discard ID`, never a sent one."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def test_flush_fails_while_a_notification_is_dead(tmp_path: Path) -> None:
     assert flush.returncode == 1, flush.stdout + flush.stderr
     assert flush.stdout.startswith("0 sent, 1 dead, 0 still queued"), flush.stdout
     assert "requeue it with `prodshield notify retry 1`" in flush.stdout, flush.stdout
+    assert "(or drop it with `prodshield notify discard 1`)" in flush.stdout, flush.stdout
 
     with http_server(answering(200)) as port:
         config.write_text(_config(down, port))
@@ -51,3 +53,28 @@ def test_flush_fails_while_a_notification_is_dead(tmp_path: Path) -> None:
         flush = _cli(tmp_path, "notify", "flush", "--wait", "1s")
     assert flush.returncode == 0, flush.stdout + flush.stderr
     assert flush.stdout.strip() == "0 sent, 0 dead, 0 still queued", flush.stdout
+    kept = _cli(tmp_path, "notify", "discard", "1")  # delivered: its record stays
+    assert kept.returncode == 1 and "notify discard 1: it is sent, not dead" in kept.stdout
+
+
+def test_a_dead_notification_nobody_will_deliver_is_discarded(tmp_path: Path) -> None:
+    down = refused_port()
+    config = tmp_path / "shield.yaml"
+    config.write_text(_config(down, down))
+    assert _cli(tmp_path, "monitor", "once", "--notify-wait", "3s").returncode == 1
+    # the notifier is gone from shield.yaml: its dead row can never be delivered
+    config.write_text(
+        "storage: sqlite:///store.db\n"
+        f"checks:\n  - {{name: api, type: tcp, host: 127.0.0.1, port: {down}}}\n"
+    )
+    assert _cli(tmp_path, "notify", "flush", "--wait", "1s").returncode == 1
+    missing = _cli(tmp_path, "notify", "discard", "7")
+    assert missing.returncode == 1 and "notify discard 7: no such row" in missing.stdout
+    dropped = _cli(tmp_path, "notify", "discard", "1")
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    assert dropped.stdout.startswith("discarded incident.opened incident:1:opened for ops")
+    flush = _cli(tmp_path, "notify", "flush", "--wait", "1s")
+    assert flush.returncode == 0, flush.stdout + flush.stderr
+    assert flush.stdout.strip() == "0 sent, 0 dead, 0 still queued", flush.stdout
+    again = _cli(tmp_path, "notify", "discard", "1")
+    assert again.returncode == 1 and "no such row" in again.stdout

@@ -305,6 +305,29 @@ def retry_cmd(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command("discard")
+def discard_cmd(
+    row_id: Annotated[int, typer.Argument(metavar="ID", help="The dead row's id (notify status).")],
+    config: ConfigOption = None,
+) -> None:
+    """Drop a dead event nobody will deliver (its notifier removed, its news stale), so
+    `notify flush` stops failing on it; a row already sent is never dropped."""
+    loaded = load(config)
+    store = store_for(loaded)
+    try:
+        row = outbox.get(store, row_id)
+        if row is None or row.status != outbox.DEAD:
+            state = "no such row" if row is None else f"it is {row.status}, not dead"
+            console().print(f"notify discard {row_id}: {state}", markup=False)
+            raise typer.Exit(EXIT_FAILED)
+        outbox.discard(store, row_id)
+        console().print(
+            f"discarded {row.event_type} {row.idempotency_key} for {row.notifier}", markup=False
+        )
+    finally:
+        store.close()
+
+
 @app.command("flush")
 def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
     """Deliver every queued event now (for one-shot runs such as CI jobs); exit 1 while a
@@ -327,6 +350,7 @@ def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
         more = ", ..." if dead > _DEAD_IDS_SHOWN else ""
         line += (
             f"; dead id {named} was never delivered: requeue it with `prodshield notify retry {named}`"
+            f" (or drop it with `prodshield notify discard {named}`)"
             if dead == 1
             else f"; dead ids {named}{more} were never delivered: requeue one with"
             " `prodshield notify retry ID`"
