@@ -62,6 +62,9 @@ def _is_address(text: str) -> bool:
     return True
 
 
+_NO_LINES: tuple[int, ...] = ()
+
+
 class LineSet:
     """The numbers of the lines a finding counted, in its one file: the evidence that lets the
     digest count a line flagged by several detectors once (``Digest.offenders``). Lines come in
@@ -70,8 +73,9 @@ class LineSet:
 
     __slots__ = ("_apart", "_sorted")
 
-    def __init__(self, numbers: Iterable[int] = ()) -> None:
-        self._sorted = array("q", sorted(set(numbers)))
+    def __init__(self, numbers: Iterable[int] = _NO_LINES) -> None:
+        # a finding's or source's set starts empty: made without sorting (one per new IP)
+        self._sorted = array("q") if numbers is _NO_LINES else array("q", sorted(set(numbers)))
         self._apart: set[int] = set()
 
     def add(self, number: int) -> None:

@@ -24,6 +24,21 @@ class _Source:
     several ways, so each way is counted on its own and the source's attempts are the largest of
     those counts, never their sum."""
 
+    __slots__ = (
+        "counts",
+        "first",
+        "last",
+        "lines",
+        "peak",
+        "peaks",
+        "prior",
+        "samples",
+        "seen",
+        "success_user",
+        "users",
+        "windows",
+    )
+
     def __init__(self) -> None:
         self.windows: dict[str, deque[float]] = defaultdict(deque)
         self.counts: dict[str, int] = defaultdict(int)
