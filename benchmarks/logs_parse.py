@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="the loghub-2k folder")
     parser.add_argument("--runs", type=int, default=1, help="medians of this many runs")
     args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is made, not a traceback
     if not args.data.exists():
         print(f"loghub-2k not found at {args.data}", file=sys.stderr)
         return 2

@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-format", default="raw")
     parser.add_argument("--nginx", action="store_true", help="an nginx access log instead")
     args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is made, not a traceback
     if not args.data.exists():
         print(f"loghub-2k not found at {args.data}", file=sys.stderr)
         return 2

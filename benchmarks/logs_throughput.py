@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain3-lines", type=int, default=200_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp"))
     args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is made, not a traceback
     if not DATA.exists():
         print(f"loghub-2k not found at {DATA}", file=sys.stderr)
         return 2

@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="medians of this many runs")
     parser.add_argument("--kinds", default=",".join(KINDS), help="some of: " + ", ".join(KINDS))
     args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is made, not a traceback
     print("| input | lines | prodshield lines/CPU-s | Drain3 lines/CPU-s | ratio |")
     print("| --- | --- | --- | --- | --- |")
     for kind in args.kinds.split(","):
