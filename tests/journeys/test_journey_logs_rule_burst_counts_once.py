@@ -8,6 +8,7 @@ follows it) give the same counts for the same lines."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -122,5 +123,51 @@ def test_serve_gives_back_the_error_lines_a_burst_takes(tmp_path: Path) -> None:
             wait_until(lambda: counts_are(wanted), "the bursts", 90)
         except AssertionError:
             raise AssertionError(f"serve's findings: {seen[0]}, wanted {wanted}") from None
+    finally:
+        stop_serve(serve, timeout=60)
+
+
+def test_serve_keeps_an_earlier_hours_error_lines_when_a_burst_takes_its_own(
+    tmp_path: Path,
+) -> None:
+    """The three lone declines are stored in one epoch (the detectors start afresh every hour,
+    and at a reload); the next epoch's four held lines go to the same error_logged row (7), and
+    when the burst takes them back the row goes back to the earlier hour's 3 (it kept 7: the
+    four lines were counted twice, there and in the burst)."""
+    (tmp_path / "pay.log").write_text(_declines(["02:00", "02:20", "02:40"], 200))
+    (tmp_path / "shield.yaml").write_text(
+        "storage: sqlite:///store.db\n"
+        f'serve: {{port: 0, token: "{TOKEN}"}}\n'
+        + RULES.replace(
+            "logs:\n",
+            "logs:\n  window: 1s\n  sources:\n    - {name: pay, path: pay.log, format: python}\n",
+            1,
+        )
+    )
+    errors = tmp_path / "serve.err"
+    with errors.open("wb") as err:
+        serve = start_serve(
+            tmp_path / "shield.yaml", cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=err
+        )
+    try:
+        port, _ = read_bound(serve)
+        seen: list[dict[str, int]] = [{}]
+
+        def counts_are(expected: dict[str, int]) -> bool:
+            seen[0] = _kinds(get(port, "/api/v1/findings", token=TOKEN)["logs"])
+            return seen[0] == expected
+
+        wait_until(lambda: counts_are({"error_logged": 3}), "three error lines", 90)
+        serve.send_signal(signal.SIGHUP)  # a new epoch, as every hour
+        wait_until(lambda: "new configuration in effect" in errors.read_text(), "the reload", 60)
+        with (tmp_path / "pay.log").open("a") as log:
+            log.write(_declines(["04:41", "04:42", "04:43", "04:44"], 300))
+        wait_until(lambda: counts_are({"error_logged": 7}), "seven error lines", 90)
+        with (tmp_path / "pay.log").open("a") as log:
+            log.write(AFTER)
+        try:
+            wait_until(lambda: counts_are(EXPECTED), "the burst", 90)
+        except AssertionError:
+            raise AssertionError(f"serve's findings: {seen[0]}, wanted {EXPECTED}") from None
     finally:
         stop_serve(serve, timeout=60)

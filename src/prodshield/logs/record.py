@@ -299,33 +299,55 @@ def _find_ids(conn: Any, updates: list[dict[str, Any]], rows: dict[str, Row]) ->
 def retire_absorbed(
     conn: Any, absorbed: list[LogFinding], rows: dict[str, Row], now: float, done: set[str]
 ) -> int:
-    """Delete the rows of the failed-login findings a brute force took since they were stored
-    (``absorbed``: ``auth_failure``/``invalid_user`` of the brute force's address and file, read
-    in earlier windows): the brute force's row counts the same attempts, so the address has one
-    finding in the store, as ``logs scan`` gives it. ``done``: fingerprints already retired (one
-    delete each). Returns the rows deleted."""
+    """Take back what this epoch stored of the findings a burst took since (``absorbed``: the
+    ``auth_failure``/``invalid_user`` of a brute force's address and file, the ``error_logged``
+    a rule's burst emptied): the burst's row counts the same lines, so the address has one
+    finding in the store, as ``logs scan`` gives it. Only what this epoch wrote is taken back:
+    a row it wrote alone is deleted, one continued from an earlier hour (or run) goes back to
+    the count it had then (those lines are not the burst's), and one it never wrote is left as
+    it is. ``done``: the failed logins' fingerprints taken back this epoch (a brute force takes
+    them again every window; an ``error_logged`` finding comes once each time a burst empties
+    it). Returns the rows deleted."""
     from prodshield.logs.findings import seal_sources
 
-    todo = [f for f in absorbed if f.fingerprint not in done]
+    todo = [f for f in absorbed if f.kind == "error_logged" or f.fingerprint not in done]
     if not todo:
         return 0
     seal_sources(todo)  # the fingerprint is the one of the stored (sealed) source
-    fps = sorted({f.fingerprint for f in todo})
     f_t = t.log_findings
-    deleted = 0
-    for chunk in _chunks(fps):
-        result = conn.execute(
-            f_t.delete().where(
-                f_t.c.fingerprint.in_(chunk),
-                f_t.c.kind.in_(sorted({f.kind for f in todo})),
-                f_t.c.updated_at >= now - CONTINUES_S,
-            )
-        )
-        deleted += int(result.rowcount or 0)
-    for fp in fps:
-        rows.pop(fp, None)
+    lowered: list[dict[str, Any]] = []
+    ids: list[int] = []
+    inserted: list[dict[str, Any]] = []
+    for fp in sorted({f.fingerprint for f in todo}):
         done.add(fp)
+        row = rows.pop(fp, None)
+        if row is None:  # not stored this epoch: an earlier hour's row keeps its lines
+            continue
+        if row.base:
+            lowered.append({"b_id": row.id, "v_count": row.base})
+        elif row.id:
+            ids.append(row.id)
+        elif row.created is not None:  # inserted this epoch, its id never looked up
+            inserted.append({"b_fingerprint": fp, "b_created": row.created})
+    if lowered:
+        execute_many(conn, _LOWER_FINDING, lowered)
+    deleted = 0
+    for chunk in _chunks(ids):
+        deleted += int(conn.execute(f_t.delete().where(f_t.c.id.in_(chunk))).rowcount or 0)
+    if inserted:
+        deleted += execute_many(conn, _DELETE_INSERTED, inserted)
     return deleted
+
+
+_LOWER_FINDING = (
+    t.log_findings.update()
+    .where(t.log_findings.c.id == bindparam("b_id"))
+    .values(count=bindparam("v_count"))
+)
+_DELETE_INSERTED = t.log_findings.delete().where(
+    t.log_findings.c.fingerprint == bindparam("b_fingerprint"),
+    t.log_findings.c.created_at == bindparam("b_created"),
+)
 
 
 def _last_scan_at(conn: Any) -> float | None:

@@ -602,12 +602,12 @@ class LogService:
         for watch in self.watches.values():
             findings += watch.findings(now)
         todo = self._written.changed(findings)  # what store_findings would not skip
-        todo, absorbed = _emptied(absorbed, findings, todo, self._rows)
+        todo, absorbed = _emptied(absorbed, findings, todo, self._retired)
         rows = dict(self._rows)
         attribute(todo, [f.file for f in self.followed.values()])
         with self.store.begin() as conn:
             changed = store_findings(conn, todo, rows, now)
-            # failed logins stored before their brute force formed: its row counts them now
+            # lines stored before a burst took them: its row counts them now
             retire_absorbed(conn, absorbed, rows, now, self._retired)
             self._store_templates(conn)
             self._notify(conn, changed, now)
@@ -805,35 +805,32 @@ def _emptied(
     absorbed: list[LogFinding],
     findings: list[LogFinding],
     todo: list[LogFinding],
-    rows: dict[str, Any],
+    done: set[str],
 ) -> tuple[list[LogFinding], list[LogFinding]]:
-    """The findings to store and the rows to retire, given the ``error_logged`` findings a
-    rule's burst took every line from (in ``absorbed``; docs/logs.md, Rules). Such a row is
-    deleted only when this epoch wrote it alone: one never stored has nothing to delete, one
-    continued from an earlier hour keeps counting those lines, and one another file's finding
-    of the same template shares (one row per fingerprint) is written again from that one."""
-    emptied = [f for f in absorbed if f.kind == "error_logged"]
-    if not emptied:
-        return todo, absorbed
+    """The findings to store and those whose stored rows to take back (``retire_absorbed``),
+    given the findings a burst took (``absorbed``: the failed logins a brute force took, again
+    every window, unless taken back this epoch already (``done``), and the ``error_logged``
+    findings a rule's burst took every line from; docs/logs.md, Rules). A row another file's
+    finding shares (one row per fingerprint, the file left out of it) is written again from the
+    findings that go on instead: the other file's lines stay counted."""
+    fresh = [f for f in absorbed if f.kind == "error_logged" or f.fingerprint not in done]
+    if not fresh:
+        return todo, []
     from prodshield.logs.findings import seal_sources
 
-    live = [f for f in findings if f.kind == "error_logged"]
-    seal_sources(emptied + live)  # the fingerprint is the one of the stored (sealed) source
-    shared = {f.fingerprint for f in live} & {f.fingerprint for f in emptied}
-    if shared:
-        known = {id(f) for f in todo}
-        todo = todo + [f for f in live if f.fingerprint in shared and id(f) not in known]
-    retired = [
-        f
-        for f in absorbed
-        if f.kind != "error_logged"
-        or (
-            f.fingerprint not in shared
-            and (row := rows.get(f.fingerprint)) is not None
-            and row.base == 0
-        )
-    ]
-    return todo, retired
+    kinds = {f.kind for f in fresh}
+    live = [f for f in findings if f.kind in kinds]
+    seal_sources(fresh + live)  # the fingerprint is the one of the stored (sealed) source
+    shared = {f.fingerprint for f in live} & {f.fingerprint for f in fresh}
+    if not shared:
+        return todo, fresh
+    known = {id(f) for f in todo}
+    todo = todo + [f for f in live if f.fingerprint in shared and id(f) not in known]
+    # a failed login's row written again is done with: the brute force keeps its lines
+    done.update(
+        f.fingerprint for f in fresh if f.fingerprint in shared and f.kind != "error_logged"
+    )
+    return todo, [f for f in fresh if f.fingerprint not in shared]
 
 
 def _present_pairs(conn: Any, pairs: list[tuple[str, int]]) -> set[tuple[str, int]]:
