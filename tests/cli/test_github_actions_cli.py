@@ -357,3 +357,53 @@ def test_a_check_reading_a_variable_is_told_to_get_it_not_a_default(tmp_path: Pa
     assert "add API_URL to that step's env" in api[0] and "${API_URL:-" not in api[0], api[0]
     assert "secrets.API_URL" in api[0]
     assert 'write "${STATUS_URL:-}"' in url[0], url[0]
+
+
+def test_a_variable_only_the_audit_lacks_is_no_problem_where_the_audit_leaves_it_unread(
+    tmp_path: Path,
+) -> None:
+    """The audit step is not given GITHUB_TOKEN, but `audit` leaves the notifiers and the checks
+    unread (since 2c0f440): a notifier's "${GITHUB_TOKEN}" loads there as written, so init no
+    longer asks for "${GITHUB_TOKEN:-unset}". A notifier's variable the monitor's step lacks is
+    still said, naming that step and not the audit's, with the edit that lets it deliver."""
+    (tmp_path / "shield.yaml").write_text(
+        'storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"\n'
+        "checks:\n"
+        '  - {name: api, type: http, url: "${API_URL}/health"}\n'
+        "notifiers:\n"
+        '  github: {type: github, repo: "${GITHUB_REPOSITORY}", token: "${GITHUB_TOKEN}"}\n'
+        '  slack: {type: slack, webhook_url: "${SLACK_WEBHOOK}"}\n'
+    )
+    done = cli("init", "--github-actions", "--install", "prodshield==1.0.0", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert "GITHUB_TOKEN" not in done.stderr, done.stderr
+    slack = [w for w in warnings if "reads ${SLACK_WEBHOOK}" in w]
+    api = [w for w in warnings if "reads ${API_URL}" in w]
+    assert len(slack) == 1 and len(api) == 1 and len(warnings) == 2, done.stderr
+    # the monitor's, the digest's (--post reads every notifier), the deploy's and the
+    # verification's steps read them; the audit's does not
+    for w in (slack[0], api[0]):
+        assert "the step 'Run every check once' of production-monitoring.yml" in w, w
+        assert "(and 3 other steps)" in w, w
+    assert "add SLACK_WEBHOOK to that step's env" in slack[0], slack[0]
+    assert "secrets.SLACK_WEBHOOK" in slack[0] and ":-unset" not in slack[0], slack[0]
+
+
+def test_the_github_notifier_init_gives_for_the_digest_loads_in_every_step(
+    tmp_path: Path,
+) -> None:
+    """The notifier the digest's --post warning gives to add is taken as it is: no warning."""
+    (tmp_path / "shield.yaml").write_text(
+        'storage: "${PRODSHIELD_STORAGE:-sqlite:///prodshield.db}"\nchecks: []\n'
+    )
+    done = cli("init", "--github-actions", "--install", "prodshield==1.0.0", cwd=tmp_path)
+    (post,) = [w for w in done.stderr.splitlines() if "--post github" in w]
+    given = post.split("add under notifiers: ", 1)[1]
+    assert given.startswith("github: {") and 'token: "${GITHUB_TOKEN}"' in given, post
+    text = (tmp_path / "shield.yaml").read_text() + f"notifiers:\n  {given}\n"
+    (tmp_path / "shield.yaml").write_text(text)
+    again = cli(
+        "init", "--github-actions", "--force", "--install", "prodshield==1.0.0", cwd=tmp_path
+    )
+    assert again.returncode == 0 and "warning" not in again.stderr, again.stderr

@@ -9,7 +9,7 @@ compile) is listed here, explicitly, and `serve` reloads with the same list
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 from prodshield.config import LoadedConfig, Validator, load_config
 from prodshield.config.loader import SERVE_ONLY
@@ -28,6 +28,40 @@ READ_ONLY: tuple[str, ...] = ("notifiers", "checks", *SERVE_ONLY)
 `monitor status`, `status build`...): an unset ``${VAR}`` in them (a notifier's routing key, a
 check's password, the serve token) does not stop it; the commands that send or probe load the
 notifiers and checks whole."""
+
+
+READ_ONLY_COMMANDS: tuple[str, ...] = (
+    "audit",  # every audit command (cli/audit.py load_checked)
+    "db status",
+    "deploy list",
+    "incident list",
+    "incident show",
+    "incident silences",
+    "logs scan",
+    "logs digest",  # without --post: with it, the notifier it posts with is read
+    "monitor status",
+    "monitor heartbeats",
+    "monitor instances",
+    "monitor report",
+    "status build",
+    "status subscribers",
+)
+"""The commands that load shield.yaml with :data:`READ_ONLY` (``load(config, read_only=True)``);
+`init --github-actions` judges its workflows' steps by them (:func:`unread_by`), and
+tests/cli/test_unread_by.py runs each with an unset ``${VAR}`` in the parts it leaves unread."""
+
+
+def unread_by(argv: Sequence[str]) -> tuple[str, ...]:
+    """The parts of shield.yaml the command line ``argv`` (the words after ``prodshield``) leaves
+    unread, so an unset ``${VAR}`` there does not stop it: :data:`READ_ONLY` for the read-only
+    commands, :data:`SERVE_ONLY` for any other (`serve` and `config check` read the whole file,
+    but no workflow runs them)."""
+    words = [w for w in argv if not w.startswith("-")][:2]
+    command = " ".join(words)
+    read_only = any(command == c or command.startswith(f"{c} ") for c in READ_ONLY_COMMANDS)
+    if read_only and words[:2] == ["logs", "digest"] and any(a.startswith("--post") for a in argv):
+        read_only = False
+    return READ_ONLY if read_only else SERVE_ONLY
 
 
 def load_checked(

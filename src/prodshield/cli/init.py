@@ -85,8 +85,9 @@ def init(
 
 def _warn_unfit(target: Path, workflows: list[Path]) -> None:
     """Say what in an existing shield.yaml the workflows' steps cannot run with."""
+    from prodshield.cli.config_checks import unread_by
     from prodshield.templates.fit import problems
 
     err = console(stderr=True)
-    for line in problems(target, workflows):
+    for line in problems(target, workflows, unread_by):
         err.print(f"warning: {line}", markup=False, soft_wrap=True)

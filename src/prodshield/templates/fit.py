@@ -11,7 +11,9 @@ says so, with the line and the edit, instead of writing workflows that cannot wo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import shlex
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +30,52 @@ _RUNNER = ("GITHUB_", "RUNNER_")
 _RUNNER_NAMES = frozenset({"CI", "HOME", "PATH", "USER", "SHELL", "PWD", "TMPDIR"})
 
 
+Unread = Callable[[list[str]], Collection[str]]
+"""The parts of shield.yaml a command line (the words after ``prodshield``) leaves unread; the
+CLI passes its own (`prodshield.cli.config_checks.unread_by`), the facts its commands load by."""
+
+
+def _all_read(argv: list[str]) -> Collection[str]:
+    return SERVE_ONLY
+
+
 @dataclass(frozen=True)
 class Step:
     workflow: str
     name: str
     env: frozenset[str]
+    commands: tuple[tuple[str, ...], ...] = field(default=())
+    """The step's ``prodshield`` command lines, the words after ``prodshield``."""
+
+    def reads(self, key: str, unread: Unread) -> bool:
+        """Does one of the step's commands read ``key`` (``notifiers.github.token``)?"""
+        if not self.commands:
+            return not _under(key, SERVE_ONLY)
+        return any(not _under(key, unread(list(c))) for c in self.commands)
+
+
+def _under(key: str, parts: Collection[str]) -> bool:
+    return any(key == k or key.startswith((f"{k}.", f"{k}[")) for k in parts)
+
+
+_COMMAND = re.compile(r"(?:^|[\s;&|(])prodshield[ \t]+([^\n;&|<>]*)")
+
+
+def step_commands(run: str) -> tuple[tuple[str, ...], ...]:
+    """The ``prodshield`` command lines of a step's ``run:`` script (continued lines joined)."""
+    out = []
+    for match in _COMMAND.finditer(run.replace("\\\n", " ")):
+        try:
+            words = shlex.split(match.group(1), comments=True)
+        except ValueError:
+            words = match.group(1).split()
+        out.append(tuple(words))
+    return tuple(out)
 
 
 def loading_steps(workflows: list[Path]) -> list[Step]:
-    """The steps of ``workflows`` that load shield.yaml, each with the variables it sets."""
+    """The steps of ``workflows`` that load shield.yaml, each with the variables it sets and
+    its ``prodshield`` commands."""
     steps: list[Step] = []
     for path in workflows:
         try:
@@ -51,9 +90,11 @@ def loading_steps(workflows: list[Path]) -> list[Step]:
                 continue
             env = top | _keys(job.get("env"))
             for step in job.get("steps") or []:
-                if isinstance(step, dict) and "-c shield.yaml" in str(step.get("run", "")):
+                run = str(step.get("run", "")) if isinstance(step, dict) else ""
+                if "-c shield.yaml" in run:
                     name = str(step.get("name") or "a step")
-                    steps.append(Step(path.name, name, frozenset(env | _keys(step.get("env")))))
+                    given = frozenset(env | _keys(step.get("env")))
+                    steps.append(Step(path.name, name, given, step_commands(run)))
     return steps
 
 
@@ -67,8 +108,10 @@ def _given(name: str, step: Step) -> bool:
     return name in step.env or name.startswith(_RUNNER) or name in _RUNNER_NAMES
 
 
-def problems(shield: Path, workflows: list[Path]) -> list[str]:
-    """What in ``shield`` the steps of ``workflows`` cannot run with, one located line each."""
+def problems(shield: Path, workflows: list[Path], unread: Unread = _all_read) -> list[str]:
+    """What in ``shield`` the steps of ``workflows`` cannot run with, one located line each: a
+    ``${VAR}`` with no default counts only in a step whose commands read its part of the file
+    (``unread``: what a command leaves unread; by default only ``serve``'s tokens)."""
     try:
         text = shield.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -98,14 +141,12 @@ def problems(shield: Path, workflows: list[Path]) -> list[str]:
         )
     steps = loading_steps(workflows)
     for pos, key, name in needed:
-        if any(key == k or key.startswith((f"{k}.", f"{k}[")) for k in SERVE_ONLY):
-            continue  # only `serve` reads them; the workflows' commands leave them as written
-        missing = [s for s in steps if not _given(name, s)]
+        # a step whose commands leave the part unread (the audit: notifiers and checks; every
+        # one: serve's tokens) runs with the variable unset: the value stays as written
+        missing = [s for s in steps if not _given(name, s) and s.reads(key, unread)]
         if missing:
             first = missing[0]
             others = f" (and {len(missing) - 1} other steps)" if len(missing) > 1 else ""
-            # serve.* is not used by the workflows' commands: empty is fine (a token generated);
-            # a notifier's value must not be empty, but is never used where the step lacks it
             out.append(
                 f"{shield.name}:{pos.line}: {key} reads ${{{name}}}, which the step "
                 f"'{first.name}' of {first.workflow}{others} does not set, so it exits 2 there; "
@@ -151,7 +192,7 @@ def _post_problems(shield: str, data: Any, workflows: list[Path]) -> list[str]:
                     known = ", ".join(f"{n} ({t})" for n, t in types.items())
                     add = (
                         f'{wanted}: {{type: github, repo: "${{GITHUB_REPOSITORY}}", '
-                        'token: "${GITHUB_TOKEN:-unset}"}'
+                        'token: "${GITHUB_TOKEN}"}'
                         if wanted == "github"
                         else f"a notifier named {wanted}"
                     )
@@ -166,15 +207,14 @@ def _post_problems(shield: str, data: Any, workflows: list[Path]) -> list[str]:
 
 
 def _fix(key: str, name: str) -> str:
-    """The edit a warning suggests for ``${name}`` read at ``key``. ``serve.*`` is not used by the
-    workflows' commands (empty is fine: a token is generated) and a notifier's value is never
-    used in a step that lacks it, so a default does; anything else (a check's URL or header) is
-    used by the step itself, where a default would be the value: it needs the variable."""
+    """The edit a warning suggests for ``${name}`` read at ``key`` by a step that lacks it.
+    ``serve.*`` (beside serve's tokens, which no workflow reads) may be empty; a notifier's value
+    is what the monitor's and the digest's steps deliver with, and a check's is what the step
+    probes: a default would load but be used as the value itself, so they need the variable."""
     if key.startswith("serve."):
         return f'write "${{{name}:-}}", or add {name} to that step\'s env'
-    if key.startswith("notifiers"):
-        return f'write "${{{name}:-unset}}", or add {name} to that step\'s env'
     return (
         f"add {name} to that step's env (from a repository secret or variable: "
         f"{name}: ${{{{ secrets.{name} }}}}); a default would be used as the value itself"
+        + (", and the notifier could not deliver with it" if key.startswith("notifiers") else "")
     )
