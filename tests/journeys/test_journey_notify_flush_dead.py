@@ -9,6 +9,7 @@ nobody will deliver (its notifier removed) is dropped with `notify discard ID`, 
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -78,3 +79,35 @@ def test_a_dead_notification_nobody_will_deliver_is_discarded(tmp_path: Path) ->
     assert flush.stdout.strip() == "0 sent, 0 dead, 0 still queued", flush.stdout
     again = _cli(tmp_path, "notify", "discard", "1")
     assert again.returncode == 1 and "no such row" in again.stdout
+
+
+def test_monitor_once_tells_the_dead_rows_as_flush_does_and_keeps_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    """`monitor once` in CI counted only the rows dying in its own run: the run after the one
+    whose notification died said nothing about it (no line at all) while `notify flush` said
+    "1 dead" and named the row. Both now tell every dead row the outbox holds, in the same words;
+    `monitor once`'s exit code stays the checks' (docs/monitor.md): 1 while the check fails, 0
+    once it passes, a dead notification or not."""
+    down = refused_port()
+    config = tmp_path / "shield.yaml"
+    config.write_text(_config(down, down))
+    first = _cli(tmp_path, "monitor", "once", "--notify-wait", "3s")
+    assert first.returncode == 1 and "1 dead" in first.stderr, first.stderr
+
+    again = _cli(tmp_path, "monitor", "once", "--notify-wait", "1s")
+    assert again.returncode == 1, again.stdout + again.stderr  # the check still fails
+    told = [x for x in again.stderr.splitlines() if x.startswith("notifications: ")]
+    flush = _cli(tmp_path, "notify", "flush", "--wait", "1s")
+    assert flush.returncode == 1, flush.stdout + flush.stderr
+    assert told == [f"notifications: {flush.stdout.strip()}"], again.stderr + flush.stdout
+    assert "0 sent, 1 dead, 0 still queued; dead id 1 was never delivered" in told[0], told
+    assert "`prodshield notify retry 1`" in told[0] and "notify discard 1" in told[0], told
+
+    with http_server(answering(200)) as port:
+        config.write_text(_config(port, port))  # the check passes, the receiver answers
+        ok = _cli(tmp_path, "monitor", "once", "--notify-wait", "10s", "--format", "json")
+    assert ok.returncode == 0, ok.stdout + ok.stderr  # the checks pass: 0, dead row or not
+    notes = json.loads(ok.stdout)["notifications"]
+    assert notes["dead"] == 1 and notes["dead_ids"] == [1], notes
+    assert " sent, 1 dead, 0 still queued; dead id 1 was never" in ok.stderr, ok.stderr

@@ -162,7 +162,7 @@ def once(
             (r.check, r.environment) for r in removed
         }
         changes = incident_changes(store, before, keys)
-        report = None if no_notify else _deliver(loaded, store, wait_s)
+        delivered = None if no_notify else _deliver(loaded, store, wait_s)
         closed = [] if no_notify else _close_removed_issues(loaded, store)
     finally:
         store.close()
@@ -175,7 +175,7 @@ def once(
                     r.as_dict() | {"maintenance": w} for r, w in zip(results, held, strict=True)
                 ],
                 "incidents": changes,
-                "notifications": _notifications(report),
+                "notifications": _notifications(delivered),
                 "closed_issues": [
                     {
                         "notifier": c.notifier,
@@ -238,15 +238,18 @@ def _parent(c: Mapping[str, Any]) -> str:
     return f"{c['suppressed_by']}'s incident #{parent}" if parent else str(c["suppressed_by"])
 
 
-def _notifications(report: Any) -> dict[str, Any]:
+def _notifications(delivered: Any) -> dict[str, Any]:
     """The deliveries of a one-shot run, for ``--format json`` (never a secret: notifier names,
-    event keys, statuses and one-line errors)."""
-    if report is None:
-        return {"sent": 0, "retry": 0, "dead": 0, "pending": 0, "deliveries": []}
+    event keys, statuses and one-line errors); ``dead`` and ``dead_ids`` as the stderr line
+    tells them: every dead row the outbox holds."""
+    if delivered is None:
+        return {"sent": 0, "retry": 0, "dead": 0, "dead_ids": [], "pending": 0, "deliveries": []}
+    report, told = delivered
     return {
         "sent": report.sent,
         "retry": report.retried,
-        "dead": report.dead,
+        "dead": told.dead,
+        "dead_ids": told.dead_ids,
         "pending": report.pending,
         "deliveries": [
             {
@@ -295,7 +298,10 @@ def _close_removed_issues(loaded: Any, store: Any) -> list[Any]:
 
 
 def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
-    """Send the notifications this run caused (bounded wait; leftovers stay queued)."""
+    """Send the notifications this run caused (bounded wait; leftovers stay queued): the report
+    and what the outbox holds undelivered (`prodshield.cli.notify.undelivered`), or None when
+    no notifier delivers."""
+    from prodshield.cli.notify import undelivered
     from prodshield.notify import deliver_pending
     from prodshield.notify.subscribers import delivery_notifiers
 
@@ -307,11 +313,11 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
     # for about 15 s, then the next run takes them over (a longer lease made it wait a minute).
     report = deliver_pending(store, notifiers, deadline_s=deadline_s)
     _status_comments(loaded, store)
-    if report.outcomes or report.pending:
-        console(stderr=True).print(
-            f"notifications: {report.summary()}"
-            + (" (`prodshield notify status` shows why)" if report.pending else "")
-        )
+    # every dead row the outbox holds, named as `notify flush` names them: one that died in an
+    # earlier run was never delivered either (the exit code stays the checks')
+    told = undelivered(store, report)
+    if report.outcomes or report.pending or told.dead:
+        console(stderr=True).print(f"notifications: {told.line}", markup=False)
     if report.pending:
         console(stderr=True).print(
             f"stopped waiting after {format_duration(deadline_s)}: the queued notifications stay "
@@ -319,7 +325,7 @@ def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:
             "--wait 2m`; `--notify-wait 2m` waits longer",
             markup=False,
         )
-    return report
+    return report, told
 
 
 @app.command("run")

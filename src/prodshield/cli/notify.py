@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -339,14 +340,35 @@ def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
     store = store_for(loaded)
     try:
         report = deliver_pending(store, delivery_notifiers(loaded.config), deadline_s=_wait_s(wait))
-        held = outbox.status(store, dead_limit=_DEAD_IDS_SHOWN + 1)
+        told = undelivered(store, report)
     finally:
         store.close()
+    console().print(told.line, markup=False)
+    if told.dead or report.pending:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """What a one-shot delivery ends by telling (`notify flush`, `monitor once`)."""
+
+    line: str
+    """``0 sent, 1 dead, 0 still queued; dead id 1 was never delivered: requeue it with ...``"""
+    dead: int
+    """Every dead row the outbox holds, not only those that died in this run."""
+    dead_ids: list[int]
+    """The dead rows named in ``line`` (the newest :data:`_DEAD_IDS_SHOWN`), ascending."""
+
+
+def undelivered(store: Any, report: DeliveryReport) -> Undelivered:
+    """The counts of a delivery run with every dead row the outbox holds (one that died in an
+    earlier run was never delivered either), the ids to requeue or drop, and where to look."""
+    held = outbox.status(store, dead_limit=_DEAD_IDS_SHOWN + 1)
     dead = max(held.total(outbox.DEAD), report.dead)
     line = report.summary(dead=dead)
+    ids = sorted(r.id for r in held.dead[:_DEAD_IDS_SHOWN]) if dead else []
     if dead:
-        ids = [r.id for r in held.dead]
-        named = ", ".join(str(i) for i in sorted(ids[:_DEAD_IDS_SHOWN]))
+        named = ", ".join(str(i) for i in ids)
         more = ", ..." if dead > _DEAD_IDS_SHOWN else ""
         line += (
             f"; dead id {named} was never delivered: requeue it with `prodshield notify retry {named}`"
@@ -357,9 +379,7 @@ def flush_cmd(config: ConfigOption = None, wait: WaitOption = "30s") -> None:
         )
     if report.pending or report.retried or dead:
         line += " (`prodshield notify status` shows why)"
-    console().print(line, markup=False)
-    if dead or report.pending:
-        raise typer.Exit(EXIT_FAILED)
+    return Undelivered(line, dead, ids)
 
 
 _DEAD_IDS_SHOWN = 10
