@@ -15,7 +15,7 @@ notifiers:
 checks:
   - {name: a, type: tcp, host: 127.0.0.1, port: 9}
 """
-ADDED = '  github: {type: github, repo: "${GITHUB_REPOSITORY}", token: "${GITHUB_TOKEN:-unset}"}\n'
+ADDED = '  github: {type: github, repo: "${GITHUB_REPOSITORY}", token: "${GITHUB_TOKEN}"}\n'
 
 
 def _init(cwd: Path, *more: str) -> list[str]:
@@ -42,9 +42,9 @@ def test_init_warns_that_the_digest_has_no_notifier_to_post_to(tmp_path: Path) -
     text = SHIELD.replace("notifiers:\n", "notifiers:\n" + ADDED)
     (tmp_path / "shield.yaml").write_text(text)
     assert _init(tmp_path, "--force") == []
-    checked = prodshield(
-        tmp_path, "config", "check", env={**wide_env(), "GITHUB_REPOSITORY": "o/r"}
-    )
+    # as the digest step runs it: the runner sets GITHUB_REPOSITORY, the step maps GITHUB_TOKEN
+    step_env = {**wide_env(), "GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "token-of-the-step"}
+    checked = prodshield(tmp_path, "config", "check", env=step_env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
