@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from prodshield.config.base import StrictModel
+from prodshield.config.base import StrictModel, unread
 from prodshield.config.types import Duration, Size
 
 
@@ -582,14 +582,6 @@ class SubscriptionsConfig(StrictModel):
     """Subscribe requests accepted from one client address an hour."""
 
 
-def _unread(info: ValidationInfo, field: str) -> bool:
-    """The command loading the file never reads ``field`` (the loader's ``unused``: a command
-    that serves nothing never reads ``serve.token``), so a check only its reader needs is not
-    made."""
-    unused = (info.context or {}).get("unused", ())
-    return field in unused or field.split(".")[0] in unused
-
-
 class ServeConfig(StrictModel):
     """``prodshield serve``: the status page, dashboard, JSON API and ``/metrics``."""
 
@@ -622,7 +614,7 @@ class ServeConfig(StrictModel):
     def _token(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None or not v.strip():
             return None  # "${PRODSHIELD_TOKEN:-}" unset: generate one
-        if len(v) < MIN_TOKEN_CHARS and not _unread(info, "serve.token"):
+        if len(v) < MIN_TOKEN_CHARS and not unread(info, "serve.token"):
             raise ValueError(
                 f"token is too short ({len(v)} characters; at least {MIN_TOKEN_CHARS}): generate "
                 "one with `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
@@ -637,7 +629,7 @@ class ServeConfig(StrictModel):
                 raise ValueError(
                     f"user name {name!r}: letters, digits, '-' and '_' only (at most 64)"
                 )
-            if len(secret or "") < MIN_TOKEN_CHARS and not _unread(info, "serve.users"):
+            if len(secret or "") < MIN_TOKEN_CHARS and not unread(info, "serve.users"):
                 raise ValueError(
                     f"users.{name}: token is too short (at least {MIN_TOKEN_CHARS} characters)"
                 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from prodshield.config.base import StrictModel
+from prodshield.config.base import StrictModel, unread
 from prodshield.config.types import Duration
 
 
@@ -52,15 +52,17 @@ class GitHubNotifierConfig(NotifierBase):
 
     @field_validator("repo")
     @classmethod
-    def _repo(cls, v: str) -> str:
+    def _repo(cls, v: str, info: ValidationInfo) -> str:
+        if unread(info, "notifiers"):
+            return v  # a read-only command: "${GITHUB_REPOSITORY}" may be unset there
         if v.count("/") != 1 or not all(v.split("/")):
             raise ValueError(f"{v!r} is not a repository (use owner/name)")
         return v
 
     @field_validator("token")
     @classmethod
-    def _token(cls, v: str) -> str:
-        if not v.strip():
+    def _token(cls, v: str, info: ValidationInfo) -> str:
+        if not v.strip() and not unread(info, "notifiers"):
             raise ValueError("token is empty (set it with ${GITHUB_TOKEN})")
         return v
 
@@ -83,10 +85,10 @@ class SlackNotifierConfig(NotifierBase):
     """The Web API's address, used with ``token``."""
 
     @model_validator(mode="after")
-    def _one_way_in(self) -> SlackNotifierConfig:
+    def _one_way_in(self, info: ValidationInfo) -> SlackNotifierConfig:
         if (self.webhook_url is None) == (self.token is None):
             raise ValueError("set exactly one of webhook_url or token")
-        if self.token is not None:
+        if self.token is not None and not unread(info, "notifiers"):
             if not self.token.strip():
                 raise ValueError("token is empty (is SLACK_BOT_TOKEN set?)")
             if not self.channel:
@@ -134,9 +136,9 @@ class EmailNotifierConfig(NotifierBase):
     """Check the server certificate; turn off only for a lab server."""
 
 
-def _not_empty(name: str, env: str) -> Callable[[str], str]:
-    def check(v: str) -> str:
-        if not v.strip():
+def _not_empty(name: str, env: str) -> Callable[[str, ValidationInfo], str]:
+    def check(v: str, info: ValidationInfo) -> str:
+        if not v.strip() and not unread(info, "notifiers"):
             raise ValueError(f"{name} is empty (set it with ${{{env}}})")
         return v
 
@@ -198,7 +200,9 @@ class NtfyNotifierConfig(NotifierBase):
 
     @field_validator("topic")
     @classmethod
-    def _topic(cls, v: str) -> str:
+    def _topic(cls, v: str, info: ValidationInfo) -> str:
+        if unread(info, "notifiers"):
+            return v  # a read-only command: "${NTFY_TOPIC}" may be unset there
         if not v or len(v) > 64 or not all(c.isalnum() or c in "-_" for c in v):
             raise ValueError(f"{v!r} is not an ntfy topic (1 to 64 of A-Z a-z 0-9 _ -)")
         return v
