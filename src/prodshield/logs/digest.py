@@ -28,6 +28,9 @@ OFFENDERS_COUNTED = (
 """What the top offending IPs count, printed under them."""
 BRUTE_SHOWN = 10
 """Brute-force sources the digest's table shows (the most attempts first)."""
+MESSAGE_SHOWN = 200
+"""Characters of a finding's message the digest shows (Markdown and HTML); a longer one ends
+with how many it left out (the HTML cell holds it whole in its title)."""
 SECTION_SHOWN = 50
 """Findings a section of the HTML digest lists, and security findings the Markdown one lists."""
 
@@ -154,10 +157,25 @@ def _lit(value: object, limit: int = 200) -> str:
     return code_span(reclip(controls_out(unpaired_out(str(value))), limit)).replace("|", "\\|")
 
 
+def _said(f: LogFinding) -> str:
+    """What a finding says: its message, else its first sample line."""
+    return f.message or (f.samples[0] if f.samples else "")
+
+
 def _bullet(f: LogFinding) -> str:
     """A finding as a Markdown list item: kind, severity, count, where, when and its message."""
-    said = f.message or (f.samples[0] if f.samples else "")
-    return f"- **{f.kind}** {f.severity} x{f.count} ({_lit(_where(f))}, {_when(f)}): {_lit(said)}"
+    said = _lit(_said(f), MESSAGE_SHOWN)
+    return f"- **{f.kind}** {f.severity} x{f.count} ({_lit(_where(f))}, {_when(f)}): {said}"
+
+
+def _detail_html(f: LogFinding) -> str:
+    """A finding's message as an HTML cell, cut as the Markdown digest cuts it (saying how much
+    it left out), the whole message in the cell's title when it was cut."""
+    said = controls_out(unpaired_out(_said(f)))
+    shown = reclip(said, MESSAGE_SHOWN)
+    if shown == said:
+        return f"<td>{html.escape(said)}</td>"
+    return f'<td title="{html.escape(said)}">{html.escape(shown)}</td>'
 
 
 def _security_bullets(sec: Sequence[LogFinding]) -> list[str]:
@@ -244,9 +262,9 @@ def render_markdown(d: Digest) -> str:
         lines.append("No request or query timings in these logs.")
     lines += ["", "## New and spiking templates", ""]
     trends = d.section("trend")
-    lines += [f"- **{f.kind}** x{f.count}: {md(f.message, 160)}" for f in trends[:30]] or [
-        "No baseline, or nothing new."
-    ]
+    lines += [
+        f"- **{f.kind}** x{f.count}: {md(f.message, MESSAGE_SHOWN)}" for f in trends[:30]
+    ] or ["No baseline, or nothing new."]
     lines += ["", "## Technical debt", ""]
     if d.debt:
         delta = d.debt.get("delta") or {}
@@ -461,7 +479,7 @@ def markdown_sections_html(d: Digest) -> str:
         rows = (
             "".join(
                 f"<tr><td class='{'crit' if f.severity == 'critical' else ''}'>{e(f.kind)}</td><td>{e(f.severity)}</td>"
-                f"<td class=n>{f.count}</td><td>{e(_where(f))}</td><td>{e(_when(f))}</td><td>{e((f.message or '')[:160])}</td></tr>"
+                f"<td class=n>{f.count}</td><td>{e(_where(f))}</td><td>{e(_when(f))}</td>{_detail_html(f)}</tr>"
                 for f in d.section(category)[:SECTION_SHOWN]
             )
             or "<tr><td colspan=6>None.</td></tr>"
