@@ -1,6 +1,7 @@
-"""``python -m prodshield`` runs the CLI."""
+"""``python -m prodshield`` runs the CLI, with the console script's fast paths (``logs parse``,
+``chaos run``)."""
 
-from prodshield.cli.main import main
+from prodshield.cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from prodshield.config.capabilities import RetentionConfig
 from prodshield.errors import StoreError
-from prodshield.store import Store, open_store, percentile, prune, rollup
+from prodshield.percentiles import percentile
+from prodshield.store import Store, open_store, prune, rollup
 from prodshield.store import tables as t
 from prodshield.store.migrations import MIGRATIONS, unreverse_incidents
 

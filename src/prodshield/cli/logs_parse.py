@@ -18,6 +18,8 @@ import gc
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 if TYPE_CHECKING:
@@ -36,15 +38,39 @@ LEAN_FLAGS = frozenset({"-f", "--log-format", "-o", "--output", "--no-redact"})
 _TERMINAL_UNSAFE = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
+_LEADS = (b"\x7f", b"\xc2", b"\xe2")
+"""The first bytes of what :data:`_TERMINAL_UNSAFE` matches."""
+
+
 def _escape(match: re.Match[bytes]) -> bytes:
     return b"\\u%04x" % ord(match.group(0).decode())
 
 
 def terminal_safe(chunk: bytes) -> bytes:
-    """JSON lines with every character a terminal could act on written as its escape."""
-    if b"\x7f" in chunk or b"\xc2" in chunk or b"\xe2" in chunk:  # else nothing to escape
-        return _TERMINAL_UNSAFE.sub(_escape, chunk)
-    return chunk
+    """JSON lines with every character a terminal could act on written as its escape.
+
+    The lead bytes are found with ``bytes.find`` (memchr) and the pattern tried only there: a
+    regular expression scanning a chunk of megabytes for one "…" cost more than the JSON."""
+    starts: list[int] = []
+    for lead in _LEADS:
+        at = chunk.find(lead)
+        while at != -1:
+            starts.append(at)
+            at = chunk.find(lead, at + 1)
+    if not starts:
+        return chunk
+    starts.sort()
+    parts: list[bytes] = []
+    done = 0
+    for at in starts:
+        found = _TERMINAL_UNSAFE.match(chunk, at)
+        if found is not None:
+            parts += (chunk[done:at], _escape(found))
+            done = found.end()
+    if not parts:
+        return chunk
+    parts.append(chunk[done:])
+    return b"".join(parts)
 
 
 def write_events(
@@ -66,12 +92,29 @@ def write_events(
     chunks = parse_jsonl(
         files, log_format, stats=stats, miner=miner, redact=redact, layouts=layouts
     )
-    for chunk in chunks:
-        out.write(terminal_safe(chunk))
-        if streaming:
-            out.flush()
+    with few_collections():
+        for chunk in chunks:
+            out.write(terminal_safe(chunk))
+            if streaming:
+                out.flush()
     out.flush()
     return stats
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """What was built before (start-up, the config) is frozen, never walked again, and the cyclic
+    collector runs per 50,000 allocations instead of 700 (parsing allocates a few objects per
+    line; benchmarks/logs_parse.py): the lean entry and the full CLI (a shield.yaml present,
+    ``--save``, ``-c``) alike. Both are restored after."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def say_raw_fallbacks(
@@ -138,10 +181,6 @@ def main(argv: list[str]) -> int:
     if args.output != "jsonl":
         sys.stderr.write(f"error: unknown output {args.output!r} (known: jsonl)\n")
         return EXIT_USAGE
-    # what start-up built lives to the end (frozen: never walked again), and the collector runs
-    # per 50,000 allocations instead of 700 (a few per line; benchmarks/logs_parse.py)
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
     say_raw_fallbacks(args.files, args.log_format)
     try:
         stats = write_events(

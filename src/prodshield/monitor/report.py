@@ -13,7 +13,8 @@ from sqlalchemy import or_, select
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.incident_machine import WARNING_KINDS
-from prodshield.store import Store, percentile, rollup
+from prodshield.percentiles import percentile
+from prodshield.store import Store, rollup
 from prodshield.store import tables as t
 from prodshield.text import UPTIME_DIGITS, dumps_json, plural
 

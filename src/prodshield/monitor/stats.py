@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from prodshield.store import Store, percentile
+from prodshield.percentiles import percentile
+from prodshield.store import Store
 from prodshield.store import tables as t
 
 WINDOWS: dict[str, float] = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}

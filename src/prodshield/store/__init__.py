@@ -1,7 +1,7 @@
 """The store: SQLite by default, PostgreSQL for several instances, behind one interface."""
 
 from prodshield.store.engine import normalize_url, redact_url
-from prodshield.store.retention import PruneReport, percentile, prune, rollup
+from prodshield.store.retention import PruneReport, prune, rollup
 from prodshield.store.store import ComponentVersion, Store, open_store
 
 __all__ = [
@@ -10,7 +10,6 @@ __all__ = [
     "Store",
     "normalize_url",
     "open_store",
-    "percentile",
     "prune",
     "redact_url",
     "rollup",

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, select, text
 
 from prodshield.config.capabilities import RetentionConfig
+from prodshield.percentiles import percentile
 from prodshield.store import partitions
 from prodshield.store import tables as t
 from prodshield.store.store import Store
@@ -37,14 +38,6 @@ MIN_RAW_S = DAY
 """The budget never prunes raw results younger than this."""
 
 log = logging.getLogger("prodshield.retention")
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list (``q`` in 0..100)."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(q / 100.0 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def rollup(store: Store, start: float, end: float) -> int:

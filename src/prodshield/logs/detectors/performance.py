@@ -14,7 +14,7 @@ from prodshield.logs.detectors.base import (
     field_str,
 )
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
-from prodshield.store.retention import percentile
+from prodshield.percentiles import percentile
 from prodshield.text import clip, plural
 
 _PG_DURATION = re.compile(

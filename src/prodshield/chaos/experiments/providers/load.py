@@ -17,14 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from prodshield.chaos.experiments.providers.base import ActivityContext
+from prodshield.percentiles import percentile as nearest_rank
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list (0 when empty)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
+    return nearest_rank(sorted_values, q) or 0.0
 
 
 async def drive(
