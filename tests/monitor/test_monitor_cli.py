@@ -54,7 +54,13 @@ async def test_once_json_and_exit_codes(tmp_path: Path) -> None:
         code, out, err = await prodshield("monitor", "once", "--format", "json", cwd=tmp_path)
         assert code == 0, err
         data = json.loads(out)
-        assert list(data) == ["results", "incidents", "notifications", "closed_issues"]
+        assert list(data) == [
+            "results",
+            "incidents",
+            "notifications",
+            "closed_issues",
+            "adopted_issues",
+        ]
         assert data["closed_issues"] == []
         assert data["incidents"] == {"opened": [], "resolved": []}
         assert data["notifications"]["sent"] == 0 and data["notifications"]["deliveries"] == []

@@ -142,6 +142,7 @@ def once(
     """
     from prodshield.config.types import parse_duration
     from prodshield.errors import UsageError
+    from prodshield.monitor.adopt import describe as describe_adopted
     from prodshield.monitor.api import run_once, select_targets
     from prodshield.monitor.changes import incident_changes, snapshot
     from prodshield.monitor.maintenance import in_maintenance
@@ -155,6 +156,8 @@ def once(
         raise UsageError(f"--notify-wait: {exc}") from None
     store = store_for(loaded)
     try:
+        # adopted first: an adopted incident was opened by a lost store, not by this run
+        adopted = [] if no_notify else _adopt_issues(loaded, store)
         before = snapshot(store)
         removed = resolve_removed(store, loaded.config)
         results = run_once(loaded, store, check=check, env=env)
@@ -186,10 +189,23 @@ def once(
                     }
                     for c in closed
                 ],
+                "adopted_issues": [
+                    {
+                        "notifier": a.notifier,
+                        "issue": a.number,
+                        "incident": a.incident_id,
+                        "check": a.check,
+                        "environment": a.environment,
+                        "kind": a.kind,
+                    }
+                    for a in adopted
+                ],
             }
         )
     else:
         _render(results, held)
+        for a in adopted:
+            console().print(for_terminal(describe_adopted(a)), markup=False)
         _render_changes(changes, {r.incident_id: r.reason for r in removed})
         for c in closed:
             where = f" [{c.environment}]" if c.environment else ""
@@ -295,6 +311,25 @@ def _close_removed_issues(loaded: Any, store: Any) -> list[Any]:
             for_terminal(f"issues of removed checks not looked for: {line}"), markup=False
         )
     return closed
+
+
+def _adopt_issues(loaded: Any, store: Any) -> list[Any]:
+    """A fresh store (a lost cache) adopts the open GitHub issues of configured checks'
+    incidents before the checks run: `prodshield.monitor.adopt`."""
+    import asyncio
+
+    from prodshield.monitor.adopt import Found, adopt_now, find_orphans
+
+    try:
+        found = asyncio.run(find_orphans(store, loaded.config))
+    except Exception as exc:  # the checks run anyway; the next run looks again
+        found = Found(failed=[str(exc)])
+    for line in found.failed:
+        console(stderr=True).print(
+            for_terminal(f"open issues not looked at (tried again next run): {line}"),
+            markup=False,
+        )
+    return adopt_now(store, loaded.config, found)
 
 
 def _deliver(loaded: Any, store: Any, deadline_s: float = 60.0) -> Any:

@@ -177,7 +177,7 @@ def issue_kind(body: str) -> str | None:
     return kind if kind in KINDS or kind == slo.KIND else None
 
 
-def _thread(subject: str) -> tuple[str, str] | None:
+def thread_parts(subject: str) -> tuple[str, str] | None:
     """(check, environment) of an incident thread ``incident:CHECK:ENV`` or ``slo:CHECK:ENV``."""
     prefix, _, rest = subject.partition(":")
     if prefix not in ("incident", "slo") or ":" not in rest:
@@ -186,7 +186,7 @@ def _thread(subject: str) -> tuple[str, str] | None:
     return (check, environment) if check else None
 
 
-def _waiting_threads(store: Store, notifier: str) -> set[str]:
+def waiting_threads(store: Store, notifier: str) -> set[str]:
     """Subjects with a notification still to deliver through ``notifier``."""
     o = t.outbox
     with store.connect() as conn:
@@ -214,7 +214,7 @@ async def close_removed_issues(
             notifier = GitHubNotifier(notifier_config)  # type: ignore[arg-type]
             ctx = DeliveryContext(session, name, 1, timeout, key)
             try:
-                waiting = await asyncio.to_thread(_waiting_threads, store, name)
+                waiting = await asyncio.to_thread(waiting_threads, store, name)
                 for issue in await notifier.open_threads(ctx):
                     shut = await _close_if_removed(notifier, ctx, config, issue, waiting)
                     if shut is not None:
@@ -233,7 +233,7 @@ async def _close_if_removed(
     waiting: set[str],
 ) -> ClosedIssue | None:
     subject, number, body = str(issue["subject"]), int(issue["number"]), str(issue["body"])
-    thread = _thread(subject)
+    thread = thread_parts(subject)
     kind = issue_kind(body)
     if thread is None or kind is None or subject in waiting:
         return None

@@ -172,7 +172,7 @@ class GitHubNotifier:
 
     async def open_threads(self, ctx: DeliveryContext) -> list[dict[str, Any]]:
         """The open issues this notifier wrote, each with its subject: ``{"number", "subject",
-        "body"}``, lowest number first. Only an issue with exactly one correctly signed subject
+        "body", "created_at"}`` (GitHub's ISO 8601 time, or None), lowest number first. Only an issue with exactly one correctly signed subject
         marker, written by this notifier's account, is listed (every page of the listing)."""
         self._key = self._key_of(ctx)
         found: list[dict[str, Any]] = []
@@ -187,7 +187,15 @@ class GitHubNotifier:
             subjects = {v for k, v in markers_in(body, self._key) if k == "subject"}
             if len(subjects) != 1 or not await self._written_by_us(ctx, issue):
                 continue
-            found.append({"number": issue["number"], "subject": subjects.pop(), "body": body})
+            created = issue.get("created_at")
+            found.append(
+                {
+                    "number": issue["number"],
+                    "subject": subjects.pop(),
+                    "body": body,
+                    "created_at": created if isinstance(created, str) else None,
+                }
+            )
         return sorted(found, key=lambda i: int(i["number"]))
 
     async def close_thread(self, ctx: DeliveryContext, number: int, event: Event) -> str:
