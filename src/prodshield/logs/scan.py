@@ -59,6 +59,7 @@ class _Collector:
         self.rules = next((d for d in self.detectors if isinstance(d, RulePackDetector)), None)
         self.perf = next((d for d in self.detectors if isinstance(d, PerformanceDetector)), None)
         brute = next((d for d in self.detectors if isinstance(d, BruteForceDetector)), None)
+        self.brute = brute
         if self.rules is not None and brute is not None:
             self.rules.listeners.append(brute.on_rule)
         self.errors = next((d for d in self.detectors if isinstance(d, ErrorLoggedDetector)), None)
@@ -312,12 +313,23 @@ class _Collector:
             self.errors.emptied.clear()
         return absorb_failures(out, absorbed)
 
-    def carry_over(self, old: _Collector) -> None:
-        """Start where ``old`` (the service's last epoch) left the lines it held back: sshd
-        sessions waiting for an attempt go on here."""
-        if self.rules is not None and old.rules is not None:
-            self.rules.sessions.adopt(old.rules.sessions)
+    def carry_over(self, old: _Collector) -> list[LogFinding]:
+        """Start where ``old`` (the service's last epoch, or its config before a reload) left
+        what is still inside its window: sshd sessions waiting for an attempt, a threshold
+        rule's matches and the lines it holds, brute force's sources (docs/logs.md, Following).
+        Returns the findings that go on here (the service keeps their stored rows' counts)."""
         self.recent.adopt(old.recent)  # a repeat line's message may be in the last epoch's lines
+        carried: list[LogFinding] = []
+        if self.rules is not None and old.rules is not None:
+            fell = self.rules.adopt(old.rules)
+            if self.errors is not None and old.errors is not None:
+                carried += self.errors.adopt(old.errors, fell)
+            if self.brute is not None and old.brute is not None:
+                under = self.brute.adopt(old.brute)
+                carried += self.rules.adopt_findings(old.rules, under)
+        elif self.brute is not None and old.brute is not None:
+            self.brute.adopt(old.brute)
+        return carried
 
     def finish(self) -> None:
         """The end of the input: detectors holding lines back (sshd sessions) count them."""

@@ -133,13 +133,7 @@ class LogService:
         self.settings = DetectorSettings.from_config(
             loaded.config.logs, secret_rules=loaded.config.audit.secrets.rules
         )
-        self._collector = _Collector(
-            self.settings, templates=False
-        )  # a new epoch: rows go on (base = stored)
-        self._epoch_start = time.time()
-        self._rows = {}
-        self._retired = set()
-        self._written.forget()
+        self._new_epoch(time.time())  # what is inside its window goes on (docs/logs.md)
         wanted = {
             f.path for f in configured_files(loaded.config.logs, loaded.base_dir, follow_only=True)
         }
@@ -315,7 +309,8 @@ class LogService:
                 if time.monotonic() >= window_end:
                     self._flush_guarded()
                     window_end = time.monotonic() + self.window_s
-                    if self._pending is not None:
+                    if self._pending is not None and "store" not in self.source_errors:
+                        # (after a window stored: the rows carried on are the stored ones)
                         self._apply_reload()
                 if time.monotonic() >= resolve_at:
                     self._resolve()
@@ -618,15 +613,20 @@ class LogService:
         self._tpl_counts.clear()
         self._tpl_info.clear()
         if now - self._epoch_start >= EPOCH_S:
-            # the detectors start afresh; their findings' rows go on (base = stored count)
-            old, self._collector = self._collector, _Collector(self.settings, templates=False)
-            self._collector.carry_over(old)
-            self._epoch_start = now
-            self._rows = {}
-            self._retired = set()
-            self._written.forget()
+            self._new_epoch(now)
         if self._miner is not None and now - self._miner_saved >= MINER_SAVE_S:
             self._save_miner(now)
+
+    def _new_epoch(self, now: float) -> None:
+        """The detectors start afresh (bounded memory), but for what is still inside its window
+        (``_Collector.carry_over``): the findings carried go on with their rows (their count
+        before them kept as the base); the others' rows go on from their stored count."""
+        old, self._collector = self._collector, _Collector(self.settings, templates=False)
+        carried = self._collector.carry_over(old)
+        self._rows = _carried_rows(self._rows, carried)
+        self._epoch_start = now
+        self._retired = set()
+        self._written.forget()
 
     def _save_miner(self, now: float) -> None:
         """Save the miner's state unless it learnt no line since the last save (an idle
@@ -831,6 +831,27 @@ def _emptied(
         f.fingerprint for f in fresh if f.fingerprint in shared and f.kind != "error_logged"
     )
     return todo, [f for f in fresh if f.fingerprint not in shared]
+
+
+def _carried_rows(rows: dict[str, Row], carried: list[LogFinding]) -> dict[str, Row]:
+    """The rows of the findings a new epoch carries on, their base the stored count less what
+    those findings count (the findings of the same row that are not carried stay in the base)."""
+    if not carried:
+        return {}
+    from prodshield.logs.findings import seal_sources
+
+    seal_sources(carried)  # the fingerprint is the one of the stored (sealed) source
+    counts: Counter[str] = Counter()
+    for f in carried:
+        counts[f.fingerprint] += f.count
+    out = {}
+    for fp, n in counts.items():
+        row = rows.get(fp)
+        if row is None or not row.written:
+            continue  # never stored (or taken back): found again by its fingerprint
+        stored = row.base + int(row.written[0])
+        out[fp] = Row(row.id, stored - n, row.written, row.details, row.created)
+    return out
 
 
 def _present_pairs(conn: Any, pairs: list[tuple[str, int]]) -> set[tuple[str, int]]:

@@ -196,6 +196,42 @@ class BruteForceDetector:
                 slot = _slot(key)
                 door[slot] = min(255, door[slot] + src.failures + src.prior)
 
+    def adopt(self, old: BruteForceDetector) -> set[tuple[str, str]]:
+        """Go on from ``old`` (the service's last epoch, or its config before a reload) with the
+        sources whose last failure is inside the window (``window`` before the newest failure in
+        the same file), so failures on both sides of the boundary make one brute force, as in
+        one ``logs scan``; older sources are let go (the epoch's memory stays bounded). A source
+        under its threshold goes on whole (if it forms, its count is every failure since it was
+        carried, and it takes those failed logins' findings: returned, (file, address), for the
+        rule pack to carry them); one past it goes on as a brute force with its failures in the
+        window only, and counts from none (its stored row goes on from its count)."""
+        self._seq = old._seq
+        under: set[tuple[str, str]] = set()
+        for table, old_table, threshold in (
+            (self.sources, old.sources, self.threshold),
+            (self.http, old.http, self.http_burst),
+        ):
+            newest: dict[str, float] = {}
+            for (file, _), src in old_table.items():
+                newest[file] = max(newest.get(file, src.seen), src.seen)
+            for key, src in old_table.items():
+                since = newest[key[0]] - self.window_s
+                if src.seen < since:
+                    continue
+                if src.max_in_window < threshold:
+                    table[key] = src
+                    if table is self.sources:
+                        under.add(key)
+                    continue
+                kept = table[key] = _Source()
+                for signal, times in src.windows.items():
+                    kept.windows[signal] = deque(at for at in times if at >= since)
+                kept.peak = src.peak
+                kept.peaks.update(src.peaks)
+                kept.seen = src.seen
+                kept.success_user = src.success_user
+        return under
+
     def gate(self) -> Gate:
         """HTTP responses (401/403); the rule pack's matches come through ``on_rule``."""
         return Gate(fields=frozenset(("status",)))
@@ -215,8 +251,8 @@ class BruteForceDetector:
             (self.http, self.http_burst, "http"),
         ):
             for (file, ip), src in table.items():
-                if src.max_in_window < threshold:
-                    continue
+                if src.max_in_window < threshold or not src.counts:
+                    continue  # (none: one carried over as a brute force, no failure since)
                 compromised = src.success_user is not None
                 f = LogFinding(
                     "security",

@@ -118,10 +118,7 @@ class ErrorLoggedDetector:
         since (a ``logs.rules`` rule reached its threshold: the lines it held under it are its
         burst's). A finding left with none is dropped, and listed in ``emptied`` (the service
         deletes its stored row)."""
-        template = (
-            getattr(event, "template", None) or _NUMBERS.sub("<*>", event.message or "")[:200]
-        )
-        key = (event.source, template)
+        key = _key(event)
         if key not in self._findings:
             key = (event.source, "\0others")  # folded past logs.detector_keys
         finding = self._findings.get(key)
@@ -143,8 +140,32 @@ class ErrorLoggedDetector:
             self._folded.pop(key, None)
             self.emptied.append(finding)
 
+    def adopt(self, old: ErrorLoggedDetector, events: list[EventLike]) -> list[LogFinding]:
+        """Go on with ``old``'s findings that counted ``events`` (lines a rule holds under its
+        threshold across the service's epoch: if its burst forms, they are given back here, as
+        in one ``logs scan``). Returns the findings carried."""
+        out = []
+        for event in events:
+            key = _key(event)
+            if key not in old._findings:
+                key = (event.source, "\0others")
+            finding = old._findings.get(key)
+            if finding is None or key in self._findings:
+                continue
+            self._findings[key] = finding
+            if key in old._folded:
+                self._folded[key] = old._folded[key]
+            out.append(finding)
+        return out
+
     def findings(self) -> list[LogFinding]:
         return folded_findings(self._findings, self._folded, self.max_keys, _folded_message)
+
+
+def _key(event: EventLike) -> tuple[str, str]:
+    """The finding (file, template) that counts ``event``."""
+    template = getattr(event, "template", None) or _NUMBERS.sub("<*>", event.message or "")[:200]
+    return (event.source, template)
 
 
 def _folded_message(finding: LogFinding, others: Distinct) -> str:

@@ -426,6 +426,59 @@ class RulePackDetector:
                 return rule.report
         return self._hit(event, rule, groups, index)
 
+    def _first_of_kind(self) -> dict[str, LogRule]:
+        """Each kind's first rule (what judges a finding of that kind carried over)."""
+        rules: dict[str, LogRule] = {}
+        for rule in self.rules:
+            rules.setdefault(rule.kind, rule)
+        return rules
+
+    def adopt(self, old: RulePackDetector) -> list[EventLike]:
+        """Go on from ``old`` (the service's last epoch, or its config before a reload): sshd
+        sessions waiting for an attempt, and each threshold rule's matches still inside its
+        window (``window`` before the newest match in the same file) with the lines it held
+        under its threshold, so a burst that spans the boundary forms as in one ``logs scan``.
+        Older matches are let go (the epoch's memory stays bounded). Returns the held lines
+        the fallback (``error_logged``) counted: its findings of them must go on too."""
+        self.sessions.adopt(old.sessions)
+        rules = self._first_of_kind()
+        newest: dict[str, float] = {}
+        for key, hits in old._hits.items():
+            if hits.times:
+                newest[key[3]] = max(newest.get(key[3], hits.times[-1]), hits.times[-1])
+        fell: list[EventLike] = []
+        for key, hits in old._hits.items():
+            rule = rules.get(key[0])
+            if rule is None or rule.threshold <= 1 or key in old._folded or not hits.times:
+                continue
+            since = newest[key[3]] - rule.window_s
+            times = [at for at in hits.times if at >= since]
+            if not times:
+                continue
+            kept = self._hits[key] = _Hits()
+            kept.times, kept.seq = times, hits.seq
+            kept.held = [h for h in hits.held if h.time >= since]
+            fell += [h.event for h in kept.held if h.owner == FELL]
+        return fell
+
+    def adopt_findings(self, old: RulePackDetector, keys: set[tuple[str, str]]) -> list[LogFinding]:
+        """Go on with ``old``'s security findings of the (file, address) ``keys`` (the failed
+        logins of an address brute force carried over under its threshold: if it forms, it
+        takes them, as in one ``logs scan``). Returns the findings carried."""
+        rules = self._first_of_kind()
+        out = []
+        for key, finding in old._findings.items():
+            rule = rules.get(key[0])
+            if rule is None or rule.category != "security" or (key[3], key[1]) not in keys:
+                continue
+            if key in old._folded or key in old._hits:
+                continue
+            self._findings[key] = finding
+            self._rule_of[key] = rule
+            self._dirty.add(id(finding))
+            out.append(finding)
+        return out
+
     def finish(self) -> None:
         """The end of the input: sshd sessions' lines still waiting for an attempt count."""
         self.sessions.expire()
@@ -525,7 +578,7 @@ class RulePackDetector:
             )
             finding.details["users"] = {}
             self._rule_of[key] = rule
-            if rule.threshold > 1:
+            if rule.threshold > 1 and key not in self._hits:  # (one carried over: goes on)
                 self._hits[key] = _Hits()
         self._dirty.add(id(finding))
         hits = self._hits.get(key)

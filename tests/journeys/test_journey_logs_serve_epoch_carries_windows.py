@@ -1,0 +1,171 @@
+"""Journey: ``serve``'s log detectors start afresh every hour (their epoch: bounded memory) and
+at a SIGHUP reload. They started from nothing, so what they held under a threshold was forgotten
+at the boundary: a ``logs.rules`` rule with ``threshold: 5`` given four declines before it and
+four after stored ``error_logged 8`` and no ``payment_declined`` (``logs scan`` of the same file:
+``payment_declined 8``), and 15 failed logins before it and 15 after never made the brute force
+``logs scan`` finds. Now what is still inside its window goes on into the next epoch (a rule's
+matches and held lines, brute force's sources, sshd's sessions): the stored findings are the ones
+``logs scan`` gives for the same lines, across the hourly epoch (every window is one here:
+tests/support/scripts/serve_every_window_an_epoch.py) and across a reload."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from support.cli import prodshield, shell_env
+from support.net import wait_until
+from support.serve import get, read_bound, stop_serve
+
+TOKEN = "journey-token-0123456789abcdef"
+SCRIPT = Path(__file__).parents[1] / "support" / "scripts" / "serve_every_window_an_epoch.py"
+RULE = """  rules:
+    - kind: payment_declined
+      pattern: 'card declined for order (?P<detail>\\d+)'
+      severity: high
+      threshold: 5
+      window: 1h
+"""
+IP = "203.0.113.91"
+
+
+def _declines(first: int, last: int) -> str:
+    return "".join(
+        f"2026-12-07 04:{40 + i:02d}:00,000 ERROR payments: card declined for order {300 + i}\n"
+        for i in range(first, last)
+    )
+
+
+def _failed(first: int, last: int) -> str:
+    return "".join(
+        f"Dec  7 03:00:{i:02d} web1 sshd[{5000 + i}]: "
+        f"Failed password for root from {IP} port {41000 + i} ssh2\n"
+        for i in range(first, last)
+    )
+
+
+def _env() -> dict[str, str]:
+    return shell_env(drop=("PRODSHIELD_",), COLUMNS="200", NO_COLOR="1", TZ="UTC")
+
+
+def _config(tmp_path: Path, name: str, fmt: str, extra: str = "") -> Path:
+    config = tmp_path / "shield.yaml"
+    config.write_text(
+        "storage: sqlite:///store.db\n"
+        f'serve: {{port: 0, token: "{TOKEN}"}}\n'
+        "logs:\n  window: 1s\n  brute_force_failures: 20\n"
+        f"  sources:\n    - {{name: app, path: {name}, format: {fmt}}}\n" + extra
+    )
+    return config
+
+
+@contextmanager
+def _serve(tmp_path: Path, config: Path, *, every_window: bool) -> Iterator[tuple[int, Any]]:
+    """serve (each window a new epoch with ``every_window``); its port, and a function that
+    reloads it (SIGHUP) and waits until the new configuration is in effect."""
+    cli = [str(SCRIPT)] if every_window else ["-m", "prodshield"]
+    errors = tmp_path / "serve.err"
+    with errors.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, *cli, "serve", "-c", str(config)],
+            cwd=tmp_path,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+
+    def reload() -> None:
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "new configuration in effect" in errors.read_text(), "the reload", 60)
+
+    try:
+        port, _ = read_bound(proc)
+        yield port, reload
+    finally:
+        stop_serve(proc, timeout=60)
+
+
+def _kinds(findings: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f["kind"]] = out.get(f["kind"], 0) + f["count"]
+    return out
+
+
+def _wait_counts(port: int, expected: dict[str, int], what: str) -> None:
+    seen: list[dict[str, int]] = [{}]
+
+    def counts_are() -> bool:
+        seen[0] = _kinds(get(port, "/api/v1/findings", token=TOKEN)["logs"])
+        return seen[0] == expected
+
+    try:
+        wait_until(counts_are, what, 90)
+    except AssertionError:
+        raise AssertionError(f"serve's findings: {seen[0]}, wanted {expected} ({what})") from None
+
+
+def _scanned(tmp_path: Path, name: str) -> dict[str, int]:
+    scan = prodshield(tmp_path, "logs", "scan", name, "--no-store", "--format", "json", env=_env())
+    assert scan.returncode in (0, 1), scan.stderr
+    return _kinds(json.loads(scan.stdout)["findings"])
+
+
+def _rule_burst(tmp_path: Path, port: int, boundary: Callable[[], None]) -> None:
+    _wait_counts(port, {"error_logged": 4}, "four declines held under the threshold")
+    boundary()
+    with (tmp_path / "pay.log").open("a") as fh:
+        fh.write(_declines(4, 8))
+    # the fifth decline within the hour makes a burst of eight: the four before the boundary
+    # leave their error_logged row (removed: nothing else is in it)
+    _wait_counts(port, {"payment_declined": 8}, "the burst across the boundary")
+    assert _scanned(tmp_path, "pay.log") == {"payment_declined": 8}
+
+
+def _brute_force(tmp_path: Path, port: int, boundary: Callable[[], None]) -> None:
+    _wait_counts(port, {"auth_failure": 15}, "fifteen failed logins, under the threshold of 20")
+    boundary()
+    with (tmp_path / "auth.log").open("a") as fh:
+        fh.write(_failed(15, 30))
+    # thirty within five minutes: one brute force takes them all, the row of the fifteen too
+    _wait_counts(port, {"brute_force": 30}, "the brute force across the boundary")
+    assert _scanned(tmp_path, "auth.log") == {"brute_force": 30}
+
+
+def _nothing() -> None:
+    """Every window is a new epoch: the boundary is there already."""
+
+
+def test_a_rule_burst_across_the_hourly_epoch(tmp_path: Path) -> None:
+    (tmp_path / "pay.log").write_text(_declines(0, 4))
+    config = _config(tmp_path, "pay.log", "python", RULE)
+    with _serve(tmp_path, config, every_window=True) as (port, _):
+        _rule_burst(tmp_path, port, _nothing)
+
+
+def test_a_brute_force_across_the_hourly_epoch(tmp_path: Path) -> None:
+    (tmp_path / "auth.log").write_text(_failed(0, 15))
+    config = _config(tmp_path, "auth.log", "syslog")
+    with _serve(tmp_path, config, every_window=True) as (port, _):
+        _brute_force(tmp_path, port, _nothing)
+
+
+def test_a_rule_burst_across_a_reload(tmp_path: Path) -> None:
+    (tmp_path / "pay.log").write_text(_declines(0, 4))
+    config = _config(tmp_path, "pay.log", "python", RULE)
+    with _serve(tmp_path, config, every_window=False) as (port, reload):
+        _rule_burst(tmp_path, port, reload)
+
+
+def test_a_brute_force_across_a_reload(tmp_path: Path) -> None:
+    (tmp_path / "auth.log").write_text(_failed(0, 15))
+    config = _config(tmp_path, "auth.log", "syslog")
+    with _serve(tmp_path, config, every_window=False) as (port, reload):
+        _brute_force(tmp_path, port, reload)
