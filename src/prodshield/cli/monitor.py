@@ -418,6 +418,7 @@ def run(
                 on_change=(lambda c: err.print(describe_change(c), highlight=False))
                 if verbose
                 else None,
+                on_sweep=lambda line: err.print(for_terminal(line), markup=False),
             )
     finally:
         store.close()

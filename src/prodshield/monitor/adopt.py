@@ -27,7 +27,6 @@ their incident engine, which adopts it in the transaction of its next results.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -55,8 +54,6 @@ from prodshield.notify.providers import DeliveryContext
 from prodshield.notify.providers.github import GitHubNotifier
 from prodshield.store import Store
 from prodshield.store import tables as t
-
-log = logging.getLogger(__name__)
 
 KV_NAMESPACE = "notify"
 BY = "prodshield"
@@ -176,8 +173,7 @@ async def find_orphans(
                 waiting = await asyncio.to_thread(waiting_threads, store, name)
                 issues = await notifier.open_threads(ctx)
             except Exception as exc:  # asked again by the next run (nothing marked)
-                log.warning("open issues of %s not looked at: %s", name, exc)
-                found.failed.append(f"{name}: {exc}")
+                found.failed.append(f"{name}: {exc}")  # the caller says it, in one line
                 continue
             found.asked.append(name)
             for issue in issues:
@@ -285,17 +281,21 @@ def adopt_now(store: Store, config: ShieldConfig, found: Found) -> list[Adopted]
 async def startup_sweep(
     store: Store,
     config: ShieldConfig,
-    engine: Any,
+    adopt_later: Callable[[Callable[[Connection, float], None]], None] | None,
     say: Callable[[str], None],
+    warn: Callable[[str], None] | None = None,
     *,
     bound_s: float = STARTUP_BOUND_S,
 ) -> None:
     """What ``monitor run`` and ``serve`` do once at start-up, beside their checks: close the
-    issues of removed checks (``removed.close_removed_issues``), then hand the orphans of
-    configured checks to ``engine`` (adopted with its next results). Every outcome and failure
-    is one line through ``say``; nothing raises (the next start looks again)."""
+    issues of removed checks (``removed.close_removed_issues``), then hand the adoption of
+    configured checks' orphans to ``adopt_later`` (the incident engine's: adopted in the
+    transaction of its next results). Each outcome is one line through ``say``, each failure one
+    through ``warn``; nothing raises, nothing waits longer than ``bound_s`` (the next start
+    looks again)."""
     from prodshield.monitor.removed import close_removed_issues
 
+    warn = warn or say
     if not any(getattr(c, "type", None) == "github" for c in config.notifiers.values()):
         return
     try:
@@ -305,21 +305,21 @@ async def startup_sweep(
                 where = f" [{c.environment}]" if c.environment else ""
                 say(f"issue #{c.number} closed ({c.notifier}): {c.check}{where}: {c.reason}")
             for line in failed:
-                say(f"issues of removed checks not looked for: {line}")
+                warn(f"issues of removed checks not looked for: {line}")
             found = await find_orphans(store, config)
     except Exception as exc:  # one line, never a traceback: the next start looks again
         why = str(exc) or type(exc).__name__
-        say(f"GitHub issues not looked at (tried again at the next start): {why}")
+        warn(f"GitHub issues not looked at (tried again at the next start): {why}")
         return
     for line in found.failed:
-        say(f"open issues not looked at (tried again at the next start): {line}")
+        warn(f"open issues not looked at (tried again at the next start): {line}")
 
     def apply(conn: Connection, now: float) -> None:
         for a in adopt(conn, config, found, now):
             say(describe(a))
 
-    if found.asked and engine is not None:
-        engine.adopt_later(apply)
+    if found.asked and adopt_later is not None:
+        adopt_later(apply)
 
 
 def describe(a: Adopted) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +23,8 @@ from prodshield.monitor.state import StateBook
 from prodshield.monitor.target import Target
 from prodshield.notify.subscribers import delivery_notifiers
 from prodshield.store import Store
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -209,11 +212,15 @@ def run_monitor(
     env: Names = None,
     on_start: Callable[[Scheduler], None] | None = None,
     on_change: Callable[[PhaseChange], None] | None = None,
+    on_sweep: Callable[[str], None] | None = None,
 ) -> SchedulerStats:
     """Run the scheduler until SIGINT/SIGTERM (or ``duration``); in-flight runs finish and every
     result is flushed before it returns. On a PostgreSQL store the instance joins the others
     sharing it and runs its share of the checks (``prodshield.monitor.cluster``). Incidents of
-    checks shield.yaml no longer has are resolved first (``prodshield.monitor.removed``)."""
+    checks shield.yaml no longer has are resolved first (``prodshield.monitor.removed``); beside
+    the first checks, the GitHub issues a lost store forgot are closed (removed checks) or
+    adopted (configured ones), each outcome one line to ``on_sweep``
+    (``prodshield.monitor.adopt.startup_sweep``)."""
     import signal
 
     targets = select_targets(loaded_config.config, check, env)
@@ -259,9 +266,19 @@ def run_monitor(
             raise_open_files_limit(scheduler.cap + 256)
             if on_start is not None:
                 on_start(scheduler)
+            sweep = None
+            if store is not None:
+                from prodshield.monitor.adopt import startup_sweep
+
+                say = on_sweep or (lambda line: log.warning("monitor: %s", line))
+                hand = engine.adopt_later if engine is not None else None
+                sweep = asyncio.create_task(startup_sweep(store, config, hand, say))
             try:
                 await scheduler.run(stop, duration)
             finally:
+                if sweep is not None and not sweep.done():
+                    sweep.cancel()  # a stop before GitHub answered: the next start looks again
+                    await asyncio.gather(sweep, return_exceptions=True)
                 if worker is not None:
                     await worker.stop()
             return scheduler.stats

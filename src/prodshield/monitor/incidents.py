@@ -140,6 +140,13 @@ class IncidentEngine:
         self._slo_at: dict[tuple[str, str], float] = {}
         self.last_changes: list[PhaseChange] = []
         """The phase changes of the last :meth:`process` call (``monitor run -v`` prints them)."""
+        self._adoptions: list[Callable[[Connection, float], None]] = []
+
+    def adopt_later(self, adopt: Callable[[Connection, float], None]) -> None:
+        """Run ``adopt(conn, now)`` in the transaction of the next :meth:`process`, before its
+        results are judged (``prodshield.monitor.adopt``: open GitHub issues a lost store forgot
+        become open incidents again, and no result of the same check is judged beside them)."""
+        self._adoptions.append(adopt)
 
     def observations(
         self, results: Sequence[Any], *, location: str | None = None
@@ -224,6 +231,8 @@ class IncidentEngine:
         """Apply observations in time order; return the incident changes they caused."""
         changes: list[IncidentChange] = []
         self.last_changes = []
+        if self._adoptions:
+            self._adopt(conn, time.time() if now is None else now)
         # parents before their dependants, so a child failing in the same run finds its parent's
         # incident open; each check's own results stay in time order
         for obs in sorted(observations, key=lambda o: (self._depth(o.check), o.ts)):
@@ -261,6 +270,11 @@ class IncidentEngine:
                         )
                     )
         return changes
+
+    def _adopt(self, conn: Connection, now: float) -> None:
+        pending, self._adoptions = self._adoptions, []
+        for adopt in pending:
+            adopt(conn, now)
 
     # --- SLOs ----------------------------------------------------------------------------------
 

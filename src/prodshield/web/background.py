@@ -57,6 +57,7 @@ class MonitorService:
 
         self._loop = asyncio.get_running_loop()
         self._reloaded = asyncio.Event()
+        sweep: asyncio.Task[None] | None = None
         async with Probe(self.store, base_dir=self.loaded.base_dir) as probe:
             while not stop.is_set():
                 loaded = self.loaded
@@ -64,6 +65,8 @@ class MonitorService:
                 await asyncio.to_thread(self._resolve_removed, loaded)
                 self.scheduler = self._scheduler(loaded, targets, probe)
                 self.started = True
+                if sweep is None:  # once per start, beside the first checks
+                    sweep = asyncio.create_task(self._sweep(loaded))
                 done = asyncio.Event()
                 running = asyncio.create_task(self.scheduler.run(done))
                 try:
@@ -71,6 +74,25 @@ class MonitorService:
                 finally:
                     done.set()
                     await running  # drains the runs in flight and writes their results
+        if sweep is not None and not sweep.done():
+            sweep.cancel()  # stopped before GitHub answered: the next start looks again
+            await asyncio.gather(sweep, return_exceptions=True)
+
+    async def _sweep(self, loaded: LoadedConfig) -> None:
+        """The GitHub issues a lost store forgot: those of removed checks closed, those of
+        configured checks adopted by the current scheduler's engine
+        (``prodshield.monitor.adopt.startup_sweep``); one log line each (a warning)."""
+        from prodshield.monitor.adopt import startup_sweep
+
+        def hand(apply: Any) -> None:
+            scheduler = self.scheduler
+            if scheduler is not None and scheduler.incidents is not None:
+                scheduler.incidents.adopt_later(apply)
+
+        # warnings: what it did to GitHub at start-up is for the operator to see on stderr
+        await startup_sweep(
+            self.store, loaded.config, hand, lambda line: log.warning("monitor: %s", line)
+        )
 
     def _resolve_removed(self, loaded: LoadedConfig) -> None:
         """Resolve the open incidents of checks this config no longer has (their notifiers
