@@ -408,7 +408,7 @@ class ProxySpec(StrictModel):
     """A TCP proxy in front of a dependency, where faults are injected."""
 
     name: str = Field(examples=["postgres"])
-    """The proxy's name in the API and in experiments."""
+    """The proxy's name in the API and in experiments: letters, digits, ``-``, ``_`` and ``.``."""
     listen: str = Field(examples=["127.0.0.1:25432"])
     """The ``host:port`` clients connect to instead of the dependency."""
     upstream: str = Field(examples=["127.0.0.1:5432"])
@@ -417,6 +417,16 @@ class ProxySpec(StrictModel):
     """A disabled proxy is defined but does not listen."""
     toxics: list[ToxicSpec] = Field(default_factory=list)
     """Faults active from the start."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        from prodshield.chaos.proxy.model import proxy_name_problem
+
+        problem = proxy_name_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
+        return v
 
     @field_validator("listen", "upstream")
     @classmethod

@@ -24,6 +24,7 @@ from prodshield.chaos.proxy.model import (
     UPSTREAM,
     ApiError,
     ToxicConfig,
+    check_proxy_name,
     get_bool,
     get_str,
     join_address,
@@ -249,6 +250,7 @@ class ProxyCollection:
             raise MISSING_FIELD.with_detail("name")
         if not upstream:
             raise MISSING_FIELD.with_detail("upstream")
+        check_proxy_name(name)
         _check_addresses(listen, upstream)
         if name in self.proxies:
             raise PROXY_EXISTS
@@ -277,6 +279,7 @@ class ProxyCollection:
                 raise MISSING_FIELD.with_detail(f"name at proxy {i}")
             if not upstream:
                 raise MISSING_FIELD.with_detail(f"upstream at proxy {i}")
+            check_proxy_name(name)
             if name in names:
                 raise BAD_REQUEST_BODY.with_detail(f'duplicate proxy name "{name}"')
             names.add(name)
