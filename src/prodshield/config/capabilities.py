@@ -404,6 +404,22 @@ class ToxicSpec(StrictModel):
     """Milliseconds after which the toxic removes itself (0: it stays)."""
 
 
+# A proxy's name is one path segment of the chaos API (``/proxies/{name}``): Toxiproxy stores any
+# name but cannot address one with a ``/``; we accept only names every client can put in a URL as is.
+_PROXY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+
+
+def proxy_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a chaos proxy, or None when it can."""
+    if _PROXY_NAME.fullmatch(name) is None or name.strip(".") == "":
+        shown = name if len(name) <= 60 else name[:60] + "..."
+        return (
+            f"invalid proxy name {shown!r}: use letters, digits, '-', '_' and '.'"
+            " (not only dots, at most 200 characters)"
+        )
+    return None
+
+
 class ProxySpec(StrictModel):
     """A TCP proxy in front of a dependency, where faults are injected."""
 
@@ -421,8 +437,6 @@ class ProxySpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        from prodshield.chaos.proxy.model import proxy_name_problem
-
         problem = proxy_name_problem(v)
         if problem is not None:
             raise ValueError(problem)

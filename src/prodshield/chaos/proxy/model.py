@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
+from prodshield.config.capabilities import proxy_name_problem
 from prodshield.text import loads_json
 
 UPSTREAM = 0
@@ -42,21 +42,6 @@ INVALID_STREAM = ApiError("stream was invalid, can be either upstream or downstr
 INVALID_TOXIC_TYPE = ApiError("invalid toxic type", 400)
 TOXIC_EXISTS = ApiError("toxic already exists", 409)
 TOXIC_NOT_FOUND = ApiError("toxic not found", 404)
-
-# A proxy's name is one path segment of the API (``/proxies/{name}``): Toxiproxy stores any name but
-# cannot address one with a ``/``; we accept only names every client can put in a URL as is.
-_PROXY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
-
-
-def proxy_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot name a proxy, or None when it can."""
-    if _PROXY_NAME.fullmatch(name) is None or name.strip(".") == "":
-        shown = name if len(name) <= 60 else name[:60] + "..."
-        return (
-            f"invalid proxy name {shown!r}: use letters, digits, '-', '_' and '.'"
-            " (not only dots, at most 200 characters)"
-        )
-    return None
 
 
 def check_proxy_name(name: str) -> None:
