@@ -1,13 +1,17 @@
-"""The Toxiproxy v2 REST API (exact paths, status codes, JSON shapes and errors) and /metrics."""
+"""The Toxiproxy v2 REST API (exact paths, status codes, JSON shapes and errors) and /metrics,
+and the API's HTTP connections (a header-read deadline; JSON errors for unparsable requests)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
 
 from prodshield import __version__, exposition
 from prodshield.chaos.proxy import metrics
@@ -18,6 +22,10 @@ from prodshield.chaos.proxy.model import (
     parse_toxic,
 )
 from prodshield.chaos.proxy.server import ProxyCollection
+
+# A connection must send a whole request head within this long of opening (or of its previous
+# response), else it is closed: serve's default (serve.limits.header_timeout).
+HEADER_TIMEOUT = 10.0
 
 # What GET /version reports: the Toxiproxy API level we speak, and who speaks it.
 TOXIPROXY_API_VERSION = "2.12.0"
@@ -183,3 +191,69 @@ class ToxiproxyApi:
         return web.Response(
             body=exposition.render(self.metrics), headers={"Content-Type": exposition.CONTENT_TYPE}
         )
+
+
+class ApiConnection(RequestHandler):
+    """One HTTP connection to the API: aiohttp's, with a header-read deadline (a client that never
+    finishes its request head, slowloris, is closed after ``header_timeout`` s, as serve does) and
+    requests aiohttp cannot parse answered in the API's ``{"error", "status"}`` shape (431 for an
+    oversized request or header line, 400 otherwise) instead of aiohttp's plain text."""
+
+    def __init__(self, *args: Any, header_timeout: float = HEADER_TIMEOUT, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._messages:
+            self._disarm()  # a whole head is in (or a parse error): the API's time, not the client's
+
+    async def finish_response(
+        self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
+        result = await super().finish_response(request, resp, start_time)
+        if not self._messages:
+            self._arm()  # the next request on a keep-alive connection has the same deadline
+        return result
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = asyncio.get_running_loop().call_later(self.header_timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self._request_in_progress or self._messages or self.transport is None:
+            return
+        self.transport.close()
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if isinstance(exc, LineTooLong):
+            error = ApiError("request header fields too large", 431)
+        elif isinstance(exc, HttpProcessingError):
+            error = ApiError("bad request: malformed HTTP request", 400)
+        else:  # aiohttp logs it (and refuses when a response has started)
+            super().handle_error(request, status, exc, message)
+            error = ApiError("internal server error", status)
+        response = _error(error)
+        response.force_close()
+        return response

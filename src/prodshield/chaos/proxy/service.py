@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from prodshield.chaos.proxy.http_api import ToxiproxyApi
+from prodshield.chaos.proxy.http_api import HEADER_TIMEOUT, ApiConnection, ToxiproxyApi
 from prodshield.chaos.proxy.model import ApiError
 from prodshield.chaos.proxy.server import ProxyCollection
 from prodshield.config.capabilities import ChaosConfig
@@ -36,12 +36,16 @@ def is_loopback(host: str) -> bool:
 class ProxyService:
     """Proxies and the Toxiproxy-compatible API in one asyncio process."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8474) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 8474, header_timeout: float = HEADER_TIMEOUT
+    ) -> None:
         self.host = host
         self.port = port
+        self.header_timeout = header_timeout
         self.collection = ProxyCollection()
         self.api = ToxiproxyApi(self.collection)
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
@@ -64,19 +68,26 @@ class ProxyService:
     async def start(self) -> None:
         runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        server, loop = runner.server, asyncio.get_running_loop()
+        assert server is not None
         try:
-            await site.start()
+            # aiohttp's TCPSite, with our connection class (server counts it for shutdown)
+            self._listener = await loop.create_server(
+                lambda: ApiConnection(
+                    server, loop=loop, access_log=None, header_timeout=self.header_timeout
+                ),
+                self.host,
+                self.port,
+                reuse_address=True,
+            )
         except OSError as exc:
             await runner.cleanup()
             raise Conflict(
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
             ) from None
         self._runner = runner
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        if self._listener.sockets:
+            self.port = self._listener.sockets[0].getsockname()[1]
 
     async def populate(self, proxies: list[dict[str, Any]], source: str = "config") -> None:
         try:
@@ -86,6 +97,9 @@ class ProxyService:
 
     async def close(self) -> None:
         self.collection.close()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
