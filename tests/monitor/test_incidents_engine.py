@@ -260,7 +260,7 @@ def test_each_kind_has_its_title_severity_and_words(store: Store) -> None:
     heartbeat is missed; bodies show the resolved target and the environment."""
     eng = IncidentEngine(parse_config(KINDS_CONFIG, env={}).config)
     runs: list[tuple[str, str, list[tuple[str, str | None]], ErrorKind]] = [
-        ("cert", "", [("[CERTIFICATE_EXPIRATION] > 14d", "5d3h")], "condition"),
+        ("cert", "", [("[CERTIFICATE_EXPIRATION] > 14d", "5d 3h")], "condition"),
         ("shop", "production", [("[RESPONSE_TIME] < 500", "812")], "condition"),
         ("backup", "", [], "timeout"),
     ]

@@ -124,8 +124,8 @@ OUTCOMES = [
     ("[BODY] == pat(*DOWN*)", True, None, None),
     ("[BODY].status != pat(U*)", True, "DOWN", None),
     ("[HEADER].Content-Type == application/json", True, "application/json", None),
-    ("[CERTIFICATE_EXPIRATION] > 14d", False, "10d0h", "[CERTIFICATE_EXPIRATION] (10d0h) > 14d"),
-    ("[CERTIFICATE_EXPIRATION] > 48h", True, "10d0h", None),
+    ("[CERTIFICATE_EXPIRATION] > 14d", False, "10d 0h", "[CERTIFICATE_EXPIRATION] (10d 0h) > 14d"),
+    ("[CERTIFICATE_EXPIRATION] > 48h", True, "10d 0h", None),
     ("[CONNECTED] == true", True, "true", None),
     ("[IP] == 127.0.0.1", False, "<missing>", None),
 ]

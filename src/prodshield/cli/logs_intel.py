@@ -24,7 +24,7 @@ from prodshield.cli.common import (
     write_out,
 )
 from prodshield.cli.logs_parse import say_raw_fallbacks
-from prodshield.config.types import format_duration
+from prodshield.config.types import write_duration
 from prodshield.errors import NotFound, ProdshieldError, UsageError
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.digest import (
@@ -369,7 +369,7 @@ def digest(
     inputs = configured_inputs(config, list(files or []), log_format)
     if baseline is None:
         period = inputs.loaded.config.logs.baseline if inputs.loaded is not None else 7 * 86400.0
-        baseline = format_duration(period)
+        baseline = write_duration(period)
     begin, end = _window(start, until)
     result = scan_files(
         inputs.paths,

@@ -26,7 +26,7 @@ from prodshield.cli.common import (
     untrusted,
     write_out,
 )
-from prodshield.config.types import format_duration
+from prodshield.config.types import format_duration, format_elapsed, write_duration
 from prodshield.text import for_terminal, percent
 
 if TYPE_CHECKING:
@@ -492,7 +492,7 @@ def status(
                 "check": target.name,
                 "environment": target.environment or None,
                 "type": target.type,
-                "interval": format_duration(target.interval),
+                "interval": write_duration(target.interval),
                 "state": state,
                 "last_ok": st.last_ok if st else None,
                 "last_ts": st.last_ts if st else None,
@@ -529,7 +529,7 @@ def status(
         elif row["last_ts"] is None:
             last = "never run"
         else:
-            ago = format_duration(max(0.0, time.time() - row["last_ts"]))
+            ago = format_elapsed(max(0.0, time.time() - row["last_ts"]))
             last = f"{'ok' if row['last_ok'] else row['last_error_kind'] or 'failed'} {ago} ago"
         table.add_row(
             row["check"],
@@ -564,7 +564,7 @@ def _job_line(job: dict[str, Any], now: float) -> str:
     if job["duration_s"] is not None:
         parts.append(f"ran {format_duration(job['duration_s'])}")
     if job["finished_at"] is not None:
-        parts.append(f"{format_duration(max(0.0, now - job['finished_at']))} ago")
+        parts.append(f"{format_elapsed(max(0.0, now - job['finished_at']))} ago")
     line = ", ".join(parts)
     lines = [x.strip() for x in (job["output"] or "").split("\n") if x.strip()]
     if lines:
@@ -615,7 +615,7 @@ def heartbeats(
         if u.last_ping is None:
             state = WAITING_LABEL
         else:
-            ago = format_duration(max(0.0, time.time() - u.last_ping))
+            ago = format_elapsed(max(0.0, time.time() - u.last_ping))
             state = f"last ping {ago} ago, {u.pings} ping{'s' if u.pings != 1 else ''}"
         if u.period is not None:
             every = f"every {format_duration(u.period)} + {format_duration(u.grace)} grace"
@@ -696,8 +696,8 @@ def instances(
                 str(i.pid),
                 untrusted(i.location or "-"),
                 f"{i.owned}/{i.targets}",
-                format_duration(max(0.0, now - i.started_at)),
-                f"{format_duration(max(0.0, now - i.last_seen))} ago",
+                format_elapsed(max(0.0, now - i.started_at)),
+                f"{format_elapsed(max(0.0, now - i.last_seen))} ago",
             )
         table.print()
     if owners:

@@ -25,7 +25,7 @@ from prodshield.cli.common import (
     untrusted,
 )
 from prodshield.config import LoadedConfig
-from prodshield.config.types import parse_duration
+from prodshield.config.types import format_elapsed, parse_duration
 from prodshield.errors import UsageError
 from prodshield.notify import Event, enqueue, outbox
 from prodshield.notify.redact import notifier_secrets, redact
@@ -70,23 +70,16 @@ def _secrets(loaded: LoadedConfig) -> list[str]:
 def _ago(ts: float | None) -> str:
     if ts is None:
         return "-"
-    seconds = max(0, int(time.time() - ts))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
+    return f"{format_elapsed(max(0.0, time.time() - ts))} ago"
 
 
 def _due(ts: float | None) -> str:
     if ts is None:
         return "-"
-    seconds = int(ts - time.time())
-    if seconds <= 0:
+    seconds = ts - time.time()
+    if seconds < 0.5:
         return "now"
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"in {seconds // size}{unit}"
-    return f"in {seconds}s"
+    return f"in {format_elapsed(seconds)}"
 
 
 @app.command("status")

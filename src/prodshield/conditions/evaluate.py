@@ -172,17 +172,11 @@ def _show(o: Operand, v: Any) -> str:
 
 
 def _human_ms(ms: float) -> str:
-    s = int(ms // 1000)
-    sign = "-" if s < 0 else ""
-    s = abs(s)
-    d, rem = divmod(s, 86400)
-    h, rem = divmod(rem, 3600)
-    m = rem // 60
-    if d:
-        return f"{sign}{d}d{h}h"
-    if h:
-        return f"{sign}{h}h{m}m"
-    return f"{sign}{m}m{rem % 60}s"
+    """A certificate's time left as every duration is shown (``10d 4h``, ``5m 43s``), signed
+    when it expired."""
+    from prodshield.config.types import format_elapsed
+
+    return ("-" if ms <= -1000 else "") + format_elapsed(abs(ms) / 1000)
 
 
 def _as_number(v: Any, kind: str) -> float | None:

@@ -27,9 +27,9 @@ from prodshield.config.loader import bare
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import (
     INTERPOLATED_PATTERN,
-    format_duration,
     parse_duration,
     parse_size,
+    write_duration,
 )
 
 CAPABILITIES: dict[str, tuple[str, str | None]] = {
@@ -305,7 +305,7 @@ def _plural(name: str) -> str:
 
 def _constraints(info: FieldInfo, annotation: Any) -> str:
     marker = _marker(annotation) or _marker(_strip_optional(annotation))
-    show = format_duration if marker == "duration" else _number
+    show = write_duration if marker == "duration" else _number
     parts: list[str] = []
     for meta in info.metadata:
         if isinstance(meta, annotated_types.Ge):
@@ -355,7 +355,7 @@ def _display(value: Any, annotation: Any) -> Any:
     """A default as a user writes it: durations as ``30s``."""
     marker = _marker(annotation) or _marker(_strip_optional(annotation))
     if marker == "duration" and isinstance(value, int | float):
-        return format_duration(value)
+        return write_duration(value)
     if marker == "size" and isinstance(value, int):
         return format_size(value)
     return value

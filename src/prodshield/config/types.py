@@ -30,7 +30,7 @@ def parse_duration(value: Any) -> float:
 def _bounded(value: Any, seconds: float) -> float:
     if not seconds <= MAX_DURATION:  # also NaN and inf
         raise ValueError(
-            f"{value!r} is too long a duration (at most {format_duration(MAX_DURATION)})"
+            f"{value!r} is too long a duration (at most {write_duration(MAX_DURATION)})"
         )
     return seconds
 
@@ -60,17 +60,28 @@ def whole_seconds(seconds: float) -> int:
     return max(0, math.floor(seconds + 0.5))
 
 
+def write_duration(seconds: float) -> str:
+    """Seconds as shield.yaml writes them, to be read back: ``90`` -> ``1m30s`` (``config show``,
+    the config reference, a ``--baseline`` passed on, JSON fields and metric labels)."""
+    return "".join(_duration_parts(seconds))
+
+
 def format_duration(seconds: float) -> str:
-    """Render seconds the way a user writes them: ``90`` -> ``1m30s``."""
+    """Seconds as people read them in prodshield's output: ``90`` -> ``1m 30s``, ``250ms``, the
+    form of :func:`format_elapsed` (every unit, not only the two largest)."""
+    return " ".join(_duration_parts(seconds))
+
+
+def _duration_parts(seconds: float) -> list[str]:
     if seconds < 1 and seconds != 0:
-        return f"{round(seconds * 1000)}ms"
+        return [f"{round(seconds * 1000)}ms"]
     total = whole_seconds(seconds)
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if total >= size:
             out.append(f"{total // size}{unit}")
             total %= size
-    return "".join(out) or "0s"
+    return out or ["0s"]
 
 
 def format_elapsed(seconds: float) -> str:
@@ -141,7 +152,7 @@ SIZE_JSON_SCHEMA: dict[str, Any] = {
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
-    PlainSerializer(format_duration),
+    PlainSerializer(write_duration),
     WithJsonSchema(DURATION_JSON_SCHEMA),
 ]
 """Seconds, written in config as ``30s``/``5m``/``1h``; at most ten years (:data:`MAX_DURATION`)."""
@@ -153,7 +164,7 @@ def at_most(limit: float) -> AfterValidator:
     def check(seconds: float | None) -> float | None:
         if seconds is not None and seconds > limit:
             raise ValueError(
-                f"{format_duration(seconds)} is too long (at most {format_duration(limit)})"
+                f"{write_duration(seconds)} is too long (at most {write_duration(limit)})"
             )
         return seconds
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from prodshield.config.types import format_duration
+from prodshield.config.types import write_duration
 from prodshield.logs.detectors import DetectorSettings
 from prodshield.logs.findings import LogFinding
 from prodshield.logs.record import (
@@ -905,7 +905,7 @@ def daily_digest(loaded: Any, store: Store) -> dict[str, Any] | None:
     result = scan_files(
         [Path(sf.path) for sf in files],
         since="24h",
-        baseline=format_duration(cfg.baseline),  # trends compare with the period before
+        baseline=write_duration(cfg.baseline),  # trends compare with the period before
         settings=DetectorSettings.from_config(cfg, secret_rules=loaded.config.audit.secrets.rules),
         layouts=layouts or None,
     )

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from prodshield import evidence
 from prodshield.config.schema import ShieldConfig
-from prodshield.config.types import format_duration
+from prodshield.config.types import format_duration, format_elapsed
 from prodshield.errors import Conflict, Invalid, NotFound
 from prodshield.monitor import escalation, grouping, silences, slo
 from prodshield.monitor.incident_machine import (
@@ -871,9 +871,7 @@ class IncidentEngine:
         if children:
             fields["suppressed"] = ", ".join(children)
         if event_type == RESOLVED and incident.resolved_at is not None:
-            fields["duration"] = format_duration(
-                max(0.0, incident.resolved_at - incident.opened_at)
-            )
+            fields["duration"] = format_elapsed(max(0.0, incident.resolved_at - incident.opened_at))
         labels = labels_of(self.config, obs.environment)
         event = {
             "key": key,
@@ -959,7 +957,7 @@ class IncidentEngine:
         where = f" in **{obs.environment}**" if obs.environment else ""
         target = self.target_of(obs)
         if event_type == RESOLVED:
-            took = format_duration(max(0.0, (incident.resolved_at or obs.ts) - incident.opened_at))
+            took = format_elapsed(max(0.0, (incident.resolved_at or obs.ts) - incident.opened_at))
             lines.append(
                 {
                     "flapping": f"**{obs.check}** is stable again{where}, after {took} of flapping.",

@@ -31,7 +31,7 @@ import aiohttp
 from sqlalchemy import select
 
 from prodshield.config.schema import ShieldConfig
-from prodshield.config.types import format_duration
+from prodshield.config.types import format_elapsed
 from prodshield.monitor import slo
 from prodshield.monitor.expand import expand_checks
 from prodshield.monitor.incident_machine import KINDS
@@ -138,7 +138,7 @@ def _resolve(store: Store, config: ShieldConfig, incident_id: int, reason: str, 
             )
         env = f"[{row.environment}] " if row.environment else ""
         name = shown_name(row.check_name, row.kind)
-        took = format_duration(max(0.0, at - row.opened_at))
+        took = format_elapsed(max(0.0, at - row.opened_at))
         where = f" in **{_md(row.environment)}**" if row.environment else ""
         body = (
             f"Resolved: {reason}. **{_md(name)}**{where} is no longer checked, so nothing more "

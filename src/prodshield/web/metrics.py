@@ -20,7 +20,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from sqlalchemy import func, select
 
 from prodshield.audit import read as audit_read
-from prodshield.config.types import format_duration
+from prodshield.config.types import write_duration
 from prodshield.exposition import counter, gauge, render
 from prodshield.logs import read as logs_read
 from prodshield.monitor.views import SloView
@@ -360,7 +360,7 @@ def _rates(st: SloView) -> dict[str, float]:
     for b in st.burn_rates:
         for span, value in ((b.long_s, b.long), (b.short_s, b.short)):
             if value is not None:
-                rates[format_duration(span)] = value
+                rates[write_duration(span)] = value
     return rates
 
 
