@@ -97,13 +97,23 @@ def select_targets(config: ShieldConfig, check: Names = None, env: Names = None)
         for t in expand_checks(config)
         if (not checks or t.name in checks) and (not envs or t.environment in envs)
     ]
+    if envs:  # a check named that runs in none of the environments named is not left out quietly
+        ran = {t.name for t in targets}
+        for name in checks:
+            if name not in ran:
+                raise NotFound(_outside(name, envs, expand_checks(config)))
     if not targets and (checks or envs):
-        raise NotFound(
-            "no check matches"
-            + "".join(f" --check {c}" for c in checks)
-            + "".join(f" --env {e}" for e in envs)
-        )
+        raise NotFound("no check matches" + "".join(f" --env {e}" for e in envs))
     return targets
+
+
+def _outside(name: str, envs: Sequence[str], every: Sequence[Target]) -> str:
+    """``check 'db' runs in none of --env production (its environments: staging)``."""
+    own = sorted({t.environment or "" for t in every if t.name == name})
+    named = " ".join(f"--env {e}" for e in envs)
+    if not any(own):
+        return f"check {name!r} runs in none of {named} (it has no environments)"
+    return f"check {name!r} runs in none of {named} (its environments: {', '.join(own)})"
 
 
 async def run_targets(
