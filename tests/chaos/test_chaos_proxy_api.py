@@ -95,7 +95,7 @@ def test_toxic_defaults_update_merge_and_delete(api: ProxyThread, upstreams: Ups
     )
     assert api.json("POST", "/proxies/p/toxics", {"type": "latency", "stream": "sideways"}) == (
         400,
-        {"error": "stream was invalid, can be either upstream or downstream", "status": 400},
+        {"error": "stream was invalid, can be upstream, downstream or both", "status": 400},
     )
     status, up = api.json(
         "POST",
@@ -200,3 +200,23 @@ def test_populate_applies_toxics_and_replaces(api: ProxyThread, upstreams: Upstr
     assert api.json("POST", "/populate", []) == (201, {"proxies": None})  # Go's nil slice
     api.create("aa", echo)
     assert list(api.json("GET", "/proxies")[1]) == ["a", "aa", "b"]  # sorted, as Go marshals maps
+
+
+def test_toxicity_outside_zero_to_one_is_refused(api: ProxyThread) -> None:
+    """Toxicity is a probability (docs: 0 to 1); 5 was accepted and shown as 5. Toxiproxy takes
+    any number; we refuse it as shield.yaml does (docs/chaos-proxy.md says so)."""
+    api.create("p", "127.0.0.1:9")
+    for bad in (5, -0.1, 1.0001):
+        assert api.json("POST", "/proxies/p/toxics", {"type": "latency", "toxicity": bad}) == (
+            400,
+            {
+                "error": f"bad request body: toxicity must be from 0 to 1, not {bad:g}",
+                "status": 400,
+            },
+        )
+    assert api.json("GET", "/proxies/p/toxics") == (200, [])
+    api.toxic("p", type="latency", name="edge", toxicity=1)
+    status, data = api.json("PATCH", "/proxies/p/toxics/edge", {"toxicity": 2})
+    assert status == 400 and data["error"].endswith("toxicity must be from 0 to 1, not 2")
+    assert api.json("GET", "/proxies/p/toxics/edge")[1]["toxicity"] == 1  # unchanged
+    assert api.json("PATCH", "/proxies/p/toxics/edge", {"toxicity": 0})[1]["toxicity"] == 0

@@ -38,7 +38,7 @@ BAD_REQUEST_BODY = ApiError("bad request body", 400)
 MISSING_FIELD = ApiError("missing required field", 400)
 PROXY_NOT_FOUND = ApiError("proxy not found", 404)
 PROXY_EXISTS = ApiError("proxy already exists", 409)
-INVALID_STREAM = ApiError("stream was invalid, can be either upstream or downstream", 400)
+INVALID_STREAM = ApiError("stream was invalid, can be upstream, downstream or both", 400)
 INVALID_TOXIC_TYPE = ApiError("invalid toxic type", 400)
 TOXIC_EXISTS = ApiError("toxic already exists", 409)
 TOXIC_NOT_FOUND = ApiError("toxic not found", 404)
@@ -172,7 +172,7 @@ def parse_toxic(body: Any) -> ToxicConfig:
     body = require_object(body, "a toxic")
     type_name = get_str(body, "type")
     stream = get_str(body, "stream", "downstream") or "downstream"
-    toxicity = float(get_number(body, "toxicity", 1.0, float))
+    toxicity = _toxicity(body, 1.0)
     if stream.lower() not in STREAMS:
         raise INVALID_STREAM
     name = get_str(body, "name") or f"{type_name}_{stream}"
@@ -182,6 +182,15 @@ def parse_toxic(body: Any) -> ToxicConfig:
     attributes = parse_attributes(toxic, body.get("attributes"))
     limit_time = parse_limit_time(body, 0)
     return ToxicConfig(name, type_name, stream, toxicity, attributes, toxic, limit_time)
+
+
+def _toxicity(body: Mapping[str, Any], default: float) -> float:
+    """``toxicity``, a probability: unlike Toxiproxy (which takes any number and treats one over 1
+    as 1), a value outside 0..1 is refused, as it is in shield.yaml."""
+    toxicity = float(get_number(body, "toxicity", default, float))
+    if not 0.0 <= toxicity <= 1.0:
+        raise BAD_REQUEST_BODY.with_detail(f"toxicity must be from 0 to 1, not {toxicity:g}")
+    return toxicity
 
 
 def parse_limit_time(body: Mapping[str, Any], default: int) -> int:
@@ -202,7 +211,7 @@ def parse_toxic_update(current: ToxicConfig, body: Any) -> tuple[float, dict[str
     """New toxicity, attributes and limit_time for an existing toxic; given values merge over
     the current ones."""
     body = require_object(body, "a toxic")
-    toxicity = float(get_number(body, "toxicity", current.toxicity, float))
+    toxicity = _toxicity(body, current.toxicity)
     attributes = parse_attributes(current.toxic, body.get("attributes"), current.attributes)
     limit_time = parse_limit_time(body, current.limit_time)
     return toxicity, attributes, limit_time
