@@ -138,7 +138,8 @@ def test_breaker_battery_passes_on_the_good_example(
     checks = by_name(report)
     assert checks["timeout: fails fast"].measured["fast_from_call"] <= 4
     assert checks["latency: no traffic while open"].measured["connections"] == 0
-    assert checks["down: no traffic while open"].skipped
+    # under down the proxy counts nothing: measured by calls made just after the dependency is back
+    assert checks["down: no traffic while open"].measured["connections"] == 0
 
 
 @pytest.mark.postgres

@@ -102,6 +102,182 @@ def _traffic(opts: BreakerOptions) -> tuple[int, int] | None:
         return None
 
 
+async def _fails_fast(
+    opts: BreakerOptions, probe: _Probe, fault: str, report: BatteryReport, t0: float
+) -> bool:
+    """Property 1: calls fail fast from call N+1 on. True when they failed fast at all (opened)."""
+    calls: list[Call] = []
+    for _ in range(opts.threshold + 4):
+        calls.append(await probe.call())
+        await probe.health()
+        tail = calls[-3:]
+        # at least N+1 calls: under reset_peer or down even a closed breaker's calls fail fast
+        if len(calls) > opts.threshold and all(probe.fast_failure(c) for c in tail):
+            break
+        if len(calls) > opts.threshold + 1 and not any(probe.fast_failure(c) for c in calls):
+            break
+    fast_from = None
+    for i in range(len(calls)):
+        if all(probe.fast_failure(c) for c in calls[i:]):
+            fast_from = i + 1
+            break
+    passed = fast_from is not None and fast_from <= opts.threshold + 1
+    report.add(
+        BatteryCheck(
+            f"{fault}: fails fast",
+            passed,
+            (
+                f"calls fail fast from call {fast_from} on (threshold {opts.threshold})"
+                if fast_from
+                else f"calls still wait for the dependency after {len(calls)} calls"
+            )
+            + f"; latencies ms {', '.join(str(round(c.ms)) for c in calls)}",
+            {
+                "fast_from_call": fast_from,
+                "statuses": [c.status for c in calls],
+                "latency_ms": [round(c.ms, 1) for c in calls],
+            },
+            duration=time.monotonic() - t0,
+        )
+    )
+    return fast_from is not None
+
+
+async def _three_calls_traffic(opts: BreakerOptions, probe: _Probe) -> tuple[int, int] | None:
+    """(connections, bytes upstream) that 3 concurrent calls brought to the dependency."""
+    before = await asyncio.to_thread(_traffic, opts)
+    await asyncio.gather(*(probe.call() for _ in range(3)))
+    after = await asyncio.to_thread(_traffic, opts)
+    if before is None or after is None:
+        return None
+    return after[0] - before[0], after[1] - before[1]
+
+
+def _no_traffic_check(fault: str, traffic: tuple[int, int], when: str) -> BatteryCheck:
+    conns, sent = traffic
+    held = conns == 0 and sent == 0
+    return BatteryCheck(
+        f"{fault}: no traffic while open",
+        held,
+        f"{plural(conns, 'connection')} and {plural(sent, 'byte')} reached the dependency "
+        f"during 3 calls{when}" + ("" if held else ": the breaker did not open"),
+        {"connections": conns, "bytes_upstream": sent},
+    )
+
+
+async def _no_traffic_while_open(
+    opts: BreakerOptions, probe: _Probe, fault: str, report: BatteryReport
+) -> bool:
+    """Property 2 (the dependency still faulty). False when calls reached it: no breaker opened."""
+    await asyncio.sleep(0.2)  # the earlier calls' connections settle
+    traffic = await _three_calls_traffic(opts, probe)
+    await probe.health()
+    if traffic is None:
+        report.add(
+            BatteryCheck(
+                f"{fault}: no traffic while open",
+                True,
+                "not measurable (no counters for the proxy)",
+                skipped=True,
+            )
+        )
+        return True
+    check = report.add(_no_traffic_check(fault, traffic, ""))
+    return check.passed
+
+
+async def _no_traffic_after_return(
+    opts: BreakerOptions, probe: _Probe, report: BatteryReport, opened_by: float
+) -> bool:
+    """Property 2 under ``down`` (the proxy counts nothing while down): just after the dependency
+    comes back, an open breaker still refuses calls without reaching it."""
+    traffic = await _three_calls_traffic(opts, probe)
+    if traffic is None or time.monotonic() - opened_by >= opts.recovery_s:
+        report.add(
+            BatteryCheck(
+                "down: no traffic while open",
+                True,
+                "not measurable (no counters, or the open period ended before the dependency "
+                "came back)",
+                skipped=True,
+            )
+        )
+        return True
+    check = report.add(_no_traffic_check("down", traffic, " made just after it came back"))
+    return check.passed
+
+
+async def _half_open_trials(
+    opts: BreakerOptions, probe: _Probe, fault: str, report: BatteryReport
+) -> None:
+    """Property 3: once the open period is over, at most K trial calls reach the dependency."""
+    await asyncio.sleep(opts.recovery_s + 0.1)
+    before = await asyncio.to_thread(_traffic, opts)  # the open period is over by now
+    burst_start = time.monotonic()
+    burst = await asyncio.gather(*(probe.call() for _ in range(6)))
+    burst_s = time.monotonic() - burst_start
+    after = await asyncio.to_thread(_traffic, opts)
+    if before is None or after is None:
+        report.add(BatteryCheck(f"{fault}: half-open trials", True, "not measurable", skipped=True))
+        return
+    if any(c.ok for c in burst):
+        # a trial got its answer before the fault struck (reset_peer after a delay): the
+        # breaker rightly closed and let the rest through; the limit is not measurable here
+        report.add(
+            BatteryCheck(
+                f"{fault}: half-open trials",
+                True,
+                "a half-open trial succeeded under this fault and closed the breaker "
+                "(the limit is not measurable here)",
+                {"statuses": [c.status for c in burst]},
+                skipped=True,
+            )
+        )
+        return
+    trials = after[0] - before[0]
+    # a failed trial re-opens the breaker; if the burst outlasts another recovery period
+    # (a slow machine), the next half-open window rightly lets K more through
+    windows = 1 + int(burst_s // opts.recovery_s) if opts.recovery_s > 0 else 1
+    # trials are counted as connections at the proxy; when the fault resets a connection,
+    # HTTP clients (aiohttp among them) retry the request once on a new one, so one trial
+    # call can show as two connections (seen: statuses [502, 503 x 5], 2 connections)
+    per_trial = 2 if fault == "reset_peer" else 1
+    allowed = opts.half_open_max * windows * per_trial
+    report.add(
+        BatteryCheck(
+            f"{fault}: half-open trials",
+            trials <= allowed,
+            f"{plural(trials, 'connection')} reached the dependency from 6 concurrent calls "
+            f"half-open (allowed {allowed}: {opts.half_open_max} per half-open window"
+            + (", a reset call may be retried once" if per_trial > 1 else "")
+            + f", {plural(windows, 'window')} in {burst_s:.1f} s)",
+            {"trials": trials, "windows": windows, "statuses": [c.status for c in burst]},
+        )
+    )
+
+
+def _not_applicable(fault: str, prop: str, why: str) -> BatteryCheck:
+    return BatteryCheck(f"{fault}: {prop}", False, why, skipped=True)
+
+
+async def _closes(
+    opts: BreakerOptions, probe: _Probe, fault: str, report: BatteryReport, removed_at: float
+) -> None:
+    """Property 4: after the fault is removed the breaker closes within ``recovery_s`` + 1 s."""
+    closed = await probe.wait_closed(opts.recovery_s + 3)
+    closed_in = None if closed is None else time.monotonic() - removed_at
+    limit = opts.recovery_s + 1.0
+    report.add(
+        BatteryCheck(
+            f"{fault}: closes after recovery",
+            closed_in is not None and closed_in <= limit,
+            (f"closed {closed_in:.2f} s" if closed_in is not None else "NOT closed")
+            + f" after the fault was removed (expected within {limit:g} s)",
+            {"closed_in_s": None if closed_in is None else round(closed_in, 3)},
+        )
+    )
+
+
 async def _one_fault(
     opts: BreakerOptions, client: ProxyClient, probe: _Probe, fault: str, report: BatteryReport
 ) -> None:
@@ -119,131 +295,33 @@ async def _one_fault(
         params = {"stream": "upstream"}  # requests vanish: the dependency never answers
     probe.health_samples = []
     undo = await asyncio.to_thread(inject, client, opts.dependency, fault, **params)
+    # each later property needs the breaker open: one that never opened gets n/a, never a pass
+    why = "the breaker never opened (calls did not fail fast)"
     try:
-        # 1. fail fast within N calls
-        calls: list[Call] = []
-        for _ in range(opts.threshold + 4):
-            calls.append(await probe.call())
-            await probe.health()
-            tail = calls[-3:]
-            if len(tail) == 3 and all(probe.fast_failure(c) for c in tail):
-                break
-            if len(calls) > opts.threshold + 1 and not any(probe.fast_failure(c) for c in calls):
-                break
-        fast_from = None
-        for i in range(len(calls)):
-            if all(probe.fast_failure(c) for c in calls[i:]):
-                fast_from = i + 1
-                break
-        passed = fast_from is not None and fast_from <= opts.threshold + 1
-        report.add(
-            BatteryCheck(
-                f"{fault}: fails fast",
-                passed,
-                (
-                    f"calls fail fast from call {fast_from} on (threshold {opts.threshold})"
-                    if fast_from
-                    else f"calls still wait for the dependency after {len(calls)} calls"
-                )
-                + f"; latencies ms {[round(c.ms) for c in calls]}",
-                {
-                    "fast_from_call": fast_from,
-                    "statuses": [c.status for c in calls],
-                    "latency_ms": [round(c.ms, 1) for c in calls],
-                },
-                duration=time.monotonic() - t0,
-            )
-        )
-        # 2. no traffic to the dependency while open (after the earlier calls' connections settle)
-        await asyncio.sleep(0.2)
-        before = await asyncio.to_thread(_traffic, opts)
-        await asyncio.gather(*(probe.call() for _ in range(3)))
-        await probe.health()
-        after = await asyncio.to_thread(_traffic, opts)
-        if fault == "down" or before is None or after is None:
-            report.add(
-                BatteryCheck(
-                    f"{fault}: no traffic while open",
-                    True,
-                    "not measurable (proxy not listening or no counters)",
-                    skipped=True,
-                )
-            )
-        else:
-            conns, sent = after[0] - before[0], after[1] - before[1]
-            report.add(
-                BatteryCheck(
-                    f"{fault}: no traffic while open",
-                    conns == 0 and sent == 0,
-                    f"{plural(conns, 'connection')} and {plural(sent, 'byte')} reached the dependency "
-                    "during 3 calls",
-                    {"connections": conns, "bytes_upstream": sent},
-                )
-            )
-        # 3. half-open lets at most K trial calls through
-        await asyncio.sleep(opts.recovery_s + 0.1)
-        before = await asyncio.to_thread(_traffic, opts)  # the open period is over by now
-        burst_start = time.monotonic()
-        burst = await asyncio.gather(*(probe.call() for _ in range(6)))
-        burst_s = time.monotonic() - burst_start
-        after = await asyncio.to_thread(_traffic, opts)
-        if fault == "down" or before is None or after is None:
-            report.add(
-                BatteryCheck(f"{fault}: half-open trials", True, "not measurable", skipped=True)
-            )
-        elif any(c.ok for c in burst):
-            # a trial got its answer before the fault struck (reset_peer after a delay): the
-            # breaker rightly closed and let the rest through; the limit is not measurable here
-            report.add(
-                BatteryCheck(
-                    f"{fault}: half-open trials",
-                    True,
-                    "a half-open trial succeeded under this fault and closed the breaker "
-                    "(the limit is not measurable here)",
-                    {"statuses": [c.status for c in burst]},
-                    skipped=True,
-                )
-            )
-        else:
-            trials = after[0] - before[0]
-            # a failed trial re-opens the breaker; if the burst outlasts another recovery period
-            # (a slow machine), the next half-open window rightly lets K more through
-            windows = 1 + int(burst_s // opts.recovery_s) if opts.recovery_s > 0 else 1
-            # trials are counted as connections at the proxy; when the fault resets a connection,
-            # HTTP clients (aiohttp among them) retry the request once on a new one, so one trial
-            # call can show as two connections (seen: statuses [502, 503 x 5], 2 connections)
-            per_trial = 2 if fault == "reset_peer" else 1
-            allowed = opts.half_open_max * windows * per_trial
-            report.add(
-                BatteryCheck(
-                    f"{fault}: half-open trials",
-                    trials <= allowed,
-                    f"{trials} of 6 concurrent calls reached the dependency half-open "
-                    f"(allowed {allowed}: {opts.half_open_max} per half-open window"
-                    + (", a reset may be retried once" if per_trial > 1 else "")
-                    + ", "
-                    f"{plural(windows, 'window')} in {burst_s:.1f} s)",
-                    {
-                        "trials": trials,
-                        "windows": windows,
-                        "statuses": [c.status for c in burst],
-                    },
-                )
-            )
+        opened = await _fails_fast(opts, probe, fault, report, t0)
+        opened_by = time.monotonic()
+        if opened and fault != "down":
+            opened = await _no_traffic_while_open(opts, probe, fault, report)
+            why = "the breaker never opened (calls reached the dependency)"
+            if opened:
+                await _half_open_trials(opts, probe, fault, report)
     finally:
         await asyncio.to_thread(undo)
-    # 4. closes after the fault is removed
-    closed_in = await probe.wait_closed(opts.recovery_s + 3)
-    limit = opts.recovery_s + 1.0
-    report.add(
-        BatteryCheck(
-            f"{fault}: closes after recovery",
-            closed_in is not None and closed_in <= limit,
-            (f"closed {closed_in:.2f} s" if closed_in is not None else "NOT closed")
-            + f" after the fault was removed (expected within {limit:g} s)",
-            {"closed_in_s": None if closed_in is None else round(closed_in, 3)},
-        )
-    )
+        removed_at = time.monotonic()
+    if opened and fault == "down":
+        opened = await _no_traffic_after_return(opts, probe, report, opened_by)
+        why = "the breaker never opened (calls reached the dependency as it came back)"
+        if opened:  # the proxy counts nothing while down
+            report.add(BatteryCheck("down: half-open trials", True, "not measurable", skipped=True))
+    names = [c.name for c in report.checks]
+    for prop in ("no traffic while open", "half-open trials"):
+        if f"{fault}: {prop}" not in names:
+            report.add(_not_applicable(fault, prop, why))
+    if opened:
+        await _closes(opts, probe, fault, report, removed_at)
+    else:
+        report.add(_not_applicable(fault, "closes after recovery", why))
+        await probe.wait_closed(opts.recovery_s + 3)  # the next fault starts from a working service
     # 5. no cascade: the service's own health stayed up
     bad = [c for c in probe.health_samples if not c.ok]
     report.add(
