@@ -21,22 +21,47 @@ def _first_line(text: str) -> str:
     return line if len(line) <= 300 else line[:297] + "..."
 
 
+def refused(where: str) -> CheckError:
+    """The one wording of a refused connection, whatever the check type: ``connection refused by
+    HOST:PORT``."""
+    return CheckError("refused", f"connection refused by {where}")
+
+
+def reset(where: str) -> CheckError:
+    """The one wording of a connection the peer reset (or dropped mid-exchange), whatever the
+    check type: ``connection reset by HOST:PORT``."""
+    return CheckError("reset", f"connection reset by {where}")
+
+
+def endpoint(host: str | None, port: int | None) -> str:
+    """``HOST:PORT`` (``[v6]:PORT``) as the errors name a target; ``the server`` when unknown."""
+    if not host:
+        return "the server"
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"{shown}:{port}" if port is not None else shown
+
+
 def classify(
-    exc: BaseException, timeout: float | None = None, host: str | None = None
+    exc: BaseException,
+    timeout: float | None = None,
+    host: str | None = None,
+    port: int | None = None,
 ) -> CheckError:
-    """The error kind and message for ``exc`` (never raises); ``host`` names the target.
+    """The error kind and message for ``exc`` (never raises); ``host`` and ``port`` name the
+    target (a refused or reset connection says ``by HOST:PORT`` in every check type).
 
     Asked in order: redirect loops, timeouts and TLS, then name resolution and connecting, then HTTP answers,
     then the socket; anything else is a protocol error."""
+    where = endpoint(host, port)
     for step in (_timeout_or_tls, _resolving_or_connecting, _http_answer, _socket):
-        found = step(exc, timeout, host)
+        found = step(exc, timeout, host, where)
         if found is not None:
             return found
     return CheckError("protocol", _first_line(f"{type(exc).__name__}: {exc}"))
 
 
 def _timeout_or_tls(
-    exc: BaseException, timeout: float | None, host: str | None
+    exc: BaseException, timeout: float | None, host: str | None, where: str
 ) -> CheckError | None:
     after = f" after {timeout:g}s" if timeout is not None else ""
     if isinstance(exc, aiohttp.TooManyRedirects):
@@ -56,7 +81,7 @@ def _timeout_or_tls(
 
 
 def _resolving_or_connecting(
-    exc: BaseException, timeout: float | None, host: str | None
+    exc: BaseException, timeout: float | None, host: str | None, where: str
 ) -> CheckError | None:
     dns_error = getattr(aiohttp, "ClientConnectorDNSError", None)
     if dns_error is not None and isinstance(exc, dns_error):
@@ -68,18 +93,20 @@ def _resolving_or_connecting(
         if isinstance(inner, socket.gaierror):
             return CheckError("dns", _first_line(f"cannot resolve {exc.host}: {inner}"))
         if isinstance(inner, ssl.SSLError):
-            return classify(inner, timeout, host)
+            return classify(inner, timeout, host, exc.port)
         if isinstance(inner, ConnectionRefusedError) or inner.errno in _REFUSED_ERRNOS:
-            return CheckError("refused", f"connection refused by {exc.host}:{exc.port}")
+            return refused(endpoint(exc.host, exc.port))
         if inner.errno in _RESET_ERRNOS:
-            return CheckError("reset", f"connection reset by {exc.host}:{exc.port}")
+            return reset(endpoint(exc.host, exc.port))
         return CheckError(
             "refused", _first_line(f"cannot connect to {exc.host}:{exc.port}: {inner}")
         )
     return None
 
 
-def _http_answer(exc: BaseException, timeout: float | None, host: str | None) -> CheckError | None:
+def _http_answer(
+    exc: BaseException, timeout: float | None, host: str | None, where: str
+) -> CheckError | None:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return CheckError("reset", "the server closed the connection without a complete answer")
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -91,27 +118,29 @@ def _http_answer(exc: BaseException, timeout: float | None, host: str | None) ->
         return CheckError("protocol", _first_line(f"malformed response: {exc.message}"))
     if isinstance(exc, aiohttp.ClientOSError):
         if exc.errno in _RESET_ERRNOS:
-            return CheckError("reset", "connection reset by peer")
+            return reset(where)
         if exc.errno in _REFUSED_ERRNOS:
-            return CheckError("refused", _first_line(str(exc)))
+            return refused(where)
         return CheckError("reset", _first_line(str(exc)))
     return None
 
 
-def _socket(exc: BaseException, timeout: float | None, host: str | None) -> CheckError | None:
+def _socket(
+    exc: BaseException, timeout: float | None, host: str | None, where: str
+) -> CheckError | None:
     if isinstance(exc, ConnectionRefusedError):
-        return CheckError("refused", "connection refused")
+        return refused(where)
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
-        return CheckError("reset", "connection reset by peer")
+        return reset(where)
     if isinstance(exc, asyncio.IncompleteReadError):
         return CheckError("reset", "the connection closed before a complete answer")
     if isinstance(exc, aiohttp.InvalidURL):
         return CheckError("protocol", f"invalid URL {exc.url}")
     if isinstance(exc, OSError):
         if exc.errno in _REFUSED_ERRNOS:
-            return CheckError("refused", _first_line(str(exc)))
+            return refused(where)
         if exc.errno in _RESET_ERRNOS:
-            return CheckError("reset", _first_line(str(exc)))
+            return reset(where)
         return CheckError("refused", _first_line(f"{type(exc).__name__}: {exc}"))
     if isinstance(exc, aiohttp.ClientError):
         return CheckError("protocol", _first_line(f"{type(exc).__name__}: {exc}"))

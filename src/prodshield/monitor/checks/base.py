@@ -54,9 +54,11 @@ class Stopwatch:
     def mark_first(self) -> None:
         self.first = time.perf_counter()
 
-    def failed(self, obs: Observation, exc: BaseException, timeout: float, host: str) -> None:
+    def failed(
+        self, obs: Observation, exc: BaseException, timeout: float, host: str, port: int
+    ) -> None:
         """Record why the attempt ended (``classify``); a timeout says which phase it ran out in."""
-        obs.error = classify(exc, timeout, host)
+        obs.error = classify(exc, timeout, host, port)
         if obs.error.kind == "timeout":
             what = "an answer" if self.connected else "a connection"
             obs.fail("timeout", f"no {what} within {format_duration(timeout)}")

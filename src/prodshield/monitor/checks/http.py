@@ -105,7 +105,7 @@ class HttpCheck:
                 )
         except Exception as exc:  # every failure of a bad target becomes a result
             obs.facts.setdefault("CONNECTED", "conn_end" in marks or "tls_start" in marks)
-            obs.error = classify(exc, target.timeout)
+            obs.error = classify(exc, target.timeout, url.host, url.port)
             if obs.error.kind == "timeout":
                 obs.error = obs.error.__class__(
                     "timeout", f"no complete answer within {format_duration(target.timeout)}"

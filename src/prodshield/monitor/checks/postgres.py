@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation, Stopwatch
+from prodshield.monitor.failures import endpoint, refused, reset
 from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
+from prodshield.monitor.result import CheckError
 from prodshield.monitor.target import Target
 
 if TYPE_CHECKING:
@@ -28,6 +31,21 @@ def _kind_of(message: str) -> str:
     if "reset" in text or "terminated" in text or "closed the connection" in text:
         return "reset"
     return "protocol"
+
+
+_SERVER_AT = re.compile(r'connection to server at "([^"]+)"(?: \([^)]*\))?, port (\d+) failed')
+
+
+def _connect_error(message: str) -> CheckError:
+    """libpq's connection error, a refused or reset connection worded as every check type words
+    it (``connection refused by HOST:PORT``), anything else as libpq says it."""
+    kind = _kind_of(message)
+    at = _SERVER_AT.search(message)
+    if at is not None and kind == "refused":
+        return refused(endpoint(at[1], int(at[2])))
+    if at is not None and kind == "reset":
+        return reset(endpoint(at[1], int(at[2])))
+    return CheckError(kind, message[:300])  # type: ignore[arg-type]
 
 
 def _value(v: Any) -> Any:
@@ -72,7 +90,10 @@ class PostgresCheck:
             obs.fail("timeout", f"no answer to {what} within {format_duration(target.timeout)}")
         except psycopg.Error as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            obs.fail(_kind_of(message) if clock.connected is None else "protocol", message[:300])  # type: ignore[arg-type]
+            if clock.connected is None:
+                obs.error = _connect_error(message)
+            else:
+                obs.fail("protocol", message[:300])
         except OSError as exc:
             obs.fail(_kind_of(str(exc)), str(exc)[:300])  # type: ignore[arg-type]
         finally:

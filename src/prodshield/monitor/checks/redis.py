@@ -105,7 +105,7 @@ class RedisCheck:
         except (ValueError, asyncio.LimitOverrunError) as exc:
             obs.fail("protocol", f"redis: malformed reply ({type(exc).__name__})")
         except Exception as exc:
-            clock.failed(obs, exc, target.timeout, host)
+            clock.failed(obs, exc, target.timeout, host, port)
         finally:
             if writer is not None:
                 writer.transport.abort()

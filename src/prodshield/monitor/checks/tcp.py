@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 from prodshield.monitor.checks.base import Observation, Stopwatch
 from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
-from prodshield.monitor.result import CheckError
 from prodshield.monitor.target import Target
 
 MAX_READ = 64 * 1024
@@ -55,9 +54,7 @@ class TcpCheck:
                         shown = data[:80].decode("utf-8", "replace")
                         obs.fail("protocol", f"expected {cfg.expect!r}, got {shown!r}")
         except Exception as exc:
-            clock.failed(obs, exc, target.timeout, cfg.host)
-            if isinstance(exc, ConnectionRefusedError):  # named as the http check names it
-                obs.error = CheckError("refused", f"connection refused by {cfg.host}:{cfg.port}")
+            clock.failed(obs, exc, target.timeout, cfg.host, cfg.port)
         finally:
             if writer is not None:
                 writer.transport.abort()

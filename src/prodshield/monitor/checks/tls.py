@@ -90,7 +90,7 @@ class TlsCheck:
                     marks["ip"] = peer[0]
             return marks, None
         except Exception as exc:
-            err = classify(exc, remaining, cfg.host)
+            err = classify(exc, remaining, cfg.host, cfg.port)
             if err.kind == "timeout":
                 err = CheckError("timeout", f"no TLS handshake within {format_duration(remaining)}")
             if isinstance(exc, ssl.SSLCertVerificationError) or isinstance(
