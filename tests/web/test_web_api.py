@@ -40,8 +40,9 @@ def test_checks_list_has_state_last_result_and_uptime(client: TestClient) -> Non
     prod = by_key[("website", "production")]
     assert prod["status"] == "up"
     assert prod["last_result"] is None or prod["last_result"]["ok"] is True
-    # 24 hours of 120 results with one failure in the current hour (h=0)
-    assert prod["uptime"]["24h"] == pytest.approx(100 * (24 * 120 - 2) / (24 * 120), abs=0.01)
+    # the current hour from its 5 raw results (all up; from the hour before when they straddle
+    # it), the 23 (22) before from the aggregates: 120 results each, one failure (h=20)
+    assert prod["uptime"]["24h"] == pytest.approx(100 * (23 * 120 + 4) / (23 * 120 + 5), abs=0.01)
     assert 99.0 < prod["uptime"]["30d"] < 100.0
     staging = by_key[("website", "staging")]
     assert staging["status"] == "down"

@@ -87,8 +87,9 @@ def test_cache_daily_buckets_follow_changed_hours(store: Store) -> None:
     clock[0] = NOW + 30
     today = cache.daily([("api", "")], days=1)
     assert today[0][1:3] == (150, 50)
+    # uptime counts the current hour from its raw results (none here), the days before whole
     assert cache.summaries()[("api", "")].uptime_7d == round(
-        100 * (750 - (50 + 1 + 2 + 3 + 4 + 5 + 6)) / 750, UPTIME_DIGITS
+        100 * (600 - (1 + 2 + 3 + 4 + 5 + 6)) / 600, UPTIME_DIGITS
     )
 
 
@@ -238,7 +239,8 @@ def test_a_failing_background_service_is_restarted_and_reported(
 
 def test_a_check_without_aggregates_yet_is_summarised_from_its_raw_results(store: Store) -> None:
     """Before the first rollup a check's uptime comes from its results (maintenance left out,
-    like the rollup); once aggregated, the aggregate is what counts (both backends)."""
+    like the rollup); once aggregated, the aggregate counts the hours rolled up for good and the
+    results after them still count, rolled up or not (both backends)."""
     clock = [NOW]
     cache = AggregateCache(store, ttl=0.0, clock=lambda: clock[0], background=False)
     key = ("website", "production")
@@ -260,5 +262,6 @@ def test_a_check_without_aggregates_yet_is_summarised_from_its_raw_results(store
     assert summary.avg_ms_24h == 10.0
     assert rollup_pending(store, now=NOW + 60) >= 1
     clock[0] = NOW + 60
-    _results(store, [(NOW + 61, False, 10.0)])  # not rolled up yet: the aggregate still counts
-    assert cache.summaries_for([key])[key].count_24h == 4
+    _results(store, [(NOW + 61, False, 10.0)])  # not rolled up yet: counted from the results
+    summary = cache.summaries_for([key])[key]
+    assert (summary.count_24h, summary.uptime_24h) == (5, 60.0)

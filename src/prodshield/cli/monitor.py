@@ -453,6 +453,7 @@ def status(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Each check's state, last result, uptime over 24h and 7d, and p95 latency (24h)."""
+    from prodshield.monitor.aggregates import uptime_summaries
     from prodshield.monitor.api import expand_checks
     from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
     from prodshield.monitor.read import job_runs
@@ -464,12 +465,13 @@ def status(
     store = store_for(loaded)
     now = time.time()
     try:
-        stats = check_stats(store, windows={"24h": 86400.0, "7d": 7 * 86400.0}, now=now)
+        stats = check_stats(store, windows={"24h": 86400.0}, now=now)
         with store.connect() as conn:
             states = {
                 (r.check_name, r.environment): r for r in conn.execute(t.check_state.select())
             }
         targets = expand_checks(loaded.config)
+        uptimes = uptime_summaries(store, [x.key for x in targets], now=now)
         shown = shown_statuses(
             store,
             loaded.config,
@@ -486,7 +488,7 @@ def status(
         state = shown[target.key]
         cs = stats.get(target.key) if state != WAITING else None  # no uptime before a ping
         day = cs.windows["24h"] if cs else None
-        week = cs.windows["7d"] if cs else None
+        up = uptimes.get(target.key) if state != WAITING else None
         rows.append(
             {
                 "check": target.name,
@@ -498,8 +500,8 @@ def status(
                 "last_ts": st.last_ts if st else None,
                 "last_error_kind": st.last_error_kind if st else None,
                 "consecutive_failures": st.consecutive_failures if st else 0,
-                "uptime_24h": day.uptime if day else None,
-                "uptime_7d": week.uptime if week else None,
+                "uptime_24h": up.uptime_24h if up else None,
+                "uptime_7d": up.uptime_7d if up else None,
                 "p95_ms_24h": day.p95_ms if day else None,
                 "job": job.model_dump(mode="json") if (job := jobs.get(target.key)) else None,
             }

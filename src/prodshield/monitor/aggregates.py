@@ -1,15 +1,21 @@
-"""An in-process read model of the hourly aggregates: daily buckets for 90 days, hourly for 48 h.
+"""Uptime as every view shows it, and an in-process read model of the hourly aggregates:
+daily buckets for 90 days, hourly for 48 h.
+
+One computation answers the CLI (``monitor status``), the web (API, status page, dashboard,
+badges) and ``status build``: :meth:`AggregateCache.summaries_for`, or :func:`uptime_summaries`
+for a one-shot reader. A window (24 h: the current hour and the 23 before it; 7, 30, 90 days:
+today and the whole days before) counts the hours the rollup has finished (every hour before the
+one it last ran in, ``store.retention.ROLLUP_WATERMARK``) from ``check_hourly`` and the rest from
+the raw results, read again at most every :data:`RAW_TTL` seconds. No result is counted twice
+(the current hour's partial aggregate is never read) or missed (an hour whose aggregate may still
+change is read raw), so the figure is as fresh as the raw results whatever the age of the
+aggregates, and the same as a reader of only raw results would count.
 
 Loading 30 days of hourly rows for 10,000 checks takes seconds, so it is done once (and again every
 ``full_every`` seconds); in between, each refresh re-reads only the hours that can still change
 (``hour >= last refresh - 1 h``, served by ``ix_check_hourly_hour``) and applies the difference.
-Refreshes after the first run in a background thread; requests read a snapshot of summaries
-computed once per refresh.
-
-A check with results but no hourly aggregate yet (a check just added, or ``serve`` just started:
-the rollup writes them every minute) is summarised from its raw results instead
-(:meth:`AggregateCache.summaries_for`), so the status page shows its uptime from the first result
-rather than "no uptime yet" for a minute.
+Refreshes after the first run in a background thread; requests read a snapshot of the
+aggregates' counts computed once per refresh (or hour).
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ from sqlalchemy import ColumnElement, case, func, select, tuple_
 
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.store.retention import ROLLUP_WATERMARK
 from prodshield.text import UPTIME_DIGITS
 
 HOUR = 3600
 DAY = 86400
 RAW_TTL = 5.0
-"""How long a summary read from raw results (no aggregate yet) is reused."""
+"""How long the raw results' part of a summary (the hours not rolled up for good) is reused."""
 RAW_CHUNK = 500
 """(check, environment) pairs per statement when summarising raw results."""
 Key = tuple[str, str]
@@ -53,8 +60,53 @@ class Summary:
     count_24h: int
 
 
+Counts = tuple[int, int, float, int, int, int, int, int, int]
+"""(results, down, sum_ms) over 24 h, then (results, down) over 7, 30 and 90 days; ``down`` is
+failures that were not only degraded."""
+NO_COUNTS: Counts = (0, 0, 0.0, 0, 0, 0, 0, 0, 0)
+
+
 def _uptime(count: int, failures: int) -> float | None:
     return None if count == 0 else round(100.0 * (count - failures) / count, UPTIME_DIGITS)
+
+
+def _summary(counts: Counts, days: int) -> Summary:
+    """A summary of ``counts``; windows longer than the ``days`` loaded have no figure."""
+    c24, f24, s24, c7, f7, c30, f30, c90, f90 = counts
+    return Summary(
+        uptime_24h=_uptime(c24, f24),
+        uptime_7d=_uptime(c7, f7) if days >= 7 else None,
+        uptime_30d=_uptime(c30, f30) if days >= 30 else None,
+        uptime_90d=_uptime(c90, f90) if days >= 90 else None,
+        avg_ms_24h=round(s24 / c24, 2) if c24 else None,
+        count_24h=c24,
+    )
+
+
+def _add(a: Counts | None, b: Counts | None) -> Counts:
+    if a is None or b is None:
+        return a or b or NO_COUNTS
+    return (
+        a[0] + b[0],
+        a[1] + b[1],
+        a[2] + b[2],
+        a[3] + b[3],
+        a[4] + b[4],
+        a[5] + b[5],
+        a[6] + b[6],
+        a[7] + b[7],
+        a[8] + b[8],
+    )
+
+
+def uptime_summaries(
+    store: Store, keys: Iterable[Key], *, days: int = 7, now: float | None = None
+) -> dict[Key, Summary]:
+    """The summaries of ``keys`` over the windows up to ``days`` days, read once: the figures
+    ``serve`` shows (:meth:`AggregateCache.summaries_for`), for a command that asks once."""
+    at = time.time() if now is None else now
+    cache = AggregateCache(store, days=days, background=False, clock=lambda: at)
+    return cache.summaries_for(keys)
 
 
 class AggregateCache:
@@ -82,14 +134,18 @@ class AggregateCache:
         self._lock = threading.Lock()
         self._hourly: dict[Key, dict[int, Bucket]] = {}
         self._daily: dict[Key, dict[int, Bucket]] = {}
-        self._summaries: dict[Key, Summary] | None = None
+        self._ready = False
+        self._raw_from = 0
+        """Hours from here on are counted from raw results, those before from the aggregates."""
+        self._counts: dict[Key, Counts] = {}
+        self._counted_for: tuple[object, ...] = ()
         self._refreshed_at = 0.0
         self._loaded_at = 0.0
         self._refreshing = threading.Lock()
         self.background = background
         self.generation = 0
-        self._raw: dict[Key, Summary] = {}
-        self._raw_at: dict[Key, float] = {}
+        self._raw: dict[Key, tuple[float, int, Counts | None]] = {}
+        """Per key: when its raw part was read, from which hour, and its counts (None: none)."""
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -160,11 +216,11 @@ class AggregateCache:
         """
         now = self.clock()
         fresh = now - self._refreshed_at < self.ttl
-        if self._summaries is not None and fresh and not force:
+        if self._ready and fresh and not force:
             return
-        if self._summaries is None or force or not self.background:
+        if not self._ready or force or not self.background:
             with self._refreshing:
-                if self._summaries is None or force or not self.background:
+                if not self._ready or force or not self.background:
                     self._refresh_now()
             return
         if self._refreshing.acquire(blocking=False):
@@ -178,23 +234,53 @@ class AggregateCache:
         finally:
             self._refreshing.release()
 
+    def _final_before(self, now: float) -> int:
+        """The hour from which results are counted raw: the one the rollup last ran in (every
+        hour before it is final in ``check_hourly``), or the current one; never before the
+        first hour raw results still hold (retention rolled up those before deleting them). The
+        current hour is always counted raw: its aggregate is partial.
+        Past the 48 hourly buckets, the start of its day (the daily buckets are whole)."""
+        current = int(now) // HOUR * HOUR
+        first_day = (int(now) // DAY - self.days + 1) * DAY
+        mark = self.store.kv_get(*ROLLUP_WATERMARK)
+        rolled = int(mark) // HOUR * HOUR if isinstance(mark, int | float) else first_day
+        r = t.check_results
+        with self.store.connect() as conn:
+            oldest = conn.execute(select(func.min(r.c.ts)).where(r.c.ts >= first_day)).scalar()
+        kept = current if oldest is None else int(oldest) // HOUR * HOUR
+        start = max(min(current, rolled), min(current, kept))
+        if start < current - 48 * HOUR:
+            start -= start % DAY
+        return max(start, first_day)
+
     def _refresh_now(self) -> None:
-        """One refresh; the caller holds ``_refreshing``. Reads the store outside ``_lock``."""
+        """One refresh; the caller holds ``_refreshing``. Reads the store outside ``_lock``.
+
+        The rollup's watermark is read before the rows: every hour it says is final is then in
+        the rows read."""
         now = self.clock()
-        if self._loaded_at == 0.0 or now - self._loaded_at >= self.full_every:
+        raw_from = self._final_before(now)
+        since = min((int(self._refreshed_at) // HOUR) * HOUR - HOUR, self._raw_from)
+        hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
+        if (
+            self._loaded_at == 0.0
+            or now - self._loaded_at >= self.full_every
+            or since < hourly_from
+        ):
             hourly, daily, loaded_at = self._full_load()
             with self._lock:
                 self._hourly, self._daily, self._loaded_at = hourly, daily, loaded_at
         else:
-            since = (int(self._refreshed_at) // HOUR) * HOUR - HOUR
             rows = list(self._read(since))
             with self._lock:
                 self._apply(rows)
                 self._trim(now)
         with self._lock:
-            self._summaries = self._summarise(now)
+            self._raw_from = raw_from
             self._refreshed_at = now
             self.generation += 1
+            self._counts_at(now)
+            self._ready = True
 
     def _trim(self, now: float) -> None:
         hourly_from = (int(now) // HOUR) * HOUR - 48 * HOUR
@@ -206,43 +292,56 @@ class AggregateCache:
             for d in [d for d in days if d < first_day]:
                 del days[d]
 
-    def _summarise(self, now: float) -> dict[Key, Summary]:
+    def _counts_at(self, now: float) -> dict[Key, Counts]:
+        """The aggregates' counts at ``now`` (the caller holds ``_lock``); computed again only
+        when the snapshot or the windows changed."""
+        marker = (_windows(now), self._raw_from, self.generation)
+        if marker != self._counted_for:
+            self._counts = self._summarise(now)
+            self._counted_for = marker
+        return self._counts
+
+    def _summarise(self, now: float) -> dict[Key, Counts]:
+        """Per key, what the aggregates of the hours before ``_raw_from`` count in each window."""
         since_24h, d7, d30, d90 = _windows(now)
-        out: dict[Key, Summary] = {}
+        raw_from = self._raw_from
+        out: dict[Key, Counts] = {}
         empty: dict[int, Bucket] = {}
         for key in self._daily.keys() | self._hourly.keys():
             c24 = f24 = 0
             s24 = 0.0
+            later: dict[int, tuple[int, int]] = {}  # per day, its hours counted raw
             for hour, (c, f, s, g) in self._hourly.get(key, empty).items():
-                if hour >= since_24h:
+                if hour >= raw_from:
+                    day = hour - hour % DAY
+                    lc, lf = later.get(day, (0, 0))
+                    later[day] = (lc + c, lf + f - g)
+                elif hour >= since_24h:
                     c24 += c
                     f24 += f - g
                     s24 += s
             c7 = f7 = c30 = f30 = c90 = f90 = 0
             for day, (c, f, _, g) in self._daily.get(key, empty).items():
-                f -= g  # downtime: a degraded result is a failure but not down
-                if day >= d90:
-                    c90 += c
-                    f90 += f
-                    if day >= d30:
-                        c30 += c
-                        f30 += f
-                        if day >= d7:
-                            c7 += c
-                            f7 += f
-            out[key] = Summary(
-                uptime_24h=_uptime(c24, f24),
-                uptime_7d=_uptime(c7, f7),
-                uptime_30d=_uptime(c30, f30),
-                uptime_90d=_uptime(c90, f90),
-                avg_ms_24h=round(s24 / c24, 2) if c24 else None,
-                count_24h=c24,
-            )
+                if day < d90 or day >= raw_from:  # a day from raw_from on is counted raw
+                    continue
+                lc, lf = later.get(day, (0, 0))
+                c -= lc
+                f -= g + lf  # downtime: a degraded result is a failure but not down
+                c90 += c
+                f90 += f
+                if day >= d30:
+                    c30 += c
+                    f30 += f
+                    if day >= d7:
+                        c7 += c
+                        f7 += f
+            out[key] = (c24, f24, s24, c7, f7, c30, f30, c90, f90)
         return out
 
-    def _from_results(self, keys: list[Key], now: float) -> dict[Key, Summary]:
-        """Summaries of ``keys`` counted from their raw results (one grouped statement over the
-        same windows as the aggregates, maintenance left out as the rollup does)."""
+    def _from_results(self, keys: list[Key], now: float, raw_from: int) -> dict[Key, Counts]:
+        """Counts of ``keys``' raw results since ``raw_from`` (one grouped statement per
+        :data:`RAW_CHUNK` keys over the same windows as the aggregates, maintenance left out as
+        the rollup does)."""
         since_24h, d7, d30, d90 = _windows(now)
         r = t.check_results
         failed = ~r.c.ok & ~func.coalesce(r.c.degraded, False)  # down, not degraded
@@ -267,58 +366,69 @@ class AggregateCache:
                 func.count(),
                 failures(d90),
             )
-            .where(r.c.ts >= d90, t.COUNTS_FOR_UPTIME)
+            .where(r.c.ts >= max(d90, raw_from), t.COUNTS_FOR_UPTIME)
             .group_by(r.c.check_name, r.c.environment)
         )
         pair = tuple_(r.c.check_name, r.c.environment)
-        out: dict[Key, Summary] = {}
+        out: dict[Key, Counts] = {}
         with self.store.connect() as conn:
             rows = [
                 row
                 for i in range(0, len(keys), RAW_CHUNK)  # bounded statements (SQLite's limit)
                 for row in conn.execute(columns.where(pair.in_(keys[i : i + RAW_CHUNK])))
             ]
-            for row in rows:
-                c24, f24, s24, c7, f7, c30, f30, c90, f90 = (v or 0 for v in row[2:])
-                out[(row[0], row[1])] = Summary(
-                    uptime_24h=_uptime(int(c24), int(f24)),
-                    uptime_7d=_uptime(int(c7), int(f7)),
-                    uptime_30d=_uptime(int(c30), int(f30)),
-                    uptime_90d=_uptime(int(c90), int(f90)),
-                    avg_ms_24h=round(float(s24) / int(c24), 2) if c24 else None,
-                    count_24h=int(c24),
-                )
+        for row in rows:
+            c24, f24, s24, c7, f7, c30, f30, c90, f90 = (v or 0 for v in row[2:])
+            out[(row[0], row[1])] = (
+                int(c24),
+                int(f24),
+                float(s24),
+                int(c7),
+                int(f7),
+                int(c30),
+                int(f30),
+                int(c90),
+                int(f90),
+            )
         return out
 
     # --- reading ---------------------------------------------------------------------------
 
     def summaries(self) -> dict[Key, Summary]:
+        """:meth:`summaries_for` every key the aggregates hold."""
         self.refresh()
-        assert self._summaries is not None
-        return self._summaries
+        with self._lock:
+            keys = list(self._daily.keys() | self._hourly.keys())
+        return self.summaries_for(keys)
 
     def summaries_for(self, keys: Iterable[Key]) -> dict[Key, Summary]:
-        """:meth:`summaries`, where each of ``keys`` without an aggregate yet but with results is
-        summarised from those results (read again at most every :data:`RAW_TTL` seconds)."""
-        summaries = self.summaries()
-        missing = [k for k in dict.fromkeys(keys) if k not in summaries]
-        if not missing:
-            return summaries
+        """Uptime and mean latency of each of ``keys`` with results: the aggregates' counts of
+        the hours rolled up for good plus the raw results' of the rest (read again at most every
+        :data:`RAW_TTL` seconds)."""
+        self.refresh()
         now = self.clock()
+        wanted = list(dict.fromkeys(keys))
         with self._lock:
-            stale = [k for k in missing if now - self._raw_at.get(k, -RAW_TTL) >= RAW_TTL]
+            counts = self._counts_at(now)
+            raw_from = self._raw_from
+            stale = [k for k in wanted if not self._raw_fresh(k, now, raw_from)]
         if stale:
-            fresh = self._from_results(stale, now)
+            fresh = self._from_results(stale, now, raw_from)
             with self._lock:
                 for k in stale:
-                    self._raw_at[k] = now
-                    if k in fresh:
-                        self._raw[k] = fresh[k]
-                    else:
-                        self._raw.pop(k, None)
+                    self._raw[k] = (now, raw_from, fresh.get(k))
+        out: dict[Key, Summary] = {}
         with self._lock:
-            extra = {k: self._raw[k] for k in missing if k in self._raw}
-        return {**summaries, **extra} if extra else summaries
+            for k in wanted:
+                raw = self._raw.get(k)
+                part = raw[2] if raw is not None and raw[1] == raw_from else None
+                if k in counts or part is not None:
+                    out[k] = _summary(_add(counts.get(k), part), self.days)
+        return out
+
+    def _raw_fresh(self, key: Key, now: float, raw_from: int) -> bool:
+        raw = self._raw.get(key)
+        return raw is not None and raw[1] == raw_from and now - raw[0] < RAW_TTL
 
     def daily(self, keys: list[Key], days: int = 90) -> list[tuple[int, int, int, float]]:
         """``(day, results, failures, sum_ms)`` for the last ``days`` days, summed over ``keys``."""

@@ -36,6 +36,9 @@ WARN_FRACTION = 0.8
 """Past this share of ``max_store_size`` (or of the disk) ``serve`` warns."""
 MIN_RAW_S = DAY
 """The budget never prunes raw results younger than this."""
+ROLLUP_WATERMARK = ("web", "hourly_until")
+"""The kv entry (namespace, key) holding when the rollup (``web.rollup.rollup_pending``) last
+ran: every hour before the one it ran in is final in ``check_hourly``."""
 
 log = logging.getLogger("prodshield.retention")
 

@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from prodshield.store import Store, rollup
 from prodshield.store import tables as t
+from prodshield.store.retention import ROLLUP_WATERMARK
 
-WATERMARK = ("web", "hourly_until")
+WATERMARK = ROLLUP_WATERMARK
 LATE = 120.0
 """Results may be stored this long after their timestamp; the hour before is re-rolled that long."""
 MAX_SPAN = 90 * 86400.0
