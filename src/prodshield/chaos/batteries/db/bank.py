@@ -13,6 +13,7 @@ from prodshield.chaos.batteries.db.options import DbOptions
 from prodshield.chaos.batteries.db.schedule import fault_schedule
 from prodshield.chaos.batteries.db.setup import Setup, connect_direct, create_accounts
 from prodshield.chaos.batteries.report import BatteryCheck, BatteryReport
+from prodshield.text import plural
 
 
 async def bank_test(opts: DbOptions, setup: Setup, report: BatteryReport) -> None:
@@ -89,6 +90,18 @@ async def bank_test(opts: DbOptions, setup: Setup, report: BatteryReport) -> Non
     _judge(opts, report, stats, final, total, elapsed, applied, ids)
 
 
+def invalid_words(anomalies: dict[str, int], first: dict[str, Any] | None, total: int) -> str:
+    """What broke the invariant, in words: "wrong-total 20 times; first at 0.15 s (wrong-total:
+    the accounts held 795, not 800)"."""
+    text = ", ".join(f"{kind} {plural(n, 'time')}" for kind, n in anomalies.items())
+    if first:
+        text += (
+            f"; first at {first['at_s']:.2f} s ({', '.join(first['problems'])}: the accounts held "
+            f"{first['total']}, not {total})"
+        )
+    return text
+
+
 def _judge(
     opts: DbOptions,
     report: BatteryReport,
@@ -125,7 +138,7 @@ def _judge(
     summary = (
         f"valid: {stats.reads} reads saw the total {total}"
         if valid
-        else f"INVALID: {dict(stats.anomalies)} (first {stats.first_anomaly})"
+        else f"INVALID: {invalid_words(dict(stats.anomalies), stats.first_anomaly, total)}"
     )
     report.add(BatteryCheck("bank invariant", valid, summary, measured, duration=elapsed))
     throughput = {"transfers_per_s_per_worker": round(rate, 1), "elapsed_s": round(elapsed, 2)}

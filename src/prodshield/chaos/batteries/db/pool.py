@@ -96,7 +96,11 @@ def _pool_checks(
             refused and acquire_timeout is not None and waited <= limit,
             f"request {n + 1} with all {n} connections held: "
             + (f"refused after {waited:.2f} s" if refused else f"NOT refused ({waited:.2f} s)")
-            + f" (acquire timeout {acquire_timeout} s)",
+            + (
+                f" (acquire timeout {acquire_timeout:g} s)"
+                if acquire_timeout is not None
+                else " (the pool has no acquire timeout)"
+            ),
             {
                 "pool_size": n,
                 "acquire_timeout_s": acquire_timeout,
