@@ -48,7 +48,8 @@ class Grid:
     cannot fit beside the keys does the widest key (a long name) wrap in its own column. And
     ``optional`` columns are left out when the terminal is narrower than ``wide`` columns. ``fold`` columns (a path, a list of attributes) that would not fit
     whole go to lines of their own under their row (``  name: text``), wrapped between words
-    only, so no path or word is cut."""
+    only, so no path or word is cut; when the row is still wider than the terminal (long ``whole``
+    keys), its rightmost columns go to such lines too, never the first."""
 
     WORD = 28
     MIN = 5
@@ -200,6 +201,12 @@ class Grid:
 
         inline = [i for i in self.shown if i not in self.fold]
         width = {i: max(len(self.columns[i]), *(len(r[i]) for r in self.rows)) for i in inline}
+        folded = [i for i in self.shown if i in self.fold]
+        # still too wide (long names kept whole): the rightmost columns fold too, never the first
+        while len(inline) > 1 and 1 + sum(width[i] for i in inline) + 2 * (len(inline) - 1) > (
+            self.console.width
+        ):
+            folded.insert(0, inline.pop())
 
         def line(cells: dict[int, str]) -> str:
             parts = [
@@ -215,8 +222,8 @@ class Grid:
         room = max(20, self.console.width - 4)
         for row in self.rows:
             out.append(line({i: row[i] for i in inline}))
-            for i in self.shown:
-                if i in self.fold and row[i]:
+            for i in folded:
+                if row[i]:
                     text = f"{self.columns[i]}: {row[i]}"
                     out.extend(
                         "   " + piece

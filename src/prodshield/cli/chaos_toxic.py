@@ -189,6 +189,7 @@ def toxic_list(
     table = Grid(
         "name", "type", "stream", "toxicity", "attributes",
         keys=("name", "type", "stream"), right=("toxicity",), fold=("attributes",),
+        whole=("name", "type", "stream"),  # never split: what `toxic remove` and `-t` take
     )  # fmt: skip
     for t in toxics:
         # unset attributes ("") say nothing; a time limit is part of what the toxic does
