@@ -193,6 +193,19 @@ def test_raw_columns_are_the_raw_records(shapes: list[str]) -> None:
         assert stats.events == plain_stats.events
 
 
+@pytest.mark.parametrize("continued", ["", " at x", "\tat x", "Caused by: boom"])
+def test_raw_columns_see_one_continued_line_anywhere_in_a_block(continued: str) -> None:
+    """One search of the block tells a plain block from one with a continued record: a single
+    blank, indented or ``Caused by:`` line (after the first) makes the records those of
+    :func:`_raw_records`."""
+    plain = [f"line {i} of the block" for i in range(50)]
+    for at in (1, 25, 48):
+        lines = [*plain[:at], continued, *plain[at:]]
+        starts, texts = raw_columns(lines, 3)
+        assert list(zip(starts, texts, strict=True)) == list(_raw_records(lines, 3, ReadStats()))
+        assert len(texts) < len(lines) or continued == ""
+
+
 def test_the_gate_picks_the_same_texts_from_texts_as_from_events() -> None:
     collector = _Collector(DetectorSettings())
     gate = BlockGate([*collector._specific, *collector._fallback])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
@@ -139,6 +140,11 @@ def is_plain_raw(fmt: Any) -> bool:
     return isinstance(fmt, RawFormat) and type(fmt).parse is RawFormat.parse
 
 
+_CONTINUED = re.compile("\n(?:\n|[ \t]|Caused by: )")
+"""A line after the first that continues a record (blank, indented or ``Caused by:``): one
+search of the joined block (four ``in`` scans of it cost five times more)."""
+
+
 def raw_columns(
     lines: list[str], first_line: int = 1, stats: ReadStats | None = None
 ) -> tuple[Sequence[int], list[str]]:
@@ -148,16 +154,12 @@ def raw_columns(
     if not lines:
         return [], []
     head = lines[0]
-    whole = "\n".join(lines)
     if (
         head
         and head[0] not in " \t"
         and not head.startswith("Caused by: ")
         and lines[-1]
-        and "\n\n" not in whole
-        and "\n " not in whole
-        and "\n\t" not in whole
-        and "\nCaused by: " not in whole
+        and _CONTINUED.search("\n".join(lines)) is None
     ):
         if stats is not None:
             stats.events += len(lines)
