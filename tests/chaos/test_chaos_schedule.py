@@ -131,3 +131,41 @@ def test_stopping_serve_interrupts_a_run_and_plays_the_rollback_of_what_ran(
     assert [r["activity"]["name"] for r in row.journal["rollbacks"]] == ["untouch"]
     assert not marker.exists()
     assert threading.active_count() < threads + 45  # no thread per tick left running
+
+
+def test_a_run_never_starts_before_its_scheduled_second(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Seen: a run for :45 started at 44.9995 (the loop's timers run on the monotonic clock,
+    which the wall clock lagged), so the chaos page said 17:31:44. Here the wall clock runs 10 %
+    slow: a single wait of the wall-clock gap would start every run early."""
+    from prodshield.chaos.experiments import schedule
+
+    real, t0 = time.time, time.time()
+
+    class SlowWall:
+        @staticmethod
+        def time() -> float:
+            return t0 + (real() - t0) * 0.9
+
+    monkeypatch.setattr(schedule, "time", SlowWall)
+    spec = ScheduledExperiment(name="tick", file="nope.json", schedule="* * * * * *")
+    service = ScheduledExperiments([spec], tmp_path, store)
+    starts: list[tuple[float, float]] = []  # (started, scheduled)
+
+    def run_one(s: Any) -> int:
+        starts.append((SlowWall.time(), service.next_at[s.name]))
+        return 0
+
+    service.run_one = run_one  # type: ignore[method-assign, assignment]
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(service.run(stop))
+        while len(starts) < 2:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+    asyncio.run(go())
+    assert all(started >= scheduled for started, scheduled in starts), starts

@@ -36,6 +36,7 @@ from prodshield.chaos.experiments.journal import (
     start_journal,
 )
 from prodshield.chaos.experiments.providers import CheckRunner
+from prodshield.text import one_line
 
 log = logging.getLogger("prodshield.chaos")
 
@@ -46,6 +47,19 @@ def next_run(schedule: str, tz: str, after: float) -> float:
 
     start = datetime.fromtimestamp(after, ZoneInfo(tz))
     return float(croniter(schedule, start).get_next(float))
+
+
+async def _stopped_before(stop: asyncio.Event, at: float) -> bool:
+    """Wait until the wall clock reaches ``at``; True when ``stop`` is set first. Never returns
+    early: the loop's timers run on the monotonic clock, which the wall clock may lag (seen: a
+    run for :45 started at 44.9995, shown as 17:31:44), so the rest is waited again."""
+    while (left := at - time.time()) > 0:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=left)
+            return True
+        except TimeoutError:
+            pass
+    return stop.is_set()
 
 
 class ScheduledExperiments:
@@ -81,13 +95,8 @@ class ScheduledExperiments:
         by_name = {s.name: s for s in self.specs}
         while not stop.is_set():
             name = min(self.next_at, key=lambda n: self.next_at[n])
-            try:
-                await asyncio.wait_for(
-                    stop.wait(), timeout=max(0.0, self.next_at[name] - time.time())
-                )
+            if await _stopped_before(stop, self.next_at[name]):
                 return
-            except TimeoutError:
-                pass
             run = asyncio.ensure_future(asyncio.to_thread(self.run_one, by_name[name]))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -170,5 +179,5 @@ class ScheduledExperiments:
                 },
             }
         )
-        log.warning("scheduled experiment %s: %s: %s", spec.name, status, extra)
+        log.warning("scheduled experiment %s: %s: %s", spec.name, status, one_line(str(why)))
         return save_journal(self.store, journal, started, time.time())
