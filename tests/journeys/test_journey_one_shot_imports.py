@@ -54,3 +54,12 @@ def test_flush_still_delivers_through_the_worker(tmp_path: Path) -> None:
     names = _imported(tmp_path, "notify", "flush", "--wait", "1s")
     assert "prodshield.notify.worker" in names
     assert "aiohttp" in names
+
+
+def test_monitor_status_reads_the_store_without_the_check_side(tmp_path: Path) -> None:
+    """`monitor status` lists the checks and reads their results: it imported aiohttp through
+    monitor.api (the scheduler, removed-check sweeps) and the check modules (probe, failures)."""
+    names = _imported(tmp_path, "monitor", "status")
+    assert "prodshield.monitor.checks" in names  # the checks are listed
+    assert "aiohttp" not in names
+    assert "prodshield.monitor.failures" not in names

@@ -454,7 +454,7 @@ def status(
 ) -> None:
     """Each check's state, last result, uptime over 24h and 7d, and p95 latency (24h)."""
     from prodshield.monitor.aggregates import uptime_summaries
-    from prodshield.monitor.api import expand_checks
+    from prodshield.monitor.expand import expand_checks  # not monitor.api: no aiohttp
     from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
     from prodshield.monitor.read import job_runs
     from prodshield.monitor.stats import check_stats

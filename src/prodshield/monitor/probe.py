@@ -13,12 +13,13 @@ import ssl
 import time
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from prodshield import __version__
 from prodshield.store import Store
+
+if TYPE_CHECKING:
+    import aiohttp
 
 LAZY_MODULES = {"postgres": "psycopg"}
 """Driver modules a check type imports on first use, imported by :meth:`Probe.prepare` before
@@ -48,18 +49,25 @@ class _TimedSSLObject(ssl.SSLObject):
             marks["ssl_object"] = self
 
 
-class _RecordingResolver(aiohttp.ThreadedResolver):
-    """The default (getaddrinfo) resolver, noting the addresses for ``[IP]``."""
+def _recording_resolver() -> aiohttp.abc.AbstractResolver:
+    """The default (getaddrinfo) resolver, noting the addresses for ``[IP]`` (aiohttp is imported
+    when a check first needs a session, not by every command that lists checks)."""
+    import aiohttp
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> Any:
-        hosts = await super().resolve(host, port, family)  # type: ignore[arg-type]
-        marks = tls_marks.get()
-        if marks is not None and hosts:
-            marks.setdefault("ip", hosts[0]["host"])
-        return hosts
+    class _RecordingResolver(aiohttp.ThreadedResolver):
+        async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> Any:
+            hosts = await super().resolve(host, port, family)  # type: ignore[arg-type]
+            marks = tls_marks.get()
+            if marks is not None and hosts:
+                marks.setdefault("ip", hosts[0]["host"])
+            return hosts
+
+    return _RecordingResolver()
 
 
 def _trace_config() -> aiohttp.TraceConfig:
+    import aiohttp
+
     tc = aiohttp.TraceConfig()
 
     async def mark(name: str, ctx: Any) -> None:
@@ -139,6 +147,8 @@ class Probe:
         ident = (verify, ca_file, cert, key, ip_version)
         session = self._sessions.get(ident)
         if session is None or session.closed:
+            import aiohttp
+
             family = {4: socket.AF_INET, 6: socket.AF_INET6}.get(ip_version or 0, socket.AF_UNSPEC)
             connector = aiohttp.TCPConnector(
                 ssl=self.ssl_context(verify, ca_file, cert, key),
@@ -146,7 +156,7 @@ class Probe:
                 limit=0,
                 family=family,
                 use_dns_cache=False,
-                resolver=_RecordingResolver(),
+                resolver=_recording_resolver(),
             )
             session = aiohttp.ClientSession(
                 connector=connector,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from prodshield.config.types import format_duration
-from prodshield.monitor.failures import classify
 from prodshield.monitor.result import CheckError, ErrorKind
 
 if TYPE_CHECKING:
@@ -58,6 +57,8 @@ class Stopwatch:
         self, obs: Observation, exc: BaseException, timeout: float, host: str, port: int
     ) -> None:
         """Record why the attempt ended (``classify``); a timeout says which phase it ran out in."""
+        from prodshield.monitor.failures import classify  # (aiohttp) when a check fails
+
         obs.error = classify(exc, timeout, host, port)
         if obs.error.kind == "timeout":
             what = "an answer" if self.connected else "a connection"

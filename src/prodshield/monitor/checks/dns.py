@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation
-from prodshield.monitor.failures import classify
 from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.target import Target
@@ -95,6 +94,8 @@ class DnsCheck:
         except dns.exception.DNSException as exc:
             obs.fail("protocol", f"DNS: {exc}"[:300])
         except Exception as exc:
+            from prodshield.monitor.failures import classify
+
             obs.error = classify(exc, target.timeout)
         else:
             obs.facts["CONNECTED"] = True

@@ -8,18 +8,19 @@ import asyncio
 import ipaddress
 import ssl
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import aiohttp
 from yarl import URL
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.certificate import certificate_facts
 from prodshield.monitor.checks.base import Observation
-from prodshield.monitor.failures import classify
 from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe, tls_marks
 from prodshield.monitor.target import Target
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _CHUNK = 64 * 1024
 
@@ -43,6 +44,10 @@ class HttpCheck:
     default_conditions: ClassVar[tuple[str, ...]] = ("[STATUS] < 400",)
 
     async def observe(self, target: Target, probe: Probe) -> Observation:
+        import aiohttp  # here, not at import: `monitor status` lists checks and runs none
+
+        from prodshield.monitor.failures import classify
+
         cfg = target.check
         obs = Observation()
         marks: dict[str, object] = {}

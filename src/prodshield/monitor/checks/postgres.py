@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from prodshield.config.types import format_duration
 from prodshield.monitor.checks.base import Observation, Stopwatch
-from prodshield.monitor.failures import endpoint, refused, reset
 from prodshield.monitor.placeholders import PLACEHOLDERS
 from prodshield.monitor.probe import Probe
 from prodshield.monitor.result import CheckError
@@ -39,6 +38,8 @@ _SERVER_AT = re.compile(r'connection to server at "([^"]+)"(?: \([^)]*\))?, port
 def _connect_error(message: str) -> CheckError:
     """libpq's connection error, a refused or reset connection worded as every check type words
     it (``connection refused by HOST:PORT``), anything else as libpq says it."""
+    from prodshield.monitor.failures import endpoint, refused, reset
+
     kind = _kind_of(message)
     at = _SERVER_AT.search(message)
     if at is not None and kind == "refused":

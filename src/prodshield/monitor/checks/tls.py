@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from prodshield.config.types import format_duration
 from prodshield.monitor.certificate import certificate_facts
 from prodshield.monitor.checks.base import Observation
-from prodshield.monitor.failures import classify
 from prodshield.monitor.placeholders import CERT_FACTS, PLACEHOLDERS
 from prodshield.monitor.probe import Probe, tls_marks
 from prodshield.monitor.result import CheckError
@@ -90,6 +89,8 @@ class TlsCheck:
                     marks["ip"] = peer[0]
             return marks, None
         except Exception as exc:
+            from prodshield.monitor.failures import classify
+
             err = classify(exc, remaining, cfg.host, cfg.port)
             if err.kind == "timeout":
                 err = CheckError("timeout", f"no TLS handshake within {format_duration(remaining)}")
