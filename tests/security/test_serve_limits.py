@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from prodshield.web.connections import PROBE_SLOTS
 from prodshield.web.security import client_key
 from support.serve_process import TOKEN, serve, wait_for
 from support.standins.loopback_app import serve_app
@@ -176,7 +177,8 @@ def test_the_per_client_limit_spares_a_trusted_proxy(tmp_path: Path) -> None:
         with idle_connections(srv.port, ["127.0.0.2"], 20) as proxy:
             assert _busy(proxy) == 0  # all its clients come through the proxy
         with idle_connections(srv.port, ["127.0.0.3"], 20) as client:
-            assert _busy(client) == 15
+            # over its 5: PROBE_SLOTS wait for a health probe's request line, the rest get the 503
+            assert _busy(client) == 15 - PROBE_SLOTS
 
 
 def test_ipv6_clients_count_per_64() -> None:
@@ -186,3 +188,53 @@ def test_ipv6_clients_count_per_64() -> None:
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
     assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
     assert client_key("192.0.2.7") == "192.0.2.7"
+
+
+def _ask(port: int, request: bytes) -> bytes:
+    """Send ``request`` from 127.0.0.3 on a new connection; what came back before it closed."""
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind(("127.0.0.3", 0))
+    s.connect(("127.0.0.1", port))
+    try:
+        s.sendall(request)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+        return answer
+    finally:
+        s.close()
+
+
+def test_a_client_at_its_connection_limit_still_gets_its_health_probes(tmp_path: Path) -> None:
+    """The per-client limit refuses pages, not /healthz and /readyz (docs/web.md: they answer
+    under any load): one slow client behind the same address must not fail liveness."""
+    extra = ", limits: {max_connections_per_client: 5}"
+    with healthy_target() as target, serve(tmp_path, _config(target, extra)) as srv:
+        with idle_connections(srv.port, ["127.0.0.3"], 5):
+            time.sleep(0.5)
+            for path in (b"/healthz", b"/readyz", b"/healthz?full=1"):
+                answer = _ask(srv.port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert answer.startswith(b"HTTP/1.1 200"), (path, answer[:200])
+            assert _ask(srv.port, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n").startswith(
+                b"HTTP/1.1 200"
+            )
+            # a probe's connection is closed after it: a pipelined page is not answered
+            answer = _ask(
+                srv.port,
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/checks HTTP/1.1\r\nHost: x\r\n\r\n",
+            )
+            assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 200"), answer
+            # everything else from that client is still refused
+            for request in (
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /api/v1/checks HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"POST /healthz HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n",
+                b"GET /healthzz HTTP/1.1\r\nHost: x\r\n\r\n",
+            ):
+                assert _ask(srv.port, request).startswith(b"HTTP/1.1 503"), request
+            # idle probe-only connections are bounded too: a few, then the 503 at once
+            with idle_connections(srv.port, ["127.0.0.3"], 10) as extra_idle:
+                assert _busy(extra_idle, wait=1.0) == 10 - PROBE_SLOTS
+        ready = srv.get("/readyz").json()
+        assert "in the last 5 minutes" in ready["problems"]["web:connections"], ready

@@ -6,7 +6,10 @@ Three defences, all in the HTTP protocol layer (uvicorn has none of them for idl
   of being opened or of its previous response (slowloris: one header line every few seconds, or
   nothing at all), else it is closed;
 - connection limits, overall and per client address: above them a new connection gets a
-  ``503`` at once and is closed (connections from ``serve.trusted_proxies`` count only overall);
+  ``503`` at once and is closed (connections from ``serve.trusted_proxies`` count only overall).
+  A client at its own limit still gets a few connections (:data:`PROBE_SLOTS`) on which only
+  ``GET``/``HEAD /healthz`` and ``/readyz`` are answered: the request line is read first (within
+  the header deadline), anything else gets the ``503``, and the connection closes after the probe;
 - a descriptor budget: at start the soft ``RLIMIT_NOFILE`` is raised to the hard one, and the
   web server may hold at most what is left after a reserve for the checks, the store and the log
   sources (:func:`descriptor_budget`), so no web load makes a check fail for want of a socket.
@@ -20,7 +23,7 @@ import asyncio
 import logging
 import resource
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +50,23 @@ PER_CHECK = 2
 PER_LOG_SOURCE = 4
 MIN_WEB = 32
 RECENT = 300.0
+PROBE_SLOTS = 4
+"""Connections a client at its per-client limit may still hold, each for one health probe."""
+PROBE_PATHS = (b"/healthz", b"/readyz")
+REQUEST_LINE_MAX = 2048
+"""Bytes read, on a probe-only connection, before the request line must have ended."""
+
+
+def is_probe(head: bytes) -> bool | None:
+    """Whether the request starting with ``head`` is a health probe (``GET``/``HEAD`` of
+    ``/healthz`` or ``/readyz``); None while its request line is not complete."""
+    end = head.find(b"\n")
+    if end < 0:
+        return None if len(head) < REQUEST_LINE_MAX else False
+    parts = head[:end].rstrip(b"\r").split(b" ")
+    if len(parts) != 3 or parts[0] not in (b"GET", b"HEAD"):
+        return False
+    return parts[1].split(b"?", 1)[0] in PROBE_PATHS
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,10 @@ class ConnectionLimits:
         self.by_client: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         """Refused connections by reason (``overall``, ``per_client``)."""
+        self.probing: Counter[str] = Counter()
+        """Probe-only connections (over the per-client limit) by client."""
+        self._recent: deque[list[int]] = deque()
+        """Refusals of the last :data:`RECENT` seconds, as ``[second, count]``."""
         self.header_timeouts = 0
         self.last_refused: float | None = None
         self._warned = 0.0
@@ -140,33 +164,58 @@ class ConnectionLimits:
     def admit(self, host: str, peer: str | None = None) -> str | None:
         """Count a new connection from ``host`` (a :func:`client_key`; ``peer``: the address
         itself); return why it is refused, or None."""
-        reason = None
-        if self.open >= self.max_connections:
-            reason = "overall"
-        elif self.by_client[host] >= self.per_client and not in_networks(
-            peer or host, self.trusted
-        ):
-            reason = "per_client"
+        reason = self.over(host, peer)
         if reason is not None:
-            self.refused[reason] += 1
-            now = time.monotonic()
-            self.last_refused = time.time()
-            if now - self._warned > 60:
-                self._warned = now
-                log.warning(
-                    "refusing connections (%s limit): %d open, %d from %s; limits %d overall, "
-                    "%d per client",
-                    reason.replace("_", " "),
-                    self.open,
-                    self.by_client[host],
-                    host,
-                    self.max_connections,
-                    self.per_client,
-                )
+            self.refuse(reason, host)
             return reason
         self.open += 1
         self.by_client[host] += 1
         return None
+
+    def over(self, host: str, peer: str | None = None) -> str | None:
+        """The limit a new connection from ``host`` is over, or None (nothing is counted)."""
+        if self.open >= self.max_connections:
+            return "overall"
+        if self.by_client[host] >= self.per_client and not in_networks(peer or host, self.trusted):
+            return "per_client"
+        return None
+
+    def admit_probe(self, host: str) -> bool:
+        """Hold a probe-only connection for ``host``, at its per-client limit, if a slot is free."""
+        if self.open >= self.max_connections or self.probing[host] >= PROBE_SLOTS:
+            return False
+        self.open += 1
+        self.probing[host] += 1
+        return True
+
+    def release_probe(self, host: str) -> None:
+        self.open -= 1
+        self.probing[host] -= 1
+        if self.probing[host] <= 0:
+            del self.probing[host]
+
+    def refuse(self, reason: str, host: str) -> None:
+        """Count a connection refused for ``reason`` (warned at most once a minute)."""
+        self.refused[reason] += 1
+        now = time.monotonic()
+        self.last_refused = time.time()
+        second = int(self.last_refused)
+        if self._recent and self._recent[-1][0] == second:
+            self._recent[-1][1] += 1
+        else:
+            self._recent.append([second, 1])
+        if now - self._warned > 60:
+            self._warned = now
+            log.warning(
+                "refusing connections (%s limit): %d open, %d from %s; limits %d overall, "
+                "%d per client",
+                reason.replace("_", " "),
+                self.open,
+                self.by_client[host],
+                host,
+                self.max_connections,
+                self.per_client,
+            )
 
     def release(self, host: str) -> None:
         self.open -= 1
@@ -176,11 +225,14 @@ class ConnectionLimits:
 
     def problems(self) -> dict[str, str]:
         """For /readyz: connections refused in the last five minutes."""
-        if self.last_refused is None or time.time() - self.last_refused > RECENT:
+        since = time.time() - RECENT
+        while self._recent and self._recent[0][0] < since:
+            self._recent.popleft()
+        recent = sum(count for _, count in self._recent)
+        if not recent:
             return {}
-        total = sum(self.refused.values())
         return {
-            "web:connections": f"{total} connection(s) refused since start "
+            "web:connections": f"{recent} connection(s) refused in the last 5 minutes "
             f"(limits: {self.max_connections} overall, {self.per_client} per client); "
             f"{self.open} open now"
         }
@@ -196,15 +248,25 @@ class BoundedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._host: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
+        self._probe: bytearray | None = None
+        """Over the per-client limit: the bytes read until the request line shows a probe."""
+        self._probe_only = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "unix"
         host = client_key(address)
-        if self.limits.admit(host, address) is not None:
+        reason = self.limits.over(host, address)
+        if reason == "per_client" and self.limits.admit_probe(host):
+            self._probe = bytearray()
+            self._probe_only = True
+        elif reason is not None:
+            self.limits.refuse(reason, host)
             transport.write(BUSY)
             transport.close()
             return
+        else:
+            self.limits.admit(host, address)
         self._host = host
         super().connection_made(transport)
         self._arm()
@@ -212,7 +274,10 @@ class BoundedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._host is None:
             return  # refused: nothing was set up
-        self.limits.release(self._host)
+        if self._probe_only:
+            self.limits.release_probe(self._host)
+        else:
+            self.limits.release(self._host)
         self._host = None
         self._disarm()
         super().connection_lost(exc)
@@ -220,11 +285,24 @@ class BoundedH11Protocol(H11Protocol):
     def data_received(self, data: bytes) -> None:
         if self._host is None:
             return
+        if self._probe is not None:
+            self._probe += data
+            probe = is_probe(bytes(self._probe))
+            if probe is None:
+                return  # the request line is not in yet (the header deadline still runs)
+            if not probe:
+                self.limits.refuse("per_client", self._host)
+                self.transport.write(BUSY)
+                self.transport.close()
+                return
+            data, self._probe = bytes(self._probe), None
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE and self.conn.their_state is not h11.SEND_BODY:
             self._disarm()  # the whole request is in: the app's time is not the client's
 
     def on_response_complete(self) -> None:
+        if self._probe_only:
+            self.transport.close()  # one probe per connection over the limit, nothing pipelined
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
             self._arm()  # the next request on this keep-alive connection has the same deadline
