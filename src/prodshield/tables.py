@@ -110,7 +110,7 @@ class Grid:
                 self.widths[i] = max(self.widths[i], len(text))
             else:
                 # the free text wraps between words: its longest word (up to WORD) stays whole
-                longest = max((len(word) for word in text.split()), default=0)
+                longest = max((len(word) for word in _words(text)), default=0)
                 self.words[i] = max(self.words[i], min(longest, self.WORD))
                 lines = text.splitlines() or [""]
                 self.natural[i] = max(self.natural[i], *(len(line) for line in lines))
@@ -189,7 +189,7 @@ class Grid:
             free = [i for i in self.shown if i not in self.keys]
             return fixed + sum(self.natural[i] for i in free) > self.console.width
         longest = {
-            i: max((len(w) for row in self.rows for w in row[i].split()), default=0)
+            i: max((len(w) for row in self.rows for w in _words(row[i])), default=0)
             for i in self.shown
             if i in self.fold
         }
@@ -215,7 +215,7 @@ class Grid:
                 else cells[i].ljust(width[i])
                 for i in inline
             ]
-            return " " + "  ".join(parts).rstrip()
+            return " " + "  ".join(parts).rstrip().replace(NBSP, " ")
 
         out = [line({i: self.columns[i] for i in inline})]
         out.append(" " + "─" * (len(out[0]) - 1))
@@ -226,7 +226,7 @@ class Grid:
                 if row[i]:
                     text = f"{self.columns[i]}: {row[i]}"
                     out.extend(
-                        "   " + piece
+                        "   " + piece.replace(NBSP, " ")
                         for piece in textwrap.wrap(
                             text, room, break_long_words=False, break_on_hyphens=False,
                             subsequent_indent="  ",
@@ -252,9 +252,32 @@ class Grid:
                 column.min_width = self.widths[i]
         for cells in self.cells:
             shown = zip(self.shown, cells, strict=True)
-            self.table.add_row(*(fitted(c, widths[i]) if i in widths else c for i, c in shown))
+            self.table.add_row(
+                *(_spaced(fitted(c, widths[i]) if i in widths else c) for i, c in shown)
+            )
         self.cells = []
         self.console.print(self.table)
+
+
+NBSP = "\u00a0"
+"""A no-break space in a cell keeps its words on one line (``3m\u00a044s``); printed as a space."""
+WORD_RE = r"(?:[^\s]|\u00a0)+"
+"""A word a cell may wrap after: a no-break space does not end one."""
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(WORD_RE, text)
+
+
+def _spaced(cell: Text) -> Text:
+    """``cell`` with its no-break spaces printed as spaces (the same length: styles stay)."""
+    if NBSP not in cell.plain:
+        return cell
+    out = cell.copy()
+    out.plain = cell.plain.replace(NBSP, " ")
+    return out
 
 
 SEPARATORS = frozenset("_-./:@=,;|\\\u2026")
@@ -283,7 +306,7 @@ def _lines(plain: str, width: int) -> list[tuple[int, int, bool]]:
     offset = 0
     for para in plain.split("\n"):
         start = end = -1
-        for word in re.finditer(r"\S+", para):
+        for word in re.finditer(WORD_RE, para):
             a, b = offset + word.start(), offset + word.end()
             if start >= 0 and b - start <= width:
                 end = b

@@ -30,6 +30,7 @@ from prodshield.monitor.incidents import (
     set_postmortem,
 )
 from prodshield.monitor.views import IncidentView
+from prodshield.tables import NBSP
 from prodshield.text import for_terminal
 
 app = typer.Typer(
@@ -124,7 +125,7 @@ def _lasted(seconds: float) -> str:
 def _duration(row: IncidentView) -> str:
     """``ongoing for 12m 36s`` while open (as the dashboard and status page say), ``24s`` once
     resolved."""
-    said = _lasted(row.duration_s)
+    said = _lasted(row.duration_s).replace(" ", NBSP)  # `3m 44s` is never wrapped apart
     return f"ongoing for {said}" if row.resolved_at is None else said
 
 

@@ -14,6 +14,7 @@ and the CLI call those, and this model only reads.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -632,7 +633,7 @@ class ReadModel:
         limit: int = 100,
     ) -> list[IncidentView]:
         i = t.incidents
-        query = select(i).order_by(desc(i.c.opened_at)).limit(limit)
+        query = select(i).order_by(desc(i.c.opened_at), desc(i.c.id)).limit(limit)
         if status is not None:
             query = query.where(i.c.status == status)
         if check is not None:
@@ -640,7 +641,9 @@ class ReadModel:
         if since is not None:
             query = query.where(i.c.opened_at >= since)
         with self.store.connect() as conn:
-            return [_incident(row._mapping) for row in conn.execute(query)]
+            rows = [_incident(row._mapping) for row in conn.execute(query)]
+        # opened in the same second (one outage, as every list shows it): the later id first
+        return sorted(rows, key=lambda r: (math.floor(r.opened_at), r.id), reverse=True)
 
     def incident(self, incident_id: int) -> IncidentView | None:
         i = t.incidents
