@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -61,7 +63,7 @@ def check(config: ConfigOption = None) -> None:
             markup=False,
             highlight=False,
         )
-    for line in _missing_paths(loaded):
+    for line in _missing_paths(loaded) + _seconds_first_schedules(loaded):
         err.print(f"warning: {line}", markup=False, highlight=False)
     for fb in loaded.fallbacks:
         at = f"{where}:{fb.line}:{fb.column}: {fb.key}"
@@ -114,6 +116,44 @@ def _missing_paths(loaded: LoadedConfig) -> list[str]:
         out.append(
             f"{at}: logs.sources[{i}].path: {src.path}: {why} (logs scan reads nothing from it; "
             "serve waits for it to appear)"
+        )
+    return out
+
+
+def _cron_fields(
+    value: Any, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every ``schedule`` / ``cron`` string in the config, with its path."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            field = getattr(value, name)
+            if name in ("schedule", "cron") and isinstance(field, str):
+                yield (*path, name), field
+            else:
+                yield from _cron_fields(field, (*path, name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _cron_fields(item, (*path, i))
+
+
+def _seconds_first_schedules(loaded: LoadedConfig) -> list[str]:
+    """Six-field cron expressions written seconds first (Quartz's order): prodshield reads the
+    sixth, last field as the seconds, so ``15,45 * * * * *`` runs every second of minutes 15 and
+    45. Warned when the last field is ``*`` and the first is not (every second of a chosen
+    minute is never what was meant)."""
+    out = []
+    for path, expr in _cron_fields(loaded.config, ()):
+        fields = expr.split()
+        if len(fields) != 6 or fields[-1] != "*" or fields[0] == "*":
+            continue
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)[1:]
+        suggestion = " ".join([*fields[1:], fields[0]])
+        out.append(
+            f"{loaded.where(path)}: {dotted}: {expr!r} runs every second of the minutes it names: "
+            "the sixth (last) field counts seconds, the first is the minute; for seconds first "
+            f"(Quartz's order) write {suggestion!r}"
         )
     return out
 

@@ -477,8 +477,8 @@ class ScheduledExperiment(StrictModel):
     file: str = Field(min_length=1, examples=["experiments/api-latency.yaml"])
     """The experiment file (JSON or YAML), relative to shield.yaml's folder; read at each run."""
     schedule: str = Field(examples=["0 10 * * 2"])
-    """When it runs: a cron expression in ``tz`` (a sixth field counts seconds, e.g.
-    ``* * * * * */30``). Runs are one at a time: one due while another runs starts after it;
+    """When it runs: a cron expression in ``tz`` (a sixth, last field counts seconds, e.g.
+    ``* * * * * */30``; seconds first, Quartz's order, gets a warning). Runs are one at a time: one due while another runs starts after it;
     missed times are not caught up."""
     tz: str = Field(default="UTC", examples=["Europe/Paris"])
     """The time zone of ``schedule``."""
