@@ -106,3 +106,35 @@ def test_an_epoch_carries_only_what_is_inside_its_window(store: Store, tmp_path:
     assert len(hits.times) == 1 and len(hits.held) == 1
     for f in service.followed.values():
         f.follower.close()
+
+
+def test_an_address_under_the_threshold_at_every_epoch_keeps_only_its_windows_lines(
+    store: Store, tmp_path: Path
+) -> None:
+    """An address failing under the brute-force threshold at every boundary goes on hour to
+    hour with its count whole, but only the lines of its failures inside the window (before,
+    every failure's line number since it was first seen: 8 bytes a line, without end)."""
+    (tmp_path / "auth.log").write_text("")
+    service = _service(tmp_path, store)
+    ip = "192.0.2.7"
+    for hour in range(10):
+        # ten failures an hour, ten minutes apart: never 20 within the 5 min window
+        _read(
+            service,
+            tmp_path,
+            "".join(
+                _failed(f"{hour:02d}:{minute:02d}:00", ip, 100 + hour * 10 + minute // 6)
+                for minute in range(0, 60, 6)
+            ),
+        )
+        service._new_epoch(time.time())
+    collector = service._collector
+    assert collector.brute is not None and collector.rules is not None
+    (src,) = collector.brute.sources.values()
+    assert src.failures == 100
+    assert len(src.lines) == 1  # the last failure's: the only one inside the window
+    (finding,) = collector.rules._findings.values()
+    assert finding.count == 100 and len(finding.lines) == 1
+    assert _counts(store) == {("auth_failure", ip): 100}
+    for f in service.followed.values():
+        f.follower.close()

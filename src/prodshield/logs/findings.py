@@ -97,6 +97,10 @@ class LineSet:
     def __repr__(self) -> str:
         return f"LineSet({len(self)} lines)"
 
+    def last(self, n: int) -> LineSet:
+        """The ``n`` highest line numbers (the latest of a file read in order)."""
+        return LineSet(sorted(self)[-n:] if n > 0 else ())
+
 
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 _KEY_JSON = json.JSONEncoder(default=str).encode

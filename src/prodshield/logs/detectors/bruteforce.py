@@ -196,17 +196,18 @@ class BruteForceDetector:
                 slot = _slot(key)
                 door[slot] = min(255, door[slot] + src.failures + src.prior)
 
-    def adopt(self, old: BruteForceDetector) -> set[tuple[str, str]]:
+    def adopt(self, old: BruteForceDetector) -> dict[tuple[str, str], int]:
         """Go on from ``old`` (the service's last epoch, or its config before a reload) with the
         sources whose last failure is inside the window (``window`` before the newest failure in
         the same file), so failures on both sides of the boundary make one brute force, as in
         one ``logs scan``; older sources are let go (the epoch's memory stays bounded). A source
-        under its threshold goes on whole (if it forms, its count is every failure since it was
-        carried, and it takes those failed logins' findings: returned, (file, address), for the
-        rule pack to carry them); one past it goes on as a brute force with its failures in the
+        under its threshold goes on with its count whole (if it forms, its count is every failure
+        since it was carried, and it takes those failed logins' findings: returned, (file,
+        address) to the lines kept, for the rule pack to carry them) and the lines of its
+        failures inside the window only (bounded); one past it goes on as a brute force with its failures in the
         window only, and counts from none (its stored row goes on from its count)."""
         self._seq = old._seq
-        under: set[tuple[str, str]] = set()
+        under: dict[tuple[str, str], int] = {}
         for table, old_table, threshold in (
             (self.sources, old.sources, self.threshold),
             (self.http, old.http, self.http_burst),
@@ -220,8 +221,14 @@ class BruteForceDetector:
                     continue
                 if src.max_in_window < threshold:
                     table[key] = src
+                    # its count goes on whole; its lines, only those inside the window (an
+                    # address failing under the threshold at every boundary stays bounded)
+                    for times in src.windows.values():
+                        while times and times[0] < since:
+                            times.popleft()
+                    src.lines = src.lines.last(sum(len(t) for t in src.windows.values()))
                     if table is self.sources:
-                        under.add(key)
+                        under[key] = len(src.lines)
                     continue
                 kept = table[key] = _Source()
                 for signal, times in src.windows.items():

@@ -461,10 +461,13 @@ class RulePackDetector:
             fell += [h.event for h in kept.held if h.owner == FELL]
         return fell
 
-    def adopt_findings(self, old: RulePackDetector, keys: set[tuple[str, str]]) -> list[LogFinding]:
+    def adopt_findings(
+        self, old: RulePackDetector, keys: dict[tuple[str, str], int]
+    ) -> list[LogFinding]:
         """Go on with ``old``'s security findings of the (file, address) ``keys`` (the failed
         logins of an address brute force carried over under its threshold: if it forms, it
-        takes them, as in one ``logs scan``). Returns the findings carried."""
+        takes them, as in one ``logs scan``), their counts whole and their latest lines only
+        (as many as the address keeps: those inside its window). Returns the findings carried."""
         rules = self._first_of_kind()
         out = []
         for key, finding in old._findings.items():
@@ -473,6 +476,7 @@ class RulePackDetector:
                 continue
             if key in old._folded or key in old._hits:
                 continue
+            finding.lines = finding.lines.last(keys[(key[3], key[1])])
             self._findings[key] = finding
             self._rule_of[key] = rule
             self._dirty.add(id(finding))
