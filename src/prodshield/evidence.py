@@ -3,7 +3,8 @@
 While an incident is open, the log findings of the same service and environment (5xx bursts on an
 endpoint, error-rate rises, OOM kills, database connection failures, slow queries...), the log
 templates first seen since the service's latest deploy, that deploy itself, the audit findings new
-in the latest audit run, and chaos experiments running at the time are gathered here and kept in
+in the latest audit run, and the chaos runs and toxics that could have caused it (on the service's
+path, on during its failures) are gathered here and kept in
 ``incident_evidence`` (one row per kind and key, at most :data:`MAX_ITEMS` per incident, every text
 redacted and bounded). The monitor records them when it opens an incident (the GitHub issue's
 "Evidence" section) and refreshes them while it stays open (a comment per new kind).
@@ -20,7 +21,9 @@ all. Besides the findings seen around the incident, those the last one-shot run 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +35,7 @@ from sqlalchemy import Connection, and_, desc, or_, select
 from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
 from prodshield.store import tables as t
-from prodshield.text import clip, reclip
+from prodshield.text import reclip
 
 MAX_ITEMS = 50
 """Evidence rows kept per incident (the first ones; later ones are counted, not stored)."""
@@ -61,6 +64,16 @@ TITLES = {
     "audit": "New audit finding",
     "chaos": "Chaos experiment",
 }
+TOXIC_TITLE = "Chaos toxic"
+"""The title of a toxic found active on a proxy (kind ``chaos`` with a ``toxic`` in its details):
+added through the API, toxiproxy-cli or ``chaos toxic add``, by no experiment."""
+
+
+def title_of(item: Item) -> str:
+    """How notifications title an evidence piece."""
+    if item.kind == "chaos" and item.details.get("toxic"):
+        return TOXIC_TITLE
+    return TITLES.get(item.kind, item.kind.replace("_", " "))
 
 
 @dataclass
@@ -74,6 +87,11 @@ class Item:
     at: float
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+
+    def sealed_text(self) -> Item:
+        """The same piece with its summary redacted and bounded as stored (its key kept)."""
+        summary = reclip(" ".join(redact_text(self.summary).split()), MAX_SUMMARY)
+        return Item(self.kind, self.key, self.at, summary, self.details)
 
     def sealed(self) -> Item:
         return Item(
@@ -118,10 +136,15 @@ def gather(
     environment: str,
     opened_at: float,
     now: float | None = None,
+    kind: str = "",
+    detected_at: float | None = None,
 ) -> list[Item]:
     """Everything known now about ``service`` in ``environment`` around an incident that opened
-    at ``opened_at``; sealed (redacted, bounded), in time order."""
+    at ``opened_at`` (its first failure) and was detected at ``detected_at`` (the failure that
+    crossed the threshold; default now), of incident kind ``kind``; sealed (redacted, bounded),
+    in time order."""
     now = time.time() if now is None else now
+    detected = now if detected_at is None else min(float(detected_at), now)
     since = opened_at - LOOKBACK_S
     items: list[Item] = []
     deploy = _latest_deploy(conn, service, environment, now)
@@ -154,8 +177,9 @@ def gather(
         if deploy is not None:
             items += _new_templates(conn, sources, float(deploy.deployed_at), since)
     items += _audit(conn, now)
-    items += _chaos(conn, config, service, opened_at, since, now)
-    items += _active_toxics(conn, config, service, now)
+    if kind not in NOT_BY_TOXICS:
+        items += _chaos(conn, config, service, opened_at, detected)
+        items += _active_toxics(conn, config, service, now, detected)
     sealed = [i.sealed() for i in items]
     sealed.sort(key=lambda i: i.at)
     return sealed
@@ -339,58 +363,63 @@ def _audit(conn: Connection, now: float) -> list[Item]:
 
 CHAOS_RUNNING_MAX_S = 86400.0
 """A run stored as ``running`` longer ago than this is taken for one whose process died."""
+CHAOS_GRACE_S = 60.0
+"""A run or toxic that ended this long before the incident's first failure may still have caused
+it (a request sent while the toxic was on, answered or timed out later)."""
+NOT_BY_TOXICS = frozenset({"certificate"})
+"""Incident kinds no toxic explains, so chaos is never their evidence: a certificate close to
+expiry (only ``[CERTIFICATE_EXPIRATION]`` fails) is a property of the certificate, not of the
+path to it. Every other kind (down, degraded, flapping, SLO burn) can be a toxic's doing:
+latency makes ``[RESPONSE_TIME]`` fail, ``http_status`` the status, ``timeout`` and
+``reset_peer`` the connection."""
 
 
 def _chaos(
-    conn: Connection, config: Any, service: str, opened_at: float, since: float, now: float
+    conn: Connection, config: Any, service: str, opened_at: float, detected_at: float
 ) -> list[Item]:
-    """Chaos runs that overlap the incident: a run still going (``running``, stored when ``chaos
-    run -c`` or ``serve``'s schedule starts it) says so, with the toxics its method injects; a
-    toxic on a proxy in front of one of the service's dependencies (``depends_on``) says that."""
+    """Chaos runs that may have caused the incident: one that injected a toxic on a proxy on the
+    service's path or in front of one of its dependencies (a shield.yaml proxy, by address or
+    ``depends_on``), and was on during the failures that opened the incident (started by the
+    time it was detected, not ended before its first failure). A run that injected nothing
+    there (no toxics, other proxies, never started) is not evidence."""
     j = t.experiment_journals
     rows = conn.execute(
         select(
             j.c.id, j.c.title, j.c.status, j.c.started_at, j.c.ended_at, j.c.deviated, j.c.journal
         )
         .where(
-            j.c.started_at <= now,
+            j.c.started_at <= detected_at,
             or_(
-                and_(j.c.ended_at.is_(None), j.c.started_at >= now - CHAOS_RUNNING_MAX_S),
-                j.c.ended_at >= since,
+                and_(j.c.ended_at.is_(None), j.c.started_at >= detected_at - CHAOS_RUNNING_MAX_S),
+                j.c.ended_at >= opened_at - CHAOS_GRACE_S,
             ),
             j.c.status != "skipped",
         )
         .order_by(desc(j.c.started_at))
-        .limit(5)
+        .limit(20)
     ).all()
     out = []
     for row in rows:
         journal = row.journal if isinstance(row.journal, dict) else {}
         found = journal.get("prodshield")
         extra: dict[str, Any] = found if isinstance(found, dict) else {}
-        toxics = [x for x in (extra.get("toxics") or []) if isinstance(x, dict)][:5]
-        described = [_describe_toxic(config, service, x) for x in toxics]
-        why = _not_started(journal, extra)
-        running = why is None and (row.ended_at is None or row.ended_at >= opened_at)
-        when = f"started {_iso(row.started_at)}"
-        if not running and why is None:
-            when += f", ended {_iso(row.ended_at)}"
-        if why is not None:
-            summary = (
-                f"chaos experiment {row.title!r} failed to start ({_iso(row.started_at)}): "
-                f"{clip(why, 300)}"
-            )
-        else:
-            what = (
-                "was running"
-                if running
-                else f"ran ({row.status}" + (", deviated)" if row.deviated else ")")
-            )
-            summary = f"chaos experiment {row.title!r} {what} ({when}"
-            summary += f", toxics: {'; '.join(described)})" if described else ", no toxics)"
-        details: dict[str, Any] = {"status": row.status, "running": running}
-        if why is not None:
-            details["not_started"] = clip(why, 500)
+        if _not_started(journal, extra):
+            continue  # it injected nothing
+        toxics = [x for x in (extra.get("toxics") or []) if isinstance(x, dict)]
+        described = [
+            d for d in (_describe_toxic(config, service, x) for x in toxics) if d is not None
+        ][:5]
+        if not described:
+            continue
+        toxics_text = "; ".join(described)
+        running = row.ended_at is None and row.status == "running"
+        details: dict[str, Any] = {
+            "run": int(row.id),
+            "status": row.status,
+            "running": running,
+            "deviated": bool(row.deviated),
+            "toxics": toxics_text,
+        }
         if extra.get("environment"):
             details["environment"] = str(extra["environment"])
         if extra.get("source"):
@@ -398,24 +427,38 @@ def _chaos(
         dependency = [d for d in described if "in front of" in d]
         if dependency:
             details["dependency"] = "; ".join(dependency)
+        summary = run_summary(row.title, details, row.started_at, row.ended_at)
         out.append(Item("chaos", str(row.id), float(row.started_at), summary, details))
+        if len(out) >= 5:
+            break
     return out
 
 
-def _not_started(journal: dict[str, Any], extra: dict[str, Any]) -> str | None:
-    """Why a run never started (a scheduled run whose file was broken or missing), or None for a
-    run that started. Older rows lack ``not_started``: a failed journal with problems and no
-    activity run is one too."""
+def run_summary(title: str, details: dict[str, Any], started: float, ended: float | None) -> str:
+    """One line about a chaos run: ``was running`` while it runs, ``ran (aborted)`` (with
+    ``, deviated``) once it ended, with its toxics on the service's path."""
+    when = f"started {_iso(started)}"
+    if details.get("running"):
+        what = "was running"
+    else:
+        what = f"ran ({details.get('status')}" + (", deviated)" if details.get("deviated") else ")")
+        if ended is not None:
+            when += f", ended {_iso(ended)}"
+    return f"chaos experiment {title!r} {what} ({when}, toxics: {details.get('toxics')})"
+
+
+def _not_started(journal: dict[str, Any], extra: dict[str, Any]) -> bool:
+    """Whether a run never started (a scheduled run whose file was broken or missing). Older
+    rows lack ``not_started``: a failed journal with problems and no activity run is one too."""
     why = extra.get("not_started")
     if isinstance(why, str) and why:
-        return why
-    problems = journal.get("problems")
-    if journal.get("status") == "failed" and problems and not journal.get("run"):
-        return "; ".join(str(p) for p in problems[:5]) if isinstance(problems, list) else "failed"
-    return None
+        return True
+    return bool(
+        journal.get("status") == "failed" and journal.get("problems") and not journal.get("run")
+    )
 
 
-def _describe_toxic(config: Any, service: str, toxic: dict[str, Any]) -> str:
+def _toxic_line(toxic: dict[str, Any], proxy: str) -> str:
     found = toxic.get("attributes")
     attrs = (
         {k: v for k, v in (found or {}).items() if v not in ("", None)}
@@ -423,10 +466,22 @@ def _describe_toxic(config: Any, service: str, toxic: dict[str, Any]) -> str:
         else {}
     )
     shown = " {" + ", ".join(f"{k}: {v}" for k, v in attrs.items()) + "}" if attrs else ""
+    return f"{toxic.get('type')}{shown} on proxy {proxy}"
+
+
+def _describe_toxic(config: Any, service: str, toxic: dict[str, Any]) -> str | None:
+    """A run's toxic, said with where it stands for ``service``; None when its proxy (a
+    shield.yaml proxy of that name) is neither on the service's path nor in front of one of its
+    dependencies."""
     proxy = str(toxic.get("proxy") or "?")
-    line = f"{toxic.get('type')}{shown} on proxy {proxy}"
+    line = _toxic_line(toxic, proxy)
     dependency = _dependency_behind(config, service, proxy)
-    return line + (f" in front of {service}'s dependency {dependency}" if dependency else "")
+    if dependency:
+        return f"{line} in front of {service}'s dependency {dependency}"
+    spec = next((p for p in getattr(config.chaos, "proxies", []) if p.name == proxy), None)
+    if spec is not None and _on_the_path(config, service, spec.listen):
+        return f"{line} on {service}'s path"
+    return None
 
 
 def _dependency_behind(
@@ -435,8 +490,6 @@ def _dependency_behind(
     """The dependency of ``service`` (a check in its checks' ``depends_on``) that the proxy
     ``proxy`` stands in front of: the same name, or the check's target names one of the proxy's
     ``addresses`` (listen, upstream; by default those of the shield.yaml proxy of that name)."""
-    import json
-
     if addresses is None:
         spec = next((p for p in getattr(config.chaos, "proxies", []) if p.name == proxy), None)
         addresses = [spec.upstream, spec.listen] if spec is not None else []
@@ -451,33 +504,45 @@ def _dependency_behind(
         target = checks.get(dep)
         if target is None or not addresses:
             continue
-        text = json.dumps(target.model_dump(mode="json"), default=str)
-        if any(a and a in text for a in addresses):
+        if any(_names_address(target, a) for a in addresses):
             return dep
     return None
 
 
-def _on_the_path(config: Any, service: str, proxy: str, listen: str) -> bool:
-    """Whether ``service``'s own checks go through the proxy (its name, or its listen address in
-    a check's target)."""
-    import json
+def _names_address(check: Any, address: str) -> bool:
+    """Whether ``check``'s settings name ``address`` (``host:port``): in its URL or DSN, or as
+    its ``host`` and ``port`` (a tcp, tls or redis check); ``127.0.0.1:2990`` is not named by a
+    URL on port 29900."""
+    if not address:
+        return False
+    data = check.model_dump(mode="json")
+    text = json.dumps(data, default=str)
+    if isinstance(data, dict) and data.get("host") and data.get("port"):
+        text += f" {data['host']}:{data['port']}"
+    return re.search(re.escape(address) + r"(?!\d)", text) is not None
 
-    if proxy == service:
-        return True
-    for c in getattr(config, "checks", []):
-        mine = (getattr(c, "service", None) or c.name) == service
-        if mine and listen and listen in json.dumps(c.model_dump(mode="json"), default=str):
-            return True
-    return False
+
+def _on_the_path(config: Any, service: str, listen: str) -> bool:
+    """Whether one of ``service``'s own checks goes through the proxy listening on ``listen``
+    (its target names that address). A proxy named like the service is not enough: a check that
+    reaches the upstream directly never meets the proxy's toxics."""
+    return any(
+        (getattr(c, "service", None) or c.name) == service and _names_address(c, listen)
+        for c in getattr(config, "checks", [])
+    )
 
 
 PROXY_STALE_S = 90.0
 """A proxy's recorded toxics older than this are from a proxy that stopped (it records every 30 s)."""
 
 
-def _active_toxics(conn: Connection, config: Any, service: str, now: float) -> list[Item]:
+def _active_toxics(
+    conn: Connection, config: Any, service: str, now: float, detected_at: float
+) -> list[Item]:
     """Toxics active now on a proxy (``chaos proxy`` with a shield.yaml records them in ``kv``)
-    that stands on the service's path or in front of one of its dependencies."""
+    that stands on the service's path or in front of one of its dependencies, added by the time
+    the incident was detected (one added later did not cause it). Said as a toxic, not an
+    experiment: whoever added it (API, toxiproxy-cli, ``chaos toxic add``) ran none."""
     kv = t.kv
     rows = conn.execute(
         select(kv.c.value).where(kv.c.namespace == "chaos", kv.c.key.like("proxies@%")).limit(20)
@@ -492,26 +557,25 @@ def _active_toxics(conn: Connection, config: Any, service: str, now: float) -> l
             name, listen = str(proxy.get("name") or ""), str(proxy.get("listen") or "")
             upstream = str(proxy.get("upstream") or "")
             dependency = _dependency_behind(config, service, name, [listen, upstream])
-            if dependency is None and not _on_the_path(config, service, name, listen):
+            if dependency is None and not _on_the_path(config, service, listen):
                 continue
+            where = (
+                f" in front of {service}'s dependency {dependency}"
+                if dependency
+                else f" on {service}'s path"
+            )
             for toxic in proxy.get("toxics") or []:
                 if not isinstance(toxic, dict):
                     continue
-                line = _describe_toxic(config, service, {**toxic, "proxy": name}).split(
-                    " in front of "
-                )[0]
-                where = (
-                    f" in front of {service}'s dependency {dependency}"
-                    if dependency
-                    else f" on {service}'s path"
-                )
                 since = float(toxic.get("since") or value.get("seen_at") or now)
+                if since > detected_at:
+                    continue  # added after the failures that opened the incident
                 out.append(
                     Item(
                         "chaos",
                         f"toxic:{name}:{toxic.get('name')}:{since}",
                         since,
-                        f"toxic {line}{where} active since {_iso(since)}"
+                        f"toxic {_toxic_line(toxic, name)}{where} active since {_iso(since)}"
                         + (
                             f" (toxicity {toxic.get('toxicity')})"
                             if toxic.get("toxicity") != 1
@@ -529,20 +593,32 @@ def _active_toxics(conn: Connection, config: Any, service: str, now: float) -> l
 
 
 def record(conn: Connection, incident_id: int, items: Sequence[Item], now: float) -> list[Item]:
-    """Store the items not yet on the incident (by kind and key); return those that were new."""
+    """Store the items not yet on the incident (by kind and key); return those that were new. A
+    chaos run already on it is brought up to date (``was running`` becomes ``ran (aborted)``)."""
     e = t.incident_evidence
-    have = {
-        (k, key)
-        for k, key in conn.execute(select(e.c.kind, e.c.key).where(e.c.incident_id == incident_id))
+    have: dict[tuple[str, str], Any] = {
+        (r.kind, r.key): r
+        for r in conn.execute(
+            select(e.c.id, e.c.kind, e.c.key, e.c.summary, e.c.details).where(
+                e.c.incident_id == incident_id
+            )
+        )
     }
     room = MAX_ITEMS - len(have)
     new: list[Item] = []
     for item in items:
-        if room <= 0:
-            break
-        if (item.kind, item.key) in have:
+        old = have.get((item.kind, item.key))
+        if old is not None:
+            if item.kind == "chaos" and (old.summary, old.details) != (item.summary, item.details):
+                conn.execute(
+                    e.update()
+                    .where(e.c.id == old.id)
+                    .values(summary=item.summary, details=item.details)
+                )
             continue
-        have.add((item.kind, item.key))
+        if room <= 0:
+            continue
+        have[(item.kind, item.key)] = item
         new.append(item)
         room -= 1
     if new:
@@ -565,12 +641,37 @@ def record(conn: Connection, incident_id: int, items: Sequence[Item], now: float
 
 
 def of_incident(conn: Connection, incident_id: int) -> list[Item]:
-    """The incident's evidence, in time order."""
+    """The incident's evidence, in time order; a chaos run stored while it ran and ended since
+    (the incident resolved first, or no result came after) reads as ended (:func:`_ended`)."""
     e = t.incident_evidence
     rows = conn.execute(
         select(e).where(e.c.incident_id == incident_id).order_by(e.c.at, e.c.id)
     ).all()
-    return [Item(r.kind, r.key, float(r.at), r.summary, dict(r.details or {})) for r in rows]
+    items = [Item(r.kind, r.key, float(r.at), r.summary, dict(r.details or {})) for r in rows]
+    return [_ended(conn, i) for i in items]
+
+
+def _ended(conn: Connection, item: Item) -> Item:
+    """A chaos run's evidence as it stands now: stored as running, its run ended since."""
+    run = item.details.get("run")
+    if item.kind != "chaos" or not item.details.get("running") or not isinstance(run, int):
+        return item
+    j = t.experiment_journals
+    row = conn.execute(
+        select(j.c.title, j.c.status, j.c.started_at, j.c.ended_at, j.c.deviated).where(
+            j.c.id == run
+        )
+    ).first()
+    if row is None or (row.ended_at is None and row.status == "running"):
+        return item
+    details = {
+        **item.details,
+        "status": row.status,
+        "running": False,
+        "deviated": bool(row.deviated),
+    }
+    summary = run_summary(row.title, details, row.started_at, row.ended_at)
+    return Item(item.kind, item.key, item.at, summary, details).sealed_text()
 
 
 def kinds_of(conn: Connection, incident_id: int) -> set[str]:
@@ -588,6 +689,5 @@ def markdown(items: Sequence[Item], *, heading: str = "### Evidence") -> str:
         return ""
     lines = [heading, ""]
     for i in items:
-        title = TITLES.get(i.kind, i.kind.replace("_", " "))
-        lines.append(f"- {_iso(i.at)}: **{title}**: {code_span(i.summary)}")
+        lines.append(f"- {_iso(i.at)}: **{title_of(i)}**: {code_span(i.summary)}")
     return "\n".join(lines)

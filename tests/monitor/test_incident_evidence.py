@@ -26,7 +26,10 @@ logs:
     - {name: shop-access, path: /var/log/shop/access.log, service: shop, environment: production}
     - {name: billing-app, path: /var/log/billing/app.log, service: billing}
 checks:
-  - {name: shop-home, type: http, url: "http://x/", environments: [production, staging], alerts: [gh], service: shop}
+  - {name: shop-home, type: http, url: "http://127.0.0.1:28080/", environments: [production, staging], alerts: [gh], service: shop}
+chaos:
+  proxies:
+    - {name: shop-web, listen: "127.0.0.1:28080", upstream: "127.0.0.1:8080"}
 """
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC).timestamp()
 SECRET = "ghp_" + "Z8k2Lq9Xv4Rt7Yp1Wm3Nb6Hc5Jd0Fs2Ga8E"
@@ -137,13 +140,15 @@ def test_incident_opens_with_the_services_evidence_and_comments_on_new_kinds(sto
     assert "POST /api/checkout" in body and "v7.1" in body and "PaymentError" in body
     assert SECRET not in body
 
-    # while it is open, a new kind (an OOM in the shop's own log... here: a chaos run and an audit
+    # while it is open, a new kind (an OOM in the shop's own log... here: a chaos run stored late,
+    # started before the incident was detected with a toxic on the shop's path, and an audit
     # finding new since the previous run) comes as one evidence event; the same again comes never
+    toxic = {"proxy": "shop-web", "type": "latency", "attributes": {"latency": 300}}
     with store.begin() as conn:
         conn.execute(
             t.experiment_journals.insert().values(
                 title="latency on the shop's database", status="running", deviated=False,
-                started_at=T0 + 40, ended_at=None, journal={},
+                started_at=T0 + 20, ended_at=None, journal={"prodshield": {"toxics": [toxic]}},
             )
         )  # fmt: skip
         for run_id, fingerprints in ((1, ["a"]), (2, ["a", "b"])):
@@ -256,8 +261,8 @@ def test_dashboard_incident_page_shows_the_timeline(store: Store, tmp_path: Path
 
 
 def test_a_scheduled_run_that_failed_to_start_says_so(store: Store, tmp_path: Path) -> None:
-    """A scheduled experiment whose file is broken never injected anything: the incident's
-    evidence says "failed to start" with why, not "ran (failed)"."""
+    """A scheduled experiment whose file is broken never injected anything: it is not evidence
+    (neither "failed to start" nor "ran (failed)"); nor is a run that injected nothing."""
     import time
 
     from prodshield.chaos.experiments.schedule import ScheduledExperiments
@@ -279,16 +284,8 @@ def test_a_scheduled_run_that_failed_to_start_says_so(store: Store, tmp_path: Pa
     [opened] = _observe(store, eng, now + 1, False)
     with store.connect() as conn:
         found = [i for i in evidence.of_incident(conn, opened.incident_id) if i.kind == "chaos"]
-    summaries = sorted(i.summary for i in found)
-    assert len(summaries) == 2, summaries
-    new, old = summaries[0], summaries[1]
-    assert new.startswith("chaos experiment 'db-latency' failed to start (")
-    assert "bad.json" in new or "JSON" in new or "json" in new, new
-    assert old.startswith("chaos experiment 'old-broken' failed to start (") and "no method" in old
-    assert all("ran (" not in s and "was running" not in s for s in summaries)
-    assert all(i.details["running"] is False and i.details["not_started"] for i in found)
-    body = _outbox(store)[0][2]["body"]
-    assert "failed to start" in body and "ran (failed)" not in body
+    assert found == [], found
+    assert not any("chaos" in e[2]["body"] for e in _outbox(store))
 
 
 def test_a_deploys_audit_is_three_findings_worst_first_and_a_count(store: Store) -> None:
@@ -322,3 +319,34 @@ def test_a_deploys_audit_is_three_findings_worst_first_and_a_count(store: Store)
     assert audit[3:] == [
         "4 more new audit findings in run #1 (1 medium, 3 low): see prodshield audit history"
     ]
+
+
+def test_an_aborted_run_reads_ran_aborted_and_not_running(store: Store) -> None:
+    """Newcomer 6, item 7: a run that ended (aborted) after the incident opened was stored as
+    ``{"status": "aborted", "running": true}`` under "was running". Its status and ``running``
+    agree, and a run on a proxy whose port only begins like the check's is not on its path."""
+    config = parse_config(
+        CONFIG + "    - {name: other, listen: '127.0.0.1:2808', upstream: '127.0.0.1:8081'}\n",
+        env={},
+    ).config
+    eng = IncidentEngine(config)
+
+    def run(title: str, proxy: str) -> None:
+        toxic = {"proxy": proxy, "type": "latency", "attributes": {"latency": 300}}
+        with store.begin() as conn:
+            conn.execute(
+                t.experiment_journals.insert().values(
+                    title=title, status="aborted", deviated=False, started_at=T0 - 5,
+                    ended_at=T0 + 60, journal={"prodshield": {"toxics": [toxic]}},
+                )
+            )  # fmt: skip
+
+    run("slow shop", "shop-web")
+    run("slow other", "other")  # 127.0.0.1:2808 is not 127.0.0.1:28080
+    _observe(store, eng, T0, False)
+    [opened] = _observe(store, eng, T0 + 90, False)
+    with store.connect() as conn:
+        [item] = [i for i in evidence.of_incident(conn, opened.incident_id) if i.kind == "chaos"]
+    assert item.details["status"] == "aborted" and item.details["running"] is False, item
+    assert item.summary.startswith("chaos experiment 'slow shop' ran (aborted) (started "), item
+    assert "on proxy shop-web on shop's path" in item.summary, item

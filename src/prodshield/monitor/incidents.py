@@ -761,6 +761,8 @@ class IncidentEngine:
                 environment=obs.environment,
                 opened_at=incident.opened_at,
                 now=now,
+                kind=incident.kind,
+                detected_at=(incident.refs or {}).get("detected_at"),
             )
         except Exception as exc:  # evidence is a bonus: the incident is opened without it
             log.warning("evidence for incident %s not gathered: %s", incident.id, exc)

@@ -163,7 +163,8 @@ class ScheduledExperiments:
 
     def _record(self, spec: Any, status: str, extra: dict[str, Any], started: float) -> int:
         """A run that did not start: stored with why (``prodshield.not_started``), so the
-        dashboard and an incident's evidence say it failed to start, not that it ran."""
+        dashboard says it failed to start, not that it ran (it injected nothing, so it is no
+        incident's evidence)."""
         why = extra.get("skipped") or "; ".join(str(p) for p in extra.get("problems") or [])
         journal = jsonable(
             {
