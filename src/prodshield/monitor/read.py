@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, cast, get_args
 
-from sqlalchemy import and_, desc, func, select
+from sqlalchemy import and_, case, desc, func, select
 
 from prodshield import deploys, evidence
 from prodshield.config.schema import ShieldConfig
@@ -632,8 +632,11 @@ class ReadModel:
         since: float | None = None,
         limit: int = 100,
     ) -> list[IncidentView]:
+        """Open ones first, then the others; each newest first (the CLI, the API and the
+        dashboard list them in this order)."""
         i = t.incidents
-        query = select(i).order_by(desc(i.c.opened_at), desc(i.c.id)).limit(limit)
+        still_open = case((i.c.status == "open", 0), else_=1)
+        query = select(i).order_by(still_open, desc(i.c.opened_at), desc(i.c.id)).limit(limit)
         if status is not None:
             query = query.where(i.c.status == status)
         if check is not None:
@@ -643,7 +646,11 @@ class ReadModel:
         with self.store.connect() as conn:
             rows = [_incident(row._mapping) for row in conn.execute(query)]
         # opened in the same second (one outage, as every list shows it): the later id first
-        return sorted(rows, key=lambda r: (math.floor(r.opened_at), r.id), reverse=True)
+        return sorted(
+            rows,
+            key=lambda r: (r.status == "open", math.floor(r.opened_at), r.id),
+            reverse=True,
+        )
 
     def incident(self, incident_id: int) -> IncidentView | None:
         i = t.incidents
