@@ -65,8 +65,12 @@ class UptimeReport:
         )[:5]
 
     def to_dict(self) -> dict[str, Any]:
+        """As JSON gives it: a check without environments has ``"environment": null`` (as in
+        `monitor status`, `monitor once` and the API), not the store's empty string."""
         data = asdict(self)
         data["slowest"] = [asdict(c) for c in self.slowest]
+        for row in (*data["checks"], *data["incidents"], *data["slowest"]):
+            row["environment"] = row["environment"] or None
         return data
 
 
