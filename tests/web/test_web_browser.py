@@ -492,3 +492,87 @@ def test_pages_are_readable_on_a_laptop_and_a_phone(page: Any, site: tuple[str, 
     assert row is not None and row["height"] < 120, row
     page.screenshot(path=str(ARTIFACTS / "logs-findings-1280.png"), full_page=True)
     assert page.console_errors == []
+
+
+# Where each of ``words`` shows in the page's tables: each occurrence on one line, or not.
+_WHOLE_WORDS = """(words) => {
+  const split = [];
+  let seen = 0;
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (!n.parentElement.checkVisibility()) continue;
+    for (const w of words) {
+      for (let at = n.textContent.indexOf(w); at >= 0; at = n.textContent.indexOf(w, at + 1)) {
+        seen += 1;
+        const r = document.createRange();
+        r.setStart(n, at);
+        r.setEnd(n, at + w.length);
+        const tops = new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.top)));
+        if (tops.size > 1) split.push(w);
+      }
+    }
+  }
+  return {seen, split};
+}"""
+
+
+def test_condition_headers_and_subjects_are_never_broken_mid_word(
+    page: Any, site: tuple[str, Store]
+) -> None:
+    """The check page's condition header read `[CERTIFICATE_EXPIRATIO` / `N] > 7d` and
+    `[BODY].status == U` / `P`, the Notifications page's subject `incident:web:producti` / `on`,
+    and the incident page's Timeline card had an empty band above its heading. At a laptop's and
+    a phone's width the placeholders and subjects now stay whole (a table too wide scrolls in its
+    box), and a card's heading starts at the card's padding."""
+    base, store = site
+    now = time.time()
+    exprs = [
+        "[CERTIFICATE_EXPIRATION] > 7d",
+        "[BODY].status == UP",
+        "[STATUS] == 200",
+        "[RESPONSE_TIME] < 500",
+        "[CONNECTED] == true",
+    ]
+    with store.begin() as conn:
+        conn.execute(
+            t.check_results.insert().values(
+                check_name="website", environment="production", ts=now - 5, ok=False,
+                response_time_ms=12.0, error_kind="condition",
+                error_message="the certificate expires in 4d23h",
+                conditions=[{"expr": x, "ok": False, "actual": "4d23h"} for x in exprs],
+            )
+        )  # fmt: skip
+        conn.execute(
+            t.outbox.insert().values(
+                idempotency_key="k-subject", notifier="hook", event_type="incident.opened",
+                subject="incident:web:production", payload={}, status="sent", attempts=1,
+                next_attempt_at=now, created_at=now - 20, sent_at=now - 19,
+            )
+        )  # fmt: skip
+        incident = conn.execute(select(t.incidents.c.id)).first()
+    assert incident is not None
+    shots = Path("/tmp/webfix-shots")
+    shots.mkdir(exist_ok=True)
+    _login(page, base, "/dashboard")
+    words = ["[CERTIFICATE_EXPIRATION]", "[BODY].status", "incident:web:production"]
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        found: dict[str, Any] = {}
+        for name, path in (
+            ("check", "/dashboard/checks/website"),
+            ("notes", "/dashboard/notifications"),
+        ):
+            page.goto(base + path)
+            page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+            found[path] = page.evaluate(_WHOLE_WORDS, words)
+        assert found["/dashboard/checks/website"]["seen"] >= 2, found
+        assert found["/dashboard/notifications"]["seen"] >= 1, found
+        assert all(not f["split"] for f in found.values()), (width, found)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.goto(f"{base}/dashboard/incidents/{incident[0]}")
+        page.screenshot(path=str(shots / f"incident-{width}.png"), full_page=True)
+        band = page.evaluate(
+            """() => [...document.querySelectorAll('section.card > h2:first-child')].map(h =>
+                 h.getBoundingClientRect().top - h.parentElement.getBoundingClientRect().top)"""
+        )
+        assert band and all(gap <= 20 for gap in band), band
