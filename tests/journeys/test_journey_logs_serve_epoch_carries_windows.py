@@ -169,3 +169,40 @@ def test_a_brute_force_across_a_reload(tmp_path: Path) -> None:
     config = _config(tmp_path, "auth.log", "syslog")
     with _serve(tmp_path, config, every_window=False) as (port, reload):
         _brute_force(tmp_path, port, reload)
+
+
+def _failing(first: int, last: int) -> str:
+    return "".join(
+        f'198.51.100.{i} - - [07/Dec/2026:05:00:{i:02d} +0000] "POST /api/checkout HTTP/1.1" '
+        f'500 12 "-" "curl/8.5"\n'
+        for i in range(first, last)
+    )
+
+
+BURST = "  http_5xx_burst: 10\n  http_5xx_window: 10m\n"
+
+
+def test_a_5xx_burst_across_the_hourly_epoch(tmp_path: Path) -> None:
+    """Six 500s on POST /api/checkout before the boundary and six after, ``http_5xx_burst: 10``
+    within ten minutes: one ``http_5xx_burst`` of 12, as ``logs scan`` finds (it stored an
+    ``http_5xx`` of 12: each epoch saw six)."""
+    (tmp_path / "access.log").write_text(_failing(0, 6))
+    config = _config(tmp_path, "access.log", "nginx", BURST)
+    with _serve(tmp_path, config, every_window=True) as (port, _):
+        _wait_counts(port, {"http_5xx": 6}, "six 500s, under the burst of 10")
+        with (tmp_path / "access.log").open("a") as fh:
+            fh.write(_failing(6, 12))
+        assert _scanned(tmp_path, "access.log") == {"http_5xx_burst": 12}
+        _wait_counts(port, {"http_5xx_burst": 12}, "the 5xx burst across the boundary")
+
+
+def test_a_5xx_burst_across_two_windows_of_one_epoch(tmp_path: Path) -> None:
+    """The same within one epoch: the endpoint's ``http_5xx`` row of the first window's six
+    becomes the burst's (one row of 12, no ``http_5xx`` left beside it)."""
+    (tmp_path / "access.log").write_text(_failing(0, 6))
+    config = _config(tmp_path, "access.log", "nginx", BURST)
+    with _serve(tmp_path, config, every_window=False) as (port, _):
+        _wait_counts(port, {"http_5xx": 6}, "six 500s, under the burst of 10")
+        with (tmp_path / "access.log").open("a") as fh:
+            fh.write(_failing(6, 12))
+        _wait_counts(port, {"http_5xx_burst": 12}, "the 5xx burst in the next window")

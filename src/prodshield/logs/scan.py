@@ -311,12 +311,18 @@ class _Collector:
             if absorbed is not None:
                 absorbed.extend(self.errors.emptied)
             self.errors.emptied.clear()
+        if self.perf is not None and self.perf.emptied:
+            # an endpoint's 5xx finding that became a burst (its stored row is the burst's)
+            if absorbed is not None:
+                absorbed.extend(self.perf.emptied)
+            self.perf.emptied.clear()
         return absorb_failures(out, absorbed)
 
     def carry_over(self, old: _Collector) -> list[LogFinding]:
         """Start where ``old`` (the service's last epoch, or its config before a reload) left
         what is still inside its window: sshd sessions waiting for an attempt, a threshold
-        rule's matches and the lines it holds, brute force's sources (docs/logs.md, Following).
+        rule's matches and the lines it holds, brute force's sources, endpoints' 5xx (docs/logs.md,
+        Following).
         Returns the findings that go on here (the service keeps their stored rows' counts)."""
         self.recent.adopt(old.recent)  # a repeat line's message may be in the last epoch's lines
         carried: list[LogFinding] = []
@@ -329,6 +335,8 @@ class _Collector:
                 carried += self.rules.adopt_findings(old.rules, under)
         elif self.brute is not None and old.brute is not None:
             self.brute.adopt(old.brute)
+        if self.perf is not None and old.perf is not None:
+            carried += self.perf.adopt(old.perf)
         return carried
 
     def finish(self) -> None:

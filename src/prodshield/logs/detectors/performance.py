@@ -64,6 +64,7 @@ class _Stats:
         "last",
         "peak",
         "requests",
+        "requests_before",
         "samples",
         "slow",
     )
@@ -81,6 +82,9 @@ class _Stats:
         self.error_first: Any = None
         self.error_last: Any = None
         self.error_samples: list[str] = []
+        self.requests_before = 0
+        """Requests of the 5xx finding carried from the service's last epoch (its rate goes on;
+        ``requests`` and the latencies are this epoch's)."""
 
 
 def peak_in_window(times: list[float], window_s: float) -> int:
@@ -185,6 +189,54 @@ class PerformanceDetector:
         self.queries: dict[str, _Stats] = {}
         self.endpoints: dict[str, _Stats] = {}
         self.query_source: dict[str, str] = {}
+        self._kinds: dict[str, str] = {}
+        """Each endpoint's 5xx finding kind last given (the service's: ``emptied``)."""
+        self.emptied: list[LogFinding] = []
+        """An endpoint's 5xx finding of the kind it had before it became a burst (the service
+        takes its stored row back: the burst's row counts the same responses)."""
+
+    def adopt(self, old: PerformanceDetector) -> list[LogFinding]:
+        """Go on from ``old`` (the service's last epoch, or its config before a reload) with the
+        endpoints whose 5xx responses are inside ``http_5xx_window`` of the newest, so a burst
+        that spans the boundary forms as in one ``logs scan``. One under ``http_5xx_burst``
+        goes on with its 5xx finding (its count, rate and samples: returned, the service keeps
+        its row) and the times of its 5xx inside the window; one past it goes on as a burst
+        with those times only, and counts from none (its row goes on from its count). Latencies
+        and older 5xx are let go (bounded)."""
+        newest = max(
+            (st.error_times[-1] for st in old.endpoints.values() if st.error_times), default=None
+        )
+        if newest is None:
+            return []
+        since = newest - self.s.http_5xx_window_s
+        carried: list[LogFinding] = []
+        for ep, st in old.endpoints.items():
+            times = [at for at in st.error_times if at >= since]
+            if not times or not st.errors:
+                continue
+            kept = self.endpoints[ep] = _Stats()
+            kept.error_times, kept.peak = times, st.peak
+            if ep in old._kinds:
+                self._kinds[ep] = old._kinds[ep]
+            if st.peak >= self.s.http_5xx_burst:
+                continue
+            kept.errors, kept.requests_before = st.errors, st.requests + st.requests_before
+            kept.error_first, kept.error_last = st.error_first, st.error_last
+            kept.error_samples = list(st.error_samples)
+            carried.append(self._http_5xx(ep, kept))
+        return carried
+
+    def _http_5xx(self, ep: str, st: _Stats) -> LogFinding:
+        return http_5xx_finding(
+            ep,
+            errors=st.errors,
+            requests=st.requests + st.requests_before,
+            peak=st.peak,
+            settings=self.s,
+            first=st.error_first,
+            last=st.error_last,
+            samples=st.error_samples,
+        )
 
     def gate(self) -> Gate:
         """Requests (a status), queries with a duration, PostgreSQL's ``duration:`` lines."""
@@ -363,16 +415,13 @@ class PerformanceDetector:
                     )
                 )
             if st.errors:
-                out.append(
-                    http_5xx_finding(
-                        ep,
-                        errors=st.errors,
-                        requests=st.requests,
-                        peak=st.peak,
-                        settings=self.s,
-                        first=st.error_first,
-                        last=st.error_last,
-                        samples=st.error_samples,
+                f = self._http_5xx(ep, st)
+                before = self._kinds.get(ep)
+                if before is not None and before != f.kind and f.kind == "http_5xx_burst":
+                    # its earlier finding's responses are the burst's now
+                    self.emptied.append(
+                        LogFinding("performance", before, "low", source={"endpoint": ep})
                     )
-                )
+                self._kinds[ep] = f.kind
+                out.append(f)
         return out
