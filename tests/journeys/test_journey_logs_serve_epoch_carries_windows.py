@@ -206,3 +206,25 @@ def test_a_5xx_burst_across_two_windows_of_one_epoch(tmp_path: Path) -> None:
         with (tmp_path / "access.log").open("a") as fh:
             fh.write(_failing(6, 12))
         _wait_counts(port, {"http_5xx_burst": 12}, "the 5xx burst in the next window")
+
+
+def _half_failing(first: int, last: int) -> str:
+    return "".join(
+        f'198.51.100.{i} - - [07/Dec/2026:05:00:{i:02d} +0000] "POST /api/checkout HTTP/1.1" '
+        f'{500 if i % 2 else 200} 12 "-" "curl/8.5"\n'
+        for i in range(first, last)
+    )
+
+
+def test_an_error_rate_across_the_hourly_epoch(tmp_path: Path) -> None:
+    """Ten requests on POST /api/checkout before the boundary and ten after, half of them 500s
+    (``error_rate_min_requests`` 20, no burst): one ``error_rate`` of 10, as ``logs scan``
+    finds (serve stored an ``http_5xx`` of 10: each epoch saw ten requests)."""
+    (tmp_path / "access.log").write_text(_half_failing(0, 10))
+    config = _config(tmp_path, "access.log", "nginx", "  http_5xx_burst: 100\n")
+    with _serve(tmp_path, config, every_window=True) as (port, _):
+        _wait_counts(port, {"http_5xx": 5}, "five 500s of ten requests")
+        with (tmp_path / "access.log").open("a") as fh:
+            fh.write(_half_failing(10, 20))
+        assert _scanned(tmp_path, "access.log") == {"error_rate": 10}
+        _wait_counts(port, {"error_rate": 10}, "the error rate across the boundary")

@@ -310,7 +310,11 @@ def retire_absorbed(
     it). Returns the rows deleted."""
     from prodshield.logs.findings import seal_sources
 
-    todo = [f for f in absorbed if f.kind == "error_logged" or f.fingerprint not in done]
+    todo = [
+        f
+        for f in absorbed
+        if f.category == "performance" or f.kind == "error_logged" or f.fingerprint not in done
+    ]
     if not todo:
         return 0
     seal_sources(todo)  # the fingerprint is the one of the stored (sealed) source

@@ -813,7 +813,11 @@ def _emptied(
     findings a rule's burst took every line from; docs/logs.md, Rules). A row another file's
     finding shares (one row per fingerprint, the file left out of it) is written again from the
     findings that go on instead: the other file's lines stay counted."""
-    fresh = [f for f in absorbed if f.kind == "error_logged" or f.fingerprint not in done]
+    fresh = [
+        f
+        for f in absorbed
+        if f.category == "performance" or f.kind == "error_logged" or f.fingerprint not in done
+    ]
     if not fresh:
         return todo, []
     from prodshield.logs.findings import seal_sources

@@ -192,8 +192,8 @@ class PerformanceDetector:
         self._kinds: dict[str, str] = {}
         """Each endpoint's 5xx finding kind last given (the service's: ``emptied``)."""
         self.emptied: list[LogFinding] = []
-        """An endpoint's 5xx finding of the kind it had before it became a burst (the service
-        takes its stored row back: the burst's row counts the same responses)."""
+        """An endpoint's 5xx finding of the kind it had before it changed kind (a burst, a rate:
+        the service takes its stored row back, the new kind's row counts the same responses)."""
 
     def adopt(self, old: PerformanceDetector) -> list[LogFinding]:
         """Go on from ``old`` (the service's last epoch, or its config before a reload) with the
@@ -417,8 +417,8 @@ class PerformanceDetector:
             if st.errors:
                 f = self._http_5xx(ep, st)
                 before = self._kinds.get(ep)
-                if before is not None and before != f.kind and f.kind == "http_5xx_burst":
-                    # its earlier finding's responses are the burst's now
+                if before is not None and before != f.kind:
+                    # its earlier finding's responses are this one's now (a burst, a rate)
                     self.emptied.append(
                         LogFinding("performance", before, "low", source={"endpoint": ep})
                     )
