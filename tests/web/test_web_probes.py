@@ -24,7 +24,7 @@ from prodshield.monitor.read import ReadModel
 from prodshield.store import open_store
 from prodshield.web.app import create_app
 from prodshield.web.microcache import ResponseCache
-from prodshield.web.work import Overloaded, PageWork
+from prodshield.web.work import Overloaded, PageWork, Recent
 from support.net import loopback_socket, wait_until
 from support.serve_process import Answer, http
 from support.web_seed import AUTH, CONFIG, TOKEN, seed
@@ -140,9 +140,35 @@ def test_overload_is_503_with_retry_after_after_auth_and_shows_on_readyz(tiny: s
     assert ready.status == 200
     body = ready.json()
     assert body["status"] == "degraded"
-    assert "503" in body["problems"]["web:overloaded"]
+    # the count is of the window the line is shown for (it said "3 ... since start" and went on
+    # counting every refusal since start while it was only shown for five minutes after one)
+    assert body["problems"]["web:overloaded"].startswith(
+        "3 page request(s) answered 503 in the last 5 minutes"
+    ), body
     metrics = http(f"{tiny}/metrics").body.decode()
     assert "prodshield_web_page_work_refused_total 3.0" in metrics
+
+
+def test_readyz_counts_the_refusals_of_the_last_five_minutes_only() -> None:
+    """/readyz's overload line counts what it says it counts: refusals older than five minutes
+    leave the count (and the line goes once none is left), while /metrics keeps the total."""
+    now = [1_000_000.0]
+    work = PageWork(workers=1, queue=0)
+    work.recent = Recent(clock=lambda: now[0])
+    for _ in range(3):
+        work._refuse()
+    now[0] += 200
+    work._refuse()
+    assert work.problems()["web:overloaded"].startswith(
+        "4 page request(s) answered 503 in the last 5 minutes"
+    )
+    now[0] += 150  # the first three are 350 s old
+    assert work.problems()["web:overloaded"].startswith(
+        "1 page request(s) answered 503 in the last 5 minutes"
+    )
+    now[0] += 200
+    assert work.problems() == {}
+    assert work.refused == 4  # /metrics' prodshield_web_page_work_refused_total
 
 
 def test_page_work_refuses_a_request_that_waited_too_long() -> None:
@@ -268,9 +294,11 @@ def test_writes_run_on_their_own_bounded_pool_and_the_probes_stay_prompt(
             if a.status == 503:
                 assert a.headers["retry-after"] == "5"
         ready = http(f"{base}/readyz").json()
-        assert "503" in ready["problems"]["web:writes-overloaded"], ready
-        metrics = http(f"{base}/metrics").body.decode()
         refused = statuses.count(503)
+        assert ready["problems"]["web:writes-overloaded"].startswith(
+            f"{refused} write request(s) answered 503 in the last 5 minutes"
+        ), ready
+        metrics = http(f"{base}/metrics").body.decode()
         assert f"prodshield_web_write_work_refused_total {refused}.0" in metrics
         assert "prodshield_web_write_work_running 0.0" in metrics
     finally:

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import resource
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from prodshield.config import LoadedConfig
 from prodshield.web.security import client_key, in_networks, networks
+from prodshield.web.work import Recent
 
 log = logging.getLogger("prodshield.serve")
 
@@ -136,8 +137,8 @@ class ConnectionLimits:
         """Refused connections by reason (``overall``, ``per_client``)."""
         self.probing: Counter[str] = Counter()
         """Probe-only connections (over the per-client limit) by client."""
-        self._recent: deque[list[int]] = deque()
-        """Refusals of the last :data:`RECENT` seconds, as ``[second, count]``."""
+        self.recent = Recent(RECENT)
+        """Refusals of the last :data:`RECENT` seconds (what /readyz counts)."""
         self.header_timeouts = 0
         self.last_refused: float | None = None
         self._warned = 0.0
@@ -199,11 +200,7 @@ class ConnectionLimits:
         self.refused[reason] += 1
         now = time.monotonic()
         self.last_refused = time.time()
-        second = int(self.last_refused)
-        if self._recent and self._recent[-1][0] == second:
-            self._recent[-1][1] += 1
-        else:
-            self._recent.append([second, 1])
+        self.recent.add()
         if now - self._warned > 60:
             self._warned = now
             log.warning(
@@ -225,10 +222,7 @@ class ConnectionLimits:
 
     def problems(self) -> dict[str, str]:
         """For /readyz: connections refused in the last five minutes."""
-        since = time.time() - RECENT
-        while self._recent and self._recent[0][0] < since:
-            self._recent.popleft()
-        recent = sum(count for _, count in self._recent)
+        recent = self.recent.count()
         if not recent:
             return {}
         return {

@@ -22,6 +22,7 @@ import asyncio
 import functools
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -31,7 +32,31 @@ T = TypeVar("T")
 RETRY_AFTER = 5
 """Seconds an overloaded answer asks the client to wait (as the connection limits' 503)."""
 RECENT = 300.0
-"""Refusals stay on /readyz this long."""
+"""Refusals stay on /readyz this long, and /readyz counts those of this window."""
+
+
+class Recent:
+    """Events of the last ``window`` seconds, counted per second (a refusal flood costs one
+    entry a second): what /readyz says "in the last 5 minutes" is this count, not a total."""
+
+    def __init__(self, window: float = RECENT, clock: Callable[[], float] = time.time) -> None:
+        self.window = window
+        self._clock = clock
+        self._seconds: deque[list[int]] = deque()
+        """``[second, count]``, oldest first."""
+
+    def add(self) -> None:
+        second = int(self._clock())
+        if self._seconds and self._seconds[-1][0] == second:
+            self._seconds[-1][1] += 1
+        else:
+            self._seconds.append([second, 1])
+
+    def count(self) -> int:
+        since = self._clock() - self.window
+        while self._seconds and self._seconds[0][0] < since:
+            self._seconds.popleft()
+        return sum(count for _, count in self._seconds)
 
 
 class Overloaded(Exception):
@@ -60,6 +85,8 @@ class PageWork:
         self.refused = 0
         """Requests answered 503 since start (over the queue, or waited too long)."""
         self.last_refused: float | None = None
+        self.recent = Recent()
+        """Refusals of the last :data:`RECENT` seconds (what /readyz counts)."""
         self._lock = threading.Lock()
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -98,6 +125,7 @@ class PageWork:
     def _refuse(self) -> None:
         self.refused += 1
         self.last_refused = time.time()
+        self.recent.add()
 
     def close(self) -> None:
         """Stop the threads once the work given to them is done; what still waits is dropped
@@ -107,12 +135,14 @@ class PageWork:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def problems(self) -> dict[str, str]:
-        """For /readyz: pages refused in the last five minutes."""
-        if self.last_refused is None or time.time() - self.last_refused > RECENT:
+        """For /readyz: requests refused in the last five minutes, and how many (the total
+        since start is on /metrics)."""
+        recent = self.recent.count()
+        if not recent:
             return {}
         key = "web:overloaded" if self.kind == "page" else f"web:{self.kind}s-overloaded"
         return {
-            key: f"{self.refused} {self.kind} request(s) answered 503 since start "
+            key: f"{recent} {self.kind} request(s) answered 503 in the last 5 minutes "
             f"(limits: {self.workers} workers, {self.queue} waiting); "
             f"{self.admitted} in progress or waiting now"
         }
