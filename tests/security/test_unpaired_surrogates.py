@@ -79,7 +79,8 @@ def test_a_chaos_proxy_named_with_an_unpaired_surrogate_leaves_its_metrics_reada
     """At first such a proxy was created (201) and the API's `/metrics` answered 500 from then on;
     then it was created and stayed readable; since proxy names are letters, digits, `-`, `_` and
     `.` (f7ee2d2) it is refused with the JSON error, and `/metrics` and the listing stay readable.
-    A toxic's name is not held to that rule: one with the surrogate keeps `/metrics` readable."""
+    A toxic's name, held to the same rule since, is refused the same way, and a toxic's string
+    attribute with the surrogate keeps `/metrics` and the listing readable."""
     proxy = ProxyThread()
     try:
         status, _, body = proxy.request(
@@ -108,7 +109,15 @@ def test_a_chaos_proxy_named_with_an_unpaired_surrogate_leaves_its_metrics_reada
             "/proxies/web/toxics",
             b'{"name": ' + LONE_SURROGATE + b', "type": "latency", "attributes": {"latency": 10}}',
         )
-        assert status in (200, 201), body[:300]
+        assert status == 400, body[:300]
+        answer = json.loads(body)
+        assert answer["status"] == 400 and "invalid toxic name" in answer["error"], answer
+        status, _, body = proxy.request(
+            "POST",
+            "/proxies/web/toxics",
+            b'{"type": "http_status", "attributes": {"path": ' + LONE_SURROGATE + b"}}",
+        )
+        assert status == 200, body[:300]
         status, _, metrics = proxy.request("GET", "/metrics")
         assert status == 200, metrics[:300]
         status, _, listing = proxy.request("GET", "/proxies/web/toxics")

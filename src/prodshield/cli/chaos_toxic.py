@@ -108,7 +108,8 @@ def toxic_add(
         typer.Option("--attribute", "-a", help="key=value, repeatable (e.g. -a latency=100)."),
     ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", "-n", help="Default <type>_<stream>.")
+        str | None,
+        typer.Option("--name", "-n", help="Letters, digits, -, _ and . (default <type>_<stream>)."),
     ] = None,
     stream: Annotated[
         str, typer.Option("--stream", "-s", help="downstream, upstream or both.")
@@ -125,6 +126,12 @@ def toxic_add(
     _choice("--format", output, OUTPUTS)
     if not 0.0 <= toxicity <= 1.0:
         raise UsageError(f"--toxicity: {toxicity:g} is not between 0 and 1")
+    if name:
+        from prodshield.config.capabilities import toxic_name_problem
+
+        problem = toxic_name_problem(name)
+        if problem is not None:  # as the API would answer: a name no URL could remove
+            raise UsageError(f"--name: {problem}")
     attributes = _parse_attributes(attribute or [])
     _known_attributes(toxic_type, attributes)
     client = ProxyClient(api_url(api))

@@ -380,11 +380,39 @@ class AuditConfig(StrictModel):
     count."""
 
 
+# A proxy's or toxic's name is one path segment of the chaos API (``/proxies/{name}``,
+# ``/proxies/{name}/toxics/{toxic}``): Toxiproxy stores any name but cannot address one with a
+# ``/``; we accept only names every client can put in a URL as is. Clients' default toxic names
+# (``<type>_<stream>``, e.g. ``latency_downstream``) are such names.
+_CHAOS_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+
+
+def chaos_name_problem(name: str, what: str) -> str | None:
+    """Why ``name`` cannot name a chaos ``what`` (proxy, toxic), or None when it can."""
+    if _CHAOS_NAME.fullmatch(name) is None or name.strip(".") == "":
+        shown = name if len(name) <= 60 else name[:60] + "..."
+        return (
+            f"invalid {what} name {shown!r}: use letters, digits, '-', '_' and '.'"
+            " (not only dots, at most 200 characters)"
+        )
+    return None
+
+
+def proxy_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a chaos proxy, or None when it can."""
+    return chaos_name_problem(name, "proxy")
+
+
+def toxic_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a toxic, or None when it can."""
+    return chaos_name_problem(name, "toxic")
+
+
 class ToxicSpec(StrictModel):
     """A fault the proxy applies from the start (docs/chaos-proxy.md lists the types)."""
 
     name: str | None = Field(default=None, examples=["slow-db"])
-    """The toxic's name (default: ``<type>_<stream>``)."""
+    """The toxic's name: letters, digits, ``-``, ``_`` and ``.`` (default: ``<type>_<stream>``)."""
     type: str = Field(examples=["latency"])
     """The toxic type: ``latency``, ``bandwidth``, ``slow_close``, ``timeout``, ``reset_peer``,
     ``slicer``, ``limit_data``, ``packet_loss``, ``http_status``, ``http_fail_first``, ``slow_headers`` or
@@ -403,21 +431,13 @@ class ToxicSpec(StrictModel):
     limit_time: int = Field(default=0, ge=0, examples=[30000])
     """Milliseconds after which the toxic removes itself (0: it stays)."""
 
-
-# A proxy's name is one path segment of the chaos API (``/proxies/{name}``): Toxiproxy stores any
-# name but cannot address one with a ``/``; we accept only names every client can put in a URL as is.
-_PROXY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
-
-
-def proxy_name_problem(name: str) -> str | None:
-    """Why ``name`` cannot name a chaos proxy, or None when it can."""
-    if _PROXY_NAME.fullmatch(name) is None or name.strip(".") == "":
-        shown = name if len(name) <= 60 else name[:60] + "..."
-        return (
-            f"invalid proxy name {shown!r}: use letters, digits, '-', '_' and '.'"
-            " (not only dots, at most 200 characters)"
-        )
-    return None
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        problem = toxic_name_problem(v) if v else None  # unset or empty: the default name
+        if problem is not None:
+            raise ValueError(problem)
+        return v
 
 
 class ProxySpec(StrictModel):

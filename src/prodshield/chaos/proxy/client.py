@@ -73,6 +73,11 @@ class ProxyClient:
         self.url = url.rstrip("/")
         self.timeout = timeout
 
+    @staticmethod
+    def _segment(name: str) -> str:
+        """``name`` as one URL path segment (a ``/`` in it escaped, not a separator)."""
+        return quote(name, safe="")
+
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
@@ -112,7 +117,7 @@ class ProxyClient:
         return [ProxyInfo.from_json(p) for p in data.values()]
 
     def proxy(self, name: str) -> ProxyInfo:
-        return ProxyInfo.from_json(self._call("GET", f"/proxies/{quote(name, safe='')}"))
+        return ProxyInfo.from_json(self._call("GET", f"/proxies/{self._segment(name)}"))
 
     def create_proxy(
         self, name: str, upstream: str, listen: str = "127.0.0.1:0", enabled: bool = True
@@ -121,10 +126,10 @@ class ProxyClient:
         return ProxyInfo.from_json(self._call("POST", "/proxies", body))
 
     def update_proxy(self, name: str, **fields: Any) -> ProxyInfo:
-        return ProxyInfo.from_json(self._call("PATCH", f"/proxies/{quote(name, safe='')}", fields))
+        return ProxyInfo.from_json(self._call("PATCH", f"/proxies/{self._segment(name)}", fields))
 
     def delete_proxy(self, name: str) -> None:
-        self._call("DELETE", f"/proxies/{quote(name, safe='')}")
+        self._call("DELETE", f"/proxies/{self._segment(name)}")
 
     def populate(self, proxies: list[dict[str, Any]]) -> list[ProxyInfo]:
         data = self._call("POST", "/populate", proxies)
@@ -138,7 +143,9 @@ class ProxyClient:
 
     # toxics
     def toxics(self, proxy: str) -> list[Toxic]:
-        return [Toxic.from_json(t) for t in self._call("GET", f"/proxies/{quote(proxy)}/toxics")]
+        return [
+            Toxic.from_json(t) for t in self._call("GET", f"/proxies/{self._segment(proxy)}/toxics")
+        ]
 
     def add_toxic(
         self,
@@ -158,7 +165,7 @@ class ProxyClient:
         }
         if name:
             body["name"] = name
-        return Toxic.from_json(self._call("POST", f"/proxies/{quote(proxy)}/toxics", body))
+        return Toxic.from_json(self._call("POST", f"/proxies/{self._segment(proxy)}/toxics", body))
 
     def update_toxic(
         self,
@@ -173,8 +180,8 @@ class ProxyClient:
             body["toxicity"] = toxicity
         if attributes:
             body["attributes"] = attributes
-        path = f"/proxies/{quote(proxy)}/toxics/{quote(name)}"
+        path = f"/proxies/{self._segment(proxy)}/toxics/{self._segment(name)}"
         return Toxic.from_json(self._call("PATCH", path, body))
 
     def remove_toxic(self, proxy: str, name: str) -> None:
-        self._call("DELETE", f"/proxies/{quote(proxy)}/toxics/{quote(name)}")
+        self._call("DELETE", f"/proxies/{self._segment(proxy)}/toxics/{self._segment(name)}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from prodshield.chaos.proxy.toxics import REGISTRY, Toxic
-from prodshield.config.capabilities import proxy_name_problem
+from prodshield.config.capabilities import proxy_name_problem, toxic_name_problem
 from prodshield.text import loads_json
 
 UPSTREAM = 0
@@ -47,6 +47,14 @@ TOXIC_NOT_FOUND = ApiError("toxic not found", 404)
 def check_proxy_name(name: str) -> None:
     """``bad request body: invalid proxy name ...`` (400) unless ``name`` can name a proxy."""
     problem = proxy_name_problem(name)
+    if problem is not None:
+        raise BAD_REQUEST_BODY.with_detail(problem)
+
+
+def check_toxic_name(name: str) -> None:
+    """``bad request body: invalid toxic name ...`` (400) unless ``name`` can name a toxic: one
+    path segment, as proxy names, so every toxic made can be shown, changed and removed."""
+    problem = toxic_name_problem(name)
     if problem is not None:
         raise BAD_REQUEST_BODY.with_detail(problem)
 
@@ -179,6 +187,7 @@ def parse_toxic(body: Any) -> ToxicConfig:
     toxic = REGISTRY.get(type_name)
     if toxic is None:
         raise INVALID_TOXIC_TYPE
+    check_toxic_name(name)
     attributes = parse_attributes(toxic, body.get("attributes"))
     limit_time = parse_limit_time(body, 0)
     return ToxicConfig(name, type_name, stream, toxicity, attributes, toxic, limit_time)
