@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from prodshield.config import find_config, load_config, parse_config, parse_duration
-from prodshield.config.notifiers import PagerDutyNotifierConfig
+from prodshield.config.notifiers import EmailNotifierConfig, PagerDutyNotifierConfig
 from prodshield.errors import ConfigError, NotFound
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/prodshield/config/example.yaml"
@@ -311,7 +311,7 @@ notifiers:
 
 def test_unset_variables_in_unused_sections_stay_unresolved() -> None:
     """A command that names ``notifiers`` and ``checks`` unused loads a file whose secrets there
-    are unset (left as written); a value not valid as written (a port) still needs its variable,
+    are unset (left as written); a value not valid as written (a port) takes its default there,
     and a command that uses the sections still gets every error."""
     with pytest.raises(ConfigError) as strict:
         parse_config(UNUSED_SECTIONS, env={})
@@ -320,12 +320,16 @@ def test_unset_variables_in_unused_sections_stay_unresolved() -> None:
         "notifiers.pd.routing_key",
         "notifiers.mail.port",
     ]
-    with pytest.raises(ConfigError) as tolerant:
-        parse_config(UNUSED_SECTIONS, env={}, unused=("notifiers", "checks"))
-    assert tolerant.value.problems == [
-        "shield.yaml:6:49: notifiers.mail.port: environment variable NO_PORT_X is not set "
-        "(used here as ${NO_PORT_X}; set it or write ${NO_PORT_X:-default})"
+    tolerant = parse_config(UNUSED_SECTIONS, env={}, unused=("notifiers", "checks"))
+    mail = tolerant.config.notifiers["mail"]
+    assert isinstance(mail, EmailNotifierConfig)
+    assert mail.port == EmailNotifierConfig.model_fields["port"].default
+    assert [line.split(": ", 2)[1] for line in tolerant.unresolved] == [
+        "checks[0].headers.X-Key",
+        "notifiers.pd.routing_key",
+        "notifiers.mail.port",
     ]
+    assert tolerant.left_out == ()
     text = UNUSED_SECTIONS.replace('"${NO_PORT_X}"', "25")
     loaded = parse_config(text, env={}, unused=("notifiers", "checks"))
     pd = loaded.config.notifiers["pd"]
@@ -337,3 +341,33 @@ def test_unset_variables_in_unused_sections_stay_unresolved() -> None:
     ]
     with pytest.raises(ConfigError):
         parse_config(text, env={}, unused=("checks",))  # the notifiers are used: an error
+
+
+def test_a_check_left_out_as_unread_keeps_the_lines_of_the_others() -> None:
+    """A check left out of a command that never reads it (its ``type`` or a ``tcp`` ``port`` an
+    unset ``${VAR}``) is said in ``left_out``; a later check's load-time problem still names its
+    own line, not the one of the check before it."""
+    from prodshield.cli.config_checks import capability_validators
+
+    text = """\
+checks:
+  - {name: db, type: tcp, host: db.internal, port: "${NO_PORT_X}"}
+  - {name: api, type: "${NO_TYPE_X}", url: "https://example.com/"}
+  - {name: web, type: dns, query: example.com, conditions: ["[STATUS] == 200"]}
+"""
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, env={}, unused=("checks",), validators=capability_validators())
+    assert [line.split(": ", 2)[0] for line in err.value.problems] == ["shield.yaml:4:61"]
+    loaded = parse_config(
+        text.replace('"[STATUS] == 200"', '"[BODY] == 1"'),
+        env={},
+        unused=("checks",),
+        validators=capability_validators(),
+    )
+    assert [c.name for c in loaded.config.checks] == ["web"]
+    assert loaded.left_out == (
+        "shield.yaml:2:52: checks[0].port: environment variable NO_PORT_X is not set, so this "
+        "command leaves checks[0] out",
+        "shield.yaml:3:23: checks[1].type: environment variable NO_TYPE_X is not set, so this "
+        "command leaves checks[1] out",
+    )

@@ -9,10 +9,12 @@ compile) is listed here, explicitly, and `serve` reloads with the same list
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Collection, Mapping, Sequence
 
 from prodshield.config import LoadedConfig, Validator, load_config
 from prodshield.config.loader import SERVE_ONLY
+from prodshield.text import for_terminal
 
 
 def capability_validators() -> tuple[Validator, ...]:
@@ -71,5 +73,10 @@ def load_checked(
     unused: Collection[str] = (),
 ) -> LoadedConfig:
     """``load_config`` with every capability's checks: what the commands load (``unused``: the
-    sections the command never reads, such as :data:`READ_ONLY`)."""
-    return load_config(path, env=env, validators=capability_validators(), unused=unused)
+    sections the command never reads, such as :data:`READ_ONLY`). An item of those sections
+    left out of the command's config (an unset ``${VAR}`` as a check's ``type`` or a ``tcp``
+    check's ``port``: ``LoadedConfig.left_out``) is a warning on stderr."""
+    loaded = load_config(path, env=env, validators=capability_validators(), unused=unused)
+    for line in loaded.left_out:
+        sys.stderr.write(for_terminal(f"warning: {line}") + "\n")
+    return loaded

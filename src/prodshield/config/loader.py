@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from prodshield.config.interpolate import interpolate, is_placeholder, referenced
-from prodshield.config.partial import salvage
+from prodshield.config.partial import Partial, salvage
 from prodshield.config.redacted import SECRET_KEYS, SECRET_MAPS
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.yamlpos import Path, Pos, Positions, YamlSyntaxError, format_path, load_yaml
@@ -62,6 +63,10 @@ class LoadedConfig:
     unresolved: tuple[str, ...] = ()
     """The ``file:line:column: ... is not set`` errors left aside because they are in a section
     the command said it does not use (``unused``): those values keep their ``${VAR}`` text."""
+    left_out: tuple[str, ...] = ()
+    """``file:line:column:`` lines for the items of those sections left out of this command's
+    config: an unset ``${VAR}`` as their ``type`` or a required value (a ``tcp`` check's
+    ``port``) leaves them nothing to stand for; the CLI warns of each."""
 
     @property
     def base_dir(self) -> FsPath:
@@ -214,7 +219,9 @@ def parse_config(
         )
         data = {}
 
-    config, found = _validated(data, positions, validators, interpolated, deferred, unused)
+    config, found, left_out = _validated(
+        data, positions, validators, interpolated, deferred, unused
+    )
     problems.extend(found)
 
     if problems:
@@ -229,6 +236,22 @@ def parse_config(
         literals=frozenset(literals),
         variables=frozenset(variables),
         unresolved=tuple(_located([p for unset in deferred.values() for p in unset], name)),
+        left_out=tuple(
+            _located(
+                [
+                    (
+                        pos,
+                        f"{msg.split(' (used here', 1)[0]}, so this command leaves "
+                        f"{format_path(item)} out",
+                    )
+                    for item in left_out
+                    for w, unset in deferred.items()
+                    if w[: len(item)] == item
+                    for pos, msg in unset
+                ],
+                name,
+            )
+        ),
     )
 
 
@@ -253,16 +276,26 @@ def _validated(
     interpolated: set[Path],
     deferred: dict[Path, list[tuple[Pos, str]]],
     unused: Collection[str] = (),
-) -> tuple[ShieldConfig | None, list[tuple[Pos, str]]]:
+) -> tuple[ShieldConfig | None, list[tuple[Pos, str]], list[Path]]:
     """The schema, the references between sections and ``validators`` over the interpolated
-    data: the config (None when the schema refuses it) and the located problems."""
+    data: the config (None when the schema refuses it), the located problems, and the items
+    left out because an unset ``${VAR}`` the command never reads leaves them without a type or a
+    required value (:func:`_unread_left_aside`)."""
+    left_out: list[Path] = []
     problems: list[tuple[Pos, str]] = []
     config: ShieldConfig | None = None
+    mapped: Callable[[Path], Path] = _same
+    context = {"unused": frozenset(unused)}
     try:
-        config = ShieldConfig.model_validate(data, context={"unused": frozenset(unused)})
+        config = ShieldConfig.model_validate(data, context=context)
     except ValidationError as exc:
-        for err in exc.errors():
-            where = _strip_tags(tuple(err["loc"]), data)
+        errors = exc.errors()
+        unread = _unread_left_aside(data, errors, deferred, unused, context)
+        if unread is not None:
+            config, mapped, left_out[:] = unread.config, unread.to_file, unread.left_out
+            errors = []
+        for err in errors:
+            where = _error_path(err, data)
             if where in interpolated or _blame_unset(where, deferred, problems):
                 continue
             problems.append(_describe(err, data, positions))
@@ -270,13 +303,110 @@ def _validated(
         problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
     # the load-time checks judge what validated: the whole config, or the parts of it that
     # validate on their own, so a file's mistakes come out in one run, not in stages
-    judged, to_file = (config, _same) if config is not None else _partial(data, validators)
+    judged, to_file = (config, mapped) if config is not None else _partial(data, validators)
     for validator in validators:
         for p, msg in validator(judged):
             p = to_file(p)
             if not _blame_unset(p, deferred, problems):
                 problems.append((positions.locate(p), f"{format_path(p)}: {msg}"))
-    return config, problems
+    return config, problems, left_out
+
+
+def _error_path(err: Any, data: Any) -> Path:
+    """Where a schema error is: a check's unknown ``type`` at its ``type`` key."""
+    where = _strip_tags(tuple(err["loc"]), data)
+    return (*where, "type") if err["type"] == "union_tag_invalid" else where
+
+
+@dataclass
+class _Unread:
+    config: ShieldConfig
+    to_file: Callable[[Path], Path]
+    left_out: list[Path]
+
+
+def _unread_left_aside(
+    data: dict[str, Any],
+    errors: Sequence[Any],
+    deferred: dict[Path, list[tuple[Pos, str]]],
+    unused: Collection[str],
+    context: dict[str, Any],
+) -> _Unread | None:
+    """The config a command that never reads a part of the file gets when the schema refuses
+    only values there left as written (an unset ``${VAR}`` as a check's ``port``, ``interval``
+    or ``type``): each such key is dropped, so its default stands in for a value the command
+    never reads; an item that then lacks a required key or its ``type`` (a ``tcp`` check's
+    ``port``) is left out of the command's config whole. None when another mistake remains
+    (reported as before, with the unset variables)."""
+    if not deferred:
+        return None
+    blamed: set[Path] = set()
+    for err in errors:
+        where = _error_path(err, data)
+        around = [w for w in deferred if w[: len(where)] == where or where[: len(w)] == w]
+        if not around:
+            return None
+        blamed.update(around)
+    trimmed = copy.deepcopy(data)
+    for w in blamed:
+        parent = _at(trimmed, w[:-1])
+        if isinstance(parent, dict):
+            parent.pop(w[-1], None)
+    try:
+        return _Unread(ShieldConfig.model_validate(trimmed, context=context), _same, [])
+    except ValidationError as exc:
+        errors = exc.errors()
+    items: set[Path] = set()
+    for err in errors:
+        where = _error_path(err, trimmed)
+        item = next(
+            (
+                _item_of(w, unused)
+                for w in blamed
+                if where[: len(w)] == w or w[: len(where)] == where
+            ),
+            None,
+        )
+        if item is None:
+            return None
+        items.add(item)
+    lists: dict[tuple[Any, ...], list[int]] = {}
+    last_first = sorted(
+        items, key=lambda i: (format_path(i[:-1]), i[-1] if isinstance(i[-1], int) else -1)
+    )
+    for item in reversed(last_first):
+        parent = _at(trimmed, item[:-1])
+        if isinstance(parent, list) and isinstance(item[-1], int):
+            kept = lists.setdefault(item[:-1], list(range(len(parent))))
+            del kept[item[-1]]
+            del parent[item[-1]]
+        elif isinstance(parent, dict):
+            parent.pop(item[-1], None)
+    try:
+        config = ShieldConfig.model_validate(trimmed, context=context)
+    except ValidationError:
+        return None
+    return _Unread(config, Partial(config, lists).to_file, sorted(items, key=str))
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _item_of(path: Path, unused: Collection[str]) -> Path | None:
+    """The item of an ``unused`` section ``path`` is in (``checks[2]``, ``notifiers.github``)."""
+    for u in unused:
+        parts = tuple(u.split("."))
+        if path[: len(parts)] == parts and len(path) > len(parts):
+            return path[: len(parts) + 1]
+    return None
 
 
 def _unread(path: Path, unused: Collection[str]) -> bool:
