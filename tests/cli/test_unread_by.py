@@ -1,6 +1,7 @@
-"""`unread_by` (what `init --github-actions` judges a workflow step by) says what each command
-really leaves unread: every command it calls read-only runs with a notifier's and a check's
-``${VAR}`` unset, and the commands it says read them stop on it (exit 2, the file:line error)."""
+"""`READ_ONLY_COMMANDS` is the one list of the read-only commands: the commands load shield.yaml
+by it, and `unread_by` (what `init --github-actions` judges a workflow step by) reads it. Every
+command it names runs with a notifier's and a check's ``${VAR}`` unset, and the commands it does
+not name stop on it (exit 2, the file:line error)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ ARGS = {
     "audit": ["audit", "."],
     "status build": ["status", "build", "--out", "site"],
     "incident show": ["incident", "show", "1"],
+    "logs parse": ["logs", "parse", "app.log"],
 }
 
 
@@ -47,7 +49,12 @@ def run(tmp_path: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("command", READ_ONLY_COMMANDS)
+# `chaos proxy` serves until stopped and `chaos toxic` talks to it; neither stops on shield.yaml
+# (a file that does not load leaves them Toxiproxy's address)
+RUN = [c for c in READ_ONLY_COMMANDS if not c.startswith("chaos ")]
+
+
+@pytest.mark.parametrize("command", RUN)
 def test_a_read_only_command_runs_with_its_unread_parts_unset(tmp_path: Path, command: str) -> None:
     argv = ARGS.get(command, command.split())
     assert unread_by(argv) == READ_ONLY

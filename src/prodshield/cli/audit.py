@@ -112,11 +112,10 @@ NoIgnoreOpt = Annotated[
 def load_checked(config: Path | None) -> LoadedConfig:
     """The config, loaded when a command needs it (the loader is not imported at start-up). The
     audit sends nothing and runs no check: an unset ``${VAR}`` in notifiers or checks does not
-    stop it (`READ_ONLY`)."""
-    from prodshield.cli.config_checks import READ_ONLY
-    from prodshield.cli.config_checks import load_checked as load
+    stop it (`READ_ONLY_COMMANDS`)."""
+    from prodshield.cli.common import load
 
-    return load(config, unused=READ_ONLY)
+    return load(config)
 
 
 def _audit_section(config: Path | None) -> AuditConfig | None:

@@ -62,4 +62,4 @@ def shield_config(path: Path | None) -> Any | None:
             find_config(None)
         except NotFound:
             return None
-    return load(path, read_only=True)  # the proxy and its toxics read `chaos:` alone
+    return load(path)  # the proxy and its toxics read `chaos:` alone

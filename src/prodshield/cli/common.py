@@ -73,15 +73,15 @@ def write_out(text: str) -> None:
     sys.stdout.write(for_terminal(text))
 
 
-def load(config: Path | None, *, read_only: bool = False, whole: bool = False) -> LoadedConfig:
-    """The config. ``read_only``: for a command that sends nothing and runs no check, an unset
-    ``${VAR}`` among the notifiers or the checks is left as written instead of an error
-    (`prodshield.cli.config_checks.READ_ONLY`). Only `serve` reads its tokens: any other command
-    leaves them aside (`SERVE_ONLY`) unless ``whole`` (`serve`, `config check`)."""
-    from prodshield.cli.config_checks import READ_ONLY, load_checked
-    from prodshield.config.loader import SERVE_ONLY
+def load(config: Path | None, *, whole: bool = False) -> LoadedConfig:
+    """The config, as the command being run reads it: a command that sends nothing and runs no
+    check (`prodshield.cli.config_checks.READ_ONLY_COMMANDS`) leaves an unset ``${VAR}`` among
+    the notifiers or the checks as written instead of an error (``READ_ONLY``). Only `serve`
+    reads its tokens: any other command leaves them aside (`SERVE_ONLY`) unless ``whole``
+    (`serve`, `config check`)."""
+    from prodshield.cli.config_checks import load_checked, unread_by_running
 
-    return load_checked(config, unused=() if whole else READ_ONLY if read_only else SERVE_ONLY)
+    return load_checked(config, unused=() if whole else unread_by_running())
 
 
 def store_for(loaded: LoadedConfig, *, migrate: bool = True) -> Store:

@@ -206,7 +206,7 @@ def show(config: ConfigOption = None) -> None:
     from prodshield.cli.common import print_json
     from prodshield.config.redacted import shown_config
 
-    print_json(shown_config(load(config, read_only=True).config))
+    print_json(shown_config(load(config).config))
 
 
 @app.command("schema")

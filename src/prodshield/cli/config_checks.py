@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Collection, Mapping, Sequence
+from contextvars import ContextVar
 
 from prodshield.config import LoadedConfig, Validator, load_config
 from prodshield.config.loader import SERVE_ONLY
@@ -33,12 +34,17 @@ notifiers and checks whole."""
 
 
 READ_ONLY_COMMANDS: tuple[str, ...] = (
-    "audit",  # every audit command (cli/audit.py load_checked)
+    "audit",  # every audit command
+    "chaos proxy",  # the proxy and its toxics read `chaos:` alone
+    "chaos toxic",
+    "config show",
     "db status",
     "deploy list",
     "incident list",
     "incident show",
     "incident silences",
+    "logs parse",
+    "logs templates",
     "logs scan",
     "logs digest",  # without --post: with it, the notifier it posts with is read
     "monitor status",
@@ -46,10 +52,11 @@ READ_ONLY_COMMANDS: tuple[str, ...] = (
     "monitor instances",
     "monitor report",
     "status build",
-    "status subscribers",
+    "status subscribers",  # listing and removing send nothing
 )
-"""The commands that load shield.yaml with :data:`READ_ONLY` (``load(config, read_only=True)``);
-`init --github-actions` judges its workflows' steps by them (:func:`unread_by`), and
+"""The commands that load shield.yaml with :data:`READ_ONLY`: the one list, read by the commands
+themselves when they load the file (``cli.common.load``, through :func:`unread_by_running`) and by
+`init --github-actions` to judge its workflows' steps (:func:`unread_by`);
 tests/cli/test_unread_by.py runs each with an unset ``${VAR}`` in the parts it leaves unread."""
 
 
@@ -64,6 +71,17 @@ def unread_by(argv: Sequence[str]) -> tuple[str, ...]:
     if read_only and words[:2] == ["logs", "digest"] and any(a.startswith("--post") for a in argv):
         read_only = False
     return READ_ONLY if read_only else SERVE_ONLY
+
+
+RUNNING: ContextVar[tuple[str, ...]] = ContextVar("RUNNING", default=())
+"""The command line being run (the words after ``prodshield``), set as the root resolves it."""
+
+
+def unread_by_running() -> tuple[str, ...]:
+    """:func:`unread_by` of the command being run (:data:`RUNNING`); :data:`SERVE_ONLY` outside
+    a command."""
+    argv = RUNNING.get()
+    return unread_by(argv) if argv else SERVE_ONLY
 
 
 def load_checked(

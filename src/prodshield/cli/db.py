@@ -31,7 +31,7 @@ def upgrade(config: ConfigOption = None) -> None:
 @app.command("status")
 def status(config: ConfigOption = None) -> None:
     """Show the schema version of each component."""
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     store = store_for(loaded, migrate=False)
     try:
         versions = store.status()

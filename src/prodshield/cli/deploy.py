@@ -110,7 +110,7 @@ def list_cmd(
     config: ConfigOption = None,
 ) -> None:
     """List deploy markers, newest first."""
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     store = store_for(loaded)
     try:
         found = deploys.deploys(store, environment=env, service=service, limit=limit)

@@ -64,7 +64,7 @@ def list_incidents(
 
     if status not in _STATUSES:
         raise UsageError(f"--status must be one of {', '.join(_STATUSES)}, not {status!r}")
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     with store_for(loaded) as store:
         rows = ReadModel(store, loaded.config).incidents(
             status=None if status == "all" else status, check=check, limit=limit
@@ -105,7 +105,7 @@ def show(
     """One incident whole: its state, errors, notes, status updates and evidence."""
     from prodshield.monitor.read import ReadModel
 
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     with store_for(loaded) as store:
         row = ReadModel(store, loaded.config).incident(incident_id)
     if row is None:
@@ -322,7 +322,7 @@ def list_silences(
     config: ConfigOption = None,
 ) -> None:
     """The active silences (with --all, the ended ones too)."""
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     with store_for(loaded) as store:
         rows = silences.listing(store, include_past=include_past)
     if as_json:

@@ -110,7 +110,7 @@ def templates_cmd(
     if files:
         require_paths(files)  # a missing file or a glob matching nothing: exit 2, as `logs scan`
         # a config present adds its audit.secrets.rules to the redaction of templates and examples
-        loaded = load(config, read_only=True) if save else _optional_config(config)
+        loaded = load(config) if save else _optional_config(config)
         # a file of a source with its own layout is read in it, as `logs scan FILE` reads it
         layouts = _named_layouts(loaded, files, log_format)
         reads = (
@@ -232,9 +232,7 @@ def parse_cmd(
     # a config present adds its secret rules to the redaction, and reads a file of a source with
     # its own layout in it (as `logs scan FILE` does) unless --log-format names a format
     needless = no_redact and log_format != "auto"
-    loaded = (
-        load(config, read_only=True) if save else None if needless else _optional_config(config)
-    )
+    loaded = load(config) if save else None if needless else _optional_config(config)
     store = store_for(loaded) if save and loaded is not None else None
     layouts = _named_layouts(loaded, files, log_format)
     say_raw_fallbacks(files, log_format, layouts)
@@ -277,7 +275,7 @@ def _optional_config(config: Path | None) -> LoadedConfig | None:
             find_config(None)
         except NotFound:
             return None
-    return load(config, read_only=True)
+    return load(config)
 
 
 def _named_layouts(

@@ -107,11 +107,11 @@ def configured_inputs(config: Path | None, files: list[Path], log_format: str) -
     """Detector settings (and user rules) from shield.yaml when there is one, and the files:
     those given, else the existing files of ``logs.sources`` with their layouts (and the
     sources' format when they all name the same one; otherwise each file is detected)."""
-    from prodshield.cli.config_checks import READ_ONLY, load_checked
+    from prodshield.cli.common import load
     from prodshield.logs.sources.configured import configured_files, named_files
 
     try:
-        loaded = load_checked(config, unused=READ_ONLY)
+        loaded = load(config)
     except NotFound:
         if config is not None or not files:
             raise

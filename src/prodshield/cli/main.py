@@ -167,6 +167,14 @@ class LazyRoot(TyperGroup):
         except KeyboardInterrupt as exc:
             raise Interrupted from exc
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """The command run; its whole command line is kept for `load` to know what it reads
+        (`prodshield.cli.config_checks.RUNNING`)."""
+        from prodshield.cli.config_checks import RUNNING
+
+        RUNNING.set(tuple(args))
+        return super().resolve_command(ctx, args)
+
     def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)
 

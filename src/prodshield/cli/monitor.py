@@ -461,7 +461,7 @@ def status(
     from prodshield.monitor.status import shown_statuses
     from prodshield.store import tables as t
 
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     store = store_for(loaded)
     now = time.time()
     try:
@@ -589,7 +589,7 @@ def heartbeats(
 
     from prodshield.monitor.heartbeats import WAITING_LABEL, PingBase, ping_urls
 
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     store = store_for(loaded)
     try:
         base = PingBase.for_job(loaded.config, store, alive=True)
@@ -646,7 +646,7 @@ def instances(
     from prodshield.monitor.api import expand_checks
     from prodshield.monitor.cluster import lease_owners, list_instances
 
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     store = store_for(loaded)
     try:
         found = list_instances(store)
@@ -749,7 +749,7 @@ def report(
     from prodshield.errors import UsageError
     from prodshield.monitor.report import build_report, render_html, render_json, render_markdown
 
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     try:
         seconds = parse_duration(since)
     except ValueError as exc:

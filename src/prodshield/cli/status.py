@@ -32,7 +32,7 @@ def build(
     from prodshield.text import plural
     from prodshield.web.status_site import build_site
 
-    loaded = load(config, read_only=True)
+    loaded = load(config)
     store = store_for(loaded)
     try:
         report = build_site(loaded, store, out)
@@ -57,7 +57,7 @@ def subscribers(
     from prodshield.errors import UsageError
     from prodshield.notify import subscribers as subs
 
-    loaded = load(config, read_only=True)  # listing and removing send nothing
+    loaded = load(config)  # listing and removing send nothing
     store = store_for(loaded)
     try:
         if remove is not None:
