@@ -6,10 +6,16 @@ badges) and ``status build``: :meth:`AggregateCache.summaries_for`, or :func:`up
 for a one-shot reader. A window (24 h: the current hour and the 23 before it; 7, 30, 90 days:
 today and the whole days before) counts the hours the rollup has finished (every hour before the
 one it last ran in, ``store.retention.ROLLUP_WATERMARK``) from ``check_hourly`` and the rest from
-the raw results, read again at most every :data:`RAW_TTL` seconds. No result is counted twice
-(the current hour's partial aggregate is never read) or missed (an hour whose aggregate may still
-change is read raw), so the figure is as fresh as the raw results whatever the age of the
+the raw results, brought up to date at most every :data:`RAW_TTL` seconds. No result is counted
+twice (the current hour's partial aggregate is never read) or missed (an hour whose aggregate may
+still change is read raw), so the figure is as fresh as the raw results whatever the age of the
 aggregates, and the same as a reader of only raw results would count.
+
+The raw part is kept per (check, environment) and hour (:class:`RawHours`): read once in full,
+then only the results with an id above the last one read (the primary key), added to running
+counts; hours the rollup has finished are dropped. A count of the results read so far that no
+longer matches the store's (results deleted, or a lower id committed late on PostgreSQL) reads
+the whole raw part again.
 
 Loading 30 days of hourly rows for 10,000 checks takes seconds, so it is done once (and again every
 ``full_every`` seconds); in between, each refresh re-reads only the hours that can still change
@@ -26,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Integer, case, cast, func, select
 
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -37,8 +43,8 @@ HOUR = 3600
 DAY = 86400
 RAW_TTL = 5.0
 """How long the raw results' part of a summary (the hours not rolled up for good) is reused."""
-RAW_CHUNK = 500
-"""(check, environment) pairs per statement when summarising raw results."""
+RAW_AUDIT = 60.0
+"""How often the results counted raw are counted again in the store (deleted, or committed late)."""
 Key = tuple[str, str]
 Bucket = tuple[int, int, float, int]
 """(results, failures, sum of response times in ms, degraded results among the failures).
@@ -99,6 +105,177 @@ def _add(a: Counts | None, b: Counts | None) -> Counts:
     )
 
 
+class RawHours:
+    """Raw results from an hour on (``start``), counted per (check, environment) and hour as the
+    rollup counts them (maintenance left out), and kept up to date incrementally.
+
+    :meth:`update` reads only the results with an id above ``cursor``; every :data:`RAW_AUDIT`
+    seconds ``rows`` (results of any kind read per hour, maintenance included) is checked
+    against the store's count of results from ``start`` up to ``cursor``, so a deleted result,
+    or one committed late with a lower id (PostgreSQL), makes it read everything again
+    (:meth:`load`). ``version`` changes with every full read or dropped hour; ``changed`` holds
+    the keys the last update counted a result for.
+    """
+
+    def __init__(self) -> None:
+        self.start: int | None = None
+        self.cursor = 0
+        self.buckets: dict[Key, dict[int, Bucket]] = {}
+        self.rows: dict[int, int] = {}
+        self.read_at = 0.0
+        self.audited_at = 0.0
+        self.full_reads = 0
+        self.version = 0
+        self.changed: set[Key] = set()
+
+    def copy(self) -> RawHours:
+        """A copy to update while readers keep this one."""
+        other = RawHours()
+        other.start, other.cursor, other.read_at = self.start, self.cursor, self.read_at
+        other.audited_at, other.full_reads, other.version = (
+            self.audited_at,
+            self.full_reads,
+            self.version,
+        )
+        other.buckets = {k: dict(v) for k, v in self.buckets.items()}
+        other.rows = dict(self.rows)
+        return other
+
+    def update(self, store: Store, start: int, now: float, *, full: bool = False) -> None:
+        """Bring the counts up to ``now`` for the hours from ``start`` on."""
+        if full or self.start is None or start < self.start:
+            self.load(store, start, now)
+            return
+        if start > self.start:  # rolled up for good since: the aggregates count those hours
+            for hours in self.buckets.values():
+                for h in [h for h in hours if h < start]:
+                    del hours[h]
+            for h in [h for h in self.rows if h < start]:
+                del self.rows[h]
+            self.start = start
+            self.version += 1
+        r = t.check_results
+        query = (
+            select(
+                r.c.id,
+                r.c.check_name,
+                r.c.environment,
+                r.c.ts,
+                r.c.ok,
+                r.c.response_time_ms,
+                r.c.degraded,
+                r.c.maintenance,
+            )
+            .where(r.c.id > self.cursor)
+            .order_by(r.c.id)
+        )
+        audit = now - self.audited_at >= RAW_AUDIT
+        held = None
+        with store.connect() as conn:
+            new = conn.execute(query).all()
+            cursor = max((int(row[0]) for row in new), default=self.cursor)
+            if audit:
+                held = conn.execute(
+                    select(func.count()).where(r.c.ts >= start, r.c.id <= cursor)
+                ).scalar()
+        self.changed = set()
+        for _, check, env, ts, ok, ms, degraded, maintenance in new:
+            if ts < start:
+                continue
+            hour = int(ts) // HOUR * HOUR
+            self.rows[hour] = self.rows.get(hour, 0) + 1
+            if maintenance:
+                continue
+            hours = self.buckets.setdefault((check, env), {})
+            self.changed.add((check, env))
+            c, f, s, g = hours.get(hour, (0, 0, 0.0, 0))
+            failed = not ok
+            hours[hour] = (
+                c + 1,
+                f + failed,
+                s + float(ms or 0.0),
+                g + (failed and bool(degraded)),
+            )
+        self.cursor = cursor
+        self.read_at = now
+        if audit:
+            self.audited_at = now
+            if int(held or 0) != sum(self.rows.values()):
+                self.load(store, start, now)
+
+    def load(self, store: Store, start: int, now: float) -> None:
+        """Read every result from ``start`` on again, one statement grouped by hour."""
+        r = t.check_results
+        if store.engine.dialect.name == "postgresql":
+            hour: ColumnElement[Any] = func.floor(r.c.ts / HOUR)
+        else:
+            hour = cast(r.c.ts / HOUR, Integer)  # SQLite truncates: ts is positive
+        counted = t.COUNTS_FOR_UPTIME
+        failed = counted & ~r.c.ok
+
+        def total(when: ColumnElement[Any], what: Any = 1) -> ColumnElement[Any]:
+            return func.sum(case((when, what), else_=0))
+
+        buckets: dict[Key, dict[int, Bucket]] = {}
+        rows: dict[int, int] = {}
+        with store.connect() as conn:
+            cursor = int(conn.execute(select(func.max(r.c.id))).scalar() or 0)
+            query = (
+                select(
+                    r.c.check_name,
+                    r.c.environment,
+                    hour,
+                    func.count(),
+                    total(counted),
+                    total(failed),
+                    total(counted, func.coalesce(r.c.response_time_ms, 0.0)),
+                    total(failed & func.coalesce(r.c.degraded, False)),
+                )
+                .where(r.c.ts >= start, r.c.id <= cursor)
+                .group_by(r.c.check_name, r.c.environment, hour)
+            )
+            for check, env, h, n, c, f, s, g in conn.execute(query):
+                at = int(h) * HOUR
+                rows[at] = rows.get(at, 0) + int(n)
+                if c:
+                    buckets.setdefault((check, env), {})[at] = (
+                        int(c),
+                        int(f or 0),
+                        float(s or 0.0),
+                        int(g or 0),
+                    )
+        self.start, self.cursor, self.buckets, self.rows = start, cursor, buckets, rows
+        self.read_at = self.audited_at = now
+        self.full_reads += 1
+        self.version += 1
+        self.changed = set()
+
+    def counts(self, key: Key, now: float) -> Counts | None:
+        """``key``'s counts over the windows at ``now`` (None: no result)."""
+        hours = self.buckets.get(key)
+        if not hours:
+            return None
+        since_24h, d7, d30, d90 = _windows(now)
+        c24 = f24 = c7 = f7 = c30 = f30 = c90 = f90 = 0
+        s24 = 0.0
+        for hour, (c, f, s, g) in hours.items():
+            down = f - g
+            if hour >= since_24h:
+                c24 += c
+                f24 += down
+                s24 += s
+            if hour >= d7:
+                c7 += c
+                f7 += down
+            if hour >= d30:
+                c30 += c
+                f30 += down
+            if hour >= d90:
+                c90 += c
+                f90 += down
+        return (c24, f24, s24, c7, f7, c30, f30, c90, f90)
+
+
 def uptime_summaries(
     store: Store, keys: Iterable[Key], *, days: int = 7, now: float | None = None
 ) -> dict[Key, Summary]:
@@ -144,8 +321,13 @@ class AggregateCache:
         self._refreshing = threading.Lock()
         self.background = background
         self.generation = 0
-        self._raw: dict[Key, tuple[float, int, Counts | None]] = {}
-        """Per key: when its raw part was read, from which hour, and its counts (None: none)."""
+        self.raw = RawHours()
+        """The hours from ``_raw_from`` on, counted from raw results."""
+        self._raw_reading = threading.Lock()
+        self._summaries: dict[Key, Summary | None] = {}
+        """Per key, its summary (None: no result) for ``_summarised_for``; a key the raw results
+        changed is left out, so a refresh computes again only those."""
+        self._summarised_for: tuple[object, ...] = ()
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -338,60 +520,6 @@ class AggregateCache:
             out[key] = (c24, f24, s24, c7, f7, c30, f30, c90, f90)
         return out
 
-    def _from_results(self, keys: list[Key], now: float, raw_from: int) -> dict[Key, Counts]:
-        """Counts of ``keys``' raw results since ``raw_from`` (one grouped statement per
-        :data:`RAW_CHUNK` keys over the same windows as the aggregates, maintenance left out as
-        the rollup does)."""
-        since_24h, d7, d30, d90 = _windows(now)
-        r = t.check_results
-        failed = ~r.c.ok & ~func.coalesce(r.c.degraded, False)  # down, not degraded
-
-        def counted(since: int, what: Any = 1) -> ColumnElement[Any]:
-            return func.sum(case((r.c.ts >= since, what), else_=0))
-
-        def failures(since: int) -> ColumnElement[Any]:
-            return func.sum(case(((r.c.ts >= since) & failed, 1), else_=0))
-
-        columns = (
-            select(
-                r.c.check_name,
-                r.c.environment,
-                counted(since_24h),
-                failures(since_24h),
-                counted(since_24h, func.coalesce(r.c.response_time_ms, 0.0)),
-                counted(d7),
-                failures(d7),
-                counted(d30),
-                failures(d30),
-                func.count(),
-                failures(d90),
-            )
-            .where(r.c.ts >= max(d90, raw_from), t.COUNTS_FOR_UPTIME)
-            .group_by(r.c.check_name, r.c.environment)
-        )
-        pair = tuple_(r.c.check_name, r.c.environment)
-        out: dict[Key, Counts] = {}
-        with self.store.connect() as conn:
-            rows = [
-                row
-                for i in range(0, len(keys), RAW_CHUNK)  # bounded statements (SQLite's limit)
-                for row in conn.execute(columns.where(pair.in_(keys[i : i + RAW_CHUNK])))
-            ]
-        for row in rows:
-            c24, f24, s24, c7, f7, c30, f30, c90, f90 = (v or 0 for v in row[2:])
-            out[(row[0], row[1])] = (
-                int(c24),
-                int(f24),
-                float(s24),
-                int(c7),
-                int(f7),
-                int(c30),
-                int(f30),
-                int(c90),
-                int(f90),
-            )
-        return out
-
     # --- reading ---------------------------------------------------------------------------
 
     def summaries(self) -> dict[Key, Summary]:
@@ -403,32 +531,49 @@ class AggregateCache:
 
     def summaries_for(self, keys: Iterable[Key]) -> dict[Key, Summary]:
         """Uptime and mean latency of each of ``keys`` with results: the aggregates' counts of
-        the hours rolled up for good plus the raw results' of the rest (read again at most every
-        :data:`RAW_TTL` seconds)."""
+        the hours rolled up for good plus the raw results' of the rest (brought up to date at
+        most every :data:`RAW_TTL` seconds)."""
         self.refresh()
         now = self.clock()
-        wanted = list(dict.fromkeys(keys))
-        with self._lock:
-            counts = self._counts_at(now)
-            raw_from = self._raw_from
-            stale = [k for k in wanted if not self._raw_fresh(k, now, raw_from)]
-        if stale:
-            fresh = self._from_results(stale, now, raw_from)
-            with self._lock:
-                for k in stale:
-                    self._raw[k] = (now, raw_from, fresh.get(k))
+        self._raw_update(now)
         out: dict[Key, Summary] = {}
         with self._lock:
-            for k in wanted:
-                raw = self._raw.get(k)
-                part = raw[2] if raw is not None and raw[1] == raw_from else None
-                if k in counts or part is not None:
-                    out[k] = _summary(_add(counts.get(k), part), self.days)
+            counts = self._counts_at(now)
+            marker = (self._counted_for, self.raw.version)
+            if marker != self._summarised_for:
+                self._summaries = {}
+                self._summarised_for = marker
+            done = self._summaries
+            for k in keys:
+                if k in done:
+                    summary = done[k]
+                else:
+                    part = self.raw.counts(k, now)
+                    summary = None
+                    if k in counts or part is not None:
+                        summary = _summary(_add(counts.get(k), part), self.days)
+                    done[k] = summary
+                if summary is not None:
+                    out[k] = summary
         return out
 
-    def _raw_fresh(self, key: Key, now: float, raw_from: int) -> bool:
-        raw = self._raw.get(key)
-        return raw is not None and raw[1] == raw_from and now - raw[0] < RAW_TTL
+    def _raw_update(self, now: float, *, full: bool = False) -> None:
+        """Bring :attr:`raw` up to date for the current ``_raw_from`` when it was last brought
+        up to date :data:`RAW_TTL` seconds ago or more, or for another hour (or when ``full``:
+        read in full, the baseline of ``benchmarks/uptime_raw.py``)."""
+        with self._raw_reading:
+            with self._lock:
+                raw_from = self._raw_from
+            raw = self.raw
+            if not full and raw.start == raw_from and now - raw.read_at < RAW_TTL:
+                return
+            with self._lock:  # read outside the lock into a copy: readers keep the old counts
+                update = raw.copy()
+            update.update(self.store, raw_from, now, full=full)
+            with self._lock:
+                self.raw = update
+                for k in update.changed:
+                    self._summaries.pop(k, None)
 
     def daily(self, keys: list[Key], days: int = 90) -> list[tuple[int, int, int, float]]:
         """``(day, results, failures, sum_ms)`` for the last ``days`` days, summed over ``keys``."""
