@@ -58,11 +58,18 @@ class LoopThread:
 class ProxyThread(LoopThread):
     """The proxy service (API on an ephemeral port) in its own loop thread."""
 
-    def __init__(self, use_uvloop: bool = True, header_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        use_uvloop: bool = True,
+        header_timeout: float | None = None,
+        body_timeout: float | None = None,
+    ) -> None:
         super().__init__(use_uvloop)
         self.service = ProxyService("127.0.0.1", 0)
         if header_timeout is not None:
             self.service.header_timeout = header_timeout
+        if body_timeout is not None:
+            self.service.api.body_timeout = body_timeout
         self.call(self.service.start)
 
     @property

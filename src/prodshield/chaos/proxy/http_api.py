@@ -1,5 +1,6 @@
 """The Toxiproxy v2 REST API (exact paths, status codes, JSON shapes and errors) and /metrics,
-and the API's HTTP connections (a header-read deadline; JSON errors for unparsable requests)."""
+and the API's HTTP connections (header- and body-read deadlines; JSON errors for unparsable
+requests)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from aiohttp.web_protocol import RequestHandler
 from prodshield import __version__, exposition
 from prodshield.chaos.proxy import metrics
 from prodshield.chaos.proxy.model import (
+    BODY_TIMEOUT_ERROR,
     TOXIC_NOT_FOUND,
     ApiError,
     decode_body,
@@ -26,10 +28,17 @@ from prodshield.chaos.proxy.server import ProxyCollection
 # A connection must send a whole request head within this long of opening (or of its previous
 # response), else it is closed: serve's default (serve.limits.header_timeout).
 HEADER_TIMEOUT = 10.0
+# A request's body must arrive whole within this long of its head, else the request is answered
+# 408 and the connection closed; a body the API does not read is drained for as long, then the
+# connection closed (aiohttp's lingering time).
+BODY_TIMEOUT = 10.0
 
 # What GET /version reports: the Toxiproxy API level we speak, and who speaks it.
 TOXIPROXY_API_VERSION = "2.12.0"
 VERSION = f"{TOXIPROXY_API_VERSION}+prodshield.{__version__}"
+
+# set on a request whose body did not arrive in time
+BODY_TIMED_OUT = web.RequestKey("body_timed_out", bool)
 
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 
@@ -60,8 +69,9 @@ def _text(text: str, status: int) -> web.Response:
 class ToxiproxyApi:
     """Request handling for one ``ProxyCollection``."""
 
-    def __init__(self, collection: ProxyCollection) -> None:
+    def __init__(self, collection: ProxyCollection, body_timeout: float = BODY_TIMEOUT) -> None:
         self.collection = collection
+        self.body_timeout = body_timeout
         self.metrics = metrics.registry_for(collection)
         seg = r"(?P<{}>[^/]+)"
         self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
@@ -110,15 +120,25 @@ class ToxiproxyApi:
             handler = methods.get(request.method)
             if handler is None:
                 return web.Response(status=405)
+            response: web.StreamResponse
             try:
-                return await handler(request, match.groupdict())
+                response = await handler(request, match.groupdict())
             except ApiError as exc:
-                return _error(exc)
+                response = _error(exc)
+            if request.get(BODY_TIMED_OUT):
+                response.force_close()  # the rest of the body is not waited for
+            return response
         return _text("404 page not found\n", 404)
 
-    @staticmethod
-    async def _body(request: web.Request) -> Any:
-        return decode_body(await request.read())
+    async def _body(self, request: web.Request) -> Any:
+        """The request's JSON body, read within ``body_timeout`` s (``request body timeout``,
+        408, and the connection closed, when a client sends it too slowly)."""
+        try:
+            raw = await asyncio.wait_for(request.read(), self.body_timeout)
+        except TimeoutError:
+            request[BODY_TIMED_OUT] = True
+            raise BODY_TIMEOUT_ERROR from None
+        return decode_body(raw)
 
     # -- proxies --------------------------------------------------------------------------------
     async def proxy_index(self, request: web.Request, args: dict[str, str]) -> web.Response:
@@ -197,7 +217,8 @@ class ApiConnection(RequestHandler):
     """One HTTP connection to the API: aiohttp's, with a header-read deadline (a client that never
     finishes its request head, slowloris, is closed after ``header_timeout`` s, as serve does) and
     requests aiohttp cannot parse answered in the API's ``{"error", "status"}`` shape (431 for an
-    oversized request or header line, 400 otherwise) instead of aiohttp's plain text."""
+    oversized request or header line, 400 otherwise) instead of aiohttp's plain text. A slow body
+    is bounded by the API (:meth:`ToxiproxyApi._body`) and by aiohttp's ``lingering_time``."""
 
     def __init__(self, *args: Any, header_timeout: float = HEADER_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

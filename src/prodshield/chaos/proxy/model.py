@@ -42,6 +42,7 @@ INVALID_STREAM = ApiError("stream was invalid, can be upstream, downstream or bo
 INVALID_TOXIC_TYPE = ApiError("invalid toxic type", 400)
 TOXIC_EXISTS = ApiError("toxic already exists", 409)
 TOXIC_NOT_FOUND = ApiError("toxic not found", 404)
+BODY_TIMEOUT_ERROR = ApiError("request body timeout", 408)
 
 
 def check_proxy_name(name: str) -> None:

@@ -14,7 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from prodshield.chaos.proxy.http_api import HEADER_TIMEOUT, ApiConnection, ToxiproxyApi
+from prodshield.chaos.proxy.http_api import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    ApiConnection,
+    ToxiproxyApi,
+)
 from prodshield.chaos.proxy.model import ApiError
 from prodshield.chaos.proxy.server import ProxyCollection
 from prodshield.config.capabilities import ChaosConfig
@@ -37,13 +42,17 @@ class ProxyService:
     """Proxies and the Toxiproxy-compatible API in one asyncio process."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 8474, header_timeout: float = HEADER_TIMEOUT
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8474,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.host = host
         self.port = port
         self.header_timeout = header_timeout
         self.collection = ProxyCollection()
-        self.api = ToxiproxyApi(self.collection)
+        self.api = ToxiproxyApi(self.collection, body_timeout)
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
 
@@ -74,7 +83,11 @@ class ProxyService:
             # aiohttp's TCPSite, with our connection class (server counts it for shutdown)
             self._listener = await loop.create_server(
                 lambda: ApiConnection(
-                    server, loop=loop, access_log=None, header_timeout=self.header_timeout
+                    server,
+                    loop=loop,
+                    access_log=None,
+                    header_timeout=self.header_timeout,
+                    lingering_time=self.api.body_timeout,  # an unread body: drained as long
                 ),
                 self.host,
                 self.port,
