@@ -121,7 +121,7 @@ def test_a_thousand_idle_connections_from_many_clients_do_not_fail_a_check(
         assert ready["status"] == "degraded" and "web:connections" in ready["problems"], ready
 
 
-def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> None:
+def test_a_client_that_sends_its_headers_or_body_slowly_is_cut_off(tmp_path: Path) -> None:
     with (
         healthy_target() as target,
         serve(tmp_path, _config(target, ", limits: {header_timeout: 2s}")) as srv,
@@ -154,9 +154,41 @@ def test_a_client_that_sends_its_headers_slowly_is_cut_off(tmp_path: Path) -> No
                 time.sleep(0.5)
         assert time.monotonic() - started < 10
         kept.close()
+        # a whole head, then a body of 1,000 announced bytes a byte at a time: the deadline is for
+        # the whole request, body included (authorised or not, read by the route or not)
+        for path, auth in [
+            ("/api/v1/incidents", f"Authorization: Bearer {TOKEN}\r\n"),
+            ("/api/v1/incidents", ""),
+            ("/heartbeat/unknown", ""),
+        ]:
+            assert _dribbled_body(srv.port, path, auth) < 10, path
         metrics = srv.get("/metrics").body.decode()
         timeouts = re.search(r"^prodshield_web_header_timeouts_total (\S+)$", metrics, re.M)
-        assert timeouts is not None and float(timeouts.group(1)) >= 3, metrics[-2000:]
+        assert timeouts is not None and float(timeouts.group(1)) >= 6, metrics[-2000:]
+
+
+def _dribbled_body(port: int, path: str, auth: str) -> float:
+    """Seconds until serve closes a connection whose POST body comes a byte every 0.2 s (15 s:
+    still open)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n{"
+    )
+    sock.sendall(head.encode())
+    sock.settimeout(0.2)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < 15:
+            sock.sendall(b" ")
+            with contextlib.suppress(TimeoutError):
+                if sock.recv(65536) == b"":
+                    break
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return time.monotonic() - started
 
 
 def _busy(held: list[socket.socket], wait: float = 3.0) -> int:

@@ -565,8 +565,8 @@ class ServeLimits(StrictModel):
     """Bounds on HTTP clients (docs/security.md): see ``prodshield.web.connections``."""
 
     header_timeout: Duration = Field(default=10.0, gt=0, le=600)
-    """A connection must send a whole request within this long of opening (or of its previous
-    response), else it is closed."""
+    """A connection must send a whole request, head and body, within this long of opening (or of
+    its previous response), else it is closed."""
     max_connections: int = Field(default=1000, ge=1)
     """Connections held at once (lowered at start to what the descriptor limit leaves after the
     checks' reserve)."""

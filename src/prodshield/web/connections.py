@@ -2,9 +2,10 @@
 
 Three defences, all in the HTTP protocol layer (uvicorn has none of them for idle connections):
 
-- a header-read deadline: a connection must deliver a whole request within ``header_timeout``
-  of being opened or of its previous response (slowloris: one header line every few seconds, or
-  nothing at all), else it is closed;
+- a header-read deadline: a connection must deliver a whole request, head and body, within
+  ``header_timeout`` of being opened or of its previous response (slowloris: one header line every
+  few seconds, a body a byte at a time, or nothing at all), else it is closed (h11's ``SEND_BODY``
+  keeps the deadline running);
 - connection limits, overall and per client address: above them a new connection gets a
   ``503`` at once and is closed (connections from ``serve.trusted_proxies`` count only overall).
   A client at its own limit still gets a few connections (:data:`PROBE_SLOTS`) on which only
