@@ -91,6 +91,19 @@ def test_db_battery_passes_on_the_good_example(pg_url: str, proxy_api: str, tmp_
             )
         )
     assert report.passed, [c.summary for c in report.checks if not c.passed]
+    _sessions_line_says_what_it_counted(by_name(report)["no leaked connections"], pool_size=4)
+
+
+def _sessions_line_says_what_it_counted(leak: BatteryCheck, pool_size: int) -> None:
+    """The line once read `pg_stat_activity: 1 session, baseline 4` where 4 was the service's pool
+    size (the most allowed), not the sessions before the test (1): now both are named."""
+    before, allowed = leak.measured["baseline"], leak.measured["allowed"]
+    assert allowed == max(pool_size, before), leak.measured
+    shown = f"{leak.measured['sessions']} session{'s' if leak.measured['sessions'] != 1 else ''}"
+    expected = f"pg_stat_activity: {shown} after, {before} before"
+    if allowed != before:
+        expected += f", at most {allowed} (a pool of {pool_size})"
+    assert leak.summary == expected, leak.summary
 
 
 @pytest.mark.postgres
@@ -113,6 +126,7 @@ def test_db_battery_fails_on_the_broken_example(
     checks = by_name(report)
     pool = checks["pool exhaustion fails fast"]
     assert not pool.passed and "NOT refused" in pool.summary
+    _sessions_line_says_what_it_counted(checks["no leaked connections"], pool_size=4)
     bank = checks["bank invariant"]
     if not bank.passed:  # a drop between its two statements loses money
         assert "wrong-total" in bank.measured["errors_by_type"]
