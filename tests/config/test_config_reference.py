@@ -229,3 +229,30 @@ def test_schema_describes_keys_for_editor_hovers(schema: dict[str, Any]) -> None
     assert (
         schema["properties"]["serve"]["description"] == "The long-lived service and its web pages."
     )
+
+
+def test_the_docstrings_are_read_for_the_reference_alone() -> None:
+    """Loading shield.yaml does not read the models' attribute docstrings (finding and parsing
+    each class's source cost every command about 0.05-0.08 CPU-s); the reference and the schema
+    read them, with the descriptions pydantic's ``use_attribute_docstrings`` gave (the
+    docs/config.md test above holds them to the same text)."""
+    code = (
+        "from prodshield.config.schema import ShieldConfig\n"
+        "from prodshield.config.checks import TcpCheckConfig\n"
+        "print(ShieldConfig.model_fields['storage'].description)\n"
+        "print(TcpCheckConfig.model_fields['name'].description)\n"
+        "import prodshield.config.reference\n"
+        "print(ShieldConfig.model_fields['storage'].description.split(':')[0])\n"
+        "print(TcpCheckConfig.model_fields['name'].description.split(',')[0])\n"
+        "print(ShieldConfig.model_json_schema()['properties']['version']['description'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines() == [
+        "None",
+        "None",
+        "Where results, incidents, findings and the outbox are kept",
+        "The check's name",
+        "The file format's version (1, the only one so far).",
+    ]

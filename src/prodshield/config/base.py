@@ -6,9 +6,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, frozen=False, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
 
 
 def unread(info: ValidationInfo, field: str) -> bool:

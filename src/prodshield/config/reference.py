@@ -9,8 +9,13 @@ Schema editors validate ``shield.yaml`` with; a test keeps both files in docs/ c
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import functools
+import inspect
+import itertools
 import re
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -23,6 +28,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from prodshield.config.base import StrictModel
 from prodshield.config.loader import bare
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import (
@@ -539,3 +545,71 @@ def _descriptions_in_markdown(value: Any) -> Any:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of ``shield.yaml`` (draft 2020-12), for editors and CI linters."""
     return ShieldConfig.model_json_schema(schema_generator=_ShieldJsonSchema)
+
+
+def _with_docstrings() -> None:
+    """Give every config model's fields their attribute docstrings (the string under a field) as
+    descriptions, as pydantic's ``use_attribute_docstrings`` would: read here, for the reference
+    and the schema alone, rather than as each model is made (finding and parsing each class's
+    source cost every command that loads shield.yaml about 0.2 CPU-s). A field takes the
+    docstring in the class that declares it; the models are then rebuilt, those a model holds
+    first, so that the JSON Schema has them too."""
+    models: list[type[BaseModel]] = []
+    todo: list[type[BaseModel]] = [StrictModel]
+    while todo:
+        cls = todo.pop()
+        if cls not in models:
+            models.append(cls)
+            todo.extend(cls.__subclasses__())
+    for cls in models:
+        for name, info in cls.__pydantic_fields__.items():
+            owner = next(
+                (c for c in cls.__mro__ if name in vars(c).get("__annotations__", {})), None
+            )
+            if info.description is None and owner is not None:
+                info.description = _attribute_docstrings(owner).get(name)
+    done: set[type[BaseModel]] = set()
+
+    def rebuild(cls: type[BaseModel]) -> None:
+        if cls not in done:
+            done.add(cls)
+            for info in cls.__pydantic_fields__.values():
+                for inner in _models_in(info.annotation):
+                    rebuild(inner)
+            cls.model_rebuild(force=True)
+
+    for cls in models:
+        rebuild(cls)
+
+
+@functools.cache
+def _module_classes(module: str) -> dict[str, ast.ClassDef]:
+    tree = ast.parse(inspect.getsource(sys.modules[module]))
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    """``name: str`` followed by a string, in the body of ``cls``: the string, cleaned as a
+    docstring, by the name."""
+    node = _module_classes(cls.__module__).get(cls.__name__)
+    out: dict[str, str] = {}
+    for before, stmt in itertools.pairwise(node.body if node is not None else []):
+        if (
+            isinstance(before, ast.AnnAssign)
+            and isinstance(before.target, ast.Name)
+            and isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ):
+            out[before.target.id] = inspect.cleandoc(stmt.value.value)
+    return out
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The config models an annotation names, at any depth (``list[CheckConfig]``...)."""
+    if isinstance(annotation, type) and issubclass(annotation, StrictModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+_with_docstrings()
