@@ -456,7 +456,7 @@ def status(
     from prodshield.monitor.aggregates import uptime_summaries
     from prodshield.monitor.expand import expand_checks  # not monitor.api: no aiohttp
     from prodshield.monitor.heartbeats import WAITING, WAITING_LABEL
-    from prodshield.monitor.read import job_runs
+    from prodshield.monitor.job_runs import job_runs
     from prodshield.monitor.stats import check_stats
     from prodshield.monitor.status import shown_statuses
     from prodshield.store import tables as t

@@ -36,6 +36,7 @@ from prodshield.monitor.heartbeats import (
     curl_line,
 )
 from prodshield.monitor.incidents import check_and_service, severity_of
+from prodshield.monitor.job_runs import job_run
 from prodshield.monitor.overall import ServiceState, headline, service_status
 from prodshield.monitor.status import in_maintenance, shown_statuses
 from prodshield.monitor.views import (
@@ -50,7 +51,6 @@ from prodshield.monitor.views import (
     EvidenceView,
     HourlyView,
     IncidentView,
-    JobRunView,
     NoteView,
     PingsView,
     ResultView,
@@ -342,7 +342,7 @@ class ReadModel:
                         hourly=self.series_hourly([x.key]),
                         daily=self.series_daily([x.key]),
                         charts=self._charts(x) if charts else None,
-                        job=_job_run(conn, x) if x.type == "heartbeat" else None,
+                        job=job_run(conn, x.name, x.environment) if x.type == "heartbeat" else None,
                     )
                 )
         first = mine[0]
@@ -663,7 +663,11 @@ class ReadModel:
             target = next(
                 (x for x in self.targets if x.key == (row.check_name, row.environment)), None
             )
-            job = _job_run(conn, target) if target and target.type == "heartbeat" else None
+            job = (
+                job_run(conn, target.name, target.environment)
+                if target and target.type == "heartbeat"
+                else None
+            )
         view = _incident(
             row._mapping,
             evidence=[
@@ -1033,34 +1037,3 @@ def _postmortem(refs: Any) -> str | None:
     found = (refs or {}).get("postmortem") if isinstance(refs, dict) else None
     url = found.get("url") if isinstance(found, dict) else None
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
-
-
-def _job_run(conn: Any, target: Any) -> JobRunView | None:
-    """A heartbeat check's last job run from its row (None before its job said anything but
-    plain pings without output)."""
-    hb = t.heartbeats
-    row = conn.execute(
-        select(hb).where(hb.c.check_name == target.name, hb.c.environment == target.environment)
-    ).first()
-    return None if row is None else _job_view(row)
-
-
-def job_runs(store: Store) -> dict[Key, JobRunView]:
-    """Every heartbeat check's last job run by (check, environment), in one statement (absent:
-    its job never reported a run); ``monitor status`` reads them."""
-    with store.connect() as conn:
-        rows = conn.execute(select(t.heartbeats)).all()
-    return {(r.check_name, r.environment): view for r in rows if (view := _job_view(r)) is not None}
-
-
-def _job_view(row: Any) -> JobRunView | None:
-    if row.failed_at is None and row.exit_code is None and not row.output:
-        return None
-    failed = row.failed_at is not None and row.failed_at > (row.last_ping or 0.0)
-    return JobRunView(
-        succeeded=not failed,
-        finished_at=row.failed_at if failed else row.last_ping,
-        exit_code=row.exit_code,
-        duration_s=row.duration_s,
-        output=row.output,
-    )

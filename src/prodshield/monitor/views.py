@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
+from prodshield.monitor.job_runs import JobRunView
 from prodshield.monitor.overall import Headline
 from prodshield.views import JSONObject, View
 
@@ -145,17 +146,6 @@ class CheckCharts:
     latency: list[Any]
     month: list[Any]
     deploys: list[Any]
-
-
-class JobRunView(View):
-    """A heartbeat check's last finished job run, as its job reported it (``run-job``, or a
-    POST to a ping URL): ``output`` is the tail it sent (the last 10 KB, secrets masked)."""
-
-    succeeded: bool
-    finished_at: float | None
-    exit_code: int | None
-    duration_s: float | None
-    output: str | None
 
 
 class CheckEnvironmentView(View):
