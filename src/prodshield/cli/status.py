@@ -27,15 +27,26 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the site into.")] = Path(
         "site"
     ),
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="The address the site is published at (e.g. https://you.github.io/repo/), "
+            "for the Atom feed's links; without it they are relative to the feed.",
+        ),
+    ] = None,
 ) -> None:
-    """Write the status page as static files (index.html, assets, status.json)."""
+    """Write the status page as static files (index.html, assets, status.json, feed.atom)."""
+    from prodshield.errors import UsageError
     from prodshield.text import plural
     from prodshield.web.status_site import build_site
 
+    if base_url is not None and not base_url.startswith(("https://", "http://")):
+        raise UsageError(f"--base-url must start with https:// or http://, not {base_url!r}")
     loaded = load(config)
     store = store_for(loaded)
     try:
-        report = build_site(loaded, store, out)
+        report = build_site(loaded, store, out, base_url=base_url)
     finally:
         store.close()
     console().print(

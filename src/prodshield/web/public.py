@@ -4,6 +4,7 @@ Both are public, like the status page, and show only what it shows."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from typing import Any
@@ -38,8 +39,21 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None) -> str:
-    """Atom 1.0: one entry per incident (opened, resolved) and one per written update."""
+def feed_xml(
+    model: Any,
+    *,
+    base_url: str,
+    title: str,
+    feed_path: str = "/status/feed.atom",
+    now: float | None = None,
+) -> str:
+    """Atom 1.0: one entry per incident (opened, resolved) and one per written update.
+
+    ``base_url`` is where the status page is (its entries link to ``#incident-N`` there) and
+    ``feed_path`` the feed's own path under it. A relative ``base_url`` (a static site whose
+    address is not known) keeps the links relative, which readers resolve against the feed's own
+    address; the feed's ``<id>``, which Atom wants absolute and permanent, is then a URN made
+    from the title."""
     now = time.time() if now is None else now
     incidents = model.with_updates(
         model.incidents(since=now - FEED_DAYS * 86400, limit=FEED_INCIDENTS)
@@ -91,12 +105,19 @@ def feed_xml(model: Any, *, base_url: str, title: str, now: float | None = None)
         '<feed xmlns="http://www.w3.org/2005/Atom">\n'
         f"<title>{escape(title)}</title>\n"
         f'<link href="{escape(base)}/" rel="alternate"/>\n'
-        f'<link href="{escape(base)}/status/feed.atom" rel="self"/>\n'
-        f"<id>{escape(base)}/status/feed.atom</id>\n"
+        f'<link href="{escape(base)}{feed_path}" rel="self"/>\n'
+        f"<id>{escape(_feed_id(base, feed_path, title))}</id>\n"
         f"<updated>{_iso(updated)}</updated>\n"
         "<author><name>prodshield</name></author>\n"
     )
     return head + "".join(e[1] for e in entries) + "</feed>\n"
+
+
+def _feed_id(base: str, feed_path: str, title: str) -> str:
+    if "://" in base:
+        return base + feed_path
+    digest = hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"urn:prodshield:feed:{digest}"
 
 
 def _maintenance_entries(model: Any, base: str, now: float) -> list[tuple[float, str]]:

@@ -33,9 +33,18 @@ class SiteReport:
 
 
 def build_site(
-    loaded: LoadedConfig, store: Store, out: Path, *, per_page: int = 100, rollup: bool = True
+    loaded: LoadedConfig,
+    store: Store,
+    out: Path,
+    *,
+    per_page: int = 100,
+    rollup: bool = True,
+    base_url: str | None = None,
 ) -> SiteReport:
-    """Render the status page (every page of services) and its assets into ``out``."""
+    """Render the status page (every page of services) and its assets into ``out``.
+
+    ``base_url`` is the address the site is published at (its feed's links are absolute then);
+    without it they are relative to the feed, which sits beside ``index.html``."""
     if rollup:
         rollup_pending(store)
     model = ReadModel(store, loaded.config, AggregateCache(store, ttl=3600.0))
@@ -85,8 +94,12 @@ def build_site(
     }
     (out / "status.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     files.append(out / "status.json")
-    base = loaded.config.serve.public_url or "."
-    feed = feed_xml(model, base_url=base, title=f"{ctx.title}: incidents and updates")
+    feed = feed_xml(
+        model,
+        base_url=base_url.rstrip("/") if base_url else ".",
+        title=f"{ctx.title}: incidents and updates",
+        feed_path="/feed.atom",
+    )
     (out / "feed.atom").write_text(feed, encoding="utf-8")
     files.append(out / "feed.atom")
     return SiteReport(out=out, pages=pages, services=first["overview"]["total"], files=files)
