@@ -454,6 +454,65 @@ def test_digest_of_the_configured_sources_is_posted_and_in_the_summary(
     assert [p.name for p in result.artifacts["log-digest"]] == ["digest.md"]
 
 
+def test_the_shield_yaml_init_writes_lets_the_digest_read_logs_brought_into_the_checkout(
+    tmp_path: Path, toolchain: Toolchain, github: GitHubStandin
+) -> None:
+    """`init --github-actions` in a repository with no shield.yaml: the one it writes reads its
+    log sources from the checkout's logs/ (it read /var/log/..., which a runner never has, so the
+    daily digest exited 2 every day even after the "Fetch the logs" step brought the files in).
+    A shield.yaml of one's own with a server path gets a warning naming its line."""
+    repo = tmp_path / "shop"
+    (repo / "vendor").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    shutil.copy(toolchain.wheel, repo / "vendor" / toolchain.wheel.name)
+    init = [
+        str(toolchain.python_bin / "prodshield"), "init", "--github-actions",
+        "--install", f"./vendor/{toolchain.wheel.name}",
+    ]  # fmt: skip
+    done = subprocess.run(init, cwd=repo, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    written = (repo / "shield.yaml").read_text()
+    assert "path: logs/nginx/access.log*" in written and "/var/log" not in written
+    # what the "Fetch the logs" step brings: yesterday's files under logs/
+    (repo / "logs" / "nginx").mkdir(parents=True)
+    (repo / "logs" / "app").mkdir()
+    (repo / "logs" / "nginx" / "access.log").write_text(
+        "".join(
+            f'203.0.113.5 - - [04/Dec/2026:06:{m:02d}:30 +0000] "GET /api/orders HTTP/1.1" '
+            f'{500 if m % 3 == 0 else 200} 512 "-" "shop"\n'
+            for m in range(30)
+        )
+    )
+    (repo / "logs" / "app" / "orders.log").write_text(
+        "2026-12-04 06:20:00,000 CRITICAL db: could not connect to server: Connection refused\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "workflows and yesterday's logs")
+    result = run_ok(runner_for(repo, tmp_path, toolchain, github), DIGEST, event="schedule")
+    assert "/api/orders" in result.summary, result.log()  # the nginx source
+    assert "db_connection_failure" in result.summary  # the app source
+    assert only_issue(github)["title"].startswith("Log digest")
+
+    (repo / "shield.yaml").write_text(
+        written.replace("path: logs/app/*.log", "path: /var/log/app/*.log")
+    )
+    line = next(
+        n for n, text in enumerate(written.splitlines(), 1) if "path: logs/app/*.log" in text
+    )
+    again = subprocess.run(
+        [*init, "--force"], cwd=repo, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    warnings = [w for w in again.stderr.splitlines() if w.startswith("warning: ")]
+    assert warnings == [
+        f"warning: shield.yaml:{line}: logs.sources[1].path is /var/log/app/*.log, a path on the "
+        "server: the step 'Daily digest' of log-intelligence.yml runs on a fresh runner, so it "
+        "exits 2 (no log file found) until its 'Fetch the logs' step brings the files into the "
+        "checkout and the path points there, e.g. path: logs/app/*.log"
+    ], again.stderr
+
+
 # --- security-audit.yml ---------------------------------------------------------------------
 
 AUDIT_YAML = """version: 1

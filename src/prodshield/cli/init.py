@@ -79,6 +79,11 @@ def init(
         raise Conflict(f"{target} exists; use --force to overwrite it")
     directory.mkdir(parents=True, exist_ok=True)
     text = resources.files("prodshield.config").joinpath("example.yaml").read_text(encoding="utf-8")
+    if github_actions:  # a runner reads the logs its "Fetch the logs" step brings into logs/
+        from prodshield.templates.fit import RUNNER_LOG_SOURCES
+
+        for server, runner in RUNNER_LOG_SOURCES.items():
+            text = text.replace(f"path: {server}\n", f"path: {runner}\n")
     target.write_text(text, encoding="utf-8")
     out.print(f"wrote {target}; check it with: prodshield config check -c {target}")
 

@@ -153,7 +153,68 @@ def problems(shield: Path, workflows: list[Path], unread: Unread = _all_read) ->
                 + _fix(key, name)
             )
     out.extend(_post_problems(shield.name, data, workflows))
+    out.extend(_source_problems(shield.name, data, positions, workflows))
     return out
+
+
+RUNNER_LOG_SOURCES = {
+    "/var/log/nginx/access.log*": "logs/nginx/access.log*",
+    "/var/log/app/*.log": "logs/app/*.log",
+}
+"""The example shield.yaml's log sources (a server's paths) and what ``init --github-actions``
+writes instead: the checkout's ``logs/``, where the digest's "Fetch the logs" step brings them."""
+
+_DIGEST_FROM_SOURCES = re.compile(r"prodshield\s+logs\s+digest\s+-c\s")
+
+
+def _source_problems(shield: str, data: Any, positions: Any, workflows: list[Path]) -> list[str]:
+    """An absolute ``logs.sources`` path read by a step's ``logs digest`` (with no files: it reads
+    the sources): a fresh runner has none of the server's files there, so that step exits 2 on
+    every run until its "Fetch the logs" step brings them into the checkout and the path follows."""
+    logs = data.get("logs") if isinstance(data, dict) else None
+    sources = logs.get("sources") if isinstance(logs, dict) else None
+    if not isinstance(sources, list):
+        return []
+    digest = next(
+        (
+            (path.name, str(step.get("name") or "a step"))
+            for path in workflows
+            for step in _steps(path)
+            if _DIGEST_FROM_SOURCES.search(str(step.get("run", "")))
+        ),
+        None,
+    )
+    if digest is None:
+        return []
+    out = []
+    for n, source in enumerate(sources):
+        where = source.get("path") if isinstance(source, dict) else None
+        if not isinstance(where, str) or not where.startswith(("/", "~")):
+            continue
+        line = positions.locate(("logs", "sources", n, "path")).line
+        inside = RUNNER_LOG_SOURCES.get(where, "logs/" + where.rsplit("/", 1)[-1])
+        out.append(
+            f"{shield}:{line}: logs.sources[{n}].path is {where}, a path on the server: the "
+            f"step '{digest[1]}' of {digest[0]} runs on a fresh runner, so it exits 2 (no log "
+            "file found) until its 'Fetch the logs' step brings the files into the checkout "
+            f"and the path points there, e.g. path: {inside}"
+        )
+    return out
+
+
+def _steps(path: Path) -> list[dict[str, Any]]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    jobs = doc.get("jobs") if isinstance(doc, dict) else None
+    return [
+        step
+        for job in ((jobs or {}).values() if isinstance(jobs, dict) else ())
+        if isinstance(job, dict)
+        for step in (job.get("steps") or [])
+        if isinstance(step, dict)
+    ]
 
 
 _POST = re.compile(r"--post[ =]+([A-Za-z0-9_.-]+)")
@@ -167,42 +228,34 @@ def _post_problems(shield: str, data: Any, workflows: list[Path]) -> list[str]:
     types = {str(n): str(v.get("type")) for n, v in notifiers.items() if isinstance(v, dict)}
     out: list[str] = []
     for path in workflows:
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue
-        jobs = doc.get("jobs") if isinstance(doc, dict) else None
-        for job in (jobs or {}).values() if isinstance(jobs, dict) else ():
-            for step in (job.get("steps") or []) if isinstance(job, dict) else ():
-                if not isinstance(step, dict):
+        for step in _steps(path):
+            for wanted in dict.fromkeys(_POST.findall(str(step.get("run", "")))):
+                of_type = [n for n, t in types.items() if t == wanted]
+                if wanted in types or len(of_type) == 1:
                     continue
-                for wanted in dict.fromkeys(_POST.findall(str(step.get("run", "")))):
-                    of_type = [n for n, t in types.items() if t == wanted]
-                    if wanted in types or len(of_type) == 1:
-                        continue
-                    where = f"the step '{step.get('name') or 'a step'}' of {path.name}"
-                    if of_type:
-                        out.append(
-                            f"{shield}: {where} runs --post {wanted}, but {shield} has "
-                            f"{len(of_type)} notifiers of type {wanted} ({', '.join(of_type)}), "
-                            "so it exits 2 on every run; write the name of the one to post "
-                            f"with after --post in that step"
-                        )
-                        continue
-                    known = ", ".join(f"{n} ({t})" for n, t in types.items())
-                    add = (
-                        f'{wanted}: {{type: github, repo: "${{GITHUB_REPOSITORY}}", '
-                        'token: "${GITHUB_TOKEN}"}'
-                        if wanted == "github"
-                        else f"a notifier named {wanted}"
-                    )
+                where = f"the step '{step.get('name') or 'a step'}' of {path.name}"
+                if of_type:
                     out.append(
-                        f"{shield}: {where} runs --post {wanted}, but {shield} has no notifier "
-                        f"named {wanted} or of type {wanted} "
-                        + (f"(only {known})" if known else "(no notifiers at all)")
-                        + f", so it exits 2 on every run; add under notifiers: {add}"
-                        + (", or post with one of those: --post NAME in that step" if known else "")
+                        f"{shield}: {where} runs --post {wanted}, but {shield} has "
+                        f"{len(of_type)} notifiers of type {wanted} ({', '.join(of_type)}), "
+                        "so it exits 2 on every run; write the name of the one to post "
+                        f"with after --post in that step"
                     )
+                    continue
+                known = ", ".join(f"{n} ({t})" for n, t in types.items())
+                add = (
+                    f'{wanted}: {{type: github, repo: "${{GITHUB_REPOSITORY}}", '
+                    'token: "${GITHUB_TOKEN}"}'
+                    if wanted == "github"
+                    else f"a notifier named {wanted}"
+                )
+                out.append(
+                    f"{shield}: {where} runs --post {wanted}, but {shield} has no notifier "
+                    f"named {wanted} or of type {wanted} "
+                    + (f"(only {known})" if known else "(no notifiers at all)")
+                    + f", so it exits 2 on every run; add under notifiers: {add}"
+                    + (", or post with one of those: --post NAME in that step" if known else "")
+                )
     return out
 
 
