@@ -98,10 +98,10 @@ def render_markdown(report: DebtReport, top: int = 10) -> str:
         "| age (days) | marker | where | author | text |",
         "| ---: | --- | --- | --- | --- |",
     ]
-    oldest = sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]
+    oldest = report.oldest(top)
     lines += [
         f"| {_age(i.age_days)} | {md_text(i.marker)} | {md_code(f'{i.path}:{i.line}', in_table=True)}"
-        f" | {md_text(i.author or 'uncommitted')} | {md_text(i.text[:100])} |"
+        f" | {md_text(i.who)} | {md_text(i.text[:100])} |"
         for i in oldest
     ]
     return "\n".join(lines)
@@ -132,12 +132,12 @@ def render_table(report: DebtReport, top: int) -> None:
         keys=("age (days)", "marker"), right=("age (days)",), optional=("author",),
         title="oldest", out=out,
     )  # fmt: skip
-    for i in sorted(report.items, key=lambda i: -(i.age_days or 0))[:top]:
+    for i in report.oldest(top):
         table.add_row(
             _age(i.age_days),
             untrusted(i.marker),
             untrusted(f"{i.path}:{i.line}"),
-            untrusted(i.author or "uncommitted"),
+            untrusted(i.who),
             untrusted(i.text[:60]),
         )
     table.print()

@@ -112,6 +112,14 @@ class DebtItem:
     commit: str | None = None
     committed_at: float | None = None
     age_days: float | None = None
+    uncommitted: bool = False
+    """The line is not committed yet (``git blame`` gives it no commit): no author, no age."""
+
+    @property
+    def who(self) -> str:
+        """The author as the tables print it: ``uncommitted`` for a line git has no commit of,
+        ``unknown`` where there is no blame (not a git repository)."""
+        return self.author or ("uncommitted" if self.uncommitted else "unknown")
 
     @property
     def fingerprint(self) -> str:
@@ -129,7 +137,13 @@ class DebtReport:
     removed: list[dict[str, Any]] | None = None
 
     def by(self, key: str) -> list[tuple[str, int]]:
+        if key == "author":
+            return Counter(i.who for i in self.items).most_common()
         return Counter(str(getattr(i, key) or "unknown") for i in self.items).most_common()
+
+    def oldest(self, top: int) -> list[DebtItem]:
+        """The oldest ``top`` items; lines not committed yet (the newest of all) come last."""
+        return sorted(self.items, key=lambda i: (i.uncommitted, -(i.age_days or 0)))[:top]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -380,6 +394,7 @@ def scan_repo(repo: str | Path, *, workers: int = 4, now: float | None = None) -
                     None if uncommitted else commit,
                     None if uncommitted else at,
                     None if uncommitted or not at else round((now - at) / 86400, 1),
+                    uncommitted,
                 )
             )
         return items
