@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from prodshield.logs.sources.files import ReadStats
 from prodshield.secrets.redaction import redact_text
 from prodshield.text import clip
 
+_Source = tuple[float | None, Callable[[], Iterator[Any]]]
+"""A file for ``timeline.by_time``: its first timestamp and a function opening its events."""
 _Told = tuple[Callable[[EventLike], Any], Callable[[EventLike, Found], Any] | None]
 """A detector's ``observe``, and its ``observe_found`` when it has one."""
 
@@ -500,23 +502,31 @@ def _layout_events(
     files: list[Path], log_format: str, layouts: dict[str, Any] | None, stats: ReadStats
 ) -> Iterable[EventLike]:
     """Mined events of every file, each in its configured layout (or ``log_format``), one miner;
-    what the reads cut, skipped or repaired is counted in ``stats``."""
-    from prodshield.logs.pipeline import iter_events
+    what the reads cut, skipped or repaired is counted in ``stats``. Several files are read as
+    one stream in time order (``timeline.by_time``): rotated files as the one file they were,
+    files written side by side interleaved, so a window by event time holds what happened in it."""
+    from prodshield.logs.api import mine, parse_lines
+    from prodshield.logs.formats.registry import get_format
+    from prodshield.logs.sources.files import expand_paths, read_lines
     from prodshield.logs.templates import TemplateMiner
+    from prodshield.logs.timeline import by_time, first_instant, oldest_first
 
-    if not layouts:
-        yield from iter_events(files, log_format=log_format, stats=stats)
-        return
-    from prodshield.logs.api import mine, parse_files, parse_lines
-    from prodshield.logs.sources.files import read_lines
+    if log_format != "auto":
+        get_format(log_format)  # fail early on a bad name
+    paths = expand_paths(files, stats)
+    formats = {p: (layouts or {}).get(p, log_format) for p in paths}
 
-    miner = TemplateMiner()
-    for f in files:
-        layout = layouts.get(str(f))
-        if layout is None:
-            yield from mine(parse_files([f], log_format, stats=stats), miner)
-        else:
-            yield from mine(parse_lines(read_lines(str(f), stats), str(f), layout), miner)
+    def opener(path: str, read: ReadStats) -> Callable[[], Iterator[Any]]:
+        return lambda: parse_lines(read_lines(path, read), path, formats[path], stats=read)
+
+    sources = [
+        (
+            None if path == "-" or len(paths) == 1 else first_instant(opener(path, ReadStats())()),
+            opener(path, stats),
+        )
+        for path in paths
+    ]
+    yield from mine(by_time([sources[i] for i in oldest_first(paths)]), TemplateMiner())
 
 
 def _period(flag: str, value: str) -> float:
