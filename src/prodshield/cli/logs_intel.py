@@ -35,7 +35,7 @@ from prodshield.logs.digest import (
     render_markdown,
 )
 from prodshield.logs.findings import ScanResult, signal_word, where_words
-from prodshield.logs.scan import parse_when, scan_files
+from prodshield.logs.scan import check_window, parse_when, scan_files
 from prodshield.text import for_terminal, reclip
 
 SOURCE_CHARS = 60
@@ -191,10 +191,10 @@ def run_scan(
 
 
 def _window(start: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-    return (
-        parse_when(start, "--from") if start else None,
-        parse_when(until, "--until") if until else None,
-    )
+    begin = parse_when(start, "--from") if start else None
+    end = parse_when(until, "--until") if until else None
+    check_window(begin, end)  # an inverted window: one line, exit 2, before any work
+    return begin, end
 
 
 @app.command("scan")

@@ -483,6 +483,18 @@ def parse_when(text: str, option: str = "--from") -> datetime:
         ) from None
 
 
+def check_window(start: datetime | None, until: datetime | None) -> None:
+    """Refuse (``Invalid``, exit 2) a window that ends before it starts: it would hold no line,
+    and a gate given it would pass on "no findings"."""
+    from prodshield.errors import Invalid
+
+    if start is not None and until is not None and _before(until, start):
+        raise Invalid(
+            f"--from {start.isoformat()} is after --until {until.isoformat()}: "
+            "the window would hold no line"
+        )
+
+
 def newest_timestamp(
     files: list[Path], log_format: str = "auto", layouts: dict[str, Any] | None = None
 ) -> datetime | None:
@@ -564,6 +576,7 @@ def scan_files(
     settings = settings or DetectorSettings()
     if since and (start or until):
         raise Invalid("--since and --from/--until: give one window, not both")
+    check_window(start, until)
     if since:
         _period("--since", since)  # a bad period is a usage error before any file is read
     require_paths(files)  # a glob matching nothing is said, not a silent 0 events
