@@ -291,11 +291,34 @@ def fitted(cell: Any, width: int) -> Text:
     wrapped between words; a word longer than ``width`` broken after a separator, and a part
     that still does not fit (a long number, a long token) cut with a visible ``…``."""
     text = _text(cell)
+    width = max(2, width)
+    text, lines = _counted(text, width)
     pieces = [
-        text[a:b] if not cut else text[a : a + width - 1] + Text("\u2026")
-        for a, b, cut in _lines(text.plain, max(2, width))
+        text[a:b] if not cut else text[a : a + width - 1] + Text("\u2026") for a, b, cut in lines
     ]
     return Text("\n").join(pieces) if pieces else Text("")
+
+
+def _counted(text: Text, width: int) -> tuple[Text, list[tuple[int, int, bool]]]:
+    """``text`` wrapped to ``width``; when it ends with a cut note (``…[98,029 more
+    characters]``) and the wrapping cuts words before it, the note counts those characters too,
+    so it stays true of what the table shows (the line as logged, however often it was cut)."""
+    from prodshield.text import cut_note
+
+    lines = _lines(text.plain, width)
+    note = cut_note(text.plain)
+    if note is None:
+        return text, lines
+    at, start, end, count = note
+    shown, extra = text, 0
+    for _ in range(3):  # the number's length may change where the cuts fall
+        dropped = sum(max(0, min(b, at) - (a + width - 1)) for a, b, cut in lines if cut and a < at)
+        if dropped == extra:
+            break
+        extra = dropped
+        shown = text[:start] + Text(f"{count + extra:,}") + text[end:]
+        lines = _lines(shown.plain, width)
+    return shown, lines
 
 
 def _lines(plain: str, width: int) -> list[tuple[int, int, bool]]:

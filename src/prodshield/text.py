@@ -120,6 +120,17 @@ _FORGED_MARK = "..."
 """What a cut note's ``…`` becomes when the note was in the text itself (see `clip`)."""
 
 
+def cut_note(text: str) -> tuple[int, int, int, int] | None:
+    """Where a cut note ends ``text`` (``…[98,029 more characters]``): the ``…``'s index, the
+    number's start and end, and the number; None without one."""
+    if "more char" not in text:
+        return None
+    note = _CUT_NOTE.search(text, max(0, len(text) - 40))
+    if note is None:
+        return None
+    return note.start(), note.start(1), note.end(1), int(note.group(1).replace(",", ""))
+
+
 def clip(text: str, limit: int) -> str:
     """Outside text (a log line, an answer, a file's text) at most ``limit`` characters; a cut
     text ends with how many it left out, counted from ``text`` itself (a limit too short for
