@@ -144,6 +144,24 @@ _LEVELS = {
     "emerg": "emergency",
     "emergency": "emergency",
     "severe": "error",
+    # abbreviations and single letters (Serilog's VRB/DBG/INF/WRN/ERR/FTL, glog's and klog's
+    # I/W/E/F, zap's dpanic), as logcat's letters are read
+    "verbose": "debug",
+    "vrb": "debug",
+    "trc": "debug",
+    "dbg": "debug",
+    "t": "debug",
+    "v": "debug",
+    "d": "debug",
+    "inf": "info",
+    "i": "info",
+    "wrn": "warning",
+    "w": "warning",
+    "e": "error",
+    "ftl": "fatal",
+    "f": "fatal",
+    "crt": "critical",
+    "dpanic": "critical",
 }
 _SYSLOG_SEVERITY = [
     "emergency",
@@ -161,7 +179,7 @@ def norm_level(value: Any) -> str | None:
     """A level name in lower case (``warn`` -> ``warning``); numbers are syslog severities."""
     if value is None:
         return None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+    if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
         n = int(value)
         return _SYSLOG_SEVERITY[n] if 0 <= n < 8 else None
     text = str(value).strip().lower()

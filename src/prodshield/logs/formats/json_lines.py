@@ -114,9 +114,30 @@ class JsonFormat(BaseFormat):
         return Record(
             message=message,
             timestamp=json_time(tval),
-            level=norm_level(lval),
+            level=json_level(lval),
             fields=normalize_fields(data, skip),
         )
+
+
+_PINO = ("debug", "debug", "info", "warning", "error", "fatal")
+"""pino's and bunyan's numeric levels by tens: 10 trace, 20 debug, 30 info, 40 warn, 50 error,
+60 fatal (and above: a custom level past fatal)."""
+
+
+def json_level(value: Any) -> str | None:
+    """A JSON line's level: a number from 10 up is pino's/bunyan's (``"level":50`` is error),
+    0-7 a syslog severity (GELF's), a word as every format reads it (``norm_level``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) or (
+        isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 6
+    ):
+        n = int(value)
+        if n >= 10:
+            return _PINO[min(n // 10, 6) - 1]
+    return norm_level(value)
 
 
 FORMAT = JsonFormat()
