@@ -15,6 +15,7 @@ import heapq
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import islice
 from typing import Protocol, TypeVar
 
@@ -30,6 +31,22 @@ def rotation(path: str) -> tuple[str, int]:
     rotations old it is (0: the live file; ``.gz`` and the like alone are not a rotation)."""
     m = _ROTATED.match(path)
     return (m.group("base"), int(m.group("n"))) if m else (path, 0)
+
+
+@lru_cache(maxsize=4096)
+def _rotation(path: str) -> tuple[str, int]:
+    return rotation(path)
+
+
+def in_log(path: str, line: int) -> tuple[str, int]:
+    """The log ``path`` was rotated from (``auth.log`` for ``auth.log.1``) and a number for
+    ``line`` that no line of another rotation of it has (a rotation ``n`` old: ``line - n *
+    2**40``, below the newer ones', so they still come in order): what detectors that follow an
+    attacker key by, so a brute force split by rotation is one brute force, and a line counted
+    as evidence (``LogFinding.lines``) is told from the line of the same number in the other
+    file."""
+    base, age = _rotation(path)
+    return (base, line - (age << 40)) if age else (path, line)
 
 
 def oldest_first(paths: Sequence[str]) -> list[int]:

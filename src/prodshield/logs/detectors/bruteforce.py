@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from prodshield.logs.detectors.base import DetectorSettings, EventLike, Gate, field_str
 from prodshield.logs.detectors.sessions import ATTEMPT
 from prodshield.logs.findings import RAW_SAMPLE, LineSet, LogFinding
+from prodshield.logs.timeline import in_log
 from prodshield.text import clip, plural
 
 FAILURE_KINDS = {"auth_failure", "invalid_user"}
@@ -106,7 +107,7 @@ class BruteForceDetector:
         stands for, rsyslog's ``message repeated n times``)."""
         if not ip:
             return
-        key = (event.source, str(ip))
+        key = (in_log(event.source, 0)[0], str(ip))  # a log's rotations are one log
         if rule.kind in FAILURE_KINDS:
             signal = (
                 "attempt"
@@ -141,7 +142,7 @@ class BruteForceDetector:
             window.popleft()
         src.seen = now
         src.counts[signal] += n
-        src.lines.add(event.line)
+        src.lines.add(in_log(event.source, event.line)[1])
         src.peaks[signal] = max(src.peaks[signal], len(window))
         if len(window) > src.peak:
             src.peak = len(window)
@@ -248,7 +249,7 @@ class BruteForceDetector:
         if status in ("401", "403"):
             ip = field_str(event, "client_ip")
             if ip:
-                key = (event.source, ip)
+                key = (in_log(event.source, 0)[0], ip)
                 self._fail(self.http, self.http_burst, key, event, field_str(event, "user"), "http")
 
     def findings(self) -> list[LogFinding]:

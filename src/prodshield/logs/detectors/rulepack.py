@@ -15,6 +15,7 @@ from prodshield.logs.detectors.base import DetectorSettings, Distinct, EventLike
 from prodshield.logs.detectors.sessions import SshSessions
 from prodshield.logs.findings import RAW_SAMPLE, LogFinding
 from prodshield.logs.repeats import repeats
+from prodshield.logs.timeline import in_log
 from prodshield.text import clip, plural
 
 SHIPPED_PACKS = ("critical.yaml", "security.yaml")
@@ -563,7 +564,8 @@ class RulePackDetector:
             listener(event, rule, ip, user, index, n)
         if not rule.report:
             return False
-        source: dict[str, Any] = {"file": event.source}
+        file = in_log(event.source, 0)[0]  # a log's rotations are one log (one attacker, one key)
+        source: dict[str, Any] = {"file": file}
         if rule.category == "security":
             if ip:
                 source["ip"] = str(ip)
@@ -571,7 +573,7 @@ class RulePackDetector:
                 source.setdefault("ip", fields.get("client_ip"))
         elif rule.group_by is not None and groups.get(rule.group_by):
             source["detail"] = groups[rule.group_by]
-        key = (rule.kind, str(source.get("ip", "")), str(source.get("detail", "")), event.source)
+        key = (rule.kind, str(source.get("ip", "")), str(source.get("detail", "")), file)
         finding = self._findings.get(key)
         if finding is None and (key[1] or key[2]) and len(self._findings) >= self.max_keys:
             key, source = self._fold(key, source)
@@ -664,7 +666,7 @@ class RulePackDetector:
             _sample(event) if len(finding.samples) < 3 else None,
             n,
             # the line as evidence for the digest's offenders, where the finding names an IP
-            line=event.line if "ip" in finding.source else None,
+            line=in_log(event.source, event.line)[1] if "ip" in finding.source else None,
         )
 
     def _fold(
