@@ -96,6 +96,18 @@ def test_each_days_digest_replaces_the_one_before(tmp_path: Path, github: GitHub
     (note,) = github.comments(REPO, yesterday["number"])
     assert f"#{today['number']}" in note["body"]
 
+    # the same day again from the same store: it says the day's digest is posted, sends nothing
+    # (it said "queued for ops-issues, not delivered yet" with nothing queued)
+    requests = len(github.requests)
+    same = digest(tmp_path, "--post", "github", "--output", "digest.md")
+    assert same.returncode == 0, same.stderr
+    last = same.stderr.splitlines()[-1]
+    assert last.startswith(
+        f"digest not posted: ops-issues already has the digest of {today['title'][11:]} (posted at "
+    ), same.stderr
+    assert last.endswith(" UTC; one a day)"), last
+    assert len(github.requests) == requests
+
     # the same day again from a store that lost the first post: nothing new, nothing closed
     config(tmp_path, github.url, "rerun.db")
     again = digest(tmp_path, "--post", "ops-issues", "--output", "digest.md")

@@ -4,6 +4,7 @@ and deploy markers (mounted in the ``logs`` group by :mod:`prodshield.cli.main`)
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -450,13 +451,34 @@ def _post(config: Path | None, notifier: str, d: Any) -> None:
             severity="info",
             fields={"summary": d.summary()},
         )
-        enqueue(store, [notifier], event)
+        err = console(stderr=True)
+        if not enqueue(store, [notifier], event):  # this day's digest was queued before
+            from prodshield.notify.outbox import find
+
+            earlier = find(store, notifier, event.key)
+            if earlier is not None and earlier.status != "pending":
+                err.print(for_terminal(repeated_line(notifier, day, earlier)), markup=False)
+                return
         report = deliver_pending(store, loaded.config.notifiers, deadline_s=60)
-        console(stderr=True).print(
+        err.print(
             for_terminal(posted_line(notifier, event.key, report)), markup=False, soft_wrap=True
         )
     finally:
         store.close()
+
+
+def repeated_line(notifier: str, day: str, earlier: Any) -> str:
+    """A second digest of one day: the day's one post was made (or given up) by an earlier run."""
+    if earlier.status == "sent":
+        when = time.strftime("%H:%M UTC", time.gmtime(earlier.sent_at or earlier.created_at))
+        return (
+            f"digest not posted: {notifier} already has the digest of {day} (posted at {when}; "
+            "one a day)"
+        )
+    return (
+        f"digest not posted: the digest of {day} to {notifier} was given up earlier "
+        f"(`prodshield notify retry {earlier.id}` tries it again)"
+    )
 
 
 def posted_line(notifier: str, key: str, report: Any) -> str:
