@@ -33,6 +33,13 @@ def reset(where: str) -> CheckError:
     return CheckError("reset", f"connection reset by {where}")
 
 
+def closed(where: str) -> CheckError:
+    """The one wording of a connection the server closed before its answer was complete
+    (nothing, half a reply, a body cut short), whatever the check type: ``connection closed by
+    HOST:PORT before a complete answer``."""
+    return CheckError("reset", f"connection closed by {where} before a complete answer")
+
+
 def endpoint(host: str | None, port: int | None) -> str:
     """``HOST:PORT`` (``[v6]:PORT``) as the errors name a target; ``the server`` when unknown."""
     if not host:
@@ -48,7 +55,8 @@ def classify(
     port: int | None = None,
 ) -> CheckError:
     """The error kind and message for ``exc`` (never raises); ``host`` and ``port`` name the
-    target (a refused or reset connection says ``by HOST:PORT`` in every check type).
+    target (a refused, reset or early-closed connection says ``by HOST:PORT`` in every check
+    type).
 
     Asked in order: redirect loops, timeouts and TLS, then name resolution and connecting, then HTTP answers,
     then the socket; anything else is a protocol error."""
@@ -108,11 +116,13 @@ def _http_answer(
     exc: BaseException, timeout: float | None, host: str | None, where: str
 ) -> CheckError | None:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return CheckError("reset", "the server closed the connection without a complete answer")
+        return closed(where)
     if isinstance(exc, aiohttp.ClientPayloadError):
         text = str(exc)
-        if "reset" in text.lower() or "not completed" in text.lower():
-            return CheckError("reset", _first_line(f"connection broken in the body: {text}"))
+        if "reset" in text.lower():
+            return reset(where)
+        if "not completed" in text.lower():
+            return closed(where)  # the body cut short
         return CheckError("protocol", _first_line(f"malformed body: {text}"))
     if isinstance(exc, aiohttp.ClientResponseError):
         return CheckError("protocol", _first_line(f"malformed response: {exc.message}"))
@@ -130,10 +140,12 @@ def _socket(
 ) -> CheckError | None:
     if isinstance(exc, ConnectionRefusedError):
         return refused(where)
+    if isinstance(exc, ConnectionResetError) and exc.errno is None:
+        return closed(where)  # asyncio's "connection lost" (a TLS handshake the server ended)
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
         return reset(where)
     if isinstance(exc, asyncio.IncompleteReadError):
-        return CheckError("reset", "the connection closed before a complete answer")
+        return closed(where)
     if isinstance(exc, aiohttp.InvalidURL):
         return CheckError("protocol", f"invalid URL {exc.url}")
     if isinstance(exc, OSError):

@@ -36,14 +36,17 @@ _SERVER_AT = re.compile(r'connection to server at "([^"]+)"(?: \([^)]*\))?, port
 
 
 def _connect_error(message: str) -> CheckError:
-    """libpq's connection error, a refused or reset connection worded as every check type words
-    it (``connection refused by HOST:PORT``), anything else as libpq says it."""
-    from prodshield.monitor.failures import endpoint, refused, reset
+    """libpq's connection error, a refused, early-closed or reset connection worded as every
+    check type words it (``connection refused by HOST:PORT``), anything else as libpq says it.
+    libpq says "server closed the connection unexpectedly" for a close and a reset alike."""
+    from prodshield.monitor.failures import closed, endpoint, refused, reset
 
     kind = _kind_of(message)
     at = _SERVER_AT.search(message)
     if at is not None and kind == "refused":
         return refused(endpoint(at[1], int(at[2])))
+    if at is not None and "closed the connection" in message:
+        return closed(endpoint(at[1], int(at[2])))
     if at is not None and kind == "reset":
         return reset(endpoint(at[1], int(at[2])))
     return CheckError(kind, message[:300])  # type: ignore[arg-type]

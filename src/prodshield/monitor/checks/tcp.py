@@ -50,7 +50,11 @@ class TcpCheck:
                 if cfg.expect is not None or "BODY" in target.uses:
                     data = await _read_until(reader, cfg.expect.encode() if cfg.expect else None)
                     obs.facts["BODY"] = data
-                    if cfg.expect is not None and cfg.expect.encode() not in data:
+                    if cfg.expect is not None and not data:
+                        from prodshield.monitor.failures import closed, endpoint
+
+                        obs.error = closed(endpoint(cfg.host, cfg.port))  # closed, said nothing
+                    elif cfg.expect is not None and cfg.expect.encode() not in data:
                         shown = data[:80].decode("utf-8", "replace")
                         obs.fail("protocol", f"expected {cfg.expect!r}, got {shown!r}")
         except Exception as exc:
