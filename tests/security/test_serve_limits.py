@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from prodshield.web.connections import PROBE_SLOTS
+from prodshield.web.connections import PROBE_RESERVE, PROBE_SLOTS
 from prodshield.web.security import client_key
 from support.serve_process import TOKEN, serve, wait_for
 from support.standins.loopback_app import serve_app
@@ -222,11 +222,11 @@ def test_ipv6_clients_count_per_64() -> None:
     assert client_key("192.0.2.7") == "192.0.2.7"
 
 
-def _ask(port: int, request: bytes) -> bytes:
-    """Send ``request`` from 127.0.0.3 on a new connection; what came back before it closed."""
+def _ask(port: int, request: bytes, source: str = "127.0.0.3") -> bytes:
+    """Send ``request`` from ``source`` on a new connection; what came back before it closed."""
     s = socket.socket()
     s.settimeout(10)
-    s.bind(("127.0.0.3", 0))
+    s.bind((source, 0))
     s.connect(("127.0.0.1", port))
     try:
         s.sendall(request)
@@ -270,3 +270,76 @@ def test_a_client_at_its_connection_limit_still_gets_its_health_probes(tmp_path:
                 assert _busy(extra_idle, wait=1.0) == 10 - PROBE_SLOTS
         ready = srv.get("/readyz").json()
         assert "in the last 5 minutes" in ready["problems"]["web:connections"], ready
+
+
+def _closed_by_server(held: list[socket.socket], within: float) -> int:
+    """How many of ``held`` the server closed (with nothing sent) within ``within`` seconds."""
+    closed = 0
+    deadline = time.monotonic() + within
+    for s in held:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        with contextlib.suppress(OSError):
+            if s.recv(64) == b"":
+                closed += 1
+    return closed
+
+
+def test_a_server_at_its_overall_limit_still_answers_health_probes(tmp_path: Path) -> None:
+    """At the overall limit every new connection got the 503, probes too: a load balancer marked
+    a busy instance down. A few connections past the limit now answer /healthz and /readyz only;
+    a non-probe request on one gets the 503, and an idle one is closed well before
+    header_timeout, so a hostile client cannot hold the reserve."""
+    extra = ", limits: {max_connections: 32, header_timeout: 120s}"
+    fillers = [f"127.0.0.{i}" for i in range(10, 14)]
+    with healthy_target() as target, serve(tmp_path, _config(target, extra)) as srv:
+        with idle_connections(srv.port, fillers, 32) as full:
+            assert len(full) == 32
+            wait_for(
+                "the server full",
+                lambda: _ask(srv.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(
+                    b"HTTP/1.1 503"
+                ),
+            )
+            for path in (b"/healthz", b"/readyz"):
+                answer = _ask(srv.port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert answer.startswith(b"HTTP/1.1 200"), (path, answer[:200])
+            # a probe's connection is closed after it: a pipelined page is not answered
+            answer = _ask(
+                srv.port,
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/checks HTTP/1.1\r\nHost: x\r\n\r\n",
+            )
+            assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 200"), answer
+            for request in (
+                b"GET /api/v1/checks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                + TOKEN.encode()
+                + b"\r\n\r\n",
+                b"POST /readyz HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n",
+            ):
+                assert _ask(srv.port, request).startswith(b"HTTP/1.1 503"), request
+            # idle connections take the reserve (at most PROBE_SLOTS from one client), then the
+            # 503 at once; the idle ones are closed within seconds, not after header_timeout
+            hostile = [f"127.0.0.{i}" for i in range(20, 24)]
+            with idle_connections(srv.port, hostile, PROBE_RESERVE + 4) as idle:
+                refused: set[socket.socket] = set()
+
+                def four_refused() -> bool:
+                    for s in idle:
+                        s.setblocking(False)
+                        with contextlib.suppress(BlockingIOError):
+                            if s not in refused and s.recv(64).startswith(b"HTTP/1.1 503"):
+                                refused.add(s)
+                    return len(refused) >= 4
+
+                wait_for("four idle connections past the reserve refused", four_refused, 30)
+                waiting = [s for s in idle if s not in refused]
+                assert len(refused) == 4 and len(waiting) == PROBE_RESERVE
+                assert _closed_by_server(waiting, within=20) == PROBE_RESERVE
+            # the reserve is free again
+            answer = _ask(srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.5")
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        metrics = srv.get("/metrics").body.decode()
+        refused_overall = re.search(
+            r'^prodshield_web_connections_refused_total\{limit="overall"\} (\S+)$', metrics, re.M
+        )
+        # the two non-probe requests, the four past the reserve, the pages while it filled
+        assert refused_overall is not None and float(refused_overall.group(1)) >= 6, metrics

@@ -8,9 +8,13 @@ Three defences, all in the HTTP protocol layer (uvicorn has none of them for idl
   keeps the deadline running);
 - connection limits, overall and per client address: above them a new connection gets a
   ``503`` at once and is closed (connections from ``serve.trusted_proxies`` count only overall).
-  A client at its own limit still gets a few connections (:data:`PROBE_SLOTS`) on which only
-  ``GET``/``HEAD /healthz`` and ``/readyz`` are answered: the request line is read first (within
-  the header deadline), anything else gets the ``503``, and the connection closes after the probe;
+  A client at its own limit still gets a few connections (:data:`PROBE_SLOTS`), and a server at
+  its overall limit a few more (:data:`PROBE_RESERVE`, all clients together, at most
+  :data:`PROBE_SLOTS` of them per client), on which only ``GET``/``HEAD /healthz`` and
+  ``/readyz`` are answered: the request line is read first, anything else gets the ``503``, the
+  whole request must be in within :data:`PROBE_DEADLINE` (or ``header_timeout`` if shorter), and
+  the connection closes after the probe; so a load balancer's probe is answered at any load,
+  and idle connections cannot hold those slots for long;
 - a descriptor budget: at start the soft ``RLIMIT_NOFILE`` is raised to the hard one, and the
   web server may hold at most what is left after a reserve for the checks, the store and the log
   sources (:func:`descriptor_budget`), so no web load makes a check fail for want of a socket.
@@ -46,14 +50,22 @@ BUSY = (
 
 BASE_RESERVE = 160
 """Descriptors kept for everything but checks and log files: the store's connections (SQLite
-opens three files per connection), the event loop, pipes, threads' resolvers, TLS files."""
+opens three files per connection), the event loop, pipes, threads' resolvers, TLS files, and
+the :data:`PROBE_RESERVE` probe connections past the overall limit."""
 PER_CHECK = 2
 """A check in flight holds a socket, and sometimes a resolver's socket."""
 PER_LOG_SOURCE = 4
 MIN_WEB = 32
 RECENT = 300.0
 PROBE_SLOTS = 4
-"""Connections a client at its per-client limit may still hold, each for one health probe."""
+"""Connections a client at its per-client limit (or at the overall limit) may still hold, each
+for one health probe."""
+PROBE_RESERVE = 8
+"""Connections past the overall limit, all clients together, each for one health probe (out of
+:data:`BASE_RESERVE`'s descriptors)."""
+PROBE_DEADLINE = 2.0
+"""Seconds a probe-only connection has to send its whole request (``header_timeout`` if
+shorter): a probe sends it at once, and an idle connection frees its slot soon."""
 PROBE_PATHS = (b"/healthz", b"/readyz")
 REQUEST_LINE_MAX = 2048
 """Bytes read, on a probe-only connection, before the request line must have ended."""
@@ -137,7 +149,9 @@ class ConnectionLimits:
         self.refused: Counter[str] = Counter()
         """Refused connections by reason (``overall``, ``per_client``)."""
         self.probing: Counter[str] = Counter()
-        """Probe-only connections (over the per-client limit) by client."""
+        """Probe-only connections (over the per-client or the overall limit) by client."""
+        self.reserved = 0
+        """Probe-only connections past the overall limit (at most :data:`PROBE_RESERVE`)."""
         self.recent = Recent(RECENT)
         """Refusals of the last :data:`RECENT` seconds (what /readyz counts)."""
         self.header_timeouts = 0
@@ -182,16 +196,28 @@ class ConnectionLimits:
             return "per_client"
         return None
 
-    def admit_probe(self, host: str) -> bool:
-        """Hold a probe-only connection for ``host``, at its per-client limit, if a slot is free."""
-        if self.open >= self.max_connections or self.probing[host] >= PROBE_SLOTS:
+    def admit_probe(self, host: str, reason: str) -> bool:
+        """Hold a probe-only connection for ``host``, over the limit ``reason`` names, if a slot
+        is free: at its per-client limit within the overall one, at the overall limit in the
+        reserve (neither more than :data:`PROBE_SLOTS` for one client)."""
+        if self.probing[host] >= PROBE_SLOTS:
             return False
-        self.open += 1
+        if reason == "overall":
+            if self.reserved >= PROBE_RESERVE:
+                return False
+            self.reserved += 1
+        elif self.open >= self.max_connections:
+            return False
+        else:
+            self.open += 1
         self.probing[host] += 1
         return True
 
-    def release_probe(self, host: str) -> None:
-        self.open -= 1
+    def release_probe(self, host: str, reason: str) -> None:
+        if reason == "overall":
+            self.reserved -= 1
+        else:
+            self.open -= 1
         self.probing[host] -= 1
         if self.probing[host] <= 0:
             del self.probing[host]
@@ -244,17 +270,18 @@ class BoundedH11Protocol(H11Protocol):
         self._host: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._probe: bytearray | None = None
-        """Over the per-client limit: the bytes read until the request line shows a probe."""
-        self._probe_only = False
+        """Over a limit: the bytes read until the request line shows a probe."""
+        self._probe_only: str | None = None
+        """The limit a probe-only connection is over (``per_client``, ``overall``), or None."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "unix"
         host = client_key(address)
         reason = self.limits.over(host, address)
-        if reason == "per_client" and self.limits.admit_probe(host):
+        if reason is not None and self.limits.admit_probe(host, reason):
             self._probe = bytearray()
-            self._probe_only = True
+            self._probe_only = reason
         elif reason is not None:
             self.limits.refuse(reason, host)
             transport.write(BUSY)
@@ -269,8 +296,8 @@ class BoundedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._host is None:
             return  # refused: nothing was set up
-        if self._probe_only:
-            self.limits.release_probe(self._host)
+        if self._probe_only is not None:
+            self.limits.release_probe(self._host, self._probe_only)
         else:
             self.limits.release(self._host)
         self._host = None
@@ -286,7 +313,7 @@ class BoundedH11Protocol(H11Protocol):
             if probe is None:
                 return  # the request line is not in yet (the header deadline still runs)
             if not probe:
-                self.limits.refuse("per_client", self._host)
+                self.limits.refuse(self._probe_only or "per_client", self._host)
                 self.transport.write(BUSY)
                 self.transport.close()
                 return
@@ -296,7 +323,7 @@ class BoundedH11Protocol(H11Protocol):
             self._disarm()  # the whole request is in: the app's time is not the client's
 
     def on_response_complete(self) -> None:
-        if self._probe_only:
+        if self._probe_only is not None:
             self.transport.close()  # one probe per connection over the limit, nothing pipelined
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
@@ -304,7 +331,10 @@ class BoundedH11Protocol(H11Protocol):
 
     def _arm(self) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(self.limits.header_timeout, self._expired)
+        wait = self.limits.header_timeout
+        if self._probe_only is not None:
+            wait = min(wait, PROBE_DEADLINE)  # a probe slot is not held by an idle connection
+        self._deadline = self.loop.call_later(wait, self._expired)
 
     def _disarm(self) -> None:
         if self._deadline is not None:

@@ -204,7 +204,11 @@ class WebMetrics:
         limits = self.connections
         if limits is None:
             return
-        yield gauge("prodshield_web_connections", "Web connections open now.", limits.open)
+        yield gauge(
+            "prodshield_web_connections",
+            "Web connections open now (probe-only ones past the overall limit included).",
+            limits.open + limits.reserved,
+        )
         yield gauge(
             "prodshield_web_connection_limit",
             "Web connections held at most (overall), after the checks' descriptor reserve.",
