@@ -152,3 +152,31 @@ def test_without_marker_key_a_fresh_store_closes_nothing(tmp_path: Path) -> None
         assert "closed" not in second.stdout, second.stdout
         assert len(gh.issues(REPO, "open")) == 1
         assert [r for r in gh.requests if r.method not in ("GET", "POST")] == []
+
+
+def test_a_disabled_notifier_closes_no_issue(tmp_path: Path) -> None:
+    """A disabled notifier is sent nothing (docs/config.md): `monitor once` from a fresh store
+    closed the issue of a removed check through it anyway (adopting already skipped it). Now it
+    asks GitHub nothing through it; enabled again, it closes the issue."""
+    config = tmp_path / "shield.yaml"
+    with serve_app(_setup) as url, GitHubStandin.in_thread(tokens=(TOKEN,)) as gh:
+        gh.repo(REPO)
+        gone = gh.add_issue(
+            REPO, "api is down", _issue_body("incident:api:", "down", MARKER_KEY), ["prodshield"]
+        )
+        off = _config(url, gh.url, with_api=False).replace(
+            "marker_key:", "enabled: false, marker_key:"
+        )
+        config.write_text(off)
+        run = prodshield(tmp_path, "monitor", "once", "--notify-wait", "5s", env=wide_env())
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "closed" not in run.stdout, run.stdout
+        assert [i["number"] for i in gh.issues(REPO, "open")] == [gone["number"]]
+        assert _comments(gh, gone["number"]) == []
+        assert gh.requests == [], [(r.method, r.path) for r in gh.requests]
+
+        config.write_text(_config(url, gh.url, with_api=False))
+        run = prodshield(tmp_path, "monitor", "once", "--notify-wait", "5s", env=wide_env())
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"issue #{gone['number']} closed (gh): api: {REASON}" in run.stdout, run.stdout
+        assert gh.issues(REPO, "open") == []

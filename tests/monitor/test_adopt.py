@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from prodshield.config import parse_config
-from prodshield.monitor.adopt import Found, Orphan, adopt, error_kind_of
+from prodshield.monitor.adopt import Found, Orphan, adopt
+from prodshield.monitor.incident_issues import error_kind_of
 from prodshield.monitor.incident_machine import MachineState
 from prodshield.store import Store
 from prodshield.store import tables as t

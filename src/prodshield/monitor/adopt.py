@@ -27,18 +27,17 @@ their incident engine, which adopts it in the transaction of its next results.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 from sqlalchemy import Connection, desc, select
 
 from prodshield.config.schema import ShieldConfig
-from prodshield.monitor import escalation, slo
+from prodshield.monitor import escalation, incident_issues, slo
 from prodshield.monitor.incidents import (
     IncidentEngine,
     _load_state,
@@ -47,11 +46,7 @@ from prodshield.monitor.incidents import (
     severity_of,
     shown_name,
 )
-from prodshield.monitor.removed import issue_kind, reason_gone, thread_parts, waiting_threads
-from prodshield.monitor.result import ERROR_KINDS
-from prodshield.notify.markers import thread_key
-from prodshield.notify.providers import DeliveryContext
-from prodshield.notify.providers.github import GitHubNotifier
+from prodshield.monitor.removed import reason_gone
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -68,16 +63,6 @@ _WHAT = {
     "certificate": "has a TLS certificate that expires soon",
     slo.KIND: "is burning its error budget",
 }
-
-
-_ERROR_ROW = re.compile(r"^\| error \| `([a-z]{1,16}): ", re.MULTILINE)
-
-
-def error_kind_of(body: str) -> str | None:
-    """The error kind an issue's fields table names (``| error | `timeout: ...` |``), when one
-    known kind is named: a first failure of the same kind then adds nothing to the issue."""
-    kinds = set(_ERROR_ROW.findall(body))
-    return kinds.pop() if len(kinds) == 1 and kinds <= set(ERROR_KINDS) else None
 
 
 def _mark(notifier: str) -> str:
@@ -131,53 +116,39 @@ def _created(value: Any, now: float) -> float:
 
 
 def _orphan(
-    config: ShieldConfig, notifier: str, issue: dict[str, Any], waiting: set[str], now: float
+    config: ShieldConfig, notifier: str, issue: dict[str, Any], queued: set[str], now: float
 ) -> Orphan | None:
-    subject = str(issue["subject"])
-    thread = thread_parts(subject)
-    kind = issue_kind(str(issue["body"]))
-    if thread is None or kind is None or subject in waiting:
+    thread = incident_issues.incident_thread(issue, queued)
+    if thread is None:
         return None
-    if (kind == slo.KIND) != subject.startswith("slo:"):
-        return None
-    check, environment = thread
+    check, environment, kind = thread.check, thread.environment, thread.kind
     if reason_gone(config, check, environment, kind) is not None:
         return None  # close_removed_issues closes it
     opened_at = _created(issue.get("created_at"), now)
-    error = error_kind_of(str(issue["body"]))
-    return Orphan(notifier, int(issue["number"]), check, environment, kind, opened_at, error)
+    error = incident_issues.error_kind_of(thread.body)
+    return Orphan(notifier, thread.number, check, environment, kind, opened_at, error)
 
 
 async def find_orphans(
     store: Store, config: ShieldConfig, *, timeout: float = 10.0, now: float | None = None
 ) -> Found:
-    """The open issues of configured checks' incidents that each ``github`` notifier wrote and
-    this store has not looked at yet (each notifier once per store)."""
+    """The open issues of configured checks' incidents that each enabled ``github`` notifier
+    wrote and this store has not looked at yet (each notifier once per store)."""
     now = time.time() if now is None else now
-    github = {
-        n: c
-        for n, c in config.notifiers.items()
-        if getattr(c, "type", None) == "github"
-        and store.kv_get(KV_NAMESPACE, _mark(n)) is None
-        and c.enabled
-    }
     found = Found()
-    if not github:
-        return found
-    key = await asyncio.to_thread(thread_key, store)
-    async with aiohttp.ClientSession() as session:
-        for name, notifier_config in github.items():
-            notifier = GitHubNotifier(notifier_config)  # type: ignore[arg-type]
-            ctx = DeliveryContext(session, name, 1, timeout, key)
-            try:
-                waiting = await asyncio.to_thread(waiting_threads, store, name)
-                issues = await notifier.open_threads(ctx)
-            except Exception as exc:  # asked again by the next run (nothing marked)
-                found.failed.append(f"{name}: {exc}")  # the caller says it, in one line
+
+    def unmarked(name: str) -> bool:
+        return store.kv_get(KV_NAMESPACE, _mark(name)) is None
+
+    walk = incident_issues.walk(store, config, wanted=unmarked, timeout=timeout)
+    async with aclosing(walk) as listings:
+        async for listing in listings:
+            if isinstance(listing, str):  # asked again by the next run (nothing marked)
+                found.failed.append(listing)  # the caller says it, in one line
                 continue
-            found.asked.append(name)
-            for issue in issues:
-                orphan = _orphan(config, name, issue, waiting, now)
+            found.asked.append(listing.name)
+            for issue in listing.issues:
+                orphan = _orphan(config, listing.name, issue, listing.queued, now)
                 if orphan is not None:
                     found.orphans.append(orphan)
     return found
@@ -296,7 +267,7 @@ async def startup_sweep(
     from prodshield.monitor.removed import close_removed_issues
 
     warn = warn or say
-    if not any(getattr(c, "type", None) == "github" for c in config.notifiers.values()):
+    if not incident_issues.github_notifiers(config):
         return
     try:
         async with asyncio.timeout(bound_s):

@@ -11,9 +11,9 @@ one. Manual incidents are about no check and are left alone.
 
 A store that is lost (a workflow's cache evicted) takes the incident with it, and the next run
 knows nothing to resolve. :func:`close_removed_issues` (``monitor once``, after its deliveries)
-asks each ``github`` notifier instead: every open issue it wrote (signed subject marker, its own
-account; notify/markers.py) whose subject names an incident of a check that shield.yaml no longer
-runs gets one comment saying why and is closed. Its kind comes from the issue's own fields table;
+asks each enabled ``github`` notifier instead (monitor/incident_issues.py walks them): every open
+issue it wrote (signed subject marker, its own account; notify/markers.py) whose subject names an
+incident of a check that shield.yaml no longer runs gets one comment saying why and is closed. Its kind comes from the issue's own fields table;
 an issue whose kind is ``manual``, unknown or ambiguous is left open, and so is one whose thread
 still has a notification waiting in the outbox (the store knows it, and that notification says
 it). Without ``marker_key`` a fresh store has a fresh key and recognises no earlier issue.
@@ -21,25 +21,19 @@ it). Without ``marker_key`` a fresh store has a fresh key and recognises no earl
 
 from __future__ import annotations
 
-import asyncio
-import re
 import time
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from sqlalchemy import select
 
 from prodshield.config.schema import ShieldConfig
 from prodshield.config.types import format_elapsed
-from prodshield.monitor import slo
+from prodshield.monitor import incident_issues, slo
 from prodshield.monitor.expand import expand_checks
-from prodshield.monitor.incident_machine import KINDS
 from prodshield.monitor.incidents import MANUAL, RESOLVED, _md, _note, _tell, shown_name
 from prodshield.notify.event import Event
-from prodshield.notify.markers import thread_key
-from prodshield.notify.providers import DeliveryContext
-from prodshield.notify.providers.github import GitHubNotifier
 from prodshield.store import Store
 from prodshield.store import tables as t
 
@@ -161,81 +155,38 @@ class ClosedIssue:
     reason: str
 
 
-_KIND_ROW = re.compile(r"^\| kind \| `([^`|]{1,64})` \|$", re.MULTILINE)
-
-
-def issue_kind(body: str) -> str | None:
-    """The incident kind an issue's fields table names (``| kind | `down` |``), or None when
-    no row, several different rows, or a kind that is not a check's or an SLO's."""
-    kinds = set(_KIND_ROW.findall(body))
-    if len(kinds) != 1:
-        return None
-    kind = kinds.pop()
-    return kind if kind in KINDS or kind == slo.KIND else None
-
-
-def thread_parts(subject: str) -> tuple[str, str] | None:
-    """(check, environment) of an incident thread ``incident:CHECK:ENV`` or ``slo:CHECK:ENV``."""
-    prefix, _, rest = subject.partition(":")
-    if prefix not in ("incident", "slo") or ":" not in rest:
-        return None
-    check, environment = rest.rsplit(":", 1)
-    return (check, environment) if check else None
-
-
-def waiting_threads(store: Store, notifier: str) -> set[str]:
-    """Subjects with a notification still to deliver through ``notifier``."""
-    o = t.outbox
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(o.c.subject).where(o.c.notifier == notifier, o.c.status == "pending")
-        ).all()
-    return {str(r.subject) for r in rows if r.subject}
-
-
 async def close_removed_issues(
     store: Store, config: ShieldConfig, *, timeout: float = 10.0
 ) -> tuple[list[ClosedIssue], list[str]]:
-    """Close, with a comment saying why, every open GitHub issue a ``github`` notifier of
-    ``config`` wrote for an incident whose check (or SLO) ``config`` no longer runs; return the
+    """Close, with a comment saying why, every open GitHub issue an enabled ``github`` notifier
+    of ``config`` wrote for an incident whose check (or SLO) ``config`` no longer runs; return the
     issues closed and one line per notifier that could not be asked (it is asked again next run).
     """
-    github = {n: c for n, c in config.notifiers.items() if getattr(c, "type", None) == "github"}
-    if not github:
-        return [], []
-    key = await asyncio.to_thread(thread_key, store)
     closed: list[ClosedIssue] = []
     failed: list[str] = []
-    async with aiohttp.ClientSession() as session:
-        for name, notifier_config in github.items():
-            notifier = GitHubNotifier(notifier_config)  # type: ignore[arg-type]
-            ctx = DeliveryContext(session, name, 1, timeout, key)
+    async with aclosing(incident_issues.walk(store, config, timeout=timeout)) as listings:
+        async for listing in listings:
+            if isinstance(listing, str):
+                failed.append(listing)
+                continue
             try:
-                waiting = await asyncio.to_thread(waiting_threads, store, name)
-                for issue in await notifier.open_threads(ctx):
-                    shut = await _close_if_removed(notifier, ctx, config, issue, waiting)
+                for issue in listing.issues:
+                    shut = await _close_if_removed(listing, config, issue)
                     if shut is not None:
                         closed.append(shut)
             except Exception as exc:  # the run's own work is done; the next run asks again
-                failed.append(f"{name}: {exc}")  # the caller says it, in one line
+                failed.append(incident_issues.failure(listing.name, exc))
     return closed, failed
 
 
 async def _close_if_removed(
-    notifier: GitHubNotifier,
-    ctx: DeliveryContext,
-    config: ShieldConfig,
-    issue: dict[str, Any],
-    waiting: set[str],
+    listing: incident_issues.Listing, config: ShieldConfig, issue: dict[str, Any]
 ) -> ClosedIssue | None:
-    subject, number, body = str(issue["subject"]), int(issue["number"]), str(issue["body"])
-    thread = thread_parts(subject)
-    kind = issue_kind(body)
-    if thread is None or kind is None or subject in waiting:
+    thread = incident_issues.incident_thread(issue, listing.queued)
+    if thread is None:
         return None
-    if (kind == slo.KIND) != subject.startswith("slo:"):
-        return None
-    check, environment = thread
+    subject, number = thread.subject, thread.number
+    check, environment, kind = thread.check, thread.environment, thread.kind
     reason = reason_gone(config, check, environment, kind)
     if reason is None:
         return None
@@ -254,5 +205,5 @@ async def _close_if_removed(
             "here."
         ),
     )
-    await notifier.close_thread(ctx, number, event)
-    return ClosedIssue(ctx.notifier, number, check, environment, reason)
+    await listing.notifier.close_thread(listing.ctx, number, event)
+    return ClosedIssue(listing.name, number, check, environment, reason)
