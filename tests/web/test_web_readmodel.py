@@ -66,7 +66,7 @@ def test_cache_daily_buckets_follow_changed_hours(store: Store) -> None:
                 {
                     "check_name": "api",
                     "environment": "",
-                    "hour": HOUR - 86400 * d,
+                    "hour": HOUR - 3600 - 86400 * d,
                     "count": 100,
                     "failures": d,
                     "sum_ms": 1000.0,
@@ -77,19 +77,28 @@ def test_cache_daily_buckets_follow_changed_hours(store: Store) -> None:
     daily = cache.daily([("api", "")], days=10)
     assert [c for _, c, _, _ in daily] == [100] * 10
     assert [f for _, _, f, _ in daily] == list(range(9, -1, -1))
-    # the current hour is recomputed (e.g. by the rollup): the cache applies the difference
+    # an hour is recomputed (e.g. by the rollup): the cache applies the difference
     with store.begin() as conn:
         conn.execute(
             t.check_hourly.update()
-            .where(t.check_hourly.c.hour == HOUR)
+            .where(t.check_hourly.c.hour == HOUR - 3600)
             .values(count=150, failures=50)
         )
     clock[0] = NOW + 30
     today = cache.daily([("api", "")], days=1)
     assert today[0][1:3] == (150, 50)
-    # uptime counts the current hour from its raw results (none here), the days before whole
+    # a partial aggregate of the current hour is neither in the bars nor in the uptime: that
+    # hour is counted from its raw results (none here)
+    with store.begin() as conn:
+        conn.execute(
+            t.check_hourly.insert().values(
+                check_name="api", environment="", hour=HOUR, count=7, failures=7, sum_ms=0.0
+            )
+        )
+    clock[0] = NOW + 60
+    assert cache.daily([("api", "")], days=1)[0][1:3] == (150, 50)
     assert cache.summaries()[("api", "")].uptime_7d == round(
-        100 * (600 - (1 + 2 + 3 + 4 + 5 + 6)) / 600, UPTIME_DIGITS
+        100 * (750 - (50 + 1 + 2 + 3 + 4 + 5 + 6)) / 750, UPTIME_DIGITS
     )
 
 

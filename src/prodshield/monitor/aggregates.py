@@ -9,7 +9,9 @@ one it last ran in, ``store.retention.ROLLUP_WATERMARK``) from ``check_hourly`` 
 the raw results, brought up to date at most every :data:`RAW_TTL` seconds. No result is counted
 twice (the current hour's partial aggregate is never read) or missed (an hour whose aggregate may
 still change is read raw), so the figure is as fresh as the raw results whatever the age of the
-aggregates, and the same as a reader of only raw results would count.
+aggregates, and the same as a reader of only raw results would count. The 90-day bars and the
+hourly series (:meth:`AggregateCache.daily`, :meth:`AggregateCache.hourly`) take the same raw
+hours in place of their aggregates, so today's bar agrees with the uptime beside it.
 
 The raw part is kept per (check, environment) and hour (:class:`RawHours`): read once in full,
 then only the results with an id above the last one read (the primary key), added to running
@@ -575,6 +577,33 @@ class AggregateCache:
                 for k in update.changed:
                     self._summaries.pop(k, None)
 
+    def _merged_hourly(self, key: Key) -> dict[int, Bucket]:
+        """``key``'s hourly buckets: aggregates before ``_raw_from``, raw results from it on
+        (the caller holds ``_lock``)."""
+        raw_from = self._raw_from
+        hours = {h: b for h, b in self._hourly.get(key, {}).items() if h < raw_from}
+        hours.update(self.raw.buckets.get(key, {}))
+        return hours
+
+    def _merged_daily(self, key: Key) -> dict[int, Bucket]:
+        """``key``'s daily buckets with the hours from ``_raw_from`` on counted from raw results,
+        as :meth:`summaries_for` counts them (the caller holds ``_lock``)."""
+        raw_from = self._raw_from
+        hourly = self._hourly.get(key, {})
+        days: dict[int, Bucket] = {}
+        for day, (c, f, s, g) in self._daily.get(key, {}).items():
+            if day >= raw_from:  # a day from raw_from on is counted raw
+                continue
+            for hour in range(max(day, raw_from), day + DAY, HOUR):
+                lc, lf, ls, lg = hourly.get(hour, (0, 0, 0.0, 0))
+                c, f, s, g = c - lc, f - lf, s - ls, g - lg
+            days[day] = (c, f, s, g)
+        for hour, (c, f, s, g) in self.raw.buckets.get(key, {}).items():
+            day = hour - hour % DAY
+            dc, df, ds, dg = days.get(day, (0, 0, 0.0, 0))
+            days[day] = (dc + c, df + f, ds + s, dg + g)
+        return days
+
     def daily(self, keys: list[Key], days: int = 90) -> list[tuple[int, int, int, float]]:
         """``(day, results, failures, sum_ms)`` for the last ``days`` days, summed over ``keys``."""
         self.refresh()
@@ -582,9 +611,10 @@ class AggregateCache:
         today = int(now) - int(now) % DAY
         first = today - (days - 1) * DAY
         acc: dict[int, list[float]] = {first + i * DAY: [0, 0, 0.0] for i in range(days)}
+        self._raw_update(now)
         with self._lock:
             for key in keys:
-                for day, (c, f, s, _) in self._daily.get(key, {}).items():
+                for day, (c, f, s, _) in self._merged_daily(key).items():
                     slot = acc.get(day)
                     if slot is not None:
                         slot[0] += c
@@ -621,9 +651,10 @@ class AggregateCache:
         current = int(now) - int(now) % HOUR
         first = current - (hours - 1) * HOUR
         acc: dict[int, list[float]] = {first + i * HOUR: [0, 0, 0.0] for i in range(hours)}
+        self._raw_update(now)
         with self._lock:
             for key in keys:
-                for hour, (c, f, s, _) in self._hourly.get(key, {}).items():
+                for hour, (c, f, s, _) in self._merged_hourly(key).items():
                     slot = acc.get(hour)
                     if slot is not None:
                         slot[0] += c
@@ -638,9 +669,10 @@ class AggregateCache:
         today = int(now) - int(now) % DAY
         first = today - (days - 1) * DAY
         acc = {first + i * DAY: 0 for i in range(days)}
+        self._raw_update(now)
         with self._lock:
             for key in keys:
-                for day, (_, _, _, g) in self._daily.get(key, {}).items():
+                for day, (_, _, _, g) in self._merged_daily(key).items():
                     if day in acc:
                         acc[day] += g
         return [g for _, g in sorted(acc.items())]
@@ -652,9 +684,10 @@ class AggregateCache:
         current = int(now) - int(now) % HOUR
         first = current - (hours - 1) * HOUR
         acc = {first + i * HOUR: 0 for i in range(hours)}
+        self._raw_update(now)
         with self._lock:
             for key in keys:
-                for hour, (_, _, _, g) in self._hourly.get(key, {}).items():
+                for hour, (_, _, _, g) in self._merged_hourly(key).items():
                     if hour in acc:
                         acc[hour] += g
         return [g for _, g in sorted(acc.items())]
