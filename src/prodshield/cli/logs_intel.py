@@ -391,10 +391,7 @@ def digest(
         _record(inputs, result)
     debt = None
     if debt_repo is not None:
-        from prodshield.logs.debt import scan_repo
-
-        debt = scan_repo(debt_repo).to_dict()
-        debt.pop("items", None)
+        debt = _debt_section(debt_repo, None if no_store else inputs.loaded)
     d = build_digest(result, title="Log digest", debt=debt)
     text = {
         DigestFormat.markdown: render_markdown,
@@ -408,6 +405,33 @@ def digest(
         write_out(text)
     if post:
         _post(config, post, d)
+
+
+DEBT_OLDEST = 5
+"""The oldest markers the digest's debt section lists."""
+
+
+def _debt_section(repo: Path, loaded: Any) -> dict[str, Any]:
+    """The repository's debt for the digest: the total, the delta against the previous run kept
+    in the store (``prodshield debt`` or an earlier digest; this run is kept for the next one) and
+    the oldest markers."""
+    from prodshield.logs.debt import diff_against, last_snapshot, save_snapshot, scan_repo
+
+    report = scan_repo(repo)
+    if loaded is not None:
+        from prodshield.cli.common import store_for
+
+        with store_for(loaded) as store:
+            diff_against(report, last_snapshot(store, report.repo))
+            save_snapshot(store, report)
+    out = report.to_dict()
+    out.pop("items", None)
+    out["oldest"] = [
+        {"path": i.path, "line": i.line, "marker": i.marker, "text": i.text[:200],
+         "author": i.who, "age_days": i.age_days}
+        for i in report.oldest(DEBT_OLDEST)
+    ]  # fmt: skip
+    return out
 
 
 def post_target(notifiers: dict[str, Any], wanted: str, where: str) -> str:

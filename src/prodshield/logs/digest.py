@@ -267,18 +267,41 @@ def render_markdown(d: Digest) -> str:
     ] or ["No baseline, or nothing new."]
     lines += ["", "## Technical debt", ""]
     if d.debt:
-        delta = d.debt.get("delta") or {}
-        lines.append(
-            f"{d.debt.get('total', 0)} markers"
-            + (
-                f"; +{len(delta.get('added', []))} new, -{len(delta.get('removed', []))} resolved since the previous run"
-                if delta
-                else ""
-            )
-        )
+        lines.append(_debt_headline(d.debt))
+        oldest = d.debt.get("oldest") or []
+        if oldest:
+            lines += [
+                "",
+                "| age (days) | marker | where | author | text |",
+                "| ---: | --- | --- | --- | --- |",
+            ]
+            lines += [
+                f"| {_age(i.get('age_days'))} | {md(i['marker'])} | {md(_debt_where(i))} "
+                f"| {md(i['author'])} | {md(i['text'], 100)} |"
+                for i in oldest
+            ]
     else:
         lines.append("Not collected (pass --debt REPO).")
     return "\n".join(lines) + "\n"
+
+
+def _debt_headline(debt: dict[str, Any]) -> str:
+    delta = debt.get("delta")
+    since = (
+        f"; +{len(delta.get('added', []))} new, -{len(delta.get('removed', []))} resolved "
+        "since the previous run"
+        if delta
+        else "; no earlier run in the store to compare with"
+    )
+    return plural(int(debt.get("total", 0)), "marker") + since
+
+
+def _debt_where(item: dict[str, Any]) -> str:
+    return f"{item['path']}:{item['line']}"
+
+
+def _age(days: float | None) -> str:
+    return "-" if days is None else f"{days:.0f}"
 
 
 def _rate(endpoint: dict[str, Any]) -> str:
@@ -513,5 +536,18 @@ def markdown_sections_html(d: Digest) -> str:
             + "</p>"
         )
     if d.debt:
-        parts.append(f"<h2>Technical debt</h2><p>{d.debt.get('total', 0)} markers.</p>")
+        rows = "".join(
+            f"<tr><td class=n>{_age(i.get('age_days'))}</td><td>{e(i['marker'])}</td>"
+            f"<td>{e(i['path'])}:{i['line']}</td><td>{e(i['author'])}</td><td>{e(i['text'])}</td></tr>"
+            for i in d.debt.get("oldest") or []
+        )
+        parts.append(
+            f"<h2>Technical debt</h2><p>{e(_debt_headline(d.debt))}.</p>"
+            + (
+                "<table><tr><th>age (days)</th><th>marker</th><th>where</th><th>author</th>"
+                f"<th>text</th></tr>{rows}</table>"
+                if rows
+                else ""
+            )
+        )
     return "".join(parts)
