@@ -35,6 +35,7 @@ from sqlalchemy import Connection, and_, desc, or_, select
 from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
 from prodshield.store import tables as t
+from prodshield.store.auditruns import bases, compare
 from prodshield.text import reclip
 
 MAX_ITEMS = 50
@@ -307,21 +308,39 @@ def _new_templates(
     ]
 
 
+AUDIT_BASE_SEARCH = 200
+"""Earlier audit runs searched for the one each family of the latest run is compared with."""
+
+
 def _audit(conn: Connection, now: float) -> list[Item]:
     r, f = t.audit_runs, t.audit_findings
     runs = conn.execute(
-        select(r).where(r.c.finished_at.is_not(None)).order_by(desc(r.c.started_at)).limit(2)
+        select(r).where(r.c.finished_at.is_not(None)).order_by(desc(r.c.started_at)).limit(1)
     ).all()
     if not runs or (runs[0].finished_at or 0) < now - AUDIT_RECENT_S:
         return []
     latest = runs[0]
-    before: set[str] = set()
-    if len(runs) > 1:
-        before = {
-            fp for (fp,) in conn.execute(select(f.c.fingerprint).where(f.c.run_id == runs[1].id))
-        }
+    # each family the latest run checked is compared with the last run that checked it the same
+    # way (a `--only permissions` run fixes no secret, and the next full run's secrets are not
+    # new); a family no run checked before is all new
+    earlier = conn.execute(
+        select(r.c.id, r.c.passed, r.c.summary)
+        .where(r.c.finished_at.is_not(None), r.c.id != latest.id)
+        .where(r.c.started_at <= latest.started_at)
+        .order_by(desc(r.c.started_at))
+        .limit(AUDIT_BASE_SEARCH)
+    ).all()
+    based = bases(dict(latest._mapping), [dict(e._mapping) for e in earlier])
+    base_ids = sorted({b for b in based.values() if b is not None})
+    before: dict[int, list[dict[str, Any]]] = {b: [] for b in base_ids}
+    for run_id, family, fp in conn.execute(
+        select(f.c.run_id, f.c.family, f.c.fingerprint).where(f.c.run_id.in_(base_ids))
+    ):
+        before[int(run_id)].append({"family": family, "fingerprint": fp})
     rows = conn.execute(select(f).where(f.c.run_id == latest.id).order_by(f.c.id).limit(200)).all()
-    new = [row for row in rows if row.fingerprint not in before]
+    found, _ = compare([dict(row._mapping) for row in rows], based, before, unbased_new=True)
+    fresh = {str(m["fingerprint"]) for m in found}
+    new = [row for row in rows if row.fingerprint in fresh]
     new.sort(key=lambda row: worst_first(row.severity))  # stable: the run's order within a level
     at = float(latest.finished_at or latest.started_at)
     out = []

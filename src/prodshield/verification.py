@@ -44,6 +44,7 @@ from prodshield.secrets.redaction import redact_text
 from prodshield.severity import worst_first
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.store.auditruns import partial, scope
 from prodshield.text import md_code, plural, reclip
 
 BEFORE_S = 3600.0
@@ -550,6 +551,11 @@ def _audit_signals(conn: Connection, start: float, now: float) -> list[Signal]:
                 f"run #{row.id}",
                 f"the audit gate failed (findings at {row.fail_on or 'high'} or worse)",
             )
+        ]
+    if partial(dict(row._mapping)):
+        checked = ", ".join(scope(dict(row._mapping)))
+        return [
+            Signal("audit", "pass", f"run #{row.id}", f"the audit gate passed ({checked} only)")
         ]
     return [Signal("audit", "pass", f"run #{row.id}", "the audit gate passed")]
 

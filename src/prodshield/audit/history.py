@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from prodshield.audit.finding import Severity
 from prodshield.audit.scan import AuditReport
 from prodshield.store import Store
 from prodshield.store import tables as t
+from prodshield.store.auditruns import bases, compare, nothing_checked, partial, scope
 
 
 def save_run(store: Store, report: AuditReport, fail_on: Severity | str = Severity.HIGH) -> int:
@@ -24,7 +26,9 @@ def save_run(store: Store, report: AuditReport, fail_on: Severity | str = Severi
                 finished_at=time.time(),
                 fail_on=str(Severity(fail_on)),
                 passed=False if failed else (None if report.nothing_checked else True),
-                summary=report.summary(fail_on),
+                # what each family looked at: a later run is compared with this one only over
+                # the families both checked the same way (store/auditruns.py)
+                summary={**report.summary(fail_on), "scope": report.scope},
             )
         ).inserted_primary_key
         assert inserted is not None
@@ -47,14 +51,12 @@ def runs(store: Store, limit: int = 20, *, checked: bool = False) -> list[dict[s
         query = query.where(t.audit_runs.c.passed.is_not(None))
     with store.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-    return [r for r in rows if not _nothing_checked(r)] if checked else rows
+    return [r for r in rows if not nothing_checked(r)] if checked else rows
 
 
-def _nothing_checked(run: dict[str, Any]) -> bool:
-    """A run that checked nothing (stored with a null verdict; before that, with ``passed``
-    true and its summary saying so)."""
-    summary = run.get("summary") or {}
-    return run.get("passed") is None or bool(summary.get("nothing_checked"))
+BASE_SEARCH = 1000
+"""How many earlier runs a run's bases are looked for in (a family last checked further back is
+not compared)."""
 
 
 def findings_of(store: Store, run_id: int) -> list[dict[str, Any]]:
@@ -83,39 +85,46 @@ def _fingerprints(store: Store, run_ids: list[int]) -> dict[int, dict[str, dict[
     return out
 
 
-def _public(finding: dict[str, Any]) -> dict[str, Any]:
+def _public(finding: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("family", "rule", "severity", "title", "path", "line", "target", "message", "fix")
     return {k: finding.get(k) for k in (*keys, "fingerprint")}
 
 
 def history(store: Store, limit: int = 20) -> dict[str, Any]:
     """The stored runs, newest first, each with its counts and how many findings are new or
-    fixed since the run before it that checked something (by fingerprint, which survives line
-    moves); and, for the newest run, the new and fixed findings themselves. A run that checked
-    nothing (``nothing_checked``: a TLS-only audit that reached no endpoint) has no verdict
-    (``passed`` null) and no new or fixed: its empty findings are not a clean slate.
+    fixed, family by family, since the latest earlier run that checked that family the same way
+    (store/auditruns.py; by fingerprint, which survives line moves); and, for the newest run,
+    the new and fixed findings themselves. A family a run did not check (``--only``) is neither
+    new nor fixed. A run that checked nothing (``nothing_checked``: a TLS-only audit that reached
+    no endpoint) has no verdict (``passed`` null) and no new or fixed: its empty findings are
+    not a clean slate.
 
     ``{"runs": [{"id", "started_at", "finished_at", "fail_on", "passed", "nothing_checked",
-    "total", "by_severity", "previous", "new", "fixed"}], "latest": {"id", "previous",
-    "nothing_checked", "new": [...], "fixed": [...]} | None}``
+    "families", "partial", "total", "by_severity", "previous", "compared_with", "new",
+    "fixed"}], "latest": {"id", "previous", "compared_with", "nothing_checked", "new": [...],
+    "fixed": [...]} | None}``; ``compared_with`` maps each family the run checked to the run it
+    was compared with (null: none), ``previous`` is the newest of them.
     """
     rows = runs(store, limit=limit)
-    # the runs that checked something, one more than can be shown: the oldest one's predecessor
-    checked = [int(r["id"]) for r in runs(store, limit=limit + 1, checked=True)]
-    previous_of = {int(r["id"]): next((c for c in checked if c < int(r["id"])), None) for r in rows}
-    by_run = _fingerprints(
-        store, sorted({int(r["id"]) for r in rows} | {p for p in previous_of.values() if p})
-    )
+    # the runs that checked something, beyond those shown: the bases of the oldest shown ones
+    checked = runs(store, limit=limit + BASE_SEARCH, checked=True)
+    based_of = {
+        int(r["id"]): bases(r, [c for c in checked if int(c["id"]) < int(r["id"])]) for r in rows
+    }
+    wanted = {int(r["id"]) for r in rows} | {
+        b for based in based_of.values() for b in based.values() if b is not None
+    }
+    by_run = _fingerprints(store, sorted(wanted))
     shown: list[dict[str, Any]] = []
     latest: dict[str, Any] | None = None
     for i, row in enumerate(rows):
         run_id = int(row["id"])
-        nothing = _nothing_checked(row)
-        previous = None if nothing else previous_of[run_id]
+        nothing = nothing_checked(row)
+        based = based_of[run_id]
         now = by_run[run_id]
-        before = by_run[previous] if previous is not None else None
-        new = [f for fp, f in now.items() if before is not None and fp not in before]
-        fixed = [f for fp, f in (before or {}).items() if fp not in now]
+        compared = [b for b in based.values() if b is not None]
+        previous = max(compared) if compared else None
+        new, fixed = compare(now.values(), based, {b: list(by_run[b].values()) for b in compared})
         summary = row.get("summary") or {}
         shown.append(
             {
@@ -125,12 +134,15 @@ def history(store: Store, limit: int = 20) -> dict[str, Any]:
                 "fail_on": row["fail_on"],
                 "passed": None if nothing else bool(row["passed"]),
                 "nothing_checked": nothing,
+                "families": list(scope(row)) or list(summary.get("families") or []),
+                "partial": partial(row),
                 "total": int(summary.get("total", len(now))),
                 "by_severity": {
                     s.value: int((summary.get("by_severity") or {}).get(s.value, 0))
                     for s in Severity
                 },
                 "previous": previous,
+                "compared_with": based,
                 "new": len(new) if previous is not None else None,
                 "fixed": len(fixed) if previous is not None else None,
             }
@@ -139,6 +151,7 @@ def history(store: Store, limit: int = 20) -> dict[str, Any]:
             latest = {
                 "id": run_id,
                 "previous": previous,
+                "compared_with": based,
                 "nothing_checked": nothing,
                 "new": [_public(f) for f in new],
                 "fixed": [_public(f) for f in fixed],

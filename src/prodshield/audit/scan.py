@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +39,9 @@ class AuditReport:
     unreachable: list[str] = field(default_factory=list)
     """TLS endpoints that could not be reached (also in ``skipped``, with the reason)."""
     tls_graded: int = 0
+    scope: dict[str, str] = field(default_factory=dict)
+    """Per family checked, a digest of what it looked at (paths, exclusions, endpoints,
+    environments): stored runs are compared only where both looked the same way."""
 
     @property
     def nothing_checked(self) -> bool:
@@ -260,7 +265,32 @@ def audit(
         suppressed=dict(suppressed),
         started_at=started,
         root=ctx.base(),
+        scope=_scope(ctx, chosen, targets, bool(environ)),
     )
+
+
+def _scope(
+    ctx: AuditContext, chosen: list[str], targets: list[TlsTarget], environ: bool
+) -> dict[str, str]:
+    """Family -> a digest of what it looked at, for comparing stored runs like with like."""
+    files = [
+        sorted(ctx.relpath(p) for p in ctx.paths),
+        sorted(ctx.exclude),
+        str(ctx.ca_file or ""),
+    ]
+    # the secrets and environment families share findings (a .env secret, one secret in
+    # several places): each one's findings depend on whether the other ran
+    both = "secrets" in chosen and "environment" in chosen
+    extra: dict[str, list[Any]] = {
+        "secrets": [both],
+        "environment": [both, environ, ctx.settings.proc_environ],
+        "tls": [sorted(f"{t.host}:{t.port}:{t.servername or ''}" for t in targets)],
+    }
+    out = {}
+    for name in chosen:
+        text = json.dumps([name, files, extra.get(name, [])], sort_keys=True)
+        out[name] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return out
 
 
 def join_places(findings: list[AuditFinding]) -> list[AuditFinding]:

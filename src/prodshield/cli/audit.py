@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import textwrap
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -874,6 +875,29 @@ def _changes(title: str, findings: list[dict[str, Any]]) -> None:
         out.print(for_terminal(f"  {f['severity']:<8} {f['rule']}  {where or '-'}"), markup=False)
 
 
+def _result(run: dict[str, Any]) -> str:
+    """passed / FAILED (``*``: only some families checked) / nothing checked."""
+    if run["nothing_checked"]:
+        return "nothing checked"
+    return ("passed" if run["passed"] else "FAILED") + ("*" if run["partial"] else "")
+
+
+def _against(compared_with: dict[str, int | None]) -> tuple[str, list[str]]:
+    """``run 2``, or ``each family's last run`` and a line per run
+    (``permissions, config: run 4``) when they differ; a family no earlier run checked is left
+    out."""
+    by_run: dict[int, list[str]] = {}
+    for family, run_id in compared_with.items():
+        if run_id is not None:
+            by_run.setdefault(run_id, []).append(family)
+    if len(by_run) == 1:
+        return f"run {next(iter(by_run))}", []
+    return "each family's last run", [
+        f"  {', '.join(families)}: run {run_id}"
+        for run_id, families in sorted(by_run.items(), reverse=True)
+    ]
+
+
 @app.command("history")
 def history_cmd(
     config: ConfigOption = None,
@@ -921,7 +945,7 @@ def history_cmd(
             str(r["id"]),
             _when(r["started_at"]),
             str(r["fail_on"] or "-"),
-            "nothing checked" if r["nothing_checked"] else ("passed" if r["passed"] else "FAILED"),
+            _result(r),
             str(sev["critical"]),
             str(sev["high"]),
             str(sev["medium"]),
@@ -930,6 +954,13 @@ def history_cmd(
             "-" if r["fixed"] is None else str(r["fixed"]),
         )
     out.print(table)
+    partial = [r for r in data["runs"] if r["partial"] and not r["nothing_checked"]]
+    for r in partial:
+        note = (
+            f"* run {r['id']} checked only {', '.join(r['families'])}: the other families are"
+            " not compared with it"
+        )
+        out.print(textwrap.fill(note, width=79, subsequent_indent="  "))
     latest = data["latest"]
     if latest and latest["nothing_checked"]:
         out.print(
@@ -937,12 +968,15 @@ def history_cmd(
             " and the next run is compared with the last run that checked something"
         )
     elif latest and latest["previous"] is not None:
-        head = f"run {latest['id']} against run {latest['previous']}:"
+        against, per_run = _against(latest["compared_with"])
+        head = f"run {latest['id']} against {against}:"
         if not latest["new"] and not latest["fixed"]:
             out.print(f"{head} nothing new, nothing fixed")
         else:
             out.print(f"{head} {len(latest['new'])} new, {len(latest['fixed'])} fixed")
-            if latest["new"]:
-                _changes("new:", latest["new"])
-            if latest["fixed"]:
-                _changes("fixed:", latest["fixed"])
+        for line in per_run:
+            out.print(line)
+        if latest["new"]:
+            _changes("new:", latest["new"])
+        if latest["fixed"]:
+            _changes("fixed:", latest["fixed"])
