@@ -2,9 +2,11 @@
 
 The file format is the secret scanner's (``{"version": 1, "tool": "prodshield", "findings":
 [{"fingerprint", "rule", "path", "line"}]}``) and secret findings keep the engine's fingerprints,
-so one baseline serves ``audit secrets`` and the full audit. Inline: a comment ``prodshield: allow`` (every rule) or ``prodshield: allow config.django-debug,
-tls.expired`` on the finding's line or the line just above it. ``pragma: allowlist secret`` is
-and ``gitleaks:allow`` are also honoured (as in the engine). A baseline is a JSON file of fingerprints of accepted findings (written with
+so one baseline serves ``audit secrets`` and the full audit. Inline: the allow comment
+(``prodshield: allow`` or ``prodshield:allow``, every rule, or ``prodshield: allow
+config.django-debug, tls``: those rules) on the finding's line or alone on the comment line just
+above it, read by the one parser the secret scanner uses too (:mod:`prodshield.secrets.allow`).
+A baseline is a JSON file of fingerprints of accepted findings (written with
 ``prodshield audit baseline``); it accepts ``{"fingerprints": [...]}``, ``{"findings": [{...,
 "fingerprint"}]}`` or a plain list.
 """
@@ -12,18 +14,15 @@ and ``gitleaks:allow`` are also honoured (as in the engine). A baseline is a JSO
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from prodshield.audit.finding import AuditFinding
 from prodshield.errors import Invalid, NotFound
+from prodshield.secrets.allow import allowed_above, allowed_rules, silences
 from prodshield.secrets.baseline import accepted
 from prodshield.text import dumps_json, plural
-
-ALLOW = re.compile(r"prodshield\s*:\s*allow\b\s*([\w.\-, ]*)", re.I)
-PRAGMA = re.compile(r"pragma:\s*allowlist[ -]secret|gitleaks:allow", re.I)
 
 
 def suppressed_text(counts: Mapping[str, int]) -> str:
@@ -46,16 +45,6 @@ def suppressed_text(counts: Mapping[str, int]) -> str:
     return ", ".join(parts)
 
 
-def allowed_rules(line: str) -> set[str] | None:
-    """None when the line has no allow comment; an empty set means every rule."""
-    m = ALLOW.search(line)
-    if m:
-        return {r.strip() for r in re.split(r"[,\s]+", m.group(1)) if r.strip()}
-    if PRAGMA.search(line):
-        return {"secrets.leak", "environment.dotenv-secret", "permissions.secret-content-readable"}
-    return None
-
-
 def inline_allowed(f: AuditFinding, read: Callable[[str], str | None]) -> bool:
     if not f.path or not f.line:
         return False
@@ -63,12 +52,12 @@ def inline_allowed(f: AuditFinding, read: Callable[[str], str | None]) -> bool:
     if text is None:
         return False
     lines = text.splitlines()
-    for n in (f.line, f.line - 1):
-        if 1 <= n <= len(lines):
-            rules = allowed_rules(lines[n - 1])
-            if rules is not None and (not rules or f.rule in rules or f.family in rules):
-                return True
-    return False
+    if not 1 <= f.line <= len(lines):
+        return False
+    rules = allowed_rules(lines[f.line - 1])
+    if rules is None and f.line > 1:
+        rules = allowed_above(lines[f.line - 2])  # a comment line above it
+    return silences(rules, f.rule, f.family)
 
 
 def load_baseline(path: Path, *, strict: bool = False) -> set[str]:

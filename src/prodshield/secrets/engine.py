@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from prodshield.secrets.allow import allowed_above, allowed_rules, silences
 from prodshield.secrets.decode import decoded_lines, located, manifest_findings
 from prodshield.secrets.finding import SecretFinding, fingerprint, redact, secret_id
 from prodshield.secrets.prefilter import Prefilter, make_prefilter
 from prodshield.secrets.rules import RULES
 from prodshield.secrets.rules.base import Candidate, LineContext, SecretRule
 
-ALLOW_MARKERS = ("prodshield:allow", "pragma: allowlist secret", "gitleaks:allow")
 _TAIL = 8192  # text after a line offered to multi-line rules (PEM bodies)
 _SNIPPET = 200
 _MAX_VALUES = 10_000  # distinct secrets kept for verification in one run
@@ -39,7 +39,8 @@ class ScanSettings:
     engine: str = "auto"
     """Prefilter engine: "auto" (hyperscan when installed), "hyperscan" or "python"."""
     honour_allow_comments: bool = True
-    """False under ``--strict``: an inline ``prodshield:allow`` comment silences nothing."""
+    """False under ``--strict``: an inline allow comment (``prodshield: allow``, see
+    `prodshield.secrets.allow`) silences nothing."""
 
 
 @dataclass
@@ -95,8 +96,10 @@ class Scanner:
         tail: str = "",
         lower: str | None = None,
         rule_indexes: Iterable[int] | None = None,
+        above: str = "",
     ) -> list[SecretFinding]:
-        """Findings on one line (the log fast path). `tail` is optional following text."""
+        """Findings on one line (the log fast path). `tail` is optional following text;
+        `above`, the line before it, whose allow comment counts too (as in the full audit)."""
         literals_in = self._literals_in
         if lower is None and rule_indexes is None and literals_in is not None and line.isascii():
             # caseless literals on ASCII bytes are ``kw in line.lower()``: one pass finds them all
@@ -112,16 +115,24 @@ class Scanner:
             low = line.lower()
         else:
             low = lower
-        # every marker holds "allow": one ``in`` rules out nearly every line
-        allowed = "allow" in low and any(m in low for m in ALLOW_MARKERS)
-        if allowed and self.settings.honour_allow_comments:
-            if self.counters is not None:  # say how many were silenced, not just that none were
-                silenced = len(self._judge(line, low, path, lineno, tail, rule_indexes))
-                if silenced:
-                    count = self.counters.get("allowed_inline", 0) + silenced
-                    self.counters["allowed_inline"] = count
-            return []
+        # every allow comment holds "allow": one ``in`` rules out nearly every line
+        allowed = allowed_rules(line) if "allow" in low else None
+        if allowed is None and above:
+            allowed = allowed_above(above)
+        if allowed is not None and self.settings.honour_allow_comments:
+            if silences(allowed, "secrets", "secrets.leak"):  # every secret on the line
+                if self.counters is not None:  # say how many were silenced, not just that none
+                    self._silenced(len(self._judge(line, low, path, lineno, tail, rule_indexes)))
+                return []
+            found = self._judge(line, low, path, lineno, tail, rule_indexes, keep_values=True)
+            kept = [f for f in found if f.rule not in allowed]  # the secret rules it names
+            self._silenced(len(found) - len(kept))
+            return kept
         return self._judge(line, low, path, lineno, tail, rule_indexes, keep_values=True)
+
+    def _silenced(self, n: int) -> None:
+        if n and self.counters is not None:
+            self.counters["allowed_inline"] = self.counters.get("allowed_inline", 0) + n
 
     def _judge(
         self,
@@ -232,9 +243,21 @@ class Scanner:
             if hits is not None:
                 by_kw = self._rules_by_keyword
                 indexes = {i for kw in hits for i in by_kw[kw]}
+            # an allow comment on the line above counts too (`prodshield.secrets.allow`)
+            above = ""
+            if start:
+                previous = block[block.rfind(b"\n", 0, start - 1) + 1 : start - 1]
+                if b"allow" in previous.lower():
+                    above = previous.decode("utf-8", "replace")
             plain.extend(
                 self.scan_line(
-                    line, path=path, lineno=lineno, tail=tail, lower=low, rule_indexes=indexes
+                    line,
+                    path=path,
+                    lineno=lineno,
+                    tail=tail,
+                    lower=low,
+                    rule_indexes=indexes,
+                    above=above,
                 )
             )
         decoded = self._decoded(block, path, first_line)
@@ -280,7 +303,11 @@ class Scanner:
             lineno = first_line + index
             indexes = None if hits is None else {i for kw in hits for i in by_kw[kw]}
             for finding in self.scan_line(
-                decoded, path=path, lineno=lineno, lower=decoded.lower(), rule_indexes=indexes
+                decoded,
+                path=path,
+                lineno=lineno,
+                lower=decoded.lower(),
+                rule_indexes=indexes,
             ):
                 out.append(located(finding, lineno, encoding))
         return out

@@ -177,7 +177,7 @@ def dotenv_text_findings(
     """:func:`dotenv_findings` for the text of an env file named ``shown`` (or lines of it
     starting at line ``first_line``: the lines a commit added, as ``audit secrets --git`` reads
     history), so the tree and its history report the same env-file secrets."""
-    from prodshield.secrets.engine import ALLOW_MARKERS
+    from prodshield.secrets.allow import allowed_rules, silences
     from prodshield.secrets.finding import SecretFinding
     from prodshield.secrets.finding import fingerprint as secret_fingerprint
 
@@ -198,7 +198,7 @@ def dotenv_text_findings(
         if match is None or match.kind != HIGH_ENTROPY or line is None:
             continue  # what the engine's rules find, the scanner reported (or was told to allow)
         source = lines[line - 1] if 0 < line <= len(lines) else ""
-        if honour and any(m in source.lower() for m in ALLOW_MARKERS):
+        if honour and silences(allowed_rules(source), "environment", DotenvSecret.type):
             continue
         out.append(
             SecretFinding(
