@@ -17,6 +17,8 @@ from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules import FAMILIES
 from prodshield.audit.suppress import inline_allowed, load_baseline
 from prodshield.errors import Invalid, NotFound
+from prodshield.secrets.allow import SECRET_FINDINGS
+from prodshield.secrets.files import matches_any
 
 if TYPE_CHECKING:
     from prodshield.config.capabilities import AuditConfig
@@ -203,6 +205,9 @@ def audit(
         fix_from=fix_from,
     )
     allow = set(config.allow_rules if config else ())
+    # audit.secrets.allow_paths: secret findings in these files are counted, never reported
+    # (as `audit secrets` does)
+    allow_paths = tuple(config.secrets.allow_paths) if config else ()
     strict = ctx.settings.strict
     fingerprints = load_baseline(Path(baseline), strict=strict) if baseline else set()
 
@@ -236,7 +241,7 @@ def audit(
         if f.rule == "environment.dotenv-secret" and (f.path, f.line) in leaked:
             suppressed["duplicate"] += 1
             continue
-        if f.rule in allow or f.family in allow:
+        if f.rule in allow or f.family in allow or _allowed_path(f, allow_paths):
             suppressed["config"] += 1
         elif f.fingerprint in fingerprints:
             suppressed["baseline"] += 1
@@ -244,6 +249,7 @@ def audit(
             suppressed["inline"] += 1
         else:
             kept.append(f)
+    suppressed.update(_engine_suppressed(ctx))
     kept = join_places(kept)
     kept.sort(
         key=lambda f: (
@@ -291,6 +297,25 @@ def _scope(
         text = json.dumps([name, files, extra.get(name, [])], sort_keys=True)
         out[name] = hashlib.sha256(text.encode()).hexdigest()[:16]
     return out
+
+
+def _engine_suppressed(ctx: AuditContext) -> Counter[str]:
+    """What the secret engine itself left out (shield.yaml's secret ``allow_rules``, its inline
+    allow comments), counted like the rest."""
+    out: Counter[str] = Counter()
+    engine = ctx.cached("secrets", "scanner")
+    if engine is not None:
+        counters = engine[0].counters
+        for key, reason in (("allowed_config", "config"), ("allowed_inline", "inline")):
+            out[reason] += int(counters.get(key, 0))
+    return +out
+
+
+def _allowed_path(f: AuditFinding, allow_paths: tuple[str, ...]) -> bool:
+    """A secret's finding in a file ``audit.secrets.allow_paths`` names."""
+    return bool(allow_paths and f.rule in SECRET_FINDINGS and f.path) and matches_any(
+        f.path or "", allow_paths
+    )
 
 
 def join_places(findings: list[AuditFinding]) -> list[AuditFinding]:

@@ -30,7 +30,7 @@ def suppressed_text(counts: Mapping[str, int]) -> str:
     listed above, 1 by the baseline`` (a duplicate is an environment finding on a line the secret
     scan already reports)."""
     words = {
-        "config": "by audit.allow_rules",
+        "config": "by shield.yaml's allow-lists",
         "baseline": "by the baseline",
         "inline": "by inline allow comments",
     }

@@ -318,9 +318,11 @@ class AuditSecretsConfig(StrictModel):
     """``audit.secrets``: how `prodshield audit secrets` reads trees and what it keeps."""
 
     allow_paths: list[str] = Field(default_factory=list, examples=[["docs/*.md"]])
-    """Glob patterns of files never reported (in addition to ``audit.exclude``)."""
+    """Glob patterns of files whose secrets are never reported, by ``audit secrets`` and the full
+    audit alike (in addition to ``audit.exclude``; what they hold is counted as suppressed)."""
     allow_rules: list[str] = Field(default_factory=list, examples=[["generic-password"]])
-    """Secret rule ids never reported (in addition to ``audit.allow_rules``)."""
+    """Secret rule ids never reported (in addition to ``audit.allow_rules``; counted as
+    suppressed)."""
     include_tests: bool = Field(default=False, examples=[True])
     """Also report values under test/fixture directories (tests/, fixtures/, testdata/...)."""
     test_dirs: list[str] | None = Field(default=None, examples=[["tests", "fixtures"]])

@@ -56,7 +56,8 @@ class Scanner:
     """When given, ``allowed_inline`` counts the findings an inline allow comment silenced."""
 
     def __post_init__(self) -> None:
-        active = [r for r in self.rules if r.type not in self.settings.allow_rules]
+        # the allowed rules run too: what they find is counted (``allowed_config``), not shown
+        active = list(self.rules)
         self._rules: list[tuple[int, SecretRule]] = list(enumerate(active))
         self.keywords: tuple[str, ...] = tuple(sorted({kw for r in active for kw in r.keywords}))
         # Which rules each literal wakes up: a candidate line runs only the rules it triggered.
@@ -166,6 +167,13 @@ class Scanner:
                     continue  # an earlier (more precise) rule already owns this text
                 taken.append((at, cand.start, cand.end))
                 accepted.append((rule.type, cand.kind or rule.kind, cand, rule))
+        allow = self.settings.allow_rules
+        if allow and accepted:
+            kept = [a for a in accepted if a[0] not in allow]
+            if len(kept) < len(accepted) and self.counters is not None:
+                n = len(accepted) - len(kept)
+                self.counters["allowed_config"] = self.counters.get("allowed_config", 0) + n
+            accepted = kept
         if not accepted:
             return []
         here = [c for _, _, c, _ in accepted if not c.line_offset]

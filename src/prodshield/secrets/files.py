@@ -88,6 +88,9 @@ class ScanConfig:
 
     exclude: tuple[str, ...] = ()
     """Glob patterns (matched against the relative path and each of its suffixes)."""
+    allow_paths: tuple[str, ...] = ()
+    """Glob patterns (as ``exclude``) of files whose findings are never reported: the files are
+    read and what they hold is counted (``allowed_config``), never silent."""
     allow_rules: frozenset[str] = frozenset()
     include_tests: bool = False
     test_dirs: tuple[str, ...] = TEST_DIRS
@@ -113,7 +116,8 @@ class ScanConfig:
             return cls(include_tests=include_tests, strict=strict)
         sec = audit.secrets
         return cls(
-            exclude=(*audit.exclude, *sec.allow_paths),
+            exclude=tuple(audit.exclude),
+            allow_paths=tuple(sec.allow_paths),
             allow_rules=frozenset((*audit.allow_rules, *sec.allow_rules)),
             include_tests=include_tests or sec.include_tests,
             test_dirs=tuple(sec.test_dirs) if sec.test_dirs is not None else TEST_DIRS,
@@ -147,6 +151,12 @@ def is_test_path(rel: str, test_dirs: Iterable[str] = TEST_DIRS) -> bool:
 
 def _in_dirs(rel: str, dirs: frozenset[str]) -> bool:
     return any(part.lower() in dirs for part in rel.replace("\\", "/").split("/")[:-1])
+
+
+def matches_any(rel: str, patterns: Iterable[str]) -> bool:
+    """Does a relative path match one of the glob ``patterns`` (``exclude``, ``allow_paths``:
+    the path or one of its suffixes)?"""
+    return _excluded(rel, patterns)
 
 
 def _excluded(rel: str, patterns: Iterable[str]) -> bool:
@@ -406,6 +416,15 @@ def scan_paths(
             _count(config, "excluded")
         elif not include_tests and _in_dirs(rel, test_dirs):
             _count(config, "test_paths_skipped")
+        elif config.allow_paths and _excluded(rel, config.allow_paths):
+            found = list(_scan_one(full, shown, config, scanner))
+            seen = {f.line for f in found}
+            if also is not None:
+                found += [f for f in also(full, shown, scanner) if f.line not in seen]
+            if found:  # allowed by shield.yaml: counted, not reported
+                config.counters["allowed_config"] = config.counters.get("allowed_config", 0) + len(
+                    found
+                )
         elif also is None:
             yield from _scan_one(full, shown, config, scanner)
         else:

@@ -78,6 +78,7 @@ def _verdict(f: SecretFinding) -> str:
 SUPPRESSED = (
     ("allowed_inline", "inline allow comment", "inline allow comments"),
     ("baseline_suppressed", "the baseline", "the baseline"),
+    ("allowed_config", "shield.yaml's allow-lists", "shield.yaml's allow-lists"),
 )
 """The ``stats`` counters of findings found but not reported, and what suppressed them."""
 

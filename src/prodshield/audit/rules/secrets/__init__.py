@@ -60,7 +60,9 @@ class SecretLeak(ExampleFromSample):
             verdict = verdicts.get(f.secret_id) if verdicts is not None else None
             live = verdict is not None and verdict.status == "live"
             if verdicts is not None and not live and f.rule in scan.allow_rules:
-                continue  # the unrestricted verification scan found what the user allowed
+                # the unrestricted verification scan found what the user allowed: counted
+                scan.counters["allowed_config"] = scan.counters.get("allowed_config", 0) + 1
+                continue
             if verdict is not None:
                 word = "LIVE" if live else verdict.status
                 message += f"; {word} ({verdict.provider}: {verdict.reason})"
