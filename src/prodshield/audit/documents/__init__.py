@@ -13,7 +13,13 @@ One module per concept: ``document`` (ConfigDoc and its views), ``kinds`` (recog
 
 from prodshield.audit.documents.directives import Directive, dockerfile_assignments, walk_directives
 from prodshield.audit.documents.document import ConfigDoc, KeyPath, Pair, falsy, norm_key, truthy
-from prodshield.audit.documents.kinds import COMPOSE_NAMES, DOTENV_NAMES, classify
+from prodshield.audit.documents.kinds import (
+    COMPOSE_NAMES,
+    DOTENV_NAMES,
+    classify,
+    is_env_file,
+    is_env_template,
+)
 from prodshield.audit.documents.parse import parse_document
 from prodshield.audit.documents.pyast import assigned_name, dotted
 
@@ -29,6 +35,8 @@ __all__ = [
     "dockerfile_assignments",
     "dotted",
     "falsy",
+    "is_env_file",
+    "is_env_template",
     "norm_key",
     "parse_document",
     "truthy",

@@ -6,7 +6,26 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-DOTENV_NAMES = re.compile(r"^(\.env(\..+)?|.+\.env)$")
+DOTENV_NAMES = re.compile(r"^(\.env(\..+)?|.+\.env)$", re.S)
+"""An env file's name, lower-cased: ``.env``, ``.env.*`` or ``*.env``; any character may come
+before ``.env`` or after ``.env.`` (a space, a tab, a newline, an escape)."""
+ENV_TEMPLATE_NAMES = re.compile(
+    r"^(\.env\.(example|sample|template|dist|defaults)|(example|sample|template|dist|defaults)\.env)$"
+)
+"""The env files committed to be copied (``.env.example``, ``sample.env``)."""
+
+
+def is_env_file(name: str) -> bool:
+    """Is a file named ``name`` an env file? The one definition every rule uses (the
+    environment family reads it, ``permissions.env-file-readable`` judges its mode)."""
+    return DOTENV_NAMES.match(name.lower()) is not None
+
+
+def is_env_template(name: str) -> bool:
+    """An env file committed to be copied (``.env.example``): no secrets expected, any mode."""
+    return ENV_TEMPLATE_NAMES.match(name.lower()) is not None
+
+
 COMPOSE_NAMES = re.compile(r"^(docker-)?compose([.-].+)?\.ya?ml$")
 
 
@@ -27,7 +46,7 @@ def classify(path: Path) -> str | None:
         return "yaml"
     if name.startswith("redis") and suffix == ".conf":
         return "redis"
-    if DOTENV_NAMES.match(name):
+    if is_env_file(name):
         return "dotenv"
     if suffix in (".yml", ".yaml"):
         return "yaml"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prodshield.audit.context import MAX_FILE_BYTES, AuditContext
-from prodshield.audit.documents import DOTENV_NAMES, parse_document
+from prodshield.audit.documents import is_env_file, parse_document
 from prodshield.audit.finding import AuditFinding, Severity, fingerprint
 from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 from prodshield.audit.rules.environment.standard import is_standard
@@ -139,9 +139,9 @@ RULES: tuple[Rule[Any], ...] = (ProcessEnvSecret(), DotenvSecret(), ProcEnvironS
 
 
 def dotenv_variables(path: Path, text: str) -> list[tuple[str, str, int | None]] | None:
-    """The ``NAME=value`` lines of an env file (``DOTENV_NAMES``: ``.env``, ``.env.*``,
+    """The ``NAME=value`` lines of an env file (`is_env_file`: ``.env``, ``.env.*``,
     ``*.env``), or None for any other file."""
-    if not DOTENV_NAMES.match(path.name.lower()):
+    if not is_env_file(path.name):
         return None
     doc = parse_document(path, text)
     if doc is None or doc.kind != "dotenv":
@@ -156,10 +156,7 @@ def dotenv_findings(full: str, shown: str, scanner: Scanner) -> list[SecretFindi
     commands report the same env-file secrets. An inline allow comment silences a line unless the
     scanner is strict; so does allowing the rule (``allow_rules``)."""
     path = Path(full)
-    if (
-        not DOTENV_NAMES.match(path.name.lower())
-        or DotenvSecret.type in scanner.settings.allow_rules
-    ):
+    if not is_env_file(path.name) or DotenvSecret.type in scanner.settings.allow_rules:
         return []
     try:
         with open(full, "rb") as stream:
@@ -183,7 +180,7 @@ def dotenv_text_findings(
 
     path = Path(shown)
     if (
-        not DOTENV_NAMES.match(path.name.lower())
+        not is_env_file(path.name)
         or DotenvSecret.type in scanner.settings.allow_rules
         or len(raw) > MAX_FILE_BYTES
         or b"\0" in raw[:8192]
@@ -258,7 +255,7 @@ def subjects(ctx: AuditContext) -> Iterator[EnvSubject]:
     if ctx.environ is not None:
         yield EnvSubject("process", [(k, v, None) for k, v in _items(ctx.environ)])
     for path in ctx.files():
-        if not DOTENV_NAMES.match(path.name.lower()):
+        if not is_env_file(path.name):
             continue
         text = ctx.read_text(path)
         if text is None:

@@ -17,18 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from prodshield.audit.context import AuditContext
+from prodshield.audit.documents import is_env_file, is_env_template
 from prodshield.audit.finding import AuditFinding, Severity
 from prodshield.audit.rules.base import ExampleFromSample, Hit, Rule, Sample
 from prodshield.audit.rules.permissions.links import SymlinkOutsideTree
 from prodshield.audit.secretsource import contains_secret
 from prodshield.text import shell_word
 
-# The env files the environment family reads (``DOTENV_NAMES``: ``.env``, ``.env.*``, ``*.env``),
-# less the templates committed to be copied (``.env.example``, ``sample.env``).
-_TEMPLATE = r"(?:example|sample|template|dist|defaults)"
-ENV_NAME = re.compile(
-    rf"^(?:\.env(?:\.(?!{_TEMPLATE}$)[\w.-]+)?|(?!{_TEMPLATE}\.env$)[\w.-]+\.env)$", re.I
-)
 KEY_NAMES = re.compile(r"^(id_(rsa|dsa|ecdsa|ed25519)|.*\.(key|p8|ppk))$")
 CRED_NAMES = re.compile(
     r"^(credentials(\.json|\.ya?ml)?|\.git-credentials|.*\.(p12|pfx|jks|keystore)|\.?htpasswd"
@@ -78,7 +73,9 @@ class FileFacts:
 def classify(path: Path, text: str | None) -> frozenset[str]:
     name = path.name
     kinds: set[str] = set()
-    if ENV_NAME.match(name):
+    # the env files the environment family reads (`is_env_file`: `.env`, `.env.*`, `*.env`,
+    # whatever characters the name holds), less the templates committed to be copied
+    if is_env_file(name) and not is_env_template(name):
         kinds.add("env")
     code = path.suffix.lower() in SOURCE_SUFFIXES
     pem = text is not None and not code and PEM_KEY.search(text) is not None
