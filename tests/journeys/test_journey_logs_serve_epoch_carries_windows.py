@@ -228,3 +228,39 @@ def test_an_error_rate_across_the_hourly_epoch(tmp_path: Path) -> None:
             fh.write(_half_failing(10, 20))
         assert _scanned(tmp_path, "access.log") == {"error_rate": 10}
         _wait_counts(port, {"error_rate": 10}, "the error rate across the boundary")
+
+
+def _request(ep: str, minute: int, status: int) -> str:
+    return (
+        f'198.51.100.7 - - [07/Dec/2026:05:{minute:02d}:00 +0000] "{ep} HTTP/1.1" '
+        f'{status} 12 "-" "curl/8.5"\n'
+    )
+
+
+def test_an_error_rate_of_failures_further_apart_than_the_burst_window(tmp_path: Path) -> None:
+    """An endpoint's error rate is over all its requests, in ``serve`` (what it followed) as in
+    ``logs scan`` (the file), whatever the time between its 5xx: POST /api/checkout fails every
+    other minute (ten requests before the boundary, ten after: 10 of 20), its 5xx further apart
+    than ``http_5xx_window`` from the newest 5xx (GET /api/cart's, a minute later); GET
+    /api/orders answers ten 200s before the boundary and fails twice in ten after (2 of 20).
+    ``logs scan``: ``error_rate`` 10 + 2 and GET /api/cart's ``http_5xx`` 1; serve stored
+    ``http_5xx`` 13 (it carried the requests of an endpoint only while it had a 5xx inside the
+    window)."""
+    before = "".join(
+        _request("POST /api/checkout", i, 500 if i % 2 else 200)
+        + _request("GET /api/orders", i, 200)
+        for i in range(10)
+    ) + _request("GET /api/cart", 11, 500)
+    after = "".join(
+        _request("POST /api/checkout", i, 500 if i % 2 else 200)
+        + _request("GET /api/orders", i, 500 if i in (13, 17) else 200)
+        for i in range(12, 22)
+    )
+    (tmp_path / "access.log").write_text(before)
+    config = _config(tmp_path, "access.log", "nginx", "  http_5xx_burst: 100\n")
+    with _serve(tmp_path, config, every_window=True) as (port, _):
+        _wait_counts(port, {"http_5xx": 6}, "five 500s of ten requests, and one")
+        with (tmp_path / "access.log").open("a") as fh:
+            fh.write(after)
+        assert _scanned(tmp_path, "access.log") == {"error_rate": 12, "http_5xx": 1}
+        _wait_counts(port, {"error_rate": 12, "http_5xx": 1}, "the error rates across the boundary")

@@ -5,11 +5,15 @@ memory). The journeys through ``serve`` are tests/journeys/test_journey_logs_ser
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from prodshield.config import parse_config
+from prodshield.logs.detectors.base import DetectorSettings
+from prodshield.logs.detectors.performance import PerformanceDetector
+from prodshield.logs.event import LogEvent
 from prodshield.logs.service import LogService
 from prodshield.store import Store
 from prodshield.store import tables as t
@@ -138,3 +142,27 @@ def test_an_address_under_the_threshold_at_every_epoch_keeps_only_its_windows_li
     assert _counts(store) == {("auth_failure", ip): 100}
     for f in service.followed.values():
         f.follower.close()
+
+
+def _request(path: str, status: str, second: int) -> LogEvent:
+    at = datetime(2026, 12, 7, 5, 0, tzinfo=UTC) + timedelta(seconds=second)
+    fields = {"method": "GET", "path": path, "status": status}
+    return LogEvent("access.log", second + 1, at, None, f"GET {path} {status}", fields)
+
+
+def test_an_epoch_carries_at_most_half_the_endpoint_keys() -> None:
+    """Every endpoint's requests go on (its error rate is over the whole run), but at most half
+    of ``max_keys`` endpoints: those with a 5xx first (whenever their 5xx were), then the most
+    requests; a scanner's thousands of paths do not take the next epoch's keys."""
+    settings = DetectorSettings(max_keys=100, http_5xx_burst=100)
+    old = PerformanceDetector(settings)
+    for _ in range(3):
+        old.observe(_request("/busy", "200", 0))
+    for i in range(300):
+        old.observe(_request(f"/p{i}", "500" if i in (5, 250) else "200", i))
+    new = PerformanceDetector(settings)
+    carried = new.adopt(old)
+    assert len(new.endpoints) == 50
+    assert {f.source["endpoint"] for f in carried} == {"GET /p5", "(other endpoints)"}
+    assert "GET /busy" in new.endpoints
+    assert new.endpoints["GET /p5"].requests_before == 1

@@ -196,31 +196,44 @@ class PerformanceDetector:
         the service takes its stored row back, the new kind's row counts the same responses)."""
 
     def adopt(self, old: PerformanceDetector) -> list[LogFinding]:
-        """Go on from ``old`` (the service's last epoch, or its config before a reload) with the
-        endpoints whose 5xx responses are inside ``http_5xx_window`` of the newest, so a burst
-        that spans the boundary forms as in one ``logs scan``. One under ``http_5xx_burst``
-        goes on with its 5xx finding (its count, rate and samples: returned, the service keeps
-        its row) and the times of its 5xx inside the window; one past it goes on as a burst
-        with those times only, and counts from none (its row goes on from its count). Latencies
-        and older 5xx are let go (bounded)."""
+        """Go on from ``old`` (the service's last epoch, or its config before a reload), so an
+        endpoint is judged on everything the service followed, as ``logs scan`` judges it on
+        the whole file. An endpoint under ``http_5xx_burst`` goes on with its 5xx finding (its
+        count, requests and samples: returned, the service keeps its row), whenever its 5xx
+        were, so its error rate is over all its requests; one without a 5xx goes on with its
+        requests only. The times of 5xx inside ``http_5xx_window`` of the newest go on too, so
+        a burst that spans the boundary forms as in one ``logs scan``; an endpoint past the burst
+        goes on as a burst with those times only, and counts from none (its row goes on from
+        its count). At most half of ``max_keys`` endpoints go on (those with 5xx first, then
+        the most requests: new endpoints keep their own keys each epoch); latencies and older
+        5xx times are let go (bounded)."""
         newest = max(
             (st.error_times[-1] for st in old.endpoints.values() if st.error_times), default=None
         )
-        if newest is None:
-            return []
-        since = newest - self.s.http_5xx_window_s
+        since = newest - self.s.http_5xx_window_s if newest is not None else None
         carried: list[LogFinding] = []
-        for ep, st in old.endpoints.items():
-            times = [at for at in st.error_times if at >= since]
-            if not times or not st.errors:
+        order = sorted(
+            old.endpoints.items(),
+            key=lambda item: (not item[1].errors, -(item[1].requests + item[1].requests_before)),
+        )
+        for ep, st in order[: max(1, self.s.max_keys // 2)]:
+            times = [at for at in st.error_times if since is not None and at >= since]
+            if st.peak >= self.s.http_5xx_burst:
+                if not times:
+                    continue
+                kept = self.endpoints[ep] = _Stats()
+                kept.error_times, kept.peak = times, st.peak
+                if ep in old._kinds:
+                    self._kinds[ep] = old._kinds[ep]
                 continue
             kept = self.endpoints[ep] = _Stats()
             kept.error_times, kept.peak = times, st.peak
+            kept.requests_before = st.requests + st.requests_before
+            if not st.errors:
+                continue
             if ep in old._kinds:
                 self._kinds[ep] = old._kinds[ep]
-            if st.peak >= self.s.http_5xx_burst:
-                continue
-            kept.errors, kept.requests_before = st.errors, st.requests + st.requests_before
+            kept.errors = st.errors
             kept.error_first, kept.error_last = st.error_first, st.error_last
             kept.error_samples = list(st.error_samples)
             carried.append(self._http_5xx(ep, kept))
