@@ -99,11 +99,12 @@ def _kinds(findings: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def _wait_counts(port: int, expected: dict[str, int], what: str) -> None:
+def _wait_counts(port: int, expected: dict[str, int], what: str, only: str = "") -> None:
     seen: list[dict[str, int]] = [{}]
 
     def counts_are() -> bool:
-        seen[0] = _kinds(get(port, "/api/v1/findings", token=TOKEN)["logs"])
+        logs = get(port, "/api/v1/findings", token=TOKEN)["logs"]
+        seen[0] = _kinds([f for f in logs if f["kind"] == only or not only])
         return seen[0] == expected
 
     try:
@@ -264,3 +265,72 @@ def test_an_error_rate_of_failures_further_apart_than_the_burst_window(tmp_path:
             fh.write(after)
         assert _scanned(tmp_path, "access.log") == {"error_rate": 12, "http_5xx": 1}
         _wait_counts(port, {"error_rate": 12, "http_5xx": 1}, "the error rates across the boundary")
+
+
+SLOW = "192.0.2.77"
+
+
+def _sprayed_rounds(first: int, last: int) -> str:
+    """Rounds of sshd's failed logins: the slow brute-forcer's one, then 150 addresses of one
+    failure each (more than ``detector_keys: 100`` keeps: brute force lets the oldest go)."""
+    out = []
+    for r in range(first, last):
+        lines = [(SLOW, 7000 + r)] + [(f"10.9.{r}.{i}", 8000 + i) for i in range(150)]
+        for n, (ip, pid) in enumerate(lines):
+            sec = (r * 151 + n) // 6
+            out.append(
+                f"Dec  7 03:{sec // 60:02d}:{sec % 60:02d} web1 sshd[{pid}]: "
+                f"Failed password for root from {ip} port 22 ssh2\n"
+            )
+    return "".join(out)
+
+
+def test_a_slow_brute_force_among_sprayed_addresses_across_the_hourly_epoch(
+    tmp_path: Path,
+) -> None:
+    """Brute force remembers the addresses it let go (to keep a slow brute-forcer hidden among
+    sprayed addresses from its second failure on); that memory started empty every epoch, so a
+    brute-forcer let go just before the boundary was let go again after it, kept one failure
+    later, and its ten failed logins within five minutes (``logs scan``: ``brute_force`` 10)
+    made none in serve. Now the memory goes on with the window's sources: serve finds what
+    ``logs scan`` finds."""
+    (tmp_path / "auth.log").write_text(_sprayed_rounds(0, 1))
+    config = _config(tmp_path, "auth.log", "syslog").read_text()
+    config = config.replace("brute_force_failures: 20", "brute_force_failures: 10")
+    (tmp_path / "shield.yaml").write_text(config + "  detector_keys: 100\n")
+    with _serve(tmp_path, tmp_path / "shield.yaml", every_window=True) as (port, _):
+        _wait_counts(port, {"auth_failure": 150}, "the first round (its last attempt waits)")
+        with (tmp_path / "auth.log").open("a") as fh:
+            fh.write(_sprayed_rounds(1, 11))
+        scanned = _scanned(tmp_path, "auth.log")
+        assert scanned.get("brute_force") == 10, scanned
+        # (the API lists the worst 200 rows: the brute force, not every sprayed address's)
+        _wait_counts(port, {"brute_force": 10}, "the slow brute force", only="brute_force")
+
+
+def _failed_at(hhmmss: str, ip: str, pid: int) -> str:
+    return f"Dec  7 {hhmmss} web1 sshd[{pid}]: Failed password for root from {ip} port {pid} ssh2\n"
+
+
+def test_a_brute_force_that_fails_again_after_the_hourly_epoch(tmp_path: Path) -> None:
+    """A brute force goes on while its address fails: ten failed logins from 203.0.113.91 make
+    a ``brute_force``; ten minutes later (past ``brute_force_window`` of the file's newest
+    failure, another address's) the hourly epoch comes, then the address fails once more.
+    ``logs scan`` counts it in the brute force (11); serve had let the address go at the
+    epoch and stored it as an ``auth_failure`` of 1 beside the ``brute_force`` of 10."""
+    text = "".join(_failed_at(f"03:00:{i:02d}", IP, 5000 + i) for i in range(10))
+    text += _failed_at("03:10:00", "198.51.100.4", 6000) + _failed_at(
+        "03:10:01", "198.51.100.4", 6001
+    )
+    (tmp_path / "auth.log").write_text(text)
+    config = _config(tmp_path, "auth.log", "syslog").read_text()
+    (tmp_path / "shield.yaml").write_text(config.replace("failures: 20", "failures: 10"))
+    with _serve(tmp_path, tmp_path / "shield.yaml", every_window=True) as (port, _):
+        _wait_counts(port, {"brute_force": 10, "auth_failure": 2}, "the brute force, and two")
+        with (tmp_path / "auth.log").open("a") as fh:
+            fh.write(
+                _failed_at("03:11:00", IP, 7000) + _failed_at("03:11:01", "198.51.100.5", 7001)
+            )
+        scanned = _scanned(tmp_path, "auth.log")
+        assert scanned == {"brute_force": 11, "auth_failure": 3}, scanned
+        _wait_counts(port, scanned, "the brute force's failed login after the epoch")

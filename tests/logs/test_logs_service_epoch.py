@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from prodshield.config import parse_config
 from prodshield.logs.detectors.base import DetectorSettings
+from prodshield.logs.detectors.bruteforce import BruteForceDetector
 from prodshield.logs.detectors.performance import PerformanceDetector
 from prodshield.logs.event import LogEvent
 from prodshield.logs.service import LogService
@@ -166,3 +167,23 @@ def test_an_epoch_carries_at_most_half_the_endpoint_keys() -> None:
     assert {f.source["endpoint"] for f in carried} == {"GET /p5", "(other endpoints)"}
     assert "GET /busy" in new.endpoints
     assert new.endpoints["GET /p5"].requests_before == 1
+
+
+def test_an_epoch_carries_brute_forces_whenever_their_last_failure_was_at_most_half_the_keys() -> (
+    None
+):
+    """A brute force goes on into the next epoch though its last failure left the window (a
+    later failure of the address is the brute force's, as in one scan), the most recent first,
+    while the table stays under half of ``max_keys`` (bounded)."""
+    settings = DetectorSettings(max_keys=100, http_auth_burst=2, brute_force_window_s=60.0)
+    old = BruteForceDetector(settings)
+    for i in range(80):
+        for second in (i * 1000, i * 1000 + 1):
+            event = _request("/login", "401", second)
+            event.fields["client_ip"] = f"198.51.100.{i}"
+            old.observe(event)
+    assert len(old.http) == 80
+    new = BruteForceDetector(settings)
+    new.adopt(old)
+    assert sorted(ip for _, ip in new.http) == sorted(f"198.51.100.{i}" for i in range(30, 80))
+    assert all(src.peak == 2 and not src.counts for src in new.http.values())

@@ -206,8 +206,13 @@ class BruteForceDetector:
         since it was carried, and it takes those failed logins' findings: returned, (file,
         address) to the lines kept, for the rule pack to carry them) and the lines of its
         failures inside the window only (bounded); one past it goes on as a brute force with its failures in the
-        window only, and counts from none (its stored row goes on from its count)."""
+        window only, and counts from none (its stored row goes on from its count), also when its
+        last failure left the window (a later failure of the address is the brute force's, not an
+        ``auth_failure`` beside it), as long as the table stays under half of ``max_keys``."""
         self._seq = old._seq
+        # what the sources let go had in the window (a fixed 1 MiB table): a slow brute-forcer
+        # let go just before the boundary is kept when seen again after it, as in one scan
+        self._door, self._door_since = old._door, old._door_since
         under: dict[tuple[str, str], int] = {}
         for table, old_table, threshold in (
             (self.sources, old.sources, self.threshold),
@@ -216,9 +221,25 @@ class BruteForceDetector:
             newest: dict[str, float] = {}
             for (file, _), src in old_table.items():
                 newest[file] = max(newest.get(file, src.seen), src.seen)
+            # a brute force goes on whenever its last failure was (a later failure is its, as in
+            # one scan), the most recent first, while the table is under half full (bounded)
+            inside = sum(
+                1
+                for (file, _), src in old_table.items()
+                if src.seen >= newest[file] - self.window_s
+            )
+            earlier = heapq.nlargest(
+                max(0, self.max_keys // 2 - inside),
+                (
+                    (src.seen, key)
+                    for key, src in old_table.items()
+                    if src.max_in_window >= threshold and src.seen < newest[key[0]] - self.window_s
+                ),
+            )
+            reported = {key for _, key in earlier}
             for key, src in old_table.items():
                 since = newest[key[0]] - self.window_s
-                if src.seen < since:
+                if src.seen < since and key not in reported:
                     continue
                 if src.max_in_window < threshold:
                     table[key] = src
