@@ -334,3 +334,50 @@ def test_a_brute_force_that_fails_again_after_the_hourly_epoch(tmp_path: Path) -
         scanned = _scanned(tmp_path, "auth.log")
         assert scanned == {"brute_force": 11, "auth_failure": 3}, scanned
         _wait_counts(port, scanned, "the brute force's failed login after the epoch")
+
+
+def _calls(ep: str, at: list[tuple[str, int]]) -> str:
+    return "".join(
+        f'198.51.100.8 - - [07/Dec/2026:{hhmmss} +0000] "{ep} HTTP/1.1" {status} 12 "-" "curl/8.5"\n'
+        for hhmmss, status in at
+    )
+
+
+CHECKOUT, CART = "POST /api/checkout", "GET /api/cart"
+SWINGS = [
+    # two 500s of four requests: an http_5xx
+    _calls(CHECKOUT, [(f"05:0{m}:00", 500 if m in (0, 2) else 200) for m in range(4)]),
+    # five 500s within a minute: a burst; GET /api/cart's 500 two minutes later is the newest 5xx
+    _calls(CHECKOUT, [(f"05:10:0{s}", 500) for s in range(5)]) + _calls(CART, [("05:12:00", 500)]),
+    # a request a minute, every fourth a 500 (25 % of 20: a rate, were it not a burst already)
+    _calls(CHECKOUT, [(f"05:{20 + m}:00", 500 if m % 4 == 0 else 200) for m in range(20)])
+    + _calls(CART, [("05:41:00", 500)]),
+    # a burst again
+    _calls(CHECKOUT, [(f"05:50:0{s}", 500) for s in range(5)]),
+]
+
+
+def _swings(tmp_path: Path, *, every_window: bool) -> None:
+    (tmp_path / "access.log").write_text("")
+    config = _config(tmp_path, "access.log", "nginx", "  http_5xx_burst: 5\n")
+    with _serve(tmp_path, config, every_window=every_window) as (port, _):
+        for n, lines in enumerate(SWINGS, 1):
+            with (tmp_path / "access.log").open("a") as fh:
+                fh.write(lines)
+            scanned = _scanned(tmp_path, "access.log")
+            _wait_counts(port, scanned, f"step {n} of the endpoint's swings")
+        assert scanned == {"http_5xx_burst": 17, "http_5xx": 2}
+
+
+def test_an_endpoint_swinging_between_kinds_across_the_hourly_epoch(tmp_path: Path) -> None:
+    """POST /api/checkout fails a little (``http_5xx``), in a burst, at a rate of 25 % and in a
+    burst again, each step a new epoch: after each, serve's findings are ``logs scan``'s of the
+    file so far (a burst is one ``http_5xx_burst`` that takes every later 5xx: the endpoint's
+    rate after it is not an ``error_rate`` beside it). serve had let the burst go at the epoch
+    once GET /api/cart's 500 was the newest 5xx, and stored ``error_rate`` 5 beside it."""
+    _swings(tmp_path, every_window=True)
+
+
+def test_an_endpoint_swinging_between_kinds_within_one_epoch(tmp_path: Path) -> None:
+    """The same steps within one epoch: one row per endpoint, of the kind ``logs scan`` gives."""
+    _swings(tmp_path, every_window=False)

@@ -203,8 +203,8 @@ class PerformanceDetector:
         were, so its error rate is over all its requests; one without a 5xx goes on with its
         requests only. The times of 5xx inside ``http_5xx_window`` of the newest go on too, so
         a burst that spans the boundary forms as in one ``logs scan``; an endpoint past the burst
-        goes on as a burst with those times only, and counts from none (its row goes on from
-        its count). At most half of ``max_keys`` endpoints go on (those with 5xx first, then
+        goes on as a burst (whenever its 5xx were) with those times only, and counts from none
+        (its row goes on from its count). At most half of ``max_keys`` endpoints go on (those with 5xx first, then
         the most requests: new endpoints keep their own keys each epoch); latencies and older
         5xx times are let go (bounded)."""
         newest = max(
@@ -219,8 +219,8 @@ class PerformanceDetector:
         for ep, st in order[: max(1, self.s.max_keys // 2)]:
             times = [at for at in st.error_times if since is not None and at >= since]
             if st.peak >= self.s.http_5xx_burst:
-                if not times:
-                    continue
+                # a burst goes on whenever its 5xx were (its later 5xx are the burst's, as in one
+                # scan: not an http_5xx or error_rate beside it)
                 kept = self.endpoints[ep] = _Stats()
                 kept.error_times, kept.peak = times, st.peak
                 if ep in old._kinds:
