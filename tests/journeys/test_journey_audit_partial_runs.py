@@ -11,6 +11,7 @@ import json
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from support.cli import prodshield, shell_env
 from support.net import refused_port
@@ -44,10 +45,11 @@ def _repo(tmp_path: Path, port: int) -> Path:
     return root
 
 
-def _history(root: Path) -> dict:
+def _history(root: Path) -> dict[str, Any]:
     done = _cli(root, "audit", "history", "--format", "json")
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    history: dict[str, Any] = json.loads(done.stdout)
+    return history
 
 
 def test_a_partial_run_is_no_baseline_for_what_it_did_not_check(tmp_path: Path) -> None:
@@ -114,7 +116,7 @@ def test_a_partial_run_is_no_baseline_for_what_it_did_not_check(tmp_path: Path) 
     assert "permissions." in audit_lines[0] and "app/run.sh" in audit_lines[0], audit_lines
 
 
-def run1_findings(root: Path) -> list[dict]:
+def run1_findings(root: Path) -> list[dict[str, Any]]:
     """Run 1's findings as the store holds them."""
     with sqlite3.connect(root / "ps.db") as db:
         rows = db.execute("SELECT family, rule, path FROM audit_findings WHERE run_id = 1")
