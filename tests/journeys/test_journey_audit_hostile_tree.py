@@ -60,7 +60,8 @@ def test_a_file_name_with_terminal_escapes_hides_nothing_of_the_report(tmp_path:
         assert "\x1b" not in out and "\x07" not in out, repr(out)
         # every finding with its problem, and the verdict line after them
         assert "zz-settings.py" in out, (columns, out)
-        assert "mode 0644: every user can read it" in out, (columns, out)
+        # an env file whatever its name holds (3870807): readable by the group and others
+        assert "mode 0644: the group and every user can read it" in out, (columns, out)
         assert out.count("secrets.leak") == 2, (columns, out)
         assert "audit FAILED (fail-on high): 1 critical, 2 high" in " ".join(out.split()), (
             columns,
@@ -110,14 +111,14 @@ def test_a_fix_command_pasted_into_a_shell_fixes_that_file_and_runs_nothing_else
     fixes = [
         f["fix"]
         for f in json.loads(done.stdout)["findings"]
-        if f["rule"] == "permissions.secret-content-readable"
+        if f["rule"] == "permissions.env-file-readable"  # env files, whatever their names hold
     ]
     assert len(fixes) == len(names), fixes
     assert all("\n" not in fix for fix in fixes), fixes
     for fix in fixes:
         subprocess.run(["bash", "-c", fix], cwd=repo, check=True, capture_output=True)
     assert not (repo / "PWNED").exists() and not (repo / "PWNED2").exists()
-    assert sorted(oct((repo / name).stat().st_mode & 0o777) for name in names) == ["0o640"] * 3
+    assert sorted(oct((repo / name).stat().st_mode & 0o777) for name in names) == ["0o600"] * 3
 
     table = _audit(repo, columns=200)  # fixed: only the secrets are left, each on its line
     assert "evil\u2424name.env:1" in table.stdout, table.stdout
